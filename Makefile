@@ -1,0 +1,41 @@
+# basingov: the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench data clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run 'make PYTHON=python3 ...'" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev,maps,dask]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Build tables (and GeoPackages) for all four shipped basins into out/
+demo: $(STAMP)
+	$(BIN)/basingov -v run all -o out --overwrite
+
+## Set up and run the whole test suite (slow tests included), lint and type checks
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)
+data: $(STAMP)
+	$(BIN)/python scripts/prepare_data.py --source ../shared/data-sources --out data --overwrite
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,51 @@
+"""Exception and warning tree for basingov."""
+
+from __future__ import annotations
+
+__all__ = [
+    "BasingovError",
+    "BasingovWarning",
+    "CRSError",
+    "ConfigError",
+    "EmptyResultError",
+    "InputError",
+    "OutputExistsError",
+    "SingularSystemError",
+    "TopologyError",
+]
+
+
+class BasingovError(Exception):
+    """Base class of every error raised by basingov."""
+
+
+class InputError(BasingovError, ValueError):
+    """Input data (a file, layer, column or value) is unusable as given."""
+
+
+class CRSError(InputError):
+    """A coordinate reference system is missing or unsuitable for the operation."""
+
+
+class TopologyError(InputError):
+    """A river network is not a valid directed network (cycle, dangling id, ...)."""
+
+
+class ConfigError(InputError):
+    """A basin configuration file is invalid."""
+
+
+class EmptyResultError(BasingovError):
+    """An operation produced no result where one was required."""
+
+
+class OutputExistsError(BasingovError, FileExistsError):
+    """An output already exists and ``overwrite`` was not requested."""
+
+
+class SingularSystemError(BasingovError, ArithmeticError):
+    """A linear routing system (I - A) cannot be solved because it is singular."""
+
+
+class BasingovWarning(UserWarning):
+    """The single warning category emitted by basingov (always with ``stacklevel=2``)."""
