@@ -1,0 +1,62 @@
+"""Command-line interface: a thin click group over the pipeline and queries."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from basingov import __version__
+from basingov.errors import BasingovError
+
+__all__ = ["main", "query"]
+
+_LEVELS = [logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="basingov")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option("-q", "--quiet", count=True, help="Less log output (errors only).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
+    """basingov: river-basin governance across administrative borders.
+
+    Human-readable output goes to stderr; JSON goes to stdout where a command offers it.
+    """
+    level = _LEVELS[max(0, min(len(_LEVELS) - 1, 1 + verbose - quiet))]
+    root = logging.getLogger("basingov")
+    if not any(getattr(h, "_basingov_cli", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._basingov_cli = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level)
+    ctx.ensure_object(dict)
+    ctx.obj["progress"] = quiet == 0
+
+
+@cli.group()
+def query() -> None:
+    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction."""
+
+
+# --- command registration: one import + add_command per command module ---------------
+# (keep this block as plain lines so several modules can be added independently)
+# ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Entry point of the ``basingov`` console script; maps errors to one-paragraph messages."""
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except BasingovError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""CLI commands, one small module each; registered in :mod:`basingov.cli`."""
