@@ -202,14 +202,10 @@ class _Collector:
             raise ConfigError(msg)
 
 
-def _check_keys(
-    table: Mapping[str, Any], allowed: set[str], where: str, errs: _Collector
-) -> None:
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, errs: _Collector) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
-        errs.add(
-            f"unknown key(s) {unknown} in {where}; allowed keys are {sorted(allowed)}"
-        )
+        errs.add(f"unknown key(s) {unknown} in {where}; allowed keys are {sorted(allowed)}")
 
 
 def _resolve(base: Path, value: Any, where: str, errs: _Collector) -> Path | None:
@@ -265,9 +261,7 @@ def _section(
         return None
 
 
-def _network_section(
-    key: str, table: Any, base: Path, errs: _Collector
-) -> NetworkSection | None:
+def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
     where = f"[networks.{key}]"
     if not isinstance(table, Mapping):
         errs.add(f"{where} must be a table")

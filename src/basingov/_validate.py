@@ -1,0 +1,321 @@
+"""Validators that collect every problem of an input, then report them at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from basingov.config import BasinConfig
+from basingov.errors import BasingovError, InputError
+
+__all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
+
+
+@dataclass
+class LayerReport:
+    """What ``basingov validate`` says about one input layer or file."""
+
+    what: str
+    path: Path
+    layer: str | None = None
+    count: int | None = None
+    crs: str | None = None
+    extent: tuple[float, float, float, float] | None = None
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-JSON form of the report."""
+        return {
+            "what": self.what,
+            "path": str(self.path),
+            "layer": self.layer,
+            "count": self.count,
+            "crs": self.crs,
+            "extent": list(self.extent) if self.extent else None,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+
+def check_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    required_columns: Sequence[str] = (),
+    id_column: str | None = None,
+    geometry_types: Iterable[str] | None = None,
+) -> list[str]:
+    """Return every problem found in a vector layer (empty list if none).
+
+    Checks: emptiness, missing CRS, missing columns, repeated ids, null/empty or
+    invalid geometries and unexpected geometry types. Problems name the ids (or
+    row numbers) concerned and the fix.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Polygon
+    >>> bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[bowtie], crs="EPSG:3035")
+    >>> check_layer(gdf, id_column="id")  # doctest: +ELLIPSIS
+    ['1 invalid geometr... at id [1] ...']
+    """
+    problems: list[str] = []
+    if gdf.crs is None:
+        problems.append("no CRS; set it with gdf.set_crs(...) or add a .prj file")
+    if len(gdf) == 0:
+        problems.append("the layer is empty")
+        return problems
+    missing = [c for c in required_columns if c not in gdf.columns]
+    if missing:
+        problems.append(
+            f"missing column(s) {missing}; available: {[c for c in gdf.columns if c != 'geometry']}"
+        )
+    if id_column and id_column in gdf.columns:
+        labels = gdf[id_column]
+        dup = labels[labels.duplicated()].unique().tolist()
+        if dup:
+            problems.append(f"repeated {id_column} values {dup[:10]}")
+    else:
+        labels = pd.Series(np.arange(len(gdf)), index=gdf.index)
+    key = id_column if id_column and id_column in gdf.columns else "row"
+    geom = gdf.geometry
+    null = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+    if null.any():
+        problems.append(
+            f"{int(null.sum())} null or empty geometr{'y' if null.sum() == 1 else 'ies'} at "
+            f"{key} {labels[null].tolist()[:10]}"
+        )
+    valid = geom.is_valid.to_numpy() | null
+    if not valid.all():
+        n = int((~valid).sum())
+        problems.append(
+            f"{n} invalid geometr{'y' if n == 1 else 'ies'} at {key} "
+            f"{labels[~valid].tolist()[:10]}; "
+            "repair with shapely.make_valid or `ogr2ogr -makevalid`"
+        )
+    if geometry_types is not None:
+        allowed = set(geometry_types)
+        types = geom[~null].geom_type
+        wrong = sorted(set(types) - allowed)
+        if wrong:
+            problems.append(f"unexpected geometry type(s) {wrong}; expected {sorted(allowed)}")
+    return problems
+
+
+def raise_if_problems(problems: Sequence[str], *, where: str) -> None:
+    """Raise one :class:`InputError` listing every problem, if there are any.
+
+    Raises
+    ------
+    InputError
+        If ``problems`` is not empty.
+    """
+    if problems:
+        msg = f"{where}: " + "; ".join(problems)
+        raise InputError(msg)
+
+
+def _extent(gdf: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+    if len(gdf) == 0 or gdf.crs is None:
+        return None
+    b = gdf.to_crs("EPSG:4326").total_bounds if gdf.crs.to_epsg() != 4326 else gdf.total_bounds
+    return (
+        round(float(b[0]), 4),
+        round(float(b[1]), 4),
+        round(float(b[2]), 4),
+        round(float(b[3]), 4),
+    )
+
+
+def _vector_report(
+    what: str,
+    path: Path,
+    layer: str | None,
+    *,
+    required: Sequence[str] = (),
+    id_column: str | None = None,
+    geometry_types: Iterable[str] | None = None,
+) -> tuple[LayerReport, gpd.GeoDataFrame | None]:
+    from basingov.io import read_vector
+
+    rep = LayerReport(what=what, path=path, layer=layer)
+    try:
+        gdf = read_vector(path, layer=layer)
+    except BasingovError as exc:
+        rep.problems.append(str(exc))
+        return rep, None
+    rep.count = len(gdf)
+    rep.crs = gdf.crs.to_string() if gdf.crs is not None else None
+    rep.extent = _extent(gdf)
+    rep.problems += check_layer(
+        gdf, required_columns=required, id_column=id_column, geometry_types=geometry_types
+    )
+    return rep, gdf
+
+
+def _raster_report(what: str, path: Path) -> LayerReport:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    rep = LayerReport(what=what, path=path)
+    if not path.is_file():
+        rep.problems.append(f"file {path} does not exist")
+        return rep
+    try:
+        with rasterio.open(path) as src:
+            rep.count = src.width * src.height
+            rep.crs = src.crs.to_string() if src.crs else None
+            b = src.bounds
+            rep.extent = (b.left, b.bottom, b.right, b.top)
+            rep.notes.append(
+                f"{src.width}x{src.height} cells, {src.res[0]:.6g} x {src.res[1]:.6g}, "
+                f"dtype {src.dtypes[0]}, nodata {src.nodata}"
+            )
+            if src.crs is None:
+                rep.problems.append("no CRS; write one with rasterio (dst.crs = ...)")
+    except RasterioIOError as exc:
+        rep.problems.append(f"cannot open as a raster: {exc}")
+    return rep
+
+
+_NET_REQUIRED = {
+    "next_down": ("next_down_column", "area_column", "upstream_area_column"),
+    "from_to_nodes": ("from_node_column", "to_node_column"),
+    "lines_outlet": (),
+}
+
+
+def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
+    """Check every input a basin config refers to and report per layer.
+
+    Parameters
+    ----------
+    cfg
+        A loaded basin configuration.
+
+    Returns
+    -------
+    list of LayerReport
+        One report per layer or file; a report with problems means the input needs fixing.
+    """
+    reports: list[LayerReport] = []
+    b = cfg.boundaries
+    rep, jur = _vector_report(
+        "jurisdictions",
+        b.path,
+        b.layer,
+        required=("jur_id", "name", "level", "level_name", "parent_id"),
+        id_column="jur_id",
+        geometry_types={"Polygon", "MultiPolygon"},
+    )
+    if jur is not None and "level_name" in jur.columns:
+        present = set(jur["level_name"])
+        missing = [lv for lv in b.levels if lv not in present]
+        if missing:
+            rep.problems.append(
+                f"levels {missing} from [boundaries].levels are absent "
+                f"(layer has {sorted(present)})"
+            )
+        counts = jur["level_name"].value_counts()
+        rep.notes.append(
+            "per level: " + ", ".join(f"{lv} {int(counts.get(lv, 0))}" for lv in b.levels)
+        )
+        if "parent_id" in jur.columns and "jur_id" in jur.columns:
+            ids = set(jur["jur_id"].astype(str))
+            parents = jur["parent_id"].fillna("").astype(str)
+            orphan = jur.loc[(parents != "") & ~parents.isin(ids), "jur_id"].tolist()
+            if orphan:
+                rep.problems.append(f"parent_id refers to unknown jurisdictions for {orphan[:10]}")
+    reports.append(rep)
+    rep, basin = _vector_report(
+        "basin", b.path, b.basin_layer, geometry_types={"Polygon", "MultiPolygon"}
+    )
+    if basin is not None and len(basin) != 1:
+        rep.problems.append(f"must hold exactly one polygon, found {len(basin)}")
+    reports.append(rep)
+
+    for key, net in cfg.networks.items():
+        if net.builder == "dem":
+            for opt in ("d8_path", "elevation_path"):
+                if opt in net.options:
+                    reports.append(_raster_report(f"network {key} ({opt})", Path(net.options[opt])))
+            continue
+        required = [net.options[o] for o in _NET_REQUIRED[net.builder] if o in net.options]
+        if net.id_column:
+            required.append(net.id_column)
+        if net.name_column:
+            required.append(net.name_column)
+        if net.path is None:  # load_config requires it; kept for direct callers
+            reports.append(
+                LayerReport(what=f"network {key}", path=Path(), problems=["no 'path' given"])
+            )
+            continue
+        rep, _ = _vector_report(
+            f"network {key} ({net.builder})",
+            net.path,
+            net.layer,
+            required=required,
+            id_column=net.id_column,
+        )
+        if net.derived:
+            rep.notes.append("derived network: direction or geometry is not measured")
+        reports.append(rep)
+
+    mon = cfg.monitoring
+    if mon.stations is not None:
+        rep = LayerReport(what="stations", path=mon.stations)
+        try:
+            from basingov.io import read_stations
+
+            st = read_stations(mon.stations)
+            rep.count = len(st)
+            rep.crs = "EPSG:4326"
+            located = st.geometry.notna()
+            if located.any():
+                rep.extent = tuple(round(float(v), 4) for v in st[located].total_bounds)  # type: ignore[assignment]
+            if (~located).any():
+                rep.notes.append(
+                    f"{int((~located).sum())} station(s) without coordinates (unlocated)"
+                )
+        except BasingovError as exc:
+            rep.problems.append(str(exc))
+        reports.append(rep)
+    if mon.observations is not None:
+        rep = LayerReport(what="observations", path=mon.observations)
+        cols = ["station_id", "time", "parameter", "value", "unit", "flag"]
+        if not mon.observations.is_file():
+            rep.problems.append(f"file {mon.observations} does not exist")
+        else:
+            obs = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+            rep.count = len(obs)
+            missing = [c for c in cols if c not in obs.columns]
+            if missing:
+                rep.problems.append(f"missing column(s) {missing}; long format needs {cols}")
+            else:
+                rep.notes.append(f"parameters: {sorted(obs['parameter'].astype(str).unique())}")
+        reports.append(rep)
+    for opt in ("population_raster",):
+        p = getattr(cfg.loads, opt)
+        if p is not None:
+            reports.append(_raster_report(f"loads {opt}", p))
+    for opt in ("point_sources", "jurisdiction_table"):
+        p = getattr(cfg.loads, opt)
+        if p is not None:
+            rep = LayerReport(what=f"loads {opt}", path=p)
+            if not p.is_file():
+                rep.problems.append(f"file {p} does not exist")
+            else:
+                rep.count = len(pd.read_csv(p, low_memory=False))
+            reports.append(rep)
+    return reports

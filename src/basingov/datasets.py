@@ -1,0 +1,202 @@
+"""The basins shipped in ``data/``: list them, find their configs, load their inputs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from basingov.config import BasinConfig, load_config
+from basingov.errors import ConfigError, InputError
+
+__all__ = ["Basin", "available", "data_dir", "get_path", "load_basin", "resolve_config"]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that points basingov at another copy of the shipped ``data/``.
+DATA_ENV = "BASINGOV_DATA"
+
+_REQUIRED_JUR_COLUMNS = ("jur_id", "name", "level", "level_name", "parent_id")
+
+
+def data_dir() -> Path:
+    """Return the folder holding the shipped data (``data/`` of the source tree).
+
+    ``$BASINGOV_DATA`` overrides the location.
+
+    Raises
+    ------
+    InputError
+        If no data folder can be found.
+
+    Examples
+    --------
+    >>> (data_dir() / "basins").is_dir()
+    True
+    """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if not (path / "basins").is_dir():
+            msg = f"${DATA_ENV}={env} has no 'basins' folder; point it at basingov's data/ folder"
+            raise InputError(msg)
+        return path
+    path = Path(__file__).resolve().parents[2] / "data"
+    if not (path / "basins").is_dir():
+        msg = (
+            f"The shipped data folder was not found at {path}. basingov's shipped basins live in "
+            f"the source tree's data/ folder: install from a clone (pip install -e .) or set "
+            f"${DATA_ENV} to that folder"
+        )
+        raise InputError(msg)
+    return path
+
+
+def available() -> list[str]:
+    """Names of the shipped basins.
+
+    Examples
+    --------
+    >>> available()
+    ['rhine', 'taihu', 'tennessee', 'thames']
+    """
+    return sorted(p.stem for p in (data_dir() / "basins").glob("*.toml"))
+
+
+def get_path(name: str) -> Path:
+    """Path of a shipped basin's config file.
+
+    Raises
+    ------
+    InputError
+        If no shipped basin has that name (the message lists the available ones).
+
+    Examples
+    --------
+    >>> get_path("thames").name
+    'thames.toml'
+    """
+    path = data_dir() / "basins" / f"{name}.toml"
+    if not path.is_file():
+        msg = f"No shipped basin named {name!r}; available basins are {available()}"
+        raise InputError(msg)
+    return path
+
+
+def resolve_config(name_or_config: str | Path) -> Path:
+    """Resolve a shipped basin name or a path to a config file.
+
+    Raises
+    ------
+    InputError
+        If the argument is neither a shipped basin nor an existing ``.toml`` file.
+    """
+    p = Path(name_or_config)
+    if p.suffix.lower() == ".toml" or p.is_file():
+        if not p.is_file():
+            msg = f"Basin config {p} does not exist"
+            raise ConfigError(msg)
+        return p
+    return get_path(str(name_or_config))
+
+
+@dataclass(frozen=True, eq=False)
+class Basin:
+    """The loaded, validated inputs of one basin, in its projected CRS.
+
+    Attributes
+    ----------
+    config
+        The basin configuration.
+    basin
+        One-row GeoDataFrame with the basin polygon.
+    jurisdictions
+        All jurisdiction levels (``jur_id, name, level, level_name, parent_id``).
+    """
+
+    config: BasinConfig
+    basin: gpd.GeoDataFrame
+    jurisdictions: gpd.GeoDataFrame
+
+    @property
+    def name(self) -> str:
+        """The basin's short name."""
+        return self.config.basin.name
+
+
+def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    from basingov.io import read_vector
+
+    b = cfg.boundaries
+    jur = read_vector(b.path, layer=b.layer, columns=_REQUIRED_JUR_COLUMNS)
+    basin = read_vector(b.path, layer=b.basin_layer)
+    problems: list[str] = []
+    if len(basin) != 1:
+        problems.append(
+            f"layer {b.basin_layer!r} must hold exactly one polygon, found {len(basin)}"
+        )
+    if jur.empty:
+        problems.append(f"layer {b.layer!r} is empty")
+    unknown = sorted(set(jur["level_name"]) - set(b.levels))
+    missing = [lv for lv in b.levels if lv not in set(jur["level_name"])]
+    if missing:
+        problems.append(
+            f"levels {missing} listed in [boundaries].levels are absent from layer {b.layer!r} "
+            f"(it has {sorted(set(jur['level_name']))})"
+        )
+    if unknown:
+        logger.info("ignoring jurisdiction levels %s not listed in the config", unknown)
+    jur = jur[jur["level_name"].isin(b.levels)].copy()
+    dup = jur["jur_id"][jur["jur_id"].duplicated()].unique().tolist()
+    if dup:
+        problems.append(f"repeated jur_id values {dup[:10]}")
+    invalid = jur.loc[~jur.geometry.is_valid, "jur_id"].tolist()
+    if invalid:
+        problems.append(
+            f"invalid geometries for jur_id {invalid[:10]}; repair them with shapely.make_valid"
+        )
+    if problems:
+        msg = f"Boundaries {b.path}: " + "; ".join(problems)
+        raise InputError(msg)
+    jur["jur_id"] = jur["jur_id"].astype(str)
+    jur["parent_id"] = jur["parent_id"].fillna("").astype(str)
+    jur["level"] = jur["level_name"].map({lv: i for i, lv in enumerate(b.levels)}).astype(int)
+    crs = cfg.basin.crs
+    return basin.to_crs(crs), jur.sort_values(["level", "jur_id"]).reset_index(drop=True).to_crs(
+        crs
+    )
+
+
+def load_basin(name_or_config: str | Path) -> Basin:
+    """Load and validate a basin's boundaries from a shipped name or a config path.
+
+    The river network is built separately with :func:`basingov.builders.build_network`,
+    because a basin may offer several networks (see ``[networks]`` in the config).
+
+    Parameters
+    ----------
+    name_or_config
+        A shipped basin name (see :func:`available`) or a path to a ``.toml`` config.
+
+    Returns
+    -------
+    Basin
+
+    Raises
+    ------
+    InputError
+        If the config or any boundary layer is invalid; the message names the file,
+        layer and problem.
+
+    Examples
+    --------
+    >>> b = load_basin("tennessee")
+    >>> sorted(b.jurisdictions["level_name"].unique())
+    ['county', 'state']
+    """
+    cfg = load_config(resolve_config(name_or_config))
+    basin, jur = _read_boundaries(cfg)
+    return Basin(config=cfg, basin=basin, jurisdictions=jur)

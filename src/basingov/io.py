@@ -1,0 +1,502 @@
+"""Readers and writers: vector layers, rasters, station tables, safe (atomic) outputs."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+
+from basingov.errors import CRSError, InputError, OutputExistsError
+
+__all__ = [
+    "atomic_dir",
+    "atomic_path",
+    "check_overwrite",
+    "list_layers",
+    "read_stations",
+    "read_vector",
+    "require_projected",
+    "sha256",
+    "to_jsonable",
+    "write_csv",
+    "write_gpkg",
+    "write_json",
+    "write_vector",
+]
+
+logger = logging.getLogger(__name__)
+
+_VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".topojson", ".parquet", ".geoparquet"}
+
+
+def _missing_file_message(path: Path) -> str:
+    return (
+        f"Vector file {path} does not exist; check the path (relative paths in a basin "
+        "config are resolved against the config's folder)"
+    )
+
+
+def _describe(path: Path, layer: str | None) -> str:
+    return f"{path}" + (f" (layer {layer!r})" if layer else "")
+
+
+def list_layers(path: str | Path) -> list[str]:
+    """Return the layer names of a vector file.
+
+    Parameters
+    ----------
+    path
+        GeoPackage, Shapefile, GeoJSON or TopoJSON file.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        If the file does not exist or cannot be opened as a vector source.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(_missing_file_message(path))
+    if path.suffix.lower() in {".parquet", ".geoparquet"}:
+        return [path.stem]
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError as exc:
+        msg = f"Cannot open {path} as a vector file: {exc}"
+        raise InputError(msg) from exc
+
+
+def _is_topojson(path: Path) -> bool:
+    if path.suffix.lower() == ".topojson":
+        return True
+    if path.suffix.lower() != ".json":
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(200).decode("utf-8", errors="ignore")
+    return '"Topology"' in head.replace(" ", "")
+
+
+def read_vector(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    columns: Sequence[str] | None = None,
+    encoding: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read one vector layer into a GeoDataFrame, with clear errors.
+
+    Supports GeoPackage, Shapefile (with a DBF ``encoding`` such as ``"GBK"``),
+    GeoJSON, TopoJSON (assumed WGS84, as the format prescribes) and GeoParquet.
+
+    Parameters
+    ----------
+    path
+        The file to read.
+    layer
+        Layer name; required when the file has several layers.
+    columns
+        Attribute columns that must exist; a missing one is an error naming the
+        columns that do exist.
+    encoding
+        Attribute encoding for Shapefiles whose ``.cpg`` is missing or wrong.
+    bbox
+        Optional ``(minx, miny, maxx, maxy)`` filter in the layer's CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Raises
+    ------
+    InputError
+        If the file or layer is missing, unreadable, or lacks a required column.
+    CRSError
+        If the layer has no CRS (the message gives the fix).
+
+    Examples
+    --------
+    >>> from basingov.datasets import data_dir
+    >>> gdf = read_vector(data_dir() / "boundaries" / "rhine.gpkg", layer="basin")
+    >>> gdf.crs.to_epsg()
+    4326
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(_missing_file_message(path))
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".geoparquet"}:
+        try:
+            gdf = gpd.read_parquet(path, bbox=bbox)
+        except (ValueError, OSError) as exc:
+            msg = f"Cannot read {path} as GeoParquet: {exc}"
+            raise InputError(msg) from exc
+    else:
+        layers = list_layers(path)
+        if layer is None and len(layers) > 1 and not _is_topojson(path):
+            msg = f"{path} has {len(layers)} layers {layers}; pass layer=... to choose one"
+            raise InputError(msg)
+        if layer is not None and layer not in layers:
+            msg = f"{path} has no layer {layer!r}; available layers are {layers}"
+            raise InputError(msg)
+        kwargs: dict[str, Any] = {}
+        if encoding:
+            kwargs["encoding"] = encoding
+        try:
+            gdf = gpd.read_file(path, layer=layer, bbox=bbox, engine="pyogrio", **kwargs)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            msg = f"Cannot read {_describe(path, layer)}: {exc}"
+            raise InputError(msg) from exc
+        except UnicodeDecodeError as exc:
+            msg = (
+                f"Cannot decode the attributes of {_describe(path, layer)} ({exc}); "
+                "pass encoding=... (e.g. 'GBK' for Chinese NFGIS shapefiles)"
+            )
+            raise InputError(msg) from exc
+        if gdf.crs is None and _is_topojson(path):
+            gdf = gdf.set_crs("EPSG:4326")
+    if gdf.crs is None:
+        msg = (
+            f"{_describe(path, layer)} has no CRS. Add a .prj / set it with "
+            "gdf.set_crs('EPSG:4326') (or the layer's true CRS) and save again"
+        )
+        raise CRSError(msg)
+    if columns:
+        missing = [c for c in columns if c not in gdf.columns]
+        if missing:
+            msg = (
+                f"{_describe(path, layer)} lacks column(s) {missing}; "
+                f"its columns are {[c for c in gdf.columns if c != 'geometry']}. "
+                "Rename the columns or set the column names in the basin config"
+            )
+            raise InputError(msg)
+    return gdf
+
+
+def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
+    """Check that a GeoDataFrame is in a projected CRS before metric work.
+
+    Parameters
+    ----------
+    gdf
+        The data to check.
+    what
+        How to name the data in the error message.
+
+    Returns
+    -------
+    pyproj.CRS
+        The projected CRS.
+
+    Raises
+    ------
+    CRSError
+        If the CRS is missing or geographic.
+    """
+    if gdf.crs is None:
+        msg = f"{what} has no CRS; set it with gdf.set_crs(...) before computing lengths or areas"
+        raise CRSError(msg)
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_projected:
+        msg = (
+            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
+            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's configured CRS"
+        )
+        raise CRSError(msg)
+    return crs
+
+
+def read_stations(
+    path: str | Path,
+    *,
+    id_column: str = "station_id",
+    lon_column: str = "lon",
+    lat_column: str = "lat",
+) -> gpd.GeoDataFrame:
+    """Read a station table (CSV) into points in EPSG:4326.
+
+    Stations without coordinates are kept with an empty geometry, so that callers
+    can report them as unlocated instead of losing them.
+
+    Parameters
+    ----------
+    path
+        CSV with at least an id, a longitude and a latitude column.
+    id_column, lon_column, lat_column
+        Column names.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Raises
+    ------
+    InputError
+        If the file or a column is missing, ids repeat, or coordinates are out of range.
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"Station table {path} does not exist"
+        raise InputError(msg)
+    try:
+        df = pd.read_csv(path, dtype={id_column: str})
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        msg = f"Cannot read station table {path}: {exc}"
+        raise InputError(msg) from exc
+    missing = [c for c in (id_column, lon_column, lat_column) if c not in df.columns]
+    if missing:
+        msg = f"Station table {path} lacks column(s) {missing}; its columns are {list(df.columns)}"
+        raise InputError(msg)
+    problems: list[str] = []
+    dup = df[id_column][df[id_column].duplicated()].unique().tolist()
+    if dup:
+        problems.append(f"repeated {id_column} values {dup[:10]}")
+    lon = pd.to_numeric(df[lon_column], errors="coerce")
+    lat = pd.to_numeric(df[lat_column], errors="coerce")
+    bad = df.loc[(lon.abs() > 180) | (lat.abs() > 90), id_column].tolist()
+    if bad:
+        problems.append(f"coordinates out of range (lon within ±180, lat within ±90) at {bad[:10]}")
+    if problems:
+        msg = f"Station table {path}: " + "; ".join(problems)
+        raise InputError(msg)
+    geom = gpd.points_from_xy(lon, lat)
+    geom[lon.isna().to_numpy() | lat.isna().to_numpy()] = None
+    return gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")
+
+
+def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """Return the hex sha256 of a file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> _ = p.write_text("abc")
+    >>> sha256(p)[:12]
+    'ba7816bf8f01'
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
+    """Refuse to replace an existing output unless ``overwrite`` is true.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        raise OutputExistsError(msg)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = check_overwrite(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            if tmp.is_dir():
+                shutil.rmtree(tmp)
+            else:
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` that replaces ``path`` on success.
+
+    A failed run leaves no partial output: the temporary folder is deleted and an
+    existing ``path`` is kept as it was.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    """
+    path = check_overwrite(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        backup = None
+        if path.exists():
+            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, backup)
+        os.replace(tmp, path)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
+    """Make columns writable by OGR: lists/dicts to JSON text, bool to int."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == getattr(out, "_geometry_column_name", None):
+            continue
+        s = out[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, list | tuple | dict | set)).any():
+            out[col] = s.map(
+                lambda v: (
+                    json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
+                    if isinstance(v, list | tuple | dict | set)
+                    else v
+                )
+            )
+        elif s.dtype == bool:
+            out[col] = s.astype(np.int8)
+    return out
+
+
+def write_vector(
+    gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, overwrite: bool = False
+) -> Path:
+    """Write one layer to GeoPackage, GeoJSON, GeoParquet or CSV (with WKT), atomically.
+
+    Raises
+    ------
+    InputError
+        If the file suffix is not a supported output format.
+    OutputExistsError
+        If the file exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".gpkg", ".geojson", ".json", ".parquet", ".csv"}:
+        msg = f"Cannot write {path}: use a .gpkg, .geojson, .parquet or .csv file name"
+        raise InputError(msg)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        data = _prepare_for_file(gdf)
+        if suffix == ".csv":
+            data = pd.DataFrame(data)
+            if "geometry" in data:
+                data["geometry"] = gpd.GeoSeries(data["geometry"]).to_wkt()
+            data.to_csv(tmp, index=False)
+        elif suffix == ".parquet":
+            data.to_parquet(tmp)
+        else:
+            driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
+            geo = gpd.GeoDataFrame(data)
+            if driver == "GeoJSON" and geo.crs is not None and geo.crs.to_epsg() != 4326:
+                geo = geo.to_crs("EPSG:4326")
+            pyogrio.write_dataframe(geo, tmp, layer=layer, driver=driver)
+    return path
+
+
+def write_gpkg(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write several named layers into one GeoPackage, atomically.
+
+    Non-spatial DataFrames are written as attribute-only tables.
+
+    Raises
+    ------
+    EmptyResultError
+        Never; empty layers are written with their schema.
+    OutputExistsError
+        If the file exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        for name, df in layers.items():
+            data = _prepare_for_file(df)
+            if isinstance(data, gpd.GeoDataFrame):
+                pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", append=tmp.exists())
+            else:
+                pyogrio.write_dataframe(
+                    pd.DataFrame(data), tmp, layer=name, driver="GPKG", append=tmp.exists()
+                )
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a table to CSV atomically (geometry, if any, as WKT)."""
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        data = _prepare_for_file(df)
+        data = pd.DataFrame(data)
+        if "geometry" in data.columns:
+            data["geometry"] = gpd.GeoSeries(data["geometry"]).to_wkt()
+        data.to_csv(tmp, index=False)
+    return path
+
+
+def write_json(obj: Any, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write JSON atomically (UTF-8, indented, NaN as null)."""
+    path = Path(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars, paths and non-finite floats into plain JSON values."""
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        v = float(obj)
+        return None if not np.isfinite(v) else v
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
