@@ -1,0 +1,157 @@
+"""Tests for basingov.io: readers, clear errors, atomic writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely.geometry import LineString, Point, Polygon
+
+from basingov.errors import CRSError, InputError, OutputExistsError
+from basingov.io import (
+    atomic_dir,
+    list_layers,
+    read_stations,
+    read_vector,
+    require_projected,
+    write_csv,
+    write_gpkg,
+    write_json,
+    write_vector,
+)
+
+
+@pytest.fixture
+def lines() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"rid": [1, 2], "name": ["太浦河", "黄浦江"]},
+        geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)])],
+        crs="EPSG:32651",
+    )
+
+
+def test_gpkg_round_trip_with_layers(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
+    path = write_gpkg({"a": lines, "b": lines.iloc[:1]}, tmp_path / "x.gpkg")
+    assert list_layers(path) == ["a", "b"]
+    back = read_vector(path, layer="a", columns=["rid", "name"])
+    assert back["name"].tolist() == ["太浦河", "黄浦江"]
+    assert back.crs.to_epsg() == 32651
+
+
+def test_read_errors_name_file_layer_and_columns(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
+    path = write_gpkg({"a": lines, "b": lines}, tmp_path / "x.gpkg")
+    with pytest.raises(InputError, match=r"has 2 layers \['a', 'b'\]; pass layer=..."):
+        read_vector(path)
+    with pytest.raises(InputError, match=r"has no layer 'c'; available layers are \['a', 'b'\]"):
+        read_vector(path, layer="c")
+    with pytest.raises(
+        InputError, match=r"lacks column\(s\) \['HYRIV_ID'\]; its columns are \['rid', 'name'\]"
+    ):
+        read_vector(path, layer="a", columns=["HYRIV_ID"])
+    with pytest.raises(InputError, match=r"nope.gpkg does not exist"):
+        read_vector(tmp_path / "nope.gpkg")
+
+
+def test_shapefile_without_crs_is_a_crs_error(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
+    shp = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        lines.set_crs(None, allow_override=True).to_file(shp, encoding="utf-8")
+    with pytest.raises(CRSError, match=r"nocrs.shp has no CRS. Add a .prj"):
+        read_vector(shp)
+
+
+def test_shapefile_gbk_encoding(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
+    shp = tmp_path / "gbk.shp"
+    lines.to_file(shp, encoding="GBK")
+    (tmp_path / "gbk.cpg").unlink(missing_ok=True)
+    back = read_vector(shp, encoding="GBK")
+    assert back["name"].tolist() == ["太浦河", "黄浦江"]
+
+
+def test_topojson_is_read_as_wgs84(tmp_path: Path) -> None:
+    topo = {
+        "type": "Topology",
+        "objects": {
+            "states": {
+                "type": "GeometryCollection",
+                "geometries": [{"type": "Polygon", "arcs": [[0]], "properties": {"name": "A"}}],
+            }
+        },
+        "arcs": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+    }
+    p = tmp_path / "t.json"
+    p.write_text(json.dumps(topo))
+    gdf = read_vector(p, layer="states")
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf["name"].tolist() == ["A"]
+
+
+def test_geojson_and_geoparquet(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
+    gj = write_vector(lines, tmp_path / "l.geojson")
+    assert read_vector(gj).crs.to_epsg() == 4326  # GeoJSON is always written in WGS84
+    pq = write_vector(lines, tmp_path / "l.parquet")
+    assert read_vector(pq).crs.to_epsg() == 32651
+    with pytest.raises(InputError, match=r"use a .gpkg, .geojson, .parquet or .csv"):
+        write_vector(lines, tmp_path / "l.kml")
+
+
+def test_require_projected() -> None:
+    g = gpd.GeoDataFrame(geometry=[Point(0, 0)], crs="EPSG:4326")
+    with pytest.raises(CRSError, match=r"to_crs\(gdf.estimate_utm_crs\(\)\)"):
+        require_projected(g, what="reaches")
+    with pytest.raises(CRSError, match=r"reaches has no CRS"):
+        require_projected(gpd.GeoDataFrame(geometry=[Point(0, 0)]), what="reaches")
+    assert require_projected(g.to_crs(3035)).to_epsg() == 3035
+
+
+def test_no_overwrite_without_flag_and_nothing_half_written(tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [1]})
+    out = write_csv(df, tmp_path / "t.csv")
+    with pytest.raises(
+        OutputExistsError, match=r"already exists; pass overwrite=True \(CLI: --overwrite\)"
+    ):
+        write_csv(df, out)
+    write_json({"x": float("nan")}, tmp_path / "s.json")
+    assert json.loads((tmp_path / "s.json").read_text()) == {"x": None}
+    # a failure inside an atomic folder leaves the old output intact and no temp folder
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "keep.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="boom"), atomic_dir(target, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise RuntimeError("boom")
+    assert (target / "keep.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.json", "t.csv"]
+
+
+def test_read_stations(tmp_path: Path) -> None:
+    p = tmp_path / "st.csv"
+    p.write_text("station_id,name,lon,lat\nA,one,7.5,47.5\nB,two,,\n")
+    st = read_stations(p)
+    assert st.geometry.isna().tolist() == [False, True]
+    p.write_text("station_id,name,lon,lat\nA,one,7.5,147.5\nA,two,1,1\n")
+    with pytest.raises(
+        InputError, match=r"repeated station_id values \['A'\]; coordinates out of range"
+    ):
+        read_stations(p)
+    p.write_text("id,x,y\n1,2,3\n")
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['station_id', 'lon', 'lat'\]"):
+        read_stations(p)
+
+
+def test_check_layer_reports_invalid_and_empty() -> None:
+    from basingov._validate import check_layer, raise_if_problems
+
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    g = gpd.GeoDataFrame({"jur_id": ["A", "A"]}, geometry=[bowtie, None], crs="EPSG:3035")
+    problems = check_layer(g, id_column="jur_id", required_columns=["name"])
+    assert any("missing column(s) ['name']" in p for p in problems)
+    assert any("repeated jur_id values ['A']" in p for p in problems)
+    assert any("1 null or empty geometry" in p for p in problems)
+    assert any("1 invalid geometry at jur_id ['A']" in p for p in problems)
+    with pytest.raises(InputError, match=r"layer x: .*missing column"):
+        raise_if_problems(problems, where="layer x")
+    assert check_layer(g.iloc[:0]) == ["the layer is empty"]
