@@ -45,10 +45,12 @@ def query() -> None:
 # --- command registration: one import + add_command per command module ---------------
 # (keep this block as plain lines so several modules can be added independently)
 from basingov.commands.datasets import datasets  # noqa: E402
+from basingov.commands.run import run  # noqa: E402
 from basingov.commands.validate import validate  # noqa: E402
 
 cli.add_command(datasets)
 cli.add_command(validate)
+cli.add_command(run)
 # ---------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,371 @@
+"""Orchestration: validate a basin config and run every stage, writing the output contract."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import LineString
+
+from basingov import __version__
+from basingov._validate import LayerReport, validate_config_inputs
+from basingov.datasets import Basin, load_basin
+from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
+
+__all__ = ["Results", "run", "run_many", "validate"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Results:
+    """Everything one basin run produced.
+
+    Attributes
+    ----------
+    basin
+        The loaded inputs (config, basin polygon, jurisdictions).
+    network
+        The river network the run used (:class:`basingov.network.RiverNetwork`).
+    overlay
+        Pieces, crossings, boundary reaches and unit shares (:mod:`basingov.overlay`).
+    tables
+        Output tables by name (``unit_shares``, ``crossings``, ``dependency``, ...).
+    layers
+        Output GeoPackage layers by name.
+    summary
+        The run summary written to ``summary.json``.
+    out_dir
+        Where the outputs were written, or None.
+    """
+
+    basin: Basin
+    network: Any
+    overlay: Any
+    tables: dict[str, pd.DataFrame]
+    layers: dict[str, gpd.GeoDataFrame]
+    summary: dict[str, Any]
+    out_dir: Path | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        logger.info("stage %s ...", name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 3)
+        logger.info("stage %s done in %.2f s", name, self.timings[name])
+
+
+def validate(name_or_config: str | Path) -> list[LayerReport]:
+    """Check every input of a basin and return one report per layer.
+
+    Parameters
+    ----------
+    name_or_config
+        A shipped basin name or a path to a TOML config.
+
+    Returns
+    -------
+    list of LayerReport
+
+    Examples
+    --------
+    >>> reports = validate("thames")
+    >>> all(r.ok for r in reports)
+    True
+    """
+    from basingov.config import load_config
+    from basingov.datasets import resolve_config
+
+    return validate_config_inputs(load_config(resolve_config(name_or_config)))
+
+
+def _dependency_edges(graph: Any, jurisdictions: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    pts = jurisdictions.set_index("jur_id").geometry.representative_point()
+    rows = []
+    for a, b, data in graph.edges(data=True):
+        if a not in pts.index or b not in pts.index:
+            continue
+        rows.append(
+            {
+                "from_jur": a,
+                "to_jur": b,
+                "level": level,
+                **{k: v for k, v in data.items() if isinstance(v, int | float | str | list)},
+                "geometry": LineString([pts[a], pts[b]]),
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=jurisdictions.crs)
+
+
+def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
+    from basingov import dependency, overlay
+    from basingov.builders import build_network
+
+    cfg = basin.config
+    with timer.stage("network"):
+        net = build_network(
+            cfg.network,
+            crs=cfg.basin.crs,
+            outlet=cfg.basin.outlet,
+            hydraulics=cfg.hydraulics,
+        )
+    levels = list(cfg.boundaries.levels)
+    with timer.stage("overlay"):
+        ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
+    tables: dict[str, pd.DataFrame] = {}
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    with timer.stage("dependency"):
+        dep_tables = []
+        edge_layers = []
+        for lv in levels:
+            graph = dependency.jurisdiction_graph(ov.crossings, basin.jurisdictions, level=lv)
+            dep_tables.append(dependency.dependency_table(graph, basin.jurisdictions, level=lv))
+            edge_layers.append(_dependency_edges(graph, basin.jurisdictions, lv))
+        tables["dependency"] = pd.concat(dep_tables, ignore_index=True)
+        layers["dependency_edges"] = gpd.GeoDataFrame(
+            pd.concat(edge_layers, ignore_index=True), crs=basin.jurisdictions.crs
+        )
+    tables["unit_shares"] = ov.unit_shares
+    crossings = ov.crossings
+    tables["crossings"] = pd.DataFrame(crossings.drop(columns="geometry"))
+    layers["reaches"] = net.reaches
+    layers["pieces"] = ov.pieces
+    layers["jurisdictions"] = basin.jurisdictions
+    layers["basin"] = basin.basin
+    layers["crossings"] = crossings
+    layers["boundary_reaches"] = ov.boundary_reaches
+    return Results(
+        basin=basin,
+        network=net,
+        overlay=ov,
+        tables=tables,
+        layers=layers,
+        summary={},
+    )
+
+
+def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, Any]:
+    cfg = basin.config
+    net = res.network
+    shares = res.tables["unit_shares"]
+    top_level = cfg.boundaries.levels[0]
+    top = shares[shares["level"] == 0] if "level" in shares else shares
+    key: dict[str, Any] = {
+        "basin_area_km2": float(basin.basin.geometry.area.sum() / 1e6),
+        "published_area_km2": cfg.basin.area_km2_published,
+        f"jurisdictions_{top_level}_with_1pct": sorted(
+            top.loc[top["share"] >= 0.01, "jur_id"].astype(str).tolist()
+        ),
+        "crossings_per_level": {
+            str(k): int(v) for k, v in res.tables["crossings"]["level"].value_counts().items()
+        },
+    }
+    return {
+        "basin": cfg.basin.name,
+        "title": cfg.basin.title,
+        "config": str(cfg.source),
+        "basingov_version": __version__,
+        "crs": cfg.basin.crs,
+        "network": {
+            "key": cfg.network.key,
+            "builder": cfg.network.builder,
+            "derived": bool(cfg.network.derived),
+            "description": cfg.network.description,
+        },
+        "inputs": [{"path": str(p), "sha256": sha256(p)} for p in cfg.input_paths() if p.is_file()],
+        "counts": {
+            "reaches": int(net.n),
+            "jurisdictions": {
+                lv: int((basin.jurisdictions["level_name"] == lv).sum())
+                for lv in cfg.boundaries.levels
+            },
+            "crossings": len(res.layers["crossings"]),
+            "boundary_reaches": len(res.layers["boundary_reaches"]),
+            "dependency_edges": len(res.layers["dependency_edges"]),
+        },
+        "key_indicators": key,
+        "timings_s": timings,
+        "governance": {
+            "body": cfg.basin.governance_body,
+            "instruments": list(cfg.basin.governance_instruments),
+            "source": cfg.basin.governance_source,
+        },
+    }
+
+
+def _write(res: Results, out: Path) -> None:
+    name = res.basin.name
+    write_gpkg(res.layers, out / f"{name}.gpkg")
+    tables = out / "tables"
+    tables.mkdir()
+    for tname, df in res.tables.items():
+        write_csv(df, tables / f"{tname}.csv")
+    write_json(res.summary, out / "summary.json")
+
+
+def run(
+    name_or_config: str | Path,
+    *,
+    out_dir: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Results:
+    """Run the whole pipeline for one basin and write the output contract.
+
+    Outputs are built in a temporary folder beside ``out_dir`` and renamed into place
+    only when every stage succeeded, so a failed run leaves no partial output. The run
+    log is written to ``out_dir/run.log``.
+
+    Parameters
+    ----------
+    name_or_config
+        A shipped basin name or a path to a TOML config.
+    out_dir
+        Output folder; None computes the results without writing them.
+    overwrite
+        Replace an existing ``out_dir``.
+    progress
+        Show progress bars (the CLI turns them on).
+
+    Returns
+    -------
+    Results
+
+    Raises
+    ------
+    OutputExistsError
+        If ``out_dir`` exists and ``overwrite`` is false (checked before any work).
+    InputError
+        If an input is invalid.
+    """
+    from basingov.io import check_overwrite
+
+    if out_dir is not None:
+        check_overwrite(out_dir, overwrite=overwrite)
+    timer = _Timer()
+    with timer.stage("load"):
+        basin = load_basin(name_or_config)
+    if out_dir is None:
+        res = _analyse(basin, timer, progress=progress)
+        res.summary.update(_summary(basin, res, timer.timings))
+        return res
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        handler = logging.FileHandler(tmp / "run.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setLevel(logging.DEBUG)
+        root = logging.getLogger("basingov")
+        old_level = root.level
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > logging.INFO:
+            root.setLevel(logging.INFO)
+        try:
+            logger.info("basingov %s: running basin %s into %s", __version__, basin.name, out_dir)
+            res = _analyse(basin, timer, progress=progress)
+            with timer.stage("write"):
+                res.summary.update(_summary(basin, res, timer.timings))
+                _write(res, tmp)
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(old_level)
+            handler.close()
+    return Results(
+        basin=res.basin,
+        network=res.network,
+        overlay=res.overlay,
+        tables=res.tables,
+        layers=res.layers,
+        summary=res.summary,
+        out_dir=out_dir,
+        extras=res.extras,
+    )
+
+
+def _run_one(name: str, out_dir: str, overwrite: bool) -> dict[str, Any]:
+    """Run one basin and return its summary (a dask task; must be picklable)."""
+    return run(name, out_dir=out_dir, overwrite=overwrite).summary
+
+
+def run_many(
+    names: list[str],
+    *,
+    out_dir: str | Path,
+    overwrite: bool = False,
+    scheduler: str | None = "local",
+) -> dict[str, dict[str, Any]]:
+    """Run several basins, each as one task on dask.distributed.
+
+    Parameters
+    ----------
+    names
+        Shipped basin names or config paths; each writes to ``out_dir/<basin name>``.
+    out_dir
+        Parent output folder.
+    overwrite
+        Replace existing basin folders.
+    scheduler
+        ``"local"`` starts a :class:`distributed.LocalCluster` (one process per core),
+        ``"synchronous"`` (or None) runs in this process, and any other value is the
+        address of a running dask scheduler (``tcp://host:8786``).
+
+    Returns
+    -------
+    dict
+        Run summaries keyed by basin name. The outputs are identical whichever
+        scheduler is used.
+
+    Raises
+    ------
+    OutputExistsError
+        If a basin folder exists and ``overwrite`` is false (checked before any work).
+    """
+    from basingov.config import load_config
+    from basingov.datasets import resolve_config
+    from basingov.io import check_overwrite
+
+    out = Path(out_dir)
+    jobs: list[tuple[str, str]] = []
+    for n in names:
+        cfg_path = resolve_config(n)
+        basin_name = load_config(cfg_path).basin.name
+        target = out / basin_name
+        check_overwrite(target, overwrite=overwrite)
+        jobs.append((str(cfg_path), str(target)))
+    if scheduler in (None, "synchronous"):
+        summaries = [_run_one(c, t, overwrite) for c, t in jobs]
+    else:
+        from distributed import Client, LocalCluster
+
+        if scheduler == "local":
+            cluster = LocalCluster(
+                n_workers=min(len(jobs), 2),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            )
+            client = Client(cluster)
+        else:
+            cluster = None
+            client = Client(scheduler)
+        try:
+            futures = [client.submit(_run_one, c, t, overwrite, pure=False) for c, t in jobs]
+            summaries = client.gather(futures)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return {s["basin"]: s for s in summaries}
