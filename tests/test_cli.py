@@ -1,0 +1,153 @@
+"""CLI tests with click's CliRunner: datasets, validate, run safety, one-paragraph errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import LineString, Polygon, box
+
+from basingov import __version__
+from basingov.cli import cli, main
+from basingov.io import write_gpkg
+
+
+def make_basin(tmp_path: Path, *, jur_crs: str | None = "EPSG:4326") -> Path:
+    """Write a tiny two-country basin (boundaries + lines) and its config; return the config."""
+    basin = gpd.GeoDataFrame(
+        {"name": ["toy"], "source": ["built in code"], "derived": [0], "area_km2": [1.0]},
+        geometry=[box(7.0, 47.0, 7.2, 47.1)],
+        crs="EPSG:4326",
+    )
+    jur = gpd.GeoDataFrame(
+        {
+            "jur_id": ["A", "B"],
+            "name": ["Upland", "Lowland"],
+            "level": [0, 0],
+            "level_name": ["country", "country"],
+            "parent_id": ["", ""],
+        },
+        geometry=[box(7.0, 47.0, 7.1, 47.1), box(7.1, 47.0, 7.2, 47.1)],
+        crs=jur_crs,
+    )
+    rivers = gpd.GeoDataFrame(
+        {"rid": [1, 2]},
+        geometry=[
+            LineString([(7.01, 47.05), (7.09, 47.05)]),
+            LineString([(7.09, 47.05), (7.19, 47.05)]),
+        ],
+        crs="EPSG:4326",
+    )
+    write_gpkg({"basin": basin, "jurisdictions": jur}, tmp_path / "bounds.gpkg")
+    write_gpkg({"rivers": rivers}, tmp_path / "rivers.gpkg")
+    cfg = tmp_path / "toy.toml"
+    cfg.write_text(
+        """
+[basin]
+name = "toy"
+title = "Toy"
+crs = "EPSG:3035"
+outlet = [7.19, 47.05]
+network = "lines"
+
+[boundaries]
+path = "bounds.gpkg"
+levels = ["country"]
+
+[networks.lines]
+builder = "lines_outlet"
+path = "rivers.gpkg"
+layer = "rivers"
+id_column = "rid"
+tolerance_m = 10.0
+"""
+    )
+    return cfg
+
+
+def test_version_and_help() -> None:
+    r = CliRunner().invoke(cli, ["--version"])
+    assert r.exit_code == 0
+    assert __version__ in r.output
+    r = CliRunner().invoke(cli, ["--help"])
+    for cmd in ("datasets", "validate", "run", "query"):
+        assert cmd in r.output
+
+
+def test_datasets_list_and_path() -> None:
+    r = CliRunner().invoke(cli, ["datasets", "list", "--json"])
+    assert r.exit_code == 0, r.output
+    names = [row["name"] for row in json.loads(r.stdout)]
+    assert names == ["rhine", "taihu", "tennessee", "thames"]
+    r = CliRunner().invoke(cli, ["datasets", "path", "rhine"])
+    assert r.stdout.strip().endswith("rhine.toml")
+    r = CliRunner().invoke(cli, ["datasets", "path", "danube"])
+    assert r.exit_code != 0
+    assert "No shipped basin named 'danube'; available basins are" in str(r.exception)
+
+
+def test_validate_clean_basin(tmp_path: Path) -> None:
+    cfg = make_basin(tmp_path)
+    r = CliRunner().invoke(cli, ["validate", str(cfg), "--json"])
+    assert r.exit_code == 0, r.output
+    reports = json.loads(r.stdout)
+    assert [x["what"] for x in reports] == [
+        "jurisdictions",
+        "basin",
+        "network lines (lines_outlet)",
+    ]
+    assert all(x["problems"] == [] for x in reports)
+    assert reports[0]["count"] == 2
+    assert "3 input(s) checked, no problems" in r.stderr
+
+
+def test_validate_reports_corrupted_layers(tmp_path: Path) -> None:
+    cfg = make_basin(tmp_path)
+    jur = gpd.read_file(tmp_path / "bounds.gpkg", layer="jurisdictions")
+    bowtie = Polygon([(7.0, 47.0), (7.1, 47.1), (7.1, 47.0), (7.0, 47.1)])
+    jur.loc[1, "geometry"] = bowtie
+    jur = jur.rename(columns={"level_name": "lvl"})
+    basin = gpd.read_file(tmp_path / "bounds.gpkg", layer="basin")
+    write_gpkg({"basin": basin, "jurisdictions": jur}, tmp_path / "bounds.gpkg", overwrite=True)
+    r = CliRunner().invoke(cli, ["validate", str(cfg)])
+    assert r.exit_code == 1
+    assert "missing column(s) ['level_name']" in r.stderr
+    assert "1 invalid geometry at jur_id ['B']; repair with shapely.make_valid" in r.stderr
+    assert "with problems" in r.stderr
+
+
+def test_unknown_config_key_is_one_paragraph(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_basin(tmp_path)
+    cfg.write_text(cfg.read_text().replace('title = "Toy"', 'title = "Toy"\ntitel = "typo"'))
+    monkeypatch.setattr("sys.argv", ["basingov", "validate", str(cfg)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: Invalid basin config")
+    assert "unknown key(s) ['titel'] in [basin]; allowed keys are" in err
+    assert "Traceback" not in err
+
+
+def test_missing_crs_layer_is_reported(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        cfg = make_basin(tmp_path, jur_crs=None)
+    r = CliRunner().invoke(cli, ["validate", str(cfg)])
+    assert r.exit_code == 1
+    assert "has no CRS. Add a .prj / set it with gdf.set_crs('EPSG:4326')" in r.stderr
+
+
+def test_run_refuses_to_overwrite(tmp_path: Path) -> None:
+    cfg = make_basin(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep")
+    r = CliRunner().invoke(cli, ["run", str(cfg), "-o", str(out)])
+    assert r.exit_code != 0
+    assert "already exists; pass overwrite=True (CLI: --overwrite)" in str(r.exception)
+    assert (out / "precious.txt").read_text() == "keep"
