@@ -1,0 +1,1250 @@
+"""River networks as arrays: the reach table, validation, topological order, derived quantities.
+
+The model follows pyflwdir: one downstream index per reach (``idx_ds``) plus a topological
+order (``order``). A reach that splits (a bifurcation) keeps its *main* branch in
+``idx_ds`` and lists every outgoing link with its flow fraction in ``bifurcations``.
+The builders that make networks from HydroBASINS, CCM2, plain lines or a DEM live in
+:mod:`basingov.builders`; navigation (UM/UT/DM/DD) lives in :mod:`basingov.navigation`.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+from pyproj import CRS
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from basingov import _kernels as K
+from basingov.errors import (
+    BasingovWarning,
+    CRSError,
+    InputError,
+    SingularSystemError,
+    TopologyError,
+)
+
+if TYPE_CHECKING:
+    from basingov.config import HydraulicsSection
+
+__all__ = [
+    "DEFAULT_LAKE_VELOCITY_MS",
+    "DEFAULT_RUNOFF_MM_YEAR",
+    "DEFAULT_VELOCITY_A",
+    "DEFAULT_VELOCITY_B",
+    "OUTLET_ID",
+    "RiverNetwork",
+    "accumulate",
+    "discharge_from_area",
+    "distance_to_outlet",
+    "from_networkx",
+    "network_from_gdf",
+    "network_from_table",
+    "network_to_gdf",
+    "strahler_order",
+    "to_networkx",
+    "travel_time_hours",
+    "upstream_area",
+    "upstream_length",
+    "velocity_from_discharge",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``downstream_id`` of a reach that drains out of the network.
+OUTLET_ID = -1
+
+#: Mean annual runoff (mm/year) used to turn upstream area into discharge where no
+#: discharge is measured. This is an *assumption*, not a measured value: it is of the
+#: order of the global mean land runoff (roughly 40,000 km3/year spread over about
+#: 1.3e8 km2 of land, i.e. ~300 mm/year). Override it per basin with
+#: ``[hydraulics] runoff_mm_year`` (e.g. ~450 mm/year reproduces the Rhine's mean
+#: discharge of ~2,300 m3/s at Lobith from ~160,000 km2).
+DEFAULT_RUNOFF_MM_YEAR = 300.0
+
+#: Exponent ``b`` of downstream hydraulic geometry :math:`v = a Q^b`. Leopold & Maddock
+#: (1953), *The hydraulic geometry of stream channels and some physiographic
+#: implications*, USGS Professional Paper 252, report that along a river (at discharges
+#: of equal frequency) velocity grows only slowly with discharge, with an average
+#: exponent of about 0.1 (width ~0.5, depth ~0.4).
+DEFAULT_VELOCITY_B = 0.1
+
+#: Coefficient ``a`` (m/s at Q = 1 m3/s) of :math:`v = a Q^b`. An *assumption* chosen so
+#: that with ``b = 0.1`` a large river runs at 1-2 m/s: the Rhine at 1,000-2,300 m3/s
+#: gets 1.4-1.5 m/s, a 10 m3/s brook 0.9 m/s. Override it per basin with
+#: ``[hydraulics] velocity_a``.
+DEFAULT_VELOCITY_A = 0.7
+
+#: Velocity (m/s) given to lake reaches (``is_lake``): an *assumption* of through-flow of
+#: the order of centimetres per second. Override it with ``[hydraulics] lake_velocity_ms``.
+DEFAULT_LAKE_VELOCITY_MS = 0.01
+
+_SECONDS_PER_YEAR = 365.25 * 86400.0
+_REQUIRED = ("reach_id", "downstream_id")
+
+
+@dataclass(frozen=True, eq=False)
+class RiverNetwork:
+    """A directed river network: the reach table plus its array topology.
+
+    Build one with :func:`network_from_table` or a builder of :mod:`basingov.builders`
+    rather than directly; the constructor does not validate.
+
+    Attributes
+    ----------
+    reaches
+        Reach table in a projected CRS with a RangeIndex ``0..n-1`` (positions) and the
+        columns ``reach_id``, ``downstream_id`` (:data:`OUTLET_ID` at outlets),
+        ``length_km``, ``local_area_km2``, ``upstream_area_km2``, ``discharge_m3s``,
+        ``velocity_ms``, ``is_lake``, ``geometry`` and builder-specific extras.
+    idx_ds
+        Position of each reach's downstream reach, -1 at outlets. For a bifurcating
+        reach this is the main branch (largest fraction).
+    order
+        Reach positions, every reach before its downstream reach(es). In a network that
+        keeps cycles (``allow_cycles=True``), this is a topological order of the
+        condensation: the reaches of one cycle are adjacent, in arbitrary order.
+    bifurcations
+        Every outgoing link of each splitting reach: ``reach_id, downstream_id,
+        fraction``; None when no reach splits.
+    crs
+        The projected CRS of ``reaches``.
+    source
+        Free text naming where the network came from.
+    derived
+        True when the network was derived (e.g. oriented towards an outlet, or traced
+        on a DEM) rather than mapped with its directions.
+    """
+
+    reaches: gpd.GeoDataFrame
+    idx_ds: np.ndarray
+    order: np.ndarray
+    bifurcations: pd.DataFrame | None
+    crs: CRS
+    source: str = ""
+    derived: bool = False
+
+    @property
+    def n(self) -> int:
+        """Number of reaches."""
+        return int(self.idx_ds.shape[0])
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Reach ids (int64) aligned to positions."""
+        return self.reaches["reach_id"].to_numpy(dtype=np.int64)
+
+    @property
+    def outlets(self) -> np.ndarray:
+        """Positions of the outlet reaches (``idx_ds == -1`` and no diversion out)."""
+        return np.flatnonzero(self._out_degree == 0)
+
+    @property
+    def has_cycles(self) -> bool:
+        """True when the network keeps cycles (only possible with bifurcations)."""
+        return bool(self._scc_sizes.max(initial=1) > 1)
+
+    def position(self, reach_ids: Any) -> np.ndarray:
+        """Positions of the given reach ids.
+
+        Parameters
+        ----------
+        reach_ids
+            One id or an array of ids.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 positions, same shape as ``np.atleast_1d(reach_ids)``.
+
+        Raises
+        ------
+        InputError
+            If any id is not in the network; the message names them.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString
+        >>> t = gpd.GeoDataFrame({"reach_id": [10, 20], "downstream_id": [20, -1]},
+        ...     geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)])],
+        ...     crs="EPSG:3035")
+        >>> network_from_table(t).position([20, 10]).tolist()
+        [1, 0]
+        """
+        q = np.atleast_1d(np.asarray(reach_ids)).astype(np.int64)
+        sorter = self._id_sorter
+        ids = self.ids
+        pos = np.searchsorted(ids, q, sorter=sorter)
+        pos = np.clip(pos, 0, max(self.n - 1, 0))
+        found = sorter[pos] if self.n else pos
+        ok = (ids[found] == q) if self.n else np.zeros(q.shape, bool)
+        if not ok.all():
+            bad = _fmt_ids(q[~ok])
+            msg = f"reach id(s) {bad} are not in the network ({self.n} reaches)"
+            raise InputError(msg)
+        return np.asarray(found, dtype=np.int64)
+
+    # -- cached graph views (computed once per network) ---------------------------------
+    @cached_property
+    def _id_sorter(self) -> np.ndarray:
+        return np.argsort(self.ids, kind="stable")
+
+    @cached_property
+    def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All links as (src, dst, fraction) positions, main and diversions."""
+        return _edge_arrays(self.idx_ds, self.ids, self.bifurcations, self.position)
+
+    @cached_property
+    def _down_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        src, dst, frac = self._edges
+        perm = np.argsort(src, kind="stable")
+        indptr = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
+        return indptr, dst[perm], frac[perm]
+
+    @cached_property
+    def _up_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        src, dst, _ = self._edges
+        return K.csr_reverse(src, dst, self.n)
+
+    @cached_property
+    def _main_up_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        src = np.flatnonzero(self.idx_ds >= 0)
+        return K.csr_reverse(src, self.idx_ds[src], self.n)
+
+    @cached_property
+    def _rank(self) -> np.ndarray:
+        rank = np.empty(self.n, dtype=np.int64)
+        rank[self.order] = np.arange(self.n, dtype=np.int64)
+        return rank
+
+    @cached_property
+    def _out_degree(self) -> np.ndarray:
+        src, _, _ = self._edges
+        return np.bincount(src, minlength=self.n)
+
+    @cached_property
+    def _scc_sizes(self) -> np.ndarray:
+        if self.bifurcations is None:
+            return np.ones(self.n, dtype=np.int64)
+        src, dst, _ = self._edges
+        _, labels = _scc(src, dst, self.n)
+        return np.bincount(labels)[labels]
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+def _fmt_ids(ids: Sequence[Any] | np.ndarray, limit: int = 20) -> str:
+    vals = [int(v) if isinstance(v, np.integer | int) else v for v in list(ids)]
+    head = ", ".join(str(v) for v in vals[:limit])
+    more = f", ... ({len(vals) - limit} more)" if len(vals) > limit else ""
+    return f"[{head}{more}]"
+
+
+def _scc(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[int, np.ndarray]:
+    g = sparse.csr_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
+    ncomp, labels = csgraph.connected_components(g, directed=True, connection="strong")
+    return int(ncomp), labels.astype(np.int64)
+
+
+def _edge_arrays(
+    idx_ds: np.ndarray,
+    ids: np.ndarray,
+    bifurcations: pd.DataFrame | None,
+    position: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    main = np.flatnonzero(idx_ds >= 0)
+    src = main
+    dst = idx_ds[main]
+    frac = np.ones(main.shape[0])
+    if bifurcations is not None and len(bifurcations):
+        bsrc = position(bifurcations["reach_id"].to_numpy())
+        bds = bifurcations["downstream_id"].to_numpy(dtype=np.int64)
+        bfrac = bifurcations["fraction"].to_numpy(dtype=np.float64)
+        # bifurcation rows replace the main link of their reach; out-of-network rows
+        # (downstream_id == OUTLET_ID) leave the network and carry their fraction away.
+        keep_main = ~np.isin(main, bsrc)
+        inside = bds != OUTLET_ID
+        src = np.concatenate([main[keep_main], bsrc[inside]])
+        dst = np.concatenate([dst[keep_main], position(bds[inside])])
+        frac = np.concatenate([frac[keep_main], bfrac[inside]])
+    return src.astype(np.int64), dst.astype(np.int64), frac
+
+
+def ids_to_positions(
+    reach_ids: np.ndarray, downstream_ids: np.ndarray, *, outlet_value: int = OUTLET_ID
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map downstream ids onto positions.
+
+    Parameters
+    ----------
+    reach_ids
+        int64 ids, one per reach.
+    downstream_ids
+        int64 downstream ids; ``outlet_value`` marks outlets.
+    outlet_value
+        The outlet sentinel in ``downstream_ids``.
+
+    Returns
+    -------
+    idx_ds
+        Position of each downstream reach; -1 at outlets and -2 where the id is unknown.
+    duplicated
+        Positions whose id already occurred earlier.
+    sorter
+        ``argsort`` of ``reach_ids`` when it was needed, else an empty array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> idx, dup, _ = ids_to_positions(np.array([5, 7, 9]), np.array([7, 9, -1]))
+    >>> idx.tolist(), dup.tolist()
+    ([1, 2, -1], [])
+    """
+    n = reach_ids.shape[0]
+    ds = downstream_ids
+    is_out = ds == outlet_value
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    lo = int(reach_ids.min())
+    span = int(reach_ids.max()) - lo + 1
+    if span <= 4 * n + 1024:
+        table, dups = K.dense_positions(reach_ids, lo, span)
+        rel = ds - lo
+        inr = (rel >= 0) & (rel < span)
+        idx = np.full(n, -2, dtype=np.int64)
+        idx[inr] = table[rel[inr]]
+        idx[idx == -1] = -2
+        idx[is_out] = -1
+        return idx, dups, np.empty(0, np.int64)
+    sorter = np.argsort(reach_ids, kind="stable")
+    sids = reach_ids[sorter]
+    dupmask = np.zeros(n, bool)
+    dupmask[1:] = sids[1:] == sids[:-1]
+    dups = np.sort(sorter[dupmask])
+    pos = np.clip(np.searchsorted(sids, ds), 0, n - 1)
+    found = sids[pos] == ds
+    idx = np.where(found, sorter[pos], -2).astype(np.int64)
+    idx[is_out] = -1
+    return idx, dups, sorter
+
+
+def _check_projected(crs: Any, what: str) -> CRS:
+    if crs is None:
+        msg = (
+            f"{what} has no CRS; set it first, e.g. gdf.set_crs('EPSG:4326') for lon/lat "
+            "data, then project it with gdf.to_crs(gdf.estimate_utm_crs())"
+        )
+        raise CRSError(msg)
+    crs = CRS.from_user_input(crs)
+    if crs.is_geographic:
+        msg = (
+            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
+            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's "
+            "configured CRS"
+        )
+        raise CRSError(msg)
+    return crs
+
+
+def _validate_bifurcations(
+    bif: pd.DataFrame, ids: np.ndarray, id_set_sorted: np.ndarray, problems: list[str]
+) -> pd.DataFrame | None:
+    missing_cols = [c for c in ("reach_id", "downstream_id", "fraction") if c not in bif]
+    if missing_cols:
+        problems.append(
+            f"bifurcation table lacks column(s) {missing_cols}; it needs "
+            "reach_id, downstream_id, fraction"
+        )
+        return None
+    b = pd.DataFrame(
+        {
+            "reach_id": bif["reach_id"].to_numpy(dtype=np.int64),
+            "downstream_id": bif["downstream_id"].to_numpy(dtype=np.int64),
+            "fraction": bif["fraction"].to_numpy(dtype=np.float64),
+        }
+    )
+    for col in ("reach_id", "downstream_id"):
+        vals = b[col].to_numpy()
+        if col == "downstream_id":
+            vals = vals[vals != OUTLET_ID]
+        pos = np.clip(np.searchsorted(id_set_sorted, vals), 0, max(len(ids) - 1, 0))
+        bad = vals[id_set_sorted[pos] != vals] if len(ids) else vals
+        if bad.size:
+            problems.append(f"bifurcation {col}(s) {_fmt_ids(np.unique(bad))} are not reach ids")
+    badfrac = b.loc[~((b["fraction"] > 0) & (b["fraction"] <= 1)), "reach_id"]
+    if len(badfrac):
+        problems.append(
+            f"bifurcation fractions must lie in (0, 1]; reach(es) {_fmt_ids(badfrac.unique())}"
+        )
+    sums = b.groupby("reach_id")["fraction"].sum()
+    off = sums[~np.isclose(sums.to_numpy(), 1.0, rtol=0, atol=1e-6)]
+    if len(off):
+        detail = ", ".join(f"{int(r)}: {s:.6g}" for r, s in off.head(20).items())
+        problems.append(
+            f"bifurcation fractions must sum to 1 per reach; they do not for reach(es) {detail}"
+        )
+    selfl = b.loc[b["reach_id"] == b["downstream_id"], "reach_id"]
+    if len(selfl):
+        problems.append(
+            f"self-loop(s) in the bifurcation table at reach(es) {_fmt_ids(selfl.to_numpy())}"
+        )
+    dup = b.duplicated(["reach_id", "downstream_id"])
+    if dup.any():
+        problems.append(
+            f"duplicated bifurcation link(s) from reach(es) {_fmt_ids(b.loc[dup, 'reach_id'])}"
+        )
+    return b
+
+
+def _cycle_ids(idx_ds: np.ndarray, ordered: np.ndarray, ids: np.ndarray) -> list[list[int]]:
+    """Ids of each cycle among the nodes Kahn's algorithm could not order (single pointer)."""
+    rest = np.ones(idx_ds.shape[0], bool)
+    rest[ordered] = False
+    nodes = np.flatnonzero(rest)
+    src = nodes[idx_ds[nodes] >= 0]
+    _, labels = _scc(src, idx_ds[src], idx_ds.shape[0])
+    lab = labels[nodes]
+    sizes = np.bincount(lab)
+    cyc = nodes[sizes[lab] > 1]
+    out: list[list[int]] = []
+    for c in np.unique(labels[cyc])[:10]:
+        out.append([int(v) for v in ids[cyc[labels[cyc] == c]]])
+    return out
+
+
+def _order_with_cycles(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, list]:
+    """Topological order of the condensation, plus the node sets of cycles."""
+    ncomp, labels = _scc(src, dst, n)
+    cs, cd = labels[src], labels[dst]
+    keep = cs != cd
+    g = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int8), (cs[keep], cd[keep])), shape=(ncomp, ncomp)
+    )
+    g.sum_duplicates()
+    corder = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), ncomp)
+    crank = np.empty(ncomp, dtype=np.int64)
+    crank[corder] = np.arange(ncomp)
+    order = np.argsort(crank[labels], kind="stable").astype(np.int64)
+    sizes = np.bincount(labels)
+    cyc = [np.flatnonzero(labels == c) for c in np.flatnonzero(sizes > 1)]
+    return order, cyc
+
+
+def _topology(
+    reach_ids: np.ndarray,
+    downstream_ids: np.ndarray,
+    *,
+    outlet_value: int,
+    bifurcations: pd.DataFrame | None,
+    allow_cycles: bool,
+    expect_single_outlet: bool,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None, list[int]]:
+    """Validate ids and links; return idx_ds, order, normalised bifurcations, comp sizes."""
+    problems: list[str] = []
+    n = reach_ids.shape[0]
+    idx_ds, dups, sorter = ids_to_positions(reach_ids, downstream_ids, outlet_value=outlet_value)
+    if dups.size:
+        problems.append(f"duplicated reach id(s) {_fmt_ids(np.unique(reach_ids[dups]))}")
+    if np.any(reach_ids == outlet_value):
+        problems.append(
+            f"reach id(s) equal to the outlet value {outlet_value} are not allowed: "
+            f"{_fmt_ids(np.flatnonzero(reach_ids == outlet_value))} (positions)"
+        )
+    dangling = idx_ds == -2
+    if dangling.any():
+        bad = np.unique(downstream_ids[dangling])
+        problems.append(
+            f"dangling downstream id(s) {_fmt_ids(bad)} (not reach ids; use "
+            f"{outlet_value} for outlets), at reach(es) {_fmt_ids(reach_ids[dangling])}"
+        )
+    selfloop = idx_ds == np.arange(n)
+    if selfloop.any():
+        problems.append(
+            f"self-loop(s): reach(es) {_fmt_ids(reach_ids[selfloop])} drain into themselves"
+        )
+    bif: pd.DataFrame | None = None
+    if bifurcations is not None:
+        sids = reach_ids[sorter] if sorter.size else np.sort(reach_ids)
+        bif = _validate_bifurcations(bifurcations, reach_ids, sids, problems)
+    if problems:
+        _raise(problems)
+    idx_ds = idx_ds.copy()
+    if bif is not None and len(bif):
+        # main branch = largest fraction (ties: first listed); it sets idx_ds
+        b = bif.assign(_o=np.arange(len(bif)))
+        mainb = b.sort_values(["reach_id", "fraction", "_o"], ascending=[True, False, True])
+        mainb = mainb.drop_duplicates("reach_id")
+        pos = _positions(reach_ids, mainb["reach_id"].to_numpy(), sorter)
+        mds = mainb["downstream_id"].to_numpy()
+        idx_ds[pos] = np.where(mds == OUTLET_ID, -1, _positions(reach_ids, mds, sorter, OUTLET_ID))
+        # a reach listed in the bifurcation table gets its downstream_id from its main branch
+    if bif is None or not len(bif):
+        order = K.kahn_order_tree(idx_ds)
+        if order.shape[0] < n:
+            cycles = _cycle_ids(idx_ds, order, reach_ids)
+            text = "; ".join(_fmt_ids(c) for c in cycles)
+            msg = (
+                f"the network has {len(cycles)} cycle(s) through reach ids {text}; "
+                "a river network must be acyclic unless bifurcation fractions are given "
+                "(allow_cycles=True)"
+            )
+            raise TopologyError(msg)
+        bif = None
+        src = np.flatnonzero(idx_ds >= 0)
+        dst = idx_ds[src]
+    else:
+        bpos = _positions(reach_ids, bif["reach_id"].to_numpy(), sorter)
+        bds = bif["downstream_id"].to_numpy()
+        inside = bds != OUTLET_ID
+        main = np.flatnonzero(idx_ds >= 0)
+        keep = ~np.isin(main, bpos)
+        src = np.concatenate([main[keep], bpos[inside]])
+        dst = np.concatenate([idx_ds[main[keep]], _positions(reach_ids, bds[inside], sorter)])
+        g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
+        g.sum_duplicates()
+        order = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), n)
+        if order.shape[0] < n:
+            order, cyc = _order_with_cycles(src, dst, n)
+            if not allow_cycles:
+                text = "; ".join(_fmt_ids(reach_ids[c]) for c in cyc[:10])
+                msg = (
+                    f"the network has {len(cyc)} cycle(s) through reach ids {text}; pass "
+                    "allow_cycles=True to keep them (routing then needs decay, see "
+                    "basingov.spillover)"
+                )
+                raise TopologyError(msg)
+    # outlets and pieces
+    out_deg = np.bincount(src, minlength=n)
+    outlets = np.flatnonzero(out_deg == 0)
+    if expect_single_outlet and outlets.size != 1:
+        msg = (
+            f"expected a single outlet but found {outlets.size}: reach id(s) "
+            f"{_fmt_ids(reach_ids[outlets])}"
+        )
+        raise TopologyError(msg)
+    if bif is None:
+        lab = K.outlet_labels(idx_ds, order)
+        sizes = np.bincount(lab, minlength=n)[outlets]
+    else:
+        g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
+        _, wl = csgraph.connected_components(g, directed=True, connection="weak")
+        sizes = np.bincount(wl)
+    return idx_ds, order.astype(np.int64), bif, sorted((int(s) for s in sizes), reverse=True)
+
+
+def _positions(
+    reach_ids: np.ndarray, q: np.ndarray, sorter: np.ndarray, skip: int | None = None
+) -> np.ndarray:
+    if sorter.size == 0:
+        sorter = np.argsort(reach_ids, kind="stable")
+    sids = reach_ids[sorter]
+    qq = np.asarray(q, dtype=np.int64)
+    pos = np.clip(np.searchsorted(sids, qq), 0, reach_ids.shape[0] - 1)
+    out = sorter[pos].astype(np.int64)
+    if skip is not None:
+        out = np.where(qq == skip, -1, out)
+    return out
+
+
+def _raise(problems: list[str]) -> None:
+    lines = "\n".join(f"  - {p}" for p in problems)
+    msg = f"invalid river network ({len(problems)} problem(s)):\n{lines}"
+    raise TopologyError(msg)
+
+
+# ----------------------------------------------------------------------------------------
+# constructor
+# ----------------------------------------------------------------------------------------
+def network_from_table(
+    reaches: gpd.GeoDataFrame,
+    *,
+    id_column: str = "reach_id",
+    downstream_column: str = "downstream_id",
+    outlet_value: int = OUTLET_ID,
+    bifurcations: pd.DataFrame | None = None,
+    allow_cycles: bool = False,
+    expect_single_outlet: bool = False,
+    hydraulics: HydraulicsSection | None = None,
+    source: str = "",
+    derived: bool = False,
+) -> RiverNetwork:
+    """Validate a reach table and build a :class:`RiverNetwork`.
+
+    Every problem is collected and reported in one :class:`~basingov.errors.TopologyError`:
+    duplicated ids, dangling downstream ids, self-loops, bad bifurcation tables. Cycles
+    are reported with the ids of each cycle. Several disconnected pieces give a
+    :class:`~basingov.errors.BasingovWarning` listing their sizes.
+
+    Missing quantities are filled: ``length_km`` from the geometry, ``local_area_km2``
+    NaN, ``upstream_area_km2`` by :func:`accumulate` over ``local_area_km2`` (where that
+    is known), ``discharge_m3s`` with :func:`discharge_from_area`, ``velocity_ms`` with
+    :func:`velocity_from_discharge` (lakes get ``lake_velocity_ms``), ``is_lake`` False.
+    Values already present in the table (measured) win over estimates; only NaNs are
+    filled. ``upstream_length_km`` (total reach length upstream, inclusive) and
+    ``distance_to_outlet_km`` are added as extras.
+
+    Parameters
+    ----------
+    reaches
+        One row per reach with a geometry column and a projected CRS. Not modified.
+    id_column, downstream_column
+        Integer columns holding the reach id and the id of the downstream reach.
+    outlet_value
+        Value of ``downstream_column`` at outlets; stored as :data:`OUTLET_ID`.
+    bifurcations
+        Optional table ``reach_id, downstream_id, fraction`` listing *all* outgoing links
+        of each splitting reach (``downstream_id`` may be :data:`OUTLET_ID` for a branch
+        that leaves the network). Fractions must sum to 1 per reach.
+    allow_cycles
+        Keep cycles (only together with ``bifurcations``); ``order`` is then a
+        topological order of the condensation (each cycle's reaches adjacent).
+    expect_single_outlet
+        Raise unless exactly one reach drains out of the network.
+    hydraulics
+        Basin overrides of the discharge and velocity defaults.
+    source
+        Free text describing the source.
+    derived
+        Whether the network topology was derived rather than mapped.
+
+    Returns
+    -------
+    RiverNetwork
+
+    Raises
+    ------
+    CRSError
+        If ``reaches`` has no CRS or a geographic one.
+    InputError
+        If a required column is missing or ids are not integers.
+    TopologyError
+        On duplicated ids, dangling downstream ids, self-loops, cycles, invalid
+        bifurcation fractions, or several outlets with ``expect_single_outlet``.
+
+    Examples
+    --------
+    A Y confluence: reaches 1 and 2 join into 3.
+
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame(
+    ...     {"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1],
+    ...      "local_area_km2": [10.0, 20.0, 5.0]},
+    ...     geometry=[LineString([(0, 2000), (1000, 1000)]),
+    ...               LineString([(2000, 2000), (1000, 1000)]),
+    ...               LineString([(1000, 1000), (1000, 0)])], crs="EPSG:3035")
+    >>> net = network_from_table(t)
+    >>> net.reaches["upstream_area_km2"].tolist()
+    [10.0, 20.0, 35.0]
+    >>> net.idx_ds.tolist(), net.outlets.tolist()
+    ([2, 2, -1], [2])
+    """
+    if not isinstance(reaches, gpd.GeoDataFrame):
+        msg = f"reaches must be a GeoDataFrame, got {type(reaches).__name__}"
+        raise InputError(msg)
+    crs = _check_projected(reaches.crs, "the reach table")
+    missing = [c for c in (id_column, downstream_column) if c not in reaches.columns]
+    if missing:
+        msg = (
+            f"the reach table lacks column(s) {missing}; available columns are "
+            f"{sorted(map(str, reaches.columns))}; pass id_column=/downstream_column="
+        )
+        raise InputError(msg)
+    ids = _int_column(reaches[id_column], id_column)
+    ds = _int_column(reaches[downstream_column], downstream_column)
+    idx_ds, order, bif, sizes = _topology(
+        ids,
+        ds,
+        outlet_value=outlet_value,
+        bifurcations=bifurcations,
+        allow_cycles=allow_cycles,
+        expect_single_outlet=expect_single_outlet,
+    )
+    if len(sizes) > 1:
+        shown = ", ".join(str(s) for s in sizes[:20])
+        more = f", ... ({len(sizes) - 20} more)" if len(sizes) > 20 else ""
+        warnings.warn(
+            f"the river network has {len(sizes)} disconnected pieces with {shown}{more} "
+            "reaches; each piece drains to its own outlet",
+            BasingovWarning,
+            stacklevel=2,
+        )
+    table = _fill_table(reaches, id_column, downstream_column, ids, idx_ds)
+    net = RiverNetwork(
+        reaches=table,
+        idx_ds=idx_ds,
+        order=order,
+        bifurcations=bif,
+        crs=crs,
+        source=source,
+        derived=derived,
+    )
+    return _fill_derived(net, hydraulics)
+
+
+def _int_column(col: pd.Series, name: str) -> np.ndarray:
+    if col.isna().any():
+        msg = f"column {name!r} has missing values at row(s) {_fmt_ids(np.flatnonzero(col.isna()))}"
+        raise InputError(msg)
+    vals = col.to_numpy()
+    if vals.dtype.kind in "iu":
+        return vals.astype(np.int64)
+    if vals.dtype.kind == "f" and np.all(np.mod(vals, 1) == 0):
+        return vals.astype(np.int64)
+    msg = f"column {name!r} must hold integer ids, got dtype {col.dtype}"
+    raise InputError(msg)
+
+
+def _fill_table(
+    reaches: gpd.GeoDataFrame,
+    id_column: str,
+    downstream_column: str,
+    ids: np.ndarray,
+    idx_ds: np.ndarray,
+) -> gpd.GeoDataFrame:
+    n = ids.shape[0]
+    t = reaches.copy()
+    t = t.drop(columns=[c for c in (id_column, downstream_column) if c in t.columns])
+    t = t.reset_index(drop=True)
+    t.insert(0, "reach_id", ids)
+    dsid = np.where(idx_ds >= 0, ids[np.maximum(idx_ds, 0)], OUTLET_ID).astype(np.int64)
+    t.insert(1, "downstream_id", dsid)
+    if "length_km" not in t.columns:
+        t["length_km"] = np.asarray(t.geometry.length, dtype=np.float64) / 1000.0
+    else:
+        lk = t["length_km"].to_numpy(dtype=np.float64)
+        t["length_km"] = np.where(np.isnan(lk), t.geometry.length / 1000.0, lk)
+    for c in ("local_area_km2", "upstream_area_km2", "discharge_m3s", "velocity_ms"):
+        t[c] = t[c].to_numpy(dtype=np.float64) if c in t.columns else np.full(n, np.nan)
+    t["is_lake"] = t["is_lake"].fillna(False).astype(bool) if "is_lake" in t else False
+    return t
+
+
+def _fill_derived(net: RiverNetwork, hydraulics: HydraulicsSection | None) -> RiverNetwork:
+    t = net.reaches
+    local = t["local_area_km2"].to_numpy()
+    up = t["upstream_area_km2"].to_numpy()
+    if np.isnan(up).any() and not np.isnan(local).all():
+        acc = accumulate(net, np.nan_to_num(local))
+        # NaN local areas propagate as unknown
+        unknown = accumulate(net, np.isnan(local).astype(np.float64)) > 0
+        acc[unknown] = np.nan
+        up = np.where(np.isnan(up), acc, up)
+        t["upstream_area_km2"] = up
+    runoff, a, b, vlake = _hydraulics(hydraulics)
+    q = t["discharge_m3s"].to_numpy()
+    q = np.where(np.isnan(q), discharge_from_area(up, runoff_mm_year=runoff), q)
+    t["discharge_m3s"] = q
+    v = t["velocity_ms"].to_numpy()
+    est = np.where(t["is_lake"].to_numpy(), vlake, velocity_from_discharge(q, a=a, b=b))
+    t["velocity_ms"] = np.where(np.isnan(v), est, v)
+    if "strahler" not in t.columns:
+        t["strahler"] = strahler_order(net)
+    t["upstream_length_km"] = upstream_length(net)
+    t["distance_to_outlet_km"] = distance_to_outlet(net)
+    return net
+
+
+def _hydraulics(h: HydraulicsSection | None) -> tuple[float, float, float, float]:
+    def pick(v: float | None, d: float) -> float:
+        return d if v is None else float(v)
+
+    if h is None:
+        return (
+            DEFAULT_RUNOFF_MM_YEAR,
+            DEFAULT_VELOCITY_A,
+            DEFAULT_VELOCITY_B,
+            DEFAULT_LAKE_VELOCITY_MS,
+        )
+    return (
+        pick(h.runoff_mm_year, DEFAULT_RUNOFF_MM_YEAR),
+        pick(h.velocity_a, DEFAULT_VELOCITY_A),
+        pick(h.velocity_b, DEFAULT_VELOCITY_B),
+        pick(h.lake_velocity_ms, DEFAULT_LAKE_VELOCITY_MS),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# derived quantities
+# ----------------------------------------------------------------------------------------
+def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
+    r"""Sum a quantity over every reach and everything upstream of it.
+
+    At a bifurcation the accumulated value is split over the branches by their
+    fractions. In a network with cycles the accumulation solves the linear system
+    :math:`x = w + A^T x` (``A`` holding the fractions) instead.
+
+    .. math:: x_i = w_i + \sum_{j \to i} f_{ji}\, x_j
+
+    Parameters
+    ----------
+    net
+        The network.
+    weights
+        One value per reach (aligned to positions).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, aligned to positions.
+
+    Raises
+    ------
+    InputError
+        If ``weights`` does not have one value per reach.
+    SingularSystemError
+        If a cycle keeps all its water (no way out), so the system has no solution.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
+    ...     geometry=[LineString([(0, 1), (1, 0)])] * 3, crs="EPSG:3035")
+    >>> accumulate(network_from_table(t), [1, 1, 1]).tolist()
+    [1.0, 1.0, 3.0]
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (net.n,):
+        msg = f"weights must have one value per reach ({net.n}), got shape {w.shape}"
+        raise InputError(msg)
+    if net.bifurcations is None:
+        return K.accumulate_tree(net.idx_ds, net.order, w)
+    indptr, indices, frac = net._down_csr
+    if not net.has_cycles:
+        return K.accumulate_csr(indptr, indices, frac, net.order, w)
+    src, dst, f = net._edges
+    a = sparse.csr_matrix((f, (dst, src)), shape=(net.n, net.n))
+    m = (sparse.identity(net.n, format="csr") - a).tocsc()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sparse.linalg.MatrixRankWarning)
+        try:
+            x = sparse.linalg.spsolve(m, w)
+        except (RuntimeError, sparse.linalg.MatrixRankWarning) as exc:
+            msg = "cannot accumulate: a cycle of the network has no outflow (I - A is singular)"
+            raise SingularSystemError(msg) from exc
+    return np.asarray(x, dtype=np.float64)
+
+
+def upstream_area(net: RiverNetwork) -> np.ndarray:
+    """Upstream area (km²) of every reach: :func:`accumulate` of ``local_area_km2``.
+
+    Parameters
+    ----------
+    net
+        The network; reaches with an unknown (NaN) local area make everything downstream
+        of them NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 km², aligned to positions.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
+    ...     "local_area_km2": [3.0, 4.0]}, geometry=[LineString([(0, 1), (1, 0)])] * 2,
+    ...     crs="EPSG:3035")
+    >>> upstream_area(network_from_table(t)).tolist()
+    [3.0, 7.0]
+    """
+    return accumulate(net, net.reaches["local_area_km2"].to_numpy(dtype=np.float64))
+
+
+def upstream_length(net: RiverNetwork) -> np.ndarray:
+    """Total reach length (km) upstream of and including each reach.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 km, aligned to positions. With bifurcations, lengths are split by fraction.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
+    >>> upstream_length(network_from_table(t)).tolist()
+    [1.0, 2.0]
+    """
+    return accumulate(net, net.reaches["length_km"].to_numpy(dtype=np.float64))
+
+
+def strahler_order(net: RiverNetwork) -> np.ndarray:
+    """Strahler stream order along the main links (``idx_ds``).
+
+    Sources have order 1; where two or more upstream reaches of the highest order meet,
+    the order increases by one; otherwise it is the highest upstream order.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64, aligned to positions.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3, 4], "downstream_id": [3, 3, 4, -1]},
+    ...     geometry=[LineString([(0, 1), (1, 0)])] * 4, crs="EPSG:3035")
+    >>> strahler_order(network_from_table(t)).tolist()
+    [1, 1, 2, 2]
+    """
+    return K.strahler_tree(net.idx_ds, net.order)
+
+
+def distance_to_outlet(net: RiverNetwork) -> np.ndarray:
+    """Distance (km) from each reach's downstream end to the outlet along ``idx_ds``.
+
+    This is the NHDPlus "path length" convention: an outlet reach has 0, and the distance
+    from the *upstream* end of a reach is this value plus ``length_km``.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 km, aligned to positions.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [2, 3, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 3, crs="EPSG:3035")
+    >>> distance_to_outlet(network_from_table(t)).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    length = net.reaches["length_km"].to_numpy(dtype=np.float64)
+    return K.distance_down(net.idx_ds, net.order, length)
+
+
+def discharge_from_area(
+    area_km2: Any, *, runoff_mm_year: float = DEFAULT_RUNOFF_MM_YEAR
+) -> np.ndarray:
+    r"""Mean discharge (m³/s) from upstream area and mean annual runoff.
+
+    .. math:: Q = A \cdot R / (365.25 \cdot 86400)
+
+    with :math:`A` in m² and :math:`R` in m/year.
+
+    Parameters
+    ----------
+    area_km2
+        Upstream area(s) in km².
+    runoff_mm_year
+        Mean annual runoff depth; default :data:`DEFAULT_RUNOFF_MM_YEAR` (an assumption).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 m³/s.
+
+    Raises
+    ------
+    InputError
+        If ``runoff_mm_year`` is negative.
+
+    Examples
+    --------
+    >>> round(float(discharge_from_area(160_000, runoff_mm_year=450)), 0)
+    2282.0
+    """
+    if not runoff_mm_year >= 0:
+        msg = f"runoff_mm_year must be >= 0, got {runoff_mm_year}"
+        raise InputError(msg)
+    a = np.asarray(area_km2, dtype=np.float64)
+    return a * 1e6 * (runoff_mm_year / 1000.0) / _SECONDS_PER_YEAR
+
+
+def velocity_from_discharge(
+    q: Any, *, a: float = DEFAULT_VELOCITY_A, b: float = DEFAULT_VELOCITY_B
+) -> np.ndarray:
+    """Mean flow velocity (m/s) from discharge by hydraulic geometry, :math:`v = a Q^b`.
+
+    Defaults: ``b`` = :data:`DEFAULT_VELOCITY_B` (Leopold & Maddock 1953, downstream
+    hydraulic geometry), ``a`` = :data:`DEFAULT_VELOCITY_A` (an assumption giving the
+    Rhine 1-2 m/s).
+
+    Parameters
+    ----------
+    q
+        Discharge(s) in m³/s (>= 0).
+    a, b
+        Coefficient and exponent.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 m/s.
+
+    Raises
+    ------
+    InputError
+        If ``a`` is not positive.
+
+    Examples
+    --------
+    >>> round(float(velocity_from_discharge(2300.0)), 2)
+    1.52
+    """
+    if not a > 0:
+        msg = f"velocity coefficient a must be > 0, got {a}"
+        raise InputError(msg)
+    qq = np.asarray(q, dtype=np.float64)
+    return a * np.power(np.maximum(qq, 0.0), b)
+
+
+def travel_time_hours(net: RiverNetwork) -> np.ndarray:
+    r"""Travel time through each reach, :math:`\tau = L / v`, in hours.
+
+    Parameters
+    ----------
+    net
+        The network (uses ``length_km`` and ``velocity_ms``).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 hours, aligned to positions (NaN where the velocity is unknown).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1], "downstream_id": [-1], "velocity_ms": [1.0]},
+    ...     geometry=[LineString([(0, 0), (3600, 0)])], crs="EPSG:3035")
+    >>> travel_time_hours(network_from_table(t)).tolist()
+    [1.0]
+    """
+    length_m = net.reaches["length_km"].to_numpy(dtype=np.float64) * 1000.0
+    v = net.reaches["velocity_ms"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(v > 0, length_m / v / 3600.0, np.nan)
+
+
+# ----------------------------------------------------------------------------------------
+# converters
+# ----------------------------------------------------------------------------------------
+def network_to_gdf(net: RiverNetwork) -> gpd.GeoDataFrame:
+    """Return the reach table as a standalone GeoDataFrame (a copy), topology in columns.
+
+    Bifurcations, source and derived flag travel in ``gdf.attrs``.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Inverse of :func:`network_from_gdf`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
+    >>> net = network_from_table(t)
+    >>> network_from_gdf(network_to_gdf(net)).idx_ds.tolist()
+    [1, -1]
+    """
+    g = net.reaches.copy()
+    g.attrs = {
+        "basingov_source": net.source,
+        "basingov_derived": net.derived,
+        "basingov_bifurcations": None
+        if net.bifurcations is None
+        else net.bifurcations.to_dict("list"),
+    }
+    return g
+
+
+def network_from_gdf(gdf: gpd.GeoDataFrame, **kwargs: Any) -> RiverNetwork:
+    """Rebuild a network from :func:`network_to_gdf` output (or any reach table).
+
+    Parameters
+    ----------
+    gdf
+        Reach table with ``reach_id`` and ``downstream_id``; ``attrs`` written by
+        :func:`network_to_gdf` restore bifurcations, source and derived flag.
+    **kwargs
+        Passed on to :func:`network_from_table` (they win over ``attrs``).
+
+    Returns
+    -------
+    RiverNetwork
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
+    >>> network_from_gdf(t).n
+    2
+    """
+    attrs = dict(gdf.attrs)
+    bif = attrs.get("basingov_bifurcations")
+    opts: dict[str, Any] = {
+        "source": attrs.get("basingov_source", ""),
+        "derived": bool(attrs.get("basingov_derived", False)),
+        "bifurcations": None if bif is None else pd.DataFrame(bif),
+        "allow_cycles": bif is not None,
+    }
+    opts.update(kwargs)
+    g = gdf.copy()
+    g.attrs = {}
+    return network_from_table(g, **opts)
+
+
+def to_networkx(net: RiverNetwork) -> nx.DiGraph:
+    """Return a :class:`networkx.DiGraph` view: one node per reach id, one edge per link.
+
+    Node attributes are the reach-table columns (geometry included); edges carry
+    ``fraction``. ``G.graph`` holds ``crs`` (WKT), ``source`` and ``derived``.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Inverse of :func:`from_networkx`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
+    ...     geometry=[LineString([(0, 1), (1, 0)])] * 3, crs="EPSG:3035")
+    >>> g = to_networkx(network_from_table(t))
+    >>> sorted(g.edges())
+    [(1, 3), (2, 3)]
+    """
+    g = nx.DiGraph(crs=net.crs.to_wkt(), source=net.source, derived=net.derived)
+    ids = net.ids
+    recs = net.reaches.drop(columns=["downstream_id"]).to_dict("records")
+    g.add_nodes_from(zip(ids.tolist(), recs, strict=True))
+    src, dst, frac = net._edges
+    g.add_edges_from(
+        (int(ids[s]), int(ids[d]), {"fraction": float(f)})
+        for s, d, f in zip(src, dst, frac, strict=True)
+    )
+    g.graph["main_downstream"] = {
+        int(ids[i]): int(ids[d]) for i, d in enumerate(net.idx_ds) if d >= 0
+    }
+    g.graph["exits"] = (
+        {}
+        if net.bifurcations is None
+        else {
+            int(r): float(f)
+            for r, d, f in net.bifurcations.itertuples(index=False)
+            if d == OUTLET_ID
+        }
+    )
+    return g
+
+
+def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
+    """Build a network from a :class:`networkx.DiGraph` of reaches.
+
+    Nodes are reach ids with a ``geometry`` attribute (other attributes become columns);
+    ``G.graph["crs"]`` gives the CRS. A node with several successors is a bifurcation,
+    split by the edges' ``fraction`` (equal shares when absent).
+
+    Parameters
+    ----------
+    g
+        The graph, e.g. from :func:`to_networkx`.
+    **kwargs
+        Passed on to :func:`network_from_table`.
+
+    Returns
+    -------
+    RiverNetwork
+
+    Raises
+    ------
+    CRSError
+        If ``G.graph`` has no ``crs``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from shapely import LineString
+    >>> g = nx.DiGraph(crs="EPSG:3035")
+    >>> g.add_node(1, geometry=LineString([(0, 0), (500, 0)]))
+    >>> g.add_node(2, geometry=LineString([(500, 0), (900, 0)]))
+    >>> g.add_edge(1, 2)
+    >>> from_networkx(g).reaches["length_km"].tolist()
+    [0.5, 0.4]
+    """
+    if g.graph.get("crs") is None:
+        msg = "the graph has no CRS; set G.graph['crs'] (e.g. 'EPSG:3035')"
+        raise CRSError(msg)
+    nodes = list(g.nodes)
+    data = pd.DataFrame([g.nodes[v] for v in nodes])
+    data["reach_id"] = np.asarray(nodes, dtype=np.int64)
+    main_ds: dict[int, int] = dict(g.graph.get("main_downstream", {}))
+    exits: dict[int, float] = dict(g.graph.get("exits", {}))
+    bif_rows: list[tuple[int, int, float]] = []
+    ds = []
+    for v in nodes:
+        succ = list(g.successors(v))
+        if len(succ) <= 1 and v not in exits:
+            ds.append(int(succ[0]) if succ else OUTLET_ID)
+            continue
+        for s in succ:
+            f = g.edges[v, s].get("fraction")
+            bif_rows.append((int(v), int(s), np.nan if f is None else float(f)))
+        if v in exits:
+            bif_rows.append((int(v), OUTLET_ID, exits[v]))
+        ds.append(int(main_ds.get(v, succ[0] if succ else OUTLET_ID)))
+    data["downstream_id"] = np.asarray(ds, dtype=np.int64)
+    gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
+    bif = None
+    if bif_rows:
+        bif = pd.DataFrame(bif_rows, columns=["reach_id", "downstream_id", "fraction"])
+        cnt = bif.groupby("reach_id")["fraction"].transform("size")
+        bif["fraction"] = bif["fraction"].fillna(1.0 / cnt)
+    opts: dict[str, Any] = {
+        "bifurcations": bif,
+        "allow_cycles": bif is not None,
+        "source": g.graph.get("source", ""),
+        "derived": bool(g.graph.get("derived", False)),
+    }
+    opts.update(kwargs)
+    return network_from_table(gdf, **opts)

@@ -1,0 +1,434 @@
+"""Tests for basingov.network: container, validation, order, derived quantities, converters."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString
+
+from basingov.config import HydraulicsSection
+from basingov.errors import (
+    BasingovWarning,
+    CRSError,
+    InputError,
+    SingularSystemError,
+    TopologyError,
+)
+from basingov.network import (
+    DEFAULT_VELOCITY_A,
+    OUTLET_ID,
+    RiverNetwork,
+    accumulate,
+    discharge_from_area,
+    distance_to_outlet,
+    from_networkx,
+    network_from_gdf,
+    network_from_table,
+    network_to_gdf,
+    strahler_order,
+    to_networkx,
+    travel_time_hours,
+    upstream_area,
+    velocity_from_discharge,
+)
+
+CRS = "EPSG:3035"
+
+
+def _line(x0: float, y0: float, x1: float, y1: float) -> LineString:
+    return LineString([(x0, y0), (x1, y1)])
+
+
+def _table(ids, ds, *, area=None, geoms=None, crs=CRS, **cols) -> gpd.GeoDataFrame:
+    n = len(ids)
+    if geoms is None:
+        geoms = [_line(1000 * i, 0, 1000 * i + 1000, 0) for i in range(n)]
+    data = {"reach_id": ids, "downstream_id": ds, **cols}
+    if area is not None:
+        data["local_area_km2"] = area
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=crs)
+
+
+@pytest.fixture
+def y_confluence() -> gpd.GeoDataFrame:
+    """Reaches 1 (2 km, 10 km2) and 2 (1 km, 20 km2) join into 3 (1 km, 5 km2)."""
+    geoms = [_line(0, 2000, 0, 0), _line(1000, 0, 0, 0), _line(0, 0, 0, -1000)]
+    return _table([1, 2, 3], [3, 3, -1], area=[10.0, 20.0, 5.0], geoms=geoms)
+
+
+@pytest.fixture
+def chain() -> gpd.GeoDataFrame:
+    return _table([10, 11, 12, 13], [11, 12, 13, -1], area=[1.0, 1.0, 1.0, 1.0])
+
+
+@pytest.fixture
+def bifurcating() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """1 -> 2; 2 splits 70/30 into 3 and 4; 3 and 4 rejoin into 5."""
+    t = _table([1, 2, 3, 4, 5], [2, 3, 5, 5, -1], area=[1.0, 1.0, 1.0, 1.0, 1.0])
+    bif = pd.DataFrame({"reach_id": [2, 2], "downstream_id": [4, 3], "fraction": [0.3, 0.7]})
+    return t, bif
+
+
+def random_tree(n: int, seed: int = 0) -> gpd.GeoDataFrame:
+    """Random parent-pointer tree: reach i drains to a random reach with a larger index."""
+    rng = np.random.default_rng(seed)
+    parent = np.full(n, -1)
+    span = np.minimum(5, n - np.arange(1, n))
+    parent[:-1] = np.arange(1, n) + (rng.random(n - 1) * span).astype(int)
+    perm = rng.permutation(n)
+    ids = perm + 100
+    ds = np.where(parent >= 0, ids[np.maximum(parent, 0)], -1)
+    return _table(ids, ds, area=rng.random(n))
+
+
+# --- construction ----------------------------------------------------------------------
+def test_y_confluence_basic(y_confluence):
+    before = y_confluence.copy()
+    net = network_from_table(y_confluence)
+    assert isinstance(net, RiverNetwork)
+    assert net.n == 3
+    assert net.idx_ds.tolist() == [2, 2, -1]
+    assert net.outlets.tolist() == [2]
+    rank = np.argsort(net.order)
+    assert rank[0] < rank[2]
+    assert rank[1] < rank[2]
+    assert net.reaches["length_km"].tolist() == [2.0, 1.0, 1.0]
+    assert net.reaches["upstream_area_km2"].tolist() == [10.0, 20.0, 35.0]
+    assert net.reaches["is_lake"].dtype == bool
+    assert net.reaches.index.equals(pd.RangeIndex(3))
+    assert not net.has_cycles
+    assert net.crs.to_epsg() == 3035
+    pd.testing.assert_frame_equal(y_confluence, before)  # input not mutated
+
+
+def test_custom_columns_and_outlet_value():
+    t = gpd.GeoDataFrame(
+        {"HYBAS_ID": [5, 6], "NEXT_DOWN": [6, 0]},
+        geometry=[_line(0, 0, 1, 0)] * 2,
+        crs=CRS,
+    )
+    net = network_from_table(t, id_column="HYBAS_ID", downstream_column="NEXT_DOWN", outlet_value=0)
+    assert net.reaches["downstream_id"].tolist() == [6, OUTLET_ID]
+    assert "HYBAS_ID" not in net.reaches.columns
+
+
+def test_sparse_ids_use_sorted_lookup():
+    ids = np.array([7_000_000_001, 3, 9_999_999_999])
+    net = network_from_table(_table(ids, [3, 9_999_999_999, -1]))
+    assert net.idx_ds.tolist() == [1, 2, -1]
+    assert net.position([9_999_999_999, 3]).tolist() == [2, 1]
+
+
+def test_topological_order_on_random_tree():
+    t = random_tree(5000, seed=3)
+    net = network_from_table(t)
+    rank = np.empty(net.n, int)
+    rank[net.order] = np.arange(net.n)
+    has = net.idx_ds >= 0
+    assert (rank[has] < rank[net.idx_ds[has]]).all()
+    assert np.array_equal(np.sort(net.order), np.arange(net.n))
+
+
+def test_empty_layer():
+    t = gpd.GeoDataFrame({"reach_id": [], "downstream_id": []}, geometry=[], crs=CRS)
+    t = t.astype({"reach_id": "int64", "downstream_id": "int64"})
+    net = network_from_table(t)
+    assert net.n == 0
+    assert net.outlets.size == 0
+    assert upstream_area(net).size == 0
+
+
+def test_measured_columns_win(chain):
+    t = chain.assign(
+        discharge_m3s=[np.nan, 5.0, np.nan, np.nan], velocity_ms=[2.0, np.nan, np.nan, np.nan]
+    )
+    net = network_from_table(t)
+    q = net.reaches["discharge_m3s"].to_numpy()
+    assert q[1] == 5.0
+    assert q[3] == pytest.approx(discharge_from_area(4.0)[()])
+    v = net.reaches["velocity_ms"].to_numpy()
+    assert v[0] == 2.0
+    assert v[1] == pytest.approx(DEFAULT_VELOCITY_A * 5.0**0.1)
+
+
+def test_hydraulics_overrides_and_lakes(chain):
+    h = HydraulicsSection(
+        runoff_mm_year=1000.0, velocity_a=1.0, velocity_b=0.0, lake_velocity_ms=0.05
+    )
+    t = chain.assign(is_lake=[False, True, False, False])
+    net = network_from_table(t, hydraulics=h)
+    assert net.reaches["velocity_ms"].tolist() == [1.0, 0.05, 1.0, 1.0]
+    # 4 km2 x 1 m/year = 4e6 m3/year
+    assert net.reaches["discharge_m3s"].iloc[3] == pytest.approx(4e6 / (365.25 * 86400))
+
+
+def test_unknown_local_area_propagates_nan():
+    net = network_from_table(_table([1, 2, 3], [3, 3, -1], area=[1.0, np.nan, 2.0]))
+    up = net.reaches["upstream_area_km2"].to_numpy()
+    assert up[0] == 1.0
+    assert np.isnan(up[1])
+    assert np.isnan(up[2])
+
+
+# --- validation errors -----------------------------------------------------------------
+def test_cycle_names_ids():
+    t = _table([1, 2, 3, 4], [2, 3, 1, -1])
+    with pytest.raises(TopologyError, match=r"1 cycle\(s\) through reach ids \[1, 2, 3\]"):
+        network_from_table(t)
+
+
+def test_dangling_self_loop_duplicates_collected():
+    t = _table([1, 2, 2, 4, 5], [99, 5, -1, 4, -1])
+    with pytest.raises(TopologyError, match=r"3 problem") as ei:
+        network_from_table(t)
+    text = str(ei.value)
+    assert "duplicated reach id(s) [2]" in text
+    assert "dangling downstream id(s) [99]" in text
+    assert "at reach(es) [1]" in text
+    assert "self-loop(s): reach(es) [4]" in text
+
+
+def test_reach_id_equal_to_outlet_value():
+    with pytest.raises(TopologyError, match=r"equal to the outlet value -1"):
+        network_from_table(_table([-1, 2], [2, -1]))
+
+
+def test_several_outlets_when_single_expected():
+    t = _table([1, 2, 3], [-1, -1, 2])
+    with pytest.raises(
+        TopologyError, match=r"expected a single outlet but found 2: reach id\(s\) \[1, 2\]"
+    ):
+        network_from_table(t, expect_single_outlet=True)
+
+
+def test_disconnected_pieces_warn_with_sizes():
+    t = _table([1, 2, 3, 4, 5], [2, -1, 4, 5, -1])
+    with pytest.warns(BasingovWarning, match=r"2 disconnected pieces with 3, 2 reaches"):
+        network_from_table(t)
+
+
+def test_missing_crs():
+    t = _table([1], [-1], crs=None)
+    with pytest.raises(CRSError, match=r"has no CRS; set it first"):
+        network_from_table(t)
+
+
+def test_geographic_crs_suggests_utm():
+    t = _table([1], [-1], crs="EPSG:4326")
+    with pytest.raises(CRSError, match=r"geographic CRS .*to_crs\(gdf.estimate_utm_crs\(\)\)"):
+        network_from_table(t)
+
+
+def test_missing_columns_and_bad_types(y_confluence):
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['NEXT'\]"):
+        network_from_table(y_confluence, downstream_column="NEXT")
+    with pytest.raises(InputError, match=r"must hold integer ids, got dtype (object|str)"):
+        network_from_table(y_confluence.assign(reach_id=["a", "b", "c"]))
+    with pytest.raises(
+        InputError, match=r"column 'downstream_id' has missing values at row\(s\) \[1\]"
+    ):
+        network_from_table(y_confluence.assign(downstream_id=[3.0, np.nan, -1.0]))
+    with pytest.raises(InputError, match=r"reaches must be a GeoDataFrame, got DataFrame"):
+        network_from_table(pd.DataFrame(y_confluence.drop(columns="geometry")))
+
+
+def test_position_unknown_ids(y_confluence):
+    net = network_from_table(y_confluence)
+    with pytest.raises(InputError, match=r"reach id\(s\) \[7, 8\] are not in the network"):
+        net.position([1, 7, 8])
+
+
+# --- bifurcations ----------------------------------------------------------------------
+def test_bifurcation_main_branch_and_accumulation(bifurcating):
+    t, bif = bifurcating
+    net = network_from_table(t, bifurcations=bif)
+    assert net.idx_ds[1] == 2  # main branch = largest fraction (0.7 -> reach 3)
+    assert net.reaches["downstream_id"].iloc[1] == 3
+    up = net.reaches["upstream_area_km2"].to_numpy()
+    assert up.tolist() == pytest.approx([1.0, 2.0, 1.0 + 1.4, 1.0 + 0.6, 5.0])
+    assert net.outlets.tolist() == [4]
+
+
+def test_bifurcation_fraction_errors(bifurcating):
+    t, _ = bifurcating
+    bad = pd.DataFrame({"reach_id": [2, 2], "downstream_id": [3, 4], "fraction": [0.5, 0.4]})
+    with pytest.raises(
+        TopologyError, match=r"must sum to 1 per reach; they do not for reach\(es\) 2: 0.9"
+    ):
+        network_from_table(t, bifurcations=bad)
+    with pytest.raises(TopologyError, match=r"lacks column\(s\) \['fraction'\]"):
+        network_from_table(t, bifurcations=bad.drop(columns="fraction"))
+    unknown = pd.DataFrame({"reach_id": [2, 2], "downstream_id": [3, 77], "fraction": [0.5, 0.5]})
+    with pytest.raises(
+        TopologyError, match=r"bifurcation downstream_id\(s\) \[77\] are not reach ids"
+    ):
+        network_from_table(t, bifurcations=unknown)
+    neg = pd.DataFrame({"reach_id": [2, 2], "downstream_id": [3, 4], "fraction": [1.5, -0.5]})
+    with pytest.raises(TopologyError, match=r"must lie in \(0, 1\]; reach\(es\) \[2\]"):
+        network_from_table(t, bifurcations=neg)
+
+
+def test_bifurcation_exit_branch(chain):
+    bif = pd.DataFrame(
+        {"reach_id": [11, 11], "downstream_id": [12, OUTLET_ID], "fraction": [0.25, 0.75]}
+    )
+    net = network_from_table(chain, bifurcations=bif)
+    assert net.idx_ds[1] == -1  # main branch (0.75) leaves the network
+    up = net.reaches["upstream_area_km2"].to_numpy()
+    assert up.tolist() == pytest.approx([1.0, 2.0, 1.5, 2.5])
+    # 11 still sends a quarter to 12, so the only reach with no in-network link is 13
+    assert net.outlets.tolist() == [3]
+
+
+def test_cycle_with_fractions():
+    # 1 -> 2 -> 3 -> outlet 4, and 3 sends 20% back to 2 (a plain-network loop)
+    t = _table([1, 2, 3, 4], [2, 3, 4, -1], area=[1.0, 1.0, 1.0, 1.0])
+    bif = pd.DataFrame({"reach_id": [3, 3], "downstream_id": [4, 2], "fraction": [0.8, 0.2]})
+    with pytest.raises(
+        TopologyError, match=r"1 cycle\(s\) through reach ids \[2, 3\]; pass allow_cycles=True"
+    ):
+        network_from_table(t, bifurcations=bif)
+    net = network_from_table(t, bifurcations=bif, allow_cycles=True)
+    assert net.has_cycles
+    rank = np.argsort(net.order)
+    assert rank[0] < rank[1]
+    assert rank[2] < rank[3]
+    up = net.reaches["upstream_area_km2"].to_numpy()
+    # x2 = 1 + x1 + 0.2 x3, x3 = 1 + x2, x1 = 1  ->  x3 = (3)/(0.8) = 3.75, x4 = 1 + 0.8 x3
+    assert up.tolist() == pytest.approx([1.0, 2.75, 3.75, 4.0])
+    # conservation: everything generated leaves through the outlet
+    assert up[3] == pytest.approx(4.0)
+
+
+def test_closed_cycle_is_singular():
+    t = _table([1, 2, 3], [2, 1, -1], area=[1.0, 1.0, 1.0])
+    bif = pd.DataFrame({"reach_id": [1, 2], "downstream_id": [2, 1], "fraction": [1.0, 1.0]})
+    # reaches 1-2 form a closed loop, reach 3 is a separate piece (warned about)
+    with (
+        pytest.warns(BasingovWarning, match="2 disconnected pieces"),
+        pytest.raises(SingularSystemError, match=r"no outflow"),
+    ):
+        network_from_table(t, bifurcations=bif, allow_cycles=True)
+
+
+# --- derived quantities ----------------------------------------------------------------
+def test_accumulate_invariant_on_random_tree():
+    net = network_from_table(random_tree(2000, seed=5))
+    w = np.ones(net.n)
+    acc = accumulate(net, w)
+    assert acc[net.outlets].sum() == pytest.approx(net.n)
+    # every reach holds itself plus its direct upstream accumulations
+    direct = np.bincount(net.idx_ds[net.idx_ds >= 0], weights=acc[net.idx_ds >= 0], minlength=net.n)
+    assert np.allclose(acc, 1 + direct)
+    with pytest.raises(InputError, match=r"one value per reach \(2000\), got shape \(3,\)"):
+        accumulate(net, [1, 2, 3])
+
+
+def test_strahler_and_distance(y_confluence):
+    t = _table([1, 2, 3, 4, 5], [3, 3, 5, 5, -1])
+    net = network_from_table(t)
+    assert strahler_order(net).tolist() == [1, 1, 2, 1, 2]
+    assert net.reaches["strahler"].tolist() == [1, 1, 2, 1, 2]
+    ynet = network_from_table(y_confluence)
+    assert distance_to_outlet(ynet).tolist() == [1.0, 1.0, 0.0]
+    assert ynet.reaches["distance_to_outlet_km"].tolist() == [1.0, 1.0, 0.0]
+
+
+def test_hydraulic_formulas_and_errors():
+    # Rhine check behind the documented default: 1,000-2,300 m3/s run 1-2 m/s
+    v = velocity_from_discharge([1000.0, 2300.0])
+    assert ((v > 1.0) & (v < 2.0)).all()
+    assert discharge_from_area(31.5576, runoff_mm_year=1000.0) == pytest.approx(1.0)
+    with pytest.raises(InputError, match=r"runoff_mm_year must be >= 0, got -1"):
+        discharge_from_area(1.0, runoff_mm_year=-1)
+    with pytest.raises(InputError, match=r"velocity coefficient a must be > 0, got 0"):
+        velocity_from_discharge(1.0, a=0)
+
+
+def test_travel_time(chain):
+    net = network_from_table(chain.assign(velocity_ms=[1.0, 0.5, 0.0, np.nan]))
+    tt = travel_time_hours(net)
+    assert tt[:2].tolist() == pytest.approx([1000 / 3600, 2000 / 3600])
+    assert np.isnan(tt[2])  # zero velocity -> undefined
+    assert np.isfinite(tt[3])  # NaN velocity is filled from the hydraulics model
+
+
+# --- converters ------------------------------------------------------------------------
+def _assert_same_network(a: RiverNetwork, b: RiverNetwork) -> None:
+    assert np.array_equal(a.ids, b.ids)
+    assert np.array_equal(a.idx_ds, b.idx_ds)
+    cols = [
+        "reach_id",
+        "downstream_id",
+        "length_km",
+        "upstream_area_km2",
+        "discharge_m3s",
+        "velocity_ms",
+    ]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a.reaches[cols]), pd.DataFrame(b.reaches[cols]), check_exact=False
+    )
+    assert a.reaches.geometry.geom_equals(b.reaches.geometry).all()
+    assert a.crs == b.crs
+    assert a.source == b.source
+    assert a.derived == b.derived
+    if a.bifurcations is None:
+        assert b.bifurcations is None
+    else:
+        assert b.bifurcations is not None
+        key = ["reach_id", "downstream_id"]
+        pd.testing.assert_frame_equal(
+            a.bifurcations.sort_values(key).reset_index(drop=True),
+            b.bifurcations.sort_values(key).reset_index(drop=True),
+        )
+
+
+def test_gdf_round_trip(bifurcating):
+    t, bif = bifurcating
+    net = network_from_table(t, bifurcations=bif, source="hand-built", derived=True)
+    _assert_same_network(net, network_from_gdf(network_to_gdf(net)))
+
+
+def test_networkx_round_trip(bifurcating, y_confluence):
+    t, bif = bifurcating
+    for net in (
+        network_from_table(t, bifurcations=bif, source="x"),
+        network_from_table(y_confluence),
+    ):
+        g = to_networkx(net)
+        assert isinstance(g, nx.DiGraph)
+        assert g.graph["crs"] == net.crs.to_wkt()
+        _assert_same_network(net, from_networkx(g))
+
+
+def test_networkx_round_trip_with_exit_and_cycle():
+    t = _table([1, 2, 3, 4], [2, 3, 4, -1], area=[1.0, 1.0, 1.0, 1.0])
+    bif = pd.DataFrame(
+        {
+            "reach_id": [3, 3, 1, 1],
+            "downstream_id": [4, 2, 2, OUTLET_ID],
+            "fraction": [0.8, 0.2, 0.6, 0.4],
+        }
+    )
+    net = network_from_table(t, bifurcations=bif, allow_cycles=True)
+    _assert_same_network(net, from_networkx(to_networkx(net)))
+
+
+def test_from_networkx_needs_crs():
+    g = nx.DiGraph()
+    g.add_node(1, geometry=_line(0, 0, 1, 1))
+    with pytest.raises(CRSError, match=r"the graph has no CRS; set G.graph\['crs'\]"):
+        from_networkx(g)
+
+
+def test_from_networkx_equal_split_default():
+    g = nx.DiGraph(crs=CRS)
+    for i in (1, 2, 3):
+        g.add_node(i, geometry=_line(0, 0, 1000, 0), local_area_km2=1.0)
+    g.add_edges_from([(1, 2), (1, 3)])
+    net = from_networkx(g)
+    assert net.bifurcations is not None
+    assert net.bifurcations["fraction"].tolist() == [0.5, 0.5]
