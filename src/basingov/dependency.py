@@ -1,0 +1,422 @@
+"""Jurisdiction dependency graph (who drains into whom) and its indicators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov.errors import InputError
+
+__all__ = [
+    "betweenness",
+    "chain_depth",
+    "dependency_edges",
+    "dependency_table",
+    "downstream_area",
+    "downstream_exposure",
+    "jurisdiction_graph",
+    "upstream_dependency",
+]
+
+_CROSSING_COLUMNS = ("crossing_id", "from_jur", "to_jur", "level_name", "upstream_area_km2")
+_OUTSIDE = ""
+
+
+def _require(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        msg = f"{what} lacks column(s) {missing}; it has {list(df.columns)}"
+        raise InputError(msg)
+
+
+def jurisdiction_graph(
+    crossings: pd.DataFrame,
+    jurisdictions: pd.DataFrame,
+    *,
+    level: str,
+    unit_shares: pd.DataFrame | None = None,
+) -> nx.DiGraph:
+    """Directed graph of jurisdictions at one level: an edge A→B means water flows A→B.
+
+    Nodes are every jurisdiction of ``level`` (with ``name`` and ``area_km2``, the area
+    inside the basin from ``unit_shares`` if given, else the polygon area). Edges come from
+    the crossings between two jurisdictions (crossings into or out of the outside, ``""``,
+    are ignored) and carry ``n_crossings``, ``crossings`` (list of ``crossing_id``), and
+    the summed ``upstream_area_km2`` and ``discharge_m3s`` of those crossings.
+
+    Parameters
+    ----------
+    crossings
+        Crossing table (:func:`basingov.overlay.crossings`); rows of other levels are
+        ignored.
+    jurisdictions
+        Jurisdiction table with ``jur_id, name, level_name`` (polygons for areas).
+    level
+        Level name.
+    unit_shares
+        Table from :func:`basingov.overlay.unit_shares` giving areas inside the basin.
+
+    Returns
+    -------
+    networkx.DiGraph
+        With graph attributes ``level_name`` and ``level`` (the jurisdictions' ``level``
+        value, or -1 without a ``level`` column).
+
+    Raises
+    ------
+    InputError
+        If a column is missing, ``level`` is not a level of ``jurisdictions``, or a
+        crossing names a jurisdiction that is not in ``jurisdictions``.
+
+    Examples
+    --------
+    >>> jur = pd.DataFrame({"jur_id": ["A", "B"], "name": ["A", "B"],
+    ...     "level_name": ["country", "country"], "area_km2": [1.0, 1.0]})
+    >>> c = pd.DataFrame({"crossing_id": ["country-0"], "from_jur": ["A"], "to_jur": ["B"],
+    ...     "level_name": ["country"], "level": [0], "upstream_area_km2": [1.0],
+    ...     "discharge_m3s": [0.1]})
+    >>> g = jurisdiction_graph(c, jur, level="country")
+    >>> g.edges["A", "B"]["crossings"]
+    ['country-0']
+    """
+    _require(crossings, _CROSSING_COLUMNS, "crossings")
+    _require(jurisdictions, ("jur_id", "name", "level_name"), "jurisdictions")
+    levels = sorted(set(jurisdictions["level_name"].astype(str)))
+    if level not in levels:
+        msg = f"level {level!r} is not a jurisdiction level; allowed levels are {levels}"
+        raise InputError(msg)
+    sub = jurisdictions[jurisdictions["level_name"] == level]
+    ids = sub["jur_id"].astype(str).to_numpy()
+    if unit_shares is not None:
+        _require(unit_shares, ("jur_id", "level_name", "area_km2"), "unit_shares")
+        us = unit_shares[unit_shares["level_name"] == level].set_index("jur_id")["area_km2"]
+        area = pd.Series(ids, index=ids).map(us).fillna(0.0).to_numpy()
+    elif "area_km2" in sub.columns:
+        area = sub["area_km2"].to_numpy(dtype=float)
+    elif isinstance(sub, gpd.GeoDataFrame):
+        area = shapely.area(sub.geometry.to_numpy()) / 1e6
+    else:
+        area = np.full(len(sub), np.nan)
+    c = crossings[crossings["level_name"] == level]
+    c = c[(c["from_jur"] != _OUTSIDE) & (c["to_jur"] != _OUTSIDE)]
+    unknown = sorted((set(c["from_jur"]) | set(c["to_jur"])) - set(ids))
+    if unknown:
+        msg = (
+            f"crossings at level {level!r} name jurisdictions {unknown[:10]} that are not in "
+            "the jurisdiction table; pass the same jurisdictions the overlay used"
+        )
+        raise InputError(msg)
+    lvnum = -1
+    if "level" in sub.columns and len(sub):
+        lvnum = int(sub["level"].iloc[0])
+    g = nx.DiGraph(level_name=level, level=lvnum)
+    for jid, nm, a in zip(ids, sub["name"].astype(str), area, strict=True):
+        g.add_node(jid, name=nm, area_km2=float(a))
+    q = c["discharge_m3s"] if "discharge_m3s" in c.columns else pd.Series(np.nan, index=c.index)
+    agg = (
+        c.assign(_q=q)
+        .groupby(["from_jur", "to_jur"], sort=True)
+        .agg(
+            n_crossings=("crossing_id", "size"),
+            crossings=("crossing_id", list),
+            upstream_area_km2=("upstream_area_km2", "sum"),
+            discharge_m3s=("_q", "sum"),
+        )
+    )
+    for key, row in agg.iterrows():
+        pair: tuple[Any, Any] = key  # type: ignore[assignment]
+        g.add_edge(
+            str(pair[0]),
+            str(pair[1]),
+            n_crossings=int(row["n_crossings"]),
+            crossings=list(row["crossings"]),
+            upstream_area_km2=float(row["upstream_area_km2"]),
+            discharge_m3s=float(row["discharge_m3s"]),
+        )
+    return g
+
+
+def _series(g: nx.DiGraph, values: Mapping[str, float], name: str) -> pd.Series:
+    s = pd.Series({n: values[n] for n in g.nodes}, name=name, dtype=float)
+    s.index.name = "jur_id"
+    return s
+
+
+def upstream_dependency(graph: nx.DiGraph) -> pd.Series:
+    r"""Share of each jurisdiction's water that comes from outside it, by upstream area.
+
+    .. math:: D_j = \frac{I_j}{I_j + a_j}
+
+    where :math:`I_j` is the summed upstream area at the crossings into :math:`j` and
+    :math:`a_j` its own area in the basin. A river leaving and re-entering :math:`j`
+    counts twice in :math:`I_j`; a headwater jurisdiction has 0.
+
+    Parameters
+    ----------
+    graph
+        From :func:`jurisdiction_graph`.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by ``jur_id``, values in [0, 1].
+
+    Examples
+    --------
+    >>> g = nx.DiGraph()
+    >>> g.add_node("A", area_km2=30.0); g.add_node("B", area_km2=10.0)
+    >>> g.add_edge("A", "B", upstream_area_km2=30.0)
+    >>> upstream_dependency(g).to_dict()
+    {'A': 0.0, 'B': 0.75}
+    """
+    vals = {}
+    for n in graph.nodes:
+        inflow = sum(d.get("upstream_area_km2", 0.0) for _, _, d in graph.in_edges(n, data=True))
+        own = graph.nodes[n].get("area_km2", 0.0)
+        tot = inflow + own
+        vals[n] = inflow / tot if tot > 0 else 0.0
+    return _series(graph, vals, "upstream_dependency")
+
+
+def downstream_exposure(graph: nx.DiGraph) -> pd.Series:
+    """Count the jurisdictions downstream of each jurisdiction (graph descendants).
+
+    Examples
+    --------
+    >>> downstream_exposure(nx.DiGraph([("A", "B"), ("B", "C")])).to_dict()
+    {'A': 2.0, 'B': 1.0, 'C': 0.0}
+    """
+    return _series(
+        graph, {n: float(len(nx.descendants(graph, n))) for n in graph.nodes}, "downstream_exposure"
+    )
+
+
+def downstream_area(graph: nx.DiGraph) -> pd.Series:
+    """Basin area (km²) of the jurisdictions downstream of each jurisdiction.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("A", "B")])
+    >>> nx.set_node_attributes(g, {"A": 1.0, "B": 4.0}, "area_km2")
+    >>> downstream_area(g).to_dict()
+    {'A': 4.0, 'B': 0.0}
+    """
+    area = nx.get_node_attributes(graph, "area_km2")
+    return _series(
+        graph,
+        {n: float(sum(area.get(d, 0.0) for d in nx.descendants(graph, n))) for n in graph.nodes},
+        "downstream_area_km2",
+    )
+
+
+def chain_depth(graph: nx.DiGraph) -> pd.Series:
+    """Position of each jurisdiction in the upstream-downstream chain.
+
+    The number of edges on the longest path from a headwater jurisdiction (no inflow) to
+    it, so headwaters have 0. Two-way links (A→B and B→A, e.g. a river meandering along
+    a border or a plain with loops) are collapsed first: jurisdictions in one strongly
+    connected component share a depth.
+
+    Examples
+    --------
+    >>> chain_depth(nx.DiGraph([("A", "B"), ("B", "C"), ("A", "C")])).to_dict()
+    {'A': 0.0, 'B': 1.0, 'C': 2.0}
+    """
+    cond = nx.condensation(graph)
+    depth: dict[int, int] = {}
+    for c in nx.topological_sort(cond):
+        preds = list(cond.predecessors(c))
+        depth[c] = 1 + max(depth[p] for p in preds) if preds else 0
+    mapping = cond.graph["mapping"]
+    return _series(graph, {n: float(depth[mapping[n]]) for n in graph.nodes}, "chain_depth")
+
+
+def betweenness(graph: nx.DiGraph) -> pd.Series:
+    """Normalised directed betweenness centrality (networkx), unweighted.
+
+    High values mark the jurisdictions that flows between others pass through.
+
+    Examples
+    --------
+    >>> betweenness(nx.DiGraph([("A", "B"), ("B", "C")])).to_dict()
+    {'A': 0.0, 'B': 0.5, 'C': 0.0}
+    """
+    return _series(graph, nx.betweenness_centrality(graph, normalized=True), "betweenness")
+
+
+def dependency_table(
+    graphs: Mapping[str, nx.DiGraph] | nx.DiGraph,
+    jurisdictions: pd.DataFrame | None = None,
+    *,
+    level: str | None = None,
+) -> pd.DataFrame:
+    """Tabulate the indicators of every jurisdiction (DESIGN §2.13 ``tables/dependency.csv``).
+
+    Parameters
+    ----------
+    graphs
+        One graph from :func:`jurisdiction_graph`, or a mapping level name → graph.
+    jurisdictions
+        Optional jurisdiction table (``jur_id, name``) used for names missing on nodes.
+    level
+        Only this level of ``graphs`` (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``jur_id, level, upstream_dependency, downstream_exposure, chain_depth,
+        betweenness`` then ``level_name, name, area_km2, downstream_area_km2,
+        inflow_area_km2, n_upstream``; ordered by level, chain depth, ``jur_id``.
+
+    Raises
+    ------
+    InputError
+        If ``level`` has no graph or ``jurisdictions`` lacks a column.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("A", "B")], level=0, level_name="country")
+    >>> nx.set_node_attributes(g, {"A": 1.0, "B": 1.0}, "area_km2")
+    >>> dependency_table(g)[["jur_id", "chain_depth"]].to_records(index=False).tolist()
+    [('A', 0), ('B', 1)]
+    """
+    if isinstance(graphs, nx.DiGraph):
+        graphs = {graphs.graph.get("level_name", ""): graphs}
+    if level is not None:
+        if level not in graphs:
+            msg = f"level {level!r} has no graph; allowed levels are {list(graphs)}"
+            raise InputError(msg)
+        graphs = {level: graphs[level]}
+    names: dict[str, str] = {}
+    if jurisdictions is not None:
+        _require(jurisdictions, ("jur_id", "name"), "jurisdictions")
+        names = dict(
+            zip(jurisdictions["jur_id"].astype(str), jurisdictions["name"].astype(str), strict=True)
+        )
+    frames = []
+    for i, (lv, g) in enumerate(graphs.items()):
+        if g.number_of_nodes() == 0:
+            continue
+        lvnum = g.graph.get("level", i)
+        ids = list(g.nodes)
+        inflow = {
+            n: sum(d.get("upstream_area_km2", 0.0) for *_, d in g.in_edges(n, data=True))
+            for n in ids
+        }
+        df = pd.DataFrame(
+            {
+                "jur_id": ids,
+                "level": int(lvnum if lvnum is not None and lvnum >= 0 else i),
+                "upstream_dependency": upstream_dependency(g).to_numpy(),
+                "downstream_exposure": downstream_exposure(g).to_numpy().astype(int),
+                "chain_depth": chain_depth(g).to_numpy().astype(int),
+                "betweenness": betweenness(g).to_numpy(),
+                "level_name": lv,
+                "name": [g.nodes[n].get("name", names.get(n, "")) for n in ids],
+                "area_km2": [g.nodes[n].get("area_km2", np.nan) for n in ids],
+                "downstream_area_km2": downstream_area(g).to_numpy(),
+                "inflow_area_km2": [inflow[n] for n in ids],
+                "n_upstream": [len(nx.ancestors(g, n)) for n in ids],
+            }
+        )
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(
+            columns=[
+                "jur_id",
+                "level",
+                "upstream_dependency",
+                "downstream_exposure",
+                "chain_depth",
+                "betweenness",
+            ]
+        )
+    return (
+        pd.concat(frames, ignore_index=True)
+        .sort_values(["level", "chain_depth", "jur_id"])
+        .reset_index(drop=True)
+    )
+
+
+def dependency_edges(
+    graphs: Mapping[str, nx.DiGraph] | nx.DiGraph, jurisdictions: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Edges of jurisdiction graphs as lines between the jurisdictions' representative points.
+
+    Parameters
+    ----------
+    graphs
+        One graph or a mapping level name → graph (:func:`jurisdiction_graph`).
+    jurisdictions
+        Jurisdiction polygons (any CRS; the output uses it).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``from_jur, to_jur, level, level_name, n_crossings, upstream_area_km2,
+        discharge_m3s, crossing_ids`` (comma-separated) and LineString geometry.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> jur = gpd.GeoDataFrame({"jur_id": ["A", "B"]},
+    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=3035)
+    >>> g = nx.DiGraph(level=0, level_name="country")
+    >>> g.add_edge("A", "B", n_crossings=1, crossings=["country-0"],
+    ...     upstream_area_km2=2.0, discharge_m3s=0.1)
+    >>> dependency_edges(g, jur)["crossing_ids"].tolist()
+    ['country-0']
+    """
+    if isinstance(graphs, nx.DiGraph):
+        graphs = {graphs.graph.get("level_name", ""): graphs}
+    _require(jurisdictions, ("jur_id",), "jurisdictions")
+    rep = pd.Series(
+        shapely.point_on_surface(jurisdictions.geometry.to_numpy()),
+        index=jurisdictions["jur_id"].astype(str).to_numpy(),
+    )
+    rows = []
+    for i, (lv, g) in enumerate(graphs.items()):
+        for a, b, d in g.edges(data=True):
+            rows.append(
+                {
+                    "from_jur": a,
+                    "to_jur": b,
+                    "level": int(g.graph.get("level", i)),
+                    "level_name": lv,
+                    "n_crossings": int(d.get("n_crossings", 0)),
+                    "upstream_area_km2": float(d.get("upstream_area_km2", np.nan)),
+                    "discharge_m3s": float(d.get("discharge_m3s", np.nan)),
+                    "crossing_ids": ",".join(d.get("crossings", [])),
+                }
+            )
+    cols = [
+        "from_jur",
+        "to_jur",
+        "level",
+        "level_name",
+        "n_crossings",
+        "upstream_area_km2",
+        "discharge_m3s",
+        "crossing_ids",
+    ]
+    df = pd.DataFrame(rows, columns=cols)
+    geoms: Any = (
+        shapely.linestrings(
+            np.stack(
+                [
+                    shapely.get_coordinates(rep.reindex(df["from_jur"]).to_numpy()),
+                    shapely.get_coordinates(rep.reindex(df["to_jur"]).to_numpy()),
+                ],
+                axis=1,
+            )
+        )
+        if len(df)
+        else np.empty(0, dtype=object)
+    )
+    return gpd.GeoDataFrame(df, geometry=list(geoms), crs=jurisdictions.crs)
