@@ -1,0 +1,159 @@
+"""Tests for basingov.navigation: UM/UT/DM/DD with distance limits, point snapping."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+from shapely import LineString
+
+from basingov.errors import EmptyResultError, InputError
+from basingov.navigation import navigate, snap_point
+from basingov.network import network_from_table
+
+CRS = "EPSG:3035"
+X0, Y0 = 4_000_000.0, 3_000_000.0
+TO_LONLAT = Transformer.from_crs(3035, 4326, always_xy=True)
+
+
+def _seg(x0: float, y0: float, x1: float, y1: float) -> LineString:
+    return LineString([(X0 + x0, Y0 + y0), (X0 + x1, Y0 + y1)])
+
+
+@pytest.fixture
+def basin():
+    """Hand-built basin, each reach 1 km long (flow towards +x, outlet at reach 6).
+
+    ::
+
+        1 (area 50) ─┐
+                     3 ── 5 ── 6 (outlet)
+        2 (area 10) ─┘    │
+                     4 ───┘ (area 200: the main stem comes in here)
+    """
+    t = gpd.GeoDataFrame(
+        {
+            "reach_id": [1, 2, 3, 4, 5, 6],
+            "downstream_id": [3, 3, 5, 5, 6, -1],
+            "local_area_km2": [50.0, 10.0, 1.0, 200.0, 1.0, 1.0],
+        },
+        geometry=[
+            _seg(0, 1000, 1000, 0),
+            _seg(0, -1000, 1000, 0),
+            _seg(1000, 0, 2000, 0),
+            _seg(2000, -1000, 2000, 0),
+            _seg(2000, 0, 3000, 0),
+            _seg(3000, 0, 4000, 0),
+        ],
+        crs=CRS,
+    )
+    return network_from_table(t)
+
+
+def ids(net, pos):
+    return net.ids[pos].tolist()
+
+
+def test_modes(basin):
+    assert ids(basin, navigate(basin, 6, mode="UM")) == [6, 5, 4]
+    assert sorted(ids(basin, navigate(basin, 6, mode="UT"))) == [1, 2, 3, 4, 5, 6]
+    assert ids(basin, navigate(basin, 3, mode="UM")) == [3, 1]
+    assert ids(basin, navigate(basin, 1, mode="DM")) == [1, 3, 5, 6]
+    assert ids(basin, navigate(basin, 1, mode="DD")) == [1, 3, 5, 6]
+    assert ids(basin, navigate(basin, 6, mode="DM")) == [6]
+
+
+def test_max_km(basin):
+    # from the downstream end of 1: reach 3 begins at 0 km, 5 at 1 km, 6 at 2 km
+    assert ids(basin, navigate(basin, 1, mode="DM", max_km=0)) == [1]
+    assert ids(basin, navigate(basin, 1, mode="DM", max_km=1.5)) == [1, 3, 5]
+    # from the upstream end of 6: 5 ends at 0 km, 3 and 4 at 1 km, 1 and 2 at 2 km
+    assert sorted(ids(basin, navigate(basin, 6, mode="UT", max_km=1.5))) == [3, 4, 5, 6]
+    assert ids(basin, navigate(basin, 6, mode="UM", max_km=0.5)) == [6, 5]
+
+
+def test_downstream_with_diversions():
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2, 3, 4], "downstream_id": [2, 4, 4, -1]},
+        geometry=[_seg(i * 1000, 0, i * 1000 + 1000, 0) for i in range(4)],
+        crs=CRS,
+    )
+    bif = pd.DataFrame({"reach_id": [1, 1], "downstream_id": [2, 3], "fraction": [0.6, 0.4]})
+    net = network_from_table(t, bifurcations=bif)
+    assert ids(net, navigate(net, 1, mode="DM")) == [1, 2, 4]
+    assert sorted(ids(net, navigate(net, 1, mode="DD"))) == [1, 2, 3, 4]
+    assert sorted(ids(net, navigate(net, 4, mode="UT"))) == [1, 2, 3, 4]
+
+
+def test_navigation_errors(basin):
+    with pytest.raises(
+        InputError, match=r"mode must be one of \['UM', 'UT', 'DM', 'DD'\], got 'UP'"
+    ):
+        navigate(basin, 1, mode="UP")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"max_km must be >= 0"):
+        navigate(basin, 1, mode="DM", max_km=-1)
+    with pytest.raises(InputError, match=r"reach id\(s\) \[99\] are not in the network"):
+        navigate(basin, 99, mode="DM")
+
+
+def _lonlat(dx: float, dy: float) -> tuple[float, float]:
+    return TO_LONLAT.transform(X0 + dx, Y0 + dy)
+
+
+def test_snap_prefers_main_river_among_near_ties(basin):
+    # point (1940, -150): tributary 4 (200 km2) is 60 m away, main reach 3 (61 km2) 150 m,
+    # main reach 5 (262 km2) 161.6 m. All lie within the tie window 2 * 60 + 100 = 220 m,
+    # so the reach with the largest upstream area, 5, wins.
+    r = snap_point(basin, *_lonlat(1940, -150))
+    assert r.reach_id == 5
+    assert r.distance_m == pytest.approx(np.hypot(60, 150), abs=0.5)
+    assert r.upstream_area_km2 == pytest.approx(262.0)
+    # without a tie window the nearest reach wins
+    r = snap_point(basin, *_lonlat(1940, -150), tie_ratio=1, tie_margin_m=0)
+    assert r.reach_id == 4
+    assert r.distance_m == pytest.approx(60, abs=0.5)
+    # snapped point lies on the reach
+    assert r.x == pytest.approx(X0 + 2000, abs=0.01)
+    assert r.y == pytest.approx(Y0 - 150, abs=0.5)
+
+
+def test_snap_far_from_ties_takes_nearest(basin):
+    # 10 m from reach 2 (10 km2), 700+ m from anything larger: tie window 2*10+100 = 120 m
+    r = snap_point(basin, *_lonlat(500, -490))
+    assert r.reach_id == 2
+    assert r.distance_m < 15
+
+
+def test_snap_errors(basin):
+    with pytest.raises(
+        EmptyResultError, match=r"no reach within 1000 m .* the nearest is \d+ m away"
+    ):
+        snap_point(basin, *_lonlat(0, 50_000))
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(200, 10\)"):
+        snap_point(basin, 200, 10)
+    with pytest.raises(InputError, match=r"need tolerance_m > 0, tie_ratio >= 1"):
+        snap_point(basin, 10, 50, tie_ratio=0.5)
+
+
+def test_snap_to_catchment_polygons():
+    from shapely import box
+
+    t = gpd.GeoDataFrame(
+        {
+            "reach_id": [1, 2],
+            "downstream_id": [2, -1],
+            "catchment": gpd.GeoSeries(
+                [box(X0, Y0, X0 + 1e4, Y0 + 1e4), box(X0 + 1e4, Y0, X0 + 2e4, Y0 + 1e4)]
+            ),
+            "local_area_km2": [100.0, 100.0],
+        },
+        geometry=[_seg(5000, 5000, 15000, 5000), _seg(15000, 5000, 20000, 5000)],
+        crs=CRS,
+    )
+    net = network_from_table(t)
+    r = snap_point(net, *_lonlat(1000, 1000))
+    assert r.reach_id == 1
+    assert r.distance_m == 0.0
+    assert np.isclose(r.upstream_area_km2, 100.0)
