@@ -278,30 +278,34 @@ def _intersect_pairs(
 
 
 def _gap_parts(
-    reach_geoms: NDArray[Any], parts: NDArray[Any], part_reach: NDArray[np.int64]
+    reach_geoms: NDArray[Any],
+    parts: NDArray[Any],
+    part_reach: NDArray[np.int64],
+    poly_geoms: NDArray[Any],
 ) -> tuple[NDArray[Any], NDArray[np.int64]]:
-    """Stretches of reaches not covered by any part (outside every polygon)."""
+    """Stretches of reaches not covered by any polygon (outside every jurisdiction).
+
+    Only reaches whose parts are shorter than the reach are handled: each is differenced
+    with the polygons it touches, one polygon rank at a time (vectorised per rank).
+    """
     n = len(reach_geoms)
     covered = np.bincount(part_reach, weights=shapely.length(parts), minlength=n)
     total = shapely.length(reach_geoms)
     need = np.flatnonzero(total - covered > _MIN_GAP_M)
     if need.size == 0:
         return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    has = np.isin(part_reach, need)
-    # position of each reach in `need` (-1 elsewhere), to group the covering parts
     where = np.full(n, -1, dtype=np.int64)
     where[need] = np.arange(need.size)
-    cover = np.full(need.size, None, dtype=object)
-    if has.any():
-        grp = where[part_reach[has]]
-        order = np.argsort(grp, kind="stable")
-        multi = shapely.multilinestrings(parts[has][order], indices=grp[order])
-        with_parts = np.unique(grp)
-        cover[with_parts] = multi
-    empty = shapely.from_wkt(["LINESTRING EMPTY"])[0]
-    cover[pd.isna(cover)] = empty
-    diff = shapely.difference(reach_geoms[need], cover)
-    gparts, gidx = _line_parts(diff)
+    tree = shapely.STRtree(poly_geoms)
+    ri, pj = tree.query(reach_geoms[need], predicate="intersects")
+    cur = reach_geoms[need].copy()
+    if ri.size:
+        first = np.searchsorted(ri, ri, side="left")  # ri is sorted by query
+        rank = np.arange(ri.size) - first
+        for k in range(int(rank.max()) + 1):
+            sel = rank == k
+            cur[ri[sel]] = shapely.difference(cur[ri[sel]], poly_geoms[pj[sel]])
+    gparts, gidx = _line_parts(cur)
     keep = shapely.length(gparts) > _MIN_GAP_M
     return gparts[keep], need[gidx[keep]]
 
@@ -386,33 +390,52 @@ def _merge_meanders(df: pd.DataFrame, levels: list[str], tol_m: float) -> pd.Dat
     jcols = [f"jur_{lv}" for lv in levels]
     reach = df["reach_pos"].to_numpy()
     for lv in levels:
-        key = df[f"jur_{lv}"].to_numpy(dtype=object)
-        run = _runs(key, reach)
-        nrun = run[-1] + 1
-        rlen = np.bincount(run, weights=df["length_km"].to_numpy() * 1000.0, minlength=nrun)
-        first = np.unique(run, return_index=True)[1]
-        rkey = key[first]
-        rreach = reach[first]
-        prev_ok = np.zeros(nrun, dtype=bool)
-        prev_ok[1:] = rreach[1:] == rreach[:-1]
-        next_ok = np.zeros(nrun, dtype=bool)
-        next_ok[:-1] = rreach[:-1] == rreach[1:]
-        pkey = np.roll(rkey, 1)
-        nkey = np.roll(rkey, -1)
-        sandwich = prev_ok & next_ok & (rlen < tol_m)
-        meander = sandwich & (pkey == nkey) & (rkey != pkey)
-        gap = sandwich & (rkey == OUTSIDE) & (pkey != OUTSIDE) & (nkey != OUTSIDE)
-        merge = meander | gap
-        if not merge.any():
-            continue
-        rows = np.flatnonzero(merge[run])
-        # upstream neighbour: last row of the previous run
-        src = first[run[rows]] - 1
-        for col in jcols:
-            vals = df[col].to_numpy(dtype=object).copy()
-            vals[rows] = vals[src]
-            df[col] = vals
+        for _ in range(1000):
+            if not _merge_round(df, jcols, f"jur_{lv}", reach, tol_m):
+                break
     return df
+
+
+def _merge_round(
+    df: pd.DataFrame, jcols: list[str], col: str, reach: NDArray[np.int64], tol_m: float
+) -> bool:
+    """One vectorised merge round at one level; returns whether anything changed.
+
+    In a chain of consecutive candidate runs (A, B, A, B, ... all short, e.g. a river
+    wobbling along a border), only every other run is merged per round, so that each
+    merged run copies a neighbour that keeps its value.
+    """
+    key = df[col].to_numpy(dtype=object)
+    run = _runs(key, reach)
+    if run.size == 0:
+        return False
+    nrun = int(run[-1]) + 1
+    rlen = np.bincount(run, weights=df["length_km"].to_numpy() * 1000.0, minlength=nrun)
+    first = np.unique(run, return_index=True)[1]
+    rkey = key[first]
+    rreach = reach[first]
+    prev_ok = np.zeros(nrun, dtype=bool)
+    prev_ok[1:] = rreach[1:] == rreach[:-1]
+    next_ok = np.zeros(nrun, dtype=bool)
+    next_ok[:-1] = rreach[:-1] == rreach[1:]
+    pkey = np.roll(rkey, 1)
+    nkey = np.roll(rkey, -1)
+    sandwich = prev_ok & next_ok & (rlen < tol_m)
+    meander = sandwich & (pkey == nkey) & (rkey != pkey)
+    gap = sandwich & (rkey == OUTSIDE) & (pkey != OUTSIDE) & (nkey != OUTSIDE)
+    cand = meander | gap
+    if not cand.any():
+        return False
+    idx = np.arange(nrun)
+    last_free = np.maximum.accumulate(np.where(cand, -1, idx))
+    merge = cand & ((idx - last_free - 1) % 2 == 0)
+    rows = np.flatnonzero(merge[run])
+    src = first[run[rows]] - 1  # last row of the upstream run
+    for c in jcols:
+        vals = df[c].to_numpy(dtype=object).copy()
+        vals[rows] = vals[src]
+        df[c] = vals
+    return True
 
 
 def _dissolve(df: pd.DataFrame, levels: list[str], geoms: NDArray[Any]) -> pd.DataFrame:
@@ -523,7 +546,7 @@ def split_reaches(
     poly_geoms = finest.geometry.to_numpy().copy()
     parts, part_reach, part_poly = _intersect_pairs(reach_geoms, poly_geoms)
     part_jur = finest["jur_id"].to_numpy(dtype=object)[part_poly]
-    gparts, greach = _gap_parts(reach_geoms, parts, part_reach)
+    gparts, greach = _gap_parts(reach_geoms, parts, part_reach, poly_geoms)
     parts = np.concatenate([parts, gparts])
     part_reach = np.concatenate([part_reach, greach])
     part_jur = np.concatenate([part_jur, np.full(gparts.size, OUTSIDE, dtype=object)])

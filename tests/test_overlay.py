@@ -1,0 +1,430 @@
+"""Overlay on tiny hand-built basins (EPSG:3035, metres) and its error paths."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely import LineString, box
+
+from basingov.errors import CRSError, EmptyResultError, InputError
+from basingov.network import network_from_table
+from basingov.overlay import (
+    OUTSIDE,
+    boundary_reaches,
+    crossings,
+    main_stem,
+    overlay_network,
+    reach_jurisdictions,
+    split_reaches,
+    unit_shares,
+)
+
+CRS = "EPSG:3035"
+
+
+def jur_layer(rows: list[tuple[str, str, int, str, str, shapely.Geometry]]) -> gpd.GeoDataFrame:
+    jid, name, level, level_name, parent, geom = zip(*rows, strict=True)
+    return gpd.GeoDataFrame(
+        {
+            "jur_id": jid,
+            "name": name,
+            "level": level,
+            "level_name": level_name,
+            "parent_id": parent,
+        },
+        geometry=list(geom),
+        crs=CRS,
+    )
+
+
+def reach_table(lines: dict[int, tuple[int, list[tuple[float, float]]]], **cols: list[float]):
+    ids = list(lines)
+    return gpd.GeoDataFrame(
+        {
+            "reach_id": ids,
+            "downstream_id": [lines[i][0] for i in ids],
+            **cols,
+        },
+        geometry=[LineString(lines[i][1]) for i in ids],
+        crs=CRS,
+    )
+
+
+@pytest.fixture
+def two_states() -> gpd.GeoDataFrame:
+    """West state A and east state B, both in country X."""
+    return jur_layer(
+        [
+            ("X", "Xland", 0, "country", "", box(0, 0, 2000, 2000)),
+            ("A", "Alpha", 1, "state", "X", box(0, 0, 1000, 2000)),
+            ("B", "Beta", 1, "state", "X", box(1000, 0, 2000, 2000)),
+        ]
+    )
+
+
+@pytest.fixture
+def y_net():
+    """Y confluence: 1 (in A) and 2 (B -> A) join at (800, 1000); 3 flows A -> B."""
+    t = reach_table(
+        {
+            1: (3, [(100, 1800), (800, 1000)]),
+            2: (3, [(1500, 1800), (800, 1000)]),
+            3: (-1, [(800, 1000), (1800, 200)]),
+        },
+        local_area_km2=[10.0, 20.0, 6.0],
+    )
+    return network_from_table(t)
+
+
+# --- split ---------------------------------------------------------------------------
+
+
+def test_y_confluence_pieces_and_crossings(y_net, two_states):
+    pieces = split_reaches(y_net.reaches, two_states)
+    # pieces add up to their reaches (invariant)
+    total = pieces.groupby("reach_id")["length_km"].sum()
+    np.testing.assert_allclose(
+        total.to_numpy(), y_net.reaches.set_index("reach_id")["length_km"][total.index], rtol=1e-9
+    )
+    assert pieces.groupby("reach_id")["jur_state"].apply(list).to_dict() == {
+        1: ["A"],
+        2: ["B", "A"],
+        3: ["A", "B"],
+    }
+    assert set(pieces["jur_country"]) == {"X"}
+    c = crossings(y_net, pieces, level="state")
+    assert sorted(zip(c["from_jur"], c["to_jur"], c["reach_id"], strict=True)) == [
+        ("A", "B", 3),
+        ("B", "A", 2),
+    ]
+    assert (c["kind"] == "within").all()
+    # a single country: no crossing at country level
+    assert crossings(y_net, pieces, level="country").empty
+
+
+def test_crossing_upstream_area_interpolated(y_net, two_states):
+    """Reach 3 runs from x=800 to x=1800 straight: the border x=1000 is at f=0.2.
+
+    Hand value: A = 36 - 6 * (1 - 0.2) = 31.2 km2 (upstream area 36 = 10 + 20 + 6).
+    """
+    pieces = split_reaches(y_net.reaches, two_states)
+    c = crossings(y_net, pieces, level="state").set_index("reach_id")
+    assert c.loc[3, "fraction"] == pytest.approx(0.2)
+    assert c.loc[3, "upstream_area_km2"] == pytest.approx(31.2)
+    q3 = y_net.reaches.set_index("reach_id").loc[3, "discharge_m3s"]
+    assert c.loc[3, "discharge_m3s"] == pytest.approx(q3 * 31.2 / 36.0)
+    assert c.loc[3, "geometry"].equals_exact(shapely.Point(1000, 840), 1e-6)
+    # distance to outlet: reach 3 is the outlet, 80% of its length lies below the border
+    assert c.loc[3, "distance_to_outlet_km"] == pytest.approx(0.8 * np.hypot(1000, 800) / 1000)
+    assert -180 <= c.loc[3, "lon"] <= 180
+    assert -90 <= c.loc[3, "lat"] <= 90
+    # main stem: 2 (20 km2) -> 3; the crossing on reach 1's side is not on it
+    assert main_stem(y_net).tolist() == [1, 2]
+    assert c["on_main_stem"].all()
+
+
+@pytest.fixture
+def chain():
+    """Chain A -> B -> C of 1 km boxes; reaches meet at the borders and in the middle."""
+    jur = jur_layer(
+        [
+            ("A", "A", 0, "county", "", box(0, 0, 1000, 1000)),
+            ("B", "B", 0, "county", "", box(1000, 0, 2000, 1000)),
+            ("C", "C", 0, "county", "", box(2000, 0, 3000, 1000)),
+        ]
+    )
+    t = reach_table(
+        {
+            1: (2, [(100, 500), (1500, 500)]),
+            2: (3, [(1500, 500), (2000, 500)]),  # ends exactly on the B/C border
+            3: (-1, [(2000, 500), (2900, 500)]),
+        },
+        local_area_km2=[5.0, 5.0, 5.0],
+    )
+    return network_from_table(t), jur
+
+
+def test_chain_crossings_and_junction(chain):
+    net, jur = chain
+    pieces = split_reaches(net.reaches, jur)
+    c = crossings(net, pieces, level="county")
+    assert list(zip(c["from_jur"], c["to_jur"], c["kind"], strict=True)) == [
+        ("A", "B", "within"),
+        ("B", "C", "junction"),
+    ]
+    # the junction crossing is recorded on the upstream reach, at its end
+    j = c[c["kind"] == "junction"].iloc[0]
+    assert (j["reach_id"], j["to_reach_id"], j["fraction"]) == (2, 3, 1.0)
+    assert j["upstream_area_km2"] == pytest.approx(10.0)
+    # sorted from the farthest upstream
+    assert c["distance_to_outlet_km"].is_monotonic_decreasing
+
+
+def test_meander_crossing_three_times_is_merged():
+    """A reach in A loops 150 m into B and back, then crosses into B for good.
+
+    Raw: A -> B -> A -> B (3 crossings). With the default 250 m tolerance the 150 m B loop
+    goes back to A, leaving one crossing.
+    """
+    jur = jur_layer(
+        [
+            ("A", "A", 0, "state", "", box(0, 0, 1000, 2000)),
+            ("B", "B", 0, "state", "", box(1000, 0, 2000, 2000)),
+        ]
+    )
+    line = [(500, 1900), (950, 1900), (1050, 1875), (950, 1850), (500, 1500), (1500, 500)]
+    t = reach_table({1: (-1, line)}, local_area_km2=[1.0])
+    net = network_from_table(t)
+    raw = split_reaches(net.reaches, jur, meander_tolerance_m=0)
+    assert raw["jur_state"].tolist() == ["A", "B", "A", "B"]
+    assert len(crossings(net, raw, level="state")) == 3
+    b_loop = raw["length_km"].iloc[1] * 1000
+    assert b_loop < 250
+    merged = split_reaches(net.reaches, jur)
+    assert merged["jur_state"].tolist() == ["A", "B"]
+    assert merged["piece"].tolist() == [0, 1]
+    c = crossings(net, merged, level="state")
+    assert len(c) == 1
+    assert c.iloc[0]["fraction"] == pytest.approx(raw["fraction_end"].iloc[2])
+    assert merged["length_km"].sum() == pytest.approx(raw["length_km"].sum())
+    # a tolerance below the loop length keeps it
+    kept = split_reaches(net.reaches, jur, meander_tolerance_m=b_loop * 0.9)
+    assert kept["jur_state"].tolist() == ["A", "B", "A", "B"]
+
+
+def test_tri_point():
+    """A reach passes through the tri-point (1000, 1000) of A (west), B (NE) and C (SE)."""
+    jur = jur_layer(
+        [
+            ("A", "A", 0, "state", "", box(0, 0, 1000, 2000)),
+            ("B", "B", 0, "state", "", box(1000, 1000, 2000, 2000)),
+            ("C", "C", 0, "state", "", box(1000, 0, 2000, 1000)),
+        ]
+    )
+    t = reach_table({1: (-1, [(500, 1500), (1500, 500)])}, local_area_km2=[1.0])
+    net = network_from_table(t)
+    pieces = split_reaches(net.reaches, jur)
+    # B is touched in a single point only: no piece, no crossing
+    assert pieces["jur_state"].tolist() == ["A", "C"]
+    c = crossings(net, pieces, level="state")
+    assert list(zip(c["from_jur"], c["to_jur"], strict=True)) == [("A", "C")]
+    assert c.iloc[0]["geometry"].distance(shapely.Point(1000, 1000)) < 1e-6
+
+
+def test_reach_on_border_boundary_and_no_crossings():
+    """A reach flowing south wobbles +-10 m around the A|B border x = 1000."""
+    jur = jur_layer(
+        [
+            ("A", "West", 0, "state", "", box(0, 0, 1000, 5000)),
+            ("B", "East", 0, "state", "", box(1000, 0, 2000, 5000)),
+        ]
+    )
+    ys = np.arange(4500, 499, -100.0)
+    xs = np.where(np.arange(ys.size) % 2 == 0, 990.0, 1010.0)
+    t = reach_table(
+        {1: (2, list(zip(xs, ys, strict=True))), 2: (-1, [(xs[-1], 500), (500, 100)])},
+        local_area_km2=[1.0, 1.0],
+    )
+    net = network_from_table(t)
+    b = boundary_reaches(net.reaches, jur, border_tolerance_m=100)
+    assert b["reach_id"].tolist() == [1]
+    # flowing south, the left bank is east
+    assert (b.iloc[0]["left_jur"], b.iloc[0]["right_jur"]) == ("B", "A")
+    assert (b.iloc[0]["left_name"], b.iloc[0]["right_name"]) == ("East", "West")
+    assert b.iloc[0]["share"] == pytest.approx(1.0)
+    assert b.iloc[0]["length_km"] == pytest.approx(net.reaches["length_km"].iloc[0])
+    # the wobble (100 m stretches) is merged: the border reach adds no crossing
+    pieces = split_reaches(net.reaches, jur)
+    assert len(pieces[pieces["reach_id"] == 1]) == 1
+    raw = split_reaches(net.reaches, jur, meander_tolerance_m=0)
+    assert len(raw[raw["reach_id"] == 1]) > 30
+    # a reach far from the border is no boundary reach
+    far = boundary_reaches(net.reaches.iloc[[1]], jur, border_tolerance_m=10)
+    assert far.empty
+    assert list(far.columns[:5]) == ["reach_id", "level", "level_name", "left_jur", "right_jur"]
+
+
+def test_outside_pieces_are_reported(y_net):
+    """Only A exists: the part of the network east of x=1000 is outside ("")."""
+    jur = jur_layer([("A", "A", 0, "state", "", box(0, 0, 1000, 2000))])
+    pieces = split_reaches(y_net.reaches, jur)
+    assert OUTSIDE in set(pieces["jur_state"])
+    total = pieces.groupby("reach_id")["length_km"].sum()
+    np.testing.assert_allclose(
+        total.to_numpy(), y_net.reaches.set_index("reach_id")["length_km"][total.index]
+    )
+    c = crossings(y_net, pieces, level="state")
+    assert set(zip(c["from_jur"], c["to_jur"], strict=True)) == {(OUTSIDE, "A"), ("A", OUTSIDE)}
+    assert pieces.loc[pieces["jur_state"] == OUTSIDE, "name_state"].eq(OUTSIDE).all()
+
+
+def test_short_gap_between_neighbours_is_absorbed():
+    """A 50 m sliver gap between A and B must not make A -> '' -> B."""
+    jur = jur_layer(
+        [
+            ("A", "A", 0, "state", "", box(0, 0, 1000, 1000)),
+            ("B", "B", 0, "state", "", box(1050, 0, 2000, 1000)),
+        ]
+    )
+    t = reach_table({1: (-1, [(500, 500), (1500, 500)])}, local_area_km2=[1.0])
+    net = network_from_table(t)
+    assert split_reaches(net.reaches, jur, meander_tolerance_m=0)["jur_state"].tolist() == [
+        "A",
+        OUTSIDE,
+        "B",
+    ]
+    pieces = split_reaches(net.reaches, jur)
+    assert pieces["jur_state"].tolist() == ["A", "B"]
+    c = crossings(net, pieces, level="state")
+    assert list(zip(c["from_jur"], c["to_jur"], strict=True)) == [("A", "B")]
+
+
+def test_coarse_level_meander_and_non_nesting():
+    """Country meander across districts, and a district without parent (point lookup)."""
+    jur = jur_layer(
+        [
+            ("X", "X", 0, "country", "", box(0, 0, 1000, 2000)),
+            ("Y", "Y", 0, "country", "", box(1000, 0, 2000, 2000)),
+            ("x1", "x1", 1, "district", "X", box(0, 1000, 1000, 2000)),
+            ("x2", "x2", 1, "district", "X", box(0, 0, 1000, 1000)),
+            ("y1", "y1", 1, "district", "", box(1000, 0, 2000, 2000)),  # no parent
+        ]
+    )
+    # x1 -> short loop into y1 -> x2 (the loop straddles the x1/x2 border at y=1000)
+    line = [(500, 1500), (950, 1050), (1050, 1000), (950, 950), (500, 500)]
+    t = reach_table({1: (-1, line)}, local_area_km2=[1.0])
+    net = network_from_table(t)
+    raw = split_reaches(net.reaches, jur, meander_tolerance_m=0)
+    assert raw["jur_district"].tolist() == ["x1", "y1", "x2"]
+    assert raw["jur_country"].tolist() == ["X", "Y", "X"]  # y1 -> Y by point lookup
+    pieces = split_reaches(net.reaches, jur)
+    assert pieces["jur_country"].tolist() == ["X", "X"]
+    assert pieces["jur_district"].tolist() == ["x1", "x2"]
+    assert crossings(net, pieces, level="country").empty
+    c = crossings(net, pieces, level="district")
+    assert list(zip(c["from_jur"], c["to_jur"], strict=True)) == [("x1", "x2")]
+
+
+def test_levels_subset_and_inputs_not_mutated(y_net, two_states):
+    before_r, before_j = y_net.reaches.copy(), two_states.copy()
+    pieces = split_reaches(y_net.reaches, two_states, levels=["state"])
+    assert [c for c in pieces.columns if c.startswith("jur_")] == ["jur_state"]
+    pd.testing.assert_frame_equal(y_net.reaches, before_r)
+    pd.testing.assert_frame_equal(two_states, before_j)
+
+
+# --- unit shares and lookups ------------------------------------------------------------
+
+
+def test_unit_shares_sum_to_one_and_report_outside(y_net, two_states):
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2500, 2000)], crs=CRS)
+    pieces = split_reaches(y_net.reaches, two_states)
+    s = unit_shares(two_states, basin, pieces)
+    for _, grp in s.groupby("level"):
+        assert grp["share"].sum() == pytest.approx(1.0)
+        assert grp["river_length_share"].sum() == pytest.approx(1.0)
+    st = s[s["level_name"] == "state"].set_index("jur_id")
+    # hand values: basin 5 km2, A and B 2 km2 each, 1 km2 outside
+    assert st.loc["A", "share"] == pytest.approx(0.4)
+    assert st.loc[OUTSIDE, "area_km2"] == pytest.approx(1.0)
+    assert st.loc["A", "river_length_km"] + st.loc["B", "river_length_km"] == pytest.approx(
+        y_net.reaches["length_km"].sum()
+    )
+
+
+def test_reach_jurisdictions(y_net, two_states):
+    pieces = split_reaches(y_net.reaches, two_states)
+    got = reach_jurisdictions(pieces, [2, 3])
+    assert got["state"] == [{"jur_id": "B", "name": "Beta"}, {"jur_id": "A", "name": "Alpha"}]
+    assert got["country"] == [{"jur_id": "X", "name": "Xland"}]
+    by_pos = reach_jurisdictions(pieces, np.array([0]), by="position", level="state")
+    assert by_pos == {"state": [{"jur_id": "A", "name": "Alpha"}]}
+
+
+def test_overlay_network_end_to_end(chain):
+    net, jur = chain
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 1000)], crs=CRS)
+    res = overlay_network(net, jur, basin)
+    assert res.levels == ("county",)
+    assert list(res.graphs["county"].edges) == [("A", "B"), ("B", "C")]
+    assert res.crossings_at("county").equals(res.crossings)
+    assert set(res.dependency["jur_id"]) == {"A", "B", "C"}
+    assert len(res.dependency_edges) == 2
+    with pytest.raises(InputError, match=r"level 'state' is not an overlay level.*\['county'\]"):
+        res.crossings_at("state")
+
+
+# --- error paths ------------------------------------------------------------------------
+
+
+def test_empty_layers_raise(y_net, two_states):
+    with pytest.raises(InputError, match=r"jurisdictions is empty \(0 rows\)"):
+        split_reaches(y_net.reaches, two_states.iloc[:0])
+    with pytest.raises(InputError, match=r"reaches is empty \(0 rows\)"):
+        split_reaches(y_net.reaches.iloc[:0], two_states)
+
+
+def test_no_crs_raises(y_net, two_states):
+    j = two_states.set_crs(None, allow_override=True)
+    with pytest.raises(CRSError, match=r"jurisdictions has no CRS; set it with gdf\.set_crs"):
+        split_reaches(y_net.reaches, j)
+
+
+def test_geographic_crs_raises(y_net, two_states):
+    with pytest.raises(CRSError, match=r"reaches is in the geographic CRS.*estimate_utm_crs"):
+        split_reaches(y_net.reaches.to_crs(4326), two_states)
+    with pytest.raises(CRSError, match=r"basin is in the geographic CRS.*estimate_utm_crs"):
+        unit_shares(two_states, gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=4326))
+
+
+def test_crs_mismatch_raises(y_net, two_states):
+    with pytest.raises(CRSError, match=r"different CRSs.*jurisdictions\.to_crs\(reaches\.crs\)"):
+        split_reaches(y_net.reaches, two_states.to_crs(3857))
+
+
+def test_bad_columns_and_values_raise(y_net, two_states):
+    with pytest.raises(InputError, match=r"jurisdictions lacks column\(s\) \['parent_id'\]"):
+        split_reaches(y_net.reaches, two_states.drop(columns="parent_id"))
+    dup = pd.concat([two_states, two_states.iloc[[1]]])
+    with pytest.raises(InputError, match=r"repeated jur_id values \['A'\]"):
+        split_reaches(y_net.reaches, dup)
+    pts = two_states.assign(geometry=two_states.centroid)
+    with pytest.raises(InputError, match=r"non-polygon geometries for jur_id \['X', 'A', 'B'\]"):
+        split_reaches(y_net.reaches, pts)
+    with pytest.raises(InputError, match=r"reaches must be \(Multi\)LineStrings; reach_id \[1"):
+        split_reaches(y_net.reaches.assign(geometry=y_net.reaches.centroid), two_states)
+    with pytest.raises(InputError, match=r"allowed levels are \['country', 'state'\]"):
+        split_reaches(y_net.reaches, two_states, levels=["nuts9"])
+    with pytest.raises(InputError, match=r"meander_tolerance_m must be >= 0, got -1"):
+        split_reaches(y_net.reaches, two_states, meander_tolerance_m=-1)
+    with pytest.raises(InputError, match=r"border_tolerance_m must be > 0, got 0"):
+        boundary_reaches(y_net.reaches, two_states, border_tolerance_m=0)
+    with pytest.raises(InputError, match=r"min_share must be in \(0, 1\], got 2"):
+        boundary_reaches(y_net.reaches, two_states, min_share=2)
+
+
+def test_lookup_errors(y_net, two_states):
+    pieces = split_reaches(y_net.reaches, two_states)
+    with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):
+        crossings(y_net, pieces, level="county")
+    with pytest.raises(InputError, match=r"by must be one of \['reach_id', 'position'\]"):
+        reach_jurisdictions(pieces, [1], by="row")  # type: ignore[arg-type]
+    zero = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)]).buffer(0)], crs=CRS)
+    with pytest.raises(InputError, match="basin has zero area"):
+        unit_shares(two_states, zero)
+
+
+def test_overlay_on_empty_policy(y_net):
+    far = jur_layer([("Z", "Z", 0, "state", "", box(10_000, 10_000, 11_000, 11_000))])
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 11_000, 11_000)], crs=CRS)
+    with pytest.raises(EmptyResultError, match="no reach lies in any jurisdiction"):
+        overlay_network(y_net, far, basin, on_empty="raise")
+    with pytest.warns(UserWarning, match="no reach lies in any jurisdiction"):
+        overlay_network(y_net, far, basin, on_empty="warn")
+    res = overlay_network(y_net, far, basin, on_empty="ignore")
+    assert res.graphs["state"].number_of_edges() == 0
+    with pytest.raises(InputError, match=r"on_empty must be one of \['raise', 'warn', 'ignore'\]"):
+        overlay_network(y_net, far, basin, on_empty="skip")  # type: ignore[arg-type]
