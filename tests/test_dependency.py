@@ -1,0 +1,147 @@
+"""Jurisdiction graph and indicators on hand-built crossings."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+import pytest
+from shapely import box
+
+from basingov.dependency import (
+    betweenness,
+    chain_depth,
+    dependency_edges,
+    dependency_table,
+    downstream_area,
+    downstream_exposure,
+    jurisdiction_graph,
+    upstream_dependency,
+)
+from basingov.errors import InputError
+
+CRS = "EPSG:3035"
+
+
+@pytest.fixture
+def jur() -> gpd.GeoDataFrame:
+    """Four 1 km2 counties A, B, C, D in a row and an unrelated state level."""
+    return gpd.GeoDataFrame(
+        {
+            "jur_id": ["A", "B", "C", "D", "S"],
+            "name": ["Ay", "Bee", "Cee", "Dee", "State"],
+            "level": [1, 1, 1, 1, 0],
+            "level_name": ["county"] * 4 + ["state"],
+            "parent_id": ["S"] * 4 + [""],
+        },
+        geometry=[box(i * 1000, 0, (i + 1) * 1000, 1000) for i in range(4)]
+        + [box(0, 0, 4000, 1000)],
+        crs=CRS,
+    )
+
+
+def cross(rows: list[tuple[str, str, float, float]], level: str = "county") -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "crossing_id": [f"{level}-{i}" for i in range(len(rows))],
+            "from_jur": [r[0] for r in rows],
+            "to_jur": [r[1] for r in rows],
+            "level": 1,
+            "level_name": level,
+            "upstream_area_km2": [r[2] for r in rows],
+            "discharge_m3s": [r[3] for r in rows],
+        }
+    )
+
+
+@pytest.fixture
+def y_graph(jur) -> nx.DiGraph:
+    """A and B both drain into C, C into D; A crosses into C twice (two rivers)."""
+    c = cross(
+        [
+            ("A", "C", 1.0, 0.1),
+            ("A", "C", 0.5, 0.05),
+            ("B", "C", 1.0, 0.1),
+            ("C", "D", 3.5, 0.35),
+            ("", "A", 2.0, 0.2),  # inflow from outside the layer: ignored
+        ]
+    )
+    return jurisdiction_graph(c, jur, level="county")
+
+
+def test_graph_edges_carry_crossings(y_graph):
+    assert sorted(y_graph.edges) == [("A", "C"), ("B", "C"), ("C", "D")]
+    e = y_graph.edges["A", "C"]
+    assert e["n_crossings"] == 2
+    assert e["crossings"] == ["county-0", "county-1"]
+    assert e["upstream_area_km2"] == pytest.approx(1.5)
+    assert e["discharge_m3s"] == pytest.approx(0.15)
+    assert y_graph.nodes["A"]["name"] == "Ay"
+    assert y_graph.nodes["A"]["area_km2"] == pytest.approx(1.0)
+    assert y_graph.graph == {"level_name": "county", "level": 1}
+    assert "S" not in y_graph
+
+
+def test_indicators(y_graph):
+    # hand values: C receives 1.5 + 1.0 = 2.5 km2 from outside and has 1 km2 of its own
+    ud = upstream_dependency(y_graph)
+    assert ud.index.name == "jur_id"
+    assert ud["C"] == pytest.approx(2.5 / 3.5)
+    assert ud["A"] == 0.0
+    assert ud["D"] == pytest.approx(3.5 / 4.5)
+    assert downstream_exposure(y_graph).to_dict() == {"A": 2, "B": 2, "C": 1, "D": 0}
+    assert downstream_area(y_graph)["A"] == pytest.approx(2.0)
+    assert chain_depth(y_graph).to_dict() == {"A": 0, "B": 0, "C": 1, "D": 2}
+    bt = betweenness(y_graph)
+    # C lies on A->D and B->D: 2 of the (4-1)*(4-2) = 6 ordered pairs
+    assert bt["C"] == pytest.approx(2 / 6)
+    assert bt.drop("C").eq(0).all()
+
+
+def test_two_way_link_chain_depth(jur):
+    """A meandering border river gives A->B and B->A: they share a depth."""
+    g = jurisdiction_graph(
+        cross([("A", "B", 1, 1), ("B", "A", 1, 1), ("B", "C", 2, 2)]), jur, level="county"
+    )
+    assert chain_depth(g).to_dict() == {"A": 0, "B": 0, "C": 1, "D": 0}
+
+
+def test_dependency_table_and_edges(y_graph, jur):
+    t = dependency_table({"county": y_graph}, jur)
+    assert list(t.columns[:6]) == [
+        "jur_id",
+        "level",
+        "upstream_dependency",
+        "downstream_exposure",
+        "chain_depth",
+        "betweenness",
+    ]
+    assert t["jur_id"].tolist() == ["A", "B", "C", "D"]
+    assert (t["level"] == 1).all()
+    assert t.set_index("jur_id").loc["C", "inflow_area_km2"] == pytest.approx(2.5)
+    assert t.set_index("jur_id").loc["D", "n_upstream"] == 3
+    e = dependency_edges(y_graph, jur)
+    assert e.crs == jur.crs
+    assert e.set_index(["from_jur", "to_jur"]).loc[("A", "C"), "crossing_ids"] == (
+        "county-0,county-1"
+    )
+    assert e.geometry.geom_type.eq("LineString").all()
+    assert dependency_table(nx.DiGraph()).empty
+
+
+def test_unit_shares_area_wins(jur):
+    shares = pd.DataFrame({"jur_id": ["A"], "level_name": ["county"], "area_km2": [0.25]})
+    g = jurisdiction_graph(cross([("A", "B", 1, 1)]), jur, level="county", unit_shares=shares)
+    assert g.nodes["A"]["area_km2"] == 0.25
+    assert g.nodes["B"]["area_km2"] == 0.0  # not in the basin
+
+
+def test_errors(jur, y_graph):
+    with pytest.raises(InputError, match=r"allowed levels are \['county', 'state'\]"):
+        jurisdiction_graph(cross([]), jur, level="nuts3")
+    with pytest.raises(InputError, match=r"crossings lacks column\(s\) \['upstream_area_km2'\]"):
+        jurisdiction_graph(cross([]).drop(columns="upstream_area_km2"), jur, level="county")
+    with pytest.raises(InputError, match=r"name jurisdictions \['Q'\] that are not in"):
+        jurisdiction_graph(cross([("A", "Q", 1, 1)]), jur, level="county")
+    with pytest.raises(InputError, match=r"level 'state' has no graph; allowed levels"):
+        dependency_table({"county": y_graph}, level="state")
