@@ -58,6 +58,9 @@ DEFAULT_SAMPLE_SPACING_M = 250.0
 #: Shortest gap (m) between two jurisdiction pieces that is reported as an outside piece.
 _MIN_GAP_M = 1e-3
 
+#: Polygons with more vertices than this are clipped to a reach's box before intersecting.
+_CLIP_MIN_VERTICES = 256
+
 _JUR_COLUMNS = ("jur_id", "name", "level", "level_name", "parent_id")
 OnEmpty = Literal["raise", "warn", "ignore"]
 _ON_EMPTY: tuple[str, ...] = get_args(OnEmpty)
@@ -225,11 +228,12 @@ def _check_level(pieces: pd.DataFrame, level: str) -> str:
 def _line_parts(geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
     """Explode (Multi)LineStrings and GeometryCollections into non-empty LineStrings."""
     parts, idx = shapely.get_parts(geoms, return_index=True)
-    # a GeometryCollection may hold MultiLineStrings: explode once more
-    sub, sidx = shapely.get_parts(parts, return_index=True)
-    idx = idx[sidx]
-    keep = (shapely.get_type_id(sub) == 1) & (shapely.length(sub) > 0)
-    return sub[keep], idx[keep].astype(np.int64)
+    if (shapely.get_type_id(parts) > 1).any():
+        # a GeometryCollection may hold MultiLineStrings: explode once more
+        parts, sidx = shapely.get_parts(parts, return_index=True)
+        idx = idx[sidx]
+    keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)
+    return parts[keep], idx[keep].astype(np.int64)
 
 
 def _fractions(
@@ -241,40 +245,81 @@ def _fractions(
     return np.minimum(a, b), np.maximum(a, b)
 
 
+def _boundary_segments(poly_geoms: NDArray[Any]) -> NDArray[Any]:
+    """Every polygon boundary as two-point segments (small boxes make a selective STRtree)."""
+    coords, ring = shapely.get_coordinates(
+        shapely.get_parts(shapely.boundary(poly_geoms)), return_index=True
+    )
+    same = ring[1:] == ring[:-1]
+    return np.asarray(shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1)))
+
+
 def _intersect_pairs(
     reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]
-) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[np.int64]]:
-    """Intersect every reach with every polygon it touches (vectorised, STRtree).
+) -> tuple[
+    NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
+]:
+    """Intersect every reach with every polygon it overlaps (vectorised, STRtree).
 
-    Returns the LineString parts with their reach and polygon positions. Reaches lying
-    wholly inside a polygon (a prepared ``contains_properly`` test) are not intersected;
-    the others are intersected with the polygon clipped to the reach's bounding box, which
-    gives the same lines as the full polygon at a fraction of the cost (the full polygon is
-    used where the clipped one is not valid).
+    Reaches that touch no polygon boundary segment (an STRtree of two-point segments) lie
+    wholly inside one polygon or outside all: they are assigned by one point-in-polygon
+    query and are not intersected. The others are intersected with each polygon they
+    touch, clipped to the reach's bounding box first when the polygon is large; this gives the same lines as the
+    full polygon at a fraction of the cost (the full polygon is used where the clipped
+    one is not valid). Returns LineString parts with their reach and polygon positions
+    and their fractions along the reach.
     """
+    segs = _boundary_segments(poly_geoms)
+    touched = np.unique(shapely.STRtree(segs).query(reach_geoms, predicate="intersects")[0])
+    interior = np.ones(len(reach_geoms), dtype=bool)
+    interior[touched] = False
+    ipos = np.flatnonzero(interior)
     tree = shapely.STRtree(poly_geoms)
-    ri, pj = tree.query(reach_geoms, predicate="intersects")
-    polys = poly_geoms[pj]
+    # interior reaches: one point each
+    pts = shapely.point_on_surface(reach_geoms[ipos])
+    # one prepared polygon against many points is faster than many points against polygons
+    pj_in, pi = shapely.STRtree(pts).query(poly_geoms, predicate="contains_properly")
+    srt = np.lexsort((pj_in, pi))
+    pi, pj_in = pi[srt], pj_in[srt]
+    in_reach = ipos[pi]
+    in_geoms = reach_geoms[in_reach]
+    multi = shapely.get_type_id(in_geoms) != 1
+    fs_in = np.zeros(in_reach.size)
+    fe_in = np.ones(in_reach.size)
+    if multi.any():
+        mparts, midx = _line_parts(in_geoms[multi])
+        mpos = np.flatnonzero(multi)[midx]
+        mfs, mfe = _fractions(in_geoms[mpos], mparts)
+        keep = ~multi
+        in_geoms = np.concatenate([in_geoms[keep], mparts])
+        in_reach = np.concatenate([in_reach[keep], in_reach[mpos]])
+        pj_in = np.concatenate([pj_in[keep], pj_in[mpos]])
+        fs_in = np.concatenate([fs_in[keep], mfs])
+        fe_in = np.concatenate([fe_in[keep], mfe])
+    # reaches touching a boundary: intersect with every polygon they touch
+    ri, pj = tree.query(reach_geoms[touched], predicate="intersects")
+    ri = touched[ri]
     lines = reach_geoms[ri]
-    shapely.prepare(poly_geoms)
-    inside = shapely.contains_properly(polys, lines)
-    cross = ~inside
-    bounds = shapely.bounds(lines[cross])
+    polys = poly_geoms[pj]
+    bounds = shapely.bounds(lines)
     pad = 1.0 + 1e-3 * np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     boxes = shapely.box(
         bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad
     )
-    clipped = shapely.intersection(polys[cross], boxes)
+    clipped = polys.copy()
+    big = shapely.get_num_coordinates(polys) > _CLIP_MIN_VERTICES
+    clipped[big] = shapely.intersection(polys[big], boxes[big])
     bad = ~shapely.is_valid(clipped)
-    clipped[bad] = polys[cross][bad]
-    inter = shapely.intersection(lines[cross], clipped)
-    cparts, cidx = _line_parts(inter)
-    ipos = np.flatnonzero(inside)
-    iparts, iidx = _line_parts(lines[inside])
-    cpos = np.flatnonzero(cross)
-    parts = np.concatenate([iparts, cparts])
-    pair = np.concatenate([ipos[iidx], cpos[cidx]])
-    return parts, ri[pair].astype(np.int64), pj[pair].astype(np.int64)
+    clipped[bad] = polys[bad]
+    cparts, cidx = _line_parts(shapely.intersection(lines, clipped))
+    cfs, cfe = _fractions(lines[cidx], cparts)
+    return (
+        np.concatenate([in_geoms, cparts]),
+        np.concatenate([in_reach, ri[cidx]]).astype(np.int64),
+        np.concatenate([pj_in, pj[cidx]]).astype(np.int64),
+        np.concatenate([fs_in, cfs]),
+        np.concatenate([fe_in, cfe]),
+    )
 
 
 def _gap_parts(
@@ -544,13 +589,14 @@ def split_reaches(
     finest = jur[jur["level_name"] == levels_[-1]]
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
-    parts, part_reach, part_poly = _intersect_pairs(reach_geoms, poly_geoms)
+    parts, part_reach, part_poly, fs, fe = _intersect_pairs(reach_geoms, poly_geoms)
     part_jur = finest["jur_id"].to_numpy(dtype=object)[part_poly]
     gparts, greach = _gap_parts(reach_geoms, parts, part_reach, poly_geoms)
+    gfs, gfe = _fractions(reach_geoms[greach], gparts)
     parts = np.concatenate([parts, gparts])
     part_reach = np.concatenate([part_reach, greach])
     part_jur = np.concatenate([part_jur, np.full(gparts.size, OUTSIDE, dtype=object)])
-    fs, fe = _fractions(reach_geoms[part_reach], parts)
+    fs, fe = np.concatenate([fs, gfs]), np.concatenate([fe, gfe])
     order = np.lexsort((fe, fs, part_reach))
     parts, part_reach, part_jur = parts[order], part_reach[order], part_jur[order]
     fs, fe = fs[order], fe[order]
