@@ -51,6 +51,10 @@ from basingov.commands.validate import validate  # noqa: E402
 cli.add_command(datasets)
 cli.add_command(validate)
 cli.add_command(run)
+from basingov.commands.query_overlay import crossings, jurisdiction  # noqa: E402
+
+query.add_command(crossings)
+query.add_command(jurisdiction)
 # ---------------------------------------------------------------------------------------
 
 
