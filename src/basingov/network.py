@@ -699,6 +699,11 @@ def _int_column(col: pd.Series, name: str) -> np.ndarray:
         msg = f"column {name!r} has missing values at row(s) {_fmt_ids(np.flatnonzero(col.isna()))}"
         raise InputError(msg)
     vals = col.to_numpy()
+    if vals.dtype.kind not in "iuf":
+        # integer ids stored as text (e.g. HydroBASINS converted through R) are accepted
+        num = pd.to_numeric(col, errors="coerce")
+        if num.notna().all():
+            vals = num.to_numpy()
     if vals.dtype.kind in "iu":
         return vals.astype(np.int64)
     if vals.dtype.kind == "f" and np.all(np.mod(vals, 1) == 0):
