@@ -39,8 +39,12 @@ logger = logging.getLogger("prepare_data")
 #: Equal-area CRS used for every area computed here (cylindrical equal-area, global).
 EQUAL_AREA = "EPSG:6933"
 #: Projected CRS per basin, used for buffers (and recommended for metric work).
-PROJECTED = {"rhine": "EPSG:3035", "tennessee": "EPSG:5070", "thames": "EPSG:27700",
-             "taihu": "EPSG:32651"}
+PROJECTED = {
+    "rhine": "EPSG:3035",
+    "tennessee": "EPSG:5070",
+    "thames": "EPSG:27700",
+    "taihu": "EPSG:32651",
+}
 #: Buffer around the basin polygon used when clipping river and lake layers (metres).
 CLIP_BUFFER_M = 2000.0
 #: Larger buffer for selecting whole NFGIS arcs near the derived Taihu basin (metres).
@@ -52,10 +56,12 @@ OWNED_DIRS = ("boundaries", "hydrography", "monitoring", "loads")
 
 #: Published basin areas (km2) and their sources, recorded in the basin layer and README.
 PUBLISHED_AREA = {
-    "rhine": (185000.0, "ICPR: Rhine catchment about 185,000 km2 incl. the whole delta; "
-              "HydroBASINS MAIN_BAS 2080023010 sums to 163,123 km2 (SUB_AREA)"),
-    "tennessee": (105900.0, "TVA: Tennessee River watershed about 105,900 km2 "
-                  "(40,900 mi2)"),
+    "rhine": (
+        185000.0,
+        "ICPR: Rhine catchment about 185,000 km2 incl. the whole delta; "
+        "HydroBASINS MAIN_BAS 2080023010 sums to 163,123 km2 (SUB_AREA)",
+    ),
+    "tennessee": (105900.0, "TVA: Tennessee River watershed about 105,900 km2 (40,900 mi2)"),
     "thames": (9948.0, "NRFA station 39001 Thames at Kingston, catchment area 9,948 km2"),
     "taihu": (36900.0, "Taihu Basin Authority (MWR): Taihu basin 36,900 km2"),
 }
@@ -125,7 +131,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     ),
     "thames_derived": (
         "Derived in ../shared/data-sources/supplements/thames_network_dem with pyflwdir 0.5.12 "
-        "D8 on the DIVA-GIS 30\" DEM (DCW lines burned 10 m), outlet at NRFA 39001 Kingston",
+        'D8 on the DIVA-GIS 30" DEM (DCW lines burned 10 m), outlet at NRFA 39001 Kingston',
         "DERIVED from non-commercial DEM: non-commercial use with attribution",
     ),
     "nrfa": (
@@ -157,8 +163,8 @@ SOURCES: dict[str, tuple[str, str]] = {
         "licence NOT verified (EIDC data are normally OGL v3); cite Bowes et al. 2018 ESSD",
     ),
     "thames_sites": (
-        "Site list compiled in supplements/thames_sites (EIDC codes from NERC dsh-metadata@1c62649d; "
-        "proxy locations = NRFA gauges from cvitolo/rnrfa@8e66205f)",
+        "Site list compiled in supplements/thames_sites (EIDC codes from NERC "
+        "dsh-metadata@1c62649d; proxy locations = NRFA gauges from cvitolo/rnrfa@8e66205f)",
         "NRFA acknowledgement required; site names as in the Thames Initiative data",
     ),
     "icpr_hcb": (
@@ -192,7 +198,8 @@ SOURCES: dict[str, tuple[str, str]] = {
         "official bulletin, no explicit open licence; factual public information, cite source",
     ),
     "gb3838": (
-        "GB 3838-2002 Tables 1/2 as reproduced on public web pages (g230.com/9327769.html and others)",
+        "GB 3838-2002 Tables 1/2 as reproduced on public web pages "
+        "(g230.com/9327769.html and others)",
         "Chinese national standard (official work); cite GB 3838-2002",
     ),
     "ogewv": (
@@ -322,8 +329,9 @@ class Builder:
         self.entries.append(Entry(rel, sources, changes, crs))
         logger.info("wrote %s (%.1f kB)", rel, (self.out / rel).stat().st_size / 1e3)
 
-    def write_gpkg(self, rel: str, layers: dict[str, gpd.GeoDataFrame], sources: list[str],
-                   changes: str) -> None:
+    def write_gpkg(
+        self, rel: str, layers: dict[str, gpd.GeoDataFrame], sources: list[str], changes: str
+    ) -> None:
         """Write several layers into one GeoPackage atomically.
 
         Parameters
@@ -351,9 +359,10 @@ class Builder:
             tmp.unlink(missing_ok=True)
         self.record(rel, sources, changes, "EPSG:4326")
 
-    def write_csv(self, rel: str, df: pd.DataFrame, sources: list[str], changes: str,
-                  crs: str = "-") -> None:
-        """Write a CSV file atomically (UTF-8, ``\\n`` line ends, no index).
+    def write_csv(
+        self, rel: str, df: pd.DataFrame, sources: list[str], changes: str, crs: str = "-"
+    ) -> None:
+        """Write a CSV file atomically (UTF-8, Unix line ends, no index).
 
         Parameters
         ----------
@@ -402,8 +411,9 @@ class Builder:
             tmp.unlink(missing_ok=True)
         self.record(rel, sources, changes, crs)
 
-    def write_raster(self, src_rel: str, rel: str, sources: list[str], changes: str,
-                     nodata: float | None = None) -> None:
+    def write_raster(
+        self, src_rel: str, rel: str, sources: list[str], changes: str, nodata: float | None = None
+    ) -> None:
         """Rewrite a raster with deflate compression, optionally setting its nodata value.
 
         Parameters
@@ -600,8 +610,9 @@ def buffered(geom: shapely.Geometry, basin: str, metres: float = CLIP_BUFFER_M) 
     return s.to_crs("EPSG:4326").iloc[0]
 
 
-def basin_frame(basin: str, geom: shapely.Geometry, name: str, source: str,
-                derived: bool) -> gpd.GeoDataFrame:
+def basin_frame(
+    basin: str, geom: shapely.Geometry, name: str, source: str, derived: bool
+) -> gpd.GeoDataFrame:
     """Build the one-row ``basin`` layer.
 
     Parameters
@@ -627,7 +638,8 @@ def basin_frame(basin: str, geom: shapely.Geometry, name: str, source: str,
     geom = shapely.multipolygons(parts)
     gdf = gpd.GeoDataFrame(
         {"name": [name], "source": [source], "derived": [int(derived)]},
-        geometry=[geom], crs="EPSG:4326",
+        geometry=[geom],
+        crs="EPSG:4326",
     )
     gdf["area_km2"] = area_km2(gdf)
     pub, pub_src = PUBLISHED_AREA[basin]
@@ -636,8 +648,9 @@ def basin_frame(basin: str, geom: shapely.Geometry, name: str, source: str,
     return gdf
 
 
-def jurisdiction_frame(levels: list[tuple[str, gpd.GeoDataFrame]],
-                       basin_geom: shapely.Geometry) -> gpd.GeoDataFrame:
+def jurisdiction_frame(
+    levels: list[tuple[str, gpd.GeoDataFrame]], basin_geom: shapely.Geometry
+) -> gpd.GeoDataFrame:
     """Clip jurisdiction levels to the basin and stack them into one layer.
 
     Parameters
@@ -721,22 +734,37 @@ def nuts_levels(b: Builder, mask: shapely.Geometry) -> list[tuple[str, gpd.GeoDa
     """
     nuts = read(b.src / "geodata/europe/gisco/gisco_nuts_2024.gpkg")
     nuts = nuts[shapely.intersects(nuts.geometry.values, mask)]
-    nuts = nuts.rename(columns={"NUTS_ID": "jur_id", "NAME_LATN": "name",
-                                "NUTS_NAME": "name_native", "CNTR_CODE": "country"})
+    nuts = nuts.rename(
+        columns={
+            "NUTS_ID": "jur_id",
+            "NAME_LATN": "name",
+            "NUTS_NAME": "name_native",
+            "CNTR_CODE": "country",
+        }
+    )
     nuts["parent_id"] = np.where(nuts["LEVL_CODE"] == 0, "", nuts["jur_id"].str[:-1])
     keep = ["jur_id", "name", "name_native", "country", "parent_id", "geometry"]
-    levels = [(name, nuts.loc[nuts["LEVL_CODE"] == lv, keep].copy())
-              for lv, name in enumerate(["country", "nuts1", "nuts2", "nuts3"])]
+    levels = [
+        (name, nuts.loc[nuts["LEVL_CODE"] == lv, keep].copy())
+        for lv, name in enumerate(["country", "nuts1", "nuts2", "nuts3"])
+    ]
     countries = set(levels[0][1]["jur_id"])
     for code in ("CH", "LI"):
         if code not in countries:
             gc = read(b.src / "geodata/europe/gisco/gisco_countries_2024.gpkg")
             row = gc[gc["CNTR_ID"] == code]
             logger.warning("%s not in NUTS 2024 level 0; taking it from GISCO countries", code)
-            extra = gpd.GeoDataFrame({"jur_id": [code], "name": row["NAME_ENGL"].tolist(),
-                                      "name_native": row["CNTR_NAME"].tolist(),
-                                      "country": [code], "parent_id": [""]},
-                                     geometry=row.geometry.tolist(), crs="EPSG:4326")
+            extra = gpd.GeoDataFrame(
+                {
+                    "jur_id": [code],
+                    "name": row["NAME_ENGL"].tolist(),
+                    "name_native": row["CNTR_NAME"].tolist(),
+                    "country": [code],
+                    "parent_id": [""],
+                },
+                geometry=row.geometry.tolist(),
+                crs="EPSG:4326",
+            )
             levels[0] = ("country", pd.concat([levels[0][1], extra], ignore_index=True))
     b.facts["rhine_ch_li_in_nuts"] = {c: c in countries for c in ("CH", "LI")}
     return levels
@@ -757,17 +785,25 @@ def boundaries_rhine(b: Builder) -> shapely.Geometry:
     """
     hyb = read(b.src / "geodata/rhine/rhineHYBASlev08.gpkg")
     geom = shapely.union_all(shapely.make_valid(hyb.geometry.values))
-    basin = basin_frame("rhine", geom, "Rhine",
-                        "HydroBASINS v1c level 8: union of the 289 sub-basins of MAIN_BAS "
-                        "2080023010", derived=False)
+    basin = basin_frame(
+        "rhine",
+        geom,
+        "Rhine",
+        "HydroBASINS v1c level 8: union of the 289 sub-basins of MAIN_BAS 2080023010",
+        derived=False,
+    )
     geom = basin.geometry.iloc[0]
     jur = jurisdiction_frame(nuts_levels(b, geom), geom)
     b.facts["rhine_area"] = float(basin["area_km2"].iloc[0])
     b.facts["rhine_levels"] = level_summary(jur)
-    b.write_gpkg("boundaries/rhine.gpkg", {"basin": basin, "jurisdictions": jur},
-                 ["hybas", "gisco_nuts", "gisco_countries"],
-                 "basin = dissolved HydroBASINS polygons; NUTS 2024 levels 0-3 clipped to the "
-                 "basin (parts < 0.01 km2 dropped); jur_id = NUTS_ID, parent = NUTS_ID[:-1]")
+    b.facts["rhine_nl_km2"] = float(jur.loc[jur["jur_id"] == "NL", "area_km2"].sum())
+    b.write_gpkg(
+        "boundaries/rhine.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["hybas", "gisco_nuts", "gisco_countries"],
+        "basin = dissolved HydroBASINS polygons; NUTS 2024 levels 0-3 clipped to the "
+        "basin (parts < 0.01 km2 dropped); jur_id = NUTS_ID, parent = NUTS_ID[:-1]",
+    )
     return geom
 
 
@@ -790,9 +826,13 @@ def boundaries_tennessee(b: Builder) -> shapely.Geometry:
         msg = f"expected 4 HUC4 polygons 0601-0604, found {len(huc)}"
         raise ValueError(msg)
     geom = shapely.union_all(shapely.make_valid(huc.geometry.values))
-    basin = basin_frame("tennessee", geom, "Tennessee",
-                        "USGS WBD (simplified, via rmap): union of HUC4 0601, 0602, 0603, 0604",
-                        derived=False)
+    basin = basin_frame(
+        "tennessee",
+        geom,
+        "Tennessee",
+        "USGS WBD (simplified, via rmap): union of HUC4 0601, 0602, 0603, 0604",
+        derived=False,
+    )
     geom = basin.geometry.iloc[0]
     topo = b.src / "geodata/tennessee/us_atlas/counties-10m.json"
     states = read(topo, layer="states")
@@ -806,10 +846,15 @@ def boundaries_tennessee(b: Builder) -> shapely.Geometry:
     b.facts["tennessee_area"] = float(basin["area_km2"].iloc[0])
     b.facts["tennessee_levels"] = level_summary(jur)
     b.facts["tennessee_states"] = sorted(jur.loc[jur["level"] == 0, "name"])
-    b.write_gpkg("boundaries/tennessee.gpkg", {"basin": basin, "jurisdictions": jur},
-                 ["wbd", "us_atlas"],
-                 "basin = dissolved HUC4 0601-0604; Census states (2-digit FIPS) and counties "
-                 "(5-digit FIPS, parent = state FIPS) decoded from TopoJSON and clipped")
+    small = jur[(jur["level"] == 0) & (jur["area_km2"] < 10)]
+    b.facts["tennessee_slivers"] = list(zip(small["name"], small["area_km2"], strict=True))
+    b.write_gpkg(
+        "boundaries/tennessee.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["wbd", "us_atlas"],
+        "basin = dissolved HUC4 0601-0604; Census states (2-digit FIPS) and counties "
+        "(5-digit FIPS, parent = state FIPS) decoded from TopoJSON and clipped",
+    )
     return geom
 
 
@@ -828,8 +873,10 @@ def boundaries_thames(b: Builder) -> shapely.Geometry:
     """
     src = read(b.src / "supplements/thames_network_dem/thames_basin_kingston_dem30s_derived.gpkg")
     basin = basin_frame(
-        "thames", src.geometry.iloc[0], "Thames (non-tidal, above Kingston)",
-        "DERIVED: D8 catchment (pyflwdir) of the DIVA-GIS/SRTM 30\" DEM above the NRFA 39001 "
+        "thames",
+        src.geometry.iloc[0],
+        "Thames (non-tidal, above Kingston)",
+        'DERIVED: D8 catchment (pyflwdir) of the DIVA-GIS/SRTM 30" DEM above the NRFA 39001 '
         "Kingston gauge; 9,496 km2 in BNG vs 9,948 km2 published by NRFA (-4.5%), most of the "
         "deficit in the Wey/Mole area",
         derived=True,
@@ -848,9 +895,12 @@ def boundaries_thames(b: Builder) -> shapely.Geometry:
     # parent of a LAD = the clipped NUTS3 unit holding most of its clipped area
     nuts3 = clip_polygons(frames[2][1], geom)
     lad_c = clip_polygons(lad, geom)
-    inter = gpd.overlay(lad_c[["jur_id", "geometry"]],
-                        nuts3[["jur_id", "geometry"]].rename(columns={"jur_id": "n3"}),
-                        how="intersection", keep_geom_type=True)
+    inter = gpd.overlay(
+        lad_c[["jur_id", "geometry"]],
+        nuts3[["jur_id", "geometry"]].rename(columns={"jur_id": "n3"}),
+        how="intersection",
+        keep_geom_type=True,
+    )
     inter["a"] = area_km2(inter)
     best = inter.sort_values("a", ascending=False).drop_duplicates("jur_id")
     parent = dict(zip(best["jur_id"], best["n3"], strict=True))
@@ -863,18 +913,25 @@ def boundaries_thames(b: Builder) -> shapely.Geometry:
     b.facts["thames_area"] = float(basin["area_km2"].iloc[0])
     b.facts["thames_levels"] = level_summary(jur)
     b.facts["thames_lad_min_parent_share"] = float(shares.min())
-    b.write_gpkg("boundaries/thames.gpkg", {"basin": basin, "jurisdictions": jur},
-                 ["thames_derived", "thames_dem", "uk_geojson"],
-                 "basin = DEM-derived Kingston catchment (derived=1); NUTS 2012 levels 1-3 and "
-                 "LAD 2013 decoded from TopoJSON and clipped; LAD parent = NUTS3 holding most of "
-                 "its clipped area (computed; share in parent_share)")
+    b.write_gpkg(
+        "boundaries/thames.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["thames_derived", "thames_dem", "uk_geojson"],
+        "basin = DEM-derived Kingston catchment (derived=1); NUTS 2012 levels 1-3 and "
+        "LAD 2013 decoded from TopoJSON and clipped; LAD parent = NUTS3 holding most of "
+        "its clipped area (computed; share in parent_share)",
+    )
     return geom
 
 
 #: OCHA ADM2 P-codes of the prefectures taken whole into the derived Taihu basin.
 TAIHU_PREFECTURES = {
-    "CN031010": "Shanghai", "CN032070": "Suzhou", "CN032090": "Wuxi",
-    "CN032010": "Changzhou", "CN033030": "Jiaxing", "CN033020": "Huzhou",
+    "CN031010": "Shanghai",
+    "CN032070": "Suzhou",
+    "CN032090": "Wuxi",
+    "CN032010": "Changzhou",
+    "CN033030": "Jiaxing",
+    "CN033020": "Huzhou",
 }
 
 
@@ -901,7 +958,9 @@ def boundaries_taihu(b: Builder) -> shapely.Geometry:
     geom = shapely.union_all(shapely.make_valid(sel.geometry.values))
     names = ", ".join(TAIHU_PREFECTURES.values())
     basin = basin_frame(
-        "taihu", geom, "Taihu (derived)",
+        "taihu",
+        geom,
+        "Taihu (derived)",
         f"DERIVED (no official polygon available): union of the whole OCHA COD-AB ADM2 "
         f"prefectures {names}; omits the basin parts of Zhenjiang, Hangzhou and Xuancheng and "
         f"includes Chongming and other Shanghai/Suzhou areas outside the basin",
@@ -910,8 +969,14 @@ def boundaries_taihu(b: Builder) -> shapely.Geometry:
     geom = basin.geometry.iloc[0]
     p1 = adm1.rename(columns={"ADM1_PCODE": "jur_id", "ADM1_EN": "name", "ADM1_ZH": "name_zh"})
     p1 = p1.assign(parent_id="")[["jur_id", "name", "name_zh", "parent_id", "geometry"]]
-    p2 = adm2.rename(columns={"ADM2_PCODE": "jur_id", "ADM2_EN": "name", "ADM2_ZH": "name_zh",
-                              "ADM1_PCODE": "parent_id"})
+    p2 = adm2.rename(
+        columns={
+            "ADM2_PCODE": "jur_id",
+            "ADM2_EN": "name",
+            "ADM2_ZH": "name_zh",
+            "ADM1_PCODE": "parent_id",
+        }
+    )
     p2 = p2[["jur_id", "name", "name_zh", "parent_id", "geometry"]]
     jur = jurisdiction_frame([("province", p1), ("prefecture", p2)], geom)
     # the published figure and the sizes of the omitted/extra areas, for the README
@@ -920,10 +985,13 @@ def boundaries_taihu(b: Builder) -> shapely.Geometry:
     b.facts["taihu_prefecture_areas"] = {
         n: round(float(a), 0) for n, a in zip(sel["ADM2_EN"], area_km2(sel), strict=True)
     }
-    b.write_gpkg("boundaries/taihu.gpkg", {"basin": basin, "jurisdictions": jur},
-                 ["ocha"],
-                 "basin DERIVED = union of 6 whole prefectures (see README); OCHA ADM1 provinces "
-                 "and ADM2 prefectures (P-codes, English + Chinese names) clipped to it")
+    b.write_gpkg(
+        "boundaries/taihu.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["ocha"],
+        "basin DERIVED = union of 6 whole prefectures (see README); OCHA ADM1 provinces "
+        "and ADM2 prefectures (P-codes, English + Chinese names) clipped to it",
+    )
     return geom
 
 
@@ -1010,24 +1078,49 @@ def hydro_rhine(b: Builder, basin: shapely.Geometry) -> None:
     """
     hyb = read(b.src / "geodata/rhine/rhineHYBASlev08.gpkg")
     ccm = read(b.src / "geodata/rhine/rhineCCM2.gpkg")
+    first = set(shapely.to_wkb(shapely.get_point(ccm.geometry.values, 0)))
+    last = shapely.get_point(ccm.geometry.values, -1)
+    outlets = [i for i, w in enumerate(shapely.to_wkb(last)) if w not in first]
+    b.facts["rhine_ccm2_outlets"] = [
+        (
+            int(ccm["WSO1_ID"].iloc[i]),
+            round(float(shapely.get_x(last[i])), 4),
+            round(float(shapely.get_y(last[i])), 4),
+        )
+        for i in outlets
+    ]
     mask = buffered(basin, "rhine")
-    rivers = ne_lines(b, ["ne_10m_rivers_europe.json", "ne_10m_rivers_lake_centerlines.json"],
-                      mask)
+    rivers = ne_lines(b, ["ne_10m_rivers_europe.json", "ne_10m_rivers_lake_centerlines.json"], mask)
     lakes = ne_polygons(b, ["ne_10m_lakes.json", "ne_10m_lakes_europe.json"], mask)
-    b.facts["rhine_counts"] = {"hybas": len(hyb), "ccm2": len(ccm), "ne_rivers": len(rivers),
-                               "lakes": len(lakes)}
-    b.write_gpkg("hydrography/rhine.gpkg",
-                 {"hybas_lev08": hyb, "ccm2_reaches": ccm, "ne_rivers": rivers, "lakes": lakes},
-                 ["hybas", "ccm2", "ne"],
-                 "hybas_lev08: all 289 polygons, all columns, unchanged; ccm2_reaches: all 30,343 "
-                 "LineStrings unchanged (vertex order = flow direction); ne_rivers/lakes: NE 10m "
-                 "clipped to the basin + 2 km and exploded")
-    b.copy("geodata/rhine/pyflwdir/rhine_elv0.tif", "hydrography/rhine_elevation.tif",
-           ["pyflwdir"], "none (byte copy; float32, nodata -9999, deflate)", "EPSG:4326")
-    b.write_raster("geodata/rhine/pyflwdir/rhine_d8.tif", "hydrography/rhine_d8.tif",
-                   ["pyflwdir"],
-                   "values unchanged; nodata tag set to 247 (pyflwdir D8 convention, the source "
-                   "file has no nodata tag); deflate", nodata=247)
+    b.facts["rhine_counts"] = {
+        "hybas": len(hyb),
+        "ccm2": len(ccm),
+        "ne_rivers": len(rivers),
+        "lakes": len(lakes),
+    }
+    b.write_gpkg(
+        "hydrography/rhine.gpkg",
+        {"hybas_lev08": hyb, "ccm2_reaches": ccm, "ne_rivers": rivers, "lakes": lakes},
+        ["hybas", "ccm2", "ne"],
+        "hybas_lev08: all 289 polygons, all columns, unchanged; ccm2_reaches: all 30,343 "
+        "LineStrings unchanged (vertex order = flow direction); ne_rivers/lakes: NE 10m "
+        "clipped to the basin + 2 km and exploded",
+    )
+    b.copy(
+        "geodata/rhine/pyflwdir/rhine_elv0.tif",
+        "hydrography/rhine_elevation.tif",
+        ["pyflwdir"],
+        "none (byte copy; float32, nodata -9999, deflate)",
+        "EPSG:4326",
+    )
+    b.write_raster(
+        "geodata/rhine/pyflwdir/rhine_d8.tif",
+        "hydrography/rhine_d8.tif",
+        ["pyflwdir"],
+        "values unchanged; nodata tag set to 247 (pyflwdir D8 convention, the source "
+        "file has no nodata tag); deflate",
+        nodata=247,
+    )
 
 
 def osgb_to_en(ref: str) -> tuple[float, float]:
@@ -1076,46 +1169,70 @@ def hydro_thames(b: Builder, basin: shapely.Geometry) -> None:
     dcw = read(sup / "thames_rivers_dcw_vmap0_1to1M.gpkg")
     dcw["dcw_fid"] = np.arange(len(dcw))
     parts, index = shapely.get_parts(dcw.geometry.values, return_index=True)
-    dcw = gpd.GeoDataFrame(dcw.drop(columns="geometry").iloc[index].reset_index(drop=True),
-                           geometry=gpd.GeoSeries(parts, crs="EPSG:4326"), crs="EPSG:4326")
+    dcw = gpd.GeoDataFrame(
+        dcw.drop(columns="geometry").iloc[index].reset_index(drop=True),
+        geometry=gpd.GeoSeries(parts, crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
     dcw["part"] = dcw.groupby("dcw_fid").cumcount()
     dcw["name"] = dcw["NAM"].fillna("").replace("UNK", "").str.strip()
     streams = read(sup / "thames_streams_dem30s_derived_ge25km2.gpkg")
     streams["derived"] = 1
-    ne = ne_lines(b, ["ne_10m_rivers_lake_centerlines.json", "ne_10m_rivers_europe.json"],
-                  buffered(basin, "thames"))
+    ne = ne_lines(
+        b,
+        ["ne_10m_rivers_lake_centerlines.json", "ne_10m_rivers_europe.json"],
+        buffered(basin, "thames"),
+    )
     ne = ne[ne["name"] == "Thames"].reset_index(drop=True)  # drop a Great Ouse headwater bit
-    b.facts["thames_counts"] = {"dcw_source_lines": int(index.max() + 1), "dcw_linestrings": len(dcw),
-                                "dem_streams": len(streams), "ne_rivers": len(ne),
-                                "ne_names": sorted(set(ne["name"]))}
-    b.write_gpkg("hydrography/thames.gpkg",
-                 {"dcw_rivers": dcw, "dem_streams": streams, "ne_rivers": ne},
-                 ["dcw", "thames_derived", "ne"],
-                 "dcw_rivers: 133 DCW lines exploded to LineStrings (dcw_fid, part), name = NAM "
-                 "with 'UNK' blanked, no direction; dem_streams: the 194 DEM-derived streams "
-                 "(idx, idx_ds, uparea, strord) unchanged plus derived=1; ne_rivers: NE main stem "
-                 "clipped to basin + 2 km")
-    b.copy("supplements/thames_network_dem/thames_dem_30s_diva_srtm.tif",
-           "hydrography/thames_dem.tif", ["thames_dem"],
-           "none (byte copy of the clip; int16 m, nodata -9999, deflate)", "EPSG:4326")
+    b.facts["thames_counts"] = {
+        "dcw_source_lines": int(index.max() + 1),
+        "dcw_linestrings": len(dcw),
+        "dem_streams": len(streams),
+        "ne_rivers": len(ne),
+        "ne_names": sorted(set(ne["name"])),
+    }
+    b.write_gpkg(
+        "hydrography/thames.gpkg",
+        {"dcw_rivers": dcw, "dem_streams": streams, "ne_rivers": ne},
+        ["dcw", "thames_derived", "ne"],
+        "dcw_rivers: 133 DCW lines exploded to LineStrings (dcw_fid, part), name = NAM "
+        "with 'UNK' blanked, no direction; dem_streams: the 194 DEM-derived streams "
+        "(idx, idx_ds, uparea, strord) unchanged plus derived=1; ne_rivers: NE main stem "
+        "clipped to basin + 2 km",
+    )
+    b.copy(
+        "supplements/thames_network_dem/thames_dem_30s_diva_srtm.tif",
+        "hydrography/thames_dem.tif",
+        ["thames_dem"],
+        "none (byte copy of the clip; int16 m, nodata -9999, deflate)",
+        "EPSG:4326",
+    )
     check = pd.read_csv(sup / "dem_delineation_check_vs_nrfa.csv", dtype={"nrfa_id": str})
     en = np.array([osgb_to_en(r) for r in check["nrfa_grid_ref"]])
     lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(en[:, 0], en[:, 1])
     check["easting"], check["northing"] = en[:, 0], en[:, 1]
     check["lon"], check["lat"] = np.round(lon, 6), np.round(lat, 6)
-    sites = pd.read_csv(b.src / "supplements/thames_sites/thames_initiative_sites.csv",
-                        dtype={"nrfa_id": str})
+    sites = pd.read_csv(
+        b.src / "supplements/thames_sites/thames_initiative_sites.csv", dtype={"nrfa_id": str}
+    )
     sites["nrfa_id"] = sites["nrfa_id"].str.replace(r"\.0$", "", regex=True)
     ref = sites.dropna(subset=["nrfa_lat"]).drop_duplicates("nrfa_id").set_index("nrfa_id")
     common = check[check["nrfa_id"].isin(ref.index)]
     if len(common):
-        d = np.hypot(common["lat"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lat"].to_numpy(),
-                     common["lon"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lon"].to_numpy())
+        d = np.hypot(
+            common["lat"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lat"].to_numpy(),
+            common["lon"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lon"].to_numpy(),
+        )
         b.facts["thames_nrfa_coord_check"] = (len(common), float(d.max()))
-    b.write_csv("hydrography/thames_nrfa_check.csv", check, ["thames_derived", "nrfa"],
-                "copy of dem_delineation_check_vs_nrfa.csv plus easting/northing (centre of the "
-                "100 m square of nrfa_grid_ref) and lon/lat converted from them with pyproj "
-                "EPSG:27700->4326", crs="EPSG:27700 (easting/northing), EPSG:4326 (lon/lat)")
+    b.write_csv(
+        "hydrography/thames_nrfa_check.csv",
+        check,
+        ["thames_derived", "nrfa"],
+        "copy of dem_delineation_check_vs_nrfa.csv plus easting/northing (centre of the "
+        "100 m square of nrfa_grid_ref) and lon/lat converted from them with pyproj "
+        "EPSG:27700->4326",
+        crs="EPSG:27700 (easting/northing), EPSG:4326 (lon/lat)",
+    )
 
 
 def hydro_tennessee(b: Builder, basin: shapely.Geometry) -> None:
@@ -1129,23 +1246,34 @@ def hydro_tennessee(b: Builder, basin: shapely.Geometry) -> None:
         Basin polygon in EPSG:4326.
     """
     mask = buffered(basin, "tennessee")
-    rivers = ne_lines(b, ["ne_10m_rivers_north_america.json",
-                          "ne_10m_rivers_lake_centerlines.json"], mask)
+    rivers = ne_lines(
+        b, ["ne_10m_rivers_north_america.json", "ne_10m_rivers_lake_centerlines.json"], mask
+    )
     lakes = ne_polygons(b, ["ne_10m_lakes_north_america.json", "ne_10m_lakes.json"], mask)
     huc = read(b.src / "geodata/tennessee/rmap/mapUS49HUC4.gpkg")
     huc = huc[huc["subRegion"].astype(str).isin(["0601", "0602", "0603", "0604"])]
     huc = huc.rename(columns={"subRegion": "huc4", "subRegionAlt": "huc4_name"})
     huc = huc.reset_index(drop=True)
-    b.facts["tennessee_counts"] = {"ne_rivers": len(rivers), "lakes": len(lakes),
-                                   "named_rivers": int((rivers["name"] != "").sum())}
-    b.write_gpkg("hydrography/tennessee.gpkg", {"ne_rivers": rivers, "lakes": lakes, "huc4": huc},
-                 ["ne", "wbd"],
-                 "ne_rivers: NE 10m North America + lake centre-lines clipped to basin + 2 km and "
-                 "exploded (no flow direction); lakes: NE 10m lakes clipped; huc4: the 4 WBD "
-                 "polygons (subRegion -> huc4, subRegionAlt -> huc4_name)")
-    b.copy("supplements/dem_5arcmin_pvlib/tennessee_dem_5arcmin_pvlib_altitude.tif",
-           "hydrography/tennessee_dem_5arcmin.tif", ["pvlib_dem"],
-           "none (byte copy); COARSE 5' DEM, 28 m vertical steps, fallback only", "EPSG:4326")
+    b.facts["tennessee_counts"] = {
+        "ne_rivers": len(rivers),
+        "lakes": len(lakes),
+        "named_rivers": int((rivers["name"] != "").sum()),
+    }
+    b.write_gpkg(
+        "hydrography/tennessee.gpkg",
+        {"ne_rivers": rivers, "lakes": lakes, "huc4": huc},
+        ["ne", "wbd"],
+        "ne_rivers: NE 10m North America + lake centre-lines clipped to basin + 2 km and "
+        "exploded (no flow direction); lakes: NE 10m lakes clipped; huc4: the 4 WBD "
+        "polygons (subRegion -> huc4, subRegionAlt -> huc4_name)",
+    )
+    b.copy(
+        "supplements/dem_5arcmin_pvlib/tennessee_dem_5arcmin_pvlib_altitude.tif",
+        "hydrography/tennessee_dem_5arcmin.tif",
+        ["pvlib_dem"],
+        "none (byte copy); COARSE 5' DEM, 28 m vertical steps, fallback only",
+        "EPSG:4326",
+    )
 
 
 def hydro_taihu(b: Builder, basin: shapely.Geometry) -> None:
@@ -1185,25 +1313,82 @@ def hydro_taihu(b: Builder, basin: shapely.Geometry) -> None:
     lakes = clip_polygons(lakes, buffered(basin, "taihu"))
     lakes["source_layer"] = "hyd2"
     osm = read(b.src / "supplements/taihu/taihu_lake_osm_relation112653.geojson")
-    b.facts["taihu_counts"] = {"nfgis_arcs": len(hyd2), "hyd1_arcs": len(hyd1),
-                               "hyd1_not_in_hyd2": hyd1_only, "names": sorted(names),
-                               "lake_polys": len(lakes)}
-    b.write_gpkg("hydrography/taihu.gpkg",
-                 {"nfgis_rivers": hyd2, "nfgis_lakes": lakes, "taihu_lake": osm},
-                 ["nfgis", "osm_taihu"],
-                 "nfgis_rivers: whole hyd2_4l arcs intersecting the derived basin + 5 km (not cut, "
-                 "so FNODE_/TNODE_ stay valid), NAME decoded from GBK, EPSG:4326 assigned, "
-                 "source_layer, in_hyd1; nfgis_lakes: hyd2_4p clipped to basin + 2 km; "
-                 "taihu_lake: OSM outline unchanged")
-    b.copy("supplements/dem_5arcmin_pvlib/taihu_dem_5arcmin_pvlib_altitude.tif",
-           "hydrography/taihu_dem_5arcmin.tif", ["pvlib_dem"],
-           "none (byte copy); COARSE 5' DEM, plain collapses to one value, hills vs plain only",
-           "EPSG:4326")
+    b.facts["taihu_counts"] = {
+        "nfgis_arcs": len(hyd2),
+        "hyd1_arcs": len(hyd1),
+        "hyd1_not_in_hyd2": hyd1_only,
+        "names": sorted(names),
+        "lake_polys": len(lakes),
+    }
+    b.write_gpkg(
+        "hydrography/taihu.gpkg",
+        {"nfgis_rivers": hyd2, "nfgis_lakes": lakes, "taihu_lake": osm},
+        ["nfgis", "osm_taihu"],
+        "nfgis_rivers: whole hyd2_4l arcs intersecting the derived basin + 5 km (not cut, "
+        "so FNODE_/TNODE_ stay valid), NAME decoded from GBK, EPSG:4326 assigned, "
+        "source_layer, in_hyd1; nfgis_lakes: hyd2_4p clipped to basin + 2 km; "
+        "taihu_lake: OSM outline unchanged",
+    )
+    b.copy(
+        "supplements/dem_5arcmin_pvlib/taihu_dem_5arcmin_pvlib_altitude.tif",
+        "hydrography/taihu_dem_5arcmin.tif",
+        ["pvlib_dem"],
+        "none (byte copy); COARSE 5' DEM, plain collapses to one value, hills vs plain only",
+        "EPSG:4326",
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # Monitoring
 # ---------------------------------------------------------------------------------------
+#: Rows of the README's parameter-mapping table: source, code, unit here, conversion.
+PARAM_MAPPING = [
+    ('Thames "Total phosphorus (ug/L)", SRP, TDP', "TP, SRP, TDP", "mg/L P", "/ 1000"),
+    ('Thames "Dissolved ammonium (NH4) (mg/l)" (as NH4)', "NH4", "mg/L N", "x 14.0067/18.0385"),
+    ('Thames "Dissolved nitrate (NO3)" (mg/L as NO3)', "NO3-N", "mg/L N", "x 14.0067/62.0049"),
+    ('Thames "Dissolved nitrite (mg NO2/L)"', "NO2-N", "mg/L N", "x 14.0067/46.0055"),
+    (
+        'Thames "Total dissolved nitrogen (mg N/L)"',
+        "TDN (dissolved only, not TN)",
+        "mg/L N",
+        "none",
+    ),
+    (
+        "Thames chloride, suspended solids, lab pH, DOC",
+        "Cl, SS, pH, DOC",
+        "mg/L, mg/L, pH, mg/L",
+        "none",
+    ),
+    (
+        "Thames chlorophyll-a, temperature, mean daily flow",
+        "chl_a, temperature, Q",
+        "ug/L, degC, m3/s",
+        "none",
+    ),
+    ("Thames metals, F, SO4, Si, alkalinity, conductivity, redox, field pH", "not carried", "", ""),
+    (
+        "EPA TN, TP, NO3-N, NH4-N, Cl, TSS, DOC",
+        "TN, TP, NO3-N, NH4, Cl, SS, DOC",
+        "mg/L (as N / P)",
+        "EPA `value_mg_per_l` (ug/L / 1000)",
+    ),
+    (
+        "EPA pH_lab, conductivity, turbidity, chlorophyll-a",
+        "pH, conductivity, turbidity, chl_a",
+        "pH, uS/cm at 25C, NTU, ug/L",
+        "none",
+    ),
+    ("ICPR hexachlorobenzene in suspended matter", "HCB_ugkg_SPM", "ug/kg", "none"),
+    (
+        "BfG Maxau suspended-sediment concentration, discharge",
+        "SS, Q",
+        "mg/L, m3/s",
+        "none (annual means)",
+    ),
+    ("TBA section water-quality class", "class_GB3838", "class", "class_num (2..6)"),
+    ("TBA lake mean CODMn, NH3-N, TP, TN", "CODMn, NH3-N, TP, TN", "mg/L (as N / P)", "none"),
+]
+
 STATION_COLS = ["station_id", "name", "lon", "lat", "location_status", "source"]
 OBS_COLS = ["station_id", "time", "parameter", "value", "unit", "flag"]
 
@@ -1235,34 +1420,52 @@ def monitoring_thames(b: Builder) -> None:
     b
         Builder.
     """
-    sites = pd.read_csv(b.src / "supplements/thames_sites/thames_initiative_sites.csv",
-                        dtype={"nrfa_id": str})
+    sites = pd.read_csv(
+        b.src / "supplements/thames_sites/thames_initiative_sites.csv", dtype={"nrfa_id": str}
+    )
     sites["site_name"] = sites["site_name"].str.strip()
     sites = sites.drop_duplicates("site_code")
     status = np.select(
         [sites["lat"].notna(), sites["nrfa_lat"].notna()],
-        ["gauge_proxy", "nearby_gauge_proxy"], "unlocated")
+        ["gauge_proxy", "nearby_gauge_proxy"],
+        "unlocated",
+    )
     lon = sites["lon"].fillna(sites["nrfa_lon"]).round(6)
     lat = sites["lat"].fillna(sites["nrfa_lat"]).round(6)
     nrfa_id = sites["nrfa_id"].fillna("").str.replace(r"\.0$", "", regex=True)
     gauge = np.where(nrfa_id != "", "NRFA " + nrfa_id + " " + sites["nrfa_name"].fillna(""), "")
-    st = pd.DataFrame({
-        "station_id": sites["site_code"], "name": sites["site_name"],
-        "lon": lon.where(status != "unlocated"), "lat": lat.where(status != "unlocated"),
-        "location_status": status,
-        "source": "UKCEH Thames Initiative; location = " + pd.Series(
-            np.where(status == "unlocated", "not found", "NRFA gauge (proxy, not the sampling "
-                     "point)"), index=sites.index),
-        "eidc_code": sites["eidc_code"], "proxy_gauge": gauge,
-    })
+    st = pd.DataFrame(
+        {
+            "station_id": sites["site_code"],
+            "name": sites["site_name"],
+            "lon": lon.where(status != "unlocated"),
+            "lat": lat.where(status != "unlocated"),
+            "location_status": status,
+            "source": "UKCEH Thames Initiative; location = "
+            + pd.Series(
+                np.where(
+                    status == "unlocated", "not found", "NRFA gauge (proxy, not the sampling point)"
+                ),
+                index=sites.index,
+            ),
+            "eidc_code": sites["eidc_code"],
+            "proxy_gauge": gauge,
+        }
+    )
     b.facts["thames_station_status"] = st["location_status"].value_counts().to_dict()
-    b.write_csv("monitoring/thames_stations.csv", st, ["thames_sites", "nrfa"],
-                "one row per site code (the trailing-space 'Sonning' variant merged); lon/lat = "
-                "same-name NRFA gauge (gauge_proxy) or nearest-named gauge on the same river "
-                "(nearby_gauge_proxy, offsets of km), empty when unlocated", crs="EPSG:4326")
+    b.write_csv(
+        "monitoring/thames_stations.csv",
+        st,
+        ["thames_sites", "nrfa"],
+        "one row per site code (the trailing-space 'Sonning' variant merged); lon/lat = "
+        "same-name NRFA gauge (gauge_proxy) or nearest-named gauge on the same river "
+        "(nearby_gauge_proxy, offsets of km), empty when unlocated",
+        crs="EPSG:4326",
+    )
 
-    raw = pd.read_csv(b.src / "monitoring/thames/ceh_thames_initiative_2009_2017_weekly.csv",
-                      dtype=str)
+    raw = pd.read_csv(
+        b.src / "monitoring/thames/ceh_thames_initiative_2009_2017_weekly.csv", dtype=str
+    )
     date = pd.to_datetime(raw["Sampling Date"], format="%d/%m/%Y")
     tod = raw["Time of sampling"].fillna("").str.strip()
     ok_time = tod.str.fullmatch(r"\d{1,2}:\d{2}")
@@ -1276,16 +1479,32 @@ def monitoring_thames(b: Builder) -> None:
         num = pd.to_numeric(text.str.lstrip("<").str.strip(), errors="coerce")
         dropped += int(((text != "") & num.isna()).sum())
         m = num.notna()
-        frames.append(pd.DataFrame({
-            "station_id": raw.loc[m, "Thames Initiative site code"], "time": time[m],
-            "parameter": param, "value": (num[m] * factor).round(6), "unit": unit,
-            "flag": np.where(below[m], "<", ""),
-        }))
+        flag = pd.Series(np.where(below, "<", ""), index=raw.index)
+        # values kept as published; physically impossible ones are flagged, not changed
+        bad = (num < 0) | ((param == "temperature") & (num > 40))
+        flag = flag.where(~bad, "implausible_in_source")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "station_id": raw.loc[m, "Thames Initiative site code"],
+                    "time": time[m],
+                    "parameter": param,
+                    "value": (num[m] * factor).round(6),
+                    "unit": unit,
+                    "flag": flag[m],
+                }
+            )
+        )
     obs = pd.concat(frames, ignore_index=True).sort_values(["station_id", "time", "parameter"])
     b.facts["thames_obs"] = (len(obs), dropped)
-    b.write_csv("monitoring/thames_observations.csv", obs, ["thames_initiative"],
-                "wide -> long; 14 columns mapped to codes and converted (see 'Parameter "
-                "mapping'); '<x' -> value x, flag '<'; time = sampling date + time (local)")
+    b.facts["thames_implausible"] = int((obs["flag"] == "implausible_in_source").sum())
+    b.write_csv(
+        "monitoring/thames_observations.csv",
+        obs,
+        ["thames_initiative"],
+        "wide -> long; 14 columns mapped to codes and converted (see 'Parameter "
+        "mapping'); '<x' -> value x, flag '<'; time = sampling date + time (local)",
+    )
 
 
 def monitoring_rhine(b: Builder) -> None:
@@ -1299,60 +1518,110 @@ def monitoring_rhine(b: Builder) -> None:
     mon = b.src / "monitoring/rhine"
     hcb_st = pd.read_csv(mon / "icpr_hcb_stations_rkm_with_nearest_gauge.csv")
     gauges = pd.read_csv(mon / "bfg_wsv_rhine_gauging_stations_km_wgs84_cran_hyd1d.csv")
-    st1 = pd.DataFrame({
-        "station_id": "ICPR_" + hcb_st["code"], "name": hcb_st["station"],
-        "lon": hcb_st["gauge_lon"].round(6), "lat": hcb_st["gauge_lat"].round(6),
-        "location_status": "gauge_proxy",
-        "source": "ICPR (via R trend 1.1.6); location = nearest WSV gauge " +
-                  hcb_st["nearest_wsv_gauge"] + " (" + hcb_st["km_offset"].astype(str) +
-                  " Rhine-km away)",
-        "rhine_km": hcb_st["rhine_km"], "context": hcb_st["context"],
-    })
+    st1 = pd.DataFrame(
+        {
+            "station_id": "ICPR_" + hcb_st["code"],
+            "name": hcb_st["station"],
+            "lon": hcb_st["gauge_lon"].round(6),
+            "lat": hcb_st["gauge_lat"].round(6),
+            "location_status": "gauge_proxy",
+            "source": "ICPR (via R trend 1.1.6); location = nearest WSV gauge "
+            + hcb_st["nearest_wsv_gauge"]
+            + " ("
+            + hcb_st["km_offset"].astype(str)
+            + " Rhine-km away)",
+            "rhine_km": hcb_st["rhine_km"],
+            "context": hcb_st["context"],
+        }
+    )
     located = gauges["latitude"].notna()
-    st2 = pd.DataFrame({
-        "station_id": "WSV_" + gauges["gauging_station"], "name": gauges["gauging_station"],
-        "lon": gauges["longitude"].round(6), "lat": gauges["latitude"].round(6),
-        "location_status": np.where(located, "measured", "unlocated"),
-        "source": "WSV gauge list (BfG hyd1d 0.5.3)", "rhine_km": gauges["km"],
-        "context": gauges["agency"],
-    })
+    st2 = pd.DataFrame(
+        {
+            "station_id": "WSV_" + gauges["gauging_station"],
+            "name": gauges["gauging_station"],
+            "lon": gauges["longitude"].round(6),
+            "lat": gauges["latitude"].round(6),
+            "location_status": np.where(located, "measured", "unlocated"),
+            "source": "WSV gauge list (BfG hyd1d 0.5.3)",
+            "rhine_km": gauges["km"],
+            "context": gauges["agency"],
+        }
+    )
     st = pd.concat([st1, st2], ignore_index=True)
-    b.write_csv("monitoring/rhine_stations.csv", st, ["icpr_hcb", "wsv_gauges"],
-                "6 ICPR HCB stations located at their nearest WSV gauge (proxy, up to 22 km off) "
-                "+ 31 WSV gauges with published WGS84 coordinates (GRENZE_NL has none)",
-                crs="EPSG:4326")
+    b.write_csv(
+        "monitoring/rhine_stations.csv",
+        st,
+        ["icpr_hcb", "wsv_gauges"],
+        "6 ICPR HCB stations located at their nearest WSV gauge (proxy, up to 22 km off) "
+        "+ 31 WSV gauges with published WGS84 coordinates (GRENZE_NL has none)",
+        crs="EPSG:4326",
+    )
     hcb = pd.read_csv(mon / "icpr_hcb_suspended_matter_monthly_1995_2006_cran_trend.csv")
     long = hcb.melt(id_vars="period", var_name="code", value_name="value").dropna()
-    obs1 = pd.DataFrame({
-        "station_id": "ICPR_" + long["code"], "time": long["period"] + "-01",
-        "parameter": "HCB_ugkg_SPM", "value": long["value"].round(6), "unit": "ug/kg",
-        "flag": "", "aggregation": "monthly value (gaps linearly interpolated by the source)",
-    })
+    obs1 = pd.DataFrame(
+        {
+            "station_id": "ICPR_" + long["code"],
+            "time": long["period"] + "-01",
+            "parameter": "HCB_ugkg_SPM",
+            "value": long["value"].round(6),
+            "unit": "ug/kg",
+            "flag": "",
+            "aggregation": "monthly value (gaps linearly interpolated by the source)",
+        }
+    )
     maxau = pd.read_csv(mon / "bfg_maxau_ssc_discharge_annual_1965_2009_cran_trend.csv")
     year = maxau["period"].astype(int).astype(str) + "-01-01"
-    obs2 = pd.concat([
-        pd.DataFrame({"station_id": "WSV_MAXAU", "time": year, "parameter": "SS",
-                      "value": maxau["s"].round(6), "unit": "mg/L", "flag": "",
-                      "aggregation": "annual mean suspended-sediment concentration"}),
-        pd.DataFrame({"station_id": "WSV_MAXAU", "time": year, "parameter": "Q",
-                      "value": maxau["Q"].round(6), "unit": "m3/s", "flag": "",
-                      "aggregation": "annual mean discharge"}),
-    ])
+    obs2 = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "station_id": "WSV_MAXAU",
+                    "time": year,
+                    "parameter": "SS",
+                    "value": maxau["s"].round(6),
+                    "unit": "mg/L",
+                    "flag": "",
+                    "aggregation": "annual mean suspended-sediment concentration",
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "station_id": "WSV_MAXAU",
+                    "time": year,
+                    "parameter": "Q",
+                    "value": maxau["Q"].round(6),
+                    "unit": "m3/s",
+                    "flag": "",
+                    "aggregation": "annual mean discharge",
+                }
+            ),
+        ]
+    )
     obs = pd.concat([obs1, obs2], ignore_index=True)
     b.facts["rhine_obs"] = len(obs)
-    b.write_csv("monitoring/rhine_observations.csv", obs, ["icpr_hcb", "bfg_maxau"],
-                "wide -> long; HCB kept as its own parameter HCB_ugkg_SPM (ug/kg in suspended "
-                "matter); Maxau SSC -> SS, discharge -> Q; time = start of month/year, "
-                "aggregation column says which")
+    b.write_csv(
+        "monitoring/rhine_observations.csv",
+        obs,
+        ["icpr_hcb", "bfg_maxau"],
+        "wide -> long; HCB kept as its own parameter HCB_ugkg_SPM (ug/kg in suspended "
+        "matter); Maxau SSC -> SS, discharge -> Q; time = start of month/year, "
+        "aggregation column says which",
+    )
 
 
 #: EPA NARS parameter -> (code, unit, use value_mg_per_l).
 EPA_PARAMS: dict[str, tuple[str, str, bool]] = {
-    "TN": ("TN", "mg/L N", True), "TP": ("TP", "mg/L P", True),
-    "NO3-N": ("NO3-N", "mg/L N", True), "NH4-N": ("NH4", "mg/L N", True),
-    "Cl": ("Cl", "mg/L", True), "TSS": ("SS", "mg/L", True), "DOC": ("DOC", "mg/L", True),
-    "pH_lab": ("pH", "pH", False), "conductivity": ("conductivity", "uS/cm at 25C", False),
-    "turbidity": ("turbidity", "NTU", False), "chlorophyll-a": ("chl_a", "ug/L", False),
+    "TN": ("TN", "mg/L N", True),
+    "TP": ("TP", "mg/L P", True),
+    "NO3-N": ("NO3-N", "mg/L N", True),
+    "NH4-N": ("NH4", "mg/L N", True),
+    "Cl": ("Cl", "mg/L", True),
+    "TSS": ("SS", "mg/L", True),
+    "DOC": ("DOC", "mg/L", True),
+    "pH_lab": ("pH", "pH", False),
+    "conductivity": ("conductivity", "uS/cm at 25C", False),
+    "turbidity": ("turbidity", "NTU", False),
+    "chlorophyll-a": ("chl_a", "ug/L", False),
 }
 
 
@@ -1366,8 +1635,10 @@ def monitoring_tennessee(b: Builder) -> None:
     """
     mon = b.src / "monitoring/tennessee"
     parts = []
-    for f, survey in (("epa_nrsa_streams_huc06_tennessee_2008_2019_long.csv", "NRSA"),
-                      ("epa_nla_lakes_reservoirs_huc06_tennessee_2007_2012_long.csv", "NLA")):
+    for f, survey in (
+        ("epa_nrsa_streams_huc06_tennessee_2008_2019_long.csv", "NRSA"),
+        ("epa_nla_lakes_reservoirs_huc06_tennessee_2007_2012_long.csv", "NLA"),
+    ):
         d = pd.read_csv(mon / f, dtype={"huc8": str, "site_id": str})
         d["survey"] = survey
         parts.append(d)
@@ -1376,39 +1647,68 @@ def monitoring_tennessee(b: Builder) -> None:
     if unknown:
         msg = f"unmapped EPA parameters {sorted(unknown)}; add them to EPA_PARAMS"
         raise ValueError(msg)
-    sites = raw.groupby("site_id", sort=True).agg(
-        name=("site_name", "first"), lon=("lon", "first"), lat=("lat", "first"),
-        lon_range=("lon", lambda s: s.max() - s.min()), survey=("survey", "first"),
-        cycles=("cycle", lambda s: "; ".join(sorted(set(s)))), state=("state", "first"),
-        huc8=("huc8", "first"), strahler_order=("strahler_order", "first"),
-    ).reset_index()
+    sites = (
+        raw.groupby("site_id", sort=True)
+        .agg(
+            name=("site_name", "first"),
+            lon=("lon", "first"),
+            lat=("lat", "first"),
+            lon_range=("lon", lambda s: s.max() - s.min()),
+            survey=("survey", "first"),
+            cycles=("cycle", lambda s: "; ".join(sorted(set(s)))),
+            state=("state", "first"),
+            huc8=("huc8", "first"),
+            strahler_order=("strahler_order", "first"),
+        )
+        .reset_index()
+    )
     b.facts["tennessee_site_lon_spread"] = float(sites["lon_range"].max())
-    st = pd.DataFrame({
-        "station_id": sites["site_id"], "name": sites["name"].fillna(""),
-        "lon": sites["lon"].round(6), "lat": sites["lat"].round(6),
-        "location_status": "measured",
-        "source": "US EPA " + sites["cycles"] + " (site coordinates LAT/LON_DD83, NAD83)",
-        "survey": sites["survey"], "state": sites["state"], "huc8": sites["huc8"],
-        "strahler_order": sites["strahler_order"],
-    })
-    b.write_csv("monitoring/tennessee_stations.csv", st, ["nrsa", "nla"],
-                "one row per EPA site_id (first visit's NAD83 coordinates; NAD83 ~ WGS84 here)",
-                crs="EPSG:4326 (NAD83 coordinates, difference < 2 m)")
+    st = pd.DataFrame(
+        {
+            "station_id": sites["site_id"],
+            "name": sites["name"].fillna(""),
+            "lon": sites["lon"].round(6),
+            "lat": sites["lat"].round(6),
+            "location_status": "measured",
+            "source": "US EPA " + sites["cycles"] + " (site coordinates LAT/LON_DD83, NAD83)",
+            "survey": sites["survey"],
+            "state": sites["state"],
+            "huc8": sites["huc8"],
+            "strahler_order": sites["strahler_order"],
+        }
+    )
+    b.write_csv(
+        "monitoring/tennessee_stations.csv",
+        st,
+        ["nrsa", "nla"],
+        "one row per EPA site_id (first visit's NAD83 coordinates; NAD83 ~ WGS84 here)",
+        crs="EPSG:4326 (NAD83 coordinates, difference < 2 m)",
+    )
     code = raw["parameter"].map(lambda p: EPA_PARAMS[p][0])
     unit = raw["parameter"].map(lambda p: EPA_PARAMS[p][1])
     use_mg = raw["parameter"].map(lambda p: EPA_PARAMS[p][2])
     value = np.where(use_mg, raw["value_mg_per_l"], raw["value"])
-    obs = pd.DataFrame({
-        "station_id": raw["site_id"], "time": raw["date_iso"], "parameter": code,
-        "value": pd.to_numeric(pd.Series(value), errors="coerce").round(6), "unit": unit,
-        "flag": raw["flag"].fillna(""), "survey_cycle": raw["cycle"],
-        "source_unit": raw["unit"],
-    }).dropna(subset=["value"])
+    obs = pd.DataFrame(
+        {
+            "station_id": raw["site_id"],
+            "time": raw["date_iso"],
+            "parameter": code,
+            "value": pd.to_numeric(pd.Series(value), errors="coerce").round(6),
+            "unit": unit,
+            "flag": raw["flag"].fillna(""),
+            "survey_cycle": raw["cycle"],
+            "source_unit": raw["unit"],
+        }
+    ).dropna(subset=["value"])
     b.facts["tennessee_obs"] = (len(obs), len(st))
-    b.write_csv("monitoring/tennessee_observations.csv", obs, ["nrsa", "nla"],
-                "concentrations from value_mg_per_l (source unit kept in source_unit; 2008-09 "
-                "units were inferred by the compiler); NH4-N -> NH4 (as N), TSS -> SS, "
-                "pH_lab -> pH; EPA flags kept")
+    b.write_csv(
+        "monitoring/tennessee_observations.csv",
+        obs,
+        ["nrsa", "nla"],
+        "concentrations from value_mg_per_l (source unit kept in source_unit; 2008-09 "
+        "units were inferred by the compiler); NH4-N -> NH4 (as N), TSS -> SS, "
+        "pH_lab -> pH; EPA flags kept",
+    )
 
 
 def monitoring_taihu(b: Builder) -> None:
@@ -1422,47 +1722,97 @@ def monitoring_taihu(b: Builder) -> None:
     mon = b.src / "monitoring/taihu"
     raw = pd.read_csv(mon / "tba_provincial_boundary_sections_class_2011_2018.csv")
     named = raw[raw["section"].notna()].copy()
-    sections = (named.groupby("section")["boundary_en"]
-                .agg(lambda s: "; ".join(sorted(set(s)))).reset_index())
+    sections = (
+        named.groupby("section")["boundary_en"]
+        .agg(lambda s: "; ".join(sorted(set(s))))
+        .reset_index()
+    )
     sections["station_id"] = [f"TBA{i + 1:03d}" for i in range(len(sections))]
     ids = dict(zip(sections["section"], sections["station_id"], strict=True))
-    st = pd.DataFrame({
-        "station_id": sections["station_id"], "name": sections["section"],
-        "lon": np.nan, "lat": np.nan, "location_status": "unlocated",
-        "source": "Taihu Basin Authority province-boundary bulletin (no coordinates published)",
-        "boundary": sections["boundary_en"],
-    })
+    st = pd.DataFrame(
+        {
+            "station_id": sections["station_id"],
+            "name": sections["section"],
+            "lon": np.nan,
+            "lat": np.nan,
+            "location_status": "unlocated",
+            "source": "Taihu Basin Authority province-boundary bulletin (no coordinates published)",
+            "boundary": sections["boundary_en"],
+        }
+    )
     lake = pd.read_csv(mon / "tba_taihu_lake_mean_2011-10.csv")
-    st = pd.concat([st, pd.DataFrame({
-        "station_id": ["TAIHU_LAKE_MEAN"], "name": ["Taihu lake-wide mean (33 points, 9 zones)"],
-        "lon": [np.nan], "lat": [np.nan], "location_status": ["area_mean"],
-        "source": ["Taihu Basin Authority bulletin 2011-10"], "boundary": [""],
-    })], ignore_index=True)
-    b.write_csv("monitoring/taihu_stations.csv", st, ["tba"],
-                "one row per named section (ids TBA001.. by sorted Chinese name) + the lake-wide "
-                "mean; no coordinates exist", crs="-")
+    st = pd.concat(
+        [
+            st,
+            pd.DataFrame(
+                {
+                    "station_id": ["TAIHU_LAKE_MEAN"],
+                    "name": ["Taihu lake-wide mean (33 points, 9 zones)"],
+                    "lon": [np.nan],
+                    "lat": [np.nan],
+                    "location_status": ["area_mean"],
+                    "source": ["Taihu Basin Authority bulletin 2011-10"],
+                    "boundary": [""],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    b.write_csv(
+        "monitoring/taihu_stations.csv",
+        st,
+        ["tba"],
+        "one row per named section (ids TBA001.. by sorted Chinese name) + the lake-wide "
+        "mean; no coordinates exist",
+        crs="-",
+    )
     classed = named[named["class_num"].notna()]
-    obs1 = pd.DataFrame({
-        "station_id": classed["section"].map(ids), "time": classed["month"] + "-01",
-        "parameter": "class_GB3838", "value": classed["class_num"].astype(int), "unit": "class",
-        "flag": "", "source_url": classed["source_url"],
-    })
-    lake_map = {"CODMn_mg_l": ("CODMn", "mg/L"), "NH3N_mg_l": ("NH3-N", "mg/L N"),
-                "TP_mg_l": ("TP", "mg/L P"), "TN_mg_l": ("TN", "mg/L N")}
-    obs2 = pd.DataFrame([
-        {"station_id": "TAIHU_LAKE_MEAN", "time": lake.loc[0, "month"] + "-01", "parameter": p,
-         "value": float(lake.loc[0, col]), "unit": u, "flag": "",
-         "source_url": lake.loc[0, "source_url"]}
-        for col, (p, u) in lake_map.items()
-    ])
+    obs1 = pd.DataFrame(
+        {
+            "station_id": classed["section"].map(ids),
+            "time": classed["month"] + "-01",
+            "parameter": "class_GB3838",
+            "value": classed["class_num"].astype(int),
+            "unit": "class",
+            "flag": "",
+            "source_url": classed["source_url"],
+        }
+    )
+    lake_map = {
+        "CODMn_mg_l": ("CODMn", "mg/L"),
+        "NH3N_mg_l": ("NH3-N", "mg/L N"),
+        "TP_mg_l": ("TP", "mg/L P"),
+        "TN_mg_l": ("TN", "mg/L N"),
+    }
+    obs2 = pd.DataFrame(
+        [
+            {
+                "station_id": "TAIHU_LAKE_MEAN",
+                "time": lake.loc[0, "month"] + "-01",
+                "parameter": p,
+                "value": float(lake.loc[0, col]),
+                "unit": u,
+                "flag": "",
+                "source_url": lake.loc[0, "source_url"],
+            }
+            for col, (p, u) in lake_map.items()
+        ]
+    )
     obs = pd.concat([obs1, obs2], ignore_index=True)
-    b.facts["taihu_obs"] = {"sections": len(sections), "class_rows": len(obs1),
-                            "unnamed_rows_skipped": int(raw["section"].isna().sum()),
-                            "named_without_class": int(named["class_num"].isna().sum())}
-    b.write_csv("monitoring/taihu_observations.csv", obs, ["tba"],
-                "class per section-month as parameter class_GB3838 (value 1..6 = I..V, 6 = worse "
-                "than V; unit 'class'); unnamed 'remaining N sections' rows dropped; lake-wide "
-                "means CODMn/NH3-N/TP/TN for 2011-10; time = first day of the month")
+    b.facts["taihu_obs"] = {
+        "sections": len(sections),
+        "class_rows": len(obs1),
+        "unnamed_rows_skipped": int(raw["section"].isna().sum()),
+        "named_without_class": int(named["class_num"].isna().sum()),
+    }
+    b.write_csv(
+        "monitoring/taihu_observations.csv",
+        obs,
+        ["tba"],
+        "class per section-month as parameter class_GB3838 (value 1..6 = I..V, 6 = worse "
+        "than V; unit 'class'); unnamed 'remaining N sections' rows dropped; lake-wide "
+        "means CODMn/NH3-N/TP/TN for 2011-10; time = first day of the month",
+    )
 
 
 def monitoring_thresholds(b: Builder) -> None:
@@ -1473,12 +1823,19 @@ def monitoring_thresholds(b: Builder) -> None:
     b
         Builder.
     """
-    for f, key in (("cn_gb3838_2002_table1_selected.csv", "gb3838"),
-                   ("cn_gb3838_2002_table2_supplementary.csv", "gb3838"),
-                   ("de_ogewv2016_anlage7_2-1-2_rivers_good_status.csv", "ogewv"),
-                   ("de_ogewv2016_other_targets.csv", "ogewv")):
-        b.copy(f"monitoring/thresholds/{f}", f"monitoring/thresholds/{f}", [key],
-               "none (byte copy)", "-")
+    for f, key in (
+        ("cn_gb3838_2002_table1_selected.csv", "gb3838"),
+        ("cn_gb3838_2002_table2_supplementary.csv", "gb3838"),
+        ("de_ogewv2016_anlage7_2-1-2_rivers_good_status.csv", "ogewv"),
+        ("de_ogewv2016_other_targets.csv", "ogewv"),
+    ):
+        b.copy(
+            f"monitoring/thresholds/{f}",
+            f"monitoring/thresholds/{f}",
+            [key],
+            "none (byte copy)",
+            "-",
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1486,48 +1843,123 @@ def monitoring_thresholds(b: Builder) -> None:
 # ---------------------------------------------------------------------------------------
 #: Literature values quoted in loads/coefficients/PROVENANCE.md (numbers only, with URL).
 LITERATURE = [
-    ("per_capita_BOD5", 60.0, "g/PE/day", "Tirol Atlas, Einwohnerwert",
-     "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de"),
-    ("per_capita_COD", 120.0, "g/PE/day", "Tirol Atlas, Einwohnerwert",
-     "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de"),
-    ("per_capita_TN_low", 10.0, "g N/PE/day", "Tirol Atlas (range 10-12)",
-     "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de"),
-    ("per_capita_TN_high", 12.0, "g N/PE/day", "Tirol Atlas (range 10-12)",
-     "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de"),
-    ("per_capita_TP", 1.8, "g P/cap/day", "Lough Neagh housing-estate study (1976)",
-     "https://www.acemap.info/paper/167274148"),
-    ("per_capita_TN_fleet", 10.8, "g N/cap/day", "Fleet lagoon hindcast, Table 13 (3.94 kg/yr)",
-     "https://aquaticbiosystems.biomedcentral.com/articles/10.1186/1746-1448-2-15/tables/13"),
-    ("secondary_treatment_P_removal", 67.22, "%", "Fleet lagoon hindcast, Table 13",
-     "https://aquaticbiosystems.biomedcentral.com/articles/10.1186/1746-1448-2-15/tables/13"),
-    ("k_nitrification_rhine_nl_max", 1.9, "1/day",
-     "van der Perk Table 13.3 (Admiraal & Botermans 1989: 0.0-1.9, Rhine NL)",
-     "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
-     "%202nd%20edition/files/basic-html/page262.html"),
-    ("k_nitrification_normal_low", 0.5, "1/day",
-     "van der Perk Table 13.3 (Veldkamp & Van Mazijk 1989: 0.5-0.8)",
-     "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
-     "%202nd%20edition/files/basic-html/page262.html"),
-    ("k_nitrification_normal_high", 0.8, "1/day",
-     "van der Perk Table 13.3 (Veldkamp & Van Mazijk 1989: 0.5-0.8)",
-     "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
-     "%202nd%20edition/files/basic-html/page262.html"),
-    ("k_denitrification_thames", 0.05, "1/day",
-     "van der Perk Table 13.3 (Whitehead & Williams, River Thames)",
-     "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
-     "%202nd%20edition/files/basic-html/page262.html"),
-    ("k_BOD_median", 0.344, "1/day", "Environ Eng Res 23(1) 2018 (range 0.191-0.92)",
-     "http://eeer.org/journal/view.php?number=876"),
-    ("k_nitrification_chattahoochee", 0.25, "1/day", "calibrated at 20 C, Chattahoochee GA",
-     "https://discovery.researcher.life/article/laboratory-and-instream-nitrification-rates-"
-     "for-selected-streams/287b8b240ab9374aafde08c9e93a5c7d"),
-    ("sparrow_TN_loss_flow_threshold", 2.83, "m3/s",
-     "SPARROW New England: TN in-stream loss significant only below this mean flow",
-     "https://pubs.usgs.gov/sir/2004/5012/"),
-    ("taihu_nonpoint_share_TN", 83.0, "%", "share of TN entering Taihu from non-point sources",
-     "http://hjjkyyj.com/html/hjjkyyj/2019/2/A20190115002.htm"),
-    ("taihu_nonpoint_share_TP", 84.0, "%", "share of TP entering Taihu from non-point sources",
-     "http://hjjkyyj.com/html/hjjkyyj/2019/2/A20190115002.htm"),
+    (
+        "per_capita_BOD5",
+        60.0,
+        "g/PE/day",
+        "Tirol Atlas, Einwohnerwert",
+        "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de",
+    ),
+    (
+        "per_capita_COD",
+        120.0,
+        "g/PE/day",
+        "Tirol Atlas, Einwohnerwert",
+        "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de",
+    ),
+    (
+        "per_capita_TN_low",
+        10.0,
+        "g N/PE/day",
+        "Tirol Atlas (range 10-12)",
+        "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de",
+    ),
+    (
+        "per_capita_TN_high",
+        12.0,
+        "g N/PE/day",
+        "Tirol Atlas (range 10-12)",
+        "https://tirolatlas2.uibk.ac.at/wsgi/maps/query/text?id=1362&lang=de",
+    ),
+    (
+        "per_capita_TP",
+        1.8,
+        "g P/cap/day",
+        "Lough Neagh housing-estate study (1976)",
+        "https://www.acemap.info/paper/167274148",
+    ),
+    (
+        "per_capita_TN_fleet",
+        10.8,
+        "g N/cap/day",
+        "Fleet lagoon hindcast, Table 13 (3.94 kg/yr)",
+        "https://aquaticbiosystems.biomedcentral.com/articles/10.1186/1746-1448-2-15/tables/13",
+    ),
+    (
+        "secondary_treatment_P_removal",
+        67.22,
+        "%",
+        "Fleet lagoon hindcast, Table 13",
+        "https://aquaticbiosystems.biomedcentral.com/articles/10.1186/1746-1448-2-15/tables/13",
+    ),
+    (
+        "k_nitrification_rhine_nl_max",
+        1.9,
+        "1/day",
+        "van der Perk Table 13.3 (Admiraal & Botermans 1989: 0.0-1.9, Rhine NL)",
+        "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
+        "%202nd%20edition/files/basic-html/page262.html",
+    ),
+    (
+        "k_nitrification_normal_low",
+        0.5,
+        "1/day",
+        "van der Perk Table 13.3 (Veldkamp & Van Mazijk 1989: 0.5-0.8)",
+        "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
+        "%202nd%20edition/files/basic-html/page262.html",
+    ),
+    (
+        "k_nitrification_normal_high",
+        0.8,
+        "1/day",
+        "van der Perk Table 13.3 (Veldkamp & Van Mazijk 1989: 0.5-0.8)",
+        "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
+        "%202nd%20edition/files/basic-html/page262.html",
+    ),
+    (
+        "k_denitrification_thames",
+        0.05,
+        "1/day",
+        "van der Perk Table 13.3 (Whitehead & Williams, River Thames)",
+        "https://digilib.universitaspertamina.ac.id/ebook/Soil%20and%20water%20contamination,"
+        "%202nd%20edition/files/basic-html/page262.html",
+    ),
+    (
+        "k_BOD_median",
+        0.344,
+        "1/day",
+        "Environ Eng Res 23(1) 2018 (range 0.191-0.92)",
+        "http://eeer.org/journal/view.php?number=876",
+    ),
+    (
+        "k_nitrification_chattahoochee",
+        0.25,
+        "1/day",
+        "calibrated at 20 C, Chattahoochee GA",
+        "https://discovery.researcher.life/article/laboratory-and-instream-nitrification-rates-"
+        "for-selected-streams/287b8b240ab9374aafde08c9e93a5c7d",
+    ),
+    (
+        "sparrow_TN_loss_flow_threshold",
+        2.83,
+        "m3/s",
+        "SPARROW New England: TN in-stream loss significant only below this mean flow",
+        "https://pubs.usgs.gov/sir/2004/5012/",
+    ),
+    (
+        "taihu_nonpoint_share_TN",
+        83.0,
+        "%",
+        "share of TN entering Taihu from non-point sources",
+        "http://hjjkyyj.com/html/hjjkyyj/2019/2/A20190115002.htm",
+    ),
+    (
+        "taihu_nonpoint_share_TP",
+        84.0,
+        "%",
+        "share of TP entering Taihu from non-point sources",
+        "http://hjjkyyj.com/html/hjjkyyj/2019/2/A20190115002.htm",
+    ),
 ]
 
 
@@ -1542,44 +1974,80 @@ def loads(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
         Basin polygons (EPSG:4326) by name, used to flag Thames plants inside the basin.
     """
     for basin in ("rhine", "tennessee", "thames", "taihu"):
-        b.copy(f"loads/population_grid/gpw4_popcount_0p5deg_2000_2015_{basin}.tif",
-               f"loads/{basin}_gpw4_popcount_0p5deg.tif", ["gpw"],
-               "renamed byte copy; 4 bands = 2000, 2005, 2010, 2015 persons per 0.5 deg cell",
-               "EPSG:4326")
-        b.copy(f"loads/landcover/mcd12c1_2019_igbp_0p05deg_{basin}.tif",
-               f"loads/{basin}_mcd12c1_2019_igbp_0p05deg.tif", ["modis"],
-               "renamed byte copy; IGBP classes, nodata 255", "EPSG:4326")
+        b.copy(
+            f"loads/population_grid/gpw4_popcount_0p5deg_2000_2015_{basin}.tif",
+            f"loads/{basin}_gpw4_popcount_0p5deg.tif",
+            ["gpw"],
+            "renamed byte copy; 4 bands = 2000, 2005, 2010, 2015 persons per 0.5 deg cell",
+            "EPSG:4326",
+        )
+        b.copy(
+            f"loads/landcover/mcd12c1_2019_igbp_0p05deg_{basin}.tif",
+            f"loads/{basin}_mcd12c1_2019_igbp_0p05deg.tif",
+            ["modis"],
+            "renamed byte copy; IGBP classes, nodata 255",
+            "EPSG:4326",
+        )
     for rel, key, note in (
-        ("eurostat_nuts3/demo_r_pjanaggr3_total_2016_2025.csv", "eurostat_pop",
-         "joins to NUTS_ID (2024 codes)"),
-        ("england_lad/demographr_population19_ltla19_total.csv", "ons_pop",
-         "ltla19_code joins to LAD13CD for 121 of 122 bbox LADs"),
+        (
+            "eurostat_nuts3/demo_r_pjanaggr3_total_2016_2025.csv",
+            "eurostat_pop",
+            "joins to NUTS_ID (2024 codes)",
+        ),
+        (
+            "england_lad/demographr_population19_ltla19_total.csv",
+            "ons_pop",
+            "ltla19_code joins to LAD13CD for 121 of 122 bbox LADs",
+        ),
         ("england_lad/demographr_population20_ltla21_total.csv", "ons_pop", "2021 codes"),
         ("us_county/usmap_countypop_2022_all.csv", "us_pop", "fips joins to county jur_id"),
         ("china_prefecture/census_city_2010_2020_v1_attrs.csv", "cn_pop", "adcodes, not P-codes"),
-        ("china_prefecture/taihu4prov_prefecture_pop_2010_2020_with_ocha_pcode.csv", "cn_pop",
-         "ADM2_PCODE joins to prefecture jur_id"),
+        (
+            "china_prefecture/taihu4prov_prefecture_pop_2010_2020_with_ocha_pcode.csv",
+            "cn_pop",
+            "ADM2_PCODE joins to prefecture jur_id",
+        ),
     ):
-        b.copy(f"loads/admin_population/{rel}", f"loads/admin_population/{rel}", [key],
-               f"none (byte copy); {note}", "-")
-    b.copy("supplements/rhine/eea_waterbase_uwwtd_v6_rhine_basin_uwwtps.csv",
-           "loads/rhine_uwwtd_v6_plants.csv", ["uwwtd"],
-           "renamed byte copy; 2,730 plants inside the HydroBASINS Rhine polygon, loads t/year",
-           "EPSG:4326 (uwwLatitude/uwwLongitude)")
+        b.copy(
+            f"loads/admin_population/{rel}",
+            f"loads/admin_population/{rel}",
+            [key],
+            f"none (byte copy); {note}",
+            "-",
+        )
+    b.copy(
+        "supplements/rhine/eea_waterbase_uwwtd_v6_rhine_basin_uwwtps.csv",
+        "loads/rhine_uwwtd_v6_plants.csv",
+        ["uwwtd"],
+        "renamed byte copy; 2,730 plants inside the HydroBASINS Rhine polygon, loads t/year",
+        "EPSG:4326 (uwwLatitude/uwwLongitude)",
+    )
     th = pd.read_csv(b.src / "loads/point_sources/uwwtd_v6/uwwtd_v6_uwwtps_thames_bbox.csv")
     pts = shapely.points(th["uwwLongitude"].to_numpy(), th["uwwLatitude"].to_numpy())
     th["in_basin"] = shapely.within(pts, basins["thames"]).astype(int)
     b.facts["thames_plants_in_basin"] = (int(th["in_basin"].sum()), len(th))
-    b.write_csv("loads/thames_uwwtd_v6_plants.csv", th, ["uwwtd"],
-                "bbox file (-2.2..0.9 E, 51.2..52.2 N) plus in_basin (plant point within the "
-                "derived Kingston basin); GB plants have no emission loads in UWWTD v6",
-                crs="EPSG:4326 (uwwLatitude/uwwLongitude)")
-    b.copy("loads/coefficients/uwwtd_v6_rhine_bbox_per_PE_loads.csv",
-           "loads/coefficients/uwwtd_v6_rhine_bbox_per_PE_loads.csv", ["uwwtd"],
-           "none (byte copy); DERIVED per-PE loads = load t/yr * 1e6 / (PE * 365)", "-")
+    b.write_csv(
+        "loads/thames_uwwtd_v6_plants.csv",
+        th,
+        ["uwwtd"],
+        "bbox file (-2.2..0.9 E, 51.2..52.2 N) plus in_basin (plant point within the "
+        "derived Kingston basin); GB plants have no emission loads in UWWTD v6",
+        crs="EPSG:4326 (uwwLatitude/uwwLongitude)",
+    )
+    b.copy(
+        "loads/coefficients/uwwtd_v6_rhine_bbox_per_PE_loads.csv",
+        "loads/coefficients/uwwtd_v6_rhine_bbox_per_PE_loads.csv",
+        ["uwwtd"],
+        "none (byte copy); DERIVED per-PE loads = load t/yr * 1e6 / (PE * 365)",
+        "-",
+    )
     lit = pd.DataFrame(LITERATURE, columns=["quantity", "value", "unit", "reference", "url"])
-    b.write_csv("loads/coefficients/literature_values.csv", lit, ["coeff_lit"],
-                "numbers transcribed from the coefficients PROVENANCE notes (one row per value)")
+    b.write_csv(
+        "loads/coefficients/literature_values.csv",
+        lit,
+        ["coeff_lit"],
+        "numbers transcribed from the coefficients PROVENANCE notes (one row per value)",
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -1639,8 +2107,10 @@ def render_readme(b: Builder) -> str:
     for e in sorted(b.entries, key=lambda e: e.path):
         src = "; ".join(SOURCES[k][0] for k in e.sources)
         lic = "; ".join(dict.fromkeys(SOURCES[k][1] for k in e.sources))
-        rows.append(f"| `{e.path}` | {_cell(src)} | {_cell(lic)} | {_cell(e.changes)} | "
-                    f"{_cell(e.crs)} | {sha256(b.out / e.path)} |")
+        rows.append(
+            f"| `{e.path}` | {_cell(src)} | {_cell(lic)} | {_cell(e.changes)} | "
+            f"{_cell(e.crs)} | {sha256(b.out / e.path)} |"
+        )
     total_mb = sum((b.out / e.path).stat().st_size for e in b.entries) / 1e6
     taihu_pref = ", ".join(f"{k} {v:,.0f}" for k, v in f["taihu_prefecture_areas"].items())
 
@@ -1649,6 +2119,23 @@ def render_readme(b: Builder) -> str:
         pub = PUBLISHED_AREA[basin][0]
         return f"{a:,.0f} km2 ({100 * (a - pub) / pub:+.1f}% vs {pub:,.0f})"
 
+    boundary_rows = [
+        f"| {n} | {kind} | {pct(n + '_area', n)} | {f[n + '_levels']} |"
+        for n, kind in (
+            ("rhine", "HydroBASINS level 8 union (not derived)"),
+            ("tennessee", "WBD HUC4 0601-0604 union (not derived)"),
+            ("thames", "DEM-derived, above Kingston (derived=1)"),
+            ("taihu", "six whole prefectures (derived=1)"),
+        )
+    ]
+    mapping_rows = [f"| {' | '.join(r)} |" for r in PARAM_MAPPING]
+    rc, tc = f["rhine_counts"], f["thames_counts"]
+    ch_li = ", ".join(
+        f"{c} {'is' if ok else 'is NOT'} a NUTS 2024 level-0 unit"
+        for c, ok in f["rhine_ch_li_in_nuts"].items()
+    )
+    slivers = ", ".join(f"{n} {a:.1f} km2" for n, a in f["tennessee_slivers"])
+    nc = f["tennessee_counts"]
     th_status = ", ".join(f"{k} {v}" for k, v in sorted(f["thames_station_status"].items()))
     ta = f["taihu_counts"]
     tobs = f["taihu_obs"]
@@ -1693,27 +2180,37 @@ in the equal-area CRS {EQUAL_AREA}. Total size of the files below: {total_mb:.1f
 
 | basin | basin polygon | area here | jurisdiction levels (units intersecting the basin) |
 |---|---|---|---|
-| rhine | HydroBASINS level 8 union (not derived) | {pct("rhine_area", "rhine")} | {f["rhine_levels"]} |
-| tennessee | WBD HUC4 0601-0604 union (not derived) | {pct("tennessee_area", "tennessee")} | {f["tennessee_levels"]} |
-| thames | DEM-derived, above Kingston (derived=1) | {pct("thames_area", "thames")} | {f["thames_levels"]} |
-| taihu | six whole prefectures (derived=1) | {pct("taihu_area", "taihu")} | {f["taihu_levels"]} |
+{chr(10).join(boundary_rows)}
 
 Every `jurisdictions` layer holds all levels with `jur_id` (unique), `name`, `level`
 (0 = coarsest), `level_name`, `parent_id` ("" at level 0), `area_km2` (clipped area) and
 the geometry clipped to the basin polygon (made valid; parts under {MIN_PART_KM2} km2 dropped;
-slivers above that are kept, filter by share downstream). Rhine ids are NUTS 2024 ids
-(CH and LI are NUTS 2024 level-0 units: {f["rhine_ch_li_in_nuts"]}); Tennessee ids are
-Census FIPS codes (states: {", ".join(f["tennessee_states"])}); Thames ids are NUTS 2012 codes
-and LAD 2013 codes (a LAD's parent NUTS3 is computed as the one holding most of its clipped
-area; smallest such share {f["thames_lad_min_parent_share"]:.2f}); Taihu ids are OCHA P-codes,
-with Chinese names in `name_zh`.
+slivers above that are kept, filter by share downstream).
+
+- Rhine ids are NUTS 2024 ids ({ch_li}).
+- Tennessee ids are Census FIPS codes (states: {", ".join(f["tennessee_states"])}). Of
+  these, {slivers} are slivers from the generalised lines; they are kept so that code can
+  filter by share.
+- Thames ids are NUTS 2012 codes and LAD 2013 codes. A LAD's parent NUTS3 is computed as
+  the one holding most of its clipped area (smallest such share
+  {f["thames_lad_min_parent_share"]:.2f}).
+- Taihu ids are OCHA P-codes, with Chinese names in `name_zh`.
+
+**Rhine basin area.** The HydroBASINS Rhine (MAIN_BAS 2080023010) covers
+{f["rhine_area"]:,.0f} km2 here and 163,123 km2 by its own SUB_AREA sum, about 11.5% below
+the ~185,000 km2 usually published (ICPR): HydroBASINS gives most of the Rhine-Meuse delta
+(for example the IJssel/IJsselmeer side) to separate coastal basins, so the Netherlands
+share here ({f["rhine_nl_km2"]:,.0f} km2) is far smaller than in the ICPR definition. The
+CCM2 network likewise ends inside the delta: its single outlet reach (WSO1_ID, lon, lat of
+the last vertex) is {f["rhine_ccm2_outlets"]}.
 
 **Derived Taihu basin.** No official polygon was available. The polygon is the union of
 the whole OCHA ADM2 units {", ".join(TAIHU_PREFECTURES.values())} (areas here: {taihu_pref}
 km2), {pct("taihu_area", "taihu")}. It leaves out the basin parts of Zhenjiang (Danyang,
 Jurong), Hangzhou (north of the Qiantang, upper East Tiaoxi) and Xuancheng (Anhui), so Anhui
-does not appear at all, and it includes areas outside the basin (Chongming and the other
-Yangtze islands, the riverside north of the Yangtze/Taihu divide). Use it for shares and
+does not appear at all; it probably also includes land outside the basin, such as
+Shanghai's Yangtze-estuary islands (Chongming). The sizes of these omitted and extra parts
+could not be measured from the data here. Use it for shares and
 crossings with that caveat; do not quote its area as the basin area.
 
 **Derived Thames basin.** D8 catchment of the 30" DIVA-GIS/SRTM DEM above NRFA 39001
@@ -1725,10 +2222,10 @@ gauges are compared in `hydrography/thames_nrfa_check.csv`.
 - Rhine: {f["rhine_counts"]["hybas"]} HydroBASINS polygons (`HYBAS_ID` -> `NEXT_DOWN`, 0 at the
   outlet), {f["rhine_counts"]["ccm2"]:,} CCM2 reaches (`WSO1_ID`; no next-down column: each
   segment is digitised downstream and its last vertex equals the first vertex of the next
-  one), {f["rhine_counts"]["ne_rivers"]} Natural Earth line parts and {f["rhine_counts"]["lakes"]}
-  lake polygons; 30" elevation and D8 (pyflwdir encoding 1..128, 0 = pit, 247 = nodata).
-- Thames: {f["thames_counts"]["dcw_source_lines"]} DCW lines ({f["thames_counts"]["dcw_linestrings"]}
-  LineStrings after exploding; most names are 'UNK', blanked; no flow direction),
+  one), {rc["ne_rivers"]} Natural Earth line parts and {rc["lakes"]} lake polygons;
+  30" elevation and D8 (pyflwdir encoding 1..128, 0 = pit, 247 = nodata).
+- Thames: {tc["dcw_source_lines"]} DCW lines ({tc["dcw_linestrings"]} LineStrings after
+  exploding; most names are 'UNK', blanked; no flow direction),
   {f["thames_counts"]["dem_streams"]} DERIVED DEM streams (`idx` -> `idx_ds`, pyflwdir cell
   ids, upstream area >= 25 km2, Strahler `strord`), Natural Earth main stem only
   ({f["thames_counts"]["ne_rivers"]} parts: {", ".join(f["thames_counts"]["ne_names"])}).
@@ -1736,9 +2233,8 @@ gauges are compared in `hydrography/thames_nrfa_check.csv`.
   (centre of the 100 m square); where the same gauges appear in `supplements/thames_sites`
   they agree within {f.get("thames_nrfa_coord_check", (0, float("nan")))[1]:.4f} deg
   ({f.get("thames_nrfa_coord_check", (0, 0))[0]} gauges).
-- Tennessee: {f["tennessee_counts"]["ne_rivers"]} Natural Earth line parts
-  ({f["tennessee_counts"]["named_rivers"]} named) with no flow direction, {f["tennessee_counts"]["lakes"]}
-  lake/reservoir polygons, the 4 HUC4 polygons; coarse 5' DEM only.
+- Tennessee: {nc["ne_rivers"]} Natural Earth line parts ({nc["named_rivers"]} named) with no
+  flow direction, {nc["lakes"]} lake/reservoir polygons, the 4 HUC4 polygons; coarse 5' DEM only.
 - Taihu: {ta["nfgis_arcs"]} NFGIS hyd2_4l arcs (arc-node `FNODE_` -> `TNODE_`, `LENGTH` in
   degrees, `NAME` decoded from GBK; EPSG:4326 assigned because there is no .prj). The hyd1
   layer (main rivers, {ta["hyd1_arcs"]} arcs near the basin) repeats hyd2's arcs with its own
@@ -1760,7 +2256,10 @@ Observations: long format `station_id, time, parameter, value, unit, flag` (+ ex
 `time` is ISO 8601; monthly/annual values are stamped with the first day of the period.
 
 - Thames Initiative: stations {th_status}; {f["thames_obs"][0]:,} observations
-  ({f["thames_obs"][1]} non-numeric cells dropped).
+  ({f["thames_obs"][1]} non-numeric cells dropped; {f["thames_implausible"]} physically
+  impossible values, e.g. negative SS or chlorophyll and water temperatures above 40 degC,
+  are kept as published with flag `implausible_in_source`; `<` marks below-detection
+  values, stored as the detection limit).
 - Rhine: 6 ICPR HCB stations (gauge proxies, up to 22 km off), 31 WSV gauges; HCB in
   suspended matter 1995-2006 and Maxau annual SS and Q ({f["rhine_obs"]:,} rows). No nutrient,
   oxygen or chloride series are available for the Rhine.
@@ -1768,28 +2267,19 @@ Observations: long format `station_id, time, parameter, value, unit, flag` (+ ex
   cycle, not fixed stations); {f["tennessee_obs"][0]:,} observations; no dissolved oxygen.
 - Taihu: {tobs["sections"]} named province-boundary sections without coordinates,
   {tobs["class_rows"]} section-month classes (parameter `class_GB3838`, value 2..6 where
-  6 = worse than V, unit `class`; these are classes, not concentrations); {tobs["unnamed_rows_skipped"]}
-  rows reporting unnamed groups of sections were dropped and {tobs["named_without_class"]}
-  named rows had no single class; plus one lake-wide mean (2011-10).
+  6 = worse than V, unit `class`; these are classes, not concentrations);
+  {tobs["unnamed_rows_skipped"]} rows reporting unnamed groups of sections were dropped and
+  {tobs["named_without_class"]} named rows had no single class; plus one lake-wide mean (2011-10).
+  Section names follow the source, which unified a few renamed sections; possible further
+  aliases (e.g. 丁栅港丁栅闸 / 丁栅港丁栅枢纽) were left as separate stations. The bulletin
+  texts were truncated, so the Jiangsu-Zhejiang-Shanghai and south-east-river sections
+  are missing and Zhejiang-Shanghai is complete only for 2011-10 and 2016-12.
 
 ### Parameter mapping
 
 | source column / parameter | code | unit here | conversion |
 |---|---|---|---|
-| Thames "Total phosphorus (ug/L)", SRP, TDP | TP, SRP, TDP | mg/L P | / 1000 |
-| Thames "Dissolved ammonium (NH4) (mg/l)" (as NH4) | NH4 | mg/L N | x 14.0067/18.0385 |
-| Thames "Dissolved nitrate (NO3)" (mg/L as NO3) | NO3-N | mg/L N | x 14.0067/62.0049 |
-| Thames "Dissolved nitrite (mg NO2/L)" | NO2-N | mg/L N | x 14.0067/46.0055 |
-| Thames "Total dissolved nitrogen (mg N/L)" | TDN (dissolved only, not TN) | mg/L N | none |
-| Thames chloride, suspended solids, lab pH, DOC | Cl, SS, pH, DOC | mg/L, mg/L, pH, mg/L | none |
-| Thames chlorophyll-a, temperature, mean daily flow | chl_a, temperature, Q | ug/L, degC, m3/s | none |
-| Thames metals, F, SO4, Si, alkalinity, conductivity, redox, field pH | not carried | | |
-| EPA TN, TP, NO3-N, NH4-N, Cl, TSS, DOC | TN, TP, NO3-N, NH4, Cl, SS, DOC | mg/L (as N / P) | EPA `value_mg_per_l` (ug/L / 1000) |
-| EPA pH_lab, conductivity, turbidity, chlorophyll-a | pH, conductivity, turbidity, chl_a | pH, uS/cm at 25C, NTU, ug/L | none |
-| ICPR hexachlorobenzene in suspended matter | HCB_ugkg_SPM | ug/kg | none |
-| BfG Maxau suspended-sediment concentration, discharge | SS, Q | mg/L, m3/s | none (annual means) |
-| TBA section water-quality class | class_GB3838 | class | class_num |
-| TBA lake mean CODMn, NH3-N, TP, TN | CODMn, NH3-N, TP, TN | mg/L (as N / P) | none |
+{chr(10).join(mapping_rows)}
 
 `NH4` is stored as nitrogen (mg/L N) everywhere, like `NH3-N`.
 
@@ -1863,8 +2353,11 @@ def check(out: Path) -> list[str]:
             problems.append(f"{m.group(1)}: sha256 differs from README.md")
     if n == 0:
         problems.append("README.md lists no files")
-    listed = {m.group(1) for line in readme.read_text(encoding="utf-8").splitlines()
-              if (m := README_ROW.match(line))}
+    listed = {
+        m.group(1)
+        for line in readme.read_text(encoding="utf-8").splitlines()
+        if (m := README_ROW.match(line))
+    }
     for d in OWNED_DIRS:
         for p in sorted((out / d).rglob("*")):
             rel = p.relative_to(out).as_posix()
@@ -1914,18 +2407,37 @@ def build(src: Path, out: Path) -> Builder:
     def boundary(name: str, fn: Callable[[Builder], shapely.Geometry]) -> Callable[[], None]:
         def run() -> None:
             basins[name] = fn(b)
+
         return run
 
-    steps += [(f"boundaries/{n}", boundary(n, fn)) for n, fn in (
-        ("rhine", boundaries_rhine), ("tennessee", boundaries_tennessee),
-        ("thames", boundaries_thames), ("taihu", boundaries_taihu))]
-    steps += [(f"hydrography/{n}", (lambda fn=fn, n=n: fn(b, basins[n]))) for n, fn in (
-        ("rhine", hydro_rhine), ("tennessee", hydro_tennessee),
-        ("thames", hydro_thames), ("taihu", hydro_taihu))]
-    steps += [(f"monitoring/{n}", (lambda fn=fn: fn(b))) for n, fn in (
-        ("thames", monitoring_thames), ("rhine", monitoring_rhine),
-        ("tennessee", monitoring_tennessee), ("taihu", monitoring_taihu),
-        ("thresholds", monitoring_thresholds))]
+    steps += [
+        (f"boundaries/{n}", boundary(n, fn))
+        for n, fn in (
+            ("rhine", boundaries_rhine),
+            ("tennessee", boundaries_tennessee),
+            ("thames", boundaries_thames),
+            ("taihu", boundaries_taihu),
+        )
+    ]
+    steps += [
+        (f"hydrography/{n}", (lambda fn=fn, n=n: fn(b, basins[n])))
+        for n, fn in (
+            ("rhine", hydro_rhine),
+            ("tennessee", hydro_tennessee),
+            ("thames", hydro_thames),
+            ("taihu", hydro_taihu),
+        )
+    ]
+    steps += [
+        (f"monitoring/{n}", (lambda fn=fn: fn(b)))
+        for n, fn in (
+            ("thames", monitoring_thames),
+            ("rhine", monitoring_rhine),
+            ("tennessee", monitoring_tennessee),
+            ("taihu", monitoring_taihu),
+            ("thresholds", monitoring_thresholds),
+        )
+    ]
     steps.append(("loads", lambda: loads(b, basins)))
     for i, (name, step) in enumerate(steps, 1):
         logger.info("[%d/%d] %s", i, len(steps), name)
@@ -1985,12 +2497,17 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         Parsed options.
     """
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--source", type=Path, default=Path("../shared/data-sources"),
-                   help="folder with the raw inputs (default ../shared/data-sources)")
+    p.add_argument(
+        "--source",
+        type=Path,
+        default=Path("../shared/data-sources"),
+        help="folder with the raw inputs (default ../shared/data-sources)",
+    )
     p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default data)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("--check", action="store_true",
-                   help="only verify README.md sha256 values against the files")
+    p.add_argument(
+        "--check", action="store_true", help="only verify README.md sha256 values against the files"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     return p.parse_args(list(argv) if argv is not None else None)
 
@@ -2009,8 +2526,11 @@ def main(argv: Iterable[str] | None = None) -> int:
         Exit status: 0 on success, 1 on a failed check, 2 on refused overwrite.
     """
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     out = args.out
     if args.check:
         problems = check(out)
@@ -2024,8 +2544,12 @@ def main(argv: Iterable[str] | None = None) -> int:
         return 2
     existing = existing_outputs(out)
     if existing and not args.overwrite:
-        logger.error("%d output files already exist in %s (e.g. %s); pass --overwrite to "
-                     "replace them", len(existing), out, existing[0])
+        logger.error(
+            "%d output files already exist in %s (e.g. %s); pass --overwrite to replace them",
+            len(existing),
+            out,
+            existing[0],
+        )
         return 2
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():

@@ -1,0 +1,164 @@
+"""Checks on the shipped ``data/`` tree built by ``scripts/prepare_data.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+BASINS = ["rhine", "taihu", "tennessee", "thames"]
+
+LEVELS = {
+    "rhine": ["country", "nuts1", "nuts2", "nuts3"],
+    "tennessee": ["state", "county"],
+    "thames": ["nuts1", "nuts2", "nuts3", "lad"],
+    "taihu": ["province", "prefecture"],
+}
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("prepare_data", ROOT / "scripts/prepare_data.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("prepare_data", module)  # dataclasses look the module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_sha256_matches_files():
+    problems = _script().check(DATA)
+    assert problems == []
+
+
+def test_check_reports_a_changed_file(tmp_path):
+    script = _script()
+    (tmp_path / "loads").mkdir()
+    (tmp_path / "loads" / "x.csv").write_text("a\n1\n", encoding="utf-8")
+    digest = script.sha256(tmp_path / "loads" / "x.csv")
+    row = f"| `loads/x.csv` | s | l | c | - | {digest} |\n"
+    (tmp_path / "README.md").write_text(row, encoding="utf-8")
+    assert script.check(tmp_path) == []
+    (tmp_path / "loads" / "x.csv").write_text("a\n2\n", encoding="utf-8")
+    assert script.check(tmp_path) == ["loads/x.csv: sha256 differs from README.md"]
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_basin_layer_schema(basin):
+    gdf = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin")
+    assert len(gdf) == 1
+    assert {"name", "source", "derived", "area_km2"} <= set(gdf.columns)
+    assert gdf.crs.to_epsg() == 4326
+    assert gdf.geom_type.iloc[0] in {"Polygon", "MultiPolygon"}
+    assert gdf.geometry.is_valid.all()
+    assert int(gdf["derived"].iloc[0]) == (1 if basin in {"thames", "taihu"} else 0)
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_jurisdictions_schema(basin):
+    jur = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="jurisdictions")
+    assert {"jur_id", "name", "level", "level_name", "parent_id"} <= set(jur.columns)
+    assert jur.crs.to_epsg() == 4326
+    assert jur["jur_id"].is_unique
+    assert jur["jur_id"].map(type).eq(str).all()
+    assert jur["geometry"].is_valid.all()
+    assert set(jur.geom_type) == {"MultiPolygon"}
+    names = jur.groupby("level")["level_name"].unique()
+    assert [n[0] for n in names] == LEVELS[basin]
+    assert all(len(n) == 1 for n in names)
+    assert (jur.loc[jur["level"] == 0, "parent_id"] == "").all()
+    for level in sorted(set(jur["level"]) - {0}):
+        parents = set(jur.loc[jur["level"] == level - 1, "jur_id"])
+        children = jur.loc[jur["level"] == level, "parent_id"]
+        assert set(children) <= parents, f"{basin} level {level}: parent ids missing"
+
+
+def _area(basin: str) -> float:
+    gdf = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin")
+    return float(gdf["area_km2"].iloc[0])
+
+
+def test_rhine_area():
+    # The HydroBASINS level-8 Rhine (MAIN_BAS 2080023010) sums to 163,123 km2 (SUB_AREA):
+    # HydroBASINS assigns most of the delta to other coastal basins. Against that figure the
+    # dissolved polygon agrees within 1% (tolerance covers the equal-area vs. HydroSHEDS area
+    # computation). Against the published ~185,000 km2 (ICPR, whole delta included) the
+    # shortfall is ~11.5%, so the tolerance there is 13%.
+    area = _area("rhine")
+    assert area == pytest.approx(163123, rel=0.01)
+    assert area == pytest.approx(185000, rel=0.13)
+
+
+def test_tennessee_area():
+    # WBD HUC4 0601-0604 (simplified by rmap) vs the published 105,900 km2 (40,900 mi2):
+    # simplification alone moves the area by well under 2%.
+    assert _area("tennessee") == pytest.approx(105900, rel=0.02)
+
+
+def test_thames_area():
+    # DEM-derived catchment above Kingston: 9,496 km2 in BNG per its provenance; NRFA
+    # publishes 9,948 km2. The derivation undershoots by ~4.5%, so allow 6%.
+    area = _area("thames")
+    assert area == pytest.approx(9496, rel=0.01)
+    assert area == pytest.approx(9948, rel=0.06)
+
+
+def test_taihu_area():
+    # The derived Taihu basin is the union of six whole prefectures (no official polygon).
+    # It omits the basin parts of Zhenjiang, Hangzhou and Xuancheng and includes Chongming,
+    # and lands ~11% below the published 36,900 km2, so allow 15%.
+    assert _area("taihu") == pytest.approx(36900, rel=0.15)
+
+
+def test_expected_jurisdictions_present():
+    rhine = gpd.read_file(DATA / "boundaries/rhine.gpkg", layer="jurisdictions")
+    countries = set(rhine.loc[rhine["level"] == 0, "jur_id"])
+    assert {"CH", "LI", "AT", "DE", "FR", "LU", "NL"} <= countries
+    tn = gpd.read_file(DATA / "boundaries/tennessee.gpkg", layer="jurisdictions")
+    states = set(tn.loc[tn["level"] == 0, "jur_id"])
+    assert {"47", "21", "51", "37", "13", "01", "28"} <= states  # TN KY VA NC GA AL MS
+
+
+def test_hydrography_layers():
+    import pyogrio
+
+    expected = {
+        "rhine": {"hybas_lev08": 289, "ccm2_reaches": 30343, "ne_rivers": None, "lakes": None},
+        "thames": {"dcw_rivers": None, "dem_streams": 194, "ne_rivers": None},
+        "tennessee": {"ne_rivers": None, "lakes": None, "huc4": 4},
+        "taihu": {"nfgis_rivers": None, "nfgis_lakes": None, "taihu_lake": 1},
+    }
+    for basin, layers in expected.items():
+        path = DATA / "hydrography" / f"{basin}.gpkg"
+        present = set(pyogrio.list_layers(path)[:, 0])
+        assert set(layers) <= present
+        for layer, count in layers.items():
+            info = pyogrio.read_info(path, layer=layer)
+            assert info["features"] > 0
+            if count is not None:
+                assert info["features"] == count, f"{basin}/{layer}"
+
+
+def test_monitoring_tables():
+    for basin in BASINS:
+        st = pd.read_csv(DATA / "monitoring" / f"{basin}_stations.csv")
+        obs = pd.read_csv(DATA / "monitoring" / f"{basin}_observations.csv")
+        assert list(st.columns[:6]) == [
+            "station_id",
+            "name",
+            "lon",
+            "lat",
+            "location_status",
+            "source",
+        ]
+        assert list(obs.columns[:6]) == ["station_id", "time", "parameter", "value", "unit", "flag"]
+        assert st["station_id"].is_unique
+        assert set(obs["station_id"]) <= set(st["station_id"])
+        unlocated = st["location_status"].isin(["unlocated", "area_mean"])
+        assert st.loc[unlocated, ["lon", "lat"]].isna().all().all()
+        assert st.loc[~unlocated, ["lon", "lat"]].notna().all().all()
+        pd.to_datetime(obs["time"], format="ISO8601")
