@@ -264,9 +264,9 @@ def _intersect_pairs(
     Reaches that touch no polygon boundary segment (an STRtree of two-point segments) lie
     wholly inside one polygon or outside all: they are assigned by one point-in-polygon
     query and are not intersected. The others are intersected with each polygon they
-    touch, clipped to the reach's bounding box first when the polygon is large; this gives the same lines as the
-    full polygon at a fraction of the cost (the full polygon is used where the clipped
-    one is not valid). Returns LineString parts with their reach and polygon positions
+    touch, clipped to the reach's bounding box first when the polygon is large; this
+    gives the same lines as the full polygon at a fraction of the cost (the full polygon
+    is used where the clipped one is not valid). Returns LineString parts with their reach and polygon positions
     and their fractions along the reach.
     """
     segs = _boundary_segments(poly_geoms)
@@ -389,8 +389,8 @@ def _assign_levels(
 
     Coarser levels come from the ``parent_id`` chain of the finest unit. Where the chain
     does not reach a level (hierarchies that do not nest, a missing parent, or an item
-    outside every finest unit), the level's polygon containing the item's representative
-    point is used instead; no polygon gives :data:`OUTSIDE`.
+    outside every finest unit), the level's polygon containing the item's point (or the
+    midpoint of a line item) is used instead; no polygon gives :data:`OUTSIDE`.
     """
     maps, _ = _level_maps(jur, levels)
     out: dict[str, NDArray[Any]] = {}
@@ -404,7 +404,12 @@ def _assign_levels(
         if todo.size:
             sub = jur[jur["level_name"] == lv]
             tree = shapely.STRtree(sub.geometry.values)
-            pi, pj = tree.query(points[todo], predicate="within")
+            pts = points[todo]
+            lines = shapely.get_type_id(pts) != 0
+            if lines.any():  # line parts: use their midpoints
+                pts = pts.copy()
+                pts[lines] = shapely.line_interpolate_point(pts[lines], 0.5, normalized=True)
+            pi, pj = tree.query(pts, predicate="within")
             found = np.full(todo.size, OUTSIDE, dtype=object)
             # first hit wins where polygons overlap
             first = np.unique(pi, return_index=True)[1]
@@ -600,8 +605,7 @@ def split_reaches(
     order = np.lexsort((fe, fs, part_reach))
     parts, part_reach, part_jur = parts[order], part_reach[order], part_jur[order]
     fs, fe = fs[order], fe[order]
-    mid = shapely.line_interpolate_point(parts, 0.5, normalized=True)
-    assigned = _assign_levels(part_jur, mid, jur, levels_)
+    assigned = _assign_levels(part_jur, parts, jur, levels_)
     df = pd.DataFrame(
         {
             "reach_pos": part_reach,
