@@ -266,8 +266,8 @@ def _intersect_pairs(
     query and are not intersected. The others are intersected with each polygon they
     touch, clipped to the reach's bounding box first when the polygon is large; this
     gives the same lines as the full polygon at a fraction of the cost (the full polygon
-    is used where the clipped one is not valid). Returns LineString parts with their reach and polygon positions
-    and their fractions along the reach.
+    is used where the clipped one is not valid). Returns LineString parts with their
+    reach and polygon positions and their fractions along the reach.
     """
     segs = _boundary_segments(poly_geoms)
     touched = np.unique(shapely.STRtree(segs).query(reach_geoms, predicate="intersects")[0])
