@@ -1033,6 +1033,26 @@ def ne_lines(b: Builder, files: list[str], mask: shapely.Geometry) -> gpd.GeoDat
     return out
 
 
+def in_basin_share(lines: gpd.GeoDataFrame, basin: shapely.Geometry) -> np.ndarray:
+    """Share of each line's length lying inside the (unbuffered) basin polygon.
+
+    Parameters
+    ----------
+    lines
+        Lines in EPSG:4326.
+    basin
+        Basin polygon in EPSG:4326.
+
+    Returns
+    -------
+    numpy.ndarray
+        Values in [0, 1], rounded to 4 decimals (ratio of lengths in degrees).
+    """
+    geoms = lines.geometry.values
+    inside = shapely.length(shapely.intersection(geoms, basin))
+    return np.round(inside / np.maximum(shapely.length(geoms), 1e-12), 4)
+
+
 def ne_polygons(b: Builder, files: list[str], mask: shapely.Geometry) -> gpd.GeoDataFrame:
     """Natural Earth lake polygons clipped to a mask.
 
@@ -1091,6 +1111,7 @@ def hydro_rhine(b: Builder, basin: shapely.Geometry) -> None:
     ]
     mask = buffered(basin, "rhine")
     rivers = ne_lines(b, ["ne_10m_rivers_europe.json", "ne_10m_rivers_lake_centerlines.json"], mask)
+    rivers["in_basin_share"] = in_basin_share(rivers, basin)
     lakes = ne_polygons(b, ["ne_10m_lakes.json", "ne_10m_lakes_europe.json"], mask)
     b.facts["rhine_counts"] = {
         "hybas": len(hyb),
@@ -1184,6 +1205,7 @@ def hydro_thames(b: Builder, basin: shapely.Geometry) -> None:
         buffered(basin, "thames"),
     )
     ne = ne[ne["name"] == "Thames"].reset_index(drop=True)  # drop a Great Ouse headwater bit
+    ne["in_basin_share"] = in_basin_share(ne, basin)
     b.facts["thames_counts"] = {
         "dcw_source_lines": int(index.max() + 1),
         "dcw_linestrings": len(dcw),
@@ -1249,6 +1271,7 @@ def hydro_tennessee(b: Builder, basin: shapely.Geometry) -> None:
     rivers = ne_lines(
         b, ["ne_10m_rivers_north_america.json", "ne_10m_rivers_lake_centerlines.json"], mask
     )
+    rivers["in_basin_share"] = in_basin_share(rivers, basin)
     lakes = ne_polygons(b, ["ne_10m_lakes_north_america.json", "ne_10m_lakes.json"], mask)
     huc = read(b.src / "geodata/tennessee/rmap/mapUS49HUC4.gpkg")
     huc = huc[huc["subRegion"].astype(str).isin(["0601", "0602", "0603", "0604"])]
@@ -1302,6 +1325,7 @@ def hydro_taihu(b: Builder, basin: shapely.Geometry) -> None:
     inside = shapely.intersection(hyd1.geometry.values, near)
     hyd1_only = int((~shapely.within(inside, cover2)).sum())
     hyd2["source_layer"] = "hyd2"
+    hyd2["in_basin_share"] = in_basin_share(hyd2, basin)
     hyd2["NAME"] = hyd2["NAME"].fillna("")
     names = set(hyd2["NAME"]) - {""}
     for expected in ("长江", "京杭运河(江南运河)"):
@@ -2234,7 +2258,10 @@ gauges are compared in `hydrography/thames_nrfa_check.csv`.
   they agree within {f.get("thames_nrfa_coord_check", (0, float("nan")))[1]:.4f} deg
   ({f.get("thames_nrfa_coord_check", (0, 0))[0]} gauges).
 - Tennessee: {nc["ne_rivers"]} Natural Earth line parts ({nc["named_rivers"]} named) with no
-  flow direction, {nc["lakes"]} lake/reservoir polygons, the 4 HUC4 polygons; coarse 5' DEM only.
+  flow direction (pieces of neighbouring rivers such as the Ohio, Tombigbee or Etowah fall
+  inside the 2 km buffer; `in_basin_share` gives the share of each line inside the basin
+  polygon, as on every `ne_rivers` and `nfgis_rivers` layer), {nc["lakes"]}
+  lake/reservoir polygons, the 4 HUC4 polygons; coarse 5' DEM only.
 - Taihu: {ta["nfgis_arcs"]} NFGIS hyd2_4l arcs (arc-node `FNODE_` -> `TNODE_`, `LENGTH` in
   degrees, `NAME` decoded from GBK; EPSG:4326 assigned because there is no .prj). The hyd1
   layer (main rivers, {ta["hyd1_arcs"]} arcs near the basin) repeats hyd2's arcs with its own
@@ -2554,6 +2581,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
+        # Natural Earth GeoJSON repeats feature ids; GDAL renumbers them, which is harmless
+        warnings.filterwarnings("ignore", message="Several features with id")
         b = build(args.source, out)
     remove_stale(b)
     write_text_atomic(out / "README.md", render_readme(b))
