@@ -1,0 +1,91 @@
+"""CLI: ``basingov query crossings`` and ``basingov query jurisdiction`` on shipped basins."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from basingov.cli import cli
+from basingov.commands.query_overlay import find_jurisdiction
+from basingov.errors import InputError
+
+pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, ["query", *args], catch_exceptions=True)
+
+
+@pytest.mark.slow
+def test_crossings_between_json():
+    r = invoke("crossings", "rhine", "--level", "country", "--between", "DE", "NL")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert rows
+    assert {(x["from_jur"], x["to_jur"]) for x in rows} <= {("DE", "NL"), ("NL", "DE")}
+    assert {"lon", "lat", "upstream_area_km2", "discharge_m3s", "reach_id"} <= set(rows[0])
+
+
+@pytest.mark.slow
+def test_crossings_written_to_files(tmp_path):
+    out = tmp_path / "c.csv"
+    r = invoke("crossings", "tennessee", "--level", "state", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert {"from_jur", "to_jur", "level", "reach_id", "lon", "lat"} <= set(df.columns)
+    assert (df["level_name"] == "state").all()
+    r2 = invoke("crossings", "tennessee", "-o", str(out))
+    assert r2.exit_code != 0
+    assert isinstance(r2.exception, FileExistsError)
+    assert invoke("crossings", "tennessee", "-o", str(out), "--overwrite").exit_code == 0
+    gp = tmp_path / "c.gpkg"
+    assert invoke("crossings", "tennessee", "--river", "tennessee", "-o", str(gp)).exit_code == 0
+    assert "from_jur" in gpd.read_file(gp, layer="crossings").columns
+
+
+def test_crossings_bad_suffix(tmp_path):
+    r = invoke("crossings", "tennessee", "-o", str(tmp_path / "c.txt"))
+    assert isinstance(r.exception, InputError)
+    assert "use a .csv, .gpkg or .geojson" in str(r.exception)
+
+
+@pytest.mark.slow
+def test_crossings_river_needs_names():
+    r = invoke("crossings", "rhine", "--river", "Rhein")
+    assert isinstance(r.exception, InputError)
+    assert "has no 'name' column" in str(r.exception)
+
+
+@pytest.mark.slow
+def test_jurisdiction_report():
+    r = invoke("jurisdiction", "rhine", "Nederland", "--level", "country")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["jur_id"] == "NL"
+    assert "DE" in {d["jur_id"] for d in rep["drains_from"]}
+    assert {"CH", "DE"} <= set(rep["all_upstream"])
+    assert rep["crossings"]
+    assert rep["indicators"]["chain_depth"] > 0
+    assert 0 < rep["share"] < 0.1
+
+
+def test_find_jurisdiction_errors():
+    j = pd.DataFrame(
+        {
+            "jur_id": ["DE1", "DE2"],
+            "name": ["Baden", "Bayern"],
+            "level": [1, 1],
+            "level_name": ["nuts1", "nuts1"],
+        }
+    )
+    assert find_jurisdiction(j, "bay")["jur_id"] == "DE2"
+    with pytest.raises(InputError, match=r"'ba' matches 2 jurisdictions: \['DE1 \(Baden"):
+        find_jurisdiction(j, "ba")
+    with pytest.raises(InputError, match=r"no jurisdiction matches 'Hessen' at level 'nuts1'"):
+        find_jurisdiction(j, "Hessen", level="nuts1")
+    with pytest.raises(InputError, match=r"level 'nuts9' is not a jurisdiction level"):
+        find_jurisdiction(j, "DE1", level="nuts9")
