@@ -85,7 +85,9 @@ class NetworkSection:
     """``[networks.<key>]``: one river network source and how to build it.
 
     ``options`` holds the builder-specific keys (see ``BUILDER_OPTIONS``), with paths
-    already resolved relative to the config file.
+    already resolved relative to the config file. ``filter`` is an optional
+    :meth:`pandas.DataFrame.query` expression that selects the features to use, e.g.
+    ``"in_basin_share >= 0.5"`` to drop neighbouring rivers caught by a clipping buffer.
     """
 
     key: str
@@ -94,6 +96,7 @@ class NetworkSection:
     layer: str | None = None
     id_column: str | None = None
     name_column: str | None = None
+    filter: str | None = None
     derived: bool = False
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
