@@ -303,3 +303,56 @@ def upstream_main_walk(
         no += 1
         i = best
     return out[:no]
+
+
+@njit(cache=True)
+def hash_positions(
+    ids: np.ndarray, query: np.ndarray, outlet: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Positions of ``query`` ids among ``ids`` with an open-addressing hash table.
+
+    Returns ``(idx, dups)``: ``idx`` is -1 where ``query == outlet`` and -2 where the id
+    is unknown; ``dups`` lists positions whose id occurred earlier. O(n) expected time.
+    """
+    n = ids.shape[0]
+    size = 1
+    while size < 2 * n + 2:
+        size *= 2
+    mask = np.uint64(size - 1)
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    keys = np.empty(size, dtype=np.int64)
+    vals = np.full(size, -1, dtype=np.int64)
+    dups = np.empty(n, dtype=np.int64)
+    nd = 0
+    for i in range(n):
+        k = ids[i]
+        h = (np.uint64(k) * mult) & mask
+        while True:
+            j = np.int64(h)
+            if vals[j] < 0:
+                keys[j] = k
+                vals[j] = i
+                break
+            if keys[j] == k:
+                dups[nd] = i
+                nd += 1
+                break
+            h = (h + np.uint64(1)) & mask
+    idx = np.empty(query.shape[0], dtype=np.int64)
+    for i in range(query.shape[0]):
+        k = query[i]
+        if k == outlet:
+            idx[i] = -1
+            continue
+        h = (np.uint64(k) * mult) & mask
+        res = -2
+        while True:
+            j = np.int64(h)
+            if vals[j] < 0:
+                break
+            if keys[j] == k:
+                res = vals[j]
+                break
+            h = (h + np.uint64(1)) & mask
+        idx[i] = res
+    return idx, dups[:nd]

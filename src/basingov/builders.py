@@ -10,7 +10,7 @@ import itertools
 import logging
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from basingov.config import HydraulicsSection, NetworkSection
 
 __all__ = [
+    "apportion_area",
     "build_network",
     "from_dem",
     "from_lines_outlet",
@@ -488,7 +489,8 @@ def from_lines_outlet(
     crs: Any,
     name_column: str | None = None,
     split_at_junctions: bool = True,
-    outlet_tolerance_m: float = 10_000.0,
+    outlet_tolerance_m: float = 100_000.0,
+    disconnected: Literal["keep", "drop"] = "keep",
     hydraulics: HydraulicsSection | None = None,
     source: str = "",
 ) -> RiverNetwork:
@@ -506,10 +508,15 @@ def from_lines_outlet(
     4. Several lines meeting at the outlet node: the one with the largest upstream length
        is the outlet reach and the others drain into it.
 
-    Policy for pieces not connected to the outlet: they are **dropped**, with a
-    :class:`~basingov.errors.BasingovWarning` giving the number of lines and the sizes
-    of the pieces. The network is ``derived=True``; the geometry of each reach is
-    reversed where needed so that it runs downstream.
+    Pieces not connected to the outlet (gaps wider than ``tolerance_m`` are common in
+    generalised maps) trigger a :class:`~basingov.errors.BasingovWarning` giving their
+    sizes. With ``disconnected="keep"`` (default) each such piece is oriented the same way
+    towards its own node nearest to the basin outlet, and drains out there (its own
+    outlet); with ``"drop"`` the pieces are removed and the network has one outlet. The
+    column ``piece`` is 0 for the piece connected to the outlet. An outlet farther than
+    5 km from every line gives a warning (the network's outlet is then the nearest line).
+    The network is ``derived=True``; each reach's geometry is reversed where needed so
+    that it runs downstream.
 
     Parameters
     ----------
@@ -526,7 +533,9 @@ def from_lines_outlet(
     split_at_junctions
         Cut lines at T-junctions before building nodes.
     outlet_tolerance_m
-        Largest allowed distance between ``outlet`` and the nearest node.
+        Largest allowed distance between ``outlet`` and the nearest line.
+    disconnected
+        ``"keep"`` or ``"drop"`` the pieces not connected to the outlet.
     hydraulics
         Discharge and velocity overrides.
     source
@@ -561,6 +570,9 @@ def from_lines_outlet(
     """
     target = _target_crs(crs)
     _check_tolerance(tolerance_m)
+    if disconnected not in ("keep", "drop"):
+        msg = f"disconnected must be one of ['keep', 'drop'], got {disconnected!r}"
+        raise InputError(msg)
     _require(gdf, [name_column], "the line layer")
     g = _lines_only(_project(gdf, target, "the line layer"), "the line layer")
     g = _name_col(g, name_column)
@@ -587,27 +599,42 @@ def from_lines_outlet(
     length = shapely.length(lines)
     _, k = cKDTree(allpts).query([opt.x, opt.y])
     onode = int(lab[k])
-    # shortest paths from the outlet over the undirected node graph
+    # connected pieces of the undirected node graph; piece 0 holds the outlet
     w = np.maximum(length, 1e-9)
     adj = sparse.coo_matrix((w, (a, b)), shape=(nn, nn)).tocsr()
-    dist, pred = csgraph.dijkstra(adj, directed=False, indices=onode, return_predecessors=True)
-    reach = np.isfinite(dist[a]) & np.isfinite(dist[b])
-    if not reach.all():
-        # sizes of the dropped pieces (connected components of the dropped lines)
-        ga = sparse.coo_matrix((np.ones(n), (a, b)), shape=(nn, nn))
-        _, comp = csgraph.connected_components(ga, directed=False)
-        dropped = comp[a[~reach]]
-        sizes = sorted(np.bincount(dropped)[np.unique(dropped)].tolist(), reverse=True)
+    _, comp = csgraph.connected_components(adj, directed=False)
+    comp = np.where(comp == comp[onode], -1, comp)
+    _, comp = np.unique(comp, return_inverse=True)  # outlet piece -> 0
+    line_piece = comp[a]
+    if line_piece.max(initial=0) > 0:
+        others = line_piece[line_piece > 0]
+        sizes = sorted(np.bincount(others)[np.unique(others)].tolist(), reverse=True)
+        action = "each drains to its own outlet" if disconnected == "keep" else "dropped"
         warnings.warn(
-            f"{int((~reach).sum())} of {n} lines are not connected to the outlet within "
-            f"tolerance_m={tolerance_m:g} and were dropped: {len(sizes)} piece(s) of "
+            f"{others.size} of {n} lines are not connected to the outlet within "
+            f"tolerance_m={tolerance_m:g} ({action}): {len(sizes)} piece(s) of "
             f"{', '.join(map(str, sizes[:20]))} line(s)",
             BasingovWarning,
             stacklevel=2,
         )
+    # each piece's outlet node: the outlet, or the piece's node nearest to it
+    node_xy = np.zeros((nn, 2))
+    node_xy[lab] = allpts
+    node_d = np.hypot(node_xy[:, 0] - opt.x, node_xy[:, 1] - opt.y)
+    node_d[onode] = -1.0
+    srt = np.lexsort((node_d, comp))
+    piece_out = srt[np.unique(comp[srt], return_index=True)[1]]
+    if disconnected == "drop":
+        piece_out = piece_out[:1]
+    # shortest paths (by length) from the piece outlets, over the undirected graph
+    dist, pred, _ = csgraph.dijkstra(
+        adj, directed=False, indices=piece_out, min_only=True, return_predecessors=True
+    )
+    reach = np.isfinite(dist[a]) & np.isfinite(dist[b])
     keep = np.flatnonzero(reach)
     a, b, length, lines = a[keep], b[keep], length[keep], lines[keep]
     g = g.iloc[keep].reset_index(drop=True)
+    g["piece"] = line_piece[keep]
     m = keep.size
     # orientation: from the farther to the nearer end
     flip = dist[a] < dist[b]
@@ -621,14 +648,15 @@ def from_lines_outlet(
     firsts = np.unique(up_node[ce], return_index=True)[1]
     tree_edge[up_node[ce[firsts]]] = ce[firsts]
     ds_pos = tree_edge[dn_node]
-    at_out = dn_node == onode
+    at_out = np.isin(dn_node, piece_out)
     ds_pos[at_out] = -1
-    # several lines at the outlet node: the longest-upstream one is the outlet reach
-    outs = np.flatnonzero(at_out)
-    if outs.size > 1:
-        up_len = _upstream_len(ds_pos, length)
-        main = outs[np.argmax(up_len[outs])]
-        ds_pos[outs[outs != main]] = main
+    # several lines at an outlet node: the longest-upstream one is the outlet reach
+    up_len = _upstream_len(ds_pos, length)
+    for node in piece_out:
+        outs = np.flatnonzero(dn_node == node)
+        if outs.size > 1:
+            main = outs[np.argmax(up_len[outs])]
+            ds_pos[outs[outs != main]] = main
     ids = np.arange(1, m + 1, dtype=np.int64)
     ds_id = np.where(ds_pos >= 0, ids[np.maximum(ds_pos, 0)], OUTLET_ID)
     geoms = np.where(flip, shapely.reverse(lines), lines)
@@ -636,13 +664,17 @@ def from_lines_outlet(
     table.insert(0, "reach_id", ids)
     table.insert(1, "downstream_id", ds_id)
     table = gpd.GeoDataFrame(table, geometry=geoms, crs=target)
-    return network_from_table(
-        table,
-        expect_single_outlet=True,
-        hydraulics=hydraulics,
-        source=source or "undirected lines oriented towards the outlet",
-        derived=True,
-    )
+    with warnings.catch_warnings():
+        # the disconnected pieces were reported above, with line counts
+        warnings.simplefilter("ignore", BasingovWarning)
+        net = network_from_table(
+            table,
+            expect_single_outlet=disconnected == "drop",
+            hydraulics=hydraulics,
+            source=source or "undirected lines oriented towards the outlet",
+            derived=True,
+        )
+    return net
 
 
 def _cut_at_outlet(
@@ -658,6 +690,13 @@ def _cut_at_outlet(
             f"outlet_tolerance_m={max_dist:g}; check the outlet coordinates and CRS"
         )
         raise InputError(msg)
+    if dist > 5000.0:
+        warnings.warn(
+            f"the outlet {outlet!r} is {dist / 1000:.1f} km from the nearest line; the "
+            "network drains to that line's nearest point instead",
+            BasingovWarning,
+            stacklevel=3,
+        )
     line = lines[near]
     d = float(shapely.line_locate_point(line, pt))
     total = float(line.length)
@@ -936,3 +975,106 @@ def build_network(
         hydraulics=hydraulics,
         source=src,
     )
+
+
+# ----------------------------------------------------------------------------------------
+# areas for line networks
+# ----------------------------------------------------------------------------------------
+def apportion_area(
+    net: RiverNetwork,
+    catchments: gpd.GeoDataFrame,
+    *,
+    area_column: str | None = None,
+    hydraulics: HydraulicsSection | None = None,
+) -> RiverNetwork:
+    """Give a line network local areas by sharing catchment areas among its reaches.
+
+    Line layers (CCM2 here, Natural Earth, DCW, NFGIS) carry no drainage areas, so their
+    discharge and velocity stay unknown. This *derivation* gives each reach a share of
+    the catchment polygon its midpoint lies in, proportional to its length; a catchment
+    holding no reach midpoint gives its area to the nearest reach, so the total area is
+    kept. With the basin polygon as the only catchment this is "area proportional to
+    river length"; with HydroBASINS polygons it follows their areas. The new columns
+    ``local_area_km2`` and ``area_source = "apportioned"`` say so; upstream area,
+    discharge and velocity are recomputed where they were not measured.
+
+    Parameters
+    ----------
+    net
+        A network whose ``local_area_km2`` is (partly) unknown.
+    catchments
+        Polygons with a CRS (the basin polygon, or sub-catchments).
+    area_column
+        Area column in km²; default: the polygons' area in ``net.crs``.
+    hydraulics
+        Discharge and velocity overrides.
+
+    Returns
+    -------
+    RiverNetwork
+        A new network; ``net`` is not modified.
+
+    Raises
+    ------
+    InputError
+        If ``catchments`` is empty or lacks ``area_column``.
+    CRSError
+        If ``catchments`` has no CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString, box
+    >>> g = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (3000, 0)]),
+    ...     LineString([(3000, 0), (4000, 0)])], crs="EPSG:3035")
+    >>> net = from_to_nodes(g, crs="EPSG:3035")
+    >>> basin = gpd.GeoDataFrame(geometry=[box(-1000, -1000, 5000, 1000)], crs="EPSG:3035")
+    >>> apportion_area(net, basin).reaches["upstream_area_km2"].tolist()
+    [9.0, 12.0]
+    """
+    _require(catchments, [area_column], "the catchment layer")
+    c = _project(catchments, net.crs, "the catchment layer")
+    polys = c.geometry.to_numpy()
+    area = (
+        c[area_column].to_numpy(dtype=np.float64)
+        if area_column is not None
+        else shapely.area(polys) / 1e6
+    )
+    lines = net.reaches.geometry.to_numpy()
+    length = net.reaches["length_km"].to_numpy(dtype=np.float64)
+    mid = shapely.line_interpolate_point(lines, 0.5, normalized=True)
+    tree = shapely.STRtree(polys)
+    ri, ci = tree.query(mid, predicate="within")
+    owner = np.full(net.n, -1, dtype=np.int64)
+    owner[ri[::-1]] = ci[::-1]  # first catchment wins
+    lost = np.flatnonzero(owner < 0)
+    if lost.size:
+        owner[lost] = tree.query_nearest(mid[lost], return_distance=False)[1]
+    w = np.maximum(length, 1e-9)
+    tot = np.bincount(owner, weights=w, minlength=len(polys))
+    local = np.zeros(net.n)
+    has = tot > 0
+    local += area[owner] * w / np.where(tot[owner] > 0, tot[owner], 1.0)
+    empty = np.flatnonzero(~has)
+    if empty.size:
+        rtree = shapely.STRtree(lines)
+        near = rtree.query_nearest(shapely.point_on_surface(polys[empty]), return_distance=False)
+        np.add.at(local, near[1], area[empty[near[0]]])
+    t = net.reaches.copy()
+    measured_up = t["upstream_area_km2"].notna() & t["local_area_km2"].notna()
+    t["local_area_km2"] = local
+    est = ~measured_up
+    for col in ("upstream_area_km2", "discharge_m3s", "velocity_ms"):
+        t.loc[est, col] = np.nan
+    t["area_source"] = np.where(est, "apportioned", "given")
+    t = t.drop(columns=["upstream_length_km", "distance_to_outlet_km"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BasingovWarning)  # pieces were reported at build
+        return network_from_table(
+            t,
+            bifurcations=net.bifurcations,
+            allow_cycles=net.has_cycles,
+            hydraulics=hydraulics,
+            source=net.source,
+            derived=net.derived,
+        )

@@ -55,6 +55,10 @@ from basingov.commands.query_overlay import crossings, jurisdiction  # noqa: E40
 
 query.add_command(crossings)
 query.add_command(jurisdiction)
+from basingov.commands.query_network import downstream, upstream  # noqa: E402
+
+query.add_command(upstream)
+query.add_command(downstream)
 # ---------------------------------------------------------------------------------------
 
 

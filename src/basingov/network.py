@@ -303,7 +303,8 @@ def ids_to_positions(
     duplicated
         Positions whose id already occurred earlier.
     sorter
-        ``argsort`` of ``reach_ids`` when it was needed, else an empty array.
+        ``argsort`` of ``reach_ids`` when it was computed, else an empty array (ids are
+        looked up through a dense table or, for sparse ids, a hash table).
 
     Examples
     --------
@@ -328,16 +329,8 @@ def ids_to_positions(
         idx[idx == -1] = -2
         idx[is_out] = -1
         return idx, dups, np.empty(0, np.int64)
-    sorter = np.argsort(reach_ids, kind="stable")
-    sids = reach_ids[sorter]
-    dupmask = np.zeros(n, bool)
-    dupmask[1:] = sids[1:] == sids[:-1]
-    dups = np.sort(sorter[dupmask])
-    pos = np.clip(np.searchsorted(sids, ds), 0, n - 1)
-    found = sids[pos] == ds
-    idx = np.where(found, sorter[pos], -2).astype(np.int64)
-    idx[is_out] = -1
-    return idx, dups, sorter
+    idx, dups = K.hash_positions(reach_ids, ds, outlet_value)
+    return idx, dups, np.empty(0, np.int64)
 
 
 def _check_projected(crs: Any, what: str) -> CRS:
