@@ -56,7 +56,7 @@ def cross(rows: list[tuple[str, str, float, float]], level: str = "county") -> p
 
 @pytest.fixture
 def y_graph(jur) -> nx.DiGraph:
-    """A and B both drain into C, C into D; A crosses into C twice (two rivers)."""
+    """Build A, B -> C -> D where A crosses into C twice (two rivers)."""
     c = cross(
         [
             ("A", "C", 1.0, 0.1),
