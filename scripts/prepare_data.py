@@ -36,6 +36,9 @@ from pyproj import Transformer
 
 logger = logging.getLogger("prepare_data")
 
+# GeoPackages record a write timestamp; pin it so that rebuilds give byte-identical files.
+os.environ.setdefault("OGR_CURRENT_DATE", "2026-11-23T00:00:00.000Z")
+
 #: Equal-area CRS used for every area computed here (cylindrical equal-area, global).
 EQUAL_AREA = "EPSG:6933"
 #: Projected CRS per basin, used for buffers (and recommended for metric work).
@@ -1097,6 +1100,9 @@ def hydro_rhine(b: Builder, basin: shapely.Geometry) -> None:
         Basin polygon in EPSG:4326.
     """
     hyb = read(b.src / "geodata/rhine/rhineHYBASlev08.gpkg")
+    invalid = hyb.loc[~hyb.geometry.is_valid, "HYBAS_ID"].astype(str).tolist()
+    b.facts["rhine_hybas_repaired"] = invalid
+    hyb["geometry"] = shapely.make_valid(hyb.geometry.values, method="structure")
     ccm = read(b.src / "geodata/rhine/rhineCCM2.gpkg")
     first = set(shapely.to_wkb(shapely.get_point(ccm.geometry.values, 0)))
     last = shapely.get_point(ccm.geometry.values, -1)
@@ -1123,7 +1129,9 @@ def hydro_rhine(b: Builder, basin: shapely.Geometry) -> None:
         "hydrography/rhine.gpkg",
         {"hybas_lev08": hyb, "ccm2_reaches": ccm, "ne_rivers": rivers, "lakes": lakes},
         ["hybas", "ccm2", "ne"],
-        "hybas_lev08: all 289 polygons, all columns, unchanged; ccm2_reaches: all 30,343 "
+        "hybas_lev08: all 289 polygons, all columns; polygons invalid in the source "
+        f"(HYBAS_ID {', '.join(b.facts['rhine_hybas_repaired']) or 'none'}) repaired with "
+        "shapely.make_valid; ccm2_reaches: all 30,343 "
         "LineStrings unchanged (vertex order = flow direction); ne_rivers/lakes: NE 10m "
         "clipped to the basin + 2 km and exploded",
     )
