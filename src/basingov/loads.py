@@ -1,0 +1,592 @@
+"""Pollution loads per reach piece from four kinds of source (DESIGN §2.5).
+
+Every function returns a *load table*: one row per contribution with ``load_kg_day``, a
+``load_source`` label and its location, either ``piece_id`` (a piece of
+:func:`basingov.overlay.split_reaches`) or ``reach_id`` with an optional ``fraction``
+along the reach (0 upstream). :func:`basingov.spillover.spillover_tables` routes it.
+
+Sources:
+
+- ``population_raster``: a population raster x per-capita load (:func:`population_loads`);
+- ``point_sources``: treatment plants snapped to reaches (:func:`point_source_loads`);
+- ``jurisdiction_table``: emissions per jurisdiction spread over its river
+  (:func:`jurisdiction_loads`);
+- ``monitoring``: C x Q at stations and increments between stations
+  (:func:`station_loads`, :func:`incremental_loads`).
+
+Coefficients below are defaults; ``[loads] coefficients`` in a basin config overrides them
+with the keys ``per_capita_g_day`` and ``treatment_removal``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov.errors import BasingovWarning, CRSError, InputError
+
+__all__ = [
+    "COEFFICIENT_KEYS",
+    "KG_DAY_PER_MG_L_M3S",
+    "PARAMETERS",
+    "PER_CAPITA_G_DAY",
+    "SOURCES",
+    "TREATMENT_REMOVAL",
+    "UWWTD_DISCHARGE_COLUMNS",
+    "emitted_per_capita_g_day",
+    "incremental_loads",
+    "jurisdiction_loads",
+    "point_source_loads",
+    "population_loads",
+    "station_loads",
+]
+
+logger = logging.getLogger(__name__)
+
+Parameter = Literal["TN", "TP", "COD", "BOD5"]
+#: Parameters with default load coefficients.
+PARAMETERS: tuple[str, ...] = get_args(Parameter)
+Source = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
+#: The four load-source kinds (values of ``[loads] sources`` and ``load_source``).
+SOURCES: tuple[str, ...] = get_args(Source)
+#: Keys accepted in ``[loads] coefficients``.
+COEFFICIENT_KEYS: tuple[str, ...] = ("per_capita_g_day", "treatment_removal")
+
+#: Raw (untreated) load per person, g/day. TN 10.99 and TP 1.78 are the medians over
+#: German plants of load entering the plant per population equivalent in EEA Waterbase
+#: UWWTD v6 (2,637 and 2,636 plants; derived in
+#: ``data/loads/coefficients/uwwtd_v6_rhine_bbox_per_PE_loads.csv``; Swiss medians 10.96
+#: and 1.76). COD 120 and BOD5 60 g/day: Tirol Atlas (Univ. Innsbruck), "Wasser -
+#: Einwohnerwert" (CSB 120, BSB5 60 g/EW/d); 60 g BOD5/day is the EU population
+#: equivalent.
+PER_CAPITA_G_DAY: dict[str, float] = {"TN": 10.99, "TP": 1.78, "COD": 120.0, "BOD5": 60.0}
+
+#: Share of the raw load removed before it reaches the river, from the pooled
+#: effluent/influent per-p.e. loads of UWWTD v6 (same file): TN 1 - 1.881/10.649 = 0.823
+#: and TP 1 - 0.162/1.768 = 0.908 (Germany), COD 1 - 9.001/119.997 = 0.925 (Switzerland),
+#: BOD5 1 - 1.850/60.008 = 0.969 (Luxembourg). Applying European treatment levels to
+#: Taihu or the Tennessee is an assumption; override per basin.
+TREATMENT_REMOVAL: dict[str, float] = {"TN": 0.823, "TP": 0.908, "COD": 0.925, "BOD5": 0.969}
+
+#: UWWTD v6 columns with the discharged load (tonnes/year) of each parameter.
+UWWTD_DISCHARGE_COLUMNS: dict[str, str] = {
+    "TN": "uwwNDischarge",
+    "TP": "uwwPDischarge",
+    "COD": "uwwCODDischarge",
+    "BOD5": "uwwBODDischarge",
+}
+
+#: mg/L x m3/s -> kg/day: 1 mg/L = 1 g/m3, so C·Q g/s x 86,400 s/day / 1,000 g/kg.
+KG_DAY_PER_MG_L_M3S = 86.4
+
+_KG_DAY_PER_T_YEAR = 1000.0 / 365.0
+
+
+def _check_parameter(parameter: str) -> str:
+    if parameter not in PARAMETERS:
+        msg = (
+            f"parameter must be one of {list(PARAMETERS)} (those with default load "
+            f"coefficients), got {parameter!r}"
+        )
+        raise InputError(msg)
+    return parameter
+
+
+def emitted_per_capita_g_day(
+    parameter: str, *, coefficients: Mapping[str, float] | None = None
+) -> float:
+    r"""Load reaching the river per person, g/day: raw load x (1 - treatment removal).
+
+    .. math:: e = c_{raw} (1 - r)
+
+    Parameters
+    ----------
+    parameter
+        One of :data:`PARAMETERS`.
+    coefficients
+        Overrides with the keys of :data:`COEFFICIENT_KEYS` (``[loads] coefficients``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        For an unknown parameter, unknown coefficient keys or values out of range.
+
+    Examples
+    --------
+    >>> round(emitted_per_capita_g_day("TN"), 3)
+    1.945
+    >>> emitted_per_capita_g_day("TP", coefficients={"treatment_removal": 0.0})
+    1.78
+    """
+    _check_parameter(parameter)
+    c = dict(coefficients or {})
+    unknown = sorted(set(c) - set(COEFFICIENT_KEYS))
+    if unknown:
+        msg = f"unknown load coefficient(s) {unknown}; allowed keys are {list(COEFFICIENT_KEYS)}"
+        raise InputError(msg)
+    raw = float(c.get("per_capita_g_day", PER_CAPITA_G_DAY[parameter]))
+    rem = float(c.get("treatment_removal", TREATMENT_REMOVAL[parameter]))
+    if not (raw >= 0 and 0 <= rem <= 1):
+        msg = f"per_capita_g_day must be >= 0 and treatment_removal in [0, 1]; got {raw}, {rem}"
+        raise InputError(msg)
+    return raw * (1.0 - rem)
+
+
+def _projected(gdf: gpd.GeoDataFrame, what: str) -> None:
+    if gdf.crs is None or not gdf.crs.is_projected:
+        msg = (
+            f"{what} must be in a projected CRS (got {gdf.crs}); reproject with "
+            "gdf.to_crs(gdf.estimate_utm_crs())"
+        )
+        raise CRSError(msg)
+
+
+def population_loads(
+    pieces: gpd.GeoDataFrame,
+    raster: str | Path,
+    *,
+    parameter: str = "TN",
+    band: int | None = None,
+    basin: gpd.GeoDataFrame | None = None,
+    coefficients: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    r"""Domestic load from a population-count raster, put onto reach pieces.
+
+    Zonal statistics by river length: each raster cell's population (persons per cell)
+    is spread over the pieces inside the cell in proportion to their length in it; a
+    populated cell that no river crosses gives its people to the nearest piece. With
+    ``basin``, a cell counts only with the share of its area inside the basin (uniform
+    density within a cell). The load is
+
+    .. math:: g_p = \sum_{c} P_c\, w_c\, \frac{\ell_{pc}}{\sum_q \ell_{qc}}\, e / 1000
+
+    with :math:`P_c` the cell population, :math:`w_c` its share inside the basin,
+    :math:`\ell_{pc}` the length of piece :math:`p` in cell :math:`c` and :math:`e` the
+    emitted per-capita load in g/day (:func:`emitted_per_capita_g_day`).
+
+    Parameters
+    ----------
+    pieces
+        Piece table (projected CRS) with ``piece_id, reach_id``.
+    raster
+        Population count GeoTIFF (e.g. GPW v4 counts in ``data/loads/``), read with
+        rasterio; nodata and negative cells are skipped.
+    parameter
+        One of :data:`PARAMETERS`.
+    band
+        1-based band (default: the last, i.e. the latest year of the GPW files).
+    basin
+        Optional basin polygon to weight cells by their area inside it.
+    coefficients
+        Overrides of the per-capita coefficients.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``piece_id, reach_id, population, load_kg_day, load_source`` (``"population_raster"``).
+
+    Raises
+    ------
+    InputError
+        If the raster cannot be read, the band does not exist or the parameter is unknown.
+    CRSError
+        If ``pieces`` is not projected or the raster has no CRS.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
+    _projected(pieces, "the piece table")
+    try:
+        with rasterio.open(raster) as src:
+            b = src.count if band is None else int(band)
+            if not 1 <= b <= src.count:
+                msg = f"raster {raster} has bands 1..{src.count}, asked for band {b}"
+                raise InputError(msg)
+            data = src.read(b, masked=True).astype(np.float64)
+            transform, rcrs = src.transform, src.crs
+    except RasterioIOError as exc:
+        msg = f"cannot read population raster {raster}: {exc}"
+        raise InputError(msg) from exc
+    if rcrs is None:
+        msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
+        raise CRSError(msg)
+    vals = np.ma.filled(data, 0.0)
+    rows, cols = np.nonzero(vals > 0)
+    pop = vals[rows, cols]
+    x0, y0 = transform * (cols, rows)
+    x1, y1 = transform * (cols + 1, rows + 1)
+    cells = gpd.GeoSeries(shapely.box(x0, y1, x1, y0), crs=rcrs).to_crs(pieces.crs)
+    cg = cells.to_numpy()
+    if basin is not None:
+        bpoly = basin.to_crs(pieces.crs).union_all()
+        w = shapely.area(shapely.intersection(cg, bpoly)) / shapely.area(cg)
+        pop = pop * w
+    keep = pop > 0
+    cg, pop = cg[keep], pop[keep]
+    pg = pieces.geometry.to_numpy()
+    tree = shapely.STRtree(pg)
+    ci, pi = tree.query(cg, predicate="intersects")
+    length = shapely.length(shapely.intersection(cg[ci], pg[pi]))
+    ok = length > 0
+    ci, pi, length = ci[ok], pi[ok], length[ok]
+    tot = np.bincount(ci, weights=length, minlength=cg.size)
+    share = length / tot[ci]
+    lone = np.flatnonzero(tot == 0)
+    if lone.size:
+        near = tree.query_nearest(shapely.centroid(cg[lone]), return_distance=False)
+        # query_nearest returns (input index, tree index); keep one piece per cell
+        first = np.unique(near[0], return_index=True)[1]
+        ci = np.concatenate([ci, lone[near[0][first]]])
+        pi = np.concatenate([pi, near[1][first]])
+        share = np.concatenate([share, np.ones(first.size)])
+    people = np.bincount(pi, weights=pop[ci] * share, minlength=pg.size)
+    out = pd.DataFrame(
+        {
+            "piece_id": pieces["piece_id"].to_numpy(),
+            "reach_id": pieces["reach_id"].to_numpy(),
+            "population": people,
+            "load_kg_day": people * e / 1000.0,
+            "load_source": "population_raster",
+        }
+    )
+    return out[out["population"] > 0].reset_index(drop=True)
+
+
+def point_source_loads(
+    reaches: gpd.GeoDataFrame,
+    plants: str | Path | pd.DataFrame,
+    *,
+    parameter: str = "TN",
+    tolerance_m: float = 5000.0,
+    coefficients: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Snap treatment plants (EEA Waterbase UWWTD v6 layout) to reaches and give their loads.
+
+    Active plants (``uwwState == 1``) keep their reported discharge
+    (:data:`UWWTD_DISCHARGE_COLUMNS`, tonnes/year; x 1000/365 -> kg/day,
+    ``load_source = "point_sources"``). Plants with no reported discharge (UWWTD has none
+    for France, the Netherlands and Austria) get ``uwwLoadEnteringUWWTP`` (population
+    equivalents) x :func:`emitted_per_capita_g_day` (``load_source =
+    "point_sources_pe_estimate"``). Each plant goes to the nearest reach within
+    ``tolerance_m`` at the point of the reach nearest to it (``fraction``); plants
+    farther away (outside the basin) are left out and counted in the log.
+
+    Parameters
+    ----------
+    reaches
+        Reach table (projected CRS) with ``reach_id``.
+    plants
+        The UWWTD CSV or a DataFrame with ``uwwLatitude, uwwLongitude`` (WGS84) and the
+        load columns.
+    parameter
+        One of :data:`PARAMETERS`.
+    tolerance_m
+        Largest snapping distance.
+    coefficients
+        Overrides for the p.e. fallback.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source_id, reach_id, fraction, distance_m, load_kg_day, load_source``.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, a column is missing or the tolerance is negative.
+    CRSError
+        If ``reaches`` is not projected.
+    """
+    e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
+    _projected(reaches, "the reach table")
+    if not tolerance_m >= 0:
+        msg = f"tolerance_m must be >= 0, got {tolerance_m}"
+        raise InputError(msg)
+    if isinstance(plants, pd.DataFrame):
+        df = plants
+    else:
+        try:
+            df = pd.read_csv(plants, low_memory=False)
+        except (OSError, pd.errors.ParserError) as exc:
+            msg = f"cannot read point sources {plants}: {exc}"
+            raise InputError(msg) from exc
+    col = UWWTD_DISCHARGE_COLUMNS[parameter]
+    need = ["uwwLatitude", "uwwLongitude", col]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        msg = f"point-source table lacks column(s) {missing}; expected the UWWTD v6 layout"
+        raise InputError(msg)
+    if "uwwState" in df.columns:
+        df = df[df["uwwState"] == 1]
+    reported = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
+    pe = (
+        pd.to_numeric(df["uwwLoadEnteringUWWTP"], errors="coerce").to_numpy(dtype=np.float64)
+        if "uwwLoadEnteringUWWTP" in df.columns
+        else np.full(len(df), np.nan)
+    )
+    load = np.where(np.isnan(reported), pe * e / 1000.0, reported * _KG_DAY_PER_T_YEAR)
+    label = np.where(np.isnan(reported), "point_sources_pe_estimate", "point_sources")
+    ok = np.isfinite(load)
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy(df["uwwLongitude"], df["uwwLatitude"]), crs="EPSG:4326"
+    ).to_crs(reaches.crs)
+    geoms = reaches.geometry.to_numpy()
+    pidx, ridx = shapely.STRtree(geoms).query_nearest(
+        pts.to_numpy(), max_distance=float(tolerance_m), return_distance=False
+    )
+    first = np.unique(pidx, return_index=True)[1]
+    pidx, ridx = pidx[first], ridx[first]
+    sel = ok[pidx]
+    pidx, ridx = pidx[sel], ridx[sel]
+    logger.info(
+        "point sources: %d of %d active plants snapped within %.0f m",
+        pidx.size,
+        len(df),
+        tolerance_m,
+    )
+    pg = pts.to_numpy()[pidx]
+    ids = (
+        df["uwwCode"].astype(str).to_numpy()[pidx] if "uwwCode" in df.columns else pidx.astype(str)
+    )
+    return pd.DataFrame(
+        {
+            "source_id": ids,
+            "reach_id": reaches["reach_id"].to_numpy()[ridx],
+            "fraction": shapely.line_locate_point(geoms[ridx], pg, normalized=True),
+            "distance_m": shapely.distance(geoms[ridx], pg),
+            "load_kg_day": load[pidx],
+            "load_source": label[pidx],
+        }
+    )
+
+
+By = Literal["length", "area"]
+_BY: tuple[str, ...] = get_args(By)
+
+
+def jurisdiction_loads(
+    pieces: pd.DataFrame,
+    table: pd.DataFrame,
+    *,
+    level: str,
+    by: By = "length",
+    reaches: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    r"""Spread emissions given per jurisdiction over the river pieces inside it.
+
+    .. math:: g_p = E_j \frac{w_p}{\sum_{q \in j} w_q}
+
+    with :math:`w_p` the piece length (``by="length"``) or its share of the reach's local
+    catchment area (``by="area"``, piece share of reach length x ``local_area_km2``).
+
+    Parameters
+    ----------
+    pieces
+        Piece table with ``piece_id, reach_id, length_km, jur_<level>``.
+    table
+        ``jur_id, load_kg_day`` (one row per jurisdiction of ``level``).
+    level
+        Level name of the jurisdictions in ``table``.
+    by
+        ``"length"`` or ``"area"``.
+    reaches
+        Reach table with ``reach_id, local_area_km2`` (needed for ``by="area"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``piece_id, reach_id, jur_id, load_kg_day, load_source`` (``"jurisdiction_table"``).
+
+    Raises
+    ------
+    InputError
+        For an unknown ``by`` or level, or missing columns.
+
+    Warns
+    -----
+    BasingovWarning
+        Naming jurisdictions of ``table`` without any river piece (their load is dropped).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_id": [1, 1, 2],
+    ...     "length_km": [1.0, 3.0, 2.0], "jur_country": ["A", "B", "B"]})
+    >>> t = pd.DataFrame({"jur_id": ["A", "B"], "load_kg_day": [10.0, 50.0]})
+    >>> jurisdiction_loads(p, t, level="country")["load_kg_day"].tolist()
+    [10.0, 30.0, 20.0]
+    """
+    if by not in _BY:
+        msg = f"by must be one of {list(_BY)}, got {by!r}"
+        raise InputError(msg)
+    col = f"jur_{level}"
+    if col not in pieces.columns:
+        allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
+        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
+        raise InputError(msg)
+    missing = [c for c in ("jur_id", "load_kg_day") if c not in table.columns]
+    if missing:
+        msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
+        raise InputError(msg)
+    w = pieces["length_km"].to_numpy(dtype=np.float64)
+    if by == "area":
+        if reaches is None or "local_area_km2" not in reaches.columns:
+            msg = "by='area' needs reaches with a local_area_km2 column"
+            raise InputError(msg)
+        area = pd.Series(
+            reaches["local_area_km2"].to_numpy(float), index=reaches["reach_id"].to_numpy()
+        )
+        rl = pieces.groupby("reach_id")["length_km"].transform("sum").to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(rl > 0, w / rl, 0.0)
+        w = np.nan_to_num(area.reindex(pieces["reach_id"].to_numpy()).to_numpy() * share)
+    jur = pieces[col].astype(str).to_numpy()
+    tot = pd.Series(w).groupby(jur).sum()
+    emis = pd.Series(
+        table["load_kg_day"].to_numpy(float), index=table["jur_id"].astype(str).to_numpy()
+    )
+    lost = sorted(set(emis.index) - set(tot[tot > 0].index))
+    if lost:
+        warnings.warn(
+            f"jurisdiction(s) {lost[:20]} of level {level!r} have no river piece "
+            f"(weight 0); their {float(emis[lost].sum()):.4g} kg/day are not routed",
+            BasingovWarning,
+            stacklevel=2,
+        )
+    denom = tot.reindex(jur).to_numpy()
+    val = emis.reindex(jur).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where(denom > 0, np.nan_to_num(val) * w / denom, 0.0)
+    return pd.DataFrame(
+        {
+            "piece_id": pieces["piece_id"].to_numpy(),
+            "reach_id": pieces["reach_id"].to_numpy(),
+            "jur_id": jur,
+            "load_kg_day": g,
+            "load_source": "jurisdiction_table",
+        }
+    )
+
+
+def station_loads(conc_mg_l: Any, discharge_m3s: Any) -> np.ndarray:
+    r"""Load at a station from concentration and discharge, kg/day.
+
+    .. math:: L = C\,Q \times 86.4
+
+    (:data:`KG_DAY_PER_MG_L_M3S`).
+
+    Raises
+    ------
+    InputError
+        If a value is negative.
+
+    Examples
+    --------
+    >>> station_loads([2.0], [100.0]).tolist()
+    [17280.0]
+    """
+    c = np.asarray(conc_mg_l, dtype=np.float64)
+    q = np.asarray(discharge_m3s, dtype=np.float64)
+    if (c < 0).any() or (q < 0).any():
+        msg = "concentrations (mg/L) and discharges (m3/s) must be >= 0"
+        raise InputError(msg)
+    return c * q * KG_DAY_PER_MG_L_M3S
+
+
+def incremental_loads(net: Any, stations: pd.DataFrame) -> pd.DataFrame:
+    r"""Incremental loads between consecutive stations, spread over the reaches between.
+
+    A station sits at the outflow of its reach. The area of station :math:`d` is every
+    reach whose first station downstream (along the main links ``idx_ds``) is :math:`d`;
+    its increment is
+
+    .. math:: \Delta L_d = L_d - \sum_{s \to d} L_s
+
+    over the stations :math:`s` immediately upstream, spread over the area's reaches by
+    length. In-stream losses between stations are not added back (the increment is a net
+    one), and a negative increment is set to 0 with a warning.
+
+    Parameters
+    ----------
+    net
+        The :class:`basingov.network.RiverNetwork`.
+    stations
+        ``station_id, reach_id, load_kg_day`` (e.g. :func:`station_loads` of period means).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reach_id, station_id, load_kg_day, load_source`` (``"monitoring"``).
+
+    Raises
+    ------
+    InputError
+        On missing columns, unknown reach ids or two stations on one reach.
+
+    Warns
+    -----
+    BasingovWarning
+        Naming stations with a negative increment.
+    """
+    missing = [c for c in ("station_id", "reach_id", "load_kg_day") if c not in stations.columns]
+    if missing:
+        msg = f"the station table lacks column(s) {missing}"
+        raise InputError(msg)
+    pos = pd.Index(net.reaches["reach_id"].to_numpy()).get_indexer(stations["reach_id"].to_numpy())
+    if (pos < 0).any():
+        bad = stations["reach_id"].to_numpy()[pos < 0][:10].tolist()
+        msg = f"stations name reach_id(s) not in the network: {bad}"
+        raise InputError(msg)
+    dup = pd.Series(pos).duplicated()
+    if dup.any():
+        bad = stations["station_id"].to_numpy()[dup.to_numpy()][:10].tolist()
+        msg = f"several stations on one reach ({bad}); keep one station per reach"
+        raise InputError(msg)
+    n = len(net.reaches)
+    at = np.full(n, -1, dtype=np.int64)
+    at[pos] = np.arange(pos.size)
+    lab = np.full(n, -1, dtype=np.int64)
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    for i in np.asarray(net.order)[::-1]:
+        d = idx_ds[i]
+        lab[i] = at[i] if at[i] >= 0 else (lab[d] if d >= 0 else -1)
+    load = stations["load_kg_day"].to_numpy(dtype=np.float64)
+    below = np.array([lab[idx_ds[p]] if idx_ds[p] >= 0 else -1 for p in pos], dtype=np.int64)
+    upstream = np.bincount(below[below >= 0], weights=load[below >= 0], minlength=pos.size)
+    inc = load - upstream
+    neg = np.flatnonzero(inc < 0)
+    if neg.size:
+        names = stations["station_id"].to_numpy()[neg][:20].tolist()
+        warnings.warn(
+            f"station(s) {names} carry less load than the stations just upstream; their "
+            "increments are set to 0",
+            BasingovWarning,
+            stacklevel=2,
+        )
+        inc = np.clip(inc, 0.0, None)
+    length = net.reaches["length_km"].to_numpy(dtype=np.float64)
+    has = lab >= 0
+    tot = np.bincount(lab[has], weights=length[has], minlength=pos.size)
+    r = np.flatnonzero(has)
+    s = lab[r]
+    g = np.where(tot[s] > 0, inc[s] * length[r] / np.where(tot[s] > 0, tot[s], 1.0), 0.0)
+    return pd.DataFrame(
+        {
+            "reach_id": net.reaches["reach_id"].to_numpy()[r],
+            "station_id": stations["station_id"].to_numpy()[s],
+            "load_kg_day": g,
+            "load_source": "monitoring",
+        }
+    )
