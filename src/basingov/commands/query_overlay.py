@@ -70,7 +70,7 @@ def _clean(v: Any) -> Any:
 
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    return [{k: _clean(v) for k, v in row.items()} for row in df[cols].to_dict("records")]
+    return [{str(k): _clean(v) for k, v in row.items()} for row in df[cols].to_dict("records")]
 
 
 def find_jurisdiction(
