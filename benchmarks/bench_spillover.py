@@ -71,7 +71,7 @@ def _label_down(idx_ds: np.ndarray, own: np.ndarray) -> np.ndarray:
 
 
 def basingov_matrix(t: dict[str, np.ndarray]) -> np.ndarray:
-    """The timed path: arrays -> routing graph -> keep factors -> matrix."""
+    """Run the timed path: arrays -> routing graph -> keep factors -> matrix."""
     g = routing_graph(t["idx_ds"])
     keep = keep_factors(t["tau"], decay_per_day=DECAY, is_lake=t["lake"])
     return transfer(g, keep, t["load"], t["jur"], is_lake=t["lake"], n_jur=N_JUR).matrix
@@ -112,7 +112,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=8_500_000, help="reaches in the big tree")
     ap.add_argument("--n-peer", type=int, default=20_000, help="reaches for the networkx run")
-    ap.add_argument("--write", action="store_true", help="write the P1 section of docs/performance.md")
+    ap.add_argument("--write", action="store_true", help="update docs/performance.md (P1)")
     args = ap.parse_args()
 
     small = synthetic_tree(args.n_peer)
@@ -128,7 +128,7 @@ def main() -> None:
     t_big, s_big = _time(basingov_matrix, big, repeat=3)
     zones = int((big["jur"][big["idx_ds"][1:]] != big["jur"][1:]).sum()) + 1
     print(f"P1: {args.n:,} reaches, {N_JUR} jurisdictions ({zones} zones): "
-          f"{t_big:.2f} s (best of 3); total crossing load {s_big[off].sum():.4g} kg/day")  # fmt: skip
+          f"{t_big:.2f} s (best of 3); crossing load {s_big[off].sum():.4g} kg/day")  # fmt: skip
     if args.write:
         _write(args, t_big, t_small, t_nx, err, zones)
 
