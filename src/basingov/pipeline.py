@@ -12,7 +12,6 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from shapely.geometry import LineString
 
 from basingov import __version__
 from basingov._validate import LayerReport, validate_config_inputs
@@ -93,26 +92,8 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     return validate_config_inputs(load_config(resolve_config(name_or_config)))
 
 
-def _dependency_edges(graph: Any, jurisdictions: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    pts = jurisdictions.set_index("jur_id").geometry.representative_point()
-    rows = []
-    for a, b, data in graph.edges(data=True):
-        if a not in pts.index or b not in pts.index:
-            continue
-        rows.append(
-            {
-                "from_jur": a,
-                "to_jur": b,
-                "level": level,
-                **{k: v for k, v in data.items() if isinstance(v, int | float | str | list)},
-                "geometry": LineString([pts[a], pts[b]]),
-            }
-        )
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=jurisdictions.crs)
-
-
 def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
-    from basingov import dependency, overlay
+    from basingov import overlay
     from basingov.builders import build_network
 
     cfg = basin.config
@@ -126,19 +107,8 @@ def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
-    tables: dict[str, pd.DataFrame] = {}
-    layers: dict[str, gpd.GeoDataFrame] = {}
-    with timer.stage("dependency"):
-        dep_tables = []
-        edge_layers = []
-        for lv in levels:
-            graph = dependency.jurisdiction_graph(ov.crossings, basin.jurisdictions, level=lv)
-            dep_tables.append(dependency.dependency_table(graph, basin.jurisdictions, level=lv))
-            edge_layers.append(_dependency_edges(graph, basin.jurisdictions, lv))
-        tables["dependency"] = pd.concat(dep_tables, ignore_index=True)
-        layers["dependency_edges"] = gpd.GeoDataFrame(
-            pd.concat(edge_layers, ignore_index=True), crs=basin.jurisdictions.crs
-        )
+    tables: dict[str, pd.DataFrame] = {"dependency": ov.dependency}
+    layers: dict[str, gpd.GeoDataFrame] = {"dependency_edges": ov.dependency_edges}
     tables["unit_shares"] = ov.unit_shares
     crossings = ov.crossings
     tables["crossings"] = pd.DataFrame(crossings.drop(columns="geometry"))
