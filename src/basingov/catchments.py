@@ -92,9 +92,9 @@ def allocate_local_area(
     xs = np.arange(x0 + cell_m / 2, x1, cell_m)
     ys = np.arange(y0 + cell_m / 2, y1, cell_m)
     gx, gy = np.meshgrid(xs, ys)
-    pts = shapely.points(gx.ravel(), gy.ravel())
     shapely.prepare(poly)
-    pts = pts[shapely.contains_xy(poly, gx.ravel(), gy.ravel())]
+    inside = shapely.contains_xy(poly, gx.ravel(), gy.ravel())
+    pts = np.asarray(shapely.points(gx.ravel()[inside], gy.ravel()[inside]), dtype=object)
     if len(pts) == 0:
         msg = f"the basin is smaller than one {cell_m:g} m cell; pass a smaller cell_m"
         raise InputError(msg)
