@@ -1,0 +1,174 @@
+"""``basingov spill``: the notification list for an accidental release."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from basingov.io import to_jsonable
+
+__all__ = ["spill"]
+
+
+def _parse_at(value: str) -> tuple[float, float]:
+    try:
+        lon, lat = (float(v) for v in value.split(","))
+    except ValueError:
+        msg = f"--at must be LON,LAT in degrees (e.g. 7.59,47.56), got {value!r}"
+        raise click.BadParameter(msg) from None
+    return lon, lat
+
+
+@click.command("spill")
+@click.argument("basin")
+@click.option("--at", "at", required=True, help="Release point LON,LAT (WGS84 degrees).")
+@click.option("--mass", "mass", required=True, type=float, help="Released mass in kg.")
+@click.option("--time", "time_", default=None, help="Release time, ISO 8601 (optional).")
+@click.option("--network", default=None, help="Network key (default: [basin] network).")
+@click.option(
+    "--mode",
+    type=click.Choice(["DM", "DD"]),
+    default="DM",
+    show_default=True,
+    help="Follow the main stem (DM) or every diversion (DD).",
+)
+@click.option(
+    "--dispersion",
+    type=float,
+    default=None,
+    help="Longitudinal dispersion coefficient D in m2/s (default: DEFAULT_DISPERSION_M2_S).",
+)
+@click.option("--decay", type=float, default=0.0, show_default=True, help="Decay rate, 1/day.")
+@click.option("--tolerance", type=float, default=5000.0, show_default=True, help="Snap, m.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "table"]),
+    default="json",
+    show_default=True,
+    help="JSON to stdout, or only the table to stderr.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the list to FILE.csv or FILE.json.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def spill(
+    basin: str,
+    at: str,
+    mass: float,
+    time_: str | None,
+    network: str | None,
+    mode: str,
+    dispersion: float | None,
+    decay: float,
+    tolerance: float,
+    fmt: str,
+    out: Path | None,
+    overwrite: bool,
+) -> None:
+    """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
+
+    Prints JSON with a ``notifications`` list (jur_id, name, level, crossing_lon,
+    crossing_lat, arrival_hours, peak_hours, peak_mg_l; sorted by arrival) to stdout and
+    a table to stderr.
+    """
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from basingov.builders import build_network
+    from basingov.datasets import load_basin
+    from basingov.errors import ConfigError, InputError
+    from basingov.io import check_overwrite, write_csv, write_json
+    from basingov.navigation import navigate, snap_point
+    from basingov.overlay import split_reaches
+    from basingov.spill import DEFAULT_DISPERSION_M2_S, spill_notifications
+
+    lon, lat = _parse_at(at)
+    release = None
+    if time_ is not None:
+        try:
+            release = dt.datetime.fromisoformat(time_)
+        except ValueError:
+            msg = f"--time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time_!r}"
+            raise click.BadParameter(msg) from None
+    if out is not None:
+        if out.suffix not in (".csv", ".json"):
+            msg = f"-o must end in .csv or .json, got {out.name!r}"
+            raise InputError(msg)
+        check_overwrite(out, overwrite=overwrite)
+    b = load_basin(basin)
+    cfg = b.config
+    key = network or cfg.basin.network
+    if key not in cfg.networks:
+        msg = f"--network {key!r} is not in {cfg.source.name}; networks are {sorted(cfg.networks)}"
+        raise ConfigError(msg)
+    net = build_network(
+        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
+    )
+    snap = snap_point(net, lon, lat, tolerance_m=tolerance)
+    x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
+    geom = net.reaches.geometry.iloc[snap.position]
+    frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
+    path = navigate(net, snap.reach_id, mode=mode)  # type: ignore[arg-type]
+    sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
+    levels = list(cfg.boundaries.levels)
+    pieces = split_reaches(sub, b.jurisdictions, levels=levels)
+    table = spill_notifications(
+        net,
+        pieces,
+        snap.reach_id,
+        mass,
+        levels=levels,
+        start_fraction=frac,
+        mode=mode,  # type: ignore[arg-type]
+        dispersion_m2_s=DEFAULT_DISPERSION_M2_S if dispersion is None else dispersion,
+        decay_per_day=decay,
+        release_time=release,
+    )
+    result = {
+        "basin": cfg.basin.name,
+        "network": key,
+        "release": {
+            "lon": lon,
+            "lat": lat,
+            "reach_id": snap.reach_id,
+            "snap_distance_m": snap.distance_m,
+            "fraction": frac,
+            "mass_kg": mass,
+            "time": time_,
+        },
+        "mode": mode,
+        "dispersion_m2_s": DEFAULT_DISPERSION_M2_S if dispersion is None else dispersion,
+        "decay_per_day": decay,
+        "notifications": table.replace({np.nan: None}).to_dict(orient="records"),
+    }
+    if out is not None:
+        if out.suffix == ".csv":
+            write_csv(table, out, overwrite=overwrite)
+        else:
+            write_json(to_jsonable(result), out, overwrite=overwrite)
+    click.echo(
+        f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {snap.reach_id} "
+        f"({snap.distance_m:.0f} m away); {len(table)} notification(s):",
+        err=True,
+    )
+    click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
+    for rec in table.to_dict(orient="records"):
+        pk = float(rec["peak_mg_l"])
+        peak = "-" if np.isnan(pk) else f"{pk:.4g}"
+        click.echo(
+            f"{float(rec['arrival_hours']):9.1f} {float(rec['peak_hours']):8.1f} {peak:>10}  "
+            f"{rec['level_name']!s:<6} {rec['jur_id']} {rec['name']}",
+            err=True,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(to_jsonable(result), indent=2))

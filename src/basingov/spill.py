@@ -1,0 +1,303 @@
+r"""Spill early warning: travel times, arrival and peak at every downstream border.
+
+A release of mass :math:`M` (kg) is advected downstream with the reach velocities
+(:math:`\tau_i = L_i / v_i`); at a point reached after time :math:`t` the cloud has
+spread by longitudinal dispersion. For an instantaneous release the 1-D
+advection-dispersion equation (Taylor 1954; e.g. the review in Environmental Processes,
+doi:10.1007/s40710-014-0018-6) gives the peak cross-section-mean concentration
+
+.. math::
+
+    C_{max}(t) = \frac{M\, m\, e^{-k t}}{A \sqrt{4 \pi D t}}, \qquad A = Q / v,
+
+with :math:`m` the share of the mass taking that path (bifurcations) and :math:`k` an
+optional decay rate. The leading edge (two standard deviations of the cloud ahead of the
+centroid) arrives at :math:`t - 2\sqrt{2 D t}/v`; the peak at :math:`t`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Literal, get_args
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov.errors import EmptyResultError, InputError
+
+__all__ = [
+    "DEFAULT_DISPERSION_M2_S",
+    "NOTIFICATION_COLUMNS",
+    "spill_notifications",
+    "travel_times",
+]
+
+#: Longitudinal dispersion coefficient D (m2/s). An *assumption* of the order of the
+#: values reported for large rivers (10^2-10^3 m2/s); no basin-specific calibrated value
+#: was available to us, and no empirical formula could be applied because the networks
+#: carry no channel width or depth. Override with ``dispersion_m2_s``.
+DEFAULT_DISPERSION_M2_S = 300.0
+
+#: Columns of the notification list (DESIGN §2.13, spill command), in order.
+NOTIFICATION_COLUMNS: tuple[str, ...] = (
+    "jur_id",
+    "name",
+    "level",
+    "crossing_lon",
+    "crossing_lat",
+    "arrival_hours",
+    "peak_hours",
+    "peak_mg_l",
+)
+
+Mode = Literal["DM", "DD"]
+_MODES: tuple[str, ...] = get_args(Mode)
+
+
+def travel_times(
+    net: Any,
+    start: int,
+    *,
+    start_fraction: float = 0.0,
+    mode: Mode = "DM",
+) -> pd.DataFrame:
+    """Time for a release to reach each downstream reach, and the share of mass that does.
+
+    Parameters
+    ----------
+    net
+        A :class:`basingov.network.RiverNetwork` (``length_km``, ``velocity_ms``).
+    start
+        Reach id of the release.
+    start_fraction
+        Position of the release along the start reach (0 upstream end, 1 downstream).
+    mode
+        ``"DM"``: the main downstream links only; ``"DD"``: every bifurcation branch, with
+        the mass split by the branch fractions and the earliest arrival kept.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reach_id, position, t_in_hours`` (at the reach's upstream end; at the release
+        point for the start reach), ``t_out_hours, mass_fraction``, upstream first.
+
+    Raises
+    ------
+    InputError
+        For an unknown mode or reach, a fraction outside [0, 1], or a reach on the path
+        without a positive velocity.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> from basingov.network import network_from_table
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
+    ...     "velocity_ms": [1.0, 0.5]},
+    ...     geometry=[LineString([(0, 0), (3600, 0)]), LineString([(3600, 0), (7200, 0)])],
+    ...     crs="EPSG:3035")
+    >>> travel_times(network_from_table(t), 1, start_fraction=0.5)["t_out_hours"].tolist()
+    [0.5, 2.5]
+    """
+    from basingov.navigation import navigate
+
+    if mode not in _MODES:
+        msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
+        raise InputError(msg)
+    if not 0.0 <= start_fraction <= 1.0:
+        msg = f"start_fraction must lie in [0, 1], got {start_fraction}"
+        raise InputError(msg)
+    path = navigate(net, start, mode=mode)
+    r = net.reaches
+    length_m = r["length_km"].to_numpy(dtype=np.float64)[path] * 1000.0
+    v = r["velocity_ms"].to_numpy(dtype=np.float64)[path]
+    bad = ~(np.isfinite(v) & (v > 0))
+    if bad.any():
+        ids = r["reach_id"].to_numpy()[path][bad][:10].tolist()
+        msg = f"reach(es) {ids} on the spill path have no positive velocity_ms; fill it"
+        raise InputError(msg)
+    tau = length_m / v / 3600.0
+    local = {int(p): k for k, p in enumerate(path)}
+    n = path.size
+    t_in = np.full(n, np.inf)
+    mass = np.zeros(n)
+    t_in[0] = 0.0
+    mass[0] = 1.0
+    tau = tau.copy()
+    tau[0] *= 1.0 - start_fraction
+    links: dict[int, list[tuple[int, float]]] = {}
+    bif = getattr(net, "bifurcations", None)
+    ids = r["reach_id"].to_numpy()
+    if mode == "DD" and bif is not None and len(bif):
+        rid = pd.Index(ids)
+        for a, b, f in zip(
+            rid.get_indexer(bif["reach_id"]), bif["downstream_id"], bif["fraction"], strict=True
+        ):
+            d = int(rid.get_indexer([b])[0]) if b != -1 else -1
+            links.setdefault(int(a), []).append((d, float(f)))
+    # navigate lists reaches upstream first, in topological order along the path
+    for k in range(n):
+        p = int(path[k])
+        t_out = t_in[k] + tau[k]
+        outs = links.get(p, [(int(net.idx_ds[p]), 1.0)])
+        for d, f in outs:
+            if d in local:
+                j = local[d]
+                t_in[j] = min(t_in[j], t_out)
+                mass[j] += mass[k] * f
+    return pd.DataFrame(
+        {
+            "reach_id": ids[path],
+            "position": path,
+            "t_in_hours": t_in,
+            "t_out_hours": t_in + tau,
+            "mass_fraction": mass,
+        }
+    )
+
+
+def spill_notifications(
+    net: Any,
+    pieces: gpd.GeoDataFrame,
+    start: int,
+    mass_kg: float,
+    *,
+    levels: Sequence[str],
+    start_fraction: float = 0.0,
+    mode: Mode = "DM",
+    dispersion_m2_s: float = DEFAULT_DISPERSION_M2_S,
+    decay_per_day: float = 0.0,
+    release_time: dt.datetime | None = None,
+    level_numbers: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Who must be warned, and by when: one row per jurisdiction reached, by arrival.
+
+    Along the downstream path every border where the jurisdiction changes (at each
+    level) is a crossing; the first crossing into each jurisdiction gives its arrival
+    time, peak time and peak concentration (module docstring). The jurisdictions holding
+    the release come first with arrival 0 and no peak estimate (near field).
+
+    Parameters
+    ----------
+    net
+        The :class:`basingov.network.RiverNetwork` (``discharge_m3s, velocity_ms``).
+    pieces
+        Piece table (:func:`basingov.overlay.split_reaches`) covering at least the reaches
+        on the path, with ``reach_id``, ``fraction_start, fraction_end``, ``piece`` and
+        ``jur_<level>, name_<level>``.
+    start
+        Reach id of the release.
+    mass_kg
+        Released mass (> 0).
+    levels
+        Level names to notify, coarsest first.
+    start_fraction
+        Position of the release along the start reach.
+    mode
+        ``"DM"`` or ``"DD"`` (:func:`travel_times`).
+    dispersion_m2_s
+        Longitudinal dispersion coefficient; 0 gives no peak estimate (plug flow).
+    decay_per_day
+        First-order decay of the substance (0: conservative, the worst case).
+    release_time
+        Optional release time; adds ``arrival_time`` and ``peak_time`` (ISO 8601).
+    level_numbers
+        Numbers written in ``level`` (default: 0, 1, ... in the order of ``levels``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`NOTIFICATION_COLUMNS` plus ``level_name, reach_id, mass_fraction`` (and the
+        two time columns), sorted by arrival.
+
+    Raises
+    ------
+    InputError
+        For a non-positive mass, negative rates, unknown levels or mode, or pieces missing
+        for reaches on the path.
+    EmptyResultError
+        If the path has no piece at all.
+    """
+    if not mass_kg > 0:
+        msg = f"mass_kg must be > 0, got {mass_kg}"
+        raise InputError(msg)
+    if not (dispersion_m2_s >= 0 and decay_per_day >= 0):
+        msg = "dispersion_m2_s and decay_per_day must be >= 0"
+        raise InputError(msg)
+    missing = [lv for lv in levels if f"jur_{lv}" not in pieces.columns]
+    if missing:
+        allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
+        msg = f"level(s) {missing} are not in the piece table; allowed levels are {allowed}"
+        raise InputError(msg)
+    nums = list(range(len(levels))) if level_numbers is None else list(level_numbers)
+    tt = travel_times(net, start, start_fraction=start_fraction, mode=mode)
+    sort_cols = ["reach_id", "piece"] if "piece" in pieces.columns else ["reach_id"]
+    p = pieces[pieces["reach_id"].isin(tt["reach_id"])].sort_values(sort_cols)
+    if p.empty:
+        msg = f"no piece lies on the spill path from reach {start}"
+        raise EmptyResultError(msg)
+    absent = sorted(set(tt["reach_id"]) - set(p["reach_id"]))
+    if absent:
+        msg = f"reach(es) {absent[:10]} on the spill path have no piece; split them first"
+        raise InputError(msg)
+    info = tt.set_index("reach_id")
+    pos = info.loc[p["reach_id"], "position"].to_numpy()
+    tin = info.loc[p["reach_id"], "t_in_hours"].to_numpy()
+    tout = info.loc[p["reach_id"], "t_out_hours"].to_numpy()
+    mfrac = info.loc[p["reach_id"], "mass_fraction"].to_numpy()
+    fs = p["fraction_start"].to_numpy(dtype=float)
+    fe = p["fraction_end"].to_numpy(dtype=float)
+    is_start = p["reach_id"].to_numpy() == start
+    # time at the upstream end of each piece
+    span = np.where(is_start, 1.0 - start_fraction, 1.0)
+    f_rel = np.where(is_start, (fs - start_fraction), fs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_piece = tin + (tout - tin) * np.where(span > 0, f_rel / span, 0.0)
+    on = ~is_start | (fe > start_fraction) | (fe >= 1.0)
+    p, pos, t_piece, mfrac = p[on], pos[on], t_piece[on], mfrac[on]
+    is_start = is_start[on]
+    release_piece = np.flatnonzero(is_start)[:1]
+    q = net.reaches["discharge_m3s"].to_numpy(dtype=np.float64)[pos]
+    v = net.reaches["velocity_ms"].to_numpy(dtype=np.float64)[pos]
+    starts = shapely.get_point(shapely.line_merge(p.geometry.to_numpy()), 0)
+    pts = gpd.GeoSeries(starts, crs=pieces.crs).to_crs("EPSG:4326").to_numpy()
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    rows = []
+    for lv, num in zip(levels, nums, strict=True):
+        jur = p[f"jur_{lv}"].astype(str).to_numpy()
+        name = p[f"name_{lv}"].astype(str).to_numpy() if f"name_{lv}" in p else jur
+        seen: set[str] = set()
+        for k in release_piece:
+            seen.add(jur[k])
+            rows.append((jur[k], name[k], num, lv, lon[k], lat[k], 0.0, 0.0, np.nan,
+                         int(p["reach_id"].iloc[k]), 1.0))  # fmt: skip
+        for k in np.argsort(t_piece, kind="stable"):
+            if jur[k] in seen or jur[k] == "":
+                continue
+            seen.add(jur[k])
+            t = max(float(t_piece[k]), 1e-9)
+            ts = t * 3600.0
+            if dispersion_m2_s > 0 and v[k] > 0 and q[k] > 0:
+                area = q[k] / v[k]
+                sig = np.sqrt(2.0 * dispersion_m2_s * ts)
+                c = mass_kg * mfrac[k] * np.exp(-decay_per_day * t / 24.0)
+                peak = c / (area * np.sqrt(4.0 * np.pi * dispersion_m2_s * ts)) * 1000.0
+                arrival = max(0.0, t - 2.0 * sig / v[k] / 3600.0)
+            else:
+                peak, arrival = np.nan, t
+            rows.append((jur[k], name[k], num, lv, lon[k], lat[k], arrival, t, peak,
+                         int(p["reach_id"].iloc[k]), float(mfrac[k])))  # fmt: skip
+    cols = [*NOTIFICATION_COLUMNS[:3], "level_name", *NOTIFICATION_COLUMNS[3:]]
+    out = pd.DataFrame(rows, columns=[*cols, "reach_id", "mass_fraction"])
+    out = out.sort_values(["arrival_hours", "level"], kind="stable").reset_index(drop=True)
+    if release_time is not None:
+        out["arrival_time"] = [
+            (release_time + dt.timedelta(hours=float(h))).isoformat() for h in out["arrival_hours"]
+        ]
+        out["peak_time"] = [
+            (release_time + dt.timedelta(hours=float(h))).isoformat() for h in out["peak_hours"]
+        ]
+    return out
