@@ -46,11 +46,13 @@ def query() -> None:
 # (keep this block as plain lines so several modules can be added independently)
 from basingov.commands.datasets import datasets  # noqa: E402
 from basingov.commands.run import run  # noqa: E402
+from basingov.commands.spill import spill  # noqa: E402
 from basingov.commands.validate import validate  # noqa: E402
 
 cli.add_command(datasets)
 cli.add_command(validate)
 cli.add_command(run)
+cli.add_command(spill)
 from basingov.commands.query_overlay import crossings, jurisdiction  # noqa: E402
 
 query.add_command(crossings)
