@@ -1,0 +1,281 @@
+"""Tests for the spillover routing kernels, matrices and tables."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString, box
+
+from basingov.errors import InputError, SingularSystemError
+from basingov.network import network_from_table
+from basingov.overlay import crossings, split_reaches
+from basingov.spillover import (
+    keep_factors,
+    marginal_benefit,
+    monte_carlo_matrix,
+    node_loads,
+    piece_network,
+    route,
+    routing_graph,
+    spillover_tables,
+    transfer,
+)
+
+
+def _check_invariant(gen, dlv, dec, ret):
+    total = dlv + dec + ret
+    np.testing.assert_allclose(total, gen, rtol=1e-9, atol=0)
+
+
+# --- golden cases, derived by hand ---------------------------------------------------------
+def test_chain_golden():
+    # A (node 0) -> B (node 1) -> out; keep 0.25 each so entry sqrt(0.25) = 0.5; 1 kg/day each.
+    # F0 = 0.5 (all A); F1 = 0.25*0.5 (A) + 0.5 (B). S[A,B] = F0 = 0.5; S[A,A] = 1 - 0.5 = 0.5.
+    t = transfer(routing_graph([1, -1]), [0.25, 0.25], [1.0, 1.0], [0, 1])
+    np.testing.assert_allclose(t.matrix, [[0.5, 0.5], [0.0, 1.0]])
+    np.testing.assert_allclose(t.delivered, [0.125, 0.5])
+    np.testing.assert_allclose(t.decayed, [0.875, 0.5])
+    _check_invariant(t.generated, t.delivered, t.decayed, t.retained)
+
+
+def test_dag_split_golden():
+    # node 0 (A, 10 kg/day) splits 0.6 -> node 1 (B), 0.4 -> node 2 (C); 1 and 2 -> node 3 (C).
+    # keep 1 except node 3 keep 0.64. Flux 0->1 = 6, 0->2 = 4, into node 3 = 10, out 6.4.
+    # S[A,B] = 6 (link 0->1); S[A,C] = 4 (0->2) + 6 (1->3, B->C) = 10; delivered 6.4, decayed 3.6.
+    g = routing_graph([1, 3, 3, -1], splits=([0, 0], [1, 2], [0.6, 0.4]))
+    assert g.kind == "dag"
+    load = [10.0, 0.0, 0.0, 0.0]
+    t = transfer(g, [1.0, 1.0, 1.0, 0.64], load, [0, 1, 2, 2])
+    assert t.matrix[0, 1] == pytest.approx(6.0)
+    assert t.matrix[0, 2] == pytest.approx(10.0)
+    assert t.delivered[0] == pytest.approx(6.4)
+    assert t.decayed[0] == pytest.approx(3.6)
+    _check_invariant(t.generated, t.delivered, t.decayed, t.retained)
+
+
+def test_loop_golden():
+    # 0 -> 1 (fraction 1); 1 -> 0 (0.5), the other 0.5 leaves. keep 0.5, entry sqrt(0.5).
+    # F0 = 0.5 * 0.5 * F1 + s, F1 = 0.5 F0  =>  F0 = s / 0.875; delivered = 0.5 F1 = 0.25 F0.
+    g = routing_graph([1, -1], splits=([1, 1], [0, -1], [0.5, 0.5]))
+    assert g.kind == "cyclic"
+    r = route(g, [0.5, 0.5], [1.0, 0.0], [0, 0])
+    s = np.sqrt(0.5)
+    assert r.method == "solve"
+    assert r.flux[0, 0] == pytest.approx(s / 0.875)
+    assert r.delivered[0] == pytest.approx(0.25 * s / 0.875)
+    _check_invariant(r.generated, r.delivered, r.decayed, r.retained)
+
+
+def test_lake_retention_golden():
+    # one lake node, tau 10 days, k_l 0.1/day: keep = 1/(1+1) = 0.5, fully mixed entry 0.5.
+    keep = keep_factors([240.0], is_lake=[True], lake_decay_per_day=0.1)
+    r = route(routing_graph([-1]), keep, [4.0], [0], is_lake=[True])
+    assert r.retained[0] == pytest.approx(2.0)
+    assert r.decayed[0] == 0.0
+
+
+# --- invariant on random networks (tree, DAG with splits, loops) -----------------------------
+def _random_case(rng, n, kind):
+    ds = np.array([-1] + [int(rng.integers(0, i)) for i in range(1, n)])
+    ds = (n - 1 - ds[::-1]).astype(np.int64)  # upstream nodes first
+    ds[ds == n] = -1
+    ds[-1] = -1
+    splits = None
+    if kind != "tree":
+        src = rng.choice(np.arange(n - 1), size=max(1, n // 5), replace=False)
+        rows = []
+        for s in src:
+            other = int(rng.integers(0, n)) if kind == "loop" else int(rng.integers(s + 1, n))
+            if other == s or other == ds[s]:
+                continue
+            f = float(rng.uniform(0.1, 0.9))
+            rows += [(s, ds[s], f), (s, other, 1 - f)]
+        if rows:
+            a = np.array(rows)
+            splits = (a[:, 0].astype(int), a[:, 1].astype(int), a[:, 2])
+    g = routing_graph(ds, splits=splits)
+    keep = rng.uniform(0.2, 0.99, n)
+    lake = rng.random(n) < 0.2
+    load = rng.uniform(0, 5, n)
+    jur = rng.integers(0, 4, n)
+    return g, keep, lake, load, jur
+
+
+@pytest.mark.parametrize("kind", ["tree", "dag", "loop"])
+def test_invariant_random(kind):
+    rng = np.random.default_rng({"tree": 1, "dag": 2, "loop": 3}[kind])
+    for _ in range(10):
+        g, keep, lake, load, jur = _random_case(rng, int(rng.integers(2, 200)), kind)
+        r = route(g, keep, load, jur, is_lake=lake, n_origins=4)
+        _check_invariant(r.generated, r.delivered, r.decayed, r.retained)
+        t = transfer(g, keep, load, jur, is_lake=lake, n_jur=4)
+        _check_invariant(t.generated, t.delivered, t.decayed, t.retained)
+        assert r.balance()["relative_residual"].max() < 1e-9
+
+
+def test_tree_fast_path_equals_solve():
+    rng = np.random.default_rng(7)
+    g, keep, lake, load, jur = _random_case(rng, 300, "tree")
+    fast = transfer(g, keep, load, jur, is_lake=lake, n_jur=4, max_cells=50)
+    slow = transfer(g, keep, load, jur, is_lake=lake, n_jur=4, method="solve")
+    for a in ("matrix", "delivered", "decayed", "retained", "exported", "returned"):
+        np.testing.assert_allclose(getattr(fast, a), getattr(slow, a), rtol=1e-10, atol=1e-12)
+    # border fluxes (rows) sum to the off-diagonal matrix columns
+    off = fast.matrix - np.diag(np.diag(fast.matrix))
+    by_recv = np.zeros_like(off)
+    np.add.at(by_recv.T, jur[fast.border_dst], fast.border_flux)
+    np.fill_diagonal(by_recv, 0)
+    np.testing.assert_allclose(by_recv, off, atol=1e-12)
+
+
+# --- errors -------------------------------------------------------------------------------
+def test_singular_loop_raises():
+    g = routing_graph([1, 0])
+    with pytest.raises(SingularSystemError, match="singular: a loop"):
+        route(g, [1.0, 1.0], [1.0, 0.0], [0, 0])
+
+
+def test_routing_graph_errors():
+    with pytest.raises(InputError, match=r"idx_ds must hold positions"):
+        routing_graph([5, -1])
+    with pytest.raises(InputError, match="sum to more than 1"):
+        routing_graph([1, -1, -1], splits=([0, 0], [1, 2], [0.7, 0.7]))
+    with pytest.raises(InputError, match="fractions outside"):
+        routing_graph([1, -1], splits=([0], [1], [1.5]))
+    with pytest.raises(InputError, match="equal length"):
+        routing_graph([1, -1], splits=([0], [1, 1], [1.0]))
+
+
+def test_factor_and_route_errors():
+    with pytest.raises(InputError, match="decay_per_day must be a finite rate"):
+        keep_factors([1.0], decay_per_day=-1)
+    with pytest.raises(InputError, match="travel time is missing"):
+        keep_factors([np.nan])
+    g = routing_graph([1, -1])
+    with pytest.raises(InputError, match="method must be one of"):
+        route(g, [1, 1], [1, 1], [0, 0], method="magic")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="expected"):
+        route(g, [1], [1, 1], [0, 0])
+    with pytest.raises(InputError, match="keep factors must lie"):
+        route(g, [2.0, 1.0], [1, 1], [0, 0])
+    with pytest.raises(InputError, match="loads must be finite"):
+        route(g, [1, 1], [-1.0, 1], [0, 0])
+    with pytest.raises(InputError, match="integer codes"):
+        route(g, [1, 1], [1, 1], [0.5, 0.0])
+    with pytest.raises(InputError, match="origin codes must lie"):
+        route(g, [1, 1], [1, 1], [0, 3], n_origins=2)
+    with pytest.raises(InputError, match="needs an acyclic network"):
+        route(routing_graph([1, 0]), [0.5, 0.5], [1, 1], [0, 0], method="sweep")
+    with pytest.raises(InputError, match="method must be one of"):
+        transfer(g, [1, 1], [1, 1], [0, 0], method="x")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="cut_pct"):
+        marginal_benefit(pd.DataFrame([[1.0]]), cut_pct=120)
+
+
+# --- tables on a hand-built basin ------------------------------------------------------------
+@pytest.fixture
+def basin():
+    # Y confluence: reaches 1 (in A) and 2 (crossing A->B) join into 3 (in B).
+    jur = gpd.GeoDataFrame(
+        {
+            "jur_id": ["A", "B"],
+            "name": ["Upland", "Lowland"],
+            "level": [0, 0],
+            "level_name": ["country"] * 2,
+            "parent_id": ["", ""],
+        },
+        geometry=[box(0, 0, 10000, 10000), box(10000, 0, 20000, 10000)],
+        crs=3035,
+    )
+    t = gpd.GeoDataFrame(
+        {
+            "reach_id": [1, 2, 3],
+            "downstream_id": [3, 3, -1],
+            "local_area_km2": [10.0, 10.0, 10.0],
+            "velocity_ms": [0.5, 0.5, 0.5],
+        },
+        geometry=[
+            LineString([(1000, 9000), (5000, 5000)]),
+            LineString([(5000, 1000), (12000, 5000)]),
+            LineString([(12000, 5000), (19000, 5000)]),
+        ],
+        crs=3035,
+    )
+    t.loc[0, "geometry"] = LineString([(1000, 9000), (12000, 5000)])
+    net = network_from_table(t)
+    pieces = split_reaches(net.reaches, jur, levels=["country"])
+    cr = crossings(net, pieces, level="country")
+    return net, pieces, cr
+
+
+def test_spillover_tables(basin):
+    net, pieces, cr = basin
+    loads = pd.DataFrame(
+        {"reach_id": [1, 2, 3], "load_kg_day": [10.0, 10.0, 5.0], "load_source": "test"}
+    )
+    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.5)
+    s = res.matrices["country"]
+    # A is upstream: it exports to B and imports nothing
+    assert s.loc["A", "B"] > 0
+    assert s.loc["B", "A"] == 0
+    ind = res.indicators
+    assert ind.loc["A", "net_balance"] > 0 > ind.loc["B", "net_balance"]
+    assert ind.loc["A", "imported_share"] == 0
+    assert res.balance["relative_residual"].max() < 1e-9
+    # crossing decomposition adds up to the matrix and carries overlay ids
+    cf = res.crossing_flux
+    assert set(cf["crossing_id"]) <= set(cr["crossing_id"])
+    assert cf["load_kg_day"].sum() == pytest.approx(s.loc["A", "B"])
+    assert cf.groupby("crossing_id")["share"].sum().to_numpy() == pytest.approx(1.0)
+    long = res.matrix_long
+    assert list(long.columns[:4]) == ["origin", "receptor", "level", "level_name"]
+    assert res.reach_loads["generated_kg_day"].sum() == pytest.approx(25.0)
+    mb = res.marginal_benefit("country", cut_pct=10)
+    assert mb.loc["A", "B"] == pytest.approx(0.1 * s.loc["A", "B"])
+    with pytest.raises(InputError, match="has no matrix"):
+        res.marginal_benefit("state")
+
+
+def test_spillover_tables_errors(basin):
+    net, pieces, cr = basin
+    loads = pd.DataFrame({"reach_id": [1], "load_kg_day": [1.0]})
+    with pytest.raises(InputError, match="allowed levels are"):
+        spillover_tables(net, pieces, cr, loads, level_names=["state"])
+    with pytest.raises(InputError, match="have no piece"):
+        piece_network(net, pieces[pieces["reach_id"] != 3])
+    with pytest.raises(InputError, match="lacks column"):
+        piece_network(net, pieces.drop(columns="fraction_end"))
+    pn = piece_network(net, pieces)
+    with pytest.raises(InputError, match="needs 'load_kg_day'"):
+        node_loads(pn, pd.DataFrame({"x": [1]}))
+    with pytest.raises(InputError, match="not in the network"):
+        node_loads(pn, pd.DataFrame({"reach_id": [99], "load_kg_day": [1.0]}))
+    with pytest.raises(InputError, match="not in the piece table"):
+        node_loads(pn, pd.DataFrame({"piece_id": [99], "load_kg_day": [1.0]}))
+
+
+def test_point_load_lands_on_its_piece(basin):
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    _, m = node_loads(pn, pd.DataFrame({"reach_id": [2], "fraction": [0.99], "load_kg_day": [3.0]}))
+    node = int(np.flatnonzero(m[0])[0])
+    assert pn.pieces.loc[node, "jur_country"] == "B"
+
+
+def test_monte_carlo_bands(basin):
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    _, src = node_loads(pn, pd.DataFrame({"reach_id": [1, 3], "load_kg_day": [10.0, 1.0]}))
+    a = monte_carlo_matrix(net, pn, src, level="country", runs=50, seed=3)
+    b = monte_carlo_matrix(net, pn, src, level="country", runs=50, seed=3)
+    pd.testing.assert_frame_equal(a, b)
+    row = a[(a["origin"] == "A") & (a["receptor"] == "B")].iloc[0]
+    assert row["p5"] < row["p50"] < row["p95"]
+    with pytest.raises(InputError, match="runs must be"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=0)
+    with pytest.raises(InputError, match="percentiles must lie"):
+        monte_carlo_matrix(net, pn, src, level="country", percentiles=(150,))
+    with pytest.raises(InputError, match="sigmas"):
+        monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
