@@ -109,7 +109,9 @@ def test_snap_prefers_main_river_among_near_ties(basin):
     r = snap_point(basin, *_lonlat(1940, -150))
     assert r.reach_id == 5
     assert r.distance_m == pytest.approx(np.hypot(60, 150), abs=0.5)
-    assert r.upstream_area_km2 == pytest.approx(262.0)
+    # reach 5 has 262 km2 at its outlet; the point snaps to its upstream end (minus its
+    # own 1 km2 local area)
+    assert r.upstream_area_km2 == pytest.approx(261.0)
     # without a tie window the nearest reach wins
     r = snap_point(basin, *_lonlat(1940, -150), tie_ratio=1, tie_margin_m=0)
     assert r.reach_id == 4
@@ -157,3 +159,61 @@ def test_snap_to_catchment_polygons():
     assert r.reach_id == 1
     assert r.distance_m == 0.0
     assert np.isclose(r.upstream_area_km2, 100.0)
+
+
+# --- CLI: basingov query upstream|downstream (shipped Rhine) ---------------------------
+def _cli(*args: str):
+    import json
+
+    from click.testing import CliRunner
+
+    from basingov.cli import cli
+
+    res = CliRunner().invoke(cli, ["query", *args])
+    return res, (json.loads(res.stdout) if res.exit_code == 0 else None)
+
+
+def test_cli_upstream_of_dutch_border_hybas(tmp_path):
+    out = tmp_path / "up.csv"
+    res, js = _cli("upstream", "rhine", "--at", "6.10,51.85", "--network", "hybas", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert js["network"] == "hybas"
+    # Rhine at Lobith (NL border): published ~160,800 km2 (ICPR/RWS); HydroBASINS
+    # accumulation within 2 %
+    assert js["upstream_area_km2"] == pytest.approx(160_800, rel=0.02)
+    assert js["n_reaches"] > 250
+    codes = {j["jur_id"] for j in js["jurisdictions"]["country"]}
+    assert {"CH", "DE", "FR"} <= codes
+    written = pd.read_csv(out)
+    assert len(written) == js["n_reaches"]
+    res2, _ = _cli("upstream", "rhine", "--at", "6.10,51.85", "--network", "hybas", "-o", str(out))
+    assert res2.exit_code != 0
+    assert "already exists" in str(res2.exception)
+
+
+def test_cli_downstream_of_basel_ccm2():
+    res, js = _cli("downstream", "rhine", "--at", "7.59,47.56", "--max-km", "100")
+    assert res.exit_code == 0, res.output
+    # Rhine at Basel: published ~35,900 km2 (FOEN gauge Basel-Rheinhalle); CCM2 has no
+    # areas, so they are apportioned from HydroBASINS sub-basins: within 5 %
+    assert js["upstream_area_km2"] == pytest.approx(35_900, rel=0.05)
+    assert "apportioned" in js["upstream_area_source"]
+    assert 100 <= js["length_km"] < 120  # reaches beginning within 100 km
+    assert js["jurisdictions"]["country"][0]["jur_id"] == "CH"
+
+
+def test_cli_errors(tmp_path):
+    res, _ = _cli("upstream", "rhine", "--at", "7.5;47")
+    assert "--at must be LON,LAT" in str(res.exception)
+    res, _ = _cli("upstream", "rhine", "--at", "7.5,47", "-o", str(tmp_path / "x.txt"))
+    assert "use a .csv, .gpkg or .geojson" in str(res.exception)
+    res, _ = _cli("upstream", "rhine", "--at", "7.5,47", "--network", "nope")
+    assert "network 'nope' is not in the basin config" in str(res.exception)
+    res, _ = _cli("downstream", "rhine", "--at", "7.5,47", "--mode", "UT")
+    assert res.exit_code == 2
+    assert "Invalid value for '--mode'" in res.output
+
+
+def test_snap_expected_area_error(basin):
+    with pytest.raises(InputError, match=r"expected_area_km2 must be > 0, got 0"):
+        snap_point(basin, *_lonlat(1940, -150), expected_area_km2=0)

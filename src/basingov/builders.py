@@ -23,7 +23,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.network import OUTLET_ID, RiverNetwork, network_from_table
+from basingov.network import OUTLET_ID, RiverNetwork, _int_column, network_from_table
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection, NetworkSection
@@ -222,8 +222,8 @@ def from_next_down(
         raise InputError(msg)
     out = pd.DataFrame(
         {
-            "reach_id": g[id_column].to_numpy(),
-            "downstream_id": g[next_down_column].to_numpy(),
+            "reach_id": _int_column(g[id_column], id_column),
+            "downstream_id": _int_column(g[next_down_column], next_down_column),
         }
     )
     extras = g.drop(
@@ -935,6 +935,16 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
+    expr = getattr(section, "filter", None)
+    if expr:
+        try:
+            gdf = gdf.query(expr).reset_index(drop=True)
+        except Exception as exc:  # pandas raises many types for a bad expression
+            msg = f"{where}.filter {expr!r} cannot be applied to {section.path.name}: {exc}"
+            raise ConfigError(msg) from exc
+        if len(gdf) == 0:
+            msg = f"{where}.filter {expr!r} leaves no features in {section.path.name}"
+            raise ConfigError(msg)
     if section.builder == "next_down":
         if section.id_column is None:
             msg = f"{where}: the 'next_down' builder needs 'id_column'"
@@ -1049,7 +1059,9 @@ def apportion_area(
     owner[ri[::-1]] = ci[::-1]  # first catchment wins
     lost = np.flatnonzero(owner < 0)
     if lost.size:
-        owner[lost] = tree.query_nearest(mid[lost], return_distance=False)[1]
+        q = tree.query_nearest(mid[lost], return_distance=False)
+        first = np.unique(q[0], return_index=True)[1]  # ties: first catchment
+        owner[lost[q[0][first]]] = q[1][first]
     w = np.maximum(length, 1e-9)
     tot = np.bincount(owner, weights=w, minlength=len(polys))
     local = np.zeros(net.n)
@@ -1059,7 +1071,8 @@ def apportion_area(
     if empty.size:
         rtree = shapely.STRtree(lines)
         near = rtree.query_nearest(shapely.point_on_surface(polys[empty]), return_distance=False)
-        np.add.at(local, near[1], area[empty[near[0]]])
+        first = np.unique(near[0], return_index=True)[1]  # ties: first reach
+        np.add.at(local, near[1][first], area[empty[near[0][first]]])
     t = net.reaches.copy()
     measured_up = t["upstream_area_km2"].notna() & t["local_area_km2"].notna()
     t["local_area_km2"] = local

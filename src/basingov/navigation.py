@@ -127,7 +127,10 @@ class SnapResult:
         Distance from the point to the reach (to its catchment polygon, where the network
         has a ``catchment`` column), in metres.
     upstream_area_km2
-        Upstream area of the chosen reach (NaN if unknown).
+        Upstream area at the snapped point (NaN if unknown): the reach's upstream area
+        minus the part of its own local area that drains in below the point, assuming
+        local inflow is spread evenly along the reach. For catchment networks
+        (HydroBASINS) it is the whole catchment's upstream area.
     x, y
         The point on the reach nearest to the query point, in the network CRS.
     """
@@ -148,6 +151,7 @@ def snap_point(
     tolerance_m: float = 1000.0,
     tie_ratio: float = 2.0,
     tie_margin_m: float = 100.0,
+    expected_area_km2: float | None = None,
 ) -> SnapResult:
     """Snap a lon/lat point to a reach, preferring the largest flow among near ties.
 
@@ -170,6 +174,10 @@ def snap_point(
         Largest snapping distance.
     tie_ratio, tie_margin_m
         Define the near-tie window ``d <= tie_ratio * d_min + tie_margin_m``.
+    expected_area_km2
+        A published catchment area (e.g. of a gauge). When given, the reach within
+        ``tolerance_m`` whose upstream area at the snapped point is closest to it (in log
+        ratio) is chosen instead, as gauge snapping on coarse grids does.
 
     Returns
     -------
@@ -233,24 +241,46 @@ def snap_point(
         )
         raise EmptyResultError(msg)
     d = shapely.distance(pt, target[cand])
-    dmin = float(d.min())
-    ties = cand[d <= tie_ratio * dmin + tie_margin_m]
-    dt = shapely.distance(pt, target[ties])
-    score = _flow_score(net)[ties]
-    score = np.where(np.isfinite(score), score, -np.inf)
-    best_i = np.lexsort((dt, -score))[0]
-    best = int(ties[best_i])
+    if expected_area_km2 is not None:
+        if not expected_area_km2 > 0:
+            msg = f"expected_area_km2 must be > 0, got {expected_area_km2}"
+            raise InputError(msg)
+        areas = np.array([_area_at(net, lines, int(c), pt) for c in cand])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            miss = np.abs(np.log(areas / expected_area_km2))
+        miss = np.where(np.isfinite(miss), miss, np.inf)
+        best_i = int(np.lexsort((d, miss))[0])
+        best, dbest = int(cand[best_i]), float(d[best_i])
+    else:
+        dmin = float(d.min())
+        ties = cand[d <= tie_ratio * dmin + tie_margin_m]
+        dt = shapely.distance(pt, target[ties])
+        score = _flow_score(net)[ties]
+        score = np.where(np.isfinite(score), score, -np.inf)
+        best_i = int(np.lexsort((dt, -score))[0])
+        best, dbest = int(ties[best_i]), float(dt[best_i])
     near_pt = shapely.line_interpolate_point(
         lines[best], shapely.line_locate_point(lines[best], pt)
     )
     return SnapResult(
         reach_id=int(net.ids[best]),
         position=best,
-        distance_m=float(dt[best_i]),
-        upstream_area_km2=float(net.reaches["upstream_area_km2"].iloc[best]),
+        distance_m=dbest,
+        upstream_area_km2=_area_at(net, lines, best, pt),
         x=float(shapely.get_x(near_pt)),
         y=float(shapely.get_y(near_pt)),
     )
+
+
+def _area_at(net: RiverNetwork, lines: np.ndarray, pos: int, pt: shapely.Point) -> float:
+    """Upstream area at the point of reach ``pos`` nearest to ``pt``."""
+    up = float(net.reaches["upstream_area_km2"].iloc[pos])
+    local = float(net.reaches["local_area_km2"].iloc[pos])
+    if np.isfinite(local) and np.isfinite(up) and "catchment" not in net.reaches.columns:
+        # the reach's own catchment drains in along its length: interpolate linearly
+        frac = float(shapely.line_locate_point(lines[pos], pt, normalized=True))
+        up = up - local * (1.0 - frac)
+    return up
 
 
 def _tree(net: RiverNetwork, target: np.ndarray) -> shapely.STRtree:

@@ -80,6 +80,9 @@ def query_network(
     net = build_network(
         cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
     )
+    area_source = "network"
+    if net.reaches["upstream_area_km2"].isna().all():
+        net, area_source = _with_areas(net, cfg, b, key)
     snap = snap_point(net, lon, lat, tolerance_m=tolerance_m)
     pos = navigate(net, snap.reach_id, mode=mode, max_km=max_km)  # type: ignore[arg-type]
     sel = net.reaches.iloc[pos].reset_index(drop=True)
@@ -94,6 +97,7 @@ def query_network(
         "reach_id": snap.reach_id,
         "snap_distance_m": round(snap.distance_m, 1),
         "upstream_area_km2": _num(snap.upstream_area_km2),
+        "upstream_area_source": area_source,
         "n_reaches": len(sel),
         "length_km": _num(float(sel["length_km"].sum())),
         "jurisdictions": jurisdictions,
@@ -101,6 +105,37 @@ def query_network(
     if note:
         summary["jurisdictions_note"] = note
     return summary, sel
+
+
+def _with_areas(net: Any, cfg: Any, b: Any, key: str) -> tuple[Any, str]:
+    """Apportion areas to a line network without them (a labelled derivation).
+
+    Sub-catchments of another ``next_down`` network of the basin (e.g. HydroBASINS) are
+    used when available, else the basin polygon (area proportional to river length).
+    """
+    import warnings
+
+    import geopandas as gpd
+
+    from basingov.builders import apportion_area, build_network
+    from basingov.errors import BasingovWarning
+
+    for other_key, sec in cfg.networks.items():
+        if other_key == key or sec.builder != "next_down":
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            other = build_network(sec, crs=cfg.basin.crs, outlet=None, hydraulics=None)
+        if "catchment" in other.reaches.columns:
+            cats = gpd.GeoDataFrame(
+                {"area": other.reaches["local_area_km2"]},
+                geometry=other.reaches["catchment"],
+                crs=other.crs,
+            )
+            out = apportion_area(net, cats, area_column="area", hydraulics=cfg.hydraulics)
+            return out, f"apportioned by length from the {other_key!r} sub-catchments"
+    out = apportion_area(net, b.basin, hydraulics=cfg.hydraulics)
+    return out, "apportioned by length from the basin polygon"
 
 
 def _num(v: float) -> float | None:
@@ -138,7 +173,12 @@ def _run(
     lon, lat = _parse_at(at)
     summary, sel = query_network(basin, lon, lat, mode=mode, max_km=max_km, network=network)
     if output is not None:
-        write_vector(sel, output, layer=f"{direction}_{mode}", overwrite=overwrite)
+        extra_geoms = [
+            c for c in sel.columns if c != sel.geometry.name and sel[c].dtype == "geometry"
+        ]
+        write_vector(
+            sel.drop(columns=extra_geoms), output, layer=f"{direction}_{mode}", overwrite=overwrite
+        )
         summary["output"] = str(output)
         click.echo(f"wrote {len(sel)} reaches to {output}", err=True)
     click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -1,0 +1,387 @@
+"""Tests for basingov.builders: four builders on hand-built cases and on the shipped basins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString, Point, box
+
+from basingov.builders import (
+    apportion_area,
+    build_network,
+    from_dem,
+    from_lines_outlet,
+    from_next_down,
+    from_to_nodes,
+)
+from basingov.config import load_config
+from basingov.errors import BasingovWarning, ConfigError, CRSError, InputError, TopologyError
+from basingov.navigation import navigate
+
+CRS = "EPSG:3035"
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+
+def _lines(coords: list[list[tuple[float, float]]], crs: str | None = CRS, **cols):
+    return gpd.GeoDataFrame(cols, geometry=[LineString(c) for c in coords], crs=crs)
+
+
+# --- next-down -------------------------------------------------------------------------
+def test_next_down_polygons_hydrobasins_style():
+    g = gpd.GeoDataFrame(
+        {
+            "HYBAS_ID": ["11", "12", "13"],  # ids stored as text, as in some conversions
+            "NEXT_DOWN": [13, 13, 0],
+            "SUB_AREA": [1.0, 2.0, 3.0],
+            "UP_AREA": [1.0, 2.0, 6.0],
+        },
+        geometry=[box(0, 1, 1, 2), box(1, 1, 2, 2), box(0, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    before = g.copy()
+    net = from_next_down(
+        g,
+        id_column="HYBAS_ID",
+        next_down_column="NEXT_DOWN",
+        area_column="SUB_AREA",
+        upstream_area_column="UP_AREA",
+        crs=CRS,
+    )
+    r = net.reaches
+    assert r["upstream_area_km2"].tolist() == [1.0, 2.0, 6.0]
+    assert r["upstream_area_reported_km2"].tolist() == [1.0, 2.0, 6.0]
+    assert r["catchment"].geom_type.eq("Polygon").all()
+    # flow lines run from each catchment into its downstream catchment
+    assert r.geometry.iloc[0].coords[-1] == r.geometry.iloc[2].coords[0]
+    pd.testing.assert_frame_equal(g, before)
+
+
+def test_next_down_hydrorivers_lines_and_errors():
+    g = _lines(
+        [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]],
+        HYRIV_ID=[7, 8],
+        NEXT_DOWN=[8, 0],
+        CATCH_SKM=[4.0, 5.0],
+    )
+    net = from_next_down(
+        g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", area_column="CATCH_SKM", crs=CRS
+    )
+    assert net.reaches["upstream_area_km2"].tolist() == [4.0, 9.0]
+    assert net.reaches["length_km"].tolist() == [1.0, 1.0]
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['NEXT'\]; available columns"):
+        from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT", crs=CRS)
+    with pytest.raises(CRSError, match=r"crs='EPSG:4326' is geographic"):
+        from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", crs="EPSG:4326")
+    with pytest.raises(CRSError, match=r"has no CRS; set it first"):
+        from_next_down(
+            g.set_crs(None, allow_override=True),
+            id_column="HYRIV_ID",
+            next_down_column="NEXT_DOWN",
+            crs=CRS,
+        )
+    with pytest.raises(InputError, match=r"is empty"):
+        from_next_down(g.iloc[:0], id_column="HYRIV_ID", next_down_column="NEXT_DOWN", crs=CRS)
+    with pytest.raises(TopologyError, match=r"dangling downstream id\(s\) \[99\]"):
+        from_next_down(
+            g.assign(NEXT_DOWN=[99, 0]), id_column="HYRIV_ID", next_down_column="NEXT_DOWN", crs=CRS
+        )
+
+
+# --- from/to nodes ---------------------------------------------------------------------
+def test_from_to_nodes_chained_by_endpoints():
+    # a Y confluence digitised downstream, with a 0.4 m gap at one junction
+    g = _lines([[(0, 1000), (1000, 0)], [(2000, 1000), (1000.4, 0)], [(1000, 0), (1000, -1000)]])
+    net = from_to_nodes(g, crs=CRS)
+    assert net.reaches["downstream_id"].tolist() == [3, 3, -1]
+    assert net.source == "from/to nodes"
+    with pytest.raises(InputError, match=r"tolerance_m must be >= 0"):
+        from_to_nodes(g, crs=CRS, tolerance_m=-1)
+    with pytest.raises(InputError, match=r"give both from_node_column and to_node_column"):
+        from_to_nodes(g, crs=CRS, from_node_column="a")
+
+
+def test_from_to_nodes_columns_split_and_rings():
+    g = _lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (2000, 500)],
+            [(1000, 0), (2000, -200)],
+            [(5, 5), (6, 6)],
+        ],
+        FNODE_=[1, 2, 2, 9],
+        TNODE_=[2, 3, 4, 9],
+        NAME=["a", "b", "c", "ring"],
+    )
+    with pytest.warns(BasingovWarning, match=r"1 segment\(s\) start and end at the same node"):
+        net = from_to_nodes(
+            g, from_node_column="FNODE_", to_node_column="TNODE_", name_column="NAME", crs=CRS
+        )
+    assert net.n == 3
+    assert net.bifurcations is not None
+    assert net.bifurcations["fraction"].tolist() == [0.5, 0.5]
+    assert net.reaches["downstream_id"].iloc[0] == 2  # main branch = the longer segment
+    assert net.reaches["name"].tolist() == ["a", "b", "c"]
+
+
+def test_from_to_nodes_upstream_digitised_is_a_cycle_error():
+    # a reversed segment makes two segments drain into each other
+    g = _lines([[(0, 0), (1000, 0)], [(2000, 0), (1000, 0)], [(1000, 0), (2000, 0)]])
+    with pytest.raises(TopologyError, match=r"cycle"):
+        from_to_nodes(g, crs=CRS)
+
+
+# --- lines + outlet --------------------------------------------------------------------
+def test_lines_outlet_orients_and_splits_t_junctions():
+    # main river drawn upstream (outlet at x=0), a tributary ending on its interior,
+    # and a separate piece far away
+    g = _lines(
+        [
+            [(0, 0), (4000, 0)],
+            [(2000, 3000), (2000, 30)],
+            [(50_000, 0), (51_000, 0)],
+        ],
+        name=["main", "trib", "far"],
+    )
+    with pytest.warns(BasingovWarning, match=r"1 of 4 lines are not connected .* \(each drains"):
+        net = from_lines_outlet(g, outlet=Point(0, 0), tolerance_m=50, crs=CRS, name_column="name")
+    r = net.reaches
+    assert net.derived
+    assert sorted(r["name"].tolist()) == ["far", "main", "main", "trib"]
+    main = r[(r["name"] == "main")]
+    outlet_reach = main[main["downstream_id"] == -1]
+    assert outlet_reach.geometry.iloc[0].coords[-1] == (0.0, 0.0)  # runs towards the outlet
+    trib = r[r["name"] == "trib"].iloc[0]
+    assert trib["downstream_id"] == outlet_reach["reach_id"].iloc[0]
+    assert r.loc[r["name"] == "far", "piece"].iloc[0] == 1
+    with pytest.warns(BasingovWarning, match="not connected"):
+        dropped = from_lines_outlet(
+            g, outlet=Point(0, 0), tolerance_m=50, crs=CRS, disconnected="drop"
+        )
+    assert dropped.n == 3
+    assert dropped.outlets.size == 1
+
+
+def test_lines_outlet_cuts_line_at_outlet_and_loops():
+    # a square loop with an outlet stem: the loop is cut into a tree, no cycle
+    g = _lines(
+        [
+            [(0, 0), (1000, 0)],
+            [(1000, 0), (1000, 1000)],
+            [(1000, 1000), (0, 1000)],
+            [(0, 1000), (0, 0)],
+            [(-3000, 0), (0, 0)],
+        ]
+    )
+    net = from_lines_outlet(g, outlet=Point(-1500, 0), tolerance_m=1, crs=CRS)
+    assert net.n == 6  # the stem is cut at the outlet
+    assert not net.has_cycles
+    # both halves of the cut stem end at the outlet point: the one with more upstream
+    # length is the outlet reach, the other drains into it
+    assert net.outlets.size == 1
+    assert navigate(net, int(net.ids[net.outlets[0]]), mode="UT").size >= 1
+
+
+def test_lines_outlet_errors():
+    g = _lines([[(0, 0), (1000, 0)]])
+    with pytest.raises(InputError, match=r"outlet must be \(lon, lat\) or a shapely Point"):
+        from_lines_outlet(g, outlet="Kingston", crs=CRS)
+    with pytest.raises(InputError, match=r"is 100000 m from the nearest line"):
+        from_lines_outlet(g, outlet=Point(0, 100_000), crs=CRS, outlet_tolerance_m=50_000)
+    with pytest.raises(InputError, match=r"disconnected must be one of \['keep', 'drop'\]"):
+        from_lines_outlet(g, outlet=Point(0, 0), crs=CRS, disconnected="ignore")  # type: ignore[arg-type]
+    poly = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=CRS)
+    with pytest.raises(InputError, match=r"must hold \(Multi\)LineStrings, got \['Polygon'\]"):
+        from_lines_outlet(poly, outlet=Point(0, 0), crs=CRS)
+
+
+# --- DEM -------------------------------------------------------------------------------
+def _write_tif(path: Path, data: np.ndarray, *, nodata=None) -> Path:
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=data.shape[0],
+        width=data.shape[1],
+        count=1,
+        dtype=data.dtype,
+        crs="EPSG:3035",
+        transform=Affine(1000.0, 0.0, 4e6, 0.0, -1000.0, 3e6),
+        nodata=nodata,
+    ) as dst:
+        dst.write(data, 1)
+    return path
+
+
+def test_from_dem_tiny_valley(tmp_path):
+    # a V-shaped valley draining south: 5 x 5 cells of 1 km2, outlet at the bottom centre
+    y, x = np.mgrid[0:5, 0:5]
+    elv = (10.0 * (5 - y) + 3.0 * np.abs(x - 2)).astype(np.float32)
+    tif = _write_tif(tmp_path / "dem.tif", elv, nodata=-9999.0)
+    net = from_dem(elevation_path=tif, threshold_km2=3, crs=CRS)
+    r = net.reaches
+    assert net.derived
+    # invariant: accumulated sub-catchment areas equal pyflwdir's upstream area
+    assert np.allclose(r["upstream_area_km2"], r["upstream_area_dem_km2"])
+    assert r["upstream_area_km2"].max() == pytest.approx(25.0)
+    with pytest.raises(InputError, match=r"no cell of dem.tif has an upstream area >= 1000"):
+        from_dem(elevation_path=tif, threshold_km2=1000, crs=CRS)
+    with pytest.raises(InputError, match=r"give exactly one of d8_path"):
+        from_dem(threshold_km2=1, crs=CRS)
+    with pytest.raises(InputError, match=r"threshold_km2 must be > 0"):
+        from_dem(elevation_path=tif, threshold_km2=0, crs=CRS)
+    with pytest.raises(InputError, match=r"does not exist"):
+        from_dem(elevation_path=tmp_path / "nope.tif", threshold_km2=1, crs=CRS)
+
+
+# --- apportioned areas -----------------------------------------------------------------
+def test_apportion_area_conserves_total():
+    g = _lines([[(0, 0), (3000, 0)], [(3000, 0), (4000, 0)], [(0, 5000), (0, 0)]])
+    net = from_to_nodes(g, crs=CRS)
+    cats = gpd.GeoDataFrame(
+        {"A": [10.0, 7.0, 5.0]},
+        geometry=[box(-1, -1, 3500, 1), box(3500, -1, 5000, 1), box(9e3, 9e3, 1e4, 1e4)],
+        crs=CRS,
+    )
+    out = apportion_area(net, cats, area_column="A")
+    assert out.reaches["local_area_km2"].sum() == pytest.approx(22.0)
+    assert out.reaches["upstream_area_km2"].max() == pytest.approx(22.0)
+    assert (out.reaches["area_source"] == "apportioned").all()
+    assert net.reaches["local_area_km2"].isna().all()  # input untouched
+    assert np.isfinite(out.reaches["velocity_ms"]).all()
+
+
+# --- config dispatch -------------------------------------------------------------------
+def test_build_network_errors(tmp_path):
+    from basingov.config import NetworkSection
+
+    sec = NetworkSection(key="x", builder="magic")
+    with pytest.raises(ConfigError, match=r"\[networks.x\].builder must be one of"):
+        build_network(sec, crs=CRS, outlet=None, hydraulics=None)
+    g = _lines([[(0, 0), (1000, 0)]], name=["a"])
+    path = tmp_path / "l.gpkg"
+    g.to_file(path, layer="l")
+    sec = NetworkSection(key="y", builder="lines_outlet", path=path, layer="l")
+    with pytest.raises(ConfigError, match=r"needs the basin outlet"):
+        build_network(sec, crs=CRS, outlet=None, hydraulics=None)
+    sec = NetworkSection(key="z", builder="lines_outlet", path=path, layer="l", filter="nope > 1")
+    with pytest.raises(ConfigError, match=r"\[networks.z\].filter 'nope > 1' cannot be applied"):
+        build_network(sec, crs=CRS, outlet=(0.0, 0.0), hydraulics=None)
+
+
+# --- shipped basins --------------------------------------------------------------------
+def _net(basin: str, key: str):
+    cfg = load_config(DATA / "basins" / f"{basin}.toml")
+    return build_network(
+        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
+    )
+
+
+def test_rhine_hydrobasins_upstream_area_matches_up_area():
+    net = _net("rhine", "hybas")
+    r = net.reaches
+    assert net.n == 289
+    assert net.outlets.size == 1
+    rel = np.abs(r["upstream_area_km2"] / r["upstream_area_reported_km2"] - 1)
+    # tolerance 1 % (issue): SUB_AREA and UP_AREA are rounded to 0.1 km2 in HydroBASINS,
+    # so small basins differ by rounding; measured maximum is ~0.8 %
+    assert rel.max() < 0.01
+
+
+def test_rhine_ccm2_one_outlet_and_area():
+    net = _net("rhine", "ccm2")
+    hy = _net("rhine", "hybas")
+    assert net.n == 30_343
+    assert net.outlets.size == 1
+    assert net.bifurcations is None
+    # CCM2 carries no areas: apportion the HydroBASINS sub-basins (a derivation); the
+    # total must equal the HydroBASINS total, and every sub-basin should hold CCM2 reaches
+    cats = gpd.GeoDataFrame(
+        {"A": hy.reaches["local_area_km2"]}, geometry=hy.reaches["catchment"], crs=hy.crs
+    )
+    out = apportion_area(net, cats, area_column="A")
+    total = hy.reaches["upstream_area_km2"].max()
+    assert out.reaches["upstream_area_km2"].iloc[out.outlets[0]] == pytest.approx(total, rel=1e-9)
+    # the CCM2 outlet reach lies inside the HydroBASINS basin (CCM2 ends in the delta
+    # near Gorinchem, 64 km inland from the configured Hoek van Holland outlet)
+    basin = hy.reaches["catchment"].union_all()
+    assert net.reaches.geometry.iloc[net.outlets[0]].distance(basin) < 1000
+
+
+def test_rhine_dem_network():
+    net = _net("rhine", "dem")
+    r = net.reaches
+    assert np.allclose(r["upstream_area_km2"], r["upstream_area_dem_km2"], rtol=1e-9)
+    hy = _net("rhine", "hybas")
+    # D8 grid covers the whole Rhine incl. the delta (~185,000 km2 per ICPR), more than
+    # the shipped HydroBASINS extent (163,000 km2): within +25 %
+    ratio = r["upstream_area_km2"].max() / hy.reaches["upstream_area_km2"].max()
+    assert 1.0 <= ratio < 1.25
+
+
+def test_thames_dem_upstream_area_at_nrfa_gauges():
+    from basingov.navigation import snap_point
+
+    with pytest.warns(BasingovWarning, match="disconnected pieces"):
+        # the DEM rectangle holds streams that leave it at its edges: one piece per outlet
+        net = _net("thames", "dem")
+    check = pd.read_csv(DATA / "hydrography" / "thames_nrfa_check.csv")
+    assert len(check) >= 20
+    got = []
+    for row in check.itertuples():
+        # gauges are snapped as on any coarse grid: within 3 km, to the stream point whose
+        # upstream area best matches the published one (the check is then of delineation)
+        s = snap_point(net, row.lon, row.lat, tolerance_m=3000, expected_area_km2=row.nrfa_area_km2)
+        got.append(s.upstream_area_km2)
+    ratio = np.asarray(got) / check["nrfa_area_km2"].to_numpy()
+    names = check["nrfa_name"].to_numpy()
+    main = check["nrfa_name"].str.startswith("Thames").to_numpy()
+    # Thames main stem: within 12 %. Reasons: 30" cells (~0.6 km2) and the 25 km2 stream
+    # threshold; Kingston's DEM basin is 4.8 % short in the Wey/Mole area (PROVENANCE), and
+    # the area along a reach is interpolated linearly (measured: 0.89-1.04)
+    assert np.all(np.abs(ratio[main] - 1) < 0.12), dict(zip(names[main], ratio[main], strict=True))
+    # tributaries: within 30 %, except known outliers of the 1 km DEM (PROVENANCE of the
+    # source check): the Pang at Pangbourne lies beside the Thames confluence (cells cannot
+    # separate it), the Ock and the Cut have divides the DEM misplaces, the Enborne 0.81
+    bad = set(names[~main][np.abs(ratio[~main] - 1) > 0.30])
+    known = {"Pang at Pangbourne", "Ock at Abingdon", "The Cut at Binfield", "Enborne at Brimpton"}
+    assert bad <= known, bad - known
+    assert len(bad) <= 3
+
+
+def test_thames_dcw_lines_outlet():
+    with pytest.warns(BasingovWarning, match="not connected to the outlet"):
+        net = _net("thames", "dcw")
+    assert net.derived
+    assert not net.has_cycles
+    # the piece holding the outlet drains to the Kingston outlet
+    assert (net.reaches["piece"] == 0).any()
+
+
+def test_tennessee_natural_earth_lines_outlet():
+    with pytest.warns(BasingovWarning):
+        net = _net("tennessee", "ne")
+    r = net.reaches
+    assert net.derived
+    main = r[r["piece"] == 0]
+    assert "Tennessee" in set(main["name"])
+    # every Tennessee reach in the outlet piece drains downstream to the outlet
+    assert (main["distance_to_outlet_km"] >= 0).all()
+
+
+def test_taihu_nfgis_plain_network():
+    # NFGIS arcs: arc-node FNODE_/TNODE_ follow digitising, not flow, and the plain
+    # network has loops; lines_outlet orients them towards the Huangpu mouth and cuts
+    # loops into a tree (documented in from_lines_outlet)
+    with pytest.warns(BasingovWarning):
+        net = _net("taihu", "nfgis")
+    assert net.derived
+    assert not net.has_cycles
+    assert net.n >= 30
