@@ -226,8 +226,11 @@ def population_loads(
     vals = np.ma.filled(data, 0.0)
     rows, cols = np.nonzero(vals > 0)
     pop = vals[rows, cols]
-    x0, y0 = transform * (cols, rows)
-    x1, y1 = transform * (cols + 1, rows + 1)
+    tr = transform
+    x0 = tr.a * cols + tr.b * rows + tr.c
+    y0 = tr.d * cols + tr.e * rows + tr.f
+    x1 = tr.a * (cols + 1) + tr.b * (rows + 1) + tr.c
+    y1 = tr.d * (cols + 1) + tr.e * (rows + 1) + tr.f
     cells = gpd.GeoSeries(shapely.box(x0, y1, x1, y0), crs=rcrs).to_crs(pieces.crs)
     cg = cells.to_numpy()
     if basin is not None:

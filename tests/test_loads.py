@@ -1,0 +1,138 @@
+"""Tests for the load sources."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from shapely import LineString
+
+from basingov.errors import BasingovWarning, CRSError, InputError
+from basingov.loads import (
+    emitted_per_capita_g_day,
+    incremental_loads,
+    jurisdiction_loads,
+    point_source_loads,
+    population_loads,
+    station_loads,
+)
+from basingov.network import network_from_table
+
+
+@pytest.fixture
+def reaches():
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2, 3], "downstream_id": [2, 3, -1]},
+        geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)]),
+                  LineString([(2000, 0), (4000, 0)])],
+        crs="EPSG:32632",
+    )  # fmt: skip
+    return network_from_table(t)
+
+
+def test_per_capita_coefficients():
+    # TN: 10.99 g raw x (1 - 0.823) removal = 1.945 g/person/day
+    assert emitted_per_capita_g_day("TN") == pytest.approx(10.99 * 0.177)
+    with pytest.raises(InputError, match="parameter must be one of"):
+        emitted_per_capita_g_day("Hg")
+    with pytest.raises(InputError, match="allowed keys"):
+        emitted_per_capita_g_day("TN", coefficients={"per_person": 1.0})
+    with pytest.raises(InputError, match="treatment_removal in"):
+        emitted_per_capita_g_day("TN", coefficients={"treatment_removal": 2.0})
+
+
+def test_population_loads_conserve_people(tmp_path, reaches):
+    # two 1 km cells, 1000 and 500 people; the river crosses cell 1 only; cell 2 goes to the
+    # nearest piece. Total load = 1500 people x e / 1000.
+    path = tmp_path / "pop.tif"
+    data = np.array([[1000.0, 500.0]], dtype="float32")
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32",
+                       crs="EPSG:32632", transform=Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 500.0),
+                       nodata=-9999) as dst:  # fmt: skip
+        dst.write(data, 1)
+    pieces = reaches.reaches.assign(piece_id=[10, 11, 12])
+    out = population_loads(pieces, path, parameter="TP")
+    assert out["population"].sum() == pytest.approx(1500.0)
+    e = emitted_per_capita_g_day("TP")
+    assert out["load_kg_day"].sum() == pytest.approx(1500 * e / 1000)
+    assert set(out["load_source"]) == {"population_raster"}
+    with pytest.raises(InputError, match="asked for band 3"):
+        population_loads(pieces, path, band=3)
+    with pytest.raises(InputError, match="cannot read population raster"):
+        population_loads(pieces, tmp_path / "missing.tif")
+    with pytest.raises(CRSError, match="projected CRS"):
+        population_loads(pieces.to_crs(4326), path)
+
+
+def test_point_sources(reaches):
+    plants = pd.DataFrame(
+        {
+            "uwwState": [1, 1, 1, 2],
+            "uwwCode": ["a", "b", "far", "closed"],
+            "uwwLongitude": [9.0, 9.0, 10.0, 9.0],
+            "uwwLatitude": [0.0, 0.0, 5.0, 0.0],
+            "uwwNDischarge": [36.5, np.nan, 1.0, 1.0],
+            "uwwLoadEnteringUWWTP": [1000.0, 2000.0, 1.0, 1.0],
+        }
+    )
+    # EPSG:32632 origin is at 9E on the equator minus 500 km false easting: move the points
+    r = reaches.reaches.copy()
+    r.geometry = r.geometry.translate(500000, 0)
+    out = point_source_loads(r, plants, parameter="TN", tolerance_m=1000)
+    assert out["source_id"].tolist() == ["a", "b"]
+    # 36.5 t/year = 100 kg/day; plant b: 2000 p.e. x emitted TN g/day / 1000
+    assert out["load_kg_day"].tolist() == pytest.approx(
+        [100.0, 2.0 * emitted_per_capita_g_day("TN")]
+    )
+    assert out["load_source"].tolist() == ["point_sources", "point_sources_pe_estimate"]
+    with pytest.raises(InputError, match="lacks column"):
+        point_source_loads(r, plants.drop(columns="uwwNDischarge"))
+    with pytest.raises(InputError, match="tolerance_m must be"):
+        point_source_loads(r, plants, tolerance_m=-1)
+    with pytest.raises(InputError, match="cannot read point sources"):
+        point_source_loads(r, "/nonexistent/plants.csv")
+
+
+def test_jurisdiction_loads_conserve_and_warn():
+    p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_id": [1, 1, 2], "length_km": [1.0, 3.0, 2.0],
+                      "jur_country": ["A", "B", "B"]})  # fmt: skip
+    r = pd.DataFrame({"reach_id": [1, 2], "local_area_km2": [8.0, 1.0]})
+    t = pd.DataFrame({"jur_id": ["A", "B"], "load_kg_day": [10.0, 50.0]})
+    by_area = jurisdiction_loads(p, t, level="country", by="area", reaches=r)
+    # B: piece 1 has 3/4 of reach 1 -> area 6; piece 2 all of reach 2 -> area 1
+    assert by_area["load_kg_day"].tolist() == pytest.approx([10.0, 50 * 6 / 7, 50 / 7])
+    with pytest.warns(BasingovWarning, match=r"\['C'\].*not routed"):
+        out = jurisdiction_loads(p, pd.concat([t, pd.DataFrame({"jur_id": ["C"],
+                                 "load_kg_day": [5.0]})]), level="country")  # fmt: skip
+    assert out["load_kg_day"].sum() == pytest.approx(60.0)
+    with pytest.raises(InputError, match="by must be one of"):
+        jurisdiction_loads(p, t, level="country", by="people")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="allowed levels"):
+        jurisdiction_loads(p, t, level="state")
+    with pytest.raises(InputError, match="lacks column"):
+        jurisdiction_loads(p, t.drop(columns="load_kg_day"), level="country")
+    with pytest.raises(InputError, match="needs reaches"):
+        jurisdiction_loads(p, t, level="country", by="area")
+
+
+def test_station_and_incremental_loads(reaches):
+    assert station_loads(1.0, 1.0).item() == pytest.approx(86.4)
+    with pytest.raises(InputError, match="must be >= 0"):
+        station_loads(-1.0, 1.0)
+    st = pd.DataFrame({"station_id": ["up", "down"], "reach_id": [1, 3],
+                       "load_kg_day": [10.0, 40.0]})  # fmt: skip
+    inc = incremental_loads(reaches, st)
+    # 'down' adds 30 kg/day over reaches 2 (1 km) and 3 (2 km); 'up' keeps its 10 on reach 1
+    got = inc.groupby("reach_id")["load_kg_day"].sum()
+    assert got.to_dict() == pytest.approx({1: 10.0, 2: 10.0, 3: 20.0})
+    with pytest.warns(BasingovWarning, match=r"\['down'\]"):
+        incremental_loads(reaches, st.assign(load_kg_day=[10.0, 5.0]))
+    with pytest.raises(InputError, match="not in the network"):
+        incremental_loads(reaches, st.assign(reach_id=[1, 99]))
+    with pytest.raises(InputError, match="several stations on one reach"):
+        incremental_loads(reaches, st.assign(reach_id=[1, 1]))
+    with pytest.raises(InputError, match="lacks column"):
+        incremental_loads(reaches, st.drop(columns="load_kg_day"))
