@@ -6,13 +6,25 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from basingov.config import BasinConfig, load_config
 from basingov.errors import ConfigError, InputError
 
-__all__ = ["Basin", "available", "data_dir", "get_path", "load_basin", "resolve_config"]
+if TYPE_CHECKING:
+    from basingov.network import RiverNetwork
+
+__all__ = [
+    "Basin",
+    "available",
+    "data_dir",
+    "get_path",
+    "load_basin",
+    "load_network",
+    "resolve_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -200,3 +212,75 @@ def load_basin(name_or_config: str | Path) -> Basin:
     cfg = load_config(resolve_config(name_or_config))
     basin, jur = _read_boundaries(cfg)
     return Basin(config=cfg, basin=basin, jurisdictions=jur)
+
+
+def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
+    """Build one of a basin's river networks, with areas wherever they can be had.
+
+    Line networks (CCM2, Natural Earth, DCW, NFGIS) carry no drainage areas. For them,
+    local areas are *derived* with :func:`basingov.builders.apportion_area`: from the
+    sub-catchments of another ``next_down`` network of the basin (HydroBASINS on the
+    Rhine) when there is one, else from the basin polygon (area proportional to river
+    length, i.e. a constant drainage density). The derivation is recorded in the
+    network's ``source`` text and in the reaches' ``area_source`` column.
+
+    Parameters
+    ----------
+    basin
+        A loaded basin (:func:`load_basin`).
+    key
+        Key of a ``[networks.<key>]`` table; default: the basin's main network.
+
+    Returns
+    -------
+    RiverNetwork
+
+    Raises
+    ------
+    ConfigError
+        If ``key`` names no network of the basin (the message lists them).
+
+    Examples
+    --------
+    >>> net = load_network(load_basin("thames"))
+    >>> bool(net.reaches["upstream_area_km2"].notna().all())
+    True
+    """
+    import dataclasses
+    import warnings
+
+    from basingov.builders import apportion_area, build_network
+    from basingov.errors import BasingovWarning
+
+    cfg = basin.config
+    key = key or cfg.basin.network
+    if key not in cfg.networks:
+        msg = (
+            f"network {key!r} is not in {cfg.source.name}; its networks are {sorted(cfg.networks)}"
+        )
+        raise ConfigError(msg)
+    net = build_network(
+        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
+    )
+    if not net.reaches["upstream_area_km2"].isna().all():
+        return net
+    for other_key, sec in cfg.networks.items():
+        if other_key == key or sec.builder != "next_down":
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            other = build_network(sec, crs=cfg.basin.crs, outlet=None, hydraulics=None)
+        if "catchment" in other.reaches.columns:
+            cats = gpd.GeoDataFrame(
+                {"area": other.reaches["local_area_km2"]},
+                geometry=other.reaches["catchment"],
+                crs=other.crs,
+            )
+            out = apportion_area(net, cats, area_column="area", hydraulics=cfg.hydraulics)
+            note = f"areas apportioned by river length within the {other_key!r} sub-catchments"
+            break
+    else:
+        out = apportion_area(net, basin.basin, hydraulics=cfg.hydraulics)
+        note = "areas apportioned by river length over the basin polygon"
+    logger.info("network %s of %s: %s", key, cfg.basin.name, note)
+    return dataclasses.replace(out, source=f"{out.source}; {note}" if out.source else note)

@@ -94,16 +94,11 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
 
 def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
     from basingov import overlay
-    from basingov.builders import build_network
+    from basingov.datasets import load_network
 
     cfg = basin.config
     with timer.stage("network"):
-        net = build_network(
-            cfg.network,
-            crs=cfg.basin.crs,
-            outlet=cfg.basin.outlet,
-            hydraulics=cfg.hydraulics,
-        )
+        net = load_network(basin)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
@@ -155,6 +150,7 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             "builder": cfg.network.builder,
             "derived": bool(cfg.network.derived),
             "description": cfg.network.description,
+            "source": net.source,
         },
         "inputs": [{"path": str(p), "sha256": sha256(p)} for p in cfg.input_paths() if p.is_file()],
         "counts": {

@@ -67,8 +67,7 @@ def query_network(
     InputError
         For an unknown network key or mode, or a point outside the network.
     """
-    from basingov.builders import build_network
-    from basingov.datasets import load_basin
+    from basingov.datasets import load_basin, load_network
     from basingov.navigation import navigate, snap_point
 
     b = load_basin(basin)
@@ -77,12 +76,8 @@ def query_network(
     if key not in cfg.networks:
         msg = f"network {key!r} is not in the basin config; available: {sorted(cfg.networks)}"
         raise InputError(msg)
-    net = build_network(
-        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
-    )
-    area_source = "network"
-    if net.reaches["upstream_area_km2"].isna().all():
-        net, area_source = _with_areas(net, cfg, b, key)
+    net = load_network(b, key=key)
+    area_source = net.source
     snap = snap_point(net, lon, lat, tolerance_m=tolerance_m)
     pos = navigate(net, snap.reach_id, mode=mode, max_km=max_km)  # type: ignore[arg-type]
     sel = net.reaches.iloc[pos].reset_index(drop=True)
@@ -105,37 +100,6 @@ def query_network(
     if note:
         summary["jurisdictions_note"] = note
     return summary, sel
-
-
-def _with_areas(net: Any, cfg: Any, b: Any, key: str) -> tuple[Any, str]:
-    """Apportion areas to a line network without them (a labelled derivation).
-
-    Sub-catchments of another ``next_down`` network of the basin (e.g. HydroBASINS) are
-    used when available, else the basin polygon (area proportional to river length).
-    """
-    import warnings
-
-    import geopandas as gpd
-
-    from basingov.builders import apportion_area, build_network
-    from basingov.errors import BasingovWarning
-
-    for other_key, sec in cfg.networks.items():
-        if other_key == key or sec.builder != "next_down":
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BasingovWarning)
-            other = build_network(sec, crs=cfg.basin.crs, outlet=None, hydraulics=None)
-        if "catchment" in other.reaches.columns:
-            cats = gpd.GeoDataFrame(
-                {"area": other.reaches["local_area_km2"]},
-                geometry=other.reaches["catchment"],
-                crs=other.crs,
-            )
-            out = apportion_area(net, cats, area_column="area", hydraulics=cfg.hydraulics)
-            return out, f"apportioned by length from the {other_key!r} sub-catchments"
-    out = apportion_area(net, b.basin, hydraulics=cfg.hydraulics)
-    return out, "apportioned by length from the basin polygon"
 
 
 def _num(v: float) -> float | None:

@@ -47,15 +47,12 @@ def load_overlay(basin: str | Path) -> tuple[Any, Any, OverlayResult]:
     tuple
         ``(Basin, RiverNetwork, OverlayResult)``.
     """
-    from basingov.builders import build_network
-    from basingov.datasets import load_basin
+    from basingov.datasets import load_basin, load_network
     from basingov.overlay import overlay_network
 
     b = load_basin(basin)
     cfg = b.config
-    net = build_network(
-        cfg.network, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
-    )
+    net = load_network(b)
     ov = overlay_network(net, b.jurisdictions, b.basin, levels=list(cfg.boundaries.levels))
     return b, net, ov
 
