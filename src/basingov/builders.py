@@ -729,6 +729,9 @@ def from_dem(
     elevation_path: str | Path | None = None,
     threshold_km2: float,
     crs: Any,
+    outlet: tuple[float, float] | None = None,
+    outlet_window_cells: int = 3,
+    outlet_area_km2: float | None = None,
     hydraulics: HydraulicsSection | None = None,
     source: str = "",
 ) -> RiverNetwork:
@@ -744,6 +747,14 @@ def from_dem(
     ``local_area_km2``; ``upstream_area_dem_km2`` is pyflwdir's upstream area at the
     reach outlet cell.
 
+    With ``outlet``, only the basin draining to it is kept: the outlet is snapped to the
+    cell of largest upstream area within ``outlet_window_cells`` cells (pour-point
+    snapping) or, with ``outlet_area_km2``, to the cell whose upstream area is closest to
+    that published area (gauge snapping, as NLDI does), and streams outside that cell's
+    basin are dropped. pyflwdir ends each
+    stream system with a zero-length segment at its pit; those segments carry no
+    geometry and are dropped, so the reach above becomes the outlet.
+
     Parameters
     ----------
     d8_path, elevation_path
@@ -752,6 +763,12 @@ def from_dem(
         Minimum upstream area of a stream cell.
     crs
         Projected CRS for the network.
+    outlet
+        Optional ``(lon, lat)`` of the basin outlet (WGS84).
+    outlet_window_cells
+        Search radius, in cells, of the outlet snapping.
+    outlet_area_km2
+        Published drainage area at the outlet, to snap to the matching cell.
     hydraulics
         Discharge and velocity overrides.
     source
@@ -760,7 +777,7 @@ def from_dem(
     Returns
     -------
     RiverNetwork
-        ``derived=True``; several outlets are normal at raster edges and give a
+        ``derived=True``; without ``outlet``, several outlets are normal at raster edges and give a
         disconnected-pieces warning.
 
     Raises
@@ -807,9 +824,40 @@ def from_dem(
             path=path,
             threshold_km2=threshold_km2,
             target=target,
+            outlet=outlet,
+            window=outlet_window_cells,
+            outlet_area=outlet_area_km2,
             hydraulics=hydraulics,
             source=source,
         )
+
+
+def _snap_outlet_mask(
+    flw: Any,
+    upa: np.ndarray,
+    rcrs: Any,
+    outlet: tuple[float, float],
+    window: int,
+    area: float | None,
+    path: Path,
+) -> tuple[np.ndarray, int]:
+    """Cells draining to the outlet and the outlet cell, after snapping the outlet."""
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4326", rcrs, always_xy=True).transform(*outlet)
+    col_f, row_f = ~flw.transform * (x, y)  # inverse affine: map (x, y) to (col, row)
+    r0, c0 = int(np.floor(row_f)), int(np.floor(col_f))
+    nrow, ncol = upa.shape
+    if not (0 <= r0 < nrow and 0 <= c0 < ncol):
+        msg = f"the outlet {outlet} lies outside the raster {path.name}; check [basin] outlet"
+        raise InputError(msg)
+    r_lo, r_hi = max(r0 - window, 0), min(r0 + window + 1, nrow)
+    c_lo, c_hi = max(c0 - window, 0), min(c0 + window + 1, ncol)
+    win = np.where(np.isfinite(upa[r_lo:r_hi, c_lo:c_hi]), upa[r_lo:r_hi, c_lo:c_hi], -1.0)
+    k = int(np.argmax(win)) if area is None else int(np.argmin(np.abs(win - area)))
+    r, c = r_lo + k // win.shape[1], c_lo + k % win.shape[1]
+    idx = np.array([r * ncol + c], dtype=np.int64)
+    return np.asarray(flw.basins(idxs=idx), dtype=bool), int(idx[0])
 
 
 def _from_flwdir(
@@ -823,6 +871,9 @@ def _from_flwdir(
     path: Path,
     threshold_km2: float,
     target: CRS,
+    outlet: tuple[float, float] | None,
+    window: int,
+    outlet_area: float | None,
     hydraulics: HydraulicsSection | None,
     source: str,
 ) -> RiverNetwork:
@@ -836,6 +887,15 @@ def _from_flwdir(
             data.astype(np.float32), nodata=nod, transform=transform, latlon=latlon
         )
     upa = flw.upstream_area(unit="km2")
+    if outlet is not None:
+        # keep the basin above the outlet only: cells outside become nodata and the
+        # outlet cell a pit, so streams end exactly at the outlet
+        in_basin, out_idx = _snap_outlet_mask(flw, upa, rcrs, outlet, window, outlet_area, path)
+        dirs = np.asarray(flw.to_array(ftype="d8"))
+        dirs[~in_basin] = 247
+        dirs.flat[out_idx] = 0
+        flw = pyflwdir.from_array(dirs, ftype="d8", transform=transform, latlon=latlon)
+        upa = flw.upstream_area(unit="km2")
     mask = upa >= threshold_km2
     if not mask.any():
         msg = (
@@ -872,6 +932,17 @@ def _from_flwdir(
         geometry=segs.geometry.to_numpy(),
         crs=rcrs,
     ).to_crs(target)
+    # A zero-length pit segment with a single inflow carries no geometry and joins
+    # nothing: drop it, so the reach above becomes the outlet. Pits where several
+    # streams meet are kept, so that those streams stay one network.
+    inflows = table["downstream_id"].value_counts()
+    zero = (table.geometry.length.to_numpy() == 0) & (
+        table["reach_id"].map(inflows).fillna(0).to_numpy() <= 1
+    )
+    if zero.any():
+        dropped = set(table.loc[zero, "reach_id"].tolist())
+        table = table.loc[~zero].reset_index(drop=True)
+        table.loc[table["downstream_id"].isin(dropped), "downstream_id"] = OUTLET_ID
     return network_from_table(
         table,
         hydraulics=hydraulics,
@@ -928,6 +999,8 @@ def build_network(
             elevation_path=o.get("elevation_path") if o.get("d8_path") is None else None,
             threshold_km2=float(o.get("threshold_km2", 25.0)),
             crs=crs,
+            outlet=outlet if o.get("clip_to_outlet", False) else None,
+            outlet_area_km2=o.get("outlet_area_km2"),
             hydraulics=hydraulics,
             source=src,
         )

@@ -34,7 +34,9 @@ BUILDER_OPTIONS: dict[str, frozenset[str]] = {
     ),
     "from_to_nodes": frozenset({"from_node_column", "to_node_column", "tolerance_m"}),
     "lines_outlet": frozenset({"tolerance_m"}),
-    "dem": frozenset({"d8_path", "elevation_path", "threshold_km2"}),
+    "dem": frozenset(
+        {"d8_path", "elevation_path", "threshold_km2", "clip_to_outlet", "outlet_area_km2"}
+    ),
 }
 _PATH_KEYS = frozenset({"path", "d8_path", "elevation_path"})
 
@@ -125,15 +127,33 @@ class MonitoringSection:
     snap_tolerance_m: float = 2000.0
 
 
+#: Load-source kinds accepted in ``[loads] sources`` (equal to :data:`basingov.loads.SOURCES`).
+LOAD_SOURCES: tuple[str, ...] = (
+    "population_raster",
+    "point_sources",
+    "jurisdiction_table",
+    "monitoring",
+)
+
+
 @dataclass(frozen=True)
 class LoadsSection:
-    """``[loads]``: which load sources are used and coefficient overrides."""
+    """``[loads]``: which load sources are used and coefficient overrides.
+
+    ``sources`` lists the kinds used (:data:`LOAD_SOURCES`); each needs its file
+    (``population_raster``, ``point_sources``, ``jurisdiction_table``). ``coefficients``
+    overrides ``per_capita_g_day`` and ``treatment_removal`` (see :mod:`basingov.loads`).
+    """
 
     parameter: str = "TN"
     sources: tuple[str, ...] = ()
     population_raster: Path | None = None
+    population_band: int | None = None
     point_sources: Path | None = None
+    point_tolerance_m: float = 5000.0
     jurisdiction_table: Path | None = None
+    jurisdiction_level: str | None = None
+    distribute_by: str = "length"
     coefficients: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
 
@@ -144,6 +164,7 @@ class SpilloverSection:
 
     decay_per_day: float | None = None
     lake_decay_per_day: float | None = None
+    dispersion_m2_s: float | None = None
     monte_carlo_runs: int = 0
     seed: int = 0
 
@@ -416,6 +437,23 @@ def load_config(path: str | Path) -> BasinConfig:
             f"[basin].network = {basin.network!r} names no network; "
             f"defined networks are {sorted(networks)}"
         )
+    ld = optional.get("loads")
+    if ld is not None:
+        bad = [x for x in ld.sources if x not in LOAD_SOURCES]
+        if bad:
+            errs.add(f"[loads].sources has unknown kind(s) {bad}; allowed: {list(LOAD_SOURCES)}")
+        needs = {
+            "population_raster": ld.population_raster,
+            "point_sources": ld.point_sources,
+            "jurisdiction_table": ld.jurisdiction_table,
+        }
+        for kind, path_ in needs.items():
+            if kind in ld.sources and path_ is None:
+                errs.add(f"[loads].sources lists {kind!r} but [loads].{kind} gives no file")
+        if ld.distribute_by not in ("length", "area"):
+            errs.add(
+                f"[loads].distribute_by must be one of ['length', 'area'], got {ld.distribute_by!r}"
+            )
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()
