@@ -67,8 +67,8 @@ def check_layer(
     >>> from shapely.geometry import Polygon
     >>> bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
     >>> gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[bowtie], crs="EPSG:3035")
-    >>> check_layer(gdf, id_column="id")  # doctest: +ELLIPSIS
-    ['1 invalid geometr... at id [1] ...']
+    >>> check_layer(gdf, id_column="id")
+    ['1 invalid geometry at id [1]; repair with shapely.make_valid or `ogr2ogr -makevalid`']
     """
     problems: list[str] = []
     if gdf.crs is None:
