@@ -1,0 +1,119 @@
+"""Tests for basingov.pipeline: the output contract on shipped basins, safety, dask parity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from basingov import __version__
+from basingov.errors import InputError, OutputExistsError
+from basingov.io import sha256
+from basingov.pipeline import run, run_many
+
+CONTRACT_TABLES = {
+    "unit_shares": ["jur_id", "name", "level", "area_km2", "share"],
+    "crossings": [
+        "from_jur",
+        "to_jur",
+        "level",
+        "reach_id",
+        "lon",
+        "lat",
+        "upstream_area_km2",
+        "discharge_m3s",
+    ],
+    "dependency": [
+        "jur_id",
+        "level",
+        "upstream_dependency",
+        "downstream_exposure",
+        "chain_depth",
+        "betweenness",
+    ],
+    "spillover_matrix": ["origin", "receptor", "level", "load_kg_day"],
+}
+CONTRACT_LAYERS = {"reaches", "jurisdictions", "crossings", "boundary_reaches", "dependency_edges"}
+
+
+@pytest.fixture(scope="module")
+def thames_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "thames"
+    run("thames", out_dir=out)
+    return out
+
+
+def test_output_contract(thames_run: Path) -> None:
+    out = thames_run
+    layers = {str(name) for name, _ in pyogrio.list_layers(out / "thames.gpkg")}
+    assert layers >= CONTRACT_LAYERS
+    for name, cols in CONTRACT_TABLES.items():
+        df = pd.read_csv(out / "tables" / f"{name}.csv", dtype={"jur_id": str})
+        assert set(cols) <= set(df.columns), (name, sorted(df.columns))
+        assert len(df) > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["basin"] == "thames"
+    assert summary["basingov_version"] == __version__
+    assert summary["counts"]["reaches"] > 100
+    assert set(summary["timings_s"]) >= {"load", "network", "overlay", "loads", "spillover"}
+    # inputs are listed with their real sha256
+    assert summary["inputs"]
+    for item in summary["inputs"]:
+        assert sha256(item["path"]) == item["sha256"]
+    assert "apportioned" in summary["network"]["source"] or summary["network"]["derived"]
+    assert (out / "run.log").read_text().count("stage overlay done") == 1
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_unit_shares_sum_to_one_per_level(thames_run: Path) -> None:
+    shares = pd.read_csv(thames_run / "tables" / "unit_shares.csv")
+    sums = shares.groupby("level")["share"].sum()
+    # the polygon layers are clipped to the basin, so the shares add up to 1 up to the
+    # area outside every jurisdiction (reported as jur_id "") and float rounding
+    assert ((sums - 1).abs() < 1e-6).all(), sums.to_dict()
+
+
+def test_spillover_conserves_load(thames_run: Path) -> None:
+    bal = pd.read_csv(thames_run / "tables" / "load_balance.csv")
+    lhs = bal["generated"]
+    rhs = bal["delivered"] + bal["decayed"] + bal["retained"]
+    assert ((lhs - rhs).abs() <= 1e-9 * lhs.abs().clip(lower=1e-12)).all()
+    loads = pd.read_csv(thames_run / "tables" / "loads.csv")
+    assert set(loads["load_source"]) == {"population_raster"}
+    # every level routes the same total generated load
+    totals = bal.groupby("level")["generated"].sum()
+    assert totals.max() == pytest.approx(totals.min(), rel=1e-9)
+    assert totals.iloc[0] == pytest.approx(loads["load_kg_day"].sum(), rel=1e-9)
+
+
+def test_no_overwrite_and_no_partial_output(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(OutputExistsError, match=r"out already exists; pass overwrite=True"):
+        run("thames", out_dir=out)
+    # a run that fails half-way (a broken config) leaves the old output untouched
+    (out / "keep.txt").write_text("old")
+    cfg = tmp_path / "broken.toml"
+    text = (Path(__file__).parents[1] / "data" / "basins" / "thames.toml").read_text()
+    data = Path(__file__).parents[1] / "data"
+    text = text.replace("../", f"{data}/").replace("threshold_km2 = 25.0", "threshold_km2 = 1e9")
+    cfg.write_text(text)
+    with pytest.raises(
+        InputError, match=r"no cell of thames_dem.tif has an upstream area >= 1e\+09"
+    ):
+        run(cfg, out_dir=out, overwrite=True)
+    assert (out / "keep.txt").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.toml", "out"]
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_identical_outputs(tmp_path: Path, thames_run: Path) -> None:
+    summaries = run_many(["thames"], out_dir=tmp_path, scheduler="local")
+    assert list(summaries) == ["thames"]
+    for name in CONTRACT_TABLES:
+        a = pd.read_csv(thames_run / "tables" / f"{name}.csv")
+        b = pd.read_csv(tmp_path / "thames" / "tables" / f"{name}.csv")
+        pd.testing.assert_frame_equal(a, b)
