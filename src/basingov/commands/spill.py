@@ -84,9 +84,8 @@ def spill(
     import shapely
     from pyproj import Transformer
 
-    from basingov.builders import build_network
-    from basingov.datasets import load_basin
-    from basingov.errors import ConfigError, InputError
+    from basingov.datasets import load_basin, load_network
+    from basingov.errors import InputError
     from basingov.io import check_overwrite, write_csv, write_json
     from basingov.navigation import navigate, snap_point
     from basingov.overlay import split_reaches
@@ -108,12 +107,7 @@ def spill(
     b = load_basin(basin)
     cfg = b.config
     key = network or cfg.basin.network
-    if key not in cfg.networks:
-        msg = f"--network {key!r} is not in {cfg.source.name}; networks are {sorted(cfg.networks)}"
-        raise ConfigError(msg)
-    net = build_network(
-        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
-    )
+    net = load_network(b, key=key)
     snap = snap_point(net, lon, lat, tolerance_m=tolerance)
     x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
     geom = net.reaches.geometry.iloc[snap.position]
