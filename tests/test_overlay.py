@@ -14,8 +14,11 @@ from basingov.network import network_from_table
 from basingov.overlay import (
     OUTSIDE,
     boundary_reaches,
+    boundary_stretches,
     crossings,
+    fill_outside_gaps,
     main_stem,
+    mark_boundary_pieces,
     overlay_network,
     reach_jurisdictions,
     split_reaches,
@@ -532,3 +535,182 @@ def test_thames_main_stem_order():
     expected = ["Cotswold", "Oxford", "Reading", "Windsor and Maidenhead", "Kingston upon Thames"]
     found = [n for n in seq if n in expected]
     assert found == expected
+
+
+# --- boundary stretches and outside gaps --------------------------------------------------
+
+
+@pytest.fixture
+def border_ab() -> gpd.GeoDataFrame:
+    """West A and east B, border x = 1000, 20 km long."""
+    return jur_layer(
+        [
+            ("A", "West", 0, "state", "", box(0, 0, 1000, 20_000)),
+            ("B", "East", 0, "state", "", box(1000, 0, 2000, 20_000)),
+        ]
+    )
+
+
+def zigzag(n: int, *, y0: float = 16_000.0, step: float = 1000.0) -> list[tuple[float, float]]:
+    """Flow south along x = 1000, 300 m to the west, then east, ... (``n`` swings)."""
+    return [(1000 + (300 if k % 2 else -300), y0 - k * step) for k in range(n + 1)]
+
+
+def stretch_overlay(net, jur, **kw):
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 20_000)], crs=CRS)
+    return overlay_network(
+        net, jur, basin, stretch_tolerance_m=500, min_stretch_m=2000, meander_tolerance_m=0, **kw
+    )
+
+
+def test_zigzag_along_border_is_one_stretch_and_one_crossing(border_ab):
+    """Reach 1 flows in A, then swings across the border 6 times, then leaves into B.
+
+    Raw: the line crosses x = 1000 seven times (A->B, B->A, ...); by the stretch rule the
+    river is held by A and B along the zig-zag, A reaches it (no crossing) and leaves it
+    into B: one crossing A -> B, at the downstream end of the stretch.
+    """
+    line = [(300, 19_000), *zigzag(6, y0=17_000), (1800, 10_500), (1800, 2000)]
+    t = reach_table({1: (-1, line)}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    raw = crossings(
+        net, split_reaches(net.reaches, border_ab, meander_tolerance_m=0), level="state"
+    )
+    assert len(raw) == 7
+    res = stretch_overlay(net, border_ab)
+    s = res.boundary_stretches
+    assert len(s) == 1
+    assert (s.iloc[0]["jur_a"], s.iloc[0]["jur_b"]) == ("A", "B")
+    c = res.crossings
+    assert list(zip(c["from_jur"], c["to_jur"], strict=True)) == [("A", "B")]
+    assert c.iloc[0]["stretch_id"] == s.iloc[0]["stretch_id"]
+    assert not c["on_boundary"].any()
+    # the zig-zags are kept, flagged, outside the graph
+    assert len(res.boundary_crossings) == 6
+    assert res.boundary_crossings["on_boundary"].all()
+    assert s.iloc[0]["n_boundary_crossings"] == 6
+    assert list(res.graphs["state"].edges) == [("A", "B")]
+    assert res.graphs["state"].edges["A", "B"]["n_crossings"] == 1
+    # every raw crossing is accounted for, once
+    assert len(c) + len(res.boundary_crossings) == len(raw)
+
+
+def test_border_river_from_source_to_outlet_has_no_crossing(border_ab):
+    """The whole river is the border: a boundary stretch, no upstream/downstream link."""
+    t = reach_table({1: (-1, zigzag(6))}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    res = stretch_overlay(net, border_ab)
+    assert len(res.boundary_stretches) == 1
+    assert res.crossings.empty
+    assert res.graphs["state"].number_of_edges() == 0
+    assert len(res.boundary_crossings) == 6
+
+
+def test_river_from_third_unit_into_border_stretch(border_ab):
+    """From C (north) into the A|B border river: C -> A and C -> B, at the stretch entry."""
+    jur = pd.concat(
+        [
+            border_ab.assign(geometry=[box(0, 0, 1000, 17_500), box(1000, 0, 2000, 17_500)]),
+            jur_layer([("C", "North", 0, "state", "", box(0, 17_500, 2000, 20_000))]),
+        ],
+        ignore_index=True,
+    )
+    t = reach_table({1: (-1, [(1000, 19_500), *zigzag(6, y0=17_000)])}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    res = stretch_overlay(net, jur)
+    c = res.crossings
+    assert sorted(zip(c["from_jur"], c["to_jur"], strict=True)) == [("C", "A"), ("C", "B")]
+    assert c["stretch_id"].nunique() == 1
+
+
+def test_short_approach_is_no_stretch(border_ab):
+    """Touching the border for less than min_stretch_m keeps the raw crossings."""
+    line = [(300, 19_000), (700, 15_000), (1300, 14_000), (1800, 9_000)]
+    t = reach_table({1: (-1, line)}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    res = stretch_overlay(net, border_ab)
+    assert res.boundary_stretches.empty
+    assert list(zip(res.crossings["from_jur"], res.crossings["to_jur"], strict=True)) == [
+        ("A", "B")
+    ]
+
+
+@pytest.fixture
+def gap_layer() -> gpd.GeoDataFrame:
+    """Clip A (x < 1000) and B (x > 3000) to a basin that leaves 1000 < x < 3000 empty."""
+    return jur_layer(
+        [
+            ("A", "A", 0, "state", "", box(0, 0, 1000, 5000)),
+            ("B", "B", 0, "state", "", box(3000, 0, 4000, 5000)),
+        ]
+    )
+
+
+def test_outside_gap_between_same_jurisdiction_is_filled(gap_layer):
+    """A river leaving A for 2 km (two reaches) and coming back to A is A throughout."""
+    t = reach_table(
+        {
+            1: (2, [(500, 4500), (2000, 4000)]),
+            2: (3, [(2000, 4000), (500, 3500)]),
+            3: (-1, [(500, 3500), (500, 500)]),
+        },
+        local_area_km2=[1.0, 1.0, 1.0],
+    )
+    net = network_from_table(t)
+    pieces = split_reaches(net.reaches, gap_layer)
+    assert OUTSIDE in set(pieces["jur_state"])  # > meander tolerance: not merged
+    filled = fill_outside_gaps(net, pieces)
+    assert set(filled["jur_state"]) == {"A"}
+    assert set(filled["name_state"]) == {"A"}
+    assert crossings(net, filled, level="state").empty
+    # the rule does not need the relabelling: A -> "" -> A is no crossing either
+    assert crossings(net, pieces, level="state").empty
+    pd.testing.assert_frame_equal(pieces, split_reaches(net.reaches, gap_layer))  # not mutated
+
+
+def test_outside_gap_between_two_jurisdictions_is_one_crossing_in_the_middle(gap_layer):
+    """A -> 2 km outside -> B: one A -> B crossing at x = 2000 (middle of the gap)."""
+    t = reach_table(
+        {1: (2, [(500, 2500), (1500, 2500)]), 2: (-1, [(1500, 2500), (3500, 2500)])},
+        local_area_km2=[1.0, 1.0],
+    )
+    net = network_from_table(t)
+    pieces = fill_outside_gaps(net, split_reaches(net.reaches, gap_layer))
+    assert OUTSIDE in set(pieces["jur_state"])  # stays outside: reported
+    c = crossings(net, pieces, level="state")
+    assert list(zip(c["from_jur"], c["to_jur"], c["kind"], strict=True)) == [("A", "B", "gap")]
+    assert c.iloc[0]["gap_km"] == pytest.approx(2.0)
+    assert c.iloc[0]["geometry"].distance(shapely.Point(2000, 2500)) < 1e-6
+    assert c.iloc[0]["reach_id"] == 2
+
+
+def test_outside_at_the_ends_stays_outside(gap_layer):
+    """Starting outside and ending outside: '' -> A and A -> '' are reported, not paired."""
+    t = reach_table({1: (-1, [(-1000, 2500), (2000, 2500)])}, local_area_km2=[1.0])
+    jur = gap_layer.iloc[[0]]
+    net = network_from_table(t)
+    pieces = fill_outside_gaps(net, split_reaches(net.reaches, jur))
+    assert pieces["jur_state"].tolist() == [OUTSIDE, "A", OUTSIDE]
+    c = crossings(net, pieces, level="state")
+    assert list(zip(c["from_jur"], c["to_jur"], strict=True)) == [(OUTSIDE, "A"), ("A", OUTSIDE)]
+
+
+def test_stretch_errors(y_net, two_states):
+    pieces = split_reaches(y_net.reaches, two_states)
+    with pytest.raises(InputError, match=r"min_stretch_m must be >= 0, got -1"):
+        crossings(y_net, pieces, level="state", min_stretch_m=-1)
+    with pytest.raises(InputError, match=r"min_stretch_m must be >= 0, got -1"):
+        boundary_stretches(y_net, pieces, level="state", min_stretch_m=-1)
+    with pytest.raises(InputError, match=r"border_tolerance_m must be > 0, got 0"):
+        mark_boundary_pieces(pieces, two_states, border_tolerance_m=0)
+    with pytest.raises(InputError, match=r"pieces must be a piece table"):
+        mark_boundary_pieces(y_net.reaches, two_states)
+    bar = two_states.assign(jur_id=["X", "A|1", "B"], parent_id=["", "X", "X"])
+    with pytest.raises(InputError, match=r"jur_id values \['A\|1'\] contain '\|'"):
+        mark_boundary_pieces(split_reaches(y_net.reaches, bar), bar)
+    with pytest.raises(InputError, match=r"pieces refer to reach positions up to 2 but the"):
+        crossings(
+            network_from_table(y_net.reaches.iloc[:1].assign(downstream_id=-1)),
+            pieces,
+            level="state",
+        )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -16,6 +18,7 @@ from basingov.errors import InputError
 __all__ = [
     "betweenness",
     "chain_depth",
+    "dependency_basis",
     "dependency_edges",
     "dependency_table",
     "downstream_area",
@@ -23,6 +26,8 @@ __all__ = [
     "jurisdiction_graph",
     "upstream_dependency",
 ]
+
+logger = logging.getLogger(__name__)
 
 _CROSSING_COLUMNS = ("crossing_id", "from_jur", "to_jur", "level_name", "upstream_area_km2")
 _OUTSIDE = ""
@@ -97,13 +102,23 @@ def jurisdiction_graph(
         _require(unit_shares, ("jur_id", "level_name", "area_km2"), "unit_shares")
         us = unit_shares[unit_shares["level_name"] == level].set_index("jur_id")["area_km2"]
         area = pd.Series(ids, index=ids).map(us).fillna(0.0).to_numpy()
+        rl = (
+            unit_shares[unit_shares["level_name"] == level].set_index("jur_id")["river_length_km"]
+            if "river_length_km" in unit_shares.columns
+            else pd.Series(dtype=float)
+        )
+        river = pd.Series(ids, index=ids).map(rl).to_numpy(dtype=float)
     elif "area_km2" in sub.columns:
         area = sub["area_km2"].to_numpy(dtype=float)
     elif isinstance(sub, gpd.GeoDataFrame):
         area = shapely.area(sub.geometry.to_numpy()) / 1e6
     else:
         area = np.full(len(sub), np.nan)
+    if unit_shares is None:
+        river = np.full(len(sub), np.nan)
     c = crossings[crossings["level_name"] == level]
+    if "on_boundary" in c.columns:
+        c = c[~c["on_boundary"].astype(bool)]
     c = c[(c["from_jur"] != _OUTSIDE) & (c["to_jur"] != _OUTSIDE)]
     unknown = sorted((set(c["from_jur"]) | set(c["to_jur"])) - set(ids))
     if unknown:
@@ -116,17 +131,21 @@ def jurisdiction_graph(
     if "level" in sub.columns and len(sub):
         lvnum = int(sub["level"].iloc[0])
     g = nx.DiGraph(level_name=level, level=lvnum)
-    for jid, nm, a in zip(ids, sub["name"].astype(str), area, strict=True):
-        g.add_node(jid, name=nm, area_km2=float(a))
-    q = c["discharge_m3s"] if "discharge_m3s" in c.columns else pd.Series(np.nan, index=c.index)
+    for jid, nm, a, rl_ in zip(ids, sub["name"].astype(str), area, river, strict=True):
+        g.add_node(jid, name=nm, area_km2=float(a), river_length_km=float(rl_))
+    nan = pd.Series(np.nan, index=c.index)
     agg = (
-        c.assign(_q=q)
+        c.assign(
+            _q=c["discharge_m3s"] if "discharge_m3s" in c.columns else nan,
+            _l=c["upstream_length_km"] if "upstream_length_km" in c.columns else nan,
+        )
         .groupby(["from_jur", "to_jur"], sort=True)
         .agg(
             n_crossings=("crossing_id", "size"),
             crossings=("crossing_id", list),
-            upstream_area_km2=("upstream_area_km2", "sum"),
-            discharge_m3s=("_q", "sum"),
+            upstream_area_km2=("upstream_area_km2", lambda x: x.sum(min_count=len(x))),
+            discharge_m3s=("_q", lambda x: x.sum(min_count=len(x))),
+            upstream_length_km=("_l", lambda x: x.sum(min_count=len(x))),
         )
     )
     for key, row in agg.iterrows():
@@ -138,6 +157,7 @@ def jurisdiction_graph(
             crossings=list(row["crossings"]),
             upstream_area_km2=float(row["upstream_area_km2"]),
             discharge_m3s=float(row["discharge_m3s"]),
+            upstream_length_km=float(row["upstream_length_km"]),
         )
     return g
 
@@ -148,24 +168,90 @@ def _series(g: nx.DiGraph, values: Mapping[str, float], name: str) -> pd.Series:
     return s
 
 
-def upstream_dependency(graph: nx.DiGraph) -> pd.Series:
-    r"""Share of each jurisdiction's water that comes from outside it, by upstream area.
+Basis = Literal["auto", "area", "length"]
+_BASES = ("auto", "area", "length")
+
+
+def _complete(graph: nx.DiGraph, edge_key: str, node_key: str) -> bool:
+    edges = [d.get(edge_key, math.nan) for *_, d in graph.edges(data=True)]
+    nodes = [graph.nodes[n].get(node_key, math.nan) for n in graph.nodes]
+    return all(math.isfinite(v) for v in edges + nodes)
+
+
+def dependency_basis(graph: nx.DiGraph, *, basis: Basis = "auto") -> str:
+    """Choose the quantity :func:`upstream_dependency` compares: area, length or none.
+
+    ``"auto"`` takes upstream area where every edge and node of ``graph`` has one
+    (``upstream_area_km2`` on edges, ``area_km2`` on nodes), else upstream river length
+    where every edge and node has one (``upstream_length_km``, ``river_length_km``),
+    else ``"none"`` (the indicator is NaN). Falling back is logged.
+
+    Raises
+    ------
+    InputError
+        If ``basis`` is not ``"auto"``, ``"area"`` or ``"length"``.
+
+    Examples
+    --------
+    >>> g = nx.DiGraph()
+    >>> g.add_edge("A", "B", upstream_area_km2=float("nan"), upstream_length_km=3.0)
+    >>> nx.set_node_attributes(g, {"A": 1.0, "B": 1.0}, "river_length_km")
+    >>> dependency_basis(g)
+    'length'
+    """
+    if basis not in _BASES:
+        msg = f"basis must be one of {list(_BASES)}, got {basis!r}"
+        raise InputError(msg)
+    if basis != "auto":
+        return basis
+    if _complete(graph, "upstream_area_km2", "area_km2"):
+        return "area"
+    level = graph.graph.get("level_name", "")
+    if _complete(graph, "upstream_length_km", "river_length_km"):
+        logger.info(
+            "upstream dependency at level %r: areas are missing at some crossings; using "
+            "upstream river length instead",
+            level,
+        )
+        return "length"
+    logger.info(
+        "upstream dependency at level %r: neither areas nor river lengths are complete; "
+        "the indicator is NaN",
+        level,
+    )
+    return "none"
+
+
+def upstream_dependency(graph: nx.DiGraph, *, basis: Basis = "auto") -> pd.Series:
+    r"""Share of each jurisdiction's water that comes from outside it.
 
     .. math:: D_j = \frac{I_j}{I_j + a_j}
 
     where :math:`I_j` is the summed upstream area at the crossings into :math:`j` and
-    :math:`a_j` its own area in the basin. A river leaving and re-entering :math:`j`
-    counts twice in :math:`I_j`; a headwater jurisdiction has 0.
+    :math:`a_j` its own area in the basin. Where areas are missing (line networks without
+    derived areas), upstream river length at the crossings and the river length in
+    :math:`j` are used instead (``basis="length"``, chosen by ``"auto"`` and logged;
+    see :func:`dependency_basis`); with neither, the values are NaN, never 0. A river
+    leaving and re-entering :math:`j` counts twice in :math:`I_j`; a headwater
+    jurisdiction has 0.
 
     Parameters
     ----------
     graph
         From :func:`jurisdiction_graph`.
+    basis
+        ``"auto"``, ``"area"`` or ``"length"``.
 
     Returns
     -------
     pandas.Series
-        Indexed by ``jur_id``, values in [0, 1].
+        Indexed by ``jur_id``, values in [0, 1] or NaN; ``attrs["basis"]`` records the
+        basis used.
+
+    Raises
+    ------
+    InputError
+        If ``basis`` is not allowed.
 
     Examples
     --------
@@ -175,13 +261,24 @@ def upstream_dependency(graph: nx.DiGraph) -> pd.Series:
     >>> upstream_dependency(g).to_dict()
     {'A': 0.0, 'B': 0.75}
     """
+    used = dependency_basis(graph, basis=basis)
+    edge_key, node_key = (
+        ("upstream_length_km", "river_length_km")
+        if used == "length"
+        else ("upstream_area_km2", "area_km2")
+    )
     vals = {}
     for n in graph.nodes:
-        inflow = sum(d.get("upstream_area_km2", 0.0) for _, _, d in graph.in_edges(n, data=True))
-        own = graph.nodes[n].get("area_km2", 0.0)
+        if used == "none":
+            vals[n] = math.nan
+            continue
+        inflow = sum(d.get(edge_key, math.nan) for _, _, d in graph.in_edges(n, data=True))
+        own = graph.nodes[n].get(node_key, math.nan)
         tot = inflow + own
-        vals[n] = inflow / tot if tot > 0 else 0.0
-    return _series(graph, vals, "upstream_dependency")
+        vals[n] = inflow / tot if tot > 0 else (0.0 if tot == 0 else math.nan)
+    s = _series(graph, vals, "upstream_dependency")
+    s.attrs["basis"] = used
+    return s
 
 
 def downstream_exposure(graph: nx.DiGraph) -> pd.Series:
@@ -272,7 +369,9 @@ def dependency_table(
     pandas.DataFrame
         ``jur_id, level, upstream_dependency, downstream_exposure, chain_depth,
         betweenness`` then ``level_name, name, area_km2, downstream_area_km2,
-        inflow_area_km2, n_upstream``; ordered by level, chain depth, ``jur_id``.
+        inflow_area_km2, n_upstream, dependency_basis`` (``"area"``, ``"length"`` or
+        ``"none"``, see :func:`dependency_basis`); ordered by level, chain depth,
+        ``jur_id``.
 
     Raises
     ------
@@ -306,14 +405,15 @@ def dependency_table(
         lvnum = g.graph.get("level", i)
         ids = list(g.nodes)
         inflow = {
-            n: sum(d.get("upstream_area_km2", 0.0) for *_, d in g.in_edges(n, data=True))
+            n: sum(d.get("upstream_area_km2", math.nan) for *_, d in g.in_edges(n, data=True))
             for n in ids
         }
+        ud = upstream_dependency(g)
         df = pd.DataFrame(
             {
                 "jur_id": ids,
                 "level": int(lvnum if lvnum is not None and lvnum >= 0 else i),
-                "upstream_dependency": upstream_dependency(g).to_numpy(),
+                "upstream_dependency": ud.to_numpy(),
                 "downstream_exposure": downstream_exposure(g).to_numpy().astype(int),
                 "chain_depth": chain_depth(g).to_numpy().astype(int),
                 "betweenness": betweenness(g).to_numpy(),
@@ -323,6 +423,7 @@ def dependency_table(
                 "downstream_area_km2": downstream_area(g).to_numpy(),
                 "inflow_area_km2": [inflow[n] for n in ids],
                 "n_upstream": [len(nx.ancestors(g, n)) for n in ids],
+                "dependency_basis": ud.attrs["basis"],
             }
         )
         frames.append(df)

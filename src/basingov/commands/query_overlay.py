@@ -35,7 +35,7 @@ _CROSSING_FIELDS = [
 
 
 def load_overlay(basin: str | Path) -> tuple[Any, Any, OverlayResult]:
-    """Load a basin, build its configured network and overlay its jurisdictions.
+    """Load a basin, build its configured network (with areas) and overlay its jurisdictions.
 
     Parameters
     ----------

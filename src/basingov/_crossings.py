@@ -1,0 +1,291 @@
+"""Crossing sections: where flow passes from one jurisdiction into another; main stem."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from basingov._overlay_common import (
+    DEFAULT_MIN_STRETCH_M,
+    _check_level,
+    _distance_to_outlet,
+    _NetworkLike,
+    _reach_lengths,
+    _require_columns,
+    _upstream_sum,
+    piece_levels,
+)
+from basingov._stretches import _passages, _piece_graph, _stretches
+from basingov.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["crossings", "main_stem"]
+
+logger = logging.getLogger(__name__)
+
+
+def main_stem(net: _NetworkLike) -> NDArray[np.int64]:
+    """Positions of the main stem, from its source down to the main outlet.
+
+    The main outlet is the outlet with the largest upstream area; walking upstream, the
+    main stem follows at every confluence the upstream reach with the largest
+    ``upstream_area_km2`` (ties: the longer reach, then the smaller position). Where
+    areas are missing, upstream river length is used instead (logged).
+
+    Parameters
+    ----------
+    net
+        A river network (``reaches`` with ``upstream_area_km2``; ``idx_ds``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Reach positions ordered upstream to downstream.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> r = pd.DataFrame({"upstream_area_km2": [5.0, 9.0, 20.0], "length_km": [1.0, 1.0, 1.0]})
+    >>> main_stem(SimpleNamespace(reaches=r, idx_ds=np.array([2, 2, -1]))).tolist()
+    [1, 2]
+    """
+    reaches = net.reaches
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    area = reaches["upstream_area_km2"].to_numpy(dtype=float)
+    length = _reach_lengths(reaches) if "geometry" in reaches else reaches["length_km"].to_numpy()
+    if not np.isfinite(area).all():
+        logger.info("main stem: upstream areas are missing; following upstream river length")
+        area = _upstream_sum(idx_ds, np.asarray(length, dtype=float))
+    n = idx_ds.size
+    pos = np.arange(n)
+    outlets = pos[idx_ds < 0]
+    if outlets.size == 0:
+        return np.empty(0, dtype=np.int64)
+    cur = int(outlets[np.lexsort((outlets, -length[outlets], -area[outlets]))[0]])
+    has_ds = pos[idx_ds >= 0]
+    # best upstream reach of each reach
+    srt = has_ds[np.lexsort((-has_ds, length[has_ds], area[has_ds], idx_ds[has_ds]))]
+    best = np.full(n, -1, dtype=np.int64)
+    best[idx_ds[srt]] = srt  # last write wins: largest area, then longest, then smallest pos
+    stem = [cur]
+    seen = {cur}
+    while best[cur] >= 0 and int(best[cur]) not in seen:
+        cur = int(best[cur])
+        seen.add(cur)
+        stem.append(cur)
+    return np.asarray(stem[::-1], dtype=np.int64)
+
+
+_CROSSING_COLUMNS = [
+    "crossing_id",
+    "from_jur",
+    "to_jur",
+    "from_name",
+    "to_name",
+    "level",
+    "level_name",
+    "reach_id",
+    "to_reach_id",
+    "kind",
+    "fraction",
+    "lon",
+    "lat",
+    "upstream_area_km2",
+    "discharge_m3s",
+    "upstream_length_km",
+    "distance_to_outlet_km",
+    "on_main_stem",
+    "on_boundary",
+    "stretch_id",
+    "gap_km",
+]
+
+
+def crossings(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    level: str,
+    level_number: int | None = None,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+) -> gpd.GeoDataFrame:
+    """Inventory of the points where flow passes from one jurisdiction to another.
+
+    Consecutive pieces along the flow are compared inside a reach and at junctions (the
+    last piece of a reach and the first of its downstream reach, including secondary
+    branches listed in ``net.bifurcations``). Two rules, detailed in
+    :mod:`basingov._stretches`, turn the raw jurisdiction changes into crossings:
+
+    - **boundary stretches**: along a river that forms the border between A and B (pieces
+      marked by :func:`mark_boundary_pieces`, at least ``min_stretch_m`` long, falling on
+      both sides), the zig-zag changes are *boundary crossings* (``on_boundary=True``);
+      the stretch is held by A and B jointly, so a river from C entering it gives
+      ``C -> A`` and ``C -> B``, and leaving it into A gives ``B -> A``;
+    - **outside gaps**: a run outside every jurisdiction entered from A and left into B
+      is one crossing ``A -> B`` (``kind="gap"``) at the middle of the gap; ``A -> "" ->
+      A`` gives none. Runs outside at the network's ends keep their ``"" -> A`` or
+      ``A -> ""`` crossing; the dependency graph ignores those.
+
+    Without ``border_<level>`` columns in ``pieces`` there are no boundary stretches and
+    every raw change is a crossing.
+
+    Upstream area at a crossing at fraction :math:`f` of reach :math:`i` is interpolated
+    assuming the local area accrues uniformly along the reach:
+
+    .. math:: A(f) = A^{up}_i - A^{loc}_i (1 - f)
+
+    discharge scales with it, :math:`Q(f) = Q_i A(f) / A^{up}_i`, and the upstream river
+    length is :math:`L(f) = L^{up}_i - L_i (1 - f)`. Where the network has no areas, the
+    area and discharge columns are NaN (not 0).
+
+    Parameters
+    ----------
+    net
+        The river network the pieces were cut from (``reaches`` and ``idx_ds``; optional
+        ``bifurcations``).
+    pieces
+        Piece table from :func:`split_reaches` on ``net.reaches``, optionally with the
+        ``border_<level>`` columns of :func:`mark_boundary_pieces`.
+    level
+        Level name (a ``jur_<level>`` column of ``pieces``).
+    level_number
+        Number written in the ``level`` column (default: position of ``level`` among the
+        piece table's levels, coarsest 0).
+    min_stretch_m
+        Shortest boundary stretch, in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``crossing_id`` (``"<level>-<k>"``, boundary crossings ``"<level>-b<k>"``),
+        ``from_jur, to_jur, from_name, to_name, level, level_name, reach_id`` (reach
+        where the crossing lies, or the upstream reach of a junction), ``to_reach_id``,
+        ``kind`` (``"within"``, ``"junction"`` or ``"gap"``), ``fraction`` (along
+        ``reach_id``), ``lon, lat`` (WGS84), ``upstream_area_km2``, ``discharge_m3s``
+        (NaN without a discharge column), ``upstream_length_km``,
+        ``distance_to_outlet_km`` (along the flow path), ``on_main_stem``,
+        ``on_boundary``, ``stretch_id`` (boundary stretch entered, left or run along;
+        ``""`` if none), ``gap_km`` (length of the outside gap of a ``"gap"`` crossing)
+        and Point geometry in the network CRS; crossings first, then boundary
+        crossings, each sorted by distance to the outlet, farthest first.
+
+    Raises
+    ------
+    InputError
+        If ``level`` is not a level of ``pieces``, a column is missing, or
+        ``min_stretch_m`` is negative.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString, box
+    >>> from basingov.overlay import split_reaches
+    >>> jur = gpd.GeoDataFrame(
+    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
+    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2], "upstream_area_km2": [10.0, 30.0],
+    ...     "local_area_km2": [10.0, 20.0], "discharge_m3s": [1.0, 3.0]},
+    ...     geometry=[LineString([(100, 500), (800, 500)]),
+    ...               LineString([(800, 500), (1800, 500)])], crs=3035)
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))
+    >>> c = crossings(net, split_reaches(r, jur), level="country")
+    >>> c[["from_jur", "to_jur", "reach_id", "upstream_area_km2"]].to_records(
+    ...     index=False).tolist()
+    [('A', 'B', 2, 14.0)]
+    """
+    level = _check_level(pieces, level)
+    levels = piece_levels(pieces)
+    lvnum = levels.index(level) if level_number is None else int(level_number)
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
+        raise InputError(msg)
+    reaches = net.reaches
+    _require_columns(reaches, ["reach_id", "upstream_area_km2"], "net.reaches")
+    _require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], "pieces")
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    n = len(reaches)
+    g = _piece_graph(net, pieces)
+    st = _stretches(g, level, float(min_stretch_m))
+    pas = _passages(g, level, st)
+    names = dict(zip(g.pieces[f"jur_{level}"], g.pieces[f"name_{level}"].astype(str), strict=True))
+    rpos, to_rpos, frac = pas.rpos, pas.to_rpos, pas.frac
+    geoms = reaches.geometry.to_numpy()
+    pts = shapely.line_interpolate_point(geoms[rpos], frac, normalized=True)
+    area = reaches["upstream_area_km2"].to_numpy(dtype=float)
+    local = (
+        reaches["local_area_km2"].to_numpy(dtype=float)
+        if "local_area_km2" in reaches
+        else np.zeros(n)
+    )
+    a = area[rpos] - local[rpos] * (1.0 - frac)
+    if "discharge_m3s" in reaches:
+        q_r = reaches["discharge_m3s"].to_numpy(dtype=float)[rpos]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q = np.where(area[rpos] > 0, q_r * a / area[rpos], q_r)
+    else:
+        q = np.full(rpos.size, np.nan)
+    length = _reach_lengths(reaches)
+    up_len = _upstream_sum(idx_ds, length)[rpos] - length[rpos] * (1.0 - frac)
+    d_end = _distance_to_outlet(reaches, idx_ds)
+    dist = d_end[rpos] + length[rpos] * (1.0 - frac)
+    stem = np.zeros(n, dtype=bool)
+    stem[main_stem(net)] = True
+    on_stem = stem[rpos] & (stem[to_rpos])
+    reach_ids = reaches["reach_id"].to_numpy()
+    gs = gpd.GeoSeries(pts, crs=reaches.crs)
+    ll = gs.to_crs("EPSG:4326") if len(gs) else gs
+    sid = np.full(rpos.size, "", dtype=object)
+    has = pas.stretch >= 0
+    sid[has] = st.ids[pas.stretch[has]]
+    out = gpd.GeoDataFrame(
+        {
+            "from_jur": pas.from_jur,
+            "to_jur": pas.to_jur,
+            "from_name": [names.get(j, j) for j in pas.from_jur],
+            "to_name": [names.get(j, j) for j in pas.to_jur],
+            "level": np.full(rpos.size, lvnum, dtype=np.int64),
+            "level_name": np.full(rpos.size, level, dtype=object),
+            "reach_id": reach_ids[rpos],
+            "to_reach_id": reach_ids[to_rpos],
+            "kind": pas.kind,
+            "fraction": frac,
+            "lon": shapely.get_x(ll.to_numpy()) if len(gs) else np.empty(0),
+            "lat": shapely.get_y(ll.to_numpy()) if len(gs) else np.empty(0),
+            "upstream_area_km2": a,
+            "discharge_m3s": q,
+            "upstream_length_km": up_len,
+            "distance_to_outlet_km": dist,
+            "on_main_stem": on_stem,
+            "on_boundary": pas.on_boundary,
+            "stretch_id": sid,
+            "gap_km": pas.gap_km,
+        },
+        geometry=pts,
+        crs=reaches.crs,
+    )
+    out = out.sort_values(
+        ["on_boundary", "distance_to_outlet_km", "reach_id", "fraction", "from_jur", "to_jur"],
+        ascending=[True, False, True, True, True, True],
+        kind="stable",
+    ).reset_index(drop=True)
+    nb = int(out["on_boundary"].sum())
+    nm = len(out) - nb
+    ids = [f"{level}-{k}" for k in range(nm)] + [f"{level}-b{k}" for k in range(nb)]
+    out.insert(0, "crossing_id", ids)
+    if nb:
+        logger.info(
+            "crossings %s: %d crossings, %d boundary crossings along %d boundary stretches",
+            level,
+            nm,
+            nb,
+            st.ids.size,
+        )
+    return out[[*_CROSSING_COLUMNS, "geometry"]]

@@ -1,0 +1,332 @@
+"""Shared pieces of the overlay modules: constants, input checks, level lookups."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from basingov.errors import CRSError, InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+#: Jurisdiction id given to river stretches lying outside every jurisdiction of a level.
+OUTSIDE = ""
+
+#: A stretch of river in jurisdiction B between two stretches in A (A, B, A along one reach)
+#: that is shorter than this is merged back into A, so that a meander looping over a border
+#: (or a river wobbling along a border digitised at another scale) does not count as two
+#: crossings. 250 m is about the positional accuracy of 1:100k-1:1M boundary and river data
+#: (GISCO NUTS 1:1M, CCM2, Natural Earth 10m are all coarser than that).
+DEFAULT_MEANDER_TOLERANCE_M = 250.0
+
+#: A river point is *on a border* when the points offset this far to its left and to its
+#: right bank fall in different jurisdictions (so the border is at most this far away).
+DEFAULT_BORDER_TOLERANCE_M = 500.0
+
+#: Spacing of the sample points used to find boundary reaches (at least 3 per reach).
+DEFAULT_SAMPLE_SPACING_M = 250.0
+
+#: Bank offset (m) used to find the pieces that run along a border, for boundary stretches
+#: (:func:`mark_boundary_pieces`). Larger than :data:`DEFAULT_BORDER_TOLERANCE_M` because
+#: the shipped borders are generalised (GISCO NUTS 1:20M, Natural Earth 10m, GAUL): 0.1 mm
+#: at 1:20M is 2 km, and on the Rhine a 500 m offset finds only fragments of the
+#: Hochrhein and Oberrhein (41 short stretches, 226 country crossings) where 3 km finds
+#: them along most of their length (113 country crossings).
+DEFAULT_STRETCH_TOLERANCE_M = 3000.0
+
+#: Shortest boundary stretch (m): a river running along a border for less than this (e.g.
+#: touching it at a bend) keeps its raw crossings. Twice the stretch tolerance; pieces on
+#: either side within half of it (along the river) are taken into a stretch.
+DEFAULT_MIN_STRETCH_M = 2 * DEFAULT_STRETCH_TOLERANCE_M
+
+#: Shortest gap (m) between two jurisdiction pieces that is reported as an outside piece.
+_MIN_GAP_M = 1e-3
+
+#: Polygons with more vertices than this are clipped to a reach's box before intersecting.
+_CLIP_MIN_VERTICES = 256
+
+_JUR_COLUMNS = ("jur_id", "name", "level", "level_name", "parent_id")
+OnEmpty = Literal["raise", "warn", "ignore"]
+_ON_EMPTY: tuple[str, ...] = get_args(OnEmpty)
+
+
+class _NetworkLike(Protocol):
+    """What :func:`crossings` needs from a :class:`basingov.network.RiverNetwork`."""
+
+    @property
+    def reaches(self) -> gpd.GeoDataFrame: ...
+
+    @property
+    def idx_ds(self) -> NDArray[np.int64]: ...
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+
+
+def _require_projected(gdf: gpd.GeoDataFrame, what: str) -> CRS:
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = f"{what} must be a GeoDataFrame, got {type(gdf).__name__}"
+        raise InputError(msg)
+    if len(gdf) == 0:
+        msg = f"{what} is empty (0 rows); pass a layer with at least one feature"
+        raise InputError(msg)
+    if gdf.crs is None:
+        msg = (
+            f"{what} has no CRS; set it with gdf.set_crs(...) and project it, e.g. "
+            "gdf.to_crs(gdf.estimate_utm_crs()), before the overlay"
+        )
+        raise CRSError(msg)
+    crs = CRS.from_user_input(gdf.crs)
+    if not crs.is_projected:
+        msg = (
+            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
+            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's configured CRS"
+        )
+        raise CRSError(msg)
+    return crs
+
+
+def _same_crs(a: CRS, b: gpd.GeoDataFrame, what_a: str, what_b: str) -> None:
+    if not a.equals(CRS.from_user_input(b.crs)):
+        msg = (
+            f"{what_a} ({a.to_string()}) and {what_b} ({CRS.from_user_input(b.crs).to_string()}) "
+            f"are in different CRSs; project one onto the other, e.g. "
+            f"{what_b}.to_crs({what_a}.crs)"
+        )
+        raise CRSError(msg)
+
+
+def _require_columns(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        msg = f"{what} lacks column(s) {missing}; it has {list(df.columns)}"
+        raise InputError(msg)
+
+
+def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
+    crs = _require_projected(reaches, "reaches")
+    _require_columns(reaches, ["reach_id"], "reaches")
+    types = set(shapely.get_type_id(reaches.geometry.values)) - {1, 5}
+    if types:
+        bad = reaches["reach_id"][
+            ~reaches.geometry.geom_type.isin(["LineString", "MultiLineString"])
+        ]
+        msg = (
+            f"reaches must be (Multi)LineStrings; reach_id {bad.tolist()[:10]} are not. "
+            "Drop or repair them before the overlay"
+        )
+        raise InputError(msg)
+    dup = reaches["reach_id"][reaches["reach_id"].duplicated()].unique().tolist()
+    if dup:
+        msg = f"reaches has repeated reach_id values {dup[:10]}; reach ids must be unique"
+        raise InputError(msg)
+    return crs
+
+
+def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
+    crs = _require_projected(jurisdictions, "jurisdictions")
+    _require_columns(jurisdictions, _JUR_COLUMNS, "jurisdictions")
+    problems: list[str] = []
+    dup = jurisdictions["jur_id"][jurisdictions["jur_id"].duplicated()].unique().tolist()
+    if dup:
+        problems.append(f"repeated jur_id values {dup[:10]} (ids must be unique across levels)")
+    if (jurisdictions["jur_id"].astype(str) == OUTSIDE).any():
+        problems.append("an empty jur_id ('' is reserved for 'outside every jurisdiction')")
+    polygonal = jurisdictions.geometry.geom_type.isin(["Polygon", "MultiPolygon"])
+    if not polygonal.all():
+        problems.append(
+            f"non-polygon geometries for jur_id {jurisdictions['jur_id'][~polygonal].tolist()[:10]}"
+        )
+    per_level = jurisdictions.groupby("level_name")["level"].nunique()
+    if (per_level > 1).any():
+        problems.append(
+            f"level_name values {per_level[per_level > 1].index.tolist()} map to several "
+            "'level' numbers"
+        )
+    if problems:
+        msg = "jurisdictions: " + "; ".join(problems)
+        raise InputError(msg)
+    return crs
+
+
+def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | None) -> list[str]:
+    order = (
+        jurisdictions[["level", "level_name"]]
+        .drop_duplicates()
+        .sort_values("level")["level_name"]
+        .astype(str)
+        .tolist()
+    )
+    if levels is None:
+        return order
+    if isinstance(levels, str):
+        levels = [levels]
+    unknown = [lv for lv in levels if lv not in order]
+    if unknown or not levels:
+        msg = f"levels {list(levels)} are not all jurisdiction levels; allowed levels are {order}"
+        raise InputError(msg)
+    return sorted(dict.fromkeys(levels), key=order.index)
+
+
+def _level_numbers(jurisdictions: pd.DataFrame) -> dict[str, int]:
+    lv = jurisdictions[["level_name", "level"]].drop_duplicates("level_name")
+    return {str(a): int(b) for a, b in zip(lv["level_name"], lv["level"], strict=True)}
+
+
+def piece_levels(pieces: pd.DataFrame) -> list[str]:
+    """Return the level names of a piece table, coarsest first.
+
+    Parameters
+    ----------
+    pieces
+        A piece table from :func:`split_reaches`.
+
+    Returns
+    -------
+    list of str
+        The ``<level_name>`` of every ``jur_<level_name>`` column.
+
+    Examples
+    --------
+    >>> piece_levels(pd.DataFrame(columns=["reach_id", "jur_country", "jur_state"]))
+    ['country', 'state']
+    """
+    return [c[4:] for c in pieces.columns if c.startswith("jur_")]
+
+
+def _check_level(pieces: pd.DataFrame, level: str) -> str:
+    allowed = piece_levels(pieces)
+    if level not in allowed:
+        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
+        raise InputError(msg)
+    return level
+
+
+def _level_maps(
+    jur: gpd.GeoDataFrame, levels: list[str]
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Map each finest-level id to its ancestor at every level through ``parent_id``.
+
+    Ids whose parent chain does not reach a level are missing from that level's map.
+    """
+    finest = levels[-1]
+    parent = dict(zip(jur["jur_id"], jur["parent_id"], strict=True))
+    level_of = dict(zip(jur["jur_id"], jur["level_name"], strict=True))
+    names = dict(zip(jur["jur_id"], jur["name"].astype(str), strict=True))
+    maps: dict[str, dict[str, str]] = {lv: {} for lv in levels}
+    for jid in jur.loc[jur["level_name"] == finest, "jur_id"]:
+        cur: str | None = jid
+        seen: set[str] = set()
+        while cur and cur in level_of and cur not in seen:
+            seen.add(cur)
+            lv = level_of[cur]
+            if lv in maps:
+                maps[lv][jid] = cur
+            cur = parent.get(cur) or None
+    return maps, names
+
+
+def _assign_levels(
+    finest_ids: NDArray[Any],
+    points: NDArray[Any],
+    jur: gpd.GeoDataFrame,
+    levels: list[str],
+) -> dict[str, NDArray[Any]]:
+    """Jurisdiction of every level for items known at the finest level.
+
+    Coarser levels come from the ``parent_id`` chain of the finest unit. Where the chain
+    does not reach a level (hierarchies that do not nest, a missing parent, or an item
+    outside every finest unit), the level's polygon containing the item's point (or the
+    midpoint of a line item) is used instead; no polygon gives :data:`OUTSIDE`.
+    """
+    maps, _ = _level_maps(jur, levels)
+    out: dict[str, NDArray[Any]] = {}
+    finest_ids = np.asarray(finest_ids, dtype=object)
+    for lv in levels:
+        if lv == levels[-1]:
+            out[lv] = finest_ids
+            continue
+        mapped = pd.Series(finest_ids).map(maps[lv]).to_numpy(dtype=object)
+        todo = np.flatnonzero(pd.isna(mapped))
+        if todo.size:
+            sub = jur[jur["level_name"] == lv]
+            tree = shapely.STRtree(sub.geometry.values)
+            pts = points[todo]
+            lines = shapely.get_type_id(pts) != 0
+            if lines.any():  # line parts: use their midpoints
+                pts = pts.copy()
+                pts[lines] = shapely.line_interpolate_point(pts[lines], 0.5, normalized=True)
+            pi, pj = tree.query(pts, predicate="within")
+            found = np.full(todo.size, OUTSIDE, dtype=object)
+            # first hit wins where polygons overlap
+            first = np.unique(pi, return_index=True)[1]
+            found[pi[first]] = sub["jur_id"].to_numpy(dtype=object)[pj[first]]
+            mapped[todo] = found
+        out[lv] = mapped
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# network helpers
+# --------------------------------------------------------------------------------------
+
+
+def _pointer_sum(idx_ds: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Sum of ``weight`` over every reach strictly downstream of each reach (pointer doubling)."""
+    n = idx_ds.size
+    acc = np.where(idx_ds >= 0, weight[np.maximum(idx_ds, 0)], 0.0)
+    jump = idx_ds.copy()
+    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))) + 1)):
+        live = jump >= 0
+        if not live.any():
+            break
+        acc = acc + np.where(live, acc[np.maximum(jump, 0)], 0.0)
+        jump = np.where(live, jump[np.maximum(jump, 0)], -1)
+    return acc
+
+
+def _distance_to_outlet(
+    reaches: gpd.GeoDataFrame, idx_ds: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Distance (km) from each reach's downstream end to its outlet, along the flow path."""
+    length = _reach_lengths(reaches)
+    return _pointer_sum(np.asarray(idx_ds, dtype=np.int64), length)
+
+
+def _reach_lengths(reaches: gpd.GeoDataFrame) -> NDArray[np.float64]:
+    if "length_km" in reaches.columns:
+        return reaches["length_km"].to_numpy(dtype=float)
+    return np.asarray(shapely.length(reaches.geometry.to_numpy()) / 1000.0, dtype=float)
+
+
+def _upstream_sum(idx_ds: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Sum of ``weight`` over each reach and everything upstream of it (main branches).
+
+    Reaches are processed by decreasing number of reaches below them (one vectorised
+    step per depth), so no topological order is needed.
+    """
+    idx_ds = np.asarray(idx_ds, dtype=np.int64)
+    acc = np.asarray(weight, dtype=float).copy()
+    if idx_ds.size == 0:
+        return acc
+    depth = _pointer_sum(idx_ds, np.ones(idx_ds.size)).astype(np.int64)
+    order = np.argsort(-depth, kind="stable")
+    d_sorted = depth[order]
+    bounds = np.flatnonzero(np.diff(d_sorted)) + 1
+    for grp in np.split(order, bounds):
+        if depth[grp[0]] == 0:
+            break
+        np.add.at(acc, idx_ds[grp], acc[grp])
+    return acc

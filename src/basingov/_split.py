@@ -1,0 +1,384 @@
+"""Cut reaches at jurisdiction borders, assign every level, merge meanders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov._overlay_common import (
+    _CLIP_MIN_VERTICES,
+    _MIN_GAP_M,
+    DEFAULT_MEANDER_TOLERANCE_M,
+    OUTSIDE,
+    _assign_levels,
+    _check_jurisdictions,
+    _check_reaches,
+    _resolve_levels,
+    _same_crs,
+)
+from basingov.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["split_reaches"]
+
+# --------------------------------------------------------------------------------------
+# splitting
+# --------------------------------------------------------------------------------------
+
+
+def _line_parts(geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """Explode (Multi)LineStrings and GeometryCollections into non-empty LineStrings."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    if (shapely.get_type_id(parts) > 1).any():
+        # a GeometryCollection may hold MultiLineStrings: explode once more
+        parts, sidx = shapely.get_parts(parts, return_index=True)
+        idx = idx[sidx]
+    keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)
+    return parts[keep], idx[keep].astype(np.int64)
+
+
+def _fractions(
+    lines: NDArray[Any], parts: NDArray[Any]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Normalised positions of each part's ends along its parent line (start < end)."""
+    a = shapely.line_locate_point(lines, shapely.get_point(parts, 0), normalized=True)
+    b = shapely.line_locate_point(lines, shapely.get_point(parts, -1), normalized=True)
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _boundary_segments(poly_geoms: NDArray[Any]) -> NDArray[Any]:
+    """Every polygon boundary as two-point segments (small boxes make a selective STRtree)."""
+    coords, ring = shapely.get_coordinates(
+        shapely.get_parts(shapely.boundary(poly_geoms)), return_index=True
+    )
+    same = ring[1:] == ring[:-1]
+    return np.asarray(shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1)))
+
+
+def _intersect_pairs(
+    reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]
+) -> tuple[
+    NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
+]:
+    """Intersect every reach with every polygon it overlaps (vectorised, STRtree).
+
+    Reaches that touch no polygon boundary segment (an STRtree of two-point segments) lie
+    wholly inside one polygon or outside all: they are assigned by one point-in-polygon
+    query and are not intersected. The others are intersected with each polygon they
+    touch, clipped to the reach's bounding box first when the polygon is large; this
+    gives the same lines as the full polygon at a fraction of the cost (the full polygon
+    is used where the clipped one is not valid). Returns LineString parts with their
+    reach and polygon positions and their fractions along the reach.
+    """
+    segs = _boundary_segments(poly_geoms)
+    touched = np.unique(shapely.STRtree(segs).query(reach_geoms, predicate="intersects")[0])
+    interior = np.ones(len(reach_geoms), dtype=bool)
+    interior[touched] = False
+    ipos = np.flatnonzero(interior)
+    tree = shapely.STRtree(poly_geoms)
+    # interior reaches: one point each
+    pts = shapely.point_on_surface(reach_geoms[ipos])
+    # one prepared polygon against many points is faster than many points against polygons
+    pj_in, pi = shapely.STRtree(pts).query(poly_geoms, predicate="contains_properly")
+    srt = np.lexsort((pj_in, pi))
+    pi, pj_in = pi[srt], pj_in[srt]
+    in_reach = ipos[pi]
+    in_geoms = reach_geoms[in_reach]
+    multi = shapely.get_type_id(in_geoms) != 1
+    fs_in = np.zeros(in_reach.size)
+    fe_in = np.ones(in_reach.size)
+    if multi.any():
+        mparts, midx = _line_parts(in_geoms[multi])
+        mpos = np.flatnonzero(multi)[midx]
+        mfs, mfe = _fractions(in_geoms[mpos], mparts)
+        keep = ~multi
+        in_geoms = np.concatenate([in_geoms[keep], mparts])
+        in_reach = np.concatenate([in_reach[keep], in_reach[mpos]])
+        pj_in = np.concatenate([pj_in[keep], pj_in[mpos]])
+        fs_in = np.concatenate([fs_in[keep], mfs])
+        fe_in = np.concatenate([fe_in[keep], mfe])
+    # reaches touching a boundary: intersect with every polygon they touch
+    ri, pj = tree.query(reach_geoms[touched], predicate="intersects")
+    ri = touched[ri]
+    lines = reach_geoms[ri]
+    polys = poly_geoms[pj]
+    bounds = shapely.bounds(lines)
+    pad = 1.0 + 1e-3 * np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    boxes = shapely.box(
+        bounds[:, 0] - pad, bounds[:, 1] - pad, bounds[:, 2] + pad, bounds[:, 3] + pad
+    )
+    clipped = polys.copy()
+    big = shapely.get_num_coordinates(polys) > _CLIP_MIN_VERTICES
+    clipped[big] = shapely.intersection(polys[big], boxes[big])
+    bad = ~shapely.is_valid(clipped)
+    clipped[bad] = polys[bad]
+    cparts, cidx = _line_parts(shapely.intersection(lines, clipped))
+    cfs, cfe = _fractions(lines[cidx], cparts)
+    return (
+        np.concatenate([in_geoms, cparts]),
+        np.concatenate([in_reach, ri[cidx]]).astype(np.int64),
+        np.concatenate([pj_in, pj[cidx]]).astype(np.int64),
+        np.concatenate([fs_in, cfs]),
+        np.concatenate([fe_in, cfe]),
+    )
+
+
+def _gap_parts(
+    reach_geoms: NDArray[Any],
+    parts: NDArray[Any],
+    part_reach: NDArray[np.int64],
+    poly_geoms: NDArray[Any],
+) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """Stretches of reaches not covered by any polygon (outside every jurisdiction).
+
+    Only reaches whose parts are shorter than the reach are handled: each is differenced
+    with the polygons it touches, one polygon rank at a time (vectorised per rank).
+    """
+    n = len(reach_geoms)
+    covered = np.bincount(part_reach, weights=shapely.length(parts), minlength=n)
+    total = shapely.length(reach_geoms)
+    need = np.flatnonzero(total - covered > _MIN_GAP_M)
+    if need.size == 0:
+        return np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    where = np.full(n, -1, dtype=np.int64)
+    where[need] = np.arange(need.size)
+    tree = shapely.STRtree(poly_geoms)
+    ri, pj = tree.query(reach_geoms[need], predicate="intersects")
+    cur = reach_geoms[need].copy()
+    if ri.size:
+        first = np.searchsorted(ri, ri, side="left")  # ri is sorted by query
+        rank = np.arange(ri.size) - first
+        for k in range(int(rank.max()) + 1):
+            sel = rank == k
+            cur[ri[sel]] = shapely.difference(cur[ri[sel]], poly_geoms[pj[sel]])
+    gparts, gidx = _line_parts(cur)
+    keep = shapely.length(gparts) > _MIN_GAP_M
+    return gparts[keep], need[gidx[keep]]
+
+
+def _runs(keys: NDArray[Any], reach: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Run id of consecutive rows with equal (reach, key)."""
+    if keys.size == 0:
+        return np.empty(0, dtype=np.int64)
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = (keys[1:] != keys[:-1]) | (reach[1:] != reach[:-1])
+    return np.cumsum(new) - 1
+
+
+def _merge_meanders(df: pd.DataFrame, levels: list[str], tol_m: float) -> pd.DataFrame:
+    """Reassign short sandwiched stretches (A, B, A and A, outside, C) to the upstream side.
+
+    Works level by level, coarsest first, inside each reach. A reassigned stretch copies
+    every ``jur_*`` column from the piece upstream of it, so the hierarchy stays consistent.
+    """
+    if tol_m <= 0 or df.empty:
+        return df
+    df = df.copy()
+    jcols = [f"jur_{lv}" for lv in levels]
+    reach = df["reach_pos"].to_numpy()
+    for lv in levels:
+        for _ in range(1000):
+            if not _merge_round(df, jcols, f"jur_{lv}", reach, tol_m):
+                break
+    return df
+
+
+def _merge_round(
+    df: pd.DataFrame, jcols: list[str], col: str, reach: NDArray[np.int64], tol_m: float
+) -> bool:
+    """One vectorised merge round at one level; returns whether anything changed.
+
+    In a chain of consecutive candidate runs (A, B, A, B, ... all short, e.g. a river
+    wobbling along a border), only every other run is merged per round, so that each
+    merged run copies a neighbour that keeps its value.
+    """
+    key = df[col].to_numpy(dtype=object)
+    run = _runs(key, reach)
+    if run.size == 0:
+        return False
+    nrun = int(run[-1]) + 1
+    rlen = np.bincount(run, weights=df["length_km"].to_numpy() * 1000.0, minlength=nrun)
+    first = np.unique(run, return_index=True)[1]
+    rkey = key[first]
+    rreach = reach[first]
+    prev_ok = np.zeros(nrun, dtype=bool)
+    prev_ok[1:] = rreach[1:] == rreach[:-1]
+    next_ok = np.zeros(nrun, dtype=bool)
+    next_ok[:-1] = rreach[:-1] == rreach[1:]
+    pkey = np.roll(rkey, 1)
+    nkey = np.roll(rkey, -1)
+    sandwich = prev_ok & next_ok & (rlen < tol_m)
+    meander = sandwich & (pkey == nkey) & (rkey != pkey)
+    gap = sandwich & (rkey == OUTSIDE) & (pkey != OUTSIDE) & (nkey != OUTSIDE)
+    cand = meander | gap
+    if not cand.any():
+        return False
+    idx = np.arange(nrun)
+    last_free = np.maximum.accumulate(np.where(cand, -1, idx))
+    merge = cand & ((idx - last_free - 1) % 2 == 0)
+    rows = np.flatnonzero(merge[run])
+    src = first[run[rows]] - 1  # last row of the upstream run
+    for c in jcols:
+        vals = df[c].to_numpy(dtype=object).copy()
+        vals[rows] = vals[src]
+        df[c] = vals
+    return True
+
+
+def _dissolve(df: pd.DataFrame, levels: list[str], geoms: NDArray[Any]) -> pd.DataFrame:
+    """Merge consecutive pieces of a reach that share every jurisdiction."""
+    jcols = [f"jur_{lv}" for lv in levels]
+    key = pd.MultiIndex.from_frame(df[jcols]).codes
+    code = np.zeros(len(df), dtype=np.int64)
+    for c in key:
+        code = code * (int(c.max()) + 2) + (np.asarray(c) + 1)
+    run = _runs(code, df["reach_pos"].to_numpy())
+    if run.size and run[-1] + 1 == len(df):
+        return df.assign(geometry=geoms)
+    g = df.assign(_run=run)
+    agg = g.groupby("_run", sort=True).agg(
+        reach_pos=("reach_pos", "first"),
+        fraction_start=("fraction_start", "min"),
+        fraction_end=("fraction_end", "max"),
+        length_km=("length_km", "sum"),
+        **{c: (c, "first") for c in jcols},
+    )
+    multi = shapely.multilinestrings(geoms, indices=run)
+    count = np.bincount(run)
+    single = count == 1
+    first = np.unique(run, return_index=True)[1]
+    merged = np.asarray(shapely.line_merge(multi, directed=True), dtype=object)
+    merged[single] = geoms[first][single]
+    return agg.reset_index(drop=True).assign(geometry=merged)
+
+
+def split_reaches(
+    reaches: gpd.GeoDataFrame,
+    jurisdictions: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str] | None = None,
+    meander_tolerance_m: float = DEFAULT_MEANDER_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """Cut reaches at every jurisdiction border and assign each piece at every level.
+
+    Reaches are cut at the borders of the finest level with an STRtree query and one
+    vectorised :func:`shapely.intersection` over the (reach, polygon) pairs. Coarser
+    levels follow the ``parent_id`` chain of the finest unit; where a chain does not reach
+    a level (hierarchies that do not nest, or a stretch outside every finest unit), the
+    level's polygon containing the piece's midpoint is used. Stretches outside every
+    jurisdiction get the id :data:`OUTSIDE` (``""``); they are reported, not dropped.
+
+    Meanders are merged: inside one reach, a stretch in jurisdiction B between two
+    stretches in A that is shorter than ``meander_tolerance_m`` is given to A (checked at
+    every level, coarsest first), and so is a short outside stretch between two
+    jurisdictions (a sliver gap between neighbouring polygons). Meanders spanning two
+    reaches are not merged.
+
+    Parameters
+    ----------
+    reaches
+        Reach table in a projected CRS with ``reach_id`` and (Multi)LineStrings digitised
+        from upstream to downstream (the network builders' contract).
+    jurisdictions
+        Polygons with ``jur_id, name, level, level_name, parent_id``, in the same CRS.
+    levels
+        Level names to use (default: all, ordered by ``level``).
+    meander_tolerance_m
+        Longest sandwiched stretch that is merged; ``0`` keeps every raw piece.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The piece table, one row per piece, ordered by reach position then piece:
+        ``piece_id, reach_id, reach_pos`` (position in ``reaches``), ``piece`` (0 at the
+        upstream end), ``fraction_start, fraction_end`` (along the reach, 0 upstream),
+        ``length_km``, ``jur_<level_name>`` and ``name_<level_name>`` for every level,
+        ``geometry``.
+
+    Raises
+    ------
+    InputError
+        If a layer is empty, lacks a column, has repeated ids or non-line/polygon
+        geometries, or if ``levels`` names an unknown level.
+    CRSError
+        If a layer has no CRS, a geographic CRS, or the two CRSs differ.
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> jur = gpd.GeoDataFrame(
+    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
+    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
+    >>> r = gpd.GeoDataFrame({"reach_id": [7]},
+    ...     geometry=[LineString([(500, 500), (1500, 500)])], crs=3035)
+    >>> p = split_reaches(r, jur)
+    >>> p[["reach_id", "piece", "jur_country", "length_km"]].to_records(index=False).tolist()
+    [(7, 0, 'A', 0.5), (7, 1, 'B', 0.5)]
+    """
+    crs = _check_reaches(reaches)
+    _check_jurisdictions(jurisdictions)
+    _same_crs(crs, jurisdictions, "reaches", "jurisdictions")
+    levels_ = _resolve_levels(jurisdictions, levels)
+    if meander_tolerance_m < 0:
+        msg = f"meander_tolerance_m must be >= 0, got {meander_tolerance_m}"
+        raise InputError(msg)
+    jur = jurisdictions.assign(
+        jur_id=jurisdictions["jur_id"].astype(str),
+        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
+    )
+    jur = jur[jur["level_name"].isin(levels_)]
+    finest = jur[jur["level_name"] == levels_[-1]]
+    reach_geoms = reaches.geometry.to_numpy()
+    poly_geoms = finest.geometry.to_numpy().copy()
+    parts, part_reach, part_poly, fs, fe = _intersect_pairs(reach_geoms, poly_geoms)
+    part_jur = finest["jur_id"].to_numpy(dtype=object)[part_poly]
+    gparts, greach = _gap_parts(reach_geoms, parts, part_reach, poly_geoms)
+    gfs, gfe = _fractions(reach_geoms[greach], gparts)
+    parts = np.concatenate([parts, gparts])
+    part_reach = np.concatenate([part_reach, greach])
+    part_jur = np.concatenate([part_jur, np.full(gparts.size, OUTSIDE, dtype=object)])
+    fs, fe = np.concatenate([fs, gfs]), np.concatenate([fe, gfe])
+    order = np.lexsort((fe, fs, part_reach))
+    parts, part_reach, part_jur = parts[order], part_reach[order], part_jur[order]
+    fs, fe = fs[order], fe[order]
+    assigned = _assign_levels(part_jur, parts, jur, levels_)
+    df = pd.DataFrame(
+        {
+            "reach_pos": part_reach,
+            "fraction_start": fs,
+            "fraction_end": fe,
+            "length_km": shapely.length(parts) / 1000.0,
+            **{f"jur_{lv}": assigned[lv] for lv in levels_},
+        }
+    )
+    df = _merge_meanders(df, levels_, float(meander_tolerance_m))
+    df = _dissolve(df, levels_, parts)
+    names = dict(zip(jur["jur_id"], jur["name"].astype(str), strict=True))
+    names[OUTSIDE] = OUTSIDE
+    pos = df["reach_pos"].to_numpy()
+    _, first, inv = np.unique(pos, return_index=True, return_inverse=True)
+    piece = np.arange(pos.size) - first[inv]
+    out = pd.DataFrame(
+        {
+            "piece_id": np.arange(len(df), dtype=np.int64),
+            "reach_id": reaches["reach_id"].to_numpy()[pos],
+            "reach_pos": pos.astype(np.int64),
+            "piece": np.asarray(piece, dtype=np.int64),
+            "fraction_start": df["fraction_start"].to_numpy(),
+            "fraction_end": df["fraction_end"].to_numpy(),
+            "length_km": df["length_km"].to_numpy(),
+        }
+    )
+    for lv in levels_:
+        out[f"jur_{lv}"] = df[f"jur_{lv}"].to_numpy(dtype=object)
+    for lv in levels_:
+        out[f"name_{lv}"] = pd.Series(out[f"jur_{lv}"]).map(names).to_numpy(dtype=object)
+    return gpd.GeoDataFrame(out, geometry=df["geometry"].to_numpy(), crs=reaches.crs)

@@ -1,0 +1,588 @@
+"""Pieces along the flow: boundary stretches and outside gaps, the rules behind crossings.
+
+Two rules turn raw jurisdiction changes between consecutive pieces into crossings:
+
+*Boundary stretches.* A river that forms a border is digitised, in coarse data, as a line
+zig-zagging across the border line; every zig-zag would be a crossing. Pieces marked by
+:func:`~basingov.overlay.mark_boundary_pieces` as running along the border between A and
+B, connected along the flow, form a *boundary stretch* when the stretch is at least
+``min_stretch_m`` long and the pieces themselves fall on both sides (A and B). A stretch
+is held jointly by A and B. A crossing ``a -> b`` is recorded where water passes from a
+unit ``U`` (a jurisdiction, or the pair of a stretch) into the next unit ``V``, for every
+``a`` in ``U`` that stops holding the river (``a`` not in ``V``) and every ``b`` in ``V``:
+
+============================  =========================
+passage                       crossings
+============================  =========================
+``A -> B``                    ``A -> B``
+``A -> {A,B}`` (reaches it)   none (A shares its river)
+``C -> {A,B}``                ``C -> A``, ``C -> B``
+``{A,B} -> A`` (leaves it)    ``B -> A``
+``{A,B} -> C``                ``A -> C``, ``B -> C``
+inside ``{A,B}``              none: *boundary crossings*
+============================  =========================
+
+The raw jurisdiction changes that this leaves out (the zig-zags, and a tributary from A
+landing on a piece labelled B) are kept as *boundary crossings* (``on_boundary=True``).
+
+*Outside gaps.* Jurisdictions are clipped to the basin polygon, so a coarse river line
+can leave it for a while. A run of pieces outside every jurisdiction entered from A and
+left into A belongs to A (:func:`fill_outside_gaps` relabels it, whatever its length);
+entered from A and left into B it is one crossing ``A -> B`` at the middle of the gap,
+measured along the flow path. Outside runs at the upstream or downstream ends of the
+network stay outside, with their crossings ``"" -> A`` or ``A -> ""``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from basingov._overlay_common import (
+    DEFAULT_MIN_STRETCH_M,
+    OUTSIDE,
+    _check_level,
+    _NetworkLike,
+    _require_columns,
+    piece_levels,
+)
+from basingov.errors import InputError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = ["boundary_stretches", "fill_outside_gaps"]
+
+#: Placeholder for the second member of a single-jurisdiction unit (not NUL: numpy
+#: compares strings with trailing NULs stripped, so "" == "\x00" there).
+_NONE = "\x1e"
+
+
+@dataclass(frozen=True)
+class _PieceGraph:
+    """Consecutive pieces along the flow (pieces sorted by reach position, then piece)."""
+
+    pieces: pd.DataFrame  # sorted copy
+    src: NDArray[np.int64]  # edge: upstream piece (row in ``pieces``)
+    dst: NDArray[np.int64]  # edge: downstream piece
+    rpos: NDArray[np.int64]  # reach holding the edge (upstream reach of a junction)
+    to_rpos: NDArray[np.int64]  # reach downstream of the edge
+    frac: NDArray[np.float64]  # position of the edge along ``rpos``
+    junction: NDArray[np.bool_]  # edge between two reaches
+    nxt: NDArray[np.int64]  # next piece along the main flow path, -1 at outlets
+
+
+def _piece_graph(net: _NetworkLike, pieces: pd.DataFrame) -> _PieceGraph:
+    reaches = net.reaches
+    _require_columns(pieces, ["reach_pos", "fraction_start", "fraction_end"], "pieces")
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    n = len(reaches)
+    p = pieces.sort_values(["reach_pos", "piece"]) if "piece" in pieces else pieces
+    p = p.reset_index(drop=True)
+    pos = p["reach_pos"].to_numpy(dtype=np.int64)
+    if pos.size and (pos.min() < 0 or pos.max() >= n):
+        msg = (
+            f"pieces refer to reach positions up to {int(pos.max())} but the network has {n} "
+            "reaches; cut the pieces from this network's reaches"
+        )
+        raise InputError(msg)
+    fend = p["fraction_end"].to_numpy(dtype=float)
+    w = np.flatnonzero(pos[1:] == pos[:-1])
+    firsts = np.unique(pos, return_index=True)
+    first_of = np.full(n, -1, dtype=np.int64)
+    first_of[firsts[0]] = firsts[1]
+    last_of = np.full(n, -1, dtype=np.int64)
+    lasts = np.unique(pos[::-1], return_index=True)
+    last_of[lasts[0]] = pos.size - 1 - lasts[1]
+    up = np.flatnonzero(idx_ds >= 0)
+    dn = idx_ds[up]
+    main_up, main_dn = up, dn
+    bif = getattr(net, "bifurcations", None)
+    if bif is not None and len(bif):
+        rid_pos = pd.Series(np.arange(n), index=reaches["reach_id"].to_numpy())
+        bu = rid_pos.reindex(bif["reach_id"].to_numpy()).to_numpy()
+        bd = rid_pos.reindex(bif["downstream_id"].to_numpy()).to_numpy()
+        ok = ~(np.isnan(bu) | np.isnan(bd))
+        pairs = np.unique(
+            np.concatenate(
+                [np.column_stack([up, dn]), np.column_stack([bu[ok], bd[ok]]).astype(np.int64)]
+            ),
+            axis=0,
+        )
+        up, dn = pairs[:, 0], pairs[:, 1]
+    j_from, j_to = last_of[up], first_of[dn]
+    ok = (j_from >= 0) & (j_to >= 0)
+    nxt = np.full(pos.size, -1, dtype=np.int64)
+    nxt[w] = w + 1
+    mf, mt = last_of[main_up], first_of[main_dn]
+    mok = (mf >= 0) & (mt >= 0)
+    nxt[mf[mok]] = mt[mok]
+    return _PieceGraph(
+        pieces=p,
+        src=np.concatenate([w, j_from[ok]]).astype(np.int64),
+        dst=np.concatenate([w + 1, j_to[ok]]).astype(np.int64),
+        rpos=np.concatenate([pos[w], up[ok]]).astype(np.int64),
+        to_rpos=np.concatenate([pos[w], dn[ok]]).astype(np.int64),
+        frac=np.concatenate([fend[w], np.ones(int(ok.sum()))]),
+        junction=np.concatenate([np.zeros(w.size, bool), np.ones(int(ok.sum()), bool)]),
+        nxt=nxt,
+    )
+
+
+def _components(n: int, src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Label the connected components of an undirected graph on ``n`` nodes (scipy csgraph)."""
+    a = sparse.coo_matrix((np.ones(src.size), (src, dst)), shape=(n, n)).tocsr()
+    return np.asarray(csgraph.connected_components(a, directed=False)[1], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Stretches:
+    """Boundary stretches of one level."""
+
+    of: NDArray[np.int64]  # stretch of every piece, -1 outside stretches
+    a: NDArray[Any]  # first / second jurisdiction of each stretch
+    b: NDArray[Any]
+    ids: NDArray[Any]  # stretch ids ("<level>-s<k>")
+
+
+def _stretches(g: _PieceGraph, level: str, min_stretch_m: float) -> _Stretches:
+    p = g.pieces
+    npc = len(p)
+    col = f"border_{level}"
+    border = (
+        p[col].fillna("").astype(str).to_numpy(dtype=object)
+        if col in p
+        else np.full(npc, "", dtype=object)
+    )
+    on = border != ""
+    none = _Stretches(
+        of=np.full(npc, -1, dtype=np.int64),
+        a=np.empty(0, dtype=object),
+        b=np.empty(0, dtype=object),
+        ids=np.empty(0, dtype=object),
+    )
+    if not on.any():
+        return none
+    e = on[g.src] & (border[g.src] == border[g.dst])
+    comp = _components(npc, g.src[e], g.dst[e])
+    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    pair = pd.Series(border[on]).str.split("|", n=1, expand=True)
+    a_of = np.full(npc, "", dtype=object)
+    b_of = np.full(npc, "", dtype=object)
+    a_of[on] = pair[0].to_numpy(dtype=object)
+    b_of[on] = pair[1].to_numpy(dtype=object)
+    df = pd.DataFrame(
+        {
+            "comp": comp[on],
+            "row": np.flatnonzero(on),
+            "length": p["length_km"].to_numpy(dtype=float)[on] * 1000.0,
+            "has_a": jur[on] == a_of[on],
+            "has_b": jur[on] == b_of[on],
+            "a": a_of[on],
+            "b": b_of[on],
+        }
+    )
+    agg = df.groupby("comp", sort=False).agg(
+        row=("row", "min"),
+        length=("length", "sum"),
+        has_a=("has_a", "any"),
+        has_b=("has_b", "any"),
+        a=("a", "first"),
+        b=("b", "first"),
+    )
+    agg = agg[(agg["length"] >= min_stretch_m) & agg["has_a"] & agg["has_b"]]
+    if agg.empty:
+        return none
+    agg = agg.sort_values("row")
+    k = pd.Series(np.arange(len(agg)), index=agg.index)
+    of = np.full(npc, -1, dtype=np.int64)
+    rows = np.flatnonzero(on)
+    hit = pd.Series(comp[on]).map(k).to_numpy()
+    good = ~np.isnan(hit)
+    of[rows[good]] = hit[good].astype(np.int64)
+    a, b = agg["a"].to_numpy(dtype=object), agg["b"].to_numpy(dtype=object)
+    _absorb(g, of, jur, a, b, p["length_km"].to_numpy(dtype=float) * 1000.0, min_stretch_m / 2)
+    return _Stretches(
+        of=of, a=a, b=b, ids=np.array([f"{level}-s{i}" for i in range(len(agg))], dtype=object)
+    )
+
+
+def _absorb(
+    g: _PieceGraph,
+    of: NDArray[np.int64],
+    jur: NDArray[Any],
+    a: NDArray[Any],
+    b: NDArray[Any],
+    length_m: NDArray[np.float64],
+    reach_m: float,
+) -> None:
+    """Grow stretches (in place) over the pieces next to them that lie on either side.
+
+    A piece upstream or downstream of a stretch of A and B, labelled A or B, joins it
+    when the river between it and the stretch (itself included) is shorter than
+    ``reach_m``. This takes in the tributary mouths and the stretch ends that a
+    generalised border line leaves on the wrong side of the river.
+    """
+    dist = np.where(of >= 0, 0.0, np.inf)
+    s, d = g.src, g.dst
+    for _ in range(64):
+        grew = False
+        for near, far in ((s, d), (d, s)):  # pieces upstream, then downstream of stretches
+            k = of[far]
+            cand = (k >= 0) & (of[near] < 0)
+            kk = np.maximum(k, 0)
+            cand &= (jur[near] == a[kk]) | (jur[near] == b[kk])
+            nd = dist[far] + length_m[near]
+            cand &= nd <= reach_m
+            idx = np.flatnonzero(cand)
+            if idx.size == 0:
+                continue
+            idx = idx[np.unique(near[idx], return_index=True)[1]]
+            of[near[idx]] = k[idx]
+            dist[near[idx]] = nd[idx]
+            grew = True
+        if not grew:
+            break
+
+
+@dataclass(frozen=True)
+class _Passages:
+    """Crossings of one level as edges of the piece graph, before geometry is added."""
+
+    edge: NDArray[np.int64]  # edge index, or -1 for a gap crossing
+    from_jur: NDArray[Any]
+    to_jur: NDArray[Any]
+    on_boundary: NDArray[np.bool_]
+    stretch: NDArray[np.int64]  # stretch touched by the passage, -1 if none
+    rpos: NDArray[np.int64]
+    to_rpos: NDArray[np.int64]
+    frac: NDArray[np.float64]
+    kind: NDArray[Any]
+    gap_km: NDArray[np.float64]
+
+
+def _passages(g: _PieceGraph, level: str, st: _Stretches) -> _Passages:
+    """Apply the boundary-stretch and outside-gap rules (module docstring) at one level."""
+    p = g.pieces
+    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    of = st.of
+    in_st = of >= 0
+    u1 = jur.copy()
+    u2 = np.full(jur.size, _NONE, dtype=object)
+    u1[in_st] = st.a[of[in_st]]
+    u2[in_st] = st.b[of[in_st]]
+    s, d = g.src, g.dst
+    internal = (of[s] >= 0) & (of[s] == of[d])
+    ext = np.flatnonzero(~internal)
+    em_edge, em_from, em_to = [], [], []
+    for ua in (u1, u2):
+        for ub in (u1, u2):
+            a, b = ua[s[ext]], ub[d[ext]]
+            ok = (a != _NONE) & (b != _NONE) & (a != b) & (a != u1[d[ext]]) & (a != u2[d[ext]])
+            em_edge.append(ext[ok])
+            em_from.append(a[ok])
+            em_to.append(b[ok])
+    e_edge = np.concatenate(em_edge)
+    e_from = np.concatenate(em_from).astype(object)
+    e_to = np.concatenate(em_to).astype(object)
+    srt = np.lexsort((e_to.astype(str), e_from.astype(str), e_edge))
+    e_edge, e_from, e_to = e_edge[srt], e_from[srt], e_to[srt]
+    # raw changes at stretches that the units leave out: boundary crossings
+    raw = np.flatnonzero((jur[s] != jur[d]) & ((of[s] >= 0) | (of[d] >= 0)))
+    emitted = pd.MultiIndex.from_arrays([e_edge, e_from, e_to])
+    raw_key = pd.MultiIndex.from_arrays([raw, jur[s[raw]], jur[d[raw]]])
+    b_edge = raw[~raw_key.isin(emitted)]
+    b_st = np.where(of[s[b_edge]] >= 0, of[s[b_edge]], of[d[b_edge]])
+    e_st = np.where(of[s[e_edge]] >= 0, of[s[e_edge]], of[d[e_edge]])
+    # outside gaps: pair the passages into and out of each outside run
+    gap = _gap_crossings(g, jur, e_edge, e_from, e_to)
+    keep = np.ones(e_edge.size, dtype=bool)
+    keep[gap["used"]] = False
+    n_k, n_b, n_g = int(keep.sum()), b_edge.size, len(gap["from"])
+    edges = np.concatenate([e_edge[keep], b_edge, np.full(n_g, -1, dtype=np.int64)])
+    ge = np.maximum(edges, 0)
+    rpos = np.where(edges >= 0, g.rpos[ge], 0)
+    to_rpos = np.where(edges >= 0, g.to_rpos[ge], 0)
+    frac = np.where(edges >= 0, g.frac[ge], 0.0)
+    rpos[n_k + n_b :] = gap["rpos"]
+    to_rpos[n_k + n_b :] = gap["rpos"]
+    frac[n_k + n_b :] = gap["frac"]
+    kind = np.where(g.junction[ge], "junction", "within").astype(object)
+    kind[n_k + n_b :] = "gap"
+    return _Passages(
+        edge=edges,
+        from_jur=np.concatenate([e_from[keep], jur[s[b_edge]], np.asarray(gap["from"], object)]),
+        to_jur=np.concatenate([e_to[keep], jur[d[b_edge]], np.asarray(gap["to"], object)]),
+        on_boundary=np.concatenate([np.zeros(n_k, bool), np.ones(n_b, bool), np.zeros(n_g, bool)]),
+        stretch=np.concatenate([e_st[keep], b_st, np.full(n_g, -1, dtype=np.int64)]),
+        rpos=rpos.astype(np.int64),
+        to_rpos=to_rpos.astype(np.int64),
+        frac=frac.astype(float),
+        kind=kind,
+        gap_km=np.concatenate([np.full(n_k + n_b, np.nan), np.asarray(gap["km"], dtype=float)]),
+    )
+
+
+def _gap_components(g: _PieceGraph, jur: NDArray[Any]) -> NDArray[np.int64]:
+    """Component of every outside piece along the flow (-1 for pieces in a jurisdiction)."""
+    out = jur == OUTSIDE
+    comp = np.full(jur.size, -1, dtype=np.int64)
+    if out.any():
+        e = out[g.src] & out[g.dst]
+        c = _components(jur.size, g.src[e], g.dst[e])
+        comp[out] = c[out]
+    return comp
+
+
+def _gap_crossings(
+    g: _PieceGraph,
+    jur: NDArray[Any],
+    e_edge: NDArray[np.int64],
+    e_from: NDArray[Any],
+    e_to: NDArray[Any],
+) -> dict[str, Any]:
+    """Replace ``A -> ""`` / ``"" -> B`` pairs around an outside run by one ``A -> B``.
+
+    Walks from each passage into an outside run down the main flow path; a passage out of
+    the same run met on the way is paired with it. The crossing lies at the middle of the
+    walked gap; an ``A -> "" -> A`` pair gives no crossing. Unpaired passages stay.
+    """
+    res: dict[str, Any] = {"used": [], "from": [], "to": [], "rpos": [], "frac": [], "km": []}
+    into = np.flatnonzero((e_to == OUTSIDE) & (e_from != OUTSIDE))
+    if into.size == 0:
+        return res
+    comp = _gap_components(g, jur)
+    outof = np.flatnonzero((e_from == OUTSIDE) & (e_to != OUTSIDE))
+    exit_at: dict[int, list[int]] = {}
+    for k in outof:
+        exit_at.setdefault(int(g.src[e_edge[k]]), []).append(int(k))
+    p = g.pieces
+    length = p["length_km"].to_numpy(dtype=float)
+    fs = p["fraction_start"].to_numpy(dtype=float)
+    fe = p["fraction_end"].to_numpy(dtype=float)
+    pos = p["reach_pos"].to_numpy(dtype=np.int64)
+    used: set[int] = set()
+    for k in into:
+        start = int(g.dst[e_edge[k]])
+        c = comp[start]
+        path: list[int] = []
+        cur = start
+        hit: list[int] = []
+        while cur >= 0 and comp[cur] == c and len(path) <= jur.size:
+            path.append(cur)
+            hit = exit_at.get(cur, [])
+            if hit:
+                break
+            cur = int(g.nxt[cur])
+        if not hit:
+            continue
+        used.add(int(k))
+        total = float(length[path].sum())
+        half = total / 2.0
+        cum = np.cumsum(length[path])
+        i = min(int(np.searchsorted(cum, half)), len(path) - 1)
+        piece = path[i]
+        before = cum[i] - length[piece]
+        t = (half - before) / length[piece] if length[piece] > 0 else 0.5
+        for x in hit:
+            used.add(x)
+            if e_from[k] == e_to[x]:
+                continue
+            res["from"].append(e_from[k])
+            res["to"].append(e_to[x])
+            res["rpos"].append(int(pos[piece]))
+            res["frac"].append(float(fs[piece] + (fe[piece] - fs[piece]) * t))
+            res["km"].append(total)
+    res["used"] = np.asarray(sorted(used), dtype=np.int64)
+    return res
+
+
+def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Give an outside run between two pieces of one jurisdiction to that jurisdiction.
+
+    At every level, a run of pieces outside every jurisdiction (``jur_<level> == ""``),
+    connected along the flow, whose neighbours upstream and downstream all lie in the same
+    jurisdiction J is relabelled J, however long it is. Runs at the network's upstream or
+    downstream ends, and runs between two different jurisdictions, stay outside (see
+    :func:`crossings` for the crossing placed in the middle of the latter).
+
+    Parameters
+    ----------
+    net
+        The river network the pieces were cut from.
+    pieces
+        Piece table from :func:`split_reaches` on ``net.reaches``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``pieces`` (same rows and order) with relabelled ``jur_<level>`` and
+        ``name_<level>`` columns.
+
+    Raises
+    ------
+    InputError
+        If ``pieces`` lacks a column or refers to reaches that ``net`` does not have.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2, 3]}, geometry=[LineString([(0, 0), (1, 0)])]
+    ...     * 3, crs=3035)
+    >>> p = gpd.GeoDataFrame({"reach_pos": [0, 1, 2], "piece": [0, 0, 0],
+    ...     "fraction_start": [0.0] * 3, "fraction_end": [1.0] * 3, "length_km": [1.0] * 3,
+    ...     "jur_state": ["A", "", "A"], "name_state": ["Aa", "", "Aa"]},
+    ...     geometry=r.geometry, crs=3035)
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, 2, -1]))
+    >>> fill_outside_gaps(net, p)["jur_state"].tolist()
+    ['A', 'A', 'A']
+    """
+    levels = piece_levels(pieces)
+    _require_columns(pieces, [f"name_{lv}" for lv in levels], "pieces")
+    g = _piece_graph(net, pieces.reset_index(drop=True))
+    sorted_rows = (
+        pieces.reset_index(drop=True).sort_values(["reach_pos", "piece"]).index.to_numpy()
+        if "piece" in pieces
+        else np.arange(len(pieces))
+    )
+    out = pieces.copy()
+    for lv in levels:
+        jur = g.pieces[f"jur_{lv}"].to_numpy(dtype=object)
+        comp = _gap_components(g, jur)
+        if not (comp >= 0).any():
+            continue
+        s, d = g.src, g.dst
+        into = (comp[d] >= 0) & (comp[s] < 0)
+        outof = (comp[s] >= 0) & (comp[d] < 0)
+        nb = pd.DataFrame(
+            {
+                "comp": np.concatenate([comp[d[into]], comp[s[outof]]]),
+                "side": np.concatenate([np.zeros(int(into.sum())), np.ones(int(outof.sum()))]),
+                "jur": np.concatenate([jur[s[into]], jur[d[outof]]]),
+            }
+        )
+        agg = nb.groupby("comp").agg(
+            n_jur=("jur", "nunique"), sides=("side", "nunique"), jur=("jur", "first")
+        )
+        fill = agg[(agg["n_jur"] == 1) & (agg["sides"] == 2)]["jur"]
+        if fill.empty:
+            continue
+        new = pd.Series(comp).map(fill).to_numpy(dtype=object)
+        rows = np.flatnonzero(~pd.isna(new))
+        names = dict(zip(g.pieces[f"jur_{lv}"], g.pieces[f"name_{lv}"], strict=True))
+        jcol = out[f"jur_{lv}"].to_numpy(dtype=object).copy()
+        ncol = out[f"name_{lv}"].to_numpy(dtype=object).copy()
+        jcol[sorted_rows[rows]] = new[rows]
+        ncol[sorted_rows[rows]] = [names.get(j, j) for j in new[rows]]
+        out[f"jur_{lv}"] = jcol
+        out[f"name_{lv}"] = ncol
+    return out
+
+
+def boundary_stretches(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    level: str,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+) -> gpd.GeoDataFrame:
+    """Stretches of river that form the border between two jurisdictions at one level.
+
+    See the module docstring of :mod:`basingov._stretches` for the rule; the pieces need
+    the ``border_<level>`` column of :func:`mark_boundary_pieces` (without it there are
+    no stretches).
+
+    Parameters
+    ----------
+    net
+        The river network the pieces were cut from.
+    pieces
+        Piece table with ``border_<level>`` columns.
+    level
+        Level name.
+    min_stretch_m
+        Shortest stretch kept, in metres.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``stretch_id, level_name, jur_a, jur_b, name_a, name_b, length_km, n_pieces,
+        n_boundary_crossings`` and the stretch's pieces as one (Multi)LineString.
+
+    Raises
+    ------
+    InputError
+        If ``level`` is not a level of ``pieces`` or ``min_stretch_m`` is negative.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString
+    >>> r = gpd.GeoDataFrame({"reach_id": [1]}, geometry=[LineString([(0, 0), (3000, 0)])],
+    ...     crs=3035)
+    >>> p = gpd.GeoDataFrame({"reach_pos": [0, 0, 0], "piece": [0, 1, 2],
+    ...     "fraction_start": [0, 1 / 3, 2 / 3], "fraction_end": [1 / 3, 2 / 3, 1],
+    ...     "length_km": [1.0] * 3, "jur_state": ["A", "B", "A"],
+    ...     "name_state": ["Aa", "Bb", "Aa"], "border_state": ["A|B"] * 3},
+    ...     geometry=[LineString([(i * 1000, 0), (i * 1000 + 1000, 0)]) for i in range(3)],
+    ...     crs=3035)
+    >>> s = boundary_stretches(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), p,
+    ...     level="state", min_stretch_m=2000)
+    >>> s[["stretch_id", "jur_a", "jur_b", "length_km", "n_boundary_crossings"]].to_records(
+    ...     index=False).tolist()
+    [('state-s0', 'A', 'B', 3.0, 2)]
+    """
+    level = _check_level(pieces, level)
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
+        raise InputError(msg)
+    g = _piece_graph(net, pieces)
+    st = _stretches(g, level, float(min_stretch_m))
+    cols = [
+        "stretch_id",
+        "level_name",
+        "jur_a",
+        "jur_b",
+        "name_a",
+        "name_b",
+        "length_km",
+        "n_pieces",
+        "n_boundary_crossings",
+    ]
+    if st.ids.size == 0:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=pieces.crs))
+    pas = _passages(g, level, st)
+    nb = np.bincount(pas.stretch[pas.on_boundary & (pas.stretch >= 0)], minlength=st.ids.size)
+    rows = np.flatnonzero(st.of >= 0)
+    k = st.of[rows]
+    geoms = np.asarray(g.pieces.geometry.to_numpy())[rows]
+    parts = shapely.get_parts(geoms, return_index=True)
+    by = np.argsort(k[parts[1]], kind="stable")
+    parts = (parts[0][by], parts[1][by])
+    merged: NDArray[Any] = np.asarray(
+        shapely.line_merge(shapely.multilinestrings(parts[0], indices=k[parts[1]])), dtype=object
+    )
+    names = dict(zip(g.pieces[f"jur_{level}"], g.pieces[f"name_{level}"].astype(str), strict=True))
+    out = pd.DataFrame(
+        {
+            "stretch_id": st.ids,
+            "level_name": level,
+            "jur_a": st.a,
+            "jur_b": st.b,
+            "name_a": [names.get(a, a) for a in st.a],
+            "name_b": [names.get(b, b) for b in st.b],
+            "length_km": np.bincount(k, weights=g.pieces["length_km"].to_numpy(dtype=float)[rows]),
+            "n_pieces": np.bincount(k),
+            "n_boundary_crossings": nb,
+        }
+    )
+    return gpd.GeoDataFrame(out[cols], geometry=list(merged), crs=pieces.crs)
