@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 from shapely import box
@@ -11,6 +12,7 @@ from shapely import box
 from basingov.dependency import (
     betweenness,
     chain_depth,
+    dependency_basis,
     dependency_edges,
     dependency_table,
     downstream_area,
@@ -145,3 +147,35 @@ def test_errors(jur, y_graph):
         jurisdiction_graph(cross([("A", "Q", 1, 1)]), jur, level="county")
     with pytest.raises(InputError, match=r"level 'state' has no graph; allowed levels"):
         dependency_table({"county": y_graph}, level="state")
+
+
+def test_missing_areas_fall_back_to_river_length(jur):
+    """No areas at the crossings: river lengths are compared instead, never a silent 0."""
+    c = cross([("A", "B", float("nan"), float("nan"))]).assign(upstream_length_km=[3.0])
+    shares = pd.DataFrame(
+        {
+            "jur_id": ["A", "B", "C", "D"],
+            "level_name": "county",
+            "area_km2": 1.0,
+            "river_length_km": [3.0, 1.0, 0.0, 0.0],
+        }
+    )
+    g = jurisdiction_graph(c, jur, level="county", unit_shares=shares)
+    assert np.isnan(g.edges["A", "B"]["upstream_area_km2"])
+    ud = upstream_dependency(g)
+    assert ud.attrs["basis"] == "length"
+    # hand value: 3 km of river upstream of the crossing, 1 km of B's own
+    assert ud["B"] == pytest.approx(0.75)
+    assert dependency_table(g)["dependency_basis"].eq("length").all()
+    # without lengths either: NaN, not 0
+    g2 = jurisdiction_graph(c.drop(columns="upstream_length_km"), jur, level="county")
+    assert dependency_basis(g2) == "none"
+    assert upstream_dependency(g2).isna().all()
+    with pytest.raises(InputError, match=r"basis must be one of \['auto', 'area', 'length'\]"):
+        upstream_dependency(g, basis="volume")  # type: ignore[arg-type]
+
+
+def test_boundary_crossings_stay_out_of_the_graph(jur):
+    c = cross([("A", "B", 1.0, 0.1), ("B", "A", 1.0, 0.1)]).assign(on_boundary=[False, True])
+    g = jurisdiction_graph(c, jur, level="county")
+    assert list(g.edges) == [("A", "B")]
