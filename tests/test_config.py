@@ -73,7 +73,8 @@ def test_bad_builder_names_the_allowed_set(tmp_path: Path) -> None:
     text = MINIMAL.replace('builder = "next_down"', 'builder = "magic"')
     with pytest.raises(
         ConfigError,
-        match=r"builder must be one of \['next_down', 'from_to_nodes', 'lines_outlet', 'dem'\], got 'magic'",
+        match=r"builder must be one of \['next_down', 'from_to_nodes', 'lines_outlet', "
+        r"'dem'\], got 'magic'",
     ):
         load_config(write(tmp_path, text))
     assert BUILDERS == ("next_down", "from_to_nodes", "lines_outlet", "dem")

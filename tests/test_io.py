@@ -120,9 +120,15 @@ def test_no_overwrite_without_flag_and_nothing_half_written(tmp_path: Path) -> N
     target = tmp_path / "run"
     target.mkdir()
     (target / "keep.txt").write_text("old")
-    with pytest.raises(RuntimeError, match="boom"), atomic_dir(target, overwrite=True) as tmp:
-        (tmp / "new.txt").write_text("new")
-        raise RuntimeError("boom")
+
+    def failing_run() -> None:
+        with atomic_dir(target, overwrite=True) as tmp:
+            (tmp / "new.txt").write_text("new")
+            msg = "boom"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_run()
     assert (target / "keep.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.json", "t.csv"]
 
