@@ -8,12 +8,14 @@ Both methods get the same inputs (``data/hydrography/rhine.gpkg`` layer ``ccm2_r
 and the ``nuts3`` level of ``data/boundaries/rhine.gpkg``, projected to EPSG:3035). The
 script checks that they give identical pieces (same ``(reach_id, jur_id)`` pairs, equal
 total length per pair to 1e-6 relative, equal geometries after ``normalize`` where a pair
-is a single piece) and prints the timings and the speed ratio (best of ``--repeat``).
+is a single piece) and prints the timings (median and best of ``--repeat``, the two
+methods interleaved so that machine noise hits both) and the speed ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import time
@@ -36,13 +38,11 @@ def load() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     return reaches.to_crs(3035), nuts3.to_crs(3035)
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+def timed(fn) -> tuple[float, object]:
+    gc.collect()  # the other method's garbage is not this one's cost
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
 
 
 def main() -> None:
@@ -54,16 +54,21 @@ def main() -> None:
         f"{len(reaches)} reaches, {len(nuts3)} NUTS-3 polygons "
         f"({int(shapely.get_num_coordinates(nuts3.geometry.values).sum())} vertices)"
     )
-    t_ours, pieces = best(
-        lambda: split_reaches(reaches, nuts3, levels=["nuts3"], meander_tolerance_m=0),
-        args.repeat,
-    )
-    t_gpd, ref = best(
-        lambda: gpd.overlay(
-            reaches, nuts3[["jur_id", "geometry"]], how="intersection", keep_geom_type=True
-        ),
-        args.repeat,
-    )
+    ours_t: list[float] = []
+    gpd_t: list[float] = []
+    pieces = ref = None
+    for _ in range(args.repeat):
+        t, pieces = timed(
+            lambda: split_reaches(reaches, nuts3, levels=["nuts3"], meander_tolerance_m=0)
+        )
+        ours_t.append(t)
+        t, ref = timed(
+            lambda: gpd.overlay(
+                reaches, nuts3[["jur_id", "geometry"]], how="intersection", keep_geom_type=True
+            )
+        )
+        gpd_t.append(t)
+    t_ours, t_gpd = float(np.median(ours_t)), float(np.median(gpd_t))
     # identical pieces: compare per (reach_id, jur_id), outside pieces are not in overlay
     ours = pieces[pieces["jur_nuts3"] != ""].rename(columns={"jur_nuts3": "jur_id"})
     a = ours.assign(L=ours.length).groupby(["reach_id", "jur_id"])["L"].sum()
@@ -94,10 +99,10 @@ def main() -> None:
         msg = "some single-piece geometries differ"
         raise SystemExit(msg)
     cpu = os.cpu_count()
-    print(f"basingov.split_reaches  {t_ours:.3f} s")
-    print(f"geopandas.overlay       {t_gpd:.3f} s")
+    print(f"basingov.split_reaches  median {t_ours:.3f} s  best {min(ours_t):.3f} s")
+    print(f"geopandas.overlay       median {t_gpd:.3f} s  best {min(gpd_t):.3f} s")
     print(
-        f"speed ratio             {t_gpd / t_ours:.2f}x  (best of {args.repeat}; "
+        f"speed ratio             {t_gpd / t_ours:.2f}x  (medians of {args.repeat}; "
         f"{platform.machine()}, {cpu} CPUs, Python {platform.python_version()}, "
         f"shapely {shapely.__version__}, geopandas {gpd.__version__}, numpy {np.__version__})"
     )

@@ -47,19 +47,36 @@ def _line_parts(geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
 def _fractions(
     lines: NDArray[Any], parts: NDArray[Any]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Normalised positions of each part's ends along its parent line (start < end)."""
-    a = shapely.line_locate_point(lines, shapely.get_point(parts, 0), normalized=True)
-    b = shapely.line_locate_point(lines, shapely.get_point(parts, -1), normalized=True)
+    """Normalised positions of each part's ends along its parent line (start < end).
+
+    The end points come from one coordinate array (cheaper than ``get_point`` per part).
+    """
+    if len(parts) == 0:
+        return np.empty(0), np.empty(0)
+    ncoord = shapely.get_num_coordinates(parts)
+    coords = shapely.get_coordinates(parts)
+    last = np.cumsum(ncoord) - 1
+    first = last - ncoord + 1
+    a = shapely.line_locate_point(lines, shapely.points(coords[first]), normalized=True)
+    b = shapely.line_locate_point(lines, shapely.points(coords[last]), normalized=True)
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def _boundary_segments(poly_geoms: NDArray[Any]) -> NDArray[Any]:
-    """Every polygon boundary as two-point segments (small boxes make a selective STRtree)."""
-    coords, ring = shapely.get_coordinates(
-        shapely.get_parts(shapely.boundary(poly_geoms)), return_index=True
-    )
+def _segments_and_owners(poly_geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
+    """Every polygon boundary as two-point segments, with the position of their polygon.
+
+    Small boxes make a selective STRtree.
+    """
+    rings, ring_poly = shapely.get_parts(shapely.boundary(poly_geoms), return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
     same = ring[1:] == ring[:-1]
-    return np.asarray(shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1)))
+    segs = np.asarray(shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1)))
+    return segs, np.asarray(ring_poly[ring[:-1][same]], dtype=np.int64)
+
+
+def _boundary_segments(poly_geoms: NDArray[Any]) -> NDArray[Any]:
+    """Every polygon boundary as two-point segments."""
+    return _segments_and_owners(poly_geoms)[0]
 
 
 def _intersect_pairs(
@@ -77,14 +94,17 @@ def _intersect_pairs(
     is used where the clipped one is not valid). Returns LineString parts with their
     reach and polygon positions and their fractions along the reach.
     """
-    segs = _boundary_segments(poly_geoms)
-    touched = np.unique(shapely.STRtree(segs).query(reach_geoms, predicate="intersects")[0])
+    segs, seg_poly = _segments_and_owners(poly_geoms)
+    hit_r, hit_s = shapely.STRtree(segs).query(reach_geoms, predicate="intersects")
+    touched = np.unique(hit_r)
     interior = np.ones(len(reach_geoms), dtype=bool)
     interior[touched] = False
     ipos = np.flatnonzero(interior)
-    tree = shapely.STRtree(poly_geoms)
-    # interior reaches: one point each
-    pts = shapely.point_on_surface(reach_geoms[ipos])
+    # interior reaches: one point each (the first vertex: no point of such a reach lies on
+    # a boundary, and one coordinate array is cheaper than point_on_surface per reach)
+    sub = reach_geoms[ipos]
+    first_vertex = np.cumsum(shapely.get_num_coordinates(sub)) - shapely.get_num_coordinates(sub)
+    pts = shapely.points(shapely.get_coordinates(sub)[first_vertex])
     # one prepared polygon against many points is faster than many points against polygons
     pj_in, pi = shapely.STRtree(pts).query(poly_geoms, predicate="contains_properly")
     srt = np.lexsort((pj_in, pi))
@@ -104,9 +124,12 @@ def _intersect_pairs(
         pj_in = np.concatenate([pj_in[keep], pj_in[mpos]])
         fs_in = np.concatenate([fs_in[keep], mfs])
         fe_in = np.concatenate([fe_in[keep], mfe])
-    # reaches touching a boundary: intersect with every polygon they touch
-    ri, pj = tree.query(reach_geoms[touched], predicate="intersects")
-    ri = touched[ri]
+    # reaches touching a boundary: intersect with every polygon whose boundary they touch
+    # (a touched reach cannot intersect a polygon without touching its boundary unless
+    # polygons of the level overlap)
+    npoly = max(len(poly_geoms), 1)
+    key = np.unique(hit_r.astype(np.int64) * npoly + seg_poly[hit_s])
+    ri, pj = key // npoly, key % npoly
     lines = reach_geoms[ri]
     polys = poly_geoms[pj]
     bounds = shapely.bounds(lines)
@@ -117,7 +140,7 @@ def _intersect_pairs(
     clipped = polys.copy()
     big = shapely.get_num_coordinates(polys) > _CLIP_MIN_VERTICES
     clipped[big] = shapely.intersection(polys[big], boxes[big])
-    bad = ~shapely.is_valid(clipped)
+    bad = np.flatnonzero(big)[~shapely.is_valid(clipped[big])]
     clipped[bad] = polys[bad]
     cparts, cidx = _line_parts(shapely.intersection(lines, clipped))
     cfs, cfe = _fractions(lines[cidx], cparts)
