@@ -114,6 +114,8 @@ def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
     layers["basin"] = basin.basin
     layers["crossings"] = crossings
     layers["boundary_reaches"] = ov.boundary_reaches
+    layers["boundary_crossings"] = ov.boundary_crossings
+    layers["boundary_stretches"] = ov.boundary_stretches
     extras: dict[str, Any] = {}
     if cfg.loads.sources:
         with timer.stage("loads"):
@@ -251,6 +253,7 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             },
             "crossings": len(res.layers["crossings"]),
             "boundary_reaches": len(res.layers["boundary_reaches"]),
+            "boundary_stretches": len(res.layers["boundary_stretches"]),
             "dependency_edges": len(res.layers["dependency_edges"]),
         },
         "key_indicators": key,
