@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
+from typing import TextIO
 
 import click
 
@@ -27,11 +29,15 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """
     level = _LEVELS[max(0, min(len(_LEVELS) - 1, 1 + verbose - quiet))]
     root = logging.getLogger("basingov")
-    if not any(getattr(h, "_basingov_cli", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_basingov_cli", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler._basingov_cli = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+    # the handler filters what the terminal shows; a run may lower the logger's own level
+    # to write its run.log, which must not make the terminal chattier
+    handler.setLevel(level)
     root.setLevel(level)
     ctx.ensure_object(dict)
     ctx.obj["progress"] = quiet == 0
@@ -64,8 +70,21 @@ query.add_command(downstream)
 # ---------------------------------------------------------------------------------------
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Print a warning as one line, without the source line Python adds."""
+    click.echo(f"Warning: {message}", err=True)
+
+
 def main() -> None:
     """Entry point of the ``basingov`` console script; maps errors to one-paragraph messages."""
+    warnings.showwarning = _show_warning
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 from basingov import __version__
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov.datasets import Basin, load_basin
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
 
 __all__ = ["Results", "run", "run_many", "validate"]
@@ -67,6 +68,21 @@ class _Timer:
         yield
         self.timings[name] = round(time.perf_counter() - t0, 3)
         logger.info("stage %s done in %.2f s", name, self.timings[name])
+
+
+@contextlib.contextmanager
+def _recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Record warnings raised in the block, log them, then re-issue them to the caller.
+
+    The run log and ``summary.json`` thus keep every warning (e.g. disconnected network
+    pieces), while the caller's own warning filters still apply afterwards.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+    for w in caught:
+        logger.info("warning (%s): %s", w.category.__name__, w.message)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def validate(name_or_config: str | Path) -> list[LayerReport]:
@@ -319,8 +335,10 @@ def run(
     with timer.stage("load"):
         basin = load_basin(name_or_config)
     if out_dir is None:
-        res = _analyse(basin, timer, progress=progress)
+        with _recorded_warnings() as caught:
+            res = _analyse(basin, timer, progress=progress)
         res.summary.update(_summary(basin, res, timer.timings))
+        res.summary["warnings"] = [str(w.message) for w in caught]
         return res
     out_dir = Path(out_dir)
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -334,9 +352,11 @@ def run(
             root.setLevel(logging.INFO)
         try:
             logger.info("basingov %s: running basin %s into %s", __version__, basin.name, out_dir)
-            res = _analyse(basin, timer, progress=progress)
+            with _recorded_warnings() as caught:
+                res = _analyse(basin, timer, progress=progress)
             with timer.stage("write"):
                 res.summary.update(_summary(basin, res, timer.timings))
+                res.summary["warnings"] = [str(w.message) for w in caught]
                 _write(res, tmp)
         finally:
             root.removeHandler(handler)
@@ -355,8 +375,14 @@ def run(
 
 
 def _run_one(name: str, out_dir: str, overwrite: bool) -> dict[str, Any]:
-    """Run one basin and return its summary (a dask task; must be picklable)."""
-    return run(name, out_dir=out_dir, overwrite=overwrite).summary
+    """Run one basin and return its summary (a dask task; must be picklable).
+
+    Warnings are already in the run log and the summary; they are not printed again by
+    the worker process.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BasingovWarning)
+        return run(name, out_dir=out_dir, overwrite=overwrite).summary
 
 
 def run_many(
