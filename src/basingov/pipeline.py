@@ -58,16 +58,33 @@ class Results:
 
 
 class _Timer:
-    def __init__(self) -> None:
+    """Time the pipeline stages, log them, and drive an optional progress bar."""
+
+    def __init__(self, *, progress: bool = False, label: str = "") -> None:
+        from tqdm.auto import tqdm
+
         self.timings: dict[str, float] = {}
+        self.bar = tqdm(
+            total=len(_STAGES), desc=label, unit="stage", disable=not progress, leave=False
+        )
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
         logger.info("stage %s ...", name)
+        self.bar.set_postfix_str(name)
         t0 = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - t0, 3)
+        self.bar.update(1)
         logger.info("stage %s done in %.2f s", name, self.timings[name])
+
+    def close(self) -> None:
+        """Remove the progress bar."""
+        self.bar.close()
+
+
+#: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
+_STAGES = ("load", "network", "overlay", "loads", "spillover", "write")
 
 
 @contextlib.contextmanager
@@ -109,7 +126,7 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     return validate_config_inputs(load_config(resolve_config(name_or_config)))
 
 
-def _analyse(basin: Basin, timer: _Timer, *, progress: bool) -> Results:
+def _analyse(basin: Basin, timer: _Timer) -> Results:
     from basingov import overlay, spillover
     from basingov.datasets import load_network
 
@@ -331,12 +348,27 @@ def run(
 
     if out_dir is not None:
         check_overwrite(out_dir, overwrite=overwrite)
-    timer = _Timer()
+    timer = _Timer(progress=progress, label=Path(str(name_or_config)).stem)
+    try:
+        return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
+    finally:
+        timer.close()
+
+
+def _run(
+    name_or_config: str | Path,
+    timer: _Timer,
+    *,
+    out_dir: str | Path | None,
+    overwrite: bool,
+) -> Results:
     with timer.stage("load"):
         basin = load_basin(name_or_config)
+    if not basin.config.loads.sources:
+        timer.bar.total = len(_STAGES) - 2
     if out_dir is None:
         with _recorded_warnings() as caught:
-            res = _analyse(basin, timer, progress=progress)
+            res = _analyse(basin, timer)
         res.summary.update(_summary(basin, res, timer.timings))
         res.summary["warnings"] = [str(w.message) for w in caught]
         return res
@@ -353,7 +385,7 @@ def run(
         try:
             logger.info("basingov %s: running basin %s into %s", __version__, basin.name, out_dir)
             with _recorded_warnings() as caught:
-                res = _analyse(basin, timer, progress=progress)
+                res = _analyse(basin, timer)
             with timer.stage("write"):
                 res.summary.update(_summary(basin, res, timer.timings))
                 res.summary["warnings"] = [str(w.message) for w in caught]
@@ -391,6 +423,7 @@ def run_many(
     out_dir: str | Path,
     overwrite: bool = False,
     scheduler: str | None = "local",
+    progress: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Run several basins, each as one task on dask.distributed.
 
@@ -406,6 +439,8 @@ def run_many(
         ``"local"`` starts a :class:`distributed.LocalCluster` (one process per core),
         ``"synchronous"`` (or None) runs in this process, and any other value is the
         address of a running dask scheduler (``tcp://host:8786``).
+    progress
+        Show a progress bar over the basins.
 
     Returns
     -------
@@ -430,10 +465,16 @@ def run_many(
         target = out / basin_name
         check_overwrite(target, overwrite=overwrite)
         jobs.append((str(cfg_path), str(target)))
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="basins", unit="basin", disable=not progress, leave=False)
     if scheduler in (None, "synchronous"):
-        summaries = [_run_one(c, t, overwrite) for c, t in jobs]
+        summaries = []
+        for c, t in jobs:
+            summaries.append(_run_one(c, t, overwrite))
+            bar.update(1)
     else:
-        from distributed import Client, LocalCluster
+        from distributed import Client, LocalCluster, as_completed
 
         if scheduler == "local":
             cluster = LocalCluster(
@@ -448,9 +489,12 @@ def run_many(
             client = Client(scheduler)
         try:
             futures = [client.submit(_run_one, c, t, overwrite, pure=False) for c, t in jobs]
+            for _ in as_completed(futures):
+                bar.update(1)
             summaries = client.gather(futures)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
+    bar.close()
     return {s["basin"]: s for s in summaries}

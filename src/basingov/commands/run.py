@@ -49,7 +49,11 @@ def run(
     if basin == "all":
         out = out_dir or Path("out")
         summaries = pipeline.run_many(
-            available(), out_dir=out, overwrite=overwrite, scheduler=scheduler or "local"
+            available(),
+            out_dir=out,
+            overwrite=overwrite,
+            scheduler=scheduler or "local",
+            progress=bool(ctx.obj.get("progress")),
         )
         for name, s in summaries.items():
             click.echo(f"{name}: {_one_line(s)} -> {out / name}", err=True)
