@@ -1,0 +1,131 @@
+"""Tests for basingov.datasets: shipped basins, boundary validation, network loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Polygon, box
+
+from basingov.datasets import (
+    DATA_ENV,
+    available,
+    data_dir,
+    get_path,
+    load_basin,
+    load_network,
+    resolve_config,
+)
+from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.io import write_gpkg
+
+CONFIG = """
+[basin]
+name = "toy"
+title = "Toy"
+crs = "EPSG:3035"
+outlet = [7.19, 47.05]
+network = "lines"
+
+[boundaries]
+path = "bounds.gpkg"
+levels = ["country"]
+
+[networks.lines]
+builder = "lines_outlet"
+path = "rivers.gpkg"
+"""
+
+
+def write_toy(tmp_path: Path, jur: gpd.GeoDataFrame, n_basins: int = 1) -> Path:
+    basin = gpd.GeoDataFrame(
+        {"name": ["toy"] * n_basins}, geometry=[box(7.0, 47.0, 7.2, 47.1)] * n_basins, crs=4326
+    )
+    write_gpkg({"basin": basin, "jurisdictions": jur}, tmp_path / "bounds.gpkg")
+    cfg = tmp_path / "toy.toml"
+    cfg.write_text(CONFIG)
+    return cfg
+
+
+def jur_layer(**overrides: list) -> gpd.GeoDataFrame:
+    cols = {
+        "jur_id": ["A", "B"],
+        "name": ["Upland", "Lowland"],
+        "level": [0, 0],
+        "level_name": ["country", "country"],
+        "parent_id": ["", ""],
+    }
+    cols.update(overrides)
+    geoms = cols.pop("geometry", [box(7.0, 47.0, 7.1, 47.1), box(7.1, 47.0, 7.2, 47.1)])
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs=4326)
+
+
+def test_shipped_basins() -> None:
+    assert available() == ["rhine", "taihu", "tennessee", "thames"]
+    assert resolve_config("rhine") == get_path("rhine")
+    with pytest.raises(
+        InputError, match=r"No shipped basin named 'nile'; available basins are \['rhine'"
+    ):
+        get_path("nile")
+    with pytest.raises(ConfigError, match=r"Basin config .*missing.toml does not exist"):
+        resolve_config("missing.toml")
+
+
+def test_data_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    with pytest.raises(
+        InputError, match=r"has no 'basins' folder; point it at basingov's data/ folder"
+    ):
+        data_dir()
+    (tmp_path / "basins").mkdir()
+    assert data_dir() == tmp_path
+    assert available() == []
+
+
+def test_load_basin_projects_and_orders_levels(tmp_path: Path) -> None:
+    b = load_basin(write_toy(tmp_path, jur_layer()))
+    assert b.name == "toy"
+    assert b.jurisdictions.crs.to_epsg() == 3035
+    assert b.basin.crs.to_epsg() == 3035
+    assert b.jurisdictions["jur_id"].tolist() == ["A", "B"]
+
+
+def test_boundary_problems_are_collected(tmp_path: Path) -> None:
+    bowtie = Polygon([(7.0, 47.0), (7.1, 47.1), (7.1, 47.0), (7.0, 47.1)])
+    jur = jur_layer(jur_id=["A", "A"], geometry=[bowtie, box(7.1, 47.0, 7.2, 47.1)])
+    cfg = write_toy(tmp_path, jur, n_basins=2)
+    with pytest.raises(InputError) as info:
+        load_basin(cfg)
+    msg = str(info.value)
+    assert "bounds.gpkg" in msg
+    assert "layer 'basin' must hold exactly one polygon, found 2" in msg
+    assert "repeated jur_id values ['A']" in msg
+    assert "invalid geometries for jur_id ['A']; repair them with shapely.make_valid" in msg
+
+
+def test_missing_level_and_column(tmp_path: Path) -> None:
+    cfg = write_toy(tmp_path, jur_layer(level_name=["state", "state"]))
+    with pytest.raises(
+        InputError, match=r"levels \['country'\] listed in \[boundaries\].levels are absent"
+    ):
+        load_basin(cfg)
+    other = tmp_path / "other"
+    other.mkdir()
+    cfg = write_toy(other, jur_layer().drop(columns="parent_id"))
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['parent_id'\]"):
+        load_basin(cfg)
+
+
+def test_load_network_unknown_key_and_derived_areas() -> None:
+    b = load_basin("tennessee")
+    with pytest.raises(
+        ConfigError,
+        match=r"network 'hydrorivers' is not in tennessee.toml; its networks are \['ne'\]",
+    ):
+        load_network(b, key="hydrorivers")
+    with pytest.warns(BasingovWarning, match=r"4 of 47 lines are not connected to the outlet"):
+        net = load_network(b)  # 4 Natural Earth lines have gaps wider than tolerance_m
+    assert "areas apportioned by river length over the basin polygon" in net.source
+    assert net.reaches["upstream_area_km2"].notna().all()
+    assert set(net.reaches["area_source"]) == {"apportioned"}
