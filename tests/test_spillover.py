@@ -20,6 +20,7 @@ from basingov.spillover import (
     route,
     routing_graph,
     spillover_tables,
+    stretch_route_codes,
     transfer,
 )
 
@@ -279,3 +280,124 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", percentiles=(150,))
     with pytest.raises(InputError, match="sigmas"):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
+
+
+# --- boundary stretches: a river forming the A|B border ---------------------------------------
+def _zigzag_case():
+    # reach 0 in A (upstream), reach 1 along the A|B border, its six 2 km pieces falling
+    # A, B, A, B, A, B on the coarse border line (one 12 km boundary stretch), reach 2 in B.
+    from types import SimpleNamespace
+
+    reaches = pd.DataFrame(
+        {
+            "reach_id": [10, 11, 12],
+            "length_km": [4.0, 12.0, 4.0],
+            "velocity_ms": [0.5, 0.5, 0.5],
+            "is_lake": [False] * 3,
+        }
+    )
+    net = SimpleNamespace(reaches=reaches, idx_ds=np.array([1, 2, -1]), bifurcations=None)
+    f = np.linspace(0, 1, 7)
+    pieces = pd.DataFrame(
+        {
+            "piece_id": np.arange(8),
+            "reach_id": [10] + [11] * 6 + [12],
+            "reach_pos": [0] + [1] * 6 + [2],
+            "piece": [0, 0, 1, 2, 3, 4, 5, 0],
+            "fraction_start": [0.0, *f[:-1], 0.0],
+            "fraction_end": [1.0, *f[1:], 1.0],
+            "length_km": [4.0] + [2.0] * 6 + [4.0],
+            "jur_country": ["A", "A", "B", "A", "B", "A", "B", "B"],
+            "border_country": [""] + ["A|B"] * 6 + [""],
+        }
+    )
+    loads = pd.DataFrame(
+        {"piece_id": [0, 2], "load_kg_day": [10.0, 1.0], "load_source": ["up", "bank"]}
+    )
+    return net, pieces, loads
+
+
+def test_zigzag_border_river_counts_load_once():
+    net, pieces, loads = _zigzag_case()
+    pn = piece_network(net, pieces)
+    rc = stretch_route_codes(net, pn, "country")
+    # the stretch carries A, the label the flow had when it entered it; origins unchanged
+    assert rc.tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
+    assert pn.jur_codes("country")[0].tolist() == [0, 0, 1, 0, 1, 0, 1, 1]
+    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.0)
+    s = res.matrices["country"]
+    # no decay: A's 10 kg/day cross into B once (where the river leaves the stretch), not
+    # three times (once per zig-zag into a B piece)
+    assert s.loc["A", "B"] == pytest.approx(10.0)
+    # B's load from the B-labelled stretch piece keeps origin B: it enters A's routed
+    # waters where it is generated and comes back to B at the stretch end
+    assert s.loc["B", "A"] == pytest.approx(1.0)
+    assert s.loc["B", "B"] == pytest.approx(1.0)
+    assert s.loc["A", "A"] == pytest.approx(0.0)
+    ind = res.indicators
+    assert ind.loc["A", "generated"] == pytest.approx(10.0)
+    assert ind.loc["B", "generated"] == pytest.approx(1.0)
+    assert ind.loc["B", "imported"] == pytest.approx(10.0)
+    assert res.balance["relative_residual"].max() < 1e-9
+    cf = res.crossing_flux
+    assert len(cf.drop_duplicates("crossing_id")) == 1
+    assert cf[["from_jur", "to_jur"]].drop_duplicates().to_numpy().tolist() == [["A", "B"]]
+    assert cf.loc[cf["origin"] == "A", "load_kg_day"].sum() == pytest.approx(10.0)
+    # with decay the single crossing carries what is left at the stretch end
+    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.5)
+    keep = keep_factors(_tau_hours(net), decay_per_day=0.5)
+    assert res.matrices["country"].loc["A", "B"] == pytest.approx(10.0 * keep[0] ** 0.5 * keep[1])
+    assert res.balance["relative_residual"].max() < 1e-9
+    # the same stretch rule as the overlay: too short to be a stretch, every zig-zag counts
+    short = spillover_tables(
+        net, pieces, None, loads, level_names=["country"], decay_per_day=0.0, min_stretch_m=2e4
+    )
+    assert short.matrices["country"].loc["A", "B"] == pytest.approx(30.0)
+    # Monte Carlo uses the same routing labels
+    _, src = node_loads(pn, loads)
+    sig = {"decay_sigma_ln": 0.0, "velocity_sigma_ln": 0.0, "load_sigma_ln": 0.0}
+    mc = monte_carlo_matrix(net, pn, src, level="country", runs=5, decay_per_day=0.0, **sig)
+    assert mc.set_index(["origin", "receptor"]).loc[("A", "B"), "p50"] == pytest.approx(10.0)
+
+
+def _tau_hours(net):
+    r = net.reaches
+    return r["length_km"].to_numpy() * 1000 / r["velocity_ms"].to_numpy() / 3600
+
+
+@pytest.mark.parametrize("kind", ["tree", "dag", "loop"])
+def test_two_labels_random(kind):
+    # routing labels differing from the origins: S off the diagonal counts link fluxes
+    # where the routing label changes plus load generated into other-labelled waters; the
+    # diagonal equals the own load's fate in own-labelled waters; R = J gives the old S.
+    rng = np.random.default_rng({"tree": 11, "dag": 12, "loop": 13}[kind])
+    for _ in range(5):
+        g, keep, lake, load, jur = _random_case(rng, int(rng.integers(2, 150)), kind)
+        rj = np.where(rng.random(g.n) < 0.3, rng.integers(0, 4, g.n), jur)
+        t = transfer(g, keep, load, jur, is_lake=lake, n_jur=4, route_jur=rj)
+        _check_invariant(t.generated, t.delivered, t.decayed, t.retained)
+        tb = transfer(g, keep, load, jur, is_lake=lake, n_jur=4, route_jur=rj, max_cells=g.n)
+        np.testing.assert_allclose(tb.matrix, t.matrix, rtol=1e-10, atol=1e-12)
+        r = route(g, keep, load, jur, is_lake=lake, n_origins=4)
+        src, dst, f = g.links()
+        inflow = np.zeros((g.n, 4))
+        np.add.at(inflow, dst, f[:, None] * r.flux[src])
+        kp = np.asarray(keep)
+        ent = np.where(lake, kp, np.sqrt(kp))
+        own = np.arange(g.n), rj
+        fate = (1 - kp) * inflow[own] + (1 - ent) * load * (jur == rj)
+        fate += (1 - np.bincount(src, weights=f, minlength=g.n)) * r.flux[own]
+        np.testing.assert_allclose(
+            np.diag(t.matrix), np.bincount(rj, weights=fate, minlength=4), rtol=1e-9, atol=1e-9
+        )
+        b = rj[src] != rj[dst]
+        expect = np.zeros((4, 4))
+        np.add.at(expect.T, rj[dst[b]], f[b, None] * r.flux[src[b]])
+        np.add.at(expect, (jur, rj), load * (jur != rj))
+        off = ~np.eye(4, dtype=bool)
+        np.testing.assert_allclose(t.matrix[off], expect[off], rtol=1e-10, atol=1e-12)
+        same = transfer(g, keep, load, jur, is_lake=lake, n_jur=4, route_jur=jur)
+        old = transfer(g, keep, load, jur, is_lake=lake, n_jur=4)
+        np.testing.assert_allclose(same.matrix, old.matrix, rtol=1e-10, atol=1e-12)
+    with pytest.raises(InputError, match="route_jur"):
+        transfer(g, keep, load, jur, n_jur=4, route_jur=np.full(g.n, 9))

@@ -38,6 +38,8 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from basingov import _spillover_kernels as K
+from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
+from basingov._stretches import _piece_graph, _stretches
 from basingov.errors import InputError, SingularSystemError
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "route",
     "routing_graph",
     "spillover_tables",
+    "stretch_route_codes",
     "transfer",
 ]
 
@@ -591,47 +594,60 @@ def transfer(
     n_jur: int | None = None,
     method: Method = "auto",
     max_cells: int = 50_000_000,
+    route_jur: Any = None,
 ) -> Transfer:
     r"""Source-receptor matrix of one jurisdiction level, and border fluxes by origin.
 
-    Each node belongs to one jurisdiction (code ``jur``), which is both the origin of the
-    load generated on it and the receptor of what flows through it. A *border link* is a
-    link :math:`q \to p` with :math:`J(q) \ne J(p)`; :math:`F^o_q` is the flux of origin
-    :math:`o` leaving :math:`q` (:func:`route`). Then
+    Each node has two labels: its *origin* :math:`J(i)` (``jur``), the jurisdiction where
+    the load generated on it originates, and its *routing label* :math:`R(i)`
+    (``route_jur``, default :math:`R = J`), the jurisdiction whose waters the node counts
+    as. They differ on boundary stretches (:func:`stretch_route_codes`): a river forming
+    the border between A and B is held jointly, so its pieces carry the label the flow had
+    when it entered the stretch, whichever side each piece's line falls on. A *border
+    link* is a link :math:`q \to p` with :math:`R(q) \ne R(p)`; :math:`F^o_q` is the flux
+    of origin :math:`o` leaving :math:`q` (:func:`route`, by origin :math:`J`). Then
 
     .. math::
 
-        S_{o r} = \sum_{q \to p:\ J(q) \ne r,\ J(p) = r} f_{qp} F^o_q \qquad (o \ne r)
+        S_{o r} = \sum_{q \to p:\ R(q) \ne r,\ R(p) = r} f_{qp} F^o_q
+        \; + \sum_{i:\ J(i) = o,\ R(i) = r} g_i \qquad (o \ne r)
 
     is the load generated in :math:`o` that crosses into :math:`r` (a load crossing two
-    borders counts in both receptors), and the diagonal is the self-generated load that
-    stays at home,
+    borders counts in both receptors; no crossing is counted inside a boundary stretch,
+    only where the flow leaves it into another jurisdiction). The second sum, zero when
+    :math:`R = J`, is load generated in :math:`o` straight into waters routed as
+    :math:`r`'s (a piece of :math:`o` on a stretch carrying :math:`r`'s label). The
+    diagonal is the self-generated load that stays at home,
 
     .. math::
 
         S_{r r} = G_r - X_r + B_r
 
     with :math:`G_r` the load generated in :math:`r`, :math:`X_r` the part of it that
-    crosses out of :math:`r` and :math:`B_r` the part that crosses back in: by mass
-    balance, :math:`S_{rr}` is what of :math:`r`'s own load decays, is retained, or
-    reaches an outlet inside :math:`r`.
+    crosses out of waters labelled :math:`r` (border links, plus the second sum above)
+    and :math:`B_r` the part that crosses back in: by mass balance, :math:`S_{rr}` is what
+    of :math:`r`'s own load decays, is retained, or reaches an outlet in waters labelled
+    :math:`r`.
 
-    On trees the matrix is computed without routing every origin through every node: each
-    maximal same-jurisdiction subtree (a *zone*) is reduced in two O(n) sweeps to its own
-    outflow and to transfer, decay and retention factors from its entry points, and only
-    the tree of zones carries the J origins (O(n + Z J) time). Other networks use
-    :func:`route`.
+    On trees with :math:`R = J` the matrix is computed without routing every origin
+    through every node: each maximal same-jurisdiction subtree (a *zone*) is reduced in
+    two O(n) sweeps to its own outflow and to transfer, decay and retention factors from
+    its entry points, and only the tree of zones carries the J origins (O(n + Z J) time).
+    Other networks, and routing labels that differ from the origins, use :func:`route`
+    (in blocks of origins of at most ``max_cells`` nodes x origins).
 
     Parameters
     ----------
     graph, keep, load, is_lake, method
         As in :func:`route`.
     jur
-        Integer jurisdiction code (0..J-1) of each node.
+        Integer origin jurisdiction code (0..J-1) of each node.
     n_jur
         J (default: largest code + 1).
     max_cells
-        Largest zones x origins block held in memory at once on trees.
+        Largest zones (or nodes) x origins block held in memory at once.
+    route_jur
+        Integer routing label (0..J-1) of each node; None uses ``jur``.
 
     Returns
     -------
@@ -651,26 +667,85 @@ def transfer(
     [[0.0, 1.0, 1.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]]
     >>> t.exported.tolist(), t.delivered.tolist()
     ([1.0, 1.0, 0.0], [1.0, 1.0, 1.0])
+
+    A river along the A|B border, its pieces alternating A, B, A and routed as A (the
+    label it entered with), then flowing into B: A's load crosses into B once, and B's
+    load from the middle piece enters A's routed waters where it is generated:
+
+    >>> t = transfer(routing_graph([1, 2, 3, -1]), [1.0] * 4, [1.0, 1.0, 0.0, 0.0],
+    ...              [0, 1, 0, 1], route_jur=[0, 0, 0, 1])
+    >>> t.matrix.tolist()
+    [[0.0, 1.0], [1.0, 1.0]]
     """
     if method not in _METHODS:
         msg = f"method must be one of {list(_METHODS)}, got {method!r}"
         raise InputError(msg)
     kp, ent, g, o, lake, nj = _node_arrays(graph, keep, load, jur, is_lake, n_jur)
-    if graph.kind == "tree" and method == "auto":
+    rj = o if route_jur is None else _route_codes(route_jur, o, nj)
+    same = rj is o or np.array_equal(rj, o)
+    if same and graph.kind == "tree" and method == "auto":
         return _transfer_tree(graph, kp, ent, g, o, lake, nj, int(max_cells))
-    r = route(graph, kp, g, o, is_lake=lake, n_origins=nj, method=method)
+    return _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
+
+
+def _route_codes(route_jur: Any, o: np.ndarray, nj: int) -> np.ndarray:
+    rj = np.asarray(route_jur)
+    if rj.shape != o.shape:
+        msg = f"route_jur has shape {rj.shape}, expected {o.shape}"
+        raise InputError(msg)
+    if rj.dtype.kind not in "iu":
+        msg = f"route_jur must hold integer codes 0..J-1, got dtype {rj.dtype}"
+        raise InputError(msg)
+    rj = rj.astype(np.int64)
+    if rj.size and (rj.min() < 0 or rj.max() >= nj):
+        msg = f"route_jur codes must lie in [0, {nj}), got range [{rj.min()}, {rj.max()}]"
+        raise InputError(msg)
+    return rj
+
+
+def _transfer_general(
+    graph: RoutingGraph,
+    kp: np.ndarray,
+    g: np.ndarray,
+    o: np.ndarray,
+    rj: np.ndarray,
+    lake: np.ndarray,
+    nj: int,
+    method: Method,
+    max_cells: int,
+) -> Transfer:
+    """Route every origin (in blocks of origins) and count fluxes where ``rj`` changes."""
     src, dst, f = graph.links()
-    b = o[src] != o[dst]
+    b = rj[src] != rj[dst]
     bsrc, bdst, bf = src[b], dst[b], f[b]
-    bflux = bf[:, None] * r.flux[bsrc]
+    bflux = np.zeros((bsrc.size, nj))
+    gen, dlv, dec, ret = (np.zeros(nj) for _ in range(4))
+    step = max(1, min(nj, max_cells // max(1, graph.n)))
+    for j0 in range(0, nj, step):
+        j1 = min(nj, j0 + step)
+        w = j1 - j0
+        if w == nj:
+            r = route(graph, kp, g, o, is_lake=lake, n_origins=nj, method=method)
+        else:  # origins outside the block go to one extra column, dropped
+            oo = np.where((o >= j0) & (o < j1), o - j0, w)
+            r = route(graph, kp, g, oo, is_lake=lake, n_origins=w + 1, method=method)
+        bflux[:, j0:j1] = bf[:, None] * r.flux[bsrc, :w]
+        gen[j0:j1] = r.generated[:w]
+        dlv[j0:j1] = r.delivered[:w]
+        dec[j0:j1] = r.decayed[:w]
+        ret[j0:j1] = r.retained[:w]
     smat = np.zeros((nj, nj))
-    np.add.at(smat.T, o[bdst], bflux)
-    exported = np.bincount(o[bsrc], weights=bflux[np.arange(bsrc.size), o[bsrc]], minlength=nj)
-    returned = np.bincount(o[bdst], weights=bflux[np.arange(bsrc.size), o[bdst]], minlength=nj)
-    np.fill_diagonal(smat, r.generated - exported + returned)
+    np.add.at(smat.T, rj[bdst], bflux)
+    rows = np.arange(bsrc.size)
+    exported = np.bincount(rj[bsrc], weights=bflux[rows, rj[bsrc]], minlength=nj)
+    returned = np.bincount(rj[bdst], weights=bflux[rows, rj[bdst]], minlength=nj)
+    away = np.flatnonzero(o != rj)
+    if away.size:  # load generated straight into waters routed as another jurisdiction's
+        np.add.at(smat, (o[away], rj[away]), g[away])
+        exported += np.bincount(o[away], weights=g[away], minlength=nj)
+    np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
-        smat, bsrc, bdst, bf, bflux,
-        r.generated, r.delivered, r.decayed, r.retained, exported, returned,
+        smat, bsrc, bdst, bf, bflux, gen, dlv, dec, ret, exported, returned,
     )  # fmt: skip
 
 
@@ -808,6 +883,84 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
         )
     graph = routing_graph(idx, splits=splits)
     return PieceNetwork(graph=graph, pieces=p, phi=phi, reach_pos=rpos)
+
+
+def stretch_route_codes(
+    net: Any,
+    pn: PieceNetwork,
+    level: str,
+    *,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+) -> np.ndarray:
+    """Routing label of every piece at one level: its own, except on boundary stretches.
+
+    The stretches are the overlay's own (:mod:`basingov._stretches`, from the
+    ``border_<level>`` column and ``min_stretch_m``, as in
+    :func:`basingov.overlay.boundary_stretches`). A stretch between A and B is held
+    jointly, so its pieces carry the label the flow had when it entered the stretch:
+    walking downstream, a stretch piece takes the label of its upstream neighbour that is
+    in the same stretch or labelled A or B, the one with the longest river upstream (the
+    main flow) if there are several; a piece with no such neighbour (the stretch starts
+    at a source, or is entered from a third jurisdiction) keeps its own label. Pieces off
+    stretches keep their own label.
+
+    Parameters
+    ----------
+    net
+        The reach network the pieces were cut from.
+    pn
+        Its piece network.
+    level
+        Jurisdiction level.
+    min_stretch_m
+        Shortest stretch kept, in metres (as in the overlay).
+
+    Returns
+    -------
+    numpy.ndarray
+        Codes in the numbering of :meth:`PieceNetwork.jur_codes` (equal to the origin
+        codes where there is no stretch).
+
+    Raises
+    ------
+    InputError
+        If ``level`` is not in the piece table.
+    """
+    codes, ids = pn.jur_codes(level)
+    p = pn.pieces
+    if f"border_{level}" not in p.columns or "length_km" not in p.columns:
+        return codes
+    gp = _piece_graph(net, p)
+    st = _stretches(gp, level, float(min_stretch_m))
+    if st.ids.size == 0:
+        return codes
+    at = pd.Index(p["piece_id"].to_numpy()).get_indexer(gp.pieces["piece_id"].to_numpy())
+    of = np.full(pn.graph.n, -1, dtype=np.int64)
+    of[at] = st.of
+    idx = pd.Index(ids.astype(str))
+    a_code = idx.get_indexer(st.a.astype(str))
+    b_code = idx.get_indexer(st.b.astype(str))
+    graph = pn.graph
+    n = graph.n
+    length = p["length_km"].to_numpy(dtype=np.float64)
+    length = np.where(np.isfinite(length) & (length > 0), length, 0.0)
+    keep_up = np.full(n, 1.0 if graph.kind != "cyclic" else 0.999)
+    upstream = route(graph, keep_up, length, np.zeros(n, dtype=np.int64), n_origins=1).flux[:, 0]
+    src, dst, _ = graph.links()
+    by_dst = np.argsort(dst, kind="stable")
+    pred = src[by_dst]
+    pstart = np.searchsorted(dst[by_dst], np.arange(n + 1))
+    rank = np.full(n, n, dtype=np.int64)
+    rank[graph.order] = np.arange(graph.order.shape[0])
+    on = np.flatnonzero(of >= 0)
+    rc = codes.copy()
+    for i in on[np.lexsort((on, rank[on]))]:
+        k = of[i]
+        pr = pred[pstart[i] : pstart[i + 1]]
+        ok = pr[(of[pr] == k) | (rc[pr] == a_code[k]) | (rc[pr] == b_code[k])]
+        if ok.size:
+            rc[i] = rc[ok[np.argmax(upstream[ok])]]
+    return rc
 
 
 def _reach_tau_hours(net: Any, velocity_multiplier: float) -> np.ndarray:
@@ -1057,6 +1210,7 @@ def monte_carlo_matrix(
     decay_sigma_ln: float = MC_DECAY_SIGMA_LN,
     velocity_sigma_ln: float = MC_VELOCITY_SIGMA_LN,
     load_sigma_ln: float = MC_LOAD_SIGMA_LN,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
 ) -> pd.DataFrame:
     r"""Percentile bands on the source-receptor matrix by Monte Carlo.
 
@@ -1088,6 +1242,8 @@ def monte_carlo_matrix(
         Percentiles reported, each in [0, 100].
     decay_sigma_ln, velocity_sigma_ln, load_sigma_ln
         Standard deviations of the logarithms.
+    min_stretch_m
+        Shortest boundary stretch, in metres (:func:`stretch_route_codes`).
 
     Returns
     -------
@@ -1113,6 +1269,7 @@ def monte_carlo_matrix(
     kl0 = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else lake_decay_per_day
     rng = np.random.default_rng(seed)
     codes, ids = pn.jur_codes(level)
+    rcodes = stretch_route_codes(net, pn, level, min_stretch_m=min_stretch_m)
     nj = ids.size
     stack = np.empty((runs, nj, nj))
     for i in range(runs):
@@ -1122,7 +1279,9 @@ def monte_carlo_matrix(
         ms = rng.lognormal(0.0, load_sigma_ln, size=source_loads.shape[0])
         keep, lake = _piece_keep(net, pn, k, kl, mv)
         load = ms @ source_loads
-        stack[i] = transfer(pn.graph, keep, load, codes, is_lake=lake, n_jur=nj).matrix
+        stack[i] = transfer(
+            pn.graph, keep, load, codes, is_lake=lake, n_jur=nj, route_jur=rcodes
+        ).matrix
     pct = np.percentile(stack, q, axis=0)
     nz = np.argwhere((stack != 0).any(axis=0))
     out = pd.DataFrame(
@@ -1200,6 +1359,7 @@ def _crossing_flux(
     ids: np.ndarray,
     level: str,
     crossings: pd.DataFrame | None,
+    rcodes: np.ndarray,
 ) -> pd.DataFrame:
     p = pn.pieces
     rid = p["reach_id"].to_numpy()
@@ -1212,8 +1372,8 @@ def _crossing_flux(
             "reach_id": rid[s],
             "to_reach_id": rid[d],
             "fraction": frac,
-            "from_jur": ids[pn.jur_codes(level)[0][s]].astype(str),
-            "to_jur": ids[pn.jur_codes(level)[0][d]].astype(str),
+            "from_jur": ids[rcodes[s]].astype(str),
+            "to_jur": ids[rcodes[d]].astype(str),
             "link": np.arange(s.size),
         }
     )
@@ -1257,6 +1417,7 @@ def spillover_tables(
     monte_carlo_runs: int = 0,
     seed: int = 0,
     percentiles: Sequence[float] = (5.0, 50.0, 95.0),
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
 ) -> SpilloverResult:
     """Route a basin's loads and build every spillover table, at every level.
 
@@ -1285,6 +1446,10 @@ def spillover_tables(
         :data:`DEFAULT_LAKE_DECAY_PER_DAY` (``[spillover]`` in the basin config).
     monte_carlo_runs, seed, percentiles
         Uncertainty bands (:func:`monte_carlo_matrix`); 0 runs skips them.
+    min_stretch_m
+        Shortest boundary stretch, in metres; use the overlay's value
+        (:func:`basingov.overlay.overlay_network`, default
+        ``basingov._overlay_common.DEFAULT_MIN_STRETCH_M``).
 
     Returns
     -------
@@ -1310,11 +1475,12 @@ def spillover_tables(
     longs, cflux, inds, bals, bands = [], [], [], [], []
     for i, lv in enumerate(level_names):
         codes, ids = pn.jur_codes(lv)
-        t = transfer(pn.graph, keep, load, codes, is_lake=lake, n_jur=ids.size)
+        rcodes = stretch_route_codes(net, pn, lv, min_stretch_m=min_stretch_m)
+        t = transfer(pn.graph, keep, load, codes, is_lake=lake, n_jur=ids.size, route_jur=rcodes)
         m = matrix_frame(t, ids.astype(str).tolist())
         matrices[lv] = m
         longs.append(matrix_long(m, level=i, level_name=lv))
-        cflux.append(_crossing_flux(pn, t, ids, lv, crossings))
+        cflux.append(_crossing_flux(pn, t, ids, lv, crossings, rcodes))
         ind = indicators(t, ids.astype(str).tolist())
         ind.insert(0, "level_name", lv)
         ind.insert(0, "level", i)
@@ -1332,6 +1498,7 @@ def spillover_tables(
                 monte_carlo_matrix(
                     net, pn, src_loads, level=lv, decay_per_day=k, lake_decay_per_day=kl,
                     runs=monte_carlo_runs, seed=seed, percentiles=percentiles,
+                    min_stretch_m=min_stretch_m,
                 )
             )  # fmt: skip
     total = route(
