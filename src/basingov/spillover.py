@@ -633,8 +633,10 @@ def transfer(
     through every node: each maximal same-jurisdiction subtree (a *zone*) is reduced in
     two O(n) sweeps to its own outflow and to transfer, decay and retention factors from
     its entry points, and only the tree of zones carries the J origins (O(n + Z J) time).
-    Other networks, and routing labels that differ from the origins, use :func:`route`
-    (in blocks of origins of at most ``max_cells`` nodes x origins).
+    When the routing labels differ from the origins, trees split the load by linearity:
+    the zone method with :math:`R` for load generated where :math:`J = R`, and
+    :func:`route` over the few origins of the rest. Other networks use :func:`route` (in
+    blocks of origins of at most ``max_cells`` nodes x origins).
 
     Parameters
     ----------
@@ -685,7 +687,66 @@ def transfer(
     same = rj is o or np.array_equal(rj, o)
     if same and graph.kind == "tree" and method == "auto":
         return _transfer_tree(graph, kp, ent, g, o, lake, nj, int(max_cells))
+    if graph.kind == "tree" and method == "auto":
+        return _transfer_tree_two_labels(graph, kp, ent, g, o, rj, lake, nj, int(max_cells))
     return _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
+
+
+def _transfer_tree_two_labels(
+    graph: RoutingGraph,
+    kp: np.ndarray,
+    ent: np.ndarray,
+    g: np.ndarray,
+    o: np.ndarray,
+    rj: np.ndarray,
+    lake: np.ndarray,
+    nj: int,
+    max_cells: int,
+) -> Transfer:
+    """Tree with routing labels: split the loads by linearity (exact).
+
+    Load generated where origin and routing label agree goes through the zone method with
+    ``rj`` as both labels; the rest (pieces of one side on a stretch carrying the other
+    side's label: few nodes, few origins) is routed by :func:`route` over its origins
+    only, and its fluxes at the same border links are added.
+    """
+    away = np.flatnonzero(o != rj)
+    g_same = g.copy()
+    g_same[away] = 0.0
+    t = _transfer_tree(graph, kp, ent, g_same, rj, lake, nj, max_cells)
+    sub, oc = np.unique(o[away], return_inverse=True)
+    g_away = np.zeros_like(g)
+    g_away[away] = g[away]
+    codes = np.zeros(graph.n, dtype=np.int64)
+    codes[away] = oc
+    r = route(graph, kp, g_away, codes, is_lake=lake, n_origins=sub.size, method="sweep")
+    bsrc, bdst = t.border_src, t.border_dst
+    bflux = t.border_flux.copy()
+    extra = np.zeros((bsrc.size, nj))
+    extra[:, sub] = r.flux[bsrc]
+    bflux += extra
+    smat = t.matrix.copy()
+    np.add.at(smat.T, rj[bdst], extra)
+    np.add.at(smat, (o[away], rj[away]), g[away])
+    rows = np.arange(bsrc.size)
+    exported = t.exported + np.bincount(rj[bsrc], weights=extra[rows, rj[bsrc]], minlength=nj)
+    exported += np.bincount(o[away], weights=g[away], minlength=nj)
+    returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
+    tot = []
+    for mine, theirs in (
+        (t.generated, r.generated),
+        (t.delivered, r.delivered),
+        (t.decayed, r.decayed),
+        (t.retained, r.retained),
+    ):
+        v = mine.copy()
+        v[sub] += theirs
+        tot.append(v)
+    gen, dlv, dec, ret = tot
+    np.fill_diagonal(smat, gen - exported + returned)
+    return Transfer(
+        smat, bsrc, bdst, t.border_frac, bflux, gen, dlv, dec, ret, exported, returned,
+    )  # fmt: skip
 
 
 def _route_codes(route_jur: Any, o: np.ndarray, nj: int) -> np.ndarray:
