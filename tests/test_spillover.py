@@ -360,6 +360,23 @@ def test_zigzag_border_river_counts_load_once():
     assert mc.set_index(["origin", "receptor"]).loc[("A", "B"), "p50"] == pytest.approx(10.0)
 
 
+def test_stretch_entered_from_a_third_jurisdiction_takes_its_exit_label():
+    # reach 0 in C, then the same A|B zig-zag stretch, leaving into B
+    net, pieces, loads = _zigzag_case()
+    pieces = pieces.assign(jur_country=["C", "A", "B", "A", "B", "A", "B", "B"])
+    pn = piece_network(net, pieces)
+    _codes, ids = pn.jur_codes("country")
+    rc = stretch_route_codes(net, pn, "country")
+    assert ids.tolist() == ["A", "B", "C"]
+    assert rc.tolist() == [2, 1, 1, 1, 1, 1, 1, 1]  # C, then B all along the stretch
+    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.0)
+    s = res.matrices["country"]
+    # C's 10 kg/day enter B once; nothing of C's is counted into A
+    assert s.loc["C", "B"] == pytest.approx(10.0)
+    assert s.loc["C"].get("A", 0.0) == pytest.approx(0.0)
+    assert res.balance["relative_residual"].max() < 1e-9
+
+
 def _tau_hours(net):
     r = net.reaches
     return r["length_km"].to_numpy() * 1000 / r["velocity_ms"].to_numpy() / 3600

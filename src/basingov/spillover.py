@@ -961,9 +961,11 @@ def stretch_route_codes(
     jointly, so its pieces carry the label the flow had when it entered the stretch:
     walking downstream, a stretch piece takes the label of its upstream neighbour that is
     in the same stretch or labelled A or B, the one with the longest river upstream (the
-    main flow) if there are several; a piece with no such neighbour (the stretch starts
-    at a source, or is entered from a third jurisdiction) keeps its own label. Pieces off
-    stretches keep their own label.
+    main flow) if there are several. A stretch entered from a third jurisdiction C takes
+    the label of the side (A or B) its main flow leaves into, so that C's load is counted
+    once, into that side (the Rhine enters the FR|DE Oberrhein from CH and leaves it into
+    DE: CH→DE, not CH→FR and again FR→DE). A stretch starting at a source keeps the labels
+    of its first piece. Pieces off stretches keep their own label.
 
     Parameters
     ----------
@@ -1014,6 +1016,18 @@ def stretch_route_codes(
     rank = np.full(n, n, dtype=np.int64)
     rank[graph.order] = np.arange(graph.order.shape[0])
     on = np.flatnonzero(of >= 0)
+    # where each stretch's main flow leaves it, if into A or B (the exit label)
+    by_src = np.argsort(src, kind="stable")
+    succ = dst[by_src]
+    sstart = np.searchsorted(src[by_src], np.arange(n + 1))
+    exit_code = np.full(st.ids.size, -1, dtype=np.int64)
+    exit_up = np.full(st.ids.size, -1.0)
+    for i in on:
+        k = of[i]
+        out = succ[sstart[i] : sstart[i + 1]]
+        out = out[(of[out] != k) & ((codes[out] == a_code[k]) | (codes[out] == b_code[k]))]
+        if out.size and upstream[i] > exit_up[k]:
+            exit_code[k], exit_up[k] = codes[out[0]], upstream[i]
     rc = codes.copy()
     for i in on[np.lexsort((on, rank[on]))]:
         k = of[i]
@@ -1021,6 +1035,10 @@ def stretch_route_codes(
         ok = pr[(of[pr] == k) | (rc[pr] == a_code[k]) | (rc[pr] == b_code[k])]
         if ok.size:
             rc[i] = rc[ok[np.argmax(upstream[ok])]]
+        elif pr.size and exit_code[k] >= 0:
+            # entered from a third jurisdiction C: the stretch carries the label of the
+            # side it leaves into, so C's load is counted once, into that side
+            rc[i] = exit_code[k]
     return rc
 
 
