@@ -264,6 +264,23 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             str(k): int(v) for k, v in res.tables["crossings"]["level"].value_counts().items()
         },
     }
+    if "spillover_matrix" in res.tables:
+        m = res.tables["spillover_matrix"]
+        m = m[m["level_name"] == top_level]
+        generated = float(res.tables["loads"]["load_kg_day"].sum())
+        cross = m.loc[m["origin"].astype(str) != m["receptor"].astype(str), "load_kg_day"].sum()
+        ind = res.tables["spillover_indicators"]
+        ind = ind[ind["level_name"] == top_level]
+        key["load_parameter"] = cfg.loads.parameter
+        key["generated_load_kg_day"] = generated
+        # DESIGN 2.11: sum over o != r of S[o, r] / total generated (gross: a load crossing
+        # two borders counts twice, so this can exceed 1 on long chains)
+        key[f"transboundary_load_share_{top_level}"] = (
+            float(cross) / generated if generated else None
+        )
+        key[f"net_spillover_balance_{top_level}_kg_day"] = {
+            str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
+        }
     return {
         "basin": cfg.basin.name,
         "title": cfg.basin.title,
