@@ -132,6 +132,71 @@ def test_topological_order_on_random_tree():
     assert np.array_equal(np.sort(net.order), np.arange(net.n))
 
 
+def _forest(n: int, n_out: int, seed: int, *, sparse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and downstream ids of a shuffled random forest with ``n_out`` outlets."""
+    rng = np.random.default_rng(seed)
+    i = np.arange(n - n_out)
+    parent = np.full(n, -1)
+    parent[: n - n_out] = i + 1 + (rng.random(i.size) * (n - 1 - i)).astype(int)
+    if sparse:  # spaced ids with regular low bits (like HydroBASINS' multiples of 10)
+        ids = 10 * rng.choice(2**40, size=n, replace=False).astype(np.int64) + 1_000_000_000
+    else:
+        ids = rng.permutation(n).astype(np.int64) + 1
+    ds = np.where(parent >= 0, ids[np.maximum(parent, 0)], OUTLET_ID)
+    perm = rng.permutation(n)
+    return ids[perm], ds[perm]
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_order_outlets_and_piece_sizes_match_networkx(sparse):
+    # invariant: same order constraint, outlets and piece sizes as networkx's weakly
+    # connected components on the same edges, through the dense and the hashed lookup
+    ids, ds = _forest(3000, 7, seed=5, sparse=sparse)
+    with pytest.warns(BasingovWarning, match=r"7 disconnected pieces") as rec:
+        net = network_from_table(_table(ids, ds))
+    g = nx.DiGraph()
+    g.add_nodes_from(ids.tolist())
+    g.add_edges_from((int(a), int(b)) for a, b in zip(ids, ds, strict=True) if b != OUTLET_ID)
+    sizes = sorted((len(c) for c in nx.weakly_connected_components(g)), reverse=True)
+    assert f"with {', '.join(map(str, sizes))} reaches" in str(rec[0].message)
+    rank = np.empty(net.n, int)
+    rank[net.order] = np.arange(net.n)
+    has = net.idx_ds >= 0
+    assert (rank[has] < rank[net.idx_ds[has]]).all()
+    assert np.array_equal(np.sort(net.order), np.arange(net.n))
+    assert sorted(net.ids[net.outlets].tolist()) == sorted(ids[ds == OUTLET_ID].tolist())
+    assert (net.ids[net.idx_ds[has]] == ds[has]).all()
+
+
+def test_sparse_ids_errors_collected():
+    big = 10**12
+    t = _table([big, 2 * big, 2 * big, 4 * big, 5], [99, 5, -1, 4 * big, -1])
+    with pytest.raises(TopologyError, match=r"3 problem") as ei:
+        network_from_table(t)
+    text = str(ei.value)
+    assert f"duplicated reach id(s) [{2 * big}]" in text
+    assert (
+        f"dangling downstream id(s) [99] (not reach ids; use -1 for outlets), at reach(es) [{big}]"
+        in text
+    )
+    assert f"self-loop(s): reach(es) [{4 * big}]" in text
+
+
+def test_sparse_ids_cycle_and_outlet_value():
+    big = 10**12
+    with pytest.raises(
+        TopologyError, match=rf"1 cycle\(s\) through reach ids \[{big}, {2 * big}\]"
+    ):
+        network_from_table(_table([big, 2 * big, 7], [2 * big, big, -1]))
+    with pytest.raises(TopologyError, match=r"equal to the outlet value -1"):
+        network_from_table(_table([-1, big], [big, -1]))
+
+
+def test_no_outlet_is_a_cycle():
+    with pytest.raises(TopologyError, match=r"cycle\(s\) through reach ids \[1, 2\]"):
+        network_from_table(_table([1, 2, 3], [2, 1, 1]))
+
+
 def test_empty_layer():
     t = gpd.GeoDataFrame({"reach_id": [], "downstream_id": []}, geometry=[], crs=CRS)
     t = t.astype({"reach_id": "int64", "downstream_id": "int64"})

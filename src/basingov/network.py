@@ -282,6 +282,43 @@ def _edge_arrays(
     return src.astype(np.int64), dst.astype(np.int64), frac
 
 
+def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """int32 work arrays (half the memory traffic) unless positions need 64 bits."""
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
+def _map_ids(
+    reach_ids: np.ndarray, downstream_ids: np.ndarray, outlet_value: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Downstream positions, in-degrees, check counts and duplicated positions.
+
+    Dense ids (span at most ``4 n + 1024``) go through a lookup table, others through a
+    hash table (:func:`basingov._kernels.map_ids_dense` / ``map_ids_hash``). The counts
+    are ``[reach ids equal to the outlet value, dangling, self-loops, outlets]``.
+    """
+    n = reach_ids.shape[0]
+    ids = np.ascontiguousarray(reach_ids, dtype=np.int64)
+    ds = np.ascontiguousarray(downstream_ids, dtype=np.int64)
+    it = _index_dtype(n)
+    idx = np.empty(n, dtype=np.int64)
+    indeg = np.zeros(n, dtype=it)
+    if n == 0:
+        return idx, indeg, np.zeros(4, np.int64), np.empty(0, np.int64)
+    lo = int(ids.min())
+    span = int(ids.max()) - lo + 1
+    if span <= 4 * n + 1024:
+        table = np.full(span, -1, dtype=it)
+        counts = K.map_ids_dense(ids, ds, outlet_value, lo, table, idx, indeg)
+        # fewer distinct ids than reaches: find the duplicates (first occurrence wins)
+        dups = K.dense_positions(ids, lo, span)[1] if counts[4] < n else np.empty(0, np.int64)
+        return idx, indeg, counts[:4], dups
+    bits = max(int(3 * n // 2 + 1).bit_length(), 1)  # 2**bits > 1.5 n: load < 2/3
+    slots = np.full((1 << bits, 2), -1, dtype=np.int64)
+    dup_buf = np.empty(n, dtype=np.int64)
+    counts = K.map_ids_hash(ids, ds, outlet_value, slots, 64 - bits, idx, indeg, dup_buf)
+    return idx, indeg, counts[:4], dup_buf[: counts[4]].copy()
+
+
 def ids_to_positions(
     reach_ids: np.ndarray, downstream_ids: np.ndarray, *, outlet_value: int = OUTLET_ID
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -303,8 +340,8 @@ def ids_to_positions(
     duplicated
         Positions whose id already occurred earlier.
     sorter
-        ``argsort`` of ``reach_ids`` when it was computed, else an empty array (ids are
-        looked up through a dense table or, for sparse ids, a hash table).
+        Always an empty array (kept for compatibility): ids are looked up through a
+        dense table or, for sparse ids, a hash table, never by sorting.
 
     Examples
     --------
@@ -313,23 +350,7 @@ def ids_to_positions(
     >>> idx.tolist(), dup.tolist()
     ([1, 2, -1], [])
     """
-    n = reach_ids.shape[0]
-    ds = downstream_ids
-    is_out = ds == outlet_value
-    if n == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    lo = int(reach_ids.min())
-    span = int(reach_ids.max()) - lo + 1
-    if span <= 4 * n + 1024:
-        table, dups = K.dense_positions(reach_ids, lo, span)
-        rel = ds - lo
-        inr = (rel >= 0) & (rel < span)
-        idx = np.full(n, -2, dtype=np.int64)
-        idx[inr] = table[rel[inr]]
-        idx[idx == -1] = -2
-        idx[is_out] = -1
-        return idx, dups, np.empty(0, np.int64)
-    idx, dups = K.hash_positions(reach_ids, ds, outlet_value)
+    idx, _, _, dups = _map_ids(reach_ids, downstream_ids, outlet_value)
     return idx, dups, np.empty(0, np.int64)
 
 
@@ -447,33 +468,34 @@ def _topology(
     """Validate ids and links; return idx_ds, order, normalised bifurcations, comp sizes."""
     problems: list[str] = []
     n = reach_ids.shape[0]
-    idx_ds, dups, sorter = ids_to_positions(reach_ids, downstream_ids, outlet_value=outlet_value)
+    idx_ds, indeg, counts, dups = _map_ids(reach_ids, downstream_ids, outlet_value)
+    n_outid, n_dangling, n_self, n_out = (int(c) for c in counts)
+    sorter = np.empty(0, np.int64)
     if dups.size:
         problems.append(f"duplicated reach id(s) {_fmt_ids(np.unique(reach_ids[dups]))}")
-    if np.any(reach_ids == outlet_value):
+    if n_outid:
         problems.append(
             f"reach id(s) equal to the outlet value {outlet_value} are not allowed: "
             f"{_fmt_ids(np.flatnonzero(reach_ids == outlet_value))} (positions)"
         )
-    dangling = idx_ds == -2
-    if dangling.any():
+    if n_dangling:
+        dangling = idx_ds == -2
         bad = np.unique(downstream_ids[dangling])
         problems.append(
             f"dangling downstream id(s) {_fmt_ids(bad)} (not reach ids; use "
             f"{outlet_value} for outlets), at reach(es) {_fmt_ids(reach_ids[dangling])}"
         )
-    selfloop = idx_ds == np.arange(n)
-    if selfloop.any():
+    if n_self:
+        selfloop = idx_ds == np.arange(n)
         problems.append(
             f"self-loop(s): reach(es) {_fmt_ids(reach_ids[selfloop])} drain into themselves"
         )
     bif: pd.DataFrame | None = None
     if bifurcations is not None:
-        sids = reach_ids[sorter] if sorter.size else np.sort(reach_ids)
-        bif = _validate_bifurcations(bifurcations, reach_ids, sids, problems)
+        sorter = np.argsort(reach_ids, kind="stable")
+        bif = _validate_bifurcations(bifurcations, reach_ids, reach_ids[sorter], problems)
     if problems:
         _raise(problems)
-    idx_ds = idx_ds.copy()
     if bif is not None and len(bif):
         # main branch = largest fraction (ties: first listed); it sets idx_ds
         b = bif.assign(_o=np.arange(len(bif)))
@@ -484,9 +506,15 @@ def _topology(
         idx_ds[pos] = np.where(mds == OUTLET_ID, -1, _positions(reach_ids, mds, sorter, OUTLET_ID))
         # a reach listed in the bifurcation table gets its downstream_id from its main branch
     if bif is None or not len(bif):
-        order = K.kahn_order_tree(idx_ds)
-        if order.shape[0] < n:
-            cycles = _cycle_ids(idx_ds, order, reach_ids)
+        # one fused pass: Kahn's order, the outlets and (several outlets) piece sizes
+        order = np.empty(n, dtype=np.int64)
+        pieces = n_out != 1
+        count = np.ones(n if pieces else 0, dtype=indeg.dtype)
+        outlets = np.empty(n_out, dtype=np.int64)
+        out_sizes = np.empty(n_out, dtype=np.int64)
+        n_ordered, _ = K.tree_order(idx_ds, indeg, order, count, outlets, out_sizes)
+        if n_ordered < n:
+            cycles = _cycle_ids(idx_ds, order[:n_ordered], reach_ids)
             text = "; ".join(_fmt_ids(c) for c in cycles)
             msg = (
                 f"the network has {len(cycles)} cycle(s) through reach ids {text}; "
@@ -494,31 +522,39 @@ def _topology(
                 "(allow_cycles=True)"
             )
             raise TopologyError(msg)
-        bif = None
-        src = np.flatnonzero(idx_ds >= 0)
-        dst = idx_ds[src]
-    else:
-        bpos = _positions(reach_ids, bif["reach_id"].to_numpy(), sorter)
-        bds = bif["downstream_id"].to_numpy()
-        inside = bds != OUTLET_ID
-        main = np.flatnonzero(idx_ds >= 0)
-        keep = ~np.isin(main, bpos)
-        src = np.concatenate([main[keep], bpos[inside]])
-        dst = np.concatenate([idx_ds[main[keep]], _positions(reach_ids, bds[inside], sorter)])
-        g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
-        g.sum_duplicates()
-        order = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), n)
-        if order.shape[0] < n:
-            order, cyc = _order_with_cycles(src, dst, n)
-            if not allow_cycles:
-                text = "; ".join(_fmt_ids(reach_ids[c]) for c in cyc[:10])
-                msg = (
-                    f"the network has {len(cyc)} cycle(s) through reach ids {text}; pass "
-                    "allow_cycles=True to keep them (routing then needs decay, see "
-                    "basingov.spillover)"
-                )
-                raise TopologyError(msg)
-    # outlets and pieces
+        srt = np.argsort(outlets, kind="stable")
+        outlets = outlets[srt]
+        # a single outlet drains the whole (acyclic, fully ordered) network
+        sizes = out_sizes[srt] if pieces else np.array([n], dtype=np.int64)
+        if expect_single_outlet and outlets.size != 1:
+            msg = (
+                f"expected a single outlet but found {outlets.size}: reach id(s) "
+                f"{_fmt_ids(reach_ids[outlets])}"
+            )
+            raise TopologyError(msg)
+        return idx_ds, order, None, sorted((int(v) for v in sizes), reverse=True)
+    # bifurcations: order on the full link graph (CSR)
+    bpos = _positions(reach_ids, bif["reach_id"].to_numpy(), sorter)
+    bds = bif["downstream_id"].to_numpy()
+    inside = bds != OUTLET_ID
+    main = np.flatnonzero(idx_ds >= 0)
+    keep = ~np.isin(main, bpos)
+    src = np.concatenate([main[keep], bpos[inside]])
+    dst = np.concatenate([idx_ds[main[keep]], _positions(reach_ids, bds[inside], sorter)])
+    g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
+    g.sum_duplicates()
+    order = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), n)
+    if order.shape[0] < n:
+        order, cyc = _order_with_cycles(src, dst, n)
+        if not allow_cycles:
+            text = "; ".join(_fmt_ids(reach_ids[c]) for c in cyc[:10])
+            msg = (
+                f"the network has {len(cyc)} cycle(s) through reach ids {text}; pass "
+                "allow_cycles=True to keep them (routing then needs decay, see "
+                "basingov.spillover)"
+            )
+            raise TopologyError(msg)
+    # outlets and pieces (weakly connected components)
     out_deg = np.bincount(src, minlength=n)
     outlets = np.flatnonzero(out_deg == 0)
     if expect_single_outlet and outlets.size != 1:
@@ -527,13 +563,9 @@ def _topology(
             f"{_fmt_ids(reach_ids[outlets])}"
         )
         raise TopologyError(msg)
-    if bif is None:
-        lab = K.outlet_labels(idx_ds, order)
-        sizes = np.bincount(lab, minlength=n)[outlets]
-    else:
-        g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
-        _, wl = csgraph.connected_components(g, directed=True, connection="weak")
-        sizes = np.bincount(wl)
+    g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
+    _, wl = csgraph.connected_components(g, directed=True, connection="weak")
+    sizes = np.bincount(wl)
     return idx_ds, order.astype(np.int64), bif, sorted((int(s) for s in sizes), reverse=True)
 
 
