@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely import LineString, box
 
+from basingov._cutter import classify_segment_pairs, cut_at_borders
 from basingov.errors import CRSError, EmptyResultError, InputError
 from basingov.network import network_from_table
 from basingov.overlay import (
@@ -744,3 +745,132 @@ def test_stretch_errors(y_net, two_states):
             pieces,
             level="state",
         )
+
+
+# --- the numpy cutter against shapely.intersection ------------------------------------
+
+
+def _cutter_polys() -> list[shapely.Geometry]:
+    """Return A (west) and B (east), sharing x = 1000, and C (far east) with a hole."""
+    return [
+        box(0, 0, 1000, 2000),
+        box(1000, 0, 2000, 2000),
+        shapely.Polygon(
+            [(2000, 0), (3000, 0), (3000, 2000), (2000, 2000)],
+            [[(2400, 900), (2600, 900), (2600, 1100), (2400, 1100)]],
+        ),
+    ]
+
+
+def _assert_split_equals_shapely(
+    lines: list[shapely.Geometry], polys: list, *, shared_m: float = 0.0
+) -> None:
+    """Pieces per (reach, polygon) and outside equal shapely's intersection / difference.
+
+    Derived by hand: shapely (GEOS) is the reference the benchmark compares against; the
+    pieces of a (reach, polygon) pair are merged and normalised on both sides.
+    """
+    ids = [f"P{i}" for i in range(len(polys))]
+    jur = jur_layer([(j, j, 0, "state", "", g) for j, g in zip(ids, polys, strict=True)])
+    reaches = gpd.GeoDataFrame({"reach_id": range(len(lines))}, geometry=lines, crs=CRS)
+    pieces = split_reaches(reaches, jur, meander_tolerance_m=0)
+    got = {
+        key: shapely.normalize(shapely.line_merge(shapely.union_all(g.geometry.to_numpy())))
+        for key, g in pieces.groupby(["reach_id", "jur_state"])
+    }
+    expected = {}
+    for r, line in enumerate(lines):
+        for j, poly in zip(ids, polys, strict=True):
+            parts = shapely.get_parts(shapely.intersection(line, poly))
+            parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)]
+            if parts.size:
+                expected[(r, j)] = shapely.normalize(shapely.line_merge(shapely.union_all(parts)))
+        out = shapely.difference(line, shapely.union_all(polys))
+        if out.length > 1e-3:
+            expected[(r, OUTSIDE)] = shapely.normalize(shapely.line_merge(out))
+    assert set(got) == set(expected)
+    for key, geom in expected.items():
+        assert shapely.equals_exact(got[key], geom, tolerance=1e-9), (key, got[key], geom)
+    # pieces tile their reach, in order (a stretch on a shared border, ``shared_m`` long,
+    # is in both polygons)
+    for r, g in pieces.groupby("reach_id"):
+        assert g["fraction_start"].iloc[0] == 0.0
+        assert g["fraction_end"].iloc[-1] == 1.0
+        np.testing.assert_allclose(g["length_km"].sum() * 1000, lines[r].length + shared_m)
+
+
+def _fallback(lines: list[shapely.Geometry], polys: list) -> list[int]:
+    return cut_at_borders(np.array(lines, dtype=object), np.array(polys)).fallback.tolist()
+
+
+def test_cutter_one_crossing():
+    lines = [LineString([(500, 500), (1500, 700)]), LineString([(100, 100), (900, 1900)])]
+    res = cut_at_borders(np.array(lines), np.array(_cutter_polys()))
+    assert res.fallback.size == 0
+    # the A|B border is shared: one cut, two pieces; the second line is whole in A
+    assert res.part_reach.tolist() == [1, 0, 0]
+    assert res.part_poly.tolist() == [0, 0, 1]
+    np.testing.assert_allclose(res.fe[1], 0.5)
+    _assert_split_equals_shapely(lines, _cutter_polys())
+
+
+def test_cutter_three_crossings_hole_and_outside():
+    lines = [
+        # meander: A -> B -> A -> B
+        LineString([(500, 1900), (950, 1900), (1050, 1875), (950, 1850), (500, 1500), (1500, 500)]),
+        # B -> C -> hole of C -> C -> outside
+        LineString([(1500, 1000), (2500, 1010), (2700, 950), (3500, 990)]),
+    ]
+    assert _fallback(lines, _cutter_polys()) == []
+    _assert_split_equals_shapely(lines, _cutter_polys())
+
+
+def test_cutter_multilinestring_reach():
+    lines = [
+        shapely.MultiLineString([[(500, 500), (1500, 500)], [(1200, 1500), (1800, 1600)]]),
+    ]
+    assert _fallback(lines, _cutter_polys()) == []
+    _assert_split_equals_shapely(lines, _cutter_polys())
+
+
+def test_cutter_touching_a_vertex_falls_back():
+    """A vertex on the border without crossing, and a reach through the corner (2000, 2000)."""
+    lines = [
+        LineString([(500, 500), (1000, 1000), (500, 1500)]),
+        LineString([(1500, 1500), (2500, 2500)]),
+        LineString([(100, 100), (200, 200)]),
+    ]
+    assert _fallback(lines, _cutter_polys()) == [0, 1]
+    _assert_split_equals_shapely(lines, _cutter_polys())
+
+
+def test_cutter_along_a_border_falls_back():
+    """A stretch on x = 1000 belongs to both A and B (as in shapely.intersection)."""
+    lines = [LineString([(500, 200), (1000, 500), (1000, 1500), (1500, 1800)])]
+    assert _fallback(lines, _cutter_polys()) == [0]
+    _assert_split_equals_shapely(lines, _cutter_polys(), shared_m=1000.0)
+    jur = jur_layer([("A", "A", 0, "state", "", _cutter_polys()[0])])
+    reaches = gpd.GeoDataFrame({"reach_id": [0]}, geometry=lines, crs=CRS)
+    pieces = split_reaches(reaches, jur, meander_tolerance_m=0)
+    assert pieces["jur_state"].tolist() == ["A", OUTSIDE]
+
+
+def test_cutter_border_with_extra_vertex():
+    """A's east edge has a vertex at (1000, 1000) that B's does not: same pieces anyway."""
+    polys = [
+        shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (1000, 2000), (0, 2000)]),
+        box(1000, 0, 2000, 2000),
+    ]
+    lines = [LineString([(300, 400), (1700, 900)]), LineString([(300, 1900), (1700, 1100)])]
+    _assert_split_equals_shapely(lines, polys)
+
+
+def test_classify_segment_pairs():
+    p0 = np.array([[0.0, 0.0]] * 5)
+    p1 = np.array([[2.0, 0.0]] * 5)
+    q0 = np.array([[1.0, -1.0], [2.0, -1.0], [0.5, 0.0], [3.0, -1.0], [0.0, 1.0]])
+    q1 = np.array([[1.0, 3.0], [2.0, 1.0], [1.5, 0.0], [3.0, 1.0], [2.0, 1.0 + 1e-9]])
+    code, t = classify_segment_pairs(p0, p1, q0, q1)
+    # cross, end on segment, collinear overlap, miss, parallel miss
+    assert code.tolist() == [1, 2, 2, 0, 0]
+    assert t.tolist() == [0.5, 0.0, 0.0, 0.0, 0.0]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._cutter import cut_at_borders
 from basingov._overlay_common import (
     _CLIP_MIN_VERTICES,
     _MIN_GAP_M,
@@ -79,59 +80,16 @@ def _boundary_segments(poly_geoms: NDArray[Any]) -> NDArray[Any]:
     return _segments_and_owners(poly_geoms)[0]
 
 
-def _intersect_pairs(
-    reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]
-) -> tuple[
-    NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
-]:
-    """Intersect every reach with every polygon it overlaps (vectorised, STRtree).
+def _overlay_pairs(
+    lines: NDArray[Any], polys: NDArray[Any]
+) -> tuple[NDArray[Any], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Intersect ``lines[i]`` with ``polys[i]`` (vectorised GEOS overlay).
 
-    Reaches that touch no polygon boundary segment (an STRtree of two-point segments) lie
-    wholly inside one polygon or outside all: they are assigned by one point-in-polygon
-    query and are not intersected. The others are intersected with each polygon they
-    touch, clipped to the reach's bounding box first when the polygon is large; this
-    gives the same lines as the full polygon at a fraction of the cost (the full polygon
-    is used where the clipped one is not valid). Returns LineString parts with their
-    reach and polygon positions and their fractions along the reach.
+    Large polygons are clipped to the line's bounding box first; this gives the same
+    lines as the full polygon at a fraction of the cost (the full polygon is used where
+    the clipped one is not valid). Returns LineString parts with their pair position and
+    their fractions along the line.
     """
-    segs, seg_poly = _segments_and_owners(poly_geoms)
-    hit_r, hit_s = shapely.STRtree(segs).query(reach_geoms, predicate="intersects")
-    touched = np.unique(hit_r)
-    interior = np.ones(len(reach_geoms), dtype=bool)
-    interior[touched] = False
-    ipos = np.flatnonzero(interior)
-    # interior reaches: one point each (the first vertex: no point of such a reach lies on
-    # a boundary, and one coordinate array is cheaper than point_on_surface per reach)
-    sub = reach_geoms[ipos]
-    first_vertex = np.cumsum(shapely.get_num_coordinates(sub)) - shapely.get_num_coordinates(sub)
-    pts = shapely.points(shapely.get_coordinates(sub)[first_vertex])
-    # one prepared polygon against many points is faster than many points against polygons
-    pj_in, pi = shapely.STRtree(pts).query(poly_geoms, predicate="contains_properly")
-    srt = np.lexsort((pj_in, pi))
-    pi, pj_in = pi[srt], pj_in[srt]
-    in_reach = ipos[pi]
-    in_geoms = reach_geoms[in_reach]
-    multi = shapely.get_type_id(in_geoms) != 1
-    fs_in = np.zeros(in_reach.size)
-    fe_in = np.ones(in_reach.size)
-    if multi.any():
-        mparts, midx = _line_parts(in_geoms[multi])
-        mpos = np.flatnonzero(multi)[midx]
-        mfs, mfe = _fractions(in_geoms[mpos], mparts)
-        keep = ~multi
-        in_geoms = np.concatenate([in_geoms[keep], mparts])
-        in_reach = np.concatenate([in_reach[keep], in_reach[mpos]])
-        pj_in = np.concatenate([pj_in[keep], pj_in[mpos]])
-        fs_in = np.concatenate([fs_in[keep], mfs])
-        fe_in = np.concatenate([fe_in[keep], mfe])
-    # reaches touching a boundary: intersect with every polygon whose boundary they touch
-    # (a touched reach cannot intersect a polygon without touching its boundary unless
-    # polygons of the level overlap)
-    npoly = max(len(poly_geoms), 1)
-    key = np.unique(hit_r.astype(np.int64) * npoly + seg_poly[hit_s])
-    ri, pj = key // npoly, key % npoly
-    lines = reach_geoms[ri]
-    polys = poly_geoms[pj]
     bounds = shapely.bounds(lines)
     pad = 1.0 + 1e-3 * np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
     boxes = shapely.box(
@@ -142,14 +100,42 @@ def _intersect_pairs(
     clipped[big] = shapely.intersection(polys[big], boxes[big])
     bad = np.flatnonzero(big)[~shapely.is_valid(clipped[big])]
     clipped[bad] = polys[bad]
-    cparts, cidx = _line_parts(shapely.intersection(lines, clipped))
-    cfs, cfe = _fractions(lines[cidx], cparts)
+    parts, idx = _line_parts(shapely.intersection(lines, clipped))
+    fs, fe = _fractions(lines[idx], parts)
+    return parts, idx, fs, fe
+
+
+def _split_parts(
+    reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]
+) -> tuple[
+    NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
+]:
+    """Pieces of every reach in every polygon, and outside every polygon (polygon ``-1``).
+
+    The numpy cutter (:func:`basingov._cutter.cut_at_borders`) resolves almost every
+    reach; the few with an unsure contact with a border (a vertex on it, a stretch along
+    it) are intersected with their candidate polygons by GEOS, and their stretches
+    outside every polygon come from :func:`_gap_parts`. Returns LineString pieces with
+    their reach and polygon positions and their fractions along the reach.
+    """
+    cut = cut_at_borders(reach_geoms, poly_geoms)
+    fb = cut.fallback
+    if fb.size == 0:
+        return cut.parts, cut.part_reach, cut.part_poly, cut.fs, cut.fe
+    fb_geoms = reach_geoms[fb]
+    local = np.searchsorted(fb, cut.fb_reach)
+    parts, idx, fs, fe = _overlay_pairs(fb_geoms[local], poly_geoms[cut.fb_poly])
+    preach = local[idx].astype(np.int64)
+    gparts, greach = _gap_parts(fb_geoms, parts, preach, poly_geoms)
+    gfs, gfe = _fractions(fb_geoms[greach], gparts)
     return (
-        np.concatenate([in_geoms, cparts]),
-        np.concatenate([in_reach, ri[cidx]]).astype(np.int64),
-        np.concatenate([pj_in, pj[cidx]]).astype(np.int64),
-        np.concatenate([fs_in, cfs]),
-        np.concatenate([fe_in, cfe]),
+        np.concatenate([cut.parts, parts, gparts]),
+        np.concatenate([cut.part_reach, fb[preach], fb[greach]]).astype(np.int64),
+        np.concatenate(
+            [cut.part_poly, cut.fb_poly[idx], np.full(gparts.size, -1, dtype=np.int64)]
+        ).astype(np.int64),
+        np.concatenate([cut.fs, fs, gfs]),
+        np.concatenate([cut.fe, fe, gfe]),
     )
 
 
@@ -361,14 +347,12 @@ def split_reaches(
     finest = jur[jur["level_name"] == levels_[-1]]
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
-    parts, part_reach, part_poly, fs, fe = _intersect_pairs(reach_geoms, poly_geoms)
-    part_jur = finest["jur_id"].to_numpy(dtype=object)[part_poly]
-    gparts, greach = _gap_parts(reach_geoms, parts, part_reach, poly_geoms)
-    gfs, gfe = _fractions(reach_geoms[greach], gparts)
-    parts = np.concatenate([parts, gparts])
-    part_reach = np.concatenate([part_reach, greach])
-    part_jur = np.concatenate([part_jur, np.full(gparts.size, OUTSIDE, dtype=object)])
-    fs, fe = np.concatenate([fs, gfs]), np.concatenate([fe, gfe])
+    parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms)
+    part_jur = np.where(
+        part_poly >= 0,
+        finest["jur_id"].to_numpy(dtype=object)[np.maximum(part_poly, 0)],
+        OUTSIDE,
+    ).astype(object)
     order = np.lexsort((fe, fs, part_reach))
     parts, part_reach, part_jur = parts[order], part_reach[order], part_jur[order]
     fs, fe = fs[order], fe[order]
