@@ -258,6 +258,181 @@ def test_apportion_area_conserves_total():
     assert np.isfinite(out.reaches["velocity_ms"]).all()
 
 
+# --- measured discharge (discharge_column) ---------------------------------------------
+def _hydrorivers() -> gpd.GeoDataFrame:
+    """Build a HydroRIVERS-format table in EPSG:4326 near (8 E, 50 N) by hand.
+
+    Reaches 1 and 2 join into 3; 3 and 4 join into the outlet 5 (``NEXT_DOWN`` 0).
+    ``UPLAND_SKM`` is the sum of ``CATCH_SKM`` over each reach and everything upstream
+    (computed by hand from the tree), ``ORD_STRA`` its Strahler order, ``LENGTH_KM`` the
+    geodesic length of each line.
+    """
+    from pyproj import Geod
+
+    base = 20_456_000
+    coords = [
+        [(8.00, 50.20), (8.05, 50.15), (8.10, 50.10)],
+        [(8.20, 50.20), (8.15, 50.15), (8.10, 50.10)],
+        [(8.10, 50.10), (8.10, 50.00)],
+        [(8.30, 50.10), (8.20, 50.00), (8.10, 50.00)],
+        [(8.10, 50.00), (8.10, 49.90)],
+    ]
+    lines = [LineString(c) for c in coords]
+    geod = Geod(ellps="WGS84")
+    return gpd.GeoDataFrame(
+        {
+            "HYRIV_ID": [base + 1, base + 2, base + 3, base + 4, base + 5],
+            "NEXT_DOWN": [base + 3, base + 3, base + 5, base + 5, 0],
+            "LENGTH_KM": [geod.geometry_length(g) / 1000 for g in lines],
+            "CATCH_SKM": [12.5, 8.0, 3.1, 20.4, 1.2],
+            "UPLAND_SKM": [12.5, 8.0, 23.6, 20.4, 45.2],
+            "DIS_AV_CMS": [0.151, 0.097, 0.287, 0.243, 0.532],
+            "ORD_STRA": [1, 1, 2, 1, 2],
+        },
+        geometry=lines,
+        crs="EPSG:4326",
+    )
+
+
+def test_next_down_hydrorivers_measured_discharge():
+    from basingov.network import velocity_from_discharge
+
+    g = _hydrorivers()
+    net = from_next_down(
+        g,
+        id_column="HYRIV_ID",
+        next_down_column="NEXT_DOWN",
+        area_column="CATCH_SKM",
+        upstream_area_column="UPLAND_SKM",
+        discharge_column="DIS_AV_CMS",
+        crs=CRS,
+    )
+    r = net.reaches
+    assert net.outlets.tolist() == [4]
+    assert r["downstream_id"].tolist() == g["NEXT_DOWN"].replace(0, -1).tolist()
+    # UPLAND_SKM was summed by hand from CATCH_SKM: equal up to float rounding
+    np.testing.assert_allclose(r["upstream_area_km2"], g["UPLAND_SKM"], rtol=1e-12)
+    np.testing.assert_allclose(r["upstream_area_reported_km2"], g["UPLAND_SKM"])
+    assert r["strahler"].tolist() == g["ORD_STRA"].tolist()
+    # EPSG:3035 (equal-area) distorts lengths by well under 1 % this close to its centre
+    np.testing.assert_allclose(r["length_km"], g["LENGTH_KM"], rtol=0.01)
+    np.testing.assert_array_equal(r["discharge_m3s"], g["DIS_AV_CMS"])
+    assert (r["discharge_source"] == "measured").all()
+    np.testing.assert_allclose(r["velocity_ms"], velocity_from_discharge(g["DIS_AV_CMS"]))
+    assert "DIS_AV_CMS" not in r.columns
+    assert g["DIS_AV_CMS"].notna().all()  # input untouched
+
+
+def test_discharge_column_fills_only_missing_values():
+    from basingov.network import discharge_from_area
+
+    g = _hydrorivers()
+    g.loc[1, "DIS_AV_CMS"] = np.nan
+    g.loc[3, "DIS_AV_CMS"] = -9999.0  # nodata
+    net = from_next_down(
+        g,
+        id_column="HYRIV_ID",
+        next_down_column="NEXT_DOWN",
+        area_column="CATCH_SKM",
+        discharge_column="DIS_AV_CMS",
+        crs=CRS,
+    )
+    r = net.reaches
+    assert r["discharge_source"].tolist() == [
+        "measured",
+        "estimated",
+        "measured",
+        "estimated",
+        "measured",
+    ]
+    est = discharge_from_area(r["upstream_area_km2"].to_numpy())
+    expected = np.where([False, True, False, True, False], est, g["DIS_AV_CMS"])
+    np.testing.assert_allclose(r["discharge_m3s"], expected)
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['Q'\]"):
+        from_next_down(
+            g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", discharge_column="Q", crs=CRS
+        )
+    g["TXT"] = "high"
+    with pytest.raises(InputError, match=r"discharge_column 'TXT' must be numeric"):
+        from_next_down(
+            g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", discharge_column="TXT", crs=CRS
+        )
+
+
+def test_line_builders_take_measured_discharge():
+    coords = [[(0, 1000), (1000, 0)], [(2000, 1000), (1000, 0)], [(1000, 0), (1000, -1000)]]
+    g = _lines(coords, Q=[1.5, np.nan, 4.0])
+    for net in (
+        from_to_nodes(g, crs=CRS, discharge_column="Q"),
+        from_lines_outlet(g, outlet=Point(1000, -1000), crs=CRS, discharge_column="Q"),
+    ):
+        r = net.reaches.sort_values("reach_id")
+        assert r["discharge_m3s"].iloc[[0, 2]].tolist() == [1.5, 4.0]
+        assert r["discharge_source"].tolist() == ["measured", "estimated", "measured"]
+        assert "Q" not in r.columns
+        # apportioning areas re-estimates only the discharge that was not measured
+        basin = gpd.GeoDataFrame(geometry=[box(-500, -1500, 2500, 1500)], crs=CRS)
+        out = apportion_area(net, basin).reaches.sort_values("reach_id")
+        assert out["discharge_m3s"].iloc[[0, 2]].tolist() == [1.5, 4.0]
+        assert out["discharge_m3s"].iloc[1] > 0
+
+
+def test_config_discharge_column(tmp_path):
+    from basingov.network import velocity_from_discharge
+
+    g = _hydrorivers()
+    g.to_file(tmp_path / "rivers.gpkg", layer="reaches")
+    toml = tmp_path / "toy.toml"
+    toml.write_text(
+        """
+[basin]
+name = "toy"
+title = "Toy"
+crs = "EPSG:3035"
+outlet = [8.1, 49.9]
+network = "rivers"
+
+[boundaries]
+path = "bounds.gpkg"
+levels = ["country"]
+
+[hydraulics]
+velocity_a = 0.5
+
+[networks.rivers]
+builder = "next_down"
+path = "rivers.gpkg"
+layer = "reaches"
+id_column = "HYRIV_ID"
+next_down_column = "NEXT_DOWN"
+area_column = "CATCH_SKM"
+upstream_area_column = "UPLAND_SKM"
+discharge_column = "DIS_AV_CMS"
+""",
+        encoding="utf-8",
+    )
+    cfg = load_config(toml)
+    assert cfg.network.discharge_column == "DIS_AV_CMS"
+    net = build_network(
+        cfg.network, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
+    )
+    r = net.reaches
+    np.testing.assert_array_equal(r["discharge_m3s"], g["DIS_AV_CMS"])
+    np.testing.assert_allclose(r["velocity_ms"], velocity_from_discharge(g["DIS_AV_CMS"], a=0.5))
+    np.testing.assert_allclose(r["upstream_area_km2"], g["UPLAND_SKM"], rtol=1e-12)
+    assert r["downstream_id"].tolist() == g["NEXT_DOWN"].replace(0, -1).tolist()
+
+
+def test_dem_builder_rejects_discharge_column():
+    from basingov.config import NetworkSection
+
+    sec = NetworkSection(
+        key="d", builder="dem", discharge_column="Q", options={"d8_path": Path("x.tif")}
+    )
+    with pytest.raises(ConfigError, match=r"\[networks.d\].discharge_column is for vector"):
+        build_network(sec, crs=CRS, outlet=None, hydraulics=None)
+
+
 # --- config dispatch -------------------------------------------------------------------
 def test_build_network_errors(tmp_path):
     from basingov.config import NetworkSection

@@ -129,6 +129,26 @@ def _name_col(g: gpd.GeoDataFrame, name_column: str | None) -> gpd.GeoDataFrame:
     return g
 
 
+def _measured_discharge(g: pd.DataFrame, column: str | None, what: str) -> np.ndarray | None:
+    """Measured discharge (m³/s) from ``column``; negative values (nodata, e.g. -9999) are NaN."""
+    if column is None:
+        return None
+    col = g[column]
+    if not pd.api.types.is_numeric_dtype(col):
+        msg = f"{what}: discharge_column {column!r} must be numeric (m3/s), got dtype {col.dtype}"
+        raise InputError(msg)
+    q = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(q >= 0, q, np.nan)
+
+
+def _set_discharge(table: pd.DataFrame, q: np.ndarray | None) -> None:
+    """Write measured discharge into ``discharge_m3s`` and say where it came from."""
+    if q is None:
+        return
+    table["discharge_m3s"] = q
+    table["discharge_source"] = np.where(np.isnan(q), "estimated", "measured")
+
+
 def _check_tolerance(tolerance_m: float) -> None:
     if not tolerance_m >= 0:
         msg = f"tolerance_m must be >= 0 metres, got {tolerance_m}"
@@ -145,6 +165,7 @@ def from_next_down(
     next_down_column: str,
     area_column: str | None = None,
     upstream_area_column: str | None = None,
+    discharge_column: str | None = None,
     outlet_value: int = 0,
     crs: Any,
     name_column: str | None = None,
@@ -175,6 +196,10 @@ def from_next_down(
         A published upstream area (e.g. ``UP_AREA``), kept for comparison as
         ``upstream_area_reported_km2``; ``upstream_area_km2`` is always accumulated from
         the local areas.
+    discharge_column
+        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
+        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
+        missing or negative values are estimated from upstream area (``"estimated"``).
     outlet_value
         Next-down value at outlets.
     crs
@@ -212,7 +237,11 @@ def from_next_down(
     [1.0, 2.0, 6.0]
     """
     target = _target_crs(crs)
-    _require(gdf, [id_column, next_down_column, area_column, upstream_area_column], "the layer")
+    _require(
+        gdf,
+        [id_column, next_down_column, area_column, upstream_area_column, discharge_column],
+        "the layer",
+    )
     g = _project(gdf, target, "the next-down layer")
     g = _name_col(g, name_column)
     geom_types = set(g.geom_type.unique())
@@ -226,9 +255,11 @@ def from_next_down(
             "downstream_id": _int_column(g[next_down_column], next_down_column),
         }
     )
-    extras = g.drop(
-        columns=[c for c in (id_column, next_down_column, area_column, upstream_area_column) if c]
-    )
+    dropped = {id_column, next_down_column, area_column, upstream_area_column, discharge_column}
+    if discharge_column is not None:  # the measured column replaces any discharge_m3s
+        dropped.add("discharge_m3s")
+    extras = g.drop(columns=[c for c in dropped if c and c in g.columns])
+    _set_discharge(out, _measured_discharge(g, discharge_column, "the next-down layer"))
     if area_column is not None:
         out["local_area_km2"] = g[area_column].to_numpy(dtype=np.float64)
     elif polys:
@@ -284,6 +315,7 @@ def from_to_nodes(
     crs: Any,
     name_column: str | None = None,
     area_column: str | None = None,
+    discharge_column: str | None = None,
     allow_cycles: bool = False,
     hydraulics: HydraulicsSection | None = None,
     source: str = "",
@@ -315,6 +347,10 @@ def from_to_nodes(
         Projected CRS for the network.
     name_column, area_column
         Optional name and local-area (km²) columns.
+    discharge_column
+        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
+        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
+        missing or negative values are estimated from upstream area (``"estimated"``).
     allow_cycles
         Keep cycles (they need bifurcations, i.e. split nodes, to be legal).
     hydraulics
@@ -351,7 +387,9 @@ def from_to_nodes(
         msg = "give both from_node_column and to_node_column, or neither (end-point chaining)"
         raise InputError(msg)
     _require(
-        gdf, [from_node_column, to_node_column, id_column, name_column, area_column], "the layer"
+        gdf,
+        [from_node_column, to_node_column, id_column, name_column, area_column, discharge_column],
+        "the layer",
     )
     g = _lines_only(_project(gdf, target, "the from/to-node layer"), "the from/to-node layer")
     g = _name_col(g, name_column)
@@ -381,13 +419,14 @@ def from_to_nodes(
         g, ids, fnode, tnode = g[keep].reset_index(drop=True), ids[keep], fnode[keep], tnode[keep]
     length = g.geometry.length.to_numpy()
     ds, bif = _link_by_nodes(ids, fnode, tnode, length)
-    table = g.drop(columns=[c for c in (id_column, area_column) if c is not None])
+    table = g.drop(columns=list({c for c in (id_column, area_column, discharge_column) if c}))
     table.insert(0, "reach_id", ids)
     table.insert(1, "downstream_id", ds)
     table["from_node"] = fnode
     table["to_node"] = tnode
     if area_column is not None:
         table["local_area_km2"] = g[area_column].to_numpy(dtype=np.float64)
+    _set_discharge(table, _measured_discharge(g, discharge_column, "the from/to-node layer"))
     return network_from_table(
         table,
         bifurcations=bif,
@@ -488,6 +527,7 @@ def from_lines_outlet(
     tolerance_m: float = 100.0,
     crs: Any,
     name_column: str | None = None,
+    discharge_column: str | None = None,
     split_at_junctions: bool = True,
     outlet_tolerance_m: float = 100_000.0,
     disconnected: Literal["keep", "drop"] = "keep",
@@ -530,6 +570,11 @@ def from_lines_outlet(
         Projected CRS for the network.
     name_column
         Optional column copied to ``name``.
+    discharge_column
+        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
+        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
+        a line cut into pieces gives each piece its value; missing or negative values
+        are estimated from upstream area (``"estimated"``).
     split_at_junctions
         Cut lines at T-junctions before building nodes.
     outlet_tolerance_m
@@ -573,7 +618,7 @@ def from_lines_outlet(
     if disconnected not in ("keep", "drop"):
         msg = f"disconnected must be one of ['keep', 'drop'], got {disconnected!r}"
         raise InputError(msg)
-    _require(gdf, [name_column], "the line layer")
+    _require(gdf, [name_column, discharge_column], "the line layer")
     g = _lines_only(_project(gdf, target, "the line layer"), "the line layer")
     g = _name_col(g, name_column)
     if split_at_junctions:
@@ -660,7 +705,9 @@ def from_lines_outlet(
     ids = np.arange(1, m + 1, dtype=np.int64)
     ds_id = np.where(ds_pos >= 0, ids[np.maximum(ds_pos, 0)], OUTLET_ID)
     geoms = np.where(flip, shapely.reverse(lines), lines)
-    table = g.drop(columns=g.geometry.name)
+    q = _measured_discharge(g, discharge_column, "the line layer")
+    table = g.drop(columns=list({g.geometry.name, discharge_column} - {None}))
+    _set_discharge(table, q)
     table.insert(0, "reach_id", ids)
     table.insert(1, "downstream_id", ds_id)
     table = gpd.GeoDataFrame(table, geometry=geoms, crs=target)
@@ -994,6 +1041,9 @@ def build_network(
     o = dict(section.options)
     src = section.description or f"{section.builder}: {section.path}:{section.layer or ''}"
     if section.builder == "dem":
+        if section.discharge_column is not None:
+            msg = f"{where}.discharge_column is for vector tables; the 'dem' builder reads none"
+            raise ConfigError(msg)
         return from_dem(
             d8_path=o.get("d8_path"),
             elevation_path=o.get("elevation_path") if o.get("d8_path") is None else None,
@@ -1028,6 +1078,7 @@ def build_network(
             next_down_column=o["next_down_column"],
             area_column=o.get("area_column"),
             upstream_area_column=o.get("upstream_area_column"),
+            discharge_column=section.discharge_column,
             outlet_value=int(o.get("outlet_value", 0)),
             crs=crs,
             name_column=section.name_column,
@@ -1043,6 +1094,7 @@ def build_network(
             tolerance_m=float(o.get("tolerance_m", 1.0)),
             crs=crs,
             name_column=section.name_column,
+            discharge_column=section.discharge_column,
             hydraulics=hydraulics,
             source=src,
         )
@@ -1055,6 +1107,7 @@ def build_network(
         tolerance_m=float(o.get("tolerance_m", 100.0)),
         crs=crs,
         name_column=section.name_column,
+        discharge_column=section.discharge_column,
         hydraulics=hydraulics,
         source=src,
     )
@@ -1150,8 +1203,14 @@ def apportion_area(
     measured_up = t["upstream_area_km2"].notna() & t["local_area_km2"].notna()
     t["local_area_km2"] = local
     est = ~measured_up
-    for col in ("upstream_area_km2", "discharge_m3s", "velocity_ms"):
-        t.loc[est, col] = np.nan
+    # a measured discharge (builders' discharge_column) stays, with its velocity
+    measured_q = (
+        t["discharge_source"].eq("measured")
+        if "discharge_source" in t.columns
+        else pd.Series(False, index=t.index)
+    )
+    t.loc[est, "upstream_area_km2"] = np.nan
+    t.loc[est & ~measured_q, ["discharge_m3s", "velocity_ms"]] = np.nan
     t["area_source"] = np.where(est, "apportioned", "given")
     t = t.drop(columns=["upstream_length_km", "distance_to_outlet_km"])
     with warnings.catch_warnings():

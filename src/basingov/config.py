@@ -90,6 +90,9 @@ class NetworkSection:
     already resolved relative to the config file. ``filter`` is an optional
     :meth:`pandas.DataFrame.query` expression that selects the features to use, e.g.
     ``"in_basin_share >= 0.5"`` to drop neighbouring rivers caught by a clipping buffer.
+    ``discharge_column`` names a measured mean discharge (m³/s) in the vector table, e.g.
+    HydroRIVERS ``DIS_AV_CMS``; it becomes ``discharge_m3s`` (velocity follows from it) and
+    only missing values are estimated from upstream area (not for the ``dem`` builder).
     """
 
     key: str
@@ -98,6 +101,7 @@ class NetworkSection:
     layer: str | None = None
     id_column: str | None = None
     name_column: str | None = None
+    discharge_column: str | None = None
     filter: str | None = None
     derived: bool = False
     description: str = ""
