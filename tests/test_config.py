@@ -123,3 +123,17 @@ def test_shipped_configs_load_and_point_at_existing_files(name: str) -> None:
     assert cfg.basin.name == name
     missing = [str(p) for p in cfg.input_paths() if not p.exists()]
     assert missing == []
+
+
+def test_value_types_are_checked(tmp_path: Path) -> None:
+    text = MINIMAL + '\n[monitoring]\nsnap_tolerance_m = "2 km"\n\n[spillover]\nseed = true\n'
+    text = text.replace('title = "Toy"', "title = 3")
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    msg = str(info.value)
+    assert "[basin].title must be a string, got 3" in msg
+    assert "[monitoring].snap_tolerance_m must be a number, got '2 km'" in msg
+    assert "[spillover].seed must be an integer, got True" in msg
+    text = MINIMAL.replace('levels = ["country", "region"]', "levels = [0, 1]")
+    with pytest.raises(ConfigError, match=r"\[boundaries\].levels must be an array of strings"):
+        load_config(write(tmp_path, text))

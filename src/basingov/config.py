@@ -275,11 +275,15 @@ def _section(
         if k in path_keys:
             kwargs[k] = _resolve(base, v, f"{where}.{k}", errs)
         elif k in tuple_keys:
-            if not isinstance(v, list):
-                errs.add(f"{where}.{k} must be an array, got {v!r}")
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                errs.add(f"{where}.{k} must be an array of strings, got {v!r}")
                 continue
             kwargs[k] = tuple(v)
         else:
+            expected = _scalar_types(cls).get(k)
+            if expected is not None and not _is_instance(v, expected):
+                errs.add(f"{where}.{k} must be {_KIND_NAMES[expected[0]]}, got {v!r}")
+                continue
             kwargs[k] = v
     kwargs.update(extra or {})
     try:
@@ -287,6 +291,32 @@ def _section(
     except TypeError as exc:  # wrong argument shape
         errs.add(f"{where}: {exc}")
         return None
+
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "float": (float, int),
+    "int": (int,),
+    "bool": (bool,),
+}
+_KIND_NAMES = {str: "a string", float: "a number", int: "an integer", bool: "true or false"}
+
+
+def _scalar_types(cls: type) -> dict[str, tuple[type, ...]]:
+    """Expected TOML value types of a section's scalar fields, read off its annotations."""
+    out: dict[str, tuple[type, ...]] = {}
+    for f in dataclasses.fields(cls):
+        ann = str(f.type).replace(" ", "")
+        base = ann.removesuffix("|None")
+        if base in _SCALARS:
+            out[f.name] = _SCALARS[base]
+    return out
+
+
+def _is_instance(value: Any, expected: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in expected:
+        return False  # TOML true/false is not a number
+    return isinstance(value, expected)
 
 
 def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
