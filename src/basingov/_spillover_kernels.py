@@ -1,36 +1,11 @@
-"""Numba kernels of the spillover routing (topological order, dense sweep, tree zones)."""
+"""Numba kernels of the spillover routing (dense sweep, tree zones)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["kahn_csr", "sweep_dense", "tree_local", "tree_reverse", "tree_zones"]
-
-
-@njit(cache=True)
-def kahn_csr(indptr: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover
-    """Kahn's topological order on a CSR successor list; shorter than ``n`` on a cycle."""
-    indeg = np.zeros(n, dtype=np.int64)
-    for e in range(indices.shape[0]):
-        indeg[indices[e]] += 1
-    order = np.empty(n, dtype=np.int64)
-    tail = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            order[tail] = i
-            tail += 1
-    head = 0
-    while head < tail:
-        i = order[head]
-        head += 1
-        for e in range(indptr[i], indptr[i + 1]):
-            d = indices[e]
-            indeg[d] -= 1
-            if indeg[d] == 0:
-                order[tail] = d
-                tail += 1
-    return order[:tail]
+__all__ = ["sweep_dense", "tree_local", "tree_reverse", "tree_zones"]
 
 
 @njit(cache=True)

@@ -303,7 +303,7 @@ _KIND_NAMES = {str: "a string", float: "a number", int: "an integer", bool: "tru
 
 
 def _scalar_types(cls: type) -> dict[str, tuple[type, ...]]:
-    """Expected TOML value types of a section's scalar fields, read off its annotations."""
+    """Read the expected TOML value types of a section's scalar fields off its annotations."""
     out: dict[str, tuple[type, ...]] = {}
     for f in dataclasses.fields(cls):
         ann = str(f.type).replace(" ", "")

@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from basingov import _spillover_kernels as K
+from basingov._kernels import kahn_order_csr
 from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
 from basingov._stretches import _piece_graph, _stretches
 from basingov.errors import InputError, SingularSystemError
@@ -230,7 +231,7 @@ def routing_graph(
     np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
     indices = dst[perm].astype(np.int64)
     frac = frac[perm].astype(np.float64)
-    order = K.kahn_csr(indptr, indices, n)
+    order = kahn_order_csr(indptr, indices, n)
     if order.shape[0] < n:
         kind = "cyclic"
     return RoutingGraph(ds, indptr, indices, frac, order, kind)
