@@ -35,6 +35,8 @@ def from_dem(
     outlet: tuple[float, float] | None = None,
     outlet_window_cells: int = 3,
     outlet_area_km2: float | None = None,
+    burn: gpd.GeoDataFrame | None = None,
+    burn_depth_m: float = 10.0,
     hydraulics: HydraulicsSection | None = None,
     source: str = "",
 ) -> RiverNetwork:
@@ -54,9 +56,13 @@ def from_dem(
     cell of largest upstream area within ``outlet_window_cells`` cells (pour-point
     snapping) or, with ``outlet_area_km2``, to the cell whose upstream area is closest to
     that published area (gauge snapping, as NLDI does), and streams outside that cell's
-    basin are dropped. pyflwdir ends each
-    stream system with a zero-length segment at its pit; those segments carry no
-    geometry and are dropped, so the reach above becomes the outlet.
+    basin are dropped. pyflwdir ends each stream system with a zero-length segment at
+    its pit; where only one stream enters the pit, that segment is dropped and the reach
+    above becomes the outlet.
+
+    With ``burn`` (mapped river lines), the cells the lines cross are lowered by
+    ``burn_depth_m`` before flow directions are derived ("stream burning"), so that the
+    derived streams follow the mapped rivers where a coarse DEM would misroute them.
 
     Parameters
     ----------
@@ -72,6 +78,10 @@ def from_dem(
         Search radius, in cells, of the outlet snapping.
     outlet_area_km2
         Published drainage area at the outlet, to snap to the matching cell.
+    burn
+        River lines (any CRS) to burn into the DEM; only with ``elevation_path``.
+    burn_depth_m
+        How far burned cells are lowered, in metres.
     hydraulics
         Discharge and velocity overrides.
     source
@@ -112,6 +122,8 @@ def from_dem(
     if rcrs is None:
         msg = f"raster {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
         raise CRSError(msg)
+    if burn is not None:
+        data = _burn_lines(data, transform, rcrs, nodata, burn, depth_m=burn_depth_m, d8=d8_path)
     latlon = bool(CRS.from_user_input(rcrs).is_geographic)
     with warnings.catch_warnings():
         # pyflwdir 0.5 multiplies affine transforms with `*`, which affine >= 2.4 flags
@@ -133,6 +145,39 @@ def from_dem(
             hydraulics=hydraulics,
             source=source,
         )
+
+
+def _burn_lines(
+    data: np.ndarray,
+    transform: Any,
+    rcrs: Any,
+    nodata: Any,
+    lines: gpd.GeoDataFrame,
+    *,
+    depth_m: float,
+    d8: Any,
+) -> np.ndarray:
+    """Lower the DEM cells crossed by ``lines`` by ``depth_m`` (nodata cells untouched)."""
+    from rasterio.features import rasterize
+
+    if d8 is not None:
+        msg = "burn needs an elevation raster (elevation_path); a D8 grid cannot be burned"
+        raise InputError(msg)
+    if lines.crs is None:
+        msg = "the burn lines have no CRS; set it with gdf.set_crs(...)"
+        raise CRSError(msg)
+    if not depth_m > 0:
+        msg = f"burn_depth_m must be > 0, got {depth_m}"
+        raise InputError(msg)
+    geoms = lines.to_crs(rcrs).geometry
+    geoms = geoms[geoms.notna() & ~geoms.is_empty]
+    burned = rasterize(
+        ((g, 1) for g in geoms), out_shape=data.shape, transform=transform, fill=0, dtype="uint8"
+    ).astype(bool)
+    out = data.astype(np.float32)
+    valid = np.isfinite(out) if nodata is None else out != nodata
+    out[burned & valid] -= np.float32(depth_m)
+    return out
 
 
 def _snap_outlet_mask(

@@ -414,6 +414,12 @@ def build_network(
             crs=crs,
             outlet=outlet if o.get("clip_to_outlet", False) else None,
             outlet_area_km2=o.get("outlet_area_km2"),
+            burn=(
+                read_vector(o["burn_path"], layer=o.get("burn_layer"))
+                if o.get("burn_path")
+                else None
+            ),
+            burn_depth_m=float(o.get("burn_depth_m", 10.0)),
             hydraulics=hydraulics,
             source=src,
         )

@@ -35,10 +35,19 @@ BUILDER_OPTIONS: dict[str, frozenset[str]] = {
     "from_to_nodes": frozenset({"from_node_column", "to_node_column", "tolerance_m"}),
     "lines_outlet": frozenset({"tolerance_m"}),
     "dem": frozenset(
-        {"d8_path", "elevation_path", "threshold_km2", "clip_to_outlet", "outlet_area_km2"}
+        {
+            "d8_path",
+            "elevation_path",
+            "threshold_km2",
+            "clip_to_outlet",
+            "outlet_area_km2",
+            "burn_path",
+            "burn_layer",
+            "burn_depth_m",
+        }
     ),
 }
-_PATH_KEYS = frozenset({"path", "d8_path", "elevation_path"})
+_PATH_KEYS = frozenset({"path", "d8_path", "elevation_path", "burn_path"})
 
 
 @dataclass(frozen=True)
