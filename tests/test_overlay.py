@@ -874,3 +874,20 @@ def test_classify_segment_pairs():
     # cross, end on segment, collinear overlap, miss, parallel miss
     assert code.tolist() == [1, 2, 2, 0, 0]
     assert t.tolist() == [0.5, 0.0, 0.0, 0.0, 0.0]
+
+
+def test_cutter_whole_reaches_grouped_by_shared_ends():
+    """Whole reaches joined end to end share one point-in-polygon test; the others not."""
+    lines = [
+        LineString([(100, 100), (200, 200)]),
+        LineString([(200, 200), (300, 150)]),  # joined to 0, in A
+        LineString([(300, 150), (1500, 300)]),  # joined to 1, crosses into B
+        LineString([(1500, 300), (1600, 400)]),  # joined to 2 (cut), whole in B
+        LineString([(2500, 1000), (2550, 1050)]),  # in the hole of C: outside
+        LineString([(900, 2100), (950, 2200)]),  # north of everything: outside
+    ]
+    res = cut_at_borders(np.array(lines), np.array(_cutter_polys()))
+    assert res.fallback.size == 0
+    got = sorted(zip(res.part_reach.tolist(), res.part_poly.tolist(), strict=True))
+    assert got == [(0, 0), (1, 0), (2, 0), (2, 1), (3, 1), (4, -1), (5, -1)]
+    _assert_split_equals_shapely(lines, _cutter_polys())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import shapely
 from numba import njit
 
@@ -246,8 +247,8 @@ def cut_at_borders(reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]) -> CutRe
     """Cut (Multi)LineStrings at the borders of polygons and assign every piece.
 
     Reaches whose box meets no boundary segment's box, or that miss every such segment
-    for certain, lie in one polygon or outside all: one point-in-polygon test of their
-    first vertex places them. The others are cut at their proper crossings with the
+    for certain, lie in one polygon or outside all: one point-in-polygon test of the
+    first vertex of one reach in each group joined by shared end points places them. The others are cut at their proper crossings with the
     boundary segments (vectorised segment-segment intersection), the vertex arrays are
     sliced at the crossing points, and every sub-line goes to each polygon that
     properly contains a point inside it (its middle vertex, or the middle of its only
@@ -332,22 +333,34 @@ def cut_at_borders(reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]) -> CutRe
     if (wcount == 0).any():  # empty geometries have no piece
         ne = wcount > 0
         wparts, wreach, wfs, wfe, wcount = wparts[ne], wreach[ne], wfs[ne], wfe[ne], wcount[ne]
-    first_xy = shapely.get_coordinates(wparts)[np.cumsum(wcount) - wcount]
-    pts = np.asarray(shapely.points(np.concatenate([first_xy, inner])))
+    wxy = shapely.get_coordinates(wparts)
+    wlast = np.cumsum(wcount) - 1
+    wfirst = wlast - wcount + 1
+    # whole parts joined by shared end points lie in the same polygons: test one per group
+    group, rep = _joined(wxy[wfirst], wxy[wlast])
+    nr = rep.size
+    pts = np.asarray(shapely.points(np.concatenate([wxy[wfirst[rep]], inner])))
     # one prepared polygon against many points is faster than many points against polygons
     pp, pt = shapely.STRtree(pts).query(poly_geoms, predicate="contains_properly")
     srt = np.lexsort((pp, pt))
     pt, pp = pt[srt], pp[srt]
     found = np.zeros(pts.size, dtype=bool)
     found[pt] = True
-    nw = wparts.size
-    # pieces: whole parts (one per containing polygon, or outside), then sub-lines
-    w_in, w_out = np.flatnonzero(pt < nw), np.flatnonzero(~found[:nw])
+    # pieces: whole parts (one per containing polygon of their group, or outside), then
+    # sub-lines
+    members = np.argsort(group, kind="stable")
+    gsize = np.bincount(group, minlength=nr)
+    gstart = np.cumsum(gsize) - gsize
+    r_in = np.flatnonzero(pt < nr)
+    k, off = _expand(gsize[pt[r_in]])
+    w_in = members[gstart[pt[r_in]][k] + off]
+    w_poly = pp[r_in][k]
+    w_out = np.flatnonzero(~found[:nr][group])
     w_out = w_out[shapely.length(wparts[w_out]) > _MIN_GAP_M]
-    s_in, s_out = np.flatnonzero(pt >= nw), np.flatnonzero(~found[nw:])
+    s_in, s_out = np.flatnonzero(pt >= nr), np.flatnonzero(~found[nr:])
     s_out = s_out[sub_len[s_out] > _MIN_GAP_M]
-    widx = np.concatenate([pt[w_in], w_out])
-    sidx = np.concatenate([pt[s_in] - nw, s_out])
+    widx = np.concatenate([w_in, w_out])
+    sidx = np.concatenate([pt[s_in] - nr, s_out])
     fallback = cand[bad]
     fb = np.isin(hr, fallback)
     npoly = max(len(poly_geoms), 1)
@@ -356,7 +369,7 @@ def cut_at_borders(reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]) -> CutRe
         parts=np.concatenate([wparts[widx], sub[sidx]]),
         part_reach=np.concatenate([wreach[widx], cand[sub_c[sidx]]]).astype(np.int64),
         part_poly=np.concatenate(
-            [pp[w_in], np.full(w_out.size, -1), pp[s_in], np.full(s_out.size, -1)]
+            [w_poly, np.full(w_out.size, -1), pp[s_in], np.full(s_out.size, -1)]
         ).astype(np.int64),
         fs=np.concatenate([wfs[widx], sub_fs[sidx]]),
         fe=np.concatenate([wfe[widx], sub_fe[sidx]]),
@@ -364,6 +377,61 @@ def cut_at_borders(reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]) -> CutRe
         fb_reach=key // npoly,
         fb_poly=key % npoly,
     )
+
+
+def _expand(counts: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Group index and offset inside the group for ``counts.sum()`` rows."""
+    group = np.repeat(np.arange(counts.size), counts)
+    return group, np.arange(group.size) - (np.cumsum(counts) - counts)[group]
+
+
+def _joined(
+    first: NDArray[np.float64], last: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Group lines joined through equal end points (connected components).
+
+    Returns the group of every line (numbered from 0 in order of first appearance) and
+    the first line of each group. Ends are matched by exact equality of both coordinates.
+    """
+    m = first.shape[0]
+    key = np.empty(2 * m, dtype=np.complex128)
+    key.real = np.concatenate([first[:, 0], last[:, 0]])
+    key.imag = np.concatenate([first[:, 1], last[:, 1]])
+    node, uniq = pd.factorize(key)
+    return _union_groups(node[:m].astype(np.int64), node[m:].astype(np.int64), len(uniq))
+
+
+@njit(cache=True)
+def _union_groups(
+    a: np.ndarray, b: np.ndarray, nnode: int
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Label the connected components of lines ``a[i] - b[i]`` between nodes (union-find)."""
+    parent = np.arange(nnode)
+    for i in range(a.shape[0]):
+        ra = a[i]
+        while parent[ra] != ra:
+            parent[ra] = parent[parent[ra]]
+            ra = parent[ra]
+        rb = b[i]
+        while parent[rb] != rb:
+            parent[rb] = parent[parent[rb]]
+            rb = parent[rb]
+        if ra != rb:
+            parent[ra] = rb
+    label = np.full(nnode, -1, dtype=np.int64)
+    group = np.empty(a.shape[0], dtype=np.int64)
+    rep = np.empty(a.shape[0], dtype=np.int64)
+    k = 0
+    for i in range(a.shape[0]):
+        r = a[i]
+        while parent[r] != r:
+            r = parent[r]
+        if label[r] < 0:
+            label[r] = k
+            rep[k] = i
+            k += 1
+        group[i] = label[r]
+    return group, rep[:k]
 
 
 def _slice(

@@ -277,8 +277,11 @@ def split_reaches(
 ) -> gpd.GeoDataFrame:
     """Cut reaches at every jurisdiction border and assign each piece at every level.
 
-    Reaches are cut at the borders of the finest level with an STRtree query and one
-    vectorised :func:`shapely.intersection` over the (reach, polygon) pairs. Coarser
+    Reaches are cut at the borders of the finest level: an STRtree query pairs them with
+    the boundary segments near them, crossings are found by vectorised segment
+    intersection and the vertex arrays are sliced there (the pieces are those of
+    :func:`shapely.intersection` with each polygon); reaches touching a border without
+    crossing it, or running along it, are intersected by GEOS instead. Coarser
     levels follow the ``parent_id`` chain of the finest unit; where a chain does not reach
     a level (hierarchies that do not nest, or a stretch outside every finest unit), the
     level's polygon containing the piece's midpoint is used. Stretches outside every
