@@ -160,7 +160,7 @@ def _write(args: argparse.Namespace, t_big: float, t_small: float, t_nx: float, 
         "only the tree of zones carries the 300 origins (O(n + zones x J)). "
         "Regenerate with `.venv/bin/python benchmarks/bench_spillover.py --write`.\n"
     )
-    pat = re.compile(r"## P1:.*?(?=\n## |\Z)", re.S)
+    pat = re.compile(r"## P1:.*?(?=\n## |\n<!-- |\Z)", re.S)
     text = pat.sub(section.rstrip("\n") + "\n", text) if pat.search(text) else (
         text.rstrip("\n") + "\n\n" + section
     )  # fmt: skip
