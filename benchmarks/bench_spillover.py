@@ -22,6 +22,7 @@ each receptor. Both are run on the same smaller tree and compared cell by cell.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import time
@@ -108,6 +109,11 @@ def _time(f, *args, repeat: int = 3) -> tuple[float, np.ndarray]:  # type: ignor
     return best, res  # type: ignore[return-value]
 
 
+def _mem_gib() -> float:
+    """Total RAM in GiB (Linux), for the record of the machine."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=8_500_000, help="reaches in the big tree")
@@ -145,8 +151,8 @@ def _write(args: argparse.Namespace, t_big: float, t_small: float, t_nx: float, 
         f"seeded synthetic random tree of {args.n:,} reaches with {N_JUR} contiguous "
         "jurisdictions (each a connected subtree; see the script's docstring), starting "
         "from arrays and including the topological order, keep factors and matrix.\n\n"
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}.\n\n"
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{_mem_gib():.0f} GiB RAM, Python {platform.python_version()}.\n\n"
         "| workload | basingov | networkx per-origin propagation | ratio |\n"
         "|---|---|---|---|\n"
         f"| {args.n:,} reaches, {N_JUR} jurisdictions ({zones} zones) | {t_big:.2f} s | - | - |\n"
