@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -54,8 +55,26 @@ def test_crossings_bad_suffix(tmp_path):
 
 
 @pytest.mark.slow
-def test_crossings_river_needs_names():
-    r = invoke("crossings", "rhine", "--river", "Rhein")
+@pytest.mark.slow
+def test_crossings_on_a_named_river():
+    # CCM2 carries no names; the Rhine config transfers them from Natural Earth lines,
+    # which name the lower river "Rhine" (and the upper "Rhein"/"Rhin")
+    r = invoke("crossings", "rhine", "--level", "country", "--river", "Rhine")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert [(x["from_jur"], x["to_jur"], x["on_main_stem"]) for x in rows] == [("DE", "NL", True)]
+    assert rows[0]["lon"] == pytest.approx(6.07, abs=0.05)  # Lobith
+    assert rows[0]["lat"] == pytest.approx(51.86, abs=0.05)
+
+
+@pytest.mark.slow
+def test_crossings_river_needs_names(tmp_path):
+    data = Path(__file__).parents[1] / "data"
+    text = (data / "basins" / "thames.toml").read_text().replace("../", f"{data}/")
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("names_"))
+    cfg = tmp_path / "thames_nonames.toml"
+    cfg.write_text(text)
+    r = invoke("crossings", str(cfg), "--river", "Thames")
     assert isinstance(r.exception, InputError)
     assert "has no 'name' column" in str(r.exception)
 

@@ -112,6 +112,10 @@ class NetworkSection:
     name_column: str | None = None
     discharge_column: str | None = None
     filter: str | None = None
+    names_path: Path | None = None
+    names_layer: str | None = None
+    names_column: str = "name"
+    names_tolerance_m: float = 1000.0
     derived: bool = False
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -206,6 +210,8 @@ class BasinConfig:
         for net in self.networks.values():
             if net.path is not None:
                 paths.append(net.path)
+            if net.names_path is not None:
+                paths.append(net.names_path)
             paths.extend(v for k, v in net.options.items() if k in _PATH_KEYS and v)
         for sec in (self.monitoring, self.loads):
             for f in dataclasses.fields(sec):
@@ -358,7 +364,7 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
         where,
         errs,
         base=base,
-        path_keys=frozenset({"path"}),
+        path_keys=frozenset({"path", "names_path"}),
         exclude=frozenset({"key", "options"}),
         extra={"key": key, "options": options},
     )

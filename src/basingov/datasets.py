@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 
-from basingov.config import BasinConfig, load_config
+from basingov.config import BasinConfig, NetworkSection, load_config
 from basingov.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -259,9 +260,10 @@ def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
             f"network {key!r} is not in {cfg.source.name}; its networks are {sorted(cfg.networks)}"
         )
         raise ConfigError(msg)
-    net = build_network(
-        cfg.networks[key], crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics
-    )
+    sec = cfg.networks[key]
+    net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics)
+    if sec.names_path is not None:
+        net = _with_names(net, sec)
     if not net.reaches["upstream_area_km2"].isna().all():
         return net
     for other_key, sec in cfg.networks.items():
@@ -284,3 +286,30 @@ def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
         note = "areas apportioned by river length over the basin polygon"
     logger.info("network %s of %s: %s", key, cfg.basin.name, note)
     return dataclasses.replace(out, source=f"{out.source}; {note}" if out.source else note)
+
+
+def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:
+    """Fill the reaches' ``name`` from the section's named line layer (labelled derived)."""
+    import dataclasses
+
+    from basingov.io import read_vector
+    from basingov.naming import names_from_lines
+
+    if sec.names_path is None:  # callers check; kept for type narrowing
+        return net
+    lines = read_vector(sec.names_path, layer=sec.names_layer, columns=[sec.names_column])
+    names = names_from_lines(
+        net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
+    )
+    reaches = net.reaches.copy()
+    had = reaches["name"].fillna("").astype(str) if "name" in reaches else None
+    if had is not None:
+        names = had.where(had != "", names)
+    reaches["name"] = names
+    reaches["name_source"] = np.where(
+        (had != "") if had is not None else False,
+        "network",
+        np.where(names != "", f"derived: along {sec.names_path.name}", ""),
+    )
+    note = f"names transferred from {sec.names_path.name}"
+    return dataclasses.replace(net, reaches=reaches, source=f"{net.source}; {note}")
