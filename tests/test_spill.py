@@ -85,7 +85,9 @@ def test_notification_errors(chain):
 def test_cli_bad_at():
     res = CliRunner().invoke(cli, ["spill", "rhine", "--at", "7.59", "--mass", "1"])
     assert res.exit_code != 0
-    assert "LON,LAT" in res.output
+    assert "--at must be LON,LAT in WGS84 degrees" in str(res.exception)
+    res = CliRunner().invoke(cli, ["spill", "rhine", "--at", "47.56,97.59", "--mass", "1"])
+    assert "is out of range: LON,LAT order, lon within ±180, lat within ±90" in str(res.exception)
 
 
 def test_rhine_basel_to_dutch_border(tmp_path):

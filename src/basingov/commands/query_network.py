@@ -10,6 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
+from basingov.commands._common import parse_lonlat
 from basingov.errors import InputError
 
 __all__ = ["downstream", "query_network", "upstream"]
@@ -17,16 +18,6 @@ __all__ = ["downstream", "query_network", "upstream"]
 _OUT_SUFFIXES = {".csv", ".gpkg", ".geojson"}
 _UP_MODES = ("UM", "UT")
 _DOWN_MODES = ("DM", "DD")
-
-
-def _parse_at(at: str) -> tuple[float, float]:
-    try:
-        lon_s, lat_s = at.split(",")
-        lon, lat = float(lon_s), float(lat_s)
-    except ValueError as exc:
-        msg = f"--at must be LON,LAT in WGS84 degrees (e.g. 7.6,47.56), got {at!r}"
-        raise InputError(msg) from exc
-    return lon, lat
 
 
 def query_network(
@@ -134,7 +125,7 @@ def _run(
             msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
             raise InputError(msg)
         check_overwrite(output, overwrite=overwrite)
-    lon, lat = _parse_at(at)
+    lon, lat = parse_lonlat(at)
     summary, sel = query_network(basin, lon, lat, mode=mode, max_km=max_km, network=network)
     if output is not None:
         extra_geoms = [

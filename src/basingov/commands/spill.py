@@ -8,18 +8,10 @@ from pathlib import Path
 
 import click
 
+from basingov.commands._common import parse_lonlat
 from basingov.io import to_jsonable
 
 __all__ = ["spill"]
-
-
-def _parse_at(value: str) -> tuple[float, float]:
-    try:
-        lon, lat = (float(v) for v in value.split(","))
-    except ValueError:
-        msg = f"--at must be LON,LAT in degrees (e.g. 7.59,47.56), got {value!r}"
-        raise click.BadParameter(msg) from None
-    return lon, lat
 
 
 @click.command("spill")
@@ -91,7 +83,7 @@ def spill(
     from basingov.overlay import split_reaches
     from basingov.spill import DEFAULT_DISPERSION_M2_S, spill_notifications
 
-    lon, lat = _parse_at(at)
+    lon, lat = parse_lonlat(at)
     release = None
     if time_ is not None:
         try:
