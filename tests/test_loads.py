@@ -136,3 +136,89 @@ def test_station_and_incremental_loads(reaches):
         incremental_loads(reaches, st.assign(reach_id=[1, 1]))
     with pytest.raises(InputError, match="lacks column"):
         incremental_loads(reaches, st.drop(columns="load_kg_day"))
+
+
+def _two_states(tmp_path):
+    # country X with states A (x < 2000 m) and B (x > 2000 m). Cell 0 straddles the A|B
+    # border half and half (1000 people), cell 1 lies in B (400 people).
+    from shapely import box
+
+    jur = gpd.GeoDataFrame(
+        {
+            "jur_id": ["X", "A", "B"],
+            "name": ["X", "A", "B"],
+            "level": [0, 1, 1],
+            "level_name": ["country", "state", "state"],
+            "parent_id": ["", "X", "X"],
+        },
+        geometry=[box(0, -1000, 4000, 1000), box(0, -1000, 2000, 1000),
+                  box(2000, -1000, 4000, 1000)],
+        crs="EPSG:32632",
+    )  # fmt: skip
+    path = tmp_path / "pop.tif"
+    data = np.array([[1000.0, 400.0]], dtype="float32")
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=1, count=1, dtype="float32",
+                       crs="EPSG:32632", transform=Affine(1000.0, 0.0, 1500.0, 0.0, -1000.0, 500.0),
+                       nodata=-9999) as dst:  # fmt: skip
+        dst.write(data, 1)
+    return jur, path
+
+
+def test_population_loads_keep_people_in_their_jurisdiction(tmp_path):
+    jur, path = _two_states(tmp_path)
+    # piece 10 in A (reaching into cell 0's A half), piece 11 far off in B
+    pieces = gpd.GeoDataFrame(
+        {"piece_id": [10, 11], "reach_id": [1, 2], "jur_state": ["A", "B"],
+         "jur_country": ["X", "X"]},
+        geometry=[LineString([(0, 0), (1800, 0)]), LineString([(3900, 900), (3950, 900)])],
+        crs="EPSG:32632",
+    )  # fmt: skip
+    out = population_loads(pieces, path, jurisdictions=jur)
+    by = out.set_index("origin_state")
+    # cell 0 splits by area: A's half goes to the piece in its part, B's half and cell 1 to
+    # the nearest piece of B (not to the nearer piece 10 of A)
+    assert by.loc["A", "population"] == pytest.approx(500.0)
+    assert by.loc["A", "piece_id"] == 10
+    assert by.loc["B", "population"] == pytest.approx(900.0)
+    assert by.loc["B", "piece_id"] == 11
+    assert set(out["origin_country"]) == {"X"}
+    e = emitted_per_capita_g_day("TN")
+    assert out["load_kg_day"].sum() == pytest.approx(1400 * e / 1000)
+    # without jurisdictions: the old rule, all by length / nearest piece, no origins
+    old = population_loads(pieces, path)
+    assert old["population"].sum() == pytest.approx(1400.0)
+    assert not any(c.startswith("origin_") for c in old.columns)
+    with pytest.raises(InputError, match="lack column"):
+        population_loads(pieces, path, jurisdictions=jur.drop(columns="parent_id"))
+
+
+def test_population_of_a_riverless_jurisdiction_is_generated_there(tmp_path):
+    # the river runs in A only; B's people enter it on A's piece: generated in B, imported
+    # by A at the point of entry (S[B, A]); conservation holds per origin
+    from basingov.overlay import split_reaches
+    from basingov.spillover import spillover_tables
+
+    jur, path = _two_states(tmp_path)
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1], "downstream_id": [-1], "velocity_ms": [0.5]},
+        geometry=[LineString([(0, 0), (1800, 0)])],
+        crs="EPSG:32632",
+    )
+    net = network_from_table(t)
+    pieces = split_reaches(net.reaches, jur, levels=["country", "state"])
+    loads = population_loads(pieces, path, jurisdictions=jur)
+    e = emitted_per_capita_g_day("TN") / 1000
+    assert loads.groupby("origin_state")["population"].sum().to_dict() == pytest.approx(
+        {"A": 500.0, "B": 900.0}
+    )
+    res = spillover_tables(net, pieces, None, loads, level_names=["country", "state"])
+    ind = res.indicators[res.indicators["level_name"] == "state"]
+    assert ind.loc["B", "generated"] == pytest.approx(900 * e)
+    assert ind.loc["A", "generated"] == pytest.approx(500 * e)
+    s = res.matrices["state"]
+    assert s.loc["B", "A"] == pytest.approx(900 * e)
+    assert s.loc["B", "B"] == pytest.approx(0.0)
+    assert ind.loc["A", "imported"] == pytest.approx(900 * e)
+    assert ind.loc["B", "exported"] == pytest.approx(900 * e)
+    assert res.matrices["country"].loc["X", "X"] == pytest.approx(1400 * e)
+    assert res.balance["relative_residual"].max() < 1e-9

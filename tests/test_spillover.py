@@ -16,6 +16,7 @@ from basingov.spillover import (
     marginal_benefit,
     monte_carlo_matrix,
     node_loads,
+    origin_loads,
     piece_network,
     route,
     routing_graph,
@@ -425,3 +426,96 @@ def test_two_labels_random(kind):
         np.testing.assert_allclose(same.matrix, old.matrix, rtol=1e-10, atol=1e-12)
     with pytest.raises(InputError, match="route_jur"):
         transfer(g, keep, load, jur, n_jur=4, route_jur=np.full(g.n, 9))
+
+
+# --- explicit origins: load generated in one jurisdiction, entering the river in another ----
+def test_explicit_origin_counts_where_the_load_is_generated(basin):
+    net, pieces, cr = basin
+    pid_a = int(pieces.loc[pieces["jur_country"] == "A", "piece_id"].iloc[0])
+    loads = pd.DataFrame(
+        {
+            "piece_id": [pid_a, pid_a, pid_a, pid_a],
+            "load_kg_day": [4.0, 1.0, 2.0, 3.0],
+            "load_source": ["s", "s", "t", "s"],
+            "origin_country": ["B", None, "", "C"],
+        }
+    )
+    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.0)
+    s = res.matrices["country"]
+    ind = res.indicators
+    # B's 4 and C's 3 kg/day enter A's river: imported by A there, then cross into B
+    assert list(s.index) == ["A", "B", "C"]
+    assert ind.loc["A", "generated"] == pytest.approx(3.0)  # empty origins fall back to A
+    assert ind.loc["B", "generated"] == pytest.approx(4.0)
+    assert ind.loc["C", "generated"] == pytest.approx(3.0)
+    assert s.loc["B", "A"] == pytest.approx(4.0)
+    assert s.loc["C", "A"] == pytest.approx(3.0)
+    assert s.loc["C", "B"] == pytest.approx(3.0)
+    assert s.loc["A", "B"] == pytest.approx(3.0)
+    assert s.loc["B", "B"] == pytest.approx(4.0)  # B's own load comes back into B's waters
+    assert ind.loc["A", "imported"] == pytest.approx(7.0)
+    assert ind.loc["B", "exported"] == pytest.approx(4.0)
+    assert ind.loc["C", "exported"] == pytest.approx(3.0)
+    assert res.balance["relative_residual"].max() < 1e-9
+    assert res.reach_loads["generated_kg_day"].sum() == pytest.approx(10.0)
+    # with decay the invariant holds per origin and B's load stays B's
+    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.5)
+    assert res.balance["relative_residual"].max() < 1e-9
+    assert res.indicators.loc["B", "generated"] == pytest.approx(4.0)
+    assert res.matrices["country"].loc["B", "A"] == pytest.approx(4.0)
+    # Monte Carlo uses the origins too (no spread: the deterministic matrix)
+    pn = piece_network(net, pieces)
+    ol = origin_loads(pn, loads, "country")
+    assert ol.ids.tolist() == ["A", "B", "C"]
+    assert ol.total() == pytest.approx(node_loads(pn, loads)[1].sum(axis=0))
+    sig = {"decay_sigma_ln": 0.0, "velocity_sigma_ln": 0.0, "load_sigma_ln": 0.0}
+    mc = monte_carlo_matrix(net, pn, ol, level="country", runs=3, decay_per_day=0.5, **sig)
+    got = mc.set_index(["origin", "receptor"])["p50"]
+    for (o, r), v in got.items():
+        assert v == pytest.approx(res.matrices["country"].loc[o, r])
+    with pytest.raises(InputError, match="split by origin at level"):
+        monte_carlo_matrix(net, pn, ol, level="state")
+
+
+@pytest.mark.parametrize("kind", ["tree", "dag", "loop"])
+def test_foreign_loads_random(kind):
+    # loads of other origins on random nodes: the invariant holds per origin, the tree path
+    # kernel equals the sparse solve, and S off the diagonal is the border flux of each
+    # origin plus the foreign load entering waters of another label
+    rng = np.random.default_rng({"tree": 21, "dag": 22, "loop": 23}[kind])
+    for _ in range(5):
+        g, keep, lake, load, jur = _random_case(rng, int(rng.integers(2, 120)), kind)
+        rj = np.where(rng.random(g.n) < 0.2, rng.integers(0, 4, g.n), jur)
+        m = int(rng.integers(1, 12))
+        fx = (rng.integers(0, g.n, m), rng.integers(0, 5, m), rng.uniform(0, 3, m))
+        t = transfer(g, keep, load, jur, is_lake=lake, n_jur=5, route_jur=rj, foreign=fx)
+        _check_invariant(t.generated, t.delivered, t.decayed, t.retained)
+        gen = np.bincount(jur, weights=load, minlength=5) + np.bincount(
+            fx[1], weights=fx[2], minlength=5
+        )
+        np.testing.assert_allclose(t.generated, gen, rtol=1e-12)
+        ts = transfer(
+            g, keep, load, jur, is_lake=lake, n_jur=5, route_jur=rj, foreign=fx, method="solve"
+        )
+        for a in ("matrix", "delivered", "decayed", "retained", "exported", "returned"):
+            np.testing.assert_allclose(getattr(t, a), getattr(ts, a), rtol=1e-9, atol=1e-10)
+        # expected off-diagonal: route the node loads and each foreign entry on its own
+        src, dst, f = g.links()
+        b = rj[src] != rj[dst]
+        expect = np.zeros((5, 5))
+        r = route(g, keep, load, jur, is_lake=lake, n_origins=5)
+        np.add.at(expect.T, rj[dst[b]], f[b, None] * r.flux[src[b]])
+        np.add.at(expect, (jur, rj), load * (jur != rj))
+        for nd, o, v in zip(*fx, strict=True):
+            one = np.zeros(g.n)
+            one[nd] = v
+            ro = route(g, keep, one, np.zeros(g.n, dtype=int), is_lake=lake, n_origins=1)
+            np.add.at(expect[o], rj[dst[b]], f[b] * ro.flux[src[b], 0])
+            if o != rj[nd]:
+                expect[o, rj[nd]] += v
+        off = ~np.eye(5, dtype=bool)
+        np.testing.assert_allclose(t.matrix[off], expect[off], rtol=1e-9, atol=1e-10)
+    with pytest.raises(InputError, match="foreign"):
+        transfer(g, keep, load, jur, n_jur=4, foreign=([0], [9], [1.0]))
+    with pytest.raises(InputError, match="foreign loads must be"):
+        transfer(g, keep, load, jur, n_jur=5, foreign=([0], [1], [-1.0]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sweep_dense", "tree_local", "tree_reverse", "tree_zones"]
+__all__ = ["sweep_dense", "tree_local", "tree_paths", "tree_reverse", "tree_zones"]
 
 
 @njit(cache=True)
@@ -193,3 +193,54 @@ def tree_zones(  # pragma: no cover - compiled
             exported[o] += x[z, o - j0]
         if j0 <= r < j1:
             returned[r] += x[z, r - j0]
+
+
+@njit(cache=True)
+def tree_paths(  # pragma: no cover - compiled
+    idx_ds: np.ndarray,
+    keep: np.ndarray,
+    entry: np.ndarray,
+    lake: np.ndarray,
+    node: np.ndarray,
+    origin: np.ndarray,
+    load: np.ndarray,
+    border_of: np.ndarray,
+    extra: np.ndarray,
+    gen: np.ndarray,
+    dec: np.ndarray,
+    ret: np.ndarray,
+    dlv: np.ndarray,
+) -> None:
+    """Follow each point load down its path of a tree (few loads, any number of origins).
+
+    ``border_of[k]`` is the row of ``extra`` (border links x origins) of the link leaving
+    node ``k``, -1 if that link is not a border; the flux leaving ``k`` is added there.
+    """
+    for e in range(node.shape[0]):
+        i = node[e]
+        o = origin[e]
+        g = load[e]
+        gen[o] += g
+        f = entry[i] * g
+        if lake[i]:
+            ret[o] += g - f
+        else:
+            dec[o] += g - f
+        k = i
+        while True:
+            b = border_of[k]
+            if b >= 0:
+                extra[b, o] += f
+            d = idx_ds[k]
+            if d < 0:
+                dlv[o] += f
+                break
+            nf = keep[d] * f
+            if lake[d]:
+                ret[o] += f - nf
+            else:
+                dec[o] += f - nf
+            f = nf
+            k = d
+            if f == 0.0:
+                break

@@ -161,6 +161,7 @@ def population_loads(
     band: int | None = None,
     basin: gpd.GeoDataFrame | None = None,
     coefficients: Mapping[str, float] | None = None,
+    jurisdictions: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
     r"""Domestic load from a population-count raster, put onto reach pieces.
 
@@ -175,6 +176,26 @@ def population_loads(
     with :math:`P_c` the cell population, :math:`w_c` its share inside the basin,
     :math:`\ell_{pc}` the length of piece :math:`p` in cell :math:`c` and :math:`e` the
     emitted per-capita load in g/day (:func:`emitted_per_capita_g_day`).
+
+    With ``jurisdictions`` the people are kept in the jurisdiction where they live. Each
+    cell is cut into its parts :math:`c \cap j` in the jurisdictions :math:`j` of the
+    finest level (inside the basin, when given), and its people are split over the parts
+    by area (uniform density within a cell):
+
+    .. math::
+
+        P_{cj} = P_c\, w_c\, \frac{a_{cj}}{\sum_{k} a_{ck}}, \qquad
+        g_{pj} = \sum_c P_{cj}\, \frac{\ell_{p,cj}}{\sum_q \ell_{q,cj}}\, e / 1000
+
+    with :math:`a_{cj}` the area of the part and :math:`\ell_{p,cj}` the length of piece
+    :math:`p` in it. A part that no river crosses gives its people to the nearest piece
+    (from the part's centroid) of the same jurisdiction :math:`j`, or, if :math:`j` has no
+    piece at all, to the nearest piece overall; a cell outside every jurisdiction keeps
+    the rule above. Each row then records where its people live, ``origin_<level_name>``
+    for every level (the finest jurisdiction and its ``parent_id`` chain), so that
+    :func:`basingov.spillover.spillover_tables` counts the load as generated there, and,
+    if it enters the river on a piece of another jurisdiction, as imported by that one at
+    its point of entry.
 
     Parameters
     ----------
@@ -191,16 +212,23 @@ def population_loads(
         Optional basin polygon to weight cells by their area inside it.
     coefficients
         Overrides of the per-capita coefficients.
+    jurisdictions
+        Optional jurisdictions of every level (``jur_id, level, level_name, parent_id``,
+        as in :class:`basingov.datasets.Basin`), to keep people in the jurisdiction where
+        they live (see above). Reprojected to the pieces' CRS if needed.
 
     Returns
     -------
     pandas.DataFrame
-        ``piece_id, reach_id, population, load_kg_day, load_source`` (``"population_raster"``).
+        ``piece_id, reach_id, population, load_kg_day, load_source`` (``"population_raster"``);
+        with ``jurisdictions`` one row per piece and origin, plus ``origin_<level_name>``
+        for every level (empty for people of cells outside every jurisdiction).
 
     Raises
     ------
     InputError
-        If the raster cannot be read, the band does not exist or the parameter is unknown.
+        If the raster cannot be read, the band does not exist, the parameter is unknown
+        or ``jurisdictions`` lacks a column.
     CRSError
         If ``pieces`` is not projected or the raster has no CRS.
     """
@@ -239,6 +267,9 @@ def population_loads(
         pop = pop * w
     keep = pop > 0
     cg, pop = cg[keep], pop[keep]
+    if jurisdictions is not None:
+        bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
+        return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
     pg = pieces.geometry.to_numpy()
     tree = shapely.STRtree(pg)
     ci, pi = tree.query(cg, predicate="intersects")
@@ -266,6 +297,118 @@ def population_loads(
         }
     )
     return out[out["population"] > 0].reset_index(drop=True)
+
+
+def _origin_table(jurisdictions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Finest-level ids with their ``origin_<level_name>`` at every level (parent chain)."""
+    need = ["jur_id", "level", "level_name", "parent_id"]
+    missing = [c for c in need if c not in jurisdictions.columns]
+    if missing:
+        msg = f"jurisdictions lack column(s) {missing}; they need {need}"
+        raise InputError(msg)
+    j = pd.DataFrame(jurisdictions[need]).astype({"jur_id": str, "level_name": str})
+    j["parent_id"] = j["parent_id"].fillna("").astype(str)
+    names = j.drop_duplicates("level").sort_values("level")["level_name"].tolist()
+    finest = j.loc[j["level"] == j["level"].max(), "level_name"].iloc[0]
+    parent = pd.Series(j["parent_id"].to_numpy(), index=j["jur_id"].to_numpy())
+    level_of = pd.Series(j["level_name"].to_numpy(), index=j["jur_id"].to_numpy())
+    ids = j.loc[j["level_name"] == finest, "jur_id"].to_numpy(dtype=object)
+    out = pd.DataFrame({f"origin_{lv}": pd.Series([None] * ids.size, dtype=object) for lv in names})
+    cur = pd.Series(ids, dtype=object)
+    for _ in names:  # walk up the parent chain, one level per step
+        lv = level_of.reindex(cur.to_numpy()).to_numpy(dtype=object)
+        for name in names:
+            sel = lv == name
+            out.loc[sel, f"origin_{name}"] = cur.to_numpy()[sel]
+        cur = pd.Series(parent.reindex(cur.to_numpy()).to_numpy(dtype=object), dtype=object)
+    out.index = pd.Index(ids)
+    return out, finest
+
+
+def _population_by_jurisdiction(
+    pieces: gpd.GeoDataFrame,
+    cg: np.ndarray,
+    pop: np.ndarray,
+    jurisdictions: gpd.GeoDataFrame,
+    bclip: Any,
+    e: float,
+) -> pd.DataFrame:
+    """Cells cut by the finest jurisdictions; people go to pieces of their own part."""
+    origins, finest = _origin_table(jurisdictions)
+    jur = jurisdictions if jurisdictions.crs == pieces.crs else jurisdictions.to_crs(pieces.crs)
+    fj = jur[jur["level_name"].astype(str) == finest]
+    fids = fj["jur_id"].astype(str).to_numpy(dtype=object)
+    jg = fj.geometry.to_numpy()
+    if bclip is not None:
+        jg = shapely.intersection(jg, bclip)
+    ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
+    part = shapely.intersection(cg[ci], jg[ji])
+    area = shapely.area(part)
+    ok = area > 0
+    ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]
+    cover = np.bincount(ci, weights=area, minlength=cg.size)
+    people = pop[ci] * area / cover[ci]
+    # people of cells outside every jurisdiction: the rule without jurisdictions
+    out_cells = np.flatnonzero(cover == 0)
+    geoms = np.concatenate([part, cg[out_cells]])
+    people = np.concatenate([people, pop[out_cells]])
+    home = np.concatenate([ji, np.full(out_cells.size, -1, dtype=np.int64)])
+    pg = pieces.geometry.to_numpy()
+    tree = shapely.STRtree(pg)
+    qi, pi = tree.query(geoms, predicate="intersects")
+    length = shapely.length(shapely.intersection(geoms[qi], pg[pi]))
+    sel = length > 0
+    qi, pi, length = qi[sel], pi[sel], length[sel]
+    tot = np.bincount(qi, weights=length, minlength=geoms.size)
+    share = length / tot[qi]
+    lone = np.flatnonzero(tot == 0)
+    col = f"jur_{finest}"
+    pj = (
+        pieces[col].astype(str).to_numpy(dtype=object)
+        if col in pieces.columns
+        else np.full(len(pieces), "", dtype=object)
+    )
+    lone_jur = np.where(home[lone] >= 0, fids[np.maximum(home[lone], 0)], "")
+    has_piece = np.isin(lone_jur, pj[pj != ""])
+    add_q, add_p = [], []
+    for jid in np.unique(lone_jur[has_piece]):  # one small tree per jurisdiction
+        which = lone[lone_jur == jid]
+        mine = np.flatnonzero(pj == jid)
+        near = shapely.STRtree(pg[mine]).query_nearest(
+            shapely.centroid(geoms[which]), return_distance=False
+        )
+        first = np.unique(near[0], return_index=True)[1]
+        add_q.append(which[near[0][first]])
+        add_p.append(mine[near[1][first]])
+    rest = lone[~has_piece]
+    if rest.size:
+        near = tree.query_nearest(shapely.centroid(geoms[rest]), return_distance=False)
+        first = np.unique(near[0], return_index=True)[1]
+        add_q.append(rest[near[0][first]])
+        add_p.append(near[1][first])
+    if add_q:
+        extra_q = np.concatenate(add_q)
+        qi = np.concatenate([qi, extra_q])
+        pi = np.concatenate([pi, np.concatenate(add_p)])
+        share = np.concatenate([share, np.ones(extra_q.size)])
+    contrib = pd.DataFrame({"piece": pi, "home": home[qi], "population": people[qi] * share})
+    agg = contrib.groupby(["piece", "home"], sort=True)["population"].sum().reset_index()
+    agg = agg[agg["population"] > 0]
+    piece = agg["piece"].to_numpy()
+    hj = agg["home"].to_numpy()
+    out = pd.DataFrame(
+        {
+            "piece_id": pieces["piece_id"].to_numpy()[piece],
+            "reach_id": pieces["reach_id"].to_numpy()[piece],
+            "population": agg["population"].to_numpy(),
+            "load_kg_day": agg["population"].to_numpy() * e / 1000.0,
+            "load_source": "population_raster",
+        }
+    )
+    org = origins.reindex(np.where(hj >= 0, fids[np.maximum(hj, 0)], "").astype(object))
+    for c in origins.columns:
+        out[c] = org[c].to_numpy(dtype=object)
+    return out.reset_index(drop=True)
 
 
 def point_source_loads(

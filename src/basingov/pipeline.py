@@ -233,6 +233,7 @@ def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
                     band=ld.population_band,
                     basin=basin.basin,
                     coefficients=ld.coefficients,
+                    jurisdictions=basin.jurisdictions,
                 )
             )
         elif kind == "point_sources":

@@ -49,6 +49,7 @@ __all__ = [
     "MC_DECAY_SIGMA_LN",
     "MC_LOAD_SIGMA_LN",
     "MC_VELOCITY_SIGMA_LN",
+    "OriginLoads",
     "PieceNetwork",
     "Routing",
     "RoutingGraph",
@@ -62,6 +63,7 @@ __all__ = [
     "matrix_long",
     "monte_carlo_matrix",
     "node_loads",
+    "origin_loads",
     "piece_network",
     "route",
     "routing_graph",
@@ -596,6 +598,7 @@ def transfer(
     method: Method = "auto",
     max_cells: int = 50_000_000,
     route_jur: Any = None,
+    foreign: tuple[Any, Any, Any] | None = None,
 ) -> Transfer:
     r"""Source-receptor matrix of one jurisdiction level, and border fluxes by origin.
 
@@ -608,17 +611,26 @@ def transfer(
     link* is a link :math:`q \to p` with :math:`R(q) \ne R(p)`; :math:`F^o_q` is the flux
     of origin :math:`o` leaving :math:`q` (:func:`route`, by origin :math:`J`). Then
 
+    A node's load may also come from other origins (``foreign``): a load generated in
+    :math:`o` that enters the river on a node of another jurisdiction, e.g. the people of
+    a jurisdiction without a river of its own, put on the nearest piece
+    (:func:`basingov.loads.population_loads`). With :math:`G_{io}` the load of origin
+    :math:`o` generated at node :math:`i` (:math:`g_i` in column :math:`J(i)`, plus the
+    foreign loads),
+
     .. math::
 
         S_{o r} = \sum_{q \to p:\ R(q) \ne r,\ R(p) = r} f_{qp} F^o_q
-        \; + \sum_{i:\ J(i) = o,\ R(i) = r} g_i \qquad (o \ne r)
+        \; + \sum_{i:\ R(i) = r} G_{io} \qquad (o \ne r)
 
     is the load generated in :math:`o` that crosses into :math:`r` (a load crossing two
     borders counts in both receptors; no crossing is counted inside a boundary stretch,
     only where the flow leaves it into another jurisdiction). The second sum, zero when
-    :math:`R = J`, is load generated in :math:`o` straight into waters routed as
-    :math:`r`'s (a piece of :math:`o` on a stretch carrying :math:`r`'s label). The
-    diagonal is the self-generated load that stays at home,
+    :math:`R = J` and there are no foreign loads, is load generated in :math:`o` straight
+    into waters routed as :math:`r`'s: a piece of :math:`o` on a stretch carrying
+    :math:`r`'s label, or a foreign load of :math:`o` placed on a piece of :math:`r`
+    (imported by :math:`r` at its point of entry). The diagonal is the self-generated
+    load that stays at home,
 
     .. math::
 
@@ -651,6 +663,11 @@ def transfer(
         Largest zones (or nodes) x origins block held in memory at once.
     route_jur
         Integer routing label (0..J-1) of each node; None uses ``jur``.
+    foreign
+        ``(node, origin, load)`` arrays: further loads (kg/day, >= 0) generated at node
+        positions ``node`` that originate in ``origin`` (codes 0..J-1), in addition to
+        ``load`` (which originates in ``jur``). Entries are summed per node and origin.
+        Routed by :func:`route` in addition to the rest (exact, by linearity).
 
     Returns
     -------
@@ -679,18 +696,157 @@ def transfer(
     ...              [0, 1, 0, 1], route_jur=[0, 0, 0, 1])
     >>> t.matrix.tolist()
     [[0.0, 1.0], [1.0, 1.0]]
+
+    A chain A -> B with 1 kg/day generated in C (which has no river) entering on A's
+    node: C's load is imported by A where it enters, and crosses on into B:
+
+    >>> t = transfer(routing_graph([1, -1]), [1.0, 1.0], [0.0, 0.0], [0, 1], n_jur=3,
+    ...              foreign=([0], [2], [1.0]))
+    >>> t.matrix[2].tolist(), t.generated.tolist()
+    ([1.0, 1.0, 0.0], [0.0, 0.0, 1.0])
     """
     if method not in _METHODS:
         msg = f"method must be one of {list(_METHODS)}, got {method!r}"
         raise InputError(msg)
+    fx = None if foreign is None else _foreign_arrays(foreign, graph.n)
+    if fx is not None and n_jur is None:
+        jmax = int(np.asarray(jur).max(initial=-1))
+        n_jur = max(jmax, int(fx[1].max(initial=-1))) + 1
     kp, ent, g, o, lake, nj = _node_arrays(graph, keep, load, jur, is_lake, n_jur)
     rj = o if route_jur is None else _route_codes(route_jur, o, nj)
+    if fx is not None and fx[1].size and fx[1].max() >= nj:
+        msg = f"foreign origin codes must lie in [0, {nj}), got up to {fx[1].max()}"
+        raise InputError(msg)
     same = rj is o or np.array_equal(rj, o)
     if same and graph.kind == "tree" and method == "auto":
-        return _transfer_tree(graph, kp, ent, g, o, lake, nj, int(max_cells))
-    if graph.kind == "tree" and method == "auto":
-        return _transfer_tree_two_labels(graph, kp, ent, g, o, rj, lake, nj, int(max_cells))
-    return _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
+        t = _transfer_tree(graph, kp, ent, g, o, lake, nj, int(max_cells))
+    elif graph.kind == "tree" and method == "auto":
+        t = _transfer_tree_two_labels(graph, kp, ent, g, o, rj, lake, nj, int(max_cells))
+    else:
+        t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
+    if fx is None or not fx[0].size:
+        return t
+    return _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
+
+
+def _foreign_arrays(foreign: tuple[Any, Any, Any], n: int) -> tuple[np.ndarray, ...]:
+    """Check ``(node, origin, load)`` and sum the entries per node and origin."""
+    if len(foreign) != 3:
+        msg = "foreign must be three arrays (node, origin, load) of equal length"
+        raise InputError(msg)
+    node, origin, load = (np.asarray(a) for a in foreign)
+    if not (node.ndim == 1 and node.shape == origin.shape == load.shape):
+        msg = "foreign must be three 1-d arrays (node, origin, load) of equal length"
+        raise InputError(msg)
+    if node.size and (node.dtype.kind not in "iu" or origin.dtype.kind not in "iu"):
+        msg = "foreign nodes and origins must be integer positions and codes"
+        raise InputError(msg)
+    node = node.astype(np.int64)
+    origin = origin.astype(np.int64)
+    load = load.astype(np.float64)
+    bad = np.flatnonzero((node < 0) | (node >= n) | (origin < 0))
+    if bad.size:
+        msg = f"foreign rows {bad[:20].tolist()} name node positions outside [0, {n}) or origin < 0"
+        raise InputError(msg)
+    badg = np.flatnonzero(~(np.isfinite(load) & (load >= 0)))
+    if badg.size:
+        msg = f"foreign loads must be finite and >= 0 (kg/day); bad at rows {badg[:20].tolist()}"
+        raise InputError(msg)
+    keep = load > 0
+    node, origin, load = node[keep], origin[keep], load[keep]
+    key, inv = np.unique(np.stack([node, origin]), axis=1, return_inverse=True)
+    tot = np.bincount(inv.ravel(), weights=load, minlength=key.shape[1])
+    return key[0].copy(), key[1].copy(), tot
+
+
+def _add_foreign(
+    t: Transfer,
+    graph: RoutingGraph,
+    kp: np.ndarray,
+    lake: np.ndarray,
+    rj: np.ndarray,
+    node: np.ndarray,
+    origin: np.ndarray,
+    load: np.ndarray,
+    *,
+    nj: int,
+    method: Method,
+    max_cells: int,
+) -> Transfer:
+    """Add loads generated at ``node`` of other origins than the node's (exact, linear).
+
+    On a tree each load is followed down its single path; otherwise the loads are routed
+    by :func:`route`, one layer per rank of an entry within its node (a node holds at most
+    one entry per layer) and in blocks of at most ``max_cells`` nodes x origins. Their
+    fluxes are added at the border links of ``t``, and a load of origin o placed on a node
+    labelled r != o counts in S[o, r] where it enters.
+    """
+    n = graph.n
+    bsrc, bf = t.border_src, t.border_frac
+    extra = np.zeros((bsrc.size, nj))
+    gen, dlv, dec, ret = (v.copy() for v in (t.generated, t.delivered, t.decayed, t.retained))
+    if graph.kind == "tree" and method != "solve":
+        # a tree: follow each load down its single path (O(entries x depth), no n x J)
+        border_of = np.full(n, -1, dtype=np.int64)
+        border_of[bsrc] = np.arange(bsrc.size)
+        K.tree_paths(
+            graph.idx_ds, kp, entry_factors(kp, is_lake=lake), lake, node, origin, load,
+            border_of, extra, gen, dec, ret, dlv,
+        )  # fmt: skip
+        return _with_foreign(t, rj, node, origin, load, extra, gen, dlv, dec, ret, nj)
+    order = np.lexsort((origin, node))
+    node, origin, load = node[order], origin[order], load[order]
+    first = np.searchsorted(node, node, side="left")
+    rank = np.arange(node.size) - first
+    step = max(1, max_cells // max(1, n))
+    for layer in range(int(rank.max(initial=-1)) + 1):
+        sel = rank == layer
+        nd, ld = node[sel], load[sel]
+        sub, inv = np.unique(origin[sel], return_inverse=True)
+        for j0 in range(0, sub.size, step):
+            j1 = min(sub.size, j0 + step)
+            inb = (inv >= j0) & (inv < j1)
+            g = np.zeros(n)
+            g[nd[inb]] = ld[inb]
+            codes = np.zeros(n, dtype=np.int64)
+            codes[nd[inb]] = inv[inb] - j0
+            r = route(graph, kp, g, codes, is_lake=lake, n_origins=j1 - j0, method=method)
+            cols = sub[j0:j1]
+            extra[:, cols] += bf[:, None] * r.flux[bsrc]
+            gen[cols] += r.generated
+            dlv[cols] += r.delivered
+            dec[cols] += r.decayed
+            ret[cols] += r.retained
+    return _with_foreign(t, rj, node, origin, load, extra, gen, dlv, dec, ret, nj)
+
+
+def _with_foreign(
+    t: Transfer,
+    rj: np.ndarray,
+    node: np.ndarray,
+    origin: np.ndarray,
+    load: np.ndarray,
+    extra: np.ndarray,
+    gen: np.ndarray,
+    dlv: np.ndarray,
+    dec: np.ndarray,
+    ret: np.ndarray,
+    nj: int,
+) -> Transfer:
+    """Combine ``t`` with the border fluxes ``extra`` and totals of the foreign loads."""
+    bsrc, bdst, bf = t.border_src, t.border_dst, t.border_frac
+    smat = t.matrix.copy()
+    np.add.at(smat.T, rj[bdst], extra)
+    away = origin != rj[node]
+    np.add.at(smat, (origin[away], rj[node[away]]), load[away])
+    rows = np.arange(bsrc.size)
+    exported = t.exported + np.bincount(rj[bsrc], weights=extra[rows, rj[bsrc]], minlength=nj)
+    exported += np.bincount(origin[away], weights=load[away], minlength=nj)
+    returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
+    np.fill_diagonal(smat, gen - exported + returned)
+    return Transfer(
+        smat, bsrc, bdst, bf, t.border_flux + extra, gen, dlv, dec, ret, exported, returned,
+    )  # fmt: skip
 
 
 def _transfer_tree_two_labels(
@@ -708,46 +864,17 @@ def _transfer_tree_two_labels(
 
     Load generated where origin and routing label agree goes through the zone method with
     ``rj`` as both labels; the rest (pieces of one side on a stretch carrying the other
-    side's label: few nodes, few origins) is routed by :func:`route` over its origins
-    only, and its fluxes at the same border links are added.
+    side's label: few nodes, few origins) is added as loads of a foreign origin
+    (:func:`_add_foreign`).
     """
     away = np.flatnonzero(o != rj)
     g_same = g.copy()
     g_same[away] = 0.0
     t = _transfer_tree(graph, kp, ent, g_same, rj, lake, nj, max_cells)
-    sub, oc = np.unique(o[away], return_inverse=True)
-    g_away = np.zeros_like(g)
-    g_away[away] = g[away]
-    codes = np.zeros(graph.n, dtype=np.int64)
-    codes[away] = oc
-    r = route(graph, kp, g_away, codes, is_lake=lake, n_origins=sub.size, method="sweep")
-    bsrc, bdst = t.border_src, t.border_dst
-    bflux = t.border_flux.copy()
-    extra = np.zeros((bsrc.size, nj))
-    extra[:, sub] = r.flux[bsrc]
-    bflux += extra
-    smat = t.matrix.copy()
-    np.add.at(smat.T, rj[bdst], extra)
-    np.add.at(smat, (o[away], rj[away]), g[away])
-    rows = np.arange(bsrc.size)
-    exported = t.exported + np.bincount(rj[bsrc], weights=extra[rows, rj[bsrc]], minlength=nj)
-    exported += np.bincount(o[away], weights=g[away], minlength=nj)
-    returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
-    tot = []
-    for mine, theirs in (
-        (t.generated, r.generated),
-        (t.delivered, r.delivered),
-        (t.decayed, r.decayed),
-        (t.retained, r.retained),
-    ):
-        v = mine.copy()
-        v[sub] += theirs
-        tot.append(v)
-    gen, dlv, dec, ret = tot
-    np.fill_diagonal(smat, gen - exported + returned)
-    return Transfer(
-        smat, bsrc, bdst, t.border_frac, bflux, gen, dlv, dec, ret, exported, returned,
-    )  # fmt: skip
+    nz = away[g[away] > 0]
+    return _add_foreign(
+        t, graph, kp, lake, rj, nz, o[nz], g[nz], nj=nj, method="sweep", max_cells=max_cells
+    )
 
 
 def _route_codes(route_jur: Any, o: np.ndarray, nj: int) -> np.ndarray:
@@ -1067,7 +1194,9 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
 
     Each load row is placed by ``piece_id`` if given (not NaN); else by ``reach_id`` and
     ``fraction`` (the piece containing that point of the reach); else spread over the
-    pieces of ``reach_id`` by their share of the reach.
+    pieces of ``reach_id`` by their share of the reach. The matrix holds every load
+    placed on a piece, whatever its origin; :func:`origin_loads` splits it by origin
+    (the ``origin_<level>`` columns).
 
     Parameters
     ----------
@@ -1089,6 +1218,16 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
     InputError
         On missing columns or ids not in the network.
     """
+    sources, scode, row, node, load = _place(pn, loads)
+    out = np.zeros((len(sources), pn.graph.n))
+    np.add.at(out, (scode[row], node), load)
+    return sources, out
+
+
+def _place(
+    pn: PieceNetwork, loads: pd.DataFrame
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Placement of the load rows: sources, source code per row, and (row, node, load)."""
     if "load_kg_day" not in loads.columns or not (
         "piece_id" in loads.columns or "reach_id" in loads.columns
     ):
@@ -1105,8 +1244,8 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
     sources = sorted(set(src.tolist()))
     scode = pd.Index(sources).get_indexer(src)
     val = loads["load_kg_day"].to_numpy(dtype=np.float64)
-    n = pn.graph.n
-    out = np.zeros((len(sources), n))
+    rows_all = np.arange(len(loads))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, node, load)
     p = pn.pieces
     pid = (
         loads["piece_id"].to_numpy(dtype=np.float64)
@@ -1120,7 +1259,7 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
             bad_ids = pid[by_piece][node < 0][:10].tolist()
             msg = f"load rows name piece_id(s) not in the piece table: {bad_ids}"
             raise InputError(msg)
-        np.add.at(out, (scode[by_piece], node), val[by_piece])
+        parts.append((rows_all[by_piece], node, val[by_piece]))
     rest = ~by_piece
     if rest.any():
         if "reach_id" not in loads.columns:
@@ -1148,7 +1287,7 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
             if "fraction" in loads.columns
             else np.full(rpos.size, np.nan)
         )
-        v, sc = val[rest], scode[rest]
+        v, rr = val[rest], rows_all[rest]
         at = ~np.isnan(frac)
         if at.any():
             # piece of reach r containing fraction f: last piece with reach_pos == r and start <= f
@@ -1157,7 +1296,7 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
             node = np.searchsorted(key, q, side="right") - 1
             node = np.where(pn.reach_pos[np.maximum(node, 0)] == rpos[at], node, -1)
             node = np.where(node < 0, np.searchsorted(pn.reach_pos, rpos[at]), node)
-            np.add.at(out, (sc[at], node), v[at])
+            parts.append((rr[at], node, v[at]))
         spread = ~at
         if spread.any():
             lo = np.searchsorted(pn.reach_pos, rpos[spread], side="left")
@@ -1165,8 +1304,127 @@ def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.nda
             cnt = hi - lo
             rows = np.repeat(np.arange(lo.size), cnt)
             nodes = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
-            np.add.at(out, (sc[spread][rows], nodes), v[spread][rows] * pn.phi[nodes])
-    return sources, out
+            parts.append((rr[spread][rows], nodes, v[spread][rows] * pn.phi[nodes]))
+    row, node_all, load = (
+        np.concatenate([a[k] for a in parts]) if parts else np.zeros(0) for k in range(3)
+    )
+    return sources, scode, row.astype(np.int64), node_all.astype(np.int64), load
+
+
+@dataclass(frozen=True, eq=False)
+class OriginLoads:
+    """The loads of one level split by origin (:func:`origin_loads`).
+
+    Attributes
+    ----------
+    level
+        Level name.
+    ids
+        Jurisdiction ids of the level (sorted): those of the pieces and every explicit
+        origin, including jurisdictions without a piece.
+    codes
+        Code (position in ``ids``) of each piece's own jurisdiction.
+    sources
+        The distinct ``load_source`` labels.
+    home
+        n_sources x n_pieces loads (kg/day) originating in the piece's own jurisdiction.
+    source, node, origin, load
+        One entry per load placed on a piece of another jurisdiction than its origin:
+        source index, piece position, origin code and load (kg/day).
+    """
+
+    level: str
+    ids: np.ndarray
+    codes: np.ndarray
+    sources: list[str]
+    home: np.ndarray
+    source: np.ndarray
+    node: np.ndarray
+    origin: np.ndarray
+    load: np.ndarray
+
+    def total(self) -> np.ndarray:
+        """Every load placed on each piece, of any origin (kg/day)."""
+        out = self.home.sum(axis=0)
+        np.add.at(out, self.node, self.load)
+        return out
+
+
+def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoads:
+    r"""Split a load table by origin jurisdiction at one level: :math:`G_{io}`.
+
+    A load is generated in a jurisdiction and enters the river where it is placed
+    (:func:`node_loads`). Its origin at ``level`` is the row's ``origin_<level>`` where
+    that column exists and is not empty, else the jurisdiction ``jur_<level>`` of the
+    piece it is placed on. So
+
+    .. math:: G_{io} = \sum_{\text{rows } k \text{ on } i,\ O_k = o} g_k
+
+    with :math:`O_k` the origin of row :math:`k`.
+
+    Parameters
+    ----------
+    pn
+        The piece network.
+    loads
+        As in :func:`node_loads`, optionally with ``origin_<level>`` columns (e.g. from
+        :func:`basingov.loads.population_loads` with ``jurisdictions``).
+    level
+        Level name.
+
+    Returns
+    -------
+    OriginLoads
+
+    Raises
+    ------
+    InputError
+        As in :func:`node_loads`, or if the level is not in the piece table.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(reaches=pd.DataFrame({"reach_id": [1]}),
+    ...     idx_ds=np.array([-1]), bifurcations=None)
+    >>> p = pd.DataFrame({"piece_id": [0], "reach_id": [1], "reach_pos": [0],
+    ...     "fraction_start": [0.0], "fraction_end": [1.0], "jur_country": ["A"]})
+    >>> t = pd.DataFrame({"piece_id": [0, 0], "load_kg_day": [1.0, 2.0],
+    ...     "origin_country": [None, "B"]})
+    >>> ol = origin_loads(piece_network(net, p), t, "country")
+    >>> ol.ids.tolist(), ol.home.tolist(), ol.origin.tolist(), ol.load.tolist()
+    (['A', 'B'], [[1.0]], [1], [2.0])
+    """
+    _, piece_ids = pn.jur_codes(level)
+    sources, scode, row, node, load = _place(pn, loads)
+    pj = pn.pieces[f"jur_{level}"].astype(str).to_numpy()
+    col = f"origin_{level}"
+    if col in loads.columns:
+        raw = loads[col].to_numpy(dtype=object)
+        given = ~pd.isna(raw)
+        given[given] = np.array([str(v) != "" for v in raw[given]], dtype=bool)
+        explicit = np.where(given, raw, "").astype(str)
+    else:
+        given = np.zeros(len(loads), dtype=bool)
+        explicit = np.full(len(loads), "", dtype=object).astype(str)
+    ids = np.unique(np.concatenate([piece_ids.astype(str), explicit[given]])).astype(object)
+    idx = pd.Index(ids)
+    codes = idx.get_indexer(pj).astype(np.int64)
+    oc = np.where(given[row], idx.get_indexer(explicit[row]), codes[node]).astype(np.int64)
+    home = oc == codes[node]
+    hm = np.zeros((len(sources), pn.graph.n))
+    np.add.at(hm, (scode[row[home]], node[home]), load[home])
+    fr = ~home & (load > 0)
+    return OriginLoads(
+        level=level,
+        ids=ids,
+        codes=codes,
+        sources=sources,
+        home=hm,
+        source=scode[row[fr]].astype(np.int64),
+        node=node[fr],
+        origin=oc[fr],
+        load=load[fr],
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -1276,10 +1534,20 @@ def marginal_benefit(matrix: pd.DataFrame, *, cut_pct: float = 10.0) -> pd.DataF
     return matrix * (cut_pct / 100.0)
 
 
+def _route_codes_in(
+    net: Any, pn: PieceNetwork, ol: OriginLoads, min_stretch_m: float
+) -> np.ndarray:
+    """Routing labels (:func:`stretch_route_codes`) in the numbering of ``ol.ids``."""
+    _, piece_ids = pn.jur_codes(ol.level)
+    rc = stretch_route_codes(net, pn, ol.level, min_stretch_m=min_stretch_m)
+    remap = pd.Index(ol.ids).get_indexer(piece_ids.astype(str)).astype(np.int64)
+    return remap[rc]
+
+
 def monte_carlo_matrix(
     net: Any,
     pn: PieceNetwork,
-    source_loads: np.ndarray,
+    source_loads: np.ndarray | OriginLoads,
     *,
     level: str,
     decay_per_day: float = DEFAULT_DECAY_PER_DAY,
@@ -1311,7 +1579,9 @@ def monte_carlo_matrix(
     net, pn
         The reach network and its piece network.
     source_loads
-        n_sources x n_pieces loads (:func:`node_loads`).
+        n_sources x n_pieces loads (:func:`node_loads`), all originating in the piece's
+        jurisdiction; or the loads split by origin at ``level`` (:func:`origin_loads`),
+        whose loads of other origins are drawn with their source's multiplier too.
     level
         Jurisdiction level.
     decay_per_day, lake_decay_per_day
@@ -1334,7 +1604,8 @@ def monte_carlo_matrix(
     Raises
     ------
     InputError
-        If ``runs`` < 1, a sigma is negative or a percentile is out of range.
+        If ``runs`` < 1, a sigma is negative, a percentile is out of range or
+        ``source_loads`` is split by origin at another level.
     """
     if runs < 1:
         msg = f"runs must be >= 1, got {runs}"
@@ -1347,20 +1618,31 @@ def monte_carlo_matrix(
         msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
         raise InputError(msg)
     kl0 = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else lake_decay_per_day
+    if isinstance(source_loads, OriginLoads):
+        ol = source_loads
+        if ol.level != level:
+            msg = f"source_loads are split by origin at level {ol.level!r}, not {level!r}"
+            raise InputError(msg)
+        codes, ids, home = ol.codes, ol.ids, ol.home
+        rcodes = _route_codes_in(net, pn, ol, min_stretch_m)
+    else:
+        ol = None
+        codes, ids = pn.jur_codes(level)
+        home = np.asarray(source_loads, dtype=np.float64)
+        rcodes = stretch_route_codes(net, pn, level, min_stretch_m=min_stretch_m)
     rng = np.random.default_rng(seed)
-    codes, ids = pn.jur_codes(level)
-    rcodes = stretch_route_codes(net, pn, level, min_stretch_m=min_stretch_m)
     nj = ids.size
     stack = np.empty((runs, nj, nj))
     for i in range(runs):
         k = decay_per_day * rng.lognormal(0.0, decay_sigma_ln)
         kl = kl0 * rng.lognormal(0.0, decay_sigma_ln)
         mv = rng.lognormal(0.0, velocity_sigma_ln)
-        ms = rng.lognormal(0.0, load_sigma_ln, size=source_loads.shape[0])
+        ms = np.asarray(rng.lognormal(0.0, load_sigma_ln, size=home.shape[0]))
         keep, lake = _piece_keep(net, pn, k, kl, mv)
-        load = ms @ source_loads
+        load = ms @ home
+        fx = None if ol is None else (ol.node, ol.origin, ms[ol.source] * ol.load)
         stack[i] = transfer(
-            pn.graph, keep, load, codes, is_lake=lake, n_jur=nj, route_jur=rcodes
+            pn.graph, keep, load, codes, is_lake=lake, n_jur=nj, route_jur=rcodes, foreign=fx
         ).matrix
     pct = np.percentile(stack, q, axis=0)
     nz = np.argwhere((stack != 0).any(axis=0))
@@ -1499,12 +1781,17 @@ def spillover_tables(
     percentiles: Sequence[float] = (5.0, 50.0, 95.0),
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
 ) -> SpilloverResult:
-    """Route a basin's loads and build every spillover table, at every level.
+    r"""Route a basin's loads and build every spillover table, at every level.
 
     Routing runs on the piece network (:func:`piece_network`): reaches cut at the borders
     of the finest level, each piece a node with its share of the reach's travel time,
     ``keep_piece = keep_reach ** share``. A reach's load (rows without ``fraction``) is
     spread over its pieces by that share; a point load goes to the piece containing it.
+    A load's origin is its row's ``origin_<level>`` where given, else the jurisdiction of
+    the piece it enters the river on (:func:`origin_loads`); a load of origin :math:`o`
+    entering on a piece of :math:`r \ne o` counts in :math:`S_{or}` at its point of
+    entry. Jurisdictions that are an origin but hold no piece (no river) get a row in
+    every table of the level.
 
     Parameters
     ----------
@@ -1518,7 +1805,8 @@ def spillover_tables(
         ``crossing_id, level_name, reach_id, to_reach_id, fraction``), or None.
     loads
         Load table (:mod:`basingov.loads`): ``load_kg_day, load_source`` and ``piece_id``
-        or ``reach_id`` (+ ``fraction``).
+        or ``reach_id`` (+ ``fraction``), optionally ``origin_<level>`` (jurisdiction id
+        where the load is generated; empty or absent: the piece's).
     level_names
         Levels to report, coarsest first (``jur_<level>`` columns of ``pieces``).
     decay_per_day, lake_decay_per_day
@@ -1554,9 +1842,13 @@ def spillover_tables(
     matrices: dict[str, pd.DataFrame] = {}
     longs, cflux, inds, bals, bands = [], [], [], [], []
     for i, lv in enumerate(level_names):
-        codes, ids = pn.jur_codes(lv)
-        rcodes = stretch_route_codes(net, pn, lv, min_stretch_m=min_stretch_m)
-        t = transfer(pn.graph, keep, load, codes, is_lake=lake, n_jur=ids.size, route_jur=rcodes)
+        ol = origin_loads(pn, loads, lv)
+        codes, ids = ol.codes, ol.ids
+        rcodes = _route_codes_in(net, pn, ol, min_stretch_m)
+        t = transfer(
+            pn.graph, keep, ol.home.sum(axis=0), codes, is_lake=lake, n_jur=ids.size,
+            route_jur=rcodes, foreign=(ol.node, ol.origin, ol.load),
+        )  # fmt: skip
         m = matrix_frame(t, ids.astype(str).tolist())
         matrices[lv] = m
         longs.append(matrix_long(m, level=i, level_name=lv))
@@ -1576,7 +1868,7 @@ def spillover_tables(
         if monte_carlo_runs > 0:
             bands.append(
                 monte_carlo_matrix(
-                    net, pn, src_loads, level=lv, decay_per_day=k, lake_decay_per_day=kl,
+                    net, pn, ol, level=lv, decay_per_day=k, lake_decay_per_day=kl,
                     runs=monte_carlo_runs, seed=seed, percentiles=percentiles,
                     min_stretch_m=min_stretch_m,
                 )
