@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
@@ -600,11 +601,17 @@ def test_tennessee_natural_earth_lines_outlet():
 
 
 def test_taihu_nfgis_plain_network():
-    # NFGIS arcs: arc-node FNODE_/TNODE_ follow digitising, not flow, and the plain
-    # network has loops; lines_outlet orients them towards the Huangpu mouth and cuts
-    # loops into a tree (documented in from_lines_outlet)
-    with pytest.warns(BasingovWarning):
-        net = _net("taihu", "nfgis")
+    # All NFGIS arcs: FNODE_/TNODE_ follow digitising, not flow, and the plain network
+    # has loops; lines_outlet orients them towards a point and cuts loops into a tree.
+    # Most arcs (Yangtze, Qiantang, lake shore) do not connect to the canal: a warning.
+    cfg = load_config(DATA / "basins" / "taihu.toml")
+    sec = dataclasses.replace(cfg.network, filter=None)
+    with pytest.warns(BasingovWarning, match="not connected to the outlet"):
+        net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=None)
     assert net.derived
     assert not net.has_cycles
     assert net.n >= 30
+    # the configured network: the Grand Canal alone, one connected line to its south end
+    canal = _net("taihu", "nfgis")
+    assert len(canal.outlets) == 1
+    assert set(canal.reaches["name"]) == {"京杭运河(江南运河)"}
