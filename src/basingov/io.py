@@ -182,7 +182,8 @@ def read_vector(
             msg = (
                 f"{_describe(path, layer)} lacks column(s) {missing}; "
                 f"its columns are {[c for c in gdf.columns if c != 'geometry']}. "
-                "Rename the columns or set the column names in the basin config"
+                "Rename the columns in the file (for river network layers, the basin config's "
+                "[networks.<name>] *_column keys can name other columns instead)"
             )
             raise InputError(msg)
     return gdf
