@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -113,3 +114,17 @@ def test_rhine_basel_to_dutch_border(tmp_path):
     again = CliRunner().invoke(cli, ["spill", "rhine", "--at", "7.59,47.56", "--mass", "1",
                                      "--network", "hybas", "-o", str(out)])  # fmt: skip
     assert again.exit_code != 0
+
+
+def test_cli_dispersion_from_config(tmp_path):
+    # [spillover] dispersion_m2_s is used when --dispersion is not given; the flag wins
+    data = Path(__file__).parents[1] / "data"
+    text = (data / "basins" / "thames.toml").read_text().replace("../", f"{data}/")
+    cfg = tmp_path / "thames.toml"
+    cfg.write_text(text.replace("[spillover]\n", "[spillover]\ndispersion_m2_s = 1000.0\n"))
+    at = ["--at", "-1.25,51.75", "--mass", "100"]
+    res = CliRunner().invoke(cli, ["spill", str(cfg), *at])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["dispersion_m2_s"] == 1000.0
+    res = CliRunner().invoke(cli, ["spill", str(cfg), *at, "--dispersion", "50"])
+    assert json.loads(res.stdout)["dispersion_m2_s"] == 50.0

@@ -31,7 +31,8 @@ __all__ = ["spill"]
     "--dispersion",
     type=float,
     default=None,
-    help="Longitudinal dispersion coefficient D in m2/s (default: DEFAULT_DISPERSION_M2_S).",
+    help="Longitudinal dispersion coefficient D in m2/s (default: the basin config's "
+    "[spillover] dispersion_m2_s, else basingov.spill.DEFAULT_DISPERSION_M2_S).",
 )
 @click.option("--decay", type=float, default=0.0, show_default=True, help="Decay rate, 1/day.")
 @click.option("--tolerance", type=float, default=5000.0, show_default=True, help="Snap, m.")
@@ -100,6 +101,11 @@ def spill(
     cfg = b.config
     key = network or cfg.basin.network
     net = load_network(b, key=key)
+    d_coef = next(
+        d
+        for d in (dispersion, cfg.spillover.dispersion_m2_s, DEFAULT_DISPERSION_M2_S)
+        if d is not None
+    )
     snap = snap_point(net, lon, lat, tolerance_m=tolerance)
     x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
     geom = net.reaches.geometry.iloc[snap.position]
@@ -116,7 +122,7 @@ def spill(
         levels=levels,
         start_fraction=frac,
         mode=mode,  # type: ignore[arg-type]
-        dispersion_m2_s=DEFAULT_DISPERSION_M2_S if dispersion is None else dispersion,
+        dispersion_m2_s=d_coef,
         decay_per_day=decay,
         release_time=release,
     )
@@ -133,7 +139,7 @@ def spill(
             "time": time_,
         },
         "mode": mode,
-        "dispersion_m2_s": DEFAULT_DISPERSION_M2_S if dispersion is None else dispersion,
+        "dispersion_m2_s": d_coef,
         "decay_per_day": decay,
         "notifications": table.replace({np.nan: None}).to_dict(orient="records"),
     }
