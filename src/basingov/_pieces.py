@@ -1,0 +1,513 @@
+"""The piece-level network (reaches cut at borders), node loads and origin loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
+from basingov._routing import RoutingGraph, keep_factors, route, routing_graph
+from basingov._stretches import _piece_graph, _stretches
+from basingov.errors import InputError
+
+
+# ----------------------------------------------------------------------------------------
+# piece-level network (reaches cut at borders)
+# ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PieceNetwork:
+    """The routing network of reach pieces (reaches cut at jurisdiction borders).
+
+    Attributes
+    ----------
+    graph
+        Routing graph whose nodes are the pieces (rows of ``pieces``).
+    pieces
+        The piece table sorted by reach position and piece, positional index.
+    phi
+        Each piece's share of its reach (by fraction along the reach; sums to 1 per reach).
+    reach_pos
+        Reach position of each piece.
+    """
+
+    graph: RoutingGraph
+    pieces: pd.DataFrame
+    phi: np.ndarray
+    reach_pos: np.ndarray
+
+    def jur_codes(self, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes and the jurisdiction ids they stand for, at one level.
+
+        Raises
+        ------
+        InputError
+            If the piece table has no ``jur_<level>`` column.
+        """
+        col = f"jur_{level}"
+        if col not in self.pieces.columns:
+            allowed = [c[4:] for c in self.pieces.columns if c.startswith("jur_")]
+            msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
+            raise InputError(msg)
+        codes, uniq = pd.factorize(self.pieces[col].astype(str), sort=True)
+        return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+
+
+def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
+    """Route on pieces: each piece is a node with its own share of its reach.
+
+    A piece links to the next piece of its reach; the last piece of a reach links to the
+    first piece of each downstream reach (``net.idx_ds``, or every branch listed in
+    ``net.bifurcations`` with its fraction). A border crossing inside a reach thus lies
+    exactly at a piece boundary.
+
+    Parameters
+    ----------
+    net
+        A :class:`basingov.network.RiverNetwork` (``reaches``, ``idx_ds``,
+        ``bifurcations``).
+    pieces
+        Piece table from :func:`basingov.overlay.split_reaches` on ``net.reaches``
+        (``piece_id, reach_pos, fraction_start, fraction_end`` and ``jur_<level>``).
+
+    Returns
+    -------
+    PieceNetwork
+
+    Raises
+    ------
+    InputError
+        If a column is missing or a reach has no piece.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(reaches=pd.DataFrame({"reach_id": [1, 2]}),
+    ...     idx_ds=np.array([1, -1]), bifurcations=None)
+    >>> p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_pos": [0, 0, 1],
+    ...     "fraction_start": [0, 0.25, 0], "fraction_end": [0.25, 1, 1],
+    ...     "jur_country": ["A", "B", "B"]})
+    >>> pn = piece_network(net, p)
+    >>> pn.graph.idx_ds.tolist(), pn.phi.tolist()
+    ([1, 2, -1], [0.25, 0.75, 1.0])
+    """
+    need = ["piece_id", "reach_pos", "fraction_start", "fraction_end"]
+    missing = [c for c in need if c not in pieces.columns]
+    if missing:
+        msg = (
+            f"the piece table lacks column(s) {missing}; pass the table made by "
+            "basingov.overlay.split_reaches"
+        )
+        raise InputError(msg)
+    sort_cols = (
+        ["reach_pos", "piece"] if "piece" in pieces.columns else ["reach_pos", "fraction_start"]
+    )
+    p = pd.DataFrame(pieces.drop(columns="geometry", errors="ignore"))
+    p = p.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+    n_r = len(net.reaches)
+    rpos = p["reach_pos"].to_numpy(dtype=np.int64)
+    present = np.bincount(rpos, minlength=n_r) > 0
+    if not present.all():
+        ids = net.reaches["reach_id"].to_numpy()[~present]
+        msg = (
+            f"{ids.size} reach(es) have no piece, e.g. reach_id {ids[:10].tolist()}; make the "
+            "piece table with basingov.overlay.split_reaches on this same network"
+        )
+        raise InputError(msg)
+    n = len(p)
+    first = np.full(n_r, -1, dtype=np.int64)
+    last = np.full(n_r, -1, dtype=np.int64)
+    first[rpos[::-1]] = np.arange(n)[::-1]
+    last[rpos] = np.arange(n)
+    span = np.clip(p["fraction_end"].to_numpy(float) - p["fraction_start"].to_numpy(float), 0, None)
+    tot = np.bincount(rpos, weights=span, minlength=n_r)
+    cnt = np.bincount(rpos, minlength=n_r)
+    phi = np.where(tot[rpos] > 0, span / np.where(tot[rpos] > 0, tot[rpos], 1.0), 1.0 / cnt[rpos])
+    idx_ds_r = np.asarray(net.idx_ds, dtype=np.int64)
+    is_last = last[rpos] == np.arange(n)
+    ds_r = idx_ds_r[rpos]
+    idx = np.where(is_last, np.where(ds_r >= 0, first[np.maximum(ds_r, 0)], -1), np.arange(n) + 1)
+    splits = None
+    bif = getattr(net, "bifurcations", None)
+    if bif is not None and len(bif):
+        rid = pd.Index(net.reaches["reach_id"].to_numpy())
+        bs = rid.get_indexer(bif["reach_id"].to_numpy())
+        dsid = bif["downstream_id"].to_numpy()
+        bd = rid.get_indexer(dsid)
+        bad = (bs < 0) | ((bd < 0) & (dsid != -1))
+        if bad.any():
+            rows = np.flatnonzero(bad)[:10].tolist()
+            msg = f"bifurcation rows {rows} name reaches not in the network"
+            raise InputError(msg)
+        splits = (
+            last[bs],
+            np.where(bd >= 0, first[np.maximum(bd, 0)], -1),
+            bif["fraction"].to_numpy(dtype=np.float64),
+        )
+    graph = routing_graph(idx, splits=splits)
+    return PieceNetwork(graph=graph, pieces=p, phi=phi, reach_pos=rpos)
+
+
+def stretch_route_codes(
+    net: Any,
+    pn: PieceNetwork,
+    level: str,
+    *,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+) -> np.ndarray:
+    """Routing label of every piece at one level: its own, except on boundary stretches.
+
+    The stretches are the overlay's own (:mod:`basingov._stretches`, from the
+    ``border_<level>`` column and ``min_stretch_m``, as in
+    :func:`basingov.overlay.boundary_stretches`). A stretch between A and B is held
+    jointly, so its pieces carry the label the flow had when it entered the stretch:
+    walking downstream, a stretch piece takes the label of its upstream neighbour that is
+    in the same stretch or labelled A or B, the one with the longest river upstream (the
+    main flow) if there are several. A stretch entered from a third jurisdiction C takes
+    the label of the side (A or B) its main flow leaves into, so that C's load is counted
+    once, into that side (the Rhine enters the FR|DE Oberrhein from CH and leaves it into
+    DE: CH→DE, not CH→FR and again FR→DE). A stretch starting at a source keeps the labels
+    of its first piece. Pieces off stretches keep their own label.
+
+    Parameters
+    ----------
+    net
+        The reach network the pieces were cut from.
+    pn
+        Its piece network.
+    level
+        Jurisdiction level.
+    min_stretch_m
+        Shortest stretch kept, in metres (as in the overlay).
+
+    Returns
+    -------
+    numpy.ndarray
+        Codes in the numbering of :meth:`PieceNetwork.jur_codes` (equal to the origin
+        codes where there is no stretch).
+
+    Raises
+    ------
+    InputError
+        If ``level`` is not in the piece table.
+    """
+    codes, ids = pn.jur_codes(level)
+    p = pn.pieces
+    if f"border_{level}" not in p.columns or "length_km" not in p.columns:
+        return codes
+    gp = _piece_graph(net, p)
+    st = _stretches(gp, level, float(min_stretch_m))
+    if st.ids.size == 0:
+        return codes
+    at = pd.Index(p["piece_id"].to_numpy()).get_indexer(gp.pieces["piece_id"].to_numpy())
+    of = np.full(pn.graph.n, -1, dtype=np.int64)
+    of[at] = st.of
+    idx = pd.Index(ids.astype(str))
+    a_code = idx.get_indexer(st.a.astype(str))
+    b_code = idx.get_indexer(st.b.astype(str))
+    graph = pn.graph
+    n = graph.n
+    length = p["length_km"].to_numpy(dtype=np.float64)
+    length = np.where(np.isfinite(length) & (length > 0), length, 0.0)
+    keep_up = np.full(n, 1.0 if graph.kind != "cyclic" else 0.999)
+    upstream = route(graph, keep_up, length, np.zeros(n, dtype=np.int64), n_origins=1).flux[:, 0]
+    src, dst, _ = graph.links()
+    by_dst = np.argsort(dst, kind="stable")
+    pred = src[by_dst]
+    pstart = np.searchsorted(dst[by_dst], np.arange(n + 1))
+    rank = np.full(n, n, dtype=np.int64)
+    rank[graph.order] = np.arange(graph.order.shape[0])
+    on = np.flatnonzero(of >= 0)
+    # where each stretch's main flow leaves it, if into A or B (the exit label)
+    by_src = np.argsort(src, kind="stable")
+    succ = dst[by_src]
+    sstart = np.searchsorted(src[by_src], np.arange(n + 1))
+    exit_code = np.full(st.ids.size, -1, dtype=np.int64)
+    exit_up = np.full(st.ids.size, -1.0)
+    for i in on:
+        k = of[i]
+        out = succ[sstart[i] : sstart[i + 1]]
+        out = out[(of[out] != k) & ((codes[out] == a_code[k]) | (codes[out] == b_code[k]))]
+        if out.size and upstream[i] > exit_up[k]:
+            exit_code[k], exit_up[k] = codes[out[0]], upstream[i]
+    rc = codes.copy()
+    for i in on[np.lexsort((on, rank[on]))]:
+        k = of[i]
+        pr = pred[pstart[i] : pstart[i + 1]]
+        ok = pr[(of[pr] == k) | (rc[pr] == a_code[k]) | (rc[pr] == b_code[k])]
+        if ok.size:
+            rc[i] = rc[ok[np.argmax(upstream[ok])]]
+        elif pr.size and exit_code[k] >= 0:
+            # entered from a third jurisdiction C: the stretch carries the label of the
+            # side it leaves into, so C's load is counted once, into that side
+            rc[i] = exit_code[k]
+    return rc
+
+
+def _reach_tau_hours(net: Any, velocity_multiplier: float) -> np.ndarray:
+    r = net.reaches
+    length_m = r["length_km"].to_numpy(dtype=np.float64) * 1000.0
+    v = r["velocity_ms"].to_numpy(dtype=np.float64) * velocity_multiplier
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(v > 0, length_m / v / 3600.0, np.nan)
+
+
+def _piece_keep(
+    net: Any, pn: PieceNetwork, k: float, kl: float, vmult: float
+) -> tuple[np.ndarray, np.ndarray]:
+    lake_r = net.reaches["is_lake"].to_numpy(dtype=bool) if "is_lake" in net.reaches else None
+    keep_r = keep_factors(
+        _reach_tau_hours(net, vmult), decay_per_day=k, is_lake=lake_r, lake_decay_per_day=kl
+    )
+    lake = np.zeros(pn.graph.n, dtype=bool) if lake_r is None else lake_r[pn.reach_pos]
+    return keep_r[pn.reach_pos] ** pn.phi, lake
+
+
+def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Put a load table onto the pieces, one row per load source.
+
+    Each load row is placed by ``piece_id`` if given (not NaN); else by ``reach_id`` and
+    ``fraction`` (the piece containing that point of the reach); else spread over the
+    pieces of ``reach_id`` by their share of the reach. The matrix holds every load
+    placed on a piece, whatever its origin; :func:`origin_loads` splits it by origin
+    (the ``origin_<level>`` columns).
+
+    Parameters
+    ----------
+    pn
+        The piece network.
+    loads
+        ``load_kg_day`` and ``load_source`` plus ``piece_id`` and/or ``reach_id``
+        (optionally ``fraction``), e.g. from :mod:`basingov.loads`.
+
+    Returns
+    -------
+    sources : list of str
+        The distinct ``load_source`` labels.
+    matrix : numpy.ndarray
+        n_sources x n_pieces loads (kg/day).
+
+    Raises
+    ------
+    InputError
+        On missing columns or ids not in the network.
+    """
+    sources, scode, row, node, load = _place(pn, loads)
+    out = np.zeros((len(sources), pn.graph.n))
+    np.add.at(out, (scode[row], node), load)
+    return sources, out
+
+
+def _place(
+    pn: PieceNetwork, loads: pd.DataFrame
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Placement of the load rows: sources, source code per row, and (row, node, load)."""
+    if "load_kg_day" not in loads.columns or not (
+        "piece_id" in loads.columns or "reach_id" in loads.columns
+    ):
+        msg = (
+            "the load table needs 'load_kg_day' and 'piece_id' or 'reach_id' columns, got "
+            f"{sorted(map(str, loads.columns))}"
+        )
+        raise InputError(msg)
+    src = (
+        loads["load_source"].astype(str).to_numpy()
+        if "load_source" in loads.columns
+        else np.full(len(loads), "unspecified", dtype=object)
+    )
+    sources = sorted(set(src.tolist()))
+    scode = pd.Index(sources).get_indexer(src)
+    val = loads["load_kg_day"].to_numpy(dtype=np.float64)
+    rows_all = np.arange(len(loads))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, node, load)
+    p = pn.pieces
+    pid = (
+        loads["piece_id"].to_numpy(dtype=np.float64)
+        if "piece_id" in loads.columns
+        else np.full(len(loads), np.nan)
+    )
+    by_piece = ~np.isnan(pid)
+    if by_piece.any():
+        node = pd.Index(p["piece_id"].to_numpy()).get_indexer(pid[by_piece].astype(np.int64))
+        if (node < 0).any():
+            bad_ids = pid[by_piece][node < 0][:10].tolist()
+            msg = f"load rows name piece_id(s) not in the piece table: {bad_ids}"
+            raise InputError(msg)
+        parts.append((rows_all[by_piece], node, val[by_piece]))
+    rest = ~by_piece
+    if rest.any():
+        if "reach_id" not in loads.columns:
+            msg = "load rows without piece_id need a reach_id"
+            raise InputError(msg)
+        rid_all = loads["reach_id"].to_numpy()[rest]
+        if pd.isna(rid_all).any():
+            msg = "load rows need a piece_id or a reach_id; some have neither"
+            raise InputError(msg)
+        reach_ids = p["reach_id"].to_numpy() if "reach_id" in p.columns else None
+        if reach_ids is None:
+            msg = "the piece table lacks 'reach_id'"
+            raise InputError(msg)
+        # reach id -> reach position via the pieces
+        rmap = pd.Series(pn.reach_pos, index=reach_ids)
+        rmap = rmap[~rmap.index.duplicated()]
+        rpos = rmap.reindex(rid_all.astype(np.int64)).to_numpy()
+        if np.isnan(rpos).any():
+            bad = rid_all[np.isnan(rpos)]
+            msg = f"load rows name reach_id(s) not in the network: {bad[:10].tolist()}"
+            raise InputError(msg)
+        rpos = rpos.astype(np.int64)
+        frac = (
+            loads["fraction"].to_numpy(dtype=np.float64)[rest]
+            if "fraction" in loads.columns
+            else np.full(rpos.size, np.nan)
+        )
+        v, rr = val[rest], rows_all[rest]
+        at = ~np.isnan(frac)
+        if at.any():
+            # piece of reach r containing fraction f: last piece with reach_pos == r and start <= f
+            key = pn.reach_pos.astype(np.float64) * 2.0 + p["fraction_start"].to_numpy(float)
+            q = rpos[at].astype(np.float64) * 2.0 + np.clip(frac[at], 0.0, 1.0)
+            node = np.searchsorted(key, q, side="right") - 1
+            node = np.where(pn.reach_pos[np.maximum(node, 0)] == rpos[at], node, -1)
+            node = np.where(node < 0, np.searchsorted(pn.reach_pos, rpos[at]), node)
+            parts.append((rr[at], node, v[at]))
+        spread = ~at
+        if spread.any():
+            lo = np.searchsorted(pn.reach_pos, rpos[spread], side="left")
+            hi = np.searchsorted(pn.reach_pos, rpos[spread], side="right")
+            cnt = hi - lo
+            rows = np.repeat(np.arange(lo.size), cnt)
+            nodes = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+            parts.append((rr[spread][rows], nodes, v[spread][rows] * pn.phi[nodes]))
+    row, node_all, load = (
+        np.concatenate([a[k] for a in parts]) if parts else np.zeros(0) for k in range(3)
+    )
+    return sources, scode, row.astype(np.int64), node_all.astype(np.int64), load
+
+
+@dataclass(frozen=True, eq=False)
+class OriginLoads:
+    """The loads of one level split by origin (:func:`origin_loads`).
+
+    Attributes
+    ----------
+    level
+        Level name.
+    ids
+        Jurisdiction ids of the level (sorted): those of the pieces and every explicit
+        origin, including jurisdictions without a piece.
+    codes
+        Code (position in ``ids``) of each piece's own jurisdiction.
+    sources
+        The distinct ``load_source`` labels.
+    home
+        n_sources x n_pieces loads (kg/day) originating in the piece's own jurisdiction.
+    source, node, origin, load
+        One entry per load placed on a piece of another jurisdiction than its origin:
+        source index, piece position, origin code and load (kg/day).
+    """
+
+    level: str
+    ids: np.ndarray
+    codes: np.ndarray
+    sources: list[str]
+    home: np.ndarray
+    source: np.ndarray
+    node: np.ndarray
+    origin: np.ndarray
+    load: np.ndarray
+
+    def total(self) -> np.ndarray:
+        """Every load placed on each piece, of any origin (kg/day)."""
+        out = self.home.sum(axis=0)
+        np.add.at(out, self.node, self.load)
+        return out
+
+
+def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoads:
+    r"""Split a load table by origin jurisdiction at one level: :math:`G_{io}`.
+
+    A load is generated in a jurisdiction and enters the river where it is placed
+    (:func:`node_loads`). Its origin at ``level`` is the row's ``origin_<level>`` where
+    that column exists and is not empty, else the jurisdiction ``jur_<level>`` of the
+    piece it is placed on. So
+
+    .. math:: G_{io} = \sum_{\text{rows } k \text{ on } i,\ O_k = o} g_k
+
+    with :math:`O_k` the origin of row :math:`k`.
+
+    Parameters
+    ----------
+    pn
+        The piece network.
+    loads
+        As in :func:`node_loads`, optionally with ``origin_<level>`` columns (e.g. from
+        :func:`basingov.loads.population_loads` with ``jurisdictions``).
+    level
+        Level name.
+
+    Returns
+    -------
+    OriginLoads
+
+    Raises
+    ------
+    InputError
+        As in :func:`node_loads`, or if the level is not in the piece table.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> net = SimpleNamespace(reaches=pd.DataFrame({"reach_id": [1]}),
+    ...     idx_ds=np.array([-1]), bifurcations=None)
+    >>> p = pd.DataFrame({"piece_id": [0], "reach_id": [1], "reach_pos": [0],
+    ...     "fraction_start": [0.0], "fraction_end": [1.0], "jur_country": ["A"]})
+    >>> t = pd.DataFrame({"piece_id": [0, 0], "load_kg_day": [1.0, 2.0],
+    ...     "origin_country": [None, "B"]})
+    >>> ol = origin_loads(piece_network(net, p), t, "country")
+    >>> ol.ids.tolist(), ol.home.tolist(), ol.origin.tolist(), ol.load.tolist()
+    (['A', 'B'], [[1.0]], [1], [2.0])
+    """
+    _, piece_ids = pn.jur_codes(level)
+    sources, scode, row, node, load = _place(pn, loads)
+    pj = pn.pieces[f"jur_{level}"].astype(str).to_numpy()
+    col = f"origin_{level}"
+    if col in loads.columns:
+        raw = loads[col].to_numpy(dtype=object)
+        given = ~pd.isna(raw)
+        given[given] = np.array([str(v) != "" for v in raw[given]], dtype=bool)
+        explicit = np.where(given, raw, "").astype(str)
+    else:
+        given = np.zeros(len(loads), dtype=bool)
+        explicit = np.full(len(loads), "", dtype=object).astype(str)
+    ids = np.unique(np.concatenate([piece_ids.astype(str), explicit[given]])).astype(object)
+    idx = pd.Index(ids)
+    codes = idx.get_indexer(pj).astype(np.int64)
+    oc = np.where(given[row], idx.get_indexer(explicit[row]), codes[node]).astype(np.int64)
+    home = oc == codes[node]
+    hm = np.zeros((len(sources), pn.graph.n))
+    np.add.at(hm, (scode[row[home]], node[home]), load[home])
+    fr = ~home & (load > 0)
+    return OriginLoads(
+        level=level,
+        ids=ids,
+        codes=codes,
+        sources=sources,
+        home=hm,
+        source=scode[row[fr]].astype(np.int64),
+        node=node[fr],
+        origin=oc[fr],
+        load=load[fr],
+    )
+
+
+def _route_codes_in(
+    net: Any, pn: PieceNetwork, ol: OriginLoads, min_stretch_m: float
+) -> np.ndarray:
+    """Routing labels (:func:`stretch_route_codes`) in the numbering of ``ol.ids``."""
+    _, piece_ids = pn.jur_codes(ol.level)
+    rc = stretch_route_codes(net, pn, ol.level, min_stretch_m=min_stretch_m)
+    remap = pd.Index(ol.ids).get_indexer(piece_ids.astype(str)).astype(np.int64)
+    return remap[rc]
