@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -22,17 +21,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import CRS
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from basingov import _kernels as K
-from basingov.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
-from basingov.errors import (
-    BasingovWarning,
-    CRSError,
-    InputError,
-    TopologyError,
+from basingov._topology import (
+    OUTLET_ID,
+    _check_projected,
+    _edge_arrays,
+    _fmt_ids,
+    _scc,
+    _topology,
 )
+from basingov._topology import _map_ids as _map_ids
+from basingov._topology import ids_to_positions as ids_to_positions
+from basingov.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
+from basingov.errors import BasingovWarning, InputError
 from basingov.hydrology import (
     DEFAULT_LAKE_VELOCITY_MS,
     DEFAULT_RUNOFF_MM_YEAR,
@@ -75,9 +77,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: ``downstream_id`` of a reach that drains out of the network.
-OUTLET_ID = -1
 
 _REQUIRED = ("reach_id", "downstream_id")
 
@@ -230,353 +229,6 @@ class RiverNetwork:
         src, dst, _ = self._edges
         _, labels = _scc(src, dst, self.n)
         return np.bincount(labels)[labels]
-
-
-# ----------------------------------------------------------------------------------------
-# helpers
-# ----------------------------------------------------------------------------------------
-def _fmt_ids(ids: Sequence[Any] | np.ndarray, limit: int = 20) -> str:
-    vals = [int(v) if isinstance(v, np.integer | int) else v for v in list(ids)]
-    head = ", ".join(str(v) for v in vals[:limit])
-    more = f", ... ({len(vals) - limit} more)" if len(vals) > limit else ""
-    return f"[{head}{more}]"
-
-
-def _scc(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[int, np.ndarray]:
-    g = sparse.csr_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
-    ncomp, labels = csgraph.connected_components(g, directed=True, connection="strong")
-    return int(ncomp), labels.astype(np.int64)
-
-
-def _edge_arrays(
-    idx_ds: np.ndarray,
-    ids: np.ndarray,
-    bifurcations: pd.DataFrame | None,
-    position: Any,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    main = np.flatnonzero(idx_ds >= 0)
-    src = main
-    dst = idx_ds[main]
-    frac = np.ones(main.shape[0])
-    if bifurcations is not None and len(bifurcations):
-        bsrc = position(bifurcations["reach_id"].to_numpy())
-        bds = bifurcations["downstream_id"].to_numpy(dtype=np.int64)
-        bfrac = bifurcations["fraction"].to_numpy(dtype=np.float64)
-        # bifurcation rows replace the main link of their reach; out-of-network rows
-        # (downstream_id == OUTLET_ID) leave the network and carry their fraction away.
-        keep_main = ~np.isin(main, bsrc)
-        inside = bds != OUTLET_ID
-        src = np.concatenate([main[keep_main], bsrc[inside]])
-        dst = np.concatenate([dst[keep_main], position(bds[inside])])
-        frac = np.concatenate([frac[keep_main], bfrac[inside]])
-    return src.astype(np.int64), dst.astype(np.int64), frac
-
-
-def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
-    """int32 work arrays (half the memory traffic) unless positions need 64 bits."""
-    return np.int32 if n < 2**31 - 1 else np.int64
-
-
-def _map_ids(
-    reach_ids: np.ndarray, downstream_ids: np.ndarray, outlet_value: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Downstream positions, in-degrees, check counts and duplicated positions.
-
-    Dense ids (span at most ``4 n + 1024``) go through a lookup table, others through a
-    hash table (:func:`basingov._kernels.map_ids_dense` / ``map_ids_hash``). The counts
-    are ``[reach ids equal to the outlet value, dangling, self-loops, outlets]``.
-    """
-    n = reach_ids.shape[0]
-    ids = np.ascontiguousarray(reach_ids, dtype=np.int64)
-    ds = np.ascontiguousarray(downstream_ids, dtype=np.int64)
-    it = _index_dtype(n)
-    idx = np.empty(n, dtype=np.int64)
-    indeg = np.zeros(n, dtype=it)
-    if n == 0:
-        return idx, indeg, np.zeros(4, np.int64), np.empty(0, np.int64)
-    lo = int(ids.min())
-    span = int(ids.max()) - lo + 1
-    if span <= 4 * n + 1024:
-        table = np.full(span, -1, dtype=it)
-        counts = K.map_ids_dense(ids, ds, outlet_value, lo, table, idx, indeg)
-        # fewer distinct ids than reaches: find the duplicates (first occurrence wins)
-        dups = K.dense_positions(ids, lo, span)[1] if counts[4] < n else np.empty(0, np.int64)
-        return idx, indeg, counts[:4], dups
-    bits = max(int(3 * n // 2 + 1).bit_length(), 1)  # 2**bits > 1.5 n: load < 2/3
-    slots = np.full((1 << bits, 2), -1, dtype=np.int64)
-    dup_buf = np.empty(n, dtype=np.int64)
-    counts = K.map_ids_hash(ids, ds, outlet_value, slots, 64 - bits, idx, indeg, dup_buf)
-    return idx, indeg, counts[:4], dup_buf[: counts[4]].copy()
-
-
-def ids_to_positions(
-    reach_ids: np.ndarray, downstream_ids: np.ndarray, *, outlet_value: int = OUTLET_ID
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Map downstream ids onto positions.
-
-    Parameters
-    ----------
-    reach_ids
-        int64 ids, one per reach.
-    downstream_ids
-        int64 downstream ids; ``outlet_value`` marks outlets.
-    outlet_value
-        The outlet sentinel in ``downstream_ids``.
-
-    Returns
-    -------
-    idx_ds
-        Position of each downstream reach; -1 at outlets and -2 where the id is unknown.
-    duplicated
-        Positions whose id already occurred earlier.
-    sorter
-        Always an empty array (kept for compatibility): ids are looked up through a
-        dense table or, for sparse ids, a hash table, never by sorting.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> idx, dup, _ = ids_to_positions(np.array([5, 7, 9]), np.array([7, 9, -1]))
-    >>> idx.tolist(), dup.tolist()
-    ([1, 2, -1], [])
-    """
-    idx, _, _, dups = _map_ids(reach_ids, downstream_ids, outlet_value)
-    return idx, dups, np.empty(0, np.int64)
-
-
-def _check_projected(crs: Any, what: str) -> CRS:
-    if crs is None:
-        msg = (
-            f"{what} has no CRS; set it first, e.g. gdf.set_crs('EPSG:4326') for lon/lat "
-            "data, then project it with gdf.to_crs(gdf.estimate_utm_crs())"
-        )
-        raise CRSError(msg)
-    crs = CRS.from_user_input(crs)
-    if crs.is_geographic:
-        msg = (
-            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
-            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's "
-            "configured CRS"
-        )
-        raise CRSError(msg)
-    return crs
-
-
-def _validate_bifurcations(
-    bif: pd.DataFrame, ids: np.ndarray, id_set_sorted: np.ndarray, problems: list[str]
-) -> pd.DataFrame | None:
-    missing_cols = [c for c in ("reach_id", "downstream_id", "fraction") if c not in bif]
-    if missing_cols:
-        problems.append(
-            f"bifurcation table lacks column(s) {missing_cols}; it needs "
-            "reach_id, downstream_id, fraction"
-        )
-        return None
-    b = pd.DataFrame(
-        {
-            "reach_id": bif["reach_id"].to_numpy(dtype=np.int64),
-            "downstream_id": bif["downstream_id"].to_numpy(dtype=np.int64),
-            "fraction": bif["fraction"].to_numpy(dtype=np.float64),
-        }
-    )
-    for col in ("reach_id", "downstream_id"):
-        vals = b[col].to_numpy()
-        if col == "downstream_id":
-            vals = vals[vals != OUTLET_ID]
-        pos = np.clip(np.searchsorted(id_set_sorted, vals), 0, max(len(ids) - 1, 0))
-        bad = vals[id_set_sorted[pos] != vals] if len(ids) else vals
-        if bad.size:
-            problems.append(f"bifurcation {col}(s) {_fmt_ids(np.unique(bad))} are not reach ids")
-    badfrac = b.loc[~((b["fraction"] > 0) & (b["fraction"] <= 1)), "reach_id"]
-    if len(badfrac):
-        problems.append(
-            f"bifurcation fractions must lie in (0, 1]; reach(es) {_fmt_ids(badfrac.unique())}"
-        )
-    sums = b.groupby("reach_id")["fraction"].sum()
-    off = sums[~np.isclose(sums.to_numpy(), 1.0, rtol=0, atol=1e-6)]
-    if len(off):
-        detail = ", ".join(f"{int(r)}: {s:.6g}" for r, s in off.head(20).items())
-        problems.append(
-            f"bifurcation fractions must sum to 1 per reach; they do not for reach(es) {detail}"
-        )
-    selfl = b.loc[b["reach_id"] == b["downstream_id"], "reach_id"]
-    if len(selfl):
-        problems.append(
-            f"self-loop(s) in the bifurcation table at reach(es) {_fmt_ids(selfl.to_numpy())}"
-        )
-    dup = b.duplicated(["reach_id", "downstream_id"])
-    if dup.any():
-        problems.append(
-            f"duplicated bifurcation link(s) from reach(es) {_fmt_ids(b.loc[dup, 'reach_id'])}"
-        )
-    return b
-
-
-def _cycle_ids(idx_ds: np.ndarray, ordered: np.ndarray, ids: np.ndarray) -> list[list[int]]:
-    """Ids of each cycle among the nodes Kahn's algorithm could not order (single pointer)."""
-    rest = np.ones(idx_ds.shape[0], bool)
-    rest[ordered] = False
-    nodes = np.flatnonzero(rest)
-    src = nodes[idx_ds[nodes] >= 0]
-    _, labels = _scc(src, idx_ds[src], idx_ds.shape[0])
-    lab = labels[nodes]
-    sizes = np.bincount(lab)
-    cyc = nodes[sizes[lab] > 1]
-    out: list[list[int]] = []
-    for c in np.unique(labels[cyc])[:10]:
-        out.append([int(v) for v in ids[cyc[labels[cyc] == c]]])
-    return out
-
-
-def _order_with_cycles(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, list]:
-    """Topological order of the condensation, plus the node sets of cycles."""
-    ncomp, labels = _scc(src, dst, n)
-    cs, cd = labels[src], labels[dst]
-    keep = cs != cd
-    g = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.int8), (cs[keep], cd[keep])), shape=(ncomp, ncomp)
-    )
-    g.sum_duplicates()
-    corder = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), ncomp)
-    crank = np.empty(ncomp, dtype=np.int64)
-    crank[corder] = np.arange(ncomp)
-    order = np.argsort(crank[labels], kind="stable").astype(np.int64)
-    sizes = np.bincount(labels)
-    cyc = [np.flatnonzero(labels == c) for c in np.flatnonzero(sizes > 1)]
-    return order, cyc
-
-
-def _topology(
-    reach_ids: np.ndarray,
-    downstream_ids: np.ndarray,
-    *,
-    outlet_value: int,
-    bifurcations: pd.DataFrame | None,
-    allow_cycles: bool,
-    expect_single_outlet: bool,
-) -> tuple[np.ndarray, np.ndarray, pd.DataFrame | None, list[int]]:
-    """Validate ids and links; return idx_ds, order, normalised bifurcations, comp sizes."""
-    problems: list[str] = []
-    n = reach_ids.shape[0]
-    idx_ds, indeg, counts, dups = _map_ids(reach_ids, downstream_ids, outlet_value)
-    n_outid, n_dangling, n_self, n_out = (int(c) for c in counts)
-    sorter = np.empty(0, np.int64)
-    if dups.size:
-        problems.append(f"duplicated reach id(s) {_fmt_ids(np.unique(reach_ids[dups]))}")
-    if n_outid:
-        problems.append(
-            f"reach id(s) equal to the outlet value {outlet_value} are not allowed: "
-            f"{_fmt_ids(np.flatnonzero(reach_ids == outlet_value))} (positions)"
-        )
-    if n_dangling:
-        dangling = idx_ds == -2
-        bad = np.unique(downstream_ids[dangling])
-        problems.append(
-            f"dangling downstream id(s) {_fmt_ids(bad)} (not reach ids; use "
-            f"{outlet_value} for outlets), at reach(es) {_fmt_ids(reach_ids[dangling])}"
-        )
-    if n_self:
-        selfloop = idx_ds == np.arange(n)
-        problems.append(
-            f"self-loop(s): reach(es) {_fmt_ids(reach_ids[selfloop])} drain into themselves"
-        )
-    bif: pd.DataFrame | None = None
-    if bifurcations is not None:
-        sorter = np.argsort(reach_ids, kind="stable")
-        bif = _validate_bifurcations(bifurcations, reach_ids, reach_ids[sorter], problems)
-    if problems:
-        _raise(problems)
-    if bif is not None and len(bif):
-        # main branch = largest fraction (ties: first listed); it sets idx_ds
-        b = bif.assign(_o=np.arange(len(bif)))
-        mainb = b.sort_values(["reach_id", "fraction", "_o"], ascending=[True, False, True])
-        mainb = mainb.drop_duplicates("reach_id")
-        pos = _positions(reach_ids, mainb["reach_id"].to_numpy(), sorter)
-        mds = mainb["downstream_id"].to_numpy()
-        idx_ds[pos] = np.where(mds == OUTLET_ID, -1, _positions(reach_ids, mds, sorter, OUTLET_ID))
-        # a reach listed in the bifurcation table gets its downstream_id from its main branch
-    if bif is None or not len(bif):
-        # one fused pass: Kahn's order, the outlets and (several outlets) piece sizes
-        order = np.empty(n, dtype=np.int64)
-        pieces = n_out != 1
-        count = np.ones(n if pieces else 0, dtype=indeg.dtype)
-        outlets = np.empty(n_out, dtype=np.int64)
-        out_sizes = np.empty(n_out, dtype=np.int64)
-        n_ordered, _ = K.tree_order(idx_ds, indeg, order, count, outlets, out_sizes)
-        if n_ordered < n:
-            cycles = _cycle_ids(idx_ds, order[:n_ordered], reach_ids)
-            text = "; ".join(_fmt_ids(c) for c in cycles)
-            msg = (
-                f"the network has {len(cycles)} cycle(s) through reach ids {text}; "
-                "a river network must be acyclic unless bifurcation fractions are given "
-                "(allow_cycles=True)"
-            )
-            raise TopologyError(msg)
-        srt = np.argsort(outlets, kind="stable")
-        outlets = outlets[srt]
-        # a single outlet drains the whole (acyclic, fully ordered) network
-        sizes = out_sizes[srt] if pieces else np.array([n], dtype=np.int64)
-        if expect_single_outlet and outlets.size != 1:
-            msg = (
-                f"expected a single outlet but found {outlets.size}: reach id(s) "
-                f"{_fmt_ids(reach_ids[outlets])}"
-            )
-            raise TopologyError(msg)
-        return idx_ds, order, None, sorted((int(v) for v in sizes), reverse=True)
-    # bifurcations: order on the full link graph (CSR)
-    bpos = _positions(reach_ids, bif["reach_id"].to_numpy(), sorter)
-    bds = bif["downstream_id"].to_numpy()
-    inside = bds != OUTLET_ID
-    main = np.flatnonzero(idx_ds >= 0)
-    keep = ~np.isin(main, bpos)
-    src = np.concatenate([main[keep], bpos[inside]])
-    dst = np.concatenate([idx_ds[main[keep]], _positions(reach_ids, bds[inside], sorter)])
-    g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
-    g.sum_duplicates()
-    order = K.kahn_order_csr(g.indptr.astype(np.int64), g.indices.astype(np.int64), n)
-    if order.shape[0] < n:
-        order, cyc = _order_with_cycles(src, dst, n)
-        if not allow_cycles:
-            text = "; ".join(_fmt_ids(reach_ids[c]) for c in cyc[:10])
-            msg = (
-                f"the network has {len(cyc)} cycle(s) through reach ids {text}; pass "
-                "allow_cycles=True to keep them (routing then needs decay, see "
-                "basingov.spillover)"
-            )
-            raise TopologyError(msg)
-    # outlets and pieces (weakly connected components)
-    out_deg = np.bincount(src, minlength=n)
-    outlets = np.flatnonzero(out_deg == 0)
-    if expect_single_outlet and outlets.size != 1:
-        msg = (
-            f"expected a single outlet but found {outlets.size}: reach id(s) "
-            f"{_fmt_ids(reach_ids[outlets])}"
-        )
-        raise TopologyError(msg)
-    g = sparse.csr_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(n, n))
-    _, wl = csgraph.connected_components(g, directed=True, connection="weak")
-    sizes = np.bincount(wl)
-    return idx_ds, order.astype(np.int64), bif, sorted((int(s) for s in sizes), reverse=True)
-
-
-def _positions(
-    reach_ids: np.ndarray, q: np.ndarray, sorter: np.ndarray, skip: int | None = None
-) -> np.ndarray:
-    if sorter.size == 0:
-        sorter = np.argsort(reach_ids, kind="stable")
-    sids = reach_ids[sorter]
-    qq = np.asarray(q, dtype=np.int64)
-    pos = np.clip(np.searchsorted(sids, qq), 0, reach_ids.shape[0] - 1)
-    out = sorter[pos].astype(np.int64)
-    if skip is not None:
-        out = np.where(qq == skip, -1, out)
-    return out
-
-
-def _raise(problems: list[str]) -> None:
-    lines = "\n".join(f"  - {p}" for p in problems)
-    msg = f"invalid river network ({len(problems)} problem(s)):\n{lines}"
-    raise TopologyError(msg)
 
 
 # ----------------------------------------------------------------------------------------
