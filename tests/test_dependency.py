@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -179,3 +183,24 @@ def test_boundary_crossings_stay_out_of_the_graph(jur):
     c = cross([("A", "B", 1.0, 0.1), ("B", "A", 1.0, 0.1)]).assign(on_boundary=[False, True])
     g = jurisdiction_graph(c, jur, level="county")
     assert list(g.edges) == [("A", "B")]
+
+
+def test_downstream_area_does_not_depend_on_hash_order():
+    # float sums over a set of descendants must not change with PYTHONHASHSEED
+    code = (
+        "import networkx as nx\n"
+        "from basingov.dependency import downstream_area\n"
+        "edges = [(f'J{i}', 'OUT') for i in range(40)] + [('HEAD', f'J{i}') for i in range(40)]\n"
+        "g = nx.DiGraph(edges)\n"
+        "area = {n: 0.1 * (k + 1) / 3 for k, n in enumerate(sorted(g))}\n"
+        "nx.set_node_attributes(g, area, 'area_km2')\n"
+        "print(repr(downstream_area(g)['HEAD']))\n"
+    )
+    outs = set()
+    for seed in (1, 2, 3, 4):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        run = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        outs.add(run.stdout)
+    assert len(outs) == 1, outs

@@ -307,7 +307,11 @@ def downstream_area(graph: nx.DiGraph) -> pd.Series:
     area = nx.get_node_attributes(graph, "area_km2")
     return _series(
         graph,
-        {n: float(sum(area.get(d, 0.0) for d in nx.descendants(graph, n))) for n in graph.nodes},
+        # sorted: descendants is a set, and float sums must not depend on hash order
+        {
+            n: float(sum(area.get(d, 0.0) for d in sorted(nx.descendants(graph, n))))
+            for n in graph.nodes
+        },
         "downstream_area_km2",
     )
 
