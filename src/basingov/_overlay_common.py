@@ -13,6 +13,7 @@ import shapely
 from pyproj import CRS
 
 from basingov.errors import CRSError, InputError
+from basingov.io import require_projected
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -82,20 +83,7 @@ def _require_projected(gdf: gpd.GeoDataFrame, what: str) -> CRS:
     if len(gdf) == 0:
         msg = f"{what} is empty (0 rows); pass a layer with at least one feature"
         raise InputError(msg)
-    if gdf.crs is None:
-        msg = (
-            f"{what} has no CRS; set it with gdf.set_crs(...) and project it, e.g. "
-            "gdf.to_crs(gdf.estimate_utm_crs()), before the overlay"
-        )
-        raise CRSError(msg)
-    crs = CRS.from_user_input(gdf.crs)
-    if not crs.is_projected:
-        msg = (
-            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
-            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's configured CRS"
-        )
-        raise CRSError(msg)
-    return crs
+    return require_projected(gdf, what=what)
 
 
 def _same_crs(a: CRS, b: gpd.GeoDataFrame, what_a: str, what_b: str) -> None:

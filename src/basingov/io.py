@@ -210,7 +210,10 @@ def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
         If the CRS is missing or geographic.
     """
     if gdf.crs is None:
-        msg = f"{what} has no CRS; set it with gdf.set_crs(...) before computing lengths or areas"
+        msg = (
+            f"{what} has no CRS; set it with gdf.set_crs(...) and project it, e.g. "
+            "gdf.to_crs(gdf.estimate_utm_crs()), before computing lengths or areas"
+        )
         raise CRSError(msg)
     crs = CRS.from_user_input(gdf.crs)
     if not crs.is_projected:

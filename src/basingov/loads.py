@@ -37,6 +37,7 @@ from basingov._population import (
     _population_on_pieces,
 )
 from basingov.errors import BasingovWarning, CRSError, InputError
+from basingov.io import require_projected
 
 __all__ = [
     "COEFFICIENT_KEYS",
@@ -149,15 +150,6 @@ def emitted_per_capita_g_day(
     return raw * (1.0 - rem)
 
 
-def _projected(gdf: gpd.GeoDataFrame, what: str) -> None:
-    if gdf.crs is None or not gdf.crs.is_projected:
-        msg = (
-            f"{what} must be in a projected CRS (got {gdf.crs}); reproject with "
-            "gdf.to_crs(gdf.estimate_utm_crs())"
-        )
-        raise CRSError(msg)
-
-
 def population_loads(
     pieces: gpd.GeoDataFrame,
     raster: str | Path,
@@ -241,7 +233,7 @@ def population_loads(
     from rasterio.errors import RasterioIOError
 
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
-    _projected(pieces, "the piece table")
+    require_projected(pieces, what="the piece table")
     try:
         with rasterio.open(raster) as src:
             b = src.count if band is None else int(band)
@@ -309,7 +301,7 @@ def point_source_loads(
         If ``reaches`` is not projected.
     """
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
-    _projected(reaches, "the reach table")
+    require_projected(reaches, what="the reach table")
     if not tolerance_m >= 0:
         msg = f"tolerance_m must be >= 0, got {tolerance_m}"
         raise InputError(msg)
