@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import networkx as nx
 import pandas as pd
 
 from basingov.errors import InputError
+from basingov.io import to_jsonable
 from basingov.overlay import OverlayResult
 
 __all__ = ["crossings", "find_jurisdiction", "jurisdiction", "load_overlay"]
@@ -57,17 +57,9 @@ def load_overlay(basin: str | Path) -> tuple[Any, Any, OverlayResult]:
     return b, net, ov
 
 
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item"):
-        return _clean(v.item())
-    return v
-
-
 def _records(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     cols = [c for c in cols if c in df.columns]
-    return [{str(k): _clean(v) for k, v in row.items()} for row in df[cols].to_dict("records")]
+    return [{str(k): to_jsonable(v) for k, v in row.items()} for row in df[cols].to_dict("records")]
 
 
 def find_jurisdiction(
@@ -215,8 +207,8 @@ def jurisdiction_report(
         return {
             "jur_id": other,
             "name": names.get(other, ""),
-            "upstream_area_km2": _clean(d["upstream_area_km2"]),
-            "discharge_m3s": _clean(d["discharge_m3s"]),
+            "upstream_area_km2": to_jsonable(d["upstream_area_km2"]),
+            "discharge_m3s": to_jsonable(d["discharge_m3s"]),
             "n_crossings": d["n_crossings"],
         }
 
@@ -231,8 +223,8 @@ def jurisdiction_report(
         "name": str(row["name"]),
         "level": int(row["level"]) if "level" in row else None,
         "level_name": lv,
-        "area_km2": _clean(share["area_km2"].iloc[0]) if len(share) else 0.0,
-        "share": _clean(share["share"].iloc[0]) if len(share) else 0.0,
+        "area_km2": to_jsonable(share["area_km2"].iloc[0]) if len(share) else 0.0,
+        "share": to_jsonable(share["share"].iloc[0]) if len(share) else 0.0,
         "drains_from": [link(u, jid, u) for u in g.predecessors(jid)] if jid in g else [],
         "drains_to": [link(jid, v, v) for v in g.successors(jid)] if jid in g else [],
         "all_upstream": sorted(nx.ancestors(g, jid)) if jid in g else [],
@@ -240,7 +232,7 @@ def jurisdiction_report(
         "crossings": _records(mine, _CROSSING_FIELDS),
         "indicators": (
             {
-                k: _clean(ind[k].iloc[0])
+                k: to_jsonable(ind[k].iloc[0])
                 for k in (
                     "upstream_dependency",
                     "downstream_exposure",
