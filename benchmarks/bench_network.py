@@ -26,8 +26,8 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from basingov import _kernels as K
 from basingov.network import OUTLET_ID, _map_ids, _topology
+from basingov.network import _kernels as K
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
@@ -208,7 +208,7 @@ def main() -> None:
         f"dangling / self-loop / outlet-id checks and in-degrees {t_map:.3f} s; Kahn order",
         f"with outlets {t_order:.3f} s ({t_pieces:.3f} s when the piece sizes are swept too,",
         "as with several outlets); the rest is allocation and Python glue. Both are",
-        "numba kernels (`basingov._kernels.map_ids_dense` / `map_ids_hash`, `tree_order`),",
+        "numba kernels (`basingov.network._kernels.map_ids_dense` / `map_ids_hash`, `tree_order`),",
         "each bound by one or two random memory accesses per reach.",
         "",
         "How: dense ids (a permutation of 1..n, span ≤ 4n + 1024) go through an O(n) lookup",

@@ -1,4 +1,4 @@
-"""Tests for basingov.builders: four builders on hand-built cases and on the shipped basins."""
+"""Tests for basingov.network.builders: four builders on hand-built cases and shipped basins."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 import shapely
 from shapely import LineString, Point, box
 
-from basingov.builders import (
+from basingov.config import load_config
+from basingov.errors import BasingovWarning, ConfigError, CRSError, InputError, TopologyError
+from basingov.network.builders import (
     apportion_area,
     build_network,
     from_dem,
@@ -20,9 +22,7 @@ from basingov.builders import (
     from_next_down,
     from_to_nodes,
 )
-from basingov.config import load_config
-from basingov.errors import BasingovWarning, ConfigError, CRSError, InputError, TopologyError
-from basingov.navigation import navigate
+from basingov.network.navigation import navigate
 
 CRS = "EPSG:3035"
 ROOT = Path(__file__).resolve().parents[1]
@@ -536,7 +536,7 @@ def test_rhine_dem_network():
 
 
 def test_thames_dem_upstream_area_at_nrfa_gauges():
-    from basingov.navigation import snap_point
+    from basingov.network.navigation import snap_point
 
     # delineation check on the whole DEM rectangle (not clipped to Kingston: the Wey and
     # Mole gauges drain elsewhere on the unburned 30" DEM, see the next test)

@@ -1,4 +1,4 @@
-"""Tests for basingov.naming: names transferred from a named line layer."""
+"""Tests for basingov.network.naming: names transferred from a named line layer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from shapely.geometry import LineString
 
 from basingov.errors import CRSError, InputError
-from basingov.naming import names_from_lines
+from basingov.network.naming import names_from_lines
 
 CRS = "EPSG:3035"
 

@@ -1,4 +1,4 @@
-"""Tests for basingov.navigation: UM/UT/DM/DD with distance limits, point snapping."""
+"""Tests for basingov.network.navigation: UM/UT/DM/DD with distance limits, point snapping."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pyproj import Transformer
 from shapely import LineString
 
 from basingov.errors import EmptyResultError, InputError
-from basingov.navigation import navigate, snap_point
 from basingov.network import network_from_table
+from basingov.network.navigation import navigate, snap_point
 
 CRS = "EPSG:3035"
 X0, Y0 = 4_000_000.0, 3_000_000.0

@@ -9,7 +9,6 @@ import pytest
 import shapely
 from shapely import LineString, box
 
-from basingov._cutter import classify_segment_pairs, cut_at_borders
 from basingov.errors import CRSError, EmptyResultError, InputError
 from basingov.network import network_from_table
 from basingov.overlay import (
@@ -25,6 +24,7 @@ from basingov.overlay import (
     split_reaches,
     unit_shares,
 )
+from basingov.overlay.cutter import classify_segment_pairs, cut_at_borders
 
 CRS = "EPSG:3035"
 
@@ -440,7 +440,7 @@ _CACHE: dict[str, object] = {}
 
 
 def shipped(basin: str):
-    from basingov.commands.query_overlay import load_overlay
+    from basingov.cli.query_overlay import load_overlay
 
     if basin not in _CACHE:
         with __import__("warnings").catch_warnings():

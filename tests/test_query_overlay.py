@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
-from basingov.commands.query_overlay import find_jurisdiction
+from basingov.cli.query_overlay import find_jurisdiction
 from basingov.errors import InputError
 
 pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")

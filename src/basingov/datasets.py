@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import numpy as np
 
-from basingov.config import BasinConfig, NetworkSection, load_config
+from basingov.config import BasinConfig, load_config
 from basingov.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -186,7 +185,7 @@ def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
 def load_basin(name_or_config: str | Path) -> Basin:
     """Load and validate a basin's boundaries from a shipped name or a config path.
 
-    The river network is built separately with :func:`basingov.builders.build_network`,
+    The river network is built separately with :func:`basingov.network.builders.build_network`,
     because a basin may offer several networks (see ``[networks]`` in the config).
 
     Parameters
@@ -216,14 +215,7 @@ def load_basin(name_or_config: str | Path) -> Basin:
 
 
 def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
-    """Build one of a basin's river networks, with areas wherever they can be had.
-
-    Line networks (CCM2, Natural Earth, DCW, NFGIS) carry no drainage areas. For them,
-    local areas are *derived* with :func:`basingov.builders.apportion_area`: from the
-    sub-catchments of another ``next_down`` network of the basin (HydroBASINS on the
-    Rhine) when there is one, else from the basin polygon (area proportional to river
-    length, i.e. a constant drainage density). The derivation is recorded in the
-    network's ``source`` text and in the reaches' ``area_source`` column.
+    """Build one of a basin's river networks (see :func:`basingov.network.assemble_network`).
 
     Parameters
     ----------
@@ -236,80 +228,12 @@ def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
     -------
     RiverNetwork
 
-    Raises
-    ------
-    ConfigError
-        If ``key`` names no network of the basin (the message lists them).
-
     Examples
     --------
     >>> net = load_network(load_basin("thames"))
     >>> bool(net.reaches["upstream_area_km2"].notna().all())
     True
     """
-    import dataclasses
-    import warnings
+    from basingov.network.assemble import assemble_network
 
-    from basingov.builders import apportion_area, build_network
-    from basingov.errors import BasingovWarning
-
-    cfg = basin.config
-    key = key or cfg.basin.network
-    if key not in cfg.networks:
-        msg = (
-            f"network {key!r} is not in {cfg.source.name}; its networks are {sorted(cfg.networks)}"
-        )
-        raise ConfigError(msg)
-    sec = cfg.networks[key]
-    net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics)
-    if sec.names_path is not None:
-        net = _with_names(net, sec)
-    if not net.reaches["upstream_area_km2"].isna().all():
-        return net
-    for other_key, sec in cfg.networks.items():
-        if other_key == key or sec.builder != "next_down":
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BasingovWarning)
-            other = build_network(sec, crs=cfg.basin.crs, outlet=None, hydraulics=None)
-        if "catchment" in other.reaches.columns:
-            cats = gpd.GeoDataFrame(
-                {"area": other.reaches["local_area_km2"]},
-                geometry=other.reaches["catchment"],
-                crs=other.crs,
-            )
-            out = apportion_area(net, cats, area_column="area", hydraulics=cfg.hydraulics)
-            note = f"areas apportioned by river length within the {other_key!r} sub-catchments"
-            break
-    else:
-        out = apportion_area(net, basin.basin, hydraulics=cfg.hydraulics)
-        note = "areas apportioned by river length over the basin polygon"
-    logger.info("network %s of %s: %s", key, cfg.basin.name, note)
-    return dataclasses.replace(out, source=f"{out.source}; {note}" if out.source else note)
-
-
-def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:
-    """Fill the reaches' ``name`` from the section's named line layer (labelled derived)."""
-    import dataclasses
-
-    from basingov.io import read_vector
-    from basingov.naming import names_from_lines
-
-    if sec.names_path is None:  # callers check; kept for type narrowing
-        return net
-    lines = read_vector(sec.names_path, layer=sec.names_layer, columns=[sec.names_column])
-    names = names_from_lines(
-        net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
-    )
-    reaches = net.reaches.copy()
-    had = reaches["name"].fillna("").astype(str) if "name" in reaches else None
-    if had is not None:
-        names = had.where(had != "", names)
-    reaches["name"] = names
-    reaches["name_source"] = np.where(
-        (had != "") if had is not None else False,
-        "network",
-        np.where(names != "", f"derived: along {sec.names_path.name}", ""),
-    )
-    note = f"names transferred from {sec.names_path.name}"
-    return dataclasses.replace(net, reaches=reaches, source=f"{net.source}; {note}")
+    return assemble_network(basin.config, basin.basin, key=key)

@@ -102,7 +102,7 @@ def travel_times(
     >>> travel_times(network_from_table(t), 1, start_fraction=0.5)["t_out_hours"].tolist()
     [0.5, 2.5]
     """
-    from basingov.navigation import navigate
+    from basingov.network.navigation import navigate
 
     if mode not in _MODES:
         msg = f"mode must be one of {list(_MODES)}, got {mode!r}"

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from basingov import _spillover_kernels as K
-from basingov._routing import RoutingGraph, _node_arrays, entry_factors, route
-from basingov._spillover_common import _METHODS, Method
 from basingov.errors import InputError
+from basingov.spillover import _kernels as K
+from basingov.spillover._common import _METHODS, Method
+from basingov.spillover.routing import RoutingGraph, _node_arrays, entry_factors, route
 
 
 # ----------------------------------------------------------------------------------------

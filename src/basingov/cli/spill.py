@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from basingov.commands._common import parse_lonlat
+from basingov.cli._common import parse_lonlat
 from basingov.io import to_jsonable
 
 __all__ = ["spill"]
@@ -80,7 +80,7 @@ def spill(
     from basingov.datasets import load_basin, load_network
     from basingov.errors import InputError
     from basingov.io import check_overwrite, write_csv, write_json
-    from basingov.navigation import navigate, snap_point
+    from basingov.network.navigation import navigate, snap_point
     from basingov.overlay import split_reaches
     from basingov.spill import DEFAULT_DISPERSION_M2_S, spill_notifications
 

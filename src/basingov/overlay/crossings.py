@@ -9,7 +9,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from basingov._overlay_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     _check_level,
     _distance_to_outlet,
@@ -19,8 +20,7 @@ from basingov._overlay_common import (
     _upstream_sum,
     piece_levels,
 )
-from basingov._stretches import _passages, _piece_graph, _stretches
-from basingov.errors import InputError
+from basingov.overlay.stretches import _passages, _piece_graph, _stretches
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -121,7 +121,7 @@ def crossings(
     Consecutive pieces along the flow are compared inside a reach and at junctions (the
     last piece of a reach and the first of its downstream reach, including secondary
     branches listed in ``net.bifurcations``). Two rules, detailed in
-    :mod:`basingov._stretches`, turn the raw jurisdiction changes into crossings:
+    :mod:`basingov.overlay.stretches`, turn the raw jurisdiction changes into crossings:
 
     - **boundary stretches**: along a river that forms the border between A and B (pieces
       marked by :func:`mark_boundary_pieces`, at least ``min_stretch_m`` long, falling on

@@ -8,23 +8,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
-from basingov._pieces import (
-    OriginLoads,
-    PieceNetwork,
-    _piece_keep,
-    _route_codes_in,
-    stretch_route_codes,
-)
-from basingov._spillover_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
+from basingov.spillover._common import (
     DEFAULT_DECAY_PER_DAY,
     DEFAULT_LAKE_DECAY_PER_DAY,
     MC_DECAY_SIGMA_LN,
     MC_LOAD_SIGMA_LN,
     MC_VELOCITY_SIGMA_LN,
 )
-from basingov._transfer import transfer
-from basingov.errors import InputError
+from basingov.spillover.pieces import (
+    OriginLoads,
+    PieceNetwork,
+    _piece_keep,
+    _route_codes_in,
+    stretch_route_codes,
+)
+from basingov.spillover.transfer import transfer
 
 
 def monte_carlo_matrix(

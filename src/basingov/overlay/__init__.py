@@ -2,11 +2,11 @@
 
 The public entry points live here; the work is split by concern:
 
-- :mod:`basingov._split`: cutting reaches at borders, levels, meander merging;
-- :mod:`basingov._boundary`: boundary reaches (left/right bank) and border pieces;
-- :mod:`basingov._stretches`: boundary stretches and outside gaps along the flow;
-- :mod:`basingov._crossings`: the crossing inventory and the main stem;
-- :mod:`basingov._shares`: unit shares and jurisdiction lookups.
+- :mod:`basingov.overlay.split`: cutting reaches at borders, levels, meander merging;
+- :mod:`basingov.overlay.boundary`: boundary reaches (left/right bank) and border pieces;
+- :mod:`basingov.overlay.stretches`: boundary stretches and outside gaps along the flow;
+- :mod:`basingov.overlay.crossings`: the crossing inventory and the main stem;
+- :mod:`basingov.overlay.shares`: unit shares and jurisdiction lookups.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov._boundary import boundary_reaches, mark_boundary_pieces
-from basingov._crossings import crossings, main_stem
-from basingov._overlay_common import (
+from basingov.errors import BasingovWarning, InputError
+from basingov.overlay._common import (
     _ON_EMPTY,
     DEFAULT_BORDER_TOLERANCE_M,
     DEFAULT_MEANDER_TOLERANCE_M,
@@ -37,10 +36,11 @@ from basingov._overlay_common import (
     _resolve_levels,
     piece_levels,
 )
-from basingov._shares import reach_jurisdictions, unit_shares
-from basingov._split import split_reaches
-from basingov._stretches import boundary_stretches, fill_outside_gaps
-from basingov.errors import BasingovWarning, InputError
+from basingov.overlay.boundary import boundary_reaches, mark_boundary_pieces
+from basingov.overlay.crossings import crossings, main_stem
+from basingov.overlay.shares import reach_jurisdictions, unit_shares
+from basingov.overlay.split import split_reaches
+from basingov.overlay.stretches import boundary_stretches, fill_outside_gaps
 
 __all__ = [
     "DEFAULT_BORDER_TOLERANCE_M",

@@ -10,7 +10,7 @@ from typing import Any
 import click
 import numpy as np
 
-from basingov.commands._common import parse_lonlat
+from basingov.cli._common import parse_lonlat
 from basingov.errors import InputError
 
 __all__ = ["downstream", "query_network", "upstream"]
@@ -59,7 +59,7 @@ def query_network(
         For an unknown network key or mode, or a point outside the network.
     """
     from basingov.datasets import load_basin, load_network
-    from basingov.navigation import navigate, snap_point
+    from basingov.network.navigation import navigate, snap_point
 
     b = load_basin(basin)
     cfg = b.config

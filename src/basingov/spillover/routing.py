@@ -11,15 +11,15 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
-from basingov import _spillover_kernels as K
-from basingov._kernels import kahn_order_csr
-from basingov._spillover_common import (
+from basingov.errors import InputError, SingularSystemError
+from basingov.network._kernels import kahn_order_csr
+from basingov.spillover import _kernels as K
+from basingov.spillover._common import (
     _METHODS,
     DEFAULT_DECAY_PER_DAY,
     DEFAULT_LAKE_DECAY_PER_DAY,
     Method,
 )
-from basingov.errors import InputError, SingularSystemError
 
 
 # ----------------------------------------------------------------------------------------

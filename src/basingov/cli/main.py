@@ -1,4 +1,4 @@
-"""Command-line interface: a thin click group over the pipeline and queries."""
+"""The `basingov` click group, its global options, and the entry point."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import click
 from basingov import __version__
 from basingov.errors import BasingovError
 
-__all__ = ["main", "query"]
+__all__ = ["cli", "main", "query"]
 
 _LEVELS = [logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG]
 
@@ -50,20 +50,20 @@ def query() -> None:
 
 # --- command registration: one import + add_command per command module ---------------
 # (keep this block as plain lines so several modules can be added independently)
-from basingov.commands.datasets import datasets  # noqa: E402
-from basingov.commands.run import run  # noqa: E402
-from basingov.commands.spill import spill  # noqa: E402
-from basingov.commands.validate import validate  # noqa: E402
+from basingov.cli.datasets import datasets  # noqa: E402
+from basingov.cli.run import run  # noqa: E402
+from basingov.cli.spill import spill  # noqa: E402
+from basingov.cli.validate import validate  # noqa: E402
 
 cli.add_command(datasets)
 cli.add_command(validate)
 cli.add_command(run)
 cli.add_command(spill)
-from basingov.commands.query_overlay import crossings, jurisdiction  # noqa: E402
+from basingov.cli.query_overlay import crossings, jurisdiction  # noqa: E402
 
 query.add_command(crossings)
 query.add_command(jurisdiction)
-from basingov.commands.query_network import downstream, upstream  # noqa: E402
+from basingov.cli.query_network import downstream, upstream  # noqa: E402
 
 query.add_command(upstream)
 query.add_command(downstream)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._overlay_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import (
     OUTSIDE,
     _check_jurisdictions,
     _check_level,
@@ -20,7 +21,6 @@ from basingov._overlay_common import (
     _same_crs,
     piece_levels,
 )
-from basingov.errors import InputError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -31,13 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._population import (
+from basingov.errors import BasingovWarning, CRSError, InputError
+from basingov.io import require_projected
+from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
 )
-from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.io import require_projected
 
 __all__ = [
     "COEFFICIENT_KEYS",

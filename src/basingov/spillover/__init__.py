@@ -34,8 +34,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
-from basingov._pieces import (
+from basingov.errors import InputError
+from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
+from basingov.spillover._common import (
+    DEFAULT_DECAY_PER_DAY,
+    DEFAULT_LAKE_DECAY_PER_DAY,
+    MC_DECAY_SIGMA_LN,
+    MC_LOAD_SIGMA_LN,
+    MC_VELOCITY_SIGMA_LN,
+)
+from basingov.spillover._common import Method as Method
+from basingov.spillover.pieces import (
     OriginLoads,
     PieceNetwork,
     _piece_keep,
@@ -45,7 +54,7 @@ from basingov._pieces import (
     piece_network,
     stretch_route_codes,
 )
-from basingov._routing import (
+from basingov.spillover.routing import (
     Routing,
     RoutingGraph,
     entry_factors,
@@ -53,17 +62,8 @@ from basingov._routing import (
     route,
     routing_graph,
 )
-from basingov._spillover_common import (
-    DEFAULT_DECAY_PER_DAY,
-    DEFAULT_LAKE_DECAY_PER_DAY,
-    MC_DECAY_SIGMA_LN,
-    MC_LOAD_SIGMA_LN,
-    MC_VELOCITY_SIGMA_LN,
-)
-from basingov._spillover_common import Method as Method
-from basingov._transfer import Transfer, transfer
-from basingov._uncertainty import monte_carlo_matrix
-from basingov.errors import InputError
+from basingov.spillover.transfer import Transfer, transfer
+from basingov.spillover.uncertainty import monte_carlo_matrix
 
 __all__ = [
     "DEFAULT_DECAY_PER_DAY",
@@ -363,7 +363,7 @@ def spillover_tables(
     min_stretch_m
         Shortest boundary stretch, in metres; use the overlay's value
         (:func:`basingov.overlay.overlay_network`, default
-        ``basingov._overlay_common.DEFAULT_MIN_STRETCH_M``).
+        ``basingov.overlay._common.DEFAULT_MIN_STRETCH_M``).
 
     Returns
     -------

@@ -1,12 +1,10 @@
-"""River networks as arrays: the reach table, validation and topological order.
+"""The river network container: the reach table, its arrays and ``network_from_table``.
 
 The model follows pyflwdir: one downstream index per reach (``idx_ds``) plus a topological
 order (``order``). A reach that splits (a bifurcation) keeps its *main* branch in
 ``idx_ds`` and lists every outgoing link with its flow fraction in ``bifurcations``.
-The builders that make networks from HydroBASINS, CCM2, plain lines or a DEM live in
-:mod:`basingov.builders`; navigation (UM/UT/DM/DD) lives in :mod:`basingov.navigation`.
-Derived quantities (:mod:`basingov.hydrology`) and converters (:mod:`basingov.convert`)
-live in their own modules and are re-exported here.
+Builders, navigation, derived quantities and converters live in their own modules of
+:mod:`basingov.network`, which re-exports them all.
 """
 
 from __future__ import annotations
@@ -22,8 +20,9 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
-from basingov import _kernels as K
-from basingov._topology import (
+from basingov.errors import BasingovWarning, InputError
+from basingov.network import _kernels as K
+from basingov.network._topology import (
     OUTLET_ID,
     _check_projected,
     _edge_arrays,
@@ -31,22 +30,12 @@ from basingov._topology import (
     _scc,
     _topology,
 )
-from basingov._topology import _map_ids as _map_ids
-from basingov._topology import ids_to_positions as ids_to_positions
-from basingov.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
-from basingov.errors import BasingovWarning, InputError
-from basingov.hydrology import (
-    DEFAULT_LAKE_VELOCITY_MS,
-    DEFAULT_RUNOFF_MM_YEAR,
-    DEFAULT_VELOCITY_A,
-    DEFAULT_VELOCITY_B,
+from basingov.network.hydrology import (
     _hydraulics,
     accumulate,
     discharge_from_area,
     distance_to_outlet,
     strahler_order,
-    travel_time_hours,
-    upstream_area,
     upstream_length,
     velocity_from_discharge,
 )
@@ -54,27 +43,7 @@ from basingov.hydrology import (
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
 
-__all__ = [
-    "DEFAULT_LAKE_VELOCITY_MS",
-    "DEFAULT_RUNOFF_MM_YEAR",
-    "DEFAULT_VELOCITY_A",
-    "DEFAULT_VELOCITY_B",
-    "OUTLET_ID",
-    "RiverNetwork",
-    "accumulate",
-    "discharge_from_area",
-    "distance_to_outlet",
-    "from_networkx",
-    "network_from_gdf",
-    "network_from_table",
-    "network_to_gdf",
-    "strahler_order",
-    "to_networkx",
-    "travel_time_hours",
-    "upstream_area",
-    "upstream_length",
-    "velocity_from_discharge",
-]
+__all__ = ["RiverNetwork", "network_from_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +54,7 @@ _REQUIRED = ("reach_id", "downstream_id")
 class RiverNetwork:
     """A directed river network: the reach table plus its array topology.
 
-    Build one with :func:`network_from_table` or a builder of :mod:`basingov.builders`
+    Build one with :func:`network_from_table` or a builder of :mod:`basingov.network.builders`
     rather than directly; the constructor does not validate.
 
     Attributes

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov._overlay_common import DEFAULT_MIN_STRETCH_M
-from basingov._routing import RoutingGraph, keep_factors, route, routing_graph
-from basingov._stretches import _piece_graph, _stretches
 from basingov.errors import InputError
+from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
+from basingov.overlay.stretches import _piece_graph, _stretches
+from basingov.spillover.routing import RoutingGraph, keep_factors, route, routing_graph
 
 
 # ----------------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def stretch_route_codes(
 ) -> np.ndarray:
     """Routing label of every piece at one level: its own, except on boundary stretches.
 
-    The stretches are the overlay's own (:mod:`basingov._stretches`, from the
+    The stretches are the overlay's own (:mod:`basingov.overlay.stretches`, from the
     ``border_<level>`` column and ``min_stretch_m``, as in
     :func:`basingov.overlay.boundary_stretches`). A stretch between A and B is held
     jointly, so its pieces carry the label the flow had when it entered the stretch:

@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 from numba import njit
 
-from basingov._overlay_common import _MIN_GAP_M
+from basingov.overlay._common import _MIN_GAP_M
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._overlay_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import (
     DEFAULT_BORDER_TOLERANCE_M,
     DEFAULT_SAMPLE_SPACING_M,
     DEFAULT_STRETCH_TOLERANCE_M,
@@ -24,8 +25,7 @@ from basingov._overlay_common import (
     _same_crs,
     piece_levels,
 )
-from basingov._split import _boundary_segments
-from basingov.errors import InputError
+from basingov.overlay.split import _boundary_segments
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray

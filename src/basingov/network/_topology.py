@@ -11,8 +11,8 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from basingov import _kernels as K
 from basingov.errors import CRSError, TopologyError
+from basingov.network import _kernels as K
 
 #: ``downstream_id`` of a reach that drains out of the network.
 OUTLET_ID = -1
@@ -66,7 +66,7 @@ def _map_ids(
     """Downstream positions, in-degrees, check counts and duplicated positions.
 
     Dense ids (span at most ``4 n + 1024``) go through a lookup table, others through a
-    hash table (:func:`basingov._kernels.map_ids_dense` / ``map_ids_hash``). The counts
+    hash table (:func:`basingov.network._kernels.map_ids_dense` / ``map_ids_hash``). The counts
     are ``[reach ids equal to the outlet value, dangling, self-loops, outlets]``.
     """
     n = reach_ids.shape[0]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._cutter import cut_at_borders
-from basingov._overlay_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import (
     _CLIP_MIN_VERTICES,
     _MIN_GAP_M,
     DEFAULT_MEANDER_TOLERANCE_M,
@@ -22,7 +22,7 @@ from basingov._overlay_common import (
     _resolve_levels,
     _same_crs,
 )
-from basingov.errors import InputError
+from basingov.overlay.cutter import cut_at_borders
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -112,7 +112,7 @@ def _split_parts(
 ]:
     """Pieces of every reach in every polygon, and outside every polygon (polygon ``-1``).
 
-    The numpy cutter (:func:`basingov._cutter.cut_at_borders`) resolves almost every
+    The numpy cutter (:func:`basingov.overlay.cutter.cut_at_borders`) resolves almost every
     reach; the few with an unsure contact with a border (a vertex on it, a stretch along
     it) are intersected with their candidate polygons by GEOS, and their stretches
     outside every polygon come from :func:`_gap_parts`. Returns LineString pieces with

@@ -1,6 +1,6 @@
 """Network builder for undirected lines oriented towards an outlet (Natural Earth, DCW, NFGIS).
 
-Re-exported by :mod:`basingov.builders`.
+Re-exported by :mod:`basingov.network.builders`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from basingov._build_common import (
+from basingov.errors import BasingovWarning, InputError
+from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
+from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
     _endpoints,
@@ -31,8 +33,6 @@ from basingov._build_common import (
     _set_discharge,
     _target_crs,
 )
-from basingov.errors import BasingovWarning, InputError
-from basingov.network import OUTLET_ID, RiverNetwork, network_from_table
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
@@ -336,7 +336,7 @@ def _cut_at_outlet(
 
 
 def _upstream_len(ds_pos: np.ndarray, length: np.ndarray) -> np.ndarray:
-    from basingov import _kernels as K
+    from basingov.network import _kernels as K
 
     order = K.kahn_order_tree(ds_pos.astype(np.int64))
     return np.asarray(K.accumulate_tree(ds_pos.astype(np.int64), order, length.astype(float)))

@@ -45,7 +45,8 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from basingov._overlay_common import (
+from basingov.errors import InputError
+from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
     _check_level,
@@ -53,7 +54,6 @@ from basingov._overlay_common import (
     _require_columns,
     piece_levels,
 )
-from basingov.errors import InputError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -496,7 +496,7 @@ def boundary_stretches(
 ) -> gpd.GeoDataFrame:
     """Stretches of river that form the border between two jurisdictions at one level.
 
-    See the module docstring of :mod:`basingov._stretches` for the rule; the pieces need
+    See the module docstring of :mod:`basingov.overlay.stretches` for the rule; the pieces need
     the ``border_<level>`` column of :func:`mark_boundary_pieces` (without it there are
     no stretches).
 

@@ -1,6 +1,6 @@
 """Network builder for a DEM or D8 raster, through pyflwdir and rasterio.
 
-Re-exported by :mod:`basingov.builders`.
+Re-exported by :mod:`basingov.network.builders`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
-from basingov._build_common import _target_crs
 from basingov.errors import CRSError, InputError
-from basingov.network import OUTLET_ID, RiverNetwork, network_from_table
+from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
+from basingov.network.builders._common import _target_crs
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection

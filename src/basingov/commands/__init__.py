@@ -1,1 +1,0 @@
-"""CLI commands, one small module each; registered in :mod:`basingov.cli`."""

@@ -1,0 +1,63 @@
+"""River networks: the container, topology, derived quantities, converters, navigation, builders.
+
+The model follows pyflwdir: one downstream index per reach plus a topological order, held by
+:class:`RiverNetwork`. This façade re-exports the public names of the package:
+
+- ``_container``: :class:`RiverNetwork`, :func:`network_from_table`;
+- ``_topology`` and ``_kernels``: validation and topological order (private);
+- :mod:`~basingov.network.hydrology`: upstream area, accumulation, Strahler order,
+  distance to outlet, travel time, hydraulic-geometry defaults;
+- :mod:`~basingov.network.convert`: GeoDataFrame and networkx converters (inverse pairs);
+- :mod:`~basingov.network.navigation`: NLDI-style navigation (UM/UT/DM/DD) and snapping;
+- :mod:`~basingov.network.naming`: river names from a named line layer;
+- :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
+  and an outlet, or a DEM;
+- :mod:`~basingov.network.assemble`: a basin's network as its config describes it.
+"""
+
+from basingov.network._container import RiverNetwork, network_from_table
+from basingov.network._topology import OUTLET_ID, ids_to_positions
+from basingov.network.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
+from basingov.network.hydrology import (
+    DEFAULT_LAKE_VELOCITY_MS,
+    DEFAULT_RUNOFF_MM_YEAR,
+    DEFAULT_VELOCITY_A,
+    DEFAULT_VELOCITY_B,
+    accumulate,
+    discharge_from_area,
+    distance_to_outlet,
+    strahler_order,
+    travel_time_hours,
+    upstream_area,
+    upstream_length,
+    velocity_from_discharge,
+)
+from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+
+__all__ = [
+    "DEFAULT_LAKE_VELOCITY_MS",
+    "DEFAULT_RUNOFF_MM_YEAR",
+    "DEFAULT_VELOCITY_A",
+    "DEFAULT_VELOCITY_B",
+    "MODES",
+    "OUTLET_ID",
+    "Mode",
+    "RiverNetwork",
+    "SnapResult",
+    "accumulate",
+    "discharge_from_area",
+    "distance_to_outlet",
+    "from_networkx",
+    "ids_to_positions",
+    "navigate",
+    "network_from_gdf",
+    "network_from_table",
+    "network_to_gdf",
+    "snap_point",
+    "strahler_order",
+    "to_networkx",
+    "travel_time_hours",
+    "upstream_area",
+    "upstream_length",
+    "velocity_from_discharge",
+]

@@ -1,0 +1,228 @@
+"""Converters of a river network: GeoDataFrame and networkx round trips.
+
+Inverse pairs (``network_to_gdf`` / ``network_from_gdf``, ``to_networkx`` /
+``from_networkx``); all names are re-exported by :mod:`basingov.network`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from basingov.errors import CRSError
+
+if TYPE_CHECKING:
+    from basingov.network._container import RiverNetwork
+
+__all__ = ["from_networkx", "network_from_gdf", "network_to_gdf", "to_networkx"]
+
+
+# ----------------------------------------------------------------------------------------
+# converters
+# ----------------------------------------------------------------------------------------
+def network_to_gdf(net: RiverNetwork) -> gpd.GeoDataFrame:
+    """Return the reach table as a standalone GeoDataFrame (a copy), topology in columns.
+
+    Bifurcations, source and derived flag travel in ``gdf.attrs``.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Inverse of :func:`network_from_gdf`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> from basingov.network import network_from_table
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
+    >>> net = network_from_table(t)
+    >>> network_from_gdf(network_to_gdf(net)).idx_ds.tolist()
+    [1, -1]
+    """
+    g = net.reaches.copy()
+    g.attrs = {
+        "basingov_source": net.source,
+        "basingov_derived": net.derived,
+        "basingov_bifurcations": None
+        if net.bifurcations is None
+        else net.bifurcations.to_dict("list"),
+    }
+    return g
+
+
+def network_from_gdf(gdf: gpd.GeoDataFrame, **kwargs: Any) -> RiverNetwork:
+    """Rebuild a network from :func:`network_to_gdf` output (or any reach table).
+
+    Parameters
+    ----------
+    gdf
+        Reach table with ``reach_id`` and ``downstream_id``; ``attrs`` written by
+        :func:`network_to_gdf` restore bifurcations, source and derived flag.
+    **kwargs
+        Passed on to :func:`~basingov.network.network_from_table` (they win over ``attrs``).
+
+    Returns
+    -------
+    RiverNetwork
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
+    >>> network_from_gdf(t).n
+    2
+    """
+    from basingov.network._container import network_from_table
+
+    attrs = dict(gdf.attrs)
+    bif = attrs.get("basingov_bifurcations")
+    opts: dict[str, Any] = {
+        "source": attrs.get("basingov_source", ""),
+        "derived": bool(attrs.get("basingov_derived", False)),
+        "bifurcations": None if bif is None else pd.DataFrame(bif),
+        "allow_cycles": bif is not None,
+    }
+    opts.update(kwargs)
+    g = gdf.copy()
+    g.attrs = {}
+    return network_from_table(g, **opts)
+
+
+def to_networkx(net: RiverNetwork) -> nx.DiGraph:
+    """Return a :class:`networkx.DiGraph` view: one node per reach id, one edge per link.
+
+    Node attributes are the reach-table columns (geometry included); edges carry
+    ``fraction``. ``G.graph`` holds ``crs`` (WKT), ``source`` and ``derived``.
+
+    Parameters
+    ----------
+    net
+        The network.
+
+    Returns
+    -------
+    networkx.DiGraph
+        Inverse of :func:`from_networkx`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> from basingov.network import network_from_table
+    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
+    ...     geometry=[LineString([(0, 1), (1, 0)])] * 3, crs="EPSG:3035")
+    >>> g = to_networkx(network_from_table(t))
+    >>> sorted(g.edges())
+    [(1, 3), (2, 3)]
+    """
+    from basingov.network._container import OUTLET_ID
+
+    g = nx.DiGraph(crs=net.crs.to_wkt(), source=net.source, derived=net.derived)
+    ids = net.ids
+    recs = net.reaches.drop(columns=["downstream_id"]).to_dict("records")
+    g.add_nodes_from(zip(ids.tolist(), recs, strict=True))
+    src, dst, frac = net._edges
+    g.add_edges_from(
+        (int(ids[s]), int(ids[d]), {"fraction": float(f)})
+        for s, d, f in zip(src, dst, frac, strict=True)
+    )
+    g.graph["main_downstream"] = {
+        int(ids[i]): int(ids[d]) for i, d in enumerate(net.idx_ds) if d >= 0
+    }
+    g.graph["exits"] = (
+        {}
+        if net.bifurcations is None
+        else {
+            int(r): float(f)
+            for r, d, f in net.bifurcations.itertuples(index=False)
+            if d == OUTLET_ID
+        }
+    )
+    return g
+
+
+def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
+    """Build a network from a :class:`networkx.DiGraph` of reaches.
+
+    Nodes are reach ids with a ``geometry`` attribute (other attributes become columns);
+    ``G.graph["crs"]`` gives the CRS. A node with several successors is a bifurcation,
+    split by the edges' ``fraction`` (equal shares when absent).
+
+    Parameters
+    ----------
+    g
+        The graph, e.g. from :func:`to_networkx`.
+    **kwargs
+        Passed on to :func:`~basingov.network.network_from_table`.
+
+    Returns
+    -------
+    RiverNetwork
+
+    Raises
+    ------
+    CRSError
+        If ``G.graph`` has no ``crs``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from shapely import LineString
+    >>> g = nx.DiGraph(crs="EPSG:3035")
+    >>> g.add_node(1, geometry=LineString([(0, 0), (500, 0)]))
+    >>> g.add_node(2, geometry=LineString([(500, 0), (900, 0)]))
+    >>> g.add_edge(1, 2)
+    >>> from_networkx(g).reaches["length_km"].tolist()
+    [0.5, 0.4]
+    """
+    from basingov.network._container import OUTLET_ID, network_from_table
+
+    if g.graph.get("crs") is None:
+        msg = "the graph has no CRS; set G.graph['crs'] (e.g. 'EPSG:3035')"
+        raise CRSError(msg)
+    nodes = list(g.nodes)
+    data = pd.DataFrame([g.nodes[v] for v in nodes])
+    data["reach_id"] = np.asarray(nodes, dtype=np.int64)
+    main_ds: dict[int, int] = dict(g.graph.get("main_downstream", {}))
+    exits: dict[int, float] = dict(g.graph.get("exits", {}))
+    bif_rows: list[tuple[int, int, float]] = []
+    ds = []
+    for v in nodes:
+        succ = list(g.successors(v))
+        if len(succ) <= 1 and v not in exits:
+            ds.append(int(succ[0]) if succ else OUTLET_ID)
+            continue
+        for s in succ:
+            f = g.edges[v, s].get("fraction")
+            bif_rows.append((int(v), int(s), np.nan if f is None else float(f)))
+        if v in exits:
+            bif_rows.append((int(v), OUTLET_ID, exits[v]))
+        ds.append(int(main_ds.get(v, succ[0] if succ else OUTLET_ID)))
+    data["downstream_id"] = np.asarray(ds, dtype=np.int64)
+    gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
+    bif = None
+    if bif_rows:
+        bif = pd.DataFrame(bif_rows, columns=["reach_id", "downstream_id", "fraction"])
+        cnt = bif.groupby("reach_id")["fraction"].transform("size")
+        bif["fraction"] = bif["fraction"].fillna(1.0 / cnt)
+    opts: dict[str, Any] = {
+        "bifurcations": bif,
+        "allow_cycles": bif is not None,
+        "source": g.graph.get("source", ""),
+        "derived": bool(g.graph.get("derived", False)),
+    }
+    opts.update(kwargs)
+    return network_from_table(gdf, **opts)
