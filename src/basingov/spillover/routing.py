@@ -25,7 +25,7 @@ from basingov.spillover._common import (
 # ----------------------------------------------------------------------------------------
 # graph
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RoutingGraph:
     """A directed routing network on positions ``0..n-1``.
 
@@ -149,7 +149,9 @@ def routing_graph(
     order = kahn_order_csr(indptr, indices, n)
     if order.shape[0] < n:
         kind = "cyclic"
-    return RoutingGraph(ds, indptr, indices, frac, order, kind)
+    return RoutingGraph(
+        idx_ds=ds, indptr=indptr, indices=indices, frac=frac, order=order, kind=kind
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -274,7 +276,7 @@ def _node_arrays(
 # ----------------------------------------------------------------------------------------
 # routing of every node
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Routing:
     """Per-node routed flux by origin and the per-origin mass balance (kg/day).
 
@@ -430,4 +432,6 @@ def route(
         graph.order, graph.indptr, graph.indices, graph.frac,
         kp, ent, g, o, lake, flux, gen, dec, ret, dlv,
     )  # fmt: skip
-    return Routing(flux, gen, dlv, dec, ret, "sweep")
+    return Routing(
+        flux=flux, generated=gen, delivered=dlv, decayed=dec, retained=ret, method="sweep"
+    )
