@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from basingov.errors import InputError, SingularSystemError
-from basingov.network._kernels import kahn_order_csr
+from basingov.network import kahn_order_csr
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import (
     _METHODS,
