@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.overlay._common import (
     _ON_EMPTY,
     DEFAULT_BORDER_TOLERANCE_M,
@@ -198,8 +198,6 @@ def overlay_network(
     >>> res.crossings[["from_jur", "to_jur"]].to_records(index=False).tolist()
     [('A', 'B')]
     """
-    from basingov.errors import EmptyResultError
-
     if on_empty not in _ON_EMPTY:
         msg = f"on_empty must be one of {list(_ON_EMPTY)}, got {on_empty!r}"
         raise InputError(msg)
