@@ -277,7 +277,7 @@ def test_disconnected_pieces_warn_with_sizes():
 
 def test_missing_crs():
     t = _table([1], [-1], crs=None)
-    with pytest.raises(CRSError, match=r"has no CRS; set it first"):
+    with pytest.raises(CRSError, match=r"has no CRS; set it with gdf.set_crs"):
         network_from_table(t)
 
 

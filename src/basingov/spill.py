@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from basingov.errors import EmptyResultError, InputError
-from basingov.network.navigation import navigate
+from basingov.network import navigate, travel_time_hours
 
 __all__ = [
     "DEFAULT_DISPERSION_M2_S",
@@ -111,14 +111,13 @@ def travel_times(
         raise InputError(msg)
     path = navigate(net, start, mode=mode)
     r = net.reaches
-    length_m = r["length_km"].to_numpy(dtype=np.float64)[path] * 1000.0
     v = r["velocity_ms"].to_numpy(dtype=np.float64)[path]
     bad = ~(np.isfinite(v) & (v > 0))
     if bad.any():
         ids = r["reach_id"].to_numpy()[path][bad][:10].tolist()
         msg = f"reach(es) {ids} on the spill path have no positive velocity_ms; fill it"
         raise InputError(msg)
-    tau = length_m / v / 3600.0
+    tau = travel_time_hours(net)[path]
     local = {int(p): k for k, p in enumerate(path)}
     n = path.size
     t_in = np.full(n, np.inf)

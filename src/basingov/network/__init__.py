@@ -27,10 +27,12 @@ from basingov.network.hydrology import (
     accumulate,
     discharge_from_area,
     distance_to_outlet,
+    downstream_sum,
     strahler_order,
     travel_time_hours,
     upstream_area,
     upstream_length,
+    upstream_sum,
     velocity_from_discharge,
 )
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
@@ -48,6 +50,7 @@ __all__ = [
     "accumulate",
     "discharge_from_area",
     "distance_to_outlet",
+    "downstream_sum",
     "from_networkx",
     "ids_to_positions",
     "kahn_order_csr",
@@ -61,5 +64,6 @@ __all__ = [
     "travel_time_hours",
     "upstream_area",
     "upstream_length",
+    "upstream_sum",
     "velocity_from_discharge",
 ]

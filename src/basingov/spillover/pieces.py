@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
+from basingov.network import travel_time_hours
 from basingov.overlay import PieceGraph
 from basingov.spillover.routing import RoutingGraph, keep_factors, route, routing_graph
 
@@ -242,20 +243,15 @@ def stretch_route_codes(
     return rc
 
 
-def _reach_tau_hours(net: Any, velocity_multiplier: float) -> np.ndarray:
-    r = net.reaches
-    length_m = r["length_km"].to_numpy(dtype=np.float64) * 1000.0
-    v = r["velocity_ms"].to_numpy(dtype=np.float64) * velocity_multiplier
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(v > 0, length_m / v / 3600.0, np.nan)
-
-
 def _piece_keep(
     net: Any, pn: PieceNetwork, k: float, kl: float, vmult: float
 ) -> tuple[np.ndarray, np.ndarray]:
     lake_r = net.reaches["is_lake"].to_numpy(dtype=bool) if "is_lake" in net.reaches else None
     keep_r = keep_factors(
-        _reach_tau_hours(net, vmult), decay_per_day=k, is_lake=lake_r, lake_decay_per_day=kl
+        travel_time_hours(net, velocity_multiplier=vmult),
+        decay_per_day=k,
+        is_lake=lake_r,
+        lake_decay_per_day=kl,
     )
     lake = np.zeros(pn.graph.n, dtype=bool) if lake_r is None else lake_r[pn.reach_pos]
     return keep_r[pn.reach_pos] ** pn.phi, lake
