@@ -144,13 +144,9 @@ class MonitoringSection:
     snap_tolerance_m: float = 2000.0
 
 
-#: Load-source kinds accepted in ``[loads] sources`` (equal to :data:`basingov.loads.SOURCES`).
-LOAD_SOURCES: tuple[str, ...] = (
-    "population_raster",
-    "point_sources",
-    "jurisdiction_table",
-    "monitoring",
-)
+#: Load-source kinds accepted in ``[loads] sources`` (also :data:`basingov.loads.SOURCES`).
+LoadSource = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
+LOAD_SOURCES: tuple[str, ...] = get_args(LoadSource)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import require_projected
 from basingov.loads.population import (
@@ -60,9 +61,10 @@ logger = logging.getLogger(__name__)
 Parameter = Literal["TN", "TP", "COD", "BOD5"]
 #: Parameters with default load coefficients.
 PARAMETERS: tuple[str, ...] = get_args(Parameter)
-Source = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
-#: The four load-source kinds (values of ``[loads] sources`` and ``load_source``).
-SOURCES: tuple[str, ...] = get_args(Source)
+#: The load-source kinds (values of ``[loads] sources`` and ``load_source``), defined once
+#: in :mod:`basingov.config` where the config is checked.
+Source = LoadSource
+SOURCES: tuple[str, ...] = LOAD_SOURCES
 #: Keys accepted in ``[loads] coefficients``.
 COEFFICIENT_KEYS: tuple[str, ...] = ("per_capita_g_day", "treatment_removal")
 
