@@ -445,13 +445,14 @@ _CACHE: dict[str, object] = {}
 
 
 def shipped(basin: str):
-    from basingov.cli.query_overlay import load_overlay
+    from basingov.query import load_overlay
 
     if basin not in _CACHE:
         with __import__("warnings").catch_warnings():
             # the coarse Natural Earth / DCW networks drop disconnected lines with a warning
             __import__("warnings").simplefilter("ignore")
-            _CACHE[basin] = load_overlay(basin)
+            r = load_overlay(basin)
+            _CACHE[basin] = (r.basin, r.network, r.overlay)
     return _CACHE[basin]
 
 

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
-from basingov.cli.query_overlay import find_jurisdiction
 from basingov.errors import InputError
+from basingov.query import find_jurisdiction
 
 pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
 

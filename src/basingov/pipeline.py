@@ -385,6 +385,16 @@ def run(
         If ``out_dir`` exists and ``overwrite`` is false (checked before any work).
     InputError
         If an input is invalid.
+
+    Examples
+    --------
+    Without ``out_dir`` the results are computed and returned, nothing is written:
+
+    >>> res = run("taihu")
+    >>> res.out_dir is None, res.summary["counts"]["crossings"]
+    (True, 4)
+    >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
+    np.float64(1.0)
     """
     if out_dir is not None:
         check_overwrite(out_dir, overwrite=overwrite)

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from basingov.cli._common import parse_lonlat
-from basingov.io import to_jsonable
 
 __all__ = ["spill"]
 
@@ -74,21 +73,15 @@ def spill(
     a table to stderr.
     """
     import numpy as np
-    import shapely
-    from pyproj import Transformer
 
-    from basingov.datasets import load_basin, load_network
     from basingov.errors import InputError
     from basingov.io import check_overwrite, write_csv, write_json
-    from basingov.network.navigation import navigate, snap_point
-    from basingov.overlay import split_reaches
-    from basingov.spill import DEFAULT_DISPERSION_M2_S, spill_notifications
+    from basingov.spill import warn
 
     lon, lat = parse_lonlat(at)
-    release = None
     if time_ is not None:
         try:
-            release = dt.datetime.fromisoformat(time_)
+            dt.datetime.fromisoformat(time_)
         except ValueError:
             msg = f"--time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time_!r}"
             raise click.BadParameter(msg) from None
@@ -97,60 +90,27 @@ def spill(
             msg = f"-o must end in .csv or .json, got {out.name!r}"
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
-    b = load_basin(basin)
-    cfg = b.config
-    key = network or cfg.basin.network
-    net = load_network(b, key=key)
-    d_coef = next(
-        d
-        for d in (dispersion, cfg.spillover.dispersion_m2_s, DEFAULT_DISPERSION_M2_S)
-        if d is not None
-    )
-    snap = snap_point(net, lon, lat, tolerance_m=tolerance)
-    x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
-    geom = net.reaches.geometry.iloc[snap.position]
-    frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
-    path = navigate(net, snap.reach_id, mode=mode)  # type: ignore[arg-type]
-    sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
-    levels = list(cfg.boundaries.levels)
-    pieces = split_reaches(sub, b.jurisdictions, levels=levels)
-    table = spill_notifications(
-        net,
-        pieces,
-        snap.reach_id,
+    res = warn(
+        basin,
+        (lon, lat),
         mass,
-        levels=levels,
-        start_fraction=frac,
+        time=time_,
+        network=network,
         mode=mode,  # type: ignore[arg-type]
-        dispersion_m2_s=d_coef,
+        dispersion_m2_s=dispersion,
         decay_per_day=decay,
-        release_time=release,
+        tolerance_m=tolerance,
     )
-    result = {
-        "basin": cfg.basin.name,
-        "network": key,
-        "release": {
-            "lon": lon,
-            "lat": lat,
-            "reach_id": snap.reach_id,
-            "snap_distance_m": snap.distance_m,
-            "fraction": frac,
-            "mass_kg": mass,
-            "time": time_,
-        },
-        "mode": mode,
-        "dispersion_m2_s": d_coef,
-        "decay_per_day": decay,
-        "notifications": table.replace({np.nan: None}).to_dict(orient="records"),
-    }
+    table = res.notifications
+    result = res.as_dict()
     if out is not None:
         if out.suffix == ".csv":
             write_csv(table, out, overwrite=overwrite)
         else:
-            write_json(to_jsonable(result), out, overwrite=overwrite)
+            write_json(result, out, overwrite=overwrite)
     click.echo(
-        f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {snap.reach_id} "
-        f"({snap.distance_m:.0f} m away); {len(table)} notification(s):",
+        f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {res.reach_id} "
+        f"({res.snap_distance_m:.0f} m away); {len(table)} notification(s):",
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
@@ -163,4 +123,4 @@ def spill(
             err=True,
         )
     if fmt == "json":
-        click.echo(json.dumps(to_jsonable(result), indent=2))
+        click.echo(json.dumps(result, indent=2))
