@@ -12,7 +12,13 @@ Sources:
 - ``jurisdiction_table``: emissions per jurisdiction spread over its river
   (:func:`jurisdiction_loads`);
 - ``monitoring``: C x Q at stations and increments between stations
-  (:func:`station_loads`, :func:`incremental_loads`).
+  (:func:`station_loads`, :func:`incremental_loads`);
+- ``landcover`` and ``deposition``: diffuse export from land and deposition on water
+  (:mod:`basingov.loads.diffuse`).
+
+Domestic sewage uses treatment removal per country and census-rescaled population
+(:mod:`basingov.loads.sewage`); :mod:`basingov.loads.calibration` fits the source
+coefficients to station loads.
 
 Coefficients below are defaults; ``[loads] coefficients`` in a basin config overrides them
 with the keys ``per_capita_g_day`` and ``treatment_removal``.
@@ -60,8 +66,16 @@ logger = logging.getLogger(__name__)
 Parameter = Literal["TN", "TP", "COD", "BOD5"]
 #: Parameters with default load coefficients.
 PARAMETERS: tuple[str, ...] = get_args(Parameter)
-Source = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
-#: The four load-source kinds (values of ``[loads] sources`` and ``load_source``).
+Source = Literal[
+    "population_raster",
+    "point_sources",
+    "jurisdiction_table",
+    "monitoring",
+    "landcover",
+    "deposition",
+]
+#: The load-source kinds of ``[loads] sources`` (``landcover`` rows are labelled by their
+#: group, :data:`basingov.loads.diffuse.DIFFUSE_KINDS`, in ``load_source``).
 SOURCES: tuple[str, ...] = get_args(Source)
 #: Keys accepted in ``[loads] coefficients``.
 COEFFICIENT_KEYS: tuple[str, ...] = ("per_capita_g_day", "treatment_removal")

@@ -12,7 +12,8 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.naming`: river names from a named line layer;
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
-- :mod:`~basingov.network.assemble`: a basin's network as its config describes it.
+- :mod:`~basingov.network.assemble`: a basin's network as its config describes it;
+- :mod:`~basingov.network.regionalise`: mean discharge regionalised to gauges.
 """
 
 from basingov.network._container import RiverNetwork, network_from_table
@@ -33,12 +34,14 @@ from basingov.network.hydrology import (
     velocity_from_discharge,
 )
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+from basingov.network.regionalise import GAUGE_COLUMNS, regionalise_runoff
 
 __all__ = [
     "DEFAULT_LAKE_VELOCITY_MS",
     "DEFAULT_RUNOFF_MM_YEAR",
     "DEFAULT_VELOCITY_A",
     "DEFAULT_VELOCITY_B",
+    "GAUGE_COLUMNS",
     "MODES",
     "OUTLET_ID",
     "Mode",
@@ -53,6 +56,7 @@ __all__ = [
     "network_from_gdf",
     "network_from_table",
     "network_to_gdf",
+    "regionalise_runoff",
     "snap_point",
     "strahler_order",
     "to_networkx",
