@@ -138,8 +138,9 @@ def treatment_removal(
 
     Examples
     --------
-    >>> treatment_removal("TN", ["CN"]).loc["CN", ["removal", "removal_status"]].tolist()
-    [0.655, 'published']
+    >>> r = treatment_removal("TN", ["CN"])
+    >>> float(r.loc["CN", "removal"]), str(r.loc["CN", "removal_status"])
+    (0.655, 'published')
     """
     if parameter not in UWWTD_LOAD_COLUMNS:
         msg = f"parameter must be one of {list(UWWTD_LOAD_COLUMNS)}, got {parameter!r}"
