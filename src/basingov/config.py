@@ -128,6 +128,10 @@ class HydraulicsSection:
 
     Discharge, where not measured, is upstream area times runoff; velocity follows
     hydraulic geometry :math:`v = a Q^b`. Defaults are documented in :mod:`basingov.network`.
+    ``gauges`` (a table of mean flows) and/or ``gauges_from_monitoring`` (mean sampled
+    ``Q`` of stations with ``gauge_min_samples`` values) regionalise the runoff
+    (:func:`basingov.network.regionalise_runoff`); ``gauge_areas`` with
+    ``gauge_area_columns`` and ``gauge_ref_column`` give published areas for snapping.
     """
 
     runoff_mm_year: float | None = None
@@ -138,6 +142,9 @@ class HydraulicsSection:
     gauges_from_monitoring: bool = False
     gauge_min_samples: int = 50
     gauge_snap_tolerance_m: float = 3000.0
+    gauge_areas: Path | None = None
+    gauge_area_columns: tuple[str, ...] = ("gauge_id", "area_km2")
+    gauge_ref_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,9 @@ class CalibrationSection:
     code fitted (e.g. ``"TDN"`` as a proxy for TN on the Thames); ``flow`` is
     ``"observed"`` (C·Q from sampled flows) or ``"network"`` (mean concentration x the
     network's mean discharge, for survey data without flows); ``fit_sources`` lists the
-    load sources whose coefficient multipliers are fitted (others stay at their prior).
+    load sources whose coefficient multipliers are fitted (others stay at their prior);
+    ``station_filter`` is a :meth:`pandas.DataFrame.query` on the station table (e.g.
+    ``"strahler_order >= 5"`` to keep survey sites on rivers the network maps).
     """
 
     enabled: bool = True
@@ -231,6 +240,7 @@ class CalibrationSection:
     apply: bool = True
     cross_validation: str = "loo"
     snap_tolerance_m: float = 3000.0
+    station_filter: str = ""
     note: str = ""
 
 
@@ -548,7 +558,11 @@ def load_config(path: str | Path) -> BasinConfig:
                 networks[key] = sec
     optional: dict[str, Any] = {}
     specs: dict[str, tuple[type, frozenset[str], frozenset[str]]] = {
-        "hydraulics": (HydraulicsSection, frozenset({"gauges"}), frozenset()),
+        "hydraulics": (
+            HydraulicsSection,
+            frozenset({"gauges", "gauge_areas"}),
+            frozenset({"gauge_area_columns"}),
+        ),
         "monitoring": (MonitoringSection, frozenset({"stations", "observations"}), frozenset()),
         "loads": (
             LoadsSection,

@@ -17,7 +17,7 @@ import pandas as pd
 from basingov import __version__
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov.datasets import Basin, load_basin
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import BasingovWarning
 from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
 
 __all__ = ["Results", "run", "run_many", "validate"]
@@ -133,10 +133,13 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     cfg = basin.config
     with timer.stage("network"):
         net = load_network(basin)
+        net, discharge_check = _regionalise(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
     tables: dict[str, pd.DataFrame] = {"dependency": ov.dependency}
+    if discharge_check is not None:
+        tables["discharge_check"] = discharge_check
     layers: dict[str, gpd.GeoDataFrame] = {"dependency_edges": ov.dependency_edges}
     tables["unit_shares"] = ov.unit_shares
     crossings = ov.crossings
@@ -152,7 +155,11 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     extras: dict[str, Any] = {}
     if cfg.loads.sources:
         with timer.stage("loads"):
-            load_table = _loads(basin, net, ov)
+            from basingov.loads.build import basin_loads
+
+            bl = basin_loads(basin, net, ov.pieces)
+            load_table = bl.table
+            extras["loads_summary"] = bl.summary
         with timer.stage("spillover"):
             sp = spillover.spillover_tables(
                 net,
@@ -167,6 +174,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
             )
         extras["spillover"] = sp
         tables["loads"] = load_table
+        tables.update(bl.tables)
         tables["spillover_matrix"] = sp.matrix_long
         tables["crossing_flux"] = sp.crossing_flux
         tables["spillover_indicators"] = sp.indicators.reset_index()
@@ -209,62 +217,36 @@ def _marginal_benefit(sp: Any, levels: list[str]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
-    """Build the generated-load table from the sources listed in ``[loads]``."""
-    from basingov import loads
+def _regionalise(cfg: Any, net: Any) -> tuple[Any, pd.DataFrame | None]:
+    """Regionalise runoff to the basin's gauges (``[hydraulics] gauges``), if it has any."""
+    from basingov.network import DEFAULT_RUNOFF_MM_YEAR, gauge_table, regionalise_runoff
 
-    ld = basin.config.loads
-
-    def file_of(kind: str) -> Path:
-        path = getattr(ld, kind)
-        if path is None:  # load_config rejects this; kept for configs built in code
-            msg = f"[loads].sources lists {kind!r} but [loads].{kind} gives no file"
-            raise InputError(msg)
-        return Path(path)
-
-    parts: list[pd.DataFrame] = []
-    for kind in ld.sources:
-        if kind == "population_raster":
-            parts.append(
-                loads.population_loads(
-                    ov.pieces,
-                    file_of(kind),
-                    parameter=ld.parameter,
-                    band=ld.population_band,
-                    basin=basin.basin,
-                    coefficients=ld.coefficients,
-                    jurisdictions=basin.jurisdictions,
-                )
-            )
-        elif kind == "point_sources":
-            parts.append(
-                loads.point_source_loads(
-                    net.reaches,
-                    file_of(kind),
-                    parameter=ld.parameter,
-                    tolerance_m=ld.point_tolerance_m,
-                    coefficients=ld.coefficients,
-                )
-            )
-        elif kind == "jurisdiction_table":
-            table = pd.read_csv(file_of(kind), dtype={"jur_id": str})
-            parts.append(
-                loads.jurisdiction_loads(
-                    ov.pieces,
-                    table,
-                    level=ld.jurisdiction_level or basin.config.boundaries.levels[-1],
-                    by=ld.distribute_by,  # type: ignore[arg-type]  # checked by load_config
-                    reaches=net.reaches,
-                )
-            )
-        else:
-            msg = (
-                f"[loads].sources: {kind!r} is computed from station data with "
-                "basingov.loads.incremental_loads and cannot drive a basin run on its own yet; "
-                f"use one of {['population_raster', 'point_sources', 'jurisdiction_table']}"
-            )
-            raise InputError(msg)
-    return pd.concat(parts, ignore_index=True)
+    h = cfg.hydraulics
+    if h.gauges is None and not h.gauges_from_monitoring:
+        return net, None
+    mon = cfg.monitoring
+    g = gauge_table(
+        gauges=h.gauges,
+        stations=mon.stations if h.gauges_from_monitoring else None,
+        observations=mon.observations if h.gauges_from_monitoring else None,
+        min_samples=h.gauge_min_samples,
+        areas=h.gauge_areas,
+        area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
+        ref_column=h.gauge_ref_column,
+    )
+    if g.empty:
+        return net, None
+    runoff = DEFAULT_RUNOFF_MM_YEAR if h.runoff_mm_year is None else h.runoff_mm_year
+    return regionalise_runoff(
+        net,
+        g,
+        runoff_mm_year=runoff,
+        tolerance_m=h.gauge_snap_tolerance_m,
+        velocity_a=h.velocity_a,
+        velocity_b=h.velocity_b,
+        lake_velocity_ms=h.lake_velocity_ms,
+        require_area=h.gauge_areas is not None,
+    )
 
 
 def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, Any]:
@@ -300,7 +282,23 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         key[f"net_spillover_balance_{top_level}_kg_day"] = {
             str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
         }
+    extra: dict[str, Any] = dict(res.extras.get("loads_summary", {}))
+    if "discharge_check" in res.tables:
+        d = res.tables["discharge_check"]
+        extra["discharge"] = {
+            "regionalised_to_gauges": int(d["modelled_m3s"].notna().sum()),
+            "gauges": {
+                str(r.gauge_id): {
+                    "observed_m3s": float(r.observed_m3s),
+                    "uniform_runoff_m3s": float(r.uniform_m3s),
+                    "regionalised_m3s": float(r.modelled_m3s),
+                    "held_out_m3s": float(r.heldout_m3s),
+                }
+                for r in d.dropna(subset=["modelled_m3s"]).itertuples()
+            },
+        }
     return {
+        **extra,
         "basin": cfg.basin.name,
         "title": cfg.basin.title,
         "config": str(cfg.source),

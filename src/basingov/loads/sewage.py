@@ -242,12 +242,15 @@ def census_factors(
     r"""Census rescaling factor per jurisdiction of one level.
 
     For a unit wholly inside the basin the factor is :math:`f_j = C_j / G_j` (census over
-    grid population). A unit cut by the basin outline has a census count for its whole
-    area but grid people only for its part inside, so its own ratio is meaningless; it gets
-    the pooled factor :math:`\sum C / \sum G` of the whole units of its parent (else of all
-    whole units). A unit counts as cut when more than ``partial_share`` of its outline lies
-    within ``outline_tolerance_m`` of the basin outline, unless ``whole_units`` says the
-    basin is a union of whole units (the derived Taihu polygon).
+    grid population), so the unit holds its census population, spread as the grid spreads
+    it. A unit cut by the basin outline has a census count for its whole area but grid
+    people only for its part inside, so its ratio says nothing; it keeps the grid
+    (factor 1, ``factor_status = "not rescaled: cut by the basin outline"``). Pooling the
+    ratio of whole units onto cut ones was tried and rejected: at 0.5° the grid smears
+    towns over their rural surroundings, so whole (often urban) units have ratios above 1
+    and rural edge units below 1. A unit counts as cut when more than ``partial_share`` of
+    its outline lies within ``outline_tolerance_m`` of the basin outline, unless
+    ``whole_units`` says the basin is a union of whole units (the derived Taihu polygon).
 
     Parameters
     ----------
@@ -268,7 +271,7 @@ def census_factors(
     -------
     pandas.DataFrame
         Indexed by ``jur_id``: ``grid_people, census_people, whole, factor, factor_status``
-        (``census`` for whole units, ``pooled`` for cut ones, ``none`` without census).
+        (``census`` for whole units; otherwise why the grid is kept).
 
     Warns
     -----
@@ -305,16 +308,15 @@ def census_factors(
     )
     ok = out["whole"] & out["census_people"].notna() & (out["grid_people"] > 0)
     out["factor"] = np.where(ok, out["census_people"] / out["grid_people"].where(ok, 1.0), np.nan)
-    out["factor_status"] = np.where(ok, "census", "none")
-    w = out[ok]
-    all_pool = w["census_people"].sum() / w["grid_people"].sum() if len(w) else np.nan
-    by_parent = w.groupby("parent_id")[["census_people", "grid_people"]].sum()
-    par_pool = by_parent["census_people"] / by_parent["grid_people"]
-    cut = ~out["whole"]
-    pooled = par_pool.reindex(out.loc[cut, "parent_id"]).to_numpy()
-    pooled = np.where(np.isnan(pooled), all_pool, pooled)
-    out.loc[cut, "factor"] = pooled
-    out.loc[cut & np.isfinite(out["factor"]), "factor_status"] = "pooled"
+    out["factor_status"] = np.where(
+        ok,
+        "census",
+        np.where(
+            ~out["whole"],
+            "not rescaled: cut by the basin outline",
+            "not rescaled: no census value or no grid people",
+        ),
+    )
     out["factor"] = out["factor"].fillna(1.0)
     return out.drop(columns="parent_id")
 

@@ -34,7 +34,12 @@ from basingov.network.hydrology import (
     velocity_from_discharge,
 )
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
-from basingov.network.regionalise import GAUGE_COLUMNS, regionalise_runoff
+from basingov.network.regionalise import (
+    GAUGE_COLUMNS,
+    gauge_table,
+    regionalise_runoff,
+    station_areas,
+)
 
 __all__ = [
     "DEFAULT_LAKE_VELOCITY_MS",
@@ -51,6 +56,7 @@ __all__ = [
     "discharge_from_area",
     "distance_to_outlet",
     "from_networkx",
+    "gauge_table",
     "ids_to_positions",
     "navigate",
     "network_from_gdf",
@@ -58,6 +64,7 @@ __all__ = [
     "network_to_gdf",
     "regionalise_runoff",
     "snap_point",
+    "station_areas",
     "strahler_order",
     "to_networkx",
     "travel_time_hours",

@@ -12,7 +12,9 @@ gauge keep the basin depth. Discharge is then accumulated down the network,
 :math:`Q_i = \sum_{j \preceq i} R_{g(j)}\, a_j`, so each gauge gets its own mean flow back
 (up to where it sits inside its reach), and velocity follows the hydraulic geometry. A
 negative increment (a gauge carrying less than the gauges above it, e.g. because of a
-mislocated station) falls back to the gauge's own depth :math:`Q_g / A_g` and is flagged.
+mislocated station) gets depth 0 and is flagged. A gauge with a published area that snaps
+to a reach whose upstream area differs by more than a factor ``max_area_ratio`` is not
+used (noted in the check table).
 
 Held-out skill: each gauge is also predicted with itself left out (its increment merges
 into the next gauge downstream), which shows what the regionalisation gives where no
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +41,7 @@ from basingov.network.hydrology import (
 )
 from basingov.network.navigation import snap_point
 
-__all__ = ["GAUGE_COLUMNS", "regionalise_runoff"]
+__all__ = ["GAUGE_COLUMNS", "gauge_table", "regionalise_runoff", "station_areas"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +80,141 @@ def _depths(
     below = np.array([lab[idx_ds[p]] if idx_ds[p] >= 0 else -1 for p in pos], dtype=np.int64)
     q_up = np.bincount(below[below >= 0], weights=q_obs[below >= 0], minlength=pos.size)
     q_inc = q_obs - q_up
-    neg = (q_inc <= 0) | (a_inc <= 0)
+    neg = q_inc <= 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        own = q_obs / np.where(area_pt > 0, area_pt, np.nan)
-        dep = np.where(neg, own, q_inc / np.where(a_inc > 0, a_inc * 1e6, np.nan))
-    own_m = own / 1e6
-    dep = np.where(neg, own_m, dep)
+        dep = np.where(a_inc > 0, np.maximum(q_inc, 0.0) / (a_inc * 1e6), np.nan)
     dep = np.where(np.isfinite(dep), dep, default_mm / 1000.0 / _S_PER_YEAR)
     r = np.full(n, default_mm / 1000.0 / _S_PER_YEAR)
     r[has] = dep[lab[has]]
     return r, dep * 1000.0 * _S_PER_YEAR, neg
+
+
+def station_areas(
+    stations: pd.DataFrame,
+    *,
+    areas: str | Path | None,
+    area_columns: tuple[str, str] = ("gauge_id", "area_km2"),
+    ref_column: str | None = None,
+) -> pd.Series:
+    """Return the published catchment area of each station, matched through a text column.
+
+    A station gets the area of the row of ``areas`` whose id (``area_columns[0]``) appears
+    as a word in its ``ref_column`` text; NaN where none does.
+
+    Raises
+    ------
+    InputError
+        If the area table cannot be read or lacks a column.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "a.csv")
+    >>> _ = pd.DataFrame({"nrfa_id": ["39105"], "area": [533.8]}).to_csv(f, index=False)
+    >>> st = pd.DataFrame({"ref": ["NRFA 39105 Thame at Wheatley", ""]})
+    >>> station_areas(st, areas=f, area_columns=("nrfa_id", "area"), ref_column="ref").tolist()
+    [533.8, nan]
+    """
+    out = pd.Series(np.nan, index=stations.index, dtype=float)
+    if areas is None or ref_column is None or ref_column not in stations.columns:
+        return out
+    try:
+        at = pd.read_csv(areas, dtype={area_columns[0]: str})
+    except (OSError, pd.errors.ParserError) as exc:
+        msg = f"cannot read gauge area table {areas}: {exc}"
+        raise InputError(msg) from exc
+    missing = [c for c in area_columns if c not in at.columns]
+    if missing:
+        msg = f"gauge area table {areas} lacks column(s) {missing}"
+        raise InputError(msg)
+    lut = dict(zip(at[area_columns[0]].astype(str), at[area_columns[1]], strict=True))
+    for i, ref in zip(stations.index, stations[ref_column].fillna("").astype(str), strict=True):
+        hit = [lut[w] for w in ref.split() if w in lut]
+        if hit:
+            out[i] = float(hit[0])
+    return out
+
+
+def gauge_table(
+    *,
+    gauges: str | Path | None = None,
+    stations: str | Path | None = None,
+    observations: str | Path | None = None,
+    min_samples: int = 50,
+    location_status: tuple[str, ...] = ("measured", "gauge_proxy", "nearby_gauge_proxy"),
+    areas: str | Path | None = None,
+    area_columns: tuple[str, str] = ("gauge_id", "area_km2"),
+    ref_column: str | None = None,
+) -> pd.DataFrame:
+    """Collect gauges with a mean flow from a gauge table and/or monitoring flow samples.
+
+    ``gauges`` is a CSV with :data:`GAUGE_COLUMNS` (published long-term means, each row
+    with its ``source``). With ``stations`` and ``observations`` (the monitoring tables),
+    every located station with at least ``min_samples`` values of parameter ``Q`` (m³/s)
+    becomes a gauge with the mean of its samples (``status = "measured"``, the period of
+    the samples, not a long-term mean). ``areas`` is a table of published catchment areas
+    (``area_columns`` = id and area columns, e.g. ``data/hydrography/thames_nrfa_check.csv``)
+    joined to the stations whose ``ref_column`` text holds the id as a word (e.g.
+    ``"NRFA 39105 Thame at Wheatley"``); the area lets the gauge snap to the reach of
+    matching size.
+
+    Raises
+    ------
+    InputError
+        If a file cannot be read or lacks a column.
+    """
+    frames = []
+    if gauges is not None:
+        try:
+            g = pd.read_csv(gauges, dtype={"gauge_id": str})
+        except (OSError, pd.errors.ParserError) as exc:
+            msg = f"cannot read gauge table {gauges}: {exc}"
+            raise InputError(msg) from exc
+        missing = [c for c in GAUGE_COLUMNS if c not in g.columns]
+        if missing:
+            msg = f"gauge table {gauges} lacks column(s) {missing}; it needs {list(GAUGE_COLUMNS)}"
+            raise InputError(msg)
+        frames.append(g)
+    if stations is not None and observations is not None:
+        try:
+            st = pd.read_csv(stations, dtype={"station_id": str})
+            ob = pd.read_csv(observations, dtype={"station_id": str}, low_memory=False)
+        except (OSError, pd.errors.ParserError) as exc:
+            msg = f"cannot read monitoring tables {stations}, {observations}: {exc}"
+            raise InputError(msg) from exc
+        q = ob[ob["parameter"] == "Q"].assign(value=lambda d: pd.to_numeric(d["value"], "coerce"))
+        q = q[q["value"] >= 0]
+        agg = q.groupby("station_id")["value"].agg(["mean", "count", "min"]).reset_index()
+        agg = agg.merge(q.groupby("station_id")["time"].agg(["min", "max"]).reset_index(),
+                        on="station_id", suffixes=("", "_t"))  # fmt: skip
+        st = st.dropna(subset=["lon", "lat"])
+        if "location_status" in st.columns:
+            st = st[st["location_status"].isin(list(location_status))]
+        m = st.merge(agg[agg["count"] >= int(min_samples)], on="station_id")
+        area = station_areas(m, areas=areas, area_columns=area_columns, ref_column=ref_column)
+        area = area.to_numpy(dtype=float)
+        period = m["min_t"].astype(str).str[:10] + ".." + m["max"].astype(str).str[:10]
+        fname = Path(observations).name
+        status = m["location_status"].astype(str) if "location_status" in m else ""
+        frames.append(
+            pd.DataFrame(
+                {
+                    "gauge_id": m["station_id"],
+                    "name": m["name"] if "name" in m else m["station_id"],
+                    "lon": m["lon"],
+                    "lat": m["lat"],
+                    "mean_discharge_m3s": m["mean"],
+                    "area_km2": area,
+                    "period": period,
+                    "status": "measured",
+                    "source": "mean of " + m["count"].astype(str) + f" sampled flows (Q) in "
+                    f"{fname}; location " + status,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=list(GAUGE_COLUMNS))
+    return pd.concat(frames, ignore_index=True)
 
 
 def regionalise_runoff(
@@ -98,6 +226,8 @@ def regionalise_runoff(
     velocity_a: float | None = None,
     velocity_b: float | None = None,
     lake_velocity_ms: float | None = None,
+    max_area_ratio: float = 1.5,
+    require_area: bool = False,
 ) -> tuple[RiverNetwork, pd.DataFrame]:
     """Set each reach's mean discharge from runoff depths fitted to gauges.
 
@@ -116,6 +246,10 @@ def regionalise_runoff(
     velocity_a, velocity_b, lake_velocity_ms
         Hydraulic geometry (None: :mod:`basingov.network` defaults; lakes keep their
         velocity).
+    max_area_ratio
+        Largest ratio between snapped and published area for a gauge to be used.
+    require_area
+        Leave out gauges without a published area (their snap cannot be checked).
 
     Returns
     -------
@@ -181,6 +315,10 @@ def regionalise_runoff(
             "observed_m3s": q[k],
             "note": "",
         }
+        if require_area and not area_pub[k] > 0:
+            rec["note"] = "not used: no published area to check where it snaps"
+            rows.append(rec)
+            continue
         try:
             s = snap_point(
                 net, float(g.lon), float(g.lat), tolerance_m=tolerance_m,
@@ -192,6 +330,14 @@ def regionalise_runoff(
             continue
         rec.update(reach_id=s.reach_id, snap_distance_m=s.distance_m,
                    model_area_km2=s.upstream_area_km2)  # fmt: skip
+        ratio = s.upstream_area_km2 / area_pub[k] if area_pub[k] > 0 else 1.0
+        if np.isfinite(ratio) and not 1 / max_area_ratio <= ratio <= max_area_ratio:
+            rec["note"] = (
+                f"not used: snapped upstream area {s.upstream_area_km2:.0f} km2 vs published "
+                f"{area_pub[k]:.0f} km2"
+            )
+            rows.append(rec)
+            continue
         if s.position in seen:
             rec["note"] = "second gauge on the same reach: not used"
             rows.append(rec)
@@ -225,7 +371,7 @@ def regionalise_runoff(
         rec["runoff_mm_year"] = dep_mm[j]
         rec["negative_increment"] = bool(neg[j])
         if neg[j]:
-            rec["note"] = "non-positive increment: gauge's own runoff depth used"
+            rec["note"] = "gauges upstream carry more than this one: increment runoff set to 0"
         others = np.delete(np.arange(pos.size), j)
         r_h, _, _ = _depths(net, pos[others], qo[others], ap[others], runoff_mm_year)
         rec["heldout_m3s"] = at_point(accumulate(net, local * 1e6 * r_h), p, ap[j])
@@ -254,7 +400,7 @@ def regionalise_runoff(
     t["runoff_mm_year"] = r * 1000.0 * _S_PER_YEAR
     a = DEFAULT_VELOCITY_A if velocity_a is None else float(velocity_a)
     b = DEFAULT_VELOCITY_B if velocity_b is None else float(velocity_b)
-    v = velocity_from_discharge(qn, a=a, b=b)
+    v = velocity_from_discharge(np.maximum(qn, 1e-3), a=a, b=b)  # no still water on rivers
     lake = t["is_lake"].to_numpy(dtype=bool) if "is_lake" in t.columns else np.zeros(len(t), bool)
     v_old = t["velocity_ms"].to_numpy(dtype=float) if "velocity_ms" in t.columns else v
     if lake_velocity_ms is not None:
