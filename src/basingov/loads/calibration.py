@@ -283,7 +283,7 @@ def station_load_table(
         st = st[st["location_status"].isin(list(location_status))]
     if station_filter:
         try:
-            st = st.query(station_filter)
+            st = st.query(station_filter, engine="python")
         except Exception as exc:  # pandas raises many kinds for a bad expression
             msg = f"station_filter {station_filter!r} is not a valid pandas query: {exc}"
             raise InputError(msg) from exc
