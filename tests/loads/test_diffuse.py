@@ -24,9 +24,9 @@ CRS = "EPSG:32632"
 
 def _raster(path, classes):
     data = np.array([classes], dtype="uint8")
+    tr = Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 1000.0)
     with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=1, count=1,
-                       dtype="uint8", crs=CRS, nodata=255,
-                       transform=Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 1000.0)) as dst:  # fmt: skip
+                       dtype="uint8", crs=CRS, nodata=255, transform=tr) as dst:  # fmt: skip
         dst.write(data, 1)
     return path
 

@@ -35,7 +35,9 @@ def _gauge(gid, x, y, q, area=None):
 
 def test_nested_gauges_depths_and_heldout():
     net, (x0, y0) = _net()
-    g = pd.DataFrame([_gauge("up", x0, y0 + 10000, 4.0, 400.0), _gauge("out", x0, y0, 10.0, 1000.0)])
+    g = pd.DataFrame(
+        [_gauge("up", x0, y0 + 10000, 4.0, 400.0), _gauge("out", x0, y0, 10.0, 1000.0)]
+    )
     net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
     q = net2.reaches["discharge_m3s"].to_numpy()
     # upper region (reaches 1, 2: 400 km2) carries 4 m3/s: 1 m3/s per 100 km2;
@@ -59,7 +61,7 @@ def test_area_check_and_negative_increment():
         _gauge("out", x0, y0, 10.0, 1000.0),
         _gauge("wrong", x0, y0 + 20000, 1.0, 5000.0),  # published area far from 100 km2
     ])  # fmt: skip
-    net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    _, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
     c = chk.set_index("gauge_id")
     assert c.loc["out", "negative_increment"]
     assert "set to 0" in c.loc["out", "note"]

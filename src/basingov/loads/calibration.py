@@ -12,7 +12,7 @@ routed down the network with a first-order loss that depends on river size:
 
 with :math:`g_{is}` the prior load of source :math:`s` generated along reach :math:`i`,
 :math:`\tau_i` its travel time and :math:`k_c` the decay rate of its size class
-:math:`c` (mean flow below 2.83, 2.83-28.3, above 28.3 m³/s; Moore et al. 2004 find no
+:math:`c` (mean flow up to 2.83, 2.83-28.3, above 28.3 m³/s; Moore et al. 2004 find no
 detectable TN loss above about 2.83 m³/s). The routing is
 :func:`basingov.spillover.route` with one "origin" per source. :math:`\beta` (multipliers
 of the prior coefficients, 1 = the sourced prior) and :math:`k` are fitted by nonlinear
@@ -148,7 +148,7 @@ def decay_classes(discharge_m3s: Any) -> np.ndarray:
     [0, 1, 2]
     """
     q = np.nan_to_num(np.asarray(discharge_m3s, dtype=float), nan=0.0)
-    return np.searchsorted(np.asarray(DECAY_CLASS_BOUNDS_M3S), q, side="right").astype(np.int64)
+    return np.searchsorted(np.asarray(DECAY_CLASS_BOUNDS_M3S), q, side="left").astype(np.int64)
 
 
 def _graph(net: Any) -> Any:
