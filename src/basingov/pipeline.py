@@ -288,13 +288,13 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         extra["discharge"] = {
             "regionalised_to_gauges": int(d["modelled_m3s"].notna().sum()),
             "gauges": {
-                str(r.gauge_id): {
-                    "observed_m3s": float(r.observed_m3s),
-                    "uniform_runoff_m3s": float(r.uniform_m3s),
-                    "regionalised_m3s": float(r.modelled_m3s),
-                    "held_out_m3s": float(r.heldout_m3s),
+                str(r["gauge_id"]): {
+                    "observed_m3s": float(r["observed_m3s"]),
+                    "uniform_runoff_m3s": float(r["uniform_m3s"]),
+                    "regionalised_m3s": float(r["modelled_m3s"]),
+                    "held_out_m3s": float(r["heldout_m3s"]),
                 }
-                for r in d.dropna(subset=["modelled_m3s"]).itertuples()
+                for r in d.dropna(subset=["modelled_m3s"]).to_dict("records")
             },
         }
     return {

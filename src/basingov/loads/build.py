@@ -175,7 +175,7 @@ def _prior_loads(
                     pieces,
                     t,
                     level=ld.jurisdiction_level or cfg.boundaries.levels[-1],
-                    by=ld.distribute_by,  # type: ignore[arg-type]  # checked by load_config
+                    by=ld.distribute_by,  # checked by load_config
                     reaches=net.reaches,
                 )
             )
@@ -249,7 +249,7 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
         st,
         ob,
         parameter=param,
-        flow=sec.flow,  # type: ignore[arg-type]  # checked by load_config
+        flow=sec.flow,  # checked by load_config
         min_samples=sec.min_samples,
         location_status=sec.location_status,
         station_filter=sec.station_filter or None,
@@ -267,7 +267,7 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
             fit_sources=sec.fit_sources,
             fit_decay=sec.fit_decay,
             prior_decay_per_day=DEFAULT_DECAY_PER_DAY if k0 is None else float(k0),
-            cross_validation=sec.cross_validation,  # type: ignore[arg-type]  # checked
+            cross_validation=sec.cross_validation,  # checked by load_config
             note=sec.note,
         )
     except InputError as exc:

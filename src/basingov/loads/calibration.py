@@ -37,7 +37,7 @@ import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -317,8 +317,8 @@ def station_load_table(
             exp_area = float(a)
         try:
             sn = snap_point(
-                net, float(s.lon), float(s.lat), tolerance_m=tolerance_m,
-                expected_area_km2=exp_area,
+                net, float(cast(float, s.lon)), float(cast(float, s.lat)),
+                tolerance_m=tolerance_m, expected_area_km2=exp_area,
             )  # fmt: skip
         except EmptyResultError:
             continue
@@ -460,7 +460,7 @@ def calibrate(
 
     def predict(theta: np.ndarray, at: np.ndarray) -> np.ndarray:
         beta, k = unpack(theta)
-        f = source_fluxes(net, g, k, classes=cls, graph=graph)
+        f = source_fluxes(net, g, k.tolist(), classes=cls, graph=graph)
         return np.maximum(f[at] @ beta, 1e-12)
 
     def resid(theta: np.ndarray, at: np.ndarray, o: np.ndarray, ww: np.ndarray) -> np.ndarray:
@@ -501,19 +501,19 @@ def calibrate(
                 "note": note,
             }
         )  # fmt: skip
-    for c in range(3):
-        fitted = c in free_k
-        j = len(free_s) + free_k.index(c) if fitted else -1
+    for ci in range(3):
+        fitted = ci in free_k
+        j = len(free_s) + free_k.index(ci) if fitted else -1
         bounds = (0.0, *DECAY_CLASS_BOUNDS_M3S, float("inf"))
         rows.append(
             {
-                "parameter": _CLASS_NAMES[c], "kind": "decay_per_day",
-                "prior": float(prior_decay_per_day), "estimate": k[c],
+                "parameter": _CLASS_NAMES[ci], "kind": "decay_per_day",
+                "prior": float(prior_decay_per_day), "estimate": k[ci],
                 "std_error": se[j] if fitted else np.nan, "fitted": fitted,
                 "status": "calibrated" if fitted else (
                     "prior (no reach of this class above a station)" if fit_decay
                     else "prior (not fitted)"),
-                "note": f"mean flow {bounds[c]:g}-{bounds[c + 1]:g} m3/s",
+                "note": f"mean flow {bounds[ci]:g}-{bounds[ci + 1]:g} m3/s",
             }
         )  # fmt: skip
     coef = pd.DataFrame(rows)

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -179,7 +180,7 @@ def treatment_removal(
                        f"reporting plants with it, {r0:.3f} without", len(allp), s)  # fmt: skip
         elif c in tab.index:
             row = tab.loc[c]
-            rows[c] = (float(row["removal"]), str(row["status"]),
+            rows[c] = (float(cast(float, row["removal"])), str(row["status"]),
                        f"{row['source']} ({row['url']})", 0, np.nan)  # fmt: skip
         elif np.isfinite(pooled):
             rows[c] = (pooled, "assumed", f"no plant data or published value for {c}: pooled "

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -191,8 +191,9 @@ def gauge_table(
         if "location_status" in st.columns:
             st = st[st["location_status"].isin(list(location_status))]
         m = st.merge(agg[agg["count"] >= int(min_samples)], on="station_id")
-        area = station_areas(m, areas=areas, area_columns=area_columns, ref_column=ref_column)
-        area = area.to_numpy(dtype=float)
+        area = station_areas(
+            m, areas=areas, area_columns=area_columns, ref_column=ref_column
+        ).to_numpy(dtype=float)
         period = m["min_t"].astype(str).str[:10] + ".." + m["max"].astype(str).str[:10]
         fname = Path(observations).name
         status = m["location_status"].astype(str) if "location_status" in m else ""
@@ -321,7 +322,7 @@ def regionalise_runoff(
             continue
         try:
             s = snap_point(
-                net, float(g.lon), float(g.lat), tolerance_m=tolerance_m,
+                net, float(cast(float, g.lon)), float(cast(float, g.lat)), tolerance_m=tolerance_m,
                 expected_area_km2=None if np.isnan(area_pub[k]) else float(area_pub[k]),
             )  # fmt: skip
         except (EmptyResultError, InputError) as exc:
