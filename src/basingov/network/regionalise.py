@@ -80,6 +80,10 @@ def _depths(
     below = np.array([lab[idx_ds[p]] if idx_ds[p] >= 0 else -1 for p in pos], dtype=np.int64)
     q_up = np.bincount(below[below >= 0], weights=q_obs[below >= 0], minlength=pos.size)
     q_inc = q_obs - q_up
+    # the increment's area measured at the gauges' points (a gauge sits inside its reach)
+    a_up = np.bincount(below[below >= 0], weights=area_pt[below >= 0], minlength=pos.size)
+    a_pt = area_pt - a_up
+    a_inc = np.where(np.isfinite(a_pt) & (a_pt > 0), a_pt, a_inc)
     neg = q_inc <= 0
     with np.errstate(divide="ignore", invalid="ignore"):
         dep = np.where(a_inc > 0, np.maximum(q_inc, 0.0) / (a_inc * 1e6), np.nan)
