@@ -360,10 +360,13 @@ def regionalise_runoff(
     up = reaches["upstream_area_km2"].to_numpy(dtype=float)
     q_old = reaches["discharge_m3s"].to_numpy(dtype=float)
 
-    def at_point(qr: np.ndarray, p: int, a_point: float) -> float:
-        return (
-            float(qr[p] * a_point / up[p]) if up[p] > 0 and np.isfinite(a_point) else float(qr[p])
-        )
+    def at_point(qr: np.ndarray, p: int, a_point: float, depth: np.ndarray | None = None) -> float:
+        """Flow at the snapped point: the reach's outflow less its own runoff below the point."""
+        if not (up[p] > 0 and np.isfinite(a_point)):
+            return float(qr[p])
+        if depth is None:  # one depth: scale by area
+            return float(qr[p] * a_point / up[p])
+        return float(qr[p] - depth[p] * max(up[p] - a_point, 0.0) * 1e6)
 
     local = np.nan_to_num(reaches["local_area_km2"].to_numpy(dtype=float), nan=0.0)
     r, dep_mm, neg = _depths(net, pos, qo, ap, runoff_mm_year)
@@ -372,14 +375,14 @@ def regionalise_runoff(
         rec = rows[row_i]
         p = pos[j]
         rec["uniform_m3s"] = at_point(q_old, p, ap[j])
-        rec["modelled_m3s"] = at_point(q_new, p, ap[j])
+        rec["modelled_m3s"] = at_point(q_new, p, ap[j], r)
         rec["runoff_mm_year"] = dep_mm[j]
         rec["negative_increment"] = bool(neg[j])
         if neg[j]:
             rec["note"] = "gauges upstream carry more than this one: increment runoff set to 0"
         others = np.delete(np.arange(pos.size), j)
         r_h, _, _ = _depths(net, pos[others], qo[others], ap[others], runoff_mm_year)
-        rec["heldout_m3s"] = at_point(accumulate(net, local * 1e6 * r_h), p, ap[j])
+        rec["heldout_m3s"] = at_point(accumulate(net, local * 1e6 * r_h), p, ap[j], r_h)
     out = pd.DataFrame(rows)
     for c in ("reach_id", "snap_distance_m", "model_area_km2", "uniform_m3s", "modelled_m3s",
               "heldout_m3s", "runoff_mm_year", "negative_increment"):  # fmt: skip
