@@ -114,7 +114,10 @@ def test_spillover_conserves_load(thames_run: Path) -> None:
     rhs = bal["delivered"] + bal["decayed"] + bal["retained"]
     assert ((lhs - rhs).abs() <= 1e-9 * lhs.abs().clip(lower=1e-12)).all()
     loads = pd.read_csv(thames_run / "tables" / "loads.csv")
-    assert set(loads["load_source"]) == {"population_raster"}
+    # sewage and land-cover sources of thames.toml (no deposition source for England)
+    assert set(loads["load_source"]) == {
+        "population_raster", "diffuse_agriculture", "diffuse_natural", "diffuse_urban"
+    }
     # every level routes the same total generated load
     totals = bal.groupby("level")["generated"].sum()
     assert totals.max() == pytest.approx(totals.min(), rel=1e-9)

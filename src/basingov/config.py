@@ -16,6 +16,7 @@ __all__ = [
     "BasinConfig",
     "BasinSection",
     "BoundariesSection",
+    "CalibrationSection",
     "HydraulicsSection",
     "LoadsSection",
     "MonitoringSection",
@@ -127,12 +128,23 @@ class HydraulicsSection:
 
     Discharge, where not measured, is upstream area times runoff; velocity follows
     hydraulic geometry :math:`v = a Q^b`. Defaults are documented in :mod:`basingov.network`.
+    ``gauges`` (a table of mean flows) and/or ``gauges_from_monitoring`` (mean sampled
+    ``Q`` of stations with ``gauge_min_samples`` values) regionalise the runoff
+    (:func:`basingov.network.regionalise_runoff`); ``gauge_areas`` with
+    ``gauge_area_columns`` and ``gauge_ref_column`` give published areas for snapping.
     """
 
     runoff_mm_year: float | None = None
     velocity_a: float | None = None
     velocity_b: float | None = None
     lake_velocity_ms: float | None = None
+    gauges: Path | None = None
+    gauges_from_monitoring: bool = False
+    gauge_min_samples: int = 50
+    gauge_snap_tolerance_m: float = 3000.0
+    gauge_areas: Path | None = None
+    gauge_area_columns: tuple[str, ...] = ("gauge_id", "area_km2")
+    gauge_ref_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,14 @@ class MonitoringSection:
 
 
 #: Load-source kinds accepted in ``[loads] sources`` (also :data:`basingov.loads.SOURCES`).
-LoadSource = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
+LoadSource = Literal[
+    "population_raster",
+    "point_sources",
+    "jurisdiction_table",
+    "monitoring",
+    "landcover",
+    "deposition",
+]
 LOAD_SOURCES: tuple[str, ...] = get_args(LoadSource)
 
 
@@ -154,8 +173,16 @@ class LoadsSection:
     """``[loads]``: which load sources are used and coefficient overrides.
 
     ``sources`` lists the kinds used (:data:`LOAD_SOURCES`); each needs its file
-    (``population_raster``, ``point_sources``, ``jurisdiction_table``). ``coefficients``
-    overrides ``per_capita_g_day`` and ``treatment_removal`` (see :mod:`basingov.loads`).
+    (``population_raster``, ``point_sources``, ``jurisdiction_table``; ``landcover`` and
+    ``deposition`` need ``landcover_raster``). ``coefficients`` overrides
+    ``per_capita_g_day`` and ``treatment_removal`` (see :mod:`basingov.loads`).
+
+    Diffuse loads (:mod:`basingov.loads.diffuse`): ``export_coefficients`` (a table, default
+    the shipped one), ``export_region`` and ``deposition_region``. Sewage
+    (:mod:`basingov.loads.sewage`): ``treatment_plants`` (UWWTD tables), ``treatment_level``
+    (a level whose ids are country codes) or ``treatment_country`` (one code for the
+    basin); ``census`` with ``census_level``, ``census_id_column``, ``census_value_column``
+    and ``census_whole_units``.
     """
 
     parameter: str = "TN"
@@ -169,6 +196,53 @@ class LoadsSection:
     distribute_by: str = "length"
     coefficients: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
+    landcover_raster: Path | None = None
+    export_coefficients: Path | None = None
+    export_region: str = "default"
+    deposition_region: str = ""
+    treatment_plants: tuple[Path, ...] = ()
+    treatment_level: str | None = None
+    treatment_country: str = ""
+    census: Path | None = None
+    census_level: str | None = None
+    census_id_column: str = "jur_id"
+    census_value_column: str = "population"
+    census_whole_units: bool = False
+
+
+#: Flow used for station loads in calibration (``[calibration] flow``).
+CALIBRATION_FLOWS: tuple[str, ...] = ("observed", "network")
+#: Cross-validation schemes of the calibration (``[calibration] cross_validation``).
+CROSS_VALIDATION: tuple[str, ...] = ("loo", "none")
+
+
+@dataclass(frozen=True)
+class CalibrationSection:
+    """``[calibration]``: SPARROW-style fit of load coefficients to station loads.
+
+    See :mod:`basingov.loads.calibration`. ``enabled = false`` with a ``reason`` marks a
+    basin as uncalibrated (its outputs say so). ``observed_parameter`` is the observation
+    code fitted (e.g. ``"TDN"`` as a proxy for TN on the Thames); ``flow`` is
+    ``"observed"`` (C·Q from sampled flows) or ``"network"`` (mean concentration x the
+    network's mean discharge, for survey data without flows); ``fit_sources`` lists the
+    load sources whose coefficient multipliers are fitted (others stay at their prior);
+    ``station_filter`` is a :meth:`pandas.DataFrame.query` on the station table (e.g.
+    ``"strahler_order >= 5"`` to keep survey sites on rivers the network maps).
+    """
+
+    enabled: bool = True
+    reason: str = ""
+    observed_parameter: str = ""
+    flow: str = "observed"
+    min_samples: int = 1
+    location_status: tuple[str, ...] = ("measured", "gauge_proxy", "nearby_gauge_proxy")
+    fit_sources: tuple[str, ...] = ("population_raster", "diffuse_agriculture")
+    fit_decay: bool = True
+    apply: bool = True
+    cross_validation: str = "loo"
+    snap_tolerance_m: float = 3000.0
+    station_filter: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +268,7 @@ class BasinConfig:
     monitoring: MonitoringSection = MonitoringSection()
     loads: LoadsSection = LoadsSection()
     spillover: SpilloverSection = SpilloverSection()
+    calibration: CalibrationSection | None = None
 
     @property
     def network(self) -> NetworkSection:
@@ -209,11 +284,13 @@ class BasinConfig:
             if net.names_path is not None:
                 paths.append(net.names_path)
             paths.extend(v for k, v in net.options.items() if k in _PATH_KEYS and v)
-        for sec in (self.monitoring, self.loads):
+        for sec in (self.hydraulics, self.monitoring, self.loads):
             for f in dataclasses.fields(sec):
                 v = getattr(sec, f.name)
                 if isinstance(v, Path):
                     paths.append(v)
+                elif isinstance(v, tuple):
+                    paths.extend(x for x in v if isinstance(x, Path))
         seen: dict[Path, None] = {}
         for p in paths:
             seen.setdefault(p, None)
@@ -283,7 +360,9 @@ def _section(
     for k, v in table.items():
         if k not in allowed:
             continue
-        if k in path_keys:
+        if k in path_keys and isinstance(v, list):  # a list of paths
+            kwargs[k] = tuple(_resolve(base, x, f"{where}.{k}", errs) for x in v)
+        elif k in path_keys:
             kwargs[k] = _resolve(base, v, f"{where}.{k}", errs)
         elif k in tuple_keys:
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
@@ -366,6 +445,24 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
     )
 
 
+def _check_loads_extra(ld: LoadsSection, boundaries: Any, errs: _Collector) -> None:
+    """Cross-key checks of the diffuse, treatment and census keys of ``[loads]``."""
+    levels = tuple(boundaries.levels) if boundaries is not None else ()
+    for kind in ("landcover", "deposition"):
+        if kind in ld.sources and ld.landcover_raster is None:
+            errs.add(f"[loads].sources lists {kind!r} but [loads].landcover_raster gives no file")
+    if "deposition" in ld.sources and not ld.deposition_region:
+        errs.add("[loads].sources lists 'deposition' but [loads].deposition_region is empty")
+    for key in ("treatment_level", "census_level"):
+        v = getattr(ld, key)
+        if v is not None and levels and v not in levels:
+            errs.add(f"[loads].{key} = {v!r} is not a level; levels are {list(levels)}")
+    if ld.treatment_level is not None and ld.treatment_country:
+        errs.add("[loads]: give treatment_level or treatment_country, not both")
+    if ld.census is not None and ld.census_level is None:
+        errs.add("[loads].census needs census_level (the level its ids belong to)")
+
+
 def load_config(path: str | Path) -> BasinConfig:
     """Load and validate a basin config file.
 
@@ -414,6 +511,7 @@ def load_config(path: str | Path) -> BasinConfig:
         "monitoring",
         "loads",
         "spillover",
+        "calibration",
     }
     _check_keys(raw, sections, "the top level", errs)
     for req in ("basin", "boundaries", "networks"):
@@ -461,14 +559,33 @@ def load_config(path: str | Path) -> BasinConfig:
                 networks[key] = sec
     optional: dict[str, Any] = {}
     specs: dict[str, tuple[type, frozenset[str], frozenset[str]]] = {
-        "hydraulics": (HydraulicsSection, frozenset(), frozenset()),
+        "hydraulics": (
+            HydraulicsSection,
+            frozenset({"gauges", "gauge_areas"}),
+            frozenset({"gauge_area_columns"}),
+        ),
         "monitoring": (MonitoringSection, frozenset({"stations", "observations"}), frozenset()),
         "loads": (
             LoadsSection,
-            frozenset({"population_raster", "point_sources", "jurisdiction_table"}),
+            frozenset(
+                {
+                    "population_raster",
+                    "point_sources",
+                    "jurisdiction_table",
+                    "landcover_raster",
+                    "export_coefficients",
+                    "treatment_plants",
+                    "census",
+                }
+            ),
             frozenset({"sources"}),
         ),
         "spillover": (SpilloverSection, frozenset(), frozenset()),
+        "calibration": (
+            CalibrationSection,
+            frozenset(),
+            frozenset({"location_status", "fit_sources"}),
+        ),
     }
     for name, (cls, pkeys, tkeys) in specs.items():
         if name in raw:
@@ -499,6 +616,20 @@ def load_config(path: str | Path) -> BasinConfig:
             errs.add(
                 f"[loads].distribute_by must be one of ['length', 'area'], got {ld.distribute_by!r}"
             )
+        _check_loads_extra(ld, boundaries, errs)
+    cal = optional.get("calibration")
+    if cal is not None:
+        if cal.flow not in CALIBRATION_FLOWS:
+            errs.add(
+                f"[calibration].flow must be one of {list(CALIBRATION_FLOWS)}, got {cal.flow!r}"
+            )
+        if cal.cross_validation not in CROSS_VALIDATION:
+            errs.add(
+                f"[calibration].cross_validation must be one of {list(CROSS_VALIDATION)}, "
+                f"got {cal.cross_validation!r}"
+            )
+        if not cal.enabled and not cal.reason:
+            errs.add("[calibration].enabled = false needs a reason (shown in the outputs)")
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()
