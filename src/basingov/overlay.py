@@ -39,7 +39,7 @@ from basingov._overlay_common import (
 )
 from basingov._shares import reach_jurisdictions, unit_shares
 from basingov._split import split_reaches
-from basingov._stretches import boundary_stretches, fill_outside_gaps
+from basingov._stretches import boundary_stretches, fill_outside_gaps, piece_stretches
 from basingov.errors import BasingovWarning, InputError
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "mark_boundary_pieces",
     "overlay_network",
     "piece_levels",
+    "piece_stretches",
     "reach_jurisdictions",
     "split_reaches",
     "unit_shares",
@@ -75,7 +76,8 @@ class OverlayResult:
     levels
         Level names, coarsest first.
     pieces
-        Piece table (:func:`split_reaches`).
+        Piece table (:func:`split_reaches`), with ``stretch_<level>``: the boundary
+        stretch holding the piece at that level (:func:`piece_stretches`), or ``""``.
     crossings
         Crossing sections of every level (:func:`crossings`), concatenated: the main
         inventory, without boundary crossings (DESIGN §2.13 ``crossings``).
@@ -238,6 +240,12 @@ def overlay_network(
             ignore_index=True,
         ),
         crs=reaches.crs,
+    )
+    pieces = pieces.assign(
+        **{
+            f"stretch_{lv}": piece_stretches(net, pieces, level=lv, min_stretch_m=min_stretch_m)
+            for lv in levels_
+        }
     )
     bnd = boundary_reaches(
         reaches, jurisdictions, levels=levels_, border_tolerance_m=border_tolerance_m
