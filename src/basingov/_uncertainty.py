@@ -48,8 +48,10 @@ class MonteCarloSamples:
     samples: np.ndarray
 
     def bands(self, percentiles: Sequence[float] = (5.0, 50.0, 95.0)) -> pd.DataFrame:
-        """Percentile bands ``origin, receptor, level_name, p<q>`` of every pair non-zero in
-        some run (the layout of :func:`monte_carlo_matrix`).
+        """Return percentile bands of every pair non-zero in some run.
+
+        The layout is that of :func:`monte_carlo_matrix`: ``origin, receptor,
+        level_name, p<q>``.
 
         Raises
         ------
@@ -149,7 +151,7 @@ def monte_carlo_matrix(
         decay_sigma_ln=decay_sigma_ln, velocity_sigma_ln=velocity_sigma_ln,
         load_sigma_ln=load_sigma_ln, min_stretch_m=min_stretch_m,
     )  # fmt: skip
-    return mc.bands(q)
+    return mc.bands(percentiles)
 
 
 def monte_carlo_samples(
@@ -167,7 +169,7 @@ def monte_carlo_samples(
     load_sigma_ln: float = MC_LOAD_SIGMA_LN,
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
 ) -> MonteCarloSamples:
-    """The matrices of every run of :func:`monte_carlo_matrix` (same draws, same seed).
+    """Return the matrices of every run of :func:`monte_carlo_matrix` (same draws and seed).
 
     Quantities computed from several cells of S (e.g. shares of a row) need the runs
     themselves: their percentiles are not functions of the cells' percentiles.
