@@ -901,28 +901,31 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
         n_in = int(sel.sum())
         debt = sorted(((-v, j) for j, v in zip(parties, net, strict=True) if v < 0), reverse=True)
         cred = sorted(((v, j) for j, v in zip(parties, net, strict=True) if v > 0), reverse=True)
-        d = [[v, j] for v, j in debt]
-        c = [[v, j] for v, j in cred]
+        owes = {j: v for v, j in debt}
+        owed = {j: v for v, j in cred}
+        d_left = [v for v, _ in debt]
+        c_left = [v for v, _ in cred]
         di = ci = 0
-        while di < len(d) and ci < len(c):
-            x = min(d[di][0], c[ci][0])
+        while di < len(debt) and ci < len(cred):
+            x = min(d_left[di], c_left[ci])
+            dj, cj = debt[di][1], cred[ci][1]
             settled.append(
                 {
-                    "payer": d[di][1],
-                    "payee": c[ci][1],
+                    "payer": dj,
+                    "payee": cj,
                     "amount": x,
                     "currency": cur,
                     "basis": (
-                        f"net settlement of {n_in} {cur} transfer(s): {d[di][1]} owes "
-                        f"{_fmt(d[di][0])} net, {c[ci][1]} is owed {_fmt(c[ci][0])} net"
+                        f"netting {n_in} {cur} transfer(s): {dj} owes {_fmt(owes[dj])} net in "
+                        f"all, {cj} is owed {_fmt(owed[cj])} net in all"
                     ),
                 }
             )
-            d[di][0] -= x
-            c[ci][0] -= x
-            if d[di][0] <= tolerance * scale:
+            d_left[di] -= x
+            c_left[ci] -= x
+            if d_left[di] <= tolerance * scale:
                 di += 1
-            if c[ci][0] <= tolerance * scale:
+            if c_left[ci] <= tolerance * scale:
                 ci += 1
     cols = ["payer", "payee", "amount", "currency", "basis"]
     st = pd.DataFrame(settled, columns=cols) if settled else pd.DataFrame(columns=cols)

@@ -305,7 +305,7 @@ class PrioritySection:
     medium: float = 0.4
     minor_area_share: float = 0.01
     minor_upstream_area_km2: float | None = None
-    origin_share_min: float = 0.01
+    origin_share_min: float = 0.05
     perturbation: float = 0.2
 
 

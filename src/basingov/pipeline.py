@@ -84,7 +84,7 @@ class _Timer:
 
 
 #: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
-_STAGES = ("load", "network", "overlay", "loads", "spillover", "write")
+_STAGES = ("load", "network", "overlay", "loads", "spillover", "governance", "write")
 
 
 @contextlib.contextmanager
@@ -127,7 +127,7 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
 
 
 def _analyse(basin: Basin, timer: _Timer) -> Results:
-    from basingov import overlay, spillover
+    from basingov import governance, overlay, spillover
     from basingov.datasets import load_network
 
     cfg = basin.config
@@ -181,6 +181,13 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 on="reach_id",
                 how="left",
             )
+    with timer.stage("governance"):
+        gov = governance.governance_stage(
+            basin, net, ov, spillover=extras.get("spillover"), sections=tables.get("sections")
+        )
+    tables.update(gov.tables)
+    layers.update(gov.layers)
+    extras["governance"] = gov
     return Results(
         basin=basin,
         network=net,
@@ -268,6 +275,8 @@ def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
 
 
 def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, Any]:
+    from basingov import governance
+
     cfg = basin.config
     net = res.network
     shares = res.tables["unit_shares"]
@@ -326,6 +335,11 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             "dependency_edges": len(res.layers["dependency_edges"]),
         },
         "key_indicators": key,
+        "decisions": (
+            governance.summary_block(res.extras["governance"])
+            if "governance" in res.extras
+            else None
+        ),
         "timings_s": timings,
         "governance": {
             "body": cfg.basin.governance_body,
