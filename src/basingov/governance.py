@@ -228,6 +228,8 @@ def jurisdiction_money(
                 if k in r and not (isinstance(r[k], float) and pd.isna(r[k])):
                     v = r[k]
                     e[k] = v.item() if hasattr(v, "item") else v
+                    if k == "illustrative":
+                        e[k] = bool(e[k])
             out.append(e)
         return out
 

@@ -28,8 +28,10 @@ from basingov.errors import InputError
 __all__ = [
     "RIVER_CHIEF_COLUMNS",
     "SAME_NAME_MIN_RATIO",
+    "match_rivers",
     "river_chiefs",
     "river_courses",
+    "river_names",
     "select_river",
 ]
 
@@ -424,11 +426,52 @@ def _edge_crossing(
     return look.get((int(rid[ra]), int(rid[rb]), frac), "")
 
 
-def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) -> pd.DataFrame:
-    """Rows of a River Chief table for one river name (case-insensitive) and level.
+def river_names(reaches: pd.DataFrame) -> list[str]:
+    """Return the distinct river names of a reach table, sorted.
 
-    ``name`` may list alternatives separated by ``|`` (``"Rhein|Rhin|Rhine"``); the match
-    is exact (ignoring case) where any river has that name, else by substring.
+    Raises
+    ------
+    InputError
+        If the table has no ``name`` column.
+
+    Examples
+    --------
+    >>> river_names(pd.DataFrame({"name": ["Main", "", None, "Rhine", "Main"]}))
+    ['Main', 'Rhine']
+    """
+    return sorted({str(n) for n in _names(reaches) if n})
+
+
+def match_rivers(names: Sequence[str], query: str) -> list[str]:
+    """Names matching ``query``: exact (ignoring case) where any is, else by substring.
+
+    ``query`` may list alternatives separated by ``|`` (``"Rhein|Rhin|Rhine"``).
+
+    Raises
+    ------
+    InputError
+        If nothing matches; the message lists the names.
+
+    Examples
+    --------
+    >>> match_rivers(["Main", "Rhein", "Rhin", "Rhine"], "rhine|RHEIN")
+    ['Rhein', 'Rhine']
+    >>> match_rivers(["Main", "Rhein"], "ai")
+    ['Main']
+    """
+    wanted = [w.strip().casefold() for w in query.split("|") if w.strip()]
+    low = [(n, str(n).casefold()) for n in names]
+    hit = [n for n, lc in low if lc in wanted]
+    if not hit:
+        hit = [n for n, lc in low if any(w in lc for w in wanted)]
+    if not hit:
+        msg = f"no river matches {query!r}; named rivers are {sorted(set(names))[:30]}"
+        raise InputError(msg)
+    return list(dict.fromkeys(hit))
+
+
+def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) -> pd.DataFrame:
+    """Rows of a River Chief table for one river name (see :func:`match_rivers`) and level.
 
     Raises
     ------
@@ -441,19 +484,9 @@ def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) ->
     >>> select_river(t, "rhine")["river"].tolist()
     ['Rhine']
     """
-    wanted = [w.strip().casefold() for w in name.split("|") if w.strip()]
     rivers = table["river"].astype(str)
-    low = rivers.str.casefold()
-    hit = low.isin(wanted)
-    if not hit.any():
-        hit = pd.Series(False, index=table.index)
-        for w in wanted:
-            hit |= low.str.contains(w, regex=False)
-    if not hit.any():
-        names = sorted(set(rivers))
-        msg = f"no river matches {name!r}; named rivers are {names[:30]}"
-        raise InputError(msg)
-    out = table[hit]
+    keep = match_rivers(list(dict.fromkeys(rivers)), name)
+    out = table[rivers.isin(keep)]
     if level is not None:
         levels = sorted(set(table["level_name"].astype(str)))
         if level not in levels:

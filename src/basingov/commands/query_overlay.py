@@ -251,13 +251,46 @@ def jurisdiction_report(
 @click.argument("basin")
 @click.argument("name_or_id")
 @click.option("--level", "level", default=None, help="Look the name up at this level only.")
-def jurisdiction(basin: str, name_or_id: str, level: str | None) -> None:
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Read transfers and River Chief stretches from this finished 'basingov run' folder "
+    "instead of running the pipeline in memory.",
+)
+def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path | None) -> None:
     """Show what drains into a jurisdiction, where its water goes, its crossings and indicators.
 
-    BASIN is a shipped basin name or a config path; NAME_OR_ID is a jur_id, a name or a
-    unique name prefix. JSON goes to stdout.
+    Also what it pays and receives under the basin's compensation rules (and why), and the
+    river stretches it answers for under the River Chief System. BASIN is a shipped basin
+    name or a config path; NAME_OR_ID is a jur_id, a name or a unique name prefix. JSON
+    goes to stdout.
     """
-    b, _, ov = load_overlay(basin)
-    click.echo(
-        json.dumps(jurisdiction_report(ov, b.jurisdictions, name_or_id, level=level), indent=2)
+    from basingov import governance
+
+    if run_dir is not None:
+        b, _, ov = load_overlay(basin)
+        tables = governance.read_run_tables(run_dir)
+        transfers, settlement, chiefs = (
+            tables["transfers"],
+            tables["settlement"],
+            tables["river_chiefs"],
+        )
+    else:
+        from basingov import pipeline
+
+        res = pipeline.run(basin)
+        b, ov = res.basin, res.overlay
+        transfers, settlement, chiefs = (
+            res.tables["transfers"],
+            res.tables["settlement"],
+            res.tables["river_chiefs"],
+        )
+    report = jurisdiction_report(ov, b.jurisdictions, name_or_id, level=level)
+    jid = report["jur_id"]
+    report["compensation"] = to_jsonable(governance.jurisdiction_money(transfers, settlement, jid))
+    report["river_chief_stretches"] = to_jsonable(
+        governance.jurisdiction_stretches(chiefs, jid, level=report["level_name"])
     )
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False))
