@@ -464,7 +464,7 @@ def _mechanism(row: Mapping[Any, Any], threshold_km2: float) -> tuple[str, str]:
     if row["downstream_jurisdictions"] >= 2:
         return (
             "emergency warning link",
-            f"water crossing {where} flows on through {row['downstream_jurisdictions']} "
+            f"water crossing {where} flows on through {int(row['downstream_jurisdictions'])} "
             "jurisdictions: a spill here must be notified along the chain",
         )
     return (
