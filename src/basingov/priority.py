@@ -372,8 +372,24 @@ def rank_stability(
     taus, tops, top1 = [], [], []
     top_n = min(_TOP, n)
     top0 = set(np.flatnonzero(r0 <= top_n))
-    for w in scen:
-        s = score(x, w)
+    score(x, weights)  # checks the weights once
+    cols = [f"x_{k}" for k in keys]
+    xv = (
+        np.column_stack(
+            [x[c].to_numpy(dtype=float) if c in x else np.full(n, np.nan) for c in cols]
+        )
+        if n
+        else np.empty((0, len(keys)))
+    )
+    known = ~np.isnan(xv)
+    x0 = np.where(known, xv, 0.0)
+    wm = np.array([[w[k] for k in keys] for w in scen], dtype=float)  # scenarios x k
+    num = x0 @ wm.T
+    den = known.astype(float) @ wm.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        all_s = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+    for j in range(len(scen)):
+        s = all_s[:, j]
         r = _ranks(s, minor)
         rmin, rmax = np.minimum(rmin, r), np.maximum(rmax, r)
         cstable &= _classes(s, minor, high, medium) == c0
