@@ -121,7 +121,7 @@ def river_courses(
     --------
     >>> from types import SimpleNamespace
     >>> r = pd.DataFrame({"name": ["Aa", "Aa", "", "Aa", "Aa"],
-    ...     "upstream_area_km2": [1.0, 2.0, 5.0, 9.0, 12.0]})
+    ...     "upstream_area_km2": [1.0, 6.0, 5.0, 12.0, 15.0]})
     >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([3, 3, 3, 4, -1]))
     >>> [c.tolist() for c in river_courses(net)["Aa"]]
     [[1, 3, 4], [0]]
