@@ -152,3 +152,17 @@ def test_rhine_de_nl_border_ranks_at_the_top() -> None:
     lower = rc[(rc["river"] == "Rhine") & (rc["course"] == 1) & (rc["level_name"] == "country")]
     assert lower["jur_id"].tolist()[-2:] == ["DE", "NL"]
     assert lower["exit_crossing_id"].iloc[-2] in set(secs["crossing_id"])
+
+
+@pytest.mark.slow
+def test_cli_jurisdiction_runs_the_pipeline_in_memory(taihu_run: Path) -> None:
+    """Without --run the query computes the same money as the written run."""
+    r = CliRunner().invoke(cli, ["query", "jurisdiction", "taihu", "CN032"])
+    assert r.exit_code == 0, r.output
+    live = json.loads(r.stdout)["compensation"]
+    r = CliRunner().invoke(
+        cli, ["query", "jurisdiction", "taihu", "CN032", "--run", str(taihu_run)]
+    )
+    stored = json.loads(r.stdout)["compensation"]
+    assert live["net"]["CNY"] == pytest.approx(stored["net"]["CNY"], rel=1e-9)
+    assert [e["party"] for e in live["pays"]] == [e["party"] for e in stored["pays"]]
