@@ -116,7 +116,10 @@ def test_spillover_conserves_load(thames_run: Path) -> None:
     loads = pd.read_csv(thames_run / "tables" / "loads.csv")
     # sewage and land-cover sources of thames.toml (no deposition source for England)
     assert set(loads["load_source"]) == {
-        "population_raster", "diffuse_agriculture", "diffuse_natural", "diffuse_urban"
+        "population_raster",
+        "diffuse_agriculture",
+        "diffuse_natural",
+        "diffuse_urban",
     }
     # every level routes the same total generated load
     totals = bal.groupby("level")["generated"].sum()

@@ -17,10 +17,13 @@ __all__ = [
     "BasinSection",
     "BoundariesSection",
     "CalibrationSection",
+    "CompensationRule",
+    "CompensationSection",
     "HydraulicsSection",
     "LoadsSection",
     "MonitoringSection",
     "NetworkSection",
+    "PrioritySection",
     "SpilloverSection",
     "load_config",
 ]
@@ -256,6 +259,126 @@ class SpilloverSection:
     seed: int = 0
 
 
+#: Compensation rule kinds accepted in ``[[compensation.rules]] kind`` (DESIGN §2.8).
+COMPENSATION_KINDS: tuple[str, ...] = ("section_index", "polluter_pays", "beneficiary_pays")
+_RULE_COMMON = frozenset({"kind", "name", "level", "currency", "source", "illustrative", "note"})
+#: Keys each compensation rule kind accepts beyond the common ones, and the ones it needs.
+RULE_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "section_index": (
+        frozenset(
+            {
+                "upstream",
+                "downstream",
+                "indicators",
+                "k0",
+                "threshold",
+                "amount",
+                "amount_if_exceeded",
+                "concentrations",
+                "baseline",
+                "station",
+                "period",
+                "baseline_period",
+            }
+        ),
+        frozenset({"upstream", "downstream", "amount"}),
+    ),
+    "polluter_pays": (
+        frozenset({"price", "allowance_kg_day", "allowances", "days_per_year"}),
+        frozenset({"level", "price"}),
+    ),
+    "beneficiary_pays": (
+        frozenset({"payee", "cost", "payee_bears_own_share"}),
+        frozenset({"level", "payee", "cost"}),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CompensationRule:
+    """One ``[[compensation.rules]]`` table: a compensation scheme (:mod:`basingov.compensation`).
+
+    ``kind`` is one of :data:`COMPENSATION_KINDS`; the keys each kind takes are in
+    :data:`RULE_KEYS`. ``illustrative = true`` marks a rule whose amounts or prices are
+    assumptions rather than published figures; it is carried into every output row.
+    ``period`` and ``baseline_period`` are ``[start, end]`` ISO dates.
+    """
+
+    kind: str
+    name: str
+    currency: str
+    level: str | None = None
+    source: str = ""
+    illustrative: bool = False
+    note: str = ""
+    upstream: str | None = None
+    downstream: str | None = None
+    indicators: tuple[str, ...] = ()
+    k0: float = 0.85
+    threshold: float | None = None
+    amount: float | None = None
+    amount_if_exceeded: float | None = None
+    concentrations: Mapping[str, float] = field(default_factory=dict)
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    station: str | None = None
+    period: tuple[str, ...] = ()
+    baseline_period: tuple[str, ...] = ()
+    price: float | None = None
+    allowance_kg_day: float = 0.0
+    allowances: Path | None = None
+    days_per_year: float = 365.0
+    payee: str | None = None
+    cost: float | None = None
+    payee_bears_own_share: bool = True
+
+
+@dataclass(frozen=True)
+class CompensationSection:
+    """``[compensation]``: the rule sets (``[[compensation.rules]]``), in order."""
+
+    rules: tuple[CompensationRule, ...] = ()
+
+
+#: Priority indicators (DESIGN §2.8), in the order of the ``[priority] weights`` table.
+PRIORITY_INDICATORS: tuple[str, ...] = (
+    "transboundary_load",
+    "exceedance",
+    "downstream_exposure",
+    "jurisdictions",
+    "monitoring_gap",
+)
+#: Default priority weights (sum 1); the basin config can override any of them.
+DEFAULT_PRIORITY_WEIGHTS: dict[str, float] = {
+    "transboundary_load": 0.35,
+    "exceedance": 0.20,
+    "downstream_exposure": 0.15,
+    "jurisdictions": 0.15,
+    "monitoring_gap": 0.15,
+}
+
+
+@dataclass(frozen=True)
+class PrioritySection:
+    """``[priority]``: weights, class limits and the minor-crossing rule (:mod:`basingov.priority`).
+
+    ``weights`` maps :data:`PRIORITY_INDICATORS` to non-negative weights (missing ones
+    keep :data:`DEFAULT_PRIORITY_WEIGHTS`). A score at least ``high`` is class high, at
+    least ``medium`` medium. A crossing is minor when its upstream area is below
+    ``minor_area_share`` of the basin area (or below ``minor_upstream_area_km2`` when
+    given). An origin counts as involved at a section when it carries at least
+    ``origin_share_min`` of the flux there. ``perturbation`` is the relative weight change
+    of the rank-stability check.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
+    high: float = 0.6
+    medium: float = 0.4
+    minor_area_share: float = 0.01
+    minor_upstream_area_km2: float | None = None
+    origin_share_min: float = 0.05
+    perturbation: float = 0.2
+
+
 @dataclass(frozen=True)
 class BasinConfig:
     """A whole basin configuration, with every path resolved against ``source``."""
@@ -269,6 +392,8 @@ class BasinConfig:
     loads: LoadsSection = LoadsSection()
     spillover: SpilloverSection = SpilloverSection()
     calibration: CalibrationSection | None = None
+    compensation: CompensationSection = CompensationSection()
+    priority: PrioritySection = PrioritySection()
 
     @property
     def network(self) -> NetworkSection:
@@ -284,7 +409,13 @@ class BasinConfig:
             if net.names_path is not None:
                 paths.append(net.names_path)
             paths.extend(v for k, v in net.options.items() if k in _PATH_KEYS and v)
-        for sec in (self.hydraulics, self.monitoring, self.loads):
+        sections: list[Any] = [
+            self.hydraulics,
+            self.monitoring,
+            self.loads,
+            *self.compensation.rules,
+        ]
+        for sec in sections:
             for f in dataclasses.fields(sec):
                 v = getattr(sec, f.name)
                 if isinstance(v, Path):
@@ -463,6 +594,153 @@ def _check_loads_extra(ld: LoadsSection, boundaries: Any, errs: _Collector) -> N
         errs.add("[loads].census needs census_level (the level its ids belong to)")
 
 
+def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] | None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+    ):
+        errs.add(f"{where} must be a table of numbers (e.g. {{TP = 0.05}}), got {value!r}")
+        return None
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | None:
+    import datetime as dt
+
+    if not isinstance(value, list) or len(value) != 2:
+        errs.add(f"{where} must be [start, end] ISO dates, got {value!r}")
+        return None
+    out: list[str] = []
+    for v in value:
+        if isinstance(v, dt.date):
+            out.append(v.isoformat())
+            continue
+        try:
+            out.append(dt.date.fromisoformat(str(v)).isoformat())
+        except ValueError:
+            errs.add(f"{where} must be [start, end] ISO dates (YYYY-MM-DD), got {value!r}")
+            return None
+    if out[0] > out[1]:
+        errs.add(f"{where} starts after it ends: {value!r}")
+        return None
+    return tuple(out)
+
+
+def _compensation_rule(i: int, table: Any, base: Path, errs: _Collector) -> CompensationRule | None:
+    where = f"[[compensation.rules]] #{i + 1}"
+    if not isinstance(table, Mapping):
+        errs.add(f"{where} must be a table")
+        return None
+    kind = table.get("kind")
+    if kind not in COMPENSATION_KINDS:
+        errs.add(f"{where}.kind must be one of {list(COMPENSATION_KINDS)}, got {kind!r}")
+        return None
+    extra_keys, needs = RULE_KEYS[kind]
+    where = f"{where} ({kind})"
+    _check_keys(table, set(_RULE_COMMON | extra_keys), where, errs)
+    missing = sorted((needs | {"name", "currency"}) - set(table))
+    if missing:
+        errs.add(f"missing required key(s) {missing} in {where}")
+        return None
+    core = {k: v for k, v in table.items() if k in _RULE_COMMON | extra_keys}
+    extra: dict[str, Any] = {}
+    for key in ("concentrations", "baseline"):
+        if key in core:
+            tbl = _number_table(core.pop(key), f"{where}.{key}", errs)
+            if tbl is not None:
+                extra[key] = tbl
+    for key in ("period", "baseline_period"):
+        if key in core:
+            pair = _date_pair(core.pop(key), f"{where}.{key}", errs)
+            if pair is not None:
+                extra[key] = pair
+    if kind == "section_index":
+        has_c = "concentrations" in table or ("station" in table and "period" in table)
+        has_b = "baseline" in table or ("station" in table and "baseline_period" in table)
+        if not (has_c and has_b):
+            errs.add(
+                f"{where} needs the period means: 'concentrations' (or 'station' + 'period') "
+                "and the baseline: 'baseline' (or 'station' + 'baseline_period')"
+            )
+    rule = _section(
+        CompensationRule,
+        {k: v for k, v in core.items() if k in _RULE_COMMON | extra_keys},
+        where,
+        errs,
+        base=base,
+        path_keys=frozenset({"allowances"}),
+        tuple_keys=frozenset({"indicators"}),
+        extra=extra,
+    )
+    if rule is None:
+        return None
+    positive = {"amount": rule.amount, "price": rule.price, "cost": rule.cost,
+                "k0": rule.k0, "threshold": rule.threshold, "days_per_year": rule.days_per_year,
+                "amount_if_exceeded": rule.amount_if_exceeded}  # fmt: skip
+    for key, v in positive.items():
+        if v is not None and v < 0:
+            errs.add(f"{where}.{key} must be >= 0, got {v}")
+    if rule.allowance_kg_day < 0:
+        errs.add(f"{where}.allowance_kg_day must be >= 0, got {rule.allowance_kg_day}")
+    return rule
+
+
+def _compensation_section(table: Any, base: Path, errs: _Collector) -> CompensationSection | None:
+    if not isinstance(table, Mapping):
+        errs.add("[compensation] must be a table holding [[compensation.rules]]")
+        return None
+    _check_keys(table, {"rules"}, "[compensation]", errs)
+    rules_raw = table.get("rules", [])
+    if not isinstance(rules_raw, list):
+        errs.add("[compensation].rules must be an array of tables ([[compensation.rules]])")
+        return None
+    rules = [_compensation_rule(i, t, base, errs) for i, t in enumerate(rules_raw)]
+    names = [r.name for r in rules if r is not None]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        errs.add(f"[[compensation.rules]] names must be unique; repeated: {dupes}")
+    return CompensationSection(rules=tuple(r for r in rules if r is not None))
+
+
+def _priority_section(table: Any, base: Path, errs: _Collector) -> PrioritySection | None:
+    if not isinstance(table, Mapping):
+        errs.add("[priority] must be a table")
+        return None
+    core = dict(table)
+    extra: dict[str, Any] = {}
+    if "weights" in core:
+        w = _number_table(core.pop("weights"), "[priority].weights", errs)
+        if w is not None:
+            unknown = sorted(set(w) - set(PRIORITY_INDICATORS))
+            if unknown:
+                errs.add(
+                    f"unknown indicator(s) {unknown} in [priority].weights; allowed: "
+                    f"{list(PRIORITY_INDICATORS)}"
+                )
+            negative = sorted(k for k, v in w.items() if v < 0)
+            if negative:
+                errs.add(f"[priority].weights must be >= 0; negative: {negative}")
+            merged = {**DEFAULT_PRIORITY_WEIGHTS, **w}
+            if sum(merged.values()) <= 0:
+                errs.add("[priority].weights must not all be zero")
+            extra["weights"] = merged
+    sec = _section(PrioritySection, core, "[priority]", errs, base=base, extra=extra)
+    if sec is None:
+        return None
+    if not 0 <= sec.medium <= sec.high <= 1:
+        errs.add(
+            f"[priority] needs 0 <= medium <= high <= 1, got medium={sec.medium}, high={sec.high}"
+        )
+    for key in ("minor_area_share", "origin_share_min", "perturbation"):
+        v = getattr(sec, key)
+        if not 0 <= v < 1:
+            errs.add(f"[priority].{key} must lie in [0, 1), got {v}")
+    if sec.minor_upstream_area_km2 is not None and sec.minor_upstream_area_km2 < 0:
+        errs.add(
+            f"[priority].minor_upstream_area_km2 must be >= 0, got {sec.minor_upstream_area_km2}"
+        )
+    return sec
+
+
 def load_config(path: str | Path) -> BasinConfig:
     """Load and validate a basin config file.
 
@@ -512,6 +790,8 @@ def load_config(path: str | Path) -> BasinConfig:
         "loads",
         "spillover",
         "calibration",
+        "compensation",
+        "priority",
     }
     _check_keys(raw, sections, "the top level", errs)
     for req in ("basin", "boundaries", "networks"):
@@ -594,6 +874,14 @@ def load_config(path: str | Path) -> BasinConfig:
             )
             if sec is not None:
                 optional[name] = sec
+    if "compensation" in raw:
+        comp = _compensation_section(raw["compensation"], base, errs)
+        if comp is not None:
+            optional["compensation"] = comp
+    if "priority" in raw:
+        prio = _priority_section(raw["priority"], base, errs)
+        if prio is not None:
+            optional["priority"] = prio
     if basin is not None and networks and basin.network not in networks:
         errs.add(
             f"[basin].network = {basin.network!r} names no network; "
@@ -630,6 +918,14 @@ def load_config(path: str | Path) -> BasinConfig:
             )
         if not cal.enabled and not cal.reason:
             errs.add("[calibration].enabled = false needs a reason (shown in the outputs)")
+    comp_sec = optional.get("compensation")
+    if comp_sec is not None and boundaries is not None:
+        for rule in comp_sec.rules:
+            if rule.level is not None and rule.level not in boundaries.levels:
+                errs.add(
+                    f"compensation rule {rule.name!r}: level {rule.level!r} is not one of "
+                    f"[boundaries].levels {list(boundaries.levels)}"
+                )
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()

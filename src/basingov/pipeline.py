@@ -15,12 +15,13 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from basingov import __version__, dependency, overlay, spillover
+from basingov import __version__, dependency, governance, overlay, spillover
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov.config import BasinConfig, load_config
 from basingov.datasets import Basin, load_basin, resolve_config
 from basingov.dependency import DependencyResult
 from basingov.errors import BasingovWarning
+from basingov.governance import GovernanceResult
 from basingov.io import atomic_dir, check_overwrite, sha256, write_csv, write_gpkg, write_json
 from basingov.loads.build import BasinLoads, basin_loads
 from basingov.network import (
@@ -58,6 +59,8 @@ class Results:
     spillover
         Routing results and the source-receptor matrices, or None when the basin's
         ``[loads]`` lists no source.
+    governance
+        Compensation transfers and settlement, the River Chief table and priorities.
     tables
         Output tables by name (``unit_shares``, ``crossings``, ``dependency``, ...).
     layers
@@ -74,6 +77,7 @@ class Results:
     dependency: DependencyResult
     loads: BasinLoads | None
     spillover: SpilloverResult | None
+    governance: GovernanceResult
     tables: dict[str, pd.DataFrame]
     layers: dict[str, gpd.GeoDataFrame]
     summary: dict[str, object]
@@ -107,7 +111,9 @@ class _Timer:
 
 
 #: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
-_STAGES = ("load", "network", "overlay", "dependency", "loads", "spillover", "write")
+_STAGES = (
+    "load", "network", "overlay", "dependency", "loads", "spillover", "governance", "write",
+)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -204,6 +210,12 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 on="reach_id",
                 how="left",
             )
+    with timer.stage("governance"):
+        gov = governance.governance_stage(
+            basin, net, ov, spillover=sp, sections=tables.get("sections")
+        )
+    tables.update(gov.tables)
+    layers.update(gov.layers)
     return Results(
         basin=basin,
         network=net,
@@ -211,6 +223,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         dependency=dep,
         loads=bl,
         spillover=sp,
+        governance=gov,
         tables=tables,
         layers=layers,
         summary={},
@@ -339,6 +352,9 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             "dependency_edges": len(res.layers["dependency_edges"]),
         },
         "key_indicators": key,
+        "decisions": (
+            governance.summary_block(res.governance) if res.governance is not None else None
+        ),
         "timings_s": timings,
         "governance": {
             "body": cfg.basin.governance_body,

@@ -30,6 +30,7 @@ from basingov.errors import InputError
 from basingov.io import to_jsonable
 from basingov.network import RiverNetwork, navigate, snap_point
 from basingov.overlay import OverlayResult, overlay_network, reach_jurisdictions, split_reaches
+from basingov.rivers import match_rivers, river_chiefs, river_names
 
 __all__ = [
     "CROSSING_FIELDS",
@@ -42,6 +43,7 @@ __all__ = [
     "find_jurisdiction",
     "jurisdiction",
     "load_overlay",
+    "river",
     "upstream",
 ]
 
@@ -710,3 +712,40 @@ def jurisdiction(
         crossings=mine,
         indicators={k: ind[k].iloc[0] for k in _INDICATORS} if len(ind) else {},
     )
+
+
+def river(
+    basin: BasinLike, name: str, *, level: str | None = None, all_courses: bool = False
+) -> gpd.GeoDataFrame:
+    """Return the River Chief stretches of the river(s) called ``name`` in a basin.
+
+    ``name`` is matched ignoring case, exactly where a river has that name, else as a
+    substring (:func:`basingov.rivers.match_rivers`); ``"Rhein|Rhin|Rhine"`` joins several
+    names into one river, for a river whose name changes along the flow. Without
+    ``all_courses`` only each river's main course (course 1) is kept.
+
+    Raises
+    ------
+    InputError
+        If the network has no names, nothing matches, or the level is unknown.
+
+    Examples
+    --------
+    >>> t = river("thames", "Thames", level="nuts1")
+    >>> t["jur_id"].iloc[-1]
+    'UKI'
+    """
+    _, net, ov, _ = _as_overlay(basin)
+    if level is not None and level not in ov.levels:
+        msg = f"level {level!r} is not a level of {basin}; allowed levels are {list(ov.levels)}"
+        raise InputError(msg)
+    matched = match_rivers(river_names(net.reaches), name)
+    levels = None if level is None else [level]
+    if "|" in name and len(matched) > 1:
+        label = " | ".join(matched)
+        gdf = river_chiefs(net, ov, levels=levels, rivers=[label], aliases={label: matched})
+    else:
+        gdf = river_chiefs(net, ov, levels=levels, rivers=matched)
+    if not all_courses:
+        gdf = gdf[gdf["course"] == 1]
+    return gdf.reset_index(drop=True)

@@ -45,6 +45,7 @@ from basingov.overlay.stretches import (
     Stretches,
     boundary_stretches,
     fill_outside_gaps,
+    piece_stretches,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "overlay_network",
     "piece_graph",
     "piece_levels",
+    "piece_stretches",
     "reach_jurisdictions",
     "split_reaches",
     "unit_shares",
@@ -83,7 +85,8 @@ class OverlayResult:
     levels
         Level names, coarsest first.
     pieces
-        Piece table (:func:`split_reaches`).
+        Piece table (:func:`split_reaches`), with ``stretch_<level>``: the boundary
+        stretch holding the piece at that level (:func:`piece_stretches`), or ``""``.
     crossings
         Crossing sections of every level (:func:`crossings`), concatenated: the main
         inventory, without boundary crossings (DESIGN §2.13 ``crossings``).
@@ -235,6 +238,14 @@ def overlay_network(
             ignore_index=True,
         ),
         crs=reaches.crs,
+    )
+    pieces = pieces.assign(
+        **{
+            f"stretch_{lv}": piece_stretches(
+                net, pieces, level=lv, min_stretch_m=min_stretch_m, graph=g
+            )
+            for lv in levels_
+        }
     )
     bnd = boundary_reaches(
         reaches, jurisdictions, levels=levels_, border_tolerance_m=border_tolerance_m
