@@ -106,6 +106,9 @@ class NetworkSection:
     ``discharge_column`` names a measured mean discharge (m³/s) in the vector table, e.g.
     HydroRIVERS ``DIS_AV_CMS``; it becomes ``discharge_m3s`` (velocity follows from it) and
     only missing values are estimated from upstream area (not for the ``dem`` builder).
+    ``river_aliases`` lists groups of names of one river, ``"Rhine|Rhein|Rhin"``: a river
+    query for any name of a group matches all of them (a river keeps its local name in
+    each country it crosses).
     """
 
     key: str
@@ -120,6 +123,7 @@ class NetworkSection:
     names_layer: str | None = None
     names_column: str = "name"
     names_tolerance_m: float = 1000.0
+    river_aliases: tuple[str, ...] = ()
     derived: bool = False
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)

@@ -302,9 +302,13 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         ind = ind[ind["level_name"] == top_level]
         key["load_parameter"] = cfg.loads.parameter
         key["generated_load_kg_day"] = generated
-        # DESIGN 2.11: sum over o != r of S[o, r] / total generated (gross: a load crossing
-        # two borders counts twice, so this can exceed 1 on long chains)
-        key[f"transboundary_load_share_{top_level}"] = (
+        # a fraction in [0, 1]: the load that leaves its origin jurisdiction for good
+        # (measured at the border), over the load generated (spillover.indicators)
+        away = (ind["exported"] - ind["returned"]).clip(lower=0).sum()
+        key[f"transboundary_share_{top_level}"] = float(away) / generated if generated else None
+        # the gross figure: sum over o != r of S[o, r] / generated, every border crossed
+        # counted each time (so it exceeds 1 on long chains); not a share
+        key[f"border_crossing_load_ratio_{top_level}"] = (
             float(cross) / generated if generated else None
         )
         key[f"net_spillover_balance_{top_level}_kg_day"] = {

@@ -244,6 +244,12 @@ def test_spillover_tables(basin):
     assert ind.loc["A", "net_balance"] == pytest.approx(s_ab)
     assert ind.loc["B", "net_balance"] == pytest.approx(-s_ab)
     assert ind.loc["A", "imported_share"] == 0
+    # the transboundary share is a fraction: what leaves A for good over what A generates;
+    # the gross figure over every border crossed keeps its own name
+    assert ind.loc["A", "transboundary_share"] == pytest.approx(s_ab / generated_a)
+    assert ind.loc["B", "transboundary_share"] == 0
+    assert ind["transboundary_share"].between(0, 1).all()
+    assert ind.loc["A", "exported_all_borders"] == pytest.approx(s_ab)
     assert res.balance["relative_residual"].max() < 1e-9
     # crossing decomposition adds up to the matrix and carries overlay ids
     cf = res.crossing_flux

@@ -27,6 +27,9 @@ __all__ = ["crossings", "jurisdiction"]
     help="Write to .csv, .gpkg or .geojson instead of printing JSON.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option(
+    "--include-minor", is_flag=True, help="Also list crossings of small streams (flag 'minor')."
+)
 def crossings(
     basin: str,
     level: str | None,
@@ -34,6 +37,7 @@ def crossings(
     between: tuple[str, str] | None,
     output: Path | None,
     overwrite: bool,
+    include_minor: bool,
 ) -> None:
     """List where rivers of BASIN pass from one jurisdiction into another.
 
@@ -45,7 +49,9 @@ def crossings(
     if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
         msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
         raise InputError(msg)
-    sel = query.crossings(basin, level=level, river=river, between=between)
+    sel = query.crossings(
+        basin, level=level, river=river, between=between, include_minor=include_minor
+    )
     if output is not None:
         write_vector(sel, output, layer="crossings", overwrite=overwrite)
         click.echo(f"wrote {len(sel)} crossings to {output}", err=True)

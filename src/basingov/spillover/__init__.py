@@ -151,6 +151,14 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
       :math:`r`'s waters (across its borders or generated in it) that comes from elsewhere;
     - ``exported`` :math:`X_r`: own load crossing out of :math:`r`;
     - ``net_balance`` :math:`X_r - I_r`: positive for net exporters;
+    - ``returned`` :math:`R_r`: own load that left :math:`r` and comes back across its
+      borders;
+    - ``transboundary_share`` :math:`(X_r - R_r) / G_r`, a fraction in [0, 1]: the share
+      of the load generated in :math:`r` that leaves it for good (measured where it
+      crosses the border, after in-stream decay up to there). Where no load re-enters its
+      origin it is the share that crosses at least one border of the level;
+      :math:`\sum_{o \ne r} S_{or}` (every border crossed, counted each time) is the
+      different, gross figure ``exported_all_borders``;
     - ``stays_home`` :math:`S_{rr}`; ``generated, delivered, decayed, retained`` of the
       origin :math:`r`.
 
@@ -165,12 +173,21 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
     denom = imported + t.generated
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(denom > 0, imported / np.where(denom > 0, denom, 1.0), np.nan)
+        away = np.clip(t.exported - t.returned, 0.0, None)
+        tshare = np.where(
+            t.generated > 0,
+            np.minimum(away / np.where(t.generated > 0, t.generated, 1.0), 1.0),
+            np.nan,
+        )
     return pd.DataFrame(
         {
             "generated": t.generated,
             "imported": imported,
             "imported_share": share,
             "exported": t.exported,
+            "returned": t.returned,
+            "transboundary_share": tshare,
+            "exported_all_borders": s.sum(axis=1) - np.diag(s),
             "net_balance": t.exported - imported,
             "stays_home": np.diag(s).copy(),
             "delivered": t.delivered,
