@@ -200,6 +200,14 @@ SOURCES: dict[str, tuple[str, str]] = {
         "2018-08) as reprinted on public news pages (URL per row in the raw file)",
         "official bulletin, no explicit open licence; factual public information, cite source",
     ),
+    "guokong_geocodes": (
+        "Candidate matches of the TBA province-boundary sections to third-party geocodes of "
+        "national surface-water sections (supplements/taihu/sections_geocoded/"
+        "tba_section_candidate_matches.csv, compiled for basingov from github "
+        "Jesse-dry/AquaDetective@1590a9c2 data/processed/guokong_taihu/stations_snapped.csv)",
+        "repository without licence; the coordinates are third-party (Baidu fuzzy) geocodes, "
+        "'reference only' per the compiler: PROXY locations",
+    ),
     "gb3838": (
         "GB 3838-2002 Tables 1/2 as reproduced on public web pages "
         "(g230.com/9327769.html and others)",
@@ -1847,6 +1855,81 @@ def monitoring_taihu(b: Builder) -> None:
     )
 
 
+#: Match types of ``tba_section_candidate_matches.csv`` kept as proxy locations, with the
+#: ``location_status`` each gets. The compiler's PROVENANCE_2026-12.md calls the first two
+#: "usable" (the same section or town, a third-party geocode) and the third "same river,
+#: different site (proxies only)"; suspect, weak, bad or missing geocodes are left out.
+TAIHU_SECTION_MATCHES = {
+    "same_section_name": "section_proxy",
+    "same_river_same_town": "section_proxy",
+    "same_river_nearby": "nearby_section_proxy",
+}
+
+
+def monitoring_taihu_sections(b: Builder) -> None:
+    """Write proxy locations for the Taihu province-boundary sections that have one.
+
+    A section with several candidates keeps the one nearest a province boundary.
+
+    Parameters
+    ----------
+    b
+        Builder.
+    """
+    cand = pd.read_csv(
+        b.src / "supplements/taihu/sections_geocoded/tba_section_candidate_matches.csv"
+    )
+    keep = cand[cand["match_type"].isin(list(TAIHU_SECTION_MATCHES))].copy()
+    keep = keep.sort_values(["tba_station_id", "dist_to_province_boundary_km"])
+    keep = keep.drop_duplicates("tba_station_id", keep="first")
+    out = pd.DataFrame(
+        {
+            "station_id": keep["tba_station_id"],
+            "name": keep["tba_name"],
+            "lon": keep["lon_wgs84"],
+            "lat": keep["lat_wgs84"],
+            "location_status": keep["match_type"].map(TAIHU_SECTION_MATCHES),
+            "source": "proxy: third-party geocode of national section "
+            + keep["guokong_id"]
+            + " "
+            + keep["guokong_name"]
+            + " ("
+            + keep["guokong_river"]
+            + "), not the TBA sampling point",
+            "match_type": keep["match_type"],
+            "dist_to_province_boundary_km": keep["dist_to_province_boundary_km"],
+            "note": keep["note"],
+        }
+    ).reset_index(drop=True)
+    b.facts["taihu_sections_geocoded"] = out["location_status"].value_counts().to_dict()
+    # check: in which province does each proxy point fall, and is it one of the two the
+    # section's boundary names (e.g. "Jiangsu-Zhejiang")?
+    jur = gpd.read_file(b.out / "boundaries/taihu.gpkg", layer="jurisdictions")
+    prov = jur[jur["level_name"] == "province"]
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    hit = gpd.sjoin(pts, prov[["name", "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated()]
+    first_word = hit["name"].fillna("outside the basin").str.split().str[0]
+    boundary = keep["tba_boundary"].to_numpy()
+    on_side = [w in bnd.split("-") for w, bnd in zip(first_word, boundary, strict=True)]
+    b.facts["taihu_sections_geocoded_check"] = (
+        int(hit["name"].notna().sum()),
+        int(sum(on_side)),
+        float(out["dist_to_province_boundary_km"].min()),
+        float(out["dist_to_province_boundary_km"].max()),
+    )
+    b.write_csv(
+        "monitoring/taihu_sections_geocoded.csv",
+        out,
+        ["guokong_geocodes"],
+        "match types same_section_name / same_river_same_town -> section_proxy and "
+        "same_river_nearby -> nearby_section_proxy; suspect, weak, bad-coordinate and "
+        "no-coordinate candidates dropped; one candidate per section (nearest a province "
+        "boundary); GCJ-02 -> WGS84 by the compiler",
+        crs="EPSG:4326",
+    )
+
+
 def monitoring_thresholds(b: Builder) -> None:
     """Copy the standards tables unchanged.
 
@@ -2171,6 +2254,10 @@ def render_readme(b: Builder) -> str:
     th_status = ", ".join(f"{k} {v}" for k, v in sorted(f["thames_station_status"].items()))
     ta = f["taihu_counts"]
     tobs = f["taihu_obs"]
+    tsg_counts = f["taihu_sections_geocoded"]
+    tsg_parts = ", ".join(f"{k} {v}" for k, v in sorted(tsg_counts.items()))
+    tsg = f"{sum(tsg_counts.values())} ({tsg_parts})"
+    tsc = f["taihu_sections_geocoded_check"]
     return f"""# Shipped data (`data/`)
 
 Everything basingov's tests, demo and shipped basin configs read lives here. The tree is
@@ -2286,7 +2373,9 @@ Stations: `station_id, name, lon, lat, location_status, source` (+ extra columns
 `location_status`: `measured` (published coordinates of the site/gauge itself),
 `gauge_proxy` (a gauge of the same river and place name, not the sampling point),
 `nearby_gauge_proxy` (nearest-named gauge on the same river, several km away possible),
-`unlocated` (lon/lat empty), `area_mean` (a lake-wide mean, no point).
+`unlocated` (lon/lat empty), `area_mean` (a lake-wide mean, no point),
+`section_proxy` / `nearby_section_proxy` (Taihu: a third-party geocode of the same section or
+town / of another section on the same river; `taihu_sections_geocoded.csv`).
 Observations: long format `station_id, time, parameter, value, unit, flag` (+ extras);
 `time` is ISO 8601; monthly/annual values are stamped with the first day of the period.
 
@@ -2309,6 +2398,15 @@ Observations: long format `station_id, time, parameter, value, unit, flag` (+ ex
   aliases (e.g. 丁栅港丁栅闸 / 丁栅港丁栅枢纽) were left as separate stations. The bulletin
   texts were truncated, so the Jiangsu-Zhejiang-Shanghai and south-east-river sections
   are missing and Zhejiang-Shanghai is complete only for 2011-10 and 2016-12.
+  `taihu_sections_geocoded.csv` gives PROXY locations for {tsg}
+  of the sections: third-party (Baidu fuzzy) geocodes of national sections with the same
+  name or town (`section_proxy`) or on the same river nearby (`nearby_section_proxy`), from
+  the candidate list compiled in `../shared/data-sources/supplements/taihu/sections_geocoded/`
+  (its PROVENANCE_2026-12.md); candidates flagged suspect, weak or with bad coordinates are
+  not used. Checks: {tsc[0]} of the points lie inside the basin's provinces, {tsc[1]} in one
+  of the two provinces their section's boundary names; they lie {tsc[2]:.1f}-{tsc[3]:.1f} km
+  from a province line. basingov's monitoring stage applies them to the unlocated sections
+  and labels them proxies.
 
 ### Parameter mapping
 
@@ -2470,6 +2568,7 @@ def build(src: Path, out: Path) -> Builder:
             ("rhine", monitoring_rhine),
             ("tennessee", monitoring_tennessee),
             ("taihu", monitoring_taihu),
+            ("taihu_sections", monitoring_taihu_sections),
             ("thresholds", monitoring_thresholds),
         )
     ]
