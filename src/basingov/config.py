@@ -137,11 +137,27 @@ class HydraulicsSection:
 
 @dataclass(frozen=True)
 class MonitoringSection:
-    """``[monitoring]``: station and observation tables."""
+    """``[monitoring]``: station and observation tables and how they are assessed.
+
+    ``proxy_locations`` gives stand-in locations for unlocated stations (labelled
+    proxies); ``area_column`` names a station column with a catchment area (km²) used to
+    snap by drained area; ``lake_stations`` is a :meth:`pandas.DataFrame.query` expression
+    selecting the stations judged by lake limits. ``standard``, ``river_type``,
+    ``target_class`` and ``period`` set the classification (:mod:`basingov.monitoring`);
+    a station within ``section_tolerance_m`` along the river of a crossing monitors it.
+    """
 
     stations: Path | None = None
     observations: Path | None = None
+    proxy_locations: Path | None = None
     snap_tolerance_m: float = 2000.0
+    section_tolerance_m: float = 2000.0
+    area_column: str | None = None
+    lake_stations: str | None = None
+    standard: str = "GB3838-2002"
+    river_type: str | None = None
+    target_class: str = "III"
+    period: str = "year"
 
 
 #: Load-source kinds accepted in ``[loads] sources`` (equal to :data:`basingov.loads.SOURCES`).
@@ -466,7 +482,11 @@ def load_config(path: str | Path) -> BasinConfig:
     optional: dict[str, Any] = {}
     specs: dict[str, tuple[type, frozenset[str], frozenset[str]]] = {
         "hydraulics": (HydraulicsSection, frozenset(), frozenset()),
-        "monitoring": (MonitoringSection, frozenset({"stations", "observations"}), frozenset()),
+        "monitoring": (
+            MonitoringSection,
+            frozenset({"stations", "observations", "proxy_locations"}),
+            frozenset(),
+        ),
         "loads": (
             LoadsSection,
             frozenset({"population_raster", "point_sources", "jurisdiction_table"}),
@@ -503,6 +523,13 @@ def load_config(path: str | Path) -> BasinConfig:
             errs.add(
                 f"[loads].distribute_by must be one of ['length', 'area'], got {ld.distribute_by!r}"
             )
+    mon = optional.get("monitoring")
+    if mon is not None:
+        if mon.period not in ("year", "month"):
+            errs.add(f"[monitoring].period must be one of ['year', 'month'], got {mon.period!r}")
+        for key in ("snap_tolerance_m", "section_tolerance_m"):
+            if not getattr(mon, key) >= 0:
+                errs.add(f"[monitoring].{key} must be >= 0 metres, got {getattr(mon, key)!r}")
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()

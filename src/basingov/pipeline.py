@@ -83,8 +83,9 @@ class _Timer:
         self.bar.close()
 
 
-#: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
-_STAGES = ("load", "network", "overlay", "loads", "spillover", "write")
+#: Pipeline stages in order (``monitoring`` runs when ``[monitoring]`` gives its tables,
+#: ``loads`` and ``spillover`` when ``[loads]`` lists sources).
+_STAGES = ("load", "network", "overlay", "monitoring", "loads", "spillover", "write")
 
 
 @contextlib.contextmanager
@@ -150,9 +151,18 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     layers["boundary_crossings"] = ov.boundary_crossings
     layers["boundary_stretches"] = ov.boundary_stretches
     extras: dict[str, Any] = {}
+    if _has_monitoring(basin):
+        from basingov import monitoring
+
+        with timer.stage("monitoring"):
+            mon = monitoring.assess(basin, net, ov)
+        extras["monitoring"] = mon
+        tables.update(mon.tables())
+        layers["stations"] = mon.stations
+        layers["sections"] = mon.sections
     if cfg.loads.sources:
         with timer.stage("loads"):
-            load_table = _loads(basin, net, ov)
+            load_table = _loads(basin, net, ov, extras.get("monitoring"))
         with timer.stage("spillover"):
             sp = spillover.spillover_tables(
                 net,
@@ -209,7 +219,12 @@ def _marginal_benefit(sp: Any, levels: list[str]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
+def _has_monitoring(basin: Basin) -> bool:
+    mon = basin.config.monitoring
+    return mon.stations is not None and mon.observations is not None
+
+
+def _loads(basin: Basin, net: Any, ov: Any, mon: Any = None) -> pd.DataFrame:
     """Build the generated-load table from the sources listed in ``[loads]``."""
     from basingov import loads
 
@@ -257,11 +272,14 @@ def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
                     reaches=net.reaches,
                 )
             )
+        elif kind == "monitoring" and mon is not None:
+            # incremental loads C.Q between stations (basingov.monitoring mass balance)
+            parts.append(mon.mass_balance.load_table(ld.parameter))
         else:
             msg = (
-                f"[loads].sources: {kind!r} is computed from station data with "
-                "basingov.loads.incremental_loads and cannot drive a basin run on its own yet; "
-                f"use one of {['population_raster', 'point_sources', 'jurisdiction_table']}"
+                f"[loads].sources: {kind!r} needs the [monitoring] stations and observations "
+                "files (the loads are the incremental loads C.Q between stations); add them "
+                f"or use one of {['population_raster', 'point_sources', 'jurisdiction_table']}"
             )
             raise InputError(msg)
     return pd.concat(parts, ignore_index=True)
@@ -300,6 +318,12 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         key[f"net_spillover_balance_{top_level}_kg_day"] = {
             str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
         }
+    mon = res.extras.get("monitoring")
+    if mon is not None:
+        # DESIGN 2.11: share of crossing sections with a water-quality station, per level
+        key["monitoring_gap"] = {
+            lv: v["share_with_station"] for lv, v in mon.monitoring_gap.items()
+        }
     return {
         "basin": cfg.basin.name,
         "title": cfg.basin.title,
@@ -326,6 +350,7 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             "dependency_edges": len(res.layers["dependency_edges"]),
         },
         "key_indicators": key,
+        **({"monitoring": mon.summary()} if mon is not None else {}),
         "timings_s": timings,
         "governance": {
             "body": cfg.basin.governance_body,
@@ -401,7 +426,9 @@ def _run(
     with timer.stage("load"):
         basin = load_basin(name_or_config)
     if not basin.config.loads.sources:
-        timer.bar.total = len(_STAGES) - 2
+        timer.bar.total -= 2
+    if not _has_monitoring(basin):
+        timer.bar.total -= 1
     if out_dir is None:
         with _recorded_warnings() as caught:
             res = _analyse(basin, timer)
