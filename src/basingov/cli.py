@@ -45,7 +45,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 @cli.group()
 def query() -> None:
-    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction."""
+    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction, station."""
 
 
 # --- command registration: one import + add_command per command module ---------------
@@ -67,6 +67,9 @@ from basingov.commands.query_network import downstream, upstream  # noqa: E402
 
 query.add_command(upstream)
 query.add_command(downstream)
+from basingov.commands.query_station import station  # noqa: E402
+
+query.add_command(station)
 # ---------------------------------------------------------------------------------------
 
 

@@ -52,8 +52,17 @@ def find_station(stations: pd.DataFrame, id_or_name: str) -> pd.Series:
     raise InputError(msg)
 
 
+def _json(value: Any) -> Any:
+    """A plain JSON value: dates as ISO text, missing values as None."""
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
+    if value is pd.NA or value is pd.NaT or value is None:
+        return None
+    return to_jsonable(value)
+
+
 def _clean(records: list[dict[Any, Any]]) -> list[dict[str, Any]]:
-    return [{str(k): to_jsonable(v) for k, v in r.items()} for r in records]
+    return [{str(k): _json(v) for k, v in r.items()} for r in records]
 
 
 def station_report(result: MonitoringResult, id_or_name: str) -> dict[str, Any]:
@@ -135,14 +144,14 @@ def station_report(result: MonitoringResult, id_or_name: str) -> dict[str, Any]:
         "station_id": sid,
         "name": row["name"],
         "water_body": row.get("water_body", "river"),
-        "location": {k: to_jsonable(v) for k, v in loc.items()},
-        "jurisdictions": {k: {a: to_jsonable(b) for a, b in v.items()} for k, v in jur.items()},
+        "location": {k: _json(v) for k, v in loc.items()},
+        "jurisdictions": {k: {a: _json(b) for a, b in v.items()} for k, v in jur.items()},
         "sections": _clean(m.drop(columns="station_id").to_dict("records")),
         "parameters": [p for p in str(row.get("parameters", "")).split("|") if p],
         "standard": result.standard,
-        "latest_class": to_jsonable(cls["class"].iloc[-1]) if len(cls) else None,
+        "latest_class": _json(cls["class"].iloc[-1]) if len(cls) else None,
         "class_history": _clean(cls[cls_cols].to_dict("records")),
-        "trends": _clean(tr[tr_cols].replace({np.nan: None}).to_dict("records")),
+        "trends": _clean(tr[tr_cols].to_dict("records")),
         "loads_whole_record": _clean(ld.drop(columns=["station_id", "period"]).to_dict("records")),
     }
     return report

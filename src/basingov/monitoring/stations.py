@@ -393,7 +393,7 @@ def _add_jurisdictions(
         else:  # a point on a reach end that the overlay clipped away: nearest piece
             piece_row[i] = min(rows, key=lambda r: min(abs(fs[r] - f), abs(fe[r] - f)))
     has = piece_row >= 0
-    src = np.where(has, "snapped reach piece", "")
+    src = np.where(has, "snapped reach piece", "").astype(object)
     out["piece_id"] = pd.array(
         np.where(has, pieces["piece_id"].to_numpy()[np.maximum(piece_row, 0)], 0), dtype="Int64"
     )
