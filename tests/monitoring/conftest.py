@@ -29,14 +29,15 @@ class TinyBasin:
 
 @pytest.fixture
 def y_basin() -> TinyBasin:
-    """A Y confluence: reaches 1 (west, 10 km) and 2 (north, 10 km) join reach 3 (20 km).
+    """Build a Y confluence: reaches 1 (west, 10 km) and 2 (north, 10 km) join reach 3 (20 km).
 
     Local areas 100, 50 and 200 km2 give upstream areas 100, 50 and 350 km2. Jurisdiction
     W holds x < 20 km and E the rest, so the only crossing, W -> E, lies half way down
     reach 3, 10 km above the outlet.
     """
     t = gpd.GeoDataFrame(
-        {"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1], "local_area_km2": [100.0, 50.0, 200.0]},
+        {"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1],
+         "local_area_km2": [100.0, 50.0, 200.0]},
         geometry=[_line((0, 0), (10000, 0)), _line((10000, 10000), (10000, 0)),
                   _line((10000, 0), (30000, 0))],
         crs="EPSG:3035",
@@ -76,5 +77,5 @@ def stations_at(points: dict[str, tuple[float, float] | None], **extra: Any) -> 
 
 @pytest.fixture
 def make_stations() -> Any:
-    """The :func:`stations_at` helper."""
+    """Return the :func:`stations_at` helper."""
     return stations_at

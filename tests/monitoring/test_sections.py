@@ -100,7 +100,10 @@ def test_published_classes_keep_their_own_history():
     )
     p = published_classes(o)
     assert p[["station_id", "period", "class"]].values.tolist() == [
-        ["T1", "2011-10", "III"], ["T1", "2016-12", "worse than V"], ["T2", "2017-06", "II"]]  # fmt: skip
+        ["T1", "2011-10", "III"],
+        ["T1", "2016-12", "worse than V"],
+        ["T2", "2017-06", "II"],
+    ]
     assert set(p["class_source"]) == {"published"}
     bad = obs([("T1", "2016-12-01", "class_GB3838", 7.0, "class")])
     with pytest.raises(
