@@ -131,7 +131,7 @@ def test_run_writes_stations_and_sections(tmp_path: Path, basin: str):
     sec = tables["sections"]
     assert (sec["is_proxy"] == sec["location_status"].str.contains("proxy")).all()
     # the warning lists every station left unsnapped
-    unsnapped = st.loc[~st["snapped"], "station_id"].tolist()
+    unsnapped = st.loc[~st["snapped"].astype(bool), "station_id"].tolist()
     text = " ".join(m for m in msgs if "left unsnapped" in m)
     assert all(s in text for s in unsnapped), basin
     summary = json.loads((out / "summary.json").read_text())
