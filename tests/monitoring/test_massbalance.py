@@ -127,3 +127,22 @@ def test_unconfirmed_proxies_are_left_out(y_basin, make_stations):
         InputError, match=r"lacks column\(s\) \['snapped', 'reach_id', 'fraction'\]"
     ):
         mass_balance(y_basin.net, y_basin.overlay.pieces, st[["station_id"]], obs, levels=[])
+
+
+def test_load_table_routes_through_spillover(balance):
+    from basingov.spillover import spillover_tables
+
+    y_basin, _, mb = balance
+    lt = mb.load_table("TP", period="2020")
+    sp = spillover_tables(
+        y_basin.net, y_basin.overlay.pieces, y_basin.overlay.crossings, lt,
+        level_names=["country"],
+    )  # fmt: skip
+    bal = sp.balance.reset_index()
+    # every increment enters the routing: generated = 3 x 86.4 kg/day, conserved
+    assert bal["generated"].sum() == pytest.approx(3 * 86.4)
+    assert (bal["relative_residual"].abs() < 1e-9).all()
+    # the increments generated in W (A, B and 4/5 of D's) are the origin of what crosses into E
+    s = sp.matrices["country"]
+    assert s.loc["W"].sum() == pytest.approx(86.4 * 2 + 86.4 * 0.8)
+    assert s.loc["W", "E"] > 0
