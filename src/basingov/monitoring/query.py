@@ -53,7 +53,7 @@ def find_station(stations: pd.DataFrame, id_or_name: str) -> pd.Series:
 
 
 def _json(value: Any) -> Any:
-    """A plain JSON value: dates as ISO text, missing values as None."""
+    """Return a plain JSON value: dates as ISO text, missing values as None."""
     if isinstance(value, pd.Timestamp | np.datetime64):
         return None if pd.isna(value) else pd.Timestamp(value).isoformat()
     if value is pd.NA or value is pd.NaT or value is None:
