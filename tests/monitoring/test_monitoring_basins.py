@@ -167,3 +167,31 @@ def test_query_station_cli():
     assert "no station matches 'nowhere'" in str(r.exception)
     r = CliRunner().invoke(cli, ["query", "station", "taihu", "太浦河"])
     assert "matches 2 stations" in str(r.exception)
+
+
+@pytest.mark.slow
+def test_run_with_monitoring_loads(tmp_path: Path):
+    # the Thames config with the incremental TP loads between stations as the only source
+    data = Path(__file__).resolve().parents[2] / "data"
+    text = (data / "basins" / "thames.toml").read_text(encoding="utf-8")
+    head, _, _ = text.partition("[loads]")
+    cfg = tmp_path / "thames_mb.toml"
+    cfg.write_text(
+        head.replace("../", f"{data}/") + '[loads]\nparameter = "TP"\nsources = ["monitoring"]\n',
+        encoding="utf-8",
+    )
+    with pytest.warns(BasingovWarning) as rec:
+        res = run(cfg, out_dir=tmp_path / "out")
+    msgs = [str(w.message) for w in rec]
+    assert any("left unsnapped" in m for m in msgs)
+    # Sonning (Reading gauge) carries less TP than Wallingford + the Thame: a net loss
+    assert any("['TC13'] carry less load" in m for m in msgs)
+    loads = res.tables["loads"]
+    assert set(loads["load_source"]) == {"monitoring"}
+    inc = res.extras["monitoring"].mass_balance.increments
+    whole = inc[(inc["parameter"] == "TP") & (inc["period"] == "all")]
+    assert loads["load_kg_day"].sum() == pytest.approx(
+        whole["increment_kg_day"].clip(lower=0).sum()
+    )
+    bal = res.tables["load_balance"]
+    assert (bal["relative_residual"].abs() < 1e-9).all()
