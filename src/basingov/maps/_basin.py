@@ -20,6 +20,7 @@ import shapely
 from basingov.errors import InputError
 from basingov.maps import _layers as L
 from basingov.maps._indicators import (
+    class_breaks,
     crossing_indicators,
     fmt,
     jurisdiction_indicators,
@@ -83,22 +84,14 @@ def _classify(
     values: pd.Series, *, k: int = 5, cmap: str
 ) -> tuple[pd.Series, list[tuple[str, str]]]:
     """Fisher-Jenks classes (mapclassify) -> colour per value and legend rows."""
-    import mapclassify
-
     v = pd.to_numeric(values, errors="coerce")
     ok = v.notna() & np.isfinite(v)
     colours = pd.Series(None, index=values.index, dtype=object)
     if not ok.any():
         return colours, [(L.NO_DATA, "no data")]
     y = v[ok].to_numpy(dtype=float)
-    n_unique = len(np.unique(y))
-    kk = max(1, min(k, n_unique))
-    if kk == 1:
-        bins = np.array([y.max()])
-        idx = np.zeros(len(y), dtype=int)
-    else:
-        cl = mapclassify.FisherJenks(y, k=kk)
-        bins, idx = np.asarray(cl.bins), np.asarray(cl.yb)
+    bins = np.asarray(class_breaks(y, k=k))
+    idx = np.clip(np.searchsorted(bins, y, side="left"), 0, len(bins) - 1)
     pal = L.palette(cmap, len(bins))
     colours[ok] = [pal[i] for i in idx]
     return colours, [(pal[i], "") for i in range(len(bins))] + [("bins", json.dumps(bins.tolist()))]

@@ -15,6 +15,7 @@ from basingov.maps._inputs import RunData
 
 __all__ = [
     "CLASS_ORDER",
+    "class_breaks",
     "crossing_indicators",
     "display_names",
     "fmt",
@@ -59,6 +60,33 @@ def parameter_label(code: str | None) -> str:
         return "load"
     name = _PARAMETERS.get(code)
     return f"{name} ({code})" if name else code
+
+
+def class_breaks(values: Any, *, k: int = 5) -> list[float]:
+    """Upper bounds of Fisher-Jenks natural-break classes (mapclassify), ascending.
+
+    NaN and infinite values are ignored; with fewer distinct values than ``k`` each
+    distinct value is its own class.
+
+    Examples
+    --------
+    >>> class_breaks([0.0, 0.0, 0.1, 0.12, 0.5, 0.55, 0.9], k=3)
+    [0.12, 0.55, 0.9]
+    >>> class_breaks([3.0, 3.0000000000001, 1.0])
+    [1.0, 3.0000000000001]
+    """
+    y = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) == 0:
+        return []
+    uniq = np.unique(np.round(y, 9))
+    if len(uniq) <= k:
+        out = [float(u) for u in uniq]
+        out[-1] = float(y.max())
+        return out
+    import mapclassify
+
+    return sorted(float(b) for b in mapclassify.FisherJenks(y, k=k).bins)
 
 
 def fmt(value: Any, *, digits: int = 3) -> str:
