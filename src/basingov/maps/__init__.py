@@ -27,10 +27,16 @@ from basingov.errors import BasingovWarning, InputError
 from basingov.io import atomic_path, check_overwrite
 from basingov.maps._gis import JURISDICTION_INDICATORS, LAYER_GEOMETRY_TYPES, gis_layers
 from basingov.maps._indicators import (
+    CLASS_ORDER,
+    class_breaks,
     crossing_indicators,
     display_names,
+    fmt,
     jurisdiction_indicators,
+    latest_sections,
     pair_loads,
+    parameter_label,
+    priority_rows,
 )
 from basingov.maps._inputs import OPTIONAL_INPUTS, RunData, read_run
 from basingov.maps._simplify import simplify_coverage, simplify_lines
@@ -49,6 +55,7 @@ if TYPE_CHECKING:
     from basingov.maps._spill import spill_map
 
 __all__ = [
+    "CLASS_ORDER",
     "DEFAULT_MAX_BYTES",
     "INDICATORS",
     "JURISDICTION_INDICATORS",
@@ -58,15 +65,20 @@ __all__ = [
     "OfflineFigure",
     "RunData",
     "basin_map",
+    "class_breaks",
     "crossing_indicators",
     "display_names",
     "external_references",
+    "fmt",
     "gis_layers",
     "inline_assets",
     "jurisdiction_indicators",
+    "latest_sections",
     "layer_styles",
     "leaflet_assets",
     "pair_loads",
+    "parameter_label",
+    "priority_rows",
     "read_run",
     "save_map",
     "simplify_coverage",
