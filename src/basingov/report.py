@@ -266,6 +266,12 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
     top, finest = levels[0], levels[-1]
     names_df = display_names(data.layers["jurisdictions"])
     names = dict(zip(names_df["jur_id"], names_df["label"], strict=True))
+    # plots use the English name (matplotlib's default font has no CJK glyphs); the
+    # tables keep both names
+    plot_names = {
+        j: (en if isinstance(en, str) and all(ord(c) < 0x2000 for c in en) else j)
+        for j, en in zip(names_df["jur_id"], names_df["name_en"], strict=True)
+    }
     key = s.get("key_indicators", {})
     unit = parameter_label(key.get("load_parameter"))
     facts = {
@@ -359,8 +365,8 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
     figures = [
         f
         for f in (
-            _dependency_chain(data, top, names, unit),
-            _heatmap(data, top, names, unit),
+            _dependency_chain(data, top, plot_names, unit),
+            _heatmap(data, top, plot_names, unit),
             _class_series(data),
             _calibration(data),
         )

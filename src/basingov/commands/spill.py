@@ -52,6 +52,13 @@ __all__ = ["spill"]
     default=None,
     help="Also write the list to FILE.csv or FILE.json.",
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an offline HTML map of the release, the path and who is warned when.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def spill(
     basin: str,
@@ -65,6 +72,7 @@ def spill(
     tolerance: float,
     fmt: str,
     out: Path | None,
+    map_path: Path | None,
     overwrite: bool,
 ) -> None:
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
@@ -97,6 +105,8 @@ def spill(
             msg = f"-o must end in .csv or .json, got {out.name!r}"
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
+    if map_path is not None:
+        check_overwrite(map_path, overwrite=overwrite)
     b = load_basin(basin)
     cfg = b.config
     key = network or cfg.basin.network
@@ -148,6 +158,14 @@ def spill(
             write_csv(table, out, overwrite=overwrite)
         else:
             write_json(to_jsonable(result), out, overwrite=overwrite)
+    if map_path is not None:
+        from basingov import maps
+
+        m = maps.spill_map(
+            table, sub, b.jurisdictions, release=(lon, lat), mass_kg=mass, basin=b.basin
+        )
+        maps.save_map(m, map_path, overwrite=overwrite)
+        click.echo(f"spill map written: {map_path}", err=True)
     click.echo(
         f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {snap.reach_id} "
         f"({snap.distance_m:.0f} m away); {len(table)} notification(s):",

@@ -40,7 +40,7 @@ from basingov.maps._indicators import (
 )
 from basingov.maps._inputs import OPTIONAL_INPUTS, RunData, read_run
 from basingov.maps._simplify import simplify_coverage, simplify_lines
-from basingov.maps._styles import layer_styles, write_layer_styles
+from basingov.maps._styles import STYLE_COLUMNS, layer_styles, write_layer_styles
 
 if TYPE_CHECKING:
     import folium
@@ -61,6 +61,7 @@ __all__ = [
     "JURISDICTION_INDICATORS",
     "LAYER_GEOMETRY_TYPES",
     "OPTIONAL_INPUTS",
+    "STYLE_COLUMNS",
     "Indicator",
     "OfflineFigure",
     "RunData",

@@ -321,7 +321,10 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
         f = flux.assign(
             crossing_id=flux["crossing_id"].astype(str), origin=flux["origin"].astype(str)
         )
-        cx["flux_kg_day"] = cx["crossing_id"].map(f.groupby("crossing_id")["load_kg_day"].sum())
+        # a crossing absent from the flux table carries no modelled load
+        cx["flux_kg_day"] = (
+            cx["crossing_id"].map(f.groupby("crossing_id")["load_kg_day"].sum()).fillna(0.0)
+        )
         f = f.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
         keys = f["crossing_id"].to_numpy(dtype=object)
         cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1

@@ -108,7 +108,12 @@ def crossing_popup(
         f"(a border between {level_label(str(row.get('level_name', '')))}).</p>"
     ]
     flux = row.get("flux_kg_day")
-    if _ok(flux):
+    if _ok(flux) and _f(flux) <= 0:
+        parts.append(
+            f"<p>No modelled load crosses here (0 kg/day of {_e(unit)}): the load model "
+            "puts no source upstream of this crossing.</p>"
+        )
+    elif _ok(flux):
         parts.append(
             f"<p><b>Upstream {na} sends about {fmt(flux)} kg/day of {_e(unit)} into {nb} "
             "at this crossing</b> (modelled estimate, not a measurement).</p>"
