@@ -35,7 +35,13 @@ from basingov.maps._simplify import (
     simplify_coverage,
     simplify_lines,
 )
-from basingov.maps._text import crossing_popup, jurisdiction_popup, level_label, station_popup
+from basingov.maps._text import (
+    crossing_popup,
+    jur_label,
+    jurisdiction_popup,
+    level_label,
+    station_popup,
+)
 
 __all__ = ["DEFAULT_MAX_BYTES", "Indicator", "basin_map", "fit_budget", "map_context"]
 
@@ -367,7 +373,7 @@ def map_context(
         for r in cx.to_dict(orient="records")
     ]
     cx["t"] = [
-        f"{names.get(str(a), a)} → {names.get(str(b), b)}"
+        f"{jur_label(a, names)} → {jur_label(b, names)}"
         for a, b in zip(cx["from_jur"], cx["to_jur"], strict=True)
     ]
     fl = pd.to_numeric(cx["flux_kg_day"], errors="coerce")
@@ -418,7 +424,7 @@ def map_context(
         if g is None or g.is_empty or len(g.coords) < 2:
             continue
         a, b = str(rec["from_jur"]), str(rec["to_jur"])
-        na, nb = html.escape(names.get(a, a)), html.escape(names.get(b, b))
+        na, nb = html.escape(jur_label(a, names)), html.escape(jur_label(b, names))
         n = int(rec["n_crossings"])
         line, head = _quad_arrow(g.coords[0], g.coords[-1], float(rec["w"]))
         txt = (
@@ -773,10 +779,10 @@ def _render(
         control=True,
     ).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.add_child(L.LegendSwitch(legend_ids, initial))
-    m.add_child(L.ReadyMark())
     m.add_child(L.TitleBox(_title_html(ctx, n_rivers)))
     L.panel(m, _legend_panel(ctx, legend_blocks, n_rivers), position="bottomleft")
+    m.add_child(L.LegendSwitch(legend_ids, initial))  # after the panel holding the legends
+    m.add_child(L.ReadyMark())
     return m, sizes
 
 

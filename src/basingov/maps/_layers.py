@@ -110,7 +110,7 @@ html,body{margin:0;padding:0;height:100%;font-family:system-ui,-apple-system,"Se
 "Noto Sans","Noto Sans CJK SC","Microsoft YaHei",sans-serif}
 .leaflet-container{background:#dde6ee;font:13px/1.35 inherit}
 .bg-panel{background:rgba(255,255,255,.95);border-radius:6px;box-shadow:0 1px 5px rgba(0,0,0,.4);
-padding:6px 10px;max-width:340px;max-height:70vh;overflow:auto;font-size:12.5px}
+padding:6px 10px;max-width:340px;max-height:55vh;overflow:auto;font-size:12.5px}
 .bg-panel h1{font-size:15px;margin:2px 0 4px}.bg-panel h2{font-size:13px;margin:8px 0 3px}
 .bg-panel p{margin:3px 0}.bg-panel summary{cursor:pointer;font-weight:600}
 .bg-sw{display:inline-block;width:14px;height:11px;margin-right:5px;border:1px solid #777;

@@ -268,9 +268,6 @@ def spill_map(
         show=False,
     ).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
-    if legend_ids:
-        m.add_child(L.LegendSwitch(legend_ids, next(iter(legend_ids))))
-    m.add_child(L.ReadyMark())
     m.add_child(
         L.TitleBox(
             f"<h1>{html.escape(heading)}</h1><div class='bg-note'>Click a point for "
@@ -278,6 +275,9 @@ def spill_map(
         )
     )
     L.panel(m, _panel(note, label, blocks, levels), position="bottomleft")
+    if legend_ids:
+        m.add_child(L.LegendSwitch(legend_ids, next(iter(legend_ids))))
+    m.add_child(L.ReadyMark())
     return m
 
 

@@ -11,7 +11,14 @@ import pandas as pd
 
 from basingov.maps._indicators import fmt
 
-__all__ = ["crossing_popup", "jurisdiction_popup", "level_label", "station_popup"]
+__all__ = [
+    "OUTSIDE",
+    "crossing_popup",
+    "jur_label",
+    "jurisdiction_popup",
+    "level_label",
+    "station_popup",
+]
 
 _LEVEL_LABELS = {
     "country": "countries",
@@ -35,6 +42,24 @@ def level_label(level_name: str) -> str:
     ('NUTS 1 regions', 'canton units')
     """
     return _LEVEL_LABELS.get(str(level_name).lower(), f"{level_name} units")
+
+
+#: How a crossing's side outside every jurisdiction of the basin data is named.
+OUTSIDE = "the area outside the mapped jurisdictions"
+
+
+def jur_label(jur_id: Any, names: Mapping[str, str]) -> str:
+    """Display name of a jur_id; an empty id (outside the boundary data) is said so.
+
+    Examples
+    --------
+    >>> jur_label("", {}), jur_label("A", {"A": "Alpha"}), jur_label("B", {})
+    ('the area outside the mapped jurisdictions', 'Alpha', 'B')
+    """
+    j = "" if jur_id is None else str(jur_id)
+    if j in ("", "nan", "None", "<NA>"):
+        return OUTSIDE
+    return str(names.get(j, j))
 
 
 def _e(s: Any) -> str:
@@ -99,7 +124,7 @@ def crossing_popup(
     True
     """
     a, b = str(row["from_jur"]), str(row["to_jur"])
-    na, nb = _e(names.get(a, a)), _e(names.get(b, b))
+    na, nb = _e(jur_label(a, names)), _e(jur_label(b, names))
     river = _txt(row.get("river_name"))
     head = f"<h3>{na} &rarr; {nb}</h3>"
     where = f"the {_e(river)}" if river else "the river"
@@ -123,7 +148,7 @@ def crossing_popup(
         if origins and total > 0:
             top = origins[:3]
             bits = [
-                f"{_pct(v / total)} was generated in {_e(names.get(str(o), o))}" for o, v in top
+                f"{_pct(v / total)} was generated in {_e(jur_label(str(o), names))}" for o, v in top
             ]
             rest = total - sum(v for _, v in top)
             if len(origins) > 3 and rest > 0:
@@ -156,8 +181,8 @@ def crossing_popup(
             | ((transfers["payer"] == b) & (transfers["payee"] == a))
         ]
         for rec in pair.to_dict(orient="records"):
-            payer = _e(names.get(str(rec["payer"]), rec["payer"]))
-            payee = _e(names.get(str(rec["payee"]), rec["payee"]))
+            payer = _e(jur_label(str(rec["payer"]), names))
+            payee = _e(jur_label(str(rec["payee"]), names))
             parts.append(
                 f"<p>Compensation: {payer} pays {payee} {fmt(rec['amount'])} "
                 f"{_e(rec['currency'])} ({_e(rec['basis'])}).</p>"
