@@ -112,7 +112,7 @@ def test_line_simplification_keeps_network_end_points(taihu_run):
 
 
 def _readable(page: str) -> str:
-    """The page with the escapes of its embedded JSON strings undone."""
+    """Undo the escapes of the JSON strings embedded in a page."""
     return page.replace("<\\/", "</").replace("\\'", "'")
 
 

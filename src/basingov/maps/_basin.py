@@ -879,7 +879,8 @@ def basin_map(
     Geometry is simplified topology-preserving (shared borders stay shared, see
     :func:`basingov.maps.simplify_coverage`) with a tolerance doubled until the rendered
     page fits ``max_bytes``; rivers are drawn largest first (by upstream area) up to
-    about half of the budget, and the legend says how many are shown.
+    about half of the budget and at most :data:`MAX_RIVER_FEATURES` reaches, and the
+    legend says how many are shown.
 
     Parameters
     ----------
@@ -924,6 +925,11 @@ def basin_map(
     return m
 
 
+#: At most this many river reaches are drawn: each is a Leaflet object, and beyond a few
+#: thousand their creation dominates the first render on an old laptop (benchmark P5).
+MAX_RIVER_FEATURES = 5_000
+
+
 def _river_features(
     rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int
 ) -> list[dict[str, Any]]:
@@ -931,12 +937,12 @@ def _river_features(
     out: list[dict[str, Any]] = []
     used = 0
     chunk = 2000
-    for start in range(0, len(rivers), chunk):
+    for start in range(0, min(len(rivers), MAX_RIVER_FEATURES), chunk):
         part = simplify_lines(rivers.iloc[start : start + chunk], tol)
         fc = feature_collection(part, ["n", "q", "l", "w", "c"], digits=digits)
         for f in fc["features"]:
             used += len(json.dumps(f, separators=(",", ":"), ensure_ascii=False)) + 1
-            if used > cap:
+            if used > cap or len(out) >= MAX_RIVER_FEATURES:
                 return out
             out.append(f)
     return out
