@@ -107,3 +107,29 @@ def test_write_layer_styles_replaces_its_own_rows(taihu_run, tmp_path):
     assert n1 == n2 > 0
     with pytest.raises(InputError, match="does not exist"):
         maps.write_layer_styles(tmp_path / "none.gpkg")
+
+
+def test_missing_maps_extra_warns_and_skips(taihu_run, tmp_path, monkeypatch):
+    import builtins
+    import shutil
+
+    from basingov.errors import BasingovWarning
+
+    real_import = builtins.__import__
+
+    def no_maps_extra(name, *args, **kwargs):
+        if name.split(".")[0] in ("folium", "mapclassify"):
+            raise ImportError(name=name.split(".")[0])
+        return real_import(name, *args, **kwargs)
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    (run / "map.html").unlink()
+    monkeypatch.setattr(builtins, "__import__", no_maps_extra)
+    monkeypatch.delitem(__import__("sys").modules, "folium", raising=False)
+    monkeypatch.delitem(__import__("sys").modules, "mapclassify", raising=False)
+    with pytest.warns(BasingovWarning, match=r"map\.html not written: folium is not installed"):
+        assert maps.write_run_map(run) is None
+    with pytest.warns(BasingovWarning, match=r"QGIS styles not written .* mapclassify"):
+        maps.write_layer_styles(run / "taihu.gpkg")
+    assert not (run / "map.html").exists()

@@ -187,8 +187,8 @@ def write_run_map(run_dir: str | Path) -> Path | None:
         installed; a :class:`BasingovWarning` then says how to install it.
     """
     try:
-        importlib.import_module("folium")
-        importlib.import_module("xstatic.pkg.leaflet")
+        import folium  # noqa: F401
+        import xstatic.pkg.leaflet  # noqa: F401
     except ImportError as exc:
         warnings.warn(
             f"map.html not written: {exc.name} is not installed; install the maps extra "
