@@ -166,12 +166,20 @@ def write_doc(rows, repeat: int, load: float, load_after: float) -> None:
         f"{load:.1f} before and {load_after:.1f} after the browser runs (other jobs shared "
         "the machine; render times scale with the load).",
         "",
-        "Where the bytes go: the Rhine page spends about half of its budget on rivers "
-        "(the largest reaches by upstream area, as many as fit), the rest on the "
-        "border polygons of its four levels, the crossing popups and the arrows. "
-        "Layers that are off at start (finer levels, other choropleths) are built only "
-        "when switched on, and the data are parsed with `JSON.parse`, which is what "
-        "keeps the first render short.",
+        "Where the bytes go (MB of data in each page; the rest is Leaflet, about 0.15 MB, "
+        "and the legend panel):",
+        "",
+        "| basin | border polygons | rivers | arrows (with popups) | crossings (with popups) |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {basin} | {info['bytes_polygons'] / 1e6:.2f} | {info['bytes_rivers'] / 1e6:.2f} "
+            f"| {info['bytes_arrows'] / 1e6:.2f} | {info['bytes_crossings'] / 1e6:.2f} |"
+            for basin, _, info, *_ in rows
+        ],
+        "",
+        "Layers that are off at start (finer levels, other choropleths) are built only when "
+        "switched on, the data are parsed with `JSON.parse`, and at most 5,000 river reaches "
+        "are drawn: these keep the first render short.",
         END,
     ]
     section = "\n".join(lines)

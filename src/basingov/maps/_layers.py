@@ -128,11 +128,6 @@ class GeoData(MacroElement):
 
     # JSON.parse of a string literal is parsed much faster by browsers than the same data
     # as a JavaScript object literal (V8 guidance for data over ~10 kB)
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "var {{ this.get_name() }} = JSON.parse('{{ this.literal }}');"
-        "{% endmacro %}"
-    )
 
     def __init__(self, collection: dict[str, Any]) -> None:
         super().__init__()
@@ -140,6 +135,35 @@ class GeoData(MacroElement):
         self.json = json.dumps(collection, separators=(",", ":"), ensure_ascii=False)
         self.literal = _js_single_quoted(self.json)
         self.n_features = len(collection["features"])
+
+    def render(self, **kwargs: Any) -> str:
+        """Add the data to the page's script as plain text.
+
+        branca would compile the rendered script as a Jinja template: megabytes of
+        GeoJSON would be parsed again for nothing (and ``{{`` in a popup misread).
+        """
+        script = f"var {self.get_name()} = JSON.parse('{self.literal}');"
+        root: Any = self.get_root()
+        root.script.add_child(_Raw(script), name=self.get_name())
+        return ""
+
+
+class _RawTemplate:
+    """A stand-in for a Jinja template that renders a fixed text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _Raw(Element):
+    """A page element whose text is output as is (no template compilation)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._template = _RawTemplate(text)  # type: ignore[assignment]
 
 
 class Panes(MacroElement):
