@@ -170,7 +170,8 @@ def _graduated_rules(
             cond = f"{_field(column)} > {prev!r} AND {cond}"
         flt = f"({base_filter}) AND {cond}" if base_filter else cond
         a = lo if prev is None else prev
-        label = f"{100 * a:.0f} to {100 * hi:.0f} %" if percent else f"{fmt(a)} to {fmt(hi)}"
+        lo_s, hi_s = (f"{100 * a:.0f}", f"{100 * hi:.0f}") if percent else (fmt(a), fmt(hi))
+        label = (lo_s if lo_s == hi_s else f"{lo_s} to {hi_s}") + (" %" if percent else "")
         idx = str(len(rules))
         if kind == "fill":
             sym = _symbol("fill", idx, [_fill(pal[i])])
