@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Build tables (and GeoPackages) for all four shipped basins into out/
+## Build tables, GeoPackages and maps for all four shipped basins into out/, and the four
+## offline maps plus an index page into maps/
 demo: $(STAMP)
 	$(BIN)/basingov -v run all -o out --overwrite
+	$(BIN)/basingov map out/taihu out/rhine out/thames out/tennessee -o maps --overwrite
 
 ## Set up and run the whole test suite (slow tests included), lint and type checks
 test: $(STAMP)
@@ -33,11 +35,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Run the benchmarks P1-P3 and rewrite their sections of docs/performance.md
+## Run the benchmarks P1-P3 and P5 and rewrite their sections of docs/performance.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_spillover.py --write
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_overlay.py --repeat 9
+	$(BIN)/python benchmarks/bench_maps.py --write
 
 ## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)
 data: $(STAMP)

@@ -404,13 +404,19 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
 
 
 def _write(res: Results, out: Path) -> None:
+    from basingov import maps
+
     name = res.basin.name
-    write_gpkg(res.layers, out / f"{name}.gpkg")
+    # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
+    layers = maps.gis_layers(res.layers, res.tables)
+    write_gpkg(layers, out / f"{name}.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
+    maps.write_layer_styles(out / f"{name}.gpkg", layers)
     tables = out / "tables"
     tables.mkdir()
     for tname, df in res.tables.items():
         write_csv(df, tables / f"{tname}.csv")
     write_json(res.summary, out / "summary.json")
+    maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
 
 
 def run(

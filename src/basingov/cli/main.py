@@ -51,11 +51,15 @@ def query() -> None:
 # --- command registration: one import + add_command per command module ---------------
 # (keep this block as plain lines so several modules can be added independently)
 from basingov.cli.datasets import datasets  # noqa: E402
+from basingov.cli.map import map_  # noqa: E402
+from basingov.cli.report import report  # noqa: E402
 from basingov.cli.run import run  # noqa: E402
 from basingov.cli.spill import spill  # noqa: E402
 from basingov.cli.validate import validate  # noqa: E402
 
 cli.add_command(datasets)
+cli.add_command(map_)
+cli.add_command(report)
 cli.add_command(validate)
 cli.add_command(run)
 cli.add_command(spill)

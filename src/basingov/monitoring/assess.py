@@ -82,6 +82,19 @@ class MonitoringResult:
     target_class: str
     unsnapped: tuple[str, ...] = ()
 
+    def section_classes(self) -> pd.DataFrame:
+        """Return the class history of every crossing section: one row per crossing, period.
+
+        ``crossing_id, station_id, period, class, max_exceedance_ratio, standard``; the
+        station-period classes (:attr:`classes`) of the stations at each crossing.
+        """
+        s = pd.DataFrame(self.sections.drop(columns="geometry"))
+        s = s.loc[s["crossing_id"].astype(str) != "", ["crossing_id", "station_id"]]
+        cols = ["station_id", "period", "class", "max_exceedance_ratio", "standard"]
+        c = self.classes[[x for x in cols if x in self.classes.columns]]
+        out = s.merge(c, on="station_id", how="inner")
+        return out.sort_values(["crossing_id", "period", "station_id"]).reset_index(drop=True)
+
     def crossing_sections(self) -> pd.DataFrame:
         """Return one row per crossing with a station, as :mod:`basingov.priority` reads it.
 
@@ -114,6 +127,7 @@ class MonitoringResult:
             "sections": pd.DataFrame(self.sections.drop(columns="geometry")),
             "trends": self.trends,
             "classes": self.classes,
+            "section_classes": self.section_classes(),
             "exceedances": self.exceedances,
             "station_loads": mb.station_loads,
             "mass_balance": mb.increments,
