@@ -70,6 +70,9 @@ query.add_command(downstream)
 from basingov.cli.query_river import river  # noqa: E402
 
 query.add_command(river)
+from basingov.cli.compare import compare  # noqa: E402
+
+cli.add_command(compare)
 # ---------------------------------------------------------------------------------------
 
 
