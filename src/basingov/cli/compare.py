@@ -26,10 +26,18 @@ __all__ = ["compare"]
     default=None,
     help="Where to keep the runs of basin names (default: a temporary folder).",
 )
-@click.option("--governance", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Governance metadata CSV (default: data/governance/basins.csv).")  # fmt: skip
-@click.option("--published", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Published figures CSV (default: data/governance/published.csv).")  # fmt: skip
+@click.option(
+    "--governance",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Governance metadata CSV (default: data/governance/basins.csv).",
+)
+@click.option(
+    "--published",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Published figures CSV (default: data/governance/published.csv).",
+)
 @click.pass_context
 def compare(
     ctx: click.Context,

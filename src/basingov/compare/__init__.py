@@ -24,6 +24,7 @@ import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -134,7 +135,7 @@ class Comparison:
     sources: dict[str, str]
 
     def headline(self) -> pd.DataFrame:
-        """The headline indicators at the top level, one column per basin.
+        """Return the headline indicators at the top level, one column per basin.
 
         Examples
         --------
@@ -213,7 +214,7 @@ def compare(
     --------
     >>> c = compare(["taihu"])
     >>> row = c.table.query("indicator == 'area_km2'").iloc[0]
-    >>> row["published"], bool(abs(row["discrepancy_pct"]) < 15)
+    >>> float(row["published"]), bool(abs(row["discrepancy_pct"]) < 15)
     (36895.0, True)
     """
     names = list(items)
@@ -235,8 +236,9 @@ def compare(
 
         if base is None:
             tmp = base = Path(tempfile.mkdtemp(prefix="basingov-compare-"))
-        run_many(to_run, out_dir=base, overwrite=overwrite, scheduler="synchronous",
-                 progress=progress)  # fmt: skip
+        run_many(
+            to_run, out_dir=base, overwrite=overwrite, scheduler="synchronous", progress=progress
+        )
     try:
         folders: list[RunFolder] = []
         for n, (_, p) in zip(names, kinds, strict=True):
@@ -273,40 +275,65 @@ def compare(
     )
 
 
+def _blank_row(**kw: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
+    row.update(kw)
+    return row
+
+
 def _with_published(table: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
     """Fill published, source, discrepancy and explanation from the published file."""
     t = table.copy()
-    keyed = pub.set_index(["basin", "indicator", "item"])
-    # a published share of a jurisdiction the run does not have (share 0 or < 1 %)
+    records: dict[tuple[str, str, str], dict[str, Any]] = {
+        (str(r["basin"]), str(r["indicator"]), str(r["item"])): {str(k): v for k, v in r.items()}
+        for r in pub.to_dict("records")
+    }
+    basins = set(t["basin"].astype(str))
+    have = set(
+        zip(t["basin"].astype(str), t["indicator"].astype(str), t["item"].astype(str), strict=True)
+    )
+    # a published share of a jurisdiction the run does not list (below 1 % or absent)
     extra = []
-    for (b, ind, item), r in keyed.iterrows():
-        if b not in set(t["basin"]) or ind != "area_share":
+    for key in records:
+        b, ind, item = key
+        if b not in basins or ind != "area_share" or key in have:
             continue
-        if ((t["basin"] == b) & (t["indicator"] == ind) & (t["item"] == item)).any():
-            continue
-        first = t[t["basin"] == b].iloc[0]
         label, unit = INDICATORS[ind]
-        row = dict.fromkeys(COLUMNS, np.nan)
-        row.update(
-            basin=b, title=first["title"], indicator=ind, label=label, unit=unit, level=0,
-            level_name=_top_level(t, b), item=item, value=0.0, value_text="", band_basis="",
-            published_source="", published_url="", explanation="", status="computed",
-            note="below 1 % of the shipped basin, or absent from it",
-        )  # fmt: skip
-        extra.append(row)
+        extra.append(
+            _blank_row(
+                basin=b,
+                title=str(t.loc[t["basin"] == b, "title"].iloc[0]),
+                indicator=ind,
+                label=label,
+                unit=unit,
+                level=0,
+                level_name=_top_level(t, b),
+                item=item,
+                value=0.0,
+                value_text="",
+                band_basis="",
+                published_source="",
+                published_url="",
+                explanation="",
+                status="computed",
+                note="below 1 % of the shipped basin, or absent from it",
+            )
+        )
     if extra:
         t = pd.concat([t, pd.DataFrame(extra, columns=COLUMNS)], ignore_index=True)
-    for i, r in t.iterrows():
-        key = (r["basin"], r["indicator"], r["item"] if r["indicator"] == "area_share" else "")
-        if key not in keyed.index or r["status"] != "computed":
+    rows = t.to_dict("records")
+    for r in rows:
+        item = str(r["item"]) if r["indicator"] == "area_share" else ""
+        p = records.get((str(r["basin"]), str(r["indicator"]), item))
+        if p is None or r["status"] != "computed":
             continue
-        p = keyed.loc[key]
-        t.at[i, "published"] = float(p["value"])
-        t.at[i, "published_source"] = str(p["source"])
-        t.at[i, "published_url"] = str(p["url"])
-        t.at[i, "explanation"] = str(p["explanation"])
-    pubv = pd.to_numeric(t["published"], errors="coerce")
-    val = pd.to_numeric(t["value"], errors="coerce")
+        r["published"] = float(p["value"])
+        r["published_source"] = str(p["source"])
+        r["published_url"] = str(p["url"])
+        r["explanation"] = str(p["explanation"])
+    t = pd.DataFrame(rows, columns=COLUMNS)
+    pubv = pd.to_numeric(t["published"], errors="coerce").to_numpy(dtype=np.float64)
+    val = pd.to_numeric(t["value"], errors="coerce").to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         t["discrepancy_pct"] = np.where(pubv > 0, 100.0 * (val - pubv) / pubv, np.nan)
     order = {k: i for i, k in enumerate(INDICATORS)}
@@ -324,27 +351,42 @@ def _top_level(t: pd.DataFrame, basin: str) -> str:
 def _governance_rows(gov: pd.DataFrame, folders: list[RunFolder]) -> pd.DataFrame:
     titles = {f.name: f.title for f in folders}
     rows = []
-    for r in gov.itertuples(index=False):
-        ind = "governance_body" if r.field == "body" else "governance_instrument"
+    for r in gov.to_dict("records"):
+        ind = "governance_body" if r["field"] == "body" else "governance_instrument"
         label, unit = INDICATORS[ind]
-        year = "" if pd.isna(r.year) else str(int(r.year))
-        row = dict.fromkeys(COLUMNS, np.nan)
-        row.update(
-            basin=r.basin, title=titles.get(r.basin, r.basin), indicator=ind, label=label,
-            unit=unit, level=-1, level_name="", item=year, value=float(r.year)
-            if year else np.nan, value_text=str(r.value), band_basis="", published=np.nan,
-            published_source=str(r.source), published_url=str(r.url), explanation="",
-            status="metadata", note="",
-        )  # fmt: skip
-        rows.append(row)
+        year = "" if pd.isna(r["year"]) else str(int(r["year"]))
+        basin = str(r["basin"])
+        rows.append(
+            _blank_row(
+                basin=basin,
+                title=titles.get(basin, basin),
+                indicator=ind,
+                label=label,
+                unit=unit,
+                level=-1,
+                level_name="",
+                item=year,
+                value=float(year) if year else np.nan,
+                value_text=str(r["value"]),
+                band_basis="",
+                published_source=str(r["source"]),
+                published_url=str(r["url"]),
+                explanation="",
+                status="metadata",
+                note="",
+            )
+        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _geometry(run: RunFolder) -> BasinGeometry:
     jur = run.layer("jurisdictions", columns=["jur_id", "name", "level"])
     jur = jur[jur["level"] == 0].reset_index(drop=True)
-    fields = [c for c in ("reach_id", "downstream_id", "length_km", "upstream_area_km2",
-                          "discharge_m3s") if c in _reach_fields(run)]  # fmt: skip
+    fields: list[str] = [
+        c
+        for c in ("reach_id", "downstream_id", "length_km", "upstream_area_km2", "discharge_m3s")
+        if c in _reach_fields(run)
+    ]
     reaches = run.layer("reaches", columns=fields)
     stem = main_stem_reaches(reaches)
     area = float(pd.to_numeric(reaches["upstream_area_km2"], errors="coerce").max())
@@ -355,8 +397,9 @@ def _geometry(run: RunFolder) -> BasinGeometry:
     edges = run.layer("dependency_edges")
     edges = pd.DataFrame(edges[edges["level"] == 0].drop(columns="geometry", errors="ignore"))
     dep = run.table("dependency")
-    depth = dep.loc[dep["level"] == 0, [c for c in ("jur_id", "name", "chain_depth")
-                                        if c in dep.columns]].reset_index(drop=True)  # fmt: skip
+    depth = dep.loc[
+        dep["level"] == 0, [c for c in ("jur_id", "name", "chain_depth") if c in dep.columns]
+    ].reset_index(drop=True)
     return BasinGeometry(
         jurisdictions=jur,
         rivers=rivers,
@@ -417,7 +460,7 @@ def write_comparison(
 
 
 class _CallableModule(types.ModuleType):
-    """This package, callable: ``basingov.compare(...)`` is :func:`compare`.
+    """Make the package callable: ``basingov.compare(...)`` is :func:`compare`.
 
     ``basingov.compare`` is both the package (``basingov.compare.hhi`` ...) and, like
     ``basingov.run``, the top-level function; a module attribute cannot be both unless the

@@ -93,8 +93,11 @@ def _headline_rows(c: Comparison) -> list[list[str]]:
     t = c.table
     rows = []
     for key in INDICATORS:
-        if key.startswith("governance") or key in ("area_share", "gauge_discharge_m3s",
-                                                   "station_load_kg_day"):  # fmt: skip
+        if key.startswith("governance") or key in (
+            "area_share",
+            "gauge_discharge_m3s",
+            "station_load_kg_day",
+        ):
             continue
         sub = t[(t["indicator"] == key) & (t["level"] <= 0)]
         if sub.empty:
@@ -117,8 +120,10 @@ def _headline_rows(c: Comparison) -> list[list[str]]:
 
 def _level_names(c: Comparison) -> dict[str, str]:
     t = c.table[c.table["level"] == 0]
-    return {b: str(t.loc[t["basin"] == b, "level_name"].iloc[0]) if (t["basin"] == b).any()
-            else "" for b in c.basins}  # fmt: skip
+    return {
+        b: str(t.loc[t["basin"] == b, "level_name"].iloc[0]) if (t["basin"] == b).any() else ""
+        for b in c.basins
+    }
 
 
 def _published_rows(c: Comparison) -> pd.DataFrame:
@@ -127,7 +132,7 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
 
 
 def markdown_table(c: Comparison) -> str:
-    """The comparison as Markdown: headline table, published figures, levels, governance.
+    """Render the comparison as Markdown: headline table, published figures, levels, governance.
 
     Parameters
     ----------
@@ -171,11 +176,16 @@ def markdown_table(c: Comparison) -> str:
             + " | ".join(
                 _md_cell(x)
                 for x in (
-                    r["basin"], r["indicator"], r["item"], fmt(r["value"], r["unit"]),
-                    fmt(r["published"], r["unit"]), f"{r['discrepancy_pct']:+.1f} %",
-                    r["explanation"], f"{r['published_source']} <{r['published_url']}>",
+                    r["basin"],
+                    r["indicator"],
+                    r["item"],
+                    fmt(r["value"], r["unit"]),
+                    fmt(r["published"], r["unit"]),
+                    f"{r['discrepancy_pct']:+.1f} %",
+                    r["explanation"],
+                    f"{r['published_source']} <{r['published_url']}>",
                 )
-            )  # fmt: skip
+            )
             + " |"
         )
     meas = _published_rows(c)
@@ -198,11 +208,16 @@ def markdown_table(c: Comparison) -> str:
                 + " | ".join(
                     _md_cell(x)
                     for x in (
-                        r["basin"], r["indicator"], r["item"], fmt(r["value"], r["unit"]),
-                        fmt(r["published"], r["unit"]), f"{r['discrepancy_pct']:+.1f} %",
-                        r["note"], r["published_source"],
+                        r["basin"],
+                        r["indicator"],
+                        r["item"],
+                        fmt(r["value"], r["unit"]),
+                        fmt(r["published"], r["unit"]),
+                        f"{r['discrepancy_pct']:+.1f} %",
+                        r["note"],
+                        r["published_source"],
                     )
-                )  # fmt: skip
+                )
                 + " |"
             )
     lines += [
@@ -217,6 +232,7 @@ def markdown_table(c: Comparison) -> str:
     for b in c.basins:
         tb = t[(t["basin"] == b) & (t["level"] >= 0)]
         for lv, g in tb.groupby("level", sort=True):
+
             def cell(k: str, g: pd.DataFrame = g) -> str:
                 r = g[g["indicator"] == k]
                 r = r[r["item"] == r["item"].iloc[0]] if len(r) else r
@@ -228,13 +244,23 @@ def markdown_table(c: Comparison) -> str:
                 f"{cell('max_chain_depth')} | {cell('transboundary_share_gross')} | "
                 f"{cell('transboundary_fraction')} | {cell('monitored_crossings_share')} |"
             )
-    lines += ["", "## Governance", "", "| basin | kind | what | year | source |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Governance",
+        "",
+        "| basin | kind | what | year | source |",
+        "|---|---|---|---|---|",
+    ]
     for r in c.governance.to_dict("records"):
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         lines.append(
-            "| " + " | ".join(_md_cell(x) for x in (r["basin"], r["field"], r["value"], year,
-                                                    f"{r['source']} <{r['url']}>")) + " |"
-        )  # fmt: skip
+            "| "
+            + " | ".join(
+                _md_cell(x)
+                for x in (r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>")
+            )
+            + " |"
+        )
     na = t[t["status"] == "not available"]
     if len(na):
         lines += ["", "## Not available", ""]
@@ -311,7 +337,7 @@ def _bar_charts(c: Comparison) -> str:
         ax.set_title(_wrap(label, 42), fontsize=8.5)
         ax.set_ylabel(unit, fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-    for ax in list(axes.flat)[len(keys):]:
+    for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     fig.tight_layout()
     return _png(fig)
@@ -339,14 +365,21 @@ def _chains(c: Comparison) -> str:
             if "name" in g.depth
             else {}
         )
-        q_all = pd.to_numeric(g.edges.get("discharge_m3s"), errors="coerce")
+        q_all = (
+            pd.to_numeric(g.edges["discharge_m3s"], errors="coerce")
+            if "discharge_m3s" in g.edges
+            else pd.Series(np.nan, index=g.edges.index)
+        )
         qmax = float(q_all.max()) if q_all.notna().any() else 0.0
         # small streams crossing generalised borders clutter the chain: keep the edges
         # carrying at least CHAIN_MIN_FLOW_SHARE of the largest border flow
         edges = g.edges[(q_all >= CHAIN_MIN_FLOW_SHARE * qmax).to_numpy()] if qmax > 0 else g.edges
         big = c.table[(c.table["basin"] == b) & (c.table["indicator"] == "area_share")]
-        nodes = sorted(set(edges["from_jur"].astype(str)) | set(edges["to_jur"].astype(str))
-                       | set(big["item"].astype(str)))  # fmt: skip
+        nodes = sorted(
+            set(edges["from_jur"].astype(str))
+            | set(edges["to_jur"].astype(str))
+            | set(big["item"].astype(str))
+        )
         by_depth: dict[int, list[str]] = {}
         for j in nodes:
             by_depth.setdefault(int(depth.get(j, 0)), []).append(j)
@@ -358,9 +391,19 @@ def _chains(c: Comparison) -> str:
             a, z = pos[str(e.from_jur)], pos[str(e.to_jur)]
             q = _f(getattr(e, "discharge_m3s", np.nan))
             w = 0.6 + 4.0 * (q / qmax if np.isfinite(q) and qmax > 0 else 0.0)
-            ax.annotate("", xy=z, xytext=a, arrowprops={"arrowstyle": "-|>", "lw": w,
-                        "color": "#3366aa", "shrinkA": 11, "shrinkB": 11,
-                        "connectionstyle": f"arc3,rad={0.15 if a[0] != z[0] else 0.5}"})  # fmt: skip
+            ax.annotate(
+                "",
+                xy=z,
+                xytext=a,
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "lw": w,
+                    "color": "#3366aa",
+                    "shrinkA": 11,
+                    "shrinkB": 11,
+                    "connectionstyle": f"arc3,rad={0.15 if a[0] != z[0] else 0.5}",
+                },
+            )
         for j, (x, y) in pos.items():
             ax.scatter([x], [y], s=380, color="#f2f2f2", edgecolors="#333333", zorder=3)
             ax.text(x, y, j, ha="center", va="center", fontsize=7, zorder=4)
@@ -388,8 +431,9 @@ def _maps(c: Comparison) -> str:
         jur = g.jurisdictions
         cols = _colors(len(jur))
         if len(jur):
-            jur.plot(ax=ax, color=[(*cc[:3], 0.35) for cc in cols], edgecolor="#555555",
-                     linewidth=0.6)  # fmt: skip
+            jur.plot(
+                ax=ax, color=[(*cc[:3], 0.35) for cc in cols], edgecolor="#555555", linewidth=0.6
+            )
             for (_, r), _cc in zip(jur.iterrows(), cols, strict=True):
                 p = r.geometry.representative_point()
                 ax.text(p.x, p.y, str(r["jur_id"]), fontsize=6.5, ha="center")
@@ -421,7 +465,7 @@ def _e(x: Any) -> str:
 
 
 def html_panel(c: Comparison) -> str:
-    """The comparison as one self-contained HTML page (plots as inlined PNG, no network).
+    """Render the comparison as one self-contained HTML page (plots as inlined PNG, no network).
 
     Parameters
     ----------
@@ -449,54 +493,69 @@ def html_panel(c: Comparison) -> str:
     ]
     for cells in _headline_rows(c):
         parts.append(
-            "<tr><td>" + _e(cells[0]) + "</td>"
+            "<tr><td>"
+            + _e(cells[0])
+            + "</td>"
             + "".join(
                 f"<td class='{'na' if x == 'not available' else 'num'}'>{_e(x)}</td>"
                 for x in cells[1:]
             )
             + "</tr>"
-        )  # fmt: skip
+        )
     parts.append("</table>")
     parts.append("<h2>Indicators</h2>")
     parts.append(f"<img alt='bar charts of the indicators' src='{_bar_charts(c)}'>")
-    parts.append("<h2>Published figures beside computed ones</h2><table><tr><th>basin</th>"
-                 "<th>indicator</th><th>item</th><th>computed</th><th>published</th>"
-                 "<th>discrepancy</th><th>explanation</th><th>source</th></tr>")  # fmt: skip
+    parts.append(
+        "<h2>Published figures beside computed ones</h2><table><tr><th>basin</th>"
+        "<th>indicator</th><th>item</th><th>computed</th><th>published</th>"
+        "<th>discrepancy</th><th>explanation</th><th>source</th></tr>"
+    )
     for r in _published_rows(c).to_dict("records"):
         parts.append(
-            "<tr>" + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["indicator"], r["item"]))
+            "<tr>"
+            + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["indicator"], r["item"]))
             + f"<td class='num'>{_e(fmt(r['value'], r['unit']))}</td>"
             + f"<td class='num'>{_e(fmt(r['published'], r['unit']))}</td>"
             + f"<td class='num'>{r['discrepancy_pct']:+.1f} %</td>"
             + f"<td>{_e(r['explanation'] or r['note'])}</td>"
             + f"<td>{_e(r['published_source'])}"
-            + (f" <span class='small'>{_e(r['published_url'])}</span>"
-               if str(r["published_url"]) else "")
+            + (
+                f" <span class='small'>{_e(r['published_url'])}</span>"
+                if str(r["published_url"])
+                else ""
+            )
             + "</td></tr>"
-        )  # fmt: skip
+        )
     parts.append("</table>")
-    parts.append("<h2>Dependency chains (top level)</h2><p class='small'>An arrow A -> B: "
-                 "water flows from A into B; its width grows with the discharge crossing. "
-                 f"Edges carrying less than {CHAIN_MIN_FLOW_SHARE:.0%} of the largest border flow "
-                 "(small streams on generalised borders) are left out; every edge is in the "
-                 "run's dependency_edges layer.</p>")
+    parts.append(
+        "<h2>Dependency chains (top level)</h2><p class='small'>An arrow A -> B: "
+        "water flows from A into B; its width grows with the discharge crossing. "
+        f"Edges carrying less than {CHAIN_MIN_FLOW_SHARE:.0%} of the largest border flow "
+        "(small streams on generalised borders) are left out; every edge is in the "
+        "run's dependency_edges layer.</p>"
+    )
     parts.append(f"<img alt='dependency chains' src='{_chains(c)}'>")
     parts.append("<h2>Maps</h2>")
     parts.append(f"<img alt='maps of the basins' src='{_maps(c)}'>")
-    parts.append("<h2>Governance</h2><table><tr><th>basin</th><th>kind</th><th>what</th>"
-                 "<th>year</th><th>source</th></tr>")  # fmt: skip
+    parts.append(
+        "<h2>Governance</h2><table><tr><th>basin</th><th>kind</th><th>what</th>"
+        "<th>year</th><th>source</th></tr>"
+    )
     for r in c.governance.to_dict("records"):
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         parts.append(
-            "<tr>" + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["field"], r["value"], year))
+            "<tr>"
+            + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["field"], r["value"], year))
             + f"<td>{_e(r['source'])} <span class='small'>{_e(r['url'])}</span></td></tr>"
-        )  # fmt: skip
+        )
     parts.append("</table>")
     na = t[t["status"] == "not available"]
     if len(na):
         parts.append("<h2>Not available</h2><ul>")
-        parts += [f"<li>{_e(r['basin'])}, {_e(r['label'])}: {_e(r['note'])}</li>"
-                  for r in na.to_dict("records")]  # fmt: skip
+        parts += [
+            f"<li>{_e(r['basin'])}, {_e(r['label'])}: {_e(r['note'])}</li>"
+            for r in na.to_dict("records")
+        ]
         parts.append("</ul>")
     band = t.loc[t["band_basis"].astype(str) != "", "band_basis"]
     if len(band):

@@ -91,7 +91,7 @@ def read_governance(path: str | Path | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> g = read_governance()
-    >>> g.query("basin == 'rhine' and field == 'body'")["year"].item()
+    >>> int(g.query("basin == 'rhine' and field == 'body'")["year"].item())
     1950
     """
     p = Path(path) if path is not None else default_governance_path()
