@@ -16,9 +16,29 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Build tables (and GeoPackages) for all four shipped basins into out/
+## The whole analysis for the four shipped basins: runs (out/<basin>/), maps and reports
+## (where this checkout has the `basingov map` / `basingov report` commands), and the
+## four-basin comparison panel (out/compare/); ends by listing what it wrote
+DEMO_BASINS := rhine taihu tennessee thames
 demo: $(STAMP)
 	$(BIN)/basingov -v run all -o out --overwrite
+	@if $(BIN)/basingov map --help >/dev/null 2>&1; then \
+	  echo "$(BIN)/basingov map $(DEMO_BASINS:%=out/%) -o maps --overwrite"; \
+	  $(BIN)/basingov map $(DEMO_BASINS:%=out/%) -o maps --overwrite || exit 1; \
+	else echo "(no 'basingov map' command in this version: maps skipped)"; fi
+	@if $(BIN)/basingov report --help >/dev/null 2>&1; then \
+	  for b in $(DEMO_BASINS); do \
+	    echo "$(BIN)/basingov report out/$$b -o reports/$$b --overwrite"; \
+	    $(BIN)/basingov report out/$$b -o reports/$$b --overwrite || exit 1; \
+	  done; \
+	else echo "(no 'basingov report' command in this version: reports skipped)"; fi
+	$(BIN)/basingov -v compare $(DEMO_BASINS:%=out/%) -o out/compare --overwrite
+	@echo ""
+	@echo "Outputs of make demo:"
+	@for f in maps/index.html maps/*.html reports/*/report.html out/*/map.html \
+	  out/compare/comparison.html out/compare/comparison.md out/compare/comparison.csv; do \
+	  if [ -e "$$f" ]; then echo "  $$f"; fi; done
+	@for b in $(DEMO_BASINS); do echo "  out/$$b/ ($$b.gpkg, tables/, summary.json)"; done
 
 ## Set up and run the whole test suite (slow tests included), lint and type checks
 test: $(STAMP)
@@ -44,4 +64,4 @@ data: $(STAMP)
 	$(BIN)/python scripts/prepare_data.py --source ../shared/data-sources --out data --overwrite
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out maps reports .pytest_cache .mypy_cache .ruff_cache
