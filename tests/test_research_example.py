@@ -121,7 +121,8 @@ def test_example_config_runs_and_compares(tmp_path: Path) -> None:
     # within one band of latitude, equal-area shares are shares of longitude:
     # AA 0.32 / 0.6, BB 0.28 / 0.6; HHI = (8/15)^2 + (7/15)^2 = 113/225
     assert val("hhi_area", 0) == pytest.approx(113 / 225, abs=1e-3)
-    # main stem 101-104 (101 drains 300 km2 > 200 of tributary 105): 0.56 degrees of longitude at 50.15 N (~71.4 km per degree)
+    # main stem 101-104 (101 drains 300 km2 > 200 of tributary 105): 0.56 degrees of
+    # longitude at 50.15 N (~71.4 km per degree)
     assert val("main_stem_km") == pytest.approx(0.56 * 71.4, rel=0.01)
     # one country crossing on the main stem: 100 / 40 km
     assert val("main_stem_crossings_per_100km", 0) == pytest.approx(100 / (0.56 * 71.4), rel=0.01)
