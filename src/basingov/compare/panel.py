@@ -12,12 +12,19 @@ import numpy as np
 import pandas as pd
 
 from basingov import __version__
-from basingov.compare.indicators import INDICATORS
+from basingov.compare.indicators import INDICATORS, MIN_SHARE
 
 if TYPE_CHECKING:
     from basingov.compare import Comparison
 
-__all__ = ["CHAIN_MIN_FLOW_SHARE", "CHART_INDICATORS", "fmt", "html_panel", "markdown_table"]
+__all__ = [
+    "CHAIN_MIN_FLOW_SHARE",
+    "CHART_INDICATORS",
+    "chain_columns",
+    "fmt",
+    "html_panel",
+    "markdown_table",
+]
 
 #: Dependency edges drawn: border flow at least this share of the basin's largest one.
 CHAIN_MIN_FLOW_SHARE = 0.02
@@ -374,20 +381,27 @@ def _chains(c: Comparison) -> str:
         # small streams crossing generalised borders clutter the chain: keep the edges
         # carrying at least CHAIN_MIN_FLOW_SHARE of the largest border flow
         edges = g.edges[(q_all >= CHAIN_MIN_FLOW_SHARE * qmax).to_numpy()] if qmax > 0 else g.edges
-        big = c.table[(c.table["basin"] == b) & (c.table["indicator"] == "area_share")]
+        big = c.table[
+            (c.table["basin"] == b)
+            & (c.table["indicator"] == "area_share")
+            & (pd.to_numeric(c.table["value"], errors="coerce") >= MIN_SHARE)
+        ]
         nodes = sorted(
             set(edges["from_jur"].astype(str))
             | set(edges["to_jur"].astype(str))
             | set(big["item"].astype(str))
         )
+        column, kept = chain_columns(edges, nodes, fallback=depth)
         by_depth: dict[int, list[str]] = {}
         for j in nodes:
-            by_depth.setdefault(int(depth.get(j, 0)), []).append(j)
+            by_depth.setdefault(column[j], []).append(j)
         pos = {}
         for d, js in by_depth.items():
             for k, j in enumerate(sorted(js)):
                 pos[j] = (float(d), k - (len(js) - 1) / 2)
         for e in edges.itertuples(index=False):
+            if (str(e.from_jur), str(e.to_jur)) not in kept:
+                continue
             a, z = pos[str(e.from_jur)], pos[str(e.to_jur)]
             q = _f(getattr(e, "discharge_m3s", np.nan))
             w = 0.6 + 4.0 * (q / qmax if np.isfinite(q) and qmax > 0 else 0.0)
@@ -408,7 +422,7 @@ def _chains(c: Comparison) -> str:
             ax.scatter([x], [y], s=380, color="#f2f2f2", edgecolors="#333333", zorder=3)
             ax.text(x, y, j, ha="center", va="center", fontsize=7, zorder=4)
             ax.text(x, y - 0.33, _wrap(names.get(j, ""), 16), ha="center", va="top", fontsize=6)
-        ax.set_title(f"{b}: who drains into whom (chain depth ->)", fontsize=9)
+        ax.set_title(f"{b}: who drains into whom (downstream ->)", fontsize=9)
         xs = [p[0] for p in pos.values()] or [0.0]
         ys = [p[1] for p in pos.values()] or [0.0]
         ax.set_xlim(min(xs) - 0.7, max(xs) + 0.7)
@@ -416,6 +430,55 @@ def _chains(c: Comparison) -> str:
         ax.axis("off")
     fig.tight_layout()
     return _png(fig)
+
+
+def chain_columns(
+    edges: pd.DataFrame, nodes: list[str], *, fallback: dict[str, Any]
+) -> tuple[dict[str, int], set[tuple[str, str]]]:
+    """Column of each jurisdiction in the chain drawing: its position along the main flow.
+
+    Of two opposite edges between the same pair (small streams crossing a generalised
+    border both ways) only the one carrying more discharge is kept, and in a cycle through
+    three or more units the link carrying least is dropped; the column is then the longest
+    path from a source of that graph (``fallback``, the dependency stage's
+    ``chain_depth``, if no acyclic graph remains).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"from_jur": ["A", "B", "C"], "to_jur": ["B", "A", "A"],
+    ...                   "discharge_m3s": [10.0, 1.0, 5.0]})
+    >>> cols, kept = chain_columns(e, ["A", "B", "C"], fallback={})
+    >>> cols, sorted(kept)
+    ({'A': 1, 'B': 2, 'C': 0}, [('A', 'B'), ('C', 'A')])
+    """
+    import networkx as nx
+
+    q = (
+        pd.to_numeric(edges["discharge_m3s"], errors="coerce").fillna(0.0).to_numpy()
+        if "discharge_m3s" in edges
+        else np.zeros(len(edges))
+    )
+    flow: dict[tuple[str, str], float] = {}
+    for a, z, v in zip(edges["from_jur"].astype(str), edges["to_jur"].astype(str), q, strict=True):
+        flow[(a, z)] = flow.get((a, z), 0.0) + float(v)
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    for (a, z), v in flow.items():
+        if a != z and v >= flow.get((z, a), -1.0) and not g.has_edge(z, a):
+            g.add_edge(a, z)
+    # a cycle through three or more units (generalised borders): drop its weakest link
+    for _ in range(len(flow)):
+        if nx.is_directed_acyclic_graph(g):
+            break
+        cyc = nx.find_cycle(g)
+        a, z = min(((u, v) for u, v, *_ in cyc), key=lambda uv: flow.get(uv, 0.0))
+        g.remove_edge(a, z)
+    if not nx.is_directed_acyclic_graph(g):
+        return {j: int(fallback.get(j, 0)) for j in nodes}, set(flow)
+    col: dict[str, int] = {}
+    for j in nx.topological_sort(g):
+        col[j] = max((col[p] + 1 for p in g.predecessors(j)), default=0)
+    return {j: col.get(j, 0) for j in nodes}, {(str(a), str(z)) for a, z in g.edges}
 
 
 def _maps(c: Comparison) -> str:
@@ -531,7 +594,9 @@ def html_panel(c: Comparison) -> str:
         "<h2>Dependency chains (top level)</h2><p class='small'>An arrow A -> B: "
         "water flows from A into B; its width grows with the discharge crossing. "
         f"Edges carrying less than {CHAIN_MIN_FLOW_SHARE:.0%} of the largest border flow "
-        "(small streams on generalised borders) are left out; every edge is in the "
+        "(small streams on generalised borders) are left out, and so is the weaker of two "
+        "opposite links between a pair and the weakest link of a loop, so that the drawing "
+        "reads from upstream (left) to downstream (right); every edge is in the "
         "run's dependency_edges layer.</p>"
     )
     parts.append(f"<img alt='dependency chains' src='{_chains(c)}'>")
