@@ -271,7 +271,12 @@ def compare(
         governance=g,
         geometry=geometry,
         basins=basins,
-        sources={f.name: str(f.path) for f in folders},
+        sources={
+            f.name: str(f.path)
+            if tmp is None or tmp not in f.path.parents
+            else f"{f.path.name} (run in a temporary folder, not kept; use runs_dir to keep it)"
+            for f in folders
+        },
     )
 
 
