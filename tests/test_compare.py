@@ -1,5 +1,8 @@
-"""basingov.compare: indicator arithmetic on a hand-built run folder, reference files,
-errors, the CLI, and the four shipped basins against published figures (slow)."""
+"""basingov.compare: hand-built run folder, reference files, errors, CLI, shipped basins.
+
+Indicator arithmetic is checked on a hand-built run folder (derivations beside the
+asserts); the four shipped basins are checked against published figures (slow).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ CRS = "EPSG:32631"  # UTM 31N: a projected CRS, as every run writes
 
 
 def _write_run(root: Path, name: str = "toy", *, sections: bool = False) -> Path:
-    """A tiny finished run folder, written as `basingov run` writes one.
+    """Write a tiny finished run folder, as `basingov run` writes one.
 
     Network: reaches 1 -> 2 -> 3 (outlet), tributary 4 -> 2. Lengths 30, 40, 30, 50 km;
     upstream areas 40, 80, 100, 20 km2. Main stem (largest upstream area at the
@@ -327,7 +330,7 @@ def test_run_folder_errors(tmp_path: Path) -> None:
 
 def test_compare_argument_errors(toy: tuple[Path, Path, Path], tmp_path: Path) -> None:
     run, gov, pub = toy
-    with pytest.raises(InputError, match="neither a run folder .* nor a shipped basin"):
+    with pytest.raises(InputError, match=r"neither a run folder .* nor a shipped basin"):
         cmp.compare(["danube"], governance=gov, published=pub)
     with pytest.raises(InputError, match="at least one run folder"):
         cmp.compare([], governance=gov, published=pub)
