@@ -77,6 +77,9 @@ query.add_command(river)
 from basingov.cli.query_station import station  # noqa: E402
 
 query.add_command(station)
+from basingov.cli.compare import compare  # noqa: E402
+
+cli.add_command(compare)
 # ---------------------------------------------------------------------------------------
 
 
