@@ -114,7 +114,10 @@ def staged_run(taihu_run: Path, tmp_path: Path) -> Path:
         crs="EPSG:4326",
     )
     gpkg = run / f"{json.loads((run / 'summary.json').read_text())['basin']}.gpkg"
-    pyogrio.write_dataframe(st, gpkg, layer="stations", driver="GPKG", append=True)
+    # replace the run's own stations layer with this hand-made one
+    pyogrio.write_dataframe(
+        st, gpkg, layer="stations", driver="GPKG", layer_options={"OVERWRITE": "YES"}
+    )
     (run / "map.html").unlink(missing_ok=True)
     return run
 

@@ -127,24 +127,52 @@ def test_optional_layers_appear_when_their_tables_exist(staged_run):
     assert "Location is a proxy" in page
 
 
-def test_optional_layers_are_absent_without_their_tables(taihu_page):
-    assert "Monitoring stations" not in taihu_page
-    assert "Priority for joint action (" not in taihu_page
+def test_optional_layers_are_absent_without_their_tables(taihu_run, tmp_path):
+    import shutil
+
+    import pyogrio
+
+    from basingov.maps._inputs import REQUIRED_LAYERS
+
+    # a run folder of the earlier stages only: the required layers and tables, without the
+    # monitoring, priority, compensation and calibration outputs
+    bare = tmp_path / "bare"
+    shutil.copytree(taihu_run, bare)
+    for name in ("priority", "section_classes", "trends", "transfers", "calibration_stations",
+                 "stations", "sections"):  # fmt: skip
+        (bare / "tables" / f"{name}.csv").unlink(missing_ok=True)
+    gpkg = bare / "taihu.gpkg"
+    keep = bare / "keep.gpkg"
+    for layer in REQUIRED_LAYERS:
+        pyogrio.write_dataframe(pyogrio.read_dataframe(gpkg, layer=layer), keep, layer=layer)
+    keep.replace(gpkg)
+    page = maps.basin_map(bare).get_root().render()
+    assert "Monitoring stations" not in page
+    assert "Priority for joint action (" not in page
+    # and the full run has them
+    full = (taihu_run / "map.html").read_text(encoding="utf-8")
+    assert "Monitoring stations" in full
+    assert "Priority for joint action (" in full
 
 
 def test_optional_table_with_wrong_columns_names_file_and_columns(staged_run):
-    bad = pd.read_csv(staged_run / "tables" / "priority.csv").rename(columns={"mechanism": "m"})
-    bad.to_csv(staged_run / "tables" / "priority.csv", index=False)
+    # transfers come from a table only (priority is read from its GeoPackage layer first)
+    bad = pd.read_csv(staged_run / "tables" / "transfers.csv").rename(columns={"basis": "b"})
+    bad.to_csv(staged_run / "tables" / "transfers.csv", index=False)
     with pytest.raises(
-        InputError, match=r"tables/priority.csv in .* lacks column\(s\) \['mechanism'\]"
+        InputError, match=r"tables/transfers.csv in .* lacks column\(s\) \['basis'\]"
     ):
         maps.basin_map(staged_run)
 
 
 def test_priority_value_that_is_no_section_or_pair(staged_run):
-    pr = pd.read_csv(staged_run / "tables" / "priority.csv")
+    import pyogrio
+
+    # the maps read the run's GeoPackage layer 'priority' first
+    gpkg = staged_run / "taihu.gpkg"
+    pr = pyogrio.read_dataframe(gpkg, layer="priority")
     pr.loc[0, "section_or_pair"] = "nowhere"
-    pr.to_csv(staged_run / "tables" / "priority.csv", index=False)
+    pyogrio.write_dataframe(pr, gpkg, layer="priority", layer_options={"OVERWRITE": "YES"})
     with pytest.raises(InputError, match=r"\['nowhere'\] are neither crossing ids"):
         maps.basin_map(staged_run)
 
