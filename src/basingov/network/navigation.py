@@ -102,7 +102,7 @@ def navigate(
         return K.upstream_main_walk(indptr, indices, _flow_score(net), length, s, limit)
     if mode == "UT":
         indptr, indices = net.up_csr
-        return K.walk_up_csr(indptr, indices, net.order, net.rank, length, s, limit)
+        return K.walk_csr(indptr, indices, net.order, net.rank, length, s, limit, upstream=True)
     if mode == "DD":
         indptr, indices, _ = net.down_csr
     else:
@@ -110,7 +110,7 @@ def navigate(
         indptr = np.zeros(net.n + 1, dtype=np.int64)
         np.cumsum(has, out=indptr[1:])
         indices = net.idx_ds[has]
-    return K.walk_down_csr(indptr, indices, net.order, net.rank, length, s, limit)
+    return K.walk_csr(indptr, indices, net.order, net.rank, length, s, limit, upstream=False)
 
 
 @dataclass(frozen=True)
