@@ -329,7 +329,7 @@ def map_ids_dense(
 
 
 @njit(cache=True)
-def _slot(slots: np.ndarray, shift: int, key: int) -> int:  # pragma: no cover - compiled
+def _slot(slots: np.ndarray, shift: int, key: int) -> np.int64:  # pragma: no cover - compiled
     """Slot of ``key`` in the table of :func:`map_ids_hash`, or the empty slot ending its probe."""
     mask = np.uint64(slots.shape[0] - 1)
     h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift)
