@@ -46,7 +46,8 @@ def check_suffix(path: Path, suffixes: Sequence[str]) -> None:
     Raises
     ------
     InputError
-        Naming the file and the suffixes allowed.
+        If the suffix of ``path`` is not one of ``suffixes``; the message names the file
+        and the suffixes allowed.
 
     Examples
     --------

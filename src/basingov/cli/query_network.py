@@ -14,44 +14,6 @@ __all__ = ["downstream", "upstream"]
 _OUT_SUFFIXES = (".csv", ".gpkg", ".geojson")
 
 
-def _run(
-    direction: str,
-    basin: str,
-    at: str,
-    mode: str,
-    max_km: float | None,
-    network: str | None,
-    output: Path | None,
-    overwrite: bool,
-) -> None:
-    from basingov import query
-    from basingov.io import check_overwrite, write_vector
-
-    if output is not None:
-        check_suffix(output, _OUT_SUFFIXES)
-        check_overwrite(output, overwrite=overwrite)
-    lon, lat = parse_lonlat(at)
-    navigate = query.upstream if direction == "upstream" else query.downstream
-    res = navigate(
-        basin,
-        (lon, lat),
-        mode=mode,  # type: ignore[arg-type]
-        max_km=max_km,
-        network=network,
-    )
-    summary, sel = res.as_dict(), res.reaches
-    if output is not None:
-        extra_geoms = [
-            c for c in sel.columns if c != sel.geometry.name and sel[c].dtype == "geometry"
-        ]
-        write_vector(
-            sel.drop(columns=extra_geoms), output, layer=f"{direction}_{mode}", overwrite=overwrite
-        )
-        summary["output"] = str(output)
-        click.echo(f"wrote {len(sel)} reaches to {output}", err=True)
-    click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-
-
 def _command(direction: str, modes: tuple[str, str], default: str, doc: str) -> click.Command:
     """Make ``query upstream`` or ``query downstream``: the same options, other modes."""
 
@@ -77,7 +39,36 @@ def _command(direction: str, modes: tuple[str, str], default: str, doc: str) -> 
         output: Path | None,
         overwrite: bool,
     ) -> None:
-        _run(direction, basin, at, mode.upper(), max_km, network, output, overwrite)
+        from basingov import query
+        from basingov.io import check_overwrite, write_vector
+
+        if output is not None:
+            check_suffix(output, _OUT_SUFFIXES)
+            check_overwrite(output, overwrite=overwrite)
+        lon, lat = parse_lonlat(at)
+        mode = mode.upper()
+        navigate = query.upstream if direction == "upstream" else query.downstream
+        res = navigate(
+            basin,
+            (lon, lat),
+            mode=mode,  # type: ignore[arg-type]
+            max_km=max_km,
+            network=network,
+        )
+        summary, sel = res.as_dict(), res.reaches
+        if output is not None:
+            extra_geoms = [
+                c for c in sel.columns if c != sel.geometry.name and sel[c].dtype == "geometry"
+            ]
+            write_vector(
+                sel.drop(columns=extra_geoms),
+                output,
+                layer=f"{direction}_{mode}",
+                overwrite=overwrite,
+            )
+            summary["output"] = str(output)
+            click.echo(f"wrote {len(sel)} reaches to {output}", err=True)
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
 
     return command
 
