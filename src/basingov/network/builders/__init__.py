@@ -25,9 +25,8 @@ from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
     _endpoints,
-    _lines_only,
+    _input_layer,
     _measured_discharge,
-    _name_col,
     _project,
     _require,
     _set_discharge,
@@ -133,13 +132,14 @@ def from_next_down(
     [1.0, 2.0, 6.0]
     """
     target = _target_crs(crs)
-    _require(
+    g = _input_layer(
         gdf,
+        target,
         [id_column, next_down_column, area_column, upstream_area_column, discharge_column],
-        "the layer",
+        "the next-down layer",
+        name_column=name_column,
+        lines=False,
     )
-    g = _project(gdf, target, "the next-down layer")
-    g = _name_col(g, name_column)
     geom_types = set(g.geom_type.unique())
     polys = geom_types <= {"Polygon", "MultiPolygon"}
     if not polys and not geom_types <= {"LineString", "MultiLineString"}:
@@ -282,13 +282,14 @@ def from_to_nodes(
     if (from_node_column is None) != (to_node_column is None):
         msg = "give both from_node_column and to_node_column, or neither (end-point chaining)"
         raise InputError(msg)
-    _require(
+    g = _input_layer(
         gdf,
+        target,
         [from_node_column, to_node_column, id_column, name_column, area_column, discharge_column],
-        "the layer",
+        "the from/to-node layer",
+        name_column=name_column,
+        lines=True,
     )
-    g = _lines_only(_project(gdf, target, "the from/to-node layer"), "the from/to-node layer")
-    g = _name_col(g, name_column)
     n = len(g)
     exploded = g["source_row"].duplicated(keep=False).any()
     if id_column is not None and not exploded:

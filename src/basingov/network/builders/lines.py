@@ -26,11 +26,8 @@ from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
     _endpoints,
-    _lines_only,
+    _input_layer,
     _measured_discharge,
-    _name_col,
-    _project,
-    _require,
     _set_discharge,
     _target_crs,
 )
@@ -194,9 +191,14 @@ def from_lines_outlet(
     if disconnected not in ("keep", "drop"):
         msg = f"disconnected must be one of ['keep', 'drop'], got {disconnected!r}"
         raise InputError(msg)
-    _require(gdf, [name_column, discharge_column], "the line layer")
-    g = _lines_only(_project(gdf, target, "the line layer"), "the line layer")
-    g = _name_col(g, name_column)
+    g = _input_layer(
+        gdf,
+        target,
+        [name_column, discharge_column],
+        "the line layer",
+        name_column=name_column,
+        lines=True,
+    )
     if split_at_junctions:
         g = _split_at_junctions(g, tolerance_m)
     # outlet point, in the target CRS
