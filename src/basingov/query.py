@@ -29,7 +29,13 @@ from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
 from basingov.io import to_jsonable
 from basingov.network import RiverNetwork, navigate, snap_point
-from basingov.overlay import OverlayResult, overlay_network, reach_jurisdictions, split_reaches
+from basingov.overlay import (
+    CROSSING_KEY_COLUMNS,
+    OverlayResult,
+    overlay_network,
+    reach_jurisdictions,
+    split_reaches,
+)
 
 __all__ = [
     "CROSSING_FIELDS",
@@ -52,14 +58,7 @@ _DOWN_MODES: tuple[str, ...] = get_args(DownstreamMode)
 
 #: Fields of one crossing in the JSON of ``basingov query crossings|jurisdiction``.
 CROSSING_FIELDS: tuple[str, ...] = (
-    "crossing_id",
-    "from_jur",
-    "to_jur",
-    "from_name",
-    "to_name",
-    "level",
-    "level_name",
-    "reach_id",
+    *CROSSING_KEY_COLUMNS,
     "lon",
     "lat",
     "upstream_area_km2",

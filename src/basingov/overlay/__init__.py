@@ -37,7 +37,13 @@ from basingov.overlay._common import (
     piece_levels,
 )
 from basingov.overlay.boundary import boundary_reaches, mark_boundary_pieces
-from basingov.overlay.crossings import crossings, graph_and_crossings, main_stem, piece_graph
+from basingov.overlay.crossings import (
+    CROSSING_KEY_COLUMNS,
+    crossings,
+    graph_and_crossings,
+    main_stem,
+    piece_graph,
+)
 from basingov.overlay.shares import reach_jurisdictions, unit_shares
 from basingov.overlay.split import split_reaches
 from basingov.overlay.stretches import (
@@ -48,6 +54,7 @@ from basingov.overlay.stretches import (
 )
 
 __all__ = [
+    "CROSSING_KEY_COLUMNS",
     "DEFAULT_BORDER_TOLERANCE_M",
     "DEFAULT_MEANDER_TOLERANCE_M",
     "DEFAULT_MIN_STRETCH_M",
