@@ -32,15 +32,8 @@ import logging
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from basingov.errors import (
-    BasingovError,
-    BasingovWarning,
-    ConfigError,
-    CRSError,
-    EmptyResultError,
-    InputError,
-    TopologyError,
-)
+from basingov import errors
+from basingov.errors import *  # noqa: F403 - the whole error tree (errors.__all__)
 
 try:
     __version__ = version("basingov")
@@ -81,18 +74,5 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-__all__ = [
-    "BasingovError",
-    "BasingovWarning",
-    "CRSError",
-    "ConfigError",
-    "EmptyResultError",
-    "InputError",
-    "TopologyError",
-    "__version__",
-    "load_basin",
-    "query",
-    "run",
-    "spill",
-    "validate",
-]
+# the whole error tree, then the API
+__all__ = [*errors.__all__, "__version__", "load_basin", "query", "run", "spill", "validate"]
