@@ -387,18 +387,10 @@ def downstream(
 
     Parameters
     ----------
-    basin_or_network
-        As :func:`upstream`.
-    at
-        The query point ``(lon, lat)`` in WGS84 degrees.
+    basin_or_network, at, max_km, network, tolerance_m
+        As in :func:`upstream`.
     mode
         ``"DM"``: the main downstream path; ``"DD"``: every diversion too.
-    max_km
-        Keep reaches beginning within this distance along the network.
-    network
-        Key of a ``[networks.<key>]`` table of the basin config; default: the basin's.
-    tolerance_m
-        Largest snapping distance.
 
     Returns
     -------
@@ -408,10 +400,8 @@ def downstream(
 
     Raises
     ------
-    InputError
-        For a bad point, mode or network key.
-    EmptyResultError
-        If no reach lies within ``tolerance_m`` of the point.
+    InputError, EmptyResultError
+        As in :func:`upstream`.
 
     See Also
     --------

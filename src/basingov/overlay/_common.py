@@ -304,3 +304,15 @@ def _fractions(
     a = shapely.line_locate_point(lines, shapely.points(coords[first]), normalized=True)
     b = shapely.line_locate_point(lines, shapely.points(coords[last]), normalized=True)
     return np.minimum(a, b), np.maximum(a, b)
+
+
+def _levels_and_finest(
+    jurisdictions: gpd.GeoDataFrame, levels_: list[str]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Select the jurisdictions of ``levels_`` (ids as text, no missing parent) and the finest."""
+    jur = jurisdictions.assign(
+        jur_id=jurisdictions["jur_id"].astype(str),
+        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
+    )
+    jur = jur[jur["level_name"].isin(levels_)]
+    return jur, jur[jur["level_name"] == levels_[-1]]

@@ -20,6 +20,7 @@ from basingov.overlay._common import (
     _check_jurisdictions,
     _check_reaches,
     _fractions,
+    _levels_and_finest,
     _resolve_levels,
     _same_crs,
 )
@@ -325,12 +326,7 @@ def split_reaches(
     if meander_tolerance_m < 0:
         msg = f"meander_tolerance_m must be >= 0, got {meander_tolerance_m}"
         raise InputError(msg)
-    jur = jurisdictions.assign(
-        jur_id=jurisdictions["jur_id"].astype(str),
-        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
-    )
-    jur = jur[jur["level_name"].isin(levels_)]
-    finest = jur[jur["level_name"] == levels_[-1]]
+    jur, finest = _levels_and_finest(jurisdictions, levels_)
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
     parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms)

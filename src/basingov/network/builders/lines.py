@@ -144,24 +144,22 @@ def from_lines_outlet(
     name_column
         Optional column copied to ``name``.
     discharge_column
-        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
-        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
-        a line cut into pieces gives each piece its value; missing or negative values
-        are estimated from upstream area (``"estimated"``).
+        Measured mean discharge in m³/s, as in
+        :func:`~basingov.network.builders.from_next_down`; a line cut into pieces gives each
+        piece its value.
     split_at_junctions
         Cut lines at T-junctions before building nodes.
     outlet_tolerance_m
         Largest allowed distance between ``outlet`` and the nearest line.
     disconnected
         ``"keep"`` or ``"drop"`` the pieces not connected to the outlet.
-    hydraulics
-        Discharge and velocity overrides.
-    source
-        Free text describing the source.
+    hydraulics, source
+        Passed on to :func:`~basingov.network.network_from_table`.
 
     Returns
     -------
     RiverNetwork
+        ``derived=True``, with a ``piece`` column (0: the piece connected to the outlet).
 
     Raises
     ------
