@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from basingov._checks import check_choice
 from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
@@ -88,9 +89,7 @@ def navigate(
     >>> net.ids[navigate(net, 2, mode="DM")].tolist()
     [2, 3, 4]
     """
-    if mode not in MODES:
-        msg = f"mode must be one of {list(MODES)}, got {mode!r}"
-        raise InputError(msg)
+    check_choice(mode, MODES, name="mode")
     if max_km is not None and not max_km >= 0:
         msg = f"max_km must be >= 0 (or None for no limit), got {max_km}"
         raise InputError(msg)

@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.overlay._common import (
     _ON_EMPTY,
@@ -205,9 +206,7 @@ def overlay_network(
     >>> res.crossings[["from_jur", "to_jur"]].to_records(index=False).tolist()
     [('A', 'B')]
     """
-    if on_empty not in _ON_EMPTY:
-        msg = f"on_empty must be one of {list(_ON_EMPTY)}, got {on_empty!r}"
-        raise InputError(msg)
+    check_choice(on_empty, _ON_EMPTY, name="on_empty")
     reaches = net.reaches
     levels_ = _resolve_levels(jurisdictions, levels)
     pieces = split_reaches(

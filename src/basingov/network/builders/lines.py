@@ -19,6 +19,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
@@ -186,9 +187,7 @@ def from_lines_outlet(
     """
     target = _target_crs(crs)
     _check_tolerance(tolerance_m)
-    if disconnected not in ("keep", "drop"):
-        msg = f"disconnected must be one of ['keep', 'drop'], got {disconnected!r}"
-        raise InputError(msg)
+    check_choice(disconnected, ("keep", "drop"), name="disconnected")
     g = _input_layer(
         gdf,
         target,
