@@ -385,6 +385,7 @@ def piece_graph(
     Returns
     -------
     PieceGraph
+        With the boundary stretches and link crossings of ``levels``.
 
     Raises
     ------
