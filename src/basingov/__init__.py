@@ -33,15 +33,8 @@ import logging
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from basingov.errors import (
-    BasingovError,
-    BasingovWarning,
-    ConfigError,
-    CRSError,
-    EmptyResultError,
-    InputError,
-    TopologyError,
-)
+from basingov import errors
+from basingov.errors import *  # noqa: F403 - the whole error tree (errors.__all__)
 
 try:
     __version__ = version("basingov")
@@ -83,14 +76,9 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
+# the whole error tree, then the API
 __all__ = [
-    "BasingovError",
-    "BasingovWarning",
-    "CRSError",
-    "ConfigError",
-    "EmptyResultError",
-    "InputError",
-    "TopologyError",
+    *errors.__all__,
     "__version__",
     "compare",
     "load_basin",

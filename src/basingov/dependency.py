@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import require_columns
+from basingov._checks import check_choice, require_columns
 from basingov.errors import InputError
 
 if TYPE_CHECKING:
@@ -203,9 +203,7 @@ def dependency_basis(graph: nx.DiGraph, *, basis: Basis = "auto") -> str:
     >>> dependency_basis(g)
     'length'
     """
-    if basis not in _BASES:
-        msg = f"basis must be one of {list(_BASES)}, got {basis!r}"
-        raise InputError(msg)
+    check_choice(basis, _BASES, name="basis")
     if basis != "auto":
         return basis
     if _complete(graph, "upstream_area_km2", "area_km2"):

@@ -29,7 +29,13 @@ from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
 from basingov.io import to_jsonable
 from basingov.network import RiverNetwork, navigate, snap_point
-from basingov.overlay import OverlayResult, overlay_network, reach_jurisdictions, split_reaches
+from basingov.overlay import (
+    CROSSING_KEY_COLUMNS,
+    OverlayResult,
+    overlay_network,
+    reach_jurisdictions,
+    split_reaches,
+)
 from basingov.rivers import match_rivers, river_chiefs, river_names
 
 __all__ = [
@@ -54,14 +60,7 @@ _DOWN_MODES: tuple[str, ...] = get_args(DownstreamMode)
 
 #: Fields of one crossing in the JSON of ``basingov query crossings|jurisdiction``.
 CROSSING_FIELDS: tuple[str, ...] = (
-    "crossing_id",
-    "from_jur",
-    "to_jur",
-    "from_name",
-    "to_name",
-    "level",
-    "level_name",
-    "reach_id",
+    *CROSSING_KEY_COLUMNS,
     "lon",
     "lat",
     "upstream_area_km2",
@@ -390,18 +389,10 @@ def downstream(
 
     Parameters
     ----------
-    basin_or_network
-        As :func:`upstream`.
-    at
-        The query point ``(lon, lat)`` in WGS84 degrees.
+    basin_or_network, at, max_km, network, tolerance_m
+        As in :func:`upstream`.
     mode
         ``"DM"``: the main downstream path; ``"DD"``: every diversion too.
-    max_km
-        Keep reaches beginning within this distance along the network.
-    network
-        Key of a ``[networks.<key>]`` table of the basin config; default: the basin's.
-    tolerance_m
-        Largest snapping distance.
 
     Returns
     -------
@@ -411,10 +402,8 @@ def downstream(
 
     Raises
     ------
-    InputError
-        For a bad point, mode or network key.
-    EmptyResultError
-        If no reach lies within ``tolerance_m`` of the point.
+    InputError, EmptyResultError
+        As in :func:`upstream`.
 
     See Also
     --------

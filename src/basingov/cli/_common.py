@@ -1,10 +1,18 @@
-"""Helpers shared by the CLI command modules."""
+"""Helpers shared by the CLI command modules: option decorators and argument checks."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
 from basingov.errors import InputError
 
-__all__ = ["parse_lonlat"]
+__all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_lonlat(value: str, *, option: str = "--at") -> tuple[float, float]:
@@ -30,3 +38,64 @@ def parse_lonlat(value: str, *, option: str = "--at") -> tuple[float, float]:
         msg = f"{option} {value!r} is out of range: LON,LAT order, lon within ±180, lat within ±90"
         raise InputError(msg)
     return lon, lat
+
+
+def check_suffix(path: Path, suffixes: Sequence[str]) -> None:
+    """Refuse an output file name whose (lower-case) suffix the command cannot write.
+
+    Raises
+    ------
+    InputError
+        If the suffix of ``path`` is not one of ``suffixes``; the message names the file
+        and the suffixes allowed.
+
+    Examples
+    --------
+    >>> check_suffix(Path("out.csv"), (".csv", ".gpkg"))
+    >>> check_suffix(Path("out.txt"), (".csv", ".gpkg"))
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: Cannot write out.txt: use a .csv or .gpkg file name
+    """
+    if path.suffix.lower() not in suffixes:
+        *first, last = suffixes
+        listed = f"{', '.join(first)} or {last}" if first else last
+        msg = f"Cannot write {path}: use a {listed} file name"
+        raise InputError(msg)
+
+
+def choice_option(
+    *decls: str,
+    choices: Sequence[str],
+    default: str,
+    help_text: str,
+    case_sensitive: bool = True,
+) -> Callable[[F], F]:
+    """Make a ``click.Choice`` option that shows its default in ``--help``."""
+    return click.option(
+        *decls,
+        type=click.Choice(choices, case_sensitive=case_sensitive),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+
+
+def output_options(
+    *decls: str,
+    help_text: str,
+    folder: bool = False,
+    overwrite_help: str = "Replace an existing output file.",
+) -> Callable[[F], F]:
+    """Add the output options of a writing command: ``-o`` (``decls``) and ``--overwrite``.
+
+    ``-o`` takes a file name, or with ``folder=True`` a folder; the command refuses to
+    replace what exists unless ``--overwrite`` is given.
+    """
+    path = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+
+    def deco(f: F) -> F:
+        f = click.option("--overwrite", is_flag=True, help=overwrite_help)(f)
+        return click.option("-o", *decls, type=path, default=None, help=help_text)(f)
+
+    return deco

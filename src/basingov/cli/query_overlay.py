@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from basingov.errors import InputError
+from basingov.cli._common import check_suffix, output_options
 
 __all__ = ["crossings", "jurisdiction"]
 
@@ -19,14 +19,7 @@ __all__ = ["crossings", "jurisdiction"]
 @click.option(
     "--between", nargs=2, default=None, help="Only crossings between these two jurisdictions."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write to .csv, .gpkg or .geojson instead of printing JSON.",
-)
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@output_options("--output", help_text="Write to .csv, .gpkg or .geojson instead of printing JSON.")
 @click.option(
     "--include-minor", is_flag=True, help="Also list crossings of small streams (flag 'minor')."
 )
@@ -46,9 +39,8 @@ def crossings(
     from basingov import query
     from basingov.io import write_vector
 
-    if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
-        msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
-        raise InputError(msg)
+    if output is not None:
+        check_suffix(output, (".csv", ".gpkg", ".geojson"))
     sel = query.crossings(
         basin, level=level, river=river, between=between, include_minor=include_minor
     )

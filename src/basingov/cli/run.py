@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options
 from basingov.datasets import available
 from basingov.io import to_jsonable
 
@@ -15,15 +16,13 @@ __all__ = ["run"]
 
 @click.command("run")
 @click.argument("basin")
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Output folder (default: out/BASIN; for 'all', the parent of one folder per basin).",
+    folder=True,
+    help_text="Output folder (default: out/BASIN; for 'all', the parent of one folder per basin).",
+    overwrite_help="Replace existing outputs.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option(
     "--scheduler",
     default=None,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import parse_lonlat
+from basingov.cli._common import choice_option, output_options, parse_lonlat
 
 __all__ = ["spill"]
 
@@ -19,12 +19,11 @@ __all__ = ["spill"]
 @click.option("--mass", "mass", required=True, type=float, help="Released mass in kg.")
 @click.option("--time", "time_", default=None, help="Release time, ISO 8601 (optional).")
 @click.option("--network", default=None, help="Network key (default: [basin] network).")
-@click.option(
+@choice_option(
     "--mode",
-    type=click.Choice(["DM", "DD"]),
+    choices=["DM", "DD"],
     default="DM",
-    show_default=True,
-    help="Follow the main stem (DM) or every diversion (DD).",
+    help_text="Follow the main stem (DM) or every diversion (DD).",
 )
 @click.option(
     "--dispersion",
@@ -35,22 +34,14 @@ __all__ = ["spill"]
 )
 @click.option("--decay", type=float, default=0.0, show_default=True, help="Decay rate, 1/day.")
 @click.option("--tolerance", type=float, default=5000.0, show_default=True, help="Snap, m.")
-@click.option(
+@choice_option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "table"]),
+    choices=["json", "table"],
     default="json",
-    show_default=True,
-    help="JSON to stdout, or only the table to stderr.",
+    help_text="JSON to stdout, or only the table to stderr.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the list to FILE.csv or FILE.json.",
-)
+@output_options("--out", "out", help_text="Also write the list to FILE.csv or FILE.json.")
 @click.option(
     "--map",
     "map_path",
@@ -58,7 +49,6 @@ __all__ = ["spill"]
     default=None,
     help="Also write an offline HTML map of the release, the path and who is warned when.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def spill(
     basin: str,
     at: str,

@@ -39,37 +39,63 @@ def _populated_cells(
     return cg, pop
 
 
+def _length_shares(
+    geoms: np.ndarray, tree: shapely.STRtree, pg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Share of each geometry's river length that lies on each piece.
+
+    Returns the (geometry, piece) index pairs, the share of each pair, and the geometries
+    that hold no river length (their pairs are missing).
+    """
+    gi, pi = tree.query(geoms, predicate="intersects")
+    length = shapely.length(shapely.intersection(geoms[gi], pg[pi]))
+    ok = length > 0
+    gi, pi, length = gi[ok], pi[ok], length[ok]
+    tot = np.bincount(gi, weights=length, minlength=geoms.size)
+    return gi, pi, length / tot[gi], np.flatnonzero(tot == 0)
+
+
+def _nearest(
+    tree: shapely.STRtree, geoms: np.ndarray, which: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Find the item of ``tree`` nearest to the centroid of each ``geoms[which]``.
+
+    Returns the geometry indices and the tree indices (ties: the first item).
+    """
+    near = tree.query_nearest(shapely.centroid(geoms[which]), return_distance=False)
+    # query_nearest returns (input index, tree index); keep one item per geometry
+    first = np.unique(near[0], return_index=True)[1]
+    return which[near[0][first]], near[1][first]
+
+
+def _load_rows(pieces: gpd.GeoDataFrame, piece: Any, people: np.ndarray, e: float) -> pd.DataFrame:
+    """Load rows of the pieces ``pieces.iloc[piece]`` from their ``people``."""
+    return pd.DataFrame(
+        {
+            "piece_id": pieces["piece_id"].to_numpy()[piece],
+            "reach_id": pieces["reach_id"].to_numpy()[piece],
+            "population": people,
+            "load_kg_day": people * e / 1000.0,
+            "load_source": "population_raster",
+        }
+    )
+
+
 def _population_on_pieces(
     pieces: gpd.GeoDataFrame, cg: np.ndarray, pop: np.ndarray, e: float
 ) -> pd.DataFrame:
     """Spread each cell's people over its pieces by length (lone cell: nearest piece)."""
     pg = pieces.geometry.to_numpy()
     tree = shapely.STRtree(pg)
-    ci, pi = tree.query(cg, predicate="intersects")
-    length = shapely.length(shapely.intersection(cg[ci], pg[pi]))
-    ok = length > 0
-    ci, pi, length = ci[ok], pi[ok], length[ok]
-    tot = np.bincount(ci, weights=length, minlength=cg.size)
-    share = length / tot[ci]
-    lone = np.flatnonzero(tot == 0)
+    ci, pi, share, lone = _length_shares(cg, tree, pg)
     if lone.size:
-        near = tree.query_nearest(shapely.centroid(cg[lone]), return_distance=False)
-        # query_nearest returns (input index, tree index); keep one piece per cell
-        first = np.unique(near[0], return_index=True)[1]
-        ci = np.concatenate([ci, lone[near[0][first]]])
-        pi = np.concatenate([pi, near[1][first]])
-        share = np.concatenate([share, np.ones(first.size)])
+        lone_c, lone_p = _nearest(tree, cg, lone)
+        ci = np.concatenate([ci, lone_c])
+        pi = np.concatenate([pi, lone_p])
+        share = np.concatenate([share, np.ones(lone_c.size)])
     people = np.bincount(pi, weights=pop[ci] * share, minlength=pg.size)
-    out = pd.DataFrame(
-        {
-            "piece_id": pieces["piece_id"].to_numpy(),
-            "reach_id": pieces["reach_id"].to_numpy(),
-            "population": people,
-            "load_kg_day": people * e / 1000.0,
-            "load_source": "population_raster",
-        }
-    )
-    return out[out["population"] > 0].reset_index(drop=True)
+    has = np.flatnonzero(people > 0)
+    return _load_rows(pieces, has, people[has], e)
 
 
 def _origin_table(jurisdictions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -128,13 +154,7 @@ def _population_by_jurisdiction(
     home = np.concatenate([ji, np.full(out_cells.size, -1, dtype=np.int64)])
     pg = pieces.geometry.to_numpy()
     tree = shapely.STRtree(pg)
-    qi, pi = tree.query(geoms, predicate="intersects")
-    length = shapely.length(shapely.intersection(geoms[qi], pg[pi]))
-    sel = length > 0
-    qi, pi, length = qi[sel], pi[sel], length[sel]
-    tot = np.bincount(qi, weights=length, minlength=geoms.size)
-    share = length / tot[qi]
-    lone = np.flatnonzero(tot == 0)
+    qi, pi, share, lone = _length_shares(geoms, tree, pg)
     col = f"jur_{finest}"
     pj = (
         pieces[col].astype(str).to_numpy(dtype=object)
@@ -147,18 +167,14 @@ def _population_by_jurisdiction(
     for jid in np.unique(lone_jur[has_piece]):  # one small tree per jurisdiction
         which = lone[lone_jur == jid]
         mine = np.flatnonzero(pj == jid)
-        near = shapely.STRtree(pg[mine]).query_nearest(
-            shapely.centroid(geoms[which]), return_distance=False
-        )
-        first = np.unique(near[0], return_index=True)[1]
-        add_q.append(which[near[0][first]])
-        add_p.append(mine[near[1][first]])
+        q, p = _nearest(shapely.STRtree(pg[mine]), geoms, which)
+        add_q.append(q)
+        add_p.append(mine[p])
     rest = lone[~has_piece]
     if rest.size:
-        near = tree.query_nearest(shapely.centroid(geoms[rest]), return_distance=False)
-        first = np.unique(near[0], return_index=True)[1]
-        add_q.append(rest[near[0][first]])
-        add_p.append(near[1][first])
+        q, p = _nearest(tree, geoms, rest)
+        add_q.append(q)
+        add_p.append(p)
     if add_q:
         extra_q = np.concatenate(add_q)
         qi = np.concatenate([qi, extra_q])
@@ -169,15 +185,7 @@ def _population_by_jurisdiction(
     agg = agg[agg["population"] > 0]
     piece = agg["piece"].to_numpy()
     hj = agg["home"].to_numpy()
-    out = pd.DataFrame(
-        {
-            "piece_id": pieces["piece_id"].to_numpy()[piece],
-            "reach_id": pieces["reach_id"].to_numpy()[piece],
-            "population": agg["population"].to_numpy(),
-            "load_kg_day": agg["population"].to_numpy() * e / 1000.0,
-            "load_source": "population_raster",
-        }
-    )
+    out = _load_rows(pieces, piece, agg["population"].to_numpy(), e)
     org = origins.reindex(np.where(hj >= 0, fids[np.maximum(hj, 0)], "").astype(object))
     for c in origins.columns:
         out[c] = org[c].to_numpy(dtype=object)

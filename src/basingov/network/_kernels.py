@@ -18,8 +18,7 @@ __all__ = [
     "strahler_tree",
     "tree_order",
     "upstream_main_walk",
-    "walk_down_csr",
-    "walk_up_csr",
+    "walk_csr",
 ]
 
 
@@ -42,6 +41,17 @@ def dense_positions(
 
 
 @njit(cache=True)
+def _push_sources(indeg: np.ndarray, order: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Write the nodes without inflow (``indeg == 0``) into ``order``; return their number."""
+    tail = 0
+    for i in range(indeg.shape[0]):
+        if indeg[i] == 0:
+            order[tail] = i
+            tail += 1
+    return tail
+
+
+@njit(cache=True)
 def kahn_order_tree(idx_ds: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """Kahn's topological order for one downstream pointer per node.
 
@@ -54,21 +64,8 @@ def kahn_order_tree(idx_ds: np.ndarray) -> np.ndarray:  # pragma: no cover - com
         if d >= 0:
             indeg[d] += 1
     order = np.empty(n, dtype=np.int64)
-    tail = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            order[tail] = i
-            tail += 1
-    head = 0
-    while head < tail:
-        i = order[head]
-        head += 1
-        d = idx_ds[i]
-        if d >= 0:
-            indeg[d] -= 1
-            if indeg[d] == 0:
-                order[tail] = d
-                tail += 1
+    none = np.empty(0, dtype=np.int64)
+    tail, _ = tree_order(idx_ds, indeg, order, none, none, none)
     return order[:tail]
 
 
@@ -81,11 +78,7 @@ def kahn_order_csr(
     for k in range(indices.shape[0]):
         indeg[indices[k]] += 1
     order = np.empty(n, dtype=np.int64)
-    tail = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            order[tail] = i
-            tail += 1
+    tail = _push_sources(indeg, order)
     head = 0
     while head < tail:
         i = order[head]
@@ -191,7 +184,7 @@ def csr_reverse(
 
 
 @njit(cache=True)
-def walk_up_csr(
+def walk_csr(
     indptr: np.ndarray,
     indices: np.ndarray,
     order: np.ndarray,
@@ -199,19 +192,24 @@ def walk_up_csr(
     length: np.ndarray,
     start: int,
     max_km: float,
+    upstream: bool,
 ) -> np.ndarray:  # pragma: no cover - compiled
-    """All nodes upstream of ``start`` whose downstream end is within ``max_km`` of it.
+    """All nodes up- or downstream of ``start`` within ``max_km`` of it.
 
-    ``indptr/indices`` list the upstream neighbours of each node. The distance of a node
-    is the summed length of the reaches strictly between it and ``start`` (the shortest,
-    if several paths exist). Nodes are visited in reverse topological order.
+    ``indptr/indices`` list the neighbours of each node in the direction of the walk:
+    upstream neighbours (``upstream=True``; nodes are visited in reverse topological
+    order) or downstream neighbours (nodes visited in topological order). The distance
+    of a node is the summed length of the reaches strictly between it and ``start`` (the
+    shortest, if several paths exist), i.e. up to its downstream end (walking upstream) or
+    its upstream end (walking downstream).
     """
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     dist[start] = 0.0
     out = np.empty(n, dtype=np.int64)
     no = 0
-    for j in range(rank[start], -1, -1):
+    stop, step = (-1, -1) if upstream else (order.shape[0], 1)
+    for j in range(rank[start], stop, step):
         i = order[j]
         if dist[i] == np.inf:
             continue
@@ -224,42 +222,6 @@ def walk_up_csr(
             u = indices[k]
             if base < dist[u]:
                 dist[u] = base
-    return out[:no]
-
-
-@njit(cache=True)
-def walk_down_csr(
-    indptr: np.ndarray,
-    indices: np.ndarray,
-    order: np.ndarray,
-    rank: np.ndarray,
-    length: np.ndarray,
-    start: int,
-    max_km: float,
-) -> np.ndarray:  # pragma: no cover - compiled
-    """All nodes downstream of ``start`` whose upstream end is within ``max_km`` of it.
-
-    ``indptr/indices`` list the downstream neighbours of each node; nodes are visited
-    in topological order.
-    """
-    n = indptr.shape[0] - 1
-    dist = np.full(n, np.inf)
-    dist[start] = 0.0
-    out = np.empty(n, dtype=np.int64)
-    no = 0
-    for j in range(rank[start], order.shape[0]):
-        i = order[j]
-        if dist[i] == np.inf:
-            continue
-        out[no] = i
-        no += 1
-        base = dist[i] + (length[i] if i != start else 0.0)
-        if base >= max_km:
-            continue
-        for k in range(indptr[i], indptr[i + 1]):
-            d = indices[k]
-            if base < dist[d]:
-                dist[d] = base
     return out[:no]
 
 
@@ -303,6 +265,30 @@ def upstream_main_walk(
 # reaches the random accesses below are bound by TLB misses (2x slower without).
 # ----------------------------------------------------------------------------------------
 @njit(cache=True)
+def _count_links(idx: np.ndarray, indeg: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """Count reaches into ``indeg`` of their downstream position ``idx``; tally the rest.
+
+    ``idx`` holds -1 at outlets and -2 for an unknown downstream id. Returns
+    ``[dangling, self-loops, outlets]``. A separate pass after the id lookup: the random
+    reads of the lookup and the random writes here do not compete (as fast as one loop).
+    """
+    n_dangling = 0
+    n_self = 0
+    n_out = 0
+    for i in range(idx.shape[0]):
+        d = idx[i]
+        if d == -1:
+            n_out += 1
+        elif d == -2:
+            n_dangling += 1
+        else:
+            if d == i:
+                n_self += 1
+            indeg[d] += 1
+    return np.array([n_dangling, n_self, n_out], dtype=np.int64)
+
+
+@njit(cache=True)
 def map_ids_dense(
     ids: np.ndarray,
     ds: np.ndarray,
@@ -333,32 +319,25 @@ def map_ids_dense(
     for j in range(span):
         if table[j] >= 0:
             n_distinct += 1
-    n_dangling = 0
-    n_self = 0
-    n_out = 0
     for i in range(n):
         k = ds[i]
-        if k == outlet:
-            idx[i] = -1
-            n_out += 1
-            continue
         j = k - lo
         d = np.int64(table[j]) if 0 <= j < span else np.int64(-1)
-        if d < 0:
-            idx[i] = -2
-            n_dangling += 1
-            continue
-        idx[i] = d
-        if d == i:
-            n_self += 1
-        indeg[d] += 1
-    out = np.empty(5, dtype=np.int64)
-    out[0] = n_outid
-    out[1] = n_dangling
-    out[2] = n_self
-    out[3] = n_out
-    out[4] = n_distinct
-    return out
+        idx[i] = -1 if k == outlet else (d if d >= 0 else -2)
+    links = _count_links(idx, indeg)
+    return np.array([n_outid, links[0], links[1], links[2], n_distinct], dtype=np.int64)
+
+
+@njit(cache=True)
+def _slot(slots: np.ndarray, shift: int, key: int) -> np.int64:  # pragma: no cover - compiled
+    """Slot of ``key`` in the table of :func:`map_ids_hash`, or the empty slot ending its probe."""
+    mask = np.uint64(slots.shape[0] - 1)
+    h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift)
+    while True:
+        j = np.int64(h)
+        if slots[j, 1] < 0 or slots[j, 0] == key:
+            return j
+        h = (h + np.uint64(1)) & mask
 
 
 @njit(cache=True)
@@ -384,61 +363,28 @@ def map_ids_hash(
     Returns ``[reach ids equal to outlet, dangling, self-loops, outlets, duplicates]``.
     """
     n = ids.shape[0]
-    mask = np.uint64(slots.shape[0] - 1)
-    mult = np.uint64(0x9E3779B97F4A7C15)
-    sh = np.uint64(shift)
     n_outid = 0
     nd = 0
     for i in range(n):
         k = ids[i]
         if k == outlet:
             n_outid += 1
-        h = (np.uint64(k) * mult) >> sh
-        while True:
-            j = np.int64(h)
-            if slots[j, 1] < 0:
-                slots[j, 0] = k
-                slots[j, 1] = i
-                break
-            if slots[j, 0] == k:
-                dups[nd] = i
-                nd += 1
-                break
-            h = (h + np.uint64(1)) & mask
-    n_dangling = 0
-    n_self = 0
-    n_out = 0
+        j = _slot(slots, shift, k)
+        if slots[j, 1] < 0:
+            slots[j, 0] = k
+            slots[j, 1] = i
+        else:
+            dups[nd] = i
+            nd += 1
     for i in range(n):
         k = ds[i]
         if k == outlet:
             idx[i] = -1
-            n_out += 1
             continue
-        h = (np.uint64(k) * mult) >> sh
-        d = np.int64(-1)
-        while True:
-            j = np.int64(h)
-            if slots[j, 1] < 0:
-                break
-            if slots[j, 0] == k:
-                d = slots[j, 1]
-                break
-            h = (h + np.uint64(1)) & mask
-        if d < 0:
-            idx[i] = -2
-            n_dangling += 1
-            continue
-        idx[i] = d
-        if d == i:
-            n_self += 1
-        indeg[d] += 1
-    out = np.empty(5, dtype=np.int64)
-    out[0] = n_outid
-    out[1] = n_dangling
-    out[2] = n_self
-    out[3] = n_out
-    out[4] = nd
-    return out
+        d = slots[_slot(slots, shift, k), 1]
+        idx[i] = d if d >= 0 else -2
+    links = _count_links(idx, indeg)
+    return np.array([n_outid, links[0], links[1], links[2], nd], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -462,13 +408,8 @@ def tree_order(
     Returns ``(number ordered, number of outlets)``; fewer than n ordered means some
     reaches lie in or below a cycle.
     """
-    n = idx.shape[0]
     pieces = count.shape[0] > 0
-    tail = 0
-    for i in range(n):
-        if indeg[i] == 0:
-            order[tail] = i
-            tail += 1
+    tail = _push_sources(indeg, order)
     head = 0
     no = 0
     while head < tail:

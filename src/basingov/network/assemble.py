@@ -45,6 +45,7 @@ def assemble_network(
     Returns
     -------
     RiverNetwork
+        Where local areas were apportioned, its ``area_source`` column says so.
 
     Raises
     ------

@@ -75,6 +75,7 @@ def network_from_gdf(gdf: gpd.GeoDataFrame, **kwargs: Any) -> RiverNetwork:
     Returns
     -------
     RiverNetwork
+        Inverse of :func:`network_to_gdf`.
 
     Examples
     --------
@@ -171,6 +172,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     Returns
     -------
     RiverNetwork
+        Inverse of :func:`to_networkx`.
 
     Raises
     ------

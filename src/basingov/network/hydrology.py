@@ -99,7 +99,7 @@ def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
     Parameters
     ----------
     net
-        The network.
+        The network (its links, with the bifurcation fractions).
     weights
         One value per reach (aligned to positions).
 
@@ -194,10 +194,8 @@ def upstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
 
     Parameters
     ----------
-    idx_ds
-        Downstream position of each reach, -1 at outlets.
-    weights
-        One value per reach.
+    idx_ds, weights
+        As in :func:`downstream_sum`.
 
     Returns
     -------
@@ -257,7 +255,7 @@ def upstream_length(net: RiverNetwork) -> np.ndarray:
     Parameters
     ----------
     net
-        The network.
+        The network (uses ``length_km``).
 
     Returns
     -------
@@ -286,7 +284,7 @@ def strahler_order(net: RiverNetwork) -> np.ndarray:
     Parameters
     ----------
     net
-        The network.
+        The network (uses its main links, ``idx_ds``).
 
     Returns
     -------
@@ -315,7 +313,7 @@ def distance_to_outlet(net: RiverNetwork) -> np.ndarray:
     Parameters
     ----------
     net
-        The network.
+        The network (uses ``length_km`` and the main links, ``idx_ds``).
 
     Returns
     -------

@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
+from basingov._checks import check_choice
 from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
@@ -88,9 +89,7 @@ def navigate(
     >>> net.ids[navigate(net, 2, mode="DM")].tolist()
     [2, 3, 4]
     """
-    if mode not in MODES:
-        msg = f"mode must be one of {list(MODES)}, got {mode!r}"
-        raise InputError(msg)
+    check_choice(mode, MODES, name="mode")
     if max_km is not None and not max_km >= 0:
         msg = f"max_km must be >= 0 (or None for no limit), got {max_km}"
         raise InputError(msg)
@@ -102,7 +101,7 @@ def navigate(
         return K.upstream_main_walk(indptr, indices, _flow_score(net), length, s, limit)
     if mode == "UT":
         indptr, indices = net.up_csr
-        return K.walk_up_csr(indptr, indices, net.order, net.rank, length, s, limit)
+        return K.walk_csr(indptr, indices, net.order, net.rank, length, s, limit, upstream=True)
     if mode == "DD":
         indptr, indices, _ = net.down_csr
     else:
@@ -110,7 +109,7 @@ def navigate(
         indptr = np.zeros(net.n + 1, dtype=np.int64)
         np.cumsum(has, out=indptr[1:])
         indices = net.idx_ds[has]
-    return K.walk_down_csr(indptr, indices, net.order, net.rank, length, s, limit)
+    return K.walk_csr(indptr, indices, net.order, net.rank, length, s, limit, upstream=False)
 
 
 @dataclass(frozen=True)

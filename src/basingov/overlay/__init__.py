@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.overlay._common import (
     _ON_EMPTY,
@@ -37,7 +38,13 @@ from basingov.overlay._common import (
     piece_levels,
 )
 from basingov.overlay.boundary import boundary_reaches, mark_boundary_pieces
-from basingov.overlay.crossings import crossings, graph_and_crossings, main_stem, piece_graph
+from basingov.overlay.crossings import (
+    CROSSING_KEY_COLUMNS,
+    crossings,
+    graph_and_crossings,
+    main_stem,
+    piece_graph,
+)
 from basingov.overlay.shares import reach_jurisdictions, unit_shares
 from basingov.overlay.split import split_reaches
 from basingov.overlay.stretches import (
@@ -49,6 +56,7 @@ from basingov.overlay.stretches import (
 )
 
 __all__ = [
+    "CROSSING_KEY_COLUMNS",
     "DEFAULT_BORDER_TOLERANCE_M",
     "DEFAULT_MEANDER_TOLERANCE_M",
     "DEFAULT_MIN_STRETCH_M",
@@ -213,9 +221,7 @@ def overlay_network(
     >>> res.crossings[["from_jur", "to_jur"]].to_records(index=False).tolist()
     [('A', 'B')]
     """
-    if on_empty not in _ON_EMPTY:
-        msg = f"on_empty must be one of {list(_ON_EMPTY)}, got {on_empty!r}"
-        raise InputError(msg)
+    check_choice(on_empty, _ON_EMPTY, name="on_empty")
     reaches = net.reaches
     levels_ = _resolve_levels(jurisdictions, levels)
     pieces = split_reaches(

@@ -286,3 +286,33 @@ def _reach_lengths(reaches: gpd.GeoDataFrame) -> NDArray[np.float64]:
 def _upstream_sum(idx_ds: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
     """Sum of ``weight`` over each reach and everything upstream of it (main branches)."""
     return upstream_sum(np.asarray(idx_ds, dtype=np.int64), weight)
+
+
+def _fractions(
+    lines: NDArray[Any], parts: NDArray[Any]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Normalised positions of each part's ends along its parent line (start < end).
+
+    The end points come from one coordinate array (cheaper than ``get_point`` per part).
+    """
+    if len(parts) == 0:
+        return np.empty(0), np.empty(0)
+    ncoord = shapely.get_num_coordinates(parts)
+    coords = shapely.get_coordinates(parts)
+    last = np.cumsum(ncoord) - 1
+    first = last - ncoord + 1
+    a = shapely.line_locate_point(lines, shapely.points(coords[first]), normalized=True)
+    b = shapely.line_locate_point(lines, shapely.points(coords[last]), normalized=True)
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def _levels_and_finest(
+    jurisdictions: gpd.GeoDataFrame, levels_: list[str]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Select the jurisdictions of ``levels_`` (ids as text, no missing parent) and the finest."""
+    jur = jurisdictions.assign(
+        jur_id=jurisdictions["jur_id"].astype(str),
+        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
+    )
+    jur = jur[jur["level_name"].isin(levels_)]
+    return jur, jur[jur["level_name"] == levels_[-1]]

@@ -20,6 +20,7 @@ from basingov.overlay._common import (
     _check_jurisdictions,
     _check_reaches,
     _level_numbers,
+    _levels_and_finest,
     _require_columns,
     _resolve_levels,
     _same_crs,
@@ -41,17 +42,6 @@ def _check_positive(**values: float) -> None:
         if not val > 0:
             msg = f"{name} must be > 0, got {val}"
             raise InputError(msg)
-
-
-def _prepare(
-    jurisdictions: gpd.GeoDataFrame, levels_: list[str]
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    jur = jurisdictions.assign(
-        jur_id=jurisdictions["jur_id"].astype(str),
-        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
-    )
-    jur = jur[jur["level_name"].isin(levels_)]
-    return jur, jur[jur["level_name"] == levels_[-1]]
 
 
 def _bank_samples(
@@ -194,7 +184,7 @@ def boundary_reaches(
     if not 0 < min_share <= 1:
         msg = f"min_share must be in (0, 1], got {min_share}"
         raise InputError(msg)
-    jur, finest = _prepare(jurisdictions, levels_)
+    jur, finest = _levels_and_finest(jurisdictions, levels_)
     geoms = reaches.geometry.to_numpy()
     length = shapely.length(geoms)
     owner, left, right = _bank_samples(
@@ -317,7 +307,7 @@ def mark_boundary_pieces(
     _require_columns(pieces, ["geometry"], "pieces")
     _same_crs(_check_jurisdictions(jurisdictions), pieces, "jurisdictions", "pieces")
     levels_ = _resolve_levels(jurisdictions, piece_levels(pieces))
-    jur, finest = _prepare(jurisdictions, levels_)
+    jur, finest = _levels_and_finest(jurisdictions, levels_)
     bad = jur["jur_id"][jur["jur_id"].str.contains(BORDER_SEP, regex=False)].tolist()
     if bad:
         msg = (

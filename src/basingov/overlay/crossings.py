@@ -34,7 +34,7 @@ from basingov.overlay.stretches import (
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["crossings", "main_stem"]
+__all__ = ["CROSSING_KEY_COLUMNS", "crossings", "main_stem"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,9 @@ def main_stem(net: _NetworkLike) -> NDArray[np.int64]:
     return np.asarray(stem[::-1], dtype=np.int64)
 
 
-_CROSSING_COLUMNS = [
+#: The columns that say which crossing a row of :func:`crossings` is: its id, the
+#: jurisdictions it leaves and enters (ids and names), their level, and its reach.
+CROSSING_KEY_COLUMNS: tuple[str, ...] = (
     "crossing_id",
     "from_jur",
     "to_jur",
@@ -101,6 +103,10 @@ _CROSSING_COLUMNS = [
     "level",
     "level_name",
     "reach_id",
+)
+
+_CROSSING_COLUMNS = [
+    *CROSSING_KEY_COLUMNS,
     "to_reach_id",
     "kind",
     "fraction",
@@ -379,6 +385,7 @@ def piece_graph(
     Returns
     -------
     PieceGraph
+        With the boundary stretches and link crossings of ``levels``.
 
     Raises
     ------

@@ -9,7 +9,7 @@ import pandas as pd
 import shapely
 from numba import njit
 
-from basingov.overlay._common import _MIN_GAP_M
+from basingov.overlay._common import _MIN_GAP_M, _fractions
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -104,6 +104,18 @@ def boundary_segment_arrays(
 
 
 @njit(cache=True)
+def _side(ux: float, uy: float, vx: float, vy: float) -> tuple[float, bool]:  # pragma: no cover
+    """Return the cross product ``u x v`` (side of ``v`` from ``u``'s line) and its certainty.
+
+    The sign is certain when the product is larger than :data:`_SURE` times the rounding
+    scale of its two terms.
+    """
+    a, b = ux * vy, uy * vx
+    o = a - b
+    return o, abs(o) > _SURE * (abs(a) + abs(b))
+
+
+@njit(cache=True)
 def _classify(
     px0: float,
     py0: float,
@@ -125,20 +137,12 @@ def _classify(
     """
     dx, dy = px1 - px0, py1 - py0
     ex, ey = qx1 - qx0, qy1 - qy0
-    a, b = dx * (qy0 - py0), dy * (qx0 - px0)
-    oq0 = a - b
-    sq0 = abs(oq0) > _SURE * (abs(a) + abs(b))
-    a, b = dx * (qy1 - py0), dy * (qx1 - px0)
-    oq1 = a - b
-    sq1 = abs(oq1) > _SURE * (abs(a) + abs(b))
+    oq0, sq0 = _side(dx, dy, qx0 - px0, qy0 - py0)
+    oq1, sq1 = _side(dx, dy, qx1 - px0, qy1 - py0)
     if sq0 and sq1 and (oq0 > 0) == (oq1 > 0):
         return 0, 0.0
-    a, b = ex * (py0 - qy0), ey * (px0 - qx0)
-    op0 = a - b
-    sp0 = abs(op0) > _SURE * (abs(a) + abs(b))
-    a, b = ex * (py1 - qy0), ey * (px1 - qx0)
-    op1 = a - b
-    sp1 = abs(op1) > _SURE * (abs(a) + abs(b))
+    op0, sp0 = _side(ex, ey, px0 - qx0, py0 - qy0)
+    op1, sp1 = _side(ex, ey, px1 - qx0, py1 - qy0)
     if sp0 and sp1 and (op0 > 0) == (op1 > 0):
         return 0, 0.0
     den = op0 - op1  # = d x e, without cancellation: op0 and op1 have opposite signs
@@ -527,17 +531,11 @@ def _explode(
     parts, pidx = shapely.get_parts(multi, return_index=True)
     ok = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)
     parts, pidx = np.asarray(parts[ok]), pidx[ok]
-    owner = multi[pidx]
-    ncoord = shapely.get_num_coordinates(parts)
-    coords = shapely.get_coordinates(parts)
-    lastc = np.cumsum(ncoord) - 1
-    firstc = lastc - ncoord + 1
-    a = shapely.line_locate_point(owner, shapely.points(coords[firstc]), normalized=True)
-    b = shapely.line_locate_point(owner, shapely.points(coords[lastc]), normalized=True)
+    pfs, pfe = _fractions(multi[pidx], parts)
     mpos = np.flatnonzero(~single)[pidx]
     return (
         np.concatenate([geoms[single], parts]),
         np.concatenate([reach[single], reach[mpos]]),
-        np.concatenate([fs[single], np.minimum(a, b)]),
-        np.concatenate([fe[single], np.maximum(a, b)]),
+        np.concatenate([fs[single], pfs]),
+        np.concatenate([fe[single], pfe]),
     )

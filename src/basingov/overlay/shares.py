@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_choice
 from basingov.errors import InputError
 from basingov.overlay._common import (
     OUTSIDE,
@@ -182,10 +183,7 @@ def reach_jurisdictions(
     >>> reach_jurisdictions(p, [2, 1])
     {'country': [{'jur_id': 'B', 'name': 'Bb'}, {'jur_id': 'A', 'name': 'Aa'}]}
     """
-    allowed_by = ("reach_id", "position")
-    if by not in allowed_by:
-        msg = f"by must be one of {list(allowed_by)}, got {by!r}"
-        raise InputError(msg)
+    check_choice(by, ("reach_id", "position"), name="by")
     levels = [_check_level(pieces, level)] if level is not None else piece_levels(pieces)
     col = "reach_id" if by == "reach_id" else "reach_pos"
     keys = pd.Index(np.asarray(list(reaches)).ravel())

@@ -19,6 +19,8 @@ from basingov.overlay._common import (
     _assign_levels,
     _check_jurisdictions,
     _check_reaches,
+    _fractions,
+    _levels_and_finest,
     _resolve_levels,
     _same_crs,
 )
@@ -43,24 +45,6 @@ def _line_parts(geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
         idx = idx[sidx]
     keep = (shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)
     return parts[keep], idx[keep].astype(np.int64)
-
-
-def _fractions(
-    lines: NDArray[Any], parts: NDArray[Any]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Normalised positions of each part's ends along its parent line (start < end).
-
-    The end points come from one coordinate array (cheaper than ``get_point`` per part).
-    """
-    if len(parts) == 0:
-        return np.empty(0), np.empty(0)
-    ncoord = shapely.get_num_coordinates(parts)
-    coords = shapely.get_coordinates(parts)
-    last = np.cumsum(ncoord) - 1
-    first = last - ncoord + 1
-    a = shapely.line_locate_point(lines, shapely.points(coords[first]), normalized=True)
-    b = shapely.line_locate_point(lines, shapely.points(coords[last]), normalized=True)
-    return np.minimum(a, b), np.maximum(a, b)
 
 
 def _segments_and_owners(poly_geoms: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.int64]]:
@@ -342,12 +326,7 @@ def split_reaches(
     if meander_tolerance_m < 0:
         msg = f"meander_tolerance_m must be >= 0, got {meander_tolerance_m}"
         raise InputError(msg)
-    jur = jurisdictions.assign(
-        jur_id=jurisdictions["jur_id"].astype(str),
-        parent_id=jurisdictions["parent_id"].fillna("").astype(str),
-    )
-    jur = jur[jur["level_name"].isin(levels_)]
-    finest = jur[jur["level_name"] == levels_[-1]]
+    jur, finest = _levels_and_finest(jurisdictions, levels_)
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
     parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms)

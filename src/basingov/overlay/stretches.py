@@ -150,15 +150,13 @@ def _link_pieces(net: _NetworkLike, pieces: pd.DataFrame) -> PieceGraph:
 
     Parameters
     ----------
-    net
-        The river network the pieces were cut from (``reaches``, ``idx_ds``, optional
-        ``bifurcations``).
-    pieces
-        Piece table of :func:`basingov.overlay.split_reaches` on ``net.reaches``.
+    net, pieces
+        As in :func:`~basingov.overlay.piece_graph`.
 
     Returns
     -------
     PieceGraph
+        Without stretches or link crossings (:func:`~basingov.overlay.piece_graph` adds them).
 
     Raises
     ------

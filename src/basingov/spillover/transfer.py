@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from basingov._checks import check_choice
 from basingov.errors import InputError
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import _METHODS, Method
@@ -208,9 +209,7 @@ def transfer(
     >>> t.matrix[2].tolist(), t.generated.tolist()
     ([1.0, 1.0, 0.0], [0.0, 0.0, 1.0])
     """
-    if method not in _METHODS:
-        msg = f"method must be one of {list(_METHODS)}, got {method!r}"
-        raise InputError(msg)
+    check_choice(method, _METHODS, name="method")
     fx = None if foreign is None else _foreign_arrays(foreign, graph.n)
     if fx is not None and n_jur is None:
         jmax = int(np.asarray(jur).max(initial=-1))

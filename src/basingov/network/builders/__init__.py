@@ -25,9 +25,8 @@ from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
     _endpoints,
-    _lines_only,
+    _input_layer,
     _measured_discharge,
-    _name_col,
     _project,
     _require,
     _set_discharge,
@@ -102,14 +101,13 @@ def from_next_down(
         Projected CRS for the network.
     name_column
         Optional column copied to ``name``.
-    hydraulics
-        Discharge and velocity overrides.
-    source
-        Free text describing the source.
+    hydraulics, source
+        Passed on to :func:`~basingov.network.network_from_table`.
 
     Returns
     -------
     RiverNetwork
+        ``derived=False``: the topology is the layer's own.
 
     Raises
     ------
@@ -133,13 +131,14 @@ def from_next_down(
     [1.0, 2.0, 6.0]
     """
     target = _target_crs(crs)
-    _require(
+    g = _input_layer(
         gdf,
+        target,
         [id_column, next_down_column, area_column, upstream_area_column, discharge_column],
-        "the layer",
+        "the next-down layer",
+        name_column=name_column,
+        lines=False,
     )
-    g = _project(gdf, target, "the next-down layer")
-    g = _name_col(g, name_column)
     geom_types = set(g.geom_type.unique())
     polys = geom_types <= {"Polygon", "MultiPolygon"}
     if not polys and not geom_types <= {"LineString", "MultiLineString"}:
@@ -244,19 +243,16 @@ def from_to_nodes(
     name_column, area_column
         Optional name and local-area (km²) columns.
     discharge_column
-        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
-        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
-        missing or negative values are estimated from upstream area (``"estimated"``).
+        Measured mean discharge in m³/s, as in :func:`from_next_down`.
     allow_cycles
         Keep cycles (they need bifurcations, i.e. split nodes, to be legal).
-    hydraulics
-        Discharge and velocity overrides.
-    source
-        Free text describing the source.
+    hydraulics, source
+        Passed on to :func:`~basingov.network.network_from_table`.
 
     Returns
     -------
     RiverNetwork
+        ``derived=False``; a node where several segments start gives bifurcations.
 
     Raises
     ------
@@ -282,13 +278,14 @@ def from_to_nodes(
     if (from_node_column is None) != (to_node_column is None):
         msg = "give both from_node_column and to_node_column, or neither (end-point chaining)"
         raise InputError(msg)
-    _require(
+    g = _input_layer(
         gdf,
+        target,
         [from_node_column, to_node_column, id_column, name_column, area_column, discharge_column],
-        "the layer",
+        "the from/to-node layer",
+        name_column=name_column,
+        lines=True,
     )
-    g = _lines_only(_project(gdf, target, "the from/to-node layer"), "the from/to-node layer")
-    g = _name_col(g, name_column)
     n = len(g)
     exploded = g["source_row"].duplicated(keep=False).any()
     if id_column is not None and not exploded:
@@ -437,6 +434,14 @@ def build_network(
         if len(gdf) == 0:
             msg = f"{where}.filter {expr!r} leaves no features in {section.path.name}"
             raise ConfigError(msg)
+    # the options every vector builder takes
+    common: dict[str, Any] = {
+        "crs": crs,
+        "name_column": section.name_column,
+        "discharge_column": section.discharge_column,
+        "hydraulics": hydraulics,
+        "source": src,
+    }
     if section.builder == "next_down":
         if section.id_column is None:
             msg = f"{where}: the 'next_down' builder needs 'id_column'"
@@ -447,12 +452,8 @@ def build_network(
             next_down_column=o["next_down_column"],
             area_column=o.get("area_column"),
             upstream_area_column=o.get("upstream_area_column"),
-            discharge_column=section.discharge_column,
             outlet_value=int(o.get("outlet_value", 0)),
-            crs=crs,
-            name_column=section.name_column,
-            hydraulics=hydraulics,
-            source=src,
+            **common,
         )
     if section.builder == "from_to_nodes":
         return from_to_nodes(
@@ -461,24 +462,13 @@ def build_network(
             to_node_column=o.get("to_node_column"),
             id_column=section.id_column,
             tolerance_m=float(o.get("tolerance_m", 1.0)),
-            crs=crs,
-            name_column=section.name_column,
-            discharge_column=section.discharge_column,
-            hydraulics=hydraulics,
-            source=src,
+            **common,
         )
     if outlet is None:
         msg = f"{where}: the 'lines_outlet' builder needs the basin outlet ([basin] outlet)"
         raise ConfigError(msg)
     return from_lines_outlet(
-        gdf,
-        outlet=outlet,
-        tolerance_m=float(o.get("tolerance_m", 100.0)),
-        crs=crs,
-        name_column=section.name_column,
-        discharge_column=section.discharge_column,
-        hydraulics=hydraulics,
-        source=src,
+        gdf, outlet=outlet, tolerance_m=float(o.get("tolerance_m", 100.0)), **common
     )
 
 

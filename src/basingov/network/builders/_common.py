@@ -60,6 +60,28 @@ def _require(gdf: gpd.GeoDataFrame, cols: list[str | None], what: str) -> None:
     require_columns(gdf, cols, what=what)
 
 
+def _input_layer(
+    gdf: gpd.GeoDataFrame,
+    target: CRS,
+    columns: list[str | None],
+    what: str,
+    *,
+    name_column: str | None,
+    lines: bool,
+) -> gpd.GeoDataFrame:
+    """Check a builder's input layer and project it to ``target``.
+
+    ``columns`` must be present (None entries are skipped). With ``lines``, only
+    (Multi)LineStrings are accepted, merged and exploded (:func:`_lines_only`).
+    ``name_column`` is copied to ``name``.
+    """
+    _require(gdf, columns, what)
+    g = _project(gdf, target, what)
+    if lines:
+        g = _lines_only(g, what)
+    return _name_col(g, name_column)
+
+
 def _lines_only(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:
     """Merge multi-part lines where possible, then explode; keep the source row number."""
     types = set(gdf.geom_type.unique())

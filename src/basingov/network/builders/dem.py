@@ -82,10 +82,8 @@ def from_dem(
         River lines (any CRS) to burn into the DEM; only with ``elevation_path``.
     burn_depth_m
         How far burned cells are lowered, in metres.
-    hydraulics
-        Discharge and velocity overrides.
-    source
-        Free text describing the source.
+    hydraulics, source
+        Passed on to :func:`~basingov.network.network_from_table`.
 
     Returns
     -------

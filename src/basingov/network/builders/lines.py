@@ -19,6 +19,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
@@ -26,11 +27,8 @@ from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
     _endpoints,
-    _lines_only,
+    _input_layer,
     _measured_discharge,
-    _name_col,
-    _project,
-    _require,
     _set_discharge,
     _target_crs,
 )
@@ -147,24 +145,22 @@ def from_lines_outlet(
     name_column
         Optional column copied to ``name``.
     discharge_column
-        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
-        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
-        a line cut into pieces gives each piece its value; missing or negative values
-        are estimated from upstream area (``"estimated"``).
+        Measured mean discharge in m³/s, as in
+        :func:`~basingov.network.builders.from_next_down`; a line cut into pieces gives each
+        piece its value.
     split_at_junctions
         Cut lines at T-junctions before building nodes.
     outlet_tolerance_m
         Largest allowed distance between ``outlet`` and the nearest line.
     disconnected
         ``"keep"`` or ``"drop"`` the pieces not connected to the outlet.
-    hydraulics
-        Discharge and velocity overrides.
-    source
-        Free text describing the source.
+    hydraulics, source
+        Passed on to :func:`~basingov.network.network_from_table`.
 
     Returns
     -------
     RiverNetwork
+        ``derived=True``, with a ``piece`` column (0: the piece connected to the outlet).
 
     Raises
     ------
@@ -191,12 +187,15 @@ def from_lines_outlet(
     """
     target = _target_crs(crs)
     _check_tolerance(tolerance_m)
-    if disconnected not in ("keep", "drop"):
-        msg = f"disconnected must be one of ['keep', 'drop'], got {disconnected!r}"
-        raise InputError(msg)
-    _require(gdf, [name_column, discharge_column], "the line layer")
-    g = _lines_only(_project(gdf, target, "the line layer"), "the line layer")
-    g = _name_col(g, name_column)
+    check_choice(disconnected, ("keep", "drop"), name="disconnected")
+    g = _input_layer(
+        gdf,
+        target,
+        [name_column, discharge_column],
+        "the line layer",
+        name_column=name_column,
+        lines=True,
+    )
     if split_at_junctions:
         g = _split_at_junctions(g, tolerance_m)
     # outlet point, in the target CRS
