@@ -44,7 +44,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
-    from basingov import query, spill
+    from basingov import compare, query, spill
     from basingov.datasets import load_basin
     from basingov.pipeline import run, validate
 
