@@ -160,8 +160,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 ov.crossings,
                 load_table,
                 level_names=levels,
-                decay_per_day=cfg.spillover.decay_per_day,
-                lake_decay_per_day=cfg.spillover.lake_decay_per_day,
+                decay=spillover.decay_model_from_config(cfg),
                 monte_carlo_runs=cfg.spillover.monte_carlo_runs,
                 seed=cfg.spillover.seed,
             )
@@ -174,6 +173,9 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         if len(sp.bands):
             tables["spillover_bands"] = sp.bands
         tables["marginal_benefit"] = _marginal_benefit(sp, levels)
+        lakes = spillover.lake_table(net, spillover.decay_model_from_config(cfg))
+        if len(lakes):
+            tables["lakes"] = lakes
         reach_loads = sp.reach_loads
         if "reach_id" in reach_loads.columns:
             layers["reaches"] = net.reaches.merge(

@@ -10,6 +10,7 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.convert`: GeoDataFrame and networkx converters (inverse pairs);
 - :mod:`~basingov.network.navigation`: NLDI-style navigation (UM/UT/DM/DD) and snapping;
 - :mod:`~basingov.network.naming`: river names from a named line layer;
+- :mod:`~basingov.network.lakes`: reaches inside lake polygons become lake nodes;
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
 - :mod:`~basingov.network.assemble`: a basin's network as its config describes it.
@@ -32,6 +33,7 @@ from basingov.network.hydrology import (
     upstream_length,
     velocity_from_discharge,
 )
+from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "DEFAULT_VELOCITY_B",
     "MODES",
     "OUTLET_ID",
+    "LakeInfo",
     "Mode",
     "RiverNetwork",
     "SnapResult",
@@ -49,6 +52,9 @@ __all__ = [
     "distance_to_outlet",
     "from_networkx",
     "ids_to_positions",
+    "lake_polygons",
+    "lake_reaches",
+    "mark_lakes",
     "navigate",
     "network_from_gdf",
     "network_from_table",

@@ -11,7 +11,8 @@ import pandas as pd
 from basingov.errors import InputError
 from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
 from basingov.overlay.stretches import _piece_graph, _stretches
-from basingov.spillover.routing import RoutingGraph, keep_factors, route, routing_graph
+from basingov.spillover.decay import DecayModel, piece_keep
+from basingov.spillover.routing import RoutingGraph, route, routing_graph
 
 
 # ----------------------------------------------------------------------------------------
@@ -246,23 +247,11 @@ def stretch_route_codes(
     return rc
 
 
-def _reach_tau_hours(net: Any, velocity_multiplier: float) -> np.ndarray:
-    r = net.reaches
-    length_m = r["length_km"].to_numpy(dtype=np.float64) * 1000.0
-    v = r["velocity_ms"].to_numpy(dtype=np.float64) * velocity_multiplier
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(v > 0, length_m / v / 3600.0, np.nan)
-
-
 def _piece_keep(
-    net: Any, pn: PieceNetwork, k: float, kl: float, vmult: float
+    net: Any, pn: PieceNetwork, model: DecayModel | None = None, vmult: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    lake_r = net.reaches["is_lake"].to_numpy(dtype=bool) if "is_lake" in net.reaches else None
-    keep_r = keep_factors(
-        _reach_tau_hours(net, vmult), decay_per_day=k, is_lake=lake_r, lake_decay_per_day=kl
-    )
-    lake = np.zeros(pn.graph.n, dtype=bool) if lake_r is None else lake_r[pn.reach_pos]
-    return keep_r[pn.reach_pos] ** pn.phi, lake
+    """Keep factors and lake flags of the pieces (:func:`basingov.spillover.decay.piece_keep`)."""
+    return piece_keep(net, pn.reach_pos, pn.phi, model, velocity_multiplier=vmult)
 
 
 def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.ndarray]:
