@@ -333,7 +333,8 @@ def mark_lakes(
     else:
         out = dataclasses.replace(net, reaches=table)
     t = out.reaches
-    lid = t["lake_id"].to_numpy()
+    lid = _fill_gaps(out, t["lake_id"].to_numpy(dtype=np.int64))
+    t["lake_id"] = lid
     info = lk.set_index("lake_id")
     on = lid >= 0
     t["is_lake"] = t["is_lake"].to_numpy(dtype=bool) | on
@@ -354,6 +355,39 @@ def mark_lakes(
     return dataclasses.replace(
         out, reaches=t, source=f"{out.source}; {note}" if out.source else note
     )
+
+
+#: A river gap shorter than this (km) between two reaches of the same lake along the flow
+#: (a line leaving a generalised shore polygon and re-entering it) is part of the lake.
+MAX_LAKE_GAP_KM = 5.0
+
+
+def _fill_gaps(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:
+    """Relabel short river gaps between reaches of the same lake along ``idx_ds``.
+
+    Without this, a flow line that leaves a generalised lake polygon and re-enters it would
+    have two lake outlets on one path, and the lake would retain twice.
+    """
+    lid = lid.copy()
+    ds = net.idx_ds
+    length = net.reaches["length_km"].to_numpy(dtype=np.float64)
+    for c in np.flatnonzero(lid >= 0):
+        lake = lid[c]
+        j = ds[c]
+        if j < 0 or lid[j] == lake:
+            continue
+        gap: list[int] = []
+        km = 0.0
+        while j >= 0 and km <= MAX_LAKE_GAP_KM:
+            if lid[j] == lake:
+                lid[gap] = lake
+                break
+            if lid[j] >= 0:
+                break
+            gap.append(int(j))
+            km += length[j]
+            j = ds[j]
+    return lid
 
 
 def _outlets(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:

@@ -462,12 +462,16 @@ def reach_keep(
     k[~lake] = model.classes.rates(q[~lake])
     ret = np.zeros(n)
     if lake.any() and "lake_id" in r.columns:
-        lt = lake_table(net, model)
-        by_id = dict(zip(lt["lake_id"], lt["retention"], strict=True))
-        lid = r["lake_id"].to_numpy()
-        outl = r["lake_outlet"].to_numpy(dtype=bool)
-        for i in np.flatnonzero(outl & (lid >= 0)):
-            ret[i] = by_id[lid[i]]
+        lid = r["lake_id"].to_numpy(dtype=np.int64)
+        outl = r["lake_outlet"].to_numpy(dtype=bool) & (lid >= 0)
+        ids, first = np.unique(lid[lid >= 0], return_index=True)
+        pos = np.flatnonzero(lid >= 0)[first]
+        at = np.searchsorted(ids, lid[outl])
+        outflow = np.bincount(at, weights=q[outl], minlength=ids.size)
+        names = r["lake_name"].to_numpy()[pos]
+        vs = np.array([model.settling_velocity(str(nm)) for nm in names])
+        area = r["lake_area_km2"].to_numpy(dtype=np.float64)[pos]
+        ret[outl] = lake_retention(vs, area, outflow)[at]
     keep = keep_factors(tau, decay_per_day=k, is_lake=lake, lake_retention=ret)
     return keep, lake
 
