@@ -1,8 +1,11 @@
-"""Checks on the shipped ``data/`` tree built by ``scripts/prepare_data.py``."""
+"""Checks on the shipped ``data/`` tree built by ``scripts/prepare_data/`` (the data build)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
+SCRIPTS = ROOT / "scripts"
 BASINS = ["rhine", "taihu", "tennessee", "thames"]
 
 LEVELS = {
@@ -22,12 +26,12 @@ LEVELS = {
 }
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("prepare_data", ROOT / "scripts/prepare_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("prepare_data", module)  # dataclasses look the module up
-    spec.loader.exec_module(module)
-    return module
+def _script(name: str = "prepare_data"):
+    # the same mechanism as the scripts/prepare_data.py shim: scripts/ on sys.path, then
+    # import the package scripts/prepare_data/
+    if str(SCRIPTS) not in sys.path:
+        sys.path.insert(0, str(SCRIPTS))
+    return importlib.import_module(name)
 
 
 def test_readme_sha256_matches_files():
@@ -45,6 +49,78 @@ def test_check_reports_a_changed_file(tmp_path):
     assert script.check(tmp_path) == []
     (tmp_path / "loads" / "x.csv").write_text("a\n2\n", encoding="utf-8")
     assert script.check(tmp_path) == ["loads/x.csv: sha256 differs from README.md"]
+
+
+@pytest.mark.parametrize(
+    ("args", "cwd"),
+    [(["scripts/prepare_data.py"], ROOT), (["-m", "prepare_data"], SCRIPTS)],
+    ids=["shim", "python-m"],
+)
+def test_command_line_check(tmp_path, args, cwd):
+    # both ways of running the package reach its --check: 0 when the sha256 matches, 1 if not
+    script = _script()
+    (tmp_path / "loads").mkdir()
+    (tmp_path / "loads" / "x.csv").write_text("a\n1\n", encoding="utf-8")
+    digest = script.sha256(tmp_path / "loads" / "x.csv")
+    (tmp_path / "README.md").write_text(f"| `loads/x.csv` | s | l | c | - | {digest} |\n")
+    cmd = [sys.executable, *args, "--out", str(tmp_path), "--check", "-q"]
+    assert subprocess.run(cmd, cwd=cwd, check=False).returncode == 0
+    (tmp_path / "loads" / "x.csv").write_text("a\n2\n", encoding="utf-8")
+    result = subprocess.run(cmd, cwd=cwd, check=False, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "loads/x.csv: sha256 differs from README.md" in result.stderr
+
+
+def test_import_leaves_environment_alone():
+    # importing every module of the package must not touch os.environ (OGR_CURRENT_DATE is
+    # pinned only while build() writes); run in a fresh interpreter so nothing is cached
+    code = (
+        "import os, sys, pkgutil, importlib\n"
+        f"sys.path.insert(0, {str(SCRIPTS)!r})\n"
+        "before = dict(os.environ)\n"
+        "import prepare_data\n"
+        "for m in pkgutil.iter_modules(prepare_data.__path__):\n"
+        "    if m.name != '__main__':\n"
+        "        importlib.import_module('prepare_data.' + m.name)\n"
+        "assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OGR_CURRENT_DATE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, check=False, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_pinned_ogr_date_sets_and_restores(monkeypatch):
+    build = _script("prepare_data.build")
+    monkeypatch.delenv("OGR_CURRENT_DATE", raising=False)
+    with build.pinned_ogr_date():
+        assert os.environ["OGR_CURRENT_DATE"] == build.OGR_CURRENT_DATE
+    assert "OGR_CURRENT_DATE" not in os.environ
+
+    def fail_inside():
+        with build.pinned_ogr_date():
+            msg = "boom"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+    assert "OGR_CURRENT_DATE" not in os.environ
+    # a value set by the caller wins and survives
+    monkeypatch.setenv("OGR_CURRENT_DATE", "2001-01-01T00:00:00Z")
+    with build.pinned_ogr_date():
+        assert os.environ["OGR_CURRENT_DATE"] == "2001-01-01T00:00:00Z"
+    assert os.environ["OGR_CURRENT_DATE"] == "2001-01-01T00:00:00Z"
+
+
+def test_readme_is_the_rendered_template():
+    # data/README.md must be README.template.md with only the ${...} placeholders filled in,
+    # so prose edited in the template without a rebuild (or vice versa) is caught here
+    template = _script("prepare_data.readme").TEMPLATE.read_text(encoding="utf-8")
+    literal = re.split(r"\$\{\w+\}", template)
+    assert len(literal) > 50
+    pattern = "(?s)" + "(.*?)".join(re.escape(part) for part in literal)
+    assert re.fullmatch(pattern, (DATA / "README.md").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("basin", BASINS)

@@ -195,7 +195,7 @@ def test_population_loads_keep_people_in_their_jurisdiction(tmp_path):
 def test_population_of_a_riverless_jurisdiction_is_generated_there(tmp_path):
     # the river runs in A only; B's people enter it on A's piece: generated in B, imported
     # by A at the point of entry (S[B, A]); conservation holds per origin
-    from basingov.overlay import split_reaches
+    from basingov.overlay import piece_graph, split_reaches
     from basingov.spillover import spillover_tables
 
     jur, path = _two_states(tmp_path)
@@ -211,7 +211,7 @@ def test_population_of_a_riverless_jurisdiction_is_generated_there(tmp_path):
     assert loads.groupby("origin_state")["population"].sum().to_dict() == pytest.approx(
         {"A": 500.0, "B": 900.0}
     )
-    res = spillover_tables(net, pieces, None, loads, level_names=["country", "state"])
+    res = spillover_tables(net, piece_graph(net, pieces), loads, level_names=["country", "state"])
     ind = res.indicators[res.indicators["level_name"] == "state"]
     assert ind.loc["B", "generated"] == pytest.approx(900 * e)
     assert ind.loc["A", "generated"] == pytest.approx(500 * e)

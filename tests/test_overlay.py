@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely import LineString, box
 
+from basingov.dependency import analyse
 from basingov.errors import CRSError, EmptyResultError, InputError
 from basingov.network import network_from_table
 from basingov.overlay import (
@@ -353,10 +354,14 @@ def test_overlay_network_end_to_end(chain):
     basin = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 1000)], crs=CRS)
     res = overlay_network(net, jur, basin)
     assert res.levels == ("county",)
-    assert list(res.graphs["county"].edges) == [("A", "B"), ("B", "C")]
+    dep = analyse(res, jur)
+    assert list(dep.graphs["county"].edges) == [("A", "B"), ("B", "C")]
     assert res.crossings_at("county").equals(res.crossings)
-    assert set(res.dependency["jur_id"]) == {"A", "B", "C"}
-    assert len(res.dependency_edges) == 2
+    assert set(dep.table["jur_id"]) == {"A", "B", "C"}
+    assert len(dep.edges) == 2
+    # the hand-off to spillover: the crossings on the piece graph's border links
+    links = res.piece_graph.link_crossings["county"]
+    assert sorted(links["crossing_id"]) == sorted(res.crossings["crossing_id"])
     with pytest.raises(InputError, match=r"level 'state' is not an overlay level.*\['county'\]"):
         res.crossings_at("state")
 
@@ -429,7 +434,7 @@ def test_overlay_on_empty_policy(y_net):
     with pytest.warns(UserWarning, match="no reach lies in any jurisdiction"):
         overlay_network(y_net, far, basin, on_empty="warn")
     res = overlay_network(y_net, far, basin, on_empty="ignore")
-    assert res.graphs["state"].number_of_edges() == 0
+    assert analyse(res, far).graphs["state"].number_of_edges() == 0
     with pytest.raises(InputError, match=r"on_empty must be one of \['raise', 'warn', 'ignore'\]"):
         overlay_network(y_net, far, basin, on_empty="skip")  # type: ignore[arg-type]
 
@@ -452,7 +457,7 @@ def shipped(basin: str):
 
 @pytest.mark.slow
 def test_rhine_countries_and_crossings():
-    _, _, ov = shipped("rhine")
+    b, _, ov = shipped("rhine")
     s = ov.unit_shares[ov.unit_shares["level_name"] == "country"].set_index("jur_id")
     # ICPR lists nine states; IT and BE hold slivers (< 1 %) of the basin
     main = set(s.index[s["share"] >= 0.01])
@@ -467,7 +472,8 @@ def test_rhine_countries_and_crossings():
     assert ("NL", "DE") not in pairs
     # the Rhine enters the Netherlands on the main stem (Lobith)
     assert c[(c["from_jur"] == "DE") & (c["to_jur"] == "NL")]["on_main_stem"].any()
-    g = ov.graphs["country"]
+    dep = analyse(ov, b.jurisdictions)
+    g = dep.graphs["country"]
     assert nx_has_path(g, "CH", "NL")
     # Hochrhein (CH|DE) and Oberrhein (DE|FR) are boundary stretches: ~150 km and ~185 km
     # of border river, found along most of their length on the generalised 1:20M borders
@@ -490,7 +496,7 @@ def test_rhine_countries_and_crossings():
     assert {("CH", "DE"), ("CH", "FR"), ("FR", "DE"), ("DE", "NL")} <= stem
     # areas reach the crossings (derived for CCM2), so dependency uses them
     assert c.loc[c["on_main_stem"], "upstream_area_km2"].notna().all()
-    assert (ov.dependency["dependency_basis"] == "area").all()
+    assert (dep.table["dependency_basis"] == "area").all()
 
 
 def nx_has_path(g, a, b) -> bool:
@@ -620,8 +626,9 @@ def test_zigzag_along_border_is_one_stretch_and_one_crossing(border_ab):
     assert len(res.boundary_crossings) == 6
     assert res.boundary_crossings["on_boundary"].all()
     assert s.iloc[0]["n_boundary_crossings"] == 6
-    assert list(res.graphs["state"].edges) == [("A", "B")]
-    assert res.graphs["state"].edges["A", "B"]["n_crossings"] == 1
+    g = analyse(res, border_ab).graphs["state"]
+    assert list(g.edges) == [("A", "B")]
+    assert g.edges["A", "B"]["n_crossings"] == 1
     # every raw crossing is accounted for, once
     assert len(c) + len(res.boundary_crossings) == len(raw)
 
@@ -633,7 +640,7 @@ def test_border_river_from_source_to_outlet_has_no_crossing(border_ab):
     res = stretch_overlay(net, border_ab)
     assert len(res.boundary_stretches) == 1
     assert res.crossings.empty
-    assert res.graphs["state"].number_of_edges() == 0
+    assert analyse(res, border_ab).graphs["state"].number_of_edges() == 0
     assert len(res.boundary_crossings) == 6
 
 

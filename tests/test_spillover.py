@@ -10,7 +10,7 @@ from shapely import LineString, box
 
 from basingov.errors import InputError, SingularSystemError
 from basingov.network import network_from_table
-from basingov.overlay import crossings, split_reaches
+from basingov.overlay import crossings, piece_graph, split_reaches
 from basingov.spillover import (
     keep_factors,
     marginal_benefit,
@@ -217,7 +217,9 @@ def test_spillover_tables(basin):
     loads = pd.DataFrame(
         {"reach_id": [1, 2, 3], "load_kg_day": [10.0, 10.0, 5.0], "load_source": "test"}
     )
-    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.5)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.5
+    )
     s = res.matrices["country"]
     # A is upstream: it exports to B and imports nothing
     assert s.loc["A", "B"] > 0
@@ -241,10 +243,10 @@ def test_spillover_tables(basin):
 
 
 def test_spillover_tables_errors(basin):
-    net, pieces, cr = basin
+    net, pieces, _ = basin
     loads = pd.DataFrame({"reach_id": [1], "load_kg_day": [1.0]})
     with pytest.raises(InputError, match="allowed levels are"):
-        spillover_tables(net, pieces, cr, loads, level_names=["state"])
+        spillover_tables(net, piece_graph(net, pieces), loads, level_names=["state"])
     with pytest.raises(InputError, match="have no piece"):
         piece_network(net, pieces[pieces["reach_id"] != 3])
     with pytest.raises(InputError, match="lacks column"):
@@ -289,13 +291,20 @@ def _zigzag_case():
     # A, B, A, B, A, B on the coarse border line (one 12 km boundary stretch), reach 2 in B.
     from types import SimpleNamespace
 
-    reaches = pd.DataFrame(
+    reaches = gpd.GeoDataFrame(
         {
             "reach_id": [10, 11, 12],
             "length_km": [4.0, 12.0, 4.0],
             "velocity_ms": [0.5, 0.5, 0.5],
             "is_lake": [False] * 3,
-        }
+            "upstream_area_km2": [4.0, 16.0, 20.0],
+        },
+        geometry=[
+            LineString([(0, 0), (4000, 0)]),
+            LineString([(4000, 0), (16000, 0)]),
+            LineString([(16000, 0), (20000, 0)]),
+        ],
+        crs=3035,
     )
     net = SimpleNamespace(reaches=reaches, idx_ds=np.array([1, 2, -1]), bifurcations=None)
     f = np.linspace(0, 1, 7)
@@ -312,6 +321,7 @@ def _zigzag_case():
             "border_country": [""] + ["A|B"] * 6 + [""],
         }
     )
+    pieces["name_country"] = pieces["jur_country"]
     loads = pd.DataFrame(
         {"piece_id": [0, 2], "load_kg_day": [10.0, 1.0], "load_source": ["up", "bank"]}
     )
@@ -321,11 +331,13 @@ def _zigzag_case():
 def test_zigzag_border_river_counts_load_once():
     net, pieces, loads = _zigzag_case()
     pn = piece_network(net, pieces)
-    rc = stretch_route_codes(net, pn, "country")
+    rc = stretch_route_codes(pn, "country", graph=piece_graph(net, pieces))
     # the stretch carries A, the label the flow had when it entered it; origins unchanged
     assert rc.tolist() == [0, 0, 0, 0, 0, 0, 0, 1]
     assert pn.jur_codes("country")[0].tolist() == [0, 0, 1, 0, 1, 0, 1, 1]
-    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.0)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.0
+    )
     s = res.matrices["country"]
     # no decay: A's 10 kg/day cross into B once (where the river leaves the stretch), not
     # three times (once per zig-zag into a B piece)
@@ -345,19 +357,34 @@ def test_zigzag_border_river_counts_load_once():
     assert cf[["from_jur", "to_jur"]].drop_duplicates().to_numpy().tolist() == [["A", "B"]]
     assert cf.loc[cf["origin"] == "A", "load_kg_day"].sum() == pytest.approx(10.0)
     # with decay the single crossing carries what is left at the stretch end
-    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.5)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.5
+    )
     keep = keep_factors(_tau_hours(net), decay_per_day=0.5)
     assert res.matrices["country"].loc["A", "B"] == pytest.approx(10.0 * keep[0] ** 0.5 * keep[1])
     assert res.balance["relative_residual"].max() < 1e-9
     # the same stretch rule as the overlay: too short to be a stretch, every zig-zag counts
     short = spillover_tables(
-        net, pieces, None, loads, level_names=["country"], decay_per_day=0.0, min_stretch_m=2e4
+        net,
+        piece_graph(net, pieces, min_stretch_m=2e4),
+        loads,
+        level_names=["country"],
+        decay_per_day=0.0,
     )
     assert short.matrices["country"].loc["A", "B"] == pytest.approx(30.0)
     # Monte Carlo uses the same routing labels
     _, src = node_loads(pn, loads)
     sig = {"decay_sigma_ln": 0.0, "velocity_sigma_ln": 0.0, "load_sigma_ln": 0.0}
-    mc = monte_carlo_matrix(net, pn, src, level="country", runs=5, decay_per_day=0.0, **sig)
+    mc = monte_carlo_matrix(
+        net,
+        pn,
+        src,
+        level="country",
+        runs=5,
+        decay_per_day=0.0,
+        graph=piece_graph(net, pieces),
+        **sig,
+    )
     assert mc.set_index(["origin", "receptor"]).loc[("A", "B"), "p50"] == pytest.approx(10.0)
 
 
@@ -365,12 +392,15 @@ def test_stretch_entered_from_a_third_jurisdiction_takes_its_exit_label():
     # reach 0 in C, then the same A|B zig-zag stretch, leaving into B
     net, pieces, loads = _zigzag_case()
     pieces = pieces.assign(jur_country=["C", "A", "B", "A", "B", "A", "B", "B"])
+    pieces["name_country"] = pieces["jur_country"]
     pn = piece_network(net, pieces)
     _codes, ids = pn.jur_codes("country")
-    rc = stretch_route_codes(net, pn, "country")
+    rc = stretch_route_codes(pn, "country", graph=piece_graph(net, pieces))
     assert ids.tolist() == ["A", "B", "C"]
     assert rc.tolist() == [2, 1, 1, 1, 1, 1, 1, 1]  # C, then B all along the stretch
-    res = spillover_tables(net, pieces, None, loads, level_names=["country"], decay_per_day=0.0)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.0
+    )
     s = res.matrices["country"]
     # C's 10 kg/day enter B once; nothing of C's is counted into A
     assert s.loc["C", "B"] == pytest.approx(10.0)
@@ -430,7 +460,7 @@ def test_two_labels_random(kind):
 
 # --- explicit origins: load generated in one jurisdiction, entering the river in another ----
 def test_explicit_origin_counts_where_the_load_is_generated(basin):
-    net, pieces, cr = basin
+    net, pieces, _ = basin
     pid_a = int(pieces.loc[pieces["jur_country"] == "A", "piece_id"].iloc[0])
     loads = pd.DataFrame(
         {
@@ -440,7 +470,9 @@ def test_explicit_origin_counts_where_the_load_is_generated(basin):
             "origin_country": ["B", None, "", "C"],
         }
     )
-    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.0)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.0
+    )
     s = res.matrices["country"]
     ind = res.indicators
     # B's 4 and C's 3 kg/day enter A's river: imported by A there, then cross into B
@@ -459,7 +491,9 @@ def test_explicit_origin_counts_where_the_load_is_generated(basin):
     assert res.balance["relative_residual"].max() < 1e-9
     assert res.reach_loads["generated_kg_day"].sum() == pytest.approx(10.0)
     # with decay the invariant holds per origin and B's load stays B's
-    res = spillover_tables(net, pieces, cr, loads, level_names=["country"], decay_per_day=0.5)
+    res = spillover_tables(
+        net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.5
+    )
     assert res.balance["relative_residual"].max() < 1e-9
     assert res.indicators.loc["B", "generated"] == pytest.approx(4.0)
     assert res.matrices["country"].loc["B", "A"] == pytest.approx(4.0)

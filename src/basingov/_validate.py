@@ -13,6 +13,7 @@ import pandas as pd
 
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
+from basingov.io import read_stations, read_vector
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
 
@@ -147,8 +148,6 @@ def _vector_report(
     id_column: str | None = None,
     geometry_types: Iterable[str] | None = None,
 ) -> tuple[LayerReport, gpd.GeoDataFrame | None]:
-    from basingov.io import read_vector
-
     rep = LayerReport(what=what, path=path, layer=layer)
     try:
         gdf = read_vector(path, layer=layer)
@@ -276,8 +275,6 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
     if mon.stations is not None:
         rep = LayerReport(what="stations", path=mon.stations)
         try:
-            from basingov.io import read_stations
-
             st = read_stations(mon.stations)
             rep.count = len(st)
             rep.crs = "EPSG:4326"

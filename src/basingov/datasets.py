@@ -6,15 +6,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from basingov.config import BasinConfig, load_config
 from basingov.errors import ConfigError, InputError
-
-if TYPE_CHECKING:
-    from basingov.network import RiverNetwork
+from basingov.io import read_vector
+from basingov.network import RiverNetwork
+from basingov.network.assemble import assemble_network
 
 __all__ = [
     "Basin",
@@ -140,8 +139,6 @@ class Basin:
 
 
 def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    from basingov.io import read_vector
-
     b = cfg.boundaries
     jur = read_vector(b.path, layer=b.layer, columns=_REQUIRED_JUR_COLUMNS)
     basin = read_vector(b.path, layer=b.basin_layer)
@@ -234,6 +231,4 @@ def load_network(basin: Basin, *, key: str | None = None) -> RiverNetwork:
     >>> bool(net.reaches["upstream_area_km2"].notna().all())
     True
     """
-    from basingov.network.assemble import assemble_network
-
     return assemble_network(basin.config, basin.basin, key=key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import networkx as nx
@@ -15,7 +16,12 @@ import shapely
 
 from basingov.errors import InputError
 
+if TYPE_CHECKING:
+    from basingov.overlay import OverlayResult
+
 __all__ = [
+    "DependencyResult",
+    "analyse",
     "betweenness",
     "chain_depth",
     "dependency_basis",
@@ -525,3 +531,62 @@ def dependency_edges(
         else np.empty(0, dtype=object)
     )
     return gpd.GeoDataFrame(df, geometry=list(geoms), crs=jurisdictions.crs)
+
+
+@dataclass(frozen=True, eq=False)
+class DependencyResult:
+    """What the dependency stage produces for one basin.
+
+    Attributes
+    ----------
+    graphs
+        Jurisdiction DiGraph per level (:func:`jurisdiction_graph`).
+    table
+        Indicator table of every level (:func:`dependency_table`).
+    edges
+        Every level's graph edges as lines between jurisdictions (:func:`dependency_edges`).
+    """
+
+    graphs: Mapping[str, nx.DiGraph]
+    table: pd.DataFrame
+    edges: gpd.GeoDataFrame
+
+
+def analyse(overlay: OverlayResult, jurisdictions: gpd.GeoDataFrame) -> DependencyResult:
+    """Run the dependency stage on an overlay: graphs, indicators and edge lines per level.
+
+    The graphs are built from the main crossing inventory (boundary crossings left out)
+    and weighted with the overlay's unit shares.
+
+    Parameters
+    ----------
+    overlay
+        The overlay of the basin (:func:`basingov.overlay.overlay_network`).
+    jurisdictions
+        The jurisdiction polygons the overlay used.
+
+    Returns
+    -------
+    DependencyResult
+
+    Examples
+    --------
+    >>> from basingov.datasets import load_basin, load_network
+    >>> from basingov.overlay import overlay_network
+    >>> b = load_basin("taihu")
+    >>> ov = overlay_network(load_network(b), b.jurisdictions, b.basin)
+    >>> dep = analyse(ov, b.jurisdictions)
+    >>> sorted(dep.graphs)
+    ['prefecture', 'province']
+    """
+    graphs = {
+        lv: jurisdiction_graph(
+            overlay.crossings_at(lv), jurisdictions, level=lv, unit_shares=overlay.unit_shares
+        )
+        for lv in overlay.levels
+    }
+    return DependencyResult(
+        graphs=graphs,
+        table=dependency_table(graphs),
+        edges=dependency_edges(graphs, jurisdictions),
+    )

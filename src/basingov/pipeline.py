@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from basingov import __version__
+from basingov import __version__, dependency, loads, overlay, spillover
 from basingov._validate import LayerReport, validate_config_inputs
-from basingov.datasets import Basin, load_basin
+from basingov.config import load_config
+from basingov.datasets import Basin, load_basin, resolve_config
+from basingov.dependency import DependencyResult
 from basingov.errors import BasingovWarning, InputError
-from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
+from basingov.io import atomic_dir, check_overwrite, sha256, write_csv, write_gpkg, write_json
+from basingov.network import RiverNetwork
+from basingov.network.assemble import assemble_network
+from basingov.overlay import OverlayResult
+from basingov.spillover import SpilloverResult
 
 __all__ = ["Results", "run", "run_many", "validate"]
 
@@ -34,9 +41,14 @@ class Results:
     basin
         The loaded inputs (config, basin polygon, jurisdictions).
     network
-        The river network the run used (:class:`basingov.network.RiverNetwork`).
+        The river network the run used.
     overlay
-        Pieces, crossings, boundary reaches and unit shares (:mod:`basingov.overlay`).
+        Pieces, piece graph, crossings, boundary reaches and unit shares.
+    dependency
+        Jurisdiction graphs and indicators per level.
+    spillover
+        Routing results and the source-receptor matrices, or None when the basin's
+        ``[loads]`` lists no source.
     tables
         Output tables by name (``unit_shares``, ``crossings``, ``dependency``, ...).
     layers
@@ -48,13 +60,14 @@ class Results:
     """
 
     basin: Basin
-    network: Any
-    overlay: Any
+    network: RiverNetwork
+    overlay: OverlayResult
+    dependency: DependencyResult
+    spillover: SpilloverResult | None
     tables: dict[str, pd.DataFrame]
     layers: dict[str, gpd.GeoDataFrame]
-    summary: dict[str, Any]
+    summary: dict[str, object]
     out_dir: Path | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class _Timer:
@@ -84,7 +97,7 @@ class _Timer:
 
 
 #: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
-_STAGES = ("load", "network", "overlay", "loads", "spillover", "write")
+_STAGES = ("load", "network", "overlay", "dependency", "loads", "spillover", "write")
 
 
 @contextlib.contextmanager
@@ -120,24 +133,20 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     >>> all(r.ok for r in reports)
     True
     """
-    from basingov.config import load_config
-    from basingov.datasets import resolve_config
-
     return validate_config_inputs(load_config(resolve_config(name_or_config)))
 
 
 def _analyse(basin: Basin, timer: _Timer) -> Results:
-    from basingov import overlay, spillover
-    from basingov.datasets import load_network
-
     cfg = basin.config
     with timer.stage("network"):
-        net = load_network(basin)
+        net = assemble_network(cfg, basin.basin)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
-    tables: dict[str, pd.DataFrame] = {"dependency": ov.dependency}
-    layers: dict[str, gpd.GeoDataFrame] = {"dependency_edges": ov.dependency_edges}
+    with timer.stage("dependency"):
+        dep = dependency.analyse(ov, basin.jurisdictions)
+    tables: dict[str, pd.DataFrame] = {"dependency": dep.table}
+    layers: dict[str, gpd.GeoDataFrame] = {"dependency_edges": dep.edges}
     tables["unit_shares"] = ov.unit_shares
     crossings = ov.crossings
     tables["crossings"] = pd.DataFrame(crossings.drop(columns="geometry"))
@@ -149,22 +158,20 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     layers["boundary_reaches"] = ov.boundary_reaches
     layers["boundary_crossings"] = ov.boundary_crossings
     layers["boundary_stretches"] = ov.boundary_stretches
-    extras: dict[str, Any] = {}
+    sp: SpilloverResult | None = None
     if cfg.loads.sources:
         with timer.stage("loads"):
             load_table = _loads(basin, net, ov)
         with timer.stage("spillover"):
             sp = spillover.spillover_tables(
                 net,
-                ov.pieces,
-                ov.crossings,
+                ov.piece_graph,
                 load_table,
                 level_names=levels,
                 decay=spillover.decay_model_from_config(cfg),
                 monte_carlo_runs=cfg.spillover.monte_carlo_runs,
                 seed=cfg.spillover.seed,
             )
-        extras["spillover"] = sp
         tables["loads"] = load_table
         tables["spillover_matrix"] = sp.matrix_long
         tables["crossing_flux"] = sp.crossing_flux
@@ -187,10 +194,11 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         basin=basin,
         network=net,
         overlay=ov,
+        dependency=dep,
+        spillover=sp,
         tables=tables,
         layers=layers,
         summary={},
-        extras=extras,
     )
 
 
@@ -198,12 +206,12 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
 MARGINAL_CUT_PCT = 10.0
 
 
-def _marginal_benefit(sp: Any, levels: list[str]) -> pd.DataFrame:
+def _marginal_benefit(sp: SpilloverResult, levels: list[str]) -> pd.DataFrame:
     """Long table: load avoided in each receptor if an origin cuts its load by 10 %."""
     rows = []
     for lv in levels:
         mb = sp.marginal_benefit(lv, cut_pct=MARGINAL_CUT_PCT)
-        long = mb.stack().rename("avoided_kg_day").reset_index()
+        long = mb.stack().rename("avoided_kg_day").reset_index()  # type: ignore[call-overload]
         long.columns = ["origin", "receptor", "avoided_kg_day"]
         long.insert(2, "level_name", lv)
         long.insert(3, "cut_pct", MARGINAL_CUT_PCT)
@@ -211,10 +219,8 @@ def _marginal_benefit(sp: Any, levels: list[str]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
+def _loads(basin: Basin, net: RiverNetwork, ov: OverlayResult) -> pd.DataFrame:
     """Build the generated-load table from the sources listed in ``[loads]``."""
-    from basingov import loads
-
     ld = basin.config.loads
 
     def file_of(kind: str) -> Path:
@@ -269,7 +275,7 @@ def _loads(basin: Basin, net: Any, ov: Any) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, Any]:
+def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, object]:
     cfg = basin.config
     net = res.network
     shares = res.tables["unit_shares"]
@@ -382,8 +388,6 @@ def run(
     InputError
         If an input is invalid.
     """
-    from basingov.io import check_overwrite
-
     if out_dir is not None:
         check_overwrite(out_dir, overwrite=overwrite)
     timer = _Timer(progress=progress, label=Path(str(name_or_config)).stem)
@@ -432,16 +436,7 @@ def _run(
             root.removeHandler(handler)
             root.setLevel(old_level)
             handler.close()
-    return Results(
-        basin=res.basin,
-        network=res.network,
-        overlay=res.overlay,
-        tables=res.tables,
-        layers=res.layers,
-        summary=res.summary,
-        out_dir=out_dir,
-        extras=res.extras,
-    )
+    return dataclasses.replace(res, out_dir=out_dir)
 
 
 def _run_one(name: str, out_dir: str, overwrite: bool) -> dict[str, Any]:
@@ -491,10 +486,6 @@ def run_many(
     OutputExistsError
         If a basin folder exists and ``overwrite`` is false (checked before any work).
     """
-    from basingov.config import load_config
-    from basingov.datasets import resolve_config
-    from basingov.io import check_overwrite
-
     out = Path(out_dir)
     jobs: list[tuple[str, str]] = []
     for n in names:

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from basingov.errors import EmptyResultError, InputError
+from basingov.network.navigation import navigate
 
 __all__ = [
     "DEFAULT_DISPERSION_M2_S",
@@ -102,8 +103,6 @@ def travel_times(
     >>> travel_times(network_from_table(t), 1, start_fraction=0.5)["t_out_hours"].tolist()
     [0.5, 2.5]
     """
-    from basingov.network.navigation import navigate
-
     if mode not in _MODES:
         msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
         raise InputError(msg)

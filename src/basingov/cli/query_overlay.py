@@ -10,6 +10,7 @@ import click
 import networkx as nx
 import pandas as pd
 
+from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
 from basingov.io import to_jsonable
 from basingov.overlay import OverlayResult
@@ -194,12 +195,17 @@ def crossings(
 
 
 def jurisdiction_report(
-    result: OverlayResult, jurisdictions: pd.DataFrame, name_or_id: str, *, level: str | None
+    result: OverlayResult,
+    dep_result: DependencyResult,
+    jurisdictions: pd.DataFrame,
+    name_or_id: str,
+    *,
+    level: str | None,
 ) -> dict[str, Any]:
     """Build the JSON report of one jurisdiction (see ``basingov query jurisdiction``)."""
     row = find_jurisdiction(jurisdictions, name_or_id, level=level)
     jid, lv = str(row["jur_id"]), str(row["level_name"])
-    g: nx.DiGraph = result.graphs[lv]
+    g: nx.DiGraph = dep_result.graphs[lv]
     names = nx.get_node_attributes(g, "name")
 
     def link(a: str, b: str, other: str) -> dict[str, Any]:
@@ -214,7 +220,7 @@ def jurisdiction_report(
 
     shares = result.unit_shares
     share = shares[(shares["jur_id"] == jid) & (shares["level_name"] == lv)]
-    dep = result.dependency
+    dep = dep_result.table
     ind = dep[(dep["jur_id"] == jid) & (dep["level_name"] == lv)]
     c = result.crossings_at(lv)
     mine = c[(c["from_jur"] == jid) | (c["to_jur"] == jid)]
@@ -259,5 +265,10 @@ def jurisdiction(basin: str, name_or_id: str, level: str | None) -> None:
     """
     b, _, ov = load_overlay(basin)
     click.echo(
-        json.dumps(jurisdiction_report(ov, b.jurisdictions, name_or_id, level=level), indent=2)
+        json.dumps(
+            jurisdiction_report(
+                ov, analyse(ov, b.jurisdictions), b.jurisdictions, name_or_id, level=level
+            ),
+            indent=2,
+        )
     )

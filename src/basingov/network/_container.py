@@ -152,50 +152,54 @@ class RiverNetwork:
             raise InputError(msg)
         return np.asarray(found, dtype=np.int64)
 
-    # -- cached graph views (computed once per network) ---------------------------------
+    # -- cached graph views, read-only (computed once; as pyflwdir Flwdir) ------------------
     @cached_property
     def _id_sorter(self) -> np.ndarray:
         return np.argsort(self.ids, kind="stable")
 
     @cached_property
-    def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All links as (src, dst, fraction) positions, main and diversions."""
+    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All links as ``(src, dst, fraction)`` positions, main branches and diversions."""
         return _edge_arrays(self.idx_ds, self.ids, self.bifurcations, self.position)
 
     @cached_property
-    def _down_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        src, dst, frac = self._edges
+    def down_csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Downstream links as CSR ``(indptr, dst, fraction)``, indexed by source position."""
+        src, dst, frac = self.edges
         perm = np.argsort(src, kind="stable")
         indptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=self.n), out=indptr[1:])
         return indptr, dst[perm], frac[perm]
 
     @cached_property
-    def _up_csr(self) -> tuple[np.ndarray, np.ndarray]:
-        src, dst, _ = self._edges
+    def up_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Upstream links (every branch) as CSR ``(indptr, src)``, indexed by position."""
+        src, dst, _ = self.edges
         return K.csr_reverse(src, dst, self.n)
 
     @cached_property
-    def _main_up_csr(self) -> tuple[np.ndarray, np.ndarray]:
+    def main_up_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Upstream links along main branches (``idx_ds``) as CSR ``(indptr, src)``."""
         src = np.flatnonzero(self.idx_ds >= 0)
         return K.csr_reverse(src, self.idx_ds[src], self.n)
 
     @cached_property
-    def _rank(self) -> np.ndarray:
+    def rank(self) -> np.ndarray:
+        """Position of each reach in :attr:`order` (pyflwdir's ``rank``)."""
         rank = np.empty(self.n, dtype=np.int64)
         rank[self.order] = np.arange(self.n, dtype=np.int64)
         return rank
 
     @cached_property
     def _out_degree(self) -> np.ndarray:
-        src, _, _ = self._edges
+        src, _, _ = self.edges
         return np.bincount(src, minlength=self.n)
 
     @cached_property
     def _scc_sizes(self) -> np.ndarray:
         if self.bifurcations is None:
             return np.ones(self.n, dtype=np.int64)
-        src, dst, _ = self._edges
+        src, dst, _ = self.edges
         _, labels = _scc(src, dst, self.n)
         return np.bincount(labels)[labels]
 

@@ -134,7 +134,7 @@ def to_networkx(net: RiverNetwork) -> nx.DiGraph:
     ids = net.ids
     recs = net.reaches.drop(columns=["downstream_id"]).to_dict("records")
     g.add_nodes_from(zip(ids.tolist(), recs, strict=True))
-    src, dst, frac = net._edges
+    src, dst, frac = net.edges
     g.add_edges_from(
         (int(ids[s]), int(ids[d]), {"fraction": float(f)})
         for s, d, f in zip(src, dst, frac, strict=True)

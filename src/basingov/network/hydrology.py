@@ -129,10 +129,10 @@ def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
         raise InputError(msg)
     if net.bifurcations is None:
         return K.accumulate_tree(net.idx_ds, net.order, w)
-    indptr, indices, frac = net._down_csr
+    indptr, indices, frac = net.down_csr
     if not net.has_cycles:
         return K.accumulate_csr(indptr, indices, frac, net.order, w)
-    src, dst, f = net._edges
+    src, dst, f = net.edges
     a = sparse.csr_matrix((f, (dst, src)), shape=(net.n, net.n))
     m = (sparse.identity(net.n, format="csr") - a).tocsc()
     with warnings.catch_warnings():

@@ -308,10 +308,10 @@ def mark_lakes(
     for a, b in zip(li_, ri_, strict=True):
         cand.setdefault(int(b), []).append((int(lids[a]), lgeoms[a]))
     for i, polys in cand.items():
-        inside = [(lid, geoms[i].intersection(p).length) for lid, p in polys]
-        lid, best = max(inside, key=lambda t: t[1])
+        inside = [(lk_id, geoms[i].intersection(p).length) for lk_id, p in polys]
+        best_id, best = max(inside, key=lambda t: t[1])
         if length_m[i] > 0 and best / length_m[i] >= min_inside_share:
-            whole[i] = lid
+            whole[i] = best_id
             continue
         line = shapely.line_merge(geoms[i]) if geoms[i].geom_type == "MultiLineString" else geoms[i]
         if line.geom_type != "LineString":
@@ -393,7 +393,7 @@ def _fill_gaps(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:
 def _outlets(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:
     """Lake reaches whose water leaves the lake (any downstream link out of it, or an outlet)."""
     on = lid >= 0
-    src, dst, _ = net._edges
+    src, dst, _ = net.edges
     out = on & (np.bincount(src, minlength=net.n) == 0)
     leaves = on[src] & ((dst < 0) | (lid[np.maximum(dst, 0)] != lid[src]))
     out[src[leaves]] = True

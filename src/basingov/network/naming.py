@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov.errors import InputError
+from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
 
 __all__ = ["DEFAULT_MIN_SHARE", "DEFAULT_NAME_TOLERANCE_M", "names_from_lines"]
@@ -76,8 +76,6 @@ def names_from_lines(
     >>> names_from_lines(r, named, column="name").tolist()
     ['Rhine', '']
     """
-    from basingov.errors import CRSError
-
     crs = require_projected(reaches, what="reaches")
     if column not in lines.columns:
         msg = (

@@ -98,19 +98,19 @@ def navigate(
     s = int(net.position(start)[0])
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
     if mode == "UM":
-        indptr, indices = net._main_up_csr
+        indptr, indices = net.main_up_csr
         return K.upstream_main_walk(indptr, indices, _flow_score(net), length, s, limit)
     if mode == "UT":
-        indptr, indices = net._up_csr
-        return K.walk_up_csr(indptr, indices, net.order, net._rank, length, s, limit)
+        indptr, indices = net.up_csr
+        return K.walk_up_csr(indptr, indices, net.order, net.rank, length, s, limit)
     if mode == "DD":
-        indptr, indices, _ = net._down_csr
+        indptr, indices, _ = net.down_csr
     else:
         has = net.idx_ds >= 0
         indptr = np.zeros(net.n + 1, dtype=np.int64)
         np.cumsum(has, out=indptr[1:])
         indices = net.idx_ds[has]
-    return K.walk_down_csr(indptr, indices, net.order, net._rank, length, s, limit)
+    return K.walk_down_csr(indptr, indices, net.order, net.rank, length, s, limit)
 
 
 @dataclass(frozen=True)

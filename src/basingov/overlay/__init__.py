@@ -4,7 +4,8 @@ The public entry points live here; the work is split by concern:
 
 - :mod:`basingov.overlay.split`: cutting reaches at borders, levels, meander merging;
 - :mod:`basingov.overlay.boundary`: boundary reaches (left/right bank) and border pieces;
-- :mod:`basingov.overlay.stretches`: boundary stretches and outside gaps along the flow;
+- :mod:`basingov.overlay.stretches`: the :class:`PieceGraph` (pieces along the flow, the
+  hand-off to spillover), boundary stretches and outside gaps;
 - :mod:`basingov.overlay.crossings`: the crossing inventory and the main stem;
 - :mod:`basingov.overlay.shares`: unit shares and jurisdiction lookups.
 """
@@ -13,15 +14,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.overlay._common import (
     _ON_EMPTY,
     DEFAULT_BORDER_TOLERANCE_M,
@@ -37,10 +37,15 @@ from basingov.overlay._common import (
     piece_levels,
 )
 from basingov.overlay.boundary import boundary_reaches, mark_boundary_pieces
-from basingov.overlay.crossings import crossings, main_stem
+from basingov.overlay.crossings import crossings, graph_and_crossings, main_stem, piece_graph
 from basingov.overlay.shares import reach_jurisdictions, unit_shares
 from basingov.overlay.split import split_reaches
-from basingov.overlay.stretches import boundary_stretches, fill_outside_gaps
+from basingov.overlay.stretches import (
+    PieceGraph,
+    Stretches,
+    boundary_stretches,
+    fill_outside_gaps,
+)
 
 __all__ = [
     "DEFAULT_BORDER_TOLERANCE_M",
@@ -50,6 +55,8 @@ __all__ = [
     "DEFAULT_STRETCH_TOLERANCE_M",
     "OUTSIDE",
     "OverlayResult",
+    "PieceGraph",
+    "Stretches",
     "boundary_reaches",
     "boundary_stretches",
     "crossings",
@@ -57,6 +64,7 @@ __all__ = [
     "main_stem",
     "mark_boundary_pieces",
     "overlay_network",
+    "piece_graph",
     "piece_levels",
     "reach_jurisdictions",
     "split_reaches",
@@ -84,13 +92,9 @@ class OverlayResult:
         ``n_boundary_crossings``: the boundary crossings on that reach at that level.
     unit_shares
         Area and river-length shares (:func:`unit_shares`).
-    graphs
-        Jurisdiction DiGraph per level (:func:`basingov.dependency.jurisdiction_graph`).
-    dependency
-        Indicator table (:func:`basingov.dependency.dependency_table`), all levels.
-    dependency_edges
-        Edges of every level's graph as lines between jurisdictions
-        (:func:`basingov.dependency.dependency_edges`).
+    piece_graph
+        Pieces along the flow with the boundary stretches of every level and the crossing
+        ids on the border links (:class:`PieceGraph`): what the spillover stage routes on.
     boundary_crossings
         The zig-zag crossings along boundary stretches (``on_boundary=True``), left out of
         :attr:`crossings` and of the graphs but kept for inspection.
@@ -103,11 +107,9 @@ class OverlayResult:
     crossings: gpd.GeoDataFrame
     boundary_reaches: gpd.GeoDataFrame
     unit_shares: pd.DataFrame
-    graphs: Mapping[str, nx.DiGraph] = field(default_factory=dict)
-    dependency: pd.DataFrame = field(default_factory=pd.DataFrame)
-    dependency_edges: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
-    boundary_crossings: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
-    boundary_stretches: gpd.GeoDataFrame = field(default_factory=gpd.GeoDataFrame)
+    piece_graph: PieceGraph
+    boundary_crossings: gpd.GeoDataFrame
+    boundary_stretches: gpd.GeoDataFrame
 
     def crossings_at(self, level: str) -> gpd.GeoDataFrame:
         """Crossings of one level.
@@ -135,13 +137,13 @@ def overlay_network(
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
     on_empty: OnEmpty = "warn",
 ) -> OverlayResult:
-    """Run the whole overlay and dependency stage on one basin.
+    """Run the whole overlay stage on one basin.
 
     Steps: :func:`split_reaches`, :func:`fill_outside_gaps`, :func:`mark_boundary_pieces`,
-    then per level :func:`crossings` and :func:`boundary_stretches`;
-    :func:`boundary_reaches`, :func:`unit_shares`, and the jurisdiction graphs and
-    indicators of :mod:`basingov.dependency` built from the crossings without the
-    boundary crossings.
+    the :class:`PieceGraph` of the pieces, then per level its boundary stretches,
+    :func:`crossings` and :func:`boundary_stretches`; :func:`boundary_reaches` and
+    :func:`unit_shares`. The dependency stage (:func:`basingov.dependency.analyse`) takes
+    the result from here.
 
     Parameters
     ----------
@@ -178,8 +180,7 @@ def overlay_network(
 
     See Also
     --------
-    split_reaches, crossings, boundary_reaches, unit_shares,
-    basingov.dependency.dependency_table
+    split_reaches, crossings, boundary_reaches, unit_shares, basingov.dependency.analyse
 
     Examples
     --------
@@ -194,12 +195,9 @@ def overlay_network(
     ...     geometry=[LineString([(100, 500), (1900, 500)])], crs=3035)
     >>> basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=3035)
     >>> res = overlay_network(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), jur, basin)
-    >>> list(res.graphs["country"].edges)
+    >>> res.crossings[["from_jur", "to_jur"]].to_records(index=False).tolist()
     [('A', 'B')]
     """
-    from basingov import dependency as dep
-    from basingov.errors import EmptyResultError
-
     if on_empty not in _ON_EMPTY:
         msg = f"on_empty must be one of {list(_ON_EMPTY)}, got {on_empty!r}"
         raise InputError(msg)
@@ -220,10 +218,9 @@ def overlay_network(
     pieces = fill_outside_gaps(net, pieces)
     pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=stretch_tolerance_m)
     numbers = _level_numbers(jurisdictions)
-    every = [
-        crossings(net, pieces, level=lv, level_number=numbers[lv], min_stretch_m=min_stretch_m)
-        for lv in levels_
-    ]
+    g, every = graph_and_crossings(
+        net, pieces, levels=levels_, level_numbers=numbers, min_stretch_m=min_stretch_m
+    )
     cross = [c[~c["on_boundary"]].reset_index(drop=True) for c in every]
     all_cross = gpd.GeoDataFrame(pd.concat(cross, ignore_index=True), crs=reaches.crs)
     on_bnd = gpd.GeoDataFrame(
@@ -232,7 +229,7 @@ def overlay_network(
     stretches = gpd.GeoDataFrame(
         pd.concat(
             [
-                boundary_stretches(net, pieces, level=lv, min_stretch_m=min_stretch_m)
+                boundary_stretches(net, pieces, level=lv, min_stretch_m=min_stretch_m, graph=g)
                 for lv in levels_
             ],
             ignore_index=True,
@@ -246,12 +243,6 @@ def overlay_network(
     key = pd.MultiIndex.from_arrays([bnd["reach_id"], bnd["level_name"]])
     bnd = bnd.assign(n_boundary_crossings=counts.reindex(key).fillna(0).astype(np.int64).to_numpy())
     shares = unit_shares(jurisdictions, basin, pieces, levels=levels_)
-    graphs = {
-        lv: dep.jurisdiction_graph(c, jurisdictions, level=lv, unit_shares=shares)
-        for lv, c in zip(levels_, cross, strict=True)
-    }
-    table = dep.dependency_table(graphs)
-    edges = dep.dependency_edges(graphs, jurisdictions)
     logger.info(
         "overlay: %d pieces, %d crossings (%d more along %d boundary stretches), "
         "%d boundary reaches over levels %s",
@@ -268,9 +259,7 @@ def overlay_network(
         crossings=all_cross,
         boundary_reaches=bnd,
         unit_shares=shares,
-        graphs=graphs,
-        dependency=table,
-        dependency_edges=edges,
+        piece_graph=g,
         boundary_crossings=on_bnd,
         boundary_stretches=stretches,
     )

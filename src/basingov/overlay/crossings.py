@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from basingov.errors import InputError
@@ -20,7 +23,13 @@ from basingov.overlay._common import (
     _upstream_sum,
     piece_levels,
 )
-from basingov.overlay.stretches import _passages, _piece_graph, _stretches
+from basingov.overlay.stretches import (
+    PieceGraph,
+    _link_pieces,
+    _passages,
+    _stretches,
+    graph_and_stretches,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -115,6 +124,7 @@ def crossings(
     level: str,
     level_number: int | None = None,
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None = None,
 ) -> gpd.GeoDataFrame:
     """Inventory of the points where flow passes from one jurisdiction to another.
 
@@ -160,6 +170,9 @@ def crossings(
         piece table's levels, coarsest 0).
     min_stretch_m
         Shortest boundary stretch, in metres.
+    graph
+        The pieces' :class:`~basingov.overlay.PieceGraph`; its stretches of ``level``
+        are reused when it has them (default: built here).
 
     Returns
     -------
@@ -201,6 +214,22 @@ def crossings(
     ...     index=False).tolist()
     [('A', 'B', 2, 14.0)]
     """
+    return crossings_on_links(
+        net, pieces, level=level, level_number=level_number, min_stretch_m=min_stretch_m,
+        graph=graph,
+    )[0]  # fmt: skip
+
+
+def crossings_on_links(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    level: str,
+    level_number: int | None = None,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None = None,
+) -> tuple[gpd.GeoDataFrame, NDArray[np.int64]]:
+    """:func:`crossings`, plus the piece-graph edge of each row (-1 for gap crossings)."""
     level = _check_level(pieces, level)
     levels = piece_levels(pieces)
     lvnum = levels.index(level) if level_number is None else int(level_number)
@@ -212,8 +241,7 @@ def crossings(
     _require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], "pieces")
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     n = len(reaches)
-    g = _piece_graph(net, pieces)
-    st = _stretches(g, level, float(min_stretch_m))
+    g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     pas = _passages(g, level, st)
     names = dict(zip(g.pieces[f"jur_{level}"], g.pieces[f"name_{level}"].astype(str), strict=True))
     rpos, to_rpos, frac = pas.rpos, pas.to_rpos, pas.frac
@@ -267,6 +295,7 @@ def crossings(
             "on_boundary": pas.on_boundary,
             "stretch_id": sid,
             "gap_km": pas.gap_km,
+            "_edge": pas.edge,
         },
         geometry=pts,
         crs=reaches.crs,
@@ -288,4 +317,95 @@ def crossings(
             nb,
             st.ids.size,
         )
-    return out[[*_CROSSING_COLUMNS, "geometry"]]
+    edges = out.pop("_edge").to_numpy(dtype=np.int64)
+    return out[[*_CROSSING_COLUMNS, "geometry"]], edges
+
+
+def graph_and_crossings(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str],
+    level_numbers: Mapping[str, int],
+    min_stretch_m: float,
+) -> tuple[PieceGraph, list[gpd.GeoDataFrame]]:
+    """Build the piece graph (stretches, link crossings) and every level's crossings."""
+    g = _link_pieces(net, pieces)
+    g = dataclasses.replace(
+        g, stretches={lv: _stretches(g, lv, float(min_stretch_m)) for lv in levels}
+    )
+    every, links = [], {}
+    pid = g.pieces["piece_id"].to_numpy()
+    for lv in levels:
+        c, edge = crossings_on_links(
+            net, pieces, level=lv, level_number=level_numbers[lv], min_stretch_m=min_stretch_m,
+            graph=g,
+        )  # fmt: skip
+        every.append(c)
+        on = (edge >= 0) & ~c["on_boundary"].to_numpy(dtype=bool)
+        links[lv] = pd.DataFrame(
+            {
+                "src_piece_id": pid[g.src[edge[on]]],
+                "dst_piece_id": pid[g.dst[edge[on]]],
+                "crossing_id": c["crossing_id"].to_numpy()[on],
+            }
+        )
+    return dataclasses.replace(g, link_crossings=links), every
+
+
+def piece_graph(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str] | None = None,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+) -> PieceGraph:
+    """Build the :class:`PieceGraph` of a piece table, as :func:`overlay_network` does.
+
+    Parameters
+    ----------
+    net
+        The river network the pieces were cut from (``reaches``, ``idx_ds``, optional
+        ``bifurcations``).
+    pieces
+        Piece table from :func:`split_reaches` on ``net.reaches``, optionally with the
+        ``border_<level>`` columns of :func:`mark_boundary_pieces`.
+    levels
+        Levels whose stretches and crossing ids to add (default: every level of
+        ``pieces``).
+    min_stretch_m
+        Shortest boundary stretch, in metres.
+
+    Returns
+    -------
+    PieceGraph
+
+    Raises
+    ------
+    InputError
+        If a level is not in ``pieces``, a column is missing or ``min_stretch_m`` is
+        negative.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString, box
+    >>> from basingov.overlay import split_reaches
+    >>> jur = gpd.GeoDataFrame(
+    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
+    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
+    >>> r = gpd.GeoDataFrame({"reach_id": [1], "upstream_area_km2": [2.0]},
+    ...     geometry=[LineString([(100, 500), (1900, 500)])], crs=3035)
+    >>> g = piece_graph(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), split_reaches(r, jur))
+    >>> g.link_crossings["country"]["crossing_id"].tolist()
+    ['country-0']
+    """
+    lvs = piece_levels(pieces) if levels is None else [_check_level(pieces, lv) for lv in levels]
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
+        raise InputError(msg)
+    numbers = {lv: i for i, lv in enumerate(piece_levels(pieces))}
+    return graph_and_crossings(
+        net, pieces, levels=lvs, level_numbers=numbers, min_stretch_m=min_stretch_m
+    )[0]

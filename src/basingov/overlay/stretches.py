@@ -35,7 +35,8 @@ network stay outside, with their crossings ``"" -> A`` or ``A -> ""``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -58,28 +59,106 @@ from basingov.overlay._common import (
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["boundary_stretches", "fill_outside_gaps"]
+__all__ = ["PieceGraph", "Stretches", "boundary_stretches", "fill_outside_gaps"]
 
 #: Placeholder for the second member of a single-jurisdiction unit (not NUL: numpy
 #: compares strings with trailing NULs stripped, so "" == "\x00" there).
 _NONE = "\x1e"
 
 
-@dataclass(frozen=True)
-class _PieceGraph:
-    """Consecutive pieces along the flow (pieces sorted by reach position, then piece)."""
+@dataclass(frozen=True, eq=False)
+class Stretches:
+    """The boundary stretches of one level, as the overlay found them.
 
-    pieces: pd.DataFrame  # sorted copy
-    src: NDArray[np.int64]  # edge: upstream piece (row in ``pieces``)
-    dst: NDArray[np.int64]  # edge: downstream piece
-    rpos: NDArray[np.int64]  # reach holding the edge (upstream reach of a junction)
-    to_rpos: NDArray[np.int64]  # reach downstream of the edge
-    frac: NDArray[np.float64]  # position of the edge along ``rpos``
-    junction: NDArray[np.bool_]  # edge between two reaches
-    nxt: NDArray[np.int64]  # next piece along the main flow path, -1 at outlets
+    Attributes
+    ----------
+    of
+        Stretch (position in ``ids``) of every piece of :attr:`PieceGraph.pieces`, -1 off
+        stretches.
+    a, b
+        The two jurisdictions holding each stretch.
+    ids
+        Stretch ids (``"<level>-s<k>"``), as in the ``stretch_id`` of the crossings.
+    """
+
+    of: NDArray[np.int64]
+    a: NDArray[Any]
+    b: NDArray[Any]
+    ids: NDArray[Any]
 
 
-def _piece_graph(net: _NetworkLike, pieces: pd.DataFrame) -> _PieceGraph:
+@dataclass(frozen=True, eq=False)
+class PieceGraph:
+    """Pieces along the flow: the overlay's hand-off to the stages that route on pieces.
+
+    Nodes are the rows of :attr:`pieces` (the piece table sorted by reach position, then
+    piece); edges link consecutive pieces inside a reach and, at junctions, the last piece
+    of a reach to the first piece of each downstream reach (every branch of a
+    bifurcation), with the boundary stretches of every level and the crossing ids on the
+    border links, so that later stages (spillover) reuse them instead of recomputing them.
+    :func:`basingov.overlay.overlay_network` makes it (as does
+    :func:`basingov.overlay.piece_graph` on a piece table alone).
+
+    Attributes
+    ----------
+    pieces
+        Sorted piece table, positional index.
+    src, dst
+        Edge ends (rows of :attr:`pieces`), upstream first.
+    rpos, to_rpos
+        Reach position holding each edge (the upstream reach at a junction) and the
+        reach downstream of it.
+    frac
+        Position of each edge along ``rpos`` (1 at junctions).
+    junction
+        Whether each edge joins two reaches.
+    nxt
+        Next piece along the main flow path, -1 at outlets.
+    stretches
+        Boundary stretches per level name (:class:`Stretches`).
+    link_crossings
+        Per level name, the crossings of the main inventory that lie on an edge:
+        ``src_piece_id, dst_piece_id, crossing_id`` (an edge may carry several, e.g.
+        ``C -> A`` and ``C -> B`` where C enters a stretch of A and B). Gap crossings
+        lie on no single edge and are not listed.
+    """
+
+    pieces: pd.DataFrame
+    src: NDArray[np.int64]
+    dst: NDArray[np.int64]
+    rpos: NDArray[np.int64]
+    to_rpos: NDArray[np.int64]
+    frac: NDArray[np.float64]
+    junction: NDArray[np.bool_]
+    nxt: NDArray[np.int64]
+    stretches: Mapping[str, Stretches] = field(default_factory=dict)
+    link_crossings: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+    def stretches_at(self, level: str) -> Stretches | None:
+        """Return the boundary stretches of one level, or None if none were computed."""
+        return self.stretches.get(level)
+
+
+def _link_pieces(net: _NetworkLike, pieces: pd.DataFrame) -> PieceGraph:
+    """Link consecutive pieces along the flow (no stretches or crossing ids yet).
+
+    Parameters
+    ----------
+    net
+        The river network the pieces were cut from (``reaches``, ``idx_ds``, optional
+        ``bifurcations``).
+    pieces
+        Piece table of :func:`basingov.overlay.split_reaches` on ``net.reaches``.
+
+    Returns
+    -------
+    PieceGraph
+
+    Raises
+    ------
+    InputError
+        If a column is missing or the pieces name reaches not in the network.
+    """
     reaches = net.reaches
     _require_columns(pieces, ["reach_pos", "fraction_start", "fraction_end"], "pieces")
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
@@ -124,7 +203,7 @@ def _piece_graph(net: _NetworkLike, pieces: pd.DataFrame) -> _PieceGraph:
     mf, mt = last_of[main_up], first_of[main_dn]
     mok = (mf >= 0) & (mt >= 0)
     nxt[mf[mok]] = mt[mok]
-    return _PieceGraph(
+    return PieceGraph(
         pieces=p,
         src=np.concatenate([w, j_from[ok]]).astype(np.int64),
         dst=np.concatenate([w + 1, j_to[ok]]).astype(np.int64),
@@ -142,17 +221,7 @@ def _components(n: int, src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArr
     return np.asarray(csgraph.connected_components(a, directed=False)[1], dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class _Stretches:
-    """Boundary stretches of one level."""
-
-    of: NDArray[np.int64]  # stretch of every piece, -1 outside stretches
-    a: NDArray[Any]  # first / second jurisdiction of each stretch
-    b: NDArray[Any]
-    ids: NDArray[Any]  # stretch ids ("<level>-s<k>")
-
-
-def _stretches(g: _PieceGraph, level: str, min_stretch_m: float) -> _Stretches:
+def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     p = g.pieces
     npc = len(p)
     col = f"border_{level}"
@@ -162,7 +231,7 @@ def _stretches(g: _PieceGraph, level: str, min_stretch_m: float) -> _Stretches:
         else np.full(npc, "", dtype=object)
     )
     on = border != ""
-    none = _Stretches(
+    none = Stretches(
         of=np.full(npc, -1, dtype=np.int64),
         a=np.empty(0, dtype=object),
         b=np.empty(0, dtype=object),
@@ -209,13 +278,26 @@ def _stretches(g: _PieceGraph, level: str, min_stretch_m: float) -> _Stretches:
     of[rows[good]] = hit[good].astype(np.int64)
     a, b = agg["a"].to_numpy(dtype=object), agg["b"].to_numpy(dtype=object)
     _absorb(g, of, jur, a, b, p["length_km"].to_numpy(dtype=float) * 1000.0, min_stretch_m / 2)
-    return _Stretches(
+    return Stretches(
         of=of, a=a, b=b, ids=np.array([f"{level}-s{i}" for i in range(len(agg))], dtype=object)
     )
 
 
+def graph_and_stretches(
+    net: _NetworkLike,
+    pieces: pd.DataFrame,
+    level: str,
+    min_stretch_m: float,
+    graph: PieceGraph | None,
+) -> tuple[PieceGraph, Stretches]:
+    """Return the given piece graph and its stretches of ``level``, or compute both."""
+    g = _link_pieces(net, pieces) if graph is None else graph
+    st = g.stretches_at(level)
+    return g, _stretches(g, level, float(min_stretch_m)) if st is None else st
+
+
 def _absorb(
-    g: _PieceGraph,
+    g: PieceGraph,
     of: NDArray[np.int64],
     jur: NDArray[Any],
     a: NDArray[Any],
@@ -268,7 +350,7 @@ class _Passages:
     gap_km: NDArray[np.float64]
 
 
-def _passages(g: _PieceGraph, level: str, st: _Stretches) -> _Passages:
+def _passages(g: PieceGraph, level: str, st: Stretches) -> _Passages:
     """Apply the boundary-stretch and outside-gap rules (module docstring) at one level."""
     p = g.pieces
     jur = p[f"jur_{level}"].to_numpy(dtype=object)
@@ -330,7 +412,7 @@ def _passages(g: _PieceGraph, level: str, st: _Stretches) -> _Passages:
     )
 
 
-def _gap_components(g: _PieceGraph, jur: NDArray[Any]) -> NDArray[np.int64]:
+def _gap_components(g: PieceGraph, jur: NDArray[Any]) -> NDArray[np.int64]:
     """Component of every outside piece along the flow (-1 for pieces in a jurisdiction)."""
     out = jur == OUTSIDE
     comp = np.full(jur.size, -1, dtype=np.int64)
@@ -342,7 +424,7 @@ def _gap_components(g: _PieceGraph, jur: NDArray[Any]) -> NDArray[np.int64]:
 
 
 def _gap_crossings(
-    g: _PieceGraph,
+    g: PieceGraph,
     jur: NDArray[Any],
     e_edge: NDArray[np.int64],
     e_from: NDArray[Any],
@@ -447,7 +529,7 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
     """
     levels = piece_levels(pieces)
     _require_columns(pieces, [f"name_{lv}" for lv in levels], "pieces")
-    g = _piece_graph(net, pieces.reset_index(drop=True))
+    g = _link_pieces(net, pieces.reset_index(drop=True))
     sorted_rows = (
         pieces.reset_index(drop=True).sort_values(["reach_pos", "piece"]).index.to_numpy()
         if "piece" in pieces
@@ -493,6 +575,7 @@ def boundary_stretches(
     *,
     level: str,
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None = None,
 ) -> gpd.GeoDataFrame:
     """Stretches of river that form the border between two jurisdictions at one level.
 
@@ -510,6 +593,9 @@ def boundary_stretches(
         Level name.
     min_stretch_m
         Shortest stretch kept, in metres.
+    graph
+        The pieces' :class:`PieceGraph`; its stretches of ``level`` are reused when it
+        has them (default: built here).
 
     Returns
     -------
@@ -544,8 +630,7 @@ def boundary_stretches(
     if min_stretch_m < 0:
         msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
         raise InputError(msg)
-    g = _piece_graph(net, pieces)
-    st = _stretches(g, level, float(min_stretch_m))
+    g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     cols = [
         "stretch_id",
         "level_name",

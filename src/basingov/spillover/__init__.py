@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
-from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
+from basingov.overlay import PieceGraph
 from basingov.spillover._common import (
     DEFAULT_DECAY_PER_DAY,
     MC_DECAY_SIGMA_LN,
@@ -285,7 +285,7 @@ def _crossing_flux(
     t: Transfer,
     ids: np.ndarray,
     level: str,
-    crossings: pd.DataFrame | None,
+    graph: PieceGraph | None,
     rcodes: np.ndarray,
 ) -> pd.DataFrame:
     p = pn.pieces
@@ -304,16 +304,14 @@ def _crossing_flux(
             "link": np.arange(s.size),
         }
     )
-    if crossings is not None and len(crossings):
-        c = pd.DataFrame(crossings.drop(columns="geometry", errors="ignore"))
-        if "level_name" in c.columns:
-            c = c[c["level_name"] == level]
-        c = c[["crossing_id", "reach_id", "to_reach_id", "fraction"]].copy()
-        c["_key"] = c["fraction"].round(6)
-        links["_key"] = links["fraction"].round(6)
-        links = links.merge(
-            c.drop(columns="fraction"), on=["reach_id", "to_reach_id", "_key"], how="left"
-        ).drop(columns="_key")
+    on_links = None if graph is None else graph.link_crossings.get(level)
+    if on_links is not None and len(on_links):
+        pid = p["piece_id"].to_numpy()
+        links["src_piece_id"] = pid[s]
+        links["dst_piece_id"] = pid[d]
+        links = links.merge(on_links, on=["src_piece_id", "dst_piece_id"], how="left").drop(
+            columns=["src_piece_id", "dst_piece_id"]
+        )
     else:
         links["crossing_id"] = [f"{level}-link-{i}" for i in range(len(links))]
     links["crossing_id"] = links["crossing_id"].fillna(
@@ -334,8 +332,7 @@ def _crossing_flux(
 
 def spillover_tables(
     net: Any,
-    pieces: pd.DataFrame,
-    crossings: pd.DataFrame | None,
+    graph: PieceGraph,
     loads: pd.DataFrame,
     *,
     level_names: Sequence[str],
@@ -344,7 +341,6 @@ def spillover_tables(
     monte_carlo_runs: int = 0,
     seed: int = 0,
     percentiles: Sequence[float] = (5.0, 50.0, 95.0),
-    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
 ) -> SpilloverResult:
     r"""Route a basin's loads and build every spillover table, at every level.
 
@@ -363,11 +359,11 @@ def spillover_tables(
     net
         The :class:`basingov.network.RiverNetwork` (``length_km``, ``velocity_ms``,
         ``is_lake``).
-    pieces
-        Piece table of :func:`basingov.overlay.split_reaches` on ``net.reaches``.
-    crossings
-        Crossing sections (:func:`basingov.overlay.crossings`, all levels, with
-        ``crossing_id, level_name, reach_id, to_reach_id, fraction``), or None.
+    graph
+        The overlay's :class:`~basingov.overlay.PieceGraph` of ``net``
+        (:attr:`basingov.overlay.OverlayResult.piece_graph`): its pieces are routed on, its
+        boundary stretches set the routing labels and its border links carry the crossing
+        ids. (:func:`basingov.overlay.piece_graph` gives one without stretches.)
     loads
         Load table (:mod:`basingov.loads`): ``load_kg_day, load_source`` and ``piece_id``
         or ``reach_id`` (+ ``fraction``), optionally ``origin_<level>`` (jurisdiction id
@@ -381,10 +377,6 @@ def spillover_tables(
         (:func:`decay_model_from_config`); None uses :class:`DecayModel` (TN defaults).
     monte_carlo_runs, seed, percentiles
         Uncertainty bands (:func:`monte_carlo_matrix`); 0 runs skips them.
-    min_stretch_m
-        Shortest boundary stretch, in metres; use the overlay's value
-        (:func:`basingov.overlay.overlay_network`, default
-        ``basingov.overlay._common.DEFAULT_MIN_STRETCH_M``).
 
     Returns
     -------
@@ -403,7 +395,7 @@ def spillover_tables(
         model = dataclasses.replace(
             model, classes=DecayClasses.uniform(float(decay_per_day), source="decay_per_day")
         )
-    pn = piece_network(net, pieces)
+    pn = piece_network(net, graph.pieces)
     for lv in level_names:
         pn.jur_codes(lv)
     sources, src_loads = node_loads(pn, loads)
@@ -414,7 +406,7 @@ def spillover_tables(
     for i, lv in enumerate(level_names):
         ol = origin_loads(pn, loads, lv)
         codes, ids = ol.codes, ol.ids
-        rcodes = _route_codes_in(net, pn, ol, min_stretch_m)
+        rcodes = _route_codes_in(pn, ol, graph)
         t = transfer(
             pn.graph, keep, ol.home.sum(axis=0), codes, is_lake=lake, n_jur=ids.size,
             route_jur=rcodes, foreign=(ol.node, ol.origin, ol.load),
@@ -422,7 +414,7 @@ def spillover_tables(
         m = matrix_frame(t, ids.astype(str).tolist())
         matrices[lv] = m
         longs.append(matrix_long(m, level=i, level_name=lv))
-        cflux.append(_crossing_flux(pn, t, ids, lv, crossings, rcodes))
+        cflux.append(_crossing_flux(pn, t, ids, lv, graph, rcodes))
         ind = indicators(t, ids.astype(str).tolist())
         ind.insert(0, "level_name", lv)
         ind.insert(0, "level", i)
@@ -440,7 +432,7 @@ def spillover_tables(
                 monte_carlo_matrix(
                     net, pn, ol, level=lv, decay=model,
                     runs=monte_carlo_runs, seed=seed, percentiles=percentiles,
-                    min_stretch_m=min_stretch_m,
+                    graph=graph,
                 )
             )  # fmt: skip
     total = route(

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
-from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
-from basingov.overlay.stretches import _piece_graph, _stretches
+from basingov.overlay import PieceGraph
 from basingov.spillover.decay import DecayModel, piece_keep
 from basingov.spillover.routing import RoutingGraph, route, routing_graph
 
@@ -152,17 +151,16 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
 
 
 def stretch_route_codes(
-    net: Any,
     pn: PieceNetwork,
     level: str,
     *,
-    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None,
 ) -> np.ndarray:
     """Routing label of every piece at one level: its own, except on boundary stretches.
 
-    The stretches are the overlay's own (:mod:`basingov.overlay.stretches`, from the
-    ``border_<level>`` column and ``min_stretch_m``, as in
-    :func:`basingov.overlay.boundary_stretches`). A stretch between A and B is held
+    The stretches are the overlay's own, handed over in its
+    :class:`~basingov.overlay.PieceGraph` (``graph.stretches``).
+    A stretch between A and B is held
     jointly, so its pieces carry the label the flow had when it entered the stretch:
     walking downstream, a stretch piece takes the label of its upstream neighbour that is
     in the same stretch or labelled A or B, the one with the longest river upstream (the
@@ -174,14 +172,13 @@ def stretch_route_codes(
 
     Parameters
     ----------
-    net
-        The reach network the pieces were cut from.
     pn
-        Its piece network.
+        The piece network.
     level
         Jurisdiction level.
-    min_stretch_m
-        Shortest stretch kept, in metres (as in the overlay).
+    graph
+        The overlay's piece graph of the same pieces, or None (no stretches: every piece
+        keeps its own label).
 
     Returns
     -------
@@ -196,30 +193,29 @@ def stretch_route_codes(
     """
     codes, ids = pn.jur_codes(level)
     p = pn.pieces
-    if f"border_{level}" not in p.columns or "length_km" not in p.columns:
+    if graph is None:
         return codes
-    gp = _piece_graph(net, p)
-    st = _stretches(gp, level, float(min_stretch_m))
-    if st.ids.size == 0:
+    st = graph.stretches_at(level)
+    if st is None or st.ids.size == 0 or "length_km" not in p.columns:
         return codes
-    at = pd.Index(p["piece_id"].to_numpy()).get_indexer(gp.pieces["piece_id"].to_numpy())
+    at = pd.Index(p["piece_id"].to_numpy()).get_indexer(graph.pieces["piece_id"].to_numpy())
     of = np.full(pn.graph.n, -1, dtype=np.int64)
     of[at] = st.of
     idx = pd.Index(ids.astype(str))
     a_code = idx.get_indexer(st.a.astype(str))
     b_code = idx.get_indexer(st.b.astype(str))
-    graph = pn.graph
-    n = graph.n
+    rg = pn.graph
+    n = rg.n
     length = p["length_km"].to_numpy(dtype=np.float64)
     length = np.where(np.isfinite(length) & (length > 0), length, 0.0)
-    keep_up = np.full(n, 1.0 if graph.kind != "cyclic" else 0.999)
-    upstream = route(graph, keep_up, length, np.zeros(n, dtype=np.int64), n_origins=1).flux[:, 0]
-    src, dst, _ = graph.links()
+    keep_up = np.full(n, 1.0 if rg.kind != "cyclic" else 0.999)
+    upstream = route(rg, keep_up, length, np.zeros(n, dtype=np.int64), n_origins=1).flux[:, 0]
+    src, dst, _ = rg.links()
     by_dst = np.argsort(dst, kind="stable")
     pred = src[by_dst]
     pstart = np.searchsorted(dst[by_dst], np.arange(n + 1))
     rank = np.full(n, n, dtype=np.int64)
-    rank[graph.order] = np.arange(graph.order.shape[0])
+    rank[rg.order] = np.arange(rg.order.shape[0])
     on = np.flatnonzero(of >= 0)
     # where each stretch's main flow leaves it, if into A or B (the exit label)
     by_src = np.argsort(src, kind="stable")
@@ -492,11 +488,9 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
     )
 
 
-def _route_codes_in(
-    net: Any, pn: PieceNetwork, ol: OriginLoads, min_stretch_m: float
-) -> np.ndarray:
+def _route_codes_in(pn: PieceNetwork, ol: OriginLoads, graph: PieceGraph | None) -> np.ndarray:
     """Routing labels (:func:`stretch_route_codes`) in the numbering of ``ol.ids``."""
     _, piece_ids = pn.jur_codes(ol.level)
-    rc = stretch_route_codes(net, pn, ol.level, min_stretch_m=min_stretch_m)
+    rc = stretch_route_codes(pn, ol.level, graph=graph)
     remap = pd.Index(ol.ids).get_indexer(piece_ids.astype(str)).astype(np.int64)
     return remap[rc]

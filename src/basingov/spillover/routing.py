@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from basingov.errors import InputError, SingularSystemError
-from basingov.network._kernels import kahn_order_csr
+from basingov.network import kahn_order_csr
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import (
     _METHODS,
@@ -24,7 +24,7 @@ from basingov.spillover._common import (
 # ----------------------------------------------------------------------------------------
 # graph
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RoutingGraph:
     """A directed routing network on positions ``0..n-1``.
 
@@ -148,7 +148,9 @@ def routing_graph(
     order = kahn_order_csr(indptr, indices, n)
     if order.shape[0] < n:
         kind = "cyclic"
-    return RoutingGraph(ds, indptr, indices, frac, order, kind)
+    return RoutingGraph(
+        idx_ds=ds, indptr=indptr, indices=indices, frac=frac, order=order, kind=kind
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -293,7 +295,7 @@ def _node_arrays(
 # ----------------------------------------------------------------------------------------
 # routing of every node
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Routing:
     """Per-node routed flux by origin and the per-origin mass balance (kg/day).
 
@@ -449,4 +451,6 @@ def route(
         graph.order, graph.indptr, graph.indices, graph.frac,
         kp, ent, g, o, lake, flux, gen, dec, ret, dlv,
     )  # fmt: skip
-    return Routing(flux, gen, dlv, dec, ret, "sweep")
+    return Routing(
+        flux=flux, generated=gen, delivered=dlv, decayed=dec, retained=ret, method="sweep"
+    )

