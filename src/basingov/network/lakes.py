@@ -391,12 +391,24 @@ def _fill_gaps(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:
 
 
 def _outlets(net: RiverNetwork, lid: np.ndarray) -> np.ndarray:
-    """Lake reaches whose water leaves the lake (any downstream link out of it, or an outlet)."""
+    """Lake reaches whose water leaves the lake for good.
+
+    A lake reach is an outlet if it ends the network, or if a downstream link leaves the
+    lake and the main path from there never comes back into the same lake (a shore reach
+    whose line only runs outside the generalised polygon for a while and re-enters it
+    further down is not an outlet: its water ends up in the lake).
+    """
     on = lid >= 0
     src, dst, _ = net.edges
     out = on & (np.bincount(src, minlength=net.n) == 0)
     leaves = on[src] & ((dst < 0) | (lid[np.maximum(dst, 0)] != lid[src]))
-    out[src[leaves]] = True
+    ds = net.idx_ds
+    for a, b in zip(src[leaves], dst[leaves], strict=True):
+        lake, j = lid[a], b
+        while j >= 0 and lid[j] != lake:
+            j = ds[j]
+        if j < 0:
+            out[a] = True
     return out
 
 
