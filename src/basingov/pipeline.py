@@ -163,12 +163,13 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         with timer.stage("loads"):
             load_table = _loads(basin, net, ov)
         with timer.stage("spillover"):
+            decay = spillover.decay_model_from_config(cfg)
             sp = spillover.spillover_tables(
                 net,
                 ov.piece_graph,
                 load_table,
                 level_names=levels,
-                decay=spillover.decay_model_from_config(cfg),
+                decay=decay,
                 monte_carlo_runs=cfg.spillover.monte_carlo_runs,
                 seed=cfg.spillover.seed,
             )
@@ -180,7 +181,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         if len(sp.bands):
             tables["spillover_bands"] = sp.bands
         tables["marginal_benefit"] = _marginal_benefit(sp, levels)
-        lakes = spillover.lake_table(net, spillover.decay_model_from_config(cfg))
+        lakes = spillover.lake_table(net, decay)
         if len(lakes):
             tables["lakes"] = lakes
         reach_loads = sp.reach_loads
@@ -305,6 +306,24 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         key[f"transboundary_load_share_{top_level}"] = (
             float(cross) / generated if generated else None
         )
+        sp = res.spillover
+        if sp is not None:
+            # decay classes and lake settling velocities used, with their sources
+            key["decay"] = {
+                k: v
+                for k, v in sp.parameters.items()
+                if k.startswith(("parameter", "decay_classes", "lake_settling"))
+            }
+        if "lakes" in res.tables:
+            lk = res.tables["lakes"]
+            key["lakes"] = {
+                str(r["lake_name"]): {
+                    "retention": float(r["retention"]),
+                    "residence_days": float(r["residence_days"]),
+                    "volume_source": str(r["volume_source"]),
+                }
+                for _, r in lk.iterrows()
+            }
         key[f"net_spillover_balance_{top_level}_kg_day"] = {
             str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
         }

@@ -157,7 +157,8 @@ class DecayClasses:
         if bad.size:
             msg = (
                 f"mean discharge is missing or negative at {bad.size} node(s), e.g. positions "
-                f"{bad[:10].tolist()}; decay classes need discharge_m3s on every reach"
+                f"{bad[:10].tolist()}; decay classes by mean flow need discharge_m3s on every "
+                "reach (fill it, or give one rate for every reach: [spillover] decay_per_day)"
             )
             raise InputError(msg)
         return np.searchsorted(np.asarray(self.thresholds_m3s), q, side="right").astype(np.int64)
