@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import JURISDICTION_COLUMNS
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
 from basingov.io import read_stations, read_vector
@@ -214,7 +215,7 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         "jurisdictions",
         b.path,
         b.layer,
-        required=("jur_id", "name", "level", "level_name", "parent_id"),
+        required=JURISDICTION_COLUMNS,
         id_column="jur_id",
         geometry_types={"Polygon", "MultiPolygon"},
     )

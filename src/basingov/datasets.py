@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from basingov._checks import JURISDICTION_COLUMNS
 from basingov.config import BasinConfig, load_config
 from basingov.errors import ConfigError, InputError
 from basingov.io import read_vector
@@ -29,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 #: Environment variable that points basingov at another copy of the shipped ``data/``.
 DATA_ENV = "BASINGOV_DATA"
-
-_REQUIRED_JUR_COLUMNS = ("jur_id", "name", "level", "level_name", "parent_id")
 
 
 def data_dir() -> Path:
@@ -140,7 +139,7 @@ class Basin:
 
 def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     b = cfg.boundaries
-    jur = read_vector(b.path, layer=b.layer, columns=_REQUIRED_JUR_COLUMNS)
+    jur = read_vector(b.path, layer=b.layer, columns=JURISDICTION_COLUMNS)
     basin = read_vector(b.path, layer=b.basin_layer)
     problems: list[str] = []
     if len(basin) != 1:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,10 +41,7 @@ _OUTSIDE = ""
 
 
 def _require(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        msg = f"{what} lacks column(s) {missing}; it has {list(df.columns)}"
-        raise InputError(msg)
+    require_columns(df, cols, what=what)
 
 
 def jurisdiction_graph(

@@ -16,8 +16,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-from pyproj import CRS
 
+from basingov._checks import require_projected
 from basingov.errors import CRSError, InputError, OutputExistsError
 
 __all__ = [
@@ -187,42 +187,6 @@ def read_vector(
             )
             raise InputError(msg)
     return gdf
-
-
-def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
-    """Check that a GeoDataFrame is in a projected CRS before metric work.
-
-    Parameters
-    ----------
-    gdf
-        The data to check.
-    what
-        How to name the data in the error message.
-
-    Returns
-    -------
-    pyproj.CRS
-        The projected CRS.
-
-    Raises
-    ------
-    CRSError
-        If the CRS is missing or geographic.
-    """
-    if gdf.crs is None:
-        msg = (
-            f"{what} has no CRS; set it with gdf.set_crs(...) and project it, e.g. "
-            "gdf.to_crs(gdf.estimate_utm_crs()), before computing lengths or areas"
-        )
-        raise CRSError(msg)
-    crs = CRS.from_user_input(gdf.crs)
-    if not crs.is_projected:
-        msg = (
-            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
-            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's configured CRS"
-        )
-        raise CRSError(msg)
-    return crs
 
 
 def read_stations(

@@ -37,8 +37,10 @@ flow percentile is turned into a ratio by a lognormal flow-duration curve
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, Literal, get_args
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -47,15 +49,19 @@ import shapely
 from scipy.stats import norm
 
 from basingov.errors import EmptyResultError, InputError
-from basingov.network import DEFAULT_VELOCITY_B, lake_reaches
-from basingov.network.navigation import navigate
+from basingov.network import DEFAULT_VELOCITY_B, lake_reaches, navigate, travel_time_hours
+
+if TYPE_CHECKING:
+    from basingov.datasets import Basin
 
 __all__ = [
     "DEFAULT_DISPERSION_M2_S",
     "NOTIFICATION_COLUMNS",
+    "SpillResult",
     "flow_duration_ratio",
     "spill_notifications",
     "travel_times",
+    "warn",
 ]
 
 #: Longitudinal dispersion coefficient D (m2/s). An *assumption* of the order of the
@@ -208,8 +214,8 @@ def travel_times(
         raise InputError(msg)
     path = navigate(net, start, mode=mode)
     r = net.reaches
-    length_m = r["length_km"].to_numpy(dtype=np.float64)[path] * 1000.0
-    v = r["velocity_ms"].to_numpy(dtype=np.float64)[path] * flow_ratio**velocity_b
+    vmult = flow_ratio**velocity_b
+    v = r["velocity_ms"].to_numpy(dtype=np.float64)[path] * vmult
     lake_of = (
         r["lake_name"].fillna("").astype(str).to_numpy()[path]
         if "lake_name" in r.columns
@@ -226,8 +232,7 @@ def travel_times(
         ids = r["reach_id"].to_numpy()[path][bad][:10].tolist()
         msg = f"reach(es) {ids} on the spill path have no positive velocity_ms; fill it"
         raise InputError(msg)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(river, length_m / v / 3600.0, hold)
+    tau = np.where(river, travel_time_hours(net, velocity_multiplier=vmult)[path], hold)
     local = {int(p): k for k, p in enumerate(path)}
     n = path.size
     t_in = np.full(n, np.inf)
@@ -460,3 +465,273 @@ def spill_notifications(
             (release_time + dt.timedelta(hours=float(h))).isoformat() for h in out["peak_hours"]
         ]
     return out
+
+
+# --- the whole workflow: basin + point + mass -> notification list ------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SpillResult:
+    """The notification list for one release, with what it was computed from.
+
+    Attributes
+    ----------
+    basin, network
+        Basin name and ``[networks.<key>]`` key used.
+    lon, lat, mass_kg, time
+        The release as given (``time`` as ISO 8601 text, or None).
+    reach_id, snap_distance_m, fraction
+        The reach the release snapped to, how far away, and where along it (0 upstream end).
+    mode, dispersion_m2_s, decay_per_day
+        The options used (:func:`spill_notifications`).
+    notifications
+        :func:`spill_notifications`: one row per jurisdiction reached, sorted by arrival.
+    flow
+        The flow the warning was computed for: ``q_mean_m3s`` (mean flow of the release
+        reach), ``q_release_m3s``, ``ratio``, ``velocity_b``, ``source`` (and
+        ``percentile``, ``flow_duration_sigma_ln`` for a percentile).
+    """
+
+    basin: str
+    network: str
+    lon: float
+    lat: float
+    reach_id: int
+    snap_distance_m: float
+    fraction: float
+    mass_kg: float
+    time: str | None
+    mode: str
+    dispersion_m2_s: float
+    decay_per_day: float
+    notifications: pd.DataFrame
+    flow: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON of ``basingov spill`` (DESIGN §2.13), with plain JSON values."""
+        from basingov.io import to_jsonable
+
+        return to_jsonable(
+            {
+                "basin": self.basin,
+                "network": self.network,
+                "release": {
+                    "lon": self.lon,
+                    "lat": self.lat,
+                    "reach_id": self.reach_id,
+                    "snap_distance_m": self.snap_distance_m,
+                    "fraction": self.fraction,
+                    "mass_kg": self.mass_kg,
+                    "time": self.time,
+                },
+                "mode": self.mode,
+                "dispersion_m2_s": self.dispersion_m2_s,
+                "decay_per_day": self.decay_per_day,
+                "flow": dict(self.flow),
+                "notifications": self.notifications.replace({np.nan: None}).to_dict(
+                    orient="records"
+                ),
+            }
+        )
+
+
+def warn(
+    basin: str | Path | Basin,
+    at: Sequence[float],
+    mass_kg: float,
+    *,
+    time: str | dt.datetime | None = None,
+    network: str | None = None,
+    mode: Mode = "DM",
+    dispersion_m2_s: float | None = None,
+    decay_per_day: float = 0.0,
+    tolerance_m: float = 5000.0,
+    flow_m3s: float | None = None,
+    flow_percentile: float | None = None,
+) -> SpillResult:
+    """Who must be warned, and by when, after a release of ``mass_kg`` at a point.
+
+    The point snaps to a reach of the basin's network; the downstream path is split at
+    the jurisdiction borders and :func:`spill_notifications` gives arrival, peak time and
+    peak concentration at each border.
+
+    Parameters
+    ----------
+    basin
+        A shipped basin name, a config path or a loaded :class:`~basingov.datasets.Basin`.
+    at
+        Release point ``(lon, lat)`` in WGS84 degrees.
+    mass_kg
+        Released mass (> 0).
+    time
+        Release time (ISO 8601 text or a datetime); adds ``arrival_time`` and ``peak_time``.
+    network
+        Key of a ``[networks.<key>]`` table; default: the basin's network.
+    mode
+        ``"DM"``: follow the main stem; ``"DD"``: every diversion.
+    dispersion_m2_s
+        Longitudinal dispersion coefficient; default: the config's ``[spillover]
+        dispersion_m2_s``, else :data:`DEFAULT_DISPERSION_M2_S` (an assumption).
+    decay_per_day
+        First-order decay rate (0: conservative, the worst case).
+    tolerance_m
+        Largest snapping distance.
+    flow_m3s
+        Discharge at the release (m³/s); default: the release reach's mean flow. Discharges
+        on the path scale by ``flow_m3s`` over that mean flow, velocities by the ratio's
+        power b of :math:`v = a Q^b` (``[hydraulics] velocity_b``), lake residence times by
+        its inverse.
+    flow_percentile
+        Instead of ``flow_m3s``: the flow exceeded this percentage of the time (95 = a low
+        flow), from the basin's lognormal flow-duration curve (:func:`flow_duration_ratio`,
+        ``[hydraulics] flow_duration_sigma_ln``).
+
+    Returns
+    -------
+    SpillResult
+        ``as_dict()`` gives the JSON of ``basingov spill``.
+
+    Raises
+    ------
+    InputError
+        For a bad point, time, mass, mode, rate or flow, both flow options, or a flow
+        percentile for a basin without a flow-duration curve.
+    EmptyResultError
+        If no reach lies within ``tolerance_m`` of the point.
+
+    Examples
+    --------
+    100 kg released into the West Tiaoxi in Huzhou (Zhejiang): the river crosses into
+    Jiangsu, runs into Lake Taihu, and reaches Shanghai after the lake has held the plume
+    for its residence time.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the Taihu network has disconnected pieces
+    ...     r = warn("taihu", (119.95, 30.80), 100.0)
+    >>> n = r.notifications
+    >>> n.loc[n["level_name"] == "province", ["name", "lake"]].values.tolist()
+    [['Zhejiang Province', ''], ['Jiangsu Province', ''], ['Shanghai Municipality', 'Taihu Lake']]
+    >>> n["arrival_hours"].is_monotonic_increasing
+    True
+    """
+    from pyproj import Transformer
+
+    from basingov.datasets import load_basin, load_network
+    from basingov.network import navigate, snap_point
+    from basingov.overlay import split_reaches
+
+    try:
+        lon, lat = (float(v) for v in at)
+    except (TypeError, ValueError):
+        msg = f"at must be a (lon, lat) pair in WGS84 degrees, e.g. (7.59, 47.56); got {at!r}"
+        raise InputError(msg) from None
+    release: dt.datetime | None
+    if isinstance(time, str):
+        try:
+            release = dt.datetime.fromisoformat(time)
+        except ValueError:
+            msg = f"time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time!r}"
+            raise InputError(msg) from None
+    else:
+        release = time
+    if mode not in _MODES:
+        msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
+        raise InputError(msg)
+    if flow_m3s is not None and flow_percentile is not None:
+        msg = "give flow_m3s (--flow) or flow_percentile (--flow-percentile), not both"
+        raise InputError(msg)
+    if flow_m3s is not None and not flow_m3s > 0:
+        msg = f"the flow at the release must be a discharge > 0 in m3/s, got {flow_m3s}"
+        raise InputError(msg)
+    b = basin if not isinstance(basin, str | Path) else load_basin(basin)
+    cfg = b.config
+    key = network or cfg.basin.network
+    net = load_network(b, key=key)
+    d_coef = next(
+        d
+        for d in (dispersion_m2_s, cfg.spillover.dispersion_m2_s, DEFAULT_DISPERSION_M2_S)
+        if d is not None
+    )
+    snap = snap_point(net, lon, lat, tolerance_m=tolerance_m)
+    flow = _flow_at_release(cfg, net, snap, flow_m3s, flow_percentile)
+    x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
+    geom = net.reaches.geometry.iloc[snap.position]
+    frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
+    path = navigate(net, snap.reach_id, mode=mode)
+    sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
+    levels = list(cfg.boundaries.levels)
+    pieces = split_reaches(sub, b.jurisdictions, levels=levels)
+    table = spill_notifications(
+        net,
+        pieces,
+        snap.reach_id,
+        mass_kg,
+        levels=levels,
+        start_fraction=frac,
+        mode=mode,
+        dispersion_m2_s=d_coef,
+        decay_per_day=decay_per_day,
+        release_time=release,
+        flow_ratio=flow["ratio"],
+        velocity_b=flow["velocity_b"],
+    )
+    return SpillResult(
+        basin=cfg.basin.name,
+        network=key,
+        lon=lon,
+        lat=lat,
+        reach_id=snap.reach_id,
+        snap_distance_m=snap.distance_m,
+        fraction=frac,
+        mass_kg=mass_kg,
+        time=time if isinstance(time, str) or time is None else time.isoformat(),
+        mode=mode,
+        dispersion_m2_s=d_coef,
+        decay_per_day=decay_per_day,
+        notifications=table,
+        flow=flow,
+    )
+
+
+def _flow_at_release(
+    cfg: Any, net: Any, snap: Any, flow_m3s: float | None, flow_percentile: float | None
+) -> dict[str, Any]:
+    """Return the flow ratio at the release and how it was obtained (:class:`SpillResult`)."""
+    q_mean = float(net.reaches["discharge_m3s"].iloc[snap.position])
+    hyd = cfg.hydraulics
+    b_exp = DEFAULT_VELOCITY_B if hyd.velocity_b is None else float(hyd.velocity_b)
+    flow: dict[str, Any] = {"q_mean_m3s": q_mean, "velocity_b": b_exp, "ratio": 1.0}
+    if flow_m3s is None and flow_percentile is None:
+        flow.update(q_release_m3s=q_mean, source="mean flow of the release reach")
+        return flow
+    if not (np.isfinite(q_mean) and q_mean > 0):
+        msg = (
+            f"reach {snap.reach_id} has no mean discharge, so a flow at the release cannot be "
+            "scaled along the path; fill discharge_m3s of the network"
+        )
+        raise InputError(msg)
+    if flow_m3s is not None:
+        flow.update(ratio=flow_m3s / q_mean, q_release_m3s=flow_m3s, source="given")
+        return flow
+    if flow_percentile is None:  # for the type checker: one of the two is given
+        return flow
+    if hyd.flow_duration_sigma_ln is None:
+        msg = (
+            f"{cfg.source.name} gives no flow-duration curve: set [hydraulics] "
+            "flow_duration_sigma_ln (standard deviation of ln daily flow) and "
+            "flow_duration_source, or give the flow (--flow Q)"
+        )
+        raise InputError(msg)
+    ratio = flow_duration_ratio(flow_percentile, sigma_ln=hyd.flow_duration_sigma_ln)
+    flow.update(
+        ratio=ratio,
+        q_release_m3s=q_mean * ratio,
+        percentile=flow_percentile,
+        flow_duration_sigma_ln=hyd.flow_duration_sigma_ln,
+        source=(
+            "ASSUMPTION: lognormal flow-duration curve, sigma of ln(flow) from "
+            f"{hyd.flow_duration_source or 'the basin config'}"
+        ),
+    )
+    return flow

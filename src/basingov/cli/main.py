@@ -45,7 +45,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 @cli.group()
 def query() -> None:
-    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction."""
+    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction, river."""
 
 
 # --- command registration: one import + add_command per command module ---------------
@@ -67,6 +67,9 @@ from basingov.cli.query_network import downstream, upstream  # noqa: E402
 
 query.add_command(upstream)
 query.add_command(downstream)
+from basingov.cli.query_river import river  # noqa: E402
+
+query.add_command(river)
 # ---------------------------------------------------------------------------------------
 
 

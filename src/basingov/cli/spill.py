@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from basingov.cli._common import parse_lonlat
-from basingov.io import to_jsonable
 
 __all__ = ["spill"]
 
@@ -90,20 +88,15 @@ def spill(
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
 
     Prints JSON with a ``notifications`` list (jur_id, name, level, crossing_lon,
-    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake; sorted by arrival) to stdout
-    and a table to stderr. A lake on the path holds the plume for its residence time.
+    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake; sorted by arrival) and the
+    ``flow`` used to stdout, and a table to stderr. A lake on the path holds the plume for
+    its residence time.
     """
     import numpy as np
-    import shapely
-    from pyproj import Transformer
 
-    from basingov.datasets import load_basin, load_network
     from basingov.errors import InputError
     from basingov.io import check_overwrite, write_csv, write_json
-    from basingov.network import DEFAULT_VELOCITY_B
-    from basingov.network.navigation import navigate, snap_point
-    from basingov.overlay import split_reaches
-    from basingov.spill import DEFAULT_DISPERSION_M2_S, flow_duration_ratio, spill_notifications
+    from basingov.spill import warn
 
     lon, lat = parse_lonlat(at)
     if flow is not None and flow_percentile is not None:
@@ -112,10 +105,9 @@ def spill(
     if flow is not None and not flow > 0:
         msg = f"--flow must be a discharge > 0 in m3/s, got {flow}"
         raise click.BadParameter(msg)
-    release = None
     if time_ is not None:
         try:
-            release = dt.datetime.fromisoformat(time_)
+            dt.datetime.fromisoformat(time_)
         except ValueError:
             msg = f"--time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time_!r}"
             raise click.BadParameter(msg) from None
@@ -124,101 +116,30 @@ def spill(
             msg = f"-o must end in .csv or .json, got {out.name!r}"
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
-    b = load_basin(basin)
-    cfg = b.config
-    key = network or cfg.basin.network
-    net = load_network(b, key=key)
-    d_coef = next(
-        d
-        for d in (dispersion, cfg.spillover.dispersion_m2_s, DEFAULT_DISPERSION_M2_S)
-        if d is not None
-    )
-    snap = snap_point(net, lon, lat, tolerance_m=tolerance)
-    q_mean = float(net.reaches["discharge_m3s"].iloc[snap.position])
-    hyd = cfg.hydraulics
-    b_exp = DEFAULT_VELOCITY_B if hyd.velocity_b is None else float(hyd.velocity_b)
-    flow_info: dict[str, Any] = {"q_mean_m3s": q_mean, "velocity_b": b_exp}
-    ratio = 1.0
-    if (flow is not None or flow_percentile is not None) and not (
-        np.isfinite(q_mean) and q_mean > 0
-    ):
-        msg = (
-            f"reach {snap.reach_id} has no mean discharge, so --flow/--flow-percentile "
-            "cannot be scaled along the path; fill discharge_m3s of the network"
-        )
-        raise InputError(msg)
-    if flow is not None:
-        ratio = flow / q_mean
-        flow_info.update(q_release_m3s=flow, source="--flow (given)")
-    elif flow_percentile is not None:
-        if hyd.flow_duration_sigma_ln is None:
-            msg = (
-                f"{cfg.source.name} gives no flow-duration curve: set [hydraulics] "
-                "flow_duration_sigma_ln (standard deviation of ln daily flow) and "
-                "flow_duration_source, or use --flow Q"
-            )
-            raise InputError(msg)
-        ratio = flow_duration_ratio(flow_percentile, sigma_ln=hyd.flow_duration_sigma_ln)
-        flow_info.update(
-            q_release_m3s=q_mean * ratio,
-            percentile=flow_percentile,
-            flow_duration_sigma_ln=hyd.flow_duration_sigma_ln,
-            source=(
-                "ASSUMPTION: lognormal flow-duration curve, sigma of ln(flow) from "
-                f"{hyd.flow_duration_source or 'the basin config'}"
-            ),
-        )
-    else:
-        flow_info.update(q_release_m3s=q_mean, source="mean flow of the release reach")
-    flow_info["ratio"] = ratio
-    x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
-    geom = net.reaches.geometry.iloc[snap.position]
-    frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
-    path = navigate(net, snap.reach_id, mode=mode)  # type: ignore[arg-type]
-    sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
-    levels = list(cfg.boundaries.levels)
-    pieces = split_reaches(sub, b.jurisdictions, levels=levels)
-    table = spill_notifications(
-        net,
-        pieces,
-        snap.reach_id,
+    res = warn(
+        basin,
+        (lon, lat),
         mass,
-        levels=levels,
-        start_fraction=frac,
+        time=time_,
+        network=network,
         mode=mode,  # type: ignore[arg-type]
-        dispersion_m2_s=d_coef,
+        dispersion_m2_s=dispersion,
         decay_per_day=decay,
-        release_time=release,
-        flow_ratio=ratio,
-        velocity_b=b_exp,
+        tolerance_m=tolerance,
+        flow_m3s=flow,
+        flow_percentile=flow_percentile,
     )
-    result = {
-        "basin": cfg.basin.name,
-        "network": key,
-        "release": {
-            "lon": lon,
-            "lat": lat,
-            "reach_id": snap.reach_id,
-            "snap_distance_m": snap.distance_m,
-            "fraction": frac,
-            "mass_kg": mass,
-            "time": time_,
-        },
-        "mode": mode,
-        "dispersion_m2_s": d_coef,
-        "decay_per_day": decay,
-        "flow": flow_info,
-        "notifications": table.replace({np.nan: None}).to_dict(orient="records"),
-    }
+    table = res.notifications
+    result = res.as_dict()
     if out is not None:
         if out.suffix == ".csv":
             write_csv(table, out, overwrite=overwrite)
         else:
-            write_json(to_jsonable(result), out, overwrite=overwrite)
+            write_json(result, out, overwrite=overwrite)
     click.echo(
-        f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {snap.reach_id} "
-        f"({snap.distance_m:.0f} m away) at {float(flow_info['q_release_m3s']):.4g} m3/s "
-        f"(mean {q_mean:.4g}); {len(table)} notification(s):",
+        f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {res.reach_id} "
+        f"({res.snap_distance_m:.0f} m away) at {float(res.flow['q_release_m3s']):.4g} m3/s "
+        f"(mean {float(res.flow['q_mean_m3s']):.4g}); {len(table)} notification(s):",
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
@@ -236,4 +157,4 @@ def spill(
             err=True,
         )
     if fmt == "json":
-        click.echo(json.dumps(to_jsonable(result), indent=2))
+        click.echo(json.dumps(result, indent=2))

@@ -12,7 +12,13 @@ Sources:
 - ``jurisdiction_table``: emissions per jurisdiction spread over its river
   (:func:`jurisdiction_loads`);
 - ``monitoring``: C x Q at stations and increments between stations
-  (:func:`station_loads`, :func:`incremental_loads`).
+  (:func:`station_loads`, :func:`incremental_loads`);
+- ``landcover`` and ``deposition``: diffuse export from land and deposition on water
+  (:mod:`basingov.loads.diffuse`).
+
+Domestic sewage uses treatment removal per country and census-rescaled population
+(:mod:`basingov.loads.sewage`); :mod:`basingov.loads.calibration` fits the source
+coefficients to station loads.
 
 Coefficients below are defaults; ``[loads] coefficients`` in a basin config overrides them
 with the keys ``per_capita_g_day`` and ``treatment_removal``.
@@ -31,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import require_projected
 from basingov.loads.population import (
@@ -60,9 +67,11 @@ logger = logging.getLogger(__name__)
 Parameter = Literal["TN", "TP", "COD", "BOD5"]
 #: Parameters with default load coefficients.
 PARAMETERS: tuple[str, ...] = get_args(Parameter)
-Source = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
-#: The four load-source kinds (values of ``[loads] sources`` and ``load_source``).
-SOURCES: tuple[str, ...] = get_args(Source)
+#: The load-source kinds (values of ``[loads] sources``), defined once in
+#: :mod:`basingov.config` where the config is checked (``landcover`` rows are labelled by
+#: their group, :data:`basingov.loads.diffuse.DIFFUSE_KINDS`, in ``load_source``).
+Source = LoadSource
+SOURCES: tuple[str, ...] = LOAD_SOURCES
 #: Keys accepted in ``[loads] coefficients``.
 COEFFICIENT_KEYS: tuple[str, ...] = ("per_capita_g_day", "treatment_removal")
 

@@ -13,7 +13,8 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.lakes`: reaches inside lake polygons become lake nodes;
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
-- :mod:`~basingov.network.assemble`: a basin's network as its config describes it.
+- :mod:`~basingov.network.assemble`: a basin's network as its config describes it;
+- :mod:`~basingov.network.regionalise`: mean discharge regionalised to gauges.
 """
 
 from basingov.network._container import RiverNetwork, network_from_table
@@ -28,20 +29,29 @@ from basingov.network.hydrology import (
     accumulate,
     discharge_from_area,
     distance_to_outlet,
+    downstream_sum,
     strahler_order,
     travel_time_hours,
     upstream_area,
     upstream_length,
+    upstream_sum,
     velocity_from_discharge,
 )
 from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+from basingov.network.regionalise import (
+    GAUGE_COLUMNS,
+    gauge_table,
+    regionalise_runoff,
+    station_areas,
+)
 
 __all__ = [
     "DEFAULT_LAKE_VELOCITY_MS",
     "DEFAULT_RUNOFF_MM_YEAR",
     "DEFAULT_VELOCITY_A",
     "DEFAULT_VELOCITY_B",
+    "GAUGE_COLUMNS",
     "MODES",
     "OUTLET_ID",
     "LakeInfo",
@@ -51,7 +61,9 @@ __all__ = [
     "accumulate",
     "discharge_from_area",
     "distance_to_outlet",
+    "downstream_sum",
     "from_networkx",
+    "gauge_table",
     "ids_to_positions",
     "kahn_order_csr",
     "lake_polygons",
@@ -61,11 +73,14 @@ __all__ = [
     "network_from_gdf",
     "network_from_table",
     "network_to_gdf",
+    "regionalise_runoff",
     "snap_point",
+    "station_areas",
     "strahler_order",
     "to_networkx",
     "travel_time_hours",
     "upstream_area",
     "upstream_length",
+    "upstream_sum",
     "velocity_from_discharge",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from pyproj import CRS
 
+from basingov._checks import require_columns
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import _kernels as K
 from basingov.network._topology import (
@@ -295,13 +296,12 @@ def network_from_table(
         msg = f"reaches must be a GeoDataFrame, got {type(reaches).__name__}"
         raise InputError(msg)
     crs = _check_projected(reaches.crs, "the reach table")
-    missing = [c for c in (id_column, downstream_column) if c not in reaches.columns]
-    if missing:
-        msg = (
-            f"the reach table lacks column(s) {missing}; available columns are "
-            f"{sorted(map(str, reaches.columns))}; pass id_column=/downstream_column="
-        )
-        raise InputError(msg)
+    require_columns(
+        reaches,
+        (id_column, downstream_column),
+        what="the reach table",
+        hint="pass id_column=/downstream_column=",
+    )
     ids = _int_column(reaches[id_column], id_column)
     ds = _int_column(reaches[downstream_column], downstream_column)
     idx_ds, order, bif, sizes = _topology(

@@ -11,7 +11,8 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from basingov.errors import CRSError, TopologyError
+from basingov._checks import projected_crs
+from basingov.errors import TopologyError
 from basingov.network import _kernels as K
 
 #: ``downstream_id`` of a reach that drains out of the network.
@@ -128,21 +129,7 @@ def ids_to_positions(
 
 
 def _check_projected(crs: Any, what: str) -> CRS:
-    if crs is None:
-        msg = (
-            f"{what} has no CRS; set it first, e.g. gdf.set_crs('EPSG:4326') for lon/lat "
-            "data, then project it with gdf.to_crs(gdf.estimate_utm_crs())"
-        )
-        raise CRSError(msg)
-    crs = CRS.from_user_input(crs)
-    if crs.is_geographic:
-        msg = (
-            f"{what} is in the geographic CRS {crs.to_string()}; lengths and areas need a "
-            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's "
-            "configured CRS"
-        )
-        raise CRSError(msg)
-    return crs
+    return projected_crs(crs, what=what)
 
 
 def _validate_bifurcations(

@@ -12,8 +12,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from basingov._checks import JURISDICTION_COLUMNS, require_columns
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
+from basingov.network import downstream_sum, upstream_sum
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -56,7 +58,7 @@ _MIN_GAP_M = 1e-3
 #: Polygons with more vertices than this are clipped to a reach's box before intersecting.
 _CLIP_MIN_VERTICES = 256
 
-_JUR_COLUMNS = ("jur_id", "name", "level", "level_name", "parent_id")
+_JUR_COLUMNS = JURISDICTION_COLUMNS
 OnEmpty = Literal["raise", "warn", "ignore"]
 _ON_EMPTY: tuple[str, ...] = get_args(OnEmpty)
 
@@ -97,10 +99,7 @@ def _same_crs(a: CRS, b: gpd.GeoDataFrame, what_a: str, what_b: str) -> None:
 
 
 def _require_columns(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        msg = f"{what} lacks column(s) {missing}; it has {list(df.columns)}"
-        raise InputError(msg)
+    require_columns(df, cols, what=what)
 
 
 def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
@@ -271,26 +270,11 @@ def _assign_levels(
 # --------------------------------------------------------------------------------------
 
 
-def _pointer_sum(idx_ds: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Sum of ``weight`` over every reach strictly downstream of each reach (pointer doubling)."""
-    n = idx_ds.size
-    acc = np.where(idx_ds >= 0, weight[np.maximum(idx_ds, 0)], 0.0)
-    jump = idx_ds.copy()
-    for _ in range(max(1, int(np.ceil(np.log2(max(n, 2)))) + 1)):
-        live = jump >= 0
-        if not live.any():
-            break
-        acc = acc + np.where(live, acc[np.maximum(jump, 0)], 0.0)
-        jump = np.where(live, jump[np.maximum(jump, 0)], -1)
-    return acc
-
-
 def _distance_to_outlet(
     reaches: gpd.GeoDataFrame, idx_ds: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """Distance (km) from each reach's downstream end to its outlet, along the flow path."""
-    length = _reach_lengths(reaches)
-    return _pointer_sum(np.asarray(idx_ds, dtype=np.int64), length)
+    return downstream_sum(np.asarray(idx_ds, dtype=np.int64), _reach_lengths(reaches))
 
 
 def _reach_lengths(reaches: gpd.GeoDataFrame) -> NDArray[np.float64]:
@@ -300,21 +284,5 @@ def _reach_lengths(reaches: gpd.GeoDataFrame) -> NDArray[np.float64]:
 
 
 def _upstream_sum(idx_ds: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Sum of ``weight`` over each reach and everything upstream of it (main branches).
-
-    Reaches are processed by decreasing number of reaches below them (one vectorised
-    step per depth), so no topological order is needed.
-    """
-    idx_ds = np.asarray(idx_ds, dtype=np.int64)
-    acc = np.asarray(weight, dtype=float).copy()
-    if idx_ds.size == 0:
-        return acc
-    depth = _pointer_sum(idx_ds, np.ones(idx_ds.size)).astype(np.int64)
-    order = np.argsort(-depth, kind="stable")
-    d_sorted = depth[order]
-    bounds = np.flatnonzero(np.diff(d_sorted)) + 1
-    for grp in np.split(order, bounds):
-        if depth[grp[0]] == 0:
-            break
-        np.add.at(acc, idx_ds[grp], acc[grp])
-    return acc
+    """Sum of ``weight`` over each reach and everything upstream of it (main branches)."""
+    return upstream_sum(np.asarray(idx_ds, dtype=np.int64), weight)

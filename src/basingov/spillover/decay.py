@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
-from basingov.network import lake_reaches
+from basingov.network import lake_reaches, travel_time_hours
 from basingov.spillover.routing import keep_factors
 
 if TYPE_CHECKING:
@@ -449,11 +449,7 @@ def reach_keep(
     r = net.reaches
     n = len(r)
     lake = r["is_lake"].to_numpy(dtype=bool) if "is_lake" in r else np.zeros(n, dtype=bool)
-    length_m = r["length_km"].to_numpy(dtype=np.float64) * 1000.0
-    v = r["velocity_ms"].to_numpy(dtype=np.float64) * velocity_multiplier
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau = np.where(v > 0, length_m / v / 3600.0, np.nan)
-    tau = np.where(lake, 0.0, tau)
+    tau = np.where(lake, 0.0, travel_time_hours(net, velocity_multiplier=velocity_multiplier))
     q = (
         r["discharge_m3s"].to_numpy(dtype=np.float64)
         if "discharge_m3s" in r.columns

@@ -14,6 +14,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
+from basingov._checks import require_columns
 from basingov.errors import CRSError, InputError
 
 
@@ -56,13 +57,7 @@ def _project(gdf: gpd.GeoDataFrame, crs: CRS, what: str) -> gpd.GeoDataFrame:
 
 
 def _require(gdf: gpd.GeoDataFrame, cols: list[str | None], what: str) -> None:
-    missing = [c for c in cols if c is not None and c not in gdf.columns]
-    if missing:
-        msg = (
-            f"{what} lacks column(s) {missing}; available columns are "
-            f"{sorted(map(str, gdf.columns.drop(gdf.geometry.name)))}"
-        )
-        raise InputError(msg)
+    require_columns(gdf, cols, what=what)
 
 
 def _lines_only(gdf: gpd.GeoDataFrame, what: str) -> gpd.GeoDataFrame:

@@ -25,7 +25,7 @@ from basingov.network.builders import (
 from basingov.network.navigation import navigate
 
 CRS = "EPSG:3035"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 
 
@@ -75,7 +75,7 @@ def test_next_down_hydrorivers_lines_and_errors():
     )
     assert net.reaches["upstream_area_km2"].tolist() == [4.0, 9.0]
     assert net.reaches["length_km"].tolist() == [1.0, 1.0]
-    with pytest.raises(InputError, match=r"lacks column\(s\) \['NEXT'\]; available columns"):
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['NEXT'\]; its columns are"):
         from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT", crs=CRS)
     with pytest.raises(CRSError, match=r"crs='EPSG:4326' is geographic"):
         from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", crs="EPSG:4326")

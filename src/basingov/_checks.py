@@ -1,0 +1,144 @@
+"""Shared input checks: required columns, projected CRSs, allowed choices, the jurisdiction schema.
+
+Every stage checks its inputs with these, so that one kind of problem always reads the same
+way: what is wrong, where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from pyproj import CRS
+
+from basingov.errors import CRSError, InputError
+
+__all__ = [
+    "JURISDICTION_COLUMNS",
+    "check_choice",
+    "missing_columns",
+    "projected_crs",
+    "require_columns",
+    "require_projected",
+]
+
+#: Columns every jurisdiction layer carries (one row per unit, all levels in one layer).
+JURISDICTION_COLUMNS: tuple[str, ...] = ("jur_id", "name", "level", "level_name", "parent_id")
+
+
+def missing_columns(df: pd.DataFrame, cols: Iterable[str | None]) -> list[str]:
+    """Return the names in ``cols`` (None entries skipped) that ``df`` lacks, in order."""
+    return [c for c in cols if c is not None and c not in df.columns]
+
+
+def require_columns(
+    df: pd.DataFrame,
+    cols: Iterable[str | None],
+    *,
+    what: str,
+    hint: str = "",
+    error: type[InputError] = InputError,
+) -> None:
+    """Raise one error naming every column of ``cols`` that ``df`` lacks.
+
+    Parameters
+    ----------
+    df
+        The table to check.
+    cols
+        Required column names (None entries are skipped: optional columns left unset).
+    what
+        How to name the table in the message (e.g. ``"the reach table"``).
+    hint
+        How to fix it, appended to the message.
+    error
+        The error class (an :class:`~basingov.errors.InputError` subclass).
+
+    Raises
+    ------
+    InputError
+        If any column is missing; the message lists them and the columns present.
+
+    Examples
+    --------
+    >>> require_columns(pd.DataFrame({"a": [1]}), ["a", "b"], what="t")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: t lacks column(s) ['b']; its columns are ['a']
+    """
+    missing = missing_columns(df, cols)
+    if missing:
+        msg = f"{what} lacks column(s) {missing}; its columns are {list(map(str, df.columns))}"
+        raise error(f"{msg}; {hint}" if hint else msg)
+
+
+def projected_crs(crs: Any, *, what: str = "layer") -> CRS:
+    """Return ``crs`` as a :class:`pyproj.CRS` if it is projected, else raise.
+
+    Raises
+    ------
+    CRSError
+        If ``crs`` is None or geographic; the message says how to project the data.
+
+    Examples
+    --------
+    >>> projected_crs("EPSG:3035").to_epsg()
+    3035
+    """
+    if crs is None:
+        msg = (
+            f"{what} has no CRS; set it with gdf.set_crs(...) (e.g. 'EPSG:4326' for lon/lat "
+            "data) and project it, e.g. gdf.to_crs(gdf.estimate_utm_crs()), before computing "
+            "lengths or areas"
+        )
+        raise CRSError(msg)
+    out = CRS.from_user_input(crs)
+    if not out.is_projected:
+        msg = (
+            f"{what} is in the geographic CRS {out.to_string()}; lengths and areas need a "
+            "projected CRS: use gdf.to_crs(gdf.estimate_utm_crs()) or the basin's configured CRS"
+        )
+        raise CRSError(msg)
+    return out
+
+
+def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
+    """Check that a GeoDataFrame is in a projected CRS before metric work.
+
+    Parameters
+    ----------
+    gdf
+        The data to check.
+    what
+        How to name the data in the error message.
+
+    Returns
+    -------
+    pyproj.CRS
+        The projected CRS.
+
+    Raises
+    ------
+    CRSError
+        If the CRS is missing or geographic.
+    """
+    return projected_crs(gdf.crs, what=what)
+
+
+def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None:
+    """Raise if ``value`` is not one of ``allowed``, naming the allowed values.
+
+    Examples
+    --------
+    >>> check_choice("UT", ("UM", "UT"), name="mode")
+    >>> check_choice("XX", ("UM", "UT"), name="mode")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: mode must be one of ['UM', 'UT'], got 'XX'
+    """
+    options = list(allowed)
+    if value not in options:
+        msg = f"{name} must be one of {options}, got {value!r}"
+        raise InputError(msg)

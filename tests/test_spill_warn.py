@@ -1,0 +1,77 @@
+"""The spill workflow as a library function: ``basingov.spill.warn``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from basingov.cli import cli
+from basingov.datasets import load_basin
+from basingov.errors import InputError
+from basingov.spill import NOTIFICATION_COLUMNS, warn
+
+# start of reach 2 of the Taihu network (the Grand Canal) in Changzhou
+CHANGZHOU = (119.924, 31.781)
+
+
+@pytest.fixture(scope="module")
+def taihu():
+    return load_basin("taihu")
+
+
+def test_warn_follows_the_canal(taihu):
+    r = warn(taihu, CHANGZHOU, 100.0, time="2026-11-23T08:00")
+    n = r.notifications
+    assert list(n.columns[: len(NOTIFICATION_COLUMNS) + 1]) == [
+        *NOTIFICATION_COLUMNS[:3],
+        "level_name",
+        *NOTIFICATION_COLUMNS[3:],
+    ]
+    # the canal runs Changzhou -> Wuxi -> Suzhou -> Jiaxing (docs/guide.md); the
+    # jurisdictions holding the release are warned at once, the others in that order
+    assert n["name"].tolist() == [
+        "Jiangsu Province",
+        "Changzhou",
+        "Wuxi",
+        "Suzhou",
+        "Zhejiang Province",
+        "Jiaxing",
+    ]
+    assert (n["arrival_hours"].iloc[:2] == 0).all()
+    assert n["arrival_hours"].is_monotonic_increasing
+    assert (n["peak_hours"] >= n["arrival_hours"]).all()
+    # a conservative substance dilutes as it spreads and the flow grows downstream
+    assert n["peak_mg_l"].iloc[2:].is_monotonic_decreasing
+    assert r.network == "nfgis"
+    assert r.dispersion_m2_s == 300.0  # the assumed default: taihu.toml sets none
+    assert n["arrival_time"].iloc[0] == "2026-11-23T08:00:00"
+    assert r.as_dict()["release"]["time"] == "2026-11-23T08:00"  # as given
+
+
+def test_warn_equals_the_cli(taihu):
+    r = warn("taihu", CHANGZHOU, 100.0, mode="DD", decay_per_day=0.2)
+    res = CliRunner().invoke(
+        cli, ["spill", "taihu", "--at", "119.924,31.781", "--mass", "100", "--mode", "DD",
+              "--decay", "0.2"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == json.loads(json.dumps(r.as_dict(), allow_nan=False))
+    # a datetime and its ISO text give the same times
+    t = dt.datetime(2026, 11, 23, 8)
+    a = warn(taihu, CHANGZHOU, 1.0, time=t).notifications["peak_time"]
+    b = warn(taihu, CHANGZHOU, 1.0, time=t.isoformat()).notifications["peak_time"]
+    assert a.tolist() == b.tolist()
+
+
+def test_warn_errors(taihu):
+    with pytest.raises(InputError, match=r"time must be an ISO 8601 date-time .* got 'noon'"):
+        warn(taihu, CHANGZHOU, 1.0, time="noon")
+    with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got 119.9"):
+        warn(taihu, 119.9, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"mode must be one of \['DM', 'DD'\], got 'UT'"):
+        warn(taihu, CHANGZHOU, 1.0, mode="UT")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"mass_kg must be > 0, got 0"):
+        warn(taihu, CHANGZHOU, 0.0)
