@@ -111,6 +111,10 @@ class NetworkSection:
     ``river_aliases`` lists groups of names of one river, ``"Rhine|Rhein|Rhin"``: a river
     query for any name of a group matches all of them (a river keeps its local name in
     each country it crosses).
+    ``several_outlets = true`` says the network is known to drain to several outlets (a
+    coastal plain, a clipped extract): the pieces are then logged, not warned about.
+    ``outlet = [lon, lat]`` overrides ``[basin] outlet`` for this network (the point the
+    ``lines_outlet`` and ``dem`` builders orient or clip towards).
     """
 
     key: str
@@ -127,6 +131,8 @@ class NetworkSection:
     names_tolerance_m: float = 1000.0
     river_aliases: tuple[str, ...] = ()
     derived: bool = False
+    several_outlets: bool = False
+    outlet: tuple[float, float] | None = None
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -631,6 +637,17 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
     if builder == "next_down" and "next_down_column" not in table:
         errs.add(f"{where}: the 'next_down' builder needs 'next_down_column'")
     core = {k: v for k, v in table.items() if k in common}
+    if "outlet" in core:
+        out = core["outlet"]
+        if (
+            not isinstance(out, list)
+            or len(out) != 2
+            or not all(isinstance(x, int | float) for x in out)
+        ):
+            errs.add(f"{where}.outlet must be [lon, lat], got {out!r}")
+            core.pop("outlet")
+        else:
+            core["outlet"] = (float(out[0]), float(out[1]))
     return _section(
         NetworkSection,
         core,

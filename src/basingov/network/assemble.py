@@ -78,7 +78,26 @@ def _assemble(config: BasinConfig, basin: gpd.GeoDataFrame, *, key: str | None) 
         )
         raise ConfigError(msg)
     sec = cfg.networks[key]
-    net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics)
+    if not sec.several_outlets:
+        net = build_network(
+            sec, crs=cfg.basin.crs, outlet=sec.outlet or cfg.basin.outlet, hydraulics=cfg.hydraulics
+        )
+    else:  # the disconnected pieces are expected: log them, re-warn anything else
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            net = build_network(
+                sec,
+                crs=cfg.basin.crs,
+                outlet=sec.outlet or cfg.basin.outlet,
+                hydraulics=cfg.hydraulics,
+            )
+        for w in seen:
+            msg = str(w.message)
+            if issubclass(w.category, BasingovWarning) and "disconnected pieces" in msg:
+                logger.info("network %s of %s (several outlets expected): %s", key,
+                            cfg.basin.name, msg)  # fmt: skip
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if sec.names_path is not None:
         net = _with_names(net, sec)
     if not net.reaches["upstream_area_km2"].isna().all():
