@@ -78,17 +78,16 @@ def _assemble(config: BasinConfig, basin: gpd.GeoDataFrame, *, key: str | None) 
         )
         raise ConfigError(msg)
     sec = cfg.networks[key]
+    outlet = sec.outlet or cfg.basin.outlet
     if not sec.several_outlets:
-        net = build_network(
-            sec, crs=cfg.basin.crs, outlet=sec.outlet or cfg.basin.outlet, hydraulics=cfg.hydraulics
-        )
+        net = build_network(sec, crs=cfg.basin.crs, outlet=outlet, hydraulics=cfg.hydraulics)
     else:  # the disconnected pieces are expected: log them, re-warn anything else
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")
             net = build_network(
                 sec,
                 crs=cfg.basin.crs,
-                outlet=sec.outlet or cfg.basin.outlet,
+                outlet=outlet,
                 hydraulics=cfg.hydraulics,
             )
         for w in seen:
