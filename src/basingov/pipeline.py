@@ -440,7 +440,7 @@ def run(
 
     >>> res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
-    (True, 4)
+    (True, 143)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
     np.float64(1.0)
     """
