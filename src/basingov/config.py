@@ -169,11 +169,27 @@ class HydraulicsSection:
 
 @dataclass(frozen=True)
 class MonitoringSection:
-    """``[monitoring]``: station and observation tables."""
+    """``[monitoring]``: station and observation tables and how they are assessed.
+
+    ``proxy_locations`` gives stand-in locations for unlocated stations (labelled
+    proxies); ``area_column`` names a station column with a catchment area (km²) used to
+    snap by drained area; ``lake_stations`` is a :meth:`pandas.DataFrame.query` expression
+    selecting the stations judged by lake limits. ``standard``, ``river_type``,
+    ``target_class`` and ``period`` set the classification (:mod:`basingov.monitoring`);
+    a station within ``section_tolerance_m`` along the river of a crossing monitors it.
+    """
 
     stations: Path | None = None
     observations: Path | None = None
+    proxy_locations: Path | None = None
     snap_tolerance_m: float = 2000.0
+    section_tolerance_m: float = 2000.0
+    area_column: str | None = None
+    lake_stations: str | None = None
+    standard: str = "GB3838-2002"
+    river_type: str | None = None
+    target_class: str = "III"
+    period: str = "year"
 
 
 #: Load-source kinds accepted in ``[loads] sources`` (also :data:`basingov.loads.SOURCES`).
@@ -1027,7 +1043,11 @@ def load_config(path: str | Path) -> BasinConfig:
             frozenset({"gauges", "gauge_areas"}),
             frozenset({"gauge_area_columns"}),
         ),
-        "monitoring": (MonitoringSection, frozenset({"stations", "observations"}), frozenset()),
+        "monitoring": (
+            MonitoringSection,
+            frozenset({"stations", "observations", "proxy_locations"}),
+            frozenset(),
+        ),
         "loads": (
             LoadsSection,
             frozenset(
@@ -1116,6 +1136,13 @@ def load_config(path: str | Path) -> BasinConfig:
                     f"compensation rule {rule.name!r}: level {rule.level!r} is not one of "
                     f"[boundaries].levels {list(boundaries.levels)}"
                 )
+    mon = optional.get("monitoring")
+    if mon is not None:
+        if mon.period not in ("year", "month"):
+            errs.add(f"[monitoring].period must be one of ['year', 'month'], got {mon.period!r}")
+        for key in ("snap_tolerance_m", "section_tolerance_m"):
+            if not getattr(mon, key) >= 0:
+                errs.add(f"[monitoring].{key} must be >= 0 metres, got {getattr(mon, key)!r}")
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()

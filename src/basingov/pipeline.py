@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from basingov import __version__, dependency, governance, overlay, spillover
+from basingov import __version__, dependency, governance, monitoring, overlay, spillover
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov.config import BasinConfig, load_config
 from basingov.datasets import Basin, load_basin, resolve_config
@@ -24,6 +24,7 @@ from basingov.errors import BasingovWarning
 from basingov.governance import GovernanceResult
 from basingov.io import atomic_dir, check_overwrite, sha256, write_csv, write_gpkg, write_json
 from basingov.loads.build import BasinLoads, basin_loads
+from basingov.monitoring import MonitoringResult
 from basingov.network import (
     DEFAULT_RUNOFF_MM_YEAR,
     RiverNetwork,
@@ -53,6 +54,9 @@ class Results:
         Pieces, piece graph, crossings, boundary reaches and unit shares.
     dependency
         Jurisdiction graphs and indicators per level.
+    monitoring
+        Stations, border sections, classes and trends, or None when the basin's
+        ``[monitoring]`` gives no stations and observations.
     loads
         The generated loads with their breakdowns and calibration, or None when the
         basin's ``[loads]`` lists no source.
@@ -75,6 +79,7 @@ class Results:
     network: RiverNetwork
     overlay: OverlayResult
     dependency: DependencyResult
+    monitoring: MonitoringResult | None
     loads: BasinLoads | None
     spillover: SpilloverResult | None
     governance: GovernanceResult
@@ -110,9 +115,11 @@ class _Timer:
         self.bar.close()
 
 
-#: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
+#: Pipeline stages in order (``monitoring`` runs when ``[monitoring]`` gives its tables,
+#: ``loads`` and ``spillover`` when ``[loads]`` lists sources).
 _STAGES = (
-    "load", "network", "overlay", "dependency", "loads", "spillover", "governance", "write",
+    "load", "network", "overlay", "dependency", "monitoring", "loads", "spillover",
+    "governance", "write",
 )  # fmt: skip
 
 
@@ -177,11 +184,23 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     layers["boundary_reaches"] = ov.boundary_reaches
     layers["boundary_crossings"] = ov.boundary_crossings
     layers["boundary_stretches"] = ov.boundary_stretches
+    mon: MonitoringResult | None = None
+    if _has_monitoring(basin):
+        with timer.stage("monitoring"):
+            mon = monitoring.assess(basin, net, ov)
+        tables.update(mon.tables())
+        layers["stations"] = mon.stations
+        layers["sections"] = mon.sections
     sp: SpilloverResult | None = None
     bl: BasinLoads | None = None
     if cfg.loads.sources:
         with timer.stage("loads"):
-            bl = basin_loads(basin, net, ov.pieces)
+            station_loads = (
+                mon.mass_balance.load_table(cfg.loads.parameter)
+                if mon is not None and "monitoring" in cfg.loads.sources
+                else None
+            )
+            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
             load_table = bl.table
         with timer.stage("spillover"):
             decay = spillover.decay_model_from_config(cfg)
@@ -215,7 +234,11 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
             )
     with timer.stage("governance"):
         gov = governance.governance_stage(
-            basin, net, ov, spillover=sp, sections=tables.get("sections")
+            basin,
+            net,
+            ov,
+            spillover=sp,
+            sections=mon.crossing_sections() if mon is not None else None,
         )
     tables.update(gov.tables)
     layers.update(gov.layers)
@@ -224,6 +247,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         network=net,
         overlay=ov,
         dependency=dep,
+        monitoring=mon,
         loads=bl,
         spillover=sp,
         governance=gov,
@@ -278,6 +302,11 @@ def _regionalise(cfg: BasinConfig, net: RiverNetwork) -> tuple[RiverNetwork, pd.
         lake_velocity_ms=h.lake_velocity_ms,
         require_area=h.gauge_areas is not None,
     )
+
+
+def _has_monitoring(basin: Basin) -> bool:
+    mon = basin.config.monitoring
+    return mon.stations is not None and mon.observations is not None
 
 
 def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, object]:
@@ -350,6 +379,11 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
                 for r in d.dropna(subset=["modelled_m3s"]).to_dict("records")
             },
         }
+    if res.monitoring is not None:
+        # DESIGN 2.11: share of crossing sections with a water-quality station, per level
+        key["monitoring_gap"] = {
+            lv: v["share_with_station"] for lv, v in res.monitoring.monitoring_gap.items()
+        }
     return {
         **extra,
         "basin": cfg.basin.name,
@@ -380,6 +414,7 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         "decisions": (
             governance.summary_block(res.governance) if res.governance is not None else None
         ),
+        **({"monitoring": res.monitoring.summary()} if res.monitoring is not None else {}),
         "timings_s": timings,
         "governance": {
             "body": cfg.basin.governance_body,
@@ -438,7 +473,10 @@ def run(
     --------
     Without ``out_dir`` the results are computed and returned, nothing is written:
 
-    >>> res = run("taihu")
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # e.g. stations the network does not reach
+    ...     res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
     (True, 143)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
@@ -463,7 +501,9 @@ def _run(
     with timer.stage("load"):
         basin = load_basin(name_or_config)
     if not basin.config.loads.sources:
-        timer.bar.total = len(_STAGES) - 2
+        timer.bar.total -= 2
+    if not _has_monitoring(basin):
+        timer.bar.total -= 1
     if out_dir is None:
         with _recorded_warnings() as caught:
             res = _analyse(basin, timer)

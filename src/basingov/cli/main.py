@@ -45,7 +45,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 @cli.group()
 def query() -> None:
-    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction, river."""
+    """Spatial queries: upstream, downstream, crossings, jurisdiction, river, station."""
 
 
 # --- command registration: one import + add_command per command module ---------------
@@ -70,6 +70,9 @@ query.add_command(downstream)
 from basingov.cli.query_river import river  # noqa: E402
 
 query.add_command(river)
+from basingov.cli.query_station import station  # noqa: E402
+
+query.add_command(station)
 # ---------------------------------------------------------------------------------------
 
 

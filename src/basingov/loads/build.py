@@ -132,7 +132,11 @@ def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.Data
 
 
 def _prior_loads(
-    basin: Any, net: Any, pieces: Any, tables: dict[str, pd.DataFrame]
+    basin: Any,
+    net: Any,
+    pieces: Any,
+    tables: dict[str, pd.DataFrame],
+    station_loads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     from basingov import loads
     from basingov.loads import diffuse
@@ -202,10 +206,14 @@ def _prior_loads(
                     jurisdictions=basin.jurisdictions,
                 )
             )
+        elif kind == "monitoring" and station_loads is not None:
+            # incremental loads C.Q between stations (the monitoring stage's mass balance)
+            parts.append(station_loads)
         else:
             msg = (
-                f"[loads].sources: {kind!r} is computed from station data with "
-                "basingov.loads.incremental_loads and cannot drive a basin run on its own yet"
+                f"[loads].sources: {kind!r} needs the [monitoring] stations and observations "
+                "files (the loads are the incremental loads C.Q between stations); add them "
+                "or use another source"
             )
             raise InputError(msg)
     parts = [p for p in parts if len(p)]
@@ -274,7 +282,9 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
         return cal.uncalibrated(f"calibration not possible: {exc}", kinds)
 
 
-def basin_loads(basin: Any, net: Any, pieces: Any) -> BasinLoads:
+def basin_loads(
+    basin: Any, net: Any, pieces: Any, *, station_loads: pd.DataFrame | None = None
+) -> BasinLoads:
     """Build, calibrate and explain a basin's generated loads.
 
     Parameters
@@ -285,6 +295,9 @@ def basin_loads(basin: Any, net: Any, pieces: Any) -> BasinLoads:
         The network of the run.
     pieces
         The overlay's piece table.
+    station_loads
+        Incremental loads between stations from the monitoring stage (the ``monitoring``
+        source of ``[loads] sources``), or None.
 
     Returns
     -------
@@ -299,7 +312,7 @@ def basin_loads(basin: Any, net: Any, pieces: Any) -> BasinLoads:
 
     cfg = basin.config
     tables: dict[str, pd.DataFrame] = {}
-    prior = _prior_loads(basin, net, pieces, tables)
+    prior = _prior_loads(basin, net, pieces, tables, station_loads)
     result = _calibrate(basin, net, prior)
     table = prior.copy()
     table["load_kg_day_prior"] = table["load_kg_day"].to_numpy(dtype=float)
