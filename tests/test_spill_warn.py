@@ -23,7 +23,8 @@ def taihu():
 
 
 def test_warn_follows_the_canal(taihu):
-    r = warn(taihu, CHANGZHOU, 100.0, time="2026-11-23T08:00")
+    # the Grand Canal network of the Taihu config (its main network is HydroRIVERS)
+    r = warn(taihu, CHANGZHOU, 100.0, time="2026-11-23T08:00", network="nfgis")
     n = r.notifications
     assert list(n.columns[: len(NOTIFICATION_COLUMNS) + 1]) == [
         *NOTIFICATION_COLUMNS[:3],

@@ -96,7 +96,7 @@ def template_values(b: Builder) -> dict[str, str]:
     f = b.facts
     total_mb = sum((b.out / e.path).stat().st_size for e in b.entries) / 1e6
     rc, tc, nc = f["rhine_counts"], f["thames_counts"], f["tennessee_counts"]
-    ta, tobs = f["taihu_counts"], f["taihu_obs"]
+    ta, tobs, hr = f["taihu_counts"], f["taihu_obs"], f["taihu_hydrorivers"]
     # (gauges compared, largest lat/lon difference in degrees); absent if none overlap
     nrfa_check = f.get("thames_nrfa_coord_check", (0, float("nan")))
     values = {
@@ -118,9 +118,11 @@ def template_values(b: Builder) -> dict[str, str]:
         "tennessee_states": ", ".join(f["tennessee_states"]),
         "tennessee_slivers": ", ".join(f"{n} {a:.1f} km2" for n, a in f["tennessee_slivers"]),
         "thames_lad_min_parent_share": f"{f['thames_lad_min_parent_share']:.2f}",
-        "taihu_prefectures": ", ".join(taihu.PREFECTURES.values()),
+        "taihu_composite_units": f"{f['taihu_composite_units']}",
+        "taihu_left_out": ", ".join(f"{k} {v:,.0f}" for k, v in f["taihu_left_out"].items()),
+        "taihu_excluded": ", ".join(f"{k} {v:,.0f}" for k, v in f["taihu_excluded"].items()),
         "taihu_prefecture_areas": ", ".join(
-            f"{k} {v:,.0f}" for k, v in f["taihu_prefecture_areas"].items()
+            f"{k} {v:,.1f}" for k, v in f["taihu_prefecture_areas"].items()
         ),
         # hydrography
         "rhine_hybas": f"{rc['hybas']}",
@@ -142,6 +144,14 @@ def template_values(b: Builder) -> dict[str, str]:
         "taihu_hyd1_not_in_hyd2": f"{ta['hyd1_not_in_hyd2']}",
         "taihu_river_names": ", ".join(ta["names"]),
         "taihu_lake_polys": f"{ta['lake_polys']}",
+        "taihu_hr_source": f"{hr['source_reaches']:,}",
+        "taihu_hr_reaches": f"{hr['reaches']:,}",
+        "taihu_hr_systems": f"{hr['systems']}",
+        "taihu_hr_cut": f"{hr['cut_links']}",
+        "taihu_hr_main_reaches": f"{hr['main_reaches']:,}",
+        "taihu_hr_main_upland": f"{hr['main_upland_km2']:,.0f}",
+        "taihu_hr_main_exit": f"{hr['main_exit'][0]:.3f} E {hr['main_exit'][1]:.3f} N",
+        "taihu_hr_main_dis": f"{hr['main_dis_cms']:,.0f}",
         # monitoring
         "thames_station_status": ", ".join(
             f"{k} {v}" for k, v in sorted(f["thames_station_status"].items())

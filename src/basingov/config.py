@@ -20,6 +20,8 @@ __all__ = [
     "CompensationRule",
     "CompensationSection",
     "HydraulicsSection",
+    "LakeEntry",
+    "LakesSection",
     "LoadsSection",
     "MonitoringSection",
     "NetworkSection",
@@ -109,6 +111,10 @@ class NetworkSection:
     ``river_aliases`` lists groups of names of one river, ``"Rhine|Rhein|Rhin"``: a river
     query for any name of a group matches all of them (a river keeps its local name in
     each country it crosses).
+    ``several_outlets = true`` says the network is known to drain to several outlets (a
+    coastal plain, a clipped extract): the pieces are then logged, not warned about.
+    ``outlet = [lon, lat]`` overrides ``[basin] outlet`` for this network (the point the
+    ``lines_outlet`` and ``dem`` builders orient or clip towards).
     """
 
     key: str
@@ -125,6 +131,8 @@ class NetworkSection:
     names_tolerance_m: float = 1000.0
     river_aliases: tuple[str, ...] = ()
     derived: bool = False
+    several_outlets: bool = False
+    outlet: tuple[float, float] | None = None
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -139,6 +147,9 @@ class HydraulicsSection:
     ``Q`` of stations with ``gauge_min_samples`` values) regionalise the runoff
     (:func:`basingov.network.regionalise_runoff`); ``gauge_areas`` with
     ``gauge_area_columns`` and ``gauge_ref_column`` give published areas for snapping.
+    ``flow_duration_sigma_ln`` is the standard deviation of ln(daily flow) of a lognormal
+    flow-duration curve (``basingov spill --flow-percentile``), with its source in
+    ``flow_duration_source``.
     """
 
     runoff_mm_year: float | None = None
@@ -152,6 +163,8 @@ class HydraulicsSection:
     gauge_areas: Path | None = None
     gauge_area_columns: tuple[str, ...] = ("gauge_id", "area_km2")
     gauge_ref_column: str | None = None
+    flow_duration_sigma_ln: float | None = None
+    flow_duration_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,8 @@ class LoadsSection:
     (:mod:`basingov.loads.sewage`): ``treatment_plants`` (UWWTD tables), ``treatment_level``
     (a level whose ids are country codes) or ``treatment_country`` (one code for the
     basin); ``census`` with ``census_level``, ``census_id_column``, ``census_value_column``
-    and ``census_whole_units``.
+    and ``census_whole_units`` (every unit lies wholly in the basin) or
+    ``census_whole_unit_ids`` (only these units lie wholly in it and are rescaled).
     """
 
     parameter: str = "TN"
@@ -231,6 +245,7 @@ class LoadsSection:
     census_id_column: str = "jur_id"
     census_value_column: str = "population"
     census_whole_units: bool = False
+    census_whole_unit_ids: tuple[str, ...] = ()
 
 
 #: Flow used for station loads in calibration (``[calibration] flow``).
@@ -270,10 +285,20 @@ class CalibrationSection:
 
 @dataclass(frozen=True)
 class SpilloverSection:
-    """``[spillover]``: decay and uncertainty settings."""
+    """``[spillover]``: decay and uncertainty settings.
+
+    ``decay_classes`` is a table ``{ thresholds_m3s = [...], k_per_day = [...], source =
+    "..." }`` of river decay rates by class of mean flow (one rate more than thresholds;
+    default :data:`basingov.spillover.DEFAULT_DECAY_CLASSES`); ``decay_per_day``, a single
+    rate, overrides it. ``lake_settling_velocity_m_yr`` maps parameters to the lakes'
+    apparent settling velocity (m/yr), e.g. ``{ TN = 6.45, TP = 42.2 }``, with its source in
+    ``lake_settling_velocity_source``.
+    """
 
     decay_per_day: float | None = None
-    lake_decay_per_day: float | None = None
+    decay_classes: Mapping[str, Any] = field(default_factory=dict)
+    lake_settling_velocity_m_yr: Mapping[str, float] = field(default_factory=dict)
+    lake_settling_velocity_source: str = ""
     dispersion_m2_s: float | None = None
     monte_carlo_runs: int = 0
     seed: int = 0
@@ -400,6 +425,47 @@ class PrioritySection:
 
 
 @dataclass(frozen=True)
+class LakeEntry:
+    """One ``[[lakes.lake]]`` entry: what is known of a lake beyond its polygon.
+
+    ``name`` is the lake's name in the lake layer (or a new name for the unnamed polygon
+    holding the point ``at = [lon, lat]``); ``volume_km3`` its published volume with
+    ``volume_source``; ``settling_velocity_m_yr`` its own v_s per parameter (e.g.
+    ``{ TP = 1.0 }``) with ``settling_velocity_source``.
+    """
+
+    name: str
+    volume_km3: float | None = None
+    volume_source: str = ""
+    at: tuple[float, float] | None = None
+    settling_velocity_m_yr: Mapping[str, float] = field(default_factory=dict)
+    settling_velocity_source: str = ""
+
+
+@dataclass(frozen=True)
+class LakesSection:
+    """``[lakes]``: the lake polygons whose reaches become lake nodes.
+
+    ``path``/``layer`` name the polygon layer and ``name_column`` its names. A reach with at
+    least ``min_inside_share`` of its length in a lake is a lake reach; one with at least
+    ``min_split_km`` inside is split at the shore (:func:`basingov.network.mark_lakes`).
+    Lakes without a published volume get ``area x assumed_mean_depth_m`` (an assumption,
+    labelled as such; source in ``assumed_depth_source``). ``lakes`` holds the
+    ``[[lakes.lake]]`` entries.
+    """
+
+    path: Path
+    layer: str | None = None
+    name_column: str = "name"
+    min_inside_share: float = 0.5
+    min_split_km: float = 1.0
+    assumed_mean_depth_m: float | None = None
+    assumed_depth_source: str = ""
+    description: str = ""
+    lakes: tuple[LakeEntry, ...] = ()
+
+
+@dataclass(frozen=True)
 class BasinConfig:
     """A whole basin configuration, with every path resolved against ``source``."""
 
@@ -414,6 +480,7 @@ class BasinConfig:
     calibration: CalibrationSection | None = None
     compensation: CompensationSection = CompensationSection()
     priority: PrioritySection = PrioritySection()
+    lakes: LakesSection | None = None
 
     @property
     def network(self) -> NetworkSection:
@@ -429,6 +496,8 @@ class BasinConfig:
             if net.names_path is not None:
                 paths.append(net.names_path)
             paths.extend(v for k, v in net.options.items() if k in _PATH_KEYS and v)
+        if self.lakes is not None:
+            paths.append(self.lakes.path)
         sections: list[Any] = [
             self.hydraulics,
             self.monitoring,
@@ -584,6 +653,17 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
     if builder == "next_down" and "next_down_column" not in table:
         errs.add(f"{where}: the 'next_down' builder needs 'next_down_column'")
     core = {k: v for k, v in table.items() if k in common}
+    if "outlet" in core:
+        out = core["outlet"]
+        if (
+            not isinstance(out, list)
+            or len(out) != 2
+            or not all(isinstance(x, int | float) for x in out)
+        ):
+            errs.add(f"{where}.outlet must be [lon, lat], got {out!r}")
+            core.pop("outlet")
+        else:
+            core["outlet"] = (float(out[0]), float(out[1]))
     return _section(
         NetworkSection,
         core,
@@ -761,6 +841,104 @@ def _priority_section(table: Any, base: Path, errs: _Collector) -> PrioritySecti
     return sec
 
 
+def _number_map(value: Any, where: str, errs: _Collector) -> dict[str, float] | None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+    ):
+        errs.add(
+            f"{where} must be a table of numbers such as {{ TN = 6.45, TP = 12.7 }}, got {value!r}"
+        )
+        return None
+    bad = {k: v for k, v in value.items() if not v >= 0}
+    if bad:
+        errs.add(f"{where} values must be >= 0, got {bad}")
+        return None
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _check_spillover(sp: SpilloverSection, errs: _Collector) -> None:
+    where = "[spillover].decay_classes"
+    dc = sp.decay_classes
+    if dc:
+        if not isinstance(dc, Mapping):
+            errs.add(f"{where} must be a table {{ thresholds_m3s = [...], k_per_day = [...] }}")
+        else:
+            _check_keys(dc, {"thresholds_m3s", "k_per_day", "source"}, where, errs)
+            th, k = dc.get("thresholds_m3s", []), dc.get("k_per_day")
+            nums = (int, float)
+            if not isinstance(k, list) or not all(isinstance(x, nums) for x in k):
+                errs.add(f"{where}.k_per_day must be an array of rates (1/day), got {k!r}")
+            elif not isinstance(th, list) or not all(isinstance(x, nums) for x in th):
+                errs.add(f"{where}.thresholds_m3s must be an array of flows (m3/s), got {th!r}")
+            elif len(k) != len(th) + 1:
+                errs.add(
+                    f"{where} needs one rate more than thresholds: {len(th)} threshold(s) "
+                    f"{th} and {len(k)} rate(s) {k}"
+                )
+            elif any(x < 0 for x in k) or any(x <= 0 for x in th) or th != sorted(set(th)):
+                errs.add(f"{where}: rates must be >= 0 and thresholds > 0 and increasing")
+    if sp.lake_settling_velocity_m_yr:
+        _number_map(sp.lake_settling_velocity_m_yr, "[spillover].lake_settling_velocity_m_yr", errs)
+
+
+def _lakes_section(table: Any, base: Path, errs: _Collector) -> LakesSection | None:
+    where = "[lakes]"
+    if not isinstance(table, Mapping):
+        errs.add(f"{where} must be a table")
+        return None
+    entries_raw = table.get("lake", [])
+    core = {k: v for k, v in table.items() if k != "lake"}
+    sec = _section(
+        LakesSection,
+        core,
+        where,
+        errs,
+        base=base,
+        path_keys=frozenset({"path"}),
+        required=frozenset({"path"}),
+        exclude=frozenset({"lakes"}),
+    )
+    if not isinstance(entries_raw, list):
+        errs.add(f"{where}.lake must be an array of tables ([[lakes.lake]])")
+        return sec
+    entries = []
+    for i, e in enumerate(entries_raw):
+        w = f"[[lakes.lake]] #{i + 1}"
+        if not isinstance(e, Mapping):
+            errs.add(f"{w} must be a table")
+            continue
+        e = dict(e)
+        at = e.get("at")
+        if at is not None:
+            if (
+                not isinstance(at, list)
+                or len(at) != 2
+                or not all(isinstance(x, int | float) for x in at)
+            ):
+                errs.add(f"{w}.at must be [lon, lat], got {at!r}")
+                continue
+            e["at"] = (float(at[0]), float(at[1]))
+        vs = e.get("settling_velocity_m_yr")
+        if vs is not None:
+            m = _number_map(vs, f"{w}.settling_velocity_m_yr", errs)
+            if m is None:
+                continue
+            e["settling_velocity_m_yr"] = m
+        at_v = e.pop("at") if "at" in e else None
+        ent = _section(LakeEntry, e, w, errs, base=base, required=frozenset({"name"}))
+        if ent is not None:
+            if ent.volume_km3 is not None and not ent.volume_km3 > 0:
+                errs.add(f"{w}.volume_km3 must be > 0, got {ent.volume_km3}")
+            entries.append(dataclasses.replace(ent, at=at_v))
+    if sec is None:
+        return None
+    if not 0 < sec.min_inside_share <= 1:
+        errs.add(f"{where}.min_inside_share must lie in (0, 1], got {sec.min_inside_share}")
+    if sec.assumed_mean_depth_m is not None and not sec.assumed_mean_depth_m > 0:
+        errs.add(f"{where}.assumed_mean_depth_m must be > 0 (m), got {sec.assumed_mean_depth_m}")
+    return dataclasses.replace(sec, lakes=tuple(entries))
+
+
 def load_config(path: str | Path) -> BasinConfig:
     """Load and validate a basin config file.
 
@@ -812,6 +990,7 @@ def load_config(path: str | Path) -> BasinConfig:
         "calibration",
         "compensation",
         "priority",
+        "lakes",
     }
     _check_keys(raw, sections, "the top level", errs)
     for req in ("basin", "boundaries", "networks"):
@@ -882,7 +1061,7 @@ def load_config(path: str | Path) -> BasinConfig:
                     "census",
                 }
             ),
-            frozenset({"sources"}),
+            frozenset({"sources", "census_whole_unit_ids"}),
         ),
         "spillover": (SpilloverSection, frozenset(), frozenset()),
         "calibration": (
@@ -906,6 +1085,13 @@ def load_config(path: str | Path) -> BasinConfig:
         prio = _priority_section(raw["priority"], base, errs)
         if prio is not None:
             optional["priority"] = prio
+    if "lakes" in raw:
+        lakes = _lakes_section(raw["lakes"], base, errs)
+        if lakes is not None:
+            optional["lakes"] = lakes
+    sp = optional.get("spillover")
+    if sp is not None:
+        _check_spillover(sp, errs)
     if basin is not None and networks and basin.network not in networks:
         errs.add(
             f"[basin].network = {basin.network!r} names no network; "

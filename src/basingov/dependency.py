@@ -569,11 +569,11 @@ def analyse(overlay: OverlayResult, jurisdictions: gpd.GeoDataFrame) -> Dependen
     --------
     >>> from basingov.datasets import load_basin, load_network
     >>> from basingov.overlay import overlay_network
-    >>> b = load_basin("taihu")
+    >>> b = load_basin("thames")
     >>> ov = overlay_network(load_network(b), b.jurisdictions, b.basin)
     >>> dep = analyse(ov, b.jurisdictions)
     >>> sorted(dep.graphs)
-    ['prefecture', 'province']
+    ['lad', 'nuts1', 'nuts2', 'nuts3']
     """
     graphs = {
         lv: jurisdiction_graph(

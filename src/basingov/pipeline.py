@@ -203,13 +203,13 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
             bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
             load_table = bl.table
         with timer.stage("spillover"):
+            decay = spillover.decay_model_from_config(cfg)
             sp = spillover.spillover_tables(
                 net,
                 ov.piece_graph,
                 load_table,
                 level_names=levels,
-                decay_per_day=cfg.spillover.decay_per_day,
-                lake_decay_per_day=cfg.spillover.lake_decay_per_day,
+                decay=decay,
                 monte_carlo_runs=cfg.spillover.monte_carlo_runs,
                 seed=cfg.spillover.seed,
             )
@@ -222,6 +222,9 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
         if len(sp.bands):
             tables["spillover_bands"] = sp.bands
         tables["marginal_benefit"] = _marginal_benefit(sp, levels)
+        lakes = spillover.lake_table(net, decay)
+        if len(lakes):
+            tables["lakes"] = lakes
         reach_loads = sp.reach_loads
         if "reach_id" in reach_loads.columns:
             layers["reaches"] = net.reaches.merge(
@@ -340,6 +343,24 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         key[f"border_crossing_load_ratio_{top_level}"] = (
             float(cross) / generated if generated else None
         )
+        sp = res.spillover
+        if sp is not None:
+            # decay classes and lake settling velocities used, with their sources
+            key["decay"] = {
+                k: v
+                for k, v in sp.parameters.items()
+                if k.startswith(("parameter", "decay_classes", "lake_settling"))
+            }
+        if "lakes" in res.tables:
+            lk = res.tables["lakes"]
+            key["lakes"] = {
+                str(r["lake_name"]): {
+                    "retention": float(r["retention"]),
+                    "residence_days": float(r["residence_days"]),
+                    "volume_source": str(r["volume_source"]),
+                }
+                for _, r in lk.iterrows()
+            }
         key[f"net_spillover_balance_{top_level}_kg_day"] = {
             str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
         }
@@ -463,7 +484,7 @@ def run(
     ...     warnings.simplefilter("ignore")  # e.g. stations the network does not reach
     ...     res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
-    (True, 4)
+    (True, 143)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
     np.float64(1.0)
     """

@@ -123,15 +123,15 @@ def load_overlay(basin: str | Path | Basin) -> BasinOverlay:
 
     Examples
     --------
-    Load once, ask several questions (Lake Taihu, whose network is the Grand Canal):
+    Load once, ask several questions (Lake Taihu, on its HydroRIVERS network):
 
     >>> taihu = load_overlay("taihu")
     >>> taihu.basin.name, taihu.network.n, taihu.overlay.levels
-    ('taihu', 11, ('province', 'prefecture'))
-    >>> upstream(taihu, (120.645, 30.974)).reach_id, len(crossings(taihu))
-    (9, 4)
-    >>> jurisdiction(taihu, "Zhejiang").all_upstream
-    ['CN032']
+    ('taihu', 1641, ('province', 'prefecture'))
+    >>> upstream(taihu, (121.216, 31.255)).reach_id, len(crossings(taihu))
+    (40636807, 19)
+    >>> jurisdiction(taihu, "CN031").all_upstream
+    ['CN032', 'CN033', 'CN034']
     """
     b = basin if isinstance(basin, Basin) else load_basin(basin)
     net = load_network(b)
@@ -361,14 +361,14 @@ def upstream(
 
     Examples
     --------
-    Upstream of the Grand Canal's crossing from Jiangsu into Zhejiang (Lake Taihu basin; the
-    canal is the basin's only river line at 1:4M):
+    Upstream of Suzhou Creek in Shanghai, where the main Taihu river system leaves the
+    shipped HydroRIVERS extract (the lake, the Tiaoxi and Anhui's headwaters drain there):
 
-    >>> r = upstream("taihu", (120.645, 30.974))
+    >>> r = upstream("taihu", (121.216, 31.255))
     >>> r.reach_id, r.n_reaches, round(r.upstream_area_km2, -2)
-    (9, 9, 22600.0)
+    (40636807, 1237, 19700.0)
     >>> [j["name"] for j in r.jurisdictions["province"]]
-    ['Jiangsu Province', 'Zhejiang Province']
+    ['Shanghai Municipality', 'Jiangsu Province', 'Zhejiang Province', 'Anhui Province']
     """
     _check_mode(mode, _UP_MODES, "downstream")
     return _navigate(
@@ -411,9 +411,11 @@ def downstream(
 
     Examples
     --------
-    >>> r = downstream("taihu", (120.645, 30.974))
-    >>> r.reaches["reach_id"].tolist(), r.mode
-    ([9, 10, 11], 'DM')
+    Downstream of the West Tiaoxi in Huzhou (Zhejiang): through Lake Taihu to Shanghai.
+
+    >>> r = downstream("taihu", (119.95, 30.80))
+    >>> r.mode, r.n_reaches, [j["name"] for j in r.jurisdictions["province"]]
+    ('DM', 46, ['Zhejiang Province', 'Jiangsu Province', 'Shanghai Municipality'])
     """
     _check_mode(mode, _DOWN_MODES, "upstream")
     return _navigate(
@@ -587,11 +589,12 @@ def crossings(
 
     Examples
     --------
-    The Grand Canal passes from Jiangsu into Zhejiang, and from prefecture to prefecture:
+    The main Taihu system runs from Zhejiang into Jiangsu (the Tiaoxi into the lake) and from
+    Jiangsu into Shanghai:
 
     >>> c = crossings("taihu", level="province")
-    >>> list(zip(c["from_name"], c["to_name"], c["on_main_stem"]))
-    [('Jiangsu Province', 'Zhejiang Province', True)]
+    >>> c.loc[c["on_main_stem"], ["from_name", "to_name"]].values.tolist()
+    [['Zhejiang Province', 'Jiangsu Province'], ['Jiangsu Province', 'Shanghai Municipality']]
     """
     b, net, ov, _ = _as_overlay(basin_or_overlay)
     c = ov.crossings_at(level) if level is not None else ov.crossings
@@ -707,11 +710,11 @@ def jurisdiction(
 
     Examples
     --------
-    Zhejiang receives the Grand Canal from Jiangsu:
+    Shanghai receives the Taihu rivers from Jiangsu and Zhejiang:
 
-    >>> r = jurisdiction("taihu", "Zhejiang")
+    >>> r = jurisdiction("taihu", "CN031")
     >>> r.jur_id, r.all_upstream, r.drains_from["n_crossings"].tolist()
-    ('CN033', ['CN032'], [1])
+    ('CN031', ['CN032', 'CN033', 'CN034'], [5, 4])
     """
     b, _, ov, dep_result = _as_overlay(basin_or_overlay)
     row = find_jurisdiction(b.jurisdictions, name_or_id, level=level)

@@ -13,13 +13,32 @@ doi:10.1007/s40710-014-0018-6) gives the peak cross-section-mean concentration
 with :math:`m` the share of the mass taking that path (bifurcations) and :math:`k` an
 optional decay rate. The leading edge (two standard deviations of the cloud ahead of the
 centroid) arrives at :math:`t - 2\sqrt{2 D t}/v`; the peak at :math:`t`.
+
+Lakes (DESIGN §2.9). A lake or reservoir on the path (reaches marked by
+:func:`basingov.network.mark_lakes`) is not a river reach: the plume mixes into it and
+leaves it after the lake's residence time :math:`\tau_w = V / Q_{out}`. Jurisdictions on the
+lake are warned when the plume enters it (no peak estimate: the near field of a lake is not
+modelled); below the lake the cloud restarts from the lake outlet at :math:`t_{in} +
+\tau_w`, its dispersion counted from there, and its peak cannot exceed the concentration
+of the released mass fully mixed in the lake volume, :math:`M m e^{-kt} / V` (the largest
+lake passed). This is the
+spec's "a lake holds the plume for its residence time"; a real lake releases diluted water
+from the start, so the first traces can come earlier than the times given below it.
+
+Flow (DESIGN §2.9). Accidents rarely happen at mean flow. With a flow :math:`Q` at the
+release, every discharge on the path is scaled by the same ratio :math:`r = Q / \bar Q`
+(:math:`\bar Q` the mean flow of the release reach) and every river velocity by
+:math:`r^b`, consistently with hydraulic geometry :math:`v = a Q^b`
+(:data:`basingov.network.DEFAULT_VELOCITY_B`); lake residence times divide by :math:`r`. A
+flow percentile is turned into a ratio by a lognormal flow-duration curve
+(:func:`flow_duration_ratio`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -27,9 +46,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.stats import norm
 
 from basingov.errors import EmptyResultError, InputError
-from basingov.network import navigate, travel_time_hours
+from basingov.network import DEFAULT_VELOCITY_B, lake_reaches, navigate, travel_time_hours
 
 if TYPE_CHECKING:
     from basingov.datasets import Basin
@@ -38,6 +58,7 @@ __all__ = [
     "DEFAULT_DISPERSION_M2_S",
     "NOTIFICATION_COLUMNS",
     "SpillResult",
+    "flow_duration_ratio",
     "spill_notifications",
     "travel_times",
     "warn",
@@ -65,12 +86,74 @@ Mode = Literal["DM", "DD"]
 _MODES: tuple[str, ...] = get_args(Mode)
 
 
+def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
+    r"""Flow exceeded ``percentile`` % of the time, as a ratio to the mean flow.
+
+    A lognormal flow-duration curve with mean 1 and standard deviation ``sigma_ln`` of
+    ln(flow):
+
+    .. math:: Q_P / \bar Q = \exp(-\sigma^2/2 + \sigma\, \Phi^{-1}(1 - P/100))
+
+    ``P`` follows the hydrological convention: Q95 is a low flow (exceeded 95 % of the
+    time), Q10 a high one. The lognormal shape is an assumption; ``sigma_ln`` comes from the
+    basin config (``[hydraulics] flow_duration_sigma_ln`` and its source).
+
+    Parameters
+    ----------
+    percentile
+        Exceedance percentage P, strictly between 0 and 100.
+    sigma_ln
+        Standard deviation of ln(daily flow), > 0.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InputError
+        If ``percentile`` or ``sigma_ln`` is out of range.
+
+    Examples
+    --------
+    >>> round(flow_duration_ratio(50, sigma_ln=0.786), 3)  # median below the mean
+    0.734
+    >>> round(flow_duration_ratio(95, sigma_ln=0.786), 3)
+    0.202
+    """
+    if not 0 < percentile < 100:
+        msg = f"the flow percentile must lie strictly between 0 and 100, got {percentile}"
+        raise InputError(msg)
+    if not (np.isfinite(sigma_ln) and sigma_ln > 0):
+        msg = f"flow_duration_sigma_ln must be > 0, got {sigma_ln}"
+        raise InputError(msg)
+    z = float(norm.ppf(1.0 - percentile / 100.0))
+    return float(np.exp(-0.5 * sigma_ln**2 + sigma_ln * z))
+
+
+def _lake_holds(net: Any, flow_ratio: float) -> dict[int, tuple[float, float, str]]:
+    """Outlet reach position -> (residence hours at the flow, volume m3, lake name)."""
+    lt = lake_reaches(net)
+    out: dict[int, tuple[float, float, str]] = {}
+    qs = lt["outflow_m3s"].to_numpy(dtype=np.float64) * flow_ratio
+    vols = lt["volume_km3"].to_numpy(dtype=np.float64) * 1e9
+    for q, vol, outlets, name in zip(
+        qs, vols, lt["outlet_reach_ids"].astype(str), lt["lake_name"].astype(str), strict=True
+    ):
+        hold = vol / q / 3600.0 if q > 0 and np.isfinite(vol) else np.nan
+        for rid in outlets.split():
+            out[int(net.position([int(rid)])[0])] = (float(hold), float(vol), name)
+    return out
+
+
 def travel_times(
     net: Any,
     start: int,
     *,
     start_fraction: float = 0.0,
     mode: Mode = "DM",
+    flow_ratio: float = 1.0,
+    velocity_b: float = DEFAULT_VELOCITY_B,
 ) -> pd.DataFrame:
     """Time for a release to reach each downstream reach, and the share of mass that does.
 
@@ -85,12 +168,22 @@ def travel_times(
     mode
         ``"DM"``: the main downstream links only; ``"DD"``: every bifurcation branch, with
         the mass split by the branch fractions and the earliest arrival kept.
+    flow_ratio
+        Flow at the release over its mean flow; river velocities scale by
+        ``flow_ratio ** velocity_b`` and lake residence times by ``1 / flow_ratio``.
+    velocity_b
+        Exponent b of :math:`v = a Q^b`.
 
     Returns
     -------
     pandas.DataFrame
         ``reach_id, position, t_in_hours`` (at the reach's upstream end; at the release
-        point for the start reach), ``t_out_hours, mass_fraction``, upstream first.
+        point for the start reach), ``t_out_hours, mass_fraction``, upstream first; and
+        ``lake`` (the lake a lake reach belongs to, else ""), ``hold_hours`` (the lake's
+        residence time at a lake's outlet reach, else 0), ``last_lake``,
+        ``lake_exit_hours`` and ``lake_volume_m3`` (the last lake the plume left before or
+        at this reach: its name and when the plume left it; the largest lake volume the
+        plume has passed; "" / NaN if none).
 
     Raises
     ------
@@ -116,15 +209,30 @@ def travel_times(
     if not 0.0 <= start_fraction <= 1.0:
         msg = f"start_fraction must lie in [0, 1], got {start_fraction}"
         raise InputError(msg)
+    if not (np.isfinite(flow_ratio) and flow_ratio > 0):
+        msg = f"flow_ratio must be > 0 (flow at the release over its mean flow), got {flow_ratio}"
+        raise InputError(msg)
     path = navigate(net, start, mode=mode)
     r = net.reaches
-    v = r["velocity_ms"].to_numpy(dtype=np.float64)[path]
-    bad = ~(np.isfinite(v) & (v > 0))
+    vmult = flow_ratio**velocity_b
+    v = r["velocity_ms"].to_numpy(dtype=np.float64)[path] * vmult
+    lake_of = (
+        r["lake_name"].fillna("").astype(str).to_numpy()[path]
+        if "lake_name" in r.columns
+        else np.full(path.size, "", dtype=object)
+    )
+    in_lake = (r["is_lake"].to_numpy(dtype=bool)[path] if "is_lake" in r else lake_of != "") & (
+        lake_of != ""
+    )
+    holds = _lake_holds(net, flow_ratio) if in_lake.any() else {}
+    hold = np.array([holds.get(int(p), (0.0, np.nan, ""))[0] for p in path])
+    river = ~in_lake | ~np.isfinite(hold)  # a lake of unknown volume is crossed as a river
+    bad = river & ~(np.isfinite(v) & (v > 0))
     if bad.any():
         ids = r["reach_id"].to_numpy()[path][bad][:10].tolist()
         msg = f"reach(es) {ids} on the spill path have no positive velocity_ms; fill it"
         raise InputError(msg)
-    tau = travel_time_hours(net)[path]
+    tau = np.where(river, travel_time_hours(net, velocity_multiplier=vmult)[path], hold)
     local = {int(p): k for k, p in enumerate(path)}
     n = path.size
     t_in = np.full(n, np.inf)
@@ -132,7 +240,11 @@ def travel_times(
     t_in[0] = 0.0
     mass[0] = 1.0
     tau = tau.copy()
-    tau[0] *= 1.0 - start_fraction
+    if river[0]:
+        tau[0] *= 1.0 - start_fraction
+    last = np.full(n, "", dtype=object)
+    exit_h = np.full(n, np.nan)
+    vol = np.full(n, np.nan)
     links: dict[int, list[tuple[int, float]]] = {}
     bif = getattr(net, "bifurcations", None)
     ids = r["reach_id"].to_numpy()
@@ -147,11 +259,17 @@ def travel_times(
     for k in range(n):
         p = int(path[k])
         t_out = t_in[k] + tau[k]
+        if p in holds and np.isfinite(holds[p][0]):
+            # the mass has been mixed into the largest volume passed so far
+            last[k], exit_h[k] = holds[p][2], t_out
+            vol[k] = np.fmax(vol[k], holds[p][1])
         outs = links.get(p, [(int(net.idx_ds[p]), 1.0)])
         for d, f in outs:
             if d in local:
                 j = local[d]
-                t_in[j] = min(t_in[j], t_out)
+                if t_out < t_in[j]:
+                    t_in[j] = t_out
+                    last[j], exit_h[j], vol[j] = last[k], exit_h[k], vol[k]
                 mass[j] += mass[k] * f
     return pd.DataFrame(
         {
@@ -160,6 +278,11 @@ def travel_times(
             "t_in_hours": t_in,
             "t_out_hours": t_in + tau,
             "mass_fraction": mass,
+            "lake": np.where(in_lake, lake_of, ""),
+            "hold_hours": np.where(in_lake & ~river, tau, 0.0),
+            "last_lake": last,
+            "lake_exit_hours": exit_h,
+            "lake_volume_m3": vol,
         }
     )
 
@@ -177,6 +300,8 @@ def spill_notifications(
     decay_per_day: float = 0.0,
     release_time: dt.datetime | None = None,
     level_numbers: Sequence[int] | None = None,
+    flow_ratio: float = 1.0,
+    velocity_b: float = DEFAULT_VELOCITY_B,
 ) -> pd.DataFrame:
     """Who must be warned, and by when: one row per jurisdiction reached, by arrival.
 
@@ -211,12 +336,17 @@ def spill_notifications(
         Optional release time; adds ``arrival_time`` and ``peak_time`` (ISO 8601).
     level_numbers
         Numbers written in ``level`` (default: 0, 1, ... in the order of ``levels``).
+    flow_ratio, velocity_b
+        Flow at the release over its mean flow, and the hydraulic-geometry exponent
+        (:func:`travel_times`); discharges on the path are scaled by ``flow_ratio``.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`NOTIFICATION_COLUMNS` plus ``level_name, reach_id, mass_fraction`` (and the
-        two time columns), sorted by arrival.
+        :data:`NOTIFICATION_COLUMNS` plus ``level_name, reach_id, mass_fraction`` and
+        ``lake`` (the lake the jurisdiction is warned on, or the last lake the plume passed,
+        held there for its residence time; "" if none) and ``on_lake`` (True when warned on
+        the lake itself) (and the two time columns), sorted by arrival.
 
     Raises
     ------
@@ -238,7 +368,10 @@ def spill_notifications(
         msg = f"level(s) {missing} are not in the piece table; allowed levels are {allowed}"
         raise InputError(msg)
     nums = list(range(len(levels))) if level_numbers is None else list(level_numbers)
-    tt = travel_times(net, start, start_fraction=start_fraction, mode=mode)
+    tt = travel_times(
+        net, start, start_fraction=start_fraction, mode=mode, flow_ratio=flow_ratio,
+        velocity_b=velocity_b,
+    )  # fmt: skip
     sort_cols = ["reach_id", "piece"] if "piece" in pieces.columns else ["reach_id"]
     p = pieces[pieces["reach_id"].isin(tt["reach_id"])].sort_values(sort_cols)
     if p.empty:
@@ -253,6 +386,11 @@ def spill_notifications(
     tin = info.loc[p["reach_id"], "t_in_hours"].to_numpy()
     tout = info.loc[p["reach_id"], "t_out_hours"].to_numpy()
     mfrac = info.loc[p["reach_id"], "mass_fraction"].to_numpy()
+    lake_at = info.loc[p["reach_id"], "lake"].to_numpy()
+    hold = info.loc[p["reach_id"], "hold_hours"].to_numpy()
+    last_lake = info.loc[p["reach_id"], "last_lake"].to_numpy()
+    t_exit = info.loc[p["reach_id"], "lake_exit_hours"].to_numpy()
+    vol = info.loc[p["reach_id"], "lake_volume_m3"].to_numpy()
     fs = p["fraction_start"].to_numpy(dtype=float)
     fe = p["fraction_end"].to_numpy(dtype=float)
     is_start = p["reach_id"].to_numpy() == start
@@ -261,12 +399,23 @@ def spill_notifications(
     f_rel = np.where(is_start, (fs - start_fraction), fs)
     with np.errstate(divide="ignore", invalid="ignore"):
         t_piece = tin + (tout - tin) * np.where(span > 0, f_rel / span, 0.0)
+    in_lake = lake_at != ""
+    # a lake is entered at once: every piece of a lake reach is reached at the reach's entry
+    # (the hold of an outlet reach counts for what lies below it, not for its own pieces)
+    t_piece = np.where(in_lake & (hold > 0), tin, t_piece)
     on = ~is_start | (fe > start_fraction) | (fe >= 1.0)
     p, pos, t_piece, mfrac = p[on], pos[on], t_piece[on], mfrac[on]
+    in_lake, lake_at, last_lake, t_exit, vol = (
+        in_lake[on],
+        lake_at[on],
+        last_lake[on],
+        t_exit[on],
+        vol[on],
+    )
     is_start = is_start[on]
     release_piece = np.flatnonzero(is_start)[:1]
-    q = net.reaches["discharge_m3s"].to_numpy(dtype=np.float64)[pos]
-    v = net.reaches["velocity_ms"].to_numpy(dtype=np.float64)[pos]
+    q = net.reaches["discharge_m3s"].to_numpy(dtype=np.float64)[pos] * flow_ratio
+    v = net.reaches["velocity_ms"].to_numpy(dtype=np.float64)[pos] * flow_ratio**velocity_b
     starts = shapely.get_point(shapely.line_merge(p.geometry.to_numpy()), 0)
     pts = gpd.GeoSeries(starts, crs=pieces.crs).to_crs("EPSG:4326").to_numpy()
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
@@ -278,25 +427,35 @@ def spill_notifications(
         for k in release_piece:
             seen.add(jur[k])
             rows.append((jur[k], name[k], num, lv, lon[k], lat[k], 0.0, 0.0, np.nan,
-                         int(p["reach_id"].iloc[k]), 1.0))  # fmt: skip
+                         int(p["reach_id"].iloc[k]), 1.0, lake_at[k],
+                         bool(in_lake[k])))  # fmt: skip
         for k in np.argsort(t_piece, kind="stable"):
             if jur[k] in seen or jur[k] == "":
                 continue
             seen.add(jur[k])
             t = max(float(t_piece[k]), 1e-9)
-            ts = t * 3600.0
-            if dispersion_m2_s > 0 and v[k] > 0 and q[k] > 0:
+            # dispersion restarts where the plume left the last lake
+            t_d = t - t_exit[k] if np.isfinite(t_exit[k]) else t
+            ts = max(t_d, 1e-9) * 3600.0
+            c = mass_kg * mfrac[k] * np.exp(-decay_per_day * t / 24.0)
+            if in_lake[k]:
+                peak, arrival = np.nan, t
+            elif dispersion_m2_s > 0 and v[k] > 0 and q[k] > 0:
                 area = q[k] / v[k]
                 sig = np.sqrt(2.0 * dispersion_m2_s * ts)
-                c = mass_kg * mfrac[k] * np.exp(-decay_per_day * t / 24.0)
                 peak = c / (area * np.sqrt(4.0 * np.pi * dispersion_m2_s * ts)) * 1000.0
-                arrival = max(0.0, t - 2.0 * sig / v[k] / 3600.0)
+                if np.isfinite(vol[k]) and vol[k] > 0:
+                    peak = min(peak, c / vol[k] * 1000.0)  # fully mixed in the lake volume
+                arrival = max(0.0 if not np.isfinite(t_exit[k]) else float(t_exit[k]),
+                              t - 2.0 * sig / v[k] / 3600.0)  # fmt: skip
             else:
                 peak, arrival = np.nan, t
+            lake = lake_at[k] if in_lake[k] else last_lake[k]
             rows.append((jur[k], name[k], num, lv, lon[k], lat[k], arrival, t, peak,
-                         int(p["reach_id"].iloc[k]), float(mfrac[k])))  # fmt: skip
+                         int(p["reach_id"].iloc[k]), float(mfrac[k]), lake,
+                         bool(in_lake[k])))  # fmt: skip
     cols = [*NOTIFICATION_COLUMNS[:3], "level_name", *NOTIFICATION_COLUMNS[3:]]
-    out = pd.DataFrame(rows, columns=[*cols, "reach_id", "mass_fraction"])
+    out = pd.DataFrame(rows, columns=[*cols, "reach_id", "mass_fraction", "lake", "on_lake"])
     out = out.sort_values(["arrival_hours", "level"], kind="stable").reset_index(drop=True)
     if release_time is not None:
         out["arrival_time"] = [
@@ -332,6 +491,10 @@ class SpillResult:
         map of the scenario.
     jurisdictions
         The basin's jurisdictions (for a map of the scenario).
+    flow
+        The flow the warning was computed for: ``q_mean_m3s`` (mean flow of the release
+        reach), ``q_release_m3s``, ``ratio``, ``velocity_b``, ``source`` (and
+        ``percentile``, ``flow_duration_sigma_ln`` for a percentile).
     """
 
     basin: str
@@ -350,6 +513,7 @@ class SpillResult:
     path: gpd.GeoDataFrame
     jurisdictions: gpd.GeoDataFrame
     basin_polygon: gpd.GeoDataFrame
+    flow: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON of ``basingov spill`` (DESIGN §2.13), with plain JSON values."""
@@ -371,6 +535,7 @@ class SpillResult:
                 "mode": self.mode,
                 "dispersion_m2_s": self.dispersion_m2_s,
                 "decay_per_day": self.decay_per_day,
+                "flow": dict(self.flow),
                 "notifications": self.notifications.replace({np.nan: None}).to_dict(
                     orient="records"
                 ),
@@ -389,6 +554,8 @@ def warn(
     dispersion_m2_s: float | None = None,
     decay_per_day: float = 0.0,
     tolerance_m: float = 5000.0,
+    flow_m3s: float | None = None,
+    flow_percentile: float | None = None,
 ) -> SpillResult:
     """Who must be warned, and by when, after a release of ``mass_kg`` at a point.
 
@@ -417,6 +584,15 @@ def warn(
         First-order decay rate (0: conservative, the worst case).
     tolerance_m
         Largest snapping distance.
+    flow_m3s
+        Discharge at the release (m³/s); default: the release reach's mean flow. Discharges
+        on the path scale by ``flow_m3s`` over that mean flow, velocities by the ratio's
+        power b of :math:`v = a Q^b` (``[hydraulics] velocity_b``), lake residence times by
+        its inverse.
+    flow_percentile
+        Instead of ``flow_m3s``: the flow exceeded this percentage of the time (95 = a low
+        flow), from the basin's lognormal flow-duration curve (:func:`flow_duration_ratio`,
+        ``[hydraulics] flow_duration_sigma_ln``).
 
     Returns
     -------
@@ -426,19 +602,25 @@ def warn(
     Raises
     ------
     InputError
-        For a bad point, time, mass, mode or rate.
+        For a bad point, time, mass, mode, rate or flow, both flow options, or a flow
+        percentile for a basin without a flow-duration curve.
     EmptyResultError
         If no reach lies within ``tolerance_m`` of the point.
 
     Examples
     --------
-    100 kg released into the Grand Canal in Changzhou (Lake Taihu basin): who is warned,
-    in order of arrival.
+    100 kg released into the West Tiaoxi in Huzhou (Zhejiang): the river crosses into
+    Jiangsu, runs into Lake Taihu, and reaches Shanghai after the lake has held the plume
+    for its residence time.
 
-    >>> r = warn("taihu", (119.924, 31.781), 100.0)
-    >>> r.notifications["name"].tolist()
-    ['Jiangsu Province', 'Changzhou', 'Wuxi', 'Suzhou', 'Zhejiang Province', 'Jiaxing']
-    >>> r.notifications["arrival_hours"].is_monotonic_increasing
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # the Taihu network has disconnected pieces
+    ...     r = warn("taihu", (119.95, 30.80), 100.0)
+    >>> n = r.notifications
+    >>> n.loc[n["level_name"] == "province", ["name", "lake"]].values.tolist()
+    [['Zhejiang Province', ''], ['Jiangsu Province', ''], ['Shanghai Municipality', 'Taihu Lake']]
+    >>> n["arrival_hours"].is_monotonic_increasing
     True
     """
     from pyproj import Transformer
@@ -464,6 +646,12 @@ def warn(
     if mode not in _MODES:
         msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
         raise InputError(msg)
+    if flow_m3s is not None and flow_percentile is not None:
+        msg = "give flow_m3s (--flow) or flow_percentile (--flow-percentile), not both"
+        raise InputError(msg)
+    if flow_m3s is not None and not flow_m3s > 0:
+        msg = f"the flow at the release must be a discharge > 0 in m3/s, got {flow_m3s}"
+        raise InputError(msg)
     b = basin if not isinstance(basin, str | Path) else load_basin(basin)
     cfg = b.config
     key = network or cfg.basin.network
@@ -474,6 +662,7 @@ def warn(
         if d is not None
     )
     snap = snap_point(net, lon, lat, tolerance_m=tolerance_m)
+    flow = _flow_at_release(cfg, net, snap, flow_m3s, flow_percentile)
     x, y = Transformer.from_crs("EPSG:4326", net.crs, always_xy=True).transform(lon, lat)
     geom = net.reaches.geometry.iloc[snap.position]
     frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
@@ -492,6 +681,8 @@ def warn(
         dispersion_m2_s=d_coef,
         decay_per_day=decay_per_day,
         release_time=release,
+        flow_ratio=flow["ratio"],
+        velocity_b=flow["velocity_b"],
     )
     return SpillResult(
         basin=cfg.basin.name,
@@ -510,4 +701,48 @@ def warn(
         path=sub,
         jurisdictions=b.jurisdictions,
         basin_polygon=b.basin,
+        flow=flow,
     )
+
+
+def _flow_at_release(
+    cfg: Any, net: Any, snap: Any, flow_m3s: float | None, flow_percentile: float | None
+) -> dict[str, Any]:
+    """Return the flow ratio at the release and how it was obtained (:class:`SpillResult`)."""
+    q_mean = float(net.reaches["discharge_m3s"].iloc[snap.position])
+    hyd = cfg.hydraulics
+    b_exp = DEFAULT_VELOCITY_B if hyd.velocity_b is None else float(hyd.velocity_b)
+    flow: dict[str, Any] = {"q_mean_m3s": q_mean, "velocity_b": b_exp, "ratio": 1.0}
+    if flow_m3s is None and flow_percentile is None:
+        flow.update(q_release_m3s=q_mean, source="mean flow of the release reach")
+        return flow
+    if not (np.isfinite(q_mean) and q_mean > 0):
+        msg = (
+            f"reach {snap.reach_id} has no mean discharge, so a flow at the release cannot be "
+            "scaled along the path; fill discharge_m3s of the network"
+        )
+        raise InputError(msg)
+    if flow_m3s is not None:
+        flow.update(ratio=flow_m3s / q_mean, q_release_m3s=flow_m3s, source="given")
+        return flow
+    if flow_percentile is None:  # for the type checker: one of the two is given
+        return flow
+    if hyd.flow_duration_sigma_ln is None:
+        msg = (
+            f"{cfg.source.name} gives no flow-duration curve: set [hydraulics] "
+            "flow_duration_sigma_ln (standard deviation of ln daily flow) and "
+            "flow_duration_source, or give the flow (--flow Q)"
+        )
+        raise InputError(msg)
+    ratio = flow_duration_ratio(flow_percentile, sigma_ln=hyd.flow_duration_sigma_ln)
+    flow.update(
+        ratio=ratio,
+        q_release_m3s=q_mean * ratio,
+        percentile=flow_percentile,
+        flow_duration_sigma_ln=hyd.flow_duration_sigma_ln,
+        source=(
+            "ASSUMPTION: lognormal flow-duration curve, sigma of ln(flow) from "
+            f"{hyd.flow_duration_source or 'the basin config'}"
+        ),
+    )
+    return flow

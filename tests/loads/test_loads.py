@@ -200,7 +200,7 @@ def test_population_of_a_riverless_jurisdiction_is_generated_there(tmp_path):
 
     jur, path = _two_states(tmp_path)
     t = gpd.GeoDataFrame(
-        {"reach_id": [1], "downstream_id": [-1], "velocity_ms": [0.5]},
+        {"reach_id": [1], "downstream_id": [-1], "velocity_ms": [0.5], "discharge_m3s": [1.0]},
         geometry=[LineString([(0, 0), (1800, 0)])],
         crs="EPSG:32632",
     )

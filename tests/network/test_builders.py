@@ -604,14 +604,25 @@ def test_taihu_nfgis_plain_network():
     # All NFGIS arcs: FNODE_/TNODE_ follow digitising, not flow, and the plain network
     # has loops; lines_outlet orients them towards a point and cuts loops into a tree.
     # Most arcs (Yangtze, Qiantang, lake shore) do not connect to the canal: a warning.
+    # (The shipped Taihu config now uses HydroRIVERS; the NFGIS canal network of earlier
+    # versions is rebuilt here from its former section, oriented to the canal's south end.)
+    from basingov.config import NetworkSection
+
     cfg = load_config(DATA / "basins" / "taihu.toml")
-    sec = dataclasses.replace(cfg.network, filter=None)
+    sec = NetworkSection(
+        key="nfgis", builder="lines_outlet", path=DATA / "hydrography" / "taihu.gpkg",
+        layer="nfgis_rivers", name_column="NAME", derived=True, options={"tolerance_m": 500.0},
+    )  # fmt: skip
+    south_end = (120.431, 30.596)  # southern end of the Grand Canal arcs in the data
     with pytest.warns(BasingovWarning, match="not connected to the outlet"):
-        net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=None)
+        net = build_network(sec, crs=cfg.basin.crs, outlet=south_end, hydraulics=None)
     assert net.derived
     assert not net.has_cycles
     assert net.n >= 30
-    # the configured network: the Grand Canal alone, one connected line to its south end
-    canal = _net("taihu", "nfgis")
+    # the Grand Canal alone: one connected line to its south end
+    canal_sec = dataclasses.replace(
+        sec, filter="NAME == '京杭运河(江南运河)' and in_basin_share >= 0.5"
+    )
+    canal = build_network(canal_sec, crs=cfg.basin.crs, outlet=south_end, hydraulics=None)
     assert len(canal.outlets) == 1
     assert set(canal.reaches["name"]) == {"京杭运河(江南运河)"}

@@ -71,8 +71,8 @@ def test_loop_golden():
 
 
 def test_lake_retention_golden():
-    # one lake node, tau 10 days, k_l 0.1/day: keep = 1/(1+1) = 0.5, fully mixed entry 0.5.
-    keep = keep_factors([240.0], is_lake=[True], lake_decay_per_day=0.1)
+    # one lake node retaining R = 0.5: keep = 0.5, fully mixed entry 0.5.
+    keep = keep_factors([240.0], is_lake=[True], lake_retention=[0.5])
     r = route(routing_graph([-1]), keep, [4.0], [0], is_lake=[True])
     assert r.retained[0] == pytest.approx(2.0)
     assert r.decayed[0] == 0.0
@@ -151,7 +151,7 @@ def test_routing_graph_errors():
 
 
 def test_factor_and_route_errors():
-    with pytest.raises(InputError, match="decay_per_day must be a finite rate"):
+    with pytest.raises(InputError, match="decay_per_day must be finite rates"):
         keep_factors([1.0], decay_per_day=-1)
     with pytest.raises(InputError, match="travel time is missing"):
         keep_factors([np.nan])

@@ -33,6 +33,23 @@ __all__ = ["spill"]
     "[spillover] dispersion_m2_s, else basingov.spill.DEFAULT_DISPERSION_M2_S).",
 )
 @click.option("--decay", type=float, default=0.0, show_default=True, help="Decay rate, 1/day.")
+@click.option(
+    "--flow",
+    "flow",
+    type=float,
+    default=None,
+    help="Discharge at the release in m3/s (default: the reach's mean flow). Discharges on "
+    "the path scale by the same ratio, velocities by its power b (v = a Q^b).",
+)
+@click.option(
+    "--flow-percentile",
+    "flow_percentile",
+    type=float,
+    default=None,
+    help="Flow at the release as an exceedance percentile (95 = a low flow exceeded 95 % of "
+    "the time), from the basin's lognormal flow-duration curve ([hydraulics] "
+    "flow_duration_sigma_ln). Excludes --flow.",
+)
 @click.option("--tolerance", type=float, default=5000.0, show_default=True, help="Snap, m.")
 @choice_option(
     "--format",
@@ -58,6 +75,8 @@ def spill(
     mode: str,
     dispersion: float | None,
     decay: float,
+    flow: float | None,
+    flow_percentile: float | None,
     tolerance: float,
     fmt: str,
     out: Path | None,
@@ -67,8 +86,9 @@ def spill(
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
 
     Prints JSON with a ``notifications`` list (jur_id, name, level, crossing_lon,
-    crossing_lat, arrival_hours, peak_hours, peak_mg_l; sorted by arrival) to stdout and
-    a table to stderr.
+    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake; sorted by arrival) and the
+    ``flow`` used to stdout, and a table to stderr. A lake on the path holds the plume for
+    its residence time.
     """
     import numpy as np
 
@@ -77,6 +97,12 @@ def spill(
     from basingov.spill import warn
 
     lon, lat = parse_lonlat(at)
+    if flow is not None and flow_percentile is not None:
+        msg = "give --flow or --flow-percentile, not both"
+        raise click.UsageError(msg)
+    if flow is not None and not flow > 0:
+        msg = f"--flow must be a discharge > 0 in m3/s, got {flow}"
+        raise click.BadParameter(msg)
     if time_ is not None:
         try:
             dt.datetime.fromisoformat(time_)
@@ -100,6 +126,8 @@ def spill(
         dispersion_m2_s=dispersion,
         decay_per_day=decay,
         tolerance_m=tolerance,
+        flow_m3s=flow,
+        flow_percentile=flow_percentile,
     )
     table = res.notifications
     result = res.as_dict()
@@ -123,7 +151,8 @@ def spill(
         click.echo(f"spill map written: {map_path}", err=True)
     click.echo(
         f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {res.reach_id} "
-        f"({res.snap_distance_m:.0f} m away); {len(table)} notification(s):",
+        f"({res.snap_distance_m:.0f} m away) at {float(res.flow['q_release_m3s']):.4g} m3/s "
+        f"(mean {float(res.flow['q_mean_m3s']):.4g}); {len(table)} notification(s):",
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
@@ -132,7 +161,12 @@ def spill(
         peak = "-" if np.isnan(pk) else f"{pk:.4g}"
         click.echo(
             f"{float(rec['arrival_hours']):9.1f} {float(rec['peak_hours']):8.1f} {peak:>10}  "
-            f"{rec['level_name']!s:<6} {rec['jur_id']} {rec['name']}",
+            f"{rec['level_name']!s:<6} {rec['jur_id']} {rec['name']}"
+            + (
+                f"  [{'on' if rec.get('on_lake') else 'below'} lake {rec['lake']}]"
+                if rec.get("lake")
+                else ""
+            ),
             err=True,
         )
     if fmt == "json":

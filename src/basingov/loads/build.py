@@ -92,7 +92,7 @@ def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.Data
             jur,
             basin.basin,
             level=ld.census_level,
-            whole_units=ld.census_whole_units,
+            whole_units=ld.census_whole_unit_ids or ld.census_whole_units,
         )
         tables["census_factors"] = factors.reset_index()
     if ld.treatment_level is not None:

@@ -236,7 +236,7 @@ def census_factors(
     basin: gpd.GeoDataFrame,
     *,
     level: str,
-    whole_units: bool = False,
+    whole_units: bool | Sequence[str] = False,
     outline_tolerance_m: float = 250.0,
     partial_share: float = 0.02,
 ) -> pd.DataFrame:
@@ -251,7 +251,9 @@ def census_factors(
     towns over their rural surroundings, so whole (often urban) units have ratios above 1
     and rural edge units below 1. A unit counts as cut when more than ``partial_share`` of
     its outline lies within ``outline_tolerance_m`` of the basin outline, unless
-    ``whole_units`` says the basin is a union of whole units (the derived Taihu polygon).
+    ``whole_units`` says the basin is a union of whole units (True), or lists the ids of the
+    units known to lie wholly in it (the others are then never rescaled: a derived basin
+    made of some whole units and some parts, like the Taihu county composite).
 
     Parameters
     ----------
@@ -285,7 +287,9 @@ def census_factors(
         raise InputError(msg)
     ids = j["jur_id"].astype(str).to_numpy()
     parent = pd.Series(j["parent_id"].fillna("").astype(str).to_numpy(), index=ids)
-    if whole_units:
+    if not isinstance(whole_units, bool):
+        whole = np.isin(ids, np.asarray(list(whole_units), dtype=str))
+    elif whole_units:
         whole = np.ones(ids.size, dtype=bool)
     else:
         outline = basin.to_crs(j.crs).union_all().boundary

@@ -10,6 +10,7 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.convert`: GeoDataFrame and networkx converters (inverse pairs);
 - :mod:`~basingov.network.navigation`: NLDI-style navigation (UM/UT/DM/DD) and snapping;
 - :mod:`~basingov.network.naming`: river names from a named line layer;
+- :mod:`~basingov.network.lakes`: reaches inside lake polygons become lake nodes;
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
 - :mod:`~basingov.network.assemble`: a basin's network as its config describes it;
@@ -36,6 +37,7 @@ from basingov.network.hydrology import (
     upstream_sum,
     velocity_from_discharge,
 )
+from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
 from basingov.network.regionalise import (
     GAUGE_COLUMNS,
@@ -52,6 +54,7 @@ __all__ = [
     "GAUGE_COLUMNS",
     "MODES",
     "OUTLET_ID",
+    "LakeInfo",
     "Mode",
     "RiverNetwork",
     "SnapResult",
@@ -63,6 +66,9 @@ __all__ = [
     "gauge_table",
     "ids_to_positions",
     "kahn_order_csr",
+    "lake_polygons",
+    "lake_reaches",
+    "mark_lakes",
     "navigate",
     "network_from_gdf",
     "network_from_table",

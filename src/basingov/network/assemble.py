@@ -9,11 +9,12 @@ import warnings
 import geopandas as gpd
 import numpy as np
 
-from basingov.config import BasinConfig, NetworkSection
+from basingov.config import BasinConfig, LakesSection, NetworkSection
 from basingov.errors import BasingovWarning, ConfigError
 from basingov.io import read_vector
 from basingov.network._container import RiverNetwork
 from basingov.network.builders import apportion_area, build_network
+from basingov.network.lakes import LakeInfo, lake_polygons, mark_lakes
 from basingov.network.naming import names_from_lines
 
 __all__ = ["assemble_network"]
@@ -25,6 +26,9 @@ def assemble_network(
     config: BasinConfig, basin: gpd.GeoDataFrame, *, key: str | None = None
 ) -> RiverNetwork:
     """Build one of a basin's river networks, with areas wherever they can be had.
+
+    Reaches inside the lake polygons of ``[lakes]`` become lake nodes
+    (:func:`basingov.network.mark_lakes`; line networks only).
 
     Line networks (CCM2, Natural Earth, DCW, NFGIS) carry no drainage areas. For them,
     local areas are *derived* with :func:`basingov.network.builders.apportion_area`: from the
@@ -60,6 +64,13 @@ def assemble_network(
     >>> bool(net.reaches["upstream_area_km2"].notna().all())
     True
     """
+    net = _assemble(config, basin, key=key)
+    if config.lakes is not None:
+        net = _with_lakes(net, config.lakes, key or config.basin.network)
+    return net
+
+
+def _assemble(config: BasinConfig, basin: gpd.GeoDataFrame, *, key: str | None) -> RiverNetwork:
     cfg = config
     key = key or cfg.basin.network
     if key not in cfg.networks:
@@ -68,7 +79,25 @@ def assemble_network(
         )
         raise ConfigError(msg)
     sec = cfg.networks[key]
-    net = build_network(sec, crs=cfg.basin.crs, outlet=cfg.basin.outlet, hydraulics=cfg.hydraulics)
+    outlet = sec.outlet or cfg.basin.outlet
+    if not sec.several_outlets:
+        net = build_network(sec, crs=cfg.basin.crs, outlet=outlet, hydraulics=cfg.hydraulics)
+    else:  # the disconnected pieces are expected: log them, re-warn anything else
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            net = build_network(
+                sec,
+                crs=cfg.basin.crs,
+                outlet=outlet,
+                hydraulics=cfg.hydraulics,
+            )
+        for w in seen:
+            msg = str(w.message)
+            if issubclass(w.category, BasingovWarning) and "disconnected pieces" in msg:
+                logger.info("network %s of %s (several outlets expected): %s", key,
+                            cfg.basin.name, msg)  # fmt: skip
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if sec.names_path is not None:
         net = _with_names(net, sec)
     if not net.reaches["upstream_area_km2"].isna().all():
@@ -93,6 +122,30 @@ def assemble_network(
         note = "areas apportioned by river length over the basin polygon"
     logger.info("network %s of %s: %s", key, cfg.basin.name, note)
     return dataclasses.replace(out, source=f"{out.source}; {note}" if out.source else note)
+
+
+def _with_lakes(net: RiverNetwork, sec: LakesSection, key: str) -> RiverNetwork:
+    """Mark the reaches inside the ``[lakes]`` polygons (line networks only)."""
+    if not set(net.reaches.geom_type.unique()) <= {"LineString", "MultiLineString"}:
+        logger.info("network %s is not a line network: lakes are not marked on it", key)
+        return net
+    layer = read_vector(sec.path, layer=sec.layer)
+    info = [LakeInfo(e.name, e.volume_km3, e.volume_source, e.at) for e in sec.lakes]
+    lakes = lake_polygons(
+        layer,
+        net.crs,
+        name_column=sec.name_column,
+        info=info,
+        assumed_mean_depth_m=sec.assumed_mean_depth_m,
+    )
+    if sec.assumed_depth_source and sec.assumed_mean_depth_m is not None:
+        assumed = lakes["volume_source"].str.startswith("ASSUMPTION")
+        lakes.loc[assumed, "volume_source"] = (
+            lakes.loc[assumed, "volume_source"] + f"; {sec.assumed_depth_source}"
+        )
+    return mark_lakes(
+        net, lakes, min_inside_share=sec.min_inside_share, min_split_km=sec.min_split_km
+    )
 
 
 def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:

@@ -11,10 +11,12 @@ generated along it enters at its middle:
 
 with :math:`F_i` the flux (kg/day) at the node's outflow, :math:`U_i` the inflow,
 :math:`g_i` the generated load, :math:`f_{ji}` the link fraction (1, or a bifurcation
-share). For a river node :math:`\mathrm{keep}_i = e^{-k \tau_i}` (first-order decay over
-the travel time) and :math:`e_i = \sqrt{\mathrm{keep}_i}` (the SPARROW mid-reach entry);
-for a lake or reservoir node :math:`\mathrm{keep}_i = 1 - R_i = 1/(1 + k_l \tau_{w,i})`
-(a fully mixed reactor) and, being fully mixed, :math:`e_i = \mathrm{keep}_i`.
+share). For a river node :math:`\mathrm{keep}_i = e^{-k_i \tau_i}` (first-order decay over
+the travel time, k by class of mean flow as SPARROW fits it, :class:`DecayClasses`) and
+:math:`e_i = \sqrt{\mathrm{keep}_i}` (the SPARROW mid-reach entry); a lake or reservoir
+retains :math:`R = 1 - e^{-v_s/q_s}` (areal settling velocity over areal hydraulic load,
+:func:`lake_retention`) once, where the water leaves it, and, being fully mixed,
+:math:`e_i = \mathrm{keep}_i` (:mod:`basingov.spillover.decay`).
 
 Mass balance per origin: what is lost on river nodes is *decayed*, what is lost in lakes
 is *retained*, what leaves a node through no link (an outlet, or the part of a split that
@@ -26,6 +28,7 @@ them onto the reach/piece tables of :mod:`basingov.network` and :mod:`basingov.o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,12 +41,21 @@ from basingov.errors import InputError
 from basingov.overlay import PieceGraph
 from basingov.spillover._common import (
     DEFAULT_DECAY_PER_DAY,
-    DEFAULT_LAKE_DECAY_PER_DAY,
     MC_DECAY_SIGMA_LN,
     MC_LOAD_SIGMA_LN,
     MC_VELOCITY_SIGMA_LN,
 )
 from basingov.spillover._common import Method as Method
+from basingov.spillover.decay import (
+    DEFAULT_DECAY_CLASSES,
+    DEFAULT_SETTLING_VELOCITY_M_YR,
+    DecayClasses,
+    DecayModel,
+    decay_model_from_config,
+    lake_retention,
+    lake_table,
+    reach_keep,
+)
 from basingov.spillover.pieces import (
     OriginLoads,
     PieceNetwork,
@@ -70,11 +82,14 @@ from basingov.spillover.uncertainty import (
 )
 
 __all__ = [
+    "DEFAULT_DECAY_CLASSES",
     "DEFAULT_DECAY_PER_DAY",
-    "DEFAULT_LAKE_DECAY_PER_DAY",
+    "DEFAULT_SETTLING_VELOCITY_M_YR",
     "MC_DECAY_SIGMA_LN",
     "MC_LOAD_SIGMA_LN",
     "MC_VELOCITY_SIGMA_LN",
+    "DecayClasses",
+    "DecayModel",
     "MonteCarloSamples",
     "OriginLoads",
     "PieceNetwork",
@@ -82,9 +97,12 @@ __all__ = [
     "RoutingGraph",
     "SpilloverResult",
     "Transfer",
+    "decay_model_from_config",
     "entry_factors",
     "indicators",
     "keep_factors",
+    "lake_retention",
+    "lake_table",
     "marginal_benefit",
     "matrix_frame",
     "matrix_long",
@@ -93,6 +111,7 @@ __all__ = [
     "node_loads",
     "origin_loads",
     "piece_network",
+    "reach_keep",
     "route",
     "routing_graph",
     "spillover_tables",
@@ -345,7 +364,7 @@ def spillover_tables(
     *,
     level_names: Sequence[str],
     decay_per_day: float | None = None,
-    lake_decay_per_day: float | None = None,
+    decay: DecayModel | None = None,
     monte_carlo_runs: int = 0,
     seed: int = 0,
     percentiles: Sequence[float] = (5.0, 50.0, 95.0),
@@ -378,9 +397,11 @@ def spillover_tables(
         where the load is generated; empty or absent: the piece's).
     level_names
         Levels to report, coarsest first (``jur_<level>`` columns of ``pieces``).
-    decay_per_day, lake_decay_per_day
-        k and k_l (1/day); None uses :data:`DEFAULT_DECAY_PER_DAY` and
-        :data:`DEFAULT_LAKE_DECAY_PER_DAY` (``[spillover]`` in the basin config).
+    decay_per_day
+        A single river decay rate k (1/day) overriding the size classes of ``decay``.
+    decay
+        River decay classes and lake settling velocities
+        (:func:`decay_model_from_config`); None uses :class:`DecayModel` (TN defaults).
     monte_carlo_runs, seed, percentiles
         Uncertainty bands (:func:`monte_carlo_matrix`); 0 runs skips them.
 
@@ -396,14 +417,17 @@ def spillover_tables(
     SingularSystemError
         If a loop of the network keeps all its load.
     """
-    k = DEFAULT_DECAY_PER_DAY if decay_per_day is None else float(decay_per_day)
-    kl = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else float(lake_decay_per_day)
+    model = decay or DecayModel()
+    if decay_per_day is not None:
+        model = dataclasses.replace(
+            model, classes=DecayClasses.uniform(float(decay_per_day), source="decay_per_day")
+        )
     pn = piece_network(net, graph.pieces)
     for lv in level_names:
         pn.jur_codes(lv)
     sources, src_loads = node_loads(pn, loads)
     load = src_loads.sum(axis=0)
-    keep, lake = _piece_keep(net, pn, k, kl, 1.0)
+    keep, lake = _piece_keep(net, pn, model, 1.0)
     matrices: dict[str, pd.DataFrame] = {}
     longs, cflux, inds, bals, bands = [], [], [], [], []
     samples: dict[str, MonteCarloSamples] = {}
@@ -433,7 +457,7 @@ def spillover_tables(
         bals.append(bal)
         if monte_carlo_runs > 0:
             samples[lv] = monte_carlo_samples(
-                net, pn, ol, level=lv, decay_per_day=k, lake_decay_per_day=kl,
+                net, pn, ol, level=lv, decay=model,
                 runs=monte_carlo_runs, seed=seed, graph=graph,
             )  # fmt: skip
             bands.append(samples[lv].bands(percentiles))
@@ -460,8 +484,7 @@ def spillover_tables(
         reach_loads=reach_loads,
         bands=pd.concat(bands, ignore_index=True) if bands else pd.DataFrame(),
         parameters={
-            "decay_per_day": k,
-            "lake_decay_per_day": kl,
+            **model.parameters(),
             "load_sources": sources,
             "graph_kind": pn.graph.kind,
             "monte_carlo_runs": monte_carlo_runs,

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-#: In-stream first-order loss rate k (1/day) used when the basin config gives none. The
-#: compilation in van der Perk, *Soil and Water Contamination* (2nd ed.), Table 13.3, lists
-#: river nitrification/denitrification rates of 0.1-0.6 d-1 (Thomann 1972), 0.04-0.2 d-1
-#: ("model documentation values", EPA 1985), 0.0-1.9 d-1 for the Rhine in the Netherlands
-#: (Admiraal & Botermans 1989) and k_d = 0.05-0.1 d-1 for the Thames and Bedford Ouse
-#: (Whitehead et al.). For total nitrogen, which SPARROW (Moore et al. 2004, USGS SIR
-#: 2004-5012) finds barely lost in large rivers, we take the low end, 0.1 d-1. Override
-#: with ``[spillover] decay_per_day``.
+#: A single in-stream first-order loss rate k (1/day) for every reach: the routing kernels'
+#: default (:func:`basingov.spillover.keep_factors`) and what ``[spillover] decay_per_day``
+#: overrides the size classes with. Basin runs use decay classes by mean flow instead
+#: (:data:`basingov.spillover.DEFAULT_DECAY_CLASSES`). The compilation in van der Perk, *Soil
+#: and Water Contamination* (2nd ed.), Table 13.3, lists river nitrification/denitrification
+#: rates of 0.1-0.6 d-1 (Thomann 1972), 0.04-0.2 d-1 ("model documentation values", EPA
+#: 1985), 0.0-1.9 d-1 for the Rhine in the Netherlands (Admiraal & Botermans 1989) and
+#: k_d = 0.05-0.1 d-1 for the Thames and Bedford Ouse (Whitehead et al.); 0.1 d-1 is their
+#: low end.
 DEFAULT_DECAY_PER_DAY = 0.1
 
-#: First-order loss rate k_l (1/day) in lakes and reservoirs, giving the retention
-#: :math:`R = 1 - 1/(1 + k_l \tau_w)`. An *assumption*: the river rate
-#: :data:`DEFAULT_DECAY_PER_DAY` applied to a fully mixed water body (no lake-specific
-#: rate was found in the staged sources). Override with ``[spillover] lake_decay_per_day``.
-DEFAULT_LAKE_DECAY_PER_DAY = 0.1
-
-#: Monte Carlo spread of k: lognormal with median ``decay_per_day`` and this sigma of
-#: ln k. 0.5 puts the 5-95 % range at a factor ~2.3 either side of the median, the width
-#: of the literature ranges above (e.g. 0.1-0.6 d-1). An assumption.
+#: Monte Carlo spread of k: lognormal with median the class rate and this sigma of ln k
+#: (one draw multiplies every class rate; another, every lake settling velocity). 0.5 puts
+#: the 5-95 % range at a factor ~2.3 either side of the median, the width of the literature
+#: ranges above (e.g. 0.1-0.6 d-1). An assumption.
 MC_DECAY_SIGMA_LN = 0.5
 
 #: Monte Carlo spread of the velocity multiplier: lognormal, median 1, sigma of ln 0.3

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import InputError
-from basingov.network import travel_time_hours
 from basingov.overlay import PieceGraph
-from basingov.spillover.routing import RoutingGraph, keep_factors, route, routing_graph
+from basingov.spillover.decay import DecayModel, piece_keep
+from basingov.spillover.routing import RoutingGraph, route, routing_graph
 
 
 # ----------------------------------------------------------------------------------------
@@ -244,17 +244,10 @@ def stretch_route_codes(
 
 
 def _piece_keep(
-    net: Any, pn: PieceNetwork, k: float, kl: float, vmult: float
+    net: Any, pn: PieceNetwork, model: DecayModel | None = None, vmult: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    lake_r = net.reaches["is_lake"].to_numpy(dtype=bool) if "is_lake" in net.reaches else None
-    keep_r = keep_factors(
-        travel_time_hours(net, velocity_multiplier=vmult),
-        decay_per_day=k,
-        is_lake=lake_r,
-        lake_decay_per_day=kl,
-    )
-    lake = np.zeros(pn.graph.n, dtype=bool) if lake_r is None else lake_r[pn.reach_pos]
-    return keep_r[pn.reach_pos] ** pn.phi, lake
+    """Keep factors and lake flags of the pieces (:func:`basingov.spillover.decay.piece_keep`)."""
+    return piece_keep(net, pn.reach_pos, pn.phi, model, velocity_multiplier=vmult)
 
 
 def node_loads(pn: PieceNetwork, loads: pd.DataFrame) -> tuple[list[str], np.ndarray]:

@@ -17,7 +17,6 @@ from basingov.spillover import _kernels as K
 from basingov.spillover._common import (
     _METHODS,
     DEFAULT_DECAY_PER_DAY,
-    DEFAULT_LAKE_DECAY_PER_DAY,
     Method,
 )
 
@@ -160,29 +159,32 @@ def routing_graph(
 def keep_factors(
     tau_hours: Any,
     *,
-    decay_per_day: float = DEFAULT_DECAY_PER_DAY,
+    decay_per_day: Any = DEFAULT_DECAY_PER_DAY,
     is_lake: Any = None,
-    lake_decay_per_day: float | None = None,
+    lake_retention: Any = None,
 ) -> np.ndarray:
     r"""Fraction of the through-flowing load each node passes on.
 
     .. math::
 
-        \mathrm{keep}_i = e^{-k \tau_i} \ \text{(river)}, \qquad
-        \mathrm{keep}_i = 1 - R_i = \frac{1}{1 + k_l \tau_i} \ \text{(lake)}
+        \mathrm{keep}_i = e^{-k_i \tau_i} \ \text{(river)}, \qquad
+        \mathrm{keep}_i = 1 - R_i \ \text{(lake)}
 
-    with :math:`\tau` in days.
+    with :math:`\tau` in days, :math:`k_i` one rate or one per node (e.g. by mean-flow class,
+    :meth:`basingov.spillover.DecayClasses.rates`) and :math:`R_i` the retention of a lake
+    node (:func:`basingov.spillover.lake_retention`; 0 for lake nodes that pass their load
+    on to the node where the lake retains it).
 
     Parameters
     ----------
     tau_hours
-        Travel (lakes: residence) time of each node in hours, finite and >= 0.
+        Travel time of each node in hours, finite and >= 0 on river nodes (unused on lakes).
     decay_per_day
-        k, 1/day (default :data:`DEFAULT_DECAY_PER_DAY`).
+        k, 1/day: a number or one value per node (default :data:`DEFAULT_DECAY_PER_DAY`).
     is_lake
         Booleans marking lake/reservoir nodes (default: none).
-    lake_decay_per_day
-        k_l, 1/day (default :data:`DEFAULT_LAKE_DECAY_PER_DAY`).
+    lake_retention
+        R of each node in [0, 1] (used on lake nodes; default 0).
 
     Returns
     -------
@@ -191,32 +193,49 @@ def keep_factors(
     Raises
     ------
     InputError
-        If a rate is negative or a travel time is missing or negative.
+        If a rate is negative, a retention is outside [0, 1] or a river travel time is
+        missing or negative.
 
     Examples
     --------
-    >>> keep_factors([24.0, 24.0], decay_per_day=0.5, is_lake=[False, True],
-    ...              lake_decay_per_day=0.5).round(4).tolist()
-    [0.6065, 0.6667]
+    >>> keep_factors([24.0, 24.0, 24.0], decay_per_day=[0.5, 0.05, 0.5],
+    ...              is_lake=[False, False, True], lake_retention=[0, 0, 0.25]).round(4).tolist()
+    [0.6065, 0.9512, 0.75]
     """
     tau = np.asarray(tau_hours, dtype=np.float64) / 24.0
-    kl = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else float(lake_decay_per_day)
-    for name, v in (("decay_per_day", decay_per_day), ("lake_decay_per_day", kl)):
-        if not (np.isfinite(v) and v >= 0):
-            msg = f"{name} must be a finite rate >= 0 (1/day), got {v}"
-            raise InputError(msg)
-    bad = np.flatnonzero(~(np.isfinite(tau) & (tau >= 0)))
-    if bad.size:
+    n = tau.shape[0] if tau.ndim else 1
+    k = np.broadcast_to(np.asarray(decay_per_day, dtype=np.float64), tau.shape)
+    badk = np.flatnonzero(~(np.isfinite(k) & (k >= 0)))
+    if badk.size:
         msg = (
-            f"travel time is missing or negative at {bad.size} node(s), e.g. {bad[:10].tolist()}; "
-            "fill velocity_ms (or length_km) of those reaches"
+            f"decay_per_day must be finite rates >= 0 (1/day); bad at node(s) "
+            f"{badk[:10].tolist()}, e.g. {k.ravel()[badk[0]]}"
         )
         raise InputError(msg)
-    keep = np.exp(-float(decay_per_day) * tau)
-    if is_lake is not None:
-        lake = np.asarray(is_lake, dtype=bool)
-        keep = np.where(lake, 1.0 / (1.0 + kl * tau), keep)
-    return keep
+    lake = (
+        np.zeros(tau.shape, dtype=bool)
+        if is_lake is None
+        else np.broadcast_to(np.asarray(is_lake, dtype=bool), tau.shape)
+    )
+    ret = (
+        np.zeros(tau.shape)
+        if lake_retention is None
+        else np.broadcast_to(np.asarray(lake_retention, dtype=np.float64), tau.shape)
+    )
+    badr = np.flatnonzero(lake & ~((ret >= 0) & (ret <= 1)))
+    if badr.size:
+        msg = f"lake retention must lie in [0, 1]; bad at node(s) {badr[:10].tolist()}"
+        raise InputError(msg)
+    bad = np.flatnonzero(~lake & ~(np.isfinite(tau) & (tau >= 0)))
+    if bad.size:
+        msg = (
+            f"travel time is missing or negative at {bad.size} of {n} node(s), e.g. "
+            f"{bad[:10].tolist()}; fill velocity_ms (or length_km) of those reaches"
+        )
+        raise InputError(msg)
+    with np.errstate(invalid="ignore"):
+        keep = np.exp(-k * np.where(lake, 0.0, tau))
+    return np.where(lake, 1.0 - ret, keep)
 
 
 def entry_factors(keep: Any, *, is_lake: Any = None) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,11 @@ import pandas as pd
 from basingov.errors import InputError
 from basingov.overlay import PieceGraph
 from basingov.spillover._common import (
-    DEFAULT_DECAY_PER_DAY,
-    DEFAULT_LAKE_DECAY_PER_DAY,
     MC_DECAY_SIGMA_LN,
     MC_LOAD_SIGMA_LN,
     MC_VELOCITY_SIGMA_LN,
 )
+from basingov.spillover.decay import DecayClasses, DecayModel
 from basingov.spillover.pieces import (
     OriginLoads,
     PieceNetwork,
@@ -84,8 +84,8 @@ def monte_carlo_matrix(
     source_loads: np.ndarray | OriginLoads,
     *,
     level: str,
-    decay_per_day: float = DEFAULT_DECAY_PER_DAY,
-    lake_decay_per_day: float | None = None,
+    decay: DecayModel | None = None,
+    decay_per_day: float | None = None,
     runs: int = 200,
     seed: int = 0,
     percentiles: Sequence[float] = (5.0, 50.0, 95.0),
@@ -98,8 +98,9 @@ def monte_carlo_matrix(
 
     Each run draws, from one seeded :class:`numpy.random.Generator`:
 
-    - :math:`k \sim \mathrm{LogNormal}(\ln k_0, \sigma_k)` and, independently,
-      :math:`k_l \sim \mathrm{LogNormal}(\ln k_{l,0}, \sigma_k)`;
+    - a multiplier :math:`m_k \sim \mathrm{LogNormal}(0, \sigma_k)` of every river decay
+      rate (all size classes) and, independently, one of every lake settling velocity
+      :math:`v_s`;
     - a velocity multiplier :math:`m_v \sim \mathrm{LogNormal}(0, \sigma_v)` applied to
       every reach (travel times divide by it);
     - one coefficient multiplier per load source, :math:`m_s \sim
@@ -118,8 +119,11 @@ def monte_carlo_matrix(
         whose loads of other origins are drawn with their source's multiplier too.
     level
         Jurisdiction level.
-    decay_per_day, lake_decay_per_day
-        Medians of k and k_l.
+    decay
+        The decay model whose rates are the medians (default
+        :class:`basingov.spillover.DecayModel`, TN).
+    decay_per_day
+        A single river rate overriding the model's size classes.
     runs, seed
         Number of runs (>= 1) and the generator seed.
     percentiles
@@ -147,8 +151,8 @@ def monte_carlo_matrix(
         msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
         raise InputError(msg)
     mc = monte_carlo_samples(
-        net, pn, source_loads, level=level, decay_per_day=decay_per_day,
-        lake_decay_per_day=lake_decay_per_day, runs=runs, seed=seed,
+        net, pn, source_loads, level=level, decay=decay, decay_per_day=decay_per_day,
+        runs=runs, seed=seed,
         decay_sigma_ln=decay_sigma_ln, velocity_sigma_ln=velocity_sigma_ln,
         load_sigma_ln=load_sigma_ln, graph=graph,
     )  # fmt: skip
@@ -161,8 +165,8 @@ def monte_carlo_samples(
     source_loads: np.ndarray | OriginLoads,
     *,
     level: str,
-    decay_per_day: float = DEFAULT_DECAY_PER_DAY,
-    lake_decay_per_day: float | None = None,
+    decay: DecayModel | None = None,
+    decay_per_day: float | None = None,
     runs: int = 200,
     seed: int = 0,
     decay_sigma_ln: float = MC_DECAY_SIGMA_LN,
@@ -186,7 +190,9 @@ def monte_carlo_samples(
     if min(decay_sigma_ln, velocity_sigma_ln, load_sigma_ln) < 0:
         msg = "the lognormal sigmas must be >= 0"
         raise InputError(msg)
-    kl0 = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else lake_decay_per_day
+    model = decay or DecayModel()
+    if decay_per_day is not None:
+        model = dataclasses.replace(model, classes=DecayClasses.uniform(decay_per_day))
     if isinstance(source_loads, OriginLoads):
         ol = source_loads
         if ol.level != level:
@@ -203,11 +209,11 @@ def monte_carlo_samples(
     nj = ids.size
     stack = np.empty((runs, nj, nj))
     for i in range(runs):
-        k = decay_per_day * rng.lognormal(0.0, decay_sigma_ln)
-        kl = kl0 * rng.lognormal(0.0, decay_sigma_ln)
+        mk = rng.lognormal(0.0, decay_sigma_ln)
+        mvs = rng.lognormal(0.0, decay_sigma_ln)
         mv = rng.lognormal(0.0, velocity_sigma_ln)
         ms = np.asarray(rng.lognormal(0.0, load_sigma_ln, size=home.shape[0]))
-        keep, lake = _piece_keep(net, pn, k, kl, mv)
+        keep, lake = _piece_keep(net, pn, model.scaled(mk, mvs), mv)
         load = ms @ home
         fx = None if ol is None else (ol.node, ol.origin, ms[ol.source] * ol.load)
         stack[i] = transfer(

@@ -154,6 +154,13 @@ def from_next_down(
     if discharge_column is not None:  # the measured column replaces any discharge_m3s
         dropped.add("discharge_m3s")
     extras = g.drop(columns=[c for c in dropped if c and c in g.columns])
+    # a source column that differs from a reach-table column only by case (HydroRIVERS
+    # LENGTH_KM vs length_km) would clash in case-insensitive formats such as GeoPackage
+    std = {"reach_id", "downstream_id", "length_km", "local_area_km2", "upstream_area_km2",
+           "discharge_m3s", "velocity_ms", "is_lake", "name"}  # fmt: skip
+    extras = extras.rename(
+        columns={c: f"{c}_source" for c in extras.columns if c.lower() in std and c not in std}
+    )
     _set_discharge(out, _measured_discharge(g, discharge_column, "the next-down layer"))
     if area_column is not None:
         out["local_area_km2"] = g[area_column].to_numpy(dtype=np.float64)
