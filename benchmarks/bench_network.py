@@ -26,8 +26,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from basingov.network import OUTLET_ID, _map_ids, _topology
+from basingov.network import OUTLET_ID
 from basingov.network import _kernels as K
+from basingov.network._topology import _map_ids, _topology
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "performance.md"
