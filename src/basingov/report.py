@@ -194,18 +194,23 @@ def _class_series(data: RunData) -> Figure | None:
     others = sorted(set(sec["class"].astype(str)) - set(classes))
     order = classes + others
     rank = {c: i for i, c in enumerate(order)}
+    # one time axis for all sections: categorical strings would be placed in the order
+    # each section first shows them, so a section starting earlier would plot backwards
+    periods = sorted(set(sec["period"].astype(str)))
+    pos = {p: i for i, p in enumerate(periods)}
     fig = _new_figure(8.0, 4.2)
     ax = fig.add_subplot()
     for cid, g in list(sec.groupby("crossing_id"))[:20]:
-        g = g.sort_values("period")
+        g = g.sort_values("period", key=lambda s: s.astype(str))
         ax.plot(
-            g["period"].astype(str),
+            g["period"].astype(str).map(pos),
             g["class"].astype(str).map(rank),
             marker="o",
             ms=3,
             lw=1,
             label=str(cid),
         )
+    ax.set_xticks(range(len(periods)), periods)
     ax.set_yticks(range(len(order)), order)
     ax.invert_yaxis()
     ax.set_ylabel("class (best at top)")
@@ -481,10 +486,12 @@ def write_report(
 
     Examples
     --------
-    >>> import tempfile
+    >>> import tempfile, warnings
     >>> from basingov import pipeline
     >>> tmp = tempfile.mkdtemp()
-    >>> _ = pipeline.run("taihu", out_dir=tmp + "/run")
+    >>> with warnings.catch_warnings():  # Taihu stations published without coordinates
+    ...     warnings.filterwarnings("ignore", message=".*left unsnapped")
+    ...     _ = pipeline.run("taihu", out_dir=tmp + "/run")
     >>> page = write_report(tmp + "/run", tmp + "/report")
     >>> sorted(p.name for p in page.parent.iterdir())
     ['figures', 'map.html', 'report.html', 'report.md']

@@ -65,7 +65,12 @@ def staged_run(taihu_run: Path, tmp_path: Path) -> Path:
     run = tmp_path / "staged"
     shutil.copytree(taihu_run, run)
     cx = pd.read_csv(run / "tables" / "crossings.csv", dtype={"from_jur": str, "to_jur": str})
-    first = cx.iloc[0]
+    # a crossing between two mapped jurisdictions: on the HydroRIVERS network the first
+    # crossings enter from outside the boundary data (empty from_jur), and a transfer or a
+    # priority pair needs both sides
+    both = cx.dropna(subset=["from_jur", "to_jur"])
+    assert len(both), "the Taihu run has no crossing between two jurisdictions"
+    first = both.iloc[0]
     tables = run / "tables"
     pd.DataFrame(
         {

@@ -27,7 +27,16 @@ def test_layers_carry_the_indicators(taihu_run):
     cx = pyogrio.read_dataframe(gpkg, layer="crossings", read_geometry=False)
     assert {"flux_kg_day", "river_name", "top_origin", "top_origin_share"} <= set(cx.columns)
     assert (cx["flux_kg_day"] >= 0).all()
-    assert ((cx["top_origin_share"] > 0) & (cx["top_origin_share"] <= 1 + 1e-9)).all()
+    # a crossing carrying load has a top origin with a share in (0, 1]; one carrying none
+    # (HydroRIVERS headwaters with no source upstream) has neither
+    loaded = cx["flux_kg_day"] > 0
+    assert loaded.any()
+    assert (~loaded).any()
+    share = cx.loc[loaded, "top_origin_share"]
+    assert ((share > 0) & (share <= 1 + 1e-9)).all()
+    assert cx.loc[loaded, "top_origin"].notna().all()
+    assert cx.loc[~loaded, "top_origin_share"].isna().all()
+    assert cx.loc[~loaded, "top_origin"].isna().all()
     pieces = pyogrio.read_dataframe(gpkg, layer="pieces", read_geometry=False)
     assert {"flux_kg_day", "generated_kg_day", "upstream_dependency", "indicator_level"} <= set(
         pieces.columns
@@ -37,14 +46,32 @@ def test_layers_carry_the_indicators(taihu_run):
     assert pieces["generated_kg_day"].sum() == pytest.approx(loads["load_kg_day"].sum())
 
 
-def test_empty_layers_keep_their_geometry_type(taihu_run):
-    # Taihu has no river on a border: the boundary layers are empty but still lines/points
+def test_empty_layers_keep_their_geometry_type(taihu_run, tmp_path):
+    # On the HydroRIVERS network every Taihu layer has features (rivers now run along the
+    # borders), so write each of the run's layers empty, as a run with no boundary river,
+    # no station or no priority would, and read the types back as QGIS does
+    import geopandas as gpd
+
+    from basingov.io import write_gpkg
+
     gpkg = taihu_run / "taihu.gpkg"
     with sqlite3.connect(gpkg) as con:
+        real = dict(con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns"))
+    # every geometry layer a run writes has a declared type for when it is empty
+    assert set(real) <= set(maps.LAYER_GEOMETRY_TYPES)
+    empty = {name: gpd.read_file(gpkg, layer=name).iloc[:0] for name in real}
+    assert all(df.empty and isinstance(df, gpd.GeoDataFrame) for df in empty.values())
+    out = write_gpkg(empty, tmp_path / "empty.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
+    with sqlite3.connect(out) as con:
         types = dict(
             con.execute("SELECT table_name, geometry_type_name FROM gpkg_geometry_columns")
         )
-    assert pyogrio.read_info(gpkg, layer="boundary_reaches")["features"] == 0
+    assert set(types) == set(real)
+    for name, gtype in types.items():
+        assert pyogrio.read_info(out, layer=name)["features"] == 0
+        assert gtype != "GEOMETRY", name
+        # the type a filled layer has, or its multi-part form (mixed parts are promoted)
+        assert gtype in (real[name], f"MULTI{real[name]}"), (name, gtype, real[name])
     assert types["boundary_reaches"] == "LINESTRING"
     assert types["boundary_crossings"] == "POINT"
     assert types["boundary_stretches"] == "MULTILINESTRING"

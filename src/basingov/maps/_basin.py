@@ -908,9 +908,11 @@ def basin_map(
 
     Examples
     --------
-    >>> import tempfile
+    >>> import tempfile, warnings
     >>> from basingov import pipeline
-    >>> run = pipeline.run("taihu", out_dir=tempfile.mkdtemp() + "/taihu")
+    >>> with warnings.catch_warnings():  # Taihu stations published without coordinates
+    ...     warnings.filterwarnings("ignore", message=".*left unsnapped")
+    ...     run = pipeline.run("taihu", out_dir=tempfile.mkdtemp() + "/taihu")
     >>> m = basin_map(run.out_dir)
     >>> page = m.get_root().render()
     >>> "leaflet" in page and "cdn.jsdelivr" not in page.split("</head>")[0]

@@ -18,7 +18,10 @@ from basingov.maps._inputs import RunData
 __all__ = ["JURISDICTION_INDICATORS", "LAYER_GEOMETRY_TYPES", "gis_layers"]
 
 #: Geometry type of each GeoPackage layer of the output contract (DESIGN §2.13), so a
-#: layer that is empty in a run (no boundary reaches in Taihu) still has its real type.
+#: layer that is empty in a run (no river along a border, no station, nothing to rank)
+#: still has its real type. Layers whose rows mix single and multi parts (``priority``:
+#: a section's point or a pair's points; ``river_chiefs``: merged stretches) get the
+#: multi-part type they are promoted to when written.
 LAYER_GEOMETRY_TYPES: dict[str, str] = {
     "reaches": "LineString",
     "pieces": "LineString",
@@ -31,6 +34,7 @@ LAYER_GEOMETRY_TYPES: dict[str, str] = {
     "dependency_edges": "LineString",
     "stations": "Point",
     "sections": "Point",
+    "priority": "MultiPoint",
     "river_chiefs": "MultiLineString",
 }
 
