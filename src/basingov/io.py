@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from basingov import _outdir
 from basingov._checks import require_projected
-from basingov.errors import CRSError, InputError, OutputExistsError
+from basingov._outdir import temp_file_name
+from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
     "atomic_dir",
     "atomic_path",
     "check_overwrite",
+    "clean_outputs",
     "list_layers",
     "read_stations",
     "read_vector",
@@ -274,11 +276,19 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
+    OutputError
+        If a file stands where a parent folder of ``path`` should be.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         raise OutputExistsError(msg)
+    anc = path.absolute().parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        msg = f"cannot write {path}: {anc} is a file, not a folder"
+        raise OutputError(msg)
     return path
 
 
@@ -286,7 +296,9 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
 def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. A
+    symbolic link at ``path`` is kept and its target replaced; a folder at ``path`` is
+    never replaced.
 
     Examples
     --------
@@ -298,24 +310,23 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     'done'
     """
     path = check_overwrite(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
+    if path.is_dir():
+        msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
+        raise OutputError(msg)
+    real = path.resolve() if path.is_symlink() else path
+    real.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_file_name(real)
     try:
         yield tmp
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if real.is_dir():
+            msg = f"{real} became a folder while basingov was writing it; left it as it is"
+            raise OutputError(msg)
+        os.replace(tmp, real)
     finally:
-        if tmp.exists():
-            if tmp.is_dir():
-                shutil.rmtree(tmp)
-            else:
-                tmp.unlink()
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
 
 
 @contextlib.contextmanager
@@ -323,28 +334,61 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``path`` that replaces ``path`` on success.
 
     A failed run leaves no partial output: the temporary folder is deleted and an
-    existing ``path`` is kept as it was.
+    existing ``path`` is kept as it was. While the block runs, the output folder is
+    locked against other runs; leftovers of dead runs to the same folder are removed
+    first. On success the folder gets a manifest (``.basingov-manifest.json``) listing
+    its files: ``overwrite`` replaces only folders whose files are all listed in theirs.
+    Folders get the permissions the umask allows. A symbolic link at ``path`` is kept
+    and its target folder replaced. See :mod:`basingov._outdir`.
 
     Raises
     ------
     OutputExistsError
-        If ``path`` exists and ``overwrite`` is false.
+        If ``path`` exists and ``overwrite`` is false, or holds files basingov did not
+        write, or appeared during the run.
+    OutputLockedError
+        If another run is writing ``path``.
+    OutputError
+        If ``path`` is unusable as an output folder (the current folder, a file, below a
+        file, not writable).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with atomic_dir(target) as tmp:
+    ...     _ = (tmp / "a.csv").write_text("x")
+    >>> sorted(p.name for p in target.iterdir())
+    ['.basingov-manifest.json', 'a.csv']
     """
-    path = check_overwrite(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        backup = None
-        if path.exists():
-            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, backup)
-        os.replace(tmp, path)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    real = _outdir.check_output_dir(path, overwrite=overwrite)
+    with _outdir.output_lock(real):
+        _outdir.remove_stale(real)
+        real = _outdir.check_output_dir(real, overwrite=overwrite)  # again, under the lock
+        tmp = _outdir.make_temp_dir(real)
+        try:
+            yield tmp
+            _outdir.write_manifest(tmp)
+            _outdir.commit_dir(tmp, real, overwrite=overwrite)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clean_outputs(folder: str | Path) -> list[Path]:
+    """Remove the leftovers of dead runs beside and inside ``folder``; return them.
+
+    Temporary folders and files of killed runs (``.NAME.basingov-<pid>-*.tmp``, of
+    processes that no longer exist) and lock files no process holds. Outputs and the
+    files of live runs are never touched. The CLI is ``basingov clean FOLDER``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> clean_outputs(pathlib.Path(tempfile.mkdtemp()) / "out")
+    []
+    """
+    return _outdir.clean(folder)
 
 
 def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:

@@ -393,6 +393,7 @@ def build_network(
     ConfigError
         If the builder is unknown, or a builder needs an option the section lacks.
     """
+    from basingov._filters import apply_filter
     from basingov.config import BUILDERS
     from basingov.errors import ConfigError
     from basingov.io import read_vector
@@ -428,12 +429,10 @@ def build_network(
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
     expr = getattr(section, "filter", None)
-    if expr:
-        try:
-            gdf = gdf.query(expr).reset_index(drop=True)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            msg = f"{where}.filter {expr!r} cannot be applied to {section.path.name}: {exc}"
-            raise ConfigError(msg) from exc
+    if expr is not None:
+        # parsed by basingov._filters, never evaluated as Python (no pandas query/eval)
+        keep = apply_filter(gdf, expr, where=f"{where}.filter ({section.path.name})")
+        gdf = gdf[keep].reset_index(drop=True)
         if len(gdf) == 0:
             msg = f"{where}.filter {expr!r} leaves no features in {section.path.name}"
             raise ConfigError(msg)
