@@ -147,7 +147,7 @@ def _tokenize(text: str, where: str) -> list[_Tok]:
 class FilterExpr:
     """A parsed filter: the source text and its tree of tuples.
 
-    Tree nodes are ``("and", a, b)``, ``("or", a, b)``, ``("not", a)``,
+    Tree nodes are ``("and", a, b, ...)``, ``("or", a, b, ...)``, ``("not", a)``,
     ``("cmp", op, left, right)`` with operands ``("col", name)`` or ``("lit", value)``,
     and ``("in", column, values, negated)``.
     """
@@ -189,18 +189,18 @@ class _Parser:
         return tree
 
     def or_(self) -> tuple[Any, ...]:
-        left = self.and_()
+        parts = [self.and_()]
         while self.peek().kind == "kw" and self.peek().value == "or":
             self.take()
-            left = ("or", left, self.and_())
-        return left
+            parts.append(self.and_())
+        return parts[0] if len(parts) == 1 else ("or", *parts)
 
     def and_(self) -> tuple[Any, ...]:
-        left = self.not_()
+        parts = [self.not_()]
         while self.peek().kind == "kw" and self.peek().value == "and":
             self.take()
-            left = ("and", left, self.not_())
-        return left
+            parts.append(self.not_())
+        return parts[0] if len(parts) == 1 else ("and", *parts)
 
     def not_(self) -> tuple[Any, ...]:
         tok = self.peek()
@@ -344,8 +344,8 @@ def filter_columns(expr: FilterExpr) -> list[str]:
     def walk(node: tuple[Any, ...]) -> None:
         kind = node[0]
         if kind in ("and", "or"):
-            walk(node[1])
-            walk(node[2])
+            for child in node[1:]:
+                walk(child)
         elif kind == "not":
             walk(node[1])
         elif kind == "in":
@@ -404,10 +404,12 @@ def _operand(df: pd.DataFrame, node: tuple[Any, ...]) -> Any:
 
 def _eval(df: pd.DataFrame, node: tuple[Any, ...], text: str, where: str) -> np.ndarray:
     kind = node[0]
-    if kind == "and":
-        return _eval(df, node[1], text, where) & _eval(df, node[2], text, where)
-    if kind == "or":
-        return _eval(df, node[1], text, where) | _eval(df, node[2], text, where)
+    if kind in ("and", "or"):
+        out = _eval(df, node[1], text, where)
+        for child in node[2:]:
+            part = _eval(df, child, text, where)
+            out = out & part if kind == "and" else out | part
+        return out
     if kind == "not":
         return ~_eval(df, node[1], text, where)
     if kind == "in":
