@@ -18,6 +18,7 @@ import pandas as pd
 from basingov import __version__, dependency, loads, overlay, spillover
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight
+from basingov._tables import check_table, read_table
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import load_config
@@ -256,12 +257,13 @@ def _loads(basin: Basin, net: RiverNetwork, ov: OverlayResult) -> pd.DataFrame:
                 )
             )
         elif kind == "jurisdiction_table":
-            table = pd.read_csv(file_of(kind), dtype={"jur_id": str})
+            level = ld.jurisdiction_level or basin.config.boundaries.levels[-1]
+            table = _jurisdiction_table(file_of(kind), basin, level)
             parts.append(
                 loads.jurisdiction_loads(
                     ov.pieces,
                     table,
-                    level=ld.jurisdiction_level or basin.config.boundaries.levels[-1],
+                    level=level,
                     by=ld.distribute_by,  # type: ignore[arg-type]  # checked by load_config
                     reaches=net.reaches,
                 )
@@ -274,6 +276,29 @@ def _loads(basin: Basin, net: RiverNetwork, ov: OverlayResult) -> pd.DataFrame:
             )
             raise InputError(msg)
     return pd.concat(parts, ignore_index=True)
+
+
+def _jurisdiction_table(path: Path, basin: Basin, level: str) -> pd.DataFrame:
+    """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
+    what = f"[loads].jurisdiction_table {path.name}"
+    table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
+    check_table(
+        table,
+        what=what,
+        numeric=["load_kg_day"],
+        nonnegative=["load_kg_day"],
+        id_column="jur_id",
+    )
+    jur = basin.jurisdictions
+    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
+    unknown = sorted(set(table["jur_id"].astype(str)) - known)
+    if unknown:
+        msg = (
+            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
+            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
+        )
+        raise InputError(msg)
+    return table
 
 
 def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, object]:
