@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,10 @@ def read_vector(
         if encoding:
             kwargs["encoding"] = encoding
         try:
-            gdf = gpd.read_file(path, layer=layer, bbox=bbox, engine="pyogrio", **kwargs)
+            with warnings.catch_warnings():
+                # NaN vertices: shapely warns while decoding; the layer checks name the rows
+                warnings.filterwarnings("ignore", "invalid value encountered in from_wkb")
+                gdf = gpd.read_file(path, layer=layer, bbox=bbox, engine="pyogrio", **kwargs)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             msg = f"Cannot read {_describe(path, layer)}: {exc}"
             raise InputError(msg) from exc

@@ -132,6 +132,7 @@ def test_overwrite_replaces_only_what_basingov_wrote(tmp_path: Path) -> None:
         _written(out, {"a.csv": "3"})
     # an empty folder may be replaced with --overwrite, but not without it
     (tmp_path / "empty").mkdir()
+
     def plain() -> None:
         with atomic_dir(tmp_path / "empty"):
             pass

@@ -252,7 +252,7 @@ def population_loads(
     if rcrs is None:
         msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
         raise CRSError(msg)
-    _check_population(data, raster)
+    _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:
         area = pieces if basin is None else basin
@@ -270,8 +270,26 @@ def population_loads(
     return _population_on_pieces(pieces, cg, pop, e)
 
 
-def _check_population(data: np.ma.MaskedArray, raster: str | Path) -> None:
-    """Refuse a population raster that is all nodata or holds negative or infinite counts."""
+def _check_population(
+    data: np.ma.MaskedArray, raster: str | Path, transform: Any, rcrs: Any
+) -> None:
+    """Refuse an unusable population raster.
+
+    That is: one that is all nodata, holds negative or infinite counts, or whose extent
+    cannot be in its (geographic) CRS.
+    """
+    from pyproj import CRS
+
+    if CRS.from_user_input(rcrs).is_geographic:
+        x0, y0, x1, y1 = (float(v) for v in _bounds_text(data.shape, transform, raw=True))
+        if min(x0, x1) < -180.5 or max(x0, x1) > 360.5 or min(y0, y1) < -90.5 or max(y0, y1) > 90.5:
+            msg = (
+                f"population raster {raster} is labelled {rcrs} (degrees) but spans "
+                f"{_bounds_text(data.shape, transform)}, beyond lon ±180 / lat ±90: its CRS "
+                "label is wrong; write the true CRS into the file (e.g. with rasterio or "
+                "gdal_edit.py -a_srs)"
+            )
+            raise CRSError(msg)
     vals = np.ma.compressed(data)
     if vals.size == 0:
         msg = f"population raster {raster} holds only nodata cells; check the file and band"
@@ -290,7 +308,9 @@ def _check_population(data: np.ma.MaskedArray, raster: str | Path) -> None:
         raise InputError(msg)
 
 
-def _bounds_text(shape: tuple[int, ...] | None, transform_or_bounds: Any) -> str:
+def _bounds_text(
+    shape: tuple[int, ...] | None, transform_or_bounds: Any, *, raw: bool = False
+) -> Any:
     if shape is None:
         b = [float(v) for v in transform_or_bounds]
     else:
@@ -298,7 +318,7 @@ def _bounds_text(shape: tuple[int, ...] | None, transform_or_bounds: Any) -> str
         xs = [t.c, t.c + t.a * shape[1]]
         ys = [t.f, t.f + t.e * shape[0]]
         b = [min(xs), min(ys), max(xs), max(ys)]
-    return "[" + ", ".join(f"{v:.6g}" for v in b) + "]"
+    return b if raw else "[" + ", ".join(f"{v:.6g}" for v in b) + "]"
 
 
 def point_source_loads(

@@ -394,6 +394,7 @@ def build_network(
         If the builder is unknown, or a builder needs an option the section lacks.
     """
     from basingov._filters import apply_filter
+    from basingov._layer_checks import check_layer
     from basingov.config import BUILDERS
     from basingov.errors import ConfigError
     from basingov.io import read_vector
@@ -428,6 +429,11 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
+    # the checks `basingov validate` makes on this layer (ids, geometries, coordinates)
+    problems = check_layer(gdf, id_column=section.id_column)
+    if problems:
+        msg = f"{where} layer {section.path.name}:{section.layer or ''}: " + "; ".join(problems)
+        raise InputError(msg)
     expr = getattr(section, "filter", None)
     if expr is not None:
         # parsed by basingov._filters, never evaluated as Python (no pandas query/eval)
