@@ -142,9 +142,17 @@ def main() -> None:
     terminated (SIGTERM). With ``-vv`` the traceback is printed too.
     """
     warnings.showwarning = _show_warning
-    argv = sys.argv[1:]
+    previous = None
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        _main(sys.argv[1:])
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> None:
     try:
         cli(args=argv, standalone_mode=False)
     except _Terminated:
