@@ -128,7 +128,8 @@ def read_vector(
     Raises
     ------
     InputError
-        If the file or layer is missing, unreadable, or lacks a required column.
+        If the file or layer is missing, unreadable, or lacks a required column, or a
+        Shapefile without ``.cpg`` holds text in another encoding than Latin-1 (e.g. GBK).
     CRSError
         If the layer has no CRS (the message gives the fix).
 
@@ -176,6 +177,8 @@ def read_vector(
             raise InputError(msg) from exc
         if gdf.crs is None and _is_topojson(path):
             gdf = gdf.set_crs("EPSG:4326")
+        if suffix == ".shp" and not encoding and not path.with_suffix(".cpg").exists():
+            _check_dbf_encoding(gdf, path)
     if gdf.crs is None:
         msg = (
             f"{_describe(path, layer)} has no CRS. Add a .prj / set it with "
@@ -193,6 +196,52 @@ def read_vector(
             )
             raise InputError(msg)
     return gdf
+
+
+def _looks_cjk(text: str) -> bool:
+    chars = [c for c in text if not c.isspace()]
+    cjk = sum("\u3400" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in chars)
+    return bool(chars) and cjk / len(chars) >= 0.5
+
+
+def _check_dbf_encoding(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse Shapefile text that a missing .cpg made unreadable (e.g. GBK read as Latin-1).
+
+    Without a ``.cpg`` the DBF text is decoded as Latin-1. If a column's non-ASCII text
+    then decodes cleanly as UTF-8, or is mostly non-ASCII (as double-byte text is) and
+    decodes as GBK or Big5 into mostly CJK characters, it was written in that encoding:
+    reading on would silently garble every name.
+    """
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype.kind not in "OSU":
+            continue
+        values = [v for v in gdf[col].dropna().unique()[:500] if isinstance(v, str)]
+        values = [v for v in values if not v.isascii()]
+        if not values:
+            continue
+        try:
+            raw = [v.encode("latin-1") for v in values]
+        except UnicodeEncodeError:
+            continue  # not decoded as Latin-1
+        letters = [c for v in values for c in v if not (c.isascii() and not c.isalpha())]
+        high = sum(ord(c) > 127 for c in letters)
+        double_byte = high >= 4 and high >= 0.6 * len(letters)
+        for enc in ("utf-8", "gbk", "big5"):
+            if enc != "utf-8" and not double_byte:
+                break
+            try:
+                decoded = [r.decode(enc) for r in raw]
+            except UnicodeDecodeError:
+                continue
+            if enc == "utf-8" or _looks_cjk("".join(decoded)):
+                msg = (
+                    f"{path} has no .cpg file, so its text was read as Latin-1, which gives "
+                    f"{values[0]!r} in column {col!r}; as {enc.upper()} it reads "
+                    f"{decoded[0]!r}. Add {path.with_suffix('.cpg').name} containing the "
+                    f"encoding (e.g. {enc.upper()}) next to the .shp, or pass "
+                    f"encoding={enc.upper()!r}"
+                )
+                raise InputError(msg)
 
 
 def read_stations(

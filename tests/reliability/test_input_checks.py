@@ -119,7 +119,8 @@ def test_nan_vertex_does_not_drop_a_reach(toy: object) -> None:
     _fails_in_run_and_validate(cfg, r"non-finite \(NaN or infinite\) coordinates at rid \[2\]")
     # the builders refuse it too when called from Python
     with pytest.raises(
-        InputError, match=r"non-finite \(NaN or infinite\) coordinates in 1 feature\(s\), row\(s\) \[1\]"  # noqa: E501
+        InputError,
+        match=r"non-finite \(NaN or infinite\) coordinates in 1 feature\(s\), row\(s\) \[1\]",
     ):
         from_to_nodes(r, crs="EPSG:3035")
 
@@ -312,3 +313,44 @@ def test_dem_without_crs(tmp_path: Path) -> None:
         dst.write(np.ones((2, 2), dtype="float32"), 1)
     with pytest.raises(CRSError, match=r"has no CRS; write one with rasterio"):
         from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)
+
+
+# --- encodings of Shapefile text ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("encoding", "names", "match"),
+    [
+        (
+            "GBK",
+            ["太浦河", "黄浦江"],
+            r"as GBK it reads '太浦河'\. Add e\.cpg containing the encoding",
+        ),
+        ("BIG5", ["淡水河", "濁水溪"], r"as BIG5 it reads '淡水河'"),
+        (
+            "UTF-8",
+            ["Zürich", "Genève"],
+            r"which gives 'ZÃ¼rich' in column 'name'; as UTF-8 it reads 'Zürich'",
+        ),
+        ("ISO-8859-1", ["Zürich", "Köln am Rhein"], None),
+        ("ISO-8859-1", ["Ça", "éà"], None),
+    ],
+)
+def test_shapefile_text_without_cpg(
+    encoding: str, names: list[str], match: str | None, tmp_path: Path
+) -> None:
+    from basingov.io import read_vector
+
+    g = gpd.GeoDataFrame(
+        {"name": names},
+        geometry=[LineString([(0, 0), (1, 1)]), LineString([(1, 1), (2, 2)])],
+        crs=4326,
+    )
+    shp = tmp_path / "e.shp"
+    g.to_file(shp, encoding=encoding)
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    if match is None:  # genuine Latin-1 text is read as it is
+        assert read_vector(shp)["name"].tolist() == names
+        return
+    with pytest.raises(InputError, match=match):
+        read_vector(shp)
+    shp.with_suffix(".cpg").write_text(encoding)  # the fix the message gives
+    assert read_vector(shp)["name"].tolist() == names
