@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -370,7 +371,10 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     real.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_file_name(real)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _write_error(exc, real) from exc
         if real.is_dir():
             msg = f"{real} became a folder while basingov was writing it; left it as it is"
             raise OutputError(msg)
@@ -380,6 +384,16 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists() or tmp.is_symlink():
             tmp.unlink()
+
+
+def _write_error(exc: Exception, path: Path) -> Exception:
+    """Turn a GDAL write failure into the OS error it stands for, or an OutputError."""
+    text = str(exc)
+    if "disk is full" in text or "No space left" in text:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+    if "Permission denied" in text or "readonly" in text or "read-only" in text:
+        return PermissionError(errno.EACCES, "Permission denied", str(path))
+    return OutputError(f"cannot write {path}: {text}")
 
 
 @contextlib.contextmanager

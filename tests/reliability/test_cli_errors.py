@@ -159,3 +159,23 @@ def test_quiet_hides_warnings(
     assert code == 1
     assert ("Warning: a disconnected piece" in err) is shown
     assert "Error: internal error RuntimeError: stop here" in err
+
+
+def test_ctrl_c_while_modules_load(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import basingov.cli as package
+
+    real = package.importlib.import_module
+
+    def interrupted(name: str, *a: object) -> object:
+        if name == "basingov.cli.main":
+            raise KeyboardInterrupt
+        return real(name, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package.importlib, "import_module", interrupted)
+    monkeypatch.setattr("sys.argv", ["basingov", "run", "thames"])
+    with pytest.raises(SystemExit) as info:
+        package.main()
+    assert info.value.code == 130
+    assert capsys.readouterr().err == "Interrupted; nothing was written.\n"

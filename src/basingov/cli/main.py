@@ -105,7 +105,11 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every ``finally`` (temporary folders) runs."""
 
 
+_SIGNALS: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
     raise _Terminated
 
 
@@ -142,6 +146,7 @@ def main() -> None:
     terminated (SIGTERM). With ``-vv`` the traceback is printed too.
     """
     warnings.showwarning = _show_warning
+    logging.raiseExceptions = False  # a full disk under run.log must not print a traceback
     previous = None
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
@@ -155,12 +160,11 @@ def main() -> None:
 def _main(argv: list[str]) -> None:
     try:
         cli(args=argv, standalone_mode=False)
-    except _Terminated:
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         _traceback()
-        click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
-        sys.exit(EXIT_SIGTERM)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        _traceback()
+        if isinstance(exc, _Terminated) or signal.SIGTERM in _SIGNALS:
+            click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
+            sys.exit(EXIT_SIGTERM)
         click.echo("Interrupted; no partial output was left.", err=True)
         sys.exit(EXIT_SIGINT)
     except click.ClickException as exc:
