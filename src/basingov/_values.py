@@ -22,6 +22,7 @@ __all__ = [
     "MAX_MONTE_CARLO_RUNS",
     "check_file_name",
     "config_value_problems",
+    "network_problems",
 ]
 
 #: Largest ``[spillover] monte_carlo_runs``: every run keeps a jurisdiction x jurisdiction
@@ -153,6 +154,35 @@ _OPTION_CHECKS: dict[str, _Check] = {
 }
 
 
+def network_problems(net: Any) -> list[str]:
+    """Return the ill-typed or out-of-range values of one ``[networks.<key>]`` section.
+
+    Used by :func:`config_value_problems` and by
+    :func:`basingov.network.builders.build_network` for sections built in code.
+
+    Examples
+    --------
+    >>> from basingov.config import NetworkSection
+    >>> network_problems(NetworkSection(key="d", builder="dem", options={"clip_to_outlet": "no"}))
+    ["[networks.d].clip_to_outlet must be true or false (a TOML boolean, not quoted), got 'no'"]
+    """
+    out: list[str] = []
+    where = f"[networks.{net.key}]"
+    for col in ("layer", "id_column", "name_column", "discharge_column", "names_column"):
+        _string(getattr(net, col, None), f"{where}.{col}", out)
+    _number(net.names_tolerance_m, f"{where}.names_tolerance_m", out, low=0.0)
+    for opt, value in net.options.items():
+        check = _OPTION_CHECKS.get(opt)
+        if check is not None:
+            check(value, f"{where}.{opt}", out)
+    if net.filter is not None:
+        try:
+            parse_filter(net.filter, where=f"{where}.filter")
+        except ConfigError as exc:
+            out.append(str(exc))
+    return out
+
+
 def config_value_problems(cfg: Any) -> list[str]:
     """Return every out-of-range or ill-typed value of a loaded config (one line each).
 
@@ -191,20 +221,8 @@ def config_value_problems(cfg: Any) -> list[str]:
     for key in ("layer", "basin_layer"):
         _string(getattr(bd, key), f"[boundaries].{key}", out)
 
-    for key, net in cfg.networks.items():
-        where = f"[networks.{key}]"
-        for col in ("layer", "id_column", "name_column", "discharge_column", "names_column"):
-            _string(getattr(net, col, None), f"{where}.{col}", out)
-        _number(net.names_tolerance_m, f"{where}.names_tolerance_m", out, low=0.0)
-        for opt, value in net.options.items():
-            check = _OPTION_CHECKS.get(opt)
-            if check is not None:
-                check(value, f"{where}.{opt}", out)
-        if net.filter is not None:
-            try:
-                parse_filter(net.filter, where=f"{where}.filter")
-            except ConfigError as exc:
-                out.append(str(exc))
+    for net in cfg.networks.values():
+        out += network_problems(net)
 
     h = cfg.hydraulics
     _number(h.runoff_mm_year, "[hydraulics].runoff_mm_year", out, low=0.0, high=1e4)

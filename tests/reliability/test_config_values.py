@@ -264,3 +264,15 @@ def test_spill_values(kwargs: dict[str, object], match: str) -> None:
 
     with pytest.raises(InputError, match=match):
         warn("taihu", (119.924, 31.781), mass, **args)  # type: ignore[arg-type]
+
+
+def test_sections_built_in_code_are_checked_too() -> None:
+    from basingov.config import NetworkSection
+    from basingov.network.builders import build_network
+
+    sec = NetworkSection(key="d", builder="dem", options={"clip_to_outlet": "false"})
+    with pytest.raises(ConfigError, match=r"\[networks\.d\]\.clip_to_outlet must be true or false"):
+        build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)
+    sec = NetworkSection(key="f", builder="lines_outlet", filter="@pd.io.common.os.system('x')")
+    with pytest.raises(ConfigError, match=r"\[networks\.f\]\.filter .*'@' \(a Python variable\)"):
+        build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)

@@ -395,6 +395,7 @@ def build_network(
     """
     from basingov._filters import apply_filter
     from basingov._layer_checks import check_layer
+    from basingov._values import network_problems
     from basingov.config import BUILDERS
     from basingov.errors import ConfigError
     from basingov.io import read_vector
@@ -403,6 +404,9 @@ def build_network(
     if section.builder not in BUILDERS:
         msg = f"{where}.builder must be one of {list(BUILDERS)}, got {section.builder!r}"
         raise ConfigError(msg)
+    problems = network_problems(section)  # also for sections built in code
+    if problems:
+        raise ConfigError("; ".join(problems))
     o = dict(section.options)
     src = section.description or f"{section.builder}: {section.path}:{section.layer or ''}"
     if section.builder == "dem":
