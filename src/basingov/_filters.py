@@ -314,10 +314,10 @@ def parse_filter(text: str, *, where: str = "filter") -> FilterExpr:
     --------
     >>> parse_filter("in_basin_share >= 0.5").tree
     ('cmp', '>=', ('col', 'in_basin_share'), ('lit', 0.5))
-    >>> parse_filter("__import__('os').system('true')")  # doctest: +ELLIPSIS
+    >>> parse_filter("__import__('os') == 0")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    basingov.errors.ConfigError: filter "__import__('os').system('true')": function calls are not allowed at character 11; ...
+    basingov.errors.ConfigError: filter "__import__('os') == 0": function calls are not allowed at character 11; ...
     """  # noqa: E501
     if not isinstance(text, str):
         msg = f"{where} must be text, got {type(text).__name__} {text!r}; {_HELP}"
