@@ -90,28 +90,36 @@ def temp_file_name(target: Path, kind: str = "tmp") -> Path:
     )
 
 
-def _foreign_entries(folder: Path) -> list[str] | None:
-    """Entries of ``folder`` that its manifest does not list (None: no manifest)."""
+def _foreign_entries(folder: Path, *, limit: int = 11) -> list[str] | None:
+    """Entries of ``folder`` its manifest does not list (None: no manifest, not empty).
+
+    Stops after ``limit`` foreign entries, so a big folder given by mistake is not walked.
+    """
     mpath = folder / MANIFEST
-    entries = sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.name != MANIFEST or p.parent != folder
-    )
     if not mpath.is_file():
-        return None if entries else []
+        return [] if next(folder.iterdir(), None) is None else None
     try:
         listed = set(json.loads(mpath.read_text(encoding="utf-8"))["files"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    dirs = {Path(f).parent.as_posix() for f in listed}
-    dirs |= {p.as_posix() for f in listed for p in Path(f).parents}
-    foreign = []
-    for e in entries:
-        p = folder / e
-        if p.is_symlink() or not ((p.is_dir() and e in dirs) or (p.is_file() and e in listed)):
-            foreign.append(e)
-    return foreign
+    dirs = {p.as_posix() for f in listed for p in Path(f).parents} - {"."}
+    foreign: list[str] = []
+    for root, dnames, fnames in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        for d in sorted(dnames):
+            e = (rel / d).as_posix()
+            if e not in dirs or (Path(root) / d).is_symlink():
+                foreign.append(e)
+        dnames[:] = [d for d in dnames if (rel / d).as_posix() in dirs]
+        for f in sorted(fnames):
+            e = (rel / f).as_posix()
+            if e == MANIFEST:
+                continue
+            if e not in listed or (Path(root) / f).is_symlink():
+                foreign.append(e)
+        if len(foreign) >= limit:
+            break
+    return sorted(foreign)
 
 
 def _describe_os_error(exc: OSError) -> str:
@@ -186,7 +194,7 @@ def check_output_dir(path: str | Path, *, overwrite: bool) -> Path:
             )
             raise OutputExistsError(msg)
         if foreign:
-            more = f" and {len(foreign) - 10} more" if len(foreign) > 10 else ""
+            more = " and more" if len(foreign) > 10 else ""
             msg = (
                 f"{path} holds files basingov did not write: {foreign[:10]}{more}; --overwrite "
                 "replaces only what basingov wrote. Move those files out, or choose another "
