@@ -354,3 +354,13 @@ def test_shapefile_text_without_cpg(
         read_vector(shp)
     shp.with_suffix(".cpg").write_text(encoding)  # the fix the message gives
     assert read_vector(shp)["name"].tolist() == names
+
+
+def test_dem_that_is_not_a_raster(tmp_path: Path) -> None:
+    path = tmp_path / "dem.tif"
+    path.write_text("not a raster")
+    with pytest.raises(
+        InputError,
+        match=r"cannot read raster .*dem.tif \(a GeoTIFF or another GDAL raster is needed\)",
+    ):
+        from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)

@@ -92,6 +92,7 @@ def basins(draw: st.DrawFn) -> dict[str, Any]:
     return {"reaches": reaches, "jur": jur, "basin": basin, "load": load, "decay": decay}
 
 
+@pytest.mark.slow
 @settings(max_examples=50, **SETTINGS)
 @given(b=basins())
 def test_random_basins_keep_shares_and_mass(b: dict[str, Any]) -> None:

@@ -129,7 +129,7 @@ _OS_HINTS = {
 def _os_message(exc: OSError) -> str:
     """One paragraph for an operating-system error: what failed, where, and what to do."""
     where = " ".join(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
-    what = exc.strerror or type(exc).__name__
+    what = exc.strerror or f"{type(exc).__name__}: {exc}"
     hint = _OS_HINTS.get(exc.errno or -1, "check the path and try again")
     nothing = " Outputs are written to a temporary folder first, so none was left half-written."
     return f"Error: {what}{' at ' + where if where else ''}: {hint}.{nothing}"

@@ -102,6 +102,7 @@ def from_dem(
         If the raster has no CRS or ``crs`` is geographic.
     """
     import rasterio
+    import rasterio.errors
 
     target = _target_crs(crs)
     if (d8_path is None) == (elevation_path is None):
@@ -114,11 +115,15 @@ def from_dem(
     if not path.is_file():
         msg = f"raster {path} does not exist"
         raise InputError(msg)
-    with rasterio.open(path) as src:
-        data = src.read(1)
-        transform = src.transform
-        rcrs = src.crs
-        nodata = src.nodata
+    try:
+        with rasterio.open(path) as src:
+            data = src.read(1)
+            transform = src.transform
+            rcrs = src.crs
+            nodata = src.nodata
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"cannot read raster {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
+        raise InputError(msg) from exc
     if rcrs is None:
         msg = f"raster {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
         raise CRSError(msg)
