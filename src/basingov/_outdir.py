@@ -354,6 +354,23 @@ def write_manifest(folder: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (POSIX; a no-op elsewhere)."""
+    import signal
+
+    mask = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def commit_dir(tmp: Path, real: Path, *, overwrite: bool) -> None:
     """Rename the finished temporary folder onto ``real`` (replacing it if allowed).
 
@@ -374,12 +391,14 @@ def commit_dir(tmp: Path, real: Path, *, overwrite: bool) -> None:
             raise OutputExistsError(msg)
         check_output_dir(real, overwrite=True)
         backup = temp_file_name(real, "old")
-        os.replace(real, backup)
-        try:
-            os.replace(tmp, real)
-        except OSError:
-            os.replace(backup, real)
-            raise
+        with _signals_deferred():  # Ctrl-C or SIGTERM cannot fall between the two renames
+            os.replace(real, backup)
+            try:
+                os.replace(tmp, real)
+            except BaseException:
+                if not real.exists():
+                    os.replace(backup, real)
+                raise
         shutil.rmtree(backup, ignore_errors=True)
         return
     try:
