@@ -16,9 +16,24 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-## Build tables (and GeoPackages) for all four shipped basins into out/
+## The whole analysis for the four shipped basins: runs (out/<basin>/), the four offline
+## maps and an index page (maps/), reports (reports/<basin>/) and the four-basin
+## comparison panel (out/compare/); ends by listing what it wrote
+DEMO_BASINS := rhine taihu tennessee thames
 demo: $(STAMP)
 	$(BIN)/basingov -v run all -o out --overwrite
+	$(BIN)/basingov map $(DEMO_BASINS:%=out/%) -o maps --overwrite
+	@for b in $(DEMO_BASINS); do \
+	  echo "$(BIN)/basingov report out/$$b -o reports/$$b --overwrite"; \
+	  $(BIN)/basingov report out/$$b -o reports/$$b --overwrite || exit 1; \
+	done
+	$(BIN)/basingov -v compare $(DEMO_BASINS:%=out/%) -o out/compare --overwrite
+	@echo ""
+	@echo "Outputs of make demo:"
+	@for f in maps/index.html maps/*.html reports/*/report.html out/*/map.html \
+	  out/compare/comparison.html out/compare/comparison.md out/compare/comparison.csv; do \
+	  if [ -e "$$f" ]; then echo "  $$f"; fi; done
+	@for b in $(DEMO_BASINS); do echo "  out/$$b/ ($$b.gpkg, tables/, summary.json)"; done
 
 ## Set up and run the whole test suite (slow tests included), lint and type checks
 test: $(STAMP)
@@ -33,15 +48,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Run the benchmarks P1-P3 and rewrite their sections of docs/performance.md
+## Run the benchmarks P1-P3 and P5 and rewrite their sections of docs/performance.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_spillover.py --write
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_overlay.py --repeat 9
+	$(BIN)/python benchmarks/bench_maps.py --write
 
 ## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)
 data: $(STAMP)
 	$(BIN)/python scripts/prepare_data.py --source ../shared/data-sources --out data --overwrite
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out maps reports .pytest_cache .mypy_cache .ruff_cache

@@ -25,8 +25,7 @@ from basingov.dependency import (
     upstream_dependency,
 )
 from basingov.errors import InputError
-
-CRS = "EPSG:3035"
+from tests.shapes import CRS
 
 
 @pytest.fixture

@@ -118,7 +118,12 @@ def test_cli_prints_the_library_result(taihu):
     res = CliRunner().invoke(cli, ["query", "jurisdiction", "taihu", "Zhejiang"])
     assert res.exit_code == 0, res.output
     want = json.loads(json.dumps(query.jurisdiction(taihu, "Zhejiang").as_dict()))
-    assert json.loads(res.stdout) == want
+    got = json.loads(res.stdout)
+    # the CLI adds what the jurisdiction pays and receives and the stretches it answers for
+    assert {
+        k: v for k, v in got.items() if k not in ("compensation", "river_chief_stretches")
+    } == want
+    assert {"compensation", "river_chief_stretches"} <= set(got)
 
 
 def test_navigation_errors(taihu):
@@ -238,3 +243,26 @@ def test_top_level_names():
         assert getattr(basingov, name) is not None
     with pytest.raises(AttributeError, match=r"module 'basingov' has no attribute 'nope'"):
         _ = basingov.nope  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_rhine_main_stem_crossings_read_from_the_alps_to_lobith():
+    """``--river Rhine`` means the whole river (Rhein, Rhin, Rhine in Natural Earth).
+
+    Published course (ICPR): Alpine Rhine along the LI|CH and AT|CH borders, Lake
+    Constance, the Hochrhein along CH|DE with Schaffhausen's Swiss bank, Basel (CH -> DE
+    and FR), the Oberrhein along FR|DE to Lauterbourg (FR -> DE), then Lobith (DE -> NL).
+    """
+    c = query.crossings("rhine", level="country", river="Rhine")
+    pairs = list(zip(c["from_jur"], c["to_jur"], strict=True))
+    assert not c["minor"].any()  # small streams are left out of the headline list
+    # ordered from source to mouth
+    assert c["distance_to_outlet_km"].is_monotonic_decreasing
+    for pair in [("CH", "DE"), ("CH", "FR"), ("FR", "DE"), ("DE", "NL")]:
+        assert pair in pairs, pair
+    assert pairs[-1] == ("DE", "NL")
+    lobith = c.iloc[-1]
+    assert lobith["lon"] == pytest.approx(6.07, abs=0.05)
+    assert lobith["lat"] == pytest.approx(51.86, abs=0.05)
+    every = query.crossings("rhine", level="country", river="Rhine", include_minor=True)
+    assert len(every) > len(c)

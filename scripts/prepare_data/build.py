@@ -99,6 +99,7 @@ def build(src: Path, out: Path) -> Builder:
     for m in BASINS:
         steps.append((f"hydrography/{m.NAME}", partial(_hydrography, m, b, polygons)))
     steps += [(f"monitoring/{m.NAME}", partial(m.monitoring, b)) for m in BASINS]
+    steps.append(("monitoring/taihu_sections", partial(taihu.monitoring_taihu_sections, b)))
     steps.append(("monitoring/thresholds", partial(thresholds.write, b)))
     steps.append(("loads", partial(loads.write, b, polygons)))
     with pinned_ogr_date():

@@ -146,6 +146,7 @@ def template_values(b: Builder) -> dict[str, str]:
         "thames_station_status": ", ".join(
             f"{k} {v}" for k, v in sorted(f["thames_station_status"].items())
         ),
+        "thames_station_areas": f"{f['thames_station_areas']}",
         "thames_observations": f"{f['thames_obs'][0]:,}",
         "thames_dropped_cells": f"{f['thames_obs'][1]}",
         "thames_implausible": f"{f['thames_implausible']}",
@@ -156,6 +157,17 @@ def template_values(b: Builder) -> dict[str, str]:
         "taihu_class_rows": f"{tobs['class_rows']}",
         "taihu_unnamed_rows_skipped": f"{tobs['unnamed_rows_skipped']}",
         "taihu_named_without_class": f"{tobs['named_without_class']}",
+        "taihu_sections_geocoded": (
+            f"{sum(f['taihu_sections_geocoded'].values())} ("
+            + ", ".join(f"{k} {v}" for k, v in sorted(f["taihu_sections_geocoded"].items()))
+            + ")"
+        ),
+        "taihu_sections_in_basin": f"{f['taihu_sections_geocoded_check'][0]}",
+        "taihu_sections_on_side": f"{f['taihu_sections_geocoded_check'][1]}",
+        "taihu_sections_km_range": (
+            f"{f['taihu_sections_geocoded_check'][2]:.1f}-"
+            f"{f['taihu_sections_geocoded_check'][3]:.1f}"
+        ),
         # loads
         "thames_plants_in_basin": f"{f['thames_plants_in_basin'][0]}",
         "thames_plants_in_box": f"{f['thames_plants_in_basin'][1]}",

@@ -129,6 +129,14 @@ SOURCES: dict[str, tuple[str, str]] = {
         "2018-08) as reprinted on public news pages (URL per row in the raw file)",
         "official bulletin, no explicit open licence; factual public information, cite source",
     ),
+    "guokong_geocodes": (
+        "Candidate matches of the TBA province-boundary sections to third-party geocodes of "
+        "national surface-water sections (supplements/taihu/sections_geocoded/"
+        "tba_section_candidate_matches.csv, compiled for basingov from github "
+        "Jesse-dry/AquaDetective@1590a9c2 data/processed/guokong_taihu/stations_snapped.csv)",
+        "repository without licence; the coordinates are third-party (Baidu fuzzy) geocodes, "
+        "'reference only' per the compiler: PROXY locations",
+    ),
     "gb3838": (
         "GB 3838-2002 Tables 1/2 as reproduced on public web pages "
         "(g230.com/9327769.html and others)",

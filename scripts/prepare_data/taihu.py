@@ -8,6 +8,7 @@ Writes ``boundaries/taihu.gpkg``, ``hydrography/taihu.gpkg``,
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -267,4 +268,79 @@ def monitoring(b: Builder) -> None:
         "class per section-month as parameter class_GB3838 (value 1..6 = I..V, 6 = worse "
         "than V; unit 'class'); unnamed 'remaining N sections' rows dropped; lake-wide "
         "means CODMn/NH3-N/TP/TN for 2011-10; time = first day of the month",
+    )
+
+
+#: Match types of ``tba_section_candidate_matches.csv`` kept as proxy locations, with the
+#: ``location_status`` each gets. The compiler's PROVENANCE_2026-12.md calls the first two
+#: "usable" (the same section or town, a third-party geocode) and the third "same river,
+#: different site (proxies only)"; suspect, weak, bad or missing geocodes are left out.
+TAIHU_SECTION_MATCHES = {
+    "same_section_name": "section_proxy",
+    "same_river_same_town": "section_proxy",
+    "same_river_nearby": "nearby_section_proxy",
+}
+
+
+def monitoring_taihu_sections(b: Builder) -> None:
+    """Write proxy locations for the Taihu province-boundary sections that have one.
+
+    A section with several candidates keeps the one nearest a province boundary.
+
+    Parameters
+    ----------
+    b
+        Builder.
+    """
+    cand = pd.read_csv(
+        b.src / "supplements/taihu/sections_geocoded/tba_section_candidate_matches.csv"
+    )
+    keep = cand[cand["match_type"].isin(list(TAIHU_SECTION_MATCHES))].copy()
+    keep = keep.sort_values(["tba_station_id", "dist_to_province_boundary_km"])
+    keep = keep.drop_duplicates("tba_station_id", keep="first")
+    out = pd.DataFrame(
+        {
+            "station_id": keep["tba_station_id"],
+            "name": keep["tba_name"],
+            "lon": keep["lon_wgs84"],
+            "lat": keep["lat_wgs84"],
+            "location_status": keep["match_type"].map(TAIHU_SECTION_MATCHES),
+            "source": "proxy: third-party geocode of national section "
+            + keep["guokong_id"]
+            + " "
+            + keep["guokong_name"]
+            + " ("
+            + keep["guokong_river"]
+            + "), not the TBA sampling point",
+            "match_type": keep["match_type"],
+            "dist_to_province_boundary_km": keep["dist_to_province_boundary_km"],
+            "note": keep["note"],
+        }
+    ).reset_index(drop=True)
+    b.facts["taihu_sections_geocoded"] = out["location_status"].value_counts().to_dict()
+    # check: in which province does each proxy point fall, and is it one of the two the
+    # section's boundary names (e.g. "Jiangsu-Zhejiang")?
+    jur = gpd.read_file(b.out / "boundaries/taihu.gpkg", layer="jurisdictions")
+    prov = jur[jur["level_name"] == "province"]
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    hit = gpd.sjoin(pts, prov[["name", "geometry"]], how="left", predicate="within")
+    hit = hit[~hit.index.duplicated()]
+    first_word = hit["name"].fillna("outside the basin").str.split().str[0]
+    boundary = keep["tba_boundary"].to_numpy()
+    on_side = [w in bnd.split("-") for w, bnd in zip(first_word, boundary, strict=True)]
+    b.facts["taihu_sections_geocoded_check"] = (
+        int(hit["name"].notna().sum()),
+        int(sum(on_side)),
+        float(out["dist_to_province_boundary_km"].min()),
+        float(out["dist_to_province_boundary_km"].max()),
+    )
+    b.write_csv(
+        "monitoring/taihu_sections_geocoded.csv",
+        out,
+        ["guokong_geocodes"],
+        "match types same_section_name / same_river_same_town -> section_proxy and "
+        "same_river_nearby -> nearby_section_proxy; suspect, weak, bad-coordinate and "
+        "no-coordinate candidates dropped; one candidate per section (nearest a province "
+        "boundary); GCJ-02 -> WGS84 by the compiler",
+        crs="EPSG:4326",
     )

@@ -280,6 +280,14 @@ def monitoring(b: Builder) -> None:
             "proxy_gauge": gauge,
         }
     )
+    # NRFA catchment area of the proxy gauge, where the NRFA extract has it: lets the
+    # monitoring stage snap a gauge to the stream whose drained area matches
+    nrfa = pd.read_csv(
+        b.src / "supplements/thames_network_dem/dem_delineation_check_vs_nrfa.csv",
+        dtype={"nrfa_id": str},
+    ).set_index("nrfa_id")["nrfa_area_km2"]
+    st["proxy_gauge_area_km2"] = nrfa_id.map(nrfa).where(status != "unlocated").to_numpy()
+    b.facts["thames_station_areas"] = int(st["proxy_gauge_area_km2"].notna().sum())
     b.facts["thames_station_status"] = st["location_status"].value_counts().to_dict()
     b.write_csv(
         "monitoring/thames_stations.csv",
@@ -287,7 +295,9 @@ def monitoring(b: Builder) -> None:
         ["thames_sites", "nrfa"],
         "one row per site code (the trailing-space 'Sonning' variant merged); lon/lat = "
         "same-name NRFA gauge (gauge_proxy) or nearest-named gauge on the same river "
-        "(nearby_gauge_proxy, offsets of km), empty when unlocated",
+        "(nearby_gauge_proxy, offsets of km), empty when unlocated; proxy_gauge_area_km2 = "
+        "NRFA catchment area of that gauge (from dem_delineation_check_vs_nrfa.csv), "
+        "where listed",
         crs="EPSG:4326",
     )
 

@@ -6,7 +6,8 @@ The top-level API (DESIGN §2.13):
 - :func:`run` runs the whole pipeline and returns its results (:func:`basingov.pipeline.run`);
 - :func:`validate` checks every input of a basin (:func:`basingov.pipeline.validate`);
 - :mod:`basingov.query` asks upstream, downstream, crossings and jurisdiction questions;
-- :mod:`basingov.spill` computes who to warn after an accidental release.
+- :mod:`basingov.spill` computes who to warn after an accidental release;
+- :func:`compare` compares basins (:mod:`basingov.compare`; the package is callable).
 
 They are imported on first use, so ``import basingov`` stays light.
 
@@ -61,6 +62,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "validate": ("basingov.pipeline", "validate"),
     "query": ("basingov.query", None),
     "spill": ("basingov.spill", None),
+    "compare": ("basingov.compare", None),
 }
 
 
@@ -90,6 +92,7 @@ __all__ = [
     "InputError",
     "TopologyError",
     "__version__",
+    "compare",
     "load_basin",
     "query",
     "run",

@@ -225,6 +225,14 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
                 rep.notes.append(
                     f"{int((~located).sum())} station(s) without coordinates (unlocated)"
                 )
+            if mon.proxy_locations is not None:
+                from basingov.monitoring import read_station_table
+
+                px = read_station_table(mon.stations, proxy_locations=mon.proxy_locations)
+                rep.notes.append(
+                    f"{int(px['is_proxy'].sum())} station(s) located by proxy "
+                    f"({mon.proxy_locations.name} and the table's own proxies)"
+                )
         except BasingovError as exc:
             rep.problems.append(str(exc))
         reports.append(rep)

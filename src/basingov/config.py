@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +18,14 @@ __all__ = [
     "BasinConfig",
     "BasinSection",
     "BoundariesSection",
+    "CalibrationSection",
+    "CompensationRule",
+    "CompensationSection",
     "HydraulicsSection",
     "LoadsSection",
     "MonitoringSection",
     "NetworkSection",
+    "PrioritySection",
     "SpilloverSection",
     "load_config",
 ]
@@ -105,6 +110,9 @@ class NetworkSection:
     ``discharge_column`` names a measured mean discharge (m³/s) in the vector table, e.g.
     HydroRIVERS ``DIS_AV_CMS``; it becomes ``discharge_m3s`` (velocity follows from it) and
     only missing values are estimated from upstream area (not for the ``dem`` builder).
+    ``river_aliases`` lists groups of names of one river, ``"Rhine|Rhein|Rhin"``: a river
+    query for any name of a group matches all of them (a river keeps its local name in
+    each country it crosses).
     """
 
     key: str
@@ -119,6 +127,7 @@ class NetworkSection:
     names_layer: str | None = None
     names_column: str = "name"
     names_tolerance_m: float = 1000.0
+    river_aliases: tuple[str, ...] = ()
     derived: bool = False
     description: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -130,25 +139,59 @@ class HydraulicsSection:
 
     Discharge, where not measured, is upstream area times runoff; velocity follows
     hydraulic geometry :math:`v = a Q^b`. Defaults are documented in :mod:`basingov.network`.
+    ``gauges`` (a table of mean flows) and/or ``gauges_from_monitoring`` (mean sampled
+    ``Q`` of stations with ``gauge_min_samples`` values) regionalise the runoff
+    (:func:`basingov.network.regionalise_runoff`); ``gauge_areas`` with
+    ``gauge_area_columns`` and ``gauge_ref_column`` give published areas for snapping.
     """
 
     runoff_mm_year: float | None = None
     velocity_a: float | None = None
     velocity_b: float | None = None
     lake_velocity_ms: float | None = None
+    gauges: Path | None = None
+    gauges_from_monitoring: bool = False
+    gauge_min_samples: int = 50
+    gauge_snap_tolerance_m: float = 3000.0
+    gauge_areas: Path | None = None
+    gauge_area_columns: tuple[str, ...] = ("gauge_id", "area_km2")
+    gauge_ref_column: str | None = None
 
 
 @dataclass(frozen=True)
 class MonitoringSection:
-    """``[monitoring]``: station and observation tables."""
+    """``[monitoring]``: station and observation tables and how they are assessed.
+
+    ``proxy_locations`` gives stand-in locations for unlocated stations (labelled
+    proxies); ``area_column`` names a station column with a catchment area (km²) used to
+    snap by drained area; ``lake_stations`` is a :meth:`pandas.DataFrame.query` expression
+    selecting the stations judged by lake limits. ``standard``, ``river_type``,
+    ``target_class`` and ``period`` set the classification (:mod:`basingov.monitoring`);
+    a station within ``section_tolerance_m`` along the river of a crossing monitors it.
+    """
 
     stations: Path | None = None
     observations: Path | None = None
+    proxy_locations: Path | None = None
     snap_tolerance_m: float = 2000.0
+    section_tolerance_m: float = 2000.0
+    area_column: str | None = None
+    lake_stations: str | None = None
+    standard: str = "GB3838-2002"
+    river_type: str | None = None
+    target_class: str = "III"
+    period: str = "year"
 
 
 #: Load-source kinds accepted in ``[loads] sources`` (also :data:`basingov.loads.SOURCES`).
-LoadSource = Literal["population_raster", "point_sources", "jurisdiction_table", "monitoring"]
+LoadSource = Literal[
+    "population_raster",
+    "point_sources",
+    "jurisdiction_table",
+    "monitoring",
+    "landcover",
+    "deposition",
+]
 LOAD_SOURCES: tuple[str, ...] = get_args(LoadSource)
 
 
@@ -157,8 +200,16 @@ class LoadsSection:
     """``[loads]``: which load sources are used and coefficient overrides.
 
     ``sources`` lists the kinds used (:data:`LOAD_SOURCES`); each needs its file
-    (``population_raster``, ``point_sources``, ``jurisdiction_table``). ``coefficients``
-    overrides ``per_capita_g_day`` and ``treatment_removal`` (see :mod:`basingov.loads`).
+    (``population_raster``, ``point_sources``, ``jurisdiction_table``; ``landcover`` and
+    ``deposition`` need ``landcover_raster``). ``coefficients`` overrides
+    ``per_capita_g_day`` and ``treatment_removal`` (see :mod:`basingov.loads`).
+
+    Diffuse loads (:mod:`basingov.loads.diffuse`): ``export_coefficients`` (a table, default
+    the shipped one), ``export_region`` and ``deposition_region``. Sewage
+    (:mod:`basingov.loads.sewage`): ``treatment_plants`` (UWWTD tables), ``treatment_level``
+    (a level whose ids are country codes) or ``treatment_country`` (one code for the
+    basin); ``census`` with ``census_level``, ``census_id_column``, ``census_value_column``
+    and ``census_whole_units``.
     """
 
     parameter: str = "TN"
@@ -172,6 +223,53 @@ class LoadsSection:
     distribute_by: str = "length"
     coefficients: Mapping[str, float] = field(default_factory=dict)
     description: str = ""
+    landcover_raster: Path | None = None
+    export_coefficients: Path | None = None
+    export_region: str = "default"
+    deposition_region: str = ""
+    treatment_plants: tuple[Path, ...] = ()
+    treatment_level: str | None = None
+    treatment_country: str = ""
+    census: Path | None = None
+    census_level: str | None = None
+    census_id_column: str = "jur_id"
+    census_value_column: str = "population"
+    census_whole_units: bool = False
+
+
+#: Flow used for station loads in calibration (``[calibration] flow``).
+CALIBRATION_FLOWS: tuple[str, ...] = ("observed", "network")
+#: Cross-validation schemes of the calibration (``[calibration] cross_validation``).
+CROSS_VALIDATION: tuple[str, ...] = ("loo", "none")
+
+
+@dataclass(frozen=True)
+class CalibrationSection:
+    """``[calibration]``: SPARROW-style fit of load coefficients to station loads.
+
+    See :mod:`basingov.loads.calibration`. ``enabled = false`` with a ``reason`` marks a
+    basin as uncalibrated (its outputs say so). ``observed_parameter`` is the observation
+    code fitted (e.g. ``"TDN"`` as a proxy for TN on the Thames); ``flow`` is
+    ``"observed"`` (C·Q from sampled flows) or ``"network"`` (mean concentration x the
+    network's mean discharge, for survey data without flows); ``fit_sources`` lists the
+    load sources whose coefficient multipliers are fitted (others stay at their prior);
+    ``station_filter`` is a :meth:`pandas.DataFrame.query` on the station table (e.g.
+    ``"strahler_order >= 5"`` to keep survey sites on rivers the network maps).
+    """
+
+    enabled: bool = True
+    reason: str = ""
+    observed_parameter: str = ""
+    flow: str = "observed"
+    min_samples: int = 1
+    location_status: tuple[str, ...] = ("measured", "gauge_proxy", "nearby_gauge_proxy")
+    fit_sources: tuple[str, ...] = ("population_raster", "diffuse_agriculture")
+    fit_decay: bool = True
+    apply: bool = True
+    cross_validation: str = "loo"
+    snap_tolerance_m: float = 3000.0
+    station_filter: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +281,126 @@ class SpilloverSection:
     dispersion_m2_s: float | None = None
     monte_carlo_runs: int = 0
     seed: int = 0
+
+
+#: Compensation rule kinds accepted in ``[[compensation.rules]] kind`` (DESIGN §2.8).
+COMPENSATION_KINDS: tuple[str, ...] = ("section_index", "polluter_pays", "beneficiary_pays")
+_RULE_COMMON = frozenset({"kind", "name", "level", "currency", "source", "illustrative", "note"})
+#: Keys each compensation rule kind accepts beyond the common ones, and the ones it needs.
+RULE_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "section_index": (
+        frozenset(
+            {
+                "upstream",
+                "downstream",
+                "indicators",
+                "k0",
+                "threshold",
+                "amount",
+                "amount_if_exceeded",
+                "concentrations",
+                "baseline",
+                "station",
+                "period",
+                "baseline_period",
+            }
+        ),
+        frozenset({"upstream", "downstream", "amount"}),
+    ),
+    "polluter_pays": (
+        frozenset({"price", "allowance_kg_day", "allowances", "days_per_year"}),
+        frozenset({"level", "price"}),
+    ),
+    "beneficiary_pays": (
+        frozenset({"payee", "cost", "payee_bears_own_share"}),
+        frozenset({"level", "payee", "cost"}),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CompensationRule:
+    """One ``[[compensation.rules]]`` table: a compensation scheme (:mod:`basingov.compensation`).
+
+    ``kind`` is one of :data:`COMPENSATION_KINDS`; the keys each kind takes are in
+    :data:`RULE_KEYS`. ``illustrative = true`` marks a rule whose amounts or prices are
+    assumptions rather than published figures; it is carried into every output row.
+    ``period`` and ``baseline_period`` are ``[start, end]`` ISO dates.
+    """
+
+    kind: str
+    name: str
+    currency: str
+    level: str | None = None
+    source: str = ""
+    illustrative: bool = False
+    note: str = ""
+    upstream: str | None = None
+    downstream: str | None = None
+    indicators: tuple[str, ...] = ()
+    k0: float = 0.85
+    threshold: float | None = None
+    amount: float | None = None
+    amount_if_exceeded: float | None = None
+    concentrations: Mapping[str, float] = field(default_factory=dict)
+    baseline: Mapping[str, float] = field(default_factory=dict)
+    station: str | None = None
+    period: tuple[str, ...] = ()
+    baseline_period: tuple[str, ...] = ()
+    price: float | None = None
+    allowance_kg_day: float = 0.0
+    allowances: Path | None = None
+    days_per_year: float = 365.0
+    payee: str | None = None
+    cost: float | None = None
+    payee_bears_own_share: bool = True
+
+
+@dataclass(frozen=True)
+class CompensationSection:
+    """``[compensation]``: the rule sets (``[[compensation.rules]]``), in order."""
+
+    rules: tuple[CompensationRule, ...] = ()
+
+
+#: Priority indicators (DESIGN §2.8), in the order of the ``[priority] weights`` table.
+PRIORITY_INDICATORS: tuple[str, ...] = (
+    "transboundary_load",
+    "exceedance",
+    "downstream_exposure",
+    "jurisdictions",
+    "monitoring_gap",
+)
+#: Default priority weights (sum 1); the basin config can override any of them.
+DEFAULT_PRIORITY_WEIGHTS: dict[str, float] = {
+    "transboundary_load": 0.35,
+    "exceedance": 0.20,
+    "downstream_exposure": 0.15,
+    "jurisdictions": 0.15,
+    "monitoring_gap": 0.15,
+}
+
+
+@dataclass(frozen=True)
+class PrioritySection:
+    """``[priority]``: weights, class limits and the minor-crossing rule (:mod:`basingov.priority`).
+
+    ``weights`` maps :data:`PRIORITY_INDICATORS` to non-negative weights (missing ones
+    keep :data:`DEFAULT_PRIORITY_WEIGHTS`). A score at least ``high`` is class high, at
+    least ``medium`` medium. A crossing is minor when its upstream area is below
+    ``minor_area_share`` of the basin area (or below ``minor_upstream_area_km2`` when
+    given). An origin counts as involved at a section when it carries at least
+    ``origin_share_min`` of the flux there. ``perturbation`` is the relative weight change
+    of the rank-stability check.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
+    high: float = 0.6
+    medium: float = 0.4
+    minor_area_share: float = 0.01
+    minor_upstream_area_km2: float | None = None
+    origin_share_min: float = 0.05
+    perturbation: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -197,6 +415,9 @@ class BasinConfig:
     monitoring: MonitoringSection = MonitoringSection()
     loads: LoadsSection = LoadsSection()
     spillover: SpilloverSection = SpilloverSection()
+    calibration: CalibrationSection | None = None
+    compensation: CompensationSection = CompensationSection()
+    priority: PrioritySection = PrioritySection()
 
     @property
     def network(self) -> NetworkSection:
@@ -212,11 +433,19 @@ class BasinConfig:
             if net.names_path is not None:
                 paths.append(net.names_path)
             paths.extend(v for k, v in net.options.items() if k in _PATH_KEYS and v)
-        for sec in (self.monitoring, self.loads):
+        sections: list[Any] = [
+            self.hydraulics,
+            self.monitoring,
+            self.loads,
+            *self.compensation.rules,
+        ]
+        for sec in sections:
             for f in dataclasses.fields(sec):
                 v = getattr(sec, f.name)
                 if isinstance(v, Path):
                     paths.append(v)
+                elif isinstance(v, tuple):
+                    paths.extend(x for x in v if isinstance(x, Path))
         seen: dict[Path, None] = {}
         for p in paths:
             seen.setdefault(p, None)
@@ -286,7 +515,9 @@ def _section(
     for k, v in table.items():
         if k not in allowed:
             continue
-        if k in path_keys:
+        if k in path_keys and isinstance(v, list):  # a list of paths
+            kwargs[k] = tuple(_resolve(base, x, f"{where}.{k}", errs) for x in v)
+        elif k in path_keys:
             kwargs[k] = _resolve(base, v, f"{where}.{k}", errs)
         elif k in tuple_keys:
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
@@ -297,6 +528,9 @@ def _section(
             expected = _scalar_types(cls).get(k)
             if expected is not None and not _is_instance(v, expected):
                 errs.add(f"{where}.{k} must be {_KIND_NAMES[expected[0]]}, got {v!r}")
+                continue
+            if isinstance(v, float) and not math.isfinite(v):  # TOML allows nan and inf
+                errs.add(f"{where}.{k} must be a finite number, got {v!r}")
                 continue
             kwargs[k] = v
     kwargs.update(extra or {})
@@ -369,6 +603,171 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
     )
 
 
+def _check_loads_extra(ld: LoadsSection, boundaries: Any, errs: _Collector) -> None:
+    """Cross-key checks of the diffuse, treatment and census keys of ``[loads]``."""
+    levels = tuple(boundaries.levels) if boundaries is not None else ()
+    for kind in ("landcover", "deposition"):
+        if kind in ld.sources and ld.landcover_raster is None:
+            errs.add(f"[loads].sources lists {kind!r} but [loads].landcover_raster gives no file")
+    if "deposition" in ld.sources and not ld.deposition_region:
+        errs.add("[loads].sources lists 'deposition' but [loads].deposition_region is empty")
+    for key in ("treatment_level", "census_level"):
+        v = getattr(ld, key)
+        if v is not None and levels and v not in levels:
+            errs.add(f"[loads].{key} = {v!r} is not a level; levels are {list(levels)}")
+    if ld.treatment_level is not None and ld.treatment_country:
+        errs.add("[loads]: give treatment_level or treatment_country, not both")
+    if ld.census is not None and ld.census_level is None:
+        errs.add("[loads].census needs census_level (the level its ids belong to)")
+
+
+def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] | None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
+    ):
+        errs.add(f"{where} must be a table of numbers (e.g. {{TP = 0.05}}), got {value!r}")
+        return None
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | None:
+    import datetime as dt
+
+    if not isinstance(value, list) or len(value) != 2:
+        errs.add(f"{where} must be [start, end] ISO dates, got {value!r}")
+        return None
+    out: list[str] = []
+    for v in value:
+        if isinstance(v, dt.date):
+            out.append(v.isoformat())
+            continue
+        try:
+            out.append(dt.date.fromisoformat(str(v)).isoformat())
+        except ValueError:
+            errs.add(f"{where} must be [start, end] ISO dates (YYYY-MM-DD), got {value!r}")
+            return None
+    if out[0] > out[1]:
+        errs.add(f"{where} starts after it ends: {value!r}")
+        return None
+    return tuple(out)
+
+
+def _compensation_rule(i: int, table: Any, base: Path, errs: _Collector) -> CompensationRule | None:
+    where = f"[[compensation.rules]] #{i + 1}"
+    if not isinstance(table, Mapping):
+        errs.add(f"{where} must be a table")
+        return None
+    kind = table.get("kind")
+    if kind not in COMPENSATION_KINDS:
+        errs.add(f"{where}.kind must be one of {list(COMPENSATION_KINDS)}, got {kind!r}")
+        return None
+    extra_keys, needs = RULE_KEYS[kind]
+    where = f"{where} ({kind})"
+    _check_keys(table, set(_RULE_COMMON | extra_keys), where, errs)
+    missing = sorted((needs | {"name", "currency"}) - set(table))
+    if missing:
+        errs.add(f"missing required key(s) {missing} in {where}")
+        return None
+    core = {k: v for k, v in table.items() if k in _RULE_COMMON | extra_keys}
+    extra: dict[str, Any] = {}
+    for key in ("concentrations", "baseline"):
+        if key in core:
+            tbl = _number_table(core.pop(key), f"{where}.{key}", errs)
+            if tbl is not None:
+                extra[key] = tbl
+    for key in ("period", "baseline_period"):
+        if key in core:
+            pair = _date_pair(core.pop(key), f"{where}.{key}", errs)
+            if pair is not None:
+                extra[key] = pair
+    if kind == "section_index":
+        has_c = "concentrations" in table or ("station" in table and "period" in table)
+        has_b = "baseline" in table or ("station" in table and "baseline_period" in table)
+        if not (has_c and has_b):
+            errs.add(
+                f"{where} needs the period means: 'concentrations' (or 'station' + 'period') "
+                "and the baseline: 'baseline' (or 'station' + 'baseline_period')"
+            )
+    rule = _section(
+        CompensationRule,
+        {k: v for k, v in core.items() if k in _RULE_COMMON | extra_keys},
+        where,
+        errs,
+        base=base,
+        path_keys=frozenset({"allowances"}),
+        tuple_keys=frozenset({"indicators"}),
+        extra=extra,
+    )
+    if rule is None:
+        return None
+    positive = {"amount": rule.amount, "price": rule.price, "cost": rule.cost,
+                "k0": rule.k0, "threshold": rule.threshold, "days_per_year": rule.days_per_year,
+                "amount_if_exceeded": rule.amount_if_exceeded}  # fmt: skip
+    for key, v in positive.items():
+        if v is not None and v < 0:
+            errs.add(f"{where}.{key} must be >= 0, got {v}")
+    if rule.allowance_kg_day < 0:
+        errs.add(f"{where}.allowance_kg_day must be >= 0, got {rule.allowance_kg_day}")
+    return rule
+
+
+def _compensation_section(table: Any, base: Path, errs: _Collector) -> CompensationSection | None:
+    if not isinstance(table, Mapping):
+        errs.add("[compensation] must be a table holding [[compensation.rules]]")
+        return None
+    _check_keys(table, {"rules"}, "[compensation]", errs)
+    rules_raw = table.get("rules", [])
+    if not isinstance(rules_raw, list):
+        errs.add("[compensation].rules must be an array of tables ([[compensation.rules]])")
+        return None
+    rules = [_compensation_rule(i, t, base, errs) for i, t in enumerate(rules_raw)]
+    names = [r.name for r in rules if r is not None]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        errs.add(f"[[compensation.rules]] names must be unique; repeated: {dupes}")
+    return CompensationSection(rules=tuple(r for r in rules if r is not None))
+
+
+def _priority_section(table: Any, base: Path, errs: _Collector) -> PrioritySection | None:
+    if not isinstance(table, Mapping):
+        errs.add("[priority] must be a table")
+        return None
+    core = dict(table)
+    extra: dict[str, Any] = {}
+    if "weights" in core:
+        w = _number_table(core.pop("weights"), "[priority].weights", errs)
+        if w is not None:
+            unknown = sorted(set(w) - set(PRIORITY_INDICATORS))
+            if unknown:
+                errs.add(
+                    f"unknown indicator(s) {unknown} in [priority].weights; allowed: "
+                    f"{list(PRIORITY_INDICATORS)}"
+                )
+            negative = sorted(k for k, v in w.items() if v < 0)
+            if negative:
+                errs.add(f"[priority].weights must be >= 0; negative: {negative}")
+            merged = {**DEFAULT_PRIORITY_WEIGHTS, **w}
+            if sum(merged.values()) <= 0:
+                errs.add("[priority].weights must not all be zero")
+            extra["weights"] = merged
+    sec = _section(PrioritySection, core, "[priority]", errs, base=base, extra=extra)
+    if sec is None:
+        return None
+    if not 0 <= sec.medium <= sec.high <= 1:
+        errs.add(
+            f"[priority] needs 0 <= medium <= high <= 1, got medium={sec.medium}, high={sec.high}"
+        )
+    for key in ("minor_area_share", "origin_share_min", "perturbation"):
+        v = getattr(sec, key)
+        if not 0 <= v < 1:
+            errs.add(f"[priority].{key} must lie in [0, 1), got {v}")
+    if sec.minor_upstream_area_km2 is not None and sec.minor_upstream_area_km2 < 0:
+        errs.add(
+            f"[priority].minor_upstream_area_km2 must be >= 0, got {sec.minor_upstream_area_km2}"
+        )
+    return sec
+
+
 def load_config(path: str | Path) -> BasinConfig:
     """Load and validate a basin config file.
 
@@ -417,6 +816,9 @@ def load_config(path: str | Path) -> BasinConfig:
         "monitoring",
         "loads",
         "spillover",
+        "calibration",
+        "compensation",
+        "priority",
     }
     _check_keys(raw, sections, "the top level", errs)
     for req in ("basin", "boundaries", "networks"):
@@ -464,14 +866,37 @@ def load_config(path: str | Path) -> BasinConfig:
                 networks[key] = sec
     optional: dict[str, Any] = {}
     specs: dict[str, tuple[type, frozenset[str], frozenset[str]]] = {
-        "hydraulics": (HydraulicsSection, frozenset(), frozenset()),
-        "monitoring": (MonitoringSection, frozenset({"stations", "observations"}), frozenset()),
+        "hydraulics": (
+            HydraulicsSection,
+            frozenset({"gauges", "gauge_areas"}),
+            frozenset({"gauge_area_columns"}),
+        ),
+        "monitoring": (
+            MonitoringSection,
+            frozenset({"stations", "observations", "proxy_locations"}),
+            frozenset(),
+        ),
         "loads": (
             LoadsSection,
-            frozenset({"population_raster", "point_sources", "jurisdiction_table"}),
+            frozenset(
+                {
+                    "population_raster",
+                    "point_sources",
+                    "jurisdiction_table",
+                    "landcover_raster",
+                    "export_coefficients",
+                    "treatment_plants",
+                    "census",
+                }
+            ),
             frozenset({"sources"}),
         ),
         "spillover": (SpilloverSection, frozenset(), frozenset()),
+        "calibration": (
+            CalibrationSection,
+            frozenset(),
+            frozenset({"location_status", "fit_sources"}),
+        ),
     }
     for name, (cls, pkeys, tkeys) in specs.items():
         if name in raw:
@@ -480,6 +905,14 @@ def load_config(path: str | Path) -> BasinConfig:
             )
             if sec is not None:
                 optional[name] = sec
+    if "compensation" in raw:
+        comp = _compensation_section(raw["compensation"], base, errs)
+        if comp is not None:
+            optional["compensation"] = comp
+    if "priority" in raw:
+        prio = _priority_section(raw["priority"], base, errs)
+        if prio is not None:
+            optional["priority"] = prio
     if basin is not None and networks and basin.network not in networks:
         errs.add(
             f"[basin].network = {basin.network!r} names no network; "
@@ -502,6 +935,35 @@ def load_config(path: str | Path) -> BasinConfig:
             errs.add(
                 f"[loads].distribute_by must be one of ['length', 'area'], got {ld.distribute_by!r}"
             )
+        _check_loads_extra(ld, boundaries, errs)
+    cal = optional.get("calibration")
+    if cal is not None:
+        if cal.flow not in CALIBRATION_FLOWS:
+            errs.add(
+                f"[calibration].flow must be one of {list(CALIBRATION_FLOWS)}, got {cal.flow!r}"
+            )
+        if cal.cross_validation not in CROSS_VALIDATION:
+            errs.add(
+                f"[calibration].cross_validation must be one of {list(CROSS_VALIDATION)}, "
+                f"got {cal.cross_validation!r}"
+            )
+        if not cal.enabled and not cal.reason:
+            errs.add("[calibration].enabled = false needs a reason (shown in the outputs)")
+    comp_sec = optional.get("compensation")
+    if comp_sec is not None and boundaries is not None:
+        for rule in comp_sec.rules:
+            if rule.level is not None and rule.level not in boundaries.levels:
+                errs.add(
+                    f"compensation rule {rule.name!r}: level {rule.level!r} is not one of "
+                    f"[boundaries].levels {list(boundaries.levels)}"
+                )
+    mon = optional.get("monitoring")
+    if mon is not None:
+        if mon.period not in ("year", "month"):
+            errs.add(f"[monitoring].period must be one of ['year', 'month'], got {mon.period!r}")
+        for key in ("snap_tolerance_m", "section_tolerance_m"):
+            if not getattr(mon, key) >= 0:
+                errs.add(f"[monitoring].{key} must be >= 0 metres, got {getattr(mon, key)!r}")
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()

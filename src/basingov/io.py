@@ -518,10 +518,13 @@ def write_gpkg(
     path: str | Path,
     *,
     overwrite: bool = False,
+    geometry_types: Mapping[str, str] | None = None,
 ) -> Path:
     """Write several named layers into one GeoPackage, atomically.
 
-    Non-spatial DataFrames are written as attribute-only tables.
+    Non-spatial DataFrames are written as attribute-only tables. An empty layer gets
+    its geometry type from ``geometry_types`` (layer name -> OGR type such as
+    ``"LineString"``), so GIS software still sees a line or point layer.
 
     Raises
     ------
@@ -535,7 +538,15 @@ def write_gpkg(
         for name, df in layers.items():
             data = _prepare_for_file(df)
             if isinstance(data, gpd.GeoDataFrame):
-                pyogrio.write_dataframe(data, tmp, layer=name, driver="GPKG", append=tmp.exists())
+                gtype = (geometry_types or {}).get(name) if data.empty else None
+                pyogrio.write_dataframe(
+                    data,
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    append=tmp.exists(),
+                    geometry_type=gtype,
+                )
             else:
                 pyogrio.write_dataframe(
                     pd.DataFrame(data), tmp, layer=name, driver="GPKG", append=tmp.exists()

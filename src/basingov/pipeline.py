@@ -15,18 +15,25 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from basingov import __version__, dependency, loads, overlay, spillover
+from basingov import __version__, dependency, governance, monitoring, overlay, spillover
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight
-from basingov._tables import check_table, read_table
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
-from basingov.config import load_config
+from basingov.config import BasinConfig, load_config
 from basingov.datasets import Basin, load_basin, resolve_config
 from basingov.dependency import DependencyResult
 from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.governance import GovernanceResult
 from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
-from basingov.network import RiverNetwork
+from basingov.loads.build import BasinLoads, basin_loads
+from basingov.monitoring import MonitoringResult
+from basingov.network import (
+    DEFAULT_RUNOFF_MM_YEAR,
+    RiverNetwork,
+    gauge_table,
+    regionalise_runoff,
+)
 from basingov.network.assemble import assemble_network
 from basingov.overlay import OverlayResult
 from basingov.spillover import SpilloverResult
@@ -50,9 +57,17 @@ class Results:
         Pieces, piece graph, crossings, boundary reaches and unit shares.
     dependency
         Jurisdiction graphs and indicators per level.
+    monitoring
+        Stations, border sections, classes and trends, or None when the basin's
+        ``[monitoring]`` gives no stations and observations.
+    loads
+        The generated loads with their breakdowns and calibration, or None when the
+        basin's ``[loads]`` lists no source.
     spillover
         Routing results and the source-receptor matrices, or None when the basin's
         ``[loads]`` lists no source.
+    governance
+        Compensation transfers and settlement, the River Chief table and priorities.
     tables
         Output tables by name (``unit_shares``, ``crossings``, ``dependency``, ...).
     layers
@@ -67,7 +82,10 @@ class Results:
     network: RiverNetwork
     overlay: OverlayResult
     dependency: DependencyResult
+    monitoring: MonitoringResult | None
+    loads: BasinLoads | None
     spillover: SpilloverResult | None
+    governance: GovernanceResult
     tables: dict[str, pd.DataFrame]
     layers: dict[str, gpd.GeoDataFrame]
     summary: dict[str, object]
@@ -100,8 +118,12 @@ class _Timer:
         self.bar.close()
 
 
-#: Pipeline stages in order (``loads`` and ``spillover`` run when ``[loads]`` lists sources).
-_STAGES = ("load", "network", "overlay", "dependency", "loads", "spillover", "write")
+#: Pipeline stages in order (``monitoring`` runs when ``[monitoring]`` gives its tables,
+#: ``loads`` and ``spillover`` when ``[loads]`` lists sources).
+_STAGES = (
+    "load", "network", "overlay", "dependency", "monitoring", "loads", "spillover",
+    "governance", "write",
+)  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -144,12 +166,15 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     cfg = basin.config
     with timer.stage("network"):
         net = assemble_network(cfg, basin.basin)
+        net, discharge_check = _regionalise(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
     with timer.stage("dependency"):
         dep = dependency.analyse(ov, basin.jurisdictions)
     tables: dict[str, pd.DataFrame] = {"dependency": dep.table}
+    if discharge_check is not None:
+        tables["discharge_check"] = discharge_check
     layers: dict[str, gpd.GeoDataFrame] = {"dependency_edges": dep.edges}
     tables["unit_shares"] = ov.unit_shares
     crossings = ov.crossings
@@ -162,10 +187,24 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
     layers["boundary_reaches"] = ov.boundary_reaches
     layers["boundary_crossings"] = ov.boundary_crossings
     layers["boundary_stretches"] = ov.boundary_stretches
+    mon: MonitoringResult | None = None
+    if _has_monitoring(basin):
+        with timer.stage("monitoring"):
+            mon = monitoring.assess(basin, net, ov)
+        tables.update(mon.tables())
+        layers["stations"] = mon.stations
+        layers["sections"] = mon.sections
     sp: SpilloverResult | None = None
+    bl: BasinLoads | None = None
     if cfg.loads.sources:
         with timer.stage("loads"):
-            load_table = _loads(basin, net, ov)
+            station_loads = (
+                mon.mass_balance.load_table(cfg.loads.parameter)
+                if mon is not None and "monitoring" in cfg.loads.sources
+                else None
+            )
+            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
+            load_table = bl.table
         with timer.stage("spillover"):
             sp = spillover.spillover_tables(
                 net,
@@ -178,6 +217,7 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 seed=cfg.spillover.seed,
             )
         tables["loads"] = load_table
+        tables.update(bl.tables)
         tables["spillover_matrix"] = sp.matrix_long
         tables["crossing_flux"] = sp.crossing_flux
         tables["spillover_indicators"] = sp.indicators.reset_index()
@@ -192,12 +232,25 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 on="reach_id",
                 how="left",
             )
+    with timer.stage("governance"):
+        gov = governance.governance_stage(
+            basin,
+            net,
+            ov,
+            spillover=sp,
+            sections=mon.crossing_sections() if mon is not None else None,
+        )
+    tables.update(gov.tables)
+    layers.update(gov.layers)
     return Results(
         basin=basin,
         network=net,
         overlay=ov,
         dependency=dep,
+        monitoring=mon,
+        loads=bl,
         spillover=sp,
+        governance=gov,
         tables=tables,
         layers=layers,
         summary={},
@@ -221,84 +274,39 @@ def _marginal_benefit(sp: SpilloverResult, levels: list[str]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _loads(basin: Basin, net: RiverNetwork, ov: OverlayResult) -> pd.DataFrame:
-    """Build the generated-load table from the sources listed in ``[loads]``."""
-    ld = basin.config.loads
-
-    def file_of(kind: str) -> Path:
-        path = getattr(ld, kind)
-        if path is None:  # load_config rejects this; kept for configs built in code
-            msg = f"[loads].sources lists {kind!r} but [loads].{kind} gives no file"
-            raise InputError(msg)
-        return Path(path)
-
-    parts: list[pd.DataFrame] = []
-    for kind in ld.sources:
-        if kind == "population_raster":
-            parts.append(
-                loads.population_loads(
-                    ov.pieces,
-                    file_of(kind),
-                    parameter=ld.parameter,
-                    band=ld.population_band,
-                    basin=basin.basin,
-                    coefficients=ld.coefficients,
-                    jurisdictions=basin.jurisdictions,
-                )
-            )
-        elif kind == "point_sources":
-            parts.append(
-                loads.point_source_loads(
-                    net.reaches,
-                    file_of(kind),
-                    parameter=ld.parameter,
-                    tolerance_m=ld.point_tolerance_m,
-                    coefficients=ld.coefficients,
-                )
-            )
-        elif kind == "jurisdiction_table":
-            level = ld.jurisdiction_level or basin.config.boundaries.levels[-1]
-            table = _jurisdiction_table(file_of(kind), basin, level)
-            parts.append(
-                loads.jurisdiction_loads(
-                    ov.pieces,
-                    table,
-                    level=level,
-                    by=ld.distribute_by,  # type: ignore[arg-type]  # checked by load_config
-                    reaches=net.reaches,
-                )
-            )
-        else:
-            msg = (
-                f"[loads].sources: {kind!r} is computed from station data with "
-                "basingov.loads.incremental_loads and cannot drive a basin run on its own yet; "
-                f"use one of {['population_raster', 'point_sources', 'jurisdiction_table']}"
-            )
-            raise InputError(msg)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _jurisdiction_table(path: Path, basin: Basin, level: str) -> pd.DataFrame:
-    """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
-    what = f"[loads].jurisdiction_table {path.name}"
-    table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
-    check_table(
-        table,
-        what=what,
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
+def _regionalise(cfg: BasinConfig, net: RiverNetwork) -> tuple[RiverNetwork, pd.DataFrame | None]:
+    """Regionalise runoff to the basin's gauges (``[hydraulics] gauges``), if it has any."""
+    h = cfg.hydraulics
+    if h.gauges is None and not h.gauges_from_monitoring:
+        return net, None
+    mon = cfg.monitoring
+    g = gauge_table(
+        gauges=h.gauges,
+        stations=mon.stations if h.gauges_from_monitoring else None,
+        observations=mon.observations if h.gauges_from_monitoring else None,
+        min_samples=h.gauge_min_samples,
+        areas=h.gauge_areas,
+        area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
+        ref_column=h.gauge_ref_column,
     )
-    jur = basin.jurisdictions
-    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
-    unknown = sorted(set(table["jur_id"].astype(str)) - known)
-    if unknown:
-        msg = (
-            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
-            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
-        )
-        raise InputError(msg)
-    return table
+    if g.empty:
+        return net, None
+    runoff = DEFAULT_RUNOFF_MM_YEAR if h.runoff_mm_year is None else h.runoff_mm_year
+    return regionalise_runoff(
+        net,
+        g,
+        runoff_mm_year=runoff,
+        tolerance_m=h.gauge_snap_tolerance_m,
+        velocity_a=h.velocity_a,
+        velocity_b=h.velocity_b,
+        lake_velocity_ms=h.lake_velocity_ms,
+        require_area=h.gauge_areas is not None,
+    )
+
+
+def _has_monitoring(basin: Basin) -> bool:
+    mon = basin.config.monitoring
+    return mon.stations is not None and mon.observations is not None
 
 
 def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str, object]:
@@ -326,15 +334,40 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         ind = ind[ind["level_name"] == top_level]
         key["load_parameter"] = cfg.loads.parameter
         key["generated_load_kg_day"] = generated
-        # DESIGN 2.11: sum over o != r of S[o, r] / total generated (gross: a load crossing
-        # two borders counts twice, so this can exceed 1 on long chains)
-        key[f"transboundary_load_share_{top_level}"] = (
+        # a fraction in [0, 1]: the load that leaves its origin jurisdiction for good
+        # (measured at the border), over the load generated (spillover.indicators)
+        away = (ind["exported"] - ind["returned"]).clip(lower=0).sum()
+        key[f"transboundary_share_{top_level}"] = float(away) / generated if generated else None
+        # the gross figure: sum over o != r of S[o, r] / generated, every border crossed
+        # counted each time (so it exceeds 1 on long chains); not a share
+        key[f"border_crossing_load_ratio_{top_level}"] = (
             float(cross) / generated if generated else None
         )
         key[f"net_spillover_balance_{top_level}_kg_day"] = {
             str(j): float(v) for j, v in zip(ind["jur_id"], ind["net_balance"], strict=True)
         }
+    extra: dict[str, object] = dict(res.loads.summary) if res.loads is not None else {}
+    if "discharge_check" in res.tables:
+        d = res.tables["discharge_check"]
+        extra["discharge"] = {
+            "regionalised_to_gauges": int(d["modelled_m3s"].notna().sum()),
+            "gauges": {
+                str(r["gauge_id"]): {
+                    "observed_m3s": float(r["observed_m3s"]),
+                    "uniform_runoff_m3s": float(r["uniform_m3s"]),
+                    "regionalised_m3s": float(r["modelled_m3s"]),
+                    "held_out_m3s": float(r["heldout_m3s"]),
+                }
+                for r in d.dropna(subset=["modelled_m3s"]).to_dict("records")
+            },
+        }
+    if res.monitoring is not None:
+        # DESIGN 2.11: share of crossing sections with a water-quality station, per level
+        key["monitoring_gap"] = {
+            lv: v["share_with_station"] for lv, v in res.monitoring.monitoring_gap.items()
+        }
     return {
+        **extra,
         "basin": cfg.basin.name,
         "title": cfg.basin.title,
         "config": str(cfg.source),
@@ -360,6 +393,10 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
             "dependency_edges": len(res.layers["dependency_edges"]),
         },
         "key_indicators": key,
+        "decisions": (
+            governance.summary_block(res.governance) if res.governance is not None else None
+        ),
+        **({"monitoring": res.monitoring.summary()} if res.monitoring is not None else {}),
         "timings_s": timings,
         "governance": {
             "body": cfg.basin.governance_body,
@@ -370,14 +407,20 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
 
 
 def _write(res: Results, out: Path) -> None:
+    from basingov import maps
+
     # a Basin built in code skips load_config: the name becomes a file name, check it here too
     name = check_file_name(res.basin.name, where="the basin name")
-    write_gpkg(res.layers, out / f"{name}.gpkg")
+    # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
+    layers = maps.gis_layers(res.layers, res.tables)
+    write_gpkg(layers, out / f"{name}.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
+    maps.write_layer_styles(out / f"{name}.gpkg", layers)
     tables = out / "tables"
     tables.mkdir()
     for tname, df in res.tables.items():
         write_csv(df, tables / f"{tname}.csv")
     write_json(res.summary, out / "summary.json")
+    maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
 
 
 def run(
@@ -424,7 +467,10 @@ def run(
     --------
     Without ``out_dir`` the results are computed and returned, nothing is written:
 
-    >>> res = run("taihu")
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # e.g. stations the network does not reach
+    ...     res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
     (True, 4)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
@@ -442,9 +488,11 @@ def run(
 def _load(name_or_config: str | Path, timer: _Timer) -> Basin:
     with timer.stage("load"):
         basin = load_basin(name_or_config)
-        preflight(basin)
+        preflight(basin)  # what would fail late, checked before the long work
     if not basin.config.loads.sources:
-        timer.bar.total = len(_STAGES) - 2
+        timer.bar.total -= 2
+    if not _has_monitoring(basin):
+        timer.bar.total -= 1
     return basin
 
 

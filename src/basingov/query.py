@@ -30,6 +30,7 @@ from basingov.errors import InputError
 from basingov.io import to_jsonable
 from basingov.network import RiverNetwork, navigate, snap_point
 from basingov.overlay import OverlayResult, overlay_network, reach_jurisdictions, split_reaches
+from basingov.rivers import match_rivers, river_chiefs, river_names
 
 __all__ = [
     "CROSSING_FIELDS",
@@ -42,6 +43,7 @@ __all__ = [
     "find_jurisdiction",
     "jurisdiction",
     "load_overlay",
+    "river",
     "upstream",
 ]
 
@@ -514,12 +516,53 @@ def find_jurisdiction(
     raise InputError(msg)
 
 
+#: Longest unnamed run (km) between two reaches of one river that a river query bridges:
+#: name transfer from generalised lines misses reaches where the mapped network and the
+#: named line part (e.g. at Basel and Lauterbourg on the Rhine).
+RIVER_GAP_KM = 30.0
+
+
+def _fill_river_gaps(net: RiverNetwork, named: np.ndarray) -> np.ndarray:
+    """Add the unnamed reaches on the flow path between two named reaches (<= RIVER_GAP_KM)."""
+    out = named.copy()
+    ds = np.asarray(net.idx_ds)
+    length = net.reaches["length_km"].to_numpy(dtype=float)
+    for start in np.flatnonzero(named):
+        path, km, i = [], 0.0, int(ds[start])
+        while i >= 0 and not named[i] and km <= RIVER_GAP_KM:
+            path.append(i)
+            km += length[i]
+            i = int(ds[i])
+        if i >= 0 and named[i] and path and km <= RIVER_GAP_KM:
+            out[path] = True
+    return out
+
+
+def river_names_for(query: str, aliases: Sequence[str] = ()) -> list[str]:
+    """Return the lower-case names a river query stands for, with their alias groups.
+
+    Examples
+    --------
+    >>> river_names_for("Rhine", ["Rhine|Rhein|Rhin"])
+    ['rhine', 'rhein', 'rhin']
+    >>> river_names_for("Main|Neckar")
+    ['main', 'neckar']
+    """
+    wanted = [w.strip().casefold() for w in query.split("|") if w.strip()]
+    for group in aliases:
+        names = [n.strip().casefold() for n in group.split("|") if n.strip()]
+        if any(w in names for w in wanted):
+            wanted.extend(n for n in names if n not in wanted)
+    return wanted
+
+
 def crossings(
     basin_or_overlay: BasinLike,
     *,
     level: str | None = None,
     river: str | None = None,
     between: tuple[str, str] | None = None,
+    include_minor: bool = False,
 ) -> gpd.GeoDataFrame:
     """Where rivers pass from one jurisdiction into another, optionally filtered.
 
@@ -531,10 +574,15 @@ def crossings(
     level
         Only crossings of this jurisdiction level (default: every level).
     river
-        Only crossings on reaches whose name contains this text (case-insensitive).
+        Only crossings on reaches whose name contains this text (case-insensitive), or any
+        name of its group in the network's ``river_aliases`` (e.g. Rhine, Rhein, Rhin);
+        ``|`` separates alternatives.
     between
         Only crossings between these two jurisdictions, in either direction (ids, names or
         unique name prefixes; see :func:`find_jurisdiction`).
+    include_minor
+        Also list the crossings flagged ``minor`` by the overlay (small streams, see
+        :data:`basingov.overlay.MINOR_AREA_SHARE`).
 
     Returns
     -------
@@ -558,6 +606,8 @@ def crossings(
     """
     b, net, ov, _ = _as_overlay(basin_or_overlay)
     c = ov.crossings_at(level) if level is not None else ov.crossings
+    if not include_minor and "minor" in c.columns:
+        c = c[~c["minor"].to_numpy(dtype=bool)]
     if river is not None:
         reaches = net.reaches
         if "name" not in reaches.columns:
@@ -567,8 +617,12 @@ def crossings(
             )
             raise InputError(msg)
         names = reaches.set_index("reach_id")["name"].astype(str).str.casefold()
-        ok = names[names.str.contains(river.casefold(), regex=False)].index
-        c = c[c["reach_id"].isin(ok)]
+        wanted = river_names_for(river, b.config.network.river_aliases)
+        hit = np.zeros(len(names), dtype=bool)
+        for w in wanted:
+            hit |= names.str.contains(w, regex=False).to_numpy()
+        on = _fill_river_gaps(net, hit)
+        c = c[c["reach_id"].isin(names.index[on])]
     if between is not None:
         a = find_jurisdiction(b.jurisdictions, between[0], level=level)["jur_id"]
         z = find_jurisdiction(b.jurisdictions, between[1], level=level)["jur_id"]
@@ -710,3 +764,40 @@ def jurisdiction(
         crossings=mine,
         indicators={k: ind[k].iloc[0] for k in _INDICATORS} if len(ind) else {},
     )
+
+
+def river(
+    basin: BasinLike, name: str, *, level: str | None = None, all_courses: bool = False
+) -> gpd.GeoDataFrame:
+    """Return the River Chief stretches of the river(s) called ``name`` in a basin.
+
+    ``name`` is matched ignoring case, exactly where a river has that name, else as a
+    substring (:func:`basingov.rivers.match_rivers`); ``"Rhein|Rhin|Rhine"`` joins several
+    names into one river, for a river whose name changes along the flow. Without
+    ``all_courses`` only each river's main course (course 1) is kept.
+
+    Raises
+    ------
+    InputError
+        If the network has no names, nothing matches, or the level is unknown.
+
+    Examples
+    --------
+    >>> t = river("thames", "Thames", level="nuts1")
+    >>> t["jur_id"].iloc[-1]
+    'UKI'
+    """
+    _, net, ov, _ = _as_overlay(basin)
+    if level is not None and level not in ov.levels:
+        msg = f"level {level!r} is not a level of {basin}; allowed levels are {list(ov.levels)}"
+        raise InputError(msg)
+    matched = match_rivers(river_names(net.reaches), name)
+    levels = None if level is None else [level]
+    if "|" in name and len(matched) > 1:
+        label = " | ".join(matched)
+        gdf = river_chiefs(net, ov, levels=levels, rivers=[label], aliases={label: matched})
+    else:
+        gdf = river_chiefs(net, ov, levels=levels, rivers=matched)
+    if not all_courses:
+        gdf = gdf[gdf["course"] == 1]
+    return gdf.reset_index(drop=True)

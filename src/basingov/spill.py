@@ -360,6 +360,11 @@ class SpillResult:
         The options used (:func:`spill_notifications`).
     notifications
         :func:`spill_notifications`: one row per jurisdiction reached, sorted by arrival.
+    path
+        The reaches on the path downstream of the release (``reach_id``, geometry), for a
+        map of the scenario.
+    jurisdictions
+        The basin's jurisdictions (for a map of the scenario).
     """
 
     basin: str
@@ -375,6 +380,9 @@ class SpillResult:
     dispersion_m2_s: float
     decay_per_day: float
     notifications: pd.DataFrame
+    path: gpd.GeoDataFrame
+    jurisdictions: gpd.GeoDataFrame
+    basin_polygon: gpd.GeoDataFrame
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON of ``basingov spill`` (DESIGN §2.13), with plain JSON values."""
@@ -533,4 +541,7 @@ def warn(
         dispersion_m2_s=d_coef,
         decay_per_day=decay_per_day,
         notifications=table,
+        path=sub,
+        jurisdictions=b.jurisdictions,
+        basin_polygon=b.basin,
     )

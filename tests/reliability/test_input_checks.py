@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from conftest import basin_layer, jurisdictions, rivers  # type: ignore[import-not-found]
 from rasterio.transform import Affine
 from shapely.geometry import LineString, Polygon, box
 
@@ -23,6 +22,7 @@ from basingov.loads import jurisdiction_loads, point_source_loads, population_lo
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
 from basingov.pipeline import run, validate
+from tests.reliability.conftest import basin_layer, jurisdictions, rivers
 
 
 def _fails_in_run_and_validate(cfg: Path, match: str) -> None:

@@ -54,18 +54,22 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
 
 @cli.group()
 def query() -> None:
-    """Spatial queries on a basin: upstream, downstream, crossings, jurisdiction."""
+    """Spatial queries: upstream, downstream, crossings, jurisdiction, river, station."""
 
 
 # --- command registration: one import + add_command per command module ---------------
 # (keep this block as plain lines so several modules can be added independently)
 from basingov.cli.clean import clean  # noqa: E402
 from basingov.cli.datasets import datasets  # noqa: E402
+from basingov.cli.map import map_  # noqa: E402
+from basingov.cli.report import report  # noqa: E402
 from basingov.cli.run import run  # noqa: E402
 from basingov.cli.spill import spill  # noqa: E402
 from basingov.cli.validate import validate  # noqa: E402
 
 cli.add_command(datasets)
+cli.add_command(map_)
+cli.add_command(report)
 cli.add_command(validate)
 cli.add_command(run)
 cli.add_command(spill)
@@ -78,6 +82,15 @@ from basingov.cli.query_network import downstream, upstream  # noqa: E402
 
 query.add_command(upstream)
 query.add_command(downstream)
+from basingov.cli.query_river import river  # noqa: E402
+
+query.add_command(river)
+from basingov.cli.query_station import station  # noqa: E402
+
+query.add_command(station)
+from basingov.cli.compare import compare  # noqa: E402
+
+cli.add_command(compare)
 # ---------------------------------------------------------------------------------------
 
 

@@ -27,6 +27,9 @@ __all__ = ["crossings", "jurisdiction"]
     help="Write to .csv, .gpkg or .geojson instead of printing JSON.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option(
+    "--include-minor", is_flag=True, help="Also list crossings of small streams (flag 'minor')."
+)
 def crossings(
     basin: str,
     level: str | None,
@@ -34,6 +37,7 @@ def crossings(
     between: tuple[str, str] | None,
     output: Path | None,
     overwrite: bool,
+    include_minor: bool,
 ) -> None:
     """List where rivers of BASIN pass from one jurisdiction into another.
 
@@ -45,7 +49,9 @@ def crossings(
     if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
         msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
         raise InputError(msg)
-    sel = query.crossings(basin, level=level, river=river, between=between)
+    sel = query.crossings(
+        basin, level=level, river=river, between=between, include_minor=include_minor
+    )
     if output is not None:
         write_vector(sel, output, layer="crossings", overwrite=overwrite)
         click.echo(f"wrote {len(sel)} crossings to {output}", err=True)
@@ -57,13 +63,37 @@ def crossings(
 @click.argument("basin")
 @click.argument("name_or_id")
 @click.option("--level", "level", default=None, help="Look the name up at this level only.")
-def jurisdiction(basin: str, name_or_id: str, level: str | None) -> None:
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Read transfers and River Chief stretches from this finished 'basingov run' folder "
+    "instead of running the pipeline in memory.",
+)
+def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path | None) -> None:
     """Show what drains into a jurisdiction, where its water goes, its crossings and indicators.
 
-    BASIN is a shipped basin name or a config path; NAME_OR_ID is a jur_id, a name or a
-    unique name prefix. JSON goes to stdout.
+    Also what it pays and receives under the basin's compensation rules (and why), and the
+    river stretches it answers for under the River Chief System. BASIN is a shipped basin
+    name or a config path; NAME_OR_ID is a jur_id, a name or a unique name prefix. JSON
+    goes to stdout.
     """
-    from basingov import query
+    from basingov import governance, pipeline, query
+    from basingov.io import to_jsonable
 
-    report = query.jurisdiction(basin, name_or_id, level=level)
-    click.echo(json.dumps(report.as_dict(), indent=2))
+    if run_dir is not None:
+        report = query.jurisdiction(basin, name_or_id, level=level).as_dict()
+        tables = governance.read_run_tables(run_dir)
+    else:
+        res = pipeline.run(basin)
+        report = query.jurisdiction(res, name_or_id, level=level).as_dict()
+        tables = res.tables
+    jid = report["jur_id"]
+    report["compensation"] = to_jsonable(
+        governance.jurisdiction_money(tables["transfers"], tables["settlement"], jid)
+    )
+    report["river_chief_stretches"] = to_jsonable(
+        governance.jurisdiction_stretches(tables["river_chiefs"], jid, level=report["level_name"])
+    )
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -51,6 +51,13 @@ __all__ = ["spill"]
     default=None,
     help="Also write the list to FILE.csv or FILE.json.",
 )
+@click.option(
+    "--map",
+    "map_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write an offline HTML map of the release, the path and who is warned when.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def spill(
     basin: str,
@@ -64,6 +71,7 @@ def spill(
     tolerance: float,
     fmt: str,
     out: Path | None,
+    map_path: Path | None,
     overwrite: bool,
 ) -> None:
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
@@ -90,6 +98,8 @@ def spill(
             msg = f"-o must end in .csv or .json, got {out.name!r}"
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
+    if map_path is not None:
+        check_overwrite(map_path, overwrite=overwrite)
     res = warn(
         basin,
         (lon, lat),
@@ -108,6 +118,19 @@ def spill(
             write_csv(table, out, overwrite=overwrite)
         else:
             write_json(result, out, overwrite=overwrite)
+    if map_path is not None:
+        from basingov import maps
+
+        m = maps.spill_map(
+            table,
+            res.path,
+            res.jurisdictions,
+            release=(lon, lat),
+            mass_kg=mass,
+            basin=res.basin_polygon,
+        )
+        maps.save_map(m, map_path, overwrite=overwrite)
+        click.echo(f"spill map written: {map_path}", err=True)
     click.echo(
         f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {res.reach_id} "
         f"({res.snap_distance_m:.0f} m away); {len(table)} notification(s):",

@@ -12,7 +12,13 @@ Sources:
 - ``jurisdiction_table``: emissions per jurisdiction spread over its river
   (:func:`jurisdiction_loads`);
 - ``monitoring``: C x Q at stations and increments between stations
-  (:func:`station_loads`, :func:`incremental_loads`).
+  (:func:`station_loads`, :func:`incremental_loads`);
+- ``landcover`` and ``deposition``: diffuse export from land and deposition on water
+  (:mod:`basingov.loads.diffuse`).
+
+Domestic sewage uses treatment removal per country and census-rescaled population
+(:mod:`basingov.loads.sewage`); :mod:`basingov.loads.calibration` fits the source
+coefficients to station loads.
 
 Coefficients below are defaults; ``[loads] coefficients`` in a basin config overrides them
 with the keys ``per_capita_g_day`` and ``treatment_removal``.
@@ -62,8 +68,9 @@ logger = logging.getLogger(__name__)
 Parameter = Literal["TN", "TP", "COD", "BOD5"]
 #: Parameters with default load coefficients.
 PARAMETERS: tuple[str, ...] = get_args(Parameter)
-#: The load-source kinds (values of ``[loads] sources`` and ``load_source``), defined once
-#: in :mod:`basingov.config` where the config is checked.
+#: The load-source kinds (values of ``[loads] sources``), defined once in
+#: :mod:`basingov.config` where the config is checked (``landcover`` rows are labelled by
+#: their group, :data:`basingov.loads.diffuse.DIFFUSE_KINDS`, in ``load_source``).
 Source = LoadSource
 SOURCES: tuple[str, ...] = LOAD_SOURCES
 #: Keys accepted in ``[loads] coefficients``.

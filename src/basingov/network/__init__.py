@@ -12,7 +12,8 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.naming`: river names from a named line layer;
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
-- :mod:`~basingov.network.assemble`: a basin's network as its config describes it.
+- :mod:`~basingov.network.assemble`: a basin's network as its config describes it;
+- :mod:`~basingov.network.regionalise`: mean discharge regionalised to gauges.
 """
 
 from basingov.network._container import RiverNetwork, network_from_table
@@ -36,12 +37,19 @@ from basingov.network.hydrology import (
     velocity_from_discharge,
 )
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+from basingov.network.regionalise import (
+    GAUGE_COLUMNS,
+    gauge_table,
+    regionalise_runoff,
+    station_areas,
+)
 
 __all__ = [
     "DEFAULT_LAKE_VELOCITY_MS",
     "DEFAULT_RUNOFF_MM_YEAR",
     "DEFAULT_VELOCITY_A",
     "DEFAULT_VELOCITY_B",
+    "GAUGE_COLUMNS",
     "MODES",
     "OUTLET_ID",
     "Mode",
@@ -52,13 +60,16 @@ __all__ = [
     "distance_to_outlet",
     "downstream_sum",
     "from_networkx",
+    "gauge_table",
     "ids_to_positions",
     "kahn_order_csr",
     "navigate",
     "network_from_gdf",
     "network_from_table",
     "network_to_gdf",
+    "regionalise_runoff",
     "snap_point",
+    "station_areas",
     "strahler_order",
     "to_networkx",
     "travel_time_hours",

@@ -59,7 +59,13 @@ from basingov.overlay._common import (
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["PieceGraph", "Stretches", "boundary_stretches", "fill_outside_gaps"]
+__all__ = [
+    "PieceGraph",
+    "Stretches",
+    "boundary_stretches",
+    "fill_outside_gaps",
+    "piece_stretches",
+]
 
 #: Placeholder for the second member of a single-jurisdiction unit (not NUL: numpy
 #: compares strings with trailing NULs stripped, so "" == "\x00" there).
@@ -671,3 +677,60 @@ def boundary_stretches(
         }
     )
     return gpd.GeoDataFrame(out[cols], geometry=list(merged), crs=pieces.crs)
+
+
+def piece_stretches(
+    net: _NetworkLike,
+    pieces: gpd.GeoDataFrame,
+    *,
+    level: str,
+    min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
+    graph: PieceGraph | None = None,
+) -> NDArray[Any]:
+    """Return the boundary stretch holding each piece at one level (:func:`boundary_stretches`).
+
+    Parameters
+    ----------
+    net, pieces, level, min_stretch_m, graph
+        As :func:`boundary_stretches` (``graph`` must be the piece graph of ``pieces``).
+
+    Returns
+    -------
+    numpy.ndarray
+        One ``stretch_id`` per row of ``pieces`` (same order), ``""`` outside stretches.
+
+    Raises
+    ------
+    InputError
+        As :func:`boundary_stretches`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString
+    >>> r = gpd.GeoDataFrame({"reach_id": [1]}, geometry=[LineString([(0, 0), (3000, 0)])],
+    ...     crs=3035)
+    >>> p = gpd.GeoDataFrame({"reach_pos": [0, 0, 0], "piece": [0, 1, 2],
+    ...     "fraction_start": [0, 1 / 3, 2 / 3], "fraction_end": [1 / 3, 2 / 3, 1],
+    ...     "length_km": [1.0] * 3, "jur_state": ["A", "B", "A"],
+    ...     "name_state": ["Aa", "Bb", "Aa"], "border_state": ["A|B"] * 3},
+    ...     geometry=[LineString([(i * 1000, 0), (i * 1000 + 1000, 0)]) for i in range(3)],
+    ...     crs=3035)
+    >>> piece_stretches(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), p,
+    ...     level="state", min_stretch_m=2000).tolist()
+    ['state-s0', 'state-s0', 'state-s0']
+    """
+    level = _check_level(pieces, level)
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
+        raise InputError(msg)
+    flat = pieces.reset_index(drop=True)
+    _, st = graph_and_stretches(net, flat, level, min_stretch_m, graph)
+    if "piece" in flat:
+        rows = flat.sort_values(["reach_pos", "piece"]).index.to_numpy()
+    else:
+        rows = np.arange(len(flat))
+    out = np.full(len(flat), "", dtype=object)
+    inside = st.of >= 0
+    out[rows[inside]] = st.ids[st.of[inside]]
+    return out

@@ -63,7 +63,11 @@ from basingov.spillover.routing import (
     routing_graph,
 )
 from basingov.spillover.transfer import Transfer, transfer
-from basingov.spillover.uncertainty import monte_carlo_matrix
+from basingov.spillover.uncertainty import (
+    MonteCarloSamples,
+    monte_carlo_matrix,
+    monte_carlo_samples,
+)
 
 __all__ = [
     "DEFAULT_DECAY_PER_DAY",
@@ -71,6 +75,7 @@ __all__ = [
     "MC_DECAY_SIGMA_LN",
     "MC_LOAD_SIGMA_LN",
     "MC_VELOCITY_SIGMA_LN",
+    "MonteCarloSamples",
     "OriginLoads",
     "PieceNetwork",
     "Routing",
@@ -84,6 +89,7 @@ __all__ = [
     "matrix_frame",
     "matrix_long",
     "monte_carlo_matrix",
+    "monte_carlo_samples",
     "node_loads",
     "origin_loads",
     "piece_network",
@@ -145,6 +151,14 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
       :math:`r`'s waters (across its borders or generated in it) that comes from elsewhere;
     - ``exported`` :math:`X_r`: own load crossing out of :math:`r`;
     - ``net_balance`` :math:`X_r - I_r`: positive for net exporters;
+    - ``returned`` :math:`R_r`: own load that left :math:`r` and comes back across its
+      borders;
+    - ``transboundary_share`` :math:`(X_r - R_r) / G_r`, a fraction in [0, 1]: the share
+      of the load generated in :math:`r` that leaves it for good (measured where it
+      crosses the border, after in-stream decay up to there). Where no load re-enters its
+      origin it is the share that crosses at least one border of the level;
+      :math:`\sum_{o \ne r} S_{or}` (every border crossed, counted each time) is the
+      different, gross figure ``exported_all_borders``;
     - ``stays_home`` :math:`S_{rr}`; ``generated, delivered, decayed, retained`` of the
       origin :math:`r`.
 
@@ -159,12 +173,21 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
     denom = imported + t.generated
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(denom > 0, imported / np.where(denom > 0, denom, 1.0), np.nan)
+        away = np.clip(t.exported - t.returned, 0.0, None)
+        tshare = np.where(
+            t.generated > 0,
+            np.minimum(away / np.where(t.generated > 0, t.generated, 1.0), 1.0),
+            np.nan,
+        )
     return pd.DataFrame(
         {
             "generated": t.generated,
             "imported": imported,
             "imported_share": share,
             "exported": t.exported,
+            "returned": t.returned,
+            "transboundary_share": tshare,
+            "exported_all_borders": s.sum(axis=1) - np.diag(s),
             "net_balance": t.exported - imported,
             "stays_home": np.diag(s).copy(),
             "delivered": t.delivered,
@@ -235,6 +258,9 @@ class SpilloverResult:
         empty table when no runs were asked for.
     parameters
         The rates and options used.
+    samples
+        The matrix of every Monte Carlo run per level (:func:`monte_carlo_samples`, the
+        runs behind :attr:`bands`), empty when no runs were asked for.
     """
 
     levels: tuple[str, ...]
@@ -246,6 +272,7 @@ class SpilloverResult:
     reach_loads: pd.DataFrame
     bands: pd.DataFrame
     parameters: Mapping[str, Any] = field(default_factory=dict)
+    samples: Mapping[str, MonteCarloSamples] = field(default_factory=dict)
 
     def marginal_benefit(self, level: str, *, cut_pct: float = 10.0) -> pd.DataFrame:
         """Marginal-benefit matrix of one level (:func:`marginal_benefit`).
@@ -379,6 +406,7 @@ def spillover_tables(
     keep, lake = _piece_keep(net, pn, k, kl, 1.0)
     matrices: dict[str, pd.DataFrame] = {}
     longs, cflux, inds, bals, bands = [], [], [], [], []
+    samples: dict[str, MonteCarloSamples] = {}
     for i, lv in enumerate(level_names):
         ol = origin_loads(pn, loads, lv)
         codes, ids = ol.codes, ol.ids
@@ -404,13 +432,11 @@ def spillover_tables(
         )
         bals.append(bal)
         if monte_carlo_runs > 0:
-            bands.append(
-                monte_carlo_matrix(
-                    net, pn, ol, level=lv, decay_per_day=k, lake_decay_per_day=kl,
-                    runs=monte_carlo_runs, seed=seed, percentiles=percentiles,
-                    graph=graph,
-                )
+            samples[lv] = monte_carlo_samples(
+                net, pn, ol, level=lv, decay_per_day=k, lake_decay_per_day=kl,
+                runs=monte_carlo_runs, seed=seed, graph=graph,
             )  # fmt: skip
+            bands.append(samples[lv].bands(percentiles))
     total = route(
         pn.graph, keep, load, np.zeros(pn.graph.n, dtype=np.int64), is_lake=lake, n_origins=1
     )
@@ -441,4 +467,5 @@ def spillover_tables(
             "monte_carlo_runs": monte_carlo_runs,
             "seed": seed,
         },
+        samples=samples,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,56 @@ from basingov.spillover.pieces import (
     stretch_route_codes,
 )
 from basingov.spillover.transfer import transfer
+
+
+@dataclass(frozen=True, eq=False)
+class MonteCarloSamples:
+    """The source-receptor matrix of every Monte Carlo run at one level.
+
+    Attributes
+    ----------
+    level
+        Level name.
+    ids
+        Jurisdiction ids, the order of both matrix axes.
+    samples
+        ``runs x len(ids) x len(ids)`` array (kg/day), ``samples[i, o, r]`` = S[o, r] of
+        run ``i``.
+    """
+
+    level: str
+    ids: tuple[str, ...]
+    samples: np.ndarray
+
+    def bands(self, percentiles: Sequence[float] = (5.0, 50.0, 95.0)) -> pd.DataFrame:
+        """Return percentile bands of every pair non-zero in some run.
+
+        The layout is that of :func:`monte_carlo_matrix`: ``origin, receptor,
+        level_name, p<q>``.
+
+        Raises
+        ------
+        InputError
+            If a percentile is out of [0, 100].
+        """
+        q = np.asarray(percentiles, dtype=np.float64)
+        if not ((q >= 0) & (q <= 100)).all():
+            msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
+            raise InputError(msg)
+        ids = np.asarray(self.ids, dtype=object)
+        stack = self.samples
+        pct = np.percentile(stack, q, axis=0)
+        nz = np.argwhere((stack != 0).any(axis=0))
+        out = pd.DataFrame(
+            {
+                "origin": ids[nz[:, 0]].astype(str),
+                "receptor": ids[nz[:, 1]].astype(str),
+                "level_name": self.level,
+            }
+        )
+        for j, qq in enumerate(q):
+            out[f"p{qq:g}"] = pct[j][nz[:, 0], nz[:, 1]]
+        return out
 
 
 def monte_carlo_matrix(
@@ -91,15 +142,49 @@ def monte_carlo_matrix(
         If ``runs`` < 1, a sigma is negative, a percentile is out of range or
         ``source_loads`` is split by origin at another level.
     """
+    q = np.asarray(percentiles, dtype=np.float64)
+    if not ((q >= 0) & (q <= 100)).all():
+        msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
+        raise InputError(msg)
+    mc = monte_carlo_samples(
+        net, pn, source_loads, level=level, decay_per_day=decay_per_day,
+        lake_decay_per_day=lake_decay_per_day, runs=runs, seed=seed,
+        decay_sigma_ln=decay_sigma_ln, velocity_sigma_ln=velocity_sigma_ln,
+        load_sigma_ln=load_sigma_ln, graph=graph,
+    )  # fmt: skip
+    return mc.bands(percentiles)
+
+
+def monte_carlo_samples(
+    net: Any,
+    pn: PieceNetwork,
+    source_loads: np.ndarray | OriginLoads,
+    *,
+    level: str,
+    decay_per_day: float = DEFAULT_DECAY_PER_DAY,
+    lake_decay_per_day: float | None = None,
+    runs: int = 200,
+    seed: int = 0,
+    decay_sigma_ln: float = MC_DECAY_SIGMA_LN,
+    velocity_sigma_ln: float = MC_VELOCITY_SIGMA_LN,
+    load_sigma_ln: float = MC_LOAD_SIGMA_LN,
+    graph: PieceGraph | None = None,
+) -> MonteCarloSamples:
+    """Return the matrices of every run of :func:`monte_carlo_matrix` (same draws and seed).
+
+    Quantities computed from several cells of S (e.g. shares of a row) need the runs
+    themselves: their percentiles are not functions of the cells' percentiles.
+
+    Raises
+    ------
+    InputError
+        As :func:`monte_carlo_matrix`.
+    """
     if runs < 1:
         msg = f"runs must be >= 1, got {runs}"
         raise InputError(msg)
     if min(decay_sigma_ln, velocity_sigma_ln, load_sigma_ln) < 0:
         msg = "the lognormal sigmas must be >= 0"
-        raise InputError(msg)
-    q = np.asarray(percentiles, dtype=np.float64)
-    if not ((q >= 0) & (q <= 100)).all():
-        msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
         raise InputError(msg)
     kl0 = DEFAULT_LAKE_DECAY_PER_DAY if lake_decay_per_day is None else lake_decay_per_day
     if isinstance(source_loads, OriginLoads):
@@ -128,15 +213,4 @@ def monte_carlo_matrix(
         stack[i] = transfer(
             pn.graph, keep, load, codes, is_lake=lake, n_jur=nj, route_jur=rcodes, foreign=fx
         ).matrix
-    pct = np.percentile(stack, q, axis=0)
-    nz = np.argwhere((stack != 0).any(axis=0))
-    out = pd.DataFrame(
-        {
-            "origin": ids[nz[:, 0]].astype(str),
-            "receptor": ids[nz[:, 1]].astype(str),
-            "level_name": level,
-        }
-    )
-    for j, qq in enumerate(q):
-        out[f"p{qq:g}"] = pct[j][nz[:, 0], nz[:, 1]]
-    return out
+    return MonteCarloSamples(level=level, ids=tuple(ids.astype(str)), samples=stack)

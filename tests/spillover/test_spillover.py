@@ -221,12 +221,35 @@ def test_spillover_tables(basin):
         net, piece_graph(net, pieces), loads, level_names=["country"], decay_per_day=0.5
     )
     s = res.matrices["country"]
-    # A is upstream: it exports to B and imports nothing
-    assert s.loc["A", "B"] > 0
+    # Hand derivation. The border x = 10 km cuts reach 1 (straight, (1,9) -> (12,5) km) at
+    # f1 = 9/11 of its length L1 = hypot(11, 4) km, and reach 2 ((5,1) -> (12,5) km) at
+    # f2 = 5/7 of L2 = hypot(7, 4) km; reach 3 lies in B. A reach's load is spread over its
+    # pieces by length, and a piece's load enters at mid-piece (SPARROW): it keeps
+    # sqrt(exp(-k tau)) with tau = l / v over the A piece of length l (k = 0.5/day,
+    # v = 0.5 m/s) before it reaches the border. So
+    #   S[A, B] = 10 f1 exp(-k f1 L1 / v / 2) + 10 f2 exp(-k f2 L2 / v / 2)
+    # and B, downstream, sends nothing to A.
+    k, v = 0.5, 0.5 * 86.4  # 1/day; km/day
+    f1, f2 = 9 / 11, 5 / 7
+    l1, l2 = f1 * np.hypot(11, 4), f2 * np.hypot(7, 4)
+    s_ab = 10 * f1 * np.exp(-k * l1 / v / 2) + 10 * f2 * np.exp(-k * l2 / v / 2)
+    assert s.loc["A", "B"] == pytest.approx(s_ab, rel=1e-12)
     assert s.loc["B", "A"] == 0
     ind = res.indicators
-    assert ind.loc["A", "net_balance"] > 0 > ind.loc["B", "net_balance"]
+    generated_a = 10 * f1 + 10 * f2
+    assert ind.loc["A", "generated"] == pytest.approx(generated_a)
+    assert ind.loc["B", "generated"] == pytest.approx(25 - generated_a)
+    assert ind.loc["A", "exported"] == pytest.approx(s_ab)
+    assert ind.loc["B", "imported"] == pytest.approx(s_ab)
+    assert ind.loc["A", "net_balance"] == pytest.approx(s_ab)
+    assert ind.loc["B", "net_balance"] == pytest.approx(-s_ab)
     assert ind.loc["A", "imported_share"] == 0
+    # the transboundary share is a fraction: what leaves A for good over what A generates;
+    # the gross figure over every border crossed keeps its own name
+    assert ind.loc["A", "transboundary_share"] == pytest.approx(s_ab / generated_a)
+    assert ind.loc["B", "transboundary_share"] == 0
+    assert ind["transboundary_share"].between(0, 1).all()
+    assert ind.loc["A", "exported_all_borders"] == pytest.approx(s_ab)
     assert res.balance["relative_residual"].max() < 1e-9
     # crossing decomposition adds up to the matrix and carries overlay ids
     cf = res.crossing_flux

@@ -26,63 +26,7 @@ from basingov.overlay import (
     unit_shares,
 )
 from basingov.overlay.cutter import classify_segment_pairs, cut_at_borders
-
-CRS = "EPSG:3035"
-
-
-def jur_layer(rows: list[tuple[str, str, int, str, str, shapely.Geometry]]) -> gpd.GeoDataFrame:
-    jid, name, level, level_name, parent, geom = zip(*rows, strict=True)
-    return gpd.GeoDataFrame(
-        {
-            "jur_id": jid,
-            "name": name,
-            "level": level,
-            "level_name": level_name,
-            "parent_id": parent,
-        },
-        geometry=list(geom),
-        crs=CRS,
-    )
-
-
-def reach_table(lines: dict[int, tuple[int, list[tuple[float, float]]]], **cols: list[float]):
-    ids = list(lines)
-    return gpd.GeoDataFrame(
-        {
-            "reach_id": ids,
-            "downstream_id": [lines[i][0] for i in ids],
-            **cols,
-        },
-        geometry=[LineString(lines[i][1]) for i in ids],
-        crs=CRS,
-    )
-
-
-@pytest.fixture
-def two_states() -> gpd.GeoDataFrame:
-    """West state A and east state B, both in country X."""
-    return jur_layer(
-        [
-            ("X", "Xland", 0, "country", "", box(0, 0, 2000, 2000)),
-            ("A", "Alpha", 1, "state", "X", box(0, 0, 1000, 2000)),
-            ("B", "Beta", 1, "state", "X", box(1000, 0, 2000, 2000)),
-        ]
-    )
-
-
-@pytest.fixture
-def y_net():
-    """Y confluence: 1 (in A) and 2 (B -> A) join at (800, 1000); 3 flows A -> B."""
-    t = reach_table(
-        {
-            1: (3, [(100, 1800), (800, 1000)]),
-            2: (3, [(1500, 1800), (800, 1000)]),
-            3: (-1, [(800, 1000), (1800, 200)]),
-        },
-        local_area_km2=[10.0, 20.0, 6.0],
-    )
-    return network_from_table(t)
-
+from tests.shapes import CRS, jur_layer, reach_table
 
 # --- split ---------------------------------------------------------------------------
 
@@ -131,29 +75,8 @@ def test_crossing_upstream_area_interpolated(y_net, two_states):
     assert c["on_main_stem"].all()
 
 
-@pytest.fixture
-def chain():
-    """Chain A -> B -> C of 1 km boxes; reaches meet at the borders and in the middle."""
-    jur = jur_layer(
-        [
-            ("A", "A", 0, "county", "", box(0, 0, 1000, 1000)),
-            ("B", "B", 0, "county", "", box(1000, 0, 2000, 1000)),
-            ("C", "C", 0, "county", "", box(2000, 0, 3000, 1000)),
-        ]
-    )
-    t = reach_table(
-        {
-            1: (2, [(100, 500), (1500, 500)]),
-            2: (3, [(1500, 500), (2000, 500)]),  # ends exactly on the B/C border
-            3: (-1, [(2000, 500), (2900, 500)]),
-        },
-        local_area_km2=[5.0, 5.0, 5.0],
-    )
-    return network_from_table(t), jur
-
-
-def test_chain_crossings_and_junction(chain):
-    net, jur = chain
+def test_chain_crossings_and_junction(chain_abc):
+    net, jur = chain_abc
     pieces = split_reaches(net.reaches, jur)
     c = crossings(net, pieces, level="county")
     assert list(zip(c["from_jur"], c["to_jur"], c["kind"], strict=True)) == [
@@ -349,8 +272,8 @@ def test_reach_jurisdictions(y_net, two_states):
     assert by_pos == {"state": [{"jur_id": "A", "name": "Alpha"}]}
 
 
-def test_overlay_network_end_to_end(chain):
-    net, jur = chain
+def test_overlay_network_end_to_end(chain_abc):
+    net, jur = chain_abc
     basin = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 1000)], crs=CRS)
     res = overlay_network(net, jur, basin)
     assert res.levels == ("county",)
@@ -441,24 +364,10 @@ def test_overlay_on_empty_policy(y_net):
 
 # --- real data (shipped basins) ----------------------------------------------------------
 
-_CACHE: dict[str, object] = {}
-
-
-def shipped(basin: str):
-    from basingov.query import load_overlay
-
-    if basin not in _CACHE:
-        with __import__("warnings").catch_warnings():
-            # the coarse Natural Earth / DCW networks drop disconnected lines with a warning
-            __import__("warnings").simplefilter("ignore")
-            r = load_overlay(basin)
-            _CACHE[basin] = (r.basin, r.network, r.overlay)
-    return _CACHE[basin]
-
 
 @pytest.mark.slow
-def test_rhine_countries_and_crossings():
-    b, _, ov = shipped("rhine")
+def test_rhine_countries_and_crossings(shipped_overlay):
+    b, _, ov, _ = shipped_overlay("rhine")
     s = ov.unit_shares[ov.unit_shares["level_name"] == "country"].set_index("jur_id")
     # ICPR lists nine states; IT and BE hold slivers (< 1 %) of the basin
     main = set(s.index[s["share"] >= 0.01])
@@ -508,8 +417,8 @@ def nx_has_path(g, a, b) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("basin", ["rhine", "tennessee", "thames"])
-def test_unit_shares_sum_to_one(basin):
-    _, _, ov = shipped(basin)
+def test_unit_shares_sum_to_one(basin, shipped_overlay):
+    _, _, ov, _ = shipped_overlay(basin)
     sums = ov.unit_shares.groupby("level_name")["share"].sum()
     # jurisdictions of one level must neither overlap nor leave gaps: 1e-6 allows for
     # floating-point area sums over hundreds of polygons
@@ -519,8 +428,8 @@ def test_unit_shares_sum_to_one(basin):
 
 
 @pytest.mark.slow
-def test_tennessee_touches_seven_states():
-    _, _, ov = shipped("tennessee")
+def test_tennessee_touches_seven_states(shipped_overlay):
+    _, _, ov, _ = shipped_overlay("tennessee")
     s = ov.unit_shares[ov.unit_shares["level_name"] == "state"]
     # TVA: the Tennessee River watershed spans 7 states; SC and WV appear only as
     # boundary slivers (< 0.1 % of the basin) from the 1:10M state outlines
@@ -548,7 +457,7 @@ def test_taihu_provinces():
 
 
 @pytest.mark.slow
-def test_thames_main_stem_order():
+def test_thames_main_stem_order(shipped_overlay):
     """The main stem meets these districts in this order.
 
     Hand-listed from the Thames Path National Trail route (source near Kemble, Cotswold
@@ -558,7 +467,7 @@ def test_thames_main_stem_order():
     when a main-stem piece lies in it or on its border (``border_lad``), and only first
     appearances of these five are compared.
     """
-    basin, net, ov = shipped("thames")
+    basin, net, ov, _ = shipped_overlay("thames")
     names = dict(zip(basin.jurisdictions["jur_id"], basin.jurisdictions["name"], strict=True))
     pos = main_stem(net)
     rank = pd.Series(np.arange(len(pos)), index=pos)

@@ -69,7 +69,7 @@ def test_crossings_on_a_named_river():
 
 @pytest.mark.slow
 def test_crossings_river_needs_names(tmp_path):
-    data = Path(__file__).parents[1] / "data"
+    data = Path(__file__).parents[2] / "data"
     text = (data / "basins" / "thames.toml").read_text().replace("../", f"{data}/")
     text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("names_"))
     cfg = tmp_path / "thames_nonames.toml"

@@ -151,3 +151,34 @@ def test_run_refuses_to_overwrite(tmp_path: Path) -> None:
     assert r.exit_code != 0
     assert "already exists; pass overwrite=True (CLI: --overwrite)" in str(r.exception)
     assert (out / "precious.txt").read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_run_writes_the_output_contract(tmp_path: Path) -> None:
+    out = tmp_path / "taihu"
+    r = CliRunner().invoke(cli, ["-q", "run", "taihu", "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert {p.name for p in (out / "tables").glob("*.csv")} >= {
+        "unit_shares.csv", "crossings.csv", "dependency.csv", "spillover_matrix.csv",
+    }  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["basin"] == "taihu"
+    # --json prints the summary on stdout: the same counts as summary.json
+    printed = json.loads(r.stdout)
+    assert printed["counts"] == summary["counts"]
+    # a second run without --overwrite is refused, with --overwrite it replaces the folder
+    r = CliRunner().invoke(cli, ["-q", "run", "taihu", "-o", str(out)])
+    assert r.exit_code != 0
+    r = CliRunner().invoke(cli, ["-q", "run", "taihu", "-o", str(out), "--overwrite"])
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.slow
+def test_run_all_runs_the_four_basins(tmp_path: Path) -> None:
+    # as a user runs it: the default dask LocalCluster, one task per basin
+    r = CliRunner().invoke(cli, ["-q", "run", "all", "-o", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    for basin in ("rhine", "taihu", "tennessee", "thames"):
+        summary = json.loads((tmp_path / basin / "summary.json").read_text())
+        assert summary["basin"] == basin
+        assert (tmp_path / basin / "tables" / "spillover_matrix.csv").stat().st_size > 0

@@ -25,7 +25,7 @@ from basingov.network.builders import (
 from basingov.network.navigation import navigate
 
 CRS = "EPSG:3035"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 
 

@@ -7,7 +7,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from shapely import LineString
 
 from basingov.config import HydraulicsSection
 from basingov.errors import (
@@ -34,12 +33,8 @@ from basingov.network import (
     upstream_area,
     velocity_from_discharge,
 )
-
-CRS = "EPSG:3035"
-
-
-def _line(x0: float, y0: float, x1: float, y1: float) -> LineString:
-    return LineString([(x0, y0), (x1, y1)])
+from tests.shapes import CRS
+from tests.shapes import line as _line
 
 
 def _table(ids, ds, *, area=None, geoms=None, crs=CRS, **cols) -> gpd.GeoDataFrame:

@@ -1,0 +1,71 @@
+"""``basingov compare``: the same indicators on several basins, side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["compare"]
+
+
+@click.command("compare")
+@click.argument("items", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder (and runs).")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to keep the runs of basin names (default: a temporary folder).",
+)
+@click.option(
+    "--governance",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Governance metadata CSV (default: data/governance/basins.csv).",
+)
+@click.option(
+    "--published",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Published figures CSV (default: data/governance/published.csv).",
+)
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    items: tuple[str, ...],
+    out_dir: Path,
+    overwrite: bool,
+    runs_dir: Path | None,
+    governance: Path | None,
+    published: Path | None,
+) -> None:
+    """Compare basins: ITEMS are run folders (basingov run BASIN -o DIR), basin names or 'all'.
+
+    Basin names and configs are run first. Prints the paths of the files written.
+    """
+    from basingov.compare import compare as compare_basins
+    from basingov.compare import write_comparison
+    from basingov.io import check_overwrite
+
+    check_overwrite(out_dir, overwrite=overwrite)
+    comp = compare_basins(
+        list(items),
+        runs_dir=runs_dir,
+        overwrite=overwrite,
+        progress=bool(ctx.obj.get("progress")),
+        governance=governance,
+        published=published,
+    )
+    paths = write_comparison(comp, out_dir, overwrite=overwrite)
+    click.echo(f"compared {', '.join(comp.basins)}:", err=True)
+    for p in paths.values():
+        click.echo(str(p))

@@ -1,0 +1,39 @@
+"""``basingov report``: the per-basin report (HTML and Markdown) of a run folder or a basin."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from basingov.cli.map import resolve_run
+
+__all__ = ["report"]
+
+
+@click.command("report")
+@click.argument("source")
+@click.option(
+    "-o",
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Report folder (report.html, report.md, figures/, map.html).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")
+@click.pass_context
+def report(ctx: click.Context, source: str, out: Path, overwrite: bool) -> None:
+    """Write the report of SOURCE (a run folder, a basin name or a config).
+
+    A basin name or config is run first into a temporary folder.
+    """
+    from basingov.io import check_overwrite
+    from basingov.report import write_report
+
+    check_overwrite(out, overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
+        run_dir = resolve_run(source, stack, progress=bool((ctx.obj or {}).get("progress")))
+        page = write_report(run_dir, out, overwrite=overwrite)
+    click.echo(f"report written: {page} (and report.md, map.html)", err=True)

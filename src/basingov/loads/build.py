@@ -1,0 +1,392 @@
+"""A basin's generated loads from its config: every source, treatment, census, calibration.
+
+:func:`basin_loads` is what :func:`basingov.pipeline.run` calls for the ``loads`` stage. It
+returns the load table routed by the spillover stage plus the tables that explain it:
+
+- ``loads_by_source``: generated load per jurisdiction, level and source kind;
+- ``treatment_removal``: removal per country with its status and source;
+- ``census_factors``: census over grid population per unit of the census level;
+- ``calibration`` and ``calibration_stations``: fitted coefficients with standard errors,
+  observed vs predicted per station (:mod:`basingov.loads.calibration`).
+
+Every row of the load table says how its number was obtained: ``load_status`` is
+``modelled (prior coefficients)`` or ``modelled (calibrated coefficients)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basingov.errors import InputError
+
+__all__ = ["BasinLoads", "basin_loads"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class BasinLoads:
+    """Generated loads of a basin and the tables that explain them.
+
+    Attributes
+    ----------
+    table
+        The load table (``load_kg_day, load_source``, location, ``origin_<level>``).
+    tables
+        Extra output tables by name.
+    summary
+        ``loads`` and ``calibration`` blocks of ``summary.json``.
+    calibration
+        The :class:`basingov.loads.calibration.CalibrationResult`.
+    """
+
+    table: pd.DataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    calibration: Any = None
+
+
+def _file(ld: Any, key: str, kind: str) -> Path:
+    path = getattr(ld, key)
+    if path is None:  # load_config rejects this; kept for configs built in code
+        msg = f"[loads].sources lists {kind!r} but [loads].{key} gives no file"
+        raise InputError(msg)
+    return Path(path)
+
+
+def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
+    """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
+    from basingov._tables import check_table, read_table
+
+    what = f"[loads].jurisdiction_table {path.name}"
+    table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
+    check_table(
+        table,
+        what=what,
+        numeric=["load_kg_day"],
+        nonnegative=["load_kg_day"],
+        id_column="jur_id",
+    )
+    jur = basin.jurisdictions
+    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
+    unknown = sorted(set(table["jur_id"].astype(str)) - known)
+    if unknown:
+        msg = (
+            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
+            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
+        )
+        raise InputError(msg)
+    return table
+
+
+def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    from basingov import loads
+    from basingov.loads import sewage
+
+    cfg = basin.config
+    ld = cfg.loads
+    coeff = dict(ld.coefficients)
+    coeff["treatment_removal"] = 0.0
+    raw = loads.population_loads(
+        pieces,
+        _file(ld, "population_raster", "population_raster"),
+        parameter=ld.parameter,
+        band=ld.population_band,
+        basin=basin.basin,
+        coefficients=coeff,
+        jurisdictions=basin.jurisdictions,
+    )
+    factors = None
+    if ld.census is not None and ld.census_level is not None:
+        census = sewage.read_census(
+            ld.census, id_column=ld.census_id_column, value_column=ld.census_value_column
+        )
+        grid = raw.groupby(raw[f"origin_{ld.census_level}"].fillna("").astype(str))[
+            "population"
+        ].sum()
+        jur = basin.jurisdictions.to_crs(cfg.basin.crs)
+        factors = sewage.census_factors(
+            grid,
+            census,
+            jur,
+            basin.basin,
+            level=ld.census_level,
+            whole_units=ld.census_whole_units,
+        )
+        tables["census_factors"] = factors.reset_index()
+    if ld.treatment_level is not None:
+        j = basin.jurisdictions
+        codes = j.loc[j["level_name"] == ld.treatment_level, "jur_id"].astype(str).tolist()
+        country_of: Any = {c: c for c in codes}
+        countries = codes
+    else:
+        country_of = ld.treatment_country or ""
+        countries = [country_of]
+        if not country_of:
+            msg = "[loads] needs treatment_level or treatment_country for per-country removal"
+            raise InputError(msg)
+    plants = sewage.read_plants(list(ld.treatment_plants)) if ld.treatment_plants else None
+    if "treatment_removal" in ld.coefficients:  # an explicit override wins
+        rem = pd.DataFrame(
+            {
+                "removal": float(ld.coefficients["treatment_removal"]),
+                "removal_status": "assumed",
+                "removal_source": "[loads.coefficients] treatment_removal in the basin config",
+                "n_plants": 0,
+                "pe_share_stage": np.nan,
+            },
+            index=pd.Index(countries, name="country"),
+        )
+    else:
+        rem = sewage.treatment_removal(ld.parameter, countries, plants=plants)
+    tables["treatment_removal"] = rem.reset_index().assign(parameter=ld.parameter)
+    return sewage.apply_sewage_factors(
+        raw,
+        removal=rem,
+        country_of=country_of,
+        country_level=ld.treatment_level,
+        factors=factors,
+        census_level=ld.census_level if factors is not None else None,
+    )
+
+
+def _prior_loads(
+    basin: Any,
+    net: Any,
+    pieces: Any,
+    tables: dict[str, pd.DataFrame],
+    station_loads: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    from basingov import loads
+    from basingov.loads import diffuse
+
+    cfg = basin.config
+    ld = cfg.loads
+    sewage_keys = ld.treatment_level is not None or bool(ld.treatment_country)
+    parts: list[pd.DataFrame] = []
+    table = diffuse.read_export_table(ld.export_coefficients)
+    for kind in ld.sources:
+        if kind == "population_raster":
+            if sewage_keys:
+                parts.append(_sewage(basin, pieces, tables))
+            else:
+                parts.append(
+                    loads.population_loads(
+                        pieces,
+                        _file(ld, kind, kind),
+                        parameter=ld.parameter,
+                        band=ld.population_band,
+                        basin=basin.basin,
+                        coefficients=ld.coefficients,
+                        jurisdictions=basin.jurisdictions,
+                    )
+                )
+        elif kind == "point_sources":
+            parts.append(
+                loads.point_source_loads(
+                    net.reaches,
+                    _file(ld, kind, kind),
+                    parameter=ld.parameter,
+                    tolerance_m=ld.point_tolerance_m,
+                    coefficients=ld.coefficients,
+                )
+            )
+        elif kind == "jurisdiction_table":
+            level = ld.jurisdiction_level or cfg.boundaries.levels[-1]
+            t = _jurisdiction_table(_file(ld, kind, kind), basin, level)
+            parts.append(
+                loads.jurisdiction_loads(
+                    pieces,
+                    t,
+                    level=level,
+                    by=ld.distribute_by,  # checked by load_config
+                    reaches=net.reaches,
+                )
+            )
+        elif kind == "landcover":
+            parts.append(
+                diffuse.landcover_loads(
+                    pieces,
+                    _file(ld, "landcover_raster", kind),
+                    parameter=ld.parameter,
+                    region=ld.export_region,
+                    table=table,
+                    basin=basin.basin,
+                    jurisdictions=basin.jurisdictions,
+                )
+            )
+        elif kind == "deposition":
+            parts.append(
+                diffuse.deposition_loads(
+                    pieces,
+                    _file(ld, "landcover_raster", kind),
+                    parameter=ld.parameter,
+                    region=ld.deposition_region,
+                    basin=basin.basin,
+                    jurisdictions=basin.jurisdictions,
+                )
+            )
+        elif kind == "monitoring" and station_loads is not None:
+            # incremental loads C.Q between stations (the monitoring stage's mass balance)
+            parts.append(station_loads)
+        else:
+            msg = (
+                f"[loads].sources: {kind!r} needs the [monitoring] stations and observations "
+                "files (the loads are the incremental loads C.Q between stations); add them "
+                "or use another source"
+            )
+            raise InputError(msg)
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        msg = "[loads].sources produced no load at all"
+        raise InputError(msg)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
+    from basingov.loads import calibration as cal
+    from basingov.spillover import DEFAULT_DECAY_PER_DAY
+
+    cfg = basin.config
+    kinds = sorted(prior["load_source"].astype(str).unique())
+    sec = cfg.calibration
+    if sec is None:
+        return cal.uncalibrated("no [calibration] section in the basin config", kinds)
+    if not sec.enabled:
+        return cal.uncalibrated(sec.reason, kinds)
+    mon = cfg.monitoring
+    if mon.stations is None or mon.observations is None:
+        return cal.uncalibrated("no [monitoring] stations/observations to calibrate on", kinds)
+    st = pd.read_csv(mon.stations, dtype={"station_id": str})
+    ob = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+    param = sec.observed_parameter or cfg.loads.parameter
+    h = cfg.hydraulics
+    areas = None
+    if h.gauge_areas is not None and h.gauge_ref_column is not None:
+        from basingov.network import station_areas
+
+        a = station_areas(
+            st,
+            areas=h.gauge_areas,
+            area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
+            ref_column=h.gauge_ref_column,
+        )
+        areas = pd.Series(a.to_numpy(), index=st["station_id"].to_numpy())
+    stations = cal.station_load_table(
+        net,
+        st,
+        ob,
+        parameter=param,
+        flow=sec.flow,  # checked by load_config
+        min_samples=sec.min_samples,
+        location_status=sec.location_status,
+        station_filter=sec.station_filter or None,
+        tolerance_m=sec.snap_tolerance_m,
+        areas=areas,
+    )
+    if stations.empty:
+        return cal.uncalibrated(f"no station with {param} loads snapped to the network", kinds)
+    k0 = cfg.spillover.decay_per_day
+    try:
+        return cal.calibrate(
+            net,
+            prior,
+            stations,
+            fit_sources=sec.fit_sources,
+            fit_decay=sec.fit_decay,
+            prior_decay_per_day=DEFAULT_DECAY_PER_DAY if k0 is None else float(k0),
+            cross_validation=sec.cross_validation,  # checked by load_config
+            note=sec.note,
+        )
+    except InputError as exc:
+        return cal.uncalibrated(f"calibration not possible: {exc}", kinds)
+
+
+def basin_loads(
+    basin: Any, net: Any, pieces: Any, *, station_loads: pd.DataFrame | None = None
+) -> BasinLoads:
+    """Build, calibrate and explain a basin's generated loads.
+
+    Parameters
+    ----------
+    basin
+        :class:`basingov.datasets.Basin`.
+    net
+        The network of the run.
+    pieces
+        The overlay's piece table.
+    station_loads
+        Incremental loads between stations from the monitoring stage (the ``monitoring``
+        source of ``[loads] sources``), or None.
+
+    Returns
+    -------
+    BasinLoads
+
+    Raises
+    ------
+    InputError
+        If a configured source cannot be built.
+    """
+    from basingov.loads.diffuse import loads_by_source
+
+    cfg = basin.config
+    tables: dict[str, pd.DataFrame] = {}
+    prior = _prior_loads(basin, net, pieces, tables, station_loads)
+    result = _calibrate(basin, net, prior)
+    table = prior.copy()
+    table["load_kg_day_prior"] = table["load_kg_day"].to_numpy(dtype=float)
+    mult = result.multipliers
+    apply = result.status == "calibrated" and (cfg.calibration is None or cfg.calibration.apply)
+    m = table["load_source"].astype(str).map(mult).fillna(1.0).to_numpy(dtype=float)
+    if apply:
+        table["load_kg_day"] = table["load_kg_day_prior"] * m
+    table["coefficient_multiplier"] = m if apply else 1.0
+    table["load_status"] = (
+        "modelled (calibrated coefficients)" if apply else "modelled (prior coefficients)"
+    )
+    levels = list(cfg.boundaries.levels)
+    tables["loads_by_source"] = loads_by_source(table, pieces, levels)
+    if not result.coefficients.empty:
+        tables["calibration"] = result.coefficients.assign(
+            load_parameter=cfg.loads.parameter, calibration_status=result.status
+        )
+    if not result.stations.empty:
+        tables["calibration_stations"] = result.stations.drop(columns="position")
+    by_kind = table.groupby("load_source")["load_kg_day"].sum()
+    total = float(by_kind.sum())
+    summary = {
+        "loads": {
+            "parameter": cfg.loads.parameter,
+            "generated_kg_day": total,
+            "by_source_kg_day": {str(k): float(v) for k, v in by_kind.items()},
+            "by_source_share": {str(k): float(v) / total for k, v in by_kind.items()}
+            if total
+            else {},
+            "status": table["load_status"].iloc[0],
+            "explained_share_at_stations": (
+                result.skill.get("fit", {}).get("explained_share")
+                if result.status == "calibrated"
+                else None
+            ),
+            "explained_share_at_stations_prior": (
+                result.skill.get("prior", {}).get("explained_share")
+                if result.status == "calibrated"
+                else None
+            ),
+        },
+        "calibration": {
+            **dict(result.skill),
+            "multipliers": result.multipliers,
+            "decay_per_day": result.decay_per_day,
+            "applied_to_loads": bool(apply),
+            "note": "" if cfg.calibration is None else cfg.calibration.note,
+        },
+    }
+    return BasinLoads(table, tables, summary, result)

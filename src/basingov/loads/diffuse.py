@@ -1,0 +1,412 @@
+r"""Diffuse loads: land cover x export coefficients, and atmospheric deposition on water.
+
+Export-coefficient model (Johnes 1996; Reckhow et al. 1980): the load exported from land
+of class :math:`c` is its area times a coefficient per class,
+
+.. math:: g = \sum_c E_c\, A_c / 365
+
+(kg/day, :math:`E_c` in kg/km²/yr, :math:`A_c` in km²). The classes are those of the
+shipped MODIS MCD12C1 IGBP grids (0.05°, one class per cell). Deposition on water is the
+area of water cells (IGBP class 0) times a deposition rate, where a source gives one.
+
+The coefficients are data, not code: ``basingov/loads/data/export_coefficients.csv`` and
+``deposition.csv`` hold one row per class, parameter and region with its ``source``,
+``url`` and ``status`` (``published``, ``derived`` or ``assumed``). A region's rows
+override the ``default`` rows for the same class. ``[loads] export_coefficients`` in a basin
+config points at another table of the same layout.
+
+Each cell's load is kept in the jurisdiction where the land lies, exactly as people are in
+:func:`basingov.loads.population_loads`: cells are cut by the finest jurisdictions (load
+split by area within a cell) and each part's load goes to the river pieces inside it, else
+to the nearest piece of the same jurisdiction. Rows carry ``origin_<level>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from basingov.errors import CRSError, InputError
+from basingov.io import require_projected
+from basingov.loads.population import (
+    _populated_cells,
+    _population_by_jurisdiction,
+    _population_on_pieces,
+)
+
+__all__ = [
+    "DEPOSITION_KIND",
+    "DIFFUSE_KINDS",
+    "deposition_loads",
+    "deposition_rate",
+    "export_coefficients",
+    "landcover_loads",
+    "loads_by_source",
+    "read_deposition_table",
+    "read_export_table",
+]
+
+#: Source kinds of the land-cover loads (values of ``load_source``).
+DIFFUSE_KINDS: tuple[str, ...] = ("diffuse_agriculture", "diffuse_natural", "diffuse_urban")
+#: Source kind of deposition on water surfaces.
+DEPOSITION_KIND = "deposition"
+
+_EXPORT_COLUMNS = ("region", "igbp_class", "parameter", "kg_km2_yr", "source_kind", "source")
+_DEPOSITION_COLUMNS = ("region", "parameter", "kg_km2_yr", "source")
+_WATER_CLASS = 0
+_DAYS = 365.0
+
+
+def _package_table(name: str) -> Path:
+    return Path(str(resources.files("basingov.loads") / "data" / name))
+
+
+def _read_table(path: str | Path | None, default: str, need: Sequence[str]) -> pd.DataFrame:
+    p = _package_table(default) if path is None else Path(path)
+    try:
+        t = pd.read_csv(p, dtype={"region": str, "parameter": str})
+    except (OSError, pd.errors.ParserError) as exc:
+        msg = f"cannot read coefficient table {p}: {exc}"
+        raise InputError(msg) from exc
+    missing = [c for c in need if c not in t.columns]
+    if missing:
+        msg = f"coefficient table {p} lacks column(s) {missing}; it needs {list(need)}"
+        raise InputError(msg)
+    v = pd.to_numeric(t["kg_km2_yr"], errors="coerce")
+    bad = t.index[~(v >= 0)]
+    if len(bad):
+        msg = (
+            f"coefficient table {p}: kg_km2_yr must be a number >= 0; bad in row(s) "
+            f"{[int(i) + 2 for i in bad[:10]]} (file line numbers)"
+        )
+        raise InputError(msg)
+    if t["source"].fillna("").astype(str).str.strip().eq("").any():
+        msg = f"coefficient table {p}: every row needs a source (the publication it comes from)"
+        raise InputError(msg)
+    return t.assign(kg_km2_yr=v.astype(float))
+
+
+def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
+    """Read an export-coefficient table (default: the shipped one).
+
+    Columns: ``region, igbp_class, parameter, kg_km2_yr, source_kind, source`` (plus
+    ``status, url, class_name, note``).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, lacks a column, has a negative or missing coefficient,
+        a row without source, or an unknown ``source_kind``.
+
+    Examples
+    --------
+    >>> t = read_export_table()
+    >>> t.query("region == 'default' and igbp_class == 12 and parameter == 'TN'")[
+    ...     "kg_km2_yr"].item()
+    500.0
+    """
+    t = _read_table(path, "export_coefficients.csv", _EXPORT_COLUMNS)
+    kinds = set(t["source_kind"].astype(str))
+    unknown = sorted(kinds - set(DIFFUSE_KINDS) - {"water"})
+    if unknown:
+        msg = (
+            f"export-coefficient table: unknown source_kind(s) {unknown}; allowed: "
+            f"{[*DIFFUSE_KINDS, 'water']}"
+        )
+        raise InputError(msg)
+    return t.assign(igbp_class=pd.to_numeric(t["igbp_class"]).astype(int))
+
+
+def read_deposition_table(path: str | Path | None = None) -> pd.DataFrame:
+    """Read a deposition-rate table (default: the shipped one).
+
+    Examples
+    --------
+    >>> read_deposition_table().query("region == 'CN' and parameter == 'TN'")[
+    ...     "kg_km2_yr"].item()
+    2000.0
+    """
+    return _read_table(path, "deposition.csv", _DEPOSITION_COLUMNS)
+
+
+def export_coefficients(
+    parameter: str, *, region: str = "default", table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Coefficients of one parameter and region, one row per IGBP class.
+
+    Rows of ``region`` replace the ``default`` rows of the same class.
+
+    Raises
+    ------
+    InputError
+        If the table has no row for the parameter.
+
+    Examples
+    --------
+    >>> c = export_coefficients("TN", region="CN")
+    >>> c.set_index("igbp_class").loc[[4, 12], "kg_km2_yr"].tolist()
+    [250.0, 1177.5]
+    """
+    t = read_export_table() if table is None else table
+    t = t[t["parameter"] == parameter]
+    if t.empty:
+        have = sorted(set((read_export_table() if table is None else table)["parameter"]))
+        msg = f"no export coefficients for parameter {parameter!r}; the table has {have}"
+        raise InputError(msg)
+    base = t[t["region"] == "default"]
+    reg = t[t["region"] == region] if region != "default" else t.iloc[:0]
+    out = pd.concat([reg, base[~base["igbp_class"].isin(reg["igbp_class"])]])
+    return out.sort_values("igbp_class").reset_index(drop=True)
+
+
+def deposition_rate(
+    parameter: str, *, region: str, table: pd.DataFrame | None = None
+) -> pd.Series | None:
+    """Return the deposition row of a parameter and region, or None if no source gives one.
+
+    Examples
+    --------
+    >>> deposition_rate("TN", region="CN")["kg_km2_yr"]
+    np.float64(2000.0)
+    >>> deposition_rate("TP", region="EU") is None
+    True
+    """
+    t = read_deposition_table() if table is None else table
+    sel = t[(t["parameter"] == parameter) & (t["region"] == region)]
+    if sel.empty:
+        return None
+    return sel.iloc[0]
+
+
+def _read_classes(raster: str | Path) -> tuple[np.ndarray, Any, Any]:
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(raster) as src:
+            data = src.read(1, masked=True)
+            transform, rcrs = src.transform, src.crs
+    except RasterioIOError as exc:
+        msg = f"cannot read land-cover raster {raster}: {exc}"
+        raise InputError(msg) from exc
+    if rcrs is None:
+        msg = f"land-cover raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
+        raise CRSError(msg)
+    classes = np.ma.filled(data.astype(np.int64), -1)
+    return classes, transform, rcrs
+
+
+def _place(
+    pieces: gpd.GeoDataFrame,
+    density: np.ndarray,
+    transform: Any,
+    rcrs: Any,
+    basin: gpd.GeoDataFrame | None,
+    jurisdictions: gpd.GeoDataFrame | None,
+    kind: str,
+) -> pd.DataFrame:
+    """Put a per-cell density (kg/km²/yr) onto pieces as kg/day, kept by jurisdiction."""
+    if not (density > 0).any():
+        return pd.DataFrame()
+    cg, dens = _populated_cells(pieces, density, transform, rcrs, basin)
+    if dens.size == 0:
+        return pd.DataFrame()
+    import shapely
+
+    load = dens * shapely.area(cg) / 1e6 / _DAYS  # kg/day inside the basin
+    if jurisdictions is not None:
+        bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
+        out = _population_by_jurisdiction(pieces, cg, load, jurisdictions, bclip, 1000.0)
+    else:
+        out = _population_on_pieces(pieces, cg, load, 1000.0)
+    out = out.drop(columns="population")
+    out["load_source"] = kind
+    return out
+
+
+def landcover_loads(
+    pieces: gpd.GeoDataFrame,
+    raster: str | Path,
+    *,
+    parameter: str = "TN",
+    region: str = "default",
+    table: pd.DataFrame | None = None,
+    basin: gpd.GeoDataFrame | None = None,
+    jurisdictions: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    r"""Diffuse export from land, one row per piece, origin and source kind.
+
+    Each cell of class :math:`c` exports :math:`E_c` kg/km²/yr over its area inside the
+    basin (cells weighted by their share inside ``basin``), so the total is
+
+    .. math:: g = \sum_{cells} E_{c(cell)}\, a_{cell}\, w_{cell} / 365
+
+    and it is placed on pieces like the population load (see the module docstring).
+
+    Parameters
+    ----------
+    pieces
+        Piece table (projected CRS) with ``piece_id, reach_id`` (and ``jur_<level>``).
+    raster
+        IGBP land-cover GeoTIFF (e.g. ``data/loads/<basin>_mcd12c1_2019_igbp_0p05deg.tif``).
+    parameter
+        ``"TN"`` or ``"TP"`` (those with coefficients in the table).
+    region
+        Coefficient region (``"default"`` or e.g. ``"CN"``).
+    table
+        Export-coefficient table (:func:`read_export_table`); default the shipped one.
+    basin, jurisdictions
+        As in :func:`basingov.loads.population_loads`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``piece_id, reach_id, load_kg_day, load_source`` (one of :data:`DIFFUSE_KINDS`),
+        with ``origin_<level>`` when ``jurisdictions`` are given.
+
+    Raises
+    ------
+    InputError
+        If the raster cannot be read or the parameter has no coefficients.
+    CRSError
+        If ``pieces`` is not projected or the raster has no CRS.
+    """
+    require_projected(pieces, what="the piece table")
+    coef = export_coefficients(parameter, region=region, table=table)
+    classes, transform, rcrs = _read_classes(raster)
+    lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
+    parts = []
+    for kind in DIFFUSE_KINDS:
+        sel = coef[coef["source_kind"] == kind]
+        lut[:] = 0.0
+        lut[sel["igbp_class"].to_numpy()] = sel["kg_km2_yr"].to_numpy()
+        dens = np.where(classes >= 0, lut[np.clip(classes, 0, lut.size - 1)], 0.0)
+        parts.append(_place(pieces, dens, transform, rcrs, basin, jurisdictions, kind))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def deposition_loads(
+    pieces: gpd.GeoDataFrame,
+    raster: str | Path,
+    *,
+    parameter: str = "TN",
+    region: str,
+    table: pd.DataFrame | None = None,
+    basin: gpd.GeoDataFrame | None = None,
+    jurisdictions: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    r"""Atmospheric deposition on water surfaces (IGBP class 0 cells inside the basin).
+
+    .. math:: g = D\, A_{water} / 365
+
+    with :math:`D` the deposition rate of ``region`` (kg/km²/yr, :func:`deposition_rate`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`landcover_loads`, ``load_source = "deposition"``; empty when the table
+        has no rate for this parameter and region.
+
+    Raises
+    ------
+    InputError, CRSError
+        As :func:`landcover_loads`.
+    """
+    require_projected(pieces, what="the piece table")
+    row = deposition_rate(parameter, region=region, table=table)
+    if row is None:
+        return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])
+    classes, transform, rcrs = _read_classes(raster)
+    dens = np.where(classes == _WATER_CLASS, float(row["kg_km2_yr"]), 0.0)
+    out = _place(pieces, dens, transform, rcrs, basin, jurisdictions, DEPOSITION_KIND)
+    if out.empty:
+        return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])
+    return out
+
+
+def loads_by_source(
+    loads: pd.DataFrame, pieces: pd.DataFrame, levels: Sequence[str]
+) -> pd.DataFrame:
+    """Sum the generated load per jurisdiction, level and source kind (``loads_by_source``).
+
+    A row's jurisdiction at a level is its ``origin_<level>`` where given, else the
+    jurisdiction of the piece (or reach) it enters the river on, as in
+    :func:`basingov.spillover.origin_loads`.
+
+    Parameters
+    ----------
+    loads
+        Load table with ``load_kg_day, load_source`` and ``piece_id`` or ``reach_id``.
+    pieces
+        Piece table with ``piece_id, reach_id, jur_<level>``.
+    levels
+        Level names, coarsest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``jur_id, level, level_name, source_kind, load_kg_day, share`` (share of the
+        jurisdiction's generated load).
+
+    Raises
+    ------
+    InputError
+        If a level has no ``jur_<level>`` column in ``pieces``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"piece_id": [1, 2], "reach_id": [1, 1], "jur_country": ["A", "B"]})
+    >>> ld = pd.DataFrame({"piece_id": [1, 2, 2], "load_kg_day": [1.0, 2.0, 3.0],
+    ...     "load_source": ["x", "x", "y"], "origin_country": ["", "A", None]})
+    >>> out = loads_by_source(ld, p, ["country"])
+    >>> out[["jur_id", "source_kind", "load_kg_day"]].values.tolist()
+    [['A', 'x', 3.0], ['B', 'y', 3.0]]
+    """
+    rows = []
+    for i, lv in enumerate(levels):
+        col = f"jur_{lv}"
+        if col not in pieces.columns:
+            allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
+            msg = f"level {lv!r} is not in the piece table; allowed levels are {allowed}"
+            raise InputError(msg)
+        by_piece = pd.Series(pieces[col].astype(str).to_numpy(), index=pieces["piece_id"])
+        by_piece = by_piece[~by_piece.index.duplicated()]
+        by_reach = pd.Series(pieces[col].astype(str).to_numpy(), index=pieces["reach_id"])
+        by_reach = by_reach[~by_reach.index.duplicated()]
+        if "piece_id" in loads.columns:
+            home = by_piece.reindex(loads["piece_id"].to_numpy()).to_numpy(dtype=object)
+        else:
+            home = np.full(len(loads), None, dtype=object)
+        if "reach_id" in loads.columns:
+            alt = by_reach.reindex(loads["reach_id"].to_numpy()).to_numpy(dtype=object)
+            home = np.where(pd.isna(home), alt, home)
+        ocol = f"origin_{lv}"
+        if ocol in loads.columns:
+            o = loads[ocol].to_numpy(dtype=object)
+            given = ~pd.isna(o) & (pd.Series(o).astype(str).str.len().to_numpy() > 0)
+            home = np.where(given, o, home)
+        df = pd.DataFrame(
+            {
+                "jur_id": pd.Series(home, dtype=object).fillna("").astype(str),
+                "source_kind": loads["load_source"].astype(str).to_numpy(),
+                "load_kg_day": loads["load_kg_day"].to_numpy(dtype=float),
+            }
+        )
+        g = df.groupby(["jur_id", "source_kind"], sort=True)["load_kg_day"].sum().reset_index()
+        g = g[g["jur_id"] != ""]
+        tot = g.groupby("jur_id")["load_kg_day"].transform("sum")
+        g["share"] = np.where(tot > 0, g["load_kg_day"] / tot.where(tot > 0, 1.0), 0.0)
+        g.insert(1, "level", i)
+        g.insert(2, "level_name", lv)
+        rows.append(g)
+    cols = ["jur_id", "level", "level_name", "source_kind", "load_kg_day", "share"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)

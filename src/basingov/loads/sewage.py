@@ -1,0 +1,405 @@
+r"""Domestic sewage with treatment removal per country and census-rescaled population.
+
+The emitted load of a person living in jurisdiction :math:`j` of country :math:`n` is
+
+.. math:: e_j = c_{raw}\, (1 - r_n)\, f_j
+
+with :math:`c_{raw}` the raw per-capita load (:data:`basingov.loads.PER_CAPITA_G_DAY`),
+:math:`r_n` the treatment removal of the country (:func:`treatment_removal`) and
+:math:`f_j` the census factor of the jurisdiction (:func:`census_factors`): census
+population over the population the grid puts in it.
+
+Treatment removal, in order of preference (column ``removal_status``):
+
+- ``measured``: a country whose plants report incoming and discharged loads in EEA
+  Waterbase UWWTD v6: :math:`r = 1 - \sum D / \sum I` over its active plants;
+- ``derived``: a country with plants but no reported loads (France, the Netherlands,
+  Austria, Great Britain): the population-equivalent share :math:`s` of its plants with
+  the relevant treatment stage (N removal for TN, P removal for TP, secondary treatment
+  otherwise) times the pooled removal of reporting plants with and without that stage,
+  :math:`r = s\,r_1 + (1 - s)\,r_0`;
+- ``published`` / ``derived`` from ``basingov/loads/data/treatment_removal.csv`` (China,
+  the United States), each row with its source;
+- ``assumed``: the pooled removal of every reporting plant, for a country with neither.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov.errors import BasingovWarning, InputError
+
+__all__ = [
+    "UWWTD_LOAD_COLUMNS",
+    "UWWTD_STAGE_COLUMNS",
+    "apply_sewage_factors",
+    "census_factors",
+    "read_census",
+    "read_plants",
+    "treatment_removal",
+]
+
+logger = logging.getLogger(__name__)
+
+#: UWWTD v6 columns of the incoming and discharged load (t/year) of each parameter.
+UWWTD_LOAD_COLUMNS: dict[str, tuple[str, str]] = {
+    "TN": ("uwwNIncoming", "uwwNDischarge"),
+    "TP": ("uwwPIncoming", "uwwPDischarge"),
+    "COD": ("uwwCODIncoming", "uwwCODDischarge"),
+    "BOD5": ("uwwBODIncoming", "uwwBODDischarge"),
+}
+#: UWWTD v6 flag of the treatment stage that removes each parameter.
+UWWTD_STAGE_COLUMNS: dict[str, str] = {
+    "TN": "uwwNRemoval",
+    "TP": "uwwPRemoval",
+    "COD": "uwwSecondaryTreatment",
+    "BOD5": "uwwSecondaryTreatment",
+}
+
+
+def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
+    """Read UWWTD v6 plant tables (active plants; ``in_basin == 1`` where that column exists).
+
+    Raises
+    ------
+    InputError
+        If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``.
+    """
+    if isinstance(paths, pd.DataFrame):
+        frames = [paths]
+    else:
+        frames = []
+        for p in paths:
+            try:
+                frames.append(pd.read_csv(p, low_memory=False))
+            except (OSError, pd.errors.ParserError) as exc:
+                msg = f"cannot read treatment-plant table {p}: {exc}"
+                raise InputError(msg) from exc
+    out = []
+    for f in frames:
+        missing = [c for c in ("rptMStateKey", "uwwLoadEnteringUWWTP") if c not in f.columns]
+        if missing:
+            msg = f"treatment-plant table lacks column(s) {missing}; expected the UWWTD v6 layout"
+            raise InputError(msg)
+        if "uwwState" in f.columns:
+            f = f[f["uwwState"] == 1]
+        if "in_basin" in f.columns:
+            f = f[f["in_basin"] == 1]
+        out.append(f)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def _packaged_removal() -> pd.DataFrame:
+    p = Path(str(resources.files("basingov.loads") / "data" / "treatment_removal.csv"))
+    return pd.read_csv(p, dtype={"country": str, "parameter": str})
+
+
+def treatment_removal(
+    parameter: str,
+    countries: Sequence[str],
+    *,
+    plants: pd.DataFrame | None = None,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Treatment removal per country, with how it was obtained and its source.
+
+    Parameters
+    ----------
+    parameter
+        ``TN``, ``TP``, ``COD`` or ``BOD5``.
+    countries
+        Country codes to report (ISO 3166 alpha-2 as in UWWTD ``rptMStateKey``; ``GB``
+        for the United Kingdom).
+    plants
+        Active UWWTD v6 plants (:func:`read_plants`), or None.
+    table
+        Sourced removal table (default ``basingov/loads/data/treatment_removal.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``country``: ``removal, removal_status, removal_source, n_plants,
+        pe_share_stage``.
+
+    Raises
+    ------
+    InputError
+        If a country has no value at all (no plants, no table row and no reporting plant
+        to pool).
+
+    Examples
+    --------
+    >>> r = treatment_removal("TN", ["CN"])
+    >>> float(r.loc["CN", "removal"]), str(r.loc["CN", "removal_status"])
+    (0.655, 'published')
+    """
+    if parameter not in UWWTD_LOAD_COLUMNS:
+        msg = f"parameter must be one of {list(UWWTD_LOAD_COLUMNS)}, got {parameter!r}"
+        raise InputError(msg)
+    inc_c, dis_c = UWWTD_LOAD_COLUMNS[parameter]
+    stage_c = UWWTD_STAGE_COLUMNS[parameter]
+    tab = _packaged_removal() if table is None else table
+    tab = tab[tab["parameter"] == parameter].set_index("country")
+    rep = pd.DataFrame()
+    r1 = r0 = pooled = np.nan
+    if plants is not None and len(plants) and inc_c in plants.columns and dis_c in plants.columns:
+        inc = pd.to_numeric(plants[inc_c], errors="coerce")
+        dis = pd.to_numeric(plants[dis_c], errors="coerce")
+        rep = plants[(inc > 0) & dis.notna()].assign(_inc=inc, _dis=dis)
+        if len(rep):
+            pooled = 1.0 - rep["_dis"].sum() / rep["_inc"].sum()
+            if stage_c in rep.columns:
+                st = rep[stage_c] == 1
+                if st.any() and (~st).any():
+                    r1 = 1.0 - rep.loc[st, "_dis"].sum() / rep.loc[st, "_inc"].sum()
+                    r0 = 1.0 - rep.loc[~st, "_dis"].sum() / rep.loc[~st, "_inc"].sum()
+    rows = {}
+    for c in countries:
+        mine = rep[rep["rptMStateKey"] == c] if len(rep) else rep
+        allp = plants[plants["rptMStateKey"] == c] if plants is not None and len(plants) else None
+        if len(mine):
+            r = 1.0 - mine["_dis"].sum() / mine["_inc"].sum()
+            src = f"EEA Waterbase UWWTD v6: 1 - discharged/incoming over {len(mine)} plants"
+            rows[c] = (r, "measured", src, len(mine), np.nan)
+        elif allp is not None and len(allp) and np.isfinite(r1) and stage_c in allp.columns:
+            pe = pd.to_numeric(allp["uwwLoadEnteringUWWTP"], errors="coerce").fillna(0.0)
+            s = float(pe[allp[stage_c] == 1].sum() / pe.sum()) if pe.sum() > 0 else 0.0
+            r = s * r1 + (1 - s) * r0
+            rows[c] = (r, "derived", f"UWWTD v6: {len(allp)} plants without reported loads; "
+                       f"p.e. share {s:.2f} with {stage_c} x pooled removal {r1:.3f} of "
+                       f"reporting plants with it, {r0:.3f} without", len(allp), s)  # fmt: skip
+        elif c in tab.index:
+            row = tab.loc[c]
+            rows[c] = (float(cast(float, row["removal"])), str(row["status"]),
+                       f"{row['source']} ({row['url']})", 0, np.nan)  # fmt: skip
+        elif np.isfinite(pooled):
+            rows[c] = (pooled, "assumed", f"no plant data or published value for {c}: pooled "
+                       f"removal of all {len(rep)} reporting UWWTD plants", 0, np.nan)  # fmt: skip
+        else:
+            msg = (
+                f"no treatment removal for country {c!r} and parameter {parameter}: give UWWTD "
+                "plants ([loads] treatment_plants) or add a row to treatment_removal.csv"
+            )
+            raise InputError(msg)
+    out = pd.DataFrame.from_dict(
+        rows,
+        orient="index",
+        columns=["removal", "removal_status", "removal_source", "n_plants", "pe_share_stage"],
+    )
+    out.index.name = "country"
+    return out
+
+
+def read_census(path: str | Path, *, id_column: str, value_column: str) -> pd.Series:
+    """Census population per jurisdiction id from a CSV table.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, lacks a column or has no positive value.
+    """
+    try:
+        t = pd.read_csv(path, dtype={id_column: str})
+    except (OSError, pd.errors.ParserError) as exc:
+        msg = f"cannot read census table {path}: {exc}"
+        raise InputError(msg) from exc
+    missing = [c for c in (id_column, value_column) if c not in t.columns]
+    if missing:
+        msg = (
+            f"census table {path} lacks column(s) {missing}; set [loads] census_id_column and "
+            f"census_value_column to columns of {list(t.columns)[:12]}"
+        )
+        raise InputError(msg)
+    v = pd.to_numeric(t[value_column], errors="coerce")
+    s = pd.Series(v.to_numpy(), index=t[id_column].astype(str).str.strip().to_numpy())
+    s = s[s > 0]
+    if s.empty:
+        msg = f"census table {path}: column {value_column!r} has no positive population"
+        raise InputError(msg)
+    return s[~s.index.duplicated()]
+
+
+def census_factors(
+    grid_people: pd.Series,
+    census: pd.Series,
+    jurisdictions: gpd.GeoDataFrame,
+    basin: gpd.GeoDataFrame,
+    *,
+    level: str,
+    whole_units: bool = False,
+    outline_tolerance_m: float = 250.0,
+    partial_share: float = 0.02,
+) -> pd.DataFrame:
+    r"""Census rescaling factor per jurisdiction of one level.
+
+    For a unit wholly inside the basin the factor is :math:`f_j = C_j / G_j` (census over
+    grid population), so the unit holds its census population, spread as the grid spreads
+    it. A unit cut by the basin outline has a census count for its whole area but grid
+    people only for its part inside, so its ratio says nothing; it keeps the grid
+    (factor 1, ``factor_status = "not rescaled: cut by the basin outline"``). Pooling the
+    ratio of whole units onto cut ones was tried and rejected: at 0.5° the grid smears
+    towns over their rural surroundings, so whole (often urban) units have ratios above 1
+    and rural edge units below 1. A unit counts as cut when more than ``partial_share`` of
+    its outline lies within ``outline_tolerance_m`` of the basin outline, unless
+    ``whole_units`` says the basin is a union of whole units (the derived Taihu polygon).
+
+    Parameters
+    ----------
+    grid_people
+        People the grid puts in each unit (index ``jur_id``).
+    census
+        Census population (index ``jur_id``).
+    jurisdictions
+        Jurisdictions (projected CRS of the basin) with ``jur_id, level_name, parent_id``.
+    basin
+        Basin polygon.
+    level
+        Level name of the census units.
+    whole_units, outline_tolerance_m, partial_share
+        See above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``jur_id``: ``grid_people, census_people, whole, factor, factor_status``
+        (``census`` for whole units; otherwise why the grid is kept).
+
+    Warns
+    -----
+    BasingovWarning
+        Naming units of the level without census value.
+    """
+    j = jurisdictions[jurisdictions["level_name"].astype(str) == level]
+    if j.empty:
+        msg = f"census level {level!r} has no jurisdictions"
+        raise InputError(msg)
+    ids = j["jur_id"].astype(str).to_numpy()
+    parent = pd.Series(j["parent_id"].fillna("").astype(str).to_numpy(), index=ids)
+    if whole_units:
+        whole = np.ones(ids.size, dtype=bool)
+    else:
+        outline = basin.to_crs(j.crs).union_all().boundary
+        ring = shapely.buffer(outline, outline_tolerance_m)
+        bnd = shapely.boundary(j.geometry.to_numpy())
+        on = shapely.length(shapely.intersection(bnd, ring))
+        whole = on <= partial_share * np.maximum(shapely.length(bnd), 1e-9)
+    g = grid_people.reindex(ids).fillna(0.0).to_numpy(dtype=float)
+    c = census.reindex(ids).to_numpy(dtype=float)
+    missing = ids[np.isnan(c)]
+    if missing.size:
+        warnings.warn(
+            f"{missing.size} {level} unit(s) have no census value (e.g. {missing[:5].tolist()}); "
+            "their grid population is kept",
+            BasingovWarning,
+            stacklevel=2,
+        )
+    out = pd.DataFrame(
+        {"grid_people": g, "census_people": c, "whole": whole, "parent_id": parent.to_numpy()},
+        index=pd.Index(ids, name="jur_id"),
+    )
+    ok = out["whole"] & out["census_people"].notna() & (out["grid_people"] > 0)
+    out["factor"] = np.where(ok, out["census_people"] / out["grid_people"].where(ok, 1.0), np.nan)
+    out["factor_status"] = np.where(
+        ok,
+        "census",
+        np.where(
+            ~out["whole"],
+            "not rescaled: cut by the basin outline",
+            "not rescaled: no census value or no grid people",
+        ),
+    )
+    out["factor"] = out["factor"].fillna(1.0)
+    return out.drop(columns="parent_id")
+
+
+def apply_sewage_factors(
+    raw: pd.DataFrame,
+    *,
+    removal: pd.DataFrame,
+    country_of: Mapping[str, str] | str,
+    country_level: str | None,
+    factors: pd.DataFrame | None = None,
+    census_level: str | None = None,
+) -> pd.DataFrame:
+    """Turn raw per-person loads on pieces into emitted loads (census factor x treatment).
+
+    Parameters
+    ----------
+    raw
+        Output of :func:`basingov.loads.population_loads` with ``treatment_removal = 0``
+        and ``jurisdictions`` (rows with ``population, load_kg_day, origin_<level>``).
+    removal
+        :func:`treatment_removal` output indexed by country.
+    country_of
+        A country code for the whole basin, or a mapping jur_id -> country code of the
+        jurisdictions of ``country_level``.
+    country_level
+        Level whose ``origin_<level>`` gives the country (None: use ``country_of`` as a
+        code).
+    factors, census_level
+        :func:`census_factors` output and its level (None: no rescaling).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``raw`` with ``population`` rescaled and ``load_kg_day`` emitted, plus
+        ``population_grid, census_factor, census_status, country, treatment_removal,
+        removal_status``.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"piece_id": [1], "population": [100.0], "load_kg_day": [1.0]})
+    >>> rem = pd.DataFrame({"removal": [0.75], "removal_status": ["measured"]},
+    ...     index=pd.Index(["DE"], name="country"))
+    >>> apply_sewage_factors(raw, removal=rem, country_of="DE", country_level=None)[
+    ...     "load_kg_day"].item()
+    0.25
+    """
+    out = raw.copy()
+    n = len(out)
+    f = np.ones(n)
+    status = np.full(n, "none", dtype=object)
+    if factors is not None and census_level is not None:
+        col = f"origin_{census_level}"
+        if col not in out.columns:
+            msg = (
+                f"the raw sewage table has no {col} column; pass jurisdictions to population_loads"
+            )
+            raise InputError(msg)
+        key = out[col].fillna("").astype(str).to_numpy()
+        f = factors["factor"].reindex(key).fillna(1.0).to_numpy(dtype=float)
+        status = factors["factor_status"].reindex(key).fillna("none").to_numpy(dtype=object)
+    if isinstance(country_of, str):
+        country = np.full(n, country_of, dtype=object)
+    else:
+        col = f"origin_{country_level}"
+        if col not in out.columns:
+            msg = f"the raw sewage table has no {col} column for the treatment country"
+            raise InputError(msg)
+        cmap = pd.Series(dict(country_of))
+        country = cmap.reindex(out[col].fillna("").astype(str).to_numpy()).to_numpy(dtype=object)
+    rem = removal["removal"].reindex(country).to_numpy(dtype=float)
+    rstat = removal["removal_status"].reindex(country).to_numpy(dtype=object)
+    if np.isnan(rem).any():
+        bad = sorted({str(c) for c in country[np.isnan(rem)]})
+        msg = f"no treatment removal for country/countries {bad}"
+        raise InputError(msg)
+    out["population_grid"] = out["population"].to_numpy(dtype=float)
+    out["census_factor"] = f
+    out["census_status"] = status
+    out["population"] = out["population_grid"] * f
+    out["country"] = country
+    out["treatment_removal"] = rem
+    out["removal_status"] = rstat
+    out["load_kg_day"] = out["load_kg_day"].to_numpy(dtype=float) * f * (1.0 - rem)
+    return out

@@ -1,0 +1,283 @@
+"""Interactive offline maps of a basin run, and GeoPackage layers that open styled in QGIS.
+
+The maps are folium (Leaflet) pages in one self-contained HTML file: Leaflet is inlined
+from the XStatic-Leaflet package, the basemap is drawn from the shipped boundaries, and
+online tiles are an optional layer that is off at start (:mod:`basingov.maps._offline`).
+
+Every map is built from a finished run folder (``basingov run BASIN -o DIR``), so
+``basingov map DIR -o FILE.html`` rebuilds it without rerunning the analysis. Layers of
+later stages (priority, stations, sections, transfers) are drawn when their tables are
+in the run folder; :data:`OPTIONAL_INPUTS` lists the columns read from each.
+
+folium, branca and matplotlib are imported only when a map is built, so the GeoPackage
+helpers (:func:`gis_layers`, :func:`write_layer_styles`) work without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import shutil
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from basingov.errors import BasingovWarning, InputError
+from basingov.io import atomic_path, check_overwrite
+from basingov.maps._gis import JURISDICTION_INDICATORS, LAYER_GEOMETRY_TYPES, gis_layers
+from basingov.maps._indicators import (
+    CLASS_ORDER,
+    class_breaks,
+    crossing_indicators,
+    display_names,
+    fmt,
+    jurisdiction_indicators,
+    latest_sections,
+    pair_loads,
+    parameter_label,
+    priority_rows,
+)
+from basingov.maps._inputs import OPTIONAL_INPUTS, RunData, read_run
+from basingov.maps._simplify import simplify_coverage, simplify_lines
+from basingov.maps._styles import STYLE_COLUMNS, layer_styles, write_layer_styles
+
+if TYPE_CHECKING:
+    import folium
+
+    from basingov.maps._basin import DEFAULT_MAX_BYTES, INDICATORS, Indicator, basin_map
+    from basingov.maps._offline import (
+        OfflineFigure,
+        external_references,
+        inline_assets,
+        leaflet_assets,
+    )
+    from basingov.maps._spill import spill_map
+
+__all__ = [
+    "CLASS_ORDER",
+    "DEFAULT_MAX_BYTES",
+    "INDICATORS",
+    "JURISDICTION_INDICATORS",
+    "LAYER_GEOMETRY_TYPES",
+    "OPTIONAL_INPUTS",
+    "STYLE_COLUMNS",
+    "Indicator",
+    "OfflineFigure",
+    "RunData",
+    "basin_map",
+    "class_breaks",
+    "crossing_indicators",
+    "display_names",
+    "external_references",
+    "fmt",
+    "gis_layers",
+    "inline_assets",
+    "jurisdiction_indicators",
+    "latest_sections",
+    "layer_styles",
+    "leaflet_assets",
+    "pair_loads",
+    "parameter_label",
+    "priority_rows",
+    "read_run",
+    "save_map",
+    "simplify_coverage",
+    "simplify_lines",
+    "spill_map",
+    "write_basin_map",
+    "write_layer_styles",
+    "write_map_folder",
+    "write_run_map",
+]
+
+logger = logging.getLogger(__name__)
+
+_LAZY = {
+    "DEFAULT_MAX_BYTES": "_basin",
+    "INDICATORS": "_basin",
+    "Indicator": "_basin",
+    "basin_map": "_basin",
+    "OfflineFigure": "_offline",
+    "external_references": "_offline",
+    "inline_assets": "_offline",
+    "leaflet_assets": "_offline",
+    "spill_map": "_spill",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the folium-based parts on first use (PEP 562)."""
+    if name in _LAZY:
+        module = importlib.import_module(f"basingov.maps.{_LAZY[name]}")
+        return getattr(module, name)
+    msg = f"module 'basingov.maps' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write a basingov map as one offline HTML file, atomically.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false.
+    InputError
+        If the page links to an asset that cannot be inlined.
+    """
+    from basingov.maps._offline import OfflineFigure, inline_assets
+
+    root = m.get_root()
+    page = root.render()
+    if not isinstance(root, OfflineFigure):
+        page = inline_assets(page)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return Path(path)
+
+
+def write_basin_map(
+    run: str | Path | RunData,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    max_bytes: int | None = None,
+    levels: Sequence[str] | None = None,
+) -> Path:
+    """Build the basin map of a run folder (:func:`basin_map`) and write it to ``path``.
+
+    Parameters
+    ----------
+    run
+        Run folder (or its :class:`RunData`).
+    path
+        Output ``.html`` file.
+    overwrite
+        Replace an existing file.
+    max_bytes
+        Size budget in bytes (default :data:`DEFAULT_MAX_BYTES`, 5 MB).
+    levels
+        Levels with choropleths, crossings and arrows (default: coarsest and finest).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (checked before any work).
+    InputError
+        See :func:`basin_map`.
+    """
+    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_map
+
+    check_overwrite(path, overwrite=overwrite)
+    m = basin_map(run, max_bytes=max_bytes or DEFAULT_MAX_BYTES, levels=levels)
+    return save_map(m, path, overwrite=overwrite)
+
+
+def write_run_map(run_dir: str | Path) -> Path | None:
+    """Write ``run_dir/map.html`` for a finished run (the pipeline's last step).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The map, or None when the ``maps`` extra (folium, XStatic-Leaflet) is not
+        installed; a :class:`BasingovWarning` then says how to install it.
+    """
+    try:
+        import folium  # noqa: F401
+        import xstatic.pkg.leaflet  # noqa: F401
+    except ImportError as exc:
+        warnings.warn(
+            f"map.html not written: {exc.name} is not installed; install the maps extra "
+            "with: pip install 'basingov[maps]'",
+            BasingovWarning,
+            stacklevel=2,
+        )
+        return None
+    return write_basin_map(run_dir, Path(run_dir) / "map.html", overwrite=True)
+
+
+def write_map_folder(
+    runs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False
+) -> Path:
+    """Write one map per run and an ``index.html`` linking them (``make demo``'s ``maps/``).
+
+    A run's own ``map.html`` is copied when it is newer than the run's GeoPackage;
+    otherwise the map is built from the run's outputs.
+
+    Parameters
+    ----------
+    runs
+        Finished run folders.
+    out_dir
+        Folder for ``<basin>.html`` and ``index.html``.
+    overwrite
+        Replace existing files of the same names (other files are kept).
+
+    Returns
+    -------
+    pathlib.Path
+        The index page.
+
+    Raises
+    ------
+    OutputExistsError
+        If a target file exists and ``overwrite`` is false (checked before any work).
+    InputError
+        If a run folder is not a finished run, or two runs are of the same basin.
+    """
+    import html
+
+    out = Path(out_dir)
+    datas = [read_run(r) for r in runs]
+    names = [d.basin for d in datas]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        msg = f"several runs of the same basin {dup}; give one run folder per basin"
+        raise InputError(msg)
+    targets = [out / f"{n}.html" for n in names] + [out / "index.html"]
+    for t in targets:
+        check_overwrite(t, overwrite=overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for d, target in zip(datas, targets, strict=False):
+        run_dir = Path(d.run_dir or ".")
+        own = run_dir / "map.html"
+        gpkg = run_dir / f"{d.basin}.gpkg"
+        if own.is_file() and own.stat().st_mtime >= gpkg.stat().st_mtime:
+            with atomic_path(target, overwrite=overwrite) as tmp:
+                shutil.copyfile(own, tmp)
+        else:
+            write_basin_map(d, target, overwrite=overwrite)
+        key = d.summary.get("key_indicators", {})
+        counts = d.summary.get("counts", {})
+        rows.append(
+            f"<tr><td><a href='{html.escape(target.name)}'>"
+            f"{html.escape(str(d.summary.get('title', d.basin)))}</a></td>"
+            f"<td>{key.get('basin_area_km2', float('nan')):,.0f}</td>"
+            f"<td>{counts.get('crossings', '')}</td>"
+            f"<td>{html.escape(str(d.summary.get('governance', {}).get('body', '')))}</td>"
+            f"<td>{target.stat().st_size / 1e6:.1f} MB</td></tr>"
+        )
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>basingov basin maps</title><style>body{font-family:system-ui,sans-serif;"
+        "margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:4px 10px;"
+        "border-bottom:1px solid #ccc;text-align:left}</style></head><body>"
+        "<h1>Basin maps</h1><p>Each map is one self-contained file that opens offline. "
+        "It shows where rivers cross administrative borders, who depends on whom for "
+        "clean water, and where joint prevention or compensation is needed.</p>"
+        "<table><tr><th>Basin</th><th>Area (km²)</th><th>Border crossings</th>"
+        "<th>Governance body</th><th>File size</th></tr>"
+        + "".join(rows)
+        + "</table><p>Built by basingov from the run folders "
+        + html.escape(", ".join(str(d.run_dir) for d in datas))
+        + ".</p></body></html>"
+    )
+    index = out / "index.html"
+    with atomic_path(index, overwrite=overwrite) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    return index

@@ -1,0 +1,447 @@
+"""Indicators joined onto jurisdictions and crossings, and names in two languages."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from basingov.errors import InputError
+from basingov.maps._inputs import RunData
+
+__all__ = [
+    "CLASS_ORDER",
+    "class_breaks",
+    "crossing_indicators",
+    "display_names",
+    "fmt",
+    "jurisdiction_indicators",
+    "latest_sections",
+    "pair_loads",
+    "parameter_label",
+    "priority_rows",
+]
+
+#: Local-language name columns looked for on the jurisdictions layer, in this order.
+LOCAL_NAME_COLUMNS = ("name_local", "name_zh", "name_native")
+
+#: GB 3838-2002 classes, best first; other standards' classes sort after these.
+CLASS_ORDER = ("I", "II", "III", "IV", "V", "worse than V")
+
+#: Readable names of the canonical parameter codes (DESIGN §2.7).
+_PARAMETERS = {
+    "TN": "total nitrogen",
+    "TP": "total phosphorus",
+    "NH3-N": "ammonia nitrogen",
+    "NH4": "ammonium",
+    "NO3-N": "nitrate nitrogen",
+    "COD": "chemical oxygen demand",
+    "CODMn": "permanganate index",
+    "BOD5": "5-day biochemical oxygen demand",
+    "DO": "dissolved oxygen",
+    "Cl": "chloride",
+    "SS": "suspended solids",
+}
+
+
+def parameter_label(code: str | None) -> str:
+    """Return ``"kg TN/day"``-style units and the readable name of a load parameter.
+
+    Examples
+    --------
+    >>> parameter_label("TN")
+    'total nitrogen (TN)'
+    """
+    if not code:
+        return "load"
+    name = _PARAMETERS.get(code)
+    return f"{name} ({code})" if name else code
+
+
+def class_breaks(values: Any, *, k: int = 5) -> list[float]:
+    """Upper bounds of Fisher-Jenks natural-break classes (mapclassify), ascending.
+
+    NaN and infinite values are ignored; with fewer distinct values than ``k`` each
+    distinct value is its own class.
+
+    Examples
+    --------
+    >>> class_breaks([0.0, 0.0, 0.1, 0.12, 0.5, 0.55, 0.9], k=3)
+    [0.12, 0.55, 0.9]
+    >>> class_breaks([3.0, 3.0000000000001, 1.0])
+    [1.0, 3.0000000000001]
+    """
+    y = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
+    y = y[np.isfinite(y)]
+    if len(y) == 0:
+        return []
+    uniq = np.unique(np.round(y, 9))
+    if len(uniq) <= k:
+        out = [float(u) for u in uniq]
+        out[-1] = float(y.max())
+        return out
+    import mapclassify
+
+    return sorted(float(b) for b in mapclassify.FisherJenks(y, k=k).bins)
+
+
+def fmt(value: Any, *, digits: int = 3) -> str:
+    """Format a number for a reader: thousands separators, a few significant digits.
+
+    Examples
+    --------
+    >>> fmt(12345.678), fmt(0.04567), fmt(float("nan")), fmt(3.0)
+    ('12,346', '0.0457', 'n/a', '3')
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(v):
+        return "n/a"
+    if v == 0:
+        return "0"
+    if abs(v) >= 10 ** (digits - 1):
+        return f"{v:,.0f}"
+    return f"{v:.{digits}g}"
+
+
+@cache
+def _country_names_en() -> dict[str, str]:
+    text = resources.files("basingov.maps").joinpath("country_names_en.csv").read_text("utf-8")
+    rows = [ln.split(",", 1) for ln in text.splitlines() if ln and not ln.startswith("#")]
+    return dict(rows[1:])
+
+
+def display_names(jurisdictions: pd.DataFrame) -> pd.DataFrame:
+    """Local-language and English name of each jurisdiction, and a label with both.
+
+    The local name comes from the first of :data:`LOCAL_NAME_COLUMNS` present, else from
+    ``name``. The English name comes from ``name_en`` if present; otherwise ``name`` is
+    taken as English when a local-name column exists and differs from it (Taihu: OCHA
+    COD-AB English and Chinese names). Countries with no English name in the data get
+    the English short name of GISCO's country table (``country_names_en.csv`` beside this
+    module). Where only one name is known it is used for both.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``jur_id, level_name, name_local, name_en, label``, in the input order.
+
+    Examples
+    --------
+    >>> j = pd.DataFrame({"jur_id": ["CN031", "NL"], "level_name": ["province", "country"],
+    ...                   "name": ["Shanghai", "Nederland"], "name_native": [None, "Nederland"],
+    ...                   "name_zh": ["上海市", None]})
+    >>> display_names(j)["label"].tolist()
+    ['上海市 (Shanghai)', 'Nederland (Netherlands)']
+    """
+    name = jurisdictions["name"].astype(object).where(jurisdictions["name"].notna(), None)
+    local = pd.Series([None] * len(jurisdictions), index=jurisdictions.index, dtype=object)
+    for col in LOCAL_NAME_COLUMNS:
+        if col in jurisdictions.columns:
+            local = local.where(local.notna(), jurisdictions[col].where(jurisdictions[col] != ""))
+    if "name_en" in jurisdictions.columns:
+        english = jurisdictions["name_en"].astype(object)
+    else:
+        english = name.where(local.isna() | (name != local), None)
+    lookup = _country_names_en()
+    is_country = jurisdictions["level_name"].astype(str).str.lower() == "country"
+    from_table = jurisdictions["jur_id"].astype(str).map(lookup)
+    english = english.where(english.notna() | ~is_country, from_table)
+    local = local.where(local.notna(), name)
+    english = english.where(english.notna(), local)
+    label = [
+        (f"{lo} ({en})" if en and lo and en != lo else str(lo or en or j))
+        for lo, en, j in zip(local, english, jurisdictions["jur_id"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            "jur_id": jurisdictions["jur_id"].astype(str).to_numpy(),
+            "level_name": jurisdictions["level_name"].astype(str).to_numpy(),
+            "name_local": local.to_numpy(),
+            "name_en": english.to_numpy(),
+            "label": label,
+        }
+    )
+
+
+_PAIR = re.compile(r"^\s*(?P<a>[^|>→]+?)\s*(?P<sep>->|→|\|)\s*(?P<b>[^|>→]+?)\s*$")
+
+
+def priority_rows(data: RunData) -> pd.DataFrame | None:
+    """Parse the priority table into sections and pairs, or None when there is none.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The priority rows with ``kind`` (``"section"`` or ``"pair"``), ``crossing_id``,
+        ``jur_a``, ``jur_b`` and ``directed``.
+
+    Raises
+    ------
+    InputError
+        If a ``section_or_pair`` value is neither a crossing id nor a pair of jur_ids.
+    """
+    pr = data.optional("priority")
+    if pr is None:
+        return None
+    pr = pd.DataFrame(pr.drop(columns="geometry", errors="ignore")).copy()
+    crossings = set(data.layers["crossings"]["crossing_id"].astype(str))
+    jurs = set(data.layers["jurisdictions"]["jur_id"].astype(str))
+    kinds: list[str] = []
+    cid: list[str | None] = []
+    ja: list[str | None] = []
+    jb: list[str | None] = []
+    directed: list[bool] = []
+    bad: list[str] = []
+    for raw in pr["section_or_pair"].astype(str):
+        # basingov.priority writes "section <crossing_id>" and "pair <FROM->TO>"
+        v = raw.removeprefix("section ").removeprefix("pair ")
+        m = _PAIR.match(v)
+        if v in crossings:
+            kinds.append("section")
+            cid.append(v)
+            ja.append(None)
+            jb.append(None)
+            directed.append(True)
+        elif m and m["a"] in jurs and m["b"] in jurs:
+            kinds.append("pair")
+            cid.append(None)
+            ja.append(m["a"])
+            jb.append(m["b"])
+            directed.append(m["sep"] != "|")
+        else:
+            bad.append(raw)
+    if bad:
+        msg = (
+            f"priority section_or_pair value(s) {bad[:10]} are neither crossing ids of the "
+            "'crossings' layer nor pairs of jur_ids written 'FROM->TO' or 'A|B'"
+        )
+        raise InputError(msg)
+    pr["kind"] = kinds
+    pr["crossing_id"] = cid
+    pr["jur_a"] = ja
+    pr["jur_b"] = jb
+    pr["directed"] = directed
+    pr["score"] = pd.to_numeric(pr["score"], errors="coerce")
+    return pr
+
+
+def _spill_table(data: RunData) -> pd.DataFrame | None:
+    ind = data.tables.get("spillover_indicators")
+    if ind is None:
+        return None
+    ind = ind[ind["jur_id"].notna() & (ind["jur_id"].astype(str) != "")]
+    return pd.DataFrame(
+        {
+            "jur_id": ind["jur_id"].astype(str),
+            "level_name": ind["level_name"].astype(str),
+            "generated_kg_day": ind["generated"],
+            "imported_kg_day": ind["imported"],
+            "imported_share": ind["imported_share"],
+            "exported_kg_day": ind["exported"],
+            "net_balance_kg_day": ind["net_balance"],
+        }
+    )
+
+
+def jurisdiction_indicators(data: RunData) -> pd.DataFrame:
+    """One row per jurisdiction and level with every indicator the map and GIS layers show.
+
+    Columns: ``jur_id, level_name, name_local, name_en, label, upstream_dependency,
+    downstream_exposure, chain_depth`` (from ``dependency``), ``generated_kg_day,
+    imported_kg_day, imported_share, exported_kg_day, net_balance_kg_day`` (from
+    ``spillover_indicators``, when loads ran) and ``priority_score, priority_class,
+    priority_mechanism`` (the highest-scoring priority section or pair the jurisdiction
+    is part of, when a priority table exists). Missing values are NaN, never 0.
+    """
+    jur = data.layers["jurisdictions"]
+    out = display_names(jur)
+    dep = data.tables.get("dependency")
+    if dep is not None and "level_name" in dep.columns:
+        cols = [
+            c
+            for c in ("upstream_dependency", "downstream_exposure", "chain_depth")
+            if c in dep.columns
+        ]
+        d = dep[["jur_id", "level_name", *cols]].astype({"jur_id": str, "level_name": str})
+        out = out.merge(d, on=["jur_id", "level_name"], how="left")
+    sp = _spill_table(data)
+    if sp is not None:
+        out = out.merge(sp, on=["jur_id", "level_name"], how="left")
+    pr = priority_rows(data)
+    if pr is not None:
+        cx = data.layers["crossings"].set_index("crossing_id")
+        a = pr["jur_a"].where(pr["kind"] == "pair", pr["crossing_id"].map(cx["from_jur"]))
+        b = pr["jur_b"].where(pr["kind"] == "pair", pr["crossing_id"].map(cx["to_jur"]))
+        both = pd.concat(
+            [pr.assign(jur_id=a.astype(str)), pr.assign(jur_id=b.astype(str))], ignore_index=True
+        )
+        both = both.sort_values("score", ascending=False).drop_duplicates("jur_id")
+        best = both.set_index("jur_id")
+        out["priority_score"] = out["jur_id"].map(best["score"])
+        out["priority_class"] = out["jur_id"].map(best["class"].astype(str))
+        out["priority_mechanism"] = out["jur_id"].map(best["mechanism"].astype(str))
+    return out
+
+
+def latest_sections(data: RunData) -> pd.DataFrame | None:
+    """Return the latest period's class per crossing section (None without sections)."""
+    sec = data.optional("section_classes")
+    if sec is None:
+        return None
+    sec = pd.DataFrame(sec.drop(columns="geometry", errors="ignore"))
+    sec = sec[sec["class"].notna()].sort_values(["crossing_id", "period"])
+    return sec.groupby("crossing_id", sort=False).tail(1).set_index("crossing_id")
+
+
+def crossing_indicators(data: RunData) -> pd.DataFrame:
+    """Crossings with the load they carry, river name and, when present, class and priority.
+
+    Columns added to the ``crossings`` layer's attributes: ``river_name``,
+    ``flux_kg_day`` (modelled load crossing the border, all origins), ``origins`` (a list
+    of ``(origin jur_id, load)`` pairs, largest first), and when those stages ran
+    ``class, period, station_id, trend, priority_score, priority_class, mechanism,
+    reason``.
+    """
+    cx = pd.DataFrame(data.layers["crossings"].drop(columns="geometry")).copy()
+    cx["crossing_id"] = cx["crossing_id"].astype(str)
+    reaches = data.layers["reaches"]
+    if "name" in reaches.columns:
+        names = reaches.set_index("reach_id")["name"]
+        names = names[~names.index.duplicated()]
+        cx["river_name"] = cx["reach_id"].map(names)
+    else:
+        cx["river_name"] = None
+    flux = data.tables.get("crossing_flux")
+    if flux is not None and len(flux):
+        f = flux.assign(
+            crossing_id=flux["crossing_id"].astype(str), origin=flux["origin"].astype(str)
+        )
+        # a crossing absent from the flux table carries no modelled load
+        cx["flux_kg_day"] = (
+            cx["crossing_id"].map(f.groupby("crossing_id")["load_kg_day"].sum()).fillna(0.0)
+        )
+        f = f.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
+        keys = f["crossing_id"].to_numpy(dtype=object)
+        cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+        org = np.split(f["origin"].to_numpy(dtype=object), cuts)
+        val = np.split(f["load_kg_day"].to_numpy(dtype=float), cuts)
+        firsts: Any = keys[np.r_[0, cuts]] if len(keys) else []
+        origins = {
+            k: list(zip(o.tolist(), v.tolist(), strict=True))
+            for k, o, v in zip(firsts, org, val, strict=True)
+        }
+        cx["origins"] = cx["crossing_id"].map(lambda k: origins.get(k, []))
+    else:
+        cx["flux_kg_day"] = np.nan
+        cx["origins"] = [[] for _ in range(len(cx))]
+    sec = latest_sections(data)
+    if sec is not None:
+        cx["class"] = cx["crossing_id"].map(sec["class"].astype(str))
+        cx["period"] = cx["crossing_id"].map(sec["period"].astype(str))
+        if "station_id" in sec.columns:
+            cx["station_id"] = cx["crossing_id"].map(sec["station_id"])
+        trends = data.optional("trends")
+        if trends is not None and "station_id" in cx.columns:
+            txt = (
+                trends.assign(
+                    t=trends["parameter"].astype(object).fillna("").astype(str)
+                    + " "
+                    + trends["trend"].astype(object).fillna("not tested").astype(str)
+                )
+                .groupby(trends["station_id"].astype(str))["t"]
+                .agg("; ".join)
+            )
+            cx["trend"] = cx["station_id"].astype(str).map(txt)
+    pr = priority_rows(data)
+    if pr is not None:
+        s = pr[pr["kind"] == "section"].sort_values("score", ascending=False)
+        s = s.drop_duplicates("crossing_id").set_index("crossing_id")
+        cx["priority_score"] = cx["crossing_id"].map(s["score"])
+        cx["priority_class"] = cx["crossing_id"].map(s["class"].astype(str))
+        cx["mechanism"] = cx["crossing_id"].map(s["mechanism"].astype(str))
+        cx["reason"] = cx["crossing_id"].map(s["reason"].astype(str))
+    return cx
+
+
+def pair_loads(data: RunData) -> pd.DataFrame | None:
+    """Load passing from each jurisdiction into a neighbour, each river counted once.
+
+    A river that wanders along a border crosses it several times, and the load at a
+    later crossing already contains the load of an earlier one on the same flow path.
+    Summing the crossings ("gross") would count that load again at each crossing; here
+    a crossing is left out when another crossing of the same pair lies downstream of it
+    on the network, so each flow path counts once, at its last crossing of that border.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``level_name, from_jur, to_jur, n_crossings, load_kg_day, gross_kg_day``, or None
+        when the run computed no loads.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> reaches = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [2, 3, -1]},
+    ...                            geometry=[Point(0, 0)] * 3)
+    >>> crossings = gpd.GeoDataFrame({"crossing_id": ["c1", "c2"], "level_name": ["x", "x"],
+    ...     "from_jur": ["A", "A"], "to_jur": ["B", "B"], "reach_id": [1, 3],
+    ...     "fraction": [0.5, 0.5]}, geometry=[Point(0, 0)] * 2)
+    >>> flux = pd.DataFrame({"crossing_id": ["c1", "c2"], "level_name": ["x", "x"],
+    ...     "from_jur": ["A", "A"], "to_jur": ["B", "B"], "origin": ["A", "A"],
+    ...     "load_kg_day": [10.0, 12.0]})
+    >>> run = RunData("t", {}, {"reaches": reaches, "crossings": crossings},
+    ...               {"crossing_flux": flux})
+    >>> pair_loads(run)[["n_crossings", "load_kg_day", "gross_kg_day"]].to_dict("records")
+    [{'n_crossings': 2, 'load_kg_day': 12.0, 'gross_kg_day': 22.0}]
+    """
+    flux = data.tables.get("crossing_flux")
+    if flux is None or not len(flux):
+        return None
+    per = (
+        flux.assign(crossing_id=flux["crossing_id"].astype(str))
+        .groupby("crossing_id")["load_kg_day"]
+        .sum()
+    )
+    cx = pd.DataFrame(data.layers["crossings"].drop(columns="geometry"))
+    cx = cx.assign(
+        crossing_id=cx["crossing_id"].astype(str),
+        level_name=cx["level_name"].astype(str),
+        from_jur=cx["from_jur"].astype(str),
+        to_jur=cx["to_jur"].astype(str),
+    )
+    cx["load"] = cx["crossing_id"].map(per).fillna(0.0)
+    reaches = data.layers["reaches"]
+    down = dict(zip(reaches["reach_id"].tolist(), reaches["downstream_id"].tolist(), strict=True))
+    rows = []
+    for (lv, a, b), g in cx.groupby(["level_name", "from_jur", "to_jur"], sort=True):
+        keep = np.ones(len(g), dtype=bool)
+        if len(g) > 1:
+            at: dict[Any, list[float]] = {}
+            for r, f in zip(g["reach_id"], g["fraction"], strict=True):
+                at.setdefault(r, []).append(float(f))
+            for i, (r, f) in enumerate(zip(g["reach_id"], g["fraction"], strict=True)):
+                if any(ff > float(f) for ff in at[r]):
+                    keep[i] = False
+                    continue
+                seen, cur = {r}, down.get(r)
+                while cur in down and cur not in seen:
+                    if cur in at:
+                        keep[i] = False
+                        break
+                    seen.add(cur)
+                    cur = down.get(cur)
+        rows.append(
+            (lv, a, b, len(g), float(g["load"].to_numpy()[keep].sum()), float(g["load"].sum()))
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["level_name", "from_jur", "to_jur", "n_crossings", "load_kg_day", "gross_kg_day"],
+    )

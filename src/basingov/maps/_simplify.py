@@ -1,0 +1,171 @@
+"""Topology-preserving simplification and compact GeoJSON for size-budgeted maps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = ["coordinate_digits", "feature_collection", "simplify_coverage", "simplify_lines"]
+
+logger = logging.getLogger(__name__)
+
+
+class _NotACoverage(Exception):
+    """Polygons overlap: not a coverage."""
+
+
+def simplify_coverage(
+    gdf: gpd.GeoDataFrame, tolerance_m: float, *, by: str | None = "level_name"
+) -> gpd.GeoDataFrame:
+    """Simplify polygons as a coverage: a border shared by two neighbours stays shared.
+
+    Each group of ``by`` (one administrative level) is simplified with
+    :func:`shapely.coverage_simplify`, which simplifies every shared edge once, so
+    neighbours keep a common border with neither gaps nor overlaps (the TopoJSON idea).
+    A group that is not a valid coverage (overlapping polygons) falls back to
+    :func:`shapely.simplify` with ``preserve_topology=True`` per polygon.
+
+    Parameters
+    ----------
+    gdf
+        Polygons in a projected CRS (metres).
+    tolerance_m
+        Douglas-Peucker-like tolerance in metres; 0 returns a copy.
+    by
+        Column whose groups form one coverage each; None for one group.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with simplified geometries, same rows and order.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> g = gpd.GeoDataFrame(geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+    ...                      crs="EPSG:3035")
+    >>> out = simplify_coverage(g, 100.0, by=None)
+    >>> bool(out.geometry.iloc[0].intersection(out.geometry.iloc[1]).length == 1000)
+    True
+    """
+    out = gdf.copy()
+    if tolerance_m <= 0 or out.empty:
+        return out
+    groups = [out.index] if by is None or by not in out.columns else out.groupby(by).groups.values()
+    geoms = out.geometry.to_numpy().copy()
+    pos = pd.Series(np.arange(len(out)), index=out.index)
+    for idx in groups:
+        p = pos.loc[idx].to_numpy()
+        part = geoms[p]
+        try:
+            if not shapely.coverage_is_valid(part):
+                raise _NotACoverage
+            simple = shapely.coverage_simplify(part, tolerance_m, simplify_boundary=True)
+        except (_NotACoverage, shapely.errors.GEOSException) as exc:
+            # GEOS refuses some coverages (e.g. slivers that collapse to one point)
+            logger.info("coverage simplification not possible (%r); per polygon instead", exc)
+            simple = shapely.simplify(part, tolerance_m, preserve_topology=True)
+        geoms[p] = simple
+    out[out.geometry.name] = geoms
+    return out
+
+
+def simplify_lines(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Simplify lines keeping their end points, so a river network stays connected.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> g = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (500, 1), (1000, 0)])],
+    ...                      crs="EPSG:3035")
+    >>> len(simplify_lines(g, 10.0).geometry.iloc[0].coords)
+    2
+    """
+    out = gdf.copy()
+    if tolerance_m > 0 and not out.empty:
+        out[out.geometry.name] = shapely.simplify(
+            out.geometry.to_numpy(), tolerance_m, preserve_topology=True
+        )
+    return out
+
+
+def coordinate_digits(tolerance_m: float) -> int:
+    """Decimal places of degrees that keep a quarter of the tolerance (5 to 6 digits max).
+
+    One degree of latitude is about 111 km, so 5 decimals are about 1 m.
+
+    Examples
+    --------
+    >>> coordinate_digits(0), coordinate_digits(100), coordinate_digits(2000)
+    (6, 4, 3)
+    """
+    if tolerance_m <= 0:
+        return 6
+    return int(min(6, max(2, math.ceil(-math.log10(tolerance_m / 4 / 111_000)))))
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        return None if not math.isfinite(f) else float(f"{f:.6g}")
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if v is pd.NA or v is None:
+        return None
+    return v
+
+
+def feature_collection(
+    gdf: gpd.GeoDataFrame,
+    properties: Sequence[str] | None = None,
+    *,
+    digits: int = 5,
+) -> dict[str, Any]:
+    """Return a GeoJSON FeatureCollection in WGS84 with rounded coordinates and plain values.
+
+    Parameters
+    ----------
+    gdf
+        Any CRS; reprojected to EPSG:4326. Empty geometries are dropped.
+    properties
+        Columns to keep (default: none); floats keep 6 significant digits, NaN -> null.
+    digits
+        Decimal places of the coordinates.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"v": [1.23456789]}, geometry=[Point(7.123456789, 47.5)],
+    ...                      crs="EPSG:4326")
+    >>> fc = feature_collection(g, ["v"], digits=3)
+    >>> fc["features"][0]["geometry"]["coordinates"], fc["features"][0]["properties"]
+    ([7.123, 47.5], {'v': 1.23457})
+    """
+    g = gdf if gdf.crs is None or gdf.crs.to_epsg() == 4326 else gdf.to_crs("EPSG:4326")
+    keep = ~(g.geometry.isna() | g.geometry.is_empty)
+    g = g[keep]
+    geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, digits))
+    # GEOS writes the rounded coordinates in their shortest form, several times faster
+    # than shapely.geometry.mapping
+    texts = shapely.to_geojson(geoms) if len(geoms) else []
+    cols = list(properties or [])
+    records = g[cols].to_dict(orient="records") if cols else [{} for _ in range(len(g))]
+    features = [
+        {
+            "type": "Feature",
+            "geometry": json.loads(text),
+            "properties": {k: _clean(v) for k, v in rec.items()},
+        }
+        for text, rec in zip(texts, records, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}

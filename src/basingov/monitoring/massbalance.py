@@ -1,0 +1,486 @@
+r"""Mass balance between consecutive stations: incremental loads C·Q, attributed to jurisdictions.
+
+At a station with concentration :math:`C` (mg/L) and discharge :math:`Q` (m³/s) sampled
+together, the load is :math:`L = 86.4\,C\,Q` kg/day (:func:`basingov.loads.station_loads`);
+a period's load is the mean of its sample loads. Along the main links of the network,
+each station :math:`d` receives the stations :math:`s` whose next station downstream it
+is, and its incremental load is
+
+.. math:: \Delta L_d = L_d - \sum_{s \to d} L_s ,
+
+the net load added (or, when negative, lost to in-stream retention or abstraction)
+between them. The river between them (every piece whose next station downstream is
+:math:`d`, tributaries included, cut at the stations' positions) is the inter-station
+area; :math:`\Delta L_d` is attributed to the jurisdictions in it in proportion to their
+river length there. Only stations with data in the same period and parameter take part,
+so a station missing a year does not split the area that year.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from basingov.errors import BasingovWarning, InputError
+
+__all__ = ["LOAD_PARAMETERS", "MassBalance", "mass_balance", "station_load_table"]
+
+#: Concentration parameters whose loads are balanced.
+LOAD_PARAMETERS: tuple[str, ...] = (
+    "CODMn",
+    "COD",
+    "BOD5",
+    "NH3-N",
+    "NH4",
+    "NO3-N",
+    "TN",
+    "TP",
+    "Cl",
+    "SS",
+)
+#: Label of the whole-record period (mean over every sample).
+ALL_PERIODS = "all"
+
+
+def station_load_table(
+    observations: pd.DataFrame,
+    *,
+    period: str = "year",
+    parameters: tuple[str, ...] = LOAD_PARAMETERS,
+) -> pd.DataFrame:
+    """Compute the loads C·Q at each station, per period and over the whole record.
+
+    Parameters
+    ----------
+    observations
+        Normalised observations with ``Q`` (m³/s) sampled at the same station and time
+        as the concentrations.
+    period
+        ``"year"`` or ``"month"``.
+    parameters
+        Concentration parameters to use.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``station_id, parameter, period, load_kg_day, n_samples, mean_flow_m3s,
+        flow_weighted_conc_mg_l``; ``period`` is also ``"all"`` for the whole record.
+
+    Examples
+    --------
+    >>> obs = pd.DataFrame({"station_id": ["A"] * 4,
+    ...     "time": pd.to_datetime(["2020-01-01"] * 2 + ["2020-02-01"] * 2),
+    ...     "parameter": ["TP", "Q", "TP", "Q"], "value": [0.1, 10.0, 0.3, 20.0],
+    ...     "unit": ["mg/L P", "m3/s"] * 2, "flag": ""})
+    >>> t = station_load_table(obs)
+    >>> t["period"].tolist(), t["load_kg_day"].round(6).tolist()  # (86.4 + 518.4) / 2
+    (['2020', 'all'], [302.4, 302.4])
+    """
+    from basingov.loads import station_loads
+    from basingov.monitoring.sections import EXCLUDED_FLAGS, period_label
+
+    cols = [
+        "station_id",
+        "parameter",
+        "period",
+        "load_kg_day",
+        "n_samples",
+        "mean_flow_m3s",
+        "flow_weighted_conc_mg_l",
+    ]
+    obs = observations[~observations["flag"].isin(list(EXCLUDED_FLAGS))]
+    q = obs[obs["parameter"] == "Q"].groupby(["station_id", "time"])["value"].mean()
+    conc = obs[obs["parameter"].isin(parameters) & obs["value"].notna()]
+    if q.empty or conc.empty:
+        return pd.DataFrame(columns=cols)
+    pair = conc.join(q.rename("q"), on=["station_id", "time"], how="inner")
+    pair = pair[pair["q"].notna() & (pair["q"] >= 0) & (pair["value"] >= 0)]
+    if pair.empty:
+        return pd.DataFrame(columns=cols)
+    pair = pair.assign(
+        load=station_loads(pair["value"].to_numpy(), pair["q"].to_numpy()),
+        period=period_label(pair["time"], period).to_numpy(),  # type: ignore[arg-type]
+    )
+    out = []
+    for per_key, key in (("period", ["station_id", "parameter", "period"]), (None, None)):
+        if per_key is None:
+            g = pair.groupby(["station_id", "parameter"], sort=True)
+        else:
+            g = pair.groupby(key, sort=True)
+        agg = g.agg(
+            load_kg_day=("load", "mean"),
+            n_samples=("load", "size"),
+            mean_flow_m3s=("q", "mean"),
+        ).reset_index()
+        if per_key is None:
+            agg["period"] = ALL_PERIODS
+        out.append(agg)
+    res = pd.concat(out, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res["flow_weighted_conc_mg_l"] = res["load_kg_day"] / (res["mean_flow_m3s"] * 86.4)
+    return res[cols].sort_values(["station_id", "parameter", "period"]).reset_index(drop=True)
+
+
+@dataclass(frozen=True, eq=False)
+class MassBalance:
+    """Station loads, incremental loads between stations and their attribution.
+
+    Attributes
+    ----------
+    station_loads
+        ``station_id, reach_id, parameter, period, load_kg_day, ...``: observed loads,
+        the observations a load calibration fits (:meth:`calibration_observations`).
+    increments
+        One row per station, parameter and period: ``load_kg_day``,
+        ``upstream_stations`` (``|``-joined), ``upstream_load_kg_day``,
+        ``increment_kg_day`` (= load - upstream load) and ``river_length_km`` of the
+        inter-station area.
+    attribution
+        ``station_id, parameter, period, level_name, jur_id, name, river_length_km,
+        share, increment_kg_day``: each increment split over the jurisdictions of its
+        inter-station area by river length.
+    levels
+        Jurisdiction level names.
+    network, pieces, stations
+        The network, overlay pieces and snapped stations it was built on (used by
+        :meth:`load_table`).
+    excluded
+        ``station_id, reason`` of snapped stations left out: proxy locations whose
+        river was not confirmed (``snap_checked`` False), which could put a tributary
+        station on the main river and break the balance.
+    """
+
+    station_loads: pd.DataFrame
+    increments: pd.DataFrame
+    attribution: pd.DataFrame
+    levels: tuple[str, ...] = ()
+    network: Any = None
+    pieces: gpd.GeoDataFrame | None = None
+    stations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def calibration_observations(self, parameter: str | None = None) -> pd.DataFrame:
+        """Observed station loads for a load calibration (whole-record means).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``station_id, reach_id, parameter, load_kg_day, n_samples, mean_flow_m3s``.
+        """
+        t = self.station_loads[self.station_loads["period"] == ALL_PERIODS]
+        if parameter is not None:
+            t = t[t["parameter"] == parameter]
+        cols = ["station_id", "reach_id", "parameter", "load_kg_day", "n_samples", "mean_flow_m3s"]
+        return t[cols].reset_index(drop=True)
+
+    def load_table(self, parameter: str, *, period: str = ALL_PERIODS) -> pd.DataFrame:
+        """Incremental loads as a load table for :mod:`basingov.spillover`.
+
+        Each station's increment is spread over the pieces of its inter-station area in
+        proportion to river length. Negative increments (net losses) are set to 0 with a
+        warning, since a generated load cannot be negative.
+
+        Parameters
+        ----------
+        parameter
+            A balanced parameter.
+        period
+            A period of :attr:`increments` (default the whole record).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``piece_id, reach_id, station_id, load_kg_day, load_source`` (``"monitoring"``).
+
+        Raises
+        ------
+        InputError
+            If there is no increment for that parameter and period.
+        """
+        inc = self.increments[
+            (self.increments["parameter"] == parameter) & (self.increments["period"] == period)
+        ]
+        if inc.empty:
+            have = sorted(set(self.increments["parameter"]))
+            msg = (
+                f"no station loads for {parameter!r} in period {period!r}; the mass balance "
+                f"has parameters {have} (it needs a concentration and Q sampled together)"
+            )
+            raise InputError(msg)
+        if self.pieces is None or self.network is None:
+            msg = "this MassBalance has no network or pieces; build it with mass_balance()"
+            raise InputError(msg)
+        seg = _segments(self.network, self.pieces, self.stations, list(inc["station_id"]))
+        value = inc.set_index("station_id")["increment_kg_day"]
+        neg = value[value < 0]
+        if len(neg):
+            warnings.warn(
+                f"{parameter} {period}: station(s) {list(neg.index)} carry less load than the "
+                "stations just upstream (net in-stream loss); their increments are set to 0 "
+                "in the load table",
+                BasingovWarning,
+                stacklevel=2,
+            )
+        value = value.clip(lower=0.0)
+        seg = seg[seg["station_id"].isin(value.index)]
+        tot = seg.groupby("station_id")["length_km"].transform("sum")
+        seg = seg.assign(
+            load_kg_day=np.where(
+                tot > 0, seg["station_id"].map(value) * seg["length_km"] / tot.where(tot > 0, 1), 0
+            )
+        )
+        out = seg.groupby(["piece_id", "reach_id", "station_id"])["load_kg_day"].sum().reset_index()
+        out["load_source"] = "monitoring"
+        return out
+
+
+def _segments(
+    net: Any, pieces: pd.DataFrame, stations: pd.DataFrame, members: list[str]
+) -> pd.DataFrame:
+    """Cut the pieces at the member stations and label each part with its next station down.
+
+    Returns ``piece_id, reach_id, station_id, length_km`` + ``jur_<level>`` columns of
+    every piece part that drains to a member station (parts below the last station are
+    left out).
+    """
+    st = stations.set_index("station_id").loc[members]
+    pos = net.position(st["reach_id"].to_numpy(dtype=np.int64))
+    frac = st["fraction"].to_numpy(dtype=np.float64)
+    k = len(members)
+    order_in_reach = np.lexsort((frac, pos))
+    first_on = np.full(net.n, -1, dtype=np.int64)
+    for j in order_in_reach[::-1]:  # keep the most upstream station of each reach
+        first_on[pos[j]] = j
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    down = np.full(net.n, -1, dtype=np.int64)
+    for r in np.asarray(net.order, dtype=np.int64)[::-1]:
+        d = idx_ds[r]
+        if d >= 0:
+            down[r] = first_on[d] if first_on[d] >= 0 else down[d]
+    pr = net.position(pieces["reach_id"].to_numpy(dtype=np.int64))
+    fs = pieces["fraction_start"].to_numpy(dtype=np.float64)
+    fe = pieces["fraction_end"].to_numpy(dtype=np.float64)
+    plen = pieces["length_km"].to_numpy(dtype=np.float64)
+    lab = down[pr].copy()
+    parts_rows: list[tuple[int, int, float]] = []  # (piece row, label, length)
+    on_reach: dict[int, list[int]] = {}
+    for j in range(k):
+        on_reach.setdefault(int(pos[j]), []).append(j)
+    split = np.isin(pr, list(on_reach))
+    for i in np.flatnonzero(split):
+        js = sorted(on_reach[int(pr[i])], key=lambda j: frac[j])
+        cuts = [fs[i]] + [min(max(frac[j], fs[i]), fe[i]) for j in js] + [fe[i]]
+        labels = [*js, int(down[pr[i]])]
+        span = fe[i] - fs[i]
+        for a, b, lb in zip(cuts[:-1], cuts[1:], labels, strict=True):
+            if b > a and span > 0:
+                parts_rows.append((int(i), int(lb), plen[i] * (b - a) / span))
+    whole = np.flatnonzero(~split)
+    rows = np.concatenate([whole, np.array([r[0] for r in parts_rows], dtype=np.int64)])
+    labels_all = np.concatenate([lab[whole], np.array([r[1] for r in parts_rows], dtype=np.int64)])
+    lengths = np.concatenate([plen[whole], np.array([r[2] for r in parts_rows], dtype=float)])
+    keep = labels_all >= 0
+    rows, labels_all, lengths = rows[keep], labels_all[keep], lengths[keep]
+    out = pd.DataFrame(
+        {
+            "piece_id": pieces["piece_id"].to_numpy()[rows],
+            "reach_id": pieces["reach_id"].to_numpy()[rows],
+            "station_id": np.asarray(members, dtype=object)[labels_all],
+            "length_km": lengths,
+        }
+    )
+    for c in pieces.columns:
+        if c.startswith(("jur_", "name_")):
+            out[c] = pieces[c].to_numpy()[rows]
+    return out
+
+
+def _shares(seg: pd.DataFrame, levels: list[str]) -> pd.DataFrame:
+    """River length and share of each jurisdiction in each station's inter-station area."""
+    tot = seg.groupby("station_id")["length_km"].sum()
+    parts = []
+    for lv in levels:
+        by = seg.groupby(["station_id", f"jur_{lv}", f"name_{lv}"], sort=True)["length_km"].sum()
+        df = by.reset_index()
+        df.columns = ["station_id", "jur_id", "name", "river_length_km"]
+        df.insert(1, "level_name", lv)
+        parts.append(df)
+    cols = ["station_id", "level_name", "jur_id", "name", "river_length_km", "share"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    t = out["station_id"].map(tot).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["share"] = np.where(t > 0, out["river_length_km"].to_numpy() / t, np.nan)
+    return out[cols]
+
+
+def _next_down(net: Any, stations: pd.DataFrame, members: list[str]) -> dict[str, str]:
+    """Next member station downstream of each member (absent for the last ones)."""
+    st = stations.set_index("station_id").loc[members]
+    pos = net.position(st["reach_id"].to_numpy(dtype=np.int64))
+    frac = st["fraction"].to_numpy(dtype=np.float64)
+    by_reach: dict[int, list[int]] = {}
+    for j in range(len(members)):
+        by_reach.setdefault(int(pos[j]), []).append(j)
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    out: dict[str, str] = {}
+    for j in range(len(members)):
+        same = [
+            i for i in by_reach[int(pos[j])] if frac[i] > frac[j] or (frac[i] == frac[j] and i > j)
+        ]
+        if same:
+            out[members[j]] = members[min(same, key=lambda i: (frac[i], i))]
+            continue
+        q = int(idx_ds[pos[j]])
+        seen: set[int] = set()
+        while q >= 0 and q not in seen:
+            seen.add(q)
+            if q in by_reach:
+                out[members[j]] = members[min(by_reach[q], key=lambda i: (frac[i], i))]
+                break
+            q = int(idx_ds[q])
+    return out
+
+
+def mass_balance(
+    net: Any,
+    pieces: gpd.GeoDataFrame,
+    stations: pd.DataFrame,
+    loads: pd.DataFrame,
+    *,
+    levels: list[str],
+) -> MassBalance:
+    """Balance station loads along the network and attribute the increments.
+
+    Parameters
+    ----------
+    net
+        The :class:`basingov.network.RiverNetwork`.
+    pieces
+        The overlay's pieces (``piece_id, reach_id, fraction_start, fraction_end,
+        length_km, jur_<level>, name_<level>``).
+    stations
+        Snapped stations (``station_id, snapped, reach_id, fraction``; stations with
+        ``snap_checked`` False are left out, see :attr:`MassBalance.excluded`).
+    loads
+        :func:`station_load_table` output.
+    levels
+        Jurisdiction level names.
+
+    Returns
+    -------
+    MassBalance
+
+    Raises
+    ------
+    InputError
+        On missing columns.
+    """
+    need = ["station_id", "snapped", "reach_id", "fraction"]
+    missing = [c for c in need if c not in stations.columns]
+    if missing:
+        msg = f"the station table lacks column(s) {missing}; snap the stations first"
+        raise InputError(msg)
+    use = stations["snapped"].to_numpy(dtype=bool).copy()
+    unchecked = np.zeros(len(stations), dtype=bool)
+    if "snap_checked" in stations.columns:
+        unchecked = use & ~stations["snap_checked"].to_numpy(dtype=bool)
+        use &= ~unchecked
+    excluded = pd.DataFrame(
+        {
+            "station_id": stations["station_id"].to_numpy()[unchecked],
+            "reason": "proxy location snapped without a catchment area to confirm its river",
+        }
+    )
+    st = pd.DataFrame(stations[use][need])
+    st["reach_id"] = st["reach_id"].astype(np.int64)
+    sl = loads[loads["station_id"].isin(set(st["station_id"]))].copy()
+    sl["reach_id"] = sl["station_id"].map(st.set_index("station_id")["reach_id"])
+    inc_parts = []
+    att_parts = []
+    cache: dict[tuple[str, ...], tuple[dict[str, str], pd.Series, pd.DataFrame]] = {}
+    for (param, per), g in sl.groupby(["parameter", "period"], sort=True):
+        members = tuple(sorted(g["station_id"]))
+        if members not in cache:
+            seg = _segments(net, pieces, st, list(members))
+            nxt = _next_down(net, st, list(members))
+            cache[members] = (
+                nxt,
+                seg.groupby("station_id")["length_km"].sum(),
+                _shares(seg, levels),
+            )
+        nxt, seg_len, shares = cache[members]
+        load = g.set_index("station_id")["load_kg_day"]
+        ups = {d: sorted(s for s, t in nxt.items() if t == d) for d in members}
+        up_load = np.array([float(load.loc[ups[d]].sum()) if ups[d] else 0.0 for d in members])
+        own = load.loc[list(members)].to_numpy(dtype=np.float64)
+        inc = pd.DataFrame(
+            {
+                "station_id": list(members),
+                "parameter": param,
+                "period": per,
+                "load_kg_day": own,
+                "upstream_stations": ["|".join(ups[d]) for d in members],
+                "upstream_load_kg_day": up_load,
+                "increment_kg_day": own - up_load,
+                "downstream_station": [nxt.get(d, "") for d in members],
+                "river_length_km": [float(seg_len.get(d, 0.0)) for d in members],
+            }
+        )
+        inc_parts.append(inc)
+        att = shares.merge(inc[["station_id", "increment_kg_day"]], on="station_id")
+        att["increment_kg_day"] = att["increment_kg_day"] * att["share"]
+        att.insert(1, "parameter", str(param))
+        att.insert(2, "period", str(per))
+        att_parts.append(att)
+    inc_cols = [
+        "station_id",
+        "parameter",
+        "period",
+        "load_kg_day",
+        "upstream_stations",
+        "upstream_load_kg_day",
+        "increment_kg_day",
+        "downstream_station",
+        "river_length_km",
+    ]
+    att_cols = [
+        "station_id",
+        "parameter",
+        "period",
+        "level_name",
+        "jur_id",
+        "name",
+        "river_length_km",
+        "share",
+        "increment_kg_day",
+    ]
+    sl_cols = [
+        "station_id",
+        "reach_id",
+        *[c for c in sl.columns if c not in ("station_id", "reach_id")],
+    ]
+    return MassBalance(
+        station_loads=sl[sl_cols].reset_index(drop=True),
+        increments=(
+            pd.concat(inc_parts, ignore_index=True)[inc_cols]
+            if inc_parts
+            else pd.DataFrame(columns=inc_cols)
+        ),
+        attribution=(
+            pd.concat(att_parts, ignore_index=True)[att_cols]
+            if att_parts
+            else pd.DataFrame(columns=att_cols)
+        ),
+        levels=tuple(levels),
+        network=net,
+        pieces=pieces,
+        stations=st,
+        excluded=excluded,
+    )

@@ -1,0 +1,496 @@
+"""River Chief responsibility: who answers for each stretch of every named river, per level.
+
+The River Chief System gives every stretch of river to the head of the jurisdiction it
+runs through; a stretch that forms a border is held jointly by both banks. This module
+makes that assignment from the overlay (:func:`basingov.overlay.overlay_network`): for
+every named river and level, the ordered stretches along the flow, each with the
+responsible jurisdiction (or the pair, for a boundary stretch), its length, and its entry
+and exit sections (crossing ids where the overlay records a crossing, and the point).
+
+It needs only the network and the overlay, not loads or money, so it lives apart from
+:mod:`basingov.priority` (scoring) and :mod:`basingov.compensation` (transfers), and
+``basingov query river`` runs without the spillover stage.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from basingov.errors import InputError
+
+__all__ = [
+    "RIVER_CHIEF_COLUMNS",
+    "SAME_NAME_MIN_RATIO",
+    "match_rivers",
+    "river_chiefs",
+    "river_courses",
+    "river_names",
+    "select_river",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns of ``tables/river_chiefs.csv`` (the GeoPackage layer adds the geometry).
+RIVER_CHIEF_COLUMNS: list[str] = [
+    "river",
+    "course",
+    "level_name",
+    "seq",
+    "jur_id",
+    "jur_name",
+    "shared",
+    "jur_a",
+    "jur_b",
+    "stretch_id",
+    "length_km",
+    "start_km",
+    "end_km",
+    "entry",
+    "entry_crossing_id",
+    "entry_lon",
+    "entry_lat",
+    "exit",
+    "exit_crossing_id",
+    "exit_lon",
+    "exit_lat",
+    "n_pieces",
+]
+
+#: A reach of the river's name is followed upstream only if it drains at least this share
+#: of the largest upstream reach at the confluence (see :func:`river_courses`).
+SAME_NAME_MIN_RATIO = 0.5
+
+#: What an outside run (river outside every jurisdiction polygon) is called in the table.
+OUTSIDE_NAME = "(outside every jurisdiction)"
+
+
+def _names(reaches: pd.DataFrame) -> np.ndarray:
+    if "name" not in reaches.columns:
+        msg = (
+            "the network has no river names (no 'name' column); set name_column, or "
+            "names_path/names_layer, in the basin config's [networks.<key>] table"
+        )
+        raise InputError(msg)
+    return reaches["name"].fillna("").astype(str).str.strip().to_numpy(dtype=object)
+
+
+def river_courses(
+    net: Any, *, aliases: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[np.ndarray]]:
+    """Order the reaches of every named river along the flow.
+
+    A river's main course starts at its reach with the largest upstream area and walks
+    upstream: at every confluence it follows the upstream reach of the same name with the
+    largest upstream area, unless that reach drains less than
+    :data:`SAME_NAME_MIN_RATIO` of the largest upstream reach (a brook that a name
+    transfer named after the river beside it); otherwise, and where no upstream reach has
+    the name (a lake, a reach left unnamed), it follows the upstream reach with the largest
+    upstream area. It ends at the last reach of the name on that walk. Reaches without the name
+    inside a course are kept, so the course is continuous. Reaches of the name left over
+    (side branches, or another stream of the same name) form further courses, walked the
+    same way. Courses are numbered from 1, the largest first.
+
+    Parameters
+    ----------
+    net
+        The river network (``reaches`` with ``name`` and ``upstream_area_km2``;
+        ``idx_ds``).
+    aliases
+        Rivers whose name changes along the flow: ``{"Rhine": ["Rhein", "Rhin",
+        "Rhine"]}`` treats reaches of any of these names as one river called "Rhine".
+
+    Returns
+    -------
+    dict
+        River name -> list of courses, each an array of reach positions from upstream to
+        downstream.
+
+    Raises
+    ------
+    InputError
+        If the network has no ``name`` column.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> r = pd.DataFrame({"name": ["Aa", "Aa", "", "Aa", "Aa"],
+    ...     "upstream_area_km2": [1.0, 6.0, 5.0, 12.0, 15.0]})
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([3, 3, 3, 4, -1]))
+    >>> [c.tolist() for c in river_courses(net)["Aa"]]
+    [[1, 3, 4], [0]]
+    """
+    reaches = net.reaches
+    names = _names(reaches).copy()
+    if aliases:
+        for river, alts in aliases.items():
+            names[np.isin(names, list(alts))] = river
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    n = len(reaches)
+    area = (
+        reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
+        if "upstream_area_km2" in reaches
+        else np.zeros(n)
+    )
+    ups: dict[int, list[int]] = {}
+    for q in np.flatnonzero(idx_ds >= 0):
+        ups.setdefault(int(idx_ds[q]), []).append(int(q))
+
+    def rank(q: int) -> tuple[float, int]:
+        return (float(area[q]), -q)
+
+    out: dict[str, list[np.ndarray]] = {}
+    named = np.flatnonzero(names != "")
+    for river in sorted(set(names[named])):
+        pos = np.flatnonzero(names == river)
+        left = set(pos.tolist())
+        courses: list[np.ndarray] = []
+        while left:
+            start = max(left, key=rank)
+            path = [start]
+            last_named = 0
+            cur = start
+            seen = {start}
+            while True:
+                cand = [q for q in ups.get(cur, []) if q not in seen]
+                if not cand:
+                    break
+                big = max(cand, key=rank)
+                same = [q for q in cand if q in left and area[q] >= SAME_NAME_MIN_RATIO * area[big]]
+                cur = max(same, key=rank) if same else big
+                seen.add(cur)
+                path.append(cur)
+                if cur in left:
+                    last_named = len(path) - 1
+            path = path[: last_named + 1]
+            left.difference_update(path)
+            courses.append(np.asarray(path[::-1], dtype=np.int64))
+        courses.sort(key=lambda c: -float(area[c[-1]]))
+        out[str(river)] = courses
+    return out
+
+
+def _crossing_lookup(crossings: pd.DataFrame, level: str) -> dict[tuple[int, int, float], str]:
+    c = crossings[crossings["level_name"] == level] if "level_name" in crossings else crossings
+    look: dict[tuple[int, int, float], list[str]] = {}
+    for cid, a, b, f in zip(
+        c["crossing_id"], c["reach_id"], c["to_reach_id"], c["fraction"], strict=True
+    ):
+        look.setdefault((int(a), int(b), round(float(f), 6)), []).append(str(cid))
+    return {k: ";".join(v) for k, v in look.items()}
+
+
+def river_chiefs(
+    net: Any,
+    overlay: Any,
+    *,
+    levels: Sequence[str] | None = None,
+    rivers: Sequence[str] | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+) -> gpd.GeoDataFrame:
+    """River Chief responsibility table: ordered stretches of every named river per level.
+
+    Along each course (:func:`river_courses`), consecutive pieces held by the same
+    jurisdiction form one stretch; pieces of a boundary stretch (``stretch_<level>`` of
+    the overlay's pieces) form one *shared* stretch held jointly by both banks (``jur_id``
+    ``"A|B"``, ``shared`` true), however often a generalised border line zig-zags across
+    the river there. A stretch outside every jurisdiction polygon has ``jur_id`` ``""``.
+
+    Entry and exit are the points where the stretch begins and ends (WGS84 lon/lat) with
+    the crossing ids the overlay records there (several joined by ``;``; empty where the
+    river enters or leaves a shared stretch of its own bank, which is not a crossing).
+    ``entry`` / ``exit`` say what the point is: ``"river start"``, ``"border"``,
+    ``"joins <river>"`` or ``"basin outlet"``.
+
+    Parameters
+    ----------
+    net
+        The river network (reach table with ``name``).
+    overlay
+        :class:`basingov.overlay.OverlayResult` of that network.
+    levels
+        Levels to report (default: all overlay levels).
+    rivers
+        River names to report (default: every named river); with ``aliases``, the
+        alias names.
+    aliases
+        See :func:`river_courses`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`RIVER_CHIEF_COLUMNS` and the stretch geometry, in the network's
+        CRS; ordered by river, course, level and ``seq`` (upstream first).
+
+    Raises
+    ------
+    InputError
+        If the network has no names, a level is not an overlay level, or a river is not
+        found.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString, box
+    >>> from basingov.overlay import overlay_network
+    >>> jur = gpd.GeoDataFrame(
+    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
+    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
+    ...     geometry=[box(0, 0, 10000, 10000), box(10000, 0, 20000, 10000)], crs=3035)
+    >>> r = gpd.GeoDataFrame({"reach_id": [1], "name": ["Big"], "upstream_area_km2": [5.0],
+    ...     "local_area_km2": [5.0], "length_km": [18.0]},
+    ...     geometry=[LineString([(1000, 5000), (19000, 5000)])], crs=3035)
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([-1]))
+    >>> ov = overlay_network(net, jur, gpd.GeoDataFrame(geometry=[box(0, 0, 20000, 10000)],
+    ...     crs=3035))
+    >>> t = river_chiefs(net, ov)
+    >>> t[["seq", "jur_id", "length_km", "exit", "exit_crossing_id"]].values.tolist()
+    [[1, 'A', 9.0, 'border', 'country-0'], [2, 'B', 9.0, 'basin outlet', '']]
+    """
+    reaches = net.reaches
+    ov_levels = list(overlay.levels)
+    lv_list = list(levels) if levels is not None else ov_levels
+    bad = [lv for lv in lv_list if lv not in ov_levels]
+    if bad:
+        msg = f"level(s) {bad} are not overlay levels; allowed levels are {ov_levels}"
+        raise InputError(msg)
+    courses = river_courses(net, aliases=aliases)
+    if rivers is not None:
+        missing = [r for r in rivers if r not in courses]
+        if missing:
+            msg = (
+                f"no river named {missing} in the network; named rivers include "
+                f"{sorted(courses)[:20]}"
+            )
+            raise InputError(msg)
+        courses = {r: courses[r] for r in rivers}
+    pieces = overlay.pieces
+    need = ["reach_pos", "fraction_start", "fraction_end", "length_km"]
+    need += [f"jur_{lv}" for lv in lv_list]
+    miss = [c for c in need if c not in pieces.columns]
+    if miss:
+        msg = f"the overlay's pieces lack column(s) {miss}; run basingov.overlay.overlay_network"
+        raise InputError(msg)
+    p = pieces.sort_values(["reach_pos", "piece"] if "piece" in pieces else ["reach_pos"])
+    p = p.reset_index(drop=True)
+    rpos = p["reach_pos"].to_numpy(dtype=np.int64)
+    first = np.searchsorted(rpos, np.arange(len(reaches)), side="left")
+    last = np.searchsorted(rpos, np.arange(len(reaches)), side="right")
+    fs = p["fraction_start"].to_numpy(dtype=float)
+    fe = p["fraction_end"].to_numpy(dtype=float)
+    plen = p["length_km"].to_numpy(dtype=float)
+    pgeom = p.geometry.to_numpy()
+    rgeom = reaches.geometry.to_numpy()
+    rid = reaches["reach_id"].to_numpy()
+    rnames = _names(reaches)
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    jur_names: dict[str, str] = {}
+    for lv in lv_list:
+        if f"name_{lv}" in p:
+            jur_names.update(
+                zip(p[f"jur_{lv}"].astype(str), p[f"name_{lv}"].astype(str), strict=True)
+            )
+    st = overlay.boundary_stretches
+    pair = {
+        str(s): (str(a), str(b))
+        for s, a, b in zip(st.get("stretch_id", []), st.get("jur_a", []), st.get("jur_b", []),
+                           strict=True)
+    }  # fmt: skip
+    per_level: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, dict[Any, str]]] = {}
+    for lv in lv_list:
+        jur_all = p[f"jur_{lv}"].fillna("").astype(str).to_numpy(dtype=object)
+        scol = f"stretch_{lv}"
+        sid_all = (
+            p[scol].fillna("").astype(str).to_numpy(dtype=object)
+            if scol in p
+            else np.full(len(p), "", dtype=object)
+        )
+        holder = jur_all.copy()
+        inside = sid_all != ""
+        # inside a boundary stretch the holder is the pair "A|B" of the stretch
+        holder[inside] = ["|".join(pair.get(x, ("", ""))) for x in sid_all[inside]]
+        key_all = np.where(inside, "s:", "j:").astype(object) + holder
+        per_level[lv] = (holder, sid_all, key_all, _crossing_lookup(overlay.crossings, lv))
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    pts_x: list[Any] = []
+    for river, cs in courses.items():
+        for k, course in enumerate(cs, start=1):
+            seq_rows = np.concatenate([np.arange(first[r], last[r]) for r in course])
+            if seq_rows.size == 0:
+                continue
+            cum = np.concatenate([[0.0], np.cumsum(plen[seq_rows])])
+            for lv in lv_list:
+                holder_all, sid_all, key_all, look = per_level[lv]
+                key = key_all[seq_rows]
+                brk = np.flatnonzero(key[1:] != key[:-1]) + 1
+                starts = np.concatenate([[0], brk])
+                ends = np.concatenate([brk, [seq_rows.size]])
+                for n, (a, b) in enumerate(zip(starts, ends, strict=True), start=1):
+                    first_p, last_p = seq_rows[a], seq_rows[b - 1]
+                    jid = str(holder_all[first_p])
+                    shared = str(key[a]).startswith("s:")
+                    if shared:
+                        ja, jb = jid.split("|", 1)
+                        jname = f"{jur_names.get(ja, ja)} | {jur_names.get(jb, jb)}"
+                        s_id = ";".join(dict.fromkeys(str(x) for x in sid_all[seq_rows[a:b]]))
+                    else:
+                        ja = jb = s_id = ""
+                        jname = jur_names.get(jid, jid) if jid else OUTSIDE_NAME
+                    if a == 0:
+                        entry, entry_id = "river start", ""
+                    else:
+                        entry = "border"
+                        entry_id = _edge_crossing(look, seq_rows[a - 1], first_p, rpos, fe, rid)
+                    if b == seq_rows.size:
+                        down = int(idx_ds[rpos[last_p]])
+                        if down < 0:
+                            exit_, exit_id = "basin outlet", ""
+                        else:
+                            exit_ = f"joins {rnames[down] or 'an unnamed river'}"
+                            fp = int(first[down]) if first[down] < last[down] else -1
+                            exit_id = (
+                                _edge_crossing(look, last_p, fp, rpos, fe, rid) if fp >= 0 else ""
+                            )
+                    else:
+                        exit_ = "border"
+                        exit_id = _edge_crossing(look, last_p, seq_rows[b], rpos, fe, rid)
+                    rows.append(
+                        {
+                            "river": river,
+                            "course": k,
+                            "level_name": lv,
+                            "seq": n,
+                            "jur_id": jid,
+                            "jur_name": jname,
+                            "shared": shared,
+                            "jur_a": ja,
+                            "jur_b": jb,
+                            "stretch_id": s_id,
+                            "length_km": float(cum[b] - cum[a]),
+                            "start_km": float(cum[a]),
+                            "end_km": float(cum[b]),
+                            "entry": entry,
+                            "entry_crossing_id": entry_id,
+                            "exit": exit_,
+                            "exit_crossing_id": exit_id,
+                            "n_pieces": int(b - a),
+                        }
+                    )
+                    pts_x.append((rgeom[rpos[first_p]], fs[first_p]))
+                    pts_x.append((rgeom[rpos[last_p]], fe[last_p]))
+                    geoms.append(shapely.line_merge(shapely.union_all(pgeom[seq_rows[a:b]])))
+    if not rows:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RIVER_CHIEF_COLUMNS})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=reaches.crs))
+    out = pd.DataFrame(rows)
+    ends = shapely.line_interpolate_point(
+        np.asarray([g for g, _ in pts_x], dtype=object),
+        np.asarray([f for _, f in pts_x], dtype=float),
+        normalized=True,
+    )
+    ends_ll = gpd.GeoSeries(ends, crs=reaches.crs).to_crs("EPSG:4326")
+    xs, ys = shapely.get_x(ends_ll.to_numpy()), shapely.get_y(ends_ll.to_numpy())
+    out["entry_lon"], out["entry_lat"] = xs[0::2], ys[0::2]
+    out["exit_lon"], out["exit_lat"] = xs[1::2], ys[1::2]
+    gdf = gpd.GeoDataFrame(out[RIVER_CHIEF_COLUMNS], geometry=geoms, crs=reaches.crs)
+    order = {lv: i for i, lv in enumerate(lv_list)}
+    gdf["_lv"] = gdf["level_name"].map(order)
+    gdf = gdf.sort_values(["river", "course", "_lv", "seq"], kind="stable").drop(columns="_lv")
+    logger.info(
+        "river chiefs: %d stretches on %d named rivers over levels %s",
+        len(gdf),
+        len(courses),
+        lv_list,
+    )
+    return gdf.reset_index(drop=True)
+
+
+def _edge_crossing(
+    look: Mapping[tuple[int, int, float], str],
+    up: int,
+    down: int,
+    rpos: np.ndarray,
+    fe: np.ndarray,
+    rid: np.ndarray,
+) -> str:
+    """Crossing ids on the link from piece ``up`` to piece ``down`` (``""`` if none)."""
+    ra, rb = int(rpos[up]), int(rpos[down])
+    frac = round(float(fe[up]), 6) if ra == rb else 1.0
+    return look.get((int(rid[ra]), int(rid[rb]), frac), "")
+
+
+def river_names(reaches: pd.DataFrame) -> list[str]:
+    """Return the distinct river names of a reach table, sorted.
+
+    Raises
+    ------
+    InputError
+        If the table has no ``name`` column.
+
+    Examples
+    --------
+    >>> river_names(pd.DataFrame({"name": ["Main", "", None, "Rhine", "Main"]}))
+    ['Main', 'Rhine']
+    """
+    return sorted({str(n) for n in _names(reaches) if n})
+
+
+def match_rivers(names: Sequence[str], query: str) -> list[str]:
+    """Names matching ``query``: exact (ignoring case) where any is, else by substring.
+
+    ``query`` may list alternatives separated by ``|`` (``"Rhein|Rhin|Rhine"``).
+
+    Raises
+    ------
+    InputError
+        If nothing matches; the message lists the names.
+
+    Examples
+    --------
+    >>> match_rivers(["Main", "Rhein", "Rhin", "Rhine"], "rhine|RHEIN")
+    ['Rhein', 'Rhine']
+    >>> match_rivers(["Main", "Rhein"], "ai")
+    ['Main']
+    """
+    wanted = [w.strip().casefold() for w in query.split("|") if w.strip()]
+    low = [(n, str(n).casefold()) for n in names]
+    hit = [n for n, lc in low if lc in wanted]
+    if not hit:
+        hit = [n for n, lc in low if any(w in lc for w in wanted)]
+    if not hit:
+        msg = f"no river matches {query!r}; named rivers are {sorted(set(names))[:30]}"
+        raise InputError(msg)
+    return list(dict.fromkeys(hit))
+
+
+def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) -> pd.DataFrame:
+    """Rows of a River Chief table for one river name (see :func:`match_rivers`) and level.
+
+    Raises
+    ------
+    InputError
+        If no river matches, listing the named rivers; or ``level`` is unknown.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"river": ["Main", "Rhine", "Rhein"], "level_name": ["c"] * 3})
+    >>> select_river(t, "rhine")["river"].tolist()
+    ['Rhine']
+    """
+    rivers = table["river"].astype(str)
+    keep = match_rivers(list(dict.fromkeys(rivers)), name)
+    out = table[rivers.isin(keep)]
+    if level is not None:
+        levels = sorted(set(table["level_name"].astype(str)))
+        if level not in levels:
+            msg = f"level {level!r} is not in the table; allowed levels are {levels}"
+            raise InputError(msg)
+        out = out[out["level_name"] == level]
+    return out.reset_index(drop=True)

@@ -1,0 +1,78 @@
+"""Fixtures shared by the test packages: the small hand-built basins and the shipped ones."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import pytest
+from shapely import box
+
+from basingov.network import RiverNetwork, network_from_table
+from tests.shapes import jur_layer, reach_table
+
+
+@pytest.fixture
+def two_states() -> gpd.GeoDataFrame:
+    """West state A and east state B (1 km x 2 km each), both in country X."""
+    return jur_layer(
+        [
+            ("X", "Xland", 0, "country", "", box(0, 0, 2000, 2000)),
+            ("A", "Alpha", 1, "state", "X", box(0, 0, 1000, 2000)),
+            ("B", "Beta", 1, "state", "X", box(1000, 0, 2000, 2000)),
+        ]
+    )
+
+
+@pytest.fixture
+def y_net() -> RiverNetwork:
+    """Y confluence: 1 (in A) and 2 (B -> A) join at (800, 1000); 3 flows A -> B."""
+    t = reach_table(
+        {
+            1: (3, [(100, 1800), (800, 1000)]),
+            2: (3, [(1500, 1800), (800, 1000)]),
+            3: (-1, [(800, 1000), (1800, 200)]),
+        },
+        local_area_km2=[10.0, 20.0, 6.0],
+    )
+    return network_from_table(t)
+
+
+@pytest.fixture
+def chain_abc() -> tuple[RiverNetwork, gpd.GeoDataFrame]:
+    """Chain A -> B -> C of 1 km boxes; reaches meet at the borders and in the middle."""
+    jur = jur_layer(
+        [
+            ("A", "A", 0, "county", "", box(0, 0, 1000, 1000)),
+            ("B", "B", 0, "county", "", box(1000, 0, 2000, 1000)),
+            ("C", "C", 0, "county", "", box(2000, 0, 3000, 1000)),
+        ]
+    )
+    t = reach_table(
+        {
+            1: (2, [(100, 500), (1500, 500)]),
+            2: (3, [(1500, 500), (2000, 500)]),  # ends exactly on the B/C border
+            3: (-1, [(2000, 500), (2900, 500)]),
+        },
+        local_area_km2=[5.0, 5.0, 5.0],
+    )
+    return network_from_table(t), jur
+
+
+_SHIPPED: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session")
+def shipped_overlay():
+    """Load a shipped basin's overlay once per session: ``shipped_overlay("rhine")``."""
+    from basingov.query import load_overlay
+
+    def get(basin: str):
+        if basin not in _SHIPPED:
+            with warnings.catch_warnings():
+                # the coarse Natural Earth / DCW networks drop disconnected lines with a warning
+                warnings.simplefilter("ignore")
+                _SHIPPED[basin] = load_overlay(basin)
+        return _SHIPPED[basin]
+
+    return get

@@ -1,0 +1,106 @@
+"""Loads, calibration and discharge on the shipped basins, against measured values.
+
+Each tolerance is written beside its assertion with the reason for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from basingov.errors import BasingovWarning
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def thames():
+    from basingov.pipeline import run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BasingovWarning)
+        return run("thames")
+
+
+def test_thames_calibration_skill(thames):
+    cal = thames.summary["calibration"]
+    assert cal["status"] == "calibrated"
+    # 12 CEH sites have >= 50 TDN x Q pairs and an NRFA area that checks their snap
+    assert cal["n_stations"] >= 10
+    # held-out (leave-one-out) skill on measured loads: 0.93 when written; 0.8 leaves room
+    # for coefficient-table updates but fails if stations snap to the wrong river again
+    assert cal["heldout_loo"]["nse"] > 0.8
+    assert cal["heldout_loo"]["r2_log"] > 0.8
+    # held-out predictions explain the measured load within +-30 % in total
+    assert 0.7 < cal["heldout_loo"]["explained_share"] < 1.3
+    st = thames.tables["calibration_stations"].set_index("station_id")
+    # Thames at Runnymede (next to NRFA Staines): held-out prediction within 30 % of the
+    # measured mean TDN load (32,200 kg/day, 2009-2017); issue 9 found 19 % with sewage only
+    assert st.loc["TC16", "heldout_kg_day"] / st.loc["TC16", "observed_kg_day"] == (
+        pytest.approx(1.0, abs=0.3)
+    )
+    # every load row is labelled
+    assert set(thames.tables["loads"]["load_status"]) == {"modelled (calibrated coefficients)"}
+
+
+def test_thames_discharge_regionalised(thames):
+    d = thames.tables["discharge_check"].set_index("gauge_id")
+    # gauges used in the fit get their sampled mean flow back within 5 %: depths are set on
+    # whole reaches while a gauge sits inside its (long, DEM-derived) reach, so main-stem
+    # gauges below other gauges come out 3-4.5 % low when written
+    used = d[d["modelled_m3s"].notna()]
+    assert (used["residual_pct"].abs() < 5.0).all(), used["residual_pct"].to_dict()
+    # the Pang's DEM catchment is 11 km2 against 171 km2 at NRFA: it must not be used
+    assert d.loc["TC12", "note"].startswith("not used")
+
+
+def test_taihu_census_rescaling():
+    from basingov.pipeline import run
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BasingovWarning)
+        res = run("taihu")
+    f = res.tables["census_factors"]
+    # the derived basin is the union of six whole prefectures: their 2020 census
+    # population (Dong et al. 2022) is restored exactly; the grid held 0.55 of it
+    loads = res.tables["loads"]
+    pop = loads.loc[loads["load_source"] == "population_raster", "population"].sum()
+    assert pop == pytest.approx(f["census_people"].sum(), rel=1e-6)
+    assert f["grid_people"].sum() / f["census_people"].sum() == pytest.approx(0.55, abs=0.02)
+    assert res.summary["calibration"]["status"] == "uncalibrated"
+    assert "no concentrations" in res.summary["calibration"]["reason"]
+    rem = res.tables["treatment_removal"].set_index("country")
+    assert rem.loc["CN", "removal"] == pytest.approx(0.655)  # Qi et al. 2020
+
+
+def test_rhine_discharge_and_treatment():
+    from basingov.datasets import data_dir, load_basin, load_network
+    from basingov.loads.sewage import read_plants, treatment_removal
+    from basingov.network import gauge_table, regionalise_runoff
+
+    b = load_basin("rhine")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BasingovWarning)
+        net = load_network(b)
+    g = gauge_table(gauges=data_dir() / "basins" / "reference" / "rhine_gauges.csv")
+    _, chk = regionalise_runoff(net, g, runoff_mm_year=450.0)
+    c = chk.set_index("gauge_id")
+    # one runoff depth gave Basel 509 m3/s (issue 9); BfG MQ is 1,040 m3/s
+    assert c.loc["BASEL", "uniform_m3s"] < 600
+    assert c.loc["BASEL", "modelled_m3s"] == pytest.approx(1040.0, rel=0.01)
+    # held out, Basel takes the depth of the Maxau increment: within 25 % of 1,040 (it is
+    # 884 m3/s when written: the Alpine runoff above Basel is higher than below)
+    assert c.loc["BASEL", "heldout_m3s"] == pytest.approx(1040.0, rel=0.25)
+    # Koeln and Rees held out within 5 % of the BfG means
+    for gid in ("KOELN", "REES"):
+        assert c.loc[gid, "heldout_residual_pct"] == pytest.approx(0.0, abs=5.0)
+    plants = read_plants([data_dir() / "loads" / "rhine_uwwtd_v6_plants.csv"])
+    r = treatment_removal("TN", ["CH", "DE"], plants=plants)
+    # UWWTD v6 reported loads: Swiss plants remove about half the N (issue 9: ~49 % in the
+    # bbox file; 52.5 % for the plants inside the basin), German plants about 82 %
+    assert r.loc["CH", "removal"] == pytest.approx(0.5, abs=0.05)
+    assert r.loc["DE", "removal"] == pytest.approx(0.82, abs=0.02)
+    assert set(r["removal_status"]) == {"measured"}
+    assert isinstance(chk, pd.DataFrame)

@@ -1,0 +1,83 @@
+"""Treatment removal per country, census factors and emitted sewage loads."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import box
+
+from basingov.errors import BasingovWarning, InputError
+from basingov.loads.sewage import apply_sewage_factors, census_factors, treatment_removal
+
+
+def _plants():
+    # DE reports loads (incoming 100 + 100 t N, discharged 10 + 50 t), one plant each with
+    # and without N removal; FR has plants (p.e. 300 with N removal, 100 without) but no loads
+    return pd.DataFrame({
+        "rptMStateKey": ["DE", "DE", "FR", "FR"],
+        "uwwLoadEnteringUWWTP": [1000, 1000, 300, 100],
+        "uwwNRemoval": [1, 0, 1, 0],
+        "uwwNIncoming": [100.0, 100.0, np.nan, np.nan],
+        "uwwNDischarge": [10.0, 50.0, np.nan, np.nan],
+    })  # fmt: skip
+
+
+def test_treatment_removal_statuses():
+    r = treatment_removal("TN", ["DE", "FR", "CN", "IT"], plants=_plants())
+    assert r.loc["DE", "removal"] == pytest.approx(1 - 60 / 200)
+    assert r.loc["DE", "removal_status"] == "measured"
+    # FR: p.e. share 0.75 with N removal x (1 - 10/100) + 0.25 x (1 - 50/100)
+    assert r.loc["FR", "removal"] == pytest.approx(0.75 * 0.9 + 0.25 * 0.5)
+    assert r.loc["FR", "removal_status"] == "derived"
+    # CN from the sourced table (Qi et al. 2020: 65.5 %)
+    assert r.loc["CN", "removal"] == pytest.approx(0.655)
+    assert r.loc["CN", "removal_status"] == "published"
+    assert "doi.org" in r.loc["CN", "removal_source"]
+    # IT: nothing at all -> pooled removal of every reporting plant, labelled assumed
+    assert r.loc["IT", "removal"] == pytest.approx(0.7)
+    assert r.loc["IT", "removal_status"] == "assumed"
+    with pytest.raises(InputError, match="no treatment removal for country 'XX'"):
+        treatment_removal("TN", ["XX"])
+    with pytest.raises(InputError, match="parameter must be one of"):
+        treatment_removal("Hg", ["DE"])
+
+
+def test_census_factors_whole_and_cut():
+    crs = "EPSG:32632"
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 30000, 10000)], crs=crs)
+    # unit W lies well inside the basin; unit C runs along the basin outline (cut)
+    j = gpd.GeoDataFrame(
+        {"jur_id": ["W", "C"], "level_name": ["u", "u"], "parent_id": ["", ""]},
+        geometry=[box(5000, 2000, 10000, 8000), box(20000, 0, 30000, 10000)], crs=crs,
+    )  # fmt: skip
+    grid = pd.Series({"W": 1000.0, "C": 500.0})
+    census = pd.Series({"W": 1800.0, "C": 9000.0})
+    f = census_factors(grid, census, j, basin, level="u")
+    assert f.loc["W", "factor"] == pytest.approx(1.8)
+    assert f.loc["W", "factor_status"] == "census"
+    assert f.loc["C", "factor"] == 1.0  # cut: its census counts land outside the basin
+    assert "cut by the basin outline" in f.loc["C", "factor_status"]
+    f2 = census_factors(grid, census, j, basin, level="u", whole_units=True)
+    assert f2.loc["C", "factor"] == pytest.approx(18.0)
+    with pytest.warns(BasingovWarning, match="no census value"):
+        census_factors(grid, census.drop("C"), j, basin, level="u", whole_units=True)
+
+
+def test_apply_sewage_factors_arithmetic():
+    raw = pd.DataFrame({"piece_id": [1, 2], "population": [100.0, 200.0],
+                        "load_kg_day": [1.099, 2.198], "origin_c": ["DE", "FR"],
+                        "origin_u": ["W", "X"]})  # fmt: skip
+    rem = treatment_removal("TN", ["DE", "FR"], plants=_plants())
+    fac = pd.DataFrame({"factor": [2.0], "factor_status": ["census"]},
+                       index=pd.Index(["W"], name="jur_id"))  # fmt: skip
+    out = apply_sewage_factors(raw, removal=rem, country_of={"DE": "DE", "FR": "FR"},
+                               country_level="c", factors=fac, census_level="u")  # fmt: skip
+    # DE row: 1.099 kg/day x census factor 2 x (1 - 0.7); FR row: factor 1 x (1 - 0.8)
+    assert out["load_kg_day"].tolist() == pytest.approx([1.099 * 2 * 0.3, 2.198 * 0.2])
+    assert out["population"].tolist() == pytest.approx([200.0, 200.0])
+    assert out["removal_status"].tolist() == ["measured", "derived"]
+    with pytest.raises(InputError, match="no treatment removal for country"):
+        apply_sewage_factors(raw, removal=rem.drop("FR"), country_of={"DE": "DE", "FR": "FR"},
+                             country_level="c")  # fmt: skip

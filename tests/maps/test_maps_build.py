@@ -1,0 +1,191 @@
+"""Basin maps built from real run folders: content, names, size budget, optional layers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from basingov import maps
+from basingov.errors import InputError, OutputExistsError
+
+
+def _data(page: str) -> list[dict]:
+    """Every GeoJSON collection embedded in a page."""
+    out = []
+    for lit in re.findall(r"JSON\.parse\('(.*?)'\);", page, flags=re.S):
+        text = lit.replace("\\'", "'").replace("<\\/", "</").replace("\\\\", "\\")
+        out.append(json.loads(text))
+    return out
+
+
+@pytest.fixture(scope="module")
+def taihu_page(taihu_run) -> str:
+    return (taihu_run / "map.html").read_text(encoding="utf-8")
+
+
+def test_run_writes_an_offline_map(taihu_run, taihu_page):
+    assert (taihu_run / "map.html").stat().st_size < maps.DEFAULT_MAX_BYTES
+    assert maps.external_references(taihu_page) == []
+    assert "<script src=" not in taihu_page
+    assert '<link rel="stylesheet"' not in taihu_page
+    # online tiles are an optional layer that is off at start
+    assert "Online map tiles (OpenStreetMap; needs internet)" in taihu_page
+    assert re.search(r"tile_layer_\w+\.addTo\(", taihu_page) is None
+
+
+def test_taihu_names_in_chinese_and_english(taihu_page):
+    # OCHA COD-AB carries both names; the popups and tooltips show both
+    assert "上海市 (Shanghai Municipality)" in taihu_page
+    assert "浙江省 (Zhejiang Province)" in taihu_page
+
+
+def test_rhine_country_names_get_english_from_gisco():
+    jur = pd.DataFrame(
+        {
+            "jur_id": ["NL", "NL3"],
+            "level_name": ["country", "nuts1"],
+            "name": ["Nederland", "West-Nederland"],
+            "name_native": ["Nederland", "West-Nederland"],
+        }
+    )
+    names = maps.display_names(jur)
+    assert names["label"].tolist() == ["Nederland (Netherlands)", "West-Nederland"]
+
+
+def test_crossing_popups_speak_plainly(taihu_run, taihu_page):
+    flux = pd.read_csv(taihu_run / "tables" / "crossing_flux.csv")
+    top = flux.groupby("crossing_id")["load_kg_day"].sum().max()
+    # the largest load crossing a Taihu border is in a popup, with its unit, in words
+    assert f"sends about {maps.fmt(top)} kg/day of total nitrogen (TN) into" in taihu_page
+    assert "modelled estimate, not a measurement" in taihu_page
+
+
+def test_every_feature_layer_has_data(taihu_page):
+    collections = _data(taihu_page)
+    kinds = {f["geometry"]["type"] for fc in collections for f in fc["features"] if f["geometry"]}
+    assert {"Point", "LineString", "GeometryCollection"} <= kinds
+    assert kinds & {"Polygon", "MultiPolygon"}
+
+
+def test_size_budget_is_met_by_simplifying(basin_run):
+    run = basin_run("thames")
+    full = maps.basin_map(run)
+    small = maps.basin_map(run, max_bytes=900_000)
+    a = len(full.get_root().render().encode())
+    b = len(small.get_root().render().encode())
+    assert b <= 900_000 < a
+    assert small._basingov_info["tolerance_m"] > full._basingov_info["tolerance_m"]
+
+
+def test_budget_too_small_is_a_clear_error(taihu_run):
+    with pytest.raises(InputError, match=r"does not fit max_bytes=200,000"):
+        maps.basin_map(taihu_run, max_bytes=200_000)
+    with pytest.raises(InputError, match=r"max_bytes must be a positive integer"):
+        maps.basin_map(taihu_run, max_bytes=0)
+
+
+def test_coverage_simplification_keeps_shared_borders(taihu_run):
+    jur = gpd.read_file(taihu_run / "taihu.gpkg", layer="jurisdictions")
+    prov = jur[jur["level_name"] == "province"]
+    simple = maps.simplify_coverage(prov, 2_000.0)
+    assert (
+        shapely.get_num_coordinates(simple.geometry).sum()
+        < shapely.get_num_coordinates(prov.geometry).sum()
+    )
+    # no gap and no overlap between neighbours: the union keeps the summed area
+    union = shapely.union_all(simple.geometry.to_numpy()).area
+    assert union == pytest.approx(simple.geometry.area.sum(), rel=1e-9)
+    assert union == pytest.approx(shapely.union_all(prov.geometry.to_numpy()).area, rel=0.02)
+
+
+def test_line_simplification_keeps_network_end_points(taihu_run):
+    reaches = gpd.read_file(taihu_run / "taihu.gpkg", layer="reaches")
+    simple = maps.simplify_lines(reaches, 5_000.0)
+    for a, b in zip(reaches.geometry, simple.geometry, strict=True):
+        assert a.coords[0] == b.coords[0]
+        assert a.coords[-1] == b.coords[-1]
+
+
+def _readable(page: str) -> str:
+    """Undo the escapes of the JSON strings embedded in a page."""
+    return page.replace("<\\/", "</").replace("\\'", "'")
+
+
+def test_optional_layers_appear_when_their_tables_exist(staged_run):
+    page = _readable(maps.basin_map(staged_run).get_root().render())
+    assert "Priority for joint action (provinces)" in page
+    assert "Monitoring stations" in page
+    assert "Recommended: <b>joint monitoring station</b>" in page
+    assert "Measured water-quality class <b>III</b> in 2018" in page
+    assert "Trend: TP improving" in page
+    assert "Compensation:" in page
+    assert "Location is a proxy" in page
+
+
+def test_optional_layers_are_absent_without_their_tables(taihu_page):
+    assert "Monitoring stations" not in taihu_page
+    assert "Priority for joint action (" not in taihu_page
+
+
+def test_optional_table_with_wrong_columns_names_file_and_columns(staged_run):
+    bad = pd.read_csv(staged_run / "tables" / "priority.csv").rename(columns={"mechanism": "m"})
+    bad.to_csv(staged_run / "tables" / "priority.csv", index=False)
+    with pytest.raises(
+        InputError, match=r"tables/priority.csv in .* lacks column\(s\) \['mechanism'\]"
+    ):
+        maps.basin_map(staged_run)
+
+
+def test_priority_value_that_is_no_section_or_pair(staged_run):
+    pr = pd.read_csv(staged_run / "tables" / "priority.csv")
+    pr.loc[0, "section_or_pair"] = "nowhere"
+    pr.to_csv(staged_run / "tables" / "priority.csv", index=False)
+    with pytest.raises(InputError, match=r"\['nowhere'\] are neither crossing ids"):
+        maps.basin_map(staged_run)
+
+
+def test_read_run_errors(tmp_path):
+    with pytest.raises(InputError, match="does not exist; write one with: basingov run"):
+        maps.read_run(tmp_path / "none")
+    with pytest.raises(InputError, match=r"summary\.json is missing"):
+        maps.read_run(tmp_path)
+
+
+def test_write_basin_map_refuses_to_overwrite(taihu_run, tmp_path):
+    target = tmp_path / "m.html"
+    target.write_text("keep")
+    with pytest.raises(OutputExistsError, match="already exists"):
+        maps.write_basin_map(taihu_run, target)
+    assert target.read_text() == "keep"
+
+
+def test_levels_option(taihu_run):
+    with pytest.raises(InputError, match=r"levels \['county'\] are not in the run"):
+        maps.basin_map(taihu_run, levels=["county"])
+    page = maps.basin_map(taihu_run, levels=["prefecture"]).get_root().render()
+    assert "Border crossings: prefectures" in page
+    assert "Border crossings: provinces" not in page
+
+
+def test_pair_loads_count_each_river_once(basin_run):
+    # a river crossing the same border several times (the Rhine at Mainz-Bingen /
+    # Rhein-Hunsrueck: four times) counts once: between the largest single crossing and
+    # the gross sum over the crossings
+    data = maps.read_run(basin_run("taihu"))
+    pl = maps.pair_loads(data)
+    flux = data.tables["crossing_flux"].groupby("crossing_id")["load_kg_day"].sum()
+    cx = data.layers["crossings"]
+    for rec in pl.to_dict(orient="records"):
+        sel = cx[
+            (cx["level_name"] == rec["level_name"])
+            & (cx["from_jur"] == rec["from_jur"])
+            & (cx["to_jur"] == rec["to_jur"])
+        ]
+        loads = sel["crossing_id"].map(flux).fillna(0.0)
+        assert loads.max() - 1e-9 <= rec["load_kg_day"] <= loads.sum() + 1e-9
+        assert rec["gross_kg_day"] == pytest.approx(loads.sum())

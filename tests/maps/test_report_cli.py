@@ -1,0 +1,113 @@
+"""The report, and the map/report/spill commands, on real runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from basingov.cli import cli
+from basingov.errors import OutputExistsError
+from basingov.report import report_content, write_report
+
+
+def test_report_files_and_content(staged_run, tmp_path):
+    page = write_report(staged_run, tmp_path / "rep")
+    out = page.parent
+    assert sorted(p.name for p in out.iterdir()) == [
+        "figures",
+        "map.html",
+        "report.html",
+        "report.md",
+    ]
+    html = page.read_text(encoding="utf-8")
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "href='map.html'" in html
+    assert "[map.html](map.html)" in md
+    # four plots when monitoring and calibration are present, inlined in the HTML
+    figs = sorted(p.name for p in (out / "figures").iterdir())
+    assert figs == [
+        "calibration.png",
+        "dependency_chain.png",
+        "section_classes.png",
+        "spillover_heatmap.png",
+    ]
+    assert html.count("data:image/png;base64,") == 4
+    for f in figs:
+        assert f"figures/{f}" in md
+    assert "Priority for joint prevention and compensation" in md
+    assert "Compensation transfers" in md
+    assert "上海市 (Shanghai Municipality)" in md
+
+
+def test_report_tables_match_the_run(taihu_run):
+    import pandas as pd
+
+    facts, tables, figures = report_content(taihu_run)
+    assert [f.name for f in figures] == ["dependency_chain", "spillover_heatmap"]
+    prov = next(t for t in tables if t.title == "Jurisdictions (province)").data
+    ind = pd.read_csv(taihu_run / "tables" / "spillover_indicators.csv", dtype={"jur_id": str})
+    ind = ind[ind["level_name"] == "province"].set_index("jur_id")
+    assert prov["imported kg/day"].sum() == pytest.approx(ind["imported"].sum())
+    assert facts["generated_load_kg_day"] == pytest.approx(
+        pd.read_csv(taihu_run / "tables" / "loads.csv")["load_kg_day"].sum()
+    )
+
+
+def test_report_refuses_to_overwrite(taihu_run, tmp_path):
+    (tmp_path / "rep").mkdir()
+    with pytest.raises(OutputExistsError, match="already exists"):
+        write_report(taihu_run, tmp_path / "rep")
+
+
+def test_cli_map_and_report(taihu_run, tmp_path):
+    out = tmp_path / "m.html"
+    res = CliRunner().invoke(cli, ["map", str(taihu_run), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.stat().st_size > 100_000
+    again = CliRunner().invoke(cli, ["map", str(taihu_run), "-o", str(out)])
+    assert again.exit_code != 0
+    assert "--overwrite" in again.output or isinstance(again.exception, OutputExistsError)
+    res = CliRunner().invoke(cli, ["map", str(taihu_run), "-o", str(out), "--overwrite"])
+    assert res.exit_code == 0, res.output
+    rep = tmp_path / "rep"
+    res = CliRunner().invoke(cli, ["report", str(taihu_run), "-o", str(rep)])
+    assert res.exit_code == 0, res.output
+    assert (rep / "report.html").is_file()
+
+
+def test_cli_map_folder_with_index(taihu_run, staged_run, tmp_path):
+    folder = tmp_path / "maps"
+    res = CliRunner().invoke(cli, ["map", str(taihu_run), "-o", str(folder)])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in folder.iterdir()) == ["index.html", "taihu.html"]
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert "href='taihu.html'" in index
+    # two runs of the same basin cannot share one folder
+    res = CliRunner().invoke(
+        cli, ["map", str(taihu_run), str(staged_run), "-o", str(tmp_path / "x")]
+    )
+    assert res.exit_code != 0
+
+
+def test_cli_map_runs_a_basin_name_first(tmp_path):
+    out = tmp_path / "taihu.html"
+    res = CliRunner().invoke(cli, ["map", "taihu", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "running taihu first" in res.output
+    assert out.is_file()
+
+
+def test_cli_spill_map(tmp_path):
+    out = tmp_path / "spill.html"
+    args = ["spill", "taihu", "--at", "120.12,31.69", "--mass", "500", "--map", str(out)]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    page = out.read_text(encoding="utf-8")
+    notes = json.loads(res.stdout)["notifications"]
+    assert notes
+    assert "Who must be warned, in order" in page
+    assert "<script src=" not in page
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code != 0

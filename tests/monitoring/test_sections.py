@@ -1,0 +1,149 @@
+"""Station-period classes, published section classes, the section table and the monitoring gap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from basingov.errors import InputError
+from basingov.monitoring import (
+    match_sections,
+    monitoring_gap,
+    period_classes,
+    published_classes,
+    section_table,
+    snap_stations,
+)
+
+
+def obs(rows):
+    df = pd.DataFrame(rows, columns=["station_id", "time", "parameter", "value", "unit"])
+    df["time"] = pd.to_datetime(df["time"])
+    df["flag"] = ""
+    return df
+
+
+def test_worst_parameter_of_period_means_sets_the_class():
+    o = obs(
+        [
+            # 2019: NH3-N mean (0.4 + 1.8) / 2 = 1.1 -> IV; DO mean 5.5 -> III; TP 0.15 -> III
+            ("S", "2019-03-01", "NH3-N", 0.4, "mg/L N"),
+            ("S", "2019-09-01", "NH3-N", 1.8, "mg/L N"),
+            ("S", "2019-03-01", "DO", 5.0, "mg/L"),
+            ("S", "2019-09-01", "DO", 6.0, "mg/L"),
+            ("S", "2019-03-01", "TP", 0.15, "mg/L P"),
+            # 2020: every parameter on its class II limit -> II
+            ("S", "2020-03-01", "NH3-N", 0.5, "mg/L N"),
+            ("S", "2020-03-01", "DO", 6.0, "mg/L"),
+            ("S", "2020-03-01", "TP", 0.1, "mg/L P"),
+            # TN has no river limit in GB 3838: ignored for a river station
+            ("S", "2020-03-01", "TN", 9.0, "mg/L N"),
+            # a flagged implausible value is not used
+            ("S", "2020-06-01", "TP", 9.0, "mg/L P"),
+        ]
+    )
+    o.loc[o.index[-1], "flag"] = "implausible_in_source"
+    classes, params = period_classes(o, {})
+    assert classes["period"].tolist() == ["2019", "2020"]
+    assert classes["class"].tolist() == ["IV", "II"]
+    assert classes["worst_parameters"].tolist() == ["NH3-N", "DO|NH3-N|TP"]
+    p19 = params[params["period"] == "2019"].set_index("parameter")
+    assert p19.loc["NH3-N", "value"] == pytest.approx(1.1)
+    # exceedance ratio against class III (NH3-N <= 1.0; DO >= 5 inverted): 1.1 and 5/5.5
+    assert p19.loc["NH3-N", "exceedance_ratio"] == pytest.approx(1.1)
+    assert p19.loc["DO", "exceedance_ratio"] == pytest.approx(5 / 5.5)
+    # one of two NH3-N samples is outside class III
+    assert p19.loc["NH3-N", "exceedance_rate"] == pytest.approx(0.5)
+    assert classes["max_exceedance_parameter"].tolist()[0] == "NH3-N"
+    assert "TN" not in set(params["parameter"])
+    assert params.loc[params["period"] == "2020", "n_samples"].tolist() == [1, 1, 1]
+
+
+def test_lake_stations_use_lake_limits_and_tn():
+    # the Taihu bulletin's lake-wide means for 2011-10: CODMn 4.64 (III), NH3-N 0.10 (I),
+    # TP 0.053 (lake: IV, 0.05 < 0.053 <= 0.1), TN 1.15 (lake: IV, 1.0 < 1.15 <= 1.5)
+    o = obs(
+        [
+            ("L", "2011-10-01", "CODMn", 4.64, "mg/L"),
+            ("L", "2011-10-01", "NH3-N", 0.10, "mg/L N"),
+            ("L", "2011-10-01", "TP", 0.053, "mg/L P"),
+            ("L", "2011-10-01", "TN", 1.15, "mg/L N"),
+        ]
+    )
+    classes, params = period_classes(o, {"L": "lake"}, period="month")
+    assert params.set_index("parameter")["class"].to_dict() == {
+        "CODMn": "III", "NH3-N": "I", "TN": "IV", "TP": "IV"}  # fmt: skip
+    assert classes[["period", "class", "worst_parameters"]].values.tolist() == [
+        ["2011-10", "IV", "TN|TP"]
+    ]
+    # as a river, TP 0.053 is class II and TN is not assessed
+    classes, _ = period_classes(o, {}, period="month")
+    assert classes["class"].tolist() == ["III"]
+
+
+def test_classification_options_are_checked():
+    o = obs([("S", "2020-01-01", "TP", 0.1, "mg/L P")])
+    with pytest.raises(InputError, match=r"target class 'VI' is not a class of GB3838-2002"):
+        period_classes(o, {}, target_class="VI")
+    with pytest.raises(InputError, match=r"period must be one of \['year', 'month'\]"):
+        period_classes(o, {}, period="week")  # type: ignore[arg-type]
+
+
+def test_published_classes_keep_their_own_history():
+    o = obs(
+        [
+            ("T1", "2016-12-01", "class_GB3838", 6.0, "class"),
+            ("T1", "2011-10-01", "class_GB3838", 3.0, "class"),
+            ("T2", "2017-06-01", "class_GB3838", 2.0, "class"),
+        ]
+    )
+    p = published_classes(o)
+    assert p[["station_id", "period", "class"]].values.tolist() == [
+        ["T1", "2011-10", "III"],
+        ["T1", "2016-12", "worse than V"],
+        ["T2", "2017-06", "II"],
+    ]
+    assert set(p["class_source"]) == {"published"}
+    bad = obs([("T1", "2016-12-01", "class_GB3838", 7.0, "class")])
+    with pytest.raises(
+        InputError, match=r"must be a class rank 1\.\.6 \(1 = I, .* 6 = worse than V\)"
+    ):
+        published_classes(bad)
+
+
+def test_section_table_and_gap(y_basin, make_stations):
+    st = make_stations({"U": (18500, 0), "FAR": (2000, 0), "P": None}, boundary=["", "", "W-E"])
+    st["is_proxy"] = False
+    snapped = snap_stations(
+        st, y_basin.net, y_basin.overlay.pieces, levels=["country"], max_distance_m=500,
+        on_unsnapped="ignore",
+    )  # fmt: skip
+    m = match_sections(snapped, y_basin.overlay.crossings, y_basin.net, tolerance_m=2000)
+    o = obs(
+        [
+            ("U", "2019-01-01", "TP", 0.25, "mg/L P"),
+            ("U", "2020-01-01", "TP", 0.05, "mg/L P"),
+            ("P", "2018-06-01", "class_GB3838", 5.0, "class"),
+        ]
+    )
+    computed, _ = period_classes(o, {})
+    classes = pd.concat([computed, published_classes(o)], ignore_index=True)
+    trends = pd.DataFrame(columns=["station_id", "tested", "trend", "p_value"])
+    sec = section_table(snapped, m, y_basin.overlay.crossings, classes, trends)
+    assert sec["section_id"].tolist() == ["country-0/U", "P"]
+    u, p = sec.iloc[0], sec.iloc[1]
+    assert (u["latest_class"], u["worst_class"], u["best_class"], u["n_periods"]) == (
+        "II", "IV", "II", 2)  # fmt: skip
+    assert u["geometry"].equals(y_basin.overlay.crossings.geometry.iloc[0])
+    assert u["record"] == "crossing with station"
+    # a published section that matched no crossing keeps its class history, without a point
+    assert (p["crossing_id"], p["latest_class"], p["boundary"]) == ("", "V", "W-E")
+    assert p["geometry"] is None
+    assert p["record"] == "published section (no crossing matched)"
+    gap = monitoring_gap(y_basin.overlay.crossings, m, levels=["country"], stations_with_data={"U"})
+    assert gap == {"country": {"crossings": 1, "with_station": 1, "share_with_station": 1.0}}
+    # a station with flow only does not close the gap
+    gap = monitoring_gap(y_basin.overlay.crossings, m, levels=["country"], stations_with_data=set())
+    assert gap["country"]["share_with_station"] == 0.0
+    assert np.isnan(sec["along_river_m"].iloc[1])

@@ -1,0 +1,81 @@
+"""Mann-Kendall trend tests with Sen's slope (pymannkendall), seasonal for sub-annual data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from basingov.errors import InputError
+from basingov.monitoring import trend_test, trend_tests
+
+
+def monthly(years, values_fn):
+    t = pd.date_range(f"{years[0]}-01-15", f"{years[-1]}-12-15", freq="MS") + pd.Timedelta(days=14)
+    return pd.Series(t), pd.Series([values_fn(ts) for ts in t])
+
+
+def test_seasonal_test_finds_a_trend_under_a_strong_seasonal_cycle():
+    # a seasonal swing of +-5 around a level rising 0.2 per year: the seasonal Sen's slope
+    # (the median of same-month differences per year) is exactly 0.2 per year
+    t, v = monthly(range(2005, 2015), lambda ts: 10 + 0.2 * (ts.year - 2005)
+                   + 5 * np.sin(2 * np.pi * ts.month / 12))  # fmt: skip
+    r = trend_test(t, v)
+    assert r["method"] == "seasonal Mann-Kendall (period 12) on monthly means"
+    assert r["trend"] == "increasing"
+    assert r["p_value"] < 1e-6
+    assert r["sen_slope_per_year"] == pytest.approx(0.2)
+    # the same cycle without a trend: no trend
+    t, v = monthly(range(2005, 2015), lambda ts: 10 + 5 * np.sin(2 * np.pi * ts.month / 12))
+    r = trend_test(t, v)
+    assert r["trend"] == "no trend"
+    assert r["sen_slope_per_year"] == pytest.approx(0.0)
+
+
+def test_weekly_samples_are_averaged_per_month():
+    t = pd.Series(pd.date_range("2009-03-02", "2017-09-25", freq="7D"))
+    v = pd.Series(1.0 - 0.05 * (t.dt.year - 2009) + 0.1 * (t.dt.month % 3))
+    r = trend_test(t, v)
+    assert r["trend"] == "decreasing"
+    assert r["sen_slope_per_year"] == pytest.approx(-0.05)
+    assert r["n_values"] == 103  # months 2009-03 .. 2017-09
+
+
+def test_annual_values_use_the_original_test_and_keep_gaps_in_place():
+    years = [2000, 2001, 2002, 2003, 2005, 2006, 2008, 2009, 2010]  # gaps in 2004 and 2007
+    t = pd.Series(pd.to_datetime([f"{y}-01-01" for y in years]))
+    v = pd.Series([3.0 * (y - 2000) for y in years])
+    r = trend_test(t, v)
+    assert r["method"] == "Mann-Kendall on annual means"
+    assert r["sen_slope_per_year"] == pytest.approx(3.0)  # per calendar year despite gaps
+    assert r["trend"] == "increasing"
+
+
+def test_short_series_are_not_tested_and_say_why():
+    t = pd.Series(pd.to_datetime(["2008-07-01", "2013-07-01", "2018-07-01"]))
+    r = trend_test(t, pd.Series([1.0, 2.0, 3.0]))
+    assert not r["tested"]
+    assert r["method"] == "not tested: test on annual means needs >= 8 years with data, has 3"
+    t, v = monthly([2015, 2016], lambda ts: ts.month)
+    r = trend_test(t, v)
+    assert r["method"].startswith("not tested: seasonal test needs >= 3 years")
+    r = trend_test(t[:2], v[:2])
+    assert r["method"] == "not tested: 2 value(s)"
+    with pytest.raises(InputError, match=r"alpha must be in \(0, 1\)"):
+        trend_test(t, v, alpha=2)
+
+
+def test_trend_table_has_one_row_per_station_and_parameter():
+    t, v = monthly(range(2010, 2014), lambda ts: ts.year + ts.month / 12)
+    obs = pd.concat(
+        [
+            pd.DataFrame({"station_id": "A", "time": t, "parameter": "TP", "value": v,
+                          "unit": "mg/L P"}),
+            pd.DataFrame({"station_id": "B", "time": t[:5], "parameter": "TP", "value": v[:5],
+                          "unit": "mg/L P"}),
+        ]
+    )  # fmt: skip
+    out = trend_tests(obs)
+    assert out[["station_id", "parameter", "tested"]].values.tolist() == [
+        ["A", "TP", True], ["B", "TP", False]]  # fmt: skip
+    assert out["unit"].tolist() == ["mg/L P", "mg/L P"]

@@ -1,0 +1,148 @@
+"""Unit traps: NH4 vs NH4-N, ug/L vs mg/L, a missing unit; each error names column and fix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from basingov.errors import InputError
+from basingov.monitoring import (
+    CODES,
+    canonical_unit,
+    conversion_factor,
+    normalise_observations,
+    read_observations,
+)
+
+
+def obs(parameter, value, unit, n=1):
+    return pd.DataFrame(
+        {
+            "station_id": ["S1"] * n,
+            "time": [f"2020-01-{i + 1:02d}" for i in range(n)],
+            "parameter": [parameter] * n,
+            "value": [value] * n,
+            "unit": [unit] * n,
+            "flag": [""] * n,
+        }
+    )
+
+
+def test_canonical_codes_and_units():
+    assert CODES == ("DO", "CODMn", "COD", "BOD5", "NH3-N", "NH4", "NO3-N", "TN", "TP", "Cl",
+                     "pH", "SS", "Q")  # fmt: skip
+    assert canonical_unit("NO3-N") == "mg/L N"
+    with pytest.raises(InputError, match=r"unknown parameter code 'Zn'; the canonical codes"):
+        canonical_unit("Zn")
+
+
+def test_nh4_as_ion_is_converted_and_plain_mg_l_is_refused():
+    # 1 mg/L of the NH4+ ion holds 14.0067/18.03846 mg/L of nitrogen
+    out = normalise_observations(obs("NH4", 1.0, "mg/L NH4"))
+    assert out["value"].iloc[0] == pytest.approx(14.0067 / 18.03846)
+    assert out["unit"].iloc[0] == "mg/L N"
+    assert out["source_unit"].iloc[0] == "mg/L NH4"
+    # NH4-N (named as nitrogen) in plain mg/L is unambiguous
+    out = normalise_observations(obs("NH4-N", 0.7, "mg/L"))
+    assert (out["parameter"].iloc[0], out["value"].iloc[0]) == ("NH4", 0.7)
+    # ... but NH4 in plain mg/L is the trap
+    with pytest.raises(
+        InputError,
+        match=(
+            r"column 'unit' is 'mg/L' for parameter 'NH4' in 1 row\(s\), e\.g\. S1 2020-01-01.*"
+            r"ambiguous.*write 'mg/L N' if the values are NH4 as N.*or 'mg/L NH4' if they are "
+            r"the NH4 ion"
+        ),
+    ):
+        normalise_observations(obs("NH4", 1.0, "mg/L"))
+
+
+@pytest.mark.parametrize(
+    ("code", "unit", "factor"),
+    [
+        ("TP", "ug/L", 1e-3),
+        ("TP", "µg/L", 1e-3),
+        ("TP", "μg/l", 1e-3),
+        ("TP", "mg/L as P", 1.0),
+        ("TP", "mg/L PO4", 30.973762 / 94.971362),
+        ("NO3-N", "mg NO3/L", 14.0067 / 62.0049),
+        ("NO3-N", "mg N/L", 1.0),
+        ("NH3-N", "mg/L", 1.0),
+        ("TN", "ug/L", 1e-3),
+        ("Cl", "g/m3", 1.0),
+        ("Q", "l/s", 1e-3),
+        ("Q", "m³/s", 1.0),
+        ("pH", "pH", 1.0),
+    ],
+)
+def test_conversion_factors(code, unit, factor):
+    assert conversion_factor(code, unit) == pytest.approx(factor)
+
+
+def test_ug_l_is_converted_and_ug_values_written_as_mg_l_are_caught():
+    out = normalise_observations(obs("TP", 120.0, "ug/L"))
+    assert out["value"].iloc[0] == pytest.approx(0.12)
+    assert out["unit"].iloc[0] == "mg/L P"
+    # TP of 150 "mg/L" is 150 ug/L mislabelled: no river has a median of 150 mg/L P
+    with pytest.raises(
+        InputError,
+        match=r"column 'value': station S1 TP has a median of 150 mg/L P .*look like ug/L: write "
+        r"'ug/L' in column 'unit'",
+    ):
+        normalise_observations(obs("TP", 150.0, "mg/L", n=3))
+
+
+def test_missing_unit_names_the_column_and_the_fix():
+    with pytest.raises(
+        InputError,
+        match=r"column 'unit' is '' for parameter 'TP' in 1 row\(s\).*TP has no unit; write "
+        r"'mg/L P'",
+    ):
+        normalise_observations(obs("TP", 0.1, None))
+    with pytest.raises(InputError, match=r"pH has unit 'mg/L'; pH is dimensionless: write 'pH'"):
+        normalise_observations(obs("pH", 7.0, "mg/L"))
+    with pytest.raises(InputError, match=r"species 'N' cannot be TP; write 'mg/L P'"):
+        normalise_observations(obs("TP", 0.1, "mg/L N"))
+    with pytest.raises(
+        InputError, match=r"DO has unit 'mg/L N'; DO is not expressed as an element"
+    ):
+        normalise_observations(obs("DO", 8.0, "mg/L N"))
+
+
+def test_all_problems_are_reported_at_once():
+    bad = pd.concat([obs("TP", 0.1, ""), obs("NH4", 0.2, "mg/L"), obs("Cl", "x", "mg/L")])
+    with pytest.raises(InputError, match=r"3 problem\(s\)") as info:
+        normalise_observations(bad, source="my.csv")
+    text = str(info.value)
+    assert text.startswith("my.csv: 3 problem(s)")
+    assert "column 'value' is not numeric" in text
+    assert "'NH4'" in text
+    assert "TP has no unit" in text
+
+
+def test_structure_errors():
+    with pytest.raises(InputError, match=r"missing column\(s\) \['unit'\]; the long format needs"):
+        normalise_observations(obs("TP", 0.1, "mg/L").drop(columns="unit"))
+    bad_time = obs("TP", 0.1, "mg/L").assign(time="31/05/2020")
+    with pytest.raises(InputError, match="column 'time' is not an ISO 8601 date"):
+        normalise_observations(bad_time)
+    with pytest.raises(InputError, match=r"Observation table .*missing\.csv does not exist"):
+        read_observations("missing.csv")
+
+
+def test_other_parameters_pass_through_unchanged():
+    o = pd.concat([obs("chl_a", 12.0, "ug/L"), obs("class_GB3838", 4.0, "class")])
+    out = normalise_observations(o)
+    assert out["value"].tolist() == [12.0, 4.0]
+    assert out["unit"].tolist() == ["ug/L", "class"]
+
+
+def test_shipped_observations_are_canonical():
+    from basingov.datasets import data_dir
+
+    for basin in ("rhine", "taihu", "tennessee", "thames"):
+        out = read_observations(data_dir() / "monitoring" / f"{basin}_observations.csv")
+        canon = out[out["parameter"].isin(CODES)]
+        assert (canon["unit"] == canon["parameter"].map(canonical_unit)).all(), basin
+        # the shipped tables already hold canonical units, so nothing was rescaled
+        assert (canon["unit"] == canon["source_unit"]).all(), basin

@@ -1,0 +1,237 @@
+"""Tests for basingov.priority: scores worked by hand, classes, mechanisms, stability."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import Point
+
+from basingov.config import PrioritySection
+from basingov.errors import InputError
+from basingov.priority import (
+    MECHANISMS,
+    PRIORITY_COLUMNS,
+    downstream_jurisdictions,
+    priority,
+    rank_stability,
+    score,
+)
+
+CRS = "EPSG:3035"
+
+
+def toy() -> tuple[SimpleNamespace, SimpleNamespace]:
+    """Chain 1 (A) -> 2 (B) -> 3 (C, outlet); tributary 4 (A) flows into 2.
+
+    Crossings at level "s": s-0 A->B on the main river (reach 1 -> 2, 100 km2 upstream),
+    s-1 A->B on the tributary (4 -> 2, 1 km2: minor below 1 % of the 1000 km2 basin),
+    s-2 B->C (2 -> 3, 300 km2).
+    """
+    reaches = pd.DataFrame({"reach_id": [1, 2, 3, 4]})
+    net = SimpleNamespace(
+        reaches=reaches, idx_ds=np.array([1, 2, -1, 1]), order=np.array([0, 3, 1, 2])
+    )
+    pieces = pd.DataFrame(
+        {"reach_pos": [0, 1, 2, 3], "fraction_start": [0.0] * 4, "jur_s": ["A", "B", "C", "A"],
+         "name_s": ["Aa", "Bb", "Cc", "Aa"]}
+    )  # fmt: skip
+    crossings = gpd.GeoDataFrame(
+        {
+            "crossing_id": ["s-0", "s-1", "s-2"],
+            "from_jur": ["A", "A", "B"],
+            "to_jur": ["B", "B", "C"],
+            "from_name": ["Aa", "Aa", "Bb"],
+            "to_name": ["Bb", "Bb", "Cc"],
+            "level_name": ["s"] * 3,
+            "reach_id": [1, 4, 2],
+            "to_reach_id": [2, 2, 3],
+            "fraction": [1.0, 1.0, 1.0],
+            "lon": [1.0, 1.5, 2.0],
+            "lat": [50.0, 50.0, 50.0],
+            "upstream_area_km2": [100.0, 1.0, 300.0],
+            "discharge_m3s": [1.0, 0.01, 3.0],
+        },
+        geometry=[Point(0, 0), Point(1, 1), Point(2, 0)],
+        crs=CRS,
+    )
+    shares = pd.DataFrame({"jur_id": ["A", "B", "C"], "level_name": ["s"] * 3,
+                           "area_km2": [400.0, 300.0, 300.0]})  # fmt: skip
+    ov = SimpleNamespace(levels=("s",), crossings=crossings, pieces=pieces, unit_shares=shares)
+    return net, ov
+
+
+FLUX = pd.DataFrame(
+    {
+        "crossing_id": ["s-0", "s-1", "s-2", "s-2"],
+        "from_jur": ["A", "A", "B", "B"],
+        "origin": ["A", "A", "A", "B"],
+        "load_kg_day": [10.0, 1.0, 8.0, 12.0],
+        "share": [1.0, 1.0, 0.4, 0.6],
+    }
+)
+
+
+def test_downstream_jurisdictions_walk_the_network():
+    net, ov = toy()
+    # s-0 and s-1 enter B and flow on into C: 2; s-2 enters C at the outlet: 1
+    assert downstream_jurisdictions(net, ov.pieces, ov.crossings).to_dict() == {
+        "s-0": 2, "s-1": 2, "s-2": 1
+    }  # fmt: skip
+
+
+def test_scores_classes_and_ranks_by_hand():
+    # Normalised (the majors s-0 and s-2 set the scales; default weights; exceedance unknown
+    # without monitoring data, so its 0.20 drops out and the weights sum to 0.80):
+    #   load L / L_max:        s-0 10/20 = 0.5,  s-1 1/20 = 0.05, s-2 20/20 = 1
+    #   downstream n / n_max:  s-0 2/2 = 1,      s-1 1,           s-2 1/2 = 0.5
+    #   jurisdictions (n-2)/(3-2): s-0 {A,B} 0, s-1 0, s-2 {A,B,C} 1
+    #   monitoring gap:        1 everywhere (no station known)
+    #   s-0: (0.35*0.5 + 0.15*1 + 0.15*0 + 0.15*1) / 0.8 = 0.475 / 0.8  = 0.59375 -> medium
+    #   s-1: (0.35*0.05 + 0.15 + 0 + 0.15) / 0.8      = 0.3175 / 0.8 = 0.396875 -> minor: low
+    #   s-2: (0.35*1 + 0.15*0.5 + 0.15*1 + 0.15) / 0.8 = 0.725 / 0.8  = 0.90625 -> high
+    net, ov = toy()
+    res = priority(net, ov, crossing_flux=FLUX, basin_area_km2=1000.0)
+    t = res.table
+    assert list(t.columns) == [*PRIORITY_COLUMNS, "geometry"]
+    sec = t[t["kind"] == "section"].set_index("crossing_id")
+    assert sec.loc["s-0", "score"] == pytest.approx(0.59375)
+    assert sec.loc["s-1", "score"] == pytest.approx(0.396875)
+    assert sec.loc["s-2", "score"] == pytest.approx(0.90625)
+    assert sec["class"].to_dict() == {"s-2": "high", "s-0": "medium", "s-1": "low"}
+    assert sec["rank"].to_dict() == {"s-2": 1, "s-0": 2, "s-1": 3}
+    assert sec.loc["s-1", "minor"]
+    assert (sec["unknown"] == "exceedance").all()
+    # mechanisms: s-1 is minor; s-0: A generates all of it and it is in the larger half;
+    # s-2: B generates 60 % (12 of 20) and it carries the most
+    assert sec.loc["s-1", "mechanism"] == "information sharing"
+    assert "minor stream" in sec.loc["s-1", "reason"]
+    assert sec.loc["s-0", "mechanism"] == "compensation agreement"
+    assert sec.loc["s-2", "mechanism"] == "compensation agreement"
+    assert "Bb generates 60 % of the load crossing into Cc" in sec.loc["s-2", "reason"]
+    assert set(t["mechanism"]) <= set(MECHANISMS)
+    # pairs: A->B gathers s-0 and s-1 (11 kg/day, not minor as s-0 is major)
+    #   load 11/20 = 0.55; downstream 2/2 = 1; jurisdictions 0; gap 1
+    #   (0.35*0.55 + 0.15 + 0 + 0.15) / 0.8 = 0.4925 / 0.8 = 0.615625
+    pairs = t[t["kind"] == "pair"].set_index("section_or_pair")
+    assert pairs.loc["pair A->B", "score"] == pytest.approx(0.615625)
+    assert pairs.loc["pair A->B", "n_sections"] == 2
+    assert pairs.loc["pair A->B", "load_kg_day"] == pytest.approx(11.0)
+    assert pairs.loc["pair B->C", "score"] == pytest.approx(0.90625)
+
+
+def test_monitoring_sections_change_scores_and_mechanisms():
+    # s-2 has a station and exceeds 1.5x: x_exc = 0.75, gap 0, all weights count (sum 1):
+    #   (0.35*1 + 0.2*0.75 + 0.15*0.5 + 0.15*1 + 0.15*0) = 0.725; B generates 60 % ->
+    #   compensation agreement. s-0 has no row: no station known, exceedance unknown.
+    net, ov = toy()
+    sections = pd.DataFrame(
+        {"crossing_id": ["s-2"], "exceedance_ratio": [1.5], "has_station": [True]}
+    )
+    res = priority(net, ov, crossing_flux=FLUX, sections=sections, basin_area_km2=1000.0)
+    sec = res.table[res.table["kind"] == "section"].set_index("crossing_id")
+    assert sec.loc["s-2", "score"] == pytest.approx(0.725)
+    assert sec.loc["s-2", "mechanism"] == "compensation agreement"
+    assert "exceeds the standard (1.5 x the limit)" in sec.loc["s-2", "reason"]
+    assert sec.loc["s-0", "has_station"] is False
+    assert sec.loc["s-0", "score"] == pytest.approx(0.59375)
+
+
+def test_mechanism_rules_joint_plan_and_warning_link():
+    net, ov = toy()
+    # s-0: three origins, none with half -> joint prevention and control plan
+    # s-2: two origins (A 40 %, Z 60 %: the upstream party B generates none), a station, no
+    # exceedance, water flows on... only into C (1): information sharing;
+    flux = pd.DataFrame(
+        {
+            "crossing_id": ["s-0"] * 3 + ["s-2", "s-2"],
+            "from_jur": ["A"] * 3 + ["B", "B"],
+            "origin": ["A", "X", "Y", "A", "Z"],
+            "load_kg_day": [3.0, 3.5, 3.5, 8.0, 12.0],
+            "share": [0.3, 0.35, 0.35, 0.4, 0.6],
+        }
+    )
+    sections = pd.DataFrame(
+        {"crossing_id": ["s-0", "s-2"], "exceedance_ratio": [0.5, 0.5], "has_station": [1, 1]}
+    )
+    t = priority(net, ov, crossing_flux=flux, sections=sections, basin_area_km2=1000.0).table
+    sec = t[t["kind"] == "section"].set_index("crossing_id")
+    assert sec.loc["s-0", "mechanism"] == "joint prevention and control plan"
+    assert "3 jurisdictions (A, X, Y)" in sec.loc["s-0", "reason"]
+    assert sec.loc["s-2", "mechanism"] == "information sharing"
+    # the same two origins at s-0 (A 40 %, Z 60 %), a station, no exceedance: the water
+    # flows on through B and C -> emergency warning link
+    flux2 = flux.copy()
+    flux2.loc[flux2["crossing_id"] == "s-0", "origin"] = ["A", "Z", "Z"]
+    flux2.loc[flux2["crossing_id"] == "s-0", "share"] = [0.3, 0.35, 0.35]
+    t2 = priority(net, ov, crossing_flux=flux2, sections=sections, basin_area_km2=1000.0).table
+    s0 = t2[(t2["kind"] == "section") & (t2["crossing_id"] == "s-0")].iloc[0]
+    assert s0["mechanism"] == "emergency warning link"
+    assert "flows on through 2 jurisdictions" in s0["reason"]
+
+
+def test_without_loads_the_load_is_unknown_and_dropped():
+    net, ov = toy()
+    t = priority(net, ov, basin_area_km2=1000.0).table
+    sec = t[t["kind"] == "section"]
+    assert (sec["unknown"] == "transboundary_load;exceedance").all()
+    assert sec["load_kg_day"].isna().all()
+
+
+def test_rank_stability():
+    x = pd.DataFrame({"x_transboundary_load": [1.0, 0.9, 0.1], "x_monitoring_gap": [0.0, 1.0, 1.0]})
+    minor = np.array([False, False, False])
+    w = {"transboundary_load": 0.5, "monitoring_gap": 0.5}
+    # scores 0.5, 0.95, 0.55: ranks 2, 1, 3... a 20 % shift moves 0.5 vs 0.55 around:
+    #   load weight 0.6, gap 0.4 -> 0.6, 0.94, 0.46 (row 0 back ahead of row 2)
+    per, summ = rank_stability(x, minor, w, perturbation=0.2)
+    assert per["rank_min"].tolist() == [2, 1, 2]
+    assert per["rank_max"].tolist() == [3, 1, 3]
+    assert summ["scenarios"] == 2 * 2 + 200
+    assert summ["top1_kept_share"] == 1.0
+    assert -1.0 <= summ["kendall_tau_min"] < 1.0
+    # no perturbation: nothing moves
+    per0, summ0 = rank_stability(x, minor, w, perturbation=0.0)
+    assert (per0["rank_min"] == per0["rank_max"]).all()
+    assert summ0["kendall_tau_min"] == 1.0
+    with pytest.raises(InputError, match=r"perturbation must lie in \[0, 1\), got 1.5"):
+        rank_stability(x, minor, w, perturbation=1.5)
+
+
+def test_minor_crossings_do_not_crowd_the_top():
+    # make the minor tributary score highest: it still ranks after every major crossing
+    net, ov = toy()
+    flux = FLUX.copy()
+    flux.loc[flux["crossing_id"] == "s-1", "load_kg_day"] = 50.0
+    t = priority(net, ov, crossing_flux=flux, basin_area_km2=1000.0).table
+    sec = t[t["kind"] == "section"].set_index("crossing_id")
+    assert sec.loc["s-1", "score"] > sec.loc["s-0", "score"]
+    assert sec.loc["s-1", "rank"] == 3
+    assert sec.loc["s-1", "class"] == "low"
+    # a threshold below its area makes it a major crossing again
+    t2 = priority(
+        net, ov, crossing_flux=flux, settings=PrioritySection(minor_upstream_area_km2=0.5)
+    ).table
+    assert not t2[t2["crossing_id"] == "s-1"]["minor"].iloc[0]
+
+
+def test_errors():
+    net, ov = toy()
+    with pytest.raises(InputError, match=r"level\(s\) \['t'\] are not overlay levels"):
+        priority(net, ov, levels=["t"])
+    dup = pd.DataFrame({"crossing_id": ["s-0", "s-0"], "has_station": [True, False]})
+    with pytest.raises(InputError, match=r"repeats crossing ids \['s-0'\]"):
+        priority(net, ov, sections=dup)
+    neg = pd.DataFrame({"crossing_id": ["s-0"], "exceedance_ratio": [-1.0]})
+    with pytest.raises(InputError, match="exceedance_ratio must be >= 0"):
+        priority(net, ov, sections=neg)
+    with pytest.raises(InputError, match=r"lacks \['crossing_id'\]"):
+        priority(net, ov, sections=pd.DataFrame({"id": ["s-0"]}))
+    x = pd.DataFrame({"x_transboundary_load": [1.0]})
+    with pytest.raises(InputError, match=r"unknown priority indicator\(s\) \['beauty'\]"):
+        score(x, {"beauty": 1.0})
+    with pytest.raises(InputError, match="must be >= 0 and not all zero"):
+        score(x, {"transboundary_load": 0.0})

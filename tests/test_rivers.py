@@ -1,0 +1,186 @@
+"""Tests for basingov.rivers: River Chief stretches along named rivers, on hand-built basins."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString, box
+
+from basingov.errors import InputError
+from basingov.network import network_from_table
+from basingov.overlay import overlay_network
+from basingov.rivers import RIVER_CHIEF_COLUMNS, river_chiefs, river_courses, select_river
+
+CRS = "EPSG:3035"
+
+
+def jur_layer(rows: list[tuple[str, str, int, str, str, object]]) -> gpd.GeoDataFrame:
+    jid, name, level, level_name, parent, geom = zip(*rows, strict=True)
+    return gpd.GeoDataFrame(
+        {"jur_id": jid, "name": name, "level": level, "level_name": level_name,
+         "parent_id": parent},
+        geometry=list(geom),
+        crs=CRS,
+    )  # fmt: skip
+
+
+def reach_table(lines: dict[int, tuple[int, list[tuple[float, float]], str]], **cols):
+    ids = list(lines)
+    return gpd.GeoDataFrame(
+        {
+            "reach_id": ids,
+            "downstream_id": [lines[i][0] for i in ids],
+            "name": [lines[i][2] for i in ids],
+            **cols,
+        },
+        geometry=[LineString(lines[i][1]) for i in ids],
+        crs=CRS,
+    )
+
+
+def zigzag(n: int, *, y0: float, step: float = 1000.0) -> list[tuple[float, float]]:
+    """Flow south along x = 1000, 300 m to the west, then east, ... (``n`` swings)."""
+    return [(1000 + (300 if k % 2 else -300), y0 - k * step) for k in range(n + 1)]
+
+
+@pytest.fixture
+def border_ab() -> gpd.GeoDataFrame:
+    """West A and east B, border x = 1000, 20 km long."""
+    return jur_layer(
+        [
+            ("A", "West", 0, "state", "", box(0, 0, 1000, 20_000)),
+            ("B", "East", 0, "state", "", box(1000, 0, 2000, 20_000)),
+        ]
+    )
+
+
+def stretch_overlay(net, jur):
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 20_000)], crs=CRS)
+    return overlay_network(
+        net, jur, basin, stretch_tolerance_m=500, min_stretch_m=2000, meander_tolerance_m=0
+    )
+
+
+def test_border_river_is_held_jointly(border_ab):
+    """A river flows in A, then zig-zags along the A|B border, then leaves into B.
+
+    River Chief stretches along the flow: A alone, then A and B jointly (the boundary
+    stretch: its zig-zags are not handovers), then B. A reaches its own shared stretch
+    (no crossing at that entry); the stretch is left into B at the overlay's one A -> B
+    crossing; the river ends at the basin outlet.
+    """
+    line = [(100, 19_900), (100, 16_000), *zigzag(6, y0=15_000), (1800, 8_500), (1800, 500)]
+    t = reach_table({1: (-1, line, "Border River")}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    ov = stretch_overlay(net, border_ab)
+    rc = river_chiefs(net, ov)
+    assert list(rc.columns) == [*RIVER_CHIEF_COLUMNS, "geometry"]
+    assert rc["jur_id"].tolist() == ["A", "A|B", "B"]
+    assert rc["shared"].tolist() == [False, True, False]
+    assert rc["seq"].tolist() == [1, 2, 3]
+    (cid,) = ov.crossings["crossing_id"]
+    assert rc["entry_crossing_id"].tolist() == ["", "", cid]
+    assert rc["exit_crossing_id"].tolist() == ["", cid, ""]
+    assert rc["entry"].tolist() == ["river start", "border", "border"]
+    assert rc["exit"].tolist() == ["border", "border", "basin outlet"]
+    # the shared stretch is the overlay's boundary stretch, with its length
+    (st,) = ov.boundary_stretches.itertuples()
+    shared = rc[rc["shared"]].iloc[0]
+    assert shared["stretch_id"] == st.stretch_id
+    assert shared["length_km"] == pytest.approx(st.length_km)
+    # the stretches tile the river: lengths add up, each starts where the last ended
+    assert rc["length_km"].sum() == pytest.approx(net.reaches["length_km"].sum())
+    np.testing.assert_allclose(rc["start_km"].to_numpy()[1:], rc["end_km"].to_numpy()[:-1])
+    # exit of one stretch is the entry of the next (same point, WGS84)
+    np.testing.assert_allclose(rc["exit_lon"].to_numpy()[:-1], rc["entry_lon"].to_numpy()[1:])
+    # pieces carry their stretch: their lengths add up to the stretch length
+    p = ov.pieces
+    assert p.loc[p["stretch_state"] == st.stretch_id, "length_km"].sum() == pytest.approx(
+        st.length_km
+    )
+
+
+def test_chain_across_three_jurisdictions_with_tributary():
+    """Main river M through A -> B -> C (x borders 10 and 20 km); tributary T joins in B.
+
+    Reaches: 1 (M, 0..15 km), 2 (M, 15..30 km), 3 (T, from the north into the confluence
+    at 15 km). By hand: M at level "state" is A 0-10, B 10-20, C 20-30 km, with the two
+    crossings at its borders; T lies in B and ends by joining M.
+    """
+    jur = jur_layer(
+        [
+            ("A", "Aa", 0, "state", "", box(0, 0, 10_000, 10_000)),
+            ("B", "Bb", 0, "state", "", box(10_000, 0, 20_000, 10_000)),
+            ("C", "Cc", 0, "state", "", box(20_000, 0, 30_000, 10_000)),
+        ]
+    )
+    t = reach_table(
+        {
+            1: (2, [(0, 5000), (15_000, 5000)], "M"),
+            2: (-1, [(15_000, 5000), (30_000, 5000)], "M"),
+            3: (2, [(15_000, 9000), (15_000, 5000)], "T"),
+        },
+        local_area_km2=[15.0, 15.0, 4.0],
+    )
+    net = network_from_table(t)
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 30_000, 10_000)], crs=CRS)
+    ov = overlay_network(net, jur, basin)
+    rc = river_chiefs(net, ov)
+    m = rc[rc["river"] == "M"]
+    assert m["jur_id"].tolist() == ["A", "B", "C"]
+    np.testing.assert_allclose(m["length_km"], [10.0, 10.0, 10.0])
+    c = ov.crossings.set_index(["from_jur", "to_jur"])["crossing_id"]
+    assert m["exit_crossing_id"].tolist() == [c["A", "B"], c["B", "C"], ""]
+    tr = rc[rc["river"] == "T"].iloc[0]
+    assert (tr["jur_id"], tr["length_km"], tr["exit"]) == ("B", pytest.approx(4.0), "joins M")
+    # one level asked, one river asked
+    only = river_chiefs(net, ov, rivers=["T"], levels=["state"])
+    assert only["river"].tolist() == ["T"]
+
+
+def test_courses_follow_the_main_river_over_misnamed_brooks_and_gaps():
+    """The main course follows the river, not a brook named after it.
+
+    Reaches (upstream areas): 0 brook "R" (1) and 1 unnamed main stem (80) join into
+    2 "R" (90); 3 "R" (40) flows into 1. The main course walks up from 2: the brook
+    drains less than half of reach 1, so it follows 1 (unnamed: a gap, kept) and then 3;
+    the brook is a course of its own.
+    """
+    r = pd.DataFrame({"name": ["R", "", "R", "R"], "upstream_area_km2": [1.0, 80.0, 90.0, 40.0]})
+    from types import SimpleNamespace
+
+    net = SimpleNamespace(reaches=r, idx_ds=np.array([2, 2, -1, 1]))
+    courses = river_courses(net)["R"]
+    assert [c.tolist() for c in courses] == [[3, 1, 2], [0]]
+    # aliases make two names one river
+    r2 = r.assign(name=["", "", "Rhin", "Rhein"])
+    got = river_courses(
+        SimpleNamespace(reaches=r2, idx_ds=net.idx_ds), aliases={"Rhine": ["Rhin", "Rhein"]}
+    )
+    assert [c.tolist() for c in got["Rhine"]] == [[3, 1, 2]]
+
+
+def test_errors_name_the_fix(border_ab):
+    t = reach_table({1: (-1, [(300, 19_000), (300, 1000)], "X")}, local_area_km2=[5.0])
+    net = network_from_table(t)
+    ov = stretch_overlay(net, border_ab)
+    with pytest.raises(InputError, match=r"no river named \['Y'\] in the network"):
+        river_chiefs(net, ov, rivers=["Y"])
+    with pytest.raises(InputError, match=r"level\(s\) \['county'\] are not overlay levels"):
+        river_chiefs(net, ov, levels=["county"])
+    unnamed = network_from_table(t.drop(columns="name"))
+    with pytest.raises(InputError, match=r"no river names .* set name_column"):
+        river_chiefs(unnamed, ov)
+
+
+def test_select_river_matches_names_and_alternatives():
+    t = pd.DataFrame({"river": ["Rhein", "Rhin", "Rhine", "Main"], "level_name": ["country"] * 4})
+    assert select_river(t, "RHINE")["river"].tolist() == ["Rhine"]
+    assert select_river(t, "Rhein|Rhin")["river"].tolist() == ["Rhein", "Rhin"]
+    assert select_river(t, "ai")["river"].tolist() == ["Main"]  # substring when no exact
+    with pytest.raises(InputError, match=r"no river matches 'Elbe'; named rivers are"):
+        select_river(t, "Elbe")
+    with pytest.raises(InputError, match=r"level 'nuts9' is not in the table"):
+        select_river(t, "Main", level="nuts9")
