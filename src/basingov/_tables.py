@@ -10,7 +10,7 @@ the file's line numbers (the header is line 1).
 
 from __future__ import annotations
 
-import io
+import codecs
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -60,28 +60,45 @@ def read_table(
     if not path.is_file():
         msg = f"{what} {path} does not exist (paths in a config are relative to the config file)"
         raise InputError(msg)
-    raw = path.read_bytes()
-    if not raw.strip():
-        msg = f"{name} is empty; it needs a header line and one row per record"
-        raise InputError(msg)
+    _check_utf8(path, name)
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = (
-            f"{name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}); "
-            f're-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 -t utf-8 '
-            f"{path.name} > {path.stem}_utf8.csv)"
-        )
-        raise InputError(msg) from None
-    if "\x00" in text:
-        msg = f"{name} holds NUL bytes: it is not a text CSV (UTF-16 or a binary file?)"
-        raise InputError(msg)
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=dict(dtype or {}), low_memory=False)
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict(dtype or {}), low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = f"{name} cannot be read as CSV: {exc}"
         raise InputError(msg) from None
     return df
+
+
+def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:
+    """Stream the file through a UTF-8 decoder: refuse empty, non-UTF-8 or binary files."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    blank = True
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                pos = seen + exc.start
+                msg = (
+                    f"{name} is not UTF-8 text (byte 0x{block[exc.start]:02x} at position "
+                    f'{pos}); re-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 '
+                    f"-t utf-8 {path.name} > {path.stem}_utf8.csv)"
+                )
+                raise InputError(msg) from None
+            if "\x00" in text:
+                msg = f"{name} holds NUL bytes: it is not a text CSV (UTF-16 or a binary file?)"
+                raise InputError(msg)
+            blank = blank and not text.lstrip("\ufeff").strip()
+            seen += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        msg = f"{name} is not UTF-8 text (it ends inside a multi-byte character)"
+        raise InputError(msg) from None
+    if blank:
+        msg = f"{name} is empty; it needs a header line and one row per record"
+        raise InputError(msg)
 
 
 def _lines(mask: np.ndarray) -> list[int]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
 from basingov._checks import JURISDICTION_COLUMNS
 from basingov._layer_checks import basin_problems, check_layer, jurisdiction_problems
@@ -242,7 +241,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         if not mon.observations.is_file():
             rep.problems.append(f"file {mon.observations} does not exist")
         else:
-            obs = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+            obs = read_table(
+                mon.observations, what="[monitoring].observations", dtype={"station_id": str}
+            )
             rep.count = len(obs)
             missing = [c for c in cols if c not in obs.columns]
             if missing:

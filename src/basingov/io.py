@@ -21,6 +21,7 @@ import pyogrio
 from basingov import _outdir
 from basingov._checks import require_projected
 from basingov._outdir import temp_file_name
+from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
@@ -278,7 +279,7 @@ def read_stations(
         msg = f"Station table {path} does not exist"
         raise InputError(msg)
     try:
-        df = pd.read_csv(path, dtype={id_column: str})
+        df = read_table(path, what="Station table", dtype={id_column: str})
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         msg = f"Cannot read station table {path}: {exc}"
         raise InputError(msg) from exc

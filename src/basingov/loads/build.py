@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._tables import check_table, read_table
 from basingov.errors import InputError
 
 __all__ = ["BasinLoads", "basin_loads"]
@@ -62,8 +63,6 @@ def _file(ld: Any, key: str, kind: str) -> Path:
 
 def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
     """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
-    from basingov._tables import check_table, read_table
-
     what = f"[loads].jurisdiction_table {path.name}"
     table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
     check_table(
@@ -263,8 +262,8 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
     mon = cfg.monitoring
     if mon.stations is None or mon.observations is None:
         return cal.uncalibrated("no [monitoring] stations/observations to calibrate on", kinds)
-    st = pd.read_csv(mon.stations, dtype={"station_id": str})
-    ob = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+    st = read_table(mon.stations, what="[monitoring].stations", dtype={"station_id": str})
+    ob = read_table(mon.observations, what="[monitoring].observations", dtype={"station_id": str})
     param = sec.observed_parameter or cfg.loads.parameter
     h = cfg.hydraulics
     areas = None
