@@ -27,6 +27,7 @@ from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 __all__ = [
     "atomic_dir",
     "atomic_path",
+    "check_output_folder",
     "check_overwrite",
     "clean_outputs",
     "list_layers",
@@ -441,6 +442,27 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_folder(path: str | Path, *, overwrite: bool) -> Path:
+    """Check an output folder before any work; return its real path.
+
+    The checks :func:`atomic_dir` makes again when it starts: not the current folder or a
+    parent of it, no file in the way, writable, and with ``overwrite`` a folder basingov
+    wrote (see :func:`basingov._outdir.check_output_dir`).
+
+    Raises
+    ------
+    OutputError, OutputExistsError
+        As :func:`atomic_dir`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_output_folder(pathlib.Path(tempfile.mkdtemp()) / "new", overwrite=False).name
+    'new'
+    """
+    return _outdir.check_output_dir(path, overwrite=overwrite)
 
 
 def clean_outputs(folder: str | Path) -> list[Path]:
