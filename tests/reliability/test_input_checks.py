@@ -364,3 +364,35 @@ def test_dem_that_is_not_a_raster(tmp_path: Path) -> None:
         match=r"cannot read raster .*dem.tif \(a GeoTIFF or another GDAL raster is needed\)",
     ):
         from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)
+
+
+# --- the other user tables of the pipeline --------------------------------------------------
+def _readers() -> list[tuple[str, object]]:
+    from basingov.io import read_stations
+    from basingov.loads.diffuse import read_export_table
+    from basingov.loads.sewage import read_census, read_plants
+    from basingov.monitoring.units import read_observations
+    from basingov.network import gauge_table
+
+    return [
+        ("stations", read_stations),
+        ("observations", read_observations),
+        ("census", lambda p: read_census(p, id_column="id", value_column="pop")),
+        ("treatment plants", lambda p: read_plants([p])),
+        ("export coefficients", read_export_table),
+        ("gauges", lambda p: gauge_table(gauges=p)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content", [b"", "station_id,name\nA,K\xf6ln\n".encode("latin-1"), b"\x00\x01\x02"]
+)
+@pytest.mark.parametrize("which", range(6))
+def test_every_user_table_refuses_bad_files(which: int, content: bytes, tmp_path: Path) -> None:
+    name, reader = _readers()[which]
+    path = tmp_path / f"{name.replace(' ', '_')}.csv"
+    path.write_bytes(content)
+    with pytest.raises(
+        InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|missing column)"
+    ):
+        reader(path)  # type: ignore[operator]
