@@ -101,13 +101,13 @@ def test_boundary_problems_are_collected(tmp_path: Path) -> None:
     assert "bounds.gpkg" in msg
     assert "layer 'basin' must hold exactly one polygon, found 2" in msg
     assert "repeated jur_id values ['A']" in msg
-    assert "invalid geometries for jur_id ['A']; repair them with shapely.make_valid" in msg
+    assert "1 invalid geometry at jur_id ['A']; repair with shapely.make_valid" in msg
 
 
 def test_missing_level_and_column(tmp_path: Path) -> None:
     cfg = write_toy(tmp_path, jur_layer(level_name=["state", "state"]))
     with pytest.raises(
-        InputError, match=r"levels \['country'\] listed in \[boundaries\].levels are absent"
+        InputError, match=r"levels \['country'\] from \[boundaries\].levels are absent"
     ):
         load_basin(cfg)
     other = tmp_path / "other"

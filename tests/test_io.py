@@ -118,8 +118,8 @@ def test_no_overwrite_without_flag_and_nothing_half_written(tmp_path: Path) -> N
     assert json.loads((tmp_path / "s.json").read_text()) == {"x": None}
     # a failure inside an atomic folder leaves the old output intact and no temp folder
     target = tmp_path / "run"
-    target.mkdir()
-    (target / "keep.txt").write_text("old")
+    with atomic_dir(target) as first:
+        (first / "keep.txt").write_text("old")
 
     def failing_run() -> None:
         with atomic_dir(target, overwrite=True) as tmp:

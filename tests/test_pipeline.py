@@ -11,7 +11,7 @@ import pytest
 
 from basingov import __version__
 from basingov.errors import BasingovWarning, InputError, OutputExistsError
-from basingov.io import sha256
+from basingov.io import atomic_dir, sha256
 from basingov.pipeline import run, run_many
 
 CONTRACT_TABLES = {
@@ -135,7 +135,9 @@ def test_no_overwrite_and_no_partial_output(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError, match=r"out already exists; pass overwrite=True"):
         run("thames", out_dir=out)
     # a run that fails half-way (a broken config) leaves the old output untouched
-    (out / "keep.txt").write_text("old")
+    out.rmdir()
+    with atomic_dir(out) as first:  # an earlier basingov output (it has a manifest)
+        (first / "keep.txt").write_text("old")
     cfg = tmp_path / "broken.toml"
     text = (Path(__file__).parents[1] / "data" / "basins" / "thames.toml").read_text()
     data = Path(__file__).parents[1] / "data"

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 
 from basingov._checks import JURISDICTION_COLUMNS
+from basingov._layer_checks import basin_problems, check_layer, jurisdiction_problems
+from basingov._tables import check_table, read_table
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
 from basingov.io import read_stations, read_vector
@@ -51,70 +51,6 @@ class LayerReport:
         }
 
 
-def check_layer(
-    gdf: gpd.GeoDataFrame,
-    *,
-    required_columns: Sequence[str] = (),
-    id_column: str | None = None,
-    geometry_types: Iterable[str] | None = None,
-) -> list[str]:
-    """Return every problem found in a vector layer (empty list if none).
-
-    Checks: emptiness, missing CRS, missing columns, repeated ids, null/empty or
-    invalid geometries and unexpected geometry types. Problems name the ids (or
-    row numbers) concerned and the fix.
-
-    Examples
-    --------
-    >>> from shapely.geometry import Polygon
-    >>> bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
-    >>> gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[bowtie], crs="EPSG:3035")
-    >>> check_layer(gdf, id_column="id")
-    ['1 invalid geometry at id [1]; repair with shapely.make_valid or `ogr2ogr -makevalid`']
-    """
-    problems: list[str] = []
-    if gdf.crs is None:
-        problems.append("no CRS; set it with gdf.set_crs(...) or add a .prj file")
-    if len(gdf) == 0:
-        problems.append("the layer is empty")
-        return problems
-    missing = [c for c in required_columns if c not in gdf.columns]
-    if missing:
-        problems.append(
-            f"missing column(s) {missing}; available: {[c for c in gdf.columns if c != 'geometry']}"
-        )
-    if id_column and id_column in gdf.columns:
-        labels = gdf[id_column]
-        dup = labels[labels.duplicated()].unique().tolist()
-        if dup:
-            problems.append(f"repeated {id_column} values {dup[:10]}")
-    else:
-        labels = pd.Series(np.arange(len(gdf)), index=gdf.index)
-    key = id_column if id_column and id_column in gdf.columns else "row"
-    geom = gdf.geometry
-    null = geom.isna().to_numpy() | geom.is_empty.to_numpy()
-    if null.any():
-        problems.append(
-            f"{int(null.sum())} null or empty geometr{'y' if null.sum() == 1 else 'ies'} at "
-            f"{key} {labels[null].tolist()[:10]}"
-        )
-    valid = geom.is_valid.to_numpy() | null
-    if not valid.all():
-        n = int((~valid).sum())
-        problems.append(
-            f"{n} invalid geometr{'y' if n == 1 else 'ies'} at {key} "
-            f"{labels[~valid].tolist()[:10]}; "
-            "repair with shapely.make_valid or `ogr2ogr -makevalid`"
-        )
-    if geometry_types is not None:
-        allowed = set(geometry_types)
-        types = geom[~null].geom_type
-        wrong = sorted(set(types) - allowed)
-        if wrong:
-            problems.append(f"unexpected geometry type(s) {wrong}; expected {sorted(allowed)}")
-    return problems
-
-
 def raise_if_problems(problems: Sequence[str], *, where: str) -> None:
     """Raise one :class:`InputError` listing every problem, if there are any.
 
@@ -148,6 +84,7 @@ def _vector_report(
     required: Sequence[str] = (),
     id_column: str | None = None,
     geometry_types: Iterable[str] | None = None,
+    basin: bool = False,
 ) -> tuple[LayerReport, gpd.GeoDataFrame | None]:
     rep = LayerReport(what=what, path=path, layer=layer)
     try:
@@ -158,9 +95,12 @@ def _vector_report(
     rep.count = len(gdf)
     rep.crs = gdf.crs.to_string() if gdf.crs is not None else None
     rep.extent = _extent(gdf)
-    rep.problems += check_layer(
-        gdf, required_columns=required, id_column=id_column, geometry_types=geometry_types
-    )
+    if basin:
+        rep.problems += basin_problems(gdf)
+    else:
+        rep.problems += check_layer(
+            gdf, required_columns=required, id_column=id_column, geometry_types=geometry_types
+        )
     return rep, gdf
 
 
@@ -196,6 +136,20 @@ _NET_REQUIRED = {
 }
 
 
+#: What the load stage checks in each [loads] table (basingov.loads and the pipeline).
+_LOAD_TABLES: dict[str, dict[str, Any]] = {
+    "point_sources": {
+        "lon_column": "uwwLongitude",
+        "lat_column": "uwwLatitude",
+    },
+    "jurisdiction_table": {
+        "numeric": ["load_kg_day"],
+        "nonnegative": ["load_kg_day"],
+        "id_column": "jur_id",
+    },
+}
+
+
 def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
     """Check every input a basin config refers to and report per layer.
 
@@ -220,29 +174,13 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         geometry_types={"Polygon", "MultiPolygon"},
     )
     if jur is not None and "level_name" in jur.columns:
-        present = set(jur["level_name"])
-        missing = [lv for lv in b.levels if lv not in present]
-        if missing:
-            rep.problems.append(
-                f"levels {missing} from [boundaries].levels are absent "
-                f"(layer has {sorted(present)})"
-            )
+        rep.problems += jurisdiction_problems(jur, b.levels)
         counts = jur["level_name"].value_counts()
         rep.notes.append(
             "per level: " + ", ".join(f"{lv} {int(counts.get(lv, 0))}" for lv in b.levels)
         )
-        if "parent_id" in jur.columns and "jur_id" in jur.columns:
-            ids = set(jur["jur_id"].astype(str))
-            parents = jur["parent_id"].fillna("").astype(str)
-            orphan = jur.loc[(parents != "") & ~parents.isin(ids), "jur_id"].tolist()
-            if orphan:
-                rep.problems.append(f"parent_id refers to unknown jurisdictions for {orphan[:10]}")
     reports.append(rep)
-    rep, basin = _vector_report(
-        "basin", b.path, b.basin_layer, geometry_types={"Polygon", "MultiPolygon"}
-    )
-    if basin is not None and len(basin) != 1:
-        rep.problems.append(f"must hold exactly one polygon, found {len(basin)}")
+    rep, _ = _vector_report("basin", b.path, b.basin_layer, basin=True)
     reports.append(rep)
 
     for key, net in cfg.networks.items():
@@ -303,7 +241,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         if not mon.observations.is_file():
             rep.problems.append(f"file {mon.observations} does not exist")
         else:
-            obs = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+            obs = read_table(
+                mon.observations, what="[monitoring].observations", dtype={"station_id": str}
+            )
             rep.count = len(obs)
             missing = [c for c in cols if c not in obs.columns]
             if missing:
@@ -315,13 +255,18 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         p = getattr(cfg.loads, opt)
         if p is not None:
             reports.append(_raster_report(f"loads {opt}", p))
-    for opt in ("point_sources", "jurisdiction_table"):
+    for opt, checks in _LOAD_TABLES.items():
         p = getattr(cfg.loads, opt)
         if p is not None:
             rep = LayerReport(what=f"loads {opt}", path=p)
             if not p.is_file():
                 rep.problems.append(f"file {p} does not exist")
             else:
-                rep.count = len(pd.read_csv(p, low_memory=False))
+                try:  # the checks the load stage makes on the same file
+                    table = read_table(p, what=f"[loads].{opt}", dtype={"jur_id": str})
+                    rep.count = len(table)
+                    check_table(table, what=p.name, **checks)
+                except BasingovError as exc:
+                    rep.problems.append(str(exc))
             reports.append(rep)
     return reports

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
 
@@ -1091,7 +1092,11 @@ def evaluate_rules(
         if rule.kind == "polluter_pays":
             allowance: float | pd.DataFrame = rule.allowance_kg_day
             if rule.allowances is not None:
-                allowance = pd.read_csv(rule.allowances, dtype={"origin": str, "receptor": str})
+                allowance = read_table(
+                    rule.allowances,
+                    what=f"[[compensation.rules]] {rule.name!r} allowances",
+                    dtype={"origin": str, "receptor": str},
+                )
             t = polluter_pays(
                 matrix, price=float(rule.price or 0.0), currency=rule.currency,
                 allowance=allowance, days_per_year=rule.days_per_year, samples=smp, rule=rule.name,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from basingov._values import config_value_problems
 from basingov.errors import ConfigError
 
 __all__ = [
@@ -102,9 +104,11 @@ class NetworkSection:
     """``[networks.<key>]``: one river network source and how to build it.
 
     ``options`` holds the builder-specific keys (see ``BUILDER_OPTIONS``), with paths
-    already resolved relative to the config file. ``filter`` is an optional
-    :meth:`pandas.DataFrame.query` expression that selects the features to use, e.g.
-    ``"in_basin_share >= 0.5"`` to drop neighbouring rivers caught by a clipping buffer.
+    already resolved relative to the config file. ``filter`` optionally selects the
+    features to use, e.g. ``"in_basin_share >= 0.5"`` to drop neighbouring rivers caught
+    by a clipping buffer: column names, literals, comparisons, ``in [...]``, ``and``,
+    ``or``, ``not`` and parentheses, parsed by :mod:`basingov._filters` and never
+    evaluated as code.
     ``discharge_column`` names a measured mean discharge (m³/s) in the vector table, e.g.
     HydroRIVERS ``DIS_AV_CMS``; it becomes ``discharge_m3s`` (velocity follows from it) and
     only missing values are estimated from upstream area (not for the ``dem`` builder).
@@ -594,6 +598,9 @@ def _section(
             if expected is not None and not _is_instance(v, expected):
                 errs.add(f"{where}.{k} must be {_KIND_NAMES[expected[0]]}, got {v!r}")
                 continue
+            if isinstance(v, float) and not math.isfinite(v):  # TOML allows nan and inf
+                errs.add(f"{where}.{k} must be a finite number, got {v!r}")
+                continue
             kwargs[k] = v
     kwargs.update(extra or {})
     try:
@@ -959,7 +966,7 @@ def load_config(path: str | Path) -> BasinConfig:
     ------
     ConfigError
         If the file is missing, is not valid TOML, or has unknown, missing or
-        ill-typed keys.
+        ill-typed keys, or values out of range (see :mod:`basingov._values`).
 
     Examples
     --------
@@ -1004,7 +1011,7 @@ def load_config(path: str | Path) -> BasinConfig:
         if (
             not isinstance(out, list)
             or len(out) != 2
-            or not all(isinstance(x, int | float) for x in out)
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in out)
         ):
             errs.add(f"[basin].outlet must be [lon, lat], got {out!r}")
         else:
@@ -1146,10 +1153,14 @@ def load_config(path: str | Path) -> BasinConfig:
     if boundaries is not None and not boundaries.levels:
         errs.add("[boundaries].levels must list at least one level name, coarsest first")
     errs.raise_if_any()
-    return BasinConfig(
+    cfg = BasinConfig(
         source=path.resolve(),
         basin=basin,
         boundaries=boundaries,
         networks=networks,
         **optional,
     )
+    for problem in config_value_problems(cfg):  # ranges, CRSs, file names, filters
+        errs.add(problem)
+    errs.raise_if_any()
+    return cfg

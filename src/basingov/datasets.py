@@ -10,6 +10,12 @@ from pathlib import Path
 import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS
+from basingov._layer_checks import (
+    basin_problems,
+    check_layer,
+    coordinate_problems,
+    jurisdiction_problems,
+)
 from basingov.config import BasinConfig, load_config
 from basingov.errors import ConfigError, InputError
 from basingov.io import read_vector
@@ -141,41 +147,39 @@ def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
     b = cfg.boundaries
     jur = read_vector(b.path, layer=b.layer, columns=JURISDICTION_COLUMNS)
     basin = read_vector(b.path, layer=b.basin_layer)
-    problems: list[str] = []
-    if len(basin) != 1:
-        problems.append(
-            f"layer {b.basin_layer!r} must hold exactly one polygon, found {len(basin)}"
-        )
+    # the checks `basingov validate` makes (basingov._layer_checks), so a run refuses the same
+    problems = [f"layer {b.basin_layer!r} {p}" for p in basin_problems(basin)]
     if jur.empty:
         problems.append(f"layer {b.layer!r} is empty")
-    unknown = sorted(set(jur["level_name"]) - set(b.levels))
-    missing = [lv for lv in b.levels if lv not in set(jur["level_name"])]
-    if missing:
-        problems.append(
-            f"levels {missing} listed in [boundaries].levels are absent from layer {b.layer!r} "
-            f"(it has {sorted(set(jur['level_name']))})"
-        )
-    if unknown:
-        logger.info("ignoring jurisdiction levels %s not listed in the config", unknown)
-    jur = jur[jur["level_name"].isin(b.levels)].copy()
-    dup = jur["jur_id"][jur["jur_id"].duplicated()].unique().tolist()
-    if dup:
-        problems.append(f"repeated jur_id values {dup[:10]}")
-    invalid = jur.loc[~jur.geometry.is_valid, "jur_id"].tolist()
-    if invalid:
-        problems.append(
-            f"invalid geometries for jur_id {invalid[:10]}; repair them with shapely.make_valid"
-        )
+    else:
+        problems += [
+            f"layer {b.layer!r}: {p}"
+            for p in check_layer(
+                jur, id_column="jur_id", geometry_types={"Polygon", "MultiPolygon"}
+            )
+            + jurisdiction_problems(jur, b.levels)
+        ]
     if problems:
         msg = f"Boundaries {b.path}: " + "; ".join(problems)
         raise InputError(msg)
+    unknown = sorted(set(jur["level_name"]) - set(b.levels))
+    if unknown:
+        logger.info("ignoring jurisdiction levels %s not listed in the config", unknown)
+    jur = jur[jur["level_name"].isin(b.levels)].copy()
     jur["jur_id"] = jur["jur_id"].astype(str)
     jur["parent_id"] = jur["parent_id"].fillna("").astype(str)
     jur["level"] = jur["level_name"].map({lv: i for i, lv in enumerate(b.levels)}).astype(int)
     crs = cfg.basin.crs
-    return basin.to_crs(crs), jur.sort_values(["level", "jur_id"]).reset_index(drop=True).to_crs(
-        crs
-    )
+    basin = basin.to_crs(crs)
+    jur = jur.sort_values(["level", "jur_id"]).reset_index(drop=True).to_crs(crs)
+    far = coordinate_problems(basin) + coordinate_problems(jur, key="jur_id")
+    if far:
+        msg = (
+            f"Boundaries {b.path}: projected to [basin].crs {crs}, " + "; ".join(far) + "; the "
+            "data lie outside the area that CRS covers: check the layers' CRS and [basin].crs"
+        )
+        raise InputError(msg)
+    return basin, jur
 
 
 def load_basin(name_or_config: str | Path) -> Basin:

@@ -9,7 +9,9 @@ __all__ = [
     "ConfigError",
     "EmptyResultError",
     "InputError",
+    "OutputError",
     "OutputExistsError",
+    "OutputLockedError",
     "SingularSystemError",
     "TopologyError",
 ]
@@ -39,8 +41,16 @@ class EmptyResultError(BasingovError):
     """An operation produced no result where one was required."""
 
 
-class OutputExistsError(BasingovError, FileExistsError):
-    """An output already exists and ``overwrite`` was not requested."""
+class OutputError(BasingovError):
+    """An output location is unusable (a file in the way, not writable, the current folder)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """An output already exists and ``overwrite`` was not requested (or may not replace it)."""
+
+
+class OutputLockedError(OutputError):
+    """Another basingov run is writing the same output folder."""
 
 
 class SingularSystemError(BasingovError, ArithmeticError):

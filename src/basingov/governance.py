@@ -20,6 +20,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from basingov._tables import read_table
 from basingov.compensation import CompensationResult, evaluate_rules
 from basingov.errors import InputError
 from basingov.priority import PriorityResult, priority
@@ -70,7 +71,11 @@ class GovernanceResult:
 def _observations(path: Path | None) -> pd.DataFrame | None:
     if path is None or not Path(path).is_file():
         return None
-    return pd.read_csv(path, dtype={"station_id": str, "parameter": str, "unit": str})
+    return read_table(
+        path,
+        what="[monitoring].observations",
+        dtype={"station_id": str, "parameter": str, "unit": str},
+    )
 
 
 def governance_stage(

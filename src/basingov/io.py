@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import shutil
-import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,18 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from basingov import _outdir
 from basingov._checks import require_projected
-from basingov.errors import CRSError, InputError, OutputExistsError
+from basingov._outdir import temp_file_name
+from basingov._tables import read_table
+from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
     "atomic_dir",
     "atomic_path",
+    "check_output_folder",
     "check_overwrite",
+    "clean_outputs",
     "list_layers",
     "read_stations",
     "read_vector",
@@ -125,7 +131,8 @@ def read_vector(
     Raises
     ------
     InputError
-        If the file or layer is missing, unreadable, or lacks a required column.
+        If the file or layer is missing, unreadable, or lacks a required column, or a
+        Shapefile without ``.cpg`` holds text in another encoding than Latin-1 (e.g. GBK).
     CRSError
         If the layer has no CRS (the message gives the fix).
 
@@ -158,7 +165,10 @@ def read_vector(
         if encoding:
             kwargs["encoding"] = encoding
         try:
-            gdf = gpd.read_file(path, layer=layer, bbox=bbox, engine="pyogrio", **kwargs)
+            with warnings.catch_warnings():
+                # NaN vertices: shapely warns while decoding; the layer checks name the rows
+                warnings.filterwarnings("ignore", "invalid value encountered in from_wkb")
+                gdf = gpd.read_file(path, layer=layer, bbox=bbox, engine="pyogrio", **kwargs)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             msg = f"Cannot read {_describe(path, layer)}: {exc}"
             raise InputError(msg) from exc
@@ -170,6 +180,8 @@ def read_vector(
             raise InputError(msg) from exc
         if gdf.crs is None and _is_topojson(path):
             gdf = gdf.set_crs("EPSG:4326")
+        if suffix == ".shp" and not encoding and not path.with_suffix(".cpg").exists():
+            _check_dbf_encoding(gdf, path)
     if gdf.crs is None:
         msg = (
             f"{_describe(path, layer)} has no CRS. Add a .prj / set it with "
@@ -187,6 +199,52 @@ def read_vector(
             )
             raise InputError(msg)
     return gdf
+
+
+def _looks_cjk(text: str) -> bool:
+    chars = [c for c in text if not c.isspace()]
+    cjk = sum("\u3400" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in chars)
+    return bool(chars) and cjk / len(chars) >= 0.5
+
+
+def _check_dbf_encoding(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Refuse Shapefile text that a missing .cpg made unreadable (e.g. GBK read as Latin-1).
+
+    Without a ``.cpg`` the DBF text is decoded as Latin-1. If a column's non-ASCII text
+    then decodes cleanly as UTF-8, or is mostly non-ASCII (as double-byte text is) and
+    decodes as GBK or Big5 into mostly CJK characters, it was written in that encoding:
+    reading on would silently garble every name.
+    """
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype.kind not in "OSU":
+            continue
+        values = [v for v in gdf[col].dropna().unique()[:500] if isinstance(v, str)]
+        values = [v for v in values if not v.isascii()]
+        if not values:
+            continue
+        try:
+            raw = [v.encode("latin-1") for v in values]
+        except UnicodeEncodeError:
+            continue  # not decoded as Latin-1
+        letters = [c for v in values for c in v if not (c.isascii() and not c.isalpha())]
+        high = sum(ord(c) > 127 for c in letters)
+        double_byte = high >= 4 and high >= 0.6 * len(letters)
+        for enc in ("utf-8", "gbk", "big5"):
+            if enc != "utf-8" and not double_byte:
+                break
+            try:
+                decoded = [r.decode(enc) for r in raw]
+            except UnicodeDecodeError:
+                continue
+            if enc == "utf-8" or _looks_cjk("".join(decoded)):
+                msg = (
+                    f"{path} has no .cpg file, so its text was read as Latin-1, which gives "
+                    f"{values[0]!r} in column {col!r}; as {enc.upper()} it reads "
+                    f"{decoded[0]!r}. Add {path.with_suffix('.cpg').name} containing the "
+                    f"encoding (e.g. {enc.upper()}) next to the .shp, or pass "
+                    f"encoding={enc.upper()!r}"
+                )
+                raise InputError(msg)
 
 
 def read_stations(
@@ -222,7 +280,7 @@ def read_stations(
         msg = f"Station table {path} does not exist"
         raise InputError(msg)
     try:
-        df = pd.read_csv(path, dtype={id_column: str})
+        df = read_table(path, what="Station table", dtype={id_column: str})
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         msg = f"Cannot read station table {path}: {exc}"
         raise InputError(msg) from exc
@@ -274,11 +332,19 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
     ------
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
+    OutputError
+        If a file stands where a parent folder of ``path`` should be.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         raise OutputExistsError(msg)
+    anc = path.absolute().parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        msg = f"cannot write {path}: {anc} is a file, not a folder"
+        raise OutputError(msg)
     return path
 
 
@@ -286,7 +352,9 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
 def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. A
+    symbolic link at ``path`` is kept and its target replaced; a folder at ``path`` is
+    never replaced.
 
     Examples
     --------
@@ -298,24 +366,36 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     'done'
     """
     path = check_overwrite(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()
+    if path.is_dir():
+        msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
+        raise OutputError(msg)
+    real = path.resolve() if path.is_symlink() else path
+    real.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_file_name(real)
     try:
-        yield tmp
-        if path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        try:
+            yield tmp
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _write_error(exc, real) from exc
+        if real.is_dir():
+            msg = f"{real} became a folder while basingov was writing it; left it as it is"
+            raise OutputError(msg)
+        os.replace(tmp, real)
     finally:
-        if tmp.exists():
-            if tmp.is_dir():
-                shutil.rmtree(tmp)
-            else:
-                tmp.unlink()
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists() or tmp.is_symlink():
+            tmp.unlink()
+
+
+def _write_error(exc: Exception, path: Path) -> Exception:
+    """Turn a GDAL write failure into the OS error it stands for, or an OutputError."""
+    text = str(exc)
+    if "disk is full" in text or "No space left" in text:
+        return OSError(errno.ENOSPC, "No space left on device", str(path))
+    if "Permission denied" in text or "readonly" in text or "read-only" in text:
+        return PermissionError(errno.EACCES, "Permission denied", str(path))
+    return OutputError(f"cannot write {path}: {text}")
 
 
 @contextlib.contextmanager
@@ -323,28 +403,82 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside ``path`` that replaces ``path`` on success.
 
     A failed run leaves no partial output: the temporary folder is deleted and an
-    existing ``path`` is kept as it was.
+    existing ``path`` is kept as it was. While the block runs, the output folder is
+    locked against other runs; leftovers of dead runs to the same folder are removed
+    first. On success the folder gets a manifest (``.basingov-manifest.json``) listing
+    its files: ``overwrite`` replaces only folders whose files are all listed in theirs.
+    Folders get the permissions the umask allows. A symbolic link at ``path`` is kept
+    and its target folder replaced. See :mod:`basingov._outdir`.
 
     Raises
     ------
     OutputExistsError
-        If ``path`` exists and ``overwrite`` is false.
+        If ``path`` exists and ``overwrite`` is false, or holds files basingov did not
+        write, or appeared during the run.
+    OutputLockedError
+        If another run is writing ``path``.
+    OutputError
+        If ``path`` is unusable as an output folder (the current folder, a file, below a
+        file, not writable).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with atomic_dir(target) as tmp:
+    ...     _ = (tmp / "a.csv").write_text("x")
+    >>> sorted(p.name for p in target.iterdir())
+    ['.basingov-manifest.json', 'a.csv']
     """
-    path = check_overwrite(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        backup = None
-        if path.exists():
-            backup = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, backup)
-        os.replace(tmp, path)
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    real = _outdir.check_output_dir(path, overwrite=overwrite)
+    with _outdir.output_lock(real):
+        _outdir.remove_stale(real)
+        real = _outdir.check_output_dir(real, overwrite=overwrite)  # again, under the lock
+        tmp = _outdir.make_temp_dir(real)
+        try:
+            yield tmp
+            _outdir.write_manifest(tmp)
+            _outdir.commit_dir(tmp, real, overwrite=overwrite)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_folder(path: str | Path, *, overwrite: bool) -> Path:
+    """Check an output folder before any work; return its real path.
+
+    The checks :func:`atomic_dir` makes again when it starts: not the current folder or a
+    parent of it, no file in the way, writable, and with ``overwrite`` a folder basingov
+    wrote (see :func:`basingov._outdir.check_output_dir`).
+
+    Raises
+    ------
+    OutputError, OutputExistsError
+        As :func:`atomic_dir`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_output_folder(pathlib.Path(tempfile.mkdtemp()) / "new", overwrite=False).name
+    'new'
+    """
+    return _outdir.check_output_dir(path, overwrite=overwrite)
+
+
+def clean_outputs(folder: str | Path) -> list[Path]:
+    """Remove the leftovers of dead runs beside and inside ``folder``; return them.
+
+    Temporary folders and files of killed runs (``.NAME.basingov-<pid>-*.tmp``, of
+    processes that no longer exist) and lock files no process holds. Outputs and the
+    files of live runs are never touched. The CLI is ``basingov clean FOLDER``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> clean_outputs(pathlib.Path(tempfile.mkdtemp()) / "out")
+    []
+    """
+    return _outdir.clean(folder)
 
 
 def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:

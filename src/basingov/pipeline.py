@@ -16,13 +16,16 @@ import geopandas as gpd
 import pandas as pd
 
 from basingov import __version__, dependency, governance, monitoring, overlay, spillover
+from basingov._outdir import check_output_dir
+from basingov._preflight import preflight
 from basingov._validate import LayerReport, validate_config_inputs
+from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
 from basingov.datasets import Basin, load_basin, resolve_config
 from basingov.dependency import DependencyResult
-from basingov.errors import BasingovWarning
+from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.governance import GovernanceResult
-from basingov.io import atomic_dir, check_overwrite, sha256, write_csv, write_gpkg, write_json
+from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
 from basingov.loads.build import BasinLoads, basin_loads
 from basingov.monitoring import MonitoringResult
 from basingov.network import (
@@ -427,7 +430,8 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
 def _write(res: Results, out: Path) -> None:
     from basingov import maps
 
-    name = res.basin.name
+    # a Basin built in code skips load_config: the name becomes a file name, check it here too
+    name = check_file_name(res.basin.name, where="the basin name")
     # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
     layers = maps.gis_layers(res.layers, res.tables)
     write_gpkg(layers, out / f"{name}.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
@@ -471,7 +475,12 @@ def run(
     Raises
     ------
     OutputExistsError
-        If ``out_dir`` exists and ``overwrite`` is false (checked before any work).
+        If ``out_dir`` exists and ``overwrite`` is false, or holds files basingov did not
+        write (checked before any work, and again before the rename).
+    OutputLockedError
+        If another run is writing ``out_dir``.
+    OutputError
+        If ``out_dir`` is unusable (the current folder, a file, below a file, not writable).
     InputError
         If an input is invalid.
 
@@ -489,12 +498,23 @@ def run(
     np.float64(1.0)
     """
     if out_dir is not None:
-        check_overwrite(out_dir, overwrite=overwrite)
+        check_output_dir(out_dir, overwrite=overwrite)
     timer = _Timer(progress=progress, label=Path(str(name_or_config)).stem)
     try:
         return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
     finally:
         timer.close()
+
+
+def _load(name_or_config: str | Path, timer: _Timer) -> Basin:
+    with timer.stage("load"):
+        basin = load_basin(name_or_config)
+        preflight(basin)  # what would fail late, checked before the long work
+    if not basin.config.loads.sources:
+        timer.bar.total -= 2
+    if not _has_monitoring(basin):
+        timer.bar.total -= 1
+    return basin
 
 
 def _run(
@@ -504,20 +524,17 @@ def _run(
     out_dir: str | Path | None,
     overwrite: bool,
 ) -> Results:
-    with timer.stage("load"):
-        basin = load_basin(name_or_config)
-    if not basin.config.loads.sources:
-        timer.bar.total -= 2
-    if not _has_monitoring(basin):
-        timer.bar.total -= 1
     if out_dir is None:
+        basin = _load(name_or_config, timer)
         with _recorded_warnings() as caught:
             res = _analyse(basin, timer)
         res.summary.update(_summary(basin, res, timer.timings))
         res.summary["warnings"] = [str(w.message) for w in caught]
         return res
     out_dir = Path(out_dir)
+    # the output folder is locked (and checked again) before the inputs are read
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        basin = _load(name_or_config, timer)
         handler = logging.FileHandler(tmp / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.DEBUG)
@@ -550,6 +567,35 @@ def _run_one(name: str, out_dir: str, overwrite: bool) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BasingovWarning)
         return run(name, out_dir=out_dir, overwrite=overwrite).summary
+
+
+#: Seconds to wait for a dask scheduler given by address.
+SCHEDULER_TIMEOUT_S = 10
+
+
+def _check_scheduler(address: str) -> None:
+    """Refuse a scheduler value that is not a dask address (before any work)."""
+    import re
+
+    if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$", address):
+        msg = (
+            f"--scheduler {address!r} is not 'local', 'synchronous' or a dask scheduler "
+            "address such as tcp://127.0.0.1:8786"
+        )
+        raise InputError(msg)
+
+
+def _connect(client_cls: Any, address: str) -> Any:
+    """Connect to a running dask scheduler, or raise a one-line error."""
+    try:
+        return client_cls(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        msg = (
+            f"cannot reach the dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s "
+            f"({type(exc).__name__}: {exc}); start one with `dask scheduler`, or use "
+            "--scheduler local (a local cluster) or --scheduler synchronous"
+        )
+        raise InputError(msg) from exc
 
 
 def run_many(
@@ -590,12 +636,22 @@ def run_many(
     """
     out = Path(out_dir)
     jobs: list[tuple[str, str]] = []
+    seen: dict[str, Path] = {}
     for n in names:
         cfg_path = resolve_config(n)
         basin_name = load_config(cfg_path).basin.name
+        if basin_name in seen:
+            msg = (
+                f"{cfg_path} and {seen[basin_name]} both name their basin {basin_name!r}; "
+                f"both would write {out / basin_name}. Give each config its own [basin].name"
+            )
+            raise ConfigError(msg)
+        seen[basin_name] = cfg_path
         target = out / basin_name
-        check_overwrite(target, overwrite=overwrite)
+        check_output_dir(target, overwrite=overwrite)
         jobs.append((str(cfg_path), str(target)))
+    if scheduler not in (None, "synchronous", "local"):
+        _check_scheduler(scheduler)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="basins", unit="basin", disable=not progress, leave=False)
@@ -617,7 +673,7 @@ def run_many(
             client = Client(cluster)
         else:
             cluster = None
-            client = Client(scheduler)
+            client = _connect(Client, scheduler)
         try:
             futures = [client.submit(_run_one, c, t, overwrite, pure=False) for c, t in jobs]
             for _ in as_completed(futures):

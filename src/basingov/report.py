@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov.io import atomic_dir, check_overwrite
+from basingov.io import atomic_dir, check_output_folder
 from basingov.maps import (
     CLASS_ORDER,
     RunData,
@@ -496,7 +496,7 @@ def write_report(
     >>> sorted(p.name for p in page.parent.iterdir())
     ['figures', 'map.html', 'report.html', 'report.md']
     """
-    out = check_overwrite(out_dir, overwrite=overwrite)
+    out = check_output_folder(out_dir, overwrite=overwrite)
     data = run if isinstance(run, RunData) else read_run(run)
     facts, tables, figures = report_content(data)
     with atomic_dir(out, overwrite=overwrite) as tmp:

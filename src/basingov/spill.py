@@ -287,6 +287,44 @@ def travel_times(
     )
 
 
+#: Release years accepted: arrival times must stay representable dates.
+RELEASE_YEARS = (1800, 2200)
+
+
+def _check_release(
+    mass_kg: Any,
+    dispersion_m2_s: Any,
+    decay_per_day: Any,
+    release: dt.datetime | None,
+    *,
+    tolerance_m: Any = 0.0,
+) -> None:
+    """Refuse non-finite, negative or out-of-range release parameters (one error)."""
+    problems = []
+
+    def finite(v: Any) -> bool:
+        try:
+            return bool(np.isfinite(float(v)))
+        except (TypeError, ValueError):
+            return False
+
+    if not (finite(mass_kg) and float(mass_kg) > 0):
+        problems.append(f"mass_kg must be > 0, got {mass_kg!r} (finite)")
+    if dispersion_m2_s is not None and not (finite(dispersion_m2_s) and dispersion_m2_s >= 0):
+        problems.append(f"dispersion_m2_s must be >= 0, got {dispersion_m2_s!r} (finite)")
+    if not (finite(decay_per_day) and float(decay_per_day) >= 0):
+        problems.append(f"decay_per_day must be >= 0, got {decay_per_day!r} (finite)")
+    if not (finite(tolerance_m) and float(tolerance_m) >= 0):
+        problems.append(f"tolerance_m must be >= 0, got {tolerance_m!r} (finite)")
+    if release is not None and not RELEASE_YEARS[0] <= release.year <= RELEASE_YEARS[1]:
+        problems.append(
+            f"release time {release.isoformat()} is outside the years "
+            f"{RELEASE_YEARS[0]}-{RELEASE_YEARS[1]}; give the date of the release"
+        )
+    if problems:
+        raise InputError("; ".join(problems))
+
+
 def spill_notifications(
     net: Any,
     pieces: gpd.GeoDataFrame,
@@ -356,12 +394,7 @@ def spill_notifications(
     EmptyResultError
         If the path has no piece at all.
     """
-    if not mass_kg > 0:
-        msg = f"mass_kg must be > 0, got {mass_kg}"
-        raise InputError(msg)
-    if not (dispersion_m2_s >= 0 and decay_per_day >= 0):
-        msg = "dispersion_m2_s and decay_per_day must be >= 0"
-        raise InputError(msg)
+    _check_release(mass_kg, dispersion_m2_s, decay_per_day, release_time)
     missing = [lv for lv in levels if f"jur_{lv}" not in pieces.columns]
     if missing:
         allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
@@ -643,6 +676,7 @@ def warn(
             raise InputError(msg) from None
     else:
         release = time
+    _check_release(mass_kg, dispersion_m2_s, decay_per_day, release, tolerance_m=tolerance_m)
     if mode not in _MODES:
         msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
         raise InputError(msg)

@@ -92,7 +92,7 @@ def test_point_sources(reaches):
         point_source_loads(r, plants.drop(columns="uwwNDischarge"))
     with pytest.raises(InputError, match="tolerance_m must be"):
         point_source_loads(r, plants, tolerance_m=-1)
-    with pytest.raises(InputError, match="cannot read point sources"):
+    with pytest.raises(InputError, match=r"point sources /nonexistent/plants.csv does not exist"):
         point_source_loads(r, "/nonexistent/plants.csv")
 
 

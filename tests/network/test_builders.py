@@ -481,7 +481,9 @@ def test_build_network_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"needs the basin outlet"):
         build_network(sec, crs=CRS, outlet=None, hydraulics=None)
     sec = NetworkSection(key="z", builder="lines_outlet", path=path, layer="l", filter="nope > 1")
-    with pytest.raises(ConfigError, match=r"\[networks.z\].filter 'nope > 1' cannot be applied"):
+    with pytest.raises(
+        ConfigError, match=r"\[networks.z\].filter \(l.gpkg\) 'nope > 1' names column\(s\)"
+    ):
         build_network(sec, crs=CRS, outlet=(0.0, 0.0), hydraulics=None)
 
 

@@ -1,5 +1,5 @@
 """``python -m basingov.cli``: the same as the ``basingov`` console script."""
 
-from basingov.cli.main import main
+from basingov.cli import main
 
 main()

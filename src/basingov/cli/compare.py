@@ -54,9 +54,9 @@ def compare(
     """
     from basingov.compare import compare as compare_basins
     from basingov.compare import write_comparison
-    from basingov.io import check_overwrite
+    from basingov.io import check_output_folder
 
-    check_overwrite(out_dir, overwrite=overwrite)
+    check_output_folder(out_dir, overwrite=overwrite)  # before any basin is run
     comp = compare_basins(
         list(items),
         runs_dir=runs_dir,

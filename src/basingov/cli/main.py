@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import signal
 import sys
+import traceback
 import warnings
 from typing import TextIO
 
@@ -15,17 +19,20 @@ from basingov.errors import BasingovError
 __all__ = ["cli", "main", "query"]
 
 _LEVELS = [logging.ERROR, logging.WARNING, logging.INFO, logging.DEBUG]
+#: Set by the group from -v/-q: quiet hides warnings, debug prints tracebacks of errors.
+_STATE: dict[str, bool] = {"quiet": False, "debug": False}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="basingov")
 @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-@click.option("-q", "--quiet", count=True, help="Less log output (errors only).")
+@click.option("-q", "--quiet", count=True, help="Less output: errors only, no warnings.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """basingov: river-basin governance across administrative borders.
 
     Human-readable output goes to stderr; JSON goes to stdout where a command offers it.
+    Exit status: 0 success, 1 error, 2 usage error, 130 interrupted, 143 terminated.
     """
     level = _LEVELS[max(0, min(len(_LEVELS) - 1, 1 + verbose - quiet))]
     root = logging.getLogger("basingov")
@@ -39,6 +46,8 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     # to write its run.log, which must not make the terminal chattier
     handler.setLevel(level)
     root.setLevel(level)
+    _STATE["quiet"] = quiet > verbose
+    _STATE["debug"] = verbose - quiet >= 2
     ctx.ensure_object(dict)
     ctx.obj["progress"] = quiet == 0
 
@@ -50,6 +59,7 @@ def query() -> None:
 
 # --- command registration: one import + add_command per command module ---------------
 # (keep this block as plain lines so several modules can be added independently)
+from basingov.cli.clean import clean  # noqa: E402
 from basingov.cli.datasets import datasets  # noqa: E402
 from basingov.cli.map import map_  # noqa: E402
 from basingov.cli.report import report  # noqa: E402
@@ -63,6 +73,7 @@ cli.add_command(report)
 cli.add_command(validate)
 cli.add_command(run)
 cli.add_command(spill)
+cli.add_command(clean)
 from basingov.cli.query_overlay import crossings, jurisdiction  # noqa: E402
 
 query.add_command(crossings)
@@ -91,21 +102,115 @@ def _show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    """Print a warning as one line, without the source line Python adds."""
-    click.echo(f"Warning: {message}", err=True)
+    """Print a warning as one line, without the source line Python adds (none with -q)."""
+    if not _STATE["quiet"]:
+        click.echo(f"Warning: {message}", err=True)
+
+
+#: Exit codes (docs/errors.md): errors 1, usage errors 2 (click's), interrupts 128 + signal.
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` (temporary folders) runs."""
+
+
+_SIGNALS: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
+    raise _Terminated
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "the disk is full; free some space or write to another disk with -o",
+    errno.EDQUOT: "the disk quota is exceeded; free some space or write elsewhere with -o",
+    errno.EACCES: "permission denied; choose a path you can write to, or fix its permissions",
+    errno.EPERM: "operation not permitted; choose a path you can write to",
+    errno.EROFS: "the file system is read-only; write to another folder with -o",
+    errno.ENOENT: "no such file or folder; check the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
+    errno.EISDIR: "the path is a folder where a file was expected; check the path",
+    errno.EMFILE: "too many open files; raise the limit with `ulimit -n`",
+}
+
+
+def _os_message(exc: OSError) -> str:
+    """One paragraph for an operating-system error: what failed, where, and what to do."""
+    where = " ".join(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
+    what = exc.strerror or f"{type(exc).__name__}: {exc}"
+    hint = _OS_HINTS.get(exc.errno or -1, "check the path and try again")
+    nothing = " Outputs are written to a temporary folder first, so none was left half-written."
+    return f"Error: {what}{' at ' + where if where else ''}: {hint}.{nothing}"
+
+
+def _debug_hint() -> str:
+    return "" if _STATE["debug"] else " (run with -vv for the traceback)"
 
 
 def main() -> None:
-    """Entry point of the ``basingov`` console script; maps errors to one-paragraph messages."""
+    """Entry point of the ``basingov`` console script; maps errors to one-paragraph messages.
+
+    Exit codes: 0 success, 1 error, 2 usage error, 130 interrupted (Ctrl-C), 143
+    terminated (SIGTERM). With ``-vv`` the traceback is printed too.
+    """
     warnings.showwarning = _show_warning
+    logging.raiseExceptions = False  # a full disk under run.log must not print a traceback
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+        _main(sys.argv[1:])
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> None:
+    try:
+        cli(args=argv, standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        _traceback()
+        if isinstance(exc, _Terminated) or signal.SIGTERM in _SIGNALS:
+            click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
+            sys.exit(EXIT_SIGTERM)
+        click.echo("Interrupted; no partial output was left.", err=True)
+        sys.exit(EXIT_SIGINT)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
     except BasingovError as exc:
+        _traceback()
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_ERROR)
+    except OSError as exc:
+        _traceback()
+        click.echo(_os_message(exc) + _debug_hint(), err=True)
+        sys.exit(EXIT_ERROR)
+    except MemoryError:
+        _traceback()
+        click.echo(
+            "Error: out of memory; run one basin at a time, lower [spillover] "
+            "monte_carlo_runs, or use a machine with more memory." + _debug_hint(),
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # a bug: one paragraph, the traceback with -vv
+        _traceback()
+        click.echo(
+            f"Error: internal error {type(exc).__name__}: {exc}. This is a bug in basingov; "
+            f"please report it with the command you ran{_debug_hint()}.",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+
+
+def _traceback() -> None:
+    if _STATE["debug"]:
+        click.echo(traceback.format_exc().rstrip(), err=True)

@@ -29,10 +29,10 @@ def report(ctx: click.Context, source: str, out: Path, overwrite: bool) -> None:
 
     A basin name or config is run first into a temporary folder.
     """
-    from basingov.io import check_overwrite
+    from basingov.io import check_output_folder
     from basingov.report import write_report
 
-    check_overwrite(out, overwrite=overwrite)
+    check_output_folder(out, overwrite=overwrite)  # before the run and the report
     with contextlib.ExitStack() as stack:
         run_dir = resolve_run(source, stack, progress=bool((ctx.obj or {}).get("progress")))
         page = write_report(run_dir, out, overwrite=overwrite)

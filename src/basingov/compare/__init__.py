@@ -51,7 +51,7 @@ from basingov.compare.reference import read_governance, read_published
 from basingov.config import load_config
 from basingov.datasets import available, resolve_config
 from basingov.errors import InputError
-from basingov.io import atomic_dir, check_overwrite, write_csv
+from basingov.io import atomic_dir, check_output_folder, write_csv
 
 __all__ = [
     "COLUMNS",
@@ -450,7 +450,7 @@ def write_comparison(
     from basingov.compare.panel import html_panel, markdown_table
 
     out = Path(out_dir)
-    check_overwrite(out, overwrite=overwrite)
+    check_output_folder(out, overwrite=overwrite)
     with atomic_dir(out, overwrite=overwrite) as tmp:
         write_csv(comparison.table, tmp / "comparison.csv")
         write_csv(comparison.governance, tmp / "governance.csv")

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._tables import check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import require_projected
@@ -209,7 +210,8 @@ def population_loads(
         Piece table (projected CRS) with ``piece_id, reach_id``.
     raster
         Population count GeoTIFF (e.g. GPW v4 counts in ``data/loads/``), read with
-        rasterio; nodata and negative cells are skipped.
+        rasterio; nodata cells are skipped. Negative or non-finite counts, an all-nodata
+        band and a raster holding no people over the basin are errors.
     parameter
         One of :data:`PARAMETERS`.
     band
@@ -257,11 +259,73 @@ def population_loads(
     if rcrs is None:
         msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
         raise CRSError(msg)
+    _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
+    if pop.size == 0 or not float(pop.sum()) > 0:
+        area = pieces if basin is None else basin
+        msg = (
+            f"population raster {raster} holds no people over the basin: its extent "
+            f"{_bounds_text(data.shape, transform)} in {rcrs} does not overlap the basin's "
+            f"{_bounds_text(None, area.to_crs(rcrs).total_bounds)}, or its cells there are "
+            "empty; check the raster's CRS label (coordinates in metres labelled as degrees, "
+            "or the reverse) and that it covers the basin"
+        )
+        raise InputError(msg)
     if jurisdictions is not None:
         bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
         return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
     return _population_on_pieces(pieces, cg, pop, e)
+
+
+def _check_population(
+    data: np.ma.MaskedArray, raster: str | Path, transform: Any, rcrs: Any
+) -> None:
+    """Refuse an unusable population raster.
+
+    That is: one that is all nodata, holds negative or infinite counts, or whose extent
+    cannot be in its (geographic) CRS.
+    """
+    from pyproj import CRS
+
+    if CRS.from_user_input(rcrs).is_geographic:
+        x0, y0, x1, y1 = (float(v) for v in _bounds_text(data.shape, transform, raw=True))
+        if min(x0, x1) < -180.5 or max(x0, x1) > 360.5 or min(y0, y1) < -90.5 or max(y0, y1) > 90.5:
+            msg = (
+                f"population raster {raster} is labelled {rcrs} (degrees) but spans "
+                f"{_bounds_text(data.shape, transform)}, beyond lon ±180 / lat ±90: its CRS "
+                "label is wrong; write the true CRS into the file (e.g. with rasterio or "
+                "gdal_edit.py -a_srs)"
+            )
+            raise CRSError(msg)
+    vals = np.ma.compressed(data)
+    if vals.size == 0:
+        msg = f"population raster {raster} holds only nodata cells; check the file and band"
+        raise InputError(msg)
+    bad = ~np.isfinite(vals)
+    if bad.any():
+        msg = f"population raster {raster} holds {int(bad.sum())} NaN or infinite cell(s) not marked as nodata; set the raster's nodata value"  # noqa: E501
+        raise InputError(msg)
+    neg = vals < 0
+    if neg.any():
+        msg = (
+            f"population raster {raster} holds {int(neg.sum())} negative cell(s) (lowest "
+            f"{float(vals.min()):g}); people counts are >= 0: if they mark missing data, set "
+            "them as the raster's nodata value"
+        )
+        raise InputError(msg)
+
+
+def _bounds_text(
+    shape: tuple[int, ...] | None, transform_or_bounds: Any, *, raw: bool = False
+) -> Any:
+    if shape is None:
+        b = [float(v) for v in transform_or_bounds]
+    else:
+        t = transform_or_bounds
+        xs = [t.c, t.c + t.a * shape[1]]
+        ys = [t.f, t.f + t.e * shape[0]]
+        b = [min(xs), min(ys), max(xs), max(ys)]
+    return b if raw else "[" + ", ".join(f"{v:.6g}" for v in b) + "]"
 
 
 def point_source_loads(
@@ -315,19 +379,27 @@ def point_source_loads(
         msg = f"tolerance_m must be >= 0, got {tolerance_m}"
         raise InputError(msg)
     if isinstance(plants, pd.DataFrame):
-        df = plants
+        df, what = plants, "the point-source table"
     else:
-        try:
-            df = pd.read_csv(plants, low_memory=False)
-        except (OSError, pd.errors.ParserError) as exc:
-            msg = f"cannot read point sources {plants}: {exc}"
-            raise InputError(msg) from exc
+        df = read_table(plants, what="point sources", dtype={"uwwCode": str})
+        what = f"point sources {Path(plants).name}"
     col = UWWTD_DISCHARGE_COLUMNS[parameter]
     need = ["uwwLatitude", "uwwLongitude", col]
     missing = [c for c in need if c not in df.columns]
     if missing:
         msg = f"point-source table lacks column(s) {missing}; expected the UWWTD v6 layout"
         raise InputError(msg)
+    pe_col = ["uwwLoadEnteringUWWTP"] if "uwwLoadEnteringUWWTP" in df.columns else []
+    check_table(
+        df,
+        what=what,
+        numeric=[col, *pe_col],
+        nonnegative=[col, *pe_col],
+        blank_ok=[col, *pe_col],  # not reported: the p.e. estimate, or left out
+        id_column="uwwCode" if "uwwCode" in df.columns else None,
+        lon_column="uwwLongitude",
+        lat_column="uwwLatitude",
+    )
     if "uwwState" in df.columns:
         df = df[df["uwwState"] == 1]
     reported = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
@@ -439,6 +511,13 @@ def jurisdiction_loads(
     if missing:
         msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
         raise InputError(msg)
+    check_table(  # a blank or text load is an error, not a silent 0
+        table,
+        what="the emissions table",
+        numeric=["load_kg_day"],
+        nonnegative=["load_kg_day"],
+        id_column="jur_id",
+    )
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
         if reaches is None or "local_area_km2" not in reaches.columns:
@@ -454,7 +533,8 @@ def jurisdiction_loads(
     jur = pieces[col].astype(str).to_numpy()
     tot = pd.Series(w).groupby(jur).sum()
     emis = pd.Series(
-        table["load_kg_day"].to_numpy(float), index=table["jur_id"].astype(str).to_numpy()
+        pd.to_numeric(table["load_kg_day"]).to_numpy(float),
+        index=table["jur_id"].astype(str).to_numpy(),
     )
     lost = sorted(set(emis.index) - set(tot[tot > 0].index))
     if lost:

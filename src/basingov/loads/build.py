@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._tables import check_table, read_table
 from basingov.errors import InputError
 
 __all__ = ["BasinLoads", "basin_loads"]
@@ -58,6 +59,29 @@ def _file(ld: Any, key: str, kind: str) -> Path:
         msg = f"[loads].sources lists {kind!r} but [loads].{key} gives no file"
         raise InputError(msg)
     return Path(path)
+
+
+def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
+    """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
+    what = f"[loads].jurisdiction_table {path.name}"
+    table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
+    check_table(
+        table,
+        what=what,
+        numeric=["load_kg_day"],
+        nonnegative=["load_kg_day"],
+        id_column="jur_id",
+    )
+    jur = basin.jurisdictions
+    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
+    unknown = sorted(set(table["jur_id"].astype(str)) - known)
+    if unknown:
+        msg = (
+            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
+            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
+        )
+        raise InputError(msg)
+    return table
 
 
 def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -173,12 +197,13 @@ def _prior_loads(
                 )
             )
         elif kind == "jurisdiction_table":
-            t = pd.read_csv(_file(ld, kind, kind), dtype={"jur_id": str})
+            level = ld.jurisdiction_level or cfg.boundaries.levels[-1]
+            t = _jurisdiction_table(_file(ld, kind, kind), basin, level)
             parts.append(
                 loads.jurisdiction_loads(
                     pieces,
                     t,
-                    level=ld.jurisdiction_level or cfg.boundaries.levels[-1],
+                    level=level,
                     by=ld.distribute_by,  # checked by load_config
                     reaches=net.reaches,
                 )
@@ -237,8 +262,8 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
     mon = cfg.monitoring
     if mon.stations is None or mon.observations is None:
         return cal.uncalibrated("no [monitoring] stations/observations to calibrate on", kinds)
-    st = pd.read_csv(mon.stations, dtype={"station_id": str})
-    ob = pd.read_csv(mon.observations, dtype={"station_id": str}, low_memory=False)
+    st = read_table(mon.stations, what="[monitoring].stations", dtype={"station_id": str})
+    ob = read_table(mon.observations, what="[monitoring].observations", dtype={"station_id": str})
     param = sec.observed_parameter or cfg.loads.parameter
     h = cfg.hydraulics
     areas = None

@@ -32,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._tables import read_table
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
 from basingov.loads.population import (
@@ -70,7 +71,7 @@ def _package_table(name: str) -> Path:
 def _read_table(path: str | Path | None, default: str, need: Sequence[str]) -> pd.DataFrame:
     p = _package_table(default) if path is None else Path(path)
     try:
-        t = pd.read_csv(p, dtype={"region": str, "parameter": str})
+        t = read_table(p, what="coefficient table", dtype={"region": str, "parameter": str})
     except (OSError, pd.errors.ParserError) as exc:
         msg = f"cannot read coefficient table {p}: {exc}"
         raise InputError(msg) from exc

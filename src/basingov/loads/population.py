@@ -30,6 +30,12 @@ def _populated_cells(
     y1 = tr.d * (cols + 1) + tr.e * (rows + 1) + tr.f
     cells = gpd.GeoSeries(shapely.box(x0, y1, x1, y0), crs=rcrs).to_crs(pieces.crs)
     cg = cells.to_numpy()
+    if not np.isfinite(shapely.get_coordinates(cg)).all():
+        msg = (
+            f"population raster cells cannot be projected from {rcrs} to {pieces.crs}: the "
+            "raster lies outside the area the basin's CRS covers; check its CRS label"
+        )
+        raise InputError(msg)
     if basin is not None:
         bpoly = basin.to_crs(pieces.crs).union_all()
         w = shapely.area(shapely.intersection(cg, bpoly)) / shapely.area(cg)

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 
 __all__ = [
@@ -81,7 +82,7 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         frames = []
         for p in paths:
             try:
-                frames.append(pd.read_csv(p, low_memory=False))
+                frames.append(read_table(p, what="treatment-plant table"))
             except (OSError, pd.errors.ParserError) as exc:
                 msg = f"cannot read treatment-plant table {p}: {exc}"
                 raise InputError(msg) from exc
@@ -209,7 +210,7 @@ def read_census(path: str | Path, *, id_column: str, value_column: str) -> pd.Se
         If the file cannot be read, lacks a column or has no positive value.
     """
     try:
-        t = pd.read_csv(path, dtype={id_column: str})
+        t = read_table(path, what="census table", dtype={id_column: str})
     except (OSError, pd.errors.ParserError) as exc:
         msg = f"cannot read census table {path}: {exc}"
         raise InputError(msg) from exc

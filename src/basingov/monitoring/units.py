@@ -429,7 +429,7 @@ def read_observations(
         df = pd.read_csv(
             path, dtype={"station_id": str, "flag": str, "unit": str}, low_memory=False
         )
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        msg = f"Cannot read observation table {path}: {exc}"
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        msg = f"Cannot read observation table {path} (a UTF-8 CSV is needed): {exc}"
         raise InputError(msg) from exc
     return normalise_observations(df, source=str(path), parameter_map=parameter_map)

@@ -31,6 +31,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from basingov._tables import read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
 from basingov.network.hydrology import (
@@ -123,7 +124,7 @@ def station_areas(
     if areas is None or ref_column is None or ref_column not in stations.columns:
         return out
     try:
-        at = pd.read_csv(areas, dtype={area_columns[0]: str})
+        at = read_table(areas, what="gauge area table", dtype={area_columns[0]: str})
     except (OSError, pd.errors.ParserError) as exc:
         msg = f"cannot read gauge area table {areas}: {exc}"
         raise InputError(msg) from exc
@@ -170,7 +171,7 @@ def gauge_table(
     frames = []
     if gauges is not None:
         try:
-            g = pd.read_csv(gauges, dtype={"gauge_id": str})
+            g = read_table(gauges, what="gauge table", dtype={"gauge_id": str})
         except (OSError, pd.errors.ParserError) as exc:
             msg = f"cannot read gauge table {gauges}: {exc}"
             raise InputError(msg) from exc
@@ -181,8 +182,8 @@ def gauge_table(
         frames.append(g)
     if stations is not None and observations is not None:
         try:
-            st = pd.read_csv(stations, dtype={"station_id": str})
-            ob = pd.read_csv(observations, dtype={"station_id": str}, low_memory=False)
+            st = read_table(stations, what="station table", dtype={"station_id": str})
+            ob = read_table(observations, what="observation table", dtype={"station_id": str})
         except (OSError, pd.errors.ParserError) as exc:
             msg = f"cannot read monitoring tables {stations}, {observations}: {exc}"
             raise InputError(msg) from exc

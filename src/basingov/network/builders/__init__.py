@@ -397,6 +397,9 @@ def build_network(
     ConfigError
         If the builder is unknown, or a builder needs an option the section lacks.
     """
+    from basingov._filters import apply_filter
+    from basingov._layer_checks import check_layer
+    from basingov._values import network_problems
     from basingov.config import BUILDERS
     from basingov.errors import ConfigError
     from basingov.io import read_vector
@@ -405,6 +408,9 @@ def build_network(
     if section.builder not in BUILDERS:
         msg = f"{where}.builder must be one of {list(BUILDERS)}, got {section.builder!r}"
         raise ConfigError(msg)
+    problems = network_problems(section)  # also for sections built in code
+    if problems:
+        raise ConfigError("; ".join(problems))
     o = dict(section.options)
     src = section.description or f"{section.builder}: {section.path}:{section.layer or ''}"
     if section.builder == "dem":
@@ -431,13 +437,16 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
+    # the checks `basingov validate` makes on this layer (ids, geometries, coordinates)
+    problems = check_layer(gdf, id_column=section.id_column)
+    if problems:
+        msg = f"{where} layer {section.path.name}:{section.layer or ''}: " + "; ".join(problems)
+        raise InputError(msg)
     expr = getattr(section, "filter", None)
-    if expr:
-        try:
-            gdf = gdf.query(expr).reset_index(drop=True)
-        except Exception as exc:  # pandas raises many types for a bad expression
-            msg = f"{where}.filter {expr!r} cannot be applied to {section.path.name}: {exc}"
-            raise ConfigError(msg) from exc
+    if expr is not None:
+        # parsed by basingov._filters, never evaluated as Python (no pandas query/eval)
+        keep = apply_filter(gdf, expr, where=f"{where}.filter ({section.path.name})")
+        gdf = gdf[keep].reset_index(drop=True)
         if len(gdf) == 0:
             msg = f"{where}.filter {expr!r} leaves no features in {section.path.name}"
             raise ConfigError(msg)

@@ -53,7 +53,23 @@ def _project(gdf: gpd.GeoDataFrame, crs: CRS, what: str) -> gpd.GeoDataFrame:
             f"{np.flatnonzero(missing_geom.to_numpy())[:20].tolist()}"
         )
         raise InputError(msg)
-    return gdf.to_crs(crs).reset_index(drop=True)
+    _finite(gdf, what, "")
+    out = gdf.to_crs(crs).reset_index(drop=True)
+    _finite(out, what, f" after projecting to {crs.to_string()} (outside the area it covers?)")
+    return out
+
+
+def _finite(gdf: gpd.GeoDataFrame, what: str, when: str) -> None:
+    """Refuse NaN or infinite vertices, which would silently drop or break a reach."""
+    coords, idx = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.unique(idx[bad])
+        msg = (
+            f"{what} has non-finite (NaN or infinite) coordinates{when} in {rows.size} "
+            f"feature(s), row(s) {rows[:20].tolist()}; fix or drop those vertices"
+        )
+        raise InputError(msg)
 
 
 def _require(gdf: gpd.GeoDataFrame, cols: list[str | None], what: str) -> None:

@@ -100,6 +100,7 @@ def from_dem(
         If the raster has no CRS or ``crs`` is geographic.
     """
     import rasterio
+    import rasterio.errors
 
     target = _target_crs(crs)
     if (d8_path is None) == (elevation_path is None):
@@ -112,14 +113,19 @@ def from_dem(
     if not path.is_file():
         msg = f"raster {path} does not exist"
         raise InputError(msg)
-    with rasterio.open(path) as src:
-        data = src.read(1)
-        transform = src.transform
-        rcrs = src.crs
-        nodata = src.nodata
+    try:
+        with rasterio.open(path) as src:
+            data = src.read(1)
+            transform = src.transform
+            rcrs = src.crs
+            nodata = src.nodata
+    except rasterio.errors.RasterioIOError as exc:
+        msg = f"cannot read raster {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
+        raise InputError(msg) from exc
     if rcrs is None:
         msg = f"raster {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
         raise CRSError(msg)
+    _check_cells(data, nodata, path, d8=d8_path is not None)
     if burn is not None:
         data = _burn_lines(data, transform, rcrs, nodata, burn, depth_m=burn_depth_m, d8=d8_path)
     latlon = bool(CRS.from_user_input(rcrs).is_geographic)
@@ -143,6 +149,31 @@ def from_dem(
             hydraulics=hydraulics,
             source=source,
         )
+
+
+def _check_cells(data: np.ndarray, nodata: Any, path: Path, *, d8: bool) -> None:
+    """Refuse a raster without usable cells (all nodata, or not a D8 encoding)."""
+    if d8:
+        codes = np.asarray([0, 1, 2, 4, 8, 16, 32, 64, 128])
+        usable = np.isin(data, codes)
+        if not usable.any():
+            msg = (
+                f"D8 raster {path} holds no flow direction (values 0, 1, 2, 4, ..., 128); "
+                "all cells are nodata (247/255) or not D8 codes: check the file, or give the "
+                "DEM as elevation_path instead"
+            )
+            raise InputError(msg)
+        return
+    finite = np.isfinite(data) if data.dtype.kind == "f" else np.ones(data.shape, dtype=bool)
+    usable = finite if nodata is None else finite & (data != nodata)
+    if not usable.any():
+        msg = (
+            f"DEM {path} has no elevation: all {data.size} cells are nodata "
+            f"(nodata = {nodata}) or not finite; check the file and its nodata value"
+        )
+        raise InputError(msg)
+    if data.dtype.kind == "f" and nodata is not None and not finite.all():
+        data[~finite] = nodata  # NaN cells are nodata too
 
 
 def _burn_lines(

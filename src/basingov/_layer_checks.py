@@ -1,0 +1,248 @@
+"""Checks of input layers shared by ``basingov validate`` and ``basingov run``.
+
+Both commands call the same functions, so a run refuses every input that ``validate``
+flags: :func:`check_layer` (any vector layer), :func:`jurisdiction_problems` (the
+jurisdiction layer: ids, levels, parents, overlaps) and :func:`basin_problems` (the basin
+polygon). Each returns a list of problems (empty if none) naming ids and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+__all__ = [
+    "OVERLAP_TOLERANCE",
+    "basin_problems",
+    "check_layer",
+    "coordinate_problems",
+    "jurisdiction_problems",
+]
+
+#: Largest overlap of two jurisdictions of one level, as a share of the smaller one's area,
+#: accepted as digitising noise (the shipped layers overlap by exactly 0).
+OVERLAP_TOLERANCE = 1e-3
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    """Return True where a value is missing or blank text."""
+    return (s.isna() | s.astype(str).str.strip().isin(["", "nan", "None", "<NA>"])).to_numpy()
+
+
+def coordinate_problems(gdf: gpd.GeoDataFrame, *, key: str = "row") -> list[str]:
+    """Non-finite coordinates, and lon/lat out of range in a geographic CRS.
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame(geometry=[Point(7, 47), Point(4.5e5, 5.3e6)], crs=4326)
+    >>> coordinate_problems(g)[0].split(" although")[0]
+    'coordinates outside lon ±180 / lat ±90 at row [1]'
+    """
+    geoms = gdf.geometry.to_numpy()
+    if len(geoms) == 0:
+        return []
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    labels = gdf[key].to_numpy() if key in gdf.columns else np.arange(len(gdf))
+    out = []
+    bad = ~np.isfinite(coords).all(axis=1)
+    if bad.any():
+        rows = np.unique(idx[bad])
+        out.append(
+            f"non-finite (NaN or infinite) coordinates at {key} {labels[rows][:10].tolist()}; "
+            "fix or drop those vertices"
+        )
+    crs = gdf.crs
+    if crs is not None and crs.is_geographic:
+        ok = np.isfinite(coords).all(axis=1)
+        far = ok & ((np.abs(coords[:, 0]) > 180.0 + 1e-9) | (np.abs(coords[:, 1]) > 90.0 + 1e-9))
+        if far.any():
+            rows = np.unique(idx[far])
+            out.append(
+                f"coordinates outside lon ±180 / lat ±90 at {key} {labels[rows][:10].tolist()} "
+                f"although the layer's CRS {crs.to_string()} is geographic; the data are "
+                "probably in a projected CRS: set the true CRS (gdf.set_crs(..., "
+                "allow_override=True)) and save again"
+            )
+    return out
+
+
+def check_layer(
+    gdf: gpd.GeoDataFrame,
+    *,
+    required_columns: Sequence[str] = (),
+    id_column: str | None = None,
+    geometry_types: Iterable[str] | None = None,
+) -> list[str]:
+    """Return every problem found in a vector layer (empty list if none).
+
+    Checks: emptiness, missing CRS, missing columns, repeated ids, null/empty or
+    invalid geometries, unexpected geometry types, non-finite coordinates and, in a
+    geographic CRS, coordinates out of range. Problems name the ids (or row numbers)
+    concerned and the fix.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Polygon
+    >>> bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])
+    >>> gdf = gpd.GeoDataFrame({"id": [1]}, geometry=[bowtie], crs="EPSG:3035")
+    >>> check_layer(gdf, id_column="id")
+    ['1 invalid geometry at id [1]; repair with shapely.make_valid or `ogr2ogr -makevalid`']
+    """
+    problems: list[str] = []
+    if gdf.crs is None:
+        problems.append("no CRS; set it with gdf.set_crs(...) or add a .prj file")
+    if len(gdf) == 0:
+        problems.append("the layer is empty")
+        return problems
+    missing = [c for c in required_columns if c not in gdf.columns]
+    if missing:
+        problems.append(
+            f"missing column(s) {missing}; available: {[c for c in gdf.columns if c != 'geometry']}"
+        )
+    if id_column and id_column in gdf.columns:
+        labels = gdf[id_column]
+        dup = labels[labels.duplicated() & labels.notna()].unique().tolist()
+        if dup:
+            problems.append(f"repeated {id_column} values {dup[:10]}")
+    else:
+        labels = pd.Series(np.arange(len(gdf)), index=gdf.index)
+    key = id_column if id_column and id_column in gdf.columns else "row"
+    geom = gdf.geometry
+    null = geom.isna().to_numpy() | geom.is_empty.to_numpy()
+    if null.any():
+        problems.append(
+            f"{int(null.sum())} null or empty geometr{'y' if null.sum() == 1 else 'ies'} at "
+            f"{key} {labels[null].tolist()[:10]}"
+        )
+    problems += coordinate_problems(gdf, key=key)
+    valid = geom.is_valid.to_numpy() | null
+    if not valid.all():
+        n = int((~valid).sum())
+        problems.append(
+            f"{n} invalid geometr{'y' if n == 1 else 'ies'} at {key} "
+            f"{labels[~valid].tolist()[:10]}; "
+            "repair with shapely.make_valid or `ogr2ogr -makevalid`"
+        )
+    if geometry_types is not None:
+        allowed = set(geometry_types)
+        types = geom[~null].geom_type
+        wrong = sorted(set(types) - allowed)
+        if wrong:
+            problems.append(f"unexpected geometry type(s) {wrong}; expected {sorted(allowed)}")
+    return problems
+
+
+def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[str]:
+    """Problems of a jurisdiction layer beyond :func:`check_layer`.
+
+    Checks: blank ``jur_id`` or ``level_name``; levels of the config absent from the
+    layer; ``parent_id`` naming no jurisdiction, or one that is not of a coarser level;
+    polygons of one level that overlap (by more than :data:`OVERLAP_TOLERANCE` of the
+    smaller one), which would count the overlap twice.
+
+    Parameters
+    ----------
+    jur
+        The layer as read (``jur_id, name, level, level_name, parent_id``).
+    levels
+        ``[boundaries].levels``, coarsest first.
+
+    Returns
+    -------
+    list of str
+    """
+    problems: list[str] = []
+    if len(jur) == 0 or "jur_id" not in jur.columns or "level_name" not in jur.columns:
+        return problems
+    blank = _blank(jur["jur_id"])
+    if blank.any():
+        problems.append(
+            f"{int(blank.sum())} jurisdiction(s) without a jur_id (rows "
+            f"{np.flatnonzero(blank)[:10].tolist()}, names "
+            f"{jur['name'][blank].astype(str).tolist()[:10] if 'name' in jur else []}); every "
+            "unit needs its own id, or it would be merged with the area outside all units"
+        )
+    nolevel = _blank(jur["level_name"])
+    if nolevel.any():
+        problems.append(
+            f"{int(nolevel.sum())} jurisdiction(s) without a level_name: jur_id "
+            f"{jur['jur_id'][nolevel].astype(str).tolist()[:10]}"
+        )
+    present = set(jur["level_name"].dropna().astype(str))
+    missing = [lv for lv in levels if lv not in present]
+    if missing:
+        problems.append(
+            f"levels {missing} from [boundaries].levels are absent (layer has {sorted(present)})"
+        )
+    ids = jur["jur_id"].astype(str)
+    rank = {lv: i for i, lv in enumerate(levels)}
+    if "parent_id" in jur.columns:
+        parents = jur["parent_id"].where(~pd.Series(_blank(jur["parent_id"]), index=jur.index), "")
+        parents = parents.astype(str)
+        has = parents != ""
+        orphan = has & ~parents.isin(set(ids))
+        if orphan.any():
+            problems.append(
+                f"parent_id refers to unknown jurisdictions for jur_id "
+                f"{ids[orphan].tolist()[:10]} (parent_id {parents[orphan].tolist()[:10]}); "
+                "fix the ids or leave parent_id empty at the coarsest level"
+            )
+        level_of = dict(zip(ids, jur["level_name"].astype(str), strict=False))
+        inverted = [
+            i
+            for i, p, lv in zip(
+                ids[has & ~orphan],
+                parents[has & ~orphan],
+                jur["level_name"][has & ~orphan].astype(str),
+                strict=True,
+            )
+            if lv in rank and level_of.get(p) in rank and rank[level_of[p]] >= rank[lv]
+        ]
+        if inverted:
+            problems.append(
+                f"parent_id of jur_id {inverted[:10]} is not of a coarser level; a parent "
+                "must belong to a level listed before its child's in [boundaries].levels"
+            )
+    ok = ~blank & ~nolevel & ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    for lv in levels:
+        sel = ok & (jur["level_name"].astype(str) == lv).to_numpy()
+        geoms = shapely.make_valid(jur.geometry.to_numpy()[sel])
+        lids = ids.to_numpy()[sel]
+        if geoms.size < 2:
+            continue
+        a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+        keep = a < b
+        a, b = a[keep], b[keep]
+        if a.size == 0:
+            continue
+        inter = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+        small = np.minimum(shapely.area(geoms[a]), shapely.area(geoms[b]))
+        bad = inter > OVERLAP_TOLERANCE * np.where(small > 0, small, np.inf)
+        if bad.any():
+            pairs = [f"{lids[i]}/{lids[j]}" for i, j in zip(a[bad], b[bad], strict=True)]
+            problems.append(
+                f"{int(bad.sum())} pair(s) of {lv!r} units overlap: {pairs[:10]}; units of one "
+                "level must not overlap (their shares would be counted twice); fix the "
+                "boundaries, e.g. with a topology-aware simplification (mapshaper)"
+            )
+    return problems
+
+
+def basin_problems(basin: gpd.GeoDataFrame) -> list[str]:
+    """Problems of the basin layer: :func:`check_layer` plus exactly one polygon.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> basin_problems(gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)] * 2, crs=3035))
+    ['must hold exactly one polygon, found 2']
+    """
+    problems = check_layer(basin, geometry_types={"Polygon", "MultiPolygon"})
+    if len(basin) != 1:
+        problems.append(f"must hold exactly one polygon, found {len(basin)}")
+    return problems

@@ -1,0 +1,451 @@
+"""Output folders that stay where the user put them and hold only what basingov wrote.
+
+A run writes into a temporary folder beside its output folder ``DIR`` and renames it into
+place when every stage succeeded (:func:`basingov.io.atomic_dir`). Around that:
+
+- :func:`check_output_dir` checks the location before any work: not the current folder or
+  one of its parents, no file in the way, not a file itself, writable, and, with
+  ``overwrite``, a folder basingov wrote (its :data:`MANIFEST` lists every file in it);
+- :func:`output_lock` holds an exclusive lock (``fcntl.flock`` on ``.DIR.basingov.lock``
+  beside ``DIR``) for the whole run, so a second run to the same folder fails at once;
+- temporary folders are named ``.DIR.basingov-<pid>-<random>.tmp``: those of dead runs
+  (killed, power loss) are removed by the next run to ``DIR`` or by :func:`clean`;
+- folders are created with the permissions the umask allows (not ``mkdtemp``'s 0700);
+- a ``DIR`` that is a symbolic link is kept: its target folder is replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from basingov.errors import OutputError, OutputExistsError, OutputLockedError
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, the rest still applies
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "MANIFEST",
+    "check_output_dir",
+    "clean",
+    "commit_dir",
+    "make_temp_dir",
+    "output_lock",
+    "remove_stale",
+    "temp_file_name",
+    "umask",
+    "write_manifest",
+]
+
+#: File in every output folder listing the files basingov wrote there.
+MANIFEST = ".basingov-manifest.json"
+_TAG = "basingov"
+
+
+def umask() -> int:
+    """Return the process umask, read without changing it where the system allows.
+
+    Examples
+    --------
+    >>> 0 <= umask() <= 0o777
+    True
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # pragma: no cover - non-Linux
+    os.umask(old)  # pragma: no cover
+    return old  # pragma: no cover
+
+
+def _stale_re(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^\.{re.escape(name)}\.{_TAG}-(\d+)-[0-9a-f]+\.(tmp|old)(\..*)?$")
+
+
+def temp_file_name(target: Path, kind: str = "tmp") -> Path:
+    """Return a fresh hidden name beside ``target`` carrying this process's id.
+
+    Examples
+    --------
+    >>> p = temp_file_name(Path("/data/out/summary.json"))
+    >>> p.parent.as_posix(), p.name.startswith(".summary.json.basingov-")
+    ('/data/out', True)
+    """
+    return target.with_name(
+        f".{target.name}.{_TAG}-{os.getpid()}-{secrets.token_hex(4)}.{kind}{target.suffix}"
+    )
+
+
+def _foreign_entries(folder: Path, *, limit: int = 11) -> list[str] | None:
+    """Entries of ``folder`` its manifest does not list (None: no manifest, not empty).
+
+    Stops after ``limit`` foreign entries, so a big folder given by mistake is not walked.
+    """
+    mpath = folder / MANIFEST
+    if not mpath.is_file():
+        return [] if next(folder.iterdir(), None) is None else None
+    try:
+        listed = set(json.loads(mpath.read_text(encoding="utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    dirs = {p.as_posix() for f in listed for p in Path(f).parents} - {"."}
+    foreign: list[str] = []
+    for root, dnames, fnames in os.walk(folder):
+        rel = Path(root).relative_to(folder)
+        for d in sorted(dnames):
+            e = (rel / d).as_posix()
+            if e not in dirs or (Path(root) / d).is_symlink():
+                foreign.append(e)
+        dnames[:] = [d for d in dnames if (rel / d).as_posix() in dirs]
+        for f in sorted(fnames):
+            e = (rel / f).as_posix()
+            if e == MANIFEST:
+                continue
+            if e not in listed or (Path(root) / f).is_symlink():
+                foreign.append(e)
+        if len(foreign) >= limit:
+            break
+    return sorted(foreign)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def check_output_dir(path: str | Path, *, overwrite: bool) -> Path:
+    """Check an output folder before any work and return its real (resolved) path.
+
+    Parameters
+    ----------
+    path
+        The output folder (``-o DIR``).
+    overwrite
+        Whether an existing folder may be replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute folder to write, symbolic links resolved (a link is kept, its target
+        is replaced).
+
+    Raises
+    ------
+    OutputError
+        If ``path`` is the current folder or one of its parents, the file-system root, a
+        file, a dangling link, below a file, or in a folder that cannot be written.
+    OutputExistsError
+        If the folder exists and ``overwrite`` is false, or holds files basingov did not
+        write (no :data:`MANIFEST`, or files it does not list).
+    """
+    p = Path(path).expanduser()
+    if str(path) == "":
+        msg = "the output folder is empty text; give a folder such as out/rhine"
+        raise OutputError(msg)
+    if p.is_symlink() and not p.exists():
+        msg = f"output folder {path} is a symbolic link to {os.readlink(p)}, which does not exist"
+        raise OutputError(msg)
+    real = p.resolve()
+    cwd = Path.cwd().resolve()
+    if real == cwd or real in cwd.parents or real.parent == real:
+        msg = (
+            f"output folder {path} is the current folder or one of its parents (or the root); "
+            "a run replaces its output folder, so give a new folder such as out/BASIN"
+        )
+        raise OutputError(msg)
+    anc = real.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        msg = f"cannot create output folder {path}: {anc} is a file, not a folder"
+        raise OutputError(msg)
+    if not os.access(anc, os.W_OK | os.X_OK):
+        msg = (
+            f"cannot write output folder {path}: no write permission in {anc}; choose a "
+            "folder you can write to"
+        )
+        raise OutputError(msg)
+    if real.exists() or real.is_symlink():
+        if not real.is_dir():
+            msg = f"output folder {path} exists and is a file; choose another name"
+            raise OutputError(msg)
+        if not overwrite:
+            msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+            raise OutputExistsError(msg)
+        foreign = _foreign_entries(real)
+        if foreign is None:
+            msg = (
+                f"{path} was not written by basingov (it has no {MANIFEST}); --overwrite "
+                "replaces only folders basingov wrote. Move or delete its contents yourself, "
+                "or choose another folder"
+            )
+            raise OutputExistsError(msg)
+        if foreign:
+            more = " and more" if len(foreign) > 10 else ""
+            msg = (
+                f"{path} holds files basingov did not write: {foreign[:10]}{more}; --overwrite "
+                "replaces only what basingov wrote. Move those files out, or choose another "
+                "folder"
+            )
+            raise OutputExistsError(msg)
+    return real
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _lock_holder(lock: Path) -> str:
+    try:
+        text = lock.read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+    return f" (pid {text})" if text.isdigit() else ""
+
+
+def _lock_path(real: Path) -> Path:
+    return real.with_name(f".{real.name}.{_TAG}.lock")
+
+
+@contextlib.contextmanager
+def output_lock(real: Path) -> Iterator[None]:
+    """Hold an exclusive lock on output folder ``real`` (a lock file beside it).
+
+    The lock is an ``fcntl.flock`` on ``.NAME.basingov.lock``: the system releases it when
+    the process dies, so a killed run never blocks the next one. The lock file is removed
+    when the block ends.
+
+    Raises
+    ------
+    OutputLockedError
+        If another process holds the lock.
+    OutputError
+        If the lock file cannot be created (the folder cannot be written).
+    """
+    lock = _lock_path(real)
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot create {real.parent}: {_describe_os_error(exc)}"
+        raise OutputError(msg) from exc
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            msg = (
+                f"cannot write in {real.parent} ({_describe_os_error(exc)}); choose an output "
+                "folder you can write to"
+            )
+            raise OutputError(msg) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            msg = (
+                f"another basingov run{_lock_holder(lock)} is writing {real}; wait for it to "
+                "finish or choose another output folder"
+            )
+            raise OutputLockedError(msg) from None
+        try:  # the file may have been removed by the previous holder: lock the current one
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode("ascii"))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def remove_stale(real: Path) -> list[Path]:
+    """Remove the temporary folders and files of dead runs to ``real``; return them.
+
+    A temporary name carries its run's process id; only those of processes that no longer
+    exist are removed. If ``real`` is missing but a dead run's backup of it is present (a
+    run killed between its two renames), the backup is put back instead.
+    """
+    pat = _stale_re(real.name)
+    removed: list[Path] = []
+    try:
+        entries = list(real.parent.iterdir())
+    except OSError:
+        return removed
+    for p in sorted(entries):
+        m = pat.match(p.name)
+        if m is None or _pid_alive(int(m.group(1))):
+            continue
+        if m.group(2) == "old" and not real.exists() and p.is_dir():
+            os.replace(p, real)
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        removed.append(p)
+    return removed
+
+
+def make_temp_dir(real: Path) -> Path:
+    """Create the temporary folder of a run to ``real``, with the umask's permissions."""
+    for _ in range(100):
+        tmp = temp_file_name(real, "tmp")
+        try:
+            tmp.mkdir(mode=0o777)
+        except FileExistsError:  # pragma: no cover - 32 random bits
+            continue
+        os.chmod(tmp, 0o777 & ~umask())
+        return tmp
+    msg = f"cannot create a temporary folder beside {real}"  # pragma: no cover
+    raise OutputError(msg)  # pragma: no cover
+
+
+def write_manifest(folder: Path) -> Path:
+    """List every file below ``folder`` in its :data:`MANIFEST`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        __version__ = version("basingov")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without installation
+        __version__ = "0+unknown"
+    files = sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    )
+    path = folder / MANIFEST
+    body = {
+        "written_by": f"basingov {__version__}",
+        "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "files": files,
+        "note": "basingov run --overwrite replaces this folder only if it holds these files",
+    }
+    path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends (POSIX; a no-op elsewhere)."""
+    import signal
+
+    mask = {signal.SIGINT, signal.SIGTERM}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def commit_dir(tmp: Path, real: Path, *, overwrite: bool) -> None:
+    """Rename the finished temporary folder onto ``real`` (replacing it if allowed).
+
+    The folder is checked again first: one created during the run, or filled with other
+    files, is not replaced.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``real`` appeared during the run without ``overwrite``, or now holds other files.
+    """
+    if real.exists() or real.is_symlink():
+        if not overwrite:
+            msg = (
+                f"{real} was created by something else while basingov was running; it was "
+                "left as it is. Nothing was written: run again with another output folder"
+            )
+            raise OutputExistsError(msg)
+        check_output_dir(real, overwrite=True)
+        backup = temp_file_name(real, "old")
+        with _signals_deferred():  # Ctrl-C or SIGTERM cannot fall between the two renames
+            os.replace(real, backup)
+            try:
+                os.replace(tmp, real)
+            except BaseException:
+                if not real.exists():
+                    os.replace(backup, real)
+                raise
+        shutil.rmtree(backup, ignore_errors=True)
+        return
+    try:
+        os.rename(tmp, real)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            msg = f"{real} was created by something else while basingov was running; kept it"
+            raise OutputExistsError(msg) from exc
+        raise
+
+
+def clean(folder: str | Path) -> list[Path]:
+    """Remove what dead basingov runs left beside and inside ``folder``; return it.
+
+    That is: temporary folders and files named ``.NAME.basingov-<pid>-*.tmp`` or ``.old``
+    of processes that no longer exist, and lock files no process holds. Outputs and files
+    of live runs are never touched.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()) / "out"
+    >>> clean(d)
+    []
+    """
+    folder = Path(folder).expanduser().resolve()
+    removed: list[Path] = []
+    targets = [folder]
+    if folder.is_dir():
+        targets += [folder / p.name for p in folder.iterdir() if not p.name.startswith(".")]
+        for p in folder.iterdir():  # outputs of `run all` (or files) whose run died early
+            m = re.match(rf"^\.(.+)\.{_TAG}-\d+-[0-9a-f]+\.(tmp|old)", p.name)
+            if m and folder / m.group(1) not in targets:
+                targets.append(folder / m.group(1))
+    for t in targets:
+        removed += remove_stale(t)
+        lock = _lock_path(t)
+        if lock.exists() and fcntl is not None:
+            fd = os.open(lock, os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(lock)
+                removed.append(lock)
+            finally:
+                os.close(fd)
+    return removed

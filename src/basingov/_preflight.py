@@ -1,0 +1,72 @@
+"""Checks a run makes after loading the config and boundaries, before any long work.
+
+:func:`basingov.config.load_config` checks each value on its own and
+:func:`basingov.datasets.load_basin` checks the boundary layers; what needs both, or the
+load stage's vocabulary, is checked here, so that a bad ``[loads]`` or ``[spillover]``
+value stops the run in its first second rather than after the network and overlay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from basingov import loads
+from basingov.errors import BasingovError, ConfigError
+
+__all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight"]
+
+#: Largest memory the Monte Carlo bands may take (runs x n² x 8 bytes, x 2 for percentiles).
+MONTE_CARLO_MEMORY_BYTES = 2 * 1024**3
+
+
+def preflight(basin: Any) -> None:
+    """Raise one :class:`~basingov.errors.ConfigError` listing what would fail later.
+
+    Parameters
+    ----------
+    basin
+        A loaded :class:`basingov.datasets.Basin`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown load parameter or coefficient, a load source file that does not
+        exist, or Monte Carlo runs that would not fit in memory.
+
+    Examples
+    --------
+    >>> from basingov.datasets import load_basin
+    >>> preflight(load_basin("thames"))
+    """
+    cfg = basin.config
+    problems: list[str] = []
+    ld = cfg.loads
+    if ld.sources:
+        try:
+            loads.emitted_per_capita_g_day(ld.parameter, coefficients=ld.coefficients)
+        except BasingovError as exc:
+            problems.append(f"[loads]: {exc}")
+        for kind in ("population_raster", "point_sources", "jurisdiction_table"):
+            path = getattr(ld, kind)
+            if kind in ld.sources and path is not None and not path.is_file():
+                problems.append(
+                    f"[loads].{kind} = {str(path)!r} does not exist (paths are relative to "
+                    "the config file)"
+                )
+        runs = cfg.spillover.monte_carlo_runs
+        if runs > 0:
+            counts = basin.jurisdictions["level_name"].value_counts()
+            n = int(counts.max()) + 1 if len(counts) else 1  # + the "outside" unit
+            need = runs * n * n * 8 * 2
+            if need > MONTE_CARLO_MEMORY_BYTES:
+                most = max(1, MONTE_CARLO_MEMORY_BYTES // (n * n * 16))
+                problems.append(
+                    f"[spillover].monte_carlo_runs = {runs} would need about "
+                    f"{need / 1024**3:.1f} GiB ({n} units at the finest level, runs x n² x 8 "
+                    f"bytes, twice); at most {most:,} runs fit in "
+                    f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
+                )
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        msg = f"Invalid basin config {cfg.source}:\n{lines}"
+        raise ConfigError(msg)

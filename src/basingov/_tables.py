@@ -1,0 +1,215 @@
+"""Reading and checking CSV tables from users: encoding, columns, numbers, ids, coordinates.
+
+:func:`read_table` reads a CSV as UTF-8 (with or without a byte-order mark) and refuses,
+with the fix, files that are empty, not UTF-8 (e.g. Latin-1 from Excel) or not CSV.
+:func:`check_table` then checks a table (read from a file or given as a DataFrame) and
+lists every problem at once: missing columns, text in number columns, blanks, negative or
+infinite numbers, repeated ids and coordinates out of range. Row numbers in messages are
+the file's line numbers (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from basingov.errors import InputError
+
+__all__ = ["check_table", "read_table"]
+
+
+def read_table(
+    path: str | Path, *, what: str, dtype: Mapping[str, type] | None = None
+) -> pd.DataFrame:
+    """Read a CSV file as UTF-8 text into a DataFrame, with clear errors.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    what
+        How to name the table in errors, e.g. ``"[loads].jurisdiction_table"``.
+    dtype
+        Column types, e.g. ``{"jur_id": str}`` to keep ids as text.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputError
+        If the file does not exist, is empty, is not UTF-8 or cannot be parsed as CSV.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_bytes("jur_id,name,x,Zürich,1".encode("latin-1"))
+    >>> read_table(p, what="the table")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: the table t.csv is not UTF-8 text (byte 0xfc at position 15); re-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 -t utf-8 t.csv > t_utf8.csv)
+    """  # noqa: E501
+    path = Path(path)
+    name = f"{what} {path.name}"
+    if not path.is_file():
+        msg = f"{what} {path} does not exist (paths in a config are relative to the config file)"
+        raise InputError(msg)
+    _check_utf8(path, name)
+    try:
+        df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict(dtype or {}), low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        msg = f"{name} cannot be read as CSV: {exc}"
+        raise InputError(msg) from None
+    return df
+
+
+def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:
+    """Stream the file through a UTF-8 decoder: refuse empty, non-UTF-8 or binary files."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    seen = 0
+    blank = True
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                pos = seen + exc.start
+                msg = (
+                    f"{name} is not UTF-8 text (byte 0x{block[exc.start]:02x} at position "
+                    f'{pos}); re-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 '
+                    f"-t utf-8 {path.name} > {path.stem}_utf8.csv)"
+                )
+                raise InputError(msg) from None
+            if "\x00" in text:
+                msg = f"{name} holds NUL bytes: it is not a text CSV (UTF-16 or a binary file?)"
+                raise InputError(msg)
+            blank = blank and not text.lstrip("\ufeff").strip()
+            seen += len(block)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        msg = f"{name} is not UTF-8 text (it ends inside a multi-byte character)"
+        raise InputError(msg) from None
+    if blank:
+        msg = f"{name} is empty; it needs a header line and one row per record"
+        raise InputError(msg)
+
+
+def _lines(mask: np.ndarray) -> list[int]:
+    return (np.flatnonzero(mask) + 2)[:10].tolist()
+
+
+def check_table(
+    df: pd.DataFrame,
+    *,
+    what: str,
+    required: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    nonnegative: Iterable[str] = (),
+    blank_ok: Iterable[str] = (),
+    id_column: str | None = None,
+    lon_column: str | None = None,
+    lat_column: str | None = None,
+) -> None:
+    """Check a table and raise one :class:`~basingov.errors.InputError` listing every problem.
+
+    Parameters
+    ----------
+    df
+        The table.
+    what
+        How to name it in the message (file or argument).
+    required
+        Columns that must exist.
+    numeric
+        Columns that must hold finite numbers (blank cells allowed only if in ``blank_ok``).
+    nonnegative
+        Numeric columns that must be >= 0.
+    blank_ok
+        Numeric columns where a blank cell means "not reported".
+    id_column
+        Column whose values must be present and unique.
+    lon_column, lat_column
+        WGS84 coordinate columns: present, numbers, within ±180 / ±90.
+
+    Raises
+    ------
+    InputError
+        Naming each column, the lines concerned and the fix.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"jur_id": ["A", "A"], "load_kg_day": ["1.5", "lots"]})
+    >>> check_table(t, what="loads.csv", numeric=["load_kg_day"], id_column="jur_id")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: loads.csv: column 'load_kg_day' holds text where numbers belong at line(s) [3] (values ['lots']); repeated jur_id values ['A'] at line(s) [3]
+    """  # noqa: E501
+    cols = [str(c) for c in df.columns]
+    need = list(required) + [c for c in (id_column, lon_column, lat_column) if c is not None]
+    need += [c for c in numeric if c not in need]
+    missing = [c for c in dict.fromkeys(need) if c not in df.columns]
+    if missing:
+        msg = f"{what} lacks column(s) {missing}; its columns are {cols}"
+        raise InputError(msg)
+    problems: list[str] = []
+    if len(df) == 0:
+        problems.append("has a header but no rows")
+    blanks_allowed = set(blank_ok)
+    coords = [c for c in (lon_column, lat_column) if c is not None]
+    nums: dict[str, pd.Series] = {}
+    for c in list(dict.fromkeys([*numeric, *coords])):
+        col = df[c]
+        blank = (col.isna() | col.astype(str).str.strip().eq("")).to_numpy()
+        num = pd.to_numeric(col.where(~blank), errors="coerce")
+        text = ~blank & num.isna().to_numpy()
+        if text.any():
+            vals = col[text].astype(str).tolist()[:5]
+            problems.append(
+                f"column {c!r} holds text where numbers belong at line(s) {_lines(text)} "
+                f"(values {vals})"
+            )
+        if blank.any() and c not in blanks_allowed:
+            problems.append(
+                f"column {c!r} is blank at line(s) {_lines(blank)}; give a number (0 if none)"
+            )
+        inf = np.isinf(num.to_numpy(dtype=np.float64, na_value=np.nan))
+        if inf.any():
+            problems.append(f"column {c!r} holds infinite values at line(s) {_lines(inf)}")
+        nums[c] = num
+    for c in nonnegative:
+        neg = (nums[c] < 0).to_numpy() if c in nums else np.zeros(len(df), dtype=bool)
+        if neg.any():
+            problems.append(
+                f"column {c!r} is negative at line(s) {_lines(neg)}; loads and counts are >= 0"
+            )
+    if id_column is not None:
+        ids = df[id_column]
+        blank = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
+        if blank.any():
+            problems.append(f"column {id_column!r} is blank at line(s) {_lines(blank)}")
+        dup = (ids.duplicated() & ~blank).to_numpy()
+        if dup.any():
+            problems.append(
+                f"repeated {id_column} values {ids[dup].astype(str).unique().tolist()[:10]} at "
+                f"line(s) {_lines(dup)}"
+            )
+    for cc, limit in ((lon_column, 180.0), (lat_column, 90.0)):
+        if cc is None:
+            continue
+        out = (nums[cc].abs() > limit).to_numpy()
+        if out.any():
+            problems.append(
+                f"column {cc!r} is outside ±{limit:g} degrees at line(s) {_lines(out)} "
+                f"(values {nums[cc][out].tolist()[:5]}); give WGS84 longitude/latitude, "
+                "longitude first"
+            )
+    if problems:
+        msg = f"{what}: " + "; ".join(problems)
+        raise InputError(msg)

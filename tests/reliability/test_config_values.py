@@ -1,0 +1,278 @@
+"""Every config value is checked where it enters: types, ranges, CRSs, booleans, file names."""
+
+from __future__ import annotations
+
+import pytest
+
+from basingov import _preflight
+from basingov.config import load_config
+from basingov.datasets import load_basin
+from basingov.errors import ConfigError
+from basingov.pipeline import run
+from basingov.spill import warn
+
+DEM_NETWORK = """
+[networks.dem]
+builder = "dem"
+elevation_path = "dem.tif"
+threshold_km2 = 25.0
+clip_to_outlet = CLIP
+"""
+
+# (old text, new text, expected message) on the toy config
+CASES = [
+    (
+        'crs = "EPSG:3035"',
+        'crs = "EPSG:999999"',
+        r"\[basin\]\.crs = 'EPSG:999999' is not a coordinate reference system pyproj knows",
+    ),
+    ('crs = "EPSG:3035"', 'crs = "not a crs"', r"\[basin\]\.crs = 'not a crs' is not a coordinate"),
+    ('crs = "EPSG:3035"', 'crs = "EPSG:4326"', r"\[basin\]\.crs = 'EPSG:4326' is not projected"),
+    (
+        'crs = "EPSG:3035"',
+        'crs = "EPSG:2263"',
+        r"has axis unit 'US survey foot'; use a CRS in metres",
+    ),
+    (
+        "outlet = [7.19, 47.05]",
+        "outlet = [nan, 47.05]",
+        r"\[basin\]\.outlet = \[nan, 47.05\] is not a WGS84 point",
+    ),
+    (
+        "outlet = [7.19, 47.05]",
+        "outlet = [inf, 47.05]",
+        r"\[basin\]\.outlet = \[inf, 47.05\] is not a WGS84 point",
+    ),
+    (
+        "outlet = [7.19, 47.05]",
+        "outlet = [1e300, 47.05]",
+        r"is not a WGS84 point: give \[lon, lat\]",
+    ),
+    ("outlet = [7.19, 47.05]", "outlet = [47.05, 97.19]", r"lat within ±90"),
+    (
+        "outlet = [7.19, 47.05]",
+        "outlet = [true, false]",
+        r"\[basin\]\.outlet must be \[lon, lat\], got \[True, False\]",
+    ),
+    ("outlet = [7.19, 47.05]", 'outlet = "7.19, 47.05"', r"\[basin\]\.outlet must be \[lon, lat\]"),
+    (
+        "tolerance_m = 10.0",
+        'tolerance_m = "10"',
+        r"\[networks\.lines\]\.tolerance_m must be a number, got '10' \(str\)",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = [10.0]",
+        r"\[networks\.lines\]\.tolerance_m must be a number, got \[10\.0\] \(list\)",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = -1.0",
+        r"\[networks\.lines\]\.tolerance_m must be >= 0, got -1\.0",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = inf",
+        r"\[networks\.lines\]\.tolerance_m must be a finite number, got inf",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = true",
+        r"tolerance_m must be a number, got True \(bool\)",
+    ),
+    (
+        "tolerance_m = 10.0",
+        'tolerance_m = 10.0\nderived = "yes"',
+        r"\[networks\.lines\]\.derived must be true or false, got 'yes'",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = 10.0\nnames_tolerance_m = nan",
+        r"names_tolerance_m must be a finite number, got nan",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = 10.0\nfilter = 3",
+        r"\[networks\.lines\]\.filter must be a string, got 3",
+    ),
+    (
+        'name_column = "NAME"',
+        'name_column = ""',
+        r"\[networks\.lines\]\.name_column must be a non-empty string",
+    ),
+    (
+        'levels = ["country", "province"]',
+        'levels = ["country", "country"]',
+        r"\[boundaries\]\.levels repeats \['country'\]",
+    ),
+    (
+        'jurisdiction_level = "country"',
+        'jurisdiction_level = "county"',
+        r"\[loads\]\.jurisdiction_level = 'county' is not one of \[boundaries\]\.levels",
+    ),
+    (
+        'parameter = "TN"',
+        'parameter = "TN"\npopulation_band = 0',
+        r"\[loads\]\.population_band must be >= 1, got 0",
+    ),
+    (
+        'parameter = "TN"',
+        'parameter = "TN"\npoint_tolerance_m = -5.0',
+        r"\[loads\]\.point_tolerance_m must be >= 0",
+    ),
+    (
+        'parameter = "TN"',
+        'parameter = "TN"\ncoefficients = {treatment_removal = 2.0}',
+        r"\[loads\]\.coefficients\.treatment_removal must be <= 1, got 2\.0",
+    ),
+    (
+        'parameter = "TN"',
+        'parameter = "TN"\ncoefficients = {per_capita_g_day = "a lot"}',
+        r"\[loads\]\.coefficients\.per_capita_g_day must be a number",
+    ),
+]
+APPENDED = [
+    (
+        "\n[spillover]\nmonte_carlo_runs = -5\n",
+        r"\[spillover\]\.monte_carlo_runs must be >= 0, got -5",
+    ),
+    (
+        "\n[spillover]\nmonte_carlo_runs = 1.5\n",
+        r"\[spillover\]\.monte_carlo_runs must be an integer, got 1\.5",
+    ),
+    (
+        "\n[spillover]\nmonte_carlo_runs = 100000000\n",
+        r"monte_carlo_runs = 100000000 is more than 10,000: each run keeps",
+    ),
+    ("\n[spillover]\nseed = -1\n", r"\[spillover\]\.seed must be >= 0, got -1"),
+    (
+        "\n[spillover]\ndecay_per_day = nan\n",
+        r"\[spillover\]\.decay_per_day must be a finite number, got nan",
+    ),
+    (
+        "\n[spillover]\ndispersion_m2_s = 0.0\n",
+        r"\[spillover\]\.dispersion_m2_s must be > 0, got 0\.0",
+    ),
+    (
+        "\n[hydraulics]\nrunoff_mm_year = -3.0\n",
+        r"\[hydraulics\]\.runoff_mm_year must be >= 0, got -3\.0",
+    ),
+    ("\n[hydraulics]\nvelocity_b = 7.0\n", r"\[hydraulics\]\.velocity_b must be <= 1, got 7\.0"),
+    (
+        "\n[monitoring]\nsnap_tolerance_m = -inf\n",
+        r"\[monitoring\]\.snap_tolerance_m must be a finite number",
+    ),
+    (
+        DEM_NETWORK.replace("CLIP", '"false"'),
+        r"\[networks\.dem\]\.clip_to_outlet must be true or false \(a TOML boolean, not quoted\), got 'false'",  # noqa: E501
+    ),
+    (DEM_NETWORK.replace("CLIP", "1"), r"\[networks\.dem\]\.clip_to_outlet must be true or false"),
+    (
+        DEM_NETWORK.replace("CLIP", "true").replace("25.0", "0.0"),
+        r"\[networks\.dem\]\.threshold_km2 must be > 0, got 0\.0",
+    ),
+    (
+        DEM_NETWORK.replace("CLIP", "true").replace("25.0", '"25"'),
+        r"\[networks\.dem\]\.threshold_km2 must be a number, got '25'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "match"), CASES)
+def test_bad_values_are_config_errors(old: str, new: str, match: str, toy: object) -> None:
+    cfg = toy(replace={old: new})  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=match):
+        load_config(cfg)
+
+
+@pytest.mark.parametrize(("extra", "match"), APPENDED)
+def test_bad_section_values_are_config_errors(extra: str, match: str, toy: object) -> None:
+    cfg = toy(append=extra)  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=match):
+        load_config(cfg)
+
+
+def test_all_problems_are_listed_at_once(toy: object) -> None:
+    cfg = toy(  # type: ignore[operator]
+        replace={
+            'crs = "EPSG:3035"': 'crs = "EPSG:4326"',
+            "tolerance_m = 10.0": "tolerance_m = -1.0",
+        },
+        append="\n[spillover]\nseed = -1\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg)
+    msg = str(info.value)
+    assert msg.count("\n  - ") == 3
+    for key in ("[basin].crs", "[networks.lines].tolerance_m", "[spillover].seed"):
+        assert key in msg
+
+
+def test_load_parameter_and_coefficients_fail_before_the_work(toy: object) -> None:
+    cfg = toy(replace={'parameter = "TN"': 'parameter = "XYZ"'})  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=r"\[loads\]: parameter must be one of \['TN', 'TP'"):
+        run(cfg)
+    cfg = toy(  # type: ignore[operator]
+        sub="b", replace={'parameter = "TN"': 'parameter = "TN"\ncoefficients = {per_person = 1.0}'}
+    )
+    with pytest.raises(ConfigError, match=r"unknown load coefficient\(s\) \['per_person'\]"):
+        run(cfg)
+
+
+def test_missing_load_file_fails_before_the_work(toy: object) -> None:
+    cfg = toy(replace={'jurisdiction_table = "loads.csv"': 'jurisdiction_table = "nope.csv"'})  # type: ignore[operator]
+    with pytest.raises(
+        ConfigError, match=r"\[loads\]\.jurisdiction_table = '.*nope.csv' does not exist"
+    ):
+        run(cfg)
+
+
+def test_monte_carlo_memory_is_checked_before_the_work(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = toy(append="\n[spillover]\nmonte_carlo_runs = 5000\n")  # type: ignore[operator]
+    basin = load_basin(cfg)
+    _preflight.preflight(basin)  # 5000 x 5² x 16 bytes = 2 MB: fine
+    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 1024**2)
+    with pytest.raises(
+        ConfigError,
+        match=r"monte_carlo_runs = 5000 would need about 0\.0 GiB \(5 units .*at most 2,621 runs fit",  # noqa: E501
+    ):
+        _preflight.preflight(basin)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"mass_kg": float("inf")}, r"mass_kg must be > 0, got inf"),
+        ({"mass_kg": float("nan")}, r"mass_kg must be > 0, got nan"),
+        ({"mass_kg": -1.0}, r"mass_kg must be > 0, got -1\.0"),
+        ({"decay_per_day": float("inf")}, r"decay_per_day must be >= 0, got inf"),
+        ({"dispersion_m2_s": -2.0}, r"dispersion_m2_s must be >= 0, got -2\.0"),
+        ({"tolerance_m": float("nan")}, r"tolerance_m must be >= 0, got nan"),
+        (
+            {"time": "9999-12-31T23:00"},
+            r"release time 9999-12-31T23:00:00 is outside the years 1800-2200",
+        ),
+        ({"time": "0001-01-01"}, r"is outside the years 1800-2200"),
+    ],
+)
+def test_spill_values(kwargs: dict[str, object], match: str) -> None:
+    args: dict[str, object] = {"mass_kg": 100.0} | kwargs
+    mass = args.pop("mass_kg")
+    from basingov.errors import InputError
+
+    with pytest.raises(InputError, match=match):
+        warn("taihu", (119.924, 31.781), mass, **args)  # type: ignore[arg-type]
+
+
+def test_sections_built_in_code_are_checked_too() -> None:
+    from basingov.config import NetworkSection
+    from basingov.network.builders import build_network
+
+    sec = NetworkSection(key="d", builder="dem", options={"clip_to_outlet": "false"})
+    with pytest.raises(ConfigError, match=r"\[networks\.d\]\.clip_to_outlet must be true or false"):
+        build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)
+    sec = NetworkSection(key="f", builder="lines_outlet", filter="@pd.io.common.os.system('x')")
+    with pytest.raises(ConfigError, match=r"\[networks\.f\]\.filter .*'@' \(a Python variable\)"):
+        build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)

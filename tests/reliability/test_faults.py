@@ -1,0 +1,228 @@
+"""Fault tests with real processes: kills, concurrent runs, read-only folders, a full disk.
+
+Each test starts ``python -m basingov.cli`` as a subprocess on the toy basin and checks what
+is left on disk: the previous output intact, no stale temporary folder or lock after the
+next run, and a one-paragraph error (no traceback) with the documented exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from basingov._outdir import MANIFEST
+from basingov.io import atomic_dir
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+ENV = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONWARNINGS": "ignore"}
+TIMEOUT = 300
+
+pytestmark = pytest.mark.slow
+
+
+def _cli(*args: str, prefix: tuple[str, ...] = ()) -> list[str]:
+    return [*prefix, sys.executable, "-m", "basingov.cli", "-q", *args]
+
+
+def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+
+
+def _previous(out: Path) -> dict[str, str]:
+    """Write an earlier basingov output (with its manifest) and return its files."""
+    files = {"summary.json": '{"run": "previous"}', "tables/loads.csv": "jur_id\nA\n"}
+    with atomic_dir(out) as tmp:
+        for name, text in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(text)
+    return files
+
+
+def _contents(out: Path) -> dict[str, str]:
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def _leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}."))
+
+
+def _wait_mid_run(proc: subprocess.Popen[str], parent: Path, name: str) -> Path:
+    """Wait until the run's temporary folder holds its run.log (the work has started)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        tmp = list(parent.glob(f".{name}.basingov-{proc.pid}-*.tmp"))
+        if tmp and (tmp[0] / "run.log").exists():
+            time.sleep(0.5)
+            return tmp[0]
+        if proc.poll() is not None:
+            _, err = proc.communicate()
+            pytest.fail(f"the run ended before it could be interrupted: {proc.returncode} {err}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the run never started its work")
+
+
+def _assert_complete(out: Path) -> None:
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert listed == sorted(_contents(out))
+    assert {"toy.gpkg", "summary.json", "run.log", "tables/unit_shares.csv"} <= set(listed)
+
+
+def test_sigkill_keeps_the_previous_output_and_the_next_run_cleans_up(
+    toy: object, tmp_path: Path
+) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    before = _previous(out)
+    proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+    tmp = _wait_mid_run(proc, tmp_path, "out")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == -signal.SIGKILL
+    assert _contents(out) == before  # the old output, untouched
+    assert tmp.exists()  # what a killed process leaves ...
+    r = _run(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert _leftovers(tmp_path, "out") == []  # ... the next run removes
+    _assert_complete(out)
+
+
+def test_sigterm_is_handled_like_ctrl_c(toy: object, tmp_path: Path) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    before = _previous(out)
+    proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+    _wait_mid_run(proc, tmp_path, "out")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "Terminated (SIGTERM); no partial output was left."
+    assert "Traceback" not in err
+    assert _contents(out) == before
+    assert _leftovers(tmp_path, "out") == []  # the process removed its own temp folder
+
+
+def test_sigint_mid_run(toy: object, tmp_path: Path) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    proc = _start(_cli("run", str(cfg), "-o", str(out)), tmp_path)
+    _wait_mid_run(proc, tmp_path, "out")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130, err
+    assert "Interrupted; no partial output was left." in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
+
+
+def test_concurrent_runs_to_one_folder(toy: object, tmp_path: Path) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    procs = [_start(_cli("run", str(cfg), "-o", str(out)), tmp_path) for _ in range(2)]
+    results = [(p, *p.communicate(timeout=TIMEOUT)) for p in procs]
+    codes = sorted(p.returncode for p, _, _ in results)
+    assert codes == [0, 1], [e for _, _, e in results]
+    loser = next(e for p, _, e in results if p.returncode == 1)
+    assert loser.startswith("Error: ")
+    assert (
+        "another basingov run (pid " in loser or "already exists; pass overwrite=True" in loser
+    ), loser
+    assert "Traceback" not in loser
+    _assert_complete(out)
+    assert _leftovers(tmp_path, "out") == []
+
+
+def _without_root_override() -> tuple[str, ...]:
+    """Return a command prefix that drops root's permission override, or skip."""
+    capsh = shutil.which("capsh")
+    if capsh is None:
+        pytest.skip("capsh is not installed: cannot test a read-only folder without root")
+    prefix = (capsh, "--drop=cap_dac_override,cap_dac_read_search,cap_fowner", "--", "-c",
+              'exec "$0" "$@"')  # fmt: skip
+    if os.geteuid() != 0:
+        return ()  # already an ordinary user
+    probe = subprocess.run([*prefix, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot drop root's capabilities here: {probe.stderr.decode().strip()}")
+    return prefix
+
+
+def test_read_only_folder_as_a_user_without_override(toy: object, tmp_path: Path) -> None:
+    prefix = _without_root_override()
+    cfg = toy()  # type: ignore[operator]
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    before = _previous(ro / "old")
+    ro.chmod(0o555)
+    try:
+        # a new output folder in a folder the user cannot write: refused before any work
+        r = _run(_cli("run", str(cfg), "-o", str(ro / "new"), prefix=prefix), tmp_path)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.startswith(
+            f"Error: cannot write output folder {ro / 'new'}: no write permission in {ro}"
+        )
+        assert "Traceback" not in r.stderr
+        # replacing an earlier output there: refused too, and the old output stays
+        r = _run(
+            _cli("run", str(cfg), "-o", str(ro / "old"), "--overwrite", prefix=prefix), tmp_path
+        )
+        assert r.returncode == 1
+        assert "no write permission in" in r.stderr
+        assert _contents(ro / "old") == before
+        # a file output (query -o) into it: the OS error, in one paragraph
+        r = _run(
+            _cli("query", "crossings", str(cfg), "-o", str(ro / "x.csv"), prefix=prefix), tmp_path
+        )
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.startswith("Error: Permission denied"), r.stderr
+        assert "permission denied; choose a path you can write to" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert sorted(p.name for p in ro.iterdir()) == ["old"]
+    finally:
+        ro.chmod(0o755)
+
+
+def test_full_disk(toy: object, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(small)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mount.stderr.strip()}")
+    try:
+        cfg = toy()  # type: ignore[operator]
+        out = small / "out"
+        before = _previous(out)
+        r = _run(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.startswith("Error: No space left on device at "), r.stderr
+        assert "the disk is full; free some space or write to another disk with -o" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert _contents(out) == before
+        assert _leftovers(small, "out") == []
+    finally:
+        subprocess.run(["umount", str(small)], check=False)

@@ -1,0 +1,398 @@
+"""Hostile data files: boundaries, rivers, load tables and rasters give one clear error.
+
+Each case goes through ``run`` (the pipeline) and, where ``validate`` reads the input too,
+through ``validate``, which must flag the same problem (run applies every check validate
+makes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from rasterio.transform import Affine
+from shapely.geometry import LineString, Polygon, box
+
+from basingov.errors import CRSError, InputError
+from basingov.loads import jurisdiction_loads, point_source_loads, population_loads
+from basingov.network import network_from_table
+from basingov.network.builders import from_dem, from_to_nodes
+from basingov.pipeline import run, validate
+from tests.reliability.conftest import basin_layer, jurisdictions, rivers
+
+
+def _fails_in_run_and_validate(cfg: Path, match: str) -> None:
+    with pytest.raises(InputError, match=match):
+        run(cfg)
+    problems = [p for r in validate(cfg) for p in r.problems]
+    assert any(__import__("re").search(match, p) for p in problems), problems
+
+
+# --- boundaries -------------------------------------------------------------------------
+def test_null_jur_id_is_not_merged_with_outside(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[2, "jur_id"] = None
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg, r"1 jurisdiction\(s\) without a jur_id \(rows \[2\], names \['Up North'\]\)"
+    )
+
+
+def test_blank_jur_id(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[3, "jur_id"] = "  "
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"without a jur_id \(rows \[3\]")
+
+
+def test_overlapping_units_of_one_level(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[2, "geometry"] = box(7.0, 47.05, 7.15, 47.1)  # A1 reaches into B1
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"1 pair\(s\) of 'province' units overlap: \['A1/B1'\]")
+
+
+def test_units_of_different_levels_may_overlap(toy: object) -> None:
+    assert all(r.ok for r in validate(toy()))  # type: ignore[operator]
+
+
+def test_dangling_parent_id(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[4, "parent_id"] = "Z"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg, r"parent_id refers to unknown jurisdictions for jur_id \['B1'\] \(parent_id \['Z'\]\)"
+    )
+
+
+def test_parent_of_a_finer_level(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[0, "parent_id"] = "A1"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"parent_id of jur_id \['A'\] is not of a coarser level")
+
+
+def test_bow_tie_basin(toy: object) -> None:
+    bowtie = Polygon([(7.0, 47.0), (7.2, 47.1), (7.2, 47.0), (7.0, 47.1)])
+    basin = gpd.GeoDataFrame({"name": ["toy"]}, geometry=[bowtie], crs="EPSG:4326")
+    cfg = toy(basin=basin)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg, r"1 invalid geometry at row \[0\]; repair with shapely.make_valid"
+    )
+
+
+def test_huge_coordinates_in_a_geographic_layer(toy: object) -> None:
+    jur = jurisdictions()
+    jur.loc[5, "geometry"] = box(7.1e5, 47.0, 7.2e5, 47.05)
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"coordinates outside lon ±180 / lat ±90 at jur_id \['B2'\]")
+
+
+def test_infinite_coordinates(toy: object) -> None:
+    basin = basin_layer()
+    basin.loc[0, "geometry"] = Polygon([(7.0, 47.0), (np.inf, 47.0), (7.2, 47.1), (7.0, 47.1)])
+    cfg = toy(basin=basin)  # type: ignore[operator]
+    with pytest.raises(InputError, match=r"non-finite \(NaN or infinite\) coordinates"):
+        run(cfg)
+
+
+def test_empty_and_mixed_layers(toy: object) -> None:
+    cfg = toy(jur=jurisdictions().iloc[:0])  # type: ignore[operator]
+    with pytest.raises(InputError, match=r"layer 'jurisdictions' is empty"):
+        run(cfg)
+    jur = jurisdictions()
+    jur.loc[5, "geometry"] = LineString([(7.1, 47.0), (7.2, 47.05)])
+    cfg = toy(sub="mixed", jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"unexpected geometry type\(s\) \['LineString'\]")
+
+
+# --- rivers -----------------------------------------------------------------------------
+def test_nan_vertex_does_not_drop_a_reach(toy: object) -> None:
+    r = rivers()
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        r.loc[1, "geometry"] = LineString([(7.07, 47.03), (np.nan, 47.03), (7.13, 47.03)])
+    cfg = toy(river=r)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"non-finite \(NaN or infinite\) coordinates at rid \[2\]")
+    # the builders refuse it too when called from Python
+    with pytest.raises(
+        InputError,
+        match=r"non-finite \(NaN or infinite\) coordinates in 1 feature\(s\), row\(s\) \[1\]",
+    ):
+        from_to_nodes(r, crs="EPSG:3035")
+
+
+def test_river_with_latitude_beyond_90(toy: object) -> None:
+    r = rivers()
+    r.loc[0, "geometry"] = LineString([(7.01, 47.03), (7.01, 91.0)])
+    cfg = toy(river=r)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"coordinates outside lon ±180 / lat ±90 at rid \[1\]")
+
+
+def test_repeated_river_ids(toy: object) -> None:
+    r = rivers()
+    r.loc[2, "rid"] = 1
+    cfg = toy(river=r)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"repeated rid values \[1\]")
+
+
+# --- load tables ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"", r"loads.csv is empty; it needs a header line"),
+        (b"  \n", r"loads.csv is empty"),
+        ("jur_id,load_kg_day\nA,10\nB,5\n".encode("utf-16"), r"is not UTF-8 text"),
+        (
+            "jur_id,load_kg_day,note\nA,10,Zürich\nB,5,\n".encode("latin-1"),
+            r"loads.csv is not UTF-8 text \(byte 0xfc at position 30\); re-save it as UTF-8",
+        ),
+        (b"jur_id,load_kg_day\n", r"has a header but no rows"),
+        (
+            b"jur_id,load_kg_day\nA,ten\nB,5\n",
+            r"column 'load_kg_day' holds text where numbers belong at line\(s\) \[2\] \(values \['ten'\]\)",  # noqa: E501
+        ),
+        (
+            b"jur_id,load_kg_day\nA,\nB,5\n",
+            r"column 'load_kg_day' is blank at line\(s\) \[2\]; give a number \(0 if none\)",
+        ),
+        (
+            b"jur_id,load_kg_day\nA,-3\nB,5\n",
+            r"column 'load_kg_day' is negative at line\(s\) \[2\]",
+        ),
+        (
+            b"jur_id,load_kg_day\nA,inf\nB,5\n",
+            r"column 'load_kg_day' holds infinite values at line\(s\) \[2\]",
+        ),
+        (b"jur_id,load_kg_day\nA,1\nA,5\n", r"repeated jur_id values \['A'\] at line\(s\) \[3\]"),
+        (
+            b"jur_id,load_kg_day\nA,1\nC,5\n",
+            r"jur_id \['C'\] are not 'country' units of the boundaries",
+        ),
+        (
+            b"jur,kg\nA,1\n",
+            r"lacks column\(s\) \['jur_id', 'load_kg_day'\]; its columns are \['jur', 'kg'\]",
+        ),
+        (b'jur_id,load_kg_day\n"A,1\n', r"cannot be read as CSV"),
+    ],
+)
+def test_bad_jurisdiction_tables(content: bytes, match: str, toy: object) -> None:
+    cfg = toy(loads_csv=content)  # type: ignore[operator]
+    with pytest.raises(InputError, match=match):
+        run(cfg)
+    if "not 'country' units" not in match:  # validate reads the file with the same checks
+        problems = [p for r in validate(cfg) for p in r.problems]
+        assert any(__import__("re").search(match, p) for p in problems), problems
+
+
+def test_blank_load_in_a_library_table_is_an_error() -> None:
+    p = pd.DataFrame({"piece_id": [0], "reach_id": [1], "length_km": [1.0], "jur_country": ["A"]})
+    t = pd.DataFrame({"jur_id": ["A"], "load_kg_day": [np.nan]})
+    with pytest.raises(InputError, match=r"the emissions table: column 'load_kg_day' is blank"):
+        jurisdiction_loads(p, t, level="country")
+
+
+@pytest.fixture
+def reaches() -> gpd.GeoDataFrame:
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2], "downstream_id": [2, -1]},
+        geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)])],
+        crs="EPSG:32632",
+    )
+    return network_from_table(t).reaches
+
+
+PLANTS = "uwwCode,uwwState,uwwLatitude,uwwLongitude,uwwNDischarge,uwwLoadEnteringUWWTP\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "match"),
+    [
+        (
+            "P1,1,95.0,9.0,1.0,100\n",
+            r"column 'uwwLatitude' is outside ±90 degrees at line\(s\) \[2\]",
+        ),
+        ("P1,1,,9.0,1.0,100\n", r"column 'uwwLatitude' is blank at line\(s\) \[2\]"),
+        ("P1,1,north,9.0,1.0,100\n", r"column 'uwwLatitude' holds text where numbers belong"),
+        ("P1,1,0.0,9.0,lots,100\n", r"column 'uwwNDischarge' holds text where numbers belong"),
+        ("P1,1,0.0,9.0,-4,100\n", r"column 'uwwNDischarge' is negative"),
+        ("P1,1,0.0,9.0,1,100\nP1,1,0.0,9.0,1,100\n", r"repeated uwwCode values \['P1'\]"),
+    ],
+)
+def test_bad_point_source_tables(
+    rows: str, match: str, tmp_path: Path, reaches: gpd.GeoDataFrame
+) -> None:
+    path = tmp_path / "plants.csv"
+    path.write_text(PLANTS + rows)
+    with pytest.raises(InputError, match=match):
+        point_source_loads(reaches, path)
+
+
+def test_blank_discharge_falls_back_to_the_pe_estimate(
+    tmp_path: Path, reaches: gpd.GeoDataFrame
+) -> None:
+    path = tmp_path / "plants.csv"
+    path.write_text(PLANTS + "P1,1,0.0,9.0,,100\n")
+    out = point_source_loads(reaches, path, tolerance_m=1e7)
+    assert out["load_source"].tolist() == ["point_sources_pe_estimate"]
+
+
+# --- rasters ----------------------------------------------------------------------------
+def _raster(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: str = "EPSG:32632",
+    x0: float = 0.0,
+    y0: float = 500.0,
+    nodata: float = -9999.0,
+) -> Path:
+    with rasterio.open(
+        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+        dtype="float32", crs=crs, transform=Affine(1000.0, 0.0, x0, 0.0, -1000.0, y0),
+        nodata=nodata,
+    ) as dst:  # fmt: skip
+        dst.write(data.astype("float32"), 1)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "kw", "match"),
+    [
+        (np.full((1, 2), -9999.0), {}, r"holds only nodata cells"),
+        (
+            np.array([[1000.0, -5.0]]),
+            {},
+            r"holds 1 negative cell\(s\) \(lowest -5\); people counts are >= 0",
+        ),
+        (np.array([[1000.0, np.inf]]), {}, r"holds 1 NaN or infinite cell\(s\)"),
+        (
+            np.array([[1000.0, 500.0]]),
+            {"x0": 5e5, "y0": 5e6},
+            r"holds no people over the basin: its extent \[500000, 4\.999e\+06",
+        ),
+        (
+            np.array([[1000.0, 500.0]]),
+            {"crs": "EPSG:4326", "x0": 0.0, "y0": 0.0},
+            r"is labelled EPSG:4326 \(degrees\) but spans \[0, -1000, 2000, 0\]",
+        ),
+        (np.zeros((1, 2)), {}, r"holds no people over the basin"),
+    ],
+)
+def test_bad_population_rasters(
+    data: np.ndarray, kw: dict, match: str, tmp_path: Path, reaches: gpd.GeoDataFrame
+) -> None:
+    path = _raster(tmp_path / "pop.tif", data, **kw)
+    pieces = reaches.assign(piece_id=[10, 11])
+    basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
+    with pytest.raises(InputError, match=match):
+        population_loads(pieces, path, basin=basin)
+
+
+def test_all_nodata_dem(tmp_path: Path) -> None:
+    path = _raster(tmp_path / "dem.tif", np.full((5, 5), -9999.0))
+    with pytest.raises(
+        InputError,
+        match=r"DEM .*dem.tif has no elevation: all 25 cells are nodata \(nodata = -9999.0\)",
+    ):
+        from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)
+    nan = _raster(tmp_path / "nan.tif", np.full((5, 5), np.nan), nodata=-9999.0)
+    with pytest.raises(InputError, match=r"has no elevation"):
+        from_dem(elevation_path=nan, crs="EPSG:32632", threshold_km2=1.0)
+
+
+def test_dem_without_crs(tmp_path: Path) -> None:
+    path = tmp_path / "dem.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=2, height=2, count=1, dtype="float32",
+        transform=Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 0.0),
+    ) as dst:  # fmt: skip
+        dst.write(np.ones((2, 2), dtype="float32"), 1)
+    with pytest.raises(CRSError, match=r"has no CRS; write one with rasterio"):
+        from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)
+
+
+# --- encodings of Shapefile text ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("encoding", "names", "match"),
+    [
+        (
+            "GBK",
+            ["太浦河", "黄浦江"],
+            r"as GBK it reads '太浦河'\. Add e\.cpg containing the encoding",
+        ),
+        ("BIG5", ["淡水河", "濁水溪"], r"as BIG5 it reads '淡水河'"),
+        (
+            "UTF-8",
+            ["Zürich", "Genève"],
+            r"which gives 'ZÃ¼rich' in column 'name'; as UTF-8 it reads 'Zürich'",
+        ),
+        ("ISO-8859-1", ["Zürich", "Köln am Rhein"], None),
+        ("ISO-8859-1", ["Ça", "éà"], None),
+    ],
+)
+def test_shapefile_text_without_cpg(
+    encoding: str, names: list[str], match: str | None, tmp_path: Path
+) -> None:
+    from basingov.io import read_vector
+
+    g = gpd.GeoDataFrame(
+        {"name": names},
+        geometry=[LineString([(0, 0), (1, 1)]), LineString([(1, 1), (2, 2)])],
+        crs=4326,
+    )
+    shp = tmp_path / "e.shp"
+    g.to_file(shp, encoding=encoding)
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    if match is None:  # genuine Latin-1 text is read as it is
+        assert read_vector(shp)["name"].tolist() == names
+        return
+    with pytest.raises(InputError, match=match):
+        read_vector(shp)
+    shp.with_suffix(".cpg").write_text(encoding)  # the fix the message gives
+    assert read_vector(shp)["name"].tolist() == names
+
+
+def test_dem_that_is_not_a_raster(tmp_path: Path) -> None:
+    path = tmp_path / "dem.tif"
+    path.write_text("not a raster")
+    with pytest.raises(
+        InputError,
+        match=r"cannot read raster .*dem.tif \(a GeoTIFF or another GDAL raster is needed\)",
+    ):
+        from_dem(elevation_path=path, crs="EPSG:32632", threshold_km2=1.0)
+
+
+# --- the other user tables of the pipeline --------------------------------------------------
+def _readers() -> list[tuple[str, object]]:
+    from basingov.io import read_stations
+    from basingov.loads.diffuse import read_export_table
+    from basingov.loads.sewage import read_census, read_plants
+    from basingov.monitoring.units import read_observations
+    from basingov.network import gauge_table
+
+    return [
+        ("stations", read_stations),
+        ("observations", read_observations),
+        ("census", lambda p: read_census(p, id_column="id", value_column="pop")),
+        ("treatment plants", lambda p: read_plants([p])),
+        ("export coefficients", read_export_table),
+        ("gauges", lambda p: gauge_table(gauges=p)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content", [b"", "station_id,name\nA,K\xf6ln\n".encode("latin-1"), b"\x00\x01\x02"]
+)
+@pytest.mark.parametrize("which", range(6))
+def test_every_user_table_refuses_bad_files(which: int, content: bytes, tmp_path: Path) -> None:
+    name, reader = _readers()[which]
+    path = tmp_path / f"{name.replace(' ', '_')}.csv"
+    path.write_bytes(content)
+    with pytest.raises(
+        InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|missing column)"
+    ):
+        reader(path)  # type: ignore[operator]

@@ -1,0 +1,321 @@
+"""Outputs stay where the user put them: names, lock, manifest, location checks, leftovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from basingov import pipeline
+from basingov._outdir import MANIFEST, check_output_dir, output_lock, remove_stale
+from basingov._values import check_file_name
+from basingov.cli import cli
+from basingov.config import load_config
+from basingov.errors import (
+    ConfigError,
+    InputError,
+    OutputError,
+    OutputExistsError,
+    OutputLockedError,
+)
+from basingov.io import atomic_dir, atomic_path, clean_outputs, write_csv
+from basingov.pipeline import run, run_many
+
+
+def _dead_pid() -> int:
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def _written(folder: Path, files: dict[str, str]) -> Path:
+    with atomic_dir(folder, overwrite=True) as tmp:
+        for name, text in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_text(text)
+    return folder
+
+
+# --- names from configs ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "/tmp/x",
+        "a/b",
+        ".hidden",
+        "..",
+        "",
+        "a b",
+        "x\\y",
+        "C:x",
+        "a\x00b",
+        "-rf",
+        "é" * 101,
+    ],
+)
+def test_unsafe_basin_names_are_config_errors(name: str, toy: object, tmp_path: Path) -> None:
+    toml_name = name.replace("\\", "\\\\").replace("\x00", "\\u0000")
+    cfg = toy(replace={'name = "toy"': f'name = "{toml_name}"'})  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=r"\[basin\]\.name = .* cannot be used as a file name"):
+        load_config(cfg)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
+
+
+def test_safe_names_pass() -> None:
+    for name in ("rhine", "taihu_2020", "Lake-Taihu.v2", "太湖"):
+        assert check_file_name(name, where="x") == name
+
+
+# --- the lock --------------------------------------------------------------------------
+def test_second_run_to_a_locked_folder_fails_cleanly(toy: object, tmp_path: Path) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    real = check_output_dir(out, overwrite=False)
+    with (
+        output_lock(real),
+        pytest.raises(OutputLockedError, match=r"another basingov run \(pid \d+\) is writing"),
+    ):
+        run(cfg, out_dir=out)
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_lock_file_is_removed_and_reacquired(tmp_path: Path) -> None:
+    real = tmp_path / "o"
+    with output_lock(real):
+        assert (tmp_path / ".o.basingov.lock").exists()
+    assert not (tmp_path / ".o.basingov.lock").exists()
+    with output_lock(real):
+        pass
+
+
+# --- the manifest and --overwrite -------------------------------------------------------
+def test_manifest_lists_every_file(tmp_path: Path) -> None:
+    out = _written(tmp_path / "o", {"a.csv": "1", "tables/b.csv": "2"})
+    body = json.loads((out / MANIFEST).read_text())
+    assert body["files"] == ["a.csv", "tables/b.csv"]
+    assert body["written_by"].startswith("basingov ")
+
+
+def test_overwrite_replaces_only_what_basingov_wrote(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("years of work")
+    with pytest.raises(
+        OutputExistsError,
+        match=r"was not written by basingov \(it has no \.basingov-manifest\.json\)",
+    ):
+        _written(mine, {"a.csv": "1"})
+    assert (mine / "thesis.docx").read_text() == "years of work"
+    out = _written(tmp_path / "o", {"a.csv": "1"})
+    (out / "notes.txt").write_text("mine")
+    (out / "sub").mkdir()
+    with pytest.raises(
+        OutputExistsError, match=r"holds files basingov did not write: \['notes.txt', 'sub'\]"
+    ):
+        _written(out, {"a.csv": "2"})
+    assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    (out / "sub").rmdir()
+    _written(out, {"a.csv": "2"})
+    assert (out / "a.csv").read_text() == "2"
+    # a corrupt manifest owns nothing
+    (out / MANIFEST).write_text("{not json")
+    with pytest.raises(OutputExistsError, match=r"was not written by basingov"):
+        _written(out, {"a.csv": "3"})
+    # an empty folder may be replaced with --overwrite, but not without it
+    (tmp_path / "empty").mkdir()
+
+    def plain() -> None:
+        with atomic_dir(tmp_path / "empty"):
+            pass
+
+    with pytest.raises(OutputExistsError, match=r"already exists; pass overwrite=True"):
+        plain()
+    _written(tmp_path / "empty", {"a.csv": "1"})
+
+
+def test_folder_created_during_the_run_is_kept(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+
+    def race() -> None:
+        with atomic_dir(out) as tmp:
+            (tmp / "a.csv").write_text("ours")
+            out.mkdir()
+            (out / "theirs.txt").write_text("theirs")
+
+    with pytest.raises(
+        OutputExistsError, match=r"created by something else while basingov was running"
+    ):
+        race()
+    assert sorted(p.name for p in out.iterdir()) == ["theirs.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_files_added_during_an_overwrite_run_are_kept(tmp_path: Path) -> None:
+    out = _written(tmp_path / "o", {"a.csv": "1"})
+
+    def race() -> None:
+        with atomic_dir(out, overwrite=True) as tmp:
+            (tmp / "a.csv").write_text("2")
+            (out / "late.txt").write_text("keep me")
+
+    with pytest.raises(
+        OutputExistsError, match=r"holds files basingov did not write: \['late.txt'\]"
+    ):
+        race()
+    assert (out / "late.txt").read_text() == "keep me"
+    assert (out / "a.csv").read_text() == "1"
+
+
+# --- the location, checked before the work ----------------------------------------------
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        (".", r"is the current folder or one of its parents"),
+        ("..", r"is the current folder or one of its parents"),
+        ("/", r"is the current folder or one of its parents \(or the root\)"),
+        ("afile/out", r"afile is a file, not a folder"),
+        ("afile/deeper/out", r"afile is a file, not a folder"),
+        ("afile", r"exists and is a file"),
+    ],
+)
+def test_bad_locations_fail_before_any_work(
+    target: str, match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+
+    def boom(*a: object, **k: object) -> None:
+        msg = "the work started"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(pipeline, "load_basin", boom)
+    with pytest.raises(OutputError, match=match):
+        run("thames", out_dir=target, overwrite=True)
+
+
+def test_dangling_symlink_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match=r"is a symbolic link to .*nowhere, which does not exist"):
+        check_output_dir(tmp_path / "link", overwrite=True)
+
+
+# --- symlinks, umask ---------------------------------------------------------------------
+def test_overwrite_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    real = _written(tmp_path / "real", {"a.csv": "1"})
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    _written(link, {"a.csv": "2"})
+    assert link.is_symlink()
+    assert os.readlink(link) == str(real)
+    assert (real / "a.csv").read_text() == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real"]
+
+
+def test_file_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "data.csv"
+    target.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    with atomic_path(link, overwrite=True) as tmp:
+        tmp.write_text("new")
+    assert link.is_symlink()
+    assert target.read_text() == "new"
+
+
+def test_file_output_never_replaces_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").mkdir()
+    (tmp_path / "t.csv" / "keep").write_text("x")
+    import pandas as pd
+
+    with pytest.raises(OutputError, match=r"t.csv is a folder; give a file name"):
+        write_csv(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", overwrite=True)
+    assert (tmp_path / "t.csv" / "keep").exists()
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o755), (0o027, 0o750), (0o002, 0o775)])
+def test_folders_respect_the_umask(mask: int, mode: int, tmp_path: Path) -> None:
+    old = os.umask(mask)
+    try:
+        out = _written(tmp_path / "o", {"tables/a.csv": "1"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == mode
+    assert stat.S_IMODE((out / "tables").stat().st_mode) == mode
+
+
+# --- leftovers of dead runs -----------------------------------------------------------
+def test_stale_temp_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
+    dead, live = _dead_pid(), os.getppid()
+    stale = tmp_path / f".o.basingov-{dead}-0badc0de.tmp"
+    stale.mkdir()
+    (stale / "half.gpkg").write_text("half")
+    stale_file = tmp_path / f".o.basingov-{dead}-0badc0df.tmp.csv"
+    stale_file.write_text("x")
+    running = tmp_path / f".o.basingov-{live}-0badc0de.tmp"
+    running.mkdir()
+    other = tmp_path / f".other.basingov-{dead}-0badc0de.tmp"
+    other.mkdir()
+    _written(tmp_path / "o", {"a.csv": "1"})
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(["o", running.name, other.name])
+    r = CliRunner().invoke(cli, ["clean", str(tmp_path / "other")])
+    assert r.exit_code == 0, r.output
+    assert "1 leftover(s) removed" in r.stderr
+    assert not other.exists()
+    assert running.exists()
+
+
+def test_backup_of_a_run_killed_between_renames_is_restored(tmp_path: Path) -> None:
+    backup = tmp_path / f".o.basingov-{_dead_pid()}-12345678.old"
+    backup.mkdir()
+    (backup / "a.csv").write_text("previous")
+    assert remove_stale(tmp_path / "o") == []
+    assert (tmp_path / "o" / "a.csv").read_text() == "previous"
+
+
+def test_clean_on_a_run_all_parent(tmp_path: Path) -> None:
+    parent = tmp_path / "out"
+    _written(parent / "rhine", {"a.csv": "1"})
+    stale = parent / f".thames.basingov-{_dead_pid()}-abcdef01.tmp"
+    stale.mkdir()
+    lock = parent / ".rhine.basingov.lock"
+    lock.write_text("1")
+    removed = clean_outputs(parent)
+    assert sorted(p.name for p in removed) == sorted([stale.name, lock.name])
+    assert sorted(p.name for p in parent.iterdir()) == ["rhine"]
+
+
+# --- run_many -------------------------------------------------------------------------
+def test_run_many_refuses_two_configs_with_one_name(toy: object, tmp_path: Path) -> None:
+    a = toy(sub="a")  # type: ignore[operator]
+    b = toy(sub="b")  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=r"both name their basin 'toy'"):
+        run_many([str(a), str(b)], out_dir=tmp_path / "out", scheduler="synchronous")
+
+
+@pytest.mark.parametrize("address", ["nonsense", "http://x:1", "tcp://", "tcp://a b:1"])
+def test_run_many_refuses_a_bad_scheduler_before_work(address: str, tmp_path: Path) -> None:
+    with pytest.raises(
+        InputError, match=r"is not 'local', 'synchronous' or a dask scheduler address"
+    ):
+        run_many(["thames"], out_dir=tmp_path, scheduler=address)
+
+
+def test_unreachable_scheduler_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT_S", 1)
+    with pytest.raises(
+        InputError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:9 within 1 s"
+    ):
+        run_many(["taihu"], out_dir=tmp_path, scheduler="tcp://127.0.0.1:9")
+    assert list(tmp_path.iterdir()) == []
