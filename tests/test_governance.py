@@ -83,16 +83,26 @@ def test_money_is_consistent(taihu_run: Path) -> None:
     assert "TBA027" in rules.loc["section_index", "detail"]
 
 
-def test_river_chiefs_cover_the_canal(taihu_run: Path) -> None:
+def test_river_chiefs_cover_the_named_rivers(taihu_run: Path) -> None:
     rc = read(taihu_run, "river_chiefs")
-    prov = rc[(rc["level_name"] == "province") & (rc["course"] == 1)]
-    # the canal runs from Jiangsu (CN032) into Zhejiang (CN033) at the one province crossing
-    assert prov["jur_id"].tolist() == ["CN032", "CN033"]
-    cr = read(taihu_run, "crossings")
-    (cid,) = cr.loc[cr["level_name"] == "province", "crossing_id"]
-    assert prov["exit_crossing_id"].iloc[0] == cid
+    prov = rc[rc["level_name"] == "province"]
     reaches = pyogrio.read_dataframe(taihu_run / "taihu.gpkg", layer="reaches")
-    assert prov["length_km"].sum() == pytest.approx(reaches["length_km"].sum(), rel=1e-9)
+    named = reaches[reaches["name"].fillna("") != ""]
+    # every named river gets stretches, and they cover all of its reaches, course by course
+    assert set(prov["river"]) == set(named["name"])
+    got = prov.groupby("river")["length_km"].sum().sort_index()
+    want = named.groupby("name")["length_km"].sum().sort_index()
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9)
+    # the Jiangnan Grand Canal runs through Jiangsu and Zhejiang only, partly along their
+    # border (a stretch the two provinces share)
+    canal = prov[prov["river"].str.contains("运河")]
+    assert set(canal["jur_id"]) <= {"CN032", "CN033", "CN032|CN033"}
+    shared = canal[canal["shared"].astype(bool)]
+    assert set(zip(shared["jur_a"], shared["jur_b"], strict=True)) == {("CN032", "CN033")}
+    # a stretch leaving at a border crossing names a crossing of the run
+    cr = read(taihu_run, "crossings")
+    exits = rc["exit_crossing_id"].dropna()
+    assert set(exits) <= set(cr["crossing_id"])
 
 
 def test_cli_query_river_and_jurisdiction(taihu_run: Path, tmp_path: Path) -> None:
@@ -100,7 +110,11 @@ def test_cli_query_river_and_jurisdiction(taihu_run: Path, tmp_path: Path) -> No
         cli, ["query", "river", "taihu", "江南运河", "--level", "province", "--format", "table"]
     )
     assert r.exit_code == 0, r.output
-    assert "Jiangsu Province [CN032]: from river start to border" in r.stdout
+    # the canal's main course (course 1) is its longest named piece, in Zhejiang
+    rc = read(taihu_run, "river_chiefs")
+    main = rc[(rc["level_name"] == "province") & (rc["course"] == 1)]
+    (jur,) = main.loc[main["river"].str.contains("江南运河"), "jur_name"]
+    assert f"{jur} [CN033]: from river start to" in r.stdout
     out = tmp_path / "canal.gpkg"
     r = CliRunner().invoke(cli, ["query", "river", "taihu", "运河", "-o", str(out)])
     assert r.exit_code == 0, r.output
@@ -114,12 +128,24 @@ def test_cli_query_river_and_jurisdiction(taihu_run: Path, tmp_path: Path) -> No
     assert r.exit_code == 0, r.output
     rep = json.loads(r.stdout)
     money = rep["compensation"]
-    assert {e["party"] for e in money["receives"]} == {"CN031", "CN032"}
+    # polluter pays follows the modelled spill: Zhejiang pays the provinces it sends TN to
+    # and is paid by those that send TN into its waters
+    m = read(taihu_run, "spillover_matrix")
+    m = m[(m["level_name"] == "province") & (m["origin"] != m["receptor"]) & (m["load_kg_day"] > 0)]
+    m = m.dropna(subset=["origin", "receptor"])
+    assert {e["party"] for e in money["pays"]} == set(m.loc[m["origin"] == "CN033", "receptor"])
+    assert {e["party"] for e in money["receives"]} == set(m.loc[m["receptor"] == "CN033", "origin"])
+    # the Tiaoxi carry most of it into the lake, in Jiangsu
+    pays = {e["party"]: e["amount"] for e in money["pays"]}
+    assert max(pays, key=pays.__getitem__) == "CN032"
     assert all("polluter pays" in e["basis"] for e in money["receives"])
     assert money["net"]["CNY"] == pytest.approx(
         sum(e["amount"] for e in money["receives"]) - sum(e["amount"] for e in money["pays"])
     )
-    assert [s["jur_id"] for s in rep["river_chief_stretches"]] == ["CN033"]
+    # the stretches Zhejiang answers for are its own or shared with a neighbour
+    stretches = rep["river_chief_stretches"]
+    assert stretches
+    assert all("CN033" in s["jur_id"].split("|") for s in stretches)
     r = CliRunner().invoke(
         cli, ["query", "jurisdiction", "taihu", "Zhejiang", "--run", str(tmp_path)]
     )

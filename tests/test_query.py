@@ -22,8 +22,15 @@ pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning
 
 @pytest.fixture(scope="module")
 def taihu() -> query.BasinOverlay:
-    """Lake Taihu: its network is the Jiangnan Grand Canal alone, reaches 1 -> 11 in a chain."""
+    """Lake Taihu on its HydroRIVERS drainage network (the Tiaoxi -> the lake -> Shanghai)."""
     return query.load_overlay("taihu")
+
+
+# Points placed by geography, not by reach id: the East/West Tiaoxi near Huzhou (Zhejiang),
+# which drain north into Lake Taihu, and Suzhou Creek in Shanghai, where the main Taihu
+# river system leaves the shipped extract (the basin config's outlet, 121.24, 31.25)
+HUZHOU = (120.1, 30.87)
+SHANGHAI = (121.216, 31.255)
 
 
 def _on_reach(ov: query.BasinOverlay, reach_id: int, frac: float = 0.5) -> tuple[float, float]:
@@ -32,6 +39,10 @@ def _on_reach(ov: query.BasinOverlay, reach_id: int, frac: float = 0.5) -> tuple
     pt = shapely.line_interpolate_point(r.geometry.loc[reach_id], frac, normalized=True)
     lon, lat = Transformer.from_crs(ov.network.crs, 4326, always_xy=True).transform(pt.x, pt.y)
     return float(lon), float(lat)
+
+
+def _ids(result: query.NavigationResult, level: str) -> list[str]:
+    return [j["jur_id"] for j in result.jurisdictions[level]]
 
 
 # --- upstream / downstream ----------------------------------------------------------------
@@ -60,48 +71,62 @@ def test_upstream_area_at_nrfa_gauges(gauge, at, nrfa_km2):
     assert [j["name"] for j in r.jurisdictions["nuts1"]][:1] == ["South East (England)"]
 
 
-def test_the_canal_chain_upstream_and_downstream(taihu):
-    at = _on_reach(taihu, 9)
+def test_the_tiaoxi_drains_through_the_lake_to_shanghai(taihu):
+    reaches = taihu.network.reaches.set_index("reach_id")
+    # the Tiaoxi rise in Zhejiang's hills (Tianmu Shan): all of their catchment is Zhejiang
+    assert _ids(query.upstream(taihu, HUZHOU), "province") == ["CN033"]
+    down = query.downstream(taihu, HUZHOU)
+    ids = down.reaches["reach_id"].tolist()
+    # one path, upstream to downstream, each reach flowing into the next, to an outlet
+    assert ids[0] == down.reach_id
+    assert reaches.loc[ids[:-1], "downstream_id"].tolist() == ids[1:]
+    assert reaches.loc[ids[-1], "downstream_id"] == -1
+    # through Lake Taihu (its lake-node reaches) and out of the extract at Suzhou Creek
+    assert set(reaches.loc[ids, "lake_name"]) - {""} == {"Taihu Lake"}
+    assert ids[-1] == query.upstream(taihu, SHANGHAI).reach_id
+    # Zhejiang -> Jiangsu (the lake) -> Shanghai, by province and by prefecture
+    assert _ids(down, "province") == ["CN033", "CN032", "CN031"]
+    assert [j["name"] for j in down.jurisdictions["prefecture"]] == [
+        "Huzhou",
+        "Suzhou",
+        "Shanghai Municipality",
+    ]
+    # upstream of Shanghai: the whole way from Huzhou, and Jiangsu and Zhejiang reaches
+    at = _on_reach(taihu, ids[-1])
     ut = query.upstream(taihu, at)
     um = query.upstream(taihu, at, mode="UM")
-    # the canal is one chain, so everything upstream is the main stem: reaches 1..9
-    assert sorted(ut.reaches["reach_id"]) == list(range(1, 10))
-    assert sorted(um.reaches["reach_id"]) == sorted(ut.reaches["reach_id"])
-    assert ut.reach_id == 9
-    # half-way down reach 9 the area lies between the areas at reach 8's and 9's ends
-    areas = taihu.network.reaches.set_index("reach_id")["upstream_area_km2"]
-    assert areas[8] < ut.upstream_area_km2 < areas[9]
-    assert ut.length_km == pytest.approx(
-        taihu.network.reaches.set_index("reach_id")["length_km"].loc[1:9].sum()
-    )
-    down = query.downstream(taihu, _on_reach(taihu, 1, 0.1))
-    assert down.reaches["reach_id"].tolist() == list(range(1, 12))  # upstream to downstream
-    # the Jiangnan canal runs Changzhou -> Wuxi -> Suzhou -> Jiaxing (docs/guide.md)
-    assert [j["name"] for j in down.jurisdictions["prefecture"]] == [
-        "Changzhou",
-        "Wuxi",
-        "Suzhou",
-        "Jiaxing",
-    ]
-    assert [j["jur_id"] for j in down.jurisdictions["province"]] == ["CN032", "CN033"]
+    assert ut.reach_id == ids[-1]
+    assert set(ids) <= set(ut.reaches["reach_id"])
+    assert _ids(ut, "province")[0] == "CN031"
+    assert {"CN032", "CN033"} <= set(_ids(ut, "province"))
+    # the main stem is one chain inside the whole upstream tree
+    main = um.reaches["reach_id"].tolist()
+    assert set(main) < set(ut.reaches["reach_id"])
+    assert ids[-1] in main
+    assert all(reaches.loc[r, "downstream_id"] in main for r in main if r != ids[-1])
+    # half-way down the reach the area lies between the areas at its two ends
+    inflow = reaches.loc[reaches["downstream_id"] == ids[-1], "upstream_area_km2"].sum()
+    assert inflow < ut.upstream_area_km2 < reaches.loc[ids[-1], "upstream_area_km2"]
+    assert ut.length_km == pytest.approx(reaches.loc[ut.reaches["reach_id"], "length_km"].sum())
 
 
 def test_max_km_keeps_reaches_beginning_within_the_distance(taihu):
-    r = query.downstream(taihu, _on_reach(taihu, 1), max_km=40)
-    length = taihu.network.reaches.set_index("reach_id")["length_km"]
+    full = query.downstream(taihu, HUZHOU)
+    r = query.downstream(taihu, HUZHOU, max_km=40)
+    ids = full.reaches["reach_id"].tolist()
+    length = full.reaches["length_km"].to_numpy()
     # downstream distances are measured from the start reach's downstream end
-    begins = np.concatenate([[0.0], np.cumsum(length.loc[2:11].to_numpy())[:-1]])
-    expected = [1, *[rid for rid, b in zip(range(2, 12), begins, strict=True) if b <= 40]]
+    begins = np.concatenate([[0.0], np.cumsum(length[1:])[:-1]])
+    expected = [ids[0], *[rid for rid, b in zip(ids[1:], begins, strict=True) if b <= 40]]
     assert r.reaches["reach_id"].tolist() == expected
-    assert 2 < len(expected) < 11  # the limit bites
+    assert 2 < len(expected) < len(ids)  # the limit bites
 
 
 def test_any_basin_form_gives_the_same_answer(taihu):
-    at = _on_reach(taihu, 5)
-    by_overlay = query.upstream(taihu, at)
-    assert query.upstream("taihu", at).as_dict() == by_overlay.as_dict()
-    assert query.upstream(taihu.basin, at).as_dict() == by_overlay.as_dict()
-    bare = query.upstream(taihu.network, at)
+    by_overlay = query.upstream(taihu, HUZHOU)
+    assert query.upstream("taihu", HUZHOU).as_dict() == by_overlay.as_dict()
+    assert query.upstream(taihu.basin, HUZHOU).as_dict() == by_overlay.as_dict()
+    bare = query.upstream(taihu.network, HUZHOU)
     assert bare.reaches["reach_id"].tolist() == by_overlay.reaches["reach_id"].tolist()
     assert bare.basin is None
     assert bare.jurisdictions == {}
@@ -109,7 +134,7 @@ def test_any_basin_form_gives_the_same_answer(taihu):
 
 
 def test_cli_prints_the_library_result(taihu):
-    at = _on_reach(taihu, 9)
+    at = SHANGHAI
     res = CliRunner().invoke(
         cli, ["query", "upstream", "taihu", "--at", f"{at[0]!r},{at[1]!r}", "--mode", "UM"]
     )
@@ -127,7 +152,7 @@ def test_cli_prints_the_library_result(taihu):
 
 
 def test_navigation_errors(taihu):
-    at = _on_reach(taihu, 5)
+    at = HUZHOU
     with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got '120.6,31.5'"):
         query.upstream(taihu, "120.6,31.5")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mode must be one of \['UM', 'UT'\], got 'DM'; use dow"):
@@ -147,27 +172,39 @@ def test_navigation_errors(taihu):
 # --- crossings / jurisdiction --------------------------------------------------------------
 
 
-def test_crossings_of_the_canal(taihu):
+def test_crossings_of_the_drainage_network(taihu):
     c = query.crossings(taihu)
-    # one province border (Jiangsu -> Zhejiang) and the prefecture chain along the canal
-    assert set(zip(c["level_name"], c["from_name"], c["to_name"], strict=True)) == {
-        ("province", "Jiangsu Province", "Zhejiang Province"),
-        ("prefecture", "Changzhou", "Wuxi"),
-        ("prefecture", "Wuxi", "Suzhou"),
-        ("prefecture", "Suzhou", "Jiaxing"),
-    }
-    # the province border is also the Suzhou/Jiaxing border: the same place on the canal
     prov = query.crossings(taihu, level="province")
-    sj = c[c["to_name"] == "Jiaxing"]
-    assert (prov["reach_id"].tolist(), prov["lon"].tolist()) == (
-        sj["reach_id"].tolist(),
-        sj["lon"].tolist(),
-    )
+    # Zhejiang's rivers flow into Jiangsu (the Tiaoxi into the lake) and into Shanghai (the
+    # Jiaxing plain); the lake drains from Jiangsu into Shanghai; no main river flows back
+    assert set(zip(prov["from_jur"], prov["to_jur"], strict=True)) == {
+        ("CN033", "CN032"),
+        ("CN033", "CN031"),
+        ("CN032", "CN031"),
+    }
+    # the main stem crosses Zhejiang -> Jiangsu, then Jiangsu -> Shanghai, source to mouth
+    main = prov[prov["on_main_stem"]].sort_values("distance_to_outlet_km", ascending=False)
+    assert main[["from_jur", "to_jur"]].values.tolist() == [["CN033", "CN032"], ["CN032", "CN031"]]
+    # a province border is also a prefecture border (prefecture ids extend the province's):
+    # every province crossing is a prefecture crossing at the same place
+    pref = c[c["level_name"] == "prefecture"]
+    for row in prov.itertuples():
+        same = pref[(pref["reach_id"] == row.reach_id) & (pref["lon"] == row.lon)]
+        assert len(same) == 1, row.crossing_id
+        assert same["from_jur"].iloc[0].startswith(row.from_jur)
+        assert same["to_jur"].iloc[0].startswith(row.to_jur)
     # between is order-free and takes names, prefixes or ids
-    assert query.crossings(taihu, between=("zhejiang", "CN032"))["crossing_id"].tolist() == (
-        prov["crossing_id"].tolist()
-    )
-    assert len(query.crossings(taihu, river="运河")) == 4  # every reach is the Grand Canal
+    zj_js = prov.loc[(prov["from_jur"] == "CN033") & (prov["to_jur"] == "CN032"), "crossing_id"]
+    assert len(zj_js) > 1  # several Tiaoxi branches and plain rivers reach the lake
+    for pair in [("jiangsu", "CN033"), ("Zhejiang Province", "CN032")]:
+        assert query.crossings(taihu, between=pair)["crossing_id"].tolist() == zj_js.tolist()
+    # the Grand Canal names (NFGIS arcs matched onto HydroRIVERS) fall on short pieces that
+    # cross no border, so filtering by the canal's name leaves no crossing
+    reaches = taihu.network.reaches
+    canal = reaches.loc[reaches["name"].str.contains("运河"), "reach_id"]
+    assert len(canal) > 0
+    assert set(canal).isdisjoint(query.crossings(taihu, include_minor=True)["reach_id"])
+    assert query.crossings(taihu, river="运河").empty
     assert query.crossings(taihu, river="Thames").empty
     rec = query.crossing_records(c)
     assert set(rec[0]) == set(query.CROSSING_FIELDS)
@@ -175,24 +212,35 @@ def test_crossings_of_the_canal(taihu):
 
 
 def test_jurisdiction_report(taihu):
+    sh = query.jurisdiction(taihu, "Shanghai", level="province")
     js = query.jurisdiction(taihu, "Jiangsu")
     zj = query.jurisdiction(taihu, "CN033")
-    assert (js.level_name, zj.name) == ("province", "Zhejiang Province")
-    assert js.drains_to[["jur_id", "n_crossings"]].values.tolist() == [["CN033", 1]]
-    assert zj.drains_from["jur_id"].tolist() == ["CN032"]
-    assert (zj.all_upstream, js.all_downstream) == (["CN032"], ["CN033"])
-    # the canal enters Zhejiang only from Jiangsu; Jiangsu is the head of the chain
-    assert js.indicators["upstream_dependency"] == 0
-    assert 0 < zj.indicators["upstream_dependency"] <= 1
-    assert zj.crossings["crossing_id"].tolist() == (
-        query.crossings(taihu, level="province", between=("Jiangsu", "Zhejiang"))[
-            "crossing_id"
-        ].tolist()
-    )
-    # the province shares partition the basin
+    assert (sh.jur_id, js.level_name, zj.name) == ("CN031", "province", "Zhejiang Province")
+    # Shanghai, at the bottom of the basin, takes the lake's outflow through Jiangsu and the
+    # Jiaxing plain's rivers from Zhejiang
+    assert {"CN032", "CN033"} <= set(sh.drains_from["jur_id"])
+    assert {"CN032", "CN033"} <= set(sh.all_upstream)
+    assert "CN031" in js.all_downstream
+    assert "CN031" in zj.all_downstream
+    # links count every crossing between the two, small streams too
+    every = query.crossings(taihu, level="province", include_minor=True)
+    for rep in (sh, js, zj):
+        for u, n in rep.drains_from[["jur_id", "n_crossings"]].values.tolist():
+            assert n == ((every["from_jur"] == u) & (every["to_jur"] == rep.jur_id)).sum()
+    # dependency on upstream water grows down the flow: the Tiaoxi's Zhejiang, the lake's
+    # Jiangsu, Shanghai at the outlet
+    dep = [r.indicators["upstream_dependency"] for r in (zj, js, sh)]
+    assert 0 <= dep[0] < dep[1] < dep[2] <= 1
+    # a report lists every crossing of its borders
+    mine = every.loc[(every["from_jur"] == "CN033") | (every["to_jur"] == "CN033"), "crossing_id"]
+    assert set(zj.crossings["crossing_id"]) == set(mine)
+    # the province shares partition the basin's land: the county polygons leave Lake Taihu
+    # out, so the shares add up to 1 less the lake's share of the basin
     provinces = taihu.basin.jurisdictions.query("level_name == 'province'")["jur_id"]
     total = sum(query.jurisdiction(taihu, j, level="province").share for j in provinces)
-    assert total == pytest.approx(1.0, abs=1e-6)
+    lakes = taihu.network.reaches.query("lake_name == 'Taihu Lake'")["lake_area_km2"]
+    basin_km2 = js.area_km2 / js.share
+    assert total == pytest.approx(1.0 - lakes.iloc[0] / basin_km2, abs=0.002)
     json.dumps(zj.as_dict(), allow_nan=False)
 
 
