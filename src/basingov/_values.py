@@ -251,7 +251,8 @@ def config_value_problems(cfg: Any) -> list[str]:
 
     sp = cfg.spillover
     _number(sp.decay_per_day, "[spillover].decay_per_day", out, low=0.0, high=1e3)
-    _number(sp.lake_decay_per_day, "[spillover].lake_decay_per_day", out, low=0.0, high=1e3)
+    for par, vs in sp.lake_settling_velocity_m_yr.items():
+        _number(vs, f"[spillover].lake_settling_velocity_m_yr.{par}", out, low=0.0, high=1e4)
     _number(sp.dispersion_m2_s, "[spillover].dispersion_m2_s", out, low=0.0, strict=True)
     runs = sp.monte_carlo_runs
     _number(runs, "[spillover].monte_carlo_runs", out, low=0, integer=True)
