@@ -194,7 +194,8 @@ def test_run_with_monitoring_loads(tmp_path: Path):
     assert any("['TC13'] carry less load" in m for m in msgs)
     loads = res.tables["loads"]
     assert set(loads["load_source"]) == {"monitoring"}
-    inc = res.extras["monitoring"].mass_balance.increments
+    assert res.monitoring is not None
+    inc = res.monitoring.mass_balance.increments
     whole = inc[(inc["parameter"] == "TP") & (inc["period"] == "all")]
     assert loads["load_kg_day"].sum() == pytest.approx(
         whole["increment_kg_day"].clip(lower=0).sum()
