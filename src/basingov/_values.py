@@ -183,7 +183,7 @@ _FILTER_KEYS: list[tuple[str, str]] = [
 #: (section, key, upper bound or a function of the entry's name) of tables of numbers >= 0.
 _NUMBER_TABLES: list[tuple[str, str, Any]] = [
     ("loads", "coefficients", lambda k: 1.0 if k == "treatment_removal" else None),
-    ("spillover", "lake_settling_velocity_m_yr", None),
+    ("spillover", "lake_settling_velocity_m_yr", 1e4),
 ]
 
 

@@ -494,7 +494,7 @@ def write_report(
     ...     _ = pipeline.run("taihu", out_dir=tmp + "/run")
     >>> page = write_report(tmp + "/run", tmp + "/report")
     >>> sorted(p.name for p in page.parent.iterdir())
-    ['figures', 'map.html', 'report.html', 'report.md']
+    ['.basingov-manifest.json', 'figures', 'map.html', 'report.html', 'report.md']
     """
     out = check_output_folder(out_dir, overwrite=overwrite)
     data = run if isinstance(run, RunData) else read_run(run)

@@ -15,7 +15,9 @@ from basingov.report import report_content, write_report
 def test_report_files_and_content(staged_run, tmp_path):
     page = write_report(staged_run, tmp_path / "rep")
     out = page.parent
+    # what basingov wrote, and the manifest that lets --overwrite replace only that
     assert sorted(p.name for p in out.iterdir()) == [
+        ".basingov-manifest.json",
         "figures",
         "map.html",
         "report.html",
