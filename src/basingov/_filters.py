@@ -10,10 +10,13 @@ recursive-descent parser that knows only:
 - literals: ``'text'`` or ``"text"``, numbers (``3``, ``-0.5``, ``1e3``), ``true``/``false``;
 - comparisons ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` between a column and a literal
   or two columns, and ``column in [literal, ...]`` / ``column not in [...]``;
-- ``and``, ``or``, ``not`` and parentheses.
+- ``and``, ``or``, ``not`` and parentheses;
+- the functions of :data:`FUNCTIONS` on a column, implemented here (not Python
+  functions): ``number(strahler_order) >= 5`` compares the first number in the text
+  (``"5th"`` and ``"5.0"`` give 5).
 
-Anything else (function calls, attribute access, ``@`` variables, backticks, arithmetic,
-indexing) is a :class:`~basingov.errors.ConfigError` saying what is allowed. The parsed
+Anything else (other function calls, attribute access, ``@`` variables, backticks,
+arithmetic, indexing) is a :class:`~basingov.errors.ConfigError` saying what is allowed. The parsed
 filter is a tree of plain tuples; :func:`apply_filter` turns it into a boolean mask with
 vectorised pandas comparisons (missing values never match, except with ``!=``, as in pandas).
 """
@@ -29,13 +32,18 @@ import pandas as pd
 
 from basingov.errors import ConfigError
 
-__all__ = ["FilterExpr", "apply_filter", "filter_columns", "parse_filter"]
+__all__ = ["FUNCTIONS", "FilterExpr", "apply_filter", "filter_columns", "parse_filter"]
+
+#: The only functions a filter may call, each on one column: name -> what it gives.
+FUNCTIONS: dict[str, str] = {
+    "number": "the first number in the column's text ('5th' -> 5, '5.0' -> 5.0; none: missing)",
+}
 
 _COMPARE = ("==", "!=", "<=", ">=", "<", ">")
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "True", "False"}
 _HELP = (
     "a filter may use only column names, quoted text, numbers, true/false, the comparisons "
-    "== != < <= > >=, 'in [...]', 'and', 'or', 'not' and parentheses, e.g. "
+    "== != < <= > >=, 'in [...]', 'and', 'or', 'not', parentheses and number(column), e.g. "
     "\"NAME == 'Rhine' and in_basin_share >= 0.5\""
 )
 #: Longest filter text accepted (a guard against pathological input).
@@ -148,8 +156,8 @@ class FilterExpr:
     """A parsed filter: the source text and its tree of tuples.
 
     Tree nodes are ``("and", a, b, ...)``, ``("or", a, b, ...)``, ``("not", a)``,
-    ``("cmp", op, left, right)`` with operands ``("col", name)`` or ``("lit", value)``,
-    and ``("in", column, values, negated)``.
+    ``("cmp", op, left, right)`` with operands ``("col", name)``, ``("fn", function,
+    name)`` or ``("lit", value)``, and ``("in", operand, values, negated)``.
     """
 
     text: str
@@ -235,12 +243,12 @@ class _Parser:
                 nxt = self.take()
                 if not (nxt.kind == "kw" and nxt.value == "in"):
                     raise self.fail(nxt.pos, f"expected 'in' after 'not', found {_show(nxt)}")
-            if left[0] != "col":
+            if left[0] == "lit":
                 raise self.fail(tok.pos, "'in' needs a column name on its left")
-            return ("in", left[1], self.literal_list(), negated)
+            return ("in", left, self.literal_list(), negated)
         if tok.kind != "op":
             if tok.kind == "(" and left[0] == "col":
-                raise self.fail(tok.pos, "function calls are not allowed")
+                raise self.fail(tok.pos, "function calls are not allowed (except number(column))")
             raise self.fail(tok.pos, f"expected a comparison (== != < <= > >=), found {_show(tok)}")
         self.take()
         right = self.operand()
@@ -255,9 +263,17 @@ class _Parser:
     def operand(self) -> tuple[Any, ...]:
         tok = self.take()
         if tok.kind == "name":
+            if self.peek().kind == "(" and tok.value in FUNCTIONS:
+                self.take()
+                arg = self.take()
+                if arg.kind != "name":
+                    raise self.fail(arg.pos, f"{tok.value}() takes one column name")
+                self.expect(")", f"')' closing {tok.value}(")
+                return ("fn", tok.value, arg.value)
             if self.peek().kind in ("(", "["):
                 what = "function calls" if self.peek().kind == "(" else "indexing"
-                raise self.fail(self.peek().pos, f"{what} are not allowed")
+                allowed = ", ".join(f"{f}(column)" for f in FUNCTIONS)
+                raise self.fail(self.peek().pos, f"{what} are not allowed (except {allowed})")
             return ("col", tok.value)
         if tok.kind == "op" or (tok.kind == "kw" and tok.value not in ("true", "false")):
             raise self.fail(tok.pos, f"expected a column name or a value, found {_show(tok)}")
@@ -349,11 +365,11 @@ def filter_columns(expr: FilterExpr) -> list[str]:
         elif kind == "not":
             walk(node[1])
         elif kind == "in":
-            out.setdefault(node[1], None)
+            out.setdefault(node[1][-1], None)
         elif kind == "cmp":
             for side in node[2:]:
-                if side[0] == "col":
-                    out.setdefault(side[1], None)
+                if side[0] in ("col", "fn"):
+                    out.setdefault(side[-1], None)
 
     walk(expr.tree)
     return list(out)
@@ -399,7 +415,13 @@ def apply_filter(df: pd.DataFrame, expr: str | FilterExpr, *, where: str = "filt
 
 
 def _operand(df: pd.DataFrame, node: tuple[Any, ...]) -> Any:
-    return df[node[1]] if node[0] == "col" else node[1]
+    if node[0] == "col":
+        return df[node[1]]
+    if node[0] == "fn":  # only FUNCTIONS reach here; each is a fixed vectorised operation
+        text = df[node[2]].astype("string")
+        first = text.str.extract(r"([-+]?[0-9]+(?:\.[0-9]+)?)", expand=False)
+        return pd.to_numeric(first, errors="coerce")
+    return node[1]
 
 
 def _eval(df: pd.DataFrame, node: tuple[Any, ...], text: str, where: str) -> np.ndarray:
@@ -413,14 +435,14 @@ def _eval(df: pd.DataFrame, node: tuple[Any, ...], text: str, where: str) -> np.
     if kind == "not":
         return ~_eval(df, node[1], text, where)
     if kind == "in":
-        col = df[node[1]]
+        col = _operand(df, node[1])
         hit = col.isin(list(node[2])).to_numpy(dtype=bool)
         return ~hit if node[3] else hit
     op, left, right = node[1], _operand(df, node[2]), _operand(df, node[3])
     try:
         res = _compare(op, left, right)
     except TypeError as exc:
-        names = [s[1] for s in node[2:] if s[0] == "col"]
+        names = [s[-1] for s in node[2:] if s[0] in ("col", "fn")]
         dtypes = {c: str(df[c].dtype) for c in names}
         msg = (
             f"{where} {text!r}: cannot compare {_describe(node[2], df)} {op} "
@@ -435,6 +457,8 @@ def _eval(df: pd.DataFrame, node: tuple[Any, ...], text: str, where: str) -> np.
 def _describe(node: tuple[Any, ...], df: pd.DataFrame) -> str:
     if node[0] == "col":
         return f"column {node[1]!r} ({df[node[1]].dtype})"
+    if node[0] == "fn":
+        return f"{node[1]}({node[2]})"
     return f"{type(node[1]).__name__} {node[1]!r}"
 
 

@@ -154,6 +154,39 @@ _OPTION_CHECKS: dict[str, _Check] = {
 }
 
 
+_MISSING = object()
+
+#: (section, key, range) of the numbers in a config; checked when the section has the key.
+_RANGES: list[tuple[str, str, dict[str, Any]]] = [
+    ("hydraulics", "runoff_mm_year", {"low": 0.0, "high": 1e4}),
+    ("hydraulics", "velocity_a", {"low": 0.0, "strict": True}),
+    ("hydraulics", "velocity_b", {"low": 0.0, "high": 1.0}),
+    ("hydraulics", "lake_velocity_ms", {"low": 0.0, "strict": True}),
+    ("hydraulics", "gauge_min_samples", {"low": 1, "integer": True}),
+    ("hydraulics", "gauge_snap_tolerance_m", {"low": 0.0}),
+    ("hydraulics", "flow_duration_sigma_ln", {"low": 0.0}),
+    ("monitoring", "snap_tolerance_m", {"low": 0.0}),
+    ("monitoring", "section_tolerance_m", {"low": 0.0}),
+    ("loads", "population_band", {"low": 1, "integer": True}),
+    ("loads", "point_tolerance_m", {"low": 0.0, "high": 1e6}),
+    ("spillover", "decay_per_day", {"low": 0.0, "high": 1e3}),
+    ("spillover", "lake_decay_per_day", {"low": 0.0, "high": 1e3}),
+    ("spillover", "dispersion_m2_s", {"low": 0.0, "strict": True}),
+    ("spillover", "monte_carlo_runs", {"low": 0, "integer": True}),
+    ("spillover", "seed", {"low": 0, "high": 2**63 - 1, "integer": True}),
+]
+#: Config keys holding a row filter besides ``[networks.<key>].filter``.
+_FILTER_KEYS: list[tuple[str, str]] = [
+    ("calibration", "station_filter"),
+    ("monitoring", "lake_stations"),
+]
+#: (section, key, upper bound or a function of the entry's name) of tables of numbers >= 0.
+_NUMBER_TABLES: list[tuple[str, str, Any]] = [
+    ("loads", "coefficients", lambda k: 1.0 if k == "treatment_removal" else None),
+    ("spillover", "lake_settling_velocity_m_yr", 1e4),
+]
+
+
 def network_problems(net: Any) -> list[str]:
     """Return the ill-typed or out-of-range values of one ``[networks.<key>]`` section.
 
@@ -224,43 +257,45 @@ def config_value_problems(cfg: Any) -> list[str]:
     for net in cfg.networks.values():
         out += network_problems(net)
 
-    h = cfg.hydraulics
-    _number(h.runoff_mm_year, "[hydraulics].runoff_mm_year", out, low=0.0, high=1e4)
-    _number(h.velocity_a, "[hydraulics].velocity_a", out, low=0.0, strict=True)
-    _number(h.velocity_b, "[hydraulics].velocity_b", out, low=0.0, high=1.0)
-    _number(h.lake_velocity_ms, "[hydraulics].lake_velocity_ms", out, low=0.0, strict=True)
+    # numbers by section and key; keys a section does not (or no longer) have are skipped,
+    # so that the table keeps working while the config schema grows
+    for sec_name, key, kw in _RANGES:
+        sec = getattr(cfg, sec_name, None)
+        value = getattr(sec, key, _MISSING)
+        if value is not _MISSING:
+            _number(value, f"[{sec_name}].{key}", out, **kw)
+    for sec_name, key, high in _NUMBER_TABLES:
+        table = getattr(getattr(cfg, sec_name, None), key, None)
+        if table is None:
+            continue
+        if not isinstance(table, Mapping):
+            out.append(f"[{sec_name}].{key} must be a table of numbers, got {table!r}")
+            continue
+        for k, v in table.items():
+            top = high(k) if callable(high) else high
+            _number(v, f"[{sec_name}].{key}.{k}", out, low=0.0, high=top)
 
-    _number(cfg.monitoring.snap_tolerance_m, "[monitoring].snap_tolerance_m", out, low=0.0)
+    for sec_name, key in _FILTER_KEYS:  # every expression in a config is a parsed filter
+        text = getattr(getattr(cfg, sec_name, None), key, None)
+        if text:
+            try:
+                parse_filter(text, where=f"[{sec_name}].{key}")
+            except ConfigError as exc:
+                out.append(str(exc))
 
     ld = cfg.loads
     _string(ld.parameter, "[loads].parameter", out)
-    _number(ld.population_band, "[loads].population_band", out, low=1, integer=True)
-    _number(ld.point_tolerance_m, "[loads].point_tolerance_m", out, low=0.0, high=1e6)
-    if ld.jurisdiction_level is not None and ld.jurisdiction_level not in bd.levels:
+    jl = getattr(ld, "jurisdiction_level", None)
+    if jl is not None and jl not in bd.levels:
         out.append(
-            f"[loads].jurisdiction_level = {ld.jurisdiction_level!r} is not one of "
-            f"[boundaries].levels {list(bd.levels)}"
+            f"[loads].jurisdiction_level = {jl!r} is not one of [boundaries].levels "
+            f"{list(bd.levels)}"
         )
-    coeffs = ld.coefficients
-    if not isinstance(coeffs, Mapping):
-        out.append(f"[loads].coefficients must be a table of numbers, got {coeffs!r}")
-    else:
-        for k, v in coeffs.items():
-            high = 1.0 if k == "treatment_removal" else None
-            _number(v, f"[loads].coefficients.{k}", out, low=0.0, high=high)
-
-    sp = cfg.spillover
-    _number(sp.decay_per_day, "[spillover].decay_per_day", out, low=0.0, high=1e3)
-    for par, vs in sp.lake_settling_velocity_m_yr.items():
-        _number(vs, f"[spillover].lake_settling_velocity_m_yr.{par}", out, low=0.0, high=1e4)
-    _number(sp.dispersion_m2_s, "[spillover].dispersion_m2_s", out, low=0.0, strict=True)
-    runs = sp.monte_carlo_runs
-    _number(runs, "[spillover].monte_carlo_runs", out, low=0, integer=True)
+    runs = getattr(cfg.spillover, "monte_carlo_runs", 0)
     if isinstance(runs, int) and runs > MAX_MONTE_CARLO_RUNS:
         out.append(
             f"[spillover].monte_carlo_runs = {runs} is more than {MAX_MONTE_CARLO_RUNS:,}: each "
             "run keeps a jurisdiction x jurisdiction matrix in memory, so this would need "
             "runs x n² x 8 bytes (tens of GB); 200-1,000 runs give stable 5-95 % bands"
         )
-    _number(sp.seed, "[spillover].seed", out, low=0, high=2**63 - 1, integer=True)
     return out

@@ -177,8 +177,9 @@ class MonitoringSection:
 
     ``proxy_locations`` gives stand-in locations for unlocated stations (labelled
     proxies); ``area_column`` names a station column with a catchment area (km²) used to
-    snap by drained area; ``lake_stations`` is a :meth:`pandas.DataFrame.query` expression
-    selecting the stations judged by lake limits. ``standard``, ``river_type``,
+    snap by drained area; ``lake_stations`` is a filter (the comparison language of
+    :mod:`basingov._filters`, parsed, never evaluated as code) selecting the stations judged
+    by lake limits. ``standard``, ``river_type``,
     ``target_class`` and ``period`` set the classification (:mod:`basingov.monitoring`);
     a station within ``section_tolerance_m`` along the river of a crossing monitors it.
     """
@@ -268,8 +269,9 @@ class CalibrationSection:
     ``"observed"`` (C·Q from sampled flows) or ``"network"`` (mean concentration x the
     network's mean discharge, for survey data without flows); ``fit_sources`` lists the
     load sources whose coefficient multipliers are fitted (others stay at their prior);
-    ``station_filter`` is a :meth:`pandas.DataFrame.query` on the station table (e.g.
-    ``"strahler_order >= 5"`` to keep survey sites on rivers the network maps).
+    ``station_filter`` selects stations with the filter language of
+    :mod:`basingov._filters` (e.g. ``"number(strahler_order) >= 5"`` to keep survey sites on
+    rivers the network maps); it is parsed, never evaluated as code.
     """
 
     enabled: bool = True

@@ -81,21 +81,28 @@ def test_unknown_column_is_caught_at_run_with_the_columns(toy: object) -> None:
         run(cfg)
 
 
-@pytest.mark.parametrize(
-    ("basin", "layer"), [("taihu", "nfgis_rivers"), ("tennessee", "ne_rivers")]
-)
-def test_shipped_filters_select_what_pandas_query_selects(basin: str, layer: str) -> None:
-    # the shipped filter texts are ours (trusted), so pandas.query is a fair reference here;
-    # the filtered network of each basin is the one reading that layer (Taihu: the Grand
-    # Canal network 'nfgis', kept beside the HydroRIVERS main network)
-    cfg = load_config(get_path(basin))
-    net = next(n for n in cfg.networks.values() if n.layer == layer)
+@pytest.mark.parametrize(("basin", "key"), [("taihu", "nfgis"), ("tennessee", "ne")])
+def test_shipped_filters_select_what_pandas_query_selects(basin: str, key: str) -> None:
+    # the shipped filter texts are ours (trusted), so pandas.eval is a fair reference here
+    net = load_config(get_path(basin)).networks[key]
     assert net.filter is not None
-    gdf = read_vector(net.path, layer=layer)  # type: ignore[arg-type]
+    gdf = read_vector(net.path, layer=net.layer)  # type: ignore[arg-type]
     ours = apply_filter(gdf, net.filter)
     ref = gdf.eval(net.filter).to_numpy(dtype=bool)
     assert ours.tolist() == ref.tolist()
     assert 0 < ours.sum() < len(gdf)
+
+
+def test_shipped_station_filter_keeps_the_stations_of_the_pandas_expression() -> None:
+    # Tennessee's [calibration] station_filter was a pandas expression with method calls;
+    # number() gives the same stations on the shipped station table
+    cfg = load_config(get_path("tennessee"))
+    st = pd.read_csv(cfg.monitoring.stations, dtype={"station_id": str})
+    old = "survey == 'NRSA' and strahler_order.str.extract('([0-9]+)', expand=False).astype('float') >= 5"  # noqa: E501
+    ref = st.query(old, engine="python")["station_id"].tolist()  # our own trusted text
+    ours = st[apply_filter(st, cfg.calibration.station_filter)]["station_id"].tolist()
+    assert ours == ref
+    assert len(ours) > 0
 
 
 def test_grammar() -> None:
@@ -144,3 +151,66 @@ def test_grammar() -> None:
         parse_filter(3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"'1e999' is not a finite number"):
         parse_filter("a < 1e999")
+
+
+# --- every expression key of a config goes through the same parser -------------------------
+@pytest.mark.parametrize(
+    ("section", "key"), [("calibration", "station_filter"), ("monitoring", "lake_stations")]
+)
+@pytest.mark.parametrize("payload", ESCAPES[:4])
+def test_other_expression_keys_are_parsed_not_run(
+    section: str, key: str, payload: str, tmp_path: Path, toy: object
+) -> None:
+    text, mark = _mark(payload, tmp_path)
+    toml_text = text.replace("\\", "\\\\").replace('"', '\\"')
+    cfg = toy(append=f'\n[{section}]\n{key} = "{toml_text}"\n')  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=rf"\[{section}\]\.{key} .* at character \d+"):
+        load_config(cfg)
+    assert not mark.exists()
+
+
+def test_station_filter_and_lake_stations_in_the_library(tmp_path: Path) -> None:
+    from basingov.loads.calibration import station_load_table
+    from basingov.monitoring.assess import _water_bodies
+
+    st = pd.DataFrame(
+        {"station_id": ["a", "b"], "lon": [0.0, 1.0], "lat": [0.0, 1.0],
+         "survey": ["NRSA", "NLA"], "strahler_order": ["5th", "2.0"]}
+    )  # fmt: skip
+    ob = pd.DataFrame(
+        {"station_id": ["a"], "time": ["2020-01-01"], "parameter": ["TN"], "value": [1.0]}
+    )
+    mark = tmp_path / "PWNED"
+    with pytest.raises(ConfigError, match=r"\[calibration\]\.station_filter"):
+        station_load_table(
+            None, st, ob, parameter="TN", station_filter=f"@pd.io.common.os.system('touch {mark}')"
+        )
+    with pytest.raises(ConfigError, match=r"\[monitoring\]\.lake_stations"):
+        _water_bodies(st, f"__import__('os').system('touch {mark}') == 0")
+    assert not mark.exists()
+    assert _water_bodies(st, "survey == 'NLA'") == {"b": "lake"}
+    assert apply_filter(st, "survey == 'NRSA' and number(strahler_order) >= 5").tolist() == [
+        True,
+        False,
+    ]
+
+
+def test_no_code_path_evaluates_text() -> None:
+    # pandas query/eval, eval and exec run code: none may appear in the package again
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "src" / "basingov"
+    pattern = re.compile(
+        r"(?<![\w.])(eval|exec)\(|\.eval\(|pd\.eval|\.query\(\s*[^)]*engine|\bquery\(\s*(expr|text|station_filter|f[\"'])"
+    )
+    hits = []
+    for p in root.rglob("*.py"):
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#")[0]
+            if ">>>" in line:
+                continue
+            if pattern.search(code) or re.search(
+                r"\b(df|gdf|st|stations|t|table|frame)\.query\(", code
+            ):
+                hits.append(f"{p.relative_to(root)}:{i}: {line.strip()}")
+    assert hits == []

@@ -165,7 +165,7 @@ _KEYS = {
     "networks.lines": ["builder", "path", "layer", "id_column", "name_column", "filter", "tolerance_m", "derived", "names_tolerance_m", "threshold_km2", "clip_to_outlet"],  # noqa: E501
     "hydraulics": ["runoff_mm_year", "velocity_a", "velocity_b", "lake_velocity_ms"],
     "loads": ["parameter", "sources", "population_band", "point_tolerance_m", "coefficients", "jurisdiction_level", "distribute_by"],  # noqa: E501
-    "spillover": ["decay_per_day", "lake_decay_per_day", "dispersion_m2_s", "monte_carlo_runs", "seed"],  # noqa: E501
+    "spillover": ["decay_per_day", "lake_settling_velocity_m_yr", "dispersion_m2_s", "monte_carlo_runs", "seed"],  # noqa: E501
 }  # fmt: skip
 _PLAUSIBLE: dict[str, list[Any]] = {
     "name": ["rhine", "my_basin", "../x", "a/b", ".x", "太湖"],
@@ -190,7 +190,7 @@ _PLAUSIBLE: dict[str, list[Any]] = {
     "jurisdiction_level": ["country", "county"],
     "distribute_by": ["length", "area", "people"],
     "decay_per_day": [0.0, 0.1, -0.1, 1e4],
-    "lake_decay_per_day": [0.0, 0.01],
+    "lake_settling_velocity_m_yr": [{"TN": 6.45}, {"TP": -1.0}, {"TN": "x"}],
     "dispersion_m2_s": [0.0, 10.0],
     "monte_carlo_runs": [0, 1, 200, 10_000, 10_001, -5],
     "seed": [0, 42, -1, 2**63 - 1],

@@ -42,6 +42,7 @@ from typing import Any, Literal, cast, get_args
 import numpy as np
 import pandas as pd
 
+from basingov._filters import apply_filter
 from basingov.errors import EmptyResultError, InputError
 
 __all__ = [
@@ -282,11 +283,8 @@ def station_load_table(
     if "location_status" in st.columns:
         st = st[st["location_status"].isin(list(location_status))]
     if station_filter:
-        try:
-            st = st.query(station_filter, engine="python")
-        except Exception as exc:  # pandas raises many kinds for a bad expression
-            msg = f"station_filter {station_filter!r} is not a valid pandas query: {exc}"
-            raise InputError(msg) from exc
+        # a safe comparison language (basingov._filters), never pandas query/eval
+        st = st[apply_filter(st, station_filter, where="[calibration].station_filter")]
     obs = observations.copy()
     obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
     conc = obs[(obs["parameter"] == parameter) & (obs["value"] >= 0)]

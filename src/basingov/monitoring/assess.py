@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._filters import apply_filter
 from basingov.config import MonitoringSection
 from basingov.errors import ConfigError, InputError
 from basingov.monitoring.massbalance import MassBalance, mass_balance, station_load_table
@@ -183,14 +184,8 @@ def _check_config(cfg: MonitoringSection) -> None:
 def _water_bodies(stations: pd.DataFrame, expr: str | None) -> dict[str, str]:
     if not expr:
         return {}
-    try:
-        lakes = stations.query(expr)
-    except Exception as exc:  # pandas raises many kinds on a bad expression
-        msg = (
-            f"[monitoring].lake_stations = {expr!r} is not a valid query on the station "
-            f"table (columns {list(stations.columns)}): {exc}"
-        )
-        raise ConfigError(msg) from exc
+    # a safe comparison language (basingov._filters), never pandas query/eval
+    lakes = stations[apply_filter(stations, expr, where="[monitoring].lake_stations")]
     return dict.fromkeys(lakes["station_id"].astype(str), "lake")
 
 
