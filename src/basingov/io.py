@@ -388,10 +388,23 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             tmp.unlink()
 
 
+def _nearly_full(path: Path, *, min_free_bytes: int = 64 * 1024) -> bool:
+    """Return True if the disk holding ``path`` has less than ``min_free_bytes`` free."""
+    for p in (path, *path.parents):
+        if p.exists():
+            try:
+                return shutil.disk_usage(p).free < min_free_bytes
+            except OSError:
+                return False
+    return False
+
+
 def _write_error(exc: Exception, path: Path) -> Exception:
     """Turn a GDAL write failure into the OS error it stands for, or an OutputError."""
     text = str(exc)
-    if "disk is full" in text or "No space left" in text:
+    if "disk is full" in text or "No space left" in text or _nearly_full(path):
+        # SQLite (GeoPackage) does not always say why a write failed when the disk fills
+        # (e.g. "no such table" after a failed CREATE): a full disk is checked directly
         return OSError(errno.ENOSPC, "No space left on device", str(path))
     if "Permission denied" in text or "readonly" in text or "read-only" in text:
         return PermissionError(errno.EACCES, "Permission denied", str(path))
