@@ -137,3 +137,20 @@ def test_value_types_are_checked(tmp_path: Path) -> None:
     text = MINIMAL.replace('levels = ["country", "region"]', "levels = [0, 1]")
     with pytest.raises(ConfigError, match=r"\[boundaries\].levels must be an array of strings"):
         load_config(write(tmp_path, text))
+
+
+def test_tilde_path_without_a_home_folder_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI containers can run as a user with no HOME and no password-database entry; there
+    # Path.expanduser raises RuntimeError, which must become a ConfigError naming the key
+    import pwd
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    text = MINIMAL.replace('path = "bounds.gpkg"', 'path = "~/bounds.gpkg"')
+    with pytest.raises(ConfigError, match=r"\[boundaries\].*'~/bounds.gpkg'.*HOME is not set"):
+        load_config(write(tmp_path, text))

@@ -7,6 +7,7 @@ way: what is wrong, where, and how to fix it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -18,6 +19,7 @@ from basingov.errors import CRSError, InputError
 __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
+    "expand_user",
     "missing_columns",
     "projected_crs",
     "require_columns",
@@ -142,3 +144,27 @@ def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None
     if value not in options:
         msg = f"{name} must be one of {options}, got {value!r}"
         raise InputError(msg)
+
+
+def expand_user(value: str | Path, *, what: str = "path") -> Path:
+    """Return ``value`` as a Path with a leading ``~`` expanded to the home folder.
+
+    Raises
+    ------
+    InputError
+        If ``value`` starts with ``~`` and the home folder is unknown (``HOME`` unset and no
+        password-database entry, as in some CI containers and service accounts).
+
+    Examples
+    --------
+    >>> expand_user("out/rhine").as_posix()
+    'out/rhine'
+    """
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        msg = (
+            f"{what} {str(value)!r} starts with '~' but the home folder is unknown "
+            "(HOME is not set); give the full path instead"
+        )
+        raise InputError(msg) from None

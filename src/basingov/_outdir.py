@@ -27,6 +27,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+from basingov._checks import expand_user
 from basingov.errors import OutputError, OutputExistsError, OutputLockedError
 
 try:  # POSIX
@@ -151,7 +152,7 @@ def check_output_dir(path: str | Path, *, overwrite: bool) -> Path:
         If the folder exists and ``overwrite`` is false, or holds files basingov did not
         write (no :data:`MANIFEST`, or files it does not list).
     """
-    p = Path(path).expanduser()
+    p = expand_user(path, what="output folder")
     if str(path) == "":
         msg = "the output folder is empty text; give a folder such as out/rhine"
         raise OutputError(msg)
@@ -424,7 +425,7 @@ def clean(folder: str | Path) -> list[Path]:
     >>> clean(d)
     []
     """
-    folder = Path(folder).expanduser().resolve()
+    folder = expand_user(folder, what="folder").resolve()
     removed: list[Path] = []
     targets = [folder]
     if folder.is_dir():

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from basingov._checks import expand_user
 from basingov._values import config_value_problems
-from basingov.errors import ConfigError
+from basingov.errors import ConfigError, InputError
 
 __all__ = [
     "BUILDERS",
@@ -556,7 +557,11 @@ def _resolve(base: Path, value: Any, where: str, errs: _Collector) -> Path | Non
     if not isinstance(value, str) or not value:
         errs.add(f"{where} must be a non-empty path string, got {value!r}")
         return None
-    p = Path(value).expanduser()
+    try:
+        p = expand_user(value, what=where)
+    except InputError as exc:
+        errs.add(str(exc))
+        return None
     return (p if p.is_absolute() else base / p).resolve()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from basingov._checks import JURISDICTION_COLUMNS
+from basingov._checks import JURISDICTION_COLUMNS, expand_user
 from basingov._layer_checks import (
     basin_problems,
     check_layer,
@@ -55,7 +55,7 @@ def data_dir() -> Path:
     """
     env = os.environ.get(DATA_ENV)
     if env:
-        path = Path(env).expanduser()
+        path = expand_user(env, what=f"${DATA_ENV}")
         if not (path / "basins").is_dir():
             msg = f"${DATA_ENV}={env} has no 'basins' folder; point it at basingov's data/ folder"
             raise InputError(msg)
