@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sweep_dense", "tree_local", "tree_paths", "tree_reverse", "tree_zones"]
+__all__ = [
+    "sweep_dense",
+    "tree_local",
+    "tree_paths",
+    "tree_reverse",
+    "tree_samples",
+    "tree_zones",
+]
 
 
 @njit(cache=True)
@@ -244,3 +251,245 @@ def tree_paths(  # pragma: no cover - compiled
             k = d
             if f == 0.0:
                 break
+
+
+@njit(cache=True)
+def zone_columns(  # pragma: no cover - compiled
+    ds: np.ndarray,
+    zone: np.ndarray,
+    exits: np.ndarray,
+    origin: np.ndarray,
+    route: np.ndarray,
+    fnode: np.ndarray,
+    forigin: np.ndarray,
+    nj: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the origins that can reach each zone: a sparse zones x origins layout.
+
+    Nodes are numbered in topological order (``ds[i] > i``). Zone ``z`` holds the columns
+    ``cols[off[z]:off[z + 1]]`` (ascending): the origins and labels of its own nodes and
+    foreign loads, and every column of the zones upstream of it. ``down[k]`` is the flat
+    position of column ``cols[k]`` in the zone downstream of zone ``z`` (-1 at outlets);
+    ``ret[z]`` the flat position of the downstream zone's label in zone ``z`` (-1 if
+    absent); ``own[z]`` that of zone ``z``'s own label.
+    """
+    n = ds.shape[0]
+    nz = exits.shape[0]
+    # own columns: (zone, column) pairs, then the zones' children (upstream zones)
+    parent = np.full(nz, -1, dtype=np.int64)
+    nchild = np.zeros(nz + 1, dtype=np.int64)
+    for z in range(nz):
+        d = ds[exits[z]]
+        if d >= 0:
+            parent[z] = zone[d]
+            nchild[zone[d] + 1] += 1
+    cstart = np.cumsum(nchild)
+    child = np.empty(max(1, int(cstart[nz])), dtype=np.int64)
+    fill = cstart[:nz].copy()
+    for z in range(nz):
+        if parent[z] >= 0:
+            child[fill[parent[z]]] = z
+            fill[parent[z]] += 1
+    nown = np.zeros(nz + 1, dtype=np.int64)
+    for i in range(n):
+        nown[zone[i] + 1] += 2
+    for k in range(fnode.shape[0]):
+        nown[zone[fnode[k]] + 1] += 1
+    ostart = np.cumsum(nown)
+    owncol = np.empty(max(1, int(ostart[nz])), dtype=np.int64)
+    fill = ostart[:nz].copy()
+    for i in range(n):
+        owncol[fill[zone[i]]] = origin[i]
+        owncol[fill[zone[i]] + 1] = route[i]
+        fill[zone[i]] += 2
+    for k in range(fnode.shape[0]):
+        z = zone[fnode[k]]
+        owncol[fill[z]] = forigin[k]
+        fill[z] += 1
+    # full column sets, upstream zones (larger numbers) first; stored in processing order
+    mark = np.full(nj, -1, dtype=np.int64)
+    size = np.zeros(nz, dtype=np.int64)
+    start = np.zeros(nz, dtype=np.int64)
+    buf = np.empty(max(16, 2 * nz), dtype=np.int64)
+    used = 0
+    for z in range(nz - 1, -1, -1):
+        start[z] = used
+        for k in range(ostart[z], ostart[z + 1]):
+            c = owncol[k]
+            if mark[c] != z:
+                mark[c] = z
+                if used == buf.shape[0]:
+                    nb = np.empty(2 * buf.shape[0], dtype=np.int64)
+                    nb[:used] = buf[:used]
+                    buf = nb
+                buf[used] = c
+                used += 1
+        for q in range(cstart[z], cstart[z + 1]):
+            u = child[q]
+            for k in range(start[u], start[u] + size[u]):
+                c = buf[k]
+                if mark[c] != z:
+                    mark[c] = z
+                    if used == buf.shape[0]:
+                        nb = np.empty(2 * buf.shape[0], dtype=np.int64)
+                        nb[:used] = buf[:used]
+                        buf = nb
+                    buf[used] = c
+                    used += 1
+        size[z] = used - start[z]
+        buf[start[z] : used] = np.sort(buf[start[z] : used])
+    off = np.zeros(nz + 1, dtype=np.int64)
+    for z in range(nz):
+        off[z + 1] = off[z] + size[z]
+    cols = np.empty(off[nz], dtype=np.int64)
+    for z in range(nz):
+        cols[off[z] : off[z + 1]] = buf[start[z] : start[z] + size[z]]
+    # flat positions in the downstream zone, of the own label and of the downstream label
+    where = np.full(nj, -1, dtype=np.int64)
+    down = np.full(off[nz], -1, dtype=np.int64)
+    ret = np.full(nz, -1, dtype=np.int64)
+    own = np.full(nz, -1, dtype=np.int64)
+    for z in range(nz):
+        for k in range(off[z], off[z + 1]):
+            where[cols[k]] = k
+        own[z] = where[route[exits[z]]]
+        for q in range(cstart[z], cstart[z + 1]):
+            u = child[q]
+            for k in range(off[u], off[u + 1]):
+                down[k] = where[cols[k]]
+        for k in range(off[z], off[z + 1]):
+            where[cols[k]] = -1
+    for z in range(nz):
+        p = parent[z]
+        if p < 0:
+            continue
+        r = route[exits[p]]
+        for k in range(off[z], off[z + 1]):
+            if cols[k] == r:
+                ret[z] = k
+    return off, cols, down, ret, own
+
+
+@njit(cache=True)
+def tree_samples(  # pragma: no cover - compiled
+    ds: np.ndarray,
+    lake: np.ndarray,
+    route: np.ndarray,
+    origin: np.ndarray,
+    zone: np.ndarray,
+    exits: np.ndarray,
+    off: np.ndarray,
+    cols: np.ndarray,
+    down: np.ndarray,
+    ret: np.ndarray,
+    own: np.ndarray,
+    at_route: np.ndarray,
+    at_origin: np.ndarray,
+    fnode: np.ndarray,
+    forigin: np.ndarray,
+    fat: np.ndarray,
+    fkey: np.ndarray,
+    keep: np.ndarray,
+    load: np.ndarray,
+    fload: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Source-receptor matrix of many samples of keep factors and loads on one tree.
+
+    Nodes are numbered in topological order (``ds[i] > i``, -1 at outlets). Sample ``s``
+    has keep factors ``keep[s]`` and loads ``load[s]`` (node ``i``'s load originates in
+    ``origin[i]``), plus foreign loads: entry ``k`` at node ``fnode[k]`` of origin
+    ``forigin[k]`` gets the sum of ``fload[s, m]`` over the rows ``m`` with
+    ``fkey[m] == k`` (in row order). ``route`` holds the routing labels, ``zone`` and
+    ``exits`` their zones (:func:`tree_reverse`), and ``off, cols, down, ret, own`` the
+    sparse zones x origins layout (:func:`zone_columns`); ``at_route[i]``,
+    ``at_origin[i]`` and ``fat[k]`` are the flat positions of a node's label, a node's
+    origin and a foreign entry's origin in its zone.
+
+    ``out[s]`` receives the J x J matrix of :func:`basingov.spillover.transfer` with
+    ``route_jur=route`` and these foreign loads: every load enters the zone method at its
+    own zone (a load of origin ``o`` on a node labelled ``r != o`` also counts in
+    ``S[o, r]`` where it enters), and the zones carry only the origins that reach them.
+    """
+    n = ds.shape[0]
+    nz = exits.shape[0]
+    nj = out.shape[1]
+    nk = fnode.shape[0]
+    acc = np.empty(n)
+    trans = np.empty(n)
+    x = np.empty(cols.shape[0])
+    gen = np.empty(nj)
+    exported = np.empty(nj)
+    returned = np.empty(nj)
+    fk = np.empty(nk)
+    for s in range(keep.shape[0]):
+        kp = keep[s]
+        g = load[s]
+        sm = out[s]
+        sm[:, :] = 0.0
+        x[:] = 0.0
+        gen[:] = 0.0
+        exported[:] = 0.0
+        returned[:] = 0.0
+        # fraction of the load entering node i (at its inflow) that leaves its zone's exit
+        for i in range(n - 1, -1, -1):
+            d = ds[i]
+            if d < 0 or route[d] != route[i]:
+                trans[i] = kp[i]
+            else:
+                trans[i] = kp[i] * trans[d]
+        # loads whose origin is the node's label accumulate inside the zone; the others
+        # join the zone's origin vector at once, carried to the exit by trans
+        acc[:] = 0.0
+        for i in range(n):
+            gi = g[i]
+            o = origin[i]
+            r = route[i]
+            d = ds[i]
+            inside = d >= 0 and route[d] == r
+            f = kp[i] * acc[i]
+            gen[o] += gi
+            if o == r:
+                f += (kp[i] if lake[i] else np.sqrt(kp[i])) * gi
+            elif gi > 0.0:
+                e = kp[i] if lake[i] else np.sqrt(kp[i])
+                sm[o, r] += gi
+                exported[o] += gi
+                x[at_origin[i]] += e * gi * (trans[d] if inside else 1.0)
+            if inside:
+                acc[d] += f
+            else:
+                x[at_route[i]] += f
+        fk[:] = 0.0
+        for m in range(fkey.shape[0]):
+            fk[fkey[m]] += fload[s, m]
+        for k in range(nk):
+            i = fnode[k]
+            o = forigin[k]
+            r = route[i]
+            gi = fk[k]
+            d = ds[i]
+            inside = d >= 0 and route[d] == r
+            e = kp[i] if lake[i] else np.sqrt(kp[i])
+            gen[o] += gi
+            if o != r:
+                sm[o, r] += gi
+                exported[o] += gi
+            x[fat[k]] += e * gi * (trans[d] if inside else 1.0)
+        # the tree of zones, upstream zones (larger numbers) first
+        for z in range(nz - 1, -1, -1):
+            e = exits[z]
+            d = ds[e]
+            if d < 0:
+                continue
+            r = route[d]
+            t = trans[d]
+            for k in range(off[z], off[z + 1]):
+                v = x[k]
+                x[down[k]] += t * v
+                sm[cols[k], r] += v
+            exported[route[e]] += x[own[z]]
+            if ret[z] >= 0:
+                returned[r] += x[ret[z]]
+        for j in range(nj):
+            sm[j, j] = gen[j] - exported[j] + returned[j]
