@@ -36,11 +36,12 @@ from basingov.maps._simplify import (
     simplify_lines,
 )
 from basingov.maps._text import (
-    crossing_popup,
+    crossing_popup_records,
     jur_label,
     jurisdiction_popup,
     level_label,
     station_popup,
+    transfer_records,
 )
 
 __all__ = ["DEFAULT_MAX_BYTES", "Indicator", "basin_map", "fit_budget", "map_context"]
@@ -89,7 +90,7 @@ _COLUMN = {
 def _classify(
     values: pd.Series, *, k: int = 5, cmap: str
 ) -> tuple[pd.Series, list[tuple[str, str]]]:
-    """Fisher-Jenks classes (mapclassify) -> colour per value and legend rows."""
+    """Fisher-Jenks classes (:func:`class_breaks`) -> colour per value and legend rows."""
     v = pd.to_numeric(values, errors="coerce")
     ok = v.notna() & np.isfinite(v)
     colours = pd.Series(None, index=values.index, dtype=object)
@@ -368,8 +369,9 @@ def map_context(
         cxi, geometry=data.layers["crossings"].geometry.to_numpy(), crs=data.layers["crossings"].crs
     )
     cx = cx[cx["level_name"].astype(str).isin(map_levels)].copy()
+    records = transfer_records(transfers) if transfers is not None and len(transfers) else {}
     cx["p"] = [
-        crossing_popup(r, names, unit=unit, flow_note=flow_note, transfers=transfers)
+        crossing_popup_records(r, names, unit=unit, flow_note=flow_note, records=records)
         for r in cx.to_dict(orient="records")
     ]
     cx["t"] = [

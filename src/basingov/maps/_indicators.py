@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from basingov.errors import InputError
 from basingov.maps._inputs import RunData
@@ -63,10 +64,13 @@ def parameter_label(code: str | None) -> str:
 
 
 def class_breaks(values: Any, *, k: int = 5) -> list[float]:
-    """Upper bounds of Fisher-Jenks natural-break classes (mapclassify), ascending.
+    """Upper bounds of Fisher-Jenks natural-break classes, ascending.
 
     NaN and infinite values are ignored; with fewer distinct values than ``k`` each
-    distinct value is its own class.
+    distinct value is its own class. The classes minimise the sum of squared deviations
+    from the class means (Fisher 1958), found exactly (:func:`_jenks`); these are the
+    breaks of ``mapclassify.FisherJenks`` (which sums in float32 over all O(n²) spans)
+    up to partitions whose sums agree to rounding.
 
     Examples
     --------
@@ -84,9 +88,72 @@ def class_breaks(values: Any, *, k: int = 5) -> list[float]:
         out = [float(u) for u in uniq]
         out[-1] = float(y.max())
         return out
-    import mapclassify
+    return sorted(float(b) for b in _jenks(np.sort(y), k))
 
-    return sorted(float(b) for b in mapclassify.FisherJenks(y, k=k).bins)
+
+@njit(cache=True)
+def _span_cost(p1: np.ndarray, p2: np.ndarray, a: int, b: int) -> float:  # pragma: no cover
+    """Sum of squared deviations of the sorted values ``a..b`` (prefix sums ``p1, p2``)."""
+    s1 = p1[b + 1] - p1[a]
+    c = (p2[b + 1] - p2[a]) - s1 * s1 / (b - a + 1)
+    return c if c > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _jenks(x: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Fisher-Jenks breaks of sorted ``x`` (more than ``k`` distinct values): O(k n log n).
+
+    Dynamic programme over classes: ``cost[j][i]`` is the least sum of squared deviations
+    of ``x[0..i]`` in ``j + 1`` classes, the last one starting at ``start[j][i]`` (the
+    smallest such start, as mapclassify keeps it). The span cost is a Monge array, so the
+    best starts do not decrease with ``i``, and each class count is solved by divide and
+    conquer over ``i`` (Ckmeans.1d.dp, Wang & Song 2011). Values are centred on the
+    median before the prefix sums. Returns the largest value of each class.
+    """
+    n = x.shape[0]
+    shift = x[n // 2]
+    p1 = np.zeros(n + 1)
+    p2 = np.zeros(n + 1)
+    for i in range(n):
+        d = x[i] - shift
+        p1[i + 1] = p1[i] + d
+        p2[i + 1] = p2[i] + d * d
+    cost = np.empty((k, n))
+    start = np.zeros((k, n), dtype=np.int64)
+    for i in range(n):
+        cost[0, i] = _span_cost(p1, p2, 0, i)
+    todo = np.empty((4 * n + 8, 4), dtype=np.int64)
+    for j in range(1, k):
+        cost[j, :] = np.inf
+        top = 0
+        todo[0] = (j, n - 1, j, n - 1)
+        top = 1
+        while top > 0:
+            top -= 1
+            ilo, ihi, alo, ahi = todo[top]
+            if ilo > ihi:
+                continue
+            mid = (ilo + ihi) // 2
+            best = np.inf
+            arg = max(alo, j)
+            for a in range(max(alo, j), min(ahi, mid) + 1):
+                v = cost[j - 1, a - 1] + _span_cost(p1, p2, a, mid)
+                if v < best:
+                    best = v
+                    arg = a
+            cost[j, mid] = best
+            start[j, mid] = arg
+            todo[top] = (ilo, mid - 1, alo, arg)
+            todo[top + 1] = (mid + 1, ihi, arg, ahi)
+            top += 2
+    out = np.empty(k)
+    out[k - 1] = x[n - 1]
+    i = n - 1
+    for j in range(k - 1, 0, -1):
+        a = start[j, i]
+        out[j - 1] = x[a - 1]
+        i = a - 1
+    return out
 
 
 def fmt(value: Any, *, digits: int = 3) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -22,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import InputError
 from basingov.io import atomic_path
 from basingov.maps._indicators import class_breaks, fmt
 
@@ -250,7 +249,7 @@ def _jurisdiction_styles(jur: gpd.GeoDataFrame) -> list[tuple[str, str, bool]]:
 def layer_styles(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, list[tuple[str, str, bool]]]:
     """QML styles per layer: ``{layer: [(style name, QML, use as default), ...]}``.
 
-    Classes are Fisher-Jenks breaks (mapclassify) of the layer's own values, as on the
+    Classes are Fisher-Jenks breaks (:func:`class_breaks`) of the layer's own values, as on the
     HTML maps. Layers without the columns a style needs get no style.
     """
     out: dict[str, list[tuple[str, str, bool]]] = {}
@@ -342,16 +341,6 @@ def write_layer_styles(
     if not path.is_file():
         msg = f"{path} does not exist; write it with basingov run BASIN -o DIR first"
         raise InputError(msg)
-    try:
-        import mapclassify  # noqa: F401  (the style classes are mapclassify's)
-    except ImportError:
-        warnings.warn(
-            f"QGIS styles not written to {path.name}: mapclassify is not installed; "
-            "install the maps extra with: pip install 'basingov[maps]'",
-            BasingovWarning,
-            stacklevel=2,
-        )
-        return path
     geom_cols = _geometry_columns(path)
     if layers is None:
         layers = {
