@@ -402,11 +402,17 @@ def map_context(
     edges = edges[edges["level_name"].astype(str).isin(map_levels)].copy()
     pl = pair_loads(data)
     if pl is not None:
-        pl = pl.set_index(["level_name", "from_jur", "to_jur"])
+        by_key = {
+            (str(lv), str(a), str(b)): (float(ld), float(gr))
+            for lv, a, b, ld, gr in zip(
+                pl["level_name"], pl["from_jur"], pl["to_jur"], pl["load_kg_day"],
+                pl["gross_kg_day"], strict=True,
+            )
+        }  # fmt: skip
 
         def _g(lv: Any, a: Any, b: Any, col: str = "load_kg_day") -> float:
-            key = (str(lv), str(a), str(b))
-            return float(pl.loc[key, col]) if key in pl.index else 0.0  # type: ignore[arg-type]
+            v = by_key.get((str(lv), str(a), str(b)))
+            return 0.0 if v is None else v[0] if col == "load_kg_day" else v[1]
 
         trip = list(zip(edges["level_name"], edges["from_jur"], edges["to_jur"], strict=True))
         edges["flux_kg_day"] = [_g(lv, a, b) for lv, a, b in trip]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -437,6 +438,39 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
     return cx
 
 
+def _tour(down: Mapping[Any, Any]) -> dict[Any, tuple[int, int]] | None:
+    """Entry and exit times of a walk up the tree ``{reach: downstream reach}``.
+
+    Reach ``u`` lies downstream of ``r`` (on its way to the outlet) exactly when
+    ``tin[u] < tin[r]`` and ``tout[r] <= tout[u]``. None when following ``down`` runs in
+    a circle (not a tree).
+    """
+    kids: dict[Any, list[Any]] = {}
+    roots = []
+    for r, d in down.items():
+        if d in down and d != r:
+            kids.setdefault(d, []).append(r)
+        else:
+            roots.append(r)
+    tin: dict[Any, int] = {}
+    tout: dict[Any, int] = {}
+    clock = 0
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            r, done = stack.pop()
+            if done:
+                tout[r] = clock
+                continue
+            tin[r] = clock
+            clock += 1
+            stack.append((r, True))
+            stack.extend((k, False) for k in kids.get(r, ()))
+    if len(tin) != len(down):  # a loop never reached from an outlet
+        return None
+    return {r: (tin[r], tout[r]) for r in down}
+
+
 def pair_loads(data: RunData) -> pd.DataFrame | None:
     """Load passing from each jurisdiction into a neighbour, each river counted once.
 
@@ -487,16 +521,28 @@ def pair_loads(data: RunData) -> pd.DataFrame | None:
     cx["load"] = cx["crossing_id"].map(per).fillna(0.0)
     reaches = data.layers["reaches"]
     down = dict(zip(reaches["reach_id"].tolist(), reaches["downstream_id"].tolist(), strict=True))
+    tour = _tour(down)
+    key = pd.MultiIndex.from_frame(cx[["level_name", "from_jur", "to_jur"]])
+    codes, uniq = pd.factorize(key, sort=True)  # the groups of groupby(sort=True)
+    members = pd.Series(np.arange(len(cx))).groupby(codes).indices
+    rid = cx["reach_id"].to_numpy(dtype=object)
+    frac = cx["fraction"].to_numpy(dtype=float)
+    load = cx["load"].to_numpy(dtype=float)
     rows = []
-    for (lv, a, b), g in cx.groupby(["level_name", "from_jur", "to_jur"], sort=True):
+    for k, (lv, a, b) in enumerate(uniq):
+        g = members[k]
         keep = np.ones(len(g), dtype=bool)
         if len(g) > 1:
             at: dict[Any, list[float]] = {}
-            for r, f in zip(g["reach_id"], g["fraction"], strict=True):
+            for r, f in zip(rid[g], frac[g], strict=True):
                 at.setdefault(r, []).append(float(f))
-            for i, (r, f) in enumerate(zip(g["reach_id"], g["fraction"], strict=True)):
+            for i, (r, f) in enumerate(zip(rid[g], frac[g], strict=True)):
                 if any(ff > float(f) for ff in at[r]):
                     keep[i] = False
+                    continue
+                if tour is not None:  # another crossing of the pair further down?
+                    t0, t1 = tour[r]
+                    keep[i] = not any(u != r and tour[u][0] < t0 and t1 <= tour[u][1] for u in at)
                     continue
                 seen, cur = {r}, down.get(r)
                 while cur in down and cur not in seen:
@@ -505,9 +551,8 @@ def pair_loads(data: RunData) -> pd.DataFrame | None:
                         break
                     seen.add(cur)
                     cur = down.get(cur)
-        rows.append(
-            (lv, a, b, len(g), float(g["load"].to_numpy()[keep].sum()), float(g["load"].sum()))
-        )
+        lg = load[g]
+        rows.append((lv, a, b, len(g), float(lg[keep].sum()), float(lg.sum())))
     return pd.DataFrame(
         rows,
         columns=["level_name", "from_jur", "to_jur", "n_crossings", "load_kg_day", "gross_kg_day"],

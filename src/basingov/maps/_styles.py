@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 
 from basingov.errors import InputError
-from basingov.io import atomic_path
+from basingov.io import atomic_path, no_sqlite_sync
 from basingov.maps._indicators import class_breaks, fmt
 
 __all__ = ["STYLE_COLUMNS", "layer_styles", "write_layer_styles"]
@@ -372,7 +372,7 @@ def write_layer_styles(
                 }
             )
     table = pd.DataFrame(rows, columns=list(STYLE_COLUMNS))
-    with atomic_path(path, overwrite=True) as tmp:
+    with atomic_path(path, overwrite=True) as tmp, no_sqlite_sync():
         shutil.copyfile(path, tmp)
         if "layer_styles" in {str(n) for n, _ in pyogrio.list_layers(tmp)}:
             with sqlite3.connect(tmp) as con:
