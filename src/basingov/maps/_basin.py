@@ -641,10 +641,26 @@ def _lv_filter(lv: str) -> str:
 
 
 def _render(
-    ctx: MapContext, *, tolerance_m: float, n_rivers: int, river_fc: dict[str, Any] | None = None
+    ctx: MapContext,
+    *,
+    tolerance_m: float,
+    n_rivers: int,
+    river_fc: dict[str, Any] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[folium.Map, dict[str, int]]:
-    """Build the folium map at one simplification tolerance with the first n_rivers reaches."""
+    """Build the folium map at one simplification tolerance with the first n_rivers reaches.
+
+    ``memo`` keeps the simplified feature collections between renders of the same
+    context (:func:`fit_budget` renders each tolerance twice).
+    """
     digits = coordinate_digits(tolerance_m)
+    memo = {} if memo is None else memo
+
+    def once(key: Any, make: Any) -> Any:
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
     m = L.new_map(title=ctx.title, bounds=[[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     m.add_child(L.Panes())
@@ -652,8 +668,14 @@ def _render(
     sizes: dict[str, int] = {}
 
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
-    basin = simplify_coverage(ctx.basin, tolerance_m, by=None)
-    basin_data = L.GeoData(feature_collection(basin, digits=digits))
+    basin_data = L.GeoData(
+        once(
+            ("basin", tolerance_m),
+            lambda: feature_collection(
+                simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits
+            ),
+        )
+    )
     m.add_child(basin_data)
     m.add_child(
         L.GeoLayer(
@@ -665,9 +687,15 @@ def _render(
             interactive=False,
         )
     )
-    polys = simplify_coverage(ctx.polygons, tolerance_m, by="level_name")
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
-    poly_data = L.GeoData(feature_collection(polys, cols, digits=digits))
+    poly_data = L.GeoData(
+        once(
+            ("polygons", tolerance_m),
+            lambda: feature_collection(
+                simplify_coverage(ctx.polygons, tolerance_m, by="level_name"), cols, digits=digits
+            ),
+        )
+    )
     sizes["polygons"] = len(poly_data.json)
     m.add_child(poly_data)
     weights = {
@@ -731,10 +759,18 @@ def _render(
     )
     # arrows and crossings per map level; the coarsest level is on at start
     arrow_data = L.GeoData(
-        feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4))
+        once(
+            ("arrows", max(digits, 4)),
+            lambda: feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
+        )
     )
     cx_data = L.GeoData(
-        feature_collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5))
+        once(
+            ("crossings", max(digits, 5)),
+            lambda: feature_collection(
+                ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)
+            ),
+        )
     )
     m.add_child(arrow_data)
     m.add_child(cx_data)
@@ -768,7 +804,9 @@ def _render(
             )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_data = L.GeoData(feature_collection(st, ["p", "t", "c", "x", "r"], digits=5))
+        st_data = L.GeoData(
+            once(("stations",), lambda: feature_collection(st, ["p", "t", "c", "x", "r"], digits=5))
+        )
         m.add_child(st_data)
         m.add_child(
             L.GeoLayer(
@@ -971,9 +1009,10 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
     tolerances = [base * 2**i for i in range(10)]
     n_all = len(ctx.rivers)
     last_size = 0
+    memo: dict[Any, Any] = {}
     for tol in tolerances:
         # size without rivers tells what is left for them
-        m0, sizes = _render(ctx, tolerance_m=tol, n_rivers=0)
+        m0, sizes = _render(ctx, tolerance_m=tol, n_rivers=0, memo=memo)
         fixed = len(m0.get_root().render().encode("utf-8"))
         room = max_bytes - fixed - 2_000
         if room <= 0:
@@ -988,7 +1027,7 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
         features = _river_features(ctx.rivers, tol, digits, river_cap)
         n = len(features)
         fc_n = {"type": "FeatureCollection", "features": features}
-        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_fc=fc_n)
+        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_fc=fc_n, memo=memo)
         size = len(m.get_root().render().encode("utf-8"))
         last_size = size
         if size <= max_bytes:

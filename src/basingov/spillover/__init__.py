@@ -463,7 +463,7 @@ def spillover_tables(
         )
         bals.append(bal)
         if monte_carlo_runs > 0:
-            mc_levels.append(_level_loads(pn, ol, lv, graph))
+            mc_levels.append(_level_loads(pn, ol, lv, graph, route=rcodes))
     if mc_levels:  # every level in one batch: the runs share their draws and keep factors
         mc = _samples(
             net, pn, mc_levels, model=_mc_model(model, None, monte_carlo_runs, _MC_SIGMAS),

@@ -232,16 +232,22 @@ class _LevelLoads:
 
 
 def _level_loads(
-    pn: PieceNetwork, source_loads: np.ndarray | OriginLoads, level: str, graph: PieceGraph | None
+    pn: PieceNetwork,
+    source_loads: np.ndarray | OriginLoads,
+    level: str,
+    graph: PieceGraph | None,
+    *,
+    route: np.ndarray | None = None,
 ) -> _LevelLoads:
+    """One level's labels and loads (``route``: the routing labels, if already known)."""
     if isinstance(source_loads, OriginLoads):
         ol = source_loads
         if ol.level != level:
             msg = f"source_loads are split by origin at level {ol.level!r}, not {level!r}"
             raise InputError(msg)
+        rc = _route_codes_in(pn, ol, graph) if route is None else route
         return _LevelLoads(
-            level, ol.ids, ol.codes, _route_codes_in(pn, ol, graph), ol.home,
-            ol.source, ol.node, ol.origin, ol.load,
+            level, ol.ids, ol.codes, rc, ol.home, ol.source, ol.node, ol.origin, ol.load,
         )  # fmt: skip
     codes, ids = pn.jur_codes(level)
     home = np.asarray(source_loads, dtype=np.float64)
