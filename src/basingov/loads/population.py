@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._threads import chunked
 from basingov.errors import InputError
 
 
@@ -50,7 +51,10 @@ class _Cells:
             # a cell that does not meet the basin has an empty intersection: weight 0
             hit = shapely.intersects(bpoly, cg)
             w[~hit] = 0.0
-            w[hit] = shapely.area(shapely.intersection(cg[hit], bpoly)) / shapely.area(cg[hit])
+            w[hit] = chunked(
+                lambda g: shapely.area(shapely.intersection(g, bpoly)) / shapely.area(g),
+                cg[hit],
+            )
         self.rows, self.cols, self.geoms, self.weight = rows, cols, cg, w
         self.shape = mask.shape
         self.has_basin = basin is not None
@@ -125,7 +129,7 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    length = shapely.length(shapely.intersection(geoms[gi], pg[pi]))
+    length = chunked(lambda a, b: shapely.length(shapely.intersection(a, b)), geoms[gi], pg[pi])
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
@@ -235,7 +239,7 @@ class _JurPlan:
         if bclip is not None:
             jg = shapely.intersection(jg, bclip)
         ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
-        part = shapely.intersection(cg[ci], jg[ji])
+        part = chunked(shapely.intersection, cg[ci], jg[ji])
         area = shapely.area(part)
         ok = area > 0
         ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]
