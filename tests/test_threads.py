@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
 from basingov._threads import THREADS_ENV, chunked, workers
+from basingov.errors import ConfigError
 
 
 def test_chunked_intersections_equal_one_call(monkeypatch):
@@ -24,8 +26,10 @@ def test_chunked_intersections_equal_one_call(monkeypatch):
 def test_workers_from_the_environment(monkeypatch):
     monkeypatch.setenv(THREADS_ENV, "1")
     assert workers() == 1
-    monkeypatch.setenv(THREADS_ENV, "not a number")
-    assert workers() == 1
+    for bad in ("not a number", "0", "-2"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ConfigError, match=f"BASINGOV_THREADS must be a whole number.*{bad}"):
+            workers()
     monkeypatch.delenv(THREADS_ENV)
     assert workers() >= 1
     assert chunked(np.sqrt, np.array([4.0, 9.0])).tolist() == [2.0, 3.0]  # short: one call

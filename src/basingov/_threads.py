@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from basingov.errors import ConfigError
+
 __all__ = ["chunked", "workers"]
 
 #: Environment variable giving the number of threads (default: the cores this process may
@@ -29,6 +31,11 @@ MIN_CHUNKED = 1024
 def workers() -> int:
     """Return the number of threads: ``$BASINGOV_THREADS``, else the usable cores.
 
+    Raises
+    ------
+    ConfigError
+        If ``$BASINGOV_THREADS`` is not a whole number >= 1.
+
     Examples
     --------
     >>> workers() >= 1
@@ -36,10 +43,13 @@ def workers() -> int:
     """
     env = os.environ.get(THREADS_ENV, "").strip()
     if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            return 1
+        if not env.isdigit() or int(env) < 1:
+            msg = (
+                f"{THREADS_ENV} must be a whole number of threads >= 1, got {env!r}; "
+                "unset it to use every core"
+            )
+            raise ConfigError(msg)
+        return int(env)
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
