@@ -106,8 +106,7 @@ def test_zone_columns_layout():
     ds = np.array([2, 2, 3, -1])
     route = origin = np.array([0, 1, 2, 0])
     zone, exits, *_ = K.tree_reverse(np.arange(4), ds, np.ones(4), route, np.zeros(4, bool))
-    e = np.zeros(0, dtype=np.int64)
-    off, cols, down, ret, own = K.zone_columns(ds, zone, exits, origin, route, e, e, 3)
+    off, cols, down, ret, own = K.zone_columns(ds, zone, exits, zone, origin, route[exits], 3)
     by_exit = {int(exits[z]): cols[off[z] : off[z + 1]].tolist() for z in range(4)}
     assert by_exit == {0: [0], 1: [1], 2: [0, 1, 2], 3: [0, 1, 2]}
     for z in range(4):
@@ -193,3 +192,44 @@ def test_samples_equal_the_per_run_loop():
         for lv, mc in zip(lvs, got, strict=True):
             want = _run_transfer(pn, lv, keep, lake, ms)
             np.testing.assert_allclose(mc.samples[i], want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_sparse_zone_sweep_equals_dense_bitwise(seed):
+    # the tree of zones with only the origins that reach each zone gives the same bits as
+    # the dense zones x origins sweep (the same additions in the same order)
+    from basingov.spillover.routing import entry_factors
+
+    rng = np.random.default_rng(seed)
+    for _ in range(8):
+        n = int(rng.integers(1, 300))
+        nj = int(rng.integers(1, 12))
+        g = _random_tree(rng, n)
+        kp = rng.uniform(0.0, 1.0, n)
+        kp[rng.random(n) < 0.1] = 1.0
+        lake = rng.random(n) < 0.1
+        load = rng.uniform(0.0, 5.0, n) * (rng.random(n) < 0.6)
+        jur = rng.integers(0, nj, n)
+        ent = entry_factors(kp, is_lake=lake)
+        out = []
+        for sparse in (False, True):
+            gen, dec, ret, dlv, ex, rt = (np.zeros(nj) for _ in range(6))
+            acc = K.tree_local(g.order, g.idx_ds, kp, ent, load, jur, lake, gen, dec, ret)
+            zone, exits, trans, rho, dlt = K.tree_reverse(g.order, g.idx_ds, kp, jur, lake)
+            has = g.idx_ds[exits] >= 0
+            bz = np.full(exits.size, -1, dtype=np.int64)
+            bz[has] = np.arange(int(has.sum()))
+            bf = np.zeros((int(has.sum()), nj))
+            smat = np.zeros((nj, nj))
+            if sparse:
+                e = np.zeros(0, dtype=np.int64)
+                lay = K.zone_columns(g.idx_ds, zone, exits, e, e, jur[exits], nj)
+                K.tree_zones_sparse(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, *lay,
+                                    smat, dec, ret, dlv, ex, rt, bz, bf)  # fmt: skip
+            else:
+                for j0 in range(0, nj, 3):  # in blocks of origins, as before
+                    K.tree_zones(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, j0,
+                                 min(nj, j0 + 3), smat, dec, ret, dlv, ex, rt, bz, bf)  # fmt: skip
+            out.append((smat, dec, ret, dlv, ex, rt, bf))
+        for a, b in zip(*out, strict=True):
+            assert np.array_equal(a, b)

@@ -12,6 +12,8 @@ __all__ = [
     "tree_reverse",
     "tree_samples",
     "tree_zones",
+    "tree_zones_sparse",
+    "zone_columns",
 ]
 
 
@@ -203,6 +205,70 @@ def tree_zones(  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def tree_zones_sparse(  # pragma: no cover - compiled
+    exits: np.ndarray,
+    zone: np.ndarray,
+    idx_ds: np.ndarray,
+    jur: np.ndarray,
+    acc: np.ndarray,
+    trans: np.ndarray,
+    rho: np.ndarray,
+    dlt: np.ndarray,
+    off: np.ndarray,
+    cols: np.ndarray,
+    down: np.ndarray,
+    ret_at: np.ndarray,
+    own: np.ndarray,
+    smat: np.ndarray,
+    dec: np.ndarray,
+    ret: np.ndarray,
+    dlv: np.ndarray,
+    exported: np.ndarray,
+    returned: np.ndarray,
+    border_zone: np.ndarray,
+    border_flux: np.ndarray,
+) -> None:
+    """:func:`tree_zones` over every origin, each zone carrying only the origins that reach it.
+
+    ``off, cols, down, ret_at, own`` are the sparse zones x origins layout of
+    :func:`zone_columns`. The additions are those of :func:`tree_zones` in the same order
+    (zone by zone, upstream first; zero fluxes skipped), so the results are the same bits,
+    in O(n + sum of the zones' origins) instead of O(n + zones x J).
+    """
+    nz = exits.shape[0]
+    x = np.zeros(cols.shape[0])
+    for z in range(nz):
+        x[own[z]] = acc[exits[z]]
+    for z in range(nz - 1, -1, -1):
+        e = exits[z]
+        d = idx_ds[e]
+        if d < 0:
+            for k in range(off[z], off[z + 1]):
+                dlv[cols[k]] += x[k]
+            continue
+        r = jur[d]
+        o = jur[e]
+        t = trans[d]
+        rh = rho[d]
+        dl = dlt[d]
+        b = border_zone[z]
+        for k in range(off[z], off[z + 1]):
+            v = x[k]
+            if v == 0.0:
+                continue
+            j = cols[k]
+            x[down[k]] += t * v
+            smat[j, r] += v
+            ret[j] += rh * v
+            dec[j] += dl * v
+            if b >= 0:
+                border_flux[b, j] = v
+        exported[o] += x[own[z]]
+        if ret_at[z] >= 0:
+            returned[r] += x[ret_at[z]]
+
+
+@njit(cache=True)
 def tree_paths(  # pragma: no cover - compiled
     idx_ds: np.ndarray,
     keep: np.ndarray,
@@ -258,24 +324,24 @@ def zone_columns(  # pragma: no cover - compiled
     ds: np.ndarray,
     zone: np.ndarray,
     exits: np.ndarray,
-    origin: np.ndarray,
-    route: np.ndarray,
-    fnode: np.ndarray,
-    forigin: np.ndarray,
+    pair_zone: np.ndarray,
+    pair_col: np.ndarray,
+    label: np.ndarray,
     nj: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return the origins that can reach each zone: a sparse zones x origins layout.
 
-    Nodes are numbered in topological order (``ds[i] > i``). Zone ``z`` holds the columns
-    ``cols[off[z]:off[z + 1]]`` (ascending): the origins and labels of its own nodes and
-    foreign loads, and every column of the zones upstream of it. ``down[k]`` is the flat
-    position of column ``cols[k]`` in the zone downstream of zone ``z`` (-1 at outlets);
-    ``ret[z]`` the flat position of the downstream zone's label in zone ``z`` (-1 if
-    absent); ``own[z]`` that of zone ``z``'s own label.
+    ``zone`` and ``exits`` come from :func:`tree_reverse` (zones numbered downstream
+    first; ``ds`` the downstream node, -1 at outlets), ``label[z]`` is zone ``z``'s label
+    and ``(pair_zone, pair_col)`` list the columns each zone holds itself (its label, the
+    origins of loads placed in it). Zone ``z`` gets the columns ``cols[off[z]:off[z + 1]]``
+    (ascending): its own and every column of the zones upstream of it. ``down[k]`` is the
+    flat position of column ``cols[k]`` in the zone downstream of zone ``z`` (-1 at
+    outlets); ``ret[z]`` the flat position of the downstream zone's label in zone ``z``
+    (-1 if absent); ``own[z]`` that of zone ``z``'s own label.
     """
-    n = ds.shape[0]
     nz = exits.shape[0]
-    # own columns: (zone, column) pairs, then the zones' children (upstream zones)
+    # the zones' children (upstream zones) and own columns, in CSR form
     parent = np.full(nz, -1, dtype=np.int64)
     nchild = np.zeros(nz + 1, dtype=np.int64)
     for z in range(nz):
@@ -291,21 +357,19 @@ def zone_columns(  # pragma: no cover - compiled
             child[fill[parent[z]]] = z
             fill[parent[z]] += 1
     nown = np.zeros(nz + 1, dtype=np.int64)
-    for i in range(n):
-        nown[zone[i] + 1] += 2
-    for k in range(fnode.shape[0]):
-        nown[zone[fnode[k]] + 1] += 1
+    for z in range(nz):
+        nown[z + 1] += 1
+    for k in range(pair_zone.shape[0]):
+        nown[pair_zone[k] + 1] += 1
     ostart = np.cumsum(nown)
     owncol = np.empty(max(1, int(ostart[nz])), dtype=np.int64)
     fill = ostart[:nz].copy()
-    for i in range(n):
-        owncol[fill[zone[i]]] = origin[i]
-        owncol[fill[zone[i]] + 1] = route[i]
-        fill[zone[i]] += 2
-    for k in range(fnode.shape[0]):
-        z = zone[fnode[k]]
-        owncol[fill[z]] = forigin[k]
+    for z in range(nz):
+        owncol[fill[z]] = label[z]
         fill[z] += 1
+    for k in range(pair_zone.shape[0]):
+        owncol[fill[pair_zone[k]]] = pair_col[k]
+        fill[pair_zone[k]] += 1
     # full column sets, upstream zones (larger numbers) first; stored in processing order
     mark = np.full(nj, -1, dtype=np.int64)
     size = np.zeros(nz, dtype=np.int64)
@@ -352,7 +416,7 @@ def zone_columns(  # pragma: no cover - compiled
     for z in range(nz):
         for k in range(off[z], off[z + 1]):
             where[cols[k]] = k
-        own[z] = where[route[exits[z]]]
+        own[z] = where[label[z]]
         for q in range(cstart[z], cstart[z + 1]):
             u = child[q]
             for k in range(off[u], off[u + 1]):
@@ -363,7 +427,7 @@ def zone_columns(  # pragma: no cover - compiled
         p = parent[z]
         if p < 0:
             continue
-        r = route[exits[p]]
+        r = label[p]
         for k in range(off[z], off[z + 1]):
             if cols[k] == r:
                 ret[z] = k

@@ -67,12 +67,15 @@ def _transfer_tree(
     border_zone[has_ds] = np.arange(nb)
     border_flux = np.zeros((nb, nj))
     smat = np.zeros((nj, nj))
-    step = max(1, min(nj, max_cells // max(1, exits.shape[0])))
-    for j0 in range(0, nj, step):
-        K.tree_zones(
-            exits, zone, graph.idx_ds, jur, acc, trans, rho, dlt, j0, min(nj, j0 + step),
-            smat, dec, ret, dlv, exported, returned, border_zone, border_flux,
-        )  # fmt: skip
+    # the tree of zones, each zone carrying only the origins upstream of it
+    empty = np.zeros(0, dtype=np.int64)
+    off, cols, down, ret_at, own = K.zone_columns(
+        graph.idx_ds, zone, exits, empty, empty, jur[exits], nj
+    )
+    K.tree_zones_sparse(
+        exits, zone, graph.idx_ds, jur, acc, trans, rho, dlt, off, cols, down, ret_at, own,
+        smat, dec, ret, dlv, exported, returned, border_zone, border_flux,
+    )  # fmt: skip
     bsrc = exits[has_ds]
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(

@@ -397,7 +397,11 @@ class _TreeBatch:
             fnode, forigin, fkey = pos[key[0]], key[1].copy(), inv.ravel().astype(np.int64)
         else:
             fnode = forigin = fkey = np.zeros(0, dtype=np.int64)
-        off, cols, down, ret, own = K.zone_columns(ds, zone, exits, og, rt, fnode, forigin, n_jur)
+        # each zone holds its nodes' labels and origins and its foreign loads' origins
+        away = np.flatnonzero(og != rt)
+        pz = np.concatenate([zone, zone[away], zone[fnode]])
+        pc = np.concatenate([rt, og[away], forigin])
+        off, cols, down, ret, own = K.zone_columns(ds, zone, exits, pz, pc, rt[exits], n_jur)
         flat = np.repeat(np.arange(exits.size, dtype=np.int64), np.diff(off)) * n_jur + cols
 
         def at(z: np.ndarray, c: np.ndarray) -> np.ndarray:
