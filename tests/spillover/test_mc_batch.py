@@ -224,8 +224,10 @@ def test_sparse_zone_sweep_equals_dense_bitwise(seed):
             if sparse:
                 e = np.zeros(0, dtype=np.int64)
                 lay = K.zone_columns(g.idx_ds, zone, exits, e, e, jur[exits], nj)
-                K.tree_zones_sparse(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, *lay,
-                                    smat, dec, ret, dlv, ex, rt, bz, bf)  # fmt: skip
+                bb, bj, bv = (np.empty(lay[1].size, dtype=t) for t in (int, int, float))
+                m = K.tree_zones_sparse(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, *lay,
+                                        smat, dec, ret, dlv, ex, rt, bz, bb, bj, bv)  # fmt: skip
+                bf[bb[:m], bj[:m]] = bv[:m]
             else:
                 for j0 in range(0, nj, 3):  # in blocks of origins, as before
                     K.tree_zones(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, j0,

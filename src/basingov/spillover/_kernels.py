@@ -226,17 +226,22 @@ def tree_zones_sparse(  # pragma: no cover - compiled
     exported: np.ndarray,
     returned: np.ndarray,
     border_zone: np.ndarray,
-    border_flux: np.ndarray,
-) -> None:
+    bb: np.ndarray,
+    bj: np.ndarray,
+    bv: np.ndarray,
+) -> int:
     """:func:`tree_zones` over every origin, each zone carrying only the origins that reach it.
 
     ``off, cols, down, ret_at, own`` are the sparse zones x origins layout of
     :func:`zone_columns`. The additions are those of :func:`tree_zones` in the same order
     (zone by zone, upstream first; zero fluxes skipped), so the results are the same bits,
-    in O(n + sum of the zones' origins) instead of O(n + zones x J).
+    in O(n + sum of the zones' origins) instead of O(n + zones x J). The border fluxes
+    are written as triplets ``(bb, bj, bv)`` = (border row, origin, flux); returns their
+    number.
     """
     nz = exits.shape[0]
     x = np.zeros(cols.shape[0])
+    m = 0
     for z in range(nz):
         x[own[z]] = acc[exits[z]]
     for z in range(nz - 1, -1, -1):
@@ -262,10 +267,14 @@ def tree_zones_sparse(  # pragma: no cover - compiled
             ret[j] += rh * v
             dec[j] += dl * v
             if b >= 0:
-                border_flux[b, j] = v
+                bb[m] = b
+                bj[m] = j
+                bv[m] = v
+                m += 1
         exported[o] += x[own[z]]
         if ret_at[z] >= 0:
             returned[r] += x[ret_at[z]]
+    return m
 
 
 @njit(cache=True)

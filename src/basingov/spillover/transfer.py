@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ class Transfer:
     border_src, border_dst, border_frac
         The border links (node positions and link fraction).
     border_flux
-        n_border x J flux by origin crossing each border link.
+        n_border x J flux by origin crossing each border link (built on first use: with
+        thousands of jurisdictions it is large, and the matrix does not need it).
     generated, delivered, decayed, retained, exported, returned
         Length-J per-jurisdiction totals (kg/day): generated, delivered to outlets,
         decayed, retained (all by origin); own load leaving the jurisdiction across its
@@ -39,13 +41,22 @@ class Transfer:
     border_src: np.ndarray
     border_dst: np.ndarray
     border_frac: np.ndarray
-    border_flux: np.ndarray
     generated: np.ndarray
     delivered: np.ndarray
     decayed: np.ndarray
     retained: np.ndarray
     exported: np.ndarray
     returned: np.ndarray
+    _border: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
+
+    @property
+    def border_flux(self) -> np.ndarray:
+        """n_border x J flux by origin crossing each border link."""
+        bf = self._border
+        if callable(bf):
+            bf = bf()
+            object.__setattr__(self, "_border", bf)
+        return bf
 
 
 def _transfer_tree(
@@ -65,25 +76,34 @@ def _transfer_tree(
     nb = int(has_ds.sum())
     border_zone = np.full(exits.shape[0], -1, dtype=np.int64)
     border_zone[has_ds] = np.arange(nb)
-    border_flux = np.zeros((nb, nj))
     smat = np.zeros((nj, nj))
     # the tree of zones, each zone carrying only the origins upstream of it
     empty = np.zeros(0, dtype=np.int64)
     off, cols, down, ret_at, own = K.zone_columns(
         graph.idx_ds, zone, exits, empty, empty, jur[exits], nj
     )
-    K.tree_zones_sparse(
+    # border fluxes as (border, origin, flux) triplets: the dense array is built on use
+    bb = np.empty(cols.shape[0], dtype=np.int64)
+    bj = np.empty(cols.shape[0], dtype=np.int64)
+    bv = np.empty(cols.shape[0])
+    m = K.tree_zones_sparse(
         exits, zone, graph.idx_ds, jur, acc, trans, rho, dlt, off, cols, down, ret_at, own,
-        smat, dec, ret, dlv, exported, returned, border_zone, border_flux,
+        smat, dec, ret, dlv, exported, returned, border_zone, bb, bj, bv,
     )  # fmt: skip
     bsrc = exits[has_ds]
     np.fill_diagonal(smat, gen - exported + returned)
+
+    def dense_border() -> np.ndarray:
+        out = np.zeros((nb, nj))
+        out[bb[:m], bj[:m]] = bv[:m]
+        return out
+
     return Transfer(
         matrix=smat,
         border_src=bsrc,
         border_dst=graph.idx_ds[bsrc],
         border_frac=np.ones(nb),
-        border_flux=border_flux,
+        _border=dense_border,
         generated=gen,
         delivered=dlv,
         decayed=dec,
@@ -354,7 +374,7 @@ def _with_foreign(
         border_src=bsrc,
         border_dst=bdst,
         border_frac=bf,
-        border_flux=t.border_flux + extra,
+        _border=t.border_flux + extra,
         generated=gen,
         delivered=dlv,
         decayed=dec,
@@ -453,7 +473,7 @@ def _transfer_general(
         border_src=bsrc,
         border_dst=bdst,
         border_frac=bf,
-        border_flux=bflux,
+        _border=bflux,
         generated=gen,
         delivered=dlv,
         decayed=dec,
