@@ -12,6 +12,9 @@ place when every stage succeeded (:func:`basingov.io.atomic_dir`). Around that:
   (killed, power loss) are removed by the next run to ``DIR`` or by :func:`clean`;
 - folders are created with the permissions the umask allows (not ``mkdtemp``'s 0700);
 - a ``DIR`` that is a symbolic link is kept: its target folder is replaced.
+
+:func:`read_run_files` opens a finished run folder again (``summary.json`` and
+``BASIN.gpkg``) for the maps, the report and the comparison.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from basingov._checks import expand_user
-from basingov.errors import OutputError, OutputExistsError, OutputLockedError
+from basingov.errors import InputError, OutputError, OutputExistsError, OutputLockedError
 
 try:  # POSIX
     import fcntl
@@ -37,11 +41,13 @@ except ImportError:  # pragma: no cover - Windows: no lock, the rest still appli
 
 __all__ = [
     "MANIFEST",
+    "RunFiles",
     "check_output_dir",
     "clean",
     "commit_dir",
     "make_temp_dir",
     "output_lock",
+    "read_run_files",
     "remove_stale",
     "temp_file_name",
     "umask",
@@ -450,3 +456,66 @@ def clean(folder: str | Path) -> list[Path]:
             finally:
                 os.close(fd)
     return removed
+
+
+class RunFiles(NamedTuple):
+    """The files of a finished ``basingov run BASIN -o DIR`` folder that name its basin."""
+
+    #: The run folder.
+    path: Path
+    #: The parsed ``summary.json``.
+    summary: dict[str, Any]
+    #: The basin name (``summary.json`` ``basin``).
+    basin: str
+    #: The basin's GeoPackage, ``DIR/BASIN.gpkg``.
+    gpkg: Path
+
+
+def read_run_files(path: str | Path) -> RunFiles:
+    """Open a finished run folder: its ``summary.json`` and the GeoPackage it names.
+
+    Parameters
+    ----------
+    path
+        A folder written by ``basingov run BASIN -o DIR``.
+
+    Returns
+    -------
+    RunFiles
+        The folder, the parsed summary, the basin name and the GeoPackage path.
+
+    Raises
+    ------
+    InputError
+        If the folder, ``summary.json`` or ``BASIN.gpkg`` is missing, or the summary is not
+        JSON or names no basin; the message says which command writes the folder.
+
+    Examples
+    --------
+    >>> read_run_files("no/such/run")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: run folder no/such/run does not exist; write it with `basingov run BASIN -o no/such/run`
+    """  # noqa: E501
+    p = Path(path)
+    if not p.is_dir():
+        msg = f"run folder {p} does not exist; write it with `basingov run BASIN -o {p}`"
+        raise InputError(msg)
+    sfile = p / "summary.json"
+    try:
+        summary = json.loads(sfile.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{sfile} is missing: {p} is not a finished `basingov run` folder"
+        raise InputError(msg) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{sfile} is not valid JSON ({exc}); re-run the basin into {p}"
+        raise InputError(msg) from None
+    name = summary.get("basin") if isinstance(summary, dict) else None
+    if not isinstance(name, str) or not name:
+        msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
+        raise InputError(msg)
+    gpkg = p / f"{name}.gpkg"
+    if not gpkg.is_file():
+        msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
+        raise InputError(msg)
+    return RunFiles(path=p, summary=summary, basin=name, gpkg=gpkg)

@@ -25,7 +25,6 @@ spillover indicators (``exported`` :math:`X_o`, ``stays_home`` :math:`S[o, o]`, 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ import pyogrio
 from pyproj import Geod
 
 from basingov._checks import require_columns
+from basingov._outdir import read_run_files
 from basingov.errors import InputError
 from basingov.overlay import main_stem
 
@@ -207,45 +207,20 @@ class RunFolder:
 
 
 def read_run(path: str | Path) -> RunFolder:
-    """Open a finished run folder and check that it holds what the comparison reads.
+    """Open a finished run folder and check that it holds the tables the comparison reads.
 
-    Parameters
-    ----------
-    path
-        A folder written by ``basingov run BASIN -o DIR``.
-
-    Returns
-    -------
-    RunFolder
+    ``path`` is a folder written by ``basingov run BASIN -o DIR``; it must hold
+    ``summary.json``, ``BASIN.gpkg`` and ``tables/`` ``unit_shares.csv``, ``crossings.csv``
+    and ``dependency.csv``.
 
     Raises
     ------
     InputError
-        If the folder, its ``summary.json``, its GeoPackage or a required table is
-        missing; the message names the file and the command that writes it.
+        If one of these is missing; the message names the file and the command that
+        writes it.
     """
-    p = Path(path)
-    if not p.is_dir():
-        msg = f"Run folder {p} does not exist; write it with `basingov run BASIN -o {p}`"
-        raise InputError(msg)
-    sfile = p / "summary.json"
-    if not sfile.is_file():
-        msg = f"{sfile} is missing: {p} is not a finished `basingov run` folder"
-        raise InputError(msg)
-    try:
-        summary = json.loads(sfile.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        msg = f"{sfile} is not valid JSON ({exc}); re-run the basin into {p}"
-        raise InputError(msg) from exc
-    name = summary.get("basin")
-    if not isinstance(name, str) or not name:
-        msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
-        raise InputError(msg)
-    gpkg = p / f"{name}.gpkg"
-    if not gpkg.is_file():
-        msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
-        raise InputError(msg)
-    run = RunFolder(path=p, name=name, summary=summary, gpkg=gpkg)
+    files = read_run_files(path)
+    run = RunFolder(path=files.path, name=files.basin, summary=files.summary, gpkg=files.gpkg)
     for t in ("unit_shares", "crossings", "dependency"):
         run.table(t)
     return run

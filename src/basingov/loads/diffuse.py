@@ -70,15 +70,13 @@ def _package_table(name: str) -> Path:
 
 def _read_table(path: str | Path | None, default: str, need: Sequence[str]) -> pd.DataFrame:
     p = _package_table(default) if path is None else Path(path)
-    try:
-        t = read_table(p, what="coefficient table", dtype={"region": str, "parameter": str})
-    except (OSError, pd.errors.ParserError) as exc:
-        msg = f"cannot read coefficient table {p}: {exc}"
-        raise InputError(msg) from exc
-    missing = [c for c in need if c not in t.columns]
-    if missing:
-        msg = f"coefficient table {p} lacks column(s) {missing}; it needs {list(need)}"
-        raise InputError(msg)
+    t = read_table(
+        p,
+        what="coefficient table",
+        dtype={"region": str, "parameter": str},
+        required_columns=need,
+        hint=f"it needs {list(need)}",
+    )
     v = pd.to_numeric(t["kg_km2_yr"], errors="coerce")
     bad = t.index[~(v >= 0)]
     if len(bad):

@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 from basingov.maps import _layers as L
 from basingov.maps._indicators import display_names, fmt
-from basingov.maps._inputs import require_columns
 from basingov.maps._simplify import coordinate_digits, feature_collection, simplify_coverage
 from basingov.maps._text import level_label
 
@@ -94,7 +94,7 @@ def spill_map(
     >>> "arrives after about 2.5 h" in m.get_root().render()
     True
     """
-    require_columns(notifications, list(_NOTIFY_COLUMNS), where="the notification list")
+    require_columns(notifications, _NOTIFY_COLUMNS, what="the notification list")
     if notifications.empty:
         msg = "the notification list is empty: nothing to map"
         raise InputError(msg)
