@@ -6,7 +6,7 @@ way: what is wrong, where, and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,12 @@ __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
     "expand_user",
+    "level_names",
     "missing_columns",
     "projected_crs",
     "require_columns",
     "require_projected",
+    "select_levels",
 ]
 
 #: Columns every jurisdiction layer carries (one row per unit, all levels in one layer).
@@ -168,3 +170,42 @@ def expand_user(value: str | Path, *, what: str = "path") -> Path:
             "(HOME is not set); give the full path instead"
         )
         raise InputError(msg) from None
+
+
+def level_names(jurisdictions: pd.DataFrame) -> list[str]:
+    """Return the level names of a jurisdiction table, coarsest (smallest ``level``) first.
+
+    Examples
+    --------
+    >>> jur = pd.DataFrame({"level": [1, 0, 1], "level_name": ["state", "country", "state"]})
+    >>> level_names(jur)
+    ['country', 'state']
+    """
+    order = jurisdictions[["level", "level_name"]].drop_duplicates().sort_values("level")
+    return [str(x) for x in order["level_name"]]
+
+
+def select_levels(levels: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:
+    """Return ``levels`` (all of ``allowed`` for None) after checking each is allowed.
+
+    Raises
+    ------
+    InputError
+        If a level is not one of ``allowed`` (the overlay's levels).
+
+    Examples
+    --------
+    >>> select_levels(None, ["country", "state"])
+    ['country', 'state']
+    >>> select_levels(["county"], ["country", "state"])
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: level(s) ['county'] are not overlay levels; allowed levels are ['country', 'state']
+    """  # noqa: E501
+    allowed = list(allowed)
+    chosen = allowed if levels is None else list(levels)
+    bad = [lv for lv in chosen if lv not in allowed]
+    if bad:
+        msg = f"level(s) {bad} are not overlay levels; allowed levels are {allowed}"
+        raise InputError(msg)
+    return chosen

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -643,14 +644,24 @@ def _is_instance(value: Any, expected: tuple[type, ...]) -> bool:
     return isinstance(value, expected)
 
 
-def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
-    where = f"[networks.{key}]"
+def _table_kind(
+    table: Any, key: str, allowed: Iterable[str], where: str, errs: _Collector
+) -> str | None:
+    """Return ``table[key]`` if ``table`` is a table and that value is allowed, else None."""
     if not isinstance(table, Mapping):
         errs.add(f"{where} must be a table")
         return None
-    builder = table.get("builder")
-    if builder not in BUILDERS:
-        errs.add(f"{where}.builder must be one of {list(BUILDERS)}, got {builder!r}")
+    kind = table.get(key)
+    if kind not in allowed:
+        errs.add(f"{where}.{key} must be one of {list(allowed)}, got {kind!r}")
+        return None
+    return str(kind)
+
+
+def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
+    where = f"[networks.{key}]"
+    builder = _table_kind(table, "builder", BUILDERS, where, errs)
+    if builder is None:
         return None
     common = _field_names(NetworkSection) - {"key", "options"}
     opts_allowed = BUILDER_OPTIONS[builder]
@@ -718,8 +729,6 @@ def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] 
 
 
 def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | None:
-    import datetime as dt
-
     if not isinstance(value, list) or len(value) != 2:
         errs.add(f"{where} must be [start, end] ISO dates, got {value!r}")
         return None
@@ -741,12 +750,8 @@ def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | No
 
 def _compensation_rule(i: int, table: Any, base: Path, errs: _Collector) -> CompensationRule | None:
     where = f"[[compensation.rules]] #{i + 1}"
-    if not isinstance(table, Mapping):
-        errs.add(f"{where} must be a table")
-        return None
-    kind = table.get("kind")
-    if kind not in COMPENSATION_KINDS:
-        errs.add(f"{where}.kind must be one of {list(COMPENSATION_KINDS)}, got {kind!r}")
+    kind = _table_kind(table, "kind", COMPENSATION_KINDS, where, errs)
+    if kind is None:
         return None
     extra_keys, needs = RULE_KEYS[kind]
     where = f"{where} ({kind})"

@@ -11,12 +11,14 @@ import shutil
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import rasterio
+from rasterio.errors import RasterioIOError
 
 from basingov import _outdir
 from basingov._checks import require_projected
@@ -25,12 +27,14 @@ from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
+    "RasterBand",
     "atomic_dir",
     "atomic_path",
     "check_output_folder",
     "check_overwrite",
     "clean_outputs",
     "list_layers",
+    "read_raster",
     "read_stations",
     "read_vector",
     "require_projected",
@@ -245,6 +249,66 @@ def _check_dbf_encoding(gdf: gpd.GeoDataFrame, path: Path) -> None:
                     f"encoding={enc.upper()!r}"
                 )
                 raise InputError(msg)
+
+
+class RasterBand(NamedTuple):
+    """One band of a raster file, as :func:`read_raster` returns it."""
+
+    #: The cells, masked where the file says no data.
+    data: np.ma.MaskedArray
+    #: Affine transform from cell (col, row) to the raster's CRS.
+    transform: Any
+    #: The raster's CRS.
+    crs: Any
+    #: The file's no-data value (None if it declares none).
+    nodata: float | None
+
+
+def read_raster(path: str | Path, *, what: str = "raster", band: int | None = 1) -> RasterBand:
+    """Read one band of a raster file (a GeoTIFF or another GDAL raster), with its CRS.
+
+    Parameters
+    ----------
+    path
+        The raster file.
+    what
+        How to name it in errors, e.g. ``"population raster"``.
+    band
+        Band number, from 1; None reads the last band.
+
+    Returns
+    -------
+    RasterBand
+        The masked cells, transform, CRS and no-data value.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as a raster or has no such band.
+    CRSError
+        If the raster has no CRS.
+
+    Examples
+    --------
+    >>> read_raster("no/such.tif", what="land-cover raster")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: cannot read land-cover raster no/such.tif (a GeoTIFF or another GDAL raster is needed): no/such.tif: No such file or directory
+    """  # noqa: E501
+    try:
+        with rasterio.open(path) as src:
+            b = src.count if band is None else int(band)
+            if not 1 <= b <= src.count:
+                msg = f"{what} {path} has bands 1..{src.count}, asked for band {b}"
+                raise InputError(msg)
+            out = RasterBand(src.read(b, masked=True), src.transform, src.crs, src.nodata)
+    except RasterioIOError as exc:
+        msg = f"cannot read {what} {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
+        raise InputError(msg) from exc
+    if out.crs is None:
+        msg = f"{what} {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
+        raise CRSError(msg)
+    return out
 
 
 def read_stations(

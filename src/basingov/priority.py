@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau
 
+from basingov._checks import select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
 
@@ -564,11 +565,7 @@ def priority(
     cfg = settings or PrioritySection()
     weights = {**DEFAULT_PRIORITY_WEIGHTS, **dict(cfg.weights)}
     lv_all = list(overlay.levels)
-    lvs = list(levels) if levels is not None else lv_all
-    bad = [lv for lv in lvs if lv not in lv_all]
-    if bad:
-        msg = f"level(s) {bad} are not overlay levels; allowed levels are {lv_all}"
-        raise InputError(msg)
+    lvs = select_levels(levels, lv_all)
     cr = pd.DataFrame(overlay.crossings)
     cr = cr[cr["level_name"].isin(lvs)]
     cr = cr[(cr["from_jur"].astype(str) != _OUTSIDE) & (cr["to_jur"].astype(str) != _OUTSIDE)]

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import level_names
 from basingov.io import atomic_dir, check_output_folder
 from basingov.maps import (
     CLASS_ORDER,
@@ -77,9 +78,7 @@ def _new_figure(w: float, h: float) -> Any:
 
 
 def _levels(data: RunData) -> list[str]:
-    jur = data.layers["jurisdictions"]
-    order = jur[["level", "level_name"]].drop_duplicates().sort_values("level")
-    return [str(x) for x in order["level_name"]]
+    return level_names(data.layers["jurisdictions"])
 
 
 def _dependency_chain(data: RunData, level: str, names: dict[str, str], unit: str) -> Figure | None:

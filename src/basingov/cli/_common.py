@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import click
 
+from basingov._checks import check_choice
 from basingov.errors import InputError
 
 __all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat"]
@@ -81,21 +82,33 @@ def choice_option(
     )
 
 
+OutputKind = Literal["file", "folder", "file or folder"]
+
+
 def output_options(
     *decls: str,
     help_text: str,
-    folder: bool = False,
+    kind: OutputKind = "file",
+    required: bool = False,
     overwrite_help: str = "Replace an existing output file.",
 ) -> Callable[[F], F]:
     """Add the output options of a writing command: ``-o`` (``decls``) and ``--overwrite``.
 
-    ``-o`` takes a file name, or with ``folder=True`` a folder; the command refuses to
+    ``-o`` takes a file name, a folder, or either (``kind``); the command refuses to
     replace what exists unless ``--overwrite`` is given.
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is not one of :data:`OutputKind`.
     """
-    path = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+    check_choice(kind, get_args(OutputKind), name="kind")
+    path = click.Path(file_okay=kind != "folder", dir_okay=kind != "file", path_type=Path)
 
     def deco(f: F) -> F:
         f = click.option("--overwrite", is_flag=True, help=overwrite_help)(f)
-        return click.option("-o", *decls, type=path, default=None, help=help_text)(f)
+        return click.option(
+            "-o", *decls, type=path, required=required, default=None, help=help_text
+        )(f)
 
     return deco

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options
+
 __all__ = ["compare"]
 
 
 @click.command("compare")
 @click.argument("items", nargs=-1, required=True)
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    kind="folder",
     required=True,
-    help="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
+    help_text="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
+    overwrite_help="Replace an existing output folder (and runs).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder (and runs).")
 @click.option(
     "--runs-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options
+
 __all__ = ["map_", "resolve_run"]
 
 
@@ -33,15 +35,14 @@ def resolve_run(source: str, stack: contextlib.ExitStack, *, progress: bool = Fa
 
 @click.command("map")
 @click.argument("sources", nargs=-1, required=True)
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out",
+    kind="file or folder",
     required=True,
-    type=click.Path(path_type=Path),
-    help="FILE.html for one map; a folder for several (one BASIN.html each, plus index.html).",
+    help_text="FILE.html for one map; a folder for several (one BASIN.html each, plus index.html).",
+    overwrite_help="Replace existing files.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=100_000),

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from basingov.cli._common import output_options
 from basingov.errors import InputError
 from basingov.io import to_jsonable
 
@@ -42,14 +43,9 @@ def _text(table: pd.DataFrame) -> str:
     show_default=True,
     help="JSON, or a readable table, to stdout.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the stretches (with geometry) to .csv, .gpkg or .geojson.",
+@output_options(
+    "--output", help_text="Also write the stretches (with geometry) to .csv, .gpkg or .geojson."
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def river(
     basin: str,
     name: str,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options
 from basingov.cli.map import resolve_run
 
 __all__ = ["report"]
@@ -14,15 +15,14 @@ __all__ = ["report"]
 
 @click.command("report")
 @click.argument("source")
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out",
+    kind="folder",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Report folder (report.html, report.md, figures/, map.html).",
+    help_text="Report folder (report.html, report.md, figures/, map.html).",
+    overwrite_help="Replace an existing report folder.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")
 @click.pass_context
 def report(ctx: click.Context, source: str, out: Path, overwrite: bool) -> None:
     """Write the report of SOURCE (a run folder, a basin name or a config).

@@ -19,7 +19,7 @@ __all__ = ["run"]
 @output_options(
     "--out",
     "out_dir",
-    folder=True,
+    kind="folder",
     help_text="Output folder (default: out/BASIN; for 'all', the parent of one folder per basin).",
     overwrite_help="Replace existing outputs.",
 )

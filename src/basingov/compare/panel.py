@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,6 +97,10 @@ def _md_cell(text: Any) -> str:
     return str(text).replace("|", "/").replace("\n", " ")
 
 
+def _md_row(cells: Iterable[Any]) -> str:
+    return "| " + " | ".join(_md_cell(x) for x in cells) + " |"
+
+
 def _headline_rows(c: Comparison) -> list[list[str]]:
     t = c.table
     rows = []
@@ -138,6 +143,18 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
 
 
+def _md_computed_published(r: dict[str, Any]) -> tuple[Any, ...]:
+    """Return the cells basin, indicator, item, computed, published and discrepancy."""
+    return (
+        r["basin"],
+        r["indicator"],
+        r["item"],
+        fmt(r["value"], r["unit"]),
+        fmt(r["published"], r["unit"]),
+        f"{r['discrepancy_pct']:+.1f} %",
+    )
+
+
 def markdown_table(c: Comparison) -> str:
     """Render the comparison as Markdown: headline table, published figures, levels, governance.
 
@@ -149,6 +166,7 @@ def markdown_table(c: Comparison) -> str:
     Returns
     -------
     str
+        The Markdown text of ``comparison.md``.
     """
     t = c.table
     lines = [
@@ -167,7 +185,7 @@ def markdown_table(c: Comparison) -> str:
         "|---|" + "---|" * len(c.basins),
     ]
     for cells in _headline_rows(c):
-        lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
+        lines.append(_md_row(cells))
     lines += [
         "",
         "## Published figures beside computed ones",
@@ -179,21 +197,13 @@ def markdown_table(c: Comparison) -> str:
         if r["indicator"] in ("gauge_discharge_m3s", "station_load_kg_day"):
             continue
         lines.append(
-            "| "
-            + " | ".join(
-                _md_cell(x)
-                for x in (
-                    r["basin"],
-                    r["indicator"],
-                    r["item"],
-                    fmt(r["value"], r["unit"]),
-                    fmt(r["published"], r["unit"]),
-                    f"{r['discrepancy_pct']:+.1f} %",
+            _md_row(
+                (
+                    *_md_computed_published(r),
                     r["explanation"],
                     f"{r['published_source']} <{r['published_url']}>",
                 )
             )
-            + " |"
         )
     meas = _published_rows(c)
     meas = meas[meas["indicator"].isin(["gauge_discharge_m3s", "station_load_kg_day"])]
@@ -210,23 +220,7 @@ def markdown_table(c: Comparison) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in meas.to_dict("records"):
-            lines.append(
-                "| "
-                + " | ".join(
-                    _md_cell(x)
-                    for x in (
-                        r["basin"],
-                        r["indicator"],
-                        r["item"],
-                        fmt(r["value"], r["unit"]),
-                        fmt(r["published"], r["unit"]),
-                        f"{r['discrepancy_pct']:+.1f} %",
-                        r["note"],
-                        r["published_source"],
-                    )
-                )
-                + " |"
-            )
+            lines.append(_md_row((*_md_computed_published(r), r["note"], r["published_source"])))
     lines += [
         "",
         "## Every level",
@@ -261,12 +255,7 @@ def markdown_table(c: Comparison) -> str:
     for r in c.governance.to_dict("records"):
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         lines.append(
-            "| "
-            + " | ".join(
-                _md_cell(x)
-                for x in (r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>")
-            )
-            + " |"
+            _md_row((r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>"))
         )
     na = t[t["status"] == "not available"]
     if len(na):
@@ -538,6 +527,7 @@ def html_panel(c: Comparison) -> str:
     Returns
     -------
     str
+        The HTML text of ``comparison.html``.
     """
     t = c.table
     parts = [

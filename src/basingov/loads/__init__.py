@@ -40,7 +40,7 @@ import shapely
 from basingov._tables import check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.io import require_projected
+from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
@@ -240,25 +240,10 @@ def population_loads(
     CRSError
         If ``pieces`` is not projected or the raster has no CRS.
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(pieces, what="the piece table")
-    try:
-        with rasterio.open(raster) as src:
-            b = src.count if band is None else int(band)
-            if not 1 <= b <= src.count:
-                msg = f"raster {raster} has bands 1..{src.count}, asked for band {b}"
-                raise InputError(msg)
-            data = src.read(b, masked=True).astype(np.float64)
-            transform, rcrs = src.transform, src.crs
-    except RasterioIOError as exc:
-        msg = f"cannot read population raster {raster}: {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
+    rb = read_raster(raster, what="population raster", band=band)
+    data, transform, rcrs = rb.data.astype(np.float64), rb.transform, rb.crs
     _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:

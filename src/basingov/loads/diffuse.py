@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 
 from basingov._tables import read_table
-from basingov.errors import CRSError, InputError
-from basingov.io import require_projected
+from basingov.errors import InputError
+from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
@@ -184,21 +184,9 @@ def deposition_rate(
 
 
 def _read_classes(raster: str | Path) -> tuple[np.ndarray, Any, Any]:
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
-    try:
-        with rasterio.open(raster) as src:
-            data = src.read(1, masked=True)
-            transform, rcrs = src.transform, src.crs
-    except RasterioIOError as exc:
-        msg = f"cannot read land-cover raster {raster}: {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"land-cover raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
-    classes = np.ma.filled(data.astype(np.int64), -1)
-    return classes, transform, rcrs
+    rb = read_raster(raster, what="land-cover raster")
+    classes = np.ma.filled(rb.data.astype(np.int64), -1)
+    return classes, rb.transform, rb.crs
 
 
 def _place(

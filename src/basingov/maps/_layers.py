@@ -21,6 +21,8 @@ __all__ = [
     "GeoLayer",
     "Helpers",
     "Panes",
+    "add_backdrop",
+    "add_data",
     "legend_html",
     "new_map",
     "palette",
@@ -333,6 +335,20 @@ var {{ this.get_name() }} = bgLazy(function () {
         self.filter = filter
         self.bind = bind
         self.interactive = interactive
+
+
+def add_data(map_: folium.Map, collection: dict[str, Any]) -> GeoData:
+    r"""Write a feature collection into the map once, for :class:`GeoLayer`\ s to draw."""
+    data = GeoData(collection)
+    map_.add_child(data)
+    return data
+
+
+def add_backdrop(map_: folium.Map, data: GeoData, *, name: str, pane: str, style: str) -> None:
+    """Draw ``data`` as a fixed backdrop: always shown, not clickable, not in the layer list."""
+    map_.add_child(
+        GeoLayer(data, name=name, pane=pane, style=style, interactive=False, control=False)
+    )
 
 
 class EmptyBase(Layer):

@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from basingov._checks import level_names
 from basingov.errors import BasingovWarning, InputError
 from basingov.io import atomic_path
 from basingov.maps._indicators import class_breaks, fmt
@@ -187,11 +188,7 @@ def _graduated_rules(
 
 
 def _jurisdiction_styles(jur: gpd.GeoDataFrame) -> list[tuple[str, str, bool]]:
-    levels = (
-        jur[["level", "level_name"]].drop_duplicates().sort_values("level")["level_name"].tolist()
-        if {"level", "level_name"} <= set(jur.columns)
-        else []
-    )
+    levels = level_names(jur) if {"level", "level_name"} <= set(jur.columns) else []
     if not levels:
         return []
     finest = str(levels[-1])

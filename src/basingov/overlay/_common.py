@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from basingov._checks import JURISDICTION_COLUMNS, require_columns
+from basingov._checks import JURISDICTION_COLUMNS, level_names, require_columns
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
 from basingov.network import downstream_sum, upstream_sum
@@ -149,13 +149,7 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
 
 
 def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | None) -> list[str]:
-    order = (
-        jurisdictions[["level", "level_name"]]
-        .drop_duplicates()
-        .sort_values("level")["level_name"]
-        .astype(str)
-        .tolist()
-    )
+    order = level_names(jurisdictions)
     if levels is None:
         return order
     if isinstance(levels, str):
