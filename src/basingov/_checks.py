@@ -23,6 +23,7 @@ __all__ = [
     "level_names",
     "missing_columns",
     "projected_crs",
+    "raise_problems",
     "require_columns",
     "require_projected",
     "select_levels",
@@ -209,3 +210,29 @@ def select_levels(levels: Iterable[str] | None, allowed: Sequence[str]) -> list[
         msg = f"level(s) {bad} are not overlay levels; allowed levels are {allowed}"
         raise InputError(msg)
     return chosen
+
+
+def raise_problems(
+    problems: Sequence[str], header: str, *, error: type[InputError] = InputError
+) -> None:
+    """Raise one error listing every problem, one a line, if there is any.
+
+    Raises
+    ------
+    InputError
+        Or the subclass ``error``, if ``problems`` is not empty.
+
+    Examples
+    --------
+    >>> raise_problems([], "Invalid table t.csv")
+    >>> raise_problems(["column 'a' is blank", "no rows"], "Invalid table t.csv")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: Invalid table t.csv:
+      - column 'a' is blank
+      - no rows
+    """
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        msg = f"{header}:\n{lines}"
+        raise error(msg)

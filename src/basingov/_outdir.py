@@ -14,7 +14,8 @@ place when every stage succeeded (:func:`basingov.io.atomic_dir`). Around that:
 - a ``DIR`` that is a symbolic link is kept: its target folder is replaced.
 
 :func:`read_run_files` opens a finished run folder again (``summary.json`` and
-``BASIN.gpkg``) for the maps, the report and the comparison.
+``BASIN.gpkg``) for the maps, the report and the comparison; :func:`read_run_table` reads
+one of its ``tables/*.csv`` with the id columns as text.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import pandas as pd
+
 from basingov._checks import expand_user
 from basingov.errors import InputError, OutputError, OutputExistsError, OutputLockedError
 
@@ -41,6 +44,7 @@ except ImportError:  # pragma: no cover - Windows: no lock, the rest still appli
 
 __all__ = [
     "MANIFEST",
+    "RUN_TEXT_COLUMNS",
     "RunFiles",
     "check_output_dir",
     "clean",
@@ -48,6 +52,7 @@ __all__ = [
     "make_temp_dir",
     "output_lock",
     "read_run_files",
+    "read_run_table",
     "remove_stale",
     "temp_file_name",
     "umask",
@@ -519,3 +524,40 @@ def read_run_files(path: str | Path) -> RunFiles:
         msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
         raise InputError(msg)
     return RunFiles(path=p, summary=summary, basin=name, gpkg=gpkg)
+
+
+#: Columns of a run's tables read as text: ids, codes and labels that look like numbers.
+RUN_TEXT_COLUMNS: dict[str, type] = dict.fromkeys(
+    (
+        "jur_id",
+        "origin",
+        "receptor",
+        "from_jur",
+        "to_jur",
+        "crossing_id",
+        "station_id",
+        "gauge_id",
+        "parent_id",
+        "payer",
+        "payee",
+        "section_or_pair",
+        "period",
+        "class",
+        "latest_class",
+    ),
+    str,
+)
+
+
+def read_run_table(path: str | Path) -> pd.DataFrame:
+    r"""Read a table a run wrote (``DIR/tables/NAME.csv``), :data:`RUN_TEXT_COLUMNS` as text.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("jur_id,value\n001,2.5\n", encoding="utf-8")
+    >>> read_run_table(p).to_dict("records")
+    [{'jur_id': '001', 'value': 2.5}]
+    """
+    return pd.read_csv(path, dtype=RUN_TEXT_COLUMNS, keep_default_na=True, low_memory=False)

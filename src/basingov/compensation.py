@@ -30,7 +30,6 @@ payments, so chains of jurisdictions net out.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ __all__ = [
     "two_way_section",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Indicators of the Xin'an River index: permanganate index, ammonia N, total N, total P.
 XINAN_INDICATORS: tuple[str, ...] = ("CODMn", "NH3-N", "TN", "TP")
@@ -274,6 +272,7 @@ def section_index(
     Returns
     -------
     float
+        The index :math:`P` (dimensionless).
 
     Raises
     ------

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from basingov._checks import expand_user
+from basingov._checks import expand_user, raise_problems
 from basingov._values import config_value_problems
 from basingov.errors import ConfigError, InputError
 
@@ -540,10 +540,7 @@ class _Collector:
         self.problems.append(msg)
 
     def raise_if_any(self) -> None:
-        if self.problems:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            msg = f"Invalid basin config {self.path}:\n{lines}"
-            raise ConfigError(msg)
+        raise_problems(self.problems, f"Invalid basin config {self.path}", error=ConfigError)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, errs: _Collector) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import logging
 import os
 import shutil
 import warnings
@@ -46,7 +45,6 @@ __all__ = [
     "write_vector",
 ]
 
-logger = logging.getLogger(__name__)
 
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".topojson", ".parquet", ".geoparquet"}
 
@@ -105,7 +103,7 @@ def read_vector(
     path: str | Path,
     *,
     layer: str | None = None,
-    columns: Sequence[str] | None = None,
+    required_columns: Sequence[str] | None = None,
     encoding: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
@@ -120,9 +118,10 @@ def read_vector(
         The file to read.
     layer
         Layer name; required when the file has several layers.
-    columns
+    required_columns
         Attribute columns that must exist; a missing one is an error naming the
-        columns that do exist.
+        columns that do exist. Every column is read (unlike geopandas' ``columns=``,
+        which reads only those).
     encoding
         Attribute encoding for Shapefiles whose ``.cpg`` is missing or wrong.
     bbox
@@ -131,6 +130,7 @@ def read_vector(
     Returns
     -------
     geopandas.GeoDataFrame
+        The layer in the file's CRS.
 
     Raises
     ------
@@ -192,8 +192,8 @@ def read_vector(
             "gdf.set_crs('EPSG:4326') (or the layer's true CRS) and save again"
         )
         raise CRSError(msg)
-    if columns:
-        missing = [c for c in columns if c not in gdf.columns]
+    if required_columns:
+        missing = [c for c in required_columns if c not in gdf.columns]
         if missing:
             msg = (
                 f"{_describe(path, layer)} lacks column(s) {missing}; "
@@ -333,6 +333,7 @@ def read_stations(
     Returns
     -------
     geopandas.GeoDataFrame
+        One point per row, in EPSG:4326 (empty where a coordinate is missing).
 
     Raises
     ------

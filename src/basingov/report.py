@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +37,6 @@ from basingov.maps import (
 )
 
 __all__ = ["Figure", "Table", "report_content", "write_report"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     Returns
     -------
     float
+        :math:`Q_P / \bar Q`.
 
     Raises
     ------

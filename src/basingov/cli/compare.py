@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import output_options
+from basingov.cli._common import output_options, path_option
 
 __all__ = ["compare"]
 
@@ -21,23 +21,20 @@ __all__ = ["compare"]
     help_text="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
     overwrite_help="Replace an existing output folder (and runs).",
 )
-@click.option(
+@path_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to keep the runs of basin names (default: a temporary folder).",
+    kind="folder",
+    help_text="Where to keep the runs of basin names (default: a temporary folder).",
 )
-@click.option(
+@path_option(
     "--governance",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Governance metadata CSV (default: data/governance/basins.csv).",
+    kind="file",
+    help_text="Governance metadata CSV (default: data/governance/basins.csv).",
 )
-@click.option(
+@path_option(
     "--published",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Published figures CSV (default: data/governance/published.csv).",
+    kind="file",
+    help_text="Published figures CSV (default: data/governance/published.csv).",
 )
 @click.pass_context
 def compare(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import check_suffix, output_options
+from basingov.cli._common import check_suffix, output_options, path_option
 
 __all__ = ["crossings", "jurisdiction"]
 
@@ -55,12 +55,11 @@ def crossings(
 @click.argument("basin")
 @click.argument("name_or_id")
 @click.option("--level", "level", default=None, help="Look the name up at this level only.")
-@click.option(
+@path_option(
     "--run",
     "run_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Read transfers and River Chief stretches from this finished 'basingov run' folder "
+    kind="folder",
+    help_text="Read transfers and River Chief stretches from this finished 'basingov run' folder "
     "instead of running the pipeline in memory.",
 )
 def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path | None) -> None:

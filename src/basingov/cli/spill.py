@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import choice_option, output_options, parse_lonlat
+from basingov.cli._common import choice_option, output_options, parse_lonlat, path_option
 
 __all__ = ["spill"]
 
@@ -59,12 +59,11 @@ __all__ = ["spill"]
     help_text="JSON to stdout, or only the table to stderr.",
 )
 @output_options("--out", "out", help_text="Also write the list to FILE.csv or FILE.json.")
-@click.option(
+@path_option(
     "--map",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write an offline HTML map of the release, the path and who is warned when.",
+    kind="file",
+    help_text="Also write an offline HTML map of the release, the path and who is warned when.",
 )
 def spill(
     basin: str,

@@ -25,7 +25,6 @@ spillover indicators (``exported`` :math:`X_o`, ``stays_home`` :math:`S[o, o]`, 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,7 +37,7 @@ import pyogrio
 from pyproj import Geod
 
 from basingov._checks import require_columns
-from basingov._outdir import read_run_files
+from basingov._outdir import read_run_files, read_run_table
 from basingov.errors import InputError
 from basingov.overlay import main_stem
 
@@ -60,7 +59,6 @@ __all__ = [
     "transboundary_fraction",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Smallest area share counted by ``jurisdictions_1pct`` (DESIGN §2.11: 1 % of the area).
 MIN_SHARE = 0.01
@@ -172,23 +170,7 @@ class RunFolder:
                     f"re-run `basingov run {self.name} -o {self.path} --overwrite`"
                 )
                 raise InputError(msg)
-            text_cols = dict.fromkeys(
-                (
-                    "jur_id",
-                    "origin",
-                    "receptor",
-                    "from_jur",
-                    "to_jur",
-                    "crossing_id",
-                    "station_id",
-                    "gauge_id",
-                    "parent_id",
-                    "class",
-                    "latest_class",
-                ),
-                str,
-            )
-            self._cache[name] = pd.read_csv(p, dtype=text_cols, keep_default_na=True)
+            self._cache[name] = read_run_table(p)
         return self._cache[name]
 
     def layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:

@@ -133,6 +133,7 @@ def emitted_per_capita_g_day(
     Returns
     -------
     float
+        Grams per person per day reaching the river.
 
     Raises
     ------

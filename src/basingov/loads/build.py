@@ -15,7 +15,6 @@ Every row of the load table says how its number was obtained: ``load_status`` is
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,6 @@ from basingov._tables import check_table, read_table
 from basingov.errors import InputError
 
 __all__ = ["BasinLoads", "basin_loads"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)

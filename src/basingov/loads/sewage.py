@@ -25,7 +25,6 @@ Treatment removal, in order of preference (column ``removal_status``):
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -50,7 +49,6 @@ __all__ = [
     "treatment_removal",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: UWWTD v6 columns of the incoming and discharged load (t/year) of each parameter.
 UWWTD_LOAD_COLUMNS: dict[str, tuple[str, str]] = {

@@ -16,7 +16,6 @@ helpers (:func:`gis_layers`, :func:`write_layer_styles`) work without them.
 from __future__ import annotations
 
 import importlib
-import logging
 import shutil
 import warnings
 from collections.abc import Sequence
@@ -91,7 +90,6 @@ __all__ = [
     "write_run_map",
 ]
 
-logger = logging.getLogger(__name__)
 
 _LAZY = {
     "DEFAULT_MAX_BYTES": "_basin",

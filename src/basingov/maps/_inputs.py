@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,12 +11,11 @@ import pandas as pd
 import pyogrio
 
 from basingov._checks import require_columns
-from basingov._outdir import read_run_files
+from basingov._outdir import RUN_TEXT_COLUMNS, read_run_files, read_run_table
 from basingov.errors import InputError
 
 __all__ = ["OPTIONAL_INPUTS", "RunData", "read_run"]
 
-logger = logging.getLogger(__name__)
 
 #: GeoPackage layers a map needs from every run (DESIGN §2.13).
 REQUIRED_LAYERS = ("jurisdictions", "basin", "reaches", "crossings", "dependency_edges")
@@ -67,25 +65,6 @@ OPTIONAL_INPUTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_ID_COLUMNS = dict.fromkeys(
-    (
-        "jur_id",
-        "origin",
-        "receptor",
-        "from_jur",
-        "to_jur",
-        "crossing_id",
-        "station_id",
-        "payer",
-        "payee",
-        "section_or_pair",
-        "period",
-        "class",
-        "parent_id",
-    ),
-    str,
-)
-
 
 @dataclass(frozen=True, eq=False)
 class RunData:
@@ -131,12 +110,6 @@ class RunData:
 _COLUMN_HINT = "rename the columns or rerun the stage that writes it"
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    head = pd.read_csv(path, nrows=0)
-    dtypes = {c: _ID_COLUMNS[c] for c in head.columns if c in _ID_COLUMNS}
-    return pd.read_csv(path, dtype=dtypes, keep_default_na=True, low_memory=False)
-
-
 def read_run(run_dir: str | Path) -> RunData:
     """Read what ``basingov run BASIN -o DIR`` wrote, for a map or a report.
 
@@ -175,9 +148,9 @@ def read_run(run_dir: str | Path) -> RunData:
     for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
         if name in present:
             df = pyogrio.read_dataframe(gpkg, layer=name)
-            for col in _ID_COLUMNS:
+            for col in RUN_TEXT_COLUMNS:
                 if col in df.columns:
                     df[col] = df[col].astype("string").astype(object).where(df[col].notna())
             layers[name] = df
-    tables = {p.stem: _read_table(p) for p in sorted((run / "tables").glob("*.csv"))}
+    tables = {p.stem: read_run_table(p) for p in sorted((run / "tables").glob("*.csv"))}
     return RunData(basin=basin, summary=summary, layers=layers, tables=tables, run_dir=run)

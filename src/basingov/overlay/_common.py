@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
@@ -20,7 +19,6 @@ from basingov.network import downstream_sum, upstream_sum
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-logger = logging.getLogger(__name__)
 
 #: Jurisdiction id given to river stretches lying outside every jurisdiction of a level.
 OUTSIDE = ""

@@ -9,7 +9,6 @@ outlet builder in :mod:`~basingov.network.builders.lines` and the DEM builder in
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +45,6 @@ __all__ = [
     "from_next_down",
     "from_to_nodes",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------------------
