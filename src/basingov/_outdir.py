@@ -41,6 +41,8 @@ try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock, the rest still applies
     fcntl = None  # type: ignore[assignment]
+import signal
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = [
     "MANIFEST",
@@ -344,8 +346,6 @@ def make_temp_dir(real: Path) -> Path:
 
 def write_manifest(folder: Path) -> Path:
     """List every file below ``folder`` in its :data:`MANIFEST`."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         __version__ = version("basingov")
     except PackageNotFoundError:  # pragma: no cover - a source tree without installation
@@ -369,8 +369,6 @@ def write_manifest(folder: Path) -> Path:
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends (POSIX; a no-op elsewhere)."""
-    import signal
-
     mask = {signal.SIGINT, signal.SIGTERM}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)

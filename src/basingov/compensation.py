@@ -41,6 +41,7 @@ import pandas as pd
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
+from basingov.spillover import marginal_benefit
 
 __all__ = [
     "TRANSFER_COLUMNS",
@@ -738,8 +739,6 @@ def beneficiary_pays(
     >>> t.table[["payer", "amount"]].values.tolist()
     [['A', 60.0], ['B', 20.0]]
     """
-    from basingov.spillover import marginal_benefit
-
     if not (math.isfinite(cost) and cost >= 0):
         msg = f"cost must be a finite amount >= 0, got {cost!r}"
         raise InputError(msg)

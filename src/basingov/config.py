@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import math
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -642,7 +642,7 @@ def _is_instance(value: Any, expected: tuple[type, ...]) -> bool:
 
 
 def _table_kind(
-    table: Any, key: str, allowed: Iterable[str], where: str, errs: _Collector
+    table: Any, key: str, allowed: Sequence[str], where: str, errs: _Collector
 ) -> str | None:
     """Return ``table[key]`` if ``table`` is a table and that value is allowed, else None."""
     if not isinstance(table, Mapping):

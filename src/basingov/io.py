@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -16,8 +17,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import rasterio
-from rasterio.errors import RasterioIOError
 
 from basingov import _outdir
 from basingov._checks import require_projected
@@ -295,6 +294,11 @@ def read_raster(path: str | Path, *, what: str = "raster", band: int | None = 1)
     ...
     basingov.errors.InputError: cannot read land-cover raster no/such.tif (a GeoTIFF or another GDAL raster is needed): no/such.tif: No such file or directory
     """  # noqa: E501
+    # deferred: rasterio (GDAL) takes about 0.4 s to import, only raster inputs need it,
+    # and `basingov --help` (which imports this module) must not pay it
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
     try:
         with rasterio.open(path) as src:
             b = src.count if band is None else int(band)
@@ -381,8 +385,6 @@ def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     >>> sha256(p)[:12]
     'ba7816bf8f01'
     """
-    import hashlib
-
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):

@@ -57,7 +57,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.stats import kendalltau
+import shapely
 
 from basingov._checks import select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
@@ -352,6 +352,9 @@ def rank_stability(
     InputError
         If ``perturbation`` is not in [0, 1).
     """
+    # deferred: scipy.stats takes over a second to import; `basingov --help` must not pay it
+    from scipy.stats import kendalltau
+
     if not 0 <= perturbation < 1:
         msg = f"perturbation must lie in [0, 1), got {perturbation}"
         raise InputError(msg)
@@ -730,6 +733,4 @@ def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
 
 
 def _multipoint(geoms: pd.Series) -> Any:
-    import shapely
-
     return shapely.multipoints(np.asarray(list(geoms), dtype=object))

@@ -34,6 +34,7 @@ from basingov.maps import (
     parameter_label,
     priority_rows,
     read_run,
+    write_basin_map,
 )
 
 __all__ = ["Figure", "Table", "report_content", "write_report"]
@@ -58,6 +59,7 @@ class Figure:
 
 
 def _png(fig: Any) -> bytes:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -67,6 +69,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _new_figure(w: float, h: float) -> Any:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=(w, h))
@@ -148,6 +151,7 @@ def _heatmap(data: RunData, level: str, names: dict[str, str], unit: str) -> Fig
     keep = mat.sum(axis=1).sort_values(ascending=False).index[:25]
     cols = mat.sum(axis=0).sort_values(ascending=False).index[:25]
     mat = mat.loc[keep, cols].fillna(0.0)
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.colors import LogNorm
 
     fig = _new_figure(1.6 + 0.38 * len(cols), 1.4 + 0.32 * len(keep))
@@ -505,7 +509,5 @@ def write_report(
         if own is not None and own.is_file():
             shutil.copyfile(own, tmp / "map.html")
         else:
-            from basingov.maps import write_basin_map
-
             write_basin_map(data, tmp / "map.html")
     return out / "report.html"

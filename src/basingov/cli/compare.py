@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from basingov.cli._common import output_options, path_option
+from basingov.compare import compare as compare_basins
+from basingov.compare import write_comparison
+from basingov.io import check_output_folder
 
 __all__ = ["compare"]
 
@@ -50,10 +53,6 @@ def compare(
 
     Basin names and configs are run first. Prints the paths of the files written.
     """
-    from basingov.compare import compare as compare_basins
-    from basingov.compare import write_comparison
-    from basingov.io import check_output_folder
-
     check_output_folder(out_dir, overwrite=overwrite)  # before any basin is run
     comp = compare_basins(
         list(items),

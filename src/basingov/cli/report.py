@@ -9,6 +9,8 @@ import click
 
 from basingov.cli._common import output_options
 from basingov.cli.map import resolve_run
+from basingov.io import check_output_folder
+from basingov.report import write_report
 
 __all__ = ["report"]
 
@@ -29,9 +31,6 @@ def report(ctx: click.Context, source: str, out: Path, overwrite: bool) -> None:
 
     A basin name or config is run first into a temporary folder.
     """
-    from basingov.io import check_output_folder
-    from basingov.report import write_report
-
     check_output_folder(out, overwrite=overwrite)  # before the run and the report
     with contextlib.ExitStack() as stack:
         run_dir = resolve_run(source, stack, progress=bool((ctx.obj or {}).get("progress")))

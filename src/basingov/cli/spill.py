@@ -7,8 +7,13 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
+from basingov import maps
 from basingov.cli._common import choice_option, output_options, parse_lonlat, path_option
+from basingov.errors import InputError
+from basingov.io import check_overwrite, write_csv, write_json
+from basingov.spill import warn
 
 __all__ = ["spill"]
 
@@ -89,12 +94,6 @@ def spill(
     ``flow`` used to stdout, and a table to stderr. A lake on the path holds the plume for
     its residence time.
     """
-    import numpy as np
-
-    from basingov.errors import InputError
-    from basingov.io import check_overwrite, write_csv, write_json
-    from basingov.spill import warn
-
     lon, lat = parse_lonlat(at)
     if flow is not None and flow_percentile is not None:
         msg = "give --flow or --flow-percentile, not both"
@@ -136,8 +135,6 @@ def spill(
         else:
             write_json(result, out, overwrite=overwrite)
     if map_path is not None:
-        from basingov import maps
-
         m = maps.spill_map(
             table,
             res.path,

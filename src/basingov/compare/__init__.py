@@ -54,6 +54,7 @@ from basingov.config import load_config
 from basingov.datasets import available, resolve_config
 from basingov.errors import InputError
 from basingov.io import atomic_dir, check_output_folder, write_csv
+from basingov.pipeline import run_many
 
 __all__ = [
     "COLUMNS",
@@ -233,8 +234,6 @@ def compare(
     base: Path | None = Path(runs_dir) if runs_dir is not None else None
     tmp: Path | None = None
     if to_run:
-        from basingov.pipeline import run_many
-
         if base is None:
             tmp = base = Path(tempfile.mkdtemp(prefix="basingov-compare-"))
         run_many(

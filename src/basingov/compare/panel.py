@@ -6,9 +6,11 @@ import base64
 import html
 import io
 import math
-from collections.abc import Iterable
+import textwrap
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -143,7 +145,7 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
 
 
-def _md_computed_published(r: dict[str, Any]) -> tuple[Any, ...]:
+def _md_computed_published(r: Mapping[Any, Any]) -> tuple[Any, ...]:
     """Return the cells basin, indicator, item, computed, published and discrepancy."""
     return (
         r["basin"],
@@ -279,6 +281,7 @@ def markdown_table(c: Comparison) -> str:
 # HTML panel
 # ------------------------------------------------------------------------------------
 def _png(fig: Any) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -288,6 +291,7 @@ def _png(fig: Any) -> str:
 
 
 def _colors(n: int) -> list[Any]:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     cmap = matplotlib.colormaps["tab10"]
@@ -295,6 +299,7 @@ def _colors(n: int) -> list[Any]:
 
 
 def _bar_charts(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,12 +345,11 @@ def _bar_charts(c: Comparison) -> str:
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width))
 
 
 def _chains(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
@@ -440,8 +444,6 @@ def chain_columns(
     >>> cols, sorted(kept)
     ({'A': 1, 'B': 2, 'C': 0}, [('A', 'B'), ('C', 'A')])
     """
-    import networkx as nx
-
     q = (
         pd.to_numeric(edges["discharge_m3s"], errors="coerce").fillna(0.0).to_numpy()
         if "discharge_m3s" in edges
@@ -471,6 +473,7 @@ def chain_columns(
 
 
 def _maps(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")

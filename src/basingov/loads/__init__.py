@@ -30,12 +30,13 @@ import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from basingov._tables import check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
@@ -244,7 +245,8 @@ def population_loads(
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(pieces, what="the piece table")
     rb = read_raster(raster, what="population raster", band=band)
-    data, transform, rcrs = rb.data.astype(np.float64), rb.transform, rb.crs
+    data = cast(np.ma.MaskedArray, rb.data.astype(np.float64))
+    transform, rcrs = rb.transform, rb.crs
     _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:
@@ -271,8 +273,6 @@ def _check_population(
     That is: one that is all nodata, holds negative or infinite counts, or whose extent
     cannot be in its (geographic) CRS.
     """
-    from pyproj import CRS
-
     if CRS.from_user_input(rcrs).is_geographic:
         x0, y0, x1, y1 = (float(v) for v in _bounds_text(data.shape, transform, raw=True))
         if min(x0, x1) < -180.5 or max(x0, x1) > 360.5 or min(y0, y1) < -90.5 or max(y0, y1) > 90.5:

@@ -22,8 +22,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov import loads
 from basingov._tables import check_table, read_table
 from basingov.errors import InputError
+from basingov.loads import calibration as cal
+from basingov.loads import diffuse, sewage
+from basingov.network import station_areas
+from basingov.spillover import DEFAULT_DECAY_PER_DAY
 
 __all__ = ["BasinLoads", "basin_loads"]
 
@@ -82,9 +87,6 @@ def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
 
 
 def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    from basingov import loads
-    from basingov.loads import sewage
-
     cfg = basin.config
     ld = cfg.loads
     coeff = dict(ld.coefficients)
@@ -159,9 +161,6 @@ def _prior_loads(
     tables: dict[str, pd.DataFrame],
     station_loads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    from basingov import loads
-    from basingov.loads import diffuse
-
     cfg = basin.config
     ld = cfg.loads
     sewage_keys = ld.treatment_level is not None or bool(ld.treatment_country)
@@ -246,9 +245,6 @@ def _prior_loads(
 
 
 def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
-    from basingov.loads import calibration as cal
-    from basingov.spillover import DEFAULT_DECAY_PER_DAY
-
     cfg = basin.config
     kinds = sorted(prior["load_source"].astype(str).unique())
     sec = cfg.calibration
@@ -265,8 +261,6 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
     h = cfg.hydraulics
     areas = None
     if h.gauge_areas is not None and h.gauge_ref_column is not None:
-        from basingov.network import station_areas
-
         a = station_areas(
             st,
             areas=h.gauge_areas,
@@ -330,8 +324,6 @@ def basin_loads(
     InputError
         If a configured source cannot be built.
     """
-    from basingov.loads.diffuse import loads_by_source
-
     cfg = basin.config
     tables: dict[str, pd.DataFrame] = {}
     prior = _prior_loads(basin, net, pieces, tables, station_loads)
@@ -348,7 +340,7 @@ def basin_loads(
         "modelled (calibrated coefficients)" if apply else "modelled (prior coefficients)"
     )
     levels = list(cfg.boundaries.levels)
-    tables["loads_by_source"] = loads_by_source(table, pieces, levels)
+    tables["loads_by_source"] = diffuse.loads_by_source(table, pieces, levels)
     if not result.coefficients.empty:
         tables["calibration"] = result.coefficients.assign(
             load_parameter=cfg.loads.parameter, calibration_status=result.status

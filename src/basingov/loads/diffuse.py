@@ -31,6 +31,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from basingov._tables import read_table
 from basingov.errors import InputError
@@ -204,7 +205,6 @@ def _place(
     cg, dens = _populated_cells(pieces, density, transform, rcrs, basin)
     if dens.size == 0:
         return pd.DataFrame()
-    import shapely
 
     load = dens * shapely.area(cg) / 1e6 / _DAYS  # kg/day inside the basin
     if jurisdictions is not None:

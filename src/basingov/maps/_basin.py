@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from basingov._checks import level_names
+from basingov.config import load_config
 from basingov.errors import InputError
 from basingov.maps import _layers as L
 from basingov.maps._indicators import (
@@ -178,7 +179,6 @@ def _config_facts(summary: dict[str, Any]) -> dict[str, Any]:
     path = summary.get("config")
     if not path or not Path(path).is_file():
         return facts
-    from basingov.config import load_config
 
     try:
         cfg = load_config(path)

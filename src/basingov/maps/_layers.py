@@ -13,9 +13,11 @@ from folium.map import Layer
 from folium.template import Template
 
 from basingov.maps._offline import OfflineFigure
+from basingov.maps._styles import CLASS_COLOURS, NO_DATA, PRIORITY_COLOURS, palette
 
 __all__ = [
     "CLASS_COLOURS",
+    "NO_DATA",
     "PRIORITY_COLOURS",
     "GeoData",
     "GeoLayer",
@@ -37,37 +39,6 @@ PANES: tuple[tuple[str, int, bool], ...] = (
     ("bg_arrows", 430, True),
     ("bg_points", 450, True),
 )
-
-#: Colours of the priority classes (DESIGN §2.8: high/medium/low).
-PRIORITY_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7"}
-#: GB 3838-2002 class colours as Chinese water-quality bulletins draw them (I-II blue,
-#: III green, IV yellow, V orange, worse than V red); other standards' classes get grey.
-CLASS_COLOURS = {
-    "I": "#1f78b4",
-    "II": "#6baed6",
-    "III": "#33a02c",
-    "IV": "#e6c800",
-    "V": "#ff7f00",
-    "worse than V": "#e31a1c",
-}
-NO_DATA = "#d9d9d9"
-
-
-def palette(name: str, n: int) -> list[str]:
-    """``n`` hex colours sampled evenly from a matplotlib colour map.
-
-    Examples
-    --------
-    >>> palette("Greys", 2)
-    ['#f3f3f3', '#2e2e2e']
-    """
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    cmap = colormaps[name]
-    if n <= 1:
-        return [to_hex(cmap(0.7))]
-    return [to_hex(cmap(0.1 + 0.75 * i / (n - 1))) for i in range(n)]
 
 
 def _js_single_quoted(text: str) -> str:

@@ -18,7 +18,12 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from basingov.errors import BasingovWarning, InputError
+from basingov._filters import apply_filter
+from basingov._layer_checks import check_layer
+from basingov._values import network_problems
+from basingov.config import BUILDERS
+from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.io import read_vector
 from basingov.network._container import OUTLET_ID, RiverNetwork, _int_column, network_from_table
 from basingov.network.builders._common import (
     _check_tolerance,
@@ -394,13 +399,6 @@ def build_network(
     ConfigError
         If the builder is unknown, or a builder needs an option the section lacks.
     """
-    from basingov._filters import apply_filter
-    from basingov._layer_checks import check_layer
-    from basingov._values import network_problems
-    from basingov.config import BUILDERS
-    from basingov.errors import ConfigError
-    from basingov.io import read_vector
-
     where = f"[networks.{section.key}]"
     if section.builder not in BUILDERS:
         msg = f"{where}.builder must be one of {list(BUILDERS)}, got {section.builder!r}"

@@ -175,6 +175,7 @@ def _burn_lines(
     d8: Any,
 ) -> np.ndarray:
     """Lower the DEM cells crossed by ``lines`` by ``depth_m`` (nodata cells untouched)."""
+    # deferred: rasterio (GDAL) takes about 0.4 s to import and only the DEM builder needs it
     from rasterio.features import rasterize
 
     if d8 is not None:
@@ -240,6 +241,7 @@ def _from_flwdir(
     hydraulics: HydraulicsSection | None,
     source: str,
 ) -> RiverNetwork:
+    # deferred: importing pyflwdir takes about a second (numba), and only this builder needs it
     import pyflwdir
 
     if d8:
