@@ -13,6 +13,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
+from pyproj.exceptions import CRSError as ProjCRSError
 
 from basingov.errors import CRSError, InputError
 
@@ -85,7 +86,8 @@ def projected_crs(crs: Any, *, what: str = "layer") -> CRS:
     Raises
     ------
     CRSError
-        If ``crs`` is None or geographic; the message says how to project the data.
+        If ``crs`` is None, not a CRS pyproj knows, or geographic; the message says how to
+        project the data.
 
     Examples
     --------
@@ -99,7 +101,11 @@ def projected_crs(crs: Any, *, what: str = "layer") -> CRS:
             "lengths or areas"
         )
         raise CRSError(msg)
-    out = CRS.from_user_input(crs)
+    try:
+        out = CRS.from_user_input(crs)
+    except ProjCRSError as exc:
+        msg = f"cannot interpret the CRS of {what} ({crs!r}): {exc}"
+        raise CRSError(msg) from exc
     if not out.is_projected:
         msg = (
             f"{what} is in the geographic CRS {out.to_string()}; lengths and areas need a "

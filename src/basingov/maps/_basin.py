@@ -821,22 +821,13 @@ def _legend_panel(ctx: MapContext, legend_blocks: list[str], n_rivers: int) -> s
         f"<p class='bg-note'>{html.escape(rivers_note)}</p>",
         L.legend_html("Border crossings (size = load crossing)", cross_rows, kind="dot"),
     ]
-    if "priority_class" in ctx.crossings.columns:
-        body.append(
-            L.legend_html(
-                "Crossing colour: priority",
-                [(c, k) for k, c in L.PRIORITY_COLOURS.items()],
-                kind="dot",
-            )
-        )
-    if "class" in ctx.crossings.columns:
-        body.append(
-            L.legend_html(
-                "Crossing colour: water-quality class",
-                [(c, k) for k, c in L.CLASS_COLOURS.items()],
-                kind="dot",
-            )
-        )
+    for column, what, colours in (
+        ("priority_class", "priority", L.PRIORITY_COLOURS),
+        ("class", "water-quality class", L.CLASS_COLOURS),
+    ):
+        if column in ctx.crossings.columns:
+            rows = [(c, k) for k, c in colours.items()]
+            body.append(L.legend_html(f"Crossing colour: {what}", rows, kind="dot"))
     body += [
         L.legend_html(
             "Arrows: who drains into whom (width = net load passing)",

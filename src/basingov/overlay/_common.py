@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import geopandas as gpd
@@ -96,13 +96,9 @@ def _same_crs(a: CRS, b: gpd.GeoDataFrame, what_a: str, what_b: str) -> None:
         raise CRSError(msg)
 
 
-def _require_columns(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
-    require_columns(df, cols, what=what)
-
-
 def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
     crs = _require_projected(reaches, "reaches")
-    _require_columns(reaches, ["reach_id"], "reaches")
+    require_columns(reaches, ["reach_id"], what="reaches")
     types = set(shapely.get_type_id(reaches.geometry.values)) - {1, 5}
     if types:
         bad = reaches["reach_id"][
@@ -122,7 +118,7 @@ def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
 
 def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
     crs = _require_projected(jurisdictions, "jurisdictions")
-    _require_columns(jurisdictions, _JUR_COLUMNS, "jurisdictions")
+    require_columns(jurisdictions, _JUR_COLUMNS, what="jurisdictions")
     problems: list[str] = []
     dup = jurisdictions["jur_id"][jurisdictions["jur_id"].duplicated()].unique().tolist()
     if dup:

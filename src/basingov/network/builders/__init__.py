@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from basingov._checks import projected_crs, require_columns
 from basingov._filters import apply_filter
 from basingov._layer_checks import check_layer
 from basingov._values import network_problems
@@ -32,9 +33,7 @@ from basingov.network.builders._common import (
     _input_layer,
     _measured_discharge,
     _project,
-    _require,
     _set_discharge,
-    _target_crs,
 )
 from basingov.network.builders.dem import from_dem
 from basingov.network.builders.lines import from_lines_outlet
@@ -132,7 +131,7 @@ def from_next_down(
     >>> net.reaches["upstream_area_km2"].tolist()
     [1.0, 2.0, 6.0]
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     g = _input_layer(
         gdf,
         target,
@@ -282,7 +281,7 @@ def from_to_nodes(
     >>> from_to_nodes(g, crs="EPSG:3035").reaches["downstream_id"].tolist()
     [3, 3, -1]
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     _check_tolerance(tolerance_m)
     if (from_node_column is None) != (to_node_column is None):
         msg = "give both from_node_column and to_node_column, or neither (end-point chaining)"
@@ -538,7 +537,7 @@ def apportion_area(
     >>> apportion_area(net, basin).reaches["upstream_area_km2"].tolist()
     [9.0, 12.0]
     """
-    _require(catchments, [area_column], "the catchment layer")
+    require_columns(catchments, [area_column], what="the catchment layer")
     c = _project(catchments, net.crs, "the catchment layer")
     polys = c.geometry.to_numpy()
     area = (

@@ -13,10 +13,10 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
+from basingov._checks import projected_crs
 from basingov.errors import CRSError, InputError
 from basingov.io import read_raster
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
-from basingov.network.builders._common import _target_crs
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
@@ -100,7 +100,7 @@ def from_dem(
     CRSError
         If the raster has no CRS or ``crs`` is geographic.
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     if (d8_path is None) == (elevation_path is None):
         msg = "give exactly one of d8_path (D8 flow directions) or elevation_path (a DEM)"
         raise InputError(msg)
