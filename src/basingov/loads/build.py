@@ -266,7 +266,12 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame, decay: Any, monitoring
     if sec is None:
         return cal.uncalibrated("no [calibration] section in the basin config", kinds)
     if not sec.enabled:
-        return cal.uncalibrated(sec.reason, kinds)
+        return cal.uncalibrated(
+            sec.reason,
+            kinds,
+            transferred=sec.transfer_multipliers,
+            transfer_source=sec.transfer_source,
+        )
     if monitoring is None:
         return cal.uncalibrated(
             "no monitoring stage ([monitoring] stations/observations) to calibrate on", kinds
@@ -347,13 +352,18 @@ def basin_loads(
     table["load_kg_day_prior"] = table["load_kg_day"].to_numpy(dtype=float)
     mult = result.multipliers
     apply = result.status == "calibrated" and (cfg.calibration is None or cfg.calibration.apply)
+    transferred = bool(result.skill.get("transferred_multipliers"))
     m = table["load_source"].astype(str).map(mult).fillna(1.0).to_numpy(dtype=float)
-    if apply:
+    if apply or transferred:
         table["load_kg_day"] = table["load_kg_day_prior"] * m
-    table["coefficient_multiplier"] = m if apply else 1.0
+    table["coefficient_multiplier"] = m if apply or transferred else 1.0
     decay = result.fitted_decay(base_decay) if apply else base_decay
     table["load_status"] = (
-        "modelled (calibrated coefficients)" if apply else "modelled (prior coefficients)"
+        "modelled (calibrated coefficients)"
+        if apply
+        else "modelled (coefficients transferred from another basin's calibration)"
+        if transferred
+        else "modelled (prior coefficients)"
     )
     levels = list(cfg.boundaries.levels)
     tables["loads_by_source"] = loads_by_source(table, pieces, levels)

@@ -169,30 +169,50 @@ class CalibrationResult:
         return dataclasses.replace(base, classes=classes)
 
 
-def uncalibrated(reason: str, sources: Sequence[str] = ()) -> CalibrationResult:
+def uncalibrated(
+    reason: str,
+    sources: Sequence[str] = (),
+    *,
+    transferred: Mapping[str, float] | None = None,
+    transfer_source: str = "",
+) -> CalibrationResult:
     """Return a result saying the basin is not calibrated and why (priors are used).
+
+    ``transferred`` multipliers (fitted on another basin, ``transfer_source``) replace the
+    prior of their source kinds; the result stays ``uncalibrated`` and says so.
 
     Examples
     --------
     >>> r = uncalibrated("no nutrient observations", ["population_raster"])
     >>> r.status, r.multipliers
     ('uncalibrated', {'population_raster': 1.0})
+    >>> r = uncalibrated("no data", ["a", "b"], transferred={"b": 2.0}, transfer_source="X")
+    >>> r.multipliers, r.skill["transferred_multipliers"]
+    ({'a': 1.0, 'b': 2.0}, {'b': 2.0})
     """
+    tr = {str(k): float(v) for k, v in (transferred or {}).items() if k in set(sources)}
     coef = pd.DataFrame(
         {
             "parameter": list(sources),
             "kind": "source_multiplier",
             "prior": 1.0,
-            "estimate": 1.0,
+            "estimate": [tr.get(s, 1.0) for s in sources],
             "std_error": np.nan,
             "fitted": False,
-            "status": "prior (uncalibrated)",
-            "note": reason,
+            "status": [
+                "transferred (fitted on another basin, not here)" if s in tr
+                else "prior (uncalibrated)"
+                for s in sources
+            ],
+            "note": [f"{reason}; transferred from: {transfer_source}" if s in tr else reason
+                     for s in sources],
         }
-    )
-    return CalibrationResult(
-        "uncalibrated", reason, coef, pd.DataFrame(), {"status": "uncalibrated", "reason": reason}
-    )
+    )  # fmt: skip
+    skill: dict[str, Any] = {"status": "uncalibrated", "reason": reason}
+    if tr:
+        skill["transferred_multipliers"] = tr
+        skill["transfer_source"] = transfer_source
+    return CalibrationResult("uncalibrated", reason, coef, pd.DataFrame(), skill)
 
 
 def decay_classes(discharge_m3s: Any) -> np.ndarray:
