@@ -26,7 +26,7 @@ from basingov.spillover import DecayClasses, DecayModel
 
 
 def _model(k0):
-    """The default class limits (2.83, 28.3 m3/s) with priors k0."""
+    """Return the default class limits (2.83, 28.3 m3/s) with priors k0."""
     return DecayModel(classes=DecayClasses((2.83, 28.3), tuple(k0)))
 
 
@@ -203,7 +203,8 @@ def test_calibration_routes_through_lakes_with_the_spillover_model():
     lnet = network_from_table(gpd.GeoDataFrame(r, geometry="geometry", crs=net.crs))
     model = _model([0.0, 0.0, 0.0])
     keep, lake = reach_keep(lnet, model)
-    assert lake[lake_pos] and 0 < keep[lake_pos] < 1
+    assert lake[lake_pos]
+    assert 0 < keep[lake_pos] < 1
     g = np.zeros((lnet.n, 1))
     g[0, 0] = 100.0  # generated above the lake
     f = source_fluxes(lnet, g, [0.0, 0.0, 0.0], decay=model)

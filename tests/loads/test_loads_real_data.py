@@ -45,6 +45,19 @@ def test_thames_calibration_skill(thames):
     assert set(thames.tables["loads"]["load_status"]) == {"modelled (calibrated coefficients)"}
 
 
+def test_rhine_transferred_multiplier_matches_the_thames_fit(thames):
+    # the Rhine config carries the Thames-fitted agricultural multiplier as a transferred
+    # coefficient: it must stay within one standard error of what the Thames fit gives now
+    from basingov.config import load_config
+    from basingov.datasets import get_path
+
+    coef = thames.tables["calibration"].set_index("parameter").loc["diffuse_agriculture"]
+    cfg = load_config(get_path("rhine"))
+    tm = cfg.calibration.transfer_multipliers["diffuse_agriculture"]
+    assert abs(tm - coef["estimate"]) < coef["std_error"]
+    assert f"{coef['estimate']:.2f}" in cfg.calibration.transfer_source
+
+
 def test_thames_fitted_decay_is_the_spillover_decay(thames):
     # one decay model: the rates the calibration fitted are those the matrix is routed with
     coef = thames.tables["calibration"].set_index("parameter")
