@@ -211,5 +211,3 @@ def test_calibration_routes_through_lakes_with_the_spillover_model():
     assert f[2, 0] == pytest.approx(100.0 * keep[lake_pos])
     with pytest.raises(InputError, match="2 decay rate"):
         source_fluxes(lnet, g, [0.0, 0.0], decay=model)
-
-

@@ -90,6 +90,8 @@ def class_names(n_classes: int) -> list[str]:
     if n_classes == 3:
         return list(_CLASS_NAMES)
     return [f"k_class{i}" for i in range(n_classes)]
+
+
 #: mg/L x m3/s -> kg/day.
 _KG_DAY = 86.4
 
@@ -160,8 +162,7 @@ class CalibrationResult:
         n = int(self.skill.get("n_stations", 0))
         src = (
             f"calibrated to measured loads at {n} stations (tables/calibration.csv; classes "
-            "without a river reach above a station keep their prior); prior: "
-            + base.classes.source
+            "without a river reach above a station keep their prior); prior: " + base.classes.source
         )
         classes = dataclasses.replace(
             base.classes.with_rates([rates[m] for m in names]), source=src
