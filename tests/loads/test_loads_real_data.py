@@ -94,9 +94,11 @@ def test_taihu_census_rescaling():
         res = run("taihu")
     f = res.tables["census_factors"].set_index("jur_id")
     loads = res.tables["loads"]
-    pop = loads[loads["load_source"] == "population_raster"].groupby("origin_prefecture")[
-        "population"
-    ].sum()
+    pop = (
+        loads[loads["load_source"] == "population_raster"]
+        .groupby("origin_prefecture")["population"]
+        .sum()
+    )
     # the county-composite basin holds six prefectures whole (census_whole_unit_ids): each
     # gets its 2020 census population (Dong et al. 2022 table) exactly
     whole = f[f["whole"].astype(bool)]
