@@ -203,10 +203,10 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 if mon is not None and "monitoring" in cfg.loads.sources
                 else None
             )
-            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
+            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads, monitoring=mon)
             load_table = bl.table
         with timer.stage("spillover"):
-            decay = spillover.decay_model_from_config(cfg)
+            decay = bl.decay or spillover.decay_model_from_config(cfg)
             sp = spillover.spillover_tables(
                 net,
                 ov.piece_graph,
