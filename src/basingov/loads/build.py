@@ -25,7 +25,6 @@ import pandas as pd
 from basingov import loads
 from basingov._tables import check_table, read_table
 from basingov.errors import InputError
-from basingov.loads import calibration as cal
 from basingov.loads import diffuse, sewage
 from basingov.spillover import DecayModel, decay_model_from_config
 
@@ -252,6 +251,10 @@ def _prior_loads(
 
 
 def _calibrate(basin: Any, net: Any, prior: pd.DataFrame, decay: Any, monitoring: Any) -> Any:
+    # deferred: calibration imports scipy.optimize (about half a second to import), which
+    # `basingov --help` (it imports the pipeline) must not pay
+    from basingov.loads import calibration as cal
+
     cfg = basin.config
     kinds = sorted(prior["load_source"].astype(str).unique())
     sec = cfg.calibration
