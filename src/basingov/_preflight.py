@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from basingov import loads
+from basingov._checks import raise_problems
 from basingov.errors import BasingovError, ConfigError
 
 __all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight"]
@@ -66,7 +67,4 @@ def preflight(basin: Any) -> None:
                     f"bytes, twice); at most {most:,} runs fit in "
                     f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        msg = f"Invalid basin config {cfg.source}:\n{lines}"
-        raise ConfigError(msg)
+    raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
