@@ -105,3 +105,20 @@ def test_pair_loads_equal_the_walk_random():
         keep = np.array(_kept_by_walk(down, rid, frac))
         assert got["load_kg_day"] == float(load[keep].sum())
         assert got["gross_kg_day"] == float(load.sum())
+
+
+def test_stored_colour_maps_are_matplotlibs():
+    # every stored colour is matplotlib's, and palette() samples them as matplotlib does
+    pytest.importorskip("matplotlib")
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from basingov.maps._colormaps import LUT
+    from basingov.maps._styles import palette
+
+    for name, lut in LUT.items():
+        cmap = colormaps[name]
+        assert list(lut) == [to_hex(cmap(i)) for i in range(256)]
+        for n in range(1, 13):
+            xs = [0.7] if n <= 1 else [0.1 + 0.75 * i / (n - 1) for i in range(n)]
+            assert palette(name, n) == [to_hex(cmap(x)) for x in xs]
