@@ -58,10 +58,21 @@ def _written(folder: Path, files: dict[str, str]) -> Path:
         "a\x00b",
         "-rf",
         "é" * 101,
+        "toy\n",  # was accepted ("$" matches before a final newline); the run failed late
+        "toy\r",
+        "CON",  # Windows device names, also with an extension
+        "nul.gpkg",
+        "com1",
+        "toy.",
     ],
 )
 def test_unsafe_basin_names_are_config_errors(name: str, toy: object, tmp_path: Path) -> None:
-    toml_name = name.replace("\\", "\\\\").replace("\x00", "\\u0000")
+    toml_name = (
+        name.replace("\\", "\\\\")
+        .replace("\x00", "\\u0000")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
     cfg = toy(replace={'name = "toy"': f'name = "{toml_name}"'})  # type: ignore[operator]
     with pytest.raises(ConfigError, match=r"\[basin\]\.name = .* cannot be used as a file name"):
         load_config(cfg)
@@ -69,7 +80,7 @@ def test_unsafe_basin_names_are_config_errors(name: str, toy: object, tmp_path: 
 
 
 def test_safe_names_pass() -> None:
-    for name in ("rhine", "taihu_2020", "Lake-Taihu.v2", "太湖"):
+    for name in ("rhine", "taihu_2020", "Lake-Taihu.v2", "太湖", "console", "Rhône", "x" * 100):
         assert check_file_name(name, where="x") == name
 
 

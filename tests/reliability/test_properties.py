@@ -378,7 +378,7 @@ def test_random_load_tables_read_or_raise_input_error(content: bytes, tmp_path: 
 
 # --- random names -------------------------------------------------------------------------------
 @settings(max_examples=200, **SETTINGS)
-@given(name=st.one_of(st.text(max_size=30), st.text(alphabet="./\\-_ab:~\x00 ", max_size=10)))
+@given(name=st.one_of(st.text(max_size=30), st.text(alphabet="./\\-_ab:~\x00 \n", max_size=10)))
 def test_names_become_single_safe_path_components(name: str, tmp_path: Path) -> None:
     try:
         ok = check_file_name(name, where="[basin].name")
@@ -393,3 +393,6 @@ def test_names_become_single_safe_path_components(name: str, tmp_path: Path) -> 
     assert "/" not in ok
     assert "\\" not in ok
     assert "\x00" not in ok
+    assert ok.isprintable()  # no newline, tab or other control character
+    assert ok == ok.strip()
+    assert not ok.endswith(".")
