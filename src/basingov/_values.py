@@ -189,9 +189,11 @@ _RANGES: list[tuple[str, str, dict[str, Any]]] = [
     ("loads", "point_tolerance_m", {"low": 0.0, "high": 1e6}),
     ("spillover", "decay_per_day", {"low": 0.0, "high": 1e3}),
     ("spillover", "lake_decay_per_day", {"low": 0.0, "high": 1e3}),
-    ("spillover", "dispersion_m2_s", {"low": 0.0, "strict": True}),
+    ("spillover", "dispersion_m2_s", {"low": 0.01, "high": 1e4}),  # spill.DISPERSION_RANGE_M2_S
     ("spillover", "monte_carlo_runs", {"low": 0, "integer": True}),
     ("spillover", "seed", {"low": 0, "high": 2**63 - 1, "integer": True}),
+    ("calibration", "min_samples", {"low": 1, "integer": True}),
+    ("calibration", "snap_tolerance_m", {"low": 0.0}),
 ]
 #: Config keys holding a row filter besides ``[networks.<key>].filter``.
 _FILTER_KEYS: list[tuple[str, str]] = [

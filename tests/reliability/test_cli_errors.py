@@ -138,6 +138,16 @@ def test_bad_values_on_the_command_line_exit_1(
     )
     assert code == 1
     assert "release time 9999-12-31T00:00:00 is outside the years 1800-2200" in err
+    for flow in ("0", "nan", "-5"):  # was exit 2 (a usage error) although --mass 0 gave 1
+        code, err = _main(
+            ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "--flow", flow],
+            monkeypatch,
+            capsys,
+        )
+        assert (code, err.strip()) == (
+            1,
+            f"Error: --flow must be a discharge > 0 in m3/s, got {float(flow)}",
+        )
 
 
 @pytest.mark.parametrize(("flags", "shown"), [([], True), (["-q"], False)])

@@ -100,9 +100,9 @@ def spill(
     if flow is not None and flow_percentile is not None:
         msg = "give --flow or --flow-percentile, not both"
         raise click.UsageError(msg)
-    if flow is not None and not flow > 0:
+    if flow is not None and not flow > 0:  # a value out of range: an error (1), not usage
         msg = f"--flow must be a discharge > 0 in m3/s, got {flow}"
-        raise click.BadParameter(msg)
+        raise InputError(msg)
     if time_ is not None:
         try:
             dt.datetime.fromisoformat(time_)
