@@ -9,6 +9,7 @@ polygon). Each returns a list of problems (empty if none) naming ids and the fix
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "check_layer",
     "coordinate_problems",
     "jurisdiction_problems",
+    "network_layer_problems",
 ]
 
 #: Largest overlap of two jurisdictions of one level, as a share of the smaller one's area,
@@ -245,4 +247,70 @@ def basin_problems(basin: gpd.GeoDataFrame) -> list[str]:
     problems = check_layer(basin, geometry_types={"Polygon", "MultiPolygon"})
     if len(basin) != 1:
         problems.append(f"must hold exactly one polygon, found {len(basin)}")
+    return problems
+
+
+#: Options of each vector network builder that name a column of its layer.
+_NETWORK_COLUMN_OPTIONS: dict[str, tuple[str, ...]] = {
+    "next_down": ("next_down_column", "area_column", "upstream_area_column"),
+    "from_to_nodes": ("from_node_column", "to_node_column"),
+    "lines_outlet": (),
+}
+_LINES = {"LineString", "MultiLineString"}
+_POLYGONS = {"Polygon", "MultiPolygon"}
+
+
+def network_layer_problems(
+    gdf: gpd.GeoDataFrame, section: Any, *, include_filter: bool = True
+) -> list[str]:
+    """Problems of the vector layer of a ``[networks.<key>]`` section (empty list if none).
+
+    :func:`check_layer` with every column the section names (``id_column``,
+    ``name_column``, ``discharge_column`` and the builder's column options), the geometry
+    types the builder reads (lines; for ``next_down`` only lines or only polygons), and,
+    with ``include_filter``, the section's ``filter`` applied to the layer (columns it
+    names, types it compares, and that it leaves features; the builders apply it
+    themselves, raising :class:`~basingov.errors.ConfigError`). ``basingov validate`` and
+    the builders call it, so a run refuses whatever validate flags and the reverse.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point
+    >>> from basingov.config import NetworkSection
+    >>> sec = NetworkSection(key="r", builder="lines_outlet", id_column="rid")
+    >>> g = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[LineString([(0, 0), (1, 0)]),
+    ...     Point(1, 1)], crs=3035)
+    >>> network_layer_problems(g, sec)  # doctest: +NORMALIZE_WHITESPACE
+    ["missing column(s) ['rid']; available: ['id']",
+     "unexpected geometry type(s) ['Point']; expected ['LineString', 'MultiLineString']"]
+    """
+    from basingov._filters import apply_filter
+    from basingov.errors import ConfigError
+
+    opts = section.options
+    required = [opts[o] for o in _NETWORK_COLUMN_OPTIONS.get(section.builder, ()) if o in opts]
+    required += [c for c in (section.id_column, section.name_column, section.discharge_column) if c]
+    lines_only = section.builder in ("lines_outlet", "from_to_nodes")
+    problems = check_layer(
+        gdf,
+        required_columns=list(dict.fromkeys(required)),
+        id_column=section.id_column,
+        geometry_types=_LINES if lines_only else None,
+    )
+    if section.builder == "next_down" and len(gdf):
+        types = set(gdf.geometry[gdf.geometry.notna()].geom_type)
+        if not (types <= _LINES or types <= _POLYGONS):
+            problems.append(
+                f"mixed geometry types {sorted(types)}; the next_down builder reads only lines "
+                "(rivers) or only polygons (sub-catchments)"
+            )
+    if include_filter and section.filter and len(gdf):
+        where = f"[networks.{section.key}].filter"
+        try:
+            keep = apply_filter(gdf, section.filter, where=where)
+        except ConfigError as exc:
+            problems.append(str(exc))
+        else:
+            if not keep.any():
+                problems.append(f"{where} {section.filter!r} leaves no features")
     return problems

@@ -56,6 +56,30 @@ def test_overlapping_units_of_one_level(toy: object) -> None:
     _fails_in_run_and_validate(cfg, r"1 pair\(s\) of 'province' units overlap: \['A1/B1'\]")
 
 
+# --- network layers: validate makes the builders' checks ------------------------------------
+def test_network_id_column_missing_fails_in_run_too(toy: object) -> None:
+    # validate flagged it; run ignored it and gave exit 0
+    cfg = toy(replace={'id_column = "rid"': 'id_column = "nope"'})  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"missing column\(s\) \['nope'\]; available: \['rid'")
+
+
+def test_points_in_a_river_layer_fail_in_validate_too(toy: object) -> None:
+    river = rivers()
+    river.loc[1, "geometry"] = __import__("shapely").Point(7.1, 47.03)
+    cfg = toy(river=river)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"unexpected geometry type\(s\) \['Point'\]")
+
+
+def test_filter_naming_an_absent_column_fails_in_validate_too(toy: object) -> None:
+    # fullwidth letters make another column name; validate said "no problems"
+    wide = "\uff52\uff49\uff44"  # "rid" in fullwidth letters
+    cfg = toy(replace={"tolerance_m = 10.0": f'tolerance_m = 10.0\nfilter = "{wide} > 0"'})  # type: ignore[operator]
+    with pytest.raises(InputError, match=rf"names column\(s\) \['{wide}'\] that the layer lacks"):
+        run(cfg)
+    problems = [p for r in validate(cfg) for p in r.problems]
+    assert any(f"names column(s) ['{wide}'] that the layer lacks" in p for p in problems)
+
+
 def test_units_of_different_levels_may_overlap(toy: object) -> None:
     assert all(r.ok for r in validate(toy()))  # type: ignore[operator]
 
@@ -177,15 +201,36 @@ def test_repeated_river_ids(toy: object) -> None:
             r"lacks column\(s\) \['jur_id', 'load_kg_day'\]; its columns are \['jur', 'kg'\]",
         ),
         (b'jur_id,load_kg_day\n"A,1\n', r"cannot be read as CSV"),
+        # variants: validate said "no problems" to the next two, run refused them
+        (b"jur_id,load_kg_day\nA ,1\nB,5\n", r"jur_id \['A '\] are not 'country' units"),
+        (b"jur_id,load_kg_day\na,1\nB,5\n", r"jur_id \['a'\] are not 'country' units"),
+        # a unit without a row got no load (as a blank cell did), exit 0
+        (
+            b"jur_id,load_kg_day\nA,10\n",
+            r"no row for 'country' unit\(s\) \['B'\]; give every unit of the level a row",
+        ),
+        # pandas renamed the second column "load_kg_day.1" and used the first, silently
+        (
+            b"jur_id,load_kg_day,load_kg_day\nA,10,1\nB,5,2\n",
+            r"repeats column\(s\) \['load_kg_day'\] in its header line",
+        ),
+        (
+            b"jur_id;load_kg_day\nA;10\nB;5\n",
+            r"the file seems to be separated by ';', not commas",
+        ),
+        # the sum overflowed to inf: "loads must be finite ... at node(s) [0, 1, 2, 3]"
+        (
+            b"jur_id,load_kg_day\nA,1e308\nB,1e308\n",
+            r"column 'load_kg_day' is above 1e\+12 at line\(s\) \[2, 3\]",
+        ),
     ],
 )
 def test_bad_jurisdiction_tables(content: bytes, match: str, toy: object) -> None:
     cfg = toy(loads_csv=content)  # type: ignore[operator]
     with pytest.raises(InputError, match=match):
         run(cfg)
-    if "not 'country' units" not in match:  # validate reads the file with the same checks
-        problems = [p for r in validate(cfg) for p in r.problems]
-        assert any(__import__("re").search(match, p) for p in problems), problems
+    problems = [p for r in validate(cfg) for p in r.problems]  # the same checks
+    assert any(__import__("re").search(match, p) for p in problems), problems
 
 
 def test_blank_load_in_a_library_table_is_an_error() -> None:

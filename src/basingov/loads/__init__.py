@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._tables import check_table, read_table
+from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import require_projected
@@ -511,13 +511,8 @@ def jurisdiction_loads(
     if missing:
         msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
         raise InputError(msg)
-    check_table(  # a blank or text load is an error, not a silent 0
-        table,
-        what="the emissions table",
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
-    )
+    # a blank or text load is an error, not a silent 0
+    check_table(table, what="the emissions table", **JURISDICTION_TABLE_CHECKS)
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
         if reaches is None or "local_area_km2" not in reaches.columns:

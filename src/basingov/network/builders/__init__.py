@@ -398,7 +398,7 @@ def build_network(
         If the builder is unknown, or a builder needs an option the section lacks.
     """
     from basingov._filters import apply_filter
-    from basingov._layer_checks import check_layer
+    from basingov._layer_checks import network_layer_problems
     from basingov._values import network_problems
     from basingov.config import BUILDERS
     from basingov.errors import ConfigError
@@ -437,8 +437,9 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
-    # the checks `basingov validate` makes on this layer (ids, geometries, coordinates)
-    problems = check_layer(gdf, id_column=section.id_column)
+    # the checks `basingov validate` makes on this layer (columns the section names, ids,
+    # geometries and their types, coordinates; the filter just below)
+    problems = network_layer_problems(gdf, section, include_filter=False)
     if problems:
         msg = f"{where} layer {section.path.name}:{section.layer or ''}: " + "; ".join(problems)
         raise InputError(msg)
