@@ -17,7 +17,10 @@ import pandas as pd
 import shapely
 
 __all__ = [
+    "MIN_BASIN_COVER",
+    "MIN_INSIDE_PARENT",
     "OVERLAP_TOLERANCE",
+    "basin_jurisdiction_problems",
     "basin_problems",
     "check_layer",
     "coordinate_problems",
@@ -28,6 +31,13 @@ __all__ = [
 #: Largest overlap of two jurisdictions of one level, as a share of the smaller one's area,
 #: accepted as digitising noise (the shipped layers overlap by exactly 0).
 OVERLAP_TOLERANCE = 1e-3
+#: Smallest share of a unit's area inside the unit its ``parent_id`` names (the shipped
+#: layers: 0.9986 or more); below it the parent is probably the wrong one.
+MIN_INSIDE_PARENT = 0.5
+#: Smallest share of the basin polygon the coarsest level's units must cover; below it
+#: the layers do not describe the same place (a CRS or extent mistake), and every share
+#: would go to the area outside all units.
+MIN_BASIN_COVER = 0.01
 
 
 def _blank(s: pd.Series) -> np.ndarray:
@@ -181,6 +191,16 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
         problems.append(
             f"levels {missing} from [boundaries].levels are absent (layer has {sorted(present)})"
         )
+    wanted = {lv.strip().casefold(): lv for lv in levels}
+    for other in sorted(present - set(levels)):
+        lv = wanted.get(other.strip().casefold())
+        if lv is not None:  # other levels are ignored on purpose; this one is a typo
+            ids_of = jur.loc[jur["level_name"].astype(str) == other, "jur_id"].astype(str)
+            problems.append(
+                f"level_name {other!r} of jur_id {ids_of.tolist()[:10]} differs from the "
+                f"level {lv!r} of [boundaries].levels only by case or spaces; those units "
+                f"would be left out: write {lv!r}"
+            )
     ids = jur["jur_id"].astype(str)
     rank = {lv: i for i, lv in enumerate(levels)}
     if "parent_id" in jur.columns:
@@ -210,6 +230,7 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 f"parent_id of jur_id {inverted[:10]} is not of a coarser level; a parent "
                 "must belong to a level listed before its child's in [boundaries].levels"
             )
+        problems += _parent_geometry_problems(jur, ids, parents, has & ~orphan)
     ok = ~blank & ~nolevel & ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
     for lv in levels:
         sel = ok & (jur["level_name"].astype(str) == lv).to_numpy()
@@ -233,6 +254,76 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 "boundaries, e.g. with a topology-aware simplification (mapshaper)"
             )
     return problems
+
+
+def _parent_geometry_problems(
+    jur: gpd.GeoDataFrame, ids: pd.Series, parents: pd.Series, has: pd.Series
+) -> list[str]:
+    """Units lying mostly outside the unit their ``parent_id`` names (balances per parent)."""
+    geoms = jur.geometry.to_numpy()
+    ok = ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    pos = {j: i for i, j in enumerate(ids) if ok[i]}
+    child = np.flatnonzero(has.to_numpy() & ok)
+    par = np.array([pos.get(p, -1) for p in parents.to_numpy()[child]], dtype=np.int64)
+    child, par = child[par >= 0], par[par >= 0]
+    if child.size == 0:
+        return []
+    a = shapely.make_valid(geoms[child])
+    inside = shapely.area(shapely.intersection(a, shapely.make_valid(geoms[par])))
+    area = shapely.area(a)
+    bad = (area > 0) & (inside < MIN_INSIDE_PARENT * area)
+    if not bad.any():
+        return []
+    pairs = [
+        f"{ids.iloc[c]} in {parents.iloc[c]} ({100 * i / ar:.0f}% inside)"
+        for c, i, ar in zip(child[bad], inside[bad], area[bad], strict=True)
+    ]
+    return [
+        f"{len(pairs)} unit(s) lie mostly outside the unit their parent_id names: "
+        f"{pairs[:10]}; fix parent_id (balances are summed per parent)"
+    ]
+
+
+def basin_jurisdiction_problems(
+    basin: gpd.GeoDataFrame, jur: gpd.GeoDataFrame, levels: Sequence[str]
+) -> list[str]:
+    """Return a problem if the basin polygon and the units describe different places.
+
+    A basin polygon that the coarsest level's units cover for less than
+    :data:`MIN_BASIN_COVER` of its area (none at all, typically: another place, or a wrong
+    CRS label) would give every share to the area outside all units, with exit 0.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame(geometry=[box(100, 10, 101, 11)], crs=4326)
+    >>> j = gpd.GeoDataFrame({"level_name": ["c"]}, geometry=[box(7, 47, 8, 48)], crs=4326)
+    >>> basin_jurisdiction_problems(b, j, ["c"])[0].split(" (")[0]
+    "the units of level 'c' cover 0% of the basin polygon"
+    """
+    if not levels or len(basin) == 0 or basin.crs is None or jur.crs is None:
+        return []
+    top = jur[(jur["level_name"].astype(str) == levels[0]).to_numpy()]
+    top = top[top.geometry.notna() & ~top.geometry.is_empty]
+    if len(top) == 0:
+        return []
+    if top.crs != basin.crs:
+        top = top.to_crs(basin.crs)
+    bpoly = shapely.make_valid(shapely.union_all(basin.geometry.dropna().to_numpy()))
+    cover = shapely.make_valid(shapely.union_all(shapely.make_valid(top.geometry.to_numpy())))
+    total = shapely.area(bpoly)
+    share = shapely.area(shapely.intersection(bpoly, cover)) / total if total > 0 else 1.0
+    if share >= MIN_BASIN_COVER:
+        return []
+
+    def ext(g: gpd.GeoDataFrame) -> str:
+        return "[" + ", ".join(f"{v:.6g}" for v in g.total_bounds) + "]"
+
+    return [
+        f"the units of level {levels[0]!r} cover {100 * share:.0f}% of the basin polygon "
+        f"(basin extent {ext(basin)}, units {ext(top)} in {basin.crs.to_string()}); the "
+        "layers describe different places: check the basin layer and both layers' CRS"
+    ]
 
 
 def basin_problems(basin: gpd.GeoDataFrame) -> list[str]:

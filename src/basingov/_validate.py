@@ -11,6 +11,7 @@ import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS
 from basingov._layer_checks import (
+    basin_jurisdiction_problems,
     basin_problems,
     check_layer,
     jurisdiction_problems,
@@ -189,7 +190,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
             "per level: " + ", ".join(f"{lv} {int(counts.get(lv, 0))}" for lv in b.levels)
         )
     reports.append(rep)
-    rep, _ = _vector_report("basin", b.path, b.basin_layer, basin=True)
+    rep, basin = _vector_report("basin", b.path, b.basin_layer, basin=True)
+    if basin is not None and jur is not None and rep.ok and reports[-1].ok:
+        rep.problems += basin_jurisdiction_problems(basin, jur, b.levels)
     reports.append(rep)
 
     for key, net in cfg.networks.items():

@@ -56,6 +56,36 @@ def test_overlapping_units_of_one_level(toy: object) -> None:
     _fails_in_run_and_validate(cfg, r"1 pair\(s\) of 'province' units overlap: \['A1/B1'\]")
 
 
+def test_level_name_differing_by_case_is_not_dropped(toy: object) -> None:
+    # 'Province' was ignored as another level: A1 went to "outside", exit 0
+    jur = jurisdictions()
+    jur.loc[2, "level_name"] = "Province"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg, r"level_name 'Province' of jur_id \['A1'\] differs from the level 'province'"
+    )
+
+
+def test_unit_outside_its_parent(toy: object) -> None:
+    # A1 lies in A but names B as parent: balances per parent were shifted, exit 0
+    jur = jurisdictions()
+    jur.loc[2, "parent_id"] = "B"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg,
+        r"1 unit\(s\) lie mostly outside the unit their parent_id names: "
+        r"\['A1 in B \(0% inside\)'\]",
+    )
+
+
+def test_basin_polygon_elsewhere(toy: object) -> None:
+    # a basin polygon far from the units gave every share to "outside", exit 0
+    basin = basin_layer()
+    basin["geometry"] = [box(100.0, 10.0, 101.0, 11.0)]
+    cfg = toy(basin=basin)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"the units of level 'country' cover 0% of the basin polygon")
+
+
 # --- network layers: validate makes the builders' checks ------------------------------------
 def test_network_id_column_missing_fails_in_run_too(toy: object) -> None:
     # validate flagged it; run ignored it and gave exit 0
