@@ -514,6 +514,35 @@ def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _distinct_ignoring_case(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename columns that repeat another's name but for case (``NAME`` after ``name``).
+
+    GeoPackage (SQLite) column names ignore case, so a layer with both could not be
+    written (a user's ``NAME`` next to the ``name`` a builder derives, after the whole
+    run). Later columns get a suffix: ``NAME`` -> ``NAME_2``.
+
+    Examples
+    --------
+    >>> list(_distinct_ignoring_case(pd.DataFrame(columns=["name", "NAME", "Name"])).columns)
+    ['name', 'NAME_2', 'Name_3']
+    """
+    seen: set[str] = set()
+    rename: dict[str, str] = {}
+    for col in df.columns:
+        key = str(col).casefold()
+        if key in seen:
+            k = 2
+            while f"{col}_{k}".casefold() in seen:
+                k += 1
+            rename[str(col)] = f"{col}_{k}"
+            key = rename[str(col)].casefold()
+        seen.add(key)
+    if rename:
+        logger.info("columns renamed for GeoPackage (names ignore case there): %s", rename)
+        df = df.rename(columns=rename)
+    return df
+
+
 def write_vector(
     gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, overwrite: bool = False
 ) -> Path:
@@ -542,7 +571,7 @@ def write_vector(
             data.to_parquet(tmp)
         else:
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-            geo = gpd.GeoDataFrame(data)
+            geo = gpd.GeoDataFrame(_distinct_ignoring_case(data) if driver == "GPKG" else data)
             if driver == "GeoJSON" and geo.crs is not None and geo.crs.to_epsg() != 4326:
                 geo = geo.to_crs("EPSG:4326")
             pyogrio.write_dataframe(geo, tmp, layer=layer, driver=driver)
@@ -572,7 +601,7 @@ def write_gpkg(
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
         for name, df in layers.items():
-            data = _prepare_for_file(df)
+            data = _distinct_ignoring_case(_prepare_for_file(df))
             if isinstance(data, gpd.GeoDataFrame):
                 gtype = (geometry_types or {}).get(name) if data.empty else None
                 pyogrio.write_dataframe(

@@ -471,3 +471,16 @@ def test_every_user_table_refuses_bad_files(which: int, content: bytes, tmp_path
         InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|missing column)"
     ):
         reader(path)  # type: ignore[operator]
+
+
+# --- outputs whose column names differ only by case ------------------------------------------
+def test_columns_differing_only_by_case_are_written(toy: object, tmp_path: Path) -> None:
+    # name_column = "rid": the builder's "name" next to the layer's "NAME" could not be
+    # written to the GeoPackage (SQLite ignores case), an error after the whole run
+    from basingov.io import read_vector
+
+    cfg = toy(replace={'name_column = "NAME"': 'name_column = "rid"'})  # type: ignore[operator]
+    res = run(cfg, out_dir=tmp_path / "out")
+    reaches = read_vector(res.out_dir / "toy.gpkg", layer="reaches")  # type: ignore[operator]
+    assert {"name", "NAME_2"} <= set(reaches.columns)
+    assert reaches["NAME_2"].tolist() == ["Toy", "Toy", "Toy"]
