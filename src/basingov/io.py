@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 
 from basingov import _outdir
-from basingov._checks import require_projected
+from basingov._checks import expand_user, require_projected
 from basingov._outdir import temp_file_name
 from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
@@ -143,7 +143,7 @@ def read_vector(
     >>> gdf.crs.to_epsg()
     4326
     """
-    path = Path(path)
+    path = expand_user(path, what="vector file")  # also refuses non-UTF-8 names (GDAL)
     if not path.exists():
         raise InputError(_missing_file_message(path))
     suffix = path.suffix.lower()
@@ -333,18 +333,26 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     OutputError
-        If a file stands where a parent folder of ``path`` should be.
+        If ``path`` is a folder, a file stands where a parent folder of ``path`` should be,
+        or its name is too long for the temporary name written beside it.
     """
-    path = Path(path)
+    try:
+        path = expand_user(path, what="output file")
+    except InputError as exc:
+        raise OutputError(str(exc)) from None
+    if path.is_dir():
+        msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
+        raise OutputError(msg)
     if path.exists() and not overwrite:
         msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         raise OutputExistsError(msg)
     anc = path.absolute().parent
-    while not anc.exists():
+    while not anc.exists() and not anc.is_symlink():
         anc = anc.parent
     if not anc.is_dir():
-        msg = f"cannot write {path}: {anc} is a file, not a folder"
+        msg = f"cannot write {path}: {anc} is a file, not a folder (or a broken link)"
         raise OutputError(msg)
+    _outdir.check_name_length(path, what="output file")
     return path
 
 
@@ -369,8 +377,13 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
         raise OutputError(msg)
-    real = path.resolve() if path.is_symlink() else path
+    try:
+        real = path.resolve() if path.is_symlink() else path
+    except (RuntimeError, OSError) as exc:  # a link loop
+        msg = f"cannot write {path}: {exc}; give another file name"
+        raise OutputError(msg) from None
     real.parent.mkdir(parents=True, exist_ok=True)
+    _outdir.remove_stale(real)  # temporary files of dead processes writing the same file
     tmp = temp_file_name(real)
     try:
         try:
@@ -444,8 +457,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     ['.basingov-manifest.json', 'a.csv']
     """
     real = _outdir.check_output_dir(path, overwrite=overwrite)
-    with _outdir.output_lock(real):
-        _outdir.remove_stale(real)
+    with _outdir.output_lock(real) as locked:
+        _outdir.remove_stale(real, locked=locked)  # under the lock: every other one is dead
         real = _outdir.check_output_dir(real, overwrite=overwrite)  # again, under the lock
         tmp = _outdir.make_temp_dir(real)
         try:
@@ -454,7 +467,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             _outdir.commit_dir(tmp, real, overwrite=overwrite)
         finally:
             if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+                with _outdir.signals_deferred():  # a second Ctrl-C must not stop the cleanup
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_output_folder(path: str | Path, *, overwrite: bool) -> Path:

@@ -10,7 +10,7 @@ import click
 
 from basingov.errors import InputError
 
-__all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat"]
+__all__ = ["check_suffix", "choice_option", "output_options", "output_path", "parse_lonlat"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,6 +81,17 @@ def choice_option(
     )
 
 
+def output_path(*, folder: bool = False) -> click.Path:
+    """Return the click type of an output path: no existence checks (the library makes them).
+
+    Examples
+    --------
+    >>> output_path(folder=True).dir_okay and output_path(folder=True).file_okay
+    True
+    """
+    return click.Path(path_type=Path)
+
+
 def output_options(
     *decls: str,
     help_text: str,
@@ -90,9 +101,11 @@ def output_options(
     """Add the output options of a writing command: ``-o`` (``decls``) and ``--overwrite``.
 
     ``-o`` takes a file name, or with ``folder=True`` a folder; the command refuses to
-    replace what exists unless ``--overwrite`` is given.
+    replace what exists unless ``--overwrite`` is given. A file where a folder belongs (or
+    the reverse) is refused by the library's output checks (an ``OutputError``, exit 1,
+    as docs/errors.md says), not by click (a usage error, exit 2).
     """
-    path = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+    path = output_path(folder=folder)
 
     def deco(f: F) -> F:
         f = click.option("--overwrite", is_flag=True, help=overwrite_help)(f)

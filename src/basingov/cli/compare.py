@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_path
+
 __all__ = ["compare"]
 
 
@@ -15,14 +17,14 @@ __all__ = ["compare"]
     "-o",
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=output_path(folder=True),
     required=True,
     help="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder (and runs).")
 @click.option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=output_path(folder=True),
     default=None,
     help="Where to keep the runs of basin names (default: a temporary folder).",
 )

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import pandas as pd
 
+from basingov.cli._common import output_path
 from basingov.errors import InputError
 from basingov.io import to_jsonable
 
@@ -45,7 +46,7 @@ def _text(table: pd.DataFrame) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=output_path(),
     default=None,
     help="Also write the stretches (with geometry) to .csv, .gpkg or .geojson.",
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_path
 from basingov.cli.map import resolve_run
 
 __all__ = ["report"]
@@ -19,7 +20,7 @@ __all__ = ["report"]
     "--out",
     "out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=output_path(folder=True),
     help="Report folder (report.html, report.md, figures/, map.html).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")

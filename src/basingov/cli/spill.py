@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import choice_option, output_options, parse_lonlat
+from basingov.cli._common import (
+    check_suffix,
+    choice_option,
+    output_options,
+    output_path,
+    parse_lonlat,
+)
 
 __all__ = ["spill"]
 
@@ -62,7 +68,7 @@ __all__ = ["spill"]
 @click.option(
     "--map",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=output_path(),
     default=None,
     help="Also write an offline HTML map of the release, the path and who is warned when.",
 )
@@ -115,6 +121,7 @@ def spill(
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
     if map_path is not None:
+        check_suffix(map_path, (".html", ".htm"))
         check_overwrite(map_path, overwrite=overwrite)
     res = warn(
         basin,
