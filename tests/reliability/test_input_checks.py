@@ -17,7 +17,7 @@ import rasterio
 from rasterio.transform import Affine
 from shapely.geometry import LineString, Polygon, box
 
-from basingov.errors import CRSError, InputError
+from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.loads import jurisdiction_loads, point_source_loads, population_loads
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
@@ -355,6 +355,15 @@ def _raster(
             r"is labelled EPSG:4326 \(degrees\) but spans \[0, -1000, 2000, 0\]",
         ),
         (np.zeros((1, 2)), {}, r"holds no people over the basin"),
+        # variants: a CRS that cannot be projected (was an internal ProjError), and counts
+        # no raster of people can hold (1e300 cells overflowed to inf loads, exit 0)
+        (
+            np.array([[1000.0, 500.0]]),
+            {"crs": 'LOCAL_CS["arbitrary",UNIT["metre",1]]'},
+            r"raster cells cannot be projected from its CRS",
+        ),
+        (np.array([[6e9, 6e9]]), {}, r"counts 1.2e\+10 people, more than live on Earth"),
+        (np.array([[1e30, 1.0]]), {}, r"more than live on Earth"),
     ],
 )
 def test_bad_population_rasters(
@@ -365,6 +374,30 @@ def test_bad_population_rasters(
     basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
     with pytest.raises(InputError, match=match):
         population_loads(pieces, path, basin=basin)
+
+
+def test_population_raster_covering_part_of_the_basin_warns(
+    tmp_path: Path, reaches: gpd.GeoDataFrame
+) -> None:
+    # the people of the uncovered part were silently missing (exit 0); the raster covers
+    # [0, 2000] of the basin's [-500, 2500] in x
+    path = _raster(tmp_path / "pop.tif", np.array([[1000.0, 500.0]]), y0=500.0)
+    pieces = reaches.assign(piece_id=[10, 11])
+    basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
+    with pytest.warns(BasingovWarning, match=r"covers 66\.7% of the basin polygon; nothing"):
+        out = population_loads(pieces, path, basin=basin)
+    assert out["population"].sum() == pytest.approx(1500.0)
+
+
+def test_land_cover_raster_elsewhere_is_an_error(tmp_path: Path, reaches: gpd.GeoDataFrame) -> None:
+    # its diffuse load was silently 0
+    from basingov.loads.diffuse import landcover_loads
+
+    path = _raster(tmp_path / "lc.tif", np.full((2, 2), 12.0), x0=5e5, y0=5e6)
+    pieces = reaches.assign(piece_id=[10, 11])
+    basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
+    with pytest.raises(InputError, match=r"land-cover raster .*lc.tif does not overlap the basin"):
+        landcover_loads(pieces, path, basin=basin)
 
 
 def test_all_nodata_dem(tmp_path: Path) -> None:

@@ -45,6 +45,8 @@ from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
+    raster_cover,
+    warn_partial_cover,
 )
 
 __all__ = [
@@ -271,10 +273,18 @@ def population_loads(
             "or the reverse) and that it covers the basin"
         )
         raise InputError(msg)
+    if basin is not None:  # outside the raster no people are counted
+        cover = raster_cover(data.shape, transform, rcrs, basin)
+        warn_partial_cover("population raster", raster, cover, data.shape, transform)
     if jurisdictions is not None:
         bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
         return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
     return _population_on_pieces(pieces, cg, pop, e)
+
+
+#: More people than this in one raster is not a count of people (8.1e9 live on Earth,
+#: UN World Population Prospects 2024).
+MAX_PEOPLE = 1e10
 
 
 def _check_population(
@@ -304,6 +314,14 @@ def _check_population(
     bad = ~np.isfinite(vals)
     if bad.any():
         msg = f"population raster {raster} holds {int(bad.sum())} NaN or infinite cell(s) not marked as nodata; set the raster's nodata value"  # noqa: E501
+        raise InputError(msg)
+    total = float(vals[np.isfinite(vals)].sum())
+    if total > MAX_PEOPLE:
+        msg = (
+            f"population raster {raster} counts {total:.3g} people, more than live on Earth "
+            f"(about 8.1e9); it is not a raster of people per cell (a density, or another "
+            "unit?): give GPW-style counts"
+        )
         raise InputError(msg)
     neg = vals < 0
     if neg.any():
