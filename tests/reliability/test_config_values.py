@@ -272,6 +272,37 @@ def test_missing_load_file_fails_before_the_work(toy: object) -> None:
         run(cfg)
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (
+            '\n[monitoring]\nstandard = "../../etc/passwd"\n',
+            r"\[monitoring\]\.standard must be one of \['GB3838-2002', 'OGewV-2016'\]",
+        ),
+        ('\n[monitoring]\ntarget_class = "VII"\n', r"\[monitoring\]\.target_class must be a class"),
+    ],
+)
+def test_monitoring_standard_is_checked_before_the_work(
+    extra: str, match: str, toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the monitoring stage checked it after the network and the overlay (or never, when
+    # the basin has no stations)
+    from basingov import pipeline
+
+    cfg = toy(append=extra)  # type: ignore[operator]
+    monkeypatch.setattr(pipeline, "assemble_network", _not_reached)
+    with pytest.raises(ConfigError, match=match):
+        run(cfg)
+    # validate says so too (it said "no problems": it did not make the run's first checks)
+    problems = [p for r in pipeline.validate(cfg) for p in r.problems]
+    assert any(__import__("re").search(match, p) for p in problems), problems
+
+
+def _not_reached(*a: object, **k: object) -> None:
+    msg = "the work started"
+    raise AssertionError(msg)
+
+
 def test_monte_carlo_memory_is_checked_before_the_work(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

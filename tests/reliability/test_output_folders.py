@@ -400,6 +400,26 @@ def test_run_many_refuses_a_bad_scheduler_before_work(address: str, tmp_path: Pa
         run_many(["thames"], out_dir=tmp_path, scheduler=address)
 
 
+def test_empty_scheduler_is_refused_by_the_cli(tmp_path: Path) -> None:
+    # `--scheduler ""` (an unset shell variable) silently started a local cluster
+    r = CliRunner().invoke(cli, ["run", "all", "-o", str(tmp_path / "o"), "--scheduler", ""])
+    assert r.exit_code == 1
+    assert "--scheduler '' is not 'local', 'synchronous' or a dask scheduler address" in str(
+        r.exception
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_refuses_a_run_folder_naming_files_outside_it(tmp_path: Path) -> None:
+    from basingov.compare import read_run
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps({"basin": "../../etc/x"}))
+    with pytest.raises(InputError, match=r"summary.json: basin = '../../etc/x' cannot be used"):
+        read_run(run_dir)
+
+
 def test_unreachable_scheduler_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

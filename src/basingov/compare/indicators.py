@@ -39,6 +39,7 @@ import pyogrio
 from pyproj import Geod
 
 from basingov._checks import require_columns
+from basingov._values import check_file_name
 from basingov.errors import InputError
 from basingov.overlay import main_stem
 
@@ -241,6 +242,7 @@ def read_run(path: str | Path) -> RunFolder:
     if not isinstance(name, str) or not name:
         msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
         raise InputError(msg)
+    check_file_name(name, where=f"{sfile}: basin")  # it names files read from the folder
     gpkg = p / f"{name}.gpkg"
     if not gpkg.is_file():
         msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
