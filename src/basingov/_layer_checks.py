@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._filters import apply_filter
+from basingov.errors import ConfigError
+
 __all__ = [
     "MIN_BASIN_COVER",
     "MIN_INSIDE_PARENT",
@@ -375,9 +378,6 @@ def network_layer_problems(
     ["missing column(s) ['rid']; available: ['id']",
      "unexpected geometry type(s) ['Point']; expected ['LineString', 'MultiLineString']"]
     """
-    from basingov._filters import apply_filter
-    from basingov.errors import ConfigError
-
     opts = section.options
     required = [opts[o] for o in _NETWORK_COLUMN_OPTIONS.get(section.builder, ()) if o in opts]
     required += [c for c in (section.id_column, section.name_column, section.discharge_column) if c]

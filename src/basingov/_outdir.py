@@ -12,6 +12,10 @@ place when every stage succeeded (:func:`basingov.io.atomic_dir`). Around that:
   (killed, power loss) are removed by the next run to ``DIR`` or by :func:`clean`;
 - folders are created with the permissions the umask allows (not ``mkdtemp``'s 0700);
 - a ``DIR`` that is a symbolic link is kept: its target folder is replaced.
+
+:func:`read_run_files` opens a finished run folder again (``summary.json`` and
+``BASIN.gpkg``) for the maps, the report and the comparison; :func:`read_run_table` reads
+one of its ``tables/*.csv`` with the id columns as text.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
 
 from basingov._checks import expand_user
 from basingov.errors import InputError, OutputError, OutputExistsError, OutputLockedError
@@ -34,15 +41,21 @@ try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock, the rest still applies
     fcntl = None  # type: ignore[assignment]
+import signal
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = [
     "MANIFEST",
+    "RUN_TEXT_COLUMNS",
+    "RunFiles",
     "check_name_length",
     "check_output_dir",
     "clean",
     "commit_dir",
     "make_temp_dir",
     "output_lock",
+    "read_run_files",
+    "read_run_table",
     "remove_stale",
     "signals_deferred",
     "temp_file_name",
@@ -393,8 +406,6 @@ def make_temp_dir(real: Path) -> Path:
 
 def write_manifest(folder: Path) -> Path:
     """List every file below ``folder`` in its :data:`MANIFEST`."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         __version__ = version("basingov")
     except PackageNotFoundError:  # pragma: no cover - a source tree without installation
@@ -418,8 +429,6 @@ def write_manifest(folder: Path) -> Path:
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends (POSIX; a no-op elsewhere)."""
-    import signal
-
     mask = {signal.SIGINT, signal.SIGTERM}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
@@ -525,3 +534,109 @@ def clean(folder: str | Path) -> list[Path]:
         if had_lock:
             removed.append(lock)
     return removed
+
+
+class RunFiles(NamedTuple):
+    """The files of a finished ``basingov run BASIN -o DIR`` folder that name its basin."""
+
+    #: The run folder.
+    path: Path
+    #: The parsed ``summary.json``.
+    summary: dict[str, Any]
+    #: The basin name (``summary.json`` ``basin``).
+    basin: str
+    #: The basin's GeoPackage, ``DIR/BASIN.gpkg``.
+    gpkg: Path
+
+
+def read_run_files(path: str | Path) -> RunFiles:
+    """Open a finished run folder: its ``summary.json`` and the GeoPackage it names.
+
+    Parameters
+    ----------
+    path
+        A folder written by ``basingov run BASIN -o DIR``.
+
+    Returns
+    -------
+    RunFiles
+        The folder, the parsed summary, the basin name and the GeoPackage path.
+
+    Raises
+    ------
+    InputError
+        If the folder, ``summary.json`` or ``BASIN.gpkg`` is missing, or the summary is not
+        JSON or names no basin; the message says which command writes the folder.
+
+    Examples
+    --------
+    >>> read_run_files("no/such/run")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: run folder no/such/run does not exist; write it with `basingov run BASIN -o no/such/run`
+    """  # noqa: E501
+    p = Path(path)
+    if not p.is_dir():
+        msg = f"run folder {p} does not exist; write it with `basingov run BASIN -o {p}`"
+        raise InputError(msg)
+    sfile = p / "summary.json"
+    try:
+        summary = json.loads(sfile.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{sfile} is missing: {p} is not a finished `basingov run` folder"
+        raise InputError(msg) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{sfile} is not valid JSON ({exc}); re-run the basin into {p}"
+        raise InputError(msg) from None
+    name = summary.get("basin") if isinstance(summary, dict) else None
+    if not isinstance(name, str) or not name:
+        msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
+        raise InputError(msg)
+    if Path(name).name != name or name in (".", "..") or "\\" in name:
+        msg = (  # the name gives the GeoPackage read from the folder: one path component
+            f"{sfile}: basin = {name!r} cannot be used as a file name (it would read files "
+            f"outside {p}); re-run the basin into {p}"
+        )
+        raise InputError(msg)
+    gpkg = p / f"{name}.gpkg"
+    if not gpkg.is_file():
+        msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
+        raise InputError(msg)
+    return RunFiles(path=p, summary=summary, basin=name, gpkg=gpkg)
+
+
+#: Columns of a run's tables read as text: ids, codes and labels that look like numbers.
+RUN_TEXT_COLUMNS: dict[str, type] = dict.fromkeys(
+    (
+        "jur_id",
+        "origin",
+        "receptor",
+        "from_jur",
+        "to_jur",
+        "crossing_id",
+        "station_id",
+        "gauge_id",
+        "parent_id",
+        "payer",
+        "payee",
+        "section_or_pair",
+        "period",
+        "class",
+        "latest_class",
+    ),
+    str,
+)
+
+
+def read_run_table(path: str | Path) -> pd.DataFrame:
+    r"""Read a table a run wrote (``DIR/tables/NAME.csv``), :data:`RUN_TEXT_COLUMNS` as text.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("jur_id,value\n001,2.5\n", encoding="utf-8")
+    >>> read_run_table(p).to_dict("records")
+    [{'jur_id': '001', 'value': 2.5}]
+    """
+    return pd.read_csv(path, dtype=RUN_TEXT_COLUMNS, keep_default_na=True, low_memory=False)

@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from basingov import loads
+from basingov._checks import raise_problems
+from basingov._validate import LayerReport
+from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
+from basingov.monitoring.standards import available_standards, get_standard
 
 __all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight", "preflight_report"]
 
@@ -68,16 +72,11 @@ def preflight(basin: Any) -> None:
                     f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
     problems += _monitoring_problems(cfg.monitoring)
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        msg = f"Invalid basin config {cfg.source}:\n{lines}"
-        raise ConfigError(msg)
+    raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
 
 
 def _monitoring_problems(mon: Any) -> list[str]:
     """Return an unknown water-quality standard or class (the monitoring stage comes late)."""
-    from basingov.monitoring.standards import available_standards, get_standard
-
     names = available_standards()
     if mon.standard not in names:
         return [f"[monitoring].standard must be one of {names}, got {mon.standard!r}"]
@@ -103,9 +102,6 @@ def preflight_report(cfg: Any) -> Any:
     >>> preflight_report(load_config(get_path("taihu"))) is None
     True
     """
-    from basingov._validate import LayerReport
-    from basingov.datasets import load_basin
-
     try:
         preflight(load_basin(cfg.source))
     except BasingovError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 
 __all__ = [
@@ -43,7 +44,12 @@ JURISDICTION_TABLE_CHECKS: dict[str, Any] = {
 
 
 def read_table(
-    path: str | Path, *, what: str, dtype: Mapping[str, type] | None = None
+    path: str | Path,
+    *,
+    what: str,
+    dtype: Mapping[str, type] | None = None,
+    required_columns: Iterable[str] = (),
+    hint: str = "",
 ) -> pd.DataFrame:
     """Read a CSV file as UTF-8 text into a DataFrame, with clear errors.
 
@@ -55,15 +61,21 @@ def read_table(
         How to name the table in errors, e.g. ``"[loads].jurisdiction_table"``.
     dtype
         Column types, e.g. ``{"jur_id": str}`` to keep ids as text.
+    required_columns
+        Columns the table must have (:func:`basingov._checks.require_columns`).
+    hint
+        How to fix a missing column, appended to that message.
 
     Returns
     -------
     pandas.DataFrame
+        The table as read (no column renamed or dropped).
 
     Raises
     ------
     InputError
-        If the file does not exist, is empty, is not UTF-8 or cannot be parsed as CSV.
+        If the file does not exist, cannot be opened, is empty, is not UTF-8, cannot be
+        parsed as CSV or lacks one of ``required_columns``.
 
     Examples
     --------
@@ -80,19 +92,30 @@ def read_table(
     if not path.is_file():
         msg = f"{what} {path} does not exist (paths in a config are relative to the config file)"
         raise InputError(msg)
-    _check_utf8(path, name)
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        header = next(csv.reader(fh), [])
-    repeated = sorted({h for h in header if header.count(h) > 1})
-    if repeated:  # pandas would rename the second one "x.1" and use the first silently
-        msg = f"{name} repeats column(s) {repeated} in its header line; keep one of each"
-        raise InputError(msg)
     try:
+        _check_utf8(path, name)
+        _check_header(path, name)
         df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict(dtype or {}), low_memory=False)
+    except InputError:
+        raise
+    except OSError as exc:
+        msg = f"cannot read {what} {path}: {exc}"
+        raise InputError(msg) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = f"{name} cannot be read as CSV: {exc}"
         raise InputError(msg) from None
+    require_columns(df, required_columns, what=f"{what} {path}", hint=hint)
     return df
+
+
+def _check_header(path: Path, name: str) -> None:
+    """Refuse a header line naming a column twice (pandas would use the first silently)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        msg = f"{name} repeats column(s) {repeated} in its header line; keep one of each"
+        raise InputError(msg)
 
 
 def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:

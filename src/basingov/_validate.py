@@ -26,6 +26,7 @@ from basingov._tables import (
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
 from basingov.io import read_stations, read_vector
+from basingov.monitoring import read_station_table
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
 
@@ -119,6 +120,8 @@ def _vector_report(
 
 
 def _raster_report(what: str, path: Path) -> LayerReport:
+    # deferred: rasterio (GDAL) takes about 0.4 s to import and only raster inputs need it;
+    # `basingov --help` imports this module
     import rasterio
     from rasterio.errors import RasterioIOError
 
@@ -226,8 +229,6 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
                     f"{int((~located).sum())} station(s) without coordinates (unlocated)"
                 )
             if mon.proxy_locations is not None:
-                from basingov.monitoring import read_station_table
-
                 px = read_station_table(mon.stations, proxy_locations=mon.proxy_locations)
                 rep.notes.append(
                     f"{int(px['is_proxy'].sum())} station(s) located by proxy "

@@ -15,6 +15,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError as ProjCRSError
+
 from basingov._filters import parse_filter
 from basingov.errors import ConfigError
 
@@ -126,12 +129,9 @@ def _boolean(v: Any, where: str, out: list[str]) -> None:
 
 
 def _crs(v: Any, where: str, out: list[str]) -> None:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     try:
         crs = CRS.from_user_input(v)
-    except (CRSError, TypeError, ValueError) as exc:
+    except (ProjCRSError, TypeError, ValueError) as exc:
         out.append(
             f"{where} = {v!r} is not a coordinate reference system pyproj knows ({exc}); "
             "give an EPSG code such as 'EPSG:3035' (Europe) or 'EPSG:32617' (UTM 17N)"

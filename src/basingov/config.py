@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from basingov._checks import expand_user
+from basingov._checks import expand_user, raise_problems
 from basingov._values import config_value_problems
 from basingov.errors import ConfigError, InputError
 
@@ -287,10 +288,18 @@ class CalibrationSection:
     ``station_filter`` selects stations with the filter language of
     :mod:`basingov._filters` (e.g. ``"number(strahler_order) >= 5"`` to keep survey sites on
     rivers the network maps); it is parsed, never evaluated as code.
+
+    A basin without usable observations can take ``transfer_multipliers`` (source kind ->
+    multiplier, e.g. ``{ diffuse_agriculture = 3.28 }``) fitted on another basin, with
+    ``transfer_source`` saying where from: they are applied as fixed priors and the
+    outputs label the basin uncalibrated with transferred coefficients (SPARROW's regional
+    transfer of coefficients to unmonitored areas).
     """
 
     enabled: bool = True
     reason: str = ""
+    transfer_multipliers: Mapping[str, float] = field(default_factory=dict)
+    transfer_source: str = ""
     observed_parameter: str = ""
     flow: str = "observed"
     min_samples: int = 1
@@ -553,10 +562,7 @@ class _Collector:
         self.problems.append(msg)
 
     def raise_if_any(self) -> None:
-        if self.problems:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            msg = f"Invalid basin config {self.path}:\n{lines}"
-            raise ConfigError(msg)
+        raise_problems(self.problems, f"Invalid basin config {self.path}", error=ConfigError)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, errs: _Collector) -> None:
@@ -662,14 +668,24 @@ def _is_instance(value: Any, expected: tuple[type, ...]) -> bool:
     return isinstance(value, expected)
 
 
-def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
-    where = f"[networks.{key}]"
+def _table_kind(
+    table: Any, key: str, allowed: Sequence[str], where: str, errs: _Collector
+) -> str | None:
+    """Return ``table[key]`` if ``table`` is a table and that value is allowed, else None."""
     if not isinstance(table, Mapping):
         errs.add(f"{where} must be a table")
         return None
-    builder = table.get("builder")
-    if builder not in BUILDERS:
-        errs.add(f"{where}.builder must be one of {list(BUILDERS)}, got {builder!r}")
+    kind = table.get(key)
+    if kind not in allowed:
+        errs.add(f"{where}.{key} must be one of {list(allowed)}, got {kind!r}")
+        return None
+    return str(kind)
+
+
+def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
+    where = f"[networks.{key}]"
+    builder = _table_kind(table, "builder", BUILDERS, where, errs)
+    if builder is None:
         return None
     common = _field_names(NetworkSection) - {"key", "options"}
     opts_allowed = BUILDER_OPTIONS[builder]
@@ -737,8 +753,6 @@ def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] 
 
 
 def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | None:
-    import datetime as dt
-
     if not isinstance(value, list) or len(value) != 2:
         errs.add(f"{where} must be [start, end] ISO dates, got {value!r}")
         return None
@@ -760,12 +774,8 @@ def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | No
 
 def _compensation_rule(i: int, table: Any, base: Path, errs: _Collector) -> CompensationRule | None:
     where = f"[[compensation.rules]] #{i + 1}"
-    if not isinstance(table, Mapping):
-        errs.add(f"{where} must be a table")
-        return None
-    kind = table.get("kind")
-    if kind not in COMPENSATION_KINDS:
-        errs.add(f"{where}.kind must be one of {list(COMPENSATION_KINDS)}, got {kind!r}")
+    kind = _table_kind(table, "kind", COMPENSATION_KINDS, where, errs)
+    if kind is None:
         return None
     extra_keys, needs = RULE_KEYS[kind]
     where = f"{where} ({kind})"
@@ -1175,6 +1185,27 @@ def load_config(path: str | Path) -> BasinConfig:
                 f"{list(LOAD_LABELS)} (a name not in the load table would silently not be fitted)"
             )
         _no_repeats(cal.fit_sources, "[calibration].fit_sources", "list each once", errs)
+        if cal.transfer_multipliers:
+            tm = _number_map(cal.transfer_multipliers, "[calibration].transfer_multipliers", errs)
+            if tm is not None and not all(v > 0 for v in tm.values()):
+                errs.add(f"[calibration].transfer_multipliers must be > 0, got {tm}")
+            if cal.enabled:
+                errs.add(
+                    "[calibration].transfer_multipliers apply to a basin that is not "
+                    "calibrated: set enabled = false with a reason, or remove them"
+                )
+            if not str(cal.transfer_source).strip():
+                errs.add(
+                    "[calibration].transfer_multipliers need transfer_source (which fit "
+                    "they come from; shown in the outputs)"
+                )
+        tms = cal.transfer_multipliers if isinstance(cal.transfer_multipliers, Mapping) else {}
+        unknown = sorted(set(tms) - set(LOAD_LABELS))
+        if unknown:
+            errs.add(
+                f"[calibration].transfer_multipliers has unknown load source(s) {unknown}; "
+                f"allowed: {list(LOAD_LABELS)} (a name not in the load table would not apply)"
+            )
     hyd = optional.get("hydraulics")
     if hyd is not None and len(hyd.gauge_area_columns) != 2:
         errs.add(

@@ -146,7 +146,7 @@ class Basin:
 
 def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     b = cfg.boundaries
-    jur = read_vector(b.path, layer=b.layer, columns=JURISDICTION_COLUMNS)
+    jur = read_vector(b.path, layer=b.layer, required_columns=JURISDICTION_COLUMNS)
     basin = read_vector(b.path, layer=b.basin_layer)
     # the checks `basingov validate` makes (basingov._layer_checks), so a run refuses the same
     problems = [f"layer {b.basin_layer!r} {p}" for p in basin_problems(basin)]

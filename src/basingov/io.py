@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ import shutil
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -25,12 +26,14 @@ from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
+    "RasterBand",
     "atomic_dir",
     "atomic_path",
     "check_output_folder",
     "check_overwrite",
     "clean_outputs",
     "list_layers",
+    "read_raster",
     "read_stations",
     "read_vector",
     "require_projected",
@@ -42,8 +45,8 @@ __all__ = [
     "write_vector",
 ]
 
-logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".topojson", ".parquet", ".geoparquet"}
 
 
@@ -101,7 +104,7 @@ def read_vector(
     path: str | Path,
     *,
     layer: str | None = None,
-    columns: Sequence[str] | None = None,
+    required_columns: Sequence[str] | None = None,
     encoding: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
@@ -116,9 +119,10 @@ def read_vector(
         The file to read.
     layer
         Layer name; required when the file has several layers.
-    columns
+    required_columns
         Attribute columns that must exist; a missing one is an error naming the
-        columns that do exist.
+        columns that do exist. Every column is read (unlike geopandas' ``columns=``,
+        which reads only those).
     encoding
         Attribute encoding for Shapefiles whose ``.cpg`` is missing or wrong.
     bbox
@@ -127,6 +131,7 @@ def read_vector(
     Returns
     -------
     geopandas.GeoDataFrame
+        The layer in the file's CRS.
 
     Raises
     ------
@@ -188,8 +193,8 @@ def read_vector(
             "gdf.set_crs('EPSG:4326') (or the layer's true CRS) and save again"
         )
         raise CRSError(msg)
-    if columns:
-        missing = [c for c in columns if c not in gdf.columns]
+    if required_columns:
+        missing = [c for c in required_columns if c not in gdf.columns]
         if missing:
             msg = (
                 f"{_describe(path, layer)} lacks column(s) {missing}; "
@@ -247,6 +252,71 @@ def _check_dbf_encoding(gdf: gpd.GeoDataFrame, path: Path) -> None:
                 raise InputError(msg)
 
 
+class RasterBand(NamedTuple):
+    """One band of a raster file, as :func:`read_raster` returns it."""
+
+    #: The cells, masked where the file says no data.
+    data: np.ma.MaskedArray
+    #: Affine transform from cell (col, row) to the raster's CRS.
+    transform: Any
+    #: The raster's CRS.
+    crs: Any
+    #: The file's no-data value (None if it declares none).
+    nodata: float | None
+
+
+def read_raster(path: str | Path, *, what: str = "raster", band: int | None = 1) -> RasterBand:
+    """Read one band of a raster file (a GeoTIFF or another GDAL raster), with its CRS.
+
+    Parameters
+    ----------
+    path
+        The raster file.
+    what
+        How to name it in errors, e.g. ``"population raster"``.
+    band
+        Band number, from 1; None reads the last band.
+
+    Returns
+    -------
+    RasterBand
+        The masked cells, transform, CRS and no-data value.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as a raster or has no such band.
+    CRSError
+        If the raster has no CRS.
+
+    Examples
+    --------
+    >>> read_raster("no/such.tif", what="land-cover raster")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: cannot read land-cover raster no/such.tif (a GeoTIFF or another GDAL raster is needed): no/such.tif: No such file or directory
+    """  # noqa: E501
+    # deferred: rasterio (GDAL) takes about 0.4 s to import, only raster inputs need it,
+    # and `basingov --help` (which imports this module) must not pay it
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as src:
+            b = src.count if band is None else int(band)
+            if not 1 <= b <= src.count:
+                msg = f"{what} {path} has bands 1..{src.count}, asked for band {b}"
+                raise InputError(msg)
+            out = RasterBand(src.read(b, masked=True), src.transform, src.crs, src.nodata)
+    except RasterioIOError as exc:
+        msg = f"cannot read {what} {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
+        raise InputError(msg) from exc
+    if out.crs is None:
+        msg = f"{what} {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
+        raise CRSError(msg)
+    return out
+
+
 def read_stations(
     path: str | Path,
     *,
@@ -269,6 +339,7 @@ def read_stations(
     Returns
     -------
     geopandas.GeoDataFrame
+        One point per row, in EPSG:4326 (empty where a coordinate is missing).
 
     Raises
     ------
@@ -316,8 +387,6 @@ def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     >>> sha256(p)[:12]
     'ba7816bf8f01'
     """
-    import hashlib
-
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):

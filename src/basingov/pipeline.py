@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import time
 import warnings
 from collections.abc import Iterator
@@ -14,8 +15,9 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from tqdm.auto import tqdm
 
-from basingov import __version__, dependency, governance, monitoring, overlay, spillover
+from basingov import __version__, dependency, governance, maps, monitoring, overlay, spillover
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight, preflight_report
 from basingov._validate import LayerReport, validate_config_inputs
@@ -96,8 +98,6 @@ class _Timer:
     """Time the pipeline stages, log them, and drive an optional progress bar."""
 
     def __init__(self, *, progress: bool = False, label: str = "") -> None:
-        from tqdm.auto import tqdm
-
         self.timings: dict[str, float] = {}
         self.bar = tqdm(
             total=len(_STAGES), desc=label, unit="stage", disable=not progress, leave=False
@@ -208,10 +208,10 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 if mon is not None and "monitoring" in cfg.loads.sources
                 else None
             )
-            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
+            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads, monitoring=mon)
             load_table = bl.table
         with timer.stage("spillover"):
-            decay = spillover.decay_model_from_config(cfg)
+            decay = bl.decay or spillover.decay_model_from_config(cfg)
             sp = spillover.spillover_tables(
                 net,
                 ov.piece_graph,
@@ -433,8 +433,6 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
 
 
 def _write(res: Results, out: Path) -> None:
-    from basingov import maps
-
     # a Basin built in code skips load_config: the name becomes a file name, check it here too
     name = check_file_name(res.basin.name, where="the basin name")
     # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
@@ -580,8 +578,6 @@ SCHEDULER_TIMEOUT_S = 10
 
 def _check_scheduler(address: str) -> None:
     """Refuse a scheduler value that is not a dask address (before any work)."""
-    import re
-
     if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$", address):
         msg = (
             f"--scheduler {address!r} is not 'local', 'synchronous' or a dask scheduler "
@@ -657,7 +653,6 @@ def run_many(
         jobs.append((str(cfg_path), str(target)))
     if scheduler not in (None, "synchronous", "local"):
         _check_scheduler(scheduler)
-    from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="basins", unit="basin", disable=not progress, leave=False)
     if scheduler in (None, "synchronous"):
@@ -666,6 +661,7 @@ def run_many(
             summaries.append(_run_one(c, t, overwrite))
             bar.update(1)
     else:
+        # deferred: dask.distributed is an optional dependency (basingov[dask])
         from distributed import Client, LocalCluster, as_completed
 
         if scheduler == "local":

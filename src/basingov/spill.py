@@ -46,10 +46,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import norm
+from pyproj import Transformer
 
+from basingov.datasets import load_basin, load_network
 from basingov.errors import EmptyResultError, InputError
-from basingov.network import DEFAULT_VELOCITY_B, lake_reaches, navigate, travel_time_hours
+from basingov.io import to_jsonable
+from basingov.network import (
+    DEFAULT_VELOCITY_B,
+    lake_reaches,
+    navigate,
+    snap_point,
+    travel_time_hours,
+)
+from basingov.overlay import split_reaches
 
 if TYPE_CHECKING:
     from basingov.datasets import Basin
@@ -108,6 +117,7 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     Returns
     -------
     float
+        :math:`Q_P / \bar Q`.
 
     Raises
     ------
@@ -127,6 +137,9 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     if not (np.isfinite(sigma_ln) and sigma_ln > 0):
         msg = f"flow_duration_sigma_ln must be > 0, got {sigma_ln}"
         raise InputError(msg)
+    # deferred: scipy.stats takes over a second to import; `basingov --help` must not pay it
+    from scipy.stats import norm
+
     z = float(norm.ppf(1.0 - percentile / 100.0))
     return float(np.exp(-0.5 * sigma_ln**2 + sigma_ln * z))
 
@@ -564,8 +577,6 @@ class SpillResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON of ``basingov spill`` (DESIGN §2.13), with plain JSON values."""
-        from basingov.io import to_jsonable
-
         return to_jsonable(
             {
                 "basin": self.basin,
@@ -670,12 +681,6 @@ def warn(
     >>> n["arrival_hours"].is_monotonic_increasing
     True
     """
-    from pyproj import Transformer
-
-    from basingov.datasets import load_basin, load_network
-    from basingov.network import navigate, snap_point
-    from basingov.overlay import split_reaches
-
     try:
         lon, lat = (float(v) for v in at)
     except (TypeError, ValueError):

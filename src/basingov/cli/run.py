@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from basingov import pipeline
 from basingov.cli._common import output_options
 from basingov.datasets import available
 from basingov.io import to_jsonable
@@ -19,7 +20,7 @@ __all__ = ["run"]
 @output_options(
     "--out",
     "out_dir",
-    folder=True,
+    kind="folder",
     help_text="Output folder (default: out/BASIN; for 'all', the parent of one folder per basin).",
     overwrite_help="Replace existing outputs.",
 )
@@ -43,8 +44,6 @@ def run(
 
     Writes DIR/BASIN.gpkg, DIR/tables/*.csv, DIR/summary.json and DIR/run.log.
     """
-    from basingov import pipeline
-
     if basin == "all":
         out = out_dir or Path("out")
         summaries = pipeline.run_many(

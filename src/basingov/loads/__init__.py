@@ -30,17 +30,18 @@ import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.io import require_projected
+from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
@@ -135,6 +136,7 @@ def emitted_per_capita_g_day(
     Returns
     -------
     float
+        Grams per person per day reaching the river.
 
     Raises
     ------
@@ -242,25 +244,11 @@ def population_loads(
     CRSError
         If ``pieces`` is not projected or the raster has no CRS.
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(pieces, what="the piece table")
-    try:
-        with rasterio.open(raster) as src:
-            b = src.count if band is None else int(band)
-            if not 1 <= b <= src.count:
-                msg = f"raster {raster} has bands 1..{src.count}, asked for band {b}"
-                raise InputError(msg)
-            data = src.read(b, masked=True).astype(np.float64)
-            transform, rcrs = src.transform, src.crs
-    except RasterioIOError as exc:
-        msg = f"cannot read population raster {raster}: {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
+    rb = read_raster(raster, what="population raster", band=band)
+    data = cast(np.ma.MaskedArray, rb.data.astype(np.float64))
+    transform, rcrs = rb.transform, rb.crs
     _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:
@@ -295,8 +283,6 @@ def _check_population(
     That is: one that is all nodata, holds negative or infinite counts, or whose extent
     cannot be in its (geographic) CRS.
     """
-    from pyproj import CRS
-
     if CRS.from_user_input(rcrs).is_geographic:
         x0, y0, x1, y1 = (float(v) for v in _bounds_text(data.shape, transform, raw=True))
         if min(x0, x1) < -180.5 or max(x0, x1) > 360.5 or min(y0, y1) < -90.5 or max(y0, y1) > 90.5:

@@ -9,6 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj.exceptions import CRSError as ProjCRSError
+from pyproj.exceptions import ProjError
 
 from basingov.errors import BasingovWarning, CRSError, InputError
 
@@ -20,9 +22,6 @@ MIN_RASTER_COVER = 0.99
 
 def _project_cells(geoms: Any, rcrs: Any, target: Any) -> Any:
     """Project raster cells (or their footprint) to ``target``, as a CRSError if impossible."""
-    from pyproj.exceptions import CRSError as ProjCRSError
-    from pyproj.exceptions import ProjError
-
     try:
         return gpd.GeoSeries(geoms, crs=rcrs).to_crs(target)
     except (ProjError, ProjCRSError) as exc:
