@@ -28,8 +28,8 @@ query functions also take those results, so nothing is computed twice.
 
 from __future__ import annotations
 
+import _signal  # the C module: `signal` imports enum, which takes a while to load
 import os
-import signal
 import sys
 
 
@@ -39,7 +39,8 @@ def _quiet_interrupt_while_the_command_starts() -> None:
     Only when this process is the command (the console script, or ``python -m
     basingov.cli``), never for a program that imports basingov; the command's own handling
     replaces this as soon as it runs (:func:`basingov.cli.main.main`). Before this line,
-    only Python's own start-up can be interrupted with a traceback.
+    only Python's own start-up (``site`` and the ``.pth`` files of the environment) can be
+    interrupted with Python's traceback.
     """
     orig = list(getattr(sys, "orig_argv", []))
     via_m = any(
@@ -49,7 +50,7 @@ def _quiet_interrupt_while_the_command_starts() -> None:
     script = os.path.basename(sys.argv[0]) if sys.argv else ""
     if not (via_m or script in ("basingov", "basingov.exe", "basingov-script.py")):
         return
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
         return  # someone else handles it (or ignores it): leave it
 
     def quiet(signum: int, frame: object) -> None:
@@ -57,7 +58,7 @@ def _quiet_interrupt_while_the_command_starts() -> None:
         os._exit(130)
 
     quiet._basingov_start = True  # type: ignore[attr-defined]
-    signal.signal(signal.SIGINT, quiet)
+    _signal.signal(_signal.SIGINT, quiet)
 
 
 _quiet_interrupt_while_the_command_starts()

@@ -276,3 +276,35 @@ def test_full_disk(toy: object, tmp_path: Path) -> None:
         assert _leftovers(small, "out") == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_a_c_library_callback_is_not_lost(sig: int, code: int) -> None:
+    # numba compiles through LLVM, which calls Python back through ctypes; a SIGTERM that
+    # arrived there was printed as "Exception ignored on calling ctypes callback function"
+    # with a traceback, and the run went on to exit 0
+    script = (
+        "import ctypes, os, sys, time\n"
+        "from basingov import pipeline\n"
+        "def callback():\n"
+        f"    os.kill(os.getpid(), {int(sig)})\n"
+        "    time.sleep(0.2)\n"
+        "def fake_run(*a, **k):\n"
+        "    ctypes.CFUNCTYPE(None)(callback)()\n"
+        "    time.sleep(60)\n"
+        "pipeline.run = fake_run\n"
+        "sys.argv = ['basingov', 'run', 'thames', '-o', 'out']\n"
+        "from basingov.cli.main import main\n"
+        "main()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert r.returncode == code, r.stderr
+    assert "Exception ignored" not in r.stderr
+    assert "Traceback" not in r.stderr

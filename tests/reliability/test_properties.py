@@ -131,8 +131,9 @@ def test_random_basins_keep_shares_and_mass(b: dict[str, Any]) -> None:
     imp = ind["imported_share"].to_numpy(dtype=float)
     imp = imp[~np.isnan(imp)]
     assert ((imp >= -1e-12) & (imp <= 1 + 1e-12)).all()
-    assert (sp.matrix_long["load_kg_day"].to_numpy(dtype=float) >= -1e-12).all()
+    # no negative transfer beyond rounding (differences of sums leave ~1e-12 kg/day)
     total = float(load_table["load_kg_day"].sum())
+    assert (sp.matrix_long["load_kg_day"].to_numpy(dtype=float) >= -1e-9 * (1 + total)).all()
     for lv in levels:
         bal = sp.balance[sp.balance["level_name"] == lv]
         gen = float(bal["generated"].sum())

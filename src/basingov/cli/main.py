@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import signal
 import sys
+import threading
 import traceback
 import warnings
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -197,11 +199,38 @@ def main() -> None:
             continue
         with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
             previous[sig] = signal.signal(sig, _on_sigterm)
+    _UNRAISABLE.append(sys.unraisablehook)
+    sys.unraisablehook = _interrupt_again
     try:
         _main(sys.argv[1:])
     finally:
+        sys.unraisablehook = _UNRAISABLE.pop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _interrupt_again(unraisable: Any) -> None:
+    """Deliver again an interrupt that a C library's callback swallowed.
+
+    A signal that arrives while a C library runs a Python callback (numba's LLVM object
+    cache while it compiles, through ctypes) raises KeyboardInterrupt inside the callback;
+    ctypes prints it as "Exception ignored" and the run went on (SIGTERM: exit 0). Here it
+    is sent to the main thread again, to be raised once the callback has returned.
+    """
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt):
+        sig = _SIGNALS[-1] if isinstance(exc, _Terminated) and _SIGNALS else signal.SIGINT
+        # from another thread, a moment later: the main thread has left the callback (if
+        # not, the signal is swallowed again and comes back here)
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), sig))
+        timer.daemon = True
+        timer.start()
+        return
+    (_UNRAISABLE[-1] if _UNRAISABLE else sys.__unraisablehook__)(unraisable)
+
+
+#: The unraisable-exception hooks :func:`main` replaced (restored when it returns).
+_UNRAISABLE: list[Any] = []
 
 
 def _restore_sigint() -> None:
