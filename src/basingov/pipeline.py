@@ -669,7 +669,9 @@ def run_many(
                 n_workers=min(len(jobs), 2),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # the scheduler serves its HTTP pages (metrics) on a free port, so that
+                # another dask cluster on port 8787 never clashes with a run
+                dashboard_address="127.0.0.1:0",
             )
             client = Client(cluster)
         else:
