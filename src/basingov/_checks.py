@@ -6,6 +6,7 @@ way: what is wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,23 @@ def expand_user(value: str | Path, *, what: str = "path") -> Path:
     ------
     InputError
         If ``value`` starts with ``~`` and the home folder is unknown (``HOME`` unset and no
-        password-database entry, as in some CI containers and service accounts).
+        password-database entry, as in some CI containers and service accounts), or holds
+        bytes that are not UTF-8 (GDAL cannot open such a name).
 
     Examples
     --------
     >>> expand_user("out/rhine").as_posix()
     'out/rhine'
     """
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError as exc:  # undecodable bytes in a file name (os.fsdecode)
+        raw = os.fsencode(str(value))
+        msg = (
+            f"{what} {raw!r} is not UTF-8 text (byte 0x{ord(str(value)[exc.start]) & 0xFF:02x}); "
+            "GDAL reads and writes only UTF-8 file names: rename the file or folder"
+        )
+        raise InputError(msg) from None
     try:
         return Path(value).expanduser()
     except RuntimeError:

@@ -11,6 +11,7 @@ import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS, expand_user
 from basingov._layer_checks import (
+    basin_jurisdiction_problems,
     basin_problems,
     check_layer,
     coordinate_problems,
@@ -159,6 +160,8 @@ def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
             )
             + jurisdiction_problems(jur, b.levels)
         ]
+        if not problems:
+            problems += basin_jurisdiction_problems(basin, jur, b.levels)
     if problems:
         msg = f"Boundaries {b.path}: " + "; ".join(problems)
         raise InputError(msg)

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import warnings
@@ -19,7 +20,7 @@ import pandas as pd
 import pyogrio
 
 from basingov import _outdir
-from basingov._checks import require_projected
+from basingov._checks import expand_user, require_projected
 from basingov._outdir import temp_file_name
 from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 
+logger = logging.getLogger(__name__)
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".topojson", ".parquet", ".geoparquet"}
 
 
@@ -147,7 +149,7 @@ def read_vector(
     >>> gdf.crs.to_epsg()
     4326
     """
-    path = Path(path)
+    path = expand_user(path, what="vector file")  # also refuses non-UTF-8 names (GDAL)
     if not path.exists():
         raise InputError(_missing_file_message(path))
     suffix = path.suffix.lower()
@@ -401,18 +403,26 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     OutputError
-        If a file stands where a parent folder of ``path`` should be.
+        If ``path`` is a folder, a file stands where a parent folder of ``path`` should be,
+        or its name is too long for the temporary name written beside it.
     """
-    path = Path(path)
+    try:
+        path = expand_user(path, what="output file")
+    except InputError as exc:
+        raise OutputError(str(exc)) from None
+    if path.is_dir():
+        msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
+        raise OutputError(msg)
     if path.exists() and not overwrite:
         msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         raise OutputExistsError(msg)
     anc = path.absolute().parent
-    while not anc.exists():
+    while not anc.exists() and not anc.is_symlink():
         anc = anc.parent
     if not anc.is_dir():
-        msg = f"cannot write {path}: {anc} is a file, not a folder"
+        msg = f"cannot write {path}: {anc} is a file, not a folder (or a broken link)"
         raise OutputError(msg)
+    _outdir.check_name_length(path, what="output file")
     return path
 
 
@@ -437,8 +447,13 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
         raise OutputError(msg)
-    real = path.resolve() if path.is_symlink() else path
+    try:
+        real = path.resolve() if path.is_symlink() else path
+    except (RuntimeError, OSError) as exc:  # a link loop
+        msg = f"cannot write {path}: {exc}; give another file name"
+        raise OutputError(msg) from None
     real.parent.mkdir(parents=True, exist_ok=True)
+    _outdir.remove_stale(real)  # temporary files of dead processes writing the same file
     tmp = temp_file_name(real)
     try:
         try:
@@ -512,8 +527,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     ['.basingov-manifest.json', 'a.csv']
     """
     real = _outdir.check_output_dir(path, overwrite=overwrite)
-    with _outdir.output_lock(real):
-        _outdir.remove_stale(real)
+    with _outdir.output_lock(real) as locked:
+        _outdir.remove_stale(real, locked=locked)  # under the lock: every other one is dead
         real = _outdir.check_output_dir(real, overwrite=overwrite)  # again, under the lock
         tmp = _outdir.make_temp_dir(real)
         try:
@@ -522,7 +537,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             _outdir.commit_dir(tmp, real, overwrite=overwrite)
         finally:
             if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+                with _outdir.signals_deferred():  # a second Ctrl-C must not stop the cleanup
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_output_folder(path: str | Path, *, overwrite: bool) -> Path:
@@ -582,6 +598,35 @@ def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _distinct_ignoring_case(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename columns that repeat another's name but for case (``NAME`` after ``name``).
+
+    GeoPackage (SQLite) column names ignore case, so a layer with both could not be
+    written (a user's ``NAME`` next to the ``name`` a builder derives, after the whole
+    run). Later columns get a suffix: ``NAME`` -> ``NAME_2``.
+
+    Examples
+    --------
+    >>> list(_distinct_ignoring_case(pd.DataFrame(columns=["name", "NAME", "Name"])).columns)
+    ['name', 'NAME_2', 'Name_3']
+    """
+    seen: set[str] = set()
+    rename: dict[str, str] = {}
+    for col in df.columns:
+        key = str(col).casefold()
+        if key in seen:
+            k = 2
+            while f"{col}_{k}".casefold() in seen:
+                k += 1
+            rename[str(col)] = f"{col}_{k}"
+            key = rename[str(col)].casefold()
+        seen.add(key)
+    if rename:
+        logger.info("columns renamed for GeoPackage (names ignore case there): %s", rename)
+        df = df.rename(columns=rename)
+    return df
+
+
 def write_vector(
     gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, overwrite: bool = False
 ) -> Path:
@@ -610,7 +655,7 @@ def write_vector(
             data.to_parquet(tmp)
         else:
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-            geo = gpd.GeoDataFrame(data)
+            geo = gpd.GeoDataFrame(_distinct_ignoring_case(data) if driver == "GPKG" else data)
             if driver == "GeoJSON" and geo.crs is not None and geo.crs.to_epsg() != 4326:
                 geo = geo.to_crs("EPSG:4326")
             pyogrio.write_dataframe(geo, tmp, layer=layer, driver=driver)
@@ -665,7 +710,7 @@ def write_gpkg(
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp, no_sqlite_sync():
         for name, df in layers.items():
-            data = _prepare_for_file(df)
+            data = _distinct_ignoring_case(_prepare_for_file(df))
             if isinstance(data, gpd.GeoDataFrame):
                 gtype = (geometry_types or {}).get(name) if data.empty else None
                 pyogrio.write_dataframe(

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from basingov import __version__, dependency, governance, maps, monitoring, overlay, spillover
 from basingov._outdir import check_output_dir
-from basingov._preflight import preflight
+from basingov._preflight import preflight, preflight_report
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
@@ -159,7 +159,12 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     >>> all(r.ok for r in reports)
     True
     """
-    return validate_config_inputs(load_config(resolve_config(name_or_config)))
+    cfg = load_config(resolve_config(name_or_config))
+    reports = validate_config_inputs(cfg)
+    if all(r.ok for r in reports):  # what a run checks before its work (basingov._preflight)
+        extra = preflight_report(cfg)
+        reports += [extra] if extra is not None else []
+    return reports
 
 
 def _analyse(basin: Basin, timer: _Timer) -> Results:

@@ -86,9 +86,13 @@ PathKind = Literal["file", "folder", "file or folder"]
 
 
 def path_option(
-    *decls: str, kind: PathKind, help_text: str, required: bool = False
+    *decls: str, kind: PathKind, help_text: str, required: bool = False, output: bool = False
 ) -> Callable[[F], F]:
     """Make an option taking a path: a file, a folder or either (``kind``), None if not given.
+
+    With ``output`` click does not check what exists at the path: the library's output
+    checks refuse a file where a folder belongs or the reverse (an ``OutputError``, exit
+    1, as docs/errors.md says), not click (a usage error, exit 2).
 
     Raises
     ------
@@ -96,7 +100,10 @@ def path_option(
         If ``kind`` is not one of :data:`PathKind`.
     """
     check_choice(kind, get_args(PathKind), name="kind")
-    path = click.Path(file_okay=kind != "folder", dir_okay=kind != "file", path_type=Path)
+    if output:
+        path = click.Path(path_type=Path)
+    else:
+        path = click.Path(file_okay=kind != "folder", dir_okay=kind != "file", path_type=Path)
     return click.option(*decls, type=path, required=required, default=None, help=help_text)
 
 
@@ -117,7 +124,7 @@ def output_options(
     InputError
         If ``kind`` is not one of :data:`PathKind`.
     """
-    out = path_option("-o", *decls, kind=kind, help_text=help_text, required=required)
+    out = path_option("-o", *decls, kind=kind, help_text=help_text, required=required, output=True)
 
     def deco(f: F) -> F:
         return out(click.option("--overwrite", is_flag=True, help=overwrite_help)(f))

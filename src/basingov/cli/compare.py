@@ -27,6 +27,7 @@ __all__ = ["compare"]
 @path_option(
     "--runs-dir",
     kind="folder",
+    output=True,
     help_text="Where to keep the runs of basin names (default: a temporary folder).",
 )
 @path_option(

@@ -50,7 +50,7 @@ def run(
             available(),
             out_dir=out,
             overwrite=overwrite,
-            scheduler=scheduler or "local",
+            scheduler="local" if scheduler is None else scheduler,  # "" is refused
             progress=bool(ctx.obj.get("progress")),
         )
         for name, s in summaries.items():

@@ -10,7 +10,13 @@ import click
 import numpy as np
 
 from basingov import maps
-from basingov.cli._common import choice_option, output_options, parse_lonlat, path_option
+from basingov.cli._common import (
+    check_suffix,
+    choice_option,
+    output_options,
+    parse_lonlat,
+    path_option,
+)
 from basingov.errors import InputError
 from basingov.io import check_overwrite, write_csv, write_json
 from basingov.spill import warn
@@ -68,6 +74,7 @@ __all__ = ["spill"]
     "--map",
     "map_path",
     kind="file",
+    output=True,
     help_text="Also write an offline HTML map of the release, the path and who is warned when.",
 )
 def spill(
@@ -98,9 +105,9 @@ def spill(
     if flow is not None and flow_percentile is not None:
         msg = "give --flow or --flow-percentile, not both"
         raise click.UsageError(msg)
-    if flow is not None and not flow > 0:
+    if flow is not None and not flow > 0:  # a value out of range: an error (1), not usage
         msg = f"--flow must be a discharge > 0 in m3/s, got {flow}"
-        raise click.BadParameter(msg)
+        raise InputError(msg)
     if time_ is not None:
         try:
             dt.datetime.fromisoformat(time_)
@@ -113,6 +120,7 @@ def spill(
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
     if map_path is not None:
+        check_suffix(map_path, (".html", ".htm"))
         check_overwrite(map_path, overwrite=overwrite)
     res = warn(
         basin,

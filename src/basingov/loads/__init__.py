@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from basingov._tables import check_table, read_table
+from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import read_raster, require_projected
@@ -46,6 +46,8 @@ from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
+    raster_cover,
+    warn_partial_cover,
 )
 
 __all__ = [
@@ -259,10 +261,18 @@ def population_loads(
             "or the reverse) and that it covers the basin"
         )
         raise InputError(msg)
+    if basin is not None:  # outside the raster no people are counted
+        cover = raster_cover(data.shape, transform, rcrs, basin)
+        warn_partial_cover("population raster", raster, cover, data.shape, transform)
     if jurisdictions is not None:
         bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
         return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
     return _population_on_pieces(pieces, cg, pop, e)
+
+
+#: More people than this in one raster is not a count of people (8.1e9 live on Earth,
+#: UN World Population Prospects 2024).
+MAX_PEOPLE = 1e10
 
 
 def _check_population(
@@ -290,6 +300,14 @@ def _check_population(
     bad = ~np.isfinite(vals)
     if bad.any():
         msg = f"population raster {raster} holds {int(bad.sum())} NaN or infinite cell(s) not marked as nodata; set the raster's nodata value"  # noqa: E501
+        raise InputError(msg)
+    total = float(vals[np.isfinite(vals)].sum())
+    if total > MAX_PEOPLE:
+        msg = (
+            f"population raster {raster} counts {total:.3g} people, more than live on Earth "
+            f"(about 8.1e9); it is not a raster of people per cell (a density, or another "
+            "unit?): give GPW-style counts"
+        )
         raise InputError(msg)
     neg = vals < 0
     if neg.any():
@@ -497,13 +515,8 @@ def jurisdiction_loads(
     if missing:
         msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
         raise InputError(msg)
-    check_table(  # a blank or text load is an error, not a silent 0
-        table,
-        what="the emissions table",
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
-    )
+    # a blank or text load is an error, not a silent 0
+    check_table(table, what="the emissions table", **JURISDICTION_TABLE_CHECKS)
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
         if reaches is None or "local_area_km2" not in reaches.columns:

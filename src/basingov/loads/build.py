@@ -23,7 +23,12 @@ import numpy as np
 import pandas as pd
 
 from basingov import loads
-from basingov._tables import check_table, read_table
+from basingov._tables import (
+    JURISDICTION_TABLE_CHECKS,
+    check_table,
+    jurisdiction_table_problems,
+    read_table,
+)
 from basingov.errors import InputError
 from basingov.loads import diffuse, sewage
 from basingov.spillover import DecayModel, decay_model_from_config
@@ -73,22 +78,11 @@ def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
     """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
     what = f"[loads].jurisdiction_table {path.name}"
     table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
-    check_table(
-        table,
-        what=what,
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
-    )
-    jur = basin.jurisdictions
-    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
-    unknown = sorted(set(table["jur_id"].astype(str)) - known)
-    if unknown:
-        msg = (
-            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
-            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
-        )
-        raise InputError(msg)
+    check_table(table, what=what, **JURISDICTION_TABLE_CHECKS)
+    # ids known at the level, a row for every unit (the checks `basingov validate` makes)
+    problems = jurisdiction_table_problems(table, basin.jurisdictions, level, what=what)
+    if problems:
+        raise InputError("; ".join(problems))
     return table
 
 

@@ -41,6 +41,8 @@ from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
+    raster_cover,
+    warn_partial_cover,
 )
 
 __all__ = [
@@ -271,13 +273,30 @@ def landcover_loads(
     Raises
     ------
     InputError
-        If the raster cannot be read or the parameter has no coefficients.
+        If the raster cannot be read, does not overlap ``basin`` or the parameter has no
+        coefficients.
     CRSError
-        If ``pieces`` is not projected or the raster has no CRS.
+        If ``pieces`` is not projected or the raster has no CRS (or one that cannot be
+        projected).
+
+    Warns
+    -----
+    BasingovWarning
+        If the raster covers less than 99 % of ``basin`` (nothing is counted outside it).
     """
     require_projected(pieces, what="the piece table")
     coef = export_coefficients(parameter, region=region, table=table)
     classes, transform, rcrs = _read_classes(raster)
+    if basin is not None:  # outside the raster no land is counted
+        cover = raster_cover(classes.shape, transform, rcrs, basin)
+        if cover == 0:
+            msg = (
+                f"land-cover raster {raster} does not overlap the basin (its extent in {rcrs} "
+                f"misses the basin polygon): its diffuse load would be 0; check its CRS label "
+                "and extent"
+            )
+            raise InputError(msg)
+        warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
     lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
     parts = []
     # every kind's cells are valid cells: their boxes and basin weights are computed once

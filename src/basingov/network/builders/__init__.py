@@ -20,7 +20,7 @@ import shapely.ops
 
 from basingov._checks import projected_crs, require_columns
 from basingov._filters import apply_filter
-from basingov._layer_checks import check_layer
+from basingov._layer_checks import network_layer_problems
 from basingov._values import network_problems
 from basingov.config import BUILDERS
 from basingov.errors import BasingovWarning, ConfigError, InputError
@@ -431,8 +431,9 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
-    # the checks `basingov validate` makes on this layer (ids, geometries, coordinates)
-    problems = check_layer(gdf, id_column=section.id_column)
+    # the checks `basingov validate` makes on this layer (columns the section names, ids,
+    # geometries and their types, coordinates; the filter just below)
+    problems = network_layer_problems(gdf, section, include_filter=False)
     if problems:
         msg = f"{where} layer {section.path.name}:{section.layer or ''}: " + "; ".join(problems)
         raise InputError(msg)
