@@ -11,8 +11,9 @@ Monte Carlo runs (``--mc-tables``), whose numbers may differ by rounding: each w
 where a row may be missing from one run). Every
 GeoPackage layer must be equal (QGIS style times aside), ``map.html`` equal but for
 folium's random element ids, and ``summary.json`` equal but for timings and the config
-path. Exits 1 if anything differs beyond that. Used to check issue 14's speed-ups
-against a run of the previous version (docs/performance.md, P4).
+path (and the data folder in warnings). Exits 1 if anything differs beyond that. Used
+to check issue 14's speed-ups against a run of the previous version (docs/performance.md,
+P4).
 """
 
 from __future__ import annotations
@@ -138,9 +139,19 @@ def compare(
     for s in (sa, sb):
         s.pop("timings_s", None)
         s.pop("config", None)
+        # the data folder of each checkout (e.g. /work/main/data vs /work/wt-x/data) may
+        # appear in warnings: compared as <data>/...
+        roots = {
+            i["path"].rsplit("/data/", 1)[0] for i in s.get("inputs", []) if "/data/" in i["path"]
+        }
         s["inputs"] = [i["sha256"] for i in s.get("inputs", [])]
+        if "warnings" in s:
+            text = json.dumps(s["warnings"])
+            for root in roots:
+                text = text.replace(root + "/data/", "<data>/")
+            s["warnings"] = json.loads(text)
     if sa != sb:
-        problems.append("summary.json differs (timings and config path aside)")
+        problems.append("summary.json differs (timings, config path and data folder aside)")
     for n in notes:
         print("  " + n)
     return problems
