@@ -384,8 +384,9 @@ What made the pipeline faster (issue 14), and how the results were kept:
   place only when complete).
 
 Table identity: every `tables/*.csv` of the four basins was compared with a run of the
-previous `main` (4d34d5a) on the same machine: all deterministic tables are byte for byte
-identical; the three Monte Carlo tables as above.
+previous `main` (b7db2cc, with `benchmarks/compare_runs.py`) on the same machine: all
+deterministic tables, GeoPackage layers, maps and summaries are identical; the three
+Monte Carlo tables as above.
 """
 
 

@@ -37,6 +37,51 @@ def _random_tree(rng, n):
     return routing_graph(out)
 
 
+def _random_trees(seed, count, sizes, max_jur):
+    """``count`` random cases: the generator, reaches, jurisdictions and a random tree."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(*sizes))
+        nj = int(rng.integers(1, max_jur))
+        yield rng, n, nj, _random_tree(rng, n)
+
+
+def _dense_zones(exits, zone, idx_ds, jur, acc, trans, rho, dlt, j0, j1, smat, dec, ret, dlv,
+                 exported, returned, border_zone, border_flux):  # fmt: skip
+    """Sweep zones x origins ``j0 <= o < j1`` densely (the compiled kernel of before).
+
+    The reference of ``tree_zones_sparse``: the same additions in the same order.
+    """
+    nz, nj = exits.shape[0], j1 - j0
+    x = np.zeros((nz, nj))
+    for z in range(nz):
+        o = jur[exits[z]]
+        if j0 <= o < j1:
+            x[z, o - j0] = acc[exits[z]]
+    for z in range(nz - 1, -1, -1):
+        e = exits[z]
+        d = idx_ds[e]
+        if d < 0:
+            for j in range(nj):
+                dlv[j0 + j] += x[z, j]
+            continue
+        z2, r, o, b = zone[d], jur[d], jur[e], border_zone[z]
+        for j in range(nj):
+            v = x[z, j]
+            if v == 0.0:
+                continue
+            x[z2, j] += trans[d] * v
+            smat[j0 + j, r] += v
+            ret[j0 + j] += rho[d] * v
+            dec[j0 + j] += dlt[d] * v
+            if b >= 0:
+                border_flux[b, j0 + j] = v
+        if j0 <= o < j1:
+            exported[o] += x[z, o - j0]
+        if j0 <= r < j1:
+            returned[r] += x[z, r - j0]
+
+
 def test_chain_golden():
     # A (node 0) -> B (node 1) -> C (node 2), keep 0.25, 0.64, 1: entries 0.5, 0.8.
     # Run 1: 1 kg/day in A and in B. A's 0.5 kg/day cross into B and 0.64 * 0.5 = 0.32 into
@@ -77,11 +122,7 @@ def test_stretch_labels_golden():
 def test_equals_transfer_per_run_random(seed):
     # random trees, lakes, routing labels unlike the origins and foreign loads: every run
     # of the batch equals transfer on that run's keep factors and loads, to rounding
-    rng = np.random.default_rng(seed)
-    for _ in range(6):
-        n = int(rng.integers(2, 150))
-        nj = int(rng.integers(1, 7))
-        g = _random_tree(rng, n)
+    for rng, n, nj, g in _random_trees(seed, 6, (2, 150), 7):
         codes = rng.integers(0, nj, n)
         route = np.where(rng.random(n) < 0.3, rng.integers(0, nj, n), codes)
         lake = rng.random(n) < 0.15
@@ -200,11 +241,7 @@ def test_sparse_zone_sweep_equals_dense_bitwise(seed):
     # the dense zones x origins sweep (the same additions in the same order)
     from basingov.spillover.routing import entry_factors
 
-    rng = np.random.default_rng(seed)
-    for _ in range(8):
-        n = int(rng.integers(1, 300))
-        nj = int(rng.integers(1, 12))
-        g = _random_tree(rng, n)
+    for rng, n, nj, g in _random_trees(seed, 8, (1, 300), 12):
         kp = rng.uniform(0.0, 1.0, n)
         kp[rng.random(n) < 0.1] = 1.0
         lake = rng.random(n) < 0.1
@@ -230,7 +267,7 @@ def test_sparse_zone_sweep_equals_dense_bitwise(seed):
                 bf[bb[:m], bj[:m]] = bv[:m]
             else:
                 for j0 in range(0, nj, 3):  # in blocks of origins, as before
-                    K.tree_zones(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, j0,
+                    _dense_zones(exits, zone, g.idx_ds, jur, acc, trans, rho, dlt, j0,
                                  min(nj, j0 + 3), smat, dec, ret, dlv, ex, rt, bz, bf)  # fmt: skip
             out.append((smat, dec, ret, dlv, ex, rt, bf))
         for a, b in zip(*out, strict=True):

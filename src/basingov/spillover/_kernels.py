@@ -11,7 +11,6 @@ __all__ = [
     "tree_paths",
     "tree_reverse",
     "tree_samples",
-    "tree_zones",
     "tree_zones_sparse",
     "zone_columns",
 ]
@@ -146,65 +145,6 @@ def tree_reverse(  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def tree_zones(  # pragma: no cover - compiled
-    exits: np.ndarray,
-    zone: np.ndarray,
-    idx_ds: np.ndarray,
-    jur: np.ndarray,
-    acc: np.ndarray,
-    trans: np.ndarray,
-    rho: np.ndarray,
-    dlt: np.ndarray,
-    j0: int,
-    j1: int,
-    smat: np.ndarray,
-    dec: np.ndarray,
-    ret: np.ndarray,
-    dlv: np.ndarray,
-    exported: np.ndarray,
-    returned: np.ndarray,
-    border_zone: np.ndarray,
-    border_flux: np.ndarray,
-) -> None:
-    """Propagate origin vectors (origins ``j0 <= o < j1``) over the tree of zones."""
-    nz = exits.shape[0]
-    nj = j1 - j0
-    x = np.zeros((nz, nj))
-    for z in range(nz):
-        o = jur[exits[z]]
-        if j0 <= o < j1:
-            x[z, o - j0] = acc[exits[z]]
-    for z in range(nz - 1, -1, -1):
-        e = exits[z]
-        d = idx_ds[e]
-        if d < 0:
-            for j in range(nj):
-                dlv[j0 + j] += x[z, j]
-            continue
-        z2 = zone[d]
-        r = jur[d]
-        o = jur[e]
-        t = trans[d]
-        rh = rho[d]
-        dl = dlt[d]
-        b = border_zone[z]
-        for j in range(nj):
-            v = x[z, j]
-            if v == 0.0:
-                continue
-            x[z2, j] += t * v
-            smat[j0 + j, r] += v
-            ret[j0 + j] += rh * v
-            dec[j0 + j] += dl * v
-            if b >= 0:
-                border_flux[b, j0 + j] = v
-        if j0 <= o < j1:
-            exported[o] += x[z, o - j0]
-        if j0 <= r < j1:
-            returned[r] += x[z, r - j0]
-
-
-@njit(cache=True)
 def tree_zones_sparse(  # pragma: no cover - compiled
     exits: np.ndarray,
     zone: np.ndarray,
@@ -230,11 +170,12 @@ def tree_zones_sparse(  # pragma: no cover - compiled
     bj: np.ndarray,
     bv: np.ndarray,
 ) -> int:
-    """:func:`tree_zones` over every origin, each zone carrying only the origins that reach it.
+    """Propagate every origin over the tree of zones, each zone carrying only its origins.
 
     ``off, cols, down, ret_at, own`` are the sparse zones x origins layout of
-    :func:`zone_columns`. The additions are those of :func:`tree_zones` in the same order
-    (zone by zone, upstream first; zero fluxes skipped), so the results are the same bits,
+    :func:`zone_columns`. The additions are those of a dense zones x origins sweep in the
+    same order (zone by zone, upstream first; zero fluxes skipped; the dense sweep is kept
+    as the reference in ``tests/spillover/test_mc_batch.py``), so the results are the same bits,
     in O(n + sum of the zones' origins) instead of O(n + zones x J). The border fluxes
     are written as triplets ``(bb, bj, bv)`` = (border row, origin, flux); returns their
     number.
@@ -329,6 +270,25 @@ def tree_paths(  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _add_column(  # pragma: no cover - compiled
+    buf: np.ndarray, used: int, mark: np.ndarray, z: int, c: int
+) -> tuple[np.ndarray, int]:
+    """Append column ``c`` to ``buf[:used]`` unless zone ``z`` has it (``mark``); grow ``buf``.
+
+    Returns the buffer (a new one, twice as long, when it was full) and its new length.
+    """
+    if mark[c] != z:
+        mark[c] = z
+        if used == buf.shape[0]:
+            nb = np.empty(2 * buf.shape[0], dtype=np.int64)
+            nb[:used] = buf[:used]
+            buf = nb
+        buf[used] = c
+        used += 1
+    return buf, used
+
+
+@njit(cache=True)
 def zone_columns(  # pragma: no cover - compiled
     ds: np.ndarray,
     zone: np.ndarray,
@@ -388,27 +348,11 @@ def zone_columns(  # pragma: no cover - compiled
     for z in range(nz - 1, -1, -1):
         start[z] = used
         for k in range(ostart[z], ostart[z + 1]):
-            c = owncol[k]
-            if mark[c] != z:
-                mark[c] = z
-                if used == buf.shape[0]:
-                    nb = np.empty(2 * buf.shape[0], dtype=np.int64)
-                    nb[:used] = buf[:used]
-                    buf = nb
-                buf[used] = c
-                used += 1
+            buf, used = _add_column(buf, used, mark, z, owncol[k])
         for q in range(cstart[z], cstart[z + 1]):
             u = child[q]
             for k in range(start[u], start[u] + size[u]):
-                c = buf[k]
-                if mark[c] != z:
-                    mark[c] = z
-                    if used == buf.shape[0]:
-                        nb = np.empty(2 * buf.shape[0], dtype=np.int64)
-                        nb[:used] = buf[:used]
-                        buf = nb
-                    buf[used] = c
-                    used += 1
+                buf, used = _add_column(buf, used, mark, z, buf[k])
         size[z] = used - start[z]
         buf[start[z] : used] = np.sort(buf[start[z] : used])
     off = np.zeros(nz + 1, dtype=np.int64)
