@@ -31,22 +31,15 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from basingov.compare import indicators
+from basingov.compare.indicators import *  # noqa: F403 - the indicator API (indicators.__all__)
 from basingov.compare.indicators import (
     COLUMNS,
     INDICATORS,
-    MIN_SHARE,
     RunFolder,
     basin_indicators,
-    geodesic_area_km2,
-    gross_transboundary_share,
-    hhi,
-    jurisdictions_above,
     main_stem_reaches,
-    monitored_share,
-    outlet_class,
-    per_100km,
     read_run,
-    transboundary_fraction,
 )
 from basingov.compare.panel import html_panel, markdown_table
 from basingov.compare.reference import read_governance, read_published
@@ -56,27 +49,14 @@ from basingov.errors import InputError
 from basingov.io import atomic_dir, check_output_folder, write_csv
 from basingov.pipeline import run_many
 
+# the indicator API, then the comparison
 __all__ = [
-    "COLUMNS",
-    "INDICATORS",
-    "MIN_SHARE",
+    *indicators.__all__,
     "BasinGeometry",
     "Comparison",
-    "RunFolder",
-    "basin_indicators",
     "compare",
-    "geodesic_area_km2",
-    "gross_transboundary_share",
-    "hhi",
-    "jurisdictions_above",
-    "main_stem_reaches",
-    "monitored_share",
-    "outlet_class",
-    "per_100km",
     "read_governance",
     "read_published",
-    "read_run",
-    "transboundary_fraction",
     "write_comparison",
 ]
 
