@@ -37,6 +37,7 @@ from basingov.compare.indicators import (
     COLUMNS,
     INDICATORS,
     RunFolder,
+    _indicator_row,
     basin_indicators,
     main_stem_reaches,
     read_run,
@@ -260,12 +261,6 @@ def compare(
     )
 
 
-def _blank_row(**kw: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
-    row.update(kw)
-    return row
-
-
 def _with_published(table: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
     """Fill published, source, discrepancy and explanation from the published file."""
     t = table.copy()
@@ -283,24 +278,15 @@ def _with_published(table: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
         b, ind, item = key
         if b not in basins or ind != "area_share" or key in have:
             continue
-        label, unit = INDICATORS[ind]
         extra.append(
-            _blank_row(
-                basin=b,
-                title=str(t.loc[t["basin"] == b, "title"].iloc[0]),
-                indicator=ind,
-                label=label,
-                unit=unit,
+            _indicator_row(
+                b,
+                str(t.loc[t["basin"] == b, "title"].iloc[0]),
+                ind,
                 level=0,
                 level_name=_top_level(t, b),
                 item=item,
                 value=0.0,
-                value_text="",
-                band_basis="",
-                published_source="",
-                published_url="",
-                explanation="",
-                status="computed",
                 note="below 1 % of the shipped basin, or absent from it",
             )
         )
@@ -338,27 +324,19 @@ def _governance_rows(gov: pd.DataFrame, folders: list[RunFolder]) -> pd.DataFram
     rows = []
     for r in gov.to_dict("records"):
         ind = "governance_body" if r["field"] == "body" else "governance_instrument"
-        label, unit = INDICATORS[ind]
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         basin = str(r["basin"])
         rows.append(
-            _blank_row(
-                basin=basin,
-                title=titles.get(basin, basin),
-                indicator=ind,
-                label=label,
-                unit=unit,
-                level=-1,
-                level_name="",
+            _indicator_row(
+                basin,
+                titles.get(basin, basin),
+                ind,
                 item=year,
                 value=float(year) if year else np.nan,
                 value_text=str(r["value"]),
-                band_basis="",
                 published_source=str(r["source"]),
                 published_url=str(r["url"]),
-                explanation="",
                 status="metadata",
-                note="",
             )
         )
     return pd.DataFrame(rows, columns=COLUMNS)
