@@ -91,19 +91,39 @@ def _transfer_tree(
         smat, dec, ret, dlv, exported, returned, border_zone, bb, bj, bv,
     )  # fmt: skip
     bsrc = exits[has_ds]
-    np.fill_diagonal(smat, gen - exported + returned)
 
     def dense_border() -> np.ndarray:
         out = np.zeros((nb, nj))
         out[bb[:m], bj[:m]] = bv[:m]
         return out
 
+    links = (bsrc, graph.idx_ds[bsrc], np.ones(nb))
+    return _closed(smat, links, dense_border, gen, dlv, dec, ret, exported, returned)
+
+
+def _closed(
+    smat: np.ndarray,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray],
+    border: np.ndarray | Callable[[], np.ndarray],
+    gen: np.ndarray,
+    dlv: np.ndarray,
+    dec: np.ndarray,
+    ret: np.ndarray,
+    exported: np.ndarray,
+    returned: np.ndarray,
+) -> Transfer:
+    """Return the :class:`Transfer`, its diagonal closed by ``gen - exported + returned``.
+
+    ``links`` are the border links ``(src, dst, frac)``; ``border`` their fluxes (border
+    links x origins), or a function that builds them on first use.
+    """
+    np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
         matrix=smat,
-        border_src=bsrc,
-        border_dst=graph.idx_ds[bsrc],
-        border_frac=np.ones(nb),
-        _border=dense_border,
+        border_src=links[0],
+        border_dst=links[1],
+        border_frac=links[2],
+        _border=border,
         generated=gen,
         delivered=dlv,
         decayed=dec,
@@ -111,6 +131,16 @@ def _transfer_tree(
         exported=exported,
         returned=returned,
     )
+
+
+def _border_sums(
+    rj: np.ndarray, bsrc: np.ndarray, bdst: np.ndarray, flux: np.ndarray, nj: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each origin's flux over its own border links (out, by source) and back (in, by target)."""
+    rows = np.arange(bsrc.size)
+    out = np.bincount(rj[bsrc], weights=flux[rows, rj[bsrc]], minlength=nj)
+    back = np.bincount(rj[bdst], weights=flux[rows, rj[bdst]], minlength=nj)
+    return out, back
 
 
 def transfer(
@@ -364,24 +394,12 @@ def _with_foreign(
     np.add.at(smat.T, rj[bdst], extra)
     away = origin != rj[node]
     np.add.at(smat, (origin[away], rj[node[away]]), load[away])
-    rows = np.arange(bsrc.size)
-    exported = t.exported + np.bincount(rj[bsrc], weights=extra[rows, rj[bsrc]], minlength=nj)
+    out, back = _border_sums(rj, bsrc, bdst, extra, nj)
+    exported = t.exported + out
     exported += np.bincount(origin[away], weights=load[away], minlength=nj)
-    returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
-    np.fill_diagonal(smat, gen - exported + returned)
-    return Transfer(
-        matrix=smat,
-        border_src=bsrc,
-        border_dst=bdst,
-        border_frac=bf,
-        _border=t.border_flux + extra,
-        generated=gen,
-        delivered=dlv,
-        decayed=dec,
-        retained=ret,
-        exported=exported,
-        returned=returned,
-    )
+    returned = t.returned + back
+    border = t.border_flux + extra
+    return _closed(smat, (bsrc, bdst, bf), border, gen, dlv, dec, ret, exported, returned)
 
 
 def _transfer_tree_two_labels(
@@ -460,24 +478,9 @@ def _transfer_general(
         ret[j0:j1] = r.retained[:w]
     smat = np.zeros((nj, nj))
     np.add.at(smat.T, rj[bdst], bflux)
-    rows = np.arange(bsrc.size)
-    exported = np.bincount(rj[bsrc], weights=bflux[rows, rj[bsrc]], minlength=nj)
-    returned = np.bincount(rj[bdst], weights=bflux[rows, rj[bdst]], minlength=nj)
+    exported, returned = _border_sums(rj, bsrc, bdst, bflux, nj)
     away = np.flatnonzero(o != rj)
     if away.size:  # load generated straight into waters routed as another jurisdiction's
         np.add.at(smat, (o[away], rj[away]), g[away])
         exported += np.bincount(o[away], weights=g[away], minlength=nj)
-    np.fill_diagonal(smat, gen - exported + returned)
-    return Transfer(
-        matrix=smat,
-        border_src=bsrc,
-        border_dst=bdst,
-        border_frac=bf,
-        _border=bflux,
-        generated=gen,
-        delivered=dlv,
-        decayed=dec,
-        retained=ret,
-        exported=exported,
-        returned=returned,
-    )
+    return _closed(smat, (bsrc, bdst, bf), bflux, gen, dlv, dec, ret, exported, returned)
