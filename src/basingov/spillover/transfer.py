@@ -287,18 +287,18 @@ def transfer(
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
     if fx is not None and fx[0].size:
         t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
-    return replace(t, first_exit=_first_exit(graph, kp, g, o, rj, lake, nj, fx))
+    fe = _first_exit(graph, (g, o, fx), rj, keep=kp, is_lake=lake, n_jur=t.generated.size)
+    return replace(t, first_exit=fe)
 
 
 def _first_exit(
     graph: RoutingGraph,
-    kp: np.ndarray,
-    g: np.ndarray,
-    o: np.ndarray,
+    loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
     rj: np.ndarray,
-    lake: np.ndarray,
-    nj: int,
-    fx: tuple[np.ndarray, ...] | None,
+    *,
+    keep: np.ndarray,
+    is_lake: np.ndarray,
+    n_jur: int,
 ) -> np.ndarray:
     """Own load of each origin measured where it first leaves its own waters (kg/day).
 
@@ -307,7 +307,8 @@ def _first_exit(
     without its border links, and what would flow over them is the first exit. Load
     generated straight into another jurisdiction's waters leaves at once.
     """
-    n = graph.n
+    g, o, fx = loads
+    n, nj = graph.n, n_jur
     home = o == rj
     h = np.where(home, g, 0.0)
     out = np.bincount(o[~home], weights=g[~home], minlength=nj).astype(np.float64)
@@ -321,7 +322,7 @@ def _first_exit(
     if not cut.any():
         return out
     inner = _drop_links(graph, cut)
-    r = route(inner, kp, h, np.zeros(n, dtype=np.int64), is_lake=lake, n_origins=1)
+    r = route(inner, keep, h, np.zeros(n, dtype=np.int64), is_lake=is_lake, n_origins=1)
     out += np.bincount(rj[src[cut]], weights=f[cut] * r.flux[src[cut], 0], minlength=nj)
     return out
 
