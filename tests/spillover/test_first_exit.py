@@ -80,6 +80,45 @@ def test_first_exit_matches_walking_every_load_down_its_path(seed: int) -> None:
         assert np.any(t.first_exit - (t.exported - t.returned) > 1e-6)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_first_exit_on_networks_with_bifurcations(seed: int) -> None:
+    """Random DAGs with split links: the first exit walks every share of every load."""
+    rng = np.random.default_rng(100 + seed)
+    n = 80
+    ds = np.array([rng.integers(i + 1, min(n, i + 5)) if i < n - 2 else -1 for i in range(n)])
+    src, dst, frac = [], [], []
+    for i in range(n - 4):
+        if rng.random() < 0.3:  # a bifurcation: two branches, some water may leave
+            a, b = rng.choice(np.arange(i + 1, min(n, i + 6)), 2, replace=False)
+            f1 = rng.uniform(0.2, 0.7)
+            src += [i, i]
+            dst += [int(a), int(b)]
+            frac += [f1, rng.uniform(0.1, 1.0 - f1)]
+    graph = routing_graph(ds, splits=(src, dst, frac))
+    assert graph.kind == "dag"
+    keep = rng.uniform(0.3, 1.0, n)
+    load = rng.uniform(0.0, 2.0, n)
+    jur = rng.integers(0, 4, n)
+    s_, d_, f_ = graph.links()
+    ent = entry_factors(keep)
+    want = np.zeros(4)
+
+    def walk(a: int, v: float, origin: int) -> None:
+        for k in np.flatnonzero(s_ == a):
+            b, w = int(d_[k]), v * f_[k]
+            if jur[b] != origin:
+                want[origin] += w
+            else:
+                walk(b, w * keep[b], origin)
+
+    for i in range(n):
+        walk(i, load[i] * ent[i], int(jur[i]))
+    t = transfer(graph, keep, load, jur, n_jur=4)
+    assert t.first_exit is not None
+    assert t.first_exit == pytest.approx(want, rel=1e-9, abs=1e-12)
+    assert np.all(t.exported - t.returned <= t.first_exit + 1e-9)
+
+
 def test_loads_on_another_jurisdictions_water_leave_at_once() -> None:
     """A foreign load (C's people on A's river) has crossed into A's waters where it enters."""
     t = transfer(

@@ -287,7 +287,9 @@ def transfer(
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
     if fx is not None and fx[0].size:
         t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
-    fe = _first_exit(graph, (g, o, fx), rj, keep=kp, is_lake=lake, n_jur=t.generated.size)
+    fe = _first_exit(
+        graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
+    )
     return replace(t, first_exit=fe)
 
 
@@ -297,6 +299,7 @@ def _first_exit(
     rj: np.ndarray,
     *,
     keep: np.ndarray,
+    entry: np.ndarray,
     is_lake: np.ndarray,
     n_jur: int,
 ) -> np.ndarray:
@@ -305,7 +308,8 @@ def _first_exit(
     Only load still in its origin's waters can leave them for the first time, so the
     *home* load (generated where origin and routing label agree) is routed on the graph
     without its border links, and what would flow over them is the first exit. Load
-    generated straight into another jurisdiction's waters leaves at once.
+    generated straight into another jurisdiction's waters leaves at once. On a tree this
+    is one compiled sweep that passes load on only within a jurisdiction's waters.
     """
     g, o, fx = loads
     n, nj = graph.n, n_jur
@@ -317,6 +321,15 @@ def _first_exit(
         at_home = origin == rj[node]
         np.add.at(h, node[at_home], load[at_home])
         out += np.bincount(origin[~at_home], weights=load[~at_home], minlength=nj)
+    if graph.kind == "tree":
+        sink = np.zeros(nj)
+        acc = K.tree_local(
+            graph.order, graph.idx_ds, keep, entry, h, rj, is_lake, sink, sink, sink
+        )  # fmt: skip
+        b = np.flatnonzero(graph.idx_ds >= 0)
+        b = b[rj[graph.idx_ds[b]] != rj[b]]
+        out += np.bincount(rj[b], weights=acc[b], minlength=nj)
+        return out
     src, dst, f = graph.links()
     cut = rj[src] != rj[dst]
     if not cut.any():
@@ -338,11 +351,6 @@ def _drop_links(graph: RoutingGraph, drop: np.ndarray) -> RoutingGraph:
     idx_ds = graph.idx_ds.copy()
     main = drop & (graph.idx_ds[src] == dst)
     idx_ds[src[main]] = -1
-    if graph.kind == "tree":
-        return RoutingGraph(
-            idx_ds=idx_ds, indptr=indptr, indices=indices, frac=graph.frac[keep],
-            order=graph.order, kind="tree",
-        )  # fmt: skip
     order = kahn_order_csr(indptr, indices, n)
     kind = "cyclic" if order.shape[0] < n else "dag"
     return RoutingGraph(
