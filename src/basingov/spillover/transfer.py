@@ -136,6 +136,7 @@ def _closed(
         retained=ret,
         exported=exported,
         returned=returned,
+        first_exit=np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj),
     )
 
 
@@ -287,6 +288,8 @@ def transfer(
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
     if fx is not None and fx[0].size:
         t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
+    if t.first_exit is not None:  # a zone's own load at its exit: the first exit
+        return t
     fe = _first_exit(
         graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
     )
