@@ -104,7 +104,11 @@ def _transfer_tree(
         return out
 
     links = (bsrc, graph.idx_ds[bsrc], np.ones(nb))
-    return _closed(smat, links, dense_border, gen, dlv, dec, ret, exported, returned)
+    # a zone's own load at its exit is what first leaves the jurisdiction's waters
+    first = np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj)
+    return _closed(
+        smat, links, dense_border, gen, dlv, dec, ret, exported, returned, first_exit=first
+    )
 
 
 def _closed(
@@ -117,11 +121,14 @@ def _closed(
     ret: np.ndarray,
     exported: np.ndarray,
     returned: np.ndarray,
+    *,
+    first_exit: np.ndarray | None = None,
 ) -> Transfer:
     """Return the :class:`Transfer`, its diagonal closed by ``gen - exported + returned``.
 
     ``links`` are the border links ``(src, dst, frac)``; ``border`` their fluxes (border
-    links x origins), or a function that builds them on first use.
+    links x origins), or a function that builds them on first use; ``first_exit`` as in
+    :class:`Transfer` (None: computed later by :func:`transfer`).
     """
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
@@ -136,7 +143,7 @@ def _closed(
         retained=ret,
         exported=exported,
         returned=returned,
-        first_exit=np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj),
+        first_exit=first_exit,
     )
 
 
