@@ -48,11 +48,12 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Run the benchmarks P1-P3 and P5 and rewrite their sections of docs/performance.md
+## Run the benchmarks P1-P5 and rewrite their sections of docs/performance.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_spillover.py --write
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_overlay.py --repeat 9
+	$(BIN)/python benchmarks/bench_pipeline.py --repeat 3 --profile --write
 	$(BIN)/python benchmarks/bench_maps.py --write
 
 ## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)

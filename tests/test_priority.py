@@ -235,3 +235,71 @@ def test_errors():
         score(x, {"beauty": 1.0})
     with pytest.raises(InputError, match="must be >= 0 and not all zero"):
         score(x, {"transboundary_load": 0.0})
+
+
+def _downstream_by_sets(idx_ds, pieces, crossings, level):
+    """Count downstream jurisdictions by plain set unions (the reference walk)."""
+    rp = pieces["reach_pos"].to_numpy()
+    fs = pieces["fraction_start"].to_numpy()
+    jur = pieces[f"jur_{level}"].to_numpy()
+    out = {}
+    for cid, a, b, f in crossings[["crossing_id", "reach_id", "to_reach_id", "fraction"]].values:
+        if a == b:
+            s = {j for r, ff, j in zip(rp, fs, jur, strict=True) if r == a and ff >= f - 1e-9}
+            r = idx_ds[a]
+        else:
+            s, r = set(), b
+        while r >= 0:
+            s |= {j for rr, j in zip(rp, jur, strict=True) if rr == r}
+            r = idx_ds[r]
+        out[cid] = len(s - {""})
+    return out
+
+
+def test_downstream_jurisdictions_equal_set_unions_random():
+    # random trees (reach ids = positions), pieces with random jurisdictions (some outside),
+    # crossings inside reaches and between reaches
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        idx_ds = np.array([-1] + [int(rng.integers(0, i)) for i in range(1, n)])
+        idx_ds[rng.random(n) < 0.05] = -1  # several outlets
+        net = SimpleNamespace(
+            reaches=pd.DataFrame({"reach_id": np.arange(n)}),
+            idx_ds=idx_ds,
+            order=np.arange(n)[::-1],
+        )
+        k = rng.integers(1, 4, n)
+        rp = np.repeat(np.arange(n), k)
+        fs = np.concatenate([np.sort(rng.random(m)) * (np.arange(m) > 0) for m in k])
+        jur = rng.choice(["A", "B", "C", "D", ""], rp.size)
+        pieces = pd.DataFrame({"reach_pos": rp, "fraction_start": fs, "jur_x": jur})
+        m = int(rng.integers(1, 15))
+        a = rng.integers(0, n, m)
+        inside = rng.random(m) < 0.5
+        b = np.where(inside, a, np.maximum(idx_ds[a], 0))
+        b = np.where(inside | (idx_ds[a] >= 0), b, a)
+        cr = pd.DataFrame(
+            {"crossing_id": [f"x-{i}" for i in range(m)], "level_name": "x", "reach_id": a,
+             "to_reach_id": b, "fraction": np.where(a == b, rng.random(m), 1.0)}
+        )  # fmt: skip
+        got = downstream_jurisdictions(net, pieces, cr).to_dict()
+        assert got == _downstream_by_sets(idx_ds, pieces, cr, "x")
+
+
+def test_kendall_tau_b_equals_scipy():
+    from scipy.stats import kendalltau
+
+    from basingov.priority import _kendall_tau_b
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, 60))
+        x = rng.integers(0, max(2, n // 3), n)  # ties in both
+        y = rng.integers(0, n, n)
+        ref = kendalltau(x, y).statistic
+        got = _kendall_tau_b(x, y)
+        assert (np.isnan(ref) and np.isnan(got)) or got == ref
+    assert np.isnan(_kendall_tau_b(np.ones(5), np.arange(5)))  # no pairs untied in x

@@ -58,6 +58,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numba import njit
 
 from basingov._checks import select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
@@ -191,42 +192,128 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
     [2, 1]
     """
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
-    order = np.asarray(net.order, dtype=np.int64)
+    n = idx_ds.size
     rid_pos = pd.Series(np.arange(len(net.reaches)), index=net.reaches["reach_id"].to_numpy())
     out = pd.Series(0, index=pd.Index(crossings["crossing_id"].astype(str)), dtype=np.int64)
+    # children of each reach (CSR), for a walk from the outlets upstream
+    up = np.flatnonzero(idx_ds >= 0)
+    kid_of = idx_ds[up]
+    srt = np.argsort(kid_of, kind="stable")
+    kids = up[srt]
+    kid_ptr = np.searchsorted(kid_of[srt], np.arange(n + 1)).astype(np.int64)
+    rp = pieces["reach_pos"].to_numpy(dtype=np.int64)
+    fs = pieces["fraction_start"].to_numpy(dtype=float)
     for lv, c in crossings.groupby("level_name", sort=False):
         col = f"jur_{lv}"
         if col not in pieces:
             msg = f"pieces lack {col!r}; the crossings' level {lv!r} is not a piece level"
             raise InputError(msg)
-        rp = pieces["reach_pos"].to_numpy(dtype=np.int64)
-        fs = pieces["fraction_start"].to_numpy(dtype=float)
         jur = pieces[col].fillna("").astype(str).to_numpy(dtype=object)
-        own: dict[int, set[str]] = {}
-        for r, j in zip(rp, jur, strict=True):
-            if j != _OUTSIDE:
-                own.setdefault(int(r), set()).add(str(j))
-        below: dict[int, frozenset[str]] = {}
-        for r in order[::-1]:
-            d = int(idx_ds[r])
-            base = below.get(d, frozenset()) if d >= 0 else frozenset()
-            below[int(r)] = base | frozenset(own.get(int(r), ()))
-        by_reach: dict[int, list[tuple[float, str]]] = {}
-        for r, f, j in zip(rp, fs, jur, strict=True):
-            by_reach.setdefault(int(r), []).append((float(f), str(j)))
-        for cid, a, b, f in zip(
-            c["crossing_id"], c["reach_id"], c["to_reach_id"], c["fraction"], strict=True
-        ):
-            pa, pb = int(rid_pos[a]), int(rid_pos[b])
-            if pa == pb:
-                rest = {j for fs_, j in by_reach.get(pa, []) if fs_ >= float(f) - 1e-9}
-                rest.discard(_OUTSIDE)
-                d = int(idx_ds[pa])
-                s = rest | (below.get(d, frozenset()) if d >= 0 else frozenset())
-            else:
-                s = set(below.get(pb, frozenset()))
-            out[str(cid)] = len(s)
+        codes, uniq = pd.factorize(jur)
+        codes = np.where(jur == _OUTSIDE, -1, codes).astype(np.int64)
+        # each reach's own jurisdictions (distinct, outside excluded)
+        ok = codes >= 0
+        pair = np.unique(np.stack([rp[ok], codes[ok]]), axis=1)
+        own_ptr = np.searchsorted(pair[0], np.arange(n + 1)).astype(np.int64)
+        pa = rid_pos.reindex(c["reach_id"].to_numpy()).to_numpy(dtype=np.int64)
+        pb = rid_pos.reindex(c["to_reach_id"].to_numpy()).to_numpy(dtype=np.int64)
+        f = c["fraction"].to_numpy(dtype=float)
+        # a crossing inside a reach: the rest of the reach, then everything below it
+        same = np.flatnonzero(pa == pb)
+        q_node, q_ptr, q_codes = [], [0], []
+        by_rp = np.argsort(rp, kind="stable")
+        lo = np.searchsorted(rp[by_rp], pa[same], side="left")
+        hi = np.searchsorted(rp[by_rp], pa[same], side="right")
+        for k, i0, i1 in zip(same, lo, hi, strict=True):
+            on = by_rp[i0:i1]
+            rest = np.unique(codes[on[(fs[on] >= f[k] - 1e-9) & (codes[on] >= 0)]])
+            q_codes.append(rest)
+            q_ptr.append(q_ptr[-1] + rest.size)
+            q_node.append(int(idx_ds[pa[k]]))
+        below, extra = _path_counts(
+            idx_ds, kids, kid_ptr, pair[1].astype(np.int64), own_ptr, int(uniq.size),
+            np.asarray(q_node, dtype=np.int64), np.asarray(q_ptr, dtype=np.int64),
+            np.concatenate(q_codes).astype(np.int64) if q_codes else np.zeros(0, np.int64),
+        )  # fmt: skip
+        counts = below[pb].copy()
+        counts[same] = extra
+        out.loc[pd.Index(c["crossing_id"].astype(str))] = counts
     return out
+
+
+@njit(cache=True)
+def _path_counts(  # pragma: no cover - compiled
+    idx_ds: np.ndarray,
+    kids: np.ndarray,
+    kid_ptr: np.ndarray,
+    own: np.ndarray,
+    own_ptr: np.ndarray,
+    n_codes: int,
+    q_node: np.ndarray,
+    q_ptr: np.ndarray,
+    q_codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct jurisdictions on the way from each reach to its outlet, and per query.
+
+    Walks every tree from its outlet upstream, keeping a count per jurisdiction of the
+    reaches on the path (``own[own_ptr[r]:own_ptr[r + 1]]`` are reach ``r``'s). Query
+    ``k`` asks for the distinct jurisdictions of ``q_codes[q_ptr[k]:q_ptr[k + 1]]`` and
+    those below and at reach ``q_node[k]`` (-1: none below).
+    """
+    n = idx_ds.shape[0]
+    below = np.zeros(n, dtype=np.int64)
+    cnt = np.zeros(n_codes, dtype=np.int64)
+    nq = q_node.shape[0]
+    extra = np.zeros(nq, dtype=np.int64)
+    # queries by reach (CSR)
+    qn = np.zeros(n + 1, dtype=np.int64)
+    for k in range(nq):
+        if q_node[k] >= 0:
+            qn[q_node[k] + 1] += 1
+        else:
+            extra[k] = q_ptr[k + 1] - q_ptr[k]
+    qs = np.cumsum(qn)
+    qlist = np.empty(max(1, int(qs[n])), dtype=np.int64)
+    fill = qs[:n].copy()
+    for k in range(nq):
+        if q_node[k] >= 0:
+            qlist[fill[q_node[k]]] = k
+            fill[q_node[k]] += 1
+    stack = np.empty(n, dtype=np.int64)
+    state = np.zeros(n, dtype=np.int64)  # 0 new, 1 entered
+    distinct = 0
+    for root in range(n):
+        if idx_ds[root] >= 0:
+            continue
+        top = 0
+        stack[0] = root
+        top = 1
+        while top > 0:
+            r = stack[top - 1]
+            if state[r] == 0:
+                state[r] = 1
+                for q in range(own_ptr[r], own_ptr[r + 1]):
+                    if cnt[own[q]] == 0:
+                        distinct += 1
+                    cnt[own[q]] += 1
+                below[r] = distinct
+                for t in range(qs[r], qs[r + 1]):
+                    k = qlist[t]
+                    e = distinct
+                    for q in range(q_ptr[k], q_ptr[k + 1]):
+                        if cnt[q_codes[q]] == 0:
+                            e += 1
+                    extra[k] = e
+                for q in range(kid_ptr[r], kid_ptr[r + 1]):
+                    stack[top] = kids[q]
+                    top += 1
+            else:
+                top -= 1
+                for q in range(own_ptr[r], own_ptr[r + 1]):
+                    cnt[own[q]] -= 1
+                    if cnt[own[q]] == 0:
+                        distinct -= 1
+    return below, extra
 
 
 def _ecdf(values: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -325,6 +412,82 @@ def _classes(s: np.ndarray, minor: np.ndarray, high: float, medium: float) -> np
     return cls
 
 
+@njit(cache=True)
+def _discordant(y: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Count the pairs ``i < j`` with ``y[i] > y[j]`` (inversions, by merge sort)."""
+    n = y.shape[0]
+    a = y.copy()
+    b = np.empty_like(a)
+    inv = 0
+    width = 1
+    while width < n:
+        for lo in range(0, n, 2 * width):
+            mid = min(lo + width, n)
+            hi = min(lo + 2 * width, n)
+            i, j, k = lo, mid, lo
+            while i < mid and j < hi:
+                if a[j] < a[i]:
+                    b[k] = a[j]
+                    inv += mid - i
+                    j += 1
+                else:
+                    b[k] = a[i]
+                    i += 1
+                k += 1
+            while i < mid:
+                b[k] = a[i]
+                i += 1
+                k += 1
+            while j < hi:
+                b[k] = a[j]
+                j += 1
+                k += 1
+        a, b = b, a
+        width *= 2
+    return inv
+
+
+def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall's tau-b of two rankings: ``scipy.stats.kendalltau(x, y).statistic``.
+
+    The same counts (discordant pairs, ties in x, in y and in both) and the same final
+    arithmetic as SciPy, without its p-value.
+
+    Examples
+    --------
+    >>> _kendall_tau_b(np.array([1, 2, 3, 4]), np.array([1, 3, 2, 4]))
+    0.6666666666666669
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    size = x.size
+    if size < 2:
+        return float("nan")
+    perm = np.argsort(y)
+    x, y = x[perm], y[perm]
+    y = np.r_[True, y[1:] != y[:-1]].cumsum(dtype=np.intp)
+    perm = np.argsort(x, kind="mergesort")
+    x, y = x[perm], y[perm]
+    x = np.r_[True, x[1:] != x[:-1]].cumsum(dtype=np.intp)
+    dis = int(_discordant(y.astype(np.int64)))
+    obs = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1]), True]
+    cnt = np.diff(np.nonzero(obs)[0]).astype("int64", copy=False)
+    ntie = int((cnt * (cnt - 1) // 2).sum())
+
+    def ties(ranks: np.ndarray) -> int:
+        c = np.bincount(ranks).astype("int64", copy=False)
+        c = c[c > 1]
+        return int((c * (c - 1) // 2).sum())
+
+    xtie, ytie = ties(x), ties(y)
+    tot = (size * (size - 1)) // 2
+    if xtie == tot or ytie == tot:
+        return float("nan")
+    con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
+    tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
+    return float(np.minimum(1.0, max(-1.0, tau)))
+
+
 def rank_stability(
     x: pd.DataFrame,
     minor: np.ndarray,
@@ -352,9 +515,6 @@ def rank_stability(
     InputError
         If ``perturbation`` is not in [0, 1).
     """
-    # deferred: scipy.stats takes over a second to import; `basingov --help` must not pay it
-    from scipy.stats import kendalltau
-
     if not 0 <= perturbation < 1:
         msg = f"perturbation must lie in [0, 1), got {perturbation}"
         raise InputError(msg)
@@ -398,7 +558,7 @@ def rank_stability(
         rmin, rmax = np.minimum(rmin, r), np.maximum(rmax, r)
         cstable &= _classes(s, minor, high, medium) == c0
         if n > 1:
-            t = kendalltau(r0, r).statistic
+            t = _kendall_tau_b(r0, r)
             taus.append(1.0 if np.isnan(t) else float(t))
         if top_n:
             tops.append(len(top0 & set(np.flatnonzero(r <= top_n))) / top_n)
@@ -595,7 +755,14 @@ def priority(
         cr["own_load"] = cr["crossing_id"].map(own.groupby("crossing_id")["load_kg_day"].sum())
         cr["own_load"] = cr["own_load"].fillna(0.0)
         big = f[f["share"] >= cfg.origin_share_min]
-        org = big.groupby("crossing_id")["origin"].agg(lambda s: sorted(set(map(str, s))))
+        org_sets: dict[Any, set[str]] = {}
+        for c_id, o in zip(
+            big["crossing_id"].to_numpy(dtype=object),
+            big["origin"].to_numpy(dtype=object),
+            strict=True,
+        ):
+            org_sets.setdefault(c_id, set()).add(str(o))
+        org = {c_id: sorted(v) for c_id, v in org_sets.items()}
         cr["_origins"] = cr["crossing_id"].map(org)
     else:
         cr["load_kg_day"] = np.nan
@@ -643,9 +810,11 @@ def priority(
         )  # fmt: skip
         g["rank_min"], g["rank_max"] = per["rank_min"], per["rank_max"]
         known = [k for k in PRIORITY_INDICATORS if weights.get(k, 0) > 0]
-        g["unknown"] = [
-            ";".join(k for k in known if np.isnan(r[f"x_{k}"])) for _, r in x.iterrows()
-        ]
+        miss = np.column_stack(
+            [x[f"x_{k}"].to_numpy(dtype=float) for k in known] or [np.zeros((len(x), 0))]
+        )
+        miss = np.isnan(miss) if len(known) else np.zeros((len(x), 0), dtype=bool)
+        g["unknown"] = [";".join(k for k, m in zip(known, row, strict=True) if m) for row in miss]
         mech = [_mechanism(r, thr) for r in g.to_dict("records")]
         g["mechanism"] = [m for m, _ in mech]
         g["reason"] = [why for _, why in mech]
@@ -675,10 +844,6 @@ def priority(
     return PriorityResult(table=out, stability=stability, weights=weights)
 
 
-def _involved(row: pd.Series) -> list[str]:
-    return sorted({str(row["from_jur"]), str(row["to_jur"]), *row["_origins"]} - {_OUTSIDE})
-
-
 def _section_rows(cr: pd.DataFrame) -> pd.DataFrame:
     s = cr.copy()
     s["kind"] = "section"
@@ -687,46 +852,83 @@ def _section_rows(cr: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         s["own_share"] = np.where(s["load_kg_day"] > 0, s["own_load"] / s["load_kg_day"], np.nan)
     s["origins"] = [";".join(o) for o in s["_origins"]]
-    s["n_jurisdictions"] = [len(_involved(r)) for _, r in s.iterrows()]
+    s["n_jurisdictions"] = [
+        len({str(a), str(b), *o} - {_OUTSIDE})
+        for a, b, o in zip(
+            s["from_jur"].to_numpy(dtype=object),
+            s["to_jur"].to_numpy(dtype=object),
+            s["_origins"].to_numpy(dtype=object),
+            strict=True,
+        )
+    ]
     return s
 
 
 def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
     if cr.empty:
         return cr.assign(kind="pair")
+    key = pd.MultiIndex.from_frame(cr[["level_name", "from_jur", "to_jur"]])
+    codes, uniq = pd.factorize(key, sort=False)  # groups in order of first appearance
+    members = pd.Series(np.arange(len(cr))).groupby(codes).indices
+
+    def col(name: str) -> np.ndarray:
+        return cr[name].to_numpy()
+
+    load_v = col("load_kg_day").astype(float)
+    own_v = col("own_load").astype(float)
+    exc_v = col("exceedance_ratio").astype(float)
+    area_v = col("upstream_area_km2").astype(float)
+    q_v = col("discharge_m3s").astype(float)
+    down_v = col("downstream_jurisdictions").astype(float)
+    minor_v = col("minor")
+    station = col("has_station")
+    cid = cr["crossing_id"].astype(str).to_numpy()
+    origins_v = col("_origins")
+    from_name, to_name = col("from_name"), col("to_name")
+    lon, lat, geom = col("lon"), col("lat"), col("geometry")
+
+    def total(v: np.ndarray) -> float:
+        """``Series.sum(min_count=1)``: NaN when every value is missing."""
+        ok = ~np.isnan(v)
+        return float(np.where(ok, v, 0.0).sum()) if ok.any() else np.nan
+
+    def most(v: np.ndarray) -> float:
+        """``Series.max()``: NaN when every value is missing."""
+        return float(np.nanmax(v)) if (~np.isnan(v)).any() else np.nan
+
     rows = []
-    for (lv, a, b), g in cr.groupby(["level_name", "from_jur", "to_jur"], sort=False):
-        load = g["load_kg_day"].sum(min_count=1)
-        own = g["own_load"].sum(min_count=1)
-        origins = sorted(set().union(*map(set, g["_origins"])))
-        exc = g["exceedance_ratio"].max()
-        st = g["has_station"]
-        has = None if st.isna().all() else bool(st.fillna(False).astype(bool).any())
-        main = g.iloc[int(np.argmax(g["upstream_area_km2"].fillna(0.0).to_numpy()))]
+    for k, (lv, a, b) in enumerate(uniq):
+        g = members[k]
+        load = total(load_v[g])
+        own = total(own_v[g])
+        origins = sorted(set().union(*map(set, origins_v[g])))
+        st = station[g]
+        has = None if pd.isna(st).all() else bool(any(bool(v) for v in st if not pd.isna(v)))
+        m = g[int(np.argmax(np.nan_to_num(area_v[g], nan=0.0)))]
         rows.append(
             {
                 "kind": "pair",
                 "level_name": lv,
                 "section_or_pair": f"pair {a}->{b}",
-                "crossing_id": ";".join(g["crossing_id"].astype(str)),
+                "crossing_id": ";".join(cid[g]),
                 "from_jur": a,
                 "to_jur": b,
-                "from_name": main["from_name"],
-                "to_name": main["to_name"],
+                "from_name": from_name[m],
+                "to_name": to_name[m],
                 "n_sections": len(g),
-                "lon": main["lon"],
-                "lat": main["lat"],
-                "upstream_area_km2": float(g["upstream_area_km2"].max()),
-                "discharge_m3s": float(g["discharge_m3s"].max()),
-                "minor": bool(g["minor"].all()),
+                "lon": lon[m],
+                "lat": lat[m],
+                "upstream_area_km2": most(area_v[g]),
+                "discharge_m3s": most(q_v[g]),
+                "minor": bool(minor_v[g].all()),
                 "load_kg_day": load,
                 "own_share": own / load if load and not pd.isna(load) and load > 0 else np.nan,
-                "exceedance_ratio": exc,
+                "exceedance_ratio": most(exc_v[g]),
                 "has_station": has,
-                "downstream_jurisdictions": float(g["downstream_jurisdictions"].max()),
+                "downstream_jurisdictions": most(down_v[g]),
                 "origins": ";".join(origins),
                 "n_jurisdictions": len(set(origins) | {a, b}),
-                "geometry": main["geometry"] if len(g) == 1 else _multipoint(g["geometry"]),
+                "geometry": geom[m] if len(g) == 1 else _multipoint(pd.Series(geom[g])),
             }
         )
     return pd.DataFrame(rows)

@@ -290,7 +290,11 @@ def river_chiefs(
     for lv in lv_list:
         if f"name_{lv}" in p:
             jur_names.update(
-                zip(p[f"jur_{lv}"].astype(str), p[f"name_{lv}"].astype(str), strict=True)
+                zip(
+                    p[f"jur_{lv}"].astype(str).to_numpy(dtype=object),
+                    p[f"name_{lv}"].astype(str).to_numpy(dtype=object),
+                    strict=True,
+                )
             )
     st = overlay.boundary_stretches
     pair = {

@@ -119,3 +119,33 @@ def test_loads_by_source_levels():
     assert out.loc[out["level_name"] == "r", "load_kg_day"].sum() == pytest.approx(6.0)
     with pytest.raises(InputError, match="not in the piece table"):
         loads_by_source(ld, p, ["x"])
+
+
+def test_shared_cells_equal_one_density_at_a_time():
+    # the Thames land cover: the kinds share the cells' boxes, basin weights and parts in
+    # the jurisdictions; each kind's rows equal those of placing that density alone
+    from basingov.datasets import load_basin, load_network
+    from basingov.loads.diffuse import DIFFUSE_KINDS, _place, _read_classes
+    from basingov.loads.population import _Cells
+    from basingov.overlay import overlay_network
+
+    basin = load_basin("thames")
+    cfg = basin.config
+    net = load_network(basin)
+    levels = list(cfg.boundaries.levels)
+    pieces = overlay_network(net, basin.jurisdictions, basin.basin, levels=levels).pieces
+    classes, tr, rcrs = _read_classes(cfg.loads.landcover_raster)
+    cells = _Cells(pieces, classes >= 0, tr, rcrs, basin.basin)
+    coef = export_coefficients(cfg.loads.parameter, region=cfg.loads.export_region)
+    n = 0
+    for kind in DIFFUSE_KINDS:
+        lut = np.zeros(256)
+        sel = coef[coef["source_kind"] == kind]
+        lut[sel["igbp_class"].to_numpy()] = sel["kg_km2_yr"].to_numpy()
+        dens = np.where(classes >= 0, lut[np.clip(classes, 0, 255)], 0.0)
+        args = (pieces, dens, tr, rcrs, basin.basin, basin.jurisdictions, kind)
+        alone = _place(*args)
+        shared = _place(*args, cells=cells)
+        pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+        n += len(alone)
+    assert n > 0

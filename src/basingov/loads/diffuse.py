@@ -37,6 +37,7 @@ from basingov._tables import read_table
 from basingov.errors import InputError
 from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
+    _Cells,
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
@@ -200,18 +201,28 @@ def _place(
     basin: gpd.GeoDataFrame | None,
     jurisdictions: gpd.GeoDataFrame | None,
     kind: str,
+    *,
+    cells: _Cells | None = None,
 ) -> pd.DataFrame:
     """Put a per-cell density (kg/km²/yr) onto pieces as kg/day, kept by jurisdiction."""
     if not (density > 0).any():
         return pd.DataFrame()
-    cg, dens = _populated_cells(pieces, density, transform, rcrs, basin)
+    if cells is not None:
+        sel, dens = cells.select(density)
+        cg = cells.geoms[sel]
+    else:
+        cg, dens = _populated_cells(pieces, density, transform, rcrs, basin)
     if dens.size == 0:
         return pd.DataFrame()
 
     load = dens * shapely.area(cg) / 1e6 / _DAYS  # kg/day inside the basin
     if jurisdictions is not None:
         bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
-        out = _population_by_jurisdiction(pieces, cg, load, jurisdictions, bclip, 1000.0)
+        if cells is not None:  # the cells' geometry is shared by every density on them
+            plan, at = cells.plan(pieces, jurisdictions, bclip)
+            out = plan.loads(at[sel], load, 1000.0)
+        else:
+            out = _population_by_jurisdiction(pieces, cg, load, jurisdictions, bclip, 1000.0)
     else:
         out = _population_on_pieces(pieces, cg, load, 1000.0)
     out = out.drop(columns="population")
@@ -288,12 +299,14 @@ def landcover_loads(
         warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
     lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
     parts = []
+    # every kind's cells are valid cells: their boxes and basin weights are computed once
+    cells = _Cells(pieces, classes >= 0, transform, rcrs, basin) if (classes >= 0).any() else None
     for kind in DIFFUSE_KINDS:
         sel = coef[coef["source_kind"] == kind]
         lut[:] = 0.0
         lut[sel["igbp_class"].to_numpy()] = sel["kg_km2_yr"].to_numpy()
         dens = np.where(classes >= 0, lut[np.clip(classes, 0, lut.size - 1)], 0.0)
-        parts.append(_place(pieces, dens, transform, rcrs, basin, jurisdictions, kind))
+        parts.append(_place(pieces, dens, transform, rcrs, basin, jurisdictions, kind, cells=cells))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])

@@ -12,6 +12,7 @@ import shapely
 from pyproj.exceptions import CRSError as ProjCRSError
 from pyproj.exceptions import ProjError
 
+from basingov._threads import chunked
 from basingov.errors import BasingovWarning, CRSError, InputError
 
 #: Share of the basin a load raster must cover to pass without a warning: outside its
@@ -87,37 +88,111 @@ def _extent_text(shape: tuple[int, ...], t: Any) -> str:
     return f"[{min(xs):.6g}, {min(ys):.6g}, {max(xs):.6g}, {max(ys):.6g}]"
 
 
+class _Cells:
+    """Raster cells as boxes in the pieces' CRS with their share inside the basin.
+
+    ``rows, cols`` in the raster's row-major order, ``geoms`` the projected boxes and
+    ``weight`` the share of each box's area inside the basin (1 without a basin). Several
+    densities on one raster (the land-cover kinds) share one :class:`_Cells`: each cell's
+    box and weight are computed once, with the same operations as for any one of them.
+    """
+
+    def __init__(
+        self,
+        pieces: gpd.GeoDataFrame,
+        mask: np.ndarray,
+        transform: Any,
+        rcrs: Any,
+        basin: gpd.GeoDataFrame | None,
+    ) -> None:
+        rows, cols = np.nonzero(mask)
+        tr = transform
+        x0 = tr.a * cols + tr.b * rows + tr.c
+        y0 = tr.d * cols + tr.e * rows + tr.f
+        x1 = tr.a * (cols + 1) + tr.b * (rows + 1) + tr.c
+        y1 = tr.d * (cols + 1) + tr.e * (rows + 1) + tr.f
+        cells = _project_cells(shapely.box(x0, y1, x1, y0), rcrs, pieces.crs)
+        cg = cells.to_numpy()
+        if not np.isfinite(shapely.get_coordinates(cg)).all():
+            msg = (
+                f"population raster cells cannot be projected from {rcrs} to {pieces.crs}: the "
+                "raster lies outside the area the basin's CRS covers; check its CRS label"
+            )
+            raise InputError(msg)
+        w = np.ones(cg.size)
+        if basin is not None:
+            bpoly = basin.to_crs(pieces.crs).union_all()
+            shapely.prepare(bpoly)
+            # a cell that does not meet the basin has an empty intersection: weight 0
+            hit = shapely.intersects(bpoly, cg)
+            w[~hit] = 0.0
+            w[hit] = chunked(
+                lambda g: shapely.area(shapely.intersection(g, bpoly)) / shapely.area(g),
+                cg[hit],
+            )
+        self.rows, self.cols, self.geoms, self.weight = rows, cols, cg, w
+        self.shape = mask.shape
+        self.has_basin = basin is not None
+        self._plan: tuple[Any, ...] | None = None
+
+    def select(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (ascending) of the cells holding people in ``data``, and their people.
+
+        As :func:`_populated_cells`: people times the basin weight, cells without any left
+        out.
+
+        Raises
+        ------
+        InputError
+            If ``data`` holds people in a cell that is not one of these cells.
+        """
+        vals = np.ma.filled(data, 0.0)
+        flat = self.rows * self.shape[1] + self.cols
+        sel = np.flatnonzero((vals > 0).ravel()[flat])
+        outside = int((vals > 0).sum()) - sel.size
+        if outside:
+            msg = f"{outside} populated cell(s) are not among the given cells"
+            raise InputError(msg)
+        pop = vals[self.rows[sel], self.cols[sel]]
+        if self.has_basin:
+            pop = pop * self.weight[sel]
+        keep = pop > 0
+        return sel[keep], pop[keep]
+
+    def plan(
+        self, pieces: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame, bclip: Any
+    ) -> tuple[_JurPlan, np.ndarray]:
+        """Return the :class:`_JurPlan` of every cell inside the basin, and each cell's row.
+
+        Computed once per :class:`_Cells` (the same pieces, jurisdictions and basin every
+        time: those of the call that made it).
+        """
+        if self._plan is None:
+            inside = np.flatnonzero(self.weight > 0)
+            at = np.full(self.geoms.size, -1, dtype=np.int64)
+            at[inside] = np.arange(inside.size)
+            self._plan = (_JurPlan(pieces, self.geoms[inside], jurisdictions, bclip), at)
+        return self._plan
+
+
 def _populated_cells(
     pieces: gpd.GeoDataFrame,
     data: np.ndarray,
     transform: Any,
     rcrs: Any,
     basin: gpd.GeoDataFrame | None,
+    *,
+    cells: _Cells | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the populated cells as boxes in the pieces' CRS and their people."""
-    vals = np.ma.filled(data, 0.0)
-    rows, cols = np.nonzero(vals > 0)
-    pop = vals[rows, cols]
-    tr = transform
-    x0 = tr.a * cols + tr.b * rows + tr.c
-    y0 = tr.d * cols + tr.e * rows + tr.f
-    x1 = tr.a * (cols + 1) + tr.b * (rows + 1) + tr.c
-    y1 = tr.d * (cols + 1) + tr.e * (rows + 1) + tr.f
-    cells = _project_cells(shapely.box(x0, y1, x1, y0), rcrs, pieces.crs)
-    cg = cells.to_numpy()
-    if not np.isfinite(shapely.get_coordinates(cg)).all():
-        msg = (
-            f"population raster cells cannot be projected from {rcrs} to {pieces.crs}: the "
-            "raster lies outside the area the basin's CRS covers; check its CRS label"
-        )
-        raise InputError(msg)
-    if basin is not None:
-        bpoly = basin.to_crs(pieces.crs).union_all()
-        w = shapely.area(shapely.intersection(cg, bpoly)) / shapely.area(cg)
-        pop = pop * w
-    keep = pop > 0
-    cg, pop = cg[keep], pop[keep]
-    return cg, pop
+    """Return the populated cells as boxes in the pieces' CRS and their people.
+
+    ``cells`` (the same raster, a superset of the populated cells) saves recomputing the
+    boxes and their basin weights.
+    """
+    if cells is None:
+        cells = _Cells(pieces, np.ma.filled(data, 0.0) > 0, transform, rcrs, basin)
+    sel, pop = cells.select(data)
+    return cells.geoms[sel], pop
 
 
 def _length_shares(
@@ -129,7 +204,7 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    length = shapely.length(shapely.intersection(geoms[gi], pg[pi]))
+    length = chunked(lambda a, b: shapely.length(shapely.intersection(a, b)), geoms[gi], pg[pi])
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
@@ -214,60 +289,109 @@ def _population_by_jurisdiction(
     e: float,
 ) -> pd.DataFrame:
     """Cells cut by the finest jurisdictions; people go to pieces of their own part."""
-    origins, finest = _origin_table(jurisdictions)
-    jur = jurisdictions if jurisdictions.crs == pieces.crs else jurisdictions.to_crs(pieces.crs)
-    fj = jur[jur["level_name"].astype(str) == finest]
-    fids = fj["jur_id"].astype(str).to_numpy(dtype=object)
-    jg = fj.geometry.to_numpy()
-    if bclip is not None:
-        jg = shapely.intersection(jg, bclip)
-    ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
-    part = shapely.intersection(cg[ci], jg[ji])
-    area = shapely.area(part)
-    ok = area > 0
-    ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]
-    cover = np.bincount(ci, weights=area, minlength=cg.size)
-    people = pop[ci] * area / cover[ci]
-    # people of cells outside every jurisdiction: the rule without jurisdictions
-    out_cells = np.flatnonzero(cover == 0)
-    geoms = np.concatenate([part, cg[out_cells]])
-    people = np.concatenate([people, pop[out_cells]])
-    home = np.concatenate([ji, np.full(out_cells.size, -1, dtype=np.int64)])
-    pg = pieces.geometry.to_numpy()
-    tree = shapely.STRtree(pg)
-    qi, pi, share, lone = _length_shares(geoms, tree, pg)
-    col = f"jur_{finest}"
-    pj = (
-        pieces[col].astype(str).to_numpy(dtype=object)
-        if col in pieces.columns
-        else np.full(len(pieces), "", dtype=object)
-    )
-    lone_jur = np.where(home[lone] >= 0, fids[np.maximum(home[lone], 0)], "")
-    has_piece = np.isin(lone_jur, pj[pj != ""])
-    add_q, add_p = [], []
-    for jid in np.unique(lone_jur[has_piece]):  # one small tree per jurisdiction
-        which = lone[lone_jur == jid]
-        mine = np.flatnonzero(pj == jid)
-        q, p = _nearest(shapely.STRtree(pg[mine]), geoms, which)
-        add_q.append(q)
-        add_p.append(mine[p])
-    rest = lone[~has_piece]
-    if rest.size:
-        q, p = _nearest(tree, geoms, rest)
-        add_q.append(q)
-        add_p.append(p)
-    if add_q:
-        extra_q = np.concatenate(add_q)
-        qi = np.concatenate([qi, extra_q])
-        pi = np.concatenate([pi, np.concatenate(add_p)])
-        share = np.concatenate([share, np.ones(extra_q.size)])
-    contrib = pd.DataFrame({"piece": pi, "home": home[qi], "population": people[qi] * share})
-    agg = contrib.groupby(["piece", "home"], sort=True)["population"].sum().reset_index()
-    agg = agg[agg["population"] > 0]
-    piece = agg["piece"].to_numpy()
-    hj = agg["home"].to_numpy()
-    out = _load_rows(pieces, piece, agg["population"].to_numpy(), e)
-    org = origins.reindex(np.where(hj >= 0, fids[np.maximum(hj, 0)], "").astype(object))
-    for c in origins.columns:
-        out[c] = org[c].to_numpy(dtype=object)
-    return out.reset_index(drop=True)
+    plan = _JurPlan(pieces, cg, jurisdictions, bclip)
+    return plan.loads(np.arange(cg.size), pop, e)
+
+
+class _JurPlan:
+    """The geometry of :func:`_population_by_jurisdiction` for a set of cells.
+
+    The cells' parts in the finest jurisdictions, their river length on each piece and
+    the nearest pieces of parts that no river crosses depend on the cells only, not on
+    what they hold. Several densities on the same cells (the land-cover kinds) take their
+    subsets of it (:meth:`loads`): the rows, in the same order, and so the same sums, as
+    a run of :func:`_population_by_jurisdiction` on each subset.
+    """
+
+    def __init__(
+        self, pieces: gpd.GeoDataFrame, cg: np.ndarray, jurisdictions: gpd.GeoDataFrame, bclip: Any
+    ) -> None:
+        origins, finest = _origin_table(jurisdictions)
+        jur = jurisdictions if jurisdictions.crs == pieces.crs else jurisdictions.to_crs(pieces.crs)
+        fj = jur[jur["level_name"].astype(str) == finest]
+        fids = fj["jur_id"].astype(str).to_numpy(dtype=object)
+        jg = fj.geometry.to_numpy()
+        if bclip is not None:
+            jg = shapely.intersection(jg, bclip)
+        ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
+        part = chunked(shapely.intersection, cg[ci], jg[ji])
+        area = shapely.area(part)
+        ok = area > 0
+        ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]
+        cover = np.bincount(ci, weights=area, minlength=cg.size)
+        # cells outside every jurisdiction: the rule without jurisdictions
+        out_cells = np.flatnonzero(cover == 0)
+        geoms = np.concatenate([part, cg[out_cells]])
+        home = np.concatenate([ji, np.full(out_cells.size, -1, dtype=np.int64)])
+        pg = pieces.geometry.to_numpy()
+        tree = shapely.STRtree(pg)
+        qi, pi, share, lone = _length_shares(geoms, tree, pg)
+        col = f"jur_{finest}"
+        pj = (
+            pieces[col].astype(str).to_numpy(dtype=object)
+            if col in pieces.columns
+            else np.full(len(pieces), "", dtype=object)
+        )
+        lone_jur = np.where(home[lone] >= 0, fids[np.maximum(home[lone], 0)], "")
+        # the pieces of each jurisdiction (set and dict lookups: comparing object arrays
+        # element by element is slow)
+        codes, uniq = pd.factorize(pj)
+        srt = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[srt], np.arange(uniq.size + 1))
+        by_jur = {u: srt[bounds[c] : bounds[c + 1]] for c, u in enumerate(uniq.tolist())}
+        present = {j for j in by_jur if j != ""}
+        has_piece = np.fromiter((j in present for j in lone_jur), dtype=bool, count=lone_jur.size)
+        add_q, add_p = [], []
+        for jid in np.unique(lone_jur[has_piece]):  # one small tree per jurisdiction
+            which = lone[lone_jur == jid]
+            mine = np.asarray(by_jur[jid], dtype=np.int64)
+            q, p = _nearest(shapely.STRtree(pg[mine]), geoms, which)
+            add_q.append(q)
+            add_p.append(mine[p])
+        rest = lone[~has_piece]
+        if rest.size:
+            q, p = _nearest(tree, geoms, rest)
+            add_q.append(q)
+            add_p.append(p)
+        if add_q:
+            extra_q = np.concatenate(add_q)
+            qi = np.concatenate([qi, extra_q])
+            pi = np.concatenate([pi, np.concatenate(add_p)])
+            share = np.concatenate([share, np.ones(extra_q.size)])
+        self.pieces, self.origins, self.fids = pieces, origins, fids
+        self.n_cells = cg.size
+        self.ci, self.area, self.cover, self.out_cells = ci, area, cover, out_cells
+        self.geom_cell = np.concatenate([ci, out_cells])
+        self.home, self.qi, self.pi, self.share = home, qi, pi, share
+
+    def loads(self, cells: np.ndarray, pop: np.ndarray, e: float) -> pd.DataFrame:
+        """Load rows of the people ``pop`` of the plan's cells at positions ``cells``.
+
+        ``cells`` ascending: the rows are those :func:`_population_by_jurisdiction` makes
+        from these cells alone.
+        """
+        p_all = np.zeros(self.n_cells)
+        p_all[cells] = pop
+        inside = np.zeros(self.n_cells, dtype=bool)
+        inside[cells] = True
+        ci = self.ci
+        people = np.concatenate([p_all[ci] * self.area / self.cover[ci], p_all[self.out_cells]])
+        rows = inside[self.geom_cell][self.qi]
+        qi = self.qi[rows]
+        contrib = pd.DataFrame(
+            {
+                "piece": self.pi[rows],
+                "home": self.home[qi],
+                "population": people[qi] * self.share[rows],
+            }
+        )
+        agg = contrib.groupby(["piece", "home"], sort=True)["population"].sum().reset_index()
+        agg = agg[agg["population"] > 0]
+        piece = agg["piece"].to_numpy()
+        hj = agg["home"].to_numpy()
+        out = _load_rows(self.pieces, piece, agg["population"].to_numpy(), e)
+        fids, origins = self.fids, self.origins
+        org = origins.reindex(np.where(hj >= 0, fids[np.maximum(hj, 0)], "").astype(object))
+        for c in origins.columns:
+            out[c] = org[c].to_numpy(dtype=object)
+        return out.reset_index(drop=True)

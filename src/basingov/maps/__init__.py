@@ -9,8 +9,9 @@ Every map is built from a finished run folder (``basingov run BASIN -o DIR``), s
 later stages (priority, stations, sections, transfers) are drawn when their tables are
 in the run folder; :data:`OPTIONAL_INPUTS` lists the columns read from each.
 
-folium, branca and matplotlib are imported only when a map is built, so the GeoPackage
-helpers (:func:`gis_layers`, :func:`write_layer_styles`) work without them.
+folium and branca are imported only when a map is built, so the GeoPackage helpers
+(:func:`gis_layers`, :func:`write_layer_styles`) work without them; the colour maps are
+stored with basingov (matplotlib's colours), so no map or style imports matplotlib.
 """
 
 from __future__ import annotations

@@ -38,11 +38,12 @@ from basingov.maps._simplify import (
     simplify_lines,
 )
 from basingov.maps._text import (
-    crossing_popup,
+    crossing_popup_records,
     jur_label,
     jurisdiction_popup,
     level_label,
     station_popup,
+    transfer_records,
 )
 
 __all__ = ["DEFAULT_MAX_BYTES", "Indicator", "basin_map", "fit_budget", "map_context"]
@@ -91,7 +92,7 @@ _COLUMN = {
 def _classify(
     values: pd.Series, *, k: int = 5, cmap: str
 ) -> tuple[pd.Series, list[tuple[str, str]]]:
-    """Fisher-Jenks classes (mapclassify) -> colour per value and legend rows."""
+    """Fisher-Jenks classes (:func:`class_breaks`) -> colour per value and legend rows."""
     v = pd.to_numeric(values, errors="coerce")
     ok = v.notna() & np.isfinite(v)
     colours = pd.Series(None, index=values.index, dtype=object)
@@ -364,8 +365,9 @@ def map_context(
         cxi, geometry=data.layers["crossings"].geometry.to_numpy(), crs=data.layers["crossings"].crs
     )
     cx = cx[cx["level_name"].astype(str).isin(map_levels)].copy()
+    records = transfer_records(transfers) if transfers is not None and len(transfers) else {}
     cx["p"] = [
-        crossing_popup(r, names, unit=unit, flow_note=flow_note, transfers=transfers)
+        crossing_popup_records(r, names, unit=unit, flow_note=flow_note, records=records)
         for r in cx.to_dict(orient="records")
     ]
     cx["t"] = [
@@ -396,11 +398,17 @@ def map_context(
     edges = edges[edges["level_name"].astype(str).isin(map_levels)].copy()
     pl = pair_loads(data)
     if pl is not None:
-        pl = pl.set_index(["level_name", "from_jur", "to_jur"])
+        by_key = {
+            (str(lv), str(a), str(b)): (float(ld), float(gr))
+            for lv, a, b, ld, gr in zip(
+                pl["level_name"], pl["from_jur"], pl["to_jur"], pl["load_kg_day"],
+                pl["gross_kg_day"], strict=True,
+            )
+        }  # fmt: skip
 
         def _g(lv: Any, a: Any, b: Any, col: str = "load_kg_day") -> float:
-            key = (str(lv), str(a), str(b))
-            return float(pl.loc[key, col]) if key in pl.index else 0.0  # type: ignore[arg-type]
+            v = by_key.get((str(lv), str(a), str(b)))
+            return 0.0 if v is None else v[0] if col == "load_kg_day" else v[1]
 
         trip = list(zip(edges["level_name"], edges["from_jur"], edges["to_jur"], strict=True))
         edges["flux_kg_day"] = [_g(lv, a, b) for lv, a, b in trip]
@@ -629,10 +637,26 @@ def _lv_filter(lv: str) -> str:
 
 
 def _render(
-    ctx: MapContext, *, tolerance_m: float, n_rivers: int, river_fc: dict[str, Any] | None = None
+    ctx: MapContext,
+    *,
+    tolerance_m: float,
+    n_rivers: int,
+    river_fc: dict[str, Any] | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[folium.Map, dict[str, int]]:
-    """Build the folium map at one simplification tolerance with the first n_rivers reaches."""
+    """Build the folium map at one simplification tolerance with the first n_rivers reaches.
+
+    ``memo`` keeps the simplified feature collections between renders of the same
+    context (:func:`fit_budget` renders each tolerance twice).
+    """
     digits = coordinate_digits(tolerance_m)
+    memo = {} if memo is None else memo
+
+    def once(key: Any, make: Any) -> Any:
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
     m = L.new_map(title=ctx.title, bounds=[[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     m.add_child(L.Panes())
@@ -640,12 +664,22 @@ def _render(
     sizes: dict[str, int] = {}
 
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
-    basin = simplify_coverage(ctx.basin, tolerance_m, by=None)
-    basin_data = L.add_data(m, feature_collection(basin, digits=digits))
+    basin_fc = once(
+        ("basin", tolerance_m),
+        lambda: feature_collection(
+            simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits
+        ),
+    )
+    basin_data = L.add_data(m, basin_fc)
     L.add_backdrop(m, basin_data, name="Basin", pane="bg_land", style=_STYLE_BASIN)
-    polys = simplify_coverage(ctx.polygons, tolerance_m, by="level_name")
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
-    poly_data = L.add_data(m, feature_collection(polys, cols, digits=digits))
+    poly_fc = once(
+        ("polygons", tolerance_m),
+        lambda: feature_collection(
+            simplify_coverage(ctx.polygons, tolerance_m, by="level_name"), cols, digits=digits
+        ),
+    )
+    poly_data = L.add_data(m, poly_fc)
     sizes["polygons"] = len(poly_data.json)
     weights = {
         lv: round(0.5 + 2.0 * (len(ctx.levels) - 1 - i) / max(1, len(ctx.levels) - 1), 2)
@@ -698,12 +732,18 @@ def _render(
         )
     )
     # arrows and crossings per map level; the coarsest level is on at start
-    arrow_data = L.add_data(
-        m, feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4))
+    arrow_fc = once(
+        ("arrows", max(digits, 4)),
+        lambda: feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
     )
-    cx_data = L.add_data(
-        m, feature_collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5))
+    arrow_data = L.add_data(m, arrow_fc)
+    cx_fc = once(
+        ("crossings", max(digits, 5)),
+        lambda: feature_collection(
+            ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)
+        ),
     )
+    cx_data = L.add_data(m, cx_fc)
     sizes["arrows"] = len(arrow_data.json)
     sizes["crossings"] = len(cx_data.json)
     _level_layers(
@@ -728,7 +768,10 @@ def _render(
     )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_data = L.add_data(m, feature_collection(st, ["p", "t", "c", "x", "r"], digits=5))
+        st_fc = once(
+            ("stations",), lambda: feature_collection(st, ["p", "t", "c", "x", "r"], digits=5)
+        )
+        st_data = L.add_data(m, st_fc)
         m.add_child(
             L.GeoLayer(
                 st_data,
@@ -943,9 +986,10 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
     tolerances = [base * 2**i for i in range(10)]
     n_all = len(ctx.rivers)
     last_size = 0
+    memo: dict[Any, Any] = {}
     for tol in tolerances:
         # size without rivers tells what is left for them
-        m0, sizes = _render(ctx, tolerance_m=tol, n_rivers=0)
+        m0, sizes = _render(ctx, tolerance_m=tol, n_rivers=0, memo=memo)
         fixed = len(m0.get_root().render().encode("utf-8"))
         room = max_bytes - fixed - 2_000
         if room <= 0:
@@ -960,7 +1004,7 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
         features = _river_features(ctx.rivers, tol, digits, river_cap)
         n = len(features)
         fc_n = {"type": "FeatureCollection", "features": features}
-        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_fc=fc_n)
+        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_fc=fc_n, memo=memo)
         size = len(m.get_root().render().encode("utf-8"))
         last_size = size
         if size <= max_bytes:

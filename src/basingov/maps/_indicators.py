@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from basingov.errors import InputError
 from basingov.maps._inputs import RunData
@@ -63,10 +65,13 @@ def parameter_label(code: str | None) -> str:
 
 
 def class_breaks(values: Any, *, k: int = 5) -> list[float]:
-    """Upper bounds of Fisher-Jenks natural-break classes (mapclassify), ascending.
+    """Upper bounds of Fisher-Jenks natural-break classes, ascending.
 
     NaN and infinite values are ignored; with fewer distinct values than ``k`` each
-    distinct value is its own class.
+    distinct value is its own class. The classes minimise the sum of squared deviations
+    from the class means (Fisher 1958), found exactly (:func:`_jenks`); these are the
+    breaks of ``mapclassify.FisherJenks`` (which sums in float32 over all O(n²) spans)
+    up to partitions whose sums agree to rounding.
 
     Examples
     --------
@@ -84,10 +89,72 @@ def class_breaks(values: Any, *, k: int = 5) -> list[float]:
         out = [float(u) for u in uniq]
         out[-1] = float(y.max())
         return out
-    # deferred: mapclassify is an optional dependency (basingov[maps])
-    import mapclassify
+    return sorted(float(b) for b in _jenks(np.sort(y), k))
 
-    return sorted(float(b) for b in mapclassify.FisherJenks(y, k=k).bins)
+
+@njit(cache=True)
+def _span_cost(p1: np.ndarray, p2: np.ndarray, a: int, b: int) -> float:  # pragma: no cover
+    """Sum of squared deviations of the sorted values ``a..b`` (prefix sums ``p1, p2``)."""
+    s1 = p1[b + 1] - p1[a]
+    c = (p2[b + 1] - p2[a]) - s1 * s1 / (b - a + 1)
+    return c if c > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _jenks(x: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Fisher-Jenks breaks of sorted ``x`` (more than ``k`` distinct values): O(k n log n).
+
+    Dynamic programme over classes: ``cost[j][i]`` is the least sum of squared deviations
+    of ``x[0..i]`` in ``j + 1`` classes, the last one starting at ``start[j][i]`` (the
+    smallest such start, as mapclassify keeps it). The span cost is a Monge array, so the
+    best starts do not decrease with ``i``, and each class count is solved by divide and
+    conquer over ``i`` (Ckmeans.1d.dp, Wang & Song 2011). Values are centred on the
+    median before the prefix sums. Returns the largest value of each class.
+    """
+    n = x.shape[0]
+    shift = x[n // 2]
+    p1 = np.zeros(n + 1)
+    p2 = np.zeros(n + 1)
+    for i in range(n):
+        d = x[i] - shift
+        p1[i + 1] = p1[i] + d
+        p2[i + 1] = p2[i] + d * d
+    cost = np.empty((k, n))
+    start = np.zeros((k, n), dtype=np.int64)
+    for i in range(n):
+        cost[0, i] = _span_cost(p1, p2, 0, i)
+    todo = np.empty((4 * n + 8, 4), dtype=np.int64)
+    for j in range(1, k):
+        cost[j, :] = np.inf
+        top = 0
+        todo[0] = (j, n - 1, j, n - 1)
+        top = 1
+        while top > 0:
+            top -= 1
+            ilo, ihi, alo, ahi = todo[top]
+            if ilo > ihi:
+                continue
+            mid = (ilo + ihi) // 2
+            best = np.inf
+            arg = max(alo, j)
+            for a in range(max(alo, j), min(ahi, mid) + 1):
+                v = cost[j - 1, a - 1] + _span_cost(p1, p2, a, mid)
+                if v < best:
+                    best = v
+                    arg = a
+            cost[j, mid] = best
+            start[j, mid] = arg
+            todo[top] = (ilo, mid - 1, alo, arg)
+            todo[top + 1] = (mid + 1, ihi, arg, ahi)
+            top += 2
+    out = np.empty(k)
+    out[k - 1] = x[n - 1]
+    i = n - 1
+    for j in range(k - 1, 0, -1):
+        a = start[j, i]
+        out[j - 1] = x[a - 1]
+        i = a - 1
+    return out
 
 
 def fmt(value: Any, *, digits: int = 3) -> str:
@@ -371,6 +438,39 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
     return cx
 
 
+def _tour(down: Mapping[Any, Any]) -> dict[Any, tuple[int, int]] | None:
+    """Entry and exit times of a walk up the tree ``{reach: downstream reach}``.
+
+    Reach ``u`` lies downstream of ``r`` (on its way to the outlet) exactly when
+    ``tin[u] < tin[r]`` and ``tout[r] <= tout[u]``. None when following ``down`` runs in
+    a circle (not a tree).
+    """
+    kids: dict[Any, list[Any]] = {}
+    roots = []
+    for r, d in down.items():
+        if d in down and d != r:
+            kids.setdefault(d, []).append(r)
+        else:
+            roots.append(r)
+    tin: dict[Any, int] = {}
+    tout: dict[Any, int] = {}
+    clock = 0
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            r, done = stack.pop()
+            if done:
+                tout[r] = clock
+                continue
+            tin[r] = clock
+            clock += 1
+            stack.append((r, True))
+            stack.extend((k, False) for k in kids.get(r, ()))
+    if len(tin) != len(down):  # a loop never reached from an outlet
+        return None
+    return {r: (tin[r], tout[r]) for r in down}
+
+
 def pair_loads(data: RunData) -> pd.DataFrame | None:
     """Load passing from each jurisdiction into a neighbour, each river counted once.
 
@@ -421,16 +521,28 @@ def pair_loads(data: RunData) -> pd.DataFrame | None:
     cx["load"] = cx["crossing_id"].map(per).fillna(0.0)
     reaches = data.layers["reaches"]
     down = dict(zip(reaches["reach_id"].tolist(), reaches["downstream_id"].tolist(), strict=True))
+    tour = _tour(down)
+    key = pd.MultiIndex.from_frame(cx[["level_name", "from_jur", "to_jur"]])
+    codes, uniq = pd.factorize(key, sort=True)  # the groups of groupby(sort=True)
+    members = pd.Series(np.arange(len(cx))).groupby(codes).indices
+    rid = cx["reach_id"].to_numpy(dtype=object)
+    frac = cx["fraction"].to_numpy(dtype=float)
+    load = cx["load"].to_numpy(dtype=float)
     rows = []
-    for (lv, a, b), g in cx.groupby(["level_name", "from_jur", "to_jur"], sort=True):
+    for k, (lv, a, b) in enumerate(uniq):
+        g = members[k]
         keep = np.ones(len(g), dtype=bool)
         if len(g) > 1:
             at: dict[Any, list[float]] = {}
-            for r, f in zip(g["reach_id"], g["fraction"], strict=True):
+            for r, f in zip(rid[g], frac[g], strict=True):
                 at.setdefault(r, []).append(float(f))
-            for i, (r, f) in enumerate(zip(g["reach_id"], g["fraction"], strict=True)):
+            for i, (r, f) in enumerate(zip(rid[g], frac[g], strict=True)):
                 if any(ff > float(f) for ff in at[r]):
                     keep[i] = False
+                    continue
+                if tour is not None:  # another crossing of the pair further down?
+                    t0, t1 = tour[r]
+                    keep[i] = not any(u != r and tour[u][0] < t0 and t1 <= tour[u][1] for u in at)
                     continue
                 seen, cur = {r}, down.get(r)
                 while cur in down and cur not in seen:
@@ -439,9 +551,8 @@ def pair_loads(data: RunData) -> pd.DataFrame | None:
                         break
                     seen.add(cur)
                     cur = down.get(cur)
-        rows.append(
-            (lv, a, b, len(g), float(g["load"].to_numpy()[keep].sum()), float(g["load"].sum()))
-        )
+        lg = load[g]
+        rows.append((lv, a, b, len(g), float(lg[keep].sum()), float(lg.sum())))
     return pd.DataFrame(
         rows,
         columns=["level_name", "from_jur", "to_jur", "n_crossings", "load_kg_day", "gross_kg_day"],

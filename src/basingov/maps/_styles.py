@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -23,8 +22,9 @@ import pandas as pd
 import pyogrio
 
 from basingov._checks import level_names
-from basingov.errors import BasingovWarning, InputError
-from basingov.io import atomic_path
+from basingov.errors import InputError
+from basingov.io import atomic_path, no_sqlite_sync
+from basingov.maps._colormaps import LUT
 from basingov.maps._indicators import class_breaks, fmt
 
 __all__ = [
@@ -55,19 +55,25 @@ NO_DATA = "#d9d9d9"
 def palette(name: str, n: int) -> list[str]:
     """``n`` hex colours sampled evenly from a matplotlib colour map.
 
+    The colour maps of the maps and styles are stored with basingov
+    (:data:`basingov.maps._colormaps.LUT`, matplotlib's own 256 colours); others are
+    read from matplotlib.
+
     Examples
     --------
     >>> palette("Greys", 2)
     ['#f3f3f3', '#2e2e2e']
     """
+    xs = [0.7] if n <= 1 else [0.1 + 0.75 * i / (n - 1) for i in range(n)]
+    lut = LUT.get(name)
+    if lut is not None:  # matplotlib's lookup: the entry int(x * 256), 1.0 the last
+        return [lut[min(255, int(x * 256))] for x in xs]
     # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
     cmap = colormaps[name]
-    if n <= 1:
-        return [to_hex(cmap(0.7))]
-    return [to_hex(cmap(0.1 + 0.75 * i / (n - 1))) for i in range(n)]
+    return [to_hex(cmap(x)) for x in xs]
 
 
 #: Columns of QGIS's ``layer_styles`` table, in QGIS's order.
@@ -280,7 +286,7 @@ def _jurisdiction_styles(jur: gpd.GeoDataFrame) -> list[tuple[str, str, bool]]:
 def layer_styles(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, list[tuple[str, str, bool]]]:
     """QML styles per layer: ``{layer: [(style name, QML, use as default), ...]}``.
 
-    Classes are Fisher-Jenks breaks (mapclassify) of the layer's own values, as on the
+    Classes are Fisher-Jenks breaks (:func:`class_breaks`) of the layer's own values, as on the
     HTML maps. Layers without the columns a style needs get no style.
     """
     out: dict[str, list[tuple[str, str, bool]]] = {}
@@ -370,16 +376,6 @@ def write_layer_styles(
     if not path.is_file():
         msg = f"{path} does not exist; write it with basingov run BASIN -o DIR first"
         raise InputError(msg)
-    try:
-        import mapclassify  # noqa: F401  (the style classes are mapclassify's)
-    except ImportError:
-        warnings.warn(
-            f"QGIS styles not written to {path.name}: mapclassify is not installed; "
-            "install the maps extra with: pip install 'basingov[maps]'",
-            BasingovWarning,
-            stacklevel=2,
-        )
-        return path
     geom_cols = _geometry_columns(path)
     if layers is None:
         layers = {
@@ -411,7 +407,7 @@ def write_layer_styles(
                 }
             )
     table = pd.DataFrame(rows, columns=list(STYLE_COLUMNS))
-    with atomic_path(path, overwrite=True) as tmp:
+    with atomic_path(path, overwrite=True) as tmp, no_sqlite_sync():
         shutil.copyfile(path, tmp)
         if "layer_styles" in {str(n) for n, _ in pyogrio.list_layers(tmp)}:
             with sqlite3.connect(tmp) as con:

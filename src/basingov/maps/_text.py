@@ -14,10 +14,12 @@ from basingov.maps._indicators import fmt
 __all__ = [
     "OUTSIDE",
     "crossing_popup",
+    "crossing_popup_records",
     "jur_label",
     "jurisdiction_popup",
     "level_label",
     "station_popup",
+    "transfer_records",
 ]
 
 _LEVEL_LABELS = {
@@ -176,18 +178,57 @@ def crossing_popup(
             + ".</p>"
         )
     if transfers is not None and len(transfers):
-        pair = transfers[
-            ((transfers["payer"] == a) & (transfers["payee"] == b))
-            | ((transfers["payer"] == b) & (transfers["payee"] == a))
-        ]
-        for rec in pair.to_dict(orient="records"):
-            payer = _e(jur_label(str(rec["payer"]), names))
-            payee = _e(jur_label(str(rec["payee"]), names))
-            parts.append(
-                f"<p>Compensation: {payer} pays {payee} {fmt(rec['amount'])} "
-                f"{_e(rec['currency'])} ({_e(rec['basis'])}).</p>"
-            )
-    return head + "".join(parts)
+        recs = transfer_records(transfers).get((a, b), [])
+    else:
+        recs = []
+    return head + "".join(parts) + _transfer_text(recs, names)
+
+
+def transfer_records(transfers: pd.DataFrame) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Compensation transfer rows by jurisdiction pair, both ways (for crossing popups).
+
+    ``(a, b)`` and ``(b, a)`` both list the transfers between ``a`` and ``b``, whichever
+    pays, in table order.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"payer": ["A", "B"], "payee": ["B", "C"], "amount": [1.0, 2.0]})
+    >>> [r["amount"] for r in transfer_records(t)[("B", "A")]]
+    [1.0]
+    """
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for raw in transfers.to_dict(orient="records"):
+        rec = {str(k): v for k, v in raw.items()}
+        p, q = str(rec["payer"]), str(rec["payee"])
+        out.setdefault((p, q), []).append(rec)
+        if q != p:
+            out.setdefault((q, p), []).append(rec)
+    return out
+
+
+def crossing_popup_records(
+    row: Mapping[str, Any],
+    names: Mapping[str, str],
+    *,
+    unit: str,
+    flow_note: str,
+    records: Mapping[tuple[str, str], list[dict[str, Any]]],
+) -> str:
+    """:func:`crossing_popup` with the transfers already grouped (:func:`transfer_records`)."""
+    text = crossing_popup(row, names, unit=unit, flow_note=flow_note, transfers=None)
+    return text + _transfer_text(records.get((str(row["from_jur"]), str(row["to_jur"])), []), names)
+
+
+def _transfer_text(recs: list[dict[str, Any]], names: Mapping[str, str]) -> str:
+    parts = []
+    for rec in recs:
+        payer = _e(jur_label(str(rec["payer"]), names))
+        payee = _e(jur_label(str(rec["payee"]), names))
+        parts.append(
+            f"<p>Compensation: {payer} pays {payee} {fmt(rec['amount'])} "
+            f"{_e(rec['currency'])} ({_e(rec['basis'])}).</p>"
+        )
+    return "".join(parts)
 
 
 def jurisdiction_popup(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -222,8 +223,7 @@ def snap_point(
     if net.n == 0:
         msg = "cannot snap to an empty network"
         raise EmptyResultError(msg)
-    tr = Transformer.from_crs(CRS.from_epsg(4326), net.crs, always_xy=True)
-    x, y = tr.transform(lon, lat)
+    x, y = _from_wgs84(net.crs).transform(lon, lat)
     pt = shapely.Point(x, y)
     lines = net.reaches.geometry.to_numpy()
     target = lines
@@ -269,6 +269,24 @@ def snap_point(
         x=float(shapely.get_x(near_pt)),
         y=float(shapely.get_y(near_pt)),
     )
+
+
+_TRANSFORMERS: dict[tuple[str, int], Transformer] = {}
+
+
+def _from_wgs84(crs: object) -> Transformer:
+    """Return a WGS84 lon/lat to ``crs`` transformer, one per CRS and thread.
+
+    Building a transformer takes longer than snapping a point; transformers are not
+    shared between threads.
+    """
+    key = (CRS.from_user_input(crs).to_wkt(), threading.get_ident())
+    tr = _TRANSFORMERS.get(key)
+    if tr is None:
+        if len(_TRANSFORMERS) > 64:
+            _TRANSFORMERS.clear()
+        tr = _TRANSFORMERS[key] = Transformer.from_crs(CRS.from_epsg(4326), crs, always_xy=True)
+    return tr
 
 
 def _area_at(net: RiverNetwork, lines: np.ndarray, pos: int, pt: shapely.Point) -> float:

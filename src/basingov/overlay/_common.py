@@ -155,6 +155,19 @@ def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | Non
     return sorted(dict.fromkeys(levels), key=order.index)
 
 
+def _names(pieces: pd.DataFrame, level: str, *, text: bool = True) -> dict[Any, Any]:
+    """``{jur_<level>: name_<level>}`` of a piece table (the last name of an id wins).
+
+    The columns go through numpy first: iterating a pandas string column item by item
+    is slow.
+    """
+    names = pieces[f"name_{level}"]
+    if text:
+        names = names.astype(str)
+    keys = pieces[f"jur_{level}"].to_numpy(dtype=object)
+    return dict(zip(keys, names.to_numpy(dtype=object), strict=True))
+
+
 def _level_numbers(jurisdictions: pd.DataFrame) -> dict[str, int]:
     lv = jurisdictions[["level_name", "level"]].drop_duplicates("level_name")
     return {str(a): int(b) for a, b in zip(lv["level_name"], lv["level"], strict=True)}

@@ -17,15 +17,16 @@ from basingov.overlay._common import (
     DEFAULT_SAMPLE_SPACING_M,
     DEFAULT_STRETCH_TOLERANCE_M,
     OUTSIDE,
-    _assign_levels,
     _check_jurisdictions,
     _check_reaches,
+    _level_maps,
     _level_numbers,
     _levels_and_finest,
     _resolve_levels,
     _same_crs,
     piece_levels,
 )
+from basingov.overlay._points import PointLocator, interpolate
 from basingov.overlay.split import _boundary_segments
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ def _check_positive(**values: float) -> None:
 def _bank_samples(
     geoms: NDArray[Any],
     jur: gpd.GeoDataFrame,
-    finest: gpd.GeoDataFrame,
     levels_: list[str],
     *,
     border_tolerance_m: float,
@@ -68,29 +68,51 @@ def _bank_samples(
     k = np.arange(owner.size) - np.repeat(np.cumsum(nsamp) - nsamp, nsamp)
     f = (k + 0.5) / nsamp[owner]
     eps = np.minimum(0.25 / nsamp[owner], 1.0 / np.maximum(length[owner], 1.0))
-    g = geoms[owner]
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(g, f - eps, normalized=True))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(g, f + eps, normalized=True))
-    pc = shapely.get_coordinates(shapely.line_interpolate_point(g, f, normalized=True))
+    # the points GEOS's line_interpolate_point gives, computed in one compiled loop
+    p0 = interpolate(geoms, owner, f - eps)
+    p1 = interpolate(geoms, owner, f + eps)
+    pc = interpolate(geoms, owner, f)
     d = p1 - p0
     norm = np.hypot(d[:, 0], d[:, 1])
     norm[norm == 0] = 1.0
     left_vec = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * border_tolerance_m
-    left_pts: NDArray[Any] = np.asarray(shapely.points(pc + left_vec))
-    right_pts: NDArray[Any] = np.asarray(shapely.points(pc - left_vec))
-    tree = shapely.STRtree(finest.geometry.to_numpy())
-    ids = finest["jur_id"].to_numpy(dtype=object)
-
-    def locate(pts: NDArray[Any]) -> NDArray[Any]:
-        pi, pj = tree.query(pts, predicate="within")
-        out = np.full(pts.size, OUTSIDE, dtype=object)
-        first = np.unique(pi, return_index=True)[1]
-        out[pi[first]] = ids[pj[first]]
-        return out
-
-    left = _assign_levels(locate(left_pts), left_pts, jur, levels_)
-    right = _assign_levels(locate(right_pts), right_pts, jur, levels_)
+    both = _bank_jurisdictions(np.vstack([pc + left_vec, pc - left_vec]), jur, levels_)
+    m = pc.shape[0]
+    left = {lv: v[:m] for lv, v in both.items()}
+    right = {lv: v[m:] for lv, v in both.items()}
     return owner.astype(np.int64), left, right
+
+
+def _bank_jurisdictions(
+    xy: NDArray[np.float64], jur: gpd.GeoDataFrame, levels_: list[str]
+) -> dict[str, NDArray[Any]]:
+    """Jurisdiction of every level at points ``xy``, as :func:`_assign_levels` on points.
+
+    The finest level's polygon strictly containing each point (the first where polygons
+    overlap) gives its ancestors through ``parent_id``; where the chain does not reach a
+    level, or the point is outside every finest unit, the level's own polygon containing
+    the point is used; none gives :data:`OUTSIDE`.
+    """
+    maps, _ = _level_maps(jur, levels_)
+    finest = jur[jur["level_name"] == levels_[-1]]
+    ids = finest["jur_id"].to_numpy(dtype=object)
+    at = PointLocator(finest.geometry.to_numpy()).locate(xy)
+    out: dict[str, NDArray[Any]] = {}
+    for lv in levels_:
+        # the ancestor at this level of each finest unit, or OUTSIDE; then of each point
+        known = np.array([i in maps[lv] for i in ids] + [False], dtype=bool)
+        anc = np.array([maps[lv].get(i, OUTSIDE) for i in ids] + [OUTSIDE], dtype=object)
+        slot = np.where(at >= 0, at, ids.size)
+        mapped = anc[slot]
+        todo = np.flatnonzero(~known[slot])
+        if todo.size:
+            sub = jur[jur["level_name"] == lv]
+            hit = PointLocator(sub.geometry.to_numpy()).locate(xy[todo])
+            found = np.full(todo.size, OUTSIDE, dtype=object)
+            found[hit >= 0] = sub["jur_id"].to_numpy(dtype=object)[hit[hit >= 0]]
+            mapped[todo] = found
+        out[lv] = mapped
+    return out
 
 
 def _best_pair(
@@ -184,13 +206,12 @@ def boundary_reaches(
     if not 0 < min_share <= 1:
         msg = f"min_share must be in (0, 1], got {min_share}"
         raise InputError(msg)
-    jur, finest = _levels_and_finest(jurisdictions, levels_)
+    jur, _ = _levels_and_finest(jurisdictions, levels_)
     geoms = reaches.geometry.to_numpy()
     length = shapely.length(geoms)
     owner, left, right = _bank_samples(
         geoms,
         jur,
-        finest,
         levels_,
         border_tolerance_m=border_tolerance_m,
         sample_spacing_m=sample_spacing_m,
@@ -326,7 +347,6 @@ def mark_boundary_pieces(
         owner, left, right = _bank_samples(
             geoms[near],
             jur,
-            finest,
             levels_,
             border_tolerance_m=border_tolerance_m,
             sample_spacing_m=sample_spacing_m,

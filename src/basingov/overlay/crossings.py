@@ -18,6 +18,7 @@ from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     _check_level,
     _distance_to_outlet,
+    _names,
     _NetworkLike,
     _reach_lengths,
     _upstream_sum,
@@ -249,7 +250,7 @@ def crossings_on_links(
     n = len(reaches)
     g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     pas = _passages(g, level, st)
-    names = dict(zip(g.pieces[f"jur_{level}"], g.pieces[f"name_{level}"].astype(str), strict=True))
+    names = _names(g.pieces, level)
     rpos, to_rpos, frac = pas.rpos, pas.to_rpos, pas.frac
     geoms = reaches.geometry.to_numpy()
     pts = shapely.line_interpolate_point(geoms[rpos], frac, normalized=True)

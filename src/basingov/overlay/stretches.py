@@ -52,6 +52,7 @@ from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
     _check_level,
+    _names,
     _NetworkLike,
     piece_levels,
 )
@@ -318,6 +319,9 @@ def _absorb(
     """
     dist = np.where(of >= 0, 0.0, np.inf)
     s, d = g.src, g.dst
+    # compare integer codes, not the id strings
+    codes, _ = pd.factorize(np.concatenate([jur, a, b]).astype(object))
+    jur, a, b = codes[: jur.size], codes[jur.size : jur.size + a.size], codes[jur.size + a.size :]
     for _ in range(64):
         grew = False
         for near, far in ((s, d), (d, s)):  # pieces upstream, then downstream of stretches
@@ -563,7 +567,7 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
             continue
         new = pd.Series(comp).map(fill).to_numpy(dtype=object)
         rows = np.flatnonzero(~pd.isna(new))
-        names = dict(zip(g.pieces[f"jur_{lv}"], g.pieces[f"name_{lv}"], strict=True))
+        names = _names(g.pieces, lv, text=False)
         jcol = out[f"jur_{lv}"].to_numpy(dtype=object).copy()
         ncol = out[f"name_{lv}"].to_numpy(dtype=object).copy()
         jcol[sorted_rows[rows]] = new[rows]
@@ -660,7 +664,7 @@ def boundary_stretches(
     merged: NDArray[Any] = np.asarray(
         shapely.line_merge(shapely.multilinestrings(parts[0], indices=k[parts[1]])), dtype=object
     )
-    names = dict(zip(g.pieces[f"jur_{level}"], g.pieces[f"name_{level}"].astype(str), strict=True))
+    names = _names(g.pieces, level)
     out = pd.DataFrame(
         {
             "stretch_id": st.ids,

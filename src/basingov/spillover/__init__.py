@@ -76,9 +76,15 @@ from basingov.spillover.routing import (
 from basingov.spillover.transfer import Transfer, transfer
 from basingov.spillover.uncertainty import (
     MonteCarloSamples,
+    _level_loads,
+    _LevelLoads,
+    _mc_model,
+    _samples,
     monte_carlo_matrix,
     monte_carlo_samples,
 )
+
+_MC_SIGMAS = (MC_DECAY_SIGMA_LN, MC_VELOCITY_SIGMA_LN, MC_LOAD_SIGMA_LN)
 
 __all__ = [
     "DEFAULT_DECAY_CLASSES",
@@ -434,6 +440,7 @@ def spillover_tables(
     matrices: dict[str, pd.DataFrame] = {}
     longs, cflux, inds, bals, bands = [], [], [], [], []
     samples: dict[str, MonteCarloSamples] = {}
+    mc_levels: list[_LevelLoads] = []
     for i, lv in enumerate(level_names):
         ol = origin_loads(pn, loads, lv)
         codes, ids = ol.codes, ol.ids
@@ -459,11 +466,15 @@ def spillover_tables(
         )
         bals.append(bal)
         if monte_carlo_runs > 0:
-            samples[lv] = monte_carlo_samples(
-                net, pn, ol, level=lv, decay=model,
-                runs=monte_carlo_runs, seed=seed, graph=graph,
-            )  # fmt: skip
-            bands.append(samples[lv].bands(percentiles))
+            mc_levels.append(_level_loads(pn, ol, lv, graph, route=rcodes))
+    if mc_levels:  # every level in one batch: the runs share their draws and keep factors
+        mc = _samples(
+            net, pn, mc_levels, model=_mc_model(model, None, monte_carlo_runs, _MC_SIGMAS),
+            runs=monte_carlo_runs, seed=seed, sigmas=_MC_SIGMAS,
+        )  # fmt: skip
+        for smp in mc:
+            samples[smp.level] = smp
+            bands.append(smp.bands(percentiles))
     total = route(
         pn.graph, keep, load, np.zeros(pn.graph.n, dtype=np.int64), is_lake=lake, n_origins=1
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sweep_dense", "tree_local", "tree_paths", "tree_reverse", "tree_zones"]
+__all__ = [
+    "sweep_dense",
+    "tree_local",
+    "tree_paths",
+    "tree_reverse",
+    "tree_samples",
+    "tree_zones_sparse",
+    "zone_columns",
+]
 
 
 @njit(cache=True)
@@ -137,7 +145,7 @@ def tree_reverse(  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def tree_zones(  # pragma: no cover - compiled
+def tree_zones_sparse(  # pragma: no cover - compiled
     exits: np.ndarray,
     zone: np.ndarray,
     idx_ds: np.ndarray,
@@ -146,8 +154,11 @@ def tree_zones(  # pragma: no cover - compiled
     trans: np.ndarray,
     rho: np.ndarray,
     dlt: np.ndarray,
-    j0: int,
-    j1: int,
+    off: np.ndarray,
+    cols: np.ndarray,
+    down: np.ndarray,
+    ret_at: np.ndarray,
+    own: np.ndarray,
     smat: np.ndarray,
     dec: np.ndarray,
     ret: np.ndarray,
@@ -155,44 +166,56 @@ def tree_zones(  # pragma: no cover - compiled
     exported: np.ndarray,
     returned: np.ndarray,
     border_zone: np.ndarray,
-    border_flux: np.ndarray,
-) -> None:
-    """Propagate origin vectors (origins ``j0 <= o < j1``) over the tree of zones."""
+    bb: np.ndarray,
+    bj: np.ndarray,
+    bv: np.ndarray,
+) -> int:
+    """Propagate every origin over the tree of zones, each zone carrying only its origins.
+
+    ``off, cols, down, ret_at, own`` are the sparse zones x origins layout of
+    :func:`zone_columns`. The additions are those of a dense zones x origins sweep in the
+    same order (zone by zone, upstream first; zero fluxes skipped; the dense sweep is kept
+    as the reference in ``tests/spillover/test_mc_batch.py``), so the results are the same bits,
+    in O(n + sum of the zones' origins) instead of O(n + zones x J). The border fluxes
+    are written as triplets ``(bb, bj, bv)`` = (border row, origin, flux); returns their
+    number.
+    """
     nz = exits.shape[0]
-    nj = j1 - j0
-    x = np.zeros((nz, nj))
+    x = np.zeros(cols.shape[0])
+    m = 0
     for z in range(nz):
-        o = jur[exits[z]]
-        if j0 <= o < j1:
-            x[z, o - j0] = acc[exits[z]]
+        x[own[z]] = acc[exits[z]]
     for z in range(nz - 1, -1, -1):
         e = exits[z]
         d = idx_ds[e]
         if d < 0:
-            for j in range(nj):
-                dlv[j0 + j] += x[z, j]
+            for k in range(off[z], off[z + 1]):
+                dlv[cols[k]] += x[k]
             continue
-        z2 = zone[d]
         r = jur[d]
         o = jur[e]
         t = trans[d]
         rh = rho[d]
         dl = dlt[d]
         b = border_zone[z]
-        for j in range(nj):
-            v = x[z, j]
+        for k in range(off[z], off[z + 1]):
+            v = x[k]
             if v == 0.0:
                 continue
-            x[z2, j] += t * v
-            smat[j0 + j, r] += v
-            ret[j0 + j] += rh * v
-            dec[j0 + j] += dl * v
+            j = cols[k]
+            x[down[k]] += t * v
+            smat[j, r] += v
+            ret[j] += rh * v
+            dec[j] += dl * v
             if b >= 0:
-                border_flux[b, j0 + j] = v
-        if j0 <= o < j1:
-            exported[o] += x[z, o - j0]
-        if j0 <= r < j1:
-            returned[r] += x[z, r - j0]
+                bb[m] = b
+                bj[m] = j
+                bv[m] = v
+                m += 1
+        exported[o] += x[own[z]]
+        if ret_at[z] >= 0:
+            returned[r] += x[ret_at[z]]
+    return m
 
 
 @njit(cache=True)
@@ -244,3 +267,246 @@ def tree_paths(  # pragma: no cover - compiled
             k = d
             if f == 0.0:
                 break
+
+
+@njit(cache=True)
+def _add_column(  # pragma: no cover - compiled
+    buf: np.ndarray, used: int, mark: np.ndarray, z: int, c: int
+) -> tuple[np.ndarray, int]:
+    """Append column ``c`` to ``buf[:used]`` unless zone ``z`` has it (``mark``); grow ``buf``.
+
+    Returns the buffer (a new one, twice as long, when it was full) and its new length.
+    """
+    if mark[c] != z:
+        mark[c] = z
+        if used == buf.shape[0]:
+            nb = np.empty(2 * buf.shape[0], dtype=np.int64)
+            nb[:used] = buf[:used]
+            buf = nb
+        buf[used] = c
+        used += 1
+    return buf, used
+
+
+@njit(cache=True)
+def zone_columns(  # pragma: no cover - compiled
+    ds: np.ndarray,
+    zone: np.ndarray,
+    exits: np.ndarray,
+    pair_zone: np.ndarray,
+    pair_col: np.ndarray,
+    label: np.ndarray,
+    nj: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the origins that can reach each zone: a sparse zones x origins layout.
+
+    ``zone`` and ``exits`` come from :func:`tree_reverse` (zones numbered downstream
+    first; ``ds`` the downstream node, -1 at outlets), ``label[z]`` is zone ``z``'s label
+    and ``(pair_zone, pair_col)`` list the columns each zone holds itself (its label, the
+    origins of loads placed in it). Zone ``z`` gets the columns ``cols[off[z]:off[z + 1]]``
+    (ascending): its own and every column of the zones upstream of it. ``down[k]`` is the
+    flat position of column ``cols[k]`` in the zone downstream of zone ``z`` (-1 at
+    outlets); ``ret[z]`` the flat position of the downstream zone's label in zone ``z``
+    (-1 if absent); ``own[z]`` that of zone ``z``'s own label.
+    """
+    nz = exits.shape[0]
+    # the zones' children (upstream zones) and own columns, in CSR form
+    parent = np.full(nz, -1, dtype=np.int64)
+    nchild = np.zeros(nz + 1, dtype=np.int64)
+    for z in range(nz):
+        d = ds[exits[z]]
+        if d >= 0:
+            parent[z] = zone[d]
+            nchild[zone[d] + 1] += 1
+    cstart = np.cumsum(nchild)
+    child = np.empty(max(1, int(cstart[nz])), dtype=np.int64)
+    fill = cstart[:nz].copy()
+    for z in range(nz):
+        if parent[z] >= 0:
+            child[fill[parent[z]]] = z
+            fill[parent[z]] += 1
+    nown = np.zeros(nz + 1, dtype=np.int64)
+    for z in range(nz):
+        nown[z + 1] += 1
+    for k in range(pair_zone.shape[0]):
+        nown[pair_zone[k] + 1] += 1
+    ostart = np.cumsum(nown)
+    owncol = np.empty(max(1, int(ostart[nz])), dtype=np.int64)
+    fill = ostart[:nz].copy()
+    for z in range(nz):
+        owncol[fill[z]] = label[z]
+        fill[z] += 1
+    for k in range(pair_zone.shape[0]):
+        owncol[fill[pair_zone[k]]] = pair_col[k]
+        fill[pair_zone[k]] += 1
+    # full column sets, upstream zones (larger numbers) first; stored in processing order
+    mark = np.full(nj, -1, dtype=np.int64)
+    size = np.zeros(nz, dtype=np.int64)
+    start = np.zeros(nz, dtype=np.int64)
+    buf = np.empty(max(16, 2 * nz), dtype=np.int64)
+    used = 0
+    for z in range(nz - 1, -1, -1):
+        start[z] = used
+        for k in range(ostart[z], ostart[z + 1]):
+            buf, used = _add_column(buf, used, mark, z, owncol[k])
+        for q in range(cstart[z], cstart[z + 1]):
+            u = child[q]
+            for k in range(start[u], start[u] + size[u]):
+                buf, used = _add_column(buf, used, mark, z, buf[k])
+        size[z] = used - start[z]
+        buf[start[z] : used] = np.sort(buf[start[z] : used])
+    off = np.zeros(nz + 1, dtype=np.int64)
+    for z in range(nz):
+        off[z + 1] = off[z] + size[z]
+    cols = np.empty(off[nz], dtype=np.int64)
+    for z in range(nz):
+        cols[off[z] : off[z + 1]] = buf[start[z] : start[z] + size[z]]
+    # flat positions in the downstream zone, of the own label and of the downstream label
+    where = np.full(nj, -1, dtype=np.int64)
+    down = np.full(off[nz], -1, dtype=np.int64)
+    ret = np.full(nz, -1, dtype=np.int64)
+    own = np.full(nz, -1, dtype=np.int64)
+    for z in range(nz):
+        for k in range(off[z], off[z + 1]):
+            where[cols[k]] = k
+        own[z] = where[label[z]]
+        for q in range(cstart[z], cstart[z + 1]):
+            u = child[q]
+            for k in range(off[u], off[u + 1]):
+                down[k] = where[cols[k]]
+        for k in range(off[z], off[z + 1]):
+            where[cols[k]] = -1
+    for z in range(nz):
+        p = parent[z]
+        if p < 0:
+            continue
+        r = label[p]
+        for k in range(off[z], off[z + 1]):
+            if cols[k] == r:
+                ret[z] = k
+    return off, cols, down, ret, own
+
+
+@njit(cache=True)
+def tree_samples(  # pragma: no cover - compiled
+    ds: np.ndarray,
+    lake: np.ndarray,
+    route: np.ndarray,
+    origin: np.ndarray,
+    zone: np.ndarray,
+    exits: np.ndarray,
+    off: np.ndarray,
+    cols: np.ndarray,
+    down: np.ndarray,
+    ret: np.ndarray,
+    own: np.ndarray,
+    at_route: np.ndarray,
+    at_origin: np.ndarray,
+    fnode: np.ndarray,
+    forigin: np.ndarray,
+    fat: np.ndarray,
+    fkey: np.ndarray,
+    keep: np.ndarray,
+    load: np.ndarray,
+    fload: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Source-receptor matrix of many samples of keep factors and loads on one tree.
+
+    Nodes are numbered in topological order (``ds[i] > i``, -1 at outlets). Sample ``s``
+    has keep factors ``keep[s]`` and loads ``load[s]`` (node ``i``'s load originates in
+    ``origin[i]``), plus foreign loads: entry ``k`` at node ``fnode[k]`` of origin
+    ``forigin[k]`` gets the sum of ``fload[s, m]`` over the rows ``m`` with
+    ``fkey[m] == k`` (in row order). ``route`` holds the routing labels, ``zone`` and
+    ``exits`` their zones (:func:`tree_reverse`), and ``off, cols, down, ret, own`` the
+    sparse zones x origins layout (:func:`zone_columns`); ``at_route[i]``,
+    ``at_origin[i]`` and ``fat[k]`` are the flat positions of a node's label, a node's
+    origin and a foreign entry's origin in its zone.
+
+    ``out[s]`` receives the J x J matrix of :func:`basingov.spillover.transfer` with
+    ``route_jur=route`` and these foreign loads: every load enters the zone method at its
+    own zone (a load of origin ``o`` on a node labelled ``r != o`` also counts in
+    ``S[o, r]`` where it enters), and the zones carry only the origins that reach them.
+    """
+    n = ds.shape[0]
+    nz = exits.shape[0]
+    nj = out.shape[1]
+    nk = fnode.shape[0]
+    acc = np.empty(n)
+    trans = np.empty(n)
+    x = np.empty(cols.shape[0])
+    gen = np.empty(nj)
+    exported = np.empty(nj)
+    returned = np.empty(nj)
+    fk = np.empty(nk)
+    for s in range(keep.shape[0]):
+        kp = keep[s]
+        g = load[s]
+        sm = out[s]
+        sm[:, :] = 0.0
+        x[:] = 0.0
+        gen[:] = 0.0
+        exported[:] = 0.0
+        returned[:] = 0.0
+        # fraction of the load entering node i (at its inflow) that leaves its zone's exit
+        for i in range(n - 1, -1, -1):
+            d = ds[i]
+            if d < 0 or route[d] != route[i]:
+                trans[i] = kp[i]
+            else:
+                trans[i] = kp[i] * trans[d]
+        # loads whose origin is the node's label accumulate inside the zone; the others
+        # join the zone's origin vector at once, carried to the exit by trans
+        acc[:] = 0.0
+        for i in range(n):
+            gi = g[i]
+            o = origin[i]
+            r = route[i]
+            d = ds[i]
+            inside = d >= 0 and route[d] == r
+            f = kp[i] * acc[i]
+            gen[o] += gi
+            if o == r:
+                f += (kp[i] if lake[i] else np.sqrt(kp[i])) * gi
+            elif gi > 0.0:
+                e = kp[i] if lake[i] else np.sqrt(kp[i])
+                sm[o, r] += gi
+                exported[o] += gi
+                x[at_origin[i]] += e * gi * (trans[d] if inside else 1.0)
+            if inside:
+                acc[d] += f
+            else:
+                x[at_route[i]] += f
+        fk[:] = 0.0
+        for m in range(fkey.shape[0]):
+            fk[fkey[m]] += fload[s, m]
+        for k in range(nk):
+            i = fnode[k]
+            o = forigin[k]
+            r = route[i]
+            gi = fk[k]
+            d = ds[i]
+            inside = d >= 0 and route[d] == r
+            e = kp[i] if lake[i] else np.sqrt(kp[i])
+            gen[o] += gi
+            if o != r:
+                sm[o, r] += gi
+                exported[o] += gi
+            x[fat[k]] += e * gi * (trans[d] if inside else 1.0)
+        # the tree of zones, upstream zones (larger numbers) first
+        for z in range(nz - 1, -1, -1):
+            e = exits[z]
+            d = ds[e]
+            if d < 0:
+                continue
+            r = route[d]
+            t = trans[d]
+            for k in range(off[z], off[z + 1]):
+                v = x[k]
+                x[down[k]] += t * v
+                sm[cols[k], r] += v
+            exported[route[e]] += x[own[z]]
+            if ret[z] >= 0:
+                returned[r] += x[ret[z]]
+        for j in range(nj):
+            sm[j, j] = gen[j] - exported[j] + returned[j]

@@ -446,31 +446,105 @@ def reach_keep(
         On missing travel times or discharge on river reaches.
     """
     model = model or DecayModel()
-    r = net.reaches
-    n = len(r)
-    lake = r["is_lake"].to_numpy(dtype=bool) if "is_lake" in r else np.zeros(n, dtype=bool)
-    tau = np.where(lake, 0.0, travel_time_hours(net, velocity_multiplier=velocity_multiplier))
-    q = (
-        r["discharge_m3s"].to_numpy(dtype=np.float64)
-        if "discharge_m3s" in r.columns
-        else np.full(n, np.nan)
-    )
-    k = np.zeros(n)
-    k[~lake] = model.classes.rates(q[~lake])
-    ret = np.zeros(n)
-    if lake.any() and "lake_id" in r.columns:
-        lid = r["lake_id"].to_numpy(dtype=np.int64)
-        outl = r["lake_outlet"].to_numpy(dtype=bool) & (lid >= 0)
-        ids, first = np.unique(lid[lid >= 0], return_index=True)
-        pos = np.flatnonzero(lid >= 0)[first]
-        at = np.searchsorted(ids, lid[outl])
-        outflow = np.bincount(at, weights=q[outl], minlength=ids.size)
-        names = r["lake_name"].to_numpy()[pos]
-        vs = np.array([model.settling_velocity(str(nm)) for nm in names])
-        area = r["lake_area_km2"].to_numpy(dtype=np.float64)[pos]
-        ret[outl] = lake_retention(vs, area, outflow)[at]
-    keep = keep_factors(tau, decay_per_day=k, is_lake=lake, lake_retention=ret)
-    return keep, lake
+    terms = _KeepTerms(net, model.classes)
+    return terms.reach_keep(model, velocity_multiplier), terms.lake
+
+
+class _KeepTerms:
+    """The parts of :func:`reach_keep` that only the network and class limits fix.
+
+    The Monte Carlo draws scale the class rates, the settling velocities and the velocity;
+    :meth:`piece_keep_runs` turns many draws into keep factors at once.
+    """
+
+    def __init__(self, net: Any, classes: DecayClasses) -> None:
+        self.net = net
+        r = net.reaches
+        n = len(r)
+        self.n = n
+        lake = r["is_lake"].to_numpy(dtype=bool) if "is_lake" in r else np.zeros(n, dtype=bool)
+        self.lake = lake
+        q = (
+            r["discharge_m3s"].to_numpy(dtype=np.float64)
+            if "discharge_m3s" in r.columns
+            else np.full(n, np.nan)
+        )
+        self.thresholds = classes.thresholds_m3s
+        # class of each river reach (checks the discharge once)
+        self.cls = classes.class_index(q[~lake]) if self.thresholds else None
+        self.n_river = int((~lake).sum())
+        self.has_lakes = bool(lake.any() and "lake_id" in r.columns)
+        if self.has_lakes:
+            lid = r["lake_id"].to_numpy(dtype=np.int64)
+            outl = r["lake_outlet"].to_numpy(dtype=bool) & (lid >= 0)
+            ids, first = np.unique(lid[lid >= 0], return_index=True)
+            pos = np.flatnonzero(lid >= 0)[first]
+            self.at = np.searchsorted(ids, lid[outl])
+            self.outl = outl
+            self.outflow = np.bincount(self.at, weights=q[outl], minlength=ids.size)
+            self.names = [str(nm) for nm in r["lake_name"].to_numpy()[pos]]
+            self.area = r["lake_area_km2"].to_numpy(dtype=np.float64)[pos]
+
+    def reach_keep(self, model: DecayModel, velocity_multiplier: float = 1.0) -> np.ndarray:
+        """Keep factor of every reach under ``model`` (same class limits) and a velocity factor."""
+        lake = self.lake
+        tt = travel_time_hours(self.net, velocity_multiplier=velocity_multiplier)
+        tau = np.where(lake, 0.0, tt)
+        k = np.zeros(self.n)
+        kpd = model.classes.k_per_day
+        if self.cls is None:
+            k[~lake] = np.full(self.n_river, kpd[0])
+        else:
+            k[~lake] = np.asarray(kpd)[self.cls]
+        ret = np.zeros(self.n)
+        if self.has_lakes:
+            vs = np.array([model.settling_velocity(nm) for nm in self.names])
+            ret[self.outl] = lake_retention(vs, self.area, self.outflow)[self.at]
+        return keep_factors(tau, decay_per_day=k, is_lake=lake, lake_retention=ret)
+
+    def piece_keep_runs(
+        self,
+        model: DecayModel,
+        reach_pos: np.ndarray,
+        phi: np.ndarray,
+        draws: np.ndarray,
+        order: np.ndarray,
+    ) -> np.ndarray:
+        r"""Piece keep factors of many Monte Carlo runs, one row per run.
+
+        ``draws[i]`` holds run ``i``'s multipliers of the river rates, the settling
+        velocities and the velocity; column ``j`` is piece ``order[j]`` (``reach_pos`` and
+        ``phi`` as in :func:`piece_keep`). A river piece keeps
+        :math:`e^{-(m_k/m_v)\, k \tau \phi}`, the value :func:`piece_keep` gives under
+        :meth:`DecayModel.scaled` and ``velocity_multiplier`` (to rounding: one exponential
+        instead of an exponential and a power); a lake reach keeps :math:`1 - R` at its last
+        piece and 1 elsewhere, with :math:`R` from the scaled settling velocity.
+        """
+        self.reach_keep(model)  # checks the travel times and rates once
+        lake = self.lake
+        tau_d = np.where(lake, 0.0, travel_time_hours(self.net)) / 24.0
+        k = np.zeros(self.n)
+        kpd = model.classes.k_per_day
+        k[~lake] = kpd[0] if self.cls is None else np.asarray(kpd)[self.cls]
+        rp = np.asarray(reach_pos, dtype=np.int64)
+        c = (k * tau_d)[rp] * np.asarray(phi, dtype=np.float64)
+        a = draws[:, 0] / draws[:, 2]
+        keep = np.exp(-a[:, None] * c[None, order])
+        lake_p = lake[rp]
+        if lake_p.any():
+            pos = np.empty(rp.size, dtype=np.int64)
+            pos[order] = np.arange(rp.size)
+            last = np.ones(rp.size, dtype=bool)
+            last[:-1] = rp[1:] != rp[:-1]
+            keep[:, pos[lake_p]] = 1.0
+            if self.has_lakes:
+                vs = np.array([model.settling_velocity(nm) for nm in self.names])
+                r_lake = lake_retention(vs[None, :] * draws[:, 1:2], self.area, self.outflow)
+                at_reach = np.full(self.n, -1, dtype=np.int64)
+                at_reach[self.outl] = self.at
+                tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
+                keep[:, pos[tail]] = 1.0 - r_lake[:, at_reach[rp[tail]]]
+        return keep
 
 
 def piece_keep(
@@ -504,7 +578,13 @@ def piece_keep(
         Aligned to pieces.
     """
     keep_r, lake_r = reach_keep(net, model, velocity_multiplier=velocity_multiplier)
-    rp = np.asarray(reach_pos, dtype=np.int64)
+    return _pieces_keep(keep_r, lake_r, np.asarray(reach_pos, dtype=np.int64), phi)
+
+
+def _pieces_keep(
+    keep_r: np.ndarray, lake_r: np.ndarray, rp: np.ndarray, phi: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Piece keep factors and lake flags from those of the reaches (:func:`piece_keep`)."""
     keep = keep_r[rp] ** np.asarray(phi, dtype=np.float64)
     lake = lake_r[rp]
     if lake.any():

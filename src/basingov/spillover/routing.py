@@ -12,7 +12,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from basingov.errors import InputError, SingularSystemError
-from basingov.network import kahn_order_csr
+from basingov.network import kahn_order_csr, kahn_order_tree
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import (
     _METHODS,
@@ -140,12 +140,20 @@ def routing_graph(
         dst = np.concatenate([dst[keep_main], s_dst[inside]])
         frac = np.concatenate([frac[keep_main], s_frac[inside]])
         kind = "dag"
-    perm = np.argsort(src, kind="stable")
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
-    indices = dst[perm].astype(np.int64)
-    frac = frac[perm].astype(np.float64)
-    order = kahn_order_csr(indptr, indices, n)
+    if splits is None:
+        # one link per node at most, listed by source already: no sort, and Kahn's order
+        # from the pointers (the same order as from the CSR form)
+        np.cumsum(ds >= 0, out=indptr[1:])
+        indices = dst.astype(np.int64)
+        frac = frac.astype(np.float64)
+        order = kahn_order_tree(ds)
+    else:
+        perm = np.argsort(src, kind="stable")
+        np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+        indices = dst[perm].astype(np.int64)
+        frac = frac[perm].astype(np.float64)
+        order = kahn_order_csr(indptr, indices, n)
     if order.shape[0] < n:
         kind = "cyclic"
     return RoutingGraph(

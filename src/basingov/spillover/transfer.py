@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,8 @@ class Transfer:
     border_src, border_dst, border_frac
         The border links (node positions and link fraction).
     border_flux
-        n_border x J flux by origin crossing each border link.
+        n_border x J flux by origin crossing each border link (built on first use: with
+        thousands of jurisdictions it is large, and the matrix does not need it).
     generated, delivered, decayed, retained, exported, returned
         Length-J per-jurisdiction totals (kg/day): generated, delivered to outlets,
         decayed, retained (all by origin); own load leaving the jurisdiction across its
@@ -44,14 +46,23 @@ class Transfer:
     border_src: np.ndarray
     border_dst: np.ndarray
     border_frac: np.ndarray
-    border_flux: np.ndarray
     generated: np.ndarray
     delivered: np.ndarray
     decayed: np.ndarray
     retained: np.ndarray
     exported: np.ndarray
     returned: np.ndarray
+    _border: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     first_exit: np.ndarray | None = None
+
+    @property
+    def border_flux(self) -> np.ndarray:
+        """n_border x J flux by origin crossing each border link."""
+        bf = self._border
+        if callable(bf):
+            bf = bf()
+            object.__setattr__(self, "_border", bf)
+        return bf
 
 
 def _transfer_tree(
@@ -71,30 +82,79 @@ def _transfer_tree(
     nb = int(has_ds.sum())
     border_zone = np.full(exits.shape[0], -1, dtype=np.int64)
     border_zone[has_ds] = np.arange(nb)
-    border_flux = np.zeros((nb, nj))
     smat = np.zeros((nj, nj))
-    step = max(1, min(nj, max_cells // max(1, exits.shape[0])))
-    for j0 in range(0, nj, step):
-        K.tree_zones(
-            exits, zone, graph.idx_ds, jur, acc, trans, rho, dlt, j0, min(nj, j0 + step),
-            smat, dec, ret, dlv, exported, returned, border_zone, border_flux,
-        )  # fmt: skip
+    # the tree of zones, each zone carrying only the origins upstream of it
+    empty = np.zeros(0, dtype=np.int64)
+    off, cols, down, ret_at, own = K.zone_columns(
+        graph.idx_ds, zone, exits, empty, empty, jur[exits], nj
+    )
+    # border fluxes as (border, origin, flux) triplets: the dense array is built on use
+    bb = np.empty(cols.shape[0], dtype=np.int64)
+    bj = np.empty(cols.shape[0], dtype=np.int64)
+    bv = np.empty(cols.shape[0])
+    m = K.tree_zones_sparse(
+        exits, zone, graph.idx_ds, jur, acc, trans, rho, dlt, off, cols, down, ret_at, own,
+        smat, dec, ret, dlv, exported, returned, border_zone, bb, bj, bv,
+    )  # fmt: skip
     bsrc = exits[has_ds]
+
+    def dense_border() -> np.ndarray:
+        out = np.zeros((nb, nj))
+        out[bb[:m], bj[:m]] = bv[:m]
+        return out
+
+    links = (bsrc, graph.idx_ds[bsrc], np.ones(nb))
+    # a zone's own load at its exit is what first leaves the jurisdiction's waters
+    first = np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj)
+    return _closed(
+        smat, links, dense_border, gen, dlv, dec, ret, exported, returned, first_exit=first
+    )
+
+
+def _closed(
+    smat: np.ndarray,
+    links: tuple[np.ndarray, np.ndarray, np.ndarray],
+    border: np.ndarray | Callable[[], np.ndarray],
+    gen: np.ndarray,
+    dlv: np.ndarray,
+    dec: np.ndarray,
+    ret: np.ndarray,
+    exported: np.ndarray,
+    returned: np.ndarray,
+    *,
+    first_exit: np.ndarray | None = None,
+) -> Transfer:
+    """Return the :class:`Transfer`, its diagonal closed by ``gen - exported + returned``.
+
+    ``links`` are the border links ``(src, dst, frac)``; ``border`` their fluxes (border
+    links x origins), or a function that builds them on first use; ``first_exit`` as in
+    :class:`Transfer` (None: computed later by :func:`transfer`).
+    """
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
         matrix=smat,
-        border_src=bsrc,
-        border_dst=graph.idx_ds[bsrc],
-        border_frac=np.ones(nb),
-        border_flux=border_flux,
+        border_src=links[0],
+        border_dst=links[1],
+        border_frac=links[2],
+        _border=border,
         generated=gen,
         delivered=dlv,
         decayed=dec,
         retained=ret,
         exported=exported,
         returned=returned,
-        first_exit=np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj),
+        first_exit=first_exit,
     )
+
+
+def _border_sums(
+    rj: np.ndarray, bsrc: np.ndarray, bdst: np.ndarray, flux: np.ndarray, nj: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each origin's flux over its own border links (out, by source) and back (in, by target)."""
+    rows = np.arange(bsrc.size)
+    out = np.bincount(rj[bsrc], weights=flux[rows, rj[bsrc]], minlength=nj)
+    back = np.bincount(rj[bdst], weights=flux[rows, rj[bdst]], minlength=nj)
+    return out, back
 
 
 def transfer(
@@ -419,24 +479,12 @@ def _with_foreign(
     np.add.at(smat.T, rj[bdst], extra)
     away = origin != rj[node]
     np.add.at(smat, (origin[away], rj[node[away]]), load[away])
-    rows = np.arange(bsrc.size)
-    exported = t.exported + np.bincount(rj[bsrc], weights=extra[rows, rj[bsrc]], minlength=nj)
+    out, back = _border_sums(rj, bsrc, bdst, extra, nj)
+    exported = t.exported + out
     exported += np.bincount(origin[away], weights=load[away], minlength=nj)
-    returned = t.returned + np.bincount(rj[bdst], weights=extra[rows, rj[bdst]], minlength=nj)
-    np.fill_diagonal(smat, gen - exported + returned)
-    return Transfer(
-        matrix=smat,
-        border_src=bsrc,
-        border_dst=bdst,
-        border_frac=bf,
-        border_flux=t.border_flux + extra,
-        generated=gen,
-        delivered=dlv,
-        decayed=dec,
-        retained=ret,
-        exported=exported,
-        returned=returned,
-    )
+    returned = t.returned + back
+    border = t.border_flux + extra
+    return _closed(smat, (bsrc, bdst, bf), border, gen, dlv, dec, ret, exported, returned)
 
 
 def _transfer_tree_two_labels(
@@ -515,24 +563,9 @@ def _transfer_general(
         ret[j0:j1] = r.retained[:w]
     smat = np.zeros((nj, nj))
     np.add.at(smat.T, rj[bdst], bflux)
-    rows = np.arange(bsrc.size)
-    exported = np.bincount(rj[bsrc], weights=bflux[rows, rj[bsrc]], minlength=nj)
-    returned = np.bincount(rj[bdst], weights=bflux[rows, rj[bdst]], minlength=nj)
+    exported, returned = _border_sums(rj, bsrc, bdst, bflux, nj)
     away = np.flatnonzero(o != rj)
     if away.size:  # load generated straight into waters routed as another jurisdiction's
         np.add.at(smat, (o[away], rj[away]), g[away])
         exported += np.bincount(o[away], weights=g[away], minlength=nj)
-    np.fill_diagonal(smat, gen - exported + returned)
-    return Transfer(
-        matrix=smat,
-        border_src=bsrc,
-        border_dst=bdst,
-        border_frac=bf,
-        border_flux=bflux,
-        generated=gen,
-        delivered=dlv,
-        decayed=dec,
-        retained=ret,
-        exported=exported,
-        returned=returned,
-    )
+    return _closed(smat, (bsrc, bdst, bf), bflux, gen, dlv, dec, ret, exported, returned)

@@ -1,0 +1,96 @@
+"""Compiled points along lines and points in polygons give GEOS's answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely import LineString, MultiLineString, Polygon, box
+
+from basingov.overlay._points import PointLocator, interpolate
+
+
+def _geos_interpolate(lines, which, frac):
+    pts = shapely.line_interpolate_point(lines[which], frac, normalized=True)
+    return shapely.get_coordinates(pts)
+
+
+def _geos_within(polys, xy):
+    pi, pj = shapely.STRtree(polys).query(shapely.points(xy), predicate="within")
+    out = np.full(len(xy), -1)
+    first = np.unique(pi, return_index=True)[1]
+    out[pi[first]] = pj[first]
+    return out
+
+
+def test_interpolate_golden():
+    # an L of length 3 + 4 = 7: 0.5 -> 3.5 along, 0.5 up the second leg; 0.25 -> 1.75
+    line = np.array([LineString([(0, 0), (3, 0), (3, 4)])])
+    got = interpolate(line, np.array([0, 0, 0, 0]), np.array([0.5, 0.25, 0.0, 1.0]))
+    assert got.tolist() == [[3.0, 0.5], [1.75, 0.0], [0.0, 0.0], [3.0, 4.0]]
+
+
+def test_interpolate_equals_geos_bitwise():
+    rng = np.random.default_rng(4)
+    lines = []
+    for _ in range(300):
+        n = int(rng.integers(2, 12))
+        xy = np.cumsum(rng.normal(0, 1000, (n, 2)), axis=0) + 4e6
+        if rng.random() < 0.2:  # a repeated vertex (zero-length segment)
+            k = int(rng.integers(0, n))
+            xy = np.insert(xy, k, xy[k], axis=0)
+        lines.append(LineString(xy))
+    lines.append(LineString([(5.0, 5.0), (5.0, 5.0)]))  # zero length
+    lines.append(MultiLineString([[(0, 0), (1, 0)], [(5, 5), (5, 7)]]))  # GEOS walks parts
+    lines = np.array(lines, dtype=object)
+    which = rng.integers(0, lines.size, 20000)
+    frac = rng.random(20000)
+    frac[:50] = [0.0, 1.0, -0.25, 1.5, 0.5] * 10
+    which[:5] = lines.size - 1
+    got = interpolate(lines, which, frac)
+    np.testing.assert_array_equal(got, _geos_interpolate(lines, which, frac))
+
+
+def test_locate_golden():
+    # two unit boxes side by side and one with a hole: a point on the shared edge, in the
+    # hole and outside belong to none
+    polys = np.array(
+        [
+            box(0, 0, 1, 1),
+            box(1, 0, 2, 1),
+            Polygon([(3, 0), (6, 0), (6, 3), (3, 3)], [[(4, 1), (5, 1), (5, 2), (4, 2)]]),
+        ]
+    )
+    xy = np.array([[0.5, 0.5], [1.5, 0.5], [1.0, 0.5], [4.5, 1.5], [3.5, 0.5], [9.0, 9.0]])
+    assert PointLocator(polys).locate(xy).tolist() == [0, 1, -1, -1, 2, -1]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_locate_equals_geos(seed):
+    # random polygons (a Voronoi tessellation, holes, multipolygons, overlaps, an invalid
+    # bow-tie), points anywhere, on vertices, on edges and a hair off them
+    rng = np.random.default_rng(seed)
+    seeds = shapely.multipoints(rng.uniform(0, 1e5, (60, 2)) + 4e6)
+    cells = list(
+        shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=box(*shapely.bounds(seeds))))
+    )
+    cells[0] = cells[0].difference(shapely.buffer(cells[0].centroid, 500))  # a hole
+    cells[1] = shapely.union(cells[1], cells[2].buffer(-2000))  # overlaps cell 2
+    cells[3] = shapely.MultiPolygon([cells[3], box(3.9e6, 3.9e6, 3.91e6, 3.91e6)])
+    b0, b1, b2, b3 = shapely.bounds(cells[4])
+    cells[4] = Polygon([(b0, b1), (b2, b3), (b2, b1), (b0, b3)])  # invalid bow-tie
+    polys = np.array(cells, dtype=object)
+    bb = shapely.total_bounds(polys)
+    xy = [np.column_stack([rng.uniform(bb[0], bb[2], 20000), rng.uniform(bb[1], bb[3], 20000)])]
+    ring = shapely.get_coordinates(shapely.boundary(polys))
+    xy.append(ring)  # vertices
+    xy.append((ring[:-1] + ring[1:]) / 2)  # on (or next to) edges
+    xy.append(ring + rng.normal(0, 1e-7, ring.shape))  # a hair off the border
+    xy = np.vstack(xy)
+    got = PointLocator(polys).locate(xy)
+    np.testing.assert_array_equal(got, _geos_within(polys, xy))
+
+
+def test_locate_empty():
+    assert PointLocator(np.array([], dtype=object)).locate(np.zeros((2, 2))).tolist() == [-1, -1]
+    assert PointLocator(np.array([box(0, 0, 1, 1)])).locate(np.zeros((0, 2))).size == 0
