@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from basingov import pipeline
+from basingov import pipeline, scale
 from basingov._outdir import MANIFEST, check_output_dir, output_lock, remove_stale
 from basingov._values import check_file_name
 from basingov.cli import cli
@@ -313,7 +313,7 @@ def test_run_many_refuses_a_bad_scheduler_before_work(address: str, tmp_path: Pa
 def test_unreachable_scheduler_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(scale, "SCHEDULER_TIMEOUT_S", 1)
     with pytest.raises(
         InputError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:9 within 1 s"
     ):

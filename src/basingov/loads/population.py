@@ -9,7 +9,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._parallel import elementwise
 from basingov.errors import InputError
+
+
+def _clipped_area(a: np.ndarray, b: Any) -> np.ndarray:
+    """Area of ``a & b``, element-wise (a module-level function: dask tasks run it)."""
+    return np.asarray(shapely.area(shapely.intersection(a, b)), dtype=np.float64)
+
+
+def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
+    """Length of ``a & b``, element-wise (a module-level function: dask tasks run it)."""
+    return np.asarray(shapely.length(shapely.intersection(a, b)), dtype=np.float64)
 
 
 def _populated_cells(
@@ -38,7 +49,7 @@ def _populated_cells(
         raise InputError(msg)
     if basin is not None:
         bpoly = basin.to_crs(pieces.crs).union_all()
-        w = shapely.area(shapely.intersection(cg, bpoly)) / shapely.area(cg)
+        w = elementwise(_clipped_area, cg, bpoly) / shapely.area(cg)
         pop = pop * w
     keep = pop > 0
     cg, pop = cg[keep], pop[keep]
@@ -54,7 +65,7 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    length = shapely.length(shapely.intersection(geoms[gi], pg[pi]))
+    length = elementwise(_clipped_length, geoms[gi], pg[pi])
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
@@ -147,7 +158,7 @@ def _population_by_jurisdiction(
     if bclip is not None:
         jg = shapely.intersection(jg, bclip)
     ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
-    part = shapely.intersection(cg[ci], jg[ji])
+    part = elementwise(shapely.intersection, cg[ci], jg[ji])
     area = shapely.area(part)
     ok = area > 0
     ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]

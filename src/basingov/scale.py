@@ -1,0 +1,447 @@
+"""Scale-out on dask.distributed: sub-basins and blocks of work as tasks, identical results.
+
+A basin run with ``partitions`` (:func:`basingov.pipeline.run`) uses an :class:`Engine`:
+
+- **overlay**: the network is cut into drainage units (:func:`basingov.network.sub_basins`)
+  and the reach-by-reach part of the overlay (:func:`basingov.overlay.reach_overlay`:
+  cutting at borders, border pieces, boundary reaches) runs as one task per unit. When the
+  reach layer has at least ``spatial_min_reaches`` reaches it is instead partitioned in
+  space by dask-geopandas (``spatial_shuffle`` along a Hilbert curve) and the same work runs
+  per spatial partition. The parts are stitched (:func:`basingov.overlay.combine_reach_overlays`)
+  and the work along the network (crossings, stretches, shares) runs once;
+- **loads**: the cell-level geometry of the raster sources (raster cells clipped to the
+  basin and to the jurisdictions, river length per cell) runs in blocks of cells
+  (:mod:`basingov._parallel`). A cell's people may go to a piece in another sub-basin (the
+  nearest piece of their jurisdiction), so cells, not sub-basins, are the unit there.
+
+Every reach, cell and element gets exactly the numbers it gets in one process, and the
+parts are put back in the single-process order, so all output tables are identical
+(tested byte for byte on the shipped basins).
+
+Engines: ``"local"`` starts a :class:`distributed.LocalCluster` (one single-threaded
+worker process per core), ``"synchronous"`` runs the same tasks one after another in this
+process (for debugging), and any other value is the address of a running scheduler
+(``tcp://host:8786``; see ``docs/scale.md``). Inside a dask task (``basingov run all``),
+:func:`worker_engine` submits to the cluster that runs the task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import re
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from basingov import _parallel, overlay
+from basingov.errors import InputError
+from basingov.network import sub_basins
+from basingov.overlay import OverlayResult, ReachOverlay
+
+__all__ = [
+    "DEFAULT_SPATIAL_MIN_REACHES",
+    "SCHEDULER_TIMEOUT_S",
+    "SPATIAL_CHUNK_REACHES",
+    "Engine",
+    "check_scheduler",
+    "engine",
+    "overlay_partitioned",
+    "worker_engine",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds to wait for a dask scheduler given by address.
+SCHEDULER_TIMEOUT_S = 10
+
+#: Reach layers with at least this many reaches are overlaid in spatial partitions made by
+#: dask-geopandas rather than one task per sub-basin (``spatial_min_reaches``). A
+#: continental HydroRIVERS layer (millions of reaches) takes this path; the shipped basins
+#: (at most ~30,000 reaches) do not.
+DEFAULT_SPATIAL_MIN_REACHES = 1_000_000
+
+#: Reaches per spatial partition on the dask-geopandas path (at least ``partitions`` of them).
+SPATIAL_CHUNK_REACHES = 250_000
+
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
+
+
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a scheduler value that is not ``local``, ``synchronous`` or a dask address.
+
+    Raises
+    ------
+    InputError
+        Naming the value and the accepted forms.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://127.0.0.1:8786")
+    >>> check_scheduler("http://x:1")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: --scheduler 'http://x:1' is not 'local', 'synchronous' or a \
+dask scheduler address such as tcp://127.0.0.1:8786
+    """
+    if scheduler in ("local", "synchronous"):
+        return
+    if not isinstance(scheduler, str) or not _ADDRESS.match(scheduler):
+        msg = (
+            f"--scheduler {scheduler!r} is not 'local', 'synchronous' or a dask scheduler "
+            "address such as tcp://127.0.0.1:8786"
+        )
+        raise InputError(msg)
+
+
+def _connect(address: str) -> Any:
+    """Connect to a running dask scheduler, or raise a one-line error."""
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        msg = (
+            f"cannot reach the dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s "
+            f"({type(exc).__name__}: {exc}); start one with `dask scheduler`, or use "
+            "--scheduler local (a local cluster) or --scheduler synchronous"
+        )
+        raise InputError(msg) from exc
+
+
+def _capture(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[tuple[type, str]]]:
+    """Run ``fn(*args)`` in a task, returning its warnings to re-issue in the client."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args)
+    return out, [(w.category, str(w.message)) for w in caught]
+
+
+@dataclass
+class Engine:
+    """Where the tasks of a partitioned run go (make one with :func:`engine`).
+
+    Attributes
+    ----------
+    scheduler
+        ``"synchronous"``, ``"local"``, the scheduler address, or ``"worker"`` inside a
+        dask task.
+    n_workers
+        Worker threads of the cluster (1 for ``"synchronous"``).
+    client
+        The :class:`distributed.Client`, or None (synchronous, or inside a task).
+    """
+
+    scheduler: str
+    n_workers: int
+    client: Any = None
+
+    @contextlib.contextmanager
+    def _client(self) -> Iterator[Any]:
+        if self.scheduler == "worker":
+            from distributed import worker_client
+
+            # secede from the worker's thread pool while the sub-tasks run
+            with worker_client() as c:
+                yield c
+        else:
+            yield self.client
+
+    @property
+    def distributed(self) -> bool:
+        """True when tasks go to a dask cluster (not run in this process)."""
+        return self.scheduler != "synchronous"
+
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *shared: Any) -> list[Any]:
+        """``[fn(item, *shared) for item in items]``, each call a task.
+
+        ``shared`` objects are sent to every worker once; warnings raised in the tasks
+        are raised again here.
+        """
+        if not items:
+            return []
+        if not self.distributed:
+            pairs = [_capture(fn, it, *shared) for it in items]
+        else:
+            with self._client() as c:
+                sh = [c.scatter(s, broadcast=True, hash=False) for s in shared]
+                futs = [
+                    c.submit(_capture, fn, f, *sh, pure=False)
+                    for f in c.scatter(list(items), hash=False)
+                ]
+                pairs = c.gather(futs)
+        for _, caught in pairs:
+            for category, message in caught:
+                warnings.warn(message, category, stacklevel=2)
+        return [out for out, _ in pairs]
+
+    def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
+        return self.map(_star, blocks, fn)
+
+    def compute(self, tasks: Sequence[Any]) -> list[Any]:
+        """Compute dask collections or delayed objects on this engine, in order."""
+        import dask
+
+        if not self.distributed:
+            return list(dask.compute(*tasks, scheduler="synchronous"))
+        with self._client() as c:
+            return list(c.compute(list(tasks), sync=True))
+
+
+def _star(block: tuple[Any, ...], fn: Callable[..., Any]) -> Any:
+    return fn(*block)
+
+
+@contextlib.contextmanager
+def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterator[Engine]:
+    """Open an engine for a partitioned run and close it afterwards.
+
+    Parameters
+    ----------
+    scheduler
+        ``"local"`` starts a :class:`distributed.LocalCluster` of ``n_workers``
+        single-threaded worker processes (default: the number of cores, at most 4);
+        ``"synchronous"`` runs every task in this process; any other value is the
+        address of a running dask scheduler (``tcp://host:8786``).
+    n_workers
+        Workers of the local cluster (ignored otherwise).
+
+    Yields
+    ------
+    Engine
+
+    Raises
+    ------
+    InputError
+        If ``scheduler`` is not an accepted value, or the scheduler cannot be reached
+        within :data:`SCHEDULER_TIMEOUT_S` seconds.
+
+    Examples
+    --------
+    >>> with engine("synchronous") as eng:
+    ...     eng.map(divmod, [7, 9], 4)
+    [(1, 3), (2, 1)]
+    """
+    check_scheduler(scheduler)
+    if scheduler == "synchronous":
+        yield Engine("synchronous", 1)
+        return
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler == "local":
+        n = n_workers or min(os.cpu_count() or 1, 4)
+        cluster = LocalCluster(
+            n_workers=max(1, int(n)),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+    else:
+        client = _connect(scheduler)
+    try:
+        nthreads = sum(client.nthreads().values()) or 1
+        logger.info("dask engine %s: %d worker threads", scheduler, nthreads)
+        yield Engine(scheduler, int(nthreads), client)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextlib.contextmanager
+def worker_engine() -> Iterator[Engine]:
+    """Yield the engine of the dask cluster running the current task (``run all``).
+
+    Sub-tasks are submitted to the same cluster; while they run, the calling task leaves
+    its worker's thread pool, so that a worker is not blocked waiting on itself.
+
+    Yields
+    ------
+    Engine
+    """
+    from distributed import get_client
+
+    n = sum(get_client().nthreads().values()) or 1
+    yield Engine("worker", int(n))
+
+
+@contextlib.contextmanager
+def spread_loads(eng: Engine) -> Iterator[None]:
+    """Within the block, the loads' cell-level geometry runs in blocks on ``eng``."""
+    if not eng.distributed:
+        # one process: blocks would change nothing but add copies
+        yield
+        return
+    with _parallel.spread_over(eng.map_blocks, 2 * eng.n_workers):
+        yield
+
+
+def _overlay_task(
+    reaches: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame, levels: list[str]
+) -> ReachOverlay:
+    return overlay.reach_overlay(reaches, jurisdictions, levels=levels)
+
+
+def _overlay_spatial_part(
+    part: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame, levels: list[str]
+) -> tuple[np.ndarray, ReachOverlay] | None:
+    """One spatial partition of the dask-geopandas path: its positions and reach overlay."""
+    if len(part) == 0:
+        return None
+    part = part.sort_values("_pos")
+    pos = part["_pos"].to_numpy(dtype=np.int64)
+    reaches = gpd.GeoDataFrame(
+        {"reach_id": part["reach_id"].to_numpy()}, geometry=part.geometry.to_numpy(), crs=part.crs
+    )
+    return pos, overlay.reach_overlay(reaches, jurisdictions, levels=levels)
+
+
+def _spatial_parts(
+    reaches: gpd.GeoDataFrame,
+    jurisdictions: gpd.GeoDataFrame,
+    levels: list[str],
+    eng: Engine,
+    n_parts: int,
+) -> list[tuple[np.ndarray, ReachOverlay]]:
+    """Reach overlay per spatial partition (dask-geopandas Hilbert shuffle)."""
+    import dask
+    import dask.dataframe as dd
+    import dask_geopandas
+
+    n = len(reaches)
+    g = gpd.GeoDataFrame(
+        {"_pos": np.arange(n, dtype=np.int64), "reach_id": reaches["reach_id"].to_numpy()},
+        geometry=reaches.geometry.to_numpy(),
+        crs=reaches.crs,
+    )
+    bounds = np.linspace(0, n, n_parts + 1).astype(np.int64)
+    chunks = [g.iloc[s:e] for s, e in itertools.pairwise(bounds) if e > s]
+    if eng.distributed:
+        with eng._client() as c:
+            futures = c.scatter(chunks, hash=False)
+            dg = dd.from_delayed(futures, meta=g.iloc[:0], verify_meta=False)
+            jur = c.scatter(jurisdictions, broadcast=True, hash=False)
+            shuffled = dg.spatial_shuffle(
+                by="hilbert", npartitions=len(chunks), calculate_partitions=False
+            )
+            tasks = [
+                dask.delayed(_overlay_spatial_part, pure=False)(p, jur, levels)
+                for p in shuffled.to_delayed()
+            ]
+            results = list(c.compute(tasks, sync=True))
+    else:
+        dg = dask_geopandas.from_geopandas(g, npartitions=len(chunks))
+        shuffled = dg.spatial_shuffle(
+            by="hilbert", npartitions=len(chunks), calculate_partitions=False
+        )
+        jur_d = dask.delayed(jurisdictions, name="basingov-jurisdictions")
+        tasks = [
+            dask.delayed(_overlay_spatial_part, pure=False)(p, jur_d, levels)
+            for p in shuffled.to_delayed()
+        ]
+        results = list(dask.compute(*tasks, scheduler="synchronous"))
+    return [r for r in results if r is not None]
+
+
+def overlay_partitioned(
+    net: Any,
+    jurisdictions: gpd.GeoDataFrame,
+    basin: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str],
+    eng: Engine,
+    partitions: int,
+    spatial_min_reaches: int = DEFAULT_SPATIAL_MIN_REACHES,
+) -> OverlayResult:
+    """:func:`basingov.overlay.overlay_network` with the reach-by-reach work as tasks.
+
+    Parameters
+    ----------
+    net
+        The river network.
+    jurisdictions, basin
+        As in :func:`basingov.overlay.overlay_network`.
+    levels
+        Level names, coarsest first.
+    eng
+        Where the tasks run (:func:`engine`).
+    partitions
+        Number of sub-basins (:func:`basingov.network.sub_basins`), one task each.
+    spatial_min_reaches
+        From this many reaches on, dask-geopandas partitions the reach layer in space
+        instead (``max(partitions, n / SPATIAL_CHUNK_REACHES)`` partitions).
+
+    Returns
+    -------
+    OverlayResult
+        Identical to :func:`basingov.overlay.overlay_network` on the whole network.
+
+    Raises
+    ------
+    InputError
+        If ``partitions`` or ``spatial_min_reaches`` is not a whole number >= 1.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from shapely import LineString, box
+    >>> jur = gpd.GeoDataFrame(
+    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
+    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2], "length_km": [0.6, 1.4],
+    ...     "upstream_area_km2": [2.0, 5.0], "local_area_km2": [2.0, 3.0]},
+    ...     geometry=[LineString([(100, 900), (500, 500)]),
+    ...               LineString([(500, 500), (1900, 500)])], crs=3035)
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))
+    >>> basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=3035)
+    >>> with engine("synchronous") as eng:
+    ...     ov = overlay_partitioned(net, jur, basin, levels=["country"], eng=eng, partitions=2)
+    >>> ov.crossings[["from_jur", "to_jur", "reach_id"]].values.tolist()
+    [['A', 'B', 2]]
+    >>> ov.pieces.equals(overlay.overlay_network(net, jur, basin, levels=["country"]).pieces)
+    True
+    """
+    for name, v in (("partitions", partitions), ("spatial_min_reaches", spatial_min_reaches)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            msg = f"{name} must be a whole number >= 1, got {v!r}"
+            raise InputError(msg)
+    levels_ = list(levels)
+    reaches = net.reaches
+    n = len(reaches)
+    slim = gpd.GeoDataFrame(
+        {"reach_id": reaches["reach_id"].to_numpy()},
+        geometry=reaches.geometry.to_numpy(),
+        crs=reaches.crs,
+    )
+    if n >= spatial_min_reaches:
+        n_parts = max(int(partitions), -(-n // SPATIAL_CHUNK_REACHES))
+        logger.info("overlay: %d reaches in %d spatial partitions (dask-geopandas)", n, n_parts)
+        parts = _spatial_parts(slim, jurisdictions, levels_, eng, n_parts)
+    else:
+        label = sub_basins(net, int(partitions))
+        order = np.argsort(label, kind="stable")
+        cuts = np.flatnonzero(np.diff(label[order])) + 1
+        groups = np.split(order, cuts)
+        logger.info(
+            "overlay: %d reaches in %d sub-basins of %s reaches",
+            n,
+            len(groups),
+            "/".join(str(len(g)) for g in groups),
+        )
+        results = eng.map(
+            _overlay_task, [slim.iloc[g].reset_index(drop=True) for g in groups],
+            jurisdictions, levels_,
+        )  # fmt: skip
+        parts = list(zip(groups, results, strict=True))
+    part = overlay.combine_reach_overlays(slim, parts)
+    return overlay.overlay_network(net, jurisdictions, basin, levels=levels_, reach_part=part)
