@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -541,15 +542,21 @@ def run(
     _check_scale_options(partitions, scheduler, spatial_min_reaches)
     if out_dir is not None:
         check_output_dir(out_dir, overwrite=overwrite)
-    timer = _Timer(progress=progress, label=Path(str(name_or_config)).stem)
-    try:
-        if partitions is None and scheduler is None:
+    label = Path(str(name_or_config)).stem
+    if partitions is None and scheduler is None:
+        timer = _Timer(progress=progress, label=label)
+        try:
             return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
-        with scale.engine(scheduler or "local", n_workers=partitions) as eng:
-            sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
+        finally:
+            timer.close()
+    # the engine first: an unreachable scheduler fails before any progress bar or work
+    with scale.engine(scheduler or "local", n_workers=partitions) as eng:
+        sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
+        timer = _Timer(progress=progress, label=label)
+        try:
             return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
-    finally:
-        timer.close()
+        finally:
+            timer.close()
 
 
 def _check_scale_options(
@@ -647,18 +654,55 @@ def _run_one(
     the worker process. With ``partitions`` the basin's own tasks go to the cluster
     running this task (``in_worker``) or run in this process.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BasingovWarning)
-        if partitions is None:
+    if partitions is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
             return run(name, out_dir=out_dir, overwrite=overwrite).summary
-        timer = _Timer(label=Path(name).stem)
-        try:
-            ctx = scale.worker_engine() if in_worker else scale.engine("synchronous")
-            with ctx as eng:
-                sc = _Scale(eng, partitions, spatial_min_reaches)
-                return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
-        finally:
-            timer.close()
+    if not in_worker:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+    from distributed import rejoin, secede
+
+    # While this basin waits for its sub-basin tasks it leaves the worker's thread pool,
+    # and the worker may start another basin in a new thread of this process. Warning
+    # capture and the run log are per process (not thread-safe), so basins take turns
+    # here; one waiting for its turn leaves the pool too, so that the sub-tasks can run.
+    if not _BASIN_TURN.acquire(blocking=False):
+        secede()
+        _BASIN_TURN.acquire()
+        rejoin()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+    finally:
+        _BASIN_TURN.release()
+
+
+#: One basin at a time per worker process in ``run_many`` with partitions (see ``_run_one``).
+_BASIN_TURN = threading.Lock()
+
+
+def _run_partitioned(
+    name: str, out_dir: str, overwrite: bool, partitions: int, spatial_min_reaches: int
+) -> dict[str, Any]:
+    """One basin of ``run_many`` with its sub-basin tasks on the cluster running it."""
+    from distributed import get_worker
+
+    try:
+        get_worker()
+        in_worker = True
+    except ValueError:
+        in_worker = False
+    timer = _Timer(label=Path(name).stem)
+    try:
+        ctx = scale.worker_engine() if in_worker else scale.engine("synchronous")
+        with ctx as eng:
+            sc = _Scale(eng, partitions, spatial_min_reaches)
+            return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
+    finally:
+        timer.close()
 
 
 def run_many(

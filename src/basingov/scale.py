@@ -32,7 +32,6 @@ import itertools
 import logging
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -115,14 +114,6 @@ def _connect(address: str) -> Any:
         raise InputError(msg) from exc
 
 
-def _capture(fn: Callable[..., Any], *args: Any) -> tuple[Any, list[tuple[type, str]]]:
-    """Run ``fn(*args)`` in a task, returning its warnings to re-issue in the client."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = fn(*args)
-    return out, [(w.category, str(w.message)) for w in caught]
-
-
 @dataclass
 class Engine:
     """Where the tasks of a partitioned run go (make one with :func:`engine`).
@@ -161,25 +152,18 @@ class Engine:
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *shared: Any) -> list[Any]:
         """``[fn(item, *shared) for item in items]``, each call a task.
 
-        ``shared`` objects are sent to every worker once; warnings raised in the tasks
-        are raised again here.
+        ``shared`` objects are sent to every worker once. The task functions of this
+        module raise no warnings: ``warnings.catch_warnings`` is not thread-safe, and a
+        worker may run a task beside a basin run (``run all``) that records its own.
         """
         if not items:
             return []
         if not self.distributed:
-            pairs = [_capture(fn, it, *shared) for it in items]
-        else:
-            with self._client() as c:
-                sh = [c.scatter(s, broadcast=True, hash=False) for s in shared]
-                futs = [
-                    c.submit(_capture, fn, f, *sh, pure=False)
-                    for f in c.scatter(list(items), hash=False)
-                ]
-                pairs = c.gather(futs)
-        for _, caught in pairs:
-            for category, message in caught:
-                warnings.warn(message, category, stacklevel=2)
-        return [out for out, _ in pairs]
+            return [fn(it, *shared) for it in items]
+        with self._client() as c:
+            sh = [c.scatter(s, broadcast=True, hash=False) for s in shared]
+            futs = [c.submit(fn, f, *sh, pure=False) for f in c.scatter(list(items), hash=False)]
+            return list(c.gather(futs))
 
     def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
@@ -193,6 +177,24 @@ class Engine:
             return list(dask.compute(*tasks, scheduler="synchronous"))
         with self._client() as c:
             return list(c.compute(list(tasks), sync=True))
+
+
+def _warm() -> None:
+    """Import the overlay and loads stages and load their numba kernels (on a worker)."""
+    from shapely import LineString, box
+
+    import basingov.loads  # noqa: F401
+
+    jur = gpd.GeoDataFrame(
+        {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
+         "level_name": ["l", "l"], "parent_id": ["", ""]},
+        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+        crs=3035,
+    )  # fmt: skip
+    r = gpd.GeoDataFrame(
+        {"reach_id": [1]}, geometry=[LineString([(100, 500), (1900, 500)])], crs=3035
+    )
+    overlay.reach_overlay(r, jur)
 
 
 def _star(block: tuple[Any, ...], fn: Callable[..., Any]) -> Any:
@@ -211,7 +213,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
         ``"synchronous"`` runs every task in this process; any other value is the
         address of a running dask scheduler (``tcp://host:8786``).
     n_workers
-        Workers of the local cluster (ignored otherwise).
+        Workers of the local cluster, at most one per core (ignored otherwise).
 
     Yields
     ------
@@ -237,7 +239,8 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
 
     cluster = None
     if scheduler == "local":
-        n = n_workers or min(os.cpu_count() or 1, 4)
+        cores = os.cpu_count() or 1
+        n = min(cores, 4) if n_workers is None else min(n_workers, cores)
         cluster = LocalCluster(
             n_workers=max(1, int(n)),
             threads_per_worker=1,
@@ -250,7 +253,14 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     try:
         nthreads = sum(client.nthreads().values()) or 1
         logger.info("dask engine %s: %d worker threads", scheduler, nthreads)
+        # import the stages and load the compiled kernels on every worker while this
+        # process reads the inputs (not waited for; held until the engine closes)
+        warm = [
+            client.submit(_warm, pure=False, workers=[w], allow_other_workers=False)
+            for w in client.scheduler_info(n_workers=-1)["workers"]
+        ]
         yield Engine(scheduler, int(nthreads), client)
+        del warm
     finally:
         client.close()
         if cluster is not None:
@@ -305,6 +315,16 @@ def _overlay_spatial_part(
     return pos, overlay.reach_overlay(reaches, jurisdictions, levels=levels)
 
 
+def _hilbert_shuffle(dg: Any, total_bounds: tuple[float, ...], n_parts: int) -> Any:
+    """Reorder a dask-geopandas frame along a Hilbert curve into ``n_parts`` partitions.
+
+    What ``spatial_shuffle(by="hilbert")`` does, with the total bounds given (known here)
+    rather than computed lazily from the frame.
+    """
+    by = dg.hilbert_distance(total_bounds=total_bounds, level=16)
+    return dg.set_index(by, sorted=False, npartitions=n_parts)
+
+
 def _spatial_parts(
     reaches: gpd.GeoDataFrame,
     jurisdictions: gpd.GeoDataFrame,
@@ -323,6 +343,7 @@ def _spatial_parts(
         geometry=reaches.geometry.to_numpy(),
         crs=reaches.crs,
     )
+    bounds_xy = tuple(float(v) for v in reaches.total_bounds)
     bounds = np.linspace(0, n, n_parts + 1).astype(np.int64)
     chunks = [g.iloc[s:e] for s, e in itertools.pairwise(bounds) if e > s]
     if eng.distributed:
@@ -330,9 +351,7 @@ def _spatial_parts(
             futures = c.scatter(chunks, hash=False)
             dg = dd.from_delayed(futures, meta=g.iloc[:0], verify_meta=False)
             jur = c.scatter(jurisdictions, broadcast=True, hash=False)
-            shuffled = dg.spatial_shuffle(
-                by="hilbert", npartitions=len(chunks), calculate_partitions=False
-            )
+            shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))
             tasks = [
                 dask.delayed(_overlay_spatial_part, pure=False)(p, jur, levels)
                 for p in shuffled.to_delayed()
@@ -340,9 +359,7 @@ def _spatial_parts(
             results = list(c.compute(tasks, sync=True))
     else:
         dg = dask_geopandas.from_geopandas(g, npartitions=len(chunks))
-        shuffled = dg.spatial_shuffle(
-            by="hilbert", npartitions=len(chunks), calculate_partitions=False
-        )
+        shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))
         jur_d = dask.delayed(jurisdictions, name="basingov-jurisdictions")
         tasks = [
             dask.delayed(_overlay_spatial_part, pure=False)(p, jur_d, levels)
