@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -371,8 +372,6 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path: Path) -> None:
-    from distributed import Client
-
     dask_cli = Path(sys.executable).parent / "dask"
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -383,41 +382,54 @@ def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path
     logs = tmp_path / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        procs.append(subprocess.Popen(
-            [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-             "--no-dashboard"],
-            env=env, stdout=subprocess.DEVNULL, stderr=(logs / "scheduler.log").open("wb"),
-        ))  # fmt: skip
-        procs.append(subprocess.Popen(
-            [str(dask_cli), "worker", address, "--nworkers", "2", "--nthreads", "1",
-             "--no-dashboard"],
-            env=env, stdout=subprocess.DEVNULL, stderr=(logs / "worker.log").open("wb"),
-        ))  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with Client(address, timeout=5) as c:
-                    c.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
-        out = tmp_path / "thames"
-        done = subprocess.run(
-            [sys.executable, "-m", "basingov.cli", "-q", "run", "thames", "-o", str(out),
-             "--scheduler", address, "--partitions", "3", "--json"],
-            env=env, capture_output=True, text=True, timeout=1800, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert '"scheduler": "' + address + '"' in done.stdout
-        _assert_same_tables(plain_run("thames"), out)
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+    with contextlib.ExitStack() as stack:
+        sched_log = stack.enter_context((logs / "scheduler.log").open("wb"))
+        worker_log = stack.enter_context((logs / "worker.log").open("wb"))
+        try:
+            procs.append(subprocess.Popen(
+                [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                 "--no-dashboard"],
+                env=env, stdout=subprocess.DEVNULL, stderr=sched_log,
+            ))  # fmt: skip
+            procs.append(subprocess.Popen(
+                [str(dask_cli), "worker", address, "--nworkers", "2", "--nthreads", "1",
+                 "--no-dashboard"],
+                env=env, stdout=subprocess.DEVNULL, stderr=worker_log,
+            ))  # fmt: skip
+            _use_hand_started_cluster(address, env, plain_run, tmp_path)
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+
+def _use_hand_started_cluster(  # type: ignore[no-untyped-def]
+    address: str, env: dict[str, str], plain_run, tmp_path: Path
+) -> None:
+    """Wait for the two workers, run the Thames with the CLI, compare the tables."""
+    from distributed import Client
+
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with Client(address, timeout=5) as c:
+                c.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    out = tmp_path / "thames"
+    done = subprocess.run(
+        [sys.executable, "-m", "basingov.cli", "-q", "run", "thames", "-o", str(out),
+         "--scheduler", address, "--partitions", "3", "--json"],
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert '"scheduler": "' + address + '"' in done.stdout
+    _assert_same_tables(plain_run("thames"), out)

@@ -1,0 +1,340 @@
+"""Benchmark P6: basingov on dask.distributed, two workers against one process.
+
+Run as a script: ``.venv/bin/python benchmarks/bench_dask.py [--write]``
+(``--skip-continental`` or ``--skip-basins`` runs one part; ``--reaches``/``--units``
+size the continental case).
+
+Part 1, the four shipped basins (``make demo``'s ``run all``):
+
+- *sequential*: ``run_many(..., scheduler="synchronous")``, every basin in this process;
+- *2 workers, LocalCluster*: ``run_many(..., scheduler="local", partitions=P)``, which starts
+  a LocalCluster of 2 single-threaded worker processes (counted in the time) and runs the
+  basins as tasks, each basin's sub-basins as tasks too;
+- *2 workers, running cluster*: the same against a 2-worker cluster started beforehand
+  (as with ``dask scheduler`` / ``dask worker``; start-up not counted).
+
+Each run writes its tables; the script checks that every ``tables/*.csv`` is byte-identical
+to the sequential run. The numba caches are warm (one Thames run first, not timed).
+
+Part 2, a SYNTHETIC continental case (``benchmarks/synthetic.py``, built in code; no real
+data): a lattice river network of ``--reaches`` reaches (default 5,000,000) with one
+outlet, ``--units`` Voronoi units (default 10,000) in 100 regions. On a 2-worker
+LocalCluster: the network (``network_from_table``), the overlay partitioned in space by
+dask-geopandas (``basingov.scale.overlay_partitioned``; the reach layer is above
+``spatial_min_reaches``), the dependency stage, and the spillover matrix at both levels
+with a synthetic load of 1 kg/day per km of river (no raster loads: the synthetic basin
+has no population or land-cover raster). Memory: peak RSS of every process
+(``getrusage`` of the client and of each worker and nanny at the end) and the peak of
+their sum sampled every 0.2 s; the budget is 8 GiB in total.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.synthetic import synthetic_basin  # noqa: E402
+
+BASINS = ["rhine", "taihu", "tennessee", "thames"]
+GIB = 2**30
+
+
+def machine() -> str:
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / GIB:.0f} GiB RAM, Python {platform.python_version()}"
+    )
+
+
+def load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def same_tables(a: Path, b: Path) -> tuple[int, list[str]]:
+    names = sorted(p.name for p in (a / "tables").glob("*.csv"))
+    other = sorted(p.name for p in (b / "tables").glob("*.csv"))
+    bad = [n for n in names if (a / "tables" / n).read_bytes() != (b / "tables" / n).read_bytes()]
+    return len(names), bad + sorted(set(names) ^ set(other))
+
+
+def four_basins(partitions: int) -> dict[str, Any]:
+    from distributed import LocalCluster
+
+    from basingov import run
+    from basingov.pipeline import run_many
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_dask_"))
+    res: dict[str, Any] = {"partitions": partitions, "load_before": load()}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run("thames")  # warm the numba caches and imports; not timed
+            gc.collect()
+            t0 = time.perf_counter()
+            seq = run_many(BASINS, out_dir=tmp / "seq", scheduler="synchronous")
+            res["sequential_s"] = time.perf_counter() - t0
+            res["per_basin_s"] = {b: sum(s["timings_s"].values()) for b, s in seq.items()}
+            gc.collect()
+            t0 = time.perf_counter()
+            run_many(BASINS, out_dir=tmp / "local", scheduler="local", partitions=partitions)
+            res["local_cluster_s"] = time.perf_counter() - t0
+            gc.collect()
+            with LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster:
+                t0 = time.perf_counter()
+                run_many(
+                    BASINS, out_dir=tmp / "running", scheduler=cluster.scheduler_address,
+                    partitions=partitions,
+                )  # fmt: skip
+                res["running_cluster_s"] = time.perf_counter() - t0
+        checks = {}
+        for variant in ("local", "running"):
+            for b in BASINS:
+                n, bad = same_tables(tmp / "seq" / b, tmp / variant / b)
+                checks[f"{variant}/{b}"] = (n, bad)
+        res["checks"] = checks
+        res["identical"] = all(not bad for _, bad in checks.values())
+        res["n_tables"] = sum(n for n, _ in checks.values()) // 2
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    res["load_after"] = load()
+    return res
+
+
+class RssSampler:
+    """Sample the summed RSS of this process and its children every ``dt`` seconds."""
+
+    def __init__(self, dt: float = 0.2) -> None:
+        self.dt = dt
+        self.peak = 0
+        self.peak_by_pid: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                try:
+                    rss = p.memory_info().rss
+                except psutil.Error:
+                    continue
+                total += rss
+                self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0), rss)
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.dt)
+
+    def __enter__(self) -> RssSampler:
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._t.join()
+
+
+def _maxrss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
+    from distributed import Client, LocalCluster
+
+    from basingov import dependency, scale, spillover
+    from basingov.network import network_from_table
+
+    res: dict[str, Any] = {"load_before": load()}
+    times: dict[str, float] = {}
+    with RssSampler() as rss:
+        t0 = time.perf_counter()
+        reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
+        times["build synthetic layers"] = time.perf_counter() - t0
+        res["reaches"] = len(reaches)
+        res["units"] = int((jur["level_name"] == "unit").sum())
+        res["regions"] = int((jur["level_name"] == "region").sum())
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            memory_limit=0,
+        ) as cluster, Client(cluster) as client:  # fmt: skip
+            t0 = time.perf_counter()
+            net = network_from_table(reaches)
+            del reaches
+            times["network"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            with scale.engine(cluster.scheduler_address) as eng:
+                ov = scale.overlay_partitioned(
+                    net, jur, basin, levels=["region", "unit"], eng=eng, partitions=2
+                )
+            times["overlay (partitioned, dask-geopandas)"] = time.perf_counter() - t0
+            res["pieces"] = len(ov.pieces)
+            res["crossings"] = len(ov.crossings)
+            res["boundary_reaches"] = len(ov.boundary_reaches)
+            t0 = time.perf_counter()
+            dep = dependency.analyse(ov, jur)
+            times["dependency"] = time.perf_counter() - t0
+            res["dependency_edges"] = len(dep.edges)
+            t0 = time.perf_counter()
+            pieces = ov.piece_graph.pieces
+            loads = pd.DataFrame(
+                {
+                    "piece_id": pieces["piece_id"].to_numpy(),
+                    "load_kg_day": pieces["length_km"].to_numpy(),  # SYNTHETIC: 1 kg/day/km
+                    "load_source": "synthetic",
+                }
+            )
+            sp = spillover.spillover_tables(
+                net, ov.piece_graph, loads, level_names=["region", "unit"]
+            )
+            times["spillover matrix (2 levels)"] = time.perf_counter() - t0
+            m = sp.matrix_long
+            res["matrix_cells"] = len(m)
+            res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
+            workers = client.run(_maxrss)
+            nannies = client.run(_maxrss, nanny=True)
+    res["times"] = times
+    res["client_peak_gib"] = _maxrss() / GIB
+    res["worker_peak_gib"] = sorted(v / GIB for v in workers.values())
+    res["nanny_peak_gib"] = sorted(v / GIB for v in nannies.values())
+    res["sampled_total_peak_gib"] = rss.peak / GIB
+    res["sum_of_peaks_gib"] = (
+        res["client_peak_gib"] + sum(res["worker_peak_gib"]) + sum(res["nanny_peak_gib"])
+    )
+    res["load_after"] = load()
+    return res
+
+
+def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
+    lines = [
+        "<!-- P6:start -->",
+        "## P6: scale-out on dask.distributed (`benchmarks/bench_dask.py`)",
+        "",
+        f"Machine: {machine()}; shared with other work while measured (load average "
+        "1/5/15 min given per part). Regenerate with "
+        "`.venv/bin/python benchmarks/bench_dask.py --write` (`make bench`). How the work is "
+        "split and why the tables are identical: `docs/scale.md`.",
+        "",
+    ]
+    if basins is not None:
+        b = basins
+        seq, loc, run_ = b["sequential_s"], b["local_cluster_s"], b["running_cluster_s"]
+        lines += [
+            "### The four shipped basins: 2 workers against one process",
+            "",
+            "`run all` of Rhine, Taihu, Tennessee and Thames, writing every output; numba "
+            "caches warm. Sequential: every basin in one process. 2 workers: basins as "
+            f"tasks and each basin split into {b['partitions']} sub-basins "
+            "(`--partitions`), on 2 single-threaded worker processes.",
+            "",
+            "| run | wall (s) | speed-up |",
+            "|---|---:|---:|",
+            f"| sequential, one process | {seq:.1f} | 1.00x |",
+            f"| 2 workers, LocalCluster started by the run (`run all --partitions "
+            f"{b['partitions']}`) | {loc:.1f} | {seq / loc:.2f}x |",
+            f"| 2 workers, cluster already running (`--scheduler ADDRESS`) | {run_:.1f} | "
+            f"{seq / run_:.2f}x |",
+            "",
+            "Sequential per basin (sum of stage timings, s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in b["per_basin_s"].items())
+            + f". Load average before/after: {b['load_before']} / {b['load_after']}.",
+            "",
+            f"Goal: >= 1.6x. Tables: {b['n_tables']} `tables/*.csv` per variant, "
+            + (
+                "all byte-identical to the sequential run."
+                if b["identical"]
+                else f"DIFFERENCES: {b['checks']}"
+            ),
+            "",
+        ]
+    if cont is not None:
+        c = cont
+        lines += [
+            "### SYNTHETIC continental case, partitioned (2 workers)",
+            "",
+            f"Synthetic data built in code (`benchmarks/synthetic.py`): {c['reaches']:,} "
+            f"lattice reaches (one outlet), {c['units']:,} units in {c['regions']} regions. "
+            f"Overlay in spatial partitions by dask-geopandas; {c['pieces']:,} pieces, "
+            f"{c['crossings']:,} crossings, {c['boundary_reaches']:,} boundary reaches, "
+            f"{c['dependency_edges']:,} dependency edges, {c['matrix_cells']:,} non-zero "
+            f"matrix cells (load balance residual <= {c['balance_max_residual']:.1e}).",
+            "",
+            "| step | wall (s) |",
+            "|---|---:|",
+            *[f"| {k} | {v:.1f} |" for k, v in c["times"].items()],
+            "",
+            "| memory | peak RSS (GiB) |",
+            "|---|---:|",
+            f"| client process (synthetic layers, network, stitching, spillover; the "
+            f"LocalCluster's scheduler) | {c['client_peak_gib']:.2f} |",
+            *[f"| worker {i + 1} | {v:.2f} |" for i, v in enumerate(c["worker_peak_gib"])],
+            *[f"| nanny {i + 1} | {v:.2f} |" for i, v in enumerate(c["nanny_peak_gib"])],
+            f"| **total, sampled every 0.2 s (peak of the sum)** | "
+            f"**{c['sampled_total_peak_gib']:.2f}** |",
+            f"| total, sum of the per-process peaks (upper bound) | {c['sum_of_peaks_gib']:.2f} |",
+            "",
+            f"Budget: 8 GiB in total: "
+            f"{'met' if c['sampled_total_peak_gib'] <= 8 else 'NOT met'}. "
+            f"Load average before/after: {c['load_before']} / {c['load_after']}.",
+            "",
+        ]
+    lines.append("<!-- P6:end -->")
+    return "\n".join(lines) + "\n"
+
+
+def write(text: str) -> None:
+    path = ROOT / "docs" / "performance.md"
+    doc = path.read_text(encoding="utf-8")
+    pat = re.compile(r"<!-- P6:start -->.*?<!-- P6:end -->\n?", re.S)
+    doc = pat.sub(lambda _: text, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n" + text
+    path.write_text(doc, encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--partitions", type=int, default=2, help="sub-basins per basin (part 1)")
+    ap.add_argument("--reaches", type=int, default=5_000_000, help="continental reaches")
+    ap.add_argument("--units", type=int, default=10_000, help="continental units")
+    ap.add_argument("--regions", type=int, default=100, help="continental regions")
+    ap.add_argument("--skip-basins", action="store_true")
+    ap.add_argument("--skip-continental", action="store_true")
+    ap.add_argument("--write", action="store_true", help="update docs/performance.md (P6)")
+    args = ap.parse_args()
+    basins = None if args.skip_basins else four_basins(args.partitions)
+    if basins is not None:
+        print(
+            f"four basins: sequential {basins['sequential_s']:.1f} s, LocalCluster "
+            f"{basins['local_cluster_s']:.1f} s, running cluster "
+            f"{basins['running_cluster_s']:.1f} s, identical tables: {basins['identical']}"
+        )
+    cont = None
+    if not args.skip_continental:
+        cont = continental(args.reaches, args.units, args.regions)
+        print(cont)
+    text = section(basins, cont)
+    print(text)
+    if args.write:
+        write(text)
+
+
+if __name__ == "__main__":
+    main()
