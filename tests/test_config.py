@@ -154,3 +154,18 @@ def test_tilde_path_without_a_home_folder_is_a_config_error(
     text = MINIMAL.replace('path = "bounds.gpkg"', 'path = "~/bounds.gpkg"')
     with pytest.raises(ConfigError, match=r"\[boundaries\].*'~/bounds.gpkg'.*HOME is not set"):
         load_config(write(tmp_path, text))
+
+
+def test_transferred_multipliers_need_a_source_and_an_uncalibrated_basin(tmp_path: Path) -> None:
+    base = MINIMAL + '\n[calibration]\nenabled = false\nreason = "no data"\n'
+    ok = base + 'transfer_multipliers = { diffuse_agriculture = 3.0 }\ntransfer_source = "X"\n'
+    assert load_config(write(tmp_path, ok)).calibration.transfer_multipliers == {
+        "diffuse_agriculture": 3.0
+    }
+    with pytest.raises(ConfigError, match=r"transfer_multipliers need transfer_source"):
+        load_config(write(tmp_path, base + "transfer_multipliers = { a = 2.0 }\n"))
+    with pytest.raises(ConfigError, match=r"transfer_multipliers must be > 0"):
+        load_config(write(tmp_path, ok.replace("3.0", "0.0")))
+    on = MINIMAL + '\n[calibration]\ntransfer_multipliers = { a = 2.0 }\ntransfer_source = "X"\n'
+    with pytest.raises(ConfigError, match=r"apply to a basin that is not calibrated"):
+        load_config(write(tmp_path, on))

@@ -273,10 +273,18 @@ class CalibrationSection:
     ``station_filter`` selects stations with the filter language of
     :mod:`basingov._filters` (e.g. ``"number(strahler_order) >= 5"`` to keep survey sites on
     rivers the network maps); it is parsed, never evaluated as code.
+
+    A basin without usable observations can take ``transfer_multipliers`` (source kind ->
+    multiplier, e.g. ``{ diffuse_agriculture = 3.28 }``) fitted on another basin, with
+    ``transfer_source`` saying where from: they are applied as fixed priors and the
+    outputs label the basin uncalibrated with transferred coefficients (SPARROW's regional
+    transfer of coefficients to unmonitored areas).
     """
 
     enabled: bool = True
     reason: str = ""
+    transfer_multipliers: Mapping[str, float] = field(default_factory=dict)
+    transfer_source: str = ""
     observed_parameter: str = ""
     flow: str = "observed"
     min_samples: int = 1
@@ -1142,6 +1150,20 @@ def load_config(path: str | Path) -> BasinConfig:
             )
         if not cal.enabled and not cal.reason:
             errs.add("[calibration].enabled = false needs a reason (shown in the outputs)")
+        if cal.transfer_multipliers:
+            tm = _number_map(cal.transfer_multipliers, "[calibration].transfer_multipliers", errs)
+            if tm is not None and not all(v > 0 for v in tm.values()):
+                errs.add(f"[calibration].transfer_multipliers must be > 0, got {tm}")
+            if cal.enabled:
+                errs.add(
+                    "[calibration].transfer_multipliers apply to a basin that is not "
+                    "calibrated: set enabled = false with a reason, or remove them"
+                )
+            if not str(cal.transfer_source).strip():
+                errs.add(
+                    "[calibration].transfer_multipliers need transfer_source (which fit "
+                    "they come from; shown in the outputs)"
+                )
     comp_sec = optional.get("compensation")
     if comp_sec is not None and boundaries is not None:
         for rule in comp_sec.rules:

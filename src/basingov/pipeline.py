@@ -225,10 +225,12 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
                 else None
             )
             with contextlib.nullcontext() if sc is None else scale.spread_loads(sc.eng):
-                bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads)
+                bl = basin_loads(
+                    basin, net, ov.pieces, station_loads=station_loads, monitoring=mon
+                )
             load_table = bl.table
         with timer.stage("spillover"):
-            decay = spillover.decay_model_from_config(cfg)
+            decay = bl.decay or spillover.decay_model_from_config(cfg)
             sp = spillover.spillover_tables(
                 net,
                 ov.piece_graph,

@@ -22,6 +22,12 @@ from basingov.loads.calibration import (
     uncalibrated,
 )
 from basingov.network import network_from_table
+from basingov.spillover import DecayClasses, DecayModel
+
+
+def _model(k0):
+    """Return the default class limits (2.83, 28.3 m3/s) with priors k0."""
+    return DecayModel(classes=DecayClasses((2.83, 28.3), tuple(k0)))
 
 
 def _tree(n_side=6):
@@ -62,8 +68,9 @@ def _loads(net, rng):
 
 
 def test_decay_classes_thresholds():
-    # SPARROW New England threshold 2.83 m3/s, then 28.3 m3/s (Moore et al. 2004)
-    assert decay_classes([2.83, 2.84, 28.3, 28.4]).tolist() == [0, 1, 1, 2]
+    # SPARROW New England threshold 2.83 m3/s, then 28.3 m3/s (Moore et al. 2004); a flow
+    # equal to a limit belongs to the class above, as in the spillover stage
+    assert decay_classes([2.82, 2.83, 28.2, 28.3]).tolist() == [0, 1, 1, 2]
 
 
 def test_calibration_recovers_known_parameters():
@@ -78,7 +85,7 @@ def test_calibration_recovers_known_parameters():
     st = pd.DataFrame({"station_id": [f"S{i}" for i in stations_pos],
                        "position": stations_pos, "observed_kg_day": obs})  # fmt: skip
     res = calibrate(net, loads, st, fit_sources=["diffuse_agriculture", "population_raster"],
-                    fit_decay=True, prior_decay_per_day=0.3)  # fmt: skip
+                    fit_decay=True, decay=_model([0.3, 0.3, 0.3]))  # fmt: skip
     m, k = res.multipliers, res.decay_per_day
     assert m["diffuse_agriculture"] == pytest.approx(2.0, rel=1e-4)
     assert m["population_raster"] == pytest.approx(0.5, rel=1e-4)
@@ -102,7 +109,7 @@ def test_calibration_noise_standard_errors():
     obs = (f[pos] @ np.array([1.5, 1.0])) * np.exp(rng.normal(0, 0.05, pos.size))
     st = pd.DataFrame({"station_id": pos.astype(str), "position": pos, "observed_kg_day": obs})
     res = calibrate(net, loads, st, fit_sources=["diffuse_agriculture"], fit_decay=False,
-                    prior_decay_per_day=0.4, cross_validation="none")  # fmt: skip
+                    decay=_model([0.4, 0.1, 0.1]), cross_validation="none")  # fmt: skip
     c = res.coefficients.set_index("parameter")
     est, se = c.loc["diffuse_agriculture", "estimate"], c.loc["diffuse_agriculture", "std_error"]
     assert 0 < se < 0.1
@@ -123,21 +130,84 @@ def test_calibration_errors_and_uncalibrated():
     assert u.skill["reason"] == "no data"
 
 
+def _stations(**extra):
+    base = {"station_id": ["S", "T"], "name": ["s", "t"], "snapped": [True, True],
+            "reach_id": [3, 4], "snap_distance_m": [10.0, 20.0],
+            "upstream_area_km2": [100.0, 200.0], "snap_checked": [True, True],
+            "location_status": ["measured", "measured"]}  # fmt: skip
+    base.update(extra)
+    return pd.DataFrame(base)
+
+
 def test_station_load_table_observed_flow():
     net = _tree(2)
-    from pyproj import Transformer
-
-    lon, lat = Transformer.from_crs(3035, 4326, always_xy=True).transform(4.0e6 + 2500, 3.0e6)
-    st = pd.DataFrame({"station_id": ["S"], "name": ["s"], "lon": [lon], "lat": [lat],
-                       "location_status": ["measured"]})  # fmt: skip
-    ob = pd.DataFrame({"station_id": ["S"] * 4, "time": ["t1", "t1", "t2", "t2"],
-                       "parameter": ["TN", "Q", "TN", "Q"],
-                       "value": [2.0, 10.0, 4.0, 20.0]})  # fmt: skip
-    t = station_load_table(net, st, ob, parameter="TN", flow="observed")
-    # mean of C x Q x 86.4: (20 + 80) / 2 x 86.4
-    assert t["observed_kg_day"].item() == pytest.approx(50.0 * 86.4)
-    assert t["n_samples"].item() == 2
+    # whole-record C.Q loads from the monitoring mass balance
+    loads = pd.DataFrame({"station_id": ["S", "T", "S"], "parameter": ["TN", "TN", "TP"],
+                          "load_kg_day": [4320.0, 0.0, 5.0], "n_samples": [2, 9, 2],
+                          "mean_flow_m3s": [15.0, 1.0, 15.0]})  # fmt: skip
+    t = station_load_table(net, _stations(), pd.DataFrame(), parameter="TN", station_loads=loads)
+    # T carries no load: dropped; S's concentration is the flow-weighted one
+    assert t["station_id"].tolist() == ["S"]
+    assert t["observed_kg_day"].item() == pytest.approx(4320.0)
+    assert t["mean_conc_mg_l"].item() == pytest.approx(4320.0 / (15.0 * 86.4))
+    assert t["position"].item() == net.position([3])[0]
+    assert t["flow_source"].item() == "measured (sampled flow)"
+    assert station_load_table(net, _stations(), pd.DataFrame(), parameter="TN",
+                              station_loads=loads, min_samples=3).empty  # fmt: skip
+    # an unconfirmed proxy snap and a far snap are left out
+    far = _stations(snap_checked=[False, True], snap_distance_m=[10.0, 5000.0])
+    assert station_load_table(net, far, pd.DataFrame(), parameter="TN",
+                              station_loads=loads).empty  # fmt: skip
     with pytest.raises(InputError, match="flow must be one of"):
-        station_load_table(net, st, ob, parameter="TN", flow="guess")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match=r"\[calibration\]\.station_filter 'nope >< 1'"):
-        station_load_table(net, st, ob, parameter="TN", station_filter="nope >< 1")
+        station_load_table(net, _stations(), pd.DataFrame(), parameter="TN", flow="guess")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="needs station_loads"):
+        station_load_table(net, _stations(), pd.DataFrame(), parameter="TN")
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['snapped'"):
+        station_load_table(net, _stations().drop(columns="snapped"), pd.DataFrame(),
+                           parameter="TN", station_loads=loads)  # fmt: skip
+
+
+def test_station_load_table_network_flow_and_area_check():
+    net = _tree(2)
+    r = net.reaches.set_index("reach_id")
+    obs = pd.DataFrame({"station_id": ["S", "S", "T"], "parameter": ["TN"] * 3,
+                        "value": [1.0, 3.0, 2.0]})  # fmt: skip
+    st = _stations(upstream_area_km2=[0.5, 1.0], area_km2=[0.5, 5.0])
+    t = station_load_table(net, st, obs, parameter="TN", flow="network", area_column="area_km2")
+    # T drains 1 km2 at its point against a 5 km2 catchment: outside a factor 1.5, dropped;
+    # S: mean 2 mg/L x the reach's discharge scaled to the drained area at the point
+    assert t["station_id"].tolist() == ["S"]
+    q = r.loc[3, "discharge_m3s"] * 0.5 / r.loc[3, "upstream_area_km2"]
+    assert t["mean_flow_m3s"].item() == pytest.approx(q)
+    assert t["observed_kg_day"].item() == pytest.approx(2.0 * q * 86.4)
+    assert t["flow_source"].item().startswith("modelled")
+    with pytest.raises(InputError, match="no area column 'nope'"):
+        station_load_table(net, st, obs, parameter="TN", flow="network", area_column="nope")
+
+
+def test_calibration_routes_through_lakes_with_the_spillover_model():
+    # a lake node retains with the decay model's settling velocity in the calibration too:
+    # loads entering above a lake arrive at a station below it reduced by 1 - R
+    from basingov.spillover import reach_keep
+
+    net = _tree(3)
+    r = net.reaches.copy()
+    lake_pos = 1  # second reach of the first tributary
+    r["is_lake"] = False
+    r.loc[r.index[lake_pos], "is_lake"] = True
+    r["lake_id"] = -1
+    r.loc[r.index[lake_pos], "lake_id"] = 0
+    r["lake_outlet"] = r["is_lake"]
+    r["lake_name"] = np.where(r["is_lake"], "L", "")
+    r["lake_area_km2"] = np.where(r["is_lake"], 10.0, np.nan)
+    lnet = network_from_table(gpd.GeoDataFrame(r, geometry="geometry", crs=net.crs))
+    model = _model([0.0, 0.0, 0.0])
+    keep, lake = reach_keep(lnet, model)
+    assert lake[lake_pos]
+    assert 0 < keep[lake_pos] < 1
+    g = np.zeros((lnet.n, 1))
+    g[0, 0] = 100.0  # generated above the lake
+    f = source_fluxes(lnet, g, [0.0, 0.0, 0.0], decay=model)
+    assert f[2, 0] == pytest.approx(100.0 * keep[lake_pos])
+    with pytest.raises(InputError, match="2 decay rate"):
+        source_fluxes(lnet, g, [0.0, 0.0], decay=model)

@@ -183,7 +183,12 @@ def test_station_filter_and_lake_stations_in_the_library(tmp_path: Path) -> None
     mark = tmp_path / "PWNED"
     with pytest.raises(ConfigError, match=r"\[calibration\]\.station_filter"):
         station_load_table(
-            None, st, ob, parameter="TN", station_filter=f"@pd.io.common.os.system('touch {mark}')"
+            None,
+            st,
+            ob,
+            parameter="TN",
+            flow="network",
+            station_filter=f"@pd.io.common.os.system('touch {mark}')",
         )
     with pytest.raises(ConfigError, match=r"\[monitoring\]\.lake_stations"):
         _water_bodies(st, f"__import__('os').system('touch {mark}') == 0")

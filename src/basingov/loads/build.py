@@ -18,13 +18,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from basingov._tables import check_table, read_table
 from basingov.errors import InputError
+from basingov.spillover import DecayModel, decay_model_from_config
+
+if TYPE_CHECKING:
+    from basingov.monitoring import MonitoringResult
 
 __all__ = ["BasinLoads", "basin_loads"]
 
@@ -45,12 +49,17 @@ class BasinLoads:
         ``loads`` and ``calibration`` blocks of ``summary.json``.
     calibration
         The :class:`basingov.loads.calibration.CalibrationResult`.
+    decay
+        The decay model the spillover stage routes these loads with: the basin config's
+        (:func:`basingov.spillover.decay_model_from_config`) with the calibrated river
+        rates when the calibration fitted and applied them.
     """
 
     table: pd.DataFrame
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     calibration: Any = None
+    decay: DecayModel | None = None
 
 
 def _file(ld: Any, key: str, kind: str) -> Path:
@@ -248,9 +257,8 @@ def _prior_loads(
     return pd.concat(parts, ignore_index=True)
 
 
-def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
+def _calibrate(basin: Any, net: Any, prior: pd.DataFrame, decay: Any, monitoring: Any) -> Any:
     from basingov.loads import calibration as cal
-    from basingov.spillover import DEFAULT_DECAY_PER_DAY
 
     cfg = basin.config
     kinds = sorted(prior["load_source"].astype(str).unique())
@@ -258,40 +266,32 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
     if sec is None:
         return cal.uncalibrated("no [calibration] section in the basin config", kinds)
     if not sec.enabled:
-        return cal.uncalibrated(sec.reason, kinds)
-    mon = cfg.monitoring
-    if mon.stations is None or mon.observations is None:
-        return cal.uncalibrated("no [monitoring] stations/observations to calibrate on", kinds)
-    st = read_table(mon.stations, what="[monitoring].stations", dtype={"station_id": str})
-    ob = read_table(mon.observations, what="[monitoring].observations", dtype={"station_id": str})
-    param = sec.observed_parameter or cfg.loads.parameter
-    h = cfg.hydraulics
-    areas = None
-    if h.gauge_areas is not None and h.gauge_ref_column is not None:
-        from basingov.network import station_areas
-
-        a = station_areas(
-            st,
-            areas=h.gauge_areas,
-            area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
-            ref_column=h.gauge_ref_column,
+        return cal.uncalibrated(
+            sec.reason,
+            kinds,
+            transferred=sec.transfer_multipliers,
+            transfer_source=sec.transfer_source,
         )
-        areas = pd.Series(a.to_numpy(), index=st["station_id"].to_numpy())
+    if monitoring is None:
+        return cal.uncalibrated(
+            "no monitoring stage ([monitoring] stations/observations) to calibrate on", kinds
+        )
+    param = sec.observed_parameter or cfg.loads.parameter
     stations = cal.station_load_table(
         net,
-        st,
-        ob,
+        monitoring.stations,
+        monitoring.observations,
         parameter=param,
         flow=sec.flow,  # checked by load_config
+        station_loads=monitoring.mass_balance.calibration_observations(param),
         min_samples=sec.min_samples,
         location_status=sec.location_status,
         station_filter=sec.station_filter or None,
-        tolerance_m=sec.snap_tolerance_m,
-        areas=areas,
+        max_snap_distance_m=sec.snap_tolerance_m,
+        area_column=cfg.monitoring.area_column,
     )
     if stations.empty:
         return cal.uncalibrated(f"no station with {param} loads snapped to the network", kinds)
-    k0 = cfg.spillover.decay_per_day
     try:
         return cal.calibrate(
             net,
@@ -299,7 +299,7 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
             stations,
             fit_sources=sec.fit_sources,
             fit_decay=sec.fit_decay,
-            prior_decay_per_day=DEFAULT_DECAY_PER_DAY if k0 is None else float(k0),
+            decay=decay,
             cross_validation=sec.cross_validation,  # checked by load_config
             note=sec.note,
         )
@@ -308,7 +308,12 @@ def _calibrate(basin: Any, net: Any, prior: pd.DataFrame) -> Any:
 
 
 def basin_loads(
-    basin: Any, net: Any, pieces: Any, *, station_loads: pd.DataFrame | None = None
+    basin: Any,
+    net: Any,
+    pieces: Any,
+    *,
+    station_loads: pd.DataFrame | None = None,
+    monitoring: MonitoringResult | None = None,
 ) -> BasinLoads:
     """Build, calibrate and explain a basin's generated loads.
 
@@ -323,6 +328,9 @@ def basin_loads(
     station_loads
         Incremental loads between stations from the monitoring stage (the ``monitoring``
         source of ``[loads] sources``), or None.
+    monitoring
+        The monitoring stage's result: its snapped stations and mass-balance loads are the
+        calibration's observations. None: the basin is reported uncalibrated.
 
     Returns
     -------
@@ -338,17 +346,24 @@ def basin_loads(
     cfg = basin.config
     tables: dict[str, pd.DataFrame] = {}
     prior = _prior_loads(basin, net, pieces, tables, station_loads)
-    result = _calibrate(basin, net, prior)
+    base_decay = decay_model_from_config(cfg)
+    result = _calibrate(basin, net, prior, base_decay, monitoring)
     table = prior.copy()
     table["load_kg_day_prior"] = table["load_kg_day"].to_numpy(dtype=float)
     mult = result.multipliers
     apply = result.status == "calibrated" and (cfg.calibration is None or cfg.calibration.apply)
+    transferred = bool(result.skill.get("transferred_multipliers"))
     m = table["load_source"].astype(str).map(mult).fillna(1.0).to_numpy(dtype=float)
-    if apply:
+    if apply or transferred:
         table["load_kg_day"] = table["load_kg_day_prior"] * m
-    table["coefficient_multiplier"] = m if apply else 1.0
+    table["coefficient_multiplier"] = m if apply or transferred else 1.0
+    decay = result.fitted_decay(base_decay) if apply else base_decay
     table["load_status"] = (
-        "modelled (calibrated coefficients)" if apply else "modelled (prior coefficients)"
+        "modelled (calibrated coefficients)"
+        if apply
+        else "modelled (coefficients transferred from another basin's calibration)"
+        if transferred
+        else "modelled (prior coefficients)"
     )
     levels = list(cfg.boundaries.levels)
     tables["loads_by_source"] = loads_by_source(table, pieces, levels)
@@ -388,4 +403,5 @@ def basin_loads(
             "note": "" if cfg.calibration is None else cfg.calibration.note,
         },
     }
-    return BasinLoads(table, tables, summary, result)
+    summary["calibration"]["decay_applied_to_spillover"] = decay is not base_decay
+    return BasinLoads(table, tables, summary, result, decay)

@@ -26,24 +26,38 @@ multiplier the delta method gives :math:`\mathrm{se}(\beta) = \beta\,\mathrm{se}
 Skill: :math:`R^2` of the log loads, Nash-Sutcliffe efficiency of the loads and of the
 log loads, and the same for each station predicted by a fit without it (leave-one-out).
 
-Stations: the shipped station coordinates snapped to the network with
-:func:`basingov.network.snap_point`. This is a small self-contained snapping step, to be
-unified with the monitoring stage once it lands.
+The routing is the one the spillover stage uses: the decay classes and lake retention of
+the basin's :class:`basingov.spillover.DecayModel` (:func:`basingov.spillover.reach_keep`),
+with the class rates as priors. Fitted rates replace the priors in the spillover stage when
+the calibration is applied (:meth:`CalibrationResult.fitted_decay`).
+
+Stations: the monitoring stage's station layer (one snapping, with its catchment-area
+check) and its mass-balance loads C·Q (:func:`station_load_table`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from basingov._filters import apply_filter
-from basingov.errors import EmptyResultError, InputError
+from basingov.errors import InputError
+from basingov.network import travel_time_hours
+from basingov.spillover import (
+    DEFAULT_DECAY_CLASSES,
+    DecayModel,
+    reach_keep,
+    route,
+    routing_graph,
+)
 
 __all__ = [
     "DECAY_CLASS_BOUNDS_M3S",
@@ -57,11 +71,27 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Upper mean-flow bounds (m³/s) of the decay size classes below the largest one:
+#: Upper mean-flow bounds (m³/s) of the default decay size classes below the largest one:
 #: 2.83 m³/s (100 ft³/s), the SPARROW New England threshold of detectable TN loss
-#: (Moore et al. 2004, USGS SIR 2004-5012), and 28.3 m³/s (1,000 ft³/s).
-DECAY_CLASS_BOUNDS_M3S: tuple[float, ...] = (2.83, 28.3)
+#: (Moore et al. 2004, USGS SIR 2004-5012), and 28.3 m³/s (1,000 ft³/s); those of
+#: :data:`basingov.spillover.DEFAULT_DECAY_CLASSES`.
+DECAY_CLASS_BOUNDS_M3S: tuple[float, ...] = DEFAULT_DECAY_CLASSES.thresholds_m3s
 _CLASS_NAMES = ("k_small", "k_medium", "k_large")
+
+
+def class_names(n_classes: int) -> list[str]:
+    """Parameter names of the decay classes: ``k_small, k_medium, k_large`` for three.
+
+    Examples
+    --------
+    >>> class_names(3), class_names(2)
+    (['k_small', 'k_medium', 'k_large'], ['k_class0', 'k_class1'])
+    """
+    if n_classes == 3:
+        return list(_CLASS_NAMES)
+    return [f"k_class{i}" for i in range(n_classes)]
+
+
 #: mg/L x m3/s -> kg/day.
 _KG_DAY = 86.4
 
@@ -113,31 +143,77 @@ class CalibrationResult:
         c = c[c["kind"] == "decay_per_day"]
         return {str(p): float(v) for p, v in zip(c["parameter"], c["estimate"], strict=True)}
 
+    def fitted_decay(self, base: DecayModel) -> DecayModel:
+        """Return ``base`` with its river decay rates replaced by the calibrated ones.
 
-def uncalibrated(reason: str, sources: Sequence[str] = ()) -> CalibrationResult:
+        ``base`` unchanged when the basin is uncalibrated or no rate was fitted; lake
+        settling velocities are never fitted and stay as they are.
+        """
+        c = self.coefficients
+        if self.status != "calibrated" or c.empty:
+            return base
+        c = c[c["kind"] == "decay_per_day"]
+        if not c["fitted"].astype(bool).any():
+            return base
+        names = class_names(base.classes.n_classes)
+        rates = self.decay_per_day
+        if set(names) - set(rates):
+            return base
+        n = int(self.skill.get("n_stations", 0))
+        src = (
+            f"calibrated to measured loads at {n} stations (tables/calibration.csv; classes "
+            "without a river reach above a station keep their prior); prior: " + base.classes.source
+        )
+        classes = dataclasses.replace(
+            base.classes.with_rates([rates[m] for m in names]), source=src
+        )
+        return dataclasses.replace(base, classes=classes)
+
+
+def uncalibrated(
+    reason: str,
+    sources: Sequence[str] = (),
+    *,
+    transferred: Mapping[str, float] | None = None,
+    transfer_source: str = "",
+) -> CalibrationResult:
     """Return a result saying the basin is not calibrated and why (priors are used).
+
+    ``transferred`` multipliers (fitted on another basin, ``transfer_source``) replace the
+    prior of their source kinds; the result stays ``uncalibrated`` and says so.
 
     Examples
     --------
     >>> r = uncalibrated("no nutrient observations", ["population_raster"])
     >>> r.status, r.multipliers
     ('uncalibrated', {'population_raster': 1.0})
+    >>> r = uncalibrated("no data", ["a", "b"], transferred={"b": 2.0}, transfer_source="X")
+    >>> r.multipliers, r.skill["transferred_multipliers"]
+    ({'a': 1.0, 'b': 2.0}, {'b': 2.0})
     """
+    tr = {str(k): float(v) for k, v in (transferred or {}).items() if k in set(sources)}
     coef = pd.DataFrame(
         {
             "parameter": list(sources),
             "kind": "source_multiplier",
             "prior": 1.0,
-            "estimate": 1.0,
+            "estimate": [tr.get(s, 1.0) for s in sources],
             "std_error": np.nan,
             "fitted": False,
-            "status": "prior (uncalibrated)",
-            "note": reason,
+            "status": [
+                "transferred (fitted on another basin, not here)" if s in tr
+                else "prior (uncalibrated)"
+                for s in sources
+            ],
+            "note": [f"{reason}; transferred from: {transfer_source}" if s in tr else reason
+                     for s in sources],
         }
-    )
-    return CalibrationResult(
-        "uncalibrated", reason, coef, pd.DataFrame(), {"status": "uncalibrated", "reason": reason}
-    )
+    )  # fmt: skip
+    skill: dict[str, Any] = {"status": "uncalibrated", "reason": reason}
+    if tr:
+        skill["transferred_multipliers"] = tr
+        skill["transfer_source"] = transfer_source
+    return CalibrationResult("uncalibrated", reason, coef, pd.DataFrame(), skill)
 
 
 def decay_classes(discharge_m3s: Any) -> np.ndarray:
@@ -149,12 +225,10 @@ def decay_classes(discharge_m3s: Any) -> np.ndarray:
     [0, 1, 2]
     """
     q = np.nan_to_num(np.asarray(discharge_m3s, dtype=float), nan=0.0)
-    return np.searchsorted(np.asarray(DECAY_CLASS_BOUNDS_M3S), q, side="left").astype(np.int64)
+    return DEFAULT_DECAY_CLASSES.class_index(q)
 
 
 def _graph(net: Any) -> Any:
-    from basingov.spillover import routing_graph
-
     splits = None
     b = getattr(net, "bifurcations", None)
     if b is not None and len(b):
@@ -167,28 +241,49 @@ def _graph(net: Any) -> Any:
     return routing_graph(np.asarray(net.idx_ds), splits=splits)
 
 
+_Setup = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _keep_setup(net: Any, decay: DecayModel) -> _Setup:
+    """Travel time (h), decay class, lake keep factor and lake flag of every reach."""
+    keep_lake, lake = reach_keep(net, decay)
+    tau = np.where(lake, 0.0, np.nan_to_num(travel_time_hours(net), nan=0.0))
+    q = net.reaches["discharge_m3s"].to_numpy(dtype=float)
+    cls = np.zeros(net.n, dtype=np.int64)
+    if decay.classes.thresholds_m3s:
+        cls[~lake] = decay.classes.class_index(np.nan_to_num(q[~lake], nan=0.0))
+    return tau, cls, keep_lake, lake
+
+
 def source_fluxes(
     net: Any,
     reach_loads: np.ndarray,
-    decay_by_class: Sequence[float],
+    decay_by_class: Sequence[float] | np.ndarray,
     *,
-    classes: np.ndarray | None = None,
+    decay: DecayModel | None = None,
     graph: Any = None,
+    setup: _Setup | None = None,
 ) -> np.ndarray:
-    """Flux of each source at every reach outflow (n x S, kg/day) with size-class decay.
+    r"""Flux of each source at every reach outflow (n x S, kg/day) with size-class decay.
 
-    Lake reaches (``is_lake``) keep the spillover default lake retention.
+    River reaches lose :math:`1 - e^{-k_c \tau}` with :math:`k_c` the rate of their
+    mean-flow class in ``decay`` (:class:`basingov.spillover.DecayModel`, the model the
+    spillover stage routes with); lakes retain :math:`R = 1 - e^{-v_s/q_s}` with the
+    model's settling velocities (:func:`basingov.spillover.reach_keep`).
 
     Parameters
     ----------
     net
-        The network (``velocity_ms``, ``length_km``, ``discharge_m3s``, ``is_lake``).
+        The network (``velocity_ms``, ``length_km``, ``discharge_m3s``, lakes marked).
     reach_loads
         n x S prior loads generated along each reach, one column per source.
     decay_by_class
-        k of the small, medium and large class (1/day).
-    classes, graph
-        Precomputed :func:`decay_classes` and routing graph (speed).
+        k of each class of ``decay`` (1/day).
+    decay
+        The decay model (default :class:`basingov.spillover.DecayModel`: the SPARROW
+        classes 2.83 and 28.3 m³/s and the TN settling velocity).
+    graph, setup
+        Precomputed routing graph and :func:`_keep_setup` (speed).
 
     Examples
     --------
@@ -203,21 +298,14 @@ def source_fluxes(
     >>> round(float(f[1, 0]), 4)  # exp(-0.25) x exp(-0.5)
     0.4724
     """
-    from basingov.network import travel_time_hours
-    from basingov.spillover import keep_factors, route
-
+    model = decay if decay is not None else DecayModel()
+    k = np.asarray(decay_by_class, dtype=float)
+    if k.size != model.classes.n_classes:
+        msg = f"{k.size} decay rate(s) for {model.classes.n_classes} decay class(es)"
+        raise InputError(msg)
     g = _graph(net) if graph is None else graph
-    cls = decay_classes(net.reaches["discharge_m3s"]) if classes is None else classes
-    tau = np.nan_to_num(travel_time_hours(net), nan=0.0)
-    k = np.asarray(decay_by_class, dtype=float)[cls]
-    lake = (
-        net.reaches["is_lake"].fillna(False).to_numpy(dtype=bool)
-        if "is_lake" in net.reaches.columns
-        else np.zeros(net.n, dtype=bool)
-    )
-    keep = np.exp(-k * tau / 24.0)
-    if lake.any():
-        keep = np.where(lake, keep_factors(tau, decay_per_day=0.0, is_lake=lake), keep)
+    tau, cls, keep_lake, lake = _keep_setup(net, model) if setup is None else setup
+    keep = np.where(lake, keep_lake, np.exp(-k[cls] * tau / 24.0))
     loads = np.asarray(reach_loads, dtype=float)
     flux = np.zeros((net.n, loads.shape[1]))
     zero = np.zeros(net.n, dtype=np.int64)
@@ -233,127 +321,169 @@ def station_load_table(
     *,
     parameter: str,
     flow: Flow = "observed",
+    station_loads: pd.DataFrame | None = None,
     min_samples: int = 1,
     location_status: Sequence[str] = ("measured", "gauge_proxy", "nearby_gauge_proxy"),
     station_filter: str | None = None,
-    tolerance_m: float = 3000.0,
-    areas: pd.Series | None = None,
+    max_snap_distance_m: float = 3000.0,
+    area_column: str | None = None,
     max_area_ratio: float = 1.5,
 ) -> pd.DataFrame:
-    r"""Mean measured load at each station, snapped to the network.
+    r"""Mean measured load at each station the monitoring stage snapped to the network.
 
-    ``flow = "observed"``: the mean of :math:`C_t Q_t \times 86.4` over samples with both a
-    concentration of ``parameter`` and a flow ``Q`` at the same time. ``flow =
-    "network"``: the mean concentration times the network's mean discharge at the
-    snapped point (for survey data without flows; the flow is then *modelled*).
+    The stations, their snapping and the observed loads come from the monitoring stage
+    (:func:`basingov.monitoring.assess`), so that calibration and monitoring use one
+    station layer. ``flow = "observed"``: the whole-record mean of :math:`C_t Q_t \times
+    86.4` over samples with a concentration and a flow at the same time (the monitoring
+    mass balance, ``station_loads``). ``flow = "network"``: the mean concentration times
+    the network's mean discharge at the snapped point (for survey data without flows; the
+    flow is then *modelled*).
 
-    Stations snap with :func:`basingov.network.snap_point` within ``tolerance_m``
-    (self-contained here until the monitoring stage provides station snapping); several
-    stations on one reach keep the one with most samples. With ``areas`` (published
-    catchment area per ``station_id``, e.g. from
-    :func:`basingov.network.station_areas`), only stations that have one are used; they
-    snap to the reach of closest upstream area and are dropped if it differs by more than
-    ``max_area_ratio`` (a tributary site must not land on the main river).
+    Parameters
+    ----------
+    net
+        The network the stations were snapped to.
+    stations
+        The monitoring stage's station layer (``station_id, snapped, reach_id,
+        snap_distance_m, upstream_area_km2, snap_checked, location_status`` + the station
+        table's own columns, which ``station_filter`` may use).
+    observations
+        Normalised observations (``station_id, parameter, value``), for ``flow="network"``.
+    parameter
+        The observed parameter (e.g. ``"TN"``, or ``"TDN"`` as a proxy).
+    flow
+        ``"observed"`` or ``"network"``.
+    station_loads
+        ``station_id, parameter, load_kg_day, n_samples, mean_flow_m3s`` whole-record loads
+        (:meth:`basingov.monitoring.MassBalance.calibration_observations`), for
+        ``flow="observed"``.
+    min_samples
+        Fewest samples (with a flow, for ``"observed"``) a station needs.
+    location_status
+        Location statuses kept.
+    station_filter
+        A filter in the language of :mod:`basingov._filters` (parsed, never evaluated).
+    max_snap_distance_m
+        Largest snapping distance kept.
+    area_column
+        Column with the station's catchment area (km²). When given, only stations with an
+        area whose snapped upstream area is within ``max_area_ratio`` of it are kept (a
+        tributary site must not land on the main river).
+    max_area_ratio
+        See ``area_column``.
 
     Returns
     -------
     pandas.DataFrame
         ``station_id, name, location_status, reach_id, position, snap_distance_m,
-        n_samples, mean_conc_mg_l, mean_flow_m3s, flow_source, observed_kg_day``.
+        n_samples, mean_conc_mg_l, mean_flow_m3s, flow_source, observed_kg_day``; one
+        station per reach (the one with most samples).
 
     Raises
     ------
     InputError
         On missing columns or an unknown ``flow``.
-    """
-    from basingov.network import snap_point
+    ConfigError
+        On a bad ``station_filter``.
 
+    Examples
+    --------
+    >>> st = pd.DataFrame({"station_id": ["A"], "name": ["a"], "snapped": [True],
+    ...     "reach_id": [7], "snap_distance_m": [10.0], "upstream_area_km2": [100.0],
+    ...     "snap_checked": [True], "location_status": ["measured"]})
+    >>> ld = pd.DataFrame({"station_id": ["A"], "parameter": ["TN"], "load_kg_day": [864.0],
+    ...     "n_samples": [12], "mean_flow_m3s": [5.0]})
+    >>> class Net:  # the two things the observed-flow path reads from a network
+    ...     ids = np.array([7])
+    ...     def position(self, ids): return np.zeros(len(ids), dtype=np.int64)
+    >>> t = station_load_table(Net(), st, pd.DataFrame(), parameter="TN", station_loads=ld)
+    >>> t[["station_id", "observed_kg_day", "mean_conc_mg_l"]].values.tolist()
+    [['A', 864.0, 2.0]]
+    """
     if flow not in _FLOWS:
         msg = f"flow must be one of {list(_FLOWS)}, got {flow!r}"
         raise InputError(msg)
-    for name, t, need in (
-        ("stations", stations, ("station_id", "lon", "lat")),
-        ("observations", observations, ("station_id", "time", "parameter", "value")),
-    ):
-        missing = [c for c in need if c not in t.columns]
-        if missing:
-            msg = f"the {name} table lacks column(s) {missing}"
-            raise InputError(msg)
-    st = stations.dropna(subset=["lon", "lat"])
-    if "location_status" in st.columns:
-        st = st[st["location_status"].isin(list(location_status))]
+    st = stations
     if station_filter:
         # a safe comparison language (basingov._filters), never pandas query/eval
         st = st[apply_filter(st, station_filter, where="[calibration].station_filter")]
-    obs = observations.copy()
-    obs["value"] = pd.to_numeric(obs["value"], errors="coerce")
-    conc = obs[(obs["parameter"] == parameter) & (obs["value"] >= 0)]
-    rows = []
-    for s in st.itertuples(index=False):
-        c = conc[conc["station_id"] == s.station_id]
-        if flow == "observed":
-            q = obs[(obs["station_id"] == s.station_id) & (obs["parameter"] == "Q")]
-            m = c[["time", "value"]].merge(
-                q[["time", "value"]].rename(columns={"value": "q"}), on="time"
-            )
-            m = m[m["q"] >= 0]
-            n = len(m)
-            if n < max(int(min_samples), 1):
-                continue
-            load = float((m["value"] * m["q"]).mean() * _KG_DAY)
-            cm, qm = float(m["value"].mean()), float(m["q"].mean())
-        else:
-            n = len(c)
-            if n < max(int(min_samples), 1):
-                continue
-            cm, qm, load = float(c["value"].mean()), np.nan, np.nan
-        exp_area = None
-        if areas is not None:
-            a = areas.get(s.station_id, np.nan)
-            if not a > 0:
-                continue
-            exp_area = float(a)
-        try:
-            sn = snap_point(
-                net, float(cast(float, s.lon)), float(cast(float, s.lat)),
-                tolerance_m=tolerance_m, expected_area_km2=exp_area,
-            )  # fmt: skip
-        except EmptyResultError:
-            continue
-        if exp_area is not None:
-            ratio = sn.upstream_area_km2 / exp_area
-            if not (np.isfinite(ratio) and 1 / max_area_ratio <= ratio <= max_area_ratio):
-                continue
-        if flow == "network":
-            p = sn.position
-            up = float(net.reaches["upstream_area_km2"].iloc[p])
-            qr = float(net.reaches["discharge_m3s"].iloc[p])
-            qm = (
-                qr * sn.upstream_area_km2 / up
-                if up > 0 and np.isfinite(sn.upstream_area_km2)
-                else qr
-            )
-            load = cm * qm * _KG_DAY
-        rows.append(
-            {
-                "station_id": s.station_id,
-                "name": getattr(s, "name", ""),
-                "location_status": getattr(s, "location_status", ""),
-                "reach_id": sn.reach_id,
-                "position": sn.position,
-                "snap_distance_m": sn.distance_m,
-                "n_samples": n,
-                "mean_conc_mg_l": cm,
-                "mean_flow_m3s": qm,
-                "flow_source": "measured (sampled flow)" if flow == "observed"
-                else "modelled (network mean discharge)",
-                "observed_kg_day": load,
-            }
-        )  # fmt: skip
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return out
-    out = out[out["observed_kg_day"] > 0]
+    need = ["station_id", "snapped", "reach_id", "snap_distance_m", "upstream_area_km2"]
+    missing = [c for c in need if c not in st.columns]
+    if missing:
+        msg = (
+            f"the station layer lacks column(s) {missing}; pass the monitoring stage's "
+            "stations (basingov.monitoring.assess(...).stations)"
+        )
+        raise InputError(msg)
+    st = st[st["snapped"].astype(bool)]
+    if "snap_checked" in st.columns:
+        st = st[st["snap_checked"].astype(bool)]
+    if "location_status" in st.columns:
+        st = st[st["location_status"].astype(str).isin(list(location_status))]
+    st = st[pd.to_numeric(st["snap_distance_m"], errors="coerce") <= max_snap_distance_m]
+    if area_column is not None:
+        if area_column not in st.columns:
+            msg = f"the station layer has no area column {area_column!r}"
+            raise InputError(msg)
+        area = pd.to_numeric(st[area_column], errors="coerce")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = st["upstream_area_km2"].astype(float) / area
+        st = st[(area > 0) & (ratio >= 1 / max_area_ratio) & (ratio <= max_area_ratio)]
+    sid = st["station_id"].astype(str)
+    if flow == "observed":
+        if station_loads is None:
+            msg = "flow='observed' needs station_loads (the monitoring mass balance)"
+            raise InputError(msg)
+        ld = station_loads[station_loads["parameter"] == parameter]
+        ld = ld.set_index(ld["station_id"].astype(str))
+        ld = ld[~ld.index.duplicated()]
+        keep = sid.isin(ld.index).to_numpy()
+        st, sid = st[keep], sid[keep]
+        ld = ld.reindex(sid.to_numpy())
+        n = ld["n_samples"].to_numpy(dtype=np.int64)
+        load = ld["load_kg_day"].to_numpy(dtype=float)
+        qm = ld["mean_flow_m3s"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cm = load / (qm * _KG_DAY)
+        flow_source = "measured (sampled flow)"
+    else:
+        for c in ("station_id", "parameter", "value"):
+            if c not in observations.columns:
+                msg = f"the observations lack column {c!r}"
+                raise InputError(msg)
+        v = pd.to_numeric(observations["value"], errors="coerce")
+        ok = (observations["parameter"] == parameter) & (v >= 0)
+        g = v[ok].groupby(observations.loc[ok, "station_id"].astype(str))
+        keep = sid.isin(g.groups).to_numpy()
+        st, sid = st[keep], sid[keep]
+        n = g.size().reindex(sid).to_numpy(dtype=np.int64)
+        cm = g.mean().reindex(sid).to_numpy(dtype=float)
+        pos = net.position(st["reach_id"].to_numpy(dtype=np.int64))
+        up = net.reaches["upstream_area_km2"].to_numpy(dtype=float)[pos]
+        qr = net.reaches["discharge_m3s"].to_numpy(dtype=float)[pos]
+        a = st["upstream_area_km2"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qm = np.where((up > 0) & np.isfinite(a), qr * a / up, qr)
+        load = cm * qm * _KG_DAY
+        flow_source = "modelled (network mean discharge)"
+    out = pd.DataFrame(
+        {
+            "station_id": sid.to_numpy(),
+            "name": st["name"].to_numpy() if "name" in st.columns else "",
+            "location_status": st["location_status"].to_numpy()
+            if "location_status" in st.columns
+            else "",
+            "reach_id": st["reach_id"].to_numpy(dtype=np.int64),
+            "position": net.position(st["reach_id"].to_numpy(dtype=np.int64)),
+            "snap_distance_m": st["snap_distance_m"].to_numpy(dtype=float),
+            "n_samples": n,
+            "mean_conc_mg_l": cm,
+            "mean_flow_m3s": qm,
+            "flow_source": flow_source,
+            "observed_kg_day": load,
+        }
+    )
+    out = out[(out["n_samples"] >= max(int(min_samples), 1)) & (out["observed_kg_day"] > 0)]
     out = out.sort_values(["position", "n_samples"], ascending=[True, False])
     return out.drop_duplicates("position").reset_index(drop=True)
 
@@ -380,7 +510,7 @@ def calibrate(
     *,
     fit_sources: Sequence[str],
     fit_decay: bool = True,
-    prior_decay_per_day: float = 0.1,
+    decay: DecayModel | None = None,
     cross_validation: Literal["loo", "none"] = "loo",
     weights: Any = None,
     note: str = "",
@@ -400,9 +530,12 @@ def calibrate(
         Kinds absent from ``loads`` are ignored.
     fit_decay
         Fit the decay rate of each size class that has reaches upstream of a station
-        (the others stay at ``prior_decay_per_day``).
-    prior_decay_per_day
-        Starting and fixed value of the decay rates.
+        (the others stay at their prior).
+    decay
+        The decay model the spillover stage routes with
+        (:func:`basingov.spillover.decay_model_from_config`): its class rates are the
+        priors and starting values, its lakes retain with their settling velocities.
+        Default :class:`basingov.spillover.DecayModel` (TN).
     cross_validation
         ``"loo"``: refit without each station and predict it.
     weights
@@ -419,8 +552,6 @@ def calibrate(
     InputError
         If a column is missing or there are fewer stations than parameters + 1.
     """
-    from scipy.optimize import least_squares
-
     for c in ("reach_id", "load_source", "load_kg_day"):
         if c not in loads.columns:
             msg = f"the load table lacks column {c!r} (reach_id is needed to route by source)"
@@ -431,8 +562,13 @@ def calibrate(
     kidx = pd.Index(kinds).get_indexer(loads["load_source"].astype(str))
     g = np.zeros((n, len(kinds)))
     np.add.at(g, (pos, kidx), loads["load_kg_day"].to_numpy(dtype=float))
+    model = decay if decay is not None else DecayModel()
+    k0 = np.asarray(model.classes.k_per_day, dtype=float)
+    n_cls = k0.size
+    names = class_names(n_cls)
     graph = _graph(net)
-    cls = decay_classes(net.reaches["discharge_m3s"])
+    setup = _keep_setup(net, model)
+    cls, lake = setup[1], setup[3]
     spos = stations["position"].to_numpy(dtype=np.int64)
     obs = stations["observed_kg_day"].to_numpy(dtype=float)
     w = np.ones(obs.size) if weights is None else np.asarray(weights, dtype=float)
@@ -440,7 +576,7 @@ def calibrate(
     # identifiable decay classes: reaches of the class upstream of at least one station
     lab_up = _upstream_mask(net, spos)
     up_any = lab_up.any(axis=1)
-    free_k = [c for c in range(3) if fit_decay and (up_any & (cls == c)).any()]
+    free_k = [c for c in range(n_cls) if fit_decay and (up_any & ~lake & (cls == c)).any()]
     npar = len(free_s) + len(free_k)
     if obs.size < npar + 1:
         msg = (
@@ -452,19 +588,19 @@ def calibrate(
     def unpack(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         beta = np.ones(len(kinds))
         beta[free_s] = np.exp(theta[: len(free_s)])
-        k = np.full(3, float(prior_decay_per_day))
+        k = k0.copy()
         k[free_k] = theta[len(free_s) :]
         return beta, k
 
     def predict(theta: np.ndarray, at: np.ndarray) -> np.ndarray:
         beta, k = unpack(theta)
-        f = source_fluxes(net, g, k.tolist(), classes=cls, graph=graph)
+        f = source_fluxes(net, g, k, decay=model, graph=graph, setup=setup)
         return np.maximum(f[at] @ beta, 1e-12)
 
     def resid(theta: np.ndarray, at: np.ndarray, o: np.ndarray, ww: np.ndarray) -> np.ndarray:
         return np.sqrt(ww) * (np.log(o) - np.log(predict(theta, at)))
 
-    x0 = np.concatenate([np.zeros(len(free_s)), np.full(len(free_k), prior_decay_per_day)])
+    x0 = np.concatenate([np.zeros(len(free_s)), k0[free_k]])
     lo = np.concatenate([np.full(len(free_s), np.log(1e-3)), np.zeros(len(free_k))])
     hi = np.concatenate([np.full(len(free_s), np.log(1e3)), np.full(len(free_k), 10.0)])
     prior_pred = predict(x0, spos)
@@ -499,19 +635,23 @@ def calibrate(
                 "note": note,
             }
         )  # fmt: skip
-    for ci in range(3):
+    bounds = (0.0, *model.classes.thresholds_m3s, float("inf"))
+    for ci in range(n_cls):
         fitted = ci in free_k
         j = len(free_s) + free_k.index(ci) if fitted else -1
-        bounds = (0.0, *DECAY_CLASS_BOUNDS_M3S, float("inf"))
         rows.append(
             {
-                "parameter": _CLASS_NAMES[ci], "kind": "decay_per_day",
-                "prior": float(prior_decay_per_day), "estimate": k[ci],
+                "parameter": names[ci], "kind": "decay_per_day",
+                "prior": float(k0[ci]), "estimate": k[ci],
                 "std_error": se[j] if fitted else np.nan, "fitted": fitted,
-                "status": "calibrated" if fitted else (
-                    "prior (no reach of this class above a station)" if fit_decay
+                "status": (
+                    "calibrated (at bound)" if np.isclose(theta[j], lo[j])
+                    or np.isclose(theta[j], hi[j]) else "calibrated"
+                ) if fitted else (
+                    "prior (no river reach of this class above a station)" if fit_decay
                     else "prior (not fitted)"),
-                "note": f"mean flow {bounds[ci]:g}-{bounds[ci + 1]:g} m3/s",
+                "note": f"mean flow {bounds[ci]:g}-{bounds[ci + 1]:g} m3/s; prior: "
+                + model.classes.source,
             }
         )  # fmt: skip
     coef = pd.DataFrame(rows)
@@ -534,6 +674,8 @@ def calibrate(
         "converged": bool(fit.success),
         "fit": _skill(obs, pred),
         "prior": _skill(obs, prior_pred),
+        "decay_prior_source": model.classes.source,
+        "lakes_upstream_of_stations": int((up_any & lake).sum()),
     }
     if np.isfinite(heldout).all():
         skill["heldout_loo"] = _skill(obs, heldout)

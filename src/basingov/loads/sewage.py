@@ -373,7 +373,7 @@ def apply_sewage_factors(
     out = raw.copy()
     n = len(out)
     f = np.ones(n)
-    status = np.full(n, "none", dtype=object)
+    status = np.full(n, "not rescaled: no census", dtype=object)
     if factors is not None and census_level is not None:
         col = f"origin_{census_level}"
         if col not in out.columns:
@@ -383,7 +383,12 @@ def apply_sewage_factors(
             raise InputError(msg)
         key = out[col].fillna("").astype(str).to_numpy()
         f = factors["factor"].reindex(key).fillna(1.0).to_numpy(dtype=float)
-        status = factors["factor_status"].reindex(key).fillna("none").to_numpy(dtype=object)
+        status = (
+            factors["factor_status"]
+            .reindex(key)
+            .fillna(f"not rescaled: outside every {census_level} unit")
+            .to_numpy(dtype=object)
+        )
     if isinstance(country_of, str):
         country = np.full(n, country_of, dtype=object)
     else:

@@ -39,7 +39,9 @@ LOAD_PARAMETERS: tuple[str, ...] = (
     "NH4",
     "NO3-N",
     "TN",
+    "TDN",
     "TP",
+    "TDP",
     "Cl",
     "SS",
 )
