@@ -21,11 +21,12 @@ data): a lattice river network of ``--reaches`` reaches (default 5,000,000) with
 outlet, ``--units`` Voronoi units (default 10,000) in 100 regions. On a 2-worker
 LocalCluster: the network (``network_from_table``), the overlay partitioned in space by
 dask-geopandas (``basingov.scale.overlay_partitioned``; the reach layer is above
-``spatial_min_reaches``), the dependency stage, and the spillover matrix at both levels
-with a synthetic load of 1 kg/day per km of river (no raster loads: the synthetic basin
-has no population or land-cover raster). Memory: peak RSS of every process
-(``getrusage`` of the client and of each worker and nanny at the end) and the peak of
-their sum sampled every 0.2 s; the budget is 8 GiB in total.
+``spatial_min_reaches``) and the spillover matrix at both levels with a synthetic load of
+1 kg/day per km of river (no raster loads: the synthetic basin has no population or
+land-cover raster; no dependency stage: networkx betweenness on 10,000 units takes hours).
+Memory: peak RSS of the client process and of each worker (``getrusage`` at the end; the
+LocalCluster's scheduler and nannies live in the client process) and the peak of their
+sum sampled every 0.2 s; the budget is 8 GiB in total.
 """
 
 from __future__ import annotations
@@ -157,18 +158,24 @@ def _maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _rss_gib() -> float:
+    return psutil.Process().memory_info().rss / GIB
+
+
 def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     from distributed import Client, LocalCluster
 
-    from basingov import dependency, scale, spillover
+    from basingov import scale, spillover
     from basingov.network import network_from_table
 
     res: dict[str, Any] = {"load_before": load()}
     times: dict[str, float] = {}
+    rss_after: dict[str, float] = {}
     with RssSampler() as rss:
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
         times["build synthetic layers"] = time.perf_counter() - t0
+        rss_after["build synthetic layers"] = _rss_gib()
         res["reaches"] = len(reaches)
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
@@ -179,20 +186,20 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             t0 = time.perf_counter()
             net = network_from_table(reaches)
             del reaches
+            gc.collect()
             times["network"] = time.perf_counter() - t0
+            rss_after["network"] = _rss_gib()
             t0 = time.perf_counter()
             with scale.engine(cluster.scheduler_address) as eng:
                 ov = scale.overlay_partitioned(
                     net, jur, basin, levels=["region", "unit"], eng=eng, partitions=2
                 )
             times["overlay (partitioned, dask-geopandas)"] = time.perf_counter() - t0
+            rss_after["overlay (partitioned, dask-geopandas)"] = _rss_gib()
             res["pieces"] = len(ov.pieces)
             res["crossings"] = len(ov.crossings)
             res["boundary_reaches"] = len(ov.boundary_reaches)
-            t0 = time.perf_counter()
-            dep = dependency.analyse(ov, jur)
-            times["dependency"] = time.perf_counter() - t0
-            res["dependency_edges"] = len(dep.edges)
+            res["boundary_stretches"] = len(ov.boundary_stretches)
             t0 = time.perf_counter()
             pieces = ov.piece_graph.pieces
             loads = pd.DataFrame(
@@ -206,19 +213,16 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
                 net, ov.piece_graph, loads, level_names=["region", "unit"]
             )
             times["spillover matrix (2 levels)"] = time.perf_counter() - t0
-            m = sp.matrix_long
-            res["matrix_cells"] = len(m)
+            rss_after["spillover matrix (2 levels)"] = _rss_gib()
+            res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
             workers = client.run(_maxrss)
-            nannies = client.run(_maxrss, nanny=True)
     res["times"] = times
+    res["client_rss_after_gib"] = rss_after
     res["client_peak_gib"] = _maxrss() / GIB
     res["worker_peak_gib"] = sorted(v / GIB for v in workers.values())
-    res["nanny_peak_gib"] = sorted(v / GIB for v in nannies.values())
     res["sampled_total_peak_gib"] = rss.peak / GIB
-    res["sum_of_peaks_gib"] = (
-        res["client_peak_gib"] + sum(res["worker_peak_gib"]) + sum(res["nanny_peak_gib"])
-    )
+    res["sum_of_peaks_gib"] = res["client_peak_gib"] + sum(res["worker_peak_gib"])
     res["load_after"] = load()
     return res
 
@@ -274,19 +278,26 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             f"lattice reaches (one outlet), {c['units']:,} units in {c['regions']} regions. "
             f"Overlay in spatial partitions by dask-geopandas; {c['pieces']:,} pieces, "
             f"{c['crossings']:,} crossings, {c['boundary_reaches']:,} boundary reaches, "
-            f"{c['dependency_edges']:,} dependency edges, {c['matrix_cells']:,} non-zero "
-            f"matrix cells (load balance residual <= {c['balance_max_residual']:.1e}).",
+            f"{c['boundary_stretches']:,} boundary stretches; spillover matrices with a "
+            f"synthetic load of 1 kg/day per km, {c['matrix_cells']:,} non-zero cells "
+            f"(load balance residual <= {c['balance_max_residual']:.1e}). Not run here: "
+            "the dependency stage (its betweenness is networkx's O(units x edges) Python "
+            "loop, hours at 10,000 units; a single-process limit of that stage) and raster "
+            "loads (the synthetic basin has no rasters).",
             "",
-            "| step | wall (s) |",
-            "|---|---:|",
-            *[f"| {k} | {v:.1f} |" for k, v in c["times"].items()],
+            "| step | wall (s) | client RSS after (GiB) |",
+            "|---|---:|---:|",
+            *[
+                f"| {k} | {v:.1f} | {c['client_rss_after_gib'][k]:.2f} |"
+                for k, v in c["times"].items()
+            ],
             "",
             "| memory | peak RSS (GiB) |",
             "|---|---:|",
-            f"| client process (synthetic layers, network, stitching, spillover; the "
-            f"LocalCluster's scheduler) | {c['client_peak_gib']:.2f} |",
+            f"| client process (synthetic layers, network, stitching, the along-network "
+            f"overlay, spillover; the LocalCluster's scheduler and nannies run in it too) | "
+            f"{c['client_peak_gib']:.2f} |",
             *[f"| worker {i + 1} | {v:.2f} |" for i, v in enumerate(c["worker_peak_gib"])],
-            *[f"| nanny {i + 1} | {v:.2f} |" for i, v in enumerate(c["nanny_peak_gib"])],
             f"| **total, sampled every 0.2 s (peak of the sum)** | "
             f"**{c['sampled_total_peak_gib']:.2f}** |",
             f"| total, sum of the per-process peaks (upper bound) | {c['sum_of_peaks_gib']:.2f} |",

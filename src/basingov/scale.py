@@ -315,6 +315,21 @@ def _overlay_spatial_part(
     return pos, overlay.reach_overlay(reaches, jurisdictions, levels=levels)
 
 
+def _gather_as_completed(client: Any, futures: list[Any]) -> list[Any]:
+    """Results of ``futures`` in order, each fetched (and released) as soon as it is done.
+
+    A worker thus holds only the partitions not yet fetched, not all of its results.
+    """
+    from distributed import as_completed
+
+    where = {f.key: i for i, f in enumerate(futures)}
+    out: list[Any] = [None] * len(futures)
+    for fut in as_completed(futures):
+        out[where[fut.key]] = fut.result()
+        fut.release()
+    return out
+
+
 def _hilbert_shuffle(dg: Any, total_bounds: tuple[float, ...], n_parts: int) -> Any:
     """Reorder a dask-geopandas frame along a Hilbert curve into ``n_parts`` partitions.
 
@@ -356,7 +371,8 @@ def _spatial_parts(
                 dask.delayed(_overlay_spatial_part, pure=False)(p, jur, levels)
                 for p in shuffled.to_delayed()
             ]
-            results = list(c.compute(tasks, sync=True))
+            del dg, shuffled, futures
+            results = _gather_as_completed(c, c.compute(tasks))
     else:
         dg = dask_geopandas.from_geopandas(g, npartitions=len(chunks))
         shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))

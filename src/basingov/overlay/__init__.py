@@ -295,8 +295,18 @@ def combine_reach_overlays(
         if len(part.boundary_reaches):
             bnds.append(part.boundary_reaches)
     pc = pd.concat(pieces, ignore_index=True)
+    del pieces
     order = np.lexsort((pc["piece"].to_numpy(), pc["reach_pos"].to_numpy()))
     pc = pc.iloc[order].reset_index(drop=True)
+    for c in pc.columns:
+        if c != "geometry" and pc[c].dtype == object:
+            # parts computed elsewhere (dask workers) bring their own copy of every id and
+            # name string: share one object per distinct value, as a single run does
+            vals = pc[c].to_numpy(dtype=object)
+            codes, uniques = pd.factorize(vals)
+            known = codes >= 0  # missing values keep their own object (None stays None)
+            vals[known] = np.asarray(uniques, dtype=object)[codes[known]]
+            pc[c] = vals
     pc["piece_id"] = np.arange(len(pc), dtype=np.int64)
     all_pieces = gpd.GeoDataFrame(pc, geometry="geometry", crs=crs)
     if not bnds:
