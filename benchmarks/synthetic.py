@@ -98,28 +98,16 @@ def units(
     dx = rng.uniform(0.2, 3.0, n_pairs) * cell_m
     mirrored = np.concatenate([np.column_stack([cx - dx, py]), np.column_stack([cx + dx, py])])
     seeds = np.concatenate([free, mirrored])
-    pts = shapely.points(seeds)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=domain, ordered=True)
     )
     cells = shapely.intersection(cells, domain)
-    # the Voronoi cell of each seed, in seed order (ordered=True keeps the input order)
-    if not shapely.contains(cells, pts).all():
-        tree = shapely.STRtree(cells)
-        pi, ci = tree.query(pts, predicate="intersects")
-        first = np.unique(pi, return_index=True)[1]
-        cells = cells[ci[first]]
+    cells = cells[~shapely.is_empty(cells)]
+    n_units = len(cells)  # seeds closer than GEOS's tolerance share one cell
+    centre = shapely.get_coordinates(shapely.point_on_surface(cells))
     region_seeds = np.column_stack([rng.uniform(x0, x1, n_regions), rng.uniform(y0, y1, n_regions)])
-    d2 = (
-        (seeds[:, None, 0] - region_seeds[None, :, 0]) ** 2
-        + (seeds[:, None, 1] - region_seeds[None, :, 1]) ** 2
-        if n_units * n_regions <= 50_000_000
-        else None
-    )
-    if d2 is None:  # pragma: no cover - very large cases
-        region = shapely.STRtree(shapely.points(region_seeds)).query_nearest(pts)[1]
-    else:
-        region = np.argmin(d2, axis=1)
+    qi, qr = shapely.STRtree(shapely.points(region_seeds)).query_nearest(shapely.points(centre))
+    region = np.asarray(qr[np.unique(qi, return_index=True)[1]])  # ties: the first seed
     reg_geoms = [shapely.coverage_union_all(cells[region == k]) for k in range(n_regions)]
     uid = np.array([f"U{i:05d}" for i in range(n_units)], dtype=object)
     rid = np.array([f"R{k:03d}" for k in range(n_regions)], dtype=object)
