@@ -80,6 +80,7 @@ def four_basins(partitions: int) -> dict[str, Any]:
 
     from basingov import run
     from basingov.pipeline import run_many
+    from basingov.scale import LOCAL_HTTP
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_dask_"))
     res: dict[str, Any] = {"partitions": partitions, "load_before": load()}
@@ -98,7 +99,7 @@ def four_basins(partitions: int) -> dict[str, Any]:
             res["local_cluster_s"] = time.perf_counter() - t0
             gc.collect()
             with LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
             ) as cluster:
                 t0 = time.perf_counter()
                 run_many(
@@ -166,6 +167,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
 
     from basingov import scale, spillover
     from basingov.network import network_from_table
+    from basingov.scale import LOCAL_HTTP
 
     res: dict[str, Any] = {"load_before": load()}
     times: dict[str, float] = {}
@@ -179,7 +181,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP,
             memory_limit=0,
         ) as cluster, Client(cluster) as client:  # fmt: skip
             t0 = time.perf_counter()

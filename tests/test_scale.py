@@ -26,6 +26,7 @@ from basingov.cli import main
 from basingov.errors import InputError
 from basingov.network import network_from_table, sub_basins, upstream_first_order
 from basingov.pipeline import run, run_many
+from basingov.scale import LOCAL_HTTP
 from tests.shapes import jur_layer
 
 LEVELS = ["region", "unit"]
@@ -247,7 +248,7 @@ def cluster() -> Iterator[str]:
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
     ) as c:
         yield c.scheduler_address
 
@@ -285,12 +286,31 @@ def _assert_same_tables(a: Path, b: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("basin", "partitions", "spatial"),
-    [("thames", 3, None), ("tennessee", 2, None), ("thames", 2, 50)],
+    ("basin", "partitions", "spatial", "blocks"),
+    [("thames", 3, None, False), ("tennessee", 2, None, True), ("thames", 2, 50, False)],
 )
 def test_partitioned_run_on_a_cluster_writes_identical_tables(
-    basin: str, partitions: int, spatial: int | None, cluster: str, plain_run, tmp_path: Path
+    basin: str,
+    partitions: int,
+    spatial: int | None,
+    blocks: bool,
+    cluster: str,
+    plain_run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    calls: list[int] = []
+    if blocks:
+        # the shipped rasters are small: lower the threshold so that the loads' cell
+        # geometry really runs in blocks on the workers
+        monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 40)
+        real = scale.Engine.map_blocks
+
+        def counted(self, fn, blocks):  # type: ignore[no-untyped-def]
+            calls.append(len(blocks))
+            return real(self, fn, blocks)
+
+        monkeypatch.setattr(scale.Engine, "map_blocks", counted)
     out = tmp_path / basin
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -308,6 +328,7 @@ def test_partitioned_run_on_a_cluster_writes_identical_tables(
         "spatial_min_reaches": spatial or scale.DEFAULT_SPATIAL_MIN_REACHES,
     }
     _assert_same_tables(plain_run(basin), out)
+    assert bool(calls) == blocks
     # the output rules hold: manifest, no temporary folder or lock left beside it
     assert (out / ".basingov-manifest.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [basin]
@@ -388,12 +409,12 @@ def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path
         try:
             procs.append(subprocess.Popen(
                 [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                 "--no-dashboard"],
+                 "--dashboard-address", LOCAL_HTTP],
                 env=env, stdout=subprocess.DEVNULL, stderr=sched_log,
             ))  # fmt: skip
             procs.append(subprocess.Popen(
                 [str(dask_cli), "worker", address, "--nworkers", "2", "--nthreads", "1",
-                 "--no-dashboard"],
+                 "--dashboard-address", LOCAL_HTTP],
                 env=env, stdout=subprocess.DEVNULL, stderr=worker_log,
             ))  # fmt: skip
             _use_hand_started_cluster(address, env, plain_run, tmp_path)

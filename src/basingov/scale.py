@@ -46,6 +46,7 @@ from basingov.overlay import OverlayResult, ReachOverlay
 
 __all__ = [
     "DEFAULT_SPATIAL_MIN_REACHES",
+    "LOCAL_HTTP",
     "SCHEDULER_TIMEOUT_S",
     "SPATIAL_CHUNK_REACHES",
     "Engine",
@@ -68,6 +69,10 @@ DEFAULT_SPATIAL_MIN_REACHES = 1_000_000
 
 #: Reaches per spatial partition on the dask-geopandas path (at least ``partitions`` of them).
 SPATIAL_CHUNK_REACHES = 250_000
+
+#: Where a LocalCluster's scheduler serves its HTTP pages (metrics, dashboard): a free port
+#: on this machine, so that two runs (or another dask cluster on port 8787) never clash.
+LOCAL_HTTP = "127.0.0.1:0"
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$")
 
@@ -169,15 +174,6 @@ class Engine:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
         return self.map(_star, blocks, fn)
 
-    def compute(self, tasks: Sequence[Any]) -> list[Any]:
-        """Compute dask collections or delayed objects on this engine, in order."""
-        import dask
-
-        if not self.distributed:
-            return list(dask.compute(*tasks, scheduler="synchronous"))
-        with self._client() as c:
-            return list(c.compute(list(tasks), sync=True))
-
 
 def _warm() -> None:
     """Import the overlay and loads stages and load their numba kernels (on a worker)."""
@@ -245,7 +241,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
             n_workers=max(1, int(n)),
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=LOCAL_HTTP,
         )
         client = Client(cluster)
     else:
@@ -371,8 +367,10 @@ def _spatial_parts(
                 dask.delayed(_overlay_spatial_part, pure=False)(p, jur, levels)
                 for p in shuffled.to_delayed()
             ]
-            del dg, shuffled, futures
-            results = _gather_as_completed(c, c.compute(tasks))
+            running = c.compute(tasks)
+            # the scheduler holds the scattered chunks until the tasks that need them are done
+            del dg, shuffled, futures, tasks
+            results = _gather_as_completed(c, running)
     else:
         dg = dask_geopandas.from_geopandas(g, npartitions=len(chunks))
         shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))
