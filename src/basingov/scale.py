@@ -6,9 +6,10 @@ A basin run with ``partitions`` (:func:`basingov.pipeline.run`) uses an :class:`
   and the reach-by-reach part of the overlay (:func:`basingov.overlay.reach_overlay`:
   cutting at borders, border pieces, boundary reaches) runs as one task per unit. When the
   reach layer has at least ``spatial_min_reaches`` reaches it is instead partitioned in
-  space by dask-geopandas (``spatial_shuffle`` along a Hilbert curve) and the same work runs
-  per spatial partition. The parts are stitched (:func:`basingov.overlay.combine_reach_overlays`)
-  and the work along the network (crossings, stretches, shares) runs once;
+  space: dask-geopandas orders it along a Hilbert curve (``hilbert_distance``) and runs of
+  that order are the partitions. Parts go to the workers a few at a time. They are
+  stitched (:func:`basingov.overlay.combine_reach_overlays`) and the work along the
+  network (crossings, stretches, shares) runs once;
 - **loads**: the cell-level geometry of the raster sources (raster cells clipped to the
   basin and to the jurisdictions, river length per cell) runs in blocks of cells
   (:mod:`basingov._parallel`). A cell's people may go to a piece in another sub-basin (the
@@ -28,7 +29,6 @@ process (for debugging), and any other value is the address of a running schedul
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import os
 import re
@@ -52,6 +52,7 @@ __all__ = [
     "Engine",
     "check_scheduler",
     "engine",
+    "hilbert_order",
     "overlay_partitioned",
     "worker_engine",
 ]
@@ -165,10 +166,31 @@ class Engine:
             return []
         if not self.distributed:
             return [fn(it, *shared) for it in items]
+        from distributed import as_completed
+
+        out: list[Any] = [None] * len(items)
         with self._client() as c:
             sh = [c.scatter(s, broadcast=True, hash=False) for s in shared]
-            futs = [c.submit(fn, f, *sh, pure=False) for f in c.scatter(list(items), hash=False)]
-            return list(c.gather(futs))
+            todo = iter(range(len(items)))
+            where: dict[str, int] = {}
+            running = as_completed()
+
+            def submit_next() -> None:
+                i = next(todo, None)
+                if i is not None:
+                    f = c.submit(fn, c.scatter(items[i], hash=False), *sh, pure=False)
+                    where[f.key] = i
+                    running.add(f)
+
+            # a window of items in flight: workers hold a few parts, not the whole layer,
+            # and each result is fetched and released as soon as it is done
+            for _ in range(2 * self.n_workers):
+                submit_next()
+            for f in running:
+                out[where.pop(f.key)] = f.result()
+                f.release()
+                submit_next()
+        return out
 
     def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
@@ -297,90 +319,28 @@ def _overlay_task(
     return overlay.reach_overlay(reaches, jurisdictions, levels=levels)
 
 
-def _overlay_spatial_part(
-    part: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame, levels: list[str]
-) -> tuple[np.ndarray, ReachOverlay] | None:
-    """One spatial partition of the dask-geopandas path: its positions and reach overlay."""
-    if len(part) == 0:
-        return None
-    part = part.sort_values("_pos")
-    pos = part["_pos"].to_numpy(dtype=np.int64)
-    reaches = gpd.GeoDataFrame(
-        {"reach_id": part["reach_id"].to_numpy()}, geometry=part.geometry.to_numpy(), crs=part.crs
-    )
-    return pos, overlay.reach_overlay(reaches, jurisdictions, levels=levels)
+def hilbert_order(reaches: gpd.GeoDataFrame) -> np.ndarray:
+    """Reach positions along a Hilbert curve over the layer (dask-geopandas).
 
+    The distances are dask-geopandas' ``hilbert_distance`` (level 16, over the layer's
+    total bounds), computed in this process: only the order is needed to cut spatial
+    partitions, so the layer is not shuffled between workers.
 
-def _gather_as_completed(client: Any, futures: list[Any]) -> list[Any]:
-    """Results of ``futures`` in order, each fetched (and released) as soon as it is done.
-
-    A worker thus holds only the partitions not yet fetched, not all of its results.
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> r = gpd.GeoDataFrame(geometry=[LineString([(9, 9), (10, 10)]),
+    ...     LineString([(0, 0), (1, 1)]), LineString([(0, 9), (1, 10)])], crs=3035)
+    >>> hilbert_order(r).tolist()
+    [1, 2, 0]
     """
-    from distributed import as_completed
-
-    where = {f.key: i for i, f in enumerate(futures)}
-    out: list[Any] = [None] * len(futures)
-    for fut in as_completed(futures):
-        out[where[fut.key]] = fut.result()
-        fut.release()
-    return out
-
-
-def _hilbert_shuffle(dg: Any, total_bounds: tuple[float, ...], n_parts: int) -> Any:
-    """Reorder a dask-geopandas frame along a Hilbert curve into ``n_parts`` partitions.
-
-    What ``spatial_shuffle(by="hilbert")`` does, with the total bounds given (known here)
-    rather than computed lazily from the frame.
-    """
-    by = dg.hilbert_distance(total_bounds=total_bounds, level=16)
-    return dg.set_index(by, sorted=False, npartitions=n_parts)
-
-
-def _spatial_parts(
-    reaches: gpd.GeoDataFrame,
-    jurisdictions: gpd.GeoDataFrame,
-    levels: list[str],
-    eng: Engine,
-    n_parts: int,
-) -> list[tuple[np.ndarray, ReachOverlay]]:
-    """Reach overlay per spatial partition (dask-geopandas Hilbert shuffle)."""
-    import dask
-    import dask.dataframe as dd
     import dask_geopandas
 
-    n = len(reaches)
-    g = gpd.GeoDataFrame(
-        {"_pos": np.arange(n, dtype=np.int64), "reach_id": reaches["reach_id"].to_numpy()},
-        geometry=reaches.geometry.to_numpy(),
-        crs=reaches.crs,
-    )
-    bounds_xy = tuple(float(v) for v in reaches.total_bounds)
-    bounds = np.linspace(0, n, n_parts + 1).astype(np.int64)
-    chunks = [g.iloc[s:e] for s, e in itertools.pairwise(bounds) if e > s]
-    if eng.distributed:
-        with eng._client() as c:
-            futures = c.scatter(chunks, hash=False)
-            dg = dd.from_delayed(futures, meta=g.iloc[:0], verify_meta=False)
-            jur = c.scatter(jurisdictions, broadcast=True, hash=False)
-            shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))
-            tasks = [
-                dask.delayed(_overlay_spatial_part, pure=False)(p, jur, levels)
-                for p in shuffled.to_delayed()
-            ]
-            running = c.compute(tasks)
-            # the scheduler holds the scattered chunks until the tasks that need them are done
-            del dg, shuffled, futures, tasks
-            results = _gather_as_completed(c, running)
-    else:
-        dg = dask_geopandas.from_geopandas(g, npartitions=len(chunks))
-        shuffled = _hilbert_shuffle(dg, bounds_xy, len(chunks))
-        jur_d = dask.delayed(jurisdictions, name="basingov-jurisdictions")
-        tasks = [
-            dask.delayed(_overlay_spatial_part, pure=False)(p, jur_d, levels)
-            for p in shuffled.to_delayed()
-        ]
-        results = list(dask.compute(*tasks, scheduler="synchronous"))
-    return [r for r in results if r is not None]
+    g = gpd.GeoDataFrame(geometry=reaches.geometry.to_numpy(), crs=reaches.crs)
+    dg = dask_geopandas.from_geopandas(g, npartitions=max(1, -(-len(g) // 1_000_000)))
+    bounds = tuple(float(v) for v in reaches.total_bounds)
+    dist = dg.hilbert_distance(total_bounds=bounds, level=16).compute(scheduler="synchronous")
+    return np.argsort(np.asarray(dist, dtype=np.int64), kind="stable")
 
 
 def overlay_partitioned(
@@ -457,7 +417,8 @@ def overlay_partitioned(
     if n >= spatial_min_reaches:
         n_parts = max(int(partitions), -(-n // SPATIAL_CHUNK_REACHES))
         logger.info("overlay: %d reaches in %d spatial partitions (dask-geopandas)", n, n_parts)
-        parts = _spatial_parts(slim, jurisdictions, levels_, eng, n_parts)
+        # runs of the Hilbert order: compact on the map, each in reach order
+        groups = [np.sort(g) for g in np.array_split(hilbert_order(slim), n_parts) if g.size]
     else:
         label = sub_basins(net, int(partitions))
         order = np.argsort(label, kind="stable")
@@ -469,10 +430,10 @@ def overlay_partitioned(
             len(groups),
             "/".join(str(len(g)) for g in groups),
         )
-        results = eng.map(
-            _overlay_task, [slim.iloc[g].reset_index(drop=True) for g in groups],
-            jurisdictions, levels_,
-        )  # fmt: skip
-        parts = list(zip(groups, results, strict=True))
+    results = eng.map(
+        _overlay_task, [slim.iloc[g].reset_index(drop=True) for g in groups],
+        jurisdictions, levels_,
+    )  # fmt: skip
+    parts = list(zip(groups, results, strict=True))
     part = overlay.combine_reach_overlays(slim, parts)
     return overlay.overlay_network(net, jurisdictions, basin, levels=levels_, reach_part=part)
