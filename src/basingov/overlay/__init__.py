@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
@@ -308,6 +309,17 @@ def combine_reach_overlays(
             vals[known] = np.asarray(uniques, dtype=object)[codes[known]]
             pc[c] = vals
     pc["piece_id"] = np.arange(len(pc), dtype=np.int64)
+    # a piece that is a whole reach holds the reach's own line (the same object in a
+    # single run); parts computed elsewhere bring an equal copy: share the reach's again
+    rgeoms = reaches.geometry.to_numpy()
+    pgeoms = pc["geometry"].to_numpy()
+    rpos = pc["reach_pos"].to_numpy(dtype=np.int64)
+    whole = (pc["fraction_start"].to_numpy() == 0.0) & (pc["fraction_end"].to_numpy() == 1.0)
+    whole[whole] = shapely.equals_exact(pgeoms[whole], rgeoms[rpos[whole]], tolerance=0.0)
+    if whole.any():
+        pgeoms = pgeoms.copy()
+        pgeoms[whole] = rgeoms[rpos[whole]]
+        pc["geometry"] = pgeoms
     all_pieces = gpd.GeoDataFrame(pc, geometry="geometry", crs=crs)
     if not bnds:
         bnd = parts[0][1].boundary_reaches if parts else gpd.GeoDataFrame()
@@ -317,6 +329,7 @@ def combine_reach_overlays(
     bpos = where.reindex(b["reach_id"].to_numpy()).to_numpy()
     order = np.lexsort((bpos, b["level"].to_numpy()))
     b = b.iloc[order].reset_index(drop=True)
+    b["geometry"] = rgeoms[bpos[order].astype(np.int64)]  # the reach's line, as in one run
     return ReachOverlay(
         pieces=all_pieces, boundary_reaches=gpd.GeoDataFrame(b, geometry="geometry", crs=crs)
     )
