@@ -199,6 +199,24 @@ def test_dask_geopandas_overlay_equals_the_plain_one(
     _assert_same_overlay(plain, got)
 
 
+def test_parts_packed_for_the_trip_back_unpack_to_the_same_frames(synthetic: tuple) -> None:
+    import pickle
+
+    net, jur, _, _ = synthetic
+    part = net.reaches[["reach_id", "geometry"]].iloc[1000:2500].reset_index(drop=True)
+    want = overlay.reach_overlay(part, jur, levels=LEVELS)
+    packed = pickle.loads(pickle.dumps(scale._overlay_task_packed(part, jur, LEVELS)))
+    # most pieces are whole reaches: their lines do not travel
+    assert packed[0].from_reaches.mean() > 0.5
+    got = scale._unpack_overlay(packed, part)
+    pd.testing.assert_frame_equal(got.pieces, want.pieces, check_exact=True)
+    pd.testing.assert_frame_equal(got.boundary_reaches, want.boundary_reaches, check_exact=True)
+    # and they are the reach's own line objects again, as in a single run
+    whole = got.pieces["geometry"].to_numpy()[packed[0].from_reaches]
+    lines = part.geometry.to_numpy()[got.pieces["reach_pos"].to_numpy()[packed[0].from_reaches]]
+    assert all(a is b for a, b in zip(whole, lines, strict=True))
+
+
 @pytest.mark.parametrize(("partitions", "spatial"), [(0, 10), (2, 0), (1.5, 10)])
 def test_bad_partition_options_are_refused(
     synthetic: tuple, partitions: object, spatial: object

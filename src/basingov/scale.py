@@ -38,6 +38,8 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 
 from basingov import _parallel, overlay
 from basingov.errors import InputError
@@ -155,17 +157,28 @@ class Engine:
         """True when tasks go to a dask cluster (not run in this process)."""
         return self.scheduler != "synchronous"
 
-    def map(self, fn: Callable[..., Any], items: Sequence[Any], *shared: Any) -> list[Any]:
+    def map(
+        self,
+        fn: Callable[..., Any],
+        items: Sequence[Any],
+        *shared: Any,
+        then: Callable[[int, Any], Any] | None = None,
+    ) -> list[Any]:
         """``[fn(item, *shared) for item in items]``, each call a task.
 
-        ``shared`` objects are sent to every worker once. The task functions of this
-        module raise no warnings: ``warnings.catch_warnings`` is not thread-safe, and a
-        worker may run a task beside a basin run (``run all``) that records its own.
+        ``shared`` objects are sent to every worker once. ``then(i, result)``, if given,
+        turns each result as it arrives (here, in the calling process) into what is kept.
+        The task functions of this module raise no warnings: ``warnings.catch_warnings``
+        is not thread-safe, and a worker may run a task beside a basin run (``run all``)
+        that records its own.
         """
         if not items:
             return []
         if not self.distributed:
-            return [fn(it, *shared) for it in items]
+            return [
+                fn(it, *shared) if then is None else then(i, fn(it, *shared))
+                for i, it in enumerate(items)
+            ]
         from distributed import as_completed
 
         out: list[Any] = [None] * len(items)
@@ -187,7 +200,8 @@ class Engine:
             for _ in range(2 * self.n_workers):
                 submit_next()
             for f in running:
-                out[where.pop(f.key)] = f.result()
+                i = where.pop(f.key)
+                out[i] = f.result() if then is None else then(i, f.result())
                 f.release()
                 submit_next()
         return out
@@ -319,6 +333,90 @@ def _overlay_task(
     return overlay.reach_overlay(reaches, jurisdictions, levels=levels)
 
 
+@dataclass(frozen=True)
+class _PackedFrame:
+    """A (Geo)DataFrame made compact for the trip back from a worker (:func:`_pack`).
+
+    Object columns travel as integer codes and their distinct values; the geometry is
+    dropped where the receiver has it already (``from_reaches``: the rows' own reach
+    line); everything else travels as it is.
+    """
+
+    rest: pd.DataFrame
+    columns: list[str]
+    codes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    geometry: np.ndarray
+    from_reaches: np.ndarray
+    crs: Any
+
+
+def _pack(df: gpd.GeoDataFrame, reach_geoms: np.ndarray, rpos: np.ndarray) -> _PackedFrame:
+    """Pack ``df``; rows whose geometry equals their reach line ``reach_geoms[rpos]`` lose it."""
+    geoms = df.geometry.to_numpy()
+    same = shapely.equals_exact(geoms, reach_geoms[rpos], tolerance=0.0)
+    obj = [c for c in df.columns if c != df.geometry.name and df[c].dtype == object]
+    codes = {}
+    for c in obj:
+        vals = df[c].to_numpy(dtype=object)
+        k, uniq = pd.factorize(vals)
+        na = np.flatnonzero(k < 0)  # missing values travel as they are (None stays None)
+        codes[c] = (k.astype(np.int32), np.asarray(uniq, dtype=object), na, vals[na])
+    kept = np.array(geoms, dtype=object)
+    kept[same] = None
+    return _PackedFrame(
+        rest=pd.DataFrame(df.drop(columns=[*obj, df.geometry.name])),
+        columns=list(df.columns),
+        codes=codes,
+        geometry=kept,
+        from_reaches=same,
+        crs=df.crs,
+    )
+
+
+def _unpack(pf: _PackedFrame, reach_geoms: np.ndarray, rpos: np.ndarray) -> gpd.GeoDataFrame:
+    """Inverse of :func:`_pack`: the same frame, reach lines shared with ``reach_geoms``."""
+    out = pf.rest.copy()
+    for c, (k, uniq, na, na_vals) in pf.codes.items():
+        vals = uniq[np.maximum(k, 0)] if uniq.size else np.full(k.size, None, dtype=object)
+        vals[na] = na_vals
+        out[c] = vals
+    geoms = pf.geometry.copy()
+    geoms[pf.from_reaches] = reach_geoms[rpos[pf.from_reaches]]
+    out["geometry"] = geoms
+    return gpd.GeoDataFrame(out[pf.columns], geometry="geometry", crs=pf.crs)
+
+
+def _overlay_task_packed(
+    reaches: gpd.GeoDataFrame, jurisdictions: gpd.GeoDataFrame, levels: list[str]
+) -> tuple[_PackedFrame, _PackedFrame]:
+    """:func:`_overlay_task` on a worker, packed for the trip back (see :func:`_pack`)."""
+    ro = overlay.reach_overlay(reaches, jurisdictions, levels=levels)
+    rg = reaches.geometry.to_numpy()
+    where = pd.Series(np.arange(len(reaches)), index=reaches["reach_id"].to_numpy())
+    bpos = where.reindex(ro.boundary_reaches["reach_id"].to_numpy()).to_numpy(dtype=np.int64)
+    return (
+        _pack(ro.pieces, rg, ro.pieces["reach_pos"].to_numpy(dtype=np.int64)),
+        _pack(ro.boundary_reaches, rg, bpos),
+    )
+
+
+def _unpack_overlay(
+    packed: tuple[_PackedFrame, _PackedFrame], reaches: gpd.GeoDataFrame
+) -> ReachOverlay:
+    """Rebuild the :class:`ReachOverlay` of a packed part computed on ``reaches``."""
+    pp, bp = packed
+    rg = reaches.geometry.to_numpy()
+    pieces = _unpack(pp, rg, pp.rest["reach_pos"].to_numpy(dtype=np.int64))
+    where = pd.Series(np.arange(len(reaches)), index=reaches["reach_id"].to_numpy())
+    if "reach_id" in bp.rest.columns:
+        bids = bp.rest["reach_id"].to_numpy()
+    else:  # an empty table, whose columns are all of object type
+        k, uniq, _, _ = bp.codes["reach_id"]
+        bids = uniq[k] if uniq.size else np.zeros(0, dtype=np.int64)
+    bpos = where.reindex(bids).to_numpy(dtype=np.int64) if len(bids) else bids.astype(np.int64)
+    return ReachOverlay(pieces=pieces, boundary_reaches=_unpack(bp, rg, bpos))
+
+
 def hilbert_order(reaches: gpd.GeoDataFrame) -> np.ndarray:
     """Reach positions along a Hilbert curve over the layer (dask-geopandas).
 
@@ -430,10 +528,16 @@ def overlay_partitioned(
             len(groups),
             "/".join(str(len(g)) for g in groups),
         )
-    results = eng.map(
-        _overlay_task, [slim.iloc[g].reset_index(drop=True) for g in groups],
-        jurisdictions, levels_,
-    )  # fmt: skip
+    items = [slim.iloc[g].reset_index(drop=True) for g in groups]
+    if eng.distributed:
+        # parts come back packed (shared strings, no copy of the reach lines) and are
+        # unpacked as they arrive: the caller never holds the bulky form of all of them
+        results = eng.map(
+            _overlay_task_packed, items, jurisdictions, levels_,
+            then=lambda i, packed: _unpack_overlay(packed, items[i]),
+        )  # fmt: skip
+    else:
+        results = eng.map(_overlay_task, items, jurisdictions, levels_)
     parts = list(zip(groups, results, strict=True))
     part = overlay.combine_reach_overlays(slim, parts)
     return overlay.overlay_network(net, jurisdictions, basin, levels=levels_, reach_part=part)
