@@ -36,7 +36,7 @@ def lines() -> gpd.GeoDataFrame:
 def test_gpkg_round_trip_with_layers(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
     path = write_gpkg({"a": lines, "b": lines.iloc[:1]}, tmp_path / "x.gpkg")
     assert list_layers(path) == ["a", "b"]
-    back = read_vector(path, layer="a", columns=["rid", "name"])
+    back = read_vector(path, layer="a", required_columns=["rid", "name"])
     assert back["name"].tolist() == ["太浦河", "黄浦江"]
     assert back.crs.to_epsg() == 32651
 
@@ -50,7 +50,7 @@ def test_read_errors_name_file_layer_and_columns(tmp_path: Path, lines: gpd.GeoD
     with pytest.raises(
         InputError, match=r"lacks column\(s\) \['HYRIV_ID'\]; its columns are \['rid', 'name'\]"
     ):
-        read_vector(path, layer="a", columns=["HYRIV_ID"])
+        read_vector(path, layer="a", required_columns=["HYRIV_ID"])
     with pytest.raises(InputError, match=r"nope.gpkg does not exist"):
         read_vector(tmp_path / "nope.gpkg")
 

@@ -28,13 +28,48 @@ query functions also take those results, so nothing is computed twice.
 
 from __future__ import annotations
 
-import importlib
-import logging
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+import _signal  # the C module: `signal` imports enum, which takes a while to load
+import os
+import sys
 
-from basingov import errors
-from basingov.errors import *  # noqa: F403 - the whole error tree (errors.__all__)
+
+def _quiet_interrupt_while_the_command_starts() -> None:
+    """Make a Ctrl-C while the ``basingov`` command loads its modules one line, exit 130.
+
+    Only when this process is the command (the console script, or ``python -m
+    basingov.cli``), never for a program that imports basingov; the command's own handling
+    replaces this as soon as it runs (:func:`basingov.cli.main.main`). Before this line,
+    only Python's own start-up (``site`` and the ``.pth`` files of the environment) can be
+    interrupted with Python's traceback.
+    """
+    orig = list(getattr(sys, "orig_argv", []))
+    via_m = any(
+        a == "-m" and i + 1 < len(orig) and orig[i + 1].split(".")[0] == "basingov"
+        for i, a in enumerate(orig)
+    )
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if not (via_m or script in ("basingov", "basingov.exe", "basingov-script.py")):
+        return
+    if _signal.getsignal(_signal.SIGINT) is not _signal.default_int_handler:
+        return  # someone else handles it (or ignores it): leave it
+
+    def quiet(signum: int, frame: object) -> None:
+        os.write(2, b"Interrupted; nothing was written.\n")
+        os._exit(130)
+
+    quiet._basingov_start = True  # type: ignore[attr-defined]
+    _signal.signal(_signal.SIGINT, quiet)
+
+
+_quiet_interrupt_while_the_command_starts()
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from basingov import errors  # noqa: E402
+from basingov.errors import *  # noqa: E402, F403 - the whole error tree (errors.__all__)
 
 try:
     __version__ = version("basingov")

@@ -6,13 +6,15 @@ way: what is wrong, where, and how to fix it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
+from pyproj.exceptions import CRSError as ProjCRSError
 
 from basingov.errors import CRSError, InputError
 
@@ -20,10 +22,13 @@ __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
     "expand_user",
+    "level_names",
     "missing_columns",
     "projected_crs",
+    "raise_problems",
     "require_columns",
     "require_projected",
+    "select_levels",
 ]
 
 #: Columns every jurisdiction layer carries (one row per unit, all levels in one layer).
@@ -82,7 +87,8 @@ def projected_crs(crs: Any, *, what: str = "layer") -> CRS:
     Raises
     ------
     CRSError
-        If ``crs`` is None or geographic; the message says how to project the data.
+        If ``crs`` is None, not a CRS pyproj knows, or geographic; the message says how to
+        project the data.
 
     Examples
     --------
@@ -96,7 +102,11 @@ def projected_crs(crs: Any, *, what: str = "layer") -> CRS:
             "lengths or areas"
         )
         raise CRSError(msg)
-    out = CRS.from_user_input(crs)
+    try:
+        out = CRS.from_user_input(crs)
+    except ProjCRSError as exc:
+        msg = f"cannot interpret the CRS of {what} ({crs!r}): {exc}"
+        raise CRSError(msg) from exc
     if not out.is_projected:
         msg = (
             f"{what} is in the geographic CRS {out.to_string()}; lengths and areas need a "
@@ -153,13 +163,23 @@ def expand_user(value: str | Path, *, what: str = "path") -> Path:
     ------
     InputError
         If ``value`` starts with ``~`` and the home folder is unknown (``HOME`` unset and no
-        password-database entry, as in some CI containers and service accounts).
+        password-database entry, as in some CI containers and service accounts), or holds
+        bytes that are not UTF-8 (GDAL cannot open such a name).
 
     Examples
     --------
     >>> expand_user("out/rhine").as_posix()
     'out/rhine'
     """
+    try:
+        str(value).encode("utf-8")
+    except UnicodeEncodeError as exc:  # undecodable bytes in a file name (os.fsdecode)
+        raw = os.fsencode(str(value))
+        msg = (
+            f"{what} {raw!r} is not UTF-8 text (byte 0x{ord(str(value)[exc.start]) & 0xFF:02x}); "
+            "GDAL reads and writes only UTF-8 file names: rename the file or folder"
+        )
+        raise InputError(msg) from None
     try:
         return Path(value).expanduser()
     except RuntimeError:
@@ -168,3 +188,68 @@ def expand_user(value: str | Path, *, what: str = "path") -> Path:
             "(HOME is not set); give the full path instead"
         )
         raise InputError(msg) from None
+
+
+def level_names(jurisdictions: pd.DataFrame) -> list[str]:
+    """Return the level names of a jurisdiction table, coarsest (smallest ``level``) first.
+
+    Examples
+    --------
+    >>> jur = pd.DataFrame({"level": [1, 0, 1], "level_name": ["state", "country", "state"]})
+    >>> level_names(jur)
+    ['country', 'state']
+    """
+    order = jurisdictions[["level", "level_name"]].drop_duplicates().sort_values("level")
+    return [str(x) for x in order["level_name"]]
+
+
+def select_levels(levels: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:
+    """Return ``levels`` (all of ``allowed`` for None) after checking each is allowed.
+
+    Raises
+    ------
+    InputError
+        If a level is not one of ``allowed`` (the overlay's levels).
+
+    Examples
+    --------
+    >>> select_levels(None, ["country", "state"])
+    ['country', 'state']
+    >>> select_levels(["county"], ["country", "state"])
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: level(s) ['county'] are not overlay levels; allowed levels are ['country', 'state']
+    """  # noqa: E501
+    allowed = list(allowed)
+    chosen = allowed if levels is None else list(levels)
+    bad = [lv for lv in chosen if lv not in allowed]
+    if bad:
+        msg = f"level(s) {bad} are not overlay levels; allowed levels are {allowed}"
+        raise InputError(msg)
+    return chosen
+
+
+def raise_problems(
+    problems: Sequence[str], header: str, *, error: type[InputError] = InputError
+) -> None:
+    """Raise one error listing every problem, one a line, if there is any.
+
+    Raises
+    ------
+    InputError
+        Or the subclass ``error``, if ``problems`` is not empty.
+
+    Examples
+    --------
+    >>> raise_problems([], "Invalid table t.csv")
+    >>> raise_problems(["column 'a' is blank", "no rows"], "Invalid table t.csv")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: Invalid table t.csv:
+      - column 'a' is blank
+      - no rows
+    """
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        msg = f"{header}:\n{lines}"
+        raise error(msg)

@@ -9,23 +9,38 @@ polygon). Each returns a list of problems (empty if none) naming ids and the fix
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._filters import apply_filter
+from basingov.errors import ConfigError
+
 __all__ = [
+    "MIN_BASIN_COVER",
+    "MIN_INSIDE_PARENT",
     "OVERLAP_TOLERANCE",
+    "basin_jurisdiction_problems",
     "basin_problems",
     "check_layer",
     "coordinate_problems",
     "jurisdiction_problems",
+    "network_layer_problems",
 ]
 
 #: Largest overlap of two jurisdictions of one level, as a share of the smaller one's area,
 #: accepted as digitising noise (the shipped layers overlap by exactly 0).
 OVERLAP_TOLERANCE = 1e-3
+#: Smallest share of a unit's area inside the unit its ``parent_id`` names (the shipped
+#: layers: 0.9986 or more); below it the parent is probably the wrong one.
+MIN_INSIDE_PARENT = 0.5
+#: Smallest share of the basin polygon the coarsest level's units must cover; below it
+#: the layers do not describe the same place (a CRS or extent mistake), and every share
+#: would go to the area outside all units.
+MIN_BASIN_COVER = 0.01
 
 
 def _blank(s: pd.Series) -> np.ndarray:
@@ -179,6 +194,16 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
         problems.append(
             f"levels {missing} from [boundaries].levels are absent (layer has {sorted(present)})"
         )
+    wanted = {lv.strip().casefold(): lv for lv in levels}
+    for other in sorted(present - set(levels)):
+        lv = wanted.get(other.strip().casefold())
+        if lv is not None:  # other levels are ignored on purpose; this one is a typo
+            ids_of = jur.loc[jur["level_name"].astype(str) == other, "jur_id"].astype(str)
+            problems.append(
+                f"level_name {other!r} of jur_id {ids_of.tolist()[:10]} differs from the "
+                f"level {lv!r} of [boundaries].levels only by case or spaces; those units "
+                f"would be left out: write {lv!r}"
+            )
     ids = jur["jur_id"].astype(str)
     rank = {lv: i for i, lv in enumerate(levels)}
     if "parent_id" in jur.columns:
@@ -208,6 +233,7 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 f"parent_id of jur_id {inverted[:10]} is not of a coarser level; a parent "
                 "must belong to a level listed before its child's in [boundaries].levels"
             )
+        problems += _parent_geometry_problems(jur, ids, parents, has & ~orphan)
     ok = ~blank & ~nolevel & ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
     for lv in levels:
         sel = ok & (jur["level_name"].astype(str) == lv).to_numpy()
@@ -233,6 +259,76 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
     return problems
 
 
+def _parent_geometry_problems(
+    jur: gpd.GeoDataFrame, ids: pd.Series, parents: pd.Series, has: pd.Series
+) -> list[str]:
+    """Units lying mostly outside the unit their ``parent_id`` names (balances per parent)."""
+    geoms = jur.geometry.to_numpy()
+    ok = ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    pos = {j: i for i, j in enumerate(ids) if ok[i]}
+    child = np.flatnonzero(has.to_numpy() & ok)
+    par = np.array([pos.get(p, -1) for p in parents.to_numpy()[child]], dtype=np.int64)
+    child, par = child[par >= 0], par[par >= 0]
+    if child.size == 0:
+        return []
+    a = shapely.make_valid(geoms[child])
+    inside = shapely.area(shapely.intersection(a, shapely.make_valid(geoms[par])))
+    area = shapely.area(a)
+    bad = (area > 0) & (inside < MIN_INSIDE_PARENT * area)
+    if not bad.any():
+        return []
+    pairs = [
+        f"{ids.iloc[c]} in {parents.iloc[c]} ({100 * i / ar:.0f}% inside)"
+        for c, i, ar in zip(child[bad], inside[bad], area[bad], strict=True)
+    ]
+    return [
+        f"{len(pairs)} unit(s) lie mostly outside the unit their parent_id names: "
+        f"{pairs[:10]}; fix parent_id (balances are summed per parent)"
+    ]
+
+
+def basin_jurisdiction_problems(
+    basin: gpd.GeoDataFrame, jur: gpd.GeoDataFrame, levels: Sequence[str]
+) -> list[str]:
+    """Return a problem if the basin polygon and the units describe different places.
+
+    A basin polygon that the coarsest level's units cover for less than
+    :data:`MIN_BASIN_COVER` of its area (none at all, typically: another place, or a wrong
+    CRS label) would give every share to the area outside all units, with exit 0.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoDataFrame(geometry=[box(100, 10, 101, 11)], crs=4326)
+    >>> j = gpd.GeoDataFrame({"level_name": ["c"]}, geometry=[box(7, 47, 8, 48)], crs=4326)
+    >>> basin_jurisdiction_problems(b, j, ["c"])[0].split(" (")[0]
+    "the units of level 'c' cover 0% of the basin polygon"
+    """
+    if not levels or len(basin) == 0 or basin.crs is None or jur.crs is None:
+        return []
+    top = jur[(jur["level_name"].astype(str) == levels[0]).to_numpy()]
+    top = top[top.geometry.notna() & ~top.geometry.is_empty]
+    if len(top) == 0:
+        return []
+    if top.crs != basin.crs:
+        top = top.to_crs(basin.crs)
+    bpoly = shapely.make_valid(shapely.union_all(basin.geometry.dropna().to_numpy()))
+    cover = shapely.make_valid(shapely.union_all(shapely.make_valid(top.geometry.to_numpy())))
+    total = shapely.area(bpoly)
+    share = shapely.area(shapely.intersection(bpoly, cover)) / total if total > 0 else 1.0
+    if share >= MIN_BASIN_COVER:
+        return []
+
+    def ext(g: gpd.GeoDataFrame) -> str:
+        return "[" + ", ".join(f"{v:.6g}" for v in g.total_bounds) + "]"
+
+    return [
+        f"the units of level {levels[0]!r} cover {100 * share:.0f}% of the basin polygon "
+        f"(basin extent {ext(basin)}, units {ext(top)} in {basin.crs.to_string()}); the "
+        "layers describe different places: check the basin layer and both layers' CRS"
+    ]
+
+
 def basin_problems(basin: gpd.GeoDataFrame) -> list[str]:
     """Problems of the basin layer: :func:`check_layer` plus exactly one polygon.
 
@@ -245,4 +341,67 @@ def basin_problems(basin: gpd.GeoDataFrame) -> list[str]:
     problems = check_layer(basin, geometry_types={"Polygon", "MultiPolygon"})
     if len(basin) != 1:
         problems.append(f"must hold exactly one polygon, found {len(basin)}")
+    return problems
+
+
+#: Options of each vector network builder that name a column of its layer.
+_NETWORK_COLUMN_OPTIONS: dict[str, tuple[str, ...]] = {
+    "next_down": ("next_down_column", "area_column", "upstream_area_column"),
+    "from_to_nodes": ("from_node_column", "to_node_column"),
+    "lines_outlet": (),
+}
+_LINES = {"LineString", "MultiLineString"}
+_POLYGONS = {"Polygon", "MultiPolygon"}
+
+
+def network_layer_problems(
+    gdf: gpd.GeoDataFrame, section: Any, *, include_filter: bool = True
+) -> list[str]:
+    """Problems of the vector layer of a ``[networks.<key>]`` section (empty list if none).
+
+    :func:`check_layer` with every column the section names (``id_column``,
+    ``name_column``, ``discharge_column`` and the builder's column options), the geometry
+    types the builder reads (lines; for ``next_down`` only lines or only polygons), and,
+    with ``include_filter``, the section's ``filter`` applied to the layer (columns it
+    names, types it compares, and that it leaves features; the builders apply it
+    themselves, raising :class:`~basingov.errors.ConfigError`). ``basingov validate`` and
+    the builders call it, so a run refuses whatever validate flags and the reverse.
+
+    Examples
+    --------
+    >>> from shapely.geometry import LineString, Point
+    >>> from basingov.config import NetworkSection
+    >>> sec = NetworkSection(key="r", builder="lines_outlet", id_column="rid")
+    >>> g = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[LineString([(0, 0), (1, 0)]),
+    ...     Point(1, 1)], crs=3035)
+    >>> network_layer_problems(g, sec)  # doctest: +NORMALIZE_WHITESPACE
+    ["missing column(s) ['rid']; available: ['id']",
+     "unexpected geometry type(s) ['Point']; expected ['LineString', 'MultiLineString']"]
+    """
+    opts = section.options
+    required = [opts[o] for o in _NETWORK_COLUMN_OPTIONS.get(section.builder, ()) if o in opts]
+    required += [c for c in (section.id_column, section.name_column, section.discharge_column) if c]
+    lines_only = section.builder in ("lines_outlet", "from_to_nodes")
+    problems = check_layer(
+        gdf,
+        required_columns=list(dict.fromkeys(required)),
+        id_column=section.id_column,
+        geometry_types=_LINES if lines_only else None,
+    )
+    if section.builder == "next_down" and len(gdf):
+        types = set(gdf.geometry[gdf.geometry.notna()].geom_type)
+        if not (types <= _LINES or types <= _POLYGONS):
+            problems.append(
+                f"mixed geometry types {sorted(types)}; the next_down builder reads only lines "
+                "(rivers) or only polygons (sub-catchments)"
+            )
+    if include_filter and section.filter and len(gdf):
+        where = f"[networks.{section.key}].filter"
+        try:
+            keep = apply_filter(gdf, section.filter, where=where)
+        except ConfigError as exc:
+            problems.append(str(exc))
+        else:
+            if not keep.any():
+                problems.append(f"{where} {section.filter!r} leaves no features")
     return problems

@@ -12,6 +12,10 @@ place when every stage succeeded (:func:`basingov.io.atomic_dir`). Around that:
   (killed, power loss) are removed by the next run to ``DIR`` or by :func:`clean`;
 - folders are created with the permissions the umask allows (not ``mkdtemp``'s 0700);
 - a ``DIR`` that is a symbolic link is kept: its target folder is replaced.
+
+:func:`read_run_files` opens a finished run folder again (``summary.json`` and
+``BASIN.gpkg``) for the maps, the report and the comparison; :func:`read_run_table` reads
+one of its ``tables/*.csv`` with the id columns as text.
 """
 
 from __future__ import annotations
@@ -26,23 +30,34 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
+
+import pandas as pd
 
 from basingov._checks import expand_user
-from basingov.errors import OutputError, OutputExistsError, OutputLockedError
+from basingov.errors import InputError, OutputError, OutputExistsError, OutputLockedError
 
 try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock, the rest still applies
     fcntl = None  # type: ignore[assignment]
+import signal
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = [
     "MANIFEST",
+    "RUN_TEXT_COLUMNS",
+    "RunFiles",
+    "check_name_length",
     "check_output_dir",
     "clean",
     "commit_dir",
     "make_temp_dir",
     "output_lock",
+    "read_run_files",
+    "read_run_table",
     "remove_stale",
+    "signals_deferred",
     "temp_file_name",
     "umask",
     "write_manifest",
@@ -152,14 +167,25 @@ def check_output_dir(path: str | Path, *, overwrite: bool) -> Path:
         If the folder exists and ``overwrite`` is false, or holds files basingov did not
         write (no :data:`MANIFEST`, or files it does not list).
     """
-    p = expand_user(path, what="output folder")
+    try:
+        p = expand_user(path, what="output folder")
+    except InputError as exc:
+        raise OutputError(str(exc)) from None
     if str(path) == "":
         msg = "the output folder is empty text; give a folder such as out/rhine"
         raise OutputError(msg)
     if p.is_symlink() and not p.exists():
         msg = f"output folder {path} is a symbolic link to {os.readlink(p)}, which does not exist"
         raise OutputError(msg)
-    real = p.resolve()
+    try:
+        real = p.resolve()
+    except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError on a link loop
+        msg = (
+            f"output folder {path} cannot be resolved ({exc}): a symbolic link in its path "
+            "points back to itself; give another folder"
+        )
+        raise OutputError(msg) from None
+    check_name_length(real, what="output folder")
     cwd = Path.cwd().resolve()
     if real == cwd or real in cwd.parents or real.parent == real:
         msg = (
@@ -205,6 +231,44 @@ def check_output_dir(path: str | Path, *, overwrite: bool) -> Path:
     return real
 
 
+#: Bytes basingov adds to a name for its temporary and lock names beside it
+#: (``.NAME.basingov-<pid>-<8 hex>.tmp.<suffix>``).
+_EXTRA_NAME_BYTES = 48
+
+
+def check_name_length(path: Path, *, what: str) -> None:
+    """Refuse a name too long for the temporary and lock names made beside it.
+
+    Raises
+    ------
+    OutputError
+        Naming the length and the limit of the file system (usually 255 bytes).
+
+    Examples
+    --------
+    >>> check_name_length(Path("/tmp/out"), what="output folder")
+    >>> check_name_length(Path("/tmp") / ("x" * 250), what="output folder")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.OutputError: output folder name xxxxxxxxxxxxxxxxxxxx... is 250 bytes long; give at most 207 (the file system allows 255 and basingov adds up to 48 for its temporary names)
+    """  # noqa: E501
+    anc = path.parent
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    try:
+        limit = os.pathconf(anc, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - not POSIX
+        limit = 255
+    n = len(os.fsencode(path.name))
+    if n + _EXTRA_NAME_BYTES > limit:
+        msg = (
+            f"{what} name {path.name[:20]}... is {n} bytes long; give at most "
+            f"{limit - _EXTRA_NAME_BYTES} (the file system allows {limit} and basingov adds up "
+            f"to {_EXTRA_NAME_BYTES} for its temporary names)"
+        )
+        raise OutputError(msg)
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -230,12 +294,14 @@ def _lock_path(real: Path) -> Path:
 
 
 @contextlib.contextmanager
-def output_lock(real: Path) -> Iterator[None]:
+def output_lock(real: Path) -> Iterator[bool]:
     """Hold an exclusive lock on output folder ``real`` (a lock file beside it).
 
     The lock is an ``fcntl.flock`` on ``.NAME.basingov.lock``: the system releases it when
     the process dies, so a killed run never blocks the next one. The lock file is removed
-    when the block ends.
+    when the block ends. Yields True if a lock is held (False where the system has no
+    ``flock``): every temporary folder of ``real`` is then a dead run's, whatever its
+    process id says (ids are reused, after a reboot above all).
 
     Raises
     ------
@@ -251,7 +317,7 @@ def output_lock(real: Path) -> Iterator[None]:
         msg = f"cannot create {real.parent}: {_describe_os_error(exc)}"
         raise OutputError(msg) from exc
     if fcntl is None:  # pragma: no cover - Windows
-        yield
+        yield False
         return
     while True:
         try:
@@ -281,20 +347,24 @@ def output_lock(real: Path) -> Iterator[None]:
     try:
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode("ascii"))
-        yield
+        yield True
     finally:
         with contextlib.suppress(OSError):
             os.unlink(lock)
         os.close(fd)
 
 
-def remove_stale(real: Path) -> list[Path]:
+def remove_stale(real: Path, *, locked: bool = False) -> list[Path]:
     """Remove the temporary folders and files of dead runs to ``real``; return them.
 
     A temporary name carries its run's process id; only those of processes that no longer
-    exist are removed. If ``real`` is missing but a dead run's backup of it is present (a
-    run killed between its two renames), the backup is put back instead.
+    exist are removed, or, with ``locked`` (the caller holds :func:`output_lock` on
+    ``real``, which every run writing ``real`` holds while its temporary folder exists),
+    all but this process's own. If ``real`` is missing but a dead run's backup of it is
+    present (a run killed between its two renames), the backup is put back instead.
     """
+    if not real.name:  # the file-system root has no leftovers beside it
+        return []
     pat = _stale_re(real.name)
     removed: list[Path] = []
     try:
@@ -303,7 +373,10 @@ def remove_stale(real: Path) -> list[Path]:
         return removed
     for p in sorted(entries):
         m = pat.match(p.name)
-        if m is None or _pid_alive(int(m.group(1))):
+        if m is None:
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid() or (not locked and _pid_alive(pid)):
             continue
         if m.group(2) == "old" and not real.exists() and p.is_dir():
             os.replace(p, real)
@@ -333,8 +406,6 @@ def make_temp_dir(real: Path) -> Path:
 
 def write_manifest(folder: Path) -> Path:
     """List every file below ``folder`` in its :data:`MANIFEST`."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         __version__ = version("basingov")
     except PackageNotFoundError:  # pragma: no cover - a source tree without installation
@@ -356,10 +427,8 @@ def write_manifest(folder: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM until the block ends (POSIX; a no-op elsewhere)."""
-    import signal
-
     mask = {signal.SIGINT, signal.SIGTERM}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
@@ -392,7 +461,7 @@ def commit_dir(tmp: Path, real: Path, *, overwrite: bool) -> None:
             raise OutputExistsError(msg)
         check_output_dir(real, overwrite=True)
         backup = temp_file_name(real, "old")
-        with _signals_deferred():  # Ctrl-C or SIGTERM cannot fall between the two renames
+        with signals_deferred():  # Ctrl-C or SIGTERM cannot fall between the two renames
             os.replace(real, backup)
             try:
                 os.replace(tmp, real)
@@ -415,8 +484,13 @@ def clean(folder: str | Path) -> list[Path]:
     """Remove what dead basingov runs left beside and inside ``folder``; return it.
 
     That is: temporary folders and files named ``.NAME.basingov-<pid>-*.tmp`` or ``.old``
-    of processes that no longer exist, and lock files no process holds. Outputs and files
-    of live runs are never touched.
+    of runs that are no longer running, and lock files no process holds. Outputs and the
+    files of live runs (a run holds the lock of its output folder) are never touched.
+
+    Raises
+    ------
+    OutputError
+        If neither ``folder`` nor its parent folder exists.
 
     Examples
     --------
@@ -425,9 +499,16 @@ def clean(folder: str | Path) -> list[Path]:
     >>> clean(d)
     []
     """
-    folder = expand_user(folder, what="folder").resolve()
+    try:
+        folder = expand_user(folder, what="folder").resolve()
+    except (InputError, RuntimeError, OSError) as exc:
+        msg = f"cannot clean {folder}: {exc}"
+        raise OutputError(msg) from None
+    if not folder.exists() and not folder.parent.is_dir():
+        msg = f"cannot clean {folder}: neither it nor its parent folder exists"
+        raise OutputError(msg)
     removed: list[Path] = []
-    targets = [folder]
+    targets = [folder] if folder.name else []
     if folder.is_dir():
         targets += [folder / p.name for p in folder.iterdir() if not p.name.startswith(".")]
         for p in folder.iterdir():  # outputs of `run all` (or files) whose run died early
@@ -435,18 +516,127 @@ def clean(folder: str | Path) -> list[Path]:
             if m and folder / m.group(1) not in targets:
                 targets.append(folder / m.group(1))
     for t in targets:
-        removed += remove_stale(t)
         lock = _lock_path(t)
-        if lock.exists() and fcntl is not None:
-            fd = os.open(lock, os.O_RDWR)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(lock)
-                removed.append(lock)
-            finally:
-                os.close(fd)
+        had_lock = lock.exists()
+        if fcntl is None:  # pragma: no cover - Windows: process ids only
+            removed += remove_stale(t)
+            continue
+        if not t.parent.is_dir():
+            continue
+        try:
+            with output_lock(t):  # a live run holds it: its files are kept
+                removed += remove_stale(t, locked=True)
+        except OutputLockedError:
+            continue
+        except OutputError:  # a folder that cannot be written: process ids only
+            removed += remove_stale(t)
+            continue
+        if had_lock:
+            removed.append(lock)
     return removed
+
+
+class RunFiles(NamedTuple):
+    """The files of a finished ``basingov run BASIN -o DIR`` folder that name its basin."""
+
+    #: The run folder.
+    path: Path
+    #: The parsed ``summary.json``.
+    summary: dict[str, Any]
+    #: The basin name (``summary.json`` ``basin``).
+    basin: str
+    #: The basin's GeoPackage, ``DIR/BASIN.gpkg``.
+    gpkg: Path
+
+
+def read_run_files(path: str | Path) -> RunFiles:
+    """Open a finished run folder: its ``summary.json`` and the GeoPackage it names.
+
+    Parameters
+    ----------
+    path
+        A folder written by ``basingov run BASIN -o DIR``.
+
+    Returns
+    -------
+    RunFiles
+        The folder, the parsed summary, the basin name and the GeoPackage path.
+
+    Raises
+    ------
+    InputError
+        If the folder, ``summary.json`` or ``BASIN.gpkg`` is missing, or the summary is not
+        JSON or names no basin; the message says which command writes the folder.
+
+    Examples
+    --------
+    >>> read_run_files("no/such/run")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: run folder no/such/run does not exist; write it with `basingov run BASIN -o no/such/run`
+    """  # noqa: E501
+    p = Path(path)
+    if not p.is_dir():
+        msg = f"run folder {p} does not exist; write it with `basingov run BASIN -o {p}`"
+        raise InputError(msg)
+    sfile = p / "summary.json"
+    try:
+        summary = json.loads(sfile.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"{sfile} is missing: {p} is not a finished `basingov run` folder"
+        raise InputError(msg) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        msg = f"{sfile} is not valid JSON ({exc}); re-run the basin into {p}"
+        raise InputError(msg) from None
+    name = summary.get("basin") if isinstance(summary, dict) else None
+    if not isinstance(name, str) or not name:
+        msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
+        raise InputError(msg)
+    if Path(name).name != name or name in (".", "..") or "\\" in name:
+        msg = (  # the name gives the GeoPackage read from the folder: one path component
+            f"{sfile}: basin = {name!r} cannot be used as a file name (it would read files "
+            f"outside {p}); re-run the basin into {p}"
+        )
+        raise InputError(msg)
+    gpkg = p / f"{name}.gpkg"
+    if not gpkg.is_file():
+        msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
+        raise InputError(msg)
+    return RunFiles(path=p, summary=summary, basin=name, gpkg=gpkg)
+
+
+#: Columns of a run's tables read as text: ids, codes and labels that look like numbers.
+RUN_TEXT_COLUMNS: dict[str, type] = dict.fromkeys(
+    (
+        "jur_id",
+        "origin",
+        "receptor",
+        "from_jur",
+        "to_jur",
+        "crossing_id",
+        "station_id",
+        "gauge_id",
+        "parent_id",
+        "payer",
+        "payee",
+        "section_or_pair",
+        "period",
+        "class",
+        "latest_class",
+    ),
+    str,
+)
+
+
+def read_run_table(path: str | Path) -> pd.DataFrame:
+    r"""Read a table a run wrote (``DIR/tables/NAME.csv``), :data:`RUN_TEXT_COLUMNS` as text.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("jur_id,value\n001,2.5\n", encoding="utf-8")
+    >>> read_run_table(p).to_dict("records")
+    [{'jur_id': '001', 'value': 2.5}]
+    """
+    return pd.read_csv(path, dtype=RUN_TEXT_COLUMNS, keep_default_na=True, low_memory=False)

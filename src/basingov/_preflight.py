@@ -11,9 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from basingov import loads
+from basingov._checks import raise_problems
+from basingov._validate import LayerReport
+from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
+from basingov.monitoring.standards import available_standards, get_standard
 
-__all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight"]
+__all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight", "preflight_report"]
 
 #: Largest memory the Monte Carlo bands may take (runs x n² x 8 bytes, x 2 for percentiles).
 MONTE_CARLO_MEMORY_BYTES = 2 * 1024**3
@@ -31,7 +35,8 @@ def preflight(basin: Any) -> None:
     ------
     ConfigError
         For an unknown load parameter or coefficient, a load source file that does not
-        exist, or Monte Carlo runs that would not fit in memory.
+        exist, Monte Carlo runs that would not fit in memory, or an unknown water-quality
+        standard or target class.
 
     Examples
     --------
@@ -66,7 +71,39 @@ def preflight(basin: Any) -> None:
                     f"bytes, twice); at most {most:,} runs fit in "
                     f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
-    if problems:
-        lines = "\n".join(f"  - {p}" for p in problems)
-        msg = f"Invalid basin config {cfg.source}:\n{lines}"
-        raise ConfigError(msg)
+    problems += _monitoring_problems(cfg.monitoring)
+    raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
+
+
+def _monitoring_problems(mon: Any) -> list[str]:
+    """Return an unknown water-quality standard or class (the monitoring stage comes late)."""
+    names = available_standards()
+    if mon.standard not in names:
+        return [f"[monitoring].standard must be one of {names}, got {mon.standard!r}"]
+    classes = list(get_standard(mon.standard).classes)
+    if mon.target_class not in classes:
+        return [
+            f"[monitoring].target_class must be a class of {mon.standard} {classes}, got "
+            f"{mon.target_class!r}"
+        ]
+    return []
+
+
+def preflight_report(cfg: Any) -> Any:
+    """Return what :func:`preflight` finds as a ``basingov validate`` report, or None.
+
+    ``basingov validate`` adds it when the inputs themselves are fine, so that validate
+    flags what a run would refuse in its first second.
+
+    Examples
+    --------
+    >>> from basingov.config import load_config
+    >>> from basingov.datasets import get_path
+    >>> preflight_report(load_config(get_path("taihu"))) is None
+    True
+    """
+    try:
+        preflight(load_basin(cfg.source))
+    except BasingovError as exc:
+        return LayerReport(what="checks a run makes first", path=cfg.source, problems=[str(exc)])
+    return None

@@ -11,19 +11,45 @@ the file's line numbers (the header is line 1).
 from __future__ import annotations
 
 import codecs
+import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 
-__all__ = ["check_table", "read_table"]
+__all__ = [
+    "JURISDICTION_TABLE_CHECKS",
+    "MAX_LOAD_KG_DAY",
+    "check_table",
+    "jurisdiction_table_problems",
+    "read_table",
+]
+
+#: Largest load a table may give for one row, kg/day: a million tonnes a day, far above any
+#: basin (world fertiliser N use is about 3e8 kg/day); larger values are typing errors, and
+#: sums of values near the float limit overflow to infinity.
+MAX_LOAD_KG_DAY = 1e12
+#: What :func:`check_table` checks in a ``[loads] jurisdiction_table`` (load stage, validate).
+JURISDICTION_TABLE_CHECKS: dict[str, Any] = {
+    "numeric": ["load_kg_day"],
+    "nonnegative": ["load_kg_day"],
+    "id_column": "jur_id",
+    "maximum": {"load_kg_day": MAX_LOAD_KG_DAY},
+}
 
 
 def read_table(
-    path: str | Path, *, what: str, dtype: Mapping[str, type] | None = None
+    path: str | Path,
+    *,
+    what: str,
+    dtype: Mapping[str, type] | None = None,
+    required_columns: Iterable[str] = (),
+    hint: str = "",
 ) -> pd.DataFrame:
     """Read a CSV file as UTF-8 text into a DataFrame, with clear errors.
 
@@ -35,15 +61,21 @@ def read_table(
         How to name the table in errors, e.g. ``"[loads].jurisdiction_table"``.
     dtype
         Column types, e.g. ``{"jur_id": str}`` to keep ids as text.
+    required_columns
+        Columns the table must have (:func:`basingov._checks.require_columns`).
+    hint
+        How to fix a missing column, appended to that message.
 
     Returns
     -------
     pandas.DataFrame
+        The table as read (no column renamed or dropped).
 
     Raises
     ------
     InputError
-        If the file does not exist, is empty, is not UTF-8 or cannot be parsed as CSV.
+        If the file does not exist, cannot be opened, is empty, is not UTF-8, cannot be
+        parsed as CSV or lacks one of ``required_columns``.
 
     Examples
     --------
@@ -60,13 +92,30 @@ def read_table(
     if not path.is_file():
         msg = f"{what} {path} does not exist (paths in a config are relative to the config file)"
         raise InputError(msg)
-    _check_utf8(path, name)
     try:
+        _check_utf8(path, name)
+        _check_header(path, name)
         df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict(dtype or {}), low_memory=False)
+    except InputError:
+        raise
+    except OSError as exc:
+        msg = f"cannot read {what} {path}: {exc}"
+        raise InputError(msg) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = f"{name} cannot be read as CSV: {exc}"
         raise InputError(msg) from None
+    require_columns(df, required_columns, what=f"{what} {path}", hint=hint)
     return df
+
+
+def _check_header(path: Path, name: str) -> None:
+    """Refuse a header line naming a column twice (pandas would use the first silently)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        header = next(csv.reader(fh), [])
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        msg = f"{name} repeats column(s) {repeated} in its header line; keep one of each"
+        raise InputError(msg)
 
 
 def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:
@@ -116,6 +165,7 @@ def check_table(
     id_column: str | None = None,
     lon_column: str | None = None,
     lat_column: str | None = None,
+    maximum: Mapping[str, float] | None = None,
 ) -> None:
     """Check a table and raise one :class:`~basingov.errors.InputError` listing every problem.
 
@@ -137,6 +187,8 @@ def check_table(
         Column whose values must be present and unique.
     lon_column, lat_column
         WGS84 coordinate columns: present, numbers, within ±180 / ±90.
+    maximum
+        Largest value allowed in numeric columns, e.g. ``{"load_kg_day": MAX_LOAD_KG_DAY}``.
 
     Raises
     ------
@@ -157,6 +209,12 @@ def check_table(
     missing = [c for c in dict.fromkeys(need) if c not in df.columns]
     if missing:
         msg = f"{what} lacks column(s) {missing}; its columns are {cols}"
+        sep = next((c for c in (";", "\t", "|") if len(cols) == 1 and c in cols[0]), None)
+        if sep is not None:
+            msg += (
+                f"; the file seems to be separated by {sep!r}, not commas: save it as "
+                "comma-separated CSV (Excel: 'CSV UTF-8 (comma delimited)')"
+            )
         raise InputError(msg)
     problems: list[str] = []
     if len(df) == 0:
@@ -189,6 +247,14 @@ def check_table(
             problems.append(
                 f"column {c!r} is negative at line(s) {_lines(neg)}; loads and counts are >= 0"
             )
+    for c, top in (maximum or {}).items():
+        v = nums[c].to_numpy(dtype=np.float64, na_value=np.nan) if c in nums else np.array([])
+        big = np.isfinite(v) & (v > top)  # infinite values are reported above
+        if big.any():
+            problems.append(
+                f"column {c!r} is above {top:g} at line(s) {_lines(big)} (values "
+                f"{v[big].tolist()[:5]}); check the unit and the number"
+            )
     if id_column is not None:
         ids = df[id_column]
         blank = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
@@ -213,3 +279,40 @@ def check_table(
     if problems:
         msg = f"{what}: " + "; ".join(problems)
         raise InputError(msg)
+
+
+def jurisdiction_table_problems(
+    table: pd.DataFrame, jurisdictions: pd.DataFrame, level: str, *, what: str
+) -> list[str]:
+    """Problems of a table of one row per jurisdiction of ``level`` (``jur_id`` column).
+
+    Ids that are not units of ``level`` in the jurisdiction layer (a typo, another level,
+    ``'A '`` or ``'a'`` for ``'A'``), and units of ``level`` without a row: their load
+    would silently be 0, as a blank cell would (give 0 if they have none). Used by
+    ``basingov validate`` and by the load stage.
+
+    Examples
+    --------
+    >>> jur = pd.DataFrame({"jur_id": ["A", "B", "A1"], "level_name": ["c", "c", "p"]})
+    >>> jurisdiction_table_problems(pd.DataFrame({"jur_id": ["A", "a"]}), jur, "c", what="t")
+    ["t: jur_id ['a'] are not 'c' units of the boundaries (e.g. ['A', 'B']); use the jur_id values of the jurisdiction layer", "t: no row for 'c' unit(s) ['B']; give every unit of the level a row (load_kg_day 0 if it has none)"]
+    """  # noqa: E501
+    known = set(
+        jurisdictions.loc[jurisdictions["level_name"].astype(str) == level, "jur_id"].astype(str)
+    )
+    given = set(table["jur_id"].astype(str)) if "jur_id" in table.columns else set()
+    problems = []
+    unknown = sorted(given - known)
+    if unknown:
+        problems.append(
+            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
+            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
+        )
+    absent = sorted(known - given)
+    if absent:
+        problems.append(
+            f"{what}: no row for {level!r} unit(s) {absent[:10]}"
+            f"{' and more' if len(absent) > 10 else ''}; give every unit of the level a row "
+            "(load_kg_day 0 if it has none)"
+        )
+    return problems

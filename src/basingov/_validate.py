@@ -10,11 +10,23 @@ from typing import Any
 import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS
-from basingov._layer_checks import basin_problems, check_layer, jurisdiction_problems
-from basingov._tables import check_table, read_table
+from basingov._layer_checks import (
+    basin_jurisdiction_problems,
+    basin_problems,
+    check_layer,
+    jurisdiction_problems,
+    network_layer_problems,
+)
+from basingov._tables import (
+    JURISDICTION_TABLE_CHECKS,
+    check_table,
+    jurisdiction_table_problems,
+    read_table,
+)
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
 from basingov.io import read_stations, read_vector
+from basingov.monitoring import read_station_table
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
 
@@ -85,6 +97,7 @@ def _vector_report(
     id_column: str | None = None,
     geometry_types: Iterable[str] | None = None,
     basin: bool = False,
+    net: Any = None,
 ) -> tuple[LayerReport, gpd.GeoDataFrame | None]:
     rep = LayerReport(what=what, path=path, layer=layer)
     try:
@@ -97,6 +110,8 @@ def _vector_report(
     rep.extent = _extent(gdf)
     if basin:
         rep.problems += basin_problems(gdf)
+    elif net is not None:  # the checks the network builders make (columns, types, filter)
+        rep.problems += network_layer_problems(gdf, net)
     else:
         rep.problems += check_layer(
             gdf, required_columns=required, id_column=id_column, geometry_types=geometry_types
@@ -105,6 +120,8 @@ def _vector_report(
 
 
 def _raster_report(what: str, path: Path) -> LayerReport:
+    # deferred: rasterio (GDAL) takes about 0.4 s to import and only raster inputs need it;
+    # `basingov --help` imports this module
     import rasterio
     from rasterio.errors import RasterioIOError
 
@@ -129,25 +146,21 @@ def _raster_report(what: str, path: Path) -> LayerReport:
     return rep
 
 
-_NET_REQUIRED = {
-    "next_down": ("next_down_column", "area_column", "upstream_area_column"),
-    "from_to_nodes": ("from_node_column", "to_node_column"),
-    "lines_outlet": (),
-}
-
-
 #: What the load stage checks in each [loads] table (basingov.loads and the pipeline).
 _LOAD_TABLES: dict[str, dict[str, Any]] = {
     "point_sources": {
         "lon_column": "uwwLongitude",
         "lat_column": "uwwLatitude",
     },
-    "jurisdiction_table": {
-        "numeric": ["load_kg_day"],
-        "nonnegative": ["load_kg_day"],
-        "id_column": "jur_id",
-    },
+    "jurisdiction_table": JURISDICTION_TABLE_CHECKS,
 }
+
+
+def _jur_ids(jur: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the jurisdiction ids and levels with text ids, as the pipeline reads them."""
+    out = jur[["jur_id", "level_name"]].copy()
+    out["jur_id"] = out["jur_id"].astype(str)
+    return out
 
 
 def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
@@ -180,7 +193,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
             "per level: " + ", ".join(f"{lv} {int(counts.get(lv, 0))}" for lv in b.levels)
         )
     reports.append(rep)
-    rep, _ = _vector_report("basin", b.path, b.basin_layer, basin=True)
+    rep, basin = _vector_report("basin", b.path, b.basin_layer, basin=True)
+    if basin is not None and jur is not None and rep.ok and reports[-1].ok:
+        rep.problems += basin_jurisdiction_problems(basin, jur, b.levels)
     reports.append(rep)
 
     for key, net in cfg.networks.items():
@@ -189,23 +204,12 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
                 if opt in net.options:
                     reports.append(_raster_report(f"network {key} ({opt})", Path(net.options[opt])))
             continue
-        required = [net.options[o] for o in _NET_REQUIRED[net.builder] if o in net.options]
-        if net.id_column:
-            required.append(net.id_column)
-        if net.name_column:
-            required.append(net.name_column)
         if net.path is None:  # load_config requires it; kept for direct callers
             reports.append(
                 LayerReport(what=f"network {key}", path=Path(), problems=["no 'path' given"])
             )
             continue
-        rep, _ = _vector_report(
-            f"network {key} ({net.builder})",
-            net.path,
-            net.layer,
-            required=required,
-            id_column=net.id_column,
-        )
+        rep, _ = _vector_report(f"network {key} ({net.builder})", net.path, net.layer, net=net)
         if net.derived:
             rep.notes.append("derived network: direction or geometry is not measured")
         reports.append(rep)
@@ -225,8 +229,6 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
                     f"{int((~located).sum())} station(s) without coordinates (unlocated)"
                 )
             if mon.proxy_locations is not None:
-                from basingov.monitoring import read_station_table
-
                 px = read_station_table(mon.stations, proxy_locations=mon.proxy_locations)
                 rep.notes.append(
                     f"{int(px['is_proxy'].sum())} station(s) located by proxy "
@@ -268,5 +270,11 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
                     check_table(table, what=p.name, **checks)
                 except BasingovError as exc:
                     rep.problems.append(str(exc))
+                else:
+                    level = cfg.loads.jurisdiction_level or cfg.boundaries.levels[-1]
+                    if opt == "jurisdiction_table" and jur is not None and "jur_id" in jur:
+                        rep.problems += jurisdiction_table_problems(
+                            table, _jur_ids(jur), level, what=p.name
+                        )
             reports.append(rep)
     return reports

@@ -15,6 +15,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError as ProjCRSError
+
 from basingov._filters import parse_filter
 from basingov.errors import ConfigError
 
@@ -29,16 +32,22 @@ __all__ = [
 #: matrix per level in memory (runs x n² x 8 bytes), so 10,000 runs on 300 units need 7 GB.
 MAX_MONTE_CARLO_RUNS = 10_000
 
-_NAME_RE = re.compile(r"^[^\W_][\w.-]*$")
+_NAME_RE = re.compile(r"[^\W_][\w.-]*")
 _MAX_NAME = 100
+#: Device names Windows reserves in every folder (also with an extension: ``nul.txt``).
+_WINDOWS_DEVICES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
+)
 
 
 def check_file_name(name: Any, *, where: str) -> str:
     """Return ``name`` if it is safe as a single file or folder name, else raise.
 
     A safe name is one path component: letters, digits, ``_``, ``-`` and ``.``, starting
-    with a letter or digit, at most 100 characters. So ``../x``, ``/etc/x``, ``.hidden``,
-    ``a/b``, ``C:x`` and names with spaces or control characters are refused.
+    with a letter or digit and not ending with ``.``, at most 100 characters, and not a
+    device name Windows reserves (``CON``, ``nul.gpkg``, ``COM1``, ...). So ``../x``,
+    ``/etc/x``, ``.hidden``, ``a/b``, ``C:x`` and names with spaces or control characters
+    (also a trailing newline) are refused.
 
     Raises
     ------
@@ -54,11 +63,23 @@ def check_file_name(name: Any, *, where: str) -> str:
     ...
     basingov.errors.ConfigError: [basin].name = '../x' cannot be used as a file name: use letters, digits, '_', '-' and '.' only, starting with a letter or digit (e.g. 'my_basin'); outputs are named after it
     """  # noqa: E501
-    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > _MAX_NAME:
+    if (
+        not isinstance(name, str)
+        or not _NAME_RE.fullmatch(name)  # fullmatch: "$" would accept a final newline
+        or len(name) > _MAX_NAME
+        or name.endswith(".")
+    ):
         msg = (
             f"{where} = {name!r} cannot be used as a file name: use letters, digits, '_', '-' "
             "and '.' only, starting with a letter or digit (e.g. 'my_basin'); outputs are "
             "named after it"
+        )
+        raise ConfigError(msg)
+    if name.split(".")[0].lower() in _WINDOWS_DEVICES:
+        msg = (
+            f"{where} = {name!r} cannot be used as a file name: Windows reserves it for a "
+            "device (CON, PRN, AUX, NUL, COM1-9, LPT1-9), so the outputs could not be copied "
+            "to Windows; choose another name"
         )
         raise ConfigError(msg)
     return name
@@ -108,12 +129,9 @@ def _boolean(v: Any, where: str, out: list[str]) -> None:
 
 
 def _crs(v: Any, where: str, out: list[str]) -> None:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     try:
         crs = CRS.from_user_input(v)
-    except (CRSError, TypeError, ValueError) as exc:
+    except (ProjCRSError, TypeError, ValueError) as exc:
         out.append(
             f"{where} = {v!r} is not a coordinate reference system pyproj knows ({exc}); "
             "give an EPSG code such as 'EPSG:3035' (Europe) or 'EPSG:32617' (UTM 17N)"
@@ -171,9 +189,11 @@ _RANGES: list[tuple[str, str, dict[str, Any]]] = [
     ("loads", "point_tolerance_m", {"low": 0.0, "high": 1e6}),
     ("spillover", "decay_per_day", {"low": 0.0, "high": 1e3}),
     ("spillover", "lake_decay_per_day", {"low": 0.0, "high": 1e3}),
-    ("spillover", "dispersion_m2_s", {"low": 0.0, "strict": True}),
+    ("spillover", "dispersion_m2_s", {"low": 0.01, "high": 1e4}),  # spill.DISPERSION_RANGE_M2_S
     ("spillover", "monte_carlo_runs", {"low": 0, "integer": True}),
     ("spillover", "seed", {"low": 0, "high": 2**63 - 1, "integer": True}),
+    ("calibration", "min_samples", {"low": 1, "integer": True}),
+    ("calibration", "snap_tolerance_m", {"low": 0.0}),
 ]
 #: Config keys holding a row filter besides ``[networks.<key>].filter``.
 _FILTER_KEYS: list[tuple[str, str]] = [

@@ -30,7 +30,6 @@ payments, so chains of jurisdictions net out.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ import pandas as pd
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
+from basingov.spillover import marginal_benefit
 
 __all__ = [
     "TRANSFER_COLUMNS",
@@ -58,7 +58,6 @@ __all__ = [
     "two_way_section",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Indicators of the Xin'an River index: permanganate index, ammonia N, total N, total P.
 XINAN_INDICATORS: tuple[str, ...] = ("CODMn", "NH3-N", "TN", "TP")
@@ -274,6 +273,7 @@ def section_index(
     Returns
     -------
     float
+        The index :math:`P` (dimensionless).
 
     Raises
     ------
@@ -739,8 +739,6 @@ def beneficiary_pays(
     >>> t.table[["payer", "amount"]].values.tolist()
     [['A', 60.0], ['B', 20.0]]
     """
-    from basingov.spillover import marginal_benefit
-
     if not (math.isfinite(cost) and cost >= 0):
         msg = f"cost must be a finite amount >= 0, got {cost!r}"
         raise InputError(msg)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from basingov._checks import expand_user
+from basingov._checks import expand_user, raise_problems
 from basingov._values import config_value_problems
 from basingov.errors import ConfigError, InputError
 
@@ -208,6 +209,20 @@ LoadSource = Literal[
     "deposition",
 ]
 LOAD_SOURCES: tuple[str, ...] = get_args(LoadSource)
+#: ``load_source`` labels of the rows of a load table (``[calibration] fit_sources`` names
+#: these): the kinds above, with ``landcover`` split by land use and the p.e. estimate of
+#: point sources that report no discharge (basingov.loads.diffuse, basingov.loads).
+LOAD_LABELS: tuple[str, ...] = (
+    "population_raster",
+    "point_sources",
+    "point_sources_pe_estimate",
+    "jurisdiction_table",
+    "monitoring",
+    "diffuse_agriculture",
+    "diffuse_natural",
+    "diffuse_urban",
+    "deposition",
+)
 
 
 @dataclass(frozen=True)
@@ -547,10 +562,7 @@ class _Collector:
         self.problems.append(msg)
 
     def raise_if_any(self) -> None:
-        if self.problems:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
-            msg = f"Invalid basin config {self.path}:\n{lines}"
-            raise ConfigError(msg)
+        raise_problems(self.problems, f"Invalid basin config {self.path}", error=ConfigError)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, errs: _Collector) -> None:
@@ -596,6 +608,7 @@ def _section(
         errs.add(f"missing required key(s) {missing} in {where}")
         return None
     kwargs: dict[str, Any] = {}
+    refused = False  # a value was refused above: the section cannot be built, already said
     for k, v in table.items():
         if k not in allowed:
             continue
@@ -606,22 +619,26 @@ def _section(
         elif k in tuple_keys:
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 errs.add(f"{where}.{k} must be an array of strings, got {v!r}")
+                refused = True
                 continue
             kwargs[k] = tuple(v)
         else:
             expected = _scalar_types(cls).get(k)
             if expected is not None and not _is_instance(v, expected):
                 errs.add(f"{where}.{k} must be {_KIND_NAMES[expected[0]]}, got {v!r}")
+                refused = True
                 continue
             if isinstance(v, float) and not math.isfinite(v):  # TOML allows nan and inf
                 errs.add(f"{where}.{k} must be a finite number, got {v!r}")
+                refused = True
                 continue
             kwargs[k] = v
     kwargs.update(extra or {})
     try:
         return cls(**kwargs)
     except TypeError as exc:  # wrong argument shape
-        errs.add(f"{where}: {exc}")
+        if not refused:  # else the refused value is the reason, already reported
+            errs.add(f"{where}: {exc}")
         return None
 
 
@@ -651,14 +668,24 @@ def _is_instance(value: Any, expected: tuple[type, ...]) -> bool:
     return isinstance(value, expected)
 
 
-def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
-    where = f"[networks.{key}]"
+def _table_kind(
+    table: Any, key: str, allowed: Sequence[str], where: str, errs: _Collector
+) -> str | None:
+    """Return ``table[key]`` if ``table`` is a table and that value is allowed, else None."""
     if not isinstance(table, Mapping):
         errs.add(f"{where} must be a table")
         return None
-    builder = table.get("builder")
-    if builder not in BUILDERS:
-        errs.add(f"{where}.builder must be one of {list(BUILDERS)}, got {builder!r}")
+    kind = table.get(key)
+    if kind not in allowed:
+        errs.add(f"{where}.{key} must be one of {list(allowed)}, got {kind!r}")
+        return None
+    return str(kind)
+
+
+def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> NetworkSection | None:
+    where = f"[networks.{key}]"
+    builder = _table_kind(table, "builder", BUILDERS, where, errs)
+    if builder is None:
         return None
     common = _field_names(NetworkSection) - {"key", "options"}
     opts_allowed = BUILDER_OPTIONS[builder]
@@ -726,8 +753,6 @@ def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] 
 
 
 def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | None:
-    import datetime as dt
-
     if not isinstance(value, list) or len(value) != 2:
         errs.add(f"{where} must be [start, end] ISO dates, got {value!r}")
         return None
@@ -749,12 +774,8 @@ def _date_pair(value: Any, where: str, errs: _Collector) -> tuple[str, ...] | No
 
 def _compensation_rule(i: int, table: Any, base: Path, errs: _Collector) -> CompensationRule | None:
     where = f"[[compensation.rules]] #{i + 1}"
-    if not isinstance(table, Mapping):
-        errs.add(f"{where} must be a table")
-        return None
-    kind = table.get("kind")
-    if kind not in COMPENSATION_KINDS:
-        errs.add(f"{where}.kind must be one of {list(COMPENSATION_KINDS)}, got {kind!r}")
+    kind = _table_kind(table, "kind", COMPENSATION_KINDS, where, errs)
+    if kind is None:
         return None
     extra_keys, needs = RULE_KEYS[kind]
     where = f"{where} ({kind})"
@@ -961,6 +982,12 @@ def _lakes_section(table: Any, base: Path, errs: _Collector) -> LakesSection | N
     return dataclasses.replace(sec, lakes=tuple(entries))
 
 
+def _no_repeats(values: Any, where: str, why: str, errs: _Collector) -> None:
+    rep = sorted({v for v in values if list(values).count(v) > 1})
+    if rep:
+        errs.add(f"{where} repeats {rep}; {why}")
+
+
 def load_config(path: str | Path) -> BasinConfig:
     """Load and validate a basin config file.
 
@@ -1124,6 +1151,7 @@ def load_config(path: str | Path) -> BasinConfig:
         bad = [x for x in ld.sources if x not in LOAD_SOURCES]
         if bad:
             errs.add(f"[loads].sources has unknown kind(s) {bad}; allowed: {list(LOAD_SOURCES)}")
+        _no_repeats(ld.sources, "[loads].sources", "each source would be counted again", errs)
         needs = {
             "population_raster": ld.population_raster,
             "point_sources": ld.point_sources,
@@ -1150,6 +1178,13 @@ def load_config(path: str | Path) -> BasinConfig:
             )
         if not cal.enabled and not cal.reason:
             errs.add("[calibration].enabled = false needs a reason (shown in the outputs)")
+        unknown = [x for x in cal.fit_sources if x not in LOAD_LABELS]
+        if unknown:
+            errs.add(
+                f"[calibration].fit_sources has unknown load source(s) {unknown}; allowed: "
+                f"{list(LOAD_LABELS)} (a name not in the load table would silently not be fitted)"
+            )
+        _no_repeats(cal.fit_sources, "[calibration].fit_sources", "list each once", errs)
         if cal.transfer_multipliers:
             tm = _number_map(cal.transfer_multipliers, "[calibration].transfer_multipliers", errs)
             if tm is not None and not all(v > 0 for v in tm.values()):
@@ -1164,6 +1199,19 @@ def load_config(path: str | Path) -> BasinConfig:
                     "[calibration].transfer_multipliers need transfer_source (which fit "
                     "they come from; shown in the outputs)"
                 )
+        tms = cal.transfer_multipliers if isinstance(cal.transfer_multipliers, Mapping) else {}
+        unknown = sorted(set(tms) - set(LOAD_LABELS))
+        if unknown:
+            errs.add(
+                f"[calibration].transfer_multipliers has unknown load source(s) {unknown}; "
+                f"allowed: {list(LOAD_LABELS)} (a name not in the load table would not apply)"
+            )
+    hyd = optional.get("hydraulics")
+    if hyd is not None and len(hyd.gauge_area_columns) != 2:
+        errs.add(
+            "[hydraulics].gauge_area_columns must name two columns [id column, area column], "
+            f"got {list(hyd.gauge_area_columns)}"
+        )
     comp_sec = optional.get("compensation")
     if comp_sec is not None and boundaries is not None:
         for rule in comp_sec.rules:

@@ -11,6 +11,7 @@ import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS, expand_user
 from basingov._layer_checks import (
+    basin_jurisdiction_problems,
     basin_problems,
     check_layer,
     coordinate_problems,
@@ -145,7 +146,7 @@ class Basin:
 
 def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     b = cfg.boundaries
-    jur = read_vector(b.path, layer=b.layer, columns=JURISDICTION_COLUMNS)
+    jur = read_vector(b.path, layer=b.layer, required_columns=JURISDICTION_COLUMNS)
     basin = read_vector(b.path, layer=b.basin_layer)
     # the checks `basingov validate` makes (basingov._layer_checks), so a run refuses the same
     problems = [f"layer {b.basin_layer!r} {p}" for p in basin_problems(basin)]
@@ -159,6 +160,8 @@ def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
             )
             + jurisdiction_problems(jur, b.levels)
         ]
+        if not problems:
+            problems += basin_jurisdiction_problems(basin, jur, b.levels)
     if problems:
         msg = f"Boundaries {b.path}: " + "; ".join(problems)
         raise InputError(msg)

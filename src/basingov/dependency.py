@@ -40,10 +40,6 @@ _CROSSING_COLUMNS = ("crossing_id", "from_jur", "to_jur", "level_name", "upstrea
 _OUTSIDE = ""
 
 
-def _require(df: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
-    require_columns(df, cols, what=what)
-
-
 def jurisdiction_graph(
     crossings: pd.DataFrame,
     jurisdictions: pd.DataFrame,
@@ -94,8 +90,8 @@ def jurisdiction_graph(
     >>> g.edges["A", "B"]["crossings"]
     ['country-0']
     """
-    _require(crossings, _CROSSING_COLUMNS, "crossings")
-    _require(jurisdictions, ("jur_id", "name", "level_name"), "jurisdictions")
+    require_columns(crossings, _CROSSING_COLUMNS, what="crossings")
+    require_columns(jurisdictions, ("jur_id", "name", "level_name"), what="jurisdictions")
     levels = sorted(set(jurisdictions["level_name"].astype(str)))
     if level not in levels:
         msg = f"level {level!r} is not a jurisdiction level; allowed levels are {levels}"
@@ -103,7 +99,7 @@ def jurisdiction_graph(
     sub = jurisdictions[jurisdictions["level_name"] == level]
     ids = sub["jur_id"].astype(str).to_numpy()
     if unit_shares is not None:
-        _require(unit_shares, ("jur_id", "level_name", "area_km2"), "unit_shares")
+        require_columns(unit_shares, ("jur_id", "level_name", "area_km2"), what="unit_shares")
         us = unit_shares[unit_shares["level_name"] == level].set_index("jur_id")["area_km2"]
         area = pd.Series(ids, index=ids).map(us).fillna(0.0).to_numpy()
         rl = (
@@ -400,7 +396,7 @@ def dependency_table(
         graphs = {level: graphs[level]}
     names: dict[str, str] = {}
     if jurisdictions is not None:
-        _require(jurisdictions, ("jur_id", "name"), "jurisdictions")
+        require_columns(jurisdictions, ("jur_id", "name"), what="jurisdictions")
         names = dict(
             zip(jurisdictions["jur_id"].astype(str), jurisdictions["name"].astype(str), strict=True)
         )
@@ -482,7 +478,7 @@ def dependency_edges(
     """
     if isinstance(graphs, nx.DiGraph):
         graphs = {graphs.graph.get("level_name", ""): graphs}
-    _require(jurisdictions, ("jur_id",), "jurisdictions")
+    require_columns(jurisdictions, ("jur_id",), what="jurisdictions")
     rep = pd.Series(
         shapely.point_on_surface(jurisdictions.geometry.to_numpy()),
         index=jurisdictions["jur_id"].astype(str).to_numpy(),

@@ -24,7 +24,7 @@ from basingov._tables import read_table
 from basingov.compensation import CompensationResult, evaluate_rules
 from basingov.errors import InputError
 from basingov.priority import PriorityResult, priority
-from basingov.rivers import river_chiefs
+from basingov.rivers import RIVER_CHIEF_COLUMNS, river_chiefs
 
 __all__ = [
     "GovernanceResult",
@@ -178,8 +178,6 @@ def governance_stage(
 
 def _empty_river_chiefs(crs: Any) -> gpd.GeoDataFrame:
     """Return an empty River Chief table with its columns."""
-    from basingov.rivers import RIVER_CHIEF_COLUMNS
-
     empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RIVER_CHIEF_COLUMNS})
     return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs))
 

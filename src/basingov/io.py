@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -11,7 +12,7 @@ import shutil
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -19,18 +20,20 @@ import pandas as pd
 import pyogrio
 
 from basingov import _outdir
-from basingov._checks import require_projected
+from basingov._checks import expand_user, require_projected
 from basingov._outdir import temp_file_name
 from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
 
 __all__ = [
+    "RasterBand",
     "atomic_dir",
     "atomic_path",
     "check_output_folder",
     "check_overwrite",
     "clean_outputs",
     "list_layers",
+    "read_raster",
     "read_stations",
     "read_vector",
     "require_projected",
@@ -42,8 +45,8 @@ __all__ = [
     "write_vector",
 ]
 
-logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
 _VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".topojson", ".parquet", ".geoparquet"}
 
 
@@ -101,7 +104,7 @@ def read_vector(
     path: str | Path,
     *,
     layer: str | None = None,
-    columns: Sequence[str] | None = None,
+    required_columns: Sequence[str] | None = None,
     encoding: str | None = None,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> gpd.GeoDataFrame:
@@ -116,9 +119,10 @@ def read_vector(
         The file to read.
     layer
         Layer name; required when the file has several layers.
-    columns
+    required_columns
         Attribute columns that must exist; a missing one is an error naming the
-        columns that do exist.
+        columns that do exist. Every column is read (unlike geopandas' ``columns=``,
+        which reads only those).
     encoding
         Attribute encoding for Shapefiles whose ``.cpg`` is missing or wrong.
     bbox
@@ -127,6 +131,7 @@ def read_vector(
     Returns
     -------
     geopandas.GeoDataFrame
+        The layer in the file's CRS.
 
     Raises
     ------
@@ -143,7 +148,7 @@ def read_vector(
     >>> gdf.crs.to_epsg()
     4326
     """
-    path = Path(path)
+    path = expand_user(path, what="vector file")  # also refuses non-UTF-8 names (GDAL)
     if not path.exists():
         raise InputError(_missing_file_message(path))
     suffix = path.suffix.lower()
@@ -188,8 +193,8 @@ def read_vector(
             "gdf.set_crs('EPSG:4326') (or the layer's true CRS) and save again"
         )
         raise CRSError(msg)
-    if columns:
-        missing = [c for c in columns if c not in gdf.columns]
+    if required_columns:
+        missing = [c for c in required_columns if c not in gdf.columns]
         if missing:
             msg = (
                 f"{_describe(path, layer)} lacks column(s) {missing}; "
@@ -247,6 +252,71 @@ def _check_dbf_encoding(gdf: gpd.GeoDataFrame, path: Path) -> None:
                 raise InputError(msg)
 
 
+class RasterBand(NamedTuple):
+    """One band of a raster file, as :func:`read_raster` returns it."""
+
+    #: The cells, masked where the file says no data.
+    data: np.ma.MaskedArray
+    #: Affine transform from cell (col, row) to the raster's CRS.
+    transform: Any
+    #: The raster's CRS.
+    crs: Any
+    #: The file's no-data value (None if it declares none).
+    nodata: float | None
+
+
+def read_raster(path: str | Path, *, what: str = "raster", band: int | None = 1) -> RasterBand:
+    """Read one band of a raster file (a GeoTIFF or another GDAL raster), with its CRS.
+
+    Parameters
+    ----------
+    path
+        The raster file.
+    what
+        How to name it in errors, e.g. ``"population raster"``.
+    band
+        Band number, from 1; None reads the last band.
+
+    Returns
+    -------
+    RasterBand
+        The masked cells, transform, CRS and no-data value.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as a raster or has no such band.
+    CRSError
+        If the raster has no CRS.
+
+    Examples
+    --------
+    >>> read_raster("no/such.tif", what="land-cover raster")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: cannot read land-cover raster no/such.tif (a GeoTIFF or another GDAL raster is needed): no/such.tif: No such file or directory
+    """  # noqa: E501
+    # deferred: rasterio (GDAL) takes about 0.4 s to import, only raster inputs need it,
+    # and `basingov --help` (which imports this module) must not pay it
+    import rasterio
+    from rasterio.errors import RasterioIOError
+
+    try:
+        with rasterio.open(path) as src:
+            b = src.count if band is None else int(band)
+            if not 1 <= b <= src.count:
+                msg = f"{what} {path} has bands 1..{src.count}, asked for band {b}"
+                raise InputError(msg)
+            out = RasterBand(src.read(b, masked=True), src.transform, src.crs, src.nodata)
+    except RasterioIOError as exc:
+        msg = f"cannot read {what} {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
+        raise InputError(msg) from exc
+    if out.crs is None:
+        msg = f"{what} {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
+        raise CRSError(msg)
+    return out
+
+
 def read_stations(
     path: str | Path,
     *,
@@ -269,6 +339,7 @@ def read_stations(
     Returns
     -------
     geopandas.GeoDataFrame
+        One point per row, in EPSG:4326 (empty where a coordinate is missing).
 
     Raises
     ------
@@ -316,8 +387,6 @@ def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
     >>> sha256(p)[:12]
     'ba7816bf8f01'
     """
-    import hashlib
-
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
         for block in iter(lambda: fh.read(chunk), b""):
@@ -333,18 +402,26 @@ def check_overwrite(path: str | Path, *, overwrite: bool) -> Path:
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     OutputError
-        If a file stands where a parent folder of ``path`` should be.
+        If ``path`` is a folder, a file stands where a parent folder of ``path`` should be,
+        or its name is too long for the temporary name written beside it.
     """
-    path = Path(path)
+    try:
+        path = expand_user(path, what="output file")
+    except InputError as exc:
+        raise OutputError(str(exc)) from None
+    if path.is_dir():
+        msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
+        raise OutputError(msg)
     if path.exists() and not overwrite:
         msg = f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
         raise OutputExistsError(msg)
     anc = path.absolute().parent
-    while not anc.exists():
+    while not anc.exists() and not anc.is_symlink():
         anc = anc.parent
     if not anc.is_dir():
-        msg = f"cannot write {path}: {anc} is a file, not a folder"
+        msg = f"cannot write {path}: {anc} is a file, not a folder (or a broken link)"
         raise OutputError(msg)
+    _outdir.check_name_length(path, what="output file")
     return path
 
 
@@ -369,8 +446,13 @@ def atomic_path(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         msg = f"{path} is a folder; give a file name (basingov does not replace folders by files)"
         raise OutputError(msg)
-    real = path.resolve() if path.is_symlink() else path
+    try:
+        real = path.resolve() if path.is_symlink() else path
+    except (RuntimeError, OSError) as exc:  # a link loop
+        msg = f"cannot write {path}: {exc}; give another file name"
+        raise OutputError(msg) from None
     real.parent.mkdir(parents=True, exist_ok=True)
+    _outdir.remove_stale(real)  # temporary files of dead processes writing the same file
     tmp = temp_file_name(real)
     try:
         try:
@@ -444,8 +526,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     ['.basingov-manifest.json', 'a.csv']
     """
     real = _outdir.check_output_dir(path, overwrite=overwrite)
-    with _outdir.output_lock(real):
-        _outdir.remove_stale(real)
+    with _outdir.output_lock(real) as locked:
+        _outdir.remove_stale(real, locked=locked)  # under the lock: every other one is dead
         real = _outdir.check_output_dir(real, overwrite=overwrite)  # again, under the lock
         tmp = _outdir.make_temp_dir(real)
         try:
@@ -454,7 +536,8 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
             _outdir.commit_dir(tmp, real, overwrite=overwrite)
         finally:
             if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+                with _outdir.signals_deferred():  # a second Ctrl-C must not stop the cleanup
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_output_folder(path: str | Path, *, overwrite: bool) -> Path:
@@ -514,6 +597,35 @@ def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _distinct_ignoring_case(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename columns that repeat another's name but for case (``NAME`` after ``name``).
+
+    GeoPackage (SQLite) column names ignore case, so a layer with both could not be
+    written (a user's ``NAME`` next to the ``name`` a builder derives, after the whole
+    run). Later columns get a suffix: ``NAME`` -> ``NAME_2``.
+
+    Examples
+    --------
+    >>> list(_distinct_ignoring_case(pd.DataFrame(columns=["name", "NAME", "Name"])).columns)
+    ['name', 'NAME_2', 'Name_3']
+    """
+    seen: set[str] = set()
+    rename: dict[str, str] = {}
+    for col in df.columns:
+        key = str(col).casefold()
+        if key in seen:
+            k = 2
+            while f"{col}_{k}".casefold() in seen:
+                k += 1
+            rename[str(col)] = f"{col}_{k}"
+            key = rename[str(col)].casefold()
+        seen.add(key)
+    if rename:
+        logger.info("columns renamed for GeoPackage (names ignore case there): %s", rename)
+        df = df.rename(columns=rename)
+    return df
+
+
 def write_vector(
     gdf: gpd.GeoDataFrame, path: str | Path, *, layer: str | None = None, overwrite: bool = False
 ) -> Path:
@@ -542,7 +654,7 @@ def write_vector(
             data.to_parquet(tmp)
         else:
             driver = "GPKG" if suffix == ".gpkg" else "GeoJSON"
-            geo = gpd.GeoDataFrame(data)
+            geo = gpd.GeoDataFrame(_distinct_ignoring_case(data) if driver == "GPKG" else data)
             if driver == "GeoJSON" and geo.crs is not None and geo.crs.to_epsg() != 4326:
                 geo = geo.to_crs("EPSG:4326")
             pyogrio.write_dataframe(geo, tmp, layer=layer, driver=driver)
@@ -572,7 +684,7 @@ def write_gpkg(
     path = Path(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
         for name, df in layers.items():
-            data = _prepare_for_file(df)
+            data = _distinct_ignoring_case(_prepare_for_file(df))
             if isinstance(data, gpd.GeoDataFrame):
                 gtype = (geometry_types or {}).get(name) if data.empty else None
                 pyogrio.write_dataframe(

@@ -15,10 +15,20 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from tqdm.auto import tqdm
 
-from basingov import __version__, dependency, governance, monitoring, overlay, scale, spillover
+from basingov import (
+    __version__,
+    dependency,
+    governance,
+    maps,
+    monitoring,
+    overlay,
+    scale,
+    spillover,
+)
 from basingov._outdir import check_output_dir
-from basingov._preflight import preflight
+from basingov._preflight import preflight, preflight_report
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
@@ -97,8 +107,6 @@ class _Timer:
     """Time the pipeline stages, log them, and drive an optional progress bar."""
 
     def __init__(self, *, progress: bool = False, label: str = "") -> None:
-        from tqdm.auto import tqdm
-
         self.timings: dict[str, float] = {}
         self.bar = tqdm(
             total=len(_STAGES), desc=label, unit="stage", disable=not progress, leave=False
@@ -160,7 +168,12 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     >>> all(r.ok for r in reports)
     True
     """
-    return validate_config_inputs(load_config(resolve_config(name_or_config)))
+    cfg = load_config(resolve_config(name_or_config))
+    reports = validate_config_inputs(cfg)
+    if all(r.ok for r in reports):  # what a run checks before its work (basingov._preflight)
+        extra = preflight_report(cfg)
+        reports += [extra] if extra is not None else []
+    return reports
 
 
 @dataclass(frozen=True)
@@ -225,9 +238,7 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
                 else None
             )
             with contextlib.nullcontext() if sc is None else scale.spread_loads(sc.eng):
-                bl = basin_loads(
-                    basin, net, ov.pieces, station_loads=station_loads, monitoring=mon
-                )
+                bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads, monitoring=mon)
             load_table = bl.table
         with timer.stage("spillover"):
             decay = bl.decay or spillover.decay_model_from_config(cfg)
@@ -452,8 +463,6 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
 
 
 def _write(res: Results, out: Path) -> None:
-    from basingov import maps
-
     # a Basin built in code skips load_config: the name becomes a file name, check it here too
     name = check_file_name(res.basin.name, where="the basin name")
     # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
@@ -664,6 +673,7 @@ def _run_one(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BasingovWarning)
             return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+    # deferred: dask.distributed is an optional dependency (basingov[dask])
     from distributed import rejoin, secede
 
     # While this basin waits for its sub-basin tasks it leaves the worker's thread pool,
@@ -690,6 +700,7 @@ def _run_partitioned(
     name: str, out_dir: str, overwrite: bool, partitions: int, spatial_min_reaches: int
 ) -> dict[str, Any]:
     """One basin of ``run_many`` with its sub-basin tasks on the cluster running it."""
+    # deferred: dask.distributed is an optional dependency (basingov[dask])
     from distributed import get_worker
 
     try:
@@ -770,7 +781,6 @@ def run_many(
         target = out / basin_name
         check_output_dir(target, overwrite=overwrite)
         jobs.append((str(cfg_path), str(target)))
-    from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="basins", unit="basin", disable=not progress, leave=False)
     if scheduler in (None, "synchronous"):
@@ -779,6 +789,7 @@ def run_many(
             summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
+        # deferred: dask.distributed is an optional dependency (basingov[dask])
         from distributed import as_completed
 
         # without partitions a worker per basin is enough; with them, one per core

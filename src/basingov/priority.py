@@ -57,8 +57,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy.stats import kendalltau
+import shapely
 
+from basingov._checks import select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
 
@@ -351,6 +352,9 @@ def rank_stability(
     InputError
         If ``perturbation`` is not in [0, 1).
     """
+    # deferred: scipy.stats takes over a second to import; `basingov --help` must not pay it
+    from scipy.stats import kendalltau
+
     if not 0 <= perturbation < 1:
         msg = f"perturbation must lie in [0, 1), got {perturbation}"
         raise InputError(msg)
@@ -564,11 +568,7 @@ def priority(
     cfg = settings or PrioritySection()
     weights = {**DEFAULT_PRIORITY_WEIGHTS, **dict(cfg.weights)}
     lv_all = list(overlay.levels)
-    lvs = list(levels) if levels is not None else lv_all
-    bad = [lv for lv in lvs if lv not in lv_all]
-    if bad:
-        msg = f"level(s) {bad} are not overlay levels; allowed levels are {lv_all}"
-        raise InputError(msg)
+    lvs = select_levels(levels, lv_all)
     cr = pd.DataFrame(overlay.crossings)
     cr = cr[cr["level_name"].isin(lvs)]
     cr = cr[(cr["from_jur"].astype(str) != _OUTSIDE) & (cr["to_jur"].astype(str) != _OUTSIDE)]
@@ -733,6 +733,4 @@ def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
 
 
 def _multipoint(geoms: pd.Series) -> Any:
-    import shapely
-
     return shapely.multipoints(np.asarray(list(geoms), dtype=object))

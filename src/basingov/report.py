@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import level_names
 from basingov.io import atomic_dir, check_output_folder
 from basingov.maps import (
     CLASS_ORDER,
@@ -34,11 +34,10 @@ from basingov.maps import (
     parameter_label,
     priority_rows,
     read_run,
+    write_basin_map,
 )
 
 __all__ = ["Figure", "Table", "report_content", "write_report"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ class Figure:
 
 
 def _png(fig: Any) -> bytes:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -69,6 +69,7 @@ def _png(fig: Any) -> bytes:
 
 
 def _new_figure(w: float, h: float) -> Any:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=(w, h))
@@ -77,9 +78,7 @@ def _new_figure(w: float, h: float) -> Any:
 
 
 def _levels(data: RunData) -> list[str]:
-    jur = data.layers["jurisdictions"]
-    order = jur[["level", "level_name"]].drop_duplicates().sort_values("level")
-    return [str(x) for x in order["level_name"]]
+    return level_names(data.layers["jurisdictions"])
 
 
 def _dependency_chain(data: RunData, level: str, names: dict[str, str], unit: str) -> Figure | None:
@@ -152,6 +151,7 @@ def _heatmap(data: RunData, level: str, names: dict[str, str], unit: str) -> Fig
     keep = mat.sum(axis=1).sort_values(ascending=False).index[:25]
     cols = mat.sum(axis=0).sort_values(ascending=False).index[:25]
     mat = mat.loc[keep, cols].fillna(0.0)
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     from matplotlib.colors import LogNorm
 
     fig = _new_figure(1.6 + 0.38 * len(cols), 1.4 + 0.32 * len(keep))
@@ -509,7 +509,5 @@ def write_report(
         if own is not None and own.is_file():
             shutil.copyfile(own, tmp / "map.html")
         else:
-            from basingov.maps import write_basin_map
-
             write_basin_map(data, tmp / "map.html")
     return out / "report.html"

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import select_levels
 from basingov.errors import InputError
 
 __all__ = [
@@ -254,12 +255,7 @@ def river_chiefs(
     [[1, 'A', 9.0, 'border', 'country-0'], [2, 'B', 9.0, 'basin outlet', '']]
     """
     reaches = net.reaches
-    ov_levels = list(overlay.levels)
-    lv_list = list(levels) if levels is not None else ov_levels
-    bad = [lv for lv in lv_list if lv not in ov_levels]
-    if bad:
-        msg = f"level(s) {bad} are not overlay levels; allowed levels are {ov_levels}"
-        raise InputError(msg)
+    lv_list = select_levels(levels, overlay.levels)
     courses = river_courses(net, aliases=aliases)
     if rivers is not None:
         missing = [r for r in rivers if r not in courses]

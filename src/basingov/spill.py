@@ -46,10 +46,19 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.stats import norm
+from pyproj import Transformer
 
+from basingov.datasets import load_basin, load_network
 from basingov.errors import EmptyResultError, InputError
-from basingov.network import DEFAULT_VELOCITY_B, lake_reaches, navigate, travel_time_hours
+from basingov.io import to_jsonable
+from basingov.network import (
+    DEFAULT_VELOCITY_B,
+    lake_reaches,
+    navigate,
+    snap_point,
+    travel_time_hours,
+)
+from basingov.overlay import split_reaches
 
 if TYPE_CHECKING:
     from basingov.datasets import Basin
@@ -108,6 +117,7 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     Returns
     -------
     float
+        :math:`Q_P / \bar Q`.
 
     Raises
     ------
@@ -127,6 +137,9 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     if not (np.isfinite(sigma_ln) and sigma_ln > 0):
         msg = f"flow_duration_sigma_ln must be > 0, got {sigma_ln}"
         raise InputError(msg)
+    # deferred: scipy.stats takes over a second to import; `basingov --help` must not pay it
+    from scipy.stats import norm
+
     z = float(norm.ppf(1.0 - percentile / 100.0))
     return float(np.exp(-0.5 * sigma_ln**2 + sigma_ln * z))
 
@@ -289,6 +302,12 @@ def travel_times(
 
 #: Release years accepted: arrival times must stay representable dates.
 RELEASE_YEARS = (1800, 2200)
+#: Dispersion coefficients accepted besides 0 (plug flow, no peak estimate), m2/s: the peak
+#: grows as 1/sqrt(D), so a tiny D gives absurd peaks (D = 1e-300 gave 1e149 mg/L). A
+#: plausibility guard around the 10^2-10^3 m2/s of large rivers, not a measured range.
+DISPERSION_RANGE_M2_S = (0.01, 1e4)
+#: Largest flow accepted at a release, m3/s: the Amazon's mean flow is about 2e5 m3/s.
+MAX_FLOW_M3S = 1e6
 
 
 def _check_release(
@@ -312,6 +331,14 @@ def _check_release(
         problems.append(f"mass_kg must be > 0, got {mass_kg!r} (finite)")
     if dispersion_m2_s is not None and not (finite(dispersion_m2_s) and dispersion_m2_s >= 0):
         problems.append(f"dispersion_m2_s must be >= 0, got {dispersion_m2_s!r} (finite)")
+    elif dispersion_m2_s and not (
+        DISPERSION_RANGE_M2_S[0] <= dispersion_m2_s <= DISPERSION_RANGE_M2_S[1]
+    ):
+        lo, hi = DISPERSION_RANGE_M2_S
+        problems.append(
+            f"dispersion_m2_s must be 0 (plug flow, no peak estimate) or between {lo:g} and "
+            f"{hi:,.0f} m2/s, got {dispersion_m2_s!r}; large rivers show 10^2-10^3 m2/s"
+        )
     if not (finite(decay_per_day) and float(decay_per_day) >= 0):
         problems.append(f"decay_per_day must be >= 0, got {decay_per_day!r} (finite)")
     if not (finite(tolerance_m) and float(tolerance_m) >= 0):
@@ -550,8 +577,6 @@ class SpillResult:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the JSON of ``basingov spill`` (DESIGN §2.13), with plain JSON values."""
-        from basingov.io import to_jsonable
-
         return to_jsonable(
             {
                 "basin": self.basin,
@@ -656,12 +681,6 @@ def warn(
     >>> n["arrival_hours"].is_monotonic_increasing
     True
     """
-    from pyproj import Transformer
-
-    from basingov.datasets import load_basin, load_network
-    from basingov.network import navigate, snap_point
-    from basingov.overlay import split_reaches
-
     try:
         lon, lat = (float(v) for v in at)
     except (TypeError, ValueError):
@@ -683,8 +702,11 @@ def warn(
     if flow_m3s is not None and flow_percentile is not None:
         msg = "give flow_m3s (--flow) or flow_percentile (--flow-percentile), not both"
         raise InputError(msg)
-    if flow_m3s is not None and not flow_m3s > 0:
-        msg = f"the flow at the release must be a discharge > 0 in m3/s, got {flow_m3s}"
+    if flow_m3s is not None and not 0 < flow_m3s <= MAX_FLOW_M3S:
+        msg = (
+            f"the flow at the release must be a discharge > 0 and at most {MAX_FLOW_M3S:,.0f} "
+            f"m3/s (the Amazon's mean flow is about 200,000 m3/s), got {flow_m3s}"
+        )
         raise InputError(msg)
     b = basin if not isinstance(basin, str | Path) else load_basin(basin)
     cfg = b.config

@@ -162,7 +162,7 @@ def test_station_load_table_observed_flow():
         station_load_table(net, _stations(), pd.DataFrame(), parameter="TN", flow="guess")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="needs station_loads"):
         station_load_table(net, _stations(), pd.DataFrame(), parameter="TN")
-    with pytest.raises(InputError, match=r"lacks column\(s\) \['snapped'"):
+    with pytest.raises(InputError, match=r"layer lacks column\(s\) \[.snapped.\].*monitoring"):
         station_load_table(net, _stations().drop(columns="snapped"), pd.DataFrame(),
                            parameter="TN", station_loads=loads)  # fmt: skip
 

@@ -178,7 +178,7 @@ def test_priority_value_that_is_no_section_or_pair(staged_run):
 
 
 def test_read_run_errors(tmp_path):
-    with pytest.raises(InputError, match="does not exist; write one with: basingov run"):
+    with pytest.raises(InputError, match="does not exist; write it with `basingov run"):
         maps.read_run(tmp_path / "none")
     with pytest.raises(InputError, match=r"summary\.json is missing"):
         maps.read_run(tmp_path)

@@ -77,7 +77,7 @@ def test_next_down_hydrorivers_lines_and_errors():
     assert net.reaches["length_km"].tolist() == [1.0, 1.0]
     with pytest.raises(InputError, match=r"lacks column\(s\) \['NEXT'\]; its columns are"):
         from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT", crs=CRS)
-    with pytest.raises(CRSError, match=r"crs='EPSG:4326' is geographic"):
+    with pytest.raises(CRSError, match=r"crs=.EPSG:4326. is in the geographic CRS EPSG:4326"):
         from_next_down(g, id_column="HYRIV_ID", next_down_column="NEXT_DOWN", crs="EPSG:4326")
     with pytest.raises(CRSError, match=r"has no CRS; set it first"):
         from_next_down(

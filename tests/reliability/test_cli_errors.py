@@ -51,8 +51,14 @@ def _raiser(exc: BaseException):  # type: ignore[no-untyped-def]
         ),
         (
             OSError(errno.EIO, "Input/output error"),
-            "Error: Input/output error: check the path and try again",
+            "Error: Input/output error: the disk or network share reported an input/output",
         ),
+        (
+            OSError(errno.ENAMETOOLONG, "File name too long", "/o/" + "x" * 300),
+            "Error: File name too long at '/o/xxx",
+        ),
+        (OSError(errno.ELOOP, "Too many levels of symbolic links", "/l"), "Error: Too many"),
+        (OSError(errno.EXDEV, "Invalid cross-device link"), "Error: Invalid cross-device link"),
         (MemoryError(), "Error: out of memory; run one basin at a time"),
         (
             RuntimeError("kaboom"),
@@ -138,6 +144,39 @@ def test_bad_values_on_the_command_line_exit_1(
     )
     assert code == 1
     assert "release time 9999-12-31T00:00:00 is outside the years 1800-2200" in err
+    for flow in ("0", "nan", "-5"):  # was exit 2 (a usage error) although --mass 0 gave 1
+        code, err = _main(
+            ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "--flow", flow],
+            monkeypatch,
+            capsys,
+        )
+        assert (code, err.strip()) == (
+            1,
+            f"Error: --flow must be a discharge > 0 in m3/s, got {float(flow)}",
+        )
+
+
+@pytest.mark.parametrize(("flags", "shown"), [([], True), (["-q"], False)])
+def test_quiet_hides_other_libraries_log_warnings(
+    flags: list[str],
+    shown: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # matplotlib logs "created a temporary cache directory" when HOME is unusable; it was
+    # printed raw by Python's last-resort handler, -q or not
+    import logging
+
+    def log_then_fail(*a: object, **k: object) -> None:
+        logging.getLogger("matplotlib").warning("Matplotlib created a temporary cache directory")
+        msg = "stop here"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(pipeline, "run", log_then_fail)
+    code, err = _main([*flags, "run", "thames", "-o", "x"], monkeypatch, capsys)
+    assert code == 1
+    assert ("Warning (matplotlib): Matplotlib created a temporary" in err) is shown
+    assert "Error: internal error RuntimeError: stop here" in err
 
 
 @pytest.mark.parametrize(("flags", "shown"), [([], True), (["-q"], False)])
@@ -179,3 +218,35 @@ def test_ctrl_c_while_modules_load(
         package.main()
     assert info.value.code == 130
     assert capsys.readouterr().err == "Interrupted; nothing was written.\n"
+
+
+@pytest.mark.parametrize(("argv0", "code"), [("basingov", 130), ("python", None)])
+def test_ctrl_c_while_the_package_loads(argv0: str, code: int | None) -> None:
+    # a Ctrl-C while `import basingov` ran (before the command's own handling) printed a
+    # KeyboardInterrupt traceback; for the command it is one line and exit 130, a program
+    # importing basingov keeps Python's KeyboardInterrupt
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    script = (
+        f"import sys, os, signal; sys.argv = [{argv0!r}]\n"
+        "import basingov\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    import time; time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('KeyboardInterrupt raised'); sys.exit(7)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if code is None:
+        assert (r.returncode, r.stdout.strip()) == (7, "KeyboardInterrupt raised")
+    else:
+        assert (r.returncode, r.stderr) == (code, "Interrupted; nothing was written.\n")

@@ -151,7 +151,25 @@ APPENDED = [
     ),
     (
         "\n[spillover]\ndispersion_m2_s = 0.0\n",
-        r"\[spillover\]\.dispersion_m2_s must be > 0, got 0\.0",
+        r"\[spillover\]\.dispersion_m2_s must be >= 0\.01, got 0\.0",
+    ),
+    (  # the peak grows as 1/sqrt(D): a tiny D gave peaks of 1e149 mg/L
+        "\n[spillover]\ndispersion_m2_s = 1e-300\n",
+        r"\[spillover\]\.dispersion_m2_s must be >= 0\.01, got 1e-300",
+    ),
+    ("\n[spillover]\ndispersion_m2_s = 1e6\n", r"dispersion_m2_s must be <= 10000"),
+    (  # listed twice: a typo in a list of names, refused like [loads].sources repeats
+        '\n[calibration]\nfit_sources = ["population_raster", "population_raster"]\n',
+        r"\[calibration\]\.fit_sources repeats \['population_raster'\]",
+    ),
+    (  # a name no load row carries was silently not fitted
+        '\n[calibration]\nfit_sources = ["sewage"]\n',
+        r"\[calibration\]\.fit_sources has unknown load source\(s\) \['sewage'\]",
+    ),
+    ("\n[calibration]\nmin_samples = -1\n", r"\[calibration\]\.min_samples must be >= 1"),
+    (
+        '\n[hydraulics]\ngauge_area_columns = ["a"]\n',
+        r"\[hydraulics\]\.gauge_area_columns must name two columns",
     ),
     (
         "\n[hydraulics]\nrunoff_mm_year = -3.0\n",
@@ -192,6 +210,33 @@ def test_bad_section_values_are_config_errors(extra: str, match: str, toy: objec
         load_config(cfg)
 
 
+def test_repeated_load_source_is_refused(toy: object) -> None:
+    # was accepted, and the jurisdiction table's 15 kg/day were generated twice (30)
+    cfg = toy(  # type: ignore[operator]
+        replace={
+            'sources = ["jurisdiction_table"]': 'sources = ["jurisdiction_table", '
+            '"jurisdiction_table"]'
+        }
+    )
+    with pytest.raises(ConfigError, match=r"\[loads\]\.sources repeats \['jurisdiction_table'\]"):
+        load_config(cfg)
+
+
+def test_a_refused_value_is_not_reported_twice(toy: object) -> None:
+    cfg = toy(replace={'crs = "EPSG:3035"': "crs = 3035"})  # type: ignore[operator]
+    with pytest.raises(ConfigError, match=r"\[basin\]\.crs must be a string, got 3035") as info:
+        load_config(cfg)
+    assert "__init__()" not in str(info.value)  # no Python argument error as well
+
+
+def test_load_labels_are_the_labels_of_the_load_stage() -> None:
+    from basingov.config import LOAD_LABELS, LOAD_SOURCES
+    from basingov.loads.diffuse import DEPOSITION_KIND, DIFFUSE_KINDS
+
+    assert set(DIFFUSE_KINDS) | {DEPOSITION_KIND} <= set(LOAD_LABELS)
+    assert set(LOAD_SOURCES) - {"landcover"} <= set(LOAD_LABELS)
+
+
 def test_all_problems_are_listed_at_once(toy: object) -> None:
     cfg = toy(  # type: ignore[operator]
         replace={
@@ -227,6 +272,37 @@ def test_missing_load_file_fails_before_the_work(toy: object) -> None:
         run(cfg)
 
 
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (
+            '\n[monitoring]\nstandard = "../../etc/passwd"\n',
+            r"\[monitoring\]\.standard must be one of \['GB3838-2002', 'OGewV-2016'\]",
+        ),
+        ('\n[monitoring]\ntarget_class = "VII"\n', r"\[monitoring\]\.target_class must be a class"),
+    ],
+)
+def test_monitoring_standard_is_checked_before_the_work(
+    extra: str, match: str, toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the monitoring stage checked it after the network and the overlay (or never, when
+    # the basin has no stations)
+    from basingov import pipeline
+
+    cfg = toy(append=extra)  # type: ignore[operator]
+    monkeypatch.setattr(pipeline, "assemble_network", _not_reached)
+    with pytest.raises(ConfigError, match=match):
+        run(cfg)
+    # validate says so too (it said "no problems": it did not make the run's first checks)
+    problems = [p for r in pipeline.validate(cfg) for p in r.problems]
+    assert any(__import__("re").search(match, p) for p in problems), problems
+
+
+def _not_reached(*a: object, **k: object) -> None:
+    msg = "the work started"
+    raise AssertionError(msg)
+
+
 def test_monte_carlo_memory_is_checked_before_the_work(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -249,6 +325,9 @@ def test_monte_carlo_memory_is_checked_before_the_work(
         ({"mass_kg": -1.0}, r"mass_kg must be > 0, got -1\.0"),
         ({"decay_per_day": float("inf")}, r"decay_per_day must be >= 0, got inf"),
         ({"dispersion_m2_s": -2.0}, r"dispersion_m2_s must be >= 0, got -2\.0"),
+        ({"dispersion_m2_s": 1e-300}, r"dispersion_m2_s must be 0 \(plug flow"),
+        ({"flow_m3s": 1e308}, r"at most 1,000,000 m3/s"),
+        ({"flow_m3s": float("nan")}, r"must be a discharge > 0"),
         ({"tolerance_m": float("nan")}, r"tolerance_m must be >= 0, got nan"),
         (
             {"time": "9999-12-31T23:00"},

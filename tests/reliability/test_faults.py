@@ -122,6 +122,38 @@ def test_sigterm_is_handled_like_ctrl_c(toy: object, tmp_path: Path) -> None:
     assert _leftovers(tmp_path, "out") == []  # the process removed its own temp folder
 
 
+def test_sighup_is_handled_like_ctrl_c(toy: object, tmp_path: Path) -> None:
+    # a closed terminal killed the run and left its temporary folder until the next run
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    before = _previous(out)
+    proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+    _wait_mid_run(proc, tmp_path, "out")
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 129, err
+    assert err.strip().splitlines()[-1] == "Hung up (SIGHUP); no partial output was left."
+    assert _contents(out) == before
+    assert _leftovers(tmp_path, "out") == []
+
+
+def test_repeated_ctrl_c_still_cleans_up(toy: object, tmp_path: Path) -> None:
+    # an impatient user presses Ctrl-C three times: the cleanup is not cut short
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    before = _previous(out)
+    proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
+    _wait_mid_run(proc, tmp_path, "out")
+    for _ in range(3):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode in (130, -signal.SIGINT), err  # the shell shows 130 for both
+    assert "Traceback" not in err
+    assert _contents(out) == before
+    assert _leftovers(tmp_path, "out") == []
+
+
 def test_sigint_mid_run(toy: object, tmp_path: Path) -> None:
     cfg = toy()  # type: ignore[operator]
     out = tmp_path / "out"
@@ -149,6 +181,24 @@ def test_concurrent_runs_to_one_folder(toy: object, tmp_path: Path) -> None:
     ), loser
     assert "Traceback" not in loser
     _assert_complete(out)
+    assert _leftovers(tmp_path, "out") == []
+
+
+def test_three_overwrite_runs_at_once_onto_an_earlier_output(toy: object, tmp_path: Path) -> None:
+    cfg = toy()  # type: ignore[operator]
+    out = tmp_path / "out"
+    _previous(out)
+    procs = [
+        _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path) for _ in range(3)
+    ]
+    results = [(p, *p.communicate(timeout=TIMEOUT)) for p in procs]
+    assert sum(p.returncode == 0 for p, _, _ in results) >= 1, [e for _, _, e in results]
+    for p, _, err in results:
+        assert p.returncode in (0, 1), err
+        assert "Traceback" not in err
+        if p.returncode == 1:
+            assert "another basingov run (pid " in err, err
+    _assert_complete(out)  # one complete new output, never a mix
     assert _leftovers(tmp_path, "out") == []
 
 
@@ -226,3 +276,35 @@ def test_full_disk(toy: object, tmp_path: Path) -> None:
         assert _leftovers(small, "out") == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_a_c_library_callback_is_not_lost(sig: int, code: int) -> None:
+    # numba compiles through LLVM, which calls Python back through ctypes; a SIGTERM that
+    # arrived there was printed as "Exception ignored on calling ctypes callback function"
+    # with a traceback, and the run went on to exit 0
+    script = (
+        "import ctypes, os, sys, time\n"
+        "from basingov import pipeline\n"
+        "def callback():\n"
+        f"    os.kill(os.getpid(), {int(sig)})\n"
+        "    time.sleep(0.2)\n"
+        "def fake_run(*a, **k):\n"
+        "    ctypes.CFUNCTYPE(None)(callback)()\n"
+        "    time.sleep(60)\n"
+        "pipeline.run = fake_run\n"
+        "sys.argv = ['basingov', 'run', 'thames', '-o', 'out']\n"
+        "from basingov.cli.main import main\n"
+        "main()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=50,
+        check=False,
+    )
+    assert r.returncode == code, r.stderr
+    assert "Exception ignored" not in r.stderr
+    assert "Traceback" not in r.stderr

@@ -17,7 +17,7 @@ import rasterio
 from rasterio.transform import Affine
 from shapely.geometry import LineString, Polygon, box
 
-from basingov.errors import CRSError, InputError
+from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.loads import jurisdiction_loads, point_source_loads, population_loads
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
@@ -54,6 +54,60 @@ def test_overlapping_units_of_one_level(toy: object) -> None:
     jur.loc[2, "geometry"] = box(7.0, 47.05, 7.15, 47.1)  # A1 reaches into B1
     cfg = toy(jur=jur)  # type: ignore[operator]
     _fails_in_run_and_validate(cfg, r"1 pair\(s\) of 'province' units overlap: \['A1/B1'\]")
+
+
+def test_level_name_differing_by_case_is_not_dropped(toy: object) -> None:
+    # 'Province' was ignored as another level: A1 went to "outside", exit 0
+    jur = jurisdictions()
+    jur.loc[2, "level_name"] = "Province"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg, r"level_name 'Province' of jur_id \['A1'\] differs from the level 'province'"
+    )
+
+
+def test_unit_outside_its_parent(toy: object) -> None:
+    # A1 lies in A but names B as parent: balances per parent were shifted, exit 0
+    jur = jurisdictions()
+    jur.loc[2, "parent_id"] = "B"
+    cfg = toy(jur=jur)  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg,
+        r"1 unit\(s\) lie mostly outside the unit their parent_id names: "
+        r"\['A1 in B \(0% inside\)'\]",
+    )
+
+
+def test_basin_polygon_elsewhere(toy: object) -> None:
+    # a basin polygon far from the units gave every share to "outside", exit 0
+    basin = basin_layer()
+    basin["geometry"] = [box(100.0, 10.0, 101.0, 11.0)]
+    cfg = toy(basin=basin)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"the units of level 'country' cover 0% of the basin polygon")
+
+
+# --- network layers: validate makes the builders' checks ------------------------------------
+def test_network_id_column_missing_fails_in_run_too(toy: object) -> None:
+    # validate flagged it; run ignored it and gave exit 0
+    cfg = toy(replace={'id_column = "rid"': 'id_column = "nope"'})  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"missing column\(s\) \['nope'\]; available: \['rid'")
+
+
+def test_points_in_a_river_layer_fail_in_validate_too(toy: object) -> None:
+    river = rivers()
+    river.loc[1, "geometry"] = __import__("shapely").Point(7.1, 47.03)
+    cfg = toy(river=river)  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"unexpected geometry type\(s\) \['Point'\]")
+
+
+def test_filter_naming_an_absent_column_fails_in_validate_too(toy: object) -> None:
+    # fullwidth letters make another column name; validate said "no problems"
+    wide = "\uff52\uff49\uff44"  # "rid" in fullwidth letters
+    cfg = toy(replace={"tolerance_m = 10.0": f'tolerance_m = 10.0\nfilter = "{wide} > 0"'})  # type: ignore[operator]
+    with pytest.raises(InputError, match=rf"names column\(s\) \['{wide}'\] that the layer lacks"):
+        run(cfg)
+    problems = [p for r in validate(cfg) for p in r.problems]
+    assert any(f"names column(s) ['{wide}'] that the layer lacks" in p for p in problems)
 
 
 def test_units_of_different_levels_may_overlap(toy: object) -> None:
@@ -177,15 +231,36 @@ def test_repeated_river_ids(toy: object) -> None:
             r"lacks column\(s\) \['jur_id', 'load_kg_day'\]; its columns are \['jur', 'kg'\]",
         ),
         (b'jur_id,load_kg_day\n"A,1\n', r"cannot be read as CSV"),
+        # variants: validate said "no problems" to the next two, run refused them
+        (b"jur_id,load_kg_day\nA ,1\nB,5\n", r"jur_id \['A '\] are not 'country' units"),
+        (b"jur_id,load_kg_day\na,1\nB,5\n", r"jur_id \['a'\] are not 'country' units"),
+        # a unit without a row got no load (as a blank cell did), exit 0
+        (
+            b"jur_id,load_kg_day\nA,10\n",
+            r"no row for 'country' unit\(s\) \['B'\]; give every unit of the level a row",
+        ),
+        # pandas renamed the second column "load_kg_day.1" and used the first, silently
+        (
+            b"jur_id,load_kg_day,load_kg_day\nA,10,1\nB,5,2\n",
+            r"repeats column\(s\) \['load_kg_day'\] in its header line",
+        ),
+        (
+            b"jur_id;load_kg_day\nA;10\nB;5\n",
+            r"the file seems to be separated by ';', not commas",
+        ),
+        # the sum overflowed to inf: "loads must be finite ... at node(s) [0, 1, 2, 3]"
+        (
+            b"jur_id,load_kg_day\nA,1e308\nB,1e308\n",
+            r"column 'load_kg_day' is above 1e\+12 at line\(s\) \[2, 3\]",
+        ),
     ],
 )
 def test_bad_jurisdiction_tables(content: bytes, match: str, toy: object) -> None:
     cfg = toy(loads_csv=content)  # type: ignore[operator]
     with pytest.raises(InputError, match=match):
         run(cfg)
-    if "not 'country' units" not in match:  # validate reads the file with the same checks
-        problems = [p for r in validate(cfg) for p in r.problems]
-        assert any(__import__("re").search(match, p) for p in problems), problems
+    problems = [p for r in validate(cfg) for p in r.problems]  # the same checks
+    assert any(__import__("re").search(match, p) for p in problems), problems
 
 
 def test_blank_load_in_a_library_table_is_an_error() -> None:
@@ -280,6 +355,15 @@ def _raster(
             r"is labelled EPSG:4326 \(degrees\) but spans \[0, -1000, 2000, 0\]",
         ),
         (np.zeros((1, 2)), {}, r"holds no people over the basin"),
+        # variants: a CRS that cannot be projected (was an internal ProjError), and counts
+        # no raster of people can hold (1e300 cells overflowed to inf loads, exit 0)
+        (
+            np.array([[1000.0, 500.0]]),
+            {"crs": 'LOCAL_CS["arbitrary",UNIT["metre",1]]'},
+            r"raster cells cannot be projected from its CRS",
+        ),
+        (np.array([[6e9, 6e9]]), {}, r"counts 1.2e\+10 people, more than live on Earth"),
+        (np.array([[1e30, 1.0]]), {}, r"more than live on Earth"),
     ],
 )
 def test_bad_population_rasters(
@@ -290,6 +374,30 @@ def test_bad_population_rasters(
     basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
     with pytest.raises(InputError, match=match):
         population_loads(pieces, path, basin=basin)
+
+
+def test_population_raster_covering_part_of_the_basin_warns(
+    tmp_path: Path, reaches: gpd.GeoDataFrame
+) -> None:
+    # the people of the uncovered part were silently missing (exit 0); the raster covers
+    # [0, 2000] of the basin's [-500, 2500] in x
+    path = _raster(tmp_path / "pop.tif", np.array([[1000.0, 500.0]]), y0=500.0)
+    pieces = reaches.assign(piece_id=[10, 11])
+    basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
+    with pytest.warns(BasingovWarning, match=r"covers 66\.7% of the basin polygon; nothing"):
+        out = population_loads(pieces, path, basin=basin)
+    assert out["population"].sum() == pytest.approx(1500.0)
+
+
+def test_land_cover_raster_elsewhere_is_an_error(tmp_path: Path, reaches: gpd.GeoDataFrame) -> None:
+    # its diffuse load was silently 0
+    from basingov.loads.diffuse import landcover_loads
+
+    path = _raster(tmp_path / "lc.tif", np.full((2, 2), 12.0), x0=5e5, y0=5e6)
+    pieces = reaches.assign(piece_id=[10, 11])
+    basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
+    with pytest.raises(InputError, match=r"land-cover raster .*lc.tif does not overlap the basin"):
+        landcover_loads(pieces, path, basin=basin)
 
 
 def test_all_nodata_dem(tmp_path: Path) -> None:
@@ -396,3 +504,16 @@ def test_every_user_table_refuses_bad_files(which: int, content: bytes, tmp_path
         InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|missing column)"
     ):
         reader(path)  # type: ignore[operator]
+
+
+# --- outputs whose column names differ only by case ------------------------------------------
+def test_columns_differing_only_by_case_are_written(toy: object, tmp_path: Path) -> None:
+    # name_column = "rid": the builder's "name" next to the layer's "NAME" could not be
+    # written to the GeoPackage (SQLite ignores case), an error after the whole run
+    from basingov.io import read_vector
+
+    cfg = toy(replace={'name_column = "NAME"': 'name_column = "rid"'})  # type: ignore[operator]
+    res = run(cfg, out_dir=tmp_path / "out")
+    reaches = read_vector(res.out_dir / "toy.gpkg", layer="reaches")  # type: ignore[operator]
+    assert {"name", "NAME_2"} <= set(reaches.columns)
+    assert reaches["NAME_2"].tolist() == ["Toy", "Toy", "Toy"]

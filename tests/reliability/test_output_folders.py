@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -58,10 +59,21 @@ def _written(folder: Path, files: dict[str, str]) -> Path:
         "a\x00b",
         "-rf",
         "é" * 101,
+        "toy\n",  # was accepted ("$" matches before a final newline); the run failed late
+        "toy\r",
+        "CON",  # Windows device names, also with an extension
+        "nul.gpkg",
+        "com1",
+        "toy.",
     ],
 )
 def test_unsafe_basin_names_are_config_errors(name: str, toy: object, tmp_path: Path) -> None:
-    toml_name = name.replace("\\", "\\\\").replace("\x00", "\\u0000")
+    toml_name = (
+        name.replace("\\", "\\\\")
+        .replace("\x00", "\\u0000")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
     cfg = toy(replace={'name = "toy"': f'name = "{toml_name}"'})  # type: ignore[operator]
     with pytest.raises(ConfigError, match=r"\[basin\]\.name = .* cannot be used as a file name"):
         load_config(cfg)
@@ -69,7 +81,7 @@ def test_unsafe_basin_names_are_config_errors(name: str, toy: object, tmp_path: 
 
 
 def test_safe_names_pass() -> None:
-    for name in ("rhine", "taihu_2020", "Lake-Taihu.v2", "太湖"):
+    for name in ("rhine", "taihu_2020", "Lake-Taihu.v2", "太湖", "console", "Rhône", "x" * 100):
         assert check_file_name(name, where="x") == name
 
 
@@ -185,6 +197,11 @@ def test_files_added_during_an_overwrite_run_are_kept(tmp_path: Path) -> None:
         ("afile/out", r"afile is a file, not a folder"),
         ("afile/deeper/out", r"afile is a file, not a folder"),
         ("afile", r"exists and is a file"),
+        # variants: a link loop in the path (was an internal RuntimeError), a name too long
+        # for the temporary and lock names beside it (was ENAMETOOLONG after the lock)
+        ("loop/out", r"a symbolic link in its path points back to itself"),
+        ("x" * 240, r"is 240 bytes long; give at most 207"),
+        ("ü" * 120, r"is 240 bytes long"),
     ],
 )
 def test_bad_locations_fail_before_any_work(
@@ -192,6 +209,7 @@ def test_bad_locations_fail_before_any_work(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("x")
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
 
     def boom(*a: object, **k: object) -> None:
         msg = "the work started"
@@ -200,6 +218,52 @@ def test_bad_locations_fail_before_any_work(
     monkeypatch.setattr(pipeline, "load_basin", boom)
     with pytest.raises(OutputError, match=match):
         run("thames", out_dir=target, overwrite=True)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["run", "thames", "-o", "afile"], r"afile exists and is a file"),
+        (["report", "thames", "-o", "afile"], r"afile exists and is a file"),
+        (["compare", "thames", "-o", "afile"], r"afile exists and is a file"),
+        (["query", "crossings", "thames", "-o", "adir.csv"], r"adir.csv is a folder"),
+        (
+            ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "-o", "adir.csv"],
+            r"adir.csv is a folder",
+        ),
+        (
+            ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "--map", "adir.html"],
+            r"adir.html is a folder",
+        ),
+        (
+            ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "--map", "m.txt"],
+            r"Cannot write m.txt: use a .html or .htm file name",
+        ),
+    ],
+)
+def test_a_file_for_a_folder_is_an_output_error_exit_1(
+    argv: list[str], match: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # click refused the first ones as usage errors (exit 2) although docs/errors.md says
+    # OutputError (exit 1); --map wrote HTML into m.txt
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir.csv").mkdir()
+    (tmp_path / "adir.html").mkdir()
+    r = CliRunner().invoke(cli, argv)
+    assert r.exit_code == 1, r.output
+    assert isinstance(r.exception, OutputError | InputError), r.exception
+    assert __import__("re").search(match, str(r.exception)), r.exception
+
+
+def test_a_path_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    bad = Path(os.fsdecode(bytes(tmp_path) + b"/bad\xffname"))
+    with pytest.raises(OutputError, match=r"is not UTF-8 text \(byte 0xff\)"):
+        check_output_dir(bad / "out", overwrite=False)
+    from basingov.io import read_vector
+
+    with pytest.raises(InputError, match=r"is not UTF-8 text \(byte 0xff\); GDAL"):
+        read_vector(bad / "x.gpkg")
 
 
 def test_dangling_symlink_is_refused(tmp_path: Path) -> None:
@@ -234,7 +298,6 @@ def test_file_output_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
 def test_file_output_never_replaces_a_folder(tmp_path: Path) -> None:
     (tmp_path / "t.csv").mkdir()
     (tmp_path / "t.csv" / "keep").write_text("x")
-    import pandas as pd
 
     with pytest.raises(OutputError, match=r"t.csv is a folder; give a file name"):
         write_csv(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", overwrite=True)
@@ -254,24 +317,51 @@ def test_folders_respect_the_umask(mask: int, mode: int, tmp_path: Path) -> None
 
 # --- leftovers of dead runs -----------------------------------------------------------
 def test_stale_temp_folders_of_dead_runs_are_removed(tmp_path: Path) -> None:
-    dead, live = _dead_pid(), os.getppid()
+    dead, reused = _dead_pid(), os.getppid()
     stale = tmp_path / f".o.basingov-{dead}-0badc0de.tmp"
     stale.mkdir()
     (stale / "half.gpkg").write_text("half")
     stale_file = tmp_path / f".o.basingov-{dead}-0badc0df.tmp.csv"
     stale_file.write_text("x")
-    running = tmp_path / f".o.basingov-{live}-0badc0de.tmp"
-    running.mkdir()
+    # a killed run whose process id now belongs to another, live process (after a reboot):
+    # no run holds the folder's lock, so it is a leftover too (it was kept for ever)
+    reused_pid = tmp_path / f".o.basingov-{reused}-0badc0de.tmp"
+    reused_pid.mkdir()
     other = tmp_path / f".other.basingov-{dead}-0badc0de.tmp"
     other.mkdir()
     _written(tmp_path / "o", {"a.csv": "1"})
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == sorted(["o", running.name, other.name])
+    assert names == sorted(["o", other.name])
     r = CliRunner().invoke(cli, ["clean", str(tmp_path / "other")])
     assert r.exit_code == 0, r.output
     assert "1 leftover(s) removed" in r.stderr
     assert not other.exists()
-    assert running.exists()
+
+
+def test_clean_keeps_what_a_live_run_is_writing(tmp_path: Path) -> None:
+    real = check_output_dir(tmp_path / "o", overwrite=False)
+    with output_lock(real):  # a run writing o holds its lock ...
+        running = tmp_path / f".o.basingov-{os.getppid()}-0badc0de.tmp"
+        running.mkdir()
+        assert clean_outputs(tmp_path / "o") == []
+        assert clean_outputs(tmp_path) == []
+        assert running.exists()  # ... so its temporary folder is kept
+    assert clean_outputs(tmp_path / "o") == [running]  # the run is gone: a leftover
+
+
+def test_clean_refuses_a_missing_folder_and_accepts_the_root(tmp_path: Path) -> None:
+    with pytest.raises(OutputError, match=r"neither it nor its parent folder exists"):
+        clean_outputs(tmp_path / "no" / "such")
+    r = CliRunner().invoke(cli, ["clean", "/"])  # was an internal ValueError
+    assert r.exit_code == 0, r.output
+
+
+def test_a_killed_file_write_is_cleaned_by_the_next_write(tmp_path: Path) -> None:
+    # `query -o x.gpkg` killed while writing left .x.gpkg.basingov-PID-*.tmp.gpkg for ever
+    left = tmp_path / f".x.csv.basingov-{_dead_pid()}-0badc0de.tmp.csv"
+    left.write_text("half")
+    write_csv(pd.DataFrame({"a": [1]}), tmp_path / "x.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]
 
 
 def test_backup_of_a_run_killed_between_renames_is_restored(tmp_path: Path) -> None:
@@ -308,6 +398,26 @@ def test_run_many_refuses_a_bad_scheduler_before_work(address: str, tmp_path: Pa
         InputError, match=r"is not 'local', 'synchronous' or a dask scheduler address"
     ):
         run_many(["thames"], out_dir=tmp_path, scheduler=address)
+
+
+def test_empty_scheduler_is_refused_by_the_cli(tmp_path: Path) -> None:
+    # `--scheduler ""` (an unset shell variable) silently started a local cluster
+    r = CliRunner().invoke(cli, ["run", "all", "-o", str(tmp_path / "o"), "--scheduler", ""])
+    assert r.exit_code == 1
+    assert "--scheduler '' is not 'local', 'synchronous' or a dask scheduler address" in str(
+        r.exception
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_compare_refuses_a_run_folder_naming_files_outside_it(tmp_path: Path) -> None:
+    from basingov.compare import read_run
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text(json.dumps({"basin": "../../etc/x"}))
+    with pytest.raises(InputError, match=r"summary.json: basin = '../../etc/x' cannot be used"):
+        read_run(run_dir)
 
 
 def test_unreachable_scheduler_is_one_error(

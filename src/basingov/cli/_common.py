@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import click
 
+from basingov._checks import check_choice
 from basingov.errors import InputError
 
-__all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat"]
+__all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat", "path_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,21 +82,51 @@ def choice_option(
     )
 
 
+PathKind = Literal["file", "folder", "file or folder"]
+
+
+def path_option(
+    *decls: str, kind: PathKind, help_text: str, required: bool = False, output: bool = False
+) -> Callable[[F], F]:
+    """Make an option taking a path: a file, a folder or either (``kind``), None if not given.
+
+    With ``output`` click does not check what exists at the path: the library's output
+    checks refuse a file where a folder belongs or the reverse (an ``OutputError``, exit
+    1, as docs/errors.md says), not click (a usage error, exit 2).
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is not one of :data:`PathKind`.
+    """
+    check_choice(kind, get_args(PathKind), name="kind")
+    if output:
+        path = click.Path(path_type=Path)
+    else:
+        path = click.Path(file_okay=kind != "folder", dir_okay=kind != "file", path_type=Path)
+    return click.option(*decls, type=path, required=required, default=None, help=help_text)
+
+
 def output_options(
     *decls: str,
     help_text: str,
-    folder: bool = False,
+    kind: PathKind = "file",
+    required: bool = False,
     overwrite_help: str = "Replace an existing output file.",
 ) -> Callable[[F], F]:
     """Add the output options of a writing command: ``-o`` (``decls``) and ``--overwrite``.
 
-    ``-o`` takes a file name, or with ``folder=True`` a folder; the command refuses to
+    ``-o`` takes a file name, a folder, or either (``kind``); the command refuses to
     replace what exists unless ``--overwrite`` is given.
+
+    Raises
+    ------
+    InputError
+        If ``kind`` is not one of :data:`PathKind`.
     """
-    path = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+    out = path_option("-o", *decls, kind=kind, help_text=help_text, required=required, output=True)
 
     def deco(f: F) -> F:
-        f = click.option("--overwrite", is_flag=True, help=overwrite_help)(f)
-        return click.option("-o", *decls, type=path, default=None, help=help_text)(f)
+        return out(click.option("--overwrite", is_flag=True, help=overwrite_help)(f))
 
     return deco

@@ -6,37 +6,39 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options, path_option
+from basingov.compare import compare as compare_basins
+from basingov.compare import write_comparison
+from basingov.io import check_output_folder
+
 __all__ = ["compare"]
 
 
 @click.command("compare")
 @click.argument("items", nargs=-1, required=True)
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    kind="folder",
     required=True,
-    help="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
+    help_text="Output folder for comparison.csv, comparison.md, comparison.html, governance.csv.",
+    overwrite_help="Replace an existing output folder (and runs).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output folder (and runs).")
-@click.option(
+@path_option(
     "--runs-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to keep the runs of basin names (default: a temporary folder).",
+    kind="folder",
+    output=True,
+    help_text="Where to keep the runs of basin names (default: a temporary folder).",
 )
-@click.option(
+@path_option(
     "--governance",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Governance metadata CSV (default: data/governance/basins.csv).",
+    kind="file",
+    help_text="Governance metadata CSV (default: data/governance/basins.csv).",
 )
-@click.option(
+@path_option(
     "--published",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Published figures CSV (default: data/governance/published.csv).",
+    kind="file",
+    help_text="Published figures CSV (default: data/governance/published.csv).",
 )
 @click.pass_context
 def compare(
@@ -52,10 +54,6 @@ def compare(
 
     Basin names and configs are run first. Prints the paths of the files written.
     """
-    from basingov.compare import compare as compare_basins
-    from basingov.compare import write_comparison
-    from basingov.io import check_output_folder
-
     check_output_folder(out_dir, overwrite=overwrite)  # before any basin is run
     comp = compare_basins(
         list(items),

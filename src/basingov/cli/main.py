@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import signal
 import sys
+import threading
 import traceback
 import warnings
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -46,10 +48,34 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     # to write its run.log, which must not make the terminal chattier
     handler.setLevel(level)
     root.setLevel(level)
+    _third_party_logging(logging.ERROR if quiet > verbose else logging.WARNING)
     _STATE["quiet"] = quiet > verbose
     _STATE["debug"] = verbose - quiet >= 2
     ctx.ensure_object(dict)
     ctx.obj["progress"] = quiet == 0
+
+
+class _NotBasingov(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith("basingov")  # those have their own handler
+
+
+def _third_party_logging(level: int) -> None:
+    """Show other libraries' log warnings as one line each, and none with ``-q``.
+
+    Without a handler Python prints them raw (e.g. matplotlib's "created a temporary cache
+    directory" when the home folder is unusable), whatever ``-q`` says.
+    """
+    top = logging.getLogger()
+    handler = next((h for h in top.handlers if getattr(h, "_basingov_cli", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("Warning (%(name)s): %(message)s"))
+        handler.addFilter(_NotBasingov())
+        handler._basingov_cli = True  # type: ignore[attr-defined]
+        top.addHandler(handler)
+    handler.stream = sys.stderr  # type: ignore[attr-defined]  # the current one (CliRunner)
+    handler.setLevel(level)
 
 
 @cli.group()
@@ -114,8 +140,11 @@ EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 
 
+EXIT_SIGHUP = 129
+
+
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every ``finally`` (temporary folders) runs."""
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that every ``finally`` (temporary folders) runs."""
 
 
 _SIGNALS: list[int] = []
@@ -136,6 +165,9 @@ _OS_HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder; check the path",
     errno.EISDIR: "the path is a folder where a file was expected; check the path",
     errno.EMFILE: "too many open files; raise the limit with `ulimit -n`",
+    errno.ENAMETOOLONG: "a file name is too long (at most 255 bytes per name); use a shorter one",
+    errno.ELOOP: "a symbolic link in the path points back to itself; check the path",
+    errno.EIO: "the disk or network share reported an input/output error; check it",
 }
 
 
@@ -160,21 +192,62 @@ def main() -> None:
     """
     warnings.showwarning = _show_warning
     logging.raiseExceptions = False  # a full disk under run.log must not print a traceback
-    previous = None
-    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
-        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous: dict[int, object] = {}
+    hup = getattr(signal, "SIGHUP", None)  # a closed terminal (not under nohup: ignored)
+    for sig in (signal.SIGTERM, hup):
+        if sig is None or (sig == hup and signal.getsignal(sig) is not signal.SIG_DFL):
+            continue
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            previous[sig] = signal.signal(sig, _on_sigterm)
+    _UNRAISABLE.append(sys.unraisablehook)
+    sys.unraisablehook = _interrupt_again
     try:
         _main(sys.argv[1:])
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = _UNRAISABLE.pop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+
+def _interrupt_again(unraisable: Any) -> None:
+    """Deliver again an interrupt that a C library's callback swallowed.
+
+    A signal that arrives while a C library runs a Python callback (numba's LLVM object
+    cache while it compiles, through ctypes) raises KeyboardInterrupt inside the callback;
+    ctypes prints it as "Exception ignored" and the run went on (SIGTERM: exit 0). Here it
+    is sent to the main thread again, to be raised once the callback has returned.
+    """
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt):
+        sig = _SIGNALS[-1] if isinstance(exc, _Terminated) and _SIGNALS else signal.SIGINT
+        # from another thread, a moment later: the main thread has left the callback (if
+        # not, the signal is swallowed again and comes back here)
+        timer = threading.Timer(0.05, os.kill, (os.getpid(), sig))
+        timer.daemon = True
+        timer.start()
+        return
+    (_UNRAISABLE[-1] if _UNRAISABLE else sys.__unraisablehook__)(unraisable)
+
+
+#: The unraisable-exception hooks :func:`main` replaced (restored when it returns).
+_UNRAISABLE: list[Any] = []
+
+
+def _restore_sigint() -> None:
+    """Hand Ctrl-C back to Python (KeyboardInterrupt) after the start-up handler of basingov."""
+    if getattr(signal.getsignal(signal.SIGINT), "_basingov_start", False):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _main(argv: list[str]) -> None:
     try:
+        _restore_sigint()  # from here a Ctrl-C is handled below (temporary folders removed)
         cli(args=argv, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         _traceback()
+        if _SIGNALS and _SIGNALS[0] == getattr(signal, "SIGHUP", None):
+            click.echo("Hung up (SIGHUP); no partial output was left.", err=True)
+            sys.exit(EXIT_SIGHUP)
         if isinstance(exc, _Terminated) or signal.SIGTERM in _SIGNALS:
             click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
             sys.exit(EXIT_SIGTERM)

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import click
 
+from basingov import maps, pipeline
+from basingov.cli._common import output_options
+from basingov.config import load_config
+from basingov.datasets import available, resolve_config
+from basingov.io import check_overwrite
+
 __all__ = ["map_", "resolve_run"]
 
 
@@ -19,9 +25,6 @@ def resolve_run(source: str, stack: contextlib.ExitStack, *, progress: bool = Fa
     path = Path(source)
     if path.is_dir() and (path / "summary.json").is_file():
         return path
-    from basingov import pipeline
-    from basingov.config import load_config
-    from basingov.datasets import resolve_config
 
     cfg = load_config(resolve_config(source))
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="basingov-")))
@@ -33,15 +36,14 @@ def resolve_run(source: str, stack: contextlib.ExitStack, *, progress: bool = Fa
 
 @click.command("map")
 @click.argument("sources", nargs=-1, required=True)
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out",
+    kind="file or folder",
     required=True,
-    type=click.Path(path_type=Path),
-    help="FILE.html for one map; a folder for several (one BASIN.html each, plus index.html).",
+    help_text="FILE.html for one map; a folder for several (one BASIN.html each, plus index.html).",
+    overwrite_help="Replace existing files.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace existing files.")
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=100_000),
@@ -68,10 +70,6 @@ def map_(
     A run folder (written by 'basingov run BASIN -o DIR') is mapped from its outputs; a
     basin name or config is run first into a temporary folder. The map needs no network.
     """
-    from basingov import maps
-    from basingov.datasets import available
-    from basingov.io import check_overwrite
-
     progress = bool((ctx.obj or {}).get("progress"))
     names = list(available()) if sources == ("all",) else list(sources)
     single = len(names) == 1 and out.suffix.lower() in (".html", ".htm")

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from basingov import query
 from basingov.cli._common import check_suffix, choice_option, output_options, parse_lonlat
+from basingov.io import check_overwrite, write_vector
 
 __all__ = ["downstream", "upstream"]
 
@@ -39,8 +41,6 @@ def _command(direction: str, modes: tuple[str, str], default: str, doc: str) -> 
         output: Path | None,
         overwrite: bool,
     ) -> None:
-        from basingov import query
-        from basingov.io import check_overwrite, write_vector
 
         if output is not None:
             check_suffix(output, _OUT_SUFFIXES)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from basingov.cli._common import check_suffix, output_options
+from basingov import governance, pipeline, query
+from basingov.cli._common import check_suffix, output_options, path_option
+from basingov.io import to_jsonable, write_vector
 
 __all__ = ["crossings", "jurisdiction"]
 
@@ -36,9 +38,6 @@ def crossings(
 
     BASIN is a shipped basin name or a config path. Without -o, JSON goes to stdout.
     """
-    from basingov import query
-    from basingov.io import write_vector
-
     if output is not None:
         check_suffix(output, (".csv", ".gpkg", ".geojson"))
     sel = query.crossings(
@@ -55,12 +54,11 @@ def crossings(
 @click.argument("basin")
 @click.argument("name_or_id")
 @click.option("--level", "level", default=None, help="Look the name up at this level only.")
-@click.option(
+@path_option(
     "--run",
     "run_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Read transfers and River Chief stretches from this finished 'basingov run' folder "
+    kind="folder",
+    help_text="Read transfers and River Chief stretches from this finished 'basingov run' folder "
     "instead of running the pipeline in memory.",
 )
 def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path | None) -> None:
@@ -71,9 +69,6 @@ def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path |
     name or a config path; NAME_OR_ID is a jur_id, a name or a unique name prefix. JSON
     goes to stdout.
     """
-    from basingov import governance, pipeline, query
-    from basingov.io import to_jsonable
-
     if run_dir is not None:
         report = query.jurisdiction(basin, name_or_id, level=level).as_dict()
         tables = governance.read_run_tables(run_dir)

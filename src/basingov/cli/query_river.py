@@ -9,8 +9,10 @@ from typing import Any
 import click
 import pandas as pd
 
+from basingov import query
+from basingov.cli._common import output_options
 from basingov.errors import InputError
-from basingov.io import to_jsonable
+from basingov.io import to_jsonable, write_vector
 
 __all__ = ["river"]
 
@@ -42,14 +44,9 @@ def _text(table: pd.DataFrame) -> str:
     show_default=True,
     help="JSON, or a readable table, to stdout.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the stretches (with geometry) to .csv, .gpkg or .geojson.",
+@output_options(
+    "--output", help_text="Also write the stretches (with geometry) to .csv, .gpkg or .geojson."
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def river(
     basin: str,
     name: str,
@@ -65,12 +62,9 @@ def river(
     jurisdiction (both banks for a border stretch), length and entry/exit sections.
     NAME is matched ignoring case; 'Rhein|Rhin|Rhine' joins names into one river.
     """
-    from basingov.io import write_vector
-
     if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
         msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
         raise InputError(msg)
-    from basingov import query
 
     gdf = query.river(basin, name, level=level, all_courses=all_courses)
     if output is not None:

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from basingov.monitoring import query_station
+
 __all__ = ["station"]
 
 
@@ -21,6 +23,4 @@ def station(basin: str, id_or_name: str) -> None:
     location, not the sampling point), ``jurisdictions`` per level, the crossing
     ``sections`` it monitors, ``class_history`` and ``trends``.
     """
-    from basingov.monitoring import query_station
-
     click.echo(json.dumps(query_station(basin, id_or_name), indent=2, ensure_ascii=False))

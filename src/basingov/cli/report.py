@@ -7,31 +7,30 @@ from pathlib import Path
 
 import click
 
+from basingov.cli._common import output_options
 from basingov.cli.map import resolve_run
+from basingov.io import check_output_folder
+from basingov.report import write_report
 
 __all__ = ["report"]
 
 
 @click.command("report")
 @click.argument("source")
-@click.option(
-    "-o",
+@output_options(
     "--out",
     "out",
+    kind="folder",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Report folder (report.html, report.md, figures/, map.html).",
+    help_text="Report folder (report.html, report.md, figures/, map.html).",
+    overwrite_help="Replace an existing report folder.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")
 @click.pass_context
 def report(ctx: click.Context, source: str, out: Path, overwrite: bool) -> None:
     """Write the report of SOURCE (a run folder, a basin name or a config).
 
     A basin name or config is run first into a temporary folder.
     """
-    from basingov.io import check_output_folder
-    from basingov.report import write_report
-
     check_output_folder(out, overwrite=overwrite)  # before the run and the report
     with contextlib.ExitStack() as stack:
         run_dir = resolve_run(source, stack, progress=bool((ctx.obj or {}).get("progress")))

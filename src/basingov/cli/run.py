@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from basingov import pipeline, scale
 from basingov.cli._common import output_options
 from basingov.datasets import available
 from basingov.io import to_jsonable
@@ -19,7 +20,7 @@ __all__ = ["run"]
 @output_options(
     "--out",
     "out_dir",
-    folder=True,
+    kind="folder",
     help_text="Output folder (default: out/BASIN; for 'all', the parent of one folder per basin).",
     overwrite_help="Replace existing outputs.",
 )
@@ -60,8 +61,6 @@ def run(
 
     Writes DIR/BASIN.gpkg, DIR/tables/*.csv, DIR/summary.json and DIR/run.log.
     """
-    from basingov import pipeline, scale
-
     spatial = spatial_min_reaches or scale.DEFAULT_SPATIAL_MIN_REACHES
     if basin == "all":
         out = out_dir or Path("out")
@@ -69,7 +68,7 @@ def run(
             available(),
             out_dir=out,
             overwrite=overwrite,
-            scheduler=scheduler or "local",
+            scheduler="local" if scheduler is None else scheduler,  # "" is refused
             progress=bool(ctx.obj.get("progress")),
             partitions=partitions,
             spatial_min_reaches=spatial,

@@ -7,8 +7,19 @@ import json
 from pathlib import Path
 
 import click
+import numpy as np
 
-from basingov.cli._common import choice_option, output_options, parse_lonlat
+from basingov import maps
+from basingov.cli._common import (
+    check_suffix,
+    choice_option,
+    output_options,
+    parse_lonlat,
+    path_option,
+)
+from basingov.errors import InputError
+from basingov.io import check_overwrite, write_csv, write_json
+from basingov.spill import warn
 
 __all__ = ["spill"]
 
@@ -59,12 +70,12 @@ __all__ = ["spill"]
     help_text="JSON to stdout, or only the table to stderr.",
 )
 @output_options("--out", "out", help_text="Also write the list to FILE.csv or FILE.json.")
-@click.option(
+@path_option(
     "--map",
     "map_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write an offline HTML map of the release, the path and who is warned when.",
+    kind="file",
+    output=True,
+    help_text="Also write an offline HTML map of the release, the path and who is warned when.",
 )
 def spill(
     basin: str,
@@ -90,19 +101,13 @@ def spill(
     ``flow`` used to stdout, and a table to stderr. A lake on the path holds the plume for
     its residence time.
     """
-    import numpy as np
-
-    from basingov.errors import InputError
-    from basingov.io import check_overwrite, write_csv, write_json
-    from basingov.spill import warn
-
     lon, lat = parse_lonlat(at)
     if flow is not None and flow_percentile is not None:
         msg = "give --flow or --flow-percentile, not both"
         raise click.UsageError(msg)
-    if flow is not None and not flow > 0:
+    if flow is not None and not flow > 0:  # a value out of range: an error (1), not usage
         msg = f"--flow must be a discharge > 0 in m3/s, got {flow}"
-        raise click.BadParameter(msg)
+        raise InputError(msg)
     if time_ is not None:
         try:
             dt.datetime.fromisoformat(time_)
@@ -115,6 +120,7 @@ def spill(
             raise InputError(msg)
         check_overwrite(out, overwrite=overwrite)
     if map_path is not None:
+        check_suffix(map_path, (".html", ".htm"))
         check_overwrite(map_path, overwrite=overwrite)
     res = warn(
         basin,
@@ -137,8 +143,6 @@ def spill(
         else:
             write_json(result, out, overwrite=overwrite)
     if map_path is not None:
-        from basingov import maps
-
         m = maps.spill_map(
             table,
             res.path,

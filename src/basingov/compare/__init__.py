@@ -16,7 +16,7 @@ small-multiple maps as inlined PNGs).
 
 from __future__ import annotations
 
-import logging
+import inspect
 import shutil
 import sys
 import tempfile
@@ -29,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 
 from basingov.compare.indicators import (
     COLUMNS,
@@ -47,11 +48,13 @@ from basingov.compare.indicators import (
     read_run,
     transboundary_fraction,
 )
+from basingov.compare.panel import html_panel, markdown_table
 from basingov.compare.reference import read_governance, read_published
 from basingov.config import load_config
 from basingov.datasets import available, resolve_config
 from basingov.errors import InputError
 from basingov.io import atomic_dir, check_output_folder, write_csv
+from basingov.pipeline import run_many
 
 __all__ = [
     "COLUMNS",
@@ -77,7 +80,6 @@ __all__ = [
     "write_comparison",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Reaches drawn on the small-multiple maps: upstream area at least this share of the basin.
 MAP_MIN_AREA_SHARE = 0.005
@@ -232,8 +234,6 @@ def compare(
     base: Path | None = Path(runs_dir) if runs_dir is not None else None
     tmp: Path | None = None
     if to_run:
-        from basingov.pipeline import run_many
-
         if base is None:
             tmp = base = Path(tempfile.mkdtemp(prefix="basingov-compare-"))
         run_many(
@@ -415,8 +415,6 @@ def _geometry(run: RunFolder) -> BasinGeometry:
 
 
 def _reach_fields(run: RunFolder) -> list[str]:
-    import pyogrio
-
     return [str(f) for f in pyogrio.read_info(run.gpkg, layer="reaches")["fields"]]
 
 
@@ -447,8 +445,6 @@ def write_comparison(
     OutputExistsError
         If ``out_dir`` exists and ``overwrite`` is false.
     """
-    from basingov.compare.panel import html_panel, markdown_table
-
     out = Path(out_dir)
     check_output_folder(out, overwrite=overwrite)
     with atomic_dir(out, overwrite=overwrite) as tmp:
@@ -472,24 +468,8 @@ class _CallableModule(types.ModuleType):
     module itself can be called.
     """
 
-    def __call__(
-        self,
-        items: Sequence[str | Path],
-        *,
-        runs_dir: str | Path | None = None,
-        overwrite: bool = False,
-        progress: bool = False,
-        governance: str | Path | None = None,
-        published: str | Path | None = None,
-    ) -> Comparison:
-        return compare(
-            items,
-            runs_dir=runs_dir,
-            overwrite=overwrite,
-            progress=progress,
-            governance=governance,
-            published=published,
-        )
+    __call__ = staticmethod(compare)
+    __signature__ = inspect.signature(compare)  # what help() shows for the callable package
 
 
 sys.modules[__name__].__class__ = _CallableModule

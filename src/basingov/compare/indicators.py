@@ -25,8 +25,6 @@ spillover indicators (``exported`` :math:`X_o`, ``stays_home`` :math:`S[o, o]`, 
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,6 +37,7 @@ import pyogrio
 from pyproj import Geod
 
 from basingov._checks import require_columns
+from basingov._outdir import read_run_files, read_run_table
 from basingov.errors import InputError
 from basingov.overlay import main_stem
 
@@ -60,7 +59,6 @@ __all__ = [
     "transboundary_fraction",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: Smallest area share counted by ``jurisdictions_1pct`` (DESIGN §2.11: 1 % of the area).
 MIN_SHARE = 0.01
@@ -172,23 +170,7 @@ class RunFolder:
                     f"re-run `basingov run {self.name} -o {self.path} --overwrite`"
                 )
                 raise InputError(msg)
-            text_cols = dict.fromkeys(
-                (
-                    "jur_id",
-                    "origin",
-                    "receptor",
-                    "from_jur",
-                    "to_jur",
-                    "crossing_id",
-                    "station_id",
-                    "gauge_id",
-                    "parent_id",
-                    "class",
-                    "latest_class",
-                ),
-                str,
-            )
-            self._cache[name] = pd.read_csv(p, dtype=text_cols, keep_default_na=True)
+            self._cache[name] = read_run_table(p)
         return self._cache[name]
 
     def layer(self, name: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
@@ -207,45 +189,20 @@ class RunFolder:
 
 
 def read_run(path: str | Path) -> RunFolder:
-    """Open a finished run folder and check that it holds what the comparison reads.
+    """Open a finished run folder and check that it holds the tables the comparison reads.
 
-    Parameters
-    ----------
-    path
-        A folder written by ``basingov run BASIN -o DIR``.
-
-    Returns
-    -------
-    RunFolder
+    ``path`` is a folder written by ``basingov run BASIN -o DIR``; it must hold
+    ``summary.json``, ``BASIN.gpkg`` and ``tables/`` ``unit_shares.csv``, ``crossings.csv``
+    and ``dependency.csv``.
 
     Raises
     ------
     InputError
-        If the folder, its ``summary.json``, its GeoPackage or a required table is
-        missing; the message names the file and the command that writes it.
+        If one of these is missing; the message names the file and the command that
+        writes it.
     """
-    p = Path(path)
-    if not p.is_dir():
-        msg = f"Run folder {p} does not exist; write it with `basingov run BASIN -o {p}`"
-        raise InputError(msg)
-    sfile = p / "summary.json"
-    if not sfile.is_file():
-        msg = f"{sfile} is missing: {p} is not a finished `basingov run` folder"
-        raise InputError(msg)
-    try:
-        summary = json.loads(sfile.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        msg = f"{sfile} is not valid JSON ({exc}); re-run the basin into {p}"
-        raise InputError(msg) from exc
-    name = summary.get("basin")
-    if not isinstance(name, str) or not name:
-        msg = f"{sfile} has no 'basin' name; re-run the basin into {p}"
-        raise InputError(msg)
-    gpkg = p / f"{name}.gpkg"
-    if not gpkg.is_file():
-        msg = f"{gpkg} is missing: {p} is not a finished `basingov run {name}` folder"
-        raise InputError(msg)
-    run = RunFolder(path=p, name=name, summary=summary, gpkg=gpkg)
+    files = read_run_files(path)
+    run = RunFolder(path=files.path, name=files.basin, summary=files.summary, gpkg=files.gpkg)
     for t in ("unit_shares", "crossings", "dependency"):
         run.table(t)
     return run

@@ -6,8 +6,11 @@ import base64
 import html
 import io
 import math
+import textwrap
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -96,6 +99,10 @@ def _md_cell(text: Any) -> str:
     return str(text).replace("|", "/").replace("\n", " ")
 
 
+def _md_row(cells: Iterable[Any]) -> str:
+    return "| " + " | ".join(_md_cell(x) for x in cells) + " |"
+
+
 def _headline_rows(c: Comparison) -> list[list[str]]:
     t = c.table
     rows = []
@@ -138,6 +145,18 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
 
 
+def _md_computed_published(r: Mapping[Any, Any]) -> tuple[Any, ...]:
+    """Return the cells basin, indicator, item, computed, published and discrepancy."""
+    return (
+        r["basin"],
+        r["indicator"],
+        r["item"],
+        fmt(r["value"], r["unit"]),
+        fmt(r["published"], r["unit"]),
+        f"{r['discrepancy_pct']:+.1f} %",
+    )
+
+
 def markdown_table(c: Comparison) -> str:
     """Render the comparison as Markdown: headline table, published figures, levels, governance.
 
@@ -149,6 +168,7 @@ def markdown_table(c: Comparison) -> str:
     Returns
     -------
     str
+        The Markdown text of ``comparison.md``.
     """
     t = c.table
     lines = [
@@ -167,7 +187,7 @@ def markdown_table(c: Comparison) -> str:
         "|---|" + "---|" * len(c.basins),
     ]
     for cells in _headline_rows(c):
-        lines.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
+        lines.append(_md_row(cells))
     lines += [
         "",
         "## Published figures beside computed ones",
@@ -179,21 +199,13 @@ def markdown_table(c: Comparison) -> str:
         if r["indicator"] in ("gauge_discharge_m3s", "station_load_kg_day"):
             continue
         lines.append(
-            "| "
-            + " | ".join(
-                _md_cell(x)
-                for x in (
-                    r["basin"],
-                    r["indicator"],
-                    r["item"],
-                    fmt(r["value"], r["unit"]),
-                    fmt(r["published"], r["unit"]),
-                    f"{r['discrepancy_pct']:+.1f} %",
+            _md_row(
+                (
+                    *_md_computed_published(r),
                     r["explanation"],
                     f"{r['published_source']} <{r['published_url']}>",
                 )
             )
-            + " |"
         )
     meas = _published_rows(c)
     meas = meas[meas["indicator"].isin(["gauge_discharge_m3s", "station_load_kg_day"])]
@@ -210,23 +222,7 @@ def markdown_table(c: Comparison) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in meas.to_dict("records"):
-            lines.append(
-                "| "
-                + " | ".join(
-                    _md_cell(x)
-                    for x in (
-                        r["basin"],
-                        r["indicator"],
-                        r["item"],
-                        fmt(r["value"], r["unit"]),
-                        fmt(r["published"], r["unit"]),
-                        f"{r['discrepancy_pct']:+.1f} %",
-                        r["note"],
-                        r["published_source"],
-                    )
-                )
-                + " |"
-            )
+            lines.append(_md_row((*_md_computed_published(r), r["note"], r["published_source"])))
     lines += [
         "",
         "## Every level",
@@ -261,12 +257,7 @@ def markdown_table(c: Comparison) -> str:
     for r in c.governance.to_dict("records"):
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         lines.append(
-            "| "
-            + " | ".join(
-                _md_cell(x)
-                for x in (r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>")
-            )
-            + " |"
+            _md_row((r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>"))
         )
     na = t[t["status"] == "not available"]
     if len(na):
@@ -290,6 +281,7 @@ def markdown_table(c: Comparison) -> str:
 # HTML panel
 # ------------------------------------------------------------------------------------
 def _png(fig: Any) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
@@ -299,6 +291,7 @@ def _png(fig: Any) -> str:
 
 
 def _colors(n: int) -> list[Any]:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     cmap = matplotlib.colormaps["tab10"]
@@ -306,6 +299,7 @@ def _colors(n: int) -> list[Any]:
 
 
 def _bar_charts(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
@@ -351,12 +345,11 @@ def _bar_charts(c: Comparison) -> str:
 
 
 def _wrap(text: str, width: int) -> str:
-    import textwrap
-
     return "\n".join(textwrap.wrap(text, width))
 
 
 def _chains(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
@@ -451,8 +444,6 @@ def chain_columns(
     >>> cols, sorted(kept)
     ({'A': 1, 'B': 2, 'C': 0}, [('A', 'B'), ('C', 'A')])
     """
-    import networkx as nx
-
     q = (
         pd.to_numeric(edges["discharge_m3s"], errors="coerce").fillna(0.0).to_numpy()
         if "discharge_m3s" in edges
@@ -482,6 +473,7 @@ def chain_columns(
 
 
 def _maps(c: Comparison) -> str:
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
@@ -538,6 +530,7 @@ def html_panel(c: Comparison) -> str:
     Returns
     -------
     str
+        The HTML text of ``comparison.html``.
     """
     t = c.table
     parts = [

@@ -30,21 +30,24 @@ import logging
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
-from basingov._tables import check_table, read_table
+from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.io import require_projected
+from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
+    raster_cover,
+    warn_partial_cover,
 )
 
 __all__ = [
@@ -133,6 +136,7 @@ def emitted_per_capita_g_day(
     Returns
     -------
     float
+        Grams per person per day reaching the river.
 
     Raises
     ------
@@ -240,25 +244,11 @@ def population_loads(
     CRSError
         If ``pieces`` is not projected or the raster has no CRS.
     """
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(pieces, what="the piece table")
-    try:
-        with rasterio.open(raster) as src:
-            b = src.count if band is None else int(band)
-            if not 1 <= b <= src.count:
-                msg = f"raster {raster} has bands 1..{src.count}, asked for band {b}"
-                raise InputError(msg)
-            data = src.read(b, masked=True).astype(np.float64)
-            transform, rcrs = src.transform, src.crs
-    except RasterioIOError as exc:
-        msg = f"cannot read population raster {raster}: {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"population raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
+    rb = read_raster(raster, what="population raster", band=band)
+    data = cast(np.ma.MaskedArray, rb.data.astype(np.float64))
+    transform, rcrs = rb.transform, rb.crs
     _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:
@@ -271,10 +261,18 @@ def population_loads(
             "or the reverse) and that it covers the basin"
         )
         raise InputError(msg)
+    if basin is not None:  # outside the raster no people are counted
+        cover = raster_cover(data.shape, transform, rcrs, basin)
+        warn_partial_cover("population raster", raster, cover, data.shape, transform)
     if jurisdictions is not None:
         bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
         return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
     return _population_on_pieces(pieces, cg, pop, e)
+
+
+#: More people than this in one raster is not a count of people (8.1e9 live on Earth,
+#: UN World Population Prospects 2024).
+MAX_PEOPLE = 1e10
 
 
 def _check_population(
@@ -285,8 +283,6 @@ def _check_population(
     That is: one that is all nodata, holds negative or infinite counts, or whose extent
     cannot be in its (geographic) CRS.
     """
-    from pyproj import CRS
-
     if CRS.from_user_input(rcrs).is_geographic:
         x0, y0, x1, y1 = (float(v) for v in _bounds_text(data.shape, transform, raw=True))
         if min(x0, x1) < -180.5 or max(x0, x1) > 360.5 or min(y0, y1) < -90.5 or max(y0, y1) > 90.5:
@@ -304,6 +300,14 @@ def _check_population(
     bad = ~np.isfinite(vals)
     if bad.any():
         msg = f"population raster {raster} holds {int(bad.sum())} NaN or infinite cell(s) not marked as nodata; set the raster's nodata value"  # noqa: E501
+        raise InputError(msg)
+    total = float(vals[np.isfinite(vals)].sum())
+    if total > MAX_PEOPLE:
+        msg = (
+            f"population raster {raster} counts {total:.3g} people, more than live on Earth "
+            f"(about 8.1e9); it is not a raster of people per cell (a density, or another "
+            "unit?): give GPW-style counts"
+        )
         raise InputError(msg)
     neg = vals < 0
     if neg.any():
@@ -511,13 +515,8 @@ def jurisdiction_loads(
     if missing:
         msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
         raise InputError(msg)
-    check_table(  # a blank or text load is an error, not a silent 0
-        table,
-        what="the emissions table",
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
-    )
+    # a blank or text load is an error, not a silent 0
+    check_table(table, what="the emissions table", **JURISDICTION_TABLE_CHECKS)
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
         if reaches is None or "local_area_km2" not in reaches.columns:

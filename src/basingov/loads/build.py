@@ -15,7 +15,6 @@ Every row of the load table says how its number was obtained: ``load_status`` is
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,16 +22,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from basingov._tables import check_table, read_table
+from basingov import loads
+from basingov._tables import (
+    JURISDICTION_TABLE_CHECKS,
+    check_table,
+    jurisdiction_table_problems,
+    read_table,
+)
 from basingov.errors import InputError
+from basingov.loads import diffuse, sewage
 from basingov.spillover import DecayModel, decay_model_from_config
 
 if TYPE_CHECKING:
     from basingov.monitoring import MonitoringResult
 
 __all__ = ["BasinLoads", "basin_loads"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,29 +78,15 @@ def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
     """Read ``[loads].jurisdiction_table``, checked, with ids known at ``level``."""
     what = f"[loads].jurisdiction_table {path.name}"
     table = read_table(path, what="[loads].jurisdiction_table", dtype={"jur_id": str})
-    check_table(
-        table,
-        what=what,
-        numeric=["load_kg_day"],
-        nonnegative=["load_kg_day"],
-        id_column="jur_id",
-    )
-    jur = basin.jurisdictions
-    known = set(jur.loc[jur["level_name"] == level, "jur_id"].astype(str))
-    unknown = sorted(set(table["jur_id"].astype(str)) - known)
-    if unknown:
-        msg = (
-            f"{what}: jur_id {unknown[:10]} are not {level!r} units of the boundaries "
-            f"(e.g. {sorted(known)[:5]}); use the jur_id values of the jurisdiction layer"
-        )
-        raise InputError(msg)
+    check_table(table, what=what, **JURISDICTION_TABLE_CHECKS)
+    # ids known at the level, a row for every unit (the checks `basingov validate` makes)
+    problems = jurisdiction_table_problems(table, basin.jurisdictions, level, what=what)
+    if problems:
+        raise InputError("; ".join(problems))
     return table
 
 
 def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    from basingov import loads
-    from basingov.loads import sewage
-
     cfg = basin.config
     ld = cfg.loads
     coeff = dict(ld.coefficients)
@@ -171,9 +161,6 @@ def _prior_loads(
     tables: dict[str, pd.DataFrame],
     station_loads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    from basingov import loads
-    from basingov.loads import diffuse
-
     cfg = basin.config
     ld = cfg.loads
     sewage_keys = ld.treatment_level is not None or bool(ld.treatment_country)
@@ -258,6 +245,8 @@ def _prior_loads(
 
 
 def _calibrate(basin: Any, net: Any, prior: pd.DataFrame, decay: Any, monitoring: Any) -> Any:
+    # deferred: calibration imports scipy.optimize (about half a second to import), which
+    # `basingov --help` (it imports the pipeline) must not pay
     from basingov.loads import calibration as cal
 
     cfg = basin.config
@@ -341,8 +330,6 @@ def basin_loads(
     InputError
         If a configured source cannot be built.
     """
-    from basingov.loads.diffuse import loads_by_source
-
     cfg = basin.config
     tables: dict[str, pd.DataFrame] = {}
     prior = _prior_loads(basin, net, pieces, tables, station_loads)
@@ -366,7 +353,7 @@ def basin_loads(
         else "modelled (prior coefficients)"
     )
     levels = list(cfg.boundaries.levels)
-    tables["loads_by_source"] = loads_by_source(table, pieces, levels)
+    tables["loads_by_source"] = diffuse.loads_by_source(table, pieces, levels)
     if not result.coefficients.empty:
         tables["calibration"] = result.coefficients.assign(
             load_parameter=cfg.loads.parameter, calibration_status=result.status

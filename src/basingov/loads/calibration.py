@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from basingov._checks import require_columns
 from basingov._filters import apply_filter
 from basingov.errors import InputError
 from basingov.network import travel_time_hours
@@ -125,23 +126,22 @@ class CalibrationResult:
     stations: pd.DataFrame
     skill: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
-    def multipliers(self) -> dict[str, float]:
-        """Fitted multiplier of each source kind (1 for those left at their prior)."""
+    def _estimates(self, kind: str) -> dict[str, float]:
         c = self.coefficients
         if c.empty:
             return {}
-        c = c[c["kind"] == "source_multiplier"]
+        c = c[c["kind"] == kind]
         return {str(p): float(v) for p, v in zip(c["parameter"], c["estimate"], strict=True)}
+
+    @property
+    def multipliers(self) -> dict[str, float]:
+        """Fitted multiplier of each source kind (1 for those left at their prior)."""
+        return self._estimates("source_multiplier")
 
     @property
     def decay_per_day(self) -> dict[str, float]:
         """Decay rate of each size class (1/day)."""
-        c = self.coefficients
-        if c.empty:
-            return {}
-        c = c[c["kind"] == "decay_per_day"]
-        return {str(p): float(v) for p, v in zip(c["parameter"], c["estimate"], strict=True)}
+        return self._estimates("decay_per_day")
 
     def fitted_decay(self, base: DecayModel) -> DecayModel:
         """Return ``base`` with its river decay rates replaced by the calibrated ones.
@@ -407,14 +407,12 @@ def station_load_table(
     if station_filter:
         # a safe comparison language (basingov._filters), never pandas query/eval
         st = st[apply_filter(st, station_filter, where="[calibration].station_filter")]
-    need = ["station_id", "snapped", "reach_id", "snap_distance_m", "upstream_area_km2"]
-    missing = [c for c in need if c not in st.columns]
-    if missing:
-        msg = (
-            f"the station layer lacks column(s) {missing}; pass the monitoring stage's "
-            "stations (basingov.monitoring.assess(...).stations)"
-        )
-        raise InputError(msg)
+    require_columns(
+        st,
+        ["station_id", "snapped", "reach_id", "snap_distance_m", "upstream_area_km2"],
+        what="the station layer",
+        hint="pass the monitoring stage's stations (basingov.monitoring.assess(...).stations)",
+    )
     st = st[st["snapped"].astype(bool)]
     if "snap_checked" in st.columns:
         st = st[st["snap_checked"].astype(bool)]
@@ -447,10 +445,7 @@ def station_load_table(
             cm = load / (qm * _KG_DAY)
         flow_source = "measured (sampled flow)"
     else:
-        for c in ("station_id", "parameter", "value"):
-            if c not in observations.columns:
-                msg = f"the observations lack column {c!r}"
-                raise InputError(msg)
+        require_columns(observations, ["station_id", "parameter", "value"], what="the observations")
         v = pd.to_numeric(observations["value"], errors="coerce")
         ok = (observations["parameter"] == parameter) & (v >= 0)
         g = v[ok].groupby(observations.loc[ok, "station_id"].astype(str))

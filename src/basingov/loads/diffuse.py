@@ -31,14 +31,17 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from basingov._tables import read_table
-from basingov.errors import CRSError, InputError
-from basingov.io import require_projected
+from basingov.errors import InputError
+from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
     _population_by_jurisdiction,
     _population_on_pieces,
+    raster_cover,
+    warn_partial_cover,
 )
 
 __all__ = [
@@ -70,15 +73,13 @@ def _package_table(name: str) -> Path:
 
 def _read_table(path: str | Path | None, default: str, need: Sequence[str]) -> pd.DataFrame:
     p = _package_table(default) if path is None else Path(path)
-    try:
-        t = read_table(p, what="coefficient table", dtype={"region": str, "parameter": str})
-    except (OSError, pd.errors.ParserError) as exc:
-        msg = f"cannot read coefficient table {p}: {exc}"
-        raise InputError(msg) from exc
-    missing = [c for c in need if c not in t.columns]
-    if missing:
-        msg = f"coefficient table {p} lacks column(s) {missing}; it needs {list(need)}"
-        raise InputError(msg)
+    t = read_table(
+        p,
+        what="coefficient table",
+        dtype={"region": str, "parameter": str},
+        required_columns=need,
+        hint=f"it needs {list(need)}",
+    )
     v = pd.to_numeric(t["kg_km2_yr"], errors="coerce")
     bad = t.index[~(v >= 0)]
     if len(bad):
@@ -186,21 +187,9 @@ def deposition_rate(
 
 
 def _read_classes(raster: str | Path) -> tuple[np.ndarray, Any, Any]:
-    import rasterio
-    from rasterio.errors import RasterioIOError
-
-    try:
-        with rasterio.open(raster) as src:
-            data = src.read(1, masked=True)
-            transform, rcrs = src.transform, src.crs
-    except RasterioIOError as exc:
-        msg = f"cannot read land-cover raster {raster}: {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"land-cover raster {raster} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
-    classes = np.ma.filled(data.astype(np.int64), -1)
-    return classes, transform, rcrs
+    rb = read_raster(raster, what="land-cover raster")
+    classes = np.ma.filled(rb.data.astype(np.int64), -1)
+    return classes, rb.transform, rb.crs
 
 
 def _place(
@@ -218,7 +207,6 @@ def _place(
     cg, dens = _populated_cells(pieces, density, transform, rcrs, basin)
     if dens.size == 0:
         return pd.DataFrame()
-    import shapely
 
     load = dens * shapely.area(cg) / 1e6 / _DAYS  # kg/day inside the basin
     if jurisdictions is not None:
@@ -274,13 +262,30 @@ def landcover_loads(
     Raises
     ------
     InputError
-        If the raster cannot be read or the parameter has no coefficients.
+        If the raster cannot be read, does not overlap ``basin`` or the parameter has no
+        coefficients.
     CRSError
-        If ``pieces`` is not projected or the raster has no CRS.
+        If ``pieces`` is not projected or the raster has no CRS (or one that cannot be
+        projected).
+
+    Warns
+    -----
+    BasingovWarning
+        If the raster covers less than 99 % of ``basin`` (nothing is counted outside it).
     """
     require_projected(pieces, what="the piece table")
     coef = export_coefficients(parameter, region=region, table=table)
     classes, transform, rcrs = _read_classes(raster)
+    if basin is not None:  # outside the raster no land is counted
+        cover = raster_cover(classes.shape, transform, rcrs, basin)
+        if cover == 0:
+            msg = (
+                f"land-cover raster {raster} does not overlap the basin (its extent in {rcrs} "
+                f"misses the basin polygon): its diffuse load would be 0; check its CRS label "
+                "and extent"
+            )
+            raise InputError(msg)
+        warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
     lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
     parts = []
     for kind in DIFFUSE_KINDS:

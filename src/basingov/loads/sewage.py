@@ -25,7 +25,6 @@ Treatment removal, in order of preference (column ``removal_status``):
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -50,7 +49,6 @@ __all__ = [
     "treatment_removal",
 ]
 
-logger = logging.getLogger(__name__)
 
 #: UWWTD v6 columns of the incoming and discharged load (t/year) of each parameter.
 UWWTD_LOAD_COLUMNS: dict[str, tuple[str, str]] = {
@@ -80,12 +78,7 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         frames = [paths]
     else:
         frames = []
-        for p in paths:
-            try:
-                frames.append(read_table(p, what="treatment-plant table"))
-            except (OSError, pd.errors.ParserError) as exc:
-                msg = f"cannot read treatment-plant table {p}: {exc}"
-                raise InputError(msg) from exc
+        frames = [read_table(p, what="treatment-plant table") for p in paths]
     out = []
     for f in frames:
         missing = [c for c in ("rptMStateKey", "uwwLoadEnteringUWWTP") if c not in f.columns]
@@ -209,18 +202,13 @@ def read_census(path: str | Path, *, id_column: str, value_column: str) -> pd.Se
     InputError
         If the file cannot be read, lacks a column or has no positive value.
     """
-    try:
-        t = read_table(path, what="census table", dtype={id_column: str})
-    except (OSError, pd.errors.ParserError) as exc:
-        msg = f"cannot read census table {path}: {exc}"
-        raise InputError(msg) from exc
-    missing = [c for c in (id_column, value_column) if c not in t.columns]
-    if missing:
-        msg = (
-            f"census table {path} lacks column(s) {missing}; set [loads] census_id_column and "
-            f"census_value_column to columns of {list(t.columns)[:12]}"
-        )
-        raise InputError(msg)
+    t = read_table(
+        path,
+        what="census table",
+        dtype={id_column: str},
+        required_columns=(id_column, value_column),
+        hint="set [loads] census_id_column and census_value_column to columns of the table",
+    )
     v = pd.to_numeric(t[value_column], errors="coerce")
     s = pd.Series(v.to_numpy(), index=t[id_column].astype(str).str.strip().to_numpy())
     s = s[s > 0]

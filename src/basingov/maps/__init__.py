@@ -15,8 +15,8 @@ helpers (:func:`gis_layers`, :func:`write_layer_styles`) work without them.
 
 from __future__ import annotations
 
+import html
 import importlib
-import logging
 import shutil
 import warnings
 from collections.abc import Sequence
@@ -91,7 +91,6 @@ __all__ = [
     "write_run_map",
 ]
 
-logger = logging.getLogger(__name__)
 
 _LAZY = {
     "DEFAULT_MAX_BYTES": "_basin",
@@ -125,6 +124,7 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
     InputError
         If the page links to an asset that cannot be inlined.
     """
+    # deferred: _offline needs branca, of the optional maps extra (basingov[maps])
     from basingov.maps._offline import OfflineFigure, inline_assets
 
     root = m.get_root()
@@ -170,6 +170,7 @@ def write_basin_map(
     InputError
         See :func:`basin_map`.
     """
+    # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
     from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_map
 
     check_overwrite(path, overwrite=overwrite)
@@ -186,7 +187,7 @@ def write_run_map(run_dir: str | Path) -> Path | None:
         The map, or None when the ``maps`` extra (folium, XStatic-Leaflet) is not
         installed; a :class:`BasingovWarning` then says how to install it.
     """
-    try:
+    try:  # probing the optional maps extra (basingov[maps]) before building a map
         import folium  # noqa: F401
         import xstatic.pkg.leaflet  # noqa: F401
     except ImportError as exc:
@@ -229,8 +230,6 @@ def write_map_folder(
     InputError
         If a run folder is not a finished run, or two runs are of the same basin.
     """
-    import html
-
     out = Path(out_dir)
     datas = [read_run(r) for r in runs]
     names = [d.basin for d in datas]

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import level_names
+from basingov.config import load_config
 from basingov.errors import InputError
 from basingov.maps import _layers as L
 from basingov.maps._indicators import (
@@ -177,7 +179,6 @@ def _config_facts(summary: dict[str, Any]) -> dict[str, Any]:
     path = summary.get("config")
     if not path or not Path(path).is_file():
         return facts
-    from basingov.config import load_config
 
     try:
         cfg = load_config(path)
@@ -201,11 +202,6 @@ def _flow_note(facts: dict[str, Any]) -> str:
             "an assumption"
         )
     return "estimated from upstream area \u00d7 mean runoff unless measured"
-
-
-def _levels(jur: gpd.GeoDataFrame) -> list[str]:
-    order = jur[["level", "level_name"]].drop_duplicates().sort_values("level")
-    return [str(x) for x in order["level_name"]]
 
 
 def _quad_arrow(
@@ -262,7 +258,7 @@ def map_context(
     """
     jur = data.layers["jurisdictions"]
     crs = jur.crs
-    all_levels = _levels(jur)
+    all_levels = level_names(jur)
     if levels is None:
         map_levels = list(dict.fromkeys([all_levels[0], all_levels[-1]]))
     else:
@@ -645,37 +641,18 @@ def _render(
 
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
     basin = simplify_coverage(ctx.basin, tolerance_m, by=None)
-    basin_data = L.GeoData(feature_collection(basin, digits=digits))
-    m.add_child(basin_data)
-    m.add_child(
-        L.GeoLayer(
-            basin_data,
-            name="Basin",
-            style=_STYLE_BASIN,
-            pane="bg_land",
-            control=False,
-            interactive=False,
-        )
-    )
+    basin_data = L.add_data(m, feature_collection(basin, digits=digits))
+    L.add_backdrop(m, basin_data, name="Basin", pane="bg_land", style=_STYLE_BASIN)
     polys = simplify_coverage(ctx.polygons, tolerance_m, by="level_name")
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
-    poly_data = L.GeoData(feature_collection(polys, cols, digits=digits))
+    poly_data = L.add_data(m, feature_collection(polys, cols, digits=digits))
     sizes["polygons"] = len(poly_data.json)
-    m.add_child(poly_data)
     weights = {
         lv: round(0.5 + 2.0 * (len(ctx.levels) - 1 - i) / max(1, len(ctx.levels) - 1), 2)
         for i, lv in enumerate(ctx.levels)
     }
-    m.add_child(
-        L.GeoLayer(
-            poly_data,
-            name="Borders",
-            pane="bg_borders",
-            interactive=False,
-            style=_STYLE_BORDER.replace("{WEIGHTS}", json.dumps(weights)),
-            control=False,
-        )
-    )
+    border_style = _STYLE_BORDER.replace("{WEIGHTS}", json.dumps(weights))
+    L.add_backdrop(m, poly_data, name="Borders", pane="bg_borders", style=border_style)
     # choropleths are base layers (radio buttons): one at a time, each with its legend
     legend_ids: dict[str, str] = {}
     legend_blocks: list[str] = []
@@ -707,9 +684,8 @@ def _render(
     # rivers
     rivers = simplify_lines(ctx.rivers.iloc[:n_rivers], tolerance_m)
     rfc = river_fc or feature_collection(rivers, ["n", "q", "l", "w", "c"], digits=digits)
-    river_data = L.GeoData(rfc)
+    river_data = L.add_data(m, rfc)
     sizes["rivers"] = len(river_data.json)
-    m.add_child(river_data)
     shown = "" if n_rivers >= len(ctx.rivers) else " (largest)"
     m.add_child(
         L.GeoLayer(
@@ -722,46 +698,37 @@ def _render(
         )
     )
     # arrows and crossings per map level; the coarsest level is on at start
-    arrow_data = L.GeoData(
-        feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4))
+    arrow_data = L.add_data(
+        m, feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4))
     )
-    cx_data = L.GeoData(
-        feature_collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5))
+    cx_data = L.add_data(
+        m, feature_collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5))
     )
-    m.add_child(arrow_data)
-    m.add_child(cx_data)
     sizes["arrows"] = len(arrow_data.json)
     sizes["crossings"] = len(cx_data.json)
-    for i, lv in enumerate(ctx.map_levels):
-        if (ctx.arrows["lv"] == lv).any():
-            m.add_child(
-                L.GeoLayer(
-                    arrow_data,
-                    name=f"Who drains into whom: {level_label(lv)}",
-                    pane="bg_arrows",
-                    style=_STYLE_ARROW,
-                    filter=_lv_filter(lv),
-                    bind="bgFeatureBind",
-                    show=i == 0,
-                )
-            )
-    for i, lv in enumerate(ctx.map_levels):
-        if (ctx.crossings["lv"] == lv).any():
-            m.add_child(
-                L.GeoLayer(
-                    cx_data,
-                    name=f"Border crossings: {level_label(lv)}",
-                    pane="bg_points",
-                    style=_STYLE_POINT,
-                    point=_POINT,
-                    filter=_lv_filter(lv),
-                    show=i == 0,
-                )
-            )
+    _level_layers(
+        m,
+        ctx,
+        arrow_data,
+        ctx.arrows,
+        "Who drains into whom",
+        pane="bg_arrows",
+        style=_STYLE_ARROW,
+        bind="bgFeatureBind",
+    )
+    _level_layers(
+        m,
+        ctx,
+        cx_data,
+        ctx.crossings,
+        "Border crossings",
+        pane="bg_points",
+        style=_STYLE_POINT,
+        point=_POINT,
+    )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_data = L.GeoData(feature_collection(st, ["p", "t", "c", "x", "r"], digits=5))
-        m.add_child(st_data)
+        st_data = L.add_data(m, feature_collection(st, ["p", "t", "c", "x", "r"], digits=5))
         m.add_child(
             L.GeoLayer(
                 st_data,
@@ -784,6 +751,28 @@ def _render(
     m.add_child(L.LegendSwitch(legend_ids, initial))  # after the panel holding the legends
     m.add_child(L.ReadyMark())
     return m, sizes
+
+
+def _level_layers(
+    m: folium.Map,
+    ctx: MapContext,
+    data: L.GeoData,
+    features: pd.DataFrame,
+    title: str,
+    **options: Any,
+) -> None:
+    """Add one layer of ``data`` per map level with features; the first level is on at start."""
+    for i, lv in enumerate(ctx.map_levels):
+        if (features["lv"] == lv).any():
+            m.add_child(
+                L.GeoLayer(
+                    data,
+                    name=f"{title}: {level_label(lv)}",
+                    filter=_lv_filter(lv),
+                    show=i == 0,
+                    **options,
+                )
+            )
 
 
 def _title_html(ctx: MapContext, n_rivers: int) -> str:
@@ -832,22 +821,13 @@ def _legend_panel(ctx: MapContext, legend_blocks: list[str], n_rivers: int) -> s
         f"<p class='bg-note'>{html.escape(rivers_note)}</p>",
         L.legend_html("Border crossings (size = load crossing)", cross_rows, kind="dot"),
     ]
-    if "priority_class" in ctx.crossings.columns:
-        body.append(
-            L.legend_html(
-                "Crossing colour: priority",
-                [(c, k) for k, c in L.PRIORITY_COLOURS.items()],
-                kind="dot",
-            )
-        )
-    if "class" in ctx.crossings.columns:
-        body.append(
-            L.legend_html(
-                "Crossing colour: water-quality class",
-                [(c, k) for k, c in L.CLASS_COLOURS.items()],
-                kind="dot",
-            )
-        )
+    for column, what, colours in (
+        ("priority_class", "priority", L.PRIORITY_COLOURS),
+        ("class", "water-quality class", L.CLASS_COLOURS),
+    ):
+        if column in ctx.crossings.columns:
+            rows = [(c, k) for k, c in colours.items()]
+            body.append(L.legend_html(f"Crossing colour: {what}", rows, kind="dot"))
     body += [
         L.legend_html(
             "Arrows: who drains into whom (width = net load passing)",

@@ -84,6 +84,7 @@ def class_breaks(values: Any, *, k: int = 5) -> list[float]:
         out = [float(u) for u in uniq]
         out[-1] = float(y.max())
         return out
+    # deferred: mapclassify is an optional dependency (basingov[maps])
     import mapclassify
 
     return sorted(float(b) for b in mapclassify.FisherJenks(y, k=k).bins)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +10,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from basingov._checks import require_columns
+from basingov._outdir import RUN_TEXT_COLUMNS, read_run_files, read_run_table
 from basingov.errors import InputError
 
-__all__ = ["OPTIONAL_INPUTS", "RunData", "read_run", "require_columns"]
+__all__ = ["OPTIONAL_INPUTS", "RunData", "read_run"]
 
-logger = logging.getLogger(__name__)
 
 #: GeoPackage layers a map needs from every run (DESIGN §2.13).
 REQUIRED_LAYERS = ("jurisdictions", "basin", "reaches", "crossings", "dependency_edges")
@@ -66,25 +65,6 @@ OPTIONAL_INPUTS: dict[str, dict[str, Any]] = {
     },
 }
 
-_ID_COLUMNS = dict.fromkeys(
-    (
-        "jur_id",
-        "origin",
-        "receptor",
-        "from_jur",
-        "to_jur",
-        "crossing_id",
-        "station_id",
-        "payer",
-        "payee",
-        "section_or_pair",
-        "period",
-        "class",
-        "parent_id",
-    ),
-    str,
-)
-
 
 @dataclass(frozen=True, eq=False)
 class RunData:
@@ -122,34 +102,12 @@ class RunData:
             return None
         if self.run_dir is not None:
             where = f"{where} in {self.run_dir}"
-        require_columns(df, OPTIONAL_INPUTS[name]["required"], where=where)
+        require_columns(df, OPTIONAL_INPUTS[name]["required"], what=where, hint=_COLUMN_HINT)
         return df
 
 
-def require_columns(df: pd.DataFrame, columns: tuple[str, ...] | list[str], *, where: str) -> None:
-    """Raise one :class:`InputError` listing every missing column.
-
-    Examples
-    --------
-    >>> require_columns(pd.DataFrame({"a": [1]}), ["a", "b"], where="t.csv")
-    Traceback (most recent call last):
-    ...
-    basingov.errors.InputError: t.csv lacks column(s) ['b'] (has ['a']); ...
-    """
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        msg = (
-            f"{where} lacks column(s) {missing} (has {list(df.columns)}); the maps and "
-            f"reports read {list(columns)}: rename the columns or rerun the stage that "
-            "writes it"
-        )
-        raise InputError(msg)
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    head = pd.read_csv(path, nrows=0)
-    dtypes = {c: _ID_COLUMNS[c] for c in head.columns if c in _ID_COLUMNS}
-    return pd.read_csv(path, dtype=dtypes, keep_default_na=True, low_memory=False)
+#: How to fix a run output that lacks a column the maps and the report read.
+_COLUMN_HINT = "rename the columns or rerun the stage that writes it"
 
 
 def read_run(run_dir: str | Path) -> RunData:
@@ -177,27 +135,10 @@ def read_run(run_dir: str | Path) -> RunData:
     >>> read_run("no/such/run")
     Traceback (most recent call last):
     ...
-    basingov.errors.InputError: run folder no/such/run does not exist; ...
+    basingov.errors.InputError: run folder no/such/run does not exist; write it with ...
     """
-    run = Path(run_dir)
-    hint = "write one with: basingov run BASIN -o DIR"
-    if not run.is_dir():
-        msg = f"run folder {run} does not exist; {hint}"
-        raise InputError(msg)
-    summary_path = run / "summary.json"
-    if not summary_path.is_file():
-        msg = f"{summary_path} is missing: {run} is not a finished basingov run; {hint}"
-        raise InputError(msg)
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        basin = str(summary["basin"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        msg = f"{summary_path} is not a basingov run summary ({exc}); {hint}"
-        raise InputError(msg) from None
-    gpkg = run / f"{basin}.gpkg"
-    if not gpkg.is_file():
-        msg = f"{gpkg} is missing from the run folder; {hint}"
-        raise InputError(msg)
+    run, summary, basin, gpkg = read_run_files(run_dir)
+    hint = f"re-run the basin: basingov run {basin} -o {run} --overwrite"
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
     missing = [lv for lv in REQUIRED_LAYERS if lv not in present]
     if missing:
@@ -207,9 +148,9 @@ def read_run(run_dir: str | Path) -> RunData:
     for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
         if name in present:
             df = pyogrio.read_dataframe(gpkg, layer=name)
-            for col in _ID_COLUMNS:
+            for col in RUN_TEXT_COLUMNS:
                 if col in df.columns:
                     df[col] = df[col].astype("string").astype(object).where(df[col].notna())
             layers[name] = df
-    tables = {p.stem: _read_table(p) for p in sorted((run / "tables").glob("*.csv"))}
+    tables = {p.stem: read_run_table(p) for p in sorted((run / "tables").glob("*.csv"))}
     return RunData(basin=basin, summary=summary, layers=layers, tables=tables, run_dir=run)

@@ -13,14 +13,18 @@ from folium.map import Layer
 from folium.template import Template
 
 from basingov.maps._offline import OfflineFigure
+from basingov.maps._styles import CLASS_COLOURS, NO_DATA, PRIORITY_COLOURS, palette
 
 __all__ = [
     "CLASS_COLOURS",
+    "NO_DATA",
     "PRIORITY_COLOURS",
     "GeoData",
     "GeoLayer",
     "Helpers",
     "Panes",
+    "add_backdrop",
+    "add_data",
     "legend_html",
     "new_map",
     "palette",
@@ -35,37 +39,6 @@ PANES: tuple[tuple[str, int, bool], ...] = (
     ("bg_arrows", 430, True),
     ("bg_points", 450, True),
 )
-
-#: Colours of the priority classes (DESIGN §2.8: high/medium/low).
-PRIORITY_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7"}
-#: GB 3838-2002 class colours as Chinese water-quality bulletins draw them (I-II blue,
-#: III green, IV yellow, V orange, worse than V red); other standards' classes get grey.
-CLASS_COLOURS = {
-    "I": "#1f78b4",
-    "II": "#6baed6",
-    "III": "#33a02c",
-    "IV": "#e6c800",
-    "V": "#ff7f00",
-    "worse than V": "#e31a1c",
-}
-NO_DATA = "#d9d9d9"
-
-
-def palette(name: str, n: int) -> list[str]:
-    """``n`` hex colours sampled evenly from a matplotlib colour map.
-
-    Examples
-    --------
-    >>> palette("Greys", 2)
-    ['#f3f3f3', '#2e2e2e']
-    """
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-
-    cmap = colormaps[name]
-    if n <= 1:
-        return [to_hex(cmap(0.7))]
-    return [to_hex(cmap(0.1 + 0.75 * i / (n - 1))) for i in range(n)]
 
 
 def _js_single_quoted(text: str) -> str:
@@ -333,6 +306,20 @@ var {{ this.get_name() }} = bgLazy(function () {
         self.filter = filter
         self.bind = bind
         self.interactive = interactive
+
+
+def add_data(map_: folium.Map, collection: dict[str, Any]) -> GeoData:
+    r"""Write a feature collection into the map once, for :class:`GeoLayer`\ s to draw."""
+    data = GeoData(collection)
+    map_.add_child(data)
+    return data
+
+
+def add_backdrop(map_: folium.Map, data: GeoData, *, name: str, pane: str, style: str) -> None:
+    """Draw ``data`` as a fixed backdrop: always shown, not clickable, not in the layer list."""
+    map_.add_child(
+        GeoLayer(data, name=name, pane=pane, style=style, interactive=False, control=False)
+    )
 
 
 class EmptyBase(Layer):

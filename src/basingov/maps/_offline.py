@@ -49,7 +49,7 @@ _FETCHABLE = re.compile(
 
 
 def _leaflet_dir() -> Path:
-    try:
+    try:  # XStatic-Leaflet is of the optional maps extra (basingov[maps])
         import xstatic.pkg.leaflet as xs_leaflet
     except ImportError:
         msg = (

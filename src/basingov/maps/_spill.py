@@ -11,14 +11,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import level_names, require_columns
 from basingov.errors import InputError
 from basingov.maps import _layers as L
 from basingov.maps._indicators import display_names, fmt
-from basingov.maps._inputs import require_columns
 from basingov.maps._simplify import coordinate_digits, feature_collection, simplify_coverage
 from basingov.maps._text import level_label
 
 __all__ = ["spill_map"]
+
+_STYLE_BASIN = (
+    "function () { return {fillColor: '#fbfaf3', fillOpacity: 1, color: '#2b6c9e', weight: 2}; }"
+)
+_STYLE_BORDER = "function () { return {fill: false, color: '#333', weight: 0.8}; }"
 
 _NOTIFY_COLUMNS = ("jur_id", "level_name", "crossing_lon", "crossing_lat", "arrival_hours")
 
@@ -94,7 +99,7 @@ def spill_map(
     >>> "arrives after about 2.5 h" in m.get_root().render()
     True
     """
-    require_columns(notifications, list(_NOTIFY_COLUMNS), where="the notification list")
+    require_columns(notifications, _NOTIFY_COLUMNS, what="the notification list")
     if notifications.empty:
         msg = "the notification list is empty: nothing to map"
         raise InputError(msg)
@@ -103,13 +108,7 @@ def spill_map(
     note["level_name"] = note["level_name"].astype(str)
     names = display_names(jurisdictions)
     label = dict(zip(names["jur_id"], names["label"], strict=True))
-    levels = (
-        jurisdictions[["level", "level_name"]]
-        .drop_duplicates()
-        .sort_values("level")["level_name"]
-        .astype(str)
-        .tolist()
-    )
+    levels = level_names(jurisdictions)
     bounds_src = path if basin is None else basin
     b = bounds_src.to_crs("EPSG:4326").total_bounds
     lon, lat = release
@@ -127,19 +126,8 @@ def spill_map(
     tol = tolerance_m if tolerance_m is not None else max(extent / 4000.0, 5.0)
     digits = coordinate_digits(tol)
     if basin is not None:
-        bd = L.GeoData(feature_collection(simplify_coverage(basin.to_crs(proj), tol, by=None)))
-        m.add_child(bd)
-        m.add_child(
-            L.GeoLayer(
-                bd,
-                name="Basin",
-                pane="bg_land",
-                interactive=False,
-                control=False,
-                style="function () { return {fillColor: '#fbfaf3', fillOpacity: 1, "
-                "color: '#2b6c9e', weight: 2}; }",
-            )
-        )
+        bd = L.add_data(m, feature_collection(simplify_coverage(basin.to_crs(proj), tol, by=None)))
+        L.add_backdrop(m, bd, name="Basin", pane="bg_land", style=_STYLE_BASIN)
     polys = jurisdictions[["jur_id", "level_name", "geometry"]].copy()
     polys["jur_id"] = polys["jur_id"].astype(str)
     polys["lv"] = polys["level_name"].astype(str)
@@ -167,24 +155,15 @@ def spill_map(
         )
         for j, h in zip(polys["jur_id"], hours, strict=True)
     ]
-    pd_ = L.GeoData(
+    pd_ = L.add_data(
+        m,
         feature_collection(
             simplify_coverage(gpd.GeoDataFrame(polys, crs=proj), tol),
             ["lv", "c", "t", "p"],
             digits=digits,
-        )
+        ),
     )
-    m.add_child(pd_)
-    m.add_child(
-        L.GeoLayer(
-            pd_,
-            name="Borders",
-            pane="bg_borders",
-            interactive=False,
-            control=False,
-            style="function () { return {fill: false, color: '#333', weight: 0.8}; }",
-        )
-    )
+    L.add_backdrop(m, pd_, name="Borders", pane="bg_borders", style=_STYLE_BORDER)
     legend_ids: dict[str, str] = {}
     blocks = []
     shown = [lv for lv in levels if (note["level_name"] == lv).any()]
@@ -212,8 +191,7 @@ def spill_map(
     pth = gpd.GeoDataFrame(geometry=path.geometry.to_numpy(), crs=path.crs)
     pth["t"] = "Path of the plume downstream of the release"
     pth["p"] = "<h3>Plume path</h3><p>The reaches downstream of the release.</p>"
-    path_data = L.GeoData(feature_collection(pth, ["t", "p"], digits=max(digits, 4)))
-    m.add_child(path_data)
+    path_data = L.add_data(m, feature_collection(pth, ["t", "p"], digits=max(digits, 4)))
     m.add_child(
         L.GeoLayer(
             path_data,
@@ -245,8 +223,7 @@ def spill_map(
     pts = pd.concat([pts, pd.DataFrame([release_row])], ignore_index=True)
     xy = pts[["crossing_lon", "crossing_lat"]].astype(float).to_numpy()
     gpts = gpd.GeoDataFrame(pts[["r", "c", "t", "p"]], geometry=shapely.points(xy), crs="EPSG:4326")
-    pt_data = L.GeoData(feature_collection(gpts, ["r", "c", "t", "p"], digits=5))
-    m.add_child(pt_data)
+    pt_data = L.add_data(m, feature_collection(gpts, ["r", "c", "t", "p"], digits=5))
     point_js = (
         "function (f, latlng) { var p = f.properties; return L.circleMarker(latlng, "
         "{pane: 'bg_points', radius: p.r, color: '#222', weight: 1.2, fillColor: p.c, "

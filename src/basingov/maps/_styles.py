@@ -22,11 +22,53 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from basingov._checks import level_names
 from basingov.errors import BasingovWarning, InputError
 from basingov.io import atomic_path
 from basingov.maps._indicators import class_breaks, fmt
 
-__all__ = ["STYLE_COLUMNS", "layer_styles", "write_layer_styles"]
+__all__ = [
+    "CLASS_COLOURS",
+    "NO_DATA",
+    "PRIORITY_COLOURS",
+    "STYLE_COLUMNS",
+    "layer_styles",
+    "palette",
+    "write_layer_styles",
+]
+
+#: Colours of the priority classes (DESIGN §2.8: high/medium/low).
+PRIORITY_COLOURS = {"high": "#b2182b", "medium": "#ef8a62", "low": "#fddbc7"}
+#: GB 3838-2002 class colours as Chinese water-quality bulletins draw them (I-II blue,
+#: III green, IV yellow, V orange, worse than V red); other standards' classes get grey.
+CLASS_COLOURS = {
+    "I": "#1f78b4",
+    "II": "#6baed6",
+    "III": "#33a02c",
+    "IV": "#e6c800",
+    "V": "#ff7f00",
+    "worse than V": "#e31a1c",
+}
+NO_DATA = "#d9d9d9"
+
+
+def palette(name: str, n: int) -> list[str]:
+    """``n`` hex colours sampled evenly from a matplotlib colour map.
+
+    Examples
+    --------
+    >>> palette("Greys", 2)
+    ['#f3f3f3', '#2e2e2e']
+    """
+    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cmap = colormaps[name]
+    if n <= 1:
+        return [to_hex(cmap(0.7))]
+    return [to_hex(cmap(0.1 + 0.75 * i / (n - 1))) for i in range(n)]
+
 
 #: Columns of QGIS's ``layer_styles`` table, in QGIS's order.
 STYLE_COLUMNS = (
@@ -140,12 +182,6 @@ def _rule_renderer(rules: Sequence[tuple[str, str, str]], *, symbol_levels: bool
     )
 
 
-def _palette(name: str, n: int) -> list[str]:
-    from basingov.maps._layers import palette
-
-    return palette(name, n)
-
-
 def _graduated_rules(
     column: str,
     values: pd.Series,
@@ -160,7 +196,7 @@ def _graduated_rules(
     bins = class_breaks(values)
     if not bins:
         return []
-    pal = _palette(cmap, len(bins))
+    pal = palette(cmap, len(bins))
     lo = float(pd.to_numeric(values, errors="coerce").min())
     rules: list[tuple[str, str, str]] = []
     prev = None
@@ -187,11 +223,7 @@ def _graduated_rules(
 
 
 def _jurisdiction_styles(jur: gpd.GeoDataFrame) -> list[tuple[str, str, bool]]:
-    levels = (
-        jur[["level", "level_name"]].drop_duplicates().sort_values("level")["level_name"].tolist()
-        if {"level", "level_name"} <= set(jur.columns)
-        else []
-    )
+    levels = level_names(jur) if {"level", "level_name"} <= set(jur.columns) else []
     if not levels:
         return []
     finest = str(levels[-1])
@@ -231,8 +263,6 @@ def _jurisdiction_styles(jur: gpd.GeoDataFrame) -> list[tuple[str, str, bool]]:
         )
         first = False
     if "priority_class" in jur.columns and jur["priority_class"].notna().any():
-        from basingov.maps._layers import PRIORITY_COLOURS
-
         rules = []
         for cls, colour in PRIORITY_COLOURS.items():
             i = str(len(rules))
@@ -271,8 +301,6 @@ def layer_styles(layers: Mapping[str, gpd.GeoDataFrame]) -> dict[str, list[tuple
     cx = layers.get("crossings")
     if cx is not None and len(cx):
         if "priority_class" in cx.columns and cx["priority_class"].notna().any():
-            from basingov.maps._layers import PRIORITY_COLOURS
-
             rules = [
                 (
                     f"lower({_field('priority_class')}) = '{cls}'",

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import BasingovWarning, InputError
+from basingov.loads import station_loads
+from basingov.monitoring.sections import EXCLUDED_FLAGS, period_label
 
 __all__ = ["LOAD_PARAMETERS", "MassBalance", "mass_balance", "station_load_table"]
 
@@ -83,9 +85,6 @@ def station_load_table(
     >>> t["period"].tolist(), t["load_kg_day"].round(6).tolist()  # (86.4 + 518.4) / 2
     (['2020', 'all'], [302.4, 302.4])
     """
-    from basingov.loads import station_loads
-    from basingov.monitoring.sections import EXCLUDED_FLAGS, period_label
-
     cols = [
         "station_id",
         "parameter",

@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov.errors import InputError
+from basingov.datasets import load_basin, load_network
+from basingov.errors import ConfigError, InputError
 from basingov.io import to_jsonable
 from basingov.monitoring.assess import MonitoringResult, assess
+from basingov.overlay import overlay_network
 
 __all__ = ["find_station", "query_station", "station_report"]
 
@@ -190,10 +192,6 @@ def query_station(basin: str | Path, id_or_name: str) -> dict[str, Any]:
     >>> [h["period"] for h in r["class_history"]]   # the TBA bulletins that name it
     ['2016-12', '2017-06', '2017-10', '2018-06', '2018-08']
     """
-    from basingov.datasets import load_basin, load_network
-    from basingov.errors import ConfigError
-    from basingov.overlay import overlay_network
-
     b = load_basin(basin)
     if b.config.monitoring.stations is None:
         msg = f"basin {b.name!r} has no [monitoring] stations in its config {b.config.source}"

@@ -15,6 +15,7 @@ import shapely
 from basingov.errors import BasingovWarning, CRSError, EmptyResultError, InputError
 from basingov.io import read_stations, require_projected
 from basingov.monitoring.units import text
+from basingov.network import distance_to_outlet
 
 __all__ = [
     "LOCATION_STATUSES",
@@ -246,7 +247,6 @@ def snap_stations(
         )
         raise InputError(msg)
     crs = require_projected(net.reaches, what="the river network")
-    from basingov.network import distance_to_outlet
 
     if stations.crs is None:
         msg = "the station table has no CRS; read it with read_station_table (EPSG:4326)"
@@ -477,7 +477,6 @@ def match_sections(
     cfrac = crossings["fraction"].to_numpy(dtype=np.float64)
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
-    from basingov.network import distance_to_outlet
 
     d_end = distance_to_outlet(net)
     tol_km = tolerance_m / 1000.0

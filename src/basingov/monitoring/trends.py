@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pymannkendall as mk
 
 from basingov.errors import InputError
 
@@ -84,8 +85,6 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
     >>> r["method"], r["trend"], r["sen_slope_per_year"]
     ('Mann-Kendall on annual means', 'increasing', 0.5)
     """
-    import pymannkendall as mk
-
     if not 0 < alpha < 1:
         msg = f"alpha must be in (0, 1), got {alpha}"
         raise InputError(msg)

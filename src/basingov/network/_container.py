@@ -9,7 +9,6 @@ Builders, navigation, derived quantities and converters live in their own module
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RiverNetwork", "network_from_table"]
 
-logger = logging.getLogger(__name__)
 
 _REQUIRED = ("reach_id", "downstream_id")
 

@@ -11,7 +11,7 @@ from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from basingov._checks import projected_crs
+from basingov._checks import projected_crs, raise_problems
 from basingov.errors import TopologyError
 from basingov.network import _kernels as K
 
@@ -344,6 +344,5 @@ def _positions(
 
 
 def _raise(problems: list[str]) -> None:
-    lines = "\n".join(f"  - {p}" for p in problems)
-    msg = f"invalid river network ({len(problems)} problem(s)):\n{lines}"
-    raise TopologyError(msg)
+    header = f"invalid river network ({len(problems)} problem(s))"
+    raise_problems(problems, header, error=TopologyError)

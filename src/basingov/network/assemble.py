@@ -152,7 +152,7 @@ def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:
     """Fill the reaches' ``name`` from the section's named line layer (labelled derived)."""
     if sec.names_path is None:  # callers check; kept for type narrowing
         return net
-    lines = read_vector(sec.names_path, layer=sec.names_layer, columns=[sec.names_column])
+    lines = read_vector(sec.names_path, layer=sec.names_layer, required_columns=[sec.names_column])
     names = names_from_lines(
         net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
     )

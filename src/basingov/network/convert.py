@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from basingov.errors import CRSError
+from basingov.network._container import OUTLET_ID, network_from_table
 
 if TYPE_CHECKING:
     from basingov.network._container import RiverNetwork
@@ -86,8 +87,6 @@ def network_from_gdf(gdf: gpd.GeoDataFrame, **kwargs: Any) -> RiverNetwork:
     >>> network_from_gdf(t).n
     2
     """
-    from basingov.network._container import network_from_table
-
     attrs = dict(gdf.attrs)
     bif = attrs.get("basingov_bifurcations")
     opts: dict[str, Any] = {
@@ -129,8 +128,6 @@ def to_networkx(net: RiverNetwork) -> nx.DiGraph:
     >>> sorted(g.edges())
     [(1, 3), (2, 3)]
     """
-    from basingov.network._container import OUTLET_ID
-
     g = nx.DiGraph(crs=net.crs.to_wkt(), source=net.source, derived=net.derived)
     ids = net.ids
     recs = net.reaches.drop(columns=["downstream_id"]).to_dict("records")
@@ -190,8 +187,6 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     >>> from_networkx(g).reaches["length_km"].tolist()
     [0.5, 0.4]
     """
-    from basingov.network._container import OUTLET_ID, network_from_table
-
     if g.graph.get("crs") is None:
         msg = "the graph has no CRS; set G.graph['crs'] (e.g. 'EPSG:3035')"
         raise CRSError(msg)

@@ -120,6 +120,7 @@ def lake_polygons(
     Returns
     -------
     geopandas.GeoDataFrame
+        One row per lake, in ``crs``.
 
     Raises
     ------

@@ -123,15 +123,12 @@ def station_areas(
     out = pd.Series(np.nan, index=stations.index, dtype=float)
     if areas is None or ref_column is None or ref_column not in stations.columns:
         return out
-    try:
-        at = read_table(areas, what="gauge area table", dtype={area_columns[0]: str})
-    except (OSError, pd.errors.ParserError) as exc:
-        msg = f"cannot read gauge area table {areas}: {exc}"
-        raise InputError(msg) from exc
-    missing = [c for c in area_columns if c not in at.columns]
-    if missing:
-        msg = f"gauge area table {areas} lacks column(s) {missing}"
-        raise InputError(msg)
+    at = read_table(
+        areas,
+        what="gauge area table",
+        dtype={area_columns[0]: str},
+        required_columns=area_columns,
+    )
     lut = dict(zip(at[area_columns[0]].astype(str), at[area_columns[1]], strict=True))
     for i, ref in zip(stations.index, stations[ref_column].fillna("").astype(str), strict=True):
         hit = [lut[w] for w in ref.split() if w in lut]
@@ -170,23 +167,17 @@ def gauge_table(
     """
     frames = []
     if gauges is not None:
-        try:
-            g = read_table(gauges, what="gauge table", dtype={"gauge_id": str})
-        except (OSError, pd.errors.ParserError) as exc:
-            msg = f"cannot read gauge table {gauges}: {exc}"
-            raise InputError(msg) from exc
-        missing = [c for c in GAUGE_COLUMNS if c not in g.columns]
-        if missing:
-            msg = f"gauge table {gauges} lacks column(s) {missing}; it needs {list(GAUGE_COLUMNS)}"
-            raise InputError(msg)
+        g = read_table(
+            gauges,
+            what="gauge table",
+            dtype={"gauge_id": str},
+            required_columns=GAUGE_COLUMNS,
+            hint=f"it needs {list(GAUGE_COLUMNS)}",
+        )
         frames.append(g)
     if stations is not None and observations is not None:
-        try:
-            st = read_table(stations, what="station table", dtype={"station_id": str})
-            ob = read_table(observations, what="observation table", dtype={"station_id": str})
-        except (OSError, pd.errors.ParserError) as exc:
-            msg = f"cannot read monitoring tables {stations}, {observations}: {exc}"
-            raise InputError(msg) from exc
+        st = read_table(stations, what="station table", dtype={"station_id": str})
+        ob = read_table(observations, what="observation table", dtype={"station_id": str})
         q = ob[ob["parameter"] == "Q"].assign(value=lambda d: pd.to_numeric(d["value"], "coerce"))
         q = q[q["value"] >= 0]
         agg = q.groupby("station_id")["value"].agg(["mean", "count", "min"]).reset_index()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import geopandas as gpd
@@ -12,7 +11,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from basingov._checks import JURISDICTION_COLUMNS, require_columns
+from basingov._checks import JURISDICTION_COLUMNS, level_names, require_columns
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
 from basingov.network import downstream_sum, upstream_sum
@@ -20,7 +19,6 @@ from basingov.network import downstream_sum, upstream_sum
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-logger = logging.getLogger(__name__)
 
 #: Jurisdiction id given to river stretches lying outside every jurisdiction of a level.
 OUTSIDE = ""
@@ -98,13 +96,9 @@ def _same_crs(a: CRS, b: gpd.GeoDataFrame, what_a: str, what_b: str) -> None:
         raise CRSError(msg)
 
 
-def _require_columns(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
-    require_columns(df, cols, what=what)
-
-
 def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
     crs = _require_projected(reaches, "reaches")
-    _require_columns(reaches, ["reach_id"], "reaches")
+    require_columns(reaches, ["reach_id"], what="reaches")
     types = set(shapely.get_type_id(reaches.geometry.values)) - {1, 5}
     if types:
         bad = reaches["reach_id"][
@@ -124,7 +118,7 @@ def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
 
 def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
     crs = _require_projected(jurisdictions, "jurisdictions")
-    _require_columns(jurisdictions, _JUR_COLUMNS, "jurisdictions")
+    require_columns(jurisdictions, _JUR_COLUMNS, what="jurisdictions")
     problems: list[str] = []
     dup = jurisdictions["jur_id"][jurisdictions["jur_id"].duplicated()].unique().tolist()
     if dup:
@@ -149,13 +143,7 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
 
 
 def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | None) -> list[str]:
-    order = (
-        jurisdictions[["level", "level_name"]]
-        .drop_duplicates()
-        .sort_values("level")["level_name"]
-        .astype(str)
-        .tolist()
-    )
+    order = level_names(jurisdictions)
     if levels is None:
         return order
     if isinstance(levels, str):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     DEFAULT_BORDER_TOLERANCE_M,
@@ -21,7 +22,6 @@ from basingov.overlay._common import (
     _check_reaches,
     _level_numbers,
     _levels_and_finest,
-    _require_columns,
     _resolve_levels,
     _same_crs,
     piece_levels,
@@ -304,7 +304,7 @@ def mark_boundary_pieces(
             "(a GeoDataFrame with jur_<level> columns)"
         )
         raise InputError(msg)
-    _require_columns(pieces, ["geometry"], "pieces")
+    require_columns(pieces, ["geometry"], what="pieces")
     _same_crs(_check_jurisdictions(jurisdictions), pieces, "jurisdictions", "pieces")
     levels_ = _resolve_levels(jurisdictions, piece_levels(pieces))
     jur, finest = _levels_and_finest(jurisdictions, levels_)

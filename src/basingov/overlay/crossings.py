@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
@@ -19,7 +20,6 @@ from basingov.overlay._common import (
     _distance_to_outlet,
     _NetworkLike,
     _reach_lengths,
-    _require_columns,
     _upstream_sum,
     piece_levels,
 )
@@ -243,8 +243,8 @@ def crossings_on_links(
         msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
         raise InputError(msg)
     reaches = net.reaches
-    _require_columns(reaches, ["reach_id", "upstream_area_km2"], "net.reaches")
-    _require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], "pieces")
+    require_columns(reaches, ["reach_id", "upstream_area_km2"], what="net.reaches")
+    require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], what="pieces")
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     n = len(reaches)
     g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)

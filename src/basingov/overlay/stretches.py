@@ -46,13 +46,13 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
     _check_level,
     _NetworkLike,
-    _require_columns,
     piece_levels,
 )
 
@@ -164,7 +164,7 @@ def _link_pieces(net: _NetworkLike, pieces: pd.DataFrame) -> PieceGraph:
         If a column is missing or the pieces name reaches not in the network.
     """
     reaches = net.reaches
-    _require_columns(pieces, ["reach_pos", "fraction_start", "fraction_end"], "pieces")
+    require_columns(pieces, ["reach_pos", "fraction_start", "fraction_end"], what="pieces")
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     n = len(reaches)
     p = pieces.sort_values(["reach_pos", "piece"]) if "piece" in pieces else pieces
@@ -532,7 +532,7 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
     ['A', 'A', 'A']
     """
     levels = piece_levels(pieces)
-    _require_columns(pieces, [f"name_{lv}" for lv in levels], "pieces")
+    require_columns(pieces, [f"name_{lv}" for lv in levels], what="pieces")
     g = _link_pieces(net, pieces.reset_index(drop=True))
     sorted_rows = (
         pieces.reset_index(drop=True).sort_values(["reach_pos", "piece"]).index.to_numpy()

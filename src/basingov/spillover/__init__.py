@@ -29,7 +29,6 @@ them onto the reach/piece tables of :mod:`basingov.network` and :mod:`basingov.o
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,8 +117,6 @@ __all__ = [
     "stretch_route_codes",
     "transfer",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ outlet builder in :mod:`~basingov.network.builders.lines` and the DEM builder in
 
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +18,13 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from basingov.errors import BasingovWarning, InputError
+from basingov._checks import projected_crs, require_columns
+from basingov._filters import apply_filter
+from basingov._layer_checks import network_layer_problems
+from basingov._values import network_problems
+from basingov.config import BUILDERS
+from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.io import read_vector
 from basingov.network._container import OUTLET_ID, RiverNetwork, _int_column, network_from_table
 from basingov.network.builders._common import (
     _check_tolerance,
@@ -28,9 +33,7 @@ from basingov.network.builders._common import (
     _input_layer,
     _measured_discharge,
     _project,
-    _require,
     _set_discharge,
-    _target_crs,
 )
 from basingov.network.builders.dem import from_dem
 from basingov.network.builders.lines import from_lines_outlet
@@ -46,8 +49,6 @@ __all__ = [
     "from_next_down",
     "from_to_nodes",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ def from_next_down(
     >>> net.reaches["upstream_area_km2"].tolist()
     [1.0, 2.0, 6.0]
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     g = _input_layer(
         gdf,
         target,
@@ -280,7 +281,7 @@ def from_to_nodes(
     >>> from_to_nodes(g, crs="EPSG:3035").reaches["downstream_id"].tolist()
     [3, 3, -1]
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     _check_tolerance(tolerance_m)
     if (from_node_column is None) != (to_node_column is None):
         msg = "give both from_node_column and to_node_column, or neither (end-point chaining)"
@@ -397,13 +398,6 @@ def build_network(
     ConfigError
         If the builder is unknown, or a builder needs an option the section lacks.
     """
-    from basingov._filters import apply_filter
-    from basingov._layer_checks import check_layer
-    from basingov._values import network_problems
-    from basingov.config import BUILDERS
-    from basingov.errors import ConfigError
-    from basingov.io import read_vector
-
     where = f"[networks.{section.key}]"
     if section.builder not in BUILDERS:
         msg = f"{where}.builder must be one of {list(BUILDERS)}, got {section.builder!r}"
@@ -437,8 +431,9 @@ def build_network(
         msg = f"{where}: the {section.builder!r} builder needs 'path'"
         raise ConfigError(msg)
     gdf = read_vector(section.path, layer=section.layer)
-    # the checks `basingov validate` makes on this layer (ids, geometries, coordinates)
-    problems = check_layer(gdf, id_column=section.id_column)
+    # the checks `basingov validate` makes on this layer (columns the section names, ids,
+    # geometries and their types, coordinates; the filter just below)
+    problems = network_layer_problems(gdf, section, include_filter=False)
     if problems:
         msg = f"{where} layer {section.path.name}:{section.layer or ''}: " + "; ".join(problems)
         raise InputError(msg)
@@ -543,7 +538,7 @@ def apportion_area(
     >>> apportion_area(net, basin).reaches["upstream_area_km2"].tolist()
     [9.0, 12.0]
     """
-    _require(catchments, [area_column], "the catchment layer")
+    require_columns(catchments, [area_column], what="the catchment layer")
     c = _project(catchments, net.crs, "the catchment layer")
     polys = c.geometry.to_numpy()
     area = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -21,21 +19,6 @@ from basingov.errors import CRSError, InputError
 # ----------------------------------------------------------------------------------------
 # shared helpers
 # ----------------------------------------------------------------------------------------
-def _target_crs(crs: Any) -> CRS:
-    try:
-        out = CRS.from_user_input(crs)
-    except Exception as exc:  # pyproj raises its own CRSError subclasses
-        msg = f"cannot interpret crs={crs!r}: {exc}"
-        raise CRSError(msg) from exc
-    if out.is_geographic:
-        msg = (
-            f"crs={crs!r} is geographic; builders need a projected CRS for lengths and "
-            "areas, e.g. the basin's configured CRS or gdf.estimate_utm_crs()"
-        )
-        raise CRSError(msg)
-    return out
-
-
 def _project(gdf: gpd.GeoDataFrame, crs: CRS, what: str) -> gpd.GeoDataFrame:
     if not isinstance(gdf, gpd.GeoDataFrame):
         msg = f"{what} must be a GeoDataFrame, got {type(gdf).__name__}"
@@ -72,10 +55,6 @@ def _finite(gdf: gpd.GeoDataFrame, what: str, when: str) -> None:
         raise InputError(msg)
 
 
-def _require(gdf: gpd.GeoDataFrame, cols: list[str | None], what: str) -> None:
-    require_columns(gdf, cols, what=what)
-
-
 def _input_layer(
     gdf: gpd.GeoDataFrame,
     target: CRS,
@@ -91,7 +70,7 @@ def _input_layer(
     (Multi)LineStrings are accepted, merged and exploded (:func:`_lines_only`).
     ``name_column`` is copied to ``name``.
     """
-    _require(gdf, columns, what)
+    require_columns(gdf, columns, what=what)
     g = _project(gdf, target, what)
     if lines:
         g = _lines_only(g, what)

@@ -13,9 +13,10 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
+from basingov._checks import projected_crs
 from basingov.errors import CRSError, InputError
+from basingov.io import read_raster
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
-from basingov.network.builders._common import _target_crs
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
@@ -99,10 +100,7 @@ def from_dem(
     CRSError
         If the raster has no CRS or ``crs`` is geographic.
     """
-    import rasterio
-    import rasterio.errors
-
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     if (d8_path is None) == (elevation_path is None):
         msg = "give exactly one of d8_path (D8 flow directions) or elevation_path (a DEM)"
         raise InputError(msg)
@@ -113,18 +111,8 @@ def from_dem(
     if not path.is_file():
         msg = f"raster {path} does not exist"
         raise InputError(msg)
-    try:
-        with rasterio.open(path) as src:
-            data = src.read(1)
-            transform = src.transform
-            rcrs = src.crs
-            nodata = src.nodata
-    except rasterio.errors.RasterioIOError as exc:
-        msg = f"cannot read raster {path} (a GeoTIFF or another GDAL raster is needed): {exc}"
-        raise InputError(msg) from exc
-    if rcrs is None:
-        msg = f"raster {path} has no CRS; write one with rasterio (e.g. EPSG:4326)"
-        raise CRSError(msg)
+    rb = read_raster(path)
+    data, transform, rcrs, nodata = rb.data.data, rb.transform, rb.crs, rb.nodata
     _check_cells(data, nodata, path, d8=d8_path is not None)
     if burn is not None:
         data = _burn_lines(data, transform, rcrs, nodata, burn, depth_m=burn_depth_m, d8=d8_path)
@@ -187,6 +175,7 @@ def _burn_lines(
     d8: Any,
 ) -> np.ndarray:
     """Lower the DEM cells crossed by ``lines`` by ``depth_m`` (nodata cells untouched)."""
+    # deferred: rasterio (GDAL) takes about 0.4 s to import and only the DEM builder needs it
     from rasterio.features import rasterize
 
     if d8 is not None:
@@ -252,6 +241,7 @@ def _from_flwdir(
     hydraulics: HydraulicsSection | None,
     source: str,
 ) -> RiverNetwork:
+    # deferred: importing pyflwdir takes about a second (numba), and only this builder needs it
     import pyflwdir
 
     if d8:

@@ -19,7 +19,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, projected_crs
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
@@ -30,7 +30,6 @@ from basingov.network.builders._common import (
     _input_layer,
     _measured_discharge,
     _set_discharge,
-    _target_crs,
 )
 
 if TYPE_CHECKING:
@@ -185,7 +184,7 @@ def from_lines_outlet(
     >>> net.reaches.geometry.iloc[0].coords[-1]
     (0.0, 0.0)
     """
-    target = _target_crs(crs)
+    target = projected_crs(crs, what=f"crs={crs!r}")
     _check_tolerance(tolerance_m)
     check_choice(disconnected, ("keep", "drop"), name="disconnected")
     g = _input_layer(
