@@ -536,6 +536,8 @@ def run(
     InputError
         If an input is invalid, ``partitions`` is not a whole number >= 1, or the
         scheduler is not an accepted value or cannot be reached.
+    EngineError
+        If a local dask cluster (``scheduler="local"``) cannot start its workers.
 
     Examples
     --------
@@ -763,6 +765,8 @@ def run_many(
     InputError
         If ``scheduler`` or ``partitions`` is not an accepted value (before any work),
         or the scheduler cannot be reached.
+    EngineError
+        If a local dask cluster (``scheduler="local"``) cannot start its workers.
     """
     _check_scale_options(partitions, scheduler, spatial_min_reaches)
     out = Path(out_dir)

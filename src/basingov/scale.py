@@ -42,7 +42,7 @@ import pandas as pd
 import shapely
 
 from basingov import _parallel, overlay
-from basingov.errors import InputError
+from basingov.errors import EngineError, InputError
 from basingov.network import sub_basins
 from basingov.overlay import OverlayResult, ReachOverlay
 
@@ -88,6 +88,10 @@ def check_scheduler(scheduler: str) -> None:
     InputError
         Naming the value and the accepted forms.
 
+    See Also
+    --------
+    engine : opens the engine a checked value names.
+
     Examples
     --------
     >>> check_scheduler("tcp://127.0.0.1:8786")
@@ -120,6 +124,28 @@ def _connect(address: str) -> Any:
             "--scheduler local (a local cluster) or --scheduler synchronous"
         )
         raise InputError(msg) from exc
+
+
+def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
+    """Start a LocalCluster of ``n_workers`` processes, or raise a one-line EngineError."""
+    try:
+        return cluster_cls(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=LOCAL_HTTP,
+        )
+    except (RuntimeError, OSError, TimeoutError) as exc:
+        # e.g. "Nanny failed to start." when a worker process dies while starting (a
+        # failing dask preload, no memory, a broken environment); its log above says why
+        msg = (
+            f"the local dask cluster could not start its {n_workers} worker process(es) "
+            f"({type(exc).__name__}: {exc}); the messages of dask above say why. Run in "
+            "this process with --scheduler synchronous, or start a scheduler and workers "
+            "yourself (`dask scheduler`, `dask worker ADDRESS`; docs/scale.md) and pass "
+            "--scheduler ADDRESS"
+        )
+        raise EngineError(msg) from exc
 
 
 @dataclass
@@ -256,6 +282,8 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     InputError
         If ``scheduler`` is not an accepted value, or the scheduler cannot be reached
         within :data:`SCHEDULER_TIMEOUT_S` seconds.
+    EngineError
+        If the local cluster cannot start its worker processes.
 
     Examples
     --------
@@ -273,12 +301,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     if scheduler == "local":
         cores = os.cpu_count() or 1
         n = min(cores, 4) if n_workers is None else min(n_workers, cores)
-        cluster = LocalCluster(
-            n_workers=max(1, int(n)),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=LOCAL_HTTP,
-        )
+        cluster = _local_cluster(LocalCluster, max(1, int(n)))
         client = Client(cluster)
     else:
         client = _connect(scheduler)
@@ -483,16 +506,16 @@ def overlay_partitioned(
     --------
     >>> from types import SimpleNamespace
     >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2], "length_km": [0.6, 1.4],
-    ...     "upstream_area_km2": [2.0, 5.0], "local_area_km2": [2.0, 3.0]},
-    ...     geometry=[LineString([(100, 900), (500, 500)]),
-    ...               LineString([(500, 500), (1900, 500)])], crs=3035)
-    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))
-    >>> basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=3035)
+    >>> west, east = box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)
+    >>> jur = gpd.GeoDataFrame(dict(jur_id=["A", "B"], name=["A", "B"], level=0,
+    ...     level_name="country", parent_id=""), geometry=[west, east], crs=3035)
+    >>> tributary = LineString([(100, 900), (500, 500)])
+    >>> main = LineString([(500, 500), (1900, 500)])
+    >>> r = gpd.GeoDataFrame(dict(reach_id=[1, 2], length_km=[0.6, 1.4],
+    ...     upstream_area_km2=[2.0, 5.0], local_area_km2=[2.0, 3.0]),
+    ...     geometry=[tributary, main], crs=3035)
+    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))  # 1 flows into 2
+    >>> basin = gpd.GeoDataFrame(geometry=[west.union(east)], crs=3035)
     >>> with engine("synchronous") as eng:
     ...     ov = overlay_partitioned(net, jur, basin, levels=["country"], eng=eng, partitions=2)
     >>> ov.crossings[["from_jur", "to_jur", "reach_id"]].values.tolist()
