@@ -34,14 +34,12 @@ __all__ = ["run"]
 @click.option(
     "--partitions",
     type=click.IntRange(min=1),
-    default=None,
     help="Split each basin into N sub-basins whose overlay runs as dask tasks "
     "(default with --scheduler: one per worker thread). The outputs are identical.",
 )
 @click.option(
     "--spatial-min-reaches",
     type=click.IntRange(min=1),
-    default=None,
     help="Reach layers with at least this many reaches are partitioned in space by "
     "dask-geopandas instead of by sub-basin (default: 1,000,000).",
 )

@@ -74,6 +74,7 @@ __all__ = [
     "OverlayResult",
     "PieceGraph",
     "ReachOverlay",
+    "ReachTolerances",
     "Stretches",
     "boundary_reaches",
     "boundary_stretches",
@@ -172,14 +173,25 @@ class ReachOverlay:
     boundary_reaches: gpd.GeoDataFrame
 
 
+@dataclass(frozen=True)
+class ReachTolerances:
+    """Tolerances of the reach-by-reach overlay in metres, as in :func:`overlay_network`.
+
+    ``meander`` is ``meander_tolerance_m``, ``border`` is ``border_tolerance_m`` and
+    ``stretch`` is ``stretch_tolerance_m`` there.
+    """
+
+    meander: float = DEFAULT_MEANDER_TOLERANCE_M
+    border: float = DEFAULT_BORDER_TOLERANCE_M
+    stretch: float = DEFAULT_STRETCH_TOLERANCE_M
+
+
 def reach_overlay(
     reaches: gpd.GeoDataFrame,
     jurisdictions: gpd.GeoDataFrame,
     *,
     levels: Sequence[str] | None = None,
-    meander_tolerance_m: float = DEFAULT_MEANDER_TOLERANCE_M,
-    border_tolerance_m: float = DEFAULT_BORDER_TOLERANCE_M,
-    stretch_tolerance_m: float = DEFAULT_STRETCH_TOLERANCE_M,
+    tolerances: ReachTolerances | None = None,
 ) -> ReachOverlay:
     """Cut reaches at borders, mark border pieces and find boundary reaches.
 
@@ -196,42 +208,34 @@ def reach_overlay(
         Jurisdiction polygons of every level, in the same CRS.
     levels
         Level names to use, coarsest first (default: all).
-    meander_tolerance_m, border_tolerance_m, stretch_tolerance_m
-        As in :func:`overlay_network`.
+    tolerances
+        The tolerances (default: those of :func:`overlay_network`).
 
     Returns
     -------
     ReachOverlay
-
-    Raises
-    ------
-    InputError, CRSError
-        As :func:`split_reaches`.
+        Pieces and boundary reaches; raises as :func:`split_reaches` does (InputError,
+        CRSError) on unusable layers.
 
     Examples
     --------
     >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2]}, geometry=[
-    ...     LineString([(100, 500), (1900, 500)]), LineString([(990, 900), (990, 100)])],
-    ...     crs=3035)
-    >>> ro = reach_overlay(r, jur, border_tolerance_m=100, stretch_tolerance_m=100)
+    >>> halves = [box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)]  # A west, B east
+    >>> jur = gpd.GeoDataFrame(dict(jur_id=["A", "B"], name=["A", "B"], level=0,
+    ...     level_name="country", parent_id=""), geometry=halves, crs=3035)
+    >>> lines = [LineString([(100, 500), (1900, 500)]), LineString([(990, 900), (990, 100)])]
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2]}, geometry=lines, crs=3035)
+    >>> ro = reach_overlay(r, jur, tolerances=ReachTolerances(border=100, stretch=100))
     >>> ro.pieces[["reach_id", "jur_country", "border_country"]].values.tolist()
     [[1, 'A', ''], [1, 'B', ''], [2, 'A', 'A|B']]
     >>> ro.boundary_reaches[["reach_id", "left_jur", "right_jur"]].values.tolist()
     [[2, 'B', 'A']]
     """
+    tol = ReachTolerances() if tolerances is None else tolerances
     levels_ = _resolve_levels(jurisdictions, levels)
-    pieces = split_reaches(
-        reaches, jurisdictions, levels=levels_, meander_tolerance_m=meander_tolerance_m
-    )
-    pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=stretch_tolerance_m)
-    bnd = boundary_reaches(
-        reaches, jurisdictions, levels=levels_, border_tolerance_m=border_tolerance_m
-    )
+    pieces = split_reaches(reaches, jurisdictions, levels=levels_, meander_tolerance_m=tol.meander)
+    pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=tol.stretch)
+    bnd = boundary_reaches(reaches, jurisdictions, levels=levels_, border_tolerance_m=tol.border)
     return ReachOverlay(pieces=pieces, boundary_reaches=bnd)
 
 
@@ -260,13 +264,16 @@ def combine_reach_overlays(
     InputError
         If the parts do not cover every reach exactly once.
 
+    See Also
+    --------
+    basingov.scale.overlay_partitioned : computes the parts as dask tasks.
+
     Examples
     --------
     >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
+    >>> jur = gpd.GeoDataFrame({"jur_id": ["A", "B"]}, crs=3035,
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+    ... ).assign(name=["A", "B"], level=0, level_name="country", parent_id="")
     >>> r = gpd.GeoDataFrame({"reach_id": [1, 2, 3]}, geometry=[
     ...     LineString([(100, 500), (1900, 500)]), LineString([(1000, 900), (1000, 100)]),
     ...     LineString([(100, 100), (200, 200)])], crs=3035)
@@ -421,14 +428,8 @@ def overlay_network(
     reaches = net.reaches
     levels_ = _resolve_levels(jurisdictions, levels)
     if reach_part is None:
-        reach_part = reach_overlay(
-            reaches,
-            jurisdictions,
-            levels=levels_,
-            meander_tolerance_m=meander_tolerance_m,
-            border_tolerance_m=border_tolerance_m,
-            stretch_tolerance_m=stretch_tolerance_m,
-        )
+        tol = ReachTolerances(meander_tolerance_m, border_tolerance_m, stretch_tolerance_m)
+        reach_part = reach_overlay(reaches, jurisdictions, levels=levels_, tolerances=tol)
     elif piece_levels(reach_part.pieces) != levels_:
         msg = (
             f"reach_part has the levels {piece_levels(reach_part.pieces)}, the overlay asks "
