@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +24,7 @@ from shapely import LineString, box
 import basingov
 from basingov import _parallel, overlay, scale
 from basingov.cli import main
-from basingov.errors import InputError
+from basingov.errors import EngineError, InputError
 from basingov.network import network_from_table, sub_basins, upstream_first_order
 from basingov.pipeline import run, run_many
 from basingov.scale import LOCAL_HTTP
@@ -241,7 +242,9 @@ def test_loads_in_blocks_equal_the_plain_loads(monkeypatch: pytest.MonkeyPatch) 
     basin = res.basin
     from basingov.loads.build import basin_loads
 
-    plain = basin_loads(basin, res.network, res.overlay.pieces)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", basingov.errors.BasingovWarning)  # partial raster cover
+        plain = basin_loads(basin, res.network, res.overlay.pieces)
     calls: list[int] = []
 
     def serial(fn, blocks):  # type: ignore[no-untyped-def]
@@ -249,7 +252,8 @@ def test_loads_in_blocks_equal_the_plain_loads(monkeypatch: pytest.MonkeyPatch) 
         return [fn(*b) for b in reversed(blocks)][::-1]  # any order of work, results in order
 
     monkeypatch.setattr(_parallel, "MIN_ELEMENTS", 40)  # the Thames arrays are small
-    with _parallel.spread_over(serial, 7):
+    with _parallel.spread_over(serial, 7), warnings.catch_warnings():
+        warnings.simplefilter("ignore", basingov.errors.BasingovWarning)
         got = basin_loads(basin, res.network, res.overlay.pieces)
     assert len(calls) >= 3
     assert max(calls) == 7
@@ -297,10 +301,33 @@ def _assert_same_tables(a: Path, b: Path) -> None:
     for name in names:
         # byte-identical, not merely equal after parsing
         assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
+    _assert_same_layers(a, b)
     sa = pd.read_json(a / "summary.json", typ="series")
     sb = pd.read_json(b / "summary.json", typ="series")
     for key in ("counts", "key_indicators", "warnings"):
         assert sa[key] == sb[key], key
+
+
+def _assert_same_layers(a: Path, b: Path) -> None:
+    """Every layer of the two runs' GeoPackages: same rows, values and geometry bytes."""
+    import pyogrio
+
+    (ga,) = a.glob("*.gpkg")
+    (gb,) = b.glob("*.gpkg")
+    layers = sorted(str(n) for n in pyogrio.list_layers(ga)[:, 0])
+    assert len(layers) >= 5
+    assert layers == sorted(str(n) for n in pyogrio.list_layers(gb)[:, 0])
+    for layer in layers:
+        fa = pyogrio.read_dataframe(ga, layer=layer)
+        fb = pyogrio.read_dataframe(gb, layer=layer)
+        if isinstance(fa, gpd.GeoDataFrame):
+            assert isinstance(fb, gpd.GeoDataFrame), layer
+            assert list(fa.geometry.to_wkb()) == list(fb.geometry.to_wkb()), layer
+            fa, fb = (
+                pd.DataFrame(fa.drop(columns="geometry")),
+                pd.DataFrame(fb.drop(columns="geometry")),
+            )
+        pd.testing.assert_frame_equal(fa, fb, check_exact=True, obj=layer)
 
 
 @pytest.mark.parametrize(
@@ -364,6 +391,24 @@ def test_run_all_with_partitions_nests_sub_basin_tasks(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("spatial", [None, 10_000])
+def test_larger_synthetic_network_on_a_cluster_equals_the_plain_overlay(
+    cluster: str, spatial: int | None
+) -> None:
+    """SYNTHETIC (benchmarks/synthetic.py): 60,000 lattice reaches, 1,000 units, 2 workers."""
+    reaches, jur, basin = synthetic_basin(60_000, 1000, 20)
+    net = network_from_table(reaches)
+    plain = overlay.overlay_network(net, jur, basin, levels=LEVELS)
+    with scale.engine(cluster) as eng:
+        got = scale.overlay_partitioned(
+            net, jur, basin, levels=LEVELS, eng=eng, partitions=4,
+            spatial_min_reaches=spatial or scale.DEFAULT_SPATIAL_MIN_REACHES,
+        )  # fmt: skip
+    assert len(plain.crossings) > 5000
+    _assert_same_overlay(plain, got)
+
+
+@pytest.mark.slow
 def test_rhine_partitioned_on_a_cluster_writes_identical_tables(
     cluster: str, plain_run, tmp_path: Path
 ) -> None:
@@ -394,6 +439,59 @@ def test_unreachable_scheduler_for_one_basin_is_one_line(
     assert list(tmp_path.iterdir()) == []
 
 
+@contextlib.contextmanager
+def _workers_that_cannot_start(tmp_path: Path) -> Iterator[None]:
+    """Every dask worker process started in the block dies while starting.
+
+    A worker preload that does not exist makes the nanny fail, as a broken worker
+    environment does ("Nanny failed to start.").
+    """
+    import dask
+
+    with dask.config.set({"distributed.worker.preload": [str(tmp_path / "no_such_preload.py")]}):
+        yield
+
+
+def test_local_cluster_whose_workers_cannot_start_is_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was "Error: internal error RuntimeError: Nanny failed to start. This is a bug ..."
+    out = tmp_path / "o"
+    monkeypatch.setattr(
+        "sys.argv", ["basingov", "run", "taihu", "-o", str(out), "--partitions", "2"]
+    )
+    with _workers_that_cannot_start(tmp_path), pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err
+    assert info.value.code == 1
+    assert "internal error" not in err
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1, err
+    assert re.match(
+        r"Error: the local dask cluster could not start its \d worker process\(es\) "
+        r"\(RuntimeError: Nanny failed to start\.\); the messages of dask above say why\. "
+        r"Run in this process with --scheduler synchronous, or start a scheduler and "
+        r"workers yourself \(`dask scheduler`, `dask worker ADDRESS`; docs/scale\.md\) "
+        r"and pass --scheduler ADDRESS$",
+        errors[0],
+    ), errors[0]
+    assert not out.exists()
+
+
+def test_run_all_on_a_local_cluster_whose_workers_cannot_start_is_an_engine_error(
+    tmp_path: Path,
+) -> None:
+    with (
+        _workers_that_cannot_start(tmp_path),
+        pytest.raises(
+            EngineError, match=r"could not start its \d worker process.*--scheduler synchronous"
+        ),
+    ):
+        run_many(["taihu", "thames"], out_dir=tmp_path / "o", scheduler="local")
+    assert not (tmp_path / "o" / "taihu").exists()
+
+
 def test_bad_scheduler_for_one_basin_is_refused_before_work(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"'http://x:1' is not 'local', 'synchronous'"):
         run("thames", out_dir=tmp_path / "o", scheduler="http://x:1")
@@ -403,17 +501,20 @@ def test_bad_scheduler_for_one_basin_is_refused_before_work(tmp_path: Path) -> N
 
 
 # --- a scheduler and workers started by hand, as a user would --------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _scheduler_address(file: Path, proc: subprocess.Popen[bytes], log: Path) -> str:
+    """Return the address ``dask scheduler --port 0`` chose (from its --scheduler-file)."""
+    deadline = time.monotonic() + 120
+    while not file.is_file() or not file.read_text().strip():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    time.sleep(0.2)  # the file is written in one go, but let a slow disk finish
+    return str(json.loads(file.read_text())["address"])
 
 
 @pytest.mark.slow
 def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path: Path) -> None:
     dask_cli = Path(sys.executable).parent / "dask"
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
     # the workers import basingov from this checkout, as an installed package would be
     src = str(Path(basingov.__file__).parents[1])
@@ -425,11 +526,15 @@ def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path
         sched_log = stack.enter_context((logs / "scheduler.log").open("wb"))
         worker_log = stack.enter_context((logs / "worker.log").open("wb"))
         try:
+            # as docs/scale.md tells a user: a scheduler on a port it picks, then workers
             procs.append(subprocess.Popen(
-                [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                 "--dashboard-address", LOCAL_HTTP],
+                [str(dask_cli), "scheduler", "--host", "127.0.0.1", "--port", "0",
+                 "--dashboard-address", LOCAL_HTTP,
+                 "--scheduler-file", str(logs / "scheduler.json")],
                 env=env, stdout=subprocess.DEVNULL, stderr=sched_log,
             ))  # fmt: skip
+            address = _scheduler_address(logs / "scheduler.json", procs[0], logs / "scheduler.log")
+            assert address.startswith("tcp://127.0.0.1:")
             procs.append(subprocess.Popen(
                 [str(dask_cli), "worker", address, "--nworkers", "2", "--nthreads", "1",
                  "--dashboard-address", LOCAL_HTTP],
