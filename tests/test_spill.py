@@ -73,13 +73,13 @@ def test_notifications_golden(chain):
 
 def test_notification_errors(chain):
     net, pieces = chain
-    with pytest.raises(InputError, match="mass_kg must be > 0"):
+    with pytest.raises(InputError, match="mass_kg must be a finite number > 0"):
         spill_notifications(net, pieces, 1, 0.0, levels=["country"])
     with pytest.raises(InputError, match="allowed levels"):
         spill_notifications(net, pieces, 1, 1.0, levels=["nuts3"])
     with pytest.raises(InputError, match="have no piece"):
         spill_notifications(net, pieces[pieces["reach_id"] != 2], 1, 1.0, levels=["country"])
-    with pytest.raises(InputError, match="must be >= 0"):
+    with pytest.raises(InputError, match="must be a finite number >= 0"):
         spill_notifications(net, pieces, 1, 1.0, levels=["country"], decay_per_day=-1)
 
 

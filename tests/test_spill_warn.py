@@ -74,5 +74,5 @@ def test_warn_errors(taihu):
         warn(taihu, 119.9, 1.0)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mode must be one of \['DM', 'DD'\], got 'UT'"):
         warn(taihu, CHANGZHOU, 1.0, mode="UT")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match=r"mass_kg must be > 0, got 0"):
+    with pytest.raises(InputError, match=r"mass_kg must be a finite number > 0, got 0"):
         warn(taihu, CHANGZHOU, 0.0)

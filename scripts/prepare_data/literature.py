@@ -1,7 +1,10 @@
 """Literature values quoted in ``loads/coefficients/PROVENANCE.md`` of the source folder.
 
 Written to ``loads/coefficients/literature_values.csv`` by ``loads.py`` and listed, with
-links, in the Loads section of ``data/README.md``.
+links, in the Loads section of ``data/README.md``. The last four rows (Lake Taihu's
+nitrogen sink and the Tai Lake Basin's N release, used to check the Taihu model in
+docs/guide.md) are not in that PROVENANCE file: they are transcribed from the abstracts of
+the papers at the given DOIs.
 """
 
 from __future__ import annotations
@@ -124,5 +127,38 @@ LITERATURE = [
         "%",
         "share of TP entering Taihu from non-point sources",
         "http://hjjkyyj.com/html/hjjkyyj/2019/2/A20190115002.htm",
+    ),
+    (
+        "taihu_lake_TN_self_purification_2006",
+        40000.0,
+        "t N/yr",
+        "Han et al. 2014, Environ Sci Pollut Res, EcoTaihu model: N self-purification "
+        "capacity of Lake Taihu",
+        "https://doi.org/10.1007/s11356-014-3920-6",
+    ),
+    (
+        "taihu_lake_TN_self_purification_2008",
+        42700.0,
+        "t N/yr",
+        "Han et al. 2014, Environ Sci Pollut Res, EcoTaihu model: N self-purification "
+        "capacity of Lake Taihu",
+        "https://doi.org/10.1007/s11356-014-3920-6",
+    ),
+    (
+        "taihu_lake_TN_self_purification_2010",
+        41100.0,
+        "t N/yr",
+        "Han et al. 2014, Environ Sci Pollut Res, EcoTaihu model: N self-purification "
+        "capacity of Lake Taihu",
+        "https://doi.org/10.1007/s11356-014-3920-6",
+    ),
+    (
+        "taihu_basin_TN_into_water_2008",
+        33043.2,
+        "t N/yr",
+        "Liu, Liu, Zhang & Bi 2013, Environmental Management: five sectors' N release into "
+        "aquatic systems of the Tai Lake Basin, 2008 (household 46 %, deposition 18 %, "
+        "crops 15 %)",
+        "https://doi.org/10.1007/s00267-012-9999-y",
     ),
 ]

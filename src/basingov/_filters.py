@@ -24,6 +24,7 @@ vectorised pandas comparisons (missing values never match, except with ``!=``, a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,19 +197,19 @@ class _Parser:
             raise self.fail(tok.pos, f"unexpected {_show(tok)}")
         return tree
 
-    def or_(self) -> tuple[Any, ...]:
-        parts = [self.and_()]
-        while self.peek().kind == "kw" and self.peek().value == "or":
+    def chain(self, op: str, operand: Callable[[], tuple[Any, ...]]) -> tuple[Any, ...]:
+        """Parse ``operand (op operand)*``: one operand as is, several as ``(op, *parts)``."""
+        parts = [operand()]
+        while self.peek().kind == "kw" and self.peek().value == op:
             self.take()
-            parts.append(self.and_())
-        return parts[0] if len(parts) == 1 else ("or", *parts)
+            parts.append(operand())
+        return parts[0] if len(parts) == 1 else (op, *parts)
+
+    def or_(self) -> tuple[Any, ...]:
+        return self.chain("or", self.and_)
 
     def and_(self) -> tuple[Any, ...]:
-        parts = [self.not_()]
-        while self.peek().kind == "kw" and self.peek().value == "and":
-            self.take()
-            parts.append(self.not_())
-        return parts[0] if len(parts) == 1 else ("and", *parts)
+        return self.chain("and", self.not_)
 
     def not_(self) -> tuple[Any, ...]:
         tok = self.peek()

@@ -372,9 +372,9 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
         ind = ind[ind["level_name"] == top_level]
         key["load_parameter"] = cfg.loads.parameter
         key["generated_load_kg_day"] = generated
-        # a fraction in [0, 1]: the load that leaves its origin jurisdiction for good
-        # (measured at the border), over the load generated (spillover.indicators)
-        away = (ind["exported"] - ind["returned"]).clip(lower=0).sum()
+        # a fraction in [0, 1]: the load that crosses at least one border of the level
+        # (measured where it first crosses), over the load generated (spillover.indicators)
+        away = ind["exported_first"].sum()
         key[f"transboundary_share_{top_level}"] = float(away) / generated if generated else None
         # the gross figure: sum over o != r of S[o, r] / generated, every border crossed
         # counted each time (so it exceeds 1 on long chains); not a share

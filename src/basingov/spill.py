@@ -328,9 +328,9 @@ def _check_release(
             return False
 
     if not (finite(mass_kg) and float(mass_kg) > 0):
-        problems.append(f"mass_kg must be > 0, got {mass_kg!r} (finite)")
+        problems.append(f"mass_kg must be a finite number > 0, got {mass_kg!r}")
     if dispersion_m2_s is not None and not (finite(dispersion_m2_s) and dispersion_m2_s >= 0):
-        problems.append(f"dispersion_m2_s must be >= 0, got {dispersion_m2_s!r} (finite)")
+        problems.append(f"dispersion_m2_s must be a finite number >= 0, got {dispersion_m2_s!r}")
     elif dispersion_m2_s and not (
         DISPERSION_RANGE_M2_S[0] <= dispersion_m2_s <= DISPERSION_RANGE_M2_S[1]
     ):
@@ -340,9 +340,9 @@ def _check_release(
             f"{hi:,.0f} m2/s, got {dispersion_m2_s!r}; large rivers show 10^2-10^3 m2/s"
         )
     if not (finite(decay_per_day) and float(decay_per_day) >= 0):
-        problems.append(f"decay_per_day must be >= 0, got {decay_per_day!r} (finite)")
+        problems.append(f"decay_per_day must be a finite number >= 0, got {decay_per_day!r}")
     if not (finite(tolerance_m) and float(tolerance_m) >= 0):
-        problems.append(f"tolerance_m must be >= 0, got {tolerance_m!r} (finite)")
+        problems.append(f"tolerance_m must be a finite number >= 0, got {tolerance_m!r}")
     if release is not None and not RELEASE_YEARS[0] <= release.year <= RELEASE_YEARS[1]:
         problems.append(
             f"release time {release.isoformat()} is outside the years "

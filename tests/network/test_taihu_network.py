@@ -117,3 +117,10 @@ def test_spillover_runs_from_zhejiang_through_jiangsu_to_shanghai(tmp_path):
     assert ind.loc[ZHEJIANG, "retained"] > 0
     lakes = pd.read_csv(tables / "lakes.csv")
     assert lakes["lake_name"].tolist() == ["Taihu Lake"]
+    # the TN the lake removes per year against a published figure: Han et al. (2014,
+    # Environ Sci Pollut Res, doi:10.1007/s11356-014-3920-6, EcoTaihu model) put Lake
+    # Taihu's nitrogen self-purification at 40,000 / 42,700 / 41,100 t/yr in 2006 / 2008 / 2010
+    # (literature_values.csv); issue 9 found the sewage-only basin load smaller than that.
+    bal = pd.read_csv(tables / "load_balance.csv", dtype={"jur_id": str})
+    retained_t_yr = bal[bal["level_name"] == "province"]["retained"].sum() * 365.25 / 1000
+    assert 0.6 * 41_000 < retained_t_yr < 1.4 * 41_000, retained_t_yr

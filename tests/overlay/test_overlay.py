@@ -289,6 +289,20 @@ def test_overlay_network_end_to_end(chain_abc):
         res.crossings_at("state")
 
 
+def test_crossings_in_open_water_name_their_lake(chain_abc):
+    """Reach 1 (A -> B) is a lake reach: its crossing is the lake's, reach 2's B -> C is not."""
+    net, jur = chain_abc
+    reaches = net.reaches.copy()
+    reaches["lake_name"] = np.where(reaches["reach_id"] == 1, "Lacus", "")
+    lake_net = network_from_table(reaches)
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 3000, 1000)], crs=CRS)
+    got = overlay_network(lake_net, jur, basin).crossings.set_index(["from_jur", "to_jur"])
+    assert got.loc[("A", "B"), "lake"] == "Lacus"
+    assert got.loc[("B", "C"), "lake"] == ""
+    # without lake columns every crossing is on a river
+    assert set(overlay_network(net, jur, basin).crossings["lake"]) == {""}
+
+
 # --- error paths ------------------------------------------------------------------------
 
 

@@ -136,7 +136,7 @@ def test_bad_values_on_the_command_line_exit_1(
     code, err = _main(
         ["spill", "taihu", "--at", "119.924,31.781", "--mass", "inf"], monkeypatch, capsys
     )
-    assert (code, err.strip()) == (1, "Error: mass_kg must be > 0, got inf (finite)")
+    assert (code, err.strip()) == (1, "Error: mass_kg must be a finite number > 0, got inf")
     code, err = _main(
         ["spill", "taihu", "--at", "119.924,31.781", "--mass", "1", "--time", "9999-12-31"],
         monkeypatch,

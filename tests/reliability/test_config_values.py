@@ -320,15 +320,15 @@ def test_monte_carlo_memory_is_checked_before_the_work(
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"mass_kg": float("inf")}, r"mass_kg must be > 0, got inf"),
-        ({"mass_kg": float("nan")}, r"mass_kg must be > 0, got nan"),
-        ({"mass_kg": -1.0}, r"mass_kg must be > 0, got -1\.0"),
-        ({"decay_per_day": float("inf")}, r"decay_per_day must be >= 0, got inf"),
-        ({"dispersion_m2_s": -2.0}, r"dispersion_m2_s must be >= 0, got -2\.0"),
+        ({"mass_kg": float("inf")}, r"mass_kg must be a finite number > 0, got inf"),
+        ({"mass_kg": float("nan")}, r"mass_kg must be a finite number > 0, got nan"),
+        ({"mass_kg": -1.0}, r"mass_kg must be a finite number > 0, got -1\.0"),
+        ({"decay_per_day": float("inf")}, r"decay_per_day must be a finite number >= 0, got inf"),
+        ({"dispersion_m2_s": -2.0}, r"dispersion_m2_s must be a finite number >= 0, got -2\.0"),
         ({"dispersion_m2_s": 1e-300}, r"dispersion_m2_s must be 0 \(plug flow"),
         ({"flow_m3s": 1e308}, r"at most 1,000,000 m3/s"),
         ({"flow_m3s": float("nan")}, r"must be a discharge > 0"),
-        ({"tolerance_m": float("nan")}, r"tolerance_m must be >= 0, got nan"),
+        ({"tolerance_m": float("nan")}, r"tolerance_m must be a finite number >= 0, got nan"),
         (
             {"time": "9999-12-31T23:00"},
             r"release time 9999-12-31T23:00:00 is outside the years 1800-2200",

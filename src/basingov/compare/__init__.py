@@ -31,22 +31,16 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from basingov.compare import indicators
+from basingov.compare.indicators import *  # noqa: F403 - the indicator API (indicators.__all__)
 from basingov.compare.indicators import (
     COLUMNS,
     INDICATORS,
-    MIN_SHARE,
     RunFolder,
+    _indicator_row,
     basin_indicators,
-    geodesic_area_km2,
-    gross_transboundary_share,
-    hhi,
-    jurisdictions_above,
     main_stem_reaches,
-    monitored_share,
-    outlet_class,
-    per_100km,
     read_run,
-    transboundary_fraction,
 )
 from basingov.compare.panel import html_panel, markdown_table
 from basingov.compare.reference import read_governance, read_published
@@ -56,27 +50,14 @@ from basingov.errors import InputError
 from basingov.io import atomic_dir, check_output_folder, write_csv
 from basingov.pipeline import run_many
 
+# the indicator API, then the comparison
 __all__ = [
-    "COLUMNS",
-    "INDICATORS",
-    "MIN_SHARE",
+    *indicators.__all__,
     "BasinGeometry",
     "Comparison",
-    "RunFolder",
-    "basin_indicators",
     "compare",
-    "geodesic_area_km2",
-    "gross_transboundary_share",
-    "hhi",
-    "jurisdictions_above",
-    "main_stem_reaches",
-    "monitored_share",
-    "outlet_class",
-    "per_100km",
     "read_governance",
     "read_published",
-    "read_run",
-    "transboundary_fraction",
     "write_comparison",
 ]
 
@@ -280,12 +261,6 @@ def compare(
     )
 
 
-def _blank_row(**kw: Any) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
-    row.update(kw)
-    return row
-
-
 def _with_published(table: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
     """Fill published, source, discrepancy and explanation from the published file."""
     t = table.copy()
@@ -303,24 +278,15 @@ def _with_published(table: pd.DataFrame, pub: pd.DataFrame) -> pd.DataFrame:
         b, ind, item = key
         if b not in basins or ind != "area_share" or key in have:
             continue
-        label, unit = INDICATORS[ind]
         extra.append(
-            _blank_row(
-                basin=b,
-                title=str(t.loc[t["basin"] == b, "title"].iloc[0]),
-                indicator=ind,
-                label=label,
-                unit=unit,
+            _indicator_row(
+                b,
+                str(t.loc[t["basin"] == b, "title"].iloc[0]),
+                ind,
                 level=0,
                 level_name=_top_level(t, b),
                 item=item,
                 value=0.0,
-                value_text="",
-                band_basis="",
-                published_source="",
-                published_url="",
-                explanation="",
-                status="computed",
                 note="below 1 % of the shipped basin, or absent from it",
             )
         )
@@ -358,27 +324,19 @@ def _governance_rows(gov: pd.DataFrame, folders: list[RunFolder]) -> pd.DataFram
     rows = []
     for r in gov.to_dict("records"):
         ind = "governance_body" if r["field"] == "body" else "governance_instrument"
-        label, unit = INDICATORS[ind]
         year = "" if pd.isna(r["year"]) else str(int(r["year"]))
         basin = str(r["basin"])
         rows.append(
-            _blank_row(
-                basin=basin,
-                title=titles.get(basin, basin),
-                indicator=ind,
-                label=label,
-                unit=unit,
-                level=-1,
-                level_name="",
+            _indicator_row(
+                basin,
+                titles.get(basin, basin),
+                ind,
                 item=year,
                 value=float(year) if year else np.nan,
                 value_text=str(r["value"]),
-                band_basis="",
                 published_source=str(r["source"]),
                 published_url=str(r["url"]),
-                explanation="",
                 status="metadata",
-                note="",
             )
         )
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -494,11 +494,16 @@ def main_stem_reaches(reaches: pd.DataFrame) -> np.ndarray:
 # one basin
 # ------------------------------------------------------------------------------------
 def _row(run: RunFolder, indicator: str, **kw: Any) -> dict[str, Any]:
+    return _indicator_row(run.name, run.title, indicator, **kw)
+
+
+def _indicator_row(basin: str, title: str, indicator: str, **kw: Any) -> dict[str, Any]:
+    """One row of :data:`COLUMNS` for ``indicator`` of ``basin``: defaults, then ``kw``."""
     label, unit = INDICATORS[indicator]
     row: dict[str, Any] = dict.fromkeys(COLUMNS, np.nan)
     row.update(
-        basin=run.name,
-        title=run.title,
+        basin=basin,
+        title=title,
         indicator=indicator,
         label=label,
         unit=unit,

@@ -48,6 +48,21 @@ PUBLISHED_CLASS_PARAMETERS: dict[str, str] = {"class_GB3838": "GB3838-2002"}
 #: Flags of values that are not used in assessments (kept as published in the data).
 EXCLUDED_FLAGS = frozenset({"implausible_in_source"})
 
+#: Columns of a section-class table (:func:`period_classes`, :func:`published_classes`).
+_CLASS_COLUMNS: tuple[str, ...] = (
+    "station_id",
+    "period",
+    "period_start",
+    "class",
+    "class_rank",
+    "worst_parameters",
+    "max_exceedance_ratio",
+    "max_exceedance_parameter",
+    "n_parameters",
+    "standard",
+    "class_source",
+)
+
 
 def period_label(time: pd.Series, period: Period) -> pd.Series:
     """Label of the period each time falls in: ``"2012"`` or ``"2012-03"``.
@@ -162,19 +177,7 @@ def period_classes(
         "exceedance_ratio",
         "exceedance_rate",
     ]
-    ccols = [
-        "station_id",
-        "period",
-        "period_start",
-        "class",
-        "class_rank",
-        "worst_parameters",
-        "max_exceedance_ratio",
-        "max_exceedance_parameter",
-        "n_parameters",
-        "standard",
-        "class_source",
-    ]
+    ccols = list(_CLASS_COLUMNS)
     if obs.empty:
         return pd.DataFrame(columns=ccols), pd.DataFrame(columns=pcols)
     obs = obs.assign(period=period_label(obs["time"], period).to_numpy())
@@ -259,19 +262,7 @@ def published_classes(observations: pd.DataFrame) -> pd.DataFrame:
     >>> published_classes(obs)[["period", "class", "class_rank"]].values.tolist()
     [['2016-12', 'worse than V', 6]]
     """
-    cols = [
-        "station_id",
-        "period",
-        "period_start",
-        "class",
-        "class_rank",
-        "worst_parameters",
-        "max_exceedance_ratio",
-        "max_exceedance_parameter",
-        "n_parameters",
-        "standard",
-        "class_source",
-    ]
+    cols = list(_CLASS_COLUMNS)
     parts = []
     for param, standard in PUBLISHED_CLASS_PARAMETERS.items():
         sel = observations[observations["parameter"] == param]

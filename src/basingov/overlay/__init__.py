@@ -116,7 +116,8 @@ class OverlayResult:
     crossings
         Crossing sections of every level (:func:`crossings`), concatenated: the main
         inventory, without boundary crossings (DESIGN §2.13 ``crossings``), with ``minor``
-        (the river drains less than ``minor_area_km2``).
+        (the river drains less than ``minor_area_km2``) and ``lake`` (the lake whose
+        water the crossing lies in, ``""`` on a river).
     boundary_reaches
         Boundary reaches of every level (:func:`boundary_reaches`), with
         ``n_boundary_crossings``: the boundary crossings on that reach at that level.
@@ -461,6 +462,9 @@ def overlay_network(
     # a crossing of a small stream (or of unknown size) is kept but flagged; headline lists
     # (query crossings, priority) leave it out
     all_cross["minor"] = ~(np.nan_to_num(area, nan=0.0) >= threshold)
+    # a crossing on a lake reach lies in open water, where a border line may be
+    # conventional or not agreed at all (Lake Constance): say which lake
+    all_cross["lake"] = _lake_names(reaches, all_cross["reach_id"].to_numpy())
     on_bnd = gpd.GeoDataFrame(
         pd.concat([c[c["on_boundary"]] for c in every], ignore_index=True), crs=reaches.crs
     )
@@ -507,3 +511,12 @@ def overlay_network(
         boundary_crossings=on_bnd,
         boundary_stretches=stretches,
     )
+
+
+def _lake_names(reaches: pd.DataFrame, reach_ids: np.ndarray) -> np.ndarray:
+    """Lake name of each reach id (``""`` for river reaches or without lake columns)."""
+    if "lake_name" not in reaches.columns or not len(reach_ids):
+        return np.full(len(reach_ids), "", dtype=object)
+    names = pd.Series(reaches["lake_name"].to_numpy(), index=reaches["reach_id"].to_numpy())
+    out = names.reindex(reach_ids).fillna("").to_numpy(dtype=object)
+    return out

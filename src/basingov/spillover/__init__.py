@@ -169,10 +169,12 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
     - ``net_balance`` :math:`X_r - I_r`: positive for net exporters;
     - ``returned`` :math:`R_r`: own load that left :math:`r` and comes back across its
       borders;
-    - ``transboundary_share`` :math:`(X_r - R_r) / G_r`, a fraction in [0, 1]: the share
-      of the load generated in :math:`r` that leaves it for good (measured where it
-      crosses the border, after in-stream decay up to there). Where no load re-enters its
-      origin it is the share that crosses at least one border of the level;
+    - ``exported_first`` :math:`F_r`: own load measured where it first leaves
+      :math:`r`'s waters (each load counted once, however often it crosses later;
+      :math:`X_r - R_r \le F_r \le X_r`);
+    - ``transboundary_share`` :math:`F_r / G_r`, a fraction in [0, 1]: the share of the
+      load generated in :math:`r` that crosses at least one border of the level (measured
+      where it first crosses, after in-stream decay up to there);
       :math:`\sum_{o \ne r} S_{or}` (every border crossed, counted each time) is the
       different, gross figure ``exported_all_borders``;
     - ``stays_home`` :math:`S_{rr}`; ``generated, delivered, decayed, retained`` of the
@@ -184,12 +186,15 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
     >>> indicators(t, ["A", "B"])["net_balance"].tolist()
     [2.0, -2.0]
     """
+    if t.first_exit is None:
+        msg = "this Transfer has no first_exit; build it with basingov.spillover.transfer"
+        raise InputError(msg)
     s = t.matrix
     imported = s.sum(axis=0) - np.diag(s)
     denom = imported + t.generated
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(denom > 0, imported / np.where(denom > 0, denom, 1.0), np.nan)
-        away = np.clip(t.exported - t.returned, 0.0, None)
+        away = np.clip(t.first_exit, 0.0, None)
         tshare = np.where(
             t.generated > 0,
             np.minimum(away / np.where(t.generated > 0, t.generated, 1.0), 1.0),
@@ -202,6 +207,7 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
             "imported_share": share,
             "exported": t.exported,
             "returned": t.returned,
+            "exported_first": away,
             "transboundary_share": tshare,
             "exported_all_borders": s.sum(axis=1) - np.diag(s),
             "net_balance": t.exported - imported,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from basingov._checks import check_choice
 from basingov.errors import InputError
+from basingov.network import kahn_order_csr
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import _METHODS, Method
 from basingov.spillover.routing import RoutingGraph, _node_arrays, entry_factors, route
@@ -33,6 +34,10 @@ class Transfer:
         Length-J per-jurisdiction totals (kg/day): generated, delivered to outlets,
         decayed, retained (all by origin); own load leaving the jurisdiction across its
         borders; own load coming back across its borders.
+    first_exit
+        Length-J own load measured where it first leaves its jurisdiction's waters (each
+        load counted once, however many borders it crosses after); set by
+        :func:`transfer`, None on the partial results it combines.
     """
 
     matrix: np.ndarray
@@ -46,6 +51,7 @@ class Transfer:
     retained: np.ndarray
     exported: np.ndarray
     returned: np.ndarray
+    first_exit: np.ndarray | None = None
 
 
 def _transfer_tree(
@@ -226,9 +232,70 @@ def transfer(
         t = _transfer_tree_two_labels(graph, kp, ent, g, o, rj, lake, nj, int(max_cells))
     else:
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
-    if fx is None or not fx[0].size:
-        return t
-    return _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
+    if fx is not None and fx[0].size:
+        t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
+    fe = _first_exit(graph, (g, o, fx), rj, keep=kp, is_lake=lake, n_jur=t.generated.size)
+    return replace(t, first_exit=fe)
+
+
+def _first_exit(
+    graph: RoutingGraph,
+    loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
+    rj: np.ndarray,
+    *,
+    keep: np.ndarray,
+    is_lake: np.ndarray,
+    n_jur: int,
+) -> np.ndarray:
+    """Own load of each origin measured where it first leaves its own waters (kg/day).
+
+    Only load still in its origin's waters can leave them for the first time, so the
+    *home* load (generated where origin and routing label agree) is routed on the graph
+    without its border links, and what would flow over them is the first exit. Load
+    generated straight into another jurisdiction's waters leaves at once.
+    """
+    g, o, fx = loads
+    n, nj = graph.n, n_jur
+    home = o == rj
+    h = np.where(home, g, 0.0)
+    out = np.bincount(o[~home], weights=g[~home], minlength=nj).astype(np.float64)
+    if fx is not None and fx[0].size:
+        node, origin, load = fx
+        at_home = origin == rj[node]
+        np.add.at(h, node[at_home], load[at_home])
+        out += np.bincount(origin[~at_home], weights=load[~at_home], minlength=nj)
+    src, dst, f = graph.links()
+    cut = rj[src] != rj[dst]
+    if not cut.any():
+        return out
+    inner = _drop_links(graph, cut)
+    r = route(inner, keep, h, np.zeros(n, dtype=np.int64), is_lake=is_lake, n_origins=1)
+    out += np.bincount(rj[src[cut]], weights=f[cut] * r.flux[src[cut], 0], minlength=nj)
+    return out
+
+
+def _drop_links(graph: RoutingGraph, drop: np.ndarray) -> RoutingGraph:
+    """``graph`` without the links flagged in ``drop`` (in :meth:`RoutingGraph.links` order)."""
+    n = graph.n
+    keep = ~drop
+    src, dst, _ = graph.links()
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src[keep], minlength=n), out=indptr[1:])
+    indices = dst[keep]
+    idx_ds = graph.idx_ds.copy()
+    main = drop & (graph.idx_ds[src] == dst)
+    idx_ds[src[main]] = -1
+    if graph.kind == "tree":
+        return RoutingGraph(
+            idx_ds=idx_ds, indptr=indptr, indices=indices, frac=graph.frac[keep],
+            order=graph.order, kind="tree",
+        )  # fmt: skip
+    order = kahn_order_csr(indptr, indices, n)
+    kind = "cyclic" if order.shape[0] < n else "dag"
+    return RoutingGraph(
+        idx_ds=idx_ds, indptr=indptr, indices=indices, frac=graph.frac[keep], order=order,
+        kind=kind,
+    )  # fmt: skip
 
 
 def _foreign_arrays(foreign: tuple[Any, Any, Any], n: int) -> tuple[np.ndarray, ...]:
