@@ -469,9 +469,12 @@ def test_local_cluster_whose_workers_cannot_start_is_one_error_line(
     err = capsys.readouterr().err
     assert info.value.code == 1
     assert "internal error" not in err
-    assert "Traceback" not in err
+    # dask logs the worker's own failure first (its traceback, from the nanny); basingov
+    # adds one line, the last, and no traceback of its own
     errors = [ln for ln in err.splitlines() if ln.startswith("Error:")]
     assert len(errors) == 1, err
+    assert err.rstrip().splitlines()[-1] == errors[0]
+    assert "basingov/" not in err.split("Error:")[0].replace("no_such_preload", "")
     assert re.match(
         r"Error: the local dask cluster could not start its \d worker process\(es\) "
         r"\(RuntimeError: Nanny failed to start\.\); the messages of dask above say why\. "
