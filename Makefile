@@ -48,13 +48,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-## Run the benchmarks P1-P5 and rewrite their sections of docs/performance.md
+## Run the benchmarks P1-P6 and rewrite their sections of docs/performance.md
+## (P6, bench_dask.py, includes a synthetic continental case of 5M reaches: long)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_spillover.py --write
 	$(BIN)/python benchmarks/bench_network.py
 	$(BIN)/python benchmarks/bench_overlay.py --repeat 9
 	$(BIN)/python benchmarks/bench_pipeline.py --repeat 3 --profile --write
 	$(BIN)/python benchmarks/bench_maps.py --write
+	$(BIN)/python benchmarks/bench_dask.py --write
 
 ## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)
 data: $(STAMP)

@@ -8,6 +8,7 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "EmptyResultError",
+    "EngineError",
     "InputError",
     "OutputError",
     "OutputExistsError",
@@ -39,6 +40,10 @@ class ConfigError(InputError):
 
 class EmptyResultError(BasingovError):
     """An operation produced no result where one was required."""
+
+
+class EngineError(BasingovError, RuntimeError):
+    """A scale-out engine (a local dask cluster) could not be started."""
 
 
 class OutputError(BasingovError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import re
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -17,7 +17,16 @@ import geopandas as gpd
 import pandas as pd
 from tqdm.auto import tqdm
 
-from basingov import __version__, dependency, governance, maps, monitoring, overlay, spillover
+from basingov import (
+    __version__,
+    dependency,
+    governance,
+    maps,
+    monitoring,
+    overlay,
+    scale,
+    spillover,
+)
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight, preflight_report
 from basingov._validate import LayerReport, validate_config_inputs
@@ -167,14 +176,34 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     return reports
 
 
-def _analyse(basin: Basin, timer: _Timer) -> Results:
+@dataclass(frozen=True)
+class _Scale:
+    """How a partitioned run spreads its work (None in ``_analyse``: one process)."""
+
+    eng: scale.Engine
+    partitions: int
+    spatial_min_reaches: int
+
+
+def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
     cfg = basin.config
     with timer.stage("network"):
         net = assemble_network(cfg, basin.basin)
         net, discharge_check = _regionalise(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
-        ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
+        if sc is None:
+            ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
+        else:
+            ov = scale.overlay_partitioned(
+                net,
+                basin.jurisdictions,
+                basin.basin,
+                levels=levels,
+                eng=sc.eng,
+                partitions=sc.partitions,
+                spatial_min_reaches=sc.spatial_min_reaches,
+            )
     with timer.stage("dependency"):
         dep = dependency.analyse(ov, basin.jurisdictions)
     tables: dict[str, pd.DataFrame] = {"dependency": dep.table}
@@ -208,7 +237,8 @@ def _analyse(basin: Basin, timer: _Timer) -> Results:
                 if mon is not None and "monitoring" in cfg.loads.sources
                 else None
             )
-            bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads, monitoring=mon)
+            with contextlib.nullcontext() if sc is None else scale.spread_loads(sc.eng):
+                bl = basin_loads(basin, net, ov.pieces, station_loads=station_loads, monitoring=mon)
             load_table = bl.table
         with timer.stage("spillover"):
             decay = bl.decay or spillover.decay_model_from_config(cfg)
@@ -453,12 +483,21 @@ def run(
     out_dir: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    partitions: int | None = None,
+    scheduler: str | None = None,
+    spatial_min_reaches: int = scale.DEFAULT_SPATIAL_MIN_REACHES,
 ) -> Results:
     """Run the whole pipeline for one basin and write the output contract.
 
     Outputs are built in a temporary folder beside ``out_dir`` and renamed into place
     only when every stage succeeded, so a failed run leaves no partial output. The run
     log is written to ``out_dir/run.log``.
+
+    With ``partitions`` or ``scheduler`` the run is spread over dask.distributed
+    (:mod:`basingov.scale`): the overlay runs as one task per sub-basin (or, for a reach
+    layer of ``spatial_min_reaches`` reaches or more, per spatial partition made by
+    dask-geopandas) and the loads' raster-cell geometry in blocks; everything is
+    stitched back so that every output table is identical to the single-process run.
 
     Parameters
     ----------
@@ -470,6 +509,16 @@ def run(
         Replace an existing ``out_dir``.
     progress
         Show progress bars (the CLI turns them on).
+    partitions
+        Number of sub-basins the overlay is split into (default: one per worker thread
+        when ``scheduler`` is given, else no split: a plain single-process run).
+    scheduler
+        ``"local"`` (a :class:`distributed.LocalCluster`, the default when
+        ``partitions`` is given), ``"synchronous"`` (the partitioned run in this
+        process), or the address of a running dask scheduler (``tcp://host:8786``).
+    spatial_min_reaches
+        Reach layers this large are partitioned in space by dask-geopandas instead of
+        by sub-basin (:data:`basingov.scale.DEFAULT_SPATIAL_MIN_REACHES`).
 
     Returns
     -------
@@ -485,7 +534,10 @@ def run(
     OutputError
         If ``out_dir`` is unusable (the current folder, a file, below a file, not writable).
     InputError
-        If an input is invalid.
+        If an input is invalid, ``partitions`` is not a whole number >= 1, or the
+        scheduler is not an accepted value or cannot be reached.
+    EngineError
+        If a local dask cluster (``scheduler="local"``) cannot start its workers.
 
     Examples
     --------
@@ -500,13 +552,38 @@ def run(
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
     np.float64(1.0)
     """
+    _check_scale_options(partitions, scheduler, spatial_min_reaches)
     if out_dir is not None:
         check_output_dir(out_dir, overwrite=overwrite)
-    timer = _Timer(progress=progress, label=Path(str(name_or_config)).stem)
-    try:
-        return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
-    finally:
-        timer.close()
+    label = Path(str(name_or_config)).stem
+    if partitions is None and scheduler is None:
+        timer = _Timer(progress=progress, label=label)
+        try:
+            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
+        finally:
+            timer.close()
+    # the engine first: an unreachable scheduler fails before any progress bar or work
+    with scale.engine(scheduler or "local", n_workers=partitions) as eng:
+        sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
+        timer = _Timer(progress=progress, label=label)
+        try:
+            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
+        finally:
+            timer.close()
+
+
+def _check_scale_options(
+    partitions: int | None, scheduler: str | None, spatial_min_reaches: int
+) -> None:
+    """Refuse bad scale-out options before any work."""
+    for name, v in (("partitions", partitions), ("spatial_min_reaches", spatial_min_reaches)):
+        if v is None and name == "partitions":
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            msg = f"{name} must be a whole number >= 1, got {v!r}"
+            raise InputError(msg)
+    if scheduler is not None:
+        scale.check_scheduler(scheduler)
 
 
 def _load(name_or_config: str | Path, timer: _Timer) -> Basin:
@@ -526,13 +603,15 @@ def _run(
     *,
     out_dir: str | Path | None,
     overwrite: bool,
+    sc: _Scale | None = None,
 ) -> Results:
     if out_dir is None:
         basin = _load(name_or_config, timer)
         with _recorded_warnings() as caught:
-            res = _analyse(basin, timer)
+            res = _analyse(basin, timer, sc)
         res.summary.update(_summary(basin, res, timer.timings))
         res.summary["warnings"] = [str(w.message) for w in caught]
+        res.summary["execution"] = _execution(sc)
         return res
     out_dir = Path(out_dir)
     # the output folder is locked (and checked again) before the inputs are read
@@ -549,10 +628,11 @@ def _run(
         try:
             logger.info("basingov %s: running basin %s into %s", __version__, basin.name, out_dir)
             with _recorded_warnings() as caught:
-                res = _analyse(basin, timer)
+                res = _analyse(basin, timer, sc)
             with timer.stage("write"):
                 res.summary.update(_summary(basin, res, timer.timings))
                 res.summary["warnings"] = [str(w.message) for w in caught]
+                res.summary["execution"] = _execution(sc)
                 _write(res, tmp)
         finally:
             root.removeHandler(handler)
@@ -561,42 +641,83 @@ def _run(
     return dataclasses.replace(res, out_dir=out_dir)
 
 
-def _run_one(name: str, out_dir: str, overwrite: bool) -> dict[str, Any]:
+def _execution(sc: _Scale | None) -> dict[str, Any]:
+    """How the run was spread (``summary.json``); the tables do not depend on it."""
+    if sc is None:
+        return {"scheduler": None, "partitions": 1, "worker_threads": 1}
+    return {
+        "scheduler": sc.eng.scheduler,
+        "partitions": sc.partitions,
+        "worker_threads": sc.eng.n_workers,
+        "spatial_min_reaches": sc.spatial_min_reaches,
+    }
+
+
+def _run_one(
+    name: str,
+    out_dir: str,
+    overwrite: bool,
+    partitions: int | None = None,
+    spatial_min_reaches: int = scale.DEFAULT_SPATIAL_MIN_REACHES,
+    in_worker: bool = False,
+) -> dict[str, Any]:
     """Run one basin and return its summary (a dask task; must be picklable).
 
     Warnings are already in the run log and the summary; they are not printed again by
-    the worker process.
+    the worker process. With ``partitions`` the basin's own tasks go to the cluster
+    running this task (``in_worker``) or run in this process.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BasingovWarning)
-        return run(name, out_dir=out_dir, overwrite=overwrite).summary
+    if partitions is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            return run(name, out_dir=out_dir, overwrite=overwrite).summary
+    if not in_worker:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+    # deferred: dask.distributed is an optional dependency (basingov[dask])
+    from distributed import rejoin, secede
 
-
-#: Seconds to wait for a dask scheduler given by address.
-SCHEDULER_TIMEOUT_S = 10
-
-
-def _check_scheduler(address: str) -> None:
-    """Refuse a scheduler value that is not a dask address (before any work)."""
-    if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d+)?/?$", address):
-        msg = (
-            f"--scheduler {address!r} is not 'local', 'synchronous' or a dask scheduler "
-            "address such as tcp://127.0.0.1:8786"
-        )
-        raise InputError(msg)
-
-
-def _connect(client_cls: Any, address: str) -> Any:
-    """Connect to a running dask scheduler, or raise a one-line error."""
+    # While this basin waits for its sub-basin tasks it leaves the worker's thread pool,
+    # and the worker may start another basin in a new thread of this process. Warning
+    # capture and the run log are per process (not thread-safe), so basins take turns
+    # here; one waiting for its turn leaves the pool too, so that the sub-tasks can run.
+    if not _BASIN_TURN.acquire(blocking=False):
+        secede()
+        _BASIN_TURN.acquire()
+        rejoin()
     try:
-        return client_cls(address, timeout=SCHEDULER_TIMEOUT_S)
-    except (OSError, TimeoutError, ValueError) as exc:
-        msg = (
-            f"cannot reach the dask scheduler at {address} within {SCHEDULER_TIMEOUT_S} s "
-            f"({type(exc).__name__}: {exc}); start one with `dask scheduler`, or use "
-            "--scheduler local (a local cluster) or --scheduler synchronous"
-        )
-        raise InputError(msg) from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasingovWarning)
+            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+    finally:
+        _BASIN_TURN.release()
+
+
+#: One basin at a time per worker process in ``run_many`` with partitions (see ``_run_one``).
+_BASIN_TURN = threading.Lock()
+
+
+def _run_partitioned(
+    name: str, out_dir: str, overwrite: bool, partitions: int, spatial_min_reaches: int
+) -> dict[str, Any]:
+    """One basin of ``run_many`` with its sub-basin tasks on the cluster running it."""
+    # deferred: dask.distributed is an optional dependency (basingov[dask])
+    from distributed import get_worker
+
+    try:
+        get_worker()
+        in_worker = True
+    except ValueError:
+        in_worker = False
+    timer = _Timer(label=Path(name).stem)
+    try:
+        ctx = scale.worker_engine() if in_worker else scale.engine("synchronous")
+        with ctx as eng:
+            sc = _Scale(eng, partitions, spatial_min_reaches)
+            return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
+    finally:
+        timer.close()
 
 
 def run_many(
@@ -606,6 +727,8 @@ def run_many(
     overwrite: bool = False,
     scheduler: str | None = "local",
     progress: bool = False,
+    partitions: int | None = None,
+    spatial_min_reaches: int = scale.DEFAULT_SPATIAL_MIN_REACHES,
 ) -> dict[str, dict[str, Any]]:
     """Run several basins, each as one task on dask.distributed.
 
@@ -623,6 +746,11 @@ def run_many(
         address of a running dask scheduler (``tcp://host:8786``).
     progress
         Show a progress bar over the basins.
+    partitions
+        Split each basin into this many sub-basins whose tasks go to the same cluster
+        as the basins (see :func:`run`); None runs each basin as one task.
+    spatial_min_reaches
+        See :func:`run`.
 
     Returns
     -------
@@ -634,7 +762,13 @@ def run_many(
     ------
     OutputExistsError
         If a basin folder exists and ``overwrite`` is false (checked before any work).
+    InputError
+        If ``scheduler`` or ``partitions`` is not an accepted value (before any work),
+        or the scheduler cannot be reached.
+    EngineError
+        If a local dask cluster (``scheduler="local"``) cannot start its workers.
     """
+    _check_scale_options(partitions, scheduler, spatial_min_reaches)
     out = Path(out_dir)
     jobs: list[tuple[str, str]] = []
     seen: dict[str, Path] = {}
@@ -651,40 +785,29 @@ def run_many(
         target = out / basin_name
         check_output_dir(target, overwrite=overwrite)
         jobs.append((str(cfg_path), str(target)))
-    if scheduler not in (None, "synchronous", "local"):
-        _check_scheduler(scheduler)
 
     bar = tqdm(total=len(jobs), desc="basins", unit="basin", disable=not progress, leave=False)
     if scheduler in (None, "synchronous"):
         summaries = []
         for c, t in jobs:
-            summaries.append(_run_one(c, t, overwrite))
+            summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
         # deferred: dask.distributed is an optional dependency (basingov[dask])
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
 
-        if scheduler == "local":
-            cluster = LocalCluster(
-                n_workers=min(len(jobs), 2),
-                threads_per_worker=1,
-                processes=True,
-                # the scheduler serves its HTTP pages (metrics) on a free port, so that
-                # another dask cluster on port 8787 never clashes with a run
-                dashboard_address="127.0.0.1:0",
-            )
-            client = Client(cluster)
-        else:
-            cluster = None
-            client = _connect(Client, scheduler)
-        try:
-            futures = [client.submit(_run_one, c, t, overwrite, pure=False) for c, t in jobs]
+        # without partitions a worker per basin is enough; with them, one per core
+        n_workers = None if partitions else min(len(jobs), 2)
+        with scale.engine(scheduler, n_workers=n_workers) as eng:
+            client = eng.client
+            futures = [
+                client.submit(
+                    _run_one, c, t, overwrite, partitions, spatial_min_reaches, True, pure=False
+                )
+                for c, t in jobs
+            ]
             for _ in as_completed(futures):
                 bar.update(1)
             summaries = client.gather(futures)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
     bar.close()
     return {s["basin"]: s for s in summaries}

@@ -115,8 +115,8 @@ def test_interrupts(
         (["run"], "Missing argument 'BASIN'"),
         (["nonsense"], "No such command 'nonsense'"),
         (
-            ["run", "thames", "--scheduler", "local"],
-            "--scheduler applies to 'basingov run all' only",
+            ["run", "thames", "--partitions", "0"],
+            "Invalid value for '--partitions': 0 is not in the range x>=1",
         ),
         (["spill", "taihu", "--at", "1,2", "--mass", "ten"], "'ten' is not a valid float"),
     ],

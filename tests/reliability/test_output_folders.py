@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from basingov import pipeline
+from basingov import pipeline, scale
 from basingov._outdir import MANIFEST, check_output_dir, output_lock, remove_stale
 from basingov._values import check_file_name
 from basingov.cli import cli
@@ -423,7 +423,7 @@ def test_compare_refuses_a_run_folder_naming_files_outside_it(tmp_path: Path) ->
 def test_unreachable_scheduler_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "SCHEDULER_TIMEOUT_S", 1)
+    monkeypatch.setattr(scale, "SCHEDULER_TIMEOUT_S", 1)
     with pytest.raises(
         InputError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:9 within 1 s"
     ):

@@ -12,6 +12,7 @@ import shapely
 from pyproj.exceptions import CRSError as ProjCRSError
 from pyproj.exceptions import ProjError
 
+from basingov._parallel import elementwise, spreading
 from basingov._threads import chunked
 from basingov.errors import BasingovWarning, CRSError, InputError
 
@@ -88,6 +89,33 @@ def _extent_text(shape: tuple[int, ...], t: Any) -> str:
     return f"[{min(xs):.6g}, {min(ys):.6g}, {max(xs):.6g}, {max(ys):.6g}]"
 
 
+def _area_share(a: np.ndarray, b: Any) -> np.ndarray:
+    """Share of each area of ``a`` inside ``b`` (a module-level function: dask tasks run it)."""
+    return np.asarray(shapely.area(shapely.intersection(a, b)) / shapely.area(a))
+
+
+def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
+    """Length of ``a & b``, element-wise (a module-level function: dask tasks run it)."""
+    return np.asarray(shapely.length(shapely.intersection(a, b)), dtype=np.float64)
+
+
+def _each(fn: Any, a: np.ndarray, *others: Any) -> np.ndarray:
+    """``fn(a, *others)`` element-wise: in dask blocks within a scale-out run, else threads.
+
+    Either way each element is computed by the same call, so the result is the same.
+    """
+    if spreading():
+        return np.asarray(elementwise(fn, a, *others))
+    n = len(a)
+    aligned = [isinstance(o, np.ndarray) and o.ndim >= 1 and len(o) == n for o in others]
+
+    def call(x: np.ndarray, *xs: np.ndarray) -> Any:
+        it = iter(xs)
+        return fn(x, *(next(it) if al else o for o, al in zip(others, aligned, strict=True)))
+
+    return chunked(call, a, *(o for o, al in zip(others, aligned, strict=True) if al))
+
+
 class _Cells:
     """Raster cells as boxes in the pieces' CRS with their share inside the basin.
 
@@ -126,10 +154,7 @@ class _Cells:
             # a cell that does not meet the basin has an empty intersection: weight 0
             hit = shapely.intersects(bpoly, cg)
             w[~hit] = 0.0
-            w[hit] = chunked(
-                lambda g: shapely.area(shapely.intersection(g, bpoly)) / shapely.area(g),
-                cg[hit],
-            )
+            w[hit] = _each(_area_share, cg[hit], bpoly)
         self.rows, self.cols, self.geoms, self.weight = rows, cols, cg, w
         self.shape = mask.shape
         self.has_basin = basin is not None
@@ -204,7 +229,7 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    length = chunked(lambda a, b: shapely.length(shapely.intersection(a, b)), geoms[gi], pg[pi])
+    length = _each(_clipped_length, geoms[gi], pg[pi])
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
@@ -314,7 +339,7 @@ class _JurPlan:
         if bclip is not None:
             jg = shapely.intersection(jg, bclip)
         ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
-        part = chunked(shapely.intersection, cg[ci], jg[ji])
+        part = _each(shapely.intersection, cg[ci], jg[ji])
         area = shapely.area(part)
         ok = area > 0
         ci, ji, part, area = ci[ok], ji[ok], part[ok], area[ok]

@@ -14,7 +14,8 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.builders`: networks from next-down tables, from/to nodes, lines
   and an outlet, or a DEM;
 - :mod:`~basingov.network.assemble`: a basin's network as its config describes it;
-- :mod:`~basingov.network.regionalise`: mean discharge regionalised to gauges.
+- :mod:`~basingov.network.regionalise`: mean discharge regionalised to gauges;
+- :mod:`~basingov.network.partition`: drainage units (sub-basins) for scale-out.
 """
 
 from basingov.network._container import RiverNetwork, network_from_table
@@ -39,6 +40,7 @@ from basingov.network.hydrology import (
 )
 from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
 from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+from basingov.network.partition import sub_basins, upstream_first_order
 from basingov.network.regionalise import (
     GAUGE_COLUMNS,
     gauge_table,
@@ -78,9 +80,11 @@ __all__ = [
     "snap_point",
     "station_areas",
     "strahler_order",
+    "sub_basins",
     "to_networkx",
     "travel_time_hours",
     "upstream_area",
+    "upstream_first_order",
     "upstream_length",
     "upstream_sum",
     "velocity_from_discharge",

@@ -8,6 +8,12 @@ The public entry points live here; the work is split by concern:
   hand-off to spillover), boundary stretches and outside gaps;
 - :mod:`basingov.overlay.crossings`: the crossing inventory and the main stem;
 - :mod:`basingov.overlay.shares`: unit shares and jurisdiction lookups.
+
+:func:`overlay_network` runs the stage in two parts: the work done reach by reach
+(:func:`reach_overlay`: pieces, border pieces, boundary reaches), which gives the same rows
+for a reach whatever other reaches it is computed with, and the work along the network
+(outside gaps, the piece graph, crossings, stretches, shares). The first part can thus
+run on sub-basins in parallel and be stitched back (:func:`combine_reach_overlays`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
@@ -66,9 +73,12 @@ __all__ = [
     "OUTSIDE",
     "OverlayResult",
     "PieceGraph",
+    "ReachOverlay",
+    "ReachTolerances",
     "Stretches",
     "boundary_reaches",
     "boundary_stretches",
+    "combine_reach_overlays",
     "crossings",
     "fill_outside_gaps",
     "main_stem",
@@ -78,6 +88,7 @@ __all__ = [
     "piece_levels",
     "piece_stretches",
     "reach_jurisdictions",
+    "reach_overlay",
     "split_reaches",
     "unit_shares",
 ]
@@ -145,6 +156,193 @@ class OverlayResult:
         return self.crossings[self.crossings["level_name"] == level].reset_index(drop=True)
 
 
+@dataclass(frozen=True, eq=False)
+class ReachOverlay:
+    """The reach-by-reach part of the overlay (:func:`reach_overlay`).
+
+    Attributes
+    ----------
+    pieces
+        Piece table (:func:`split_reaches`) with the ``border_<level>`` columns of
+        :func:`mark_boundary_pieces`; ``reach_pos`` are positions in the reach table the
+        part was computed on.
+    boundary_reaches
+        Boundary reaches of every level (:func:`boundary_reaches`).
+    """
+
+    pieces: gpd.GeoDataFrame
+    boundary_reaches: gpd.GeoDataFrame
+
+
+@dataclass(frozen=True)
+class ReachTolerances:
+    """Tolerances of the reach-by-reach overlay in metres, as in :func:`overlay_network`.
+
+    ``meander`` is ``meander_tolerance_m``, ``border`` is ``border_tolerance_m`` and
+    ``stretch`` is ``stretch_tolerance_m`` there.
+    """
+
+    meander: float = DEFAULT_MEANDER_TOLERANCE_M
+    border: float = DEFAULT_BORDER_TOLERANCE_M
+    stretch: float = DEFAULT_STRETCH_TOLERANCE_M
+
+
+def reach_overlay(
+    reaches: gpd.GeoDataFrame,
+    jurisdictions: gpd.GeoDataFrame,
+    *,
+    levels: Sequence[str] | None = None,
+    tolerances: ReachTolerances | None = None,
+) -> ReachOverlay:
+    """Cut reaches at borders, mark border pieces and find boundary reaches.
+
+    The part of :func:`overlay_network` done reach by reach: :func:`split_reaches`,
+    :func:`mark_boundary_pieces` and :func:`boundary_reaches`. A reach gets the same rows
+    whatever other reaches are in ``reaches``, so the work can be split over any subsets
+    (sub-basins, spatial partitions) and put together with :func:`combine_reach_overlays`.
+
+    Parameters
+    ----------
+    reaches
+        Reach table (``reach_id``, lines digitised downstream), projected.
+    jurisdictions
+        Jurisdiction polygons of every level, in the same CRS.
+    levels
+        Level names to use, coarsest first (default: all).
+    tolerances
+        The tolerances (default: those of :func:`overlay_network`).
+
+    Returns
+    -------
+    ReachOverlay
+        Pieces and boundary reaches; raises as :func:`split_reaches` does (InputError,
+        CRSError) on unusable layers.
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> halves = [box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)]  # A west, B east
+    >>> jur = gpd.GeoDataFrame(dict(jur_id=["A", "B"], name=["A", "B"], level=0,
+    ...     level_name="country", parent_id=""), geometry=halves, crs=3035)
+    >>> lines = [LineString([(100, 500), (1900, 500)]), LineString([(990, 900), (990, 100)])]
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2]}, geometry=lines, crs=3035)
+    >>> ro = reach_overlay(r, jur, tolerances=ReachTolerances(border=100, stretch=100))
+    >>> ro.pieces[["reach_id", "jur_country", "border_country"]].values.tolist()
+    [[1, 'A', ''], [1, 'B', ''], [2, 'A', 'A|B']]
+    >>> ro.boundary_reaches[["reach_id", "left_jur", "right_jur"]].values.tolist()
+    [[2, 'B', 'A']]
+    """
+    tol = ReachTolerances() if tolerances is None else tolerances
+    levels_ = _resolve_levels(jurisdictions, levels)
+    pieces = split_reaches(reaches, jurisdictions, levels=levels_, meander_tolerance_m=tol.meander)
+    pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=tol.stretch)
+    bnd = boundary_reaches(reaches, jurisdictions, levels=levels_, border_tolerance_m=tol.border)
+    return ReachOverlay(pieces=pieces, boundary_reaches=bnd)
+
+
+def combine_reach_overlays(
+    reaches: gpd.GeoDataFrame, parts: Sequence[tuple[np.ndarray, ReachOverlay]]
+) -> ReachOverlay:
+    """Stitch reach overlays computed on subsets of ``reaches`` into that of all of them.
+
+    Parameters
+    ----------
+    reaches
+        The whole reach table.
+    parts
+        ``(positions, part)`` pairs: ``part`` is :func:`reach_overlay` of
+        ``reaches.iloc[positions]``. Every position must be in exactly one part.
+
+    Returns
+    -------
+    ReachOverlay
+        Equal, row for row, to :func:`reach_overlay` of ``reaches``: pieces ordered by
+        reach position then piece with ``piece_id`` renumbered, boundary reaches ordered
+        by level then reach position.
+
+    Raises
+    ------
+    InputError
+        If the parts do not cover every reach exactly once.
+
+    See Also
+    --------
+    basingov.scale.overlay_partitioned : computes the parts as dask tasks.
+
+    Examples
+    --------
+    >>> from shapely import LineString, box
+    >>> jur = gpd.GeoDataFrame({"jur_id": ["A", "B"]}, crs=3035,
+    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+    ... ).assign(name=["A", "B"], level=0, level_name="country", parent_id="")
+    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2, 3]}, geometry=[
+    ...     LineString([(100, 500), (1900, 500)]), LineString([(1000, 900), (1000, 100)]),
+    ...     LineString([(100, 100), (200, 200)])], crs=3035)
+    >>> whole = reach_overlay(r, jur)
+    >>> parts = [(np.array(p), reach_overlay(r.iloc[p], jur)) for p in ([0, 2], [1])]
+    >>> combine_reach_overlays(r, parts).pieces.equals(whole.pieces)
+    True
+    """
+    n = len(reaches)
+    pos_all = np.concatenate(
+        [np.zeros(0, dtype=np.int64)] + [np.asarray(p, dtype=np.int64) for p, _ in parts]
+    )
+    ok = pos_all.size == n and ((pos_all >= 0) & (pos_all < n)).all()
+    if not ok or (n and not (np.bincount(pos_all, minlength=n) == 1).all()):
+        msg = (
+            f"the reach overlay parts cover {len(pos_all)} reach positions for {n} reaches; "
+            "every reach must be in exactly one part"
+        )
+        raise InputError(msg)
+    crs = reaches.crs
+    pieces = []
+    bnds = []
+    for pos, part in parts:
+        pos = np.asarray(pos, dtype=np.int64)
+        p = part.pieces
+        pieces.append(p.assign(reach_pos=pos[p["reach_pos"].to_numpy(dtype=np.int64)]))
+        if len(part.boundary_reaches):
+            bnds.append(part.boundary_reaches)
+    pc = pd.concat(pieces, ignore_index=True)
+    del pieces
+    order = np.lexsort((pc["piece"].to_numpy(), pc["reach_pos"].to_numpy()))
+    pc = pc.iloc[order].reset_index(drop=True)
+    for c in pc.columns:
+        if c != "geometry" and pc[c].dtype == object:
+            # parts computed elsewhere (dask workers) bring their own copy of every id and
+            # name string: share one object per distinct value, as a single run does
+            vals = pc[c].to_numpy(dtype=object)
+            codes, uniques = pd.factorize(vals)
+            known = codes >= 0  # missing values keep their own object (None stays None)
+            vals[known] = np.asarray(uniques, dtype=object)[codes[known]]
+            pc[c] = vals
+    pc["piece_id"] = np.arange(len(pc), dtype=np.int64)
+    # a piece that is a whole reach holds the reach's own line (the same object in a
+    # single run); parts computed elsewhere bring an equal copy: share the reach's again
+    rgeoms = reaches.geometry.to_numpy()
+    pgeoms = pc["geometry"].to_numpy()
+    rpos = pc["reach_pos"].to_numpy(dtype=np.int64)
+    whole = (pc["fraction_start"].to_numpy() == 0.0) & (pc["fraction_end"].to_numpy() == 1.0)
+    whole[whole] = shapely.equals_exact(pgeoms[whole], rgeoms[rpos[whole]], tolerance=0.0)
+    if whole.any():
+        pgeoms = pgeoms.copy()
+        pgeoms[whole] = rgeoms[rpos[whole]]
+        pc["geometry"] = pgeoms
+    all_pieces = gpd.GeoDataFrame(pc, geometry="geometry", crs=crs)
+    if not bnds:
+        bnd = parts[0][1].boundary_reaches if parts else gpd.GeoDataFrame()
+        return ReachOverlay(pieces=all_pieces, boundary_reaches=bnd)
+    b = pd.concat(bnds, ignore_index=True)
+    where = pd.Series(np.arange(n, dtype=np.int64), index=reaches["reach_id"].to_numpy())
+    bpos = where.reindex(b["reach_id"].to_numpy()).to_numpy()
+    order = np.lexsort((bpos, b["level"].to_numpy()))
+    b = b.iloc[order].reset_index(drop=True)
+    b["geometry"] = rgeoms[bpos[order].astype(np.int64)]  # the reach's line, as in one run
+    return ReachOverlay(
+        pieces=all_pieces, boundary_reaches=gpd.GeoDataFrame(b, geometry="geometry", crs=crs)
+    )
+
+
 def overlay_network(
     net: _NetworkLike,
     jurisdictions: gpd.GeoDataFrame,
@@ -157,6 +355,7 @@ def overlay_network(
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
     minor_area_km2: float | None = None,
     on_empty: OnEmpty = "warn",
+    reach_part: ReachOverlay | None = None,
 ) -> OverlayResult:
     """Run the whole overlay stage on one basin.
 
@@ -190,6 +389,10 @@ def overlay_network(
     on_empty
         What to do when no reach lies in any jurisdiction: ``"raise"`` an
         :class:`~basingov.errors.EmptyResultError`, ``"warn"`` or ``"ignore"``.
+    reach_part
+        The reach-by-reach part already computed (:func:`reach_overlay` of
+        ``net.reaches`` with the same options, or the parts of it stitched by
+        :func:`combine_reach_overlays`); None computes it here.
 
     Returns
     -------
@@ -225,9 +428,16 @@ def overlay_network(
     check_choice(on_empty, _ON_EMPTY, name="on_empty")
     reaches = net.reaches
     levels_ = _resolve_levels(jurisdictions, levels)
-    pieces = split_reaches(
-        reaches, jurisdictions, levels=levels_, meander_tolerance_m=meander_tolerance_m
-    )
+    if reach_part is None:
+        tol = ReachTolerances(meander_tolerance_m, border_tolerance_m, stretch_tolerance_m)
+        reach_part = reach_overlay(reaches, jurisdictions, levels=levels_, tolerances=tol)
+    elif piece_levels(reach_part.pieces) != levels_:
+        msg = (
+            f"reach_part has the levels {piece_levels(reach_part.pieces)}, the overlay asks "
+            f"for {levels_}; compute it with reach_overlay(..., levels={levels_})"
+        )
+        raise InputError(msg)
+    pieces = reach_part.pieces
     if (pieces[f"jur_{levels_[-1]}"] == OUTSIDE).all():
         msg = (
             f"no reach lies in any jurisdiction (levels {levels_}); check that reaches and "
@@ -237,8 +447,9 @@ def overlay_network(
             raise EmptyResultError(msg)
         if on_empty == "warn":
             warnings.warn(msg, BasingovWarning, stacklevel=2)
+    # border_<level> columns (mark_boundary_pieces) depend on the geometry only, not on
+    # the jur_<level> labels that fill_outside_gaps changes
     pieces = fill_outside_gaps(net, pieces)
-    pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=stretch_tolerance_m)
     numbers = _level_numbers(jurisdictions)
     g, every = graph_and_crossings(
         net, pieces, levels=levels_, level_numbers=numbers, min_stretch_m=min_stretch_m
@@ -275,9 +486,7 @@ def overlay_network(
             for lv in levels_
         }
     )
-    bnd = boundary_reaches(
-        reaches, jurisdictions, levels=levels_, border_tolerance_m=border_tolerance_m
-    )
+    bnd = reach_part.boundary_reaches
     counts = on_bnd.groupby(["reach_id", "level_name"]).size()
     key = pd.MultiIndex.from_arrays([bnd["reach_id"], bnd["level_name"]])
     bnd = bnd.assign(n_boundary_crossings=counts.reindex(key).fillna(0).astype(np.int64).to_numpy())

@@ -477,9 +477,9 @@ def _slice(
     rfirst[1:] = reach[1:] != reach[:-1]
     rlast = np.ones(vv.size, dtype=bool)
     rlast[:-1] = rfirst[1:]
-    cum = np.cumsum(seglen) - seglen
-    start = np.maximum.accumulate(np.where(rfirst, np.arange(vv.size), 0))
-    dist = cum - cum[start]
+    # distance from the reach's start, summed reach by reach: a running sum over all
+    # reaches would make a reach's fractions depend on the reaches cut with it
+    dist = _restarting_cumsum(seglen, rfirst)
     total = np.bincount(reach, weights=seglen, minlength=int(reach.max()) + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         vfrac = np.where(rlast, 1.0, np.clip(dist / total[reach], 0.0, 1.0))
@@ -512,6 +512,21 @@ def _slice(
     mid = first + (last - first) // 2
     inner = np.where((last - first >= 2)[:, None], exy[mid], 0.5 * (exy[first] + exy[last]))
     return lines, ereach[first].astype(np.int64), efrac[first], efrac[last], inner
+
+
+@njit(cache=True)
+def _restarting_cumsum(
+    v: NDArray[np.float64], first: NDArray[np.bool_]
+) -> NDArray[np.float64]:  # pragma: no cover - numba
+    """Exclusive running sum of ``v`` that restarts at 0 wherever ``first`` is set."""
+    out = np.empty(v.size)
+    acc = 0.0
+    for i in range(v.size):
+        if first[i]:
+            acc = 0.0
+        out[i] = acc
+        acc += v[i]
+    return out
 
 
 def _explode(
