@@ -10,10 +10,15 @@ import numpy as np
 
 from basingov._checks import check_choice
 from basingov.errors import InputError
-from basingov.network import kahn_order_csr
 from basingov.spillover import _kernels as K
 from basingov.spillover._common import _METHODS, Method
-from basingov.spillover.routing import RoutingGraph, _node_arrays, entry_factors, route
+from basingov.spillover.routing import (
+    RoutingGraph,
+    _node_arrays,
+    entry_factors,
+    route,
+    routing_graph,
+)
 
 
 # ----------------------------------------------------------------------------------------
@@ -352,21 +357,11 @@ def _first_exit(
 
 def _drop_links(graph: RoutingGraph, drop: np.ndarray) -> RoutingGraph:
     """``graph`` without the links flagged in ``drop`` (in :meth:`RoutingGraph.links` order)."""
-    n = graph.n
+    src, dst, frac = graph.links()
     keep = ~drop
-    src, dst, _ = graph.links()
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src[keep], minlength=n), out=indptr[1:])
-    indices = dst[keep]
-    idx_ds = graph.idx_ds.copy()
-    main = drop & (graph.idx_ds[src] == dst)
-    idx_ds[src[main]] = -1
-    order = kahn_order_csr(indptr, indices, n)
-    kind = "cyclic" if order.shape[0] < n else "dag"
-    return RoutingGraph(
-        idx_ds=idx_ds, indptr=indptr, indices=indices, frac=graph.frac[keep], order=order,
-        kind=kind,
-    )  # fmt: skip
+    # every kept link listed as a split: nodes left without any link become outlets
+    none = np.full(graph.n, -1, dtype=np.int64)
+    return routing_graph(none, splits=(src[keep], dst[keep], frac[keep]))
 
 
 def _foreign_arrays(foreign: tuple[Any, Any, Any], n: int) -> tuple[np.ndarray, ...]:
