@@ -107,34 +107,30 @@ def test_sigkill_keeps_the_previous_output_and_the_next_run_cleans_up(
     _assert_complete(out)
 
 
-def test_sigterm_is_handled_like_ctrl_c(toy: object, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "last_line"),
+    [
+        (signal.SIGTERM, 143, "Terminated (SIGTERM); no partial output was left."),
+        # a closed terminal killed the run and left its temporary folder until the next run
+        (signal.SIGHUP, 129, "Hung up (SIGHUP); no partial output was left."),
+    ],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_termination_signals_are_handled_like_ctrl_c(
+    toy: object, tmp_path: Path, sig: signal.Signals, code: int, last_line: str
+) -> None:
     cfg = toy()  # type: ignore[operator]
     out = tmp_path / "out"
     before = _previous(out)
     proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
     _wait_mid_run(proc, tmp_path, "out")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 143, err
-    assert err.strip().splitlines()[-1] == "Terminated (SIGTERM); no partial output was left."
+    assert proc.returncode == code, err
+    assert err.strip().splitlines()[-1] == last_line
     assert "Traceback" not in err
     assert _contents(out) == before
     assert _leftovers(tmp_path, "out") == []  # the process removed its own temp folder
-
-
-def test_sighup_is_handled_like_ctrl_c(toy: object, tmp_path: Path) -> None:
-    # a closed terminal killed the run and left its temporary folder until the next run
-    cfg = toy()  # type: ignore[operator]
-    out = tmp_path / "out"
-    before = _previous(out)
-    proc = _start(_cli("run", str(cfg), "-o", str(out), "--overwrite"), tmp_path)
-    _wait_mid_run(proc, tmp_path, "out")
-    proc.send_signal(signal.SIGHUP)
-    _, err = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 129, err
-    assert err.strip().splitlines()[-1] == "Hung up (SIGHUP); no partial output was left."
-    assert _contents(out) == before
-    assert _leftovers(tmp_path, "out") == []
 
 
 def test_repeated_ctrl_c_still_cleans_up(toy: object, tmp_path: Path) -> None:
