@@ -89,29 +89,24 @@ def _extent_text(shape: tuple[int, ...], t: Any) -> str:
     return f"[{min(xs):.6g}, {min(ys):.6g}, {max(xs):.6g}, {max(ys):.6g}]"
 
 
-def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
-    """Length of ``a & b``, element-wise (a module-level function: dask tasks run it)."""
-    return np.asarray(shapely.length(shapely.intersection(a, b)), dtype=np.float64)
-
-
 def _clear_boxes(a: np.ndarray) -> np.ndarray:
-    """A rectangle around each geometry of ``a``, clear of it on every side."""
+    """Return a rectangle around each geometry of ``a``, clear of it on every side."""
     x0, y0, x1, y1 = shapely.bounds(a).T
     d = np.maximum(x1 - x0, y1 - y0) + 1.0
     return shapely.box(x0 - d, y0 - d, x1 + d, y1 + d)
 
 
-def _cut(a: np.ndarray, b: Any, *, threads: bool = True) -> np.ndarray:
-    """``shapely.intersection(a, b)`` element-wise, the same geometries, cheaper.
+def _cut(a: np.ndarray, b: Any, *, a_first: bool = True, threads: bool = True) -> np.ndarray:
+    """``shapely.intersection(a, b)`` element-wise (``(b, a)`` if not ``a_first``), cheaper.
 
     Where ``b`` contains ``a`` properly (``a``'s boundary wholly inside ``b``'s interior),
     GEOS's overlay builds the result from ``a``'s own edges alone, which no edge of ``b``
     touches; cut by any such container it comes out the same, vertex for vertex. Those
     elements are cut by a plain rectangle around ``a`` (:func:`_clear_boxes`) instead of
-    the intricate ``b`` (a basin outline or a jurisdiction with thousands of vertices);
-    only the others meet ``b`` itself (on threads, :func:`_each`, unless ``threads`` is
-    False). ``tests/test_loads_fastcut.py`` checks the equality, vertex for vertex, on
-    random polygons and on the shipped rasters and jurisdictions.
+    the intricate ``b`` (a basin outline, a jurisdiction or a cell's part of one, with
+    thousands of vertices); only the others meet ``b`` itself (on threads, :func:`_each`,
+    unless ``threads`` is False). ``tests/test_loads_fastcut.py`` checks the equality,
+    vertex for vertex, on random polygons and lines and on the shipped basins.
 
     Examples
     --------
@@ -127,14 +122,13 @@ def _cut(a: np.ndarray, b: Any, *, threads: bool = True) -> np.ndarray:
     inner = shapely.contains_properly(b, a)
     out = np.empty(len(a), dtype=object)
     if inner.any():
-        out[inner] = shapely.intersection(a[inner], _clear_boxes(a[inner]))
+        ai, box = a[inner], _clear_boxes(a[inner])
+        out[inner] = shapely.intersection(ai, box) if a_first else shapely.intersection(box, ai)
     rest = ~inner
     if rest.any():
-        br = b[rest] if b_each else b
-        if threads:
-            out[rest] = _each(shapely.intersection, a[rest], br)
-        else:
-            out[rest] = shapely.intersection(a[rest], br)
+        ar, br = a[rest], (b[rest] if b_each else b)
+        x, y = (ar, br) if a_first else (br, ar)
+        out[rest] = _each(shapely.intersection, x, y) if threads else shapely.intersection(x, y)
     return out
 
 
@@ -270,7 +264,9 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    length = _each(_clipped_length, geoms[gi], pg[pi])
+    shapely.prepare(geoms)
+    # the length of geoms & piece; pieces wholly inside a geometry cut by a box (_cut)
+    length = np.asarray(shapely.length(_cut(pg[pi], geoms[gi], a_first=False)), dtype=float)
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
