@@ -29,7 +29,7 @@ def _quads(rng: np.random.Generator, n: int, span: float, size: float) -> np.nda
         ],
         1,
     )
-    return shapely.polygons(ring)
+    return np.asarray(shapely.polygons(ring), dtype=object)
 
 
 def _blob(rng: np.random.Generator, n: int, radius: float) -> shapely.Polygon:
