@@ -38,6 +38,7 @@ import shapely
 
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
+from basingov.loads.population import _cut
 
 __all__ = [
     "UWWTD_LOAD_COLUMNS",
@@ -284,7 +285,11 @@ def census_factors(
         outline = basin.to_crs(j.crs).union_all().boundary
         ring = shapely.buffer(outline, outline_tolerance_m)
         bnd = shapely.boundary(j.geometry.to_numpy())
-        on = shapely.length(shapely.intersection(bnd, ring))
+        # length of each outline near the basin's: 0 where it does not meet the ring
+        shapely.prepare(ring)
+        meets = shapely.intersects(ring, bnd)
+        on = np.zeros(bnd.size)
+        on[meets] = shapely.length(_cut(bnd[meets], ring))
         whole = on <= partial_share * np.maximum(shapely.length(bnd), 1e-9)
     g = grid_people.reindex(ids).fillna(0.0).to_numpy(dtype=float)
     c = census.reindex(ids).to_numpy(dtype=float)
