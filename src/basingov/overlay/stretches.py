@@ -247,11 +247,18 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     e = on[g.src] & (border[g.src] == border[g.dst])
     comp = _components(npc, g.src[e], g.dst[e])
     jur = p[f"jur_{level}"].to_numpy(dtype=object)
-    pair = pd.Series(border[on]).str.split("|", n=1, expand=True)
     a_of = np.full(npc, "", dtype=object)
     b_of = np.full(npc, "", dtype=object)
-    a_of[on] = pair[0].to_numpy(dtype=object)
-    b_of[on] = pair[1].to_numpy(dtype=object)
+    # "A|B" split once per distinct pair (a few hundred), not once per piece
+    codes, uniq = pd.factorize(border[on])
+    halves = [str(u).split("|", 1) for u in uniq]
+    if all(len(h) == 2 for h in halves):
+        a_of[on] = np.asarray([h[0] for h in halves], dtype=object)[codes]
+        b_of[on] = np.asarray([h[1] for h in halves], dtype=object)[codes]
+    else:  # a value without "|" (not from mark_boundary_pieces): pandas' rule for it
+        pair = pd.Series(border[on]).str.split("|", n=1, expand=True)
+        a_of[on] = pair[0].to_numpy(dtype=object)
+        b_of[on] = pair[1].to_numpy(dtype=object)
     df = pd.DataFrame(
         {
             "comp": comp[on],
