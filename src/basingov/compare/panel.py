@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov import __version__
+from basingov import __version__, maps
 from basingov.compare.indicators import INDICATORS, MIN_SHARE
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ CHART_INDICATORS = (
 def fmt(value: Any, unit: str = "") -> str:
     """Format a number for a table: thousands separators, 3 significant digits below 10.
 
+    The maps' :func:`basingov.maps.fmt` with the table's conventions: a count is a whole
+    number, a value from 10 to 100 has one decimal, and a missing value reads ``-``.
+
     Examples
     --------
     >>> fmt(163646.2, "km2"), fmt(0.04362, "index 0-1"), fmt(float("nan")), fmt(3.0, "count")
@@ -60,17 +63,11 @@ def fmt(value: Any, unit: str = "") -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not math.isfinite(v):
-        return "-"
-    if unit == "count" or (abs(v) >= 100 and v == round(v)):
+    if unit == "count" and math.isfinite(v):
         return f"{v:,.0f}"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
+    if 10 <= abs(v) < 100:
         return f"{v:,.1f}"
-    if v == 0:
-        return "0"
-    return f"{v:.3g}"
+    return maps.fmt(v, missing="-")
 
 
 def _value(r: pd.Series) -> str:
