@@ -142,6 +142,20 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
 
 
+def _governance_rows(c: Comparison) -> list[dict[str, Any]]:
+    """Return the governance facts as records, ``year`` as text (empty where none is cited)."""
+    rows = c.governance.to_dict("records")
+    for r in rows:
+        r["year"] = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    return rows
+
+
+def _band_basis(c: Comparison) -> str:
+    """Return what the Monte Carlo bands rest on (empty if no row has a band)."""
+    band = c.table.loc[c.table["band_basis"].astype(str) != "", "band_basis"]
+    return str(band.iloc[0]) if len(band) else ""
+
+
 def _md_computed_published(r: Mapping[Any, Any]) -> tuple[Any, ...]:
     """Return the cells basin, indicator, item, computed, published and discrepancy."""
     return (
@@ -251,10 +265,9 @@ def markdown_table(c: Comparison) -> str:
         "| basin | kind | what | year | source |",
         "|---|---|---|---|---|",
     ]
-    for r in c.governance.to_dict("records"):
-        year = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    for r in _governance_rows(c):
         lines.append(
-            _md_row((r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>"))
+            _md_row((r["basin"], r["field"], r["value"], r["year"], f"{r['source']} <{r['url']}>"))
         )
     na = t[t["status"] == "not available"]
     if len(na):
@@ -268,9 +281,8 @@ def markdown_table(c: Comparison) -> str:
             if r["indicator"] in ("area_share", "gauge_discharge_m3s", "station_load_kg_day"):
                 continue
             lines.append(f"- {r['basin']}, {r['indicator']}: {r['note']}")
-    band = t.loc[t["band_basis"].astype(str) != "", "band_basis"]
-    if len(band):
-        lines += ["", f"Bands: {band.iloc[0]}."]
+    if band := _band_basis(c):
+        lines += ["", f"Bands: {band}."]
     return "\n".join(lines) + "\n"
 
 
@@ -596,11 +608,10 @@ def html_panel(c: Comparison) -> str:
         "<h2>Governance</h2><table><tr><th>basin</th><th>kind</th><th>what</th>"
         "<th>year</th><th>source</th></tr>"
     )
-    for r in c.governance.to_dict("records"):
-        year = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    for r in _governance_rows(c):
         parts.append(
             "<tr>"
-            + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["field"], r["value"], year))
+            + "".join(f"<td>{_e(r[k])}</td>" for k in ("basin", "field", "value", "year"))
             + f"<td>{_e(r['source'])} <span class='small'>{_e(r['url'])}</span></td></tr>"
         )
     parts.append("</table>")
@@ -612,8 +623,7 @@ def html_panel(c: Comparison) -> str:
             for r in na.to_dict("records")
         ]
         parts.append("</ul>")
-    band = t.loc[t["band_basis"].astype(str) != "", "band_basis"]
-    if len(band):
-        parts.append(f"<p class='small'>Bands: {_e(band.iloc[0])}.</p>")
+    if band := _band_basis(c):
+        parts.append(f"<p class='small'>Bands: {_e(band)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
