@@ -307,17 +307,22 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % 10) for i in range(n)]
 
 
-def _bar_charts(c: Comparison) -> str:
+def _subplots(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, Any]:
+    """Return a figure of ``nrows`` x ``ncols`` axes, each ``width`` x ``height`` inches (Agg)."""
     # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+
+
+def _bar_charts(c: Comparison) -> str:
     keys = [k for k in CHART_INDICATORS if (c.table["indicator"] == k).any()]
     ncol = 3
     nrow = max(1, math.ceil(len(keys) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.9 * nrow), squeeze=False)
+    fig, axes = _subplots(nrow, ncol, width=4.2, height=2.9)
     cols = _colors(len(c.basins))
     for ax, key in zip(axes.flat, keys, strict=False):
         label, unit = INDICATORS[key]
@@ -358,14 +363,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _chains(c: Comparison) -> str:
-    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(c.basins)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(c.basins), width=3.6, height=3.4)
     for ax, b in zip(axes.flat, c.basins, strict=True):
         g = c.geometry[b]
         depth = dict(zip(g.depth["jur_id"].astype(str), g.depth["chain_depth"], strict=True))
@@ -482,14 +480,7 @@ def chain_columns(
 
 
 def _maps(c: Comparison) -> str:
-    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(c.basins)
-    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 3.8), squeeze=False)
+    fig, axes = _subplots(1, len(c.basins), width=3.8, height=3.8)
     for ax, b in zip(axes.flat, c.basins, strict=True):
         g = c.geometry[b]
         jur = g.jurisdictions
