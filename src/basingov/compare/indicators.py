@@ -815,7 +815,7 @@ def _monitoring_rows(
     return rows
 
 
-def _gauge_texts(r: dict[str, Any]) -> tuple[str, str]:
+def _gauge_texts(r: dict[Any, Any]) -> tuple[str, str]:
     """Source and note of a gauge's held-out discharge (a ``discharge_check`` row)."""
     return (
         f"{r.get('name', '')}: {r.get('source', '')}",
@@ -824,7 +824,7 @@ def _gauge_texts(r: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def _station_texts(r: dict[str, Any]) -> tuple[str, str]:
+def _station_texts(r: dict[Any, Any]) -> tuple[str, str]:
     """Source and note of a station's held-out load (a ``calibration_stations`` row)."""
     return (
         f"{r.get('name', '')}: mean C x Q of "
@@ -846,7 +846,7 @@ class _HeldOut:
     indicator: str
     id_column: str
     suffix: str
-    texts: Callable[[dict[str, Any]], tuple[str, str]]  # a row -> (source, note)
+    texts: Callable[[dict[Any, Any]], tuple[str, str]]  # a row -> (source, note)
     explanation: str
     skip_missing: bool  # leave out rows without a held-out value
 

@@ -142,7 +142,7 @@ def _published_rows(c: Comparison) -> pd.DataFrame:
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
 
 
-def _governance_rows(c: Comparison) -> list[dict[str, Any]]:
+def _governance_rows(c: Comparison) -> list[dict[Any, Any]]:
     """Return the governance facts as records, ``year`` as text (empty where none is cited)."""
     rows = c.governance.to_dict("records")
     for r in rows:
