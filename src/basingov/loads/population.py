@@ -89,6 +89,29 @@ def _extent_text(shape: tuple[int, ...], t: Any) -> str:
     return f"[{min(xs):.6g}, {min(ys):.6g}, {max(xs):.6g}, {max(ys):.6g}]"
 
 
+def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
+    """Length of ``a & b``, element-wise (a module-level function: dask tasks run it)."""
+    return np.asarray(shapely.length(shapely.intersection(a, b)), dtype=np.float64)
+
+
+def _clipped_lengths(polys: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """``shapely.length(shapely.intersection(polys, lines))`` element-wise, the same bits.
+
+    Lines strictly inside their polygon are cut by a box instead, as in :func:`_cut`;
+    the others are cut on threads (or dask tasks) that return only the lengths.
+    """
+    shapely.prepare(polys)
+    inner = shapely.contains_properly(polys, lines)
+    out = np.empty(len(lines), dtype=np.float64)
+    if inner.any():
+        li = lines[inner]
+        out[inner] = shapely.length(shapely.intersection(_clear_boxes(li), li))
+    rest = ~inner
+    if rest.any():
+        out[rest] = _each(_clipped_length, polys[rest], lines[rest])
+    return out
+
+
 def _clear_boxes(a: np.ndarray) -> np.ndarray:
     """Return a rectangle around each geometry of ``a``, clear of it on every side."""
     x0, y0, x1, y1 = shapely.bounds(a).T
@@ -96,8 +119,8 @@ def _clear_boxes(a: np.ndarray) -> np.ndarray:
     return shapely.box(x0 - d, y0 - d, x1 + d, y1 + d)
 
 
-def _cut(a: np.ndarray, b: Any, *, a_first: bool = True, threads: bool = True) -> np.ndarray:
-    """``shapely.intersection(a, b)`` element-wise (``(b, a)`` if not ``a_first``), cheaper.
+def _cut(a: np.ndarray, b: Any, *, threads: bool = True) -> np.ndarray:
+    """``shapely.intersection(a, b)`` element-wise, the same geometries, cheaper.
 
     Where ``b`` contains ``a`` properly (``a``'s boundary wholly inside ``b``'s interior),
     GEOS's overlay builds the result from ``a``'s own edges alone, which no edge of ``b``
@@ -105,8 +128,8 @@ def _cut(a: np.ndarray, b: Any, *, a_first: bool = True, threads: bool = True) -
     elements are cut by a plain rectangle around ``a`` (:func:`_clear_boxes`) instead of
     the intricate ``b`` (a basin outline, a jurisdiction or a cell's part of one, with
     thousands of vertices); only the others meet ``b`` itself (on threads, :func:`_each`,
-    unless ``threads`` is False). ``tests/test_loads_fastcut.py`` checks the equality,
-    vertex for vertex, on random polygons and lines and on the shipped basins.
+    unless ``threads`` is False). ``tests/loads/test_loads_fastcut.py`` checks the equality,
+    vertex for vertex, on random polygons and on the shipped basins.
 
     Examples
     --------
@@ -122,13 +145,11 @@ def _cut(a: np.ndarray, b: Any, *, a_first: bool = True, threads: bool = True) -
     inner = shapely.contains_properly(b, a)
     out = np.empty(len(a), dtype=object)
     if inner.any():
-        ai, box = a[inner], _clear_boxes(a[inner])
-        out[inner] = shapely.intersection(ai, box) if a_first else shapely.intersection(box, ai)
+        out[inner] = shapely.intersection(a[inner], _clear_boxes(a[inner]))
     rest = ~inner
     if rest.any():
         ar, br = a[rest], (b[rest] if b_each else b)
-        x, y = (ar, br) if a_first else (br, ar)
-        out[rest] = _each(shapely.intersection, x, y) if threads else shapely.intersection(x, y)
+        out[rest] = _each(shapely.intersection, ar, br) if threads else shapely.intersection(ar, br)
     return out
 
 
@@ -264,9 +285,7 @@ def _length_shares(
     that hold no river length (their pairs are missing).
     """
     gi, pi = tree.query(geoms, predicate="intersects")
-    shapely.prepare(geoms)
-    # the length of geoms & piece; pieces wholly inside a geometry cut by a box (_cut)
-    length = np.asarray(shapely.length(_cut(pg[pi], geoms[gi], a_first=False)), dtype=float)
+    length = _clipped_lengths(geoms[gi], pg[pi])
     ok = length > 0
     gi, pi, length = gi[ok], pi[ok], length[ok]
     tot = np.bincount(gi, weights=length, minlength=geoms.size)
