@@ -122,7 +122,13 @@ def test_shipped_rhine_cells_outline_and_jurisdictions() -> None:
 
     jur = basin.jurisdictions.to_crs(crs)
     fine = jur[jur["level"] == jur["level"].max()].geometry.to_numpy()
+    # the finest units (multipolygons) clipped by the basin, as _JurPlan does
+    whole = shapely.contains_properly(outline, fine)
+    assert whole.any()
+    assert (~whole).any()
+    fast = _cut(fine, outline, threads=False)
     fine = shapely.intersection(fine, outline)
+    _same(fast, fine)
     ci, ji = shapely.STRtree(fine).query(cells, predicate="intersects")
     shapely.prepare(fine)
     parts = _cut(cells[ci], fine[ji], threads=False)

@@ -421,7 +421,7 @@ class _JurPlan:
         fids = fj["jur_id"].astype(str).to_numpy(dtype=object)
         jg = fj.geometry.to_numpy()
         if bclip is not None:
-            jg = shapely.intersection(jg, bclip)
+            jg = _cut(jg, bclip)  # units wholly inside the basin: cut by a box
         ci, ji = shapely.STRtree(jg).query(cg, predicate="intersects")
         shapely.prepare(jg)
         part = _cut(cg[ci], jg[ji])
