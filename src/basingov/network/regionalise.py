@@ -109,7 +109,8 @@ def station_areas(
     Raises
     ------
     InputError
-        If the area table cannot be read or lacks a column.
+        If the ``areas`` file does not exist, is not a UTF-8 CSV table or lacks one of
+        ``area_columns``; the message names the file and the fix.
 
     Examples
     --------

@@ -612,7 +612,9 @@ def decay_model_from_config(config: BasinConfig) -> DecayModel:
     Raises
     ------
     InputError
-        If the parameter has no v_s anywhere.
+        If ``[loads] parameter`` has no lake settling velocity v_s: none in the config and
+        no default in :data:`DEFAULT_SETTLING_VELOCITY_M_YR`; set ``[spillover]
+        lake_settling_velocity_m_yr`` for it, with its source.
 
     Examples
     --------
