@@ -15,11 +15,27 @@ from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
 
-__all__ = ["MODES", "Mode", "SnapResult", "navigate", "snap_point"]
+__all__ = [
+    "DOWNSTREAM_MODES",
+    "MODES",
+    "UPSTREAM_MODES",
+    "DownstreamMode",
+    "Mode",
+    "SnapResult",
+    "UpstreamMode",
+    "navigate",
+    "snap_point",
+]
 
-Mode = Literal["UM", "UT", "DM", "DD"]
+UpstreamMode = Literal["UM", "UT"]
+DownstreamMode = Literal["DM", "DD"]
+Mode = Literal[UpstreamMode, DownstreamMode]
 #: The navigation modes of the USGS Network-Linked Data Index (NLDI).
 MODES: tuple[str, ...] = get_args(Mode)
+#: The upstream modes (main stem, with tributaries) and the downstream ones (main path,
+#: with diversions).
+UPSTREAM_MODES: tuple[str, ...] = get_args(UpstreamMode)
+DOWNSTREAM_MODES: tuple[str, ...] = get_args(DownstreamMode)
 
 
 def _flow_score(net: RiverNetwork) -> np.ndarray:
