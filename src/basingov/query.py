@@ -709,7 +709,9 @@ def jurisdiction(
     Raises
     ------
     InputError
-        If the level is unknown or the name matches no or several jurisdictions.
+        If ``level`` is not a level of the jurisdictions (the allowed levels are listed),
+        if ``name_or_id`` matches no jurisdiction, or if it matches several (they are
+        listed; pass a ``jur_id`` or a ``level``).
 
     Examples
     --------

@@ -206,14 +206,11 @@ def travel_times(
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "velocity_ms": [1.0, 0.5]},
-    ...     geometry=[LineString([(0, 0), (3600, 0)]), LineString([(3600, 0), (7200, 0)])],
-    ...     crs="EPSG:3035")
-    >>> travel_times(network_from_table(t), 1, start_fraction=0.5)["t_out_hours"].tolist()
+    Two 3.6 km reaches at 1 and 0.5 m/s; the release is halfway down reach 1:
+
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], length_m=3600, columns={"velocity_ms": [1.0, 0.5]})
+    >>> travel_times(net, 1, start_fraction=0.5)["t_out_hours"].tolist()
     [0.5, 2.5]
     """
     check_choice(mode, DOWNSTREAM_MODES, name="mode")

@@ -254,7 +254,9 @@ def published_classes(observations: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If a published class value is not a whole rank of its standard.
+        If a ``value`` of a published class parameter is not a whole class rank
+        1..n of its standard; the message lists the ranks with their labels and the bad
+        values.
 
     Examples
     --------
