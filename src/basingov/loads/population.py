@@ -105,7 +105,7 @@ def _clipped_lengths(polys: np.ndarray, lines: np.ndarray) -> np.ndarray:
     out = np.empty(len(lines), dtype=np.float64)
     if inner.any():
         li = lines[inner]
-        out[inner] = shapely.length(shapely.intersection(_clear_boxes(li), li))
+        out[inner] = _each(_clipped_length, _clear_boxes(li), li)
     rest = ~inner
     if rest.any():
         out[rest] = _each(_clipped_length, polys[rest], lines[rest])
@@ -144,12 +144,12 @@ def _cut(a: np.ndarray, b: Any, *, threads: bool = True) -> np.ndarray:
         shapely.prepare(b)
     inner = shapely.contains_properly(b, a)
     out = np.empty(len(a), dtype=object)
+    cut = _each if threads else (lambda f, x, y: f(x, y))
     if inner.any():
-        out[inner] = shapely.intersection(a[inner], _clear_boxes(a[inner]))
+        out[inner] = cut(shapely.intersection, a[inner], _clear_boxes(a[inner]))
     rest = ~inner
     if rest.any():
-        ar, br = a[rest], (b[rest] if b_each else b)
-        out[rest] = _each(shapely.intersection, ar, br) if threads else shapely.intersection(ar, br)
+        out[rest] = cut(shapely.intersection, a[rest], b[rest] if b_each else b)
     return out
 
 
