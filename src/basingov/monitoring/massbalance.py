@@ -362,7 +362,7 @@ def _sum_of(load: pd.Series, names: list[str]) -> float:
     """
     if not load.index.is_unique:
         return float(load.loc[names].sum())
-    x = load.to_numpy(dtype=np.float64)[load.index.get_indexer(names)]
+    x = load.to_numpy(dtype=np.float64)[load.index.get_indexer(pd.Index(names))]
     return float(np.where(np.isnan(x), 0.0, x).sum())
 
 
