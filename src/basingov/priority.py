@@ -483,47 +483,6 @@ def _discordant(y: np.ndarray) -> int:  # pragma: no cover - compiled
     return inv
 
 
-def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau-b of two rankings: ``scipy.stats.kendalltau(x, y).statistic``.
-
-    The same counts (discordant pairs, ties in x, in y and in both) and the same final
-    arithmetic as SciPy, without its p-value.
-
-    Examples
-    --------
-    >>> _kendall_tau_b(np.array([1, 2, 3, 4]), np.array([1, 3, 2, 4]))
-    0.6666666666666669
-    """
-    x = np.asarray(x)
-    y = np.asarray(y)
-    size = x.size
-    if size < 2:
-        return float("nan")
-    perm = np.argsort(y)
-    x, y = x[perm], y[perm]
-    y = np.r_[True, y[1:] != y[:-1]].cumsum(dtype=np.intp)
-    perm = np.argsort(x, kind="mergesort")
-    x, y = x[perm], y[perm]
-    x = np.r_[True, x[1:] != x[:-1]].cumsum(dtype=np.intp)
-    dis = int(_discordant(y.astype(np.int64)))
-    obs = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1]), True]
-    cnt = np.diff(np.nonzero(obs)[0]).astype("int64", copy=False)
-    ntie = int((cnt * (cnt - 1) // 2).sum())
-
-    def ties(ranks: np.ndarray) -> int:
-        c = np.bincount(ranks).astype("int64", copy=False)
-        c = c[c > 1]
-        return int((c * (c - 1) // 2).sum())
-
-    xtie, ytie = ties(x), ties(y)
-    tot = (size * (size - 1)) // 2
-    if xtie == tot or ytie == tot:
-        return float("nan")
-    con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
-    tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
-    return float(np.minimum(1.0, max(-1.0, tau)))
-
-
 def rank_stability(
     x: pd.DataFrame,
     minor: np.ndarray,
