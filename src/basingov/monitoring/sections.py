@@ -437,11 +437,16 @@ def _class_summary(classes: pd.DataFrame, class_trends: pd.DataFrame) -> pd.Data
     ]
     if classes.empty:
         return pd.DataFrame(columns=cols)
+    # each station's first tested class trend (one pass, not one filter per station)
+    first_tested: dict[Any, tuple[str, float]] = {}
+    if len(class_trends):
+        ct = class_trends[class_trends["tested"]]
+        for sid, trend, p in zip(ct["station_id"], ct["trend"], ct["p_value"], strict=True):
+            first_tested.setdefault(sid, (str(trend), float(p)))
     rows = []
     for sid, g in classes.sort_values("period_start").groupby("station_id", sort=True):
         last = g.iloc[-1]
-        tr = class_trends[class_trends["station_id"] == sid] if len(class_trends) else class_trends
-        tested = tr[tr["tested"]] if len(tr) else tr
+        tested = first_tested.get(sid)
         rows.append(
             {
                 "station_id": sid,
@@ -455,11 +460,9 @@ def _class_summary(classes: pd.DataFrame, class_trends: pd.DataFrame) -> pd.Data
                 "best_class": g["class"].to_numpy()[int(np.argmin(g["class_rank"].to_numpy()))],
                 "worst_class": g["class"].to_numpy()[int(np.argmax(g["class_rank"].to_numpy()))],
                 "class_trend": (
-                    _class_trend_words(str(tested["trend"].iloc[0]))
-                    if len(tested)
-                    else "not tested"
+                    _class_trend_words(tested[0]) if tested is not None else "not tested"
                 ),
-                "class_trend_p": float(tested["p_value"].iloc[0]) if len(tested) else np.nan,
+                "class_trend_p": tested[1] if tested is not None else np.nan,
             }
         )
     return pd.DataFrame(rows, columns=cols)
