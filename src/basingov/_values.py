@@ -52,7 +52,9 @@ def check_file_name(name: Any, *, where: str) -> str:
     Raises
     ------
     ConfigError
-        Naming ``where`` and the rule.
+        If ``name`` breaks one of these rules; the message gives ``where`` (the config
+        key), the name received and the rule, e.g. "use letters, digits, '_', '-' and '.'
+        only" or "Windows reserves it for a device".
 
     Examples
     --------

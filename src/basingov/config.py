@@ -199,6 +199,12 @@ class MonitoringSection:
     period: str = "year"
 
 
+#: Assessment periods accepted in ``[monitoring] period`` (also
+#: :data:`basingov.monitoring.PERIODS`).
+MonitoringPeriod = Literal["year", "month"]
+MONITORING_PERIODS: tuple[str, ...] = get_args(MonitoringPeriod)
+
+
 #: Load-source kinds accepted in ``[loads] sources`` (also :data:`basingov.loads.SOURCES`).
 LoadSource = Literal[
     "population_raster",
@@ -1222,8 +1228,10 @@ def load_config(path: str | Path) -> BasinConfig:
                 )
     mon = optional.get("monitoring")
     if mon is not None:
-        if mon.period not in ("year", "month"):
-            errs.add(f"[monitoring].period must be one of ['year', 'month'], got {mon.period!r}")
+        if mon.period not in MONITORING_PERIODS:
+            errs.add(
+                f"[monitoring].period must be one of {list(MONITORING_PERIODS)}, got {mon.period!r}"
+            )
         for key in ("snap_tolerance_m", "section_tolerance_m"):
             if not getattr(mon, key) >= 0:
                 errs.add(f"[monitoring].{key} must be >= 0 metres, got {getattr(mon, key)!r}")

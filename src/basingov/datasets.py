@@ -47,7 +47,9 @@ def data_dir() -> Path:
     Raises
     ------
     InputError
-        If no data folder can be found.
+        If ``$BASINGOV_DATA`` is set to a folder without ``basins/``, or, unset, if the
+        source tree's ``data/`` is missing (an installed wheel ships none): install from a
+        clone with ``pip install -e .`` or set ``$BASINGOV_DATA``.
 
     Examples
     --------

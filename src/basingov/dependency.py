@@ -249,7 +249,8 @@ def upstream_dependency(graph: nx.DiGraph, *, basis: Basis = "auto") -> pd.Serie
     Raises
     ------
     InputError
-        If ``basis`` is not allowed.
+        If ``basis`` is not ``"auto"``, ``"area"`` or ``"length"`` (checked by
+        :func:`dependency_basis`; the message lists the allowed values).
 
     Examples
     --------

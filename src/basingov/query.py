@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, get_args, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import geopandas as gpd
 import networkx as nx
@@ -28,7 +28,15 @@ from basingov.datasets import Basin, load_basin, load_network
 from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
 from basingov.io import to_jsonable
-from basingov.network import RiverNetwork, navigate, snap_point
+from basingov.network import (
+    DOWNSTREAM_MODES,
+    UPSTREAM_MODES,
+    DownstreamMode,
+    RiverNetwork,
+    UpstreamMode,
+    navigate,
+    snap_point,
+)
 from basingov.overlay import (
     CROSSING_KEY_COLUMNS,
     OverlayResult,
@@ -52,11 +60,6 @@ __all__ = [
     "river",
     "upstream",
 ]
-
-UpstreamMode = Literal["UM", "UT"]
-DownstreamMode = Literal["DM", "DD"]
-_UP_MODES: tuple[str, ...] = get_args(UpstreamMode)
-_DOWN_MODES: tuple[str, ...] = get_args(DownstreamMode)
 
 #: Fields of one crossing in the JSON of ``basingov query crossings|jurisdiction``.
 CROSSING_FIELDS: tuple[str, ...] = (
@@ -370,7 +373,7 @@ def upstream(
     >>> [j["name"] for j in r.jurisdictions["province"]]
     ['Shanghai Municipality', 'Jiangsu Province', 'Zhejiang Province', 'Anhui Province']
     """
-    _check_mode(mode, _UP_MODES, "downstream")
+    _check_mode(mode, UPSTREAM_MODES, "downstream")
     return _navigate(
         basin_or_network, at, mode=mode, max_km=max_km, network=network, tolerance_m=tolerance_m
     )
@@ -417,7 +420,7 @@ def downstream(
     >>> r.mode, r.n_reaches, [j["name"] for j in r.jurisdictions["province"]]
     ('DM', 46, ['Zhejiang Province', 'Jiangsu Province', 'Shanghai Municipality'])
     """
-    _check_mode(mode, _DOWN_MODES, "upstream")
+    _check_mode(mode, DOWNSTREAM_MODES, "upstream")
     return _navigate(
         basin_or_network, at, mode=mode, max_km=max_km, network=network, tolerance_m=tolerance_m
     )
@@ -706,7 +709,9 @@ def jurisdiction(
     Raises
     ------
     InputError
-        If the level is unknown or the name matches no or several jurisdictions.
+        If ``level`` is not a level of the jurisdictions (the allowed levels are listed),
+        if ``name_or_id`` matches no jurisdiction, or if it matches several (they are
+        listed; pass a ``jur_id`` or a ``level``).
 
     Examples
     --------

@@ -116,7 +116,9 @@ def river_courses(
     Raises
     ------
     InputError
-        If the network has no ``name`` column.
+        If the network's reaches have no ``name`` column; the message says to set
+        ``name_column`` (or ``names_path``/``names_layer``) in the basin config's
+        ``[networks.<key>]`` table.
 
     Examples
     --------
@@ -237,19 +239,15 @@ def river_chiefs(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString, box
+    The river Big runs 18 km from A into B, 9 km in each:
+
+    >>> from basingov.examples import example_basin, example_jurisdictions, example_network
     >>> from basingov.overlay import overlay_network
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 10000, 10000), box(10000, 0, 20000, 10000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1], "name": ["Big"], "upstream_area_km2": [5.0],
-    ...     "local_area_km2": [5.0], "length_km": [18.0]},
-    ...     geometry=[LineString([(1000, 5000), (19000, 5000)])], crs=3035)
-    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([-1]))
-    >>> ov = overlay_network(net, jur, gpd.GeoDataFrame(geometry=[box(0, 0, 20000, 10000)],
-    ...     crs=3035))
+    >>> jur = example_jurisdictions(["A", "B"], name=["Aa", "Bb"], width_m=10000,
+    ...     height_m=10000)
+    >>> net = example_network([-1], length_m=18000, origin=(1000, 5000),
+    ...     columns={"name": ["Big"], "local_area_km2": [5.0]})
+    >>> ov = overlay_network(net, jur, example_basin(width_m=20000, height_m=10000))
     >>> t = river_chiefs(net, ov)
     >>> t[["seq", "jur_id", "length_km", "exit", "exit_crossing_id"]].values.tolist()
     [[1, 'A', 9.0, 'border', 'country-0'], [2, 'B', 9.0, 'basin outlet', '']]
@@ -432,7 +430,7 @@ def river_names(reaches: pd.DataFrame) -> list[str]:
     Raises
     ------
     InputError
-        If the table has no ``name`` column.
+        If ``reaches`` has no ``name`` column (see :func:`river_courses` for the fix).
 
     Examples
     --------

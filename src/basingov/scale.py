@@ -505,17 +505,16 @@ def overlay_partitioned(
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> from shapely import LineString, box
-    >>> west, east = box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)
-    >>> jur = gpd.GeoDataFrame(dict(jur_id=["A", "B"], name=["A", "B"], level=0,
-    ...     level_name="country", parent_id=""), geometry=[west, east], crs=3035)
+    >>> from shapely import LineString
+    >>> from basingov.examples import example_basin, example_jurisdictions
+    >>> jur = example_jurisdictions(["A", "B"])  # A west, B east of x = 1000
     >>> tributary = LineString([(100, 900), (500, 500)])
     >>> main = LineString([(500, 500), (1900, 500)])
     >>> r = gpd.GeoDataFrame(dict(reach_id=[1, 2], length_km=[0.6, 1.4],
     ...     upstream_area_km2=[2.0, 5.0], local_area_km2=[2.0, 3.0]),
     ...     geometry=[tributary, main], crs=3035)
     >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))  # 1 flows into 2
-    >>> basin = gpd.GeoDataFrame(geometry=[west.union(east)], crs=3035)
+    >>> basin = example_basin()  # the union of A and B
     >>> with engine("synchronous") as eng:
     ...     ov = overlay_partitioned(net, jur, basin, levels=["country"], eng=eng, partitions=2)
     >>> ov.crossings[["from_jur", "to_jur", "reach_id"]].values.tolist()

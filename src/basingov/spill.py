@@ -40,7 +40,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -48,11 +48,14 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from basingov._checks import check_choice
 from basingov.datasets import load_basin, load_network
 from basingov.errors import EmptyResultError, InputError
 from basingov.io import to_jsonable
 from basingov.network import (
     DEFAULT_VELOCITY_B,
+    DOWNSTREAM_MODES,
+    DownstreamMode,
     lake_reaches,
     navigate,
     snap_point,
@@ -90,9 +93,6 @@ NOTIFICATION_COLUMNS: tuple[str, ...] = (
     "peak_hours",
     "peak_mg_l",
 )
-
-Mode = Literal["DM", "DD"]
-_MODES: tuple[str, ...] = get_args(Mode)
 
 
 def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
@@ -164,7 +164,7 @@ def travel_times(
     start: int,
     *,
     start_fraction: float = 0.0,
-    mode: Mode = "DM",
+    mode: DownstreamMode = "DM",
     flow_ratio: float = 1.0,
     velocity_b: float = DEFAULT_VELOCITY_B,
 ) -> pd.DataFrame:
@@ -206,19 +206,14 @@ def travel_times(
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "velocity_ms": [1.0, 0.5]},
-    ...     geometry=[LineString([(0, 0), (3600, 0)]), LineString([(3600, 0), (7200, 0)])],
-    ...     crs="EPSG:3035")
-    >>> travel_times(network_from_table(t), 1, start_fraction=0.5)["t_out_hours"].tolist()
+    Two 3.6 km reaches at 1 and 0.5 m/s; the release is halfway down reach 1:
+
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], length_m=3600, columns={"velocity_ms": [1.0, 0.5]})
+    >>> travel_times(net, 1, start_fraction=0.5)["t_out_hours"].tolist()
     [0.5, 2.5]
     """
-    if mode not in _MODES:
-        msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
-        raise InputError(msg)
+    check_choice(mode, DOWNSTREAM_MODES, name="mode")
     if not 0.0 <= start_fraction <= 1.0:
         msg = f"start_fraction must lie in [0, 1], got {start_fraction}"
         raise InputError(msg)
@@ -360,7 +355,7 @@ def spill_notifications(
     *,
     levels: Sequence[str],
     start_fraction: float = 0.0,
-    mode: Mode = "DM",
+    mode: DownstreamMode = "DM",
     dispersion_m2_s: float = DEFAULT_DISPERSION_M2_S,
     decay_per_day: float = 0.0,
     release_time: dt.datetime | None = None,
@@ -608,7 +603,7 @@ def warn(
     *,
     time: str | dt.datetime | None = None,
     network: str | None = None,
-    mode: Mode = "DM",
+    mode: DownstreamMode = "DM",
     dispersion_m2_s: float | None = None,
     decay_per_day: float = 0.0,
     tolerance_m: float = 5000.0,
@@ -696,9 +691,7 @@ def warn(
     else:
         release = time
     _check_release(mass_kg, dispersion_m2_s, decay_per_day, release, tolerance_m=tolerance_m)
-    if mode not in _MODES:
-        msg = f"mode must be one of {list(_MODES)}, got {mode!r}"
-        raise InputError(msg)
+    check_choice(mode, DOWNSTREAM_MODES, name="mode")
     if flow_m3s is not None and flow_percentile is not None:
         msg = "give flow_m3s (--flow) or flow_percentile (--flow-percentile), not both"
         raise InputError(msg)

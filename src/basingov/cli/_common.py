@@ -22,7 +22,9 @@ def parse_lonlat(value: str, *, option: str = "--at") -> tuple[float, float]:
     Raises
     ------
     InputError
-        If the text is not two numbers or they are out of range.
+        If ``value`` is not two comma-separated numbers, or lon is outside ±180 or lat
+        outside ±90 (often LAT,LON given the wrong way round); the message names
+        ``option`` and shows the expected form ``7.59,47.56``.
 
     Examples
     --------

@@ -10,13 +10,14 @@ import click
 from basingov import query
 from basingov.cli._common import check_suffix, choice_option, output_options, parse_lonlat
 from basingov.io import check_overwrite, write_vector
+from basingov.network import DOWNSTREAM_MODES, UPSTREAM_MODES
 
 __all__ = ["downstream", "upstream"]
 
 _OUT_SUFFIXES = (".csv", ".gpkg", ".geojson")
 
 
-def _command(direction: str, modes: tuple[str, str], default: str, doc: str) -> click.Command:
+def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> click.Command:
     """Make ``query upstream`` or ``query downstream``: the same options, other modes."""
 
     @click.command(direction, help=doc)
@@ -75,7 +76,7 @@ def _command(direction: str, modes: tuple[str, str], default: str, doc: str) -> 
 
 upstream = _command(
     "upstream",
-    ("UM", "UT"),
+    UPSTREAM_MODES,
     "UT",
     """Everything upstream of a point in BASIN (a shipped name or a config path).
 
@@ -86,7 +87,7 @@ upstream = _command(
 )
 downstream = _command(
     "downstream",
-    ("DM", "DD"),
+    DOWNSTREAM_MODES,
     "DM",
     """Everything downstream of a point in BASIN (a shipped name or a config path).
 

@@ -19,6 +19,7 @@ from basingov.cli._common import (
 )
 from basingov.errors import InputError
 from basingov.io import check_overwrite, write_csv, write_json
+from basingov.network import DOWNSTREAM_MODES
 from basingov.spill import warn
 
 __all__ = ["spill"]
@@ -32,7 +33,7 @@ __all__ = ["spill"]
 @click.option("--network", default=None, help="Network key (default: [basin] network).")
 @choice_option(
     "--mode",
-    choices=["DM", "DD"],
+    choices=DOWNSTREAM_MODES,
     default="DM",
     help_text="Follow the main stem (DM) or every diversion (DD).",
 )

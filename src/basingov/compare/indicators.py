@@ -25,6 +25,7 @@ spillover indicators (``exported`` :math:`X_o`, ``stays_home`` :math:`S[o, o]`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -814,42 +815,75 @@ def _monitoring_rows(
     return rows
 
 
+def _gauge_texts(r: dict[Any, Any]) -> tuple[str, str]:
+    """Source and note of a gauge's held-out discharge (a ``discharge_check`` row)."""
+    return (
+        f"{r.get('name', '')}: {r.get('source', '')}",
+        f"fitted (regionalised) {float(r['modelled_m3s']):,.1f}; one runoff "
+        f"depth {float(r['uniform_m3s']):,.1f} m3/s",
+    )
+
+
+def _station_texts(r: dict[Any, Any]) -> tuple[str, str]:
+    """Source and note of a station's held-out load (a ``calibration_stations`` row)."""
+    return (
+        f"{r.get('name', '')}: mean C x Q of "
+        f"{int(r.get('n_samples', 0))} samples, flow {r.get('flow_source', '')}",
+        f"prior {float(r['predicted_prior_kg_day']):,.0f}; fitted "
+        f"{float(r['predicted_kg_day']):,.0f} kg/day",
+    )
+
+
+@dataclass(frozen=True)
+class _HeldOut:
+    """A held-out check a run folder may carry: a model value beside its measurement.
+
+    The model value is one the fit did not see (column ``heldout_<suffix>``), the
+    measurement is ``observed_<suffix>``.
+    """
+
+    table: str
+    indicator: str
+    id_column: str
+    suffix: str
+    texts: Callable[[dict[Any, Any]], tuple[str, str]]  # a row -> (source, note)
+    explanation: str
+    skip_missing: bool  # leave out rows without a held-out value
+
+
+_HELDOUT_CHECKS = (
+    _HeldOut(
+        "discharge_check", "gauge_discharge_m3s", "gauge_id", "m3s", _gauge_texts,
+        "held out: runoff regionalised to the other gauges only", skip_missing=True,
+    ),
+    _HeldOut(
+        "calibration_stations", "station_load_kg_day", "station_id", "kg_day", _station_texts,
+        "held out: the calibration refitted without this station", skip_missing=False,
+    ),
+)  # fmt: skip
+
+
 def _measured_rows(run: RunFolder) -> list[dict[str, Any]]:
     """Gauged discharges and station loads the run compared with its model."""
     rows: list[dict[str, Any]] = []
-    if run.has_table("discharge_check"):
-        d = run.table("discharge_check")
-        for r in d.to_dict("records"):
-            if not np.isfinite(float(r.get("heldout_m3s", np.nan))):
+    for check in _HELDOUT_CHECKS:
+        if not run.has_table(check.table):
+            continue
+        heldout, observed = f"heldout_{check.suffix}", f"observed_{check.suffix}"
+        for r in run.table(check.table).to_dict("records"):
+            if check.skip_missing and not np.isfinite(float(r.get(heldout, np.nan))):
                 continue
+            source, note = check.texts(r)
             rows.append(
                 _row(
                     run,
-                    "gauge_discharge_m3s",
-                    item=str(r["gauge_id"]),
-                    value=float(r["heldout_m3s"]),
-                    published=float(r["observed_m3s"]),
-                    published_source=f"{r.get('name', '')}: {r.get('source', '')}",
-                    note=f"fitted (regionalised) {float(r['modelled_m3s']):,.1f}; one runoff "
-                    f"depth {float(r['uniform_m3s']):,.1f} m3/s",
-                    explanation="held out: runoff regionalised to the other gauges only",
-                )
-            )
-    if run.has_table("calibration_stations"):
-        cs = run.table("calibration_stations")
-        for r in cs.to_dict("records"):
-            rows.append(
-                _row(
-                    run,
-                    "station_load_kg_day",
-                    item=str(r["station_id"]),
-                    value=float(r["heldout_kg_day"]),
-                    published=float(r["observed_kg_day"]),
-                    published_source=f"{r.get('name', '')}: mean C x Q of "
-                    f"{int(r.get('n_samples', 0))} samples, flow {r.get('flow_source', '')}",
-                    note=f"prior {float(r['predicted_prior_kg_day']):,.0f}; fitted "
-                    f"{float(r['predicted_kg_day']):,.0f} kg/day",
-                    explanation="held out: the calibration refitted without this station",
+                    check.indicator,
+                    item=str(r[check.id_column]),
+                    value=float(r[heldout]),
+                    published=float(r[observed]),
+                    published_source=source,
+                    note=note,
+                    explanation=check.explanation,
                 )
             )
     return rows

@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov import __version__
+from basingov import __version__, maps
 from basingov.compare.indicators import INDICATORS, MIN_SHARE
 
 if TYPE_CHECKING:
@@ -51,6 +51,9 @@ CHART_INDICATORS = (
 def fmt(value: Any, unit: str = "") -> str:
     """Format a number for a table: thousands separators, 3 significant digits below 10.
 
+    The maps' :func:`basingov.maps.fmt` with the table's conventions: a count is a whole
+    number, a value from 10 to 100 has one decimal, and a missing value reads ``-``.
+
     Examples
     --------
     >>> fmt(163646.2, "km2"), fmt(0.04362, "index 0-1"), fmt(float("nan")), fmt(3.0, "count")
@@ -60,17 +63,11 @@ def fmt(value: Any, unit: str = "") -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not math.isfinite(v):
-        return "-"
-    if unit == "count" or (abs(v) >= 100 and v == round(v)):
+    if unit == "count" and math.isfinite(v):
         return f"{v:,.0f}"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
+    if 10 <= abs(v) < 100:
         return f"{v:,.1f}"
-    if v == 0:
-        return "0"
-    return f"{v:.3g}"
+    return maps.fmt(v, missing="-")
 
 
 def _value(r: pd.Series) -> str:
@@ -143,6 +140,20 @@ def _level_names(c: Comparison) -> dict[str, str]:
 def _published_rows(c: Comparison) -> pd.DataFrame:
     t = c.table
     return t[np.isfinite(pd.to_numeric(t["published"], errors="coerce"))].copy()
+
+
+def _governance_rows(c: Comparison) -> list[dict[Any, Any]]:
+    """Return the governance facts as records, ``year`` as text (empty where none is cited)."""
+    rows = c.governance.to_dict("records")
+    for r in rows:
+        r["year"] = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    return rows
+
+
+def _band_basis(c: Comparison) -> str:
+    """Return what the Monte Carlo bands rest on (empty if no row has a band)."""
+    band = c.table.loc[c.table["band_basis"].astype(str) != "", "band_basis"]
+    return str(band.iloc[0]) if len(band) else ""
 
 
 def _md_computed_published(r: Mapping[Any, Any]) -> tuple[Any, ...]:
@@ -254,10 +265,9 @@ def markdown_table(c: Comparison) -> str:
         "| basin | kind | what | year | source |",
         "|---|---|---|---|---|",
     ]
-    for r in c.governance.to_dict("records"):
-        year = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    for r in _governance_rows(c):
         lines.append(
-            _md_row((r["basin"], r["field"], r["value"], year, f"{r['source']} <{r['url']}>"))
+            _md_row((r["basin"], r["field"], r["value"], r["year"], f"{r['source']} <{r['url']}>"))
         )
     na = t[t["status"] == "not available"]
     if len(na):
@@ -271,9 +281,8 @@ def markdown_table(c: Comparison) -> str:
             if r["indicator"] in ("area_share", "gauge_discharge_m3s", "station_load_kg_day"):
                 continue
             lines.append(f"- {r['basin']}, {r['indicator']}: {r['note']}")
-    band = t.loc[t["band_basis"].astype(str) != "", "band_basis"]
-    if len(band):
-        lines += ["", f"Bands: {band.iloc[0]}."]
+    if band := _band_basis(c):
+        lines += ["", f"Bands: {band}."]
     return "\n".join(lines) + "\n"
 
 
@@ -298,17 +307,22 @@ def _colors(n: int) -> list[Any]:
     return [cmap(i % 10) for i in range(n)]
 
 
-def _bar_charts(c: Comparison) -> str:
+def _subplots(nrows: int, ncols: int, *, width: float, height: float) -> tuple[Any, Any]:
+    """Return a figure of ``nrows`` x ``ncols`` axes, each ``width`` x ``height`` inches (Agg)."""
     # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False)
+
+
+def _bar_charts(c: Comparison) -> str:
     keys = [k for k in CHART_INDICATORS if (c.table["indicator"] == k).any()]
     ncol = 3
     nrow = max(1, math.ceil(len(keys) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 2.9 * nrow), squeeze=False)
+    fig, axes = _subplots(nrow, ncol, width=4.2, height=2.9)
     cols = _colors(len(c.basins))
     for ax, key in zip(axes.flat, keys, strict=False):
         label, unit = INDICATORS[key]
@@ -349,14 +363,7 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _chains(c: Comparison) -> str:
-    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(c.basins)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
+    fig, axes = _subplots(1, len(c.basins), width=3.6, height=3.4)
     for ax, b in zip(axes.flat, c.basins, strict=True):
         g = c.geometry[b]
         depth = dict(zip(g.depth["jur_id"].astype(str), g.depth["chain_depth"], strict=True))
@@ -473,14 +480,7 @@ def chain_columns(
 
 
 def _maps(c: Comparison) -> str:
-    # deferred: matplotlib is an optional dependency (basingov[maps]) and slow to import
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    n = len(c.basins)
-    fig, axes = plt.subplots(1, n, figsize=(3.8 * n, 3.8), squeeze=False)
+    fig, axes = _subplots(1, len(c.basins), width=3.8, height=3.8)
     for ax, b in zip(axes.flat, c.basins, strict=True):
         g = c.geometry[b]
         jur = g.jurisdictions
@@ -599,11 +599,10 @@ def html_panel(c: Comparison) -> str:
         "<h2>Governance</h2><table><tr><th>basin</th><th>kind</th><th>what</th>"
         "<th>year</th><th>source</th></tr>"
     )
-    for r in c.governance.to_dict("records"):
-        year = "" if pd.isna(r["year"]) else str(int(r["year"]))
+    for r in _governance_rows(c):
         parts.append(
             "<tr>"
-            + "".join(f"<td>{_e(x)}</td>" for x in (r["basin"], r["field"], r["value"], year))
+            + "".join(f"<td>{_e(r[k])}</td>" for k in ("basin", "field", "value", "year"))
             + f"<td>{_e(r['source'])} <span class='small'>{_e(r['url'])}</span></td></tr>"
         )
     parts.append("</table>")
@@ -615,8 +614,7 @@ def html_panel(c: Comparison) -> str:
             for r in na.to_dict("records")
         ]
         parts.append("</ul>")
-    band = t.loc[t["band_basis"].astype(str) != "", "band_basis"]
-    if len(band):
-        parts.append(f"<p class='small'>Bands: {_e(band.iloc[0])}.</p>")
+    if band := _band_basis(c):
+        parts.append(f"<p class='small'>Bands: {_e(band)}.</p>")
     parts.append("</body></html>")
     return "\n".join(parts)

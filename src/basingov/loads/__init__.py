@@ -44,8 +44,7 @@ from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
-    _population_by_jurisdiction,
-    _population_on_pieces,
+    place_on_pieces,
     raster_cover,
     warn_partial_cover,
 )
@@ -264,10 +263,7 @@ def population_loads(
     if basin is not None:  # outside the raster no people are counted
         cover = raster_cover(data.shape, transform, rcrs, basin)
         warn_partial_cover("population raster", raster, cover, data.shape, transform)
-    if jurisdictions is not None:
-        bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
-        return _population_by_jurisdiction(pieces, cg, pop, jurisdictions, bclip, e)
-    return _population_on_pieces(pieces, cg, pop, e)
+    return place_on_pieces(pieces, cg, pop, e, jurisdictions=jurisdictions, basin=basin)
 
 
 #: More people than this in one raster is not a count of people (8.1e9 live on Earth,

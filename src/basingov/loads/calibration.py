@@ -287,14 +287,12 @@ def source_fluxes(
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "velocity_ms": [1.0, 1.0], "discharge_m3s": [1.0, 1.0]},
-    ...     geometry=[LineString([(0, 0), (86400, 0)]),
-    ...               LineString([(86400, 0), (172800, 0)])], crs="EPSG:3035")
-    >>> f = source_fluxes(network_from_table(t), np.array([[1.0], [0.0]]), [0.5, 0, 0])
+    Two reaches of one day's travel each (86.4 km at 1 m/s), 1 flowing into 2:
+
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], length_m=86400,
+    ...     columns={"velocity_ms": [1.0, 1.0], "discharge_m3s": [1.0, 1.0]})
+    >>> f = source_fluxes(net, np.array([[1.0], [0.0]]), [0.5, 0, 0])
     >>> round(float(f[1, 0]), 4)  # exp(-0.25) x exp(-0.5)
     0.4724
     """

@@ -39,8 +39,8 @@ from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _Cells,
     _populated_cells,
-    _population_by_jurisdiction,
-    _population_on_pieces,
+    basin_clip,
+    place_on_pieces,
     raster_cover,
     warn_partial_cover,
 )
@@ -216,15 +216,12 @@ def _place(
         return pd.DataFrame()
 
     load = dens * shapely.area(cg) / 1e6 / _DAYS  # kg/day inside the basin
-    if jurisdictions is not None:
-        bclip = None if basin is None else basin.to_crs(pieces.crs).union_all()
-        if cells is not None:  # the cells' geometry is shared by every density on them
-            plan, at = cells.plan(pieces, jurisdictions, bclip)
-            out = plan.loads(at[sel], load, 1000.0)
-        else:
-            out = _population_by_jurisdiction(pieces, cg, load, jurisdictions, bclip, 1000.0)
+    if jurisdictions is not None and cells is not None:
+        # the cells' geometry is shared by every density on them
+        plan, at = cells.plan(pieces, jurisdictions, basin_clip(pieces, basin))
+        out = plan.loads(at[sel], load, 1000.0)
     else:
-        out = _population_on_pieces(pieces, cg, load, 1000.0)
+        out = place_on_pieces(pieces, cg, load, 1000.0, jurisdictions=jurisdictions, basin=basin)
     out = out.drop(columns="population")
     out["load_source"] = kind
     return out

@@ -149,7 +149,7 @@ class _Cells:
             raise InputError(msg)
         w = np.ones(cg.size)
         if basin is not None:
-            bpoly = basin.to_crs(pieces.crs).union_all()
+            bpoly = basin_clip(pieces, basin)
             shapely.prepare(bpoly)
             # a cell that does not meet the basin has an empty intersection: weight 0
             hit = shapely.intersects(bpoly, cg)
@@ -316,6 +316,34 @@ def _population_by_jurisdiction(
     """Cells cut by the finest jurisdictions; people go to pieces of their own part."""
     plan = _JurPlan(pieces, cg, jurisdictions, bclip)
     return plan.loads(np.arange(cg.size), pop, e)
+
+
+def basin_clip(pieces: gpd.GeoDataFrame, basin: gpd.GeoDataFrame | None) -> Any:
+    """Return the basin polygon in the pieces' CRS as one geometry (None without a basin)."""
+    return None if basin is None else basin.to_crs(pieces.crs).union_all()
+
+
+def place_on_pieces(
+    pieces: gpd.GeoDataFrame,
+    cg: np.ndarray,
+    amount: np.ndarray,
+    e: float,
+    *,
+    jurisdictions: gpd.GeoDataFrame | None,
+    basin: gpd.GeoDataFrame | None,
+) -> pd.DataFrame:
+    """Put each cell's amount on pieces: rows of :func:`_load_rows` (``population`` = amount).
+
+    With ``jurisdictions`` the cells are cut by the finest jurisdictions, clipped to
+    ``basin``, and each part's amount stays in its own jurisdiction
+    (:func:`_population_by_jurisdiction`); without, each cell's amount is spread over its
+    pieces by length (:func:`_population_on_pieces`). ``e`` is the load per unit of
+    amount in g/day (``1000.0`` for amounts already in kg/day).
+    """
+    if jurisdictions is None:
+        return _population_on_pieces(pieces, cg, amount, e)
+    bclip = basin_clip(pieces, basin)
+    return _population_by_jurisdiction(pieces, cg, amount, jurisdictions, bclip, e)
 
 
 class _JurPlan:

@@ -157,8 +157,10 @@ def _jenks(x: np.ndarray, k: int) -> np.ndarray:  # pragma: no cover - compiled
     return out
 
 
-def fmt(value: Any, *, digits: int = 3) -> str:
+def fmt(value: Any, *, digits: int = 3, missing: str = "n/a") -> str:
     """Format a number for a reader: thousands separators, a few significant digits.
+
+    Text that is not a number is returned as it is; NaN and infinities give ``missing``.
 
     Examples
     --------
@@ -170,7 +172,7 @@ def fmt(value: Any, *, digits: int = 3) -> str:
     except (TypeError, ValueError):
         return str(value)
     if not np.isfinite(v):
-        return "n/a"
+        return missing
     if v == 0:
         return "0"
     if abs(v) >= 10 ** (digits - 1):

@@ -11,12 +11,13 @@ history even where no concentration was published.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov.config import MONITORING_PERIODS, MonitoringPeriod
 from basingov.errors import InputError
 from basingov.monitoring.standards import (
     class_rank,
@@ -37,9 +38,9 @@ __all__ = [
     "section_table",
 ]
 
-Period = Literal["year", "month"]
-#: Assessment periods.
-PERIODS: tuple[str, ...] = get_args(Period)
+#: Assessment periods, defined once in :mod:`basingov.config` where the config is checked.
+Period = MonitoringPeriod
+PERIODS: tuple[str, ...] = MONITORING_PERIODS
 
 #: Observation parameters that carry a published class (value = class rank) and the
 #: standard their rank refers to (data/README.md: ``class_GB3838``, 1..6 = I..worse than V).
@@ -253,7 +254,9 @@ def published_classes(observations: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If a published class value is not a whole rank of its standard.
+        If a ``value`` of a published class parameter is not a whole class rank
+        1..n of its standard; the message lists the ranks with their labels and the bad
+        values.
 
     Examples
     --------

@@ -39,7 +39,17 @@ from basingov.network.hydrology import (
     velocity_from_discharge,
 )
 from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
-from basingov.network.navigation import MODES, Mode, SnapResult, navigate, snap_point
+from basingov.network.navigation import (
+    DOWNSTREAM_MODES,
+    MODES,
+    UPSTREAM_MODES,
+    DownstreamMode,
+    Mode,
+    SnapResult,
+    UpstreamMode,
+    navigate,
+    snap_point,
+)
 from basingov.network.partition import sub_basins, upstream_first_order
 from basingov.network.regionalise import (
     GAUGE_COLUMNS,
@@ -53,13 +63,17 @@ __all__ = [
     "DEFAULT_RUNOFF_MM_YEAR",
     "DEFAULT_VELOCITY_A",
     "DEFAULT_VELOCITY_B",
+    "DOWNSTREAM_MODES",
     "GAUGE_COLUMNS",
     "MODES",
     "OUTLET_ID",
+    "UPSTREAM_MODES",
+    "DownstreamMode",
     "LakeInfo",
     "Mode",
     "RiverNetwork",
     "SnapResult",
+    "UpstreamMode",
     "accumulate",
     "discharge_from_area",
     "distance_to_outlet",

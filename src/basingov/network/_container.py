@@ -130,12 +130,9 @@ class RiverNetwork:
 
         Examples
         --------
-        >>> import geopandas as gpd
-        >>> from shapely import LineString
-        >>> t = gpd.GeoDataFrame({"reach_id": [10, 20], "downstream_id": [20, -1]},
-        ...     geometry=[LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (2000, 0)])],
-        ...     crs="EPSG:3035")
-        >>> network_from_table(t).position([20, 10]).tolist()
+        >>> from basingov.examples import example_network
+        >>> net = example_network([20, -1], reach_id=[10, 20])  # reach 10 flows into 20
+        >>> net.position([20, 10]).tolist()
         [1, 0]
         """
         q = np.atleast_1d(np.asarray(reach_ids)).astype(np.int64)

@@ -33,21 +33,18 @@ def network_to_gdf(net: RiverNetwork) -> gpd.GeoDataFrame:
     Parameters
     ----------
     net
-        The network.
+        The network; its reach table is copied, so editing the result leaves it intact.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Inverse of :func:`network_from_gdf`.
+        A copy of ``net.reaches`` in the network's CRS: ``reach_id``, ``downstream_id``
+        and every other reach column. The inverse of :func:`network_from_gdf`.
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
-    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
-    >>> net = network_from_table(t)
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1])  # two 1 km reaches, 1 flowing into 2
     >>> network_from_gdf(network_to_gdf(net)).idx_ds.tolist()
     [1, -1]
     """
@@ -80,11 +77,8 @@ def network_from_gdf(gdf: gpd.GeoDataFrame, **kwargs: Any) -> RiverNetwork:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
-    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
-    >>> network_from_gdf(t).n
+    >>> from basingov.examples import example_reaches
+    >>> network_from_gdf(example_reaches([2, -1])).n
     2
     """
     attrs = dict(gdf.attrs)
@@ -110,21 +104,20 @@ def to_networkx(net: RiverNetwork) -> nx.DiGraph:
     Parameters
     ----------
     net
-        The network.
+        The network; a bifurcating reach gets one out-edge per branch.
 
     Returns
     -------
     networkx.DiGraph
-        Inverse of :func:`from_networkx`.
+        Edges point downstream, from a reach to each reach it flows into (two at a
+        bifurcation). The inverse of :func:`from_networkx`.
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
-    ...     geometry=[LineString([(0, 1), (1, 0)])] * 3, crs="EPSG:3035")
-    >>> g = to_networkx(network_from_table(t))
+    A Y confluence, reaches 1 and 2 flowing into 3:
+
+    >>> from basingov.examples import example_network
+    >>> g = to_networkx(example_network([3, 3, -1]))
     >>> sorted(g.edges())
     [(1, 3), (2, 3)]
     """

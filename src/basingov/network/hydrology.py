@@ -117,12 +117,10 @@ def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
-    ...     geometry=[LineString([(0, 1), (1, 0)])] * 3, crs="EPSG:3035")
-    >>> accumulate(network_from_table(t), [1, 1, 1]).tolist()
+    A Y confluence, reaches 1 and 2 flowing into 3:
+
+    >>> from basingov.examples import example_network
+    >>> accumulate(example_network([3, 3, -1]), [1, 1, 1]).tolist()
     [1.0, 1.0, 3.0]
     """
     w = np.asarray(weights, dtype=np.float64)
@@ -165,6 +163,8 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+        float64, one value per reach: the sum of ``weights`` over every reach below it
+        on the main branches (itself excluded), 0 at an outlet.
 
     Examples
     --------
@@ -200,6 +200,8 @@ def upstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+        float64, one value per reach: its own weight plus the weights of every reach
+        that drains into it (the same values as :func:`accumulate` on a tree).
 
     Examples
     --------
@@ -237,13 +239,9 @@ def upstream_area(net: RiverNetwork) -> np.ndarray:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "local_area_km2": [3.0, 4.0]}, geometry=[LineString([(0, 1), (1, 0)])] * 2,
-    ...     crs="EPSG:3035")
-    >>> upstream_area(network_from_table(t)).tolist()
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], columns={"local_area_km2": [3.0, 4.0]})
+    >>> upstream_area(net).tolist()
     [3.0, 7.0]
     """
     return accumulate(net, net.reaches["local_area_km2"].to_numpy(dtype=np.float64))
@@ -264,12 +262,10 @@ def upstream_length(net: RiverNetwork) -> np.ndarray:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1]},
-    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 2, crs="EPSG:3035")
-    >>> upstream_length(network_from_table(t)).tolist()
+    Two 1 km reaches, 1 flowing into 2:
+
+    >>> from basingov.examples import example_network
+    >>> upstream_length(example_network([2, -1], length_m=1000)).tolist()
     [1.0, 2.0]
     """
     return accumulate(net, net.reaches["length_km"].to_numpy(dtype=np.float64))
@@ -293,12 +289,10 @@ def strahler_order(net: RiverNetwork) -> np.ndarray:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3, 4], "downstream_id": [3, 3, 4, -1]},
-    ...     geometry=[LineString([(0, 1), (1, 0)])] * 4, crs="EPSG:3035")
-    >>> strahler_order(network_from_table(t)).tolist()
+    Two sources (1, 2) join in 3, which flows into 4:
+
+    >>> from basingov.examples import example_network
+    >>> strahler_order(example_network([3, 3, 4, -1])).tolist()
     [1, 1, 2, 2]
     """
     return K.strahler_tree(net.idx_ds, net.order)
@@ -322,12 +316,10 @@ def distance_to_outlet(net: RiverNetwork) -> np.ndarray:
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [2, 3, -1]},
-    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 3, crs="EPSG:3035")
-    >>> distance_to_outlet(network_from_table(t)).tolist()
+    A chain of three 1 km reaches:
+
+    >>> from basingov.examples import example_network
+    >>> distance_to_outlet(example_network([2, 3, -1], length_m=1000)).tolist()
     [2.0, 1.0, 0.0]
     """
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
@@ -396,7 +388,8 @@ def velocity_from_discharge(
     Raises
     ------
     InputError
-        If ``a`` is not positive.
+        If ``a`` is not > 0 (or is NaN), naming the value received; in a basin config it
+        is ``[hydraulics] velocity_a``.
 
     Examples
     --------
@@ -427,12 +420,11 @@ def travel_time_hours(net: RiverNetwork, *, velocity_multiplier: float = 1.0) ->
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1], "downstream_id": [-1], "velocity_ms": [1.0]},
-    ...     geometry=[LineString([(0, 0), (3600, 0)])], crs="EPSG:3035")
-    >>> travel_time_hours(network_from_table(t)).tolist()
+    3.6 km at 1 m/s take an hour:
+
+    >>> from basingov.examples import example_network
+    >>> net = example_network([-1], length_m=3600, columns={"velocity_ms": [1.0]})
+    >>> travel_time_hours(net).tolist()
     [1.0]
     """
     length_m = net.reaches["length_km"].to_numpy(dtype=np.float64) * 1000.0

@@ -269,14 +269,12 @@ def mark_lakes(
     --------
     A reach of 10 km whose middle 4 km lie in a lake is split into river, lake, river:
 
-    >>> from shapely import LineString, box
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1], "downstream_id": [-1],
-    ...     "local_area_km2": [100.0]}, geometry=[LineString([(0, 0), (10000, 0)])],
-    ...     crs="EPSG:3035")
+    >>> from shapely import box
+    >>> from basingov.examples import example_network
+    >>> net = example_network([-1], length_m=10000, columns={"local_area_km2": [100.0]})
     >>> lk = lake_polygons(gpd.GeoDataFrame({"name": ["L"]},
     ...     geometry=[box(3000, -500, 7000, 500)], crs="EPSG:3035"), "EPSG:3035")
-    >>> out = mark_lakes(network_from_table(t), lk)
+    >>> out = mark_lakes(net, lk)
     >>> out.reaches[["reach_id", "downstream_id", "is_lake", "length_km"]].values.tolist()
     [[1, 2, False, 3.0], [2, 3, True, 4.0], [3, -1, False, 3.0]]
     >>> out.reaches["upstream_area_km2"].round(1).tolist()
@@ -492,15 +490,14 @@ def lake_reaches(net: RiverNetwork) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "discharge_m3s": [5.0, 6.0]}, geometry=[LineString([(0, 0), (1000, 0)]),
-    ...     LineString([(1000, 0), (2000, 0)])], crs="EPSG:3035")
+    Reach 1 of two 1 km reaches lies in lake L and flows out at 5 m³/s:
+
+    >>> from shapely import box
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], columns={"discharge_m3s": [5.0, 6.0]})
     >>> lk = lake_polygons(gpd.GeoDataFrame({"name": ["L"]},
     ...     geometry=[box(-10, -10, 1010, 10)], crs="EPSG:3035"), "EPSG:3035")
-    >>> lake_reaches(mark_lakes(network_from_table(t), lk))[["lake_name", "outflow_m3s"]
-    ...     ].values.tolist()
+    >>> lake_reaches(mark_lakes(net, lk))[["lake_name", "outflow_m3s"]].values.tolist()
     [['L', 5.0]]
     """
     cols = ["lake_id", "lake_name", "area_km2", "volume_km3", "volume_source", "n_reaches",

@@ -15,11 +15,27 @@ from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
 
-__all__ = ["MODES", "Mode", "SnapResult", "navigate", "snap_point"]
+__all__ = [
+    "DOWNSTREAM_MODES",
+    "MODES",
+    "UPSTREAM_MODES",
+    "DownstreamMode",
+    "Mode",
+    "SnapResult",
+    "UpstreamMode",
+    "navigate",
+    "snap_point",
+]
 
-Mode = Literal["UM", "UT", "DM", "DD"]
+UpstreamMode = Literal["UM", "UT"]
+DownstreamMode = Literal["DM", "DD"]
+Mode = Literal[UpstreamMode, DownstreamMode]
 #: The navigation modes of the USGS Network-Linked Data Index (NLDI).
 MODES: tuple[str, ...] = get_args(Mode)
+#: The upstream modes (main stem, with tributaries) and the downstream ones (main path,
+#: with diversions).
+UPSTREAM_MODES: tuple[str, ...] = get_args(UpstreamMode)
+DOWNSTREAM_MODES: tuple[str, ...] = get_args(DownstreamMode)
 
 
 def _flow_score(net: RiverNetwork) -> np.ndarray:
@@ -75,14 +91,10 @@ def navigate(
 
     Examples
     --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame(
-    ...     {"reach_id": [1, 2, 3, 4], "downstream_id": [3, 3, 4, -1],
-    ...      "local_area_km2": [5.0, 1.0, 1.0, 1.0]},
-    ...     geometry=[LineString([(0, 0), (1000, 0)])] * 4, crs="EPSG:3035")
-    >>> net = network_from_table(t)
+    Reaches 1 (5 km² of land) and 2 (1 km²) join in 3, which flows into 4:
+
+    >>> from basingov.examples import example_network
+    >>> net = example_network([3, 3, 4, -1], columns={"local_area_km2": [5.0, 1.0, 1.0, 1.0]})
     >>> net.ids[navigate(net, 4, mode="UM")].tolist()
     [4, 3, 1]
     >>> sorted(net.ids[navigate(net, 4, mode="UT")].tolist())

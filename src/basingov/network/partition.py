@@ -133,15 +133,11 @@ def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
     --------
     Two 1 km tributaries join a 1 km trunk:
 
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2, 3], "downstream_id": [3, 3, -1]},
-    ...     geometry=[LineString([(-1000, 0), (0, 0)]), LineString([(0, 1000), (0, 0)]),
-    ...               LineString([(0, 0), (1000, 0)])], crs="EPSG:3035")
-    >>> sub_basins(network_from_table(t), 3).tolist()
+    >>> from basingov.examples import example_network
+    >>> net = example_network([3, 3, -1], length_m=1000)
+    >>> sub_basins(net, 3).tolist()
     [0, 1, 2]
-    >>> sub_basins(network_from_table(t), 2).tolist()
+    >>> sub_basins(net, 2).tolist()
     [0, 1, 1]
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

@@ -109,7 +109,8 @@ def station_areas(
     Raises
     ------
     InputError
-        If the area table cannot be read or lacks a column.
+        If the ``areas`` file does not exist, is not a UTF-8 CSV table or lacks one of
+        ``area_columns``; the message names the file and the fix.
 
     Examples
     --------
@@ -267,18 +268,14 @@ def regionalise_runoff(
     --------
     Two reaches in a chain of 100 km² each, one gauge of 2 m³/s at the lower one:
 
-    >>> import geopandas as gpd
-    >>> from shapely import LineString
     >>> from pyproj import Transformer
-    >>> from basingov.network import network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1, 2], "downstream_id": [2, -1],
-    ...     "local_area_km2": [100.0, 100.0], "upstream_area_km2": [100.0, 200.0]},
-    ...     geometry=[LineString([(4e6, 3e6), (4e6, 3.01e6)]),
-    ...               LineString([(4e6, 3.01e6), (4e6, 3.02e6)])], crs="EPSG:3035")
+    >>> from basingov.examples import example_network
+    >>> net = example_network([2, -1], length_m=10000, origin=(4e6, 3e6), direction="north",
+    ...     columns={"local_area_km2": [100.0, 100.0]})
     >>> lon, lat = Transformer.from_crs(3035, 4326, always_xy=True).transform(4e6, 3.02e6)
     >>> g = pd.DataFrame({"gauge_id": ["G"], "lon": [lon], "lat": [lat],
-    ...     "mean_discharge_m3s": [2.0]})
-    >>> net2, chk = regionalise_runoff(network_from_table(t), g, runoff_mm_year=300.0)
+    ...     "mean_discharge_m3s": [2.0]})  # at the lower end of reach 2
+    >>> net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
     >>> net2.reaches["discharge_m3s"].round(3).tolist()
     [1.0, 2.0]
     """

@@ -220,10 +220,9 @@ def reach_overlay(
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> halves = [box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)]  # A west, B east
-    >>> jur = gpd.GeoDataFrame(dict(jur_id=["A", "B"], name=["A", "B"], level=0,
-    ...     level_name="country", parent_id=""), geometry=halves, crs=3035)
+    >>> from shapely import LineString
+    >>> from basingov.examples import example_jurisdictions
+    >>> jur = example_jurisdictions(["A", "B"])  # A west, B east of x = 1000
     >>> lines = [LineString([(100, 500), (1900, 500)]), LineString([(990, 900), (990, 100)])]
     >>> r = gpd.GeoDataFrame({"reach_id": [1, 2]}, geometry=lines, crs=3035)
     >>> ro = reach_overlay(r, jur, tolerances=ReachTolerances(border=100, stretch=100))
@@ -271,10 +270,9 @@ def combine_reach_overlays(
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame({"jur_id": ["A", "B"]}, crs=3035,
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
-    ... ).assign(name=["A", "B"], level=0, level_name="country", parent_id="")
+    >>> from shapely import LineString
+    >>> from basingov.examples import example_jurisdictions
+    >>> jur = example_jurisdictions(["A", "B"])
     >>> r = gpd.GeoDataFrame({"reach_id": [1, 2, 3]}, geometry=[
     ...     LineString([(100, 500), (1900, 500)]), LineString([(1000, 900), (1000, 100)]),
     ...     LineString([(100, 100), (200, 200)])], crs=3035)
@@ -411,17 +409,10 @@ def overlay_network(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1], "upstream_area_km2": [2.0],
-    ...     "local_area_km2": [2.0]},
-    ...     geometry=[LineString([(100, 500), (1900, 500)])], crs=3035)
-    >>> basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 1000)], crs=3035)
-    >>> res = overlay_network(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), jur, basin)
+    >>> from basingov.examples import example_basin, example_jurisdictions, example_network
+    >>> net = example_network([-1], length_m=1800, origin=(100, 500),
+    ...     columns={"local_area_km2": [2.0]})  # from A (west) into B (east)
+    >>> res = overlay_network(net, example_jurisdictions(["A", "B"]), example_basin())
     >>> res.crossings[["from_jur", "to_jur"]].to_records(index=False).tolist()
     [('A', 'B')]
     """

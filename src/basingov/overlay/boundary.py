@@ -187,13 +187,12 @@ def boundary_reaches(
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["W", "E"], "name": ["West", "East"], "level": [0, 0],
-    ...      "level_name": ["state"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 5000), box(1000, 0, 2000, 5000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1]},
-    ...     geometry=[LineString([(1000, 4000), (1000, 1000)])], crs=3035)
+    A reach flowing south along the border between West and East has East on its left:
+
+    >>> from basingov.examples import example_jurisdictions, example_reaches
+    >>> jur = example_jurisdictions(["W", "E"], name=["West", "East"], level_name="state",
+    ...     height_m=5000)
+    >>> r = example_reaches([-1], length_m=3000, origin=(1000, 4000), direction="south")
     >>> b = boundary_reaches(r, jur, border_tolerance_m=100)
     >>> b[["reach_id", "left_jur", "right_jur"]].to_records(index=False).tolist()
     [(1, 'E', 'W')]
@@ -306,11 +305,12 @@ def mark_boundary_pieces(
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["W", "E"], "name": ["West", "East"], "level": [0, 0],
-    ...      "level_name": ["state"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 5000), box(1000, 0, 2000, 5000)], crs=3035)
+    Two pieces in West, one 10 m from the border with East, one 800 m from it:
+
+    >>> from shapely import LineString
+    >>> from basingov.examples import example_jurisdictions
+    >>> jur = example_jurisdictions(["W", "E"], name=["West", "East"], level_name="state",
+    ...     height_m=5000)
     >>> p = gpd.GeoDataFrame({"reach_id": [1, 2], "jur_state": ["W", "W"]},
     ...     geometry=[LineString([(990, 4000), (990, 1000)]),
     ...               LineString([(200, 4000), (200, 1000)])], crs=3035)

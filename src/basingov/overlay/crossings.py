@@ -204,19 +204,15 @@ def crossings(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString, box
+    Reach 1 (10 km², in A) flows into reach 2 (20 km² of its own), which crosses from A
+    into B 20% of the way along: the crossing drains 10 + 0.2 x 20 = 14 km².
+
+    >>> from basingov.examples import example_jurisdictions, example_network
     >>> from basingov.overlay import split_reaches
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1, 2], "upstream_area_km2": [10.0, 30.0],
-    ...     "local_area_km2": [10.0, 20.0], "discharge_m3s": [1.0, 3.0]},
-    ...     geometry=[LineString([(100, 500), (800, 500)]),
-    ...               LineString([(800, 500), (1800, 500)])], crs=3035)
-    >>> net = SimpleNamespace(reaches=r, idx_ds=np.array([1, -1]))
-    >>> c = crossings(net, split_reaches(r, jur), level="country")
+    >>> jur = example_jurisdictions(["A", "B"], name=["Aa", "Bb"])
+    >>> net = example_network([2, -1], length_m=[700, 1000], origin=(100, 500),
+    ...     columns={"local_area_km2": [10.0, 20.0], "discharge_m3s": [1.0, 3.0]})
+    >>> c = crossings(net, split_reaches(net.reaches, jur), level="country")
     >>> c[["from_jur", "to_jur", "reach_id", "upstream_area_km2"]].to_records(
     ...     index=False).tolist()
     [('A', 'B', 2, 14.0)]
@@ -396,16 +392,13 @@ def piece_graph(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString, box
+    One reach from A into B makes one crossing:
+
+    >>> from basingov.examples import example_jurisdictions, example_network
     >>> from basingov.overlay import split_reaches
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["Aa", "Bb"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [1], "upstream_area_km2": [2.0]},
-    ...     geometry=[LineString([(100, 500), (1900, 500)])], crs=3035)
-    >>> g = piece_graph(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), split_reaches(r, jur))
+    >>> net = example_network([-1], length_m=1800, origin=(100, 500),
+    ...     columns={"upstream_area_km2": [2.0]})
+    >>> g = piece_graph(net, split_reaches(net.reaches, example_jurisdictions(["A", "B"])))
     >>> g.link_crossings["country"]["crossing_id"].tolist()
     ['country-0']
     """

@@ -72,12 +72,11 @@ def unit_shares(
 
     Examples
     --------
-    >>> from shapely import box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 3000, 1000), box(3000, 0, 4000, 1000)], crs=3035)
-    >>> basin = gpd.GeoDataFrame(geometry=[box(0, 0, 5000, 1000)], crs=3035)
+    A 5 km basin, 3 km of it in A, 1 km in B and 1 km in no unit:
+
+    >>> from basingov.examples import example_basin, example_jurisdictions
+    >>> jur = example_jurisdictions(["A", "B"], width_m=[3000, 1000])
+    >>> basin = example_basin(width_m=5000)
     >>> unit_shares(jur, basin)[["jur_id", "share"]].to_records(index=False).tolist()
     [('A', 0.6), ('B', 0.2), ('', 0.2)]
     """

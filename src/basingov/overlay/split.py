@@ -308,13 +308,11 @@ def split_reaches(
 
     Examples
     --------
-    >>> from shapely import LineString, box
-    >>> jur = gpd.GeoDataFrame(
-    ...     {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
-    ...      "level_name": ["country"] * 2, "parent_id": ["", ""]},
-    ...     geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)], crs=3035)
-    >>> r = gpd.GeoDataFrame({"reach_id": [7]},
-    ...     geometry=[LineString([(500, 500), (1500, 500)])], crs=3035)
+    A 1 km reach from the middle of A (west) to the middle of B (east):
+
+    >>> from basingov.examples import example_jurisdictions, example_reaches
+    >>> jur = example_jurisdictions(["A", "B"])
+    >>> r = example_reaches([-1], reach_id=[7], origin=(500, 500))
     >>> p = split_reaches(r, jur)
     >>> p[["reach_id", "piece", "jur_country", "length_km"]].to_records(index=False).tolist()
     [(7, 0, 'A', 0.5), (7, 1, 'B', 0.5)]

@@ -618,18 +618,14 @@ def boundary_stretches(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString
-    >>> r = gpd.GeoDataFrame({"reach_id": [1]}, geometry=[LineString([(0, 0), (3000, 0)])],
-    ...     crs=3035)
-    >>> p = gpd.GeoDataFrame({"reach_pos": [0, 0, 0], "piece": [0, 1, 2],
-    ...     "fraction_start": [0, 1 / 3, 2 / 3], "fraction_end": [1 / 3, 2 / 3, 1],
-    ...     "length_km": [1.0] * 3, "jur_state": ["A", "B", "A"],
-    ...     "name_state": ["Aa", "Bb", "Aa"], "border_state": ["A|B"] * 3},
-    ...     geometry=[LineString([(i * 1000, 0), (i * 1000 + 1000, 0)]) for i in range(3)],
-    ...     crs=3035)
-    >>> s = boundary_stretches(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), p,
-    ...     level="state", min_stretch_m=2000)
+    A 3 km river on a border that zigzags across it lies in A, B, then A, always on the
+    border: one stretch of 3 km that crosses the border twice.
+
+    >>> from basingov.examples import example_border_river
+    >>> from basingov.overlay import mark_boundary_pieces, split_reaches
+    >>> jur, net = example_border_river(level_name="state")
+    >>> p = mark_boundary_pieces(split_reaches(net.reaches, jur), jur, border_tolerance_m=100)
+    >>> s = boundary_stretches(net, p, level="state", min_stretch_m=2000)
     >>> s[["stretch_id", "jur_a", "jur_b", "length_km", "n_boundary_crossings"]].to_records(
     ...     index=False).tolist()
     [('state-s0', 'A', 'B', 3.0, 2)]
@@ -708,18 +704,14 @@ def piece_stretches(
 
     Examples
     --------
-    >>> from types import SimpleNamespace
-    >>> from shapely import LineString
-    >>> r = gpd.GeoDataFrame({"reach_id": [1]}, geometry=[LineString([(0, 0), (3000, 0)])],
-    ...     crs=3035)
-    >>> p = gpd.GeoDataFrame({"reach_pos": [0, 0, 0], "piece": [0, 1, 2],
-    ...     "fraction_start": [0, 1 / 3, 2 / 3], "fraction_end": [1 / 3, 2 / 3, 1],
-    ...     "length_km": [1.0] * 3, "jur_state": ["A", "B", "A"],
-    ...     "name_state": ["Aa", "Bb", "Aa"], "border_state": ["A|B"] * 3},
-    ...     geometry=[LineString([(i * 1000, 0), (i * 1000 + 1000, 0)]) for i in range(3)],
-    ...     crs=3035)
-    >>> piece_stretches(SimpleNamespace(reaches=r, idx_ds=np.array([-1])), p,
-    ...     level="state", min_stretch_m=2000).tolist()
+    The border river of :func:`basingov.examples.example_border_river`: its three pieces
+    (in A, B, A) all belong to the one stretch.
+
+    >>> from basingov.examples import example_border_river
+    >>> from basingov.overlay import mark_boundary_pieces, split_reaches
+    >>> jur, net = example_border_river(level_name="state")
+    >>> p = mark_boundary_pieces(split_reaches(net.reaches, jur), jur, border_tolerance_m=100)
+    >>> piece_stretches(net, p, level="state", min_stretch_m=2000).tolist()
     ['state-s0', 'state-s0', 'state-s0']
     """
     level = _check_level(pieces, level)

@@ -393,8 +393,9 @@ def spillover_tables(
     Parameters
     ----------
     net
-        The :class:`basingov.network.RiverNetwork` (``length_km``, ``velocity_ms``,
-        ``is_lake``).
+        The :class:`basingov.network.RiverNetwork` the overlay was run on: ``length_km``
+        and ``velocity_ms`` give each reach's travel time, and ``is_lake`` reaches decay by
+        lake retention instead of the river rate.
     graph
         The overlay's :class:`~basingov.overlay.PieceGraph` of ``net``
         (:attr:`basingov.overlay.OverlayResult.piece_graph`): its pieces are routed on, its

@@ -375,15 +375,14 @@ def lake_table(net: Any, model: DecayModel | None = None) -> pd.DataFrame:
     Examples
     --------
     >>> import geopandas as gpd
-    >>> from shapely import LineString, box
-    >>> from basingov.network import lake_polygons, mark_lakes, network_from_table
-    >>> t = gpd.GeoDataFrame({"reach_id": [1], "downstream_id": [-1],
-    ...     "discharge_m3s": [10.0]}, geometry=[LineString([(0, 0), (1000, 0)])],
-    ...     crs="EPSG:3035")
+    >>> from shapely import box
+    >>> from basingov.examples import example_network
+    >>> from basingov.network import lake_polygons, mark_lakes
+    >>> net = example_network([-1], columns={"discharge_m3s": [10.0]})  # 1 km, 10 m³/s
     >>> lk = lake_polygons(gpd.GeoDataFrame({"name": ["L"]},
     ...     geometry=[box(-1000, -500, 2000, 1500)], crs="EPSG:3035"), "EPSG:3035",
     ...     assumed_mean_depth_m=10.0)
-    >>> row = lake_table(mark_lakes(network_from_table(t), lk)).iloc[0]
+    >>> row = lake_table(mark_lakes(net, lk)).iloc[0]
     >>> [round(float(row[c]), 3) for c in ("q_s_m_yr", "residence_days", "retention")]
     [52.596, 69.444, 0.115]
     """
@@ -613,7 +612,9 @@ def decay_model_from_config(config: BasinConfig) -> DecayModel:
     Raises
     ------
     InputError
-        If the parameter has no v_s anywhere.
+        If ``[loads] parameter`` has no lake settling velocity v_s: none in the config and
+        no default in :data:`DEFAULT_SETTLING_VELOCITY_M_YR`; set ``[spillover]
+        lake_settling_velocity_m_yr`` for it, with its source.
 
     Examples
     --------

@@ -79,7 +79,9 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     Raises
     ------
     InputError
-        If a column is missing or a reach has no piece.
+        If ``pieces`` lacks ``piece_id``, ``reach_pos``, ``fraction_start`` or
+        ``fraction_end``, or if a reach of ``net`` has no piece (both mean the table was
+        not made by :func:`basingov.overlay.split_reaches` on this network).
 
     Examples
     --------

@@ -29,6 +29,15 @@ from basingov.spillover.routing import RoutingGraph
 from basingov.spillover.transfer import transfer
 
 
+def _percentiles(percentiles: Sequence[float]) -> np.ndarray:
+    """Return the percentiles as float64, each checked to lie in [0, 100]."""
+    q = np.asarray(percentiles, dtype=np.float64)
+    if not ((q >= 0) & (q <= 100)).all():
+        msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
+        raise InputError(msg)
+    return q
+
+
 @dataclass(frozen=True, eq=False)
 class MonteCarloSamples:
     """The source-receptor matrix of every Monte Carlo run at one level.
@@ -59,10 +68,7 @@ class MonteCarloSamples:
         InputError
             If a percentile is out of [0, 100].
         """
-        q = np.asarray(percentiles, dtype=np.float64)
-        if not ((q >= 0) & (q <= 100)).all():
-            msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
-            raise InputError(msg)
+        q = _percentiles(percentiles)
         ids = np.asarray(self.ids, dtype=object)
         stack = self.samples
         pct = np.percentile(stack, q, axis=0)
@@ -147,10 +153,7 @@ def monte_carlo_matrix(
         If ``runs`` < 1, a sigma is negative, a percentile is out of range or
         ``source_loads`` is split by origin at another level.
     """
-    q = np.asarray(percentiles, dtype=np.float64)
-    if not ((q >= 0) & (q <= 100)).all():
-        msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
-        raise InputError(msg)
+    _percentiles(percentiles)  # before the runs, not after
     mc = monte_carlo_samples(
         net, pn, source_loads, level=level, decay=decay, decay_per_day=decay_per_day,
         runs=runs, seed=seed,
