@@ -184,3 +184,17 @@ def test_class_summary_takes_each_stations_first_tested_trend():
     assert got["class_trend"].tolist() == ["worsening", "not tested", "improving"]
     assert got.loc["a", "latest_class"] == "good"
     assert got.loc["a", "class_source"] == "computed|published"
+
+
+@pytest.mark.parametrize("statistic", ["mean", "min", "p10"])
+def test_group_stat_equals_stat_of_each_group(statistic):
+    # the per-group statistic without a Series per group: _stat's numbers bit for bit
+    from basingov.monitoring.sections import _group_stat, _stat
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 40, 3000)
+    df = pd.DataFrame({"k": keys, "v": rng.lognormal(size=3000) * 1e-3 + 1.0 / 3.0})
+    grouped = df.groupby("k", sort=True)
+    got = _group_stat(df["v"].to_numpy(np.float64), grouped.ngroup(), statistic)
+    want = grouped["v"].agg(lambda v: _stat(v, statistic)).to_numpy()
+    np.testing.assert_array_equal(got, want)
