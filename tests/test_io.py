@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point, Polygon
@@ -39,6 +40,56 @@ def test_gpkg_round_trip_with_layers(tmp_path: Path, lines: gpd.GeoDataFrame) ->
     back = read_vector(path, layer="a", required_columns=["rid", "name"])
     assert back["name"].tolist() == ["太浦河", "黄浦江"]
     assert back.crs.to_epsg() == 32651
+
+
+def test_gpkg_arrow_writer_stores_what_the_row_writer_stores(tmp_path: Path) -> None:
+    # write_gpkg takes pyogrio's Arrow writer where it is safe; every layer must read back
+    # with the same fields, types and values as pyogrio's row-by-row writer gives
+    import pyogrio
+    from pandas.testing import assert_frame_equal
+
+    from basingov.io import no_sqlite_sync
+
+    n = 5
+    base = {
+        "i": np.arange(n, dtype=np.int64),
+        "u8": np.arange(n, dtype=np.uint8),
+        "f": [0.1, np.nan, 1e-300, -2.5, 3.0],
+        "s": pd.array(["a", None, "é", "", "z"], dtype="str"),
+        "o": np.array(["x", None, "y", "w", "v"], dtype=object),
+        "flag": [True, False, True, True, False],  # bool: written as int8
+        "lst": [[1, 2], [], [3], [4], [5]],  # lists: written as JSON text
+    }
+    mixed = {**base, "obj_bool": np.array([True, None, False, True, False], dtype=object)}
+    geoms = [Point(i, i) for i in range(n - 1)] + [None]
+    layers = {
+        "plain": gpd.GeoDataFrame(base, geometry=geoms, crs="EPSG:3035"),
+        "mixed": gpd.GeoDataFrame(mixed, geometry=geoms, crs="EPSG:3035"),
+        "empty": gpd.GeoDataFrame(base, geometry=geoms, crs="EPSG:3035").iloc[:0],
+        "table": pd.DataFrame({k: base[k] for k in ("i", "f", "s", "o")}),
+    }
+    from basingov.io import _arrow_writable, _prepare_for_file
+
+    assert _arrow_writable(_prepare_for_file(layers["plain"]))
+    assert not _arrow_writable(_prepare_for_file(layers["mixed"]))
+    path = write_gpkg(layers, tmp_path / "new.gpkg", geometry_types={"empty": "Point"})
+    ref = tmp_path / "ref.gpkg"
+    with no_sqlite_sync():
+        for name, df in layers.items():
+            data = _prepare_for_file(df)
+            kw = {"geometry_type": "Point"} if name == "empty" else {}
+            pyogrio.write_dataframe(data, ref, layer=name, append=ref.exists(), **kw)
+    for name in layers:
+        info_new, info_ref = pyogrio.read_info(path, layer=name), pyogrio.read_info(ref, layer=name)
+        assert list(info_new["fields"]) == list(info_ref["fields"])
+        assert list(info_new["dtypes"]) == list(info_ref["dtypes"])
+        assert info_new["geometry_type"] == info_ref["geometry_type"]
+        new, old = pyogrio.read_dataframe(path, layer=name), pyogrio.read_dataframe(ref, layer=name)
+        assert_frame_equal(new, old, check_exact=True)
+    # the object column of bools kept the row writer's text
+    kept = pyogrio.read_dataframe(path, layer="mixed")["obj_bool"]
+    assert kept.iloc[0] == "True"
+    assert pd.isna(kept.iloc[1])
 
 
 def test_read_errors_name_file_layer_and_columns(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:

@@ -201,6 +201,66 @@ def test_rank_stability():
         rank_stability(x, minor, w, perturbation=1.5)
 
 
+def _rank_stability_loop(x, minor, weights, perturbation, high=0.6, medium=0.4, seed=0):
+    """Rank every scenario on its own (the straightforward computation)."""
+    from scipy.stats import kendalltau
+
+    from basingov.priority import _N_RANDOM, _TOP, _classes, _ranks
+
+    base = score(x, weights)
+    r0, c0 = _ranks(base, minor), _classes(base, minor, high, medium)
+    scen = [
+        {**weights, k: weights[k] * (1 + sgn * perturbation)}
+        for k in weights
+        for sgn in (1.0, -1.0)
+    ]
+    rng = np.random.default_rng(seed)
+    for _ in range(_N_RANDOM):
+        f = rng.uniform(1 - perturbation, 1 + perturbation, size=len(weights))
+        scen.append({k: weights[k] * fk for k, fk in zip(weights, f, strict=True)})
+    n, top_n = len(x), min(_TOP, len(x))
+    rmin, rmax, cstable = r0.copy(), r0.copy(), np.ones(n, dtype=bool)
+    taus, tops, top1 = [], [], []
+    for w in scen:
+        s = score(x, w)
+        r = _ranks(s, minor)
+        rmin, rmax = np.minimum(rmin, r), np.maximum(rmax, r)
+        cstable &= _classes(s, minor, high, medium) == c0
+        if n > 1:
+            taus.append(float(kendalltau(r0, r).statistic))
+        tops.append(len(set(np.flatnonzero(r <= top_n)) & set(np.flatnonzero(r0 <= top_n))) / top_n)
+        top1.append(float(np.argmin(r) == np.argmin(r0)))
+    return rmin, rmax, cstable, taus, tops, top1
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 60])
+def test_rank_stability_equals_one_scenario_at_a_time(n):
+    # all scenarios ranked at once (stable sorts, tau-b from discordant pairs) give the
+    # ranks, classes and summary of ranking each scenario on its own
+    rng = np.random.default_rng(n)
+    x = pd.DataFrame(
+        {
+            "x_transboundary_load": rng.choice([0.0, 0.25, 0.5, 1.0], n),  # ties
+            "x_monitoring_gap": rng.uniform(0, 1, n),
+            "x_exceedance": np.where(rng.uniform(size=n) < 0.3, np.nan, rng.uniform(0, 1, n)),
+        }
+    )
+    minor = rng.uniform(size=n) < 0.2
+    w = {"transboundary_load": 0.5, "monitoring_gap": 0.3, "exceedance": 0.2}
+    per, summ = rank_stability(x, minor, w, perturbation=0.3, seed=4)
+    rmin, rmax, cstable, taus, tops, top1 = _rank_stability_loop(x, minor, w, 0.3, seed=4)
+    assert per["rank_min"].tolist() == rmin.tolist()
+    assert per["rank_max"].tolist() == rmax.tolist()
+    assert per["class_stable"].tolist() == cstable.tolist()
+    if taus:
+        assert summ["kendall_tau_min"] == min(taus)  # SciPy's tau-b, bit for bit
+        assert summ["kendall_tau_mean"] == np.mean(taus)
+    assert summ["top10_kept_min"] == min(tops)
+    assert summ["top10_kept_mean"] == np.mean(tops)
+    assert summ["top1_kept_share"] == np.mean(top1)
+    assert summ["class_stable_share"] == cstable.mean()
+
+
 def test_minor_crossings_do_not_crowd_the_top():
     # make the minor tributary score highest: it still ranks after every major crossing
     net, ov = toy()
@@ -287,19 +347,3 @@ def test_downstream_jurisdictions_equal_set_unions_random():
         )  # fmt: skip
         got = downstream_jurisdictions(net, pieces, cr).to_dict()
         assert got == _downstream_by_sets(idx_ds, pieces, cr, "x")
-
-
-def test_kendall_tau_b_equals_scipy():
-    from scipy.stats import kendalltau
-
-    from basingov.priority import _kendall_tau_b
-
-    rng = np.random.default_rng(5)
-    for _ in range(200):
-        n = int(rng.integers(2, 60))
-        x = rng.integers(0, max(2, n // 3), n)  # ties in both
-        y = rng.integers(0, n, n)
-        ref = kendalltau(x, y).statistic
-        got = _kendall_tau_b(x, y)
-        assert (np.isnan(ref) and np.isnan(got)) or got == ref
-    assert np.isnan(_kendall_tau_b(np.ones(5), np.arange(5)))  # no pairs untied in x

@@ -711,6 +711,7 @@ def write_gpkg(
     with atomic_path(path, overwrite=overwrite) as tmp, no_sqlite_sync():
         for name, df in layers.items():
             data = _distinct_ignoring_case(_prepare_for_file(df))
+            arrow = _arrow_writable(data)
             if isinstance(data, gpd.GeoDataFrame):
                 gtype = (geometry_types or {}).get(name) if data.empty else None
                 pyogrio.write_dataframe(
@@ -720,12 +721,49 @@ def write_gpkg(
                     driver="GPKG",
                     append=tmp.exists(),
                     geometry_type=gtype,
+                    use_arrow=arrow,
                 )
             else:
                 pyogrio.write_dataframe(
-                    pd.DataFrame(data), tmp, layer=name, driver="GPKG", append=tmp.exists()
+                    pd.DataFrame(data),
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    append=tmp.exists(),
+                    use_arrow=arrow,
                 )
     return path
+
+
+def _arrow_writable(df: pd.DataFrame) -> bool:
+    """Whether pyogrio's Arrow writer gives this layer the same fields as its row writer.
+
+    The Arrow path writes a layer about twice as fast, and for numbers and text the two
+    writers store the same field types and values. Other columns (objects holding bools
+    or mixed values, dates, categories) are stored differently by the two, e.g. an object
+    column of bools as ``BOOLEAN`` instead of ``TEXT``; a layer with one of them keeps
+    the row writer, so every layer reads back as before.
+
+    Examples
+    --------
+    >>> _arrow_writable(pd.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.5, None]}))
+    True
+    >>> _arrow_writable(pd.DataFrame({"flag": [True, None]}, dtype=object))
+    False
+    """
+    geometry = getattr(df, "_geometry_column_name", None)
+    for col in df.columns:
+        if col == geometry:
+            continue
+        dtype = df[col].dtype
+        if isinstance(dtype, pd.StringDtype):
+            continue
+        if isinstance(dtype, np.dtype) and dtype.kind == "O":
+            if pd.api.types.infer_dtype(df[col], skipna=True) not in {"string", "empty"}:
+                return False
+        elif not (isinstance(dtype, np.dtype) and dtype.kind in "iuf"):
+            return False
+    return True
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -412,6 +412,42 @@ def _classes(s: np.ndarray, minor: np.ndarray, high: float, medium: float) -> np
     return cls
 
 
+def _ranks_2d(s: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """:func:`_ranks` of every column of ``s`` (rows x scenarios) at once.
+
+    Sorting by score descending and then, stably, by ``minor`` orders each column as
+    ``np.lexsort((-s, minor))`` does (ties kept in row order).
+
+    Examples
+    --------
+    >>> s = np.array([[0.2, 0.9], [0.5, 0.5], [0.5, 0.1]])
+    >>> minor = np.array([False, False, True])
+    >>> _ranks_2d(s, minor).T.tolist() == [_ranks(c, minor).tolist() for c in s.T]
+    True
+    """
+    by_score = np.argsort(-s, axis=0, kind="stable")
+    order = np.take_along_axis(by_score, np.argsort(minor[by_score], axis=0, kind="stable"), axis=0)
+    r = np.empty(s.shape, dtype=np.int64)
+    np.put_along_axis(r, order, np.arange(1, s.shape[0] + 1)[:, None], axis=0)
+    return r
+
+
+def _class_codes(s: np.ndarray, minor: np.ndarray, high: float, medium: float) -> np.ndarray:
+    """:func:`_classes` as codes (high 2, medium 1, low 0) for a score array of any shape."""
+    code = (s >= high).astype(np.int8) + (s >= medium)
+    minor_rows = minor.reshape(minor.shape + (1,) * (s.ndim - 1))
+    return np.where(minor_rows, 0, code)
+
+
+@njit(cache=True)
+def _discordant_columns(y: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`_discordant` of every column of ``y``."""
+    out = np.empty(y.shape[1], dtype=np.int64)
+    for j in range(y.shape[1]):
+        out[j] = _discordant(np.ascontiguousarray(y[:, j]))
+    return out
+
+
 @njit(cache=True)
 def _discordant(y: np.ndarray) -> int:  # pragma: no cover - compiled
     """Count the pairs ``i < j`` with ``y[i] > y[j]`` (inversions, by merge sort)."""
@@ -447,47 +483,6 @@ def _discordant(y: np.ndarray) -> int:  # pragma: no cover - compiled
     return inv
 
 
-def _kendall_tau_b(x: np.ndarray, y: np.ndarray) -> float:
-    """Kendall's tau-b of two rankings: ``scipy.stats.kendalltau(x, y).statistic``.
-
-    The same counts (discordant pairs, ties in x, in y and in both) and the same final
-    arithmetic as SciPy, without its p-value.
-
-    Examples
-    --------
-    >>> _kendall_tau_b(np.array([1, 2, 3, 4]), np.array([1, 3, 2, 4]))
-    0.6666666666666669
-    """
-    x = np.asarray(x)
-    y = np.asarray(y)
-    size = x.size
-    if size < 2:
-        return float("nan")
-    perm = np.argsort(y)
-    x, y = x[perm], y[perm]
-    y = np.r_[True, y[1:] != y[:-1]].cumsum(dtype=np.intp)
-    perm = np.argsort(x, kind="mergesort")
-    x, y = x[perm], y[perm]
-    x = np.r_[True, x[1:] != x[:-1]].cumsum(dtype=np.intp)
-    dis = int(_discordant(y.astype(np.int64)))
-    obs = np.r_[True, (x[1:] != x[:-1]) | (y[1:] != y[:-1]), True]
-    cnt = np.diff(np.nonzero(obs)[0]).astype("int64", copy=False)
-    ntie = int((cnt * (cnt - 1) // 2).sum())
-
-    def ties(ranks: np.ndarray) -> int:
-        c = np.bincount(ranks).astype("int64", copy=False)
-        c = c[c > 1]
-        return int((c * (c - 1) // 2).sum())
-
-    xtie, ytie = ties(x), ties(y)
-    tot = (size * (size - 1)) // 2
-    if xtie == tot or ytie == tot:
-        return float("nan")
-    con_minus_dis = tot - xtie - ytie + ntie - 2 * dis
-    tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
-    return float(np.minimum(1.0, max(-1.0, tau)))
-
-
 def rank_stability(
     x: pd.DataFrame,
     minor: np.ndarray,
@@ -520,7 +515,6 @@ def rank_stability(
         raise InputError(msg)
     base = score(x, weights)
     r0 = _ranks(base, minor)
-    c0 = _classes(base, minor, high, medium)
     scen: list[dict[str, float]] = []
     for k in weights:
         for sgn in (1.0, -1.0):
@@ -533,9 +527,10 @@ def rank_stability(
     n = len(x)
     rmin, rmax = r0.copy(), r0.copy()
     cstable = np.ones(n, dtype=bool)
-    taus, tops, top1 = [], [], []
+    taus: list[float] = []
+    tops: list[float] = []
+    top1: list[float] = []
     top_n = min(_TOP, n)
-    top0 = set(np.flatnonzero(r0 <= top_n))
     score(x, weights)  # checks the weights once
     cols = [f"x_{k}" for k in keys]
     xv = (
@@ -552,17 +547,26 @@ def rank_stability(
     den = known.astype(float) @ wm.T
     with np.errstate(invalid="ignore", divide="ignore"):
         all_s = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
-    for j in range(len(scen)):
-        s = all_s[:, j]
-        r = _ranks(s, minor)
-        rmin, rmax = np.minimum(rmin, r), np.maximum(rmax, r)
-        cstable &= _classes(s, minor, high, medium) == c0
+    if len(scen) and n:
+        r = _ranks_2d(all_s, minor)  # rows x scenarios
+        rmin = np.minimum(rmin, r.min(axis=1))
+        rmax = np.maximum(rmax, r.max(axis=1))
+        cstable &= (
+            _class_codes(all_s, minor, high, medium)
+            == _class_codes(base, minor, high, medium)[:, None]
+        ).all(axis=1)
         if n > 1:
-            t = _kendall_tau_b(r0, r)
-            taus.append(1.0 if np.isnan(t) else float(t))
+            # ranks are permutations of 1..n (no ties): tau-b from the discordant pairs
+            dis = _discordant_columns(r[np.argsort(r0)])
+            tot = (n * (n - 1)) // 2
+            taus = [
+                float(np.minimum(1.0, max(-1.0, (tot - 2 * int(d)) / np.sqrt(tot) / np.sqrt(tot))))
+                for d in dis
+            ]
         if top_n:
-            tops.append(len(top0 & set(np.flatnonzero(r <= top_n))) / top_n)
-            top1.append(float(np.argmin(r) == np.argmin(r0)))
+            kept = ((r <= top_n) & (r0 <= top_n)[:, None]).sum(axis=0)
+            tops = [int(k) / top_n for k in kept]
+            top1 = [float(v) for v in (np.argmin(r, axis=0) == np.argmin(r0))]
     per_row = pd.DataFrame(
         {"rank_min": rmin, "rank_max": rmax, "class_stable": cstable}, index=x.index
     )

@@ -147,3 +147,54 @@ def test_section_table_and_gap(y_basin, make_stations):
     gap = monitoring_gap(y_basin.overlay.crossings, m, levels=["country"], stations_with_data=set())
     assert gap["country"]["share_with_station"] == 0.0
     assert np.isnan(sec["along_river_m"].iloc[1])
+
+
+def test_class_summary_takes_each_stations_first_tested_trend():
+    # the class trend and its p-value are those of the station's first tested row, as a
+    # filter of the trend table per station gives them
+    from basingov.monitoring.sections import _class_summary, _class_trend_words
+
+    classes = pd.DataFrame(
+        {
+            "station_id": ["a", "a", "b", "c", "c"],
+            "period_start": pd.to_datetime(["2001", "2000", "2000", "2000", "2001"]),
+            "period": ["2001", "2000", "2000", "2000", "2001"],
+            "class": ["good", "bad", "good", "moderate", "good"],
+            "class_rank": [2, 5, 2, 3, 2],
+            "class_source": ["computed", "published", "computed", "computed", "computed"],
+            "worst_parameters": ["P", "N", "", "P", "N"],
+            "max_exceedance_ratio": [1.0, 2.0, 0.5, 1.5, 0.8],
+        }
+    )
+    trends = pd.DataFrame(
+        {
+            "station_id": ["a", "a", "b", "c", "c"],
+            "tested": [False, True, False, True, True],
+            "trend": ["", "increasing", "", "decreasing", "increasing"],
+            "p_value": [np.nan, 0.01, np.nan, 0.2, 0.03],
+        }
+    )
+    got = _class_summary(classes, trends).set_index("station_id")
+    for sid in ("a", "b", "c"):
+        t = trends[(trends["station_id"] == sid) & trends["tested"]]
+        want = _class_trend_words(str(t["trend"].iloc[0])) if len(t) else "not tested"
+        assert got.loc[sid, "class_trend"] == want
+        p = float(t["p_value"].iloc[0]) if len(t) else np.nan
+        np.testing.assert_equal(got.loc[sid, "class_trend_p"], p)
+    assert got["class_trend"].tolist() == ["worsening", "not tested", "improving"]
+    assert got.loc["a", "latest_class"] == "good"
+    assert got.loc["a", "class_source"] == "computed|published"
+
+
+@pytest.mark.parametrize("statistic", ["mean", "min", "p10"])
+def test_group_stat_equals_stat_of_each_group(statistic):
+    # the per-group statistic without a Series per group: _stat's numbers bit for bit
+    from basingov.monitoring.sections import _group_stat, _stat
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 40, 3000)
+    df = pd.DataFrame({"k": keys, "v": rng.lognormal(size=3000) * 1e-3 + 1.0 / 3.0})
+    grouped = df.groupby("k", sort=True)
+    got = _group_stat(df["v"].to_numpy(np.float64), grouped.ngroup(), statistic)
+    want = grouped["v"].agg(lambda v: _stat(v, statistic)).to_numpy()
+    np.testing.assert_array_equal(got, want)

@@ -79,3 +79,46 @@ def test_trend_table_has_one_row_per_station_and_parameter():
     assert out[["station_id", "parameter", "tested"]].values.tolist() == [
         ["A", "TP", True], ["B", "TP", False]]  # fmt: skip
     assert out["unit"].tolist() == ["mg/L P", "mg/L P"]
+
+
+def _grids() -> list[np.ndarray]:
+    """Monthly and annual grids: ties, gaps, months with one or no value, all equal."""
+    rng = np.random.default_rng(7)
+    out = []
+    for size in (36, 48, 120, 8, 9, 15, 30):
+        for kind in ("smooth", "ties", "gaps", "sparse"):
+            x = rng.normal(size=size).cumsum() * 0.3 + rng.normal(size=size)
+            if kind == "ties":
+                x = np.round(x)
+            if kind in ("gaps", "sparse"):
+                x[rng.uniform(size=size) < (0.2 if kind == "gaps" else 0.6)] = np.nan
+            out.append(x)
+    x = np.full(36, 2.0)
+    x[5] = np.nan
+    out.append(x)  # no variation: s = 0
+    x = np.arange(36, dtype=float)
+    x[[0, 12, 24]] = np.nan  # a calendar month without any value
+    out.append(x)
+    return out
+
+
+@pytest.mark.parametrize("grid", _grids())
+def test_mann_kendall_equals_pymannkendall_bit_for_bit(grid):
+    # the array code of trend_test gives pymannkendall's numbers exactly
+    import warnings
+
+    import pymannkendall as mk
+
+    from basingov.monitoring.trends import _original_mk, _seasonal_mk
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if grid.size % 12 == 0:
+            ref = mk.seasonal_test(grid, period=12, alpha=0.05)
+            got = _seasonal_mk(grid, 0.05)
+        else:
+            ref = mk.original_test(grid, alpha=0.05)
+            got = _original_mk(grid, 0.05)
+    want = [ref.trend, ref.p, ref.z, ref.Tau, ref.s, ref.var_s, ref.slope, ref.intercept]
+    assert got.trend == want[0]
+    np.testing.assert_array_equal(np.array(got[1:], dtype=float), np.array(want[1:], dtype=float))

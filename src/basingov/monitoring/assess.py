@@ -249,7 +249,7 @@ def assess(
         raise ConfigError(msg)
     stations = read_station_table(cfg.stations, proxy_locations=cfg.proxy_locations)
     obs = read_observations(cfg.observations)
-    unknown = sorted(set(obs["station_id"]) - set(stations["station_id"].astype(str)))
+    unknown = sorted(set(obs["station_id"].unique()) - set(stations["station_id"].astype(str)))
     if unknown:
         msg = (
             f"{cfg.observations}: column 'station_id' names {len(unknown)} station(s) not in "
@@ -299,7 +299,7 @@ def assess(
     loads = station_load_table(obs, period=cfg.period)
     mb = mass_balance(network, overlay.pieces, snapped, loads, levels=levels)
     wq = obs[obs["parameter"] != "Q"]
-    with_data = set(wq["station_id"])
+    with_data = set(wq["station_id"].unique())
     gap = monitoring_gap(overlay.crossings, matches, levels=levels, stations_with_data=with_data)
     out = _station_table(snapped, obs, wb, matches, classes, levels, with_data)
     return MonitoringResult(
@@ -333,7 +333,9 @@ def _station_table(
     out["water_body"] = sid.map(lambda s: wb.get(s, "river")).to_numpy()
     g = obs.groupby("station_id")
     out["n_observations"] = sid.map(g.size()).fillna(0).astype(int).to_numpy()
-    out["parameters"] = text(sid.map(g["parameter"].agg(lambda p: "|".join(sorted(set(p))))))
+    # the same sets from one row per station and parameter
+    pairs = obs.drop_duplicates(["station_id", "parameter"]).groupby("station_id")["parameter"]
+    out["parameters"] = text(sid.map(pairs.agg(lambda p: "|".join(sorted(set(p))))))
     out["first_time"] = sid.map(g["time"].min()).to_numpy()
     out["last_time"] = sid.map(g["time"].max()).to_numpy()
     out["has_water_quality"] = sid.isin(with_data).to_numpy()

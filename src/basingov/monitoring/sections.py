@@ -90,6 +90,41 @@ def _stat(values: pd.Series, statistic: str) -> float:
     return float(v.mean())
 
 
+def _group_stat(values: np.ndarray, group: pd.Series, statistic: str) -> np.ndarray:
+    """:func:`_stat` of every group (``group``: the groupby's ``ngroup()``, -1 left out).
+
+    Groups are cut from the values in their order (a stable sort by group) and each slice
+    goes through the NumPy call of ``_stat``, without a pandas Series per group.
+
+    Examples
+    --------
+    >>> v = np.array([1.0, 5.0, 2.0, 0.1, 0.2, 0.4])
+    >>> g = pd.Series([0, 1, 0, 2, 2, 2])
+    >>> want = [_stat(pd.Series(v[g == k]), "mean") for k in range(3)]
+    >>> _group_stat(v, g, "mean").tolist() == want
+    True
+    >>> _group_stat(v, g, "min").tolist()
+    [1.0, 5.0, 0.1]
+    """
+    # ngroup() gives NaN (or -1) to rows whose key is missing: they are in no group
+    codes = np.nan_to_num(group.to_numpy(dtype=np.float64), nan=-1.0).astype(np.int64)
+    keep = codes >= 0
+    codes, values = codes[keep], values[keep]
+    k = int(codes.max()) + 1 if codes.size else 0
+    order = np.argsort(codes, kind="stable")
+    v = values[order]
+    counts = np.bincount(codes, minlength=k)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
+    if statistic == "min":
+        return np.minimum.reduceat(v, starts) if k else np.empty(0)
+    # a mean or percentile per slice, by the very calls of _stat (sums in NumPy's order)
+    pick = np.mean if statistic != "p10" else (lambda x: np.percentile(x, 10))
+    return np.array(
+        [float(pick(v[a : a + n])) for a, n in zip(starts, counts, strict=True)],
+        dtype=np.float64,
+    )
+
+
 def period_classes(
     observations: pd.DataFrame,
     water_body: Mapping[str, str],
@@ -191,12 +226,13 @@ def period_classes(
         sample_cls = classify_values(g["value"].to_numpy(), str(param), **kw)
         ranks = np.array([std.labels.index(c) + 1 for c in sample_cls])
         g = g.assign(_out=ranks > target_rank)
-        agg = g.groupby(["station_id", "period"], sort=True).agg(
-            value=("value", lambda v, stat=stat: _stat(v, stat)),
+        grouped = g.groupby(["station_id", "period"], sort=True)
+        agg = grouped.agg(
             n_samples=("value", "size"),
             exceedance_rate=("_out", "mean"),
             unit=("unit", "first"),
         )
+        agg.insert(0, "value", _group_stat(g["value"].to_numpy(np.float64), grouped.ngroup(), stat))
         agg = agg.reset_index()
         agg["parameter"] = param
         agg["water_body"] = body
@@ -440,11 +476,16 @@ def _class_summary(classes: pd.DataFrame, class_trends: pd.DataFrame) -> pd.Data
     ]
     if classes.empty:
         return pd.DataFrame(columns=cols)
+    # each station's first tested class trend (one pass, not one filter per station)
+    first_tested: dict[Any, tuple[str, float]] = {}
+    if len(class_trends):
+        ct = class_trends[class_trends["tested"]]
+        for sid, trend, p in zip(ct["station_id"], ct["trend"], ct["p_value"], strict=True):
+            first_tested.setdefault(sid, (str(trend), float(p)))
     rows = []
     for sid, g in classes.sort_values("period_start").groupby("station_id", sort=True):
         last = g.iloc[-1]
-        tr = class_trends[class_trends["station_id"] == sid] if len(class_trends) else class_trends
-        tested = tr[tr["tested"]] if len(tr) else tr
+        tested = first_tested.get(sid)
         rows.append(
             {
                 "station_id": sid,
@@ -458,11 +499,9 @@ def _class_summary(classes: pd.DataFrame, class_trends: pd.DataFrame) -> pd.Data
                 "best_class": g["class"].to_numpy()[int(np.argmin(g["class_rank"].to_numpy()))],
                 "worst_class": g["class"].to_numpy()[int(np.argmax(g["class_rank"].to_numpy()))],
                 "class_trend": (
-                    _class_trend_words(str(tested["trend"].iloc[0]))
-                    if len(tested)
-                    else "not tested"
+                    _class_trend_words(tested[0]) if tested is not None else "not tested"
                 ),
-                "class_trend_p": float(tested["p_value"].iloc[0]) if len(tested) else np.nan,
+                "class_trend_p": tested[1] if tested is not None else np.nan,
             }
         )
     return pd.DataFrame(rows, columns=cols)

@@ -1,4 +1,4 @@
-"""Mann-Kendall trend tests with Sen's slope (pymannkendall), seasonal where data are sub-annual.
+"""Mann-Kendall trend tests with Sen's slope (pymannkendall's numbers), seasonal where sub-annual.
 
 The series of one station and parameter is tested as follows:
 
@@ -17,11 +17,11 @@ Series too short for either (see :data:`MIN_YEARS_SEASONAL`, :data:`MIN_MONTHS_S
 from __future__ import annotations
 
 import warnings
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
-import pymannkendall as mk
+from scipy.stats import norm
 
 from basingov.errors import InputError
 
@@ -135,10 +135,7 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
             }
         grid = np.full(size, np.nan)
         grid[count > 0] = total[count > 0] / count[count > 0]
-        with warnings.catch_warnings():
-            # a calendar month without two years of data gives an all-NaN slope column
-            warnings.simplefilter("ignore", RuntimeWarning)
-            r = mk.seasonal_test(grid, period=12, alpha=alpha)
+        r = _seasonal_mk(grid, alpha)
         method = "seasonal Mann-Kendall (period 12) on monthly means"
         n_values = n_months
     else:
@@ -156,9 +153,7 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
             }
         grid = np.full(y1 - y0 + 1, np.nan)
         grid[count > 0] = total[count > 0] / count[count > 0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            r = mk.original_test(grid, alpha=alpha)
+        r = _original_mk(grid, alpha)
         method = "Mann-Kendall on annual means"
         n_values = n_annual
     return {
@@ -166,15 +161,107 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
         "tested": True,
         "method": method,
         "n_values": n_values,
-        "trend": str(r.trend),
-        "p_value": float(r.p),
-        "z": float(r.z),
-        "tau": float(r.Tau),
-        "s": float(r.s),
-        "var_s": float(r.var_s),
-        "sen_slope_per_year": float(r.slope),
-        "intercept": float(r.intercept),
+        "trend": r.trend,
+        "p_value": r.p,
+        "z": r.z,
+        "tau": r.tau,
+        "s": r.s,
+        "var_s": r.var_s,
+        "sen_slope_per_year": r.slope,
+        "intercept": r.intercept,
     }
+
+
+class _MK(NamedTuple):
+    """The fields of a pymannkendall result that :func:`trend_test` reports."""
+
+    trend: str
+    p: float
+    z: float
+    tau: float
+    s: float
+    var_s: float
+    slope: float
+    intercept: float
+
+
+def _mk_columns(x: np.ndarray) -> tuple[list[int], list[float], list[int], np.ndarray]:
+    """Mann-Kendall parts of every column of ``x`` (NaN skipped) and its pair slopes.
+
+    Per column, pymannkendall's ``__mk_score`` (pairs ``i < j`` with ``x[j] > x[i]``
+    minus those with ``x[j] < x[i]``; a NaN compares false both ways, as if dropped),
+    ``__variance_s`` (``(n (n - 1) (2n + 5) - sum t (t - 1) (2t + 5)) / 18`` over groups
+    of t tied values) and n; then ``__sens_estimator``'s slopes ``(x[j] - x[i]) / (j - i)``
+    of every column, NaN included, column after column.
+    """
+    i, j = np.triu_indices(x.shape[0], 1)
+    early, late = x[i], x[j]
+    score = (late > early).sum(axis=0) - (late < early).sum(axis=0)
+    count = (~np.isnan(x)).sum(axis=0)
+    tied = (late == early).any(axis=0)
+    s, var_s, n = [], [], []
+    for k in range(x.shape[1]):
+        nk = int(count[k])
+        ties = 0
+        if tied[k]:
+            col = x[:, k]
+            t = np.unique(col[~np.isnan(col)], return_counts=True)[1].astype(np.int64)
+            ties = int((t * (t - 1) * (2 * t + 5)).sum())
+        s.append(int(score[k]))
+        var_s.append((nk * (nk - 1) * (2 * nk + 5) - ties) / 18)
+        n.append(nk)
+    slopes = ((late - early) / (j - i)[:, None]).T.ravel()
+    return s, var_s, n, slopes
+
+
+def _mk_result(s: float, var_s: float, denom: float, slope: float, intercept: float,
+               alpha: float) -> _MK:  # fmt: skip
+    """Tau, z, the two-sided p-value and the trend word, as pymannkendall computes them."""
+    if s > 0:
+        z = (s - 1) / np.sqrt(var_s)
+    elif s < 0:
+        z = (s + 1) / np.sqrt(var_s)
+    else:
+        z = 0.0
+    p = 2 * (1 - norm.cdf(abs(z)))
+    h = abs(z) > norm.ppf(1 - alpha / 2)
+    trend = "decreasing" if z < 0 and h else "increasing" if z > 0 and h else "no trend"
+    return _MK(trend, float(p), float(z), float(np.float64(s) / denom), float(s),
+               float(var_s), float(slope), float(intercept))  # fmt: skip
+
+
+def _nanmedian(x: np.ndarray) -> float:
+    with warnings.catch_warnings():
+        # a calendar month without two years of data gives no slope (an all-NaN part)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmedian(x))
+
+
+def _seasonal_mk(grid: np.ndarray, alpha: float) -> _MK:
+    """``pymannkendall.seasonal_test(grid, period=12, alpha=alpha)``, the same numbers.
+
+    The same arithmetic in the same order (score, variance and pair count summed month by
+    month; the slopes of all months in one median), with array code instead of a Python
+    loop per value (tested against pymannkendall).
+    """
+    n = grid.size
+    x = np.pad(grid, (0, -n % 12), constant_values=np.nan).reshape(-1, 12)
+    s_col, v_col, n_col, slopes = _mk_columns(x)
+    s, var_s, denom = 0, 0.0, 0.0
+    for sk, vk, nk in zip(s_col, v_col, n_col, strict=True):
+        s, var_s, denom = s + sk, var_s + vk, denom + (0.5 * nk * (nk - 1))
+    slope = _nanmedian(slopes)
+    at = np.median(np.arange(n)[~np.isnan(grid)])
+    intercept = _nanmedian(grid) - at / 12 * slope
+    return _mk_result(s, var_s, denom, slope, intercept, alpha)
+
+
+def _original_mk(grid: np.ndarray, alpha: float) -> _MK:
+    """``pymannkendall.original_test(grid, alpha=alpha)``, the same numbers (see above)."""
+    (s,), (var_s,), (n,), slopes = _mk_columns(grid[:, None])
+    slope = _nanmedian(slopes)
+    intercept = _nanmedian(grid) - np.median(np.arange(grid.size)[~np.isnan(grid)]) * slope
+    return _mk_result(s, var_s, 0.5 * n * (n - 1), slope, intercept, alpha)
 
 
 def trend_tests(
