@@ -510,3 +510,92 @@ def tree_samples(  # pragma: no cover - compiled
                 returned[r] += x[ret[z]]
         for j in range(nj):
             sm[j, j] = gen[j] - exported[j] + returned[j]
+
+
+@njit(cache=True)
+def tree_links(  # pragma: no cover - compiled
+    idx_ds: np.ndarray, bad: np.ndarray
+) -> tuple[int, np.ndarray, np.ndarray, int]:
+    """Check downstream pointers and build their CSR form in one pass.
+
+    Returns the number of bad nodes (position out of range or a self-link; the first
+    ``bad.shape[0]`` of them are written into ``bad``), ``indptr``, ``indices`` and the
+    direction in which the position order is already topological: 1 when every link goes
+    to a larger position, -1 when every link goes to a smaller one, 0 otherwise.
+    """
+    n = idx_ds.shape[0]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indices = np.empty(n, dtype=np.int64)
+    nbad = 0
+    m = 0
+    up = True
+    down = True
+    for i in range(n):
+        d = idx_ds[i]
+        if d < -1 or d >= n or d == i:
+            if nbad < bad.shape[0]:
+                bad[nbad] = i
+            nbad += 1
+        elif d >= 0:
+            indices[m] = d
+            m += 1
+            if d < i:
+                up = False
+            else:
+                down = False
+        indptr[i + 1] = m
+    direction = 1 if up else (-1 if down else 0)
+    return nbad, indptr, indices[:m], direction
+
+
+@njit(cache=True)
+def keep_exponents(  # pragma: no cover - compiled
+    tau_h: np.ndarray, k: np.ndarray, lake: np.ndarray, ret: np.ndarray, out: np.ndarray
+) -> bool:
+    """Check the inputs of the keep factors and write ``-k tau`` (days) of river nodes.
+
+    ``k``, ``lake`` and ``ret`` hold one value per node or a single value for all. Lake
+    nodes get 0 (the caller puts ``1 - R`` there after the exponential, which numpy
+    computes, as before). Returns False (``out`` then incomplete) at the first invalid
+    value: a rate that is not finite and >= 0, a lake retention outside [0, 1] or a river
+    travel time that is not finite and >= 0; the caller then finds and names them.
+    """
+    n = tau_h.shape[0]
+    one_k = k.shape[0] == 1
+    one_lake = lake.shape[0] == 1
+    one_ret = ret.shape[0] == 1
+    for i in range(n):
+        ki = k[0] if one_k else k[i]
+        if not (np.isfinite(ki) and ki >= 0.0):
+            return False
+        if lake[0] if one_lake else lake[i]:
+            r = ret[0] if one_ret else ret[i]
+            if not (r >= 0.0 and r <= 1.0):
+                return False
+            out[i] = 0.0
+        else:
+            t = tau_h[i] / 24.0
+            if not (np.isfinite(t) and t >= 0.0):
+                return False
+            out[i] = -ki * t
+    return True
+
+
+@njit(cache=True)
+def node_arrays_ok(  # pragma: no cover - compiled
+    keep: np.ndarray, load: np.ndarray, origin: np.ndarray, n_origins: int
+) -> bool:
+    """Check node arrays in one pass.
+
+    True when every keep factor lies in [0, 1], every load is finite and >= 0 and every
+    origin code lies in [0, n_origins).
+    """
+    for i in range(keep.shape[0]):
+        kp = keep[i]
+        g = load[i]
+        o = origin[i]
+        if not (kp >= 0.0 and kp <= 1.0 and np.isfinite(g) and g >= 0.0):
+            return False
+        if o < 0 or o >= n_origins:
+            return False
+    return True

@@ -93,20 +93,21 @@ def routing_graph(
     >>> routing_graph([1, 0, -1], splits=([1, 1], [0, 2], [0.5, 0.5])).kind
     'cyclic'
     """
-    ds = np.asarray(idx_ds, dtype=np.int64)
+    ds = np.ascontiguousarray(idx_ds, dtype=np.int64)
     n = ds.shape[0]
-    bad = np.flatnonzero((ds < -1) | (ds >= n) | (ds == np.arange(n)))
-    if bad.size:
+    bad = np.empty(20, dtype=np.int64)
+    nbad, indptr, indices, direction = K.tree_links(ds, bad)
+    if nbad:
         msg = (
             f"idx_ds must hold positions in [0, {n}) or -1, and no self-links; "
-            f"bad at node(s) {bad[:20].tolist()}"
+            f"bad at node(s) {bad[: min(nbad, 20)].tolist()}"
         )
         raise InputError(msg)
-    src = np.flatnonzero(ds >= 0)
-    dst = ds[src]
-    frac = np.ones(src.shape[0])
+    frac = np.ones(indices.shape[0])
     kind = "tree"
     if splits is not None:
+        src = np.flatnonzero(ds >= 0)
+        dst = ds[src]
         s_src, s_dst, s_frac = (np.asarray(a) for a in splits)
         s_src = s_src.astype(np.int64)
         s_dst = s_dst.astype(np.int64)
@@ -140,15 +141,20 @@ def routing_graph(
         dst = np.concatenate([dst[keep_main], s_dst[inside]])
         frac = np.concatenate([frac[keep_main], s_frac[inside]])
         kind = "dag"
-    indptr = np.zeros(n + 1, dtype=np.int64)
     if splits is None:
-        # one link per node at most, listed by source already: no sort, and Kahn's order
-        # from the pointers (the same order as from the CSR form)
-        np.cumsum(ds >= 0, out=indptr[1:])
-        indices = dst.astype(np.int64)
-        frac = frac.astype(np.float64)
-        order = kahn_order_tree(ds)
+        # one link per node at most, listed by source already: no sort. Where the
+        # positions are numbered in flow order already (every link to a larger position,
+        # or every link to a smaller one) that order is topological and the sweeps read
+        # memory in sequence; otherwise Kahn's order from the pointers (the same order as
+        # from the CSR form)
+        if direction == 1:
+            order = np.arange(n, dtype=np.int64)
+        elif direction == -1:
+            order = np.arange(n - 1, -1, -1, dtype=np.int64)
+        else:
+            order = kahn_order_tree(ds)
     else:
+        indptr = np.zeros(n + 1, dtype=np.int64)
         perm = np.argsort(src, kind="stable")
         np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
         indices = dst[perm].astype(np.int64)
@@ -210,6 +216,16 @@ def keep_factors(
     ...              is_lake=[False, False, True], lake_retention=[0, 0, 0.25]).round(4).tolist()
     [0.6065, 0.9512, 0.75]
     """
+    fast = _keep_factors_1d(tau_hours, decay_per_day, is_lake, lake_retention)
+    if fast is not None:
+        return fast
+    return _keep_factors_numpy(tau_hours, decay_per_day, is_lake, lake_retention)
+
+
+def _keep_factors_numpy(
+    tau_hours: Any, decay_per_day: Any, is_lake: Any, lake_retention: Any
+) -> np.ndarray:
+    """:func:`keep_factors` by whole-array numpy operations; names every invalid input."""
     tau = np.asarray(tau_hours, dtype=np.float64) / 24.0
     n = tau.shape[0] if tau.ndim else 1
     k = np.broadcast_to(np.asarray(decay_per_day, dtype=np.float64), tau.shape)
@@ -244,6 +260,35 @@ def keep_factors(
     with np.errstate(invalid="ignore"):
         keep = np.exp(-k * np.where(lake, 0.0, tau))
     return np.where(lake, 1.0 - ret, keep)
+
+
+def _keep_factors_1d(
+    tau_hours: Any, decay_per_day: Any, is_lake: Any, lake_retention: Any
+) -> np.ndarray | None:
+    """:func:`keep_factors` of 1-D inputs in one compiled pass (None: use the general path).
+
+    The same operations as the general path (``-k * tau / 24`` then numpy's ``exp``, and
+    ``1 - R`` on lakes), so the same values; None also when an input is invalid, for the
+    general path to name it.
+    """
+    tau = np.asarray(tau_hours, dtype=np.float64)
+    if tau.ndim != 1:
+        return None
+    n = tau.shape[0]
+    k = np.asarray(decay_per_day, dtype=np.float64)
+    lake = np.zeros(1, dtype=np.bool_) if is_lake is None else np.asarray(is_lake, dtype=np.bool_)
+    ret = np.zeros(1) if lake_retention is None else np.asarray(lake_retention, dtype=np.float64)
+    if any(a.ndim > 1 or a.size not in (1, n) for a in (k, lake, ret)):
+        return None
+    k, lake, ret = k.ravel(), lake.ravel(), ret.ravel()
+    out = np.empty(n)
+    if not K.keep_exponents(tau, k, lake, ret, out):
+        return None
+    np.exp(out, out=out)
+    if lake.any():
+        at = np.flatnonzero(lake) if lake.shape[0] == n else np.arange(n)
+        out[at] = 1.0 - (ret[at] if ret.shape[0] == n else ret[0])
+    return out
 
 
 def entry_factors(keep: Any, *, is_lake: Any = None) -> np.ndarray:
@@ -284,8 +329,10 @@ def _node_arrays(
     if o.dtype.kind not in "iu":
         msg = f"origin must hold integer codes 0..J-1, got dtype {o.dtype}"
         raise InputError(msg)
-    o = o.astype(np.int64)
+    o = o.astype(np.int64, copy=False)
     nj = int(o.max(initial=-1)) + 1 if n_origins is None else int(n_origins)
+    if K.node_arrays_ok(kp, g, o, nj):  # one compiled pass; else find and name the problem
+        return kp, entry_factors(kp, is_lake=lake), g, o, lake, nj
     if n and (o.min() < 0 or o.max() >= nj):
         msg = f"origin codes must lie in [0, {nj}), got range [{o.min()}, {o.max()}]"
         raise InputError(msg)
