@@ -30,7 +30,7 @@ demo: $(STAMP)
 	$(BIN)/basingov -v compare $(DEMO_BASINS:%=out/%) -o out/compare --overwrite
 	@echo ""
 	@echo "Outputs of make demo:"
-	@for f in maps/index.html maps/*.html reports/*/report.html out/*/map.html \
+	@for f in maps/index.html $$(ls maps/*.html 2>/dev/null | grep -v "^maps/index.html$$") reports/*/report.html out/*/map.html \
 	  out/compare/comparison.html out/compare/comparison.md out/compare/comparison.csv; do \
 	  if [ -e "$$f" ]; then echo "  $$f"; fi; done
 	@for b in $(DEMO_BASINS); do echo "  out/$$b/ ($$b.gpkg, tables/, summary.json)"; done
