@@ -149,6 +149,7 @@ class RssSampler:
     def __init__(self, dt: float = 0.2) -> None:
         self.dt = dt
         self.peak = 0
+        self.step_peak = 0
         self.peak_by_pid: dict[int, int] = {}
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
@@ -165,7 +166,13 @@ class RssSampler:
                 total += rss
                 self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0), rss)
             self.peak = max(self.peak, total)
+            self.step_peak = max(self.step_peak, total)
             self._stop.wait(self.dt)
+
+    def step(self) -> float:
+        """Return the peak of the summed RSS since the last call (GiB) and start anew."""
+        peak, self.step_peak = self.step_peak, 0
+        return peak / GIB
 
     def __enter__(self) -> RssSampler:
         self._t.start()
@@ -194,11 +201,13 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     res: dict[str, Any] = {"load_before": load()}
     times: dict[str, float] = {}
     rss_after: dict[str, float] = {}
+    peak_sum: dict[str, float] = {}  # peak of the summed RSS (client + workers) per step
     with RssSampler() as rss:
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
         times["build synthetic layers"] = time.perf_counter() - t0
         rss_after["build synthetic layers"] = _rss_gib()
+        peak_sum["build synthetic layers"] = rss.step()
         res["reaches"] = len(reaches)
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
@@ -212,6 +221,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             gc.collect()
             times["network"] = time.perf_counter() - t0
             rss_after["network"] = _rss_gib()
+            peak_sum["network"] = rss.step()
             t0 = time.perf_counter()
             with scale.engine(cluster.scheduler_address) as eng:
                 ov = scale.overlay_partitioned(
@@ -219,6 +229,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
                 )
             times["overlay (partitioned, dask-geopandas)"] = time.perf_counter() - t0
             rss_after["overlay (partitioned, dask-geopandas)"] = _rss_gib()
+            peak_sum["overlay (partitioned, dask-geopandas)"] = rss.step()
             res["pieces"] = len(ov.pieces)
             res["crossings"] = len(ov.crossings)
             res["boundary_reaches"] = len(ov.boundary_reaches)
@@ -235,6 +246,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             sp = spillover.spillover_tables(net, ov.piece_graph, loads, level_names=["region"])
             times["spillover tables (regions)"] = time.perf_counter() - t0
             rss_after["spillover tables (regions)"] = _rss_gib()
+            peak_sum["spillover tables (regions)"] = rss.step()
             # the unit level is not run: spillover.transfer holds the flux of every border
             # link by origin as a dense (links x origins) array
             unit_cross = ov.crossings[ov.crossings["level_name"] == "unit"]
@@ -245,6 +257,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             workers = client.run(_maxrss)
     res["times"] = times
     res["client_rss_after_gib"] = rss_after
+    res["peak_sum_by_step_gib"] = peak_sum
     res["client_peak_gib"] = _maxrss() / GIB
     res["worker_peak_gib"] = sorted(v / GIB for v in workers.values())
     res["sampled_total_peak_gib"] = rss.peak / GIB
@@ -321,10 +334,16 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             "this benchmark was written, not re-run by it); raster loads "
             "(the synthetic basin has no rasters).",
             "",
-            "| step | wall (s) | client RSS after (GiB) |",
-            "|---|---:|---:|",
+            "| step | wall (s) | client RSS after (GiB) | peak of client + workers during "
+            "the step (GiB) |",
+            "|---|---:|---:|---:|",
             *[
-                f"| {k} | {v:.1f} | {c['client_rss_after_gib'][k]:.2f} |"
+                f"| {k} | {v:.1f} | {c['client_rss_after_gib'][k]:.2f} | "
+                + (
+                    f"{c['peak_sum_by_step_gib'][k]:.2f} |"
+                    if k in c.get("peak_sum_by_step_gib", {})
+                    else "not recorded |"
+                )
                 for k, v in c["times"].items()
             ],
             "",
