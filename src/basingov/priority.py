@@ -63,6 +63,7 @@ from numba import njit
 from basingov._checks import select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
+from basingov.network import csr_reverse
 
 __all__ = [
     "MECHANISMS",
@@ -265,20 +266,12 @@ def _path_counts(  # pragma: no cover - compiled
     cnt = np.zeros(n_codes, dtype=np.int64)
     nq = q_node.shape[0]
     extra = np.zeros(nq, dtype=np.int64)
-    # queries by reach (CSR)
-    qn = np.zeros(n + 1, dtype=np.int64)
     for k in range(nq):
-        if q_node[k] >= 0:
-            qn[q_node[k] + 1] += 1
-        else:
+        if q_node[k] < 0:
             extra[k] = q_ptr[k + 1] - q_ptr[k]
-    qs = np.cumsum(qn)
-    qlist = np.empty(max(1, int(qs[n])), dtype=np.int64)
-    fill = qs[:n].copy()
-    for k in range(nq):
-        if q_node[k] >= 0:
-            qlist[fill[q_node[k]]] = k
-            fill[q_node[k]] += 1
+    # queries by reach (CSR)
+    at_node = np.flatnonzero(q_node >= 0)
+    qs, qlist = csr_reverse(at_node, q_node[at_node], n)
     stack = np.empty(n, dtype=np.int64)
     state = np.zeros(n, dtype=np.int64)  # 0 new, 1 entered
     distinct = 0

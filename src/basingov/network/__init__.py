@@ -19,7 +19,7 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 """
 
 from basingov.network._container import RiverNetwork, network_from_table
-from basingov.network._kernels import kahn_order_csr, kahn_order_tree
+from basingov.network._kernels import csr_reverse, kahn_order_csr, kahn_order_tree
 from basingov.network._topology import OUTLET_ID, ids_to_positions
 from basingov.network.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
 from basingov.network.hydrology import (
@@ -75,6 +75,7 @@ __all__ = [
     "SnapResult",
     "UpstreamMode",
     "accumulate",
+    "csr_reverse",
     "discharge_from_area",
     "distance_to_outlet",
     "downstream_sum",

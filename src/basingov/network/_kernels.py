@@ -168,7 +168,12 @@ def distance_down(
 def csr_reverse(
     src: np.ndarray, dst: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    """CSR of edges grouped by ``dst`` (i.e. upstream neighbours of each node)."""
+    """CSR of edges grouped by ``dst`` (i.e. upstream neighbours of each node).
+
+    ``indices[indptr[i]:indptr[i + 1]]`` are the ``src`` of the edges with ``dst == i``,
+    in the order they are listed (a stable counting sort); every ``dst`` must lie in
+    ``[0, n)``.
+    """
     indptr = np.zeros(n + 1, dtype=np.int64)
     for k in range(dst.shape[0]):
         indptr[dst[k] + 1] += 1

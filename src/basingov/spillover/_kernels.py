@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from basingov.network import csr_reverse
+
 __all__ = [
     "sweep_dense",
     "tree_local",
@@ -312,33 +314,15 @@ def zone_columns(  # pragma: no cover - compiled
     nz = exits.shape[0]
     # the zones' children (upstream zones) and own columns, in CSR form
     parent = np.full(nz, -1, dtype=np.int64)
-    nchild = np.zeros(nz + 1, dtype=np.int64)
     for z in range(nz):
         d = ds[exits[z]]
         if d >= 0:
             parent[z] = zone[d]
-            nchild[zone[d] + 1] += 1
-    cstart = np.cumsum(nchild)
-    child = np.empty(max(1, int(cstart[nz])), dtype=np.int64)
-    fill = cstart[:nz].copy()
-    for z in range(nz):
-        if parent[z] >= 0:
-            child[fill[parent[z]]] = z
-            fill[parent[z]] += 1
-    nown = np.zeros(nz + 1, dtype=np.int64)
-    for z in range(nz):
-        nown[z + 1] += 1
-    for k in range(pair_zone.shape[0]):
-        nown[pair_zone[k] + 1] += 1
-    ostart = np.cumsum(nown)
-    owncol = np.empty(max(1, int(ostart[nz])), dtype=np.int64)
-    fill = ostart[:nz].copy()
-    for z in range(nz):
-        owncol[fill[z]] = label[z]
-        fill[z] += 1
-    for k in range(pair_zone.shape[0]):
-        owncol[fill[pair_zone[k]]] = pair_col[k]
-        fill[pair_zone[k]] += 1
+    has_parent = np.flatnonzero(parent >= 0)
+    cstart, child = csr_reverse(has_parent, parent[has_parent], nz)
+    # each zone's own label first, then its pairs in their order
+    own_zone = np.concatenate((np.arange(nz), pair_zone))
+    ostart, owncol = csr_reverse(np.concatenate((label, pair_col)), own_zone, nz)
     # full column sets, upstream zones (larger numbers) first; stored in processing order
     mark = np.full(nj, -1, dtype=np.int64)
     size = np.zeros(nz, dtype=np.int64)
