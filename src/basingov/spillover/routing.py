@@ -107,7 +107,7 @@ def routing_graph(
     kind = "tree"
     if splits is not None:
         src = np.flatnonzero(ds >= 0)
-        dst = ds[src]
+        dst = indices  # ds[src], listed by tree_links
         s_src, s_dst, s_frac = (np.asarray(a) for a in splits)
         s_src = s_src.astype(np.int64)
         s_dst = s_dst.astype(np.int64)
