@@ -187,6 +187,10 @@ def _maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _pid() -> int:
+    return os.getpid()
+
+
 def _rss_gib() -> float:
     return psutil.Process().memory_info().rss / GIB
 
@@ -254,7 +258,9 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             res["unit_border_flux_gib"] = len(unit_cross) * res["units"] * 8 / GIB
             res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
-            workers = client.run(_maxrss)
+            # sampled, not ru_maxrss: a worker process is forked by the nanny in this
+            # process and inherits its high-water mark at that moment
+            workers = {w: rss.peak_by_pid.get(pid, 0) for w, pid in client.run(_pid).items()}
     res["times"] = times
     res["client_rss_after_gib"] = rss_after
     res["peak_sum_by_step_gib"] = peak_sum

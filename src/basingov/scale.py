@@ -29,6 +29,9 @@ process (for debugging), and any other value is the address of a running schedul
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import logging
 import os
 import re
@@ -56,6 +59,7 @@ __all__ = [
     "engine",
     "hilbert_order",
     "overlay_partitioned",
+    "trim_memory",
     "worker_engine",
 ]
 
@@ -235,6 +239,47 @@ class Engine:
     def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
         return self.map(_star, blocks, fn)
+
+    def trim_workers(self) -> None:
+        """Run :func:`trim_memory` on every worker (nothing when the tasks run here).
+
+        After a large map, a worker process otherwise keeps the memory its finished tasks
+        freed (about 0.45 GiB a worker after the overlay of 1M reaches) for the rest of
+        the run.
+        """
+        if self.distributed:
+            with self._client() as c:
+                c.run(trim_memory)
+
+
+def trim_memory() -> int:
+    """Collect garbage and hand the heap memory freed since to the operating system.
+
+    Python and numpy free memory into the C allocator, and glibc keeps freed heap pages
+    mapped: a process that peaked at several GiB still holds them, and they count in its
+    resident memory while the next stages run. ``malloc_trim(0)`` returns them. This is the
+    remedy the dask documentation gives for such "unmanaged memory"
+    (https://distributed.dask.org/en/stable/worker-memory.html, "Manually trim memory").
+
+    Returns
+    -------
+    int
+        1 if memory was returned, 0 if none was, or if the C library is not glibc (then
+        only the garbage is collected).
+
+    Examples
+    --------
+    >>> trim_memory() in (0, 1)
+    True
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc (macOS, Windows, musl)
+        return 0
+    return int(trim(0))
 
 
 def _warm() -> None:
@@ -560,6 +605,11 @@ def overlay_partitioned(
         )  # fmt: skip
     else:
         results = eng.map(_overlay_task, items, jurisdictions, levels_)
-    parts = list(zip(groups, results, strict=True))
-    part = overlay.combine_reach_overlays(slim, parts)
+    # the workers are done with this overlay: hand what their tasks freed back
+    eng.trim_workers()
+    part = overlay.combine_reach_overlays(slim, list(zip(groups, results, strict=True)))
+    # the parts are stitched: free them (and the reach subsets) before the work along the
+    # network, which holds every piece of the basin
+    del results, items
+    trim_memory()
     return overlay.overlay_network(net, jurisdictions, basin, levels=levels_, reach_part=part)
