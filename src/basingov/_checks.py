@@ -139,8 +139,16 @@ def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
     return projected_crs(gdf.crs, what=what)
 
 
-def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None:
+def check_choice(
+    value: object,
+    allowed: Iterable[object],
+    *,
+    name: str,
+    error: type[InputError] = InputError,
+) -> None:
     """Raise if ``value`` is not one of ``allowed``, naming the allowed values.
+
+    ``error`` is the error class (an :class:`~basingov.errors.InputError` subclass).
 
     Examples
     --------
@@ -153,7 +161,7 @@ def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None
     options = list(allowed)
     if value not in options:
         msg = f"{name} must be one of {options}, got {value!r}"
-        raise InputError(msg)
+        raise error(msg)
 
 
 def expand_user(value: str | Path, *, what: str = "path") -> Path:

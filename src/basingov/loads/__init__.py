@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from basingov._checks import check_choice
 from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
@@ -499,9 +500,7 @@ def jurisdiction_loads(
     >>> jurisdiction_loads(p, t, level="country")["load_kg_day"].tolist()
     [10.0, 30.0, 20.0]
     """
-    if by not in _BY:
-        msg = f"by must be one of {list(_BY)}, got {by!r}"
-        raise InputError(msg)
+    check_choice(by, _BY, name="by")
     col = f"jur_{level}"
     if col not in pieces.columns:
         allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]

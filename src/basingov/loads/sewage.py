@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_choice
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
@@ -138,9 +139,7 @@ def treatment_removal(
     >>> float(r.loc["CN", "removal"]), str(r.loc["CN", "removal_status"])
     (0.655, 'published')
     """
-    if parameter not in UWWTD_LOAD_COLUMNS:
-        msg = f"parameter must be one of {list(UWWTD_LOAD_COLUMNS)}, got {parameter!r}"
-        raise InputError(msg)
+    check_choice(parameter, UWWTD_LOAD_COLUMNS, name="parameter")
     inc_c, dis_c = UWWTD_LOAD_COLUMNS[parameter]
     stage_c = UWWTD_STAGE_COLUMNS[parameter]
     tab = _packaged_removal() if table is None else table

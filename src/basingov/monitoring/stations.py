@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_choice
 from basingov.errors import BasingovWarning, CRSError, EmptyResultError, InputError
 from basingov.io import read_stations, require_projected
 from basingov.monitoring.units import text
@@ -234,9 +235,7 @@ def snap_stations(
     EmptyResultError
         If ``on_unsnapped="raise"`` and a station is left unsnapped.
     """
-    if on_unsnapped not in _ON_UNSNAPPED:
-        msg = f"on_unsnapped must be one of {list(_ON_UNSNAPPED)}, got {on_unsnapped!r}"
-        raise InputError(msg)
+    check_choice(on_unsnapped, _ON_UNSNAPPED, name="on_unsnapped")
     if not max_distance_m > 0:
         msg = f"max_distance_m must be > 0, got {max_distance_m}"
         raise InputError(msg)
