@@ -202,6 +202,12 @@ def _check_level(pieces: pd.DataFrame, level: str) -> str:
     return level
 
 
+def _check_min_stretch(min_stretch_m: float) -> None:
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
+        raise InputError(msg)
+
+
 def _level_maps(
     jur: gpd.GeoDataFrame, levels: list[str]
 ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:

@@ -52,6 +52,7 @@ from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
     _check_level,
+    _check_min_stretch,
     _names,
     _NetworkLike,
     piece_levels,
@@ -638,9 +639,7 @@ def boundary_stretches(
     [('state-s0', 'A', 'B', 3.0, 2)]
     """
     level = _check_level(pieces, level)
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    _check_min_stretch(min_stretch_m)
     g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     cols = [
         "stretch_id",
@@ -722,9 +721,7 @@ def piece_stretches(
     ['state-s0', 'state-s0', 'state-s0']
     """
     level = _check_level(pieces, level)
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    _check_min_stretch(min_stretch_m)
     flat = pieces.reset_index(drop=True)
     _, st = graph_and_stretches(net, flat, level, min_stretch_m, graph)
     if "piece" in flat:
