@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_known
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
@@ -295,17 +296,15 @@ def section_index(
     if not ind:
         msg = "section_index needs at least one indicator (concentrations is empty)"
         raise InputError(msg)
-    no_c = [p for p in ind if p not in conc]
-    if no_c:
-        msg = f"no period mean for indicator(s) {no_c}; concentrations has {sorted(conc)}"
-        raise InputError(msg)
-    no_b = [p for p in ind if p not in base]
-    if no_b:
-        msg = (
-            f"no baseline for indicator(s) {no_b}: give the baseline-period mean in mg/L "
-            f"for every indicator (baseline has {sorted(base)})"
-        )
-        raise InputError(msg)
+    require_known(
+        ind, sorted(conc), "no period mean for indicator(s) {unknown}; concentrations has {known}"
+    )
+    require_known(
+        ind,
+        sorted(base),
+        "no baseline for indicator(s) {unknown}: give the baseline-period mean in mg/L for "
+        "every indicator (baseline has {known})",
+    )
     zero = [p for p in ind if base[p] == 0]
     if zero:
         msg = f"baseline is 0 mg/L for {zero}; C_i / C_i0 is undefined, give a positive baseline"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import select_levels
+from basingov._checks import require_known, select_levels
 from basingov.errors import InputError
 
 __all__ = [
@@ -256,13 +256,11 @@ def river_chiefs(
     lv_list = select_levels(levels, overlay.levels)
     courses = river_courses(net, aliases=aliases)
     if rivers is not None:
-        missing = [r for r in rivers if r not in courses]
-        if missing:
-            msg = (
-                f"no river named {missing} in the network; named rivers include "
-                f"{sorted(courses)[:20]}"
-            )
-            raise InputError(msg)
+        require_known(
+            rivers,
+            sorted(courses),
+            "no river named {unknown} in the network; named rivers include {known}",
+        )
         courses = {r: courses[r] for r in rivers}
     pieces = overlay.pieces
     need = ["reach_pos", "fraction_start", "fraction_end", "length_km"]

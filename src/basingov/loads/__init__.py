@@ -38,7 +38,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, check_piece_level
 from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
@@ -501,11 +501,8 @@ def jurisdiction_loads(
     [10.0, 30.0, 20.0]
     """
     check_choice(by, _BY, name="by")
+    check_piece_level(pieces, level)
     col = f"jur_{level}"
-    if col not in pieces.columns:
-        allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
-        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
-        raise InputError(msg)
     missing = [c for c in ("jur_id", "load_kg_day") if c not in table.columns]
     if missing:
         msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_piece_level
 from basingov.errors import InputError
 from basingov.overlay import PieceGraph
 from basingov.spillover.decay import DecayModel, piece_keep
@@ -46,12 +47,8 @@ class PieceNetwork:
         InputError
             If the piece table has no ``jur_<level>`` column.
         """
-        col = f"jur_{level}"
-        if col not in self.pieces.columns:
-            allowed = [c[4:] for c in self.pieces.columns if c.startswith("jur_")]
-            msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
-            raise InputError(msg)
-        codes, uniq = pd.factorize(self.pieces[col].astype(str), sort=True)
+        check_piece_level(self.pieces, level)
+        codes, uniq = pd.factorize(self.pieces[f"jur_{level}"].astype(str), sort=True)
         return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
