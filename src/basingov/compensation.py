@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from basingov._checks import require_known
+from basingov._checks import require_columns, require_known
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
@@ -474,10 +474,9 @@ def period_means(
     {'TP': 0.03}
     """
     need = ["station_id", "time", "parameter", "value", "unit"]
-    miss = [c for c in need if c not in observations.columns]
-    if miss:
-        msg = f"observations lack column(s) {miss}; the long format is {need}"
-        raise InputError(msg)
+    require_columns(
+        observations, need, what="the observation table", hint=f"the long format is {need}"
+    )
     try:
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
     except ValueError as exc:
@@ -540,10 +539,7 @@ def _allowance_lookup(
     n_o, n_r = len(origins), len(receptors)
     if isinstance(allowance, pd.DataFrame):
         need = ["origin", "receptor", "allowance_kg_day"]
-        miss = [c for c in need if c not in allowance.columns]
-        if miss:
-            msg = f"the allowance table lacks column(s) {miss}; it needs {need}"
-            raise InputError(msg)
+        require_columns(allowance, need, what="the allowance table", hint=f"it needs {need}")
         a = pd.to_numeric(allowance["allowance_kg_day"], errors="coerce")
         if a.isna().any() or (a < 0).any():
             msg = "allowance_kg_day must hold numbers >= 0"
@@ -807,10 +803,7 @@ def _as_transfers(transfers: Transfers | pd.DataFrame) -> Transfers:
     if isinstance(transfers, Transfers):
         return transfers
     need = ["payer", "payee", "amount", "currency"]
-    miss = [c for c in need if c not in transfers.columns]
-    if miss:
-        msg = f"the transfer table lacks column(s) {miss}; it needs {need}"
-        raise InputError(msg)
+    require_columns(transfers, need, what="the transfer table", hint=f"it needs {need}")
     t = transfers.reset_index(drop=True).copy()
     return Transfers(table=t, samples=np.empty((len(t), 0)))
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import require_known, select_levels
+from basingov._checks import require_columns, require_known, select_levels
 from basingov.errors import InputError
 
 __all__ = [
@@ -265,10 +265,12 @@ def river_chiefs(
     pieces = overlay.pieces
     need = ["reach_pos", "fraction_start", "fraction_end", "length_km"]
     need += [f"jur_{lv}" for lv in lv_list]
-    miss = [c for c in need if c not in pieces.columns]
-    if miss:
-        msg = f"the overlay's pieces lack column(s) {miss}; run basingov.overlay.overlay_network"
-        raise InputError(msg)
+    require_columns(
+        pieces,
+        need,
+        what="the overlay's piece table",
+        hint="run basingov.overlay.overlay_network",
+    )
     p = pieces.sort_values(["reach_pos", "piece"] if "piece" in pieces else ["reach_pos"])
     p = p.reset_index(drop=True)
     rpos = p["reach_pos"].to_numpy(dtype=np.int64)
