@@ -1,4 +1,4 @@
-"""Shared input checks: required columns, projected CRSs, allowed choices, the jurisdiction schema.
+"""Shared input checks: columns, CRSs, choices, known names, jurisdiction schema, piece levels.
 
 Every stage checks its inputs with these, so that one kind of problem always reads the same
 way: what is wrong, where, and how to fix it.
@@ -173,7 +173,6 @@ def require_known(
     message: str,
     *,
     shown: int = 20,
-    error: type[InputError] = InputError,
 ) -> None:
     """Raise one error naming every value of ``values`` that is not one of ``known``.
 
@@ -189,8 +188,6 @@ def require_known(
         are). No other braces: build it from fixed text, not from user input.
     shown
         How many known values the message lists at most.
-    error
-        The error class (an :class:`~basingov.errors.InputError` subclass).
 
     Raises
     ------
@@ -211,7 +208,7 @@ def require_known(
     if unknown:
         more = len(allowed) - shown
         listed = f"{allowed[:shown]}" + (f" and {more} more" if more > 0 else "")
-        raise error(message.format(unknown=unknown, known=listed))
+        raise InputError(message.format(unknown=unknown, known=listed))
 
 
 def expand_user(value: str | Path, *, what: str = "path") -> Path:
