@@ -131,7 +131,7 @@ def test_period_means_from_observations() -> None:
     got = period_means(obs, station="S", parameters=["TP", "TN"], start="2012-01-01",
                        end="2012-12-31")  # fmt: skip
     assert got == {"TP": pytest.approx(0.03)}
-    with pytest.raises(InputError, match=r"lack column\(s\) \['unit'\]"):
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['unit'\]"):
         period_means(obs.drop(columns="unit"), station="S", parameters=["TP"],
                      start="2012-01-01", end="2012-12-31")  # fmt: skip
 

@@ -288,7 +288,7 @@ def test_errors():
     neg = pd.DataFrame({"crossing_id": ["s-0"], "exceedance_ratio": [-1.0]})
     with pytest.raises(InputError, match="exceedance_ratio must be >= 0"):
         priority(net, ov, sections=neg)
-    with pytest.raises(InputError, match=r"lacks \['crossing_id'\]"):
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['crossing_id'\]"):
         priority(net, ov, sections=pd.DataFrame({"id": ["s-0"]}))
     x = pd.DataFrame({"x_transboundary_load": [1.0]})
     with pytest.raises(InputError, match=r"unknown priority indicator\(s\) \['beauty'\]"):

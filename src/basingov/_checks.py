@@ -1,4 +1,4 @@
-"""Shared input checks: required columns, projected CRSs, allowed choices, the jurisdiction schema.
+"""Shared input checks: columns, CRSs, choices, known names, jurisdiction schema, piece levels.
 
 Every stage checks its inputs with these, so that one kind of problem always reads the same
 way: what is wrong, where, and how to fix it.
@@ -21,12 +21,15 @@ from basingov.errors import CRSError, InputError
 __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
+    "check_piece_level",
     "expand_user",
     "level_names",
     "missing_columns",
+    "piece_levels",
     "projected_crs",
     "raise_problems",
     "require_columns",
+    "require_known",
     "require_projected",
     "select_levels",
 ]
@@ -139,8 +142,16 @@ def require_projected(gdf: gpd.GeoDataFrame, *, what: str = "layer") -> CRS:
     return projected_crs(gdf.crs, what=what)
 
 
-def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None:
+def check_choice(
+    value: object,
+    allowed: Iterable[object],
+    *,
+    name: str,
+    error: type[InputError] = InputError,
+) -> None:
     """Raise if ``value`` is not one of ``allowed``, naming the allowed values.
+
+    ``error`` is the error class (an :class:`~basingov.errors.InputError` subclass).
 
     Examples
     --------
@@ -153,7 +164,51 @@ def check_choice(value: object, allowed: Iterable[object], *, name: str) -> None
     options = list(allowed)
     if value not in options:
         msg = f"{name} must be one of {options}, got {value!r}"
-        raise InputError(msg)
+        raise error(msg)
+
+
+def require_known(
+    values: Iterable[Any],
+    known: Iterable[Any],
+    message: str,
+    *,
+    shown: int = 20,
+) -> None:
+    """Raise one error naming every value of ``values`` that is not one of ``known``.
+
+    Parameters
+    ----------
+    values
+        The values given (names of levels, rivers, indicators ...).
+    known
+        The values allowed, in the order to show them.
+    message
+        The error text, with the fields ``{unknown}`` (the values not known, in the order
+        given) and ``{known}`` (the first ``shown`` known values, and how many more there
+        are). No other braces: build it from fixed text, not from user input.
+    shown
+        How many known values the message lists at most.
+
+    Raises
+    ------
+    InputError
+        If any value is not known.
+
+    Examples
+    --------
+    >>> require_known(["a"], ["a", "b"], "level(s) {unknown} are unknown; levels are {known}")
+    >>> require_known(["c", "a", "d"], "abc", "{unknown} not found; use one of {known}", shown=2)
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: ['d'] not found; use one of ['a', 'b'] and 1 more
+    """
+    allowed = list(known)
+    member = set(allowed)
+    unknown = [v for v in values if v not in member]
+    if unknown:
+        more = len(allowed) - shown
+        listed = f"{allowed[:shown]}" + (f" and {more} more" if more > 0 else "")
+        raise InputError(message.format(unknown=unknown, known=listed))
 
 
 def expand_user(value: str | Path, *, what: str = "path") -> Path:
@@ -203,6 +258,49 @@ def level_names(jurisdictions: pd.DataFrame) -> list[str]:
     return [str(x) for x in order["level_name"]]
 
 
+def piece_levels(pieces: pd.DataFrame) -> list[str]:
+    """Return the level names of a piece table, coarsest first.
+
+    Parameters
+    ----------
+    pieces
+        A piece table from :func:`~basingov.overlay.split_reaches`.
+
+    Returns
+    -------
+    list of str
+        The ``<level_name>`` of every ``jur_<level_name>`` column.
+
+    Examples
+    --------
+    >>> piece_levels(pd.DataFrame(columns=["reach_id", "jur_country", "jur_state"]))
+    ['country', 'state']
+    """
+    return [c[4:] for c in pieces.columns if c.startswith("jur_")]
+
+
+def check_piece_level(pieces: pd.DataFrame, level: str) -> str:
+    """Return ``level`` if the piece table has its ``jur_<level>`` column, else raise.
+
+    Raises
+    ------
+    InputError
+        If ``level`` is not a level of ``pieces``; the message lists the levels it has.
+
+    Examples
+    --------
+    >>> check_piece_level(pd.DataFrame(columns=["jur_country"]), "state")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: level 'state' is not in the piece table; allowed levels are ['country']
+    """  # noqa: E501
+    allowed = piece_levels(pieces)
+    if level not in allowed:
+        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
+        raise InputError(msg)
+    return level
+
+
 def select_levels(levels: Iterable[str] | None, allowed: Sequence[str]) -> list[str]:
     """Return ``levels`` (all of ``allowed`` for None) after checking each is allowed.
 
@@ -222,10 +320,9 @@ def select_levels(levels: Iterable[str] | None, allowed: Sequence[str]) -> list[
     """  # noqa: E501
     allowed = list(allowed)
     chosen = allowed if levels is None else list(levels)
-    bad = [lv for lv in chosen if lv not in allowed]
-    if bad:
-        msg = f"level(s) {bad} are not overlay levels; allowed levels are {allowed}"
-        raise InputError(msg)
+    require_known(
+        chosen, allowed, "level(s) {unknown} are not overlay levels; allowed levels are {known}"
+    )
     return chosen
 
 

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns, require_known
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
@@ -295,17 +296,15 @@ def section_index(
     if not ind:
         msg = "section_index needs at least one indicator (concentrations is empty)"
         raise InputError(msg)
-    no_c = [p for p in ind if p not in conc]
-    if no_c:
-        msg = f"no period mean for indicator(s) {no_c}; concentrations has {sorted(conc)}"
-        raise InputError(msg)
-    no_b = [p for p in ind if p not in base]
-    if no_b:
-        msg = (
-            f"no baseline for indicator(s) {no_b}: give the baseline-period mean in mg/L "
-            f"for every indicator (baseline has {sorted(base)})"
-        )
-        raise InputError(msg)
+    require_known(
+        ind, sorted(conc), "no period mean for indicator(s) {unknown}; concentrations has {known}"
+    )
+    require_known(
+        ind,
+        sorted(base),
+        "no baseline for indicator(s) {unknown}: give the baseline-period mean in mg/L for "
+        "every indicator (baseline has {known})",
+    )
     zero = [p for p in ind if base[p] == 0]
     if zero:
         msg = f"baseline is 0 mg/L for {zero}; C_i / C_i0 is undefined, give a positive baseline"
@@ -475,10 +474,9 @@ def period_means(
     {'TP': 0.03}
     """
     need = ["station_id", "time", "parameter", "value", "unit"]
-    miss = [c for c in need if c not in observations.columns]
-    if miss:
-        msg = f"observations lack column(s) {miss}; the long format is {need}"
-        raise InputError(msg)
+    require_columns(
+        observations, need, what="the observation table", hint=f"the long format is {need}"
+    )
     try:
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
     except ValueError as exc:
@@ -541,10 +539,7 @@ def _allowance_lookup(
     n_o, n_r = len(origins), len(receptors)
     if isinstance(allowance, pd.DataFrame):
         need = ["origin", "receptor", "allowance_kg_day"]
-        miss = [c for c in need if c not in allowance.columns]
-        if miss:
-            msg = f"the allowance table lacks column(s) {miss}; it needs {need}"
-            raise InputError(msg)
+        require_columns(allowance, need, what="the allowance table", hint=f"it needs {need}")
         a = pd.to_numeric(allowance["allowance_kg_day"], errors="coerce")
         if a.isna().any() or (a < 0).any():
             msg = "allowance_kg_day must hold numbers >= 0"
@@ -808,10 +803,7 @@ def _as_transfers(transfers: Transfers | pd.DataFrame) -> Transfers:
     if isinstance(transfers, Transfers):
         return transfers
     need = ["payer", "payee", "amount", "currency"]
-    miss = [c for c in need if c not in transfers.columns]
-    if miss:
-        msg = f"the transfer table lacks column(s) {miss}; it needs {need}"
-        raise InputError(msg)
+    require_columns(transfers, need, what="the transfer table", hint=f"it needs {need}")
     t = transfers.reset_index(drop=True).copy()
     return Transfers(table=t, samples=np.empty((len(t), 0)))
 

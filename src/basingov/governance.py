@@ -20,6 +20,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov._tables import read_table
 from basingov.compensation import CompensationResult, evaluate_rules
 from basingov.errors import InputError
@@ -212,10 +213,7 @@ def jurisdiction_money(
     """
     need = ["payer", "payee", "amount", "currency"]
     for name, df in (("transfers", transfers), ("settlement", settlement)):
-        miss = [c for c in need if c not in df.columns]
-        if miss:
-            msg = f"the {name} table lacks column(s) {miss}"
-            raise InputError(msg)
+        require_columns(df, need, what=f"the {name} table")
 
     def entries(df: pd.DataFrame, side: str, other: str) -> list[dict[str, Any]]:
         sub = df[df[side].astype(str) == jur_id]

@@ -20,7 +20,7 @@ import pandas as pd
 import pyogrio
 
 from basingov import _outdir
-from basingov._checks import expand_user, require_projected
+from basingov._checks import expand_user, require_columns, require_projected
 from basingov._outdir import temp_file_name
 from basingov._tables import read_table
 from basingov.errors import CRSError, InputError, OutputError, OutputExistsError
@@ -356,10 +356,7 @@ def read_stations(
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         msg = f"Cannot read station table {path}: {exc}"
         raise InputError(msg) from exc
-    missing = [c for c in (id_column, lon_column, lat_column) if c not in df.columns]
-    if missing:
-        msg = f"Station table {path} lacks column(s) {missing}; its columns are {list(df.columns)}"
-        raise InputError(msg)
+    require_columns(df, (id_column, lon_column, lat_column), what=f"Station table {path}")
     problems: list[str] = []
     dup = df[id_column][df[id_column].duplicated()].unique().tolist()
     if dup:

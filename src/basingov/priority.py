@@ -60,7 +60,7 @@ import pandas as pd
 import shapely
 from numba import njit
 
-from basingov._checks import select_levels
+from basingov._checks import require_columns, select_levels
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
 from basingov.network import csr_reverse
@@ -655,10 +655,7 @@ def _mechanism(row: Mapping[Any, Any], threshold_km2: float) -> tuple[str, str]:
 # the table
 # ----------------------------------------------------------------------------------------
 def _check_sections(sections: pd.DataFrame) -> pd.DataFrame:
-    miss = [c for c in ("crossing_id",) if c not in sections.columns]
-    if miss:
-        msg = f"the sections table lacks {miss}; its columns are {SECTION_COLUMNS}"
-        raise InputError(msg)
+    require_columns(sections, ["crossing_id"], what="the sections table")
     s = sections.copy()
     s["crossing_id"] = s["crossing_id"].astype(str)
     if "exceedance_ratio" not in s:

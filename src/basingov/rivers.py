@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import select_levels
+from basingov._checks import require_columns, require_known, select_levels
 from basingov.errors import InputError
 
 __all__ = [
@@ -256,21 +256,21 @@ def river_chiefs(
     lv_list = select_levels(levels, overlay.levels)
     courses = river_courses(net, aliases=aliases)
     if rivers is not None:
-        missing = [r for r in rivers if r not in courses]
-        if missing:
-            msg = (
-                f"no river named {missing} in the network; named rivers include "
-                f"{sorted(courses)[:20]}"
-            )
-            raise InputError(msg)
+        require_known(
+            rivers,
+            sorted(courses),
+            "no river named {unknown} in the network; named rivers include {known}",
+        )
         courses = {r: courses[r] for r in rivers}
     pieces = overlay.pieces
     need = ["reach_pos", "fraction_start", "fraction_end", "length_km"]
     need += [f"jur_{lv}" for lv in lv_list]
-    miss = [c for c in need if c not in pieces.columns]
-    if miss:
-        msg = f"the overlay's pieces lack column(s) {miss}; run basingov.overlay.overlay_network"
-        raise InputError(msg)
+    require_columns(
+        pieces,
+        need,
+        what="the overlay's piece table",
+        hint="run basingov.overlay.overlay_network",
+    )
     p = pieces.sort_values(["reach_pos", "piece"] if "piece" in pieces else ["reach_pos"])
     p = p.reset_index(drop=True)
     rpos = p["reach_pos"].to_numpy(dtype=np.int64)

@@ -48,7 +48,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, piece_levels, require_known
 from basingov.datasets import load_basin, load_network
 from basingov.errors import EmptyResultError, InputError
 from basingov.io import to_jsonable
@@ -417,11 +417,11 @@ def spill_notifications(
         If the path has no piece at all.
     """
     _check_release(mass_kg, dispersion_m2_s, decay_per_day, release_time)
-    missing = [lv for lv in levels if f"jur_{lv}" not in pieces.columns]
-    if missing:
-        allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
-        msg = f"level(s) {missing} are not in the piece table; allowed levels are {allowed}"
-        raise InputError(msg)
+    require_known(
+        levels,
+        piece_levels(pieces),
+        "level(s) {unknown} are not in the piece table; allowed levels are {known}",
+    )
     nums = list(range(len(levels))) if level_numbers is None else list(level_numbers)
     tt = travel_times(
         net, start, start_fraction=start_fraction, mode=mode, flow_ratio=flow_ratio,

@@ -188,7 +188,7 @@ def test_population_loads_keep_people_in_their_jurisdiction(tmp_path):
     old = population_loads(pieces, path)
     assert old["population"].sum() == pytest.approx(1400.0)
     assert not any(c.startswith("origin_") for c in old.columns)
-    with pytest.raises(InputError, match="lack column"):
+    with pytest.raises(InputError, match="lacks column"):
         population_loads(pieces, path, jurisdictions=jur.drop(columns="parent_id"))
 
 

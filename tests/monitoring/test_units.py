@@ -121,7 +121,7 @@ def test_all_problems_are_reported_at_once():
 
 
 def test_structure_errors():
-    with pytest.raises(InputError, match=r"missing column\(s\) \['unit'\]; the long format needs"):
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['unit'\]; .*the long format needs"):
         normalise_observations(obs("TP", 0.1, "mg/L").drop(columns="unit"))
     bad_time = obs("TP", 0.1, "mg/L").assign(time="31/05/2020")
     with pytest.raises(InputError, match="column 'time' is not an ISO 8601 date"):

@@ -501,7 +501,7 @@ def test_every_user_table_refuses_bad_files(which: int, content: bytes, tmp_path
     path = tmp_path / f"{name.replace(' ', '_')}.csv"
     path.write_bytes(content)
     with pytest.raises(
-        InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|missing column)"
+        InputError, match=r"(is empty|is not UTF-8 text|NUL bytes|Cannot read|lacks column)"
     ):
         reader(path)  # type: ignore[operator]
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -606,25 +607,20 @@ def basin_indicators(run: RunFolder) -> pd.DataFrame:
         )
 
     for lv, lname in levels:
+        row_at = partial(_row, run, level=lv, level_name=lname)
         s = shares.loc[shares["level"] == lv, ["jur_id", "share"]]
         above = s[s["share"] >= MIN_SHARE]
         rows.append(
-            _row(
-                run,
+            row_at(
                 "jurisdictions_1pct",
-                level=lv,
-                level_name=lname,
                 value=float(len(above)),
                 note=f"of {len(s)} intersecting the basin: "
                 + ", ".join(above.sort_values("share", ascending=False)["jur_id"].head(12)),
             )
         )
         rows.append(
-            _row(
-                run,
+            row_at(
                 "hhi_area",
-                level=lv,
-                level_name=lname,
                 value=hhi(s["share"] / s["share"].sum()),
                 note=f"1/n = {1 / max(1, len(s)):.3f} for an even split",
             )
@@ -632,28 +628,20 @@ def basin_indicators(run: RunFolder) -> pd.DataFrame:
         if lv == 0:
             for jid, sh in s.sort_values("share", ascending=False).itertuples(index=False):
                 if sh >= MIN_SHARE:
-                    rows.append(
-                        _row(run, "area_share", level=lv, level_name=lname, item=jid, value=sh)
-                    )
+                    rows.append(row_at("area_share", item=jid, value=sh))
         c = crossings[crossings["level_name"] == lname]
         n_stem = int(c["on_main_stem"].astype(bool).sum()) if "on_main_stem" in c else 0
         rows.append(
-            _row(
-                run,
+            row_at(
                 "main_stem_crossings_per_100km",
-                level=lv,
-                level_name=lname,
                 value=per_100km(n_stem, stem_km),
                 note=f"{n_stem} crossings on {stem_km:,.0f} km",
             )
         )
         d = dep[dep["level_name"] == lname]
         rows.append(
-            _row(
-                run,
+            row_at(
                 "max_chain_depth",
-                level=lv,
-                level_name=lname,
                 value=float(d["chain_depth"].max()) if len(d) else np.nan,
             )
         )
@@ -701,6 +689,7 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
         "not the sum of the percentiles; the share divides by the central generated load"
     )
     for lv, lname in levels:
+        row_at = partial(_row, run, level=lv, level_name=lname, item=param)
         m = matrix[matrix["level_name"] == lname]
         i = ind[ind["level_name"] == lname]
         g = float(i["generated"].sum())
@@ -713,12 +702,8 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
             if boff.any():
                 p5, p95 = float(b.loc[boff, "p5"].sum()), float(b.loc[boff, "p95"].sum())
         rows.append(
-            _row(
-                run,
+            row_at(
                 "transboundary_load_gross_kg_day",
-                level=lv,
-                level_name=lname,
-                item=param,
                 value=gross,
                 p5=p5,
                 p95=p95,
@@ -726,12 +711,8 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
             )
         )
         rows.append(
-            _row(
-                run,
+            row_at(
                 "transboundary_share_gross",
-                level=lv,
-                level_name=lname,
-                item=param,
                 value=gross / g if g > 0 else np.nan,
                 p5=p5 / g if g > 0 else np.nan,
                 p95=p95 / g if g > 0 else np.nan,
@@ -743,12 +724,8 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
         low, high = transboundary_fraction(i)
         exact = "transboundary_share" in i.columns or np.isclose(low, high, rtol=1e-9)
         rows.append(
-            _row(
-                run,
+            row_at(
                 "transboundary_fraction",
-                level=lv,
-                level_name=lname,
-                item=param,
                 value=low if exact else (low + high) / 2,
                 bound_low=low,
                 bound_high=high,

@@ -38,6 +38,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from basingov._checks import check_choice, check_piece_level, require_columns
 from basingov._tables import JURISDICTION_TABLE_CHECKS, check_table, read_table
 from basingov.config import LOAD_SOURCES, LoadSource
 from basingov.errors import BasingovWarning, CRSError, InputError
@@ -385,10 +386,7 @@ def point_source_loads(
         what = f"point sources {Path(plants).name}"
     col = UWWTD_DISCHARGE_COLUMNS[parameter]
     need = ["uwwLatitude", "uwwLongitude", col]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        msg = f"point-source table lacks column(s) {missing}; expected the UWWTD v6 layout"
-        raise InputError(msg)
+    require_columns(df, need, what=what, hint="expected the UWWTD v6 layout")
     pe_col = ["uwwLoadEnteringUWWTP"] if "uwwLoadEnteringUWWTP" in df.columns else []
     check_table(
         df,
@@ -499,19 +497,10 @@ def jurisdiction_loads(
     >>> jurisdiction_loads(p, t, level="country")["load_kg_day"].tolist()
     [10.0, 30.0, 20.0]
     """
-    if by not in _BY:
-        msg = f"by must be one of {list(_BY)}, got {by!r}"
-        raise InputError(msg)
+    check_choice(by, _BY, name="by")
+    check_piece_level(pieces, level)
     col = f"jur_{level}"
-    if col not in pieces.columns:
-        allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
-        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
-        raise InputError(msg)
-    missing = [c for c in ("jur_id", "load_kg_day") if c not in table.columns]
-    if missing:
-        msg = f"the emissions table lacks column(s) {missing}; it needs jur_id, load_kg_day"
-        raise InputError(msg)
-    # a blank or text load is an error, not a silent 0
+    # a missing column, or a blank or text load, is an error, not a silent 0
     check_table(table, what="the emissions table", **JURISDICTION_TABLE_CHECKS)
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
@@ -614,10 +603,7 @@ def incremental_loads(net: Any, stations: pd.DataFrame) -> pd.DataFrame:
     BasingovWarning
         Naming stations with a negative increment.
     """
-    missing = [c for c in ("station_id", "reach_id", "load_kg_day") if c not in stations.columns]
-    if missing:
-        msg = f"the station table lacks column(s) {missing}"
-        raise InputError(msg)
+    require_columns(stations, ("station_id", "reach_id", "load_kg_day"), what="the station table")
     pos = pd.Index(net.reaches["reach_id"].to_numpy()).get_indexer(stations["reach_id"].to_numpy())
     if (pos < 0).any():
         bad = stations["reach_id"].to_numpy()[pos < 0][:10].tolist()

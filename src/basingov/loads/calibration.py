@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from basingov._checks import require_columns
+from basingov._checks import check_choice, require_columns
 from basingov._filters import apply_filter
 from basingov.errors import InputError
 from basingov.network import travel_time_hours
@@ -398,9 +398,7 @@ def station_load_table(
     >>> t[["station_id", "observed_kg_day", "mean_conc_mg_l"]].values.tolist()
     [['A', 864.0, 2.0]]
     """
-    if flow not in _FLOWS:
-        msg = f"flow must be one of {list(_FLOWS)}, got {flow!r}"
-        raise InputError(msg)
+    check_choice(flow, _FLOWS, name="flow")
     st = stations
     if station_filter:
         # a safe comparison language (basingov._filters), never pandas query/eval

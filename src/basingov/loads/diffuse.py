@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_piece_level
 from basingov._tables import read_table
 from basingov.errors import InputError
 from basingov.io import read_raster, require_projected
@@ -389,11 +390,8 @@ def loads_by_source(
     """
     rows = []
     for i, lv in enumerate(levels):
+        check_piece_level(pieces, lv)
         col = f"jur_{lv}"
-        if col not in pieces.columns:
-            allowed = [c[4:] for c in pieces.columns if c.startswith("jur_")]
-            msg = f"level {lv!r} is not in the piece table; allowed levels are {allowed}"
-            raise InputError(msg)
         by_piece = pd.Series(pieces[col].astype(str).to_numpy(), index=pieces["piece_id"])
         by_piece = by_piece[~by_piece.index.duplicated()]
         by_reach = pd.Series(pieces[col].astype(str).to_numpy(), index=pieces["reach_id"])

@@ -12,6 +12,7 @@ import shapely
 from pyproj.exceptions import CRSError as ProjCRSError
 from pyproj.exceptions import ProjError
 
+from basingov._checks import require_columns
 from basingov._parallel import elementwise, spreading
 from basingov._threads import chunked
 from basingov.errors import BasingovWarning, CRSError, InputError
@@ -338,10 +339,7 @@ def _population_on_pieces(
 def _origin_table(jurisdictions: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Finest-level ids with their ``origin_<level_name>`` at every level (parent chain)."""
     need = ["jur_id", "level", "level_name", "parent_id"]
-    missing = [c for c in need if c not in jurisdictions.columns]
-    if missing:
-        msg = f"jurisdictions lack column(s) {missing}; they need {need}"
-        raise InputError(msg)
+    require_columns(jurisdictions, need, what="the jurisdiction table", hint=f"it needs {need}")
     j = pd.DataFrame(jurisdictions[need]).astype({"jur_id": str, "level_name": str})
     j["parent_id"] = j["parent_id"].fillna("").astype(str)
     names = j.drop_duplicates("level").sort_values("level")["level_name"].tolist()

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_choice, require_columns
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
@@ -82,10 +83,12 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         frames = [read_table(p, what="treatment-plant table") for p in paths]
     out = []
     for f in frames:
-        missing = [c for c in ("rptMStateKey", "uwwLoadEnteringUWWTP") if c not in f.columns]
-        if missing:
-            msg = f"treatment-plant table lacks column(s) {missing}; expected the UWWTD v6 layout"
-            raise InputError(msg)
+        require_columns(
+            f,
+            ("rptMStateKey", "uwwLoadEnteringUWWTP"),
+            what="treatment-plant table",
+            hint="expected the UWWTD v6 layout",
+        )
         if "uwwState" in f.columns:
             f = f[f["uwwState"] == 1]
         if "in_basin" in f.columns:
@@ -138,9 +141,7 @@ def treatment_removal(
     >>> float(r.loc["CN", "removal"]), str(r.loc["CN", "removal_status"])
     (0.655, 'published')
     """
-    if parameter not in UWWTD_LOAD_COLUMNS:
-        msg = f"parameter must be one of {list(UWWTD_LOAD_COLUMNS)}, got {parameter!r}"
-        raise InputError(msg)
+    check_choice(parameter, UWWTD_LOAD_COLUMNS, name="parameter")
     inc_c, dis_c = UWWTD_LOAD_COLUMNS[parameter]
     stage_c = UWWTD_STAGE_COLUMNS[parameter]
     tab = _packaged_removal() if table is None else table

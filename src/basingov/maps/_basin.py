@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import level_names
+from basingov._checks import level_names, require_known
 from basingov.config import load_config
 from basingov.errors import InputError
 from basingov.maps import _layers as L
@@ -263,10 +263,9 @@ def map_context(
     if levels is None:
         map_levels = list(dict.fromkeys([all_levels[0], all_levels[-1]]))
     else:
-        bad = [lv for lv in levels if lv not in all_levels]
-        if bad:
-            msg = f"levels {bad} are not in the run; choose from {all_levels}"
-            raise InputError(msg)
+        require_known(
+            levels, all_levels, "levels {unknown} are not in the run; choose from {known}"
+        )
         map_levels = list(levels)
     summary = data.summary
     facts = _config_facts(summary)

@@ -26,6 +26,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads import station_loads
 from basingov.monitoring.sections import EXCLUDED_FLAGS, period_label
@@ -401,10 +402,7 @@ def mass_balance(
         On missing columns.
     """
     need = ["station_id", "snapped", "reach_id", "fraction"]
-    missing = [c for c in need if c not in stations.columns]
-    if missing:
-        msg = f"the station table lacks column(s) {missing}; snap the stations first"
-        raise InputError(msg)
+    require_columns(stations, need, what="the station table", hint="snap the stations first")
     use = stations["snapped"].to_numpy(dtype=bool).copy()
     unchecked = np.zeros(len(stations), dtype=bool)
     if "snap_checked" in stations.columns:

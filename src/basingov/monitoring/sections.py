@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_choice
 from basingov.config import MONITORING_PERIODS, MonitoringPeriod
 from basingov.errors import InputError
 from basingov.monitoring.standards import (
@@ -74,9 +75,7 @@ def period_label(time: pd.Series, period: Period) -> pd.Series:
     >>> period_label(t, "month").tolist(), period_label(t, "year").tolist()
     (['2012-03', '2013-12'], ['2012', '2013'])
     """
-    if period not in PERIODS:
-        msg = f"period must be one of {list(PERIODS)}, got {period!r}"
-        raise InputError(msg)
+    check_choice(period, PERIODS, name="period")
     t = pd.to_datetime(time)
     return t.dt.strftime("%Y-%m" if period == "month" else "%Y")
 

@@ -31,6 +31,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_choice
 from basingov.errors import InputError
 
 __all__ = [
@@ -127,7 +128,7 @@ class Standard:
         InputError
             If the standard has no limit for the parameter in that water body.
         """
-        _check_water_body(water_body)
+        check_choice(water_body, WATER_BODIES, name="water_body")
         rt = self._resolve_type(river_type)
         t = self.table
         sel = t[
@@ -157,7 +158,7 @@ class Standard:
         self, *, water_body: WaterBody = "river", river_type: str | None = None
     ) -> list[str]:
         """Parameters the standard assesses in a water body."""
-        _check_water_body(water_body)
+        check_choice(water_body, WATER_BODIES, name="water_body")
         rt = self._resolve_type(river_type)
         t = self.table
         sel = t[t["water_body"].isin([water_body, "all"]) & (t["river_type"] == rt)]
@@ -169,12 +170,6 @@ class Standard:
         """Return the period statistic the limits of a parameter apply to (mean, min or p10)."""
         rows = self.rows(parameter, water_body=water_body, river_type=river_type)
         return str(rows["statistic"].iloc[0])
-
-
-def _check_water_body(water_body: str) -> None:
-    if water_body not in WATER_BODIES:
-        msg = f"water_body must be one of {list(WATER_BODIES)}, got {water_body!r}"
-        raise InputError(msg)
 
 
 def available_standards() -> list[str]:

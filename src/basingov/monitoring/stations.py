@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import check_choice, require_columns
 from basingov.errors import BasingovWarning, CRSError, EmptyResultError, InputError
 from basingov.io import read_stations, require_projected
 from basingov.monitoring.units import text
@@ -87,13 +88,12 @@ def read_station_table(
     (11, 11)
     """
     st = read_stations(path)
-    missing = [c for c in ("name", "location_status") if c not in st.columns]
-    if missing:
-        msg = (
-            f"Station table {path} lacks column(s) {missing}; add them "
-            f"(location_status is one of {list(LOCATION_STATUSES)})"
-        )
-        raise InputError(msg)
+    require_columns(
+        st,
+        ("name", "location_status"),
+        what=f"Station table {path}",
+        hint=f"add them (location_status is one of {list(LOCATION_STATUSES)})",
+    )
     st["location_status"] = text(st["location_status"])
     bad = sorted(set(st["location_status"]) - set(LOCATION_STATUSES))
     if bad:
@@ -234,9 +234,7 @@ def snap_stations(
     EmptyResultError
         If ``on_unsnapped="raise"`` and a station is left unsnapped.
     """
-    if on_unsnapped not in _ON_UNSNAPPED:
-        msg = f"on_unsnapped must be one of {list(_ON_UNSNAPPED)}, got {on_unsnapped!r}"
-        raise InputError(msg)
+    check_choice(on_unsnapped, _ON_UNSNAPPED, name="on_unsnapped")
     if not max_distance_m > 0:
         msg = f"max_distance_m must be > 0, got {max_distance_m}"
         raise InputError(msg)
@@ -372,10 +370,7 @@ def _add_jurisdictions(
     """Fill ``jur_<level>``, ``name_<level>`` and ``jurisdiction_source`` in place."""
     need = ["reach_id", "fraction_start", "fraction_end"]
     need += [f"{p}_{lv}" for lv in levels for p in ("jur", "name")]
-    missing = [c for c in need if c not in pieces.columns]
-    if missing:
-        msg = f"the overlay pieces lack column(s) {missing}"
-        raise InputError(msg)
+    require_columns(pieces, need, what="the overlay's piece table")
     n = len(out)
     piece_row = np.full(n, -1, dtype=np.int64)
     pr = pieces["reach_id"].to_numpy(dtype=np.int64)

@@ -19,6 +19,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 
 __all__ = [
@@ -316,13 +317,13 @@ def normalise_observations(
     >>> out[["parameter", "value", "unit"]].values.tolist()
     [['TP', 0.12, 'mg/L P'], ['NH4', 0.5, 'mg/L N']]
     """
-    missing = [c for c in OBSERVATION_COLUMNS if c not in observations.columns]
-    if missing:
-        msg = (
-            f"{source}: missing column(s) {missing}; the long format needs "
-            f"{list(OBSERVATION_COLUMNS)} (one row per station, time and parameter)"
-        )
-        raise InputError(msg)
+    require_columns(
+        observations,
+        OBSERVATION_COLUMNS,
+        what=source,
+        hint=f"the long format needs {list(OBSERVATION_COLUMNS)} (one row per station, time "
+        "and parameter)",
+    )
     df = observations.reset_index(drop=True)
     df["station_id"] = df["station_id"].astype(str)
     df["flag"] = text(df["flag"])

@@ -31,6 +31,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from basingov._checks import require_columns
 from basingov._tables import read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
@@ -279,10 +280,9 @@ def regionalise_runoff(
     >>> net2.reaches["discharge_m3s"].round(3).tolist()
     [1.0, 2.0]
     """
-    missing = [c for c in GAUGE_COLUMNS if c not in gauges.columns]
-    if missing:
-        msg = f"the gauge table lacks column(s) {missing}; it needs {list(GAUGE_COLUMNS)}"
-        raise InputError(msg)
+    require_columns(
+        gauges, GAUGE_COLUMNS, what="the gauge table", hint=f"it needs {list(GAUGE_COLUMNS)}"
+    )
     q = pd.to_numeric(gauges["mean_discharge_m3s"], errors="coerce").to_numpy(dtype=float)
     if not (q > 0).all():
         bad = gauges["gauge_id"].astype(str).to_numpy()[~(q > 0)][:10].tolist()

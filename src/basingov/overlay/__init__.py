@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, piece_levels
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.overlay._common import (
     _ON_EMPTY,
@@ -42,7 +42,6 @@ from basingov.overlay._common import (
     _level_numbers,
     _NetworkLike,
     _resolve_levels,
-    piece_levels,
 )
 from basingov.overlay.boundary import boundary_reaches, mark_boundary_pieces
 from basingov.overlay.crossings import (

@@ -173,33 +173,10 @@ def _level_numbers(jurisdictions: pd.DataFrame) -> dict[str, int]:
     return {str(a): int(b) for a, b in zip(lv["level_name"], lv["level"], strict=True)}
 
 
-def piece_levels(pieces: pd.DataFrame) -> list[str]:
-    """Return the level names of a piece table, coarsest first.
-
-    Parameters
-    ----------
-    pieces
-        A piece table from :func:`split_reaches`.
-
-    Returns
-    -------
-    list of str
-        The ``<level_name>`` of every ``jur_<level_name>`` column.
-
-    Examples
-    --------
-    >>> piece_levels(pd.DataFrame(columns=["reach_id", "jur_country", "jur_state"]))
-    ['country', 'state']
-    """
-    return [c[4:] for c in pieces.columns if c.startswith("jur_")]
-
-
-def _check_level(pieces: pd.DataFrame, level: str) -> str:
-    allowed = piece_levels(pieces)
-    if level not in allowed:
-        msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
+def _check_min_stretch(min_stretch_m: float) -> None:
+    if min_stretch_m < 0:
+        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
         raise InputError(msg)
-    return level
 
 
 def _level_maps(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import require_columns
+from basingov._checks import piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     DEFAULT_BORDER_TOLERANCE_M,
@@ -24,7 +24,6 @@ from basingov.overlay._common import (
     _levels_and_finest,
     _resolve_levels,
     _same_crs,
-    piece_levels,
 )
 from basingov.overlay._points import PointLocator, interpolate
 from basingov.overlay.split import _boundary_segments

@@ -12,17 +12,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import require_columns
-from basingov.errors import InputError
+from basingov._checks import check_piece_level, piece_levels, require_columns
 from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
-    _check_level,
+    _check_min_stretch,
     _distance_to_outlet,
     _names,
     _NetworkLike,
     _reach_lengths,
     _upstream_sum,
-    piece_levels,
 )
 from basingov.overlay.stretches import (
     PieceGraph,
@@ -233,12 +231,10 @@ def crossings_on_links(
     graph: PieceGraph | None = None,
 ) -> tuple[gpd.GeoDataFrame, NDArray[np.int64]]:
     """:func:`crossings`, plus the piece-graph edge of each row (-1 for gap crossings)."""
-    level = _check_level(pieces, level)
+    level = check_piece_level(pieces, level)
     levels = piece_levels(pieces)
     lvnum = levels.index(level) if level_number is None else int(level_number)
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    _check_min_stretch(min_stretch_m)
     reaches = net.reaches
     require_columns(reaches, ["reach_id", "upstream_area_km2"], what="net.reaches")
     require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], what="pieces")
@@ -402,10 +398,10 @@ def piece_graph(
     >>> g.link_crossings["country"]["crossing_id"].tolist()
     ['country-0']
     """
-    lvs = piece_levels(pieces) if levels is None else [_check_level(pieces, lv) for lv in levels]
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    lvs = (
+        piece_levels(pieces) if levels is None else [check_piece_level(pieces, lv) for lv in levels]
+    )
+    _check_min_stretch(min_stretch_m)
     numbers = {lv: i for i, lv in enumerate(piece_levels(pieces))}
     return graph_and_crossings(
         net, pieces, levels=lvs, level_numbers=numbers, min_stretch_m=min_stretch_m

@@ -10,17 +10,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, check_piece_level, piece_levels
 from basingov.errors import InputError
 from basingov.overlay._common import (
     OUTSIDE,
     _check_jurisdictions,
-    _check_level,
     _level_numbers,
     _require_projected,
     _resolve_levels,
     _same_crs,
-    piece_levels,
 )
 
 if TYPE_CHECKING:
@@ -183,7 +181,7 @@ def reach_jurisdictions(
     {'country': [{'jur_id': 'B', 'name': 'Bb'}, {'jur_id': 'A', 'name': 'Aa'}]}
     """
     check_choice(by, ("reach_id", "position"), name="by")
-    levels = [_check_level(pieces, level)] if level is not None else piece_levels(pieces)
+    levels = [check_piece_level(pieces, level)] if level is not None else piece_levels(pieces)
     col = "reach_id" if by == "reach_id" else "reach_pos"
     keys = pd.Index(np.asarray(list(reaches)).ravel())
     rank = pd.Series(np.arange(len(keys)), index=keys)

@@ -46,15 +46,14 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from basingov._checks import require_columns
+from basingov._checks import check_piece_level, piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
-    _check_level,
+    _check_min_stretch,
     _names,
     _NetworkLike,
-    piece_levels,
 )
 
 if TYPE_CHECKING:
@@ -637,10 +636,8 @@ def boundary_stretches(
     ...     index=False).tolist()
     [('state-s0', 'A', 'B', 3.0, 2)]
     """
-    level = _check_level(pieces, level)
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    level = check_piece_level(pieces, level)
+    _check_min_stretch(min_stretch_m)
     g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     cols = [
         "stretch_id",
@@ -721,10 +718,8 @@ def piece_stretches(
     >>> piece_stretches(net, p, level="state", min_stretch_m=2000).tolist()
     ['state-s0', 'state-s0', 'state-s0']
     """
-    level = _check_level(pieces, level)
-    if min_stretch_m < 0:
-        msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
-        raise InputError(msg)
+    level = check_piece_level(pieces, level)
+    _check_min_stretch(min_stretch_m)
     flat = pieces.reset_index(drop=True)
     _, st = graph_and_stretches(net, flat, level, min_stretch_m, graph)
     if "piece" in flat:

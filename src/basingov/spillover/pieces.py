@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._checks import check_piece_level, require_columns
 from basingov.errors import InputError
 from basingov.overlay import PieceGraph
 from basingov.spillover.decay import DecayModel, piece_keep
@@ -46,12 +47,8 @@ class PieceNetwork:
         InputError
             If the piece table has no ``jur_<level>`` column.
         """
-        col = f"jur_{level}"
-        if col not in self.pieces.columns:
-            allowed = [c[4:] for c in self.pieces.columns if c.startswith("jur_")]
-            msg = f"level {level!r} is not in the piece table; allowed levels are {allowed}"
-            raise InputError(msg)
-        codes, uniq = pd.factorize(self.pieces[col].astype(str), sort=True)
+        check_piece_level(self.pieces, level)
+        codes, uniq = pd.factorize(self.pieces[f"jur_{level}"].astype(str), sort=True)
         return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
@@ -96,13 +93,12 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     ([1, 2, -1], [0.25, 0.75, 1.0])
     """
     need = ["piece_id", "reach_pos", "fraction_start", "fraction_end"]
-    missing = [c for c in need if c not in pieces.columns]
-    if missing:
-        msg = (
-            f"the piece table lacks column(s) {missing}; pass the table made by "
-            "basingov.overlay.split_reaches"
-        )
-        raise InputError(msg)
+    require_columns(
+        pieces,
+        need,
+        what="the piece table",
+        hint="pass the table made by basingov.overlay.split_reaches",
+    )
     sort_cols = (
         ["reach_pos", "piece"] if "piece" in pieces.columns else ["reach_pos", "fraction_start"]
     )

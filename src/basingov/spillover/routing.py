@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
+from basingov._checks import check_choice
 from basingov.errors import InputError, SingularSystemError
 from basingov.network import kahn_order_csr, kahn_order_tree
 from basingov.spillover import _kernels as K
@@ -491,9 +492,7 @@ def route(
     >>> r.delivered.tolist(), r.decayed.tolist()
     ([0.125, 0.5], [0.875, 0.5])
     """
-    if method not in _METHODS:
-        msg = f"method must be one of {list(_METHODS)}, got {method!r}"
-        raise InputError(msg)
+    check_choice(method, _METHODS, name="method")
     kp, ent, g, o, lake, nj = _node_arrays(graph, keep, load, origin, is_lake, n_origins)
     if method == "sweep" and graph.kind == "cyclic":
         msg = "method='sweep' needs an acyclic network; this one has loops, use 'solve'"

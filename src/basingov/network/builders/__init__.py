@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
-from basingov._checks import projected_crs, require_columns
+from basingov._checks import check_choice, projected_crs, require_columns
 from basingov._filters import apply_filter
 from basingov._layer_checks import network_layer_problems
 from basingov._values import network_problems
@@ -399,9 +399,7 @@ def build_network(
         If the builder is unknown, or a builder needs an option the section lacks.
     """
     where = f"[networks.{section.key}]"
-    if section.builder not in BUILDERS:
-        msg = f"{where}.builder must be one of {list(BUILDERS)}, got {section.builder!r}"
-        raise ConfigError(msg)
+    check_choice(section.builder, BUILDERS, name=f"{where}.builder", error=ConfigError)
     problems = network_problems(section)  # also for sections built in code
     if problems:
         raise ConfigError("; ".join(problems))
