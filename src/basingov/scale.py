@@ -601,7 +601,7 @@ def overlay_partitioned(
         # unpacked as they arrive: the caller never holds the bulky form of all of them
         results = eng.map(
             _overlay_task_packed, items, jurisdictions, levels_,
-            then=lambda i, packed: _unpack_overlay(packed, items[i]),
+            then=lambda i, packed, subsets=items: _unpack_overlay(packed, subsets[i]),
         )  # fmt: skip
     else:
         results = eng.map(_overlay_task, items, jurisdictions, levels_)
