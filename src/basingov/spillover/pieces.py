@@ -453,9 +453,8 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
     >>> ol.ids.tolist(), ol.home.tolist(), ol.origin.tolist(), ol.load.tolist()
     (['A', 'B'], [[1.0]], [1], [2.0])
     """
-    _, piece_ids = pn.jur_codes(level)
+    piece_codes, piece_ids = pn.jur_codes(level)
     sources, scode, row, node, load = _place(pn, loads)
-    pj = pn.pieces[f"jur_{level}"].astype(str).to_numpy()
     col = f"origin_{level}"
     if col in loads.columns:
         raw = loads[col].to_numpy(dtype=object)
@@ -467,7 +466,8 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
         explicit = np.full(len(loads), "", dtype=object).astype(str)
     ids = np.unique(np.concatenate([piece_ids.astype(str), explicit[given]])).astype(object)
     idx = pd.Index(ids)
-    codes = idx.get_indexer(pj).astype(np.int64)
+    # each piece's jurisdiction, renumbered into ``ids`` (no string per piece)
+    codes = idx.get_indexer(piece_ids).astype(np.int64)[piece_codes]
     oc = np.where(given[row], idx.get_indexer(explicit[row]), codes[node]).astype(np.int64)
     home = oc == codes[node]
     hm = np.zeros((len(sources), pn.graph.n))
