@@ -295,13 +295,16 @@ def _place(
             f"{sorted(map(str, loads.columns))}"
         )
         raise InputError(msg)
-    src = (
-        loads["load_source"].astype(str).to_numpy()
-        if "load_source" in loads.columns
-        else np.full(len(loads), "unspecified", dtype=object)
-    )
-    sources = sorted(set(src.tolist()))
-    scode = pd.Index(sources).get_indexer(src)
+    if "load_source" in loads.columns:
+        # codes of the sorted sources, without a Python string per row
+        codes, uniq = pd.factorize(
+            loads["load_source"].astype(str), sort=True, use_na_sentinel=False
+        )
+        scode = codes.astype(np.int64)
+        sources = [str(s) for s in uniq]
+    else:
+        scode = np.zeros(len(loads), dtype=np.int64)
+        sources = ["unspecified"] if len(loads) else []
     val = loads["load_kg_day"].to_numpy(dtype=np.float64)
     rows_all = np.arange(len(loads))
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, node, load)
