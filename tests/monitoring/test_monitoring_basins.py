@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -109,12 +108,9 @@ def test_thames_mass_balance_closes_on_its_inputs(thames):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("basin", BASINS)
-def test_run_writes_stations_and_sections(tmp_path: Path, basin: str):
-    out = tmp_path / basin
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter("always")
-        run(basin, out_dir=out)
-    msgs = [str(w.message) for w in rec]
+def test_run_writes_stations_and_sections(shipped_run, basin: str):
+    shared = shipped_run(basin)  # a plain run of the basin, shared with the suite
+    out, msgs = shared.out, shared.messages
     layers = {str(n) for n, _ in pyogrio.list_layers(out / f"{basin}.gpkg")}
     assert {"stations", "sections"} <= layers
     tables = {}
