@@ -13,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
-from basingov.datasets import load_basin, load_network
+from basingov.datasets import load_basin
 from basingov.errors import BasingovWarning
 from basingov.monitoring import assess
-from basingov.overlay import overlay_network
 from basingov.pipeline import run
 
 BASINS = ["rhine", "taihu", "tennessee", "thames"]
@@ -30,10 +29,9 @@ NRFA_AREA = {"TC5": 1616.2, "TC18": 3444.7, "TC13": 4633.7, "TC16": 8120.0}
 
 
 @pytest.fixture(scope="module")
-def thames():
-    b = load_basin("thames")
-    net = load_network(b)
-    ov = overlay_network(net, b.jurisdictions, b.basin, levels=list(b.config.boundaries.levels))
+def thames(shipped_overlay):
+    # load_overlay("thames"): load_basin, load_network, overlay_network at the basin's levels
+    b, net, ov, _ = shipped_overlay("thames")
     with pytest.warns(BasingovWarning, match="left unsnapped") as rec:
         res = assess(b, net, ov)
     return net, res, [str(w.message) for w in rec]
