@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import pytest
@@ -10,6 +14,9 @@ from shapely import box
 
 from basingov.network import RiverNetwork, network_from_table
 from tests.shapes import jur_layer, reach_table
+
+if TYPE_CHECKING:
+    from basingov.pipeline import Results
 
 
 @pytest.fixture
@@ -74,5 +81,51 @@ def shipped_overlay():
                 warnings.simplefilter("ignore")
                 _SHIPPED[basin] = load_overlay(basin)
         return _SHIPPED[basin]
+
+    return get
+
+
+@dataclass(frozen=True, eq=False)
+class ShippedRun:
+    """One single-process run of a shipped basin, written to disk.
+
+    ``out`` is the run folder (as ``basingov run BASIN -o out`` writes it), ``results``
+    what :func:`basingov.run` returned, ``warnings`` every warning the run issued (all
+    BasingovWarning: any other warning fails the fixture).
+    """
+
+    out: Path
+    results: Results
+    warnings: tuple[warnings.WarningMessage, ...]
+
+    @property
+    def messages(self) -> list[str]:
+        return [str(w.message) for w in self.warnings]
+
+
+@pytest.fixture(scope="session")
+def shipped_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], ShippedRun]:
+    """Run a shipped basin once per session: ``shipped_run("rhine").out``.
+
+    A full run of each basin is the most expensive set-up of the suite; the tests that only
+    read a plain run's outputs (tables, layers, summary, map, warnings) share this one.
+    Tests must not write into ``out`` or change ``results`` (copy them first).
+    """
+    from basingov.errors import BasingovWarning
+    from basingov.pipeline import run
+
+    root = tmp_path_factory.mktemp("shipped-runs")
+    done: dict[str, ShippedRun] = {}
+
+    def get(basin: str) -> ShippedRun:
+        if basin not in done:
+            out = root / basin
+            with warnings.catch_warnings(record=True) as rec:
+                warnings.simplefilter("always")
+                res = run(basin, out_dir=out)
+            other = [w for w in rec if not issubclass(w.category, BasingovWarning)]
+            assert not other, [f"{w.category.__name__}: {w.message}" for w in other]
+            done[basin] = ShippedRun(out, res, tuple(rec))
+        return done[basin]
 
     return get

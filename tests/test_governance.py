@@ -11,7 +11,6 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from basingov import pipeline
 from basingov.cli import cli
 from basingov.compensation import TRANSFER_COLUMNS
 from basingov.priority import PRIORITY_COLUMNS
@@ -21,10 +20,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning
 
 
 @pytest.fixture(scope="module")
-def taihu_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("gov") / "taihu"
-    pipeline.run("taihu", out_dir=out)
-    return out
+def taihu_run(shipped_run) -> Path:
+    return shipped_run("taihu").out
 
 
 def read(run: Path, name: str) -> pd.DataFrame:
@@ -154,7 +151,7 @@ def test_cli_query_river_and_jurisdiction(taihu_run: Path, tmp_path: Path) -> No
 
 
 @pytest.mark.slow
-def test_rhine_de_nl_border_ranks_at_the_top() -> None:
+def test_rhine_de_nl_border_ranks_at_the_top(shipped_run) -> None:
     """The DE-NL border is the Rhine's governance hot spot in the literature.
 
     Lobith/Bimmen is where the ICPR measures everything the upstream states send to the
@@ -164,7 +161,7 @@ def test_rhine_de_nl_border_ranks_at_the_top() -> None:
     section carries the whole basin's load and must still come out first at country
     level, for both sections and pairs, under every weight change of +-20 %.
     """
-    res = pipeline.run("rhine")
+    res = shipped_run("rhine").results  # the plain Rhine run, shared with the suite
     t = res.tables["priority"]
     c = t[t["level_name"] == "country"]
     pairs = c[c["kind"] == "pair"].set_index("section_or_pair")

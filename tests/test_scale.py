@@ -28,6 +28,7 @@ from basingov.errors import EngineError, InputError
 from basingov.network import network_from_table, sub_basins, upstream_first_order
 from basingov.pipeline import run, run_many
 from basingov.scale import LOCAL_HTTP
+from tests.runs import assert_same_run
 from tests.shapes import jur_layer
 
 LEVELS = ["region", "unit"]
@@ -232,12 +233,11 @@ def test_bad_partition_options_are_refused(
         )  # fmt: skip
 
 
-def test_loads_in_blocks_equal_the_plain_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    from basingov.query import load_overlay
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # coarse river lines the builder leaves out
-        res = load_overlay("thames")
+def test_loads_in_blocks_equal_the_plain_loads(
+    monkeypatch: pytest.MonkeyPatch,
+    shipped_overlay,
+) -> None:
+    res = shipped_overlay("thames")
     basin = res.basin
     from basingov.loads.build import basin_loads
 
@@ -274,64 +274,14 @@ def cluster() -> Iterator[str]:
         yield c.scheduler_address
 
 
-_PLAIN: dict[str, Path] = {}
-
-
 @pytest.fixture(scope="module")
-def plain_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """Run a shipped basin in one process, once per module."""
+def plain_run(shipped_run):  # type: ignore[no-untyped-def]
+    """Return a factory giving a shipped basin's single-process run folder (conftest)."""
 
     def get(basin: str) -> Path:
-        if basin not in _PLAIN:
-            out = tmp_path_factory.mktemp("plain") / basin
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # unsnapped stations etc.: compared below
-                run(basin, out_dir=out)
-            _PLAIN[basin] = out
-        return _PLAIN[basin]
+        return shipped_run(basin).out
 
     return get
-
-
-def _assert_same_tables(a: Path, b: Path) -> None:
-    names = sorted(p.name for p in (a / "tables").glob("*.csv"))
-    assert len(names) >= 10
-    assert names == sorted(p.name for p in (b / "tables").glob("*.csv"))
-    for name in names:
-        # byte-identical, not merely equal after parsing
-        assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
-    _assert_same_layers(a, b)
-    sa = pd.read_json(a / "summary.json", typ="series")
-    sb = pd.read_json(b / "summary.json", typ="series")
-    for key in ("counts", "key_indicators", "warnings"):
-        assert sa[key] == sb[key], key
-
-
-def _assert_same_layers(a: Path, b: Path) -> None:
-    """Every layer of the two runs' GeoPackages: same rows, values and geometry bytes.
-
-    The one column left out is ``layer_styles.update_time``, the time the QGIS styles were
-    written.
-    """
-    import pyogrio
-
-    (ga,) = a.glob("*.gpkg")
-    (gb,) = b.glob("*.gpkg")
-    layers = sorted(str(n) for n in pyogrio.list_layers(ga)[:, 0])
-    assert len(layers) >= 5
-    assert layers == sorted(str(n) for n in pyogrio.list_layers(gb)[:, 0])
-    for layer in layers:
-        # layer_styles records when each style was written (update_time): not a result
-        fa = pyogrio.read_dataframe(ga, layer=layer).drop(columns="update_time", errors="ignore")
-        fb = pyogrio.read_dataframe(gb, layer=layer).drop(columns="update_time", errors="ignore")
-        if isinstance(fa, gpd.GeoDataFrame):
-            assert isinstance(fb, gpd.GeoDataFrame), layer
-            assert list(fa.geometry.to_wkb()) == list(fb.geometry.to_wkb()), layer
-            fa, fb = (
-                pd.DataFrame(fa.drop(columns="geometry")),
-                pd.DataFrame(fb.drop(columns="geometry")),
-            )
-        pd.testing.assert_frame_equal(fa, fb, check_exact=True, obj=layer)
 
 
 @pytest.mark.parametrize(
@@ -376,7 +326,7 @@ def test_partitioned_run_on_a_cluster_writes_identical_tables(
         "worker_threads": 2,
         "spatial_min_reaches": spatial or scale.DEFAULT_SPATIAL_MIN_REACHES,
     }
-    _assert_same_tables(plain_run(basin), out)
+    assert_same_run(plain_run(basin), out)
     assert bool(calls) == blocks
     # the output rules hold: manifest, no temporary folder or lock left beside it
     assert (out / ".basingov-manifest.json").is_file()
@@ -391,18 +341,24 @@ def test_run_all_with_partitions_nests_sub_basin_tasks(
     summaries = run_many(["thames", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
     for basin in ("thames", "tennessee"):
         assert summaries[basin]["execution"]["scheduler"] == "worker"
-        _assert_same_tables(plain_run(basin), tmp_path / basin)
+        assert_same_run(plain_run(basin), tmp_path / basin)
+
+
+@pytest.fixture(scope="module")
+def larger_synthetic() -> tuple[object, gpd.GeoDataFrame, gpd.GeoDataFrame, overlay.OverlayResult]:
+    """SYNTHETIC (benchmarks/synthetic.py): 60,000 lattice reaches, 1,000 units."""
+    reaches, jur, basin = synthetic_basin(60_000, 1000, 20)
+    net = network_from_table(reaches)
+    return net, jur, basin, overlay.overlay_network(net, jur, basin, levels=LEVELS)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spatial", [None, 10_000])
 def test_larger_synthetic_network_on_a_cluster_equals_the_plain_overlay(
-    cluster: str, spatial: int | None
+    cluster: str, spatial: int | None, larger_synthetic: tuple
 ) -> None:
-    """SYNTHETIC (benchmarks/synthetic.py): 60,000 lattice reaches, 1,000 units, 2 workers."""
-    reaches, jur, basin = synthetic_basin(60_000, 1000, 20)
-    net = network_from_table(reaches)
-    plain = overlay.overlay_network(net, jur, basin, levels=LEVELS)
+    """The larger synthetic network on 2 workers: the plain overlay, computed once."""
+    net, jur, basin, plain = larger_synthetic
     with scale.engine(cluster) as eng:
         got = scale.overlay_partitioned(
             net, jur, basin, levels=LEVELS, eng=eng, partitions=4,
@@ -419,7 +375,7 @@ def test_rhine_partitioned_on_a_cluster_writes_identical_tables(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         run("rhine", out_dir=tmp_path / "rhine", partitions=4, scheduler=cluster)
-    _assert_same_tables(plain_run("rhine"), tmp_path / "rhine")
+    assert_same_run(plain_run("rhine"), tmp_path / "rhine")
 
 
 def test_unreachable_scheduler_for_one_basin_is_one_line(
@@ -583,4 +539,4 @@ def _use_hand_started_cluster(  # type: ignore[no-untyped-def]
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert '"scheduler": "' + address + '"' in done.stdout
-    _assert_same_tables(plain_run("thames"), out)
+    assert_same_run(plain_run("thames"), out)

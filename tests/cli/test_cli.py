@@ -14,6 +14,7 @@ from basingov import __version__
 from basingov.cli import cli, main
 from basingov.errors import BasingovWarning
 from basingov.io import write_gpkg
+from tests.runs import assert_same_tables
 
 
 def make_basin(tmp_path: Path, *, jur_crs: str | None = "EPSG:4326") -> Path:
@@ -178,11 +179,17 @@ def test_run_writes_the_output_contract(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_run_all_runs_the_four_basins(tmp_path: Path) -> None:
-    # as a user runs it: the default dask LocalCluster, one task per basin
+def test_run_all_runs_the_four_basins(tmp_path: Path, shipped_run) -> None:
+    # as a user runs it: the default dask LocalCluster (run_many(..., scheduler="local")),
+    # one task per basin
     r = CliRunner().invoke(cli, ["-q", "run", "all", "-o", str(tmp_path)])
     assert r.exit_code == 0, r.output
+    # one line per basin summary that run_many returned, in the order of the basins
+    lines = [ln for ln in r.stderr.splitlines() if " reaches, " in ln]
+    assert [ln.split(":")[0] for ln in lines] == ["rhine", "taihu", "tennessee", "thames"]
     for basin in ("rhine", "taihu", "tennessee", "thames"):
         summary = json.loads((tmp_path / basin / "summary.json").read_text())
         assert summary["basin"] == basin
         assert (tmp_path / basin / "tables" / "spillover_matrix.csv").stat().st_size > 0
+        # the cluster writes the tables of a single-process run, byte for byte
+        assert_same_tables(shipped_run(basin).out, tmp_path / basin)

@@ -16,12 +16,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def thames():
-    from basingov.pipeline import run
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BasingovWarning)
-        return run("thames")
+def thames(shipped_run):
+    return shipped_run("thames").results  # the plain Thames run, shared with the suite
 
 
 def test_thames_calibration_skill(thames):
@@ -86,12 +82,8 @@ def test_thames_discharge_regionalised(thames):
     assert d.loc["TC12", "note"].startswith("not used")
 
 
-def test_taihu_census_rescaling():
-    from basingov.pipeline import run
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BasingovWarning)
-        res = run("taihu")
+def test_taihu_census_rescaling(shipped_run):
+    res = shipped_run("taihu").results  # the plain Taihu run, shared with the suite
     f = res.tables["census_factors"].set_index("jur_id")
     loads = res.tables["loads"]
     pop = (

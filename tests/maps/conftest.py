@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
-
-from basingov import pipeline
-from basingov.errors import BasingovWarning
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -19,33 +15,17 @@ ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("map-runs")
-
-
-def _run(runs_dir: Path, basin: str) -> Path:
-    out = runs_dir / basin
-    if not (out / "summary.json").is_file():
-        # the Tennessee run warns about 4 Natural Earth lines not connected to the outlet
-        # (tested in test_pipeline); the maps tests only need its outputs
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", BasingovWarning)
-            pipeline.run(basin, out_dir=out)
-    return out
+def taihu_run(shipped_run) -> Path:
+    """Return the Taihu run folder (the fastest shipped basin), run once per session."""
+    return shipped_run("taihu").out
 
 
 @pytest.fixture(scope="session")
-def taihu_run(runs_dir: Path) -> Path:
-    """Run the Taihu basin (the fastest shipped basin) once per session."""
-    return _run(runs_dir, "taihu")
-
-
-@pytest.fixture(scope="session")
-def basin_run(runs_dir: Path):
-    """Return a factory running any shipped basin once per session."""
+def basin_run(shipped_run):
+    """Return a factory giving any shipped basin's run folder, run once per session."""
 
     def make(basin: str) -> Path:
-        return _run(runs_dir, basin)
+        return shipped_run(basin).out
 
     return make
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
-from basingov.datasets import load_basin, load_network
+from basingov.datasets import load_basin
 from basingov.errors import BasingovWarning
 from basingov.monitoring import assess
-from basingov.overlay import overlay_network
 from basingov.pipeline import run
 
 BASINS = ["rhine", "taihu", "tennessee", "thames"]
@@ -31,10 +29,9 @@ NRFA_AREA = {"TC5": 1616.2, "TC18": 3444.7, "TC13": 4633.7, "TC16": 8120.0}
 
 
 @pytest.fixture(scope="module")
-def thames():
-    b = load_basin("thames")
-    net = load_network(b)
-    ov = overlay_network(net, b.jurisdictions, b.basin, levels=list(b.config.boundaries.levels))
+def thames(shipped_overlay):
+    # load_overlay("thames"): load_basin, load_network, overlay_network at the basin's levels
+    b, net, ov, _ = shipped_overlay("thames")
     with pytest.warns(BasingovWarning, match="left unsnapped") as rec:
         res = assess(b, net, ov)
     return net, res, [str(w.message) for w in rec]
@@ -109,12 +106,9 @@ def test_thames_mass_balance_closes_on_its_inputs(thames):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("basin", BASINS)
-def test_run_writes_stations_and_sections(tmp_path: Path, basin: str):
-    out = tmp_path / basin
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter("always")
-        run(basin, out_dir=out)
-    msgs = [str(w.message) for w in rec]
+def test_run_writes_stations_and_sections(shipped_run, basin: str):
+    shared = shipped_run(basin)  # a plain run of the basin, shared with the suite
+    out, msgs = shared.out, shared.messages
     layers = {str(n) for n, _ in pyogrio.list_layers(out / f"{basin}.gpkg")}
     assert {"stations", "sections"} <= layers
     tables = {}

@@ -1,0 +1,55 @@
+"""Checks on finished run folders: two runs of a basin wrote the same outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+
+def assert_same_tables(a: Path, b: Path) -> None:
+    """Check both run folders hold the same tables/*.csv (at least 10), byte for byte."""
+    names = sorted(p.name for p in (a / "tables").glob("*.csv"))
+    assert len(names) >= 10
+    assert names == sorted(p.name for p in (b / "tables").glob("*.csv"))
+    for name in names:
+        # byte-identical, not merely equal after parsing
+        assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Check both runs wrote the same tables, layers and summary counts, indicators, warnings."""
+    assert_same_tables(a, b)
+    assert_same_layers(a, b)
+    sa = pd.read_json(a / "summary.json", typ="series")
+    sb = pd.read_json(b / "summary.json", typ="series")
+    for key in ("counts", "key_indicators", "warnings"):
+        assert sa[key] == sb[key], key
+
+
+def assert_same_layers(a: Path, b: Path) -> None:
+    """Check every layer of the two runs' GeoPackages: same rows, values, geometry bytes.
+
+    The one column left out is ``layer_styles.update_time``, the time the QGIS styles were
+    written.
+    """
+    import pyogrio
+
+    (ga,) = a.glob("*.gpkg")
+    (gb,) = b.glob("*.gpkg")
+    layers = sorted(str(n) for n in pyogrio.list_layers(ga)[:, 0])
+    assert len(layers) >= 5
+    assert layers == sorted(str(n) for n in pyogrio.list_layers(gb)[:, 0])
+    for layer in layers:
+        # layer_styles records when each style was written (update_time): not a result
+        fa = pyogrio.read_dataframe(ga, layer=layer).drop(columns="update_time", errors="ignore")
+        fb = pyogrio.read_dataframe(gb, layer=layer).drop(columns="update_time", errors="ignore")
+        if isinstance(fa, gpd.GeoDataFrame):
+            assert isinstance(fb, gpd.GeoDataFrame), layer
+            assert list(fa.geometry.to_wkb()) == list(fb.geometry.to_wkb()), layer
+            fa, fb = (
+                pd.DataFrame(fa.drop(columns="geometry")),
+                pd.DataFrame(fb.drop(columns="geometry")),
+            )
+        pd.testing.assert_frame_equal(fa, fb, check_exact=True, obj=layer)
