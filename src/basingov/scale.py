@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 import os
@@ -485,6 +486,11 @@ def _unpack_overlay(
     return ReachOverlay(pieces=pieces, boundary_reaches=_unpack(bp, rg, bpos))
 
 
+def _unpack_nth(subsets: Sequence[gpd.GeoDataFrame], i: int, packed: Any) -> ReachOverlay:
+    """:func:`_unpack_overlay` of the ``i``-th part (an :meth:`Engine.map` ``then``)."""
+    return _unpack_overlay(packed, subsets[i])
+
+
 def hilbert_order(reaches: gpd.GeoDataFrame) -> np.ndarray:
     """Reach positions along a Hilbert curve over the layer (dask-geopandas).
 
@@ -601,7 +607,7 @@ def overlay_partitioned(
         # unpacked as they arrive: the caller never holds the bulky form of all of them
         results = eng.map(
             _overlay_task_packed, items, jurisdictions, levels_,
-            then=lambda i, packed, subsets=items: _unpack_overlay(packed, subsets[i]),
+            then=functools.partial(_unpack_nth, items),
         )  # fmt: skip
     else:
         results = eng.map(_overlay_task, items, jurisdictions, levels_)
