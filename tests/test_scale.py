@@ -301,10 +301,26 @@ def _assert_same_tables(a: Path, b: Path) -> None:
         # byte-identical, not merely equal after parsing
         assert (a / "tables" / name).read_bytes() == (b / "tables" / name).read_bytes(), name
     _assert_same_layers(a, b)
+    _assert_same_map(a, b)
     sa = pd.read_json(a / "summary.json", typ="series")
     sb = pd.read_json(b / "summary.json", typ="series")
     for key in ("counts", "key_indicators", "warnings"):
         assert sa[key] == sb[key], key
+
+
+def _assert_same_map(a: Path, b: Path) -> None:
+    """Check that two runs' map.html are the same page but for folium's random ids.
+
+    A distributed run builds its map on a worker while it writes the tables
+    (basingov.maps.run_map_page); a single-process run builds it at the end.
+    """
+
+    def page(run_dir: Path) -> str:
+        ids: dict[str, str] = {}
+        text = (run_dir / "map.html").read_text(encoding="utf-8")
+        return re.sub(r"[0-9a-f]{32}", lambda m: ids.setdefault(m[0], f"id{len(ids)}"), text)
+
+    assert page(a) == page(b)
 
 
 def _assert_same_layers(a: Path, b: Path) -> None:
@@ -381,6 +397,29 @@ def test_partitioned_run_on_a_cluster_writes_identical_tables(
     # the output rules hold: manifest, no temporary folder or lock left beside it
     assert (out / ".basingov-manifest.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [basin]
+
+
+def test_a_task_beside_the_work_of_a_block_gives_its_result_or_is_cancelled(
+    cluster: str,
+) -> None:
+    with scale.engine(cluster) as eng:
+        with eng.task(divmod, 7, 4) as result:
+            assert result() == (1, 3)
+        with pytest.raises(ZeroDivisionError), eng.task(divmod, 1, 0) as result:
+            result()
+
+        def fail_beside_a_task() -> None:
+            with eng.task(time.sleep, 2):
+                msg = "the block fails"
+                raise KeyError(msg)
+
+        with pytest.raises(KeyError, match="fails"):
+            fail_beside_a_task()
+        # leaving the block without the result cancelled the task: nothing is left
+        deadline = time.monotonic() + 30
+        while any(eng.client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(eng.client.processing().values())
 
 
 @pytest.mark.slow

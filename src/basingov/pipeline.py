@@ -462,19 +462,35 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
     }
 
 
-def _write(res: Results, out: Path) -> None:
+def _write(res: Results, out: Path, eng: scale.Engine | None = None) -> None:
     # a Basin built in code skips load_config: the name becomes a file name, check it here too
     name = check_file_name(res.basin.name, where="the basin name")
     # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
     layers = maps.gis_layers(res.layers, res.tables)
     write_gpkg(layers, out / f"{name}.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
     maps.write_layer_styles(out / f"{name}.gpkg", layers)
+    write_json(res.summary, out / "summary.json")
     tables = out / "tables"
     tables.mkdir()
-    for tname, df in res.tables.items():
-        write_csv(df, tables / f"{tname}.csv")
-    write_json(res.summary, out / "summary.json")
-    maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
+    if eng is None or not eng.distributed:
+        for tname, df in res.tables.items():
+            write_csv(df, tables / f"{tname}.csv")
+        maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
+        return
+    # on a cluster a worker builds the map from the GeoPackage and the tables it reads,
+    # written first, while this process writes the other tables; this process writes
+    # map.html, so a failure anywhere leaves nothing behind (the folder is temporary)
+    first = [t for t in res.tables if t in maps.MAP_TABLES]
+    for tname in first:
+        write_csv(res.tables[tname], tables / f"{tname}.csv")
+    with eng.task(maps.run_map_page, str(out), list(res.tables), first) as page:
+        for tname, df in res.tables.items():
+            if tname not in first:
+                write_csv(df, tables / f"{tname}.csv")
+        built = page()
+    if built is not None:
+        logger.info("basin map %s built on a dask worker: %s", name, built[1])
+    maps.write_run_map(out, page=None if built is None else built[0])
 
 
 def run(
@@ -633,7 +649,7 @@ def _run(
                 res.summary.update(_summary(basin, res, timer.timings))
                 res.summary["warnings"] = [str(w.message) for w in caught]
                 res.summary["execution"] = _execution(sc)
-                _write(res, tmp)
+                _write(res, tmp, None if sc is None else sc.eng)
         finally:
             root.removeHandler(handler)
             root.setLevel(old_level)

@@ -29,6 +29,7 @@ process (for debugging), and any other value is the address of a running schedul
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import re
@@ -232,16 +233,51 @@ class Engine:
                 submit_next()
         return out
 
+    @contextlib.contextmanager
+    def task(self, fn: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
+        """Run ``fn(*args)`` as one task while the block runs; yield a function to get its result.
+
+        On a cluster the task starts at once, beside the work of the block; leaving the
+        block without asking for the result cancels it. Without a cluster
+        (``"synchronous"``) ``fn`` runs in this process when the result is asked for.
+
+        Examples
+        --------
+        >>> with engine("synchronous") as eng, eng.task(divmod, 7, 4) as result:
+        ...     result()
+        (1, 3)
+        """
+        if not self.distributed:
+            yield lambda: fn(*args)
+            return
+        from distributed import get_client
+
+        # inside a task (run all) the calling task keeps its thread until it waits
+        client = get_client() if self.scheduler == "worker" else self.client
+        future = client.submit(fn, *args, pure=False)
+
+        def result() -> Any:
+            with self._client():  # a task waiting leaves its worker's thread pool
+                return future.result()
+
+        try:
+            yield result
+        finally:
+            future.cancel()
+
     def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
         return self.map(_star, blocks, fn)
 
 
 def _warm() -> None:
-    """Import the overlay and loads stages and load their numba kernels (on a worker)."""
+    """Import the overlay, loads and map stages and load their numba kernels (on a worker)."""
     from shapely import LineString, box
 
     import basingov.loads  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # folium, of the optional maps extra
+        importlib.import_module("basingov.maps._basin")
 
     jur = gpd.GeoDataFrame(
         {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
