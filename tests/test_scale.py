@@ -399,6 +399,30 @@ def test_partitioned_run_on_a_cluster_writes_identical_tables(
     assert sorted(p.name for p in tmp_path.iterdir()) == [basin]
 
 
+def test_a_failure_while_a_worker_builds_the_map_leaves_no_output(
+    cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from basingov import maps, pipeline
+
+    real = pipeline.write_csv
+    started: list[str] = []
+
+    def failing(df: pd.DataFrame, path: Path, **kw: object) -> Path:
+        if Path(path).stem not in maps.MAP_TABLES:  # written while the map task runs
+            started.append(Path(path).stem)
+            msg = "disk gone"
+            raise OSError(msg)
+        return real(df, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "write_csv", failing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="disk gone"):
+            run("thames", out_dir=tmp_path / "thames", partitions=2, scheduler=cluster)
+    assert started
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary folder, no lock
+
+
 def test_a_task_beside_the_work_of_a_block_gives_its_result_or_is_cancelled(
     cluster: str,
 ) -> None:
