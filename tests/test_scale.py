@@ -452,9 +452,14 @@ def test_run_all_with_partitions_nests_sub_basin_tasks(
 ) -> None:
     # basins are tasks; each basin's sub-basins are tasks of the same cluster (worker_client)
     summaries = run_many(["thames", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
-    for basin in ("thames", "tennessee"):
+    for basin, other in (("thames", "tennessee"), ("tennessee", "thames")):
         assert summaries[basin]["execution"]["scheduler"] == "worker"
         _assert_same_tables(plain_run(basin), tmp_path / basin)
+        # a worker runs other basins' tasks (e.g. their maps) beside a basin: its run.log
+        # keeps the basin's own lines
+        log = (tmp_path / basin / "run.log").read_text(encoding="utf-8")
+        assert f"basin map {basin} built on a dask worker" in log
+        assert f"basin map {other}" not in log
 
 
 @pytest.mark.slow

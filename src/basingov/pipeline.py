@@ -636,6 +636,10 @@ def _run(
         handler = logging.FileHandler(tmp / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.DEBUG)
+        # only this basin's thread: in `run all` a worker process runs other basins' tasks
+        # (their maps, sub-basins) in other threads while this basin logs here
+        this_thread = threading.get_ident()
+        handler.addFilter(lambda record: record.thread == this_thread)
         root = logging.getLogger("basingov")
         old_level = root.level
         root.addHandler(handler)
