@@ -484,9 +484,11 @@ def _write(res: Results, out: Path, eng: scale.Engine | None = None) -> None:
     for tname in first:
         write_csv(res.tables[tname], tables / f"{tname}.csv")
     with eng.task(maps.run_map_page, str(out), list(res.tables), first) as page:
+        logger.info("map of %s on a dask worker; writing the other tables", name)
         for tname, df in res.tables.items():
             if tname not in first:
                 write_csv(df, tables / f"{tname}.csv")
+        logger.info("tables written; waiting for the map")
         built = page()
     if built is not None:
         logger.info("basin map %s built on a dask worker: %s", name, built[1])
