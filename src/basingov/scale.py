@@ -13,7 +13,10 @@ A basin run with ``partitions`` (:func:`basingov.pipeline.run`) uses an :class:`
 - **loads**: the cell-level geometry of the raster sources (raster cells clipped to the
   basin and to the jurisdictions, river length per cell) runs in blocks of cells
   (:mod:`basingov._parallel`). A cell's people may go to a piece in another sub-basin (the
-  nearest piece of their jurisdiction), so cells, not sub-basins, are the unit there.
+  nearest piece of their jurisdiction), so cells, not sub-basins, are the unit there;
+- **map**: the basin map's page is built by a task (:meth:`Engine.task`,
+  :func:`basingov.maps.run_map_page`) from the GeoPackage and the tables it reads, while
+  the calling process writes the other tables.
 
 Every reach, cell and element gets exactly the numbers it gets in one process, and the
 parts are put back in the single-process order, so all output tables are identical
