@@ -255,9 +255,10 @@ class Engine:
             return
         from distributed import get_client
 
-        # inside a task (run all) the calling task keeps its thread until it waits
+        # inside a task (run all) the calling task keeps its thread until it waits; the
+        # task goes before queued ones (other basins of run all), as the caller waits on it
         client = get_client() if self.scheduler == "worker" else self.client
-        future = client.submit(fn, *args, pure=False)
+        future = client.submit(fn, *args, pure=False, priority=1)
 
         def result() -> Any:
             with self._client():  # a task waiting leaves its worker's thread pool
