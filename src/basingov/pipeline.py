@@ -822,14 +822,27 @@ def run_many(
         n_workers = None if partitions else min(len(jobs), 2)
         with scale.engine(scheduler, n_workers=n_workers) as eng:
             client = eng.client
-            futures = [
-                client.submit(
-                    _run_one, c, t, overwrite, partitions, spatial_min_reaches, True, pure=False
-                )
-                for c, t in jobs
-            ]
-            for _ in as_completed(futures):
+            todo = iter(jobs)
+            futures: list[Any] = []
+            running = as_completed()
+
+            def submit_next() -> None:
+                job = next(todo, None)
+                if job is not None:
+                    futures.append(client.submit(
+                        _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
+                        pure=False,
+                    ))  # fmt: skip
+                    running.add(futures[-1])
+
+            # with partitions a basin waiting for its sub-tasks leaves its worker's thread
+            # pool, and a queued basin would start there and wait for its turn
+            # (_BASIN_TURN) while another worker idles: one basin per worker at a time
+            for _ in range(eng.n_workers if partitions else len(jobs)):
+                submit_next()
+            for _ in running:
                 bar.update(1)
+                submit_next()
             summaries = client.gather(futures)
     bar.close()
     return {s["basin"]: s for s in summaries}
