@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,13 +20,29 @@ def assert_same_tables(a: Path, b: Path) -> None:
 
 
 def assert_same_run(a: Path, b: Path) -> None:
-    """Check both runs wrote the same tables, layers and summary counts, indicators, warnings."""
+    """Check both runs wrote the same tables, layers, map and summary facts."""
     assert_same_tables(a, b)
     assert_same_layers(a, b)
+    assert_same_map(a, b)
     sa = pd.read_json(a / "summary.json", typ="series")
     sb = pd.read_json(b / "summary.json", typ="series")
     for key in ("counts", "key_indicators", "warnings"):
         assert sa[key] == sb[key], key
+
+
+def assert_same_map(a: Path, b: Path) -> None:
+    """Check two runs' map.html are the same page but for folium's random element ids.
+
+    A distributed run builds its map on a worker while it writes the tables
+    (basingov.maps.run_map_page); a single-process run builds it at the end.
+    """
+
+    def page(run_dir: Path) -> str:
+        ids: dict[str, str] = {}
+        text = (run_dir / "map.html").read_text(encoding="utf-8")
+        return re.sub(r"[0-9a-f]{32}", lambda m: ids.setdefault(m[0], f"id{len(ids)}"), text)
+
+    assert page(a) == page(b)
 
 
 def assert_same_layers(a: Path, b: Path) -> None:

@@ -333,15 +333,67 @@ def test_partitioned_run_on_a_cluster_writes_identical_tables(
     assert sorted(p.name for p in tmp_path.iterdir()) == [basin]
 
 
+def test_a_failure_while_a_worker_builds_the_map_leaves_no_output(
+    cluster: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from basingov import maps, pipeline
+
+    real = pipeline.write_csv
+    started: list[str] = []
+
+    def failing(df: pd.DataFrame, path: Path, **kw: object) -> Path:
+        if Path(path).stem not in maps.MAP_TABLES:  # written while the map task runs
+            started.append(Path(path).stem)
+            msg = "disk gone"
+            raise OSError(msg)
+        return real(df, path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "write_csv", failing)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="disk gone"):
+            run("thames", out_dir=tmp_path / "thames", partitions=2, scheduler=cluster)
+    assert started
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary folder, no lock
+
+
+def test_a_task_beside_the_work_of_a_block_gives_its_result_or_is_cancelled(
+    cluster: str,
+) -> None:
+    with scale.engine(cluster) as eng:
+        with eng.task(divmod, 7, 4) as result:
+            assert result() == (1, 3)
+        with pytest.raises(ZeroDivisionError), eng.task(divmod, 1, 0) as result:
+            result()
+
+        def fail_beside_a_task() -> None:
+            with eng.task(time.sleep, 2):
+                msg = "the block fails"
+                raise KeyError(msg)
+
+        with pytest.raises(KeyError, match="fails"):
+            fail_beside_a_task()
+        # leaving the block without the result cancelled the task: nothing is left
+        deadline = time.monotonic() + 30
+        while any(eng.client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(eng.client.processing().values())
+
+
 @pytest.mark.slow
 def test_run_all_with_partitions_nests_sub_basin_tasks(
     cluster: str, plain_run, tmp_path: Path
 ) -> None:
     # basins are tasks; each basin's sub-basins are tasks of the same cluster (worker_client)
     summaries = run_many(["thames", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
-    for basin in ("thames", "tennessee"):
+    for basin, other in (("thames", "tennessee"), ("tennessee", "thames")):
         assert summaries[basin]["execution"]["scheduler"] == "worker"
         assert_same_run(plain_run(basin), tmp_path / basin)
+        # a worker runs other basins' tasks (e.g. their maps) beside a basin: its run.log
+        # keeps the basin's own lines
+        log = (tmp_path / basin / "run.log").read_text(encoding="utf-8")
+        assert f"basin map {basin} built on a dask worker" in log
+        assert f"basin map {other}" not in log
 
 
 @pytest.fixture(scope="module")

@@ -771,8 +771,31 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, overwrite: bool = False) ->
         data = pd.DataFrame(data)
         if "geometry" in data.columns:
             data["geometry"] = gpd.GeoSeries(data["geometry"]).to_wkt()
-        data.to_csv(tmp, index=False)
+        _floats_as_objects(data).to_csv(tmp, index=False)
     return path
+
+
+def _floats_as_objects(data: pd.DataFrame) -> pd.DataFrame:
+    """Return ``data`` with its float64 columns as Python floats, for a faster ``to_csv``.
+
+    pandas writes a float64 column through numpy's float-to-text cast, and Python floats
+    through the csv module, which prints ``repr(x)``. Both give the shortest text that
+    reads back as the same double (``1e-05``, ``1e+16``, ``inf``, ``-0.0``), and missing
+    values are the empty field either way; ``repr`` is the faster of the two. Other
+    columns, float32 included (its shortest text is not that of the double), are kept.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [0.1, 1e-05, 1e16, None, -0.0, 2.5], "n": [1, 2, 3, 4, 5, 6]})
+    >>> _floats_as_objects(df).to_csv(index=False) == df.to_csv(index=False)
+    True
+    >>> _floats_as_objects(df).dtypes.astype(str).tolist()
+    ['object', 'int64']
+    """
+    floats = [c for c, dt in data.dtypes.items() if dt == np.float64]
+    if not floats:
+        return data
+    return data.astype(dict.fromkeys(floats, object))
 
 
 def write_json(obj: Any, path: str | Path, *, overwrite: bool = False) -> Path:

@@ -462,19 +462,37 @@ def _summary(basin: Basin, res: Results, timings: dict[str, float]) -> dict[str,
     }
 
 
-def _write(res: Results, out: Path) -> None:
+def _write(res: Results, out: Path, eng: scale.Engine | None = None) -> None:
     # a Basin built in code skips load_config: the name becomes a file name, check it here too
     name = check_file_name(res.basin.name, where="the basin name")
     # indicators joined onto the GIS layers, real types for empty layers, QGIS styles
     layers = maps.gis_layers(res.layers, res.tables)
     write_gpkg(layers, out / f"{name}.gpkg", geometry_types=maps.LAYER_GEOMETRY_TYPES)
     maps.write_layer_styles(out / f"{name}.gpkg", layers)
+    write_json(res.summary, out / "summary.json")
     tables = out / "tables"
     tables.mkdir()
-    for tname, df in res.tables.items():
-        write_csv(df, tables / f"{tname}.csv")
-    write_json(res.summary, out / "summary.json")
-    maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
+    if eng is None or not eng.distributed:
+        for tname, df in res.tables.items():
+            write_csv(df, tables / f"{tname}.csv")
+        maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
+        return
+    # on a cluster a worker builds the map from the GeoPackage and the tables it reads,
+    # written first, while this process writes the other tables; this process writes
+    # map.html, so a failure anywhere leaves nothing behind (the folder is temporary)
+    first = [t for t in res.tables if t in maps.MAP_TABLES]
+    for tname in first:
+        write_csv(res.tables[tname], tables / f"{tname}.csv")
+    with eng.task(maps.run_map_page, str(out), list(res.tables), first) as page:
+        logger.info("map of %s on a dask worker; writing the other tables", name)
+        for tname, df in res.tables.items():
+            if tname not in first:
+                write_csv(df, tables / f"{tname}.csv")
+        logger.info("tables written; waiting for the map")
+        built = page()
+    if built is not None:
+        logger.info("basin map %s built on a dask worker: %s", name, built[1])
+    maps.write_run_map(out, page=None if built is None else built[0])
 
 
 def run(
@@ -620,6 +638,10 @@ def _run(
         handler = logging.FileHandler(tmp / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.DEBUG)
+        # only this basin's thread: in `run all` a worker process runs other basins' tasks
+        # (their maps, sub-basins) in other threads while this basin logs here
+        this_thread = threading.get_ident()
+        handler.addFilter(lambda record: record.thread == this_thread)
         root = logging.getLogger("basingov")
         old_level = root.level
         root.addHandler(handler)
@@ -633,7 +655,7 @@ def _run(
                 res.summary.update(_summary(basin, res, timer.timings))
                 res.summary["warnings"] = [str(w.message) for w in caught]
                 res.summary["execution"] = _execution(sc)
-                _write(res, tmp)
+                _write(res, tmp, None if sc is None else sc.eng)
         finally:
             root.removeHandler(handler)
             root.setLevel(old_level)
@@ -800,14 +822,27 @@ def run_many(
         n_workers = None if partitions else min(len(jobs), 2)
         with scale.engine(scheduler, n_workers=n_workers) as eng:
             client = eng.client
-            futures = [
-                client.submit(
-                    _run_one, c, t, overwrite, partitions, spatial_min_reaches, True, pure=False
-                )
-                for c, t in jobs
-            ]
-            for _ in as_completed(futures):
+            todo = iter(jobs)
+            futures: list[Any] = []
+            running = as_completed()
+
+            def submit_next() -> None:
+                job = next(todo, None)
+                if job is not None:
+                    futures.append(client.submit(
+                        _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
+                        pure=False,
+                    ))  # fmt: skip
+                    running.add(futures[-1])
+
+            # with partitions a basin waiting for its sub-tasks leaves its worker's thread
+            # pool, and a queued basin would start there and wait for its turn
+            # (_BASIN_TURN) while another worker idles: one basin per worker at a time
+            for _ in range(eng.n_workers if partitions else len(jobs)):
+                submit_next()
+            for _ in running:
                 bar.update(1)
+                submit_next()
             summaries = client.gather(futures)
     bar.close()
     return {s["basin"]: s for s in summaries}

@@ -13,7 +13,10 @@ A basin run with ``partitions`` (:func:`basingov.pipeline.run`) uses an :class:`
 - **loads**: the cell-level geometry of the raster sources (raster cells clipped to the
   basin and to the jurisdictions, river length per cell) runs in blocks of cells
   (:mod:`basingov._parallel`). A cell's people may go to a piece in another sub-basin (the
-  nearest piece of their jurisdiction), so cells, not sub-basins, are the unit there.
+  nearest piece of their jurisdiction), so cells, not sub-basins, are the unit there;
+- **map**: the basin map's page is built by a task (:meth:`Engine.task`,
+  :func:`basingov.maps.run_map_page`) from the GeoPackage and the tables it reads, while
+  the calling process writes the other tables.
 
 Every reach, cell and element gets exactly the numbers it gets in one process, and the
 parts are put back in the single-process order, so all output tables are identical
@@ -33,6 +36,7 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import importlib
 import logging
 import os
 import re
@@ -237,6 +241,39 @@ class Engine:
                 submit_next()
         return out
 
+    @contextlib.contextmanager
+    def task(self, fn: Callable[..., Any], *args: Any) -> Iterator[Callable[[], Any]]:
+        """Run ``fn(*args)`` as one task while the block runs; yield a function to get its result.
+
+        On a cluster the task starts at once, beside the work of the block; leaving the
+        block without asking for the result cancels it. Without a cluster
+        (``"synchronous"``) ``fn`` runs in this process when the result is asked for.
+
+        Examples
+        --------
+        >>> with engine("synchronous") as eng, eng.task(divmod, 7, 4) as result:
+        ...     result()
+        (1, 3)
+        """
+        if not self.distributed:
+            yield lambda: fn(*args)
+            return
+        from distributed import get_client
+
+        # inside a task (run all) the calling task keeps its thread until it waits; the
+        # task goes before queued ones (other basins of run all), as the caller waits on it
+        client = get_client() if self.scheduler == "worker" else self.client
+        future = client.submit(fn, *args, pure=False, priority=1)
+
+        def result() -> Any:
+            with self._client():  # a task waiting leaves its worker's thread pool
+                return future.result()
+
+        try:
+            yield result
+        finally:
+            future.cancel()
+
     def map_blocks(self, fn: Callable[..., Any], blocks: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[fn(*block) for block in blocks]`` as tasks (a :class:`_parallel.BlockMapper`)."""
         return self.map(_star, blocks, fn)
@@ -284,10 +321,13 @@ def trim_memory() -> int:
 
 
 def _warm() -> None:
-    """Import the overlay and loads stages and load their numba kernels (on a worker)."""
+    """Import the overlay, loads and map stages and load their numba kernels (on a worker)."""
     from shapely import LineString, box
 
     import basingov.loads  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # folium, of the optional maps extra
+        importlib.import_module("basingov.maps._basin")
 
     jur = gpd.GeoDataFrame(
         {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],

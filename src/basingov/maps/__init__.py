@@ -39,7 +39,7 @@ from basingov.maps._indicators import (
     parameter_label,
     priority_rows,
 )
-from basingov.maps._inputs import OPTIONAL_INPUTS, RunData, read_run
+from basingov.maps._inputs import MAP_TABLES, OPTIONAL_INPUTS, RunData, RunTables, read_run
 from basingov.maps._simplify import simplify_coverage, simplify_lines
 from basingov.maps._styles import STYLE_COLUMNS, layer_styles, write_layer_styles
 
@@ -61,11 +61,13 @@ __all__ = [
     "INDICATORS",
     "JURISDICTION_INDICATORS",
     "LAYER_GEOMETRY_TYPES",
+    "MAP_TABLES",
     "OPTIONAL_INPUTS",
     "STYLE_COLUMNS",
     "Indicator",
     "OfflineFigure",
     "RunData",
+    "RunTables",
     "basin_map",
     "class_breaks",
     "crossing_indicators",
@@ -82,6 +84,7 @@ __all__ = [
     "parameter_label",
     "priority_rows",
     "read_run",
+    "run_map_page",
     "save_map",
     "simplify_coverage",
     "simplify_lines",
@@ -125,6 +128,11 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
     InputError
         If the page links to an asset that cannot be inlined.
     """
+    return _write_page(_page(m), path, overwrite=overwrite)
+
+
+def _page(m: folium.Map) -> str:
+    """Render the offline HTML page of a map (Leaflet inlined)."""
     # deferred: _offline needs branca, of the optional maps extra (basingov[maps])
     from basingov.maps._offline import OfflineFigure, inline_assets
 
@@ -132,6 +140,10 @@ def save_map(m: folium.Map, path: str | Path, *, overwrite: bool = False) -> Pat
     page = root.render()
     if not isinstance(root, OfflineFigure):
         page = inline_assets(page)
+    return page
+
+
+def _write_page(page: str, path: str | Path, *, overwrite: bool) -> Path:
     with atomic_path(path, overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return Path(path)
@@ -179,8 +191,15 @@ def write_basin_map(
     return save_map(m, path, overwrite=overwrite)
 
 
-def write_run_map(run_dir: str | Path) -> Path | None:
+def write_run_map(run_dir: str | Path, *, page: str | None = None) -> Path | None:
     """Write ``run_dir/map.html`` for a finished run (the pipeline's last step).
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    page
+        The page already built from it (:func:`run_map_page`); None builds it here.
 
     Returns
     -------
@@ -188,18 +207,57 @@ def write_run_map(run_dir: str | Path) -> Path | None:
         The map, or None when the ``maps`` extra (folium, XStatic-Leaflet) is not
         installed; a :class:`BasingovWarning` then says how to install it.
     """
-    try:  # probing the optional maps extra (basingov[maps]) before building a map
-        import folium  # noqa: F401
-        import xstatic.pkg.leaflet  # noqa: F401
-    except ImportError as exc:
+    target = Path(run_dir) / "map.html"
+    if page is not None:
+        return _write_page(page, target, overwrite=True)
+    missing = _missing_maps_extra()
+    if missing is not None:
         warnings.warn(
-            f"map.html not written: {exc.name} is not installed; install the maps extra "
+            f"map.html not written: {missing} is not installed; install the maps extra "
             "with: pip install 'basingov[maps]'",
             BasingovWarning,
             stacklevel=2,
         )
         return None
-    return write_basin_map(run_dir, Path(run_dir) / "map.html", overwrite=True)
+    return write_basin_map(run_dir, target, overwrite=True)
+
+
+def _missing_maps_extra() -> str | None:
+    """Name the module of the optional maps extra (basingov[maps]) that is missing, or None."""
+    try:
+        import folium  # noqa: F401
+        import xstatic.pkg.leaflet  # noqa: F401
+    except ImportError as exc:
+        return exc.name or "folium"
+    return None
+
+
+def run_map_page(
+    run_dir: str | Path, tables: Sequence[str], ready: Sequence[str]
+) -> tuple[str, dict[str, Any]] | None:
+    """Build the page of ``run_dir/map.html`` while the run still writes some tables.
+
+    A dask task of a distributed run (:func:`basingov.pipeline.run`): the GeoPackage and
+    ``summary.json`` are complete, ``tables`` names every table of the run and ``ready``
+    those already written, which must include :data:`MAP_TABLES` (the map only looks the
+    others up by name). The page is returned, not written: the calling process writes
+    ``map.html`` (:func:`write_run_map`), so the worker writes no file of the run.
+
+    Returns
+    -------
+    tuple of (str, dict) or None
+        The page and the record of its size budget (tolerance, rivers drawn, bytes), or
+        None when this process does not see ``run_dir`` (a worker on another machine) or
+        lacks the maps extra: the caller then builds the map itself.
+    """
+    run = Path(run_dir)
+    if not (run / "summary.json").is_file() or _missing_maps_extra() is not None:
+        return None
+    # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
+    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_map
+
+    m = basin_map(read_run(run, tables=tables, ready=ready), max_bytes=DEFAULT_MAX_BYTES)
+    return _page(m), dict(getattr(m, "_basingov_info", {}))
 
 
 def write_map_folder(

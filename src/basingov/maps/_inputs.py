@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,21 @@ from basingov._checks import require_columns
 from basingov._outdir import RUN_TEXT_COLUMNS, read_run_files, read_run_table
 from basingov.errors import InputError
 
-__all__ = ["OPTIONAL_INPUTS", "RunData", "read_run"]
+__all__ = ["MAP_TABLES", "OPTIONAL_INPUTS", "RunData", "RunTables", "read_run"]
 
 
 #: GeoPackage layers a map needs from every run (DESIGN §2.13).
 REQUIRED_LAYERS = ("jurisdictions", "basin", "reaches", "crossings", "dependency_edges")
 #: Layers read when present.
 OPTIONAL_LAYERS = ("stations", "priority")
+
+#: Tables of a run the basin map reads (when present); of the others it only asks whether
+#: they exist (``loads``). A distributed run writes these first and builds the map on a
+#: worker while it writes the rest (:func:`basingov.maps.run_map_page`).
+MAP_TABLES = (
+    "dependency", "spillover_indicators", "crossing_flux",
+    "priority", "stations", "section_classes", "trends", "transfers",
+)  # fmt: skip
 
 #: Tables and layers that later stages add to a run, and the columns the maps and the
 #: report read from them. Each is used when present and left out otherwise; present but
@@ -79,7 +88,8 @@ class RunData:
     layers
         GeoPackage layers by name (see :data:`REQUIRED_LAYERS`).
     tables
-        Tables by name (``tables/*.csv`` without the suffix).
+        Tables by name (``tables/*.csv`` without the suffix); a run folder's are read on
+        first use (:class:`RunTables`).
     run_dir
         The run folder, or None for results held in memory.
     """
@@ -87,7 +97,7 @@ class RunData:
     basin: str
     summary: dict[str, Any]
     layers: dict[str, gpd.GeoDataFrame]
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
     run_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -110,16 +120,92 @@ class RunData:
 _COLUMN_HINT = "rename the columns or rerun the stage that writes it"
 
 
-def read_run(run_dir: str | Path) -> RunData:
+def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """Read a GeoPackage layer with pyogrio's Arrow reader, as its row reader reads it.
+
+    The Arrow reader is several times faster on a large layer (a basin's reaches); the two
+    give the same frame but for a text column without any value, which the row reader
+    gives as objects (None) and the Arrow reader as strings (NaN). That column is made
+    objects again, so that a map reads what it always read.
+    """
+    df = pyogrio.read_dataframe(gpkg, layer=name, use_arrow=True)
+    for col in df.columns:
+        if isinstance(df[col].dtype, pd.StringDtype) and not df[col].notna().any():
+            df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
+    return df
+
+
+class RunTables(Mapping[str, pd.DataFrame]):
+    r"""The tables of a run folder by name, each read (:func:`read_run_table`) on first use.
+
+    A map looks most tables up by name only (is there a ``loads`` table?) and reads a
+    few; the large ones are thus never parsed. ``ready``, if given, names the tables
+    that may be read (a run still writing the others, :func:`basingov.maps.run_map_page`):
+    reading another is an error, never a half-written file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.csv").write_text("jur_id,x\n001,1.5\n", encoding="utf-8")
+    >>> t = RunTables(d, ["a", "b"], ready=["a"])
+    >>> list(t), "b" in t, t["a"].to_dict("records")
+    (['a', 'b'], True, [{'jur_id': '001', 'x': 1.5}])
+    >>> t["b"]
+    Traceback (most recent call last):
+    ...
+    RuntimeError: tables/b.csv is read before it is written (ready: ['a'])
+    """
+
+    def __init__(
+        self, folder: Path, names: Collection[str], *, ready: Collection[str] | None = None
+    ) -> None:
+        self._folder = Path(folder)
+        self._names = list(names)
+        self._ready = None if ready is None else set(ready)
+        self._read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._read:
+            if self._ready is not None and name not in self._ready:
+                msg = (
+                    f"tables/{name}.csv is read before it is written (ready: {sorted(self._ready)})"
+                )
+                raise RuntimeError(msg)
+            self._read[name] = read_run_table(self._folder / f"{name}.csv")
+        return self._read[name]
+
+    def __contains__(self, name: object) -> bool:  # without reading the table
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def read_run(
+    run_dir: str | Path,
+    *,
+    tables: Collection[str] | None = None,
+    ready: Collection[str] | None = None,
+) -> RunData:
     """Read what ``basingov run BASIN -o DIR`` wrote, for a map or a report.
 
     Reads ``DIR/summary.json``, the GeoPackage layers a map needs (:data:`REQUIRED_LAYERS`
-    and, when present, :data:`OPTIONAL_LAYERS`) and every ``DIR/tables/*.csv``.
+    and, when present, :data:`OPTIONAL_LAYERS`); the tables ``DIR/tables/*.csv`` are
+    read when first used (:class:`RunTables`).
 
     Parameters
     ----------
     run_dir
         A finished run folder.
+    tables, ready
+        For a run folder still being written: the names of all its tables (default:
+        those in ``DIR/tables``), and of those already written (default: all).
 
     Returns
     -------
@@ -147,10 +233,12 @@ def read_run(run_dir: str | Path) -> RunData:
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
         if name in present:
-            df = pyogrio.read_dataframe(gpkg, layer=name)
+            df = read_layer(gpkg, name)
             for col in RUN_TEXT_COLUMNS:
                 if col in df.columns:
                     df[col] = df[col].astype("string").astype(object).where(df[col].notna())
             layers[name] = df
-    tables = {p.stem: read_run_table(p) for p in sorted((run / "tables").glob("*.csv"))}
-    return RunData(basin=basin, summary=summary, layers=layers, tables=tables, run_dir=run)
+    if tables is None:
+        tables = [p.stem for p in sorted((run / "tables").glob("*.csv"))]
+    lazy = RunTables(run / "tables", tables, ready=ready)
+    return RunData(basin=basin, summary=summary, layers=layers, tables=lazy, run_dir=run)
