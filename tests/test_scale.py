@@ -286,7 +286,7 @@ def plain_run(shipped_run):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize(
     ("basin", "partitions", "spatial", "blocks"),
-    [("thames", 3, None, False), ("tennessee", 2, None, True), ("thames", 2, 50, False)],
+    [("thames", 3, None, False), ("tennessee", 2, None, True), ("taihu", 2, 50, False)],
 )
 def test_partitioned_run_on_a_cluster_writes_identical_tables(
     basin: str,
@@ -352,7 +352,7 @@ def test_a_failure_while_a_worker_builds_the_map_leaves_no_output(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with pytest.raises(OSError, match="disk gone"):
-            run("thames", out_dir=tmp_path / "thames", partitions=2, scheduler=cluster)
+            run("taihu", out_dir=tmp_path / "taihu", partitions=2, scheduler=cluster)
     assert started
     assert list(tmp_path.iterdir()) == []  # no output, no temporary folder, no lock
 
@@ -385,8 +385,8 @@ def test_run_all_with_partitions_nests_sub_basin_tasks(
     cluster: str, plain_run, tmp_path: Path
 ) -> None:
     # basins are tasks; each basin's sub-basins are tasks of the same cluster (worker_client)
-    summaries = run_many(["thames", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
-    for basin, other in (("thames", "tennessee"), ("tennessee", "thames")):
+    summaries = run_many(["taihu", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
+    for basin, other in (("taihu", "tennessee"), ("tennessee", "taihu")):
         assert summaries[basin]["execution"]["scheduler"] == "worker"
         assert_same_run(plain_run(basin), tmp_path / basin)
         # a worker runs other basins' tasks (e.g. their maps) beside a basin: its run.log
