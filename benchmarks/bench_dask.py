@@ -1,8 +1,8 @@
 """Benchmark P6: basingov on dask.distributed, two workers against one process.
 
 Run as a script: ``.venv/bin/python benchmarks/bench_dask.py [--write]``
-(``--skip-continental`` or ``--skip-basins`` runs one part; ``--reaches``/``--units``
-size the continental case).
+(``--skip-continental`` or ``--skip-basins`` runs one part, and ``--write`` then keeps the
+other part as last written; ``--reaches``/``--units`` size the continental case).
 
 Part 1, the four shipped basins (``make demo``'s ``run all``):
 
@@ -518,11 +518,33 @@ def _ceiling(b: dict[str, Any]) -> list[str]:
     ]
 
 
+def _parts(block: str) -> tuple[str, dict[str, str]]:
+    """Split a P6 block into its text before the first ``###`` part and the parts by heading."""
+    body = block.replace("<!-- P6:end -->", "").rstrip("\n") + "\n"
+    pieces = re.split(r"(?m)^(?=### )", body)
+    return pieces[0], {p.splitlines()[0]: p.rstrip("\n") + "\n\n" for p in pieces[1:]}
+
+
+def keep_skipped_parts(text: str, old_block: str) -> str:
+    """Return ``text`` with the parts of ``old_block`` it lacks (a part skipped this run).
+
+    ``--skip-continental --write`` re-measures the four basins and keeps the continental
+    part as it was written by its last run (which says when it was measured).
+    """
+    head, new = _parts(text)
+    _, old = _parts(old_block)
+    order = list(old) + [h for h in new if h not in old]
+    return head + "".join(new.get(h, old.get(h, "")) for h in order) + "<!-- P6:end -->\n"
+
+
 def write(text: str) -> None:
     path = ROOT / "docs" / "performance.md"
     doc = path.read_text(encoding="utf-8")
     pat = re.compile(r"<!-- P6:start -->.*?<!-- P6:end -->\n?", re.S)
-    doc = pat.sub(lambda _: text, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n" + text
+    found = pat.search(doc)
+    if found:
+        text = keep_skipped_parts(text, found.group(0))
+    doc = pat.sub(lambda _: text, doc) if found else doc.rstrip("\n") + "\n\n" + text
     path.write_text(doc, encoding="utf-8")
     print(f"wrote {path}")
 
@@ -533,8 +555,14 @@ def main() -> None:
     ap.add_argument("--reaches", type=int, default=5_000_000, help="continental reaches")
     ap.add_argument("--units", type=int, default=10_000, help="continental units")
     ap.add_argument("--regions", type=int, default=100, help="continental regions")
-    ap.add_argument("--skip-basins", action="store_true")
-    ap.add_argument("--skip-continental", action="store_true")
+    ap.add_argument(
+        "--skip-basins", action="store_true", help="with --write, keep the written four-basin part"
+    )
+    ap.add_argument(
+        "--skip-continental",
+        action="store_true",
+        help="with --write, keep the written continental part",
+    )
     ap.add_argument("--write", action="store_true", help="update docs/performance.md (P6)")
     ap.add_argument(
         "--results", type=Path, default=None, help="also save the measurements as JSON here"
