@@ -251,6 +251,8 @@ def test_write_csv_writes_the_bytes_of_pandas_to_csv(tmp_path: Path, rows: int) 
             "string": pd.array(rng.choice(words, rows), dtype="string").astype("string"),
             "flag": rng.random(rows) > 0.5,
             "empty": pd.Series([None] * rows, dtype=object),
+            "yes": pd.Series(rng.choice([True, False, None], rows), dtype=object),
+            "count": pd.Series(rng.choice([1, 2**70, -3, None], rows), dtype=object),
             "a,label": np.ones(rows),
         }
     )
@@ -264,6 +266,8 @@ def test_write_csv_writes_the_bytes_of_pandas_to_csv(tmp_path: Path, rows: int) 
         df.assign(f32=np.float32(0.1)),
         df.assign(when=pd.Timestamp("2024-01-02")),
         df.assign(mixed=pd.Series([1, "a", None] * rows, dtype=object).iloc[:rows].to_numpy()),
+        df.assign(mixed=pd.Series([1, True, None] * rows, dtype=object).iloc[:rows].to_numpy()),
+        df.assign(floats=pd.Series([0.0, -0.0, None] * rows, dtype=object).iloc[:rows].to_numpy()),
         df.assign(seq=[[1, 2]] * rows),
         df[["name"]],
         df.rename(columns={"id": 3}),

@@ -802,8 +802,9 @@ def _csv_column(s: pd.Series) -> list[str] | None:
     """Return the CSV fields pandas writes for a column, or None for a type left to pandas.
 
     Integers (``str``), float64 (``repr``, the text of :func:`_floats_as_objects`), bools
-    and text (missing values are empty fields) are formatted here: each distinct value
-    once, which is most of the work in a long table of repeated names and factors.
+    and text, also as objects (missing values are empty fields), are formatted here:
+    each distinct value once, which is most of the work in a long table of repeated
+    names and factors.
     """
     dtype = s.dtype
     values = s.to_numpy()
@@ -820,13 +821,17 @@ def _csv_column(s: pd.Series) -> list[str] | None:
         codes, uniques = pd.factorize(values)
         return list(np.array(list(map(str, uniques.tolist())), dtype=object)[codes])
     if isinstance(dtype, pd.StringDtype) or (
-        dtype == np.dtype(object)
-        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+        dtype == np.dtype(object) and pd.api.types.infer_dtype(values, skipna=True) in _CSV_OBJECTS
     ):
         codes, uniques = pd.factorize(values)  # a missing value has code -1: the last text
-        texts = [_csv_field(v) for v in np.asarray(uniques, dtype=object).tolist()]
+        texts = [_csv_field(str(v)) for v in np.asarray(uniques, dtype=object).tolist()]
         return list(np.array([*texts, ""], dtype=object)[codes])
     return None
+
+
+#: Object columns formatted by :func:`_csv_column` (what ``infer_dtype`` says of their
+#: values besides missing ones): the csv module writes ``str()`` of each of these.
+_CSV_OBJECTS = ("string", "empty", "boolean", "integer")
 
 
 def _csv_text(data: pd.DataFrame) -> str | None:
@@ -835,7 +840,7 @@ def _csv_text(data: pd.DataFrame) -> str | None:
     pandas hands every field to the csv module row by row; here each column is formatted
     at once (:func:`_csv_column`) and the rows joined, several times faster on a large
     table and the same text. Frames with a column of another type (dates, nullable
-    integers, categories, float32, objects other than text), a label that is not text,
+    integers, categories, float32, objects of other or mixed types), a label that is not text,
     or a single column (the csv module quotes an empty row) are left to pandas.
 
     Examples
