@@ -217,3 +217,33 @@ def test_pair_loads_count_each_river_once(basin_run):
         loads = sel["crossing_id"].map(flux).fillna(0.0)
         assert loads.max() - 1e-9 <= rec["load_kg_day"] <= loads.sum() + 1e-9
         assert rec["gross_kg_day"] == pytest.approx(loads.sum())
+
+
+def test_feature_properties_are_those_of_the_records_cleaned_one_by_one():
+    import numpy as np
+
+    from basingov.maps._simplify import _clean, feature_collection
+
+    n = 7
+    g = gpd.GeoDataFrame(
+        {
+            "f": [0.1234567891, np.nan, np.inf, -0.0, 1e-12, 123456789.0, 2.5],
+            "i": np.arange(n, dtype=np.int64),
+            "u": np.arange(n, dtype=np.uint8),
+            "b": [True, False] * 3 + [True],
+            "s": pd.array(["a", None, "b", "c", None, "é", "x"], dtype="str"),
+            "o": pd.Series([None, "a", np.float64(1.23456789), np.int64(3), pd.NA, 2, True]),
+            "n": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),  # left to to_dict
+        },
+        geometry=[shapely.Point(7.0 + i / 10, 47.5) for i in range(n)],
+        crs="EPSG:4326",
+    )
+    for cols in (["f", "i", "u", "b", "s", "o"], ["f", "n", "s"], []):
+        got = [f["properties"] for f in feature_collection(g, cols)["features"]]
+        want = [{k: _clean(v) for k, v in r.items()} for r in g[cols].to_dict("records")]
+        if not cols:
+            want = [{}] * n
+        assert json.dumps(got) == json.dumps(want)
+        assert [[type(v) for v in r.values()] for r in got] == [
+            [type(v) for v in r.values()] for r in want
+        ]
