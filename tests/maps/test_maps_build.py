@@ -247,3 +247,31 @@ def test_feature_properties_are_those_of_the_records_cleaned_one_by_one():
         assert [[type(v) for v in r.values()] for r in got] == [
             [type(v) for v in r.values()] for r in want
         ]
+
+
+def test_crossing_popups_read_only_the_keys_the_map_hands_them():
+    # the map gives crossing_popup only CROSSING_POPUP_KEYS of each crossing
+    from basingov.maps._text import CROSSING_POPUP_KEYS, crossing_popup
+
+    class Recording(dict):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.read = set()
+
+        def __getitem__(self, k):
+            self.read.add(k)
+            return super().__getitem__(k)
+
+        def get(self, k, default=None):
+            self.read.add(k)
+            return super().get(k, default)
+
+    row = Recording(
+        from_jur="A", to_jur="B", level_name="country", river_name="Rhine", flux_kg_day=12.5,
+        origins=[("A", 10.0), ("C", 2.5)], discharge_m3s=30.0, **{"class": "good"},
+        period="2020", trend="TN improving", priority_class="high", mechanism="joint plan",
+        reason="large load", priority_score=0.9, extra="not read",
+    )  # fmt: skip
+    crossing_popup(row, {"A": "Alpha"}, unit="TN", flow_note="measured")
+    assert row.read <= set(CROSSING_POPUP_KEYS)
+    assert {"from_jur", "flux_kg_day", "priority_score", "trend"} <= row.read

@@ -38,6 +38,7 @@ from basingov.maps._simplify import (
     simplify_lines,
 )
 from basingov.maps._text import (
+    CROSSING_POPUP_KEYS,
     crossing_popup_records,
     jur_label,
     jurisdiction_popup,
@@ -365,9 +366,10 @@ def map_context(
     )
     cx = cx[cx["level_name"].astype(str).isin(map_levels)].copy()
     records = transfer_records(transfers) if transfers is not None and len(transfers) else {}
+    popup_cols = [c for c in CROSSING_POPUP_KEYS if c in cx.columns]
     cx["p"] = [
         crossing_popup_records(r, names, unit=unit, flow_note=flow_note, records=records)
-        for r in cx.to_dict(orient="records")
+        for r in cx[popup_cols].to_dict(orient="records")
     ]
     cx["t"] = [
         f"{jur_label(a, names)} → {jur_label(b, names)}"
