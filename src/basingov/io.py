@@ -811,8 +811,8 @@ def _csv_column(s: pd.Series) -> list[str] | None:
     if dtype == np.float64:
         # the bits, not the values: -0.0 is not 0.0, and every NaN is an empty field
         codes, uniques = pd.factorize(values.view(np.int64))
-        texts = np.array(list(map(float.__repr__, uniques.view(np.float64).tolist())), dtype=object)
-        out = texts[codes]
+        reprs = np.array(list(map(float.__repr__, uniques.view(np.float64).tolist())), dtype=object)
+        out = reprs[codes]
         out[np.isnan(values)] = ""
         return list(out)
     if dtype == np.bool_:

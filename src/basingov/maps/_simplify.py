@@ -188,7 +188,9 @@ def _clean_column(s: pd.Series) -> list[Any] | None:
     if dtype == np.bool_ or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
         return s.to_numpy().tolist()
     if isinstance(dtype, pd.StringDtype):
-        return s.to_numpy(dtype=object, na_value=None).tolist()
+        text = s.to_numpy(dtype=object, copy=True)
+        text[s.isna().to_numpy()] = None
+        return text.tolist()
     if dtype == np.dtype(object):
         return [_clean(v) for v in s.to_numpy().tolist()]
     return None
