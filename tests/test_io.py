@@ -13,6 +13,8 @@ from shapely.geometry import LineString, Point, Polygon
 
 from basingov.errors import CRSError, InputError, OutputExistsError
 from basingov.io import (
+    _csv_text,
+    _prepare_for_file,
     atomic_dir,
     list_layers,
     read_stations,
@@ -212,3 +214,63 @@ def test_check_layer_reports_invalid_and_empty() -> None:
     with pytest.raises(InputError, match=r"layer x: .*missing column"):
         raise_if_problems(problems, where="layer x")
     assert check_layer(g.iloc[:0]) == ["the layer is empty"]
+
+
+def _pandas_csv(df: pd.DataFrame) -> bytes:
+    """Return the bytes pandas writes for what write_csv writes (its writer, not basingov's)."""
+    data = pd.DataFrame(_prepare_for_file(df))
+    if "geometry" in data.columns:
+        data["geometry"] = gpd.GeoSeries(data["geometry"]).to_wkt()
+    return data.to_csv(index=False).encode("utf-8")
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 3000])
+def test_write_csv_writes_the_bytes_of_pandas_to_csv(tmp_path: Path, rows: int) -> None:
+    rng = np.random.default_rng(rows)
+    # every character class the csv module treats apart (delimiter, quote, line ends),
+    # text with and without missing values, and floats of every shape repr gives
+    words = np.array(
+        ["DE1", "a,b", 'say "x"', "two\nlines", "cr\rhere", " lead", "", "Zürich", "太湖",
+         "tab\there", "nul\x00x", "\u2028sep", "semi;colon", "'single'"],
+        dtype=object,
+    )  # fmt: skip
+    specials = np.array([0.1, 1e-05, 1e16, 1e15, -0.0, 0.0, np.inf, -np.inf, np.nan, 5e-324,
+                         1.7976931348623157e308, 2.5, 100.0, 1 / 3])  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "id": np.arange(rows, dtype=np.int64) - 5,
+            "big": rng.integers(-(2**62), 2**62, rows),
+            "small": rng.integers(0, 4, rows).astype(np.uint8),
+            "x": rng.normal(size=rows) * 10.0 ** rng.integers(-8, 20, rows),
+            "special": rng.choice(specials, rows),
+            "repeat": rng.choice([0.5, 1.0, np.nan], rows),
+            "name": pd.array(rng.choice(words, rows), dtype="str"),
+            "gap": pd.Series(rng.choice(words, rows), dtype=object).where(
+                rng.random(rows) > 0.3, None
+            ),
+            "string": pd.array(rng.choice(words, rows), dtype="string").astype("string"),
+            "flag": rng.random(rows) > 0.5,
+            "empty": pd.Series([None] * rows, dtype=object),
+            "yes": pd.Series(rng.choice([True, False, None], rows), dtype=object),
+            "count": pd.Series(rng.choice([1, 2**70, -3, None], rows), dtype=object),
+            "a,label": np.ones(rows),
+        }
+    )
+    df.loc[df.index[::3], "string"] = pd.NA
+    assert _csv_text(_prepare_for_file(df)) is not None  # written column by column
+    out = write_csv(df, tmp_path / "t.csv")
+    assert out.read_bytes() == _pandas_csv(df)
+    # a column the fast writer leaves to pandas: the whole table goes through pandas
+    for other in (
+        df.assign(n=pd.array(np.arange(rows), dtype="Int64")),
+        df.assign(f32=np.float32(0.1)),
+        df.assign(when=pd.Timestamp("2024-01-02")),
+        df.assign(mixed=pd.Series([1, "a", None] * rows, dtype=object).iloc[:rows].to_numpy()),
+        df.assign(mixed=pd.Series([1, True, None] * rows, dtype=object).iloc[:rows].to_numpy()),
+        df.assign(floats=pd.Series([0.0, -0.0, None] * rows, dtype=object).iloc[:rows].to_numpy()),
+        df.assign(seq=[[1, 2]] * rows),
+        df[["name"]],
+        df.rename(columns={"id": 3}),
+    ):
+        out = write_csv(other, tmp_path / "t.csv", overwrite=True)
+        assert out.read_bytes() == _pandas_csv(other)

@@ -163,3 +163,36 @@ def test_no_overwrite_and_no_partial_output(tmp_path: Path) -> None:
         run(cfg, out_dir=out, overwrite=True)
     assert (out / "keep.txt").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.toml", "out"]
+
+
+def test_one_process_builds_the_map_after_every_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the same code path as a distributed run (Engine.task), the task run here when its
+    # result is asked for: after the tables the map does not read
+    import warnings
+
+    from basingov import maps, pipeline
+
+    events: list[str] = []
+    write_csv, run_map_page = pipeline.write_csv, maps.run_map_page
+
+    def recorded_csv(df: pd.DataFrame, path: Path, **kw: bool) -> Path:
+        events.append(Path(path).stem)
+        return write_csv(df, path, **kw)
+
+    def recorded_page(*args: object) -> object:
+        events.append("map.html")
+        return run_map_page(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "write_csv", recorded_csv)
+    monkeypatch.setattr(maps, "run_map_page", recorded_page)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run("thames", out_dir=tmp_path / "thames")
+    assert events.count("map.html") == 1
+    assert events[-1] == "map.html"
+    assert set(events[:-1]) == {p.stem for p in (tmp_path / "thames" / "tables").glob("*.csv")}
+    log = (tmp_path / "thames" / "run.log").read_text(encoding="utf-8")
+    assert "basin map thames: {'tolerance_m'" in log
+    assert "dask worker" not in log

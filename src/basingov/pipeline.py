@@ -472,25 +472,25 @@ def _write(res: Results, out: Path, eng: scale.Engine | None = None) -> None:
     write_json(res.summary, out / "summary.json")
     tables = out / "tables"
     tables.mkdir()
-    if eng is None or not eng.distributed:
-        for tname, df in res.tables.items():
-            write_csv(df, tables / f"{tname}.csv")
-        maps.write_run_map(out)  # DIR/map.html, built from the outputs just written
-        return
-    # on a cluster a worker builds the map from the GeoPackage and the tables it reads,
-    # written first, while this process writes the other tables; this process writes
-    # map.html, so a failure anywhere leaves nothing behind (the folder is temporary)
+    # the map is built from the GeoPackage and the tables it reads (written first) by
+    # Engine.task: on a cluster a worker builds it while this process writes the other
+    # tables; in one process (no engine, or "synchronous") it is built here when asked
+    # for, after them. This process writes map.html, so a failure anywhere leaves nothing
+    # behind (the folder is temporary)
+    eng = eng or scale.Engine("synchronous", 1)
     first = [t for t in res.tables if t in maps.MAP_TABLES]
     for tname in first:
         write_csv(res.tables[tname], tables / f"{tname}.csv")
     with eng.task(maps.run_map_page, str(out), list(res.tables), first) as page:
-        logger.info("map of %s on a dask worker; writing the other tables", name)
+        if eng.distributed:
+            logger.info("map of %s on a dask worker; writing the other tables", name)
         for tname, df in res.tables.items():
             if tname not in first:
                 write_csv(df, tables / f"{tname}.csv")
-        logger.info("tables written; waiting for the map")
+        if eng.distributed:
+            logger.info("tables written; waiting for the map")
         built = page()
-    if built is not None:
+    if built is not None and eng.distributed:
         logger.info("basin map %s built on a dask worker: %s", name, built[1])
     maps.write_run_map(out, page=None if built is None else built[0])
 

@@ -217,3 +217,61 @@ def test_pair_loads_count_each_river_once(basin_run):
         loads = sel["crossing_id"].map(flux).fillna(0.0)
         assert loads.max() - 1e-9 <= rec["load_kg_day"] <= loads.sum() + 1e-9
         assert rec["gross_kg_day"] == pytest.approx(loads.sum())
+
+
+def test_feature_properties_are_those_of_the_records_cleaned_one_by_one():
+    import numpy as np
+
+    from basingov.maps._simplify import _clean, feature_collection
+
+    n = 7
+    g = gpd.GeoDataFrame(
+        {
+            "f": [0.1234567891, np.nan, np.inf, -0.0, 1e-12, 123456789.0, 2.5],
+            "i": np.arange(n, dtype=np.int64),
+            "u": np.arange(n, dtype=np.uint8),
+            "b": [True, False] * 3 + [True],
+            "s": pd.array(["a", None, "b", "c", None, "é", "x"], dtype="str"),
+            "o": pd.Series([None, "a", np.float64(1.23456789), np.int64(3), pd.NA, 2, True]),
+            "n": pd.array([1, None, 3, 4, 5, 6, 7], dtype="Int64"),  # left to to_dict
+        },
+        geometry=[shapely.Point(7.0 + i / 10, 47.5) for i in range(n)],
+        crs="EPSG:4326",
+    )
+    for cols in (["f", "i", "u", "b", "s", "o"], ["f", "n", "s"], []):
+        got = [f["properties"] for f in feature_collection(g, cols)["features"]]
+        want = [{k: _clean(v) for k, v in r.items()} for r in g[cols].to_dict("records")]
+        if not cols:
+            want = [{}] * n
+        assert json.dumps(got) == json.dumps(want)
+        assert [[type(v) for v in r.values()] for r in got] == [
+            [type(v) for v in r.values()] for r in want
+        ]
+
+
+def test_crossing_popups_read_only_the_keys_the_map_hands_them():
+    # the map gives crossing_popup only CROSSING_POPUP_KEYS of each crossing
+    from basingov.maps._text import CROSSING_POPUP_KEYS, crossing_popup
+
+    class Recording(dict):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            self.read = set()
+
+        def __getitem__(self, k):
+            self.read.add(k)
+            return super().__getitem__(k)
+
+        def get(self, k, default=None):
+            self.read.add(k)
+            return super().get(k, default)
+
+    row = Recording(
+        from_jur="A", to_jur="B", level_name="country", river_name="Rhine", flux_kg_day=12.5,
+        origins=[("A", 10.0), ("C", 2.5)], discharge_m3s=30.0, **{"class": "good"},
+        period="2020", trend="TN improving", priority_class="high", mechanism="joint plan",
+        reason="large load", priority_score=0.9, extra="not read",
+    )  # fmt: skip
+    crossing_popup(row, {"A": "Alpha"}, unit="TN", flow_note="measured")
+    assert row.read <= set(CROSSING_POPUP_KEYS)
+    assert {"from_jur", "flux_kg_day", "priority_score", "trend"} <= row.read

@@ -184,11 +184,11 @@ def write_basin_map(
         See :func:`basin_map`.
     """
     # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
-    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_map
+    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_page
 
     check_overwrite(path, overwrite=overwrite)
-    m = basin_map(run, max_bytes=max_bytes or DEFAULT_MAX_BYTES, levels=levels)
-    return save_map(m, path, overwrite=overwrite)
+    _, page = basin_page(run, max_bytes=max_bytes or DEFAULT_MAX_BYTES, levels=levels)
+    return _write_page(page, path, overwrite=overwrite)
 
 
 def write_run_map(run_dir: str | Path, *, page: str | None = None) -> Path | None:
@@ -254,10 +254,10 @@ def run_map_page(
     if not (run / "summary.json").is_file() or _missing_maps_extra() is not None:
         return None
     # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
-    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_map
+    from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_page
 
-    m = basin_map(read_run(run, tables=tables, ready=ready), max_bytes=DEFAULT_MAX_BYTES)
-    return _page(m), dict(getattr(m, "_basingov_info", {}))
+    m, page = basin_page(read_run(run, tables=tables, ready=ready), max_bytes=DEFAULT_MAX_BYTES)
+    return page, dict(getattr(m, "_basingov_info", {}))
 
 
 def write_map_folder(

@@ -38,6 +38,7 @@ from basingov.maps._simplify import (
     simplify_lines,
 )
 from basingov.maps._text import (
+    CROSSING_POPUP_KEYS,
     crossing_popup_records,
     jur_label,
     jurisdiction_popup,
@@ -46,7 +47,7 @@ from basingov.maps._text import (
     transfer_records,
 )
 
-__all__ = ["DEFAULT_MAX_BYTES", "Indicator", "basin_map", "fit_budget", "map_context"]
+__all__ = ["DEFAULT_MAX_BYTES", "Indicator", "basin_map", "basin_page", "fit_budget", "map_context"]
 
 logger = logging.getLogger(__name__)
 
@@ -365,9 +366,10 @@ def map_context(
     )
     cx = cx[cx["level_name"].astype(str).isin(map_levels)].copy()
     records = transfer_records(transfers) if transfers is not None and len(transfers) else {}
+    popup_cols = [c for c in CROSSING_POPUP_KEYS if c in cx.columns]
     cx["p"] = [
         crossing_popup_records(r, names, unit=unit, flow_note=flow_note, records=records)
-        for r in cx.to_dict(orient="records")
+        for r in cx[popup_cols].to_dict(orient="records")
     ]
     cx["t"] = [
         f"{jur_label(a, names)} → {jur_label(b, names)}"
@@ -640,20 +642,22 @@ def _render(
     *,
     tolerance_m: float,
     n_rivers: int,
-    river_fc: dict[str, Any] | None = None,
-    memo: dict[Any, Any] | None = None,
+    river_json: str | None = None,
+    memo: dict[Any, str] | None = None,
 ) -> tuple[folium.Map, dict[str, int]]:
     """Build the folium map at one simplification tolerance with the first n_rivers reaches.
 
-    ``memo`` keeps the simplified feature collections between renders of the same
-    context (:func:`fit_budget` renders each tolerance twice).
+    ``river_json`` is the JSON text of those reaches' feature collection, when already
+    made (:func:`_river_features`). ``memo`` keeps the JSON text of the simplified
+    feature collections between renders of the same context (:func:`fit_budget` renders
+    each tolerance twice).
     """
     digits = coordinate_digits(tolerance_m)
     memo = {} if memo is None else memo
 
-    def once(key: Any, make: Any) -> Any:
+    def once(key: Any, make: Any) -> str:
         if key not in memo:
-            memo[key] = make()
+            memo[key] = L.collection_json(make())
         return memo[key]
 
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
@@ -715,9 +719,12 @@ def _render(
         initial = "Borders only (no colouring)"
 
     # rivers
-    rivers = simplify_lines(ctx.rivers.iloc[:n_rivers], tolerance_m)
-    rfc = river_fc or feature_collection(rivers, ["n", "q", "l", "w", "c"], digits=digits)
-    river_data = L.add_data(m, rfc)
+    if river_json is None:
+        rivers = simplify_lines(ctx.rivers.iloc[:n_rivers], tolerance_m)
+        river_json = L.collection_json(
+            feature_collection(rivers, ["n", "q", "l", "w", "c"], digits=digits)
+        )
+    river_data = L.add_data(m, river_json)
     sizes["rivers"] = len(river_data.json)
     shown = "" if n_rivers >= len(ctx.rivers) else " (largest)"
     m.add_child(
@@ -940,13 +947,30 @@ def basin_map(
     >>> "leaflet" in page and "cdn.jsdelivr" not in page.split("</head>")[0]
     True
     """
+    return basin_page(run, max_bytes=max_bytes, levels=levels, title=title)[0]
+
+
+def basin_page(
+    run: str | Path | RunData,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    levels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> tuple[folium.Map, str]:
+    """:func:`basin_map` and its offline HTML page, rendered once (to measure its size).
+
+    Raises
+    ------
+    InputError
+        See :func:`basin_map`.
+    """
     if not (isinstance(max_bytes, int) and max_bytes > 0):
         msg = f"max_bytes must be a positive integer number of bytes, got {max_bytes!r}"
         raise InputError(msg)
     data = _coerce(run)
     ctx = map_context(data, levels=levels, title=title)
-    m, _ = fit_budget(ctx, max_bytes=max_bytes)
-    return m
+    m, _, page = _fit_budget(ctx, max_bytes=max_bytes)
+    return m, page
 
 
 #: At most this many river reaches are drawn: each is a Leaflet object, and beyond a few
@@ -954,21 +978,24 @@ def basin_map(
 MAX_RIVER_FEATURES = 5_000
 
 
-def _river_features(
-    rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int
-) -> list[dict[str, Any]]:
-    """GeoJSON features of the most important reaches whose JSON fits ``cap`` bytes."""
-    out: list[dict[str, Any]] = []
+def _river_features(rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int) -> list[str]:
+    """JSON texts of the GeoJSON features of the most important reaches that fit ``cap`` bytes.
+
+    Joined by commas they are the ``features`` of the collection's
+    :func:`~basingov.maps._layers.collection_json` text.
+    """
+    out: list[str] = []
     used = 0
     chunk = 2000
     for start in range(0, min(len(rivers), MAX_RIVER_FEATURES), chunk):
         part = simplify_lines(rivers.iloc[start : start + chunk], tol)
         fc = feature_collection(part, ["n", "q", "l", "w", "c"], digits=digits)
         for f in fc["features"]:
-            used += len(json.dumps(f, separators=(",", ":"), ensure_ascii=False)) + 1
+            text = json.dumps(f, separators=(",", ":"), ensure_ascii=False)
+            used += len(text) + 1
             if used > cap or len(out) >= MAX_RIVER_FEATURES:
                 return out
-            out.append(f)
+            out.append(text)
     return out
 
 
@@ -977,6 +1004,12 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
 
     Returns the map and a record of the tolerance, rivers drawn and bytes per part.
     """
+    m, info, _ = _fit_budget(ctx, max_bytes=max_bytes)
+    return m, info
+
+
+def _fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str, Any], str]:
+    """:func:`fit_budget`, and the page of the map (the render whose size fits)."""
     bx = ctx.basin.total_bounds
     extent = max(bx[2] - bx[0], bx[3] - bx[1])
     # start at about a quarter of a screen pixel when the whole basin fills ~1,000 px:
@@ -1002,9 +1035,11 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
         digits = coordinate_digits(tol)
         features = _river_features(ctx.rivers, tol, digits, river_cap)
         n = len(features)
-        fc_n = {"type": "FeatureCollection", "features": features}
-        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_fc=fc_n, memo=memo)
-        size = len(m.get_root().render().encode("utf-8"))
+        # the text json.dumps gives the collection of these features (collection_json)
+        river_json = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+        m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_json=river_json, memo=memo)
+        page = m.get_root().render()  # an OfflineFigure's: the offline page
+        size = len(page.encode("utf-8"))
         last_size = size
         if size <= max_bytes:
             info = {
@@ -1016,7 +1051,7 @@ def fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[str
             }
             logger.info("basin map %s: %s", ctx.data.basin, info)
             m._basingov_info = info  # type: ignore[attr-defined]
-            return m, info
+            return m, info, page
     msg = (
         f"the {ctx.data.basin} map does not fit max_bytes={max_bytes:,} even at the coarsest "
         f"simplification ({last_size:,} bytes); raise max_bytes or draw fewer levels "

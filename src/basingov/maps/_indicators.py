@@ -246,6 +246,9 @@ _PAIR = re.compile(r"^\s*(?P<a>[^|>→]+?)\s*(?P<sep>->|→|\|)\s*(?P<b>[^|>→]
 def priority_rows(data: RunData) -> pd.DataFrame | None:
     """Parse the priority table into sections and pairs, or None when there is none.
 
+    The table is parsed once per ``data`` (kept in ``data.derived``); each call returns
+    a copy.
+
     Returns
     -------
     pandas.DataFrame or None
@@ -257,6 +260,13 @@ def priority_rows(data: RunData) -> pd.DataFrame | None:
     InputError
         If a ``section_or_pair`` value is neither a crossing id nor a pair of jur_ids.
     """
+    if "priority_rows" not in data.derived:
+        data.derived["priority_rows"] = _priority_rows(data)
+    pr = data.derived["priority_rows"]
+    return None if pr is None else pr.copy()
+
+
+def _priority_rows(data: RunData) -> pd.DataFrame | None:
     pr = data.optional("priority")
     if pr is None:
         return None

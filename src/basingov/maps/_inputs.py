@@ -100,6 +100,9 @@ class RunData:
     tables: Mapping[str, pd.DataFrame]
     run_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    #: Results derived from these outputs, kept for the next caller (:func:`priority_rows`
+    #: is asked for by the jurisdiction and the crossing indicators and the map's list).
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def optional(self, name: str) -> pd.DataFrame | None:
         """Return an optional input (a layer first, else a table) after checking its columns."""

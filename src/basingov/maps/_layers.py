@@ -25,6 +25,7 @@ __all__ = [
     "Panes",
     "add_backdrop",
     "add_data",
+    "collection_json",
     "legend_html",
     "new_map",
     "palette",
@@ -102,12 +103,11 @@ class GeoData(MacroElement):
     # JSON.parse of a string literal is parsed much faster by browsers than the same data
     # as a JavaScript object literal (V8 guidance for data over ~10 kB)
 
-    def __init__(self, collection: dict[str, Any]) -> None:
+    def __init__(self, collection: dict[str, Any] | str) -> None:
         super().__init__()
         self._name = "bg_data"
-        self.json = json.dumps(collection, separators=(",", ":"), ensure_ascii=False)
+        self.json = collection if isinstance(collection, str) else collection_json(collection)
         self.literal = _js_single_quoted(self.json)
-        self.n_features = len(collection["features"])
 
     def render(self, **kwargs: Any) -> str:
         """Add the data to the page's script as plain text.
@@ -308,8 +308,22 @@ var {{ this.get_name() }} = bgLazy(function () {
         self.interactive = interactive
 
 
-def add_data(map_: folium.Map, collection: dict[str, Any]) -> GeoData:
-    r"""Write a feature collection into the map once, for :class:`GeoLayer`\ s to draw."""
+def collection_json(collection: dict[str, Any]) -> str:
+    """Return the compact JSON text of a feature collection, as a map page holds it.
+
+    Examples
+    --------
+    >>> collection_json({"type": "FeatureCollection", "features": [{"a": "é"}]})
+    '{"type":"FeatureCollection","features":[{"a":"é"}]}'
+    """
+    return json.dumps(collection, separators=(",", ":"), ensure_ascii=False)
+
+
+def add_data(map_: folium.Map, collection: dict[str, Any] | str) -> GeoData:
+    r"""Write a feature collection (or its :func:`collection_json` text) into the map once.
+
+    :class:`GeoLayer`\ s draw it.
+    """
     data = GeoData(collection)
     map_.add_child(data)
     return data

@@ -159,13 +159,38 @@ def feature_collection(
     # than shapely.geometry.mapping
     texts = shapely.to_geojson(geoms) if len(geoms) else []
     cols = list(properties or [])
-    records = g[cols].to_dict(orient="records") if cols else [{} for _ in range(len(g))]
+    values = [_clean_column(g[c]) for c in cols] if len(set(cols)) == len(cols) else [None]
+    records: Any
+    if not cols:
+        records = ({} for _ in range(len(g)))
+    elif all(v is not None for v in values):
+        records = (dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True))
+    else:
+        records = (
+            {k: _clean(v) for k, v in rec.items()} for rec in g[cols].to_dict(orient="records")
+        )
     features = [
-        {
-            "type": "Feature",
-            "geometry": json.loads(text),
-            "properties": {k: _clean(v) for k, v in rec.items()},
-        }
+        {"type": "Feature", "geometry": json.loads(text), "properties": rec}
         for text, rec in zip(texts, records, strict=True)
     ]
     return {"type": "FeatureCollection", "features": features}
+
+
+def _clean_column(s: pd.Series) -> list[Any] | None:
+    """Return ``[_clean(v) for v in s]`` as ``to_dict`` gives them, or None for other types.
+
+    A whole column at once: float64 (6 significant digits, NaN and inf -> None), integer
+    and bool columns, text (missing -> None) and objects (each value cleaned).
+    """
+    dtype = s.dtype
+    if dtype == np.float64:
+        return [float(f"{f:.6g}") if math.isfinite(f) else None for f in s.to_numpy().tolist()]
+    if dtype == np.bool_ or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
+        return s.to_numpy().tolist()
+    if isinstance(dtype, pd.StringDtype):
+        text = s.to_numpy(dtype=object, copy=True)
+        text[s.isna().to_numpy()] = None
+        return text.tolist()
+    if dtype == np.dtype(object):
+        return [_clean(v) for v in s.to_numpy().tolist()]
+    return None

@@ -12,6 +12,7 @@ import pandas as pd
 from basingov.maps._indicators import fmt
 
 __all__ = [
+    "CROSSING_POPUP_KEYS",
     "OUTSIDE",
     "crossing_popup",
     "crossing_popup_records",
@@ -88,6 +89,14 @@ def _f(v: Any) -> float:
 
 def _pct(v: Any) -> str:
     return f"{100 * float(v):.0f} %"
+
+
+#: The values of a row that :func:`crossing_popup` reads (the others need not be given).
+CROSSING_POPUP_KEYS = (
+    "from_jur", "to_jur", "river_name", "level_name", "flux_kg_day", "origins",
+    "discharge_m3s", "class", "period", "trend", "priority_class", "mechanism", "reason",
+    "priority_score",
+)  # fmt: skip
 
 
 def crossing_popup(
