@@ -234,3 +234,19 @@ def test_graph_edges_match_a_pandas_groupby(jur):
         for k in ("upstream_area_km2", "discharge_m3s", "upstream_length_km"):
             assert repr(e[k]) == repr(float(r[k])), k
     assert any(np.isnan(d["discharge_m3s"]) for *_, d in g.edges(data=True))
+
+
+def test_descendant_sets_match_networkx():
+    from basingov.dependency import _descendant_sets
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        # random graphs with two-way links, cycles, self loops and isolated nodes
+        g = nx.gnp_random_graph(25, 0.08, seed=int(rng.integers(1 << 30)), directed=True)
+        g.add_edge(3, 3)
+        g.add_node(99)
+        down, up = _descendant_sets(g), _descendant_sets(g, upstream=True)
+        assert list(down) == list(g.nodes)
+        for n in g.nodes:
+            assert down[n] == nx.descendants(g, n)
+            assert up[n] == nx.ancestors(g, n)

@@ -305,9 +305,8 @@ def downstream_exposure(graph: nx.DiGraph) -> pd.Series:
     >>> downstream_exposure(nx.DiGraph([("A", "B"), ("B", "C")])).to_dict()
     {'A': 2.0, 'B': 1.0, 'C': 0.0}
     """
-    return _series(
-        graph, {n: float(len(nx.descendants(graph, n))) for n in graph.nodes}, "downstream_exposure"
-    )
+    below = _descendant_sets(graph)
+    return _series(graph, {n: float(len(below[n])) for n in graph.nodes}, "downstream_exposure")
 
 
 def downstream_area(graph: nx.DiGraph) -> pd.Series:
@@ -321,15 +320,42 @@ def downstream_area(graph: nx.DiGraph) -> pd.Series:
     {'A': 4.0, 'B': 0.0}
     """
     area = nx.get_node_attributes(graph, "area_km2")
+    below = _descendant_sets(graph)
     return _series(
         graph,
         # sorted: descendants is a set, and float sums must not depend on hash order
-        {
-            n: float(sum(area.get(d, 0.0) for d in sorted(nx.descendants(graph, n))))
-            for n in graph.nodes
-        },
+        {n: float(sum(area.get(d, 0.0) for d in sorted(below[n]))) for n in graph.nodes},
         "downstream_area_km2",
     )
+
+
+def _descendant_sets(graph: nx.DiGraph, *, upstream: bool = False) -> dict[Any, set[Any]]:
+    """``nx.descendants(graph, n)`` (``nx.ancestors`` if ``upstream``) of every node ``n``.
+
+    Computed once over the condensation, in topological order, instead of one search per
+    node: a node reaches the other members of its strongly connected component and every
+    member of the components below it (never itself, as in networkx).
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("A", "B"), ("B", "C"), ("C", "B"), ("C", "D")])
+    >>> {n: sorted(v) for n, v in _descendant_sets(g).items()}
+    {'A': ['B', 'C', 'D'], 'B': ['C', 'D'], 'C': ['B', 'D'], 'D': []}
+    >>> sorted(_descendant_sets(g, upstream=True)["C"])
+    ['A', 'B']
+    """
+    g = graph.reverse(copy=False) if upstream else graph
+    cond = nx.condensation(g)
+    members = {c: set(cond.nodes[c]["members"]) for c in cond.nodes}
+    below: dict[int, set[Any]] = {}
+    for c in reversed(list(nx.topological_sort(cond))):
+        acc: set[Any] = set()
+        for s in cond.successors(c):
+            acc |= members[s]
+            acc |= below[s]
+        below[c] = acc
+    mapping = cond.graph["mapping"]
+    return {n: (members[mapping[n]] | below[mapping[n]]) - {n} for n in g.nodes}
 
 
 def chain_depth(graph: nx.DiGraph) -> pd.Series:
@@ -429,6 +455,7 @@ def dependency_table(
             for n in ids
         }
         ud = upstream_dependency(g)
+        above = _descendant_sets(g, upstream=True)
         df = pd.DataFrame(
             {
                 "jur_id": ids,
@@ -442,7 +469,7 @@ def dependency_table(
                 "area_km2": [g.nodes[n].get("area_km2", np.nan) for n in ids],
                 "downstream_area_km2": downstream_area(g).to_numpy(),
                 "inflow_area_km2": [inflow[n] for n in ids],
-                "n_upstream": [len(nx.ancestors(g, n)) for n in ids],
+                "n_upstream": [len(above[n]) for n in ids],
                 "dependency_basis": ud.attrs["basis"],
             }
         )
