@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,18 +38,31 @@ class PieceNetwork:
     pieces: pd.DataFrame
     phi: np.ndarray
     reach_pos: np.ndarray
+    #: :meth:`jur_codes` of each level asked for (the piece table is not changed after)
+    _jur_codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def jur_codes(self, level: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes and the jurisdiction ids they stand for, at one level.
+
+        Computed once per level; the arrays are read-only (copy them to change them).
 
         Raises
         ------
         InputError
             If the piece table has no ``jur_<level>`` column.
         """
+        hit = self._jur_codes.get(level)
+        if hit is not None:
+            return hit
         check_piece_level(self.pieces, level)
         codes, uniq = pd.factorize(self.pieces[f"jur_{level}"].astype(str), sort=True)
-        return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+        out = (codes.astype(np.int64), np.asarray(uniq, dtype=object))
+        for a in out:
+            a.setflags(write=False)
+        self._jur_codes[level] = out
+        return out
 
 
 def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
