@@ -291,10 +291,11 @@ def test_jur_codes_are_computed_once_per_level_and_read_only(basin):
     assert codes.tolist() == ref_codes.tolist()
     assert ids.tolist() == list(ref_ids)
     again = pn.jur_codes("country")
-    assert again[0] is codes and again[1] is ids
+    assert again[0] is codes
+    assert again[1] is ids
     with pytest.raises(ValueError, match="read-only"):
         codes[0] = 1
-    with pytest.raises(InputError, match="not in the piece table|allowed levels"):
+    with pytest.raises(InputError, match="not in the piece table"):
         pn.jur_codes("state")
 
 
