@@ -604,6 +604,25 @@ def rank_stability(
 # ----------------------------------------------------------------------------------------
 # mechanisms
 # ----------------------------------------------------------------------------------------
+#: The columns :func:`_mechanism` reads.
+_MECHANISM_INPUTS = (
+    "kind",
+    "from_jur",
+    "to_jur",
+    "from_name",
+    "to_name",
+    "load_kg_day",
+    "minor",
+    "upstream_area_km2",
+    "exceedance_ratio",
+    "origins",
+    "own_share",
+    "load_percentile",
+    "has_station",
+    "downstream_jurisdictions",
+)
+
+
 def _fmt_load(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
@@ -835,7 +854,7 @@ def priority(
         )
         miss = np.isnan(miss) if len(known) else np.zeros((len(x), 0), dtype=bool)
         g["unknown"] = [";".join(k for k, m in zip(known, row, strict=True) if m) for row in miss]
-        mech = [_mechanism(r, thr) for r in g.to_dict("records")]
+        mech = [_mechanism(r, thr) for r in g[list(_MECHANISM_INPUTS)].to_dict("records")]
         g["mechanism"] = [m for m, _ in mech]
         g["reason"] = [why for _, why in mech]
         g = g.sort_values("rank")
