@@ -203,3 +203,50 @@ def test_downstream_area_does_not_depend_on_hash_order():
         )
         outs.add(run.stdout)
     assert len(outs) == 1, outs
+
+
+def test_graph_edges_match_a_pandas_groupby(jur):
+    # many crossings per pair, shuffled, with NaNs: the edges are those of a pandas
+    # groupby (sorted pairs, crossings in table order, sums NaN when any value is NaN)
+    # to the last bit
+    rng = np.random.default_rng(5)
+    ids = ["A", "B", "C", "D"]
+    rows = []
+    for _ in range(300):
+        a, b = rng.choice(ids, 2, replace=False)
+        area = float(rng.lognormal(3, 2))
+        q = float("nan") if rng.random() < 0.02 else float(rng.lognormal(0, 3))
+        rows.append((str(a), str(b), area, q))
+    c = cross(rows).assign(upstream_length_km=rng.lognormal(2, 2, len(rows)))
+    g = jurisdiction_graph(c, jur, level="county")
+    ref = c.groupby(["from_jur", "to_jur"], sort=True).agg(
+        crossings=("crossing_id", list),
+        **{
+            k: (k, lambda x: x.sum(min_count=len(x)))
+            for k in ("upstream_area_km2", "discharge_m3s", "upstream_length_km")
+        },
+    )
+    assert list(g.edges) == list(ref.index)
+    for (a, b), r in ref.iterrows():
+        e = g.edges[a, b]
+        assert e["n_crossings"] == len(r["crossings"])
+        assert e["crossings"] == r["crossings"]
+        for k in ("upstream_area_km2", "discharge_m3s", "upstream_length_km"):
+            assert repr(e[k]) == repr(float(r[k])), k
+    assert any(np.isnan(d["discharge_m3s"]) for *_, d in g.edges(data=True))
+
+
+def test_descendant_sets_match_networkx():
+    from basingov.dependency import _descendant_sets
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        # random graphs with two-way links, cycles, self loops and isolated nodes
+        g = nx.gnp_random_graph(25, 0.08, seed=int(rng.integers(1 << 30)), directed=True)
+        g.add_edge(3, 3)
+        g.add_node(99)
+        down, up = _descendant_sets(g), _descendant_sets(g, upstream=True)
+        assert list(down) == list(g.nodes)
+        for n in g.nodes:
+            assert down[n] == nx.descendants(g, n)
+            assert up[n] == nx.ancestors(g, n)

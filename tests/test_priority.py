@@ -347,3 +347,20 @@ def test_downstream_jurisdictions_equal_set_unions_random():
         )  # fmt: skip
         got = downstream_jurisdictions(net, pieces, cr).to_dict()
         assert got == _downstream_by_sets(idx_ds, pieces, cr, "x")
+
+
+def test_rest_of_reach_matches_a_loop_per_point():
+    from basingov.priority import _rest_of_reach
+
+    rng = np.random.default_rng(11)
+    rp = rng.integers(0, 30, 400)
+    fs = rng.choice([0.0, 0.25, 0.5, 0.5 + 1e-10, 0.75], rp.size)
+    codes = rng.integers(-1, 6, rp.size)
+    reach = rng.integers(0, 32, 200)  # some reaches without pieces
+    frac = rng.choice([0.0, 0.25, 0.5, 0.6, 1.0], reach.size)
+    node, ptr, got = _rest_of_reach(rp, fs, codes, reach, frac)
+    assert node.tolist() == reach.tolist()
+    for k in range(reach.size):
+        on = np.flatnonzero(rp == reach[k])
+        ref = np.unique(codes[on[(fs[on] >= frac[k] - 1e-9) & (codes[on] >= 0)]])
+        assert got[ptr[k] : ptr[k + 1]].tolist() == ref.tolist(), k

@@ -133,33 +133,50 @@ def jurisdiction_graph(
     g = nx.DiGraph(level_name=level, level=lvnum)
     for jid, nm, a, rl_ in zip(ids, sub["name"].astype(str), area, river, strict=True):
         g.add_node(jid, name=nm, area_km2=float(a), river_length_km=float(rl_))
-    nan = pd.Series(np.nan, index=c.index)
-    agg = (
-        c.assign(
-            _q=c["discharge_m3s"] if "discharge_m3s" in c.columns else nan,
-            _l=c["upstream_length_km"] if "upstream_length_km" in c.columns else nan,
-        )
-        .groupby(["from_jur", "to_jur"], sort=True)
-        .agg(
-            n_crossings=("crossing_id", "size"),
-            crossings=("crossing_id", list),
-            upstream_area_km2=("upstream_area_km2", lambda x: x.sum(min_count=len(x))),
-            discharge_m3s=("_q", lambda x: x.sum(min_count=len(x))),
-            upstream_length_km=("_l", lambda x: x.sum(min_count=len(x))),
-        )
-    )
-    for key, row in agg.iterrows():
-        pair: tuple[Any, Any] = key  # type: ignore[assignment]
+    n_c = len(c)
+    cid = c["crossing_id"].to_numpy(dtype=object)
+    sums = [
+        c[col].to_numpy(dtype=np.float64) if col in c.columns else np.full(n_c, np.nan)
+        for col in ("upstream_area_km2", "discharge_m3s", "upstream_length_km")
+    ]
+    # one edge per (from, to) pair in sorted order, its crossings in table order
+    pairs = list(zip(c["from_jur"].tolist(), c["to_jur"].tolist(), strict=True))
+    order = sorted(range(n_c), key=pairs.__getitem__)
+    start = 0
+    while start < n_c:
+        key = pairs[order[start]]
+        end = start + 1
+        while end < n_c and pairs[order[end]] == key:
+            end += 1
+        rows = np.asarray(order[start:end], dtype=np.int64)
+        area_, q_, length_ = (_sum_all(v[rows]) for v in sums)
         g.add_edge(
-            str(pair[0]),
-            str(pair[1]),
-            n_crossings=int(row["n_crossings"]),
-            crossings=list(row["crossings"]),
-            upstream_area_km2=float(row["upstream_area_km2"]),
-            discharge_m3s=float(row["discharge_m3s"]),
-            upstream_length_km=float(row["upstream_length_km"]),
+            str(key[0]),
+            str(key[1]),
+            n_crossings=end - start,
+            crossings=cid[rows].tolist(),
+            upstream_area_km2=area_,
+            discharge_m3s=q_,
+            upstream_length_km=length_,
         )
+        start = end
     return g
+
+
+def _sum_all(x: np.ndarray) -> float:
+    """Sum of ``x``, NaN if any value is NaN: ``pd.Series(x).sum(min_count=len(x))``.
+
+    Summed by NumPy as pandas does (NaN set to 0, then ``ndarray.sum``), so the float
+    result is the same to the last bit.
+
+    Examples
+    --------
+    >>> _sum_all(np.array([1.0, 2.5])), _sum_all(np.array([1.0, np.nan]))
+    (3.5, nan)
+    """
+    if np.isnan(x).any():
+        return math.nan
+    return float(x.sum())
 
 
 def _series(g: nx.DiGraph, values: Mapping[str, float], name: str) -> pd.Series:
@@ -288,9 +305,8 @@ def downstream_exposure(graph: nx.DiGraph) -> pd.Series:
     >>> downstream_exposure(nx.DiGraph([("A", "B"), ("B", "C")])).to_dict()
     {'A': 2.0, 'B': 1.0, 'C': 0.0}
     """
-    return _series(
-        graph, {n: float(len(nx.descendants(graph, n))) for n in graph.nodes}, "downstream_exposure"
-    )
+    below = _descendant_sets(graph)
+    return _series(graph, {n: float(len(below[n])) for n in graph.nodes}, "downstream_exposure")
 
 
 def downstream_area(graph: nx.DiGraph) -> pd.Series:
@@ -304,15 +320,42 @@ def downstream_area(graph: nx.DiGraph) -> pd.Series:
     {'A': 4.0, 'B': 0.0}
     """
     area = nx.get_node_attributes(graph, "area_km2")
+    below = _descendant_sets(graph)
     return _series(
         graph,
         # sorted: descendants is a set, and float sums must not depend on hash order
-        {
-            n: float(sum(area.get(d, 0.0) for d in sorted(nx.descendants(graph, n))))
-            for n in graph.nodes
-        },
+        {n: float(sum(area.get(d, 0.0) for d in sorted(below[n]))) for n in graph.nodes},
         "downstream_area_km2",
     )
+
+
+def _descendant_sets(graph: nx.DiGraph, *, upstream: bool = False) -> dict[Any, set[Any]]:
+    """``nx.descendants(graph, n)`` (``nx.ancestors`` if ``upstream``) of every node ``n``.
+
+    Computed once over the condensation, in topological order, instead of one search per
+    node: a node reaches the other members of its strongly connected component and every
+    member of the components below it (never itself, as in networkx).
+
+    Examples
+    --------
+    >>> g = nx.DiGraph([("A", "B"), ("B", "C"), ("C", "B"), ("C", "D")])
+    >>> {n: sorted(v) for n, v in _descendant_sets(g).items()}
+    {'A': ['B', 'C', 'D'], 'B': ['C', 'D'], 'C': ['B', 'D'], 'D': []}
+    >>> sorted(_descendant_sets(g, upstream=True)["C"])
+    ['A', 'B']
+    """
+    g = graph.reverse(copy=False) if upstream else graph
+    cond = nx.condensation(g)
+    members = {c: set(cond.nodes[c]["members"]) for c in cond.nodes}
+    below: dict[int, set[Any]] = {}
+    for c in reversed(list(nx.topological_sort(cond))):
+        acc: set[Any] = set()
+        for s in cond.successors(c):
+            acc |= members[s]
+            acc |= below[s]
+        below[c] = acc
+    mapping = cond.graph["mapping"]
+    return {n: (members[mapping[n]] | below[mapping[n]]) - {n} for n in g.nodes}
 
 
 def chain_depth(graph: nx.DiGraph) -> pd.Series:
@@ -412,6 +455,7 @@ def dependency_table(
             for n in ids
         }
         ud = upstream_dependency(g)
+        above = _descendant_sets(g, upstream=True)
         df = pd.DataFrame(
             {
                 "jur_id": ids,
@@ -425,7 +469,7 @@ def dependency_table(
                 "area_km2": [g.nodes[n].get("area_km2", np.nan) for n in ids],
                 "downstream_area_km2": downstream_area(g).to_numpy(),
                 "inflow_area_km2": [inflow[n] for n in ids],
-                "n_upstream": [len(nx.ancestors(g, n)) for n in ids],
+                "n_upstream": [len(above[n]) for n in ids],
                 "dependency_basis": ud.attrs["basis"],
             }
         )

@@ -221,25 +221,51 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
         f = c["fraction"].to_numpy(dtype=float)
         # a crossing inside a reach: the rest of the reach, then everything below it
         same = np.flatnonzero(pa == pb)
-        q_node, q_ptr, q_codes = [], [0], []
-        by_rp = np.argsort(rp, kind="stable")
-        lo = np.searchsorted(rp[by_rp], pa[same], side="left")
-        hi = np.searchsorted(rp[by_rp], pa[same], side="right")
-        for k, i0, i1 in zip(same, lo, hi, strict=True):
-            on = by_rp[i0:i1]
-            rest = np.unique(codes[on[(fs[on] >= f[k] - 1e-9) & (codes[on] >= 0)]])
-            q_codes.append(rest)
-            q_ptr.append(q_ptr[-1] + rest.size)
-            q_node.append(int(idx_ds[pa[k]]))
+        q_node, q_ptr, q_codes = _rest_of_reach(rp, fs, codes, pa[same], f[same])
+        q_node = idx_ds[q_node]
         below, extra = _path_counts(
             idx_ds, kids, kid_ptr, pair[1].astype(np.int64), own_ptr, int(uniq.size),
-            np.asarray(q_node, dtype=np.int64), np.asarray(q_ptr, dtype=np.int64),
-            np.concatenate(q_codes).astype(np.int64) if q_codes else np.zeros(0, np.int64),
+            q_node, q_ptr, q_codes,
         )  # fmt: skip
         counts = below[pb].copy()
         counts[same] = extra
         out.loc[pd.Index(c["crossing_id"].astype(str))] = counts
     return out
+
+
+def _rest_of_reach(
+    rp: np.ndarray, fs: np.ndarray, codes: np.ndarray, reach: np.ndarray, frac: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct jurisdictions on the rest of a reach below a point, for many points.
+
+    For point ``k`` on reach position ``reach[k]`` at ``frac[k]``: the sorted distinct
+    codes ``>= 0`` of the pieces of that reach (``rp``) starting at or below the point
+    (``fs >= frac - 1e-9``), as ``codes[ptr[k]:ptr[k + 1]]``.
+
+    Returns
+    -------
+    tuple
+        ``reach`` (int64), ``ptr`` and the codes.
+
+    Examples
+    --------
+    >>> rp, fs = np.array([0, 0, 0, 1]), np.array([0.0, 0.5, 0.7, 0.0])
+    >>> codes = np.array([2, 1, 1, -1])
+    >>> [a.tolist() for a in _rest_of_reach(rp, fs, codes, np.array([0, 1, 0]),
+    ...     np.array([0.5, 0.2, 0.1]))]
+    [[0, 1, 0], [0, 1, 1, 2], [1, 1]]
+    """
+    by_rp = np.argsort(rp, kind="stable")
+    lo = np.searchsorted(rp[by_rp], reach, side="left")
+    hi = np.searchsorted(rp[by_rp], reach, side="right")
+    lens = hi - lo
+    k = np.repeat(np.arange(reach.size), lens)  # the point of each (point, piece) pair
+    start = np.repeat(lo - (np.cumsum(lens) - lens), lens)
+    on = by_rp[np.arange(k.size) + start]
+    keep = (fs[on] >= frac[k] - 1e-9) & (codes[on] >= 0)
+    pairs = np.unique(np.stack([k[keep], codes[on[keep]]]).astype(np.int64), axis=1)
+    ptr = np.searchsorted(pairs[0], np.arange(reach.size + 1)).astype(np.int64)
+    return reach.astype(np.int64), ptr, pairs[1].copy()
 
 
 @njit(cache=True)
@@ -578,6 +604,25 @@ def rank_stability(
 # ----------------------------------------------------------------------------------------
 # mechanisms
 # ----------------------------------------------------------------------------------------
+#: The columns :func:`_mechanism` reads.
+_MECHANISM_INPUTS = (
+    "kind",
+    "from_jur",
+    "to_jur",
+    "from_name",
+    "to_name",
+    "load_kg_day",
+    "minor",
+    "upstream_area_km2",
+    "exceedance_ratio",
+    "origins",
+    "own_share",
+    "load_percentile",
+    "has_station",
+    "downstream_jurisdictions",
+)
+
+
 def _fmt_load(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
@@ -809,7 +854,7 @@ def priority(
         )
         miss = np.isnan(miss) if len(known) else np.zeros((len(x), 0), dtype=bool)
         g["unknown"] = [";".join(k for k, m in zip(known, row, strict=True) if m) for row in miss]
-        mech = [_mechanism(r, thr) for r in g.to_dict("records")]
+        mech = [_mechanism(r, thr) for r in g[list(_MECHANISM_INPUTS)].to_dict("records")]
         g["mechanism"] = [m for m, _ in mech]
         g["reason"] = [why for _, why in mech]
         g = g.sort_values("rank")

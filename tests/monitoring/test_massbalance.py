@@ -90,6 +90,25 @@ def test_increments_are_attributed_by_river_length(balance):
         == pytest.approx(25.0)  # fmt: skip
 
 
+def test_attribution_is_each_increment_times_the_share_in_order(balance):
+    # both periods have the same stations (one set of shares reused): each row's
+    # increment is its own period's, as a merge of the tables gives it, row for row
+    _, _, mb = balance
+    att = mb.attribution
+    assert list(att.columns) == [
+        "station_id", "parameter", "period", "level_name", "jur_id", "name",
+        "river_length_km", "share", "increment_kg_day",
+    ]  # fmt: skip
+    assert att["period"].tolist() == sorted(att["period"])
+    inc = mb.increments[["station_id", "parameter", "period", "increment_kg_day"]]
+    ref = att.drop(columns="increment_kg_day").merge(
+        inc, on=["station_id", "parameter", "period"], how="left"
+    )
+    expected = (ref["increment_kg_day"] * ref["share"]).tolist()
+    assert att["increment_kg_day"].tolist() == expected
+    assert att["increment_kg_day"].nunique() > 2
+
+
 def test_load_table_feeds_spillover(balance):
     _, _, mb = balance
     lt = mb.load_table("TP", period="2020")

@@ -146,3 +146,39 @@ def test_stations_without_crs_are_refused(y_basin, make_stations):
 
     with pytest.raises(CRSError, match="no CRS"):
         snap(y_basin, st)
+
+
+def test_station_piece_is_the_first_covering_piece_in_table_order():
+    # pieces of reaches 7 and 9 interleaved and out of fraction order; every station's
+    # piece must be what a plain scan of its reach's pieces (table order) gives
+    from basingov.monitoring.stations import _add_jurisdictions
+
+    pieces = gpd.GeoDataFrame(
+        {
+            "piece_id": [10, 11, 12, 13, 14, 15],
+            "reach_id": [9, 7, 9, 7, 7, 9],
+            "fraction_start": [0.5, 0.6, 0.0, 0.0, 0.3, 0.8],
+            "fraction_end": [0.8, 0.9, 0.5, 0.3, 0.6, 1.0],
+            "jur_country": ["B", "Y", "A", "X", "Z", "C"],
+            "name_country": ["b", "y", "a", "x", "z", "c"],
+        },
+        geometry=gpd.points_from_xy(np.zeros(6), np.zeros(6)),
+    )
+    reach = np.array([7, 7, 7, 9, 9, 9, 4, -1])
+    # inside, on a shared end (two pieces cover it), past the last piece (clipped end)
+    frac = np.array([0.1, 0.3, 0.95, 0.5, 0.8, 0.0, 0.5, np.nan])
+    snapped = reach >= 0
+    out = gpd.GeoDataFrame({"station_id": list("abcdefgh")}, geometry=gpd.GeoSeries([None] * 8))
+    _add_jurisdictions(out, pieces, ["country"], reach, frac, snapped, None)
+
+    fs, fe = pieces["fraction_start"].to_numpy(), pieces["fraction_end"].to_numpy()
+    expected = []
+    for r, f, s in zip(reach, frac, snapped, strict=True):
+        rows = [i for i in range(len(pieces)) if s and pieces["reach_id"].iloc[i] == r]
+        inside = [i for i in rows if fs[i] - 1e-9 <= f <= fe[i] + 1e-9]
+        near = min(rows, key=lambda i: min(abs(fs[i] - f), abs(fe[i] - f))) if rows else -1
+        row = inside[0] if inside else near
+        expected.append(pieces["jur_country"].iloc[row] if row >= 0 else "")
+    assert expected == ["X", "X", "Y", "B", "B", "A", "", ""]
+    assert out["jur_country"].tolist() == expected
+    assert out["piece_id"].isna().tolist() == [False] * 6 + [True] * 2

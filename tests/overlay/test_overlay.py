@@ -822,3 +822,28 @@ def test_cutter_whole_reaches_grouped_by_shared_ends():
     got = sorted(zip(res.part_reach.tolist(), res.part_poly.tolist(), strict=True))
     assert got == [(0, 0), (1, 0), (2, 0), (2, 1), (3, 1), (4, -1), (5, -1)]
     _assert_split_equals_shapely(lines, _cutter_polys())
+
+
+def test_emitted_unit_changes_match_the_string_comparisons(shipped_overlay):
+    # the integer-coded comparison gives what comparing the ids themselves gives
+    from basingov.overlay.stretches import _NONE, _emitted
+
+    _, _, ov, _ = shipped_overlay("rhine")
+    g = ov.piece_graph
+    for lv in ov.levels:
+        st = g.stretches_at(lv)
+        jur = g.pieces[f"jur_{lv}"].to_numpy(dtype=object)
+        of, s, d = st.of, g.src, g.dst
+        u1, u2 = jur.copy(), np.full(jur.size, _NONE, dtype=object)
+        u1[of >= 0], u2[of >= 0] = st.a[of[of >= 0]], st.b[of[of >= 0]]
+        ext = np.flatnonzero(~((of[s] >= 0) & (of[s] == of[d])))
+        rows = []
+        for ua in (u1, u2):
+            for ub in (u1, u2):
+                for e in ext:
+                    a, b = ua[s[e]], ub[d[e]]
+                    if _NONE not in (a, b) and a not in (b, u1[d[e]], u2[d[e]]):
+                        rows.append((int(e), str(a), str(b)))
+        got = _emitted(g, jur, st)
+        assert list(zip(got[0].tolist(), got[1], got[2], strict=True)) == sorted(rows), lv
+        assert len(rows) > 100

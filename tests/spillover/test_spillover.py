@@ -283,6 +283,22 @@ def test_spillover_tables_errors(basin):
         node_loads(pn, pd.DataFrame({"piece_id": [99], "load_kg_day": [1.0]}))
 
 
+def test_jur_codes_are_computed_once_per_level_and_read_only(basin):
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    codes, ids = pn.jur_codes("country")
+    ref_codes, ref_ids = pd.factorize(pn.pieces["jur_country"].astype(str), sort=True)
+    assert codes.tolist() == ref_codes.tolist()
+    assert ids.tolist() == list(ref_ids)
+    again = pn.jur_codes("country")
+    assert again[0] is codes
+    assert again[1] is ids
+    with pytest.raises(ValueError, match="read-only"):
+        codes[0] = 1
+    with pytest.raises(InputError, match="not in the piece table"):
+        pn.jur_codes("state")
+
+
 def test_point_load_lands_on_its_piece(basin):
     net, pieces, _ = basin
     pn = piece_network(net, pieces)

@@ -367,6 +367,27 @@ def _sum_of(load: pd.Series, names: list[str]) -> float:
     return float(np.where(np.isnan(x), 0.0, x).sum())
 
 
+def _frame(data: dict[str, list[Any]]) -> pd.DataFrame:
+    """One frame from per-group column chunks: lists (dtype inferred) or float arrays.
+
+    The columns of an empty frame if there is no chunk.
+
+    Examples
+    --------
+    >>> _frame({"a": [["x"], ["y", "z"]], "b": [np.array([1.0]), np.array([2.5, 3.0])]}
+    ...     ).values.tolist()
+    [['x', 1.0], ['y', 2.5], ['z', 3.0]]
+    """
+    if not next(iter(data.values()), []):
+        return pd.DataFrame(columns=list(data))
+    return pd.DataFrame(
+        {
+            c: [x for chunk in v for x in chunk] if isinstance(v[0], list) else np.concatenate(v)
+            for c, v in data.items()
+        }
+    )
+
+
 def mass_balance(
     net: Any,
     pieces: gpd.GeoDataFrame,
@@ -418,43 +439,6 @@ def mass_balance(
     st["reach_id"] = st["reach_id"].astype(np.int64)
     sl = loads[loads["station_id"].isin(set(st["station_id"]))].copy()
     sl["reach_id"] = sl["station_id"].map(st.set_index("station_id")["reach_id"])
-    inc_parts = []
-    att_parts = []
-    cache: dict[tuple[str, ...], tuple[dict[str, str], pd.Series, pd.DataFrame]] = {}
-    for (param, per), g in sl.groupby(["parameter", "period"], sort=True):
-        members = tuple(sorted(g["station_id"]))
-        if members not in cache:
-            seg = _segments(net, pieces, st, list(members))
-            nxt = _next_down(net, st, list(members))
-            cache[members] = (
-                nxt,
-                seg.groupby("station_id")["length_km"].sum(),
-                _shares(seg, levels),
-            )
-        nxt, seg_len, shares = cache[members]
-        load = g.set_index("station_id")["load_kg_day"]
-        ups = {d: sorted(s for s, t in nxt.items() if t == d) for d in members}
-        up_load = np.array([_sum_of(load, ups[d]) if ups[d] else 0.0 for d in members])
-        own = load.loc[list(members)].to_numpy(dtype=np.float64)
-        inc = pd.DataFrame(
-            {
-                "station_id": list(members),
-                "parameter": param,
-                "period": per,
-                "load_kg_day": own,
-                "upstream_stations": ["|".join(ups[d]) for d in members],
-                "upstream_load_kg_day": up_load,
-                "increment_kg_day": own - up_load,
-                "downstream_station": [nxt.get(d, "") for d in members],
-                "river_length_km": [float(seg_len.get(d, 0.0)) for d in members],
-            }
-        )
-        inc_parts.append(inc)
-        att = shares.merge(inc[["station_id", "increment_kg_day"]], on="station_id")
-        att["increment_kg_day"] = att["increment_kg_day"] * att["share"]
-        att.insert(1, "parameter", str(param))
-        att.insert(2, "period", str(per))
-        att_parts.append(att)
     inc_cols = [
         "station_id",
         "parameter",
@@ -477,6 +461,54 @@ def mass_balance(
         "share",
         "increment_kg_day",
     ]
+    share_cols = ["station_id", "level_name", "jur_id", "name", "river_length_km", "share"]
+    # every (parameter, period) group's rows gathered as columns, one frame each at the end
+    inc_data: dict[str, list[Any]] = {c: [] for c in inc_cols}
+    att_data: dict[str, list[Any]] = {c: [] for c in att_cols}
+    cache: dict[tuple[str, ...], tuple[dict[str, str], pd.Series, dict[str, Any], Any]] = {}
+    for (param, per), g in sl.groupby(["parameter", "period"], sort=True):
+        members = tuple(sorted(g["station_id"]))
+        if members not in cache:
+            seg = _segments(net, pieces, st, list(members))
+            nxt = _next_down(net, st, list(members))
+            shares = _shares(seg, levels)
+            cache[members] = (
+                nxt,
+                seg.groupby("station_id")["length_km"].sum(),
+                {
+                    c: shares[c].to_numpy(dtype=np.float64)
+                    if c in ("river_length_km", "share")
+                    else shares[c].tolist()
+                    for c in share_cols
+                },
+                # each share row's station among the members (its increment)
+                pd.Index(list(members)).get_indexer(shares["station_id"]),
+            )
+        nxt, seg_len, shares_of, member_of = cache[members]
+        load = g.set_index("station_id")["load_kg_day"]
+        ups = {d: sorted(s for s, t in nxt.items() if t == d) for d in members}
+        up_load = np.array([_sum_of(load, ups[d]) if ups[d] else 0.0 for d in members])
+        own = load.loc[list(members)].to_numpy(dtype=np.float64)
+        increment = own - up_load
+        n_m = len(members)
+        for c, v in (
+            ("station_id", list(members)),
+            ("parameter", [param] * n_m),
+            ("period", [per] * n_m),
+            ("load_kg_day", own),
+            ("upstream_stations", ["|".join(ups[d]) for d in members]),
+            ("upstream_load_kg_day", up_load),
+            ("increment_kg_day", increment),
+            ("downstream_station", [nxt.get(d, "") for d in members]),
+            ("river_length_km", np.array([float(seg_len.get(d, 0.0)) for d in members])),
+        ):
+            inc_data[c].append(v)
+        n_s = len(member_of)
+        for c in share_cols:
+            att_data[c].append(shares_of[c])
+        att_data["parameter"].append([str(param)] * n_s)
+        att_data["period"].append([str(per)] * n_s)
+        att_data["increment_kg_day"].append(increment[member_of] * shares_of["share"])
     sl_cols = [
         "station_id",
         "reach_id",
@@ -484,16 +516,8 @@ def mass_balance(
     ]
     return MassBalance(
         station_loads=sl[sl_cols].reset_index(drop=True),
-        increments=(
-            pd.concat(inc_parts, ignore_index=True)[inc_cols]
-            if inc_parts
-            else pd.DataFrame(columns=inc_cols)
-        ),
-        attribution=(
-            pd.concat(att_parts, ignore_index=True)[att_cols]
-            if att_parts
-            else pd.DataFrame(columns=att_cols)
-        ),
+        increments=_frame(inc_data),
+        attribution=_frame(att_data),
         levels=tuple(levels),
         network=net,
         pieces=pieces,

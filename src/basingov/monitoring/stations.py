@@ -376,9 +376,13 @@ def _add_jurisdictions(
     pr = pieces["reach_id"].to_numpy(dtype=np.int64)
     fs = pieces["fraction_start"].to_numpy(dtype=np.float64)
     fe = pieces["fraction_end"].to_numpy(dtype=np.float64)
-    by_reach = pd.Series(np.arange(len(pieces))).groupby(pr).agg(list).to_dict()
+    # each reach's pieces in table order: a stable sort by reach, sliced per station
+    by_reach = np.argsort(pr, kind="stable")
+    sorted_pr = pr[by_reach]
+    lo = np.searchsorted(sorted_pr, reach_id, side="left")
+    hi = np.searchsorted(sorted_pr, reach_id, side="right")
     for i in np.flatnonzero(snapped):
-        rows = by_reach.get(int(reach_id[i]), [])
+        rows = by_reach[lo[i] : hi[i]].tolist()
         if not rows:
             continue
         f = frac[i]

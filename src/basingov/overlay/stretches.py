@@ -364,32 +364,54 @@ class _Passages:
     gap_km: NDArray[np.float64]
 
 
-def _passages(g: PieceGraph, level: str, st: Stretches) -> _Passages:
-    """Apply the boundary-stretch and outside-gap rules (module docstring) at one level."""
-    p = g.pieces
-    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+def _emitted(
+    g: PieceGraph, jur: NDArray[Any], st: Stretches
+) -> tuple[NDArray[np.int64], NDArray[Any], NDArray[Any]]:
+    """List the unit changes along the piece-graph edges: edge, from, to (sorted so).
+
+    A piece's units are its own jurisdiction, or both sides A and B on a stretch.
+    """
     of = st.of
-    in_st = of >= 0
-    u1 = jur.copy()
-    u2 = np.full(jur.size, _NONE, dtype=object)
-    u1[in_st] = st.a[of[in_st]]
-    u2[in_st] = st.b[of[in_st]]
     s, d = g.src, g.dst
+    in_st = of >= 0
+    # the units compared as integer codes, numbered in sorted order of the ids (so the
+    # codes sort as the ids do); _NONE is one of them
+    n_j, n_a = jur.size, st.a.size
+    names, code = np.unique(
+        np.concatenate([jur, st.a, st.b, np.array([_NONE], dtype=object)]).astype(str),
+        return_inverse=True,
+    )
+    names = names.astype(object)
+    none = code[-1]
+    u1 = code[:n_j].copy()
+    u2 = np.full(n_j, none, dtype=code.dtype)
+    u1[in_st] = code[n_j : n_j + n_a][of[in_st]]
+    u2[in_st] = code[n_j + n_a : -1][of[in_st]]
     internal = (of[s] >= 0) & (of[s] == of[d])
     ext = np.flatnonzero(~internal)
     em_edge, em_from, em_to = [], [], []
     for ua in (u1, u2):
         for ub in (u1, u2):
             a, b = ua[s[ext]], ub[d[ext]]
-            ok = (a != _NONE) & (b != _NONE) & (a != b) & (a != u1[d[ext]]) & (a != u2[d[ext]])
+            ok = (a != none) & (b != none) & (a != b) & (a != u1[d[ext]]) & (a != u2[d[ext]])
             em_edge.append(ext[ok])
             em_from.append(a[ok])
             em_to.append(b[ok])
     e_edge = np.concatenate(em_edge)
-    e_from = np.concatenate(em_from).astype(object)
-    e_to = np.concatenate(em_to).astype(object)
-    srt = np.lexsort((e_to.astype(str), e_from.astype(str), e_edge))
-    e_edge, e_from, e_to = e_edge[srt], e_from[srt], e_to[srt]
+    e_from_c = np.concatenate(em_from)
+    e_to_c = np.concatenate(em_to)
+    srt = np.lexsort((e_to_c, e_from_c, e_edge))
+    e_edge, e_from, e_to = e_edge[srt], names[e_from_c[srt]], names[e_to_c[srt]]
+    return e_edge, e_from, e_to
+
+
+def _passages(g: PieceGraph, level: str, st: Stretches) -> _Passages:
+    """Apply the boundary-stretch and outside-gap rules (module docstring) at one level."""
+    p = g.pieces
+    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    of = st.of
+    s, d = g.src, g.dst
+    e_edge, e_from, e_to = _emitted(g, jur, st)
     # raw changes at stretches that the units leave out: boundary crossings
     raw = np.flatnonzero((jur[s] != jur[d]) & ((of[s] >= 0) | (of[d] >= 0)))
     emitted = pd.MultiIndex.from_arrays([e_edge, e_from, e_to])

@@ -8,6 +8,7 @@ from numba import njit
 from basingov.network import csr_reverse
 
 __all__ = [
+    "stretch_labels",
     "sweep_dense",
     "tree_local",
     "tree_paths",
@@ -16,6 +17,66 @@ __all__ = [
     "tree_zones_sparse",
     "zone_columns",
 ]
+
+
+@njit(cache=True)
+def stretch_labels(  # pragma: no cover - compiled
+    on: np.ndarray,
+    walk: np.ndarray,
+    of: np.ndarray,
+    codes: np.ndarray,
+    a_code: np.ndarray,
+    b_code: np.ndarray,
+    succ: np.ndarray,
+    sstart: np.ndarray,
+    pred: np.ndarray,
+    pstart: np.ndarray,
+    upstream: np.ndarray,
+) -> np.ndarray:
+    """Routing labels of the pieces on boundary stretches (``stretch_route_codes``).
+
+    ``on``: the pieces on a stretch (``of[i]`` is its stretch, A and B its sides
+    ``a_code``/``b_code``), ascending; ``walk``: the same pieces, upstream first.
+    ``succ``/``pred`` with ``sstart``/``pstart`` are each piece's downstream and upstream
+    neighbours (CSR); ``upstream`` the river length above each piece. First each
+    stretch's exit label: the side its main flow (longest upstream river) leaves into.
+    Then, walking down, a stretch piece takes the label of the upstream neighbour in its
+    stretch or labelled A or B with the longest river upstream (the first such on a tie,
+    the first NaN if any, as ``np.argmax``), else, entered from a third jurisdiction, the
+    exit label; a piece without upstream neighbours keeps its own label.
+    """
+    n_st = a_code.shape[0]
+    exit_code = np.full(n_st, -1, dtype=np.int64)
+    exit_up = np.full(n_st, -1.0)
+    for t in range(on.shape[0]):
+        i = on[t]
+        k = of[i]
+        for e in range(sstart[i], sstart[i + 1]):
+            o = succ[e]
+            if of[o] != k and (codes[o] == a_code[k] or codes[o] == b_code[k]):
+                if upstream[i] > exit_up[k]:
+                    exit_code[k] = codes[o]
+                    exit_up[k] = upstream[i]
+                break  # only the first such neighbour counts
+    rc = codes.copy()
+    for t in range(walk.shape[0]):
+        i = walk[t]
+        k = of[i]
+        best = -1
+        for e in range(pstart[i], pstart[i + 1]):
+            q = pred[e]
+            if of[q] == k or rc[q] == a_code[k] or rc[q] == b_code[k]:
+                if best < 0:
+                    best = q
+                elif np.isnan(upstream[best]):
+                    pass
+                elif np.isnan(upstream[q]) or upstream[q] > upstream[best]:
+                    best = q
+        if best >= 0:
+            rc[i] = rc[best]
+        elif pstart[i + 1] > pstart[i] and exit_code[k] >= 0:
+            rc[i] = exit_code[k]
+    return rc
 
 
 @njit(cache=True)

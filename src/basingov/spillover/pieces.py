@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 from basingov._checks import check_piece_level, require_columns
 from basingov.errors import InputError
 from basingov.overlay import PieceGraph
+from basingov.spillover._kernels import stretch_labels
 from basingov.spillover.decay import DecayModel, piece_keep
 from basingov.spillover.routing import RoutingGraph, route, routing_graph
 
@@ -38,18 +39,31 @@ class PieceNetwork:
     pieces: pd.DataFrame
     phi: np.ndarray
     reach_pos: np.ndarray
+    #: :meth:`jur_codes` of each level asked for (the piece table is not changed after)
+    _jur_codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def jur_codes(self, level: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes and the jurisdiction ids they stand for, at one level.
+
+        Computed once per level; the arrays are read-only (copy them to change them).
 
         Raises
         ------
         InputError
             If the piece table has no ``jur_<level>`` column.
         """
+        hit = self._jur_codes.get(level)
+        if hit is not None:
+            return hit
         check_piece_level(self.pieces, level)
         codes, uniq = pd.factorize(self.pieces[f"jur_{level}"].astype(str), sort=True)
-        return codes.astype(np.int64), np.asarray(uniq, dtype=object)
+        out = (codes.astype(np.int64), np.asarray(uniq, dtype=object))
+        for a in out:
+            a.setflags(write=False)
+        self._jur_codes[level] = out
+        return out
 
 
 def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
@@ -219,26 +233,11 @@ def stretch_route_codes(
     by_src = np.argsort(src, kind="stable")
     succ = dst[by_src]
     sstart = np.searchsorted(src[by_src], np.arange(n + 1))
-    exit_code = np.full(st.ids.size, -1, dtype=np.int64)
-    exit_up = np.full(st.ids.size, -1.0)
-    for i in on:
-        k = of[i]
-        out = succ[sstart[i] : sstart[i + 1]]
-        out = out[(of[out] != k) & ((codes[out] == a_code[k]) | (codes[out] == b_code[k]))]
-        if out.size and upstream[i] > exit_up[k]:
-            exit_code[k], exit_up[k] = codes[out[0]], upstream[i]
-    rc = codes.copy()
-    for i in on[np.lexsort((on, rank[on]))]:
-        k = of[i]
-        pr = pred[pstart[i] : pstart[i + 1]]
-        ok = pr[(of[pr] == k) | (rc[pr] == a_code[k]) | (rc[pr] == b_code[k])]
-        if ok.size:
-            rc[i] = rc[ok[np.argmax(upstream[ok])]]
-        elif pr.size and exit_code[k] >= 0:
-            # entered from a third jurisdiction C: the stretch carries the label of the
-            # side it leaves into, so C's load is counted once, into that side
-            rc[i] = exit_code[k]
-    return rc
+    walk = on[np.lexsort((on, rank[on]))]
+    return stretch_labels(
+        on, walk, of, codes, a_code.astype(np.int64), b_code.astype(np.int64),
+        succ, sstart.astype(np.int64), pred, pstart.astype(np.int64), upstream,
+    )  # fmt: skip
 
 
 def _piece_keep(
