@@ -418,6 +418,20 @@ What made the pipeline faster (issue 14), and how the results were kept:
   the map page from the finished GeoPackage while the calling process writes the other
   tables; the spillover places loads by integer codes (one `factorize`) instead of a
   Python string per load row and piece.
+- Third round (2026-12-02, 15:00-16:00): CSV tables of numbers, bools and text are
+  formatted a column at a time, each distinct value once (`io._csv_text`; the bytes of
+  pandas' `to_csv`, tested on every character the csv module quotes, missing values,
+  -0.0, inf and large integers; other column types still go through pandas); the map page
+  is rendered once (the size-budget render is the page written) and its drawn rivers
+  simplified once; the priority table is parsed once per run; one table-writing path for
+  every engine (`Engine.task` runs the map in place without a cluster). Analysis: each
+  monitoring station finds its reach's pieces by binary search (was a groupby over every
+  piece); the mass balance builds each table once; the jurisdiction graph's edges come
+  from one sort of the crossings and every jurisdiction's descendants and ancestors from
+  one pass over the condensation (was one networkx search per node); the boundary-stretch
+  labels of the spillover run in a compiled loop; `PieceNetwork.jur_codes` is computed
+  once per level; the overlay compares jurisdictions as integer codes. Each change is
+  tested against a plain reference implementation in its test.
 
 Table identity: every `tables/*.csv` of the four basins was compared (`diff -r`) with a
 run of `main` 74cc948 (2026-12-02 08:21) after these changes: Rhine, Tennessee and Taihu
@@ -428,7 +442,9 @@ is numbered in flow order; sums at confluences in another order), and its
 checked against the same reference on its own: GeoPackage layers equal (values and WKB),
 maps equal but for folium's random element ids. The Monte Carlo tables of the earlier
 change as above. After the second round, every `tables/*.csv` of the four basins is
-byte-identical to a run of f776bbf (`diff -r`), and the maps equal but for the ids.
+byte-identical to a run of f776bbf (`diff -r`), and the maps equal but for the ids. After
+the third round, the same holds against a run of d3775d7 (`tests/runs.assert_same_run`:
+tables byte for byte, layers, maps but for the ids, summary facts).
 """
 
 
