@@ -100,11 +100,12 @@ def _same_layers(ga: Path, gb: Path) -> tuple[int, list[str]]:
 
 
 def four_basins(partitions: int) -> dict[str, Any]:
+    import dask
     from distributed import LocalCluster
 
     from basingov import run
     from basingov.pipeline import run_many
-    from basingov.scale import LOCAL_HTTP
+    from basingov.scale import LOCAL_HTTP, WORKER_CONFIG
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_dask_"))
     res: dict[str, Any] = {"partitions": partitions, "load_before": load()}
@@ -124,9 +125,13 @@ def four_basins(partitions: int) -> dict[str, Any]:
             res["local_cluster_s"] = time.perf_counter() - t0
             res["local_stages_s"] = {b: dict(s["timings_s"]) for b, s in loc.items()}
             gc.collect()
-            with LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
-            ) as cluster:
+            # started as docs/scale.md tells a user to start workers (scale.WORKER_CONFIG)
+            with (
+                dask.config.set(WORKER_CONFIG),
+                LocalCluster(
+                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
+                ) as cluster,
+            ):
                 t0 = time.perf_counter()
                 run_many(
                     BASINS, out_dir=tmp / "running", scheduler=cluster.scheduler_address,

@@ -464,6 +464,28 @@ def _workers_that_cannot_start(tmp_path: Path) -> Iterator[None]:
         yield
 
 
+def _malloc_trim_threshold() -> str | None:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+def test_local_cluster_workers_keep_glibc_malloc_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask
+
+    # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers unless told not to
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    with scale.engine("local", n_workers=1) as eng:
+        assert eng.client is not None
+        assert list(eng.client.run(_malloc_trim_threshold).values()) == [None]
+    # the caller's dask configuration is as it was
+    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
+    # a value set in the environment still reaches the workers (dask's rule)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
+    with scale.engine("local", n_workers=1) as eng:
+        assert eng.client is not None
+        assert list(eng.client.run(_malloc_trim_threshold).values()) == ["131072"]
+
+
 def test_local_cluster_whose_workers_cannot_start_is_one_error_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

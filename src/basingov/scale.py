@@ -135,15 +135,30 @@ def _connect(address: str) -> Any:
         raise InputError(msg) from exc
 
 
+#: dask configuration of the worker processes basingov starts. dask's nannies set
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker by default (to hand freed memory back
+#: to the OS); setting it also turns off glibc's adaptive mmap threshold, so every large
+#: NumPy array is mapped and unmapped afresh and its pages faulted in again: the stages
+#: of a Rhine run took 1.2-1.6x longer (20 s -> 26 s in one process with the variable
+#: set, the same slowdown as on a dask worker; docs/performance.md, P6). basingov frees
+#: memory where it matters itself (:func:`trim_memory` after the partitioned overlay), so
+#: its workers keep glibc's defaults. A value of the variable in the environment still
+#: wins (dask's rule), and ``dask worker`` can be given the same setting (docs/scale.md).
+WORKER_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
     """Start a LocalCluster of ``n_workers`` processes, or raise a one-line EngineError."""
+    import dask
+
     try:
-        return cluster_cls(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=LOCAL_HTTP,
-        )
+        with dask.config.set(WORKER_CONFIG):
+            return cluster_cls(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=LOCAL_HTTP,
+            )
     except (RuntimeError, OSError, TimeoutError) as exc:
         # e.g. "Nanny failed to start." when a worker process dies while starting (a
         # failing dask preload, no memory, a broken environment); its log above says why
