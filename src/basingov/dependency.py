@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections.abc import Mapping
@@ -142,24 +143,18 @@ def jurisdiction_graph(
     # one edge per (from, to) pair in sorted order, its crossings in table order
     pairs = list(zip(c["from_jur"].tolist(), c["to_jur"].tolist(), strict=True))
     order = sorted(range(n_c), key=pairs.__getitem__)
-    start = 0
-    while start < n_c:
-        key = pairs[order[start]]
-        end = start + 1
-        while end < n_c and pairs[order[end]] == key:
-            end += 1
-        rows = np.asarray(order[start:end], dtype=np.int64)
+    for key, group in itertools.groupby(order, key=pairs.__getitem__):
+        rows = np.fromiter(group, dtype=np.int64)
         area_, q_, length_ = (_sum_all(v[rows]) for v in sums)
         g.add_edge(
             str(key[0]),
             str(key[1]),
-            n_crossings=end - start,
+            n_crossings=rows.size,
             crossings=cid[rows].tolist(),
             upstream_area_km2=area_,
             discharge_m3s=q_,
             upstream_length_km=length_,
         )
-        start = end
     return g
 
 
@@ -305,7 +300,10 @@ def downstream_exposure(graph: nx.DiGraph) -> pd.Series:
     >>> downstream_exposure(nx.DiGraph([("A", "B"), ("B", "C")])).to_dict()
     {'A': 2.0, 'B': 1.0, 'C': 0.0}
     """
-    below = _descendant_sets(graph)
+    return _exposure(graph, _descendant_sets(graph))
+
+
+def _exposure(graph: nx.DiGraph, below: Mapping[Any, set[Any]]) -> pd.Series:
     return _series(graph, {n: float(len(below[n])) for n in graph.nodes}, "downstream_exposure")
 
 
@@ -319,8 +317,11 @@ def downstream_area(graph: nx.DiGraph) -> pd.Series:
     >>> downstream_area(g).to_dict()
     {'A': 4.0, 'B': 0.0}
     """
+    return _area_below(graph, _descendant_sets(graph))
+
+
+def _area_below(graph: nx.DiGraph, below: Mapping[Any, set[Any]]) -> pd.Series:
     area = nx.get_node_attributes(graph, "area_km2")
-    below = _descendant_sets(graph)
     return _series(
         graph,
         # sorted: descendants is a set, and float sums must not depend on hash order
@@ -456,18 +457,19 @@ def dependency_table(
         }
         ud = upstream_dependency(g)
         above = _descendant_sets(g, upstream=True)
+        below = _descendant_sets(g)  # once for the exposure and the area below
         df = pd.DataFrame(
             {
                 "jur_id": ids,
                 "level": int(lvnum if lvnum is not None and lvnum >= 0 else i),
                 "upstream_dependency": ud.to_numpy(),
-                "downstream_exposure": downstream_exposure(g).to_numpy().astype(int),
+                "downstream_exposure": _exposure(g, below).to_numpy().astype(int),
                 "chain_depth": chain_depth(g).to_numpy().astype(int),
                 "betweenness": betweenness(g).to_numpy(),
                 "level_name": lv,
                 "name": [g.nodes[n].get("name", names.get(n, "")) for n in ids],
                 "area_km2": [g.nodes[n].get("area_km2", np.nan) for n in ids],
-                "downstream_area_km2": downstream_area(g).to_numpy(),
+                "downstream_area_km2": _area_below(g, below).to_numpy(),
                 "inflow_area_km2": [inflow[n] for n in ids],
                 "n_upstream": [len(above[n]) for n in ids],
                 "dependency_basis": ud.attrs["basis"],
