@@ -112,10 +112,14 @@ def coordinate_digits(tolerance_m: float) -> int:
     return int(min(6, max(2, math.ceil(-math.log10(tolerance_m / 4 / 111_000)))))
 
 
+def _clean_float(f: float) -> float | None:
+    """6 significant digits; NaN and inf become None (JSON has neither)."""
+    return float(f"{f:.6g}") if math.isfinite(f) else None
+
+
 def _clean(v: Any) -> Any:
     if isinstance(v, float | np.floating):
-        f = float(v)
-        return None if not math.isfinite(f) else float(f"{f:.6g}")
+        return _clean_float(float(v))
     if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, np.bool_):
@@ -184,7 +188,7 @@ def _clean_column(s: pd.Series) -> list[Any] | None:
     """
     dtype = s.dtype
     if dtype == np.float64:
-        return [float(f"{f:.6g}") if math.isfinite(f) else None for f in s.to_numpy().tolist()]
+        return [_clean_float(f) for f in s.to_numpy().tolist()]
     if dtype == np.bool_ or (isinstance(dtype, np.dtype) and dtype.kind in "iu"):
         return s.to_numpy().tolist()
     if isinstance(dtype, pd.StringDtype):
