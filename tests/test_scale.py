@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -380,20 +381,67 @@ def test_a_task_beside_the_work_of_a_block_gives_its_result_or_is_cancelled(
         assert not any(eng.client.processing().values())
 
 
+def _where_it_runs(i: int) -> tuple[int, str, int]:
+    from distributed import get_worker
+
+    return i, str(get_worker().address), threading.get_ident()
+
+
+def _where_sub_tasks_ran(
+    n: int, spread: bool
+) -> tuple[str | None, int, list[tuple[int, str, int]]]:
+    with scale.worker_engine(spread=spread) as eng:
+        return eng.home, threading.get_ident(), eng.map(_where_it_runs, list(range(n)))
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_sub_tasks_of_a_basin_on_a_busy_cluster_run_in_its_task(cluster: str, spread: bool) -> None:
+    # run all: when every worker runs a basin, a basin's sub-tasks run in its own task
+    # (sent out they queued behind other basins' long stages); with workers to spare
+    # they are tasks of the cluster, placed on the basin's worker first
+    from distributed import Client
+
+    with Client(cluster) as c:
+        workers = list(c.nthreads())
+        assert len(workers) == 2
+        for w in workers:
+            f = c.submit(_where_sub_tasks_ran, 6, spread, workers=[w], pure=False)
+            home, thread, ran = f.result()
+            assert home == w
+            assert [i for i, _, _ in ran] == list(range(6))
+            assert {where for _, where, _ in ran} <= set(workers)
+            if spread:  # each a task of its own, in a thread of a worker's pool
+                assert all(t != thread for _, _, t in ran)
+            else:  # in the calling task, on its worker
+                assert all((where, t) == (w, thread) for _, where, t in ran)
+        # run_many's slots: one basin per worker process with partitions, else per thread
+        from basingov.pipeline import _basin_slots
+
+        assert _basin_slots(c, per_thread=False) == workers
+        assert _basin_slots(c, per_thread=True) == workers  # single-threaded workers
+
+
 @pytest.mark.slow
 def test_run_all_with_partitions_nests_sub_basin_tasks(
     cluster: str, plain_run, tmp_path: Path
 ) -> None:
-    # basins are tasks; each basin's sub-basins are tasks of the same cluster (worker_client)
-    summaries = run_many(["taihu", "tennessee"], out_dir=tmp_path, scheduler=cluster, partitions=2)
+    # basins are tasks. With as many basins as workers, each basin's sub-basins run in
+    # its own task; with workers to spare they are tasks of the same cluster
+    # (worker_client), the map page too
+    busy = run_many(
+        ["taihu", "tennessee"], out_dir=tmp_path / "busy", scheduler=cluster, partitions=2
+    )
+    spare = run_many(["taihu"], out_dir=tmp_path / "spare", scheduler=cluster, partitions=2)
     for basin, other in (("taihu", "tennessee"), ("tennessee", "taihu")):
-        assert summaries[basin]["execution"]["scheduler"] == "worker"
-        assert_same_run(plain_run(basin), tmp_path / basin)
-        # a worker runs other basins' tasks (e.g. their maps) beside a basin: its run.log
-        # keeps the basin's own lines
-        log = (tmp_path / basin / "run.log").read_text(encoding="utf-8")
-        assert f"basin map {basin} built on a dask worker" in log
+        assert busy[basin]["execution"]["scheduler"] == "worker"
+        assert_same_run(plain_run(basin), tmp_path / "busy" / basin)
+        log = (tmp_path / "busy" / basin / "run.log").read_text(encoding="utf-8")
+        assert "on a dask worker" not in log
         assert f"basin map {other}" not in log
+    assert spare["taihu"]["execution"]["scheduler"] == "worker"
+    assert_same_run(plain_run("taihu"), tmp_path / "spare" / "taihu")
+    log = (tmp_path / "spare" / "taihu" / "run.log").read_text(encoding="utf-8")
+    assert "basin map taihu built on a dask worker" in log
 
 
 @pytest.fixture(scope="module")

@@ -682,12 +682,14 @@ def _run_one(
     partitions: int | None = None,
     spatial_min_reaches: int = scale.DEFAULT_SPATIAL_MIN_REACHES,
     in_worker: bool = False,
+    spread: bool = False,
 ) -> dict[str, Any]:
     """Run one basin and return its summary (a dask task; must be picklable).
 
     Warnings are already in the run log and the summary; they are not printed again by
     the worker process. With ``partitions`` the basin's own tasks go to the cluster
-    running this task (``in_worker``) or run in this process.
+    running this task (``in_worker``) or run in this process; ``spread`` lets other
+    workers take them (:func:`basingov.scale.worker_engine`).
     """
     if partitions is None:
         with warnings.catch_warnings():
@@ -696,7 +698,9 @@ def _run_one(
     if not in_worker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BasingovWarning)
-            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+            return _run_partitioned(
+                name, out_dir, overwrite, partitions, spatial_min_reaches, spread=False
+            )
     # deferred: dask.distributed is an optional dependency (basingov[dask])
     from distributed import rejoin, secede
 
@@ -711,9 +715,17 @@ def _run_one(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BasingovWarning)
-            return _run_partitioned(name, out_dir, overwrite, partitions, spatial_min_reaches)
+            return _run_partitioned(
+                name, out_dir, overwrite, partitions, spatial_min_reaches, spread=spread
+            )
     finally:
         _BASIN_TURN.release()
+
+
+def _basin_slots(client: Any, *, per_thread: bool) -> list[str]:
+    """Worker addresses, one per thread (or per worker process), for ``run_many``'s basins."""
+    nthreads = client.nthreads()
+    return [w for w, n in nthreads.items() for _ in range(max(1, n) if per_thread else 1)]
 
 
 #: One basin at a time per worker process in ``run_many`` with partitions (see ``_run_one``).
@@ -721,7 +733,13 @@ _BASIN_TURN = threading.Lock()
 
 
 def _run_partitioned(
-    name: str, out_dir: str, overwrite: bool, partitions: int, spatial_min_reaches: int
+    name: str,
+    out_dir: str,
+    overwrite: bool,
+    partitions: int,
+    spatial_min_reaches: int,
+    *,
+    spread: bool,
 ) -> dict[str, Any]:
     """One basin of ``run_many`` with its sub-basin tasks on the cluster running it."""
     # deferred: dask.distributed is an optional dependency (basingov[dask])
@@ -734,7 +752,7 @@ def _run_partitioned(
         in_worker = False
     timer = _Timer(label=Path(name).stem)
     try:
-        ctx = scale.worker_engine() if in_worker else scale.engine("synchronous")
+        ctx = scale.worker_engine(spread=spread) if in_worker else scale.engine("synchronous")
         with ctx as eng:
             sc = _Scale(eng, partitions, spatial_min_reaches)
             return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
@@ -824,25 +842,35 @@ def run_many(
             client = eng.client
             todo = iter(jobs)
             futures: list[Any] = []
+            slot_of: dict[str, str] = {}
             running = as_completed()
 
-            def submit_next() -> None:
+            def submit_next(slot: str) -> None:
                 job = next(todo, None)
                 if job is not None:
                     futures.append(client.submit(
                         _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
-                        pure=False,
+                        spread, pure=False, workers=[slot], allow_other_workers=True,
                     ))  # fmt: skip
+                    slot_of[futures[-1].key] = slot
                     running.add(futures[-1])
 
-            # with partitions a basin waiting for its sub-tasks leaves its worker's thread
-            # pool, and a queued basin would start there and wait for its turn
-            # (_BASIN_TURN) while another worker idles: one basin per worker at a time
-            for _ in range(eng.n_workers if partitions else len(jobs)):
-                submit_next()
-            for _ in running:
+            # Each basin goes to a worker thread that is free, the next one to the thread of
+            # the basin that finished (as many basins in flight as slots, in the given
+            # order). Handed to the scheduler all at once, basins were queued two to a
+            # worker by guessed durations (the Rhine and another on one worker while a
+            # third idled). With partitions a basin waiting for its sub-tasks leaves its
+            # worker's thread pool, and a second basin placed there would wait for its
+            # turn (_BASIN_TURN) while another worker idles: one basin per worker process.
+            # A basin's sub-tasks run on its own worker, unless there are more workers
+            # than basins: then idle workers take some over (scale.worker_engine).
+            slots = _basin_slots(client, per_thread=not partitions)
+            spread = len(slots) > len(jobs)
+            for slot in slots:
+                submit_next(slot)
+            for f in running:
                 bar.update(1)
-                submit_next()
+                submit_next(slot_of.pop(f.key))
             summaries = client.gather(futures)
     bar.close()
     return {s["basin"]: s for s in summaries}

@@ -185,11 +185,25 @@ class Engine:
         Worker threads of the cluster (1 for ``"synchronous"``).
     client
         The :class:`distributed.Client`, or None (synchronous, or inside a task).
+    home
+        Inside a task (``"worker"``): the address of the worker running it.
+    spread
+        With ``home``: the tasks go to the cluster, placed on ``home`` first, and other
+        workers may take them over (dask's work stealing). Without it they run in the
+        calling task, on ``home`` (see :func:`worker_engine`).
     """
 
     scheduler: str
     n_workers: int
     client: Any = None
+    home: str | None = None
+    spread: bool = False
+
+    def _placement(self) -> dict[str, Any]:
+        """``workers=`` keywords preferring :attr:`home` (none outside a task)."""
+        if self.home is None:
+            return {}
+        return {"workers": [self.home], "allow_other_workers": True}
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
@@ -205,7 +219,7 @@ class Engine:
     @property
     def distributed(self) -> bool:
         """True when tasks go to a dask cluster (not run in this process)."""
-        return self.scheduler != "synchronous"
+        return self.scheduler != "synchronous" and (self.home is None or self.spread)
 
     def map(
         self,
@@ -232,6 +246,7 @@ class Engine:
         from distributed import as_completed
 
         out: list[Any] = [None] * len(items)
+        at = self._placement()
         with self._client() as c:
             sh = [c.scatter(s, broadcast=True, hash=False) for s in shared]
             todo = iter(range(len(items)))
@@ -241,7 +256,8 @@ class Engine:
             def submit_next() -> None:
                 i = next(todo, None)
                 if i is not None:
-                    f = c.submit(fn, c.scatter(items[i], hash=False), *sh, pure=False)
+                    item = c.scatter(items[i], hash=False, workers=at.get("workers"))
+                    f = c.submit(fn, item, *sh, pure=False, **at)
                     where[f.key] = i
                     running.add(f)
 
@@ -278,7 +294,7 @@ class Engine:
         # inside a task (run all) the calling task keeps its thread until it waits; the
         # task goes before queued ones (other basins of run all), as the caller waits on it
         client = get_client() if self.scheduler == "worker" else self.client
-        future = client.submit(fn, *args, pure=False, priority=1)
+        future = client.submit(fn, *args, pure=False, priority=1, **self._placement())
 
         def result() -> Any:
             with self._client():  # a task waiting leaves its worker's thread pool
@@ -424,20 +440,30 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
 
 
 @contextlib.contextmanager
-def worker_engine() -> Iterator[Engine]:
+def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
     """Yield the engine of the dask cluster running the current task (``run all``).
 
-    Sub-tasks are submitted to the same cluster; while they run, the calling task leaves
-    its worker's thread pool, so that a worker is not blocked waiting on itself.
+    Parameters
+    ----------
+    spread
+        Submit sub-tasks to the same cluster, placed on this task's worker first (while
+        they run, the calling task leaves its worker's thread pool, so a thread is free
+        there) and taken over by idle workers (dask's work stealing). Right when the
+        cluster has more workers than basins to run. Without it (every worker runs a
+        basin) the sub-tasks run one after another in the calling task: sent to the
+        cluster they queued behind the other basins' long single-process stages (a
+        waiting basin's worker looks idle to the scheduler, which hands it other work),
+        and kept on the basin's worker as tasks they only added the cost of the trips
+        (about 4 s of the Rhine's 22 s; docs/performance.md, P6).
 
     Yields
     ------
     Engine
     """
-    from distributed import get_client
+    from distributed import get_client, get_worker
 
     n = sum(get_client().nthreads().values()) or 1
-    yield Engine("worker", int(n))
+    yield Engine("worker", int(n), home=get_worker().address, spread=spread)
 
 
 @contextlib.contextmanager
