@@ -397,9 +397,11 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             "`run all` of Rhine, Taihu, Tennessee and Thames, writing every output; numba "
             "caches warm. Sequential: every basin in one process, after one untimed run "
             "(imports, numba kernels and data reads warm). 2 workers: basins as tasks, one "
-            "per worker at a time, on 2 single-threaded worker processes; with "
-            f"`--partitions {p}` each basin is also split into {p} sub-basins whose "
-            "overlay and loads run as tasks on the basin's worker.",
+            "per worker at a time, on 2 single-threaded worker processes; each basin's map "
+            f"page is a task too. With `--partitions {p}` a basin is split into {p} "
+            "sub-basins only when workers are to spare: here, four basins on two workers, "
+            "each runs whole on its worker (docs/scale.md), so the runs with and without "
+            "partitions do the same work.",
             "",
             "| run | wall (s) | speed-up |",
             "|---|---:|---:|",
@@ -568,7 +570,7 @@ def _ceiling(b: dict[str, Any]) -> list[str]:
     return [
         f"Goal >= 1.6x: **{verdict}** (best measured {got:.2f}x: {label}). Ceiling from the "
         f"sequential stage times: the basins add up to {total:.1f} s; with one basin per "
-        "worker at a time and a basin's sub-tasks on its own worker, the largest basin, "
+        "worker at a time, each run whole on its worker, the largest basin, "
         f"{big} ({per[big]:.1f} s), runs on one worker while the other runs the rest, so "
         f"two workers need at least max({per[big]:.1f}, {total:.1f}/2) = {best:.1f} s: at "
         f"most {total / best:.2f}x, before the cost of starting worker processes (each "

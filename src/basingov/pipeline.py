@@ -192,7 +192,9 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
         net, discharge_check = _regionalise(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
-        if sc is None:
+        if sc is None or (sc.eng.parts_here and sc.eng.scheduler == "worker"):
+            # a basin of run all on a cluster with no worker to spare runs whole
+            # (scale.worker_engine): the same tables without the cost of the split
             ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
         else:
             ov = scale.overlay_partitioned(

@@ -188,9 +188,9 @@ class Engine:
     home
         Inside a task (``"worker"``): the address of the worker running it.
     spread
-        With ``home``: the tasks go to the cluster, placed on ``home`` first, and other
-        workers may take them over (dask's work stealing). Without it they run in the
-        calling task, on ``home`` (see :func:`worker_engine`).
+        With ``home``: the parts of :meth:`map` go to the cluster, placed on ``home``
+        first, and other workers may take them over (dask's work stealing). Without it
+        they run in the calling task (see :func:`worker_engine`).
     """
 
     scheduler: str
@@ -219,7 +219,12 @@ class Engine:
     @property
     def distributed(self) -> bool:
         """True when tasks go to a dask cluster (not run in this process)."""
-        return self.scheduler != "synchronous" and (self.home is None or self.spread)
+        return self.scheduler != "synchronous"
+
+    @property
+    def parts_here(self) -> bool:
+        """True when :meth:`map` runs its items in this process (not spread out)."""
+        return not self.distributed or (self.home is not None and not self.spread)
 
     def map(
         self,
@@ -238,7 +243,7 @@ class Engine:
         """
         if not items:
             return []
-        if not self.distributed:
+        if self.parts_here:
             return [
                 fn(it, *shared) if then is None else then(i, fn(it, *shared))
                 for i, it in enumerate(items)
@@ -316,7 +321,7 @@ class Engine:
         freed (about 0.45 GiB a worker after the overlay of 1M reaches) for the rest of
         the run.
         """
-        if self.distributed:
+        if not self.parts_here:
             with self._client() as c:
                 c.run(trim_memory)
 
@@ -446,15 +451,18 @@ def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
     Parameters
     ----------
     spread
-        Submit sub-tasks to the same cluster, placed on this task's worker first (while
-        they run, the calling task leaves its worker's thread pool, so a thread is free
-        there) and taken over by idle workers (dask's work stealing). Right when the
-        cluster has more workers than basins to run. Without it (every worker runs a
-        basin) the sub-tasks run one after another in the calling task: sent to the
-        cluster they queued behind the other basins' long single-process stages (a
-        waiting basin's worker looks idle to the scheduler, which hands it other work),
-        and kept on the basin's worker as tasks they only added the cost of the trips
-        (about 4 s of the Rhine's 22 s; docs/performance.md, P6).
+        Submit the basin's parts (sub-basins, blocks of cells) to the same cluster,
+        placed on this task's worker first (while they run, the calling task leaves its
+        worker's thread pool, so a thread is free there) and taken over by idle workers
+        (dask's work stealing). Right when the cluster has more workers than basins to
+        run. Without it (every worker runs a basin) the basin is not split
+        (:attr:`Engine.parts_here`; the pipeline then runs the overlay whole): sent to
+        the cluster, the parts queued behind the other basins' long single-process
+        stages (a waiting basin's worker looks idle to the scheduler, which hands it
+        other work), and kept on the basin's worker they only added the cost of the
+        trips and of the split (about 5 s of the Rhine's 22 s; docs/performance.md,
+        P6). Either way the map page (:meth:`Engine.task`) is a task placed on this
+        worker first, which a worker that ran out of basins may take over.
 
     Yields
     ------
@@ -469,7 +477,7 @@ def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
 @contextlib.contextmanager
 def spread_loads(eng: Engine) -> Iterator[None]:
     """Within the block, the loads' cell-level geometry runs in blocks on ``eng``."""
-    if not eng.distributed:
+    if eng.parts_here:
         # one process: blocks would change nothing but add copies
         yield
         return
