@@ -267,11 +267,16 @@ def test_loads_in_blocks_equal_the_plain_loads(
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """Start a 2-worker LocalCluster for the module; tests connect to it by address."""
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
-    ) as c:
+    # as basingov starts its own (scale.WORKER_CONFIG: glibc's malloc defaults kept); the
+    # nannies read the setting when they start, the other tests see dask's own
+    with dask.config.set(scale.WORKER_CONFIG):
+        c = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP
+        )
+    with c:
         yield c.scheduler_address
 
 
@@ -522,6 +527,7 @@ def _malloc_trim_threshold() -> str | None:
 
 def test_local_cluster_workers_keep_glibc_malloc_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     import dask
+    import distributed  # noqa: F401 - puts distributed's defaults into dask.config
 
     # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers unless told not to
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
@@ -624,10 +630,20 @@ def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path
             ))  # fmt: skip
             address = _scheduler_address(logs / "scheduler.json", procs[0], logs / "scheduler.log")
             assert address.startswith("tcp://127.0.0.1:")
+            # the workers with the dask configuration docs/scale.md gives (DASK_CONFIG)
+            conf = tmp_path / "dask-config"
+            conf.mkdir()
+            (conf / "workers.yaml").write_text(
+                "distributed:\n  nanny:\n    pre-spawn-environ:\n"
+                "      MALLOC_TRIM_THRESHOLD_: null\n",
+                encoding="utf-8",
+            )
+            worker_env = {**env, "DASK_CONFIG": str(conf)}
+            worker_env.pop("MALLOC_TRIM_THRESHOLD_", None)
             procs.append(subprocess.Popen(
                 [str(dask_cli), "worker", address, "--nworkers", "2", "--nthreads", "1",
                  "--dashboard-address", LOCAL_HTTP],
-                env=env, stdout=subprocess.DEVNULL, stderr=worker_log,
+                env=worker_env, stdout=subprocess.DEVNULL, stderr=worker_log,
             ))  # fmt: skip
             _use_hand_started_cluster(address, env, plain_run, tmp_path)
         finally:
@@ -652,6 +668,9 @@ def _use_hand_started_cluster(  # type: ignore[no-untyped-def]
         try:
             with Client(address, timeout=5) as c:
                 c.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
+                # docs/scale.md's configuration reached them: glibc's malloc defaults kept
+                kept = c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+            assert list(kept.values()) == [None, None]
             break
         except OSError:
             if time.monotonic() > deadline:
