@@ -199,9 +199,7 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
     # children of each reach (CSR), for a walk from the outlets upstream
     up = np.flatnonzero(idx_ds >= 0)
     kid_of = idx_ds[up]
-    srt = np.argsort(kid_of, kind="stable")
-    kids = up[srt]
-    kid_ptr = np.searchsorted(kid_of[srt], np.arange(n + 1)).astype(np.int64)
+    kid_ptr, kids = csr_reverse(up, kid_of, n)
     rp = pieces["reach_pos"].to_numpy(dtype=np.int64)
     fs = pieces["fraction_start"].to_numpy(dtype=float)
     for lv, c in crossings.groupby("level_name", sort=False):

@@ -16,6 +16,7 @@ from basingov._checks import require_columns
 from basingov._parallel import elementwise, spreading
 from basingov._threads import chunked
 from basingov.errors import BasingovWarning, CRSError, InputError
+from basingov.network import csr_reverse
 
 #: Share of the basin a load raster must cover to pass without a warning: outside its
 #: footprint no people and no land are counted (the shipped Thames land-cover extract
@@ -444,8 +445,7 @@ class _JurPlan:
         # the pieces of each jurisdiction (set and dict lookups: comparing object arrays
         # element by element is slow)
         codes, uniq = pd.factorize(pj)
-        srt = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[srt], np.arange(uniq.size + 1))
+        bounds, srt = csr_reverse(np.arange(codes.size, dtype=np.int64), codes, uniq.size)
         by_jur = {u: srt[bounds[c] : bounds[c + 1]] for c, u in enumerate(uniq.tolist())}
         present = {j for j in by_jur if j != ""}
         has_piece = np.fromiter((j in present for j in lone_jur), dtype=bool, count=lone_jur.size)

@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from numba import njit
 
+from basingov.network import csr_reverse
 from basingov.overlay.cutter import _side
 
 if TYPE_CHECKING:
@@ -258,9 +259,7 @@ class PointLocator:
         cnt = hi - lo + 1
         seg = np.repeat(np.arange(q0.shape[0], dtype=np.int64), cnt)
         slab = np.repeat(lo, cnt) + (np.arange(seg.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        srt = np.argsort(slab, kind="stable")
-        self.slab_seg = seg[srt]
-        self.slab_ptr = np.searchsorted(slab[srt], np.arange(nslab + 1)).astype(np.int64)
+        self.slab_ptr, self.slab_seg = csr_reverse(seg, slab, nslab)
 
     def locate(self, xy: NDArray[np.float64]) -> NDArray[np.int64]:
         """Return the position of the polygon containing each ``(x, y)``, -1 outside all.

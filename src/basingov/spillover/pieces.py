@@ -10,6 +10,7 @@ import pandas as pd
 
 from basingov._checks import check_piece_level, require_columns
 from basingov.errors import InputError
+from basingov.network import csr_reverse
 from basingov.overlay import PieceGraph
 from basingov.spillover._kernels import stretch_labels
 from basingov.spillover.decay import DecayModel, piece_keep
@@ -223,16 +224,12 @@ def stretch_route_codes(
     keep_up = np.full(n, 1.0 if rg.kind != "cyclic" else 0.999)
     upstream = route(rg, keep_up, length, np.zeros(n, dtype=np.int64), n_origins=1).flux[:, 0]
     src, dst, _ = rg.links()
-    by_dst = np.argsort(dst, kind="stable")
-    pred = src[by_dst]
-    pstart = np.searchsorted(dst[by_dst], np.arange(n + 1))
+    pstart, pred = csr_reverse(src, dst, n)
     rank = np.full(n, n, dtype=np.int64)
     rank[rg.order] = np.arange(rg.order.shape[0])
     on = np.flatnonzero(of >= 0)
     # where each stretch's main flow leaves it, if into A or B (the exit label)
-    by_src = np.argsort(src, kind="stable")
-    succ = dst[by_src]
-    sstart = np.searchsorted(src[by_src], np.arange(n + 1))
+    sstart, succ = csr_reverse(dst, src, n)
     walk = on[np.lexsort((on, rank[on]))]
     return stretch_labels(
         on, walk, of, codes, a_code.astype(np.int64), b_code.astype(np.int64),
