@@ -445,6 +445,12 @@ change as above. After the second round, every `tables/*.csv` of the four basins
 byte-identical to a run of f776bbf (`diff -r`), and the maps equal but for the ids. After
 the third round, the same holds against a run of d3775d7 (`tests/runs.assert_same_run`:
 tables byte for byte, layers, maps but for the ids, summary facts).
+
+- Fourth stop (2026-12-02 evening): no change aimed at P4. The only change to the stages
+  is a refactor (five hand-written argsort + searchsorted groupings now call
+  `basingov.network.csr_reverse`: the same order and bounds); the "before" column is the
+  previous stop's code (8bf02bb), run alternately with this one. Tables byte-identical to
+  the runs of d3775d7 as above.
 """
 
 
