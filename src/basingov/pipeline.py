@@ -192,7 +192,7 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
         net, discharge_check = _regionalise(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
-        if sc is None or (sc.eng.parts_here and sc.eng.scheduler == "worker"):
+        if sc is None or sc.eng.whole:
             # a basin of run all on a cluster with no worker to spare runs whole
             # (scale.worker_engine): the same tables without the cost of the split
             ov = overlay.overlay_network(net, basin.jurisdictions, basin.basin, levels=levels)
@@ -864,8 +864,9 @@ def run_many(
             # third idled). With partitions a basin waiting for its sub-tasks leaves its
             # worker's thread pool, and a second basin placed there would wait for its
             # turn (_BASIN_TURN) while another worker idles: one basin per worker process.
-            # A basin's sub-tasks run on its own worker, unless there are more workers
-            # than basins: then idle workers take some over (scale.worker_engine).
+            # With more workers than basins a basin's parts go to the cluster, placed on
+            # its worker first, and idle workers take some over; otherwise each basin runs
+            # whole on its worker (scale.worker_engine).
             slots = _basin_slots(client, per_thread=not partitions)
             spread = len(slots) > len(jobs)
             for slot in slots:

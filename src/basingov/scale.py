@@ -222,9 +222,14 @@ class Engine:
         return self.scheduler != "synchronous"
 
     @property
+    def whole(self) -> bool:
+        """True inside a task that runs its basin unsplit (``home`` without ``spread``)."""
+        return self.home is not None and not self.spread
+
+    @property
     def parts_here(self) -> bool:
         """True when :meth:`map` runs its items in this process (not spread out)."""
-        return not self.distributed or (self.home is not None and not self.spread)
+        return not self.distributed or self.whole
 
     def map(
         self,
@@ -456,7 +461,7 @@ def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
         worker's thread pool, so a thread is free there) and taken over by idle workers
         (dask's work stealing). Right when the cluster has more workers than basins to
         run. Without it (every worker runs a basin) the basin is not split
-        (:attr:`Engine.parts_here`; the pipeline then runs the overlay whole): sent to
+        (:attr:`Engine.whole`; the pipeline then runs the overlay whole): sent to
         the cluster, the parts queued behind the other basins' long single-process
         stages (a waiting basin's worker looks idle to the scheduler, which hands it
         other work), and kept on the basin's worker they only added the cost of the
