@@ -544,6 +544,34 @@ def test_local_cluster_workers_keep_glibc_malloc_defaults(monkeypatch: pytest.Mo
         assert list(eng.client.run(_malloc_trim_threshold).values()) == ["131072"]
 
 
+#: Set in the test process while a LocalCluster starts: a forked worker has it, a spawned
+#: one (a fresh interpreter importing this module) has the module's own value.
+_BORN_HERE = "no"
+
+
+def _born_here() -> str:
+    return _BORN_HERE
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="basingov forks its workers on Linux only")
+def test_local_cluster_workers_are_forked_from_the_calling_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(scale.START_METHOD_ENV, raising=False)
+    assert scale.start_method() == "fork"
+    monkeypatch.setattr(sys.modules[__name__], "_BORN_HERE", "yes")
+    with scale.engine("local", n_workers=1) as eng:
+        assert eng.client is not None
+        # the worker is a copy of this process: what this process set is there already
+        assert list(eng.client.run(_born_here).values()) == ["yes"]
+    # dask's own setting in the environment is kept (here: its default, spawn)
+    monkeypatch.setenv(scale.START_METHOD_ENV, "spawn")
+    assert scale.start_method() == "spawn"
+    with scale.engine("local", n_workers=1) as eng:
+        assert eng.client is not None
+        assert list(eng.client.run(_born_here).values()) == ["no"]
+
+
 def test_local_cluster_whose_workers_cannot_start_is_one_error_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

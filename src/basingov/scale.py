@@ -40,6 +40,7 @@ import importlib
 import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,11 +60,13 @@ __all__ = [
     "LOCAL_HTTP",
     "SCHEDULER_TIMEOUT_S",
     "SPATIAL_CHUNK_REACHES",
+    "START_METHOD_ENV",
     "Engine",
     "check_scheduler",
     "engine",
     "hilbert_order",
     "overlay_partitioned",
+    "start_method",
     "trim_memory",
     "worker_engine",
 ]
@@ -147,12 +150,47 @@ def _connect(address: str) -> Any:
 WORKER_CONFIG: dict[str, Any] = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
+#: The environment variable of dask's setting ``distributed.worker.multiprocessing-method``;
+#: when it is set, a LocalCluster basingov starts uses its method (see :func:`start_method`).
+START_METHOD_ENV = "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"
+
+
+def start_method() -> str:
+    """How the worker processes of a LocalCluster that basingov starts are made.
+
+    ``"fork"`` on Linux: each worker is a copy of this process, so it starts with
+    basingov, geopandas and the compiled kernels already imported (the calling process
+    imported them) instead of importing them again (``spawn``, dask's default: about 3 s
+    a worker on the P6 machine, paid by every ``basingov run all``; docs/performance.md,
+    P6). Elsewhere (macOS and Windows, where forking a process that runs threads is not
+    safe or not possible) dask's setting is kept, as it is when ``$DASK_DISTRIBUTED__
+    WORKER__MULTIPROCESSING_METHOD`` is set (``spawn`` there restores dask's default) or
+    when dask's configuration names another method than its default.
+
+    Examples
+    --------
+    >>> start_method() in ("fork", "spawn", "forkserver")
+    True
+    """
+    import dask
+    import distributed  # noqa: F401  (its defaults must be in dask.config first)
+
+    configured = str(dask.config.get("distributed.worker.multiprocessing-method"))
+    if os.environ.get(START_METHOD_ENV) or configured != "spawn" or sys.platform != "linux":
+        return configured
+    return "fork"
+
+
 def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
     """Start a LocalCluster of ``n_workers`` processes, or raise a one-line EngineError."""
     import dask
 
+    method = start_method()
     try:
-        with dask.config.set(WORKER_CONFIG):
+        # the method is read when each nanny starts its process, inside this block
+        with dask.config.set(
+            {**WORKER_CONFIG, "distributed.worker.multiprocessing-method": method}
+        ):
             return cluster_cls(
                 n_workers=n_workers,
                 threads_per_worker=1,
