@@ -11,6 +11,7 @@ import pytest
 from basingov import pipeline
 from basingov.cli import main
 from basingov.errors import BasingovWarning
+from tests.reliability.signals import default_signals
 
 
 def _main(
@@ -245,6 +246,7 @@ def test_ctrl_c_while_the_package_loads(argv0: str, code: int | None) -> None:
         text=True,
         timeout=120,
         check=False,
+        preexec_fn=default_signals,
     )
     if code is None:
         assert (r.returncode, r.stdout.strip()) == (7, "KeyboardInterrupt raised")

@@ -20,6 +20,7 @@ import pytest
 
 from basingov._outdir import MANIFEST
 from basingov.io import atomic_dir
+from tests.reliability.signals import default_signals
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 ENV = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONWARNINGS": "ignore"}
@@ -34,14 +35,16 @@ def _cli(*args: str, prefix: tuple[str, ...] = ()) -> list[str]:
 
 def _start(cmd: list[str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        cmd, cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_signals,
+    )  # fmt: skip
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=TIMEOUT, check=False
-    )
+        cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+        preexec_fn=default_signals,
+    )  # fmt: skip
 
 
 def _previous(out: Path) -> dict[str, str]:
@@ -300,6 +303,7 @@ def test_a_signal_during_a_c_library_callback_is_not_lost(sig: int, code: int) -
         text=True,
         timeout=50,
         check=False,
+        preexec_fn=default_signals,
     )
     assert r.returncode == code, r.stderr
     assert "Exception ignored" not in r.stderr

@@ -991,7 +991,7 @@ def _river_features(rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int)
         part = simplify_lines(rivers.iloc[start : start + chunk], tol)
         fc = feature_collection(part, ["n", "q", "l", "w", "c"], digits=digits)
         for f in fc["features"]:
-            text = json.dumps(f, separators=(",", ":"), ensure_ascii=False)
+            text = L.feature_json(f)
             used += len(text) + 1
             if used > cap or len(out) >= MAX_RIVER_FEATURES:
                 return out
@@ -1035,8 +1035,7 @@ def _fit_budget(ctx: MapContext, *, max_bytes: int) -> tuple[folium.Map, dict[st
         digits = coordinate_digits(tol)
         features = _river_features(ctx.rivers, tol, digits, river_cap)
         n = len(features)
-        # the text json.dumps gives the collection of these features (collection_json)
-        river_json = '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
+        river_json = L.collection_json_of(features)
         m, sizes = _render(ctx, tolerance_m=tol, n_rivers=n, river_json=river_json, memo=memo)
         page = m.get_root().render()  # an OfflineFigure's: the offline page
         size = len(page.encode("utf-8"))

@@ -26,6 +26,8 @@ __all__ = [
     "add_backdrop",
     "add_data",
     "collection_json",
+    "collection_json_of",
+    "feature_json",
     "legend_html",
     "new_map",
     "palette",
@@ -317,6 +319,27 @@ def collection_json(collection: dict[str, Any]) -> str:
     '{"type":"FeatureCollection","features":[{"a":"é"}]}'
     """
     return json.dumps(collection, separators=(",", ":"), ensure_ascii=False)
+
+
+def feature_json(feature: dict[str, Any]) -> str:
+    """Return the compact JSON text of one feature, as :func:`collection_json` writes it."""
+    return json.dumps(feature, separators=(",", ":"), ensure_ascii=False)
+
+
+def collection_json_of(features: Sequence[str]) -> str:
+    """Return :func:`collection_json` of the features whose :func:`feature_json` texts are given.
+
+    Lets a caller measure the features one by one (to fit a size budget) and join them
+    without encoding them again.
+
+    Examples
+    --------
+    >>> fs = [{"type": "Feature", "properties": {"n": "Aare"}}, {"a": [1, 2.5]}]
+    >>> collection_json_of([feature_json(f) for f in fs]) == collection_json(
+    ...     {"type": "FeatureCollection", "features": fs})
+    True
+    """
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
 def add_data(map_: folium.Map, collection: dict[str, Any] | str) -> GeoData:
