@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -194,3 +195,31 @@ def test_run_all_runs_the_four_basins(tmp_path: Path, shipped_run) -> None:
         # the cluster writes the outputs of a single-process run: tables byte for byte,
         # the same layers, and the same map (built on a worker while the tables are written)
         assert_same_run(shipped_run(basin).out, tmp_path / basin)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_process_forked_from_the_command_leaves_its_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a LocalCluster's workers are forked from the command (scale.start_method): with -v
+    # they printed every basin's stage messages, interleaved and unlabelled, on the terminal
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("basingov"), "handlers", [])
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
+    assert CliRunner().invoke(cli, ["-v", "datasets", "list"]).exit_code == 0
+
+    def cli_handlers() -> int:
+        return sum(
+            getattr(h, "_basingov_cli", False)
+            for name in ("basingov", None)
+            for h in logging.getLogger(name).handlers
+        )
+
+    assert cli_handlers() == 2  # the command's own: basingov's and other libraries'
+    pid = os.fork()
+    if pid == 0:  # the child reports through its exit status only
+        os._exit(cli_handlers())
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cli_handlers() == 2  # the command keeps them

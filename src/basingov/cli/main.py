@@ -49,10 +49,25 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     handler.setLevel(level)
     root.setLevel(level)
     _third_party_logging(logging.ERROR if quiet > verbose else logging.WARNING)
+    if not _STATE.get("at_fork") and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_leave_the_terminal)
+        _STATE["at_fork"] = True
     _STATE["quiet"] = quiet > verbose
     _STATE["debug"] = verbose - quiet >= 2
     ctx.ensure_object(dict)
     ctx.obj["progress"] = quiet == 0
+
+
+def _leave_the_terminal() -> None:
+    """In a process forked from the command (a LocalCluster's dask worker), drop its handlers.
+
+    The command's terminal shows what the command says; a worker's basin writes its
+    messages to its own ``run.log``, as a spawned worker (which never had these handlers)
+    does. Without this, ``-v`` interleaved the stage messages of several basins, unlabelled.
+    """
+    for logger in (logging.getLogger("basingov"), logging.getLogger()):
+        for h in [h for h in logger.handlers if getattr(h, "_basingov_cli", False)]:
+            logger.removeHandler(h)
 
 
 class _NotBasingov(logging.Filter):
