@@ -451,6 +451,12 @@ tables byte for byte, layers, maps but for the ids, summary facts).
   `basingov.network.csr_reverse`: the same order and bounds); the "before" column is the
   previous stop's code (8bf02bb), run alternately with this one. Tables byte-identical to
   the runs of d3775d7 as above.
+- Fifth stop (2026-12-03 04:20, quiet machine): no change aimed at P4 (this stop's work
+  is P6: forked workers). Re-measured without a "before" column: Rhine 17.6 s, four
+  basins 31.5 s; the 19.9 s and 35.7 s of the previous measurement were taken at a load
+  of 1.2 and by the same stages (the map now joins its river features with
+  `collection_json_of`, the same text). Tables identical to a run of ad5cf54
+  (`tests/runs.assert_same_run`).
 """
 
 
