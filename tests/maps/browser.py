@@ -94,8 +94,11 @@ def click_a_crossing(driver: Any) -> str:
     t0 = time.monotonic()
     while time.monotonic() - t0 < 5:
         pops = driver.find_elements(By.CSS_SELECTOR, ".leaflet-popup-content")
-        if pops and pops[0].text.strip():
-            return str(pops[0].text)
+        # the whole text, not Selenium's visible text: a long popup scrolls, and what is
+        # scrolled out of its box (the heading of a crossing's popup) is not "visible"
+        text = pops[0].get_attribute("textContent") if pops else None
+        if text and text.strip():
+            return str(text)
         time.sleep(0.1)
     msg = "clicking a crossing opened no popup"
     raise AssertionError(msg)
