@@ -163,9 +163,9 @@ def start_method() -> str:
     imported them) instead of importing them again (``spawn``, dask's default: about 3 s
     a worker on the P6 machine, paid by every ``basingov run all``; docs/performance.md,
     P6). Elsewhere (macOS and Windows, where forking a process that runs threads is not
-    safe or not possible) dask's setting is kept, as it is when ``$DASK_DISTRIBUTED__
-    WORKER__MULTIPROCESSING_METHOD`` is set (``spawn`` there restores dask's default) or
-    when dask's configuration names another method than its default.
+    safe or not possible) dask's setting is kept, as it is when the environment variable
+    :data:`START_METHOD_ENV` is set (``spawn`` there restores dask's default) or when
+    dask's configuration names another method than its default.
 
     Examples
     --------

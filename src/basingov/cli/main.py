@@ -49,9 +49,6 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     handler.setLevel(level)
     root.setLevel(level)
     _third_party_logging(logging.ERROR if quiet > verbose else logging.WARNING)
-    if not _STATE.get("at_fork") and hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=_leave_the_terminal)
-        _STATE["at_fork"] = True
     _STATE["quiet"] = quiet > verbose
     _STATE["debug"] = verbose - quiet >= 2
     ctx.ensure_object(dict)
@@ -68,6 +65,10 @@ def _leave_the_terminal() -> None:
     for logger in (logging.getLogger("basingov"), logging.getLogger()):
         for h in [h for h in logger.handlers if getattr(h, "_basingov_cli", False)]:
             logger.removeHandler(h)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
+    os.register_at_fork(after_in_child=_leave_the_terminal)
 
 
 class _NotBasingov(logging.Filter):

@@ -318,12 +318,16 @@ def collection_json(collection: dict[str, Any]) -> str:
     >>> collection_json({"type": "FeatureCollection", "features": [{"a": "é"}]})
     '{"type":"FeatureCollection","features":[{"a":"é"}]}'
     """
-    return json.dumps(collection, separators=(",", ":"), ensure_ascii=False)
+    return _compact_json(collection)
 
 
 def feature_json(feature: dict[str, Any]) -> str:
     """Return the compact JSON text of one feature, as :func:`collection_json` writes it."""
-    return json.dumps(feature, separators=(",", ":"), ensure_ascii=False)
+    return _compact_json(feature)
+
+
+def _compact_json(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 def collection_json_of(features: Sequence[str]) -> str:
