@@ -324,6 +324,31 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
 
 
+def test_bands_equal_the_percentiles_of_the_whole_stack():
+    # bands() takes the percentiles of the listed (somewhere non-zero) pairs only; each
+    # pair's numbers must be those of np.percentile over the whole runs x J x J stack
+    from basingov.spillover import MonteCarloSamples
+
+    rng = np.random.default_rng(7)
+    samples = rng.lognormal(size=(37, 9, 9)) * (rng.random((1, 9, 9)) < 0.3)
+    samples[:, 2, 5] = 0.0
+    samples[4, 2, 5] = 1e-300  # non-zero in one run only: still listed
+    samples[:, 3, 3] = np.where(np.arange(37) % 2, -0.0, 0.0)  # zero in every run: not
+    ids = tuple(f"J{i}" for i in range(9))
+    q = (5.0, 12.5, 50.0, 95.0, 100.0)
+    got = MonteCarloSamples(level="x", ids=ids, samples=samples).bands(q)
+    whole = np.percentile(samples, q, axis=0)
+    nz = np.argwhere((samples != 0).any(axis=0))
+    listed = set(map(tuple, nz.tolist()))
+    assert (2, 5) in listed
+    assert (3, 3) not in listed
+    assert len(got) == len(nz)
+    assert got[["origin", "receptor"]].to_numpy().tolist() == [[f"J{i}", f"J{j}"] for i, j in nz]
+    for k, qq in enumerate(q):
+        want = whole[k][nz[:, 0], nz[:, 1]]
+        assert got[f"p{qq:g}"].to_numpy().tobytes() == want.tobytes(), qq
+
+
 # --- boundary stretches: a river forming the A|B border ---------------------------------------
 def _zigzag_case():
     # reach 0 in A (upstream), reach 1 along the A|B border, its six 2 km pieces falling
