@@ -24,6 +24,7 @@ from basingov.spillover import (
     stretch_route_codes,
     transfer,
 )
+from basingov.spillover.pieces import _place
 
 
 def _check_invariant(gen, dlv, dec, ret):
@@ -573,6 +574,41 @@ def test_explicit_origin_counts_where_the_load_is_generated(basin):
         assert v == pytest.approx(res.matrices["country"].loc[o, r])
     with pytest.raises(InputError, match="split by origin at level"):
         monte_carlo_matrix(net, pn, ol, level="state")
+
+
+def _origin_codes_row_by_row(pn, loads, level):
+    """Plain reference of origin_loads' origin per row: each row's text, one by one."""
+    piece_codes, piece_ids = pn.jur_codes(level)
+    _, _, row, node, _ = _place(pn, loads)
+    raw = loads.get(f"origin_{level}", pd.Series([None] * len(loads))).tolist()
+    text = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in raw]
+    ids = sorted({*map(str, piece_ids), *(t for t in text if t)})
+    piece_jur = [str(piece_ids[c]) for c in piece_codes]
+    return ids, [ids.index(text[k] or piece_jur[i]) for k, i in zip(row, node, strict=True)]
+
+
+@pytest.mark.parametrize("values", [["B", None, "", "C", np.nan, "A"], [None], [7, "7", "", 3.5]])
+def test_origin_loads_names_each_rows_origin_as_row_by_row(basin, values):
+    # origin_loads reads each distinct origin text once; the same origins as row by row
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    rng = np.random.default_rng(len(values))
+    n = 40
+    loads = pd.DataFrame(
+        {
+            "piece_id": rng.choice(pieces["piece_id"].to_numpy(), n),
+            "load_kg_day": rng.uniform(0.5, 2.0, n),
+            "origin_country": pd.Series(rng.choice(np.array(values, dtype=object), n)),
+        }
+    )
+    for table in (loads, loads.drop(columns="origin_country")):
+        ol = origin_loads(pn, table, "country")
+        ids, want = _origin_codes_row_by_row(pn, table, "country")
+        assert ol.ids.tolist() == ids
+        node = _place(pn, table)[3]
+        home = ol.codes[node]
+        # rows of another origin are listed one by one, the others count at home
+        assert ol.origin.tolist() == [w for w, h in zip(want, home, strict=True) if w != h]
 
 
 @pytest.mark.parametrize("kind", ["tree", "dag", "loop"])

@@ -455,19 +455,21 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
     piece_codes, piece_ids = pn.jur_codes(level)
     sources, scode, row, node, load = _place(pn, loads)
     col = f"origin_{level}"
+    # each distinct origin named in the table once (a long table repeats a few ids):
+    # ``given[k]`` whether row k names one, ``named[rcode[k]]`` its text
     if col in loads.columns:
-        raw = loads[col].to_numpy(dtype=object)
-        given = ~pd.isna(raw)
-        given[given] = np.array([str(v) != "" for v in raw[given]], dtype=bool)
-        explicit = np.where(given, raw, "").astype(str)
+        rcode, uniq = pd.factorize(loads[col].to_numpy(dtype=object))  # missing: -1
+        named = np.array([str(v) for v in uniq], dtype=str)
+        given = (rcode >= 0) & np.append(named != "", False)[rcode]
     else:
+        rcode, named = np.full(len(loads), -1, dtype=np.int64), np.array([], dtype=str)
         given = np.zeros(len(loads), dtype=bool)
-        explicit = np.full(len(loads), "", dtype=object).astype(str)
-    ids = np.unique(np.concatenate([piece_ids.astype(str), explicit[given]])).astype(object)
+    ids = np.unique(np.concatenate([piece_ids.astype(str), named[named != ""]])).astype(object)
     idx = pd.Index(ids)
     # each piece's jurisdiction, renumbered into ``ids`` (no string per piece)
     codes = idx.get_indexer(piece_ids).astype(np.int64)[piece_codes]
-    oc = np.where(given[row], idx.get_indexer(explicit[row]), codes[node]).astype(np.int64)
+    named_code = np.append(idx.get_indexer(named), -1)
+    oc = np.where(given[row], named_code[rcode[row]], codes[node]).astype(np.int64)
     home = oc == codes[node]
     hm = np.zeros((len(sources), pn.graph.n))
     np.add.at(hm, (scode[row[home]], node[home]), load[home])
