@@ -100,6 +100,35 @@ def test_lines_cut_by_cells(seed: int) -> None:
     _same(_cut(lines, cells, threads=False), shapely.intersection(lines, cells))
 
 
+@pytest.mark.parametrize("seed", [7, 8])
+def test_line_lengths_inside_a_cell_are_those_of_the_plain_cut(seed: int) -> None:
+    # _clipped_lengths takes the own length of a simple LineString strictly inside its
+    # polygon; crossing, touching, closed, repeated-point and multi-part lines are here too
+    rng = np.random.default_rng(seed)
+    walks = _walks(rng, 1500, 300.0, 3.0)
+    coords = [shapely.get_coordinates(w) for w in walks[:300]]
+    doubled = [shapely.LineString(np.repeat(c, 2, axis=0)) for c in coords[:100]]
+    closed = [shapely.LineString([*c, c[0]]) for c in coords[100:200]]
+    multi = [shapely.MultiLineString([c[:2], c[1:]]) for c in coords[200:300]]
+    lines = np.concatenate([walks, shapely.reverse(walks[:200]), doubled, closed, multi])
+    cells = np.asarray([_blob(rng, 40, 150.0) for _ in range(40)], dtype=object)
+    cells = shapely.transform(cells, lambda xy: xy + rng.uniform(-250, 250, 2))
+    li, ci = shapely.STRtree(cells).query(lines, predicate="intersects")
+    lines, cells = lines[li], cells[ci]
+    shapely.prepare(cells)
+    inner = shapely.contains_properly(cells, lines)
+    simple = shapely.is_simple(lines) & (shapely.get_type_id(lines) == 1)
+    for taken in (inner & simple, inner & ~simple, ~inner):  # each path is taken
+        assert taken.sum() > 20
+    plain = shapely.length(shapely.intersection(cells, lines))
+    got = _clipped_lengths(cells, lines)
+    assert got.tobytes() == plain.tobytes()
+    # a line crossing itself is noded by the overlay: its own length is not always the same
+    # bits, so those lines must keep the cut
+    crossing = inner & ~simple & (shapely.get_type_id(lines) == 1)
+    assert (shapely.length(lines[crossing]) != plain[crossing]).any()
+
+
 @pytest.mark.slow
 def test_shipped_rhine_cells_outline_and_jurisdictions() -> None:
     from basingov.datasets import data_dir, load_basin

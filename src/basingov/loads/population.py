@@ -99,15 +99,25 @@ def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
 def _clipped_lengths(polys: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """``shapely.length(shapely.intersection(polys, lines))`` element-wise, the same bits.
 
-    Lines strictly inside their polygon are cut by a box instead, as in :func:`_cut`;
-    the others are cut on threads (or dask tasks) that return only the lengths.
+    A LineString strictly inside its polygon that does not cross or touch itself
+    (``is_simple``) is its own intersection with the polygon: GEOS's overlay finds no
+    node on it and gives back its vertices in their order (repeated points dropped, which
+    add 0 to the length), so its own length is the same bits. Other lines strictly inside
+    (multi-part, or crossing themselves, where the overlay nodes them) are cut by a box
+    instead, as in :func:`_cut`; the rest are cut on threads (or dask tasks) that return
+    only the lengths.
+    ``tests/loads/test_loads_fastcut.py`` checks all three against the plain cut.
     """
     shapely.prepare(polys)
     inner = shapely.contains_properly(polys, lines)
     out = np.empty(len(lines), dtype=np.float64)
-    if inner.any():
-        li = lines[inner]
-        out[inner] = _each(_clipped_length, _clear_boxes(li), li)
+    own = np.flatnonzero(inner)
+    simple = (shapely.get_type_id(lines[own]) == 1) & shapely.is_simple(lines[own])
+    out[own[simple]] = shapely.length(lines[own[simple]])
+    boxed = own[~simple]
+    if boxed.size:
+        li = lines[boxed]
+        out[boxed] = _each(_clipped_length, _clear_boxes(li), li)
     rest = ~inner
     if rest.any():
         out[rest] = _each(_clipped_length, polys[rest], lines[rest])
