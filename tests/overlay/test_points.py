@@ -94,3 +94,24 @@ def test_locate_equals_geos(seed):
 def test_locate_empty():
     assert PointLocator(np.array([], dtype=object)).locate(np.zeros((2, 2))).tolist() == [-1, -1]
     assert PointLocator(np.array([box(0, 0, 1, 1)])).locate(np.zeros((0, 2))).size == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_near_any_equals_the_dwithin_tree_query(seed):
+    # mark_boundary_pieces finds the pieces near a border by boxes and shapely.dwithin; the
+    # same pieces as STRtree's dwithin query, pairs at exactly the distance included
+    from basingov.overlay.boundary import _near_any
+
+    rng = np.random.default_rng(seed)
+    segs = shapely.linestrings(rng.uniform(0, 5000, (400, 2, 2)))
+    walks = np.cumsum(rng.normal(0, 40, (1500, 6, 2)), axis=1) + rng.uniform(0, 5000, (1500, 1, 2))
+    lines = shapely.linestrings(walks)
+    # lines at exactly 30 m from a segment's end (the distance tested), and an empty line
+    ends = shapely.get_coordinates(segs)[::2][:50]
+    exact = [LineString([(x + 30.0, y), (x + 30.0, y + 1.0)]) for x, y in ends]
+    lines = np.concatenate([lines, exact, [LineString()]])
+    for d in (30.0, 150.0, 1e-9):
+        want = np.unique(shapely.STRtree(segs).query(lines, predicate="dwithin", distance=d)[0])
+        got = _near_any(lines, segs, d)
+        assert got.tolist() == want.tolist()
+        assert 0 < want.size < lines.size or d < 1
