@@ -198,3 +198,71 @@ def test_group_stat_equals_stat_of_each_group(statistic):
     got = _group_stat(df["v"].to_numpy(np.float64), grouped.ngroup(), statistic)
     want = grouped["v"].agg(lambda v: _stat(v, statistic)).to_numpy()
     np.testing.assert_array_equal(got, want)
+
+
+def _worst_row_by_row(params, labels, standard, period):
+    """Plain reference of period_classes' classes: a groupby loop over station-periods."""
+    rows = []
+    for (sid, per), g in params.groupby(["station_id", "period"], sort=True):
+        worst = int(g["class_rank"].max())
+        ex = g["exceedance_ratio"].to_numpy(dtype=np.float64)
+        has_ex = np.isfinite(ex)
+        imax = int(np.nanargmax(np.where(has_ex, ex, -np.inf))) if has_ex.any() else -1
+        rows.append(
+            {
+                "station_id": sid,
+                "period": per,
+                "period_start": pd.Timestamp(str(per) if period == "month" else f"{per}-01"),
+                "class": labels[worst - 1],
+                "class_rank": worst,
+                "worst_parameters": "|".join(g.loc[g["class_rank"] == worst, "parameter"]),
+                "max_exceedance_ratio": float(ex[imax]) if imax >= 0 else np.nan,
+                "max_exceedance_parameter": str(g["parameter"].iloc[imax]) if imax >= 0 else "",
+                "n_parameters": len(g),
+                "standard": standard,
+                "class_source": "period statistics",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("period", ["year", "month"])
+def test_worst_class_of_each_period_equals_a_groupby_loop(period):
+    # ties of classes and of ratios, missing and infinite ratios, one-parameter periods
+    from basingov.monitoring.sections import _worst_of_periods
+
+    rng = np.random.default_rng(3)
+    n = 400
+    labels = ["I", "II", "III", "IV", "V", "worse than V"]
+    per = rng.choice(["2019", "2020", "2021"] if period == "year" else ["2020-01", "2020-02"], n)
+    params = pd.DataFrame(
+        {
+            "station_id": rng.choice([f"S{i}" for i in range(90)], n),
+            "period": per,
+            "parameter": rng.choice(["DO", "NH3-N", "TP", "COD", "BOD5", "CODMn"], n),
+            "class_rank": rng.integers(1, 7, n),
+            "exceedance_ratio": rng.choice([np.nan, np.inf, -np.inf, 0.5, 1.25, 2.0, 3.5], n),
+        }
+    )
+    params = params.drop_duplicates(["station_id", "period", "parameter"])
+    params = params.sort_values(["station_id", "period", "parameter"]).reset_index(drop=True)
+    got = _worst_of_periods(params, labels, standard="GB3838-2002", period=period)
+    want = _worst_row_by_row(params, labels, "GB3838-2002", period)
+    assert (got["n_parameters"] == 1).any()
+    assert got["worst_parameters"].str.contains("|", regex=False).any()
+    assert (got["max_exceedance_parameter"] == "").any()
+    pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("period", ["year", "month"])
+def test_period_label_equals_strftime(period):
+    # period_label formats each distinct time once; the Series of dt.strftime
+    from basingov.monitoring.sections import period_label
+
+    rng = np.random.default_rng(5)
+    days = pd.to_datetime("2001-01-01") + pd.to_timedelta(rng.integers(0, 9000, 500), "D")
+    t = pd.Series(days, index=rng.permutation(500) * 3, name="time")
+    t.iloc[::7] = pd.NaT
+    want = t.dt.strftime("%Y-%m" if period == "month" else "%Y")
+    pd.testing.assert_series_equal(period_label(t, period), want)
+    pd.testing.assert_series_equal(period_label(t.dt.tz_localize("UTC"), period), want)

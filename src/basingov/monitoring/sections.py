@@ -74,10 +74,20 @@ def period_label(time: pd.Series, period: Period) -> pd.Series:
     >>> t = pd.Series(pd.to_datetime(["2012-03-05", "2013-12-31"]))
     >>> period_label(t, "month").tolist(), period_label(t, "year").tolist()
     (['2012-03', '2013-12'], ['2012', '2013'])
+
+    The same Series as ``t.dt.strftime`` (missing times included):
+
+    >>> t = pd.Series(pd.to_datetime(["2012-03-05", None, "2012-03-05"]), index=[4, 2, 9])
+    >>> period_label(t, "month").equals(t.dt.strftime("%Y-%m"))
+    True
     """
     check_choice(period, PERIODS, name="period")
     t = pd.to_datetime(time)
-    return t.dt.strftime("%Y-%m" if period == "month" else "%Y")
+    # each distinct time formatted once (a station samples on few days); NaT stays missing
+    codes, uniq = pd.factorize(t)
+    text = pd.DatetimeIndex(uniq).strftime("%Y-%m" if period == "month" else "%Y")
+    labels = np.append(text.to_numpy(dtype=object), np.nan)[codes]
+    return pd.Series(labels, index=t.index, dtype=text.dtype, name=t.name)
 
 
 def _stat(values: pd.Series, statistic: str) -> float:
@@ -248,28 +258,61 @@ def period_classes(
         parts.append(agg)
     params = pd.concat(parts, ignore_index=True)[pcols]
     params = params.sort_values(["station_id", "period", "parameter"]).reset_index(drop=True)
-    rows_out = []
-    for (sid, per), g in params.groupby(["station_id", "period"], sort=True):
-        worst = int(g["class_rank"].max())
-        ex = g["exceedance_ratio"].to_numpy(dtype=np.float64)
-        has_ex = np.isfinite(ex)
-        imax = int(np.nanargmax(np.where(has_ex, ex, -np.inf))) if has_ex.any() else -1
-        rows_out.append(
-            {
-                "station_id": sid,
-                "period": per,
-                "period_start": pd.Timestamp(str(per) if period == "month" else f"{per}-01"),
-                "class": std.labels[worst - 1],
-                "class_rank": worst,
-                "worst_parameters": "|".join(g.loc[g["class_rank"] == worst, "parameter"]),
-                "max_exceedance_ratio": float(ex[imax]) if imax >= 0 else np.nan,
-                "max_exceedance_parameter": str(g["parameter"].iloc[imax]) if imax >= 0 else "",
-                "n_parameters": len(g),
-                "standard": standard,
-                "class_source": "period statistics",
-            }
-        )
-    return pd.DataFrame(rows_out, columns=ccols), params
+    return _worst_of_periods(params, std.labels, standard=standard, period=period), params
+
+
+def _worst_of_periods(
+    params: pd.DataFrame, labels: Any, *, standard: str, period: Period
+) -> pd.DataFrame:
+    """One row per station and period of ``params`` (sorted by them): its worst class.
+
+    The class is that of the worst parameter; ``worst_parameters`` lists the parameters
+    in that class, in the table's order; the largest finite exceedance ratio (the first
+    of equal ones) names ``max_exceedance_parameter``. Array code over the runs of rows
+    of each station and period, the rows :func:`period_classes` gets from a groupby.
+    """
+    n = len(params)
+    sid = params["station_id"].to_numpy(dtype=object)
+    per = params["period"].to_numpy(dtype=object)
+    first = np.ones(n, dtype=bool)
+    first[1:] = (sid[1:] != sid[:-1]) | (per[1:] != per[:-1])
+    start = np.flatnonzero(first)
+    gid = np.cumsum(first) - 1
+    rank = params["class_rank"].to_numpy(dtype=np.int64)
+    worst = np.maximum.reduceat(rank, start)
+    name = params["parameter"].to_numpy(dtype=object)
+    # the rows in the worst class, in order: every station-period has at least one
+    at_worst = np.flatnonzero(rank == worst[gid])
+    cut = np.flatnonzero(np.diff(gid[at_worst])) + 1
+    worst_names = name[at_worst].tolist()
+    joined = [
+        "|".join(worst_names[a:b])
+        for a, b in zip([0, *cut.tolist()], [*cut.tolist(), len(worst_names)], strict=True)
+    ]
+    ex = params["exceedance_ratio"].to_numpy(dtype=np.float64)
+    ex = np.where(np.isfinite(ex), ex, -np.inf)
+    top = np.maximum.reduceat(ex, start)
+    has_ex = top > -np.inf  # some finite ratio
+    hit = np.flatnonzero(ex == top[gid])
+    imax = hit[np.unique(gid[hit], return_index=True)[1]]  # the first of equal maxima
+    periods = per[start].tolist()
+    stamp = {p: pd.Timestamp(str(p) if period == "month" else f"{p}-01") for p in set(periods)}
+    return pd.DataFrame(
+        {
+            "station_id": sid[start].tolist(),
+            "period": periods,
+            "period_start": [stamp[p] for p in periods],
+            "class": [labels[w - 1] for w in worst.tolist()],
+            "class_rank": worst.tolist(),
+            "worst_parameters": joined,
+            "max_exceedance_ratio": np.where(has_ex, ex[imax], np.nan).tolist(),
+            "max_exceedance_parameter": np.where(has_ex, name[imax], "").tolist(),
+            "n_parameters": np.diff(np.append(start, n)).tolist(),
+            "standard": standard,
+            "class_source": "period statistics",
+        },
+        columns=list(_CLASS_COLUMNS),
+    )
 
 
 def published_classes(observations: pd.DataFrame) -> pd.DataFrame:
