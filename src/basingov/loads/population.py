@@ -13,6 +13,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 from pyproj.exceptions import ProjError
 
 from basingov._checks import require_columns
+from basingov._geometry import whole_inside
 from basingov._parallel import elementwise, spreading
 from basingov._threads import chunked
 from basingov.errors import BasingovWarning, CRSError, InputError
@@ -99,23 +100,19 @@ def _clipped_length(a: np.ndarray, b: Any) -> np.ndarray:
 def _clipped_lengths(polys: np.ndarray, lines: np.ndarray) -> np.ndarray:
     """``shapely.length(shapely.intersection(polys, lines))`` element-wise, the same bits.
 
-    A LineString strictly inside its polygon that does not cross or touch itself
-    (``is_simple``) is its own intersection with the polygon: GEOS's overlay finds no
-    node on it and gives back its vertices in their order (repeated points dropped, which
-    add 0 to the length), so its own length is the same bits. Other lines strictly inside
-    (multi-part, or crossing themselves, where the overlay nodes them) are cut by a box
-    instead, as in :func:`_cut`; the rest are cut on threads (or dask tasks) that return
-    only the lengths.
+    A line that is its own intersection with its polygon (strictly inside, simple and
+    open: :func:`basingov._geometry.whole_inside`) takes its own length. Other lines
+    strictly inside are cut by a box instead, as in :func:`_cut`; the rest are cut on
+    threads (or dask tasks) that return only the lengths.
     ``tests/loads/test_loads_fastcut.py`` checks all three against the plain cut.
     """
     shapely.prepare(polys)
     inner = shapely.contains_properly(polys, lines)
+    whole = whole_inside(polys, lines, inside=inner)
     out = np.empty(len(lines), dtype=np.float64)
-    own = np.flatnonzero(inner)
-    simple = (shapely.get_type_id(lines[own]) == 1) & shapely.is_simple(lines[own])
-    out[own[simple]] = shapely.length(lines[own[simple]])
-    boxed = own[~simple]
-    if boxed.size:
+    out[whole] = shapely.length(lines[whole])
+    boxed = inner & ~whole
+    if boxed.any():
         li = lines[boxed]
         out[boxed] = _each(_clipped_length, _clear_boxes(li), li)
     rest = ~inner
