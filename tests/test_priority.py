@@ -364,3 +364,17 @@ def test_rest_of_reach_matches_a_loop_per_point():
         on = np.flatnonzero(rp == reach[k])
         ref = np.unique(codes[on[(fs[on] >= frac[k] - 1e-9) & (codes[on] >= 0)]])
         assert got[ptr[k] : ptr[k + 1]].tolist() == ref.tolist(), k
+
+
+@pytest.mark.parametrize("nb", [1, 7, 5000])
+def test_unique_pairs_match_numpy_unique_on_axis(nb):
+    from basingov.priority import _unique_pairs
+
+    rng = np.random.default_rng(nb)
+    a = rng.integers(0, 3000, 20_000)
+    b = rng.integers(0, nb, a.size)
+    want = np.unique(np.stack([a, b]), axis=1)
+    got = _unique_pairs(a, b, nb)
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert want.shape[1] < a.size  # repeated pairs were dropped

@@ -212,7 +212,7 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
         codes = np.where(jur == _OUTSIDE, -1, codes).astype(np.int64)
         # each reach's own jurisdictions (distinct, outside excluded)
         ok = codes >= 0
-        pair = np.unique(np.stack([rp[ok], codes[ok]]), axis=1)
+        pair = _unique_pairs(rp[ok], codes[ok], int(uniq.size))
         own_ptr = np.searchsorted(pair[0], np.arange(n + 1)).astype(np.int64)
         pa = rid_pos.reindex(c["reach_id"].to_numpy()).to_numpy(dtype=np.int64)
         pb = rid_pos.reindex(c["to_reach_id"].to_numpy()).to_numpy(dtype=np.int64)
@@ -229,6 +229,21 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
         counts[same] = extra
         out.loc[pd.Index(c["crossing_id"].astype(str))] = counts
     return out
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, nb: int) -> np.ndarray:
+    """``np.unique(np.stack([a, b]), axis=1)`` for ``a >= 0`` and ``0 <= b < nb``.
+
+    One int64 key per pair (``a * nb + b``) sorts as the pairs do, and ``np.unique`` of
+    a flat array is many times faster than its ``axis`` form (a sort of row views).
+
+    Examples
+    --------
+    >>> _unique_pairs(np.array([2, 0, 2, 0]), np.array([1, 1, 0, 1]), 2).tolist()
+    [[0, 2, 2], [1, 0, 1]]
+    """
+    key = np.unique(a.astype(np.int64) * nb + b)
+    return np.stack([key // nb, key % nb])
 
 
 def _rest_of_reach(
