@@ -184,3 +184,24 @@ def test_select_river_matches_names_and_alternatives():
         select_river(t, "Elbe")
     with pytest.raises(InputError, match=r"level 'nuts9' is not in the table"):
         select_river(t, "Main", level="nuts9")
+
+
+def test_stretch_geometries_are_the_union_of_their_pieces(shipped_overlay):
+    """Every stretch's geometry is its own pieces merged (made once per course and reused)."""
+    import shapely
+
+    _, net, ov, _ = shipped_overlay("rhine")
+    rc = river_chiefs(net, ov)
+    p = ov.pieces.sort_values(["reach_pos", "piece"]).reset_index(drop=True)
+    by_reach = p.groupby("reach_pos").indices
+    courses = river_courses(net)
+    reused = 0
+    for (river, k), t in rc.groupby(["river", "course"], sort=False):
+        rows = np.concatenate([by_reach.get(r, []) for r in courses[river][k - 1]]).astype(int)
+        cum = np.concatenate([[0.0], np.cumsum(p["length_km"].to_numpy()[rows])])
+        for start, n, geom in zip(t["start_km"], t["n_pieces"], t.geometry, strict=True):
+            a = int(np.flatnonzero(cum == start)[0])
+            want = shapely.line_merge(shapely.union_all(p.geometry.to_numpy()[rows[a : a + n]]))
+            assert shapely.to_wkb(geom) == shapely.to_wkb(want), (river, k, start)
+        reused += len(t) - len(t.drop_duplicates(["start_km", "end_km"]))
+    assert reused > 100  # the same run of pieces at several levels

@@ -142,8 +142,10 @@ def river_courses(
         else np.zeros(n)
     )
     ups: dict[int, list[int]] = {}
-    for q in np.flatnonzero(idx_ds >= 0):
-        ups.setdefault(int(idx_ds[q]), []).append(int(q))
+    has_ds = np.flatnonzero(idx_ds >= 0)
+    # plain ints: a loop over numpy scalars costs several times more
+    for q, d in zip(has_ds.tolist(), idx_ds[has_ds].tolist(), strict=True):
+        ups.setdefault(d, []).append(q)
 
     def rank(q: int) -> tuple[float, int]:
         return (float(area[q]), -q)
@@ -324,6 +326,9 @@ def river_chiefs(
             if seq_rows.size == 0:
                 continue
             cum = np.concatenate([[0.0], np.cumsum(plen[seq_rows])])
+            # a stretch that a finer level does not split is the same run of pieces at
+            # several levels: its geometry (a costly union) is made once per course
+            merged: dict[tuple[int, int], Any] = {}
             for lv in lv_list:
                 holder_all, sid_all, key_all, look = per_level[lv]
                 key = key_all[seq_rows]
@@ -383,7 +388,9 @@ def river_chiefs(
                     )
                     pts_x.append((rgeom[rpos[first_p]], fs[first_p]))
                     pts_x.append((rgeom[rpos[last_p]], fe[last_p]))
-                    geoms.append(shapely.line_merge(shapely.union_all(pgeom[seq_rows[a:b]])))
+                    if (a, b) not in merged:
+                        merged[a, b] = shapely.line_merge(shapely.union_all(pgeom[seq_rows[a:b]]))
+                    geoms.append(merged[a, b])
     if not rows:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RIVER_CHIEF_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=reaches.crs))
