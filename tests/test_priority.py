@@ -475,3 +475,30 @@ def test_pair_rows_match_a_groupby_per_pair(seed):
     assert shapely.to_wkb(got["geometry"]).tolist() == shapely.to_wkb(want["geometry"]).tolist()
     assert got["has_station"].isna().any()
     assert (got["n_sections"] == 1).any()
+
+
+def test_records_equal_to_dict_records_value_for_value():
+    """The same Python values and types as to_dict("records"), missing values included."""
+    from basingov.priority import _records
+
+    rng = np.random.default_rng(5)
+    n = 500
+    names = pd.Series(rng.choice(["Aa", "Bb", "Cc"], n))
+    names[rng.random(n) < 0.2] = None
+    t = pd.DataFrame(
+        {
+            "name": names.astype("str"),
+            "load": np.where(rng.random(n) < 0.3, np.nan, rng.random(n)),
+            "minor": rng.random(n) < 0.5,
+            "count": rng.integers(0, 9, n),
+            "has": pd.Series(rng.choice([True, False, None, np.True_, np.float64(2.5)], n)),
+        }
+    )
+    cols = ["name", "has", "load", "minor", "count"]
+    got, want = _records(t, cols), t[cols].to_dict("records")
+    # repr: keys in order, floats to the last bit, nan and None told apart
+    assert repr(got) == repr(want)
+    assert [[type(v) for v in r.values()] for r in got] == [
+        [type(v) for v in r.values()] for r in want
+    ]
+    assert {type(r["has"]) for r in got} == {bool, float, type(None)}

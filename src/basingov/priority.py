@@ -636,6 +636,28 @@ _MECHANISM_INPUTS = (
 )
 
 
+def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Return ``frame[columns].to_dict("records")``: one dict of Python values per row.
+
+    Made from each column's ``tolist()``, with NumPy scalars in object columns turned
+    into Python values as ``to_dict`` does; ``to_dict`` walks the rows with ``itertuples``,
+    over ten times slower on Arrow-backed string columns.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": ["x", None], "b": [1.5, np.nan], "c": [np.True_, None]})
+    >>> _records(t, ["a", "c"]) == t[["a", "c"]].to_dict("records")
+    True
+    """
+    cols = []
+    for c in columns:
+        v = frame[c].tolist()
+        if frame[c].dtype == object:
+            v = [x.item() if isinstance(x, np.generic) else x for x in v]
+        cols.append(v)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cols, strict=True)]
+
+
 def _fmt_load(x: float) -> str:
     return f"{x:,.0f}" if x >= 10 else f"{x:.2g}"
 
@@ -867,7 +889,7 @@ def priority(
         )
         miss = np.isnan(miss) if len(known) else np.zeros((len(x), 0), dtype=bool)
         g["unknown"] = [";".join(k for k, m in zip(known, row, strict=True) if m) for row in miss]
-        mech = [_mechanism(r, thr) for r in g[list(_MECHANISM_INPUTS)].to_dict("records")]
+        mech = [_mechanism(r, thr) for r in _records(g, _MECHANISM_INPUTS)]
         g["mechanism"] = [m for m, _ in mech]
         g["reason"] = [why for _, why in mech]
         g = g.sort_values("rank")
