@@ -187,9 +187,9 @@ def river_courses(
 def _crossing_lookup(crossings: pd.DataFrame, level: str) -> dict[tuple[int, int, float], str]:
     c = crossings[crossings["level_name"] == level] if "level_name" in crossings else crossings
     look: dict[tuple[int, int, float], list[str]] = {}
-    for cid, a, b, f in zip(
-        c["crossing_id"], c["reach_id"], c["to_reach_id"], c["fraction"], strict=True
-    ):
+    # Python values by tolist(): iterating the Series walks Arrow strings one by one
+    cols = (c[k].tolist() for k in ("crossing_id", "reach_id", "to_reach_id", "fraction"))
+    for cid, a, b, f in zip(*cols, strict=True):
         look.setdefault((int(a), int(b), round(float(f), 6)), []).append(str(cid))
     return {k: ";".join(v) for k, v in look.items()}
 
