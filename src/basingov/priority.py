@@ -591,10 +591,7 @@ def rank_stability(
             # ranks are permutations of 1..n (no ties): tau-b from the discordant pairs
             dis = _discordant_columns(r[np.argsort(r0)])
             tot = (n * (n - 1)) // 2
-            taus = [
-                float(np.minimum(1.0, max(-1.0, (tot - 2 * int(d)) / np.sqrt(tot) / np.sqrt(tot))))
-                for d in dis
-            ]
+            taus = np.clip((tot - 2 * dis) / np.sqrt(tot) / np.sqrt(tot), -1.0, 1.0).tolist()
         if top_n:
             kept = ((r <= top_n) & (r0 <= top_n)[:, None]).sum(axis=0)
             tops = [int(k) / top_n for k in kept]
