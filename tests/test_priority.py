@@ -364,3 +364,141 @@ def test_rest_of_reach_matches_a_loop_per_point():
         on = np.flatnonzero(rp == reach[k])
         ref = np.unique(codes[on[(fs[on] >= frac[k] - 1e-9) & (codes[on] >= 0)]])
         assert got[ptr[k] : ptr[k + 1]].tolist() == ref.tolist(), k
+
+
+@pytest.mark.parametrize("nb", [1, 7, 5000])
+def test_unique_pairs_match_numpy_unique_on_axis(nb):
+    from basingov.priority import _unique_pairs
+
+    rng = np.random.default_rng(nb)
+    a = rng.integers(0, 3000, 20_000)
+    b = rng.integers(0, nb, a.size)
+    want = np.unique(np.stack([a, b]), axis=1)
+    got = _unique_pairs(a, b, nb)
+    assert got.dtype == want.dtype
+    assert np.array_equal(got, want)
+    assert want.shape[1] < a.size  # repeated pairs were dropped
+
+
+def _pair_rows_plain(cr: pd.DataFrame) -> pd.DataFrame:
+    """One row per (level, from, to) pair the straightforward way: a pandas group each."""
+    import shapely
+
+    rows = []
+    for (lv, a, b), g in cr.groupby(["level_name", "from_jur", "to_jur"], sort=False):
+        m = g.index[int(np.argmax(np.nan_to_num(g["upstream_area_km2"].to_numpy(), nan=0.0)))]
+        # np.sum of the values present (pairwise summation), NaN when there are none
+        load, own = (
+            np.nansum(g[c]) if g[c].notna().any() else np.nan for c in ("load_kg_day", "own_load")
+        )
+        st = [v for v in g["has_station"] if not pd.isna(v)]
+        origins = sorted(set().union(*map(set, g["_origins"])))
+        rows.append(
+            {
+                "kind": "pair",
+                "level_name": lv,
+                "section_or_pair": f"pair {a}->{b}",
+                "crossing_id": ";".join(g["crossing_id"]),
+                "from_jur": a,
+                "to_jur": b,
+                "from_name": cr.at[m, "from_name"],
+                "to_name": cr.at[m, "to_name"],
+                "n_sections": len(g),
+                "lon": cr.at[m, "lon"],
+                "lat": cr.at[m, "lat"],
+                "upstream_area_km2": g["upstream_area_km2"].max(),
+                "discharge_m3s": g["discharge_m3s"].max(),
+                "minor": bool(g["minor"].all()),
+                "load_kg_day": load,
+                "own_share": own / load if load > 0 else np.nan,
+                "exceedance_ratio": g["exceedance_ratio"].max(),
+                "has_station": any(bool(v) for v in st) if st else None,
+                "downstream_jurisdictions": g["downstream_jurisdictions"].max(),
+                "origins": ";".join(origins),
+                "n_jurisdictions": len(set(origins) | {a, b}),
+                "geometry": (
+                    cr.at[m, "geometry"] if len(g) == 1 else shapely.multipoints(list(g.geometry))
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_pair_rows_match_a_groupby_per_pair(seed):
+    """Sums, maxima, the leading section and the station flag of every pair, bit for bit."""
+    import shapely
+
+    from basingov.priority import _pair_rows
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    jur = [f"J{i}" for i in range(25)]
+    # small pairs, and one of 400 sections (numpy's pairwise sums start at 8 values)
+    a = np.where(np.arange(n) < 400, "J0", rng.choice(jur, n))
+    b = np.where(np.arange(n) < 400, "J1", rng.choice(jur, n))
+    perm = rng.permutation(n)
+
+    def vals(nan_share: float) -> np.ndarray:
+        v = rng.lognormal(0, 3, n)
+        v[rng.random(n) < nan_share] = np.nan
+        return v
+
+    cr = pd.DataFrame(
+        {
+            "level_name": rng.choice(["country", "state"], n),
+            "from_jur": a[perm],
+            "to_jur": b[perm],
+            "crossing_id": [f"c-{i}" for i in range(n)],
+            "load_kg_day": vals(0.3),
+            "own_load": vals(0.3),
+            "exceedance_ratio": vals(0.6),
+            "upstream_area_km2": np.round(vals(0.2), 1),  # ties for the leading section
+            "discharge_m3s": vals(0.2),
+            "downstream_jurisdictions": rng.integers(0, 5, n).astype(float),
+            "minor": rng.random(n) < 0.7,
+            "has_station": pd.Series(rng.choice([True, False, None], n), dtype=object),
+            "_origins": [
+                sorted(rng.choice(jur, rng.integers(0, 3), replace=False)) for _ in range(n)
+            ],
+            "from_name": [f"from {i}" for i in range(n)],
+            "to_name": [f"to {i}" for i in range(n)],
+            "lon": rng.uniform(5, 10, n),
+            "lat": rng.uniform(45, 50, n),
+        }
+    )
+    cr["geometry"] = shapely.points(cr["lon"], cr["lat"])
+    got, want = _pair_rows(cr), _pair_rows_plain(cr)
+    pd.testing.assert_frame_equal(
+        got.drop(columns="geometry"), want.drop(columns="geometry"), check_exact=True
+    )
+    assert shapely.to_wkb(got["geometry"]).tolist() == shapely.to_wkb(want["geometry"]).tolist()
+    assert got["has_station"].isna().any()
+    assert (got["n_sections"] == 1).any()
+
+
+def test_records_equal_to_dict_records_value_for_value():
+    """The same Python values and types as to_dict("records"), missing values included."""
+    from basingov.priority import _records
+
+    rng = np.random.default_rng(5)
+    n = 500
+    names = pd.Series(rng.choice(["Aa", "Bb", "Cc"], n))
+    names[rng.random(n) < 0.2] = None
+    t = pd.DataFrame(
+        {
+            "name": names.astype("str"),
+            "load": np.where(rng.random(n) < 0.3, np.nan, rng.random(n)),
+            "minor": rng.random(n) < 0.5,
+            "count": rng.integers(0, 9, n),
+            "has": pd.Series(rng.choice([True, False, None, np.True_, np.float64(2.5)], n)),
+        }
+    )
+    cols = ["name", "has", "load", "minor", "count"]
+    got, want = _records(t, cols), t[cols].to_dict("records")
+    # repr: keys in order, floats to the last bit, nan and None told apart
+    assert repr(got) == repr(want)
+    assert [[type(v) for v in r.values()] for r in got] == [
+        [type(v) for v in r.values()] for r in want
+    ]
+    assert {type(r["has"]) for r in got} == {bool, float, type(None)}

@@ -184,3 +184,63 @@ def test_select_river_matches_names_and_alternatives():
         select_river(t, "Elbe")
     with pytest.raises(InputError, match=r"level 'nuts9' is not in the table"):
         select_river(t, "Main", level="nuts9")
+
+
+def test_stretch_geometries_are_the_union_of_their_pieces(shipped_overlay):
+    """Every stretch's geometry is its own pieces merged (made once per course and reused)."""
+    import shapely
+
+    _, net, ov, _ = shipped_overlay("rhine")
+    rc = river_chiefs(net, ov)
+    p = ov.pieces.sort_values(["reach_pos", "piece"]).reset_index(drop=True)
+    by_reach = p.groupby("reach_pos").indices
+    courses = river_courses(net)
+    reused = 0
+    for (river, k), t in rc.groupby(["river", "course"], sort=False):
+        rows = np.concatenate([by_reach.get(r, []) for r in courses[river][k - 1]]).astype(int)
+        cum = np.concatenate([[0.0], np.cumsum(p["length_km"].to_numpy()[rows])])
+        for start, n, geom in zip(t["start_km"], t["n_pieces"], t.geometry, strict=True):
+            a = int(np.flatnonzero(cum == start)[0])
+            want = shapely.line_merge(shapely.union_all(p.geometry.to_numpy()[rows[a : a + n]]))
+            assert shapely.to_wkb(geom) == shapely.to_wkb(want), (river, k, start)
+        reused += len(t) - len(t.drop_duplicates(["start_km", "end_km"]))
+    assert reused > 100  # the same run of pieces at several levels
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_courses_match_a_walk_by_array_scans(seed):
+    """river_courses against the same rule spelt with plain array scans, on random trees."""
+    from types import SimpleNamespace
+
+    from basingov.rivers import SAME_NAME_MIN_RATIO
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    # each reach drains into one of the next four: long chains with confluences
+    step = (rng.random(n - 1) * np.minimum(4, n - np.arange(1, n))).astype(int)
+    idx_ds = np.append(np.arange(1, n) + step, -1)
+    idx_ds[rng.random(n) < 0.01] = -1  # several outlets
+    area = np.round(rng.uniform(0, 50, n), 0)  # ties broken by position
+    names = rng.choice(["", "", "A", "B", "Cc"], n)
+    net = SimpleNamespace(
+        reaches=pd.DataFrame({"name": names, "upstream_area_km2": area}), idx_ds=idx_ds
+    )
+    got = river_courses(net)
+
+    def best(qs: np.ndarray) -> int:
+        return int(qs[np.lexsort((-qs, area[qs]))[-1]])  # largest area, then first position
+
+    for river in ("A", "B", "Cc"):
+        todo = np.flatnonzero(names == river)
+        want = []
+        while todo.size:
+            walk = [best(todo)]
+            while (up := np.setdiff1d(np.flatnonzero(idx_ds == walk[-1]), walk)).size:
+                mine = up[np.isin(up, todo) & (area[up] >= SAME_NAME_MIN_RATIO * area[best(up)])]
+                walk.append(best(mine) if mine.size else best(up))
+            walk = walk[: max(i for i, q in enumerate(walk) if q in set(todo.tolist())) + 1]
+            todo = np.setdiff1d(todo, walk)
+            want.append(walk[::-1])
+        want.sort(key=lambda c: -area[c[-1]])
+        assert [c.tolist() for c in got[river]] == want, river
+    assert max(len(c) for cs in got.values() for c in cs) > 5

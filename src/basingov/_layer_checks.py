@@ -145,7 +145,7 @@ def check_layer(
         )
     if geometry_types is not None:
         allowed = set(geometry_types)
-        types = geom[~null].geom_type
+        types = geom[~null].geom_type.unique()  # not set(Series): a walk over Arrow strings
         wrong = sorted(set(types) - allowed)
         if wrong:
             problems.append(f"unexpected geometry type(s) {wrong}; expected {sorted(allowed)}")

@@ -212,7 +212,7 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
         codes = np.where(jur == _OUTSIDE, -1, codes).astype(np.int64)
         # each reach's own jurisdictions (distinct, outside excluded)
         ok = codes >= 0
-        pair = np.unique(np.stack([rp[ok], codes[ok]]), axis=1)
+        pair = _unique_pairs(rp[ok], codes[ok], int(uniq.size))
         own_ptr = np.searchsorted(pair[0], np.arange(n + 1)).astype(np.int64)
         pa = rid_pos.reindex(c["reach_id"].to_numpy()).to_numpy(dtype=np.int64)
         pb = rid_pos.reindex(c["to_reach_id"].to_numpy()).to_numpy(dtype=np.int64)
@@ -229,6 +229,21 @@ def downstream_jurisdictions(net: Any, pieces: pd.DataFrame, crossings: pd.DataF
         counts[same] = extra
         out.loc[pd.Index(c["crossing_id"].astype(str))] = counts
     return out
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, nb: int) -> np.ndarray:
+    """``np.unique(np.stack([a, b]), axis=1)`` for ``a >= 0`` and ``0 <= b < nb``.
+
+    One int64 key per pair (``a * nb + b``) sorts as the pairs do, and ``np.unique`` of
+    a flat array is many times faster than its ``axis`` form (a sort of row views).
+
+    Examples
+    --------
+    >>> _unique_pairs(np.array([2, 0, 2, 0]), np.array([1, 1, 0, 1]), 2).tolist()
+    [[0, 2, 2], [1, 0, 1]]
+    """
+    key = np.unique(a.astype(np.int64) * nb + b)
+    return np.stack([key // nb, key % nb])
 
 
 def _rest_of_reach(
@@ -576,10 +591,7 @@ def rank_stability(
             # ranks are permutations of 1..n (no ties): tau-b from the discordant pairs
             dis = _discordant_columns(r[np.argsort(r0)])
             tot = (n * (n - 1)) // 2
-            taus = [
-                float(np.minimum(1.0, max(-1.0, (tot - 2 * int(d)) / np.sqrt(tot) / np.sqrt(tot))))
-                for d in dis
-            ]
+            taus = np.clip((tot - 2 * dis) / np.sqrt(tot) / np.sqrt(tot), -1.0, 1.0).tolist()
         if top_n:
             kept = ((r <= top_n) & (r0 <= top_n)[:, None]).sum(axis=0)
             tops = [int(k) / top_n for k in kept]
@@ -619,6 +631,28 @@ _MECHANISM_INPUTS = (
     "has_station",
     "downstream_jurisdictions",
 )
+
+
+def _records(frame: pd.DataFrame, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Return ``frame[columns].to_dict("records")``: one dict of Python values per row.
+
+    Made from each column's ``tolist()``, with NumPy scalars in object columns turned
+    into Python values as ``to_dict`` does; ``to_dict`` walks the rows with ``itertuples``,
+    over ten times slower on Arrow-backed string columns.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": ["x", None], "b": [1.5, np.nan], "c": [np.True_, None]})
+    >>> _records(t, ["a", "c"]) == t[["a", "c"]].to_dict("records")
+    True
+    """
+    cols = []
+    for c in columns:
+        v = frame[c].tolist()
+        if frame[c].dtype == object:
+            v = [x.item() if isinstance(x, np.generic) else x for x in v]
+        cols.append(v)
+    return [dict(zip(columns, row, strict=True)) for row in zip(*cols, strict=True)]
 
 
 def _fmt_load(x: float) -> str:
@@ -852,7 +886,7 @@ def priority(
         )
         miss = np.isnan(miss) if len(known) else np.zeros((len(x), 0), dtype=bool)
         g["unknown"] = [";".join(k for k, m in zip(known, row, strict=True) if m) for row in miss]
-        mech = [_mechanism(r, thr) for r in g[list(_MECHANISM_INPUTS)].to_dict("records")]
+        mech = [_mechanism(r, thr) for r in _records(g, _MECHANISM_INPUTS)]
         g["mechanism"] = [m for m, _ in mech]
         g["reason"] = [why for _, why in mech]
         g = g.sort_values("rank")
@@ -906,42 +940,52 @@ def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
         return cr.assign(kind="pair")
     key = pd.MultiIndex.from_frame(cr[["level_name", "from_jur", "to_jur"]])
     codes, uniq = pd.factorize(key, sort=False)  # groups in order of first appearance
-    members = pd.Series(np.arange(len(cr))).groupby(codes).indices
+    # each pair's sections side by side, in table order: every maximum and flag below is
+    # one reduceat over all pairs instead of a few numpy calls per pair
+    order = np.argsort(codes, kind="stable")
+    start = np.searchsorted(codes[order], np.arange(len(uniq)))
+    size = np.diff(np.append(start, order.size))
 
     def col(name: str) -> np.ndarray:
-        return cr[name].to_numpy()
+        return cr[name].to_numpy()[order]
 
-    load_v = col("load_kg_day").astype(float)
-    own_v = col("own_load").astype(float)
-    exc_v = col("exceedance_ratio").astype(float)
-    area_v = col("upstream_area_km2").astype(float)
-    q_v = col("discharge_m3s").astype(float)
-    down_v = col("downstream_jurisdictions").astype(float)
-    minor_v = col("minor")
+    def total(name: str) -> np.ndarray:
+        """``Series.sum(min_count=1)`` per pair: NaN when every value is missing."""
+        v = col(name).astype(float)
+        ok = ~np.isnan(v)
+        # np.sum per pair: np.add.reduceat adds in another order (not pairwise), which
+        # changes the last bits of sums of nine values or more
+        s = np.array([z.sum() for z in np.split(np.where(ok, v, 0.0), start[1:])])
+        return np.where(np.logical_or.reduceat(ok, start), s, np.nan)
+
+    def most(name: str) -> np.ndarray:
+        """``Series.max()`` per pair: NaN when every value is missing."""
+        return np.fmax.reduceat(col(name).astype(float), start)
+
+    load_v, own_v = total("load_kg_day"), total("own_load")
+    area_v, q_v = most("upstream_area_km2"), most("discharge_m3s")
+    exc_v, down_v = most("exceedance_ratio"), most("downstream_jurisdictions")
+    minor_v = np.logical_and.reduceat(col("minor").astype(bool), start)
     station = col("has_station")
-    cid = cr["crossing_id"].astype(str).to_numpy()
+    na = pd.isna(station)
+    yes = np.array([not n and bool(v) for v, n in zip(station, na, strict=True)], dtype=bool)
+    all_na = np.logical_and.reduceat(na, start)
+    any_yes = np.logical_or.reduceat(yes, start)
+    # the section draining the largest area speaks for the pair (the first on a tie)
+    area0 = np.nan_to_num(col("upstream_area_km2").astype(float), nan=0.0)
+    top = np.flatnonzero(area0 == np.repeat(np.maximum.reduceat(area0, start), size))
+    lead = top[np.searchsorted(top, start)]
+    cid = cr["crossing_id"].astype(str).to_numpy()[order]
     origins_v = col("_origins")
     from_name, to_name = col("from_name"), col("to_name")
     lon, lat, geom = col("lon"), col("lat"), col("geometry")
-
-    def total(v: np.ndarray) -> float:
-        """``Series.sum(min_count=1)``: NaN when every value is missing."""
-        ok = ~np.isnan(v)
-        return float(np.where(ok, v, 0.0).sum()) if ok.any() else np.nan
-
-    def most(v: np.ndarray) -> float:
-        """``Series.max()``: NaN when every value is missing."""
-        return float(np.nanmax(v)) if (~np.isnan(v)).any() else np.nan
-
     rows = []
     for k, (lv, a, b) in enumerate(uniq):
-        g = members[k]
-        load = total(load_v[g])
-        own = total(own_v[g])
+        g = slice(start[k], start[k] + size[k])
+        m = lead[k]
+        load = float(load_v[k])
+        own = float(own_v[k])
         origins = sorted(set().union(*map(set, origins_v[g])))
-        st = station[g]
-        has = None if pd.isna(st).all() else bool(any(bool(v) for v in st if not pd.isna(v)))
-        m = g[int(np.argmax(np.nan_to_num(area_v[g], nan=0.0)))]
         rows.append(
             {
                 "kind": "pair",
@@ -952,24 +996,20 @@ def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
                 "to_jur": b,
                 "from_name": from_name[m],
                 "to_name": to_name[m],
-                "n_sections": len(g),
+                "n_sections": int(size[k]),
                 "lon": lon[m],
                 "lat": lat[m],
-                "upstream_area_km2": most(area_v[g]),
-                "discharge_m3s": most(q_v[g]),
-                "minor": bool(minor_v[g].all()),
+                "upstream_area_km2": float(area_v[k]),
+                "discharge_m3s": float(q_v[k]),
+                "minor": bool(minor_v[k]),
                 "load_kg_day": load,
                 "own_share": own / load if load and not pd.isna(load) and load > 0 else np.nan,
-                "exceedance_ratio": most(exc_v[g]),
-                "has_station": has,
-                "downstream_jurisdictions": most(down_v[g]),
+                "exceedance_ratio": float(exc_v[k]),
+                "has_station": None if all_na[k] else bool(any_yes[k]),
+                "downstream_jurisdictions": float(down_v[k]),
                 "origins": ";".join(origins),
                 "n_jurisdictions": len(set(origins) | {a, b}),
-                "geometry": geom[m] if len(g) == 1 else _multipoint(pd.Series(geom[g])),
+                "geometry": geom[m] if size[k] == 1 else shapely.multipoints(geom[g]),
             }
         )
     return pd.DataFrame(rows)
-
-
-def _multipoint(geoms: pd.Series) -> Any:
-    return shapely.multipoints(np.asarray(list(geoms), dtype=object))

@@ -25,6 +25,7 @@ import shapely
 
 from basingov._checks import require_columns, require_known, select_levels
 from basingov.errors import InputError
+from basingov.network import csr_reverse
 
 __all__ = [
     "RIVER_CHIEF_COLUMNS",
@@ -136,22 +137,26 @@ def river_courses(
             names[np.isin(names, list(alts))] = river
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     n = len(reaches)
+    # plain floats and ints: the walk reads them one at a time, several times slower
+    # from numpy arrays
     area = (
         reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
         if "upstream_area_km2" in reaches
         else np.zeros(n)
-    )
-    ups: dict[int, list[int]] = {}
-    for q in np.flatnonzero(idx_ds >= 0):
-        ups.setdefault(int(idx_ds[q]), []).append(int(q))
+    ).tolist()
+    has_ds = np.flatnonzero(idx_ds >= 0)
+    ptr_a, kids_a = csr_reverse(has_ds, idx_ds[has_ds], n)  # upstream reaches of each reach
+    ptr, kids = ptr_a.tolist(), kids_a.tolist()
 
     def rank(q: int) -> tuple[float, int]:
-        return (float(area[q]), -q)
+        return (area[q], -q)
 
     out: dict[str, list[np.ndarray]] = {}
+    codes, uniq = pd.factorize(names)
+    code_of = {v: k for k, v in enumerate(uniq)}
     named = np.flatnonzero(names != "")
     for river in sorted(set(names[named])):
-        pos = np.flatnonzero(names == river)
+        pos = np.flatnonzero(codes == code_of[river])
         left = set(pos.tolist())
         courses: list[np.ndarray] = []
         while left:
@@ -161,7 +166,7 @@ def river_courses(
             cur = start
             seen = {start}
             while True:
-                cand = [q for q in ups.get(cur, []) if q not in seen]
+                cand = [q for q in kids[ptr[cur] : ptr[cur + 1]] if q not in seen]
                 if not cand:
                     break
                 big = max(cand, key=rank)
@@ -174,7 +179,7 @@ def river_courses(
             path = path[: last_named + 1]
             left.difference_update(path)
             courses.append(np.asarray(path[::-1], dtype=np.int64))
-        courses.sort(key=lambda c: -float(area[c[-1]]))
+        courses.sort(key=lambda c: -area[c[-1]])
         out[str(river)] = courses
     return out
 
@@ -182,9 +187,9 @@ def river_courses(
 def _crossing_lookup(crossings: pd.DataFrame, level: str) -> dict[tuple[int, int, float], str]:
     c = crossings[crossings["level_name"] == level] if "level_name" in crossings else crossings
     look: dict[tuple[int, int, float], list[str]] = {}
-    for cid, a, b, f in zip(
-        c["crossing_id"], c["reach_id"], c["to_reach_id"], c["fraction"], strict=True
-    ):
+    # Python values by tolist(): iterating the Series walks Arrow strings one by one
+    cols = (c[k].tolist() for k in ("crossing_id", "reach_id", "to_reach_id", "fraction"))
+    for cid, a, b, f in zip(*cols, strict=True):
         look.setdefault((int(a), int(b), round(float(f), 6)), []).append(str(cid))
     return {k: ";".join(v) for k, v in look.items()}
 
@@ -324,6 +329,9 @@ def river_chiefs(
             if seq_rows.size == 0:
                 continue
             cum = np.concatenate([[0.0], np.cumsum(plen[seq_rows])])
+            # a stretch that a finer level does not split is the same run of pieces at
+            # several levels: its geometry (a costly union) is made once per course
+            merged: dict[tuple[int, int], Any] = {}
             for lv in lv_list:
                 holder_all, sid_all, key_all, look = per_level[lv]
                 key = key_all[seq_rows]
@@ -383,7 +391,9 @@ def river_chiefs(
                     )
                     pts_x.append((rgeom[rpos[first_p]], fs[first_p]))
                     pts_x.append((rgeom[rpos[last_p]], fe[last_p]))
-                    geoms.append(shapely.line_merge(shapely.union_all(pgeom[seq_rows[a:b]])))
+                    if (a, b) not in merged:
+                        merged[a, b] = shapely.line_merge(shapely.union_all(pgeom[seq_rows[a:b]]))
+                    geoms.append(merged[a, b])
     if not rows:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in RIVER_CHIEF_COLUMNS})
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=reaches.crs))

@@ -292,6 +292,27 @@ def test_apportion_area_conserves_total():
     assert np.isfinite(out.reaches["velocity_ms"]).all()
 
 
+def test_points_within_gives_the_within_query_pairs_in_order():
+    """The prepared point-in-polygon test returns query(predicate="within") as it is."""
+    from basingov.network.builders._common import _points_within
+
+    rng = np.random.default_rng(3)
+    # overlapping random polygons (a point in several: the order decides which wins)
+    centres = rng.uniform(0, 10000, (60, 2))
+    polys = shapely.buffer(shapely.points(centres), rng.uniform(300, 2500, 60), quad_segs=3)
+    polys = np.concatenate([polys, [box(0, 0, 5000, 5000)]])  # points on its edges too
+    pts = shapely.points(
+        np.concatenate([rng.uniform(-500, 10500, (3000, 2)), [[0, 2500], [5000, 0], [2500, 0]]])
+    )
+    tree = shapely.STRtree(polys)
+    want = tree.query(pts, predicate="within")
+    got = _points_within(tree, polys, pts)
+    assert np.array_equal(got[0], want[0])
+    assert np.array_equal(got[1], want[1])
+    assert np.bincount(want[0]).max() > 2
+    assert want[0].size > 1000
+
+
 # --- measured discharge (discharge_column) ---------------------------------------------
 def _hydrorivers() -> gpd.GeoDataFrame:
     """Build a HydroRIVERS-format table in EPSG:4326 near (8 E, 50 N) by hand.

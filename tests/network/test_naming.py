@@ -104,3 +104,31 @@ def test_names_match_the_straightforward_query_on_random_lines(seed: int) -> Non
     want = _names_plain(reaches, named, 400.0, 0.3)
     assert got.tolist() == want
     assert 50 < sum(1 for w in want if w) < len(want)  # named and unnamed reaches
+
+
+def test_length_inside_equals_the_intersection_length_bit_for_bit() -> None:
+    """The prepared shortcut gives the overlay's lengths, self-crossing and closed lines too."""
+    import numpy as np
+    import shapely
+
+    from basingov.network.naming import _length_inside
+
+    rng = np.random.default_rng(0)
+    lines = [
+        LineString(rng.uniform(0, 20000, 2) + np.cumsum(rng.normal(0, 300, (k, 2)), 0))
+        for k in rng.integers(2, 30, 2000)
+    ]
+    lines += [LineString([(9000, 9000), (9500, 9000), (9500, 9500), (9000, 9000)])]  # closed
+    geoms = np.asarray(lines, dtype=object)
+    zone = shapely.buffer(shapely.linestrings(rng.uniform(0, 20000, (40, 2))), 3000)
+    zones = np.full(geoms.size, zone, dtype=object)
+    shapely.prepare(zone)
+    want = shapely.length(shapely.intersection(geoms, zones))
+    got = _length_inside(geoms, zones)
+    assert np.array_equal(got, want)
+    # both kinds occur: lines wholly inside, self-crossing ones among them (whose overlay
+    # length differs from their own), and lines partly outside
+    whole = shapely.contains_properly(zones, geoms)
+    assert whole.sum() > 1000
+    assert (whole & (want != shapely.length(geoms))).any()
+    assert (~whole & (want > 0)).any()

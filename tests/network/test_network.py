@@ -492,3 +492,25 @@ def test_from_networkx_equal_split_default():
     net = from_networkx(g)
     assert net.bifurcations is not None
     assert net.bifurcations["fraction"].tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_label_down_matches_a_loop_down_the_network(seed):
+    """Each reach takes its own label, else that of the first labelled reach below it."""
+    from basingov.network._kernels import label_down
+
+    net = network_from_table(random_tree(3000, seed))
+    rng = np.random.default_rng(seed)
+    at = np.where(rng.random(net.n) < 0.02, rng.integers(0, 50, net.n), -1)
+    at[net.outlets] = -1  # nothing labelled below the outlets
+    idx_ds, order = np.asarray(net.idx_ds), np.asarray(net.order, dtype=np.int64)
+    want = np.full(net.n, -1)
+    for i in range(net.n):  # walk down from every reach
+        j = i
+        while j >= 0 and at[j] < 0:
+            j = idx_ds[j]
+        want[i] = at[j] if j >= 0 else -1
+    got = label_down(idx_ds, order, at)
+    assert got.tolist() == want.tolist()
+    assert (got < 0).any()
+    assert (got[at < 0] >= 0).any()  # labels passed up from below

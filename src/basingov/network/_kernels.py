@@ -13,6 +13,7 @@ __all__ = [
     "distance_down",
     "kahn_order_csr",
     "kahn_order_tree",
+    "label_down",
     "map_ids_dense",
     "map_ids_hash",
     "strahler_tree",
@@ -162,6 +163,24 @@ def distance_down(
         if d >= 0:
             dist[i] = dist[d] + length[d]
     return dist
+
+
+@njit(cache=True)
+def label_down(
+    idx_ds: np.ndarray, order: np.ndarray, at: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Each node's own label ``at`` (>= 0), else the label of the first labelled node below.
+
+    Nodes with no labelled node below them get -1; so do nodes missing from ``order``.
+    """
+    lab = np.full(idx_ds.shape[0], -1, dtype=np.int64)
+    for j in range(order.shape[0] - 1, -1, -1):  # downstream first
+        i = order[j]
+        if at[i] >= 0:
+            lab[i] = at[i]
+        elif idx_ds[i] >= 0:
+            lab[i] = lab[idx_ds[i]]
+    return lab
 
 
 @njit(cache=True)

@@ -108,7 +108,7 @@ def names_from_lines(
     if ri.size == 0:
         return out
     length = shapely.length(geoms)
-    inside = shapely.length(shapely.intersection(geoms[ri], zones[zi]))
+    inside = _length_inside(geoms[ri], zones[zi])
     share = np.divide(inside, length[ri], out=np.zeros_like(inside), where=length[ri] > 0)
     best = pd.DataFrame({"r": ri, "z": zi, "share": share}).sort_values(
         ["r", "share"], ascending=[True, False]
@@ -124,4 +124,21 @@ def names_from_lines(
         tolerance_m,
         100 * min_share,
     )
+    return out
+
+
+def _length_inside(lines: np.ndarray, zones: np.ndarray) -> np.ndarray:
+    """Length of each line inside its (prepared) zone: ``length(intersection(line, zone))``.
+
+    Most reaches lie wholly inside the zone they meet. The overlay returns a simple open
+    line that the zone contains properly unchanged, so its length is the line's own, and
+    the cheap prepared test spares the costly intersection with the large zone. A line
+    that crosses itself or is closed is noded or re-started by the overlay (its length
+    may then differ in the last bits), so it still goes through the intersection.
+    """
+    whole = shapely.contains_properly(zones, lines) & shapely.is_simple(lines)
+    whole &= ~shapely.is_closed(lines)
+    out = shapely.length(lines)
+    rest = ~whole
+    out[rest] = shapely.length(shapely.intersection(lines[rest], zones[rest]))
     return out

@@ -35,6 +35,7 @@ from basingov._checks import require_columns
 from basingov._tables import read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
+from basingov.network._kernels import label_down
 from basingov.network.hydrology import (
     DEFAULT_VELOCITY_A,
     DEFAULT_VELOCITY_B,
@@ -53,15 +54,6 @@ GAUGE_COLUMNS: tuple[str, ...] = ("gauge_id", "lon", "lat", "mean_discharge_m3s"
 _S_PER_YEAR = 365.25 * 86400.0
 
 
-def _labels(idx_ds: np.ndarray, order: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Index of the first gauge at or below each reach (-1 where none)."""
-    lab = np.full(idx_ds.size, -1, dtype=np.int64)
-    for i in order[::-1]:  # downstream first
-        d = idx_ds[i]
-        lab[i] = at[i] if at[i] >= 0 else (lab[d] if d >= 0 else -1)
-    return lab
-
-
 def _depths(
     net: RiverNetwork,
     pos: np.ndarray,
@@ -74,7 +66,7 @@ def _depths(
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     at = np.full(n, -1, dtype=np.int64)
     at[pos] = np.arange(pos.size)
-    lab = _labels(idx_ds, np.asarray(net.order), at)
+    lab = label_down(idx_ds, np.asarray(net.order, dtype=np.int64), at)  # first gauge below
     local = net.reaches["local_area_km2"].to_numpy(dtype=float)
     local = np.nan_to_num(local, nan=0.0)
     has = lab >= 0

@@ -32,6 +32,7 @@ from basingov.network.builders._common import (
     _endpoints,
     _input_layer,
     _measured_discharge,
+    _points_within,
     _project,
     _set_discharge,
 )
@@ -548,7 +549,7 @@ def apportion_area(
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
     mid = shapely.line_interpolate_point(lines, 0.5, normalized=True)
     tree = shapely.STRtree(polys)
-    ri, ci = tree.query(mid, predicate="within")
+    ri, ci = _points_within(tree, polys, mid)
     owner = np.full(net.n, -1, dtype=np.int64)
     owner[ri[::-1]] = ci[::-1]  # first catchment wins
     lost = np.flatnonzero(owner < 0)
