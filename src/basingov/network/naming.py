@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._geometry import whole_inside
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
 
@@ -128,16 +129,14 @@ def names_from_lines(
 
 
 def _length_inside(lines: np.ndarray, zones: np.ndarray) -> np.ndarray:
-    """Length of each line inside its (prepared) zone: ``length(intersection(line, zone))``.
+    """Length of each line inside its zone: ``length(intersection(line, zone))``, same bits.
 
-    Most reaches lie wholly inside the zone they meet. The overlay returns a simple open
-    line that the zone contains properly unchanged, so its length is the line's own, and
-    the cheap prepared test spares the costly intersection with the large zone. A line
-    that crosses itself or is closed is noded or re-started by the overlay (its length
-    may then differ in the last bits), so it still goes through the intersection.
+    Most reaches lie wholly inside the zone they meet, and such a line (simple and open,
+    :func:`basingov._geometry.whole_inside`) is its own intersection with it: the cheap
+    prepared test spares the costly intersection with the large zone. The others still
+    go through the intersection.
     """
-    whole = shapely.contains_properly(zones, lines) & shapely.is_simple(lines)
-    whole &= ~shapely.is_closed(lines)
+    whole = whole_inside(zones, lines)
     out = shapely.length(lines)
     rest = ~whole
     out[rest] = shapely.length(shapely.intersection(lines[rest], zones[rest]))
