@@ -950,7 +950,7 @@ def _pair_rows(cr: pd.DataFrame) -> pd.DataFrame:
         return cr[name].to_numpy()[order]
 
     def total(name: str) -> np.ndarray:
-        """``Series.sum(min_count=1)`` per pair: NaN when every value is missing."""
+        """``np.sum`` per pair of the values present; NaN when all are missing."""
         v = col(name).astype(float)
         ok = ~np.isnan(v)
         # np.sum per pair: np.add.reduceat adds in another order (not pairwise), which
