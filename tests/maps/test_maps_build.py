@@ -6,6 +6,7 @@ import json
 import re
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -247,6 +248,66 @@ def test_feature_properties_are_those_of_the_records_cleaned_one_by_one():
         assert [[type(v) for v in r.values()] for r in got] == [
             [type(v) for v in r.values()] for r in want
         ]
+
+
+def _random_geometries(rng, n, scale):
+    """Geometries of every GeoJSON type, empty, missing, 3D and NaN ones, of ``scale``."""
+
+    def xy(k):
+        return rng.uniform(-1, 1, (k, 2)) * scale
+
+    ring = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    out = []
+    for i in range(n):
+        kind = i % 9
+        if kind == 0:
+            out.append(shapely.Point(xy(1)[0]))
+        elif kind == 1:
+            line = xy(int(rng.integers(2, 30)))
+            out.append(shapely.LineString(np.c_[line, line[:, 0]] if i % 2 else line))  # x, y, z
+        elif kind == 2:
+            shell, hole = xy(1)[0] + ring * scale, xy(1)[0] + 0.5 + ring * scale / 4
+            out.append(shapely.Polygon(shell, [hole]))
+        elif kind == 3:
+            out.append(shapely.MultiPoint(xy(3)))
+        elif kind == 4:
+            out.append(shapely.MultiLineString([xy(4), xy(3)]))
+        elif kind == 5:
+            out.append(shapely.MultiPolygon([shapely.Polygon(xy(1)[0] + ring * s) for s in (1, 3)]))
+        elif kind == 6:
+            out.append(
+                shapely.GeometryCollection([shapely.LineString(xy(5)), shapely.Point(0, -0.0)])
+            )
+        else:
+            out.append(
+                None if kind == 8 else shapely.Point() if i % 2 else shapely.Point(np.nan, 1)
+            )
+    return out
+
+
+@pytest.mark.parametrize("crs", [None, "EPSG:4326", "EPSG:3035"])
+def test_feature_texts_are_the_features_written_by_json(crs):
+    # the texts made from GEOS's GeoJSON are those json writes of feature_collection's
+    # features: same numbers (GEOS writes some with 17 digits, or 1e+15), same properties
+    from basingov.maps._simplify import compact_json, feature_collection, feature_texts
+
+    rng = np.random.default_rng(5)
+    scales = [1e-7, 1e-3, 1.0, 180.0] if crs else [1e-7, 1.0, 1e6, 1e15, 1e17]
+    for scale in scales if crs != "EPSG:3035" else [1e3, 1e6]:
+        n = 90
+        g = gpd.GeoDataFrame(
+            {
+                "f": rng.choice([0.1234567891, np.nan, np.inf, -0.0, 1e-12, 2.5], n),
+                "s": pd.array(rng.choice(["a", "é", "it's </b>", ""], n), dtype="str"),
+                "o": pd.Series([None, "a", np.int64(3)] * (n // 3)),
+            },
+            geometry=_random_geometries(rng, n, scale),
+            crs=crs,
+        )
+        for digits in (2, 4, 6, 7):
+            for cols in (["f", "s", "o"], []):
+                want = feature_collection(g, cols, digits=digits)["features"]
+                assert feature_texts(g, cols, digits=digits) == [compact_json(f) for f in want]
 
 
 def test_crossing_popups_read_only_the_keys_the_map_hands_them():

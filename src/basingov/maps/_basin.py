@@ -33,7 +33,7 @@ from basingov.maps._indicators import (
 from basingov.maps._inputs import RunData, read_run
 from basingov.maps._simplify import (
     coordinate_digits,
-    feature_collection,
+    feature_texts,
     simplify_coverage,
     simplify_lines,
 )
@@ -637,6 +637,15 @@ def _lv_filter(lv: str) -> str:
     return f"function (f) {{ return f.properties.lv === {json.dumps(lv)}; }}"
 
 
+#: Properties of a river feature: name, discharge, load, line width and colour.
+_RIVER_PROPERTIES = ("n", "q", "l", "w", "c")
+
+
+def _collection(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, digits: int) -> str:
+    """Return the :func:`~basingov.maps._layers.collection_json` text of ``gdf``'s features."""
+    return L.collection_json_of(feature_texts(gdf, properties, digits=digits))
+
+
 def _render(
     ctx: MapContext,
     *,
@@ -657,7 +666,7 @@ def _render(
 
     def once(key: Any, make: Any) -> str:
         if key not in memo:
-            memo[key] = L.collection_json(make())
+            memo[key] = make()
         return memo[key]
 
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
@@ -669,16 +678,14 @@ def _render(
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
     basin_fc = once(
         ("basin", tolerance_m),
-        lambda: feature_collection(
-            simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits
-        ),
+        lambda: _collection(simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits),
     )
     basin_data = L.add_data(m, basin_fc)
     L.add_backdrop(m, basin_data, name="Basin", pane="bg_land", style=_STYLE_BASIN)
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
     poly_fc = once(
         ("polygons", tolerance_m),
-        lambda: feature_collection(
+        lambda: _collection(
             simplify_coverage(ctx.polygons, tolerance_m, by="level_name"), cols, digits=digits
         ),
     )
@@ -721,9 +728,7 @@ def _render(
     # rivers
     if river_json is None:
         rivers = simplify_lines(ctx.rivers.iloc[:n_rivers], tolerance_m)
-        river_json = L.collection_json(
-            feature_collection(rivers, ["n", "q", "l", "w", "c"], digits=digits)
-        )
+        river_json = _collection(rivers, _RIVER_PROPERTIES, digits=digits)
     river_data = L.add_data(m, river_json)
     sizes["rivers"] = len(river_data.json)
     shown = "" if n_rivers >= len(ctx.rivers) else " (largest)"
@@ -740,14 +745,12 @@ def _render(
     # arrows and crossings per map level; the coarsest level is on at start
     arrow_fc = once(
         ("arrows", max(digits, 4)),
-        lambda: feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
+        lambda: _collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
     )
     arrow_data = L.add_data(m, arrow_fc)
     cx_fc = once(
         ("crossings", max(digits, 5)),
-        lambda: feature_collection(
-            ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)
-        ),
+        lambda: _collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)),
     )
     cx_data = L.add_data(m, cx_fc)
     sizes["arrows"] = len(arrow_data.json)
@@ -774,9 +777,7 @@ def _render(
     )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_fc = once(
-            ("stations",), lambda: feature_collection(st, ["p", "t", "c", "x", "r"], digits=5)
-        )
+        st_fc = once(("stations",), lambda: _collection(st, ["p", "t", "c", "x", "r"], digits=5))
         st_data = L.add_data(m, st_fc)
         m.add_child(
             L.GeoLayer(
@@ -989,9 +990,7 @@ def _river_features(rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int)
     chunk = 2000
     for start in range(0, min(len(rivers), MAX_RIVER_FEATURES), chunk):
         part = simplify_lines(rivers.iloc[start : start + chunk], tol)
-        fc = feature_collection(part, ["n", "q", "l", "w", "c"], digits=digits)
-        for f in fc["features"]:
-            text = L.feature_json(f)
+        for text in feature_texts(part, _RIVER_PROPERTIES, digits=digits):
             used += len(text) + 1
             if used > cap or len(out) >= MAX_RIVER_FEATURES:
                 return out
