@@ -336,3 +336,51 @@ def test_crossing_popups_read_only_the_keys_the_map_hands_them():
     crossing_popup(row, {"A": "Alpha"}, unit="TN", flow_note="measured")
     assert row.read <= set(CROSSING_POPUP_KEYS)
     assert {"from_jur", "flux_kg_day", "priority_score", "trend"} <= row.read
+
+
+def _quad_arrow(a, b, width):
+    """One arrow as the map drew it before arrows were made all at once (the reference)."""
+    import math
+
+    (x0, y0), (x1, y1) = a, b
+    dx, dy = x1 - x0, y1 - y0
+    length = math.hypot(dx, dy) or 1.0
+    nx_, ny_ = dy / length, -dx / length
+    cx, cy = (x0 + x1) / 2 + 0.15 * length * nx_, (y0 + y1) / 2 + 0.15 * length * ny_
+    t = np.linspace(0, 1, 13)
+    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1
+    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1
+    line = shapely.LineString(np.column_stack([xs, ys]))
+    mx, my = xs[6], ys[6]
+    tx, ty = xs[7] - xs[5], ys[7] - ys[5]
+    tl = math.hypot(tx, ty) or 1.0
+    tx, ty = tx / tl, ty / tl
+    size = min(0.07 * length, 2500.0 + 500.0 * width)
+    half = 0.5 * size
+    tip = (mx + tx * size / 2, my + ty * size / 2)
+    back = (mx - tx * size / 2, my - ty * size / 2)
+    head = shapely.Polygon(
+        [
+            tip,
+            (back[0] + ty * half, back[1] - tx * half),
+            (back[0] - ty * half, back[1] + tx * half),
+        ]
+    )
+    return shapely.GeometryCollection([line, head])
+
+
+def test_arrows_made_at_once_equal_those_made_one_by_one():
+    # same coordinates to the last bit: random ends (some equal: zero length), widths
+    # on both sides of the arrowhead's size cap
+    from basingov.maps._basin import _quad_arrows
+
+    rng = np.random.default_rng(2)
+    n = 500
+    a = rng.uniform(3e6, 4e6, (n, 2))
+    b = a + rng.normal(0, 1, (n, 2)) * rng.choice([0.0, 1e3, 1e5, 1e6], (n, 1))
+    width = np.round(rng.uniform(1.5, 6.5, n), 1)
+    got = _quad_arrows(a, b, width)
+    want = [_quad_arrow(tuple(p), tuple(q), float(w)) for p, q, w in zip(a, b, width, strict=True)]
+    assert [g.geom_type for g in got] == ["GeometryCollection"] * n
+    for g, w in zip(got, want, strict=True):
+        assert shapely.to_wkb(g) == shapely.to_wkb(w)

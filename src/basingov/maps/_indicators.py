@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from importlib import resources
@@ -170,7 +171,7 @@ def fmt(value: Any, *, digits: int = 3, missing: str = "n/a") -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         return missing
     if v == 0:
         return "0"
