@@ -180,3 +180,37 @@ def test_stored_colour_maps_are_matplotlibs():
         for n in range(1, 13):
             xs = [0.7] if n <= 1 else [0.1 + 0.75 * i / (n - 1) for i in range(n)]
             assert palette(name, n) == [to_hex(cmap(x)) for x in xs]
+
+
+def test_crossing_origins_are_the_flux_rows_of_each_crossing():
+    # the origins of each crossing, largest load first: the flux table's rows grouped one
+    # by one (crossings without flux rows have none)
+    import geopandas as gpd
+    import pandas as pd
+    from shapely import Point
+
+    from basingov.maps import RunData, crossing_indicators
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        m = int(rng.integers(1, 30))
+        ids = [f"c{i}" for i in range(m)]
+        k = int(rng.integers(1, 200))
+        flux = pd.DataFrame(
+            {
+                "crossing_id": rng.choice(ids, k),
+                "origin": rng.choice(["A", "B", "C", "D"], k),
+                "load_kg_day": rng.choice([0.0, 1.5, 2.0, 7.25], k) * rng.integers(1, 4, k),
+            }
+        )
+        cx = gpd.GeoDataFrame(
+            {"crossing_id": ids, "reach_id": range(m)}, geometry=[Point(0, 0)] * m
+        )
+        reaches = gpd.GeoDataFrame({"reach_id": range(m)}, geometry=[Point(0, 0)] * m)
+        run = RunData("t", {}, {"reaches": reaches, "crossings": cx}, {"crossing_flux": flux})
+        got = dict(zip(ids, crossing_indicators(run)["origins"], strict=True))
+        f = flux.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
+        want: dict = {c: [] for c in ids}
+        for c, o, v in zip(f["crossing_id"], f["origin"], f["load_kg_day"], strict=True):
+            want[c].append((o, v))
+        assert got == want

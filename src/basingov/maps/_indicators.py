@@ -410,12 +410,14 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
         f = f.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
         keys = f["crossing_id"].to_numpy(dtype=object)
         cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-        org = np.split(f["origin"].to_numpy(dtype=object), cuts)
-        val = np.split(f["load_kg_day"].to_numpy(dtype=float), cuts)
-        firsts: Any = keys[np.r_[0, cuts]] if len(keys) else []
+        # slices of two lists: thousands of small numpy arrays would cost more than the pairs
+        org = f["origin"].to_numpy(dtype=object).tolist()
+        val = f["load_kg_day"].to_numpy(dtype=float).tolist()
+        starts = np.r_[0, cuts].tolist() if len(keys) else []
+        ends = np.r_[cuts, len(keys)].tolist() if len(keys) else []
         origins = {
-            k: list(zip(o.tolist(), v.tolist(), strict=True))
-            for k, o, v in zip(firsts, org, val, strict=True)
+            keys[a]: list(zip(org[a:b], val[a:b], strict=True))
+            for a, b in zip(starts, ends, strict=True)
         }
         cx["origins"] = cx["crossing_id"].map(lambda k: origins.get(k, []))
     else:
