@@ -72,9 +72,21 @@ def _kept_by_walk(down, rid, frac):
     return keep
 
 
-def test_pair_loads_equal_the_walk_random():
-    # random trees and crossings of one pair: a crossing counts unless another crossing of
-    # the pair lies further down its reach or anywhere below it on the network
+def _random_network(rng, n, *, loops):
+    """``{reach: downstream}`` of a random forest; with ``loops``, some drain in a circle."""
+    down = {i: (int(rng.integers(0, i)) if i and rng.random() > 0.1 else -1) for i in range(n)}
+    if loops and n > 2:
+        a, b = sorted(rng.choice(n, 2, replace=False).tolist())
+        down[a] = b  # b already drains (through its own downstream chain) somewhere below
+        down[b] = a if rng.random() < 0.5 else down[b]
+    return down
+
+
+@pytest.mark.parametrize("loops", [False, True])
+def test_pair_loads_equal_the_walk_random(loops):
+    # random networks (trees, or with a loop: then no walk times exist) and crossings of
+    # several pairs: a crossing counts unless another crossing of its pair lies further
+    # down its reach or anywhere below it on the network
     import geopandas as gpd
     import pandas as pd
     from shapely import Point
@@ -82,12 +94,13 @@ def test_pair_loads_equal_the_walk_random():
     from basingov.maps import RunData, pair_loads
 
     rng = np.random.default_rng(3)
-    for _ in range(40):
+    for _ in range(60):
         n = int(rng.integers(1, 40))
-        down = {i: (int(rng.integers(0, i)) if i and rng.random() > 0.1 else -1) for i in range(n)}
-        m = int(rng.integers(1, 12))
-        rid = rng.integers(0, n, m).tolist()
-        frac = rng.choice([0.2, 0.5, 1.0], m).tolist()
+        down = _random_network(rng, n, loops=loops)
+        m = int(rng.integers(1, 30))
+        rid = rng.integers(0, n + 2, m).tolist()  # n, n + 1: reaches not in the network
+        frac = rng.choice([0.2, 0.5, 1.0, np.nan], m).tolist()
+        pair = rng.choice(["A", "B", "C"], m).tolist()
         load = rng.uniform(1, 10, m)
         reaches = gpd.GeoDataFrame(
             {"reach_id": list(down), "downstream_id": list(down.values())},
@@ -95,16 +108,61 @@ def test_pair_loads_equal_the_walk_random():
         )
         ids = [f"c{i}" for i in range(m)]
         cx = gpd.GeoDataFrame(
-            {"crossing_id": ids, "level_name": "x", "from_jur": "A", "to_jur": "B",
+            {"crossing_id": ids, "level_name": "x", "from_jur": pair, "to_jur": "Z",
              "reach_id": rid, "fraction": frac},
             geometry=[Point(0, 0)] * m,
         )  # fmt: skip
         flux = pd.DataFrame({"crossing_id": ids, "load_kg_day": load})
         run = RunData("t", {}, {"reaches": reaches, "crossings": cx}, {"crossing_flux": flux})
-        got = pair_loads(run).iloc[0]
-        keep = np.array(_kept_by_walk(down, rid, frac))
-        assert got["load_kg_day"] == float(load[keep].sum())
-        assert got["gross_kg_day"] == float(load.sum())
+        got = pair_loads(run).set_index("from_jur")
+        for a in sorted(set(pair)):
+            sel = np.array(pair) == a
+            r_a, f_a = np.array(rid)[sel].tolist(), np.array(frac)[sel].tolist()
+            keep = np.array(_kept_by_walk(down, r_a, f_a))
+            assert got.loc[a, "load_kg_day"] == float(load[sel][keep].sum())
+            assert got.loc[a, "gross_kg_day"] == float(load[sel].sum())
+            assert got.loc[a, "n_crossings"] == sel.sum()
+
+
+def _below(down, r):
+    """Reaches met walking down from ``r`` (the reference of the walk times)."""
+    seen, cur = [], down.get(r)
+    while cur in down and cur not in seen and cur != r:
+        seen.append(cur)
+        cur = down.get(cur)
+    return set(seen)
+
+
+def test_walk_times_and_groups_equal_the_walk():
+    # walk times against walking down from every reach, then the running maximum over
+    # them against the pairwise test of every two items
+    import pandas as pd
+
+    from basingov.maps._indicators import _downstream_in_group, _network, _tour
+
+    rng = np.random.default_rng(11)
+    for _ in range(100):
+        n = int(rng.integers(1, 60))
+        down = _random_network(rng, n, loops=False)
+        net = pd.DataFrame({"reach_id": list(down), "downstream_id": list(down.values())})
+        ids, parent = _network(net.sample(frac=1.0, random_state=int(rng.integers(1000))))
+        tin, tout = _tour(parent)
+        at = {r: ids.get_loc(r) for r in down}
+        for r, i in at.items():
+            below = {u for u, j in at.items() if tin[j] < tin[i] and tout[i] <= tout[j]}
+            assert below == _below(down, r)
+        m = int(rng.integers(0, 40))
+        pos = rng.integers(0, n, m)
+        codes = rng.integers(0, 3, m)
+        got = _downstream_in_group(codes, tin[pos], tout[pos])
+        want = [
+            any(
+                codes[j] == codes[i] and tin[pos[j]] < tin[pos[i]] and tout[pos[i]] <= tout[pos[j]]
+                for j in range(m)
+            )
+            for i in range(m)
+        ]
+        assert got.tolist() == want
 
 
 def test_stored_colour_maps_are_matplotlibs():
@@ -122,3 +180,37 @@ def test_stored_colour_maps_are_matplotlibs():
         for n in range(1, 13):
             xs = [0.7] if n <= 1 else [0.1 + 0.75 * i / (n - 1) for i in range(n)]
             assert palette(name, n) == [to_hex(cmap(x)) for x in xs]
+
+
+def test_crossing_origins_are_the_flux_rows_of_each_crossing():
+    # the origins of each crossing, largest load first: the flux table's rows grouped one
+    # by one (crossings without flux rows have none)
+    import geopandas as gpd
+    import pandas as pd
+    from shapely import Point
+
+    from basingov.maps import RunData, crossing_indicators
+
+    rng = np.random.default_rng(8)
+    for _ in range(20):
+        m = int(rng.integers(1, 30))
+        ids = [f"c{i}" for i in range(m)]
+        k = int(rng.integers(1, 200))
+        flux = pd.DataFrame(
+            {
+                "crossing_id": rng.choice(ids, k),
+                "origin": rng.choice(["A", "B", "C", "D"], k),
+                "load_kg_day": rng.choice([0.0, 1.5, 2.0, 7.25], k) * rng.integers(1, 4, k),
+            }
+        )
+        cx = gpd.GeoDataFrame(
+            {"crossing_id": ids, "reach_id": range(m)}, geometry=[Point(0, 0)] * m
+        )
+        reaches = gpd.GeoDataFrame({"reach_id": range(m)}, geometry=[Point(0, 0)] * m)
+        run = RunData("t", {}, {"reaches": reaches, "crossings": cx}, {"crossing_flux": flux})
+        got = dict(zip(ids, crossing_indicators(run)["origins"], strict=True))
+        f = flux.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
+        want: dict = {c: [] for c in ids}
+        for c, o, v in zip(f["crossing_id"], f["origin"], f["load_kg_day"], strict=True):
+            want[c].append((o, v))
+        assert got == want

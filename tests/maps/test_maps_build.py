@@ -6,6 +6,7 @@ import json
 import re
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -249,6 +250,66 @@ def test_feature_properties_are_those_of_the_records_cleaned_one_by_one():
         ]
 
 
+def _random_geometries(rng, n, scale):
+    """Geometries of every GeoJSON type, empty, missing, 3D and NaN ones, of ``scale``."""
+
+    def xy(k):
+        return rng.uniform(-1, 1, (k, 2)) * scale
+
+    ring = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    out = []
+    for i in range(n):
+        kind = i % 9
+        if kind == 0:
+            out.append(shapely.Point(xy(1)[0]))
+        elif kind == 1:
+            line = xy(int(rng.integers(2, 30)))
+            out.append(shapely.LineString(np.c_[line, line[:, 0]] if i % 2 else line))  # x, y, z
+        elif kind == 2:
+            shell, hole = xy(1)[0] + ring * scale, xy(1)[0] + 0.5 + ring * scale / 4
+            out.append(shapely.Polygon(shell, [hole]))
+        elif kind == 3:
+            out.append(shapely.MultiPoint(xy(3)))
+        elif kind == 4:
+            out.append(shapely.MultiLineString([xy(4), xy(3)]))
+        elif kind == 5:
+            out.append(shapely.MultiPolygon([shapely.Polygon(xy(1)[0] + ring * s) for s in (1, 3)]))
+        elif kind == 6:
+            out.append(
+                shapely.GeometryCollection([shapely.LineString(xy(5)), shapely.Point(0, -0.0)])
+            )
+        else:
+            out.append(
+                None if kind == 8 else shapely.Point() if i % 2 else shapely.Point(np.nan, 1)
+            )
+    return out
+
+
+@pytest.mark.parametrize("crs", [None, "EPSG:4326", "EPSG:3035"])
+def test_feature_texts_are_the_features_written_by_json(crs):
+    # the texts made from GEOS's GeoJSON are those json writes of feature_collection's
+    # features: same numbers (GEOS writes some with 17 digits, or 1e+15), same properties
+    from basingov.maps._simplify import compact_json, feature_collection, feature_texts
+
+    rng = np.random.default_rng(5)
+    scales = [1e-7, 1e-3, 1.0, 180.0] if crs else [1e-7, 1.0, 1e6, 1e15, 1e17]
+    for scale in scales if crs != "EPSG:3035" else [1e3, 1e6]:
+        n = 90
+        g = gpd.GeoDataFrame(
+            {
+                "f": rng.choice([0.1234567891, np.nan, np.inf, -0.0, 1e-12, 2.5], n),
+                "s": pd.array(rng.choice(["a", "é", "it's </b>", ""], n), dtype="str"),
+                "o": pd.Series([None, "a", np.int64(3)] * (n // 3)),
+            },
+            geometry=_random_geometries(rng, n, scale),
+            crs=crs,
+        )
+        for digits in (2, 4, 6, 7):
+            for cols in (["f", "s", "o"], []):
+                want = feature_collection(g, cols, digits=digits)["features"]
+                assert feature_texts(g, cols, digits=digits) == [compact_json(f) for f in want]
+
+
 def test_crossing_popups_read_only_the_keys_the_map_hands_them():
     # the map gives crossing_popup only CROSSING_POPUP_KEYS of each crossing
     from basingov.maps._text import CROSSING_POPUP_KEYS, crossing_popup
@@ -275,3 +336,51 @@ def test_crossing_popups_read_only_the_keys_the_map_hands_them():
     crossing_popup(row, {"A": "Alpha"}, unit="TN", flow_note="measured")
     assert row.read <= set(CROSSING_POPUP_KEYS)
     assert {"from_jur", "flux_kg_day", "priority_score", "trend"} <= row.read
+
+
+def _quad_arrow(a, b, width):
+    """One arrow as the map drew it before arrows were made all at once (the reference)."""
+    import math
+
+    (x0, y0), (x1, y1) = a, b
+    dx, dy = x1 - x0, y1 - y0
+    length = math.hypot(dx, dy) or 1.0
+    nx_, ny_ = dy / length, -dx / length
+    cx, cy = (x0 + x1) / 2 + 0.15 * length * nx_, (y0 + y1) / 2 + 0.15 * length * ny_
+    t = np.linspace(0, 1, 13)
+    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1
+    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1
+    line = shapely.LineString(np.column_stack([xs, ys]))
+    mx, my = xs[6], ys[6]
+    tx, ty = xs[7] - xs[5], ys[7] - ys[5]
+    tl = math.hypot(tx, ty) or 1.0
+    tx, ty = tx / tl, ty / tl
+    size = min(0.07 * length, 2500.0 + 500.0 * width)
+    half = 0.5 * size
+    tip = (mx + tx * size / 2, my + ty * size / 2)
+    back = (mx - tx * size / 2, my - ty * size / 2)
+    head = shapely.Polygon(
+        [
+            tip,
+            (back[0] + ty * half, back[1] - tx * half),
+            (back[0] - ty * half, back[1] + tx * half),
+        ]
+    )
+    return shapely.GeometryCollection([line, head])
+
+
+def test_arrows_made_at_once_equal_those_made_one_by_one():
+    # same coordinates to the last bit: random ends (some equal: zero length), widths
+    # on both sides of the arrowhead's size cap
+    from basingov.maps._basin import _quad_arrows
+
+    rng = np.random.default_rng(2)
+    n = 500
+    a = rng.uniform(3e6, 4e6, (n, 2))
+    b = a + rng.normal(0, 1, (n, 2)) * rng.choice([0.0, 1e3, 1e5, 1e6], (n, 1))
+    width = np.round(rng.uniform(1.5, 6.5, n), 1)
+    got = _quad_arrows(a, b, width)
+    want = [_quad_arrow(tuple(p), tuple(q), float(w)) for p, q, w in zip(a, b, width, strict=True)]
+    assert [g.geom_type for g in got] == ["GeometryCollection"] * n
+    for g, w in zip(got, want, strict=True):
+        assert shapely.to_wkb(g) == shapely.to_wkb(w)

@@ -33,7 +33,7 @@ from basingov.maps._indicators import (
 from basingov.maps._inputs import RunData, read_run
 from basingov.maps._simplify import (
     coordinate_digits,
-    feature_collection,
+    feature_texts,
     simplify_coverage,
     simplify_lines,
 )
@@ -206,36 +206,45 @@ def _flow_note(facts: dict[str, Any]) -> str:
     return "estimated from upstream area \u00d7 mean runoff unless measured"
 
 
-def _quad_arrow(
-    a: tuple[float, float], b: tuple[float, float], width: float
-) -> tuple[shapely.LineString, shapely.Polygon]:
-    """Return a curved line a->b (bulging to the right) and an arrowhead at its middle."""
-    (x0, y0), (x1, y1) = a, b
+def _quad_arrows(a: np.ndarray, b: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Return curved lines a->b (bulging to the right), each with an arrowhead at its middle.
+
+    ``a`` and ``b`` are ``(n, 2)`` start and end points and ``width`` the line widths;
+    returns one geometry collection (line, head) per row.
+    """
+    x0, y0, x1, y1 = a[:, 0], a[:, 1], b[:, 0], b[:, 1]
     dx, dy = x1 - x0, y1 - y0
-    length = math.hypot(dx, dy) or 1.0
+    length = _hypot(dx, dy)
     nx_, ny_ = dy / length, -dx / length  # right-hand normal
     cx, cy = (x0 + x1) / 2 + 0.15 * length * nx_, (y0 + y1) / 2 + 0.15 * length * ny_
-    t = np.linspace(0, 1, 13)
-    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1
-    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1
-    line = shapely.LineString(np.column_stack([xs, ys]))
+    t = np.linspace(0, 1, 13)[:, None]  # one column per arrow
+    xs = ((1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1).T
+    ys = ((1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1).T
     # arrowhead centred at t = 0.5, pointing along the tangent
-    mx, my = xs[6], ys[6]
-    tx, ty = xs[7] - xs[5], ys[7] - ys[5]
-    tl = math.hypot(tx, ty) or 1.0
-    tx, ty = tx / tl, ty / tl
-    size = min(0.07 * length, 2500.0 + 500.0 * width)
+    mx, my = xs[:, 6], ys[:, 6]
+    tl = _hypot(xs[:, 7] - xs[:, 5], ys[:, 7] - ys[:, 5])
+    tx, ty = (xs[:, 7] - xs[:, 5]) / tl, (ys[:, 7] - ys[:, 5]) / tl
+    cap = 2500.0 + 500.0 * width
+    size = np.where(cap < 0.07 * length, cap, 0.07 * length)
     half = 0.5 * size
-    tip = (mx + tx * size / 2, my + ty * size / 2)
-    back = (mx - tx * size / 2, my - ty * size / 2)
-    head = shapely.Polygon(
+    back_x, back_y = mx - tx * size / 2, my - ty * size / 2
+    head = np.stack(
         [
-            tip,
-            (back[0] + ty * half, back[1] - tx * half),
-            (back[0] - ty * half, back[1] + tx * half),
-        ]
+            np.column_stack([mx + tx * size / 2, my + ty * size / 2]),  # the tip
+            np.column_stack([back_x + ty * half, back_y - tx * half]),
+            np.column_stack([back_x - ty * half, back_y + tx * half]),
+        ],
+        axis=1,
     )
-    return line, head
+    lines = np.asarray(shapely.linestrings(np.stack([xs, ys], axis=-1)), dtype=object)
+    parts = np.column_stack([lines, np.asarray(shapely.polygons(head), dtype=object)]).ravel()
+    arrows = shapely.geometrycollections(parts, indices=np.repeat(np.arange(len(a)), 2))
+    return np.asarray(arrows, dtype=object)
+
+
+def _hypot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``math.hypot`` of each pair, 1 where it is 0 (numpy's hypot may differ in the last bit)."""
+    return np.array([math.hypot(p, q) or 1.0 for p, q in zip(x.tolist(), y.tolist(), strict=True)])
 
 
 def map_context(
@@ -423,51 +432,7 @@ def map_context(
         wv = pd.to_numeric(edges["discharge_m3s"], errors="coerce").fillna(0)
     wmax = float(wv.max()) if len(wv) else 0.0
     edges["w"] = np.round(1.5 + 5.0 * np.sqrt(wv / wmax), 1) if wmax > 0 else 2.0
-    arrow_rows = []
-    for rec in edges.to_dict(orient="records"):
-        g = rec["geometry"]
-        if g is None or g.is_empty or len(g.coords) < 2:
-            continue
-        a, b = str(rec["from_jur"]), str(rec["to_jur"])
-        na, nb = html.escape(jur_label(a, names)), html.escape(jur_label(b, names))
-        n = int(rec["n_crossings"])
-        line, head = _quad_arrow(g.coords[0], g.coords[-1], float(rec["w"]))
-        txt = (
-            f"<h3>{na} &rarr; {nb}</h3><p>Water from {na} flows into {nb} at {n} "
-            f"crossing{'s' if n != 1 else ''}.</p>"
-        )
-        if np.isfinite(rec["flux_kg_day"]):
-            txt += (
-                f"<p>About <b>{fmt(rec['flux_kg_day'])} kg/day of {html.escape(unit)}</b> "
-                f"passes from {na} into {nb} (modelled; a river that crosses this border "
-                "several times is counted once, at its last crossing).</p>"
-            )
-            if rec["back_kg_day"] > 0:
-                net = float(rec["net_kg_day"])
-                who = f"{na} into {nb}" if net >= 0 else f"{nb} into {na}"
-                txt += (
-                    f"<p>{fmt(rec['back_kg_day'])} kg/day crosses back the other way; "
-                    f"net, {fmt(abs(net))} kg/day passes from {who}.</p>"
-                )
-        if np.isfinite(rec.get("discharge_m3s", np.nan)):
-            txt += (
-                f"<p>Mean flow across: about {fmt(rec['discharge_m3s'])} m³/s "
-                f"({html.escape(flow_note)}).</p>"
-            )
-        arrow_rows.append(
-            {
-                "p": txt,
-                "t": f"{names.get(a, a)} → {names.get(b, b)}",
-                "w": rec["w"],
-                "lv": str(rec["level_name"]),
-                "geometry": shapely.GeometryCollection([line, head]),
-            }
-        )
-    arrows = gpd.GeoDataFrame(
-        arrow_rows or {"p": [], "t": [], "w": [], "lv": [], "geometry": []},
-        geometry="geometry",
-        crs=edges.crs,
-    )
+    arrows = _arrows(edges, names, unit=unit, flow_note=flow_note)
 
     # monitoring stations (when the monitoring stage ran)
     stations = None
@@ -524,6 +489,66 @@ def map_context(
     )
     ctx.panel_parts = _panel_parts(ctx, facts, names, edges)
     return ctx
+
+
+def _arrows(
+    edges: gpd.GeoDataFrame, names: dict[str, str], *, unit: str, flow_note: str
+) -> gpd.GeoDataFrame:
+    """Dependency arrows of the edges drawn as a line, with their popups and tooltips."""
+    geoms = edges.geometry.to_numpy()
+    drawn = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    drawn[drawn] = shapely.get_num_coordinates(geoms[drawn]) >= 2
+    edges = edges[drawn]
+    start = shapely.get_coordinates(shapely.get_point(geoms[drawn], 0))
+    end = shapely.get_coordinates(shapely.get_point(geoms[drawn], -1))
+    shapes: Any = _quad_arrows(start, end, edges["w"].to_numpy(dtype=float)) if len(edges) else []
+    rows = []
+    for rec, shape in zip(edges.to_dict(orient="records"), shapes, strict=True):
+        a, b = str(rec["from_jur"]), str(rec["to_jur"])
+        rows.append(
+            {
+                "p": _arrow_popup(rec, names, unit=unit, flow_note=flow_note),
+                "t": f"{names.get(a, a)} → {names.get(b, b)}",
+                "w": rec["w"],
+                "lv": str(rec["level_name"]),
+                "geometry": shape,
+            }
+        )
+    return gpd.GeoDataFrame(
+        rows or {"p": [], "t": [], "w": [], "lv": [], "geometry": []},
+        geometry="geometry",
+        crs=edges.crs,
+    )
+
+
+def _arrow_popup(rec: dict[str, Any], names: dict[str, str], *, unit: str, flow_note: str) -> str:
+    """Popup HTML of a dependency arrow: crossings, load passing each way, mean flow."""
+    a, b = str(rec["from_jur"]), str(rec["to_jur"])
+    na, nb = html.escape(jur_label(a, names)), html.escape(jur_label(b, names))
+    n = int(rec["n_crossings"])
+    txt = (
+        f"<h3>{na} &rarr; {nb}</h3><p>Water from {na} flows into {nb} at {n} "
+        f"crossing{'s' if n != 1 else ''}.</p>"
+    )
+    if np.isfinite(rec["flux_kg_day"]):
+        txt += (
+            f"<p>About <b>{fmt(rec['flux_kg_day'])} kg/day of {html.escape(unit)}</b> "
+            f"passes from {na} into {nb} (modelled; a river that crosses this border "
+            "several times is counted once, at its last crossing).</p>"
+        )
+        if rec["back_kg_day"] > 0:
+            net = float(rec["net_kg_day"])
+            who = f"{na} into {nb}" if net >= 0 else f"{nb} into {na}"
+            txt += (
+                f"<p>{fmt(rec['back_kg_day'])} kg/day crosses back the other way; "
+                f"net, {fmt(abs(net))} kg/day passes from {who}.</p>"
+            )
+    if np.isfinite(rec.get("discharge_m3s", np.nan)):
+        txt += (
+            f"<p>Mean flow across: about {fmt(rec['discharge_m3s'])} m³/s "
+            f"({html.escape(flow_note)}).</p>"
+        )
+    return txt
 
 
 def _act_list(ctx: MapContext, names: dict[str, str], edges: pd.DataFrame) -> str:
@@ -637,6 +662,15 @@ def _lv_filter(lv: str) -> str:
     return f"function (f) {{ return f.properties.lv === {json.dumps(lv)}; }}"
 
 
+#: Properties of a river feature: name, discharge, load, line width and colour.
+_RIVER_PROPERTIES = ("n", "q", "l", "w", "c")
+
+
+def _collection(gdf: gpd.GeoDataFrame, properties: Sequence[str] = (), *, digits: int) -> str:
+    """Return the :func:`~basingov.maps._layers.collection_json` text of ``gdf``'s features."""
+    return L.collection_json_of(feature_texts(gdf, properties, digits=digits))
+
+
 def _render(
     ctx: MapContext,
     *,
@@ -657,7 +691,7 @@ def _render(
 
     def once(key: Any, make: Any) -> str:
         if key not in memo:
-            memo[key] = L.collection_json(make())
+            memo[key] = make()
         return memo[key]
 
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
@@ -669,16 +703,14 @@ def _render(
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
     basin_fc = once(
         ("basin", tolerance_m),
-        lambda: feature_collection(
-            simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits
-        ),
+        lambda: _collection(simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits),
     )
     basin_data = L.add_data(m, basin_fc)
     L.add_backdrop(m, basin_data, name="Basin", pane="bg_land", style=_STYLE_BASIN)
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
     poly_fc = once(
         ("polygons", tolerance_m),
-        lambda: feature_collection(
+        lambda: _collection(
             simplify_coverage(ctx.polygons, tolerance_m, by="level_name"), cols, digits=digits
         ),
     )
@@ -721,9 +753,7 @@ def _render(
     # rivers
     if river_json is None:
         rivers = simplify_lines(ctx.rivers.iloc[:n_rivers], tolerance_m)
-        river_json = L.collection_json(
-            feature_collection(rivers, ["n", "q", "l", "w", "c"], digits=digits)
-        )
+        river_json = _collection(rivers, _RIVER_PROPERTIES, digits=digits)
     river_data = L.add_data(m, river_json)
     sizes["rivers"] = len(river_data.json)
     shown = "" if n_rivers >= len(ctx.rivers) else " (largest)"
@@ -740,14 +770,12 @@ def _render(
     # arrows and crossings per map level; the coarsest level is on at start
     arrow_fc = once(
         ("arrows", max(digits, 4)),
-        lambda: feature_collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
+        lambda: _collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
     )
     arrow_data = L.add_data(m, arrow_fc)
     cx_fc = once(
         ("crossings", max(digits, 5)),
-        lambda: feature_collection(
-            ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)
-        ),
+        lambda: _collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)),
     )
     cx_data = L.add_data(m, cx_fc)
     sizes["arrows"] = len(arrow_data.json)
@@ -774,9 +802,7 @@ def _render(
     )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_fc = once(
-            ("stations",), lambda: feature_collection(st, ["p", "t", "c", "x", "r"], digits=5)
-        )
+        st_fc = once(("stations",), lambda: _collection(st, ["p", "t", "c", "x", "r"], digits=5))
         st_data = L.add_data(m, st_fc)
         m.add_child(
             L.GeoLayer(
@@ -989,9 +1015,7 @@ def _river_features(rivers: gpd.GeoDataFrame, tol: float, digits: int, cap: int)
     chunk = 2000
     for start in range(0, min(len(rivers), MAX_RIVER_FEATURES), chunk):
         part = simplify_lines(rivers.iloc[start : start + chunk], tol)
-        fc = feature_collection(part, ["n", "q", "l", "w", "c"], digits=digits)
-        for f in fc["features"]:
-            text = L.feature_json(f)
+        for text in feature_texts(part, _RIVER_PROPERTIES, digits=digits):
             used += len(text) + 1
             if used > cap or len(out) >= MAX_RIVER_FEATURES:
                 return out

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -171,7 +171,7 @@ def fmt(value: Any, *, digits: int = 3, missing: str = "n/a") -> str:
         v = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if not np.isfinite(v):
+    if not math.isfinite(v):
         return missing
     if v == 0:
         return "0"
@@ -410,12 +410,14 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
         f = f.sort_values(["crossing_id", "load_kg_day"], ascending=[True, False])
         keys = f["crossing_id"].to_numpy(dtype=object)
         cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-        org = np.split(f["origin"].to_numpy(dtype=object), cuts)
-        val = np.split(f["load_kg_day"].to_numpy(dtype=float), cuts)
-        firsts: Any = keys[np.r_[0, cuts]] if len(keys) else []
+        # slices of two lists: thousands of small numpy arrays would cost more than the pairs
+        org = f["origin"].to_numpy(dtype=object).tolist()
+        val = f["load_kg_day"].to_numpy(dtype=float).tolist()
+        starts = np.r_[0, cuts].tolist() if len(keys) else []
+        ends = np.r_[cuts, len(keys)].tolist() if len(keys) else []
         origins = {
-            k: list(zip(o.tolist(), v.tolist(), strict=True))
-            for k, o, v in zip(firsts, org, val, strict=True)
+            keys[a]: list(zip(org[a:b], val[a:b], strict=True))
+            for a, b in zip(starts, ends, strict=True)
         }
         cx["origins"] = cx["crossing_id"].map(lambda k: origins.get(k, []))
     else:
@@ -450,37 +452,140 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
     return cx
 
 
-def _tour(down: Mapping[Any, Any]) -> dict[Any, tuple[int, int]] | None:
-    """Entry and exit times of a walk up the tree ``{reach: downstream reach}``.
+@njit(cache=True)
+def _preorder(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover
+    """Entry and exit times of a depth-first walk up the tree given by ``parent`` positions.
 
-    Reach ``u`` lies downstream of ``r`` (on its way to the outlet) exactly when
-    ``tin[u] < tin[r]`` and ``tout[r] <= tout[u]``. None when following ``down`` runs in
-    a circle (not a tree).
+    ``parent[i]`` is the position of the reach below reach ``i``, or -1 at an outlet.
+    Every subtree is numbered contiguously: ``tin`` is a reach's place in the walk and
+    ``tout = tin + size of its subtree``. Also returns how many reaches the walks from
+    the outlets reached (fewer than all when ``parent`` runs in a circle).
     """
-    kids: dict[Any, list[Any]] = {}
-    roots = []
-    for r, d in down.items():
-        if d in down and d != r:
-            kids.setdefault(d, []).append(r)
-        else:
-            roots.append(r)
-    tin: dict[Any, int] = {}
-    tout: dict[Any, int] = {}
+    n = parent.shape[0]
+    first = np.zeros(n + 1, dtype=np.int64)  # the tributaries of i: kids[first[i]:first[i + 1]]
+    for i in range(n):
+        if parent[i] >= 0:
+            first[parent[i] + 1] += 1
+    for i in range(n):
+        first[i + 1] += first[i]
+    kids = np.empty(first[n], dtype=np.int64)
+    fill = first[:n].copy()
+    for i in range(n):
+        if parent[i] >= 0:
+            kids[fill[parent[i]]] = i
+            fill[parent[i]] += 1
+    tin = np.full(n, -1, dtype=np.int64)
+    order = np.empty(n, dtype=np.int64)
+    stack = np.empty(n, dtype=np.int64)  # each reach is pushed once
     clock = 0
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            r, done = stack.pop()
-            if done:
-                tout[r] = clock
-                continue
+    for root in range(n):
+        if parent[root] >= 0:
+            continue
+        stack[0] = root
+        top = 1
+        while top > 0:
+            top -= 1
+            r = stack[top]
             tin[r] = clock
+            order[clock] = r
             clock += 1
-            stack.append((r, True))
-            stack.extend((k, False) for k in kids.get(r, ()))
-    if len(tin) != len(down):  # a loop never reached from an outlet
+            for j in range(first[r], first[r + 1]):
+                stack[top] = kids[j]
+                top += 1
+    size = np.ones(n, dtype=np.int64)
+    for k in range(clock - 1, -1, -1):  # tributaries before the reach they join
+        r = order[k]
+        if parent[r] >= 0:
+            size[parent[r]] += size[r]
+    return tin, tin + size, clock
+
+
+def _tour(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Entry and exit times of a walk up the tree of reaches ``parent`` (:func:`_network`).
+
+    Times are by position: reach ``u`` lies downstream of ``r`` (on its
+    way to the outlet) exactly when ``tin[u] < tin[r]`` and ``tout[r] <= tout[u]``. None
+    when following ``parent`` runs in a circle (not a tree).
+    """
+    tin, tout, reached = _preorder(parent)
+    if reached != len(parent):  # a loop never reached from an outlet
         return None
-    return {r: (tin[r], tout[r]) for r in down}
+    return tin, tout
+
+
+def _network(reaches: pd.DataFrame) -> tuple[pd.Index, np.ndarray]:
+    """Return the reach ids and the position of the reach below each (-1 at an outlet).
+
+    A reach listed twice takes its last downstream id, as a ``{reach: downstream}`` dict
+    would; a reach draining to itself or to no listed reach is an outlet.
+    """
+    net = reaches[["reach_id", "downstream_id"]].drop_duplicates("reach_id", keep="last")
+    ids = pd.Index(net["reach_id"])
+    parent = ids.get_indexer(net["downstream_id"]).astype(np.int64)
+    parent[parent == np.arange(len(ids))] = -1
+    return ids, parent
+
+
+def _downstream_in_group(codes: np.ndarray, tin: np.ndarray, tout: np.ndarray) -> np.ndarray:
+    """Whether another item of the same group lies downstream of each item, by walk times.
+
+    ``tin, tout`` are :func:`_tour` times of each item's reach. Among the items of a
+    group entered before item ``i``, those downstream of it have ``tout >= tout[i]`` and
+    the others ``tout <= tin[i] < tout[i]``: so the answer is whether the largest
+    ``tout`` of the items entered strictly earlier (not on the same reach) reaches
+    ``tout[i]``.
+    """
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((tin, codes))
+    g, t0, t1 = codes[order], tin[order], tout[order]
+    # one running maximum for all groups: each group's values lie above the previous'
+    span = int(tout.max()) + 1
+    run = np.maximum.accumulate(g * span + t1)
+    before = np.r_[-1, run[:-1]]
+    # items on one reach share tin: each looks at what came before the first of them
+    new = np.r_[True, (g[1:] != g[:-1]) | (t0[1:] != t0[:-1])]
+    first = np.maximum.accumulate(np.where(new, np.arange(len(g)), 0))
+    prior = before[first] - g * span  # negative: no earlier item in the group
+    out = np.empty(len(g), dtype=bool)
+    out[order] = prior >= t1
+    return out
+
+
+def _has_downstream_crossing(
+    codes: np.ndarray, rid: np.ndarray, reaches: pd.DataFrame
+) -> np.ndarray:
+    """Whether another crossing of the same group lies downstream of each crossing's reach."""
+    ids, parent = _network(reaches)
+    p = ids.get_indexer(pd.Index(rid))
+    tour = _tour(parent)
+    if tour is None:
+        return _walk_downstream(codes, p, parent)
+    tin, tout = tour
+    known = p >= 0  # a reach missing from the network has nothing downstream
+    out = np.zeros(len(rid), dtype=bool)
+    out[known] = _downstream_in_group(codes[known], tin[p[known]], tout[p[known]])
+    return out
+
+
+def _walk_downstream(codes: np.ndarray, p: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """:func:`_has_downstream_crossing` by walking down ``parent`` (a network with loops).
+
+    ``p`` holds the position of each crossing's reach (-1: not in the network).
+    """
+    at: dict[int, set[int]] = {}
+    for k, r in zip(codes.tolist(), p.tolist(), strict=True):
+        at.setdefault(k, set()).add(r)
+    out = np.zeros(len(p), dtype=bool)
+    for i, (k, r) in enumerate(zip(codes.tolist(), p.tolist(), strict=True)):
+        seen, cur = {r}, int(parent[r]) if r >= 0 else -1
+        while cur >= 0 and cur not in seen:
+            if cur in at[k]:
+                out[i] = True
+                break
+            seen.add(cur)
+            cur = int(parent[cur])
+    return out
 
 
 def pair_loads(data: RunData) -> pd.DataFrame | None:
@@ -531,40 +636,20 @@ def pair_loads(data: RunData) -> pd.DataFrame | None:
         to_jur=cx["to_jur"].astype(str),
     )
     cx["load"] = cx["crossing_id"].map(per).fillna(0.0)
-    reaches = data.layers["reaches"]
-    down = dict(zip(reaches["reach_id"].tolist(), reaches["downstream_id"].tolist(), strict=True))
-    tour = _tour(down)
     key = pd.MultiIndex.from_frame(cx[["level_name", "from_jur", "to_jur"]])
     codes, uniq = pd.factorize(key, sort=True)  # the groups of groupby(sort=True)
-    members = pd.Series(np.arange(len(cx))).groupby(codes).indices
     rid = cx["reach_id"].to_numpy(dtype=object)
     frac = cx["fraction"].to_numpy(dtype=float)
+    # another crossing of the pair further down the same reach, or further down the network
+    further = pd.Series(frac).groupby([codes, rid]).transform("max").to_numpy()
+    below = _has_downstream_crossing(codes, rid, data.layers["reaches"])
+    keep = ~((frac < further) | below)
+    members = pd.Series(np.arange(len(cx))).groupby(codes).indices
     load = cx["load"].to_numpy(dtype=float)
     rows = []
     for k, (lv, a, b) in enumerate(uniq):
-        g = members[k]
-        keep = np.ones(len(g), dtype=bool)
-        if len(g) > 1:
-            at: dict[Any, list[float]] = {}
-            for r, f in zip(rid[g], frac[g], strict=True):
-                at.setdefault(r, []).append(float(f))
-            for i, (r, f) in enumerate(zip(rid[g], frac[g], strict=True)):
-                if any(ff > float(f) for ff in at[r]):
-                    keep[i] = False
-                    continue
-                if tour is not None:  # another crossing of the pair further down?
-                    t0, t1 = tour[r]
-                    keep[i] = not any(u != r and tour[u][0] < t0 and t1 <= tour[u][1] for u in at)
-                    continue
-                seen, cur = {r}, down.get(r)
-                while cur in down and cur not in seen:
-                    if cur in at:
-                        keep[i] = False
-                        break
-                    seen.add(cur)
-                    cur = down.get(cur)
-        lg = load[g]
-        rows.append((lv, a, b, len(g), float(lg[keep].sum()), float(lg.sum())))
+        lg, kg = load[members[k]], keep[members[k]]
+        rows.append((lv, a, b, len(lg), float(lg[kg].sum()), float(lg.sum())))
     return pd.DataFrame(
         rows,
         columns=["level_name", "from_jur", "to_jur", "n_crossings", "load_kg_day", "gross_kg_day"],

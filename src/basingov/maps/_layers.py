@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from basingov.maps._offline import OfflineFigure
+from basingov.maps._simplify import compact_json
 from basingov.maps._styles import CLASS_COLOURS, NO_DATA, PRIORITY_COLOURS, palette
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "add_data",
     "collection_json",
     "collection_json_of",
-    "feature_json",
     "legend_html",
     "new_map",
     "palette",
@@ -318,28 +317,19 @@ def collection_json(collection: dict[str, Any]) -> str:
     >>> collection_json({"type": "FeatureCollection", "features": [{"a": "é"}]})
     '{"type":"FeatureCollection","features":[{"a":"é"}]}'
     """
-    return _compact_json(collection)
-
-
-def feature_json(feature: dict[str, Any]) -> str:
-    """Return the compact JSON text of one feature, as :func:`collection_json` writes it."""
-    return _compact_json(feature)
-
-
-def _compact_json(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(collection)
 
 
 def collection_json_of(features: Sequence[str]) -> str:
-    """Return :func:`collection_json` of the features whose :func:`feature_json` texts are given.
+    """Return :func:`collection_json` of the features whose compact JSON texts are given.
 
     Lets a caller measure the features one by one (to fit a size budget) and join them
-    without encoding them again.
+    without encoding them again (:func:`~basingov.maps._simplify.feature_texts`).
 
     Examples
     --------
     >>> fs = [{"type": "Feature", "properties": {"n": "Aare"}}, {"a": [1, 2.5]}]
-    >>> collection_json_of([feature_json(f) for f in fs]) == collection_json(
+    >>> collection_json_of([compact_json(f) for f in fs]) == collection_json(
     ...     {"type": "FeatureCollection", "features": fs})
     True
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["coordinate_digits", "feature_collection", "simplify_coverage", "simplify_lines"]
+__all__ = [
+    "compact_json",
+    "coordinate_digits",
+    "feature_collection",
+    "feature_texts",
+    "simplify_coverage",
+    "simplify_lines",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -155,16 +162,103 @@ def feature_collection(
     >>> fc["features"][0]["geometry"]["coordinates"], fc["features"][0]["properties"]
     ([7.123, 47.5], {'v': 1.23457})
     """
+    geoms, records = _features(gdf, properties, digits)
+    # GEOS writes the rounded coordinates in their shortest form, several times faster
+    # than shapely.geometry.mapping
+    texts = shapely.to_geojson(geoms).tolist() if len(geoms) else []
+    features = [
+        {"type": "Feature", "geometry": json.loads(text), "properties": rec}
+        for text, rec in zip(texts, records, strict=True)
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def feature_texts(
+    gdf: gpd.GeoDataFrame,
+    properties: Sequence[str] | None = None,
+    *,
+    digits: int = 5,
+) -> list[str]:
+    """Return the compact JSON text of each feature of :func:`feature_collection`.
+
+    The text :func:`compact_json` writes of each feature, made without parsing the
+    GeoJSON of points and lines into objects and writing them again (most of the work of
+    encoding a large layer, see :func:`_geometry_texts`).
+
+    Examples
+    --------
+    >>> from shapely import Point
+    >>> g = gpd.GeoDataFrame({"v": [1.23456789]}, geometry=[Point(7.123456789, 47.5)],
+    ...                      crs="EPSG:4326")
+    >>> feature_texts(g, ["v"], digits=3)
+    ['{"type":"Feature","geometry":{"type":"Point","coordinates":[7.123,47.5]},"properties":{"v":1.23457}}']
+    """
+    geoms, records = _features(gdf, properties, digits)
+    return [
+        f'{{"type":"Feature","geometry":{text},"properties":{compact_json(rec)}}}'
+        for text, rec in zip(_geometry_texts(geoms), records, strict=True)
+    ]
+
+
+def compact_json(obj: Any) -> str:
+    """Return the compact JSON text of ``obj`` (no spaces, text as is), as a map page holds it.
+
+    Examples
+    --------
+    >>> compact_json({"a": [1, 2.5], "b": "é"})
+    '{"a":[1,2.5],"b":"é"}'
+    """
+    return _COMPACT.encode(obj)
+
+
+#: One encoder for every text: json.dumps with options builds a new one on each call,
+#: most of the time of encoding a small feature's properties.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+#: Shapely type ids of the geometries whose GeoJSON :func:`_geometry_texts` writes itself.
+_POINT, _LINE = 0, 1
+
+
+def _geometry_texts(geoms: np.ndarray) -> list[str]:
+    """Return each geometry's GeoJSON as ``compact_json(json.loads(shapely.to_geojson(g)))``.
+
+    That is GEOS's text with the numbers written by Python: GEOS's shortest-digits writer
+    gives 17 significant digits for some numbers that fewer digits round-trip. Points and
+    lines of finite x, y (most features of a map) are written by ``json`` from their
+    coordinates, the numbers GEOS's text round-trips to, without parsing that text.
+    """
+    if not len(geoms):
+        return []
+    kind = shapely.get_type_id(geoms)
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    count = np.bincount(index, minlength=len(geoms))
+    finite = np.bincount(index, np.isfinite(coords).all(axis=1), minlength=len(geoms)) == count
+    own = np.isin(kind, (_POINT, _LINE)) & finite & ~shapely.has_z(geoms)
+    others = iter(shapely.to_geojson(geoms[~own]).tolist())
+    parts = np.split(coords, np.cumsum(count)[:-1])
+    out = []
+    for k, mine, xy in zip(kind.tolist(), own.tolist(), parts, strict=True):
+        if not mine:
+            out.append(compact_json(json.loads(next(others))))
+        elif k == _POINT:
+            out.append(f'{{"type":"Point","coordinates":{compact_json(xy[0].tolist())}}}')
+        else:
+            out.append(f'{{"type":"LineString","coordinates":{compact_json(xy.tolist())}}}')
+    return out
+
+
+def _features(
+    gdf: gpd.GeoDataFrame, properties: Sequence[str] | None, digits: int
+) -> tuple[np.ndarray, Iterator[dict[str, Any]]]:
+    """Return the non-empty geometries (WGS84, rounded) and the properties of each."""
     g = gdf if gdf.crs is None or gdf.crs.to_epsg() == 4326 else gdf.to_crs("EPSG:4326")
     keep = ~(g.geometry.isna() | g.geometry.is_empty)
     g = g[keep]
     geoms = shapely.transform(g.geometry.to_numpy(), lambda c: np.round(c, digits))
-    # GEOS writes the rounded coordinates in their shortest form, several times faster
-    # than shapely.geometry.mapping
-    texts = shapely.to_geojson(geoms) if len(geoms) else []
     cols = list(properties or [])
     values = [_clean_column(g[c]) for c in cols] if len(set(cols)) == len(cols) else [None]
-    records: Any
+    records: Iterator[dict[str, Any]]
     if not cols:
         records = ({} for _ in range(len(g)))
     elif all(v is not None for v in values):
@@ -173,11 +267,7 @@ def feature_collection(
         records = (
             {k: _clean(v) for k, v in rec.items()} for rec in g[cols].to_dict(orient="records")
         )
-    features = [
-        {"type": "Feature", "geometry": json.loads(text), "properties": rec}
-        for text, rec in zip(texts, records, strict=True)
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    return geoms, records
 
 
 def _clean_column(s: pd.Series) -> list[Any] | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from basingov.maps._indicators import fmt
@@ -71,13 +71,13 @@ def _e(s: Any) -> str:
 
 def _ok(v: Any) -> bool:
     try:
-        return v is not None and bool(np.isfinite(float(v)))
+        return v is not None and math.isfinite(float(v))
     except (TypeError, ValueError):
         return False
 
 
 def _txt(v: Any) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None
     s = str(v)
     return None if s in ("", "nan", "None", "<NA>") else s
