@@ -457,6 +457,35 @@ tables byte for byte, layers, maps but for the ids, summary facts).
   of 1.2 and by the same stages (the map now joins its river features with
   `collection_json_of`, the same text). Tables identical to a run of ad5cf54
   (`tests/runs.assert_same_run`).
+- Sixth stop (2026-12-03 07:00-08:10): a round of exact rewrites on the Rhine's longest
+  chain, each compared with the code it replaces in a test, and the four basins' runs
+  identical to those of ad5cf54 (`tests/runs.assert_same_run`: tables byte for byte,
+  layers, maps but for folium's ids). Measured against the previous stop's code (01f0aee,
+  the "before" column, runs alternated in the same session): Rhine 22.1 -> 19.3 s wall,
+  24.2 -> 21.0 s CPU; four basins 40.4 -> 36.6 s wall. The machine was slower than at the
+  fifth stop's measurement: the same 01f0aee code took 17.6 s then and 22.1 s now, so the
+  ratio, not the absolute time, is this round's result. What changed (CPU on the Rhine,
+  A/B medians):
+  - loads: a simple open LineString strictly inside a cell's part is its own
+    intersection with it (GEOS's overlay nodes it nowhere and returns its vertices in
+    order), so its length is taken as it is (`basingov._geometry.whole_inside`, also
+    used by the river naming): 1.05 s of box cuts -> 0.1 s of `is_simple` tests;
+  - overlay: the pieces near a border by grown boxes and `shapely.dwithin` per pair
+    instead of STRtree's `dwithin` query, which prepares every piece: 0.42 -> 0.2 s;
+  - spillover: each origin text read once per level (0.29 -> 0.09 s); Monte Carlo
+    percentiles of the listed pairs only (a pair's percentiles depend on its own runs);
+  - network (2.07 -> 1.57 s): river naming as above, catchment midpoints by box query and
+    prepared `contains`, the first gauge below each reach by a compiled walk, the layer
+    check's geometry types by `unique()`;
+  - governance (2.24 -> 1.47 s): priority pair rows by `reduceat` over the sorted sections
+    (sums still `np.sum` per pair, whose order `reduceat` would change), mechanism inputs
+    read column by column, distinct (reach, jurisdiction) pairs by one int64 key, a river
+    stretch's merged geometry made once per course;
+  - map page and GIS layers (2.99 -> 2.42 s): the river tree numbered once by a compiled
+    walk for the pair loads, point and line features written to JSON from their
+    coordinates, the dependency arrows made at once;
+  - monitoring (the Thames): station-period classes by array code over the sorted rows
+    instead of a groupby loop, period labels formatted once per distinct time.
 """
 
 
