@@ -14,6 +14,7 @@ from numba import njit
 
 from basingov.errors import InputError
 from basingov.maps._inputs import RunData
+from basingov.network import csr_reverse
 
 __all__ = [
     "CLASS_ORDER",
@@ -453,27 +454,18 @@ def crossing_indicators(data: RunData) -> pd.DataFrame:
 
 
 @njit(cache=True)
-def _preorder(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover
+def _preorder(
+    parent: np.ndarray, first: np.ndarray, kids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:  # pragma: no cover - compiled
     """Entry and exit times of a depth-first walk up the tree given by ``parent`` positions.
 
-    ``parent[i]`` is the position of the reach below reach ``i``, or -1 at an outlet.
+    ``parent[i]`` is the position of the reach below reach ``i``, or -1 at an outlet;
+    ``kids[first[i]:first[i + 1]]`` are the tributaries of ``i`` (:func:`csr_reverse`).
     Every subtree is numbered contiguously: ``tin`` is a reach's place in the walk and
     ``tout = tin + size of its subtree``. Also returns how many reaches the walks from
     the outlets reached (fewer than all when ``parent`` runs in a circle).
     """
     n = parent.shape[0]
-    first = np.zeros(n + 1, dtype=np.int64)  # the tributaries of i: kids[first[i]:first[i + 1]]
-    for i in range(n):
-        if parent[i] >= 0:
-            first[parent[i] + 1] += 1
-    for i in range(n):
-        first[i + 1] += first[i]
-    kids = np.empty(first[n], dtype=np.int64)
-    fill = first[:n].copy()
-    for i in range(n):
-        if parent[i] >= 0:
-            kids[fill[parent[i]]] = i
-            fill[parent[i]] += 1
     tin = np.full(n, -1, dtype=np.int64)
     order = np.empty(n, dtype=np.int64)
     stack = np.empty(n, dtype=np.int64)  # each reach is pushed once
@@ -507,7 +499,9 @@ def _tour(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     way to the outlet) exactly when ``tin[u] < tin[r]`` and ``tout[r] <= tout[u]``. None
     when following ``parent`` runs in a circle (not a tree).
     """
-    tin, tout, reached = _preorder(parent)
+    flows = np.flatnonzero(parent >= 0)
+    first, kids = csr_reverse(flows, parent[flows], len(parent))
+    tin, tout, reached = _preorder(parent, first, kids)
     if reached != len(parent):  # a loop never reached from an outlet
         return None
     return tin, tout
