@@ -35,12 +35,15 @@ demo: $(STAMP)
 	  if [ -e "$$f" ]; then echo "  $$f"; fi; done
 	@for b in $(DEMO_BASINS); do echo "  out/$$b/ ($$b.gpkg, tables/, summary.json)"; done
 
-## Set up and run the whole test suite (slow tests included), lint and type checks
+## Set up and run the whole test suite (slow tests included), lint and type checks.
+## The tests run on TEST_WORKERS processes (pytest-xdist; each loads the shipped basins it
+## needs, so memory grows with it); `make test TEST_WORKERS=0` runs them all in one process
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
