@@ -280,6 +280,15 @@ def test_import_basingov_is_light_and_lazy():
     assert out[1] == "basingov.pipeline basingov.query basingov.spill"
 
 
+def test_the_pipeline_does_not_import_scipy_stats():
+    # scipy.stats takes about a second to import and every command that runs a basin would
+    # pay it; the trend tests and flow-duration curves take the normal's cdf and quantile
+    # from scipy.special (the same functions)
+    code = "import sys, basingov.pipeline, basingov.spill; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_top_level_names():
     from basingov import datasets, pipeline
 

@@ -134,6 +134,17 @@ def test_flow_duration_ratio_is_a_lognormal_with_mean_one():
     # the mean of the lognormal (integral of the duration curve) is 1
     assert np.trapezoid(ratios, ps / 100.0) == pytest.approx(1.0, rel=0.01)
     assert flow_duration_ratio(50, sigma_ln=s) == pytest.approx(math.exp(-s * s / 2))
+    # the quantile is scipy.stats.norm.ppf's, to the bit
+    from scipy.stats import lognorm, norm
+
+    for p in (*ps[::97], 0.01, 5.0, 95.0, 99.99):
+        assert flow_duration_ratio(p, sigma_ln=s) == float(
+            np.exp(-0.5 * s**2 + s * float(norm.ppf(1.0 - p / 100.0)))
+        )
+        # and the lognormal of mean 1 exceeded p % of the time (another route: not the bits)
+        assert flow_duration_ratio(p, sigma_ln=s) == pytest.approx(
+            lognorm.isf(p / 100.0, s, scale=math.exp(-s * s / 2)), rel=1e-12
+        )
     with pytest.raises(InputError, match="strictly between 0 and 100"):
         flow_duration_ratio(100, sigma_ln=s)
     with pytest.raises(InputError, match="flow_duration_sigma_ln must be > 0"):
