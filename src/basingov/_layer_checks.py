@@ -233,16 +233,25 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 f"parent_id of jur_id {inverted[:10]} is not of a coarser level; a parent "
                 "must belong to a level listed before its child's in [boundaries].levels"
             )
-        problems += _parent_geometry_problems(jur, ids, parents, has & ~orphan)
-    ok = ~blank & ~nolevel & ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    # every unit made valid once (a parent is the parent of many children)
+    drawn = ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    valid = jur.geometry.to_numpy().copy()
+    valid[drawn] = shapely.make_valid(valid[drawn])
+    if "parent_id" in jur.columns:
+        problems += _parent_geometry_problems(valid, drawn, ids, parents, has & ~orphan)
+    ok = ~blank & ~nolevel & drawn
     for lv in levels:
         sel = ok & (jur["level_name"].astype(str) == lv).to_numpy()
-        geoms = shapely.make_valid(jur.geometry.to_numpy()[sel])
+        geoms = valid[sel]
         lids = ids.to_numpy()[sel]
         if geoms.size < 2:
             continue
         a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
         keep = a < b
+        a, b = a[keep], b[keep]
+        # neighbours share a border: only pairs whose interiors meet (DE-9IM, exact
+        # predicates) can overlap by an area; the others' intersections are lines or points
+        keep = shapely.relate_pattern(geoms[a], geoms[b], "2********")
         a, b = a[keep], b[keep]
         if a.size == 0:
             continue
@@ -260,19 +269,21 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
 
 
 def _parent_geometry_problems(
-    jur: gpd.GeoDataFrame, ids: pd.Series, parents: pd.Series, has: pd.Series
+    valid: np.ndarray, ok: np.ndarray, ids: pd.Series, parents: pd.Series, has: pd.Series
 ) -> list[str]:
-    """Units lying mostly outside the unit their ``parent_id`` names (balances per parent)."""
-    geoms = jur.geometry.to_numpy()
-    ok = ~(jur.geometry.isna().to_numpy() | jur.geometry.is_empty.to_numpy())
+    """Units lying mostly outside the unit their ``parent_id`` names (balances per parent).
+
+    ``valid`` holds the units' geometries made valid, ``ok`` marks those not missing or
+    empty.
+    """
     pos = {j: i for i, j in enumerate(ids) if ok[i]}
     child = np.flatnonzero(has.to_numpy() & ok)
     par = np.array([pos.get(p, -1) for p in parents.to_numpy()[child]], dtype=np.int64)
     child, par = child[par >= 0], par[par >= 0]
     if child.size == 0:
         return []
-    a = shapely.make_valid(geoms[child])
-    inside = shapely.area(shapely.intersection(a, shapely.make_valid(geoms[par])))
+    a = valid[child]
+    inside = shapely.area(shapely.intersection(a, valid[par]))
     area = shapely.area(a)
     bad = (area > 0) & (inside < MIN_INSIDE_PARENT * area)
     if not bad.any():
