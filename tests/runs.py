@@ -38,11 +38,15 @@ def assert_same_map(a: Path, b: Path) -> None:
     """
 
     def page(run_dir: Path) -> str:
-        ids: dict[str, str] = {}
-        text = (run_dir / "map.html").read_text(encoding="utf-8")
-        return re.sub(r"[0-9a-f]{32}", lambda m: ids.setdefault(m[0], f"id{len(ids)}"), text)
+        return without_ids((run_dir / "map.html").read_text(encoding="utf-8"))
 
     assert page(a) == page(b)
+
+
+def without_ids(page: str) -> str:
+    """Return a map page with folium's random element ids numbered in order of appearance."""
+    ids: dict[str, str] = {}
+    return re.sub(r"[0-9a-f]{32}", lambda m: ids.setdefault(m[0], f"id{len(ids)}"), page)
 
 
 def assert_same_layers(a: Path, b: Path) -> None:

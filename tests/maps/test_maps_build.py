@@ -13,6 +13,7 @@ import shapely
 
 from basingov import maps
 from basingov.errors import InputError, OutputExistsError
+from tests.runs import without_ids
 
 
 def _data(page: str) -> list[dict]:
@@ -308,6 +309,24 @@ def test_feature_texts_are_the_features_written_by_json(crs):
             for cols in (["f", "s", "o"], []):
                 want = feature_collection(g, cols, digits=digits)["features"]
                 assert feature_texts(g, cols, digits=digits) == [compact_json(f) for f in want]
+
+
+def test_a_map_of_the_reaches_it_reads_is_the_map_of_all_reaches(taihu_run):
+    # read_run(columns=MAP_LAYER_COLUMNS) reads the few reach attributes a map draws: the
+    # page is that of the whole layer, also when the map ranks rivers by its second or
+    # third choice (a run without upstream areas, without discharge)
+    from basingov.maps._basin import basin_page
+
+    whole = maps.read_run(taihu_run)
+    few = maps.read_run(taihu_run, columns=maps.MAP_LAYER_COLUMNS)
+    assert set(few.layers["reaches"].columns) < set(whole.layers["reaches"].columns)
+    for missing in ([], ["upstream_area_km2"], ["upstream_area_km2", "discharge_m3s"]):
+        pages = []
+        for data in (whole, few):
+            layers = {**data.layers, "reaches": data.layers["reaches"].drop(columns=missing)}
+            run = maps.RunData(data.basin, data.summary, layers, data.tables, data.run_dir)
+            pages.append(without_ids(basin_page(run, max_bytes=maps.DEFAULT_MAX_BYTES)[1]))
+        assert pages[0] == pages[1], missing
 
 
 def test_crossing_popups_read_only_the_keys_the_map_hands_them():

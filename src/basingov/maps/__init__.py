@@ -39,7 +39,14 @@ from basingov.maps._indicators import (
     parameter_label,
     priority_rows,
 )
-from basingov.maps._inputs import MAP_TABLES, OPTIONAL_INPUTS, RunData, RunTables, read_run
+from basingov.maps._inputs import (
+    MAP_LAYER_COLUMNS,
+    MAP_TABLES,
+    OPTIONAL_INPUTS,
+    RunData,
+    RunTables,
+    read_run,
+)
 from basingov.maps._simplify import simplify_coverage, simplify_lines
 from basingov.maps._styles import STYLE_COLUMNS, layer_styles, write_layer_styles
 
@@ -61,6 +68,7 @@ __all__ = [
     "INDICATORS",
     "JURISDICTION_INDICATORS",
     "LAYER_GEOMETRY_TYPES",
+    "MAP_LAYER_COLUMNS",
     "MAP_TABLES",
     "OPTIONAL_INPUTS",
     "STYLE_COLUMNS",
@@ -256,7 +264,8 @@ def run_map_page(
     # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
     from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_page
 
-    m, page = basin_page(read_run(run, tables=tables, ready=ready), max_bytes=DEFAULT_MAX_BYTES)
+    data = read_run(run, tables=tables, ready=ready, columns=MAP_LAYER_COLUMNS)
+    m, page = basin_page(data, max_bytes=DEFAULT_MAX_BYTES)
     return page, dict(getattr(m, "_basingov_info", {}))
 
 

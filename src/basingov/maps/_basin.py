@@ -30,7 +30,7 @@ from basingov.maps._indicators import (
     parameter_label,
     priority_rows,
 )
-from basingov.maps._inputs import RunData, read_run
+from basingov.maps._inputs import MAP_LAYER_COLUMNS, RunData, read_run
 from basingov.maps._simplify import (
     coordinate_digits,
     feature_texts,
@@ -919,7 +919,7 @@ def _legend_panel(ctx: MapContext, legend_blocks: list[str], n_rivers: int) -> s
 
 
 def _coerce(run: str | Path | RunData) -> RunData:
-    return run if isinstance(run, RunData) else read_run(run)
+    return run if isinstance(run, RunData) else read_run(run, columns=MAP_LAYER_COLUMNS)
 
 
 def basin_map(

@@ -15,13 +15,23 @@ from basingov._checks import require_columns
 from basingov._outdir import RUN_TEXT_COLUMNS, read_run_files, read_run_table
 from basingov.errors import InputError
 
-__all__ = ["MAP_TABLES", "OPTIONAL_INPUTS", "RunData", "RunTables", "read_run"]
+__all__ = ["MAP_LAYER_COLUMNS", "MAP_TABLES", "OPTIONAL_INPUTS", "RunData", "RunTables", "read_run"]
 
 
 #: GeoPackage layers a map needs from every run (DESIGN §2.13).
 REQUIRED_LAYERS = ("jurisdictions", "basin", "reaches", "crossings", "dependency_edges")
 #: Layers read when present.
 OPTIONAL_LAYERS = ("stations", "priority")
+
+#: The attributes a basin map reads of a layer of which it reads few: the river names,
+#: sizes and loads drawn and the network :func:`pair_loads` walks of ``reaches`` (the
+#: others, some twenty, are never drawn). :func:`read_run` reads only these for a map.
+MAP_LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "reaches": (
+        "reach_id", "downstream_id", "name",
+        "upstream_area_km2", "discharge_m3s", "strahler", "flux_kg_day",
+    ),
+}  # fmt: skip
 
 #: Tables of a run the basin map reads (when present); of the others it only asks whether
 #: they exist (``loads``). A distributed run writes these first and builds the map on a
@@ -123,15 +133,19 @@ class RunData:
 _COLUMN_HINT = "rename the columns or rerun the stage that writes it"
 
 
-def read_layer(gpkg: Path, name: str) -> gpd.GeoDataFrame | pd.DataFrame:
+def read_layer(
+    gpkg: Path, name: str, columns: Collection[str] | None = None
+) -> gpd.GeoDataFrame | pd.DataFrame:
     """Read a GeoPackage layer with pyogrio's Arrow reader, as its row reader reads it.
 
     The Arrow reader is several times faster on a large layer (a basin's reaches); the two
     give the same frame but for a text column without any value, which the row reader
     gives as objects (None) and the Arrow reader as strings (NaN). That column is made
-    objects again, so that a map reads what it always read.
+    objects again, so that a map reads what it always read. ``columns``, if given, are
+    the attributes read (those of them the layer has, in the layer's order), else all.
     """
-    df = pyogrio.read_dataframe(gpkg, layer=name, use_arrow=True)
+    cols = None if columns is None else list(columns)
+    df = pyogrio.read_dataframe(gpkg, layer=name, columns=cols, use_arrow=True)
     for col in df.columns:
         if isinstance(df[col].dtype, pd.StringDtype) and not df[col].notna().any():
             df[col] = pd.Series([None] * len(df), index=df.index, dtype=object)
@@ -195,6 +209,7 @@ def read_run(
     *,
     tables: Collection[str] | None = None,
     ready: Collection[str] | None = None,
+    columns: Mapping[str, Collection[str]] | None = None,
 ) -> RunData:
     """Read what ``basingov run BASIN -o DIR`` wrote, for a map or a report.
 
@@ -209,6 +224,9 @@ def read_run(
     tables, ready
         For a run folder still being written: the names of all its tables (default:
         those in ``DIR/tables``), and of those already written (default: all).
+    columns
+        The attributes to read of some layers (:data:`MAP_LAYER_COLUMNS` for a map,
+        which reads few of the reaches'); the others are read whole (default: all).
 
     Returns
     -------
@@ -236,7 +254,7 @@ def read_run(
     layers: dict[str, gpd.GeoDataFrame] = {}
     for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
         if name in present:
-            df = read_layer(gpkg, name)
+            df = read_layer(gpkg, name, None if columns is None else columns.get(name))
             for col in RUN_TEXT_COLUMNS:
                 if col in df.columns:
                     df[col] = df[col].astype("string").astype(object).where(df[col].notna())
