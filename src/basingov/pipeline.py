@@ -29,6 +29,7 @@ from basingov import (
 )
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight, preflight_report
+from basingov._strings import python_strings, same_strings
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
@@ -579,7 +580,8 @@ def run(
     if partitions is None and scheduler is None:
         timer = _Timer(progress=progress, label=label)
         try:
-            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
+            with python_strings():
+                return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
         finally:
             timer.close()
     # the engine first: an unreachable scheduler fails before any progress bar or work
@@ -587,7 +589,8 @@ def run(
         sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
         timer = _Timer(progress=progress, label=label)
         try:
-            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
+            with python_strings():
+                return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
         finally:
             timer.close()
 
@@ -832,7 +835,8 @@ def run_many(
     if scheduler in (None, "synchronous"):
         summaries = []
         for c, t in jobs:
-            summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
+            with python_strings():
+                summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
         # deferred: dask.distributed is an optional dependency (basingov[dask])
@@ -851,8 +855,9 @@ def run_many(
                 job = next(todo, None)
                 if job is not None:
                     futures.append(client.submit(
-                        _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
-                        spread, pure=False, workers=[slot], allow_other_workers=True,
+                        same_strings(_run_one), *job, overwrite, partitions,
+                        spatial_min_reaches, True, spread,
+                        pure=False, workers=[slot], allow_other_workers=True,
                     ))  # fmt: skip
                     slot_of[futures[-1].key] = slot
                     running.add(futures[-1])
