@@ -496,6 +496,19 @@ tables byte for byte, layers, maps but for the ids, summary facts).
   four basins 32.00 -> 31.32 s, inside the run-to-run spread. The machine was faster than
   at the sixth stop's measurement (the same 33fa1e4-era code: 19.3 s then, 17.0 s now).
   Tables identical to the runs of ad5cf54 (`tests/runs.assert_same_run`).
+- Eighth stop (2026-12-03 13:20-14:12): pandas' Python string storage. pandas 3 keeps
+  its `str` columns in Arrow arrays when pyarrow is installed; the profile showed
+  Arrow<->Python conversions (building string arrays from Python lists, `to_numpy`,
+  takes, element access) spread over every stage. Runs, `run_many`, every command and
+  the dask tasks they send now compute with pandas' `mode.string_storage = "python"`
+  (`basingov._strings`): the same `str` dtype and values. Against the previous stop's
+  code (4f7d95b, "before" column, alternated): Rhine 17.55 -> 13.49 s, the per-basin
+  medians summing to 30.15 -> 25.22 s (the four-basin median, 29.86 -> 27.25 s, holds
+  one slow run); by hand, four basins in one process, alternated: 34.1 and 32.9 s with
+  Arrow, 26.2 and 26.9 s with Python storage. Peak RSS of `basingov run rhine` 0.93 ->
+  0.77 GiB (one run each). All four runs byte-identical to the previous stop's
+  (`tests/runs.assert_same_run`); `tests/test_strings.py` runs the Taihu with Arrow
+  storage against the default run.
 """
 
 
