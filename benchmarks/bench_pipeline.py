@@ -496,19 +496,25 @@ tables byte for byte, layers, maps but for the ids, summary facts).
   four basins 32.00 -> 31.32 s, inside the run-to-run spread. The machine was faster than
   at the sixth stop's measurement (the same 33fa1e4-era code: 19.3 s then, 17.0 s now).
   Tables identical to the runs of ad5cf54 (`tests/runs.assert_same_run`).
-- Eighth stop (2026-12-03 13:20-14:12): pandas' Python string storage. pandas 3 keeps
-  its `str` columns in Arrow arrays when pyarrow is installed; the profile showed
-  Arrow<->Python conversions (building string arrays from Python lists, `to_numpy`,
-  takes, element access) spread over every stage. Runs, `run_many`, every command and
-  the dask tasks they send now compute with pandas' `mode.string_storage = "python"`
-  (`basingov._strings`): the same `str` dtype and values. Against the previous stop's
-  code (4f7d95b, "before" column, alternated): Rhine 17.55 -> 13.49 s, the per-basin
-  medians summing to 30.15 -> 25.22 s (the four-basin median, 29.86 -> 27.25 s, holds
-  one slow run); by hand, four basins in one process, alternated: 34.1 and 32.9 s with
-  Arrow, 26.2 and 26.9 s with Python storage. Peak RSS of `basingov run rhine` 0.93 ->
-  0.77 GiB (one run each). All four runs byte-identical to the previous stop's
-  (`tests/runs.assert_same_run`); `tests/test_strings.py` runs the Taihu with Arrow
-  storage against the default run.
+- Eighth stop (2026-12-03 13:20-14:32): how the process computes, not what. Two
+  process-wide settings while a run, `run_many`, a command or a dask task it sends
+  computes (`basingov._runtime.computing`), undone afterwards:
+  - pandas' Python string storage. pandas 3 keeps its `str` columns in Arrow arrays when
+    pyarrow is installed; the profile showed Arrow<->Python conversions (string arrays
+    built from Python lists, `to_numpy`, takes, element access) spread over every stage.
+    `mode.string_storage = "python"` keeps the same `str` dtype and values. By hand, four
+    basins in one process, alternated: 34.1 and 32.9 s with Arrow, 26.2 and 26.9 s with
+    Python storage; P4 at 14:05-14:12 (this change alone, against 4f7d95b): Rhine 17.55
+    -> 13.49 s. Peak RSS of `basingov run rhine` 0.93 -> 0.77 GiB (one run each).
+  - a frozen heap. Python's full collections walked the ~200,000 container objects
+    loaded before the run (modules, classes, kernels) six times per Rhine run: 0.8-1.0 s
+    (timed with `gc.callbacks`). `gc.freeze()` at the start and `gc.unfreeze()` at the
+    end: 0.03 s; over the four basins 1.29 and 1.63 s -> 0.10 s.
+  Against the previous stop's code (4f7d95b, "before" column, alternated): Rhine 15.01 ->
+  12.87 s, four basins 29.86 -> 23.18 s. All four runs byte-identical to the previous
+  stop's (`tests/runs.assert_same_run`, `basingov run all` on a LocalCluster and with
+  `--scheduler synchronous`); `tests/test_runtime.py` runs the Taihu with Arrow storage
+  and no frozen heap against the default run.
 """
 
 

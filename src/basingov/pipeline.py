@@ -29,7 +29,7 @@ from basingov import (
 )
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight, preflight_report
-from basingov._strings import python_strings, same_strings
+from basingov._runtime import computing, same_runtime
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
@@ -580,7 +580,7 @@ def run(
     if partitions is None and scheduler is None:
         timer = _Timer(progress=progress, label=label)
         try:
-            with python_strings():
+            with computing():
                 return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
         finally:
             timer.close()
@@ -589,7 +589,7 @@ def run(
         sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
         timer = _Timer(progress=progress, label=label)
         try:
-            with python_strings():
+            with computing():
                 return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
         finally:
             timer.close()
@@ -835,7 +835,7 @@ def run_many(
     if scheduler in (None, "synchronous"):
         summaries = []
         for c, t in jobs:
-            with python_strings():
+            with computing():
                 summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
@@ -855,7 +855,7 @@ def run_many(
                 job = next(todo, None)
                 if job is not None:
                     futures.append(client.submit(
-                        same_strings(_run_one), *job, overwrite, partitions,
+                        same_runtime(_run_one), *job, overwrite, partitions,
                         spatial_min_reaches, True, spread,
                         pure=False, workers=[slot], allow_other_workers=True,
                     ))  # fmt: skip

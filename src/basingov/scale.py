@@ -51,7 +51,7 @@ import pandas as pd
 import shapely
 
 from basingov import _parallel, overlay
-from basingov._strings import same_strings
+from basingov._runtime import same_runtime
 from basingov.errors import EngineError, InputError
 from basingov.network import sub_basins
 from basingov.overlay import OverlayResult, ReachOverlay
@@ -306,7 +306,7 @@ class Engine:
                 i = next(todo, None)
                 if i is not None:
                     item = c.scatter(items[i], hash=False, workers=at.get("workers"))
-                    f = c.submit(same_strings(fn), item, *sh, pure=False, **at)
+                    f = c.submit(same_runtime(fn), item, *sh, pure=False, **at)
                     where[f.key] = i
                     running.add(f)
 
@@ -343,7 +343,7 @@ class Engine:
         # inside a task (run all) the calling task keeps its thread until it waits; the
         # task goes before queued ones (other basins of run all), as the caller waits on it
         client = get_client() if self.scheduler == "worker" else self.client
-        future = client.submit(same_strings(fn), *args, pure=False, priority=1, **self._placement())
+        future = client.submit(same_runtime(fn), *args, pure=False, priority=1, **self._placement())
 
         def result() -> Any:
             with self._client():  # a task waiting leaves its worker's thread pool

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import click
 
 from basingov import __version__
-from basingov._strings import python_strings
+from basingov._runtime import computing
 from basingov.errors import BasingovError
 
 __all__ = ["cli", "main", "query"]
@@ -54,8 +54,8 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     _STATE["debug"] = verbose - quiet >= 2
     ctx.ensure_object(dict)
     ctx.obj["progress"] = quiet == 0
-    # every command computes with pandas' Python string storage (basingov._strings)
-    ctx.with_resource(python_strings())
+    # every command computes with Python-stored strings and a frozen heap (basingov._runtime)
+    ctx.with_resource(computing())
 
 
 def _leave_the_terminal() -> None:
