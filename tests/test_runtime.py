@@ -144,3 +144,32 @@ def test_arrow_strings_and_a_live_heap_write_the_same_run(
         if isinstance(df[c].dtype, pd.StringDtype)
     } == {"pyarrow"}
     assert_same_run(shipped_run("taihu").out, tmp_path / "taihu")
+
+
+def test_a_partitioned_basin_of_run_many_computes_inside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A basin of ``run_many`` with partitions (on a worker, or here) runs as ``run`` does.
+
+    Its task is made outside any run (``run_many`` called from a library), so the
+    settings must come from the basin's own code path (seen failing before).
+    """
+    from basingov import pipeline
+
+    seen: dict[str, object] = {}
+    real = pipeline._run
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen["storage"] = pd.get_option(OPTION)
+        seen["frozen"] = gc.get_freeze_count() > 0
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "_run", spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = pipeline._run_partitioned(
+            "taihu", str(tmp_path / "taihu"), False, 2, 10_000, spread=False
+        )
+    assert summary["basin"] == "taihu"
+    assert seen == {"storage": "python", "frozen": True}
+    assert gc.get_freeze_count() == 0

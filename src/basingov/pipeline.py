@@ -758,7 +758,8 @@ def _run_partitioned(
     timer = _Timer(label=Path(name).stem)
     try:
         ctx = scale.worker_engine(spread=spread) if in_worker else scale.engine("synchronous")
-        with ctx as eng:
+        # computing() as in run(): the basin's sub-tasks are made inside it and run so too
+        with ctx as eng, computing():
             sc = _Scale(eng, partitions, spatial_min_reaches)
             return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
     finally:
