@@ -157,14 +157,14 @@ def test_a_partitioned_basin_of_run_many_computes_inside(
     from basingov import pipeline
 
     seen: dict[str, object] = {}
-    real = pipeline._run
+    real = pipeline._analyse
 
     def spy(*args: object, **kwargs: object) -> object:
         seen["storage"] = pd.get_option(OPTION)
         seen["frozen"] = gc.get_freeze_count() > 0
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "_run", spy)
+    monkeypatch.setattr(pipeline, "_analyse", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = pipeline._run_partitioned(

@@ -29,7 +29,7 @@ from basingov import (
 )
 from basingov._outdir import check_output_dir
 from basingov._preflight import preflight, preflight_report
-from basingov._runtime import computing, same_runtime
+from basingov._runtime import computing
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
@@ -580,8 +580,7 @@ def run(
     if partitions is None and scheduler is None:
         timer = _Timer(progress=progress, label=label)
         try:
-            with computing():
-                return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
+            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite)
         finally:
             timer.close()
     # the engine first: an unreachable scheduler fails before any progress bar or work
@@ -589,8 +588,7 @@ def run(
         sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
         timer = _Timer(progress=progress, label=label)
         try:
-            with computing():
-                return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
+            return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
         finally:
             timer.close()
 
@@ -620,6 +618,9 @@ def _load(name_or_config: str | Path, timer: _Timer) -> Basin:
     return basin
 
 
+# every run, in one process or as a basin of run_many on a worker, computes inside
+# computing() (basingov._runtime); the tasks it sends are made inside it and run so too
+@computing()
 def _run(
     name_or_config: str | Path,
     timer: _Timer,
@@ -758,8 +759,7 @@ def _run_partitioned(
     timer = _Timer(label=Path(name).stem)
     try:
         ctx = scale.worker_engine(spread=spread) if in_worker else scale.engine("synchronous")
-        # computing() as in run(): the basin's sub-tasks are made inside it and run so too
-        with ctx as eng, computing():
+        with ctx as eng:
             sc = _Scale(eng, partitions, spatial_min_reaches)
             return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
     finally:
@@ -836,8 +836,7 @@ def run_many(
     if scheduler in (None, "synchronous"):
         summaries = []
         for c, t in jobs:
-            with computing():
-                summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
+            summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
         # deferred: dask.distributed is an optional dependency (basingov[dask])
@@ -856,9 +855,8 @@ def run_many(
                 job = next(todo, None)
                 if job is not None:
                     futures.append(client.submit(
-                        same_runtime(_run_one), *job, overwrite, partitions,
-                        spatial_min_reaches, True, spread,
-                        pure=False, workers=[slot], allow_other_workers=True,
+                        _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
+                        spread, pure=False, workers=[slot], allow_other_workers=True,
                     ))  # fmt: skip
                     slot_of[futures[-1].key] = slot
                     running.add(futures[-1])
