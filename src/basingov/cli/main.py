@@ -11,6 +11,7 @@ import sys
 import threading
 import traceback
 import warnings
+from types import FrameType
 from typing import Any, TextIO
 
 import click
@@ -169,9 +170,55 @@ class _Terminated(KeyboardInterrupt):
 _SIGNALS: list[int] = []
 
 
-def _on_sigterm(signum: int, frame: object) -> None:
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if _inside_the_compiler(frame):
+        _deliver_later(signum)
+        return
     _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
     raise _Terminated
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: raise KeyboardInterrupt, as Python does, but never inside numba's compiler."""
+    if _inside_the_compiler(frame):
+        _deliver_later(signum)
+        return
+    raise KeyboardInterrupt
+
+
+#: Top-level packages whose Python code a C library calls back: numba's object cache, called
+#: by LLVM through ctypes while a kernel is compiled or loaded from numba's cache. An
+#: exception raised in such a callback is swallowed; LLVM then builds the kernel without
+#: its code, and numba's next step wrote through a null address (a segmentation fault,
+#: leaving the temporary folder behind, when a Ctrl-C or SIGTERM came at that moment).
+_COMPILER_PACKAGES = frozenset({"numba", "llvmlite"})
+
+
+def _inside_the_compiler(frame: FrameType | None) -> bool:
+    """Whether the main thread was interrupted in numba's or llvmlite's Python code.
+
+    Examples
+    --------
+    >>> import sys
+    >>> _inside_the_compiler(sys._getframe())
+    False
+    """
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).partition(".")[0] in _COMPILER_PACKAGES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _deliver_later(signum: int) -> None:
+    """Send ``signum`` to this process again in 50 ms, from another thread.
+
+    The main thread raises it then if it has left the compiler (a kernel takes well under
+    a second to load from numba's cache); if not, the handler defers it once more.
+    """
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
 
 
 _OS_HINTS = {
@@ -221,7 +268,7 @@ def main() -> None:
     _UNRAISABLE.append(sys.unraisablehook)
     sys.unraisablehook = _interrupt_again
     try:
-        _main(sys.argv[1:])
+        _main(sys.argv[1:], previous)
     finally:
         sys.unraisablehook = _UNRAISABLE.pop()
         for sig, handler in previous.items():
@@ -252,15 +299,24 @@ def _interrupt_again(unraisable: Any) -> None:
 _UNRAISABLE: list[Any] = []
 
 
-def _restore_sigint() -> None:
-    """Hand Ctrl-C back to Python (KeyboardInterrupt) after the start-up handler of basingov."""
-    if getattr(signal.getsignal(signal.SIGINT), "_basingov_start", False):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+def _take_ctrl_c(previous: dict[int, object]) -> None:
+    """Handle Ctrl-C with :func:`_on_sigint` from here; the old handler goes into ``previous``.
+
+    It replaces basingov's start-up handler (Python's own comes back after the command,
+    as the start-up one said nothing was written) or Python's own; a Ctrl-C that is
+    ignored (a background job, nohup) or handled by a program that calls :func:`main` is
+    left alone.
+    """
+    now = signal.getsignal(signal.SIGINT)
+    if now is signal.default_int_handler or getattr(now, "_basingov_start", False):
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGINT, _on_sigint)
+            previous[signal.SIGINT] = signal.default_int_handler
 
 
-def _main(argv: list[str]) -> None:
+def _main(argv: list[str], previous: dict[int, object]) -> None:
     try:
-        _restore_sigint()  # from here a Ctrl-C is handled below (temporary folders removed)
+        _take_ctrl_c(previous)  # from here a Ctrl-C is handled below (temporary folders removed)
         cli(args=argv, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
         _traceback()
