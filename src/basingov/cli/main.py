@@ -278,10 +278,12 @@ def main() -> None:
 def _interrupt_again(unraisable: Any) -> None:
     """Deliver again an interrupt that a C library's callback swallowed.
 
-    A signal that arrives while a C library runs a Python callback (numba's LLVM object
-    cache while it compiles, through ctypes) raises KeyboardInterrupt inside the callback;
-    ctypes prints it as "Exception ignored" and the run went on (SIGTERM: exit 0). Here it
-    is sent to the main thread again, to be raised once the callback has returned.
+    A signal that arrives while a C library runs a Python callback (through ctypes) raises
+    KeyboardInterrupt inside the callback; ctypes prints it as "Exception ignored" and the
+    run went on (SIGTERM: exit 0). Here it is sent to the main thread again, to be raised
+    once the callback has returned. numba's callbacks never get that far: a signal there
+    is held by the handlers (:func:`_inside_the_compiler`), since the library that made
+    the call cannot go on without the callback's answer.
     """
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt):
