@@ -27,7 +27,7 @@ from basingov import (
     scale,
     spillover,
 )
-from basingov._outdir import check_output_dir
+from basingov._outdir import check_output_dir, clean, signals_deferred
 from basingov._preflight import preflight, preflight_report
 from basingov._runtime import computing
 from basingov._validate import LayerReport, validate_config_inputs
@@ -35,7 +35,7 @@ from basingov._values import check_file_name
 from basingov.config import BasinConfig, load_config
 from basingov.datasets import Basin, load_basin, resolve_config
 from basingov.dependency import DependencyResult
-from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.errors import BasingovError, BasingovWarning, ConfigError, InputError
 from basingov.governance import GovernanceResult
 from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
 from basingov.loads.build import BasinLoads, basin_loads
@@ -839,45 +839,92 @@ def run_many(
             summaries.append(_run_one(c, t, overwrite, partitions, spatial_min_reaches))
             bar.update(1)
     else:
-        # deferred: dask.distributed is an optional dependency (basingov[dask])
-        from distributed import as_completed
-
         # without partitions a worker per basin is enough; with them, one per core
         n_workers = None if partitions else min(len(jobs), 2)
-        with scale.engine(scheduler, n_workers=n_workers) as eng:
-            client = eng.client
-            todo = iter(jobs)
-            futures: list[Any] = []
-            slot_of: dict[str, str] = {}
-            running = as_completed()
+        try:
+            summaries = _run_on_cluster(
+                jobs, scheduler, n_workers, overwrite, partitions, spatial_min_reaches, bar
+            )
+        except BaseException:
+            # interrupted or failed: a basin whose worker was killed mid-run left its
+            # temporary folder and lock (a LocalCluster's workers are killed by then,
+            # scale.engine); what no live process holds goes, as `basingov clean` does
+            with signals_deferred():  # a second Ctrl-C does not cut it short
+                _clean_after(jobs)
+            raise
+    bar.close()
+    return {s["basin"]: s for s in summaries}
 
-            def submit_next(slot: str) -> None:
-                job = next(todo, None)
-                if job is not None:
-                    futures.append(client.submit(
+
+def _clean_after(jobs: list[tuple[str, str]]) -> None:
+    removed = []
+    for _, target in jobs:
+        with contextlib.suppress(BasingovError, OSError):
+            removed += clean(target)
+    if removed:
+        logger.info("removed what the stopped basins left: %s", [str(p) for p in removed])
+    # a basin still running on a cluster started separately (not basingov's to stop)
+    running = []
+    for _, t in jobs:
+        name, parent = Path(t).name, Path(t).parent
+        with contextlib.suppress(OSError):
+            if any(
+                p.name.startswith(f".{name}.basingov-") and p.name.endswith(".tmp")
+                for p in parent.iterdir()
+            ):
+                running.append(name)
+    if running:
+        logger.warning(
+            "still running on the dask cluster: %s; each goes on to the end and writes its "
+            "folder (stop its workers to stop it; `basingov clean` then removes what it left)",
+            ", ".join(running),
+        )
+
+
+def _run_on_cluster(
+    jobs: list[tuple[str, str]],
+    scheduler: str,
+    n_workers: int | None,
+    overwrite: bool,
+    partitions: int | None,
+    spatial_min_reaches: int,
+    bar: Any,
+) -> list[dict[str, Any]]:
+    # deferred: dask.distributed is an optional dependency (basingov[dask])
+    from distributed import as_completed
+
+    with scale.engine(scheduler, n_workers=n_workers) as eng:
+        client = eng.client
+        todo = iter(jobs)
+        futures: list[Any] = []
+        slot_of: dict[str, str] = {}
+        running = as_completed()
+
+        def submit_next(slot: str) -> None:
+            job = next(todo, None)
+            if job is not None:
+                futures.append(client.submit(
                         _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
                         spread, pure=False, workers=[slot], allow_other_workers=True,
                     ))  # fmt: skip
-                    slot_of[futures[-1].key] = slot
-                    running.add(futures[-1])
+                slot_of[futures[-1].key] = slot
+                running.add(futures[-1])
 
-            # Each basin goes to a worker thread that is free, the next one to the thread of
-            # the basin that finished (as many basins in flight as slots, in the given
-            # order). Handed to the scheduler all at once, basins were queued two to a
-            # worker by guessed durations (the Rhine and another on one worker while a
-            # third idled). With partitions a basin waiting for its sub-tasks leaves its
-            # worker's thread pool, and a second basin placed there would wait for its
-            # turn (_BASIN_TURN) while another worker idles: one basin per worker process.
-            # With more workers than basins a basin's parts go to the cluster, placed on
-            # its worker first, and idle workers take some over; otherwise each basin runs
-            # whole on its worker (scale.worker_engine).
-            slots = _basin_slots(client, per_thread=not partitions)
-            spread = len(slots) > len(jobs)
-            for slot in slots:
-                submit_next(slot)
-            for f in running:
-                bar.update(1)
-                submit_next(slot_of.pop(f.key))
-            summaries = client.gather(futures)
-    bar.close()
-    return {s["basin"]: s for s in summaries}
+        # Each basin goes to a worker thread that is free, the next one to the thread of
+        # the basin that finished (as many basins in flight as slots, in the given
+        # order). Handed to the scheduler all at once, basins were queued two to a
+        # worker by guessed durations (the Rhine and another on one worker while a
+        # third idled). With partitions a basin waiting for its sub-tasks leaves its
+        # worker's thread pool, and a second basin placed there would wait for its
+        # turn (_BASIN_TURN) while another worker idles: one basin per worker process.
+        # With more workers than basins a basin's parts go to the cluster, placed on
+        # its worker first, and idle workers take some over; otherwise each basin runs
+        # whole on its worker (scale.worker_engine).
+        slots = _basin_slots(client, per_thread=not partitions)
+        spread = len(slots) > len(jobs)
+        for slot in slots:
+            submit_next(slot)
+        for f in running:
+            bar.update(1)
+            submit_next(slot_of.pop(f.key))
+        return list(client.gather(futures))

@@ -40,6 +40,7 @@ import importlib
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -464,6 +465,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     from distributed import Client, LocalCluster
 
     cluster = None
+    killed = False
     if scheduler == "local":
         cores = os.cpu_count() or 1
         n = min(cores, 4) if n_workers is None else min(n_workers, cores)
@@ -482,10 +484,57 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
         ]
         yield Engine(scheduler, int(nthreads), client)
         del warm
+    except BaseException:
+        if cluster is not None:
+            # an interrupt or an error: the workers' unfinished tasks are void. Closed
+            # gracefully, each worker waited 4 s for its running task (a thread dask
+            # cannot stop), then was killed with a warning; killed now, the caller can
+            # remove what their tasks left (pipeline.run_many). The client goes first,
+            # so that the scheduler wants none of their results
+            client.close()
+            killed = True
+            with _quiet_teardown():
+                _kill_workers(cluster)
+                cluster.close()
+        raise
     finally:
         client.close()
-        if cluster is not None:
+        if cluster is not None and not killed:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _quiet_teardown() -> Iterator[None]:
+    """Hide the warnings of dask's scheduler and nannies while basingov kills the workers.
+
+    They say what is intended (workers gone, their tasks lost, "to be recomputed
+    elsewhere": they are not); an error is still shown.
+    """
+    names = ("distributed.scheduler", "distributed.nanny", "distributed.core")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _kill_workers(cluster: Any) -> list[int]:
+    """Kill the worker processes of a LocalCluster this process started; return their ids.
+
+    Their nannies then find them gone, and :meth:`LocalCluster.close` reaps them at once.
+    """
+    pids = [getattr(w, "pid", None) for w in list(getattr(cluster, "workers", {}).values())]
+    killed = []
+    for pid in pids:
+        if isinstance(pid, int) and pid > 0:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+    return killed
 
 
 @contextlib.contextmanager

@@ -361,3 +361,43 @@ def test_a_signal_while_numba_loads_a_kernel_is_not_a_crash(
     assert "Exception ignored" not in r.stderr
     assert _contents(out) == before
     assert _leftovers(tmp_path, "out") == []
+
+
+def test_ctrl_c_in_the_terminal_stops_run_all_on_a_local_cluster(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches every process of its foreground group: the command and
+    # the dask workers it forked. The workers broke their event loops (dask warned of
+    # lost workers and of tasks "to be recomputed elsewhere"), the command waited 4 s per
+    # busy worker and killed it, and the killed basins' temporary folders and locks
+    # stayed beside the outputs under "Interrupted; no partial output was left."
+    out = tmp_path / "all"
+    proc = subprocess.Popen(
+        _cli("run", "all", "-o", str(out)), cwd=tmp_path, env=ENV, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, preexec_fn=default_signals, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + TIMEOUT
+    while not list(out.glob(".rhine.basingov-*.tmp/run.log")):  # the Rhine's worker is busy
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(1.0)
+    group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert len(group.stdout.split()) >= 3  # the command and its two workers
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (130, -signal.SIGINT), err
+    assert err.strip().splitlines()[-1] == "Interrupted; no partial output was left."
+    assert "Traceback" not in err
+    assert "Warning (distributed" not in err
+    left = sorted(p.name for p in out.iterdir() if p.name.startswith("."))
+    assert left == []  # no temporary folder, no lock
+    for basin in out.iterdir():  # a basin that finished before the Ctrl-C is complete
+        _assert_complete_basin(basin)
+    time.sleep(0.5)
+    group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert group.stdout.split() == []  # no worker outlives the command
+
+
+def _assert_complete_basin(run: Path) -> None:
+    listed = json.loads((run / MANIFEST).read_text())["files"]
+    assert listed == sorted(_contents(run))
+    assert {f"{run.name}.gpkg", "summary.json", "map.html"} <= set(listed)

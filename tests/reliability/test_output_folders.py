@@ -429,3 +429,30 @@ def test_unreachable_scheduler_is_one_error(
     ):
         run_many(["taihu"], out_dir=tmp_path, scheduler="tcp://127.0.0.1:9")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stopped_run_all_removes_dead_basins_leftovers_and_names_live_ones(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # after an interrupted run all: a basin whose worker is dead left its temporary folder
+    # and lock (removed); one still running on a cluster started separately holds its
+    # lock (kept, and named, since it will write its folder after the command has ended)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    gone = tmp_path / f".taihu.basingov-{int(dead.stdout)}-0a1b2c3d.tmp"
+    gone.mkdir()
+    (gone / "run.log").write_text("stopped")
+    (tmp_path / ".taihu.basingov.lock").write_text(dead.stdout)
+    jobs = [("taihu.toml", str(tmp_path / "taihu")), ("rhine.toml", str(tmp_path / "rhine"))]
+    with output_lock(tmp_path / "rhine"):  # a live run of the Rhine (this process)
+        live = tmp_path / f".rhine.basingov-{os.getpid()}-0a1b2c3d.tmp"
+        live.mkdir()
+        with caplog.at_level("INFO", logger="basingov"):
+            pipeline._clean_after(jobs)
+        assert live.is_dir()
+        assert (tmp_path / ".rhine.basingov.lock").exists()
+    assert not gone.exists()
+    assert not (tmp_path / ".taihu.basingov.lock").exists()
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(said) == 1
+    assert said[0].startswith("still running on the dask cluster: rhine; ")

@@ -65,10 +65,22 @@ def _leave_the_terminal() -> None:
     The command's terminal shows what the command says; a worker's basin writes its
     messages to its own ``run.log``, as a spawned worker (which never had these handlers)
     does. Without this, ``-v`` interleaved the stage messages of several basins, unlabelled.
+
+    The terminal's Ctrl-C and hang-up reach every process of the command, and the command
+    answers them: it kills its workers and removes what their basins left
+    (:func:`basingov.scale.engine`, :func:`basingov.pipeline.run_many`). A worker that
+    took them itself broke its event loop in the middle of a task, and dask warned of
+    lost workers and tasks "to be recomputed elsewhere". Such a worker now ignores them
+    (SIGTERM, which dask sends to stop a worker, is kept).
     """
     for logger in (logging.getLogger("basingov"), logging.getLogger()):
         for h in [h for h in logger.handlers if getattr(h, "_basingov_cli", False)]:
             logger.removeHandler(h)
+    hup = getattr(signal, "SIGHUP", None)
+    for sig, ours in ((signal.SIGINT, _on_sigint), (hup, _on_sigterm)):
+        if sig is not None and signal.getsignal(sig) is ours:
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, signal.SIG_IGN)
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which cannot fork
