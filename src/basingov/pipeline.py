@@ -904,9 +904,9 @@ def _run_on_cluster(
             job = next(todo, None)
             if job is not None:
                 futures.append(client.submit(
-                        _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
-                        spread, pure=False, workers=[slot], allow_other_workers=True,
-                    ))  # fmt: skip
+                    _run_one, *job, overwrite, partitions, spatial_min_reaches, True,
+                    spread, pure=False, workers=[slot], allow_other_workers=True,
+                ))  # fmt: skip
                 slot_of[futures[-1].key] = slot
                 running.add(futures[-1])
 
