@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 import warnings
 from types import FrameType
@@ -182,9 +183,20 @@ class _Terminated(KeyboardInterrupt):
 _SIGNALS: list[int] = []
 
 
+#: When this command raised its interrupts (``time.monotonic()``); :func:`main` clears it.
+_RAISED: list[float] = []
+
+#: Seconds after an interrupt was raised during which further signals are not raised: the
+#: first one's cleanup (temporary folders, a cluster's workers) runs to its end. A command
+#: still running after that (a library swallowed the interrupt) can be interrupted again.
+_CLEANUP_GRACE_S = 10.0
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     if _inside_the_compiler(frame):
         _deliver_later(signum)
+        return
+    if _cleaning_up():
         return
     _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
     raise _Terminated
@@ -195,7 +207,27 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     if _inside_the_compiler(frame):
         _deliver_later(signum)
         return
+    if _cleaning_up():
+        return
     raise KeyboardInterrupt
+
+
+def _cleaning_up() -> bool:
+    """Whether an interrupt was raised less than :data:`_CLEANUP_GRACE_S` ago; else note one now.
+
+    An impatient user's second and third Ctrl-C came while the first one's
+    KeyboardInterrupt was still unwinding, and a new one raised in a ``finally`` block on
+    its way stopped the cleanup: the temporary folder stayed (seen under load). Blocking
+    the signals (:func:`basingov._outdir.signals_deferred`) only covers the cleanup
+    itself, and only the main thread: the system hands a signal sent to the process to
+    any thread that does not block it, and Python then runs the handler in the main
+    thread all the same.
+    """
+    now = time.monotonic()
+    if _RAISED and now - _RAISED[-1] < _CLEANUP_GRACE_S:
+        return True
+    _RAISED.append(now)
+    return False
 
 
 #: Top-level packages whose Python code a C library calls back: numba's object cache, called
@@ -270,6 +302,7 @@ def main() -> None:
     """
     warnings.showwarning = _show_warning
     logging.raiseExceptions = False  # a full disk under run.log must not print a traceback
+    _RAISED.clear()
     previous: dict[int, object] = {}
     hup = getattr(signal, "SIGHUP", None)  # a closed terminal (not under nohup: ignored)
     for sig in (signal.SIGTERM, hup):
@@ -299,6 +332,8 @@ def _interrupt_again(unraisable: Any) -> None:
     """
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt):
+        if _RAISED:  # swallowed: no cleanup is under way, the signal sent again must raise
+            _RAISED.pop()
         sig = _SIGNALS[-1] if isinstance(exc, _Terminated) and _SIGNALS else signal.SIGINT
         # from another thread, a moment later: the main thread has left the callback (if
         # not, the signal is swallowed again and comes back here)
