@@ -193,23 +193,23 @@ _CLEANUP_GRACE_S = 10.0
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    if _inside_the_compiler(frame):
-        _deliver_later(signum)
-        return
-    if _cleaning_up():
-        return
-    _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
-    raise _Terminated
+    if _raise_now(signum, frame):
+        _SIGNALS.append(signum)  # remembered: a library may re-raise a plain KeyboardInterrupt
+        raise _Terminated
 
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: raise KeyboardInterrupt, as Python does, but never inside numba's compiler."""
+    if _raise_now(signum, frame):
+        raise KeyboardInterrupt
+
+
+def _raise_now(signum: int, frame: FrameType | None) -> bool:
+    """Whether a handler raises its interrupt now: not inside numba (sent again), nor twice."""
     if _inside_the_compiler(frame):
         _deliver_later(signum)
-        return
-    if _cleaning_up():
-        return
-    raise KeyboardInterrupt
+        return False
+    return not _cleaning_up()
 
 
 def _cleaning_up() -> bool:
