@@ -21,19 +21,31 @@ it and restored when the last one leaves (a run in another thread keeps them):
 The four shipped basins run about a fifth faster and write the same bytes
 (docs/performance.md, P4; ``tests/test_runtime.py``). The dask tasks a run sends compute
 the same way (:class:`same_runtime`).
+
+- **Ctrl-C inside numba.** A Ctrl-C raised while numba loads or compiles a kernel lands
+  in a Python function that LLVM calls through ctypes; the KeyboardInterrupt is swallowed
+  there, LLVM builds the kernel without its code and numba writes through a null
+  address: the process (a notebook's kernel) crashes. When a run starts in the main
+  thread with Python's own Ctrl-C handling, :func:`computing` replaces it with the same
+  KeyboardInterrupt, held until the main thread has left numba's code
+  (:func:`inside_the_compiler`); Python's handler comes back when the runs end. The
+  ``basingov`` command's handlers hold the signals the same way (``basingov.cli.main``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["STORAGE", "computing", "same_runtime"]
+__all__ = ["STORAGE", "computing", "deliver_later", "inside_the_compiler", "same_runtime"]
 
 #: The pandas string storage basingov computes with (pandas' ``mode.string_storage``).
 STORAGE = "python"
@@ -42,6 +54,67 @@ _OPTION = "mode.string_storage"
 _lock = threading.Lock()
 _depth = 0
 _saved: Any = None
+_guarded = False
+
+#: Top-level packages whose Python code a C library calls back: numba's object cache, called
+#: by LLVM through ctypes while a kernel is compiled or loaded from numba's cache. An
+#: exception raised in such a callback is swallowed; LLVM then builds the kernel without
+#: its code, and numba's next step wrote through a null address (a segmentation fault,
+#: leaving the temporary folder behind, when a Ctrl-C or SIGTERM came at that moment).
+COMPILER_PACKAGES = frozenset({"numba", "llvmlite"})
+
+
+def inside_the_compiler(frame: FrameType | None) -> bool:
+    """Whether the main thread was interrupted in numba's or llvmlite's Python code.
+
+    Examples
+    --------
+    >>> import sys
+    >>> inside_the_compiler(sys._getframe())
+    False
+    """
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).partition(".")[0] in COMPILER_PACKAGES:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def deliver_later(signum: int) -> None:
+    """Send ``signum`` to this process again in 50 ms, from another thread.
+
+    The main thread raises it then if it has left the compiler (a kernel takes well under
+    a second to load from numba's cache); if not, the handler defers it once more.
+    """
+    timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
+
+
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Python's Ctrl-C (KeyboardInterrupt), held while the main thread is inside numba."""
+    if inside_the_compiler(frame):
+        deliver_later(signum)
+        return
+    raise KeyboardInterrupt
+
+
+def _guard_ctrl_c(on: bool) -> None:
+    """Put :func:`_ctrl_c` in the place of Python's own handler (``on``), or put it back.
+
+    Only from the main thread (the only one that may set handlers), and only over Python's
+    own handler: one that a program or the ``basingov`` command set is left alone.
+    """
+    global _guarded
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError):
+        if on and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _ctrl_c)
+            _guarded = True
+        elif not on and _guarded and signal.getsignal(signal.SIGINT) is _ctrl_c:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _guarded = False
 
 
 @contextlib.contextmanager
@@ -66,6 +139,7 @@ def computing() -> Iterator[None]:
             _saved = pd.get_option(_OPTION)
             pd.set_option(_OPTION, STORAGE)
             gc.freeze()
+            _guard_ctrl_c(True)
         _depth += 1
     try:
         yield
@@ -75,6 +149,7 @@ def computing() -> Iterator[None]:
             if _depth == 0:
                 gc.unfreeze()
                 pd.set_option(_OPTION, _saved)
+                _guard_ctrl_c(False)
 
 
 class same_runtime:

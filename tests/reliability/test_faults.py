@@ -435,3 +435,47 @@ def test_more_ctrl_c_while_the_first_unwinds_do_not_cut_the_cleanup(tmp_path: Pa
     assert mark.read_text() == "done"
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1] == "Interrupted; no partial output was left."
+
+
+_LIBRARY_IN_NUMBA_CACHE = """
+import os, signal, sys
+import numba.core.codegen as cg
+CFG = sys.argv[1]
+orig = cg.CPUCodeLibrary.__dict__["_object_getbuffer_hook"].__func__
+loads = []
+def hook(cls, ll_module):
+    lib = getattr(ll_module, "_CPUCodeLibrary__library", None)
+    if lib is not None and lib._object_caching_enabled and lib._compiled_object:
+        loads.append(1)
+        if len(loads) == 2:
+            print("signal sent", flush=True)
+            os.kill(os.getpid(), signal.SIGINT)
+    return orig(cls, ll_module)
+cg.CPUCodeLibrary._object_getbuffer_hook = classmethod(hook)
+import basingov
+try:
+    basingov.run(CFG)
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+print("Python's handler is back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+"""
+
+
+def test_ctrl_c_while_numba_loads_a_kernel_in_a_library_call(toy: object, tmp_path: Path) -> None:
+    # a program (a notebook) calling basingov.run keeps Python's Ctrl-C, a KeyboardInterrupt;
+    # raised inside LLVM's callback it crashed the process as it did the command
+    cfg = toy()  # type: ignore[operator]
+    warm = _run(_cli("run", str(cfg), "-o", str(tmp_path / "warm")), tmp_path)
+    assert warm.returncode == 0, warm.stderr  # the kernels are in numba's cache now
+    r = subprocess.run(
+        [sys.executable, "-c", _LIBRARY_IN_NUMBA_CACHE, str(cfg)], cwd=tmp_path,
+        env={**ENV, "PYTHONFAULTHANDLER": "1"}, capture_output=True, text=True,
+        timeout=TIMEOUT, check=False, preexec_fn=default_signals,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "signal sent",
+        "KeyboardInterrupt",
+        "Python's handler is back: True",
+    ]
+    assert "Exception ignored" not in r.stderr

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 
 from basingov import __version__
-from basingov._runtime import computing
+from basingov._runtime import computing, deliver_later, inside_the_compiler
 from basingov.errors import BasingovError
 
 __all__ = ["cli", "main", "query"]
@@ -206,8 +206,8 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 
 def _raise_now(signum: int, frame: FrameType | None) -> bool:
     """Whether a handler raises its interrupt now: not inside numba (sent again), nor twice."""
-    if _inside_the_compiler(frame):
-        _deliver_later(signum)
+    if inside_the_compiler(frame):
+        deliver_later(signum)
         return False
     return not _cleaning_up()
 
@@ -228,41 +228,6 @@ def _cleaning_up() -> bool:
         return True
     _RAISED.append(now)
     return False
-
-
-#: Top-level packages whose Python code a C library calls back: numba's object cache, called
-#: by LLVM through ctypes while a kernel is compiled or loaded from numba's cache. An
-#: exception raised in such a callback is swallowed; LLVM then builds the kernel without
-#: its code, and numba's next step wrote through a null address (a segmentation fault,
-#: leaving the temporary folder behind, when a Ctrl-C or SIGTERM came at that moment).
-_COMPILER_PACKAGES = frozenset({"numba", "llvmlite"})
-
-
-def _inside_the_compiler(frame: FrameType | None) -> bool:
-    """Whether the main thread was interrupted in numba's or llvmlite's Python code.
-
-    Examples
-    --------
-    >>> import sys
-    >>> _inside_the_compiler(sys._getframe())
-    False
-    """
-    while frame is not None:
-        if str(frame.f_globals.get("__name__", "")).partition(".")[0] in _COMPILER_PACKAGES:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _deliver_later(signum: int) -> None:
-    """Send ``signum`` to this process again in 50 ms, from another thread.
-
-    The main thread raises it then if it has left the compiler (a kernel takes well under
-    a second to load from numba's cache); if not, the handler defers it once more.
-    """
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
-    timer.daemon = True
-    timer.start()
 
 
 _OS_HINTS = {
@@ -327,8 +292,8 @@ def _interrupt_again(unraisable: Any) -> None:
     KeyboardInterrupt inside the callback; ctypes prints it as "Exception ignored" and the
     run went on (SIGTERM: exit 0). Here it is sent to the main thread again, to be raised
     once the callback has returned. numba's callbacks never get that far: a signal there
-    is held by the handlers (:func:`_inside_the_compiler`), since the library that made
-    the call cannot go on without the callback's answer.
+    is held by the handlers (:func:`basingov._runtime.inside_the_compiler`), since the
+    library that made the call cannot go on without the callback's answer.
     """
     exc = unraisable.exc_value
     if isinstance(exc, KeyboardInterrupt):
