@@ -313,10 +313,10 @@ def test_a_signal_during_a_c_library_callback_is_not_lost(sig: int, code: int) -
 #: A run of the toy basin whose process sends itself ``SIG`` while LLVM calls numba's
 #: object cache back to load a kernel's machine code from numba's cache (the first such
 #: load, or the ``WHICH``-th), as a Ctrl-C or SIGTERM at that moment would.
-_IN_NUMBA_CACHE = """
-import os, sys
+_SIGNAL_IN_NUMBA_CACHE = """
+import os, signal, sys
 import numba.core.codegen as cg
-SIG, WHICH, CFG, OUT = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+SIG, WHICH, CFG = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 orig = cg.CPUCodeLibrary.__dict__["_object_getbuffer_hook"].__func__
 loads = []
 def hook(cls, ll_module):
@@ -328,10 +328,16 @@ def hook(cls, ll_module):
             os.kill(os.getpid(), SIG)
     return orig(cls, ll_module)
 cg.CPUCodeLibrary._object_getbuffer_hook = classmethod(hook)
-sys.argv = ["basingov", "run", CFG, "-o", OUT, "--overwrite"]
+"""
+
+_IN_NUMBA_CACHE = (
+    _SIGNAL_IN_NUMBA_CACHE
+    + """
+sys.argv = ["basingov", "run", CFG, "-o", sys.argv[4], "--overwrite"]
 from basingov.cli.main import main
 main()
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -437,21 +443,9 @@ def test_more_ctrl_c_while_the_first_unwinds_do_not_cut_the_cleanup(tmp_path: Pa
     assert r.stderr.strip().splitlines()[-1] == "Interrupted; no partial output was left."
 
 
-_LIBRARY_IN_NUMBA_CACHE = """
-import os, signal, sys
-import numba.core.codegen as cg
-CFG = sys.argv[1]
-orig = cg.CPUCodeLibrary.__dict__["_object_getbuffer_hook"].__func__
-loads = []
-def hook(cls, ll_module):
-    lib = getattr(ll_module, "_CPUCodeLibrary__library", None)
-    if lib is not None and lib._object_caching_enabled and lib._compiled_object:
-        loads.append(1)
-        if len(loads) == 2:
-            print("signal sent", flush=True)
-            os.kill(os.getpid(), signal.SIGINT)
-    return orig(cls, ll_module)
-cg.CPUCodeLibrary._object_getbuffer_hook = classmethod(hook)
+_LIBRARY_IN_NUMBA_CACHE = (
+    _SIGNAL_IN_NUMBA_CACHE
+    + """
 import basingov
 try:
     basingov.run(CFG)
@@ -459,6 +453,7 @@ except KeyboardInterrupt:
     print("KeyboardInterrupt", flush=True)
 print("Python's handler is back:", signal.getsignal(signal.SIGINT) is signal.default_int_handler)
 """
+)
 
 
 def test_ctrl_c_while_numba_loads_a_kernel_in_a_library_call(toy: object, tmp_path: Path) -> None:
@@ -468,7 +463,8 @@ def test_ctrl_c_while_numba_loads_a_kernel_in_a_library_call(toy: object, tmp_pa
     warm = _run(_cli("run", str(cfg), "-o", str(tmp_path / "warm")), tmp_path)
     assert warm.returncode == 0, warm.stderr  # the kernels are in numba's cache now
     r = subprocess.run(
-        [sys.executable, "-c", _LIBRARY_IN_NUMBA_CACHE, str(cfg)], cwd=tmp_path,
+        [sys.executable, "-c", _LIBRARY_IN_NUMBA_CACHE, str(int(signal.SIGINT)), "2", str(cfg)],
+        cwd=tmp_path,
         env={**ENV, "PYTHONFAULTHANDLER": "1"}, capture_output=True, text=True,
         timeout=TIMEOUT, check=False, preexec_fn=default_signals,
     )  # fmt: skip
