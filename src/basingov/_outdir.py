@@ -354,6 +354,29 @@ def output_lock(real: Path) -> Iterator[bool]:
         os.close(fd)
 
 
+def temporaries(real: Path) -> list[Path]:
+    """Return the temporary folders and files of runs to ``real``, live or dead, sorted.
+
+    Their names are ``.NAME.basingov-<pid>-<hex>.tmp`` or ``.old`` beside ``real``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> (d / ".out.basingov-1-ab.tmp").mkdir()
+    >>> [p.name for p in temporaries(d / "out")], temporaries(d / "other")
+    (['.out.basingov-1-ab.tmp'], [])
+    """
+    if not real.name:  # the file-system root has no temporaries beside it
+        return []
+    pat = _stale_re(real.name)
+    try:
+        entries = list(real.parent.iterdir())
+    except OSError:
+        return []
+    return sorted(p for p in entries if pat.match(p.name))
+
+
 def remove_stale(real: Path, *, locked: bool = False) -> list[Path]:
     """Remove the temporary folders and files of dead runs to ``real``; return them.
 
@@ -363,17 +386,11 @@ def remove_stale(real: Path, *, locked: bool = False) -> list[Path]:
     all but this process's own. If ``real`` is missing but a dead run's backup of it is
     present (a run killed between its two renames), the backup is put back instead.
     """
-    if not real.name:  # the file-system root has no leftovers beside it
-        return []
     pat = _stale_re(real.name)
     removed: list[Path] = []
-    try:
-        entries = list(real.parent.iterdir())
-    except OSError:
-        return removed
-    for p in sorted(entries):
+    for p in temporaries(real):
         m = pat.match(p.name)
-        if m is None:
+        if m is None:  # pragma: no cover - temporaries() matched it
             continue
         pid = int(m.group(1))
         if pid == os.getpid() or (not locked and _pid_alive(pid)):

@@ -1,6 +1,6 @@
-"""How the process computes while a basingov run or command runs: strings and the collector.
+"""How the process computes while a basingov run or command runs: strings, collector, Ctrl-C.
 
-Two process-wide settings, set by :func:`computing` when the first run or command enters
+Three process-wide settings, set by :func:`computing` when the first run or command enters
 it and restored when the last one leaves (a run in another thread keeps them):
 
 - **Strings.** pandas 3 stores the values of its default string dtype, ``str``, in Arrow
@@ -17,19 +17,18 @@ it and restored when the last one leaves (a run in another thread keeps them):
   :func:`gc.unfreeze` puts them back when it ends. Objects freed by their reference
   counts are freed as before; reference cycles among the frozen objects wait for the
   first full collection after the run.
-
-The four shipped basins run about a fifth faster and write the same bytes
-(docs/performance.md, P4; ``tests/test_runtime.py``). The dask tasks a run sends compute
-the same way (:class:`same_runtime`).
-
 - **Ctrl-C inside numba.** A Ctrl-C raised while numba loads or compiles a kernel lands
   in a Python function that LLVM calls through ctypes; the KeyboardInterrupt is swallowed
   there, LLVM builds the kernel without its code and numba writes through a null
   address: the process (a notebook's kernel) crashes. When a run starts in the main
   thread with Python's own Ctrl-C handling, :func:`computing` replaces it with the same
   KeyboardInterrupt, held until the main thread has left numba's code
-  (:func:`inside_the_compiler`); Python's handler comes back when the runs end. The
+  (:func:`held_inside_compiler`); Python's handler comes back when the runs end. The
   ``basingov`` command's handlers hold the signals the same way (``basingov.cli.main``).
+
+The four shipped basins run about a fifth faster and write the same bytes
+(docs/performance.md, P4; ``tests/test_runtime.py``). The dask tasks a run sends compute
+the same way (:class:`same_runtime`).
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["STORAGE", "computing", "deliver_later", "inside_the_compiler", "same_runtime"]
+__all__ = ["STORAGE", "computing", "held_inside_compiler", "same_runtime"]
 
 #: The pandas string storage basingov computes with (pandas' ``mode.string_storage``).
 STORAGE = "python"
@@ -54,7 +53,6 @@ _OPTION = "mode.string_storage"
 _lock = threading.Lock()
 _depth = 0
 _saved: Any = None
-_guarded = False
 
 #: Top-level packages whose Python code a C library calls back: numba's object cache, called
 #: by LLVM through ctypes while a kernel is compiled or loaded from numba's cache. An
@@ -64,39 +62,35 @@ _guarded = False
 COMPILER_PACKAGES = frozenset({"numba", "llvmlite"})
 
 
-def inside_the_compiler(frame: FrameType | None) -> bool:
-    """Whether the main thread was interrupted in numba's or llvmlite's Python code.
+def held_inside_compiler(signum: int, frame: FrameType | None) -> bool:
+    """Hold a signal that interrupted the main thread in numba's or llvmlite's Python code.
+
+    For a signal handler (``frame`` is the one it was given): if the main thread is in
+    that code, ``signum`` is sent to this process again in 50 ms, from another thread,
+    and True is returned (the handler returns without raising). The main thread raises it
+    then if it has left the compiler (a kernel takes well under a second to load from
+    numba's cache); if not, the signal is held once more.
 
     Examples
     --------
     >>> import sys
-    >>> inside_the_compiler(sys._getframe())
+    >>> held_inside_compiler(2, sys._getframe())
     False
     """
     while frame is not None:
         if str(frame.f_globals.get("__name__", "")).partition(".")[0] in COMPILER_PACKAGES:
+            timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+            timer.daemon = True
+            timer.start()
             return True
         frame = frame.f_back
     return False
 
 
-def deliver_later(signum: int) -> None:
-    """Send ``signum`` to this process again in 50 ms, from another thread.
-
-    The main thread raises it then if it has left the compiler (a kernel takes well under
-    a second to load from numba's cache); if not, the handler defers it once more.
-    """
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), signum))
-    timer.daemon = True
-    timer.start()
-
-
 def _ctrl_c(signum: int, frame: FrameType | None) -> None:
     """Python's Ctrl-C (KeyboardInterrupt), held while the main thread is inside numba."""
-    if inside_the_compiler(frame):
-        deliver_later(signum)
-        return
-    raise KeyboardInterrupt
+    if not held_inside_compiler(signum, frame):
+        raise KeyboardInterrupt
 
 
 def _guard_ctrl_c(on: bool) -> None:
@@ -105,16 +99,14 @@ def _guard_ctrl_c(on: bool) -> None:
     Only from the main thread (the only one that may set handlers), and only over Python's
     own handler: one that a program or the ``basingov`` command set is left alone.
     """
-    global _guarded
     if threading.current_thread() is not threading.main_thread():
         return
+    now, own = signal.getsignal(signal.SIGINT), signal.default_int_handler
     with contextlib.suppress(ValueError):
-        if on and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        if on and now is own:
             signal.signal(signal.SIGINT, _ctrl_c)
-            _guarded = True
-        elif not on and _guarded and signal.getsignal(signal.SIGINT) is _ctrl_c:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            _guarded = False
+        elif not on and now is _ctrl_c:
+            signal.signal(signal.SIGINT, own)
 
 
 @contextlib.contextmanager

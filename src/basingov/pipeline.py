@@ -27,7 +27,7 @@ from basingov import (
     scale,
     spillover,
 )
-from basingov._outdir import check_output_dir, clean, signals_deferred
+from basingov._outdir import check_output_dir, clean, signals_deferred, temporaries
 from basingov._preflight import preflight, preflight_report
 from basingov._runtime import computing
 from basingov._validate import LayerReport, validate_config_inputs
@@ -864,15 +864,7 @@ def _clean_after(jobs: list[tuple[str, str]]) -> None:
     if removed:
         logger.info("removed what the stopped basins left: %s", [str(p) for p in removed])
     # a basin still running on a cluster started separately (not basingov's to stop)
-    running = []
-    for _, t in jobs:
-        name, parent = Path(t).name, Path(t).parent
-        with contextlib.suppress(OSError):
-            if any(
-                p.name.startswith(f".{name}.basingov-") and p.name.endswith(".tmp")
-                for p in parent.iterdir()
-            ):
-                running.append(name)
+    running = [Path(t).name for _, t in jobs if temporaries(Path(t))]
     if running:
         logger.warning(
             "still running on the dask cluster: %s; each goes on to the end and writes its "

@@ -465,7 +465,6 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     from distributed import Client, LocalCluster
 
     cluster = None
-    killed = False
     if scheduler == "local":
         cores = os.cpu_count() or 1
         n = min(cores, 4) if n_workers is None else min(n_workers, cores)
@@ -492,14 +491,13 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
             # remove what their tasks left (pipeline.run_many). The client goes first,
             # so that the scheduler wants none of their results
             client.close()
-            killed = True
             with _quiet_teardown():
                 _kill_workers(cluster)
                 cluster.close()
         raise
     finally:
-        client.close()
-        if cluster is not None and not killed:
+        client.close()  # a second close of either does nothing
+        if cluster is not None:
             cluster.close()
 
 
@@ -522,19 +520,16 @@ def _quiet_teardown() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _kill_workers(cluster: Any) -> list[int]:
-    """Kill the worker processes of a LocalCluster this process started; return their ids.
+def _kill_workers(cluster: Any) -> None:
+    """Kill the worker processes of a LocalCluster this process started.
 
     Their nannies then find them gone, and :meth:`LocalCluster.close` reaps them at once.
     """
-    pids = [getattr(w, "pid", None) for w in list(getattr(cluster, "workers", {}).values())]
-    killed = []
-    for pid in pids:
+    for nanny in list(cluster.workers.values()):
+        pid = nanny.pid  # None while a worker process is not started
         if isinstance(pid, int) and pid > 0:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-    return killed
 
 
 @contextlib.contextmanager

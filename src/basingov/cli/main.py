@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 
 from basingov import __version__
-from basingov._runtime import computing, deliver_later, inside_the_compiler
+from basingov._runtime import computing, held_inside_compiler
 from basingov.errors import BasingovError
 
 __all__ = ["cli", "main", "query"]
@@ -206,10 +206,7 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 
 def _raise_now(signum: int, frame: FrameType | None) -> bool:
     """Whether a handler raises its interrupt now: not inside numba (sent again), nor twice."""
-    if inside_the_compiler(frame):
-        deliver_later(signum)
-        return False
-    return not _cleaning_up()
+    return not held_inside_compiler(signum, frame) and not _cleaning_up()
 
 
 def _cleaning_up() -> bool:
@@ -292,7 +289,7 @@ def _interrupt_again(unraisable: Any) -> None:
     KeyboardInterrupt inside the callback; ctypes prints it as "Exception ignored" and the
     run went on (SIGTERM: exit 0). Here it is sent to the main thread again, to be raised
     once the callback has returned. numba's callbacks never get that far: a signal there
-    is held by the handlers (:func:`basingov._runtime.inside_the_compiler`), since the
+    is held by the handlers (:func:`basingov._runtime.held_inside_compiler`), since the
     library that made the call cannot go on without the callback's answer.
     """
     exc = unraisable.exc_value
