@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
+from basingov._threads import THREADS_ENV
 from basingov.loads.population import _clipped_lengths, _cut
 
 
@@ -69,6 +70,17 @@ def test_cells_cut_by_one_polygon(seed: int) -> None:
     # bit (so returning the cell itself for inner cells would not do)
     w = shapely.area(fast) / shapely.area(cells)
     assert (w[inner] != 1.0).any()
+
+
+def test_a_few_cells_cut_by_one_outline_on_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a short array cut by one large polygon is split into threads too (the Rhine's
+    # outline cells): the pieces come back in order, the same geometries
+    monkeypatch.setenv(THREADS_ENV, "3")
+    rng = np.random.default_rng(9)
+    cells = _quads(rng, 90, 1200.0, 37.0)
+    outline = _blob(rng, 2000, 1000.0)
+    assert (~shapely.contains_properly(outline, cells)).sum() >= 3 * 16  # three slices
+    _same(_cut(cells, outline), shapely.intersection(cells, outline))
 
 
 @pytest.mark.parametrize("seed", [3, 4])
