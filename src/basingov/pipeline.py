@@ -32,7 +32,7 @@ from basingov._preflight import preflight, preflight_report
 from basingov._runtime import computing
 from basingov._validate import LayerReport, validate_config_inputs
 from basingov._values import check_file_name
-from basingov.config import BasinConfig, load_config
+from basingov.config import load_config
 from basingov.datasets import Basin, load_basin, resolve_config
 from basingov.dependency import DependencyResult
 from basingov.errors import BasingovError, BasingovWarning, ConfigError, InputError
@@ -40,13 +40,8 @@ from basingov.governance import GovernanceResult
 from basingov.io import atomic_dir, sha256, write_csv, write_gpkg, write_json
 from basingov.loads.build import BasinLoads, basin_loads
 from basingov.monitoring import MonitoringResult
-from basingov.network import (
-    DEFAULT_RUNOFF_MM_YEAR,
-    RiverNetwork,
-    gauge_table,
-    regionalise_runoff,
-)
-from basingov.network.assemble import assemble_network
+from basingov.network import RiverNetwork
+from basingov.network.assemble import assemble_network, regionalise_to_gauges
 from basingov.overlay import OverlayResult
 from basingov.spillover import SpilloverResult
 
@@ -190,7 +185,7 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
     cfg = basin.config
     with timer.stage("network"):
         net = assemble_network(cfg, basin.basin)
-        net, discharge_check = _regionalise(cfg, net)
+        net, discharge_check = regionalise_to_gauges(cfg, net)
     levels = list(cfg.boundaries.levels)
     with timer.stage("overlay"):
         if sc is None or sc.eng.whole:
@@ -313,36 +308,6 @@ def _marginal_benefit(sp: SpilloverResult, levels: list[str]) -> pd.DataFrame:
         long.insert(3, "cut_pct", MARGINAL_CUT_PCT)
         rows.append(long[long["avoided_kg_day"] > 0])
     return pd.concat(rows, ignore_index=True)
-
-
-def _regionalise(cfg: BasinConfig, net: RiverNetwork) -> tuple[RiverNetwork, pd.DataFrame | None]:
-    """Regionalise runoff to the basin's gauges (``[hydraulics] gauges``), if it has any."""
-    h = cfg.hydraulics
-    if h.gauges is None and not h.gauges_from_monitoring:
-        return net, None
-    mon = cfg.monitoring
-    g = gauge_table(
-        gauges=h.gauges,
-        stations=mon.stations if h.gauges_from_monitoring else None,
-        observations=mon.observations if h.gauges_from_monitoring else None,
-        min_samples=h.gauge_min_samples,
-        areas=h.gauge_areas,
-        area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
-        ref_column=h.gauge_ref_column,
-    )
-    if g.empty:
-        return net, None
-    runoff = DEFAULT_RUNOFF_MM_YEAR if h.runoff_mm_year is None else h.runoff_mm_year
-    return regionalise_runoff(
-        net,
-        g,
-        runoff_mm_year=runoff,
-        tolerance_m=h.gauge_snap_tolerance_m,
-        velocity_a=h.velocity_a,
-        velocity_b=h.velocity_b,
-        lake_velocity_ms=h.lake_velocity_ms,
-        require_area=h.gauge_areas is not None,
-    )
 
 
 def _has_monitoring(basin: Basin) -> bool:

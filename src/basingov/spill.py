@@ -548,8 +548,10 @@ class SpillResult:
         The basin's jurisdictions (for a map of the scenario).
     flow
         The flow the warning was computed for: ``q_mean_m3s`` (mean flow of the release
-        reach), ``q_release_m3s``, ``ratio``, ``velocity_b``, ``source`` (and
-        ``percentile``, ``flow_duration_sigma_ln`` for a percentile).
+        reach) and ``q_mean_source`` (how it was had: the network's discharge attribute,
+        runoff fitted to the basin's gauges, or an assumed runoff depth),
+        ``q_release_m3s``, ``ratio``, ``velocity_b``, ``source`` (and ``percentile``,
+        ``flow_duration_sigma_ln`` for a percentile).
     """
 
     basin: str
@@ -754,6 +756,13 @@ def warn(
     )
 
 
+#: How the mean flow of a release reach was had (its ``discharge_source``), in words.
+_Q_MEAN_SOURCES = {
+    "measured": "the network's own discharge attribute (its source says how it was had)",
+    "regionalised": "runoff fitted to the basin's gauges ([hydraulics])",
+}
+
+
 def _flow_at_release(
     cfg: Any, net: Any, snap: Any, flow_m3s: float | None, flow_percentile: float | None
 ) -> dict[str, Any]:
@@ -761,7 +770,17 @@ def _flow_at_release(
     q_mean = float(net.reaches["discharge_m3s"].iloc[snap.position])
     hyd = cfg.hydraulics
     b_exp = DEFAULT_VELOCITY_B if hyd.velocity_b is None else float(hyd.velocity_b)
-    flow: dict[str, Any] = {"q_mean_m3s": q_mean, "velocity_b": b_exp, "ratio": 1.0}
+    flow: dict[str, Any] = {
+        "q_mean_m3s": q_mean,
+        "q_mean_source": _Q_MEAN_SOURCES.get(
+            str(net.reaches["discharge_source"].iloc[snap.position])
+            if "discharge_source" in net.reaches.columns
+            else "",
+            "ASSUMPTION: one runoff depth over the basin ([hydraulics] runoff_mm_year)",
+        ),
+        "velocity_b": b_exp,
+        "ratio": 1.0,
+    }
     if flow_m3s is None and flow_percentile is None:
         flow.update(q_release_m3s=q_mean, source="mean flow of the release reach")
         return flow

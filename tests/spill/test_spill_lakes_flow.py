@@ -17,7 +17,7 @@ from shapely import LineString, box
 from basingov.cli import cli
 from basingov.config import load_config
 from basingov.datasets import data_dir, get_path
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.network import LakeInfo, lake_polygons, mark_lakes, network_from_table
 from basingov.overlay import split_reaches
 from basingov.spill import flow_duration_ratio, spill_notifications, travel_times
@@ -227,3 +227,18 @@ def test_cli_flow_errors(tmp_path: Path):
     assert "gives no flow-duration curve: set [hydraulics] flow_duration_sigma_ln" in str(
         res.exception
     )
+
+
+def test_a_rhine_spill_flows_at_the_runs_gauge_fitted_discharge():
+    # the spill builds the network as a run does: runoff fitted to the five BfG gauges,
+    # so the release at Basel flows at the gauge's mean flow (BfG: MQ 1,040 m3/s at
+    # Basel-Rheinhalle, 1808-2022), not the 510 m3/s of one runoff depth over the basin
+    from basingov.spill import warn
+
+    res = warn("rhine", (7.59, 47.56), 1000.0)
+    assert res.flow["q_mean_m3s"] == pytest.approx(1040.0, rel=0.01)
+    assert res.flow["q_mean_source"].startswith("runoff fitted to the basin's gauges")
+    # a basin without gauges says its mean flow rests on an assumed runoff depth
+    with pytest.warns(BasingovWarning, match="not connected to the outlet"):
+        tn = warn("tennessee", (-84.3, 35.9), 10.0)
+    assert tn.flow["q_mean_source"].startswith("ASSUMPTION: one runoff depth")

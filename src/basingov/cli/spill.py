@@ -157,7 +157,8 @@ def spill(
     click.echo(
         f"release of {mass:g} kg at {lon:.4f},{lat:.4f} -> reach {res.reach_id} "
         f"({res.snap_distance_m:.0f} m away) at {float(res.flow['q_release_m3s']):.4g} m3/s "
-        f"(mean {float(res.flow['q_mean_m3s']):.4g}); {len(table)} notification(s):",
+        f"(mean {float(res.flow['q_mean_m3s']):.4g}: {res.flow['q_mean_source']}); "
+        f"{len(table)} notification(s):",
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
