@@ -272,9 +272,12 @@ class _Parser:
                 self.expect(")", f"')' closing {tok.value}(")
                 return ("fn", tok.value, arg.value)
             if self.peek().kind in ("(", "["):
-                what = "function calls" if self.peek().kind == "(" else "indexing"
+                if self.peek().kind == "[":
+                    raise self.fail(self.peek().pos, "indexing is not allowed")
                 allowed = ", ".join(f"{f}(column)" for f in FUNCTIONS)
-                raise self.fail(self.peek().pos, f"{what} are not allowed (except {allowed})")
+                raise self.fail(
+                    self.peek().pos, f"function calls are not allowed (except {allowed})"
+                )
             return ("col", tok.value)
         if tok.kind == "op" or (tok.kind == "kw" and tok.value not in ("true", "false")):
             raise self.fail(tok.pos, f"expected a column name or a value, found {_show(tok)}")

@@ -85,7 +85,7 @@ def read_table(
     >>> read_table(p, what="the table")
     Traceback (most recent call last):
     ...
-    basingov.errors.InputError: the table t.csv is not UTF-8 text (byte 0xfc at position 15); re-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 -t utf-8 t.csv > t_utf8.csv)
+    basingov.errors.InputError: the table t.csv is not UTF-8 text (byte 0xfc at position 15); re-save it as UTF-8 (Excel: "CSV UTF-8"; or, for Latin-1 text, iconv -f latin1 -t utf-8 t.csv > t_utf8.csv)
     """  # noqa: E501
     path = Path(path)
     name = f"{what} {path.name}"
@@ -118,6 +118,28 @@ def _check_header(path: Path, name: str) -> None:
         raise InputError(msg)
 
 
+def _not_utf8(path: Path, name: str, block: bytes, seen: int, at: int) -> str:
+    """Say what a file that is not UTF-8 seems to be, and how to make it a UTF-8 CSV."""
+    redo = f"{path.stem}_utf8.csv"
+    if seen == 0 and block[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return (
+            f'{name} is UTF-16 text, not UTF-8; re-save it as UTF-8 (Excel: "CSV UTF-8"; '
+            f"or iconv -f utf-16 -t utf-8 {path.name} > {redo})"
+        )
+    if seen == 0 and block[:4] == b"PK\x03\x04":
+        return (
+            f"{name} is a zip archive (an Excel workbook?), not a CSV text file; export the "
+            'sheet as "CSV UTF-8"'
+        )
+    if b"\x00" in block[: at + 1]:
+        return f"{name} holds NUL bytes: it is not a text CSV (a binary file?)"
+    return (
+        f"{name} is not UTF-8 text (byte 0x{block[at]:02x} at position {seen + at}); re-save "
+        f'it as UTF-8 (Excel: "CSV UTF-8"; or, for Latin-1 text, iconv -f latin1 -t utf-8 '
+        f"{path.name} > {redo})"
+    )
+
+
 def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:
     """Stream the file through a UTF-8 decoder: refuse empty, non-UTF-8 or binary files."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -128,13 +150,7 @@ def _check_utf8(path: Path, name: str, *, chunk: int = 1 << 20) -> None:
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
-                pos = seen + exc.start
-                msg = (
-                    f"{name} is not UTF-8 text (byte 0x{block[exc.start]:02x} at position "
-                    f'{pos}); re-save it as UTF-8 (Excel: "CSV UTF-8"; or iconv -f latin1 '
-                    f"-t utf-8 {path.name} > {path.stem}_utf8.csv)"
-                )
-                raise InputError(msg) from None
+                raise InputError(_not_utf8(path, name, block, seen, exc.start)) from None
             if "\x00" in text:
                 msg = f"{name} holds NUL bytes: it is not a text CSV (UTF-16 or a binary file?)"
                 raise InputError(msg)

@@ -25,7 +25,9 @@ from basingov._tables import (
 )
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
-from basingov.io import read_stations, read_vector
+from basingov.io import read_raster, read_stations, read_vector
+from basingov.loads import check_population_raster
+from basingov.loads.sewage import read_census
 from basingov.monitoring import read_station_table
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
@@ -146,6 +148,40 @@ def _raster_report(what: str, path: Path) -> LayerReport:
     return rep
 
 
+def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> list[LayerReport]:
+    """Report the rasters and the census table of ``[loads]``, checked as the load stage does."""
+    ld = cfg.loads
+    out = []
+    if ld.population_raster is not None:
+        rep = _raster_report("loads population_raster", ld.population_raster)
+        if rep.ok:
+            try:
+                check_population_raster(ld.population_raster, band=ld.population_band, basin=basin)
+            except BasingovError as exc:
+                rep.problems.append(str(exc))
+        out.append(rep)
+    if ld.landcover_raster is not None:
+        rep = _raster_report("loads landcover_raster", ld.landcover_raster)
+        if rep.ok:
+            try:
+                read_raster(ld.landcover_raster, what="land-cover raster")
+            except BasingovError as exc:
+                rep.problems.append(str(exc))
+        out.append(rep)
+    if ld.census is not None:
+        rep = LayerReport(what="loads census", path=ld.census)
+        try:
+            rep.count = len(
+                read_census(
+                    ld.census, id_column=ld.census_id_column, value_column=ld.census_value_column
+                )
+            )
+        except BasingovError as exc:
+            rep.problems.append(str(exc))
+        out.append(rep)
+    return out
+
+
 #: What the load stage checks in each [loads] table (basingov.loads and the pipeline).
 _LOAD_TABLES: dict[str, dict[str, Any]] = {
     "point_sources": {
@@ -253,10 +289,7 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
             else:
                 rep.notes.append(f"parameters: {sorted(obs['parameter'].astype(str).unique())}")
         reports.append(rep)
-    for opt in ("population_raster",):
-        p = getattr(cfg.loads, opt)
-        if p is not None:
-            reports.append(_raster_report(f"loads {opt}", p))
+    reports += _load_input_reports(cfg, basin)
     for opt, checks in _LOAD_TABLES.items():
         p = getattr(cfg.loads, opt)
         if p is not None:

@@ -137,6 +137,10 @@ def test_grammar() -> None:
         apply_filter(df, "s < 1")
     with pytest.raises(ConfigError, match=r"chained comparisons are not allowed"):
         parse_filter("1 < a < 3")
+    with pytest.raises(ConfigError, match=r"indexing is not allowed at character 5"):
+        parse_filter("name[0] == 'T'")
+    with pytest.raises(ConfigError, match=r"function calls are not allowed \(except number"):
+        parse_filter("len(name) == 1")
     with pytest.raises(ConfigError, match=r"needs at least one column name"):
         parse_filter("1 == 1")
     with pytest.raises(ConfigError, match=r"unterminated quoted text"):

@@ -18,7 +18,13 @@ from rasterio.transform import Affine
 from shapely.geometry import LineString, Polygon, box
 
 from basingov.errors import BasingovWarning, CRSError, InputError
-from basingov.loads import jurisdiction_loads, point_source_loads, population_loads
+from basingov.loads import (
+    check_population_raster,
+    jurisdiction_loads,
+    point_source_loads,
+    population_loads,
+)
+from basingov.loads.sewage import read_census
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
 from basingov.pipeline import run, validate
@@ -199,7 +205,12 @@ def test_repeated_river_ids(toy: object) -> None:
     [
         (b"", r"loads.csv is empty; it needs a header line"),
         (b"  \n", r"loads.csv is empty"),
-        ("jur_id,load_kg_day\nA,10\nB,5\n".encode("utf-16"), r"is not UTF-8 text"),
+        (
+            "jur_id,load_kg_day\nA,10\nB,5\n".encode("utf-16"),
+            r"loads.csv is UTF-16 text, not UTF-8; .*iconv -f utf-16 -t utf-8 loads.csv",
+        ),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\xff", r"loads.csv is a zip archive \(an Excel"),
+        (b"\x00\x01\x02\xff\xfe", r"loads.csv holds NUL bytes: it is not a text CSV"),
         (
             "jur_id,load_kg_day,note\nA,10,Zürich\nB,5,\n".encode("latin-1"),
             r"loads.csv is not UTF-8 text \(byte 0xfc at position 30\); re-save it as UTF-8",
@@ -374,6 +385,46 @@ def test_bad_population_rasters(
     basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
     with pytest.raises(InputError, match=match):
         population_loads(pieces, path, basin=basin)
+    # basingov validate makes the same checks without a run
+    with pytest.raises(InputError, match=match):
+        check_population_raster(path, basin=basin)
+
+
+@pytest.mark.parametrize(
+    ("cells", "x0", "census", "match"),
+    [
+        ([[1000.0, -5.0]], 7.0, None, r"pop.tif holds 1 negative cell\(s\) \(lowest -5\)"),
+        ([[1000.0, 500.0]], 60.0, None, r"pop.tif holds no people over the basin"),
+        ([[1000.0, 500.0]], 7.0, "", r"census table census.csv is empty"),
+        ([[1000.0, 500.0]], 7.0, "jur_id,people\nA,10\n", r"census.csv lacks column"),
+    ],
+)
+def test_validate_refuses_the_load_inputs_a_run_refuses(
+    cells: list, x0: float, census: str | None, match: str, toy: object
+) -> None:
+    # basingov validate said "no problems" for each of these; the run then refused them
+    extra = (
+        ""
+        if census is None
+        else 'census = "census.csv"\ncensus_level = "country"\ncensus_whole_units = true\n'
+    )
+    cfg = toy(  # type: ignore[operator]
+        replace={'sources = ["jurisdiction_table"]': 'sources = ["population_raster"]'},
+        append='population_raster = "pop.tif"\n' + extra,
+    )
+    _raster(cfg.parent / "pop.tif", np.array(cells), crs="EPSG:4326", x0=x0, y0=47.1)
+    with rasterio.open(cfg.parent / "pop.tif", "r+") as r:  # 0.1-degree cells over the toy
+        r.transform = Affine(0.1, 0.0, x0, 0.0, -0.1, 47.1)
+    if census is None:
+        _fails_in_run_and_validate(cfg, match)
+        return
+    # a run reads the census where it rescales sewage loads (with treatment keys): the
+    # same reader refuses the file, and validate reports its message
+    (cfg.parent / "census.csv").write_text(census, encoding="utf-8")
+    with pytest.raises(InputError, match=match):
+        read_census(cfg.parent / "census.csv", id_column="jur_id", value_column="population")
+    problems = [p for r in validate(cfg) for p in r.problems]
+    assert any(__import__("re").search(match, p) for p in problems), problems
 
 
 def test_population_raster_covering_part_of_the_basin_warns(

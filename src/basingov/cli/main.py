@@ -37,7 +37,8 @@ def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """basingov: river-basin governance across administrative borders.
 
     Human-readable output goes to stderr; JSON goes to stdout where a command offers it.
-    Exit status: 0 success, 1 error, 2 usage error, 130 interrupted, 143 terminated.
+    Exit status: 0 success, 1 error, 2 usage error, 129 hung up, 130 interrupted,
+    143 terminated.
     """
     level = _LEVELS[max(0, min(len(_LEVELS) - 1, 1 + verbose - quiet))]
     root = logging.getLogger("basingov")
@@ -259,8 +260,8 @@ def _debug_hint() -> str:
 def main() -> None:
     """Entry point of the ``basingov`` console script; maps errors to one-paragraph messages.
 
-    Exit codes: 0 success, 1 error, 2 usage error, 130 interrupted (Ctrl-C), 143
-    terminated (SIGTERM). With ``-vv`` the traceback is printed too.
+    Exit codes: 0 success, 1 error, 2 usage error, 129 hung up (SIGHUP), 130 interrupted
+    (Ctrl-C), 143 terminated (SIGTERM). With ``-vv`` the traceback is printed too.
     """
     warnings.showwarning = _show_warning
     logging.raiseExceptions = False  # a full disk under run.log must not print a traceback

@@ -45,6 +45,7 @@ from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _populated_cells,
+    _project_cells,
     place_on_pieces,
     raster_cover,
     warn_partial_cover,
@@ -58,6 +59,7 @@ __all__ = [
     "SOURCES",
     "TREATMENT_REMOVAL",
     "UWWTD_DISCHARGE_COLUMNS",
+    "check_population_raster",
     "emitted_per_capita_g_day",
     "incremental_loads",
     "jurisdiction_loads",
@@ -252,15 +254,9 @@ def population_loads(
     _check_population(data, raster, transform, rcrs)
     cg, pop = _populated_cells(pieces, data, transform, rcrs, basin)
     if pop.size == 0 or not float(pop.sum()) > 0:
-        area = pieces if basin is None else basin
-        msg = (
-            f"population raster {raster} holds no people over the basin: its extent "
-            f"{_bounds_text(data.shape, transform)} in {rcrs} does not overlap the basin's "
-            f"{_bounds_text(None, area.to_crs(rcrs).total_bounds)}, or its cells there are "
-            "empty; check the raster's CRS label (coordinates in metres labelled as degrees, "
-            "or the reverse) and that it covers the basin"
+        raise InputError(
+            _no_people(raster, data, transform, rcrs, pieces if basin is None else basin)
         )
-        raise InputError(msg)
     if basin is not None:  # outside the raster no people are counted
         cover = raster_cover(data.shape, transform, rcrs, basin)
         warn_partial_cover("population raster", raster, cover, data.shape, transform)
@@ -270,6 +266,59 @@ def population_loads(
 #: More people than this in one raster is not a count of people (8.1e9 live on Earth,
 #: UN World Population Prospects 2024).
 MAX_PEOPLE = 1e10
+
+
+def check_population_raster(
+    raster: str | Path, *, band: int | None = None, basin: gpd.GeoDataFrame | None = None
+) -> None:
+    """Refuse a population raster that :func:`population_loads` would refuse, without a run.
+
+    The checks of the load stage that need only the raster and the basin: all nodata,
+    negative or non-finite counts, more people than live on Earth, an extent its CRS
+    cannot have, and no people in the cells that meet the basin's bounding box (the
+    load stage then finds none over the basin itself). ``basingov validate`` makes them.
+
+    Raises
+    ------
+    InputError
+        For an unusable raster (the message names the file and the fix).
+    CRSError
+        If its extent does not fit its geographic CRS label.
+
+    Examples
+    --------
+    >>> from basingov.datasets import load_basin
+    >>> b = load_basin("tennessee")
+    >>> check_population_raster(b.config.loads.population_raster, basin=b.basin)
+    """
+    rb = read_raster(raster, what="population raster", band=band)
+    data = cast(np.ma.MaskedArray, rb.data.astype(np.float64))
+    _check_population(data, raster, rb.transform, rb.crs)
+    if basin is None:
+        return
+    # the run projects the raster's cells to the basin's CRS: refuse a CRS it cannot
+    x0, y0, x1, y1 = _bounds_text(data.shape, rb.transform, raw=True)
+    _project_cells([shapely.box(x0, y0, x1, y1)], rb.crs, basin.crs)
+    x0, y0, x1, y1 = (float(v) for v in basin.to_crs(rb.crs).total_bounds)
+    inv = ~rb.transform
+    cols, rows = inv @ (np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]))
+    r0, r1 = int(np.floor(max(min(rows), 0))), int(np.ceil(min(max(rows), data.shape[0])))
+    c0, c1 = int(np.floor(max(min(cols), 0))), int(np.ceil(min(max(cols), data.shape[1])))
+    window = data[r0:r1, c0:c1] if r1 > r0 and c1 > c0 else data[:0, :0]
+    if not (np.ma.filled(window, 0.0) > 0).any():
+        raise InputError(_no_people(raster, data, rb.transform, rb.crs, basin))
+
+
+def _no_people(
+    raster: str | Path, data: np.ndarray, transform: Any, rcrs: Any, area: gpd.GeoDataFrame
+) -> str:
+    return (
+        f"population raster {raster} holds no people over the basin: its extent "
+        f"{_bounds_text(data.shape, transform)} in {rcrs} does not overlap the basin's "
+        f"{_bounds_text(None, area.to_crs(rcrs).total_bounds)}, or its cells there are "
+        "empty; check the raster's CRS label (coordinates in metres labelled as degrees, "
+        "or the reverse) and that it covers the basin"
+    )
 
 
 def _check_population(
