@@ -25,8 +25,9 @@ from basingov._tables import (
 )
 from basingov.config import BasinConfig
 from basingov.errors import BasingovError, InputError
-from basingov.io import read_raster, read_stations, read_vector
+from basingov.io import read_stations, read_vector
 from basingov.loads import check_population_raster
+from basingov.loads.diffuse import check_landcover_raster
 from basingov.loads.sewage import read_census
 from basingov.monitoring import read_station_table
 
@@ -164,7 +165,7 @@ def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> lis
         rep = _raster_report("loads landcover_raster", ld.landcover_raster)
         if rep.ok:
             try:
-                read_raster(ld.landcover_raster, what="land-cover raster")
+                check_landcover_raster(ld.landcover_raster, basin=basin)
             except BasingovError as exc:
                 rep.problems.append(str(exc))
         out.append(rep)

@@ -442,13 +442,16 @@ def test_population_raster_covering_part_of_the_basin_warns(
 
 def test_land_cover_raster_elsewhere_is_an_error(tmp_path: Path, reaches: gpd.GeoDataFrame) -> None:
     # its diffuse load was silently 0
-    from basingov.loads.diffuse import landcover_loads
+    from basingov.loads.diffuse import check_landcover_raster, landcover_loads
 
     path = _raster(tmp_path / "lc.tif", np.full((2, 2), 12.0), x0=5e5, y0=5e6)
     pieces = reaches.assign(piece_id=[10, 11])
     basin = gpd.GeoDataFrame(geometry=[box(-500, -500, 2500, 500)], crs="EPSG:32632")
     with pytest.raises(InputError, match=r"land-cover raster .*lc.tif does not overlap the basin"):
         landcover_loads(pieces, path, basin=basin)
+    # basingov validate makes the same check
+    with pytest.raises(InputError, match=r"land-cover raster .*lc.tif does not overlap the basin"):
+        check_landcover_raster(path, basin=basin)
 
 
 def test_all_nodata_dem(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ from basingov.loads.population import (
 __all__ = [
     "DEPOSITION_KIND",
     "DIFFUSE_KINDS",
+    "check_landcover_raster",
     "deposition_loads",
     "deposition_rate",
     "export_coefficients",
@@ -188,6 +189,39 @@ def deposition_rate(
     return sel.iloc[0]
 
 
+def check_landcover_raster(raster: str | Path, *, basin: gpd.GeoDataFrame | None = None) -> None:
+    """Refuse a land-cover raster that :func:`landcover_loads` would refuse, without a run.
+
+    It must be readable, with a CRS, and overlap ``basin``. ``basingov validate`` makes
+    these checks.
+
+    Raises
+    ------
+    InputError
+        If the raster cannot be read or misses the basin.
+    CRSError
+        If it has no CRS.
+    """
+    classes, transform, rcrs = _read_classes(raster)
+    if basin is not None:
+        _landcover_cover(raster, classes, transform, rcrs, basin)
+
+
+def _landcover_cover(
+    raster: str | Path, classes: np.ndarray, transform: Any, rcrs: Any, basin: gpd.GeoDataFrame
+) -> float:
+    """Return the share of ``basin`` the raster covers; refuse a raster that misses it."""
+    cover = raster_cover(classes.shape, transform, rcrs, basin)
+    if cover == 0:
+        msg = (
+            f"land-cover raster {raster} does not overlap the basin (its extent in {rcrs} "
+            f"misses the basin polygon): its diffuse load would be 0; check its CRS label "
+            "and extent"
+        )
+        raise InputError(msg)
+    return cover
+
+
 def _read_classes(raster: str | Path) -> tuple[np.ndarray, Any, Any]:
     rb = read_raster(raster, what="land-cover raster")
     classes = np.ma.filled(rb.data.astype(np.int64), -1)
@@ -286,14 +320,7 @@ def landcover_loads(
     coef = export_coefficients(parameter, region=region, table=table)
     classes, transform, rcrs = _read_classes(raster)
     if basin is not None:  # outside the raster no land is counted
-        cover = raster_cover(classes.shape, transform, rcrs, basin)
-        if cover == 0:
-            msg = (
-                f"land-cover raster {raster} does not overlap the basin (its extent in {rcrs} "
-                f"misses the basin polygon): its diffuse load would be 0; check its CRS label "
-                "and extent"
-            )
-            raise InputError(msg)
+        cover = _landcover_cover(raster, classes, transform, rcrs, basin)
         warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
     lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
     parts = []
