@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
@@ -13,23 +12,21 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.slow
-def test_the_readme_python_example_runs(shipped_run, tmp_path: Path) -> None:
+def test_the_readme_python_example_runs(
+    shipped_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert len(blocks) == 1, "the README has one Python example"
     # its compare reads the run folders out/BASIN that `make demo` writes: the suite's runs
     (tmp_path / "out").mkdir()
     for b in ("rhine", "taihu", "tennessee", "thames"):
         (tmp_path / "out" / b).symlink_to(shipped_run(b).out)
-    here = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        ns: dict = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the runs' data warnings, tested elsewhere
-            # the repository's own README text, run as a reader would paste it
-            exec(compile(blocks[0], str(README), "exec"), ns)
-    finally:
-        os.chdir(here)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the runs' data warnings, tested elsewhere
+        # the repository's own README text, run as a reader would paste it
+        exec(compile(blocks[0], str(README), "exec"), ns)
     up = ns["up"]
     assert up.reach_id == 40645612  # the Taihu reach 9 m from the point
     assert not ns["c"].headline().empty
