@@ -758,7 +758,7 @@ def warn(
 
 #: How the mean flow of a release reach was had (its ``discharge_source``), in words.
 _Q_MEAN_SOURCES = {
-    "measured": "the network's own discharge attribute (its source says how it was had)",
+    "network attribute": "the network's own discharge attribute (its source says how it was had)",
     "regionalised": "runoff fitted to the basin's gauges ([hydraulics])",
 }
 

@@ -372,7 +372,7 @@ def test_next_down_hydrorivers_measured_discharge():
     # EPSG:3035 (equal-area) distorts lengths by well under 1 % this close to its centre
     np.testing.assert_allclose(r["length_km"], g["LENGTH_KM"], rtol=0.01)
     np.testing.assert_array_equal(r["discharge_m3s"], g["DIS_AV_CMS"])
-    assert (r["discharge_source"] == "measured").all()
+    assert (r["discharge_source"] == "network attribute").all()
     np.testing.assert_allclose(r["velocity_ms"], velocity_from_discharge(g["DIS_AV_CMS"]))
     assert "DIS_AV_CMS" not in r.columns
     assert g["DIS_AV_CMS"].notna().all()  # input untouched
@@ -394,11 +394,11 @@ def test_discharge_column_fills_only_missing_values():
     )
     r = net.reaches
     assert r["discharge_source"].tolist() == [
-        "measured",
+        "network attribute",
         "estimated",
-        "measured",
+        "network attribute",
         "estimated",
-        "measured",
+        "network attribute",
     ]
     est = discharge_from_area(r["upstream_area_km2"].to_numpy())
     expected = np.where([False, True, False, True, False], est, g["DIS_AV_CMS"])
@@ -423,7 +423,11 @@ def test_line_builders_take_measured_discharge():
     ):
         r = net.reaches.sort_values("reach_id")
         assert r["discharge_m3s"].iloc[[0, 2]].tolist() == [1.5, 4.0]
-        assert r["discharge_source"].tolist() == ["measured", "estimated", "measured"]
+        assert r["discharge_source"].tolist() == [
+            "network attribute",
+            "estimated",
+            "network attribute",
+        ]
         assert "Q" not in r.columns
         # apportioning areas re-estimates only the discharge that was not measured
         basin = gpd.GeoDataFrame(geometry=[box(-500, -1500, 2500, 1500)], crs=CRS)

@@ -124,6 +124,14 @@ COLUMNS = [
 
 _GEOD = Geod(ellps="WGS84")
 
+#: What a reach's ``discharge_source`` means, for the notes of the comparison.
+_DISCHARGE_NOTES = {
+    "network attribute": "the network's own attribute (its source says whether measured or "
+    "modelled)",
+    "regionalised": "runoff fitted to the basin's gauges",
+    "estimated": "upstream area times one runoff depth (an assumption)",
+}
+
 
 @dataclass(frozen=True, eq=False)
 class RunFolder:
@@ -600,7 +608,7 @@ def basin_indicators(run: RunFolder) -> pd.DataFrame:
                 run,
                 "outlet_discharge_m3s",
                 value=float(out["discharge_m3s"]),
-                note=(f"discharge {dsrc}; " if dsrc else "")
+                note=(f"discharge: {_DISCHARGE_NOTES.get(dsrc, dsrc)}; " if dsrc else "")
                 + f"outlet reach {out['reach_id']}, upstream area "
                 f"{float(out['upstream_area_km2']):,.0f} km2",
             )

@@ -36,6 +36,7 @@ from basingov._tables import read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
 from basingov.network._kernels import label_down
+from basingov.network.builders._common import GIVEN_DISCHARGE
 from basingov.network.hydrology import (
     DEFAULT_VELOCITY_A,
     DEFAULT_VELOCITY_B,
@@ -246,7 +247,7 @@ def regionalise_runoff(
     -------
     (RiverNetwork, pandas.DataFrame)
         The network with ``discharge_m3s``, ``velocity_ms``, ``runoff_mm_year`` and
-        ``discharge_source = "regionalised"`` (measured discharges are kept), and the
+        ``discharge_source = "regionalised"`` (the network's own discharges are kept), and the
         check table ``gauge_id, name, status, source, reach_id, snap_distance_m,
         published_area_km2, model_area_km2, observed_m3s, uniform_m3s, modelled_m3s,
         residual_pct, heldout_m3s, heldout_residual_pct, runoff_mm_year,
@@ -380,7 +381,7 @@ def regionalise_runoff(
     out = out[cols]
     t = reaches.copy()
     measured = (
-        t["discharge_source"].eq("measured").to_numpy()
+        t["discharge_source"].eq(GIVEN_DISCHARGE).to_numpy()
         if "discharge_source" in t.columns
         else np.zeros(len(t), dtype=bool)
     )
@@ -395,7 +396,7 @@ def regionalise_runoff(
     if lake_velocity_ms is not None:
         v_old = np.where(lake, float(lake_velocity_ms), v_old)
     t["velocity_ms"] = np.where(lake | measured, v_old, v)
-    t["discharge_source"] = np.where(measured, "measured", "regionalised")
+    t["discharge_source"] = np.where(measured, GIVEN_DISCHARGE, "regionalised")
     note = f"discharge regionalised to {pos.size} gauge(s)"
     logger.info("%s", note)
     src = f"{net.source}; {note}" if net.source else note

@@ -27,6 +27,7 @@ from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.io import read_vector
 from basingov.network._container import OUTLET_ID, RiverNetwork, _int_column, network_from_table
 from basingov.network.builders._common import (
+    GIVEN_DISCHARGE,
     _check_tolerance,
     _cluster_points,
     _endpoints,
@@ -94,8 +95,9 @@ def from_next_down(
         ``upstream_area_reported_km2``; ``upstream_area_km2`` is always accumulated from
         the local areas.
     discharge_column
-        Measured mean discharge in m³/s, e.g. HydroRIVERS ``DIS_AV_CMS``: copied to
-        ``discharge_m3s`` (``discharge_source = "measured"``) and used for the velocity;
+        Mean discharge in m³/s given by the network, e.g. HydroRIVERS ``DIS_AV_CMS``
+        (modelled by WaterGAP): copied to ``discharge_m3s`` (``discharge_source =
+        "network attribute"``) and used for the velocity;
         missing or negative values are estimated from upstream area (``"estimated"``).
     outlet_value
         Next-down value at outlets.
@@ -572,9 +574,9 @@ def apportion_area(
     measured_up = t["upstream_area_km2"].notna() & t["local_area_km2"].notna()
     t["local_area_km2"] = local
     est = ~measured_up
-    # a measured discharge (builders' discharge_column) stays, with its velocity
+    # the network's own discharge (builders' discharge_column) stays, with its velocity
     measured_q = (
-        t["discharge_source"].eq("measured")
+        t["discharge_source"].eq(GIVEN_DISCHARGE)
         if "discharge_source" in t.columns
         else pd.Series(False, index=t.index)
     )

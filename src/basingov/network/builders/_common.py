@@ -145,12 +145,18 @@ def _measured_discharge(g: pd.DataFrame, column: str | None, what: str) -> np.nd
     return np.where(q >= 0, q, np.nan)
 
 
+#: ``discharge_source`` of a discharge copied from the network's own attribute
+#: (``discharge_column``): measured or modelled as the network's source says (HydroRIVERS'
+#: ``DIS_AV_CMS`` is WaterGAP's modelled flow), not basingov's estimate.
+GIVEN_DISCHARGE = "network attribute"
+
+
 def _set_discharge(table: pd.DataFrame, q: np.ndarray | None) -> None:
-    """Write measured discharge into ``discharge_m3s`` and say where it came from."""
+    """Write the network's discharge into ``discharge_m3s`` and say where it came from."""
     if q is None:
         return
     table["discharge_m3s"] = q
-    table["discharge_source"] = np.where(np.isnan(q), "estimated", "measured")
+    table["discharge_source"] = np.where(np.isnan(q), "estimated", GIVEN_DISCHARGE)
 
 
 def _check_tolerance(tolerance_m: float) -> None:
