@@ -488,6 +488,11 @@ def test_shipped_basins_against_published(shipped: cmp.Comparison) -> None:
     # German-Dutch border), Tennessee one runoff depth: both within 10 %
     assert abs(disc("rhine", "outlet_discharge_m3s")) < 10.0
     assert abs(disc("tennessee", "outlet_discharge_m3s")) < 10.0
+    # ... and each note says how the discharge was had: Taihu's is HydroRIVERS' modelled
+    # DIS_AV_CMS, which the comparison called "measured"
+    q = t[(t["indicator"] == "outlet_discharge_m3s")].set_index("basin")["note"]
+    assert q["taihu"].startswith("discharge: the network's own attribute")
+    assert q["rhine"].startswith("discharge: runoff fitted to the basin's gauges")
     # Jiangsu's share of the Taihu basin: 49.2 % on the derived county-composite polygon
     # (whole counties, not the divides; 36,494 vs 36,900 km2) against the published 52.6 %:
     # within 4 points
