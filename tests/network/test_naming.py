@@ -60,7 +60,6 @@ def _names_plain(
 ) -> list[str]:
     """Name the reaches the straightforward way (the STRtree query with its predicate)."""
     import numpy as np
-    import pandas as pd
     import shapely
 
     groups = lines.groupby(lines["name"].astype(str).str.strip())
@@ -71,13 +70,21 @@ def _names_plain(
     ri, zi = shapely.STRtree(zones).query(geoms, predicate="intersects")
     inside = shapely.length(shapely.intersection(geoms[ri], zones[zi]))
     share = inside / shapely.length(geoms)[ri]
-    best = pd.DataFrame({"r": ri, "z": zi, "share": share}).sort_values(
-        ["r", "share"], ascending=[True, False]
-    )
-    best = best.drop_duplicates("r")
-    best = best[best["share"] >= min_share]
     out = np.full(len(reaches), "", dtype=object)
-    out[best["r"].to_numpy()] = labels[best["z"].to_numpy()]
+    for r in np.unique(ri):  # reach by reach: the largest share; near ties to the line
+        ok = (ri == r) & (share >= min_share)  # nearest to all of the reach
+        if not ok.any():
+            continue
+        cands = [(float(share[k]), int(zi[k])) for k in np.flatnonzero(ok)]
+        top = max(c[0] for c in cands)
+        cands = [c for c in cands if c[0] >= top - 0.05]
+        g = geoms[r]
+        ends = [g.interpolate(f, normalized=True) for f in (0.0, 0.5, 1.0)]
+        far = [
+            max(p.distance(merged[z]) for p in ends) if len(cands) > 1 else 0.0 for _, z in cands
+        ]
+        k = min(range(len(cands)), key=lambda i: (far[i], -cands[i][0]))
+        out[r] = labels[cands[k][1]]
     return out.tolist()
 
 
@@ -132,3 +139,20 @@ def test_length_inside_equals_the_intersection_length_bit_for_bit() -> None:
     assert whole.sum() > 1000
     assert (whole & (want != shapely.length(geoms))).any()
     assert (~whole & (want > 0)).any()
+
+
+def test_a_short_reach_at_a_confluence_keeps_the_main_rivers_name() -> None:
+    # a 1 km reach of the Rhine lies wholly within the buffers of the Rhine and of the
+    # Mosel, whose line ends at the confluence beside it: it is the Rhine (the run's
+    # Rhine main stem had a 0.74 km "Mosel" and a 1.55 km "Glan" reach at confluences)
+    reach = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 0)])], crs=CRS)
+    for names in (["Mosel", "Rhine"], ["Rhine", "Mosel"], ["Aare", "Zzz"]):
+        named = gpd.GeoDataFrame(
+            {"name": names},
+            geometry=[
+                LineString([(500, 5000), (500, 60)]),
+                LineString([(-5000, 100), (5000, 100)]),
+            ],
+            crs=CRS,
+        )
+        assert names_from_lines(reach, named, column="name").tolist() == [names[1]]

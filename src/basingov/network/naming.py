@@ -111,11 +111,7 @@ def names_from_lines(
     length = shapely.length(geoms)
     inside = _length_inside(geoms[ri], zones[zi])
     share = np.divide(inside, length[ri], out=np.zeros_like(inside), where=length[ri] > 0)
-    best = pd.DataFrame({"r": ri, "z": zi, "share": share}).sort_values(
-        ["r", "share"], ascending=[True, False]
-    )
-    best = best.drop_duplicates("r")
-    best = best[best["share"] >= min_share]
+    best = _along(geoms, merged, ri, zi, share, min_share)
     out.iloc[best["r"].to_numpy()] = labels[best["z"].to_numpy()]
     logger.info(
         "named %d of %d reaches from %d named lines (within %g m, >= %.0f%% of length)",
@@ -126,6 +122,43 @@ def names_from_lines(
         100 * min_share,
     )
     return out
+
+
+#: Shares of a reach within this of its best share tie (a reach at a confluence lies wholly
+#: in both rivers' buffers): the name of the line that runs along all of it wins.
+_SHARE_TIE = 0.05
+
+
+def _along(
+    geoms: np.ndarray,
+    merged: np.ndarray,
+    ri: np.ndarray,
+    zi: np.ndarray,
+    share: np.ndarray,
+    min_share: float,
+) -> pd.DataFrame:
+    """Pick one named line per reach: the largest share, ties to the line along all of it.
+
+    Between lines whose buffers hold (nearly) the same share of a reach, the one nearest
+    to all of the reach wins: the largest of the distances from its two ends and its
+    middle to the line is smallest. At a confluence a short reach of the main river lies
+    in the tributary's buffer too, but the tributary's line ends there.
+    """
+    t = pd.DataFrame({"r": ri, "z": zi, "share": share})
+    t = t[t["share"] >= min_share]
+    top = t.groupby("r")["share"].transform("max")
+    t = t[t["share"] >= top - _SHARE_TIE].copy()
+    t["far"] = 0.0
+    tied = t["r"].duplicated(keep=False).to_numpy()
+    if tied.any():
+        r, z = t["r"].to_numpy()[tied], t["z"].to_numpy()[tied]
+        far = np.zeros(r.size)
+        for at in (0.0, 0.5, 1.0):
+            pt = shapely.line_interpolate_point(geoms[r], at, normalized=True)
+            far = np.maximum(far, shapely.distance(pt, merged[z]))
+        t.loc[tied, "far"] = far
+    t = t.sort_values(["r", "far", "share"], ascending=[True, True, False], kind="stable")
+    return t.drop_duplicates("r")
 
 
 def _length_inside(lines: np.ndarray, zones: np.ndarray) -> np.ndarray:
