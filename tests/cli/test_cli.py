@@ -78,6 +78,11 @@ def test_version_and_help() -> None:
     r = CliRunner().invoke(cli, ["--help"])
     for cmd in ("datasets", "validate", "run", "query"):
         assert cmd in r.output
+    # every exit status the command gives (docs/errors.md), SIGHUP's 129 too
+    text = " ".join(r.output.split())
+    for code in ("0 success", "1 error", "2 usage error", "129 hung up", "130 interrupted",
+                 "143 terminated"):  # fmt: skip
+        assert code in text, code
 
 
 def test_datasets_list_and_path() -> None:
