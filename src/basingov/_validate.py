@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -153,19 +154,18 @@ def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> lis
     """Report the rasters and the census table of ``[loads]``, checked as the load stage does."""
     ld = cfg.loads
     out = []
-    if ld.population_raster is not None:
-        rep = _raster_report("loads population_raster", ld.population_raster)
+    rasters = (
+        ("population_raster", partial(check_population_raster, band=ld.population_band)),
+        ("landcover_raster", check_landcover_raster),
+    )
+    for opt, check in rasters:
+        path = getattr(ld, opt)
+        if path is None:
+            continue
+        rep = _raster_report(f"loads {opt}", path)
         if rep.ok:
             try:
-                check_population_raster(ld.population_raster, band=ld.population_band, basin=basin)
-            except BasingovError as exc:
-                rep.problems.append(str(exc))
-        out.append(rep)
-    if ld.landcover_raster is not None:
-        rep = _raster_report("loads landcover_raster", ld.landcover_raster)
-        if rep.ok:
-            try:
-                check_landcover_raster(ld.landcover_raster, basin=basin)
+                check(path, basin=basin)
             except BasingovError as exc:
                 rep.problems.append(str(exc))
         out.append(rep)

@@ -55,6 +55,7 @@ from basingov.errors import EmptyResultError, InputError
 from basingov.io import to_jsonable
 from basingov.network import (
     DEFAULT_VELOCITY_B,
+    DISCHARGE_SOURCES,
     DOWNSTREAM_MODES,
     DownstreamMode,
     lake_reaches,
@@ -756,13 +757,6 @@ def warn(
     )
 
 
-#: How the mean flow of a release reach was had (its ``discharge_source``), in words.
-_Q_MEAN_SOURCES = {
-    "network attribute": "the network's own discharge attribute (its source says how it was had)",
-    "regionalised": "runoff fitted to the basin's gauges ([hydraulics])",
-}
-
-
 def _flow_at_release(
     cfg: Any, net: Any, snap: Any, flow_m3s: float | None, flow_percentile: float | None
 ) -> dict[str, Any]:
@@ -772,12 +766,11 @@ def _flow_at_release(
     b_exp = DEFAULT_VELOCITY_B if hyd.velocity_b is None else float(hyd.velocity_b)
     flow: dict[str, Any] = {
         "q_mean_m3s": q_mean,
-        "q_mean_source": _Q_MEAN_SOURCES.get(
+        "q_mean_source": DISCHARGE_SOURCES[
             str(net.reaches["discharge_source"].iloc[snap.position])
             if "discharge_source" in net.reaches.columns
-            else "",
-            "ASSUMPTION: one runoff depth over the basin ([hydraulics] runoff_mm_year)",
-        ),
+            else "estimated"
+        ],
         "velocity_b": b_exp,
         "ratio": 1.0,
     }

@@ -41,6 +41,7 @@ from pyproj import Geod
 from basingov._checks import require_columns
 from basingov._outdir import read_run_files, read_run_table
 from basingov.errors import InputError
+from basingov.network import DISCHARGE_SOURCES
 from basingov.overlay import main_stem
 
 __all__ = [
@@ -123,14 +124,6 @@ COLUMNS = [
 ]
 
 _GEOD = Geod(ellps="WGS84")
-
-#: What a reach's ``discharge_source`` means, for the notes of the comparison.
-_DISCHARGE_NOTES = {
-    "network attribute": "the network's own attribute (its source says whether measured or "
-    "modelled)",
-    "regionalised": "runoff fitted to the basin's gauges",
-    "estimated": "upstream area times one runoff depth (an assumption)",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -608,7 +601,7 @@ def basin_indicators(run: RunFolder) -> pd.DataFrame:
                 run,
                 "outlet_discharge_m3s",
                 value=float(out["discharge_m3s"]),
-                note=(f"discharge: {_DISCHARGE_NOTES.get(dsrc, dsrc)}; " if dsrc else "")
+                note=(f"discharge: {DISCHARGE_SOURCES.get(dsrc, dsrc)}; " if dsrc else "")
                 + f"outlet reach {out['reach_id']}, upstream area "
                 f"{float(out['upstream_area_km2']):,.0f} km2",
             )

@@ -25,6 +25,8 @@ __all__ = [
     "DEFAULT_RUNOFF_MM_YEAR",
     "DEFAULT_VELOCITY_A",
     "DEFAULT_VELOCITY_B",
+    "DISCHARGE_SOURCES",
+    "GIVEN_DISCHARGE",
     "accumulate",
     "discharge_from_area",
     "distance_to_outlet",
@@ -36,6 +38,19 @@ __all__ = [
     "upstream_sum",
     "velocity_from_discharge",
 ]
+
+#: ``discharge_source`` of a discharge copied from the network's own attribute
+#: (``discharge_column``): measured or modelled as the network's source says (HydroRIVERS'
+#: ``DIS_AV_CMS`` is WaterGAP's modelled flow), not basingov's estimate.
+GIVEN_DISCHARGE = "network attribute"
+
+#: What each ``discharge_source`` of a reach means, in the words spill warnings and the
+#: basin comparison print ("estimated" is also the meaning of a network without the column).
+DISCHARGE_SOURCES = {
+    GIVEN_DISCHARGE: "the network's own attribute (its source says whether measured or modelled)",
+    "regionalised": "runoff fitted to the basin's gauges ([hydraulics])",
+    "estimated": "ASSUMPTION: one runoff depth over the basin ([hydraulics] runoff_mm_year)",
+}
 
 #: Mean annual runoff (mm/year) used to turn upstream area into discharge where no
 #: discharge is measured. This is an *assumption*, not a measured value: it is of the

@@ -36,10 +36,10 @@ from basingov._tables import read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
 from basingov.network._kernels import label_down
-from basingov.network.builders._common import GIVEN_DISCHARGE
 from basingov.network.hydrology import (
     DEFAULT_VELOCITY_A,
     DEFAULT_VELOCITY_B,
+    GIVEN_DISCHARGE,
     accumulate,
     velocity_from_discharge,
 )

@@ -27,7 +27,6 @@ from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.io import read_vector
 from basingov.network._container import OUTLET_ID, RiverNetwork, _int_column, network_from_table
 from basingov.network.builders._common import (
-    GIVEN_DISCHARGE,
     _check_tolerance,
     _cluster_points,
     _endpoints,
@@ -39,6 +38,7 @@ from basingov.network.builders._common import (
 )
 from basingov.network.builders.dem import from_dem
 from basingov.network.builders.lines import from_lines_outlet
+from basingov.network.hydrology import GIVEN_DISCHARGE
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection, NetworkSection

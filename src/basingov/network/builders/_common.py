@@ -14,6 +14,7 @@ from scipy.spatial import cKDTree
 
 from basingov._checks import require_columns
 from basingov.errors import CRSError, InputError
+from basingov.network.hydrology import GIVEN_DISCHARGE
 
 
 # ----------------------------------------------------------------------------------------
@@ -143,12 +144,6 @@ def _measured_discharge(g: pd.DataFrame, column: str | None, what: str) -> np.nd
         raise InputError(msg)
     q = col.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.where(q >= 0, q, np.nan)
-
-
-#: ``discharge_source`` of a discharge copied from the network's own attribute
-#: (``discharge_column``): measured or modelled as the network's source says (HydroRIVERS'
-#: ``DIS_AV_CMS`` is WaterGAP's modelled flow), not basingov's estimate.
-GIVEN_DISCHARGE = "network attribute"
 
 
 def _set_discharge(table: pd.DataFrame, q: np.ndarray | None) -> None:
