@@ -28,6 +28,7 @@ from basingov.errors import InputError
 from basingov.network import csr_reverse
 
 __all__ = [
+    "NAME_GAP_KM",
     "RIVER_CHIEF_COLUMNS",
     "SAME_NAME_MIN_RATIO",
     "match_rivers",
@@ -69,6 +70,11 @@ RIVER_CHIEF_COLUMNS: list[str] = [
 #: of the largest upstream reach at the confluence (see :func:`river_courses`).
 SAME_NAME_MIN_RATIO = 0.5
 
+#: Where no upstream reach has the river's name (a reach left unnamed, or named after the
+#: tributary, at a confluence), the walk looks this far up each large branch for the name
+#: (see :func:`river_courses`).
+NAME_GAP_KM = 10.0
+
 #: What an outside run (river outside every jurisdiction polygon) is called in the table.
 OUTSIDE_NAME = "(outside every jurisdiction)"
 
@@ -92,18 +98,21 @@ def river_courses(
     upstream: at every confluence it follows the upstream reach of the same name with the
     largest upstream area, unless that reach drains less than
     :data:`SAME_NAME_MIN_RATIO` of the largest upstream reach (a brook that a name
-    transfer named after the river beside it); otherwise, and where no upstream reach has
-    the name (a lake, a reach left unnamed), it follows the upstream reach with the largest
-    upstream area. It ends at the last reach of the name on that walk. Reaches without the name
-    inside a course are kept, so the course is continuous. Reaches of the name left over
-    (side branches, or another stream of the same name) form further courses, walked the
-    same way. Courses are numbered from 1, the largest first.
+    transfer named after the river beside it). Where no upstream reach has the name (a
+    lake, a reach left unnamed, a reach at a confluence named after the tributary), it
+    follows the branch on which the name comes back soonest, within :data:`NAME_GAP_KM`
+    of reaches without it draining at least :data:`SAME_NAME_MIN_RATIO` of the largest
+    upstream reach; if the name does not come back, it follows the upstream reach with
+    the largest upstream area. It ends at the last reach of the name on that walk.
+    Reaches without the name inside a course are kept, so the course is continuous.
+    Reaches of the name left over (side branches, or another stream of the same name)
+    form further courses, walked the same way. Courses are numbered from 1, the largest first.
 
     Parameters
     ----------
     net
-        The river network (``reaches`` with ``name`` and ``upstream_area_km2``;
-        ``idx_ds``).
+        The river network (``reaches`` with ``name``, ``upstream_area_km2`` and
+        ``length_km``, without which the walk does not look ahead over gaps; ``idx_ds``).
     aliases
         Rivers whose name changes along the flow: ``{"Rhine": ["Rhein", "Rhin",
         "Rhine"]}`` treats reaches of any of these names as one river called "Rhine".
@@ -148,8 +157,36 @@ def river_courses(
     ptr_a, kids_a = csr_reverse(has_ds, idx_ds[has_ds], n)  # upstream reaches of each reach
     ptr, kids = ptr_a.tolist(), kids_a.tolist()
 
+    # without lengths the walk does not look ahead (every gap is infinitely long)
+    length = (
+        reaches["length_km"].fillna(0.0).to_numpy(dtype=float)
+        if "length_km" in reaches
+        else np.full(n, np.inf)
+    ).tolist()
+
     def rank(q: int) -> tuple[float, int]:
         return (area[q], -q)
+
+    def gap(q: int, named: set[int], big: float) -> float:
+        """Length (km) of the reaches up branch ``q`` before a reach in ``named``.
+
+        Only reaches draining at least SAME_NAME_MIN_RATIO of ``big`` are followed, and
+        no further than NAME_GAP_KM; ``inf`` if the name is not met.
+        """
+        best = np.inf
+        stack = [(q, 0.0)]
+        while stack:
+            p, d = stack.pop()
+            if p in named:
+                best = min(best, d)
+                continue
+            d += length[p]
+            if d > NAME_GAP_KM or d >= best:
+                continue
+            stack.extend(
+                (k, d) for k in kids[ptr[p] : ptr[p + 1]] if area[k] >= SAME_NAME_MIN_RATIO * big
+            )
+        return float(best)
 
     out: dict[str, list[np.ndarray]] = {}
     codes, uniq = pd.factorize(names)
@@ -170,8 +207,14 @@ def river_courses(
                 if not cand:
                     break
                 big = max(cand, key=rank)
-                same = [q for q in cand if q in left and area[q] >= SAME_NAME_MIN_RATIO * area[big]]
-                cur = max(same, key=rank) if same else big
+                large = [q for q in cand if area[q] >= SAME_NAME_MIN_RATIO * area[big]]
+                same = [q for q in large if q in left]
+                if same:
+                    cur = max(same, key=rank)
+                else:
+                    ahead = [(gap(q, left, area[big]), q) for q in large]
+                    near = [(d, q) for d, q in ahead if d <= NAME_GAP_KM]
+                    cur = min(near, key=lambda t: (t[0], -area[t[1]], t[1]))[1] if near else big
                 seen.add(cur)
                 path.append(cur)
                 if cur in left:
