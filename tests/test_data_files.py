@@ -239,3 +239,30 @@ def test_monitoring_tables():
         assert st.loc[unlocated, ["lon", "lat"]].isna().all().all()
         assert st.loc[~unlocated, ["lon", "lat"]].notna().all().all()
         pd.to_datetime(obs["time"], format="ISO8601")
+
+
+@pytest.mark.parametrize(
+    ("basin", "equal_area"),
+    [("rhine", True), ("tennessee", True), ("thames", False), ("taihu", False)],
+)
+def test_readme_areas_and_the_runs_crs_agree_as_the_readme_says(basin, equal_area):
+    """data/README.md's basin areas (EPSG:6933) against the area in the config's CRS.
+
+    The README says a run's ``basin_area_km2`` equals its figure where the config's CRS is
+    equal-area and differs by under 0.1 % elsewhere (British National Grid, UTM 51N).
+    """
+    from basingov.datasets import load_basin
+
+    poly = load_basin(basin).basin
+    run = float(poly.geometry.area.sum())
+    readme = float(poly.to_crs("EPSG:6933").geometry.area.sum())
+    row = next(
+        line
+        for line in (DATA / "README.md").read_text().splitlines()
+        if line.startswith(f"| {basin} |")
+    )
+    assert f"{readme / 1e6:,.0f} km2" in row
+    gap = abs(run - readme) / readme
+    assert gap < (1e-5 if equal_area else 1e-3)
+    if not equal_area:
+        assert gap > 1e-4  # a real, stated difference
