@@ -73,11 +73,13 @@ def test_thames_fitted_decay_is_the_spillover_decay(thames):
 
 def test_thames_discharge_regionalised(thames):
     d = thames.tables["discharge_check"].set_index("gauge_id")
-    # gauges used in the fit get their sampled mean flow back within 5 %: depths are set on
-    # whole reaches while a gauge sits inside its (long, DEM-derived) reach, so main-stem
-    # gauges below other gauges come out 3-4.5 % low when written
+    # gauges used in the fit get their sampled mean flow back: the gauges are fitted from
+    # upstream down against what the gauged reaches above deliver, including the part of
+    # each (long, DEM-derived) reach below its gauge (Sonning, Wallingford and Runnymede
+    # came out 3-4.5 % low when that part was left out)
     used = d[d["modelled_m3s"].notna()]
-    assert (used["residual_pct"].abs() < 5.0).all(), used["residual_pct"].to_dict()
+    assert len(used) == 12
+    assert (used["residual_pct"].abs() < 1e-6).all(), used["residual_pct"].to_dict()
     # the Pang's DEM catchment is 11 km2 against 171 km2 at NRFA: it must not be used
     assert d.loc["TC12", "note"].startswith("not used")
 

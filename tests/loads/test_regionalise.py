@@ -72,3 +72,26 @@ def test_area_check_and_negative_increment():
         regionalise_runoff(net, g.assign(mean_discharge_m3s=0.0), runoff_mm_year=300.0)
     with pytest.raises(InputError, match="lacks column"):
         regionalise_runoff(net, g.drop(columns="lon"), runoff_mm_year=300.0)
+
+
+def test_a_gauge_inside_its_reach_leaves_the_gauge_below_exact():
+    """The part of a gauged reach below its gauge drains at that gauge's depth.
+
+    'up' sits halfway down reach 2 (250 of its 400 km2 above the point) and carries
+    5 m3/s (0.02 m3/s per km2), so reach 2 delivers 0.02 x 400 = 8 m3/s. 'out' (1,000 km2,
+    10 m3/s) is fitted against those 8 m3/s over the 600 km2 of reach 3: 2 m3/s. Fitting
+    it against the observed 5 m3/s over 1,000 - 250 km2 instead (as before) made 12 m3/s
+    at 'out', 20 % high.
+    """
+    net, (x0, y0) = _net()
+    g = pd.DataFrame(
+        [_gauge("up", x0, y0 + 15000, 5.0, 250.0), _gauge("out", x0, y0, 10.0, 1000.0)]
+    )
+    net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    c = chk.set_index("gauge_id")
+    assert c.loc["up", "model_area_km2"] == pytest.approx(250.0)
+    assert c.loc["up", "modelled_m3s"] == pytest.approx(5.0)
+    assert c.loc["out", "modelled_m3s"] == pytest.approx(10.0)
+    assert net2.reaches["discharge_m3s"].tolist() == pytest.approx([2.0, 8.0, 10.0])
+    per_year = 365.25 * 86400 * 1000 / 1e6  # m3/s per km2 -> mm/yr
+    assert c.loc["out", "runoff_mm_year"] == pytest.approx(2.0 / 600 * per_year)

@@ -62,7 +62,15 @@ def _depths(
     area_pt: np.ndarray,
     default_mm: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Runoff depth (m/s) per reach, per-gauge depth (mm/yr) and a negative-increment flag."""
+    """Runoff depth (m/s) per reach, per-gauge depth (mm/yr) and a negative-increment flag.
+
+    Each reach takes the depth of the first gauge below it. A gauge sits inside its reach,
+    so the part of a gauge's reach below its point drains at that gauge's depth and
+    reaches the gauge below as runoff of the gauge above: the gauges are fitted from
+    upstream down, each against the modelled outflow of the gauged reaches above it, so
+    that the modelled flow at every point equals the observed one (unless the gauges
+    above carry more: the increment's depth is then 0 and the flag set).
+    """
     n = net.n
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     at = np.full(n, -1, dtype=np.int64)
@@ -71,19 +79,29 @@ def _depths(
     local = net.reaches["local_area_km2"].to_numpy(dtype=float)
     local = np.nan_to_num(local, nan=0.0)
     has = lab >= 0
-    a_inc = np.bincount(lab[has], weights=local[has], minlength=pos.size)
+    # area of the reaches taking each gauge's depth: above its reach's outflow, below the
+    # gauged reaches above it
+    a_reach = np.bincount(lab[has], weights=local[has], minlength=pos.size)
     below = np.array([lab[idx_ds[p]] if idx_ds[p] >= 0 else -1 for p in pos], dtype=np.int64)
-    q_up = np.bincount(below[below >= 0], weights=q_obs[below >= 0], minlength=pos.size)
-    q_inc = q_obs - q_up
-    # the increment's area measured at the gauges' points (a gauge sits inside its reach)
-    a_up = np.bincount(below[below >= 0], weights=area_pt[below >= 0], minlength=pos.size)
-    a_pt = area_pt - a_up
-    a_inc = np.where(np.isfinite(a_pt) & (a_pt > 0), a_pt, a_inc)
-    neg = q_inc <= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dep = np.where(a_inc > 0, np.maximum(q_inc, 0.0) / (a_inc * 1e6), np.nan)
-    dep = np.where(np.isfinite(dep), dep, default_mm / 1000.0 / _S_PER_YEAR)
-    r = np.full(n, default_mm / 1000.0 / _S_PER_YEAR)
+    up = np.nan_to_num(net.reaches["upstream_area_km2"].to_numpy(dtype=float)[pos], nan=0.0)
+    fallback = default_mm / 1000.0 / _S_PER_YEAR
+    dep = np.full(pos.size, fallback)
+    neg = np.zeros(pos.size, dtype=bool)
+    q_out = np.zeros(pos.size)  # modelled flow at each gauged reach's outflow (m3/s)
+    above: list[list[int]] = [[] for _ in range(pos.size)]
+    for u in np.flatnonzero(below >= 0):
+        above[below[u]].append(int(u))
+    for j in np.argsort(net.rank[pos], kind="stable"):  # upstream gauges first
+        q_in = float(sum(q_out[u] for u in above[j]))
+        # the increment's area above the gauge's point (a gauge sits inside its reach)
+        a_pt = area_pt[j] - float(sum(up[u] for u in above[j]))
+        a_inc = a_pt if np.isfinite(a_pt) and a_pt > 0 else a_reach[j]
+        q_inc = q_obs[j] - q_in
+        neg[j] = q_inc <= 0
+        if a_inc > 0:
+            dep[j] = max(q_inc, 0.0) / (a_inc * 1e6)
+        q_out[j] = q_in + dep[j] * a_reach[j] * 1e6
+    r = np.full(n, fallback)
     r[has] = dep[lab[has]]
     return r, dep * 1000.0 * _S_PER_YEAR, neg
 
