@@ -242,6 +242,29 @@ def test_the_rhine_runs_from_the_vorderrhein_to_the_outlet_as_one_course(shipped
     assert {"CH|LI", "AT|CH", "CH|DE", "DE|FR", "DE", "NL"} <= set(held.index)
 
 
+def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overlay):
+    """The Thames DEM network names its main stem from two layers (DCW, then Natural Earth).
+
+    DCW names about 50 km of the Thames ("THAMES", "THAMES OR ISIS"), so the river's main
+    course was 17.6 km long. With Natural Earth's centre line naming the reaches DCW left
+    unnamed it runs from the source in Gloucestershire (Thames Head, UKK13) through
+    Oxfordshire, along the Berkshire borders, towards Kingston. The Thames is 346 km long,
+    109 km (68 miles) of them tidal below Teddington Lock, a few km below Kingston: some
+    235 km above Kingston; 30" DEM streams cut the meanders, so the course is shorter.
+    Its last reaches, below the Mole mouth, carry the Mole's DCW name.
+    """
+    _, net, ov, _ = shipped_overlay("thames")
+    rc = river_chiefs(net, ov, levels=["nuts3"], rivers=["THAMES"])
+    main = rc[rc["course"] == 1]
+    assert main["entry"].iloc[0] == "river start"
+    assert main["jur_id"].iloc[0] == "UKK13"  # Gloucestershire
+    assert 0.85 * 235 < main["end_km"].iloc[-1] < 235
+    held = main.groupby("jur_id")["length_km"].sum()
+    # the Thames is the historic border of Berkshire with Oxfordshire and Buckinghamshire
+    assert held["UKJ11|UKJ14"] > 20
+    assert held["UKJ11|UKJ13"] > 20
+
+
 def test_stretch_geometries_are_the_union_of_their_pieces(shipped_overlay):
     """Every stretch's geometry is its own pieces merged (made once per course and reused)."""
     import shapely

@@ -236,6 +236,15 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
     reports.append(rep)
 
     for key, net in cfg.networks.items():
+        if net.names_path is not None:  # the named line layers, in the order they name
+            for layer in (net.names_layer, *net.names_more_layers):
+                rep, _ = _vector_report(
+                    f"network {key} (names)",
+                    net.names_path,
+                    layer,
+                    required=[net.names_column],
+                )
+                reports.append(rep)
         if net.builder == "dem":
             for opt in ("d8_path", "elevation_path"):
                 if opt in net.options:

@@ -114,6 +114,10 @@ class NetworkSection:
     ``discharge_column`` names a measured mean discharge (m³/s) in the vector table, e.g.
     HydroRIVERS ``DIS_AV_CMS``; it becomes ``discharge_m3s`` (velocity follows from it) and
     only missing values are estimated from upstream area (not for the ``dem`` builder).
+    ``names_path``/``names_layer`` name the reaches from a named line layer;
+    ``names_more_layers`` lists further layers of the same file, each naming only the
+    reaches the layers before it left unnamed (a main stem that the first layer leaves
+    unnamed); a name equal to an earlier one but for case takes the earlier spelling.
     ``river_aliases`` lists groups of names of one river, ``"Rhine|Rhein|Rhin"``: a river
     query for any name of a group matches all of them (a river keeps its local name in
     each country it crosses).
@@ -133,6 +137,7 @@ class NetworkSection:
     filter: str | None = None
     names_path: Path | None = None
     names_layer: str | None = None
+    names_more_layers: tuple[str, ...] = ()
     names_column: str = "name"
     names_tolerance_m: float = 1000.0
     river_aliases: tuple[str, ...] = ()
@@ -726,6 +731,7 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
         errs,
         base=base,
         path_keys=frozenset({"path", "names_path"}),
+        tuple_keys=frozenset({"names_more_layers"}),
         exclude=frozenset({"key", "options"}),
         extra={"key": key, "options": options},
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import geopandas as gpd
 import pytest
 from shapely.geometry import LineString
@@ -156,3 +159,58 @@ def test_a_short_reach_at_a_confluence_keeps_the_main_rivers_name() -> None:
             crs=CRS,
         )
         assert names_from_lines(reach, named, column="name").tolist() == [names[1]]
+
+
+def test_further_name_layers_name_only_what_the_first_left_unnamed(tmp_path) -> None:
+    """``names_more_layers``: each later layer names only reaches still unnamed.
+
+    The Thames: the DCW lines name about 50 km of the main stem, Natural Earth's centre
+    line the rest ("Thames" against DCW's "THAMES": one river, the first spelling).
+    """
+    from basingov.config import NetworkSection
+    from basingov.network import network_from_table
+    from basingov.network.assemble import _with_names
+
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2, 3], "downstream_id": [2, 3, -1]},
+        geometry=[LineString([(0, 0), (5000, 0)]), LineString([(5000, 0), (10000, 0)]),
+                  LineString([(10000, 0), (15000, 0)])],
+        crs=CRS,
+    )  # fmt: skip
+    net = network_from_table(t)
+    first = gpd.GeoDataFrame(
+        {"name": ["THAMES"]}, geometry=[LineString([(0, 100), (5000, 100)])], crs=CRS
+    )
+    more = gpd.GeoDataFrame(
+        {"name": ["Thames", "Isis"]},
+        geometry=[LineString([(0, -100), (10000, -100)]), LineString([(10000, 50), (15000, 50)])],
+        crs=CRS,
+    )
+    path = tmp_path / "names.gpkg"
+    first.to_file(path, layer="dcw")
+    more.to_file(path, layer="ne")
+    sec = NetworkSection(key="x", builder="lines", names_path=path, names_layer="dcw")
+    only = _with_names(net, sec).reaches
+    assert only["name"].tolist() == ["THAMES", "", ""]
+    both = _with_names(net, dataclasses.replace(sec, names_more_layers=("ne",)))
+    r = both.reaches
+    assert r["name"].tolist() == ["THAMES", "THAMES", "Isis"]
+    assert r["name_source"].tolist() == [
+        "derived: along names.gpkg",
+        "derived: along names.gpkg (ne)",
+        "derived: along names.gpkg (ne)",
+    ]
+    assert "names transferred from names.gpkg (layers dcw, ne, in turn)" in both.source
+
+
+def test_names_more_layers_must_be_an_array_of_layer_names(tmp_path) -> None:
+    from basingov.config import load_config
+    from basingov.errors import ConfigError
+
+    toml = (Path(__file__).parents[2] / "data/basins/thames.toml").read_text()
+    bad = toml.replace('names_more_layers = ["ne_rivers"]', 'names_more_layers = "ne_rivers"')
+    assert bad != toml
+    cfg = tmp_path / "thames.toml"
+    cfg.write_text(bad.replace('"../', f'"{Path(__file__).parents[2] / "data"}/'))
+    with pytest.raises(ConfigError, match=r"names_more_layers must be an array of strings"):
+        load_config(cfg)

@@ -116,6 +116,17 @@ def test_filter_naming_an_absent_column_fails_in_validate_too(toy: object) -> No
     assert any(f"names column(s) ['{wide}'] that the layer lacks" in p for p in problems)
 
 
+def test_a_missing_name_layer_fails_in_validate_too(toy: object) -> None:
+    # validate did not read the name layers; the run then stopped at the absent layer
+    cfg = toy(  # type: ignore[operator]
+        replace={
+            "tolerance_m = 10.0": 'tolerance_m = 10.0\nnames_path = "rivers.gpkg"\n'
+            'names_layer = "rivers"\nnames_column = "rid"\nnames_more_layers = ["nope"]'
+        }
+    )
+    _fails_in_run_and_validate(cfg, r"rivers.gpkg has no layer 'nope'; available layers")
+
+
 def test_units_of_different_levels_may_overlap(toy: object) -> None:
     assert all(r.ok for r in validate(toy()))  # type: ignore[operator]
 

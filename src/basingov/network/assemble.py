@@ -215,22 +215,38 @@ def _with_lakes(net: RiverNetwork, sec: LakesSection, key: str) -> RiverNetwork:
 
 
 def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:
-    """Fill the reaches' ``name`` from the section's named line layer (labelled derived)."""
+    """Fill the reaches' ``name`` from the section's named line layers (labelled derived).
+
+    ``names_layer`` first; each of ``names_more_layers`` then names only the reaches still
+    unnamed, a name equal to an earlier one but for case taking the earlier spelling.
+    """
     if sec.names_path is None:  # callers check; kept for type narrowing
         return net
-    lines = read_vector(sec.names_path, layer=sec.names_layer, required_columns=[sec.names_column])
-    names = names_from_lines(
-        net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
-    )
+    layers = [sec.names_layer, *sec.names_more_layers]
+    names = pd.Series("", index=net.reaches.index, dtype=object)
+    source = pd.Series("", index=net.reaches.index, dtype=object)
+    spelling: dict[str, str] = {}
+    for k, layer in enumerate(layers):
+        lines = read_vector(sec.names_path, layer=layer, required_columns=[sec.names_column])
+        got = names_from_lines(
+            net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
+        )
+        got = got.map(lambda n: spelling.get(str(n).casefold(), n))
+        new = (names == "") & (got != "")
+        names[new] = got[new]
+        label = f"derived: along {sec.names_path.name}"
+        source[new] = label if k == 0 else f"{label} ({layer})"
+        for n in got[new].unique():
+            spelling.setdefault(str(n).casefold(), str(n))
     reaches = net.reaches.copy()
     had = reaches["name"].fillna("").astype(str) if "name" in reaches else None
     if had is not None:
         names = had.where(had != "", names)
     reaches["name"] = names
     reaches["name_source"] = np.where(
-        (had != "") if had is not None else False,
-        "network",
-        np.where(names != "", f"derived: along {sec.names_path.name}", ""),
+        (had != "") if had is not None else False, "network", source.to_numpy(dtype=object)
     )
     note = f"names transferred from {sec.names_path.name}"
+    if sec.names_more_layers:
+        note += f" (layers {', '.join(str(x) for x in layers)}, in turn)"
     return dataclasses.replace(net, reaches=reaches, source=f"{net.source}; {note}")
