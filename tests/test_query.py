@@ -323,3 +323,29 @@ def test_rhine_main_stem_crossings_read_from_the_alps_to_lobith():
     assert lobith["lat"] == pytest.approx(51.86, abs=0.05)
     every = query.crossings("rhine", level="country", river="Rhine", include_minor=True)
     assert len(every) > len(c)
+
+
+@pytest.mark.slow
+def test_a_river_query_follows_the_configs_aliases():
+    """``query river rhine Rhine`` is the whole river, as ``crossings --river Rhine`` is.
+
+    rhine.toml groups "Rhine|Rhein|Rhin" (Natural Earth's names by language) and
+    "Lahn|Ohm" (Natural Earth names the Lahn after its headwater, the Ohm, from the
+    Vogelsberg to the Rhine at Lahnstein). The query used only ``|`` in the name, so
+    "Rhine" gave the lower river alone (622 km below Lauterbourg) and "Lahn" nothing.
+    """
+    whole = query.river("rhine", "Rhine", level="country")
+    joined = query.river("rhine", "Rhein|Rhin|Rhine", level="country")
+    assert whole.drop(columns="geometry").equals(joined.drop(columns="geometry"))
+    assert whole["river"].iloc[0] == "Rhein | Rhin | Rhine"
+    assert whole["end_km"].iloc[-1] > 1100
+    lahn = query.river("rhine", "Lahn", level="country")
+    assert set(lahn["river"]) == {"Ohm"}
+    # from the Vogelsberg (Ohm source, 9.2 E) to the Rhine at Lahnstein (7.6 E): the Ohm
+    # (about 60 km) and the Lahn below their confluence near Coelbe (the Lahn is about
+    # 246 km long from its own source in the Rothaargebirge)
+    assert lahn["entry_lon"].iloc[0] == pytest.approx(9.2, abs=0.1)
+    assert lahn["exit_lon"].iloc[-1] == pytest.approx(7.65, abs=0.1)
+    assert 200 < lahn["end_km"].iloc[-1] < 260
+    # a name of no group still means that name alone
+    assert set(query.river("rhine", "Main", level="country")["river"]) == {"Main"}

@@ -770,8 +770,10 @@ def river(
 
     ``name`` is matched ignoring case, exactly where a river has that name, else as a
     substring (:func:`basingov.rivers.match_rivers`); ``"Rhein|Rhin|Rhine"`` joins several
-    names into one river, for a river whose name changes along the flow. Without
-    ``all_courses`` only each river's main course (course 1) is kept.
+    names into one river, for a river whose name changes along the flow, and so does a
+    name of a group in the network's ``river_aliases`` (on the Rhine, ``"Rhine"`` means
+    all three, as in :func:`crossings`). Without ``all_courses`` only each river's main
+    course (course 1) is kept.
 
     Raises
     ------
@@ -787,13 +789,14 @@ def river(
     >>> t["level_name"].unique().tolist(), "UKJ" in set(t["jur_id"])
     (['nuts1'], True)
     """
-    _, net, ov, _ = _as_overlay(basin)
+    b, net, ov, _ = _as_overlay(basin)
     if level is not None and level not in ov.levels:
         msg = f"level {level!r} is not a level of {basin}; allowed levels are {list(ov.levels)}"
         raise InputError(msg)
-    matched = match_rivers(river_names(net.reaches), name)
+    wanted = river_names_for(name, b.config.network.river_aliases)
+    matched = match_rivers(river_names(net.reaches), "|".join(wanted))
     levels = None if level is None else [level]
-    if "|" in name and len(matched) > 1:
+    if len(wanted) > 1 and len(matched) > 1:
         label = " | ".join(matched)
         gdf = river_chiefs(net, ov, levels=levels, rivers=[label], aliases={label: matched})
     else:
