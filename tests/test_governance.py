@@ -85,11 +85,15 @@ def test_river_chiefs_cover_the_named_rivers(taihu_run: Path) -> None:
     prov = rc[rc["level_name"] == "province"]
     reaches = pyogrio.read_dataframe(taihu_run / "taihu.gpkg", layer="reaches")
     named = reaches[reaches["name"].fillna("") != ""]
-    # every named river gets stretches, and they cover all of its reaches, course by course
+    # every named river gets stretches, and they cover all of its reaches, course by course,
+    # and the unnamed reaches a course runs through: on the Taihu one 0.46 km reach by
+    # which a short piece of the canal leads into the canal's own next course
     assert set(prov["river"]) == set(named["name"])
     got = prov.groupby("river")["length_km"].sum().sort_index()
     want = named.groupby("name")["length_km"].sum().sort_index()
-    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9)
+    extra = got.to_numpy() - want.to_numpy()
+    assert (extra > -1e-9).all()
+    assert extra.sum() < 1.0
     # the Jiangnan Grand Canal runs through Jiangsu and Zhejiang only, partly along their
     # border (a stretch the two provinces share)
     canal = prov[prov["river"].str.contains("运河")]

@@ -170,7 +170,7 @@ def test_courses_cross_a_confluence_where_the_larger_tributary_took_the_name():
     Reaches (upstream areas): 0 "R" (100) <- 1 "T" (99) <- 2 unnamed (45) <- 4 "R" (44),
     and 1 <- 3 unnamed (54) <- 5 "T" (53). The name comes back 3 km up branch 2 and never
     up branch 3, so the course is 4, 2, 1, 0; with 2 longer than NAME_GAP_KM it stops at 0
-    (and 4 is a course of its own), as it did before.
+    (4 then runs on through the unnamed 2 down to "T", which it mainly feeds).
     """
     from types import SimpleNamespace
 
@@ -189,7 +189,7 @@ def test_courses_cross_a_confluence_where_the_larger_tributary_took_the_name():
     assert [c.tolist() for c in got["T"]] == [[5, 3, 1]]
     far = r.assign(length_km=[1.0, 1.0, NAME_GAP_KM + 1, 1.0, 1.0, 1.0])
     got = river_courses(SimpleNamespace(reaches=far, idx_ds=idx_ds))
-    assert [c.tolist() for c in got["R"]] == [[0], [4]]
+    assert [c.tolist() for c in got["R"]] == [[0], [4, 2]]  # 4 runs on down to "T"
 
 
 def test_errors_name_the_fix(border_ab):
@@ -240,6 +240,26 @@ def test_the_rhine_runs_from_the_vorderrhein_to_the_outlet_as_one_course(shipped
     assert 0.95 * 1233 < main["end_km"].iloc[-1] < 1233
     held = main.groupby("jur_id", sort=False)["length_km"].sum()
     assert {"CH|LI", "AT|CH", "CH|DE", "DE|FR", "DE", "NL"} <= set(held.index)
+
+
+@pytest.mark.parametrize(
+    ("river", "mouth"),
+    [("Neckar", (8.44, 49.51)), ("Ruhr", (6.73, 51.45)), ("Lippe", (6.61, 51.65))],
+)
+def test_rhine_tributaries_run_to_their_mouths(shipped_overlay, river, mouth):
+    """Natural Earth leaves the last kilometres of these rivers unnamed on CCM2.
+
+    The Neckar's course ended at Heidelberg (29 km above its mouth at Mannheim), the
+    Ruhr's and the Lippe's above Duisburg and Wesel, each "joining an unnamed river". The
+    unnamed reaches below carry (nearly) all of their water and lead into the Rhine, so
+    the course now runs on to the mouth (coordinates of the mouths from the map).
+    """
+    _, net, ov, _ = shipped_overlay("rhine")
+    rc = river_chiefs(net, ov, levels=["country"], rivers=[river])
+    main = rc[rc["course"] == 1]
+    assert main["exit"].iloc[-1] == "joins Rhine"
+    assert main["exit_lon"].iloc[-1] == pytest.approx(mouth[0], abs=0.05)
+    assert main["exit_lat"].iloc[-1] == pytest.approx(mouth[1], abs=0.05)
 
 
 def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overlay):
@@ -341,10 +361,20 @@ def test_courses_match_a_walk_by_array_scans(seed):
                     walk.append(best(up))
             walk = walk[: max(i for i, q in enumerate(walk) if q in set(todo.tolist())) + 1]
             todo = np.setdiff1d(todo, walk)
-            want.append(walk[::-1])
+            tail = [walk[0]]  # on down through unnamed reaches it drains half of or more
+            while (
+                (d := idx_ds[tail[-1]]) >= 0
+                and names[d] == ""
+                and (area[tail[-1]] >= SAME_NAME_MIN_RATIO * area[d])
+            ):
+                tail.append(int(d))
+            # kept only where the unnamed run leads into a named river
+            into_named = idx_ds[tail[-1]] >= 0 and names[idx_ds[tail[-1]]] != ""
+            want.append(walk[::-1] + (tail[1:] if into_named else []))
         want.sort(key=lambda c: -area[c[-1]])
         assert [c.tolist() for c in got[river]] == want, river
     assert max(len(c) for cs in got.values() for c in cs) > 5
+    assert any(names[c[-1]] == "" for cs in got.values() for c in cs)  # tails were walked
     # the gaps crossed: without the lookahead the courses are different
     blind = river_courses(
         SimpleNamespace(reaches=net.reaches.drop(columns="length_km"), idx_ds=idx_ds)

@@ -793,8 +793,10 @@ def river(
     if level is not None and level not in ov.levels:
         msg = f"level {level!r} is not a level of {basin}; allowed levels are {list(ov.levels)}"
         raise InputError(msg)
+    own = [w.strip() for w in name.split("|") if w.strip()]
     wanted = river_names_for(name, b.config.network.river_aliases)
-    matched = match_rivers(river_names(net.reaches), "|".join(wanted))
+    # the query as typed (for the message if nothing matches), and the alias names it adds
+    matched = match_rivers(river_names(net.reaches), "|".join(own + wanted[len(own) :]))
     levels = None if level is None else [level]
     if len(wanted) > 1 and len(matched) > 1:
         label = " | ".join(matched)

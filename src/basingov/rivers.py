@@ -104,6 +104,12 @@ def river_courses(
     of reaches without it draining at least :data:`SAME_NAME_MIN_RATIO` of the largest
     upstream reach; if the name does not come back, it follows the upstream reach with
     the largest upstream area. It ends at the last reach of the name on that walk.
+    Downstream, below its lowest reach of the name, it runs on through unnamed reaches
+    that it mainly feeds (draining at least :data:`SAME_NAME_MIN_RATIO` of each) when
+    they lead into a named river, the one it joins: a name source that leaves a river's
+    last kilometres unnamed does not cut them off. (Unnamed reaches that lead elsewhere
+    are not taken: on a plain of canals the flow a network routes may leave the named
+    canal.)
     Reaches without the name inside a course are kept, so the course is continuous.
     Reaches of the name left over (side branches, or another stream of the same name)
     form further courses, walked the same way. Courses are numbered from 1, the largest first.
@@ -153,6 +159,8 @@ def river_courses(
         if "upstream_area_km2" in reaches
         else np.zeros(n)
     ).tolist()
+    down = idx_ds.tolist()
+    ratio = SAME_NAME_MIN_RATIO
     has_ds = np.flatnonzero(idx_ds >= 0)
     ptr_a, kids_a = csr_reverse(has_ds, idx_ds[has_ds], n)  # upstream reaches of each reach
     ptr, kids = ptr_a.tolist(), kids_a.tolist()
@@ -221,7 +229,16 @@ def river_courses(
                     last_named = len(path) - 1
             path = path[: last_named + 1]
             left.difference_update(path)
-            courses.append(np.asarray(path[::-1], dtype=np.int64))
+            # below its lowest reach of the name, on through unnamed reaches it mainly feeds
+            # when they lead to a named river (the one it joins)
+            tail = []
+            cur = start
+            while (d := down[cur]) >= 0 and names[d] == "" and area[cur] >= ratio * area[d]:
+                tail.append(d)
+                cur = d
+            if not (d >= 0 and names[d] != ""):
+                tail = []
+            courses.append(np.asarray(path[::-1] + tail, dtype=np.int64))
         courses.sort(key=lambda c: -area[c[-1]])
         out[str(river)] = courses
     return out
