@@ -192,6 +192,34 @@ def test_courses_cross_a_confluence_where_the_larger_tributary_took_the_name():
     assert [c.tolist() for c in got["R"]] == [[0], [4, 2]]  # 4 runs on down to "T"
 
 
+def test_courses_cross_a_lake_whatever_its_length():
+    """Lake reaches (``is_lake``) cost nothing in the look ahead: a river crosses its lake.
+
+    0 "R" (200) <- 1 lake (90, 8 km) <- 2 lake (88, 7 km) <- 3 "R" (70); and 0 <- 4, an
+    unnamed tributary that drains more (100) <- 5 (99). At 0 the name comes back across
+    the lake, 15 km of reaches without it: more than NAME_GAP_KM, but lake reaches count
+    0 km, so the walk crosses the lake. As river reaches they are a gap: the walk follows
+    the larger tributary, and the upper R is a course of its own (running on down through
+    the lake to the R it joins).
+    """
+    from types import SimpleNamespace
+
+    r = pd.DataFrame(
+        {
+            "name": ["R", "", "", "R", "", ""],
+            "upstream_area_km2": [200.0, 90.0, 88.0, 70.0, 100.0, 99.0],
+            "length_km": [1.0, 8.0, 7.0, 1.0, 3.0, 20.0],
+            "is_lake": [False, True, True, False, False, False],
+        }
+    )
+    idx_ds = np.array([-1, 0, 1, 2, 0, 4])
+    got = river_courses(SimpleNamespace(reaches=r, idx_ds=idx_ds))
+    assert [c.tolist() for c in got["R"]] == [[3, 2, 1, 0]]
+    rivers = r.assign(is_lake=False)
+    got = river_courses(SimpleNamespace(reaches=rivers, idx_ds=idx_ds))
+    assert [c.tolist() for c in got["R"]] == [[0], [3, 2, 1]]
+
+
 def test_errors_name_the_fix(border_ab):
     t = reach_table({1: (-1, [(300, 19_000), (300, 1000)], "X")}, local_area_km2=[5.0])
     net = network_from_table(t)

@@ -102,7 +102,8 @@ def river_courses(
     lake, a reach left unnamed, a reach at a confluence named after the tributary), it
     follows the branch on which the name comes back soonest, within :data:`NAME_GAP_KM`
     of reaches without it draining at least :data:`SAME_NAME_MIN_RATIO` of the largest
-    upstream reach; if the name does not come back, it follows the upstream reach with
+    upstream reach (lake reaches, ``is_lake``, count 0 km: a river is followed across its
+    lake); if the name does not come back, it follows the upstream reach with
     the largest upstream area. It ends at the last reach of the name on that walk.
     Downstream, below its lowest reach of the name, it runs on through unnamed reaches
     that it mainly feeds (draining at least :data:`SAME_NAME_MIN_RATIO` of each) when
@@ -170,7 +171,11 @@ def river_courses(
         reaches["length_km"].fillna(0.0).to_numpy(dtype=float)
         if "length_km" in reaches
         else np.full(n, np.inf)
-    ).tolist()
+    )
+    # a lake is crossed, not a gap in the name: its reaches cost nothing in the look ahead
+    if "is_lake" in reaches:
+        length = np.where(reaches["is_lake"].fillna(False).to_numpy(dtype=bool), 0.0, length)
+    length = length.tolist()
 
     def rank(q: int) -> tuple[float, int]:
         return (area[q], -q)
@@ -179,7 +184,8 @@ def river_courses(
         """Length (km) of the reaches up branch ``q`` before a reach in ``named``.
 
         Only reaches draining at least SAME_NAME_MIN_RATIO of ``big`` are followed, and
-        no further than NAME_GAP_KM; ``inf`` if the name is not met.
+        no further than NAME_GAP_KM (lake reaches count 0 km); ``inf`` if the name is
+        not met.
         """
         best = np.inf
         stack = [(q, 0.0)]
