@@ -174,11 +174,18 @@ def test_rhine_de_nl_border_ranks_at_the_top(shipped_run) -> None:
     secs = c[(c["kind"] == "section") & (c["from_jur"] == "DE") & (c["to_jur"] == "NL")]
     assert secs["rank"].min() == 1
     assert pairs.loc["pair DE->NL", "class"] == "high"
-    # the River Chief table of the lower Rhine hands over from DE to NL at that crossing
+    # the River Chief table of the Rhine hands over from DE to NL at that crossing; the
+    # config's river_aliases make Natural Earth's Rhein, Rhin and Rhine one river, from
+    # the Vorderrhein's source (it used to list a "Rhine" that started at Lauterbourg)
     rc = res.tables["river_chiefs"]
-    lower = rc[(rc["river"] == "Rhine") & (rc["course"] == 1) & (rc["level_name"] == "country")]
-    assert lower["jur_id"].tolist()[-2:] == ["DE", "NL"]
-    assert lower["exit_crossing_id"].iloc[-2] in set(secs["crossing_id"])
+    assert not set(rc["river"]) & {"Rhein", "Rhin", "Rhine"}
+    rhine = rc[(rc["river"] == "Rhein | Rhin | Rhine") & (rc["level_name"] == "country")]
+    main = rhine[rhine["course"] == 1]
+    assert main["jur_id"].tolist()[-2:] == ["DE", "NL"]
+    assert main["exit_crossing_id"].iloc[-2] in set(secs["crossing_id"])
+    assert main["jur_id"].iloc[0] == "CH"
+    assert main["entry"].iloc[0] == "river start"
+    assert main["end_km"].iloc[-1] == pytest.approx(1201, abs=5)
     # the TN load handed over at Lobith against the measured one: issue 9's check against
     # measured river data put the sewage-only model at 55.6 t/day = about 10 % of it, i.e.
     # about 560 t/day measured (mean flow about 2,200 m3/s x roughly 3 mg N/L); with land

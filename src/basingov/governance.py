@@ -25,7 +25,7 @@ from basingov._tables import read_table
 from basingov.compensation import CompensationResult, evaluate_rules
 from basingov.errors import InputError
 from basingov.priority import PriorityResult, priority
-from basingov.rivers import RIVER_CHIEF_COLUMNS, river_chiefs
+from basingov.rivers import RIVER_CHIEF_COLUMNS, alias_groups, river_chiefs, river_names
 
 __all__ = [
     "GovernanceResult",
@@ -150,7 +150,10 @@ def governance_stage(
         notes.append("priority: no loads, so transboundary load is unknown (left out)")
     names = net.reaches.get("name")
     if names is not None and (names.fillna("").astype(str).str.strip() != "").any():
-        rc = river_chiefs(net, overlay)
+        # a river whose name changes along the flow (the config's river_aliases) is one
+        # river: the Rhine's Rhein, Rhin and Rhine
+        groups = alias_groups(river_names(net.reaches), cfg.network.river_aliases)
+        rc = river_chiefs(net, overlay, aliases=groups)
     else:
         rc = _empty_river_chiefs(net.reaches.crs)
         notes.append("river chiefs: the network has no river names, so the table is empty")

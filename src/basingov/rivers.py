@@ -31,6 +31,7 @@ __all__ = [
     "NAME_GAP_KM",
     "RIVER_CHIEF_COLUMNS",
     "SAME_NAME_MIN_RATIO",
+    "alias_groups",
     "match_rivers",
     "river_chiefs",
     "river_courses",
@@ -514,6 +515,26 @@ def river_names(reaches: pd.DataFrame) -> list[str]:
     ['Main', 'Rhine']
     """
     return sorted({str(n) for n in _names(reaches) if n})
+
+
+def alias_groups(names: Sequence[str], groups: Sequence[str]) -> dict[str, list[str]]:
+    """Join the names of one river: each group of ``groups`` with two or more ``names``.
+
+    ``groups`` are a config's ``river_aliases`` (``"Rhine|Rhein|Rhin"``), matched ignoring
+    case. The label is the names found, in the order of ``names``, joined by " | ".
+
+    Examples
+    --------
+    >>> alias_groups(["Main", "Rhein", "Rhin", "Rhine"], ["Rhine|Rhein|Rhin", "Lahn|Ohm"])
+    {'Rhein | Rhin | Rhine': ['Rhein', 'Rhin', 'Rhine']}
+    """
+    out: dict[str, list[str]] = {}
+    for group in groups:
+        wanted = {w.strip().casefold() for w in group.split("|") if w.strip()}
+        found = [n for n in names if str(n).casefold() in wanted]
+        if len(found) > 1:
+            out[" | ".join(found)] = found
+    return out
 
 
 def match_rivers(names: Sequence[str], query: str) -> list[str]:
