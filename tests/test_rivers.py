@@ -319,7 +319,8 @@ def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overla
     Oxfordshire, along the Berkshire borders, towards Kingston. The Thames is 346 km long,
     109 km (68 miles) of them tidal below Teddington Lock, a few km below Kingston: some
     235 km above Kingston; 30" DEM streams cut the meanders, so the course is shorter.
-    Its last reaches, below the Mole mouth, carry the Mole's DCW name.
+    Its last 14 km, below the Wey mouth, carry the Mole's DCW name: the DEM's main stem
+    runs along the Mole's (burned-in) line there.
     """
     _, net, ov, _ = shipped_overlay("thames")
     rc = river_chiefs(net, ov, levels=["nuts3"], rivers=["THAMES"])
