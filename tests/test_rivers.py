@@ -316,18 +316,18 @@ def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overla
     DCW names about 50 km of the Thames ("THAMES", "THAMES OR ISIS"), so the river's main
     course was 17.6 km long. With Natural Earth's centre line naming the reaches DCW left
     unnamed it runs from the source in Gloucestershire (Thames Head, UKK13) through
-    Oxfordshire, along the Berkshire borders, towards Kingston. The Thames is 346 km long,
-    109 km (68 miles) of them tidal below Teddington Lock, a few km below Kingston: some
-    235 km above Kingston; 30" DEM streams cut the meanders, so the course is shorter.
-    Its last 14 km, below the Wey mouth, carry the Mole's DCW name: the DEM's main stem
-    runs along the Mole's (burned-in) line there.
+    Oxfordshire, along the Berkshire borders, to the Wey mouth. The Inland Waterways
+    Association gives 225 km from Thames Head to Teddington, a few km below Kingston
+    (data/governance/published.csv, as in the comparison). The last 14 km, below the Wey
+    mouth, carry the Mole's DCW name (the DEM's main stem runs along the Mole's burned-in
+    line there), so the named course is shorter.
     """
     _, net, ov, _ = shipped_overlay("thames")
     rc = river_chiefs(net, ov, levels=["nuts3"], rivers=["THAMES"])
     main = rc[rc["course"] == 1]
     assert main["entry"].iloc[0] == "river start"
     assert main["jur_id"].iloc[0] == "UKK13"  # Gloucestershire
-    assert 0.85 * 235 < main["end_km"].iloc[-1] < 235
+    assert 0.85 * 225 < main["end_km"].iloc[-1] < 225
     held = main.groupby("jur_id")["length_km"].sum()
     # the Thames is the historic border of Berkshire with Oxfordshire and Buckinghamshire
     assert held["UKJ11|UKJ14"] > 20
