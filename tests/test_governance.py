@@ -213,3 +213,18 @@ def test_cli_jurisdiction_runs_the_pipeline_in_memory(taihu_run: Path) -> None:
     stored = json.loads(r.stdout)["compensation"]
     assert live["net"]["CNY"] == pytest.approx(stored["net"]["CNY"], rel=1e-9)
     assert [e["party"] for e in live["pays"]] == [e["party"] for e in stored["pays"]]
+
+
+@pytest.mark.slow
+def test_thames_river_chiefs_join_the_thames_and_the_isis(shipped_run) -> None:
+    """thames.toml's river_aliases make DCW's "THAMES" and "THAMES OR ISIS" one river.
+
+    Before, the Oxford stretch ("THAMES OR ISIS", 27 km) was a river of its own, and the
+    same 27 km were also part of the Thames' course: two tables for one stretch.
+    """
+    rc = shipped_run("thames").results.tables["river_chiefs"]
+    assert "THAMES OR ISIS" not in set(rc["river"])
+    thames = rc[(rc["river"] == "THAMES | THAMES OR ISIS") & (rc["level_name"] == "nuts3")]
+    main = thames[thames["course"] == 1]
+    assert main["jur_id"].iloc[0] == "UKK13"  # from Gloucestershire
+    assert 191 < main["end_km"].iloc[-1] < 225  # IWA: 225 km Thames Head to Teddington
