@@ -186,7 +186,8 @@ def test_courses_cross_a_confluence_where_the_larger_tributary_took_the_name():
     idx_ds = np.array([-1, 0, 1, 1, 2, 3])
     got = river_courses(SimpleNamespace(reaches=r, idx_ds=idx_ds))
     assert [c.tolist() for c in got["R"]] == [[4, 2, 1, 0]]
-    assert [c.tolist() for c in got["T"]] == [[5, 3, 1]]
+    # reach 1, named "T" below the confluence, is on R's main course: T ends above it
+    assert [c.tolist() for c in got["T"]] == [[5, 3]]
     far = r.assign(length_km=[1.0, 1.0, NAME_GAP_KM + 1, 1.0, 1.0, 1.0])
     got = river_courses(SimpleNamespace(reaches=far, idx_ds=idx_ds))
     assert [c.tolist() for c in got["R"]] == [[0], [4, 2]]  # 4 runs on down to "T"
@@ -310,6 +311,28 @@ def test_rhine_tributary_courses_against_published_lengths(shipped_overlay, rive
     assert abs(km / published_km - 1) < 0.08, km
 
 
+def test_a_tributary_ends_at_its_mouth_not_on_the_main_river(shipped_overlay):
+    """The reach below the Aare mouth carries the Aare's name, but it is the Rhine's.
+
+    The Aare's table ran 1.9 km down the Rhine, and the Rhine's (which passes through that
+    reach) held the same 1.9 km: two River Chiefs for one stretch. The Aare now ends at its
+    mouth at Koblenz AG (8.23 E, 47.61 N) and "joins" the river whose main course passes
+    there, named as the run names it (the config's aliases joined).
+    """
+    from basingov.rivers import alias_groups, river_names
+
+    b, net, ov, _ = shipped_overlay("rhine")
+    groups = alias_groups(river_names(net.reaches), b.config.network.river_aliases)
+    rc = river_chiefs(net, ov, levels=["country"], aliases=groups)
+    main = rc[rc["course"] == 1]
+    aare = main[main["river"] == "Aare"]
+    assert aare["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
+    assert aare["exit_lon"].iloc[-1] == pytest.approx(8.23, abs=0.02)
+    assert aare["exit_lat"].iloc[-1] == pytest.approx(47.61, abs=0.02)
+    assert aare["end_km"].iloc[-1] == pytest.approx(279.1, abs=0.5)  # 281.0 before
+    assert main.loc[main["river"] == "Mosel", "exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
+
+
 def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overlay):
     """The Thames DEM network names its main stem from two layers (DCW, then Natural Earth).
 
@@ -392,6 +415,7 @@ def test_courses_match_a_walk_by_array_scans(seed):
     def best(qs: np.ndarray) -> int:
         return int(qs[np.lexsort((-qs, area[qs]))[-1]])  # largest area, then first position
 
+    walked: dict[str, list[list[int]]] = {}
     for river in ("A", "B", "Cc"):
         todo = np.flatnonzero(names == river)
         want = []
@@ -421,7 +445,21 @@ def test_courses_match_a_walk_by_array_scans(seed):
             into_named = idx_ds[tail[-1]] >= 0 and names[idx_ds[tail[-1]]] != ""
             want.append(walk[::-1] + (tail[1:] if into_named else []))
         want.sort(key=lambda c: -area[c[-1]])
-        assert [c.tolist() for c in got[river]] == want, river
+        walked[river] = want
+    # largest river first: a course's downstream end leaves a larger river's main course
+    claimed: set[int] = set()
+    for river in sorted(walked, key=lambda r: (-area[walked[r][0][-1]], r)):
+        kept = []
+        for c in walked[river]:
+            end = len(c)
+            while end and c[end - 1] in claimed:
+                end -= 1
+            if end:
+                kept.append(c[:end])
+        kept = kept or walked[river]
+        kept.sort(key=lambda c: -area[c[-1]])
+        claimed |= set(kept[0])
+        assert [c.tolist() for c in got[river]] == kept, river
     assert max(len(c) for cs in got.values() for c in cs) > 5
     assert any(names[c[-1]] == "" for cs in got.values() for c in cs)  # tails were walked
     # the gaps crossed: without the lookahead the courses are different

@@ -112,7 +112,11 @@ def river_courses(
     last kilometres unnamed does not cut them off. (Unnamed reaches that lead elsewhere
     are not taken: on a plain of canals the flow a network routes may leave the named
     canal.)
-    Reaches without the name inside a course are kept, so the course is continuous.
+    Reaches without the name inside a course are kept, so the course is continuous. A
+    course's downstream end does not run on a larger river's main course: a reach below a
+    confluence that the name source gave the tributary's name belongs to the main river
+    that passes through it (rivers are taken largest first; a course made only of such
+    reaches is dropped, unless it is all the river has).
     Reaches of the name left over (side branches, or another stream of the same name)
     form further courses, walked the same way. Courses are numbered from 1, the largest first.
 
@@ -248,7 +252,36 @@ def river_courses(
             courses.append(np.asarray(path[::-1] + tail, dtype=np.int64))
         courses.sort(key=lambda c: -area[c[-1]])
         out[str(river)] = courses
-    return out
+    return _yield_to_larger(out, area)
+
+
+def _yield_to_larger(
+    courses: dict[str, list[np.ndarray]], area: Sequence[float]
+) -> dict[str, list[np.ndarray]]:
+    """Trim each course's downstream end where it runs on a larger river's main course.
+
+    Rivers are taken largest first (by the upstream area at the end of their main course).
+    A reach that a larger river's main course passes through (a reach below a confluence
+    that a name source gave the tributary's name) is the larger river's: it leaves the
+    downstream end of a smaller river's course, and a course made only of such reaches is
+    dropped, unless the river has no other course (then its courses are kept as named).
+    """
+    order = sorted(courses, key=lambda r: (-area[courses[r][0][-1]], r))
+    claimed: set[int] = set()
+    out: dict[str, list[np.ndarray]] = {}
+    for river in order:
+        kept = []
+        for c in courses[river]:
+            end = len(c)
+            while end > 0 and int(c[end - 1]) in claimed:
+                end -= 1
+            if end:
+                kept.append(c[:end])
+        kept = kept or list(courses[river])  # only reaches on a larger river: kept as named
+        kept.sort(key=lambda c: -area[c[-1]])
+        out[river] = kept
+        claimed.update(kept[0].tolist())
+    return {r: out[r] for r in courses}
 
 
 def _crossing_lookup(crossings: pd.DataFrame, level: str) -> dict[tuple[int, int, float], str]:
@@ -327,6 +360,16 @@ def river_chiefs(
     reaches = net.reaches
     lv_list = select_levels(levels, overlay.levels)
     courses = river_courses(net, aliases=aliases)
+    # the river a course joins: the one whose main course passes there, largest first
+    up_area = (
+        reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
+        if "upstream_area_km2" in reaches
+        else np.zeros(len(reaches))
+    )
+    main_of: dict[int, str] = {}
+    for r in sorted(courses, key=lambda r: (-up_area[courses[r][0][-1]], r)):
+        for q in courses[r][0].tolist():
+            main_of.setdefault(q, r)
     if rivers is not None:
         require_known(
             rivers,
@@ -426,7 +469,8 @@ def river_chiefs(
                         if down < 0:
                             exit_, exit_id = "basin outlet", ""
                         else:
-                            exit_ = f"joins {rnames[down] or 'an unnamed river'}"
+                            joined = main_of.get(down) or rnames[down] or "an unnamed river"
+                            exit_ = f"joins {joined}"
                             fp = int(first[down]) if first[down] < last[down] else -1
                             exit_id = (
                                 _edge_crossing(look, last_p, fp, rpos, fe, rid) if fp >= 0 else ""
