@@ -347,5 +347,10 @@ def test_a_river_query_follows_the_configs_aliases():
     assert lahn["entry_lon"].iloc[0] == pytest.approx(9.2, abs=0.1)
     assert lahn["exit_lon"].iloc[-1] == pytest.approx(7.65, abs=0.1)
     assert 200 < lahn["end_km"].iloc[-1] < 260
-    # a name of no group still means that name alone
-    assert set(query.river("rhine", "Main", level="country")["river"]) == {"Main"}
+    # a name of no group still means that name alone, and joins the river as the run's
+    # table names it (the Rhine's group joined), not as the reach below is named
+    main = query.river("rhine", "Main", level="country")
+    assert set(main["river"]) == {"Main"}
+    assert main["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
+    # a substring that matches several names of a group gives the group's river
+    assert set(query.river("rhine", "Rh", level="country")["river"]) == {"Rhein | Rhin | Rhine"}

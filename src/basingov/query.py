@@ -44,7 +44,7 @@ from basingov.overlay import (
     reach_jurisdictions,
     split_reaches,
 )
-from basingov.rivers import match_rivers, river_chiefs, river_names
+from basingov.rivers import alias_groups, match_rivers, river_chiefs, river_names
 
 __all__ = [
     "CROSSING_FIELDS",
@@ -795,14 +795,20 @@ def river(
         raise InputError(msg)
     own = [w.strip() for w in name.split("|") if w.strip()]
     wanted = river_names_for(name, b.config.network.river_aliases)
+    names = river_names(net.reaches)
     # the query as typed (for the message if nothing matches), and the alias names it adds
-    matched = match_rivers(river_names(net.reaches), "|".join(own + wanted[len(own) :]))
-    levels = None if level is None else [level]
+    matched = match_rivers(names, "|".join(own + wanted[len(own) :]))
+    # the rivers as the run's table has them (its alias groups joined), so that the
+    # courses, and the rivers they join, are the same
+    groups = alias_groups(names, b.config.network.river_aliases)
     if len(wanted) > 1 and len(matched) > 1:
         label = " | ".join(matched)
-        gdf = river_chiefs(net, ov, levels=levels, rivers=[label], aliases={label: matched})
-    else:
-        gdf = river_chiefs(net, ov, levels=levels, rivers=matched)
+        groups = {k: v for k, v in groups.items() if not set(v) & set(matched)}
+        groups[label] = matched
+    label_of = {n: k for k, v in groups.items() for n in v}
+    rivers = list(dict.fromkeys(label_of.get(m, m) for m in matched))
+    levels = None if level is None else [level]
+    gdf = river_chiefs(net, ov, levels=levels, rivers=rivers, aliases=groups)
     if not all_courses:
         gdf = gdf[gdf["course"] == 1]
     return gdf.reset_index(drop=True)
