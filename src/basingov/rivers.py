@@ -160,11 +160,7 @@ def river_courses(
     n = len(reaches)
     # plain floats and ints: the walk reads them one at a time, several times slower
     # from numpy arrays
-    area = (
-        reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
-        if "upstream_area_km2" in reaches
-        else np.zeros(n)
-    ).tolist()
+    area = _upstream_areas(reaches).tolist()
     down = idx_ds.tolist()
     ratio = SAME_NAME_MIN_RATIO
     has_ds = np.flatnonzero(idx_ds >= 0)
@@ -255,6 +251,18 @@ def river_courses(
     return _yield_to_larger(out, area)
 
 
+def _upstream_areas(reaches: pd.DataFrame) -> np.ndarray:
+    """Each reach's upstream area (km2), 0 where unknown or without the column."""
+    if "upstream_area_km2" not in reaches:
+        return np.zeros(len(reaches))
+    return reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
+
+
+def _largest_first(courses: Mapping[str, list[np.ndarray]], area: Any) -> list[str]:
+    """Rivers largest first: by ``area`` (per reach) at the end of their main course."""
+    return sorted(courses, key=lambda r: (-area[courses[r][0][-1]], r))
+
+
 def _yield_to_larger(
     courses: dict[str, list[np.ndarray]], area: Sequence[float]
 ) -> dict[str, list[np.ndarray]]:
@@ -266,10 +274,9 @@ def _yield_to_larger(
     downstream end of a smaller river's course, and a course made only of such reaches is
     dropped, unless the river has no other course (then its courses are kept as named).
     """
-    order = sorted(courses, key=lambda r: (-area[courses[r][0][-1]], r))
     claimed: set[int] = set()
     out: dict[str, list[np.ndarray]] = {}
-    for river in order:
+    for river in _largest_first(courses, area):
         kept = []
         for c in courses[river]:
             end = len(c)
@@ -361,13 +368,8 @@ def river_chiefs(
     lv_list = select_levels(levels, overlay.levels)
     courses = river_courses(net, aliases=aliases)
     # the river a course joins: the one whose main course passes there, largest first
-    up_area = (
-        reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
-        if "upstream_area_km2" in reaches
-        else np.zeros(len(reaches))
-    )
     main_of: dict[int, str] = {}
-    for r in sorted(courses, key=lambda r: (-up_area[courses[r][0][-1]], r)):
+    for r in _largest_first(courses, _upstream_areas(reaches)):
         for q in courses[r][0].tolist():
             main_of.setdefault(q, r)
     if rivers is not None:
