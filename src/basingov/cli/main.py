@@ -13,7 +13,7 @@ import time
 import traceback
 import warnings
 from types import FrameType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import click
 
@@ -331,15 +331,7 @@ def _main(argv: list[str], previous: dict[int, object]) -> None:
         _take_ctrl_c(previous)  # from here a Ctrl-C is handled below (temporary folders removed)
         cli(args=argv, standalone_mode=False)
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
-        _traceback()
-        if _SIGNALS and _SIGNALS[0] == getattr(signal, "SIGHUP", None):
-            click.echo("Hung up (SIGHUP); no partial output was left.", err=True)
-            sys.exit(EXIT_SIGHUP)
-        if isinstance(exc, _Terminated) or signal.SIGTERM in _SIGNALS:
-            click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
-            sys.exit(EXIT_SIGTERM)
-        click.echo("Interrupted; no partial output was left.", err=True)
-        sys.exit(EXIT_SIGINT)
+        _exit_interrupted(exc)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -362,6 +354,10 @@ def _main(argv: list[str], previous: dict[int, object]) -> None:
         )
         sys.exit(EXIT_ERROR)
     except Exception as exc:  # a bug: one paragraph, the traceback with -vv
+        if _RAISED:
+            # an interrupt that a library turned into its own error (a pybind11 module
+            # whose initialisation it cut: "ImportError: initialization failed")
+            _exit_interrupted(exc)
         _traceback()
         click.echo(
             f"Error: internal error {type(exc).__name__}: {exc}. This is a bug in basingov; "
@@ -369,6 +365,19 @@ def _main(argv: list[str], previous: dict[int, object]) -> None:
             err=True,
         )
         sys.exit(EXIT_ERROR)
+
+
+def _exit_interrupted(exc: BaseException) -> NoReturn:
+    """Say which signal stopped the command (nothing was left half-written) and exit."""
+    _traceback()
+    if _SIGNALS and _SIGNALS[0] == getattr(signal, "SIGHUP", None):
+        click.echo("Hung up (SIGHUP); no partial output was left.", err=True)
+        sys.exit(EXIT_SIGHUP)
+    if isinstance(exc, _Terminated) or signal.SIGTERM in _SIGNALS:
+        click.echo("Terminated (SIGTERM); no partial output was left.", err=True)
+        sys.exit(EXIT_SIGTERM)
+    click.echo("Interrupted; no partial output was left.", err=True)
+    sys.exit(EXIT_SIGINT)
 
 
 def _traceback() -> None:
