@@ -17,7 +17,7 @@ from basingov.datasets import (
     load_network,
     resolve_config,
 )
-from basingov.errors import BasingovWarning, ConfigError, InputError
+from basingov.errors import ConfigError, InputError
 from basingov.io import write_gpkg
 
 CONFIG = """
@@ -124,8 +124,8 @@ def test_load_network_unknown_key_and_derived_areas() -> None:
         match=r"network 'hydrorivers' is not in tennessee.toml; its networks are \['ne'\]",
     ):
         load_network(b, key="hydrorivers")
-    with pytest.warns(BasingovWarning, match=r"4 of 47 lines are not connected to the outlet"):
-        net = load_network(b)  # 4 Natural Earth lines have gaps wider than tolerance_m
+    net = load_network(b)
+    assert len(net.outlets) == 1
     assert "areas apportioned by river length over the basin polygon" in net.source
     assert net.reaches["upstream_area_km2"].notna().all()
     assert set(net.reaches["area_source"]) == {"apportioned"}
