@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import pandas as pd
@@ -218,6 +219,60 @@ def test_hydrography_layers():
             assert info["features"] > 0
             if count is not None:
                 assert info["features"] == count, f"{basin}/{layer}"
+
+
+def test_thames_stretches_dcw_names_after_tributaries_are_blanked():
+    """DCW's 'RIVER MOLE', 'RIVER LODDON' and 'RIVER KENNET' lines trace the Thames itself.
+
+    The 'RIVER MOLE' line runs west to east from the Wey mouth past Walton and Sunbury to
+    East Molesey, along the Thames; the Mole flows north from Cobham to meet it there. Named
+    so, it gave the Thames' last 14 km above Kingston to the Mole. The build blanks the
+    three names (keeping DCW's ``NAM``) and stops if a line no longer lies along Natural
+    Earth's Thames.
+    """
+    dcw = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="dcw_rivers")
+    thames = _script("prepare_data.thames")
+    for fid, nam, _ in thames.DCW_THAMES_STRETCHES:
+        row = dcw[dcw["dcw_fid"] == fid]
+        assert row["NAM"].tolist() == [nam]
+        assert row["name"].tolist() == [""]
+    # the other named lines keep their names: the Churn, Coln, Colne, Whitewater, Thames
+    named = dcw[dcw["name"] != ""]
+    assert set(named["name"]) == {
+        "RIVER CHURN", "RIVER COLN", "RIVER COLNE", "RIVER WHITEWATER", "THAMES",
+        "THAMES OR ISIS",
+    }  # fmt: skip
+    assert (named["name"] == named["NAM"]).all()
+    # the Mole's line runs west to east (the Mole itself runs south to north)
+    mole = dcw.loc[dcw["dcw_fid"] == 30, "geometry"].iloc[0]
+    (x0, y0), (x1, y1) = mole.coords[0], mole.coords[-1]
+    assert abs(x1 - x0) > 4 * abs(y1 - y0)
+
+
+def test_thames_stretch_check_stops_on_a_line_off_the_thames():
+    import shapely
+
+    thames = _script("prepare_data.thames")
+    dcw = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="dcw_rivers")
+    ne = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="ne_rivers")
+    dcw["name"] = dcw["NAM"].fillna("").replace("UNK", "").str.strip()
+
+    B = SimpleNamespace(facts={})  # the Builder's facts are all the check uses
+    thames.blank_thames_stretches(B, dcw, ne)
+    assert [nam for nam, _, _ in B.facts["thames_dcw_blanked"]] == [
+        "RIVER KENNET", "RIVER LODDON", "RIVER MOLE",
+    ]  # fmt: skip
+    assert all(far < thames.THAMES_STRETCH_MAX_M for _, _, far in B.facts["thames_dcw_blanked"])
+    # a listed line moved 0.05 degrees (about 5 km) north no longer lies along the Thames
+    moved = dcw.copy()
+    at = moved.index[moved["dcw_fid"] == 30]
+    moved.loc[at, "geometry"] = shapely.affinity.translate(moved.geometry[at[0]], yoff=0.05)
+    with pytest.raises(ValueError, match=r"DCW line 30 \(RIVER MOLE\) lies \d+ m from the Thames"):
+        thames.blank_thames_stretches(B, moved, ne)
+    renamed = dcw.copy()
+    renamed.loc[renamed["dcw_fid"] == 26, "NAM"] = "RIVER THAMES"
+    with pytest.raises(ValueError, match="dcw_fid=26 is not the one line named 'RIVER KENNET'"):
+        thames.blank_thames_stretches(B, renamed, ne)
 
 
 def test_monitoring_tables():

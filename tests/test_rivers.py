@@ -339,22 +339,27 @@ def test_the_thames_runs_from_gloucestershire_as_one_named_course(shipped_overla
     DCW names about 50 km of the Thames ("THAMES", "THAMES OR ISIS"), so the river's main
     course was 17.6 km long. With Natural Earth's centre line naming the reaches DCW left
     unnamed it runs from the source in Gloucestershire (Thames Head, UKK13) through
-    Oxfordshire, along the Berkshire borders, to the Wey mouth. The Inland Waterways
-    Association gives 225 km from Thames Head to Teddington, a few km below Kingston
-    (data/governance/published.csv, as in the comparison). The last 14 km, below the Wey
-    mouth, carry the Mole's DCW name (the DEM's main stem runs along the Mole's burned-in
-    line there), so the named course is shorter.
+    Oxfordshire, along the Berkshire borders, to Kingston. Its last 14 km, below the Wey
+    mouth, were the Mole's: DCW's "RIVER MOLE" line is the Thames from the Wey mouth to
+    East Molesey, and its name is now blanked by the data build
+    (tests/test_data_files.py). The Inland Waterways Association gives 225 km from Thames
+    Head to Teddington, a few km below Kingston (data/governance/published.csv, as in the
+    comparison); the DEM's 30" streams run a few per cent longer.
     """
     _, net, ov, _ = shipped_overlay("thames")
     rc = river_chiefs(net, ov, levels=["nuts3"], rivers=["THAMES"])
     main = rc[rc["course"] == 1]
     assert main["entry"].iloc[0] == "river start"
     assert main["jur_id"].iloc[0] == "UKK13"  # Gloucestershire
-    assert 0.85 * 225 < main["end_km"].iloc[-1] < 225
+    assert main["exit"].iloc[-1] == "basin outlet"  # Kingston
+    assert 225 < main["end_km"].iloc[-1] < 1.05 * 225
     held = main.groupby("jur_id")["length_km"].sum()
-    # the Thames is the historic border of Berkshire with Oxfordshire and Buckinghamshire
+    # the Thames is the historic border of Berkshire with Oxfordshire and Buckinghamshire,
+    # and from Hampton Court to Kingston of Surrey with London
     assert held["UKJ11|UKJ14"] > 20
     assert held["UKJ11|UKJ13"] > 20
+    assert held["UKI23|UKJ23"] > 5
+    assert not net.reaches["name"].isin(["RIVER MOLE", "RIVER LODDON", "RIVER KENNET"]).any()
 
 
 def test_stretch_geometries_are_the_union_of_their_pieces(shipped_overlay):

@@ -134,6 +134,10 @@ def template_values(b: Builder) -> dict[str, str]:
         "thames_dem_streams": f"{tc['dem_streams']}",
         "thames_ne_rivers": f"{tc['ne_rivers']}",
         "thames_ne_names": ", ".join(tc["ne_names"]),
+        "thames_dcw_blanked": "; ".join(
+            f"'{nam}' is {what}, every vertex within {far:,.0f} m of Natural Earth's Thames"
+            for nam, what, far in f["thames_dcw_blanked"]
+        ),
         "thames_nrfa_coord_max_deg": f"{nrfa_check[1]:.4f}",
         "thames_nrfa_coord_gauges": f"{nrfa_check[0]}",
         "tennessee_ne_rivers": f"{nc['ne_rivers']}",

@@ -139,6 +139,56 @@ def osgb_to_en(ref: str) -> tuple[float, float]:
     return float(east), float(north)
 
 
+#: DCW lines that carry a tributary's name but trace the Thames itself (near that
+#: tributary's mouth): (dcw_fid, NAM, what the line is). Their
+#: ``name`` is blanked (``NAM`` keeps DCW's text); :func:`blank_thames_stretches` checks
+#: that each still lies along Natural Earth's Thames.
+DCW_THAMES_STRETCHES = (
+    (26, "RIVER KENNET", "the Thames below Kennet Mouth at Reading (0.9 km)"),
+    (29, "RIVER LODDON", "the Thames from Sonning to Shiplake (4.8 km)"),
+    (30, "RIVER MOLE", "the Thames from the Wey mouth past Walton and Sunbury to the Mole mouth "
+     "at East Molesey (8.6 km), while the Mole itself flows north from Cobham"),
+)  # fmt: skip
+#: Largest distance (m) of any vertex of such a line from Natural Earth's 1:10M Thames.
+THAMES_STRETCH_MAX_M = 1500.0
+
+
+def blank_thames_stretches(b: Builder, dcw: gpd.GeoDataFrame, ne: gpd.GeoDataFrame) -> None:
+    """Blank the names of the DCW lines that trace the Thames under a tributary's name.
+
+    Parameters
+    ----------
+    b
+        Builder (the lines go into its facts).
+    dcw
+        DCW lines with ``dcw_fid``, ``NAM`` and ``name``; changed in place.
+    ne
+        Natural Earth's Thames line(s).
+
+    Raises
+    ------
+    ValueError
+        If a listed line is missing, has another name, or strays from the Thames: the
+        source changed, and the list must be checked again.
+    """
+    thames = shapely.union_all(ne.to_crs(PROJECTED_CRS).geometry.to_numpy())
+    lines = dcw.to_crs(PROJECTED_CRS)
+    done = []
+    for fid, nam, what in DCW_THAMES_STRETCHES:
+        rows = lines.index[lines["dcw_fid"] == fid]
+        if len(rows) != 1 or lines.loc[rows[0], "NAM"] != nam:
+            msg = f"DCW line dcw_fid={fid} is not the one line named {nam!r}; check the list"
+            raise ValueError(msg)
+        xy = shapely.points(shapely.get_coordinates(lines.geometry[rows[0]]))
+        far = float(shapely.distance(xy, thames).max())
+        if far > THAMES_STRETCH_MAX_M:
+            msg = f"DCW line {fid} ({nam}) lies {far:.0f} m from the Thames; check the list"
+            raise ValueError(msg)
+        dcw.loc[rows, "name"] = ""
+        done.append((nam, what, far))
+    b.facts["thames_dcw_blanked"] = done
+
+
 def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     """Write the Thames hydrography (DCW lines, DEM streams, NE main stem, DEM, NRFA check).
 
@@ -169,6 +219,7 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     )
     ne = ne[ne["name"] == "Thames"].reset_index(drop=True)  # drop a Great Ouse headwater bit
     ne["in_basin_share"] = in_basin_share(ne, basin)
+    blank_thames_stretches(b, dcw, ne)
     b.facts["thames_counts"] = {
         "dcw_source_lines": int(index.max() + 1),
         "dcw_linestrings": len(dcw),
@@ -181,7 +232,8 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
         {"dcw_rivers": dcw, "dem_streams": streams, "ne_rivers": ne},
         ["dcw", "thames_derived", "ne"],
         "dcw_rivers: 133 DCW lines exploded to LineStrings (dcw_fid, part), name = NAM "
-        "with 'UNK' blanked, no direction; dem_streams: the 194 DEM-derived streams "
+        "with 'UNK' blanked and the 3 Thames stretches DCW names after tributaries blanked "
+        "(see Hydrography), no direction; dem_streams: the 194 DEM-derived streams "
         "(idx, idx_ds, uparea, strord) unchanged plus derived=1; ne_rivers: NE main stem "
         "clipped to basin + 2 km",
     )
