@@ -311,6 +311,55 @@ def test_rhine_tributary_courses_against_published_lengths(shipped_overlay, rive
     assert abs(km / published_km - 1) < 0.08, km
 
 
+def test_the_glan_joins_the_nahe_at_its_published_mouth(shipped_overlay):
+    """Natural Earth has no Nahe: its "Glan" ran on down the Nahe to Bingen.
+
+    The data build cuts the line at the Glan's mouth below Staudernheim (49.7759 N,
+    7.7144 E; de.wikipedia "Glan (Nahe)": 89.7 km long) and names the part below "Nahe"
+    (data/README.md). The Glan line's last generalised segment also names the Nahe's last
+    3 km above the mouth, which drain more than the Glan: of the two "Glan" courses that end
+    in the same reach, the longer is course 1 (:func:`basingov.rivers.river_courses`).
+    """
+    from basingov.rivers import alias_groups, river_names
+
+    b, net, ov, _ = shipped_overlay("rhine")
+    groups = alias_groups(river_names(net.reaches), b.config.network.river_aliases)
+    rc = river_chiefs(net, ov, levels=["nuts3"], rivers=["Glan", "Nahe"], aliases=groups)
+    main = rc[rc["course"] == 1]
+    glan, nahe = main[main["river"] == "Glan"], main[main["river"] == "Nahe"]
+    assert glan["entry"].iloc[0] == "river start"
+    assert glan["jur_id"].iloc[0] == "DEB3F|DEB3G"  # Kaiserslautern (district) | Kusel
+    assert glan["exit"].iloc[-1] == "joins Nahe"
+    assert glan["exit_lon"].iloc[-1] == pytest.approx(7.7144, abs=0.01)
+    assert glan["exit_lat"].iloc[-1] == pytest.approx(49.7759, abs=0.01)
+    assert 0.6 * 89.7 < glan["end_km"].iloc[-1] < 89.7  # a 1:10M line, as the Elk's
+    assert nahe["entry_lon"].iloc[0] == pytest.approx(glan["exit_lon"].iloc[-1], abs=1e-9)
+    assert nahe["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
+    assert nahe["exit_lon"].iloc[-1] == pytest.approx(7.89, abs=0.02)  # Bingen
+    assert nahe["exit_lat"].iloc[-1] == pytest.approx(49.97, abs=0.02)
+    assert set(nahe["jur_id"]) == {"DEB14", "DEB14|DEB3J", "DEB3J"}  # Bad Kreuznach, Mainz-Bingen
+
+
+def test_courses_that_meet_in_one_reach_are_numbered_longest_first():
+    """Two branches of one name meeting at a confluence: the longer is course 1."""
+    from types import SimpleNamespace
+
+    # 0 -> 1 -> 3 (a long "Aa", 20 km, draining 10 km2) and 2 -> 3 (a short "Aa" reach,
+    # 1 km, draining 30 km2), 3 is the "Bb" they join
+    r = pd.DataFrame({
+        "name": ["Aa", "Aa", "Aa", "Bb"],
+        "upstream_area_km2": [4.0, 10.0, 30.0, 45.0],
+        "length_km": [12.0, 8.0, 1.0, 5.0],
+    })  # fmt: skip
+    net = SimpleNamespace(reaches=r, idx_ds=np.array([1, 3, 3, -1]))
+    assert [c.tolist() for c in river_courses(net)["Aa"]] == [[0, 1], [2]]
+    # apart (the short one joins elsewhere) the larger is first, as before
+    net = SimpleNamespace(
+        reaches=pd.concat([r, r.iloc[[3]]], ignore_index=True), idx_ds=np.array([1, 3, 4, -1, -1])
+    )
+    assert [c.tolist() for c in river_courses(net)["Aa"]] == [[2], [0, 1]]
+
+
 def test_a_tributary_ends_at_its_mouth_not_on_the_main_river(shipped_overlay):
     """The reach below the Aare mouth carries the Aare's name, but it is the Rhine's.
 
@@ -420,6 +469,18 @@ def test_courses_match_a_walk_by_array_scans(seed):
     def best(qs: np.ndarray) -> int:
         return int(qs[np.lexsort((-qs, area[qs]))[-1]])  # largest area, then first position
 
+    def numbered(cs: list[list[int]]) -> list[list[int]]:
+        """Largest first; courses ending in the same reach take their places longest first."""
+        cs = sorted(cs, key=lambda c: -area[c[-1]])
+        ends = np.array([idx_ds[c[-1]] for c in cs])
+        km = np.array([length[c].sum() for c in cs])
+        out = list(cs)
+        for d in np.unique(ends[ends >= 0]):
+            at = np.flatnonzero(ends == d)
+            for i, j in zip(at, at[np.argsort(-km[at], kind="stable")], strict=True):
+                out[i] = cs[j]
+        return out
+
     walked: dict[str, list[list[int]]] = {}
     for river in ("A", "B", "Cc"):
         todo = np.flatnonzero(names == river)
@@ -449,8 +510,7 @@ def test_courses_match_a_walk_by_array_scans(seed):
             # kept only where the unnamed run leads into a named river
             into_named = idx_ds[tail[-1]] >= 0 and names[idx_ds[tail[-1]]] != ""
             want.append(walk[::-1] + (tail[1:] if into_named else []))
-        want.sort(key=lambda c: -area[c[-1]])
-        walked[river] = want
+        walked[river] = numbered(want)
     # largest river first: a course's downstream end leaves a larger river's main course
     claimed: set[int] = set()
     for river in sorted(walked, key=lambda r: (-area[walked[r][0][-1]], r)):
@@ -461,8 +521,7 @@ def test_courses_match_a_walk_by_array_scans(seed):
                 end -= 1
             if end:
                 kept.append(c[:end])
-        kept = kept or walked[river]
-        kept.sort(key=lambda c: -area[c[-1]])
+        kept = numbered(kept or walked[river])
         claimed |= set(kept[0])
         assert [c.tolist() for c in got[river]] == kept, river
     assert max(len(c) for cs in got.values() for c in cs) > 5

@@ -118,7 +118,10 @@ def river_courses(
     that passes through it (rivers are taken largest first; a course made only of such
     reaches is dropped, unless it is all the river has).
     Reaches of the name left over (side branches, or another stream of the same name)
-    form further courses, walked the same way. Courses are numbered from 1, the largest first.
+    form further courses, walked the same way. Courses are numbered from 1, the largest first
+    (by the upstream area at their end), except that of courses ending in the same reach
+    (two branches of the name at one confluence, of which one was named by mistake) the
+    longest comes first.
 
     Parameters
     ----------
@@ -177,6 +180,12 @@ def river_courses(
     if "is_lake" in reaches:
         length = np.where(reaches["is_lake"].fillna(False).to_numpy(dtype=bool), 0.0, length)
     length = length.tolist()
+    # a course's length, to number courses that end in the same reach (see _numbered)
+    course_km = (
+        reaches["length_km"].fillna(0.0).to_numpy(dtype=float)
+        if "length_km" in reaches
+        else np.ones(n)
+    )
 
     def rank(q: int) -> tuple[float, int]:
         return (area[q], -q)
@@ -246,9 +255,8 @@ def river_courses(
             if not (d >= 0 and names[d] != ""):
                 tail = []
             courses.append(np.asarray(path[::-1] + tail, dtype=np.int64))
-        courses.sort(key=lambda c: -area[c[-1]])
-        out[str(river)] = courses
-    return _yield_to_larger(out, area)
+        out[str(river)] = _numbered(courses, area, down, course_km)
+    return _yield_to_larger(out, area, down, course_km)
 
 
 def _upstream_areas(reaches: pd.DataFrame) -> np.ndarray:
@@ -258,13 +266,42 @@ def _upstream_areas(reaches: pd.DataFrame) -> np.ndarray:
     return reaches["upstream_area_km2"].fillna(0.0).to_numpy(dtype=float)
 
 
+def _numbered(
+    courses: list[np.ndarray], area: Sequence[float], down: Sequence[int], km: np.ndarray
+) -> list[np.ndarray]:
+    """Courses largest first (upstream area at their end), but longest first where they meet.
+
+    Two courses of one river that end in the same reach are two branches of the name at one
+    confluence. One river cannot join another twice there: the longer is the river, the
+    other a reach of the other branch that the name source gave the river's name (Natural
+    Earth's generalised Glan line also names the Nahe's last 3 km above the Glan's mouth,
+    which drain more than the Glan). Such courses swap places so that the longest comes
+    first; every other course keeps its place.
+    """
+    order = sorted(courses, key=lambda c: -area[c[-1]])
+    slots: dict[int, list[int]] = {}
+    for i, c in enumerate(order):
+        if (d := down[c[-1]]) >= 0:
+            slots.setdefault(d, []).append(i)
+    out = list(order)
+    for at in slots.values():
+        if len(at) > 1:
+            longest = sorted((order[i] for i in at), key=lambda c: -float(km[c].sum()))
+            for i, c in zip(at, longest, strict=True):
+                out[i] = c
+    return out
+
+
 def _largest_first(courses: Mapping[str, list[np.ndarray]], area: Any) -> list[str]:
     """Rivers largest first: by ``area`` (per reach) at the end of their main course."""
     return sorted(courses, key=lambda r: (-area[courses[r][0][-1]], r))
 
 
 def _yield_to_larger(
-    courses: dict[str, list[np.ndarray]], area: Sequence[float]
+    courses: dict[str, list[np.ndarray]],
+    area: Sequence[float],
+    down: Sequence[int],
+    km: np.ndarray,
 ) -> dict[str, list[np.ndarray]]:
     """Trim each course's downstream end where it runs on a larger river's main course.
 
@@ -285,7 +322,7 @@ def _yield_to_larger(
             if end:
                 kept.append(c[:end])
         kept = kept or list(courses[river])  # only reaches on a larger river: kept as named
-        kept.sort(key=lambda c: -area[c[-1]])
+        kept = _numbered(kept, area, down, km)
         out[river] = kept
         claimed.update(kept[0].tolist())
     return {r: out[r] for r in courses}
