@@ -173,3 +173,41 @@ def test_a_partitioned_basin_of_run_many_computes_inside(
     assert summary["basin"] == "taihu"
     assert seen == {"storage": "python", "frozen": True}
     assert gc.get_freeze_count() == 0
+
+
+def test_the_compiler_lock_guard_holds_the_handlers_and_puts_them_back():
+    """While the main thread holds numba's compiler lock its Python handlers are held."""
+    import signal
+
+    from basingov._runtime import _CompilerLockGuard, _Held
+
+    def mine(signum, frame):
+        raise KeyboardInterrupt
+
+    def other(signum, frame):
+        raise KeyboardInterrupt
+
+    guard = _CompilerLockGuard()
+    before = signal.signal(signal.SIGINT, mine)
+    term = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        guard.on_start(None)
+        guard.on_start(None)  # the lock is re-entrant
+        held = signal.getsignal(signal.SIGINT)
+        assert isinstance(held, _Held)
+        assert held.handler is mine
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # no Python handler
+        guard.on_end(None)
+        assert signal.getsignal(signal.SIGINT) is held
+        guard.on_end(None)
+        assert signal.getsignal(signal.SIGINT) is mine
+        guard.on_end(None)  # an unmatched end changes nothing
+        assert signal.getsignal(signal.SIGINT) is mine
+        # a handler the program sets while a kernel loads is kept
+        guard.on_start(None)
+        signal.signal(signal.SIGINT, other)
+        guard.on_end(None)
+        assert signal.getsignal(signal.SIGINT) is other
+    finally:
+        signal.signal(signal.SIGINT, before)
+        signal.signal(signal.SIGTERM, term)

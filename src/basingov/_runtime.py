@@ -25,6 +25,11 @@ it and restored when the last one leaves (a run in another thread keeps them):
   KeyboardInterrupt, held until the main thread has left numba's code
   (:func:`held_inside_compiler`); Python's handler comes back when the runs end. The
   ``basingov`` command's handlers hold the signals the same way (``basingov.cli.main``).
+  Outside a run (a stage function called directly) or under a program's own handler,
+  :func:`guard_compiler` does it: while the main thread holds numba's compiler lock (a
+  kernel loads or compiles), a Python handler for SIGINT, SIGTERM or SIGHUP is replaced
+  by the same handler, held until the main thread has left numba's code. Every basingov
+  module with kernels calls it when imported.
 
 The four shipped basins run about a fifth faster and write the same bytes
 (docs/performance.md, P4; ``tests/test_runtime.py``). The dask tasks a run sends compute
@@ -44,7 +49,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["STORAGE", "computing", "held_inside_compiler", "same_runtime"]
+__all__ = ["STORAGE", "computing", "guard_compiler", "held_inside_compiler", "same_runtime"]
 
 #: The pandas string storage basingov computes with (pandas' ``mode.string_storage``).
 STORAGE = "python"
@@ -85,6 +90,88 @@ def held_inside_compiler(signum: int, frame: FrameType | None) -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+#: The signals whose Python handlers are held while the main thread loads a kernel.
+_HELD_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class _Held:
+    """A Python signal handler, called once the main thread has left numba's code."""
+
+    def __init__(self, handler: Callable[[int, FrameType | None], Any]) -> None:
+        self.handler = handler
+
+    def __call__(self, signum: int, frame: FrameType | None) -> Any:
+        if held_inside_compiler(signum, frame):
+            return None
+        return self.handler(signum, frame)
+
+
+class _CompilerLockGuard:
+    """Numba event listener: hold the Python signal handlers while the main thread compiles.
+
+    numba announces its compiler lock (``"numba:compiler_lock"``) on every acquire and
+    release, in the thread that takes it, and both a kernel's load from numba's cache
+    and its compilation run under it. The lock is re-entrant: the handlers are swapped
+    when the main thread takes it first and put back when it lets it go last, unless the
+    program set another handler in between.
+    """
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.swapped: dict[int, tuple[Any, _Held]] = {}
+
+    def on_start(self, event: Any) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self.depth += 1
+        if self.depth == 1:
+            for sig in _HELD_SIGNALS:
+                now = signal.getsignal(sig)
+                if callable(now) and not isinstance(now, _Held):
+                    held = _Held(now)
+                    signal.signal(sig, held)
+                    self.swapped[sig] = (now, held)
+
+    def on_end(self, event: Any) -> None:
+        if threading.current_thread() is not threading.main_thread() or self.depth == 0:
+            return
+        self.depth -= 1
+        if self.depth == 0:
+            for sig, (before, held) in self.swapped.items():
+                if signal.getsignal(sig) is held:
+                    signal.signal(sig, before)
+            self.swapped.clear()
+
+
+_guard: Any = None
+
+
+def guard_compiler() -> None:
+    """Hold Python's signal handlers while the main thread loads or compiles a numba kernel.
+
+    Idempotent; registers one listener for numba's compiler lock (see the module's
+    docstring). A program's own handler, Python's KeyboardInterrupt and the command's
+    handlers are all held, so a signal no longer lands in LLVM's callback into numba,
+    where it was swallowed and the process then crashed.
+    """
+    global _guard
+    if _guard is not None:
+        return
+    # numba is imported here, by the modules that define kernels, and not by this module:
+    # basingov's commands that compute nothing do not load it
+    from numba.core import event
+
+    class Guard(_CompilerLockGuard, event.Listener):
+        """:class:`_CompilerLockGuard` as the numba listener that ``event.register`` takes."""
+
+    with _lock:
+        if _guard is None:
+            _guard = Guard()
+            event.register("numba:compiler_lock", _guard)
 
 
 def _ctrl_c(signum: int, frame: FrameType | None) -> None:

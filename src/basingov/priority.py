@@ -58,9 +58,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit
 
 from basingov._checks import require_columns, select_levels
+from basingov._jit import njit
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
 from basingov.network import csr_reverse

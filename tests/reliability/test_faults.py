@@ -477,6 +477,51 @@ def test_ctrl_c_while_numba_loads_a_kernel_in_a_library_call(toy: object, tmp_pa
     assert "Exception ignored" not in r.stderr
 
 
+_STAGE_IN_NUMBA_CACHE = (
+    _SIGNAL_IN_NUMBA_CACHE
+    + """
+import time
+class Stop(Exception):
+    pass
+def handler(signum, frame):
+    raise Stop
+signal.signal(signal.SIGINT, handler)
+from basingov.examples import example_network
+from basingov.network import upstream_area
+try:
+    upstream_area(example_network([2, 3, -1]))
+    time.sleep(20)  # the program goes on: the held signal comes 50 ms later
+except Stop:
+    print("Stop", flush=True)
+print("the program's handler is back:", signal.getsignal(signal.SIGINT) is handler)
+"""
+)
+
+
+def test_ctrl_c_while_numba_loads_a_kernel_under_a_programs_own_handler(
+    toy: object, tmp_path: Path
+) -> None:
+    # a program with its own SIGINT handler calls a stage function directly (no run, no
+    # command): its handler's exception, raised inside LLVM's callback into numba, was
+    # swallowed and the process crashed (exit -11, every time, at the first kernel load)
+    cfg = toy()  # type: ignore[operator]
+    warm = _run(_cli("run", str(cfg), "-o", str(tmp_path / "warm")), tmp_path)
+    assert warm.returncode == 0, warm.stderr  # the kernels are in numba's cache now
+    r = subprocess.run(
+        [sys.executable, "-c", _STAGE_IN_NUMBA_CACHE, str(int(signal.SIGINT)), "1", "-"],
+        cwd=tmp_path,
+        env={**ENV, "PYTHONFAULTHANDLER": "1"}, capture_output=True, text=True,
+        timeout=TIMEOUT, check=False, preexec_fn=default_signals,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "signal sent",
+        "Stop",
+        "the program's handler is back: True",
+    ]
+    assert "Exception ignored" not in r.stderr
+
+
 #: A command whose process receives ``SIG`` while a C library's initialisation runs Python
 #: code, and the library replaces the interrupt by its own error: pybind11 modules (such as
 #: matplotlib's) raise ``ImportError("initialization failed")`` when their init fails.

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
+from basingov._jit import njit
 from basingov.errors import InputError
 from basingov.maps._inputs import RunData
 from basingov.network import csr_reverse

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
+from basingov._jit import njit
 from basingov.errors import InputError
 
 if TYPE_CHECKING:

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from numba import njit
 
+from basingov._jit import njit
 from basingov.network import csr_reverse
 from basingov.overlay.cutter import _side
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 import shapely
-from numba import njit
 
+from basingov._jit import njit
 from basingov.overlay._common import _MIN_GAP_M, _fractions
 
 if TYPE_CHECKING:

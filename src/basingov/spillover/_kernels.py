@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from basingov._jit import njit
 from basingov.network import csr_reverse
 
 __all__ = [
