@@ -221,58 +221,64 @@ def test_hydrography_layers():
                 assert info["features"] == count, f"{basin}/{layer}"
 
 
-def test_thames_stretches_dcw_names_after_tributaries_are_blanked():
-    """DCW's 'RIVER MOLE', 'RIVER LODDON' and 'RIVER KENNET' lines trace the Thames itself.
+def test_dcw_names_given_to_other_rivers_are_fixed():
+    """DCW names five Thames-basin lines after other rivers, mostly a tributary at one end.
 
     The 'RIVER MOLE' line runs west to east from the Wey mouth past Walton and Sunbury to
-    East Molesey, along the Thames; the Mole flows north from Cobham to meet it there. Named
-    so, it gave the Thames' last 14 km above Kingston to the Mole. The build blanks the
-    three names (keeping DCW's ``NAM``) and stops if a line no longer lies along Natural
-    Earth's Thames.
+    East Molesey, along the Thames; the Mole flows north from Cobham to meet it there.
+    Named so, it gave the Thames' last 14 km above Kingston to the Mole. 'RIVER LODDON'
+    and 'RIVER KENNET' are Thames stretches too, 'RIVER WHITEWATER' the Blackwater above
+    the Whitewater's mouth, and 'RIVER COLN' the Cole (from Swindon, south of the Thames;
+    the Coln comes from the Cotswolds, north of it). The build blanks the five names
+    (keeping DCW's ``NAM``) and stops if a line is no longer where the list puts it.
     """
     dcw = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="dcw_rivers")
     thames = _script("prepare_data.thames")
-    for fid, nam, _ in thames.DCW_THAMES_STRETCHES:
+    for fid, nam, name, _, _ in thames.DCW_NAME_FIXES:
         row = dcw[dcw["dcw_fid"] == fid]
         assert row["NAM"].tolist() == [nam]
-        assert row["name"].tolist() == [""]
-    # the other named lines keep their names: the Churn, Coln, Colne, Whitewater, Thames
+        assert row["name"].tolist() == [name]
+    # the other named lines keep their names: the Churn, the Colne, the Thames
     named = dcw[dcw["name"] != ""]
-    assert set(named["name"]) == {
-        "RIVER CHURN", "RIVER COLN", "RIVER COLNE", "RIVER WHITEWATER", "THAMES",
-        "THAMES OR ISIS",
-    }  # fmt: skip
+    assert set(named["name"]) == {"RIVER CHURN", "RIVER COLNE", "THAMES", "THAMES OR ISIS"}
     assert (named["name"] == named["NAM"]).all()
-    # the Mole's line runs west to east (the Mole itself runs south to north)
-    mole = dcw.loc[dcw["dcw_fid"] == 30, "geometry"].iloc[0]
-    (x0, y0), (x1, y1) = mole.coords[0], mole.coords[-1]
-    assert abs(x1 - x0) > 4 * abs(y1 - y0)
+    # the Mole's line runs west to east (the Mole itself runs south to north), the
+    # Whitewater's east from the Whitewater's mouth (it flows in from the south-west), the
+    # Coln's from Lechlade south to Swindon (the Coln flows in from the north-west)
+    for fid, east in ((30, True), (21, True), (84, False)):
+        line = dcw.loc[dcw["dcw_fid"] == fid, "geometry"].iloc[0]
+        (x0, y0), (x1, y1) = line.coords[0], line.coords[-1]
+        assert (abs(x1 - x0) > 2 * abs(y1 - y0)) is east, fid
+    coln = dcw.loc[dcw["dcw_fid"] == 84, "geometry"].iloc[0]
+    assert max(y for _, y in coln.coords) < 51.70  # Lechlade; the Coln's source is at 51.91
 
 
-def test_thames_stretch_check_stops_on_a_line_off_the_thames():
+def test_dcw_name_check_stops_on_a_line_that_moved():
     import shapely
 
     thames = _script("prepare_data.thames")
     dcw = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="dcw_rivers")
     ne = gpd.read_file(DATA / "hydrography" / "thames.gpkg", layer="ne_rivers")
     dcw["name"] = dcw["NAM"].fillna("").replace("UNK", "").str.strip()
-
     B = SimpleNamespace(facts={})  # the Builder's facts are all the check uses
-    thames.blank_thames_stretches(B, dcw, ne)
-    assert [nam for nam, _, _ in B.facts["thames_dcw_blanked"]] == [
-        "RIVER KENNET", "RIVER LODDON", "RIVER MOLE",
+    thames.fix_dcw_names(B, dcw, ne)
+    fixed = B.facts["thames_dcw_fixed"]
+    assert [nam for nam, *_ in fixed] == [
+        "RIVER KENNET", "RIVER LODDON", "RIVER MOLE", "RIVER WHITEWATER", "RIVER COLN",
     ]  # fmt: skip
-    assert all(far < thames.THAMES_STRETCH_MAX_M for _, _, far in B.facts["thames_dcw_blanked"])
-    # a listed line moved 0.05 degrees (about 5 km) north no longer lies along the Thames
-    moved = dcw.copy()
-    at = moved.index[moved["dcw_fid"] == 30]
-    moved.loc[at, "geometry"] = shapely.affinity.translate(moved.geometry[at[0]], yoff=0.05)
-    with pytest.raises(ValueError, match=r"DCW line 30 \(RIVER MOLE\) lies \d+ m from the Thames"):
-        thames.blank_thames_stretches(B, moved, ne)
+    assert all(far < thames.NAME_FIX_MAX_M for _, _, _, far, _ in fixed)
+    assert [along for *_, along in fixed] == [True, True, True, False, False]
+    # a listed line moved 0.05 degrees (about 5 km) north is no longer where the list says
+    for fid, nam, where in ((30, "RIVER MOLE", "the Thames"), (84, "RIVER COLN", r"\(-1.67")):
+        moved = dcw.copy()
+        at = moved.index[moved["dcw_fid"] == fid]
+        moved.loc[at, "geometry"] = shapely.affinity.translate(moved.geometry[at[0]], yoff=0.05)
+        with pytest.raises(ValueError, match=rf"DCW line {fid} \({nam}\) lies \d+ m from {where}"):
+            thames.fix_dcw_names(B, moved, ne)
     renamed = dcw.copy()
     renamed.loc[renamed["dcw_fid"] == 26, "NAM"] = "RIVER THAMES"
     with pytest.raises(ValueError, match="dcw_fid=26 is not the one line named 'RIVER KENNET'"):
-        thames.blank_thames_stretches(B, renamed, ne)
+        thames.fix_dcw_names(B, renamed, ne)
 
 
 def test_monitoring_tables():

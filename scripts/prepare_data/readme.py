@@ -137,9 +137,15 @@ def template_values(b: Builder) -> dict[str, str]:
         "thames_dem_streams": f"{tc['dem_streams']}",
         "thames_ne_rivers": f"{tc['ne_rivers']}",
         "thames_ne_names": ", ".join(tc["ne_names"]),
-        "thames_dcw_blanked": "; ".join(
-            f"'{nam}' is {what}, every vertex within {far:,.0f} m of Natural Earth's Thames"
-            for nam, what, far in f["thames_dcw_blanked"]
+        "thames_dcw_fixed": "; ".join(
+            f"'{nam}' is {what}"
+            + (f", renamed '{name}'" if name else ", blanked")
+            + (
+                f" (every vertex within {far:,.0f} m of Natural Earth's Thames)"
+                if along
+                else f" (its end {far:,.0f} m from that point)"
+            )
+            for nam, name, what, far, along in f["thames_dcw_fixed"]
         ),
         "thames_nrfa_coord_max_deg": f"{nrfa_check[1]:.4f}",
         "thames_nrfa_coord_gauges": f"{nrfa_check[0]}",

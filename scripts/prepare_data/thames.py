@@ -139,22 +139,34 @@ def osgb_to_en(ref: str) -> tuple[float, float]:
     return float(east), float(north)
 
 
-#: DCW lines that carry a tributary's name but trace the Thames itself (near that
-#: tributary's mouth): (dcw_fid, NAM, what the line is). Their
-#: ``name`` is blanked (``NAM`` keeps DCW's text); :func:`blank_thames_stretches` checks
-#: that each still lies along Natural Earth's Thames.
-DCW_THAMES_STRETCHES = (
-    (26, "RIVER KENNET", "the Thames below Kennet Mouth at Reading (0.9 km)"),
-    (29, "RIVER LODDON", "the Thames from Sonning to Shiplake (4.8 km)"),
-    (30, "RIVER MOLE", "the Thames from the Wey mouth past Walton and Sunbury to the Mole mouth "
-     "at East Molesey (8.6 km), while the Mole itself flows north from Cobham"),
+#: DCW lines that carry another river's name, each checked against published coordinates:
+#: (dcw_fid, NAM, the name given, what the line is, a published point one of its ends must
+#: lie near, or None for a stretch of the Thames, which must lie along Natural Earth's
+#: Thames). DCW names several stretches after the tributary that joins at one of their
+#: ends. ``NAM`` keeps DCW's text; :func:`fix_dcw_names` checks each line. The Cole's line
+#: is not renamed: its 2 km naming buffer (thames.toml) would give the name to the Coln's
+#: last reach too.
+DCW_NAME_FIXES = (
+    (26, "RIVER KENNET", "", "the Thames below Kennet Mouth at Reading (0.9 km)", None),
+    (29, "RIVER LODDON", "", "the Thames from Sonning to Shiplake (4.8 km)", None),
+    (30, "RIVER MOLE", "", "the Thames from the Wey mouth past Walton and Sunbury to the Mole "
+     "mouth at East Molesey (8.6 km), while the Mole itself flows north from Cobham", None),
+    (21, "RIVER WHITEWATER", "", "the Blackwater, from the Whitewater's mouth south-east of "
+     "Swallowfield (51.3663 N, 0.9361 W; en.wikipedia 'River Whitewater') east towards "
+     "Yateley (8.6 km), while the Whitewater flows in from Greywell in the south-west",
+     (-0.9361, 51.3663)),
+    (84, "RIVER COLN", "", "the Cole, from Swindon north to its mouth above Buscot "
+     "Lock (51.6886 N, 1.6769 W; en.wikipedia 'River Cole, Wiltshire', source 51.5726 N, "
+     "1.7252 W) (22.7 km), while the Coln flows in from the Cotswolds in the north-west "
+     "(mouth at Lechlade, 51.688 N, 1.705 W)", (-1.67694, 51.68861)),
 )  # fmt: skip
-#: Largest distance (m) of any vertex of such a line from Natural Earth's 1:10M Thames.
-THAMES_STRETCH_MAX_M = 1500.0
+#: Largest distance (m) of any vertex of a Thames stretch from Natural Earth's 1:10M
+#: Thames, and of a line's nearest end from its published point.
+NAME_FIX_MAX_M = 1500.0
 
 
-def blank_thames_stretches(b: Builder, dcw: gpd.GeoDataFrame, ne: gpd.GeoDataFrame) -> None:
-    """Blank the names of the DCW lines that trace the Thames under a tributary's name.
+def fix_dcw_names(b: Builder, dcw: gpd.GeoDataFrame, ne: gpd.GeoDataFrame) -> None:
+    """Give the DCW lines of :data:`DCW_NAME_FIXES` their names (blank or corrected).
 
     Parameters
     ----------
@@ -168,25 +180,34 @@ def blank_thames_stretches(b: Builder, dcw: gpd.GeoDataFrame, ne: gpd.GeoDataFra
     Raises
     ------
     ValueError
-        If a listed line is missing, has another name, or strays from the Thames: the
-        source changed, and the list must be checked again.
+        If a listed line is missing, has another name, or no longer lies where the list
+        says (along the Thames, or with an end near its published point): the source
+        changed, and the list must be checked again.
     """
     thames = shapely.union_all(ne.to_crs(PROJECTED_CRS).geometry.to_numpy())
     lines = dcw.to_crs(PROJECTED_CRS)
     done = []
-    for fid, nam, what in DCW_THAMES_STRETCHES:
+    for fid, nam, name, what, point in DCW_NAME_FIXES:
         rows = lines.index[lines["dcw_fid"] == fid]
         if len(rows) != 1 or lines.loc[rows[0], "NAM"] != nam:
             msg = f"DCW line dcw_fid={fid} is not the one line named {nam!r}; check the list"
             raise ValueError(msg)
-        xy = shapely.points(shapely.get_coordinates(lines.geometry[rows[0]]))
-        far = float(shapely.distance(xy, thames).max())
-        if far > THAMES_STRETCH_MAX_M:
-            msg = f"DCW line {fid} ({nam}) lies {far:.0f} m from the Thames; check the list"
+        line = lines.geometry[rows[0]]
+        if point is None:
+            xy = shapely.points(shapely.get_coordinates(line))
+            far = float(shapely.distance(xy, thames).max())
+            where = "from the Thames"
+        else:
+            at = gpd.GeoSeries([shapely.Point(point)], crs="EPSG:4326").to_crs(PROJECTED_CRS)[0]
+            ends = shapely.points([line.coords[0], line.coords[-1]])
+            far = float(shapely.distance(ends, at).min())
+            where = f"from {point}"
+        if far > NAME_FIX_MAX_M:
+            msg = f"DCW line {fid} ({nam}) lies {far:.0f} m {where}; check the list"
             raise ValueError(msg)
-        dcw.loc[rows, "name"] = ""
-        done.append((nam, what, far))
-    b.facts["thames_dcw_blanked"] = done
+        dcw.loc[rows, "name"] = name
+        done.append((nam, name, what, far, point is None))
+    b.facts["thames_dcw_fixed"] = done
 
 
 def hydrography(b: Builder, basin: shapely.Geometry) -> None:
@@ -219,7 +240,7 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     )
     ne = ne[ne["name"] == "Thames"].reset_index(drop=True)  # drop a Great Ouse headwater bit
     ne["in_basin_share"] = in_basin_share(ne, basin)
-    blank_thames_stretches(b, dcw, ne)
+    fix_dcw_names(b, dcw, ne)
     b.facts["thames_counts"] = {
         "dcw_source_lines": int(index.max() + 1),
         "dcw_linestrings": len(dcw),
@@ -232,8 +253,8 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
         {"dcw_rivers": dcw, "dem_streams": streams, "ne_rivers": ne},
         ["dcw", "thames_derived", "ne"],
         "dcw_rivers: 133 DCW lines exploded to LineStrings (dcw_fid, part), name = NAM "
-        "with 'UNK' blanked and the 3 Thames stretches DCW names after tributaries blanked "
-        "(see Hydrography), no direction; dem_streams: the 194 DEM-derived streams "
+        "with 'UNK' blanked and 5 names DCW gives to other rivers fixed (see Hydrography), "
+        "no direction; dem_streams: the 194 DEM-derived streams "
         "(idx, idx_ds, uparea, strord) unchanged plus derived=1; ne_rivers: NE main stem "
         "clipped to basin + 2 km",
     )
