@@ -456,27 +456,6 @@ print("Python's handler is back:", signal.getsignal(signal.SIGINT) is signal.def
 )
 
 
-def test_ctrl_c_while_numba_loads_a_kernel_in_a_library_call(toy: object, tmp_path: Path) -> None:
-    # a program (a notebook) calling basingov.run keeps Python's Ctrl-C, a KeyboardInterrupt;
-    # raised inside LLVM's callback it crashed the process as it did the command
-    cfg = toy()  # type: ignore[operator]
-    warm = _run(_cli("run", str(cfg), "-o", str(tmp_path / "warm")), tmp_path)
-    assert warm.returncode == 0, warm.stderr  # the kernels are in numba's cache now
-    r = subprocess.run(
-        [sys.executable, "-c", _LIBRARY_IN_NUMBA_CACHE, str(int(signal.SIGINT)), "2", str(cfg)],
-        cwd=tmp_path,
-        env={**ENV, "PYTHONFAULTHANDLER": "1"}, capture_output=True, text=True,
-        timeout=TIMEOUT, check=False, preexec_fn=default_signals,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == [
-        "signal sent",
-        "KeyboardInterrupt",
-        "Python's handler is back: True",
-    ]
-    assert "Exception ignored" not in r.stderr
-
-
 _STAGE_IN_NUMBA_CACHE = (
     _SIGNAL_IN_NUMBA_CACHE
     + """
@@ -498,27 +477,34 @@ print("the program's handler is back:", signal.getsignal(signal.SIGINT) is handl
 )
 
 
-def test_ctrl_c_while_numba_loads_a_kernel_under_a_programs_own_handler(
-    toy: object, tmp_path: Path
+@pytest.mark.parametrize(
+    ("script", "which", "lines"),
+    [
+        # a program (a notebook) calling basingov.run keeps Python's Ctrl-C, a
+        # KeyboardInterrupt; raised inside LLVM's callback it crashed the process as it
+        # did the command
+        (_LIBRARY_IN_NUMBA_CACHE, 2, ["KeyboardInterrupt", "Python's handler is back: True"]),
+        # a program with its own SIGINT handler calls a stage function directly (no run,
+        # no command): its handler's exception, raised inside LLVM's callback into numba,
+        # was swallowed and the process crashed (exit -11, every time, at the first load)
+        (_STAGE_IN_NUMBA_CACHE, 1, ["Stop", "the program's handler is back: True"]),
+    ],
+    ids=["basingov.run", "own handler, stage function"],
+)
+def test_ctrl_c_while_numba_loads_a_kernel_in_a_program(
+    toy: object, tmp_path: Path, script: str, which: int, lines: list[str]
 ) -> None:
-    # a program with its own SIGINT handler calls a stage function directly (no run, no
-    # command): its handler's exception, raised inside LLVM's callback into numba, was
-    # swallowed and the process crashed (exit -11, every time, at the first kernel load)
     cfg = toy()  # type: ignore[operator]
     warm = _run(_cli("run", str(cfg), "-o", str(tmp_path / "warm")), tmp_path)
     assert warm.returncode == 0, warm.stderr  # the kernels are in numba's cache now
     r = subprocess.run(
-        [sys.executable, "-c", _STAGE_IN_NUMBA_CACHE, str(int(signal.SIGINT)), "1", "-"],
+        [sys.executable, "-c", script, str(int(signal.SIGINT)), str(which), str(cfg)],
         cwd=tmp_path,
         env={**ENV, "PYTHONFAULTHANDLER": "1"}, capture_output=True, text=True,
         timeout=TIMEOUT, check=False, preexec_fn=default_signals,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines() == [
-        "signal sent",
-        "Stop",
-        "the program's handler is back: True",
-    ]
+    assert r.stdout.splitlines() == ["signal sent", *lines]
     assert "Exception ignored" not in r.stderr
 
 
