@@ -302,7 +302,8 @@ def test_rhine_tributary_courses_against_published_lengths(shipped_overlay, rive
     Main 524.9 with the White Main; Neckar 362; Ruhr 219.3). CCM2's lines and Natural
     Earth's names differ from the surveyed courses (the Neckar's course starts 14 km
     from its source). Left out: the Lippe (251 km against 220: Natural Earth's line follows a
-    headwater), the Lahn (named "Ohm"), the Reuss and the Sauer ("Sure"), whose Natural
+    headwater), the Lahn (its course starts at the Ohm's mouth: Natural Earth's line
+    follows the Ohm above it), the Reuss and the Sauer ("Sure"), whose Natural
     Earth lines are broken into pieces.
     """
     _, net, ov, _ = shipped_overlay("rhine")

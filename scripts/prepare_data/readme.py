@@ -129,9 +129,11 @@ def template_values(b: Builder) -> dict[str, str]:
         "rhine_ccm2": f"{rc['ccm2']:,}",
         "rhine_ne_rivers": f"{rc['ne_rivers']}",
         "rhine_lakes": f"{rc['lakes']}",
-        "rhine_nahe_cut_off": f"{f['rhine_nahe_cut'][0]:,.0f}",
-        "rhine_glan_km": f"{f['rhine_nahe_cut'][1]:.1f}",
-        "rhine_nahe_km": f"{f['rhine_nahe_cut'][2]:.1f}",
+        "rhine_ne_cuts": "; ".join(
+            f"'{name}' at its mouth ({lat:.4f} N, {lon:.4f} E, {src}; the line passes "
+            f"{off:,.0f} m from it) into '{name}' ({up:.1f} km) and '{below}' ({down:.1f} km)"
+            for name, below, (lon, lat), src, off, up, down in f["rhine_ne_cuts"]
+        ),
         "thames_dcw_source_lines": f"{tc['dcw_source_lines']}",
         "thames_dcw_linestrings": f"{tc['dcw_linestrings']}",
         "thames_dem_streams": f"{tc['dem_streams']}",

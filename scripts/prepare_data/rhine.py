@@ -126,67 +126,81 @@ def boundaries(b: Builder) -> shapely.Geometry:
     return geom
 
 
-#: The Glan's mouth in the Nahe, below Staudernheim (lon, lat): de.wikipedia.org "Glan
-#: (Nahe)", water body code DE 2546 (89.7 km, 1,222 km2).
-GLAN_MOUTH = (7.714378, 49.77593)
-#: The Nahe's mouth in the Rhine at Bingen (lon, lat), to check the line's lower end.
-NAHE_MOUTH = (7.90, 49.967)
+#: Natural Earth lines that carry a tributary's name on down the river it joins:
+#: (line name, the tributary's mouth (lon, lat), name below it, the lower river's mouth
+#: (lon, lat), source). The Glan: de.wikipedia "Glan (Nahe)", water body code DE 2546
+#: (89.7 km, 1,222 km2), mouth below Staudernheim; the Nahe's mouth at Bingen
+#: (approximate, to check the line's lower end). The Ohm: de.wikipedia "Ohm (Fluss)", DE
+#: 2582 (59.8 km, 984 km2), mouth at Coelbe; the Lahn's mouth at Lahnstein from
+#: de.wikipedia "Lahn" (245.6 km, 5,925 km2).
+NE_CUTS = (
+    ("Glan", (7.714378, 49.77593), "Nahe", (7.90, 49.967), "de.wikipedia 'Glan (Nahe)'"),
+    ("Ohm", (8.7947111, 50.8524694), "Lahn", (7.594722, 50.309167), "de.wikipedia 'Ohm (Fluss)'"),
+)
 #: Largest distance (m) from a mouth to the Natural Earth line (a 1:10M line).
 MOUTH_TOLERANCE_M = 2500.0
 
 
-def name_the_lower_nahe(b: Builder, rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Cut Natural Earth's "Glan" line at the Glan's mouth and name the part below "Nahe".
+def cut_at_mouths(b: Builder, rivers: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cut Natural Earth lines at a tributary's mouth and name the part below it.
 
-    Natural Earth has no Nahe: its "Glan" runs from the Glan's source on down the Nahe to
-    the Rhine at Bingen. The line is cut at the point nearest to :data:`GLAN_MOUTH`; the
-    part above keeps "Glan", the part below (the lower Nahe) is named "Nahe" and keeps
-    the other columns. The upper Nahe, above the Glan, has no line in Natural Earth.
+    Natural Earth has no line named Nahe or Lahn: its "Glan" runs from the
+    Glan's source on down the Nahe to the Rhine at Bingen, and its "Ohm" from the Ohm's
+    source in the Vogelsberg on down the Lahn to Lahnstein. Each line of :data:`NE_CUTS`
+    is cut at its point nearest to the tributary's published mouth; the part above keeps
+    the tributary's name, the part below takes the river's and keeps the other columns.
+    The rivers above those mouths (the upper Nahe, the Lahn above Coelbe) have no line.
 
     Parameters
     ----------
     b
-        Builder (the cut goes into its facts).
+        Builder (the cuts go into its facts).
     rivers
         Natural Earth lines in EPSG:4326 (:func:`~prepare_data.geometry.ne_lines`).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The lines with the "Glan" row replaced by its two parts, in that place.
+        The lines with each cut row replaced by its two parts, in that place.
 
     Raises
     ------
     ValueError
-        If there is not exactly one "Glan" line, or it does not pass the Glan's mouth and
-        end at the Nahe's: the source changed, and the cut must be checked again.
+        If there is not exactly one line of a name, or it does not pass the tributary's
+        mouth and end at the river's: the source changed, and the cut must be checked.
     """
-    at = rivers.index[rivers["name"] == "Glan"]
-    if len(at) != 1:
-        msg = f"expected one Natural Earth line named 'Glan', found {len(at)}"
-        raise ValueError(msg)
-    line = rivers.geometry[at[0]]
-    ends = [shapely.Point(GLAN_MOUTH), shapely.Point(line.coords[-1]), shapely.Point(NAHE_MOUTH)]
-    metric = gpd.GeoSeries([line, *ends], crs="EPSG:4326").to_crs(PROJECTED_CRS)
-    off_glan = float(metric[0].distance(metric[1]))
-    off_nahe = float(metric[2].distance(metric[3]))
-    if max(off_glan, off_nahe) > MOUTH_TOLERANCE_M:
-        msg = (
-            f"Natural Earth's 'Glan' passes {off_glan:.0f} m from the Glan's mouth and ends "
-            f"{off_nahe:.0f} m from the Nahe's; check the cut"
+    facts = []
+    for name, mouth, below, end, source in NE_CUTS:
+        at = rivers.index[rivers["name"] == name]
+        if len(at) != 1:
+            msg = f"expected one Natural Earth line named {name!r}, found {len(at)}"
+            raise ValueError(msg)
+        line = rivers.geometry[at[0]]
+        ends = [shapely.Point(mouth), shapely.Point(line.coords[-1]), shapely.Point(end)]
+        metric = gpd.GeoSeries([line, *ends], crs="EPSG:4326").to_crs(PROJECTED_CRS)
+        off_mouth = float(metric[0].distance(metric[1]))
+        off_end = float(metric[2].distance(metric[3]))
+        if max(off_mouth, off_end) > MOUTH_TOLERANCE_M:
+            msg = (
+                f"Natural Earth's {name!r} passes {off_mouth:.0f} m from the {name}'s mouth "
+                f"and ends {off_end:.0f} m from the {below}'s; check the cut"
+            )
+            raise ValueError(msg)
+        d = line.project(shapely.Point(mouth))
+        parts = [shapely.ops.substring(line, 0.0, d), shapely.ops.substring(line, d, line.length)]
+        two = rivers.loc[[at[0], at[0]]].copy()
+        two["geometry"] = parts
+        two["name"] = [name, below]
+        km = gpd.GeoSeries(parts, crs="EPSG:4326").to_crs(PROJECTED_CRS).length / 1000
+        facts.append((name, below, mouth, source, off_mouth, float(km.iloc[0]), float(km.iloc[1])))
+        pos = rivers.index.get_loc(at[0])
+        rivers = gpd.GeoDataFrame(
+            pd.concat([rivers.iloc[:pos], two, rivers.iloc[pos + 1 :]], ignore_index=True),
+            geometry="geometry",
+            crs=rivers.crs,
         )
-        raise ValueError(msg)
-    d = line.project(shapely.Point(GLAN_MOUTH))
-    glan = shapely.ops.substring(line, 0.0, d)
-    nahe = shapely.ops.substring(line, d, line.length)
-    two = rivers.loc[[at[0], at[0]]].copy()
-    two["geometry"] = [glan, nahe]
-    two["name"] = ["Glan", "Nahe"]
-    km = gpd.GeoSeries([glan, nahe], crs="EPSG:4326").to_crs(PROJECTED_CRS).length / 1000
-    b.facts["rhine_nahe_cut"] = (off_glan, float(km.iloc[0]), float(km.iloc[1]))
-    pos = rivers.index.get_loc(at[0])
-    out = pd.concat([rivers.iloc[:pos], two, rivers.iloc[pos + 1 :]], ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=rivers.crs)
+    b.facts["rhine_ne_cuts"] = facts
+    return rivers
 
 
 def hydrography(b: Builder, basin: shapely.Geometry) -> None:
@@ -217,7 +231,7 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
     ]
     mask = buffered(basin, PROJECTED_CRS)
     rivers = ne_lines(b, ["ne_10m_rivers_europe.json", "ne_10m_rivers_lake_centerlines.json"], mask)
-    rivers = name_the_lower_nahe(b, rivers)
+    rivers = cut_at_mouths(b, rivers)
     rivers["in_basin_share"] = in_basin_share(rivers, basin)
     lakes = ne_polygons(b, ["ne_10m_lakes.json", "ne_10m_lakes_europe.json"], mask)
     b.facts["rhine_counts"] = {
@@ -234,8 +248,8 @@ def hydrography(b: Builder, basin: shapely.Geometry) -> None:
         f"(HYBAS_ID {', '.join(b.facts['rhine_hybas_repaired']) or 'none'}) repaired with "
         "shapely.make_valid; ccm2_reaches: all 30,343 "
         "LineStrings unchanged (vertex order = flow direction); ne_rivers/lakes: NE 10m "
-        "clipped to the basin + 2 km and exploded; NE's 'Glan' cut at the Glan's mouth, "
-        "the part below named 'Nahe' (see Hydrography)",
+        "clipped to the basin + 2 km and exploded; NE's 'Glan' and 'Ohm' cut at their "
+        "mouths, the parts below named 'Nahe' and 'Lahn' (see Hydrography)",
     )
     b.copy(
         "geodata/rhine/pyflwdir/rhine_elv0.tif",

@@ -62,7 +62,7 @@ def river(
     jurisdiction (both banks for a border stretch), length and entry/exit sections.
     NAME is matched ignoring case; 'Rhein|Rhin|Rhine' joins names into one river,
     as does a name in the basin's river_aliases (on the Rhine, 'Rhine' means all
-    three, and 'Lahn' the reaches Natural Earth calls 'Ohm').
+    three).
     """
     if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
         msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
