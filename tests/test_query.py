@@ -338,30 +338,6 @@ def test_a_river_query_follows_the_configs_aliases():
     assert whole.drop(columns="geometry").equals(joined.drop(columns="geometry"))
     assert whole["river"].iloc[0] == "Rhein | Rhin | Rhine"
     assert whole["end_km"].iloc[-1] > 1100
-    # Natural Earth's "Ohm" ran on down the Lahn to Lahnstein; the data build cuts it at
-    # the Ohm's published mouth at Coelbe (50.8525 N, 8.7947 E), so the Lahn is a river of
-    # its own from there (the Lahn above has no line) and the Ohm joins it
-    lahn = query.river("rhine", "Lahn", level="country")
-    ohm = query.river("rhine", "Ohm", level="country")
-    assert set(lahn["river"]) == {"Lahn"}
-    assert lahn["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
-    assert lahn["exit_lon"].iloc[-1] == pytest.approx(7.5947, abs=0.02)  # Lahnstein
-    assert lahn["exit_lat"].iloc[-1] == pytest.approx(50.3092, abs=0.02)
-    assert ohm["entry_lon"].iloc[0] == pytest.approx(9.21, abs=0.05)  # Ohm source, 50.58 N
-    assert ohm["exit"].iloc[-1] == "joins Lahn"
-    # within 4 km of the mouth: the generalised line names the Lahn's first reach "Ohm"
-    assert ohm["exit_lon"].iloc[-1] == pytest.approx(8.7947, abs=0.05)
-    assert ohm["exit_lat"].iloc[-1] == pytest.approx(50.8525, abs=0.05)
-    assert lahn["entry_lon"].iloc[0] == pytest.approx(ohm["exit_lon"].iloc[-1], abs=1e-9)
-    # the Lahn is 245.6 km long from its source above Coelbe; the Ohm 59.8 km
-    assert 150 < lahn["end_km"].iloc[-1] < 190
-    assert 50 < ohm["end_km"].iloc[-1] < 75
-    # joined by "|", the two are one course from the Vogelsberg to Lahnstein
-    both = query.river("rhine", "Ohm|Lahn", level="country")
-    assert both["river"].iloc[0] == "Lahn | Ohm"
-    assert both["end_km"].iloc[-1] == pytest.approx(
-        lahn["end_km"].iloc[-1] + ohm["end_km"].iloc[-1], rel=1e-9
-    )
     # a name of no group still means that name alone, and joins the river as the run's
     # table names it (the Rhine's group joined), not as the reach below is named
     main = query.river("rhine", "Main", level="country")

@@ -341,6 +341,38 @@ def test_the_glan_joins_the_nahe_at_its_published_mouth(shipped_overlay):
     assert set(nahe["jur_id"]) == {"DEB14", "DEB14|DEB3J", "DEB3J"}  # Bad Kreuznach, Mainz-Bingen
 
 
+def test_the_ohm_joins_the_lahn_and_the_lahn_the_rhine_at_their_published_mouths(
+    shipped_overlay,
+):
+    """Natural Earth's "Ohm" ran on down the Lahn to Lahnstein.
+
+    The data build cuts it at the Ohm's published mouth at Coelbe (50.8525 N, 8.7947 E;
+    de.wikipedia "Ohm (Fluss)": 59.8 km) and names the part below "Lahn" (data/README.md);
+    the Lahn above Coelbe has no line. The run's table called the Lahn through Marburg,
+    Giessen, Wetzlar and Limburg "Ohm".
+    """
+    from basingov.rivers import alias_groups, river_names
+
+    b, net, ov, _ = shipped_overlay("rhine")
+    groups = alias_groups(river_names(net.reaches), b.config.network.river_aliases)
+    rc = river_chiefs(net, ov, levels=["country"], rivers=["Lahn", "Ohm"], aliases=groups)
+    main = rc[rc["course"] == 1]
+    lahn, ohm = main[main["river"] == "Lahn"], main[main["river"] == "Ohm"]
+    assert lahn["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
+    # the Lahn's mouth at Lahnstein: 50.3092 N, 7.5947 E (de.wikipedia "Lahn")
+    assert lahn["exit_lon"].iloc[-1] == pytest.approx(7.5947, abs=0.02)
+    assert lahn["exit_lat"].iloc[-1] == pytest.approx(50.3092, abs=0.02)
+    assert ohm["entry_lon"].iloc[0] == pytest.approx(9.21, abs=0.05)  # Ohm source, 50.58 N
+    assert ohm["exit"].iloc[-1] == "joins Lahn"
+    # within 4 km of the mouth: the generalised line names the Lahn's first reach "Ohm"
+    assert ohm["exit_lon"].iloc[-1] == pytest.approx(8.7947, abs=0.05)
+    assert ohm["exit_lat"].iloc[-1] == pytest.approx(50.8525, abs=0.05)
+    assert lahn["entry_lon"].iloc[0] == pytest.approx(ohm["exit_lon"].iloc[-1], abs=1e-9)
+    # the Lahn is 245.6 km long from its source above Coelbe; the Ohm 59.8 km
+    assert 150 < lahn["end_km"].iloc[-1] < 190
+    assert 50 < ohm["end_km"].iloc[-1] < 75
+
+
 def test_courses_that_meet_in_one_reach_are_numbered_longest_first():
     """Two branches of one name meeting at a confluence: the longer is course 1."""
     from types import SimpleNamespace
