@@ -1,6 +1,6 @@
 """How the process computes while a basingov run or command runs: strings, collector, Ctrl-C.
 
-Three process-wide settings, set by :func:`computing` when the first run or command enters
+Two process-wide settings, set by :func:`computing` when the first run or command enters
 it and restored when the last one leaves (a run in another thread keeps them):
 
 - **Strings.** pandas 3 stores the values of its default string dtype, ``str``, in Arrow
@@ -17,23 +17,24 @@ it and restored when the last one leaves (a run in another thread keeps them):
   :func:`gc.unfreeze` puts them back when it ends. Objects freed by their reference
   counts are freed as before; reference cycles among the frozen objects wait for the
   first full collection after the run.
-- **Ctrl-C inside numba.** A Ctrl-C raised while numba loads or compiles a kernel lands
-  in a Python function that LLVM calls through ctypes; the KeyboardInterrupt is swallowed
-  there, LLVM builds the kernel without its code and numba writes through a null
-  address: the process (a notebook's kernel) crashes. When a run starts in the main
-  thread with Python's own Ctrl-C handling, :func:`computing` replaces it with the same
-  KeyboardInterrupt, held until the main thread has left numba's code
-  (:func:`held_inside_compiler`); Python's handler comes back when the runs end. The
-  ``basingov`` command's handlers hold the signals the same way (``basingov.cli.main``).
-  Outside a run (a stage function called directly) or under a program's own handler,
-  :func:`guard_compiler` does it: while the main thread holds numba's compiler lock (a
-  kernel loads or compiles), a Python handler for SIGINT, SIGTERM or SIGHUP is replaced
-  by the same handler, held until the main thread has left numba's code. Every basingov
-  module with kernels calls it when imported.
 
 The four shipped basins run about a fifth faster and write the same bytes
 (docs/performance.md, P4; ``tests/test_runtime.py``). The dask tasks a run sends compute
 the same way (:class:`same_runtime`).
+
+Not a setting of :func:`computing`, and not limited to a run:
+
+- **Ctrl-C inside numba.** A Ctrl-C raised while numba loads or compiles a kernel lands
+  in a Python function that LLVM calls through ctypes; the exception is swallowed there,
+  LLVM builds the kernel without its code and numba writes through a null address: the
+  process (a notebook's kernel) crashes. :func:`guard_compiler` (registered by every
+  basingov module with kernels when imported) holds it: while the main thread holds
+  numba's compiler lock (a kernel loads or compiles, basingov's or another library's),
+  any Python handler for SIGINT, SIGTERM or SIGHUP (Python's KeyboardInterrupt, a
+  program's own, the ``basingov`` command's) is replaced by the same handler, held until
+  the main thread has left numba's code (:func:`held_inside_compiler`), and put back
+  when the lock is let go. The command's handlers also check for themselves
+  (``basingov.cli.main``).
 """
 
 from __future__ import annotations
@@ -174,28 +175,6 @@ def guard_compiler() -> None:
             event.register("numba:compiler_lock", _guard)
 
 
-def _ctrl_c(signum: int, frame: FrameType | None) -> None:
-    """Python's Ctrl-C (KeyboardInterrupt), held while the main thread is inside numba."""
-    if not held_inside_compiler(signum, frame):
-        raise KeyboardInterrupt
-
-
-def _guard_ctrl_c(on: bool) -> None:
-    """Put :func:`_ctrl_c` in the place of Python's own handler (``on``), or put it back.
-
-    Only from the main thread (the only one that may set handlers), and only over Python's
-    own handler: one that a program or the ``basingov`` command set is left alone.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return
-    now, own = signal.getsignal(signal.SIGINT), signal.default_int_handler
-    with contextlib.suppress(ValueError):
-        if on and now is own:
-            signal.signal(signal.SIGINT, _ctrl_c)
-        elif not on and now is _ctrl_c:
-            signal.signal(signal.SIGINT, own)
-
-
 @contextlib.contextmanager
 def computing() -> Iterator[None]:
     """Compute with Python-stored strings and a frozen heap while the block runs.
@@ -218,7 +197,6 @@ def computing() -> Iterator[None]:
             _saved = pd.get_option(_OPTION)
             pd.set_option(_OPTION, STORAGE)
             gc.freeze()
-            _guard_ctrl_c(True)
         _depth += 1
     try:
         yield
@@ -228,7 +206,6 @@ def computing() -> Iterator[None]:
             if _depth == 0:
                 gc.unfreeze()
                 pd.set_option(_OPTION, _saved)
-                _guard_ctrl_c(False)
 
 
 class same_runtime:
