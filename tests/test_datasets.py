@@ -126,6 +126,11 @@ def test_load_network_unknown_key_and_derived_areas() -> None:
         load_network(b, key="hydrorivers")
     net = load_network(b)
     assert len(net.outlets) == 1
+    # the outlet at Paducah drains the whole basin: TVA's 40,900 square miles (105,900 km2,
+    # tennessee.toml); with the Elk cut off (tolerance_m 1000) it drained 6 % less
+    r = net.reaches
+    outlet = r.loc[r["downstream_id"] < 0, "upstream_area_km2"]
+    assert outlet.tolist() == [pytest.approx(105_900.0, rel=0.005)]
     assert "areas apportioned by river length over the basin polygon" in net.source
     assert net.reaches["upstream_area_km2"].notna().all()
     assert set(net.reaches["area_source"]) == {"apportioned"}
