@@ -196,9 +196,9 @@ def test_courses_cross_a_confluence_where_the_larger_tributary_took_the_name():
 def test_courses_cross_a_lake_whatever_its_length():
     """Lake reaches (``is_lake``) cost nothing in the look ahead: a river crosses its lake.
 
-    0 "R" (200) <- 1 lake (90, 8 km) <- 2 lake (88, 7 km) <- 3 "R" (70); and 0 <- 4, an
+    0 "R" (200) <- 1 lake (90, 12 km) <- 2 lake (88, 11 km) <- 3 "R" (70); and 0 <- 4, an
     unnamed tributary that drains more (100) <- 5 (99). At 0 the name comes back across
-    the lake, 15 km of reaches without it: more than NAME_GAP_KM, but lake reaches count
+    the lake, 23 km of reaches without it: more than NAME_GAP_KM, but lake reaches count
     0 km, so the walk crosses the lake. As river reaches they are a gap: the walk follows
     the larger tributary, and the upper R is a course of its own (running on down through
     the lake to the R it joins).
@@ -209,7 +209,7 @@ def test_courses_cross_a_lake_whatever_its_length():
         {
             "name": ["R", "", "", "R", "", ""],
             "upstream_area_km2": [200.0, 90.0, 88.0, 70.0, 100.0, 99.0],
-            "length_km": [1.0, 8.0, 7.0, 1.0, 3.0, 20.0],
+            "length_km": [1.0, 12.0, 11.0, 1.0, 3.0, 30.0],
             "is_lake": [False, True, True, False, False, False],
         }
     )
@@ -371,6 +371,41 @@ def test_the_ohm_joins_the_lahn_and_the_lahn_the_rhine_at_their_published_mouths
     # the Lahn is 245.6 km long from its source above Coelbe; the Ohm 59.8 km
     assert 150 < lahn["end_km"].iloc[-1] < 190
     assert 50 < ohm["end_km"].iloc[-1] < 75
+
+
+def test_the_sauer_and_the_ill_are_one_course_across_a_long_unnamed_reach(shipped_overlay):
+    """A single CCM2 reach without the name, longer than the old 10 km look ahead, cut them.
+
+    Above Ettelbruck the Sauer's name comes back after one unnamed reach of 16.6 km, and
+    the Alzette, which joins there, drains more (1,164 against 958 km2): the walk went up
+    the Alzette and the Sauer was two courses, 45 km from the Our to the Mosel and 76 km
+    from Belgium to Ettelbruck. The Alsatian Ill stopped the same way at 150 km. Published
+    (en/de.wikipedia): the Sauer 173 km, from Vaux-sur-Sure (49.91 N, 5.51 E) to the
+    Mosel at Wasserbillig (49.7136 N, 6.5067 E), the Belgian-Luxembourg border for 13 km
+    north of Martelange and the German-Luxembourg border for its last 50 km; the Ill
+    216.7 km, from Winkel (47.459 N, 7.268 E) through Haut-Rhin and Bas-Rhin.
+    """
+    from basingov.rivers import alias_groups, river_names
+
+    b, net, ov, _ = shipped_overlay("rhine")
+    groups = alias_groups(river_names(net.reaches), b.config.network.river_aliases)
+    rc = river_chiefs(net, ov, levels=["country"], rivers=["Sure", "Ill"], aliases=groups)
+    main = rc[rc["course"] == 1]
+    sure, ill = main[main["river"] == "Sure"], main[main["river"] == "Ill"]
+    assert 145 < sure["end_km"].iloc[-1] < 180
+    assert sure["exit"].iloc[-1] == "joins Mosel"
+    assert sure["exit_lon"].iloc[-1] == pytest.approx(6.5067, abs=0.01)
+    assert sure["exit_lat"].iloc[-1] == pytest.approx(49.7136, abs=0.01)
+    assert sure["entry_lon"].iloc[0] == pytest.approx(5.51, abs=0.05)  # in Belgium
+    assert sure["jur_id"].iloc[0] == "BE"
+    km = sure.groupby("jur_id")["length_km"].sum()
+    assert km["BE|LU"] == pytest.approx(13, abs=1.5)
+    assert 40 < km["DE|LU"] + km.get("DE", 0.0) < 55  # the last 50 km, DE|LU jointly
+    assert ill["jur_id"].iloc[0] == "FR"
+    assert 190 < ill["end_km"].iloc[-1] < 225
+    assert ill["entry_lon"].iloc[0] == pytest.approx(7.268, abs=0.1)
+    assert ill["entry_lat"].iloc[0] == pytest.approx(47.459, abs=0.05)
+    assert ill["exit"].iloc[-1] == "joins Rhein | Rhin | Rhine"
 
 
 def test_courses_that_meet_in_one_reach_are_numbered_longest_first():

@@ -73,8 +73,11 @@ SAME_NAME_MIN_RATIO = 0.5
 
 #: Where no upstream reach has the river's name (a reach left unnamed, or named after the
 #: tributary, at a confluence), the walk looks this far up each large branch for the name
-#: (see :func:`river_courses`).
-NAME_GAP_KM = 10.0
+#: (see :func:`river_courses`). A CCM2 reach can be long: above Ettelbruck one unnamed
+#: reach of 16.6 km lies between the Sauer and its name, and 10 km cut the Sauer and the
+#: Alsatian Ill in two (docs/guide.md). 10, 20 and 30 km give the same courses elsewhere
+#: in the four shipped basins.
+NAME_GAP_KM = 20.0
 
 #: What an outside run (river outside every jurisdiction polygon) is called in the table.
 OUTSIDE_NAME = "(outside every jurisdiction)"
