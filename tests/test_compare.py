@@ -526,7 +526,20 @@ def test_shipped_basins_indicators_are_consistent(shipped: cmp.Comparison, tmp_p
     g = t[t["status"] == "metadata"]
     assert set(g["basin"]) == set(shipped.basins)
     assert (g["published_url"].str.startswith("http")).all()
+    # the Taihu Basin Authority publishes 39 of its province-border sections without
+    # coordinates or off the network's crossings: its share of monitored crossings is a
+    # lower bound, and says so where an official reads it. The Rhine's stations at
+    # crossings are flow gauges or ICPR sites without classes: not counted, and said.
+    mon = t[(t["indicator"] == "monitored_crossings_share") & (t["level"] == 0)].set_index("basin")
+    assert mon.loc["taihu", "value_text"] == f"at least {mon.loc['taihu', 'value']:.3g}"
+    assert "a lower bound: 39 stations of published border sections" in mon.loc["taihu", "note"]
+    assert mon.loc["thames", "value_text"] == ""
+    assert mon.loc["rhine", "value"] == 0
+    nuts3 = t[(t["indicator"] == "monitored_crossings_share") & (t["level_name"] == "nuts3")]
+    rhine3 = nuts3.set_index("basin").loc["rhine", "note"]
+    assert "not counted: 11 with a station but no classified period" in rhine3
     paths = cmp.write_comparison(shipped, tmp_path / "out")
+    assert "| at least 0.02 |" in paths["markdown"].read_text(encoding="utf-8")
     html = paths["html"].read_text(encoding="utf-8")
     _no_external_resources(html)
     assert html.count("data:image/png;base64,") == 3

@@ -89,7 +89,10 @@ INDICATORS: dict[str, tuple[str, str]] = {
         "fraction of generated load that crosses at least one border",
         "fraction",
     ),
-    "monitored_crossings_share": ("crossing sections with a monitoring station", "fraction"),
+    "monitored_crossings_share": (
+        "crossing sections with a water-quality station (classified)",
+        "fraction",
+    ),
     "outlet_class": ("water-quality class at the station nearest the outlet", "class"),
     "gauge_discharge_m3s": ("mean discharge at a gauge (held out of the fit)", "m3/s"),
     "station_load_kg_day": ("load at a monitoring station (held out of the fit)", "kg/day"),
@@ -742,6 +745,46 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
     return rows
 
 
+def _monitoring_note(crossings: pd.DataFrame, sections: pd.DataFrame) -> str:
+    """Say what the share of monitored crossings leaves out, for its note.
+
+    Crossings with a station but no classified period (a flow gauge) are not counted;
+    stations of published border sections that no crossing matched (no coordinates
+    published) are not placed, so the share is a lower bound.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"crossing_id": ["a", "b", "c"]})
+    >>> s = pd.DataFrame({"crossing_id": ["a", "b", "", ""],
+    ...                   "station_id": ["S1", "G2", "T1", "T2"], "n_periods": [3, 0, 2, 1]})
+    >>> for part in _monitoring_note(c, s).split("; ")[1:]:
+    ...     print(part[:60])
+    not counted: 1 with a station but no classified period (a fl
+    a lower bound: 2 stations of published border sections are o
+    """
+    if "station_id" not in sections.columns:
+        return ""
+    sec = sections[sections["station_id"].fillna("").astype(str) != ""]
+    ids = sec["crossing_id"].fillna("").astype(str)
+    note = ""
+    if "n_periods" in sec.columns:
+        periods = pd.to_numeric(sec["n_periods"], errors="coerce").fillna(0)
+        bare = (set(ids) - {""}) - set(ids[periods > 0])
+        n = int(crossings["crossing_id"].astype(str).isin(bare).sum())
+        if n:
+            note += (
+                f"; not counted: {n:,} with a station but no classified period (a flow gauge, "
+                "or no standard for its parameters)"
+            )
+    unplaced = sec.loc[ids == "", "station_id"].astype(str).nunique()
+    if unplaced:
+        note += (
+            f"; a lower bound: {unplaced:,} stations of published border sections are on no "
+            "crossing (no coordinates published, or none matched)"
+        )
+    return note
+
+
 def _monitoring_rows(
     run: RunFolder, levels: list[tuple[int, str]], crossings: pd.DataFrame
 ) -> list[dict[str, Any]]:
@@ -750,14 +793,18 @@ def _monitoring_rows(
         sections = run.table("sections")
         for lv, lname in levels:
             c = crossings[crossings["level_name"] == lname]
+            share = monitored_share(c, sections)
+            note = _monitoring_note(c, sections)
             rows.append(
                 _row(
                     run,
                     "monitored_crossings_share",
                     level=lv,
                     level_name=lname,
-                    value=monitored_share(c, sections),
-                    note=f"of {len(c)} crossing sections",
+                    value=share,
+                    # stations not placed on a crossing: the share is a lower bound
+                    value_text=f"at least {share:.3g}" if "a lower bound" in note else "",
+                    note=f"of {len(c)} crossing sections{note}",
                 )
             )
     else:
