@@ -82,6 +82,13 @@ def test_thames_discharge_regionalised(thames):
     assert (used["residual_pct"].abs() < 1e-6).all(), used["residual_pct"].to_dict()
     # the Pang's DEM catchment is 11 km2 against 171 km2 at NRFA: it must not be used
     assert d.loc["TC12", "note"].startswith("not used")
+    # Wallingford's sampled mean flow (33.6 m3/s) is 7.6 m3/s more than its five gauged
+    # branches deliver, from some 85 km2 between them: the fit gives its increment 1,177
+    # mm/year against the basin's 210 (the Thames' rainfall is about 700), and says so
+    high = used[used["note"].str.startswith("increment runoff")]
+    assert high.index.tolist() == ["TC18"]
+    assert high.loc["TC18", "runoff_mm_year"] == pytest.approx(1177, abs=5)
+    assert "5.6 times the basin's 210" in high.loc["TC18", "note"]
 
 
 def test_taihu_census_rescaling(shipped_run):

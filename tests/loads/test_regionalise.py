@@ -74,6 +74,25 @@ def test_area_check_and_negative_increment():
         regionalise_runoff(net, g.drop(columns="lon"), runoff_mm_year=300.0)
 
 
+def test_an_increment_far_wetter_than_the_basin_is_flagged():
+    """An increment runoff HIGH_INCREMENT_RATIO times the basin depth or more gets a note."""
+    from basingov.network.regionalise import HIGH_INCREMENT_RATIO
+
+    net, (x0, y0) = _net()
+    # 'out' gets 10 - 4 = 6 m3/s from 600 km2: 315 mm/year
+    g = pd.DataFrame(
+        [_gauge("up", x0, y0 + 10000, 4.0, 400.0), _gauge("out", x0, y0, 10.0, 1000.0)]
+    )
+    depth = 6.0 / 600e6 * 1000.0 * 365.25 * 86400
+    _, chk = regionalise_runoff(net, g, runoff_mm_year=depth / HIGH_INCREMENT_RATIO * 1.01)
+    c = chk.set_index("gauge_id")
+    assert c.loc["out", "note"] == ""
+    _, chk = regionalise_runoff(net, g, runoff_mm_year=depth / HIGH_INCREMENT_RATIO * 0.99)
+    note = chk.set_index("gauge_id").loc["out", "note"]
+    assert note.startswith(f"increment runoff {depth:,.0f} mm/year is 3.0 times the basin's")
+    assert "may not be of one period or method" in note
+
+
 def test_a_gauge_inside_its_reach_leaves_the_gauge_below_exact():
     """The part of a gauged reach below its gauge drains at that gauge's depth.
 
