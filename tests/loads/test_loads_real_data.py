@@ -84,7 +84,7 @@ def test_thames_discharge_regionalised(thames):
     assert d.loc["TC12", "note"].startswith("not used")
     # Wallingford's sampled mean flow (33.6 m3/s) is 7.6 m3/s more than its five gauged
     # branches deliver, from some 85 km2 between them: the fit gives its increment 1,177
-    # mm/year against the basin's 210 (the Thames' rainfall is about 700), and says so
+    # mm/year against the basin's 210, and says so
     high = used[used["note"].str.startswith("increment runoff")]
     assert high.index.tolist() == ["TC18"]
     assert high.loc["TC18", "runoff_mm_year"] == pytest.approx(1177, abs=5)

@@ -59,7 +59,7 @@ _S_PER_YEAR = 365.25 * 86400.0
 #: method (the fit puts any imbalance on the increment). The largest real contrast in the
 #: shipped basins is the Rhine's Alpine increment above Basel, 917 mm/year against the
 #: basin's 450 (2.0 times); the Thames at Wallingford, fitted to means of sampled days,
-#: gets 1,177 mm/year against 210 (5.6 times, more than the basin's rainfall).
+#: gets 1,177 mm/year against 210 (5.6 times).
 HIGH_INCREMENT_RATIO = 3.0
 
 
