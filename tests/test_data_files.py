@@ -327,3 +327,74 @@ def test_readme_areas_and_the_runs_crs_agree_as_the_readme_says(basin, equal_are
     assert gap < (1e-5 if equal_area else 1e-3)
     if not equal_area:
         assert gap > 1e-4  # a real, stated difference
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_land_cover_rasters_cover_their_basin(basin):
+    """Every basin's land-cover raster holds its whole basin (no load left uncounted).
+
+    The shared MCD12C1 windows ended inside three basins (the Thames box at 51.2 N, the
+    basin reaches 51.05 N; the Tennessee box at 88.5 W and 81.5 W; the Taihu box at
+    122.0 E): 5.8 % of the Thames got no land-cover load. The data build grows such a box
+    from the global grid of the same wheel (``prepare_data.fetched``, ``loads._landcover``).
+    """
+    import rasterio
+
+    poly = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin").to_crs(4326)
+    x0, y0, x1, y1 = poly.total_bounds
+    with rasterio.open(DATA / "loads" / f"{basin}_mcd12c1_2019_igbp_0p05deg.tif") as r:
+        b = r.bounds
+        assert r.res == pytest.approx((0.05, 0.05))
+        assert r.nodata == 255
+    assert b.left <= x0, (b, x0)
+    assert b.bottom <= y0, (b, y0)
+    assert b.right >= x1, (b, x1)
+    assert b.top >= y1, (b, y1)
+
+
+def test_land_cover_window_grows_from_the_global_grid(tmp_path):
+    """The build's growth of a shared window: checked against the global grid, then grown."""
+    import numpy as np
+    import rasterio
+    import shapely
+    from affine import Affine
+
+    _script()  # scripts/ on sys.path
+    loads = importlib.import_module("prepare_data.loads")
+    world = np.arange(40 * 60, dtype=np.uint8).reshape(40, 60) % 17
+    tr = Affine(0.05, 0.0, 0.0, 0.0, -0.05, 2.0)  # 0..3 E, 0..2 N
+    prof = {"driver": "GTiff", "dtype": "uint8", "count": 1, "crs": "EPSG:4326",
+            "nodata": 255, "compress": "deflate"}  # fmt: skip
+    (tmp_path / "cache").mkdir()
+    gpath = tmp_path / "cache" / "world.tif"
+    with rasterio.open(gpath, "w", width=60, height=40, transform=tr, **prof) as d:
+        d.write(world, 1)
+    src = tmp_path / "src" / "loads" / "landcover"
+    src.mkdir(parents=True)
+    # the shared window: 1.0..2.0 E, 0.5..1.5 N (rows 10-29, columns 20-39)
+    shared = src / "mcd12c1_2019_igbp_0p05deg_x.tif"
+    with rasterio.open(
+        shared, "w", width=20, height=20, transform=Affine(0.05, 0.0, 1.0, 0.0, -0.05, 1.5), **prof
+    ) as d:
+        d.write(world[10:30, 20:40], 1)
+    common = importlib.import_module("prepare_data.common")
+    b = common.Builder(src=tmp_path / "src", out=tmp_path / "out", cache=tmp_path / "cache")
+    loads.modis_global = lambda cache: gpath  # the fetched grid, here built in code
+    try:
+        # a basin inside the window: a byte copy
+        loads._landcover(b, "x", shapely.box(1.2, 0.7, 1.8, 1.3))
+        out = tmp_path / "out" / "loads" / "x_mcd12c1_2019_igbp_0p05deg.tif"
+        assert out.read_bytes() == shared.read_bytes()
+        # a basin reaching 0.93 E and 1.62 N: grown to 0.9..2.0 E, 0.5..1.65 N
+        loads._landcover(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
+        with rasterio.open(out) as r:
+            assert r.bounds == pytest.approx((0.9, 0.5, 2.0, 1.65))
+            assert np.array_equal(r.read(1), world[7:30, 18:40])
+        assert "grown to 0.9..2 E, 0.5..1.65 N" in b.entries[-1].changes
+        # a shared window that is not the global grid's cells: the build stops
+        with rasterio.open(shared, "r+") as d:
+            d.write(np.zeros((20, 20), dtype=np.uint8), 1)
+        with pytest.raises(RuntimeError, match="is not the global MCD12C1 grid's window"):
+            loads._landcover(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
+    finally:
+        importlib.reload(loads)

@@ -195,7 +195,7 @@ def test_rhine_de_nl_border_ranks_at_the_top(shipped_run) -> None:
     into_nl = cf[(cf["level_name"] == "country") & (cf["to_jur"] == "NL")]["load_kg_day"].sum()
     assert 0.6 * 560_000 < into_nl < 1.4 * 560_000, into_nl
     assert res.summary["calibration"]["status"] == "uncalibrated"
-    assert res.summary["calibration"]["transferred_multipliers"] == {"diffuse_agriculture": 3.28}
+    assert res.summary["calibration"]["transferred_multipliers"] == {"diffuse_agriculture": 3.27}
     assert set(res.tables["loads"]["load_status"]) == {
         "modelled (coefficients transferred from another basin's calibration)"
     }

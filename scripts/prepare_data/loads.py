@@ -5,11 +5,22 @@ Writes everything under ``loads/``.
 
 from __future__ import annotations
 
+import math
+import os
+
+import numpy as np
 import pandas as pd
+import rasterio
 import shapely
+from affine import Affine
+from rasterio.windows import Window
 
 from .common import Builder
+from .fetched import modis_global
 from .literature import LITERATURE
+
+#: Cell size of the MCD12C1 grid (degrees).
+MODIS_CELL = 0.05
 
 
 def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
@@ -30,13 +41,7 @@ def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
             "renamed byte copy; 4 bands = 2000, 2005, 2010, 2015 persons per 0.5 deg cell",
             "EPSG:4326",
         )
-        b.copy(
-            f"loads/landcover/mcd12c1_2019_igbp_0p05deg_{basin}.tif",
-            f"loads/{basin}_mcd12c1_2019_igbp_0p05deg.tif",
-            ["modis"],
-            "renamed byte copy; IGBP classes, nodata 255",
-            "EPSG:4326",
-        )
+        _landcover(b, basin, basins[basin])
     for rel, key, note in (
         (
             "eurostat_nuts3/demo_r_pjanaggr3_total_2016_2025.csv",
@@ -97,3 +102,74 @@ def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
         ["coeff_lit"],
         "numbers transcribed from the coefficients PROVENANCE notes (one row per value)",
     )
+
+
+def _landcover(b: Builder, basin: str, polygon: shapely.Geometry) -> None:
+    """Write a basin's land-cover raster: the shared window, grown to cover the basin.
+
+    Where the shared box holds the basin's bounds, it is copied byte for byte. Otherwise
+    the box grows to the bounds snapped outward to the grid, and the cells are read from
+    the global grid (:func:`fetched.modis_global`), after checking that the global grid
+    holds the shared window's cells unchanged.
+    """
+    src_rel = f"loads/landcover/mcd12c1_2019_igbp_0p05deg_{basin}.tif"
+    rel = f"loads/{basin}_mcd12c1_2019_igbp_0p05deg.tif"
+    with rasterio.open(b.src / src_rel) as shared:
+        box = shared.bounds
+        profile = shared.profile.copy()
+        cells = shared.read(1)
+    x0, y0, x1, y1 = shapely.bounds(polygon).tolist()
+    if box.left <= x0 and box.bottom <= y0 and box.right >= x1 and box.top >= y1:
+        b.copy(src_rel, rel, ["modis"], "renamed byte copy; IGBP classes, nodata 255", "EPSG:4326")
+        return
+
+    def snap(v: float, up: bool) -> float:
+        n = v / MODIS_CELL
+        return round((math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)) * MODIS_CELL, 6)
+
+    grown = (
+        min(box.left, snap(x0, False)),
+        min(box.bottom, snap(y0, False)),
+        max(box.right, snap(x1, True)),
+        max(box.top, snap(y1, True)),
+    )
+    with rasterio.open(modis_global(b.cache)) as world:
+        old = _window(world.transform, tuple(box))
+        if not np.array_equal(world.read(1, window=old), cells):
+            msg = f"{src_rel} is not the global MCD12C1 grid's window {old}: check its source"
+            raise RuntimeError(msg)
+        win = _window(world.transform, grown)
+        data = world.read(1, window=win)
+        t = world.transform
+        transform = Affine(t.a, 0.0, t.c + win.col_off * t.a, 0.0, t.e, t.f + win.row_off * t.e)
+    profile.update(width=data.shape[1], height=data.shape[0], transform=transform)
+    profile.pop("blockysize", None)
+    profile.pop("blockxsize", None)
+    path = b.target(rel)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data, 1)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    added = int(data.size - cells.size)
+    b.facts[f"{basin}_landcover_grown"] = (tuple(round(v, 2) for v in grown), added)
+    col, row = int(old.col_off - win.col_off), int(old.row_off - win.row_off)
+    b.record(
+        rel,
+        ["modis"],
+        f"the shared box ({box.left:g}..{box.right:g} E, {box.bottom:g}..{box.top:g} N) ends "
+        f"inside the basin ({x0:.2f}..{x1:.2f} E, {y0:.2f}..{y1:.2f} N): grown to "
+        f"{grown[0]:g}..{grown[2]:g} E, {grown[1]:g}..{grown[3]:g} N ({added} more cells) "
+        f"from the global grid of the same wheel (sha256-checked; the shared cells sit "
+        f"unchanged at row {row}, column {col}); IGBP classes, nodata 255",
+        "EPSG:4326",
+    )
+
+
+def _window(t: Affine, bounds: tuple[float, ...]) -> Window:
+    """Return the whole cells of a north-up grid ``t`` within ``bounds`` (l, b, r, t)."""
+    left, bottom, right, top = bounds
+    col, row = round((left - t.c) / t.a), round((top - t.f) / t.e)
+    return Window(col, row, round((right - left) / t.a), round((bottom - top) / t.e))

@@ -301,7 +301,7 @@ class CalibrationSection:
     rivers the network maps); it is parsed, never evaluated as code.
 
     A basin without usable observations can take ``transfer_multipliers`` (source kind ->
-    multiplier, e.g. ``{ diffuse_agriculture = 3.28 }``) fitted on another basin, with
+    multiplier, e.g. ``{ diffuse_agriculture = 3.27 }``) fitted on another basin, with
     ``transfer_source`` saying where from: they are applied as fixed priors and the
     outputs label the basin uncalibrated with transferred coefficients (SPARROW's regional
     transfer of coefficients to unmonitored areas).
