@@ -302,7 +302,7 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
             "upstream_dependency": "upstream dependency",
             "imported_share": "imported load share",
             "generated_kg_day": "generated kg/day",
-            "imported_kg_day": "imported kg/day",
+            "imported_kg_day": IMPORTED_COLUMN,
             "net_balance_kg_day": "net balance kg/day",
             "priority_class": "priority",
         }
@@ -316,6 +316,7 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
                 "Upstream dependency: share of the water from upstream jurisdictions (by area). "
                 "Loads are modelled (see the summary), not measured; net balance > 0 means it "
                 "sends more load across its borders than it receives."
+                + _gross_import_note(sub, key.get("generated_load_kg_day"))
                 + (" The 25 with most imported load are listed." if lv != top else ""),
                 t,
             )
@@ -511,3 +512,43 @@ def write_report(
         else:
             write_basin_map(data, tmp / "map.html")
     return out / "report.html"
+
+
+#: The report's column of imported load: the spillover matrix counts a load at every
+#: border it crosses into a jurisdiction (docs/guide.md, "Spillover: what the matrix counts").
+IMPORTED_COLUMN = "imported kg/day (each crossing in)"
+
+
+def _gross_import_note(rows: pd.DataFrame, basin_load: Any) -> str:
+    """Say that imports count every crossing in, naming any that exceed the basin's load.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"label": ["A", "B"], "imported_kg_day": [150.0, 20.0]})
+    >>> _gross_import_note(rows, 100.0)[:60]
+    ' Imported load is counted at every crossing into the jurisdi'
+    >>> "A imports 150 kg/day" in _gross_import_note(rows, 100.0)
+    True
+    >>> "more than the basin" in _gross_import_note(rows, 1000.0)
+    False
+    """
+    note = (
+        " Imported load is counted at every crossing into the jurisdiction, as the "
+        "source-receptor matrix counts it: where a river winds back and forth across a "
+        "border, the same load counts each time it enters, and the net balance with it."
+    )
+    if "imported_kg_day" not in rows.columns:
+        return ""
+    try:
+        total = float(basin_load)
+    except (TypeError, ValueError):
+        return note
+    over = rows[pd.to_numeric(rows["imported_kg_day"], errors="coerce") > total]
+    if len(over) and total > 0:
+        top = over.sort_values("imported_kg_day", ascending=False).iloc[0]
+        note += (
+            f" So {len(over)} import more than the whole basin generates ({total:,.0f} kg/day;"
+            f" {top['label']} imports {top['imported_kg_day']:,.0f} kg/day): read them as "
+            "how often the load passes in, not how much."
+        )
+    return note

@@ -65,8 +65,9 @@ def test_report_tables_match_the_run(taihu_run):
     # jurisdiction
     mapped = ind[ind["jur_id"].notna()]
     assert len(mapped) == len(prov) == 4
-    assert sorted(prov["imported kg/day"]) == pytest.approx(sorted(mapped["imported"]))
-    assert prov["imported kg/day"].sum() == pytest.approx(mapped["imported"].sum())
+    col = "imported kg/day (each crossing in)"
+    assert sorted(prov[col]) == pytest.approx(sorted(mapped["imported"]))
+    assert prov[col].sum() == pytest.approx(mapped["imported"].sum())
     assert facts["generated_load_kg_day"] == pytest.approx(
         pd.read_csv(taihu_run / "tables" / "loads.csv")["load_kg_day"].sum()
     )
@@ -131,3 +132,26 @@ def test_cli_spill_map(tmp_path):
     assert "<script src=" not in page
     again = CliRunner().invoke(cli, args)
     assert again.exit_code != 0
+
+
+def test_gross_imports_are_said_to_be_gross(shipped_run):
+    """Imports count every crossing in, and the report and the map say so.
+
+    On the Thames some districts import more than the whole basin generates (Elmbridge,
+    where the DEM river winds across the borders with Spelthorne and Richmond).
+    """
+    from basingov.maps._text import jurisdiction_popup
+
+    out = shipped_run("thames").out
+    facts, tables, _ = report_content(out)
+    lad = next(t for t in tables if t.title == "Jurisdictions (lad)")
+    col = "imported kg/day (each crossing in)"
+    basin = facts["generated_load_kg_day"]
+    over = lad.data[lad.data[col] > basin]
+    assert len(over) >= 1
+    assert over.iloc[0]["jurisdiction"] == "Elmbridge"
+    assert "counted at every crossing into the jurisdiction" in lad.note
+    assert f"So {(lad.data[col] > basin).sum()} import more than the whole basin" in lad.note
+    assert "Elmbridge imports" in lad.note
+    row = {"label": "E", "generated_kg_day": 1.0, "imported_kg_day": 9.0, "imported_share": 0.9}
+    assert "counted at every crossing in" in jurisdiction_popup(row, unit="TN", names={})

@@ -276,7 +276,10 @@ def jurisdiction_popup(
         if _ok(imp):
             share = row.get("imported_share")
             sh = f" ({_pct(share)} of all the load in its waters)" if _ok(share) else ""
-            parts[-1] += f"; {fmt(imp)} more flows in from upstream{sh}"
+            parts[-1] += (
+                f"; {fmt(imp)} more flows in from upstream{sh}, counted at every crossing in "
+                "(a river winding across the border counts each time)"
+            )
         if _ok(row.get("exported_kg_day")):
             parts[-1] += (
                 f"; it sends {fmt(row['exported_kg_day'])} of its own load across its borders"
