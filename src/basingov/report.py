@@ -297,13 +297,14 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
     ind = jurisdiction_indicators(data)
     for lv in dict.fromkeys([top, finest]):
         sub = ind[ind["level_name"] == lv].copy()
+        once = "imported_gross_kg_day" in sub.columns
         cols = {
             "label": "jurisdiction",
             "upstream_dependency": "upstream dependency",
             "imported_share": "imported load share",
             "generated_kg_day": "generated kg/day",
-            "imported_kg_day": IMPORTED_COLUMN,
-            "net_balance_kg_day": "net balance kg/day",
+            "imported_kg_day": IMPORTED_ONCE if once else IMPORTED_COLUMN,
+            "net_balance_kg_day": "net balance kg/day" + (" (counted once)" if once else ""),
             "priority_class": "priority",
         }
         have = [c for c in cols if c in sub.columns]
@@ -316,7 +317,7 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
                 "Upstream dependency: share of the water from upstream jurisdictions (by area). "
                 "Loads are modelled (see the summary), not measured; net balance > 0 means it "
                 "sends more load across its borders than it receives."
-                + _gross_import_note(sub, key.get("generated_load_kg_day"))
+                + _import_note(sub, key.get("generated_load_kg_day"))
                 + (" The 25 with most imported load are listed." if lv != top else ""),
                 t,
             )
@@ -514,35 +515,61 @@ def write_report(
     return out / "report.html"
 
 
-#: The report's column of imported load: the spillover matrix counts a load at every
-#: border it crosses into a jurisdiction (docs/guide.md, "Spillover: what the matrix counts").
+#: The report's column of imported load: each load counted once, where it first enters the
+#: jurisdiction's waters (``imported_first`` of ``spillover_indicators.csv``).
+IMPORTED_ONCE = "imported kg/day (counted once)"
+#: The same from a run written before ``imported_first`` existed: the spillover matrix
+#: counts a load at every border it crosses into a jurisdiction (docs/guide.md,
+#: "Spillover: what the matrix counts").
 IMPORTED_COLUMN = "imported kg/day (each crossing in)"
 
 
-def _gross_import_note(rows: pd.DataFrame, basin_load: Any) -> str:
-    """Say that imports count every crossing in, naming any that exceed the basin's load.
+def _import_note(rows: pd.DataFrame, basin_load: Any) -> str:
+    """Say how imports are counted, naming any that exceed the basin's generated load.
 
     Examples
     --------
     >>> rows = pd.DataFrame({"label": ["A", "B"], "imported_kg_day": [150.0, 20.0]})
-    >>> _gross_import_note(rows, 100.0)[:60]
+    >>> _import_note(rows, 100.0)[:60]
     ' Imported load is counted at every crossing into the jurisdi'
-    >>> "A imports 150 kg/day" in _gross_import_note(rows, 100.0)
+    >>> "A imports 150 kg/day" in _import_note(rows, 100.0)
     True
-    >>> "more than the basin" in _gross_import_note(rows, 1000.0)
+    >>> "more than the basin" in _import_note(rows, 1000.0)
     False
+    >>> once = rows.assign(imported_gross_kg_day=[150.0, 20.0], imported_kg_day=[60.0, 20.0])
+    >>> print(_import_note(once, 100.0)[:84])
+     Imported load and net balance count each load once, where it first enters or leaves
+    >>> "A: 150 kg/day" in _import_note(once, 100.0)
+    True
     """
-    note = (
-        " Imported load is counted at every crossing into the jurisdiction, as the "
-        "source-receptor matrix counts it: where a river winds back and forth across a "
-        "border, the same load counts each time it enters, and the net balance with it."
-    )
     if "imported_kg_day" not in rows.columns:
         return ""
     try:
         total = float(basin_load)
     except (TypeError, ValueError):
+        total = float("nan")
+    if "imported_gross_kg_day" in rows.columns:
+        note = (
+            " Imported load and net balance count each load once, where it first enters or "
+            "leaves the jurisdiction's waters (spillover_indicators.csv: imported_first, "
+            "net_balance_first)."
+        )
+        gross = pd.to_numeric(rows["imported_gross_kg_day"], errors="coerce")
+        over = rows[gross > total] if total > 0 else rows.iloc[:0]
+        if len(over):
+            top = over.iloc[int(np.argmax(gross[over.index].to_numpy()))]
+            note += (
+                " Counted at every crossing in, as the source-receptor matrix counts them "
+                f"('imported'), {len(over)} would import more than the whole basin generates "
+                f"({total:,.0f} kg/day; {top['label']}: {top['imported_gross_kg_day']:,.0f} "
+                "kg/day): a river winds back and forth across their borders."
+            )
         return note
+    note = (
+        " Imported load is counted at every crossing into the jurisdiction, as the "
+        "source-receptor matrix counts it: where a river winds back and forth across a "
+        "border, the same load counts each time it enters, and the net balance with it."
+    )
     over = rows[pd.to_numeric(rows["imported_kg_day"], errors="coerce") > total]
     if len(over) and total > 0:
         top = over.sort_values("imported_kg_day", ascending=False).iloc[0]

@@ -318,7 +318,7 @@ def _spill_table(data: RunData) -> pd.DataFrame | None:
     if ind is None:
         return None
     ind = ind[ind["jur_id"].notna() & (ind["jur_id"].astype(str) != "")]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "jur_id": ind["jur_id"].astype(str),
             "level_name": ind["level_name"].astype(str),
@@ -329,6 +329,19 @@ def _spill_table(data: RunData) -> pd.DataFrame | None:
             "net_balance_kg_day": ind["net_balance"],
         }
     )
+    if "imported_first" in ind.columns and ind["imported_first"].notna().all():
+        # each load counted once, where it first enters or leaves a jurisdiction's waters
+        # (spillover.indicators); the matrix's figures count every crossing and are kept
+        # beside them for the popups
+        gen = pd.to_numeric(ind["generated"])
+        first = pd.to_numeric(ind["imported_first"])
+        total = first + gen
+        out["imported_gross_kg_day"] = ind["imported"]
+        out["imported_kg_day"] = first
+        out["imported_share"] = (first / total.where(total > 0)).to_numpy()
+        out["exported_kg_day"] = ind["exported_first"]
+        out["net_balance_kg_day"] = ind["net_balance_first"]
+    return out
 
 
 def jurisdiction_indicators(data: RunData) -> pd.DataFrame:
@@ -337,7 +350,10 @@ def jurisdiction_indicators(data: RunData) -> pd.DataFrame:
     Columns: ``jur_id, level_name, name_local, name_en, label, upstream_dependency,
     downstream_exposure, chain_depth`` (from ``dependency``), ``generated_kg_day,
     imported_kg_day, imported_share, exported_kg_day, net_balance_kg_day`` (from
-    ``spillover_indicators``, when loads ran) and ``priority_score, priority_class,
+    ``spillover_indicators``, when loads ran: each load counted once, where it first
+    enters or leaves the jurisdiction's waters, with ``imported_gross_kg_day`` counting
+    every crossing in; a run written before those columns existed gives the gross
+    figures, and no ``imported_gross_kg_day``) and ``priority_score, priority_class,
     priority_mechanism`` (the highest-scoring priority section or pair the jurisdiction
     is part of, when a priority table exists). Missing values are NaN, never 0.
     """

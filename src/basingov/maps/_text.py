@@ -276,10 +276,19 @@ def jurisdiction_popup(
         if _ok(imp):
             share = row.get("imported_share")
             sh = f" ({_pct(share)} of all the load in its waters)" if _ok(share) else ""
-            parts[-1] += (
-                f"; {fmt(imp)} more flows in from upstream{sh}, counted at every crossing in "
-                "(a river winding across the border counts each time)"
-            )
+            gross = row.get("imported_gross_kg_day")
+            if _ok(gross):
+                parts[-1] += f"; {fmt(imp)} more flows in from upstream{sh}, each load counted once"
+                if _f(gross) > 1.01 * _f(imp):
+                    parts[-1] += (
+                        f" ({fmt(gross)} counting every crossing in: a river winds across "
+                        "its border)"
+                    )
+            else:
+                parts[-1] += (
+                    f"; {fmt(imp)} more flows in from upstream{sh}, counted at every crossing "
+                    "in (a river winding across the border counts each time)"
+                )
         if _ok(row.get("exported_kg_day")):
             parts[-1] += (
                 f"; it sends {fmt(row['exported_kg_day'])} of its own load across its borders"

@@ -183,6 +183,10 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
       where it first crosses, after in-stream decay up to there);
       :math:`\sum_{o \ne r} S_{or}` (every border crossed, counted each time) is the
       different, gross figure ``exported_all_borders``;
+    - ``imported_first`` :math:`I^1_r`: load from elsewhere measured where it first
+      enters :math:`r`'s waters (each load counted once, however often a river winding
+      along a border carries it in again; :math:`I^1_r \le I_r`);
+    - ``net_balance_first`` :math:`F_r - I^1_r`: the balance with each load counted once;
     - ``stays_home`` :math:`S_{rr}`; ``generated, delivered, decayed, retained`` of the
       origin :math:`r`.
 
@@ -197,6 +201,7 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
         raise InputError(msg)
     s = t.matrix
     imported = s.sum(axis=0) - np.diag(s)
+    first_in = np.full(imported.shape, np.nan) if t.first_entry is None else t.first_entry
     denom = imported + t.generated
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(denom > 0, imported / np.where(denom > 0, denom, 1.0), np.nan)
@@ -217,6 +222,8 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
             "transboundary_share": tshare,
             "exported_all_borders": s.sum(axis=1) - np.diag(s),
             "net_balance": t.exported - imported,
+            "imported_first": first_in,
+            "net_balance_first": away - first_in,
             "stays_home": np.diag(s).copy(),
             "delivered": t.delivered,
             "decayed": t.decayed,

@@ -45,6 +45,11 @@ class Transfer:
         Length-J own load measured where it first leaves its jurisdiction's waters (each
         load counted once, however many borders it crosses after); set by
         :func:`transfer`, None on the partial results it combines.
+    first_entry
+        Length-J load of other origins measured where it first enters the
+        jurisdiction's waters (each load counted once, however often a river winding
+        along a border carries it in again); set by :func:`transfer`, None on the
+        partial results it combines.
     """
 
     matrix: np.ndarray
@@ -59,6 +64,7 @@ class Transfer:
     returned: np.ndarray
     _border: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
     first_exit: np.ndarray | None = None
+    first_entry: np.ndarray | None = None
 
     @property
     def border_flux(self) -> np.ndarray:
@@ -174,6 +180,7 @@ def transfer(
     max_cells: int = 50_000_000,
     route_jur: Any = None,
     foreign: tuple[Any, Any, Any] | None = None,
+    first_entries: bool = True,
 ) -> Transfer:
     r"""Source-receptor matrix of one jurisdiction level, and border fluxes by origin.
 
@@ -243,6 +250,10 @@ def transfer(
         positions ``node`` that originate in ``origin`` (codes 0..J-1), in addition to
         ``load`` (which originates in ``jur``). Entries are summed per node and origin.
         Routed by :func:`route` in addition to the rest (exact, by linearity).
+    first_entries
+        Also measure each receptor's imports where they first enter its waters
+        (:attr:`Transfer.first_entry`, one sweep per receptor); False leaves it None (the
+        Monte Carlo runs, which do not report it).
 
     Returns
     -------
@@ -300,12 +311,80 @@ def transfer(
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
     if fx is not None and fx[0].size:
         t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
+    fi = (
+        _first_entry(
+            graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
+        )
+        if first_entries
+        else None
+    )
     if t.first_exit is not None:  # a zone's own load at its exit: the first exit
-        return t
+        return replace(t, first_entry=fi)
     fe = _first_exit(
         graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
     )
-    return replace(t, first_exit=fe)
+    return replace(t, first_exit=fe, first_entry=fi)
+
+
+def _first_entry(
+    graph: RoutingGraph,
+    loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
+    rj: np.ndarray,
+    *,
+    keep: np.ndarray,
+    entry: np.ndarray,
+    is_lake: np.ndarray,
+    n_jur: int,
+) -> np.ndarray:
+    r"""Load of other origins measured where it first enters each jurisdiction's waters.
+
+    For a receptor :math:`r`, load that has been in :math:`r`'s waters cannot enter them
+    for the first time again, so the load of the other origins generated outside them
+    is routed with :math:`r`'s waters closed (on a tree: passed on only outside them, one
+    compiled sweep; elsewhere: :func:`route` without the links out of them), and what
+    flows over the links into them is the first entry. Load of another origin generated
+    in :math:`r`'s waters enters there, as in :math:`S_{or}`. So
+    :math:`I^1_r \le I_r = \sum_{o \ne r} S_{or}`, equal where no load enters twice.
+    """
+    g, o, fx = loads
+    n, nj = graph.n, n_jur
+    out = np.zeros(nj)
+    if graph.kind == "tree":
+        src = np.flatnonzero(graph.idx_ds >= 0)
+        dst = graph.idx_ds[src]
+        frac = np.ones(src.size)
+    else:
+        src, dst, frac = graph.links()
+    into = rj[src] != rj[dst]
+    sink = np.zeros(2)
+    direct = [rj[dst[into]], rj[o != rj]]
+    if fx is not None and fx[0].size:
+        direct.append(rj[fx[0][fx[1] != rj[fx[0]]]])
+    for r in np.unique(np.concatenate(direct)).tolist():
+        mine = rj == r
+        h = np.where(o != r, g, 0.0)
+        out[r] += h[mine].sum()  # generated in r's waters, of another origin
+        h[mine] = 0.0
+        if fx is not None and fx[0].size:
+            node, origin, load = fx
+            other = origin != r
+            at = mine[node] & other
+            out[r] += load[at].sum()
+            np.add.at(h, node[other & ~at], load[other & ~at])
+        enter = np.flatnonzero(into & mine[dst])
+        if enter.size == 0 or not h.any():
+            continue
+        if graph.kind == "tree":
+            lab = mine.astype(np.int64)
+            acc = K.tree_local(
+                graph.order, graph.idx_ds, keep, entry, h, lab, is_lake, sink, sink, sink
+            )  # fmt: skip
+            out[r] += float(np.sum(frac[enter] * acc[src[enter]]))
+            continue
+        inner = _drop_links(graph, mine[src] & ~mine[dst])
+        f = route(inner, keep, h, np.zeros(n, dtype=np.int64), is_lake=is_lake, n_origins=1)
+        out[r] += float(np.sum(frac[enter] * f.flux[src[enter], 0]))
+    return out
 
 
 def _first_exit(

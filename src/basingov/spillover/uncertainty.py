@@ -355,7 +355,7 @@ def _run_transfer(
     fx = None if lv.node.size == 0 else (lv.node, lv.origin, ms[lv.source] * lv.load)
     return transfer(
         pn.graph, keep, ms @ lv.home, lv.codes, is_lake=lake, n_jur=lv.ids.size,
-        route_jur=lv.route, foreign=fx,
+        route_jur=lv.route, foreign=fx, first_entries=False,
     ).matrix  # fmt: skip
 
 
