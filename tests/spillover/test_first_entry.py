@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from basingov.spillover import entry_factors, indicators, routing_graph, transfer
+from tests.spillover.test_first_exit import random_tree
 
 
 def test_a_river_winding_across_a_border_brings_its_load_in_once() -> None:
@@ -58,10 +59,7 @@ def test_first_entry_matches_walking_every_load_down_its_path(seed: int) -> None
     """
     rng = np.random.default_rng(seed)
     n = 250
-    ds = np.array([rng.integers(i + 1, min(n, i + 6)) if i < n - 3 else -1 for i in range(n)])
-    keep = rng.uniform(0.3, 1.0, n)
-    load = rng.uniform(0.0, 2.0, n)
-    jur = rng.integers(0, 5, n)
+    ds, keep, load, jur = random_tree(rng, n)
     route = np.where(rng.random(n) < 0.1, rng.integers(0, 5, n), jur)
     node = rng.integers(0, n, 12)
     origin = rng.integers(0, 5, 12)

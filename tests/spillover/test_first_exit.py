@@ -54,16 +54,22 @@ def _brute_first_exit(ds: np.ndarray, keep: np.ndarray, load: np.ndarray, jur: n
     return out
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_first_exit_matches_walking_every_load_down_its_path(seed: int) -> None:
-    """Random trees with jurisdictions that interleave along the flow (loads re-enter)."""
-    rng = np.random.default_rng(seed)
-    n = 300
-    # node i drains to a random node with a larger position: a tree, outlets at the end
+def random_tree(rng: np.random.Generator, n: int, n_jur: int = 5) -> tuple[np.ndarray, ...]:
+    """Downstream positions, keep, load and jurisdiction codes of a random tree.
+
+    Node i drains to a random node a few positions further on (outlets at the end), and
+    the codes are drawn per node, so that jurisdictions interleave along the flow.
+    """
     ds = np.array([rng.integers(i + 1, min(n, i + 6)) if i < n - 3 else -1 for i in range(n)])
     keep = rng.uniform(0.3, 1.0, n)
     load = rng.uniform(0.0, 2.0, n)
-    jur = rng.integers(0, 5, n)
+    return ds, keep, load, rng.integers(0, n_jur, n)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_first_exit_matches_walking_every_load_down_its_path(seed: int) -> None:
+    """Random trees with jurisdictions that interleave along the flow (loads re-enter)."""
+    ds, keep, load, jur = random_tree(np.random.default_rng(seed), 300)
     want = _brute_first_exit(ds, keep, load, jur)
     t = transfer(routing_graph(ds), keep, load, jur, n_jur=5)
     assert t.first_exit is not None
