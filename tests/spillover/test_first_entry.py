@@ -100,3 +100,51 @@ def test_monte_carlo_runs_skip_the_first_entries() -> None:
     t = transfer(routing_graph([1, -1]), [1.0, 1.0], [1.0, 1.0], [0, 1], first_entries=False)
     assert t.first_entry is None
     assert indicators(t, ["A", "B"])["imported_first"].isna().all()
+
+
+def test_first_entries_of_networks_too_large_to_sweep_are_nan(monkeypatch, caplog) -> None:
+    """Above FIRST_ENTRY_MAX_SWEEP receptors x nodes the first entries are not measured.
+
+    The indicators then give NaN, and the maps and the report fall back to the imports
+    counted at every crossing (their label says so).
+    """
+    import importlib
+    import logging
+
+    tr = importlib.import_module("basingov.spillover.transfer")  # the module, not the function
+
+    monkeypatch.setattr(tr, "FIRST_ENTRY_MAX_SWEEP", 7)  # 4 nodes x 2 receptors = 8
+    with caplog.at_level(logging.INFO, logger="basingov.spillover.transfer"):
+        t = transfer(routing_graph([1, 2, 3, -1]), [1.0] * 4, [1.0, 0, 0, 0], [0, 1, 0, 1])
+    assert np.isnan(t.first_entry).all()
+    assert "not computed: 2 receptors x 4 nodes" in caplog.text
+    ind = indicators(t, ["A", "B"])
+    assert ind["imported_first"].isna().all()
+    assert ind.loc["B", "imported"] == pytest.approx(2.0)
+    monkeypatch.setattr(tr, "FIRST_ENTRY_MAX_SWEEP", 8)
+    t = transfer(routing_graph([1, 2, 3, -1]), [1.0] * 4, [1.0, 0, 0, 0], [0, 1, 0, 1])
+    assert t.first_entry.tolist() == pytest.approx([0.0, 1.0])
+
+
+def test_the_maps_show_imports_counted_once_or_say_they_are_gross() -> None:
+    """The map's table takes the counted-once columns when every row has them."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from basingov.maps._indicators import _spill_table
+
+    t = transfer(routing_graph([1, 2, 3, -1]), [1.0] * 4, [1.0, 0, 0, 0], [0, 1, 0, 1])
+    ind = indicators(t, ["A", "B"]).reset_index().assign(level_name="x")
+    got = _spill_table(SimpleNamespace(tables={"spillover_indicators": ind})).set_index("jur_id")
+    assert got.loc["B", "imported_kg_day"] == pytest.approx(1.0)
+    assert got.loc["B", "imported_gross_kg_day"] == pytest.approx(2.0)
+    assert got.loc["B", "net_balance_kg_day"] == pytest.approx(-1.0)
+    assert got.loc["A", "exported_kg_day"] == pytest.approx(1.0)  # exported_first
+    # a run written before imported_first existed, or too large to sweep: the gross figures
+    for old in (ind.drop(columns=["imported_first", "net_balance_first"]),
+                ind.assign(imported_first=np.nan)):  # fmt: skip
+        got = _spill_table(SimpleNamespace(tables={"spillover_indicators": old}))
+        assert "imported_gross_kg_day" not in got.columns
+        assert got.set_index("jur_id").loc["B", "imported_kg_day"] == pytest.approx(2.0)
+    assert isinstance(got, pd.DataFrame)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -19,6 +20,8 @@ from basingov.spillover.routing import (
     route,
     routing_graph,
 )
+
+logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------------------
@@ -326,6 +329,14 @@ def transfer(
     return replace(t, first_exit=fe, first_entry=fi)
 
 
+#: Largest receptors x nodes for which :func:`transfer` measures imports counted once
+#: (one sweep of the network per receptor): the shipped basins need at most about 1e7 (the
+#: Rhine's NUTS-3 level), a continental network with 10,000 units 5e10. Above it
+#: ``first_entry`` is NaN and the maps and the report show the imports counted at every
+#: crossing, labelled so.
+FIRST_ENTRY_MAX_SWEEP = 200_000_000
+
+
 def _first_entry(
     graph: RoutingGraph,
     loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
@@ -345,10 +356,21 @@ def _first_entry(
     flows over the links into them is the first entry. Load of another origin generated
     in :math:`r`'s waters enters there, as in :math:`S_{or}`. So
     :math:`I^1_r \le I_r = \sum_{o \ne r} S_{or}`, equal where no load enters twice.
+    NaN for every receptor when the sweeps would exceed :data:`FIRST_ENTRY_MAX_SWEEP`.
     """
     g, o, fx = loads
     n, nj = graph.n, n_jur
     out = np.zeros(nj)
+    if n * nj > FIRST_ENTRY_MAX_SWEEP:  # checked before any O(n) work (P1's 8.5M nodes)
+        logger.info(
+            "imports counted once (imported_first) not computed: %d receptors x %d nodes is "
+            "more than FIRST_ENTRY_MAX_SWEEP (%d); the tables keep the imports counted at "
+            "every crossing",
+            nj,
+            n,
+            FIRST_ENTRY_MAX_SWEEP,
+        )
+        return np.full(nj, np.nan)
     if graph.kind == "tree":
         src = np.flatnonzero(graph.idx_ds >= 0)
         dst = graph.idx_ds[src]
