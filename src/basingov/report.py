@@ -548,20 +548,23 @@ def _import_note(rows: pd.DataFrame, basin_load: Any) -> str:
         total = float(basin_load)
     except (TypeError, ValueError):
         total = float("nan")
-    if "imported_gross_kg_day" in rows.columns:
+    once = "imported_gross_kg_day" in rows.columns
+    # the imports counted at every crossing in: the report's column, or beside it
+    col = "imported_gross_kg_day" if once else "imported_kg_day"
+    gross = pd.to_numeric(rows[col], errors="coerce")
+    over = rows[gross > total] if total > 0 else rows.iloc[:0]
+    top = over.iloc[int(np.argmax(gross[over.index].to_numpy()))] if len(over) else None
+    if once:
         note = (
             " Imported load and net balance count each load once, where it first enters or "
             "leaves the jurisdiction's waters (spillover_indicators.csv: imported_first, "
             "net_balance_first)."
         )
-        gross = pd.to_numeric(rows["imported_gross_kg_day"], errors="coerce")
-        over = rows[gross > total] if total > 0 else rows.iloc[:0]
-        if len(over):
-            top = over.iloc[int(np.argmax(gross[over.index].to_numpy()))]
+        if top is not None:
             note += (
                 " Counted at every crossing in, as the source-receptor matrix counts them "
                 f"('imported'), {len(over)} would import more than the whole basin generates "
-                f"({total:,.0f} kg/day; {top['label']}: {top['imported_gross_kg_day']:,.0f} "
+                f"({total:,.0f} kg/day; {top['label']}: {top[col]:,.0f} "
                 "kg/day): a river winds back and forth across their borders."
             )
         return note
@@ -570,12 +573,10 @@ def _import_note(rows: pd.DataFrame, basin_load: Any) -> str:
         "source-receptor matrix counts it: where a river winds back and forth across a "
         "border, the same load counts each time it enters, and the net balance with it."
     )
-    over = rows[pd.to_numeric(rows["imported_kg_day"], errors="coerce") > total]
-    if len(over) and total > 0:
-        top = over.sort_values("imported_kg_day", ascending=False).iloc[0]
+    if top is not None:
         note += (
             f" So {len(over)} import more than the whole basin generates ({total:,.0f} kg/day;"
-            f" {top['label']} imports {top['imported_kg_day']:,.0f} kg/day): read them as "
+            f" {top['label']} imports {top[col]:,.0f} kg/day): read them as "
             "how often the load passes in, not how much."
         )
     return note

@@ -745,8 +745,10 @@ def _load_rows(run: RunFolder, levels: list[tuple[int, str]]) -> list[dict[str, 
     return rows
 
 
-def _monitoring_note(crossings: pd.DataFrame, sections: pd.DataFrame) -> str:
+def _monitoring_note(crossings: pd.DataFrame, sections: pd.DataFrame) -> tuple[str, bool]:
     """Say what the share of monitored crossings leaves out, for its note.
+
+    Returns the note and whether the share is a lower bound.
 
     Crossings with a station but no classified period (a flow gauge) are not counted;
     stations of published border sections that no crossing matched (no coordinates
@@ -757,13 +759,16 @@ def _monitoring_note(crossings: pd.DataFrame, sections: pd.DataFrame) -> str:
     >>> c = pd.DataFrame({"crossing_id": ["a", "b", "c"]})
     >>> s = pd.DataFrame({"crossing_id": ["a", "b", "", ""],
     ...                   "station_id": ["S1", "G2", "T1", "T2"], "n_periods": [3, 0, 2, 1]})
-    >>> for part in _monitoring_note(c, s).split("; ")[1:]:
+    >>> note, lower = _monitoring_note(c, s)
+    >>> for part in note.split("; ")[1:]:
     ...     print(part[:60])
     not counted: 1 with a station but no classified period (a fl
     a lower bound: 2 stations of published border sections are o
+    >>> lower
+    True
     """
     if "station_id" not in sections.columns:
-        return ""
+        return "", False
     sec = sections[sections["station_id"].fillna("").astype(str) != ""]
     ids = sec["crossing_id"].fillna("").astype(str)
     note = ""
@@ -782,7 +787,7 @@ def _monitoring_note(crossings: pd.DataFrame, sections: pd.DataFrame) -> str:
             f"; a lower bound: {unplaced:,} stations of published border sections are on no "
             "crossing (no coordinates published, or none matched)"
         )
-    return note
+    return note, unplaced > 0
 
 
 def _monitoring_rows(
@@ -794,7 +799,7 @@ def _monitoring_rows(
         for lv, lname in levels:
             c = crossings[crossings["level_name"] == lname]
             share = monitored_share(c, sections)
-            note = _monitoring_note(c, sections)
+            note, lower_bound = _monitoring_note(c, sections)
             rows.append(
                 _row(
                     run,
@@ -803,7 +808,7 @@ def _monitoring_rows(
                     level_name=lname,
                     value=share,
                     # stations not placed on a crossing: the share is a lower bound
-                    value_text=f"at least {share:.3g}" if "a lower bound" in note else "",
+                    value_text=f"at least {share:.3g}" if lower_bound else "",
                     note=f"of {len(c)} crossing sections{note}",
                 )
             )

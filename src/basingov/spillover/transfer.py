@@ -371,12 +371,7 @@ def _first_entry(
             FIRST_ENTRY_MAX_SWEEP,
         )
         return np.full(nj, np.nan)
-    if graph.kind == "tree":
-        src = np.flatnonzero(graph.idx_ds >= 0)
-        dst = graph.idx_ds[src]
-        frac = np.ones(src.size)
-    else:
-        src, dst, frac = graph.links()
+    src, dst, frac = graph.links()  # on a tree: each node's one link downstream, fraction 1
     into = rj[src] != rj[dst]
     sink = np.zeros(2)
     direct = [rj[dst[into]], rj[o != rj]]
