@@ -314,19 +314,36 @@ def transfer(
         t = _transfer_general(graph, kp, g, o, rj, lake, nj, method, int(max_cells))
     if fx is not None and fx[0].size:
         t = _add_foreign(t, graph, kp, lake, rj, *fx, nj=nj, method=method, max_cells=max_cells)
-    fi = (
-        _first_entry(
-            graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
-        )
-        if first_entries
-        else None
-    )
+    routed = _Routed(
+        graph=graph, load=g, origin=o, foreign=fx, route_jur=rj, keep=kp, entry=ent,
+        is_lake=lake, n_jur=t.generated.size,
+    )  # fmt: skip
+    fi = _first_entry(routed) if first_entries else None
     if t.first_exit is not None:  # a zone's own load at its exit: the first exit
         return replace(t, first_entry=fi)
-    fe = _first_exit(
-        graph, (g, o, fx), rj, keep=kp, entry=ent, is_lake=lake, n_jur=t.generated.size
-    )
+    fe = _first_exit(routed)
     return replace(t, first_exit=fe, first_entry=fi)
+
+
+@dataclass(frozen=True, eq=False)
+class _Routed:
+    """What :func:`transfer` routed, per node: the inputs of the first exits and entries.
+
+    ``load``, ``origin`` and ``route_jur`` are the node loads, their origin codes and the
+    routing labels; ``foreign`` the summed ``(node, origin, load)`` of loads generated
+    outside the rivers (None without); ``keep``, ``entry`` and ``is_lake`` as in
+    :func:`route`.
+    """
+
+    graph: RoutingGraph
+    load: np.ndarray
+    origin: np.ndarray
+    foreign: tuple[np.ndarray, ...] | None
+    route_jur: np.ndarray
+    keep: np.ndarray
+    entry: np.ndarray
+    is_lake: np.ndarray
+    n_jur: int
 
 
 #: Largest receptors x nodes for which :func:`transfer` measures imports counted once
@@ -337,16 +354,7 @@ def transfer(
 FIRST_ENTRY_MAX_SWEEP = 200_000_000
 
 
-def _first_entry(
-    graph: RoutingGraph,
-    loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
-    rj: np.ndarray,
-    *,
-    keep: np.ndarray,
-    entry: np.ndarray,
-    is_lake: np.ndarray,
-    n_jur: int,
-) -> np.ndarray:
+def _first_entry(inp: _Routed) -> np.ndarray:
     r"""Load of other origins measured where it first enters each jurisdiction's waters.
 
     For a receptor :math:`r`, load that has been in :math:`r`'s waters cannot enter them
@@ -358,8 +366,8 @@ def _first_entry(
     :math:`I^1_r \le I_r = \sum_{o \ne r} S_{or}`, equal where no load enters twice.
     NaN for every receptor when the sweeps would exceed :data:`FIRST_ENTRY_MAX_SWEEP`.
     """
-    g, o, fx = loads
-    n, nj = graph.n, n_jur
+    graph, g, o, fx, rj = inp.graph, inp.load, inp.origin, inp.foreign, inp.route_jur
+    n, nj = graph.n, inp.n_jur
     out = np.zeros(nj)
     if n * nj > FIRST_ENTRY_MAX_SWEEP:  # checked before any O(n) work (P1's 8.5M nodes)
         logger.info(
@@ -377,16 +385,16 @@ def _first_entry(
     direct = [rj[dst[into]], rj[o != rj]]
     if fx is not None and fx[0].size:
         direct.append(rj[fx[0][fx[1] != rj[fx[0]]]])
-    for r in np.unique(np.concatenate(direct)).tolist():
-        mine = rj == r
-        h = np.where(o != r, g, 0.0)
-        out[r] += h[mine].sum()  # generated in r's waters, of another origin
+    for j in np.unique(np.concatenate(direct)).tolist():
+        mine = rj == j
+        h = np.where(o != j, g, 0.0)
+        out[j] += h[mine].sum()  # generated in j's waters, of another origin
         h[mine] = 0.0
         if fx is not None and fx[0].size:
             node, origin, load = fx
-            other = origin != r
+            other = origin != j
             at = mine[node] & other
-            out[r] += load[at].sum()
+            out[j] += load[at].sum()
             np.add.at(h, node[other & ~at], load[other & ~at])
         enter = np.flatnonzero(into & mine[dst])
         if enter.size == 0 or not h.any():
@@ -394,26 +402,18 @@ def _first_entry(
         if graph.kind == "tree":
             lab = mine.astype(np.int64)
             acc = K.tree_local(
-                graph.order, graph.idx_ds, keep, entry, h, lab, is_lake, sink, sink, sink
+                graph.order, graph.idx_ds, inp.keep, inp.entry, h, lab, inp.is_lake,
+                sink, sink, sink,
             )  # fmt: skip
-            out[r] += float(np.sum(frac[enter] * acc[src[enter]]))
+            out[j] += float(np.sum(frac[enter] * acc[src[enter]]))
             continue
         inner = _drop_links(graph, mine[src] & ~mine[dst])
-        f = route(inner, keep, h, np.zeros(n, dtype=np.int64), is_lake=is_lake, n_origins=1)
-        out[r] += float(np.sum(frac[enter] * f.flux[src[enter], 0]))
+        f = route(inner, inp.keep, h, np.zeros(n, dtype=np.int64), is_lake=inp.is_lake, n_origins=1)
+        out[j] += float(np.sum(frac[enter] * f.flux[src[enter], 0]))
     return out
 
 
-def _first_exit(
-    graph: RoutingGraph,
-    loads: tuple[np.ndarray, np.ndarray, tuple[np.ndarray, ...] | None],
-    rj: np.ndarray,
-    *,
-    keep: np.ndarray,
-    entry: np.ndarray,
-    is_lake: np.ndarray,
-    n_jur: int,
-) -> np.ndarray:
+def _first_exit(inp: _Routed) -> np.ndarray:
     """Own load of each origin measured where it first leaves its own waters (kg/day).
 
     Only load still in its origin's waters can leave them for the first time, so the
@@ -422,8 +422,8 @@ def _first_exit(
     generated straight into another jurisdiction's waters leaves at once. On a tree this
     is one compiled sweep that passes load on only within a jurisdiction's waters.
     """
-    g, o, fx = loads
-    n, nj = graph.n, n_jur
+    graph, g, o, fx, rj = inp.graph, inp.load, inp.origin, inp.foreign, inp.route_jur
+    n, nj = graph.n, inp.n_jur
     home = o == rj
     h = np.where(home, g, 0.0)
     out = np.bincount(o[~home], weights=g[~home], minlength=nj).astype(np.float64)
@@ -435,7 +435,7 @@ def _first_exit(
     if graph.kind == "tree":
         sink = np.zeros(nj)
         acc = K.tree_local(
-            graph.order, graph.idx_ds, keep, entry, h, rj, is_lake, sink, sink, sink
+            graph.order, graph.idx_ds, inp.keep, inp.entry, h, rj, inp.is_lake, sink, sink, sink
         )  # fmt: skip
         b = np.flatnonzero(graph.idx_ds >= 0)
         b = b[rj[graph.idx_ds[b]] != rj[b]]
@@ -446,8 +446,8 @@ def _first_exit(
     if not cut.any():
         return out
     inner = _drop_links(graph, cut)
-    r = route(inner, keep, h, np.zeros(n, dtype=np.int64), is_lake=is_lake, n_origins=1)
-    out += np.bincount(rj[src[cut]], weights=f[cut] * r.flux[src[cut], 0], minlength=nj)
+    rt = route(inner, inp.keep, h, np.zeros(n, dtype=np.int64), is_lake=inp.is_lake, n_origins=1)
+    out += np.bincount(rj[src[cut]], weights=f[cut] * rt.flux[src[cut], 0], minlength=nj)
     return out
 
 
