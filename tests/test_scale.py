@@ -533,18 +533,30 @@ def _malloc_trim_threshold() -> str | None:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
-def test_local_cluster_workers_keep_glibc_malloc_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+def _profiler_on() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_local_cluster_workers_keep_glibc_malloc_defaults_and_no_profiler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import dask
     import distributed  # noqa: F401 - puts distributed's defaults into dask.config
 
-    # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers unless told not to
+    # dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in their workers unless told not to,
+    # and its workers sample the stack of their running task every 10 ms
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
+    assert dask.config.get("distributed.worker.profile.enabled") is True
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with scale.engine("local", n_workers=1) as eng:
         assert eng.client is not None
         assert list(eng.client.run(_malloc_trim_threshold).values()) == [None]
+        assert list(eng.client.run(_profiler_on).values()) == [False]
     # the caller's dask configuration is as it was
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
+    assert dask.config.get("distributed.worker.profile.enabled") is True
     # a value set in the environment still reaches the workers (dask's rule)
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
     with scale.engine("local", n_workers=1) as eng:
@@ -671,7 +683,8 @@ def test_run_against_a_scheduler_and_workers_started_by_hand(plain_run, tmp_path
             conf.mkdir()
             (conf / "workers.yaml").write_text(
                 "distributed:\n  nanny:\n    pre-spawn-environ:\n"
-                "      MALLOC_TRIM_THRESHOLD_: null\n",
+                "      MALLOC_TRIM_THRESHOLD_: null\n"
+                "  worker:\n    profile:\n      enabled: false\n",
                 encoding="utf-8",
             )
             worker_env = {**env, "DASK_CONFIG": str(conf)}
@@ -697,6 +710,7 @@ def _use_hand_started_cluster(  # type: ignore[no-untyped-def]
     address: str, env: dict[str, str], plain_run, tmp_path: Path
 ) -> None:
     """Wait for the two workers, run the Thames with the CLI, compare the tables."""
+    import dask
     from distributed import Client
 
     deadline = time.monotonic() + 120
@@ -706,7 +720,10 @@ def _use_hand_started_cluster(  # type: ignore[no-untyped-def]
                 c.wait_for_workers(2, timeout=max(1.0, deadline - time.monotonic()))
                 # docs/scale.md's configuration reached them: glibc's malloc defaults kept
                 kept = c.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_")
+                # (dask.config.get: the workers cannot import this test module)
+                profiled = c.run(dask.config.get, "distributed.worker.profile.enabled")
             assert list(kept.values()) == [None, None]
+            assert list(profiled.values()) == [False, False]
             break
         except OSError:
             if time.monotonic() > deadline:
