@@ -573,6 +573,42 @@ def _born_here() -> str:
     return _BORN_HERE
 
 
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="basingov forks its workers on Linux only")
+def test_forked_workers_run_blas_and_basingov_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from threadpoolctl import threadpool_limits
+
+    from basingov import _threads
+
+    monkeypatch.delenv(scale.START_METHOD_ENV, raising=False)
+    monkeypatch.delenv(_threads.THREADS_ENV, raising=False)
+    # this process's BLAS has two threads here (one per core of the P6 machine)
+    with threadpool_limits(limits=2, user_api="blas"):
+        mine = _blas_threads()
+        assert set(mine) == {2}
+        with scale.engine("local", n_workers=1) as eng:
+            assert eng.client is not None
+            # a forked copy would have two as well; dask's OPENBLAS_NUM_THREADS=1 reaches
+            # only spawned workers
+            # (numpy and scipy each load a BLAS)
+            assert [set(t) for t in eng.client.run(_blas_threads).values()] == [{1}]
+            assert eng.client.submit(_threads.workers, pure=False).result() == 1
+        # this process has its own back
+        assert _blas_threads() == mine
+        # in a task of a worker when the user says so
+        monkeypatch.setenv(_threads.THREADS_ENV, "3")
+        with scale.engine("local", n_workers=1) as eng:
+            assert eng.client is not None
+            assert eng.client.submit(_threads.workers, pure=False).result() == 3
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="basingov forks its workers on Linux only")
 def test_local_cluster_workers_are_forked_from_the_calling_process(
     monkeypatch: pytest.MonkeyPatch,

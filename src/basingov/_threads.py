@@ -9,6 +9,7 @@ the same, bit for bit, whatever the number of threads.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,16 +21,34 @@ from basingov.errors import ConfigError
 __all__ = ["chunked", "workers"]
 
 #: Environment variable giving the number of threads (default: the cores this process may
-#: use). Set it to 1 where processes already share the cores (e.g. several dask workers
-#: on one machine).
+#: use; 1 in a dask worker). Set it to 1 where processes already share the cores.
 THREADS_ENV = "BASINGOV_THREADS"
 
 #: Arrays shorter than this are not split.
 MIN_CHUNKED = 1024
 
 
+def _in_dask_worker() -> bool:
+    """Whether this code runs as a task of a dask worker (distributed imported and a task's)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return False
+    try:
+        distributed.get_worker()
+    except ValueError:
+        return False
+    return True
+
+
 def workers() -> int:
     """Return the number of threads: ``$BASINGOV_THREADS``, else the usable cores.
+
+    In a task of a dask worker the default is 1: the cluster's workers are the
+    parallelism, and threads of their own only contend for the cores the other workers
+    use (dask sets its workers' OpenMP, MKL and OpenBLAS threads to 1 for the same
+    reason). On the P6 machine, two workers ran the four shipped basins in 9.30 s with
+    this and one BLAS thread each, against 9.57 s with two of each (medians of five
+    alternated runs; docs/performance.md, P6).
 
     Raises
     ------
@@ -50,6 +69,8 @@ def workers() -> int:
             )
             raise ConfigError(msg)
         return int(env)
+    if _in_dask_worker():
+        return 1
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

@@ -191,6 +191,26 @@ def start_method() -> str:
     return "fork"
 
 
+@contextlib.contextmanager
+def _one_blas_thread(*, forking: bool) -> Iterator[None]:
+    """Limit this process's BLAS to one thread while it forks its workers (``forking``).
+
+    dask starts its workers with ``OPENBLAS_NUM_THREADS=1`` (and MKL's and OpenMP's), but
+    a forked worker has the BLAS library this process loaded, with its threads (one per
+    core): each worker then runs its matrix products (the Monte Carlo loads) on two
+    threads that contend with the other workers. A forked copy keeps the limit; this
+    process gets its own back when the block ends.
+    """
+    if not forking:
+        yield
+        return
+    # deferred: threadpoolctl comes with the dask extra (basingov[dask])
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
     """Start a LocalCluster of ``n_workers`` processes, or raise a one-line EngineError."""
     import dask
@@ -198,8 +218,9 @@ def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
     method = start_method()
     try:
         # the method is read when each nanny starts its process, inside this block
-        with dask.config.set(
-            {**WORKER_CONFIG, "distributed.worker.multiprocessing-method": method}
+        with (
+            dask.config.set({**WORKER_CONFIG, "distributed.worker.multiprocessing-method": method}),
+            _one_blas_thread(forking=method == "fork"),
         ):
             return cluster_cls(
                 n_workers=n_workers,
