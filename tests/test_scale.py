@@ -407,6 +407,40 @@ def _where_sub_tasks_ran(
         return eng.home, threading.get_ident(), eng.map(_where_it_runs, list(range(n)))
 
 
+def _where_the_map_task_ran() -> tuple[str, str]:
+    # a basin of run all without partitions (whole) hands its map page to Engine.task
+    with scale.worker_engine(spread=False) as eng:
+        assert eng.whole
+        assert eng.home is not None
+        with eng.task(_where_it_runs, 0) as result:
+            return eng.home, result()[1]
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def test_a_basins_map_task_goes_to_a_worker_with_nothing_to_do(cluster: str) -> None:
+    # run all: the basin that finishes last (the Rhine) built its map on its own worker
+    # after its tables while the other worker, out of basins, idled (dask's work stealing
+    # moved the task in some runs only)
+    from distributed import Client
+
+    with Client(cluster) as c:
+        a, b = list(c.nthreads())
+        home, ran = c.submit(_where_the_map_task_ran, workers=[a], pure=False).result()
+        assert (home, ran) == (a, b)
+        # the other worker busy (another basin): the task waits for the basin's own
+        # worker, which the basin leaves while it waits
+        busy = c.submit(_sleep, 3, workers=[b], pure=False)
+        try:
+            time.sleep(0.5)
+            home, ran = c.submit(_where_the_map_task_ran, workers=[a], pure=False).result()
+            assert (home, ran) == (a, a)
+        finally:
+            busy.result()  # a running task cannot be cancelled: the module's cluster is free
+
+
 @pytest.mark.parametrize("spread", [False, True])
 def test_sub_tasks_of_a_basin_on_a_busy_cluster_run_in_its_task(cluster: str, spread: bool) -> None:
     # run all: when every worker runs a basin, a basin's sub-tasks run in its own task
@@ -427,11 +461,10 @@ def test_sub_tasks_of_a_basin_on_a_busy_cluster_run_in_its_task(cluster: str, sp
                 assert all(t != thread for _, _, t in ran)
             else:  # in the calling task, on its worker
                 assert all((where, t) == (w, thread) for _, where, t in ran)
-        # run_many's slots: one basin per worker process with partitions, else per thread
+        # run_many's slots: one basin per worker process
         from basingov.pipeline import _basin_slots
 
-        assert _basin_slots(c, per_thread=False) == workers
-        assert _basin_slots(c, per_thread=True) == workers  # single-threaded workers
+        assert _basin_slots(c) == workers
 
 
 @pytest.mark.slow

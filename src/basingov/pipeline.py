@@ -660,13 +660,18 @@ def _run_one(
     Warnings are already in the run log and the summary; they are not printed again by
     the worker process. With ``partitions`` the basin's own tasks go to the cluster
     running this task (``in_worker``) or run in this process; ``spread`` lets other
-    workers take them (:func:`basingov.scale.worker_engine`).
+    workers take them (:func:`basingov.scale.worker_engine`). On a cluster a basin
+    without partitions runs whole, but its map page is a task all the same, which a
+    worker that has run out of basins takes over (:meth:`basingov.scale.Engine.task`):
+    the Rhine, the last basin to finish, no longer builds its map after its tables.
     """
-    if partitions is None:
+    if partitions is None and not in_worker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BasingovWarning)
             return run(name, out_dir=out_dir, overwrite=overwrite).summary
-    if not in_worker:
+    if partitions is None:
+        partitions, spread = 1, False  # whole (scale.worker_engine), the map a task
+    elif not in_worker:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", BasingovWarning)
             return _run_partitioned(
@@ -693,10 +698,9 @@ def _run_one(
         _BASIN_TURN.release()
 
 
-def _basin_slots(client: Any, *, per_thread: bool) -> list[str]:
-    """Worker addresses, one per thread (or per worker process), for ``run_many``'s basins."""
-    nthreads = client.nthreads()
-    return [w for w, n in nthreads.items() for _ in range(max(1, n) if per_thread else 1)]
+def _basin_slots(client: Any) -> list[str]:
+    """Worker addresses, one per worker process, for ``run_many``'s basins."""
+    return list(client.nthreads())
 
 
 #: One basin at a time per worker process in ``run_many`` with partitions (see ``_run_one``).
@@ -867,17 +871,17 @@ def _run_on_cluster(
                 slot_of[futures[-1].key] = slot
                 running.add(futures[-1])
 
-        # Each basin goes to a worker thread that is free, the next one to the thread of
-        # the basin that finished (as many basins in flight as slots, in the given
+        # Each basin goes to a worker process that is free, the next one to the worker
+        # of the basin that finished (as many basins in flight as slots, in the given
         # order). Handed to the scheduler all at once, basins were queued two to a
         # worker by guessed durations (the Rhine and another on one worker while a
-        # third idled). With partitions a basin waiting for its sub-tasks leaves its
+        # third idled). A basin waiting for its map or its sub-tasks leaves its
         # worker's thread pool, and a second basin placed there would wait for its
         # turn (_BASIN_TURN) while another worker idles: one basin per worker process.
         # With more workers than basins a basin's parts go to the cluster, placed on
         # its worker first, and idle workers take some over; otherwise each basin runs
         # whole on its worker (scale.worker_engine).
-        slots = _basin_slots(client, per_thread=not partitions)
+        slots = _basin_slots(client)
         spread = len(slots) > len(jobs)
         for slot in slots:
             submit_next(slot)

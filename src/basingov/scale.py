@@ -274,6 +274,22 @@ class Engine:
             return {}
         return {"workers": [self.home], "allow_other_workers": True}
 
+    def _task_placement(self, client: Any) -> dict[str, Any]:
+        """:meth:`_placement` for :meth:`task`: a worker with nothing to do, if any.
+
+        Inside a task the calling basin keeps its worker busy until it waits for the
+        result, and dask's work stealing moved a task placed there to an idle worker in
+        some runs only (the Rhine's map, 1.5 s, once ran on the Rhine's worker after
+        its tables while the other worker had been idle for a second). So a worker that
+        processes no task when the task is submitted takes it; else :attr:`home`.
+        """
+        if self.home is None:
+            return {}
+        idle = [w for w, keys in client.processing().items() if not keys and w != self.home]
+        if idle:
+            return {"workers": [idle[0]], "allow_other_workers": True}
+        return self._placement()
+
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
         if self.scheduler == "worker":
@@ -373,7 +389,9 @@ class Engine:
         # inside a task (run all) the calling task keeps its thread until it waits; the
         # task goes before queued ones (other basins of run all), as the caller waits on it
         client = get_client() if self.scheduler == "worker" else self.client
-        future = client.submit(same_runtime(fn), *args, pure=False, priority=1, **self._placement())
+        future = client.submit(
+            same_runtime(fn), *args, pure=False, priority=1, **self._task_placement(client)
+        )
 
         def result() -> Any:
             with self._client():  # a task waiting leaves its worker's thread pool
@@ -578,8 +596,8 @@ def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
         stages (a waiting basin's worker looks idle to the scheduler, which hands it
         other work), and kept on the basin's worker they only added the cost of the
         trips and of the split (about 5 s of the Rhine's 22 s; docs/performance.md,
-        P6). Either way the map page (:meth:`Engine.task`) is a task placed on this
-        worker first, which a worker that ran out of basins may take over.
+        P6). Either way the map page (:meth:`Engine.task`) is a task, which a worker
+        that processes nothing when it is sent (out of basins) builds; else this worker.
 
     Yields
     ------
