@@ -41,6 +41,7 @@ import platform
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,7 +100,7 @@ def _same_layers(ga: Path, gb: Path) -> tuple[int, list[str]]:
     return len(names), bad + [f"{n} (layer)" for n in sorted(other - set(names))]
 
 
-def four_basins(partitions: int) -> dict[str, Any]:
+def four_basins(partitions: int, rounds: int = 3) -> dict[str, Any]:
     import dask
     from distributed import LocalCluster
 
@@ -113,21 +114,35 @@ def four_basins(partitions: int) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             run("thames")  # warm the numba caches and imports; not timed
-            gc.collect()
-            t0 = time.perf_counter()
-            seq = run_many(BASINS, out_dir=tmp / "seq", scheduler="synchronous")
-            res["sequential_s"] = time.perf_counter() - t0
-            res["per_basin_s"] = {b: sum(s["timings_s"].values()) for b, s in seq.items()}
-            res["stages_s"] = {b: dict(s["timings_s"]) for b, s in seq.items()}
-            gc.collect()
-            t0 = time.perf_counter()
-            loc = run_many(BASINS, out_dir=tmp / "local", scheduler="local", partitions=partitions)
-            res["local_cluster_s"] = time.perf_counter() - t0
-            res["local_stages_s"] = {b: dict(s["timings_s"]) for b, s in loc.items()}
-            gc.collect()
-            t0 = time.perf_counter()
-            run_many(BASINS, out_dir=tmp / "local_whole", scheduler="local")
-            res["local_whole_s"] = time.perf_counter() - t0
+            # the machine's speed drifts by 10 % and more within minutes: the sequential
+            # run and the two LocalCluster runs go in turn, `rounds` times, and the table
+            # gives their medians (stage times: the last round)
+            runs: dict[str, list[float]] = {"seq": [], "local": [], "local_whole": []}
+            for k in range(rounds):
+                last = k == rounds - 1
+                for key, kwargs in (
+                    ("seq", {"scheduler": "synchronous"}),
+                    ("local", {"scheduler": "local", "partitions": partitions}),
+                    ("local_whole", {"scheduler": "local"}),
+                ):
+                    gc.collect()
+                    out = tmp / (key if last else f"{key}_{k}")
+                    t0 = time.perf_counter()
+                    done = run_many(BASINS, out_dir=out, **kwargs)
+                    runs[key].append(time.perf_counter() - t0)
+                    if not last:
+                        shutil.rmtree(out, ignore_errors=True)
+                    elif key == "seq":
+                        res["per_basin_s"] = {
+                            b: sum(s["timings_s"].values()) for b, s in done.items()
+                        }
+                        res["stages_s"] = {b: dict(s["timings_s"]) for b, s in done.items()}
+                    elif key == "local":
+                        res["local_stages_s"] = {b: dict(s["timings_s"]) for b, s in done.items()}
+            res["rounds"] = {k: [round(v, 2) for v in vals] for k, vals in runs.items()}
+            res["sequential_s"] = statistics.median(runs["seq"])
+            res["local_cluster_s"] = statistics.median(runs["local"])
+            res["local_whole_s"] = statistics.median(runs["local_whole"])
             gc.collect()
             # started as docs/scale.md tells a user to start workers (scale.WORKER_CONFIG)
             with (
@@ -415,6 +430,7 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
                 if key in b
             ],
             "",
+            *_rounds(b),
             *_commands(b),
             "Sequential per basin (sum of stage timings, s): "
             + ", ".join(f"{k} {v:.1f}" for k, v in b["per_basin_s"].items())
@@ -498,6 +514,28 @@ def _commands(b: dict[str, Any]) -> list[str]:
         f"`--scheduler synchronous` {seq:.1f} s; the default LocalCluster of 2 workers "
         f"{c['local']:.1f} s ({seq / c['local']:.2f}x); with `--partitions {b['partitions']}` "
         f"{c['local_partitions']:.1f} s ({seq / c['local_partitions']:.2f}x).",
+        "",
+    ]
+
+
+def _rounds(b: dict[str, Any]) -> list[str]:
+    """Return the line listing every round of the runs that were repeated in turn."""
+    r = b.get("rounds")
+    if not r:
+        return []
+    seq, loc, whole = r["seq"], r["local"], r["local_whole"]
+    return [
+        f"The sequential run and the two LocalCluster runs went in turn, {len(seq)} rounds; "
+        "the table gives their medians (the machine's speed drifts by 10 % and more within "
+        "minutes). Every round, s: sequential "
+        + ", ".join(f"{v:.1f}" for v in seq)
+        + f"; `--partitions {b['partitions']}` "
+        + ", ".join(f"{v:.1f}" for v in loc)
+        + "; `run all` "
+        + ", ".join(f"{v:.1f}" for v in whole)
+        + "; speed-up of `run all` per round "
+        + ", ".join(f"{s / w:.2f}x" for s, w in zip(seq, whole, strict=True))
+        + ".",
         "",
     ]
 
@@ -629,6 +667,9 @@ def write(text: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--partitions", type=int, default=2, help="sub-basins per basin (part 1)")
+    ap.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the runs repeated in turn (part 1)"
+    )
     ap.add_argument("--reaches", type=int, default=5_000_000, help="continental reaches")
     ap.add_argument("--units", type=int, default=10_000, help="continental units")
     ap.add_argument("--regions", type=int, default=100, help="continental regions")
@@ -655,7 +696,7 @@ def main() -> None:
         if args.write:
             write(text)
         return
-    basins = None if args.skip_basins else four_basins(args.partitions)
+    basins = None if args.skip_basins else four_basins(args.partitions, args.rounds)
     if basins is not None:
         print(
             f"four basins: sequential {basins['sequential_s']:.1f} s, LocalCluster "
