@@ -612,6 +612,19 @@ def _blas_threads() -> list[int]:
     return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
 
+def test_forking_without_threadpoolctl_keeps_the_blas_threads(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # dask installed without basingov's dask extra: the cluster still starts
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import raises ImportError
+    with (
+        caplog.at_level(logging.INFO, logger="basingov.scale"),
+        scale._one_blas_thread(forking=True),
+    ):
+        pass
+    assert "threadpoolctl is not installed (pip install 'basingov[dask]')" in caplog.text
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="basingov forks its workers on Linux only")
 def test_forked_workers_run_blas_and_basingov_on_one_thread(
     monkeypatch: pytest.MonkeyPatch,

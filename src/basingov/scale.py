@@ -204,9 +204,16 @@ def _one_blas_thread(*, forking: bool) -> Iterator[None]:
     if not forking:
         yield
         return
-    # deferred: threadpoolctl comes with the dask extra (basingov[dask])
-    from threadpoolctl import threadpool_limits
-
+    try:
+        # deferred: threadpoolctl comes with the dask extra (basingov[dask])
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # dask installed without the extra: the workers share BLAS threads
+        logger.info(
+            "threadpoolctl is not installed (pip install 'basingov[dask]'): the forked dask "
+            "workers keep this process's BLAS threads"
+        )
+        yield
+        return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
