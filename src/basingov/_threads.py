@@ -29,7 +29,7 @@ MIN_CHUNKED = 1024
 
 
 def _in_dask_worker() -> bool:
-    """Whether this code runs as a task of a dask worker (distributed imported and a task's)."""
+    """Whether this code runs in a task of a dask worker."""
     distributed = sys.modules.get("distributed")
     if distributed is None:
         return False
