@@ -566,12 +566,6 @@ def _malloc_trim_threshold() -> str | None:
     return os.environ.get("MALLOC_TRIM_THRESHOLD_")
 
 
-def _profiler_on() -> bool:
-    import dask
-
-    return bool(dask.config.get("distributed.worker.profile.enabled"))
-
-
 def test_local_cluster_workers_keep_glibc_malloc_defaults_and_no_profiler(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -586,7 +580,8 @@ def test_local_cluster_workers_keep_glibc_malloc_defaults_and_no_profiler(
     with scale.engine("local", n_workers=1) as eng:
         assert eng.client is not None
         assert list(eng.client.run(_malloc_trim_threshold).values()) == [None]
-        assert list(eng.client.run(_profiler_on).values()) == [False]
+        profiled = eng.client.run(dask.config.get, "distributed.worker.profile.enabled")
+        assert list(profiled.values()) == [False]
     # the caller's dask configuration is as it was
     assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536
     assert dask.config.get("distributed.worker.profile.enabled") is True

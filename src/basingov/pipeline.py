@@ -661,9 +661,8 @@ def _run_one(
     the worker process. With ``partitions`` the basin's own tasks go to the cluster
     running this task (``in_worker``) or run in this process; ``spread`` lets other
     workers take them (:func:`basingov.scale.worker_engine`). On a cluster a basin
-    without partitions runs whole, but its map page is a task all the same, which a
-    worker that has run out of basins takes over (:meth:`basingov.scale.Engine.task`):
-    the Rhine, the last basin to finish, no longer builds its map after its tables.
+    without partitions runs whole, and its map page is a task all the same, which a
+    worker that has run out of basins builds (:meth:`basingov.scale.Engine.task`).
     """
     if partitions is None and not in_worker:
         with warnings.catch_warnings():
@@ -703,7 +702,7 @@ def _basin_slots(client: Any) -> list[str]:
     return list(client.nthreads())
 
 
-#: One basin at a time per worker process in ``run_many`` with partitions (see ``_run_one``).
+#: One basin at a time per worker process in ``run_many`` on a cluster (see ``_run_one``).
 _BASIN_TURN = threading.Lock()
 
 

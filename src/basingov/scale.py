@@ -275,11 +275,11 @@ class Engine:
     home: str | None = None
     spread: bool = False
 
-    def _placement(self) -> dict[str, Any]:
-        """``workers=`` keywords preferring :attr:`home` (none outside a task)."""
+    def _placement(self, worker: str | None = None) -> dict[str, Any]:
+        """``workers=`` keywords preferring ``worker``, else :attr:`home` (none outside a task)."""
         if self.home is None:
             return {}
-        return {"workers": [self.home], "allow_other_workers": True}
+        return {"workers": [worker or self.home], "allow_other_workers": True}
 
     def _task_placement(self, client: Any) -> dict[str, Any]:
         """:meth:`_placement` for :meth:`task`: a worker with nothing to do, if any.
@@ -293,9 +293,7 @@ class Engine:
         if self.home is None:
             return {}
         idle = [w for w, keys in client.processing().items() if not keys and w != self.home]
-        if idle:
-            return {"workers": [idle[0]], "allow_other_workers": True}
-        return self._placement()
+        return self._placement(idle[0] if idle else None)
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:

@@ -385,16 +385,16 @@ def _first_entry(inp: _Routed) -> np.ndarray:
     direct = [rj[dst[into]], rj[o != rj]]
     if fx is not None and fx[0].size:
         direct.append(rj[fx[0][fx[1] != rj[fx[0]]]])
-    for j in np.unique(np.concatenate(direct)).tolist():
-        mine = rj == j
-        h = np.where(o != j, g, 0.0)
-        out[j] += h[mine].sum()  # generated in j's waters, of another origin
+    for r in np.unique(np.concatenate(direct)).tolist():
+        mine = rj == r
+        h = np.where(o != r, g, 0.0)
+        out[r] += h[mine].sum()  # generated in r's waters, of another origin
         h[mine] = 0.0
         if fx is not None and fx[0].size:
             node, origin, load = fx
-            other = origin != j
+            other = origin != r
             at = mine[node] & other
-            out[j] += load[at].sum()
+            out[r] += load[at].sum()
             np.add.at(h, node[other & ~at], load[other & ~at])
         enter = np.flatnonzero(into & mine[dst])
         if enter.size == 0 or not h.any():
@@ -405,11 +405,11 @@ def _first_entry(inp: _Routed) -> np.ndarray:
                 graph.order, graph.idx_ds, inp.keep, inp.entry, h, lab, inp.is_lake,
                 sink, sink, sink,
             )  # fmt: skip
-            out[j] += float(np.sum(frac[enter] * acc[src[enter]]))
+            out[r] += float(np.sum(frac[enter] * acc[src[enter]]))
             continue
         inner = _drop_links(graph, mine[src] & ~mine[dst])
         f = route(inner, inp.keep, h, np.zeros(n, dtype=np.int64), is_lake=inp.is_lake, n_origins=1)
-        out[j] += float(np.sum(frac[enter] * f.flux[src[enter], 0]))
+        out[r] += float(np.sum(frac[enter] * f.flux[src[enter], 0]))
     return out
 
 
@@ -446,8 +446,8 @@ def _first_exit(inp: _Routed) -> np.ndarray:
     if not cut.any():
         return out
     inner = _drop_links(graph, cut)
-    rt = route(inner, inp.keep, h, np.zeros(n, dtype=np.int64), is_lake=inp.is_lake, n_origins=1)
-    out += np.bincount(rj[src[cut]], weights=f[cut] * rt.flux[src[cut], 0], minlength=nj)
+    r = route(inner, inp.keep, h, np.zeros(n, dtype=np.int64), is_lake=inp.is_lake, n_origins=1)
+    out += np.bincount(rj[src[cut]], weights=f[cut] * r.flux[src[cut], 0], minlength=nj)
     return out
 
 
