@@ -650,6 +650,40 @@ def test_forked_workers_run_blas_and_basingov_on_one_thread(
             assert eng.client.submit(_threads.workers, pure=False).result() == 3
 
 
+_LOST_DEFAULTS = """
+import warnings
+import dask
+with dask.config.set({"distributed.scheduler.work-stealing": False}):
+    import distributed  # first imported inside the block: its defaults go when it ends
+try:
+    dask.config.get("distributed.worker.multiprocessing-method")
+except KeyError:
+    print("lost")
+from basingov import scale
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    with scale.engine("local", n_workers=1) as eng:
+        print(eng.map(divmod, [7, 9], 4))
+print(dask.config.get("distributed.worker.multiprocessing-method"))
+print([str(w.message)[:40] for w in caught])
+"""
+
+
+def test_an_engine_puts_back_distributed_defaults_a_config_block_removed() -> None:
+    # a user's dask.config.set block entered before distributed was imported removes
+    # distributed's defaults when it ends (dask behaviour): the engine still starts
+    done = subprocess.run(
+        [sys.executable, "-c", _LOST_DEFAULTS],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "lost"
+    assert lines[1] == "[(1, 3), (2, 1)]"
+    assert lines[2] in ("fork", "spawn", "forkserver")
+    assert lines[3] == '["dask\'s configuration had lost distribute"]'
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="basingov forks its workers on Linux only")
 def test_local_cluster_workers_are_forked_from_the_calling_process(
     monkeypatch: pytest.MonkeyPatch,

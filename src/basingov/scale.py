@@ -32,6 +32,7 @@ process (for debugging), and any other value is the address of a running schedul
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import ctypes.util
 import functools
@@ -42,6 +43,7 @@ import os
 import re
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +55,7 @@ import shapely
 
 from basingov import _parallel, overlay
 from basingov._runtime import same_runtime
-from basingov.errors import EngineError, InputError
+from basingov.errors import BasingovWarning, EngineError, InputError
 from basingov.network import sub_basins
 from basingov.overlay import OverlayResult, ReachOverlay
 
@@ -165,6 +167,31 @@ WORKER_CONFIG: dict[str, Any] = {
 START_METHOD_ENV = "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD"
 
 
+def _distributed_defaults() -> None:
+    """Import distributed, and put its defaults back into dask's configuration if lost.
+
+    A ``dask.config.set({"distributed....": ...})`` block entered before ``distributed``
+    is first imported, and left after it, removes the whole ``distributed`` section when it
+    ends (the section did not exist when it began), the defaults that ``distributed`` merged
+    in on import included. Every later ``dask.config.get("distributed....")`` then raises
+    ``KeyError: 'distributed'``, in basingov and in distributed itself. The defaults are put
+    back under whatever the configuration still holds, with a :class:`BasingovWarning`.
+    """
+    import dask
+    import distributed  # noqa: F401  (its import merges its defaults into dask.config)
+
+    if dask.config.get("distributed.worker.multiprocessing-method", None) is not None:
+        return
+    defaults = sys.modules["distributed.config"].defaults
+    dask.config.update(dask.config.config, copy.deepcopy(defaults), priority="old")
+    msg = (
+        "dask's configuration had lost distributed's defaults (a dask.config.set block "
+        "naming distributed.* settings was entered before distributed was first imported); "
+        "basingov put them back. Import distributed before such a block to keep them"
+    )
+    warnings.warn(msg, BasingovWarning, stacklevel=2)
+
+
 def start_method() -> str:
     """How the worker processes of a LocalCluster that basingov starts are made.
 
@@ -183,8 +210,8 @@ def start_method() -> str:
     True
     """
     import dask
-    import distributed  # noqa: F401  (its defaults must be in dask.config first)
 
+    _distributed_defaults()
     configured = str(dask.config.get("distributed.worker.multiprocessing-method"))
     if os.environ.get(START_METHOD_ENV) or configured != "spawn" or sys.platform != "linux":
         return configured
@@ -514,6 +541,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
     if scheduler == "synchronous":
         yield Engine("synchronous", 1)
         return
+    _distributed_defaults()
     from distributed import Client, LocalCluster
 
     cluster = None
