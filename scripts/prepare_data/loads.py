@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,6 +107,41 @@ def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
     )
 
 
+def _grown_box(
+    box: tuple[float, ...], polygon: shapely.Geometry, cell: float
+) -> tuple[float, float, float, float] | None:
+    """Return ``box`` grown to ``polygon``'s bounds snapped outward to ``cell``, or None.
+
+    None when the box (left, bottom, right, top) already holds the polygon's bounds.
+    """
+    x0, y0, x1, y1 = shapely.bounds(polygon).tolist()
+    left, bottom, right, top = box
+    if left <= x0 and bottom <= y0 and right >= x1 and top >= y1:
+        return None
+
+    def snap(v: float, up: bool) -> float:
+        n = v / cell
+        return round((math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)) * cell, 6)
+
+    return (
+        min(left, snap(x0, False)),
+        min(bottom, snap(y0, False)),
+        max(right, snap(x1, True)),
+        max(top, snap(y1, True)),
+    )
+
+
+def _write_tif(path: Path, profile: dict[str, Any], fill: Callable[[Any], None]) -> None:
+    """Write a GeoTIFF under a temporary name, ``fill`` writing its contents, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            fill(dst)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _landcover(b: Builder, basin: str, polygon: shapely.Geometry) -> None:
     """Write a basin's land-cover raster: the shared window, grown to cover the basin.
 
@@ -119,20 +157,10 @@ def _landcover(b: Builder, basin: str, polygon: shapely.Geometry) -> None:
         profile = shared.profile.copy()
         cells = shared.read(1)
     x0, y0, x1, y1 = shapely.bounds(polygon).tolist()
-    if box.left <= x0 and box.bottom <= y0 and box.right >= x1 and box.top >= y1:
+    grown = _grown_box(tuple(box), polygon, MODIS_CELL)
+    if grown is None:
         b.copy(src_rel, rel, ["modis"], "renamed byte copy; IGBP classes, nodata 255", "EPSG:4326")
         return
-
-    def snap(v: float, up: bool) -> float:
-        n = v / MODIS_CELL
-        return round((math.ceil(n - 1e-9) if up else math.floor(n + 1e-9)) * MODIS_CELL, 6)
-
-    grown = (
-        min(box.left, snap(x0, False)),
-        min(box.bottom, snap(y0, False)),
-        max(box.right, snap(x1, True)),
-        max(box.top, snap(y1, True)),
-    )
     with rasterio.open(modis_global(b.cache)) as world:
         old = _window(world.transform, tuple(box))
         if not np.array_equal(world.read(1, window=old), cells):
@@ -145,14 +173,7 @@ def _landcover(b: Builder, basin: str, polygon: shapely.Geometry) -> None:
     profile.update(width=data.shape[1], height=data.shape[0], transform=transform)
     profile.pop("blockysize", None)
     profile.pop("blockxsize", None)
-    path = b.target(rel)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data, 1)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    _write_tif(b.target(rel), profile, lambda dst: dst.write(data, 1))
     added = int(data.size - cells.size)
     b.facts[f"{basin}_landcover_grown"] = (tuple(round(v, 2) for v in grown), added)
     col, row = int(old.col_off - win.col_off), int(old.row_off - win.row_off)
