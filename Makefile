@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DATA_STAMP := $(VENV)/.installed-data
 
 .PHONY: setup demo test lint bench data clean
 
@@ -61,8 +62,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_maps.py --write
 	$(BIN)/python benchmarks/bench_dask.py --write
 
-## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed)
-data: $(STAMP)
+## Rebuild data/ from ../shared/data-sources (maintainers only; the shipped data/ is committed).
+## It also needs the data extra (rdata) and fetches two global grids into its --cache
+$(DATA_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[dev,maps,dask,data]"
+	touch $(DATA_STAMP)
+
+data: $(DATA_STAMP)
 	$(BIN)/python scripts/prepare_data.py --source ../shared/data-sources --out data --overwrite
 
 clean:

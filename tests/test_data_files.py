@@ -330,23 +330,31 @@ def test_readme_areas_and_the_runs_crs_agree_as_the_readme_says(basin, equal_are
         assert gap > 1e-4  # a real, stated difference
 
 
+@pytest.mark.parametrize(
+    ("raster", "cell", "nodata"),
+    [("mcd12c1_2019_igbp_0p05deg", 0.05, 255), ("gpw4_popcount_0p5deg", 0.5, -9999)],
+    ids=["land_cover", "population"],
+)
 @pytest.mark.parametrize("basin", BASINS)
-def test_land_cover_rasters_cover_their_basin(basin):
-    """Every basin's land-cover raster holds its whole basin (no load left uncounted).
+def test_load_rasters_cover_their_basin(basin, raster, cell, nodata):
+    """Every basin's land-cover and population raster holds its whole basin.
 
-    The shared MCD12C1 windows ended inside three basins (the Thames box at 51.2 N, the
-    basin reaches 51.05 N; the Tennessee box at 88.5 W and 81.5 W; the Taihu box at
-    122.0 E): 5.8 % of the Thames got no land-cover load. The data build grows such a box
-    from the global grid of the same wheel (``prepare_data.fetched``, ``loads._landcover``).
+    Outside a raster no load is counted. The shared MCD12C1 windows ended inside three
+    basins (the Thames box at 51.2 N, the basin reaches 51.05 N; the Tennessee box at
+    88.5 W and 81.5 W; the Taihu box at 122.0 E): 5.8 % of the Thames got no land-cover
+    load. The shared GPW windows ended inside two (the Tennessee box at 88.5 W and 81.5 W,
+    1.1 % of the basin; the Taihu box at 122.0 E). The data build grows such a box from
+    the global grid the window came from (``prepare_data.fetched``, ``loads._landcover``,
+    ``loads._population``).
     """
     import rasterio
 
     poly = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin").to_crs(4326)
     x0, y0, x1, y1 = poly.total_bounds
-    with rasterio.open(DATA / "loads" / f"{basin}_mcd12c1_2019_igbp_0p05deg.tif") as r:
+    with rasterio.open(DATA / "loads" / f"{basin}_{raster}.tif") as r:
         b = r.bounds
-        assert r.res == pytest.approx((0.05, 0.05))
-        assert r.nodata == 255
+        assert r.res == pytest.approx((cell, cell))
+        assert r.nodata == nodata
     assert b.left <= x0, (b, x0)
     assert b.bottom <= y0, (b, y0)
     assert b.right >= x1, (b, x1)
@@ -397,6 +405,88 @@ def test_land_cover_window_grows_from_the_global_grid(tmp_path):
             d.write(np.zeros((20, 20), dtype=np.uint8), 1)
         with pytest.raises(RuntimeError, match="is not the global MCD12C1 grid's window"):
             loads._landcover(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
+    finally:
+        importlib.reload(loads)
+
+
+def _gpw_write(path, data, transform, tags, descriptions):
+    """Write a population grid the way the shared copies were written."""
+    import rasterio
+
+    prof = {"driver": "GTiff", "dtype": "float32", "count": 4, "crs": "EPSG:4326",
+            "nodata": -9999.0, "compress": "deflate", "interleave": "pixel"}  # fmt: skip
+    h, w = data.shape[1:]
+    with rasterio.open(path, "w", width=w, height=h, transform=transform, **prof) as d:
+        d.write(data)
+        d.update_tags(**tags)
+        for i, text in enumerate(descriptions, 1):
+            d.set_band_description(i, text)
+
+
+def test_population_window_grows_from_the_global_table(tmp_path):
+    """The build's growth of a shared population window, from rmap's table of cell centres.
+
+    Checked against the table, then grown; the grown grid keeps the shared copy's tags,
+    band descriptions and profile, cells the table lacks are nodata, and a second build
+    writes the same bytes.
+    """
+    import numpy as np
+    import rasterio
+    import shapely
+    from affine import Affine
+
+    _script()  # scripts/ on sys.path
+    loads = importlib.import_module("prepare_data.loads")
+    years = ["2000", "2005", "2010", "2015"]
+    # the global table: 0..3 E, 0..2 N in 0.5 deg cells (6 x 4), two cells absent (ocean)
+    lon, lat = np.meshgrid(np.arange(0.25, 3.0, 0.5), np.arange(1.75, 0.0, -0.5))
+    rows = []
+    for k, year in enumerate(years):
+        value = 1000.0 * (np.arange(24).reshape(4, 6) + 1) + k + 0.3
+        rows.append(pd.DataFrame({"lon": lon.ravel(), "lat": lat.ravel(), "x": year,
+                                  "value": value.ravel()}))  # fmt: skip
+    table = pd.concat(rows, ignore_index=True)
+    table = table[~((table["lon"] == 0.75) & (table["lat"] == 1.75))]  # row 0, column 1
+    grid = np.stack([
+        np.where(np.arange(24).reshape(4, 6) == 1, -9999.0,
+                 1000.0 * (np.arange(24).reshape(4, 6) + 1) + k + 0.3)
+        for k in range(4)
+    ]).astype(np.float32)  # fmt: skip
+    src = tmp_path / "src" / "loads" / "population_grid"
+    src.mkdir(parents=True)
+    tags = {"bands": "pop_2000,pop_2005,pop_2010,pop_2015", "units": "persons per cell"}
+    descriptions = [f"pop_count_{y}" for y in years]
+    # the shared window: 1.0..2.0 E, 0.5..1.5 N (rows 1-2, columns 2-3)
+    shared = src / "gpw4_popcount_0p5deg_2000_2015_x.tif"
+    window = Affine(0.5, 0.0, 1.0, 0.0, -0.5, 1.5)
+    _gpw_write(shared, grid[:, 1:3, 2:4], window, tags, descriptions)
+    common = importlib.import_module("prepare_data.common")
+    b = common.Builder(src=tmp_path / "src", out=tmp_path / "out", cache=tmp_path / "cache")
+    loads.gpw_table = lambda cache: table  # the fetched table, here built in code
+    try:
+        # a basin inside the window: a byte copy
+        loads._population(b, "x", shapely.box(1.2, 0.7, 1.8, 1.3))
+        out = tmp_path / "out" / "loads" / "x_gpw4_popcount_0p5deg.tif"
+        assert out.read_bytes() == shared.read_bytes()
+        # a basin reaching 0.93 E and 1.62 N: grown to 0.5..2.0 E, 0.5..2.0 N
+        loads._population(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
+        with rasterio.open(out) as r, rasterio.open(shared) as s:
+            assert r.bounds == pytest.approx((0.5, 0.5, 2.0, 2.0))
+            assert np.array_equal(r.read(), grid[:, 0:3, 1:4])
+            assert r.read(4)[0, 0] == -9999.0  # absent from the table
+            assert r.tags() == s.tags()
+            assert r.descriptions == s.descriptions
+            for key in ("dtype", "nodata", "compress", "interleave", "crs", "count"):
+                assert r.profile[key] == s.profile[key], key
+        assert "grown to 0.5..2 E, 0.5..2 N (5 more cells" in b.entries[-1].changes
+        first = out.read_bytes()
+        loads._population(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
+        assert out.read_bytes() == first
+        # a shared window that is not the table's cells: the build stops
+        with rasterio.open(shared, "r+") as d:
+            d.write(np.zeros((4, 2, 2), dtype=np.float32))
+        with pytest.raises(RuntimeError, match=r"is not the window .* of rmap's GPW table"):
+            loads._population(b, "x", shapely.box(0.93, 0.7, 1.8, 1.62))
     finally:
         importlib.reload(loads)
 

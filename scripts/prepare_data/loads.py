@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,15 @@ from affine import Affine
 from rasterio.windows import Window
 
 from .common import Builder
-from .fetched import modis_global
+from .fetched import gpw_table, modis_global
 from .literature import LITERATURE
 
 #: Cell size of the MCD12C1 grid (degrees).
 MODIS_CELL = 0.05
+#: Cell size of the GPW v4 table of rmap (degrees).
+GPW_CELL = 0.5
+#: What the shipped population grids' bands hold (their descriptions are pop_count_<year>).
+GPW_BANDS = "4 bands = 2000, 2005, 2010, 2015 persons per 0.5 deg cell"
 
 
 def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
@@ -37,13 +42,7 @@ def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
         Basin polygons (EPSG:4326) by name, used to flag Thames plants inside the basin.
     """
     for basin in ("rhine", "tennessee", "thames", "taihu"):
-        b.copy(
-            f"loads/population_grid/gpw4_popcount_0p5deg_2000_2015_{basin}.tif",
-            f"loads/{basin}_gpw4_popcount_0p5deg.tif",
-            ["gpw"],
-            "renamed byte copy; 4 bands = 2000, 2005, 2010, 2015 persons per 0.5 deg cell",
-            "EPSG:4326",
-        )
+        _population(b, basin, basins[basin])
         _landcover(b, basin, basins[basin])
     for rel, key, note in (
         (
@@ -105,6 +104,96 @@ def write(b: Builder, basins: dict[str, shapely.Geometry]) -> None:
         ["coeff_lit"],
         "numbers transcribed from the coefficients PROVENANCE notes (one row per value)",
     )
+
+
+def _population(b: Builder, basin: str, polygon: shapely.Geometry) -> None:
+    """Write a basin's population grid: the shared window, grown to cover the basin.
+
+    Where the shared box holds the basin's bounds, it is copied byte for byte. Otherwise
+    the box grows to the bounds snapped outward to the 0.5 deg grid, and the cells are
+    taken from rmap's global GPW v4 table (:func:`fetched.gpw_table`), after checking that
+    the table holds the shared window's cells unchanged. The grown grid is written the way
+    the shared copies were (same profile, data, then the file's tags, then the band
+    descriptions), so that its bytes are the same on every rebuild.
+    """
+    src_rel = f"loads/population_grid/gpw4_popcount_0p5deg_2000_2015_{basin}.tif"
+    rel = f"loads/{basin}_gpw4_popcount_0p5deg.tif"
+    with rasterio.open(b.src / src_rel) as shared:
+        box = shared.bounds
+        profile = shared.profile.copy()
+        cells = shared.read()
+        tags = shared.tags()
+        descriptions = shared.descriptions
+    grown = _grown_box(tuple(box), polygon, GPW_CELL)
+    if grown is None:
+        b.copy(src_rel, rel, ["gpw"], f"renamed byte copy; {GPW_BANDS}", "EPSG:4326")
+        return
+    years = [re.fullmatch(r"pop_count_(\d{4})", d or "") for d in descriptions]
+    if not all(years):
+        msg = f"{src_rel}: band descriptions {descriptions} are not pop_count_<year>"
+        raise RuntimeError(msg)
+    table = gpw_table(b.cache)
+    band_years = [m.group(1) for m in years if m]
+    nodata = profile["nodata"]
+    if not np.array_equal(_gpw_cells(table, tuple(box), band_years, nodata), cells):
+        msg = f"{src_rel} is not the window {tuple(box)} of rmap's GPW table: check its source"
+        raise RuntimeError(msg)
+    data = _gpw_cells(table, grown, band_years, nodata)
+    height, width = data.shape[1:]
+    transform = Affine(GPW_CELL, 0.0, grown[0], 0.0, -GPW_CELL, grown[3])
+    profile.update(width=width, height=height, transform=transform)
+    profile.update(blockxsize=width, blockysize=height)  # one strip, as the shared copies
+    # AREA_OR_POINT is the GeoTIFF's raster type, written from the profile; set again as a
+    # tag it would also land in the file's GDAL metadata and change its bytes
+    file_tags = {k: v for k, v in tags.items() if k != "AREA_OR_POINT"}
+
+    def fill(dst: Any) -> None:
+        dst.write(data)
+        dst.update_tags(**file_tags)
+        for i, text in enumerate(descriptions, 1):
+            dst.set_band_description(i, text)
+
+    _write_tif(b.target(rel), profile, fill)
+    added = int(data[0].size - cells[0].size)
+    people = float(data[-1][data[-1] != nodata].sum() - cells[-1][cells[-1] != nodata].sum())
+    b.facts[f"{basin}_population_grown"] = (grown, added, round(people))
+    x0, y0, x1, y1 = shapely.bounds(polygon).tolist()
+    row, col = round((grown[3] - box.top) / GPW_CELL), round((box.left - grown[0]) / GPW_CELL)
+    b.record(
+        rel,
+        ["gpw"],
+        f"the shared box ({box.left:g}..{box.right:g} E, {box.bottom:g}..{box.top:g} N) ends "
+        f"inside the basin ({x0:.2f}..{x1:.2f} E, {y0:.2f}..{y1:.2f} N): grown to "
+        f"{grown[0]:g}..{grown[2]:g} E, {grown[1]:g}..{grown[3]:g} N ({added} more cells, "
+        f"holding {people:,.0f} people in {band_years[-1]}) from the global table of the same "
+        f"rmap file (sha256-checked; the shared cells sit unchanged at row {row}, column "
+        f"{col}); {GPW_BANDS}, nodata {nodata:g}",
+        "EPSG:4326",
+    )
+
+
+def _gpw_cells(
+    table: pd.DataFrame, bounds: tuple[float, ...], years: list[str], nodata: float
+) -> np.ndarray:
+    """Return the GPW table's cells within ``bounds`` as a (year, row, column) float32 grid.
+
+    ``bounds`` (left, bottom, right, top) lie on the 0.5 deg grid; cells the table lacks
+    (ocean, no data) are ``nodata``.
+    """
+    left, bottom, right, top = bounds
+    width, height = round((right - left) / GPW_CELL), round((top - bottom) / GPW_CELL)
+    out = np.full((len(years), height, width), nodata, dtype=np.float32)
+    for i, year in enumerate(years):
+        t = table[table["x"] == year]
+        col = np.floor((t["lon"].to_numpy() - left) / GPW_CELL).astype(int)
+        row = np.floor((top - t["lat"].to_numpy()) / GPW_CELL).astype(int)
+        inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+        flat = row[inside] * width + col[inside]
+        if len(np.unique(flat)) != len(flat):
+            msg = f"rmap's GPW table holds a cell twice in {bounds} for {year}"
+            raise RuntimeError(msg)
+        out[i].flat[flat] = t["value"].to_numpy()[inside].astype(np.float32)
+    return out
 
 
 def _grown_box(

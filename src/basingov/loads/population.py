@@ -20,8 +20,9 @@ from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.network import csr_reverse
 
 #: Share of the basin a load raster must cover to pass without a warning: outside its
-#: footprint no people and no land are counted (the shipped Thames land-cover extract
-#: covers 94 % of the basin, the Tennessee rasters 98.9 %).
+#: footprint no people and no land are counted (the shared Thames land-cover window
+#: covered 94 % of the basin and the Tennessee windows 98.9 %, until the data build grew
+#: them to the basin's bounds).
 MIN_RASTER_COVER = 0.99
 
 #: Shortest array cut by one large polygon that is split into threads (the Rhine's 104
