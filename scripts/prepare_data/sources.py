@@ -162,7 +162,7 @@ SOURCES: dict[str, tuple[str, str]] = {
         "German statute, public-domain official work",
     ),
     "gpw": (
-        "CIESIN GPW v4.11 population count 0.5 deg 2000-2015, via JGRI/rmap@df820f6 "
+        "CIESIN GPW v4.11 population count 0.5 deg 2000-2015, via JGCRI/rmap@df820f6 "
         "data/example_gridData_GWPv4To2015.rda",
         "CC BY 4.0 (cite CIESIN 2018, doi:10.7927/H4JW8BX5); package BSD-2",
     ),
