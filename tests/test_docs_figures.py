@@ -1,0 +1,120 @@
+"""Calibration figures quoted in docs/research.md and docs/guide.md, against a shipped run.
+
+The docs round what ``basingov run`` writes (``summary.json``, ``tables/calibration*.csv``);
+these tests read the docs' numbers and compare them with the run, rounded the same way, so
+a change of data or method that moves a quoted figure fails here until the docs follow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+#: The multiplication sign the docs write before a factor.
+TIMES = "\u00d7"
+
+pytestmark = pytest.mark.slow
+
+
+def _sig(x: float, digits: int = 3) -> float:
+    """``x`` rounded to ``digits`` significant figures (as the docs quote loads)."""
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _table_row(doc: str, first_cell: str, containing: str = "") -> str:
+    """Return the line of a Markdown table in ``docs/<doc>`` by first cell and a text in it."""
+    lines = (DOCS / doc).read_text(encoding="utf-8").splitlines()
+    rows = [ln for ln in lines if ln.startswith(f"| {first_cell} |") and containing in ln]
+    assert len(rows) == 1, f"docs/{doc}: {len(rows)} rows start with {first_cell!r}"
+    return rows[0]
+
+
+def _find(pattern: str, text: str) -> tuple[str, ...]:
+    m = re.search(pattern, text)
+    assert m is not None, f"{pattern!r} not in {text[:120]!r}..."
+    return m.groups()
+
+
+def _calibration(out: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))["calibration"]
+    coef = pd.read_csv(out / "tables" / "calibration.csv").set_index("parameter")
+    stations = pd.read_csv(out / "tables" / "calibration_stations.csv")
+    return summary, coef, stations
+
+
+def test_research_thames_calibration_row_matches_the_run(shipped_run) -> None:
+    s, coef, st = _calibration(shipped_run("thames").out)
+    row = _table_row("research.md", "Thames", "NSE")
+    nse, r2, med, p_nse, p_med = _find(
+        r"NSE (\d\.\d\d), R²\(log\) (\d\.\d\d), median error (\d+) % "
+        r"\(priors alone: NSE (\d\.\d\d), median error (\d+) %\)",
+        row,
+    )
+    held, prior = s["heldout_loo"], s["prior"]
+    assert float(nse) == round(held["nse"], 2)
+    assert float(r2) == round(held["r2_log"], 2)
+    assert float(med) == round(held["median_abs_pct_error"])
+    assert float(p_nse) == round(prior["nse"], 2)
+    assert float(p_med) == round(prior["median_abs_pct_error"])
+    out, measured = _find(r"Runnymede ([\d,]+) kg/day held out vs ([\d,]+) measured", row)
+    runnymede = st[st["name"].str.contains("Runnymede")].iloc[0]
+    assert _num(out) == _sig(runnymede["heldout_kg_day"])
+    assert _num(measured) == _sig(runnymede["observed_kg_day"])
+    for name, label in (("diffuse_agriculture", "agriculture"), ("population_raster", "sewage")):
+        est, se = _find(rf"{label} {TIMES}(\d\.\d\d) ± (\d\.\d\d)", row)
+        assert (float(est), float(se)) == (
+            round(coef.loc[name, "estimate"], 2),
+            round(coef.loc[name, "std_error"], 2),
+        ), name
+    est, se = _find(r"k_small (\d\.\d\d) ± (\d\.\d\d) /day", row)
+    assert (float(est), float(se)) == (
+        round(coef.loc["k_small", "estimate"], 2),
+        round(coef.loc["k_small", "std_error"], 2),
+    )
+
+
+def test_tennessee_calibration_figures_in_research_and_guide_match_the_run(shipped_run) -> None:
+    s, coef, st = _calibration(shipped_run("tennessee").out)
+    held = s["heldout_loo"]
+    agri = (
+        round(coef.loc["diffuse_agriculture", "estimate"], 2),
+        round(coef.loc["diffuse_agriculture", "std_error"], 2),
+    )
+    main = st[st["station_id"] == "NRS18_TN_10010"].iloc[0]
+    hiwassee = st[st["name"] == "Hiwassee River"].iloc[0]
+    times = round(hiwassee["heldout_kg_day"] / hiwassee["observed_kg_day"])
+
+    row = _table_row("research.md", "Tennessee", "NSE")
+    nse, r2 = _find(r"held-out NSE (\d\.\d\d), R²\(log\) (\d\.\d\d)", row)
+    assert (float(nse), float(r2)) == (round(held["nse"], 2), round(held["r2_log"], 2))
+    out, measured = _find(r"\(NRS18_TN_10010\) ([\d,]+) kg/day held out vs ([\d,]+)", row)
+    assert _num(out) == _sig(main["heldout_kg_day"])
+    assert _num(measured) == _sig(main["observed_kg_day"])
+    ratio, out_h, obs_h = _find(
+        rf"Hiwassee over-predicted {TIMES}(\d+) \(([\d,]+) kg/day held out vs ([\d,]+)\)", row
+    )
+    assert int(ratio) == times
+    assert _num(out_h) == _sig(hiwassee["heldout_kg_day"])
+    assert _num(obs_h) == _sig(hiwassee["observed_kg_day"])
+    est, se = _find(rf"agriculture {TIMES}(\d\.\d\d) ± (\d\.\d\d)", row)
+    assert (float(est), float(se)) == agri
+
+    guide = _table_row("guide.md", "load at the 7 sites")
+    nse, r2, est, se, ratio = _find(
+        r"held-out NSE (\d\.\d\d), R²\(log\) (\d\.\d\d); agriculture multiplier "
+        r"(\d\.\d\d) ± (\d\.\d\d);.*Hiwassee over-predicted x(\d+)",
+        guide,
+    )
+    assert (float(nse), float(r2)) == (round(held["nse"], 2), round(held["r2_log"], 2))
+    assert (float(est), float(se)) == agri
+    assert int(ratio) == times
