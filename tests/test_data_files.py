@@ -75,9 +75,13 @@ def test_command_line_check(tmp_path, args, cwd):
 
 def test_import_leaves_environment_alone():
     # importing every module of the package must not touch os.environ (OGR_CURRENT_DATE is
-    # pinned only while build() writes); run in a fresh interpreter so nothing is cached
+    # pinned only while build() writes); run in a fresh interpreter so nothing is cached.
+    # The libraries it uses are imported first: rasterio and pyproj set GDAL_CURL_CA_BUNDLE
+    # and PROJ_CURL_CA_BUNDLE on their first import (where unset), which is not the
+    # package's doing, and made this test pass or fail with the order of the suite
     code = (
         "import os, sys, pkgutil, importlib\n"
+        "import geopandas, numpy, pandas, pyogrio, pyproj, rasterio, shapely\n"
         f"sys.path.insert(0, {str(SCRIPTS)!r})\n"
         "before = dict(os.environ)\n"
         "import prepare_data\n"
