@@ -534,7 +534,7 @@ def run(
     ...     warnings.simplefilter("ignore")  # e.g. stations the network does not reach
     ...     res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
-    (True, 143)
+    (True, 139)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
     np.float64(1.0)
     """

@@ -132,7 +132,7 @@ def load_overlay(basin: str | Path | Basin) -> BasinOverlay:
     >>> taihu.basin.name, taihu.network.n, taihu.overlay.levels
     ('taihu', 1641, ('province', 'prefecture'))
     >>> upstream(taihu, (121.216, 31.255)).reach_id, len(crossings(taihu))
-    (40636807, 19)
+    (40636807, 21)
     >>> jurisdiction(taihu, "CN031").all_upstream
     ['CN032', 'CN033', 'CN034']
     """

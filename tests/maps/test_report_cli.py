@@ -138,9 +138,11 @@ def test_imports_are_counted_once_and_the_gross_figure_is_explained(shipped_run)
     """Imports in the report and the map count each load once, where it first enters.
 
     On the Thames the spillover matrix counts the load into some districts several times
-    (Elmbridge, where the DEM river winds across the borders with Spelthorne and
-    Richmond, 118,885 kg/day, more than the 52,198 the basin generates); counted once it
-    is 40,092 kg/day, about the Thames' load there, and the report says so.
+    (Richmond upon Thames, where the river line alternates between Richmond and Elmbridge
+    below Hampton, 80,833 kg/day, more than the 52,198 the basin generates); counted once
+    it is 40,650 kg/day, about the Thames' load there, and the report says so. (Elmbridge,
+    118,885 kg/day before its zig-zags with Spelthorne were read as one boundary stretch,
+    now imports 42,299 kg/day so counted.)
     """
     import pandas as pd
 
@@ -148,19 +150,19 @@ def test_imports_are_counted_once_and_the_gross_figure_is_explained(shipped_run)
 
     out = shipped_run("thames").out
     ind = pd.read_csv(out / "tables" / "spillover_indicators.csv", dtype={"jur_id": str})
-    el = ind[ind["jur_id"] == "E07000207"].iloc[0]  # Elmbridge
+    el = ind[ind["jur_id"] == "E09000027"].iloc[0]  # Richmond upon Thames
     basin = ind[ind["level_name"] == "lad"]["generated"].sum()
     assert el["imported"] > basin > el["imported_first"]
     assert ind["imported_first"].le(ind["imported"] + 1e-6).all()
     facts, tables, _ = report_content(out)
     lad = next(t for t in tables if t.title == "Jurisdictions (lad)")
-    row = lad.data[lad.data["jurisdiction"] == "Elmbridge"].iloc[0]
+    row = lad.data[lad.data["jurisdiction"] == "Richmond upon Thames"].iloc[0]
     assert row["imported kg/day (counted once)"] == pytest.approx(el["imported_first"])
     assert row["net balance kg/day (counted once)"] == pytest.approx(el["net_balance_first"])
     assert lad.data["imported kg/day (counted once)"].max() < facts["generated_load_kg_day"]
     assert "count each load once, where it first enters or leaves" in lad.note
     assert "would import more than the whole basin generates" in lad.note
-    assert "Elmbridge: 118,885 kg/day" in lad.note
+    assert "Richmond upon Thames: 80,833 kg/day" in lad.note
     row = {"label": "E", "generated_kg_day": 1.0, "imported_kg_day": 3.0,
            "imported_gross_kg_day": 9.0, "imported_share": 0.75}  # fmt: skip
     text = jurisdiction_popup(row, unit="TN", names={})

@@ -46,8 +46,10 @@ DEFAULT_SAMPLE_SPACING_M = 250.0
 DEFAULT_STRETCH_TOLERANCE_M = 3000.0
 
 #: Shortest boundary stretch (m): a river running along a border for less than this (e.g.
-#: touching it at a bend) keeps its raw crossings. Twice the stretch tolerance; pieces on
-#: either side within half of it (along the river) are taken into a stretch.
+#: touching it at a bend) keeps its raw crossings; a border river whose neighbour changes
+#: at tri-points is measured over its whole chain of pairs. Twice the stretch tolerance;
+#: pieces on either side within half of it (along the river) are taken into a stretch, and
+#: interruptions of a pair shorter than half of it are bridged.
 DEFAULT_MIN_STRETCH_M = 2 * DEFAULT_STRETCH_TOLERANCE_M
 
 #: Shortest gap (m) between two jurisdiction pieces that is reported as an outside piece.

@@ -139,10 +139,11 @@ def crossings(
     :mod:`basingov.overlay.stretches`, turn the raw jurisdiction changes into crossings:
 
     - **boundary stretches**: along a river that forms the border between A and B (pieces
-      marked by :func:`mark_boundary_pieces`, at least ``min_stretch_m`` long, falling on
-      both sides), the zig-zag changes are *boundary crossings* (``on_boundary=True``);
-      the stretch is held by A and B jointly, so a river from C entering it gives
-      ``C -> A`` and ``C -> B``, and leaving it into A gives ``B -> A``;
+      marked by :func:`mark_boundary_pieces`, falling on both sides, at least
+      ``min_stretch_m`` long alone or with the stretches of other pairs that continue
+      the border river past a tri-point), the zig-zag changes are *boundary crossings*
+      (``on_boundary=True``); the stretch is held by A and B jointly, so a river from C
+      entering it gives ``C -> A`` and ``C -> B``, and leaving it into A gives ``B -> A``;
     - **outside gaps**: a run outside every jurisdiction entered from A and left into B
       is one crossing ``A -> B`` (``kind="gap"``) at the middle of the gap; ``A -> "" ->
       A`` gives none. Runs outside at the network's ends keep their ``"" -> A`` or

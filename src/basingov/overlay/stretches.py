@@ -3,13 +3,36 @@
 Two rules turn raw jurisdiction changes between consecutive pieces into crossings:
 
 *Boundary stretches.* A river that forms a border is digitised, in coarse data, as a line
-zig-zagging across the border line; every zig-zag would be a crossing. Pieces marked by
-:func:`~basingov.overlay.mark_boundary_pieces` as running along the border between A and
-B, connected along the flow, form a *boundary stretch* when the stretch is at least
-``min_stretch_m`` long and the pieces themselves fall on both sides (A and B). A stretch
-is held jointly by A and B. A crossing ``a -> b`` is recorded where water passes from a
-unit ``U`` (a jurisdiction, or the pair of a stretch) into the next unit ``V``, for every
-``a`` in ``U`` that stops holding the river (``a`` not in ``V``) and every ``b`` in ``V``:
+zig-zagging across the border line; every zig-zag would be a crossing.
+:func:`~basingov.overlay.mark_boundary_pieces` marks each piece that runs along a border
+with its most frequent bank pair A|B. On coarse data that pair is noisy: it flickers
+where the river swings away from a generalised border line for a while (unmarked pieces),
+and near a tri-point, where the offset bank points reach a third unit (A|B, A|C, A|B).
+The rule reads the marks in four steps, all at one level:
+
+1. *Bridging.* A run of pieces not marked A|B (unmarked, or marked with another pair)
+   between two pieces marked A|B, along the main flow path, shorter than half of
+   ``min_stretch_m`` and lying in A or B only, is read as A|B.
+2. *Runs.* Pieces marked A|B connected along the flow form a run of A|B. A run counts
+   only when its pieces themselves fall on both sides, in A and in B: a river that merely
+   runs near a border, on one side of it, is no border river (whichever pairs it is
+   marked with).
+3. *Chains.* Where a river along a border passes a tri-point its pair changes to one
+   sharing a member (A|B, then A|C where C's border meets the river). Runs that count,
+   linked along the river where the pair so changes, form a *chain*. Links are made only
+   from the main branch into a piece (the branch with the longest river upstream), so a
+   tributary joining a border river is no continuation of it.
+4. *Length.* A run that counts is a *boundary stretch*, held jointly by A and B, when it
+   or its chain is at least ``min_stretch_m`` long. Each run of a chain is its own
+   stretch, held by its own pair.
+
+Pieces labelled A or B next to a stretch of A and B (upstream or downstream), within half
+of ``min_stretch_m`` along the river, are then taken into it (tributary mouths, stretch
+ends left on the wrong side of the river by a generalised border line).
+
+A crossing ``a -> b`` is recorded where water passes from a unit ``U`` (a jurisdiction,
+or the pair of a stretch) into the next unit ``V``, for every ``a`` in ``U`` that stops
+holding the river (``a`` not in ``V``) and every ``b`` in ``V``:
 
 ============================  =========================
 passage                       crossings
@@ -19,6 +42,7 @@ passage                       crossings
 ``C -> {A,B}``                ``C -> A``, ``C -> B``
 ``{A,B} -> A`` (leaves it)    ``B -> A``
 ``{A,B} -> C``                ``A -> C``, ``B -> C``
+``{A,B} -> {A,C}`` (chain)    ``B -> A``, ``B -> C``
 inside ``{A,B}``              none: *boundary crossings*
 ============================  =========================
 
@@ -48,6 +72,7 @@ from scipy.sparse import csgraph
 
 from basingov._checks import check_piece_level, piece_levels, require_columns
 from basingov.errors import InputError
+from basingov.network import upstream_sum
 from basingov.overlay._common import (
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
@@ -225,29 +250,10 @@ def _components(n: int, src: NDArray[np.int64], dst: NDArray[np.int64]) -> NDArr
     return np.asarray(csgraph.connected_components(a, directed=False)[1], dtype=np.int64)
 
 
-def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
-    p = g.pieces
-    npc = len(p)
-    col = f"border_{level}"
-    border = (
-        p[col].fillna("").astype(str).to_numpy(dtype=object)
-        if col in p
-        else np.full(npc, "", dtype=object)
-    )
-    on = border != ""
-    none = Stretches(
-        of=np.full(npc, -1, dtype=np.int64),
-        a=np.empty(0, dtype=object),
-        b=np.empty(0, dtype=object),
-        ids=np.empty(0, dtype=object),
-    )
-    if not on.any():
-        return none
-    e = on[g.src] & (border[g.src] == border[g.dst])
-    comp = _components(npc, g.src[e], g.dst[e])
-    jur = p[f"jur_{level}"].to_numpy(dtype=object)
-    a_of = np.full(npc, "", dtype=object)
-    b_of = np.full(npc, "", dtype=object)
+def _pair_halves(border: NDArray[Any], on: NDArray[np.bool_]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Split the ``"A|B"`` values of the marked pieces into their two members (``""`` off)."""
+    a_of = np.full(border.size, "", dtype=object)
+    b_of = np.full(border.size, "", dtype=object)
     # "A|B" split once per distinct pair (a few hundred), not once per piece
     codes, uniq = pd.factorize(border[on])
     halves = [str(u).split("|", 1) for u in uniq]
@@ -258,11 +264,111 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
         pair = pd.Series(border[on]).str.split("|", n=1, expand=True)
         a_of[on] = pair[0].to_numpy(dtype=object)
         b_of[on] = pair[1].to_numpy(dtype=object)
+    return a_of, b_of
+
+
+def _bridge_gaps(
+    g: PieceGraph,
+    border: NDArray[Any],
+    jur: NDArray[Any],
+    length_m: NDArray[np.float64],
+    reach_m: float,
+) -> NDArray[Any]:
+    """Close the short interruptions of a pair A|B along the flow (the bridging rule).
+
+    Walks down the main flow path (:attr:`PieceGraph.nxt`) from every piece marked A|B
+    into the pieces after it that are not marked A|B (unmarked, or marked with another
+    pair); a walk that meets a piece marked A|B again before it has gone ``reach_m`` along
+    the river, through pieces lying in A or B only, marks the pieces it walked A|B (a piece
+    walked by several such walks takes the pair of the one that began nearest upstream of
+    it). All walks advance one piece per step, together. Returns the new border column.
+    """
+    on = border != ""
+    nxt = g.nxt
+    start = np.flatnonzero(on & (nxt >= 0))
+    start = start[border[nxt[start]] != border[start]]
+    if start.size == 0:
+        return border
+    a_of, b_of = _pair_halves(border, on)
+    pair, a_of, b_of = border[start], a_of[start], b_of[start]
+    walk = np.arange(start.size)
+    cur = nxt[start]
+    dist = length_m[cur]
+    seen_walk: list[NDArray[np.int64]] = []
+    seen_piece: list[NDArray[np.int64]] = []
+    seen_dist: list[NDArray[np.float64]] = []
+    done: list[NDArray[np.int64]] = []
+    for _ in range(border.size):  # a walk takes one piece per step
+        keep = (dist <= reach_m) & ((jur[cur] == a_of[walk]) | (jur[cur] == b_of[walk]))
+        walk, cur, dist = walk[keep], cur[keep], dist[keep]
+        seen_walk.append(walk)
+        seen_piece.append(cur)
+        seen_dist.append(dist)
+        nx = nxt[cur]
+        keep = nx >= 0
+        walk, nx, dist = walk[keep], nx[keep], dist[keep]
+        back = border[nx] == pair[walk]
+        done.append(walk[back])
+        walk, cur = walk[~back], nx[~back]
+        dist = dist[~back] + length_m[cur]
+        if walk.size == 0:
+            break
+    w, pc = np.concatenate(seen_walk), np.concatenate(seen_piece)
+    fill = np.flatnonzero(np.isin(w, np.concatenate(done)))
+    fill = fill[np.lexsort((np.concatenate(seen_dist)[fill], pc[fill]))]
+    fill = fill[np.unique(pc[fill], return_index=True)[1]]  # the nearest walk per piece
+    out = border.copy()
+    out[pc[fill]] = pair[w[fill]]
+    return out
+
+
+def _main_links(g: PieceGraph, length_m: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Whether each edge comes from the main branch into its downstream piece.
+
+    The main branch is the one with the longest river upstream of it (the first edge on
+    ties); inside a reach, and below a bifurcation, every edge is the main branch.
+    """
+    upstream_m = upstream_sum(g.nxt, length_m)
+    order = np.lexsort((np.arange(g.src.size), -upstream_m[g.src], g.dst))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = g.dst[order[1:]] != g.dst[order[:-1]]
+    main = np.zeros(g.src.size, dtype=bool)
+    main[order[first]] = True
+    return main
+
+
+def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
+    p = g.pieces
+    npc = len(p)
+    col = f"border_{level}"
+    border = (
+        p[col].fillna("").astype(str).to_numpy(dtype=object)
+        if col in p
+        else np.full(npc, "", dtype=object)
+    )
+    none = Stretches(
+        of=np.full(npc, -1, dtype=np.int64),
+        a=np.empty(0, dtype=object),
+        b=np.empty(0, dtype=object),
+        ids=np.empty(0, dtype=object),
+    )
+    if not (border != "").any():
+        return none
+    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    length_m = p["length_km"].to_numpy(dtype=float) * 1000.0
+    border = _bridge_gaps(g, border, jur, length_m, min_stretch_m / 2)
+    on = border != ""
+    a_of, b_of = _pair_halves(border, on)
+    s, d = g.src, g.dst
+    # runs: pieces of one pair A|B along the flow; a run counts when it has pieces in A and B
+    same = on[s] & (border[s] == border[d])
+    comp = _components(npc, s[same], d[same])
+    rows = np.flatnonzero(on)
     df = pd.DataFrame(
         {
             "comp": comp[on],
-            "row": np.flatnonzero(on),
-            "length": p["length_km"].to_numpy(dtype=float)[on] * 1000.0,
+            "row": rows,
+            "length": length_m[on],
             "has_a": jur[on] == a_of[on],
             "has_b": jur[on] == b_of[on],
             "a": a_of[on],
@@ -277,18 +383,31 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
         a=("a", "first"),
         b=("b", "first"),
     )
-    agg = agg[(agg["length"] >= min_stretch_m) & agg["has_a"] & agg["has_b"]]
+    agg = agg[agg["has_a"] & agg["has_b"]]
+    # chains: such runs linked along the river (main branch) where the pair changes at a
+    # tri-point, A|B then A|C: the two pairs share a member
+    sides = np.zeros(npc, dtype=bool)
+    sides[agg.index.to_numpy()] = True
+    sides = sides[comp] & on
+    share = (
+        (a_of[s] == a_of[d]) | (a_of[s] == b_of[d]) | (b_of[s] == a_of[d]) | (b_of[s] == b_of[d])
+    )
+    linked = sides[s] & sides[d] & (border[s] != border[d]) & share & _main_links(g, length_m)
+    linked |= same & sides[s]
+    chain = _components(npc, s[linked], d[linked])
+    chain_m = np.bincount(chain[sides], weights=length_m[sides], minlength=npc)
+    chain_of = chain_m[chain[agg["row"].to_numpy()]]
+    agg = agg[(agg["length"] >= min_stretch_m) | (chain_of >= min_stretch_m)]
     if agg.empty:
         return none
     agg = agg.sort_values("row")
     k = pd.Series(np.arange(len(agg)), index=agg.index)
     of = np.full(npc, -1, dtype=np.int64)
-    rows = np.flatnonzero(on)
     hit = pd.Series(comp[on]).map(k).to_numpy()
     good = ~np.isnan(hit)
     of[rows[good]] = hit[good].astype(np.int64)
     a, b = agg["a"].to_numpy(dtype=object), agg["b"].to_numpy(dtype=object)
-    _absorb(g, of, jur, a, b, p["length_km"].to_numpy(dtype=float) * 1000.0, min_stretch_m / 2)
+    _absorb(g, of, jur, a, b, length_m, min_stretch_m / 2)
     return Stretches(
         of=of, a=a, b=b, ids=np.array([f"{level}-s{i}" for i in range(len(agg))], dtype=object)
     )

@@ -1,0 +1,157 @@
+"""Boundary stretches along noisy border pairs: bridged interruptions and tri-point chains.
+
+The bank test of :func:`mark_boundary_pieces` gives each piece its most frequent pair; on
+coarse data that pair flickers (A|B, A|C, unmarked) where a border river passes a
+tri-point or swings away from a generalised border line. These cases failed under the
+rule that asked one pair alone to run ``min_stretch_m``.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely import box
+
+from basingov.network import network_from_table
+from basingov.overlay import boundary_stretches, overlay_network, split_reaches
+from tests.shapes import CRS, jur_layer, reach_table
+
+
+@pytest.fixture
+def tri_point() -> gpd.GeoDataFrame:
+    """West A (x < 1000); east of it B north of y = 15000 and C south: a tri-point."""
+    return jur_layer(
+        [
+            ("A", "West", 0, "state", "", box(0, 0, 1000, 20_000)),
+            ("B", "North-east", 0, "state", "", box(1000, 15_000, 2000, 20_000)),
+            ("C", "South-east", 0, "state", "", box(1000, 0, 2000, 15_000)),
+        ]
+    )
+
+
+def swings(y0: float, n: int, step: float) -> list[tuple[float, float]]:
+    """Flow south across x = 1000: 300 m to the west (A), then east, ... (``n`` swings)."""
+    return [(1000 + (300 if k % 2 else -300), y0 - k * step) for k in range(n + 1)]
+
+
+def overlay(lines: dict, jur: gpd.GeoDataFrame, min_stretch_m: float):
+    net = network_from_table(reach_table(lines, local_area_km2=[1.0] * len(lines)))
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 20_000)], crs=CRS)
+    return overlay_network(
+        net, jur, basin, stretch_tolerance_m=500, min_stretch_m=min_stretch_m, meander_tolerance_m=0
+    )
+
+
+def pairs_and_crossings(res) -> tuple[list, list]:
+    s = res.boundary_stretches
+    c = res.crossings
+    return (
+        list(zip(s["jur_a"], s["jur_b"], strict=True)),
+        sorted(zip(c["from_jur"], c["to_jur"], strict=True)),
+    )
+
+
+def test_chain_through_a_tri_point_is_two_stretches(tri_point):
+    """A river on A's border: B on the other bank, then C past the tri-point (y = 15000).
+
+    Each pair runs about 3 km, less than min_stretch_m (4 km): under the one-pair rule
+    neither was a stretch and every swing across x = 1000 was a crossing (9). Linked
+    where the pair changes (A|B, A|C share A), the border river is 6.3 km: a stretch of
+    A and B, then one of A and C. Crossings follow the passage table: {A,B} -> {A,C}
+    gives B -> A and B -> C (B stops holding the river), {A,C} -> C gives A -> C.
+    """
+    lines = {
+        1: (2, [(100, 16_200), *swings(16_200, 8, 300)]),
+        2: (-1, [(700, 13_800), (1800, 13_000), (1800, 2000)]),
+    }
+    res = overlay(lines, tri_point, 4000)
+    pairs, cross = pairs_and_crossings(res)
+    assert pairs == [("A", "B"), ("A", "C")]
+    assert cross == [("A", "C"), ("B", "A"), ("B", "C")]
+    s = res.boundary_stretches.set_index("jur_b")["length_km"]
+    assert s["B"] == pytest.approx(2.948, abs=1e-3)  # the approach in A taken in (0.94 km)
+    assert s["C"] == pytest.approx(3.390, abs=1e-3)
+    # every pair change is a boundary crossing inside the two stretches, none is lost
+    assert len(res.boundary_crossings) == 7
+
+
+def test_chain_shorter_than_min_stretch_stays_unshared(tri_point):
+    """The same configuration over 2.9 km in all: no stretch, the raw crossings stay."""
+    lines = {
+        1: (2, [(100, 15_600), *swings(15_600, 4, 300)]),
+        2: (-1, [(700, 14_400), (1800, 13_600), (1800, 2000)]),
+    }
+    pairs, cross = pairs_and_crossings(overlay(lines, tri_point, 4000))
+    assert pairs == []
+    assert cross == [("A", "B"), ("A", "C"), ("A", "C"), ("B", "A"), ("C", "A")]
+
+
+def test_parallel_river_past_a_tri_point_stays_unshared(tri_point):
+    """A river in A, 300 m from the border, along B then along C: never on the other side.
+
+    Its pieces are marked A|B then A|C (both banks within the 500 m tolerance), a chain
+    of 4 km; but no piece lies in B or C, so it is not a border river.
+    """
+    lines = {
+        1: (2, [(100, 17_000), (700, 17_000)]),
+        2: (3, [(700, 17_000), (700, 15_000)]),
+        3: (4, [(700, 15_000), (700, 13_000)]),
+        4: (-1, [(700, 13_000), (100, 13_000), (100, 2000)]),
+    }
+    res = overlay(lines, tri_point, 2000)
+    assert res.pieces["border_state"].tolist() == ["", "A|B", "A|C", ""]
+    pairs, cross = pairs_and_crossings(res)
+    assert pairs == []
+    assert cross == []
+
+
+def test_short_swing_away_from_the_border_does_not_break_a_stretch():
+    """Two runs along A|B (1.8 and 1.6 km) around a 0.9 km loop into A, away from the border.
+
+    Under the one-pair rule the unmarked loop cut the border river in two runs shorter
+    than min_stretch_m (2 km): no stretch, four crossings. The loop is shorter than
+    half of min_stretch_m and lies in A: bridged, the river is one 4.2 km stretch, left
+    into A (B -> A).
+    """
+    ab = jur_layer(
+        [
+            ("A", "West", 0, "state", "", box(0, 0, 1000, 20_000)),
+            ("B", "East", 0, "state", "", box(1000, 0, 2000, 20_000)),
+        ]
+    )
+    lines = {
+        1: (2, [(500, 17_000), *swings(17_000, 2, 500)]),
+        2: (3, [(700, 16_000), (400, 16_000), (400, 15_700), (700, 15_700)]),
+        3: (4, swings(15_700, 2, 500)),
+        4: (-1, [(700, 14_700), (100, 14_700), (100, 2000)]),
+    }
+    res = overlay(lines, ab, 2000)
+    assert res.pieces.set_index("reach_id").loc[2, "border_state"] == ""  # the loop
+    pairs, cross = pairs_and_crossings(res)
+    assert pairs == [("A", "B")]
+    assert cross == [("B", "A")]
+    assert res.boundary_stretches["length_km"].iloc[0] == pytest.approx(4.224, abs=1e-3)
+
+
+def test_tributary_joining_at_a_tri_point_is_no_link():
+    """A tributary along B|C (2.4 km) joins a border river of A and C (7 km).
+
+    The pairs share C, but the tributary is not the river's main branch (shorter upstream):
+    it is no continuation of the border river, so its run is measured alone (2.4 km < 4 km)
+    and stays unshared; the border river is a stretch. Piece labels and pairs are given
+    by hand (one piece per reach).
+    """
+    lines = {
+        1: (2, [(0, 9000), (0, 7000)]),
+        2: (5, [(0, 7000), (0, 5000)]),
+        3: (4, [(2000, 6000), (1000, 6000)]),
+        4: (5, [(1000, 6000), (0, 5000)]),
+        5: (-1, [(0, 5000), (0, 2000)]),
+    }
+    net = network_from_table(reach_table(lines, local_area_km2=[1.0] * 5))
+    one = jur_layer([("X", "X", 0, "state", "", box(-5000, 0, 5000, 10_000))])
+    pieces = split_reaches(net.reaches, one).sort_values("reach_id")
+    pieces["jur_state"] = ["A", "C", "C", "B", "A"]
+    pieces["border_state"] = ["A|C", "A|C", "B|C", "B|C", "A|C"]
+    s = boundary_stretches(net, pieces, level="state", min_stretch_m=4000)
+    assert list(zip(s["jur_a"], s["jur_b"], s["length_km"], strict=True)) == [("A", "C", 7.0)]
