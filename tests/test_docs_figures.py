@@ -31,10 +31,10 @@ def _num(text: str) -> float:
     return float(text.replace(",", ""))
 
 
-def _table_row(doc: str, first_cell: str, containing: str = "") -> str:
-    """Return the line of a Markdown table in ``docs/<doc>`` by first cell and a text in it."""
+def _table_row(doc: str, first_cell: str, pattern: str = "") -> str:
+    """Return the line of a Markdown table in ``docs/<doc>`` by first cell and a regex."""
     lines = (DOCS / doc).read_text(encoding="utf-8").splitlines()
-    rows = [ln for ln in lines if ln.startswith(f"| {first_cell} |") and containing in ln]
+    rows = [ln for ln in lines if ln.startswith(f"| {first_cell} |") and re.search(pattern, ln)]
     assert len(rows) == 1, f"docs/{doc}: {len(rows)} rows start with {first_cell!r}"
     return rows[0]
 
@@ -118,3 +118,56 @@ def test_tennessee_calibration_figures_in_research_and_guide_match_the_run(shipp
     assert (float(nse), float(r2)) == (round(held["nse"], 2), round(held["r2_log"], 2))
     assert (float(est), float(se)) == agri
     assert int(ratio) == times
+
+
+@pytest.mark.parametrize("basin", ["rhine", "thames", "tennessee", "taihu"])
+def test_guide_monitoring_gap_counts_match_the_run(shipped_run, basin: str) -> None:
+    gap = json.loads((shipped_run(basin).out / "summary.json").read_text(encoding="utf-8"))
+    counts = {
+        lv.casefold(): (v["with_station"], v["crossings"])
+        for lv, v in gap["monitoring"]["monitoring_gap"].items()
+    }
+    row = _table_row("guide.md", basin.capitalize(), r" \d+/\d")
+    quoted = {
+        lv.casefold(): (int(a), _num(b))
+        for lv, a, b in re.findall(r"(\w+) (\d+)/([\d,]+)", row.split("|")[2])
+    }
+    assert quoted == counts
+
+
+def test_guide_rhine_rank_stability_paragraph_matches_the_run(shipped_run) -> None:
+    out = shipped_run("rhine").out
+    st = pd.read_csv(out / "tables" / "priority_stability.csv")
+    text = " ".join((DOCS / "guide.md").read_text(encoding="utf-8").split())
+    share, load = _find(
+        r"Deutschland generates (\d+) % of the load crossing into Nederland \(([\d,]+) kg/day\)",
+        text,
+    )
+    pri = pd.read_csv(out / "tables" / "priority.csv")
+    top = pri[(pri["level_name"] == "country") & (pri["rank"] == 1)].iloc[0]
+    assert (
+        f"generates {share} % of the load crossing into Nederland ({load} kg/day)" in top["reason"]
+    )
+    coarse = st[st["level_name"].isin(["country", "nuts1", "nuts2"])]
+    low = coarse.loc[coarse["kendall_tau_min"].idxmin()]
+    (tau_low,) = _find(r"the lowest (\d\.\d+) for NUTS 1 pairs", text)
+    assert (low["level_name"], low["kind"]) == ("nuts1", "pair")
+    assert float(tau_low) == round(low["kendall_tau_min"], 3)
+    assert coarse["kendall_tau_min"].min() >= 0.95
+    assert coarse["top10_kept_min"].min() >= 0.9
+    sec = st[(st["level_name"] == "nuts3") & (st["kind"] == "section")].iloc[0]
+    pair = st[(st["level_name"] == "nuts3") & (st["kind"] == "pair")].iloc[0]
+    kept, mean, pkept, pmean = _find(
+        r"only (\d+) of the top 10 sections are kept; (\d\.\d) of 10 on average; of the "
+        r"top 10 pairs at least (\d+) are kept, (\d\.\d) on average",
+        text,
+    )
+    assert sec["kendall_tau_min"] >= 0.96
+    assert (int(kept), float(mean)) == (
+        round(10 * sec["top10_kept_min"]),
+        round(10 * sec["top10_kept_mean"], 1),
+    )
+    assert (int(pkept), float(pmean)) == (
+        round(10 * pair["top10_kept_min"]),
+        round(10 * pair["top10_kept_mean"], 1),
+    )
