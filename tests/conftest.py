@@ -67,6 +67,24 @@ def chain_abc() -> tuple[RiverNetwork, gpd.GeoDataFrame]:
 
 
 _SHIPPED: dict[str, object] = {}
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def edited_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a shipped basin's config, data paths made absolute, after ``edit``, to tmp_path.
+
+    ``edited_config("thames", lambda text: text.replace(...), name="x.toml")`` returns the
+    path of the written config.
+    """
+
+    def write(basin: str, edit: Callable[[str], str] = str, *, name: str = "") -> Path:
+        text = (DATA / "basins" / f"{basin}.toml").read_text(encoding="utf-8")
+        path = tmp_path / (name or f"{basin}_edited.toml")
+        path.write_text(edit(text.replace("../", f"{DATA}/")), encoding="utf-8")
+        return path
+
+    return write
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,7 @@ def test_spillover_conserves_load(thames_run: Path) -> None:
     assert totals.iloc[0] == pytest.approx(loads["load_kg_day"].sum(), rel=1e-9)
 
 
-def test_no_overwrite_and_no_partial_output(tmp_path: Path) -> None:
+def test_no_overwrite_and_no_partial_output(tmp_path: Path, edited_config) -> None:
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(OutputExistsError, match=r"out already exists; pass overwrite=True"):
@@ -149,11 +149,11 @@ def test_no_overwrite_and_no_partial_output(tmp_path: Path) -> None:
     out.rmdir()
     with atomic_dir(out) as first:  # an earlier basingov output (it has a manifest)
         (first / "keep.txt").write_text("old")
-    cfg = tmp_path / "broken.toml"
-    text = (Path(__file__).parents[1] / "data" / "basins" / "thames.toml").read_text()
-    data = Path(__file__).parents[1] / "data"
-    text = text.replace("../", f"{data}/").replace("threshold_km2 = 25.0", "threshold_km2 = 1e9")
-    cfg.write_text(text)
+    cfg = edited_config(
+        "thames",
+        lambda t: t.replace("threshold_km2 = 25.0", "threshold_km2 = 1e9"),
+        name="broken.toml",
+    )
     with pytest.raises(
         InputError, match=r"no cell of thames_dem.tif has an upstream area >= 1e\+09"
     ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -116,12 +115,11 @@ def test_rhine_basel_to_dutch_border(tmp_path):
     assert again.exit_code != 0
 
 
-def test_cli_dispersion_from_config(tmp_path):
+def test_cli_dispersion_from_config(edited_config):
     # [spillover] dispersion_m2_s is used when --dispersion is not given; the flag wins
-    data = Path(__file__).parents[1] / "data"
-    text = (data / "basins" / "thames.toml").read_text().replace("../", f"{data}/")
-    cfg = tmp_path / "thames.toml"
-    cfg.write_text(text.replace("[spillover]\n", "[spillover]\ndispersion_m2_s = 1000.0\n"))
+    cfg = edited_config(
+        "thames", lambda t: t.replace("[spillover]\n", "[spillover]\ndispersion_m2_s = 1000.0\n")
+    )
     at = ["--at", "-1.25,51.75", "--mass", "100"]
     res = CliRunner().invoke(cli, ["spill", str(cfg), *at])
     assert res.exit_code == 0, res.output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -77,12 +76,10 @@ def test_crossings_on_a_named_river():
 
 
 @pytest.mark.slow
-def test_crossings_river_needs_names(tmp_path):
-    data = Path(__file__).parents[2] / "data"
-    text = (data / "basins" / "thames.toml").read_text().replace("../", f"{data}/")
-    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("names_"))
-    cfg = tmp_path / "thames_nonames.toml"
-    cfg.write_text(text)
+def test_crossings_river_needs_names(edited_config):
+    cfg = edited_config(
+        "thames", lambda t: "\n".join(ln for ln in t.splitlines() if not ln.startswith("names_"))
+    )
     r = invoke("crossings", str(cfg), "--river", "Thames")
     assert isinstance(r.exception, InputError)
     assert "has no 'name' column" in str(r.exception)

@@ -170,15 +170,13 @@ def test_query_station_cli():
 
 
 @pytest.mark.slow
-def test_run_with_monitoring_loads(tmp_path: Path):
+def test_run_with_monitoring_loads(tmp_path: Path, edited_config):
     # the Thames config with the incremental TP loads between stations as the only source
-    data = Path(__file__).resolve().parents[2] / "data"
-    text = (data / "basins" / "thames.toml").read_text(encoding="utf-8")
-    head, _, _ = text.partition("[loads]")
-    cfg = tmp_path / "thames_mb.toml"
-    cfg.write_text(
-        head.replace("../", f"{data}/") + '[loads]\nparameter = "TP"\nsources = ["monitoring"]\n',
-        encoding="utf-8",
+    cfg = edited_config(
+        "thames",
+        lambda t: (
+            t.partition("[loads]")[0] + '[loads]\nparameter = "TP"\nsources = ["monitoring"]\n'
+        ),
     )
     with pytest.warns(BasingovWarning) as rec:
         res = run(cfg, out_dir=tmp_path / "out")

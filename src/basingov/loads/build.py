@@ -15,6 +15,7 @@ Every row of the load table says how its number was obtained: ``load_status`` is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +155,108 @@ def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.Data
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Inputs:
+    """What the loaders of :data:`_LOADERS` read: the basin, its network and pieces."""
+
+    basin: Any
+    net: Any
+    pieces: Any
+    tables: dict[str, pd.DataFrame]
+    station_loads: pd.DataFrame | None
+
+    @property
+    def ld(self) -> Any:
+        return self.basin.config.loads
+
+
+def _population(x: _Inputs) -> pd.DataFrame:
+    ld = x.ld
+    if ld.treatment_level is not None or bool(ld.treatment_country):
+        return _sewage(x.basin, x.pieces, x.tables)
+    return loads.population_loads(
+        x.pieces,
+        _file(ld, "population_raster", "population_raster"),
+        parameter=ld.parameter,
+        band=ld.population_band,
+        basin=x.basin.basin,
+        coefficients=ld.coefficients,
+        jurisdictions=x.basin.jurisdictions,
+    )
+
+
+def _point_sources(x: _Inputs) -> pd.DataFrame:
+    ld = x.ld
+    return loads.point_source_loads(
+        x.net.reaches,
+        _file(ld, "point_sources", "point_sources"),
+        parameter=ld.parameter,
+        tolerance_m=ld.point_tolerance_m,
+        coefficients=ld.coefficients,
+    )
+
+
+def _by_jurisdiction(x: _Inputs) -> pd.DataFrame:
+    ld = x.ld
+    level = ld.jurisdiction_level or x.basin.config.boundaries.levels[-1]
+    path = _file(ld, "jurisdiction_table", "jurisdiction_table")
+    return loads.jurisdiction_loads(
+        x.pieces,
+        _jurisdiction_table(path, x.basin, level),
+        level=level,
+        by=ld.distribute_by,  # checked by load_config
+        reaches=x.net.reaches,
+    )
+
+
+def _landcover(x: _Inputs) -> pd.DataFrame:
+    ld = x.ld
+    return diffuse.landcover_loads(
+        x.pieces,
+        _file(ld, "landcover_raster", "landcover"),
+        parameter=ld.parameter,
+        region=ld.export_region,
+        table=diffuse.read_export_table(ld.export_coefficients),
+        basin=x.basin.basin,
+        jurisdictions=x.basin.jurisdictions,
+    )
+
+
+def _deposition(x: _Inputs) -> pd.DataFrame:
+    ld = x.ld
+    return diffuse.deposition_loads(
+        x.pieces,
+        _file(ld, "landcover_raster", "deposition"),
+        parameter=ld.parameter,
+        region=ld.deposition_region,
+        basin=x.basin.basin,
+        jurisdictions=x.basin.jurisdictions,
+    )
+
+
+def _monitoring(x: _Inputs) -> pd.DataFrame:
+    # incremental loads C.Q between stations (the monitoring stage's mass balance)
+    if x.station_loads is None:
+        msg = (
+            "[loads].sources: 'monitoring' needs the [monitoring] stations and observations "
+            "files (the loads are the incremental loads C.Q between stations); add them "
+            "or use another source"
+        )
+        raise InputError(msg)
+    return x.station_loads
+
+
+#: Source kind of ``[loads].sources`` -> its loader, in :data:`basingov.loads.SOURCES` order.
+_LOADERS: dict[str, Callable[[_Inputs], pd.DataFrame]] = {
+    "population_raster": _population,
+    "point_sources": _point_sources,
+    "jurisdiction_table": _by_jurisdiction,
+    "monitoring": _monitoring,
+    "landcover": _landcover,
+    "deposition": _deposition,
+}
+
+
 def _prior_loads(
     basin: Any,
     net: Any,
@@ -161,83 +264,12 @@ def _prior_loads(
     tables: dict[str, pd.DataFrame],
     station_loads: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    cfg = basin.config
-    ld = cfg.loads
-    sewage_keys = ld.treatment_level is not None or bool(ld.treatment_country)
-    parts: list[pd.DataFrame] = []
-    table = diffuse.read_export_table(ld.export_coefficients)
-    for kind in ld.sources:
-        if kind == "population_raster":
-            if sewage_keys:
-                parts.append(_sewage(basin, pieces, tables))
-            else:
-                parts.append(
-                    loads.population_loads(
-                        pieces,
-                        _file(ld, kind, kind),
-                        parameter=ld.parameter,
-                        band=ld.population_band,
-                        basin=basin.basin,
-                        coefficients=ld.coefficients,
-                        jurisdictions=basin.jurisdictions,
-                    )
-                )
-        elif kind == "point_sources":
-            parts.append(
-                loads.point_source_loads(
-                    net.reaches,
-                    _file(ld, kind, kind),
-                    parameter=ld.parameter,
-                    tolerance_m=ld.point_tolerance_m,
-                    coefficients=ld.coefficients,
-                )
-            )
-        elif kind == "jurisdiction_table":
-            level = ld.jurisdiction_level or cfg.boundaries.levels[-1]
-            t = _jurisdiction_table(_file(ld, kind, kind), basin, level)
-            parts.append(
-                loads.jurisdiction_loads(
-                    pieces,
-                    t,
-                    level=level,
-                    by=ld.distribute_by,  # checked by load_config
-                    reaches=net.reaches,
-                )
-            )
-        elif kind == "landcover":
-            parts.append(
-                diffuse.landcover_loads(
-                    pieces,
-                    _file(ld, "landcover_raster", kind),
-                    parameter=ld.parameter,
-                    region=ld.export_region,
-                    table=table,
-                    basin=basin.basin,
-                    jurisdictions=basin.jurisdictions,
-                )
-            )
-        elif kind == "deposition":
-            parts.append(
-                diffuse.deposition_loads(
-                    pieces,
-                    _file(ld, "landcover_raster", kind),
-                    parameter=ld.parameter,
-                    region=ld.deposition_region,
-                    basin=basin.basin,
-                    jurisdictions=basin.jurisdictions,
-                )
-            )
-        elif kind == "monitoring" and station_loads is not None:
-            # incremental loads C.Q between stations (the monitoring stage's mass balance)
-            parts.append(station_loads)
-        else:
-            msg = (
-                f"[loads].sources: {kind!r} needs the [monitoring] stations and observations "
-                "files (the loads are the incremental loads C.Q between stations); add them "
-                "or use another source"
-            )
-            raise InputError(msg)
-    parts = [p for p in parts if len(p)]
+    x = _Inputs(basin=basin, net=net, pieces=pieces, tables=tables, station_loads=station_loads)
+    unknown = [k for k in x.ld.sources if k not in _LOADERS]
+    if unknown:  # load_config rejects these; kept for configs built in code
+        msg = f"[loads].sources: unknown kind(s) {unknown}; use some of {list(_LOADERS)}"
+        raise InputError(msg)
+    parts = [p for p in (_LOADERS[k](x) for k in x.ld.sources) if len(p)]
     if not parts:
         msg = "[loads].sources produced no load at all"
         raise InputError(msg)
