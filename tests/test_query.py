@@ -205,7 +205,9 @@ def test_crossings_of_the_drainage_network(taihu):
     assert len(canal) > 0
     assert set(canal).isdisjoint(query.crossings(taihu, include_minor=True)["reach_id"])
     assert query.crossings(taihu, river="运河").empty
-    assert query.crossings(taihu, river="Thames").empty
+    # a name no reach carries is an error, as in `query river`, not an empty answer
+    with pytest.raises(InputError, match=r"no river matches 'Thames'; named rivers are \["):
+        query.crossings(taihu, river="Thames")
     rec = query.crossing_records(c)
     assert set(rec[0]) == set(query.CROSSING_FIELDS)
     json.dumps(rec, allow_nan=False)  # plain JSON values

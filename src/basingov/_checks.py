@@ -6,7 +6,9 @@ way: what is wrong, where, and how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,9 @@ __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
     "check_piece_level",
+    "close_names",
     "expand_user",
+    "fold",
     "level_names",
     "missing_columns",
     "piece_levels",
@@ -36,6 +40,33 @@ __all__ = [
 
 #: Columns every jurisdiction layer carries (one row per unit, all levels in one layer).
 JURISDICTION_COLUMNS: tuple[str, ...] = ("jur_id", "name", "level", "level_name", "parent_id")
+
+
+def fold(text: str) -> str:
+    """Fold a name for matching: case and accents dropped (``"Zürich"`` -> ``"zurich"``).
+
+    Examples
+    --------
+    >>> fold("Zürich"), fold("Île-de-France"), fold("太湖")
+    ('zurich', 'ile-de-france', '太湖')
+    """
+    decomposed = unicodedata.normalize("NFKD", str(text).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def close_names(query: str, names: Iterable[Any], *, n: int = 3) -> list[str]:
+    """Return the names most like ``query`` (case and accents ignored), best first.
+
+    Examples
+    --------
+    >>> close_names("Themes", ["THAMES", "RIVER COLNE", "RIVER CHURN"])
+    ['THAMES']
+    """
+    by_fold: dict[str, str] = {}
+    for name in names:
+        by_fold.setdefault(fold(name), str(name))
+    hits = difflib.get_close_matches(fold(query), list(by_fold), n=n, cutoff=0.6)
+    return [by_fold[h] for h in hits]
 
 
 def missing_columns(df: pd.DataFrame, cols: Iterable[str | None]) -> list[str]:

@@ -24,6 +24,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from basingov._checks import close_names, fold
 from basingov.datasets import Basin, load_basin, load_network
 from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
@@ -44,7 +45,13 @@ from basingov.overlay import (
     reach_jurisdictions,
     split_reaches,
 )
-from basingov.rivers import alias_groups, match_rivers, river_chiefs, river_names
+from basingov.rivers import (
+    alias_groups,
+    match_rivers,
+    no_river_message,
+    river_chiefs,
+    river_names,
+)
 
 __all__ = [
     "CROSSING_FIELDS",
@@ -450,6 +457,10 @@ def find_jurisdiction(
 ) -> pd.Series:
     """Find one jurisdiction by id, exact name or unique name prefix (case-insensitive).
 
+    Names are compared with their accents too, then, if nothing matches, without them
+    (``"Zurich"`` finds ``"Zürich"``); when still nothing matches, the error suggests the
+    closest names.
+
     Parameters
     ----------
     jurisdictions
@@ -485,10 +496,14 @@ def find_jurisdiction(
             raise InputError(msg)
         j = j[j["level_name"] == level]
     key = name_or_id.strip().casefold()
+    folded = j["name"].astype(str).map(fold)
     for hit in (
         j[j["jur_id"].astype(str).str.casefold() == key],
         j[j["name"].astype(str).str.casefold() == key],
         j[j["name"].astype(str).str.casefold().str.startswith(key)],
+        # accents ignored last ("Zurich" finds "Zürich")
+        j[folded == fold(key)],
+        j[folded.str.startswith(fold(key))],
     ):
         if len(hit) == 1:
             return hit.iloc[0]
@@ -502,9 +517,11 @@ def find_jurisdiction(
                 "or a level (--level)"
             )
             raise InputError(msg)
+    close = close_names(name_or_id.strip(), j["name"])
     msg = (
         f"no jurisdiction matches {name_or_id!r}"
         + (f" at level {level!r}" if level else "")
+        + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
         + "; pass a jur_id or a name from the basin's jurisdictions layer"
     )
     raise InputError(msg)
@@ -587,8 +604,9 @@ def crossings(
     Raises
     ------
     InputError
-        If the level is unknown, the network has no river names, or a jurisdiction of
-        ``between`` cannot be found.
+        If the level is unknown, the network has no river names, no reach name matches
+        ``river`` (the message suggests close names), or a jurisdiction of ``between``
+        cannot be found.
 
     Examples
     --------
@@ -616,6 +634,8 @@ def crossings(
         hit = np.zeros(len(names), dtype=bool)
         for w in wanted:
             hit |= names.str.contains(w, regex=False).to_numpy()
+        if not hit.any():
+            raise InputError(no_river_message(river, reaches["name"].dropna().unique()))
         on = _fill_river_gaps(net, hit)
         c = c[c["reach_id"].isin(names.index[on])]
     if between is not None:

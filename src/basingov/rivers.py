@@ -15,7 +15,7 @@ It needs only the network and the overlay, not loads or money, so it lives apart
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import require_columns, require_known, select_levels
+from basingov._checks import close_names, require_columns, require_known, select_levels
 from basingov.errors import InputError
 from basingov.network import csr_reverse
 
@@ -33,6 +33,7 @@ __all__ = [
     "SAME_NAME_MIN_RATIO",
     "alias_groups",
     "match_rivers",
+    "no_river_message",
     "river_chiefs",
     "river_courses",
     "river_names",
@@ -623,6 +624,20 @@ def alias_groups(names: Sequence[str], groups: Sequence[str]) -> dict[str, list[
     return out
 
 
+def no_river_message(query: str, names: Iterable[Any]) -> str:
+    """Say that ``query`` matches no river name: the closest names, then the names.
+
+    Examples
+    --------
+    >>> no_river_message("Themes", ["THAMES", "RIVER COLNE", ""])
+    "no river matches 'Themes' (did you mean 'THAMES'?); named rivers are ['RIVER COLNE', 'THAMES']"
+    """
+    names = sorted({str(n) for n in names if str(n).strip()})
+    close = [c for w in query.split("|") if w.strip() for c in close_names(w.strip(), names)]
+    hint = f" (did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""
+    return f"no river matches {query!r}{hint}; named rivers are {names[:30]}"
+
+
 def match_rivers(names: Sequence[str], query: str) -> list[str]:
     """Names matching ``query``: exact (ignoring case) where any is, else by substring.
 
@@ -646,8 +661,7 @@ def match_rivers(names: Sequence[str], query: str) -> list[str]:
     if not hit:
         hit = [n for n, lc in low if any(w in lc for w in wanted)]
     if not hit:
-        msg = f"no river matches {query!r}; named rivers are {sorted(set(names))[:30]}"
-        raise InputError(msg)
+        raise InputError(no_river_message(query, names))
     return list(dict.fromkeys(hit))
 
 

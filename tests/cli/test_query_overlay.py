@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from basingov.cli import cli
 from basingov.errors import InputError
+from basingov.query import crossings as query_crossings
 from basingov.query import find_jurisdiction
 
 pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
@@ -114,3 +115,30 @@ def test_find_jurisdiction_errors():
         find_jurisdiction(j, "Hessen", level="nuts1")
     with pytest.raises(InputError, match=r"level 'nuts9' is not a jurisdiction level"):
         find_jurisdiction(j, "DE1", level="nuts9")
+
+
+def test_find_jurisdiction_ignores_accents_last_and_suggests_close_names():
+    j = pd.DataFrame(
+        {
+            "jur_id": ["CH04", "CH05", "DE1"],
+            "name": ["Zürich", "Zug", "Zürichsee-Ufer"],
+            "level": [2, 2, 2],
+            "level_name": ["nuts2"] * 3,
+        }
+    )
+    # an exact name wins over prefixes; accents are ignored only when nothing else matches
+    assert find_jurisdiction(j, "zürich")["jur_id"] == "CH04"
+    assert find_jurisdiction(j, "ZURICH")["jur_id"] == "CH04"
+    assert find_jurisdiction(j, "zurichsee")["jur_id"] == "DE1"
+    with pytest.raises(
+        InputError, match=r"no jurisdiction matches 'Zurch' \(did you mean 'Zürich'"
+    ):
+        find_jurisdiction(j, "Zurch")
+    with pytest.raises(InputError, match=r"no jurisdiction matches 'Bern'; pass a jur_id"):
+        find_jurisdiction(j, "Bern")
+
+
+def test_crossings_river_with_a_misspelt_name_suggests_the_name(shipped_overlay):
+    ov = shipped_overlay("thames")
+    with pytest.raises(InputError, match=r"no river matches 'Themes' \(did you mean 'THAMES'\?\)"):
+        query_crossings(ov, river="Themes")
