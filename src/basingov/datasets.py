@@ -101,6 +101,11 @@ def get_path(name: str) -> Path:
     path = data_dir() / "basins" / f"{name}.toml"
     if not path.is_file():
         msg = f"No shipped basin named {name!r}; available basins are {available()}"
+        if "/" in name or os.sep in name:  # a path, not a name: say what it is not
+            msg = (
+                f"{name!r} is neither an existing basin config (.toml) nor a shipped basin "
+                f"(available basins are {available()}); check the path"
+            )
         raise InputError(msg)
     return path
 

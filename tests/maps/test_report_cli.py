@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
-from basingov.errors import BasingovWarning, OutputExistsError
+from basingov.errors import BasingovWarning, InputError, OutputExistsError
 from basingov.report import report_content, write_report
 
 
@@ -169,3 +169,29 @@ def test_imports_are_counted_once_and_the_gross_figure_is_explained(shipped_run)
     assert "each load counted once (9 counting every crossing in" in text
     old = {k: v for k, v in row.items() if k != "imported_gross_kg_day"}
     assert "counted at every crossing in" in jurisdiction_popup(old, unit="TN", names={})
+
+
+@pytest.mark.parametrize("command", ["map", "report"])
+def test_a_source_that_is_no_run_says_what_it_is_not(tmp_path, command):
+    # a folder without a finished run, and a path that does not exist: what to pass instead
+    folder = tmp_path / "not_a_run"
+    folder.mkdir()
+    res = CliRunner().invoke(cli, [command, str(folder), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 1
+    assert isinstance(res.exception, InputError)
+    assert "is a folder but not a finished run folder (it has no summary.json)" in str(
+        res.exception
+    )
+    missing = tmp_path / "nothere"
+    res = CliRunner().invoke(cli, [command, str(missing), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 1
+    assert f"{missing} does not exist; pass a run folder" in str(res.exception)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_config_path_that_does_not_exist_is_not_called_a_basin_name(tmp_path):
+    res = CliRunner().invoke(cli, ["run", "./nothere", "-o", str(tmp_path / "out")])
+    assert res.exit_code == 1
+    assert "'./nothere' is neither an existing basin config (.toml) nor a shipped basin" in str(
+        res.exception
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from basingov import maps, pipeline
 from basingov.cli._common import output_options
 from basingov.config import load_config
 from basingov.datasets import available, resolve_config
+from basingov.errors import InputError
 from basingov.io import check_overwrite
 
 __all__ = ["map_", "resolve_run"]
@@ -23,8 +25,20 @@ def resolve_run(source: str, stack: contextlib.ExitStack, *, progress: bool = Fa
     A basin name or config is run into a temporary folder that ``stack`` removes.
     """
     path = Path(source)
-    if path.is_dir() and (path / "summary.json").is_file():
-        return path
+    if not path.exists() and ("/" in source or os.sep in source):
+        msg = (
+            f"{source} does not exist; pass a run folder (basingov run BASIN -o FOLDER), a "
+            f"basin config (.toml) or a shipped basin name ({', '.join(available())})"
+        )
+        raise InputError(msg)
+    if path.is_dir():
+        if (path / "summary.json").is_file():
+            return path
+        msg = (
+            f"{path} is a folder but not a finished run folder (it has no summary.json); "
+            f"pass the folder of `basingov run BASIN -o FOLDER`, a basin name or a config"
+        )
+        raise InputError(msg)
 
     cfg = load_config(resolve_config(source))
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="basingov-")))
