@@ -14,6 +14,7 @@ from basingov.network import network_from_table
 from basingov.overlay import overlay_network
 from basingov.spillover import (
     _crossing_flux,
+    matrix_long,
     origin_loads,
     piece_network,
     routing_graph,
@@ -248,6 +249,34 @@ def test_border_totals_are_numpys_row_sums_of_the_dense_array(nj):
     if nj >= 1000:  # the test can fail: the plain sum of each row's cells differs
         plain = np.bincount(link, weights=dense[link, origin], minlength=nb)
         assert not np.array_equal(plain, got)
+
+
+def _stacked(matrix, *, level, level_name):
+    """``matrix_long`` as it was: ``matrix.stack()`` and its non-zero cells."""
+    s = matrix.stack()
+    s = s[s.to_numpy() != 0]
+    return pd.DataFrame(
+        {
+            "origin": s.index.get_level_values(0).astype(str),
+            "receptor": s.index.get_level_values(1).astype(str),
+            "level": level,
+            "level_name": level_name,
+            "load_kg_day": s.to_numpy(dtype=np.float64),
+        }
+    )
+
+
+@pytest.mark.parametrize("dtype", [float, int])
+def test_matrix_long_lists_the_cells_stack_listed(dtype):
+    rng = np.random.default_rng(5)
+    for shape in [(0, 0), (1, 1), (3, 5), (40, 40)]:
+        v = (rng.uniform(0, 3, shape) * (rng.random(shape) < 0.4)).astype(dtype)
+        if dtype is float and v.size:
+            v.flat[rng.integers(0, v.size)] = np.nan
+        ids = [f"J{int(i)}" for i in rng.permutation(max(shape))]  # labels not sorted
+        m = pd.DataFrame(v, index=ids[: shape[0]], columns=ids[: shape[1]])
+        got = matrix_long(m, level=2, level_name="unit")
+        pd.testing.assert_frame_equal(got, _stacked(m, level=2, level_name="unit"))
 
 
 @pytest.fixture(scope="module")

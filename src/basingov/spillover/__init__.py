@@ -152,15 +152,16 @@ def matrix_long(matrix: pd.DataFrame, *, level: int, level_name: str) -> pd.Data
     >>> matrix_long(m, level=0, level_name="country")["load_kg_day"].tolist()
     [1.0, 2.0, 3.0]
     """
-    s = matrix.stack()
-    s = s[s.to_numpy() != 0]
+    # the non-zero cells row by row, as matrix.stack() lists them, without stacking all
+    values = matrix.to_numpy()
+    r, c = np.nonzero(values != 0)
     return pd.DataFrame(
         {
-            "origin": s.index.get_level_values(0).astype(str),
-            "receptor": s.index.get_level_values(1).astype(str),
+            "origin": matrix.index[r].astype(str),
+            "receptor": matrix.columns[c].astype(str),
             "level": level,
             "level_name": level_name,
-            "load_kg_day": s.to_numpy(dtype=np.float64),
+            "load_kg_day": values[r, c].astype(np.float64),
         }
     )
 
