@@ -73,7 +73,7 @@ from basingov.spillover.routing import (
     route,
     routing_graph,
 )
-from basingov.spillover.transfer import Transfer, transfer
+from basingov.spillover.transfer import Transfer, _border_totals, transfer
 from basingov.spillover.uncertainty import (
     MonteCarloSamples,
     _level_loads,
@@ -152,15 +152,16 @@ def matrix_long(matrix: pd.DataFrame, *, level: int, level_name: str) -> pd.Data
     >>> matrix_long(m, level=0, level_name="country")["load_kg_day"].tolist()
     [1.0, 2.0, 3.0]
     """
-    s = matrix.stack()
-    s = s[s.to_numpy() != 0]
+    # the non-zero cells row by row, as matrix.stack() lists them, without stacking all
+    values = matrix.to_numpy()
+    r, c = np.nonzero(values != 0)
     return pd.DataFrame(
         {
-            "origin": s.index.get_level_values(0).astype(str),
-            "receptor": s.index.get_level_values(1).astype(str),
+            "origin": matrix.index[r].astype(str),
+            "receptor": matrix.columns[c].astype(str),
             "level": level,
             "level_name": level_name,
-            "load_kg_day": s.to_numpy(dtype=np.float64),
+            "load_kg_day": values[r, c].astype(np.float64),
         }
     )
 
@@ -360,14 +361,19 @@ def _crossing_flux(
     links["crossing_id"] = links["crossing_id"].fillna(
         pd.Series([f"{level}-link-{i}" for i in links["link"]], index=links.index)
     )
-    fl = t.border_flux[links["link"].to_numpy()]
-    r, o = np.nonzero(fl)
-    tot = fl.sum(axis=1)
+    # each row's non-zero fluxes by origin (ascending), from the sparse border fluxes
+    bl, bo, bv = t.border_entries
+    start = np.searchsorted(bl, np.arange(s.size + 1))
+    link = links["link"].to_numpy()
+    cnt = start[link + 1] - start[link]
+    r = np.repeat(np.arange(link.size), cnt)
+    k = np.arange(int(cnt.sum())) + np.repeat(start[link] - (np.cumsum(cnt) - cnt), cnt)
+    tot = _border_totals(t.border_entries, s.size, t.generated.size)
     out = links.iloc[r].reset_index(drop=True).drop(columns="link")
     out.insert(1, "level_name", level)
-    out["origin"] = ids[o].astype(str)
-    out["load_kg_day"] = fl[r, o]
-    out["share"] = fl[r, o] / tot[r]
+    out["origin"] = ids[bo[k]].astype(str)
+    out["load_kg_day"] = bv[k]
+    out["share"] = bv[k] / tot[bl[k]]
     cols = ["crossing_id", "level_name", "from_jur", "to_jur", "reach_id", "to_reach_id",
             "fraction", "origin", "load_kg_day", "share"]  # fmt: skip
     return out[cols]

@@ -291,20 +291,39 @@ def tree_paths(  # pragma: no cover - compiled
     origin: np.ndarray,
     load: np.ndarray,
     border_of: np.ndarray,
-    extra: np.ndarray,
     gen: np.ndarray,
     dec: np.ndarray,
     ret: np.ndarray,
     dlv: np.ndarray,
-) -> None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Follow each point load down its path of a tree (few loads, any number of origins).
 
-    ``border_of[k]`` is the row of ``extra`` (border links x origins) of the link leaving
-    node ``k``, -1 if that link is not a border; the flux leaving ``k`` is added there.
+    ``border_of[k]`` is the border link (row) of the link leaving node ``k``, -1 if that
+    link is not a border. Returns the flux leaving a node over a border link, summed per
+    (link, origin) cell, as ``(link, origin, flux)`` arrays (cells of no flux left out).
+
+    The loads are taken origin by origin, each origin's in the order given: every
+    quantity of an origin (its totals, and each of its cells, from 0.0) gets the
+    additions of its loads in the order given, as when the loads are taken in the order
+    given and the cells are those of a dense border links x origins array. Memory: the
+    cells, not the links x origins.
     """
-    for e in range(node.shape[0]):
+    cap = max(16, 2 * node.shape[0])
+    bl = np.empty(cap, dtype=np.int64)
+    bo = np.empty(cap, dtype=np.int64)
+    bv = np.empty(cap)
+    m = 0
+    slot = np.full(max(1, border_of.max() + 1), -1, dtype=np.int64)
+    by_origin = np.argsort(origin, kind="mergesort")
+    first = 0  # the first cell of the current origin
+    for t in range(by_origin.shape[0]):
+        e = by_origin[t]
         i = node[e]
         o = origin[e]
+        if t > 0 and o != origin[by_origin[t - 1]]:
+            for c in range(first, m):
+                slot[bl[c]] = -1
+            first = m
         g = load[e]
         gen[o] += g
         f = entry[i] * g
@@ -315,8 +334,20 @@ def tree_paths(  # pragma: no cover - compiled
         k = i
         while True:
             b = border_of[k]
-            if b >= 0:
-                extra[b, o] += f
+            if b >= 0 and f != 0.0:
+                c = slot[b]
+                if c >= 0:
+                    bv[c] += f
+                else:
+                    if m == bl.shape[0]:
+                        bl = _grown(bl, m)
+                        bo = _grown(bo, m)
+                        bv = _grown(bv, m)
+                    slot[b] = m
+                    bl[m] = b
+                    bo[m] = o
+                    bv[m] = f
+                    m += 1
             d = idx_ds[k]
             if d < 0:
                 dlv[o] += f
@@ -330,6 +361,15 @@ def tree_paths(  # pragma: no cover - compiled
             k = d
             if f == 0.0:
                 break
+    return bl[:m].copy(), bo[:m].copy(), bv[:m].copy()
+
+
+@njit(cache=True)
+def _grown(a: np.ndarray, used: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Return a buffer twice as long as ``a`` holding its first ``used`` items."""
+    out = np.empty(2 * a.shape[0], dtype=a.dtype)
+    out[:used] = a[:used]
+    return out
 
 
 @njit(cache=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,9 +36,12 @@ class Transfer:
         J x J source-receptor matrix :math:`S` (see :func:`transfer`).
     border_src, border_dst, border_frac
         The border links (node positions and link fraction).
+    border_entries
+        The non-zero flux by origin crossing each border link, as ``(link, origin, flux)``
+        arrays sorted by link, then origin (``link`` a row of ``border_src``).
     border_flux
-        n_border x J flux by origin crossing each border link (built on first use: with
-        thousands of jurisdictions it is large, and the matrix does not need it).
+        The same as a dense n_border x J array, built on each use (with thousands of
+        jurisdictions it is large; the tables use :attr:`border_entries`).
     generated, delivered, decayed, retained, exported, returned
         Length-J per-jurisdiction totals (kg/day): generated, delivered to outlets,
         decayed, retained (all by origin); own load leaving the jurisdiction across its
@@ -65,18 +67,84 @@ class Transfer:
     retained: np.ndarray
     exported: np.ndarray
     returned: np.ndarray
-    _border: np.ndarray | Callable[[], np.ndarray] = field(repr=False)
+    _border: tuple[np.ndarray, np.ndarray, np.ndarray] = field(repr=False)
     first_exit: np.ndarray | None = None
     first_entry: np.ndarray | None = None
 
     @property
+    def border_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Non-zero border fluxes ``(link, origin, flux)``, sorted by link, then origin."""
+        return self._border
+
+    @property
     def border_flux(self) -> np.ndarray:
-        """n_border x J flux by origin crossing each border link."""
-        bf = self._border
-        if callable(bf):
-            bf = bf()
-            object.__setattr__(self, "_border", bf)
-        return bf
+        """n_border x J flux by origin crossing each border link (dense, built on each use)."""
+        out = np.zeros((self.border_src.size, self.matrix.shape[0]))
+        link, origin, flux = self._border
+        out[link, origin] = flux
+        return out
+
+
+def _entries(
+    link: np.ndarray, origin: np.ndarray, flux: np.ndarray, nj: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse border fluxes from ``(link, origin, flux)`` triplets, in canonical form.
+
+    The triplets are summed per (link, origin) cell in the order given, from 0.0, as
+    ``dense[link, origin] += flux`` over them would (the same additions in the same
+    order); cells summing to zero are dropped (a dense array holds zero there) and the
+    rest sorted by link, then origin. The arrays are read-only.
+    """
+    nj = max(1, nj)
+    key = np.asarray(link, dtype=np.int64) * nj + np.asarray(origin, dtype=np.int64)
+    order = np.argsort(key, kind="stable")  # a cell's triplets stay in their order
+    key = key[order]
+    new = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=new[1:])
+    cell = np.cumsum(new) - 1
+    val = np.bincount(cell, weights=np.asarray(flux, dtype=np.float64)[order])
+    key = key[new]
+    nz = val != 0
+    out = (key[nz] // nj, key[nz] % nj, val[nz])
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+#: Largest rows x origins block of dense border fluxes that :func:`_border_totals` holds.
+_TOTALS_BLOCK_CELLS = 1 << 18
+
+
+def _border_totals(
+    border: tuple[np.ndarray, np.ndarray, np.ndarray], n_links: int, n_jur: int
+) -> np.ndarray:
+    """Total flux over every origin crossing each border link (one value per link).
+
+    ``border`` as :attr:`Transfer.border_entries`, of ``n_links`` links and ``n_jur``
+    origins. The same numbers as ``border_flux.sum(axis=1)``: each link's row of fluxes
+    is written, zeros included, into a dense block of at most ``_TOTALS_BLOCK_CELLS``
+    cells and summed by numpy along the row (numpy sums a row pairwise, so a row's sum
+    depends on where its zeros lie; a block of rows gives each row the additions of the
+    whole array). Links without flux get 0 and are not summed.
+    """
+    link, origin, flux = border
+    nb, nj = n_links, n_jur
+    out = np.zeros(nb)
+    rows = np.unique(link)
+    if rows.size == 0:
+        return out
+    start = np.searchsorted(link, rows)
+    end = np.append(start[1:], link.size)
+    step = max(1, _TOTALS_BLOCK_CELLS // max(1, nj))
+    buf = np.zeros((min(step, rows.size), nj))
+    for r0 in range(0, rows.size, step):
+        r1 = min(rows.size, r0 + step)
+        lo, hi = int(start[r0]), int(end[r1 - 1])
+        at = (np.repeat(np.arange(r1 - r0), end[r0:r1] - start[r0:r1]), origin[lo:hi])
+        buf[at] = flux[lo:hi]
+        out[rows[r0:r1]] = buf[: r1 - r0].sum(axis=1)
+        buf[at] = 0.0
+    return out
 
 
 def _transfer_tree(
@@ -102,7 +170,7 @@ def _transfer_tree(
     off, cols, down, ret_at, own = K.zone_columns(
         graph.idx_ds, zone, exits, empty, empty, jur[exits], nj
     )
-    # border fluxes as (border, origin, flux) triplets: the dense array is built on use
+    # border fluxes as (border, origin, flux) triplets, never a dense border x origin array
     bb = np.empty(cols.shape[0], dtype=np.int64)
     bj = np.empty(cols.shape[0], dtype=np.int64)
     bv = np.empty(cols.shape[0])
@@ -111,24 +179,18 @@ def _transfer_tree(
         smat, dec, ret, dlv, exported, returned, border_zone, bb, bj, bv,
     )  # fmt: skip
     bsrc = exits[has_ds]
-
-    def dense_border() -> np.ndarray:
-        out = np.zeros((nb, nj))
-        out[bb[:m], bj[:m]] = bv[:m]
-        return out
-
+    border = _entries(bb[:m], bj[:m], bv[:m], nj)
+    del bb, bj, bv
     links = (bsrc, graph.idx_ds[bsrc], np.ones(nb))
     # a zone's own load at its exit is what first leaves the jurisdiction's waters
     first = np.bincount(jur[bsrc], weights=acc[bsrc], minlength=nj)
-    return _closed(
-        smat, links, dense_border, gen, dlv, dec, ret, exported, returned, first_exit=first
-    )
+    return _closed(smat, links, border, gen, dlv, dec, ret, exported, returned, first_exit=first)
 
 
 def _closed(
     smat: np.ndarray,
     links: tuple[np.ndarray, np.ndarray, np.ndarray],
-    border: np.ndarray | Callable[[], np.ndarray],
+    border: tuple[np.ndarray, np.ndarray, np.ndarray],
     gen: np.ndarray,
     dlv: np.ndarray,
     dec: np.ndarray,
@@ -140,9 +202,9 @@ def _closed(
 ) -> Transfer:
     """Return the :class:`Transfer`, its diagonal closed by ``gen - exported + returned``.
 
-    ``links`` are the border links ``(src, dst, frac)``; ``border`` their fluxes (border
-    links x origins), or a function that builds them on first use; ``first_exit`` as in
-    :class:`Transfer` (None: computed later by :func:`transfer`).
+    ``links`` are the border links ``(src, dst, frac)``; ``border`` their fluxes by origin
+    as :func:`_entries` gives them; ``first_exit`` as in :class:`Transfer` (None: computed
+    later by :func:`transfer`).
     """
     np.fill_diagonal(smat, gen - exported + returned)
     return Transfer(
@@ -162,13 +224,35 @@ def _closed(
 
 
 def _border_sums(
-    rj: np.ndarray, bsrc: np.ndarray, bdst: np.ndarray, flux: np.ndarray, nj: int
+    rj: np.ndarray,
+    bsrc: np.ndarray,
+    bdst: np.ndarray,
+    border: tuple[np.ndarray, np.ndarray, np.ndarray],
+    nj: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each origin's flux over its own border links (out, by source) and back (in, by target)."""
-    rows = np.arange(bsrc.size)
-    out = np.bincount(rj[bsrc], weights=flux[rows, rj[bsrc]], minlength=nj)
-    back = np.bincount(rj[bdst], weights=flux[rows, rj[bdst]], minlength=nj)
+    """Each origin's flux over its own border links (out, by source) and back (in, by target).
+
+    ``border`` as :func:`_entries` gives it; a link's weight is its flux of the origin in
+    question, zero where it has none (summed over every link in link order).
+    """
+    link, origin, flux = border
+    out_w = np.zeros(bsrc.size)
+    back_w = np.zeros(bsrc.size)
+    hit = origin == rj[bsrc[link]]
+    out_w[link[hit]] = flux[hit]
+    hit = origin == rj[bdst[link]]
+    back_w[link[hit]] = flux[hit]
+    out = np.bincount(rj[bsrc], weights=out_w, minlength=nj)
+    back = np.bincount(rj[bdst], weights=back_w, minlength=nj)
     return out, back
+
+
+def _add_to_matrix(
+    smat: np.ndarray, rj: np.ndarray, bdst: np.ndarray, border: tuple[np.ndarray, ...]
+) -> None:
+    """Add each border flux to ``smat[origin, receptor]``, in link order (in place)."""
+    link, origin, flux = border
+    np.add.at(smat, (origin, rj[bdst[link]]), flux)
 
 
 def transfer(
@@ -509,27 +593,29 @@ def _add_foreign(
     On a tree each load is followed down its single path; otherwise the loads are routed
     by :func:`route`, one layer per rank of an entry within its node (a node holds at most
     one entry per layer) and in blocks of at most ``max_cells`` nodes x origins. Their
-    fluxes are added at the border links of ``t``, and a load of origin o placed on a node
-    labelled r != o counts in S[o, r] where it enters.
+    fluxes are added at the border links of ``t`` (as (link, origin, flux) triplets, in
+    the order a dense border links x origins array would receive them), and a load of
+    origin o placed on a node labelled r != o counts in S[o, r] where it enters.
     """
     n = graph.n
     bsrc, bf = t.border_src, t.border_frac
-    extra = np.zeros((bsrc.size, nj))
     gen, dlv, dec, ret = (v.copy() for v in (t.generated, t.delivered, t.decayed, t.retained))
     if graph.kind == "tree" and method != "solve":
         # a tree: follow each load down its single path (O(entries x depth), no n x J)
         border_of = np.full(n, -1, dtype=np.int64)
         border_of[bsrc] = np.arange(bsrc.size)
-        K.tree_paths(
+        el, eo, ev = K.tree_paths(
             graph.idx_ds, kp, entry_factors(kp, is_lake=lake), lake, node, origin, load,
-            border_of, extra, gen, dec, ret, dlv,
+            border_of, gen, dec, ret, dlv,
         )  # fmt: skip
+        extra = _entries(el, eo, ev, nj)
         return _with_foreign(t, rj, node, origin, load, extra, gen, dlv, dec, ret, nj)
     order = np.lexsort((origin, node))
     node, origin, load = node[order], origin[order], load[order]
     first = np.searchsorted(node, node, side="left")
     rank = np.arange(node.size) - first
     step = max(1, max_cells // max(1, n))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for layer in range(int(rank.max(initial=-1)) + 1):
         sel = rank == layer
         nd, ld = node[sel], load[sel]
@@ -543,12 +629,32 @@ def _add_foreign(
             codes[nd[inb]] = inv[inb] - j0
             r = route(graph, kp, g, codes, is_lake=lake, n_origins=j1 - j0, method=method)
             cols = sub[j0:j1]
-            extra[:, cols] += bf[:, None] * r.flux[bsrc]
+            parts.append(_block_entries(bf[:, None] * r.flux[bsrc], cols))
             gen[cols] += r.generated
             dlv[cols] += r.delivered
             dec[cols] += r.decayed
             ret[cols] += r.retained
+    extra = _entries(*_concat(parts), nj)
     return _with_foreign(t, rj, node, origin, load, extra, gen, dlv, dec, ret, nj)
+
+
+def _block_entries(
+    block: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Non-zero cells of a border links x origins block as triplets (origins ``cols``)."""
+    link, j = np.nonzero(block)
+    return link, cols[j], block[link, j]
+
+
+def _concat(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate triplet arrays in order (empty int64, int64, float64 arrays if none)."""
+    if not parts:
+        e = np.zeros(0, dtype=np.int64)
+        return e, e, np.zeros(0)
+    link, origin, flux = zip(*parts, strict=True)
+    return np.concatenate(link), np.concatenate(origin), np.concatenate(flux)
 
 
 def _with_foreign(
@@ -557,24 +663,25 @@ def _with_foreign(
     node: np.ndarray,
     origin: np.ndarray,
     load: np.ndarray,
-    extra: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray, np.ndarray],
     gen: np.ndarray,
     dlv: np.ndarray,
     dec: np.ndarray,
     ret: np.ndarray,
     nj: int,
 ) -> Transfer:
-    """Combine ``t`` with the border fluxes ``extra`` and totals of the foreign loads."""
+    """Combine ``t`` with the foreign loads' totals and border fluxes ``extra``."""
     bsrc, bdst, bf = t.border_src, t.border_dst, t.border_frac
     smat = t.matrix.copy()
-    np.add.at(smat.T, rj[bdst], extra)
+    _add_to_matrix(smat, rj, bdst, extra)
     away = origin != rj[node]
     np.add.at(smat, (origin[away], rj[node[away]]), load[away])
     out, back = _border_sums(rj, bsrc, bdst, extra, nj)
     exported = t.exported + out
     exported += np.bincount(origin[away], weights=load[away], minlength=nj)
     returned = t.returned + back
-    border = t.border_flux + extra
+    # the sum of the two, cell by cell (a cell in one of them only keeps its value)
+    border = _entries(*_concat([t.border_entries, extra]), nj)
     return _closed(smat, (bsrc, bdst, bf), border, gen, dlv, dec, ret, exported, returned)
 
 
@@ -636,7 +743,7 @@ def _transfer_general(
     src, dst, f = graph.links()
     b = rj[src] != rj[dst]
     bsrc, bdst, bf = src[b], dst[b], f[b]
-    bflux = np.zeros((bsrc.size, nj))
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     gen, dlv, dec, ret = (np.zeros(nj) for _ in range(4))
     step = max(1, min(nj, max_cells // max(1, graph.n)))
     for j0 in range(0, nj, step):
@@ -647,16 +754,17 @@ def _transfer_general(
         else:  # origins outside the block go to one extra column, dropped
             oo = np.where((o >= j0) & (o < j1), o - j0, w)
             r = route(graph, kp, g, oo, is_lake=lake, n_origins=w + 1, method=method)
-        bflux[:, j0:j1] = bf[:, None] * r.flux[bsrc, :w]
+        parts.append(_block_entries(bf[:, None] * r.flux[bsrc, :w], np.arange(j0, j1)))
         gen[j0:j1] = r.generated[:w]
         dlv[j0:j1] = r.delivered[:w]
         dec[j0:j1] = r.decayed[:w]
         ret[j0:j1] = r.retained[:w]
+    border = _entries(*_concat(parts), nj)
     smat = np.zeros((nj, nj))
-    np.add.at(smat.T, rj[bdst], bflux)
-    exported, returned = _border_sums(rj, bsrc, bdst, bflux, nj)
+    _add_to_matrix(smat, rj, bdst, border)
+    exported, returned = _border_sums(rj, bsrc, bdst, border, nj)
     away = np.flatnonzero(o != rj)
     if away.size:  # load generated straight into waters routed as another jurisdiction's
         np.add.at(smat, (o[away], rj[away]), g[away])
         exported += np.bincount(o[away], weights=g[away], minlength=nj)
-    return _closed(smat, (bsrc, bdst, bf), bflux, gen, dlv, dec, ret, exported, returned)
+    return _closed(smat, (bsrc, bdst, bf), border, gen, dlv, dec, ret, exported, returned)
