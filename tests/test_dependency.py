@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import subprocess
 import sys
@@ -236,17 +238,206 @@ def test_graph_edges_match_a_pandas_groupby(jur):
     assert any(np.isnan(d["discharge_m3s"]) for *_, d in g.edges(data=True))
 
 
-def test_descendant_sets_match_networkx():
-    from basingov.dependency import _descendant_sets
+def same_bits(a, b) -> bool:
+    """Check two float sequences hold the same doubles, bit for bit (NaNs and signs too)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64))
 
+
+def random_digraph(rng: np.random.Generator, n: int, p: float) -> nx.DiGraph:
+    """Build a gnp digraph with string ids, its nodes and edges added in shuffled order.
+
+    It has two-way links and cycles (gnp), a few self loops and isolated nodes, and its
+    node order, edge order and sorted id order all differ, so a result that follows the
+    wrong one shows. Areas span orders of magnitude (float sums depend on their order);
+    one node has none and one, if any, is NaN.
+    """
+    base = nx.gnp_random_graph(n, p, seed=int(rng.integers(1 << 30)), directed=True)
+    name = {k: f"J{k}" for k in base}  # "J10" sorts before "J2"
+    g = nx.DiGraph()
+    for k in rng.permutation(n).tolist():
+        g.add_node(name[k], area_km2=float(rng.lognormal(2, 3)))
+    edges = [(name[a], name[b]) for a, b in base.edges]
+    for k in rng.choice(n, size=min(n, 3), replace=False).tolist() if n else []:
+        edges.append((name[k], name[k]))
+    for i in rng.permutation(len(edges)).tolist():
+        g.add_edge(*edges[i])
+    if n > 4:
+        del g.nodes[name[0]]["area_km2"]
+        g.nodes[name[1]]["area_km2"] = float("nan") if rng.random() < 0.3 else 0.0
+    return g
+
+
+def drainage_graph(width: int, height: int, seed: int) -> nx.DiGraph:
+    """Build a jurisdiction-like graph: grid cells drain to nearer cells, some both ways.
+
+    Cells of a ``width x height`` grid drain to one or two of their eight neighbours
+    closer to an outlet at the bottom middle; a fifth of the links also run back
+    (meanders along borders), which joins cells into strongly connected components.
+    """
+    rng = np.random.default_rng(seed)
+    cells = [(r, c) for r in range(height) for c in range(width)]
+    g = nx.DiGraph()
+    for k in rng.permutation(len(cells)).tolist():
+        g.add_node(f"U{k:05d}", area_km2=float(rng.lognormal(3, 1.5)))
+    edges = []
+    for k, (r, c) in enumerate(cells):
+        d = np.hypot(r, c - width // 2)
+        down = [
+            (r + dr) * width + c + dc
+            for dr in (-1, 0, 1)
+            for dc in (-1, 0, 1)
+            if 0 <= r + dr < height
+            and 0 <= c + dc < width
+            and np.hypot(r + dr, c + dc - width // 2) < d
+        ]
+        pick = rng.permutation(down)[: 1 + int(rng.random() < 0.4)].tolist() if down else []
+        for j in pick:
+            edges.append((f"U{k:05d}", f"U{j:05d}"))
+            if rng.random() < 0.2:
+                edges.append((f"U{j:05d}", f"U{k:05d}"))
+    for i in rng.permutation(len(edges)).tolist():
+        g.add_edge(*edges[i])
+    return g
+
+
+def reference_reach(g: nx.DiGraph) -> dict[str, list]:
+    """Compute the indicators from networkx's descendant and ancestor sets, as defined.
+
+    Area below: the descendants' areas added one by one in sorted order from 0.0 (what
+    the stage's ``sum`` over the sorted set did before it was compiled, on Python 3.11;
+    ``sum`` compensates rounding from 3.12 on); chain depth: longest path over
+    ``nx.condensation``.
+    """
+    area = nx.get_node_attributes(g, "area_km2")
+
+    def added(below: set) -> float:
+        return functools.reduce(operator.add, (area.get(d, 0.0) for d in sorted(below)), 0.0)
+
+    cond = nx.condensation(g)
+    depth: dict[int, int] = {}
+    for c in nx.topological_sort(cond):
+        depth[c] = max((depth[p] + 1 for p in cond.predecessors(c)), default=0)
+    return {
+        "below": [nx.descendants(g, n) for n in g],
+        "above": [nx.ancestors(g, n) for n in g],
+        "area_below": [added(nx.descendants(g, n)) for n in g],
+        "depth": [depth[cond.graph["mapping"][n]] for n in g],
+    }
+
+
+def assert_reach_matches_networkx(g: nx.DiGraph) -> None:
+    from basingov.dependency import _adjacency, _closure, _condense, _ranked, _reach
+
+    ref = reference_reach(g)
+    r = _reach(g)
+    assert r.nodes == list(g)
+    assert r.n_below.tolist() == [len(s) for s in ref["below"]]
+    assert r.n_above.tolist() == [len(s) for s in ref["above"]]
+    assert same_bits(r.area_below, ref["area_below"])
+    assert r.depth.tolist() == ref["depth"]
+    # the sets themselves, decoded from the bitsets
+    nodes, indptr, indices = _adjacency(g)
+    if not nodes:
+        return
+    cond = _condense(indptr, indices)
+    _, comp_of_rank = _ranked(nodes, cond.comp)
+    ranked = np.array(sorted(nodes), dtype=object)
+    for upstream, key in ((False, "below"), (True, "above")):
+        bits = _closure(cond, comp_of_rank, upstream=upstream)
+        # bit r of a row is bit r % 64 of its word r // 64 (little-endian bytes and bits)
+        members = np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little").astype(bool)
+        assert not members[:, len(nodes) :].any()
+        for i, v in enumerate(nodes):
+            got = set(ranked[members[cond.comp[i], : len(nodes)]]) - {v}
+            assert got == ref[key][i], (v, upstream)
+
+
+def assert_betweenness_matches_networkx(g: nx.DiGraph) -> None:
+    ref = nx.betweenness_centrality(g, normalized=True)
+    got = betweenness(g)
+    assert list(got.index) == list(g)
+    assert same_bits(got.to_numpy(), [ref[v] for v in g])
+
+
+def test_reach_matches_networkx_sets():
     rng = np.random.default_rng(3)
-    for _ in range(20):
-        # random graphs with two-way links, cycles, self loops and isolated nodes
-        g = nx.gnp_random_graph(25, 0.08, seed=int(rng.integers(1 << 30)), directed=True)
-        g.add_edge(3, 3)
-        g.add_node(99)
-        down, up = _descendant_sets(g), _descendant_sets(g, upstream=True)
-        assert list(down) == list(g.nodes)
-        for n in g.nodes:
-            assert down[n] == nx.descendants(g, n)
-            assert up[n] == nx.ancestors(g, n)
+    order_matters = 0
+    for _ in range(60):
+        n = int(rng.integers(0, 40))
+        g = random_digraph(rng, n, float(rng.choice([0.03, 0.08, 0.2])))
+        assert_reach_matches_networkx(g)
+        # the test can tell the order of the area sums: graph order gives other bits
+        area = nx.get_node_attributes(g, "area_km2")
+        for v in g:
+            below = nx.descendants(g, v)
+            a = functools.reduce(operator.add, (area.get(d, 0.0) for d in sorted(below)), 0.0)
+            b = functools.reduce(operator.add, (area.get(d, 0.0) for d in g if d in below), 0.0)
+            order_matters += not same_bits([a], [b])
+    assert order_matters > 10
+
+
+def test_reach_on_small_graphs():
+    for g in (
+        nx.DiGraph(),
+        nx.DiGraph([("A", "A")]),
+        nx.DiGraph([("B", "A"), ("A", "B")]),
+        nx.complete_graph(5, create_using=nx.DiGraph),
+        nx.cycle_graph(6, create_using=nx.DiGraph),
+    ):
+        assert_reach_matches_networkx(g)
+    # wider than one 64-bit word: a chain of 150 nodes, listed in reverse
+    chain = nx.DiGraph()
+    chain.add_nodes_from(f"N{k:03d}" for k in range(150)[::-1])
+    chain.add_edges_from((f"N{k:03d}", f"N{k + 1:03d}") for k in range(149))
+    assert_reach_matches_networkx(chain)
+    assert chain_depth(chain)["N149"] == 149
+    assert downstream_exposure(chain)["N000"] == 149
+
+
+def test_betweenness_matches_networkx_to_the_bit():
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        n = int(rng.integers(0, 45))
+        assert_betweenness_matches_networkx(
+            random_digraph(rng, n, float(rng.choice([0.03, 0.08, 0.2, 0.5])))
+        )
+
+
+def test_betweenness_edge_cases():
+    two_way_grid = nx.DiGraph(nx.grid_2d_graph(9, 9))  # many tied shortest paths
+    isolated = nx.DiGraph([("A", "B"), ("B", "C")])
+    isolated.add_nodes_from(["Z", "Y"])
+    for g in (
+        nx.DiGraph(),
+        nx.DiGraph([("A", "A")]),
+        nx.DiGraph([("A", "B")]),  # n = 2: not rescaled
+        nx.DiGraph([("A", "B"), ("B", "A"), ("B", "C"), ("C", "C")]),
+        nx.complete_graph(7, create_using=nx.DiGraph),
+        nx.cycle_graph(9, create_using=nx.DiGraph),
+        two_way_grid,
+        isolated,
+    ):
+        assert_betweenness_matches_networkx(g)
+    # tuple node ids keep the index networkx's dict would give
+    assert betweenness(two_way_grid).index.equals(
+        pd.Series(nx.betweenness_centrality(two_way_grid)).index
+    )
+
+
+def test_indicators_match_networkx_on_a_drainage_graph():
+    """2,000 jurisdictions, with strongly connected components of up to ten or so."""
+    g = drainage_graph(50, 40, seed=1)
+    assert g.number_of_nodes() == 2000
+    assert max(map(len, nx.strongly_connected_components(g))) >= 10
+    assert_betweenness_matches_networkx(g)
+    assert_reach_matches_networkx(g)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("basin", ["rhine", "taihu", "tennessee", "thames"])
+def test_shipped_graphs_match_networkx(basin, shipped_overlay):
+    dep = shipped_overlay(basin).dependency
+    for g in dep.graphs.values():
+        assert_betweenness_matches_networkx(g)
+        assert_reach_matches_networkx(g)
