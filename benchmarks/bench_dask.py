@@ -317,7 +317,7 @@ def _rss_gib() -> float:
 def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     from distributed import Client, LocalCluster
 
-    from basingov import scale, spillover
+    from basingov import dependency, scale, spillover
     from basingov.network import network_from_table
     from basingov.scale import LOCAL_HTTP
 
@@ -375,6 +375,13 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             peak_sum[step] = rss.step()
             res["unit_crossings"] = int((ov.crossings["level_name"] == "unit").sum())
             res["crossing_flux_rows"] = len(sp.crossing_flux)
+            t0 = time.perf_counter()
+            dep = dependency.analyse(ov, jur)
+            step = "dependency (regions and units)"
+            times[step] = time.perf_counter() - t0
+            rss_after[step] = _rss_gib()
+            peak_sum[step] = rss.step()
+            res["dependency_rows"] = len(dep.table)
             res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
             # sampled, not ru_maxrss: a worker process is forked by the nanny in this
@@ -462,8 +469,9 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             f"{c['matrix_cells']:,} non-zero source-receptor cells, "
             f"{c['crossing_flux_rows']:,} rows of flux by origin per crossing (load balance "
             f"residual <= {c['balance_max_residual']:.1e}), no Monte Carlo bands (200 runs "
-            "of a 10,000 x 10,000 matrix are about 150 GiB; the run's preflight refuses "
-            "them)"
+            f"of a {c['units']:,} x {c['units']:,} matrix are about "
+            f"{200 * c['units'] ** 2 * 8 / GIB:,.0f} GiB; a run's preflight refuses "
+            "that)"
             + (
                 f"; the dependency stage of both levels ({c['dependency_rows']:,} "
                 "jurisdiction rows)."
@@ -491,7 +499,8 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             "| memory | peak RSS (GiB) |",
             "|---|---:|",
             f"| client process (synthetic layers, network, stitching, the along-network "
-            f"overlay, spillover; the LocalCluster's scheduler and nannies run in it too) | "
+            f"overlay, spillover, dependency; the LocalCluster's scheduler and nannies run "
+            f"in it too) | "
             f"{c['client_peak_gib']:.2f} |",
             *[f"| worker {i + 1} | {v:.2f} |" for i, v in enumerate(c["worker_peak_gib"])],
             f"| **total, sampled every 0.2 s (peak of the sum)** | "
