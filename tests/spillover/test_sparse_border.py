@@ -14,6 +14,7 @@ from basingov.network import network_from_table
 from basingov.overlay import overlay_network
 from basingov.spillover import (
     _crossing_flux,
+    matrix_frame,
     matrix_long,
     origin_loads,
     piece_network,
@@ -406,3 +407,16 @@ def test_many_origins_need_no_links_x_origins_array():
     off = ~np.eye(nj, dtype=bool)
     np.testing.assert_allclose(t.matrix[off], into[off], rtol=1e-10, atol=1e-12)
     assert (t.matrix >= 0).all()
+
+
+def test_matrix_frame_copies_unless_told_not_to():
+    t = transfer_fn(routing_graph([1, 2, -1]), [1.0, 0.5, 1.0], [2.0, 1.0, 4.0], [0, 1, 2])
+    ids = ["A", "B", "C"]
+    own = matrix_frame(t, ids)
+    shared = matrix_frame(t, ids, copy=False)
+    assert not np.shares_memory(own.to_numpy(), t.matrix)
+    assert np.shares_memory(shared.to_numpy(), t.matrix)
+    assert own.equals(shared)  # the same cells either way
+    shared.iloc[0, 1] = 5.0  # a change to the shared frame is a change to the transfer's
+    assert t.matrix[0, 1] == 5.0
+    assert own.iloc[0, 1] == 2.0
