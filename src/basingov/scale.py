@@ -129,6 +129,7 @@ dask scheduler address such as tcp://127.0.0.1:8786
 
 def _connect(address: str) -> Any:
     """Connect to a running dask scheduler, or raise a one-line error."""
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     from distributed import Client
 
     try:
@@ -177,6 +178,7 @@ def _distributed_defaults() -> None:
     ``KeyError: 'distributed'``, in basingov and in distributed itself. The defaults are put
     back under whatever the configuration still holds, with a :class:`BasingovWarning`.
     """
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     import dask
     import distributed  # noqa: F401  (its import merges its defaults into dask.config)
 
@@ -209,6 +211,7 @@ def start_method() -> str:
     >>> start_method() in ("fork", "spawn", "forkserver")
     True
     """
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     import dask
 
     _distributed_defaults()
@@ -247,6 +250,7 @@ def _one_blas_thread(*, forking: bool) -> Iterator[None]:
 
 def _local_cluster(cluster_cls: Any, n_workers: int) -> Any:
     """Start a LocalCluster of ``n_workers`` processes, or raise a one-line EngineError."""
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     import dask
 
     method = start_method()
@@ -325,6 +329,7 @@ class Engine:
     @contextlib.contextmanager
     def _client(self) -> Iterator[Any]:
         if self.scheduler == "worker":
+            # deferred: dask is the optional `dask` extra, imported only by runs that use it
             from distributed import worker_client
 
             # secede from the worker's thread pool while the sub-tasks run
@@ -370,6 +375,7 @@ class Engine:
                 fn(it, *shared) if then is None else then(i, fn(it, *shared))
                 for i, it in enumerate(items)
             ]
+        # deferred: dask is the optional `dask` extra, imported only by runs that use it
         from distributed import as_completed
 
         out: list[Any] = [None] * len(items)
@@ -416,6 +422,7 @@ class Engine:
         if not self.distributed:
             yield lambda: fn(*args)
             return
+        # deferred: dask is the optional `dask` extra, imported only by runs that use it
         from distributed import get_client
 
         # inside a task (run all) the calling task keeps its thread until it waits; the
@@ -482,8 +489,7 @@ def trim_memory() -> int:
 
 def _warm() -> None:
     """Import the overlay, loads and map stages and load their numba kernels (on a worker)."""
-    from shapely import LineString, box
-
+    # importing the loads stage here is the point: it warms a worker's imports and kernels
     import basingov.loads  # noqa: F401
 
     with contextlib.suppress(ImportError):  # folium, of the optional maps extra
@@ -492,11 +498,11 @@ def _warm() -> None:
     jur = gpd.GeoDataFrame(
         {"jur_id": ["A", "B"], "name": ["A", "B"], "level": [0, 0],
          "level_name": ["l", "l"], "parent_id": ["", ""]},
-        geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+        geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)],
         crs=3035,
     )  # fmt: skip
     r = gpd.GeoDataFrame(
-        {"reach_id": [1]}, geometry=[LineString([(100, 500), (1900, 500)])], crs=3035
+        {"reach_id": [1]}, geometry=[shapely.LineString([(100, 500), (1900, 500)])], crs=3035
     )
     overlay.reach_overlay(r, jur)
 
@@ -542,6 +548,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
         yield Engine("synchronous", 1)
         return
     _distributed_defaults()
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     from distributed import Client, LocalCluster
 
     cluster = None
@@ -636,6 +643,7 @@ def worker_engine(*, spread: bool = False) -> Iterator[Engine]:
     ------
     Engine
     """
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     from distributed import get_client, get_worker
 
     n = sum(get_client().nthreads().values()) or 1
@@ -763,6 +771,7 @@ def hilbert_order(reaches: gpd.GeoDataFrame) -> np.ndarray:
     >>> hilbert_order(r).tolist()
     [1, 2, 0]
     """
+    # deferred: dask is the optional `dask` extra, imported only by runs that use it
     import dask_geopandas
 
     g = gpd.GeoDataFrame(geometry=reaches.geometry.to_numpy(), crs=reaches.crs)
