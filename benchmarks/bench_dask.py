@@ -269,6 +269,8 @@ class RssSampler:
         self.dt = dt
         self.peak = 0
         self.step_peak = 0
+        self.step_client = 0  # this process's RSS when the step's summed peak was sampled
+        self.last_client = 0.0
         self.peak_by_pid: dict[int, int] = {}
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._loop, daemon=True)
@@ -276,21 +278,27 @@ class RssSampler:
     def _loop(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
+            total = client = 0
             for p in [me, *me.children(recursive=True)]:
                 try:
                     rss = p.memory_info().rss
                 except psutil.Error:
                     continue
                 total += rss
+                client = rss if p.pid == me.pid else client
                 self.peak_by_pid[p.pid] = max(self.peak_by_pid.get(p.pid, 0), rss)
             self.peak = max(self.peak, total)
-            self.step_peak = max(self.step_peak, total)
+            if total > self.step_peak:
+                self.step_peak, self.step_client = total, client
             self._stop.wait(self.dt)
 
     def step(self) -> float:
-        """Return the peak of the summed RSS since the last call (GiB) and start anew."""
+        """Return the peak of the summed RSS since the last call (GiB) and start anew.
+
+        :attr:`last_client` is then this process's share of that peak (GiB).
+        """
         peak, self.step_peak = self.step_peak, 0
+        self.last_client, self.step_client = self.step_client / GIB, 0
         return peak / GIB
 
     def __enter__(self) -> RssSampler:
@@ -325,12 +333,14 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     times: dict[str, float] = {}
     rss_after: dict[str, float] = {}
     peak_sum: dict[str, float] = {}  # peak of the summed RSS (client + workers) per step
+    peak_client: dict[str, float] = {}  # the client's RSS at that peak
     with RssSampler() as rss:
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
         times["build synthetic layers"] = time.perf_counter() - t0
         rss_after["build synthetic layers"] = _rss_gib()
         peak_sum["build synthetic layers"] = rss.step()
+        peak_client["build synthetic layers"] = rss.last_client
         res["reaches"] = len(reaches)
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
@@ -345,6 +355,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             times["network"] = time.perf_counter() - t0
             rss_after["network"] = _rss_gib()
             peak_sum["network"] = rss.step()
+            peak_client["network"] = rss.last_client
             t0 = time.perf_counter()
             with scale.engine(cluster.scheduler_address) as eng:
                 ov = scale.overlay_partitioned(
@@ -353,6 +364,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             times["overlay (partitioned, dask-geopandas)"] = time.perf_counter() - t0
             rss_after["overlay (partitioned, dask-geopandas)"] = _rss_gib()
             peak_sum["overlay (partitioned, dask-geopandas)"] = rss.step()
+            peak_client["overlay (partitioned, dask-geopandas)"] = rss.last_client
             res["pieces"] = len(ov.pieces)
             res["crossings"] = len(ov.crossings)
             res["boundary_reaches"] = len(ov.boundary_reaches)
@@ -373,6 +385,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             times[step] = time.perf_counter() - t0
             rss_after[step] = _rss_gib()
             peak_sum[step] = rss.step()
+            peak_client[step] = rss.last_client
             res["unit_crossings"] = int((ov.crossings["level_name"] == "unit").sum())
             res["crossing_flux_rows"] = len(sp.crossing_flux)
             t0 = time.perf_counter()
@@ -381,6 +394,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             times[step] = time.perf_counter() - t0
             rss_after[step] = _rss_gib()
             peak_sum[step] = rss.step()
+            peak_client[step] = rss.last_client
             res["dependency_rows"] = len(dep.table)
             res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
@@ -390,6 +404,7 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     res["times"] = times
     res["client_rss_after_gib"] = rss_after
     res["peak_sum_by_step_gib"] = peak_sum
+    res["peak_client_by_step_gib"] = peak_client
     res["client_peak_gib"] = _maxrss() / GIB
     res["worker_peak_gib"] = sorted(v / GIB for v in workers.values())
     res["sampled_total_peak_gib"] = rss.peak / GIB
@@ -484,14 +499,19 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             + ".",
             "",
             "| step | wall (s) | client RSS after (GiB) | peak of client + workers during "
-            "the step (GiB) |",
-            "|---|---:|---:|---:|",
+            "the step (GiB) | the client's part of that peak (GiB) |",
+            "|---|---:|---:|---:|---:|",
             *[
                 f"| {k} | {v:.1f} | {c['client_rss_after_gib'][k]:.2f} | "
                 + (
                     f"{c['peak_sum_by_step_gib'][k]:.2f} |"
                     if k in c.get("peak_sum_by_step_gib", {})
                     else "not recorded |"
+                )
+                + (
+                    f" {c['peak_client_by_step_gib'][k]:.2f} |"
+                    if k in c.get("peak_client_by_step_gib", {})
+                    else " not recorded |"
                 )
                 for k, v in c["times"].items()
             ],
