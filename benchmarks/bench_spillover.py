@@ -88,10 +88,18 @@ def shuffled(t: dict[str, np.ndarray], seed: int = SEED) -> dict[str, np.ndarray
 
 
 def basingov_matrix(t: dict[str, np.ndarray], n_jur: int = N_JUR) -> np.ndarray:
-    """Run the timed path: arrays -> routing graph -> keep factors -> matrix."""
+    """Run the timed path: arrays -> routing graph -> keep factors -> matrix.
+
+    The matrix only, as the peers compute it: ``first_entries=False`` leaves out the
+    first-entry sums (one sweep per receptor), which ``transfer`` computes by default up to
+    ``FIRST_ENTRY_MAX_SWEEP`` nodes x receptors (on the 20,000-reach peer tree, not on the
+    8.5M tree), so both sizes time the same work.
+    """
     g = routing_graph(t["idx_ds"])
     keep = keep_factors(t["tau"], decay_per_day=DECAY, is_lake=t["lake"])
-    return transfer(g, keep, t["load"], t["jur"], is_lake=t["lake"], n_jur=n_jur).matrix
+    return transfer(
+        g, keep, t["load"], t["jur"], is_lake=t["lake"], n_jur=n_jur, first_entries=False
+    ).matrix
 
 
 def scipy_matrix(t: dict[str, np.ndarray]) -> np.ndarray:
@@ -242,7 +250,10 @@ def _write(
         "Workload: `benchmarks/bench_spillover.py` — the full source-receptor matrix on a "
         f"seeded synthetic random tree of {args.n:,} reaches with contiguous jurisdictions "
         "(each a connected subtree; see the script's docstring), starting from arrays and "
-        "including the topological order, keep factors and matrix; best of 3.\n\n"
+        "including the topological order, keep factors and matrix (`transfer(..., "
+        "first_entries=False)`: the matrix only, as the peers compute it; by default "
+        "`transfer` also sums each receptor's imports where they first enter, one sweep per "
+        "receptor, up to `FIRST_ENTRY_MAX_SWEEP` nodes x receptors); best of 3.\n\n"
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{_mem_gib():.0f} GiB RAM, Python {platform.python_version()}; one-minute load "
         f"average {load[0]:.1f} when written (the machine is shared).\n\n"
