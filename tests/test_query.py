@@ -169,6 +169,23 @@ def test_navigation_errors(taihu):
         query.downstream(taihu, (100.0, 30.0))
 
 
+def test_cli_snap_tolerance(taihu):
+    # --tolerance reaches the library's tolerance_m; a point farther out names the option
+    at = f"{SHANGHAI[0]!r},{SHANGHAI[1]!r}"
+    snap = query.upstream(taihu, SHANGHAI).snap_distance_m
+    assert snap > 0.01
+    tight = CliRunner().invoke(
+        cli, ["query", "downstream", "taihu", "--at", at, "--tolerance", f"{snap / 2}"]
+    )
+    assert isinstance(tight.exception, EmptyResultError)
+    assert "raise the tolerance (tolerance_m=; CLI --tolerance)" in str(tight.exception)
+    wide = CliRunner().invoke(
+        cli, ["query", "downstream", "taihu", "--at", at, "--tolerance", f"{2 * snap}"]
+    )
+    assert wide.exit_code == 0, wide.output
+    assert json.loads(wide.stdout)["snap_distance_m"] == pytest.approx(snap, abs=0.05)
+
+
 # --- crossings / jurisdiction --------------------------------------------------------------
 
 

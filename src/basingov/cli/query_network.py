@@ -32,6 +32,13 @@ def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> 
     )
     @click.option("--max-km", type=float, default=None, help="Distance limit along the network.")
     @click.option("--network", default=None, help="[networks.<key>] to use (default: basin's).")
+    @click.option(
+        "--tolerance",
+        type=float,
+        default=2000.0,
+        show_default=True,
+        help="Snap: the farthest reach (m) the point may snap to.",
+    )
     @output_options("--output", help_text="Also write the reaches to .geojson, .gpkg or .csv.")
     def command(
         basin: str,
@@ -39,6 +46,7 @@ def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> 
         mode: str,
         max_km: float | None,
         network: str | None,
+        tolerance: float,
         output: Path | None,
         overwrite: bool,
     ) -> None:
@@ -55,6 +63,7 @@ def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> 
             mode=mode,  # type: ignore[arg-type]
             max_km=max_km,
             network=network,
+            tolerance_m=tolerance,
         )
         summary, sel = res.as_dict(), res.reaches
         if output is not None:

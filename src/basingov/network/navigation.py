@@ -248,7 +248,8 @@ def snap_point(
         dmin = float(shapely.distance(pt, target[near[0]])) if near.size else float("nan")
         msg = (
             f"no reach within {tolerance_m:g} m of ({lon}, {lat}); the nearest is "
-            f"{dmin:.0f} m away: raise the tolerance or check the coordinates"
+            f"{dmin:.0f} m away: raise the tolerance (tolerance_m=; CLI --tolerance) or "
+            "check the coordinates (LON,LAT order)"
         )
         raise EmptyResultError(msg)
     d = shapely.distance(pt, target[cand])
