@@ -541,6 +541,7 @@ def run(
     _check_scale_options(partitions, scheduler, spatial_min_reaches)
     if out_dir is not None:
         check_output_dir(out_dir, overwrite=overwrite)
+    resolve_config(name_or_config)  # an unknown basin or a missing config: before any bar
     label = Path(str(name_or_config)).stem
     if partitions is None and scheduler is None:
         timer = _Timer(progress=progress, label=label)

@@ -192,6 +192,7 @@ def test_a_source_that_is_no_run_says_what_it_is_not(tmp_path, command):
 def test_a_config_path_that_does_not_exist_is_not_called_a_basin_name(tmp_path):
     res = CliRunner().invoke(cli, ["run", "./nothere", "-o", str(tmp_path / "out")])
     assert res.exit_code == 1
+    assert "stage" not in res.output  # it fails before the progress bar starts
     assert "'./nothere' is neither an existing basin config (.toml) nor a shipped basin" in str(
         res.exception
     )
