@@ -24,7 +24,7 @@ __all__ = [
     "JURISDICTION_COLUMNS",
     "check_choice",
     "check_piece_level",
-    "close_names",
+    "did_you_mean",
     "expand_user",
     "fold",
     "level_names",
@@ -54,19 +54,27 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def close_names(query: str, names: Iterable[Any], *, n: int = 3) -> list[str]:
-    """Return the names most like ``query`` (case and accents ignored), best first.
+def did_you_mean(queries: Iterable[str], names: Iterable[Any], *, n: int = 3) -> str:
+    """Return ``" (did you mean 'A' or 'B'?)"`` for the names most like any of ``queries``.
+
+    Case and accents are ignored; the closest names of each query come first, each name
+    once. An empty string when no name is close.
 
     Examples
     --------
-    >>> close_names("Themes", ["THAMES", "RIVER COLNE", "RIVER CHURN"])
-    ['THAMES']
+    >>> did_you_mean(["Themes"], ["THAMES", "RIVER COLNE", "RIVER CHURN"])
+    " (did you mean 'THAMES'?)"
+    >>> did_you_mean(["Elbe"], ["THAMES"])
+    ''
     """
     by_fold: dict[str, str] = {}
     for name in names:
         by_fold.setdefault(fold(name), str(name))
-    hits = difflib.get_close_matches(fold(query), list(by_fold), n=n, cutoff=0.6)
-    return [by_fold[h] for h in hits]
+    close: dict[str, None] = {}
+    for q in queries:
+        for h in difflib.get_close_matches(fold(q), list(by_fold), n=n, cutoff=0.6):
+            close.setdefault(by_fold[h])
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def missing_columns(df: pd.DataFrame, cols: Iterable[str | None]) -> list[str]:

@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov._checks import close_names, fold
+from basingov._checks import did_you_mean, fold
 from basingov.datasets import Basin, load_basin, load_network
 from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
@@ -517,11 +517,10 @@ def find_jurisdiction(
                 "or a level (--level)"
             )
             raise InputError(msg)
-    close = close_names(name_or_id.strip(), j["name"])
     msg = (
         f"no jurisdiction matches {name_or_id!r}"
         + (f" at level {level!r}" if level else "")
-        + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
+        + did_you_mean([name_or_id.strip()], j["name"])
         + "; pass a jur_id or a name from the basin's jurisdictions layer"
     )
     raise InputError(msg)

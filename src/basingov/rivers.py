@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import close_names, require_columns, require_known, select_levels
+from basingov._checks import did_you_mean, require_columns, require_known, select_levels
 from basingov.errors import InputError
 from basingov.network import csr_reverse
 
@@ -633,8 +633,7 @@ def no_river_message(query: str, names: Iterable[Any]) -> str:
     "no river matches 'Themes' (did you mean 'THAMES'?); named rivers are ['RIVER COLNE', 'THAMES']"
     """
     names = sorted({str(n) for n in names if str(n).strip()})
-    close = [c for w in query.split("|") if w.strip() for c in close_names(w.strip(), names)]
-    hint = f" (did you mean {' or '.join(map(repr, dict.fromkeys(close)))}?)" if close else ""
+    hint = did_you_mean([w.strip() for w in query.split("|") if w.strip()], names)
     return f"no river matches {query!r}{hint}; named rivers are {names[:30]}"
 
 
