@@ -101,11 +101,6 @@ def get_path(name: str) -> Path:
     path = data_dir() / "basins" / f"{name}.toml"
     if not path.is_file():
         msg = f"No shipped basin named {name!r}; available basins are {available()}"
-        if "/" in name or os.sep in name:  # a path, not a name: say what it is not
-            msg = (
-                f"{name!r} is neither an existing basin config (.toml) nor a shipped basin "
-                f"(available basins are {available()}); check the path"
-            )
         raise InputError(msg)
     return path
 
@@ -124,7 +119,14 @@ def resolve_config(name_or_config: str | Path) -> Path:
             msg = f"Basin config {p} does not exist"
             raise ConfigError(msg)
         return p
-    return get_path(str(name_or_config))
+    text = str(name_or_config)
+    if "/" in text or os.sep in text:  # a path, not a name: say what it is not
+        msg = (
+            f"{text!r} is neither an existing basin config (.toml) nor a shipped basin "
+            f"(available basins are {available()}); check the path"
+        )
+        raise InputError(msg)
+    return get_path(text)
 
 
 @dataclass(frozen=True, eq=False)
