@@ -334,13 +334,18 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
     rss_after: dict[str, float] = {}
     peak_sum: dict[str, float] = {}  # peak of the summed RSS (client + workers) per step
     peak_client: dict[str, float] = {}  # the client's RSS at that peak
+
+    def record(step: str, t0: float) -> None:
+        """Record a step that began at ``t0``: wall time, client RSS after, memory peaks."""
+        times[step] = time.perf_counter() - t0
+        rss_after[step] = _rss_gib()
+        peak_sum[step] = rss.step()
+        peak_client[step] = rss.last_client
+
     with RssSampler() as rss:
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
-        times["build synthetic layers"] = time.perf_counter() - t0
-        rss_after["build synthetic layers"] = _rss_gib()
-        peak_sum["build synthetic layers"] = rss.step()
-        peak_client["build synthetic layers"] = rss.last_client
+        record("build synthetic layers", t0)
         res["reaches"] = len(reaches)
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
@@ -352,19 +357,13 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             net = network_from_table(reaches)
             del reaches
             gc.collect()
-            times["network"] = time.perf_counter() - t0
-            rss_after["network"] = _rss_gib()
-            peak_sum["network"] = rss.step()
-            peak_client["network"] = rss.last_client
+            record("network", t0)
             t0 = time.perf_counter()
             with scale.engine(cluster.scheduler_address) as eng:
                 ov = scale.overlay_partitioned(
                     net, jur, basin, levels=["region", "unit"], eng=eng, partitions=2
                 )
-            times["overlay (partitioned, dask-geopandas)"] = time.perf_counter() - t0
-            rss_after["overlay (partitioned, dask-geopandas)"] = _rss_gib()
-            peak_sum["overlay (partitioned, dask-geopandas)"] = rss.step()
-            peak_client["overlay (partitioned, dask-geopandas)"] = rss.last_client
+            record("overlay (partitioned, dask-geopandas)", t0)
             res["pieces"] = len(ov.pieces)
             res["crossings"] = len(ov.crossings)
             res["boundary_reaches"] = len(ov.boundary_reaches)
@@ -381,20 +380,12 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             sp = spillover.spillover_tables(
                 net, ov.piece_graph, loads, level_names=["region", "unit"]
             )
-            step = "spillover tables (regions and units)"
-            times[step] = time.perf_counter() - t0
-            rss_after[step] = _rss_gib()
-            peak_sum[step] = rss.step()
-            peak_client[step] = rss.last_client
+            record("spillover tables (regions and units)", t0)
             res["unit_crossings"] = int((ov.crossings["level_name"] == "unit").sum())
             res["crossing_flux_rows"] = len(sp.crossing_flux)
             t0 = time.perf_counter()
             dep = dependency.analyse(ov, jur)
-            step = "dependency (regions and units)"
-            times[step] = time.perf_counter() - t0
-            rss_after[step] = _rss_gib()
-            peak_sum[step] = rss.step()
-            peak_client[step] = rss.last_client
+            record("dependency (regions and units)", t0)
             res["dependency_rows"] = len(dep.table)
             res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
