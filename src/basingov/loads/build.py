@@ -209,29 +209,35 @@ def _by_jurisdiction(x: _Inputs) -> pd.DataFrame:
     )
 
 
-def _landcover(x: _Inputs) -> pd.DataFrame:
-    ld = x.ld
-    return diffuse.landcover_loads(
+def _diffuse(
+    x: _Inputs,
+    kind: str,
+    loads_of: Callable[..., pd.DataFrame],
+    region: str,
+    table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Return the loads of one diffuse kind, read from ``[loads].landcover_raster``.
+
+    ``table`` None: the shipped coefficient table of that kind.
+    """
+    return loads_of(
         x.pieces,
-        _file(ld, "landcover_raster", "landcover"),
-        parameter=ld.parameter,
-        region=ld.export_region,
-        table=diffuse.read_export_table(ld.export_coefficients),
+        _file(x.ld, "landcover_raster", kind),
+        parameter=x.ld.parameter,
+        region=region,
+        table=table,
         basin=x.basin.basin,
         jurisdictions=x.basin.jurisdictions,
     )
+
+
+def _landcover(x: _Inputs) -> pd.DataFrame:
+    table = diffuse.read_export_table(x.ld.export_coefficients)
+    return _diffuse(x, "landcover", diffuse.landcover_loads, x.ld.export_region, table)
 
 
 def _deposition(x: _Inputs) -> pd.DataFrame:
-    ld = x.ld
-    return diffuse.deposition_loads(
-        x.pieces,
-        _file(ld, "landcover_raster", "deposition"),
-        parameter=ld.parameter,
-        region=ld.deposition_region,
-        basin=x.basin.basin,
-        jurisdictions=x.basin.jurisdictions,
-    )
+    return _diffuse(x, "deposition", diffuse.deposition_loads, x.ld.deposition_region)
 
 
 def _monitoring(x: _Inputs) -> pd.DataFrame:
