@@ -18,28 +18,12 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 - :mod:`~basingov.network.partition`: drainage units (sub-basins) for scale-out.
 """
 
+from basingov.network import hydrology
 from basingov.network._container import RiverNetwork, network_from_table
 from basingov.network._kernels import csr_reverse, kahn_order_csr, kahn_order_tree
 from basingov.network._topology import OUTLET_ID, ids_to_positions
 from basingov.network.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
-from basingov.network.hydrology import (
-    DEFAULT_LAKE_VELOCITY_MS,
-    DEFAULT_RUNOFF_MM_YEAR,
-    DEFAULT_VELOCITY_A,
-    DEFAULT_VELOCITY_B,
-    DISCHARGE_SOURCES,
-    GIVEN_DISCHARGE,
-    accumulate,
-    discharge_from_area,
-    distance_to_outlet,
-    downstream_sum,
-    strahler_order,
-    travel_time_hours,
-    upstream_area,
-    upstream_length,
-    upstream_sum,
-    velocity_from_discharge,
-)
+from basingov.network.hydrology import *  # noqa: F403 - the derived quantities (hydrology.__all__)
 from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes
 from basingov.network.navigation import (
     DOWNSTREAM_MODES,
@@ -60,15 +44,11 @@ from basingov.network.regionalise import (
     station_areas,
 )
 
+# the derived quantities, then the rest of the package
 __all__ = [
-    "DEFAULT_LAKE_VELOCITY_MS",
-    "DEFAULT_RUNOFF_MM_YEAR",
-    "DEFAULT_VELOCITY_A",
-    "DEFAULT_VELOCITY_B",
-    "DISCHARGE_SOURCES",
+    *hydrology.__all__,
     "DOWNSTREAM_MODES",
     "GAUGE_COLUMNS",
-    "GIVEN_DISCHARGE",
     "MODES",
     "OUTLET_ID",
     "UPSTREAM_MODES",
@@ -78,11 +58,7 @@ __all__ = [
     "RiverNetwork",
     "SnapResult",
     "UpstreamMode",
-    "accumulate",
     "csr_reverse",
-    "discharge_from_area",
-    "distance_to_outlet",
-    "downstream_sum",
     "from_networkx",
     "gauge_table",
     "ids_to_positions",
@@ -98,13 +74,7 @@ __all__ = [
     "regionalise_runoff",
     "snap_point",
     "station_areas",
-    "strahler_order",
     "sub_basins",
     "to_networkx",
-    "travel_time_hours",
-    "upstream_area",
     "upstream_first_order",
-    "upstream_length",
-    "upstream_sum",
-    "velocity_from_discharge",
 ]
