@@ -189,12 +189,7 @@ def period_classes(
     [['DO', 6.0, 0.8333333333333334, 0.0], ['NH3-N', 1.2, 1.2, 0.5]]
     """
     std = get_standard(standard)
-    if target_class not in std.classes:
-        msg = (
-            f"target class {target_class!r} is not a class of {standard}; "
-            f"use one of {list(std.classes)}"
-        )
-        raise InputError(msg)
+    std.check_target(target_class)
     target_rank = class_rank(target_class, standard=standard)
     obs = observations[~observations["flag"].isin(list(EXCLUDED_FLAGS))]
     obs = obs[obs["value"].notna()]

@@ -93,6 +93,21 @@ class Standard:
         """The sources named in the table."""
         return tuple(sorted(set(self.table["source"])))
 
+    def check_target(self, target: str) -> None:
+        """Raise if ``target`` is not one of :attr:`classes` (a target class to assess against).
+
+        Raises
+        ------
+        InputError
+            If it is not; the message lists the classes.
+        """
+        if target not in self.classes:
+            msg = (
+                f"target class {target!r} is not a class of {self.name}; "
+                f"use one of {list(self.classes)}"
+            )
+            raise InputError(msg)
+
     def river_types(self) -> tuple[str, ...]:
         """Return the river-type groups with their own limits (empty when none)."""
         return tuple(t for t in dict.fromkeys(self.table["river_type"]) if t)
@@ -356,9 +371,7 @@ def exceedance_ratio(
     """
     std = get_standard(standard)
     rows = std.rows(parameter, water_body=water_body, river_type=river_type)
-    if target not in std.classes:
-        msg = f"target class {target!r} is not a class of {standard}; use one of {std.classes}"
-        raise InputError(msg)
+    std.check_target(target)
     r = rows[rows["class"] == target]
     v = np.asarray(value, dtype=np.float64)
     if len(r) != 1:
