@@ -15,7 +15,7 @@ from basingov._checks import raise_problems
 from basingov._validate import LayerReport
 from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
-from basingov.monitoring.standards import available_standards, get_standard
+from basingov.monitoring.assess import standard_problems
 
 __all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight", "preflight_report"]
 
@@ -71,22 +71,8 @@ def preflight(basin: Any) -> None:
                     f"bytes, twice); at most {most:,} runs fit in "
                     f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
-    problems += _monitoring_problems(cfg.monitoring)
+    problems += standard_problems(cfg.monitoring)  # the monitoring stage comes late
     raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
-
-
-def _monitoring_problems(mon: Any) -> list[str]:
-    """Return an unknown water-quality standard or class (the monitoring stage comes late)."""
-    names = available_standards()
-    if mon.standard not in names:
-        return [f"[monitoring].standard must be one of {names}, got {mon.standard!r}"]
-    classes = list(get_standard(mon.standard).classes)
-    if mon.target_class not in classes:
-        return [
-            f"[monitoring].target_class must be a class of {mon.standard} {classes}, got "
-            f"{mon.target_class!r}"
-        ]
-    return []
 
 
 def preflight_report(cfg: Any) -> Any:

@@ -27,7 +27,7 @@ from basingov.monitoring.stations import match_sections, read_station_table, sna
 from basingov.monitoring.trends import TREND_COLUMNS, trend_tests
 from basingov.monitoring.units import read_observations, text
 
-__all__ = ["MonitoringResult", "assess"]
+__all__ = ["MonitoringResult", "assess", "standard_problems"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,19 +161,33 @@ def _concat(frames: list[pd.DataFrame], *, empty: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(full, ignore_index=True) if full else empty
 
 
+def standard_problems(cfg: MonitoringSection) -> list[str]:
+    """Return what is wrong with ``[monitoring].standard`` and ``target_class`` (or nothing).
+
+    Examples
+    --------
+    >>> standard_problems(MonitoringSection(standard="GB3838-2002", target_class="III"))
+    []
+    >>> standard_problems(MonitoringSection(standard="GB 3838"))
+    ["[monitoring].standard must be one of ['GB3838-2002', 'OGewV-2016'], got 'GB 3838'"]
+    """
+    names = available_standards()
+    if cfg.standard not in names:
+        return [f"[monitoring].standard must be one of {names}, got {cfg.standard!r}"]
+    classes = list(get_standard(cfg.standard).classes)
+    if cfg.target_class not in classes:
+        return [
+            f"[monitoring].target_class must be a class of {cfg.standard} {classes}, "
+            f"got {cfg.target_class!r}"
+        ]
+    return []
+
+
 def _check_config(cfg: MonitoringSection) -> None:
     problems = []
     if cfg.stations is None or cfg.observations is None:
         problems.append("[monitoring] needs both 'stations' and 'observations' files")
-    names = available_standards()
-    if cfg.standard not in names:
-        problems.append(f"[monitoring].standard must be one of {names}, got {cfg.standard!r}")
-    elif cfg.target_class not in get_standard(cfg.standard).classes:
-        classes = list(get_standard(cfg.standard).classes)
-        problems.append(
-            f"[monitoring].target_class must be a class of {cfg.standard} {classes}, "
-            f"got {cfg.target_class!r}"
-        )
+    problems += standard_problems(cfg)
     if cfg.period not in PERIODS:
         problems.append(f"[monitoring].period must be one of {list(PERIODS)}, got {cfg.period!r}")
     if problems:
