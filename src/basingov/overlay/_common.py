@@ -157,16 +157,46 @@ def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | Non
     return sorted(dict.fromkeys(levels), key=order.index)
 
 
+def _objects(column: pd.Series) -> NDArray[Any]:
+    """``column.to_numpy(dtype=object)``, the rows of one value sharing one object.
+
+    A pandas string column (pandas' default ``str`` dtype, held by pyarrow) makes a new
+    Python string for every row when turned into an object array: 0.34 GB for 5 million
+    rows of a piece table, several such arrays at once in a continental overlay. The
+    values are factorized first, so only the distinct strings are made. Equal values
+    and missing values (the column's own missing value) as ``to_numpy`` gives them;
+    other columns go through ``to_numpy`` unchanged.
+
+    Examples
+    --------
+    >>> a = _objects(pd.Series(["A", "B", None, "A"], dtype="str"))
+    >>> a.tolist()[:2], a[0] is a[3], pd.isna(a[2])
+    (['A', 'B'], True, True)
+    """
+    if not isinstance(column.dtype, pd.StringDtype):
+        return column.to_numpy(dtype=object)
+    codes, uniques = pd.factorize(column)
+    out: NDArray[Any] = np.asarray(uniques, dtype=object)[codes]
+    out[codes < 0] = column.dtype.na_value
+    return out
+
+
 def _names(pieces: pd.DataFrame, level: str, *, text: bool = True) -> dict[Any, Any]:
     """``{jur_<level>: name_<level>}`` of a piece table (the last name of an id wins).
 
-    The columns go through numpy first: iterating a pandas string column item by item
-    is slow.
+    Keys in the order ids first occur, as ``dict(zip(ids, names))`` gives them. Only the
+    last row of each id is turned into Python objects: a piece table has millions of
+    rows and thousands of ids.
     """
-    names = pieces[f"name_{level}"]
+    ids = pieces[f"jur_{level}"]
+    codes, _ = pd.factorize(ids, use_na_sentinel=False)
+    # the last row of each id, in the order the ids first occur (codes number them so)
+    last = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    np.maximum.at(last, codes, np.arange(codes.size, dtype=np.int64))
+    names = pieces[f"name_{level}"].iloc[last]
     if text:
         names = names.astype(str)
-    keys = pieces[f"jur_{level}"].to_numpy(dtype=object)
+    keys = _objects(ids.iloc[last])
     return dict(zip(keys, names.to_numpy(dtype=object), strict=True))
 
 

@@ -79,6 +79,7 @@ from basingov.overlay._common import (
     _check_min_stretch,
     _names,
     _NetworkLike,
+    _objects,
 )
 
 if TYPE_CHECKING:
@@ -341,11 +342,7 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     p = g.pieces
     npc = len(p)
     col = f"border_{level}"
-    border = (
-        p[col].fillna("").astype(str).to_numpy(dtype=object)
-        if col in p
-        else np.full(npc, "", dtype=object)
-    )
+    border = _objects(p[col].fillna("").astype(str)) if col in p else np.full(npc, "", dtype=object)
     none = Stretches(
         of=np.full(npc, -1, dtype=np.int64),
         a=np.empty(0, dtype=object),
@@ -354,7 +351,7 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     )
     if not (border != "").any():
         return none
-    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    jur = _objects(p[f"jur_{level}"])
     length_m = p["length_km"].to_numpy(dtype=float) * 1000.0
     border = _bridge_gaps(g, border, jur, length_m, min_stretch_m / 2)
     on = border != ""
@@ -527,7 +524,7 @@ def _emitted(
 def _passages(g: PieceGraph, level: str, st: Stretches) -> _Passages:
     """Apply the boundary-stretch and outside-gap rules (module docstring) at one level."""
     p = g.pieces
-    jur = p[f"jur_{level}"].to_numpy(dtype=object)
+    jur = _objects(p[f"jur_{level}"])
     of = st.of
     s, d = g.src, g.dst
     e_edge, e_from, e_to = _emitted(g, jur, st)
@@ -692,7 +689,7 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
     )
     out = pieces.copy()
     for lv in levels:
-        jur = g.pieces[f"jur_{lv}"].to_numpy(dtype=object)
+        jur = _objects(g.pieces[f"jur_{lv}"])
         comp = _gap_components(g, jur)
         if not (comp >= 0).any():
             continue
@@ -715,8 +712,8 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
         new = pd.Series(comp).map(fill).to_numpy(dtype=object)
         rows = np.flatnonzero(~pd.isna(new))
         names = _names(g.pieces, lv, text=False)
-        jcol = out[f"jur_{lv}"].to_numpy(dtype=object).copy()
-        ncol = out[f"name_{lv}"].to_numpy(dtype=object).copy()
+        jcol = _objects(out[f"jur_{lv}"]).copy()
+        ncol = _objects(out[f"name_{lv}"]).copy()
         jcol[sorted_rows[rows]] = new[rows]
         ncol[sorted_rows[rows]] = [names.get(j, j) for j in new[rows]]
         out[f"jur_{lv}"] = jcol
