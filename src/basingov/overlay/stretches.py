@@ -721,6 +721,41 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
     return out
 
 
+#: Parts of boundary stretches merged into lines at a time (:func:`_merged_lines`).
+_MERGE_PARTS = 1 << 16
+
+
+def _merged_lines(geoms: NDArray[Any], k: NDArray[np.int64]) -> NDArray[Any]:
+    """``line_merge`` of the multi-line made of the parts of ``geoms`` of each ``k``.
+
+    ``k`` numbers the groups 0..n-1, every one present. Pieces that are single non-empty
+    lines are their own parts (no copy); the groups are merged about :data:`_MERGE_PARTS`
+    parts at a time, so that the multi-lines built for the merge (each a copy of its
+    parts' lines) are not all held at once: at the units of a continental layer
+    (millions of pieces) they were 1 GB more, and their memory stayed with the process.
+    Each group's line is the same as merged all at once.
+    """
+    if shapely.is_empty(geoms).any() or (shapely.get_type_id(geoms) != 1).any():
+        parts, of = shapely.get_parts(geoms, return_index=True)
+    else:
+        parts, of = geoms, np.arange(geoms.size)
+    by = np.argsort(k[of], kind="stable")
+    parts, pk = parts[by], k[of][by]
+    n = int(pk.max()) + 1 if pk.size else 0
+    merged = np.empty(n, dtype=object)
+    edges = np.searchsorted(pk, np.arange(n + 1))  # the parts of group i: edges[i]:edges[i+1]
+    g0 = 0
+    while g0 < n:
+        g1 = int(np.searchsorted(edges, edges[g0] + _MERGE_PARTS, side="right")) - 1
+        g1 = min(max(g1, g0 + 1), n)
+        a, b = edges[g0], edges[g1]
+        lines = shapely.multilinestrings(parts[a:b], indices=pk[a:b] - g0)
+        merged[g0:g1] = shapely.line_merge(lines)
+        del lines
+        g0 = g1
+    return merged
+
+
 def boundary_stretches(
     net: _NetworkLike,
     pieces: gpd.GeoDataFrame,
@@ -795,13 +830,7 @@ def boundary_stretches(
     nb = np.bincount(pas.stretch[pas.on_boundary & (pas.stretch >= 0)], minlength=st.ids.size)
     rows = np.flatnonzero(st.of >= 0)
     k = st.of[rows]
-    geoms = np.asarray(g.pieces.geometry.to_numpy())[rows]
-    parts = shapely.get_parts(geoms, return_index=True)
-    by = np.argsort(k[parts[1]], kind="stable")
-    parts = (parts[0][by], parts[1][by])
-    merged: NDArray[Any] = np.asarray(
-        shapely.line_merge(shapely.multilinestrings(parts[0], indices=k[parts[1]])), dtype=object
-    )
+    merged = _merged_lines(np.asarray(g.pieces.geometry.to_numpy())[rows], k)
     names = _names(g.pieces, level)
     out = pd.DataFrame(
         {
