@@ -705,7 +705,9 @@ def fill_outside_gaps(net: _NetworkLike, pieces: gpd.GeoDataFrame) -> gpd.GeoDat
         if "piece" in pieces
         else np.arange(len(pieces))
     )
-    out = pieces.copy()
+    # shallow: the relabelled columns are replaced, the others (the whole geometry and
+    # numbers of millions of pieces in a continental layer) are shared copy-on-write
+    out = pieces.copy(deep=False)
     for lv in levels:
         jur = _objects(g.pieces[f"jur_{lv}"])
         comp = _gap_components(g, jur)
