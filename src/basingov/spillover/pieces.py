@@ -117,7 +117,10 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     sort_cols = (
         ["reach_pos", "piece"] if "piece" in pieces.columns else ["reach_pos", "fraction_start"]
     )
-    p = pd.DataFrame(pieces.drop(columns="geometry", errors="ignore"))
+    # the columns but the geometry, shared with ``pieces`` (copy-on-write): ``drop`` copied
+    # the numbers, and the spillover step holds this table throughout (a sort of a table
+    # already in order, as the overlay's is, copies nothing)
+    p = pd.DataFrame({c: pieces[c] for c in pieces.columns if c != "geometry"}, copy=False)
     p = p.sort_values(sort_cols, kind="stable").reset_index(drop=True)
     n_r = len(net.reaches)
     rpos = p["reach_pos"].to_numpy(dtype=np.int64)
