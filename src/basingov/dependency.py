@@ -469,7 +469,7 @@ def _longest_depth(
     return depth
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class _Reach:
     """What every node of a graph reaches, from its condensation.
 
@@ -543,7 +543,9 @@ def _reach(graph: nx.DiGraph) -> _Reach:
     nodes, indptr, indices = _adjacency(graph)
     if not nodes:
         empty = np.empty(0, dtype=np.int64)
-        return _Reach(nodes, empty, empty, np.empty(0), empty)
+        return _Reach(
+            nodes=nodes, n_below=empty, n_above=empty, area_below=np.empty(0), depth=empty
+        )
     cond = _condense(indptr, indices)
     rank, comp_of_rank = _ranked(nodes, cond.comp)
     area = nx.get_node_attributes(graph, "area_km2")

@@ -172,7 +172,7 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     return reports
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Scale:
     """How a partitioned run spreads its work (None in ``_analyse``: one process)."""
 
@@ -551,7 +551,9 @@ def run(
             timer.close()
     # the engine first: an unreachable scheduler fails before any progress bar or work
     with scale.engine(scheduler or "local", n_workers=partitions) as eng:
-        sc = _Scale(eng, partitions or eng.n_workers, spatial_min_reaches)
+        sc = _Scale(
+            eng=eng, partitions=partitions or eng.n_workers, spatial_min_reaches=spatial_min_reaches
+        )
         timer = _Timer(progress=progress, label=label)
         try:
             return _run(name_or_config, timer, out_dir=out_dir, overwrite=overwrite, sc=sc)
@@ -729,7 +731,7 @@ def _run_partitioned(
     try:
         ctx = scale.worker_engine(spread=spread) if in_worker else scale.engine("synchronous")
         with ctx as eng:
-            sc = _Scale(eng, partitions, spatial_min_reaches)
+            sc = _Scale(eng=eng, partitions=partitions, spatial_min_reaches=spatial_min_reaches)
             return _run(name, timer, out_dir=out_dir, overwrite=overwrite, sc=sc).summary
     finally:
         timer.close()

@@ -131,11 +131,13 @@ def _dependency_chain(data: RunData, level: str, names: dict[str, str], unit: st
     ax.set_axis_off()
     ax.set_title(f"Who drains into whom ({level}); arrow width = load passing ({unit})", fontsize=9)
     return Figure(
-        "dependency_chain",
-        f"Dependency chain between the {level} units: an arrow from A to B means a river "
-        "flows from A into B; its width is the modelled load passing (each river counted "
-        "once, at its last crossing of that border).",
-        _png(fig),
+        name="dependency_chain",
+        caption=(
+            f"Dependency chain between the {level} units: an arrow from A to B means a river "
+            "flows from A into B; its width is the modelled load passing (each river counted "
+            "once, at its last crossing of that border)."
+        ),
+        png=_png(fig),
     )
 
 
@@ -177,11 +179,13 @@ def _heatmap(data: RunData, level: str, names: dict[str, str], unit: str) -> Fig
     fig.colorbar(im, ax=ax, label="kg/day (log scale)")
     ax.set_title(f"Spillover matrix S ({level}): {unit}", fontsize=9)
     return Figure(
-        "spillover_heatmap",
-        f"Source-receptor matrix at the {level} level: load generated in each origin (row) "
-        "that reaches each receptor (column), after in-stream decay (modelled). The "
-        "diagonal is load that stays at home.",
-        _png(fig),
+        name="spillover_heatmap",
+        caption=(
+            f"Source-receptor matrix at the {level} level: load generated in each origin (row) "
+            "that reaches each receptor (column), after in-stream decay (modelled). The "
+            "diagonal is load that stays at home."
+        ),
+        png=_png(fig),
     )
 
 
@@ -218,9 +222,9 @@ def _class_series(data: RunData) -> Figure | None:
     ax.legend(fontsize=6, ncol=2, loc="best")
     ax.set_title("Water-quality class of the crossing sections over time", fontsize=9)
     return Figure(
-        "section_classes",
-        "Measured class of each monitored crossing section per period.",
-        _png(fig),
+        name="section_classes",
+        caption="Measured class of each monitored crossing section per period.",
+        png=_png(fig),
     )
 
 
@@ -250,9 +254,9 @@ def _calibration(data: RunData) -> Figure | None:
     ax.legend(fontsize=7)
     ax.set_title(f"Calibration: observed vs predicted (NSE {nse:.2f})", fontsize=9)
     return Figure(
-        "calibration",
-        "Calibration of the load model against measured river loads (calibration.csv).",
-        _png(fig),
+        name="calibration",
+        caption="Calibration of the load model against measured river loads (calibration.csv).",
+        png=_png(fig),
     )
 
 
@@ -313,13 +317,13 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
         t = sub[have].rename(columns=cols).head(25 if lv == finest and lv != top else 100)
         tables.append(
             Table(
-                f"Jurisdictions ({lv})",
-                "Upstream dependency: share of the water from upstream jurisdictions (by area). "
-                "Loads are modelled (see the summary), not measured; net balance > 0 means it "
-                "sends more load across its borders than it receives."
+                title=f"Jurisdictions ({lv})",
+                note="Upstream dependency: share of the water from upstream jurisdictions (by "
+                "area). Loads are modelled (see the summary), not measured; net balance > 0 "
+                "means it sends more load across its borders than it receives."
                 + _import_note(sub, key.get("generated_load_kg_day"))
                 + (" The 25 with most imported load are listed." if lv != top else ""),
-                t,
+                data=t,
             )
         )
     pl = pair_loads(data)
@@ -331,10 +335,10 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
             sub = pl[pl["level_name"] == lv].sort_values("load_kg_day", ascending=False).head(10)
             tables.append(
                 Table(
-                    f"Largest loads passing a border ({lv})",
-                    f"kg/day of {unit}, modelled; each river is counted once, at its last "
+                    title=f"Largest loads passing a border ({lv})",
+                    note=f"kg/day of {unit}, modelled; each river is counted once, at its last "
                     "crossing of that border (gross: the sum over all its crossings).",
-                    sub[["from", "to", "n_crossings", "load_kg_day", "gross_kg_day"]].rename(
+                    data=sub[["from", "to", "n_crossings", "load_kg_day", "gross_kg_day"]].rename(
                         columns={
                             "n_crossings": "crossings",
                             "load_kg_day": "load kg/day",
@@ -347,9 +351,9 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
     if pr is not None:
         tables.append(
             Table(
-                "Priority for joint prevention and compensation",
-                "From the priority stage (priority.csv): score, class, recommended mechanism.",
-                pr.sort_values("score", ascending=False)[
+                title="Priority for joint prevention and compensation",
+                note="From the priority stage (priority.csv): score, class, recommended mechanism.",
+                data=pr.sort_values("score", ascending=False)[
                     ["section_or_pair", "score", "class", "mechanism", "reason"]
                 ].head(20),
             )
@@ -359,14 +363,16 @@ def report_content(run: str | Path | RunData) -> tuple[dict[str, Any], list[Tabl
         t = tr[["payer", "payee", "amount", "currency", "basis"]].copy()
         t["payer"] = t["payer"].map(lambda j: names.get(str(j), j))
         t["payee"] = t["payee"].map(lambda j: names.get(str(j), j))
-        tables.append(Table("Compensation transfers", "From transfers.csv.", t.head(30)))
+        tables.append(
+            Table(title="Compensation transfers", note="From transfers.csv.", data=t.head(30))
+        )
     sec = latest_sections(data)
     if sec is not None:
         tables.append(
             Table(
-                "Crossing sections: latest class",
-                "From the monitoring stage (sections).",
-                sec.reset_index().head(30),
+                title="Crossing sections: latest class",
+                note="From the monitoring stage (sections).",
+                data=sec.reset_index().head(30),
             )
         )
     figures = [

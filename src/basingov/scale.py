@@ -574,7 +574,7 @@ def engine(scheduler: str = "local", *, n_workers: int | None = None) -> Iterato
             client.submit(_warm, pure=False, workers=[w], allow_other_workers=False)
             for w in client.scheduler_info(n_workers=-1)["workers"]
         ]
-        yield Engine(scheduler, int(nthreads), client)
+        yield Engine(scheduler=scheduler, n_workers=int(nthreads), client=client)
         del warm
     except BaseException:
         if cluster is not None:

@@ -526,7 +526,7 @@ def spill_notifications(
 # --- the whole workflow: basin + point + mass -> notification list ------------------------
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SpillResult:
     """The notification list for one release, with what it was computed from.
 

@@ -66,7 +66,7 @@ __all__ = [
 MAP_MIN_AREA_SHARE = 0.005
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class BasinGeometry:
     """What the panel draws of one basin (read from its GeoPackage, in its own CRS).
 

@@ -864,7 +864,7 @@ def _station_texts(r: dict[Any, Any]) -> tuple[str, str]:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _HeldOut:
     """A held-out check a run folder may carry: a model value beside its measurement.
 
@@ -883,12 +883,16 @@ class _HeldOut:
 
 _HELDOUT_CHECKS = (
     _HeldOut(
-        "discharge_check", "gauge_discharge_m3s", "gauge_id", "m3s", _gauge_texts,
-        "held out: runoff regionalised to the other gauges only", skip_missing=True,
+        table="discharge_check", indicator="gauge_discharge_m3s", id_column="gauge_id",
+        suffix="m3s", texts=_gauge_texts,
+        explanation="held out: runoff regionalised to the other gauges only",
+        skip_missing=True,
     ),
     _HeldOut(
-        "calibration_stations", "station_load_kg_day", "station_id", "kg_day", _station_texts,
-        "held out: the calibration refitted without this station", skip_missing=False,
+        table="calibration_stations", indicator="station_load_kg_day", id_column="station_id",
+        suffix="kg_day", texts=_station_texts,
+        explanation="held out: the calibration refitted without this station",
+        skip_missing=False,
     ),
 )  # fmt: skip
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["BasinLoads", "basin_loads"]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class BasinLoads:
     """Generated loads of a basin and the tables that explain them.
 
@@ -429,4 +429,4 @@ def basin_loads(
         },
     }
     summary["calibration"]["decay_applied_to_spillover"] = decay is not base_decay
-    return BasinLoads(table, tables, summary, result, decay)
+    return BasinLoads(table=table, tables=tables, summary=summary, calibration=result, decay=decay)

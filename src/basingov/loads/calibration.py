@@ -100,7 +100,7 @@ Flow = Literal["observed", "network"]
 _FLOWS: tuple[str, ...] = get_args(Flow)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class CalibrationResult:
     """Fitted coefficients, per-station fit and skill of one calibration.
 
@@ -213,7 +213,10 @@ def uncalibrated(
     if tr:
         skill["transferred_multipliers"] = tr
         skill["transfer_source"] = transfer_source
-    return CalibrationResult("uncalibrated", reason, coef, pd.DataFrame(), skill)
+    return CalibrationResult(
+        status="uncalibrated", reason=reason, coefficients=coef, stations=pd.DataFrame(),
+        skill=skill,
+    )  # fmt: skip
 
 
 def decay_classes(discharge_m3s: Any) -> np.ndarray:
@@ -670,7 +673,9 @@ def calibrate(
     }
     if np.isfinite(heldout).all():
         skill["heldout_loo"] = _skill(obs, heldout)
-    return CalibrationResult("calibrated", "", coef, out, skill)
+    return CalibrationResult(
+        status="calibrated", reason="", coefficients=coef, stations=out, skill=skill
+    )
 
 
 def _upstream_mask(net: Any, positions: np.ndarray) -> np.ndarray:

@@ -153,7 +153,7 @@ def _priority_classes(values: pd.Series) -> tuple[pd.Series, list[tuple[str, str
 # --- context: everything that does not depend on the size budget ---------------------
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MapContext:
     """Layers and texts of one basin map before simplification (see :func:`map_context`)."""
 

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 CLASS_RANK = "class_rank"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class MonitoringResult:
     """Everything the monitoring stage produced for one basin.
 

@@ -128,7 +128,7 @@ def station_load_table(
     return res[cols].sort_values(["station_id", "parameter", "period"]).reset_index(drop=True)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class MassBalance:
     """Station loads, incremental loads between stations and their attribution.
 

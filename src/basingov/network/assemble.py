@@ -196,7 +196,10 @@ def _with_lakes(net: RiverNetwork, sec: LakesSection, key: str) -> RiverNetwork:
         logger.info("network %s is not a line network: lakes are not marked on it", key)
         return net
     layer = read_vector(sec.path, layer=sec.layer)
-    info = [LakeInfo(e.name, e.volume_km3, e.volume_source, e.at) for e in sec.lakes]
+    info = [
+        LakeInfo(name=e.name, volume_km3=e.volume_km3, volume_source=e.volume_source, at=e.at)
+        for e in sec.lakes
+    ]
     lakes = lake_polygons(
         layer,
         net.crs,

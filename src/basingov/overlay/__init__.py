@@ -101,7 +101,7 @@ logger = logging.getLogger(__name__)
 MINOR_AREA_SHARE = 0.01
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class OverlayResult:
     """Everything the overlay stage produces for one basin.
 
@@ -173,7 +173,7 @@ class ReachOverlay:
     boundary_reaches: gpd.GeoDataFrame
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReachTolerances:
     """Tolerances of the reach-by-reach overlay in metres, as in :func:`overlay_network`.
 
@@ -419,7 +419,9 @@ def overlay_network(
     reaches = net.reaches
     levels_ = _resolve_levels(jurisdictions, levels)
     if reach_part is None:
-        tol = ReachTolerances(meander_tolerance_m, border_tolerance_m, stretch_tolerance_m)
+        tol = ReachTolerances(
+            meander=meander_tolerance_m, border=border_tolerance_m, stretch=stretch_tolerance_m
+        )
         reach_part = reach_overlay(reaches, jurisdictions, levels=levels_, tolerances=tol)
     elif piece_levels(reach_part.pieces) != levels_:
         msg = (

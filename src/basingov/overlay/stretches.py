@@ -98,7 +98,7 @@ __all__ = [
 _NONE = "\x1e"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class Stretches:
     """The boundary stretches of one level, as the overlay found them.
 
@@ -119,7 +119,7 @@ class Stretches:
     ids: NDArray[Any]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class PieceGraph:
     """Pieces along the flow: the overlay's hand-off to the stages that route on pieces.
 
@@ -464,7 +464,7 @@ def _absorb(
             break
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class _Passages:
     """Crossings of one level as edges of the piece graph, before geometry is added."""
 

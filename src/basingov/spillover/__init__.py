@@ -270,7 +270,7 @@ def marginal_benefit(matrix: pd.DataFrame, *, cut_pct: float = 10.0) -> pd.DataF
 # ----------------------------------------------------------------------------------------
 # orchestration
 # ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SpilloverResult:
     """Every spillover table of one basin (DataFrames; jurisdiction tables by ``jur_id``).
 

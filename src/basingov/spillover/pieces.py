@@ -372,7 +372,7 @@ def _place(
     return sources, scode, row.astype(np.int64), node_all.astype(np.int64), load
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class OriginLoads:
     """The loads of one level split by origin (:func:`origin_loads`).
 

@@ -409,7 +409,7 @@ def transfer(
     return replace(t, first_exit=fe, first_entry=fi)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class _Routed:
     """What :func:`transfer` routed, per node: the inputs of the first exits and entries.
 

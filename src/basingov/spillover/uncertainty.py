@@ -221,7 +221,7 @@ def _mc_model(
     return model
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class _LevelLoads:
     """One level's labels and loads, as the Monte Carlo runs use them."""
 
@@ -252,7 +252,8 @@ def _level_loads(
             raise InputError(msg)
         rc = _route_codes_in(pn, ol, graph) if route is None else route
         return _LevelLoads(
-            level, ol.ids, ol.codes, rc, ol.home, ol.source, ol.node, ol.origin, ol.load,
+            level=level, ids=ol.ids, codes=ol.codes, route=rc, home=ol.home,
+            source=ol.source, node=ol.node, origin=ol.origin, load=ol.load,
         )  # fmt: skip
     codes, ids = pn.jur_codes(level)
     home = np.asarray(source_loads, dtype=np.float64)
@@ -264,8 +265,8 @@ def _level_loads(
         raise InputError(msg)
     e = np.zeros(0, dtype=np.int64)
     return _LevelLoads(
-        level, ids, codes, stretch_route_codes(pn, level, graph=graph),
-        home, e, e, e, np.zeros(0),
+        level=level, ids=ids, codes=codes, route=stretch_route_codes(pn, level, graph=graph),
+        home=home, source=e, node=e, origin=e, load=np.zeros(0),
     )  # fmt: skip
 
 
