@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._arrays import concat_ranges
 from basingov._checks import require_columns, select_levels
 from basingov._jit import njit
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
@@ -273,8 +274,7 @@ def _rest_of_reach(
     hi = np.searchsorted(rp[by_rp], reach, side="right")
     lens = hi - lo
     k = np.repeat(np.arange(reach.size), lens)  # the point of each (point, piece) pair
-    start = np.repeat(lo - (np.cumsum(lens) - lens), lens)
-    on = by_rp[np.arange(k.size) + start]
+    on = by_rp[concat_ranges(lo, lens)]
     keep = (fs[on] >= frac[k] - 1e-9) & (codes[on] >= 0)
     pairs = np.unique(np.stack([k[keep], codes[on[keep]]]).astype(np.int64), axis=1)
     ptr = np.searchsorted(pairs[0], np.arange(reach.size + 1)).astype(np.int64)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import shapely
 
+from basingov._arrays import concat_ranges
 from basingov._jit import njit
 from basingov.network import csr_reverse
 from basingov.overlay.cutter import _side
@@ -258,7 +259,7 @@ class PointLocator:
         hi = np.clip(np.floor((yhi - y0) / self.h).astype(np.int64), 0, nslab - 1)
         cnt = hi - lo + 1
         seg = np.repeat(np.arange(q0.shape[0], dtype=np.int64), cnt)
-        slab = np.repeat(lo, cnt) + (np.arange(seg.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+        slab = concat_ranges(lo, cnt)
         self.slab_ptr, self.slab_seg = csr_reverse(seg, slab, nslab)
 
     def locate(self, xy: NDArray[np.float64]) -> NDArray[np.int64]:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._arrays import concat_ranges
 from basingov._checks import piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
@@ -64,7 +65,7 @@ def _bank_samples(
     length = shapely.length(geoms)
     nsamp = np.maximum(min_samples, np.ceil(length / sample_spacing_m)).astype(np.int64)
     owner = np.repeat(np.arange(len(geoms)), nsamp)
-    k = np.arange(owner.size) - np.repeat(np.cumsum(nsamp) - nsamp, nsamp)
+    k = concat_ranges(0, nsamp)
     f = (k + 0.5) / nsamp[owner]
     eps = np.minimum(0.25 / nsamp[owner], 1.0 / np.maximum(length[owner], 1.0))
     # the points GEOS's line_interpolate_point gives, computed in one compiled loop

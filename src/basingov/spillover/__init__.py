@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from basingov._arrays import concat_ranges
 from basingov.errors import InputError
 from basingov.overlay import PieceGraph
 from basingov.spillover._common import (
@@ -371,7 +372,7 @@ def _crossing_flux(
     link = links["link"].to_numpy()
     cnt = start[link + 1] - start[link]
     r = np.repeat(np.arange(link.size), cnt)
-    k = np.arange(int(cnt.sum())) + np.repeat(start[link] - (np.cumsum(cnt) - cnt), cnt)
+    k = concat_ranges(start[link], cnt)
     tot = _border_totals(t.border_entries, s.size, t.generated.size)
     out = links.iloc[r].reset_index(drop=True).drop(columns="link")
     out.insert(1, "level_name", level)

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 import shapely.ops
 
+from basingov._arrays import concat_ranges
 from basingov._checks import check_choice, projected_crs, require_columns
 from basingov._filters import apply_filter
 from basingov._layer_checks import network_layer_problems
@@ -357,8 +358,7 @@ def _link_by_nodes(
         return ds, None
     rep = cnt[split]
     src = np.repeat(split, rep)
-    offs = np.arange(rep.sum()) - np.repeat(np.cumsum(rep) - rep, rep)
-    dst = srt[np.repeat(lo[split], rep) + offs]
+    dst = srt[concat_ranges(lo[split], rep)]
     bif = pd.DataFrame(
         {
             "reach_id": ids[src],
