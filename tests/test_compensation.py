@@ -185,7 +185,7 @@ def test_polluter_pays_bands_from_runs() -> None:
     runs = np.zeros((3, 3, 3))
     for k, v in enumerate([2.0, 6.0, 10.0]):
         runs[k, 2, 1] = v  # origin A (pos 2), receptor B (pos 1)
-    mc = MonteCarloSamples(level="country", ids=ids, samples=runs)
+    mc = MonteCarloSamples.from_dense(level="country", ids=ids, samples=runs)
     t = polluter_pays(MATRIX, price=1.0, currency="EUR", allowance=1.0, days_per_year=1, samples=mc)
     ab = t.table[(t.table["payer"] == "A") & (t.table["payee"] == "B")].iloc[0]
     assert ab["amount"] == 5.0  # central matrix: 6 - 1
@@ -236,7 +236,7 @@ def test_beneficiary_pays_bands_are_shares_per_run() -> None:
     m = pd.DataFrame(runs.mean(axis=0), index=list(ids), columns=list(ids))
     t = beneficiary_pays(
         m, payee="U", cost=100.0, currency="EUR", payee_bears_own_share=False,
-        samples=MonteCarloSamples(level="x", ids=ids, samples=runs),
+        samples=MonteCarloSamples.from_dense(level="x", ids=ids, samples=runs),
     )  # fmt: skip
     a = t.table[t.table["payer"] == "A"].iloc[0]
     assert a["amount"] == pytest.approx(100 * 2 / 3)  # mean matrix: 2 of 3

@@ -16,11 +16,13 @@ from basingov._validate import LayerReport
 from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
 from basingov.monitoring.assess import standard_problems
+from basingov.spillover import MC_MEMORY_BYTES
 
 __all__ = ["MONTE_CARLO_MEMORY_BYTES", "preflight", "preflight_report"]
 
-#: Largest memory the Monte Carlo bands may take (runs x n² x 8 bytes, x 2 for percentiles).
-MONTE_CARLO_MEMORY_BYTES = 2 * 1024**3
+#: Largest memory the values of the Monte Carlo runs may take
+#: (:data:`basingov.spillover.MC_MEMORY_BYTES`).
+MONTE_CARLO_MEMORY_BYTES = MC_MEMORY_BYTES
 
 
 def preflight(basin: Any) -> None:
@@ -60,16 +62,20 @@ def preflight(basin: Any) -> None:
                 )
         runs = cfg.spillover.monte_carlo_runs
         if runs > 0:
+            # each run stores at least the diagonal of every level (its units and the
+            # "outside" unit); the exact count of pairs, known once the network is
+            # routed, is checked by the spillover stage (check_samples_memory)
             counts = basin.jurisdictions["level_name"].value_counts()
-            n = int(counts.max()) + 1 if len(counts) else 1  # + the "outside" unit
-            need = runs * n * n * 8 * 2
+            least = int((counts + 1).sum()) if len(counts) else 1
+            need = runs * least * 8 * 2
             if need > MONTE_CARLO_MEMORY_BYTES:
-                most = max(1, MONTE_CARLO_MEMORY_BYTES // (n * n * 16))
+                most = max(1, MONTE_CARLO_MEMORY_BYTES // (least * 16))
                 problems.append(
-                    f"[spillover].monte_carlo_runs = {runs} would need about "
-                    f"{need / 1024**3:.1f} GiB ({n} units at the finest level, runs x n² x 8 "
-                    f"bytes, twice); at most {most:,} runs fit in "
-                    f"{MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
+                    f"[spillover].monte_carlo_runs = {runs} would need at least "
+                    f"{need / 1024**3:.1f} GiB ({least:,} units over the levels; each run "
+                    "stores a value per unit and per origin-receptor pair the network "
+                    f"connects, runs x pairs x 8 bytes, twice); at most {most:,} runs fit "
+                    f"in {MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
     problems += standard_problems(cfg.monitoring)  # the monitoring stage comes late
     raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)

@@ -317,7 +317,7 @@ def config_value_problems(cfg: Any) -> list[str]:
     if isinstance(runs, int) and runs > MAX_MONTE_CARLO_RUNS:
         out.append(
             f"[spillover].monte_carlo_runs = {runs} is more than {MAX_MONTE_CARLO_RUNS:,}: each "
-            "run keeps a jurisdiction x jurisdiction matrix in memory, so this would need "
-            "runs x n² x 8 bytes (tens of GB); 200-1,000 runs give stable 5-95 % bands"
+            "run keeps a value per connected origin-receptor pair in memory; 200-1,000 runs "
+            "give stable 5-95 % bands"
         )
     return out

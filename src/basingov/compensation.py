@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from basingov._checks import require_columns, require_known
 from basingov._tables import read_table
 from basingov.config import CompensationRule
 from basingov.errors import InputError
-from basingov.spillover import marginal_benefit
+from basingov.spillover import MonteCarloSamples, marginal_benefit
 
 __all__ = [
     "TRANSFER_COLUMNS",
@@ -498,28 +498,43 @@ def period_means(
 # ----------------------------------------------------------------------------------------
 # matrix-based rules
 # ----------------------------------------------------------------------------------------
-def _samples_for(matrix: pd.DataFrame, samples: Any) -> np.ndarray | None:
-    """Per-run matrices re-ordered to ``matrix``'s ids (runs x n_origin x n_receptor)."""
+def _samples_for(
+    matrix: pd.DataFrame, samples: Any
+) -> Callable[[int, Sequence[int]], np.ndarray] | None:
+    """Per-run values of ``matrix``'s cells: ``cells(i, js)`` is runs x len(js).
+
+    ``i`` and ``js`` are positions in ``matrix``'s index and columns. ``samples`` is a
+    :class:`~basingov.spillover.MonteCarloSamples` (stored by pair: no runs x n x n
+    stack is made) or a runs x n_origin x n_receptor array in ``matrix``'s order.
+    """
     if samples is None:
         return None
-    ids = list(getattr(samples, "ids", []))
-    arr = np.asarray(getattr(samples, "samples", samples), dtype=np.float64)
+    if isinstance(samples, MonteCarloSamples):
+        pos = {j: i for i, j in enumerate(samples.ids)}
+        miss = [j for j in list(matrix.index) + list(matrix.columns) if j not in pos]
+        if miss:
+            msg = f"the Monte Carlo samples lack jurisdiction(s) {sorted(set(miss))[:10]}"
+            raise InputError(msg)
+        ri = np.array([pos[j] for j in matrix.index], dtype=np.int64)
+        ci = np.array([pos[j] for j in matrix.columns], dtype=np.int64)
+
+        def stored(i: int, js: Sequence[int]) -> np.ndarray:
+            cols = ci[np.asarray(js, dtype=np.int64)]
+            return samples.cells(np.full(cols.size, ri[i]), cols)
+
+        return stored
+    arr = np.asarray(samples, dtype=np.float64)
     if arr.ndim != 3:
         msg = f"samples must be runs x n x n matrices, got shape {arr.shape}"
         raise InputError(msg)
-    if not ids:
-        if arr.shape[1:] != matrix.shape:
-            msg = f"samples of shape {arr.shape} do not match the {matrix.shape} matrix"
-            raise InputError(msg)
-        return arr
-    pos = {j: i for i, j in enumerate(ids)}
-    miss = [j for j in list(matrix.index) + list(matrix.columns) if j not in pos]
-    if miss:
-        msg = f"the Monte Carlo samples lack jurisdiction(s) {sorted(set(miss))[:10]}"
+    if arr.shape[1:] != matrix.shape:
+        msg = f"samples of shape {arr.shape} do not match the {matrix.shape} matrix"
         raise InputError(msg)
-    ri = [pos[j] for j in matrix.index]
-    ci = [pos[j] for j in matrix.columns]
-    return arr[:, ri][:, :, ci]
+
+    def dense(i: int, js: Sequence[int]) -> np.ndarray:
+        return arr[:, i, np.asarray(js, dtype=np.int64)]
+
+    return dense
 
 
 def _check_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
@@ -666,7 +681,7 @@ def polluter_pays(
                 }
             )
             runs.append(
-                factor * np.maximum(0.0, sm[:, i, j] - allow[i, j])
+                factor * np.maximum(0.0, sm(i, [j])[:, 0] - allow[i, j])
                 if sm is not None
                 else np.empty(0)
             )
@@ -756,7 +771,9 @@ def beneficiary_pays(
         return _rows_to_transfers(rows, runs)
     i = list(m.index).index(payee)
     cols = [list(m.columns).index(r) for r in counted]
-    run_tot = sm[:, i, cols].sum(axis=1) if sm is not None else None
+    # each run's total adds the receptors one after the other (a Fortran-ordered runs x
+    # receptors array; a C-ordered one is summed in another order, a few ulps apart)
+    run_tot = np.asfortranarray(sm(i, cols)).sum(axis=1) if sm is not None else None
     for r in rec:
         if r == payee or row[r] <= 0:
             continue
@@ -790,7 +807,7 @@ def beneficiary_pays(
         if sm is not None and run_tot is not None:
             j = list(m.columns).index(r)
             with np.errstate(divide="ignore", invalid="ignore"):
-                runs.append(np.where(run_tot > 0, cost * sm[:, i, j] / run_tot, 0.0))
+                runs.append(np.where(run_tot > 0, cost * sm(i, [j])[:, 0] / run_tot, 0.0))
         else:
             runs.append(np.empty(0))
     return _rows_to_transfers(rows, runs)

@@ -7,7 +7,7 @@ import pytest
 from basingov import _preflight
 from basingov.config import load_config
 from basingov.datasets import load_basin
-from basingov.errors import ConfigError
+from basingov.errors import ConfigError, InputError
 from basingov.pipeline import run
 from basingov.spill import warn
 
@@ -306,15 +306,39 @@ def _not_reached(*a: object, **k: object) -> None:
 def test_monte_carlo_memory_is_checked_before_the_work(
     toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # each run stores at least one value per unit of every level (and its "outside" unit):
+    # runs that cannot fit even so stop the run before the network is built
     cfg = toy(append="\n[spillover]\nmonte_carlo_runs = 5000\n")  # type: ignore[operator]
     basin = load_basin(cfg)
-    _preflight.preflight(basin)  # 5000 x 5² x 16 bytes = 2 MB: fine
-    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 1024**2)
+    counts = basin.jurisdictions["level_name"].value_counts()
+    least = int((counts + 1).sum())
+    _preflight.preflight(basin)  # 5000 x least x 16 bytes: well under 2 GiB
+    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 16 - 1)
     with pytest.raises(
         ConfigError,
-        match=r"monte_carlo_runs = 5000 would need about 0\.0 GiB \(5 units .*at most 2,621 runs fit",  # noqa: E501
+        match=rf"monte_carlo_runs = 5000 would need at least 0\.0 GiB \({least} units over "
+        r"the levels; .*at most 4,999 runs fit",
     ):
         _preflight.preflight(basin)
+    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 16)
+    _preflight.preflight(basin)  # exactly fits
+
+
+def test_monte_carlo_memory_of_the_pairs_is_checked_before_the_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the exact need (runs x stored pairs) is known once the network is routed; runs that
+    # do not fit stop before any run, with the most that fit
+    from basingov.spillover import uncertainty
+
+    uncertainty.check_samples_memory(200, 1000)  # 200 x 1000 x 16 bytes = 3.2 MB
+    monkeypatch.setattr(uncertainty, "MC_MEMORY_BYTES", 200 * 1000 * 16 - 1)
+    with pytest.raises(
+        InputError,
+        match=r"200 Monte Carlo runs would need about 0\.0 GiB \(1,000 origin-receptor pairs "
+        r".*at most 199 runs fit .*lower \[spillover\]\.monte_carlo_runs",
+    ):
+        uncertainty.check_samples_memory(200, 1000)
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,11 @@ def _batch(g, keep, load, codes, route, lake, nj, fx=None):
     b = _TreeBatch(g, codes, route, node, origin, nj, is_lake=lake)
     runs = keep.shape[0]
     fl = np.asarray(fx[2], dtype=float) if fx else np.zeros((runs, 0))
-    out = np.empty((runs, nj, nj))
-    return b.matrices(keep[:, b.order], load[:, b.order], fl, out=out)
+    out = np.empty((runs, b.n_pairs))
+    b.matrices(keep[:, b.order], load[:, b.order], fl, out=out)
+    dense = np.zeros((runs, nj, nj))  # the cells that are not stored are 0
+    dense[:, b.origin, b.receptor] = out
+    return dense
 
 
 def _random_tree(rng, n):
@@ -167,7 +170,7 @@ def test_zone_columns_layout():
 def test_bad_runs_are_refused():
     g = routing_graph([1, -1])
     b = _TreeBatch(g, [0, 1], [0, 1], [], [], 2, is_lake=np.zeros(2, bool))
-    out = np.empty((1, 2, 2))
+    out = np.empty((1, b.n_pairs))
     with pytest.raises(InputError, match="keep factors must lie in"):
         b.matrices(np.array([[1.5, 1.0]]), np.ones((1, 2)), np.zeros((1, 0)), out=out)
     with pytest.raises(InputError, match="loads must be finite"):

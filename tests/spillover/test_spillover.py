@@ -337,7 +337,7 @@ def test_bands_equal_the_percentiles_of_the_whole_stack():
     samples[:, 3, 3] = np.where(np.arange(37) % 2, -0.0, 0.0)  # zero in every run: not
     ids = tuple(f"J{i}" for i in range(9))
     q = (5.0, 12.5, 50.0, 95.0, 100.0)
-    got = MonteCarloSamples(level="x", ids=ids, samples=samples).bands(q)
+    got = MonteCarloSamples.from_dense(level="x", ids=ids, samples=samples).bands(q)
     whole = np.percentile(samples, q, axis=0)
     nz = np.argwhere((samples != 0).any(axis=0))
     listed = set(map(tuple, nz.tolist()))

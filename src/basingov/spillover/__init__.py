@@ -76,6 +76,7 @@ from basingov.spillover.routing import (
 )
 from basingov.spillover.transfer import Transfer, _border_totals, transfer
 from basingov.spillover.uncertainty import (
+    MC_MEMORY_BYTES,
     MonteCarloSamples,
     _level_loads,
     _LevelLoads,
@@ -93,6 +94,7 @@ __all__ = [
     "DEFAULT_SETTLING_VELOCITY_M_YR",
     "MC_DECAY_SIGMA_LN",
     "MC_LOAD_SIGMA_LN",
+    "MC_MEMORY_BYTES",
     "MC_VELOCITY_SIGMA_LN",
     "DecayClasses",
     "DecayModel",

@@ -491,6 +491,10 @@ def tree_samples(  # pragma: no cover - compiled
     forigin: np.ndarray,
     fat: np.ndarray,
     fkey: np.ndarray,
+    pnode: np.ndarray,
+    pforeign: np.ndarray,
+    pzone: np.ndarray,
+    pdiag: np.ndarray,
     keep: np.ndarray,
     load: np.ndarray,
     fload: np.ndarray,
@@ -509,13 +513,17 @@ def tree_samples(  # pragma: no cover - compiled
     origin and a foreign entry's origin in its zone.
 
     ``out[s]`` receives the J x J matrix of :func:`basingov.spillover.transfer` with
-    ``route_jur=route`` and these foreign loads: every load enters the zone method at its
+    ``route_jur=route`` and these foreign loads, stored by pair: the cell S[o, r] that a
+    node ``i`` (``o = origin[i] != r = route[i]``), a foreign entry ``k``, a column ``k``
+    of the zone layout (``cols[k]`` into the label below its zone) or the diagonal ``j``
+    writes is ``out[s, pnode[i]]``, ``out[s, pforeign[k]]``, ``out[s, pzone[k]]`` or
+    ``out[s, pdiag[j]]``; every other cell is 0. Every load enters the zone method at its
     own zone (a load of origin ``o`` on a node labelled ``r != o`` also counts in
     ``S[o, r]`` where it enters), and the zones carry only the origins that reach them.
     """
     n = ds.shape[0]
     nz = exits.shape[0]
-    nj = out.shape[1]
+    nj = pdiag.shape[0]
     nk = fnode.shape[0]
     acc = np.empty(n)
     trans = np.empty(n)
@@ -528,7 +536,7 @@ def tree_samples(  # pragma: no cover - compiled
         kp = keep[s]
         g = load[s]
         sm = out[s]
-        sm[:, :] = 0.0
+        sm[:] = 0.0
         x[:] = 0.0
         gen[:] = 0.0
         exported[:] = 0.0
@@ -555,7 +563,7 @@ def tree_samples(  # pragma: no cover - compiled
                 f += (kp[i] if lake[i] else np.sqrt(kp[i])) * gi
             elif gi > 0.0:
                 e = kp[i] if lake[i] else np.sqrt(kp[i])
-                sm[o, r] += gi
+                sm[pnode[i]] += gi
                 exported[o] += gi
                 x[at_origin[i]] += e * gi * (trans[d] if inside else 1.0)
             if inside:
@@ -575,7 +583,7 @@ def tree_samples(  # pragma: no cover - compiled
             e = kp[i] if lake[i] else np.sqrt(kp[i])
             gen[o] += gi
             if o != r:
-                sm[o, r] += gi
+                sm[pforeign[k]] += gi
                 exported[o] += gi
             x[fat[k]] += e * gi * (trans[d] if inside else 1.0)
         # the tree of zones, upstream zones (larger numbers) first
@@ -589,12 +597,12 @@ def tree_samples(  # pragma: no cover - compiled
             for k in range(off[z], off[z + 1]):
                 v = x[k]
                 x[down[k]] += t * v
-                sm[cols[k], r] += v
+                sm[pzone[k]] += v
             exported[route[e]] += x[own[z]]
             if ret[z] >= 0:
                 returned[r] += x[ret[z]]
         for j in range(nj):
-            sm[j, j] = gen[j] - exported[j] + returned[j]
+            sm[pdiag[j]] = gen[j] - exported[j] + returned[j]
 
 
 @njit(cache=True)

@@ -38,30 +38,129 @@ def _percentiles(percentiles: Sequence[float]) -> np.ndarray:
     return q
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class MonteCarloSamples:
-    """The source-receptor matrix of every Monte Carlo run at one level.
+    """The source-receptor matrix of every Monte Carlo run at one level, stored by pair.
+
+    Only the origin-receptor pairs a run can make non-zero are stored: on a tree, the
+    pairs its structure connects (found before the runs); on other networks, the pairs
+    non-zero in some run. Every other cell of S is 0 in every run. A dense stack would
+    hold runs x n x n numbers: 149 GiB for 200 runs at 10,000 units, most of them zeros,
+    since a unit's load reaches only the units downstream of it.
 
     Attributes
     ----------
     level
         Level name.
     ids
-        Jurisdiction ids, the order of both matrix axes.
-    samples
-        ``runs x len(ids) x len(ids)`` array (kg/day), ``samples[i, o, r]`` = S[o, r] of
-        run ``i``.
+        Jurisdiction ids; ``origin`` and ``receptor`` are positions in it.
+    origin, receptor
+        The stored pairs, ordered by origin, then receptor (int64 positions in ``ids``).
+    values
+        ``runs x pairs`` array (kg/day): ``values[i, k]`` = S[origin[k], receptor[k]]
+        of run ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dense = np.zeros((2, 2, 2))
+    >>> dense[:, 0, 1] = [3.0, 4.0]
+    >>> mc = MonteCarloSamples.from_dense(level="x", ids=("A", "B"), samples=dense)
+    >>> mc.origin.tolist(), mc.receptor.tolist(), mc.values.tolist()
+    ([0], [1], [[3.0], [4.0]])
+    >>> mc.cells([0, 1], [1, 0]).tolist()
+    [[3.0, 0.0], [4.0, 0.0]]
     """
 
     level: str
     ids: tuple[str, ...]
-    samples: np.ndarray
+    origin: np.ndarray
+    receptor: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        o, r, v = self.origin, self.receptor, self.values
+        if o.ndim != 1 or o.shape != r.shape or v.ndim != 2 or v.shape[1] != o.size:
+            msg = (
+                f"MonteCarloSamples needs origin and receptor of one length k and values of "
+                f"runs x k, got {o.shape}, {r.shape} and {v.shape}"
+            )
+            raise InputError(msg)
+        if o.size and (min(o.min(), r.min()) < 0 or max(o.max(), r.max()) >= n):
+            msg = f"MonteCarloSamples pairs must be positions in the {n} ids"
+            raise InputError(msg)
+        key = self._keys
+        if key.size > 1 and not (np.diff(key) > 0).all():
+            msg = "MonteCarloSamples pairs must be distinct and ordered by origin, then receptor"
+            raise InputError(msg)
+
+    @classmethod
+    def from_dense(
+        cls, *, level: str, ids: Sequence[str], samples: np.ndarray
+    ) -> MonteCarloSamples:
+        """Store a ``runs x n x n`` stack: the pairs with a non-zero bit in some run.
+
+        Raises
+        ------
+        InputError
+            If ``samples`` is not ``runs x len(ids) x len(ids)``.
+        """
+        stack = np.asarray(samples, dtype=np.float64)
+        n = len(ids)
+        if stack.ndim != 3 or stack.shape[1:] != (n, n):
+            msg = f"samples must be runs x {n} x {n} matrices, got shape {stack.shape}"
+            raise InputError(msg)
+        # the bits, not the values: a -0.0 is kept as it is
+        key = np.flatnonzero((stack.reshape(stack.shape[0], -1).view(np.int64) != 0).any(axis=0))
+        return cls(
+            level=level,
+            ids=tuple(ids),
+            origin=key // max(n, 1),
+            receptor=key % max(n, 1),
+            values=np.ascontiguousarray(stack.reshape(stack.shape[0], -1)[:, key]),
+        )
+
+    @property
+    def _keys(self) -> np.ndarray:
+        return self.origin * len(self.ids) + self.receptor
+
+    @property
+    def runs(self) -> int:
+        """Number of runs."""
+        return int(self.values.shape[0])
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The dense ``runs x n x n`` stack, ``samples[i, o, r]`` = S[o, r] of run ``i``.
+
+        It takes runs x n x n x 8 bytes: for small levels (tests, a few hundred units).
+        """
+        n = len(self.ids)
+        out = np.zeros((self.runs, n, n))
+        out[:, self.origin, self.receptor] = self.values
+        return out
+
+    def cells(self, origin: Any, receptor: Any) -> np.ndarray:
+        """Return ``runs x k`` values of the cells ``(origin[j], receptor[j])`` (positions).
+
+        A cell that is not stored is 0 in every run.
+        """
+        o = np.asarray(origin, dtype=np.int64)
+        r = np.asarray(receptor, dtype=np.int64)
+        want = o * len(self.ids) + r
+        keys = self._keys
+        pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
+        found = keys[pos] == want if keys.size else np.zeros(want.size, dtype=bool)
+        out = np.zeros((self.runs, want.size))
+        out[:, found] = self.values[:, pos[found]]
+        return out
 
     def bands(self, percentiles: Sequence[float] = (5.0, 50.0, 95.0)) -> pd.DataFrame:
         """Return percentile bands of every pair non-zero in some run.
 
         The layout is that of :func:`monte_carlo_matrix`: ``origin, receptor,
-        level_name, p<q>``.
+        level_name, p<q>``, ordered by origin, then receptor.
 
         Raises
         ------
@@ -70,15 +169,13 @@ class MonteCarloSamples:
         """
         q = _percentiles(percentiles)
         ids = np.asarray(self.ids, dtype=object)
-        stack = self.samples
-        nz = np.argwhere((stack != 0).any(axis=0))
-        # only the listed pairs: most are zero in every run, and a pair's percentiles
-        # depend on its own runs alone (the same numbers as over the whole stack)
-        pct = np.percentile(stack[:, nz[:, 0], nz[:, 1]], q, axis=0)
+        nz = np.flatnonzero((self.values != 0).any(axis=0))
+        # a pair's percentiles depend on its own runs alone
+        pct = np.percentile(self.values[:, nz], q, axis=0)
         out = pd.DataFrame(
             {
-                "origin": ids[nz[:, 0]].astype(str),
-                "receptor": ids[nz[:, 1]].astype(str),
+                "origin": ids[self.origin[nz]].astype(str),
+                "receptor": ids[self.receptor[nz]].astype(str),
                 "level_name": self.level,
             }
         )
@@ -273,6 +370,9 @@ def _level_loads(
 #: Largest runs x nodes block of keep factors and loads held at once by the batched runs.
 _MC_BLOCK_CELLS = 1 << 22
 
+#: Largest memory the values of the Monte Carlo runs may take (:func:`check_samples_memory`).
+MC_MEMORY_BYTES = 2 * 1024**3
+
 
 def _samples(
     net: Any,
@@ -310,19 +410,16 @@ def _samples(
         ms[i] = rng.lognormal(0.0, sl, size=n_src[0])
     terms = _KeepTerms(net, model.classes)
     n = pn.graph.n
-    stacks = [np.empty((runs, lv.ids.size, lv.ids.size)) for lv in levels]
     if pn.graph.kind != "tree":
-        for i in range(runs):
-            keep, lake = _run_keep(terms, pn, model, d[i])
-            for lv, stack in zip(levels, stacks, strict=True):
-                stack[i] = _run_transfer(pn, lv, keep, lake, ms[i])
-        return _wrap(levels, stacks)
+        return _samples_by_transfer(terms, pn, levels, model=model, runs=runs, d=d, ms=ms)
     order = pn.graph.order
     lake = terms.lake[pn.reach_pos]
     batches = [
         _TreeBatch(pn.graph, lv.codes, lv.route, lv.node, lv.origin, lv.ids.size, is_lake=lake)
         for lv in levels
     ]
+    check_samples_memory(runs, sum(b.n_pairs for b in batches))
+    stacks = [np.empty((runs, b.n_pairs)) for b in batches]
     block = max(1, min(runs, _MC_BLOCK_CELLS // max(1, n)))
     for s0 in range(0, runs, block):
         s1 = min(runs, s0 + block)
@@ -331,14 +428,85 @@ def _samples(
             load = ms[s0:s1] @ lv.home[:, order]
             fload = ms[s0:s1][:, lv.source] * lv.load[None, :]
             b.matrices(keep, load, fload, out=stack[s0:s1])
-    return _wrap(levels, stacks)
-
-
-def _wrap(levels: Sequence[_LevelLoads], stacks: list[np.ndarray]) -> list[MonteCarloSamples]:
     return [
-        MonteCarloSamples(level=lv.level, ids=tuple(lv.ids.astype(str)), samples=st)
-        for lv, st in zip(levels, stacks, strict=True)
+        MonteCarloSamples(
+            level=lv.level,
+            ids=tuple(lv.ids.astype(str)),
+            origin=b.origin,
+            receptor=b.receptor,
+            values=st,
+        )
+        for lv, b, st in zip(levels, batches, stacks, strict=True)
     ]
+
+
+def check_samples_memory(runs: int, pairs: int) -> None:
+    """Raise if the runs' values of ``pairs`` origin-receptor pairs exceed the memory limit.
+
+    The limit is :data:`MC_MEMORY_BYTES` for the values and a copy for the percentiles
+    (runs x pairs x 8 bytes, twice).
+
+    Raises
+    ------
+    InputError
+        Naming ``[spillover].monte_carlo_runs`` and the most runs that fit.
+
+    Examples
+    --------
+    >>> check_samples_memory(200, 10_000)
+    """
+    need = runs * pairs * 8 * 2
+    if need > MC_MEMORY_BYTES:
+        most = max(1, MC_MEMORY_BYTES // max(1, pairs * 16))
+        msg = (
+            f"{runs} Monte Carlo runs would need about {need / 1024**3:.1f} GiB ({pairs:,} "
+            f"origin-receptor pairs the network connects, runs x pairs x 8 bytes, twice); "
+            f"at most {most:,} runs fit in {MC_MEMORY_BYTES / 1024**3:.0f} GiB: lower "
+            "[spillover].monte_carlo_runs (0 turns the bands off)"
+        )
+        raise InputError(msg)
+
+
+def _samples_by_transfer(
+    terms: _KeepTerms,
+    pn: PieceNetwork,
+    levels: Sequence[_LevelLoads],
+    *,
+    model: DecayModel,
+    runs: int,
+    d: np.ndarray,
+    ms: np.ndarray,
+) -> list[MonteCarloSamples]:
+    """Run a network that is not a tree: one :func:`transfer` per run and level.
+
+    Each run's matrix keeps its cells with a non-zero bit (a -0.0 too); the stored pairs
+    are those of all runs, so a pair absent from a run is +0.0 there, as in the matrix.
+    """
+    cells: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in levels]
+    for i in range(runs):
+        keep, lake = _run_keep(terms, pn, model, d[i])
+        for lv, got in zip(levels, cells, strict=True):
+            flat = _run_transfer(pn, lv, keep, lake, ms[i]).ravel()
+            key = np.flatnonzero(flat.view(np.int64) != 0)
+            got.append((key, flat[key]))
+    out = []
+    for lv, got in zip(levels, cells, strict=True):
+        n = lv.ids.size
+        keys = np.unique(np.concatenate([k for k, _ in got]))
+        check_samples_memory(runs, keys.size)
+        values = np.zeros((runs, keys.size))
+        for i, (key, v) in enumerate(got):
+            values[i, np.searchsorted(keys, key)] = v
+        out.append(
+            MonteCarloSamples(
+                level=lv.level,
+                ids=tuple(lv.ids.astype(str)),
+                origin=keys // max(n, 1),
+                receptor=keys % max(n, 1),
+                values=values,
+            )
+        )
+    return out
 
 
 def _run_keep(
@@ -413,18 +581,47 @@ class _TreeBatch:
         def at(z: np.ndarray, c: np.ndarray) -> np.ndarray:
             return np.searchsorted(flat, z * n_jur + c)
 
+        # the cells of S the kernel writes: a load placed away from its origin, a foreign
+        # load, an origin's load leaving a zone into the next zone's label, the diagonal
+        zk = np.repeat(np.arange(exits.size, dtype=np.int64), np.diff(off))
+        dz = ds[exits][zk]
+        zr = np.where(dz >= 0, rt[np.maximum(dz, 0)], -1)
+        fr = rt[fnode]
+        site = (
+            np.where(og != rt, og * n_jur + rt, -1),
+            np.where(forigin != fr, forigin * n_jur + fr, -1),
+            np.where(zr >= 0, cols * n_jur + zr, -1),
+            np.arange(n_jur, dtype=np.int64) * (n_jur + 1),
+        )
+        keys = np.unique(np.concatenate([k[k >= 0] for k in site]))
+        pnode, pforeign, pzone, pdiag = (
+            np.where(k >= 0, np.searchsorted(keys, k), -1) for k in site
+        )
+
         self.order = order
         self.n_jur = n_jur
+        self._foreign_rows = int(fkey.size)
+        #: The stored pairs (positions of origin and receptor), ordered by origin.
+        self.origin = keys // max(n_jur, 1)
+        self.receptor = keys % max(n_jur, 1)
         self._arrays = (
             ds, np.asarray(is_lake, dtype=bool)[order], rt, og, zone, exits, off, cols, down,
             ret, own, at(zone, rt), at(zone, og), fnode, forigin, at(zone[fnode], forigin),
-            fkey,
+            fkey, pnode, pforeign, pzone, pdiag,
         )  # fmt: skip
+
+    @property
+    def n_pairs(self) -> int:
+        """Number of stored origin-receptor pairs: the columns of the runs' values."""
+        return int(self.origin.size)
 
     def matrices(
         self, keep: np.ndarray, load: np.ndarray, fload: np.ndarray, *, out: np.ndarray
     ) -> np.ndarray:
-        """Fill ``out`` (runs x J x J) with the matrices of the runs, and return it.
+        """Fill ``out`` (runs x :attr:`n_pairs`) with the runs' values of S, and return it.
+
+        Column ``k`` holds S[o, r] for ``o, r = origin[k], receptor[k]``; every other cell
+        of S is 0.
 
         ``keep`` and ``load`` are runs x nodes (topological order), ``fload`` runs x
         entries (the foreign loads, in the order given).
@@ -434,12 +631,12 @@ class _TreeBatch:
         InputError
             If a keep factor is outside [0, 1] or a load is negative or not finite.
         """
-        runs, n, nj = keep.shape[0], self.order.size, self.n_jur
+        runs, n = keep.shape[0], self.order.size
         want = {
             "keep": (keep.shape, (runs, n)),
             "load": (load.shape, (runs, n)),
-            "fload": (fload.shape, (runs, self._arrays[-1].size)),
-            "out": (out.shape, (runs, nj, nj)),
+            "fload": (fload.shape, (runs, self._foreign_rows)),
+            "out": (out.shape, (runs, self.n_pairs)),
         }
         wrong = [f"{k} has shape {a}, expected {b}" for k, (a, b) in want.items() if a != b]
         if wrong:
