@@ -67,14 +67,14 @@ def preflight(basin: Any) -> None:
             # routed, is checked by the spillover stage (check_samples_memory)
             counts = basin.jurisdictions["level_name"].value_counts()
             least = int((counts + 1).sum()) if len(counts) else 1
-            need = runs * least * 8 * 2
+            need = runs * least * 8
             if need > MONTE_CARLO_MEMORY_BYTES:
-                most = max(1, MONTE_CARLO_MEMORY_BYTES // (least * 16))
+                most = max(1, MONTE_CARLO_MEMORY_BYTES // (least * 8))
                 problems.append(
                     f"[spillover].monte_carlo_runs = {runs} would need at least "
                     f"{need / 1024**3:.1f} GiB ({least:,} units over the levels; each run "
                     "stores a value per unit and per origin-receptor pair the network "
-                    f"connects, runs x pairs x 8 bytes, twice); at most {most:,} runs fit "
+                    f"connects, runs x pairs x 8 bytes); at most {most:,} runs fit "
                     f"in {MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
     problems += standard_problems(cfg.monitoring)  # the monitoring stage comes late

@@ -312,15 +312,15 @@ def test_monte_carlo_memory_is_checked_before_the_work(
     basin = load_basin(cfg)
     counts = basin.jurisdictions["level_name"].value_counts()
     least = int((counts + 1).sum())
-    _preflight.preflight(basin)  # 5000 x least x 16 bytes: well under 2 GiB
-    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 16 - 1)
+    _preflight.preflight(basin)  # 5000 x least x 8 bytes: well under 2 GiB
+    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 8 - 1)
     with pytest.raises(
         ConfigError,
         match=rf"monte_carlo_runs = 5000 would need at least 0\.0 GiB \({least} units over "
         r"the levels; .*at most 4,999 runs fit",
     ):
         _preflight.preflight(basin)
-    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 16)
+    monkeypatch.setattr(_preflight, "MONTE_CARLO_MEMORY_BYTES", 5000 * least * 8)
     _preflight.preflight(basin)  # exactly fits
 
 
@@ -331,8 +331,8 @@ def test_monte_carlo_memory_of_the_pairs_is_checked_before_the_runs(
     # do not fit stop before any run, with the most that fit
     from basingov.spillover import uncertainty
 
-    uncertainty.check_samples_memory(200, 1000)  # 200 x 1000 x 16 bytes = 3.2 MB
-    monkeypatch.setattr(uncertainty, "MC_MEMORY_BYTES", 200 * 1000 * 16 - 1)
+    uncertainty.check_samples_memory(200, 1000)  # 200 x 1000 x 8 bytes = 1.6 MB
+    monkeypatch.setattr(uncertainty, "MC_MEMORY_BYTES", 200 * 1000 * 8 - 1)
     with pytest.raises(
         InputError,
         match=r"200 Monte Carlo runs would need about 0\.0 GiB \(1,000 origin-receptor pairs "

@@ -420,3 +420,45 @@ def test_matrix_frame_copies_unless_told_not_to():
     shared.iloc[0, 1] = 5.0  # a change to the shared frame is a change to the transfer's
     assert t.matrix[0, 1] == 5.0
     assert own.iloc[0, 1] == 2.0
+
+
+def test_monte_carlo_samples_store_the_connected_pairs_only(synthetic_units):
+    # 800 units: each run's matrix has 800 x 800 cells, and the runs store only the pairs
+    # the network connects (a unit's load reaches the units downstream of it). The stored
+    # values equal one transfer per run with the same draws, and every cell not stored is
+    # exactly 0 in that transfer
+    from basingov.spillover import DecayModel
+    from basingov.spillover.decay import _KeepTerms
+    from basingov.spillover.uncertainty import _level_loads, _run_keep, _run_transfer, _samples
+
+    net, graph, loads = synthetic_units
+    pn = piece_network(net, graph.pieces)
+    lv = _level_loads(pn, origin_loads(pn, loads, "unit"), "unit", graph)
+    model = DecayModel()
+    runs, seed, sig = 3, 11, (0.5, 0.3, 0.12)
+    (mc,) = _samples(net, pn, [lv], model=model, runs=runs, seed=seed, sigmas=sig)
+    n = len(mc.ids)
+    assert n == 800  # every piece lies in a unit: no "outside" unit
+    assert mc.values.shape == (runs, mc.origin.size)
+    assert n <= mc.origin.size < 0.1 * n * n  # the diagonal and some connected pairs
+    stored = np.zeros((n, n), dtype=bool)
+    stored[mc.origin, mc.receptor] = True
+    terms = _KeepTerms(net, model.classes)
+    rng = np.random.default_rng(seed)
+    for i in range(runs):
+        d = np.array([rng.lognormal(0.0, 0.5), rng.lognormal(0.0, 0.5), rng.lognormal(0.0, 0.3)])
+        ms = rng.lognormal(0.0, 0.12, size=lv.home.shape[0])
+        keep, lake = _run_keep(terms, pn, model, d)
+        want = _run_transfer(pn, lv, keep, lake, ms)
+        assert (want[~stored] == 0).all()
+        np.testing.assert_allclose(mc.values[i], want[stored], rtol=1e-12, atol=1e-12)
+        got = mc.samples[i]  # dense again: the stored pairs in place, zeros elsewhere
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # the bands list the pairs non-zero in some run, as over the dense stack
+    dense = mc.samples
+    nz = np.argwhere((dense != 0).any(axis=0))
+    bands = mc.bands((5.0, 50.0, 95.0))
+    assert len(bands) == len(nz)
+    assert bands["p50"].to_numpy().tobytes() == (
+        np.percentile(dense[:, nz[:, 0], nz[:, 1]], 50.0, axis=0).tobytes()
+    )

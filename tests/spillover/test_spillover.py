@@ -325,10 +325,14 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
 
 
-def test_bands_equal_the_percentiles_of_the_whole_stack():
-    # bands() takes the percentiles of the listed (somewhere non-zero) pairs only; each
-    # pair's numbers must be those of np.percentile over the whole runs x J x J stack
-    from basingov.spillover import MonteCarloSamples
+@pytest.mark.parametrize("block", [1 << 16, 4, 1])
+def test_bands_equal_the_percentiles_of_the_whole_stack(block, monkeypatch):
+    # bands() takes the percentiles of the listed (somewhere non-zero) pairs only, a block
+    # of pairs at a time; each pair's numbers must be those of np.percentile over the
+    # whole runs x J x J stack
+    from basingov.spillover import MonteCarloSamples, uncertainty
+
+    monkeypatch.setattr(uncertainty, "_BAND_BLOCK", block)
 
     rng = np.random.default_rng(7)
     samples = rng.lognormal(size=(37, 9, 9)) * (rng.random((1, 9, 9)) < 0.3)

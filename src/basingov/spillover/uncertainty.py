@@ -169,9 +169,16 @@ class MonteCarloSamples:
         """
         q = _percentiles(percentiles)
         ids = np.asarray(self.ids, dtype=object)
-        nz = np.flatnonzero((self.values != 0).any(axis=0))
-        # a pair's percentiles depend on its own runs alone
-        pct = np.percentile(self.values[:, nz], q, axis=0)
+        # a pair's percentiles depend on its own runs alone: blocks of pairs at a time
+        # hold no second copy of the runs
+        nzs, pcts = [np.zeros(0, dtype=np.int64)], [np.zeros((q.size, 0))]
+        for c0 in range(0, self.values.shape[1], _BAND_BLOCK):
+            v = self.values[:, c0 : c0 + _BAND_BLOCK]
+            nz = np.flatnonzero((v != 0).any(axis=0))
+            nzs.append(nz + c0)
+            pcts.append(np.percentile(v[:, nz], q, axis=0))
+        nz = np.concatenate(nzs)
+        pct = np.concatenate(pcts, axis=1)
         out = pd.DataFrame(
             {
                 "origin": ids[self.origin[nz]].astype(str),
@@ -373,6 +380,9 @@ _MC_BLOCK_CELLS = 1 << 22
 #: Largest memory the values of the Monte Carlo runs may take (:func:`check_samples_memory`).
 MC_MEMORY_BYTES = 2 * 1024**3
 
+#: Pairs whose percentiles :meth:`MonteCarloSamples.bands` computes at a time.
+_BAND_BLOCK = 1 << 16
+
 
 def _samples(
     net: Any,
@@ -443,8 +453,7 @@ def _samples(
 def check_samples_memory(runs: int, pairs: int) -> None:
     """Raise if the runs' values of ``pairs`` origin-receptor pairs exceed the memory limit.
 
-    The limit is :data:`MC_MEMORY_BYTES` for the values and a copy for the percentiles
-    (runs x pairs x 8 bytes, twice).
+    The values take runs x pairs x 8 bytes; the limit is :data:`MC_MEMORY_BYTES`.
 
     Raises
     ------
@@ -455,12 +464,12 @@ def check_samples_memory(runs: int, pairs: int) -> None:
     --------
     >>> check_samples_memory(200, 10_000)
     """
-    need = runs * pairs * 8 * 2
+    need = runs * pairs * 8
     if need > MC_MEMORY_BYTES:
-        most = max(1, MC_MEMORY_BYTES // max(1, pairs * 16))
+        most = max(1, MC_MEMORY_BYTES // max(1, pairs * 8))
         msg = (
             f"{runs} Monte Carlo runs would need about {need / 1024**3:.1f} GiB ({pairs:,} "
-            f"origin-receptor pairs the network connects, runs x pairs x 8 bytes, twice); "
+            f"origin-receptor pairs the network connects, runs x pairs x 8 bytes); "
             f"at most {most:,} runs fit in {MC_MEMORY_BYTES / 1024**3:.0f} GiB: lower "
             "[spillover].monte_carlo_runs (0 turns the bands off)"
         )
