@@ -322,7 +322,7 @@ def _rss_gib() -> float:
     return psutil.Process().memory_info().rss / GIB
 
 
-def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
+def continental(n_reaches: int, n_units: int, n_regions: int, mc_runs: int = 200) -> dict[str, Any]:
     from distributed import Client, LocalCluster
 
     from basingov import dependency, scale, spillover
@@ -389,6 +389,27 @@ def continental(n_reaches: int, n_units: int, n_regions: int) -> dict[str, Any]:
             res["dependency_rows"] = len(dep.table)
             res["matrix_cells"] = len(sp.matrix_long)
             res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
+            if mc_runs:
+                # the Monte Carlo runs of the units, as a run with [spillover]
+                # monte_carlo_runs makes them (stored by connected pair), after the
+                # deterministic tables are let go
+                del sp, dep
+                gc.collect()
+                t0 = time.perf_counter()
+                pn = spillover.piece_network(net, pieces)
+                mc = spillover.monte_carlo_samples(
+                    net, pn, spillover.origin_loads(pn, loads, "unit"), level="unit",
+                    runs=mc_runs, seed=0, graph=ov.piece_graph,
+                )  # fmt: skip
+                bands = mc.bands()
+                step = f"Monte Carlo runs of the units ({mc_runs} runs) and their bands"
+                record(step, t0)
+                res["mc_runs"] = mc_runs
+                res["mc_pairs"] = int(mc.origin.size)
+                res["mc_values_gib"] = mc.values.nbytes / GIB
+                res["mc_band_rows"] = len(bands)
+                res["mc_dense_gib"] = mc_runs * len(mc.ids) ** 2 * 8 / GIB
+                del mc, bands, pn
             # sampled, not ru_maxrss: a worker process is forked by the nanny in this
             # process and inherits its high-water mark at that moment
             workers = {w: rss.peak_by_pid.get(pid, 0) for w, pid in client.run(_pid).items()}
@@ -474,10 +495,16 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             "synthetic load of 1 kg/day per km: "
             f"{c['matrix_cells']:,} non-zero source-receptor cells, "
             f"{c['crossing_flux_rows']:,} rows of flux by origin per crossing (load balance "
-            f"residual <= {c['balance_max_residual']:.1e}), no Monte Carlo bands (200 runs "
-            f"of a {c['units']:,} x {c['units']:,} matrix are about "
-            f"{200 * c['units'] ** 2 * 8 / GIB:,.0f} GiB; a run's preflight refuses "
-            "that)"
+            f"residual <= {c['balance_max_residual']:.1e}); "
+            + (
+                f"the units' Monte Carlo bands: {c['mc_runs']} runs stored by the "
+                f"{c['mc_pairs']:,} origin-receptor pairs the network connects "
+                f"({c['mc_values_gib']:.2f} GiB; a dense runs x {c['units']:,} x "
+                f"{c['units']:,} stack would be {c['mc_dense_gib']:,.0f} GiB), "
+                f"{c['mc_band_rows']:,} band rows"
+                if "mc_pairs" in c
+                else "no Monte Carlo bands"
+            )
             + (
                 f"; the dependency stage of both levels ({c['dependency_rows']:,} "
                 "jurisdiction rows)."
@@ -519,12 +546,34 @@ def section(basins: dict[str, Any] | None, cont: dict[str, Any] | None) -> str:
             f"| total, sum of the per-process peaks (upper bound) | {c['sum_of_peaks_gib']:.2f} |",
             "",
             f"Budget: 8 GiB in total: "
-            f"{'met' if c['sampled_total_peak_gib'] <= 8 else 'NOT met'}. "
+            f"{'met' if c['sampled_total_peak_gib'] <= 8 else 'NOT met'} "
+            f"({c['sampled_total_peak_gib']:.2f} GiB = "
+            f"{c['sampled_total_peak_gib'] * GIB / 1e9:.2f} GB). "
             f"Load average before/after: {c['load_before']} / {c['load_after']}.",
             "",
+            *_mc_note(c),
         ]
     lines.append("<!-- P6:end -->")
     return "\n".join(lines) + "\n"
+
+
+def _mc_note(c: dict[str, Any]) -> list[str]:
+    """Return what the Monte Carlo step adds to the continental case's memory."""
+    if "mc_pairs" not in c:
+        return []
+    steps = c["peak_sum_by_step_gib"]
+    mc = next(v for k, v in steps.items() if k.startswith("Monte Carlo"))
+    rest = max(v for k, v in steps.items() if not k.startswith("Monte Carlo"))
+    return [
+        f"The Monte Carlo runs are a step of their own here, after the deterministic "
+        f"tables were let go: the peak without them is {rest:.2f} GiB "
+        f"({rest * GIB / 1e9:.2f} GB), with them {mc:.2f} GiB ({mc * GIB / 1e9:.2f} GB). "
+        f"A `basingov run` with `[spillover] monte_carlo_runs = {c['mc_runs']}` keeps the "
+        f"runs' values ({c['mc_values_gib']:.2f} GiB) while the spillover step holds its "
+        f"tables, so it would need at least {rest + c['mc_values_gib']:.1f} GiB on this "
+        "case: over the budget (fewer runs fit: the values grow with the runs).",
+        "",
+    ]
 
 
 def _commands(b: dict[str, Any]) -> list[str]:
@@ -699,6 +748,9 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=10_000, help="continental units")
     ap.add_argument("--regions", type=int, default=100, help="continental regions")
     ap.add_argument(
+        "--mc-runs", type=int, default=200, help="continental Monte Carlo runs (0: none)"
+    )
+    ap.add_argument(
         "--skip-basins", action="store_true", help="with --write, keep the written four-basin part"
     )
     ap.add_argument(
@@ -730,7 +782,7 @@ def main() -> None:
         )
     cont = None
     if not args.skip_continental:
-        cont = continental(args.reaches, args.units, args.regions)
+        cont = continental(args.reaches, args.units, args.regions, args.mc_runs)
         print(cont)
     if args.results is not None:
         args.results.write_text(
