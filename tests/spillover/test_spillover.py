@@ -657,3 +657,57 @@ def test_foreign_loads_random(kind):
         transfer(g, keep, load, jur, n_jur=4, foreign=([0], [9], [1.0]))
     with pytest.raises(InputError, match="foreign loads must be"):
         transfer(g, keep, load, jur, n_jur=5, foreign=([0], [1], [-1.0]))
+
+
+def test_monte_carlo_runs_on_a_network_with_a_bifurcation():
+    # reach 2 (in A) splits 70/30 into reaches 3 and 4, which cross into B and rejoin in
+    # reach 5, which crosses into C: not a tree, so each run is one transfer. The stored
+    # pairs are the cells non-zero in some run, each run's values are that run's matrix
+    # bit for bit (a -0.0 too), and the dense stack rebuilt from them is the runs' stack
+    from basingov.spillover import DecayModel, origin_loads
+    from basingov.spillover.decay import _KeepTerms
+    from basingov.spillover.uncertainty import _level_loads, _run_keep, _run_transfer, _samples
+
+    jur = gpd.GeoDataFrame(
+        {"jur_id": ["A", "B", "C"], "name": ["A", "B", "C"], "level": [0, 0, 0],
+         "level_name": ["country"] * 3, "parent_id": ["", "", ""]},
+        geometry=[box(0, 0, 10000, 10000), box(10000, 0, 20000, 10000),
+                  box(20000, 0, 30000, 10000)],
+        crs=3035,
+    )  # fmt: skip
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2, 3, 4, 5], "downstream_id": [2, 3, 5, 5, -1],
+         "local_area_km2": 10.0, "velocity_ms": 0.5},
+        geometry=[LineString([(1000, 5000), (6000, 5000)]),
+                  LineString([(6000, 5000), (9000, 5000)]),
+                  LineString([(9000, 5000), (15000, 8000)]),
+                  LineString([(9000, 5000), (15000, 2000)]),
+                  LineString([(15000, 5000), (25000, 5000)])],
+        crs=3035,
+    )  # fmt: skip
+    bif = pd.DataFrame({"reach_id": [2, 2], "downstream_id": [3, 4], "fraction": [0.7, 0.3]})
+    net = network_from_table(t, bifurcations=bif)
+    pn = piece_network(net, split_reaches(net.reaches, jur, levels=["country"]))
+    assert pn.graph.kind != "tree"
+    loads = pd.DataFrame(
+        {"reach_id": [1, 3, 5], "load_kg_day": [10.0, 4.0, 2.0], "load_source": ["a", "b", "a"]}
+    )
+    lv = _level_loads(pn, origin_loads(pn, loads, "country"), "country", None)
+    model = DecayModel()
+    runs, seed, sig = 6, 3, (0.5, 0.3, 0.12)
+    (mc,) = _samples(net, pn, [lv], model=model, runs=runs, seed=seed, sigmas=sig)
+    terms = _KeepTerms(net, model.classes)
+    rng = np.random.default_rng(seed)
+    dense = []
+    for _ in range(runs):
+        d = np.array([rng.lognormal(0.0, 0.5), rng.lognormal(0.0, 0.5), rng.lognormal(0.0, 0.3)])
+        ms = rng.lognormal(0.0, 0.12, size=lv.home.shape[0])
+        keep, lake = _run_keep(terms, pn, model, d)
+        dense.append(_run_transfer(pn, lv, keep, lake, ms))
+    stack = np.stack(dense)
+    assert mc.ids == ("A", "B", "C")
+    nz = np.flatnonzero((stack.reshape(runs, -1).view(np.int64) != 0).any(axis=0))
+    assert (mc.origin * 3 + mc.receptor).tolist() == nz.tolist()
+    pairs = set(zip(mc.origin.tolist(), mc.receptor.tolist(), strict=True))
+    assert pairs >= {(0, 1), (1, 2), (0, 2)}  # A's load reaches B and C, B's reaches C
+    assert mc.samples.tobytes() == stack.tobytes()
