@@ -711,3 +711,23 @@ def test_monte_carlo_runs_on_a_network_with_a_bifurcation():
     pairs = set(zip(mc.origin.tolist(), mc.receptor.tolist(), strict=True))
     assert pairs >= {(0, 1), (1, 2), (0, 2)}  # A's load reaches B and C, B's reaches C
     assert mc.samples.tobytes() == stack.tobytes()
+
+
+def test_monte_carlo_samples_check_their_pairs():
+    from basingov.spillover import MonteCarloSamples
+
+    ok = MonteCarloSamples(level="x", ids=("A", "B"), origin=[0, 1], receptor=[1, 0],
+                           values=[[1.0, 2.0], [3.0, 4.0]])  # fmt: skip
+    assert ok.origin.dtype == np.int64
+    assert ok.runs == 2
+    assert ok.cells([1, 0, 0], [0, 1, 0]).tolist() == [[2.0, 1.0, 0.0], [4.0, 3.0, 0.0]]
+    with pytest.raises(InputError, match="distinct and ordered by origin, then receptor"):
+        MonteCarloSamples(level="x", ids=("A", "B"), origin=[1, 0], receptor=[0, 1],
+                          values=[[1.0, 2.0]])  # fmt: skip
+    with pytest.raises(InputError, match="must be positions in the 2 ids"):
+        MonteCarloSamples(level="x", ids=("A", "B"), origin=[0, 2], receptor=[0, 0],
+                          values=[[1.0, 2.0]])  # fmt: skip
+    with pytest.raises(InputError, match=r"values of runs x k, got \(1,\), \(2,\) and \(1, 1\)"):
+        MonteCarloSamples(level="x", ids=("A", "B"), origin=[0], receptor=[0, 1], values=[[1.0]])
+    with pytest.raises(InputError, match=r"runs x 2 x 2 matrices, got shape \(3, 2\)"):
+        MonteCarloSamples.from_dense(level="x", ids=("A", "B"), samples=np.zeros((3, 2)))

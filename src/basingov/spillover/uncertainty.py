@@ -79,6 +79,10 @@ class MonteCarloSamples:
     values: np.ndarray
 
     def __post_init__(self) -> None:
+        # frozen: the arrays are set once, as int64 positions and float64 values
+        object.__setattr__(self, "origin", np.asarray(self.origin, dtype=np.int64))
+        object.__setattr__(self, "receptor", np.asarray(self.receptor, dtype=np.int64))
+        object.__setattr__(self, "values", np.asarray(self.values, dtype=np.float64))
         n = len(self.ids)
         o, r, v = self.origin, self.receptor, self.values
         if o.ndim != 1 or o.shape != r.shape or v.ndim != 2 or v.shape[1] != o.size:
@@ -106,7 +110,7 @@ class MonteCarloSamples:
         InputError
             If ``samples`` is not ``runs x len(ids) x len(ids)``.
         """
-        stack = np.asarray(samples, dtype=np.float64)
+        stack = np.ascontiguousarray(samples, dtype=np.float64)
         n = len(ids)
         if stack.ndim != 3 or stack.shape[1:] != (n, n):
             msg = f"samples must be runs x {n} x {n} matrices, got shape {stack.shape}"
