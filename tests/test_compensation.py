@@ -416,3 +416,32 @@ high = 0.7
     p.write_text(kind, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"kind must be one of \['section_index', 'polluter"):
         load_config(p)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_polluter_pays_lists_the_cells_a_loop_over_every_cell_lists(seed):
+    # the paying pairs are found in array code; the rows (order, amounts, bases) are those
+    # of a loop over every cell, which leaves out the diagonal and the outside id ""
+    rng = np.random.default_rng(seed)
+    n = 40
+    ids = [f"U{i}" for i in range(n - 1)] + [""]
+    rec = list(rng.permutation(ids))  # the receptors in another order than the origins
+    vals = rng.uniform(0, 10, (n, n)) * (rng.random((n, n)) < 0.3)
+    m = pd.DataFrame(vals, index=ids, columns=rec)
+    allow = pd.DataFrame(
+        {"origin": rng.choice(ids, 200), "receptor": rng.choice(ids, 200),
+         "allowance_kg_day": rng.uniform(0, 5, 200)}
+    ).drop_duplicates(["origin", "receptor"])  # fmt: skip
+    t = polluter_pays(m, price=2.5, currency="EUR", allowance=allow).table
+    a = allow.set_index(["origin", "receptor"])["allowance_kg_day"]
+    want = []
+    for o in ids:
+        for r in rec:
+            if o == r or "" in (o, r):
+                continue
+            excess = m.loc[o, r] - a.get((o, r), 0.0)
+            if excess > 0:
+                want.append((o, r, 2.5 * 365.0 * excess))
+    assert len(want) > 50
+    assert list(zip(t["payer"], t["payee"], strict=True)) == [(o, r) for o, r, _ in want]
+    assert t["amount"].tolist() == [x for _, _, x in want]

@@ -577,6 +577,33 @@ def _allowance_lookup(
     return np.full((n_o, n_r), a0)
 
 
+def _paying_pairs(
+    s: np.ndarray, allow: np.ndarray, origins: Sequence[str], receptors: Sequence[str]
+) -> np.ndarray:
+    """Positions ``(i, j)`` of the cells above their allowance, row by row.
+
+    The diagonal (an origin that is also a receptor) and the outside id are left out.
+    One pass in array code: a Python loop over every cell took seconds at a few thousand
+    units (n² cells).
+
+    Examples
+    --------
+    >>> s = np.array([[5.0, 2.0], [0.0, 3.0]])
+    >>> _paying_pairs(s, np.ones((2, 2)), ["A", "B"], ["A", "B"]).tolist()
+    [[0, 1]]
+    """
+    over = s - allow > 0
+    # one code per label of either axis: a cell whose origin and receptor are one id
+    codes, labels = pd.factorize(np.asarray([*origins, *receptors], dtype=object))
+    co, cr = codes[: len(origins)], codes[len(origins) :]
+    over &= co[:, None] != cr[None, :]
+    out = np.flatnonzero(labels == _OUTSIDE)
+    if out.size:
+        over[co == out[0], :] = False
+        over[:, cr == out[0]] = False
+    return np.argwhere(over)
+
+
 def polluter_pays(
     matrix: pd.DataFrame,
     *,
@@ -648,43 +675,39 @@ def polluter_pays(
     factor = float(price) * float(days_per_year)
     rows: list[dict[str, Any]] = []
     runs: list[np.ndarray] = []
-    for i, o in enumerate(orig):
-        for j, r in enumerate(rec):
-            if o == r or _OUTSIDE in (o, r):
-                continue
-            excess = s[i, j] - allow[i, j]
-            if not excess > 0 or factor == 0:
-                continue
-            amount = factor * excess
-            rows.append(
-                {
-                    "payer": o,
-                    "payee": r,
-                    "amount": amount,
-                    "currency": currency,
-                    "basis": (
-                        f"polluter pays: {_fmt(price)} {currency}/kg x {days_per_year:g} d/yr x "
-                        f"(S[{o},{r}] {_fmt(s[i, j])} - allowance {_fmt(allow[i, j])}) kg/day "
-                        f"that {o} sends into {r}'s waters"
-                    ),
-                    "rule": rule,
-                    "kind": "polluter_pays",
-                    "level_name": level_name,
-                    "illustrative": bool(illustrative),
-                    "source": source,
-                    "inputs": _inputs(
-                        S_kg_day=float(s[i, j]),
-                        allowance_kg_day=float(allow[i, j]),
-                        price_per_kg=float(price),
-                        days_per_year=float(days_per_year),
-                    ),
-                }
-            )
-            runs.append(
-                factor * np.maximum(0.0, sm(i, [j])[:, 0] - allow[i, j])
-                if sm is not None
-                else np.empty(0)
-            )
+    for i, j in _paying_pairs(s, allow, orig, rec) if factor != 0 else ():
+        o, r = orig[i], rec[j]
+        excess = s[i, j] - allow[i, j]
+        amount = factor * excess
+        rows.append(
+            {
+                "payer": o,
+                "payee": r,
+                "amount": amount,
+                "currency": currency,
+                "basis": (
+                    f"polluter pays: {_fmt(price)} {currency}/kg x {days_per_year:g} d/yr x "
+                    f"(S[{o},{r}] {_fmt(s[i, j])} - allowance {_fmt(allow[i, j])}) kg/day "
+                    f"that {o} sends into {r}'s waters"
+                ),
+                "rule": rule,
+                "kind": "polluter_pays",
+                "level_name": level_name,
+                "illustrative": bool(illustrative),
+                "source": source,
+                "inputs": _inputs(
+                    S_kg_day=float(s[i, j]),
+                    allowance_kg_day=float(allow[i, j]),
+                    price_per_kg=float(price),
+                    days_per_year=float(days_per_year),
+                ),
+            }
+        )
+        runs.append(
+            factor * np.maximum(0.0, sm(i, [j])[:, 0] - allow[i, j])
+            if sm is not None
+            else np.empty(0)
+        )
     return _rows_to_transfers(rows, runs)
 
 
