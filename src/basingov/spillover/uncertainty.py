@@ -502,11 +502,12 @@ def _samples_by_transfer(
             flat = _run_transfer(pn, lv, keep, lake, ms[i]).ravel()
             key = np.flatnonzero(flat.view(np.int64) != 0)
             got.append((key, flat[key]))
+    # the values of every level are held at once, as on a tree
+    pairs = [np.unique(np.concatenate([k for k, _ in got])) for got in cells]
+    check_samples_memory(runs, sum(k.size for k in pairs))
     out = []
-    for lv, got in zip(levels, cells, strict=True):
+    for lv, got, keys in zip(levels, cells, pairs, strict=True):
         n = lv.ids.size
-        keys = np.unique(np.concatenate([k for k, _ in got]))
-        check_samples_memory(runs, keys.size)
         values = np.zeros((runs, keys.size))
         for i, (key, v) in enumerate(got):
             values[i, np.searchsorted(keys, key)] = v
