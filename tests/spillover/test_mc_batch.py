@@ -22,9 +22,9 @@ def _batch(g, keep, load, codes, route, lake, nj, fx=None):
     fl = np.asarray(fx[2], dtype=float) if fx else np.zeros((runs, 0))
     out = np.empty((runs, b.n_pairs))
     b.matrices(keep[:, b.order], load[:, b.order], fl, out=out)
-    dense = np.zeros((runs, nj, nj))  # the cells that are not stored are 0
-    dense[:, b.origin, b.receptor] = out
-    return dense
+    dense = np.zeros((runs, nj * nj))  # the cells that are not stored are 0
+    dense[:, b.keys] = out
+    return dense.reshape(runs, nj, nj)
 
 
 def _random_tree(rng, n):

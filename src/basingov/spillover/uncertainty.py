@@ -115,18 +115,22 @@ class MonteCarloSamples:
         if stack.ndim != 3 or stack.shape[1:] != (n, n):
             msg = f"samples must be runs x {n} x {n} matrices, got shape {stack.shape}"
             raise InputError(msg)
+        flat = stack.reshape(stack.shape[0], -1)
         # the bits, not the values: a -0.0 is kept as it is
-        key = np.flatnonzero((stack.reshape(stack.shape[0], -1).view(np.int64) != 0).any(axis=0))
-        return cls(
-            level=level,
-            ids=tuple(ids),
-            origin=key // max(n, 1),
-            receptor=key % max(n, 1),
-            values=np.ascontiguousarray(stack.reshape(stack.shape[0], -1)[:, key]),
-        )
+        keys = np.flatnonzero((flat.view(np.int64) != 0).any(axis=0))
+        return cls._from_keys(level=level, ids=ids, keys=keys, values=flat[:, keys])
+
+    @classmethod
+    def _from_keys(
+        cls, *, level: str, ids: Sequence[str], keys: np.ndarray, values: np.ndarray
+    ) -> MonteCarloSamples:
+        """Store ``values`` (runs x pairs) of the pairs ``keys`` = origin x n + receptor."""
+        n = max(len(ids), 1)
+        return cls(level=level, ids=tuple(ids), origin=keys // n, receptor=keys % n, values=values)
 
     @property
     def _keys(self) -> np.ndarray:
+        """The pairs as flat cells of the n x n matrix, origin x n + receptor (ascending)."""
         return self.origin * len(self.ids) + self.receptor
 
     @property
@@ -443,12 +447,8 @@ def _samples(
             fload = ms[s0:s1][:, lv.source] * lv.load[None, :]
             b.matrices(keep, load, fload, out=stack[s0:s1])
     return [
-        MonteCarloSamples(
-            level=lv.level,
-            ids=tuple(lv.ids.astype(str)),
-            origin=b.origin,
-            receptor=b.receptor,
-            values=st,
+        MonteCarloSamples._from_keys(
+            level=lv.level, ids=lv.ids.astype(str).tolist(), keys=b.keys, values=st
         )
         for lv, b, st in zip(levels, batches, stacks, strict=True)
     ]
@@ -507,17 +507,12 @@ def _samples_by_transfer(
     check_samples_memory(runs, sum(k.size for k in pairs))
     out = []
     for lv, got, keys in zip(levels, cells, pairs, strict=True):
-        n = lv.ids.size
         values = np.zeros((runs, keys.size))
         for i, (key, v) in enumerate(got):
             values[i, np.searchsorted(keys, key)] = v
         out.append(
-            MonteCarloSamples(
-                level=lv.level,
-                ids=tuple(lv.ids.astype(str)),
-                origin=keys // max(n, 1),
-                receptor=keys % max(n, 1),
-                values=values,
+            MonteCarloSamples._from_keys(
+                level=lv.level, ids=lv.ids.astype(str).tolist(), keys=keys, values=values
             )
         )
     return out
@@ -615,9 +610,9 @@ class _TreeBatch:
         self.order = order
         self.n_jur = n_jur
         self._foreign_rows = int(fkey.size)
-        #: The stored pairs (positions of origin and receptor), ordered by origin.
-        self.origin = keys // max(n_jur, 1)
-        self.receptor = keys % max(n_jur, 1)
+        #: The stored pairs as flat cells of the J x J matrix, origin x J + receptor
+        #: (ascending): column ``k`` of the runs' values is cell ``keys[k]``.
+        self.keys = keys
         self._arrays = (
             ds, np.asarray(is_lake, dtype=bool)[order], rt, og, zone, exits, off, cols, down,
             ret, own, at(zone, rt), at(zone, og), fnode, forigin, at(zone[fnode], forigin),
@@ -627,15 +622,15 @@ class _TreeBatch:
     @property
     def n_pairs(self) -> int:
         """Number of stored origin-receptor pairs: the columns of the runs' values."""
-        return int(self.origin.size)
+        return int(self.keys.size)
 
     def matrices(
         self, keep: np.ndarray, load: np.ndarray, fload: np.ndarray, *, out: np.ndarray
     ) -> np.ndarray:
         """Fill ``out`` (runs x :attr:`n_pairs`) with the runs' values of S, and return it.
 
-        Column ``k`` holds S[o, r] for ``o, r = origin[k], receptor[k]``; every other cell
-        of S is 0.
+        Column ``k`` holds S[o, r] for ``o, r = divmod(keys[k], J)``; every other cell of
+        S is 0.
 
         ``keep`` and ``load`` are runs x nodes (topological order), ``fload`` runs x
         entries (the foreign loads, in the order given).
