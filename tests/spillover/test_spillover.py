@@ -721,6 +721,12 @@ def test_monte_carlo_samples_check_their_pairs():
     assert ok.origin.dtype == np.int64
     assert ok.runs == 2
     assert ok.cells([1, 0, 0], [0, 1, 0]).tolist() == [[2.0, 1.0, 0.0], [4.0, 3.0, 0.0]]
+    assert ok.cells(1, 0).tolist() == [[2.0], [4.0]]
+    # (0, 3) would be flat cell 3 = (1, 1) of a 2 x 2 matrix, (1, -1) cell 1 = (0, 1)
+    with pytest.raises(InputError, match=r"cells \[\(0, 3\), \(1, -1\)\] are not positions"):
+        ok.cells([0, 0, 1], [1, 3, -1])
+    with pytest.raises(InputError, match=r"one length, got \(2,\) and \(1,\)"):
+        ok.cells([0, 1], [1])
     with pytest.raises(InputError, match="distinct and ordered by origin, then receptor"):
         MonteCarloSamples(level="x", ids=("A", "B"), origin=[1, 0], receptor=[0, 1],
                           values=[[1.0, 2.0]])  # fmt: skip

@@ -152,11 +152,30 @@ class MonteCarloSamples:
     def cells(self, origin: Any, receptor: Any) -> np.ndarray:
         """Return ``runs x k`` values of the cells ``(origin[j], receptor[j])`` (positions).
 
-        A cell that is not stored is 0 in every run.
+        A cell that is not stored is 0 in every run. A single position may stand for a list
+        of one.
+
+        Raises
+        ------
+        InputError
+            If ``origin`` and ``receptor`` differ in length, or a position is not one of
+            the ``len(ids)`` ids (it would name another cell of the flat matrix).
         """
-        o = np.asarray(origin, dtype=np.int64)
-        r = np.asarray(receptor, dtype=np.int64)
-        want = o * len(self.ids) + r
+        o = np.atleast_1d(np.asarray(origin, dtype=np.int64))
+        r = np.atleast_1d(np.asarray(receptor, dtype=np.int64))
+        n = len(self.ids)
+        if o.ndim != 1 or o.shape != r.shape:
+            msg = (
+                "cells needs origin and receptor positions of one length, got "
+                f"{o.shape} and {r.shape}"
+            )
+            raise InputError(msg)
+        bad = np.flatnonzero((o < 0) | (o >= n) | (r < 0) | (r >= n))
+        if bad.size:
+            cells = [(int(o[i]), int(r[i])) for i in bad[:10]]
+            msg = f"cells {cells} are not positions in the {n} ids (0 to {n - 1})"
+            raise InputError(msg)
+        want = o * n + r
         keys = self._keys
         pos = np.minimum(np.searchsorted(keys, want), max(keys.size - 1, 0))
         found = keys[pos] == want if keys.size else np.zeros(want.size, dtype=bool)
