@@ -8,6 +8,7 @@ polygon). Each returns a list of problems (empty if none) naming ids and the fix
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -156,9 +157,10 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
     """Problems of a jurisdiction layer beyond :func:`check_layer`.
 
     Checks: blank ``jur_id`` or ``level_name``; levels of the config absent from the
-    layer; ``parent_id`` naming no jurisdiction, or one that is not of a coarser level;
-    polygons of one level that overlap (by more than :data:`OVERLAP_TOLERANCE` of the
-    smaller one), which would count the overlap twice.
+    layer; levels listed in another order than the layer's ``level`` numbers give them
+    (:func:`_level_order_problems`); ``parent_id`` naming no jurisdiction, or one that is
+    not of a coarser level; polygons of one level that overlap (by more than
+    :data:`OVERLAP_TOLERANCE` of the smaller one), which would count the overlap twice.
 
     Parameters
     ----------
@@ -204,6 +206,8 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 f"level {lv!r} of [boundaries].levels only by case or spaces; those units "
                 f"would be left out: write {lv!r}"
             )
+    if "level" in jur.columns:
+        problems += _level_order_problems(jur, levels)
     ids = jur["jur_id"].astype(str)
     rank = {lv: i for i, lv in enumerate(levels)}
     if "parent_id" in jur.columns:
@@ -265,6 +269,47 @@ def jurisdiction_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[
                 "level must not overlap (their shares would be counted twice); fix the "
                 "boundaries, e.g. with a topology-aware simplification (mapshaper)"
             )
+    return problems
+
+
+def _level_order_problems(jur: gpd.GeoDataFrame, levels: Sequence[str]) -> list[str]:
+    """Return problems if the layer's ``level`` column orders the configured levels otherwise.
+
+    A run numbers the levels in the order of ``[boundaries].levels`` (coarsest first); a
+    layer whose ``level`` column says otherwise (``lad`` listed before ``nuts2``, a
+    finer level before the coarser one that contains it) was run with its levels
+    silently renumbered. A level name with several numbers is an error of the layer.
+
+    Examples
+    --------
+    >>> j = gpd.GeoDataFrame({"level": [0, 2, 1], "level_name": ["a", "c", "b"]})
+    >>> _level_order_problems(j, ["a", "b", "c"])
+    []
+    >>> _level_order_problems(j, ["a", "c", "b"])[0].split(":")[0]
+    "[boundaries].levels ['a', 'c', 'b'] are not coarsest first"
+    """
+    number = pd.to_numeric(jur["level"], errors="coerce")
+    names = jur["level_name"].astype(str).to_numpy()
+    problems: list[str] = []
+    numbers: dict[str, float] = {}
+    for lv in levels:
+        seen = np.unique(number[names == lv].dropna().to_numpy())
+        if seen.size > 1:
+            problems.append(
+                f"level_name {lv!r} has several level numbers "
+                f"({', '.join(f'{v:g}' for v in seen)}); give all its units one number in "
+                "the level column"
+            )
+        elif seen.size == 1:
+            numbers[lv] = float(seen[0])
+    listed = [lv for lv in levels if lv in numbers]
+    if any(numbers[a] >= numbers[b] for a, b in itertools.pairwise(listed)):
+        ordered = sorted(listed, key=lambda lv: numbers[lv])
+        problems.append(
+            f"[boundaries].levels {listed} are not coarsest first: the layer's level column "
+            f"gives {', '.join(f'{lv} {numbers[lv]:g}' for lv in listed)}; list them as "
+            f"{ordered} (or fix the level column)"
+        )
     return problems
 
 

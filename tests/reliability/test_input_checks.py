@@ -147,6 +147,31 @@ def test_parent_of_a_finer_level(toy: object) -> None:
     _fails_in_run_and_validate(cfg, r"parent_id of jur_id \['A'\] is not of a coarser level")
 
 
+def test_levels_listed_in_another_order_than_the_level_column(toy: object) -> None:
+    # a third level without parent_id: the parent check cannot see that the config puts it
+    # before a coarser level; the layer's level column can
+    jur = jurisdictions()
+    district = jur.iloc[2:].assign(
+        jur_id=lambda d: d["jur_id"] + "x", level=2, level_name="district", parent_id=""
+    )
+    jur = pd.concat([jur, district], ignore_index=True)
+    two = 'levels = ["country", "province"]'
+    ok = toy(jur=jur, replace={two: 'levels = ["country", "province", "district"]'})  # type: ignore[operator]
+    assert not [p for r in validate(ok) for p in r.problems]
+    swapped = 'levels = ["country", "district", "province"]'
+    cfg = toy(sub="swapped", jur=jur, replace={two: swapped})  # type: ignore[operator]
+    _fails_in_run_and_validate(
+        cfg,
+        r"\[boundaries\].levels \['country', 'district', 'province'\] are not coarsest first: "
+        r"the layer's level column gives country 0, district 2, province 1; list them as "
+        r"\['country', 'province', 'district'\]",
+    )
+    jur.loc[jur["jur_id"] == "A1x", "level"] = 5
+    three = 'levels = ["country", "province", "district"]'
+    cfg = toy(sub="numbers", jur=jur, replace={two: three})  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, r"level_name 'district' has several level numbers \(2, 5\)")
+
+
 def test_bow_tie_basin(toy: object) -> None:
     bowtie = Polygon([(7.0, 47.0), (7.2, 47.1), (7.2, 47.0), (7.0, 47.1)])
     basin = gpd.GeoDataFrame({"name": ["toy"]}, geometry=[bowtie], crs="EPSG:4326")
