@@ -274,6 +274,15 @@ def test_jurisdiction_errors(taihu):
         query.crossings(taihu, between=("Jiangsu", "Atlantis"))
 
 
+def test_river_level_error_names_the_basin_not_the_loaded_object(taihu):
+    # a loaded overlay was printed whole (its config, tables and network) in the message
+    with pytest.raises(InputError) as err:
+        query.river(taihu, "长江", level="county")
+    assert str(err.value) == (
+        "level 'county' is not a level of taihu; allowed levels are ['province', 'prefecture']"
+    )
+
+
 def test_find_jurisdiction_by_id_name_or_prefix(taihu):
     j = taihu.basin.jurisdictions
     assert query.find_jurisdiction(j, "cn033")["name"] == "Zhejiang Province"

@@ -810,7 +810,7 @@ def river(
     """
     b, net, ov, _ = _as_overlay(basin)
     if level is not None and level not in ov.levels:
-        msg = f"level {level!r} is not a level of {basin}; allowed levels are {list(ov.levels)}"
+        msg = f"level {level!r} is not a level of {b.name}; allowed levels are {list(ov.levels)}"
         raise InputError(msg)
     own = [w.strip() for w in name.split("|") if w.strip()]
     wanted = river_names_for(name, b.config.network.river_aliases)
