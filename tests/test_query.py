@@ -151,6 +151,16 @@ def test_cli_prints_the_library_result(taihu):
     assert {"compensation", "river_chief_stretches"} <= set(got)
 
 
+def test_cli_max_km_inf_prints_valid_json(taihu):
+    # `--max-km inf` (no limit) printed "max_km": Infinity, which is not JSON
+    at = f"{SHANGHAI[0]!r},{SHANGHAI[1]!r}"
+    res = CliRunner().invoke(cli, ["query", "upstream", "taihu", "--at", at, "--max-km", "inf"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert got["max_km"] is None
+    assert got["n_reaches"] == query.upstream(taihu, SHANGHAI).n_reaches
+
+
 def test_navigation_errors(taihu):
     at = HUZHOU
     with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got '120.6,31.5'"):

@@ -230,7 +230,7 @@ class NavigationResult:
             "network": self.network,
             "derived_network": self.derived_network,
             "mode": self.mode,
-            "max_km": self.max_km,
+            "max_km": to_jsonable(self.max_km),  # inf (no limit) is null, as None is
             "at": list(self.at),
             "reach_id": self.reach_id,
             "snap_distance_m": round(self.snap_distance_m, 1),
