@@ -284,6 +284,14 @@ def test_jurisdiction_errors(taihu):
         query.crossings(taihu, between=("Jiangsu", "Atlantis"))
 
 
+@pytest.mark.parametrize("between", ["CN033", "AW", ("CN033",), ("CN033", "CN032", "CN031"), 5])
+def test_crossings_between_must_be_a_pair(taihu, between):
+    # a string was read letter by letter ("AW" meant between the name prefixes "A" and "W":
+    # Anhui and Wuxi, silently), one jurisdiction raised IndexError, a third was ignored
+    with pytest.raises(InputError, match=r"between must be a pair of jurisdictions .* got "):
+        query.crossings(taihu, between=between)
+
+
 def test_river_level_error_names_the_basin_not_the_loaded_object(taihu):
     # a loaded overlay was printed whole (its config, tables and network) in the message
     with pytest.raises(InputError) as err:

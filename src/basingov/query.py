@@ -638,8 +638,18 @@ def crossings(
         on = _fill_river_gaps(net, hit)
         c = c[c["reach_id"].isin(names.index[on])]
     if between is not None:
-        a = find_jurisdiction(b.jurisdictions, between[0], level=level)["jur_id"]
-        z = find_jurisdiction(b.jurisdictions, between[1], level=level)["jur_id"]
+        try:
+            if isinstance(between, str):
+                raise TypeError
+            first, second = between
+        except (TypeError, ValueError):
+            msg = (
+                "between must be a pair of jurisdictions (ids, names or unique name prefixes), "
+                f"e.g. ('DE', 'NL'); got {between!r}"
+            )
+            raise InputError(msg) from None
+        a = find_jurisdiction(b.jurisdictions, first, level=level)["jur_id"]
+        z = find_jurisdiction(b.jurisdictions, second, level=level)["jur_id"]
         pair = ((c["from_jur"] == a) & (c["to_jur"] == z)) | (
             (c["from_jur"] == z) & (c["to_jur"] == a)
         )
