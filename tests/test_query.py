@@ -292,6 +292,15 @@ def test_crossings_between_must_be_a_pair(taihu, between):
         query.crossings(taihu, between=between)
 
 
+@pytest.mark.parametrize("name_or_id", [31, None])
+def test_a_jurisdiction_is_looked_up_by_text(taihu, name_or_id):
+    # a number (a jur_id such as a FIPS code typed as one) or None raised AttributeError
+    with pytest.raises(InputError, match=r"a jurisdiction is looked up by text .* pass it as"):
+        query.jurisdiction(taihu, name_or_id)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"a jurisdiction is looked up by text"):
+        query.crossings(taihu, between=("CN032", name_or_id))  # type: ignore[arg-type]
+
+
 def test_river_level_error_names_the_basin_not_the_loaded_object(taihu):
     # a loaded overlay was printed whole (its config, tables and network) in the message
     with pytest.raises(InputError) as err:

@@ -488,6 +488,17 @@ def find_jurisdiction(
     >>> find_jurisdiction(j, "deutsch")["jur_id"]
     'DE'
     """
+    if not isinstance(name_or_id, str):
+        msg = (
+            f"a jurisdiction is looked up by text (a jur_id, a name or a name prefix), got "
+            f"{name_or_id!r} ({type(name_or_id).__name__}); pass it as text"
+            + (
+                f", e.g. '{name_or_id}' (with the jur_id's leading zeros, if any)"
+                if isinstance(name_or_id, int | float)
+                else ""
+            )
+        )
+        raise InputError(msg)
     j = jurisdictions
     if level is not None:
         levels = sorted(set(j["level_name"]))
