@@ -70,6 +70,21 @@ def test_notifications_golden(chain):
     assert plug["peak_mg_l"].isna().all()
 
 
+def test_release_time_as_a_date_or_text(chain):
+    # a date is its midnight: date + timedelta(hours=2.5) was the date, the hours lost
+    net, pieces = chain
+    for release in (dt.date(2026, 1, 1), "2026-01-01"):
+        out = spill_notifications(net, pieces, 1, 1.0, levels=["country"], release_time=release)
+        assert out["peak_time"].tolist() == [
+            "2026-01-01T00:00:00",
+            "2026-01-01T01:23:20",
+            "2026-01-01T02:30:00",
+        ]
+    # anything else is refused, not an AttributeError ('int' object has no attribute 'year')
+    with pytest.raises(InputError, match=r"time must be an ISO 8601 date-time .* got 0"):
+        spill_notifications(net, pieces, 1, 1.0, levels=["country"], release_time=0)  # type: ignore[arg-type]
+
+
 def test_notification_errors(chain):
     net, pieces = chain
     with pytest.raises(InputError, match="mass_kg must be a finite number > 0"):

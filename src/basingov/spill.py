@@ -306,6 +306,21 @@ DISPERSION_RANGE_M2_S = (0.01, 1e4)
 MAX_FLOW_M3S = 1e6
 
 
+def _release_time(time: Any) -> dt.datetime | None:
+    """Read a release time: ISO 8601 text, a datetime, a date (its midnight) or None."""
+    if time is None or isinstance(time, dt.datetime):
+        return time
+    if isinstance(time, dt.date):  # date + timedelta(hours) is a date: the hours were lost
+        return dt.datetime.combine(time, dt.time())
+    if isinstance(time, str):
+        try:
+            return dt.datetime.fromisoformat(time)
+        except ValueError:
+            pass
+    msg = f"time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time!r}"
+    raise InputError(msg)
+
+
 def _check_release(
     mass_kg: Any,
     dispersion_m2_s: Any,
@@ -417,6 +432,7 @@ def spill_notifications(
     EmptyResultError
         If the path has no piece at all.
     """
+    release_time = _release_time(release_time)
     _check_release(mass_kg, dispersion_m2_s, decay_per_day, release_time)
     require_known(
         levels,
@@ -604,7 +620,7 @@ def warn(
     at: Sequence[float],
     mass_kg: float,
     *,
-    time: str | dt.datetime | None = None,
+    time: str | dt.date | None = None,
     network: str | None = None,
     mode: DownstreamMode = "DM",
     dispersion_m2_s: float | None = None,
@@ -628,7 +644,8 @@ def warn(
     mass_kg
         Released mass (> 0).
     time
-        Release time (ISO 8601 text or a datetime); adds ``arrival_time`` and ``peak_time``.
+        Release time (ISO 8601 text, a datetime, or a date for its midnight); adds
+        ``arrival_time`` and ``peak_time``.
     network
         Key of a ``[networks.<key>]`` table; default: the basin's network.
     mode
@@ -684,15 +701,7 @@ def warn(
     except (TypeError, ValueError):
         msg = f"at must be a (lon, lat) pair in WGS84 degrees, e.g. (7.59, 47.56); got {at!r}"
         raise InputError(msg) from None
-    release: dt.datetime | None
-    if isinstance(time, str):
-        try:
-            release = dt.datetime.fromisoformat(time)
-        except ValueError:
-            msg = f"time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time!r}"
-            raise InputError(msg) from None
-    else:
-        release = time
+    release = _release_time(time)
     _check_release(mass_kg, dispersion_m2_s, decay_per_day, release, tolerance_m=tolerance_m)
     check_choice(mode, DOWNSTREAM_MODES, name="mode")
     if flow_m3s is not None and flow_percentile is not None:
