@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from basingov.cli import cli
 from basingov.datasets import load_basin
 from basingov.errors import InputError
+from basingov.query import load_overlay
 from basingov.spill import NOTIFICATION_COLUMNS, warn
 
 # start of reach 2 of the Taihu network (the Grand Canal) in Changzhou
@@ -76,3 +77,12 @@ def test_warn_errors(taihu):
         warn(taihu, CHANGZHOU, 1.0, mode="UT")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mass_kg must be a finite number > 0, got 0"):
         warn(taihu, CHANGZHOU, 0.0)
+
+
+def test_warn_takes_what_the_queries_take(taihu):
+    # a BasinOverlay (load_overlay), as the query functions take, raised AttributeError
+    # ('BasinOverlay' object has no attribute 'config'), and so did anything else
+    by_overlay = warn(load_overlay(taihu), CHANGZHOU, 1.0).notifications
+    assert by_overlay.equals(warn(taihu, CHANGZHOU, 1.0).notifications)
+    with pytest.raises(InputError, match=r"expected a basin name, a config path, .* got int"):
+        warn(5, CHANGZHOU, 1.0)

@@ -40,7 +40,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -50,7 +50,7 @@ from pyproj import Transformer
 from scipy.special import ndtri
 
 from basingov._checks import check_choice, piece_levels, require_known
-from basingov.datasets import load_basin, load_network
+from basingov.datasets import Basin, load_basin, load_network
 from basingov.errors import EmptyResultError, InputError
 from basingov.io import to_jsonable
 from basingov.network import (
@@ -64,9 +64,6 @@ from basingov.network import (
     travel_time_hours,
 )
 from basingov.overlay import split_reaches
-
-if TYPE_CHECKING:
-    from basingov.datasets import Basin
 
 __all__ = [
     "DEFAULT_DISPERSION_M2_S",
@@ -616,7 +613,7 @@ class SpillResult:
 
 
 def warn(
-    basin: str | Path | Basin,
+    basin: Any,
     at: Sequence[float],
     mass_kg: float,
     *,
@@ -638,7 +635,9 @@ def warn(
     Parameters
     ----------
     basin
-        A shipped basin name, a config path or a loaded :class:`~basingov.datasets.Basin`.
+        A shipped basin name, a config path, a loaded :class:`~basingov.datasets.Basin`, or
+        what holds one (a :class:`~basingov.query.BasinOverlay`, the Results of
+        :func:`basingov.run`).
     at
         Release point ``(lon, lat)`` in WGS84 degrees.
     mass_kg
@@ -713,7 +712,17 @@ def warn(
             f"m3/s (the Amazon's mean flow is about 200,000 m3/s), got {flow_m3s}"
         )
         raise InputError(msg)
-    b = basin if not isinstance(basin, str | Path) else load_basin(basin)
+    b: Basin | None
+    if isinstance(basin, str | Path):
+        b = load_basin(basin)
+    else:  # a Basin, or what holds one (its .basin; a Basin's own .basin is its polygon)
+        b = basin if isinstance(basin, Basin) else getattr(basin, "basin", None)
+    if not isinstance(b, Basin):
+        msg = (
+            "expected a basin name, a config path, a Basin, a BasinOverlay (load_overlay) or the "
+            f"Results of basingov.run; got {type(basin).__name__}"
+        )
+        raise InputError(msg)
     cfg = b.config
     key = network or cfg.basin.network
     net = load_network(b, key=key)
