@@ -169,6 +169,15 @@ def test_query_station_cli():
     assert "matches 2 stations" in str(r.exception)
 
 
+@pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
+def test_query_station_without_a_name_prints_valid_json():
+    # EPA NLA 2012 gives no name for this Kentucky lake site: "name": NaN was printed
+    r = CliRunner().invoke(cli, ["query", "station", "tennessee", "NLA12_KY-120"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+    assert (out["station_id"], out["name"]) == ("NLA12_KY-120", None)
+
+
 @pytest.mark.slow
 def test_run_with_monitoring_loads(tmp_path: Path, edited_config):
     # the Thames config with the incremental TP loads between stations as the only source

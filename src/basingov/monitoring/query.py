@@ -144,7 +144,7 @@ def station_report(result: MonitoringResult, id_or_name: str) -> dict[str, Any]:
     ld = loads[(loads["station_id"] == sid) & (loads["period"] == "all")]
     report: dict[str, Any] = {
         "station_id": sid,
-        "name": row["name"],
+        "name": _json(row["name"]),  # NaN for a station without a name: null, not NaN
         "water_body": row.get("water_body", "river"),
         "location": {k: _json(v) for k, v in loc.items()},
         "jurisdictions": {k: {a: _json(b) for a, b in v.items()} for k, v in jur.items()},
