@@ -97,6 +97,15 @@ def test_notification_errors(chain):
         spill_notifications(net, pieces, 1, 1.0, levels=["country"], decay_per_day=-1)
 
 
+def test_level_numbers_one_per_level(chain):
+    # a list of another length raised ValueError (zip() argument 2 is longer than argument 1)
+    net, pieces = chain
+    with pytest.raises(InputError, match=r"level_numbers has 2 number\(s\) \[0, 1\] for the 1 "):
+        spill_notifications(net, pieces, 1, 1.0, levels=["country"], level_numbers=[0, 1])
+    out = spill_notifications(net, pieces, 1, 1.0, levels=["country"], level_numbers=[3])
+    assert set(out["level"]) == {3}
+
+
 def test_cli_bad_at():
     res = CliRunner().invoke(cli, ["spill", "rhine", "--at", "7.59", "--mass", "1"])
     assert res.exit_code != 0

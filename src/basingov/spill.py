@@ -424,8 +424,8 @@ def spill_notifications(
     Raises
     ------
     InputError
-        For a non-positive mass, negative rates, unknown levels or mode, or pieces missing
-        for reaches on the path.
+        For a non-positive mass, negative rates, unknown levels or mode, level_numbers not
+        one per level, or pieces missing for reaches on the path.
     EmptyResultError
         If the path has no piece at all.
     """
@@ -437,6 +437,12 @@ def spill_notifications(
         "level(s) {unknown} are not in the piece table; allowed levels are {known}",
     )
     nums = list(range(len(levels))) if level_numbers is None else list(level_numbers)
+    if len(nums) != len(levels):
+        msg = (
+            f"level_numbers has {len(nums)} number(s) {nums} for the {len(levels)} level(s) "
+            f"{list(levels)}; give one number per level"
+        )
+        raise InputError(msg)
     tt = travel_times(
         net, start, start_fraction=start_fraction, mode=mode, flow_ratio=flow_ratio,
         velocity_b=velocity_b,
