@@ -86,3 +86,13 @@ def test_warn_takes_what_the_queries_take(taihu):
     assert by_overlay.equals(warn(taihu, CHANGZHOU, 1.0).notifications)
     with pytest.raises(InputError, match=r"expected a basin name, a config path, .* got int"):
         warn(5, CHANGZHOU, 1.0)
+
+
+def test_arrivals_beyond_any_date_are_an_error_with_a_release_time(taihu):
+    # 0.1 L/s in the East Tiaoxi (1e-6 of its mean flow): Lake Taihu holds the plume for
+    # 400,000 years; with a release time, datetime overflowed (an internal error)
+    huzhou = (120.1, 30.87)
+    r = warn(taihu, huzhou, 100.0, flow_m3s=1e-4)
+    assert r.notifications["peak_hours"].max() > 1e9
+    with pytest.raises(InputError, match=r"the plume reaches CN031 \(Shanghai Municipality\) "):
+        warn(taihu, huzhou, 100.0, flow_m3s=1e-4, time="2026-01-01")

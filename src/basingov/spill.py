@@ -532,6 +532,19 @@ def spill_notifications(
     cols = [*NOTIFICATION_COLUMNS[:3], "level_name", *NOTIFICATION_COLUMNS[3:]]
     out = pd.DataFrame(rows, columns=[*cols, "reach_id", "mass_fraction", "lake", "on_lake"])
     out = out.sort_values(["arrival_hours", "level"], kind="stable").reset_index(drop=True)
+    if release_time is not None and len(out):
+        last = out.iloc[int(np.argmax(out["peak_hours"].to_numpy()))]
+        try:
+            release_time + dt.timedelta(hours=float(last["peak_hours"]))
+        except OverflowError:
+            msg = (
+                f"the plume reaches {last['jur_id']} ({last['name']}) "
+                f"{last['peak_hours']:,.0f} hours after the release, beyond the dates that "
+                f"can follow the release time {release_time.isoformat()}; at "
+                f"{flow_ratio:g} times the mean flow, check the flow at the release (a very "
+                "low flow holds the plume in lakes for ages), or give no release time"
+            )
+            raise InputError(msg) from None
     if release_time is not None:
         out["arrival_time"] = [
             (release_time + dt.timedelta(hours=float(h))).isoformat() for h in out["arrival_hours"]
