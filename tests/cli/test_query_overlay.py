@@ -10,9 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from basingov.cli import cli
+from basingov.compensation import TRANSFER_COLUMNS
 from basingov.errors import InputError
 from basingov.query import crossings as query_crossings
 from basingov.query import find_jurisdiction
+from basingov.rivers import RIVER_CHIEF_COLUMNS
 
 pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
 
@@ -142,3 +144,27 @@ def test_crossings_river_with_a_misspelt_name_suggests_the_name(shipped_overlay)
     ov = shipped_overlay("thames")
     with pytest.raises(InputError, match=r"no river matches 'Themes' \(did you mean 'THAMES'\?\)"):
         query_crossings(ov, river="Themes")
+
+
+def test_jurisdiction_refuses_the_run_of_another_basin(tmp_path):
+    # a Tennessee run's tables, read for a Thames region, gave it no payments and no River
+    # Chief stretches, silently
+    (tmp_path / "tables").mkdir()
+    columns = {
+        "transfers": TRANSFER_COLUMNS,
+        "settlement": ["payer", "payee", "amount", "currency", "basis"],
+        "river_chiefs": RIVER_CHIEF_COLUMNS,
+    }
+    for name, cols in columns.items():
+        pd.DataFrame(columns=cols).to_csv(tmp_path / "tables" / f"{name}.csv", index=False)
+    (tmp_path / "summary.json").write_text(json.dumps({"basin": "tennessee"}))
+    r = invoke("jurisdiction", "thames", "UKJ", "--run", str(tmp_path))
+    assert isinstance(r.exception, InputError), r.output
+    assert str(r.exception) == (
+        f"{tmp_path} is a run of basin 'tennessee', not 'thames'; pass the output folder of "
+        "'basingov run thames' to --run"
+    )
+    (tmp_path / "summary.json").write_text(json.dumps({"basin": "thames"}))
+    r = invoke("jurisdiction", "thames", "UKJ", "--run", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["jur_id"] == "UKJ"

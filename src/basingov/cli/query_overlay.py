@@ -9,6 +9,7 @@ import click
 
 from basingov import governance, pipeline, query
 from basingov.cli._common import check_suffix, output_options, path_option
+from basingov.errors import InputError
 from basingov.io import to_jsonable, write_vector
 
 __all__ = ["crossings", "jurisdiction"]
@@ -50,6 +51,20 @@ def crossings(
     click.echo(json.dumps(query.crossing_records(sel), indent=2))
 
 
+def _check_run_of(run_dir: Path, basin: str) -> None:
+    """Refuse the run folder of another basin (its summary.json names the basin it ran)."""
+    try:
+        ran = json.loads((run_dir / "summary.json").read_text(encoding="utf-8")).get("basin")
+    except (OSError, ValueError, AttributeError):
+        return  # no readable summary: read_run_tables checks the tables themselves
+    if ran is not None and ran != basin:
+        msg = (
+            f"{run_dir} is a run of basin {ran!r}, not {basin!r}; pass the output folder of "
+            f"'basingov run {basin}' to --run"
+        )
+        raise InputError(msg)
+
+
 @click.command("jurisdiction")
 @click.argument("basin")
 @click.argument("name_or_id")
@@ -70,7 +85,9 @@ def jurisdiction(basin: str, name_or_id: str, level: str | None, run_dir: Path |
     goes to stdout.
     """
     if run_dir is not None:
-        report = query.jurisdiction(basin, name_or_id, level=level).as_dict()
+        ov = query.load_overlay(basin)
+        _check_run_of(run_dir, ov.basin.name)
+        report = query.jurisdiction(ov, name_or_id, level=level).as_dict()
         tables = governance.read_run_tables(run_dir)
     else:
         res = pipeline.run(basin)
