@@ -352,6 +352,31 @@ def test_bad_columns_and_values_raise(y_net, two_states):
         boundary_reaches(y_net.reaches, two_states, min_share=2)
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("jur_id", None, r"missing jur_id at row\(s\) \[1\]; give every jurisdiction a jur_id"),
+        ("level", np.nan, r"missing level at jur_id \['A'\]"),
+        ("level_name", None, r"missing level_name at jur_id \['A'\]"),
+        ("level", "one", r"level values \['one'\] are not whole numbers"),
+    ],
+)
+def test_missing_jurisdiction_keys_raise(y_net, two_states, column, value, message):
+    """A blank jur_id, level or level_name is refused, naming the unit.
+
+    It was read as a unit or level 'nan'/'None' (an extra level, crossings into a unit
+    'nan'), or crashed on int(nan).
+    """
+    jur = two_states.astype({column: object})
+    jur.loc[1, column] = value
+    with pytest.raises(InputError, match=message):
+        split_reaches(y_net.reaches, jur)
+    with pytest.raises(InputError, match=message):
+        boundary_reaches(y_net.reaches, jur)
+    with pytest.raises(InputError, match=message):
+        overlay_network(y_net, jur, gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 2000)], crs=CRS))
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

@@ -39,6 +39,7 @@ from basingov.overlay._common import (
     DEFAULT_STRETCH_TOLERANCE_M,
     OUTSIDE,
     OnEmpty,
+    _check_jurisdictions,
     _level_numbers,
     _NetworkLike,
     _resolve_levels,
@@ -231,6 +232,7 @@ def reach_overlay(
     [[2, 'B', 'A']]
     """
     tol = ReachTolerances() if tolerances is None else tolerances
+    _check_jurisdictions(jurisdictions)  # before its levels are read
     levels_ = _resolve_levels(jurisdictions, levels)
     pieces = split_reaches(reaches, jurisdictions, levels=levels_, meander_tolerance_m=tol.meander)
     pieces = mark_boundary_pieces(pieces, jurisdictions, border_tolerance_m=tol.stretch)
@@ -417,6 +419,7 @@ def overlay_network(
     """
     check_choice(on_empty, _ON_EMPTY, name="on_empty")
     reaches = net.reaches
+    _check_jurisdictions(jurisdictions)  # before its levels are read
     levels_ = _resolve_levels(jurisdictions, levels)
     if reach_part is None:
         tol = ReachTolerances(

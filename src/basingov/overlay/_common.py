@@ -122,6 +122,23 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
     crs = _require_projected(jurisdictions, "jurisdictions")
     require_columns(jurisdictions, _JUR_COLUMNS, what="jurisdictions")
     problems: list[str] = []
+    for col in ("jur_id", "level", "level_name"):
+        missing = jurisdictions[col].isna().to_numpy()
+        if missing.any():
+            where = (
+                f"row(s) {np.flatnonzero(missing).tolist()[:10]}"
+                if col == "jur_id"
+                else f"jur_id {jurisdictions['jur_id'][missing].tolist()[:10]}"
+            )
+            problems.append(f"missing {col} at {where}; give every jurisdiction a {col}")
+    level = pd.to_numeric(jurisdictions["level"], errors="coerce").to_numpy(dtype=float)
+    odd = ~np.isnan(level) & (level != np.round(level))
+    odd |= np.isnan(level) & jurisdictions["level"].notna().to_numpy()
+    if odd.any():
+        problems.append(
+            f"level values {jurisdictions['level'][odd].unique().tolist()[:10]} are not whole "
+            "numbers (level orders the levels: 0 for the coarsest, then 1, 2, ...)"
+        )
     dup = jurisdictions["jur_id"][jurisdictions["jur_id"].duplicated()].unique().tolist()
     if dup:
         problems.append(f"repeated jur_id values {dup[:10]} (ids must be unique across levels)")
