@@ -377,6 +377,22 @@ def test_missing_jurisdiction_keys_raise(y_net, two_states, column, value, messa
         overlay_network(y_net, jur, gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 2000)], crs=CRS))
 
 
+def test_invalid_polygons_raise(y_net, two_states):
+    """A self-intersecting (bow-tie) polygon made GEOS raise a raw TopologyException."""
+    bowtie = shapely.Polygon([(0, 0), (1000, 2000), (1000, 0), (0, 2000)])  # in state A
+    jur = two_states.assign(geometry=two_states.geometry.to_numpy())
+    jur.loc[1, "geometry"] = bowtie
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 2000)], crs=CRS)
+    fix = r"invalid polygons at jur_id \['A'\] .*TopologyException.*shapely\.make_valid"
+    with pytest.raises(InputError, match=fix):
+        split_reaches(y_net.reaches, jur)
+    with pytest.raises(InputError, match=fix):
+        unit_shares(jur, basin)
+    for b in ([bowtie], [box(0, 0, 500, 500), bowtie]):  # zero area alone, or a GEOS error
+        with pytest.raises(InputError, match=r"basin has invalid polygons at row \[\d\]"):
+            unit_shares(two_states, gpd.GeoDataFrame(geometry=b, crs=CRS))
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

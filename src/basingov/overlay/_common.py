@@ -161,6 +161,24 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
     return crs
 
 
+def _invalid_polygons(
+    exc: shapely.errors.GEOSException, ids: pd.Series, geoms: NDArray[Any], what: str
+) -> InputError | None:
+    """Return the error to raise when GEOS failed on a layer's invalid polygons, or None.
+
+    Validity is checked only once GEOS has failed (a self-intersecting ring gives a
+    TopologyException): the layers the loaders give have been checked already.
+    """
+    bad = ids[~np.asarray(shapely.is_valid(geoms), dtype=bool)].tolist()
+    if not bad:
+        return None
+    msg = (
+        f"{what} has invalid polygons at {ids.name} {bad[:10]} ({exc}); repair them with "
+        "shapely.make_valid or `ogr2ogr -makevalid`"
+    )
+    return InputError(msg)
+
+
 def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | None) -> list[str]:
     order = level_names(jurisdictions)
     if levels is None:

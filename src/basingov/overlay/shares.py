@@ -15,6 +15,7 @@ from basingov.errors import InputError
 from basingov.overlay._common import (
     OUTSIDE,
     _check_jurisdictions,
+    _invalid_polygons,
     _level_numbers,
     _require_projected,
     _resolve_levels,
@@ -83,9 +84,20 @@ def unit_shares(
     _same_crs(crs, basin, "jurisdictions", "basin")
     del bcrs
     levels_ = _resolve_levels(jurisdictions, levels)
-    bgeom = shapely.union_all(basin.geometry.to_numpy())
+    bgeoms = basin.geometry.to_numpy()
+    rows = pd.Series(np.arange(len(basin)), name="row")
+    try:
+        bgeom = shapely.union_all(bgeoms)
+    except shapely.errors.GEOSException as exc:
+        err = _invalid_polygons(exc, rows, bgeoms, "basin")
+        if err is None:
+            raise
+        raise err from exc
     barea = shapely.area(bgeom) / 1e6
     if not barea > 0:
+        err = _invalid_polygons(shapely.errors.GEOSException("zero area"), rows, bgeoms, "basin")
+        if err is not None:  # a bow-tie ring's two halves cancel out
+            raise err
         msg = "basin has zero area; pass the basin polygon, not its outline"
         raise InputError(msg)
     shapely.prepare(bgeom)
@@ -95,11 +107,17 @@ def unit_shares(
         lvnum = numbers[lv]
         sub = jurisdictions[jurisdictions["level_name"] == lv]
         g = sub.geometry.to_numpy()
-        inside = shapely.contains_properly(bgeom, g)
-        inter = g.copy()
-        inter[~inside] = shapely.intersection(g[~inside], bgeom)
-        area = shapely.area(inter) / 1e6
-        outside_area = max(0.0, barea - shapely.area(shapely.union_all(inter)) / 1e6)
+        try:
+            inside = shapely.contains_properly(bgeom, g)
+            inter = g.copy()
+            inter[~inside] = shapely.intersection(g[~inside], bgeom)
+            area = shapely.area(inter) / 1e6
+            outside_area = max(0.0, barea - shapely.area(shapely.union_all(inter)) / 1e6)
+        except shapely.errors.GEOSException as exc:
+            err = _invalid_polygons(exc, sub["jur_id"], g, "jurisdictions")
+            if err is None:
+                raise
+            raise err from exc
         df = pd.DataFrame(
             {
                 "jur_id": sub["jur_id"].astype(str).to_numpy(),
