@@ -136,6 +136,24 @@ def test_dependency_table_and_edges(y_graph, jur):
     assert dependency_table(nx.DiGraph()).empty
 
 
+def test_dependency_edges_refuses_jurisdictions_without_polygon(y_graph, jur):
+    """An edge end with no polygon is refused, naming the jurisdiction.
+
+    A missing id, a null or empty geometry or a repeated id made NumPy, shapely or pandas
+    raise (not a geometry, shapes differ, duplicate labels).
+    """
+    no_c = "graph jurisdictions \\['C'\\] have no polygon in jurisdictions"
+    with pytest.raises(InputError, match=no_c):
+        dependency_edges(y_graph, jur[jur["jur_id"] != "C"])
+    for geom in (None, box(0, 0, 1, 1).difference(box(0, 0, 1, 1))):  # null, empty
+        j = jur.copy()
+        j.loc[j["jur_id"] == "C", "geometry"] = geom
+        with pytest.raises(InputError, match=no_c):
+            dependency_edges(y_graph, j)
+    with pytest.raises(InputError, match=r"repeated jur_id values \['A'\]"):
+        dependency_edges(y_graph, pd.concat([jur, jur.iloc[[0]]]))
+
+
 def test_unit_shares_area_wins(jur):
     shares = pd.DataFrame({"jur_id": ["A"], "level_name": ["county"], "area_km2": [0.25]})
     g = jurisdiction_graph(cross([("A", "B", 1, 1)]), jur, level="county", unit_shares=shares)

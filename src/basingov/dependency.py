@@ -803,6 +803,10 @@ def dependency_edges(
     if isinstance(graphs, nx.DiGraph):
         graphs = {graphs.graph.get("level_name", ""): graphs}
     require_columns(jurisdictions, ("jur_id",), what="jurisdictions")
+    dup = jurisdictions["jur_id"][jurisdictions["jur_id"].duplicated()].unique().tolist()
+    if dup:
+        msg = f"jurisdictions has repeated jur_id values {dup[:10]}; jur_id must be unique"
+        raise InputError(msg)
     rep = pd.Series(
         shapely.point_on_surface(jurisdictions.geometry.to_numpy()),
         index=jurisdictions["jur_id"].astype(str).to_numpy(),
@@ -833,16 +837,18 @@ def dependency_edges(
         "crossing_ids",
     ]
     df = pd.DataFrame(rows, columns=cols)
-    geoms: Any = (
-        shapely.linestrings(
-            np.stack(
-                [
-                    shapely.get_coordinates(rep.reindex(df["from_jur"]).to_numpy()),
-                    shapely.get_coordinates(rep.reindex(df["to_jur"]).to_numpy()),
-                ],
-                axis=1,
-            )
+    ends = [rep.reindex(df[c].astype(str)).to_numpy() for c in ("from_jur", "to_jur")]
+    none = pd.isna(np.concatenate(ends))
+    none[~none] = shapely.is_empty(np.concatenate(ends)[~none])
+    if none.any():
+        bad = sorted(set(pd.concat([df["from_jur"], df["to_jur"]])[none].astype(str)))
+        msg = (
+            f"graph jurisdictions {bad[:10]} have no polygon in jurisdictions (missing, null "
+            "or empty geometry); pass the jurisdiction polygons the graphs were built from"
         )
+        raise InputError(msg)
+    geoms: Any = (
+        shapely.linestrings(np.stack([shapely.get_coordinates(e) for e in ends], axis=1))
         if len(df)
         else np.empty(0, dtype=object)
     )
