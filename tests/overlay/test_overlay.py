@@ -393,6 +393,23 @@ def test_invalid_polygons_raise(y_net, two_states):
             unit_shares(two_states, gpd.GeoDataFrame(geometry=b, crs=CRS))
 
 
+def test_nan_tolerances_raise(y_net, two_states):
+    """A NaN tolerance is refused.
+
+    It passed the ``< 0`` checks: no meander merged, no stretch, every crossing flagged
+    minor, all silently.
+    """
+    with pytest.raises(InputError, match=r"meander_tolerance_m must be >= 0, got nan"):
+        split_reaches(y_net.reaches, two_states, meander_tolerance_m=np.nan)
+    pieces = split_reaches(y_net.reaches, two_states)
+    with pytest.raises(InputError, match=r"min_stretch_m must be >= 0, got nan"):
+        crossings(y_net, pieces, level="state", min_stretch_m=np.nan)
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 2000)], crs=CRS)
+    for bad in (np.nan, -1.0):
+        with pytest.raises(InputError, match=rf"minor_area_km2 must be >= 0 .*got {bad}"):
+            overlay_network(y_net, two_states, basin, minor_area_km2=bad)
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

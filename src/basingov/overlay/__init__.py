@@ -418,6 +418,9 @@ def overlay_network(
     [('A', 'B')]
     """
     check_choice(on_empty, _ON_EMPTY, name="on_empty")
+    if minor_area_km2 is not None and not minor_area_km2 >= 0:  # NaN flagged every crossing
+        msg = f"minor_area_km2 must be >= 0 (or None for the default), got {minor_area_km2}"
+        raise InputError(msg)
     reaches = net.reaches
     _check_jurisdictions(jurisdictions)  # before its levels are read
     levels_ = _resolve_levels(jurisdictions, levels)

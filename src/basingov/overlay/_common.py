@@ -241,7 +241,7 @@ def _level_numbers(jurisdictions: pd.DataFrame) -> dict[str, int]:
 
 
 def _check_min_stretch(min_stretch_m: float) -> None:
-    if min_stretch_m < 0:
+    if not min_stretch_m >= 0:  # NaN too
         msg = f"min_stretch_m must be >= 0, got {min_stretch_m}"
         raise InputError(msg)
 

@@ -322,7 +322,7 @@ def split_reaches(
     _check_jurisdictions(jurisdictions)
     _same_crs(crs, jurisdictions, "reaches", "jurisdictions")
     levels_ = _resolve_levels(jurisdictions, levels)
-    if meander_tolerance_m < 0:
+    if not meander_tolerance_m >= 0:  # NaN too: it merged nothing, silently
         msg = f"meander_tolerance_m must be >= 0, got {meander_tolerance_m}"
         raise InputError(msg)
     jur, finest = _levels_and_finest(jurisdictions, levels_)
