@@ -410,6 +410,28 @@ def test_nan_tolerances_raise(y_net, two_states):
             overlay_network(y_net, two_states, basin, minor_area_km2=bad)
 
 
+def test_non_finite_coordinates_raise(y_net, two_states):
+    """A NaN or infinite vertex is refused, naming the feature.
+
+    In a reach it made GEOS raise a raw exception; in a jurisdiction it silently put the
+    river there outside every unit.
+    """
+    reaches = y_net.reaches.copy()
+    with np.errstate(invalid="ignore"):  # shapely warns on a NaN vertex
+        nan_line = LineString([(1500, 1800), (np.nan, 1500), (800, 1000)])
+        nan_poly = shapely.Polygon([(0, 0), (1000, np.nan), (1000, 2000), (0, 2000)])
+    reaches.loc[1, "geometry"] = nan_line
+    with pytest.raises(InputError, match=r"reaches has non-finite .* at reach_id \[2\]"):
+        split_reaches(reaches, two_states)
+    reaches.loc[1, "geometry"] = LineString([(1500, 1800), (np.inf, 1500), (800, 1000)])
+    with pytest.raises(InputError, match=r"reaches has non-finite .* at reach_id \[2\]"):
+        boundary_reaches(reaches, two_states)
+    jur = two_states.copy()
+    jur.loc[1, "geometry"] = nan_poly
+    with pytest.raises(InputError, match=r"non-finite .* at jur_id \['A'\]; fix or drop"):
+        split_reaches(y_net.reaches, jur)
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

@@ -115,6 +115,14 @@ def _check_reaches(reaches: gpd.GeoDataFrame) -> CRS:
     if dup:
         msg = f"reaches has repeated reach_id values {dup[:10]}; reach ids must be unique"
         raise InputError(msg)
+    # a NaN or infinite vertex makes the length non-finite (cheaper than the coordinates)
+    bad = ~np.isfinite(shapely.length(reaches.geometry.to_numpy()))
+    if bad.any():
+        msg = (
+            f"reaches has non-finite (NaN or infinite) coordinates at reach_id "
+            f"{reaches['reach_id'][bad].tolist()[:10]}; fix or drop those vertices"
+        )
+        raise InputError(msg)
     return crs
 
 
@@ -148,6 +156,13 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
     if not polygonal.all():
         problems.append(
             f"non-polygon geometries for jur_id {jurisdictions['jur_id'][~polygonal].tolist()[:10]}"
+        )
+    finite = np.isfinite(shapely.area(jurisdictions.geometry.to_numpy()))
+    if not (finite | ~polygonal.to_numpy()).all():  # a NaN or infinite vertex
+        problems.append(
+            "non-finite (NaN or infinite) coordinates at jur_id "
+            f"{jurisdictions['jur_id'][~finite & polygonal.to_numpy()].tolist()[:10]}; fix or "
+            "drop those vertices"
         )
     per_level = jurisdictions.groupby("level_name")["level"].nunique()
     if (per_level > 1).any():
