@@ -16,12 +16,14 @@ from basingov.overlay import (
     OUTSIDE,
     boundary_reaches,
     boundary_stretches,
+    combine_reach_overlays,
     crossings,
     fill_outside_gaps,
     main_stem,
     mark_boundary_pieces,
     overlay_network,
     reach_jurisdictions,
+    reach_overlay,
     split_reaches,
     unit_shares,
 )
@@ -430,6 +432,21 @@ def test_non_finite_coordinates_raise(y_net, two_states):
     jur.loc[1, "geometry"] = nan_poly
     with pytest.raises(InputError, match=r"non-finite .* at jur_id \['A'\]; fix or drop"):
         split_reaches(y_net.reaches, jur)
+
+
+def test_combine_reach_overlays_refuses_mixed_levels_and_no_parts(y_net, two_states):
+    """Parts of different levels, or no part, are refused.
+
+    The rows of a part without a level had NaN ``jur_<level>``; no part at all raised a
+    raw pandas ValueError.
+    """
+    r = y_net.reaches
+    a = reach_overlay(r.iloc[[0]], two_states)
+    b = reach_overlay(r.iloc[[1, 2]], two_states, levels=["state"])
+    with pytest.raises(InputError, match=r"different levels \(\['country', 'state'\] and "):
+        combine_reach_overlays(r, [(np.array([0]), a), (np.array([1, 2]), b)])
+    with pytest.raises(InputError, match=r"no reach overlay parts to combine"):
+        combine_reach_overlays(r.iloc[:0], [])
 
 
 def test_lookup_errors(y_net, two_states):

@@ -283,6 +283,17 @@ def combine_reach_overlays(
     True
     """
     n = len(reaches)
+    if not parts:
+        msg = "no reach overlay parts to combine; pass at least one (positions, part) pair"
+        raise InputError(msg)
+    levels = [piece_levels(part.pieces) for _, part in parts]
+    odd = [lv for lv in levels if lv != levels[0]]
+    if odd:
+        msg = (
+            f"the reach overlay parts have different levels ({levels[0]} and {odd[0]}); "
+            "compute every part with the same reach_overlay(..., levels=...)"
+        )
+        raise InputError(msg)
     pos_all = np.concatenate(
         [np.zeros(0, dtype=np.int64)] + [np.asarray(p, dtype=np.int64) for p, _ in parts]
     )
