@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from shapely import box
 
+from basingov._outdir import read_run_table
 from basingov.dependency import (
     betweenness,
     chain_depth,
@@ -152,6 +153,20 @@ def test_dependency_edges_refuses_jurisdictions_without_polygon(y_graph, jur):
             dependency_edges(y_graph, j)
     with pytest.raises(InputError, match=r"repeated jur_id values \['A'\]"):
         dependency_edges(y_graph, pd.concat([jur, jur.iloc[[0]]]))
+
+
+def test_graph_from_a_crossing_table_read_back(jur, tmp_path):
+    """The crossings a run wrote, read back, give the same graph.
+
+    The outside ``""`` comes back missing: it was taken for a jurisdiction 'nan' not in
+    the table (InputError) instead of being ignored.
+    """
+    c = cross([("A", "C", 1.0, 0.1), ("", "A", 0.5, 0.05), ("C", "", 2.0, 0.2)])
+    c.to_csv(tmp_path / "crossings.csv", index=False)
+    back = read_run_table(tmp_path / "crossings.csv")
+    assert back["from_jur"].isna().sum() == 1
+    g = jurisdiction_graph(back, jur, level="county")
+    assert list(g.edges(data="crossings")) == [("A", "C", ["county-0"])]
 
 
 def test_unit_shares_area_wins(jur):

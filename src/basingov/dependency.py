@@ -56,8 +56,8 @@ def jurisdiction_graph(
 
     Nodes are every jurisdiction of ``level`` (with ``name`` and ``area_km2``, the area
     inside the basin from ``unit_shares`` if given, else the polygon area). Edges come from
-    the crossings between two jurisdictions (crossings into or out of the outside, ``""``,
-    are ignored) and carry ``n_crossings``, ``crossings`` (list of ``crossing_id``), and
+    the crossings between two jurisdictions (crossings into or out of the outside, ``""``
+    or missing, are ignored) and carry ``n_crossings``, ``crossings`` (list of ``crossing_id``), and
     the summed ``upstream_area_km2`` and ``discharge_m3s`` of those crossings.
 
     Parameters
@@ -124,7 +124,8 @@ def jurisdiction_graph(
     c = crossings[crossings["level_name"] == level]
     if "on_boundary" in c.columns:
         c = c[~c["on_boundary"].astype(bool)]
-    c = c[(c["from_jur"] != _OUTSIDE) & (c["to_jur"] != _OUTSIDE)]
+    # outside is "" (a crossing table read back from CSV has it missing)
+    c = c[c["from_jur"].fillna(_OUTSIDE).ne(_OUTSIDE) & c["to_jur"].fillna(_OUTSIDE).ne(_OUTSIDE)]
     unknown = sorted((set(c["from_jur"]) | set(c["to_jur"])) - set(ids))
     if unknown:
         msg = (
