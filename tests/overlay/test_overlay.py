@@ -449,6 +449,20 @@ def test_combine_reach_overlays_refuses_mixed_levels_and_no_parts(y_net, two_sta
         combine_reach_overlays(r.iloc[:0], [])
 
 
+def test_piece_table_lacking_a_column_raises(y_net, two_states):
+    """A piece table lacking a column the function reads is refused, naming it.
+
+    unit_shares without length_km and reach_jurisdictions without name_<level> raised a
+    raw KeyError.
+    """
+    pieces = split_reaches(y_net.reaches, two_states)
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 2000, 2000)], crs=CRS)
+    with pytest.raises(InputError, match=r"pieces lacks column\(s\) \['length_km'\]"):
+        unit_shares(two_states, basin, pieces.drop(columns="length_km"))
+    with pytest.raises(InputError, match=r"pieces lacks column\(s\) \['name_state'\]"):
+        reach_jurisdictions(pieces.drop(columns="name_state"), [1])
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

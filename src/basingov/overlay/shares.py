@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_choice, check_piece_level, piece_levels
+from basingov._checks import check_choice, check_piece_level, piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
     OUTSIDE,
@@ -84,6 +84,8 @@ def unit_shares(
     _same_crs(crs, basin, "jurisdictions", "basin")
     del bcrs
     levels_ = _resolve_levels(jurisdictions, levels)
+    if pieces is not None:
+        require_columns(pieces, ["length_km"], what="pieces")
     bgeoms = basin.geometry.to_numpy()
     rows = pd.Series(np.arange(len(basin)), name="row")
     try:
@@ -201,6 +203,7 @@ def reach_jurisdictions(
     check_choice(by, ("reach_id", "position"), name="by")
     levels = [check_piece_level(pieces, level)] if level is not None else piece_levels(pieces)
     col = "reach_id" if by == "reach_id" else "reach_pos"
+    require_columns(pieces, [col, *(f"name_{lv}" for lv in levels)], what="pieces")
     keys = pd.Index(np.asarray(list(reaches)).ravel())
     rank = pd.Series(np.arange(len(keys)), index=keys)
     rank = rank[~rank.index.duplicated()]
