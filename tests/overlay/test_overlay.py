@@ -463,6 +463,20 @@ def test_piece_table_lacking_a_column_raises(y_net, two_states):
         reach_jurisdictions(pieces.drop(columns="name_state"), [1])
 
 
+def test_ambiguous_level_numbers_raise(y_net, two_states):
+    """Two levels with one level number, or a parent of a finer level, are refused.
+
+    With country and state both level 0 the finest level was whichever came last in the
+    rows (the pieces cut at country borders, states looked up from midpoints).
+    """
+    same = two_states.assign(level=0)
+    with pytest.raises(InputError, match=r"levels \[\['country', 'state'\]\] share the level"):
+        split_reaches(y_net.reaches, same.iloc[[1, 2, 0]])
+    inverted = two_states.assign(parent_id=["A", "X", "B"])  # X under A, B its own parent
+    with pytest.raises(InputError, match=r"parent_id of jur_id \['X', 'B'\] is not of a coa"):
+        split_reaches(y_net.reaches, inverted)
+
+
 def test_lookup_errors(y_net, two_states):
     pieces = split_reaches(y_net.reaches, two_states)
     with pytest.raises(InputError, match=r"level 'county' is not in the piece table"):

@@ -170,6 +170,23 @@ def _check_jurisdictions(jurisdictions: gpd.GeoDataFrame) -> CRS:
             f"level_name values {per_level[per_level > 1].index.tolist()} map to several "
             "'level' numbers"
         )
+    if not problems:  # levels are known: check their numbers and the parents
+        names = jurisdictions.groupby("level")["level_name"].unique()
+        shared = names[names.map(len) > 1]
+        if len(shared):
+            problems.append(
+                f"levels {[sorted(map(str, v)) for v in shared][:5]} share the level "
+                f"number(s) {shared.index.tolist()[:5]}; give each level its own (0 for the "
+                "coarsest, then 1, 2, ...)"
+            )
+        number = pd.Series(level.astype(np.int64), index=jurisdictions["jur_id"].to_numpy())
+        pnum = jurisdictions["parent_id"].map(number).to_numpy(dtype=float)  # NaN: no parent
+        inverted = pnum >= level  # a parent naming no unit is looked up on the map instead
+        if inverted.any():
+            problems.append(
+                f"parent_id of jur_id {jurisdictions['jur_id'][inverted].tolist()[:10]} is not "
+                "of a coarser level (a smaller level number); fix the parent_id or the levels"
+            )
     if problems:
         msg = "jurisdictions: " + "; ".join(problems)
         raise InputError(msg)
