@@ -324,6 +324,15 @@ def test_settle_edge_cases() -> None:
         settle(nan)
 
 
+@pytest.mark.parametrize("tolerance", [-1.0, float("nan"), float("inf")])
+def test_settle_refuses_a_bad_tolerance(tolerance: float) -> None:
+    # a negative or NaN tolerance never let a paid-off debt count as settled: the netting
+    # loop ran forever, appending payments
+    t = pd.DataFrame({"payer": ["A"], "payee": ["B"], "amount": [1.0], "currency": ["EUR"]})
+    with pytest.raises(InputError, match=r"tolerance must be a finite number >= 0"):
+        settle(t, tolerance=tolerance)
+
+
 def test_settlement_bands_from_runs() -> None:
     # two transfers over 3 runs: A->B (1, 2, 3) and B->C (1, 1, 1): B's net = 0, 1, 2
     t = Transfers(

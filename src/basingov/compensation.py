@@ -872,7 +872,8 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
     ------
     InputError
         On missing columns, missing or negative amounts (a negative transfer is one the
-        other way: swap payer and payee), a party paying itself, or empty party ids.
+        other way: swap payer and payee), a party paying itself, empty party ids, or a
+        negative or non-finite ``tolerance``.
 
     Examples
     --------
@@ -881,6 +882,13 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
     >>> settle(t).transfers[["payer", "payee", "amount"]].values.tolist()
     [['A', 'E', 100.0]]
     """
+    try:
+        tol = float(tolerance)
+    except (TypeError, ValueError):
+        tol = math.nan
+    if not (math.isfinite(tol) and tol >= 0):
+        msg = f"tolerance must be a finite number >= 0 (e.g. 1e-9), got {tolerance!r}"
+        raise InputError(msg)
     tr = _as_transfers(transfers)
     t = tr.table
     amount = pd.to_numeric(t["amount"], errors="coerce")
