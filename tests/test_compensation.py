@@ -324,6 +324,20 @@ def test_settle_edge_cases() -> None:
         settle(nan)
 
 
+def test_settle_refuses_missing_parties_and_currencies() -> None:
+    # a transfer without a currency was dropped from the settlement and the positions
+    # (money vanished); one without a payer raised a TypeError from sorting the parties
+    t = pd.DataFrame(
+        {"payer": ["A", "B"], "payee": ["B", "C"], "amount": [5.0, 2.0], "currency": ["EUR"] * 2}
+    )
+    with pytest.raises(InputError, match=r"rows \[1\] lack \['currency'\]"):
+        settle(t.assign(currency=["EUR", None]))
+    with pytest.raises(InputError, match=r"rows \[0\] lack \['payer'\]"):
+        settle(t.assign(payer=[np.nan, "B"]))
+    with pytest.raises(InputError, match=r"finite numbers; bad rows \[1\]"):
+        settle(t.assign(amount=[5.0, np.inf]))
+
+
 @pytest.mark.parametrize("tolerance", [-1.0, float("nan"), float("inf")])
 def test_settle_refuses_a_bad_tolerance(tolerance: float) -> None:
     # a negative or NaN tolerance never let a paid-off debt count as settled: the netting

@@ -872,7 +872,8 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
     ------
     InputError
         On missing columns, missing or negative amounts (a negative transfer is one the
-        other way: swap payer and payee), a party paying itself, empty party ids, or a
+        other way: swap payer and payee), a party paying itself, empty or missing party
+        ids or currencies, or a
         negative or non-finite ``tolerance``.
 
     Examples
@@ -892,8 +893,9 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
     tr = _as_transfers(transfers)
     t = tr.table
     amount = pd.to_numeric(t["amount"], errors="coerce")
-    if amount.isna().any() or not np.isfinite(amount.to_numpy(dtype=float)).all():
-        rows = t.index[amount.isna()].tolist()[:10]
+    finite = np.isfinite(amount.to_numpy(dtype=float))
+    if not finite.all():
+        rows = t.index[~finite].tolist()[:10]
         msg = f"transfer amounts must be finite numbers; bad rows {rows}"
         raise InputError(msg)
     if (amount < 0).any():
@@ -902,6 +904,12 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
             f"transfer amounts must be >= 0, got {bad}; a negative transfer is a transfer the "
             "other way: swap payer and payee"
         )
+        raise InputError(msg)
+    blank = t[["payer", "payee", "currency"]].isna()
+    if blank.to_numpy().any():
+        rows = t.index[blank.any(axis=1)].tolist()[:10]
+        cols = [c for c in blank.columns if blank[c].any()]
+        msg = f"every transfer needs a payer, a payee and a currency; rows {rows} lack {cols}"
         raise InputError(msg)
     payer, payee = t["payer"].astype(str), t["payee"].astype(str)
     if ((payer == "") | (payee == "")).any():
