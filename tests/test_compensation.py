@@ -324,6 +324,20 @@ def test_settle_edge_cases() -> None:
         settle(nan)
 
 
+def test_matrix_rules_refuse_repeated_ids_and_text_cells() -> None:
+    # a repeated id made every cell a self-transfer (polluter pays: silently nothing) or
+    # two rows for one payer (beneficiary pays); a text cell raised a raw ValueError
+    dup = pd.DataFrame([[0.0, 1.0], [3.0, 0.0]], index=["A", "A"], columns=["A", "A"])
+    with pytest.raises(InputError, match=r"repeats origin id\(s\) \['A'\]"):
+        polluter_pays(dup, price=1.0, currency="EUR")
+    dup_cols = pd.DataFrame([[1.0, 3.0], [1.0, 0.0]], index=["A", "B"], columns=["B", "B"])
+    with pytest.raises(InputError, match=r"repeats receptor id\(s\) \['B'\]"):
+        beneficiary_pays(dup_cols, payee="A", cost=100.0, currency="EUR")
+    text = pd.DataFrame([["1", "x"], ["0", "1"]], index=["A", "B"], columns=["A", "B"])
+    with pytest.raises(InputError, match="must hold numbers"):
+        polluter_pays(text, price=1.0, currency="EUR")
+
+
 def test_settle_refuses_missing_parties_and_currencies() -> None:
     # a transfer without a currency was dropped from the settlement and the positions
     # (money vanished); one without a payer raised a TypeError from sorting the parties

@@ -541,7 +541,19 @@ def _check_matrix(matrix: pd.DataFrame) -> pd.DataFrame:
     m = matrix.copy()
     m.index = m.index.astype(str)
     m.columns = m.columns.astype(str)
-    vals = m.to_numpy(dtype=np.float64)
+    for axis, ids in (("origin", m.index), ("receptor", m.columns)):
+        if ids.has_duplicates:
+            dup = sorted(set(ids[ids.duplicated()]))[:10]
+            msg = (
+                f"the source-receptor matrix repeats {axis} id(s) {dup}; give each "
+                "jurisdiction one row and one column"
+            )
+            raise InputError(msg)
+    try:
+        vals = m.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"the source-receptor matrix must hold numbers (kg/day): {exc}"
+        raise InputError(msg) from exc
     if not np.isfinite(vals).all() or (vals < 0).any():
         msg = "the source-receptor matrix must hold finite loads >= 0 (kg/day)"
         raise InputError(msg)
