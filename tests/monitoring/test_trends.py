@@ -65,6 +65,17 @@ def test_short_series_are_not_tested_and_say_why():
         trend_test(t, v, alpha=2)
 
 
+def test_unusable_series_raise_input_errors():
+    # these raised raw numpy/pandas ValueErrors (broadcast shapes, date parsing, float())
+    t = pd.Series(pd.date_range("2010-01-01", periods=24, freq="MS"))
+    with pytest.raises(InputError, match=r"one time per value, got 24 time\(s\) and 20 value"):
+        trend_test(t, np.ones(20))
+    with pytest.raises(InputError, match="time must hold dates"):
+        trend_test(["2020-01-01", "not a date", "2020-03-01"], [1.0, 2.0, 3.0])
+    with pytest.raises(InputError, match="value must hold numbers"):
+        trend_test(t[:3], ["1", "a", "2"])
+
+
 def test_trend_table_has_one_row_per_station_and_parameter():
     t, v = monthly(range(2010, 2014), lambda ts: ts.year + ts.month / 12)
     obs = pd.concat(

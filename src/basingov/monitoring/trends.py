@@ -90,9 +90,20 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
         raise InputError(msg)
     t = np.asarray(time)
     if not np.issubdtype(t.dtype, np.datetime64):
-        t = pd.to_datetime(pd.Series(t)).to_numpy()
+        try:
+            t = pd.to_datetime(pd.Series(t)).to_numpy()
+        except (TypeError, ValueError) as exc:
+            msg = f"trend_test: time must hold dates, e.g. '2020-05-31': {exc}"
+            raise InputError(msg) from exc
     t = t.astype("datetime64[s]")
-    v = np.asarray(value, dtype=np.float64)
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        msg = f"trend_test: value must hold numbers (NaN for a missing one): {exc}"
+        raise InputError(msg) from exc
+    if t.shape != v.shape:
+        msg = f"trend_test needs one time per value, got {t.size} time(s) and {v.size} value(s)"
+        raise InputError(msg)
     ok = ~(np.isnat(t) | np.isnan(v))
     t, v = t[ok], v[ok]
     years = t.astype("datetime64[Y]").astype(np.int64) + 1970
