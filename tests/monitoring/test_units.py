@@ -130,6 +130,21 @@ def test_structure_errors():
         read_observations("missing.csv")
 
 
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2020-01-01T09:00+08:00", "2020-01-02T09:00+00:00"],
+        ["2020-01-01T09:00+08:00", "2020-01-02"],
+    ],
+)
+def test_mixed_time_zones_are_named_not_a_pandas_error(times):
+    # pandas raised "Mixed timezones detected. Pass utc=True in to_datetime ..."
+    o = obs("TP", 0.1, "mg/L", n=2).assign(time=times)
+    with pytest.raises(InputError, match=r"column 'time' mixes time zones.*one zone") as info:
+        normalise_observations(o, source="my.csv")
+    assert str(info.value).startswith("my.csv: 1 problem(s)")
+
+
 def test_other_parameters_pass_through_unchanged():
     o = pd.concat([obs("chl_a", 12.0, "ug/L"), obs("class_GB3838", 4.0, "class")])
     out = normalise_observations(o)

@@ -328,7 +328,15 @@ def normalise_observations(
     df["station_id"] = df["station_id"].astype(str)
     df["flag"] = text(df["flag"])
     problems: list[str] = []
-    time = pd.to_datetime(df["time"], errors="coerce", format="ISO8601")
+    try:
+        time = pd.to_datetime(df["time"], errors="coerce", format="ISO8601")
+    except ValueError:  # UTC offsets that differ between rows, or rows with and without one
+        problems.append(
+            "column 'time' mixes time zones (different UTC offsets, or some times with an "
+            "offset and some without); write every time in one zone, e.g. all with "
+            "'+08:00' or all without an offset"
+        )
+        time = pd.to_datetime(df["time"], errors="coerce", format="ISO8601", utc=True)
     bad_t = time.isna().to_numpy()
     if bad_t.any():
         problems.append(
