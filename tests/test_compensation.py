@@ -136,6 +136,28 @@ def test_period_means_from_observations() -> None:
                      start="2012-01-01", end="2012-12-31")  # fmt: skip
 
 
+def test_period_means_refuses_unreadable_dates() -> None:
+    # a row whose time was not ISO 8601 was silently left out of the mean (0.04, not 0.03),
+    # mixed offsets raised pandas' ValueError, and start=None gave an empty result
+    obs = pd.DataFrame(
+        {
+            "station_id": ["S"] * 2,
+            "time": ["05/01/2012", "2012-06-01"],
+            "parameter": ["TP"] * 2,
+            "value": [0.02, 0.04],
+            "unit": ["mg/L P"] * 2,
+        }
+    )
+    span = {"station": "S", "parameters": ["TP"], "start": "2012-01-01", "end": "2012-12-31"}
+    with pytest.raises(InputError, match=r"not an ISO 8601 date at station 'S': \['05/01/2012'\]"):
+        period_means(obs, **span)
+    mixed = obs.assign(time=["2012-01-05T00:00+08:00", "2012-06-01T00:00+00:00"])
+    with pytest.raises(InputError, match="mixes time zones at station 'S'"):
+        period_means(mixed, **span)
+    with pytest.raises(InputError, match="is not a pair of ISO dates"):
+        period_means(obs.assign(time=["2012-01-05", "2012-06-01"]), **{**span, "start": None})
+
+
 # --- polluter pays ----------------------------------------------------------------------
 MATRIX = pd.DataFrame(
     [[10.0, 6.0, 2.0], [0.0, 5.0, 4.0], [0.0, 0.0, 3.0]],

@@ -462,7 +462,8 @@ def period_means(
     Raises
     ------
     InputError
-        If a required column is missing or a date cannot be parsed.
+        If a required column is missing or a date (of the period, or of a row of the
+        station) cannot be parsed.
 
     Examples
     --------
@@ -479,15 +480,33 @@ def period_means(
     )
     try:
         t0, t1 = pd.Timestamp(start), pd.Timestamp(end) + pd.Timedelta(days=1)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         msg = f"period {start!r} .. {end!r} is not a pair of ISO dates: {exc}"
         raise InputError(msg) from exc
+    if pd.isna(t0) or pd.isna(t1) or t0.tzinfo is not None or t1.tzinfo is not None:
+        msg = f"period {start!r} .. {end!r} is not a pair of ISO dates such as '2012-01-01'"
+        raise InputError(msg)
     o = observations[
         (observations["station_id"].astype(str) == str(station))
         & observations["parameter"].isin(list(parameters))
         & observations["unit"].astype(str).str.lower().str.startswith("mg/l")
     ]
-    times = pd.to_datetime(o["time"].astype(str), errors="coerce", format="ISO8601")
+    try:
+        times = pd.to_datetime(o["time"].astype(str), errors="coerce", format="ISO8601")
+    except ValueError as exc:  # UTC offsets that differ between rows
+        msg = (
+            f"column 'time' of the observation table mixes time zones at station {station!r}; "
+            "write every time in one zone (or without an offset)"
+        )
+        raise InputError(msg) from exc
+    bad = times.isna() & o["time"].notna()
+    if bad.any():
+        msg = (
+            f"column 'time' of the observation table is not an ISO 8601 date at station "
+            f"{station!r}: {o.loc[bad, 'time'].astype(str).unique()[:5].tolist()}; write e.g. "
+            "'2012-05-31' (read_observations checks a whole table)"
+        )
+        raise InputError(msg)
     if times.dt.tz is not None:
         times = times.dt.tz_localize(None)
     o = o[(times >= t0) & (times < t1)]
