@@ -158,6 +158,19 @@ def test_period_means_refuses_unreadable_dates() -> None:
         period_means(obs.assign(time=["2012-01-05", "2012-06-01"]), **{**span, "start": None})
 
 
+def test_rule_from_a_station_without_a_period_is_an_input_error() -> None:
+    # an IndexError (period[0] of an empty tuple) before
+    obs = pd.DataFrame(
+        {"station_id": ["S"], "time": ["2012-06-01"], "parameter": ["TP"], "value": [0.02],
+         "unit": ["mg/L P"]}
+    )  # fmt: skip
+    r = CompensationRule(kind="section_index", name="x", currency="CNY", upstream="AH",
+        downstream="ZJ", amount=1e8, concentrations={"TP": 0.02}, station="S",
+        indicators=("TP",))  # fmt: skip
+    with pytest.raises(InputError, match=r"its baseline_period is \(\); give baseline_period"):
+        evaluate_rules([r], observations=obs)
+
+
 # --- polluter pays ----------------------------------------------------------------------
 MATRIX = pd.DataFrame(
     [[10.0, 6.0, 2.0], [0.0, 5.0, 4.0], [0.0, 0.0, 3.0]],

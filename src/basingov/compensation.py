@@ -1047,6 +1047,14 @@ def _section_values(
         if observations is None or rule.station is None:
             why.append(f"no {key}: no observations table ([monitoring] observations)")
             continue
+        if len(period) != 2:
+            name = "period" if key == "concentrations" else "baseline_period"
+            msg = (
+                f"compensation rule {rule.name!r} takes its {key} from station "
+                f"{rule.station!r} but its {name} is {period!r}; give {name} = [start, end] "
+                "ISO dates, or the values inline"
+            )
+            raise InputError(msg)
         got = period_means(
             observations,
             station=rule.station,
