@@ -297,6 +297,15 @@ def test_errors():
         score(x, {"transboundary_load": 0.0})
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "high"])
+def test_score_refuses_weights_that_are_not_finite_numbers(bad):
+    # a NaN weight passed the checks and made every score 0 (the other weights ignored);
+    # an infinite one made every score NaN; text raised a TypeError
+    x = pd.DataFrame({"x_transboundary_load": [1.0, 0.5], "x_exceedance": [0.2, 1.0]})
+    with pytest.raises(InputError, match=r"must be >= 0 and not all zero \(finite numbers\)"):
+        score(x, {"transboundary_load": 1.0, "exceedance": bad})
+
+
 def _downstream_by_sets(idx_ds, pieces, crossings, level):
     """Count downstream jurisdictions by plain set unions (the reference walk)."""
     rp = pieces["reach_pos"].to_numpy()

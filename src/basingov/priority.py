@@ -401,7 +401,8 @@ def score(x: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     Raises
     ------
     InputError
-        If a weight is negative, an indicator is unknown, or all weights are zero.
+        If a weight is negative or not a finite number, an indicator is unknown, or all
+        weights are zero.
 
     Examples
     --------
@@ -413,8 +414,15 @@ def score(x: pd.DataFrame, weights: Mapping[str, float]) -> np.ndarray:
     if bad:
         msg = f"unknown priority indicator(s) {bad}; allowed: {list(PRIORITY_INDICATORS)}"
         raise InputError(msg)
-    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        msg = f"priority weights must be >= 0 and not all zero, got {dict(weights)}"
+    try:
+        values = np.array(list(weights.values()), dtype=np.float64)
+    except (TypeError, ValueError):
+        values = np.array([np.nan])
+    if not np.isfinite(values).all() or (values < 0).any() or values.sum() <= 0:
+        # a NaN weight passed "< 0" and "sum <= 0" and made every score 0
+        msg = (
+            f"priority weights must be >= 0 and not all zero (finite numbers), got {dict(weights)}"
+        )
         raise InputError(msg)
     num = np.zeros(len(x))
     den = np.zeros(len(x))
