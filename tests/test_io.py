@@ -199,6 +199,10 @@ def test_read_stations(tmp_path: Path) -> None:
     p.write_text("id,x,y\n1,2,3\n")
     with pytest.raises(InputError, match=r"lacks column\(s\) \['station_id', 'lon', 'lat'\]"):
         read_stations(p)
+    # a coordinate written as text left the station silently without a location
+    p.write_text("station_id,name,lon,lat\nA,one,7.5°E,47.5\nB,two,7.5,47.5\nC,three,,\n")
+    with pytest.raises(InputError, match=r"lon/lat are not decimal degrees at \['A'\]"):
+        read_stations(p)
 
 
 def test_check_layer_reports_invalid_and_empty() -> None:

@@ -345,7 +345,8 @@ def read_stations(
     Raises
     ------
     InputError
-        If the file or a column is missing, ids repeat, or coordinates are out of range.
+        If the file or a column is missing, ids repeat, or coordinates are not numbers or
+        out of range.
     """
     path = Path(path)
     if not path.is_file():
@@ -363,6 +364,14 @@ def read_stations(
         problems.append(f"repeated {id_column} values {dup[:10]}")
     lon = pd.to_numeric(df[lon_column], errors="coerce")
     lat = pd.to_numeric(df[lat_column], errors="coerce")
+    # text such as '1°E' became a missing coordinate: the station silently unlocated
+    text = (lon.isna() & df[lon_column].notna()) | (lat.isna() & df[lat_column].notna())
+    if text.any():
+        problems.append(
+            f"{lon_column}/{lat_column} are not decimal degrees at "
+            f"{df.loc[text, id_column].tolist()[:10]}; write numbers such as 120.5 (leave both "
+            "empty for a station without a location)"
+        )
     bad = df.loc[(lon.abs() > 180) | (lat.abs() > 90), id_column].tolist()
     if bad:
         problems.append(f"coordinates out of range (lon within ±180, lat within ±90) at {bad[:10]}")
