@@ -88,6 +88,12 @@ def test_classification_options_are_checked():
         period_classes(o, {}, target_class="VI")
     with pytest.raises(InputError, match=r"period must be one of \['year', 'month'\]"):
         period_classes(o, {}, period="week")  # type: ignore[arg-type]
+    # any water body but "lake" was taken for a river: "Lake" got the river limits
+    with pytest.raises(
+        InputError,
+        match=r"water_body of station 'S' must be one of \['river', 'lake'\], got 'Lake'",
+    ):
+        period_classes(o, {"S": "Lake"})
 
 
 def test_published_classes_keep_their_own_history():

@@ -21,6 +21,7 @@ from basingov._checks import check_choice
 from basingov.config import MONITORING_PERIODS, MonitoringPeriod
 from basingov.errors import InputError
 from basingov.monitoring.standards import (
+    WATER_BODIES,
     class_rank,
     classify_values,
     exceedance_ratio,
@@ -173,6 +174,12 @@ def period_classes(
         (statistic over the target limit, DO inverted) and ``exceedance_rate`` (share of
         samples outside the target class).
 
+    Raises
+    ------
+    InputError
+        On an unknown standard, target class or period, or a water body that is neither
+        ``"river"`` nor ``"lake"``.
+
     Examples
     --------
     Two NH3-N samples averaging 1.2 mg/L (class IV) and DO at 6 mg/L (class II): the
@@ -191,6 +198,8 @@ def period_classes(
     std = get_standard(standard)
     std.check_target(target_class)
     target_rank = class_rank(target_class, standard=standard)
+    for sid, body in water_body.items():  # "Lake" or "sea" was taken for a river
+        check_choice(body, WATER_BODIES, name=f"water_body of station {sid!r}")
     obs = observations[~observations["flag"].isin(list(EXCLUDED_FLAGS))]
     obs = obs[obs["value"].notna()]
     lakes = [k for k, v in water_body.items() if v == "lake"]
