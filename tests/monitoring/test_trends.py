@@ -76,6 +76,13 @@ def test_unusable_series_raise_input_errors():
         trend_test(t[:3], ["1", "a", "2"])
 
 
+def test_trend_table_names_a_missing_column():
+    # a KeyError: 'time' before
+    o = pd.DataFrame({"station_id": ["S"], "parameter": ["TP"], "value": [0.1]})
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['time'\]"):
+        trend_tests(o)
+
+
 def test_trend_table_has_one_row_per_station_and_parameter():
     t, v = monthly(range(2010, 2014), lambda ts: ts.year + ts.month / 12)
     obs = pd.concat(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri
 
+from basingov._checks import require_columns
 from basingov.errors import InputError
 
 __all__ = ["TREND_COLUMNS", "trend_test", "trend_tests"]
@@ -298,7 +299,16 @@ def trend_tests(
     -------
     pandas.DataFrame
         :data:`TREND_COLUMNS`, one row per station and parameter.
+
+    Raises
+    ------
+    InputError
+        If a column of the long format is missing, or as :func:`trend_test`.
     """
+    need = ["station_id", "time", "parameter", "value"]
+    require_columns(
+        observations, need, what="the observation table", hint=f"the long format has {need}"
+    )
     obs = observations
     if parameters is not None:
         obs = obs[obs["parameter"].isin(parameters)]
