@@ -211,6 +211,10 @@ def test_polluter_pays_errors() -> None:
     allow = pd.DataFrame({"origin": ["A", "A"], "receptor": ["B", "B"], "allowance_kg_day": [1, 2]})
     with pytest.raises(InputError, match=r"repeats pair\(s\) \[\['A', 'B'\]\]"):
         polluter_pays(MATRIX, price=1.0, currency="EUR", allowance=allow)
+    # an allowance naming an id the matrix does not have was silently never applied
+    typo = pd.DataFrame({"origin": ["a"], "receptor": ["B"], "allowance_kg_day": [6.0]})
+    with pytest.raises(InputError, match=r"allowance table names \['a'\], which are not"):
+        polluter_pays(MATRIX, price=1.0, currency="EUR", allowance=typo)
 
 
 def test_polluter_pays_bands_from_runs() -> None:

@@ -595,6 +595,17 @@ def _allowance_lookup(
             pairs = allowance.loc[dupes, ["origin", "receptor"]].astype(str).values.tolist()
             msg = f"the allowance table repeats pair(s) {pairs[:5]}; give each pair once"
             raise InputError(msg)
+        ids = {*origins, *receptors}
+        pair_ids = pd.concat([allowance["origin"], allowance["receptor"]])
+        named = pd.unique(pair_ids.fillna("").astype(str))
+        unknown = sorted(x for x in named if x not in ids)
+        if unknown:  # a pair naming them was silently left at allowance 0
+            msg = (
+                f"the allowance table names {unknown[:10]}, which are not jurisdictions of "
+                f"the source-receptor matrix (e.g. {sorted(ids)[:10]}); use their jur_id "
+                "values at the rule's level"
+            )
+            raise InputError(msg)
         key = pd.MultiIndex.from_arrays(
             [allowance["origin"].astype(str), allowance["receptor"].astype(str)]
         )
@@ -666,7 +677,8 @@ def polluter_pays(
         Currency code.
     allowance
         Allowed load per pair (kg/day): one number for every pair, or a table
-        ``origin, receptor, allowance_kg_day`` (pairs not listed get 0).
+        ``origin, receptor, allowance_kg_day`` (pairs not listed get 0; ids must be
+        jurisdictions of the matrix).
     days_per_year
         Days the daily load is counted for.
     samples
