@@ -171,6 +171,25 @@ def test_rule_from_a_station_without_a_period_is_an_input_error() -> None:
         evaluate_rules([r], observations=obs)
 
 
+def test_parameters_that_are_not_numbers_raise_input_errors() -> None:
+    # None or text raised a raw TypeError/ValueError from math.isfinite or float()
+    with pytest.raises(InputError, match="price must be a finite number >= 0 per kg, got None"):
+        polluter_pays(MATRIX, price=None, currency="EUR")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="days_per_year must be a finite number >= 0, got '365'"):
+        polluter_pays(MATRIX, price=1.0, currency="EUR", days_per_year="365")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="allowance must be a finite load >= 0 kg/day, got None"):
+        polluter_pays(MATRIX, price=1.0, currency="EUR", allowance=None)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="cost must be a finite amount >= 0, got None"):
+        beneficiary_pays(MATRIX, payee="A", cost=None, currency="EUR")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="k0 must be a finite number >= 0, got None"):
+        section_index({"TP": 0.02}, {"TP": 0.02}, k0=None)  # type: ignore[arg-type]
+    kw = {"upstream": "AH", "downstream": "ZJ", "currency": "CNY"}
+    with pytest.raises(InputError, match="amount must be a finite amount >= 0, got None"):
+        two_way_section({"TP": 0.02}, {"TP": 0.02}, amount=None, **kw)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="threshold must be a finite number >= 0, got 'x'"):
+        two_way_section({"TP": 0.02}, {"TP": 0.02}, amount=1.0, threshold="x", **kw)  # type: ignore[arg-type]
+
+
 # --- polluter pays ----------------------------------------------------------------------
 MATRIX = pd.DataFrame(
     [[10.0, 6.0, 2.0], [0.0, 5.0, 4.0], [0.0, 0.0, 3.0]],

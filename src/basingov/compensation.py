@@ -225,6 +225,14 @@ def _fmt(x: float) -> str:
 # ----------------------------------------------------------------------------------------
 # two-way section index
 # ----------------------------------------------------------------------------------------
+def _nonneg(v: Any) -> bool:
+    """Whether ``v`` is a finite number >= 0 (False for NaN, text or None)."""
+    try:
+        return math.isfinite(v) and v >= 0
+    except TypeError:
+        return False
+
+
 def _finite_nonneg(values: Mapping[str, float], what: str) -> dict[str, float]:
     out: dict[str, float] = {}
     bad: list[str] = []
@@ -287,7 +295,7 @@ def section_index(
     >>> section_index({"CODMn": 2.0, "TP": 0.03}, {"CODMn": 2.0, "TP": 0.02}, k0=0.85)
     2.125
     """
-    if not (math.isfinite(k0) and k0 >= 0):
+    if not _nonneg(k0):
         msg = f"k0 must be a finite number >= 0, got {k0!r}"
         raise InputError(msg)
     conc = _finite_nonneg(concentrations, "concentrations")
@@ -375,12 +383,15 @@ def two_way_section(
         msg = f"upstream and downstream must be two parties, got {upstream!r} twice"
         raise InputError(msg)
     for key, v in (("amount", amount), ("amount_if_exceeded", amount_if_exceeded)):
-        if v is not None and not (math.isfinite(v) and v >= 0):
+        if (v is not None or key == "amount") and not _nonneg(v):
             msg = f"{key} must be a finite amount >= 0, got {v!r}"
             raise InputError(msg)
     ind = list(indicators) if indicators is not None else list(concentrations)
     p = section_index(concentrations, baseline, k0=k0, indicators=ind)
-    thr = float(len(ind)) if threshold is None else float(threshold)
+    try:
+        thr = float(len(ind)) if threshold is None else float(threshold)
+    except (TypeError, ValueError):
+        thr = math.nan
     if not (math.isfinite(thr) and thr >= 0):
         msg = f"threshold must be a finite number >= 0, got {threshold!r}"
         raise InputError(msg)
@@ -612,7 +623,10 @@ def _allowance_lookup(
         s = pd.Series(a.to_numpy(dtype=float), index=key)
         grid = pd.MultiIndex.from_product([list(origins), list(receptors)])
         return s.reindex(grid).fillna(0.0).to_numpy().reshape(n_o, n_r)
-    a0 = float(allowance)
+    try:
+        a0 = float(allowance)
+    except (TypeError, ValueError):
+        a0 = math.nan
     if not (math.isfinite(a0) and a0 >= 0):
         msg = f"allowance must be a finite load >= 0 kg/day, got {allowance!r}"
         raise InputError(msg)
@@ -704,10 +718,10 @@ def polluter_pays(
     >>> t.table[["payer", "payee", "amount"]].values.tolist()
     [['A', 'B', 4.0]]
     """
-    if not (math.isfinite(price) and price >= 0):
+    if not _nonneg(price):
         msg = f"price must be a finite number >= 0 per kg, got {price!r}"
         raise InputError(msg)
-    if not (math.isfinite(days_per_year) and days_per_year >= 0):
+    if not _nonneg(days_per_year):
         msg = f"days_per_year must be a finite number >= 0, got {days_per_year!r}"
         raise InputError(msg)
     m = _check_matrix(matrix)
@@ -815,7 +829,7 @@ def beneficiary_pays(
     >>> t.table[["payer", "amount"]].values.tolist()
     [['A', 60.0], ['B', 20.0]]
     """
-    if not (math.isfinite(cost) and cost >= 0):
+    if not _nonneg(cost):
         msg = f"cost must be a finite amount >= 0, got {cost!r}"
         raise InputError(msg)
     m = _check_matrix(matrix)
