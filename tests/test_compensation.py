@@ -22,7 +22,7 @@ from basingov.compensation import (
 )
 from basingov.config import CompensationRule, load_config
 from basingov.errors import ConfigError, InputError
-from basingov.spillover import MonteCarloSamples
+from basingov.spillover import MonteCarloSamples, SpilloverResult
 
 # A Xin'an-style case, values chosen by hand (mg/L):
 #   baseline C_i0: CODMn 2.0, NH3-N 0.10, TN 1.00, TP 0.020
@@ -451,6 +451,26 @@ def test_evaluate_rules_reports_missing_data_and_checks_parties() -> None:
     pp = CompensationRule(kind="polluter_pays", name="pp", currency="EUR", level="c", price=1.0)
     res = evaluate_rules([pp])
     assert res.rules.iloc[0]["detail"].startswith("no source-receptor matrix")
+
+
+def test_evaluate_rules_refuses_rules_built_without_their_values() -> None:
+    # rules built in code skip the config checks: an unknown kind was evaluated as
+    # beneficiary pays, a missing price as 0 (no transfers), a missing payee as "None
+    # generates no load"
+    m = pd.DataFrame([[1.0, 3.0], [0.0, 1.0]], index=["A", "B"], columns=["A", "B"])
+    empty = pd.DataFrame()
+    sp = SpilloverResult(levels=("c",), matrices={"c": m}, matrix_long=empty,
+        crossing_flux=empty, indicators=empty, balance=empty, reach_loads=empty,
+        bands=empty)  # fmt: skip
+    rule = {"name": "r", "currency": "EUR", "level": "c"}
+    with pytest.raises(InputError, match=r"kind must be one of \['section_index'"):
+        evaluate_rules(
+            [CompensationRule(kind="beneficiary", payee="A", cost=1.0, **rule)], spillover=sp
+        )
+    with pytest.raises(InputError, match=r"'r' \(polluter_pays\) needs a price per kg"):
+        evaluate_rules([CompensationRule(kind="polluter_pays", **rule)], spillover=sp)
+    with pytest.raises(InputError, match=r"'r' \(beneficiary_pays\) needs a payee and a cost"):
+        evaluate_rules([CompensationRule(kind="beneficiary_pays", cost=1.0, **rule)], spillover=sp)
 
 
 def test_config_compensation_rules(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ import pandas as pd
 
 from basingov._checks import require_columns, require_known
 from basingov._tables import read_table
-from basingov.config import CompensationRule
+from basingov.config import COMPENSATION_KINDS, CompensationRule
 from basingov.errors import InputError
 from basingov.spillover import MonteCarloSamples, marginal_benefit
 
@@ -1137,8 +1137,9 @@ def evaluate_rules(
     Raises
     ------
     InputError
-        If a rule names an unknown jurisdiction or level, or its own values are invalid
-        (e.g. an inline baseline lacking an indicator).
+        If a rule names an unknown jurisdiction, level or kind, lacks a value its kind
+        needs, or its own values are invalid (e.g. an inline baseline lacking an
+        indicator).
 
     Examples
     --------
@@ -1156,6 +1157,9 @@ def evaluate_rules(
     for rule in rules:
         where = f"compensation rule {rule.name!r} ({rule.kind})"
         level = rule.level or ""
+        if rule.kind not in COMPENSATION_KINDS:  # was evaluated as beneficiary pays
+            msg = f"{where}: kind must be one of {list(COMPENSATION_KINDS)}, got {rule.kind!r}"
+            raise InputError(msg)
         parties = [x for x in (rule.upstream, rule.downstream, rule.payee) if x is not None]
         if known is not None:
             unknown = [x for x in parties if x not in known]
@@ -1201,6 +1205,9 @@ def evaluate_rules(
         matrix = spillover.matrices[level]
         smp = getattr(spillover, "samples", {}).get(level)
         if rule.kind == "polluter_pays":
+            if rule.price is None:  # was taken as a price of 0: no transfers
+                msg = f"{where} needs a price per kg"
+                raise InputError(msg)
             allowance: float | pd.DataFrame = rule.allowance_kg_day
             if rule.allowances is not None:
                 allowance = read_table(
@@ -1215,6 +1222,9 @@ def evaluate_rules(
             )  # fmt: skip
             detail = f"{len(t.table)} origin-receptor pairs above their allowance"
         else:
+            if rule.payee is None or rule.cost is None:  # were "None generates no load", cost 0
+                msg = f"{where} needs a payee and a cost"
+                raise InputError(msg)
             if rule.payee not in matrix.index:
                 report.append(
                     _rule_row(rule, "not evaluated", f"{rule.payee} generates no load", None)
