@@ -243,6 +243,11 @@ def test_select_river_matches_names_and_alternatives():
         select_river(t, "Elbe")
     with pytest.raises(InputError, match=r"level 'nuts9' is not in the table"):
         select_river(t, "Main", level="nuts9")
+    # a table without the columns raised a KeyError
+    with pytest.raises(InputError, match=r"River Chief table lacks column\(s\) \['river'\]"):
+        select_river(t.rename(columns={"river": "name"}), "Main")
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['level_name'\]"):
+        select_river(t.drop(columns="level_name"), "Main", level="country")
 
 
 def test_the_rhine_runs_from_the_vorderrhein_to_the_outlet_as_one_course(shipped_overlay):

@@ -670,7 +670,8 @@ def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) ->
     Raises
     ------
     InputError
-        If no river matches, listing the named rivers; or ``level`` is unknown.
+        If no river matches, listing the named rivers; ``level`` is unknown; or a
+        column is missing.
 
     Examples
     --------
@@ -678,6 +679,8 @@ def select_river(table: pd.DataFrame, name: str, *, level: str | None = None) ->
     >>> select_river(t, "rhine")["river"].tolist()
     ['Rhine']
     """
+    need = ["river"] if level is None else ["river", "level_name"]
+    require_columns(table, need, what="the River Chief table", hint=f"it needs {need}")
     rivers = table["river"].astype(str)
     keep = match_rivers(list(dict.fromkeys(rivers)), name)
     out = table[rivers.isin(keep)]
