@@ -130,6 +130,29 @@ def test_from_to_nodes_columns_split_and_rings():
     assert net.reaches["name"].tolist() == ["a", "b", "c"]
 
 
+def test_from_to_nodes_refuses_missing_or_fractional_ids_and_nodes():
+    # a missing node was cast to one huge negative node shared by every such segment (so
+    # they were linked to each other), a missing id to -2**63, and 1.5 truncated to 1
+    g = _lines(
+        [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(5000, 0), (6000, 0)]],
+        FNODE_=[1.0, 2.0, np.nan],
+        TNODE_=[2.0, np.nan, 7.0],
+        ID=[10.0, 1.5, np.nan],
+    )
+    nodes = {"from_node_column": "FNODE_", "to_node_column": "TNODE_"}
+    with pytest.raises(InputError, match=r"column 'FNODE_' has missing values at row\(s\) \[2\]"):
+        from_to_nodes(g, **nodes, crs=CRS)
+    with pytest.raises(InputError, match=r"column 'ID' has missing values"):
+        from_to_nodes(g, id_column="ID", crs=CRS)
+    with pytest.raises(InputError, match=r"column 'ID' must hold integer ids"):
+        from_to_nodes(g.assign(ID=[10.0, 1.5, 3.0]), id_column="ID", crs=CRS)
+    with pytest.raises(InputError, match=r"column 'TNODE_' must hold integer ids"):
+        from_to_nodes(g.assign(FNODE_=[1, 2, 6], TNODE_=["2", "x", "7"]), **nodes, crs=CRS)
+    with pytest.warns(BasingovWarning, match=r"2 disconnected pieces"):
+        net = from_to_nodes(g.assign(FNODE_=[1, 2, 6], TNODE_=["2", "3", "7"]), **nodes, crs=CRS)
+    assert net.reaches["downstream_id"].tolist() == [2, -1, -1]
+
+
 def test_from_to_nodes_upstream_digitised_is_a_cycle_error():
     # a reversed segment makes two segments drain into each other
     g = _lines([[(0, 0), (1000, 0)], [(2000, 0), (1000, 0)], [(1000, 0), (2000, 0)]])

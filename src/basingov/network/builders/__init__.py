@@ -301,12 +301,12 @@ def from_to_nodes(
     n = len(g)
     exploded = g["source_row"].duplicated(keep=False).any()
     if id_column is not None and not exploded:
-        ids = g[id_column].to_numpy(dtype=np.int64)
+        ids = _int_column(g[id_column], id_column)
     else:
         ids = np.arange(1, n + 1, dtype=np.int64)
     if from_node_column is not None and to_node_column is not None:
-        fnode = g[from_node_column].to_numpy(dtype=np.int64)
-        tnode = g[to_node_column].to_numpy(dtype=np.int64)
+        fnode = _int_column(g[from_node_column], from_node_column)
+        tnode = _int_column(g[to_node_column], to_node_column)
     else:
         first, last = _endpoints(g.geometry.to_numpy())
         lab = _cluster_points(np.concatenate([first, last]), tolerance_m)
