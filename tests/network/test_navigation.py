@@ -96,6 +96,11 @@ def test_navigation_errors(basin):
         navigate(basin, 1, mode="DM", max_km=-1)
     with pytest.raises(InputError, match=r"reach id\(s\) \[99\] are not in the network"):
         navigate(basin, 99, mode="DM")
+    # 1.5 walked down from reach 1; of [1, 2] only 1 was walked
+    with pytest.raises(InputError, match=r"reach id\(s\) \[1.5\] are not integer ids"):
+        navigate(basin, 1.5, mode="DM")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"navigate starts from one reach id, got 2"):
+        navigate(basin, [1, 2], mode="DM")  # type: ignore[arg-type]
 
 
 def _lonlat(dx: float, dy: float) -> tuple[float, float]:

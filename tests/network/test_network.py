@@ -301,6 +301,17 @@ def test_position_unknown_ids(y_confluence):
         net.position([1, 7, 8])
 
 
+def test_position_refuses_ids_that_are_not_integers(y_confluence):
+    net = network_from_table(y_confluence)
+    # 2.7 was truncated to reach 2; text and None raised raw ValueError/TypeError
+    for bad, shown in [([2.7], r"\[2.7\]"), (["x", 1], r"\[x\]"), (None, r"\[None\]"),
+                       ([1.0, np.nan], r"\[nan\]")]:  # fmt: skip
+        with pytest.raises(InputError, match=rf"reach id\(s\) {shown} are not integer ids"):
+            net.position(bad)
+    assert net.position([3.0, "2", 1]).tolist() == [2, 1, 0]
+    assert net.position(np.array([[1, 3]])).tolist() == [[0, 2]]
+
+
 # --- bifurcations ----------------------------------------------------------------------
 def test_bifurcation_main_branch_and_accumulation(bifurcating):
     t, bif = bifurcating

@@ -126,7 +126,8 @@ class RiverNetwork:
         Raises
         ------
         InputError
-            If any id is not in the network; the message names them.
+            If any id is not in the network or is not an integer (``4.5``, ``"x"``, NaN);
+            the message names them.
 
         Examples
         --------
@@ -135,7 +136,7 @@ class RiverNetwork:
         >>> net.position([20, 10]).tolist()
         [1, 0]
         """
-        q = np.atleast_1d(np.asarray(reach_ids)).astype(np.int64)
+        q = _id_array(reach_ids)
         sorter = self._id_sorter
         ids = self.ids
         pos = np.searchsorted(ids, q, sorter=sorter)
@@ -198,6 +199,20 @@ class RiverNetwork:
         src, dst, _ = self.edges
         _, labels = _scc(src, dst, self.n)
         return np.bincount(labels)[labels]
+
+
+def _id_array(reach_ids: Any) -> np.ndarray:
+    """``reach_ids`` as int64 (ids as text are taken); refuse what is not an integer id."""
+    q = np.atleast_1d(np.asarray(reach_ids))
+    if q.dtype.kind in "iu":
+        return q.astype(np.int64)
+    flat = pd.to_numeric(pd.Series(q.ravel(), dtype=object), errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63))
+    if bad.any():
+        shown = _fmt_ids([str(v) for v in q.ravel()[bad]])
+        msg = f"reach id(s) {shown} are not integer ids; pass the reach_id values of the network"
+        raise InputError(msg)
+    return flat.astype(np.int64).reshape(q.shape)
 
 
 # ----------------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ def navigate(
     Raises
     ------
     InputError
-        For an unknown mode, an unknown reach id or a negative ``max_km``.
+        For an unknown mode, an unknown or non-integer reach id (or several), or a
+        negative ``max_km``.
 
     Examples
     --------
@@ -107,7 +108,11 @@ def navigate(
         msg = f"max_km must be >= 0 (or None for no limit), got {max_km}"
         raise InputError(msg)
     limit = np.inf if max_km is None else float(max_km)
-    s = int(net.position(start)[0])
+    starts = net.position(start)
+    if starts.size != 1:
+        msg = f"navigate starts from one reach id, got {starts.size}: {start!r}; call it per id"
+        raise InputError(msg)
+    s = int(starts[0])
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
     if mode == "UM":
         indptr, indices = net.main_up_csr
