@@ -63,6 +63,30 @@ def test_next_down_polygons_hydrobasins_style():
     pd.testing.assert_frame_equal(g, before)
 
 
+def test_builders_refuse_area_columns_holding_text():
+    # a value that is no number in an area column raised a raw ValueError
+    g = gpd.GeoDataFrame(
+        {"HYBAS_ID": [11, 12, 13], "NEXT_DOWN": [13, 13, 0], "SUB_AREA": ["1", "-", "3"]},
+        geometry=[box(0, 1, 1, 2), box(1, 1, 2, 2), box(0, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    cols = {"id_column": "HYBAS_ID", "next_down_column": "NEXT_DOWN", "crs": CRS}
+    with pytest.raises(InputError, match=r"column 'SUB_AREA' must hold numbers, got \[-\]"):
+        from_next_down(g, area_column="SUB_AREA", **cols)
+    with pytest.raises(InputError, match=r"column 'SUB_AREA' must hold numbers"):
+        from_next_down(g, upstream_area_column="SUB_AREA", **cols)
+    lines = _lines([[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]], A=["1.5", "x"])
+    with pytest.raises(
+        InputError, match=r"column 'A' must hold numbers, got \[x\] at row\(s\) \[1\]"
+    ):
+        from_to_nodes(lines, area_column="A", crs=CRS)
+    net = from_to_nodes(lines.assign(A=["1.5", None]), area_column="A", crs=CRS)
+    assert net.reaches["local_area_km2"].tolist()[0] == 1.5
+    basin = gpd.GeoDataFrame({"A": ["x"]}, geometry=[box(-1, -1, 3000, 1)], crs=CRS)
+    with pytest.raises(InputError, match=r"column 'A' must hold numbers"):
+        apportion_area(net, basin, area_column="A")
+
+
 def test_next_down_hydrorivers_lines_and_errors():
     g = _lines(
         [[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]],

@@ -295,6 +295,21 @@ def test_missing_columns_and_bad_types(y_confluence):
         network_from_table(pd.DataFrame(y_confluence.drop(columns="geometry")))
 
 
+def test_quantity_columns_as_text(y_confluence):
+    # a value that is no number raised a raw ValueError; numbers as text and blanks are taken
+    t = y_confluence.assign(local_area_km2=["10", None, "5"], length_km=[2.0, "2,5", None])
+    with pytest.raises(
+        InputError, match=r"column 'length_km' must hold numbers, got \[2,5\] at row\(s\) \[1\]"
+    ):
+        network_from_table(t)
+    net = network_from_table(t.assign(length_km=["2", 1.0, None]))
+    assert net.reaches["length_km"].tolist() == [2.0, 1.0, 1.0]
+    assert net.reaches["local_area_km2"].tolist()[0] == 10.0
+    assert np.isnan(net.reaches["upstream_area_km2"].iloc[2])
+    with pytest.raises(InputError, match=r"column 'discharge_m3s' must hold numbers, got \[n/a\]"):
+        network_from_table(y_confluence.assign(discharge_m3s=[1.0, "n/a", 3.0]))
+
+
 def test_position_unknown_ids(y_confluence):
     net = network_from_table(y_confluence)
     with pytest.raises(InputError, match=r"reach id\(s\) \[7, 8\] are not in the network"):

@@ -362,6 +362,23 @@ def _int_column(col: pd.Series, name: str) -> np.ndarray:
     raise InputError(msg)
 
 
+def _float_column(col: pd.Series, name: str) -> np.ndarray:
+    """Return a numeric column as float64 (blanks NaN, text numbers taken); refuse other text."""
+    if col.dtype.kind in "fiu":
+        return col.to_numpy(dtype=np.float64, na_value=np.nan)
+    num = pd.to_numeric(col, errors="coerce")
+    bad = num.isna().to_numpy() & col.notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        shown = _fmt_ids([str(v) for v in col.to_numpy()[rows]], limit=5)
+        msg = (
+            f"column {name!r} must hold numbers, got {shown} at row(s) {_fmt_ids(rows)}; "
+            "fix those values or leave them blank (unknown)"
+        )
+        raise InputError(msg)
+    return num.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _fill_table(
     reaches: gpd.GeoDataFrame,
     id_column: str,
@@ -379,10 +396,10 @@ def _fill_table(
     if "length_km" not in t.columns:
         t["length_km"] = np.asarray(t.geometry.length, dtype=np.float64) / 1000.0
     else:
-        lk = t["length_km"].to_numpy(dtype=np.float64)
+        lk = _float_column(t["length_km"], "length_km")
         t["length_km"] = np.where(np.isnan(lk), t.geometry.length / 1000.0, lk)
     for c in ("local_area_km2", "upstream_area_km2", "discharge_m3s", "velocity_ms"):
-        t[c] = t[c].to_numpy(dtype=np.float64) if c in t.columns else np.full(n, np.nan)
+        t[c] = _float_column(t[c], c) if c in t.columns else np.full(n, np.nan)
     t["is_lake"] = t["is_lake"].fillna(False).astype(bool) if "is_lake" in t else False
     return t
 

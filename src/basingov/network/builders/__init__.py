@@ -26,7 +26,13 @@ from basingov._values import network_problems
 from basingov.config import BUILDERS
 from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.io import read_vector
-from basingov.network._container import OUTLET_ID, RiverNetwork, _int_column, network_from_table
+from basingov.network._container import (
+    OUTLET_ID,
+    RiverNetwork,
+    _float_column,
+    _int_column,
+    network_from_table,
+)
 from basingov.network.builders._common import (
     _check_tolerance,
     _cluster_points,
@@ -168,11 +174,13 @@ def from_next_down(
     )
     _set_discharge(out, _measured_discharge(g, discharge_column, "the next-down layer"))
     if area_column is not None:
-        out["local_area_km2"] = g[area_column].to_numpy(dtype=np.float64)
+        out["local_area_km2"] = _float_column(g[area_column], area_column)
     elif polys:
         out["local_area_km2"] = g.geometry.area.to_numpy() / 1e6
     if upstream_area_column is not None:
-        out["upstream_area_reported_km2"] = g[upstream_area_column].to_numpy(dtype=np.float64)
+        out["upstream_area_reported_km2"] = _float_column(
+            g[upstream_area_column], upstream_area_column
+        )
     if polys:
         rep = shapely.point_on_surface(g.geometry.to_numpy())
         ids = out["reach_id"].to_numpy()
@@ -330,7 +338,7 @@ def from_to_nodes(
     table["from_node"] = fnode
     table["to_node"] = tnode
     if area_column is not None:
-        table["local_area_km2"] = g[area_column].to_numpy(dtype=np.float64)
+        table["local_area_km2"] = _float_column(g[area_column], area_column)
     _set_discharge(table, _measured_discharge(g, discharge_column, "the from/to-node layer"))
     return network_from_table(
         table,
@@ -543,7 +551,7 @@ def apportion_area(
     c = _project(catchments, net.crs, "the catchment layer")
     polys = c.geometry.to_numpy()
     area = (
-        c[area_column].to_numpy(dtype=np.float64)
+        _float_column(c[area_column], area_column)
         if area_column is not None
         else shapely.area(polys) / 1e6
     )
