@@ -22,6 +22,7 @@ from basingov.network.builders import (
     from_next_down,
     from_to_nodes,
 )
+from basingov.network.convert import network_to_gdf
 from basingov.network.navigation import navigate
 
 CRS = "EPSG:3035"
@@ -175,6 +176,32 @@ def test_from_to_nodes_refuses_missing_or_fractional_ids_and_nodes():
     with pytest.warns(BasingovWarning, match=r"2 disconnected pieces"):
         net = from_to_nodes(g.assign(FNODE_=[1, 2, 6], TNODE_=["2", "3", "7"]), **nodes, crs=CRS)
     assert net.reaches["downstream_id"].tolist() == [2, -1, -1]
+
+
+def test_builders_keep_a_layers_own_reach_and_downstream_ids_aside():
+    # a layer with reach_id/downstream_id columns (a network written out and read back)
+    # raised a raw ValueError ('cannot insert reach_id, already exists' or 'truth value
+    # of a Series is ambiguous'); the layer's values now stay as <name>_source
+    exported = network_to_gdf(
+        from_to_nodes(_lines([[(0, 0), (1000, 0)], [(1000, 0), (2000, 0)]]), crs=CRS)
+    ).assign(reach_id=[7, 8], downstream_id=[8, -1])
+    net = from_to_nodes(exported, from_node_column="from_node", to_node_column="to_node", crs=CRS)
+    assert net.reaches["reach_id"].tolist() == [1, 2]
+    assert net.reaches["reach_id_source"].tolist() == [7, 8]
+    assert net.reaches["downstream_id_source"].tolist() == [8, -1]
+    net = from_to_nodes(exported, id_column="reach_id", crs=CRS)
+    assert net.reaches["reach_id"].tolist() == [7, 8]
+    assert net.reaches["downstream_id"].tolist() == [8, -1]
+    net = from_lines_outlet(exported, outlet=Point(2000, 0), crs=CRS)
+    assert net.reaches["reach_id_source"].tolist() == [7, 8]
+    g = gpd.GeoDataFrame(
+        {"HYBAS_ID": [11, 13], "NEXT_DOWN": [13, 0], "reach_id": [1, 2], "downstream_id": [2, 0]},
+        geometry=[box(0, 1, 1, 2), box(0, 0, 1, 1)],
+        crs="EPSG:4326",
+    )
+    net = from_next_down(g, id_column="HYBAS_ID", next_down_column="NEXT_DOWN", crs=CRS)
+    assert net.reaches["reach_id"].tolist() == [11, 13]
+    assert net.reaches["downstream_id_source"].tolist() == [2, 0]
 
 
 def test_from_to_nodes_upstream_digitised_is_a_cycle_error():

@@ -310,6 +310,20 @@ def test_quantity_columns_as_text(y_confluence):
         network_from_table(y_confluence.assign(discharge_m3s=[1.0, "n/a", 3.0]))
 
 
+def test_ids_from_other_columns_beside_reach_id(y_confluence):
+    # a reach_id column besides id_column raised 'cannot insert reach_id, already exists'
+    t = y_confluence.assign(HYRIV_ID=[11, 12, 13], NEXT_DOWN=[13, 13, 0])
+    with pytest.raises(InputError, match=r"column\(s\) \['reach_id', 'downstream_id'\] besides"):
+        network_from_table(t, id_column="HYRIV_ID", downstream_column="NEXT_DOWN", outlet_value=0)
+    net = network_from_table(
+        t.drop(columns=["reach_id", "downstream_id"]),
+        id_column="HYRIV_ID",
+        downstream_column="NEXT_DOWN",
+        outlet_value=0,
+    )
+    assert net.reaches["downstream_id"].tolist() == [13, 13, -1]
+
+
 def test_position_unknown_ids(y_confluence):
     net = network_from_table(y_confluence)
     with pytest.raises(InputError, match=r"reach id\(s\) \[7, 8\] are not in the network"):

@@ -279,7 +279,8 @@ def network_from_table(
     CRSError
         If ``reaches`` has no CRS or a geographic one.
     InputError
-        If a required column is missing or ids are not integers.
+        If a required column is missing, ids are not integers, or the table has a
+        ``reach_id``/``downstream_id`` column besides ``id_column``/``downstream_column``.
     TopologyError
         On duplicated ids, dangling downstream ids, self-loops, cycles, invalid
         bifurcation fractions, or several outlets with ``expect_single_outlet``.
@@ -312,6 +313,18 @@ def network_from_table(
         what="the reach table",
         hint="pass id_column=/downstream_column=",
     )
+    clash = [
+        c
+        for c in ("reach_id", "downstream_id")
+        if c in reaches.columns and c not in (id_column, downstream_column)
+    ]
+    if clash:
+        msg = (
+            f"the reach table has column(s) {clash} besides id_column={id_column!r} and "
+            f"downstream_column={downstream_column!r}; the network writes its ids under "
+            f"those names: drop or rename them (reaches.drop(columns={clash}))"
+        )
+        raise InputError(msg)
     ids = _int_column(reaches[id_column], id_column)
     ds = _int_column(reaches[downstream_column], downstream_column)
     idx_ds, order, bif, sizes = _topology(

@@ -42,6 +42,7 @@ from basingov.network.builders._common import (
     _points_within,
     _project,
     _set_discharge,
+    _source_ids_aside,
 )
 from basingov.network.builders.dem import from_dem
 from basingov.network.builders.lines import from_lines_outlet
@@ -172,6 +173,7 @@ def from_next_down(
     extras = extras.rename(
         columns={c: f"{c}_source" for c in extras.columns if c.lower() in std and c not in std}
     )
+    extras = _source_ids_aside(extras)
     _set_discharge(out, _measured_discharge(g, discharge_column, "the next-down layer"))
     if area_column is not None:
         out["local_area_km2"] = _float_column(g[area_column], area_column)
@@ -333,6 +335,7 @@ def from_to_nodes(
     length = g.geometry.length.to_numpy()
     ds, bif = _link_by_nodes(ids, fnode, tnode, length)
     table = g.drop(columns=list({c for c in (id_column, area_column, discharge_column) if c}))
+    table = _source_ids_aside(table)
     table.insert(0, "reach_id", ids)
     table.insert(1, "downstream_id", ds)
     table["from_node"] = fnode

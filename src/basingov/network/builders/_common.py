@@ -154,6 +154,17 @@ def _set_discharge(table: pd.DataFrame, q: np.ndarray | None) -> None:
     table["discharge_source"] = np.where(np.isnan(q), "estimated", GIVEN_DISCHARGE)
 
 
+def _source_ids_aside(table: pd.DataFrame) -> pd.DataFrame:
+    """Rename a layer's own ``reach_id``/``downstream_id`` to ``<name>_source``.
+
+    The builder writes the network's ids under those names; a layer that already has them
+    (e.g. a network written out before, read back without ``id_column``) keeps its values
+    beside them instead of clashing.
+    """
+    clash = {c: f"{c}_source" for c in ("reach_id", "downstream_id") if c in table.columns}
+    return table.rename(columns=clash) if clash else table
+
+
 def _check_tolerance(tolerance_m: float) -> None:
     if not tolerance_m >= 0:
         msg = f"tolerance_m must be >= 0 metres, got {tolerance_m}"

@@ -30,6 +30,7 @@ from basingov.network.builders._common import (
     _input_layer,
     _measured_discharge,
     _set_discharge,
+    _source_ids_aside,
 )
 
 if TYPE_CHECKING:
@@ -280,7 +281,7 @@ def from_lines_outlet(
     ds_id = np.where(ds_pos >= 0, ids[np.maximum(ds_pos, 0)], OUTLET_ID)
     geoms = np.where(flip, shapely.reverse(lines), lines)
     q = _measured_discharge(g, discharge_column, "the line layer")
-    table = g.drop(columns=list({g.geometry.name, discharge_column} - {None}))
+    table = _source_ids_aside(g.drop(columns=list({g.geometry.name, discharge_column} - {None})))
     _set_discharge(table, q)
     table.insert(0, "reach_id", ids)
     table.insert(1, "downstream_id", ds_id)
