@@ -23,6 +23,7 @@ from basingov.network import (
     accumulate,
     discharge_from_area,
     distance_to_outlet,
+    downstream_sum,
     from_networkx,
     network_from_gdf,
     network_from_table,
@@ -31,6 +32,7 @@ from basingov.network import (
     to_networkx,
     travel_time_hours,
     upstream_area,
+    upstream_sum,
     velocity_from_discharge,
 )
 from tests.shapes import CRS
@@ -425,6 +427,23 @@ def test_accumulate_invariant_on_random_tree():
     assert np.allclose(acc, 1 + direct)
     with pytest.raises(InputError, match=r"one value per reach \(2000\), got shape \(3,\)"):
         accumulate(net, [1, 2, 3])
+
+
+def test_pointer_sums_check_their_pointers():
+    net = network_from_table(random_tree(500, seed=3))
+    w = np.arange(net.n, dtype=float)
+    assert np.allclose(upstream_sum(net.idx_ds, w), accumulate(net, w))
+    length = net.reaches["length_km"].to_numpy()
+    assert np.allclose(downstream_sum(net.idx_ds, length), distance_to_outlet(net))
+    # a short weights array or a pointer past the end raised a raw IndexError
+    for f in (downstream_sum, upstream_sum):
+        with pytest.raises(InputError, match=r"got shapes \(3,\) and \(2,\)"):
+            f([1, 2, -1], [1.0, 1.0])
+        with pytest.raises(InputError, match=r"got \[5\] at reach position\(s\) \[0\]"):
+            f([5, -1], [1.0, 1.0])
+        # a cycle gave finite, meaningless sums
+        with pytest.raises(TopologyError, match=r"cycle: reach position\(s\) \[0, 1, 2\] never"):
+            f([1, 0, 0, -1], [1.0, 1.0, 1.0, 1.0])
 
 
 def test_strahler_and_distance(y_confluence):

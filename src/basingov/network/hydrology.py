@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import sparse
 
-from basingov.errors import InputError, SingularSystemError
+from basingov.errors import InputError, SingularSystemError, TopologyError
 from basingov.network import _kernels as K
+from basingov.network._topology import _fmt_ids
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
@@ -181,13 +182,19 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
         float64, one value per reach: the sum of ``weights`` over every reach below it
         on the main branches (itself excluded), 0 at an outlet.
 
+    Raises
+    ------
+    InputError
+        If ``weights`` has not one value per reach or a pointer is not -1 or a position.
+    TopologyError
+        If the pointers make a cycle (some reach never reaches an outlet).
+
     Examples
     --------
     >>> downstream_sum(np.array([1, 2, -1]), np.array([1.0, 2.0, 4.0])).tolist()
     [6.0, 4.0, 0.0]
     """
-    ds = np.asarray(idx_ds, dtype=np.int64)
-    w = np.asarray(weights, dtype=np.float64)
+    ds, w = _pointers(idx_ds, weights)
     n = ds.size
     acc = np.where(ds >= 0, w[np.maximum(ds, 0)], 0.0)
     jump = ds.copy()
@@ -197,7 +204,33 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
             break
         acc = acc + np.where(live, acc[np.maximum(jump, 0)], 0.0)
         jump = np.where(live, jump[np.maximum(jump, 0)], -1)
+    else:
+        # every path of a forest ends within n steps; one still walking is on a cycle
+        if (jump >= 0).any():
+            bad = _fmt_ids(np.flatnonzero(jump >= 0))
+            msg = f"idx_ds has a cycle: reach position(s) {bad} never reach an outlet (-1)"
+            raise TopologyError(msg)
     return acc
+
+
+def _pointers(idx_ds: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Check downstream pointers and their weights: one each per reach, positions in range."""
+    ds = np.asarray(idx_ds, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    if ds.ndim != 1 or w.shape != ds.shape:
+        msg = (
+            f"idx_ds and weights must be 1-D with one value per reach, got shapes "
+            f"{ds.shape} and {w.shape}"
+        )
+        raise InputError(msg)
+    bad = (ds < -1) | (ds >= ds.size)
+    if bad.any():
+        msg = (
+            f"idx_ds must hold positions 0..{ds.size - 1} or -1 (outlet), got "
+            f"{_fmt_ids(ds[bad])} at reach position(s) {_fmt_ids(np.flatnonzero(bad))}"
+        )
+        raise InputError(msg)
+    return ds, w
 
 
 def upstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
@@ -218,13 +251,18 @@ def upstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
         float64, one value per reach: its own weight plus the weights of every reach
         that drains into it (the same values as :func:`accumulate` on a tree).
 
+    Raises
+    ------
+    InputError, TopologyError
+        As in :func:`downstream_sum`.
+
     Examples
     --------
     >>> upstream_sum(np.array([2, 2, -1]), np.array([1.0, 2.0, 4.0])).tolist()
     [1.0, 2.0, 7.0]
     """
-    ds = np.asarray(idx_ds, dtype=np.int64)
-    acc = np.asarray(weights, dtype=float).copy()
+    ds, acc = _pointers(idx_ds, weights)
+    acc = acc.copy()
     if ds.size == 0:
         return acc
     depth = downstream_sum(ds, np.ones(ds.size)).astype(np.int64)
