@@ -326,6 +326,22 @@ def test_ids_from_other_columns_beside_reach_id(y_confluence):
     assert net.reaches["downstream_id"].tolist() == [13, 13, -1]
 
 
+def test_negative_lengths_and_areas_are_refused(y_confluence):
+    # a nodata -9999 area gave every reach below it a negative upstream area and discharge
+    t = y_confluence.assign(local_area_km2=[10.0, -9999.0, 5.0])
+    with pytest.raises(
+        InputError,
+        match=r"'local_area_km2' has negative values \[-9999.0\] at row\(s\) \[1\] "
+        r"\(reach id\(s\) \[2\]\)",
+    ):
+        network_from_table(t)
+    for c in ("length_km", "upstream_area_km2"):
+        with pytest.raises(InputError, match=rf"{c!r} has negative values \[-1.0\]"):
+            network_from_table(y_confluence.assign(**{c: [1.0, -1.0, np.nan]}))
+    net = network_from_table(y_confluence.assign(local_area_km2=[10.0, np.nan, 5.0]))
+    assert np.isnan(net.reaches["upstream_area_km2"].iloc[2])
+
+
 def test_position_unknown_ids(y_confluence):
     net = network_from_table(y_confluence)
     with pytest.raises(InputError, match=r"reach id\(s\) \[7, 8\] are not in the network"):

@@ -279,7 +279,8 @@ def network_from_table(
     CRSError
         If ``reaches`` has no CRS or a geographic one.
     InputError
-        If a required column is missing, ids are not integers, or the table has a
+        If a required column is missing, ids are not integers, a length or area is
+        negative (a nodata value such as -9999: leave it blank), or the table has a
         ``reach_id``/``downstream_id`` column besides ``id_column``/``downstream_column``.
     TopologyError
         On duplicated ids, dangling downstream ids, self-loops, cycles, invalid
@@ -414,6 +415,16 @@ def _fill_table(
     for c in ("local_area_km2", "upstream_area_km2", "discharge_m3s", "velocity_ms"):
         t[c] = _float_column(t[c], c) if c in t.columns else np.full(n, np.nan)
     t["is_lake"] = t["is_lake"].fillna(False).astype(bool) if "is_lake" in t else False
+    for c in ("length_km", "local_area_km2", "upstream_area_km2"):
+        neg = t[c].to_numpy() < 0
+        if neg.any():
+            rows = np.flatnonzero(neg)
+            msg = (
+                f"column {c!r} has negative values {_fmt_ids(t[c].to_numpy()[rows], limit=5)} "
+                f"at row(s) {_fmt_ids(rows)} (reach id(s) {_fmt_ids(ids[rows])}); a length or "
+                "area is >= 0: leave a nodata value (e.g. -9999) blank (NaN, unknown)"
+            )
+            raise InputError(msg)
     return t
 
 
