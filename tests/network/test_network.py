@@ -342,6 +342,16 @@ def test_negative_lengths_and_areas_are_refused(y_confluence):
     assert np.isnan(net.reaches["upstream_area_km2"].iloc[2])
 
 
+def test_is_lake_as_text_is_refused(y_confluence):
+    # text flags were cast by truthiness: 'no' and 'False' made lakes (velocity 0.01 m/s)
+    for text in (["no", "no", "yes"], ["False", "False", "True"]):
+        with pytest.raises(InputError, match=r"column 'is_lake' must hold True/False \(or 1/0\)"):
+            network_from_table(y_confluence.assign(is_lake=text))
+    for flags in ([None, 1, 0], [np.nan, 1.0, 0.0], pd.array([pd.NA, True, False], "boolean")):
+        net = network_from_table(y_confluence.assign(is_lake=flags))
+        assert net.reaches["is_lake"].tolist() == [False, True, False]
+
+
 def test_position_unknown_ids(y_confluence):
     net = network_from_table(y_confluence)
     with pytest.raises(InputError, match=r"reach id\(s\) \[7, 8\] are not in the network"):

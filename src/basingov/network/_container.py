@@ -393,6 +393,24 @@ def _float_column(col: pd.Series, name: str) -> np.ndarray:
     return num.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _flag_column(col: pd.Series, name: str) -> np.ndarray:
+    """Return a True/False (or 1/0) column as bool, blanks False; refuse text such as 'no'."""
+    if not (pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col)):
+        vals = col.to_numpy(dtype=object)
+        num = bool | int | float | np.bool_ | np.number
+        ok = np.array([v is None or v is pd.NA or isinstance(v, num) for v in vals], dtype=bool)
+        if not ok.all():
+            rows = np.flatnonzero(~ok)
+            msg = (
+                f"column {name!r} must hold True/False (or 1/0), got "
+                f"{_fmt_ids([repr(v) for v in vals[rows]], limit=5)} at row(s) {_fmt_ids(rows)}"
+                "; text such as 'no' or 'False' would read as True: convert it first"
+            )
+            raise InputError(msg)
+    flag = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.nan_to_num(flag, nan=0.0) != 0
+
+
 def _fill_table(
     reaches: gpd.GeoDataFrame,
     id_column: str,
@@ -414,7 +432,7 @@ def _fill_table(
         t["length_km"] = np.where(np.isnan(lk), t.geometry.length / 1000.0, lk)
     for c in ("local_area_km2", "upstream_area_km2", "discharge_m3s", "velocity_ms"):
         t[c] = _float_column(t[c], c) if c in t.columns else np.full(n, np.nan)
-    t["is_lake"] = t["is_lake"].fillna(False).astype(bool) if "is_lake" in t else False
+    t["is_lake"] = _flag_column(t["is_lake"], "is_lake") if "is_lake" in t else False
     for c in ("length_km", "local_area_km2", "upstream_area_km2"):
         neg = t[c].to_numpy() < 0
         if neg.any():
