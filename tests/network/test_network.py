@@ -569,6 +569,27 @@ def test_from_networkx_needs_crs():
         from_networkx(g)
 
 
+def test_from_networkx_needs_integer_nodes_with_geometry():
+    # node 1.5 was truncated to reach 1; 'a' and a graph without geometries raised raw
+    # ValueErrors
+    for bad in ("a", 1.5):
+        g = nx.DiGraph(crs=CRS)
+        g.add_node(bad, geometry=_line(0, 0, 1, 1))
+        with pytest.raises(InputError, match=r"the graph's nodes must be integer reach ids"):
+            from_networkx(g)
+    g = nx.DiGraph(crs=CRS)
+    g.add_edge(1, 2)
+    with pytest.raises(InputError, match=r"the graph's 2 node\(s\) have no 'geometry' attribute"):
+        from_networkx(g)
+    g = nx.DiGraph(crs=CRS)
+    g.add_node("1", geometry=_line(0, 0, 1000, 0))
+    g.add_node(2.0, geometry=_line(1000, 0, 2000, 0))
+    g.add_edge("1", 2.0)
+    net = from_networkx(g)
+    assert net.reaches["reach_id"].tolist() == [1, 2]
+    assert net.reaches["downstream_id"].tolist() == [2, -1]
+
+
 def test_from_networkx_equal_split_default():
     g = nx.DiGraph(crs=CRS)
     for i in (1, 2, 3):

@@ -13,8 +13,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov.errors import CRSError
-from basingov.network._container import OUTLET_ID, network_from_table
+from basingov.errors import CRSError, InputError
+from basingov.network._container import OUTLET_ID, _id_array, network_from_table
 
 if TYPE_CHECKING:
     from basingov.network._container import RiverNetwork
@@ -168,6 +168,8 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     ------
     CRSError
         If ``G.graph`` has no ``crs``.
+    InputError
+        If the nodes are not integer reach ids or carry no ``geometry``.
 
     Examples
     --------
@@ -185,7 +187,19 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
         raise CRSError(msg)
     nodes = list(g.nodes)
     data = pd.DataFrame([g.nodes[v] for v in nodes])
-    data["reach_id"] = np.asarray(nodes, dtype=np.int64)
+    if "geometry" not in data.columns:
+        msg = (
+            f"the graph's {len(nodes)} node(s) have no 'geometry' attribute; give each reach "
+            "node its line, e.g. G.add_node(reach_id, geometry=LineString(...))"
+        )
+        raise InputError(msg)
+    try:
+        node_ids = _id_array(np.array(nodes, dtype=object))
+    except InputError as exc:
+        msg = f"the graph's nodes must be integer reach ids: {exc}"
+        raise InputError(msg) from exc
+    rid = dict(zip(nodes, node_ids.tolist(), strict=True))
+    data["reach_id"] = node_ids
     main_ds: dict[int, int] = dict(g.graph.get("main_downstream", {}))
     exits: dict[int, float] = dict(g.graph.get("exits", {}))
     bif_rows: list[tuple[int, int, float]] = []
@@ -193,14 +207,14 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     for v in nodes:
         succ = list(g.successors(v))
         if len(succ) <= 1 and v not in exits:
-            ds.append(int(succ[0]) if succ else OUTLET_ID)
+            ds.append(rid[succ[0]] if succ else OUTLET_ID)
             continue
         for s in succ:
             f = g.edges[v, s].get("fraction")
-            bif_rows.append((int(v), int(s), np.nan if f is None else float(f)))
+            bif_rows.append((rid[v], rid[s], np.nan if f is None else float(f)))
         if v in exits:
-            bif_rows.append((int(v), OUTLET_ID, exits[v]))
-        ds.append(int(main_ds.get(v, succ[0] if succ else OUTLET_ID)))
+            bif_rows.append((rid[v], OUTLET_ID, exits[v]))
+        ds.append(int(main_ds[v]) if v in main_ds else (rid[succ[0]] if succ else OUTLET_ID))
     data["downstream_id"] = np.asarray(ds, dtype=np.int64)
     gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
     bif = None
