@@ -74,6 +74,22 @@ def test_area_check_and_negative_increment():
         regionalise_runoff(net, g.drop(columns="lon"), runoff_mm_year=300.0)
 
 
+def test_empty_table_and_coordinates_as_text():
+    net, (x0, y0) = _net()
+    g = pd.DataFrame([_gauge("up", x0, y0 + 10000, 4.0, 400.0), _gauge("out", x0, y0, 10.0, 1e3)])
+    # no rows raised a raw KeyError 'observed_m3s'
+    with pytest.raises(InputError, match=r"the gauge table has no rows"):
+        regionalise_runoff(net, g.iloc[:0], runoff_mm_year=300.0)
+    # a coordinate that is no number raised a raw ValueError; that gauge is now not snapped
+    g["lon"] = g["lon"].astype(object)
+    g.loc[0, "lon"] = "n/a"
+    net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    assert chk["note"].iloc[0].startswith("not snapped: the point must be finite")
+    assert net2.reaches["discharge_m3s"].iloc[2] == pytest.approx(10.0)
+    g.loc[0, "lon"] = str(_TO_LL.transform(x0, y0 + 10000)[0])  # numbers as text are taken
+    assert regionalise_runoff(net, g, runoff_mm_year=300.0)[1]["note"].tolist() == ["", ""]
+
+
 def test_an_increment_far_wetter_than_the_basin_is_flagged():
     """An increment runoff HIGH_INCREMENT_RATIO times the basin depth or more gets a note."""
     from basingov.network.regionalise import HIGH_INCREMENT_RATIO

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -282,7 +282,8 @@ def regionalise_runoff(
     Raises
     ------
     InputError
-        If a column is missing, a flow is not positive, or the network has no local areas.
+        If the table has no rows or lacks a column, a flow is not positive, or the network
+        has no local areas.
 
     Examples
     --------
@@ -302,7 +303,13 @@ def regionalise_runoff(
     require_columns(
         gauges, GAUGE_COLUMNS, what="the gauge table", hint=f"it needs {list(GAUGE_COLUMNS)}"
     )
+    if len(gauges) == 0:
+        msg = "the gauge table has no rows; regionalising runoff needs at least one gauge"
+        raise InputError(msg)
     q = pd.to_numeric(gauges["mean_discharge_m3s"], errors="coerce").to_numpy(dtype=float)
+    # coordinates that are no numbers become NaN: the gauge is noted 'not snapped'
+    lons = pd.to_numeric(gauges["lon"], errors="coerce").to_numpy(dtype=float)
+    lats = pd.to_numeric(gauges["lat"], errors="coerce").to_numpy(dtype=float)
     if not (q > 0).all():
         bad = gauges["gauge_id"].astype(str).to_numpy()[~(q > 0)][:10].tolist()
         msg = f"gauge(s) {bad} have no positive mean_discharge_m3s (m3/s)"
@@ -334,7 +341,7 @@ def regionalise_runoff(
             continue
         try:
             s = snap_point(
-                net, float(cast(float, g.lon)), float(cast(float, g.lat)), tolerance_m=tolerance_m,
+                net, float(lons[k]), float(lats[k]), tolerance_m=tolerance_m,
                 expected_area_km2=None if np.isnan(area_pub[k]) else float(area_pub[k]),
             )  # fmt: skip
         except (EmptyResultError, InputError) as exc:
