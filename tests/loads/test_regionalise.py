@@ -90,6 +90,18 @@ def test_empty_table_and_coordinates_as_text():
     assert regionalise_runoff(net, g, runoff_mm_year=300.0)[1]["note"].tolist() == ["", ""]
 
 
+def test_options_that_would_leave_every_gauge_unused():
+    net, (x0, y0) = _net()
+    g = pd.DataFrame([_gauge("out", x0, y0, 10.0, 1000.0)])
+    # tolerance_m=0 noted every gauge 'not snapped', max_area_ratio < 1 every one 'not
+    # used' (uniform runoff, no error); runoff 0 gave an 'inf times' note
+    for opts in ({"tolerance_m": 0.0}, {"max_area_ratio": 0.5}, {"runoff_mm_year": -300.0}):
+        with pytest.raises(InputError, match=r"need runoff_mm_year >= 0, tolerance_m > 0"):
+            regionalise_runoff(net, g, **{"runoff_mm_year": 300.0, **opts})
+    _, chk = regionalise_runoff(net, g, runoff_mm_year=0.0)
+    assert chk["note"].tolist() == [""]
+
+
 def test_an_increment_far_wetter_than_the_basin_is_flagged():
     """An increment runoff HIGH_INCREMENT_RATIO times the basin depth or more gets a note."""
     from basingov.network.regionalise import HIGH_INCREMENT_RATIO

@@ -282,8 +282,9 @@ def regionalise_runoff(
     Raises
     ------
     InputError
-        If the table has no rows or lacks a column, a flow is not positive, or the network
-        has no local areas.
+        If the table has no rows or lacks a column, a flow is not positive, the network
+        has no local areas, or ``runoff_mm_year`` < 0, ``tolerance_m`` <= 0 or
+        ``max_area_ratio`` < 1 (each would leave every gauge unused).
 
     Examples
     --------
@@ -305,6 +306,14 @@ def regionalise_runoff(
     )
     if len(gauges) == 0:
         msg = "the gauge table has no rows; regionalising runoff needs at least one gauge"
+        raise InputError(msg)
+    # options out of range made every gauge 'not snapped' or 'not used', without an error
+    if not (runoff_mm_year >= 0 and tolerance_m > 0 and max_area_ratio >= 1):
+        msg = (
+            "need runoff_mm_year >= 0, tolerance_m > 0 and max_area_ratio >= 1; got "
+            f"runoff_mm_year={runoff_mm_year}, tolerance_m={tolerance_m}, "
+            f"max_area_ratio={max_area_ratio}"
+        )
         raise InputError(msg)
     q = pd.to_numeric(gauges["mean_discharge_m3s"], errors="coerce").to_numpy(dtype=float)
     # coordinates that are no numbers become NaN: the gauge is noted 'not snapped'
@@ -395,7 +404,7 @@ def regionalise_runoff(
         rec["negative_increment"] = bool(neg[j])
         if neg[j]:
             rec["note"] = "gauges upstream carry more than this one: increment runoff set to 0"
-        elif dep_mm[j] >= HIGH_INCREMENT_RATIO * runoff_mm_year:
+        elif runoff_mm_year > 0 and dep_mm[j] >= HIGH_INCREMENT_RATIO * runoff_mm_year:
             rec["note"] = (
                 f"increment runoff {dep_mm[j]:,.0f} mm/year is {dep_mm[j] / runoff_mm_year:.1f} "
                 f"times the basin's {runoff_mm_year:,.0f}: the flows at and above this gauge "
