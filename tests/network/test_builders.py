@@ -273,6 +273,14 @@ def test_lines_outlet_errors():
     poly = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)], crs=CRS)
     with pytest.raises(InputError, match=r"must hold \(Multi\)LineStrings, got \['Polygon'\]"):
         from_lines_outlet(poly, outlet=Point(0, 0), crs=CRS)
+    # these raised a raw IndexError (NaN outlet, only zero-length lines) or a GEOSException
+    for bad in [(float("nan"), 50.0), Point(float("nan"), 0)]:
+        with pytest.raises(InputError, match=r"outlet must be finite \(lon, lat\) degrees"):
+            from_lines_outlet(g, outlet=bad, crs=CRS)
+    with pytest.raises(InputError, match=r"outlet must be \(lon, lat\) or a shapely Point"):
+        from_lines_outlet(g, outlet=Point(), crs=CRS)
+    with pytest.raises(InputError, match=r"the line layer's 2 line\(s\) all have zero length"):
+        from_lines_outlet(_lines([[(0, 0), (0, 0)], [(5, 5), (5, 5)]]), outlet=Point(0, 0), crs=CRS)
 
 
 # --- DEM -------------------------------------------------------------------------------

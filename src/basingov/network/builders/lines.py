@@ -196,10 +196,13 @@ def from_lines_outlet(
         name_column=name_column,
         lines=True,
     )
+    if len(g) == 0:
+        msg = f"the line layer's {len(gdf)} line(s) all have zero length: no reach to build"
+        raise InputError(msg)
     if split_at_junctions:
         g = _split_at_junctions(g, tolerance_m)
     # outlet point, in the target CRS
-    if isinstance(outlet, shapely.Point):
+    if isinstance(outlet, shapely.Point) and not outlet.is_empty:
         ox, oy = outlet.x, outlet.y
     else:
         try:
@@ -208,6 +211,9 @@ def from_lines_outlet(
             msg = f"outlet must be (lon, lat) or a shapely Point, got {outlet!r}"
             raise InputError(msg) from exc
         ox, oy = Transformer.from_crs(4326, target, always_xy=True).transform(lon, lat)
+    if not (np.isfinite(ox) and np.isfinite(oy)):
+        msg = f"outlet must be finite (lon, lat) degrees or a shapely Point, got {outlet!r}"
+        raise InputError(msg)
     g, opt = _cut_at_outlet(g, shapely.Point(ox, oy), outlet, outlet_tolerance_m, tolerance_m)
     lines = g.geometry.to_numpy()
     n = lines.shape[0]
