@@ -399,6 +399,23 @@ def test_bifurcation_fraction_errors(bifurcating):
         network_from_table(t, bifurcations=neg)
 
 
+def test_bifurcation_ids_and_fractions_that_are_no_numbers(bifurcating):
+    t, bif = bifurcating
+    # downstream_id 3.5 was truncated to reach 3, NaN became -2**63 in the messages, and a
+    # fraction as text raised a raw ValueError
+    for col, vals, shown in [
+        ("downstream_id", [4.0, 3.5], r"'downstream_id' must hold integer ids, got \[3.5\]"),
+        ("reach_id", [2.0, np.nan], r"'reach_id' must hold integer ids, got \[nan\]"),
+        ("fraction", ["0.3", "most"], r"'fraction' must hold numbers, got \[most\]"),
+    ]:
+        with pytest.raises(TopologyError, match=rf"bifurcation column {shown} at row\(s\) \[1\]"):
+            network_from_table(t, bifurcations=bif.assign(**{col: vals}))
+    text = bif.assign(reach_id=["2", "2"], downstream_id=[4.0, 3.0], fraction=["0.3", "0.7"])
+    net = network_from_table(t, bifurcations=text)
+    assert net.bifurcations is not None
+    assert net.bifurcations.to_numpy().tolist() == [[2, 4, 0.3], [2, 3, 0.7]]
+
+
 def test_bifurcation_exit_branch(chain):
     bif = pd.DataFrame(
         {"reach_id": [11, 11], "downstream_id": [12, OUTLET_ID], "fraction": [0.25, 0.75]}

@@ -142,13 +142,30 @@ def _validate_bifurcations(
             "reach_id, downstream_id, fraction"
         )
         return None
-    b = pd.DataFrame(
-        {
-            "reach_id": bif["reach_id"].to_numpy(dtype=np.int64),
-            "downstream_id": bif["downstream_id"].to_numpy(dtype=np.int64),
-            "fraction": bif["fraction"].to_numpy(dtype=np.float64),
-        }
-    )
+    cols: dict[str, np.ndarray] = {}
+    for col in ("reach_id", "downstream_id", "fraction"):
+        raw = bif[col]
+        if col != "fraction" and raw.dtype.kind in "iu":
+            cols[col] = raw.to_numpy(dtype=np.int64)
+            continue
+        num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        # ids must be whole numbers (4.5 was truncated to 4); a fraction any number
+        bad = raw.notna().to_numpy() & np.isnan(num)
+        if col != "fraction":
+            bad = ~(np.isfinite(num) & (np.mod(num, 1) == 0) & (np.abs(num) < 2.0**63))
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = _fmt_ids([str(v) for v in raw.to_numpy()[rows]], limit=5)
+            what = "numbers" if col == "fraction" else "integer ids"
+            problems.append(
+                f"bifurcation column {col!r} must hold {what}, got {shown} at row(s) "
+                f"{_fmt_ids(rows)}"
+            )
+            continue
+        cols[col] = num if col == "fraction" else num.astype(np.int64)
+    if len(cols) < 3:
+        return None
+    b = pd.DataFrame(cols)
     for col in ("reach_id", "downstream_id"):
         vals = b[col].to_numpy()
         if col == "downstream_id":
