@@ -297,6 +297,23 @@ def test_missing_columns_and_bad_types(y_confluence):
         network_from_table(pd.DataFrame(y_confluence.drop(columns="geometry")))
 
 
+def test_ids_beyond_64_bits_are_refused(y_confluence):
+    # uint64 2**64 - 1 wrapped round to -1 (the outlet value) and a float 1e30 to -2**63
+    t = y_confluence.assign(
+        reach_id=np.array([1, 2, 2**64 - 1], dtype=np.uint64),
+        downstream_id=np.array([2**64 - 1, 2**64 - 1, 2**64 - 2], dtype=np.uint64),
+    )
+    with pytest.raises(InputError, match=r"column 'reach_id' holds ids outside the 64-bit"):
+        network_from_table(t)
+    with pytest.raises(InputError, match=r"column 'downstream_id' holds ids outside the 64-bit"):
+        network_from_table(y_confluence.assign(downstream_id=[3.0, 1e30, -1.0]))
+    big = y_confluence.assign(reach_id=[1, 2, 2**63 - 1], downstream_id=[2**63 - 1] * 2 + [-1])
+    assert network_from_table(big).ids.tolist() == [1, 2, 2**63 - 1]
+    u = np.array([1, 2, 3], dtype=np.uint64)
+    small = y_confluence.assign(reach_id=u, downstream_id=np.array([3, 3, 0], dtype=np.uint64))
+    assert network_from_table(small, outlet_value=0).outlets.tolist() == [2]
+
+
 def test_quantity_columns_as_text(y_confluence):
     # a value that is no number raised a raw ValueError; numbers as text and blanks are taken
     t = y_confluence.assign(local_area_km2=["10", None, "5"], length_km=[2.0, "2,5", None])

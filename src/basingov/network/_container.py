@@ -368,9 +368,17 @@ def _int_column(col: pd.Series, name: str) -> np.ndarray:
         num = pd.to_numeric(col, errors="coerce")
         if num.notna().all():
             vals = num.to_numpy()
-    if vals.dtype.kind in "iu":
-        return vals.astype(np.int64)
-    if vals.dtype.kind == "f" and np.all(np.mod(vals, 1) == 0):
+    whole = vals.dtype.kind in "iu" or (vals.dtype.kind == "f" and np.all(np.mod(vals, 1) == 0))
+    # larger ids wrapped round (uint64 2**64 - 1 became -1, the outlet value)
+    if (
+        whole
+        and vals.dtype.kind in "uf"
+        and vals.size
+        and not -(2.0**63) <= float(vals.min()) <= float(vals.max()) < 2.0**63
+    ):
+        msg = f"column {name!r} holds ids outside the 64-bit integer range (|id| < 2**63)"
+        raise InputError(msg)
+    if whole:
         return vals.astype(np.int64)
     msg = f"column {name!r} must hold integer ids, got dtype {col.dtype}"
     raise InputError(msg)
