@@ -142,6 +142,13 @@ def test_snap_errors(basin):
         snap_point(basin, 200, 10)
     with pytest.raises(InputError, match=r"need tolerance_m > 0, tie_ratio >= 1"):
         snap_point(basin, 10, 50, tie_ratio=0.5)
+    # None or text raised a raw TypeError from numpy; numbers as text are taken
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(None, 50\)"):
+        snap_point(basin, None, 50)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(E7, 50\)"):
+        snap_point(basin, "E7", 50)  # type: ignore[arg-type]
+    lon, lat = _lonlat(0, 0)
+    assert snap_point(basin, str(lon), str(lat)) == snap_point(basin, lon, lat)  # type: ignore[arg-type]
 
 
 def test_snap_to_catchment_polygons():

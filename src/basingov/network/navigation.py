@@ -228,9 +228,16 @@ def snap_point(
     >>> r.reach_id, round(r.distance_m)
     (1, 150)
     """
-    if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+    try:
+        x_lon, y_lat = float(lon), float(lat)
+    except (TypeError, ValueError):  # None or text raised a raw TypeError in np.isfinite
+        x_lon = y_lat = float("nan")
+    if not (
+        np.isfinite(x_lon) and np.isfinite(y_lat) and -180 <= x_lon <= 180 and -90 <= y_lat <= 90
+    ):
         msg = f"the point must be finite WGS84 lon/lat degrees, got ({lon}, {lat})"
         raise InputError(msg)
+    lon, lat = x_lon, y_lat
     if not tolerance_m > 0 or not tie_ratio >= 1 or not tie_margin_m >= 0:
         msg = (
             "need tolerance_m > 0, tie_ratio >= 1 and tie_margin_m >= 0; got "
