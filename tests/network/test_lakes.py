@@ -12,7 +12,7 @@ import pytest
 from shapely import LineString, Polygon, box
 
 from basingov.datasets import load_basin, load_network
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.network import (
     LakeInfo,
     lake_polygons,
@@ -121,6 +121,27 @@ def test_lake_errors_name_the_problem():
     net = _chain([0, 1000])
     with pytest.raises(InputError, match="min_inside_share must lie in"):
         mark_lakes(net, lake_polygons(g, CRS), min_inside_share=0.0)
+
+
+def test_lake_layers_without_crs_columns_or_projection():
+    g = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(0, 0, 1000, 1000)], crs=CRS)
+    net = _chain([0, 1000])
+    # the raw layer (not lake_polygons output) raised a KeyError 'lake_id'
+    with pytest.raises(
+        InputError, match=r"the lake layer lacks column\(s\) \['lake_id'.* lake_polygons"
+    ):
+        mark_lakes(net, g)
+    # no CRS raised a raw ValueError
+    with pytest.raises(CRSError, match=r"the lake layer has no CRS"):
+        mark_lakes(net, lake_polygons(g, CRS).set_crs(None, allow_override=True))
+    with pytest.raises(CRSError, match=r"the lake layer has no CRS"):
+        lake_polygons(g.set_crs(None, allow_override=True), CRS)
+    # a geographic crs measured the lake in square degrees (area_km2 ~1e-16)
+    with pytest.raises(
+        CRSError, match=r"crs='EPSG:4326' \(the network's CRS\) is in the geographic"
+    ):
+        lake_polygons(g, "EPSG:4326")
+    assert lake_polygons(g.to_crs(4326), CRS)["area_km2"].iloc[0] == pytest.approx(1.0)
 
 
 def test_polygon_network_is_refused():

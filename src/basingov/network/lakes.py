@@ -29,7 +29,8 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
-from basingov.errors import BasingovWarning, InputError
+from basingov._checks import projected_crs, require_columns
+from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.network._container import RiverNetwork, network_from_table
 
 __all__ = [
@@ -127,6 +128,8 @@ def lake_polygons(
     InputError
         If ``name_column`` is missing, a ``LakeInfo`` names no lake of the layer, or a depth
         or volume is not positive.
+    CRSError
+        If ``lakes`` has no CRS or ``crs`` is not projected (areas need metres).
 
     Examples
     --------
@@ -147,6 +150,11 @@ def lake_polygons(
     if assumed_mean_depth_m is not None and not assumed_mean_depth_m > 0:
         msg = f"assumed_mean_depth_m must be > 0 (m), got {assumed_mean_depth_m}"
         raise InputError(msg)
+    # a geographic crs measured lake areas in square degrees; no CRS raised a raw ValueError
+    crs = projected_crs(crs, what=f"crs={crs!r} (the network's CRS)")
+    if lakes.crs is None:
+        msg = "the lake layer has no CRS; set it with lakes.set_crs(...) (e.g. 'EPSG:4326')"
+        raise CRSError(msg)
     g = lakes[[name_column, "geometry"]].to_crs(crs)
     names = g[name_column].fillna("").astype(str).str.strip()
     g = gpd.GeoDataFrame({"name": names.to_numpy()}, geometry=g.geometry.to_numpy(), crs=g.crs)
@@ -263,7 +271,10 @@ def mark_lakes(
     Raises
     ------
     InputError
-        If the network's geometries are not lines, or a threshold is out of range.
+        If the network's geometries are not lines, a threshold is out of range, or
+        ``lakes`` lacks the columns of :func:`lake_polygons` output.
+    CRSError
+        If ``lakes`` has no CRS.
 
     Examples
     --------
@@ -286,6 +297,16 @@ def mark_lakes(
     if not min_split_km >= 0:
         msg = f"min_split_km must be >= 0, got {min_split_km}"
         raise InputError(msg)
+    # a raw lake layer raised a KeyError 'lake_id' (no CRS: a raw ValueError)
+    require_columns(
+        lakes,
+        ("lake_id", "name", "area_km2", "volume_km3", "volume_source"),
+        what="the lake layer",
+        hint="pass the output of lake_polygons(layer, crs)",
+    )
+    if lakes.crs is None:
+        msg = "the lake layer has no CRS; set it with lakes.set_crs(...) and pass it again"
+        raise CRSError(msg)
     r = net.reaches
     gtypes = set(r.geom_type.unique())
     if not gtypes <= {"LineString", "MultiLineString"}:
