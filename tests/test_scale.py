@@ -71,6 +71,15 @@ def test_upstream_first_order_puts_each_catchment_just_before_its_reach() -> Non
         assert sorted(rank[list(up)].tolist()) == list(range(rank[i] - len(up) + 1, rank[i] + 1))
 
 
+def test_upstream_first_order_refuses_pointers_that_are_no_positions() -> None:
+    # a pointer past the end was written out of bounds by the numba kernel; -2 (an unknown
+    # id of ids_to_positions) was taken as an outlet
+    for bad, shown in (([5, -1], r"\[5\] at reach position\(s\) \[0\]"), ([-1, -2], r"\[-2\]")):
+        with pytest.raises(InputError, match=rf"idx_ds must be 1-D positions 0..1 or -1.*{shown}"):
+            upstream_first_order(np.array(bad))
+    assert upstream_first_order(np.array([1, 0, -1])).tolist() == [2, 0, 1]  # a loop: last
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 7])
 def test_sub_basins_cover_every_reach_with_balanced_units(n: int) -> None:
     reaches, _, _ = synthetic_basin(4000, 10, 2)

@@ -16,6 +16,7 @@ import numpy as np
 
 from basingov._jit import njit
 from basingov.errors import InputError
+from basingov.network._topology import _fmt_ids
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -93,12 +94,28 @@ def upstream_first_order(idx_ds: NDArray[np.int64]) -> NDArray[np.int64]:
     numpy.ndarray
         int64 permutation of ``0 .. n - 1``.
 
+    Raises
+    ------
+    InputError
+        If ``idx_ds`` is not 1-D or holds a value that is neither -1 nor a position.
+
     Examples
     --------
     >>> upstream_first_order(np.array([2, 2, -1, 2])).tolist()
     [0, 1, 3, 2]
     """
-    return np.asarray(_post_order(np.ascontiguousarray(idx_ds, dtype=np.int64)))
+    ds = np.ascontiguousarray(idx_ds, dtype=np.int64)
+    # a position past the end was written out of bounds by the kernel (no bounds check)
+    bad = (ds < -1) | (ds >= ds.size)
+    if ds.ndim != 1 or bad.any():
+        msg = (
+            f"idx_ds must be 1-D positions 0..{ds.size - 1} or -1 (outlet); got "
+            f"{_fmt_ids(ds[bad])} at reach position(s) {_fmt_ids(np.flatnonzero(bad))}"
+            if ds.ndim == 1
+            else f"idx_ds must be 1-D, got shape {ds.shape}"
+        )
+        raise InputError(msg)
+    return np.asarray(_post_order(ds))
 
 
 def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
