@@ -10,6 +10,7 @@ from pyproj import Transformer
 from shapely import LineString
 
 from basingov.errors import EmptyResultError, InputError
+from basingov.examples import example_reaches
 from basingov.network import network_from_table
 from basingov.network.navigation import navigate, snap_point
 
@@ -101,6 +102,18 @@ def test_navigation_errors(basin):
         navigate(basin, 1.5, mode="DM")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"navigate starts from one reach id, got 2"):
         navigate(basin, [1, 2], mode="DM")  # type: ignore[arg-type]
+
+
+def test_walks_cross_reaches_of_unknown_length():
+    # a reach without geometry (length NaN) stopped the walk there: UT from 4 missed
+    # reach 1 and DM from 1 ended at reach 2, silently
+    t = example_reaches([2, 3, 4, -1])
+    t.loc[1, "geometry"] = None
+    net = network_from_table(t)
+    for mode, start, want in (("UT", 4, [4, 3, 2, 1]), ("DM", 1, [1, 2, 3, 4])):
+        assert net.ids[navigate(net, start, mode=mode)].tolist() == want  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"max_km needs reach lengths; reach\(es\) \[2\] have no"):
+        navigate(net, 4, mode="UT", max_km=5)
 
 
 def _lonlat(dx: float, dy: float) -> tuple[float, float]:

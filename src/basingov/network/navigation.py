@@ -14,6 +14,7 @@ from basingov._checks import check_choice
 from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
+from basingov.network._topology import _fmt_ids
 
 __all__ = [
     "DOWNSTREAM_MODES",
@@ -87,8 +88,8 @@ def navigate(
     Raises
     ------
     InputError
-        For an unknown mode, an unknown or non-integer reach id (or several), or a
-        negative ``max_km``.
+        For an unknown mode, an unknown or non-integer reach id (or several), a
+        negative ``max_km``, or a ``max_km`` on a network with reaches of unknown length.
 
     Examples
     --------
@@ -114,6 +115,16 @@ def navigate(
         raise InputError(msg)
     s = int(starts[0])
     length = net.reaches["length_km"].to_numpy(dtype=np.float64)
+    unknown = np.isnan(length)
+    if unknown.any():
+        # a NaN length stopped the walk at that reach (NaN < distance is never true)
+        if max_km is not None:
+            msg = (
+                f"max_km needs reach lengths; reach(es) {_fmt_ids(net.ids[unknown])} have "
+                "no length_km (no geometry): give their length_km or leave max_km unset"
+            )
+            raise InputError(msg)
+        length = np.zeros_like(length)  # no limit: the walk follows the links only
     if mode == "UM":
         indptr, indices = net.main_up_csr
         return K.upstream_main_walk(indptr, indices, _flow_score(net), length, s, limit)
