@@ -419,6 +419,14 @@ def test_settle_refuses_a_bad_tolerance(tolerance: float) -> None:
         settle(t, tolerance=tolerance)
 
 
+def test_settle_takes_a_tolerance_written_as_text() -> None:
+    # the check read "1e-9" as a number, then the netting multiplied the text itself
+    t = pd.DataFrame({"payer": list("AB"), "payee": list("BC"), "amount": [100.0, 100.0],
+                      "currency": ["EUR", "EUR"]})  # fmt: skip
+    got = settle(t, tolerance="1e-9").transfers[["payer", "payee", "amount"]]  # type: ignore[arg-type]
+    assert got.values.tolist() == [["A", "C", 100.0]]
+
+
 def test_settlement_bands_from_runs() -> None:
     # two transfers over 3 runs: A->B (1, 2, 3) and B->C (1, 1, 1): B's net = 0, 1, 2
     t = Transfers(

@@ -233,6 +233,28 @@ def _nonneg(v: Any) -> bool:
         return False
 
 
+def _nonneg_number(value: Any, what: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise ``what``.
+
+    Examples
+    --------
+    >>> _nonneg_number("2.5", "price must be >= 0")
+    2.5
+    >>> _nonneg_number(None, "price must be >= 0")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: price must be >= 0, got None
+    """
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        f = math.nan
+    if not (math.isfinite(f) and f >= 0):
+        msg = f"{what}, got {value!r}"
+        raise InputError(msg)
+    return f
+
+
 def _finite_nonneg(values: Mapping[str, float], what: str) -> dict[str, float]:
     out: dict[str, float] = {}
     bad: list[str] = []
@@ -388,13 +410,11 @@ def two_way_section(
             raise InputError(msg)
     ind = list(indicators) if indicators is not None else list(concentrations)
     p = section_index(concentrations, baseline, k0=k0, indicators=ind)
-    try:
-        thr = float(len(ind)) if threshold is None else float(threshold)
-    except (TypeError, ValueError):
-        thr = math.nan
-    if not (math.isfinite(thr) and thr >= 0):
-        msg = f"threshold must be a finite number >= 0, got {threshold!r}"
-        raise InputError(msg)
+    thr = (
+        float(len(ind))
+        if threshold is None
+        else _nonneg_number(threshold, "threshold must be a finite number >= 0")
+    )
     met = p <= thr
     pay = float(amount) if met or amount_if_exceeded is None else float(amount_if_exceeded)
     payer, payee = (downstream, upstream) if met else (upstream, downstream)
@@ -623,13 +643,7 @@ def _allowance_lookup(
         s = pd.Series(a.to_numpy(dtype=float), index=key)
         grid = pd.MultiIndex.from_product([list(origins), list(receptors)])
         return s.reindex(grid).fillna(0.0).to_numpy().reshape(n_o, n_r)
-    try:
-        a0 = float(allowance)
-    except (TypeError, ValueError):
-        a0 = math.nan
-    if not (math.isfinite(a0) and a0 >= 0):
-        msg = f"allowance must be a finite load >= 0 kg/day, got {allowance!r}"
-        raise InputError(msg)
+    a0 = _nonneg_number(allowance, "allowance must be a finite load >= 0 kg/day")
     return np.full((n_o, n_r), a0)
 
 
@@ -940,13 +954,7 @@ def settle(transfers: Transfers | pd.DataFrame, *, tolerance: float = 1e-9) -> S
     >>> settle(t).transfers[["payer", "payee", "amount"]].values.tolist()
     [['A', 'E', 100.0]]
     """
-    try:
-        tol = float(tolerance)
-    except (TypeError, ValueError):
-        tol = math.nan
-    if not (math.isfinite(tol) and tol >= 0):
-        msg = f"tolerance must be a finite number >= 0 (e.g. 1e-9), got {tolerance!r}"
-        raise InputError(msg)
+    tolerance = _nonneg_number(tolerance, "tolerance must be a finite number >= 0 (e.g. 1e-9)")
     tr = _as_transfers(transfers)
     t = tr.table
     amount = pd.to_numeric(t["amount"], errors="coerce")
