@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import geopandas as gpd
@@ -209,6 +210,21 @@ def _invalid_polygons(
         "shapely.make_valid or `ogr2ogr -makevalid`"
     )
     return InputError(msg)
+
+
+@contextlib.contextmanager
+def _naming_invalid_polygons(ids: pd.Series, geoms: NDArray[Any], what: str) -> Iterator[None]:
+    """Turn a GEOS error inside the block into :func:`_invalid_polygons`' InputError.
+
+    A GEOS error with every polygon valid is raised as it is.
+    """
+    try:
+        yield
+    except shapely.errors.GEOSException as exc:
+        err = _invalid_polygons(exc, ids, geoms, what)
+        if err is None:
+            raise
+        raise err from exc
 
 
 def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | None) -> list[str]:

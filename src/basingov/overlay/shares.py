@@ -17,6 +17,7 @@ from basingov.overlay._common import (
     _check_jurisdictions,
     _invalid_polygons,
     _level_numbers,
+    _naming_invalid_polygons,
     _require_projected,
     _resolve_levels,
     _same_crs,
@@ -88,13 +89,8 @@ def unit_shares(
         require_columns(pieces, ["length_km"], what="pieces")
     bgeoms = basin.geometry.to_numpy()
     rows = pd.Series(np.arange(len(basin)), name="row")
-    try:
+    with _naming_invalid_polygons(rows, bgeoms, "basin"):
         bgeom = shapely.union_all(bgeoms)
-    except shapely.errors.GEOSException as exc:
-        err = _invalid_polygons(exc, rows, bgeoms, "basin")
-        if err is None:
-            raise
-        raise err from exc
     barea = shapely.area(bgeom) / 1e6
     if not barea > 0:
         err = _invalid_polygons(shapely.errors.GEOSException("zero area"), rows, bgeoms, "basin")
@@ -109,17 +105,12 @@ def unit_shares(
         lvnum = numbers[lv]
         sub = jurisdictions[jurisdictions["level_name"] == lv]
         g = sub.geometry.to_numpy()
-        try:
+        with _naming_invalid_polygons(sub["jur_id"], g, "jurisdictions"):
             inside = shapely.contains_properly(bgeom, g)
             inter = g.copy()
             inter[~inside] = shapely.intersection(g[~inside], bgeom)
             area = shapely.area(inter) / 1e6
             outside_area = max(0.0, barea - shapely.area(shapely.union_all(inter)) / 1e6)
-        except shapely.errors.GEOSException as exc:
-            err = _invalid_polygons(exc, sub["jur_id"], g, "jurisdictions")
-            if err is None:
-                raise
-            raise err from exc
         df = pd.DataFrame(
             {
                 "jur_id": sub["jur_id"].astype(str).to_numpy(),

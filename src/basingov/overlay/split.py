@@ -20,8 +20,8 @@ from basingov.overlay._common import (
     _check_jurisdictions,
     _check_reaches,
     _fractions,
-    _invalid_polygons,
     _levels_and_finest,
+    _naming_invalid_polygons,
     _resolve_levels,
     _same_crs,
 )
@@ -328,13 +328,8 @@ def split_reaches(
     jur, finest = _levels_and_finest(jurisdictions, levels_)
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
-    try:
+    with _naming_invalid_polygons(finest["jur_id"], poly_geoms, "jurisdictions"):
         parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms)
-    except shapely.errors.GEOSException as exc:
-        err = _invalid_polygons(exc, finest["jur_id"], poly_geoms, "jurisdictions")
-        if err is None:
-            raise
-        raise err from exc
     part_jur = np.where(
         part_poly >= 0,
         finest["jur_id"].to_numpy(dtype=object)[np.maximum(part_poly, 0)],
