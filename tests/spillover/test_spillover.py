@@ -325,6 +325,18 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
 
 
+@pytest.mark.parametrize("sigma", ["decay_sigma_ln", "velocity_sigma_ln", "load_sigma_ln"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_monte_carlo_refuses_sigmas_that_are_not_finite(basin, sigma, value):
+    # a NaN sigma passed the check "< 0" and came out as keep factors or loads outside
+    # their range at every node; an infinite one drew multipliers of 0 and inf into bands
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    _, src = node_loads(pn, pd.DataFrame({"reach_id": [1, 3], "load_kg_day": [10.0, 1.0]}))
+    with pytest.raises(InputError, match=rf"sigmas .*{sigma}.* must be finite and >= 0"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=3, **{sigma: value})
+
+
 @pytest.mark.parametrize("block", [1 << 16, 4, 1])
 def test_bands_equal_the_percentiles_of_the_whole_stack(block, monkeypatch):
     # bands() takes the percentiles of the listed (somewhere non-zero) pairs only, a block

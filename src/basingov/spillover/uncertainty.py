@@ -283,7 +283,7 @@ def monte_carlo_matrix(
     Raises
     ------
     InputError
-        If ``runs`` < 1, a sigma is negative, a percentile is out of range or
+        If ``runs`` < 1, a sigma is negative or not finite, a percentile is out of range or
         ``source_loads`` is split by origin at another level.
     """
     _percentiles(percentiles)  # before the runs, not after
@@ -343,8 +343,11 @@ def _mc_model(
     if runs < 1:
         msg = f"runs must be >= 1, got {runs}"
         raise InputError(msg)
-    if min(sigmas) < 0:
-        msg = "the lognormal sigmas must be >= 0"
+    if not all(np.isfinite(s) and s >= 0 for s in sigmas):
+        msg = (
+            "the lognormal sigmas (decay_sigma_ln, velocity_sigma_ln, load_sigma_ln) must be "
+            f"finite and >= 0, got {list(sigmas)}"
+        )
         raise InputError(msg)
     model = decay or DecayModel()
     if decay_per_day is not None:
