@@ -325,6 +325,35 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"runs": 2.5}, r"runs must be a whole number >= 1 \(an int\), got 2.5"),
+        ({"runs": 1e3}, r"runs must be a whole number >= 1 \(an int\), got 1000.0"),
+        ({"runs": True}, r"runs must be a whole number >= 1 \(an int\), got True"),
+        ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
+        ({"seed": 1.5}, r"seed must be an integer >= 0, got 1.5"),
+    ],
+)
+def test_monte_carlo_refuses_runs_and_seeds_that_are_not_whole_numbers(basin, kwargs, match):
+    # these raised a raw TypeError (range of a float, np.empty of a bool) or numpy's
+    # ValueError / TypeError of the generator seed
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    _, src = node_loads(pn, pd.DataFrame({"reach_id": [1, 3], "load_kg_day": [10.0, 1.0]}))
+    kw = {"runs": 3, **kwargs}
+    with pytest.raises(InputError, match=match):
+        monte_carlo_matrix(net, pn, src, level="country", **kw)
+    ld = pd.DataFrame({"reach_id": [1, 3], "load_kg_day": [10.0, 1.0]})
+    with pytest.raises(InputError, match=match):
+        spillover_tables(
+            net, piece_graph(net, pieces), ld, level_names=["country"],
+            monte_carlo_runs=kw["runs"], seed=kw.get("seed", 0),
+        )  # fmt: skip
+    # numpy integers are whole numbers
+    assert len(monte_carlo_matrix(net, pn, src, level="country", runs=np.int64(2)))
+
+
 @pytest.mark.parametrize("sigma", ["decay_sigma_ln", "velocity_sigma_ln", "load_sigma_ln"])
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_monte_carlo_refuses_sigmas_that_are_not_finite(basin, sigma, value):

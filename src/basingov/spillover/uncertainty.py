@@ -340,6 +340,9 @@ def monte_carlo_samples(
 def _mc_model(
     decay: DecayModel | None, decay_per_day: float | None, runs: int, sigmas: tuple[float, ...]
 ) -> DecayModel:
+    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)):
+        msg = f"runs must be a whole number >= 1 (an int), got {runs!r}"
+        raise InputError(msg)
     if runs < 1:
         msg = f"runs must be >= 1, got {runs}"
         raise InputError(msg)
@@ -440,7 +443,11 @@ def _samples(
             by.update({id(lv): r for lv, r in zip(group, res, strict=True)})
         return [by[id(lv)] for lv in levels]
     sd, sv, sl = sigmas
-    rng = np.random.default_rng(seed)
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        msg = f"the Monte Carlo seed must be an integer >= 0, got {seed!r}"
+        raise InputError(msg) from exc
     d = np.empty((runs, 3))
     ms = np.empty((runs, n_src[0]))
     for i in range(runs):  # the order of the per-run loop: decay, settling, velocity, sources
