@@ -325,6 +325,24 @@ def test_monte_carlo_bands(basin):
         monte_carlo_matrix(net, pn, src, level="country", load_sigma_ln=-1)
 
 
+def test_monte_carlo_percentiles_given_as_one_number_or_not_numbers(basin):
+    # one number raised numpy's ValueError from the bands (150: a TypeError from the
+    # message itself); text raised numpy's ValueError
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    _, src = node_loads(pn, pd.DataFrame({"reach_id": [1, 3], "load_kg_day": [10.0, 1.0]}))
+    one = monte_carlo_matrix(net, pn, src, level="country", runs=5, percentiles=50)
+    listed = monte_carlo_matrix(net, pn, src, level="country", runs=5, percentiles=[50])
+    pd.testing.assert_frame_equal(one, listed)
+    assert list(one.columns) == ["origin", "receptor", "level_name", "p50"]
+    with pytest.raises(InputError, match=r"percentiles must lie in \[0, 100\], got \[150.0\]"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=5, percentiles=150)
+    with pytest.raises(InputError, match="percentiles must be a list of numbers"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=5, percentiles="5,95")
+    with pytest.raises(InputError, match="percentiles must be a flat list"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=5, percentiles=[[5, 95]])
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -30,10 +30,17 @@ from basingov.spillover.transfer import transfer
 
 
 def _percentiles(percentiles: Sequence[float]) -> np.ndarray:
-    """Return the percentiles as float64, each checked to lie in [0, 100]."""
-    q = np.asarray(percentiles, dtype=np.float64)
+    """Return the percentiles as 1-d float64 (one number: a list of one), each in [0, 100]."""
+    try:
+        q = np.atleast_1d(np.asarray(percentiles, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        msg = f"percentiles must be a list of numbers in [0, 100], got {percentiles!r}"
+        raise InputError(msg) from exc
+    if q.ndim != 1:
+        msg = f"percentiles must be a flat list of numbers in [0, 100], got {q.tolist()}"
+        raise InputError(msg)
     if not ((q >= 0) & (q <= 100)).all():
-        msg = f"percentiles must lie in [0, 100], got {list(percentiles)}"
+        msg = f"percentiles must lie in [0, 100], got {q.tolist()}"
         raise InputError(msg)
     return q
 
