@@ -284,6 +284,27 @@ def test_spillover_tables_errors(basin):
         node_loads(pn, pd.DataFrame({"piece_id": [99], "load_kg_day": [1.0]}))
 
 
+def test_piece_network_refuses_the_pieces_of_another_network(basin):
+    # pieces of a larger network raised a raw IndexError, a negative reach_pos numpy's
+    # ValueError; pieces of a network with other reach ids were routed on this network's
+    # reaches without a word
+    net, pieces, _ = basin
+    cols = ["reach_id", "downstream_id", "local_area_km2", "velocity_ms", "geometry"]
+    small = network_from_table(net.reaches.iloc[[2]][cols])
+    with pytest.raises(InputError, match=r"reach_pos outside \[0, 1\).*split_reaches"):
+        piece_network(small, pieces)
+    bad = pieces.copy()
+    bad.loc[0, "reach_pos"] = -1
+    with pytest.raises(InputError, match=r"1 piece\(s\) have a reach_pos outside \[0, 3\)"):
+        piece_network(net, bad)
+    other = network_from_table(
+        net.reaches[cols].assign(reach_id=[11, 12, 13], downstream_id=[13, 13, -1])
+    )
+    with pytest.raises(InputError, match=r"another reach_id .*reach_id \[1, 1.*the network's \[11"):
+        piece_network(other, pieces)
+    assert piece_network(net, pieces).graph.n == len(pieces)
+
+
 def test_jur_codes_are_computed_once_per_level_and_read_only(basin):
     net, pieces, _ = basin
     pn = piece_network(net, pieces)

@@ -92,8 +92,9 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     ------
     InputError
         If ``pieces`` lacks ``piece_id``, ``reach_pos``, ``fraction_start`` or
-        ``fraction_end``, or if a reach of ``net`` has no piece (both mean the table was
-        not made by :func:`basingov.overlay.split_reaches` on this network).
+        ``fraction_end``, if a reach of ``net`` has no piece, or if a piece's ``reach_pos``
+        is not a reach of ``net`` or its ``reach_id`` not the one there (all mean the table
+        was not made by :func:`basingov.overlay.split_reaches` on this network).
 
     Examples
     --------
@@ -124,6 +125,25 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     p = p.sort_values(sort_cols, kind="stable").reset_index(drop=True)
     n_r = len(net.reaches)
     rpos = p["reach_pos"].to_numpy(dtype=np.int64)
+    hint = "make the piece table with basingov.overlay.split_reaches on this same network"
+    off = np.flatnonzero((rpos < 0) | (rpos >= n_r))
+    if off.size:
+        msg = (
+            f"{off.size} piece(s) have a reach_pos outside [0, {n_r}) (the network has {n_r} "
+            f"reaches), e.g. piece_id {p['piece_id'].to_numpy()[off[:10]].tolist()} at "
+            f"reach_pos {rpos[off[:10]].tolist()}; {hint}"
+        )
+        raise InputError(msg)
+    if "reach_id" in p.columns:
+        other = np.flatnonzero(p["reach_id"].to_numpy() != net.reaches["reach_id"].to_numpy()[rpos])
+        if other.size:
+            msg = (
+                f"{other.size} piece(s) name another reach_id than the network's reach at "
+                f"their reach_pos, e.g. piece_id {p['piece_id'].to_numpy()[other[:10]].tolist()}"
+                f" (reach_id {p['reach_id'].to_numpy()[other[:10]].tolist()}, the network's "
+                f"{net.reaches['reach_id'].to_numpy()[rpos[other[:10]]].tolist()}); {hint}"
+            )
+            raise InputError(msg)
     present = np.bincount(rpos, minlength=n_r) > 0
     if not present.all():
         ids = net.reaches["reach_id"].to_numpy()[~present]
