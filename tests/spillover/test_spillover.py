@@ -305,6 +305,22 @@ def test_piece_network_refuses_the_pieces_of_another_network(basin):
     assert piece_network(net, pieces).graph.n == len(pieces)
 
 
+@pytest.mark.parametrize("value", [np.nan, -3.0])
+def test_origin_loads_refuses_missing_or_negative_loads(basin, value):
+    # a NaN or negative load of another origin than its piece's was dropped without a
+    # word (only loads > 0 were kept as foreign), so the Monte Carlo runs on these
+    # OriginLoads left it out
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    loads = pd.DataFrame(
+        {"reach_id": [1, 3], "load_kg_day": [10.0, value], "origin_country": [None, "A"]}
+    )
+    with pytest.raises(InputError, match=r"1 load row\(s\) are not, e.g. rows \[1\]"):
+        origin_loads(pn, loads, "country")
+    with pytest.raises(InputError, match=r"load_kg_day must be finite and >= 0"):
+        spillover_tables(net, piece_graph(net, pieces), loads, level_names=["country"])
+
+
 def test_jur_codes_are_computed_once_per_level_and_read_only(basin):
     net, pieces, _ = basin
     pn = piece_network(net, pieces)

@@ -460,7 +460,8 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
     Raises
     ------
     InputError
-        As in :func:`node_loads`, or if the level is not in the piece table.
+        As in :func:`node_loads`, if the level is not in the piece table, or if a load is
+        missing or negative.
 
     Examples
     --------
@@ -477,6 +478,14 @@ def origin_loads(pn: PieceNetwork, loads: pd.DataFrame, level: str) -> OriginLoa
     """
     piece_codes, piece_ids = pn.jur_codes(level)
     sources, scode, row, node, load = _place(pn, loads)
+    # a load of another origin is kept only if > 0: a NaN or negative one would be dropped
+    bad = np.unique(row[~(np.isfinite(load) & (load >= 0))])
+    if bad.size:
+        msg = (
+            f"load_kg_day must be finite and >= 0 (kg/day); {bad.size} load row(s) are not, "
+            f"e.g. rows {bad[:10].tolist()} (positions in the load table): fill or drop them"
+        )
+        raise InputError(msg)
     col = f"origin_{level}"
     # each distinct origin named in the table once (a long table repeats a few ids):
     # ``given[k]`` whether row k names one, ``named[rcode[k]]`` its text
