@@ -151,6 +151,20 @@ def test_routing_graph_errors():
         routing_graph([1, -1], splits=([0], [1, 1], [1.0]))
 
 
+def test_keep_factors_name_values_of_the_wrong_length():
+    # rates, lake flags or retentions of another length than the travel times raised
+    # numpy's broadcast ValueError
+    with pytest.raises(InputError, match=r"decay_per_day has shape \(2,\): give one value, or one"):
+        keep_factors([1.0, 1.0, 1.0], decay_per_day=[0.1, 0.2])
+    with pytest.raises(InputError, match=r"is_lake has shape \(2,\).*tau_hours \(shape \(3,\)\)"):
+        keep_factors([1.0, 1.0, 1.0], is_lake=[True, False])
+    with pytest.raises(InputError, match=r"lake_retention has shape \(4,\)"):
+        keep_factors([1.0, 1.0, 1.0], is_lake=True, lake_retention=[0.1] * 4)
+    # one value, or one per node, as before
+    assert keep_factors([24.0, 24.0], decay_per_day=[0.5]).tolist() == [np.exp(-0.5)] * 2
+    assert keep_factors([[24.0, 48.0]], decay_per_day=[0.5, 0.5]).shape == (1, 2)
+
+
 def test_factor_and_route_errors():
     with pytest.raises(InputError, match="decay_per_day must be finite rates"):
         keep_factors([1.0], decay_per_day=-1)

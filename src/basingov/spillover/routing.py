@@ -229,6 +229,19 @@ def _keep_factors_numpy(
     """:func:`keep_factors` by whole-array numpy operations; names every invalid input."""
     tau = np.asarray(tau_hours, dtype=np.float64) / 24.0
     n = tau.shape[0] if tau.ndim else 1
+    shapes = {
+        name: np.shape(a)
+        for name, a in (("decay_per_day", decay_per_day), ("is_lake", is_lake),
+                        ("lake_retention", lake_retention))
+        if a is not None
+    }  # fmt: skip
+    wrong = [f"{k} has shape {v}" for k, v in shapes.items() if not _fits(v, tau.shape)]
+    if wrong:
+        msg = (
+            f"{'; '.join(wrong)}: give one value, or one per node like tau_hours "
+            f"(shape {tau.shape})"
+        )
+        raise InputError(msg)
     k = np.broadcast_to(np.asarray(decay_per_day, dtype=np.float64), tau.shape)
     badk = np.flatnonzero(~(np.isfinite(k) & (k >= 0)))
     if badk.size:
@@ -261,6 +274,14 @@ def _keep_factors_numpy(
     with np.errstate(invalid="ignore"):
         keep = np.exp(-k * np.where(lake, 0.0, tau))
     return np.where(lake, 1.0 - ret, keep)
+
+
+def _fits(shape: tuple[int, ...], to: tuple[int, ...]) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``to`` (numpy's rules)."""
+    try:
+        return np.broadcast_shapes(shape, to) == to
+    except ValueError:
+        return False
 
 
 def _keep_factors_1d(
