@@ -165,6 +165,22 @@ def test_keep_factors_name_values_of_the_wrong_length():
     assert keep_factors([[24.0, 48.0]], decay_per_day=[0.5, 0.5]).shape == (1, 2)
 
 
+def test_matrix_frame_and_indicators_need_one_id_per_jurisdiction():
+    # too few or too many ids raised pandas' ValueError on the shape of the frame
+    from basingov.spillover import indicators, matrix_frame
+
+    t = transfer(routing_graph([1, -1]), [1.0, 1.0], [1.0, 1.0], [0, 1])
+    for ids in (["A"], ["A", "B", "C"]):
+        with pytest.raises(
+            InputError, match=rf"{len(ids)} jurisdiction id\(s\) given for a matrix of 2"
+        ):
+            matrix_frame(t, ids)
+        with pytest.raises(InputError, match=r"pass one id per code"):
+            indicators(t, ids)
+    assert matrix_frame(t, ["A", "B"]).shape == (2, 2)
+    assert indicators(t, ["A", "B"]).index.tolist() == ["A", "B"]
+
+
 def test_factor_and_route_errors():
     with pytest.raises(InputError, match="decay_per_day must be finite rates"):
         keep_factors([1.0], decay_per_day=-1)

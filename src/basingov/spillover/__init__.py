@@ -131,6 +131,16 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # tables
 # ----------------------------------------------------------------------------------------
+def _check_ids(t: Transfer, jur_ids: Sequence[str]) -> None:
+    """Raise unless there is one id per jurisdiction of ``t`` (a row of its matrix)."""
+    if len(jur_ids) != t.matrix.shape[0]:
+        msg = (
+            f"{len(jur_ids)} jurisdiction id(s) given for a matrix of {t.matrix.shape[0]} "
+            "jurisdictions; pass one id per code 0..J-1 (the ids of jur_codes or origin_loads)"
+        )
+        raise InputError(msg)
+
+
 def matrix_frame(t: Transfer, jur_ids: Sequence[str], *, copy: bool = True) -> pd.DataFrame:
     """Return the matrix of a :class:`Transfer` as a DataFrame (index origin, columns receptor).
 
@@ -143,6 +153,7 @@ def matrix_frame(t: Transfer, jur_ids: Sequence[str], *, copy: bool = True) -> p
     >>> matrix_frame(t, ["A", "B"]).loc["A", "B"]
     np.float64(2.0)
     """
+    _check_ids(t, jur_ids)
     ids = pd.Index(list(jur_ids), name="origin")
     cols = pd.Index(list(jur_ids), name="receptor")
     return pd.DataFrame(t.matrix, index=ids, columns=cols, copy=copy)
@@ -207,6 +218,7 @@ def indicators(t: Transfer, jur_ids: Sequence[str]) -> pd.DataFrame:
     if t.first_exit is None:
         msg = "this Transfer has no first_exit; build it with basingov.spillover.transfer"
         raise InputError(msg)
+    _check_ids(t, jur_ids)
     s = t.matrix
     imported = s.sum(axis=0) - np.diag(s)
     first_in = np.full(imported.shape, np.nan) if t.first_entry is None else t.first_entry
