@@ -184,6 +184,22 @@ def test_load_passes_a_lake_and_is_retained_once():
     assert t["retention"] == pytest.approx(R)
 
 
+@pytest.mark.parametrize("vm", [0.0, -1.0, float("nan"), float("inf"), "2"])
+def test_reach_keep_names_a_velocity_multiplier_that_is_not_a_positive_number(vm):
+    # 0, negative or NaN blamed the network ("travel time is missing or negative ...
+    # fill velocity_ms") for a multiplier the caller gave; inf kept everything, text raised
+    # numpy's TypeError
+    from basingov.spillover.decay import piece_keep
+
+    net = _lake_chain()
+    with pytest.raises(InputError, match="velocity_multiplier must be a finite number > 0"):
+        reach_keep(net, velocity_multiplier=vm)
+    with pytest.raises(InputError, match="velocity_multiplier must be a finite number > 0"):
+        piece_keep(net, np.arange(4), np.ones(4), velocity_multiplier=vm)
+    keep, _ = reach_keep(net, velocity_multiplier=2)
+    assert keep[0] == pytest.approx(reach_keep(net)[0][0] ** 0.5, rel=1e-12)
+
+
 def test_lake_specific_settling_velocity_wins():
     net = _lake_chain()
     m = DecayModel.for_parameter("TP", lake_settling_velocity_m_yr={"L": 1.0})

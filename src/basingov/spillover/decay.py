@@ -442,9 +442,18 @@ def reach_keep(
     Raises
     ------
     InputError
-        On missing travel times or discharge on river reaches.
+        On missing travel times or discharge on river reaches, or a velocity multiplier
+        that is not a finite number > 0.
     """
     model = model or DecayModel()
+    vm = velocity_multiplier
+    if (
+        isinstance(vm, bool)
+        or not isinstance(vm, (int, float, np.number))
+        or not (np.isfinite(vm) and vm > 0)
+    ):
+        msg = f"velocity_multiplier must be a finite number > 0, got {vm!r}"
+        raise InputError(msg)
     terms = _KeepTerms(net, model.classes)
     return terms.reach_keep(model, velocity_multiplier), terms.lake
 
