@@ -351,6 +351,21 @@ def test_origin_loads_refuses_missing_or_negative_loads(basin, value):
         spillover_tables(net, piece_graph(net, pieces), loads, level_names=["country"])
 
 
+def test_monte_carlo_refuses_origin_loads_of_another_piece_network(basin):
+    # loads split by origin on 5 pieces, run on a network of 1 piece: the runs read the
+    # loads of the first piece and gave bands without a word
+    net, pieces, _ = basin
+    pn = piece_network(net, pieces)
+    loads = pd.DataFrame({"reach_id": [1, 2, 3], "load_kg_day": [10.0, 10.0, 5.0]})
+    ol = origin_loads(pn, loads, "country")
+    cols = ["reach_id", "downstream_id", "local_area_km2", "velocity_ms", "geometry"]
+    one = network_from_table(net.reaches.iloc[[2]][cols])
+    pn1 = piece_network(one, pieces[pieces["reach_id"] == 3].assign(reach_pos=0))
+    assert pn1.graph.n < pn.graph.n
+    with pytest.raises(InputError, match=r"hold loads of \d+ piece\(s\), the piece network has 1"):
+        monte_carlo_matrix(one, pn1, ol, level="country", runs=2)
+
+
 def test_jur_codes_are_computed_once_per_level_and_read_only(basin):
     net, pieces, _ = basin
     pn = piece_network(net, pieces)

@@ -394,6 +394,13 @@ def _level_loads(
         if ol.level != level:
             msg = f"source_loads are split by origin at level {ol.level!r}, not {level!r}"
             raise InputError(msg)
+        n = pn.graph.n
+        if ol.home.ndim != 2 or ol.home.shape[1] != n or ol.codes.shape != (n,):
+            msg = (
+                f"source_loads (OriginLoads) hold loads of {ol.codes.shape[0]} piece(s), the "
+                f"piece network has {n}; make them with origin_loads on this piece network"
+            )
+            raise InputError(msg)
         rc = _route_codes_in(pn, ol, graph) if route is None else route
         return _LevelLoads(
             level=level, ids=ol.ids, codes=ol.codes, route=rc, home=ol.home,
