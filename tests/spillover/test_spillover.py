@@ -351,7 +351,7 @@ def test_origin_loads_refuses_missing_or_negative_loads(basin, value):
         spillover_tables(net, piece_graph(net, pieces), loads, level_names=["country"])
 
 
-def test_monte_carlo_refuses_origin_loads_of_another_piece_network(basin):
+def test_monte_carlo_refuses_loads_and_pieces_of_another_network(basin):
     # loads split by origin on 5 pieces, run on a network of 1 piece: the runs read the
     # loads of the first piece and gave bands without a word
     net, pieces, _ = basin
@@ -364,6 +364,14 @@ def test_monte_carlo_refuses_origin_loads_of_another_piece_network(basin):
     assert pn1.graph.n < pn.graph.n
     with pytest.raises(InputError, match=r"hold loads of \d+ piece\(s\), the piece network has 1"):
         monte_carlo_matrix(one, pn1, ol, level="country", runs=2)
+    # the piece network of one network run on another network's reaches: an IndexError
+    _, src = node_loads(pn, loads)
+    with pytest.raises(InputError, match=r"reach position outside \[0, 1\).*network the pieces"):
+        monte_carlo_matrix(one, pn, src, level="country", runs=2)
+    from basingov.spillover.decay import piece_keep
+
+    with pytest.raises(InputError, match=r"reach position outside \[0, 1\)"):
+        piece_keep(one, pn.reach_pos, pn.phi)
 
 
 def test_jur_codes_are_computed_once_per_level_and_read_only(basin):

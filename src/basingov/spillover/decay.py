@@ -586,7 +586,21 @@ def piece_keep(
         Aligned to pieces.
     """
     keep_r, lake_r = reach_keep(net, model, velocity_multiplier=velocity_multiplier)
-    return _pieces_keep(keep_r, lake_r, np.asarray(reach_pos, dtype=np.int64), phi)
+    rp = np.asarray(reach_pos, dtype=np.int64)
+    _check_reach_pos(rp, keep_r.size)
+    return _pieces_keep(keep_r, lake_r, rp, phi)
+
+
+def _check_reach_pos(rp: np.ndarray, n_reaches: int) -> None:
+    """Raise unless every piece's reach position is a reach of a network of ``n_reaches``."""
+    off = np.flatnonzero((rp < 0) | (rp >= n_reaches))
+    if off.size:
+        msg = (
+            f"{off.size} piece(s) have a reach position outside [0, {n_reaches}) (the network "
+            f"has {n_reaches} reaches), e.g. pieces {off[:10].tolist()} at "
+            f"{rp[off[:10]].tolist()}; pass the network the pieces were made on"
+        )
+        raise InputError(msg)
 
 
 def _pieces_keep(

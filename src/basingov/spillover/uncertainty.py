@@ -18,7 +18,13 @@ from basingov.spillover._common import (
     MC_LOAD_SIGMA_LN,
     MC_VELOCITY_SIGMA_LN,
 )
-from basingov.spillover.decay import DecayClasses, DecayModel, _KeepTerms, _pieces_keep
+from basingov.spillover.decay import (
+    DecayClasses,
+    DecayModel,
+    _check_reach_pos,
+    _KeepTerms,
+    _pieces_keep,
+)
 from basingov.spillover.pieces import (
     OriginLoads,
     PieceNetwork,
@@ -470,6 +476,7 @@ def _samples(
         d[i, 2] = rng.lognormal(0.0, sv)
         ms[i] = rng.lognormal(0.0, sl, size=n_src[0])
     terms = _KeepTerms(net, model.classes)
+    _check_reach_pos(pn.reach_pos, terms.n)
     n = pn.graph.n
     if pn.graph.kind != "tree":
         return _samples_by_transfer(terms, pn, levels, model=model, runs=runs, d=d, ms=ms)
