@@ -200,6 +200,23 @@ def test_reach_keep_names_a_velocity_multiplier_that_is_not_a_positive_number(vm
     assert keep[0] == pytest.approx(reach_keep(net)[0][0] ** 0.5, rel=1e-12)
 
 
+def test_decay_parameters_that_are_not_numbers():
+    # text or None raised numpy's ValueError / TypeError
+    with pytest.raises(InputError, match="decay classes need lists of numbers"):
+        DecayClasses(("a",), (0.1, 0.2))
+    with pytest.raises(InputError, match="decay classes need lists of numbers"):
+        DecayClasses.uniform("x")
+    with pytest.raises(
+        InputError, match=r"one rate more than thresholds; got 1 threshold\(s\) 1.0"
+    ):
+        DecayClasses(1.0, (0.1, 0.2))  # type: ignore[arg-type]
+    for kw in ({"settling_velocity_m_yr": "1"}, {"lake_settling_velocity_m_yr": {"L": None}}):
+        with pytest.raises(InputError, match="lake settling velocities must be finite and >= 0"):
+            DecayModel(**kw)
+    assert DecayModel(settling_velocity_m_yr=np.float64(2.0)).settling_velocity("L") == 2.0
+    assert DecayModel(lake_settling_velocity_m_yr={"L": 3}).settling_velocity("L") == 3.0
+
+
 def test_lake_specific_settling_velocity_wins():
     net = _lake_chain()
     m = DecayModel.for_parameter("TP", lake_settling_velocity_m_yr={"L": 1.0})

@@ -111,12 +111,19 @@ class DecayClasses:
     source: str = ""
 
     def __post_init__(self) -> None:
-        th = np.asarray(self.thresholds_m3s, dtype=np.float64)
-        k = np.asarray(self.k_per_day, dtype=np.float64)
+        try:
+            th = np.asarray(self.thresholds_m3s, dtype=np.float64)
+            k = np.asarray(self.k_per_day, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            msg = (
+                "decay classes need lists of numbers: thresholds_m3s (m3/s) and k_per_day "
+                f"(1/day), got {self.thresholds_m3s!r} and {self.k_per_day!r}"
+            )
+            raise InputError(msg) from exc
         if k.ndim != 1 or th.ndim != 1 or k.size != th.size + 1:
             msg = (
                 f"decay classes need one rate more than thresholds; got {th.size} threshold(s) "
-                f"{list(self.thresholds_m3s)} and {k.size} rate(s) {list(self.k_per_day)}"
+                f"{th.tolist()} and {k.size} rate(s) {k.tolist()}"
             )
             raise InputError(msg)
         if not (np.isfinite(k).all() and (k >= 0).all()):
@@ -137,7 +144,7 @@ class DecayClasses:
         >>> DecayClasses.uniform(0.1).rates([1.0, 1000.0]).tolist()
         [0.1, 0.1]
         """
-        return cls((), (float(k_per_day),), source)
+        return cls((), (k_per_day,), source)  # __post_init__ checks and casts it
 
     @property
     def n_classes(self) -> int:
@@ -307,7 +314,8 @@ class DecayModel:
 
     def __post_init__(self) -> None:
         vals = [self.settling_velocity_m_yr, *self.lake_settling_velocity_m_yr.values()]
-        if not all(np.isfinite(v) and v >= 0 for v in vals):
+        nums = (int, float, np.integer, np.floating)
+        if not all(isinstance(v, nums) and np.isfinite(v) and v >= 0 for v in vals):
             msg = f"lake settling velocities must be finite and >= 0 (m/yr), got {vals}"
             raise InputError(msg)
 
