@@ -546,6 +546,19 @@ def _zigzag_case():
     return net, pieces, loads
 
 
+def test_stretch_route_codes_refuse_the_piece_graph_of_other_pieces():
+    # a piece graph whose piece ids are not the piece network's gave every piece its own
+    # label (the stretch written onto the last piece, index -1) without a word
+    net, pieces, loads = _zigzag_case()
+    g = piece_graph(net, pieces)
+    pn = piece_network(net, pieces.assign(piece_id=pieces["piece_id"] + 100))
+    with pytest.raises(InputError, match=r"holds 8 piece\(s\) not in the piece network"):
+        stretch_route_codes(pn, "country", graph=g)
+    _, src = node_loads(pn, loads.assign(piece_id=loads["piece_id"] + 100))
+    with pytest.raises(InputError, match="pass the overlay's piece_graph of these same pieces"):
+        monte_carlo_matrix(net, pn, src, level="country", runs=2, graph=g)
+
+
 def test_zigzag_border_river_counts_load_once():
     net, pieces, loads = _zigzag_case()
     pn = piece_network(net, pieces)

@@ -225,7 +225,7 @@ def stretch_route_codes(
     Raises
     ------
     InputError
-        If ``level`` is not in the piece table.
+        If ``level`` is not in the piece table, or ``graph`` holds pieces that are not.
     """
     codes, ids = pn.jur_codes(level)
     p = pn.pieces
@@ -235,6 +235,13 @@ def stretch_route_codes(
     if st is None or st.ids.size == 0 or "length_km" not in p.columns:
         return codes
     at = pd.Index(p["piece_id"].to_numpy()).get_indexer(graph.pieces["piece_id"].to_numpy())
+    if (at < 0).any():  # -1 would write the last piece's stretch
+        miss = graph.pieces["piece_id"].to_numpy()[at < 0]
+        msg = (
+            f"the piece graph holds {miss.size} piece(s) not in the piece network, e.g. "
+            f"piece_id {miss[:10].tolist()}; pass the overlay's piece_graph of these same pieces"
+        )
+        raise InputError(msg)
     of = np.full(pn.graph.n, -1, dtype=np.int64)
     of[at] = st.of
     idx = pd.Index(ids.astype(str))
