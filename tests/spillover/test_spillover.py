@@ -181,6 +181,13 @@ def test_matrix_frame_and_indicators_need_one_id_per_jurisdiction():
     assert indicators(t, ["A", "B"]).index.tolist() == ["A", "B"]
 
 
+@pytest.mark.parametrize("idx_ds", [[[1, -1]], np.zeros((2, 2), dtype=int)])
+def test_routing_graph_needs_a_flat_list_of_positions(idx_ds):
+    # a nested list reached the compiled kernel: a numba TypingError
+    with pytest.raises(InputError, match=r"idx_ds must be a flat list of positions .*shape"):
+        routing_graph(idx_ds)
+
+
 def test_factor_and_route_errors():
     with pytest.raises(InputError, match="decay_per_day must be finite rates"):
         keep_factors([1.0], decay_per_day=-1)

@@ -95,6 +95,9 @@ def routing_graph(
     'cyclic'
     """
     ds = np.ascontiguousarray(idx_ds, dtype=np.int64)
+    if ds.ndim != 1:
+        msg = f"idx_ds must be a flat list of positions (one per node), got shape {ds.shape}"
+        raise InputError(msg)
     n = ds.shape[0]
     bad = np.empty(20, dtype=np.int64)
     nbad, indptr, indices, direction = K.tree_links(ds, bad)
