@@ -882,6 +882,16 @@ def test_monte_carlo_runs_on_a_network_with_a_bifurcation():
     assert mc.samples.tobytes() == stack.tobytes()
 
 
+def test_monte_carlo_samples_from_dense_needs_a_run():
+    # a stack of no runs raised numpy's ValueError from the reshape
+    from basingov.spillover import MonteCarloSamples
+
+    with pytest.raises(InputError, match=r"got shape \(0, 2, 2\) \(at least one run\)"):
+        MonteCarloSamples.from_dense(level="x", ids=("A", "B"), samples=np.zeros((0, 2, 2)))
+    with pytest.raises(InputError, match=r"runs x 2 x 2 matrices"):
+        MonteCarloSamples.from_dense(level="x", ids=("A", "B"), samples=np.zeros((1, 3, 3)))
+
+
 def test_monte_carlo_samples_check_their_pairs():
     from basingov.spillover import MonteCarloSamples
 

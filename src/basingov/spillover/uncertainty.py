@@ -121,12 +121,15 @@ class MonteCarloSamples:
         Raises
         ------
         InputError
-            If ``samples`` is not ``runs x len(ids) x len(ids)``.
+            If ``samples`` is not ``runs x len(ids) x len(ids)`` with ``runs >= 1``.
         """
         stack = np.ascontiguousarray(samples, dtype=np.float64)
         n = len(ids)
-        if stack.ndim != 3 or stack.shape[1:] != (n, n):
-            msg = f"samples must be runs x {n} x {n} matrices, got shape {stack.shape}"
+        if stack.ndim != 3 or stack.shape[1:] != (n, n) or stack.shape[0] < 1:
+            msg = (
+                f"samples must be runs x {n} x {n} matrices, got shape {stack.shape} "
+                "(at least one run)"
+            )
             raise InputError(msg)
         flat = stack.reshape(stack.shape[0], -1)
         # the bits, not the values: a -0.0 is kept as it is
