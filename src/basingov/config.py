@@ -761,6 +761,10 @@ def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] 
     ):
         errs.add(f"{where} must be a table of numbers (e.g. {{TP = 0.05}}), got {value!r}")
         return None
+    bad = {k: v for k, v in value.items() if not math.isfinite(v)}
+    if bad:  # TOML allows nan and inf
+        errs.add(f"{where} values must be finite numbers, got {bad}")
+        return None
     return {str(k): float(v) for k, v in value.items()}
 
 
@@ -904,9 +908,9 @@ def _number_map(value: Any, where: str, errs: _Collector) -> dict[str, float] | 
             f"{where} must be a table of numbers such as {{ TN = 6.45, TP = 12.7 }}, got {value!r}"
         )
         return None
-    bad = {k: v for k, v in value.items() if not v >= 0}
+    bad = {k: v for k, v in value.items() if not 0 <= v < math.inf}
     if bad:
-        errs.add(f"{where} values must be >= 0, got {bad}")
+        errs.add(f"{where} values must be finite numbers >= 0, got {bad}")
         return None
     return {str(k): float(v) for k, v in value.items()}
 

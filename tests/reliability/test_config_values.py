@@ -180,6 +180,16 @@ APPENDED = [
         "\n[monitoring]\nsnap_tolerance_m = -inf\n",
         r"\[monitoring\]\.snap_tolerance_m must be a finite number",
     ),
+    (  # TOML allows nan and inf: a nan weight made every priority score nan, silently
+        "\n[priority]\nweights = { exceedance = nan }\n",
+        r"\[priority\]\.weights values must be finite numbers, got \{'exceedance': nan\}",
+    ),
+    ("\n[priority]\nweights = { exceedance = inf }\n", r"weights values must be finite"),
+    (
+        '\n[lakes]\npath = "lakes.gpkg"\n[[lakes.lake]]\nname = "L"\n'
+        "settling_velocity_m_yr = { TN = inf }\n",
+        r"\[\[lakes\.lake\]\] #1\.settling_velocity_m_yr values must be finite numbers >= 0",
+    ),
     (
         DEM_NETWORK.replace("CLIP", '"false"'),
         r"\[networks\.dem\]\.clip_to_outlet must be true or false \(a TOML boolean, not quoted\), got 'false'",  # noqa: E501
