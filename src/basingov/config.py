@@ -619,9 +619,15 @@ def _section(
         errs.add(f"missing required key(s) {missing} in {where}")
         return None
     kwargs: dict[str, Any] = {}
+    path_lists = {f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")}
     refused = False  # a value was refused above: the section cannot be built, already said
     for k, v in table.items():
         if k not in allowed:
+            continue
+        if k in path_keys and (k in path_lists) != isinstance(v, list):
+            shape = "an array of path strings" if k in path_lists else "one path string"
+            errs.add(f"{where}.{k} must be {shape}, got {v!r}")
+            refused = True
             continue
         if k in path_keys and isinstance(v, list):  # a list of paths
             kwargs[k] = tuple(_resolve(base, x, f"{where}.{k}", errs) for x in v)

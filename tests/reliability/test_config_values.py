@@ -95,6 +95,16 @@ CASES = [
         "tolerance_m = 10.0\nfilter = 3",
         r"\[networks\.lines\]\.filter must be a string, got 3",
     ),
+    (  # a list for one path was taken: validate and run raised a raw TypeError (tuple)
+        'path = "rivers.gpkg"',
+        'path = ["rivers.gpkg"]',
+        r"\[networks\.lines\]\.path must be one path string, got \['rivers\.gpkg'\]",
+    ),
+    (  # one path where a list belongs was kept as a Path that the loads could not iterate
+        'jurisdiction_level = "country"',
+        'jurisdiction_level = "country"\ntreatment_plants = "plants.csv"',
+        r"\[loads\]\.treatment_plants must be an array of path strings, got 'plants\.csv'",
+    ),
     (
         'name_column = "NAME"',
         'name_column = ""',
