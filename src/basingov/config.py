@@ -737,7 +737,7 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
         errs,
         base=base,
         path_keys=frozenset({"path", "names_path"}),
-        tuple_keys=frozenset({"names_more_layers"}),
+        tuple_keys=frozenset({"names_more_layers", "river_aliases"}),
         exclude=frozenset({"key", "options"}),
         extra={"key": key, "options": options},
     )

@@ -105,6 +105,11 @@ CASES = [
         'jurisdiction_level = "country"\ntreatment_plants = "plants.csv"',
         r"\[loads\]\.treatment_plants must be an array of path strings, got 'plants\.csv'",
     ),
+    (  # a string was taken as its characters: one-letter groups, no alias joined, silently
+        "tolerance_m = 10.0",
+        'tolerance_m = 10.0\nriver_aliases = "Rhine|Rhein"',
+        r"\[networks\.lines\]\.river_aliases must be an array of strings, got 'Rhine\|Rhein'",
+    ),
     (
         'name_column = "NAME"',
         'name_column = ""',
