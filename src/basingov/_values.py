@@ -150,6 +150,19 @@ def _crs(v: Any, where: str, out: list[str]) -> None:
         out.append(f"{where} = {v!r} has axis unit {unit!r}; use a CRS in metres")
 
 
+def _wgs84_point(point: Any, where: str, out: list[str]) -> None:
+    try:
+        lon, lat = (float(x) for x in point)
+    except (TypeError, ValueError):  # a section built in code
+        out.append(f"{where} must be [lon, lat] in degrees, got {point!r}")
+        return
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        out.append(
+            f"{where} = [{lon!r}, {lat!r}] is not a WGS84 point: give [lon, lat] in "
+            "degrees, lon within ±180 and lat within ±90"
+        )
+
+
 _Check = Callable[[Any, str, list[str]], None]
 
 
@@ -226,6 +239,8 @@ def network_problems(net: Any) -> list[str]:
     for col in ("layer", "id_column", "name_column", "discharge_column", "names_column"):
         _string(getattr(net, col, None), f"{where}.{col}", out)
     _number(net.names_tolerance_m, f"{where}.names_tolerance_m", out, low=0.0)
+    if net.outlet is not None:
+        _wgs84_point(net.outlet, f"{where}.outlet", out)
     for opt, value in net.options.items():
         check = _OPTION_CHECKS.get(opt)
         if check is not None:
@@ -258,12 +273,7 @@ def config_value_problems(cfg: Any) -> list[str]:
     except ConfigError as exc:
         out.append(str(exc))
     _crs(b.crs, "[basin].crs", out)
-    lon, lat = b.outlet
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        out.append(
-            f"[basin].outlet = [{lon!r}, {lat!r}] is not a WGS84 point: give [lon, lat] in "
-            "degrees, lon within ±180 and lat within ±90"
-        )
+    _wgs84_point(b.outlet, "[basin].outlet", out)
     _number(b.area_km2_published, "[basin].area_km2_published", out, low=0.0, strict=True)
 
     bd = cfg.boundaries

@@ -724,7 +724,7 @@ def _network_section(key: str, table: Any, base: Path, errs: _Collector) -> Netw
         if (
             not isinstance(out, list)
             or len(out) != 2
-            or not all(isinstance(x, int | float) for x in out)
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in out)
         ):
             errs.add(f"{where}.outlet must be [lon, lat], got {out!r}")
             core.pop("outlet")
@@ -978,9 +978,13 @@ def _lakes_section(table: Any, base: Path, errs: _Collector) -> LakesSection | N
             if (
                 not isinstance(at, list)
                 or len(at) != 2
-                or not all(isinstance(x, int | float) for x in at)
+                or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in at)
+                or not (-180 <= at[0] <= 180 and -90 <= at[1] <= 90)  # also refuses nan
             ):
-                errs.add(f"{w}.at must be [lon, lat], got {at!r}")
+                errs.add(
+                    f"{w}.at must be [lon, lat] in degrees (lon within ±180, lat within ±90), "
+                    f"got {at!r}"
+                )
                 continue
             e["at"] = (float(at[0]), float(at[1]))
         vs = e.get("settling_velocity_m_yr")

@@ -110,6 +110,21 @@ CASES = [
         'tolerance_m = 10.0\nriver_aliases = "Rhine|Rhein"',
         r"\[networks\.lines\]\.river_aliases must be an array of strings, got 'Rhine\|Rhein'",
     ),
+    (  # a network's own outlet was not checked like [basin].outlet
+        "tolerance_m = 10.0",
+        "tolerance_m = 10.0\noutlet = [nan, 47.05]",
+        r"\[networks\.lines\]\.outlet = \[nan, 47\.05\] is not a WGS84 point",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = 10.0\noutlet = [47.05, 97.19]",
+        r"\[networks\.lines\]\.outlet = \[47\.05, 97\.19\] is not a WGS84 point",
+    ),
+    (
+        "tolerance_m = 10.0",
+        "tolerance_m = 10.0\noutlet = [true, 47.05]",
+        r"\[networks\.lines\]\.outlet must be \[lon, lat\], got \[True, 47\.05\]",
+    ),
     (
         'name_column = "NAME"',
         'name_column = ""',
@@ -204,6 +219,14 @@ APPENDED = [
         '\n[lakes]\npath = "lakes.gpkg"\n[[lakes.lake]]\nname = "L"\n'
         "settling_velocity_m_yr = { TN = inf }\n",
         r"\[\[lakes\.lake\]\] #1\.settling_velocity_m_yr values must be finite numbers >= 0",
+    ),
+    (  # a lake's point was not checked: nan matched no polygon, silently
+        '\n[lakes]\npath = "lakes.gpkg"\n[[lakes.lake]]\nname = "L"\nat = [nan, 47.0]\n',
+        r"\[\[lakes\.lake\]\] #1\.at must be \[lon, lat\] in degrees",
+    ),
+    (
+        '\n[lakes]\npath = "lakes.gpkg"\n[[lakes.lake]]\nname = "L"\nat = [true, 47.0]\n',
+        r"\[\[lakes\.lake\]\] #1\.at must be \[lon, lat\] in degrees",
     ),
     (
         DEM_NETWORK.replace("CLIP", '"false"'),
