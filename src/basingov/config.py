@@ -930,10 +930,16 @@ def _check_spillover(sp: SpilloverSection, errs: _Collector) -> None:
         else:
             _check_keys(dc, {"thresholds_m3s", "k_per_day", "source"}, where, errs)
             th, k = dc.get("thresholds_m3s", []), dc.get("k_per_day")
-            nums = (int, float)
-            if not isinstance(k, list) or not all(isinstance(x, nums) for x in k):
+
+            def nums(v: Any) -> bool:  # finite numbers, not true/false (TOML allows nan)
+                return isinstance(v, list) and all(
+                    isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+                    for x in v
+                )
+
+            if not nums(k):
                 errs.add(f"{where}.k_per_day must be an array of rates (1/day), got {k!r}")
-            elif not isinstance(th, list) or not all(isinstance(x, nums) for x in th):
+            elif not nums(th):
                 errs.add(f"{where}.thresholds_m3s must be an array of flows (m3/s), got {th!r}")
             elif len(k) != len(th) + 1:
                 errs.add(

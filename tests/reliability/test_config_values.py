@@ -179,6 +179,14 @@ APPENDED = [
         "\n[spillover]\ndecay_per_day = nan\n",
         r"\[spillover\]\.decay_per_day must be a finite number, got nan",
     ),
+    (  # true was taken as a rate of 1/day; nan passed validate and failed only at the run
+        "\n[spillover]\ndecay_classes = { thresholds_m3s = [10.0], k_per_day = [0.1, true] }\n",
+        r"\[spillover\]\.decay_classes\.k_per_day must be an array of rates \(1/day\)",
+    ),
+    (
+        "\n[spillover]\ndecay_classes = { thresholds_m3s = [nan], k_per_day = [0.1, 0.2] }\n",
+        r"\[spillover\]\.decay_classes\.thresholds_m3s must be an array of flows",
+    ),
     (
         "\n[spillover]\ndispersion_m2_s = 0.0\n",
         r"\[spillover\]\.dispersion_m2_s must be >= 0\.01, got 0\.0",
