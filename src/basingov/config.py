@@ -9,7 +9,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 from basingov._checks import expand_user, raise_problems
 from basingov._values import config_value_problems
@@ -931,7 +931,7 @@ def _check_spillover(sp: SpilloverSection, errs: _Collector) -> None:
             _check_keys(dc, {"thresholds_m3s", "k_per_day", "source"}, where, errs)
             th, k = dc.get("thresholds_m3s", []), dc.get("k_per_day")
 
-            def nums(v: Any) -> bool:  # finite numbers, not true/false (TOML allows nan)
+            def nums(v: Any) -> TypeGuard[list[Any]]:  # finite, not true/false (TOML has nan)
                 return isinstance(v, list) and all(
                     isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
                     for x in v
