@@ -105,6 +105,16 @@ def test_invalid_toml_names_file(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[basin\nname="))
 
 
+def test_unreadable_config_path_names_it(tmp_path: Path) -> None:
+    from basingov.datasets import resolve_config
+
+    long = tmp_path / ("x" * 300 + ".toml")  # longer than a file name may be: was a raw OSError
+    with pytest.raises(ConfigError, match=r"Basin config .*xxx\.toml cannot be read \(File name"):
+        load_config(long)
+    with pytest.raises(ConfigError, match=r"Basin config .*xxx cannot be read"):
+        resolve_config(str(tmp_path / ("x" * 300)))
+
+
 def test_dem_builder_needs_a_raster(tmp_path: Path) -> None:
     text = MINIMAL + '\n[networks.dem]\nbuilder = "dem"\nthreshold_km2 = 10.0\n'
     with pytest.raises(ConfigError, match=r"the 'dem' builder needs 'd8_path' or 'elevation_path'"):

@@ -1050,12 +1050,20 @@ def load_config(path: str | Path) -> BasinConfig:
     'EPSG:3035'
     """
     path = Path(path)
-    if not path.is_file():
-        msg = f"Basin config {path} does not exist; pass a .toml file or a shipped basin name"
-        raise ConfigError(msg)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        if not path.is_file():
+            msg = f"Basin config {path} does not exist; pass a .toml file or a shipped basin name"
+            raise ConfigError(msg)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:  # a name too long, no permission to read, ...
+        msg = f"Basin config {path} cannot be read ({exc.strerror or exc}); check the path"
+        raise ConfigError(msg) from None
+    except UnicodeDecodeError as exc:
+        msg = f"Basin config {path} is not valid TOML: {exc}"
+        raise ConfigError(msg) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         msg = f"Basin config {path} is not valid TOML: {exc}"
         raise ConfigError(msg) from exc
     base = path.resolve().parent

@@ -114,8 +114,13 @@ def resolve_config(name_or_config: str | Path) -> Path:
         If the argument is neither a shipped basin nor an existing ``.toml`` file.
     """
     p = Path(name_or_config)
-    if p.suffix.lower() == ".toml" or p.is_file():
-        if not p.is_file():
+    try:
+        is_file = p.is_file()
+    except OSError as exc:  # a name too long, ...
+        msg = f"Basin config {p} cannot be read ({exc.strerror or exc}); check the path"
+        raise ConfigError(msg) from None
+    if p.suffix.lower() == ".toml" or is_file:
+        if not is_file:
             msg = f"Basin config {p} does not exist"
             raise ConfigError(msg)
         return p
