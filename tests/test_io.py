@@ -186,6 +186,18 @@ def test_no_overwrite_without_flag_and_nothing_half_written(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "s.json", "t.csv"]
 
 
+def test_writers_refuse_what_they_cannot_write_and_leave_no_file(tmp_path: Path) -> None:
+    # were raw errors: FileNotFoundError (no layer), AttributeError (repeated column names)
+    with pytest.raises(InputError, match=r"no layers to write to .*e\.gpkg"):
+        write_gpkg({}, tmp_path / "e.gpkg")
+    twice = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(InputError, match=r"repeated column names \['a'\]"):
+        write_csv(twice, tmp_path / "d.csv")
+    with pytest.raises(InputError, match=r"repeated column names \['a'\]"):
+        write_gpkg({"t": twice}, tmp_path / "d.gpkg")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_read_stations(tmp_path: Path) -> None:
     p = tmp_path / "st.csv"
     p.write_text("station_id,name,lon,lat\nA,one,7.5,47.5\nB,two,,\n")

@@ -586,6 +586,10 @@ def clean_outputs(folder: str | Path) -> list[Path]:
 
 def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
     """Make columns writable by OGR: lists/dicts to JSON text, bool to int."""
+    dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
+    if dup:
+        msg = f"the table has repeated column names {dup}; rename or drop them before writing"
+        raise InputError(msg)
     out = gdf.copy()
     for col in out.columns:
         if col == getattr(out, "_geometry_column_name", None):
@@ -714,6 +718,9 @@ def write_gpkg(
         If the file exists and ``overwrite`` is false.
     """
     path = Path(path)
+    if not layers:
+        msg = f"no layers to write to {path}: give at least one named layer"
+        raise InputError(msg)
     with atomic_path(path, overwrite=overwrite) as tmp, no_sqlite_sync():
         for name, df in layers.items():
             data = _distinct_ignoring_case(_prepare_for_file(df))
