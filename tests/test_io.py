@@ -198,6 +198,13 @@ def test_writers_refuse_what_they_cannot_write_and_leave_no_file(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_write_json_refuses_values_json_cannot_hold(tmp_path: Path) -> None:
+    # was a raw TypeError from the json module
+    with pytest.raises(InputError, match=r"s\.json as JSON: Object of type set is not JSON"):
+        write_json({"a": {1, 2}}, tmp_path / "s.json")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_read_stations(tmp_path: Path) -> None:
     p = tmp_path / "st.csv"
     p.write_text("station_id,name,lon,lat\nA,one,7.5,47.5\nB,two,,\n")

@@ -907,8 +907,16 @@ def _floats_as_objects(data: pd.DataFrame) -> pd.DataFrame:
 def write_json(obj: Any, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write JSON atomically (UTF-8, indented, NaN as null)."""
     path = Path(path)
+    try:
+        text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:  # a set, a date, an array, a circular reference
+        msg = (
+            f"cannot write {path} as JSON: {exc}; convert the value to numbers, text, lists "
+            "or dicts first"
+        )
+        raise InputError(msg) from None
     with atomic_path(path, overwrite=overwrite) as tmp:
-        tmp.write_text(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
