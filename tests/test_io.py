@@ -198,6 +198,17 @@ def test_writers_refuse_what_they_cannot_write_and_leave_no_file(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_attribute_table_is_not_a_vector_layer(tmp_path: Path) -> None:
+    # a GeoPackage table without geometry (or a CSV) was read as a DataFrame: a raw
+    # AttributeError 'DataFrame' object has no attribute 'crs'
+    path = write_gpkg({"t": pd.DataFrame({"a": [1]})}, tmp_path / "t.gpkg")
+    with pytest.raises(InputError, match=r"t\.gpkg \(layer 't'\) has no geometry column"):
+        read_vector(path, layer="t")
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"t\.csv has no geometry column"):
+        read_vector(tmp_path / "t.csv")
+
+
 def test_write_json_refuses_values_json_cannot_hold(tmp_path: Path) -> None:
     # was a raw TypeError from the json module
     with pytest.raises(InputError, match=r"s\.json as JSON: Object of type set is not JSON"):

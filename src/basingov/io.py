@@ -184,6 +184,12 @@ def read_vector(
                 "pass encoding=... (e.g. 'GBK' for Chinese NFGIS shapefiles)"
             )
             raise InputError(msg) from exc
+        if not isinstance(gdf, gpd.GeoDataFrame):  # a CSV, an attribute-only table
+            msg = (
+                f"{_describe(path, layer)} has no geometry column (it is an attribute table); "
+                "give a layer of points, lines or polygons"
+            )
+            raise InputError(msg)
         if gdf.crs is None and _is_topojson(path):
             gdf = gdf.set_crs("EPSG:4326")
         if suffix == ".shp" and not encoding and not path.with_suffix(".cpg").exists():
