@@ -260,6 +260,24 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
             rep.notes.append("derived network: direction or geometry is not measured")
         reports.append(rep)
 
+    lk = cfg.lakes
+    if lk is not None:  # what the network stage reads (read_vector, lake_polygons' name column)
+        rep = LayerReport(what="lakes", path=lk.path, layer=lk.layer)
+        try:
+            lakes = read_vector(lk.path, layer=lk.layer)
+        except BasingovError as exc:
+            rep.problems.append(str(exc))
+        else:
+            rep.count = len(lakes)
+            rep.crs = lakes.crs.to_string() if lakes.crs is not None else None
+            rep.extent = _extent(lakes)
+            if lk.name_column not in lakes.columns:
+                rep.problems.append(
+                    f"no column {lk.name_column!r}; its columns are "
+                    f"{sorted(map(str, lakes.columns))}; set [lakes] name_column"
+                )
+        reports.append(rep)
+
     mon = cfg.monitoring
     if mon.stations is not None:
         rep = LayerReport(what="stations", path=mon.stations)

@@ -55,6 +55,21 @@ def test_blank_jur_id(toy: object) -> None:
     _fails_in_run_and_validate(cfg, r"without a jur_id \(rows \[3\]")
 
 
+@pytest.mark.parametrize(
+    ("lakes", "match"),
+    [  # validate said "no problems" and the run failed at the network stage
+        ('path = "bounds.gpkg"\nlayer = "lakes"', r"bounds\.gpkg has no layer 'lakes'"),
+        (
+            'path = "bounds.gpkg"\nlayer = "basin"\nname_column = "lake_name"',
+            r"no column 'lake_name'; its columns are \['geometry', 'name'\]",
+        ),
+    ],
+)
+def test_lake_layer_problems_are_found_by_validate(lakes: str, match: str, toy: object) -> None:
+    cfg = toy(append=f"\n[lakes]\n{lakes}\n")  # type: ignore[operator]
+    _fails_in_run_and_validate(cfg, match)
+
+
 def test_overlapping_units_of_one_level(toy: object) -> None:
     jur = jurisdictions()
     jur.loc[2, "geometry"] = box(7.0, 47.05, 7.15, 47.1)  # A1 reaches into B1
