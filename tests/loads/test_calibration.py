@@ -130,6 +130,44 @@ def test_calibration_errors_and_uncalibrated():
     assert u.skill["reason"] == "no data"
 
 
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"observed_kg_day": 0.0}, r"no observed load > 0 \(observed_kg_day \[0.0\]\)"),
+        ({"observed_kg_day": np.nan}, "no observed load > 0"),
+        ({"observed_kg_day": -5.0}, "no observed load > 0"),
+        ({"position": 999}, r"position that is not a reach of the network \(0 to 5\)"),
+    ],
+)
+def test_calibration_refuses_bad_stations(change, match):
+    # a zero, missing or negative observed load has no log (scipy raised "Residuals are
+    # not finite"), a position past the network an IndexError
+    net = _tree(2)
+    loads, _ = _loads(net, np.random.default_rng(1))
+    st = pd.DataFrame({"station_id": ["a", "b", "c"], "position": [1, 3, 5],
+                       "observed_kg_day": [10.0, 20.0, 40.0]})  # fmt: skip
+    for col, v in change.items():
+        st.loc[1, col] = v
+    with pytest.raises(InputError, match=match) as err:
+        calibrate(net, loads, st, fit_sources=["diffuse_agriculture"], fit_decay=False)
+    assert "['b']" in str(err.value)
+
+
+def test_calibration_refuses_bad_weights_and_columns():
+    net = _tree(2)
+    loads, _ = _loads(net, np.random.default_rng(1))
+    st = pd.DataFrame({"station_id": ["a", "b", "c"], "position": [1, 3, 5],
+                       "observed_kg_day": [10.0, 20.0, 40.0]})  # fmt: skip
+    fit = {"fit_sources": ["diffuse_agriculture"], "fit_decay": False}
+    with pytest.raises(InputError, match="weights must be 3 finite number"):
+        calibrate(net, loads, st, weights=[1.0, 2.0], **fit)
+    with pytest.raises(InputError, match="weights must be 3 finite number"):
+        calibrate(net, loads, st, weights=[1.0, -1.0, 1.0], **fit)
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['position'\]"):
+        calibrate(net, loads, st.drop(columns="position"), **fit)
+    assert calibrate(net, loads, st, weights=[1.0, 2.0, 1.0], **fit).status == "calibrated"
+
+
 def _stations(**extra):
     base = {"station_id": ["S", "T"], "name": ["s", "t"], "snapped": [True, True],
             "reach_id": [3, 4], "snap_distance_m": [10.0, 20.0],

@@ -544,7 +544,9 @@ def calibrate(
     Raises
     ------
     InputError
-        If a column is missing or there are fewer stations than parameters + 1.
+        If a column is missing, there are fewer stations than parameters + 1, a station
+        has no observed load > 0 or a position outside the network, or the weights are
+        not one finite number >= 0 per station.
     """
     for c in ("reach_id", "load_source", "load_kg_day"):
         if c not in loads.columns:
@@ -563,9 +565,39 @@ def calibrate(
     graph = _graph(net)
     setup = _keep_setup(net, model)
     cls, lake = setup[1], setup[3]
-    spos = stations["position"].to_numpy(dtype=np.int64)
-    obs = stations["observed_kg_day"].to_numpy(dtype=float)
-    w = np.ones(obs.size) if weights is None else np.asarray(weights, dtype=float)
+    require_columns(
+        stations,
+        ["position", "observed_kg_day"],
+        what="the station table",
+        hint="pass the output of station_load_table",
+    )
+    spos = pd.to_numeric(stations["position"], errors="coerce").to_numpy(dtype=float)
+    obs = pd.to_numeric(stations["observed_kg_day"], errors="coerce").to_numpy(dtype=float)
+    sid = np.asarray(stations["station_id"] if "station_id" in stations.columns else stations.index)
+    off = ~((spos >= 0) & (spos < n) & (spos == np.floor(spos)))
+    if off.any():
+        msg = (
+            f"station(s) {sid[off][:10].tolist()} have a position that is not a reach of the "
+            f"network (0 to {n - 1}): {spos[off][:10].tolist()}; pass the output of "
+            "station_load_table for this network"
+        )
+        raise InputError(msg)
+    bad = ~(np.isfinite(obs) & (obs > 0))
+    if bad.any():
+        msg = (
+            f"station(s) {sid[bad][:10].tolist()} have no observed load > 0 (observed_kg_day "
+            f"{obs[bad][:10].tolist()}); the fit is on log loads: drop them "
+            "(station_load_table keeps only loads > 0)"
+        )
+        raise InputError(msg)
+    spos = spos.astype(np.int64)
+    w = np.ones(obs.size) if weights is None else np.asarray(weights, dtype=float).ravel()
+    if w.size != obs.size or not (np.isfinite(w) & (w >= 0)).all():
+        msg = (
+            f"weights must be {obs.size} finite number(s) >= 0, one per station; got "
+            f"{w.size}: {w[:10].tolist()}"
+        )
+        raise InputError(msg)
     free_s = [i for i, k in enumerate(kinds) if k in set(fit_sources)]
     # identifiable decay classes: reaches of the class upstream of at least one station
     lab_up = _upstream_mask(net, spos)
