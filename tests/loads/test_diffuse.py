@@ -108,6 +108,28 @@ def test_export_table_errors(tmp_path):
         export_coefficients("COD")
 
 
+@pytest.mark.parametrize("value", ["forest", "", -1, 12.5])
+def test_export_table_refuses_bad_class(tmp_path, value):
+    # a text or blank class raised pandas' ValueError, a negative one indexed the class
+    # table from its end and a fractional one was cut to its whole part
+    bad = read_export_table().astype({"igbp_class": object})
+    bad.loc[5, "igbp_class"] = value
+    p = tmp_path / "bad.csv"
+    bad.to_csv(p, index=False)
+    with pytest.raises(InputError, match=r"igbp_class must be a whole number >= 0.*\[7\]"):
+        read_export_table(p)
+
+
+def test_export_table_refuses_duplicate_class(tmp_path):
+    # two rows for one class: the last silently won (cropland 1 instead of 500 kg/km2/yr)
+    t = read_export_table()
+    crop = t[(t["region"] == "default") & (t["igbp_class"] == 12) & (t["parameter"] == "TN")]
+    p = tmp_path / "dup.csv"
+    pd.concat([t, crop.assign(kg_km2_yr=1.0)], ignore_index=True).to_csv(p, index=False)
+    with pytest.raises(InputError, match="several rows for one region, igbp_class and param"):
+        read_export_table(p)
+
+
 def test_loads_by_source_levels():
     p = pd.DataFrame({"piece_id": [1, 2], "reach_id": [1, 2], "jur_c": ["A", "B"],
                       "jur_r": ["A1", "B1"]})  # fmt: skip

@@ -107,7 +107,8 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
     ------
     InputError
         If the file cannot be read, lacks a column, has a negative or missing coefficient,
-        a row without source, or an unknown ``source_kind``.
+        a row without source, an unknown ``source_kind``, an ``igbp_class`` that is not a
+        whole number >= 0, or two rows for one region, class and parameter.
 
     Examples
     --------
@@ -125,7 +126,26 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
             f"{[*DIFFUSE_KINDS, 'water']}"
         )
         raise InputError(msg)
-    return t.assign(igbp_class=pd.to_numeric(t["igbp_class"]).astype(int))
+    cls = pd.to_numeric(t["igbp_class"], errors="coerce")
+    bad = t.index[~((cls >= 0) & (cls == np.floor(cls)))]
+    if len(bad):
+        msg = (
+            f"export-coefficient table {path or 'shipped'}: igbp_class must be a whole number "
+            f">= 0 (a land-cover class of the raster); bad in row(s) "
+            f"{[int(i) + 2 for i in bad[:10]]} (file line numbers): "
+            f"{t.loc[bad[:10], 'igbp_class'].tolist()}"
+        )
+        raise InputError(msg)
+    t = t.assign(igbp_class=cls.astype(int))
+    dup = t.duplicated(["region", "igbp_class", "parameter"], keep=False)
+    if dup.any():
+        msg = (
+            f"export-coefficient table {path or 'shipped'}: several rows for one region, "
+            f"igbp_class and parameter in row(s) {[int(i) + 2 for i in t.index[dup][:10]]} "
+            "(file line numbers); keep one row each (a region's rows override 'default')"
+        )
+        raise InputError(msg)
+    return t
 
 
 def read_deposition_table(path: str | Path | None = None) -> pd.DataFrame:
