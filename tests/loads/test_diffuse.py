@@ -130,6 +130,16 @@ def test_export_table_refuses_duplicate_class(tmp_path):
         read_export_table(p)
 
 
+def test_landcover_table_class_above_raster_classes(tmp_path, pieces):
+    # a coefficient for class 300 (another scheme's code) with a byte raster: the class
+    # table was sized by the raster's classes only and the call raised an IndexError
+    t = read_export_table()
+    extra = t.iloc[[0]].assign(igbp_class=300, parameter="TN", source_kind="diffuse_urban")
+    r = _raster(tmp_path / "lc.tif", [12, 4])
+    out = landcover_loads(pieces, r, table=pd.concat([t, extra], ignore_index=True))
+    pd.testing.assert_frame_equal(out, landcover_loads(pieces, r, table=t))
+
+
 def test_loads_by_source_levels():
     p = pd.DataFrame({"piece_id": [1, 2], "reach_id": [1, 2], "jur_c": ["A", "B"],
                       "jur_r": ["A1", "B1"]})  # fmt: skip

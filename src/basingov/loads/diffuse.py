@@ -342,7 +342,8 @@ def landcover_loads(
     if basin is not None:  # outside the raster no land is counted
         cover = _landcover_cover(raster, classes, transform, rcrs, basin)
         warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
-    lut = np.zeros(max(256, int(classes.max(initial=0)) + 1))
+    top = max(int(classes.max(initial=0)), int(coef["igbp_class"].to_numpy().max(initial=0)))
+    lut = np.zeros(max(256, top + 1))
     parts = []
     # every kind's cells are valid cells: their boxes and basin weights are computed once
     cells = _Cells(pieces, classes >= 0, transform, rcrs, basin) if (classes >= 0).any() else None
