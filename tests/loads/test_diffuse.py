@@ -10,7 +10,7 @@ import rasterio
 from affine import Affine
 from shapely import LineString, box
 
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.loads.diffuse import (
     deposition_loads,
     export_coefficients,
@@ -138,6 +138,14 @@ def test_landcover_table_class_above_raster_classes(tmp_path, pieces):
     r = _raster(tmp_path / "lc.tif", [12, 4])
     out = landcover_loads(pieces, r, table=pd.concat([t, extra], ignore_index=True))
     pd.testing.assert_frame_equal(out, landcover_loads(pieces, r, table=t))
+
+
+def test_landcover_warns_on_class_without_coefficient(tmp_path, pieces):
+    # class 200 is not in the table: its cell silently exported nothing
+    r = _raster(tmp_path / "lc.tif", [12, 200])
+    with pytest.warns(BasingovWarning, match=r"class\(es\) \[200\] without an export coeff"):
+        out = landcover_loads(pieces, r)
+    assert out["load_kg_day"].sum() == pytest.approx(500.0 / 365.0)
 
 
 def test_loads_by_source_levels():

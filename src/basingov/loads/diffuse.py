@@ -23,6 +23,7 @@ to the nearest piece of the same jurisdiction. Rows carry ``origin_<level>``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -35,7 +36,7 @@ import shapely
 
 from basingov._checks import check_piece_level
 from basingov._tables import read_table
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.io import read_raster, require_projected
 from basingov.loads.population import (
     _Cells,
@@ -334,7 +335,8 @@ def landcover_loads(
     Warns
     -----
     BasingovWarning
-        If the raster covers less than 99 % of ``basin`` (nothing is counted outside it).
+        If the raster covers less than 99 % of ``basin`` (nothing is counted outside it),
+        or has classes without a coefficient (their cells export nothing).
     """
     require_projected(pieces, what="the piece table")
     coef = export_coefficients(parameter, region=region, table=table)
@@ -344,6 +346,19 @@ def landcover_loads(
         warn_partial_cover("land-cover raster", raster, cover, classes.shape, transform)
     top = max(int(classes.max(initial=0)), int(coef["igbp_class"].to_numpy().max(initial=0)))
     lut = np.zeros(max(256, top + 1))
+    valid = classes[classes >= 0]
+    known = np.zeros(lut.size, dtype=bool)
+    known[coef["igbp_class"].to_numpy()] = True
+    unknown = np.flatnonzero((np.bincount(valid, minlength=lut.size) > 0) & ~known)
+    if unknown.size:
+        warnings.warn(
+            f"land-cover raster {raster} has class(es) {unknown[:20].tolist()} without an "
+            f"export coefficient for {parameter} (region {region!r}); their cells export "
+            "nothing: add rows for them to the export-coefficient table, or mark them as "
+            "the raster's nodata",
+            BasingovWarning,
+            stacklevel=2,
+        )
     parts = []
     # every kind's cells are valid cells: their boxes and basin weights are computed once
     cells = _Cells(pieces, classes >= 0, transform, rcrs, basin) if (classes >= 0).any() else None
