@@ -44,6 +44,13 @@ def test_per_capita_coefficients():
         emitted_per_capita_g_day("TN", coefficients={"treatment_removal": 2.0})
 
 
+@pytest.mark.parametrize("value", ["a lot", None, float("inf")])
+def test_per_capita_coefficient_not_a_finite_number(value):
+    # text raised float()'s ValueError, None a TypeError, and inf passed (infinite loads)
+    with pytest.raises(InputError, match="per_capita_g_day must be"):
+        emitted_per_capita_g_day("TN", coefficients={"per_capita_g_day": value})
+
+
 def test_population_loads_conserve_people(tmp_path, reaches):
     # two 1 km cells, 1000 and 500 people; the river crosses cell 1 only; cell 2 goes to the
     # nearest piece. Total load = 1500 people x e / 1000.

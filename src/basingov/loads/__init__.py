@@ -121,6 +121,16 @@ def _check_parameter(parameter: str) -> str:
     return parameter
 
 
+def _coefficient(c: Mapping[str, Any], key: str, default: float) -> float:
+    """Return the load coefficient ``key`` of ``c`` (``default`` if absent) as a float."""
+    v = c.get(key, default)
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        msg = f"load coefficient {key} must be a number, got {v!r}; write it as e.g. {default}"
+        raise InputError(msg) from None
+
+
 def emitted_per_capita_g_day(
     parameter: str, *, coefficients: Mapping[str, float] | None = None
 ) -> float:
@@ -158,10 +168,13 @@ def emitted_per_capita_g_day(
     if unknown:
         msg = f"unknown load coefficient(s) {unknown}; allowed keys are {list(COEFFICIENT_KEYS)}"
         raise InputError(msg)
-    raw = float(c.get("per_capita_g_day", PER_CAPITA_G_DAY[parameter]))
-    rem = float(c.get("treatment_removal", TREATMENT_REMOVAL[parameter]))
-    if not (raw >= 0 and 0 <= rem <= 1):
-        msg = f"per_capita_g_day must be >= 0 and treatment_removal in [0, 1]; got {raw}, {rem}"
+    raw = _coefficient(c, "per_capita_g_day", PER_CAPITA_G_DAY[parameter])
+    rem = _coefficient(c, "treatment_removal", TREATMENT_REMOVAL[parameter])
+    if not (0 <= raw < np.inf and 0 <= rem <= 1):
+        msg = (
+            "per_capita_g_day must be finite and >= 0 and treatment_removal in [0, 1]; "
+            f"got {raw}, {rem}"
+        )
         raise InputError(msg)
     return raw * (1.0 - rem)
 
