@@ -9,7 +9,12 @@ import pytest
 from shapely import box
 
 from basingov.errors import BasingovWarning, InputError
-from basingov.loads.sewage import apply_sewage_factors, census_factors, treatment_removal
+from basingov.loads.sewage import (
+    apply_sewage_factors,
+    census_factors,
+    read_census,
+    treatment_removal,
+)
 
 
 def _plants():
@@ -42,6 +47,21 @@ def test_treatment_removal_statuses():
         treatment_removal("TN", ["XX"])
     with pytest.raises(InputError, match="parameter must be one of"):
         treatment_removal("Hg", ["DE"])
+
+
+def test_read_census_refuses_ambiguous_units_and_text(tmp_path):
+    p = tmp_path / "census.csv"
+    # unit a twice with different counts: the first row was kept silently
+    pd.DataFrame({"id": ["a", "a", "b"], "pop": [10, 20, 5]}).to_csv(p, index=False)
+    with pytest.raises(InputError, match=r"unit\(s\) \['a'\] have several different 'pop'"):
+        read_census(p, id_column="id", value_column="pop")
+    # a count with a thousands separator was taken as missing (the grid kept, silently)
+    pd.DataFrame({"id": ["a", "b"], "pop": ["1,234", "5"]}).to_csv(p, index=False)
+    with pytest.raises(InputError, match=r"not numbers in row\(s\) \[2\].*'1,234'"):
+        read_census(p, id_column="id", value_column="pop")
+    # the same row twice and a blank count are fine
+    pd.DataFrame({"id": ["a", "a", "b", "c"], "pop": [10, 10, 5, None]}).to_csv(p, index=False)
+    assert read_census(p, id_column="id", value_column="pop").to_dict() == {"a": 10, "b": 5}
 
 
 def test_census_factors_whole_and_cut():

@@ -202,7 +202,8 @@ def read_census(path: str | Path, *, id_column: str, value_column: str) -> pd.Se
     Raises
     ------
     InputError
-        If the file cannot be read, lacks a column or has no positive value.
+        If the file cannot be read, lacks a column, has no positive value, a value that is
+        not a number, or several different values for one unit.
     """
     t = read_table(
         path,
@@ -212,10 +213,27 @@ def read_census(path: str | Path, *, id_column: str, value_column: str) -> pd.Se
         hint="set [loads] census_id_column and census_value_column to columns of the table",
     )
     v = pd.to_numeric(t[value_column], errors="coerce")
+    text = v.isna() & t[value_column].notna()
+    if text.any():
+        msg = (
+            f"census table {path}: column {value_column!r} holds values that are not numbers "
+            f"in row(s) {[int(i) + 2 for i in t.index[text][:10]]} (file line numbers): "
+            f"{t.loc[text, value_column].head(5).tolist()}; write plain numbers (no thousands "
+            "separators) and leave a missing count blank"
+        )
+        raise InputError(msg)
     s = pd.Series(v.to_numpy(), index=t[id_column].astype(str).str.strip().to_numpy())
     s = s[s > 0]
     if s.empty:
         msg = f"census table {path}: column {value_column!r} has no positive population"
+        raise InputError(msg)
+    twice = s.groupby(level=0).nunique() > 1
+    if twice.any():
+        msg = (
+            f"census table {path}: unit(s) {twice.index[twice][:10].tolist()} have several "
+            f"different {value_column!r} values; keep one row per unit (a table of several "
+            "years or groups: set census_value_column to one year's column)"
+        )
         raise InputError(msg)
     return s[~s.index.duplicated()]
 
