@@ -10,6 +10,7 @@ from shapely import box
 
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.sewage import (
+    _packaged_removal,
     apply_sewage_factors,
     census_factors,
     read_census,
@@ -47,6 +48,25 @@ def test_treatment_removal_statuses():
         treatment_removal("TN", ["XX"])
     with pytest.raises(InputError, match="parameter must be one of"):
         treatment_removal("Hg", ["DE"])
+
+
+def test_treatment_removal_refuses_bad_table_and_plants():
+    tab = _packaged_removal()
+    cn = tab[tab["country"] == "CN"]
+    # two rows for CN: float() of a Series raised a TypeError
+    with pytest.raises(InputError, match=r"several rows for country and parameter \[\['CN'"):
+        treatment_removal("TN", ["CN"], table=pd.concat([tab, cn]))
+    # no status column: a KeyError
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['status'\]"):
+        treatment_removal("TN", ["CN"], table=tab.drop(columns="status"))
+    # a removal of 1.5 passed (negative loads), text raised float()'s ValueError
+    for v in (1.5, "most"):
+        with pytest.raises(InputError, match=r"removal must be a share in \[0, 1\]"):
+            treatment_removal("TN", ["CN"], table=tab.assign(removal=v))
+    # plants without their country column: a KeyError
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['rptMStateKey'\]"):
+        treatment_removal("TN", ["DE"], plants=_plants().drop(columns="rptMStateKey"))
+    assert treatment_removal("TN", ["CN"], table=tab).loc["CN", "removal"] == 0.655
 
 
 def test_read_census_refuses_ambiguous_units_and_text(tmp_path):

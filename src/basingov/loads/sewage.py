@@ -102,6 +102,30 @@ def _packaged_removal() -> pd.DataFrame:
     return pd.read_csv(p, dtype={"country": str, "parameter": str})
 
 
+def _checked_removal_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Refuse a removal table with missing columns, bad removals or two rows for one key."""
+    need = ["country", "parameter", "removal", "status", "source", "url"]
+    require_columns(table, need, what="the treatment-removal table", hint=f"it needs {need}")
+    r = pd.to_numeric(table["removal"], errors="coerce")
+    bad = ~((r >= 0) & (r <= 1))
+    if bad.any():
+        msg = (
+            f"treatment-removal table: removal must be a share in [0, 1]; bad for "
+            f"{table.loc[bad, ['country', 'parameter']].head(10).values.tolist()}: "
+            f"{table.loc[bad, 'removal'].head(10).tolist()}"
+        )
+        raise InputError(msg)
+    dup = table.duplicated(["country", "parameter"], keep=False)
+    if dup.any():
+        msg = (
+            f"treatment-removal table: several rows for country and parameter "
+            f"{table.loc[dup, ['country', 'parameter']].drop_duplicates().head(10).values.tolist()}"
+            "; keep one row each"
+        )
+        raise InputError(msg)
+    return table.assign(removal=r)
+
+
 def treatment_removal(
     parameter: str,
     countries: Sequence[str],
@@ -133,7 +157,8 @@ def treatment_removal(
     ------
     InputError
         If a country has no value at all (no plants, no table row and no reporting plant
-        to pool).
+        to pool), ``table`` lacks a column, has a removal outside [0, 1] or two rows for
+        one country and parameter, or ``plants`` lacks ``rptMStateKey``.
 
     Examples
     --------
@@ -144,8 +169,15 @@ def treatment_removal(
     check_choice(parameter, UWWTD_LOAD_COLUMNS, name="parameter")
     inc_c, dis_c = UWWTD_LOAD_COLUMNS[parameter]
     stage_c = UWWTD_STAGE_COLUMNS[parameter]
-    tab = _packaged_removal() if table is None else table
+    tab = _packaged_removal() if table is None else _checked_removal_table(table)
     tab = tab[tab["parameter"] == parameter].set_index("country")
+    if plants is not None and len(plants):
+        require_columns(
+            plants,
+            ["rptMStateKey"],
+            what="the treatment-plant table",
+            hint="read it with read_plants",
+        )
     rep = pd.DataFrame()
     r1 = r0 = pooled = np.nan
     if plants is not None and len(plants) and inc_c in plants.columns and dis_c in plants.columns:
