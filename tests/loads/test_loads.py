@@ -19,6 +19,7 @@ from basingov.loads import (
     population_loads,
     station_loads,
 )
+from basingov.loads.sewage import read_plants
 from basingov.network import network_from_table
 
 
@@ -101,6 +102,27 @@ def test_point_sources(reaches):
         point_source_loads(r, plants, tolerance_m=-1)
     with pytest.raises(InputError, match=r"point sources /nonexistent/plants.csv does not exist"):
         point_source_loads(r, "/nonexistent/plants.csv")
+
+
+def _plants_on(reaches, **extra):
+    """Two active plants on the reaches of the fixture (EPSG:32632 moved to 9E)."""
+    r = reaches.reaches.copy()
+    r.geometry = r.geometry.translate(500000, 0)
+    plants = pd.DataFrame(
+        {"uwwState": [1, 1], "uwwCode": ["a", "b"], "uwwLongitude": [9.0, 9.0],
+         "uwwLatitude": [0.0, 0.0], "uwwNDischarge": [36.5, 3.65],
+         "uwwLoadEnteringUWWTP": [1000.0, 2000.0]}
+    )  # fmt: skip
+    return r, plants.assign(**extra)
+
+
+def test_point_sources_state_written_as_text(reaches):
+    # uwwState "1" (a table read as text) compared unequal to 1: every plant was left out
+    r, plants = _plants_on(reaches, uwwState=["1", "2"])
+    out = point_source_loads(r, plants, tolerance_m=1000)
+    assert out["source_id"].tolist() == ["a"]
+    kept = read_plants(plants.assign(rptMStateKey="DE", in_basin=["1", "1"]))
+    assert kept["uwwCode"].tolist() == ["a"]
 
 
 def test_jurisdiction_loads_conserve_and_warn():

@@ -460,8 +460,8 @@ def point_source_loads(
         lon_column="uwwLongitude",
         lat_column="uwwLatitude",
     )
-    if "uwwState" in df.columns:
-        df = df[df["uwwState"] == 1]
+    if "uwwState" in df.columns:  # 1 = active, also when written as text ("1")
+        df = df[pd.to_numeric(df["uwwState"], errors="coerce") == 1]
     reported = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
     pe = (
         pd.to_numeric(df["uwwLoadEnteringUWWTP"], errors="coerce").to_numpy(dtype=np.float64)

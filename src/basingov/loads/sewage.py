@@ -89,10 +89,10 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
             what="treatment-plant table",
             hint="expected the UWWTD v6 layout",
         )
-        if "uwwState" in f.columns:
-            f = f[f["uwwState"] == 1]
+        if "uwwState" in f.columns:  # 1 also when written as text ("1")
+            f = f[pd.to_numeric(f["uwwState"], errors="coerce") == 1]
         if "in_basin" in f.columns:
-            f = f[f["in_basin"] == 1]
+            f = f[pd.to_numeric(f["in_basin"], errors="coerce") == 1]
         out.append(f)
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
