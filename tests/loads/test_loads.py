@@ -125,6 +125,14 @@ def test_point_sources_state_written_as_text(reaches):
     assert kept["uwwCode"].tolist() == ["a"]
 
 
+def test_point_sources_warn_when_none_snaps(reaches):
+    # latitude and longitude swapped: no plant within tolerance, no load and no word said
+    r, plants = _plants_on(reaches, uwwLongitude=[0.0, 0.0], uwwLatitude=[9.0, 9.0])
+    with pytest.warns(BasingovWarning, match="none of the 2 active plants with a load"):
+        out = point_source_loads(r, plants, tolerance_m=1000)
+    assert out.empty
+
+
 def test_jurisdiction_loads_conserve_and_warn():
     p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_id": [1, 1, 2], "length_km": [1.0, 3.0, 2.0],
                       "jur_country": ["A", "B", "B"]})  # fmt: skip

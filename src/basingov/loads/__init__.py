@@ -435,6 +435,11 @@ def point_source_loads(
         If the file cannot be read, a column is missing or the tolerance is negative.
     CRSError
         If ``reaches`` is not projected.
+
+    Warns
+    -----
+    BasingovWarning
+        If no active plant with a load lies within ``tolerance_m`` of a reach.
     """
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(reaches, what="the reach table")
@@ -488,6 +493,15 @@ def point_source_loads(
         len(df),
         tolerance_m,
     )
+    if pidx.size == 0 and ok.any():
+        warnings.warn(
+            f"point sources: none of the {int(ok.sum())} active plants with a load lies "
+            f"within tolerance_m = {tolerance_m:g} m of a reach, so they add no load; check "
+            "that uwwLatitude/uwwLongitude are WGS84 degrees (not swapped) and the plants "
+            "are in the basin",
+            BasingovWarning,
+            stacklevel=2,
+        )
     pg = pts.to_numpy()[pidx]
     ids = (
         df["uwwCode"].astype(str).to_numpy()[pidx] if "uwwCode" in df.columns else pidx.astype(str)
