@@ -153,6 +153,12 @@ def test_jurisdiction_loads_conserve_and_warn():
         jurisdiction_loads(p, t.drop(columns="load_kg_day"), level="country")
     with pytest.raises(InputError, match="needs reaches"):
         jurisdiction_loads(p, t, level="country", by="area")
+    # pieces without length_km, reaches without reach_id: KeyErrors before
+    with pytest.raises(InputError, match=r"piece table lacks column\(s\) \['length_km'\]"):
+        jurisdiction_loads(p.drop(columns="length_km"), t, level="country")
+    areas = pd.DataFrame({"local_area_km2": [1.0, 2.0]})
+    with pytest.raises(InputError, match="needs reaches with reach_id and local_area_km2"):
+        jurisdiction_loads(p, t, level="country", by="area", reaches=areas)
 
 
 def test_station_and_incremental_loads(reaches):

@@ -578,10 +578,14 @@ def jurisdiction_loads(
     col = f"jur_{level}"
     # a missing column, or a blank or text load, is an error, not a silent 0
     check_table(table, what="the emissions table", **JURISDICTION_TABLE_CHECKS)
+    require_columns(
+        pieces, ["piece_id", "reach_id", "length_km"], what="the piece table",
+        hint="pass the pieces of basingov.overlay.split_reaches",
+    )  # fmt: skip
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
-        if reaches is None or "local_area_km2" not in reaches.columns:
-            msg = "by='area' needs reaches with a local_area_km2 column"
+        if reaches is None or not {"reach_id", "local_area_km2"} <= set(reaches.columns):
+            msg = "by='area' needs reaches with reach_id and local_area_km2 columns"
             raise InputError(msg)
         area = pd.Series(
             reaches["local_area_km2"].to_numpy(float), index=reaches["reach_id"].to_numpy()
