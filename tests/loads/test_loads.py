@@ -207,6 +207,16 @@ def _two_states(tmp_path):
     return jur, path
 
 
+@pytest.mark.parametrize("value", [np.nan, "x", -1.0])
+def test_incremental_loads_refuse_a_bad_station_load(reaches, value):
+    # NaN spread NaN loads over the area silently, text raised a numpy ValueError
+    st = pd.DataFrame({"station_id": ["s", "t"], "reach_id": [1, 3], "load_kg_day": [1.0, 2.0]})
+    st["load_kg_day"] = st["load_kg_day"].astype(object)
+    st.loc[1, "load_kg_day"] = value
+    with pytest.raises(InputError, match=r"station\(s\) \['t'\] have no load_kg_day >= 0"):
+        incremental_loads(reaches, st)
+
+
 def test_population_loads_keep_people_in_their_jurisdiction(tmp_path):
     jur, path = _two_states(tmp_path)
     # piece 10 in A (reaching into cell 0's A half), piece 11 far off in B

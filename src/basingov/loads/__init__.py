@@ -676,7 +676,8 @@ def incremental_loads(net: Any, stations: pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     InputError
-        On missing columns, unknown reach ids or two stations on one reach.
+        On missing columns, unknown reach ids, two stations on one reach or a station
+        load that is missing, not a number or negative.
 
     Warns
     -----
@@ -702,7 +703,15 @@ def incremental_loads(net: Any, stations: pd.DataFrame) -> pd.DataFrame:
     for i in np.asarray(net.order)[::-1]:
         d = idx_ds[i]
         lab[i] = at[i] if at[i] >= 0 else (lab[d] if d >= 0 else -1)
-    load = stations["load_kg_day"].to_numpy(dtype=np.float64)
+    load = pd.to_numeric(stations["load_kg_day"], errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~(np.isfinite(load) & (load >= 0))
+    if bad.any():
+        msg = (
+            f"station(s) {stations['station_id'].to_numpy()[bad][:10].tolist()} have no "
+            f"load_kg_day >= 0 ({stations['load_kg_day'].to_numpy()[bad][:10].tolist()}); "
+            "drop stations without a measured load"
+        )
+        raise InputError(msg)
     below = np.array([lab[idx_ds[p]] if idx_ds[p] >= 0 else -1 for p in pos], dtype=np.int64)
     upstream = np.bincount(below[below >= 0], weights=load[below >= 0], minlength=pos.size)
     inc = load - upstream
