@@ -203,6 +203,10 @@ def test_station_load_table_observed_flow():
     with pytest.raises(InputError, match=r"layer lacks column\(s\) \[.snapped.\].*monitoring"):
         station_load_table(net, _stations().drop(columns="snapped"), pd.DataFrame(),
                            parameter="TN", station_loads=loads)  # fmt: skip
+    # station loads without n_samples: a KeyError before
+    with pytest.raises(InputError, match=r"station loads lacks column\(s\) \['n_samples'\]"):
+        station_load_table(net, _stations(), pd.DataFrame(), parameter="TN",
+                           station_loads=loads.drop(columns="n_samples"))  # fmt: skip
 
 
 def test_station_load_table_network_flow_and_area_check():

@@ -431,6 +431,12 @@ def station_load_table(
         if station_loads is None:
             msg = "flow='observed' needs station_loads (the monitoring mass balance)"
             raise InputError(msg)
+        require_columns(
+            station_loads,
+            ["station_id", "parameter", "load_kg_day", "n_samples", "mean_flow_m3s"],
+            what="the station loads",
+            hint="pass MassBalance.calibration_observations of the monitoring stage",
+        )
         ld = station_loads[station_loads["parameter"] == parameter]
         ld = ld.set_index(ld["station_id"].astype(str))
         ld = ld[~ld.index.duplicated()]
