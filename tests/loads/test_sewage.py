@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from shapely import box
 
-from basingov.errors import BasingovWarning, InputError
+from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.loads.sewage import (
     _packaged_removal,
     apply_sewage_factors,
@@ -82,6 +82,24 @@ def test_read_census_refuses_ambiguous_units_and_text(tmp_path):
     # the same row twice and a blank count are fine
     pd.DataFrame({"id": ["a", "a", "b", "c"], "pop": [10, 10, 5, None]}).to_csv(p, index=False)
     assert read_census(p, id_column="id", value_column="pop").to_dict() == {"a": 10, "b": 5}
+
+
+def test_census_factors_refuse_unprojected_jurisdictions():
+    # the 250 m outline tolerance was taken as 250 degrees: every unit "cut", silently;
+    # jurisdictions without CRS raised geopandas' ValueError
+    crs = "EPSG:32632"
+    basin = gpd.GeoDataFrame(geometry=[box(-5000, -5000, 6000, 6000)], crs=crs)
+    j = gpd.GeoDataFrame(
+        {"jur_id": ["A"], "level": [0], "level_name": ["county"], "parent_id": [""]},
+        geometry=[box(0, 0, 1000, 1000)],
+        crs=crs,
+    )
+    grid, census = pd.Series({"A": 100.0}), pd.Series({"A": 200.0})
+    assert census_factors(grid, census, j, basin, level="county")["factor"].item() == 2.0
+    with pytest.raises(CRSError, match="geographic CRS EPSG:4326"):
+        census_factors(grid, census, j.to_crs(4326), basin, level="county")
+    with pytest.raises(CRSError, match="has no CRS"):
+        census_factors(grid, census, j.set_crs(None, allow_override=True), basin, level="county")
 
 
 def test_census_factors_whole_and_cut():

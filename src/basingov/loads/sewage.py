@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_choice, require_columns
+from basingov._checks import check_choice, require_columns, require_projected
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
@@ -317,6 +317,13 @@ def census_factors(
         Indexed by ``jur_id``: ``grid_people, census_people, whole, factor, factor_status``
         (``census`` for whole units; otherwise why the grid is kept).
 
+    Raises
+    ------
+    InputError
+        If the level has no jurisdictions.
+    CRSError
+        If ``whole_units`` is False and ``jurisdictions`` have no CRS or a geographic one.
+
     Warns
     -----
     BasingovWarning
@@ -332,7 +339,8 @@ def census_factors(
         whole = np.isin(ids, np.asarray(list(whole_units), dtype=str))
     elif whole_units:
         whole = np.ones(ids.size, dtype=bool)
-    else:
+    else:  # the outline tolerance is in metres
+        require_projected(j, what="the jurisdictions (census_factors measures in metres)")
         outline = basin.to_crs(j.crs).union_all().boundary
         ring = shapely.buffer(outline, outline_tolerance_m)
         bnd = shapely.boundary(j.geometry.to_numpy())
