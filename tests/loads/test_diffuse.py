@@ -148,6 +148,20 @@ def test_landcover_warns_on_class_without_coefficient(tmp_path, pieces):
     assert out["load_kg_day"].sum() == pytest.approx(500.0 / 365.0)
 
 
+@pytest.mark.parametrize(("dtype", "values"), [("float32", [12.7, 4.0]), ("int16", [12, -3])])
+def test_landcover_refuses_cells_that_are_not_classes(tmp_path, pieces, dtype, values):
+    # a bilinear-resampled grid (12.7) was cut to class 12, a negative code taken as no
+    # land: both silently
+    data = np.array([values], dtype=dtype)
+    tr = Affine(1000.0, 0.0, 0.0, 0.0, -1000.0, 1000.0)
+    p = tmp_path / "lc.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=2, height=1, count=1, dtype=dtype,
+                       crs=CRS, nodata=255, transform=tr) as dst:  # fmt: skip
+        dst.write(data, 1)
+    with pytest.raises(InputError, match=r"1 cell\(s\) that are not a class"):
+        landcover_loads(pieces, p)
+
+
 def test_loads_by_source_levels():
     p = pd.DataFrame({"piece_id": [1, 2], "reach_id": [1, 2], "jur_c": ["A", "B"],
                       "jur_r": ["A1", "B1"]})  # fmt: skip

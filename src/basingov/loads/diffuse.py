@@ -219,7 +219,8 @@ def check_landcover_raster(raster: str | Path, *, basin: gpd.GeoDataFrame | None
     Raises
     ------
     InputError
-        If the raster cannot be read or misses the basin.
+        If the raster cannot be read, holds a cell that is not a class (a whole number
+        >= 0) or misses the basin.
     CRSError
         If it has no CRS.
     """
@@ -245,6 +246,17 @@ def _landcover_cover(
 
 def _read_classes(raster: str | Path) -> tuple[np.ndarray, Any, Any]:
     rb = read_raster(raster, what="land-cover raster")
+    vals = np.ma.compressed(rb.data)
+    if vals.dtype.kind != "u":  # classes are whole numbers >= 0: refuse anything else
+        bad = ~(np.isfinite(vals) & (vals >= 0) & (vals == np.floor(vals)))
+        if bad.any():
+            msg = (
+                f"land-cover raster {raster} holds {int(bad.sum())} cell(s) that are not a "
+                f"class (a whole number >= 0), e.g. {np.unique(vals[bad])[:5].tolist()}; "
+                "resample land cover by nearest neighbour (not bilinear) and mark missing "
+                "cells as the raster's nodata"
+            )
+            raise InputError(msg)
     classes = np.ma.filled(rb.data.astype(np.int64), -1)
     return classes, rb.transform, rb.crs
 
@@ -326,8 +338,8 @@ def landcover_loads(
     Raises
     ------
     InputError
-        If the raster cannot be read, does not overlap ``basin`` or the parameter has no
-        coefficients.
+        If the raster cannot be read, holds a cell that is not a class (a whole number
+        >= 0), does not overlap ``basin`` or the parameter has no coefficients.
     CRSError
         If ``pieces`` is not projected or the raster has no CRS (or one that cannot be
         projected).
