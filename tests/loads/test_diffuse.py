@@ -162,6 +162,14 @@ def test_landcover_refuses_cells_that_are_not_classes(tmp_path, pieces, dtype, v
         landcover_loads(pieces, p)
 
 
+def test_raster_loads_refuse_empty_pieces(tmp_path, pieces):
+    # no piece: every load was lost and an empty table came back, silently
+    r = _raster(tmp_path / "lc.tif", [12, 0])
+    for loads_of in (landcover_loads, deposition_loads):
+        with pytest.raises(InputError, match="the piece table is empty"):
+            loads_of(pieces.iloc[:0], r, region="CN")
+
+
 def test_loads_by_source_levels():
     p = pd.DataFrame({"piece_id": [1, 2], "reach_id": [1, 2], "jur_c": ["A", "B"],
                       "jur_r": ["A1", "B1"]})  # fmt: skip

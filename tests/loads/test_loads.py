@@ -73,6 +73,9 @@ def test_population_loads_conserve_people(tmp_path, reaches):
         population_loads(pieces, tmp_path / "missing.tif")
     with pytest.raises(CRSError, match="projected CRS"):
         population_loads(pieces.to_crs(4326), path)
+    # no piece at all: the 1500 people were lost silently (an empty table)
+    with pytest.raises(InputError, match="the piece table is empty"):
+        population_loads(pieces.iloc[:0], path)
 
 
 def test_point_sources(reaches):

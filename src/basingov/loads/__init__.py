@@ -48,6 +48,7 @@ from basingov.loads.population import (
     _project_cells,
     place_on_pieces,
     raster_cover,
+    require_pieces,
     warn_partial_cover,
 )
 
@@ -261,6 +262,7 @@ def population_loads(
     """
     e = emitted_per_capita_g_day(parameter, coefficients=coefficients)
     require_projected(pieces, what="the piece table")
+    require_pieces(pieces)
     rb = read_raster(raster, what="population raster", band=band)
     data = cast(np.ma.MaskedArray, rb.data.astype(np.float64))
     transform, rcrs = rb.transform, rb.crs

@@ -44,6 +44,7 @@ from basingov.loads.population import (
     basin_clip,
     place_on_pieces,
     raster_cover,
+    require_pieces,
     warn_partial_cover,
 )
 
@@ -351,6 +352,7 @@ def landcover_loads(
         or has classes without a coefficient (their cells export nothing).
     """
     require_projected(pieces, what="the piece table")
+    require_pieces(pieces)
     coef = export_coefficients(parameter, region=region, table=table)
     classes, transform, rcrs = _read_classes(raster)
     if basin is not None:  # outside the raster no land is counted
@@ -414,6 +416,7 @@ def deposition_loads(
         As :func:`landcover_loads`.
     """
     require_projected(pieces, what="the piece table")
+    require_pieces(pieces)
     row = deposition_rate(parameter, region=region, table=table)
     if row is None:
         return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])

@@ -394,6 +394,16 @@ def _population_by_jurisdiction(
     return plan.loads(np.arange(cg.size), pop, e)
 
 
+def require_pieces(pieces: gpd.GeoDataFrame) -> None:
+    """Refuse an empty piece table: a raster's loads would have no piece to go to."""
+    if len(pieces) == 0:
+        msg = (
+            "the piece table is empty: the raster's loads have no river piece to go to; "
+            "pass the pieces of basingov.overlay.split_reaches for the basin's network"
+        )
+        raise InputError(msg)
+
+
 def basin_clip(pieces: gpd.GeoDataFrame, basin: gpd.GeoDataFrame | None) -> Any:
     """Return the basin polygon in the pieces' CRS as one geometry (None without a basin)."""
     return None if basin is None else basin.to_crs(pieces.crs).union_all()
