@@ -125,6 +125,9 @@ def test_calibration_errors_and_uncalibrated():
         calibrate(net, loads, st, fit_sources=["diffuse_agriculture"])
     with pytest.raises(InputError, match="lacks column 'reach_id'"):
         calibrate(net, loads.drop(columns="reach_id"), st, fit_sources=[])
+    # a string was taken as its letters: no source fitted, silently
+    with pytest.raises(InputError, match=r"write \['population_raster'\]"):
+        calibrate(net, loads, st, fit_sources="population_raster")
     u = uncalibrated("no data", ["population_raster"])
     assert u.status == "uncalibrated"
     assert u.skill["reason"] == "no data"

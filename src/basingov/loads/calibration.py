@@ -554,6 +554,12 @@ def calibrate(
         has no observed load > 0 or a position outside the network, or the weights are
         not one finite number >= 0 per station.
     """
+    if isinstance(fit_sources, str):  # set("population_raster") is a set of letters
+        msg = (
+            f"fit_sources must be a list of source kinds, got the string {fit_sources!r}; "
+            f"write [{fit_sources!r}]"
+        )
+        raise InputError(msg)
     for c in ("reach_id", "load_source", "load_kg_day"):
         if c not in loads.columns:
             msg = f"the load table lacks column {c!r} (reach_id is needed to route by source)"
