@@ -655,5 +655,18 @@ def read_run_table(path: str | Path) -> pd.DataFrame:
     >>> _ = p.write_text("jur_id,value\n001,2.5\n", encoding="utf-8")
     >>> read_run_table(p).to_dict("records")
     [{'jur_id': '001', 'value': 2.5}]
+    >>> _ = p.write_text("", encoding="utf-8")
+    >>> read_run_table(p)
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: .../t.csv cannot be read as a table (No columns to parse ...
     """
-    return pd.read_csv(path, dtype=RUN_TEXT_COLUMNS, keep_default_na=True, low_memory=False)
+    try:
+        return pd.read_csv(path, dtype=RUN_TEXT_COLUMNS, keep_default_na=True, low_memory=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        run = Path(path).parent.parent
+        msg = (  # a run writes every table whole, with its header line: this one was damaged
+            f"{path} cannot be read as a table ({exc}); the run folder {run} is damaged: "
+            f"re-run the basin into it (basingov run BASIN -o {run} --overwrite)"
+        )
+        raise InputError(msg) from None

@@ -167,6 +167,19 @@ def test_optional_table_with_wrong_columns_names_file_and_columns(staged_run):
         maps.basin_map(staged_run)
 
 
+@pytest.mark.parametrize("text", ["", 'a,b\n1,"2\n'], ids=["emptied", "cut"])
+def test_damaged_table_names_the_file_and_the_fix(taihu_run, tmp_path, text):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    (run / "tables" / "dependency.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"dependency\.csv cannot be read as a table .* re-run the basin"
+    ):
+        maps.basin_map(run)
+
+
 def test_priority_value_that_is_no_section_or_pair(staged_run):
     import pyogrio
 
