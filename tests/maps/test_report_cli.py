@@ -73,6 +73,31 @@ def test_report_tables_match_the_run(taihu_run):
     )
 
 
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("dependency", "jur_id"),
+        ("spillover_indicators", "generated"),
+        ("spillover_indicators", "net_balance_first"),  # imported_first left: a damaged table
+        ("crossing_flux", "load_kg_day"),
+        ("spillover_matrix", "origin"),
+    ],
+)
+def test_a_run_table_without_a_column_read_names_file_and_column(
+    taihu_run, tmp_path, table, column
+):
+    import shutil
+
+    import pandas as pd
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    path = run / "tables" / f"{table}.csv"
+    pd.read_csv(path, dtype=str).drop(columns=column).to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"{table}\.csv lacks column\(s\) \['{column}'\]"):
+        report_content(run)
+
+
 def test_report_refuses_to_overwrite(taihu_run, tmp_path):
     (tmp_path / "rep").mkdir()
     with pytest.raises(OutputExistsError, match="already exists"):

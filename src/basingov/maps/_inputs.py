@@ -132,6 +132,20 @@ class RunData:
 #: How to fix a run output that lacks a column the maps and the report read.
 _COLUMN_HINT = "rename the columns or rerun the stage that writes it"
 
+#: The columns the maps and the report read of the tables every run writes (the optional
+#: ones are :data:`OPTIONAL_INPUTS`): :class:`RunTables` checks them when it reads one.
+#: ``spillover_indicators`` of a run written before ``imported_first`` existed lacks the
+#: three ``*_first`` columns; a table with ``imported_first`` needs the other two.
+RUN_TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "dependency": ("jur_id",),
+    "spillover_indicators": (
+        "jur_id", "level_name", "generated", "imported", "imported_share", "exported",
+        "net_balance",
+    ),
+    "crossing_flux": ("crossing_id", "origin", "load_kg_day"),
+    "spillover_matrix": ("origin", "receptor", "level_name", "load_kg_day"),
+}  # fmt: skip
+
 
 def read_layer(
     gpkg: Path, name: str, columns: Collection[str] | None = None
@@ -191,7 +205,15 @@ class RunTables(Mapping[str, pd.DataFrame]):
                     f"tables/{name}.csv is read before it is written (ready: {sorted(self._ready)})"
                 )
                 raise RuntimeError(msg)
-            self._read[name] = read_run_table(self._folder / f"{name}.csv")
+            path = self._folder / f"{name}.csv"
+            df = read_run_table(path)
+            need = RUN_TABLE_COLUMNS.get(name, ())
+            if "imported_first" in df.columns:
+                need = (*need, "exported_first", "net_balance_first")
+            run = self._folder.parent
+            hint = f"re-run the basin into it (basingov run BASIN -o {run} --overwrite)"
+            require_columns(df, need, what=str(path), hint=hint)
+            self._read[name] = df
         return self._read[name]
 
     def __contains__(self, name: object) -> bool:  # without reading the table
