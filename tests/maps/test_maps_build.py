@@ -199,6 +199,26 @@ def test_read_run_errors(tmp_path):
         maps.read_run(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "kind"),
+    [
+        ("key_indicators", None, "object"),
+        ("governance", "MRC", "object"),
+        ("warnings", "w", "array"),
+    ],
+)
+def test_summary_section_of_the_wrong_type_is_named(taihu_run, tmp_path, key, value, kind):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary[key] = value
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    with pytest.raises(InputError, match=rf"summary\.json: '{key}' is .*, not a JSON {kind}"):
+        maps.read_run(run)
+
+
 def test_write_basin_map_refuses_to_overwrite(taihu_run, tmp_path):
     target = tmp_path / "m.html"
     target.write_text("keep")

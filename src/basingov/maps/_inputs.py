@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -226,6 +227,14 @@ class RunTables(Mapping[str, pd.DataFrame]):
         return len(self._names)
 
 
+#: The sections of ``summary.json`` the maps and the report read, and their JSON type
+#: (each may be missing: the map and the report then leave out what it says).
+_SUMMARY_SECTIONS: dict[str, type] = {
+    "key_indicators": dict, "counts": dict, "network": dict, "governance": dict,
+    "warnings": list,
+}  # fmt: skip
+
+
 def read_run(
     run_dir: str | Path,
     *,
@@ -268,6 +277,13 @@ def read_run(
     """
     run, summary, basin, gpkg = read_run_files(run_dir)
     hint = f"re-run the basin: basingov run {basin} -o {run} --overwrite"
+    for key, kind in _SUMMARY_SECTIONS.items():
+        if key in summary and not isinstance(summary[key], kind):
+            msg = (
+                f"{run / 'summary.json'}: {key!r} is {json.dumps(summary[key])[:60]}, not a "
+                f"JSON {'object' if kind is dict else 'array'}; {hint}"
+            )
+            raise InputError(msg)
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
     missing = [lv for lv in REQUIRED_LAYERS if lv not in present]
     if missing:
