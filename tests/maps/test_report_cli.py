@@ -134,6 +134,22 @@ def test_cli_map_folder_with_index(taihu_run, staged_run, tmp_path):
     assert res.exit_code != 0
 
 
+@pytest.mark.parametrize("area", [None, "unknown"])
+def test_map_folder_index_of_a_run_without_a_basin_area(taihu_run, tmp_path, area):
+    import shutil
+
+    from basingov.maps import write_map_folder
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary["key_indicators"]["basin_area_km2"] = area
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    index = write_map_folder([run], tmp_path / "maps")
+    assert "<td>nan</td>" in index.read_text(encoding="utf-8")  # as without the key
+    assert (tmp_path / "maps" / "taihu.html").is_file()
+
+
 def test_cli_map_runs_a_basin_name_first(tmp_path):
     out = tmp_path / "taihu.html"
     # the run warns that most Taihu stations (published without coordinates) are left

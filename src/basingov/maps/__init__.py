@@ -269,6 +269,20 @@ def run_map_page(
     return page, dict(getattr(m, "_basingov_info", {}))
 
 
+def _number(value: Any) -> float:
+    """Return a summary figure as a float, NaN when it is missing or no number (null, text).
+
+    Examples
+    --------
+    >>> _number(2.5), _number(None), _number("x")
+    (2.5, nan, nan)
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
 def write_map_folder(
     runs: Sequence[str | Path], out_dir: str | Path, *, overwrite: bool = False
 ) -> Path:
@@ -324,7 +338,7 @@ def write_map_folder(
         rows.append(
             f"<tr><td><a href='{html.escape(target.name)}'>"
             f"{html.escape(str(d.summary.get('title', d.basin)))}</a></td>"
-            f"<td>{key.get('basin_area_km2', float('nan')):,.0f}</td>"
+            f"<td>{_number(key.get('basin_area_km2')):,.0f}</td>"
             f"<td>{counts.get('crossings', '')}</td>"
             f"<td>{html.escape(str(d.summary.get('governance', {}).get('body', '')))}</td>"
             f"<td>{target.stat().st_size / 1e6:.1f} MB</td></tr>"
