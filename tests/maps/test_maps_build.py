@@ -219,6 +219,25 @@ def test_summary_section_of_the_wrong_type_is_named(taihu_run, tmp_path, key, va
         maps.read_run(run)
 
 
+@pytest.mark.parametrize(
+    ("layer", "column"), [("jurisdictions", "level_name"), ("dependency_edges", "to_jur")]
+)
+def test_required_layer_without_a_column_read_names_it(taihu_run, tmp_path, layer, column):
+    import shutil
+
+    import pyogrio
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    gpkg = run / "taihu.gpkg"
+    df = pyogrio.read_dataframe(gpkg, layer=layer).drop(columns=column)
+    pyogrio.write_dataframe(df, gpkg, layer=layer, layer_options={"OVERWRITE": "YES"})
+    with pytest.raises(
+        InputError, match=rf"GeoPackage layer '{layer}' of .* lacks column\(s\) \['{column}'\]"
+    ):
+        maps.basin_map(run)
+
+
 def test_write_basin_map_refuses_to_overwrite(taihu_run, tmp_path):
     target = tmp_path / "m.html"
     target.write_text("keep")

@@ -23,6 +23,14 @@ __all__ = ["MAP_LAYER_COLUMNS", "MAP_TABLES", "OPTIONAL_INPUTS", "RunData", "Run
 REQUIRED_LAYERS = ("jurisdictions", "basin", "reaches", "crossings", "dependency_edges")
 #: Layers read when present.
 OPTIONAL_LAYERS = ("stations", "priority")
+#: The attributes a map and the report read of the required layers: :func:`read_run`
+#: checks them.
+REQUIRED_LAYER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "jurisdictions": ("jur_id", "name", "level", "level_name"),
+    "reaches": ("reach_id", "downstream_id"),
+    "crossings": ("crossing_id", "from_jur", "to_jur", "level_name", "reach_id", "fraction"),
+    "dependency_edges": ("from_jur", "to_jur", "level_name", "n_crossings"),
+}
 
 #: The attributes a basin map reads of a layer of which it reads few: the river names,
 #: sizes and loads drawn and the network :func:`pair_loads` walks of ``reaches`` (the
@@ -293,6 +301,8 @@ def read_run(
     for name in (*REQUIRED_LAYERS, *OPTIONAL_LAYERS):
         if name in present:
             df = read_layer(gpkg, name, None if columns is None else columns.get(name))
+            need = REQUIRED_LAYER_COLUMNS.get(name, ())
+            require_columns(df, need, what=f"GeoPackage layer {name!r} of {gpkg}", hint=hint)
             for col in RUN_TEXT_COLUMNS:
                 if col in df.columns:
                     df[col] = df[col].astype("string").astype(object).where(df[col].notna())
