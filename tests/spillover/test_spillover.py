@@ -328,11 +328,11 @@ def test_piece_network_refuses_the_pieces_of_another_network(basin):
     net, pieces, _ = basin
     cols = ["reach_id", "downstream_id", "local_area_km2", "velocity_ms", "geometry"]
     small = network_from_table(net.reaches.iloc[[2]][cols])
-    with pytest.raises(InputError, match=r"reach_pos outside \[0, 1\).*split_reaches"):
+    with pytest.raises(InputError, match=r"\(reach_pos\) outside \[0, 1\).*split_reaches"):
         piece_network(small, pieces)
     bad = pieces.copy()
     bad.loc[0, "reach_pos"] = -1
-    with pytest.raises(InputError, match=r"1 piece\(s\) have a reach_pos outside \[0, 3\)"):
+    with pytest.raises(InputError, match=r"1 piece\(s\) have a reach position \(reach_pos\) out"):
         piece_network(net, bad)
     other = network_from_table(
         net.reaches[cols].assign(reach_id=[11, 12, 13], downstream_id=[13, 13, -1])
@@ -373,11 +373,11 @@ def test_monte_carlo_refuses_loads_and_pieces_of_another_network(basin):
         monte_carlo_matrix(one, pn1, ol, level="country", runs=2)
     # the piece network of one network run on another network's reaches: an IndexError
     _, src = node_loads(pn, loads)
-    with pytest.raises(InputError, match=r"reach position outside \[0, 1\).*network the pieces"):
+    with pytest.raises(InputError, match=r"\(reach_pos\) outside \[0, 1\).*network the pieces"):
         monte_carlo_matrix(one, pn, src, level="country", runs=2)
     from basingov.spillover.decay import piece_keep
 
-    with pytest.raises(InputError, match=r"reach position outside \[0, 1\)"):
+    with pytest.raises(InputError, match=r"reach position \(reach_pos\) outside \[0, 1\)"):
         piece_keep(one, pn.reach_pos, pn.phi)
 
 

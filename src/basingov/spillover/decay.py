@@ -599,14 +599,28 @@ def piece_keep(
     return _pieces_keep(keep_r, lake_r, rp, phi)
 
 
-def _check_reach_pos(rp: np.ndarray, n_reaches: int) -> None:
-    """Raise unless every piece's reach position is a reach of a network of ``n_reaches``."""
+def _check_reach_pos(
+    rp: np.ndarray,
+    n_reaches: int,
+    *,
+    piece_ids: np.ndarray | None = None,
+    hint: str = "pass the network the pieces were made on",
+) -> None:
+    """Raise unless every piece's reach position is a reach of a network of ``n_reaches``.
+
+    The message names the pieces by ``piece_ids`` when given, else by their positions.
+    """
     off = np.flatnonzero((rp < 0) | (rp >= n_reaches))
     if off.size:
+        which = (
+            f"pieces {off[:10].tolist()}"
+            if piece_ids is None
+            else f"piece_id {piece_ids[off[:10]].tolist()}"
+        )
         msg = (
-            f"{off.size} piece(s) have a reach position outside [0, {n_reaches}) (the network "
-            f"has {n_reaches} reaches), e.g. pieces {off[:10].tolist()} at "
-            f"{rp[off[:10]].tolist()}; pass the network the pieces were made on"
+            f"{off.size} piece(s) have a reach position (reach_pos) outside [0, {n_reaches}) "
+            f"(the network has {n_reaches} reaches), e.g. {which} at "
+            f"{rp[off[:10]].tolist()}; {hint}"
         )
         raise InputError(msg)
 

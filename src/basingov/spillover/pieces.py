@@ -13,7 +13,7 @@ from basingov.errors import InputError
 from basingov.network import csr_reverse
 from basingov.overlay import PieceGraph
 from basingov.spillover._kernels import stretch_labels
-from basingov.spillover.decay import DecayModel, piece_keep
+from basingov.spillover.decay import DecayModel, _check_reach_pos, piece_keep
 from basingov.spillover.routing import RoutingGraph, route, routing_graph
 
 
@@ -126,14 +126,7 @@ def piece_network(net: Any, pieces: pd.DataFrame) -> PieceNetwork:
     n_r = len(net.reaches)
     rpos = p["reach_pos"].to_numpy(dtype=np.int64)
     hint = "make the piece table with basingov.overlay.split_reaches on this same network"
-    off = np.flatnonzero((rpos < 0) | (rpos >= n_r))
-    if off.size:
-        msg = (
-            f"{off.size} piece(s) have a reach_pos outside [0, {n_r}) (the network has {n_r} "
-            f"reaches), e.g. piece_id {p['piece_id'].to_numpy()[off[:10]].tolist()} at "
-            f"reach_pos {rpos[off[:10]].tolist()}; {hint}"
-        )
-        raise InputError(msg)
+    _check_reach_pos(rpos, n_r, piece_ids=p["piece_id"].to_numpy(), hint=hint)
     if "reach_id" in p.columns:
         other = np.flatnonzero(p["reach_id"].to_numpy() != net.reaches["reach_id"].to_numpy()[rpos])
         if other.size:
