@@ -61,6 +61,13 @@ def test_warn_equals_the_cli(taihu):
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout) == json.loads(json.dumps(r.as_dict(), allow_nan=False))
+    # --mode is read in any case, as query's --mode is (it was a usage error in lower case)
+    low = CliRunner().invoke(
+        cli, ["spill", "taihu", "--at", "119.924,31.781", "--mass", "100", "--mode", "dd",
+              "--decay", "0.2"],
+    )  # fmt: skip
+    assert low.exit_code == 0, low.output
+    assert json.loads(low.stdout) == json.loads(res.stdout)
     # a datetime and its ISO text give the same times
     t = dt.datetime(2026, 11, 23, 8)
     a = warn(taihu, CHANGZHOU, 1.0, time=t).notifications["peak_time"]

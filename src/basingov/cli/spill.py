@@ -36,6 +36,7 @@ __all__ = ["spill"]
     choices=DOWNSTREAM_MODES,
     default="DM",
     help_text="Follow the main stem (DM) or every diversion (DD).",
+    case_sensitive=False,
 )
 @click.option(
     "--dispersion",
@@ -129,7 +130,7 @@ def spill(
         mass,
         time=time_,
         network=network,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode.upper(),  # type: ignore[arg-type]
         dispersion_m2_s=dispersion,
         decay_per_day=decay,
         tolerance_m=tolerance,
