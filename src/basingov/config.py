@@ -761,15 +761,24 @@ def _check_loads_extra(ld: LoadsSection, boundaries: Any, errs: _Collector) -> N
         errs.add("[loads].census needs census_level (the level its ids belong to)")
 
 
-def _number_table(value: Any, where: str, errs: _Collector) -> dict[str, float] | None:
+def _number_table(
+    value: Any,
+    where: str,
+    errs: _Collector,
+    *,
+    nonneg: bool = False,
+    example: str = "(e.g. {TP = 0.05})",
+) -> dict[str, float] | None:
+    """Return a TOML table of finite numbers (>= 0 with ``nonneg``), or None once said why."""
     if not isinstance(value, Mapping) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
     ):
-        errs.add(f"{where} must be a table of numbers (e.g. {{TP = 0.05}}), got {value!r}")
+        errs.add(f"{where} must be a table of numbers {example}, got {value!r}")
         return None
-    bad = {k: v for k, v in value.items() if not math.isfinite(v)}
-    if bad:  # TOML allows nan and inf
-        errs.add(f"{where} values must be finite numbers, got {bad}")
+    # TOML allows nan and inf
+    bad = {k: v for k, v in value.items() if not (math.isfinite(v) and (v >= 0 or not nonneg))}
+    if bad:
+        errs.add(f"{where} values must be finite numbers{' >= 0' if nonneg else ''}, got {bad}")
         return None
     return {str(k): float(v) for k, v in value.items()}
 
@@ -907,18 +916,10 @@ def _priority_section(table: Any, base: Path, errs: _Collector) -> PrioritySecti
 
 
 def _number_map(value: Any, where: str, errs: _Collector) -> dict[str, float] | None:
-    if not isinstance(value, Mapping) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value.values()
-    ):
-        errs.add(
-            f"{where} must be a table of numbers such as {{ TN = 6.45, TP = 12.7 }}, got {value!r}"
-        )
-        return None
-    bad = {k: v for k, v in value.items() if not 0 <= v < math.inf}
-    if bad:
-        errs.add(f"{where} values must be finite numbers >= 0, got {bad}")
-        return None
-    return {str(k): float(v) for k, v in value.items()}
+    """:func:`_number_table` of numbers >= 0 (rates, velocities, multipliers)."""
+    return _number_table(
+        value, where, errs, nonneg=True, example="such as { TN = 6.45, TP = 12.7 }"
+    )
 
 
 def _check_spillover(sp: SpilloverSection, errs: _Collector) -> None:
