@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import Polygon, box
 
 from basingov.datasets import (
     DATA_ENV,
+    _repair_projected,
     available,
     data_dir,
     get_path,
@@ -102,6 +105,47 @@ def test_boundary_problems_are_collected(tmp_path: Path) -> None:
     assert "layer 'basin' must hold exactly one polygon, found 2" in msg
     assert "repeated jur_id values ['A']" in msg
     assert "1 invalid geometry at jur_id ['A']; repair with shapely.make_valid" in msg
+
+
+def test_rings_collapsed_by_the_projection_are_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a hole whose two vertices are one float apart in longitude: valid as read, but both
+    # project to one point in EPSG:3035, leaving a ring of too few points
+    x = float(np.nextafter(7.04, 8.0))
+    hole = [(7.05, 47.05), (7.04, 47.06), (x, 47.06), (7.05, 47.05)]
+    holed = Polygon([(7.0, 47.0), (7.1, 47.0), (7.1, 47.1), (7.0, 47.1)], holes=[hole])
+    assert holed.is_valid
+    assert not gpd.GeoSeries([holed], crs=4326).to_crs(3035).is_valid.iloc[0]
+    jur = jur_layer(geometry=[holed, box(7.1, 47.0, 7.2, 47.1)])
+    with caplog.at_level(logging.INFO, logger="basingov.datasets"):
+        b = load_basin(write_toy(tmp_path, jur))
+    assert b.jurisdictions.is_valid.all()
+    a = b.jurisdictions.geometry.iloc[0]
+    assert len(a.interiors) == 0  # the collapsed hole is gone, the shell kept
+    plain = gpd.GeoSeries([box(7.0, 47.0, 7.1, 47.1)], crs=4326).to_crs(3035).iloc[0]
+    assert a.area == pytest.approx(plain.area, rel=1e-12)
+    assert "1 polygon(s) with a ring collapsed by the projection to EPSG:3035" in caplog.text
+    assert ": A" in caplog.text
+
+
+def test_shipped_rhine_units_stay_valid_when_projected() -> None:
+    # DE, DE2, DE26 and DE26A share a sliver hole (4e-18 square degrees) that EPSG:3035
+    # collapses; the basin outline has one too
+    b = load_basin("rhine")
+    assert b.jurisdictions.is_valid.all()
+    assert b.basin.is_valid.all()
+
+
+def test_a_repair_that_changes_the_area_is_refused() -> None:
+    bowtie = Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])
+    gdf = gpd.GeoDataFrame({"jur_id": ["X"]}, geometry=[bowtie], crs=3035)
+    with pytest.raises(
+        InputError,
+        match=r"1 polygon\(s\) became invalid and repairing them "
+        r"changes their area: X \(inf of its area\)",
+    ):
+        _repair_projected(gdf, "jur_id", "layer 'j' of b.gpkg", "EPSG:3035")
 
 
 def test_missing_level_and_column(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from basingov._checks import JURISDICTION_COLUMNS, expand_user
+from basingov._geometry import MAX_REPAIR_AREA_SHARE, repair_collapsed
 from basingov._layer_checks import (
     basin_jurisdiction_problems,
     basin_problems,
@@ -196,7 +197,43 @@ def _read_boundaries(cfg: BasinConfig) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFra
             "data lie outside the area that CRS covers: check the layers' CRS and [basin].crs"
         )
         raise InputError(msg)
+    basin = _repair_projected(basin, None, f"layer {b.basin_layer!r} of {b.path}", crs)
+    jur = _repair_projected(jur, "jur_id", f"layer {b.layer!r} of {b.path}", crs)
     return basin, jur
+
+
+def _repair_projected(
+    gdf: gpd.GeoDataFrame, key: str | None, what: str, crs: str
+) -> gpd.GeoDataFrame:
+    """Drop the rings that projecting valid polygons to ``crs`` collapsed (logged).
+
+    The layers were checked valid as read; a ring whose vertices lie a hair apart can
+    round to fewer than four distinct points once projected (on the Rhine, a sliver hole
+    of DE26A and the units holding it, 4e-18 square degrees). Such a polygon is rebuilt
+    without the collapsed ring (:func:`basingov._geometry.repair_collapsed`). A repair
+    that moves a unit's area by more than one part in a million is no rounding: refused.
+    """
+    geoms, where, share = repair_collapsed(gdf.geometry.to_numpy())
+    if not len(where):
+        return gdf
+    ids = [str(gdf[key].iloc[i]) if key else f"row {i}" for i in where]
+    big = [f"{i} ({s:.2g} of its area)" for i, s in zip(ids, share, strict=True)]
+    big = [t for t, s in zip(big, share, strict=True) if not s <= MAX_REPAIR_AREA_SHARE]
+    if big:
+        msg = (
+            f"{what}: projected to {crs}, {len(big)} polygon(s) became invalid and repairing "
+            f"them changes their area: {', '.join(big[:5])}; check the layer's CRS and "
+            "repair it in its own CRS (shapely.make_valid or `ogr2ogr -makevalid`)"
+        )
+        raise InputError(msg)
+    logger.info(
+        "%s: %d polygon(s) with a ring collapsed by the projection to %s repaired "
+        "(ring dropped, area change <= %.1g of theirs): %s",
+        what, len(where), crs, float(share.max()), ", ".join(ids),
+    )  # fmt: skip
+    out = gdf.copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return out
 
 
 def load_basin(name_or_config: str | Path) -> Basin:
