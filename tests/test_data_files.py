@@ -159,6 +159,35 @@ def test_jurisdictions_schema(basin):
         assert set(children) <= parents, f"{basin} level {level}: parent ids missing"
 
 
+#: Opening -> closing bracket, ASCII and the full-width forms of the Chinese names.
+BRACKETS = {"(": ")", "[": "]", "{": "}", "\uff08": "\uff09", "\u3010": "\u3011"}
+
+
+def _brackets_balanced(text: str) -> bool:
+    stack = []
+    for ch in text:
+        if ch in BRACKETS:
+            stack.append(BRACKETS[ch])
+        elif ch in BRACKETS.values() and (not stack or stack.pop() != ch):
+            return False
+    return not stack
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_jurisdiction_names_have_balanced_brackets(basin):
+    """Every name of a shipped jurisdiction closes the brackets it opens.
+
+    The Thames NUTS1 TopoJSON names UKK "South West (England" (the other English regions
+    read "East Midlands (England)" etc.); the build corrects it (``NUTS_NAME_FIXES`` in
+    ``prepare_data/thames.py``), as the name reaches the output tables and maps.
+    """
+    jur = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="jurisdictions")
+    text = [c for c in jur.columns if c != "geometry" and not pd.api.types.is_numeric_dtype(jur[c])]
+    assert "name" in text
+    bad = [(c, v) for c in text for v in jur[c].dropna().unique() if not _brackets_balanced(v)]
+    assert bad == []
+
+
 def _area(basin: str) -> float:
     gdf = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin")
     return float(gdf["area_km2"].iloc[0])
@@ -284,6 +313,28 @@ def test_dcw_name_check_stops_on_a_line_that_moved():
     renamed.loc[renamed["dcw_fid"] == 26, "NAM"] = "RIVER THAMES"
     with pytest.raises(ValueError, match="dcw_fid=26 is not the one line named 'RIVER KENNET'"):
         thames.fix_dcw_names(B, renamed, ne)
+
+
+def test_nuts_name_fix_stops_when_the_source_changed():
+    # the build corrects UKK's name only while the source still misspells it: a source
+    # that spells it right (or lacks the unit) stops the build, so the fix cannot go stale
+    thames = _script("prepare_data.thames")
+    assert [f[:4] for f in thames.NUTS_NAME_FIXES] == [
+        (1, "UKK", "South West (England", "South West (England)")
+    ]
+    source = pd.DataFrame(
+        {"jur_id": ["UKJ", "UKK"], "name": ["South East (England)", "South West (England"]}
+    )
+    nuts1 = source.copy()
+    thames.fix_nuts_names(nuts1, 1)
+    assert nuts1["name"].tolist() == ["South East (England)", "South West (England)"]
+    nuts2 = source.copy()
+    thames.fix_nuts_names(nuts2, 2)  # the fix is for level 1 only
+    assert nuts2.equals(source)
+    for jur_id, name in (("UKK", "South West (England)"), ("UKX", "South West (England")):
+        changed = source.assign(jur_id=["UKJ", jur_id], name=["South East (England)", name])
+        with pytest.raises(ValueError, match=r"NUTS1 unit UKK .* check NUTS_NAME_FIXES"):
+            thames.fix_nuts_names(changed, 1)
 
 
 def test_monitoring_tables():

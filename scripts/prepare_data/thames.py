@@ -70,6 +70,7 @@ def boundaries(b: Builder) -> shapely.Geometry:
     for lv in (1, 2, 3):
         g = read(uk / f"eurostat_ew_topo_nuts{lv}.json")
         g = g.rename(columns={f"NUTS{lv}12CD": "jur_id", f"NUTS{lv}12NM": "name"})
+        fix_nuts_names(g, lv)
         g["parent_id"] = "" if lv == 1 else g["jur_id"].str[:-1]
         frames.append((f"nuts{lv}", g[["jur_id", "name", "parent_id", "geometry"]]))
     lad = read(uk / "administrative_eng_topo_lad.json")
@@ -102,9 +103,54 @@ def boundaries(b: Builder) -> shapely.Geometry:
         ["thames_derived", "thames_dem", "uk_geojson"],
         "basin = DEM-derived Kingston catchment (derived=1); NUTS 2012 levels 1-3 and "
         "LAD 2013 decoded from TopoJSON and clipped; LAD parent = NUTS3 holding most of "
-        "its clipped area (computed; share in parent_share)",
+        "its clipped area (computed; share in parent_share); names as in the source except "
+        + "; ".join(
+            f"NUTS{lv} {code} {broken!r} corrected to {fixed!r} ({why})"
+            for lv, code, broken, fixed, why in NUTS_NAME_FIXES
+        ),
     )
     return geom
+
+
+#: NUTS 2012 names the UK-GeoJSON TopoJSON (``NUTS<level>12NM``) misspells: (level, NUTS
+#: code, the source's name, the name given, what is wrong). The names reach the output
+#: tables and maps. :func:`fix_nuts_names` checks each against the source, so a fix the
+#: source no longer needs stops the build instead of passing silently.
+NUTS_NAME_FIXES = (
+    (1, "UKK", "South West (England", "South West (England)", "closing parenthesis missing in "
+     "the source; the other English regions read 'East Midlands (England)' etc."),
+)  # fmt: skip
+
+
+def fix_nuts_names(g: gpd.GeoDataFrame, level: int) -> None:
+    """Give the NUTS units of :data:`NUTS_NAME_FIXES` at one level their corrected names.
+
+    Parameters
+    ----------
+    g
+        One NUTS level as read from ``eurostat_ew_topo_nuts<level>.json``, with ``jur_id``
+        and ``name``; changed in place.
+    level
+        NUTS level (1, 2 or 3).
+
+    Raises
+    ------
+    ValueError
+        If a listed unit is missing or no longer has the listed (misspelt) name: the
+        source changed, and the list must be checked again.
+    """
+    for lv, code, broken, fixed, _ in NUTS_NAME_FIXES:
+        if lv != level:
+            continue
+        rows = g.index[g["jur_id"] == code]
+        found = g.loc[rows, "name"].tolist()
+        if found != [broken]:
+            msg = (
+                f"NUTS{lv} unit {code} in eurostat_ew_topo_nuts{lv}.json is named {found} "
+                f"(one unit named {broken!r} expected); check NUTS_NAME_FIXES"
+            )
+            raise ValueError(msg)
+        g.loc[rows, "name"] = fixed
 
 
 def osgb_to_en(ref: str) -> tuple[float, float]:
