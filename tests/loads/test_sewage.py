@@ -69,6 +69,25 @@ def test_treatment_removal_refuses_bad_table_and_plants():
     assert treatment_removal("TN", ["CN"], table=tab).loc["CN", "removal"] == 0.655
 
 
+def test_treatment_removal_from_plants_outside_0_1_is_refused():
+    # DE's plants discharged more TN than they took in (columns swapped, or another
+    # unit): its removal was -0.4, and IT took the same -0.4 as the pooled removal, so
+    # the sewage loads grew by 40 % after "treatment"; a negative discharge gave 1.025
+    swapped = _plants().assign(uwwNIncoming=[10.0, 50.0, np.nan, np.nan],
+                               uwwNDischarge=[100.0, 100.0, np.nan, np.nan])  # fmt: skip
+    with pytest.raises(
+        InputError,
+        match=r"treatment removal of TN from the plants: removal must be a share in \[0, 1\]; "
+        r"bad for \['DE', 'FR', 'IT'\]: \[-2\.33.*uwwNIncoming.*uwwNDischarge",
+    ):
+        treatment_removal("TN", ["DE", "FR", "IT"], plants=swapped)
+    negative = _plants().assign(uwwNDischarge=[-10.0, 5.0, np.nan, np.nan])
+    with pytest.raises(InputError, match=r"bad for \['DE'\]: \[1\.025\]"):
+        treatment_removal("TN", ["DE"], plants=negative)
+    # a removal from the table is not the plants' fault: CN is still served
+    assert treatment_removal("TN", ["CN"], plants=swapped).loc["CN", "removal"] == 0.655
+
+
 def test_read_census_refuses_ambiguous_units_and_text(tmp_path):
     p = tmp_path / "census.csv"
     # unit a twice with different counts: the first row was kept silently

@@ -102,19 +102,37 @@ def _packaged_removal() -> pd.DataFrame:
     return pd.read_csv(p, dtype={"country": str, "parameter": str})
 
 
+def _check_removal(removal: pd.Series, *, what: str, fix: str) -> pd.Series:
+    """Return ``removal`` as numbers; refuse one that is not a share in [0, 1] (NaN, text).
+
+    ``removal`` is indexed by what to name in the message (countries, or country and
+    parameter); ``fix`` says how to correct it.
+    """
+    r = pd.to_numeric(removal, errors="coerce")
+    bad = ~((r >= 0) & (r <= 1)).to_numpy()
+    if bad.any():
+        keys = [list(k) if isinstance(k, tuple) else k for k in removal.index[bad][:10]]
+        vals = [
+            round(float(x), 4) if np.isfinite(x) else v
+            for v, x in zip(removal[bad][:10], r[bad][:10], strict=True)
+        ]
+        msg = f"{what}: removal must be a share in [0, 1]; bad for {keys}: {vals}; {fix}"
+        raise InputError(msg)
+    return r
+
+
 def _checked_removal_table(table: pd.DataFrame) -> pd.DataFrame:
     """Refuse a removal table with missing columns, bad removals or two rows for one key."""
     need = ["country", "parameter", "removal", "status", "source", "url"]
     require_columns(table, need, what="the treatment-removal table", hint=f"it needs {need}")
-    r = pd.to_numeric(table["removal"], errors="coerce")
-    bad = ~((r >= 0) & (r <= 1))
-    if bad.any():
-        msg = (
-            f"treatment-removal table: removal must be a share in [0, 1]; bad for "
-            f"{table.loc[bad, ['country', 'parameter']].head(10).values.tolist()}: "
-            f"{table.loc[bad, 'removal'].head(10).tolist()}"
-        )
-        raise InputError(msg)
+    r = _check_removal(
+        pd.Series(
+            table["removal"].to_numpy(),
+            index=pd.MultiIndex.from_frame(table[["country", "parameter"]]),
+        ),
+        what="treatment-removal table",
+        fix="write a share, e.g. 0.823 for 82.3 %",
+    )
     dup = table.duplicated(["country", "parameter"], keep=False)
     if dup.any():
         msg = (
@@ -123,7 +141,7 @@ def _checked_removal_table(table: pd.DataFrame) -> pd.DataFrame:
             "; keep one row each"
         )
         raise InputError(msg)
-    return table.assign(removal=r)
+    return table.assign(removal=r.to_numpy())
 
 
 def treatment_removal(
@@ -158,7 +176,9 @@ def treatment_removal(
     InputError
         If a country has no value at all (no plants, no table row and no reporting plant
         to pool), ``table`` lacks a column, has a removal outside [0, 1] or two rows for
-        one country and parameter, or ``plants`` lacks ``rptMStateKey``.
+        one country and parameter, ``plants`` lacks ``rptMStateKey``, or the removal
+        the plants give a country is outside [0, 1] (they discharge more than they take
+        in).
 
     Examples
     --------
@@ -225,6 +245,15 @@ def treatment_removal(
         columns=["removal", "removal_status", "removal_source", "n_plants", "pe_share_stage"],
     )
     out.index.name = "country"
+    # the table's rows are checked above; a removal from the plants is 1 - discharged /
+    # incoming, below 0 where they discharge more than they take in (swapped columns)
+    _check_removal(
+        out["removal"],
+        what=f"treatment removal of {parameter} from the plants",
+        fix=f"the plants discharge more {parameter} than they take in, or a negative amount: "
+        f"check that {inc_c} and {dis_c} hold the incoming and discharged loads (t/year) "
+        "and are not swapped, or set [loads.coefficients] treatment_removal",
+    )
     return out
 
 
