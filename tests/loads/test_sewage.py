@@ -158,3 +158,18 @@ def test_apply_sewage_factors_arithmetic():
     with pytest.raises(InputError, match="no treatment removal for country"):
         apply_sewage_factors(raw, removal=rem.drop("FR"), country_of={"DE": "DE", "FR": "FR"},
                              country_level="c")  # fmt: skip
+
+
+def test_apply_sewage_factors_refuses_removal_outside_0_1():
+    # a removal table built by hand with percentages (70 for 70 %) gave loads x (1 - 70),
+    # i.e. -69 times the raw load; a negative removal raised it; text was a raw ValueError
+    raw = pd.DataFrame({"piece_id": [1], "population": [100.0], "load_kg_day": [1.0]})
+    for v, shown in ((70.0, r"70\.0"), (-0.25, r"-0\.25"), ("most", "'most'")):
+        rem = pd.DataFrame({"removal": [v], "removal_status": ["published"]},
+                           index=pd.Index(["DE"], name="country"))  # fmt: skip
+        with pytest.raises(
+            InputError,
+            match=rf"the removal table of apply_sewage_factors: removal must be a share in "
+            rf"\[0, 1\]; bad for \['DE'\]: \[{shown}\]; write a share, e.g. 0.823",
+        ):
+            apply_sewage_factors(raw, removal=rem, country_of="DE", country_level=None)

@@ -442,6 +442,13 @@ def apply_sewage_factors(
         ``population_grid, census_factor, census_status, country, treatment_removal,
         removal_status``.
 
+    Raises
+    ------
+    InputError
+        If a country has no removal in ``removal``, a removal is not a share in [0, 1],
+        or ``raw`` lacks the ``origin_<level>`` column of ``census_level`` or
+        ``country_level``.
+
     Examples
     --------
     >>> raw = pd.DataFrame({"piece_id": [1], "population": [100.0], "load_kg_day": [1.0]})
@@ -479,7 +486,12 @@ def apply_sewage_factors(
             raise InputError(msg)
         cmap = pd.Series(dict(country_of))
         country = cmap.reindex(out[col].fillna("").astype(str).to_numpy()).to_numpy(dtype=object)
-    rem = removal["removal"].reindex(country).to_numpy(dtype=float)
+    shares = _check_removal(
+        removal["removal"],
+        what="the removal table of apply_sewage_factors",
+        fix="write a share, e.g. 0.823 for 82.3 % (as treatment_removal returns it)",
+    )
+    rem = shares.reindex(country).to_numpy(dtype=float)
     rstat = removal["removal_status"].reindex(country).to_numpy(dtype=object)
     if np.isnan(rem).any():
         bad = sorted({str(c) for c in country[np.isnan(rem)]})
