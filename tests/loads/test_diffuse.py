@@ -16,6 +16,7 @@ from basingov.loads.diffuse import (
     export_coefficients,
     landcover_loads,
     loads_by_source,
+    read_deposition_table,
     read_export_table,
 )
 
@@ -106,6 +107,36 @@ def test_export_table_errors(tmp_path):
         read_export_table(p)
     with pytest.raises(InputError, match="no export coefficients for parameter 'COD'"):
         export_coefficients("COD")
+
+
+def test_coefficient_tables_given_as_dataframes_are_checked(tmp_path, pieces):
+    # a table given from Python skipped the checks of the file readers: a negative
+    # cropland coefficient gave a negative diffuse load, an infinite one an infinite
+    # load, a negative deposition rate a negative one, and a table without source_kind
+    # a raw KeyError
+    r = _raster(tmp_path / "lc.tif", [12, 0])
+    t = read_export_table()
+    crop = (t["igbp_class"] == 12) & (t["parameter"] == "TN") & (t["region"] == "default")
+    for v in (-500.0, np.inf):
+        with pytest.raises(
+            InputError,
+            match=r"coefficient table given as table=: kg_km2_yr must be a number >= 0; bad "
+            rf"in row\(s\) \[{int(np.flatnonzero(crop)[0]) + 2}\]",
+        ):
+            landcover_loads(pieces, r, table=t.assign(kg_km2_yr=t["kg_km2_yr"].where(~crop, v)))
+    with pytest.raises(InputError, match=r"given as table= lacks column\(s\) \['source_kind'\]"):
+        landcover_loads(pieces, r, table=t.drop(columns="source_kind"))
+    with pytest.raises(InputError, match=r"given as table=: several rows for one region"):
+        export_coefficients("TN", table=pd.concat([t, t[crop]]))
+    dep = read_deposition_table()
+    with pytest.raises(InputError, match=r"given as table=: kg_km2_yr must be a number >= 0"):
+        deposition_loads(pieces, r, region="CN", table=dep.assign(kg_km2_yr=-2000.0))
+    # the shipped tables given as DataFrames give what they give when read by default
+    pd.testing.assert_frame_equal(landcover_loads(pieces, r, table=t), landcover_loads(pieces, r))
+    pd.testing.assert_frame_equal(
+        deposition_loads(pieces, r, region="CN", table=dep),
+        deposition_loads(pieces, r, region="CN"),
+    )
 
 
 @pytest.mark.parametrize("value", ["forest", "", -1, 12.5])

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_piece_level
+from basingov._checks import check_piece_level, require_columns
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.io import read_raster, require_projected
@@ -85,16 +85,31 @@ def _read_table(path: str | Path | None, default: str, need: Sequence[str]) -> p
         required_columns=need,
         hint=f"it needs {list(need)}",
     )
+    return _checked_table(t, str(p), need)
+
+
+#: How the messages name a coefficient table given as a DataFrame.
+_GIVEN = "given as table="
+
+
+def _checked_table(t: pd.DataFrame, where: str, need: Sequence[str]) -> pd.DataFrame:
+    """Refuse a coefficient table without a column, a number >= 0 or a source per row.
+
+    Rows are named by their line in the CSV file (the header is line 1), also for a table
+    given as a DataFrame (its position + 2).
+    """
+    require_columns(t, need, what=f"coefficient table {where}", hint=f"it needs {list(need)}")
+    t = t.reset_index(drop=True)
     v = pd.to_numeric(t["kg_km2_yr"], errors="coerce")
-    bad = t.index[~(v >= 0)]
+    bad = t.index[~((v >= 0) & np.isfinite(v))]  # inf: infinite loads
     if len(bad):
         msg = (
-            f"coefficient table {p}: kg_km2_yr must be a number >= 0; bad in row(s) "
+            f"coefficient table {where}: kg_km2_yr must be a number >= 0; bad in row(s) "
             f"{[int(i) + 2 for i in bad[:10]]} (file line numbers)"
         )
         raise InputError(msg)
     if t["source"].fillna("").astype(str).str.strip().eq("").any():
-        msg = f"coefficient table {p}: every row needs a source (the publication it comes from)"
+        msg = f"coefficient table {where}: every row needs a source (the publication it comes from)"
         raise InputError(msg)
     return t.assign(kg_km2_yr=v.astype(float))
 
@@ -108,9 +123,9 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If the file cannot be read, lacks a column, has a negative or missing coefficient,
-        a row without source, an unknown ``source_kind``, an ``igbp_class`` that is not a
-        whole number >= 0, or two rows for one region, class and parameter.
+        If the file cannot be read, lacks a column, has a negative, infinite or missing
+        coefficient, a row without source, an unknown ``source_kind``, an ``igbp_class``
+        that is not a whole number >= 0, or two rows for one region, class and parameter.
 
     Examples
     --------
@@ -120,11 +135,16 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
     500.0
     """
     t = _read_table(path, "export_coefficients.csv", _EXPORT_COLUMNS)
+    return _checked_export(t, str(path or "shipped"))
+
+
+def _checked_export(t: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Refuse an export table with an unknown kind, a class that is no class or a repeat."""
     kinds = set(t["source_kind"].astype(str))
     unknown = sorted(kinds - set(DIFFUSE_KINDS) - {"water"})
     if unknown:
         msg = (
-            f"export-coefficient table: unknown source_kind(s) {unknown}; allowed: "
+            f"export-coefficient table {where}: unknown source_kind(s) {unknown}; allowed: "
             f"{[*DIFFUSE_KINDS, 'water']}"
         )
         raise InputError(msg)
@@ -132,7 +152,7 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
     bad = t.index[~((cls >= 0) & (cls == np.floor(cls)))]
     if len(bad):
         msg = (
-            f"export-coefficient table {path or 'shipped'}: igbp_class must be a whole number "
+            f"export-coefficient table {where}: igbp_class must be a whole number "
             f">= 0 (a land-cover class of the raster); bad in row(s) "
             f"{[int(i) + 2 for i in bad[:10]]} (file line numbers): "
             f"{t.loc[bad[:10], 'igbp_class'].tolist()}"
@@ -142,7 +162,7 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
     dup = t.duplicated(["region", "igbp_class", "parameter"], keep=False)
     if dup.any():
         msg = (
-            f"export-coefficient table {path or 'shipped'}: several rows for one region, "
+            f"export-coefficient table {where}: several rows for one region, "
             f"igbp_class and parameter in row(s) {[int(i) + 2 for i in t.index[dup][:10]]} "
             "(file line numbers); keep one row each (a region's rows override 'default')"
         )
@@ -152,6 +172,14 @@ def read_export_table(path: str | Path | None = None) -> pd.DataFrame:
 
 def read_deposition_table(path: str | Path | None = None) -> pd.DataFrame:
     """Read a deposition-rate table (default: the shipped one).
+
+    Columns: ``region, parameter, kg_km2_yr, source`` (plus ``status, url, note``).
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, lacks a column, has a negative, infinite or missing
+        rate or a row without source.
 
     Examples
     --------
@@ -172,7 +200,8 @@ def export_coefficients(
     Raises
     ------
     InputError
-        If the table has no row for the parameter.
+        If the table has no row for the parameter, or a ``table`` given fails the checks
+        of :func:`read_export_table`.
 
     Examples
     --------
@@ -180,10 +209,14 @@ def export_coefficients(
     >>> c.set_index("igbp_class").loc[[4, 12], "kg_km2_yr"].tolist()
     [250.0, 1177.5]
     """
-    t = read_export_table() if table is None else table
-    t = t[t["parameter"] == parameter]
+    every = (
+        read_export_table()
+        if table is None
+        else _checked_export(_checked_table(table, _GIVEN, _EXPORT_COLUMNS), _GIVEN)
+    )
+    t = every[every["parameter"] == parameter]
     if t.empty:
-        have = sorted(set((read_export_table() if table is None else table)["parameter"]))
+        have = sorted(set(every["parameter"]))
         msg = f"no export coefficients for parameter {parameter!r}; the table has {have}"
         raise InputError(msg)
     base = t[t["region"] == "default"]
@@ -197,6 +230,11 @@ def deposition_rate(
 ) -> pd.Series | None:
     """Return the deposition row of a parameter and region, or None if no source gives one.
 
+    Raises
+    ------
+    InputError
+        If a ``table`` given fails the checks of :func:`read_deposition_table`.
+
     Examples
     --------
     >>> deposition_rate("TN", region="CN")["kg_km2_yr"]
@@ -204,7 +242,11 @@ def deposition_rate(
     >>> deposition_rate("TP", region="EU") is None
     True
     """
-    t = read_deposition_table() if table is None else table
+    t = (
+        read_deposition_table()
+        if table is None
+        else _checked_table(table, _GIVEN, _DEPOSITION_COLUMNS)
+    )
     sel = t[(t["parameter"] == parameter) & (t["region"] == region)]
     if sel.empty:
         return None
