@@ -15,6 +15,7 @@ from basingov._checks import raise_problems
 from basingov._validate import LayerReport
 from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
+from basingov.loads import diffuse
 from basingov.monitoring.assess import standard_problems
 from basingov.spillover import MC_MEMORY_BYTES
 
@@ -37,8 +38,9 @@ def preflight(basin: Any) -> None:
     ------
     ConfigError
         For an unknown load parameter or coefficient, a load source file that does not
-        exist, Monte Carlo runs that would not fit in memory, or an unknown water-quality
-        standard or target class.
+        exist, an export-coefficient table without rows for ``[loads] export_region`` or
+        the parameter, Monte Carlo runs that would not fit in memory, or an unknown
+        water-quality standard or target class.
 
     Examples
     --------
@@ -60,6 +62,12 @@ def preflight(basin: Any) -> None:
                     f"[loads].{kind} = {str(path)!r} does not exist (paths are relative to "
                     "the config file)"
                 )
+        if "landcover" in ld.sources:  # the region and parameter of the coefficient table
+            try:
+                table = diffuse.read_export_table(ld.export_coefficients)
+                diffuse.export_coefficients(ld.parameter, region=ld.export_region, table=table)
+            except BasingovError as exc:
+                problems.append(f"[loads].export_region: {exc}")
         runs = cfg.spillover.monte_carlo_runs
         if runs > 0:
             # each run stores at least the diagonal of every level (its units and the

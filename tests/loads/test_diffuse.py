@@ -78,6 +78,21 @@ def test_landcover_region_override(tmp_path, pieces):
     assert c.loc[4, "region"] == "default"  # forest falls back to the default rows
 
 
+@pytest.mark.parametrize("region", ["XX", "cn", "China"])
+def test_unknown_export_region_is_refused(tmp_path, pieces, region):
+    # a region without a row in the table (a typo, a lower-case code) silently gave the
+    # default coefficients: for Taihu cropland 500 kg TN/km2/yr instead of 1,177.5
+    r = _raster(tmp_path / "lc.tif", [12, 12])
+    match = (
+        rf"export-coefficient region \['{region}'\] has no row in the export-coefficient "
+        r"table; its regions are \['CN', 'default'\]: name one of them \('default' for"
+    )
+    with pytest.raises(InputError, match=match):
+        landcover_loads(pieces, r, region=region)
+    with pytest.raises(InputError, match=match):
+        export_coefficients("TP", region=region)
+
+
 def test_deposition_golden(tmp_path, pieces):
     # one water cell (IGBP 0) of 1 km2 at 2,000 kg TN/km2/yr (Luo et al. 2007, Lake Taihu)
     r = _raster(tmp_path / "lc.tif", [0, 12])

@@ -354,6 +354,37 @@ def test_monitoring_standard_is_checked_before_the_work(
     assert any(__import__("re").search(match, p) for p in problems), problems
 
 
+def test_unknown_export_region_is_checked_before_the_work(
+    toy: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # export_region = "cn" (the table has "CN") silently took the default coefficients
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    from basingov import pipeline
+
+    cfg = toy(  # type: ignore[operator]
+        replace={'sources = ["jurisdiction_table"]': 'sources = ["landcover"]'},
+        append='landcover_raster = "lc.tif"\nexport_region = "cn"\n',
+    )
+    with rasterio.open(
+        cfg.parent / "lc.tif", "w", driver="GTiff", width=40, height=20, count=1,
+        dtype="uint8", crs="EPSG:4326", nodata=255,
+        transform=Affine(0.05, 0.0, 6.5, 0.0, -0.05, 47.5),
+    ) as dst:  # fmt: skip
+        dst.write(np.full((1, 20, 40), 12, dtype="uint8"))
+    match = (
+        r"\[loads\]\.export_region: export-coefficient region \['cn'\] has no row in the "
+        r"export-coefficient table; its regions are \['CN', 'default'\]"
+    )
+    monkeypatch.setattr(pipeline, "assemble_network", _not_reached)
+    with pytest.raises(ConfigError, match=match):
+        run(cfg)
+    problems = [p for r in pipeline.validate(cfg) for p in r.problems]
+    assert any(__import__("re").search(match, p) for p in problems), problems
+
+
 def _not_reached(*a: object, **k: object) -> None:
     msg = "the work started"
     raise AssertionError(msg)

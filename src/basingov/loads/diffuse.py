@@ -12,8 +12,9 @@ area of water cells (IGBP class 0) times a deposition rate, where a source gives
 The coefficients are data, not code: ``basingov/loads/data/export_coefficients.csv`` and
 ``deposition.csv`` hold one row per class, parameter and region with its ``source``,
 ``url`` and ``status`` (``published``, ``derived`` or ``assumed``). A region's rows
-override the ``default`` rows for the same class. ``[loads] export_coefficients`` in a basin
-config points at another table of the same layout.
+override the ``default`` rows for the same class; a region the table has no row for is an
+error, not the defaults (name ``default`` for those). ``[loads] export_coefficients`` in a
+basin config points at another table of the same layout.
 
 Each cell's load is kept in the jurisdiction where the land lies, exactly as people are in
 :func:`basingov.loads.population_loads`: cells are cut by the finest jurisdictions (load
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from basingov._checks import check_piece_level, require_columns
+from basingov._checks import check_piece_level, require_columns, require_known
 from basingov._tables import read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.io import read_raster, require_projected
@@ -200,8 +201,9 @@ def export_coefficients(
     Raises
     ------
     InputError
-        If the table has no row for the parameter, or a ``table`` given fails the checks
-        of :func:`read_export_table`.
+        If the table has no row for the parameter or none for the region (a typo such as
+        ``"cn"`` silently gave the default coefficients), or a ``table`` given fails the
+        checks of :func:`read_export_table`.
 
     Examples
     --------
@@ -213,6 +215,13 @@ def export_coefficients(
         read_export_table()
         if table is None
         else _checked_export(_checked_table(table, _GIVEN, _EXPORT_COLUMNS), _GIVEN)
+    )
+    require_known(
+        [region],
+        sorted(set(every["region"].astype(str))),
+        "export-coefficient region {unknown} has no row in the export-coefficient table; "
+        "its regions are {known}: name one of them ('default' for the default coefficients) "
+        "or add rows for the region to the table ([loads] export_coefficients)",
     )
     t = every[every["parameter"] == parameter]
     if t.empty:
@@ -366,7 +375,8 @@ def landcover_loads(
     parameter
         ``"TN"`` or ``"TP"`` (those with coefficients in the table).
     region
-        Coefficient region (``"default"`` or e.g. ``"CN"``).
+        Coefficient region of the table (``"default"`` or e.g. ``"CN"``); one without any
+        row is an error.
     table
         Export-coefficient table (:func:`read_export_table`); default the shipped one.
     basin, jurisdictions
@@ -382,7 +392,8 @@ def landcover_loads(
     ------
     InputError
         If the raster cannot be read, holds a cell that is not a class (a whole number
-        >= 0), does not overlap ``basin`` or the parameter has no coefficients.
+        >= 0), does not overlap ``basin``, the parameter has no coefficients or the
+        region no row (:func:`export_coefficients`).
     CRSError
         If ``pieces`` is not projected or the raster has no CRS (or one that cannot be
         projected).
