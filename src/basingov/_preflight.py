@@ -39,7 +39,8 @@ def preflight(basin: Any) -> None:
     ConfigError
         For an unknown load parameter or coefficient, a load source file that does not
         exist, an export-coefficient table without rows for ``[loads] export_region`` or
-        the parameter, Monte Carlo runs that would not fit in memory, or an unknown
+        the parameter, a ``[loads] deposition_region`` without rows in the deposition
+        table, Monte Carlo runs that would not fit in memory, or an unknown
         water-quality standard or target class.
 
     Examples
@@ -68,6 +69,11 @@ def preflight(basin: Any) -> None:
                 diffuse.export_coefficients(ld.parameter, region=ld.export_region, table=table)
             except BasingovError as exc:
                 problems.append(f"[loads].export_region: {exc}")
+        if "deposition" in ld.sources:  # the shipped deposition table
+            try:
+                diffuse.deposition_rate(ld.parameter, region=ld.deposition_region)
+            except BasingovError as exc:
+                problems.append(f"[loads].deposition_region: {exc}")
         runs = cfg.spillover.monte_carlo_runs
         if runs > 0:
             # each run stores at least the diagonal of every level (its units and the

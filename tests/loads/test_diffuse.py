@@ -13,6 +13,7 @@ from shapely import LineString, box
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.diffuse import (
     deposition_loads,
+    deposition_rate,
     export_coefficients,
     landcover_loads,
     loads_by_source,
@@ -78,29 +79,43 @@ def test_landcover_region_override(tmp_path, pieces):
     assert c.loc[4, "region"] == "default"  # forest falls back to the default rows
 
 
-@pytest.mark.parametrize("region", ["XX", "cn", "China"])
-def test_unknown_export_region_is_refused(tmp_path, pieces, region):
-    # a region without a row in the table (a typo, a lower-case code) silently gave the
-    # default coefficients: for Taihu cropland 500 kg TN/km2/yr instead of 1,177.5
-    r = _raster(tmp_path / "lc.tif", [12, 12])
-    match = (
-        rf"export-coefficient region \['{region}'\] has no row in the export-coefficient "
-        r"table; its regions are \['CN', 'default'\]: name one of them \('default' for"
-    )
-    with pytest.raises(InputError, match=match):
-        landcover_loads(pieces, r, region=region)
-    with pytest.raises(InputError, match=match):
-        export_coefficients("TP", region=region)
-
-
 def test_deposition_golden(tmp_path, pieces):
     # one water cell (IGBP 0) of 1 km2 at 2,000 kg TN/km2/yr (Luo et al. 2007, Lake Taihu)
     r = _raster(tmp_path / "lc.tif", [0, 12])
     out = deposition_loads(pieces, r, parameter="TN", region="CN")
     assert out["load_kg_day"].sum() == pytest.approx(2000.0 / 365.0)
     assert set(out["load_source"]) == {"deposition"}
-    # no source gives a TP rate for Europe: no deposition rows
-    assert deposition_loads(pieces, r, parameter="TP", region="EU").empty
+    # no source gives a TP rate for Europe: no deposition rows, said
+    with pytest.warns(BasingovWarning, match=r"no source gives a deposition rate of TP for "):
+        assert deposition_loads(pieces, r, parameter="TP", region="EU").empty
+
+
+#: (loads, rows of one region, table, its regions) of the two tables with regions
+_REGIONAL = {
+    "export": (landcover_loads, export_coefficients, "export-coefficient", "'CN', 'default'"),
+    "deposition": (deposition_loads, deposition_rate, "deposition", "'CN', 'EU'"),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "region"),
+    [("export", "XX"), ("export", "cn"), ("export", "China"),
+     ("deposition", "eu"), ("deposition", "DE"), ("deposition", "default")],
+)  # fmt: skip
+def test_unknown_region_is_refused(tmp_path, pieces, kind, region):
+    # a region without a row in the table (a typo, a lower-case code, a country of the EU
+    # row) silently gave the default export coefficients (Taihu cropland 500 kg TN/km2/yr
+    # instead of 1,177.5) or no deposition at all
+    loads_of, rows_of, table, known = _REGIONAL[kind]
+    r = _raster(tmp_path / "lc.tif", [0, 12])
+    match = (
+        rf"{table} region \['{region}'\] has no row in the {table} table; its regions are "
+        rf"\[{known}\]: name one of them"
+    )
+    with pytest.raises(InputError, match=match):
+        loads_of(pieces, r, region=region)
+    with pytest.raises(InputError, match=match):
+        rows_of("TP", region=region)
 
 
 def test_export_table_errors(tmp_path):

@@ -354,10 +354,26 @@ def test_monitoring_standard_is_checked_before_the_work(
     assert any(__import__("re").search(match, p) for p in problems), problems
 
 
-def test_unknown_export_region_is_checked_before_the_work(
-    toy: object, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("key", "match"),
+    [
+        (
+            'export_region = "cn"\ndeposition_region = "EU"',
+            r"\[loads\]\.export_region: export-coefficient region \['cn'\] has no row in the "
+            r"export-coefficient table; its regions are \['CN', 'default'\]",
+        ),
+        (
+            'deposition_region = "eu"',
+            r"\[loads\]\.deposition_region: deposition region \['eu'\] has no row in the "
+            r"deposition table; its regions are \['CN', 'EU'\]",
+        ),
+    ],
+)
+def test_unknown_load_region_is_checked_before_the_work(
+    key: str, match: str, toy: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # export_region = "cn" (the table has "CN") silently took the default coefficients
+    # export_region = "cn" (the table has "CN") silently took the default coefficients;
+    # deposition_region = "eu" silently gave no deposition
     import numpy as np
     import rasterio
     from affine import Affine
@@ -365,8 +381,8 @@ def test_unknown_export_region_is_checked_before_the_work(
     from basingov import pipeline
 
     cfg = toy(  # type: ignore[operator]
-        replace={'sources = ["jurisdiction_table"]': 'sources = ["landcover"]'},
-        append='landcover_raster = "lc.tif"\nexport_region = "cn"\n',
+        replace={'sources = ["jurisdiction_table"]': 'sources = ["landcover", "deposition"]'},
+        append=f'landcover_raster = "lc.tif"\n{key}\n',
     )
     with rasterio.open(
         cfg.parent / "lc.tif", "w", driver="GTiff", width=40, height=20, count=1,
@@ -374,10 +390,6 @@ def test_unknown_export_region_is_checked_before_the_work(
         transform=Affine(0.05, 0.0, 6.5, 0.0, -0.05, 47.5),
     ) as dst:  # fmt: skip
         dst.write(np.full((1, 20, 40), 12, dtype="uint8"))
-    match = (
-        r"\[loads\]\.export_region: export-coefficient region \['cn'\] has no row in the "
-        r"export-coefficient table; its regions are \['CN', 'default'\]"
-    )
     monkeypatch.setattr(pipeline, "assemble_network", _not_reached)
     with pytest.raises(ConfigError, match=match):
         run(cfg)

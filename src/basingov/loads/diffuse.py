@@ -239,10 +239,14 @@ def deposition_rate(
 ) -> pd.Series | None:
     """Return the deposition row of a parameter and region, or None if no source gives one.
 
+    ``region`` must have a row in the table (for some parameter); a region with rates for
+    other parameters only gives None.
+
     Raises
     ------
     InputError
-        If a ``table`` given fails the checks of :func:`read_deposition_table`.
+        If the table has no row for ``region`` (a typo such as ``"eu"`` silently gave no
+        deposition), or a ``table`` given fails the checks of :func:`read_deposition_table`.
 
     Examples
     --------
@@ -255,6 +259,13 @@ def deposition_rate(
         read_deposition_table()
         if table is None
         else _checked_table(table, _GIVEN, _DEPOSITION_COLUMNS)
+    )
+    require_known(
+        [region],
+        sorted(set(t["region"].astype(str))),
+        "deposition region {unknown} has no row in the deposition table; its regions are "
+        "{known}: name one of them ([loads] deposition_region) or add a row with its source "
+        "for the region to the table",
     )
     sel = t[(t["parameter"] == parameter) & (t["region"] == region)]
     if sel.empty:
@@ -461,17 +472,31 @@ def deposition_loads(
     -------
     pandas.DataFrame
         As :func:`landcover_loads`, ``load_source = "deposition"``; empty when the table
-        has no rate for this parameter and region.
+        has no rate for this parameter and region (with a warning).
 
     Raises
     ------
     InputError, CRSError
-        As :func:`landcover_loads`.
+        As :func:`landcover_loads`; an ``InputError`` also for a region without any row in
+        the table (:func:`deposition_rate`).
+
+    Warns
+    -----
+    BasingovWarning
+        If the table has rows for ``region`` but no rate for ``parameter``: no source
+        gives one, so deposition adds no load.
     """
     require_projected(pieces, what="the piece table")
     require_pieces(pieces)
     row = deposition_rate(parameter, region=region, table=table)
     if row is None:
+        warnings.warn(
+            f"no source gives a deposition rate of {parameter} for region {region!r} (the "
+            "deposition table has none), so deposition adds no load; add a row with its "
+            "source to the table, or drop 'deposition' from [loads] sources",
+            BasingovWarning,
+            stacklevel=2,
+        )
         return pd.DataFrame(columns=["piece_id", "reach_id", "load_kg_day", "load_source"])
     classes, transform, rcrs = _read_classes(raster)
     dens = np.where(classes == _WATER_CLASS, float(row["kg_km2_yr"]), 0.0)
