@@ -136,6 +136,35 @@ def test_point_sources_warn_when_none_snaps(reaches):
     assert out.empty
 
 
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        ("length_km", -1.0, r"the piece table: column 'length_km' is negative at line\(s\) \[3\]"),
+        ("length_km", np.nan, r"the piece table: column 'length_km' is blank at line\(s\) \[3\]"),
+        ("local_area_km2", -2.0, r"by='area' .*: column 'local_area_km2' is negative at line"),
+        ("local_area_km2", np.nan, r"by='area' .*apportion_area\): column 'local_area_km2' is bl"),
+        ("local_area_km2", "x", r"column 'local_area_km2' holds text where numbers belong"),
+        ("local_area_km2", np.inf, r"column 'local_area_km2' holds infinite values"),
+    ],
+)  # fmt: skip
+def test_jurisdiction_loads_refuse_bad_weights(column, value, match):
+    # a negative reach area gave B's pieces -16.7 and 66.7 kg/day of its 50, a negative
+    # length -50 and 100; a blank area moved its piece's share to the others and a blank
+    # length gave NaN loads, all silently; a text area was a raw ValueError
+    p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_id": [1, 1, 2], "length_km": [1.0, 3.0, 2.0],
+                      "jur_country": ["A", "B", "B"]})  # fmt: skip
+    r = pd.DataFrame({"reach_id": [1, 2], "local_area_km2": [8.0, 6.0]})
+    t = pd.DataFrame({"jur_id": ["A", "B"], "load_kg_day": [10.0, 50.0]})
+    if column == "length_km":
+        p[column] = p[column].astype(object)
+        p.loc[1, column] = value
+    else:
+        r[column] = r[column].astype(object)
+        r.loc[0, column] = value
+    with pytest.raises(InputError, match=match):
+        jurisdiction_loads(p, t, level="country", by="area", reaches=r)
+
+
 def test_jurisdiction_loads_conserve_and_warn():
     p = pd.DataFrame({"piece_id": [0, 1, 2], "reach_id": [1, 1, 2], "length_km": [1.0, 3.0, 2.0],
                       "jur_country": ["A", "B", "B"]})  # fmt: skip

@@ -560,7 +560,8 @@ def jurisdiction_loads(
     Raises
     ------
     InputError
-        For an unknown ``by`` or level, or missing columns.
+        For an unknown ``by`` or level, missing columns, or a ``length_km`` (or, with
+        ``by="area"``, a ``local_area_km2``) that is blank, text, negative or infinite.
 
     Warns
     -----
@@ -584,11 +585,24 @@ def jurisdiction_loads(
         pieces, ["piece_id", "reach_id", "length_km"], what="the piece table",
         hint="pass the pieces of basingov.overlay.split_reaches",
     )  # fmt: skip
+    # the weights: a negative one gave negative loads (and more than E_j to the others),
+    # a blank one NaN loads or a share of E_j moved silently to the other pieces
+    if len(pieces):  # no piece at all: every load is reported as not routed below
+        check_table(
+            pieces, what="the piece table", numeric=["length_km"], nonnegative=["length_km"]
+        )
     w = pieces["length_km"].to_numpy(dtype=np.float64)
     if by == "area":
         if reaches is None or not {"reach_id", "local_area_km2"} <= set(reaches.columns):
             msg = "by='area' needs reaches with reach_id and local_area_km2 columns"
             raise InputError(msg)
+        check_table(
+            reaches,
+            what="the reach table of by='area' (for a network without local areas use "
+            "by='length', or give it areas with basingov.network.builders.apportion_area)",
+            numeric=["local_area_km2"],
+            nonnegative=["local_area_km2"],
+        )
         area = pd.Series(
             reaches["local_area_km2"].to_numpy(float), index=reaches["reach_id"].to_numpy()
         )
