@@ -14,6 +14,7 @@ from basingov.loads.sewage import (
     apply_sewage_factors,
     census_factors,
     read_census,
+    read_plants,
     treatment_removal,
 )
 
@@ -86,6 +87,33 @@ def test_treatment_removal_from_plants_outside_0_1_is_refused():
         treatment_removal("TN", ["DE"], plants=negative)
     # a removal from the table is not the plants' fault: CN is still served
     assert treatment_removal("TN", ["CN"], plants=swapped).loc["CN", "removal"] == 0.655
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "match"),
+    [
+        ("uwwNDischarge", "1,234.5", r"column 'uwwNDischarge' holds text where numbers belong "
+         r"at line\(s\) \[3\] \(values \['1,234.5'\]\)"),
+        ("uwwNIncoming", -100.0, r"column 'uwwNIncoming' is negative at line\(s\) \[3\]"),
+        ("uwwLoadEnteringUWWTP", "inf",
+         r"column 'uwwLoadEnteringUWWTP' holds infinite values at line"),
+    ],
+)  # fmt: skip
+def test_read_plants_refuses_text_and_negative_loads(tmp_path, column, value, match):
+    # a thousands separator made DE's second plant's discharge text: it was dropped from
+    # the measured removal (0.9 instead of 0.7), silently; a negative incoming load
+    # dropped the plant the same way, an infinite p.e. made FR's stage share NaN
+    plants = _plants().astype({column: object})
+    plants.loc[1, column] = value
+    path = tmp_path / "plants.csv"
+    plants.to_csv(path, index=False)
+    with pytest.raises(InputError, match=rf"treatment-plant table .*plants.csv: {match}"):
+        read_plants([path])
+    with pytest.raises(InputError, match=rf"the treatment-plant table: {match}"):
+        read_plants(plants)
+    # blank loads are "not reported", as for FR
+    _plants().to_csv(path, index=False)
+    assert len(read_plants([path])) == 4
 
 
 def test_read_census_refuses_ambiguous_units_and_text(tmp_path):

@@ -37,7 +37,7 @@ import pandas as pd
 import shapely
 
 from basingov._checks import check_choice, require_columns, require_projected
-from basingov._tables import read_table
+from basingov._tables import check_table, read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
 
@@ -68,27 +68,43 @@ UWWTD_STAGE_COLUMNS: dict[str, str] = {
 }
 
 
+#: UWWTD v6 columns of numbers >= 0 (t/year, population equivalents); blank: not reported.
+_PLANT_NUMBERS: tuple[str, ...] = (
+    "uwwLoadEnteringUWWTP",
+    *(c for pair in UWWTD_LOAD_COLUMNS.values() for c in pair),
+)
+
+
 def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
     """Read UWWTD v6 plant tables (active plants; ``in_basin == 1`` where that column exists).
 
     Raises
     ------
     InputError
-        If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``.
+        If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``, or
+        its p.e. or incoming/discharged loads hold text, infinite or negative values
+        (blank cells are "not reported").
     """
     if isinstance(paths, pd.DataFrame):
-        frames = [paths]
+        named = [(paths, "the treatment-plant table")]
     else:
-        frames = []
-        frames = [read_table(p, what="treatment-plant table") for p in paths]
+        named = [
+            (read_table(p, what="treatment-plant table"), f"treatment-plant table {p}")
+            for p in paths
+        ]
     out = []
-    for f in frames:
+    for f, what in named:
         require_columns(
             f,
             ("rptMStateKey", "uwwLoadEnteringUWWTP"),
             what="treatment-plant table",
             hint="expected the UWWTD v6 layout",
         )
+        # before the rows are selected, so that the lines are the file's; text ("1,234.5")
+        # or a negative load silently dropped a plant or shifted its country's removal
+        nums = [c for c in _PLANT_NUMBERS if c in f.columns]
+        if len(f):  # a header alone: no plant
+            check_table(f, what=what, numeric=nums, nonnegative=nums, blank_ok=nums)
         if "uwwState" in f.columns:  # 1 also when written as text ("1")
             f = f[pd.to_numeric(f["uwwState"], errors="coerce") == 1]
         if "in_basin" in f.columns:
