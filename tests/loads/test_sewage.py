@@ -149,7 +149,7 @@ def test_census_factors_refuse_unprojected_jurisdictions():
         census_factors(grid, census, j.set_crs(None, allow_override=True), basin, level="county")
 
 
-def test_census_factors_whole_and_cut():
+def _census_units():
     crs = "EPSG:32632"
     basin = gpd.GeoDataFrame(geometry=[box(0, 0, 30000, 10000)], crs=crs)
     # unit W lies well inside the basin; unit C runs along the basin outline (cut)
@@ -159,6 +159,11 @@ def test_census_factors_whole_and_cut():
     )  # fmt: skip
     grid = pd.Series({"W": 1000.0, "C": 500.0})
     census = pd.Series({"W": 1800.0, "C": 9000.0})
+    return basin, j, grid, census
+
+
+def test_census_factors_whole_and_cut():
+    basin, j, grid, census = _census_units()
     f = census_factors(grid, census, j, basin, level="u")
     assert f.loc["W", "factor"] == pytest.approx(1.8)
     assert f.loc["W", "factor_status"] == "census"
@@ -168,6 +173,34 @@ def test_census_factors_whole_and_cut():
     assert f2.loc["C", "factor"] == pytest.approx(18.0)
     with pytest.warns(BasingovWarning, match="no census value"):
         census_factors(grid, census.drop("C"), j, basin, level="u", whole_units=True)
+
+
+_SHARE = r"partial_share must be a share in \[0, 1\] \(0.02 for 2 %\), got "
+_TOLERANCE = r"outline_tolerance_m must be a distance >= 0 in metres, got "
+_CENSUS = r"census population must be a finite number >= 0; bad for u unit\(s\) \['W'\]: "
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"partial_share": 2.0}, _SHARE + "2.0"),
+        ({"partial_share": np.nan}, _SHARE + "nan"),
+        ({"partial_share": -0.1}, _SHARE + "-0.1"),
+        ({"outline_tolerance_m": -250.0}, _TOLERANCE + "-250.0"),
+        ({"outline_tolerance_m": np.nan}, _TOLERANCE + "nan"),
+        ({"census": pd.Series({"W": -1800.0, "C": 9000.0})}, _CENSUS + r"\[-1800.0\]"),
+        ({"census": pd.Series({"W": np.inf, "C": 9000.0})}, _CENSUS + r"\[inf\]"),
+    ],
+)
+def test_census_factors_refuse_values_out_of_range(kw, match):
+    # partial_share = 2 (2 % written as a percentage) and a negative or NaN tolerance
+    # rescaled the cut unit C to its whole census (factor 18 instead of 1); a NaN or
+    # negative share left W unscaled; a negative census count gave the factor -1.8
+    basin, j, grid, census = _census_units()
+    kw = dict(kw)  # the parameter is shared between runs
+    census = kw.pop("census", census)
+    with pytest.raises(InputError, match=match):
+        census_factors(grid, census, j, basin, level="u", **kw)
 
 
 def test_apply_sewage_factors_arithmetic():

@@ -365,7 +365,9 @@ def census_factors(
     Raises
     ------
     InputError
-        If the level has no jurisdictions.
+        If the level has no jurisdictions, a census count is negative or infinite,
+        ``partial_share`` is not in [0, 1] or ``outline_tolerance_m`` is not a finite
+        distance >= 0.
     CRSError
         If ``whole_units`` is False and ``jurisdictions`` have no CRS or a geographic one.
 
@@ -374,6 +376,14 @@ def census_factors(
     BasingovWarning
         Naming units of the level without census value.
     """
+    # a share given as a percentage (2 for 2 %) counted every cut unit as whole, and a
+    # negative or NaN tolerance left the outline unseen: cut units rescaled, silently
+    if not 0 <= partial_share <= 1:
+        msg = f"partial_share must be a share in [0, 1] (0.02 for 2 %), got {partial_share}"
+        raise InputError(msg)
+    if not 0 <= outline_tolerance_m < np.inf:
+        msg = f"outline_tolerance_m must be a distance >= 0 in metres, got {outline_tolerance_m}"
+        raise InputError(msg)
     j = jurisdictions[jurisdictions["level_name"].astype(str) == level]
     if j.empty:
         msg = f"census level {level!r} has no jurisdictions"
@@ -397,6 +407,14 @@ def census_factors(
         whole = on <= partial_share * np.maximum(shapely.length(bnd), 1e-9)
     g = grid_people.reindex(ids).fillna(0.0).to_numpy(dtype=float)
     c = census.reindex(ids).to_numpy(dtype=float)
+    bad = ~(np.isnan(c) | ((c >= 0) & np.isfinite(c)))  # a negative count: a negative factor
+    if bad.any():
+        msg = (
+            f"census population must be a finite number >= 0; bad for {level} unit(s) "
+            f"{ids[bad][:10].tolist()}: {c[bad][:10].tolist()}; give NaN (or no entry) for a "
+            "unit without a count (read_census drops counts <= 0)"
+        )
+        raise InputError(msg)
     missing = ids[np.isnan(c)]
     if missing.size:
         warnings.warn(
