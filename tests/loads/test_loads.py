@@ -193,6 +193,24 @@ def test_jurisdiction_loads_conserve_and_warn():
         jurisdiction_loads(p, t, level="country", by="area", reaches=areas)
 
 
+@pytest.mark.parametrize(
+    ("conc", "flow", "match"),
+    [
+        ([1.0, np.inf], [2.0, 3.0], r"must be >= 0 and finite \(NaN where not\D*got \[inf\]"),
+        ([1.0], [-np.inf], r"must be >= 0 and finite .*; got \[-inf\]"),
+        ([1.0, 2.0, 3.0], [2.0, 3.0], r"must be numbers, one per sample in each .*broadcast"),
+        (["high"], [2.0], r"must be numbers, one per sample in each .*'high'"),
+    ],
+)  # fmt: skip
+def test_station_loads_refuse_infinite_and_unpaired_values(conc, flow, match):
+    # an infinite concentration gave an infinite load, silently; 3 concentrations for
+    # 2 flows and text were raw numpy ValueErrors
+    with pytest.raises(InputError, match=match):
+        station_loads(conc, flow)
+    # a value not measured stays a NaN load
+    assert np.isnan(station_loads([np.nan, 1.0], [2.0, 1.0])).tolist() == [True, False]
+
+
 def test_station_and_incremental_loads(reaches):
     assert station_loads(1.0, 1.0).item() == pytest.approx(86.4)
     with pytest.raises(InputError, match="must be >= 0"):

@@ -646,20 +646,36 @@ def station_loads(conc_mg_l: Any, discharge_m3s: Any) -> np.ndarray:
 
     (:data:`KG_DAY_PER_MG_L_M3S`).
 
+    A NaN (a value not measured) gives a NaN load.
+
     Raises
     ------
     InputError
-        If a value is negative.
+        If a value is negative, infinite or not a number, or the two do not pair up
+        (one value per sample in each, or one for all).
 
     Examples
     --------
     >>> station_loads([2.0], [100.0]).tolist()
     [17280.0]
     """
-    c = np.asarray(conc_mg_l, dtype=np.float64)
-    q = np.asarray(discharge_m3s, dtype=np.float64)
-    if (c < 0).any() or (q < 0).any():
-        msg = "concentrations (mg/L) and discharges (m3/s) must be >= 0"
+    try:  # text, or 3 concentrations for 2 flows: raw numpy errors before
+        c = np.asarray(conc_mg_l, dtype=np.float64)
+        q = np.asarray(discharge_m3s, dtype=np.float64)
+        np.broadcast_shapes(c.shape, q.shape)
+    except (TypeError, ValueError) as exc:
+        msg = (
+            "concentrations (mg/L) and discharges (m3/s) must be numbers, one per sample in "
+            f"each (or one for all): {exc}"
+        )
+        raise InputError(msg) from None
+    bad = [v for v in (c, q) if ((v < 0) | np.isinf(v)).any()]  # inf: an infinite load
+    if bad:
+        shown = np.concatenate([v[(v < 0) | np.isinf(v)].ravel() for v in bad])[:5]
+        msg = (
+            "concentrations (mg/L) and discharges (m3/s) must be >= 0 and finite (NaN where "
+            f"not measured); got {shown.tolist()}"
+        )
         raise InputError(msg)
     return c * q * KG_DAY_PER_MG_L_M3S
 
