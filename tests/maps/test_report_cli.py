@@ -150,6 +150,36 @@ def test_map_folder_index_of_a_run_without_a_basin_area(taihu_run, tmp_path, are
     assert (tmp_path / "maps" / "taihu.html").is_file()
 
 
+def test_map_folder_that_fails_on_a_later_run_writes_nothing(taihu_run, tmp_path):
+    import shutil
+
+    from basingov.maps import write_map_folder
+
+    # the first run's own map is copied; the second, another basin whose map is built,
+    # has a damaged table: its map fails after the first one was made (that map used to
+    # be left in the folder, without an index)
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    shutil.copytree(taihu_run, good)
+    shutil.copytree(taihu_run, bad)
+    summary = json.loads((bad / "summary.json").read_text(encoding="utf-8"))
+    summary["basin"] = "lake"
+    (bad / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    (bad / "taihu.gpkg").rename(bad / "lake.gpkg")
+    (bad / "map.html").unlink()
+    (bad / "tables" / "dependency.csv").write_text("", encoding="utf-8")
+    for folder, overwrite in ((tmp_path / "new" / "maps", False), (tmp_path / "old", True)):
+        if overwrite:  # an earlier index is kept as it was
+            folder.mkdir()
+            (folder / "index.html").write_text("earlier", encoding="utf-8")
+        with pytest.raises(InputError, match=r"dependency\.csv cannot be read as a table"):
+            write_map_folder([good, bad], folder, overwrite=overwrite)
+        if overwrite:
+            assert [p.name for p in folder.iterdir()] == ["index.html"]  # no temporary file
+            assert (folder / "index.html").read_text(encoding="utf-8") == "earlier"
+        else:  # the folders it made for the maps are gone too
+            assert not (tmp_path / "new").exists()
+
+
 def test_cli_map_runs_a_basin_name_first(tmp_path):
     out = tmp_path / "taihu.html"
     # the run warns that most Taihu stations (published without coordinates) are left

@@ -16,6 +16,7 @@ stored with basingov (matplotlib's colours), so no map or style imports matplotl
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib
 import shutil
@@ -191,12 +192,18 @@ def write_basin_map(
     InputError
         See :func:`basin_map`.
     """
+    check_overwrite(path, overwrite=overwrite)
+    return _write_page(_basin_page(run, max_bytes, levels), path, overwrite=overwrite)
+
+
+def _basin_page(
+    run: str | Path | RunData, max_bytes: int | None = None, levels: Sequence[str] | None = None
+) -> str:
+    """Build the offline page of a run's basin map (:func:`basin_map`)."""
     # deferred: _basin needs folium, of the optional maps extra (basingov[maps])
     from basingov.maps._basin import DEFAULT_MAX_BYTES, basin_page
 
-    check_overwrite(path, overwrite=overwrite)
-    _, page = basin_page(run, max_bytes=max_bytes or DEFAULT_MAX_BYTES, levels=levels)
-    return _write_page(page, path, overwrite=overwrite)
+    return basin_page(run, max_bytes=max_bytes or DEFAULT_MAX_BYTES, levels=levels)[1]
 
 
 def write_run_map(run_dir: str | Path, *, page: str | None = None) -> Path | None:
@@ -289,7 +296,10 @@ def write_map_folder(
     """Write one map per run and an ``index.html`` linking them (``make demo``'s ``maps/``).
 
     A run's own ``map.html`` is copied when it is newer than the run's GeoPackage;
-    otherwise the map is built from the run's outputs.
+    otherwise the map is built from the run's outputs. Every map and the index are made
+    in temporary files beside their targets and renamed into place only when all are
+    made, the index last: a run whose map fails leaves the folder as it was (no new
+    file, no temporary one, no folder made for it, existing files untouched).
 
     Parameters
     ----------
@@ -319,31 +329,57 @@ def write_map_folder(
     if dup:
         msg = f"several runs of the same basin {dup}; give one run folder per basin"
         raise InputError(msg)
-    targets = [out / f"{n}.html" for n in names] + [out / "index.html"]
-    for t in targets:
+    index = out / "index.html"
+    targets = [out / f"{n}.html" for n in names]
+    for t in [*targets, index]:
         check_overwrite(t, overwrite=overwrite)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for d, target in zip(datas, targets, strict=False):
-        run_dir = Path(d.run_dir or ".")
-        own = run_dir / "map.html"
-        gpkg = run_dir / f"{d.basin}.gpkg"
-        if own.is_file() and own.stat().st_mtime >= gpkg.stat().st_mtime:
-            with atomic_path(target, overwrite=overwrite) as tmp:
-                shutil.copyfile(own, tmp)
-        else:
-            write_basin_map(d, target, overwrite=overwrite)
-        key = d.summary.get("key_indicators", {})
-        counts = d.summary.get("counts", {})
-        rows.append(
-            f"<tr><td><a href='{html.escape(target.name)}'>"
-            f"{html.escape(str(d.summary.get('title', d.basin)))}</a></td>"
-            f"<td>{_number(key.get('basin_area_km2')):,.0f}</td>"
-            f"<td>{counts.get('crossings', '')}</td>"
-            f"<td>{html.escape(str(d.summary.get('governance', {}).get('body', '')))}</td>"
-            f"<td>{target.stat().st_size / 1e6:.1f} MB</td></tr>"
-        )
-    page = (
+    made = []  # the folders atomic_path will create, deepest first
+    folder = out
+    while not folder.exists() and not folder.is_symlink():
+        made.append(folder)
+        folder = folder.parent
+    try:
+        with contextlib.ExitStack() as stack:
+            # entered first, so renamed last, once every map is in place; an error in
+            # the block removes every temporary file and renames none
+            index_tmp = stack.enter_context(atomic_path(index, overwrite=overwrite))
+            rows = [
+                _map_row(d, target, stack.enter_context(atomic_path(target, overwrite=overwrite)))
+                for d, target in zip(datas, targets, strict=True)
+            ]
+            index_tmp.write_text(_index_page(rows, datas), encoding="utf-8")
+    except BaseException:
+        for folder in made:
+            with contextlib.suppress(OSError):  # only if empty: never another's files
+                folder.rmdir()
+        raise
+    return index
+
+
+def _map_row(d: RunData, target: Path, tmp: Path) -> str:
+    """Write the map of run ``d`` to ``tmp`` (renamed to ``target`` later); return its row."""
+    run_dir = Path(d.run_dir or ".")
+    own = run_dir / "map.html"
+    gpkg = run_dir / f"{d.basin}.gpkg"
+    if own.is_file() and own.stat().st_mtime >= gpkg.stat().st_mtime:
+        shutil.copyfile(own, tmp)
+    else:
+        tmp.write_text(_basin_page(d), encoding="utf-8")
+    key = d.summary.get("key_indicators", {})
+    counts = d.summary.get("counts", {})
+    return (
+        f"<tr><td><a href='{html.escape(target.name)}'>"
+        f"{html.escape(str(d.summary.get('title', d.basin)))}</a></td>"
+        f"<td>{_number(key.get('basin_area_km2')):,.0f}</td>"
+        f"<td>{counts.get('crossings', '')}</td>"
+        f"<td>{html.escape(str(d.summary.get('governance', {}).get('body', '')))}</td>"
+        f"<td>{tmp.stat().st_size / 1e6:.1f} MB</td></tr>"
+    )
+
+
+def _index_page(rows: list[str], datas: Sequence[RunData]) -> str:
+    """Return the ``index.html`` of a map folder: one row per basin map."""
+    return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<title>basingov basin maps</title><style>body{font-family:system-ui,sans-serif;"
         "margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:4px 10px;"
@@ -358,7 +394,3 @@ def write_map_folder(
         + html.escape(", ".join(str(d.run_dir) for d in datas))
         + ".</p></body></html>"
     )
-    index = out / "index.html"
-    with atomic_path(index, overwrite=overwrite) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return index
