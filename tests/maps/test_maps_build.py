@@ -220,6 +220,43 @@ def test_summary_section_of_the_wrong_type_is_named(taihu_run, tmp_path, key, va
 
 
 @pytest.mark.parametrize(
+    ("path", "value", "kind"),
+    [
+        # each crashed the map with a raw TypeError or AttributeError
+        (("config",), 5, "string"),
+        (("network", "key"), ["dem"], "string"),
+        (("key_indicators", "load_parameter"), 5, "string"),
+        # shown as they were: a title 5, a text area, a derived network "no"
+        (("title",), 5, "string"),
+        (("key_indicators", "basin_area_km2"), "9496", "number"),
+        (("counts", "crossings"), True, "number"),
+        (("network", "derived"), "no", "boolean"),
+    ],
+)
+def test_summary_value_of_the_wrong_type_is_named(taihu_run, tmp_path, path, value, kind):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(taihu_run, run)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    summary[path[0]] = value if len(path) == 1 else {**summary[path[0]], path[1]: value}
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    shown = re.escape(json.dumps(value))
+    key = ".".join(path)
+    with pytest.raises(
+        InputError,
+        match=rf"run/summary\.json: '{key}' is {shown}, not a JSON {kind}; re-run the basin: "
+        rf"basingov run taihu -o .*run --overwrite",
+    ):
+        maps.basin_map(run)
+    with pytest.raises(InputError, match=rf"'{key}' is {shown}"):
+        maps.write_map_folder([run], tmp_path / "maps")
+    summary[path[0]] = None if len(path) == 1 else {**summary[path[0]], path[1]: None}
+    (run / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    assert maps.read_run(run).basin == "taihu"  # null: as if missing
+
+
+@pytest.mark.parametrize(
     ("layer", "column"), [("jurisdictions", "level_name"), ("dependency_edges", "to_jur")]
 )
 def test_required_layer_without_a_column_read_names_it(taihu_run, tmp_path, layer, column):

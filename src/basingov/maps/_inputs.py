@@ -242,6 +242,49 @@ _SUMMARY_SECTIONS: dict[str, type] = {
     "warnings": list,
 }  # fmt: skip
 
+#: The values of ``summary.json`` the maps and the report read, by key (``section.key``
+#: within a section), and their JSON type; each may be missing or null (left out, or
+#: shown as n/a).
+_SUMMARY_VALUES: dict[str, str] = {
+    "title": "string", "config": "string", "basingov_version": "string",
+    "network.key": "string", "network.source": "string", "network.derived": "boolean",
+    "governance.body": "string", "key_indicators.load_parameter": "string",
+    "key_indicators.basin_area_km2": "number", "key_indicators.published_area_km2": "number",
+    "key_indicators.generated_load_kg_day": "number", "counts.crossings": "number",
+}  # fmt: skip
+
+
+def _json_kind(value: Any) -> str:
+    """Return the JSON type of a parsed JSON value (``true`` is a boolean, not a number).
+
+    Examples
+    --------
+    >>> [_json_kind(v) for v in ({}, [], "a", 1, 2.5, True, None)]
+    ['object', 'array', 'string', 'number', 'number', 'boolean', 'null']
+    """
+    kinds = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), "number" if isinstance(value, int | float) else "other")
+
+
+def _check_summary(summary: dict[str, Any], sfile: Path, hint: str) -> None:
+    """Raise one InputError naming every section or value of the wrong JSON type."""
+    problems = []
+    for key, kind in _SUMMARY_SECTIONS.items():
+        if key in summary and not isinstance(summary[key], kind):
+            problems.append((key, summary[key], "object" if kind is dict else "array"))
+    for key, want in _SUMMARY_VALUES.items():
+        *section, name = key.split(".")
+        within = summary.get(section[0], {}) if section else summary
+        if isinstance(within, dict) and _json_kind(within.get(name)) not in (want, "null"):
+            problems.append((key, within[name], want))
+    if problems:
+        shown = "; ".join(
+            f"{key!r} is {json.dumps(value)[:60]}, not a JSON {want}"
+            for key, value, want in problems
+        )
+        msg = f"{sfile}: {shown}; {hint}"
+        raise InputError(msg)
+
 
 def read_run(
     run_dir: str | Path,
@@ -274,7 +317,9 @@ def read_run(
     Raises
     ------
     InputError
-        If the folder, ``summary.json``, the GeoPackage or a required layer is missing.
+        If the folder, ``summary.json``, the GeoPackage or a required layer is missing, or
+        a section or value of ``summary.json`` the maps and the report read is of the
+        wrong JSON type (a title 5, an area given as text).
 
     Examples
     --------
@@ -285,13 +330,7 @@ def read_run(
     """
     run, summary, basin, gpkg = read_run_files(run_dir)
     hint = f"re-run the basin: basingov run {basin} -o {run} --overwrite"
-    for key, kind in _SUMMARY_SECTIONS.items():
-        if key in summary and not isinstance(summary[key], kind):
-            msg = (
-                f"{run / 'summary.json'}: {key!r} is {json.dumps(summary[key])[:60]}, not a "
-                f"JSON {'object' if kind is dict else 'array'}; {hint}"
-            )
-            raise InputError(msg)
+    _check_summary(summary, run / "summary.json", hint)
     present = {str(name) for name, _ in pyogrio.list_layers(gpkg)}
     missing = [lv for lv in REQUIRED_LAYERS if lv not in present]
     if missing:
