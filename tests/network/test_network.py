@@ -21,10 +21,13 @@ from basingov.network import (
     OUTLET_ID,
     RiverNetwork,
     accumulate,
+    csr_reverse,
     discharge_from_area,
     distance_to_outlet,
     downstream_sum,
     from_networkx,
+    kahn_order_csr,
+    kahn_order_tree,
     network_from_gdf,
     network_from_table,
     network_to_gdf,
@@ -504,6 +507,96 @@ def test_pointer_sums_check_their_pointers():
         # a cycle gave finite, meaningless sums
         with pytest.raises(TopologyError, match=r"cycle: reach position\(s\) \[0, 1, 2\] never"):
             f([1, 0, 0, -1], [1.0, 1.0, 1.0, 1.0])
+
+
+def _i(*values: int) -> np.ndarray:
+    return np.array(values, dtype=np.int64)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # each position out of range was written out of bounds by the compiled kernel (the
+        # process crashed with a segmentation fault); -2 was taken as an outlet, indptr
+        # past the end read memory beyond indices, a float was a raw numba TypingError
+        (
+            lambda: csr_reverse(_i(0, 1), _i(0, 10**6), 2),
+            r"dst must be 1-D positions 0\.\.1; got \[1000000\] at edge\(s\) \[1\]",
+        ),
+        (lambda: csr_reverse(_i(0), _i(0), 0), r"dst must be empty \(there are no nodes\)"),
+        (lambda: csr_reverse(_i(0, 1), np.array([0, 1.5]), 2), r"dst must hold whole-number"),
+        (lambda: csr_reverse(_i(0), _i(0, 1), 2), r"got lengths 1 and 2"),
+        (lambda: csr_reverse(_i(0), _i(0), -1), r"n must be a whole number >= 0 .*got -1"),
+        (lambda: csr_reverse(_i(0), _i(0), True), r"n must be a whole number >= 0 .*got True"),
+        (
+            lambda: kahn_order_tree(_i(10**7, -1)),
+            r"idx_ds must be 1-D positions 0\.\.1 or -1 \(outlet\); got \[10000000\] at "
+            r"node\(s\) \[0\]",
+        ),
+        (lambda: kahn_order_tree(_i(-1, -2)), r"got \[-2\] at node\(s\) \[1\]"),
+        (lambda: kahn_order_tree(np.zeros((2, 2), int)), r"idx_ds must be 1-D, got shape"),
+        (lambda: kahn_order_tree(np.array([2**64 - 1, 0], np.uint64)), r"beyond the int64"),
+        (
+            lambda: kahn_order_csr(_i(0, 1, 2), _i(1, 10**7), 2),
+            r"indices must be 1-D positions 0\.\.1; got \[10000000\] at position\(s\) \[1\]",
+        ),
+        (
+            lambda: kahn_order_csr(_i(0, 10**7, 2), _i(1, 0), 2),
+            r"indptr must rise from 0 to len\(indices\) = 2 without falling; .* falls after "
+            r"position\(s\) \[1\]",
+        ),
+        (lambda: kahn_order_csr(_i(0, 1, 1), _i(1, 0), 2), r"runs from 0 to 1"),
+        (lambda: kahn_order_csr(_i(0, 2), _i(1, 0), 2), r"indptr must hold n \+ 1 = 3 bounds"),
+    ],
+    ids=[
+        "csr_reverse-dst-past-end",
+        "csr_reverse-no-nodes",
+        "csr_reverse-float",
+        "csr_reverse-lengths",
+        "csr_reverse-negative-n",
+        "csr_reverse-bool-n",
+        "kahn_order_tree-past-end",
+        "kahn_order_tree-minus-2",
+        "kahn_order_tree-2d",
+        "kahn_order_tree-uint64",
+        "kahn_order_csr-indices-past-end",
+        "kahn_order_csr-indptr-past-end",
+        "kahn_order_csr-indptr-short-of-indices",
+        "kahn_order_csr-indptr-length",
+    ],
+)
+def test_public_kernels_check_their_arrays(call, match):
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def test_public_kernels_order_and_group_as_before_also_in_compiled_code():
+    from basingov._jit import njit
+    from basingov.network import _kernels as K
+
+    net = network_from_table(random_tree(500, seed=3))
+    ds = net.idx_ds
+    src = np.flatnonzero(ds >= 0)
+    ptr, kids = csr_reverse(src, ds[src], net.n)
+    for a, b in zip((ptr, kids), K.csr_reverse(src, ds[src], net.n), strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(kahn_order_tree(ds), K.kahn_order_tree(ds))
+    down_ptr, down = csr_reverse(ds[src], src, net.n)  # rows: upstream reach
+    assert np.array_equal(kahn_order_csr(down_ptr, down, net.n), K.kahn_order_tree(ds))
+    # lists and int32 arrays are taken as int64 positions
+    assert kahn_order_tree([2, 2, -1]).tolist() == [0, 1, 2]
+    assert csr_reverse(np.array([0, 1], np.int32), [1, 1], 2)[0].tolist() == [0, 0, 2]
+
+    # the priority stage calls csr_reverse inside a compiled walk: the names still compile
+    @njit
+    def compiled(ds, src):
+        n = ds.shape[0]
+        p, k = csr_reverse(ds[src], src, n)
+        return kahn_order_csr(p, k, n), kahn_order_tree(ds)
+
+    by_csr, by_tree = compiled(ds, src)
+    assert np.array_equal(by_csr, by_tree)
+    assert np.array_equal(by_tree, K.kahn_order_tree(ds))
 
 
 def test_strahler_and_distance(y_confluence):

@@ -4,7 +4,8 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 :class:`RiverNetwork`. This façade re-exports the public names of the package:
 
 - ``_container``: :class:`RiverNetwork`, :func:`network_from_table`;
-- ``_topology`` and ``_kernels``: validation and topological order (private);
+- ``_topology`` and ``_kernels``: validation and topological order (private); the
+  compiled ``csr_reverse``, ``kahn_order_tree`` and ``kahn_order_csr`` check their arrays;
 - :mod:`~basingov.network.hydrology`: upstream area, accumulation, Strahler order,
   distance to outlet, travel time, hydraulic-geometry defaults;
 - :mod:`~basingov.network.convert`: GeoDataFrame and networkx converters (inverse pairs);
@@ -20,8 +21,13 @@ The model follows pyflwdir: one downstream index per reach plus a topological or
 
 from basingov.network import hydrology
 from basingov.network._container import RiverNetwork, network_from_table
-from basingov.network._kernels import csr_reverse, kahn_order_csr, kahn_order_tree
-from basingov.network._topology import OUTLET_ID, ids_to_positions
+from basingov.network._topology import (
+    OUTLET_ID,
+    csr_reverse,
+    ids_to_positions,
+    kahn_order_csr,
+    kahn_order_tree,
+)
 from basingov.network.convert import from_networkx, network_from_gdf, network_to_gdf, to_networkx
 from basingov.network.hydrology import *  # noqa: F403 - the derived quantities (hydrology.__all__)
 from basingov.network.lakes import LakeInfo, lake_polygons, lake_reaches, mark_lakes

@@ -1,4 +1,11 @@
-"""Validation and topology of reach tables: id mapping, bifurcations, cycles, order."""
+"""Validation and topology of reach tables: id mapping, bifurcations, cycles, order.
+
+Also the compiled grouping and order kernels of the façade (:func:`csr_reverse`,
+:func:`kahn_order_tree`, :func:`kahn_order_csr`) behind checks of their arrays: the
+kernels index without bounds checks, so a position out of range wrote outside their
+arrays (a segmentation fault, or silently wrong results). In compiled code the names call
+the kernels directly: callers there hold arrays they made.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numba.extending import overload
 from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from basingov._checks import projected_crs, raise_problems
-from basingov.errors import TopologyError
+from basingov.errors import InputError, TopologyError
 from basingov.network import _kernels as K
 
 #: ``downstream_id`` of a reach that drains out of the network.
@@ -363,3 +371,218 @@ def _positions(
 def _raise(problems: list[str]) -> None:
     header = f"invalid river network ({len(problems)} problem(s))"
     raise_problems(problems, header, error=TopologyError)
+
+
+# --- the compiled kernels of the façade, behind checks of their arrays -----------------
+
+
+def _count(n: Any, name: str = "n") -> int:
+    """Return a number of nodes as an int; refuse a negative one, a bool or a non-integer."""
+    if isinstance(n, bool | np.bool_) or not isinstance(n, int | np.integer) or n < 0:
+        msg = f"{name} must be a whole number >= 0 (the number of nodes), got {n!r}"
+        raise InputError(msg)
+    return int(n)
+
+
+def _int_array(values: Any, name: str) -> np.ndarray:
+    """Return ``values`` as a contiguous 1-D int64 array; refuse other shapes and dtypes."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        msg = f"{name} must be 1-D, got shape {arr.shape}"
+        raise InputError(msg)
+    if arr.dtype.kind not in "iu" and arr.size:  # an empty list is float64
+        msg = f"{name} must hold whole-number positions, got dtype {arr.dtype}"
+        raise InputError(msg)
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        msg = f"{name} holds {arr.max()}, beyond the int64 positions of the kernels"
+        raise InputError(msg)
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def check_positions(
+    values: Any,
+    n: int | None = None,
+    *,
+    name: str,
+    outlet: bool = False,
+    at: str = "position(s)",
+) -> np.ndarray:
+    """Return ``values`` as int64 positions ``0 .. n - 1`` (and -1 with ``outlet``).
+
+    ``n`` is the length of the arrays the positions index; None: that of ``values``
+    itself (downstream pointers). The compiled kernels read and write at these positions
+    without bounds checks.
+
+    Raises
+    ------
+    InputError
+        If ``values`` is not 1-D whole numbers, or holds a value out of range, naming the
+        values and their places (``at``, default ``position(s)``).
+
+    Examples
+    --------
+    >>> check_positions([2, -1, 0], name="idx_ds", outlet=True).tolist()
+    [2, -1, 0]
+    >>> check_positions([5, -1], name="idx_ds", outlet=True, at="reach position(s)")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: idx_ds must be 1-D positions 0..1 or -1 (outlet); got [5] at reach position(s) [0]
+    """  # noqa: E501
+    arr = _int_array(values, name)
+    size = arr.size if n is None else n
+    lo = -1 if outlet else 0
+    if arr.size and (arr.min() < lo or arr.max() >= size):
+        bad = (arr < lo) | (arr >= size)
+        allowed = f"1-D positions 0..{size - 1}" if size else "empty (there are no nodes)"
+        msg = (
+            f"{name} must be {allowed}{' or -1 (outlet)' if outlet else ''}; got "
+            f"{_fmt_ids(arr[bad])} at {at} {_fmt_ids(np.flatnonzero(bad))}"
+        )
+        raise InputError(msg)
+    return arr
+
+
+def csr_reverse(src: Any, dst: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group edges by their target: the upstream neighbours of each node, in CSR form.
+
+    ``indices[indptr[i]:indptr[i + 1]]`` are the ``src`` of the edges with ``dst == i``,
+    in the order they are listed (a stable counting sort).
+
+    Parameters
+    ----------
+    src
+        Source of each edge, whole numbers (copied as they are).
+    dst
+        Target of each edge, positions ``0 .. n - 1``.
+    n
+        Number of nodes.
+
+    Returns
+    -------
+    indptr : numpy.ndarray
+        int64 bounds, ``n + 1`` of them.
+    indices : numpy.ndarray
+        int64 sources grouped by target.
+
+    Raises
+    ------
+    InputError
+        If ``src`` and ``dst`` are not 1-D whole numbers of one length, ``n`` is not a
+        count, or a ``dst`` lies outside ``0 .. n - 1``.
+
+    Examples
+    --------
+    >>> indptr, indices = csr_reverse([0, 1, 2], [2, 2, 0], 3)
+    >>> indptr.tolist(), indices.tolist()
+    ([0, 1, 1, 3], [2, 0, 1])
+    """
+    n = _count(n)
+    d = check_positions(dst, n, name="dst", at="edge(s)")
+    s = _int_array(src, "src")
+    if s.shape != d.shape:
+        msg = f"src and dst must list one value per edge, got lengths {s.size} and {d.size}"
+        raise InputError(msg)
+    return K.csr_reverse(s, d, n)
+
+
+def kahn_order_tree(idx_ds: Any) -> np.ndarray:
+    """Kahn's topological order (upstream first) for one downstream pointer per node.
+
+    Parameters
+    ----------
+    idx_ds
+        Downstream position of each node, -1 at outlets.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 positions in flow order; fewer than ``len(idx_ds)`` when some nodes lie on
+        or below a cycle.
+
+    Raises
+    ------
+    InputError
+        If ``idx_ds`` is not 1-D whole numbers, or holds a value that is neither -1 nor a
+        position.
+
+    Examples
+    --------
+    >>> kahn_order_tree([2, 2, -1]).tolist()
+    [0, 1, 2]
+    """
+    return K.kahn_order_tree(check_positions(idx_ds, name="idx_ds", outlet=True, at="node(s)"))
+
+
+def kahn_order_csr(indptr: Any, indices: Any, n: int) -> np.ndarray:
+    """Kahn's topological order for a graph in CSR form (row = source, columns = targets).
+
+    Parameters
+    ----------
+    indptr
+        ``n + 1`` non-decreasing bounds from 0 to ``len(indices)``.
+    indices
+        Targets, positions ``0 .. n - 1``: those of node ``i`` are
+        ``indices[indptr[i]:indptr[i + 1]]``.
+    n
+        Number of nodes.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 positions in topological order; fewer than ``n`` when there is a cycle.
+
+    Raises
+    ------
+    InputError
+        If the arrays are not 1-D whole numbers, ``n`` is not a count, ``indptr`` is not
+        ``n + 1`` non-decreasing bounds from 0 to ``len(indices)``, or a target lies outside
+        ``0 .. n - 1``.
+
+    Examples
+    --------
+    >>> kahn_order_csr([0, 1, 2, 2], [1, 2], 3).tolist()
+    [0, 1, 2]
+    """
+    n = _count(n)
+    ptr = _int_array(indptr, "indptr")
+    idx = check_positions(indices, n, name="indices")
+    if ptr.size != n + 1:
+        msg = f"indptr must hold n + 1 = {n + 1} bounds, got {ptr.size}"
+        raise InputError(msg)
+    falls = np.flatnonzero(np.diff(ptr) < 0)
+    if ptr[0] != 0 or ptr[-1] != idx.size or falls.size:
+        msg = (
+            f"indptr must rise from 0 to len(indices) = {idx.size} without falling; it runs "
+            f"from {ptr[0]} to {ptr[-1]}"
+            + (f" and falls after position(s) {_fmt_ids(falls)}" if falls.size else "")
+        )
+        raise InputError(msg)
+    return K.kahn_order_csr(ptr, idx, n)
+
+
+# In compiled code (the priority stage's walks) the names call the kernels directly; numba
+# compares the annotations of an overload and its implementation, so both have them.
+
+
+@overload(csr_reverse)
+def _csr_reverse_compiled(src: Any, dst: Any, n: Any) -> Any:
+    def impl(src: Any, dst: Any, n: Any) -> Any:  # pragma: no cover - compiled
+        return K.csr_reverse(src, dst, n)
+
+    return impl
+
+
+@overload(kahn_order_tree)
+def _kahn_order_tree_compiled(idx_ds: Any) -> Any:
+    def impl(idx_ds: Any) -> Any:  # pragma: no cover - compiled
+        return K.kahn_order_tree(idx_ds)
+
+    return impl
+
+
+@overload(kahn_order_csr)
+def _kahn_order_csr_compiled(indptr: Any, indices: Any, n: Any) -> Any:
+    def impl(indptr: Any, indices: Any, n: Any) -> Any:  # pragma: no cover - compiled
+        return K.kahn_order_csr(indptr, indices, n)
+
+    return impl

@@ -16,7 +16,7 @@ import numpy as np
 
 from basingov._jit import njit
 from basingov.errors import InputError
-from basingov.network._topology import _fmt_ids
+from basingov.network._topology import check_positions
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -97,24 +97,16 @@ def upstream_first_order(idx_ds: NDArray[np.int64]) -> NDArray[np.int64]:
     Raises
     ------
     InputError
-        If ``idx_ds`` is not 1-D or holds a value that is neither -1 nor a position.
+        If ``idx_ds`` is not 1-D whole numbers or holds a value that is neither -1 nor a
+        position.
 
     Examples
     --------
     >>> upstream_first_order(np.array([2, 2, -1, 2])).tolist()
     [0, 1, 3, 2]
     """
-    ds = np.ascontiguousarray(idx_ds, dtype=np.int64)
     # a position past the end was written out of bounds by the kernel (no bounds check)
-    bad = (ds < -1) | (ds >= ds.size)
-    if ds.ndim != 1 or bad.any():
-        msg = (
-            f"idx_ds must be 1-D positions 0..{ds.size - 1} or -1 (outlet); got "
-            f"{_fmt_ids(ds[bad])} at reach position(s) {_fmt_ids(np.flatnonzero(bad))}"
-            if ds.ndim == 1
-            else f"idx_ds must be 1-D, got shape {ds.shape}"
-        )
-        raise InputError(msg)
+    ds = check_positions(idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
     return np.asarray(_post_order(ds))
 
 
