@@ -112,3 +112,20 @@ def test_keep_factors_still_name_invalid_inputs():
         keep_factors([1.0, -2.0, np.nan], is_lake=[False, False, True])
     # shapes the compiled pass does not take go the general way (and broadcast as before)
     np.testing.assert_array_equal(keep_factors(24.0, decay_per_day=0.5), np.exp(-0.5))
+
+
+def test_routing_graph_refuses_positions_that_are_not_whole_numbers():
+    # 1.5 was truncated to node 1, silently; NaN and text raised raw ValueErrors
+    with pytest.raises(
+        InputError, match=r"idx_ds must hold whole-number .*got 1\.5 at node\(s\) \[0\]"
+    ):
+        routing_graph([1.5, -1])
+    with pytest.raises(InputError, match=r"got nan, x at node\(s\) \[0, 1\]"):
+        routing_graph(np.array([np.nan, "x", -1], dtype=object))
+    with pytest.raises(InputError, match=r"splits: dst .*got 0\.5 at split row\(s\) \[1\]"):
+        routing_graph([-1, -1, -1], splits=([0, 0], [1, 0.5], [0.5, 0.5]))
+    # whole numbers given as floats or text are taken, as reach ids are
+    assert routing_graph([2.0, 2.0, -1.0]).idx_ds.tolist() == [2, 2, -1]
+    assert routing_graph(["1", "-1"]).idx_ds.tolist() == [1, -1]
+    g = routing_graph([-1, -1, -1], splits=([0.0, 0.0], [1.0, 2.0], [0.5, 0.5]))
+    assert g.links()[1].tolist() == [1, 2]

@@ -84,7 +84,8 @@ def routing_graph(
     Raises
     ------
     InputError
-        On positions out of range or invalid fractions; the message names the nodes.
+        On positions out of range or not whole numbers (``1.5``), or invalid fractions;
+        the message names the nodes (split rows) and values.
 
     Examples
     --------
@@ -94,7 +95,7 @@ def routing_graph(
     >>> routing_graph([1, 0, -1], splits=([1, 1], [0, 2], [0.5, 0.5])).kind
     'cyclic'
     """
-    ds = np.ascontiguousarray(idx_ds, dtype=np.int64)
+    ds = _positions(idx_ds, "idx_ds", "node(s)")
     if ds.ndim != 1:
         msg = f"idx_ds must be a flat list of positions (one per node), got shape {ds.shape}"
         raise InputError(msg)
@@ -112,10 +113,9 @@ def routing_graph(
     if splits is not None:
         src = np.flatnonzero(ds >= 0)
         dst = indices  # ds[src], listed by tree_links
-        s_src, s_dst, s_frac = (np.asarray(a) for a in splits)
-        s_src = s_src.astype(np.int64)
-        s_dst = s_dst.astype(np.int64)
-        s_frac = s_frac.astype(np.float64)
+        s_src = _positions(splits[0], "invalid splits: src", "split row(s)")
+        s_dst = _positions(splits[1], "invalid splits: dst", "split row(s)")
+        s_frac = np.asarray(splits[2]).astype(np.float64)
         problems = []
         if not (s_src.shape == s_dst.shape == s_frac.shape):
             msg = "splits must be three arrays (src, dst, fraction) of equal length"
@@ -169,6 +169,32 @@ def routing_graph(
     return RoutingGraph(
         idx_ds=ds, indptr=indptr, indices=indices, frac=frac, order=order, kind=kind
     )
+
+
+def _positions(values: Any, name: str, where: str) -> np.ndarray:
+    """``values`` as int64 positions; refuse what is not a whole number (1.5 was truncated).
+
+    Whole numbers given as floats (``2.0``) or text (``"2"``) are taken, as reach ids are
+    (:meth:`basingov.network.RiverNetwork.position`).
+    """
+    a = np.asarray(values)
+    if a.dtype.kind in "iub":
+        return np.ascontiguousarray(a, dtype=np.int64)
+    if a.dtype.kind == "f":
+        flat = a.ravel().astype(np.float64)
+    else:
+        flat = pd.to_numeric(pd.Series(a.ravel(), dtype=object), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    bad = np.flatnonzero(~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63)))
+    if bad.size:
+        shown = ", ".join(str(v) for v in a.ravel()[bad[:10]])
+        msg = (
+            f"{name} must hold whole-number positions (-1 for none); got {shown} at "
+            f"{where} {bad[:10].tolist()}; pass integer positions"
+        )
+        raise InputError(msg)
+    return np.ascontiguousarray(flat.astype(np.int64).reshape(a.shape))
 
 
 # ----------------------------------------------------------------------------------------
