@@ -150,3 +150,17 @@ def test_cli_dispersion_from_config(edited_config):
     assert json.loads(res.stdout)["dispersion_m2_s"] == 1000.0
     res = CliRunner().invoke(cli, ["spill", str(cfg), *at, "--dispersion", "50"])
     assert json.loads(res.stdout)["dispersion_m2_s"] == 50.0
+
+
+def test_cli_output_suffix_in_any_case(tmp_path):
+    # -o x.CSV was refused ("-o must end in .csv or .json") while -o x.csv worked; the
+    # suffix is read in any case, as query -o reads it
+    at = ["spill", "thames", "--at", "-1.25,51.75", "--mass", "100"]
+    for name in ("x.CSV", "y.Json"):
+        res = CliRunner().invoke(cli, [*at, "-o", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+    assert (tmp_path / "x.CSV").read_text().startswith("jur_id,name,level,")
+    assert "notifications" in json.loads((tmp_path / "y.Json").read_text())
+    res = CliRunner().invoke(cli, [*at, "-o", str(tmp_path / "z.txt")])
+    assert res.exit_code == 1
+    assert "use a .csv or .json file name" in str(res.exception)

@@ -117,9 +117,7 @@ def spill(
             msg = f"--time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time_!r}"
             raise click.BadParameter(msg) from None
     if out is not None:
-        if out.suffix not in (".csv", ".json"):
-            msg = f"-o must end in .csv or .json, got {out.name!r}"
-            raise InputError(msg)
+        check_suffix(out, (".csv", ".json"))
         check_overwrite(out, overwrite=overwrite)
     if map_path is not None:
         check_suffix(map_path, (".html", ".htm"))
@@ -140,7 +138,7 @@ def spill(
     table = res.notifications
     result = res.as_dict()
     if out is not None:
-        if out.suffix == ".csv":
+        if out.suffix.lower() == ".csv":
             write_csv(table, out, overwrite=overwrite)
         else:
             write_json(result, out, overwrite=overwrite)
