@@ -177,6 +177,7 @@ def check_table(
     required: Iterable[str] = (),
     numeric: Iterable[str] = (),
     nonnegative: Iterable[str] = (),
+    positive: Iterable[str] = (),
     blank_ok: Iterable[str] = (),
     id_column: str | None = None,
     lon_column: str | None = None,
@@ -197,6 +198,8 @@ def check_table(
         Columns that must hold finite numbers (blank cells allowed only if in ``blank_ok``).
     nonnegative
         Numeric columns that must be >= 0.
+    positive
+        Numeric columns that must be > 0 (areas).
     blank_ok
         Numeric columns where a blank cell means "not reported".
     id_column
@@ -262,6 +265,14 @@ def check_table(
         if neg.any():
             problems.append(
                 f"column {c!r} is negative at line(s) {_lines(neg)}; loads and counts are >= 0"
+            )
+    for c in positive:
+        v = nums[c].to_numpy(dtype=np.float64, na_value=np.nan) if c in nums else np.array([])
+        low = v <= 0
+        if low.any():
+            problems.append(
+                f"column {c!r} is 0 or negative at line(s) {_lines(low)} (values "
+                f"{v[low].tolist()[:5]}); it must be > 0"
             )
     for c, top in (maximum or {}).items():
         v = nums[c].to_numpy(dtype=np.float64, na_value=np.nan) if c in nums else np.array([])

@@ -31,6 +31,7 @@ from basingov.loads import check_population_raster
 from basingov.loads.diffuse import check_landcover_raster
 from basingov.loads.sewage import read_census
 from basingov.monitoring import read_station_table
+from basingov.network.assemble import read_gauges
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
 
@@ -183,6 +184,30 @@ def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> lis
     return out
 
 
+def _gauge_report(cfg: BasinConfig) -> LayerReport:
+    """Report the ``[hydraulics]`` gauges as the network stage reads them (``read_gauges``)."""
+    h = cfg.hydraulics
+    paths = (h.gauges, h.gauge_areas, cfg.monitoring.stations, cfg.source)
+    rep = LayerReport(what="hydraulics gauges", path=next(p for p in paths if p is not None))
+    try:
+        g = read_gauges(cfg)
+    except BasingovError as exc:
+        rep.problems.append(str(exc))
+        return rep
+    if g is None:
+        return rep
+    rep.count = len(g)
+    if h.gauge_areas is not None:  # the fit leaves out the gauges without an area
+        ids = g.loc[g["area_km2"].isna(), "gauge_id"].astype(str).tolist()
+        if ids:
+            rep.notes.append(
+                f"{len(ids)} gauge(s) without a published area (none of the ids of "
+                f"{h.gauge_areas.name} in their {h.gauge_ref_column}) are left out of the "
+                f"runoff fit: {ids[:10]}"
+            )
+    return rep
+
+
 #: What the load stage checks in each [loads] table (basingov.loads and the pipeline).
 _LOAD_TABLES: dict[str, dict[str, Any]] = {
     "point_sources": {
@@ -317,6 +342,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
             else:
                 rep.notes.append(f"parameters: {sorted(obs['parameter'].astype(str).unique())}")
         reports.append(rep)
+    h = cfg.hydraulics
+    if h.gauges is not None or h.gauges_from_monitoring or h.gauge_areas or h.gauge_ref_column:
+        reports.append(_gauge_report(cfg))
     reports += _load_input_reports(cfg, basin)
     for opt, checks in _LOAD_TABLES.items():
         p = getattr(cfg.loads, opt)

@@ -28,6 +28,7 @@ from basingov.loads.sewage import read_census
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
 from basingov.pipeline import run, validate
+from tests.conftest import DATA
 from tests.reliability.conftest import basin_layer, jurisdictions, rivers
 
 
@@ -219,6 +220,114 @@ def test_empty_and_mixed_layers(toy: object) -> None:
     jur.loc[5, "geometry"] = LineString([(7.1, 47.0), (7.2, 47.05)])
     cfg = toy(sub="mixed", jur=jur)  # type: ignore[operator]
     _fails_in_run_and_validate(cfg, r"unexpected geometry type\(s\) \['LineString'\]")
+
+
+# --- [hydraulics] gauges: validate reads them as the network stage does -------------------
+_GAUGES = "gauge_id,lon,lat,mean_discharge_m3s\nG1,7.12,47.03,5.0\n"
+
+
+@pytest.mark.parametrize(
+    ("hydraulics", "gauges", "match"),
+    [  # validate said "no problems"; the run failed, or fitted no gauge and said nothing
+        ('gauges = "nope.csv"', None, r"gauge table .*nope\.csv does not exist"),
+        ('gauges = "g.csv"', "gauge_id,lon,lat,mean_discharge_m3s\n", r"g\.csv has no rows"),
+        ('gauges = "g.csv"', _GAUGES.replace("5.0", "0"), r"\['G1'\] have no positive mean_"),
+        (
+            'gauges = "g.csv"',
+            _GAUGES.replace("m3s", "m3s,area_km2").replace("5.0", "5.0,-3"),
+            r"\['G1'\] have an area_km2 that is not a number > 0 \(km2\): \[-3\]",
+        ),
+        (
+            'gauges = "g.csv"\ngauge_areas = "nope.csv"',
+            _GAUGES,
+            r"gauge_areas = '.*nope\.csv' is read only for the gauges of the monitoring tables",
+        ),
+        (
+            'gauges = "g.csv"\ngauge_ref_column = "ref"',
+            _GAUGES,
+            r"gauge_ref_column = 'ref' is used only with gauge_areas",
+        ),
+        (
+            "gauges_from_monitoring = true",
+            None,
+            r"gauges_from_monitoring = true needs \[monitoring\] stations and observations",
+        ),
+    ],
+)
+def test_gauge_table_problems_are_found_by_validate(
+    hydraulics: str, gauges: str | None, match: str, toy: object
+) -> None:
+    cfg = toy(append=f"\n[hydraulics]\n{hydraulics}\n")  # type: ignore[operator]
+    if gauges is not None:
+        (cfg.parent / "g.csv").write_text(gauges, encoding="utf-8")
+    _fails_in_run_and_validate(cfg, match)
+
+
+def _bad_areas(path: Path) -> None:
+    a = pd.read_csv(DATA / "hydrography" / "thames_nrfa_check.csv", dtype=str)
+    a.loc[a["nrfa_id"] == "39105", "nrfa_area_km2"] = "-533.8"
+    a.loc[a["nrfa_id"] == "39140", "nrfa_area_km2"] = "x"
+    a.loc[a["nrfa_id"] == "39006", "nrfa_area_km2"] = "0"
+    pd.concat([a, a[a["nrfa_id"] == "39081"]]).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [  # the Thames' gauges come from its monitoring tables, with NRFA areas
+        (  # every station got no area: every gauge left out of the fit, silently
+            'gauge_ref_column = "proxy_gauge"',
+            'gauge_ref_column = "ref"',
+            r"the stations have no column 'ref' to match the areas of thames_nrfa_check\.csv "
+            r"by \(\[hydraulics\] gauge_ref_column\); their columns are \['eidc_code', ",
+        ),
+        (
+            'gauge_ref_column = "proxy_gauge"',
+            "",
+            r"gauge_areas = '.*thames_nrfa_check\.csv' needs gauge_ref_column",
+        ),
+        (  # no station qualified: no gauge fitted, silently
+            "gauge_min_samples = 100",
+            "gauge_min_samples = 1000",
+            r"no located station of thames_stations\.csv has 1000 or more flow values "
+            r"\(parameter Q\) in thames_observations\.csv \(the most: 432, at station TC1\)",
+        ),
+        (  # the run failed at the network stage, validate said "no problems"
+            '"nrfa_area_km2"]',
+            '"area"]',
+            r"gauge area table .*thames_nrfa_check\.csv lacks column\(s\) \['area'\]",
+        ),
+        (  # negative and zero areas left gauges out, text raised a raw ValueError, the
+            # last of two rows won
+            "../hydrography/thames_nrfa_check.csv",
+            "{tmp}/areas.csv",
+            r"gauge area table areas\.csv: column 'nrfa_area_km2' holds text where numbers "
+            r"belong at line\(s\) \[12\] \(values \['x'\]\); column 'nrfa_area_km2' is 0 or "
+            r"negative at line\(s\) \[13, 15\] \(values \[-533\.8, 0\.0\]\); it must be > 0; "
+            r"repeated nrfa_id values \['39081'\] at line\(s\) \[24\]",
+        ),
+    ],
+)
+def test_gauge_area_problems_are_found_by_validate(
+    old: str, new: str, match: str, edited_config: object, tmp_path: Path
+) -> None:
+    _bad_areas(tmp_path / "areas.csv")
+    old = old.replace("../", f"{DATA}/")  # as edited_config writes the data paths
+
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new.replace("{tmp}", tmp_path.as_posix()))
+
+    _fails_in_run_and_validate(edited_config("thames", edit), match)  # type: ignore[operator]
+
+
+def test_shipped_gauges_are_valid_and_the_unused_ones_named() -> None:
+    rep = {r.what: r for r in validate(DATA / "basins" / "thames.toml")}["hydraulics gauges"]
+    assert rep.ok
+    assert rep.count == 18
+    assert rep.notes == [
+        "4 gauge(s) without a published area (none of the ids of thames_nrfa_check.csv in "
+        "their proxy_gauge) are left out of the runoff fit: ['TC8', 'TC9', 'TC10', 'TC14']"
+    ]
 
 
 # --- rivers -----------------------------------------------------------------------------

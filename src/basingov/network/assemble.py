@@ -10,17 +10,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from basingov._checks import raise_problems
 from basingov.config import BasinConfig, LakesSection, NetworkSection
-from basingov.errors import BasingovWarning, ConfigError
+from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.io import read_vector
 from basingov.network._container import RiverNetwork
 from basingov.network.builders import apportion_area, build_network
 from basingov.network.hydrology import DEFAULT_RUNOFF_MM_YEAR
 from basingov.network.lakes import LakeInfo, lake_polygons, mark_lakes
 from basingov.network.naming import names_from_lines
-from basingov.network.regionalise import gauge_table, regionalise_runoff
+from basingov.network.regionalise import gauge_table, gauge_value_problems, regionalise_runoff
 
-__all__ = ["assemble_network", "regionalise_to_gauges"]
+__all__ = ["assemble_network", "gauge_key_problems", "read_gauges", "regionalise_to_gauges"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,19 +110,8 @@ def regionalise_to_gauges(
     [1040.0, 510.0, 1040.0]
     """
     h = config.hydraulics
-    if h.gauges is None and not h.gauges_from_monitoring:
-        return net, None
-    mon = config.monitoring
-    g = gauge_table(
-        gauges=h.gauges,
-        stations=mon.stations if h.gauges_from_monitoring else None,
-        observations=mon.observations if h.gauges_from_monitoring else None,
-        min_samples=h.gauge_min_samples,
-        areas=h.gauge_areas,
-        area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
-        ref_column=h.gauge_ref_column,
-    )
-    if g.empty:
+    g = read_gauges(config)
+    if g is None:
         return net, None
     runoff = DEFAULT_RUNOFF_MM_YEAR if h.runoff_mm_year is None else h.runoff_mm_year
     return regionalise_runoff(
@@ -134,6 +124,105 @@ def regionalise_to_gauges(
         lake_velocity_ms=h.lake_velocity_ms,
         require_area=h.gauge_areas is not None,
     )
+
+
+def read_gauges(config: BasinConfig) -> pd.DataFrame | None:
+    """Read the gauges of a basin's ``[hydraulics]`` (:func:`basingov.network.gauge_table`).
+
+    What :func:`regionalise_to_gauges` fits to, checked as ``basingov validate`` checks
+    it: the keys taken together (:func:`gauge_key_problems`), the files, and the flows and
+    areas (:func:`basingov.network.regionalise.gauge_value_problems`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        None when the basin names no gauges.
+
+    Raises
+    ------
+    ConfigError
+        If the ``[hydraulics]`` gauge keys do not fit together.
+    InputError
+        If a gauge file is missing or unusable, or a flow or an area is not a number > 0.
+
+    Examples
+    --------
+    >>> from basingov.config import load_config
+    >>> from basingov.datasets import get_path
+    >>> read_gauges(load_config(get_path("rhine")))["gauge_id"].tolist()
+    ['BASEL', 'MAXAU', 'KAUB', 'KOELN', 'REES']
+    """
+    h, mon = config.hydraulics, config.monitoring
+    header = f"Invalid basin config {config.source}"
+    raise_problems(gauge_key_problems(config), header, error=ConfigError)
+    if h.gauges is None and not h.gauges_from_monitoring:
+        return None
+    g = gauge_table(
+        gauges=h.gauges,
+        stations=mon.stations if h.gauges_from_monitoring else None,
+        observations=mon.observations if h.gauges_from_monitoring else None,
+        min_samples=h.gauge_min_samples,
+        areas=h.gauge_areas,
+        area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),
+        ref_column=h.gauge_ref_column,
+    )
+    problems = gauge_value_problems(g)
+    if problems:
+        where = f"gauge table {h.gauges}" if h.gauges is not None else "monitoring gauges"
+        raise InputError(f"{where}: " + "; ".join(problems))
+    return g
+
+
+def gauge_key_problems(config: BasinConfig) -> list[str]:
+    """List what a run would ignore in the ``[hydraulics]`` gauge keys taken together.
+
+    ``gauge_areas`` is read only for the gauges of the monitoring tables
+    (``gauges_from_monitoring``), matched through ``gauge_ref_column``; without either it
+    was not read (and every gauge of ``gauges`` without its own ``area_km2`` was left
+    out), and ``gauges_from_monitoring`` without the ``[monitoring]`` tables gave no gauge.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from basingov.config import load_config
+    >>> from basingov.datasets import get_path
+    >>> cfg = load_config(get_path("thames"))
+    >>> gauge_key_problems(cfg)
+    []
+    >>> h = dataclasses.replace(cfg.hydraulics, gauge_ref_column=None)
+    >>> gauge_key_problems(dataclasses.replace(cfg, hydraulics=h))  # doctest: +ELLIPSIS
+    ["[hydraulics].gauge_areas = '...thames_nrfa_check.csv' needs gauge_ref_column: ..."]
+    """
+    h, mon = config.hydraulics, config.monitoring
+    out = []
+    if h.gauges_from_monitoring and (mon.stations is None or mon.observations is None):
+        out.append(
+            "[hydraulics].gauges_from_monitoring = true needs [monitoring] stations and "
+            "observations (the gauges are the stations with gauge_min_samples flow values); "
+            "set them, or remove gauges_from_monitoring"
+        )
+    if h.gauge_areas is not None:
+        where = f"[hydraulics].gauge_areas = {str(h.gauge_areas)!r}"
+        if not h.gauges_from_monitoring:
+            out.append(
+                f"{where} is read only for the gauges of the monitoring tables "
+                "(gauges_from_monitoring = true); with gauges alone it is not read, and every "
+                "gauge without its own area_km2 is left out: set gauges_from_monitoring = "
+                "true, or remove gauge_areas and give the areas in the gauges table's "
+                "area_km2 column"
+            )
+        elif h.gauge_ref_column is None:
+            out.append(
+                f"{where} needs gauge_ref_column: the [monitoring] stations column whose text "
+                "holds the area ids (e.g. 'NRFA 39105 Thame at Wheatley'); without it no "
+                "station gets an area and every monitoring gauge is left out"
+            )
+    elif h.gauge_ref_column is not None:
+        out.append(
+            f"[hydraulics].gauge_ref_column = {h.gauge_ref_column!r} is used only with "
+            "gauge_areas: set gauge_areas, or remove gauge_ref_column"
+        )
+    return out
 
 
 def _assemble(config: BasinConfig, basin: gpd.GeoDataFrame, *, key: str | None) -> RiverNetwork:

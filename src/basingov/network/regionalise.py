@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
-from basingov._tables import read_table
+from basingov._tables import check_table, read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
 from basingov.network._kernels import label_down
@@ -45,7 +45,13 @@ from basingov.network.hydrology import (
 )
 from basingov.network.navigation import snap_point
 
-__all__ = ["GAUGE_COLUMNS", "gauge_table", "regionalise_runoff", "station_areas"]
+__all__ = [
+    "GAUGE_COLUMNS",
+    "gauge_table",
+    "gauge_value_problems",
+    "regionalise_runoff",
+    "station_areas",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,9 @@ logger = logging.getLogger(__name__)
 GAUGE_COLUMNS: tuple[str, ...] = ("gauge_id", "lon", "lat", "mean_discharge_m3s")
 
 _S_PER_YEAR = 365.25 * 86400.0
+
+#: Column carrying the stations' published areas through :func:`gauge_table`'s merge.
+_AREA = "__published_area_km2"
 
 #: A gauge's increment runoff this many times the basin depth or more is flagged in the
 #: check table's note: the flows at and above the gauge may not be of one period or one
@@ -129,8 +138,10 @@ def station_areas(
     Raises
     ------
     InputError
-        If the ``areas`` file does not exist, is not a UTF-8 CSV table or lacks one of
-        ``area_columns``; the message names the file and the fix.
+        If the ``areas`` file does not exist, is not a UTF-8 CSV table, lacks one of
+        ``area_columns``, has no rows, an area that is not a number > 0 or an id that is
+        blank or repeated, or if the stations lack ``ref_column``; the message names the
+        file and the fix.
 
     Examples
     --------
@@ -142,20 +153,40 @@ def station_areas(
     [533.8, nan]
     """
     out = pd.Series(np.nan, index=stations.index, dtype=float)
-    if areas is None or ref_column is None or ref_column not in stations.columns:
+    if areas is None or ref_column is None:
         return out
+    if ref_column not in stations.columns:  # every station was left without an area
+        msg = (
+            f"the stations have no column {ref_column!r} to match the areas of "
+            f"{Path(areas).name} by ([hydraulics] gauge_ref_column); their columns are "
+            f"{sorted(map(str, stations.columns))}"
+        )
+        raise InputError(msg)
     at = read_table(
         areas,
         what="gauge area table",
         dtype={area_columns[0]: str},
         required_columns=area_columns,
     )
-    lut = dict(zip(at[area_columns[0]].astype(str), at[area_columns[1]], strict=True))
+    lut = _area_lookup(at, area_columns, Path(areas).name)
     for i, ref in zip(stations.index, stations[ref_column].fillna("").astype(str), strict=True):
         hit = [lut[w] for w in ref.split() if w in lut]
         if hit:
-            out[i] = float(hit[0])
+            out[i] = hit[0]
     return out
+
+
+def _area_lookup(table: pd.DataFrame, columns: tuple[str, str], name: str) -> dict[str, float]:
+    """Area (km²) of each id of a gauge area table, checked as the other user tables are.
+
+    A negative, zero or blank area left its gauge out of the fit (a text one raised a raw
+    ValueError), and of an id listed twice the last row won.
+    """
+    id_col, area_col = columns
+    check_table(table, what=f"gauge area table {name}", numeric=[area_col],
+                positive=[area_col], id_column=id_col)  # fmt: skip
+    area = pd.to_numeric(table[area_col]).to_numpy(dtype=float)
+    return dict(zip(table[id_col].astype(str), area.tolist(), strict=True))
 
 
 def gauge_table(
@@ -184,7 +215,9 @@ def gauge_table(
     Raises
     ------
     InputError
-        If a file cannot be read or lacks a column.
+        If a file cannot be read or lacks a column, the gauge table has no rows, no
+        station has ``min_samples`` flow values (so the monitoring tables give no gauge),
+        or the area table is unusable (:func:`station_areas`).
     """
     frames = []
     if gauges is not None:
@@ -195,6 +228,12 @@ def gauge_table(
             required_columns=GAUGE_COLUMNS,
             hint=f"it needs {list(GAUGE_COLUMNS)}",
         )
+        if g.empty:  # no gauge was fitted, silently
+            msg = (
+                f"gauge table {gauges} has no rows: give one row per gauge "
+                f"({', '.join(GAUGE_COLUMNS)}), or remove [hydraulics] gauges"
+            )
+            raise InputError(msg)
         frames.append(g)
     if stations is not None and observations is not None:
         st = read_table(stations, what="station table", dtype={"station_id": str})
@@ -207,10 +246,25 @@ def gauge_table(
         st = st.dropna(subset=["lon", "lat"])
         if "location_status" in st.columns:
             st = st[st["location_status"].isin(list(location_status))]
-        m = st.merge(agg[agg["count"] >= int(min_samples)], on="station_id")
-        area = station_areas(
-            m, areas=areas, area_columns=area_columns, ref_column=ref_column
-        ).to_numpy(dtype=float)
+        # areas from the station table itself (a ref_column it lacks is named with its columns)
+        pub = station_areas(st, areas=areas, area_columns=area_columns, ref_column=ref_column)
+        st = st.assign(**{_AREA: pub.to_numpy(dtype=float)})
+        m = st.merge(agg, on="station_id")
+        if not (m["count"] >= int(min_samples)).any():  # no gauge was fitted, silently
+            top = m.sort_values("count", ascending=False).head(1)
+            most = "".join(
+                f" (the most: {n}, at station {sid})"
+                for n, sid in zip(top["count"], top["station_id"], strict=True)
+            )
+            msg = (
+                f"no located station of {Path(stations).name} has {int(min_samples)} or more "
+                f"flow values (parameter Q) in {Path(observations).name}{most}, so the "
+                "monitoring tables give no gauge: lower [hydraulics] gauge_min_samples, or "
+                "set gauges_from_monitoring = false"
+            )
+            raise InputError(msg)
+        m = m[m["count"] >= int(min_samples)]
+        area = m[_AREA].to_numpy(dtype=float)
         period = m["min_t"].astype(str).str[:10] + ".." + m["max"].astype(str).str[:10]
         fname = Path(observations).name
         status = m["location_status"].astype(str) if "location_status" in m else ""
@@ -233,6 +287,38 @@ def gauge_table(
     if not frames:
         return pd.DataFrame(columns=list(GAUGE_COLUMNS))
     return pd.concat(frames, ignore_index=True)
+
+
+def gauge_value_problems(gauges: pd.DataFrame) -> list[str]:
+    """List what :func:`regionalise_runoff` refuses in a gauge table's flows and areas.
+
+    Every ``mean_discharge_m3s`` must be a number > 0 (m³/s); an ``area_km2`` may be blank
+    (no published area) but a given one must be a number > 0 (km²): a negative or zero
+    area left the gauge out of the fit with only a note ('not snapped') in the check
+    table.
+
+    Examples
+    --------
+    >>> gauge_value_problems(pd.DataFrame({"gauge_id": ["A", "B"],
+    ...     "mean_discharge_m3s": [5.0, 0.0], "area_km2": [None, -3]}))
+    ["gauge(s) ['B'] have no positive mean_discharge_m3s (m3/s)", "gauge(s) ['B'] have an area_km2 that is not a number > 0 (km2): [-3.0]; correct it or leave it blank"]
+    """  # noqa: E501
+    ids = gauges["gauge_id"].astype(str).to_numpy()
+    q = pd.to_numeric(gauges["mean_discharge_m3s"], errors="coerce").to_numpy(dtype=float)
+    problems = []
+    if not (q > 0).all():
+        bad_q = ids[~(q > 0)][:10].tolist()
+        problems.append(f"gauge(s) {bad_q} have no positive mean_discharge_m3s (m3/s)")
+    if "area_km2" in gauges.columns:
+        raw = gauges["area_km2"]
+        area = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        bad = raw.notna().to_numpy() & ~(np.isfinite(area) & (area > 0))
+        if bad.any():
+            problems.append(
+                f"gauge(s) {ids[bad][:10].tolist()} have an area_km2 that is not a number > 0 "
+                f"(km2): {raw[bad].tolist()[:10]}; correct it or leave it blank"
+            )
+    return problems
 
 
 def regionalise_runoff(
@@ -282,8 +368,9 @@ def regionalise_runoff(
     Raises
     ------
     InputError
-        If the table has no rows or lacks a column, a flow is not positive, the network
-        has no local areas, or ``runoff_mm_year`` < 0, ``tolerance_m`` <= 0 or
+        If the table has no rows or lacks a column, a flow is not positive or a given
+        area not a number > 0 (:func:`gauge_value_problems`), the network has no local
+        areas, or ``runoff_mm_year`` < 0, ``tolerance_m`` <= 0 or
         ``max_area_ratio`` < 1 (each would leave every gauge unused).
 
     Examples
@@ -319,18 +406,17 @@ def regionalise_runoff(
     # coordinates that are no numbers become NaN: the gauge is noted 'not snapped'
     lons = pd.to_numeric(gauges["lon"], errors="coerce").to_numpy(dtype=float)
     lats = pd.to_numeric(gauges["lat"], errors="coerce").to_numpy(dtype=float)
-    if not (q > 0).all():
-        bad = gauges["gauge_id"].astype(str).to_numpy()[~(q > 0)][:10].tolist()
-        msg = f"gauge(s) {bad} have no positive mean_discharge_m3s (m3/s)"
-        raise InputError(msg)
-    if "local_area_km2" not in net.reaches or net.reaches["local_area_km2"].isna().all():
-        msg = "regionalising runoff needs reach local areas (local_area_km2)"
-        raise InputError(msg)
     area_pub = (
         pd.to_numeric(gauges["area_km2"], errors="coerce").to_numpy(dtype=float)
         if "area_km2" in gauges.columns
         else np.full(len(gauges), np.nan)
     )
+    problems = gauge_value_problems(gauges)
+    if problems:
+        raise InputError("; ".join(problems))
+    if "local_area_km2" not in net.reaches or net.reaches["local_area_km2"].isna().all():
+        msg = "regionalising runoff needs reach local areas (local_area_km2)"
+        raise InputError(msg)
     rows: list[dict[str, Any]] = []
     pos_l, q_l, a_l, keep = [], [], [], []
     seen: set[int] = set()
