@@ -70,6 +70,29 @@ def test_notifications_golden(chain):
     assert plug["peak_mg_l"].isna().all()
 
 
+def test_border_within_the_released_cloud_is_near_field(chain):
+    # Released 1 m above the A|B border (x = 4999 m, on reach 2 from 3600 m): the 1-D peak
+    # C = M / (A sqrt(4 pi D t)) at t = 1 s gave 1000 / (100 sqrt(4 pi 300)) kg/m3 = 163 mg/L,
+    # and tends to infinity as the release nears the border. The leading edge, 2 sqrt(2 D t)
+    # = 49 m ahead of the centre, is at the border from the release on (arrival 0): the
+    # border lies within the cloud as released, like the release's own jurisdiction, and
+    # gets no peak estimate. The B|C border 4,001 m below keeps the formula's peak.
+    net, pieces = chain
+    out = spill_notifications(net, pieces, 2, 1000.0, levels=["country"],
+                              start_fraction=1399 / 3600).set_index("jur_id")  # fmt: skip
+    assert out.loc["B", "peak_hours"] == pytest.approx(1 / 3600)
+    assert out.loc["B", "arrival_hours"] == 0.0
+    assert np.isnan(out.loc["B", "peak_mg_l"])
+    assert out["near_field"].to_dict() == {"A": True, "B": True, "C": False}
+    t_c = 4001.0  # s
+    assert 1.0 * t_c > 2 * np.sqrt(2 * 300.0 * t_c)  # the cloud has passed its release point
+    peak_c = 1000.0 / (100.0 * np.sqrt(4 * np.pi * 300.0 * t_c)) * 1000.0  # 2.52 mg/L
+    assert out.loc["C", "peak_mg_l"] == pytest.approx(peak_c)
+    assert out.loc["C", "arrival_hours"] == pytest.approx(
+        (t_c - 2 * np.sqrt(2 * 300.0 * t_c)) / 3600
+    )
+
+
 def test_release_time_as_a_date_or_text(chain):
     # a date is its midnight: date + timedelta(hours=2.5) was the date, the hours lost
     net, pieces = chain
@@ -137,6 +160,27 @@ def test_rhine_basel_to_dutch_border(tmp_path):
     again = CliRunner().invoke(cli, ["spill", "rhine", "--at", "7.59,47.56", "--mass", "1",
                                      "--network", "hybas", "-o", str(out)])  # fmt: skip
     assert again.exit_code != 0
+
+
+def test_cli_release_just_above_the_dutch_border(tmp_path):
+    # 1,000 kg released 6.5 cm above the German-Dutch border of the Rhine at 100 m3/s: the
+    # 1-D formula gave Nederland a peak of 748 mg/L after 0.04 s (53 mg/L at mean flow)
+    res = CliRunner().invoke(
+        cli, ["spill", "rhine", "--at", "6.0747,51.86062", "--mass", "1000", "--flow", "100"]
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["peak_model"].startswith("ASSUMPTION: an instantaneous release mixed over")
+    nl = next(n for n in data["notifications"] if n["jur_id"] == "NL")
+    assert nl["arrival_hours"] == 0.0
+    assert nl["peak_hours"] < 1e-4
+    assert nl["peak_mg_l"] is None
+    assert nl["near_field"] is True
+    assert "NL Nederland  [near field]" in res.stderr
+    assert "near field: the border lies within the cloud as released" in res.stderr
+    far = [n for n in data["notifications"] if n["arrival_hours"] > 0]
+    assert far
+    assert all(n["peak_mg_l"] > 0 and n["near_field"] is False for n in far)
 
 
 def test_cli_dispersion_from_config(edited_config):

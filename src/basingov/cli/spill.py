@@ -99,9 +99,11 @@ def spill(
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
 
     Prints JSON with a ``notifications`` list (jur_id, name, level, crossing_lon,
-    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake; sorted by arrival) and the
-    ``flow`` used to stdout, and a table to stderr. A lake on the path holds the plume for
-    its residence time.
+    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake, near_field; sorted by
+    arrival), the ``flow`` used and the ``peak_model`` assumed to stdout, and a table to
+    stderr. A lake on the path holds the plume for its residence time. Peaks are those of
+    an instantaneous release mixed over the cross-section (1-D advection-dispersion): a
+    border within the cloud as released (near field) gets none.
     """
     lon, lat = parse_lonlat(at)
     if flow is not None and flow_percentile is not None:
@@ -161,9 +163,12 @@ def spill(
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
+    near_any = False
     for rec in table.to_dict(orient="records"):
         pk = float(rec["peak_mg_l"])
         peak = "-" if np.isnan(pk) else f"{pk:.4g}"
+        near = bool(rec.get("near_field")) and float(rec["peak_hours"]) > 0  # not the release
+        near_any = near_any or near
         click.echo(
             f"{float(rec['arrival_hours']):9.1f} {float(rec['peak_hours']):8.1f} {peak:>10}  "
             f"{rec['level_name']!s:<6} {rec['jur_id']} {rec['name']}"
@@ -171,7 +176,15 @@ def spill(
                 f"  [{'on' if rec.get('on_lake') else 'below'} lake {rec['lake']}]"
                 if rec.get("lake")
                 else ""
-            ),
+            )
+            + ("  [near field]" if near else ""),
+            err=True,
+        )
+    if near_any:
+        click.echo(
+            "near field: the border lies within the cloud as released (arrival 0), where the "
+            "1-D peak C = M/(A sqrt(4 pi D t)) grows without bound; no peak is estimated "
+            "there (peak_model in the JSON)",
             err=True,
         )
     if fmt == "json":
