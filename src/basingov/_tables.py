@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "MAX_LOAD_KG_DAY",
     "check_table",
     "jurisdiction_table_problems",
+    "read_csv_rows",
     "read_table",
 ]
 
@@ -95,7 +97,7 @@ def read_table(
     try:
         _check_utf8(path, name)
         _check_header(path, name)
-        df = pd.read_csv(path, encoding="utf-8-sig", dtype=dict(dtype or {}), low_memory=False)
+        df = read_csv_rows(path, name, encoding="utf-8-sig", dtype=dict(dtype or {}))
     except InputError:
         raise
     except OSError as exc:
@@ -106,6 +108,46 @@ def read_table(
         raise InputError(msg) from None
     require_columns(df, required_columns, what=f"{what} {path}", hint=hint)
     return df
+
+
+def read_csv_rows(path: Path, name: str, **kwargs: Any) -> pd.DataFrame:
+    r"""``pandas.read_csv`` that keeps every column under its own header name.
+
+    When every row has one field more than the header (each line ends in a comma, as some
+    spreadsheet exports write them, or a column lacks its name), pandas takes the first
+    column for the row labels and moves every value one column to the left, under the
+    wrong names. Here a trailing empty field is ignored, and a row with more values than
+    the header names is an error naming the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("jur_id,load_kg_day,\nA,1.5,\n", encoding="utf-8")
+    >>> read_csv_rows(p, "the table t.csv").to_dict("records")
+    [{'jur_id': 'A', 'load_kg_day': 1.5}]
+    >>> _ = p.write_text("jur_id,load_kg_day\nA,1.5,kg\n", encoding="utf-8")
+    >>> read_csv_rows(p, "the table t.csv")
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: the table t.csv has rows with more values than its header line names columns (2: jur_id, load_kg_day); name every column in the header, or remove the extra values
+    """  # noqa: E501
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(path, index_col=False, low_memory=False, **kwargs)
+        except pd.errors.ParserWarning:
+            header = pd.read_csv(path, nrows=0, **kwargs).columns
+            msg = (
+                f"{name} has rows with more values than its header line names columns "
+                f"({len(header)}: {', '.join(map(str, header))}); name every column in the "
+                "header, or remove the extra values"
+            )
+            raise InputError(msg) from None
+    # a trailing comma on every line (header too) adds a column named 'Unnamed: N' and
+    # left empty: not a column of the table
+    extra = [c for c in df.columns if str(c).startswith("Unnamed: ") and df[c].isna().all()]
+    return df.drop(columns=extra) if extra else df
 
 
 def _check_header(path: Path, name: str) -> None:

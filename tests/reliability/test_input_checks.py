@@ -17,6 +17,7 @@ import rasterio
 from rasterio.transform import Affine
 from shapely.geometry import LineString, Polygon, box
 
+from basingov._tables import read_table
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.loads import (
     check_population_raster,
@@ -25,6 +26,7 @@ from basingov.loads import (
     population_loads,
 )
 from basingov.loads.sewage import read_census
+from basingov.monitoring import read_observations
 from basingov.network import network_from_table
 from basingov.network.builders import from_dem, from_to_nodes
 from basingov.pipeline import run, validate
@@ -415,6 +417,13 @@ def test_repeated_river_ids(toy: object) -> None:
             b"jur_id,load_kg_day,load_kg_day\nA,10,1\nB,5,2\n",
             r"repeats column\(s\) \['load_kg_day'\] in its header line",
         ),
+        # every row one value longer than the header: pandas made jur_id the row labels
+        # and moved the values one column left (load_kg_day read 'kg')
+        (
+            b"jur_id,load_kg_day\nA,10,kg\nB,5,kg\n",
+            r"loads.csv has rows with more values than its header line names columns "
+            r"\(2: jur_id, load_kg_day\); name every column in the header",
+        ),
         (
             b"jur_id;load_kg_day\nA;10\nB;5\n",
             r"the file seems to be separated by ';', not commas",
@@ -432,6 +441,39 @@ def test_bad_jurisdiction_tables(content: bytes, match: str, toy: object) -> Non
         run(cfg)
     problems = [p for r in validate(cfg) for p in r.problems]  # the same checks
     assert any(__import__("re").search(match, p) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jur_id,load_kg_day\nA,10,\nB,5,\n",  # a comma ends each row (spreadsheet export)
+        "jur_id,load_kg_day,\nA,10,\nB,5,\n",  # and the header
+    ],
+)
+def test_trailing_commas_keep_the_values_under_their_names(text: str, tmp_path: Path) -> None:
+    # pandas took jur_id for the row labels: jur_id became [10, 5], load_kg_day blank
+    p = tmp_path / "loads.csv"
+    p.write_text(text, encoding="utf-8")
+    t = read_table(p, what="[loads].jurisdiction_table")
+    assert t.columns.tolist() == ["jur_id", "load_kg_day"]
+    assert t["jur_id"].tolist() == ["A", "B"]
+    assert t["load_kg_day"].tolist() == [10, 5]
+
+
+def test_observations_with_trailing_commas_are_read_as_named(tmp_path: Path) -> None:
+    p = tmp_path / "obs.csv"
+    p.write_text(
+        "station_id,time,parameter,value,unit,flag\nS1,2020-01-01,TP,0.1,mg/L P,,\n",
+        encoding="utf-8",
+    )
+    obs = read_observations(p)
+    assert obs[["station_id", "parameter", "value"]].values.tolist() == [["S1", "TP", 0.1]]
+    p.write_text(
+        "station_id,time,parameter,value,unit\nS1,2020-01-01,TP,0.1,mg/L P,x,y\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"Observation table .*obs.csv has rows with more values"):
+        read_observations(p)
 
 
 def test_blank_load_in_a_library_table_is_an_error() -> None:

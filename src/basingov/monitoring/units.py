@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
+from basingov._tables import read_csv_rows
 from basingov.errors import InputError
 
 __all__ = [
@@ -435,8 +436,8 @@ def read_observations(
         msg = f"Observation table {path} does not exist"
         raise InputError(msg)
     try:
-        df = pd.read_csv(
-            path, dtype={"station_id": str, "flag": str, "unit": str}, low_memory=False
+        df = read_csv_rows(
+            path, f"Observation table {path}", dtype={"station_id": str, "flag": str, "unit": str}
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         msg = f"Cannot read observation table {path} (a UTF-8 CSV is needed): {exc}"
