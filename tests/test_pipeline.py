@@ -46,10 +46,14 @@ CONTRACT_LAYERS = {"reaches", "jurisdictions", "crossings", "boundary_reaches", 
 @pytest.fixture(scope="module")
 def thames_run(shipped_run) -> Path:
     shared = shipped_run("thames")
-    # 5 Thames Initiative sites have no coordinates and one has no stream of its size: the
-    # run issues this warning and no other (the land-cover raster, which ended at 51.2 N,
-    # inside the basin, now covers it: tests/test_data_files.py)
-    expected = [r"6 of 23 station\(s\) left unsnapped"]
+    # 5 Thames Initiative sites have no coordinates and one has no stream of its size, and
+    # the data flag 12 values of the source as impossible: the run issues these warnings
+    # and no other (the land-cover raster, which ended at 51.2 N, inside the basin, now
+    # covers it: tests/test_data_files.py)
+    expected = [
+        r"6 of 23 station\(s\) left unsnapped",
+        r"12 value\(s\) flagged 'implausible_in_source' are not used",
+    ]
     for w in shared.warnings:
         assert issubclass(w.category, BasingovWarning), w
     for pattern in expected:

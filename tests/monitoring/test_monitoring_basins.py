@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from basingov.cli import cli
 from basingov.datasets import load_basin
 from basingov.errors import BasingovWarning
-from basingov.monitoring import assess
+from basingov.monitoring import assess, trend_test
 from basingov.pipeline import run
 
 BASINS = ["rhine", "taihu", "tennessee", "thames"]
@@ -32,9 +33,35 @@ NRFA_AREA = {"TC5": 1616.2, "TC18": 3444.7, "TC13": 4633.7, "TC16": 8120.0}
 def thames(shipped_overlay):
     # load_overlay("thames"): load_basin, load_network, overlay_network at the basin's levels
     b, net, ov, _ = shipped_overlay("thames")
-    with pytest.warns(BasingovWarning, match="left unsnapped") as rec:
+    with pytest.warns(BasingovWarning) as rec:
         res = assess(b, net, ov)
-    return net, res, [str(w.message) for w in rec]
+    msgs = [str(w.message) for w in rec]
+    assert any("left unsnapped" in m for m in msgs), msgs
+    return net, res, msgs
+
+
+def test_thames_flagged_values_are_reported_and_not_used(thames):
+    # the 12 values the data build flags 'implausible_in_source' (the source's negative
+    # SS and chlorophyll-a, two impossible water temperatures) are named in one warning
+    # (summary.json 'warnings') and left out of the trends, as of the classes and loads
+    _, res, msgs = thames
+    (msg,) = [m for m in msgs if "implausible_in_source" in m]
+    assert re.search(
+        r"thames_observations\.csv: 12 value\(s\) flagged 'implausible_in_source' are "
+        r"not used in the classes, trends or mass balance \(SS at TC14 \(1\), TC17 \(1\), "
+        r"TC8 \(3\); chl_a at TC12 \(1\), TC14 \(1\), TC16 \(1\), TC6 \(1\), TC7 \(1\); "
+        r"temperature at TC21 \(1\), TC22 \(1\)\); they stay in the table as published$",
+        msg,
+    ), msg
+    obs = res.observations
+    assert (obs["flag"] == "implausible_in_source").sum() == 12  # kept, as published
+    # each trend with a flagged value is the test of the unflagged values alone
+    tr = res.trends.set_index(["station_id", "parameter"])
+    used = obs[obs["flag"] != "implausible_in_source"].set_index(["station_id", "parameter"])
+    for key in [("TC8", "SS"), ("TC14", "chl_a"), ("TC22", "temperature")]:
+        expect = trend_test(used.loc[key, "time"], used.loc[key, "value"])
+        assert tr.loc[key, "sen_slope_per_year"] == expect["sen_slope_per_year"], key
+        assert tr.loc[key, "p_value"] == expect["p_value"], key
 
 
 @pytest.mark.slow

@@ -104,6 +104,15 @@ def test_classify_errors_name_the_fix():
         classify(1.0, "TP", standard="WFD")
     with pytest.raises(InputError, match="cannot classify a NaN TP value"):
         classify(float("nan"), "TP")
+    # a negative value took the best class (TP -1 mg/L was class I)
+    with pytest.raises(
+        InputError,
+        match=r"cannot classify 1 negative TP value\(s\) \(e\.g\. -1\): a measured TP is never "
+        "below 0",
+    ):
+        classify(-1.0, "TP")
+    with pytest.raises(InputError, match=r"cannot classify 2 negative DO value\(s\) \(e\.g\. -0"):
+        classify_values([8.0, -0.5, np.nan, -1.0], "DO")
 
 
 def test_ogewv_river_types():

@@ -99,6 +99,20 @@ def test_trend_table_has_one_row_per_station_and_parameter():
     assert out["unit"].tolist() == ["mg/L P", "mg/L P"]
 
 
+def test_flagged_values_are_left_out_of_the_trends():
+    # as the classes and the mass balance leave them out: a flagged -2.5 (the Thames SS
+    # at TC8 in June 2009) entered the test
+    t, v = monthly(range(2010, 2014), lambda ts: 1.0 + 0.1 * (ts.year - 2010))
+    obs = pd.DataFrame({"station_id": "A", "time": t, "parameter": "SS", "value": v,
+                        "unit": "mg/L", "flag": ""})  # fmt: skip
+    clean = trend_tests(obs)
+    bad = pd.DataFrame({"station_id": "A", "time": t[40:], "parameter": "SS", "value": -2.5,
+                        "unit": "mg/L", "flag": "implausible_in_source"})  # fmt: skip
+    out = trend_tests(pd.concat([obs, bad], ignore_index=True))
+    pd.testing.assert_frame_equal(out, clean)
+    assert out["n_values"].tolist() == [len(t)]
+
+
 def _grids() -> list[np.ndarray]:
     """Monthly and annual grids: ties, gaps, months with one or no value, all equal."""
     rng = np.random.default_rng(7)

@@ -145,6 +145,58 @@ def test_mixed_time_zones_are_named_not_a_pandas_error(times):
     assert str(info.value).startswith("my.csv: 1 problem(s)")
 
 
+def test_negative_concentrations_are_refused_unless_flagged():
+    # a concentration below 0 took the best class (a TP mean of -0.15 mg/L was class I,
+    # exceedance ratio -0.75) and entered the trends
+    bad = pd.concat(
+        [obs("SS", -2.5, "mg/L", n=3), obs("TP", -150.0, "ug/L").assign(station_id="S2"),
+         obs("TP", 0.1, "mg/L")]
+    )  # fmt: skip
+    with pytest.raises(
+        InputError,
+        match=r"my\.csv: 1 problem\(s\):\n  - column 'value' is negative in 4 row\(s\), e\.g\. "
+        r"S1 2020-01-01, S1 2020-01-02, S1 2020-01-03 \(SS at S1 \(3\); TP at S2 \(1\)\): a "
+        r"concentration cannot be negative; correct the values, or keep them as published "
+        r"with flag 'implausible_in_source' \(then they are not used\)$",
+    ):
+        normalise_observations(bad, source="my.csv")
+    # flagged as the Thames data build flags the negative values of its source: kept
+    flagged = bad.assign(flag=["implausible_in_source"] * 4 + [""])
+    out = normalise_observations(flagged)
+    assert out["value"].round(6).tolist() == [-2.5, -2.5, -2.5, -0.15, 0.1]
+    # pH, Q (a tidal river flows backwards) and parameters without a canonical unit
+    # (a temperature in degC) may be below 0
+    fine = pd.concat([obs("Q", -3.0, "m3/s"), obs("temperature", -0.2, "degC")])
+    assert normalise_observations(fine)["value"].tolist() == [-3.0, -0.2]
+
+
+def test_infinite_values_are_refused():
+    # an 'inf' among finite values left the median plausible and made a period mean inf
+    o = obs("TP", 0.1, "mg/L", n=5)
+    o.loc[o.index[2], "value"] = float("inf")
+    with pytest.raises(
+        InputError,
+        match=r"1 problem\(s\):\n  - column 'value' is infinite in 1 row\(s\), e\.g\. S1 "
+        r"2020-01-03 \(TP at S1 \(1\)\); write the measured number, or leave the cell empty",
+    ):
+        normalise_observations(o)
+
+
+def test_shipped_negative_values_are_all_flagged():
+    # the Thames Initiative source publishes 11 negative values of the parameters basingov
+    # keeps (5 SS, 5 chlorophyll-a, 1 water temperature; blank-corrected lab results below
+    # zero); the data build keeps them with flag 'implausible_in_source', as it does a
+    # water temperature of 118 degC, and read_observations accepts them as such
+    from basingov.datasets import data_dir
+
+    out = read_observations(data_dir() / "monitoring" / "thames_observations.csv")
+    neg = out[out["value"] < 0]
+    assert sorted(neg.groupby("parameter").size().items()) == [
+        ("SS", 5), ("chl_a", 5), ("temperature", 1)]  # fmt: skip
+    assert (neg["flag"] == "implausible_in_source").all()
+    assert (out["flag"] == "implausible_in_source").sum() == 12
+
+
 def test_other_parameters_pass_through_unchanged():
     o = pd.concat([obs("chl_a", 12.0, "ug/L"), obs("class_GB3838", 4.0, "class")])
     out = normalise_observations(o)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ import pandas as pd
 
 from basingov._filters import apply_filter
 from basingov.config import MonitoringSection
-from basingov.errors import ConfigError, InputError
+from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.monitoring.massbalance import MassBalance, mass_balance, station_load_table
 from basingov.monitoring.sections import (
     PERIODS,
@@ -25,7 +26,12 @@ from basingov.monitoring.sections import (
 from basingov.monitoring.standards import available_standards, get_standard
 from basingov.monitoring.stations import match_sections, read_station_table, snap_stations
 from basingov.monitoring.trends import TREND_COLUMNS, trend_tests
-from basingov.monitoring.units import read_observations, text
+from basingov.monitoring.units import (
+    EXCLUDED_FLAGS,
+    parameter_stations,
+    read_observations,
+    text,
+)
 
 __all__ = ["MonitoringResult", "assess", "standard_problems"]
 
@@ -239,7 +245,8 @@ def assess(
     Warns
     -----
     BasingovWarning
-        Listing every station left unsnapped.
+        Listing every station left unsnapped, and the values flagged
+        ``implausible_in_source`` (kept in the table, not used), by parameter and station.
 
     Examples
     --------
@@ -270,6 +277,16 @@ def assess(
             f"{cfg.stations}: {unknown[:20]}; add them to the station table"
         )
         raise InputError(msg)
+    flagged = obs["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
+    if flagged.any():  # reported as the unsnapped stations are (run.log, summary.json)
+        flags = " or ".join(map(repr, sorted(set(obs.loc[flagged, "flag"]))))
+        warnings.warn(
+            f"{cfg.observations}: {int(flagged.sum())} value(s) flagged {flags} are not used "
+            f"in the classes, trends or mass balance ({parameter_stations(obs, flagged)}); "
+            "they stay in the table as published",
+            BasingovWarning,
+            stacklevel=2,
+        )
     wb = _water_bodies(stations, cfg.lake_stations)
     snapped = snap_stations(
         stations,

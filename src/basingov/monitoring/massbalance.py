@@ -29,7 +29,8 @@ import pandas as pd
 from basingov._checks import require_columns
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads import station_loads
-from basingov.monitoring.sections import EXCLUDED_FLAGS, period_label
+from basingov.monitoring.sections import period_label
+from basingov.monitoring.units import EXCLUDED_FLAGS
 
 __all__ = ["LOAD_PARAMETERS", "MassBalance", "mass_balance", "station_load_table"]
 

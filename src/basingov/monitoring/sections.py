@@ -27,7 +27,7 @@ from basingov.monitoring.standards import (
     exceedance_ratio,
     get_standard,
 )
-from basingov.monitoring.units import text
+from basingov.monitoring.units import EXCLUDED_FLAGS, text
 
 __all__ = [
     "PERIODS",
@@ -47,9 +47,6 @@ PERIODS: tuple[str, ...] = MONITORING_PERIODS
 #: Observation parameters that carry a published class (value = class rank) and the
 #: standard their rank refers to (data/README.md: ``class_GB3838``, 1..6 = I..worse than V).
 PUBLISHED_CLASS_PARAMETERS: dict[str, str] = {"class_GB3838": "GB3838-2002"}
-
-#: Flags of values that are not used in assessments (kept as published in the data).
-EXCLUDED_FLAGS = frozenset({"implausible_in_source"})
 
 #: Columns of a section-class table (:func:`period_classes`, :func:`published_classes`).
 _CLASS_COLUMNS: tuple[str, ...] = (

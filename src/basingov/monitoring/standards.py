@@ -245,6 +245,11 @@ def classify_values(
 ) -> np.ndarray:
     """Class label of each value (vectorised :func:`classify`); NaN gives ``""``.
 
+    Raises
+    ------
+    InputError
+        As :func:`classify`.
+
     Examples
     --------
     >>> classify_values([0.1, 0.2, 0.25, np.nan], "TP").tolist()
@@ -253,6 +258,14 @@ def classify_values(
     std = get_standard(standard)
     rows = std.rows(parameter, water_body=water_body, river_type=river_type)
     v = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        neg = v < 0
+    if neg.any():  # it would take the best class
+        msg = (
+            f"cannot classify {int(neg.sum())} negative {parameter} value(s) (e.g. "
+            f"{float(v[neg].flat[0]):g}): a measured {parameter} is never below 0"
+        )
+        raise InputError(msg)
     out = np.full(v.shape, std.worse_label, dtype=object)
     done = np.isnan(v)
     out[done] = ""
@@ -303,7 +316,7 @@ def classify(
     ------
     InputError
         On an unknown standard or water body, a parameter the standard does not assess
-        in that water body (e.g. TN in rivers under GB 3838), or a NaN value.
+        in that water body (e.g. TN in rivers under GB 3838), or a NaN or negative value.
 
     Examples
     --------

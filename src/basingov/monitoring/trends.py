@@ -25,6 +25,7 @@ from scipy.special import ndtr, ndtri
 
 from basingov._checks import require_columns
 from basingov.errors import InputError
+from basingov.monitoring.units import EXCLUDED_FLAGS
 
 __all__ = ["TREND_COLUMNS", "trend_test", "trend_tests"]
 
@@ -289,7 +290,9 @@ def trend_tests(
     Parameters
     ----------
     observations
-        ``station_id, time, parameter, value, unit`` (normalised).
+        ``station_id, time, parameter, value, unit`` (normalised); rows whose ``flag``
+        (where there is one) is one of :data:`~basingov.monitoring.units.EXCLUDED_FLAGS`
+        are left out, as the classes and the mass balance leave them out.
     parameters
         Parameters to test (default: all).
     alpha
@@ -310,6 +313,8 @@ def trend_tests(
         observations, need, what="the observation table", hint=f"the long format has {need}"
     )
     obs = observations
+    if "flag" in obs.columns:
+        obs = obs[~obs["flag"].isin(list(EXCLUDED_FLAGS))]
     if parameters is not None:
         obs = obs[obs["parameter"].isin(parameters)]
     rows = []

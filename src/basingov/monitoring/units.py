@@ -25,6 +25,7 @@ from basingov.errors import InputError
 
 __all__ = [
     "CODES",
+    "EXCLUDED_FLAGS",
     "OBSERVATION_COLUMNS",
     "PARAMETERS",
     "Parameter",
@@ -118,6 +119,8 @@ _NAMED_AS_ELEMENT = frozenset({"NH3-N", "NO3-N", "TN", "TP"})
 
 #: Columns of the long observation format (DESIGN §2.1).
 OBSERVATION_COLUMNS = ("station_id", "time", "parameter", "value", "unit", "flag")
+#: Flags of values that are not used in assessments (kept as published in the data).
+EXCLUDED_FLAGS = frozenset({"implausible_in_source"})
 
 _MASS = {"mg/l": 1.0, "ug/l": 1e-3, "g/m3": 1.0, "ng/l": 1e-6, "g/l": 1e3}
 _SHOWN = {"mg/l": "mg/L", "ug/l": "ug/L", "g/m3": "g/m3", "ng/l": "ng/L", "g/l": "g/L"}
@@ -276,6 +279,53 @@ def _rows(df: pd.DataFrame, mask: np.ndarray, n: int = 3) -> str:
     return f"{int(mask.sum()):,} row(s), e.g. {ex}"
 
 
+def parameter_stations(df: pd.DataFrame, mask: np.ndarray, n: int = 10) -> str:
+    """Say which parameters at which stations the rows of ``mask`` are, with their counts.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"station_id": ["A", "A", "B", "A"],
+    ...     "parameter": ["SS", "SS", "SS", "TP"]})
+    >>> parameter_stations(df, np.array([True, True, True, False]))
+    'SS at A (2), B (1)'
+    """
+    sub = df.loc[mask, ["parameter", "station_id"]].astype(str)
+    parts = []
+    for param, g in sub.groupby("parameter", sort=True)["station_id"]:
+        counts = g.value_counts().sort_index()
+        shown = ", ".join(f"{s} ({c})" for s, c in counts.head(n).items())
+        more = f" and {len(counts) - n} more station(s)" if len(counts) > n else ""
+        parts.append(f"{param} at {shown}{more}")
+    return "; ".join(parts)
+
+
+def _impossible_values(df: pd.DataFrame, canon: np.ndarray) -> list[str]:
+    """Problems of values no measurement can have: negative concentrations, infinities.
+
+    Rows flagged with one of :data:`EXCLUDED_FLAGS` are kept as published and not used,
+    so they are not problems.
+    """
+    used = ~df["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
+    v = df["value"].to_numpy(dtype=np.float64)
+    conc = canon & ~df["parameter"].isin(["pH", "Q"]).to_numpy()
+    out = []
+    with np.errstate(invalid="ignore"):
+        neg = used & conc & (v < 0)
+    if neg.any():
+        out.append(
+            f"column 'value' is negative in {_rows(df, neg)} ({parameter_stations(df, neg)}): "
+            "a concentration cannot be negative; correct the values, or keep them as "
+            f"published with flag {sorted(EXCLUDED_FLAGS)[0]!r} (then they are not used)"
+        )
+    inf = used & np.isinf(v)
+    if inf.any():
+        out.append(
+            f"column 'value' is infinite in {_rows(df, inf)} ({parameter_stations(df, inf)}); "
+            "write the measured number, or leave the cell empty where there is none"
+        )
+    return out
+
+
 def normalise_observations(
     observations: pd.DataFrame,
     *,
@@ -285,7 +335,10 @@ def normalise_observations(
     """Map parameter names onto canonical codes and convert values to canonical units.
 
     Rows of other parameters (e.g. ``DOC``, ``chl_a``, ``class_GB3838``) are kept as they
-    are. Every problem is collected and raised at once.
+    are. Every problem is collected and raised at once. A value no measurement can have
+    (a negative concentration, an infinity) is refused unless its flag is one of
+    :data:`EXCLUDED_FLAGS`: such rows are kept as published and the assessments leave
+    them out.
 
     Parameters
     ----------
@@ -307,7 +360,8 @@ def normalise_observations(
     InputError
         Naming the column (``parameter``, ``unit``, ``value`` or ``time``), the rows and
         the fix: a missing column, an empty, unknown or ambiguous unit, a non-numeric
-        value, an unreadable time, or values implausible for their unit.
+        or infinite value, a negative concentration (any canonical code but pH and Q),
+        an unreadable time, or values implausible for their unit.
 
     Examples
     --------
@@ -372,6 +426,7 @@ def normalise_observations(
         factor[df.index.get_indexer(idx)] = f
     df["parameter"] = code.to_numpy()
     df["value"] = value.to_numpy() * factor
+    problems += _impossible_values(df, canon)
     units = {c: p.unit for c, p in PARAMETERS.items()}
     df.loc[canon, "unit"] = df.loc[canon, "parameter"].map(units)
     df["time"] = time
@@ -379,7 +434,8 @@ def normalise_observations(
     for gkey, v in conc.groupby(["station_id", "parameter"])["value"]:
         sid, c = (str(k) for k in cast("tuple[Any, ...]", gkey))
         lim = PARAMETERS[c].plausible_median_max
-        med = float(np.nanmedian(v.to_numpy())) if v.notna().any() else np.nan
+        finite = v[np.isfinite(v)]  # an infinite value is a problem of its own
+        med = float(np.median(finite)) if len(finite) else np.nan
         if c == "pH":
             outside = (v < 0) | (v > 14)
             if outside.any():
