@@ -197,6 +197,39 @@ def test_shipped_negative_values_are_all_flagged():
     assert (out["flag"] == "implausible_in_source").sum() == 12
 
 
+@pytest.mark.parametrize("blank", [None, float("nan"), "", "  "])
+def test_blank_station_ids_and_parameters_are_refused(blank):
+    # a blank station_id became the station "nan" ("None"), refused only later as a station
+    # the station table lacks; a blank parameter became a parameter "nan", used as such
+    o = obs("TP", 0.1, "mg/L", n=4).astype({"station_id": object, "parameter": object})
+    o.loc[[1, 3], "station_id"] = blank
+    o.loc[2, "parameter"] = blank
+    with pytest.raises(
+        InputError,
+        match=r"my\.csv: 2 problem\(s\):\n"
+        r"  - column 'station_id' is blank in 2 row\(s\), e\.g\. 2020-01-02 TP, 2020-01-04 TP; "
+        r"write in every row the id of its station in the station table\n"
+        r"  - column 'parameter' is blank in 1 row\(s\), e\.g\. S1 2020-01-03; write in every "
+        r"row the parameter measured, e\.g\. 'TP' or 'NH4-N'$",
+    ):
+        normalise_observations(o, source="my.csv")
+
+
+def test_blank_cells_of_a_file_are_refused(tmp_path):
+    p = tmp_path / "obs.csv"
+    p.write_text(
+        "station_id,time,parameter,value,unit,flag\n"
+        "S1,2020-01-01,TP,0.1,mg/L,\n"
+        ",2020-01-02,TP,0.1,mg/L,\n"
+        "S1,2020-01-03,,0.1,mg/L,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"obs\.csv: 2 problem\(s\)") as info:
+        read_observations(p)
+    assert "column 'station_id' is blank in 1 row(s), e.g. 2020-01-02 TP" in str(info.value)
+    assert "column 'parameter' is blank in 1 row(s), e.g. S1 2020-01-03" in str(info.value)
+
+
 def test_other_parameters_pass_through_unchanged():
     o = pd.concat([obs("chl_a", 12.0, "ug/L"), obs("class_GB3838", 4.0, "class")])
     out = normalise_observations(o)

@@ -273,9 +273,15 @@ def conversion_factor(code: str, unit: str, *, stated_element: str = "") -> floa
     raise InputError(msg)
 
 
-def _rows(df: pd.DataFrame, mask: np.ndarray, n: int = 3) -> str:
-    sub = df.loc[mask, ["station_id", "time"]].head(n)
-    ex = ", ".join(f"{s} {t}" for s, t in zip(sub["station_id"], sub["time"], strict=True))
+def _rows(
+    df: pd.DataFrame,
+    mask: np.ndarray,
+    n: int = 3,
+    *,
+    cols: tuple[str, str] = ("station_id", "time"),
+) -> str:
+    sub = df.loc[mask, list(cols)].head(n)
+    ex = ", ".join(f"{a} {b}" for a, b in zip(sub[cols[0]], sub[cols[1]], strict=True))
     return f"{int(mask.sum()):,} row(s), e.g. {ex}"
 
 
@@ -358,8 +364,9 @@ def normalise_observations(
     Raises
     ------
     InputError
-        Naming the column (``parameter``, ``unit``, ``value`` or ``time``), the rows and
-        the fix: a missing column, an empty, unknown or ambiguous unit, a non-numeric
+        Naming the column (``station_id``, ``parameter``, ``unit``, ``value`` or
+        ``time``), the rows and the fix: a missing column, a blank station id or
+        parameter, an empty, unknown or ambiguous unit, a non-numeric
         or infinite value, a negative concentration (any canonical code but pH and Q),
         an unreadable time, or values implausible for their unit.
 
@@ -380,9 +387,20 @@ def normalise_observations(
         "and parameter)",
     )
     df = observations.reset_index(drop=True)
+    problems: list[str] = []
+    # a blank id became the station or parameter "nan" (or "None"), named nowhere else
+    for col, shown, fix in (
+        ("station_id", ("time", "parameter"), "the id of its station in the station table"),
+        ("parameter", ("station_id", "time"), "the parameter measured, e.g. 'TP' or 'NH4-N'"),
+    ):
+        blank = pd.Series(text(df[col])).str.strip().eq("").to_numpy()
+        if blank.any():
+            problems.append(
+                f"column {col!r} is blank in {_rows(df, blank, cols=shown)}; write in every "
+                f"row {fix}"
+            )
     df["station_id"] = df["station_id"].astype(str)
     df["flag"] = text(df["flag"])
-    problems: list[str] = []
     try:
         time = pd.to_datetime(df["time"], errors="coerce", format="ISO8601")
     except ValueError:  # UTC offsets that differ between rows, or rows with and without one
