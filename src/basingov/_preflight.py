@@ -12,7 +12,7 @@ from typing import Any
 
 from basingov import loads
 from basingov._checks import raise_problems
-from basingov._validate import LayerReport
+from basingov._validate import LayerReport, missing_file
 from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
 from basingov.loads import diffuse
@@ -37,11 +37,11 @@ def preflight(basin: Any) -> None:
     Raises
     ------
     ConfigError
-        For an unknown load parameter or coefficient, a load source file that does not
-        exist, an export-coefficient table without rows for ``[loads] export_region`` or
-        the parameter, a ``[loads] deposition_region`` without rows in the deposition
-        table, Monte Carlo runs that would not fit in memory, or an unknown
-        water-quality standard or target class.
+        For an unknown load parameter or coefficient, a load source or monitoring file
+        that does not exist, an export-coefficient table without rows for
+        ``[loads] export_region`` or the parameter, a ``[loads] deposition_region`` without
+        rows in the deposition table, Monte Carlo runs that would not fit in memory, or an
+        unknown water-quality standard or target class.
 
     Examples
     --------
@@ -57,12 +57,8 @@ def preflight(basin: Any) -> None:
         except BasingovError as exc:
             problems.append(f"[loads]: {exc}")
         for kind in ("population_raster", "point_sources", "jurisdiction_table"):
-            path = getattr(ld, kind)
-            if kind in ld.sources and path is not None and not path.is_file():
-                problems.append(
-                    f"[loads].{kind} = {str(path)!r} does not exist (paths are relative to "
-                    "the config file)"
-                )
+            if kind in ld.sources:
+                problems += missing_file("loads", kind, getattr(ld, kind))
         if "landcover" in ld.sources:  # the region and parameter of the coefficient table
             try:
                 table = diffuse.read_export_table(ld.export_coefficients)
@@ -91,7 +87,11 @@ def preflight(basin: Any) -> None:
                     f"connects, runs x pairs x 8 bytes); at most {most:,} runs fit "
                     f"in {MONTE_CARLO_MEMORY_BYTES / 1024**3:.0f} GiB"
                 )
-    problems += standard_problems(cfg.monitoring)  # the monitoring stage comes late
+    mon = cfg.monitoring
+    if mon.stations is not None and mon.observations is not None:  # the stage runs
+        for key in ("stations", "observations", "proxy_locations"):
+            problems += missing_file("monitoring", key, getattr(mon, key))
+    problems += standard_problems(mon)  # the monitoring stage comes late
     raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
 
 

@@ -30,7 +30,7 @@ from basingov.io import read_stations, read_vector
 from basingov.loads import check_population_raster
 from basingov.loads.diffuse import check_landcover_raster
 from basingov.loads.sewage import read_census
-from basingov.monitoring import read_station_table
+from basingov.monitoring import PROXY_STATUSES, apply_proxy_locations, read_station_table
 from basingov.network.assemble import read_gauges
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
@@ -225,6 +225,63 @@ def _jur_ids(jur: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+def missing_file(section: str, key: str, path: Path | None) -> list[str]:
+    """Return the problem of a ``[section].key`` file that is not there (or nothing).
+
+    Examples
+    --------
+    >>> missing_file("loads", "point_sources", Path("/nowhere/plants.csv"))  # doctest: +ELLIPSIS
+    ["[loads].point_sources = '/nowhere/plants.csv' does not exist (paths are relative ...)"]
+    """
+    if path is None or path.is_file():
+        return []
+    what = "is a folder, not a file" if path.is_dir() else "does not exist"
+    return [f"[{section}].{key} = {str(path)!r} {what} (paths are relative to the config file)"]
+
+
+def _point_summary(rep: LayerReport, points: gpd.GeoDataFrame) -> None:
+    """Fill a report's count, CRS and extent from EPSG:4326 points (some without one)."""
+    rep.count = len(points)
+    rep.crs = "EPSG:4326"
+    located = points.geometry.notna()
+    if located.any():
+        rep.extent = tuple(round(float(v), 4) for v in points[located].total_bounds)  # type: ignore[assignment]
+
+
+def _proxy_report(path: Path, stations: gpd.GeoDataFrame | None) -> LayerReport:
+    """Report on ``[monitoring] proxy_locations`` with the checks the monitoring stage makes.
+
+    ``stations`` is the station table as read (None when it could not be read): the
+    proxies must name its stations, and only its unlocated stations take a proxy.
+    """
+    rep = LayerReport(what="monitoring proxy_locations", path=path)
+    rep.problems += missing_file("monitoring", "proxy_locations", path)
+    if rep.problems:
+        return rep
+    try:
+        proxies = read_stations(path)
+        _point_summary(rep, proxies)
+        if stations is None:
+            return rep
+        located = apply_proxy_locations(stations, proxies, source=path.name)
+    except BasingovError as exc:
+        rep.problems.append(f"[monitoring].proxy_locations = {str(path)!r}: {exc}")
+        return rep
+    unlocated = stations["location_status"] == "unlocated"
+    used = proxies["station_id"].isin(stations.loc[unlocated, "station_id"])
+    rep.notes.append(
+        f"{int(used.sum())} unlocated station(s) located by proxy; "
+        f"{int(located['location_status'].isin(list(PROXY_STATUSES)).sum())} proxies in "
+        "all with the table's own"
+    )
+    if not used.all():  # apply_proxy_locations never replaces a location
+        rep.notes.append(
+            f"{int((~used).sum())} row(s) not used: their stations have a location in the "
+            f"station table ({sorted(map(str, proxies.loc[~used, 'station_id']))[:10]})"
+        )
+    return rep
+
+
 def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
     """Check every input a basin config refers to and report per layer.
 
@@ -304,28 +361,23 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         reports.append(rep)
 
     mon = cfg.monitoring
+    st: gpd.GeoDataFrame | None = None
     if mon.stations is not None:
         rep = LayerReport(what="stations", path=mon.stations)
-        try:
-            st = read_stations(mon.stations)
-            rep.count = len(st)
-            rep.crs = "EPSG:4326"
+        try:  # as the monitoring stage reads it (columns name and location_status too)
+            st = read_station_table(mon.stations)
+        except BasingovError as exc:
+            rep.problems.append(str(exc))
+        else:
+            _point_summary(rep, st)
             located = st.geometry.notna()
-            if located.any():
-                rep.extent = tuple(round(float(v), 4) for v in st[located].total_bounds)  # type: ignore[assignment]
             if (~located).any():
                 rep.notes.append(
                     f"{int((~located).sum())} station(s) without coordinates (unlocated)"
                 )
-            if mon.proxy_locations is not None:
-                px = read_station_table(mon.stations, proxy_locations=mon.proxy_locations)
-                rep.notes.append(
-                    f"{int(px['is_proxy'].sum())} station(s) located by proxy "
-                    f"({mon.proxy_locations.name} and the table's own proxies)"
-                )
-        except BasingovError as exc:
-            rep.problems.append(str(exc))
         reports.append(rep)
+    if mon.proxy_locations is not None:
+        reports.append(_proxy_report(mon.proxy_locations, st))
     if mon.observations is not None:
         rep = LayerReport(what="observations", path=mon.observations)
         cols = ["station_id", "time", "parameter", "value", "unit", "flag"]

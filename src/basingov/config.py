@@ -761,6 +761,24 @@ def _check_loads_extra(ld: LoadsSection, boundaries: Any, errs: _Collector) -> N
         errs.add("[loads].census needs census_level (the level its ids belong to)")
 
 
+def _check_monitoring_files(mon: MonitoringSection, errs: _Collector) -> None:
+    """Refuse ``[monitoring]`` files a run would ignore: the stage needs both tables."""
+    given = {
+        k: getattr(mon, k)
+        for k in ("stations", "observations", "proxy_locations")
+        if getattr(mon, k) is not None
+    }
+    lacking = [k for k in ("stations", "observations") if k not in given]
+    if given and lacking:
+        shown = ", ".join(f"{k} = {str(v)!r}" for k, v in given.items())
+        errs.add(
+            f"[monitoring] gives {shown} but no {' or '.join(lacking)}: the monitoring "
+            "stage needs both stations and observations (proxy_locations gives stand-in "
+            "locations to stations of the station table), and a run without them skips it "
+            f"without a word; set {' and '.join(lacking)}, or remove {' and '.join(given)}"
+        )
+
+
 def _number_table(
     value: Any,
     where: str,
@@ -1263,6 +1281,7 @@ def load_config(path: str | Path) -> BasinConfig:
                 )
     mon = optional.get("monitoring")
     if mon is not None:
+        _check_monitoring_files(mon, errs)
         if mon.period not in MONITORING_PERIODS:
             errs.add(
                 f"[monitoring].period must be one of {list(MONITORING_PERIODS)}, got {mon.period!r}"

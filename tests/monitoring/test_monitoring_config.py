@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from basingov.config import load_config
-from basingov.datasets import get_path, load_basin
-from basingov.errors import ConfigError
+from basingov.datasets import data_dir, get_path, load_basin
+from basingov.errors import ConfigError, InputError
 from basingov.monitoring import assess
+from basingov.pipeline import run, validate
 
 MINIMAL = """
 [basin]
@@ -82,3 +84,87 @@ def test_shipped_monitoring_files_exist(name: str) -> None:
     for p in (mon.stations, mon.observations, mon.proxy_locations):
         assert p is None or p.is_file()
     assert mon.stations is not None
+
+
+@pytest.mark.parametrize(
+    ("drop", "match"),
+    [
+        ("stations", r"gives observations = '.*obs\.csv', proxy_locations = '.*px\.csv' but no "
+         r"stations: .*; set stations, or remove observations and proxy_locations$"),
+        ("observations", r"gives stations = '.*st\.csv', proxy_locations = '.*px\.csv' but no "
+         r"observations: .*; set observations, or remove stations and proxy_locations$"),
+    ],
+)  # fmt: skip
+def test_monitoring_files_without_their_pair_are_refused(tmp_path: Path, drop: str, match: str):
+    # a run skipped [monitoring] without a word when one of the two tables was missing,
+    # proxy_locations included; validate (which loads the config first) said no problems
+    text = (MINIMAL + 'proxy_locations = "px.csv"\n').replace(f'{drop} = "', f'#{drop} = "')
+    p = tmp_path / "toy.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[monitoring\] " + match.replace("$", "")):
+        load_config(p)
+    only = MINIMAL.replace('stations = "st.csv"\nobservations = "obs.csv"\n', "")
+    p.write_text(only + 'proxy_locations = "px.csv"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"but no stations or observations: .*; set stations "
+                       r"and observations, or remove proxy_locations"):  # fmt: skip
+        load_config(p)
+
+
+def _proxy_problems(cfg: Path) -> list[str]:
+    return [p for r in validate(cfg) if r.what == "monitoring proxy_locations" for p in r.problems]
+
+
+def test_validate_checks_proxy_locations(tmp_path: Path, edited_config) -> None:
+    px = tmp_path / "px.csv"
+
+    def config(path: Path, name: str, key: str = "proxy_locations") -> Path:
+        def edit(text: str) -> str:
+            return re.sub(rf'\n{key} = ".*"', f'\n{key} = "{path}"', text)
+
+        return edited_config("taihu", edit, name=name)
+
+    # a missing file: validate filed it under the station table ('Station table ...nope.csv
+    # does not exist'), the run failed after the network and overlay; both name the key now
+    cfg = config(tmp_path / "nope.csv", "missing.toml")
+    missing = r"\[monitoring\]\.proxy_locations = '.*nope\.csv' does not exist \(paths are"
+    assert len(_proxy_problems(cfg)) == 1
+    assert re.match(missing, _proxy_problems(cfg)[0])
+    with pytest.raises(ConfigError, match=missing):
+        run(cfg)  # in its first second
+    # the checks the monitoring stage makes, named by key: unknown stations, rows without
+    # a location (the station became a proxy without one)
+    rows = (data_dir() / "monitoring" / "taihu_sections_geocoded.csv").read_text(encoding="utf-8")
+    px.write_text(rows.replace("\nTBA004,", "\nTBAXXX,"), encoding="utf-8")
+    (problem,) = _proxy_problems(config(px, "unknown.toml"))
+    assert re.match(
+        r"\[monitoring\]\.proxy_locations = '.*px\.csv': proxy table px\.csv: station_id\(s\) "
+        r"\['TBAXXX'\] are not in the station table$",
+        problem,
+    ), problem
+    px.write_text(rows.replace(",121.097955,30.816451,", ",,,"), encoding="utf-8")
+    (problem,) = _proxy_problems(config(px, "blank.toml"))
+    assert "station_id(s) ['TBA004'] have no lon/lat" in problem
+    # rows for stations the station table locates are not used: said so in a note
+    st = tmp_path / "st.csv"
+    stations = (data_dir() / "monitoring" / "taihu_stations.csv").read_text(encoding="utf-8")
+    lines = stations.splitlines(keepends=True)
+    head = lines[0].rstrip("\n").split(",")
+    (i,) = [k for k, line in enumerate(lines) if line.startswith("TBA004,")]
+    cells = lines[i].rstrip("\n").split(",")
+    cells[head.index("lon")], cells[head.index("lat")] = "121.1", "30.8"
+    cells[head.index("location_status")] = "measured"
+    lines[i] = ",".join(cells) + "\n"
+    st.write_text("".join(lines), encoding="utf-8")
+    cfg = config(st, "st.toml", key="stations")
+    (rep,) = [r for r in validate(cfg) if r.what == "monitoring proxy_locations"]
+    assert rep.ok
+    assert rep.notes == [
+        "10 unlocated station(s) located by proxy; 10 proxies in all with the table's own",
+        "1 row(s) not used: their stations have a location in the station table (['TBA004'])",
+    ]
+    # a station table without location_status: the run refused it, validate said nothing
+    st.write_text(stations.replace("location_status", "status"), encoding="utf-8")
+    (rep,) = [r for r in validate(cfg) if r.what == "stations"]
+    assert any("lacks column(s) ['location_status']" in p for p in rep.problems), rep.problems
+    with pytest.raises(InputError, match=r"lacks column\(s\) \['location_status'\]"):
+        run(cfg)

@@ -116,6 +116,16 @@ def test_proxy_locations_fill_only_unlocated_stations(make_stations):
         apply_proxy_locations(st, proxies.assign(location_status="measured"))
     with pytest.raises(InputError, match=r"station_id\(s\) \['Z'\] are not in the station table"):
         apply_proxy_locations(st, proxies.assign(station_id=["A", "Z"]))
+    # a proxy row without a location made its station a proxy that has no location
+    blank = make_stations({"A": (5, 5), "B": None}).assign(
+        location_status="section_proxy", source="geocode"
+    )
+    with pytest.raises(
+        InputError,
+        match=r"proxy table px\.csv: station_id\(s\) \['B'\] have no lon/lat; every row of a "
+        r"proxy table gives a location: fill them in or remove the rows",
+    ):
+        apply_proxy_locations(st, blank, source="px.csv")
 
 
 def test_shipped_taihu_proxies_are_labelled(tmp_path):

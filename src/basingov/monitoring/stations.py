@@ -135,7 +135,8 @@ def apply_proxy_locations(
     Raises
     ------
     InputError
-        If the proxy table names unknown stations or non-proxy statuses.
+        If the proxy table names unknown stations or non-proxy statuses, or has a row
+        without a location.
     """
     for col in ("station_id", "location_status", "source"):
         if col not in proxies.columns:
@@ -150,6 +151,13 @@ def apply_proxy_locations(
         problems.append(
             f"column 'location_status' has {bad}; a proxy table may only hold "
             f"{sorted(PROXY_STATUSES)}"
+        )
+    # such a row labelled its station a proxy while leaving it without a location
+    no_xy = sorted(map(str, proxies.loc[proxies.geometry.isna(), "station_id"]))
+    if no_xy:
+        problems.append(
+            f"station_id(s) {no_xy[:10]} have no lon/lat; every row of a proxy table gives "
+            "a location: fill them in or remove the rows"
         )
     if problems:
         msg = f"proxy table {source}: " + "; ".join(problems)
