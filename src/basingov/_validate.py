@@ -30,7 +30,13 @@ from basingov.io import read_stations, read_vector
 from basingov.loads import check_population_raster
 from basingov.loads.diffuse import check_landcover_raster
 from basingov.loads.sewage import read_census
-from basingov.monitoring import PROXY_STATUSES, apply_proxy_locations, read_station_table
+from basingov.monitoring import (
+    PROXY_STATUSES,
+    apply_proxy_locations,
+    normalise_observations,
+    read_station_table,
+)
+from basingov.monitoring.assess import excluded_values, observation_problems
 from basingov.network.assemble import read_gauges
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
@@ -380,19 +386,27 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         reports.append(_proxy_report(mon.proxy_locations, st))
     if mon.observations is not None:
         rep = LayerReport(what="observations", path=mon.observations)
-        cols = ["station_id", "time", "parameter", "value", "unit", "flag"]
         if not mon.observations.is_file():
             rep.problems.append(f"file {mon.observations} does not exist")
         else:
-            obs = read_table(
-                mon.observations, what="[monitoring].observations", dtype={"station_id": str}
+            raw = read_table(
+                mon.observations,
+                what="[monitoring].observations",
+                dtype={"station_id": str, "flag": str, "unit": str},
             )
-            rep.count = len(obs)
-            missing = [c for c in cols if c not in obs.columns]
-            if missing:
-                rep.problems.append(f"missing column(s) {missing}; long format needs {cols}")
+            rep.count = len(raw)
+            try:  # the checks the monitoring stage makes: columns, units, values, times, ids
+                obs = normalise_observations(raw, source=str(mon.observations))
+            except BasingovError as exc:
+                rep.problems.append(str(exc))
             else:
-                rep.notes.append(f"parameters: {sorted(obs['parameter'].astype(str).unique())}")
+                rep.notes.append(f"parameters: {sorted(set(obs['source_parameter']))}")
+                if st is not None:
+                    rep.problems += observation_problems(
+                        obs, st, observations=mon.observations, station_table=mon.stations
+                    )
+                excluded = excluded_values(obs, observations=mon.observations.name)
+                rep.notes += [excluded] if excluded else []
         reports.append(rep)
     h = cfg.hydraulics
     if h.gauges is not None or h.gauges_from_monitoring or h.gauge_areas or h.gauge_ref_column:

@@ -168,3 +168,30 @@ def test_validate_checks_proxy_locations(tmp_path: Path, edited_config) -> None:
     assert any("lacks column(s) ['location_status']" in p for p in rep.problems), rep.problems
     with pytest.raises(InputError, match=r"lacks column\(s\) \['location_status'\]"):
         run(cfg)
+
+
+@pytest.mark.parametrize(
+    ("row", "match"),
+    [  # validate checked the observations' columns only, and said "no problems"
+        ("TAIHU_LAKE_MEAN,2012-01-01,TP,-0.05,mg/L P,,x",
+         r"column 'value' is negative in 1 row\(s\), e\.g\. TAIHU_LAKE_MEAN 2012-01-01"),
+        (",2012-01-01,TP,0.05,mg/L P,,x", r"column 'station_id' is blank in 1 row\(s\)"),
+        ("TAIHU_LAKE_MEAN,2012-01-01,NH4,0.5,mg/L,,x", r"NH4 in 'mg/L' is ambiguous"),
+        ("TBA999,2012-01-01,TP,0.05,mg/L P,,x",
+         r"column 'station_id' names 1 station\(s\) not in .*taihu_stations\.csv: \['TBA999'\]"),
+    ],
+    ids=["negative", "blank station", "NH4 unit", "unknown station"],
+)  # fmt: skip
+def test_validate_refuses_the_observations_a_run_refuses(
+    tmp_path: Path, edited_config, row: str, match: str
+) -> None:
+    obs = tmp_path / "obs.csv"
+    shipped = (data_dir() / "monitoring" / "taihu_observations.csv").read_text(encoding="utf-8")
+    obs.write_text(shipped + row + "\n", encoding="utf-8")
+    cfg = edited_config(
+        "taihu", lambda t: re.sub(r'\nobservations = ".*"', f'\nobservations = "{obs}"', t)
+    )
+    (rep,) = [r for r in validate(cfg) if r.what == "observations"]
+    assert any(re.search(match, p) for p in rep.problems), rep.problems
+    with pytest.raises(InputError, match=match):
+        run(cfg)

@@ -201,6 +201,40 @@ def _check_config(cfg: MonitoringSection) -> None:
         raise ConfigError(msg)
 
 
+def observation_problems(
+    obs: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    observations: Any = "observations",
+    station_table: Any = "the station table",
+) -> list[str]:
+    """Return what the monitoring stage refuses in normalised observations beyond units.
+
+    Observations of stations the station table lacks are refused (they would be placed
+    nowhere); ``observations`` and ``station_table`` name the tables in the message.
+    """
+    unknown = sorted(set(obs["station_id"].unique()) - set(stations["station_id"].astype(str)))
+    if not unknown:
+        return []
+    return [
+        f"{observations}: column 'station_id' names {len(unknown)} station(s) not in "
+        f"{station_table}: {unknown[:20]}; add them to the station table"
+    ]
+
+
+def excluded_values(obs: pd.DataFrame, *, observations: Any = "observations") -> str:
+    """Say which values a flag of :data:`EXCLUDED_FLAGS` leaves out (``""`` if none)."""
+    flagged = obs["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
+    if not flagged.any():
+        return ""
+    flags = " or ".join(map(repr, sorted(set(obs.loc[flagged, "flag"]))))
+    return (
+        f"{observations}: {int(flagged.sum())} value(s) flagged {flags} are not used in the "
+        f"classes, trends or mass balance ({parameter_stations(obs, flagged)}); they stay in "
+        "the table as published"
+    )
+
+
 def _water_bodies(stations: pd.DataFrame, expr: str | None) -> dict[str, str]:
     if not expr:
         return {}
@@ -270,23 +304,14 @@ def assess(
         raise ConfigError(msg)
     stations = read_station_table(cfg.stations, proxy_locations=cfg.proxy_locations)
     obs = read_observations(cfg.observations)
-    unknown = sorted(set(obs["station_id"].unique()) - set(stations["station_id"].astype(str)))
-    if unknown:
-        msg = (
-            f"{cfg.observations}: column 'station_id' names {len(unknown)} station(s) not in "
-            f"{cfg.stations}: {unknown[:20]}; add them to the station table"
-        )
-        raise InputError(msg)
-    flagged = obs["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
-    if flagged.any():  # reported as the unsnapped stations are (run.log, summary.json)
-        flags = " or ".join(map(repr, sorted(set(obs.loc[flagged, "flag"]))))
-        warnings.warn(
-            f"{cfg.observations}: {int(flagged.sum())} value(s) flagged {flags} are not used "
-            f"in the classes, trends or mass balance ({parameter_stations(obs, flagged)}); "
-            "they stay in the table as published",
-            BasingovWarning,
-            stacklevel=2,
-        )
+    problems = observation_problems(
+        obs, stations, observations=cfg.observations, station_table=cfg.stations
+    )
+    if problems:
+        raise InputError(problems[0])
+    flagged = excluded_values(obs, observations=cfg.observations)
+    if flagged:  # reported as the unsnapped stations are (run.log, summary.json)
+        warnings.warn(flagged, BasingovWarning, stacklevel=2)
     wb = _water_bodies(stations, cfg.lake_stations)
     snapped = snap_stations(
         stations,
