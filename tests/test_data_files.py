@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -186,6 +187,72 @@ def test_jurisdiction_names_have_balanced_brackets(basin):
     assert "name" in text
     bad = [(c, v) for c in text for v in jur[c].dropna().unique() if not _brackets_balanced(v)]
     assert bad == []
+
+
+def _padded(values) -> list[str]:
+    """Return the text values with leading or trailing whitespace (non-breaking spaces too)."""
+    return sorted({v for v in values if isinstance(v, str) and v != v.strip()})
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_jurisdiction_texts_have_no_surrounding_whitespace(basin):
+    """No text of a shipped jurisdiction starts or ends with whitespace.
+
+    GISCO NUTS 2024 names FRF31 and FRF32 "Meurthe-et-Moselle " and "Meuse " (NAME_LATN and
+    NUTS_NAME); the names went into boundaries/rhine.gpkg, and from there into the Rhine
+    output tables, maps and query answers. ``jurisdiction_frame`` now strips every name
+    column of every basin.
+    """
+    jur = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="jurisdictions")
+    text = [c for c in jur.columns if c != "geometry" and not pd.api.types.is_numeric_dtype(jur[c])]
+    assert "name" in text
+    bad = {c: _padded(jur[c]) for c in text if _padded(jur[c])}
+    assert bad == {}
+
+
+@pytest.mark.parametrize("basin", BASINS)
+def test_river_lake_and_station_names_have_no_surrounding_whitespace(basin):
+    # the other names that reach the outputs: the hydrography layers' name columns
+    # (Natural Earth, DCW, NFGIS, HydroBASINS/WBD, OSM) and the monitoring stations
+    import pyogrio
+
+    path = DATA / "hydrography" / f"{basin}.gpkg"
+    bad = {}
+    for layer in pyogrio.list_layers(path)[:, 0]:
+        fields = pyogrio.read_info(path, layer=layer)["fields"]
+        names = [str(f) for f in fields if "name" in str(f).lower() or str(f) == "NAM"]
+        if names:
+            df = pyogrio.read_dataframe(path, layer=layer, columns=names, read_geometry=False)
+            bad |= {f"{layer}.{c}": _padded(df[c]) for c in names if _padded(df[c])}
+    st = pd.read_csv(DATA / "monitoring" / f"{basin}_stations.csv", dtype=str)
+    bad |= {f"stations.{c}": _padded(st[c]) for c in ("station_id", "name") if _padded(st[c])}
+    assert bad == {}
+
+
+def test_jurisdiction_frame_strips_names_and_says_which():
+    geometry = _script("prepare_data.geometry")
+    box = shapely.box(0.0, 0.0, 1.0, 1.0)
+    top = gpd.GeoDataFrame(
+        {"jur_id": ["A"], "name": ["Alpha "], "name_native": ["\u00a0Alfa"], "parent_id": [""]},
+        geometry=[box],
+        crs="EPSG:4326",
+    )
+    below = gpd.GeoDataFrame(
+        {"jur_id": ["A1"], "name": ["Meuse"], "name_native": [None], "parent_id": ["A"]},
+        geometry=[box],
+        crs="EPSG:4326",
+    )
+    jur = geometry.jurisdiction_frame([("country", top), ("region", below)], box)
+    assert jur["name"].tolist() == ["Alpha", "Meuse"]
+    assert jur["name_native"].tolist()[0] == "Alfa"
+    assert jur["name_native"].isna().tolist() == [False, True]
+    assert geometry.stripped_names_text(jur) == (
+        "; leading/trailing whitespace removed from the source's names of "
+        "A 'Alpha ' (name), A '\\xa0Alfa' (name_native)"
+    )
+    # nothing to strip: the changes text is left as it was
+    clean = geometry.jurisdiction_frame([("region", below.assign(parent_id=""))], box)
+    assert geometry.stripped_names_text(clean) == ""
 
 
 def _area(basin: str) -> float:

@@ -319,6 +319,20 @@ def test_find_jurisdiction_by_id_name_or_prefix(taihu):
     )
 
 
+def test_a_rhine_departement_is_found_and_named_as_typed():
+    """``query jurisdiction rhine Meuse`` finds FRF32 and calls it "Meuse".
+
+    GISCO names it "Meuse " (and FRF31 "Meurthe-et-Moselle "). The look-up found it even
+    so, as a name prefix, but answered with the padded name; a second unit named
+    "Meuse..." would have made "Meuse" ambiguous. The data build now strips the names.
+    """
+    j = basingov.load_basin("rhine").jurisdictions
+    for typed in ("Meuse", " meuse", "MEUSE ", "FRF32"):
+        row = query.find_jurisdiction(j, typed)
+        assert (row["jur_id"], row["name"]) == ("FRF32", "Meuse"), typed
+    assert query.find_jurisdiction(j, "meurthe-et-moselle")["name"] == "Meurthe-et-Moselle"
+
+
 # --- the top-level API ---------------------------------------------------------------------
 
 

@@ -235,7 +235,10 @@ def jurisdiction_frame(
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``jur_id, name, level, level_name, parent_id, area_km2, ...``.
+        Columns ``jur_id, name, level, level_name, parent_id, area_km2, ...``. The name
+        columns (:func:`is_name_column`) are stripped of leading and trailing whitespace,
+        which some sources carry (GISCO NUTS 2024 names ``"Meuse "``); the values changed
+        are listed in ``attrs["names_stripped"]`` for :func:`stripped_names_text`.
 
     Raises
     ------
@@ -265,7 +268,57 @@ def jurisdiction_frame(
         dups = sorted(out.loc[out["jur_id"].duplicated(), "jur_id"])
         msg = f"duplicated jur_id: {dups}"
         raise ValueError(msg)
+    stripped = []
+    for col in [c for c in out.columns if is_name_column(c)]:
+        text = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+        changed = out[col].notna() & out[col].ne(text)
+        stripped += [
+            (j, col, v)
+            for j, v in zip(out.loc[changed, "jur_id"], out.loc[changed, col], strict=True)
+        ]
+        out.loc[changed, col] = text[changed]
+    out.attrs["names_stripped"] = stripped
     return out
+
+
+def is_name_column(column: str) -> bool:
+    """Whether a jurisdictions column holds names (``name``, ``name_*``, ``*_name``).
+
+    Parameters
+    ----------
+    column
+        Column name.
+
+    Returns
+    -------
+    bool
+        True for ``name``, ``name_native``, ``name_zh``, ``state_name``, ``level_name``...
+    """
+    return column == "name" or column.startswith("name_") or column.endswith("_name")
+
+
+def stripped_names_text(jur: gpd.GeoDataFrame) -> str:
+    """Describe the names :func:`jurisdiction_frame` stripped, for a file's 'changes' text.
+
+    Parameters
+    ----------
+    jur
+        A layer from :func:`jurisdiction_frame` (its ``attrs["names_stripped"]``).
+
+    Returns
+    -------
+    str
+        ``"; leading/trailing whitespace removed from the source's names of <jur_id>
+        <name as in the source> (<columns>), ..."``, or ``""`` when no name was changed.
+    """
+    columns: dict[tuple[str, str], list[str]] = {}
+    for jur_id, col, value in jur.attrs["names_stripped"]:
+        columns.setdefault((jur_id, value), []).append(col)
+    if not columns:
+        return ""
+    return "; leading/trailing whitespace removed from the source's names of " + ", ".join(
+        f"{jur_id} {value!r} ({', '.join(cols)})" for (jur_id, value), cols in columns.items()
+    )
 
 
 def level_summary(jur: gpd.GeoDataFrame) -> str:

@@ -22,6 +22,7 @@ from .geometry import (
     ne_lines,
     ne_polygons,
     read,
+    stripped_names_text,
 )
 
 #: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
@@ -121,7 +122,8 @@ def boundaries(b: Builder) -> shapely.Geometry:
         {"basin": basin, "jurisdictions": jur},
         ["hybas", "gisco_nuts", "gisco_countries"],
         "basin = dissolved HydroBASINS polygons; NUTS 2024 levels 0-3 clipped to the "
-        "basin (parts < 0.01 km2 dropped); jur_id = NUTS_ID, parent = NUTS_ID[:-1]",
+        "basin (parts < 0.01 km2 dropped); jur_id = NUTS_ID, parent = NUTS_ID[:-1]"
+        + stripped_names_text(jur),
     )
     return geom
 

@@ -26,6 +26,7 @@ from .geometry import (
     jurisdiction_frame,
     level_summary,
     read,
+    stripped_names_text,
 )
 
 #: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
@@ -112,7 +113,7 @@ def boundaries(b: Builder) -> shapely.Geometry:
         ["taihu_composite", "ocha"],
         "basin DERIVED = union of the 25 county-level units of the county-composite polygon "
         "(see README); OCHA ADM1 provinces and ADM2 prefectures (P-codes, English + Chinese "
-        "names) clipped to it",
+        "names) clipped to it" + stripped_names_text(jur),
     )
     return geom
 

@@ -21,6 +21,7 @@ from .geometry import (
     ne_lines,
     ne_polygons,
     read,
+    stripped_names_text,
 )
 
 #: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
@@ -101,7 +102,8 @@ def boundaries(b: Builder) -> shapely.Geometry:
         {"basin": basin, "jurisdictions": jur},
         ["wbd", "us_atlas"],
         "basin = dissolved HUC4 0601-0604; Census states (2-digit FIPS) and counties "
-        "(5-digit FIPS, parent = state FIPS) decoded from TopoJSON and clipped",
+        "(5-digit FIPS, parent = state FIPS) decoded from TopoJSON and clipped"
+        + stripped_names_text(jur),
     )
     return geom
 

@@ -25,6 +25,7 @@ from .geometry import (
     level_summary,
     ne_lines,
     read,
+    stripped_names_text,
 )
 
 #: Basin key: file names ``<NAME>.gpkg`` and the prefix of this basin's facts.
@@ -107,7 +108,8 @@ def boundaries(b: Builder) -> shapely.Geometry:
         + "; ".join(
             f"NUTS{lv} {code} {broken!r} corrected to {fixed!r} ({why})"
             for lv, code, broken, fixed, why in NUTS_NAME_FIXES
-        ),
+        )
+        + stripped_names_text(jur),
     )
     return geom
 
