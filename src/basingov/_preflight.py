@@ -16,6 +16,7 @@ from basingov._validate import LayerReport, missing_file
 from basingov.datasets import load_basin
 from basingov.errors import BasingovError, ConfigError
 from basingov.loads import diffuse
+from basingov.loads.build import makes_sewage, sewage_removal
 from basingov.monitoring.assess import standard_problems
 from basingov.spillover import MC_MEMORY_BYTES
 
@@ -40,8 +41,10 @@ def preflight(basin: Any) -> None:
         For an unknown load parameter or coefficient, a load source or monitoring file
         that does not exist, an export-coefficient table without rows for
         ``[loads] export_region`` or the parameter, a ``[loads] deposition_region`` without
-        rows in the deposition table, Monte Carlo runs that would not fit in memory, or an
-        unknown water-quality standard or target class.
+        rows in the deposition table, a treatment-plant table or treatment removal the
+        sewage loads would refuse (:func:`basingov.loads.build.sewage_removal`), Monte
+        Carlo runs that would not fit in memory, or an unknown water-quality standard or
+        target class.
 
     Examples
     --------
@@ -70,6 +73,11 @@ def preflight(basin: Any) -> None:
                 diffuse.deposition_rate(ld.parameter, region=ld.deposition_region)
             except BasingovError as exc:
                 problems.append(f"[loads].deposition_region: {exc}")
+        if makes_sewage(ld):  # the plant tables and the removal per treatment country
+            try:
+                sewage_removal(basin)
+            except BasingovError as exc:
+                problems.append(f"[loads] treatment removal: {exc}")
         runs = cfg.spillover.monte_carlo_runs
         if runs > 0:
             # each run stores at least the diagonal of every level (its units and the

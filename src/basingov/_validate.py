@@ -29,7 +29,7 @@ from basingov.errors import BasingovError, InputError
 from basingov.io import read_stations, read_vector
 from basingov.loads import check_population_raster
 from basingov.loads.diffuse import check_landcover_raster
-from basingov.loads.sewage import read_census
+from basingov.loads.sewage import read_census, read_plants
 from basingov.monitoring import (
     PROXY_STATUSES,
     apply_proxy_locations,
@@ -158,7 +158,11 @@ def _raster_report(what: str, path: Path) -> LayerReport:
 
 
 def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> list[LayerReport]:
-    """Report the rasters and the census table of ``[loads]``, checked as the load stage does."""
+    """Report the rasters, census and plant tables of ``[loads]``, checked as the load stage does.
+
+    The removal the plants give each treatment country needs the boundaries: the run's
+    preflight checks it (:mod:`basingov._preflight`).
+    """
     ld = cfg.loads
     out = []
     rasters = (
@@ -186,6 +190,15 @@ def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> lis
             )
         except BasingovError as exc:
             rep.problems.append(str(exc))
+        out.append(rep)
+    for path in ld.treatment_plants:
+        rep = LayerReport(what="loads treatment_plants", path=path)
+        try:
+            rep.count = len(read_plants([path]))
+        except BasingovError as exc:
+            rep.problems.append(str(exc))
+        else:
+            rep.notes.append("count: active plants (uwwState 1, in_basin 1 where given)")
         out.append(rep)
     return out
 

@@ -629,6 +629,41 @@ def test_validate_refuses_the_load_inputs_a_run_refuses(
     assert any(__import__("re").search(match, p) for p in problems), problems
 
 
+_PLANTS_HEAD = "rptMStateKey,uwwState,uwwLoadEnteringUWWTP,uwwNIncoming,uwwNDischarge\n"
+
+
+@pytest.mark.parametrize(
+    ("plants", "match"),
+    [
+        (_PLANTS_HEAD + 'A,1,"1,234.5",10,2\n', r"column 'uwwLoadEnteringUWWTP' holds text"),
+        (_PLANTS_HEAD + "A,1,1000,-10,2\n", r"'uwwNIncoming' is negative at line\(s\) \[2\]"),
+        (_PLANTS_HEAD + "A,1,inf,10,2\n", r"'uwwLoadEnteringUWWTP' holds infinite values"),
+        (_PLANTS_HEAD.replace("rptMStateKey", "country") + "A,1,1000,10,2\n", r"rptMStateKey"),
+        # more discharged than incoming: a removal of -0.4 from the plants
+        (_PLANTS_HEAD + "A,1,1000,10,14\n", r"removal must be a share in \[0, 1\]; bad for \['A'"),
+    ],
+    ids=["text", "negative", "infinite", "no-country-column", "removal-below-0"],
+)
+def test_validate_refuses_the_treatment_plants_a_run_refuses(
+    plants: str, match: str, toy: object
+) -> None:
+    # basingov validate did not read [loads] treatment_plants: "no problems", then the run
+    # refused the plant table at its sewage loads
+    cfg = toy(  # type: ignore[operator]
+        replace={'sources = ["jurisdiction_table"]': 'sources = ["population_raster"]'},
+        append='population_raster = "pop.tif"\ntreatment_level = "country"\n'
+        'treatment_plants = ["plants.csv"]\n',
+    )
+    _raster(cfg.parent / "pop.tif", np.array([[1000.0, 500.0]]), crs="EPSG:4326", x0=7.0)
+    with rasterio.open(cfg.parent / "pop.tif", "r+") as r:  # 0.1-degree cells over the toy
+        r.transform = Affine(0.1, 0.0, 7.0, 0.0, -0.1, 47.1)
+    (cfg.parent / "plants.csv").write_text(plants, encoding="utf-8")
+    _fails_in_run_and_validate(cfg, match)
+    # a good plant table passes both
+    (cfg.parent / "plants.csv").write_text(_PLANTS_HEAD + "A,1,1000,10,2\n", encoding="utf-8")
+    assert all(r.ok for r in validate(cfg))
+
+
 def test_population_raster_covering_part_of_the_basin_warns(
     tmp_path: Path, reaches: gpd.GeoDataFrame
 ) -> None:

@@ -87,6 +87,69 @@ def _jurisdiction_table(path: Path, basin: Any, level: str) -> pd.DataFrame:
     return table
 
 
+def makes_sewage(ld: Any) -> bool:
+    """Return True when ``[loads]`` makes sewage loads: people with treatment per country.
+
+    That is ``population_raster`` among the sources and ``treatment_level`` or
+    ``treatment_country`` given; without them the population loads use the per-capita
+    emission alone.
+    """
+    return "population_raster" in ld.sources and (
+        ld.treatment_level is not None or bool(ld.treatment_country)
+    )
+
+
+def sewage_removal(basin: Any) -> tuple[Any, pd.DataFrame]:
+    """Return the treatment countries of a basin's sewage loads and their removal.
+
+    The countries are the ids of ``[loads] treatment_level`` (country codes) or
+    ``treatment_country``; their removal is ``[loads.coefficients] treatment_removal``
+    if given, else :func:`basingov.loads.sewage.treatment_removal` of the plants of
+    ``treatment_plants`` (read with :func:`basingov.loads.sewage.read_plants`, also when
+    the coefficient is given). The sewage loads use them, and the run's preflight
+    (``basingov run``, ``basingov validate``) checks them before the work.
+
+    Returns
+    -------
+    country_of, removal
+        The ``country_of`` and ``removal`` arguments of
+        :func:`basingov.loads.sewage.apply_sewage_factors`.
+
+    Raises
+    ------
+    InputError
+        If a plant table or the removal is refused (:func:`~basingov.loads.sewage.read_plants`,
+        :func:`~basingov.loads.sewage.treatment_removal`) or neither key is given.
+    """
+    ld = basin.config.loads
+    if ld.treatment_level is not None:
+        j = basin.jurisdictions
+        codes = j.loc[j["level_name"] == ld.treatment_level, "jur_id"].astype(str).tolist()
+        country_of: Any = {c: c for c in codes}
+        countries = codes
+    else:
+        country_of = ld.treatment_country or ""
+        countries = [country_of]
+        if not country_of:
+            msg = "[loads] needs treatment_level or treatment_country for per-country removal"
+            raise InputError(msg)
+    plants = sewage.read_plants(list(ld.treatment_plants)) if ld.treatment_plants else None
+    if "treatment_removal" in ld.coefficients:  # an explicit override wins
+        rem = pd.DataFrame(
+            {
+                "removal": float(ld.coefficients["treatment_removal"]),
+                "removal_status": "assumed",
+                "removal_source": "[loads.coefficients] treatment_removal in the basin config",
+                "n_plants": 0,
+                "pe_share_stage": np.nan,
+            },
+            index=pd.Index(countries, name="country"),
+        )
+    else:
+        rem = sewage.treatment_removal(ld.parameter, countries, plants=plants)
+    return country_of, rem
+
+
 def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     cfg = basin.config
     ld = cfg.loads
@@ -119,31 +182,7 @@ def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.Data
             whole_units=ld.census_whole_unit_ids or ld.census_whole_units,
         )
         tables["census_factors"] = factors.reset_index()
-    if ld.treatment_level is not None:
-        j = basin.jurisdictions
-        codes = j.loc[j["level_name"] == ld.treatment_level, "jur_id"].astype(str).tolist()
-        country_of: Any = {c: c for c in codes}
-        countries = codes
-    else:
-        country_of = ld.treatment_country or ""
-        countries = [country_of]
-        if not country_of:
-            msg = "[loads] needs treatment_level or treatment_country for per-country removal"
-            raise InputError(msg)
-    plants = sewage.read_plants(list(ld.treatment_plants)) if ld.treatment_plants else None
-    if "treatment_removal" in ld.coefficients:  # an explicit override wins
-        rem = pd.DataFrame(
-            {
-                "removal": float(ld.coefficients["treatment_removal"]),
-                "removal_status": "assumed",
-                "removal_source": "[loads.coefficients] treatment_removal in the basin config",
-                "n_plants": 0,
-                "pe_share_stage": np.nan,
-            },
-            index=pd.Index(countries, name="country"),
-        )
-    else:
-        rem = sewage.treatment_removal(ld.parameter, countries, plants=plants)
+    country_of, rem = sewage_removal(basin)
     tables["treatment_removal"] = rem.reset_index().assign(parameter=ld.parameter)
     return sewage.apply_sewage_factors(
         raw,
@@ -172,7 +211,7 @@ class _Inputs:
 
 def _population(x: _Inputs) -> pd.DataFrame:
     ld = x.ld
-    if ld.treatment_level is not None or bool(ld.treatment_country):
+    if makes_sewage(ld):
         return _sewage(x.basin, x.pieces, x.tables)
     return loads.population_loads(
         x.pieces,
