@@ -191,6 +191,24 @@ def test_export_table_refuses_duplicate_class(tmp_path):
         read_export_table(p)
 
 
+def test_deposition_table_refuses_duplicate_rows(tmp_path):
+    # two rows for one region and parameter: the first silently won (CN TN 2000 whatever
+    # the second said), while the export table refuses such rows
+    t = read_deposition_table()
+    cn = t[(t["region"] == "CN") & (t["parameter"] == "TN")]
+    dup = pd.concat([t, cn.assign(kg_km2_yr=1.0)], ignore_index=True)
+    p = tmp_path / "dup.csv"
+    dup.to_csv(p, index=False)
+    with pytest.raises(
+        InputError,
+        match=r"deposition table .*dup.csv: several rows for one region and parameter in "
+        r"row\(s\) \[2, 5\] \(file line numbers\); keep one row each",
+    ):
+        read_deposition_table(p)
+    with pytest.raises(InputError, match=r"deposition table given as table=: several rows"):
+        deposition_rate("TN", region="CN", table=dup)
+
+
 def test_landcover_table_class_above_raster_classes(tmp_path, pieces):
     # a coefficient for class 300 (another scheme's code) with a byte raster: the class
     # table was sized by the raster's classes only and the call raised an IndexError

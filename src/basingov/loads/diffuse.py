@@ -160,14 +160,33 @@ def _checked_export(t: pd.DataFrame, where: str) -> pd.DataFrame:
         )
         raise InputError(msg)
     t = t.assign(igbp_class=cls.astype(int))
-    dup = t.duplicated(["region", "igbp_class", "parameter"], keep=False)
+    _refuse_repeats(
+        t,
+        ["region", "igbp_class", "parameter"],
+        what=f"export-coefficient table {where}",
+        hint=" (a region's rows override 'default')",
+    )
+    return t
+
+
+def _refuse_repeats(t: pd.DataFrame, keys: Sequence[str], *, what: str, hint: str = "") -> None:
+    """Refuse a coefficient table with several rows for one value of ``keys``.
+
+    Rows are named by their file line, as in :func:`_checked_table` (``t`` is indexed from 0).
+    """
+    dup = t.duplicated(list(keys), keep=False)
     if dup.any():
         msg = (
-            f"export-coefficient table {where}: several rows for one region, "
-            f"igbp_class and parameter in row(s) {[int(i) + 2 for i in t.index[dup][:10]]} "
-            "(file line numbers); keep one row each (a region's rows override 'default')"
+            f"{what}: several rows for one {', '.join(keys[:-1])} and {keys[-1]} in row(s) "
+            f"{[int(i) + 2 for i in t.index[dup][:10]]} (file line numbers); keep one row "
+            f"each{hint}"
         )
         raise InputError(msg)
+
+
+def _checked_deposition(t: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Refuse a deposition table with several rows for one region and parameter."""
+    _refuse_repeats(t, ["region", "parameter"], what=f"deposition table {where}")
     return t
 
 
@@ -180,7 +199,7 @@ def read_deposition_table(path: str | Path | None = None) -> pd.DataFrame:
     ------
     InputError
         If the file cannot be read, lacks a column, has a negative, infinite or missing
-        rate or a row without source.
+        rate, a row without source, or two rows for one region and parameter.
 
     Examples
     --------
@@ -188,7 +207,8 @@ def read_deposition_table(path: str | Path | None = None) -> pd.DataFrame:
     ...     "kg_km2_yr"].item()
     2000.0
     """
-    return _read_table(path, "deposition.csv", _DEPOSITION_COLUMNS)
+    t = _read_table(path, "deposition.csv", _DEPOSITION_COLUMNS)
+    return _checked_deposition(t, str(path or "shipped"))
 
 
 def export_coefficients(
@@ -258,7 +278,7 @@ def deposition_rate(
     t = (
         read_deposition_table()
         if table is None
-        else _checked_table(table, _GIVEN, _DEPOSITION_COLUMNS)
+        else _checked_deposition(_checked_table(table, _GIVEN, _DEPOSITION_COLUMNS), _GIVEN)
     )
     require_known(
         [region],
