@@ -234,3 +234,22 @@ def test_apply_sewage_factors_refuses_removal_outside_0_1():
             rf"\[0, 1\]; bad for \['DE'\]: \[{shown}\]; write a share, e.g. 0.823",
         ):
             apply_sewage_factors(raw, removal=rem, country_of="DE", country_level=None)
+
+
+def test_apply_sewage_factors_refuses_a_country_twice():
+    # two rows for DE in a removal table built by hand (two years, two sources) raised
+    # pandas' "cannot reindex on an axis with duplicate labels"
+    raw = pd.DataFrame({"piece_id": [1], "population": [100.0], "load_kg_day": [1.0]})
+    rem = pd.DataFrame(
+        {"removal": [0.75, 0.8, 0.5, 0.6], "removal_status": ["measured"] * 4},
+        index=pd.Index(["DE", "DE", "FR", "FR"], name="country"),
+    )
+    with pytest.raises(
+        InputError,
+        match=r"the removal table of apply_sewage_factors: several rows for country/countries "
+        r"\['DE', 'FR'\]; keep one row per country",
+    ):
+        apply_sewage_factors(raw, removal=rem, country_of="DE", country_level=None)
+    # with the same row twice too: which one holds is not for the function to guess
+    with pytest.raises(InputError, match=r"several rows for country/countries \['DE'\]"):
+        apply_sewage_factors(raw, removal=rem.iloc[[0, 0, 2]], country_of="DE", country_level=None)

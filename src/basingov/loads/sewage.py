@@ -479,8 +479,8 @@ def apply_sewage_factors(
     Raises
     ------
     InputError
-        If a country has no removal in ``removal``, a removal is not a share in [0, 1],
-        or ``raw`` lacks the ``origin_<level>`` column of ``census_level`` or
+        If a country has no removal in ``removal`` or several rows, a removal is not a
+        share in [0, 1], or ``raw`` lacks the ``origin_<level>`` column of ``census_level`` or
         ``country_level``.
 
     Examples
@@ -525,6 +525,14 @@ def apply_sewage_factors(
         what="the removal table of apply_sewage_factors",
         fix="write a share, e.g. 0.823 for 82.3 % (as treatment_removal returns it)",
     )
+    twice = removal.index[removal.index.duplicated()]
+    if len(twice):  # pandas cannot reindex on it (a raw ValueError)
+        msg = (
+            f"the removal table of apply_sewage_factors: several rows for country/countries "
+            f"{sorted({str(c) for c in twice})[:10]}; keep one row per country (as "
+            "treatment_removal returns it)"
+        )
+        raise InputError(msg)
     rem = shares.reindex(country).to_numpy(dtype=float)
     rstat = removal["removal_status"].reindex(country).to_numpy(dtype=object)
     if np.isnan(rem).any():
