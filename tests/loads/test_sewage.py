@@ -253,3 +253,28 @@ def test_apply_sewage_factors_refuses_a_country_twice():
     # with the same row twice too: which one holds is not for the function to guess
     with pytest.raises(InputError, match=r"several rows for country/countries \['DE'\]"):
         apply_sewage_factors(raw, removal=rem.iloc[[0, 0, 2]], country_of="DE", country_level=None)
+
+
+def test_stage_flags_written_as_text():
+    # uwwNRemoval given as text ("1"/"0") compared unequal to 1: no plant had the stage,
+    # so FR lost its derived removal (0.8) and took the pooled 0.7, silently
+    text = _plants().astype({"uwwNRemoval": str})
+    want = 0.75 * 0.9 + 0.25 * 0.5
+    for plants in (text, read_plants(text)):
+        r = treatment_removal("TN", ["FR"], plants=plants)
+        assert r.loc["FR", "removal_status"] == "derived"
+        assert r.loc["FR", "removal"] == pytest.approx(want)
+        assert r.loc["FR", "pe_share_stage"] == pytest.approx(0.75)
+    # a flag that is not 0 or 1 (blank: not reported) counted as "no stage"; refused
+    for v, shown in (("yes", "'yes'"), (2, "2")):
+        bad = _plants().astype({"uwwNRemoval": object})
+        bad.loc[2, "uwwNRemoval"] = v
+        with pytest.raises(
+            InputError,
+            match=rf"the treatment-plant table: column 'uwwNRemoval' must be a flag, 0 or 1 "
+            rf"\(blank: not reported\); bad at line\(s\) \[4\] \(values \[{shown}\]\)",
+        ):
+            read_plants(bad)
+    blank = _plants().astype({"uwwNRemoval": object})
+    blank.loc[3, "uwwNRemoval"] = ""
+    assert read_plants(blank)["uwwNRemoval"].isna().tolist() == [False, False, False, True]

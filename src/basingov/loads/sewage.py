@@ -73,6 +73,32 @@ _PLANT_NUMBERS: tuple[str, ...] = (
     "uwwLoadEnteringUWWTP",
     *(c for pair in UWWTD_LOAD_COLUMNS.values() for c in pair),
 )
+#: UWWTD v6 treatment-stage flags: 1 the plant has the stage, 0 not; blank: not reported.
+_PLANT_FLAGS: tuple[str, ...] = tuple(dict.fromkeys(UWWTD_STAGE_COLUMNS.values()))
+
+
+def _plant_flags(f: pd.DataFrame, what: str) -> pd.DataFrame:
+    """Return ``f`` with its stage flags as numbers ("1" is 1); refuse one not 0, 1 or blank.
+
+    A flag written as text compared unequal to 1 and one such as "yes" counted as
+    "without the stage": the stage share of a country, silently wrong.
+    """
+    problems = []
+    flags = {}
+    for c in (c for c in _PLANT_FLAGS if c in f.columns):
+        col = f[c]
+        blank = col.isna() | col.astype(str).str.strip().eq("")
+        v = pd.to_numeric(col.where(~blank), errors="coerce")
+        bad = (~blank & ~v.isin([0, 1])).to_numpy()
+        if bad.any():
+            problems.append(
+                f"column {c!r} must be a flag, 0 or 1 (blank: not reported); bad at line(s) "
+                f"{(np.flatnonzero(bad) + 2)[:10].tolist()} (values {col[bad].tolist()[:5]})"
+            )
+        flags[c] = v
+    if problems:
+        raise InputError(f"{what}: " + "; ".join(problems))
+    return f.assign(**flags)
 
 
 def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
@@ -81,9 +107,11 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
     Raises
     ------
     InputError
-        If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``, or
-        its p.e. or incoming/discharged loads hold text, infinite or negative values
-        (blank cells are "not reported").
+        If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``, its
+        p.e. or incoming/discharged loads hold text, infinite or negative values, or a
+        treatment-stage flag (``uwwNRemoval``, ``uwwPRemoval``, ``uwwSecondaryTreatment``)
+        is not 0 or 1 (blank cells are "not reported"; flags written as text, "1", are
+        read as numbers).
     """
     if isinstance(paths, pd.DataFrame):
         named = [(paths, "the treatment-plant table")]
@@ -105,6 +133,7 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         nums = [c for c in _PLANT_NUMBERS if c in f.columns]
         if len(f):  # a header alone: no plant
             check_table(f, what=what, numeric=nums, nonnegative=nums, blank_ok=nums)
+        f = _plant_flags(f, what)
         if "uwwState" in f.columns:  # 1 also when written as text ("1")
             f = f[pd.to_numeric(f["uwwState"], errors="coerce") == 1]
         if "in_basin" in f.columns:
@@ -222,8 +251,8 @@ def treatment_removal(
         rep = plants[(inc > 0) & dis.notna()].assign(_inc=inc, _dis=dis)
         if len(rep):
             pooled = 1.0 - rep["_dis"].sum() / rep["_inc"].sum()
-            if stage_c in rep.columns:
-                st = rep[stage_c] == 1
+            if stage_c in rep.columns:  # 1 also when written as text ("1")
+                st = pd.to_numeric(rep[stage_c], errors="coerce") == 1
                 if st.any() and (~st).any():
                     r1 = 1.0 - rep.loc[st, "_dis"].sum() / rep.loc[st, "_inc"].sum()
                     r0 = 1.0 - rep.loc[~st, "_dis"].sum() / rep.loc[~st, "_inc"].sum()
@@ -237,7 +266,8 @@ def treatment_removal(
             rows[c] = (r, "measured", src, len(mine), np.nan)
         elif allp is not None and len(allp) and np.isfinite(r1) and stage_c in allp.columns:
             pe = pd.to_numeric(allp["uwwLoadEnteringUWWTP"], errors="coerce").fillna(0.0)
-            s = float(pe[allp[stage_c] == 1].sum() / pe.sum()) if pe.sum() > 0 else 0.0
+            on = pd.to_numeric(allp[stage_c], errors="coerce") == 1
+            s = float(pe[on].sum() / pe.sum()) if pe.sum() > 0 else 0.0
             r = s * r1 + (1 - s) * r0
             rows[c] = (r, "derived", f"UWWTD v6: {len(allp)} plants without reported loads; "
                        f"p.e. share {s:.2f} with {stage_c} x pooled removal {r1:.3f} of "
