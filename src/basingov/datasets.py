@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -152,6 +153,10 @@ class Basin:
     config: BasinConfig
     basin: gpd.GeoDataFrame
     jurisdictions: gpd.GeoDataFrame
+    #: Results derived from these inputs, kept for the next caller: the run's preflight
+    #: checks the treatment removal (:func:`basingov.loads.build.sewage_removal`) that the
+    #: sewage loads then use, read once.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def name(self) -> str:

@@ -113,7 +113,8 @@ def sewage_removal(basin: Any) -> tuple[Any, pd.DataFrame]:
     -------
     country_of, removal
         The ``country_of`` and ``removal`` arguments of
-        :func:`basingov.loads.sewage.apply_sewage_factors`.
+        :func:`basingov.loads.sewage.apply_sewage_factors`. A :class:`~basingov.Basin`
+        keeps them (``basin.derived``): a second call returns the same objects.
 
     Raises
     ------
@@ -121,6 +122,9 @@ def sewage_removal(basin: Any) -> tuple[Any, pd.DataFrame]:
         If a plant table or the removal is refused (:func:`~basingov.loads.sewage.read_plants`,
         :func:`~basingov.loads.sewage.treatment_removal`) or neither key is given.
     """
+    kept = getattr(basin, "derived", None)  # a Basin keeps it from the preflight
+    if kept is not None and "sewage_removal" in kept:
+        return kept["sewage_removal"]
     ld = basin.config.loads
     if ld.treatment_level is not None:
         j = basin.jurisdictions
@@ -147,7 +151,10 @@ def sewage_removal(basin: Any) -> tuple[Any, pd.DataFrame]:
         )
     else:
         rem = sewage.treatment_removal(ld.parameter, countries, plants=plants)
-    return country_of, rem
+    out = (country_of, rem)
+    if kept is not None:
+        kept["sewage_removal"] = out
+    return out
 
 
 def _sewage(basin: Any, pieces: Any, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
