@@ -502,8 +502,27 @@ def test_pointer_sums_check_their_pointers():
     for f in (downstream_sum, upstream_sum):
         with pytest.raises(InputError, match=r"got shapes \(3,\) and \(2,\)"):
             f([1, 2, -1], [1.0, 1.0])
-        with pytest.raises(InputError, match=r"got \[5\] at reach position\(s\) \[0\]"):
+        with pytest.raises(
+            InputError,
+            match=r"idx_ds must be 1-D positions 0\.\.1 or -1 \(outlet\); got \[5\] at reach "
+            r"position\(s\) \[0\]",
+        ):
             f([5, -1], [1.0, 1.0])
+        # a float pointer was truncated (1.5 read as reach 1), NaN and text raised a raw
+        # ValueError: they are refused as by the compiled kernels (check_positions), a
+        # float dtype whatever its values
+        for bad, dtype in (
+            ([1.5, -1], "float64"),
+            ([1.0, -1], "float64"),
+            ([np.nan, -1], "float64"),
+            (np.array([np.nan, -1]), "float64"),
+            (["1", "-1"], "<U2"),
+            ([1, None], "object"),
+        ):
+            with pytest.raises(
+                InputError, match=rf"idx_ds must hold whole-number positions, got dtype {dtype}"
+            ):
+                f(bad, [1.0, 1.0])
         # a cycle gave finite, meaningless sums
         with pytest.raises(TopologyError, match=r"cycle: reach position\(s\) \[0, 1, 2\] never"):
             f([1, 0, 0, -1], [1.0, 1.0, 1.0, 1.0])

@@ -15,7 +15,7 @@ from scipy import sparse
 
 from basingov.errors import InputError, SingularSystemError, TopologyError
 from basingov.network import _kernels as K
-from basingov.network._topology import _fmt_ids
+from basingov.network._topology import _fmt_ids, check_positions
 
 if TYPE_CHECKING:
     from basingov.config import HydraulicsSection
@@ -185,7 +185,8 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     Raises
     ------
     InputError
-        If ``weights`` has not one value per reach or a pointer is not -1 or a position.
+        If ``idx_ds`` is not 1-D whole numbers (a float such as 1.5, NaN or text), a
+        pointer is not -1 or a position, or ``weights`` has not one value per reach.
     TopologyError
         If the pointers make a cycle (some reach never reaches an outlet).
 
@@ -194,7 +195,11 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     >>> downstream_sum(np.array([1, 2, -1]), np.array([1.0, 2.0, 4.0])).tolist()
     [6.0, 4.0, 0.0]
     """
-    ds, w = _pointers(idx_ds, weights)
+    return _downstream_sum(*_pointers(idx_ds, weights))
+
+
+def _downstream_sum(ds: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """:func:`downstream_sum` of checked pointers (:func:`_pointers`)."""
     n = ds.size
     acc = np.where(ds >= 0, w[np.maximum(ds, 0)], 0.0)
     jump = ds.copy()
@@ -215,19 +220,12 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
 
 def _pointers(idx_ds: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check downstream pointers and their weights: one each per reach, positions in range."""
-    ds = np.asarray(idx_ds, dtype=np.int64)
+    ds = check_positions(idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
     w = np.asarray(weights, dtype=np.float64)
-    if ds.ndim != 1 or w.shape != ds.shape:
+    if w.shape != ds.shape:
         msg = (
             f"idx_ds and weights must be 1-D with one value per reach, got shapes "
             f"{ds.shape} and {w.shape}"
-        )
-        raise InputError(msg)
-    bad = (ds < -1) | (ds >= ds.size)
-    if bad.any():
-        msg = (
-            f"idx_ds must hold positions 0..{ds.size - 1} or -1 (outlet), got "
-            f"{_fmt_ids(ds[bad])} at reach position(s) {_fmt_ids(np.flatnonzero(bad))}"
         )
         raise InputError(msg)
     return ds, w
@@ -265,7 +263,7 @@ def upstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     acc = acc.copy()
     if ds.size == 0:
         return acc
-    depth = downstream_sum(ds, np.ones(ds.size)).astype(np.int64)
+    depth = _downstream_sum(ds, np.ones(ds.size)).astype(np.int64)
     order = np.argsort(-depth, kind="stable")
     d_sorted = depth[order]
     bounds = np.flatnonzero(np.diff(d_sorted)) + 1
