@@ -26,6 +26,7 @@ from basingov.network import (
     distance_to_outlet,
     downstream_sum,
     from_networkx,
+    ids_to_positions,
     kahn_order_csr,
     kahn_order_tree,
     network_from_gdf,
@@ -616,6 +617,43 @@ def test_public_kernels_order_and_group_as_before_also_in_compiled_code():
     by_csr, by_tree = compiled(ds, src)
     assert np.array_equal(by_csr, by_tree)
     assert np.array_equal(by_tree, K.kahn_order_tree(ds))
+
+
+@pytest.mark.parametrize(
+    ("reach_ids", "downstream_ids", "match"),
+    [
+        # the compiled lookup read downstream_ids past its end (positions made of the
+        # memory beyond it), truncated float ids (1.5 read as reach 1), mapped NaN to
+        # -2**63 (an unknown id) and gave a raw numba TypingError for 2-D ids
+        ([1, 2, 3], [2, -1], r"reach_ids and downstream_ids must be 1-D with one value per "),
+        ([1, 2], [2, -1, 3], r"got shapes \(2,\) and \(3,\)"),
+        ([[1, 2]], [[2, -1]], r"got shapes \(1, 2\) and \(1, 2\)"),
+        ([1.5, 2], [2, -1], r"reach_ids \[1\.5\] are not integer ids; give each reach a whole"),
+        ([1, 2], [2.5, -1], r"downstream_ids \[2\.5\] are not integer ids; .*outlet_value \(-1\)"),
+        (np.array([1.0, 2.0]), np.array([np.nan, -1.0]), r"downstream_ids \[nan\] are not"),
+        (["a", "2"], [2, -1], r"reach_ids \[a\] are not integer ids"),
+    ],
+    ids=["ids-longer", "downstream-longer", "2d", "float-id", "float-downstream", "nan", "text"],
+)
+def test_ids_to_positions_checks_its_ids(reach_ids, downstream_ids, match):
+    with pytest.raises(InputError, match=match):
+        ids_to_positions(reach_ids, downstream_ids)
+
+
+def test_ids_to_positions_takes_whole_ids_in_any_form():
+    want = [1, -1, -2]  # -2: an id that is no reach
+    for rid, dsid in (
+        (np.array([5, 7, 9]), np.array([7, -1, 4])),
+        ([5, 7, 9], [7, -1, 4]),  # lists were a raw AttributeError
+        (np.array([5.0, 7.0, 9.0]), np.array([7.0, -1.0, 4.0])),
+        (["5", "7", "9"], ["7", "-1", "4"]),
+        (np.array([5, 7, 9], np.uint32), np.array([7, -1, 4], np.int32)),
+    ):
+        idx, dup, sorter = ids_to_positions(rid, dsid)
+        assert idx.tolist() == want
+        assert dup.size == 0
+        assert sorter.size == 0
+    assert ids_to_positions([5, 5], [-1, -1])[1].tolist() == [1]
 
 
 def test_strahler_and_distance(y_confluence):

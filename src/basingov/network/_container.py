@@ -27,6 +27,7 @@ from basingov.network._topology import (
     _check_projected,
     _edge_arrays,
     _fmt_ids,
+    _id_array,
     _scc,
     _topology,
 )
@@ -199,20 +200,6 @@ class RiverNetwork:
         src, dst, _ = self.edges
         _, labels = _scc(src, dst, self.n)
         return np.bincount(labels)[labels]
-
-
-def _id_array(reach_ids: Any) -> np.ndarray:
-    """``reach_ids`` as int64 (ids as text are taken); refuse what is not an integer id."""
-    q = np.atleast_1d(np.asarray(reach_ids))
-    if q.dtype.kind in "iu":
-        return q.astype(np.int64)
-    flat = pd.to_numeric(pd.Series(q.ravel(), dtype=object), errors="coerce").to_numpy(float)
-    bad = ~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63))
-    if bad.any():
-        shown = _fmt_ids([str(v) for v in q.ravel()[bad]])
-        msg = f"reach id(s) {shown} are not integer ids; pass the reach_id values of the network"
-        raise InputError(msg)
-    return flat.astype(np.int64).reshape(q.shape)
 
 
 # ----------------------------------------------------------------------------------------

@@ -34,6 +34,29 @@ def _fmt_ids(ids: Sequence[Any] | np.ndarray, limit: int = 20) -> str:
     return f"[{head}{more}]"
 
 
+def _id_array(
+    reach_ids: Any,
+    *,
+    name: str = "reach id(s)",
+    fix: str = "pass the reach_id values of the network",
+) -> np.ndarray:
+    """``reach_ids`` as int64 (ids as text are taken); refuse what is not an integer id.
+
+    A float id such as 4.5, NaN, text that is no number or an id beyond 64 bits raises an
+    :class:`~basingov.errors.InputError` naming them (``name``) and the ``fix``.
+    """
+    q = np.atleast_1d(np.asarray(reach_ids))
+    if q.dtype.kind in "iu":
+        return q.astype(np.int64)
+    flat = pd.to_numeric(pd.Series(q.ravel(), dtype=object), errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63))
+    if bad.any():
+        shown = _fmt_ids([str(v) for v in q.ravel()[bad]])
+        msg = f"{name} {shown} are not integer ids; {fix}"
+        raise InputError(msg)
+    return flat.astype(np.int64).reshape(q.shape)
+
+
 def _scc(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[int, np.ndarray]:
     g = sparse.csr_matrix((np.ones(src.shape[0], dtype=np.int8), (src, dst)), shape=(n, n))
     ncomp, labels = csgraph.connected_components(g, directed=True, connection="strong")
@@ -102,16 +125,16 @@ def _map_ids(
 
 
 def ids_to_positions(
-    reach_ids: np.ndarray, downstream_ids: np.ndarray, *, outlet_value: int = OUTLET_ID
+    reach_ids: Any, downstream_ids: Any, *, outlet_value: int = OUTLET_ID
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Map downstream ids onto positions.
 
     Parameters
     ----------
     reach_ids
-        int64 ids, one per reach.
+        Integer ids, one per reach (whole floats and numbers as text are taken).
     downstream_ids
-        int64 downstream ids; ``outlet_value`` marks outlets.
+        Integer downstream ids, one per reach; ``outlet_value`` marks outlets.
     outlet_value
         The outlet sentinel in ``downstream_ids``.
 
@@ -125,6 +148,12 @@ def ids_to_positions(
         Always an empty array (kept for compatibility): ids are looked up through a
         dense table or, for sparse ids, a hash table, never by sorting.
 
+    Raises
+    ------
+    InputError
+        If an id is not an integer (4.5, NaN, text that is no number), or the two are
+        not 1-D with one value per reach.
+
     Examples
     --------
     >>> import numpy as np
@@ -132,7 +161,21 @@ def ids_to_positions(
     >>> idx.tolist(), dup.tolist()
     ([1, 2, -1], [])
     """
-    idx, _, _, dups = _map_ids(reach_ids, downstream_ids, outlet_value)
+    # the compiled lookup reads downstream_ids at every reach position: a shorter array
+    # was read past its end, a float id truncated (4.5 read as 4), NaN as -2**63
+    ids = _id_array(reach_ids, name="reach_ids", fix="give each reach a whole-number id")
+    ds = _id_array(
+        downstream_ids,
+        name="downstream_ids",
+        fix=f"give whole-number ids, and outlet_value ({outlet_value}) at outlets",
+    )
+    if ids.ndim != 1 or ids.shape != ds.shape:
+        msg = (
+            f"reach_ids and downstream_ids must be 1-D with one value per reach, got shapes "
+            f"{ids.shape} and {ds.shape}"
+        )
+        raise InputError(msg)
+    idx, _, _, dups = _map_ids(ids, ds, outlet_value)
     return idx, dups, np.empty(0, np.int64)
 
 
