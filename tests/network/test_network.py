@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -654,6 +656,25 @@ def test_ids_to_positions_takes_whole_ids_in_any_form():
         assert dup.size == 0
         assert sorter.size == 0
     assert ids_to_positions([5, 5], [-1, -1])[1].tolist() == [1]
+
+
+@pytest.mark.parametrize("outlet", [float("nan"), -1.5, "-1", None, True, 2**70, [-1]])
+def test_outlet_value_must_be_one_whole_number(outlet, y_confluence):
+    # ids_to_positions found no outlet (every outlet read as an unknown id, -2) for NaN,
+    # -1.5, text, None or True; network_from_table reported dangling ids instead; a number
+    # beyond 64 bits or a list was a raw numba TypingError
+    match = rf"outlet_value must be one whole number, .* got {re.escape(repr(outlet))}$"
+    with pytest.raises(InputError, match=match):
+        ids_to_positions([1, 2], [2, -1], outlet_value=outlet)
+    with pytest.raises(InputError, match=match):
+        network_from_table(y_confluence, outlet_value=outlet)
+
+
+def test_outlet_value_may_be_a_whole_float_or_numpy_integer(y_confluence):
+    for outlet in (-1.0, np.int64(-1), np.float32(-1)):
+        assert ids_to_positions([1, 2], [2, -1], outlet_value=outlet)[0].tolist() == [1, -1]
+        assert network_from_table(y_confluence, outlet_value=outlet).outlets.tolist() == [2]
+    assert ids_to_positions([1, 2], [2, 0], outlet_value=0)[0].tolist() == [1, -1]
 
 
 def test_strahler_and_distance(y_confluence):

@@ -266,9 +266,10 @@ def network_from_table(
     CRSError
         If ``reaches`` has no CRS or a geographic one.
     InputError
-        If a required column is missing, ids are not integers, a length or area is
-        negative (a nodata value such as -9999: leave it blank), or the table has a
-        ``reach_id``/``downstream_id`` column besides ``id_column``/``downstream_column``.
+        If a required column is missing, ids are not integers, ``outlet_value`` is not one
+        whole number, a length or area is negative (a nodata value such as -9999: leave it
+        blank), or the table has a ``reach_id``/``downstream_id`` column besides
+        ``id_column``/``downstream_column``.
     TopologyError
         On duplicated ids, dangling downstream ids, self-loops, cycles, invalid
         bifurcation fractions, or several outlets with ``expect_single_outlet``.

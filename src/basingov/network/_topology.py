@@ -92,6 +92,26 @@ def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
     return np.int32 if n < 2**31 - 1 else np.int64
 
 
+def _outlet_id(outlet_value: Any) -> int:
+    """Return ``outlet_value`` as an int: one whole number of 64 bits (-1.0 is taken)."""
+    v = outlet_value
+    if isinstance(v, int | np.integer) and not isinstance(v, bool):
+        ok = -(2**63) <= int(v) < 2**63
+    else:
+        ok = (
+            isinstance(v, float | np.floating)
+            and float(v).is_integer()
+            and -(2.0**63) <= float(v) < 2.0**63
+        )
+    if not ok:
+        msg = (
+            f"outlet_value must be one whole number, the downstream id that marks outlets "
+            f"(default {OUTLET_ID}), got {v!r}"
+        )
+        raise InputError(msg)
+    return int(v)
+
+
 def _map_ids(
     reach_ids: np.ndarray, downstream_ids: np.ndarray, outlet_value: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -101,6 +121,7 @@ def _map_ids(
     hash table (:func:`basingov.network._kernels.map_ids_dense` / ``map_ids_hash``). The counts
     are ``[reach ids equal to the outlet value, dangling, self-loops, outlets]``.
     """
+    outlet_value = _outlet_id(outlet_value)  # the kernels compare ids with it
     n = reach_ids.shape[0]
     ids = np.ascontiguousarray(reach_ids, dtype=np.int64)
     ds = np.ascontiguousarray(downstream_ids, dtype=np.int64)
@@ -151,8 +172,8 @@ def ids_to_positions(
     Raises
     ------
     InputError
-        If an id is not an integer (4.5, NaN, text that is no number), or the two are
-        not 1-D with one value per reach.
+        If an id is not an integer (4.5, NaN, text that is no number), the two are not
+        1-D with one value per reach, or ``outlet_value`` is not one whole number.
 
     Examples
     --------
