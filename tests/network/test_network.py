@@ -31,6 +31,7 @@ from basingov.network import (
     ids_to_positions,
     kahn_order_csr,
     kahn_order_tree,
+    navigate,
     network_from_gdf,
     network_from_table,
     network_to_gdf,
@@ -390,6 +391,25 @@ def test_position_refuses_ids_that_are_not_integers(y_confluence):
             net.position(bad)
     assert net.position([3.0, "2", 1]).tolist() == [2, 1, 0]
     assert net.position(np.array([[1, 3]])).tolist() == [[0, 2]]
+
+
+def test_uint64_ids_beyond_int64_are_refused_not_wrapped():
+    # 2**64 - 2 wrapped round to -2 and found reach -2 (navigate walked from it);
+    # in ids_to_positions 2**64 - 1 became -1, the outlet value
+    from basingov.examples import example_network
+
+    net = example_network([-3, -1], reach_id=[-2, -3])
+    big = np.array([2**64 - 2], np.uint64)
+    with pytest.raises(InputError, match=r"reach id\(s\) \[18446744073709551614\] are not integer"):
+        net.position(big)
+    with pytest.raises(InputError, match=r"reach id\(s\) \[18446744073709551614\] are not integer"):
+        navigate(net, big[0], mode="DM")
+    with pytest.raises(InputError, match=r"reach_ids \[18446744073709551615\] are not integer ids"):
+        ids_to_positions(np.array([2**64 - 1, 5], np.uint64), [5, -1])
+    # uint64 ids within int64 are taken
+    assert example_network([6, -1], reach_id=[5, 6]).position(
+        np.array([6, 5], np.uint64)
+    ).tolist() == [1, 0]
 
 
 # --- bifurcations ----------------------------------------------------------------------

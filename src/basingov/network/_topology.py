@@ -46,7 +46,8 @@ def _id_array(
     :class:`~basingov.errors.InputError` naming them (``name``) and the ``fix``.
     """
     q = np.atleast_1d(np.asarray(reach_ids))
-    if q.dtype.kind in "iu":
+    # a uint64 id beyond 2**63 - 1 wrapped round (2**64 - 2 became reach -2)
+    if q.dtype.kind == "i" or (q.dtype.kind == "u" and not (q.size and q.max() >= 2**63)):
         return q.astype(np.int64)
     flat = pd.to_numeric(pd.Series(q.ravel(), dtype=object), errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63))
