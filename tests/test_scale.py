@@ -14,6 +14,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -98,6 +99,26 @@ def test_sub_basins_refuse_a_bad_count(n: object) -> None:
     reaches, _, _ = synthetic_basin(100, 4, 1)
     with pytest.raises(InputError, match=r"number of sub-basins must be a whole number >= 1"):
         sub_basins(network_from_table(reaches), n)  # type: ignore[arg-type]
+
+
+def test_sub_basins_refuse_pointers_that_are_no_positions() -> None:
+    # sub_basins takes anything with idx_ds and reaches: float pointers were truncated
+    # (2.5 read as reach 2; NaN was refused as -9223372036854775808)
+    reaches, _, _ = synthetic_basin(100, 4, 1)
+    net = network_from_table(reaches)
+    ds = net.idx_ds.astype(float)
+    ds[0] += 0.5
+    for bad in (ds, np.where(net.idx_ds < 0, np.nan, net.idx_ds)):
+        with pytest.raises(
+            InputError, match=r"idx_ds must hold whole-number positions, got dtype float64"
+        ):
+            sub_basins(SimpleNamespace(idx_ds=bad, reaches=net.reaches), 2)  # type: ignore[arg-type]
+    with pytest.raises(
+        InputError, match=r"idx_ds must be 1-D positions 0\.\.99 or -1 .* got \[100\] at reach"
+    ):
+        sub_basins(SimpleNamespace(idx_ds=np.r_[100, net.idx_ds[1:]], reaches=net.reaches), 2)  # type: ignore[arg-type]
+    as_list = SimpleNamespace(idx_ds=net.idx_ds.tolist(), reaches=net.reaches)
+    assert sub_basins(as_list, 2).tolist() == sub_basins(net, 2).tolist()  # type: ignore[arg-type]
 
 
 # --- stitching --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ and on the map. The overlay and loads stages work on each unit independently;
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -106,8 +106,12 @@ def upstream_first_order(idx_ds: NDArray[np.int64]) -> NDArray[np.int64]:
     [0, 1, 3, 2]
     """
     # a position past the end was written out of bounds by the kernel (no bounds check)
-    ds = check_positions(idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
-    return np.asarray(_post_order(ds))
+    return np.asarray(_post_order(_checked(idx_ds)))
+
+
+def _checked(idx_ds: Any) -> NDArray[np.int64]:
+    """``idx_ds`` as int64 positions, or an InputError (a float such as 2.5 was truncated)."""
+    return check_positions(idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
 
 
 def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
@@ -136,7 +140,8 @@ def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
     Raises
     ------
     InputError
-        If ``n`` is not a whole number >= 1.
+        If ``n`` is not a whole number >= 1, or ``idx_ds`` is not 1-D whole numbers, each
+        -1 or a position.
 
     Examples
     --------
@@ -152,7 +157,7 @@ def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         msg = f"the number of sub-basins must be a whole number >= 1, got {n!r}"
         raise InputError(msg)
-    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    idx_ds = _checked(net.idx_ds)
     size = idx_ds.shape[0]
     if size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -163,7 +168,7 @@ def sub_basins(net: RiverNetwork, n: int) -> NDArray[np.int64]:
         lk = np.where(np.isfinite(lk) & (lk > 0), lk, 0.0)
         if lk.sum() > 0:
             weight = lk
-    order = upstream_first_order(idx_ds)
+    order = np.asarray(_post_order(idx_ds))
     w = weight[order]
     mid = np.cumsum(w) - w / 2.0  # a reach goes to the unit holding its middle
     k = int(min(n, size))
