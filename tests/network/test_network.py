@@ -825,6 +825,23 @@ def test_from_networkx_equal_split_default():
     assert net.bifurcations["fraction"].tolist() == [0.5, 0.5]
 
 
+@pytest.mark.parametrize("main", [2.5, float("nan"), None, "x"])
+def test_from_networkx_refuses_a_main_downstream_that_is_no_reach_id(main):
+    # int() truncated 2.5 to reach 2; NaN, None and "x" raised a raw ValueError/TypeError
+    g = nx.DiGraph(crs=CRS, main_downstream={1: main})
+    for i in (1, 2, 3):
+        g.add_node(i, geometry=_line(0, 0, 1000, 0))
+    g.add_edges_from([(1, 2), (1, 3)])
+    with pytest.raises(
+        InputError,
+        match=rf"G.graph\['main_downstream'\] value\(s\) \[{re.escape(str(main))}\] are not "
+        r"integer ids; give the reach id of each splitting reach's main branch",
+    ):
+        from_networkx(g)
+    g.graph["main_downstream"] = {1: "3"}  # ids as text are taken, as for the nodes
+    assert from_networkx(g).bifurcations is not None
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_label_down_matches_a_loop_down_the_network(seed):
     """Each reach takes its own label, else that of the first labelled reach below it."""

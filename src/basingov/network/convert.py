@@ -169,7 +169,8 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     CRSError
         If ``G.graph`` has no ``crs``.
     InputError
-        If the nodes are not integer reach ids or carry no ``geometry``.
+        If the nodes, or the values of ``G.graph["main_downstream"]``, are not integer
+        reach ids, or the nodes carry no ``geometry``.
 
     Examples
     --------
@@ -200,7 +201,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
         raise InputError(msg) from exc
     rid = dict(zip(nodes, node_ids.tolist(), strict=True))
     data["reach_id"] = node_ids
-    main_ds: dict[int, int] = dict(g.graph.get("main_downstream", {}))
+    main_ds = _main_downstream(g)
     exits: dict[int, float] = dict(g.graph.get("exits", {}))
     bif_rows: list[tuple[int, int, float]] = []
     ds = []
@@ -214,7 +215,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
             bif_rows.append((rid[v], rid[s], np.nan if f is None else float(f)))
         if v in exits:
             bif_rows.append((rid[v], OUTLET_ID, exits[v]))
-        ds.append(int(main_ds[v]) if v in main_ds else (rid[succ[0]] if succ else OUTLET_ID))
+        ds.append(main_ds[v] if v in main_ds else (rid[succ[0]] if succ else OUTLET_ID))
     data["downstream_id"] = np.asarray(ds, dtype=np.int64)
     gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
     bif = None
@@ -230,3 +231,18 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     }
     opts.update(kwargs)
     return network_from_table(gdf, **opts)
+
+
+def _main_downstream(g: nx.DiGraph) -> dict[Any, int]:
+    """``G.graph["main_downstream"]`` with int ids; refuse a value that is no integer id.
+
+    int() truncated 2.5 to reach 2 and raised a raw ValueError/TypeError for NaN, None or
+    text.
+    """
+    main: dict[Any, Any] = dict(g.graph.get("main_downstream", {}))
+    ids = _id_array(
+        np.array(list(main.values()), dtype=object),
+        name="G.graph['main_downstream'] value(s)",
+        fix="give the reach id of each splitting reach's main branch",
+    )
+    return dict(zip(main, ids.tolist(), strict=True))
