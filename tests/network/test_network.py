@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import geopandas as gpd
@@ -391,6 +392,47 @@ def test_position_refuses_ids_that_are_not_integers(y_confluence):
             net.position(bad)
     assert net.position([3.0, "2", 1]).tolist() == [2, 1, 0]
     assert net.position(np.array([[1, 3]])).tolist() == [[0, 2]]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        # with idx_ds [10**9, -1], strahler_order crashed the process (segmentation
+        # fault): the compiled kernels index with idx_ds and order without bounds checks
+        (
+            {"idx_ds": np.array([10**9, 2, -1])},
+            r"idx_ds must be 1-D positions 0\.\.2 or -1 \(outlet\); got \[1000000000\] at reach "
+            r"position\(s\) \[0\]",
+        ),
+        ({"idx_ds": np.array([2.0, 2.0, -1.0])}, r"idx_ds must hold whole-number positions"),
+        ({"order": np.array([0, 1, 7])}, r"order must be 1-D positions 0\.\.2; got \[7\] at place"),
+        ({"order": np.array([0, 1])}, r"order must list each reach position 0\.\.2 once, got 2 "),
+        ({"order": np.array([0, 0, 2])}, r"got 3 positions with 2 distinct"),
+        ({"idx_ds": np.array([1, -1])}, r"order must be 1-D positions 0\.\.1; got \[2\]"),
+    ],
+    ids=[
+        "idx_ds-past-end",
+        "idx_ds-float",
+        "order-past-end",
+        "order-short",
+        "order-repeat",
+        "idx_ds-shorter-than-order",
+    ],
+)
+def test_a_hand_built_network_must_hold_positions(y_confluence, change, match):
+    net = network_from_table(y_confluence)
+    with pytest.raises(InputError, match=match):
+        dataclasses.replace(net, **change)
+
+
+def test_a_hand_built_network_needs_one_row_per_reach(y_confluence):
+    net = network_from_table(y_confluence)
+    with pytest.raises(InputError, match=r"reaches must have one row per entry of idx_ds \(2\)"):
+        dataclasses.replace(net, idx_ds=np.array([1, -1]), order=np.array([0, 1]))
+    # int32 arrays are taken as int64 positions, the numbers unchanged
+    same = dataclasses.replace(net, idx_ds=net.idx_ds.astype(np.int32))
+    assert same.idx_ds.dtype == np.int64
+    assert strahler_order(same).tolist() == strahler_order(net).tolist()
 
 
 def test_uint64_ids_beyond_int64_are_refused_not_wrapped():

@@ -30,6 +30,7 @@ from basingov.network._topology import (
     _id_array,
     _scc,
     _topology,
+    check_positions,
 )
 from basingov.network.hydrology import (
     _hydraulics,
@@ -55,7 +56,10 @@ class RiverNetwork:
     """A directed river network: the reach table plus its array topology.
 
     Build one with :func:`network_from_table` or a builder of :mod:`basingov.network.builders`
-    rather than directly; the constructor does not validate.
+    rather than directly; the constructor does not validate the topology, it only checks
+    that ``idx_ds`` and ``order`` are positions of the reach table (the compiled kernels of
+    the derived quantities and of navigation index with them without bounds checks) and
+    raises an :class:`~basingov.errors.InputError` otherwise.
 
     Attributes
     ----------
@@ -90,6 +94,26 @@ class RiverNetwork:
     crs: CRS
     source: str = ""
     derived: bool = False
+
+    def __post_init__(self) -> None:
+        # a position out of range was read and written outside the kernels' arrays (a
+        # hand-built network crashed strahler_order with a segmentation fault)
+        ds = check_positions(self.idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
+        order = check_positions(self.order, ds.size, name="order", at="place(s)")
+        if order.size != ds.size or (ds.size and np.bincount(order, minlength=ds.size).min() < 1):
+            msg = (
+                f"order must list each reach position 0..{ds.size - 1} once, got "
+                f"{order.size} positions with {np.unique(order).size} distinct"
+            )
+            raise InputError(msg)
+        if len(self.reaches) != ds.size:
+            msg = (
+                f"reaches must have one row per entry of idx_ds ({ds.size}), got "
+                f"{len(self.reaches)} rows"
+            )
+            raise InputError(msg)
+        object.__setattr__(self, "idx_ds", ds)  # int64, as the kernels are compiled for
+        object.__setattr__(self, "order", order)
 
     @property
     def n(self) -> int:
