@@ -106,8 +106,23 @@ def read_table(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         msg = f"{name} cannot be read as CSV: {exc}"
         raise InputError(msg) from None
-    require_columns(df, required_columns, what=f"{what} {path}", hint=hint)
+    sep = _separator_hint(df.columns)
+    require_columns(
+        df, required_columns, what=f"{what} {path}", hint="; ".join(filter(None, [hint, sep]))
+    )
     return df
+
+
+def _separator_hint(columns: Iterable[Any]) -> str:
+    """Say so when a table's only column name holds ``;``, tabs or ``|`` (else ``""``)."""
+    cols = [str(c) for c in columns]
+    sep = next((c for c in (";", "\t", "|") if len(cols) == 1 and c in cols[0]), None)
+    if sep is None:
+        return ""
+    return (
+        f"the file seems to be separated by {sep!r}, not commas: save it as comma-separated "
+        "CSV (Excel: 'CSV UTF-8 (comma delimited)')"
+    )
 
 
 def read_csv_rows(path: Path, name: str, **kwargs: Any) -> pd.DataFrame:
@@ -269,14 +284,9 @@ def check_table(
     need += [c for c in numeric if c not in need]
     missing = [c for c in dict.fromkeys(need) if c not in df.columns]
     if missing:
+        sep = _separator_hint(cols)
         msg = f"{what} lacks column(s) {missing}; its columns are {cols}"
-        sep = next((c for c in (";", "\t", "|") if len(cols) == 1 and c in cols[0]), None)
-        if sep is not None:
-            msg += (
-                f"; the file seems to be separated by {sep!r}, not commas: save it as "
-                "comma-separated CSV (Excel: 'CSV UTF-8 (comma delimited)')"
-            )
-        raise InputError(msg)
+        raise InputError(f"{msg}; {sep}" if sep else msg)
     problems: list[str] = []
     if len(df) == 0:
         problems.append("has a header but no rows")

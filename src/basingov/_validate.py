@@ -37,6 +37,7 @@ from basingov.monitoring import (
     read_station_table,
 )
 from basingov.monitoring.assess import excluded_values, observation_problems
+from basingov.monitoring.units import read_observation_rows
 from basingov.network.assemble import read_gauges
 
 __all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
@@ -402,13 +403,9 @@ def validate_config_inputs(cfg: BasinConfig) -> list[LayerReport]:
         if not mon.observations.is_file():
             rep.problems.append(f"file {mon.observations} does not exist")
         else:
-            raw = read_table(
-                mon.observations,
-                what="[monitoring].observations",
-                dtype={"station_id": str, "flag": str, "unit": str},
-            )
-            rep.count = len(raw)
-            try:  # the checks the monitoring stage makes: columns, units, values, times, ids
+            try:  # the checks the monitoring stage makes: file, columns, units, values, times
+                raw = read_observation_rows(mon.observations)
+                rep.count = len(raw)
                 obs = normalise_observations(raw, source=str(mon.observations))
             except BasingovError as exc:
                 rep.problems.append(str(exc))

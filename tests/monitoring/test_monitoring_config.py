@@ -195,3 +195,64 @@ def test_validate_refuses_the_observations_a_run_refuses(
     assert any(re.search(match, p) for p in rep.problems), rep.problems
     with pytest.raises(InputError, match=match):
         run(cfg)
+
+
+_GOOD = "station_id,time,parameter,value,unit,flag\nTAIHU_LAKE_MEAN,2012-01-01,TP,0.05,mg/L P,\n"
+
+
+def _zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("sheet.xml", _GOOD)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [  # the run said "Cannot read observation table ... 'utf-8' codec can't decode byte",
+       # read NUL bytes as blank cells or used the first of two 'value' columns, silently;
+       # validate said what read_table says (or raised it, for a file it could not read)
+        (_GOOD.replace("TAIHU", "TÄIHU").encode("latin-1"), r"obs\.csv is not UTF-8 text"),
+        (_GOOD.encode("utf-16"), r"obs\.csv is UTF-16 text, not UTF-8"),
+        (_zip(), r"obs\.csv is a zip archive \(an Excel workbook\?\)"),
+        (_GOOD.encode() + b"\x00\x00\n", r"obs\.csv holds NUL bytes"),
+        (b"\n", r"obs\.csv is empty"),
+        (_GOOD.replace("value,", "value,value,").replace("0.05,", "0.05,9,").encode(),
+         r"obs\.csv repeats column\(s\) \['value'\] in its header line"),
+        (_GOOD.replace(",", ";").encode(),
+         r"obs\.csv lacks column\(s\) .* the file seems to be separated by ';', not commas"),
+    ],
+    ids=["latin-1", "utf-16", "zip", "nul", "empty", "repeated column", "semicolons"],
+)  # fmt: skip
+def test_run_and_validate_say_the_same_of_a_bad_observation_file(
+    tmp_path: Path, edited_config, content: bytes, match: str
+) -> None:
+    from basingov.monitoring import read_observations
+
+    obs = tmp_path / "obs.csv"
+    obs.write_bytes(content)
+    cfg = edited_config(
+        "taihu", lambda t: re.sub(r'\nobservations = ".*"', f'\nobservations = "{obs}"', t)
+    )
+    (rep,) = [r for r in validate(cfg) if r.what == "observations"]
+    assert len(rep.problems) == 1, rep.problems
+    assert re.search(match, rep.problems[0]), rep.problems
+    with pytest.raises(InputError) as info:  # what the monitoring stage reads it with
+        read_observations(obs)
+    assert str(info.value) == rep.problems[0]
+
+
+def test_a_run_refuses_a_bad_observation_file_as_validate_does(tmp_path: Path, edited_config):
+    obs = tmp_path / "obs.csv"
+    obs.write_bytes(_GOOD.replace("TAIHU", "TÄIHU").encode("latin-1"))
+    cfg = edited_config(
+        "taihu", lambda t: re.sub(r'\nobservations = ".*"', f'\nobservations = "{obs}"', t)
+    )
+    (rep,) = [r for r in validate(cfg) if r.what == "observations"]
+    with pytest.raises(InputError) as info:
+        run(cfg)
+    assert str(info.value) == rep.problems[0]
+    assert re.match(r"Observation table obs\.csv is not UTF-8 text \(byte 0xc4 at", rep.problems[0])

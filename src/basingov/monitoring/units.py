@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
-from basingov._tables import read_csv_rows
+from basingov._tables import read_table
 from basingov.errors import InputError
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "canonical_unit",
     "conversion_factor",
     "normalise_observations",
+    "read_observation_rows",
     "read_observations",
 ]
 
@@ -119,6 +120,10 @@ _NAMED_AS_ELEMENT = frozenset({"NH3-N", "NO3-N", "TN", "TP"})
 
 #: Columns of the long observation format (DESIGN §2.1).
 OBSERVATION_COLUMNS = ("station_id", "time", "parameter", "value", "unit", "flag")
+#: How to fix a table lacking one of :data:`OBSERVATION_COLUMNS`.
+_LONG_FORMAT = (
+    f"the long format needs {list(OBSERVATION_COLUMNS)} (one row per station, time and parameter)"
+)
 #: Flags of values that are not used in assessments (kept as published in the data).
 EXCLUDED_FLAGS = frozenset({"implausible_in_source"})
 
@@ -379,13 +384,7 @@ def normalise_observations(
     >>> out[["parameter", "value", "unit"]].values.tolist()
     [['TP', 0.12, 'mg/L P'], ['NH4', 0.5, 'mg/L N']]
     """
-    require_columns(
-        observations,
-        OBSERVATION_COLUMNS,
-        what=source,
-        hint=f"the long format needs {list(OBSERVATION_COLUMNS)} (one row per station, time "
-        "and parameter)",
-    )
+    require_columns(observations, OBSERVATION_COLUMNS, what=source, hint=_LONG_FORMAT)
     df = observations.reset_index(drop=True)
     problems: list[str] = []
     # a blank id became the station or parameter "nan" (or "None"), named nowhere else
@@ -476,6 +475,29 @@ def normalise_observations(
     return df
 
 
+def read_observation_rows(path: str | Path) -> pd.DataFrame:
+    """Read a long-format observation CSV as it is, checked as every user table is.
+
+    :func:`basingov._tables.read_table` refuses a missing, empty, non-UTF-8 (Latin-1,
+    UTF-16), zip or binary file, a header line naming a column twice and a file lacking
+    one of :data:`OBSERVATION_COLUMNS` (saying so when it seems separated by ``;``);
+    ``basingov validate`` reads the table with this function too, so that both say the
+    same. :func:`read_observations` then normalises the rows.
+
+    Raises
+    ------
+    InputError
+        Naming the file (``Observation table <name>``) and the fix.
+    """
+    return read_table(
+        path,
+        what="Observation table",
+        dtype={"station_id": str, "flag": str, "unit": str},
+        required_columns=OBSERVATION_COLUMNS,
+        hint=_LONG_FORMAT,
+    )
+
+
 def read_observations(
     path: str | Path, *, parameter_map: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
@@ -496,7 +518,8 @@ def read_observations(
     Raises
     ------
     InputError
-        If the file is missing or unreadable, or as :func:`normalise_observations`.
+        As :func:`read_observation_rows` (a missing or unreadable file) and
+        :func:`normalise_observations`.
 
     Examples
     --------
@@ -505,15 +528,5 @@ def read_observations(
     >>> sorted(set(obs.loc[obs["parameter"].isin(["TN", "TP"]), "unit"]))
     ['mg/L N', 'mg/L P']
     """
-    path = Path(path)
-    if not path.is_file():
-        msg = f"Observation table {path} does not exist"
-        raise InputError(msg)
-    try:
-        df = read_csv_rows(
-            path, f"Observation table {path}", dtype={"station_id": str, "flag": str, "unit": str}
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        msg = f"Cannot read observation table {path} (a UTF-8 CSV is needed): {exc}"
-        raise InputError(msg) from exc
+    df = read_observation_rows(path)
     return normalise_observations(df, source=str(path), parameter_map=parameter_map)
