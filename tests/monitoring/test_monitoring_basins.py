@@ -64,6 +64,21 @@ def test_thames_flagged_values_are_reported_and_not_used(thames):
         assert tr.loc[key, "p_value"] == expect["p_value"], key
 
 
+def test_thames_station_table_counts_the_values_not_used(thames):
+    # n_observations counted the flagged values with the others and nothing in
+    # stations.csv said that some of them are not used (docs/outputs.md)
+    _, res, _ = thames
+    st = res.stations.set_index("station_id")
+    obs = res.observations
+    rows = obs.groupby("station_id").size().reindex(st.index, fill_value=0)
+    assert st["n_observations"].to_dict() == rows.to_dict()  # every row, as published
+    flagged = obs[obs["flag"] == "implausible_in_source"].groupby("station_id").size()
+    assert st["n_not_used"].to_dict() == flagged.reindex(st.index, fill_value=0).to_dict()
+    assert st.loc[["TC8", "TC14", "TC22", "TC5"], "n_not_used"].tolist() == [3, 2, 1, 0]
+    cols = list(res.tables()["stations"].columns)
+    assert cols.index("n_not_used") == cols.index("n_observations") + 1
+
+
 @pytest.mark.slow
 def test_thames_main_stem_stations_in_flow_order(thames):
     net, res, _ = thames

@@ -51,6 +51,10 @@ class MonitoringResult:
         One row per station (network CRS): location and its status (``is_proxy``),
         snapping, jurisdictions at every level, the crossing section per level within the
         tolerance (``section_<level>``), data coverage and latest class.
+        ``n_observations`` counts the station's rows of the observation table, as
+        published (flagged values included); ``n_not_used`` counts those of them whose
+        flag is in :data:`~basingov.monitoring.units.EXCLUDED_FLAGS`, which the classes,
+        trends and mass balance leave out.
     sections
         Border sections (:func:`basingov.monitoring.section_table`).
     matches
@@ -388,7 +392,10 @@ def _station_table(
     sid = out["station_id"].astype(str)
     out["water_body"] = sid.map(lambda s: wb.get(s, "river")).to_numpy()
     g = obs.groupby("station_id")
+    # every row of the table, as published; of them, the values the assessments leave out
     out["n_observations"] = sid.map(g.size()).fillna(0).astype(int).to_numpy()
+    unused = obs[obs["flag"].isin(list(EXCLUDED_FLAGS))].groupby("station_id").size()
+    out["n_not_used"] = sid.map(unused).fillna(0).astype(int).to_numpy()
     # the same sets from one row per station and parameter
     pairs = obs.drop_duplicates(["station_id", "parameter"]).groupby("station_id")["parameter"]
     out["parameters"] = text(sid.map(pairs.agg(lambda p: "|".join(sorted(set(p))))))
