@@ -30,6 +30,7 @@ __all__ = [
     "jurisdiction_table_problems",
     "read_csv_rows",
     "read_table",
+    "text",
 ]
 
 #: Largest load a table may give for one row, kg/day: a million tonnes a day, far above any
@@ -43,6 +44,18 @@ JURISDICTION_TABLE_CHECKS: dict[str, Any] = {
     "id_column": "jur_id",
     "maximum": {"load_kg_day": MAX_LOAD_KG_DAY},
 }
+
+
+def text(values: Any) -> np.ndarray:
+    """Values as strings, with missing values (None, NaN, NA) as ``""``.
+
+    Examples
+    --------
+    >>> text(pd.Series(["a", None, float("nan")])).tolist()
+    ['a', '', '']
+    """
+    s = pd.Series(values, dtype=object)
+    return np.where(s.isna().to_numpy(), "", s.astype(str).to_numpy()).astype(object)
 
 
 def read_table(

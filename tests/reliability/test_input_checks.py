@@ -332,6 +332,44 @@ def test_shipped_gauges_are_valid_and_the_unused_ones_named() -> None:
     ]
 
 
+def test_gauges_sit_where_the_monitoring_stage_places_their_stations(
+    edited_config: object, tmp_path: Path
+) -> None:
+    # a Thames gauge station located by [monitoring] proxy_locations only: the monitoring
+    # stage placed it at the proxy, the gauges of the monitoring tables read the station
+    # table without the proxies and left the station out (no lon/lat), silently
+    from basingov.config import load_config
+    from basingov.monitoring import read_station_table
+    from basingov.network.assemble import read_gauges
+
+    st = pd.read_csv(DATA / "monitoring" / "thames_stations.csv", dtype=str)
+    tc1 = st["station_id"] == "TC1"
+    st.loc[tc1, ["station_id", "lon", "lat", "location_status", "source"]].to_csv(
+        tmp_path / "px.csv", index=False
+    )
+    st.loc[tc1, ["lon", "lat", "location_status"]] = [None, None, "unlocated"]
+    st.to_csv(tmp_path / "st.csv", index=False)
+
+    def edit(text: str) -> str:
+        px = f'\nstations = "{tmp_path / "st.csv"}"\nproxy_locations = "{tmp_path / "px.csv"}"'
+        return __import__("re").sub(r'\nstations = ".*"', lambda _: px, text)
+
+    cfg = load_config(edited_config("thames", edit))  # type: ignore[operator]
+    gauges = read_gauges(cfg)
+    assert gauges is not None
+    # the same 18 gauges as the shipped tables give, TC1 at its (proxy) location
+    shipped = read_gauges(load_config(DATA / "basins" / "thames.toml"))
+    pd.testing.assert_frame_equal(gauges, shipped)
+    mon = cfg.monitoring
+    assert mon.proxy_locations is not None
+    assert mon.stations is not None
+    placed = read_station_table(mon.stations, proxy_locations=mon.proxy_locations)
+    placed = placed.set_index("station_id").loc[gauges["gauge_id"]]
+    assert placed.loc["TC1", "is_proxy"]
+    assert gauges["lon"].tolist() == placed["lon"].tolist()
+    assert gauges["lat"].tolist() == placed["lat"].tolist()
+
+
 # --- rivers -----------------------------------------------------------------------------
 def test_nan_vertex_does_not_drop_a_reach(toy: object) -> None:
     r = rivers()

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
-from basingov._tables import read_table
+from basingov._tables import read_table, text
 from basingov.errors import InputError
 
 __all__ = [
@@ -131,18 +131,6 @@ _MASS = {"mg/l": 1.0, "ug/l": 1e-3, "g/m3": 1.0, "ng/l": 1e-6, "g/l": 1e3}
 _SHOWN = {"mg/l": "mg/L", "ug/l": "ug/L", "g/m3": "g/m3", "ng/l": "ng/L", "g/l": "g/L"}
 _FLOW = {"m3/s": 1.0, "l/s": 1e-3, "ft3/s": 0.028316846592, "cfs": 0.028316846592}
 _PH = frozenset({"ph", "ph units", "ph unit", "-", "unitless", "dimensionless"})
-
-
-def text(values: Any) -> np.ndarray:
-    """Values as strings, with missing values (None, NaN, NA) as ``""``.
-
-    Examples
-    --------
-    >>> text(pd.Series(["a", None, float("nan")])).tolist()
-    ['a', '', '']
-    """
-    s = pd.Series(values, dtype=object)
-    return np.where(s.isna().to_numpy(), "", s.astype(str).to_numpy()).astype(object)
 
 
 def canonical_unit(code: str) -> str:

@@ -161,6 +161,7 @@ def read_gauges(config: BasinConfig) -> pd.DataFrame | None:
         gauges=h.gauges,
         stations=mon.stations if h.gauges_from_monitoring else None,
         observations=mon.observations if h.gauges_from_monitoring else None,
+        proxy_locations=mon.proxy_locations if h.gauges_from_monitoring else None,
         min_samples=h.gauge_min_samples,
         areas=h.gauge_areas,
         area_columns=(h.gauge_area_columns[0], h.gauge_area_columns[-1]),

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
+from basingov._stations import read_station_table
 from basingov._tables import check_table, read_table
 from basingov.errors import EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
@@ -194,6 +195,7 @@ def gauge_table(
     gauges: str | Path | None = None,
     stations: str | Path | None = None,
     observations: str | Path | None = None,
+    proxy_locations: str | Path | None = None,
     min_samples: int = 50,
     location_status: tuple[str, ...] = ("measured", "gauge_proxy", "nearby_gauge_proxy"),
     areas: str | Path | None = None,
@@ -206,7 +208,12 @@ def gauge_table(
     with its ``source``). With ``stations`` and ``observations`` (the monitoring tables),
     every located station with at least ``min_samples`` values of parameter ``Q`` (m³/s)
     becomes a gauge with the mean of its samples (``status = "measured"``, the period of
-    the samples, not a long-term mean). ``areas`` is a table of published catchment areas
+    the samples, not a long-term mean). The stations are read and located as the
+    monitoring stage reads them (:func:`basingov.monitoring.read_station_table`, with the
+    stand-in locations of ``proxy_locations``, the ``[monitoring]`` table of that name),
+    so a gauge sits where the monitoring stage places its station; a station whose
+    ``location_status`` is not in ``location_status`` (a section proxy, a lake-wide
+    mean) is no gauge. ``areas`` is a table of published catchment areas
     (``area_columns`` = id and area columns, e.g. ``data/hydrography/thames_nrfa_check.csv``)
     joined to the stations whose ``ref_column`` text holds the id as a word (e.g.
     ``"NRFA 39105 Thame at Wheatley"``); the area lets the gauge snap to the reach of
@@ -215,9 +222,10 @@ def gauge_table(
     Raises
     ------
     InputError
-        If a file cannot be read or lacks a column, the gauge table has no rows, no
-        station has ``min_samples`` flow values (so the monitoring tables give no gauge),
-        or the area table is unusable (:func:`station_areas`).
+        If a file cannot be read or lacks a column, the gauge table has no rows, the
+        station or proxy table is refused as the monitoring stage refuses it, no station
+        has ``min_samples`` flow values (so the monitoring tables give no gauge), or the
+        area table is unusable (:func:`station_areas`).
     """
     frames = []
     if gauges is not None:
@@ -236,7 +244,7 @@ def gauge_table(
             raise InputError(msg)
         frames.append(g)
     if stations is not None and observations is not None:
-        st = read_table(stations, what="station table", dtype={"station_id": str})
+        st = read_station_table(stations, proxy_locations=proxy_locations)
         ob = read_table(observations, what="observation table", dtype={"station_id": str})
         q = ob[ob["parameter"] == "Q"].assign(value=lambda d: pd.to_numeric(d["value"], "coerce"))
         q = q[q["value"] >= 0]
@@ -244,8 +252,7 @@ def gauge_table(
         agg = agg.merge(q.groupby("station_id")["time"].agg(["min", "max"]).reset_index(),
                         on="station_id", suffixes=("", "_t"))  # fmt: skip
         st = st.dropna(subset=["lon", "lat"])
-        if "location_status" in st.columns:
-            st = st[st["location_status"].isin(list(location_status))]
+        st = st[st["location_status"].isin(list(location_status))]
         # areas from the station table itself (a ref_column it lacks is named with its columns)
         pub = station_areas(st, areas=areas, area_columns=area_columns, ref_column=ref_column)
         st = st.assign(**{_AREA: pub.to_numpy(dtype=float)})
@@ -267,12 +274,12 @@ def gauge_table(
         area = m[_AREA].to_numpy(dtype=float)
         period = m["min_t"].astype(str).str[:10] + ".." + m["max"].astype(str).str[:10]
         fname = Path(observations).name
-        status = m["location_status"].astype(str) if "location_status" in m else ""
+        status = m["location_status"].astype(str)
         frames.append(
             pd.DataFrame(
                 {
                     "gauge_id": m["station_id"],
-                    "name": m["name"] if "name" in m else m["station_id"],
+                    "name": m["name"],
                     "lon": m["lon"],
                     "lat": m["lat"],
                     "mean_discharge_m3s": m["mean"],
