@@ -130,6 +130,35 @@ def test_readme_is_the_rendered_template():
     assert re.fullmatch(pattern, (DATA / "README.md").read_text(encoding="utf-8"))
 
 
+def test_readme_says_which_thames_values_are_flagged_and_why():
+    # data/README.md said "e.g. negative SS or chlorophyll and water temperatures above
+    # 40 degC": not that every negative value is flagged (a water temperature of -0.2 degC
+    # too), nor which values the 12 are
+    obs = pd.read_csv(DATA / "monitoring" / "thames_observations.csv", dtype=str)
+    value = pd.to_numeric(obs["value"])
+    flagged = (obs["flag"] == "implausible_in_source").to_numpy()
+    thames = _script("prepare_data.thames")
+    # the build's rule gives exactly the flags of the shipped file
+    rule = pd.concat(
+        [thames.implausible(p, value[obs["parameter"] == p]) for p in obs["parameter"].unique()]
+    ).sort_index()
+    assert (rule.to_numpy() == flagged).all()
+    by = [
+        (p, u, sorted(value[flagged & (obs["parameter"] == p).to_numpy()].tolist()))
+        for p, u, _ in thames.THAMES_PARAMS.values()
+        if (flagged & (obs["parameter"] == p).to_numpy()).any()
+    ]
+    text = _script("prepare_data.readme").flagged_values(by)
+    assert text == (
+        "SS: 5 values, -2.5 to -0.19 mg/L; chl_a: 5 values, -0.66 to -0.06 ug/L; "
+        "temperature: 2 values, -0.2 and 118 degC"
+    )
+    readme = " ".join((DATA / "README.md").read_text(encoding="utf-8").split())
+    assert f"{int(flagged.sum())} values no measurement can have" in readme
+    assert "every negative value (no concentration is below zero, and flowing fresh water" in readme
+    assert f"above 40 degC, far above any English river's. Flagged: {text}." in readme
+
+
 @pytest.mark.parametrize("basin", BASINS)
 def test_basin_layer_schema(basin):
     gdf = gpd.read_file(DATA / "boundaries" / f"{basin}.gpkg", layer="basin")

@@ -56,6 +56,31 @@ def _vs_published(area: float, published: tuple[float, str]) -> str:
     return f"{area:,.0f} km2 ({100 * (area - pub) / pub:+.1f}% vs {pub:,.0f})"
 
 
+def flagged_values(groups: list[tuple[str, str, list[float]]]) -> str:
+    """Name the flagged values of each parameter: count and values or their range.
+
+    Parameters
+    ----------
+    groups
+        ``(parameter, unit, sorted values)`` per parameter with flagged values.
+
+    Returns
+    -------
+    str
+        For example ``"SS: 5 values, -2.5 to -0.19 mg/L; temperature: 2 values, -0.2 and
+        118 degC"``.
+    """
+    parts = []
+    for param, unit, values in groups:
+        lo, hi = values[0], values[-1]
+        n = len(values)
+        shown = {1: f"1 value, {lo:g}", 2: f"2 values, {lo:g} and {hi:g}"}.get(
+            n, f"{n} values, {lo:g} to {hi:g}"
+        )
+        parts.append(f"{param}: {shown} {unit}")
+    return "; ".join(parts)
+
+
 def file_rows(b: Builder) -> list[str]:
     """One Markdown table row per written file, sorted by path, with its sha256.
 
@@ -175,6 +200,8 @@ def template_values(b: Builder) -> dict[str, str]:
         "thames_observations": f"{f['thames_obs'][0]:,}",
         "thames_dropped_cells": f"{f['thames_obs'][1]}",
         "thames_implausible": f"{f['thames_implausible']}",
+        "thames_implausible_values": flagged_values(f["thames_implausible_by"]),
+        "thames_max_water_temperature": f"{thames.MAX_WATER_TEMPERATURE_C:g}",
         "rhine_observations": f"{f['rhine_obs']:,}",
         "tennessee_sites": f"{f['tennessee_obs'][1]}",
         "tennessee_observations": f"{f['tennessee_obs'][0]:,}",

@@ -360,6 +360,33 @@ THAMES_PARAMS: dict[str, tuple[str, str, float]] = {
     "Mean daily flow (m3/s)": ("Q", "m3/s", 1.0),
 }
 
+#: Water temperatures above this (degC) are flagged: far above any English river's.
+MAX_WATER_TEMPERATURE_C = 40.0
+
+
+def implausible(param: str, num: pd.Series) -> pd.Series:
+    """Mark the values no measurement can have; the build flags them ``implausible_in_source``.
+
+    Every negative value (no concentration, of SS, chlorophyll-a or a nutrient, is below
+    zero, and flowing fresh water is not measurably colder than its freezing point, 0
+    degC), and every water temperature above :data:`MAX_WATER_TEMPERATURE_C`. The values
+    stay as published; the monitoring stage leaves them out of its assessments.
+
+    Parameters
+    ----------
+    param
+        Parameter code of the column (``"temperature"``, ``"SS"``, ...).
+    num
+        Its values (NaN where not numeric).
+
+    Returns
+    -------
+    pandas.Series
+        True where the value is flagged.
+    """
+    too_warm = (param == "temperature") & (num > MAX_WATER_TEMPERATURE_C)
+    return (num < 0) | too_warm
+
 
 def monitoring(b: Builder) -> None:
     """Write the Thames Initiative stations and observations.
@@ -440,8 +467,7 @@ def monitoring(b: Builder) -> None:
         m = num.notna()
         flag = pd.Series(np.where(below, "<", ""), index=raw.index)
         # values kept as published; physically impossible ones are flagged, not changed
-        bad = (num < 0) | ((param == "temperature") & (num > 40))
-        flag = flag.where(~bad, "implausible_in_source")
+        flag = flag.where(~implausible(param, num), "implausible_in_source")
         frames.append(
             pd.DataFrame(
                 {
@@ -456,7 +482,14 @@ def monitoring(b: Builder) -> None:
         )
     obs = pd.concat(frames, ignore_index=True).sort_values(["station_id", "time", "parameter"])
     b.facts["thames_obs"] = (len(obs), dropped)
-    b.facts["thames_implausible"] = int((obs["flag"] == "implausible_in_source").sum())
+    flagged = obs[obs["flag"] == "implausible_in_source"]
+    b.facts["thames_implausible"] = len(flagged)
+    # (parameter, unit, flagged values) in the order of THAMES_PARAMS, for the README
+    b.facts["thames_implausible_by"] = [
+        (param, unit, sorted(flagged.loc[flagged["parameter"] == param, "value"].tolist()))
+        for param, unit, _ in THAMES_PARAMS.values()
+        if (flagged["parameter"] == param).any()
+    ]
     b.write_csv(
         "monitoring/thames_observations.csv",
         obs,
