@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from shapely import LineString, box
 
 from basingov.cli import cli
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.network import network_from_table
 from basingov.overlay import split_reaches
 from basingov.spill import spill_notifications, travel_times
@@ -93,6 +93,36 @@ def test_border_within_the_released_cloud_is_near_field(chain):
     )
 
 
+def test_a_peak_above_the_density_of_water_is_not_estimated(chain):
+    # At 1e-7 times the mean flow (v = a Q^b, b = 0.1) the chain runs at 1e-5 m3/s and
+    # 0.1995 m/s, so A = Q / v = 5.0e-5 m2: 300 kg gave B (5 km below) a 1-D peak
+    # C = M / (A sqrt(4 pi D t)) of 1.07e6 mg/L, denser than water (1 kg per litre). No
+    # dissolved concentration can exceed it: no peak, above_water_density. C (9 km) keeps
+    # its 7.95e5 mg/L. Both borders lie beyond the cloud as released (not near field).
+    net, pieces = chain
+    r, d, mass = 1e-7, 100.0, 300.0
+    out = spill_notifications(net, pieces, 1, mass, levels=["country"], dispersion_m2_s=d,
+                              flow_ratio=r).set_index("jur_id")  # fmt: skip
+    v, area = r**0.1, 100.0 * r / r**0.1
+
+    def peak(x_m: float) -> float:
+        t = x_m / v
+        assert v * t > 2 * np.sqrt(2 * d * t)  # not near field
+        return mass / (area * np.sqrt(4 * np.pi * d * t)) * 1000.0
+
+    assert peak(5000.0) == pytest.approx(1.067e6, rel=1e-3)
+    assert np.isnan(out.loc["B", "peak_mg_l"])
+    assert out.loc["B", "peak_hours"] == pytest.approx(5000.0 / v / 3600)
+    assert out.loc["C", "peak_mg_l"] == pytest.approx(peak(9000.0))
+    assert peak(9000.0) == pytest.approx(7.95e5, rel=1e-3)
+    assert out["above_water_density"].to_dict() == {"A": False, "B": True, "C": False}
+    assert out["near_field"].to_dict() == {"A": True, "B": False, "C": False}
+    # at the mean flow no peak comes near the bound
+    mean = spill_notifications(net, pieces, 1, mass, levels=["country"], dispersion_m2_s=d)
+    assert not mean["above_water_density"].any()
+    assert mean["peak_mg_l"].iloc[1:].notna().all()
+
+
 def test_release_time_as_a_date_or_text(chain):
     # a date is its midnight: date + timedelta(hours=2.5) was the date, the hours lost
     net, pieces = chain
@@ -165,9 +195,10 @@ def test_rhine_basel_to_dutch_border(tmp_path):
 def test_cli_release_just_above_the_dutch_border(tmp_path):
     # 1,000 kg released 6.5 cm above the German-Dutch border of the Rhine at 100 m3/s: the
     # 1-D formula gave Nederland a peak of 748 mg/L after 0.04 s (53 mg/L at mean flow)
-    res = CliRunner().invoke(
-        cli, ["spill", "rhine", "--at", "6.0747,51.86062", "--mass", "1000", "--flow", "100"]
-    )
+    with pytest.warns(BasingovWarning, match=r"100 m3/s, is below the lowest mean discharge"):
+        res = CliRunner().invoke(
+            cli, ["spill", "rhine", "--at", "6.0747,51.86062", "--mass", "1000", "--flow", "100"]
+        )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["peak_model"].startswith("ASSUMPTION: an instantaneous release mixed over")
@@ -181,6 +212,33 @@ def test_cli_release_just_above_the_dutch_border(tmp_path):
     far = [n for n in data["notifications"] if n["arrival_hours"] > 0]
     assert far
     assert all(n["peak_mg_l"] > 0 and n["near_field"] is False for n in far)
+
+
+def test_cli_tiny_flow_gives_no_peak_above_the_density_of_water():
+    # --flow 1e-9 (2269 m3/s mean) made A = Q / v tiny: Zuidwest-Gelderland (NL224), 118 h
+    # below a release at the German-Dutch border and not in the near field, got 2.1e9 mg/L
+    with pytest.warns(BasingovWarning) as rec:
+        res = CliRunner().invoke(
+            cli, ["spill", "rhine", "--at", "6.0747,51.86062", "--mass", "1000", "--flow", "1e-9"]
+        )
+    assert res.exit_code == 0, res.output
+    # said once: the flow lies below every mean discharge on the path
+    assert len(rec) == 1
+    assert str(rec[0].message).startswith(
+        "the flow at the release, 1e-09 m3/s, is below the lowest mean discharge of the 2 "
+        "reach(es) on the spill path"
+    )
+    assert "(2,269 to 2,321 m3/s)" in str(rec[0].message)
+    data = json.loads(res.stdout)
+    assert data["peak_max_mg_l"] == 1e6
+    assert "exceeds 1e6 mg/L (peak_max_mg_l), the density of water" in data["peak_model"]
+    nl224 = next(n for n in data["notifications"] if n["jur_id"] == "NL224")
+    assert nl224["arrival_hours"] > 1
+    assert nl224["near_field"] is False
+    assert nl224["peak_mg_l"] is None
+    assert nl224["above_water_density"] is True
+    assert "NL224 Zuidwest-Gelderland  [above water density]" in res.stderr
+    assert "exceeds 1,000,000 mg/L, the density of water (1 kg per litre)" in res.stderr
 
 
 def test_cli_dispersion_from_config(edited_config):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from basingov.cli import cli
 from basingov.datasets import load_basin
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.query import load_overlay
 from basingov.spill import NOTIFICATION_COLUMNS, warn
 
@@ -99,7 +99,11 @@ def test_arrivals_beyond_any_date_are_an_error_with_a_release_time(taihu):
     # 0.1 L/s in the East Tiaoxi (1e-6 of its mean flow): Lake Taihu holds the plume for
     # 400,000 years; with a release time, datetime overflowed (an internal error)
     huzhou = (120.1, 30.87)
-    r = warn(taihu, huzhou, 100.0, flow_m3s=1e-4)
+    with pytest.warns(BasingovWarning, match=r"0.0001 m3/s, is below the lowest mean discharge"):
+        r = warn(taihu, huzhou, 100.0, flow_m3s=1e-4)
     assert r.notifications["peak_hours"].max() > 1e9
-    with pytest.raises(InputError, match=r"the plume reaches CN031 \(Shanghai Municipality\) "):
+    with (
+        pytest.raises(InputError, match=r"the plume reaches CN031 \(Shanghai Municipality\) "),
+        pytest.warns(BasingovWarning, match=r"below the lowest mean discharge"),
+    ):
         warn(taihu, huzhou, 100.0, flow_m3s=1e-4, time="2026-01-01")

@@ -22,6 +22,14 @@ and 748 mg/L at 100 m3/s). Where the leading edge is at a border from the releas
 released: like the jurisdictions holding the release, it is in the near field and gets no
 peak estimate (``near_field``), or, below a lake, the mass fully mixed in the lake.
 
+Above the density of water. :math:`A = Q / v` shrinks with the flow (as :math:`Q^{1-b}`
+under :math:`v = a Q^b`), so at a tiny flow the formula gives peaks no solution can have
+(``--flow 1e-9`` on the Rhine gave 2.1e9 mg/L 118 h below a release at the German-Dutch
+border). A dissolved concentration cannot exceed the density of water, about 1 kg per
+litre (:data:`MAX_PEAK_MG_L`, 1e6 mg/L): a modelled peak above it means the release is not
+mixed over the cross-section there at this flow, and the border gets no peak estimate
+(``above_water_density``).
+
 Lakes (DESIGN §2.9). A lake or reservoir on the path (reaches marked by
 :func:`basingov.network.mark_lakes`) is not a river reach: the plume mixes into it and
 leaves it after the lake's residence time :math:`\tau_w = V / Q_{out}`. Jurisdictions on the
@@ -45,6 +53,7 @@ flow percentile is turned into a ratio by a lognormal flow-duration curve
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +68,7 @@ from scipy.special import ndtri
 
 from basingov._checks import check_choice, piece_levels, require_known
 from basingov.datasets import Basin, load_basin, load_network
-from basingov.errors import EmptyResultError, InputError
+from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.io import to_jsonable
 from basingov.network import (
     DEFAULT_VELOCITY_B,
@@ -75,6 +84,7 @@ from basingov.overlay import split_reaches
 
 __all__ = [
     "DEFAULT_DISPERSION_M2_S",
+    "MAX_PEAK_MG_L",
     "NOTIFICATION_COLUMNS",
     "PEAK_MODEL",
     "SpillResult",
@@ -90,6 +100,12 @@ __all__ = [
 #: carry no channel width or depth. Override with ``dispersion_m2_s``.
 DEFAULT_DISPERSION_M2_S = 300.0
 
+#: Highest peak concentration estimated, mg/L: the density of water, about 1 kg per litre.
+#: No dissolved concentration can exceed it; a modelled peak above it (a tiny flow makes
+#: A = Q / v tiny) means the release is not mixed over the cross-section there, and no peak
+#: is estimated (``above_water_density``; ``peak_max_mg_l`` of :meth:`SpillResult.as_dict`).
+MAX_PEAK_MG_L = 1e6
+
 #: What the peak concentrations assume (``peak_model`` of :meth:`SpillResult.as_dict`).
 PEAK_MODEL = (
     "ASSUMPTION: an instantaneous release mixed over the cross-section at once, spread by "
@@ -97,7 +113,10 @@ PEAK_MODEL = (
     "A = Q / v, when the cloud's centre passes after t. C grows as 1/sqrt(t) towards the "
     "release: where the cloud's leading edge (2 sqrt(2 D t) ahead of its centre) is at a "
     "border from the release on (arrival 0, near_field), no peak is estimated, as for the "
-    "jurisdictions holding the release"
+    "jurisdictions holding the release. A shrinks with the flow (v = a Q^b): where C "
+    "exceeds 1e6 mg/L (peak_max_mg_l), the density of water (1 kg per litre), which no "
+    "dissolved concentration can exceed, the release is not mixed over the cross-section "
+    "at this flow and no peak is estimated (above_water_density)"
 )
 
 #: Columns of the notification list (DESIGN §2.13, spill command), in order.
@@ -401,7 +420,8 @@ def spill_notifications(
     level) is a crossing; the first crossing into each jurisdiction gives its arrival
     time, peak time and peak concentration (module docstring). The jurisdictions holding
     the release come first with arrival 0 and no peak estimate (near field), as do those
-    whose border lies within the cloud from the release on (``near_field``).
+    whose border lies within the cloud from the release on (``near_field``) and those
+    whose modelled peak exceeds the density of water (``above_water_density``).
 
     Parameters
     ----------
@@ -441,7 +461,9 @@ def spill_notifications(
         held there for its residence time; "" if none), ``on_lake`` (True when warned on
         the lake itself) and ``near_field`` (True where no river peak is estimated because
         the border lies within the cloud from the release on, and for the jurisdictions
-        holding the release) (and the two time columns), sorted by arrival.
+        holding the release) and ``above_water_density`` (True where the modelled peak
+        exceeded :data:`MAX_PEAK_MG_L`, the density of water, and no peak is estimated)
+        (and the two time columns), sorted by arrival.
 
     Raises
     ------
@@ -525,7 +547,7 @@ def spill_notifications(
             seen.add(jur[k])
             rows.append((jur[k], name[k], num, lv, lon[k], lat[k], 0.0, 0.0, np.nan,
                          int(p["reach_id"].iloc[k]), 1.0, lake_at[k],
-                         bool(in_lake[k]), True))  # fmt: skip
+                         bool(in_lake[k]), True, False))  # fmt: skip
         for k in np.argsort(t_piece, kind="stable"):
             if jur[k] in seen or jur[k] == "":
                 continue
@@ -557,14 +579,17 @@ def spill_notifications(
                               t - 2.0 * sig / v[k] / 3600.0)  # fmt: skip
             else:
                 peak, arrival = np.nan, t
+            # denser than water: not mixed over the cross-section at this flow (PEAK_MODEL)
+            dense = bool(peak > MAX_PEAK_MG_L)
+            if dense:
+                peak = np.nan
             lake = lake_at[k] if in_lake[k] else last_lake[k]
             rows.append((jur[k], name[k], num, lv, lon[k], lat[k], arrival, t, peak,
                          int(p["reach_id"].iloc[k]), float(mfrac[k]), lake,
-                         bool(in_lake[k]), bool(near)))  # fmt: skip
+                         bool(in_lake[k]), bool(near), dense))  # fmt: skip
     cols = [*NOTIFICATION_COLUMNS[:3], "level_name", *NOTIFICATION_COLUMNS[3:]]
-    out = pd.DataFrame(
-        rows, columns=[*cols, "reach_id", "mass_fraction", "lake", "on_lake", "near_field"]
-    )
+    extra = ["reach_id", "mass_fraction", "lake", "on_lake", "near_field", "above_water_density"]
+    out = pd.DataFrame(rows, columns=[*cols, *extra])
     out = out.sort_values(["arrival_hours", "level"], kind="stable").reset_index(drop=True)
     if release_time is not None and len(out):
         last = out.iloc[int(np.argmax(out["peak_hours"].to_numpy()))]
@@ -659,6 +684,7 @@ class SpillResult:
                 "decay_per_day": self.decay_per_day,
                 "flow": dict(self.flow),
                 "peak_model": PEAK_MODEL,
+                "peak_max_mg_l": MAX_PEAK_MG_L,
                 "notifications": self.notifications.replace({np.nan: None}).to_dict(
                     orient="records"
                 ),
@@ -714,7 +740,8 @@ def warn(
         Discharge at the release (m³/s); default: the release reach's mean flow. Discharges
         on the path scale by ``flow_m3s`` over that mean flow, velocities by the ratio's
         power b of :math:`v = a Q^b` (``[hydraulics] velocity_b``), lake residence times by
-        its inverse.
+        its inverse. A flow below the lowest or above the highest mean discharge of the
+        reaches on the path gets one :class:`~basingov.errors.BasingovWarning` saying so.
     flow_percentile
         Instead of ``flow_m3s``: the flow exceeded this percentage of the time (95 = a low
         flow), from the basin's lognormal flow-duration curve (:func:`flow_duration_ratio`,
@@ -791,6 +818,8 @@ def warn(
     geom = net.reaches.geometry.iloc[snap.position]
     frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
     path = navigate(net, snap.reach_id, mode=mode)
+    if flow_m3s is not None:
+        _warn_flow_outside_path(flow_m3s, net, path, flow)
     sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
     levels = list(cfg.boundaries.levels)
     pieces = split_reaches(sub, b.jurisdictions, levels=levels)
@@ -827,6 +856,31 @@ def warn(
         basin_polygon=b.basin,
         flow=flow,
     )
+
+
+def _warn_flow_outside_path(
+    flow_m3s: float, net: Any, path: np.ndarray, flow: Mapping[str, Any]
+) -> None:
+    """Warn once if ``flow_m3s`` lies outside the mean discharges of the reaches on the path."""
+    q = net.reaches["discharge_m3s"].to_numpy(dtype=np.float64)[path]
+    q = q[np.isfinite(q) & (q > 0)]
+    if not q.size or q.min() <= flow_m3s <= q.max():
+        return
+    low = flow_m3s < q.min()
+    msg = (
+        f"the flow at the release, {flow_m3s:g} m3/s, is "
+        f"{'below the lowest' if low else 'above the highest'} mean discharge of the "
+        f"{q.size} reach(es) on the spill path ({q.min():,.4g} to {q.max():,.4g} m3/s): their "
+        f"discharges are scaled by {float(flow['ratio']):.3g} and their velocities by its "
+        f"power b = {float(flow['velocity_b']):g} (v = a Q^b)"
+    )
+    if low:
+        msg += (
+            "; the cross-section A = Q/v of the peak C = M/(A sqrt(4 pi D t)) shrinks by its "
+            f"power 1 - b, and a peak above {MAX_PEAK_MG_L:,.0f} mg/L, the density of water, "
+            "is not given (above_water_density)"
+        )
+    warnings.warn(msg, BasingovWarning, stacklevel=3)
 
 
 def _flow_at_release(

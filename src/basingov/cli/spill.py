@@ -20,7 +20,7 @@ from basingov.cli._common import (
 from basingov.errors import InputError
 from basingov.io import check_overwrite, write_csv, write_json
 from basingov.network import DOWNSTREAM_MODES
-from basingov.spill import warn
+from basingov.spill import MAX_PEAK_MG_L, warn
 
 __all__ = ["spill"]
 
@@ -99,11 +99,13 @@ def spill(
     """Who must be warned, and by when, after a release of MASS kg at LON,LAT in BASIN.
 
     Prints JSON with a ``notifications`` list (jur_id, name, level, crossing_lon,
-    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake, near_field; sorted by
-    arrival), the ``flow`` used and the ``peak_model`` assumed to stdout, and a table to
-    stderr. A lake on the path holds the plume for its residence time. Peaks are those of
-    an instantaneous release mixed over the cross-section (1-D advection-dispersion): a
-    border within the cloud as released (near field) gets none.
+    crossing_lat, arrival_hours, peak_hours, peak_mg_l, lake, near_field,
+    above_water_density; sorted by arrival), the ``flow`` used and the ``peak_model``
+    assumed to stdout, and a table to stderr. A lake on the path holds the plume for its
+    residence time. Peaks are those of an instantaneous release mixed over the
+    cross-section (1-D advection-dispersion): a border within the cloud as released (near
+    field) gets none, nor one whose modelled peak exceeds the density of water, 1e6 mg/L
+    (above_water_density).
     """
     lon, lat = parse_lonlat(at)
     if flow is not None and flow_percentile is not None:
@@ -163,12 +165,14 @@ def spill(
         err=True,
     )
     click.echo(f"{'h arrive':>9} {'h peak':>8} {'mg/L':>10}  level  jurisdiction", err=True)
-    near_any = False
+    near_any = dense_any = False
     for rec in table.to_dict(orient="records"):
         pk = float(rec["peak_mg_l"])
         peak = "-" if np.isnan(pk) else f"{pk:.4g}"
         near = bool(rec.get("near_field")) and float(rec["peak_hours"]) > 0  # not the release
         near_any = near_any or near
+        dense = bool(rec.get("above_water_density"))
+        dense_any = dense_any or dense
         click.echo(
             f"{float(rec['arrival_hours']):9.1f} {float(rec['peak_hours']):8.1f} {peak:>10}  "
             f"{rec['level_name']!s:<6} {rec['jur_id']} {rec['name']}"
@@ -177,7 +181,8 @@ def spill(
                 if rec.get("lake")
                 else ""
             )
-            + ("  [near field]" if near else ""),
+            + ("  [near field]" if near else "")
+            + ("  [above water density]" if dense else ""),
             err=True,
         )
     if near_any:
@@ -185,6 +190,14 @@ def spill(
             "near field: the border lies within the cloud as released (arrival 0), where the "
             "1-D peak C = M/(A sqrt(4 pi D t)) grows without bound; no peak is estimated "
             "there (peak_model in the JSON)",
+            err=True,
+        )
+    if dense_any:
+        click.echo(
+            f"above water density: the 1-D peak C = M/(A sqrt(4 pi D t)), A = Q/v, exceeds "
+            f"{MAX_PEAK_MG_L:,.0f} mg/L, the density of water (1 kg per litre), which no "
+            "dissolved concentration can: the release is not mixed over the cross-section "
+            "there at this flow; no peak is estimated (peak_model in the JSON)",
             err=True,
         )
     if fmt == "json":
