@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import basingov.cli
 from basingov.cli import cli
+from basingov.cli._common import VECTOR_SUFFIXES, check_suffix
 from basingov.compensation import TRANSFER_COLUMNS
 from basingov.errors import InputError
 from basingov.query import crossings as query_crossings
@@ -54,6 +57,48 @@ def test_crossings_bad_suffix(tmp_path):
     r = invoke("crossings", "tennessee", "-o", str(tmp_path / "c.txt"))
     assert isinstance(r.exception, InputError)
     assert "use a .csv, .gpkg or .geojson" in str(r.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "suffixes"),
+    [
+        (["query", "river", "tennessee", "Tennessee"], VECTOR_SUFFIXES),
+        (["query", "crossings", "tennessee"], VECTOR_SUFFIXES),
+        (["query", "upstream", "tennessee", "--at", "-85.3,35.05"], VECTOR_SUFFIXES),
+        (["query", "downstream", "tennessee", "--at", "-85.3,35.05"], VECTOR_SUFFIXES),
+        (["spill", "tennessee", "--at", "-85.3,35.05", "--mass", "1"], (".csv", ".json")),
+    ],
+)
+@pytest.mark.parametrize("name", ["c.txt", "c", "c.csv.bak"])
+def test_output_suffixes_are_refused_alike(tmp_path, args, suffixes, name):
+    # query river had its own copy of the -o suffix check; every command now refuses with
+    # the shared check_suffix, in the same words, before loading anything
+    out = tmp_path / name
+    r = CliRunner().invoke(cli, [*args, "-o", str(out)])
+    assert isinstance(r.exception, InputError)
+    with pytest.raises(InputError) as shared:
+        check_suffix(out, suffixes)
+    assert str(r.exception) == str(shared.value)
+    assert not out.exists()
+
+
+def test_the_cli_commands_keep_no_copy_of_the_suffix_check():
+    # the message of check_suffix is built in one place (basingov.cli._common)
+    folder = Path(basingov.cli.__file__).parent
+    copies = [
+        f.name
+        for f in sorted(folder.glob("*.py"))
+        if f.name != "_common.py" and "Cannot write {" in f.read_text(encoding="utf-8")
+    ]
+    assert copies == []
+
+
+@pytest.mark.slow
+def test_river_written_with_a_suffix_in_any_case(tmp_path):
+    out = tmp_path / "r.GeoJSON"
+    r = invoke("river", "tennessee", "Tennessee", "--level", "state", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert len(gpd.read_file(out)) == len(json.loads(r.stdout)) > 0
 
 
 @pytest.mark.slow

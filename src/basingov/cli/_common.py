@@ -11,9 +11,19 @@ import click
 from basingov._checks import check_choice
 from basingov.errors import InputError
 
-__all__ = ["check_suffix", "choice_option", "output_options", "parse_lonlat", "path_option"]
+__all__ = [
+    "VECTOR_SUFFIXES",
+    "check_suffix",
+    "choice_option",
+    "output_options",
+    "parse_lonlat",
+    "path_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Suffixes the query commands write their reaches, crossings or stretches to (``-o``).
+VECTOR_SUFFIXES = (".csv", ".gpkg", ".geojson")
 
 
 def parse_lonlat(value: str, *, option: str = "--at") -> tuple[float, float]:

@@ -8,13 +8,17 @@ from pathlib import Path
 import click
 
 from basingov import query
-from basingov.cli._common import check_suffix, choice_option, output_options, parse_lonlat
+from basingov.cli._common import (
+    VECTOR_SUFFIXES,
+    check_suffix,
+    choice_option,
+    output_options,
+    parse_lonlat,
+)
 from basingov.io import check_overwrite, write_vector
 from basingov.network import DOWNSTREAM_MODES, UPSTREAM_MODES
 
 __all__ = ["downstream", "upstream"]
-
-_OUT_SUFFIXES = (".csv", ".gpkg", ".geojson")
 
 
 def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> click.Command:
@@ -52,7 +56,7 @@ def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> 
     ) -> None:
 
         if output is not None:
-            check_suffix(output, _OUT_SUFFIXES)
+            check_suffix(output, VECTOR_SUFFIXES)
             check_overwrite(output, overwrite=overwrite)
         lon, lat = parse_lonlat(at)
         mode = mode.upper()

@@ -10,8 +10,7 @@ import click
 import pandas as pd
 
 from basingov import query
-from basingov.cli._common import output_options
-from basingov.errors import InputError
+from basingov.cli._common import VECTOR_SUFFIXES, check_suffix, output_options
 from basingov.io import to_jsonable, write_vector
 
 __all__ = ["river"]
@@ -64,10 +63,8 @@ def river(
     as does a name in the basin's river_aliases (on the Rhine, 'Rhine' means all
     three).
     """
-    if output is not None and output.suffix.lower() not in {".csv", ".gpkg", ".geojson"}:
-        msg = f"Cannot write {output}: use a .csv, .gpkg or .geojson file name"
-        raise InputError(msg)
-
+    if output is not None:
+        check_suffix(output, VECTOR_SUFFIXES)
     gdf = query.river(basin, name, level=level, all_courses=all_courses)
     if output is not None:
         write_vector(gdf, output, layer="river_chiefs", overwrite=overwrite)
