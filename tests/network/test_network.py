@@ -394,6 +394,19 @@ def test_position_refuses_ids_that_are_not_integers(y_confluence):
     assert net.position(np.array([[1, 3]])).tolist() == [[0, 2]]
 
 
+def test_bools_are_not_reach_ids(y_confluence):
+    # True was read as reach id 1 (and False as 0), also inside a list of ids
+    net = network_from_table(y_confluence)
+    for bad in [True, np.True_, [True, 3], (3, True), [True, 3.0], np.array([True]), [[1, True]]]:
+        with pytest.raises(InputError, match=r"reach id\(s\) \[True\] are not integer ids"):
+            net.position(bad)
+    with pytest.raises(InputError, match=r"downstream_ids \[False\] are not integer ids"):
+        ids_to_positions([1, 2], [2, False])
+    with pytest.raises(InputError, match=r"reach id\(s\) \[True\] are not integer ids"):
+        navigate(net, True, mode="DM")
+    assert net.position([1, 3]).tolist() == [0, 2]
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [

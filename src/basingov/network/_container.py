@@ -151,8 +151,8 @@ class RiverNetwork:
         Raises
         ------
         InputError
-            If any id is not in the network or is not an integer (``4.5``, ``"x"``, NaN);
-            the message names them.
+            If any id is not in the network or is not an integer (``4.5``, ``"x"``, NaN,
+            a bool such as ``True``); the message names them.
 
         Examples
         --------

@@ -34,6 +34,10 @@ def _fmt_ids(ids: Sequence[Any] | np.ndarray, limit: int = 20) -> str:
     return f"[{head}{more}]"
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool | np.bool_)
+
+
 def _id_array(
     reach_ids: Any,
     *,
@@ -42,15 +46,22 @@ def _id_array(
 ) -> np.ndarray:
     """``reach_ids`` as int64 (ids as text are taken); refuse what is not an integer id.
 
-    A float id such as 4.5, NaN, text that is no number or an id beyond 64 bits raises an
-    :class:`~basingov.errors.InputError` naming them (``name``) and the ``fix``.
+    A float id such as 4.5, NaN, text that is no number, a bool or an id beyond 64 bits
+    raises an :class:`~basingov.errors.InputError` naming them (``name``) and the ``fix``.
     """
     q = np.atleast_1d(np.asarray(reach_ids))
+    if isinstance(reach_ids, list | tuple) and q.dtype.kind in "iuf" and q.size:
+        # numpy reads [True, 6] as [1, 6] ([True, 6.0] as floats): look at the items
+        items = np.atleast_1d(np.asarray(reach_ids, dtype=object))
+        if items.shape == q.shape and any(_is_bool(v) for v in items.ravel().tolist()):
+            q = items
     # a uint64 id beyond 2**63 - 1 wrapped round (2**64 - 2 became reach -2)
     if q.dtype.kind == "i" or (q.dtype.kind == "u" and not (q.size and q.max() >= 2**63)):
         return q.astype(np.int64)
     flat = pd.to_numeric(pd.Series(q.ravel(), dtype=object), errors="coerce").to_numpy(float)
     bad = ~(np.isfinite(flat) & (np.mod(flat, 1) == 0) & (np.abs(flat) < 2.0**63))
+    if q.dtype.kind in "bO":  # True is no reach id 1 (nor False reach 0)
+        bad |= np.array([_is_bool(v) for v in q.ravel().tolist()], dtype=bool)
     if bad.any():
         shown = _fmt_ids([str(v) for v in q.ravel()[bad]])
         msg = f"{name} {shown} are not integer ids; {fix}"
@@ -173,7 +184,7 @@ def ids_to_positions(
     Raises
     ------
     InputError
-        If an id is not an integer (4.5, NaN, text that is no number), the two are not
+        If an id is not an integer (4.5, NaN, text that is no number, a bool), the two are not
         1-D with one value per reach, or ``outlet_value`` is not one whole number.
 
     Examples
