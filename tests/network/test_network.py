@@ -606,6 +606,33 @@ def test_pointer_sums_check_their_pointers():
             f([1, 0, 0, -1], [1.0, 1.0, 1.0, 1.0])
 
 
+def test_weights_as_text_are_refused():
+    from basingov.examples import example_network
+
+    # text raised a raw ValueError ("could not convert string to float"); numbers as
+    # text were taken: weights are refused as text, like the pointers beside them
+    net = example_network([3, 3, -1])
+    calls = [
+        lambda w: accumulate(net, w),
+        lambda w: upstream_sum([2, 2, -1], w),
+        lambda w: downstream_sum([2, 2, -1], w),
+    ]
+    for call in calls:
+        for bad, shown, at in [
+            ([1, "x", 2.5], r"\['x'\]", r"\[1\]"),
+            (np.array([1.0, 2.0, "n/a"], dtype=object), r"\['n/a'\]", r"\[2\]"),
+            (np.array(["1", "2", "3"]), r"\['1', '2', '3'\]", r"\[0, 1, 2\]"),
+        ]:
+            with pytest.raises(
+                InputError,
+                match=rf"weights must be numbers, got text {shown} at reach position\(s\) {at}",
+            ):
+                call(bad)
+        # numbers (also in an object array), bools and None (NaN) are taken as before
+        assert call(np.array([1, 2, 3], dtype=object)).tolist() == call([1.0, 2.0, 3.0]).tolist()
+        assert call([True, False, True]).tolist() == call([1.0, 0.0, 1.0]).tolist()
+
+
 def _i(*values: int) -> np.ndarray:
     return np.array(values, dtype=np.int64)
 

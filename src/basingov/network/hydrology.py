@@ -103,6 +103,29 @@ def _hydraulics(h: HydraulicsSection | None) -> tuple[float, float, float, float
 # ----------------------------------------------------------------------------------------
 # derived quantities
 # ----------------------------------------------------------------------------------------
+def _weights(weights: Any) -> np.ndarray:
+    """``weights`` as float64; refuse text, even numbers as text, naming it and its place.
+
+    Weights are quantities computed upstream of the call: text among them is a column read
+    as text ("1,234" or "n/a"), so "1" is refused as well rather than taken silently.
+    """
+    w = np.asarray(weights)
+    if w.dtype.kind in "USO":
+        # numpy made text of every number in [1, "x"]: name only the items that were text
+        items = np.asarray(weights, dtype=object) if isinstance(weights, list | tuple) else w
+        flat = items.ravel().tolist()
+        bad = np.array([isinstance(v, str | bytes) for v in flat], dtype=bool)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            shown = _fmt_ids([repr(flat[i]) for i in where], limit=5)
+            msg = (
+                f"weights must be numbers, got text {shown} at reach position(s) "
+                f"{_fmt_ids(where)}; convert them first (e.g. pd.to_numeric)"
+            )
+            raise InputError(msg)
+    return np.asarray(w, dtype=np.float64)
+
+
 def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
     r"""Sum a quantity over every reach and everything upstream of it.
 
@@ -127,7 +150,8 @@ def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
     Raises
     ------
     InputError
-        If ``weights`` does not have one value per reach.
+        If ``weights`` does not have one value per reach or holds text (even numbers
+        as text).
     SingularSystemError
         If a cycle keeps all its water (no way out), so the system has no solution.
 
@@ -139,7 +163,7 @@ def accumulate(net: RiverNetwork, weights: Any) -> np.ndarray:
     >>> accumulate(example_network([3, 3, -1]), [1, 1, 1]).tolist()
     [1.0, 1.0, 3.0]
     """
-    w = np.asarray(weights, dtype=np.float64)
+    w = _weights(weights)
     if w.shape != (net.n,):
         msg = f"weights must have one value per reach ({net.n}), got shape {w.shape}"
         raise InputError(msg)
@@ -186,7 +210,8 @@ def downstream_sum(idx_ds: Any, weights: Any) -> np.ndarray:
     ------
     InputError
         If ``idx_ds`` is not 1-D whole numbers (a float such as 1.5, NaN or text), a
-        pointer is not -1 or a position, or ``weights`` has not one value per reach.
+        pointer is not -1 or a position, or ``weights`` has not one value per reach or
+        holds text (even numbers as text).
     TopologyError
         If the pointers make a cycle (some reach never reaches an outlet).
 
@@ -221,7 +246,7 @@ def _downstream_sum(ds: np.ndarray, w: np.ndarray) -> np.ndarray:
 def _pointers(idx_ds: Any, weights: Any) -> tuple[np.ndarray, np.ndarray]:
     """Check downstream pointers and their weights: one each per reach, positions in range."""
     ds = check_positions(idx_ds, name="idx_ds", outlet=True, at="reach position(s)")
-    w = np.asarray(weights, dtype=np.float64)
+    w = _weights(weights)
     if w.shape != ds.shape:
         msg = (
             f"idx_ds and weights must be 1-D with one value per reach, got shapes "
