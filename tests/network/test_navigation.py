@@ -239,6 +239,24 @@ def test_cli_errors(tmp_path):
     assert "Invalid value for '--mode'" in res.output
 
 
+def test_navigation_options_must_be_numbers(basin):
+    # text raised a raw TypeError in the comparisons ("'>=' not supported"), True was
+    # taken as 1 km (and as tie_ratio 1)
+    for bad in ["5", True, [1.0], np.nan]:
+        with pytest.raises(InputError, match=r"max_km must be >= 0, a number of km .* got "):
+            navigate(basin, 1, mode="DM", max_km=bad)  # type: ignore[arg-type]
+    for opt in ("tolerance_m", "tie_ratio", "tie_margin_m"):
+        with pytest.raises(InputError, match=rf"need tolerance_m > 0.*{opt}='5'"):
+            snap_point(basin, 10, 50, **{opt: "5"})  # type: ignore[arg-type]
+    for bad in ["5", True]:
+        with pytest.raises(InputError, match=rf"expected_area_km2 must be > 0, got {bad!r}"):
+            snap_point(basin, 10, 50, expected_area_km2=bad)  # type: ignore[arg-type]
+    # numpy numbers and inf (no limit) are taken
+    full = navigate(basin, 1, mode="DM").tolist()
+    assert navigate(basin, 1, mode="DM", max_km=np.float64(np.inf)).tolist() == full
+    assert navigate(basin, 1, mode="DM", max_km=np.int64(0)).tolist() == full[:1]
+
+
 def test_snap_expected_area_error(basin):
     with pytest.raises(InputError, match=r"expected_area_km2 must be > 0, got 0"):
         snap_point(basin, *_lonlat(1940, -150), expected_area_km2=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import threading
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -37,6 +38,11 @@ MODES: tuple[str, ...] = get_args(Mode)
 #: with diversions).
 UPSTREAM_MODES: tuple[str, ...] = get_args(UpstreamMode)
 DOWNSTREAM_MODES: tuple[str, ...] = get_args(DownstreamMode)
+
+
+def _is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (a numpy one too); not text, None or a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _flow_score(net: RiverNetwork) -> np.ndarray:
@@ -77,7 +83,7 @@ def navigate(
     mode
         One of ``"UM"``, ``"UT"``, ``"DM"``, ``"DD"``.
     max_km
-        Optional distance limit in km (>= 0).
+        Optional distance limit in km, a number >= 0 (None or ``inf``: no limit).
 
     Returns
     -------
@@ -89,7 +95,8 @@ def navigate(
     ------
     InputError
         For an unknown mode, an unknown or non-integer reach id (or several), a
-        negative ``max_km``, or a ``max_km`` on a network with reaches of unknown length.
+        ``max_km`` that is negative, NaN or no number (text, a bool), or a ``max_km`` on a
+        network with reaches of unknown length.
 
     Examples
     --------
@@ -105,8 +112,9 @@ def navigate(
     [2, 3, 4]
     """
     check_choice(mode, MODES, name="mode")
-    if max_km is not None and not max_km >= 0:
-        msg = f"max_km must be >= 0 (or None for no limit), got {max_km}"
+    if max_km is not None and not (_is_real(max_km) and max_km >= 0):
+        # text such as "5" raised a raw TypeError in the comparison
+        msg = f"max_km must be >= 0, a number of km (None or inf for no limit), got {max_km!r}"
         raise InputError(msg)
     limit = np.inf if max_km is None else float(max_km)
     starts = net.position(start)
@@ -214,7 +222,8 @@ def snap_point(
     Raises
     ------
     InputError
-        If the coordinates are not finite lon/lat or an option is out of range.
+        If the coordinates are not finite lon/lat or an option is out of range or no
+        number (text, a bool).
     EmptyResultError
         If no reach lies within ``tolerance_m``; the message gives the nearest distance.
 
@@ -249,11 +258,21 @@ def snap_point(
         msg = f"the point must be finite WGS84 lon/lat degrees, got ({lon}, {lat})"
         raise InputError(msg)
     lon, lat = x_lon, y_lat
-    if not tolerance_m > 0 or not tie_ratio >= 1 or not tie_margin_m >= 0:
+    options = (tolerance_m, tie_ratio, tie_margin_m)
+    # text raised a raw TypeError in the comparisons
+    if not all(_is_real(v) for v in options) or not (
+        tolerance_m > 0 and tie_ratio >= 1 and tie_margin_m >= 0
+    ):
         msg = (
-            "need tolerance_m > 0, tie_ratio >= 1 and tie_margin_m >= 0; got "
-            f"tolerance_m={tolerance_m}, tie_ratio={tie_ratio}, tie_margin_m={tie_margin_m}"
+            "need tolerance_m > 0, tie_ratio >= 1 and tie_margin_m >= 0 (numbers); got "
+            f"tolerance_m={tolerance_m!r}, tie_ratio={tie_ratio!r}, "
+            f"tie_margin_m={tie_margin_m!r}"
         )
+        raise InputError(msg)
+    if expected_area_km2 is not None and not (
+        _is_real(expected_area_km2) and expected_area_km2 > 0
+    ):
+        msg = f"expected_area_km2 must be > 0, got {expected_area_km2!r}"
         raise InputError(msg)
     if net.n == 0:
         msg = "cannot snap to an empty network"
@@ -277,9 +296,6 @@ def snap_point(
         raise EmptyResultError(msg)
     d = shapely.distance(pt, target[cand])
     if expected_area_km2 is not None:
-        if not expected_area_km2 > 0:
-            msg = f"expected_area_km2 must be > 0, got {expected_area_km2}"
-            raise InputError(msg)
         areas = np.array([_area_at(net, lines, int(c), pt) for c in cand])
         with np.errstate(divide="ignore", invalid="ignore"):
             miss = np.abs(np.log(areas / expected_area_km2))
