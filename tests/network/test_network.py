@@ -907,6 +907,29 @@ def test_from_networkx_equal_split_default():
     assert net.bifurcations["fraction"].tolist() == [0.5, 0.5]
 
 
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [("x", "'x'"), (float("nan"), "nan"), (True, "True"), ([0.5], r"\[0\.5\]"),
+     (0.0, "0.0"), (1.5, "1.5")],
+)  # fmt: skip
+def test_from_networkx_refuses_edge_fractions_that_are_no_shares(fraction, shown):
+    # "x" and [0.5] raised a raw ValueError/TypeError in float(); NaN was taken as no
+    # fraction (equal shares), True as 1; 0 and 1.5 were named by reach only
+    g = nx.DiGraph(crs=CRS)
+    for i in (1, 2, 3):
+        g.add_node(i, geometry=_line(0, 0, 1000, 0))
+    g.add_edge(1, 2, fraction=fraction)
+    g.add_edge(1, 3, fraction=0.5)
+    with pytest.raises(
+        InputError,
+        match=rf"edges must be numbers in \(0, 1\]; got edge\(s\) \(1, 2\): {shown}; fix them, "
+        r"or leave 'fraction' out",
+    ):
+        from_networkx(g)
+    g.edges[1, 2]["fraction"] = "0.5"  # numbers as text are taken, as in a bifurcation table
+    assert from_networkx(g).bifurcations["fraction"].tolist() == [0.5, 0.5]
+
+
 @pytest.mark.parametrize("main", [2.5, float("nan"), None, "x"])
 def test_from_networkx_refuses_a_main_downstream_that_is_no_reach_id(main):
     # int() truncated 2.5 to reach 2; NaN, None and "x" raised a raw ValueError/TypeError

@@ -150,7 +150,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
 
     Nodes are reach ids with a ``geometry`` attribute (other attributes become columns);
     ``G.graph["crs"]`` gives the CRS. A node with several successors is a bifurcation,
-    split by the edges' ``fraction`` (equal shares when absent).
+    split by the edges' ``fraction``, numbers in (0, 1] (equal shares when absent).
 
     Parameters
     ----------
@@ -170,7 +170,8 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
         If ``G.graph`` has no ``crs``.
     InputError
         If the nodes, or the values of ``G.graph["main_downstream"]``, are not integer
-        reach ids, or the nodes carry no ``geometry``.
+        reach ids, the nodes carry no ``geometry``, or the ``fraction`` of a splitting
+        reach's edge is no number in (0, 1] (text, NaN, a bool).
 
     Examples
     --------
@@ -204,6 +205,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     main_ds = _main_downstream(g)
     exits: dict[int, float] = dict(g.graph.get("exits", {}))
     bif_rows: list[tuple[int, int, float]] = []
+    bad_fractions: list[str] = []
     ds = []
     for v in nodes:
         succ = list(g.successors(v))
@@ -212,10 +214,21 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
             continue
         for s in succ:
             f = g.edges[v, s].get("fraction")
-            bif_rows.append((rid[v], rid[s], np.nan if f is None else float(f)))
+            frac = _edge_fraction(f)
+            if frac is None:
+                bad_fractions.append(f"({v!r}, {s!r}): {f!r}")
+            bif_rows.append((rid[v], rid[s], np.nan if frac is None else frac))
         if v in exits:
             bif_rows.append((rid[v], OUTLET_ID, exits[v]))
         ds.append(main_ds[v] if v in main_ds else (rid[succ[0]] if succ else OUTLET_ID))
+    if bad_fractions:
+        more = f", ... ({len(bad_fractions) - 5} more)" if len(bad_fractions) > 5 else ""
+        msg = (
+            "the fractions of a splitting reach's edges must be numbers in (0, 1]; got "
+            f"edge(s) {', '.join(bad_fractions[:5])}{more}; fix them, or leave 'fraction' "
+            "out for equal shares"
+        )
+        raise InputError(msg)
     data["downstream_id"] = np.asarray(ds, dtype=np.int64)
     gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
     bif = None
@@ -231,6 +244,21 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     }
     opts.update(kwargs)
     return network_from_table(gdf, **opts)
+
+
+def _edge_fraction(f: Any) -> float | None:
+    """Return an edge's fraction: NaN when absent (equal shares), None if no share.
+
+    float() raised a raw ValueError for text that is no number and TypeError for a list,
+    and NaN was taken as absent; numbers as text are taken, as in a bifurcation table.
+    """
+    if f is None:
+        return np.nan
+    try:
+        x = float(f)
+    except (TypeError, ValueError):
+        return None
+    return x if 0 < x <= 1 and not isinstance(f, bool | np.bool_) else None
 
 
 def _main_downstream(g: nx.DiGraph) -> dict[Any, int]:
