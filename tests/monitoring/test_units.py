@@ -71,7 +71,12 @@ def test_nh4_as_ion_is_converted_and_plain_mg_l_is_refused():
         ("TN", "ug/L", 1e-3),
         ("Cl", "g/m3", 1.0),
         ("Q", "l/s", 1e-3),
+        ("Q", "L/s", 1e-3),
         ("Q", "m³/s", 1.0),
+        ("Q", "m3/s", 1.0),
+        ("Q", "cfs", 0.028316846592),  # 1 ft3 = 0.3048**3 m3 exactly
+        ("Q", "ft3/s", 0.028316846592),
+        ("Q", "ft³/s", 0.028316846592),
         ("pH", "pH", 1.0),
     ],
 )

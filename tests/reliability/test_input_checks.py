@@ -370,6 +370,78 @@ def test_gauges_sit_where_the_monitoring_stage_places_their_stations(
     assert gauges["lat"].tolist() == placed["lat"].tolist()
 
 
+def _thames_gauges_with(observations: pd.DataFrame, edited_config: object, tmp_path: Path):
+    """read_gauges of the Thames config with ``observations`` as [monitoring].observations."""
+    from basingov.config import load_config
+    from basingov.network.assemble import read_gauges
+
+    path = tmp_path / "thames_observations.csv"  # the name the gauges' source gives
+    observations.to_csv(path, index=False)
+
+    def edit(text: str) -> str:
+        return __import__("re").sub(r'\nobservations = ".*"', f'\nobservations = "{path}"', text)
+
+    return read_gauges(load_config(edited_config("thames", edit)))  # type: ignore[operator]
+
+
+def _thames_observations() -> pd.DataFrame:
+    return pd.read_csv(DATA / "monitoring" / "thames_observations.csv", dtype=str)
+
+
+def _shipped_thames_gauges() -> pd.DataFrame:
+    from basingov.config import load_config
+    from basingov.network.assemble import read_gauges
+
+    g = read_gauges(load_config(DATA / "basins" / "thames.toml"))
+    assert g is not None
+    return g
+
+
+@pytest.mark.parametrize("unit", ["cfs", "ft3/s", "l/s"])
+def test_gauges_convert_discharge_units_as_the_monitoring_stage_does(
+    unit: str, edited_config: object, tmp_path: Path
+) -> None:
+    # the gauges of gauges_from_monitoring took any Q as m3/s: a cfs series gave every
+    # gauge 35.3 times its flow (l/s: 1,000 times), while the monitoring stage converts it
+    ob = _thames_observations()
+    q = ob["parameter"] == "Q"
+    factor = {"cfs": 0.028316846592, "ft3/s": 0.028316846592, "l/s": 1e-3}[unit]
+    ob.loc[q, "value"] = (ob.loc[q, "value"].astype(float) / factor).map(repr)
+    ob.loc[q, "unit"] = unit
+    gauges = _thames_gauges_with(ob, edited_config, tmp_path)
+    shipped = _shipped_thames_gauges()
+    pd.testing.assert_frame_equal(gauges, shipped, check_exact=False, rtol=1e-12)
+
+
+def test_gauges_leave_out_flagged_discharge(edited_config: object, tmp_path: Path) -> None:
+    # a Q kept as published with flag implausible_in_source was averaged into the gauge's
+    # mean flow; the monitoring stage does not use it
+    ob = _thames_observations()
+    extra = ob[(ob["parameter"] == "Q") & (ob["station_id"] == "TC1")].head(1).copy()
+    extra[["value", "flag"]] = ["1e6", "implausible_in_source"]
+    gauges = _thames_gauges_with(pd.concat([ob, extra]), edited_config, tmp_path)
+    pd.testing.assert_frame_equal(gauges, _shipped_thames_gauges())
+
+
+def test_gauges_keep_negative_discharge_as_the_monitoring_stage_does(
+    edited_config: object, tmp_path: Path
+) -> None:
+    # a negative Q (a tidal river flowing backwards) is kept by the monitoring stage (mass
+    # balance) but was dropped from the gauge's mean, silently, raising its mean flow
+    from basingov.monitoring import read_observations
+
+    ob = _thames_observations()
+    extra = ob[(ob["parameter"] == "Q") & (ob["station_id"] == "TC1")].head(1).copy()
+    extra["value"] = "-3.5"
+    gauges = _thames_gauges_with(pd.concat([ob, extra]), edited_config, tmp_path)
+    used = read_observations(tmp_path / "thames_observations.csv")
+    q = used.loc[(used["parameter"] == "Q") & (used["station_id"] == "TC1"), "value"]
+    assert (q < 0).sum() == 1
+    tc1 = gauges.set_index("gauge_id").loc["TC1"]
+    assert tc1["mean_discharge_m3s"] == pytest.approx(q.mean(), rel=1e-12)
+    assert tc1["source"].startswith(f"mean of {len(q)} sampled flows (Q)")
+
+
 # --- rivers -----------------------------------------------------------------------------
 def test_nan_vertex_does_not_drop_a_reach(toy: object) -> None:
     r = rivers()

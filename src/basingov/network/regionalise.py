@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
+from basingov._observations import discharge_samples
 from basingov._stations import read_station_table
 from basingov._tables import check_table, read_table
 from basingov.errors import EmptyResultError, InputError
@@ -206,9 +207,13 @@ def gauge_table(
 
     ``gauges`` is a CSV with :data:`GAUGE_COLUMNS` (published long-term means, each row
     with its ``source``). With ``stations`` and ``observations`` (the monitoring tables),
-    every located station with at least ``min_samples`` values of parameter ``Q`` (m³/s)
+    every located station with at least ``min_samples`` values of parameter ``Q``
     becomes a gauge with the mean of its samples (``status = "measured"``, the period of
-    the samples, not a long-term mean). The stations are read and located as the
+    the samples, not a long-term mean). The flows are read as the monitoring stage reads
+    them (:func:`basingov._observations.discharge_samples`: the units converted to m³/s,
+    a value flagged ``implausible_in_source`` left out, a negative one, of a tidal
+    reach, kept in the mean as in the mass balance). The
+    stations are read and located as the
     monitoring stage reads them (:func:`basingov.monitoring.read_station_table`, with the
     stand-in locations of ``proxy_locations``, the ``[monitoring]`` table of that name),
     so a gauge sits where the monitoring stage places its station; a station whose
@@ -223,7 +228,8 @@ def gauge_table(
     ------
     InputError
         If a file cannot be read or lacks a column, the gauge table has no rows, the
-        station or proxy table is refused as the monitoring stage refuses it, no station
+        station, proxy or observation table is refused as the monitoring stage refuses
+        it, no station
         has ``min_samples`` flow values (so the monitoring tables give no gauge), or the
         area table is unusable (:func:`station_areas`).
     """
@@ -245,9 +251,7 @@ def gauge_table(
         frames.append(g)
     if stations is not None and observations is not None:
         st = read_station_table(stations, proxy_locations=proxy_locations)
-        ob = read_table(observations, what="observation table", dtype={"station_id": str})
-        q = ob[ob["parameter"] == "Q"].assign(value=lambda d: pd.to_numeric(d["value"], "coerce"))
-        q = q[q["value"] >= 0]
+        q = discharge_samples(observations)
         agg = q.groupby("station_id")["value"].agg(["mean", "count", "min"]).reset_index()
         agg = agg.merge(q.groupby("station_id")["time"].agg(["min", "max"]).reset_index(),
                         on="station_id", suffixes=("", "_t"))  # fmt: skip
