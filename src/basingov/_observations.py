@@ -475,7 +475,8 @@ def read_observation_rows(path: str | Path) -> pd.DataFrame:
 
     :func:`basingov._tables.read_table` refuses a missing, empty, non-UTF-8 (Latin-1,
     UTF-16), zip or binary file, a header line naming a column twice and a file lacking
-    one of :data:`OBSERVATION_COLUMNS` (saying so when it seems separated by ``;``);
+    one of :data:`OBSERVATION_COLUMNS` (saying so when it seems separated by ``;``); a
+    file with a header line and no rows is refused too (nothing to assess);
     ``basingov validate`` reads the table with this function too, so that both say the
     same. :func:`read_observations` then normalises the rows.
 
@@ -484,13 +485,21 @@ def read_observation_rows(path: str | Path) -> pd.DataFrame:
     InputError
         Naming the file (``Observation table <name>``) and the fix.
     """
-    return read_table(
+    df = read_table(
         path,
         what="Observation table",
         dtype={"station_id": str, "flag": str, "unit": str},
         required_columns=OBSERVATION_COLUMNS,
         hint=_LONG_FORMAT,
     )
+    if df.empty:  # the run stopped on an internal error; validate said "no problems"
+        msg = (
+            f"Observation table {Path(path).name} has no rows: the monitoring stage has no "
+            "value to assess; give one row per station, time and parameter "
+            f"({', '.join(OBSERVATION_COLUMNS)}), or remove the [monitoring] section"
+        )
+        raise InputError(msg)
+    return df
 
 
 def read_observations(

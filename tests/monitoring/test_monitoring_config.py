@@ -224,8 +224,11 @@ def _zip() -> bytes:
          r"obs\.csv repeats column\(s\) \['value'\] in its header line"),
         (_GOOD.replace(",", ";").encode(),
          r"obs\.csv lacks column\(s\) .* the file seems to be separated by ';', not commas"),
+        # validate said "no problems", the run stopped on an internal TypeError
+        (_GOOD.splitlines(keepends=True)[0].encode(), r"obs\.csv has no rows"),
     ],
-    ids=["latin-1", "utf-16", "zip", "nul", "empty", "repeated column", "semicolons"],
+    ids=["latin-1", "utf-16", "zip", "nul", "empty", "repeated column", "semicolons",
+         "header only"],
 )  # fmt: skip
 def test_run_and_validate_say_the_same_of_a_bad_observation_file(
     tmp_path: Path, edited_config, content: bytes, match: str
@@ -245,9 +248,24 @@ def test_run_and_validate_say_the_same_of_a_bad_observation_file(
     assert str(info.value) == rep.problems[0]
 
 
-def test_a_run_refuses_a_bad_observation_file_as_validate_does(tmp_path: Path, edited_config):
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (_GOOD.replace("TAIHU", "TÄIHU").encode("latin-1"),
+         r"Observation table obs\.csv is not UTF-8 text \(byte 0xc4 at"),
+        # the run stopped on "internal error TypeError: Cannot cast DatetimeArray to dtype
+        # float64"; validate said "no problems"
+        (_GOOD.splitlines(keepends=True)[0].encode(),
+         r"Observation table obs\.csv has no rows: the monitoring stage has no value to "
+         r"assess; give one row per station, time and parameter"),
+    ],
+    ids=["latin-1", "header only"],
+)  # fmt: skip
+def test_a_run_refuses_a_bad_observation_file_as_validate_does(
+    tmp_path: Path, edited_config, content: bytes, match: str
+):
     obs = tmp_path / "obs.csv"
-    obs.write_bytes(_GOOD.replace("TAIHU", "TÄIHU").encode("latin-1"))
+    obs.write_bytes(content)
     cfg = edited_config(
         "taihu", lambda t: re.sub(r'\nobservations = ".*"', f'\nobservations = "{obs}"', t)
     )
@@ -255,4 +273,4 @@ def test_a_run_refuses_a_bad_observation_file_as_validate_does(tmp_path: Path, e
     with pytest.raises(InputError) as info:
         run(cfg)
     assert str(info.value) == rep.problems[0]
-    assert re.match(r"Observation table obs\.csv is not UTF-8 text \(byte 0xc4 at", rep.problems[0])
+    assert re.match(match, rep.problems[0])
