@@ -251,3 +251,23 @@ def test_shipped_observations_are_canonical():
         assert (canon["unit"] == canon["parameter"].map(canonical_unit)).all(), basin
         # the shipped tables already hold canonical units, so nothing was rescaled
         assert (canon["unit"] == canon["source_unit"]).all(), basin
+
+
+def test_a_second_read_of_an_observation_file_is_a_copy_and_sees_changes(tmp_path):
+    # the gauges and the monitoring stage of one run read the same file: read once
+    p = tmp_path / "obs.csv"
+    head = "station_id,time,parameter,value,unit,flag\n"
+    p.write_text(head + "S1,2020-01-01,TP,0.1,mg/L P,\n", encoding="utf-8")
+    first = read_observations(p)
+    from basingov import _observations
+
+    assert [k[0] for k in _observations._LAST_READ] == [str(p.resolve())]  # kept
+    first.loc[:, "value"] = -1.0  # a caller's change must not reach the next reader
+    again = read_observations(p)
+    assert again is not first
+    assert again["value"].tolist() == [0.1]
+    p.write_text(head + "S1,2020-01-01,TP,0.25,mg/L P,\nS1,2020-01-02,TP,0.5,mg/L P,\n")
+    assert read_observations(p)["value"].tolist() == [0.25, 0.5]
+    p.unlink()
+    with pytest.raises(InputError, match=r"does not exist"):
+        read_observations(p)
