@@ -25,7 +25,7 @@ to the nearest piece of the same jurisdiction. Rows carry ``origin_<level>``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -231,14 +231,12 @@ def export_coefficients(
     >>> c.set_index("igbp_class").loc[[4, 12], "kg_km2_yr"].tolist()
     [250.0, 1177.5]
     """
-    every = (
-        read_export_table()
-        if table is None
-        else _checked_export(_checked_table(table, _GIVEN, _EXPORT_COLUMNS), _GIVEN)
-    )
-    require_known(
-        [region],
-        sorted(set(every["region"].astype(str))),
+    every = _region_table(
+        table,
+        read_export_table,
+        _checked_export,
+        _EXPORT_COLUMNS,
+        region,
         "export-coefficient region {unknown} has no row in the export-coefficient table; "
         "its regions are {known}: name one of them ('default' for the default coefficients) "
         "or add rows for the region to the table ([loads] export_coefficients)",
@@ -252,6 +250,24 @@ def export_coefficients(
     reg = t[t["region"] == region] if region != "default" else t.iloc[:0]
     out = pd.concat([reg, base[~base["igbp_class"].isin(reg["igbp_class"])]])
     return out.sort_values("igbp_class").reset_index(drop=True)
+
+
+def _region_table(
+    table: pd.DataFrame | None,
+    read: Callable[[], pd.DataFrame],
+    checked: Callable[[pd.DataFrame, str], pd.DataFrame],
+    columns: Sequence[str],
+    region: str,
+    unknown: str,
+) -> pd.DataFrame:
+    """Return the shipped table (``read``) or ``table`` checked, which must hold ``region``.
+
+    ``unknown`` is the message (``{unknown}``, ``{known}``) of
+    :func:`basingov._checks.require_known` when no row has that region.
+    """
+    t = read() if table is None else checked(_checked_table(table, _GIVEN, columns), _GIVEN)
+    require_known([region], sorted(set(t["region"].astype(str))), unknown)
+    return t
 
 
 def deposition_rate(
@@ -275,14 +291,12 @@ def deposition_rate(
     >>> deposition_rate("TP", region="EU") is None
     True
     """
-    t = (
-        read_deposition_table()
-        if table is None
-        else _checked_deposition(_checked_table(table, _GIVEN, _DEPOSITION_COLUMNS), _GIVEN)
-    )
-    require_known(
-        [region],
-        sorted(set(t["region"].astype(str))),
+    t = _region_table(
+        table,
+        read_deposition_table,
+        _checked_deposition,
+        _DEPOSITION_COLUMNS,
+        region,
         "deposition region {unknown} has no row in the deposition table; its regions are "
         "{known}: name one of them ([loads] deposition_region) or add a row with its source "
         "for the region to the table",
