@@ -254,6 +254,14 @@ _GAUGES = "gauge_id,lon,lat,mean_discharge_m3s\nG1,7.12,47.03,5.0\n"
             None,
             r"gauges_from_monitoring = true needs \[monitoring\] stations and observations",
         ),
+        # a gauge whose lon/lat is no number was left out of the fit ('not snapped')
+        (
+            'gauges = "g.csv"',
+            _GAUGES.replace("7.12", "7.12E"),
+            r"g\.csv: column 'lon' holds text where numbers belong at line\(s\) \[2\]",
+        ),
+        ('gauges = "g.csv"', _GAUGES.replace("47.03", ""), r"column 'lat' is blank at line"),
+        ('gauges = "g.csv"', _GAUGES.replace("47.03", "97"), r"column 'lat' is outside ±90"),
     ],
 )
 def test_gauge_table_problems_are_found_by_validate(

@@ -248,6 +248,9 @@ def gauge_table(
                 f"({', '.join(GAUGE_COLUMNS)}), or remove [hydraulics] gauges"
             )
             raise InputError(msg)
+        # a lon/lat that is text, blank or out of range left the gauge out of the fit,
+        # noted only 'not snapped' in discharge_check.csv
+        check_table(g, what=f"gauge table {gauges}", lon_column="lon", lat_column="lat")
         frames.append(g)
     if stations is not None and observations is not None:
         st = read_station_table(stations, proxy_locations=proxy_locations)
