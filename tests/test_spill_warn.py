@@ -99,11 +99,13 @@ def test_arrivals_beyond_any_date_are_an_error_with_a_release_time(taihu):
     # 0.1 L/s in the East Tiaoxi (1e-6 of its mean flow): Lake Taihu holds the plume for
     # 400,000 years; with a release time, datetime overflowed (an internal error)
     huzhou = (120.1, 30.87)
-    with pytest.warns(BasingovWarning, match=r"0.0001 m3/s, is below the lowest mean discharge"):
+    with pytest.warns(
+        BasingovWarning, match=r"0.0001 m3/s, is 1.\d+e-06 times .*, below the 0.002 to 11.6"
+    ):
         r = warn(taihu, huzhou, 100.0, flow_m3s=1e-4)
     assert r.notifications["peak_hours"].max() > 1e9
     with (
         pytest.raises(InputError, match=r"the plume reaches CN031 \(Shanghai Municipality\) "),
-        pytest.warns(BasingovWarning, match=r"below the lowest mean discharge"),
+        pytest.warns(BasingovWarning, match=r"below the 0.002 to 11.6 times"),
     ):
         warn(taihu, huzhou, 100.0, flow_m3s=1e-4, time="2026-01-01")

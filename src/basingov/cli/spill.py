@@ -52,7 +52,8 @@ __all__ = ["spill"]
     type=float,
     default=None,
     help="Discharge at the release in m3/s (default: the reach's mean flow). Discharges on "
-    "the path scale by the same ratio, velocities by its power b (v = a Q^b).",
+    "the path scale by the same ratio, velocities by its power b (v = a Q^b). A ratio outside "
+    "0.002-11.6 (the shipped Thames daily flows over their mean) gets a warning.",
 )
 @click.option(
     "--flow-percentile",
