@@ -143,6 +143,12 @@ def _recorded_warnings() -> Iterator[list[warnings.WarningMessage]]:
         yield caught
     for w in caught:
         logger.info("warning (%s): %s", w.category.__name__, w.message)
+    _reissue(caught)
+
+
+def _reissue(caught: list[warnings.WarningMessage]) -> None:
+    """Issue recorded warnings again, where they were first issued."""
+    for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
@@ -575,15 +581,27 @@ def _check_scale_options(
         scale.check_scheduler(scheduler)
 
 
-def _load(name_or_config: str | Path, timer: _Timer) -> Basin:
-    with timer.stage("load"):
-        basin = load_basin(name_or_config)
-        preflight(basin)  # what would fail late, checked before the long work
+def _load(name_or_config: str | Path, timer: _Timer) -> tuple[Basin, list[warnings.WarningMessage]]:
+    """Load the basin and check it; return it with the warnings issued meanwhile.
+
+    The preflight computes what later stages reuse (the treatment removal, whose countries
+    without a value of their own take a pooled one, with a warning), before the run log is
+    open: the run issues these warnings again inside its record (log and summary.json).
+    """
+    said: list[warnings.WarningMessage] = []
+    try:
+        with timer.stage("load"), warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            basin = load_basin(name_or_config)
+            preflight(basin)  # what would fail late, checked before the long work
+    except BasingovError:
+        _reissue(said)
+        raise
     if not basin.config.loads.sources:
         timer.bar.total -= 2
     if not _has_monitoring(basin):
         timer.bar.total -= 1
-    return basin
+    return basin, said
 
 
 # every run, in one process or as a basin of run_many on a worker, computes inside
@@ -598,8 +616,9 @@ def _run(
     sc: _Scale | None = None,
 ) -> Results:
     if out_dir is None:
-        basin = _load(name_or_config, timer)
+        basin, said = _load(name_or_config, timer)
         with _recorded_warnings() as caught:
+            _reissue(said)
             res = _analyse(basin, timer, sc)
         res.summary.update(_summary(basin, res, timer.timings))
         res.summary["warnings"] = [str(w.message) for w in caught]
@@ -608,7 +627,7 @@ def _run(
     out_dir = Path(out_dir)
     # the output folder is locked (and checked again) before the inputs are read
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-        basin = _load(name_or_config, timer)
+        basin, said = _load(name_or_config, timer)
         handler = logging.FileHandler(tmp / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler.setLevel(logging.DEBUG)
@@ -624,6 +643,7 @@ def _run(
         try:
             logger.info("basingov %s: running basin %s into %s", __version__, basin.name, out_dir)
             with _recorded_warnings() as caught:
+                _reissue(said)
                 res = _analyse(basin, timer, sc)
             with timer.stage("write"):
                 res.summary.update(_summary(basin, res, timer.timings))

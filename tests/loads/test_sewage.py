@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -32,7 +34,8 @@ def _plants():
 
 
 def test_treatment_removal_statuses():
-    r = treatment_removal("TN", ["DE", "FR", "CN", "IT"], plants=_plants())
+    with pytest.warns(BasingovWarning, match=r"for IT: the pooled removal 0\.700 of all 2 "):
+        r = treatment_removal("TN", ["DE", "FR", "CN", "IT"], plants=_plants())
     assert r.loc["DE", "removal"] == pytest.approx(1 - 60 / 200)
     assert r.loc["DE", "removal_status"] == "measured"
     # FR: p.e. share 0.75 with N removal x (1 - 10/100) + 0.25 x (1 - 50/100)
@@ -49,6 +52,26 @@ def test_treatment_removal_statuses():
         treatment_removal("TN", ["XX"])
     with pytest.raises(InputError, match="parameter must be one of"):
         treatment_removal("Hg", ["DE"])
+
+
+def test_the_countries_taking_the_pooled_removal_are_named_once(caplog):
+    # IT and LI have no plants and no table row: they took the pooled removal of every
+    # reporting plant (0.7) silently, said only by the removal_status column
+    with caplog.at_level("INFO", logger="basingov"), pytest.warns(BasingovWarning) as rec:
+        r = treatment_removal("TN", ["DE", "IT", "CN", "LI", "IT"], plants=_plants())
+    said = [str(w.message) for w in rec if issubclass(w.category, BasingovWarning)]
+    assert said == [
+        "no treatment removal of TN from UWWTD plants or the removal table for IT, LI: the "
+        "pooled removal 0.700 of all 2 reporting UWWTD plants is used (removal_status "
+        "'assumed'); give their plants ([loads] treatment_plants) or add rows to "
+        "treatment_removal.csv"
+    ]
+    assert said[0] in caplog.text
+    assert r.loc[["IT", "LI"], "removal"].tolist() == pytest.approx([0.7, 0.7])
+    # a country with a value of its own is not named; none pooled, nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert treatment_removal("TN", ["DE", "FR", "CN"], plants=_plants()).shape[0] == 3
 
 
 def test_treatment_removal_refuses_bad_table_and_plants():

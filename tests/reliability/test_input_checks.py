@@ -777,8 +777,10 @@ def test_validate_refuses_the_treatment_plants_a_run_refuses(
         r.transform = Affine(0.1, 0.0, 7.0, 0.0, -0.1, 47.1)
     (cfg.parent / "plants.csv").write_text(plants, encoding="utf-8")
     _fails_in_run_and_validate(cfg, match)
-    # a good plant table passes both
-    (cfg.parent / "plants.csv").write_text(_PLANTS_HEAD + "A,1,1000,10,2\n", encoding="utf-8")
+    # a good plant table passes both (with a plant in B, which would otherwise take the
+    # pooled removal of A's plant, with a warning)
+    good = _PLANTS_HEAD + "A,1,1000,10,2\nB,1,500,5,2\n"
+    (cfg.parent / "plants.csv").write_text(good, encoding="utf-8")
     assert all(r.ok for r in validate(cfg))
 
 

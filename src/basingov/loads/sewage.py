@@ -20,11 +20,13 @@ Treatment removal, in order of preference (column ``removal_status``):
   :math:`r = s\,r_1 + (1 - s)\,r_0`;
 - ``published`` / ``derived`` from ``basingov/loads/data/treatment_removal.csv`` (China,
   the United States), each row with its source;
-- ``assumed``: the pooled removal of every reporting plant, for a country with neither.
+- ``assumed``: the pooled removal of every reporting plant, for a country with neither;
+  one :class:`~basingov.errors.BasingovWarning` per call names these countries.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -41,6 +43,7 @@ from basingov._tables import check_table, read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
 
+logger = logging.getLogger(__name__)
 __all__ = [
     "UWWTD_LOAD_COLUMNS",
     "UWWTD_STAGE_COLUMNS",
@@ -225,6 +228,13 @@ def treatment_removal(
         the plants give a country is outside [0, 1] (they discharge more than they take
         in).
 
+    Warns
+    -----
+    BasingovWarning
+        Once per call, naming the countries that take the pooled removal of all reporting
+        plants (``removal_status`` ``assumed``: no plants of their own, no table row) and
+        that removal; also logged.
+
     Examples
     --------
     >>> r = treatment_removal("TN", ["CN"])
@@ -257,6 +267,7 @@ def treatment_removal(
                     r1 = 1.0 - rep.loc[st, "_dis"].sum() / rep.loc[st, "_inc"].sum()
                     r0 = 1.0 - rep.loc[~st, "_dis"].sum() / rep.loc[~st, "_inc"].sum()
     rows = {}
+    took_pooled: list[str] = []
     for c in countries:
         mine = rep[rep["rptMStateKey"] == c] if len(rep) else rep
         allp = plants[plants["rptMStateKey"] == c] if plants is not None and len(plants) else None
@@ -279,6 +290,7 @@ def treatment_removal(
         elif np.isfinite(pooled):
             rows[c] = (pooled, "assumed", f"no plant data or published value for {c}: pooled "
                        f"removal of all {len(rep)} reporting UWWTD plants", 0, np.nan)  # fmt: skip
+            took_pooled.append(c)
         else:
             msg = (
                 f"no treatment removal for country {c!r} and parameter {parameter}: give UWWTD "
@@ -300,6 +312,16 @@ def treatment_removal(
         f"check that {inc_c} and {dis_c} hold the incoming and discharged loads (t/year) "
         "and are not swapped, or set [loads.coefficients] treatment_removal",
     )
+    if took_pooled:
+        names = ", ".join(dict.fromkeys(took_pooled))
+        msg = (
+            f"no treatment removal of {parameter} from UWWTD plants or the removal table for "
+            f"{names}: the pooled removal {pooled:.3f} of all {len(rep)} reporting UWWTD "
+            "plants is used (removal_status 'assumed'); give their plants ([loads] "
+            "treatment_plants) or add rows to treatment_removal.csv"
+        )
+        warnings.warn(msg, BasingovWarning, stacklevel=2)
+        logger.info(msg)
     return out
 
 
@@ -489,7 +511,8 @@ def apply_sewage_factors(
         Output of :func:`basingov.loads.population_loads` with ``treatment_removal = 0``
         and ``jurisdictions`` (rows with ``population, load_kg_day, origin_<level>``).
     removal
-        :func:`treatment_removal` output indexed by country.
+        :func:`treatment_removal` output indexed by country (which warned of the countries
+        taking the pooled removal; their ``removal_status`` ``assumed`` is copied here).
     country_of
         A country code for the whole basin, or a mapping jur_id -> country code of the
         jurisdictions of ``country_level``.
