@@ -14,7 +14,7 @@ import basingov.cli
 from basingov.cli import cli
 from basingov.cli._common import VECTOR_SUFFIXES, check_suffix
 from basingov.compensation import TRANSFER_COLUMNS
-from basingov.errors import InputError
+from basingov.errors import InputError, OutputError, OutputExistsError
 from basingov.query import crossings as query_crossings
 from basingov.query import find_jurisdiction
 from basingov.rivers import RIVER_CHIEF_COLUMNS
@@ -80,6 +80,39 @@ def test_output_suffixes_are_refused_alike(tmp_path, args, suffixes, name):
         check_suffix(out, suffixes)
     assert str(r.exception) == str(shared.value)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "river", "BASIN", "Tennessee"],
+        ["query", "crossings", "BASIN"],
+        ["query", "upstream", "BASIN", "--at", "-85.3,35.05"],
+        ["query", "downstream", "BASIN", "--at", "-85.3,35.05"],
+        ["spill", "BASIN", "--at", "-85.3,35.05", "--mass", "1"],
+    ],
+)
+def test_an_existing_output_is_refused_before_the_basin_is_loaded(tmp_path, edited_config, args):
+    # query river and query crossings checked -o for an existing file only when writing,
+    # after loading the basin and answering the query: with the network file missing they
+    # failed on that file instead; now every command refuses the output first, as
+    # query upstream/downstream and spill did
+    cfg = edited_config(
+        "tennessee", lambda t: t.replace("hydrography/tennessee.gpkg", "hydrography/missing.gpkg")
+    )
+    argv = [str(cfg) if a == "BASIN" else a for a in args]
+    out = tmp_path / ("c.csv" if args[0] == "query" else "c.json")
+    out.write_text("keep", encoding="utf-8")
+    r = CliRunner().invoke(cli, [*argv, "-o", str(out)])
+    assert isinstance(r.exception, OutputExistsError), r.output
+    assert f"{out} already exists; pass overwrite=True (CLI: --overwrite)" in str(r.exception)
+    assert out.read_text(encoding="utf-8") == "keep"
+    # with --overwrite the command goes on to load the basin and finds the file missing
+    r = CliRunner().invoke(cli, [*argv, "-o", str(out), "--overwrite"])
+    assert isinstance(r.exception, InputError), r.output
+    assert not isinstance(r.exception, OutputError)
+    assert "missing.gpkg" in str(r.exception)
+    assert out.read_text(encoding="utf-8") == "keep"
 
 
 def test_the_cli_commands_keep_no_copy_of_the_suffix_check():

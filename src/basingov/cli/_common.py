@@ -10,9 +10,11 @@ import click
 
 from basingov._checks import check_choice
 from basingov.errors import InputError
+from basingov.io import check_overwrite
 
 __all__ = [
     "VECTOR_SUFFIXES",
+    "check_output_file",
     "check_suffix",
     "choice_option",
     "output_options",
@@ -75,6 +77,25 @@ def check_suffix(path: Path, suffixes: Sequence[str]) -> None:
         listed = f"{', '.join(first)} or {last}" if first else last
         msg = f"Cannot write {path}: use a {listed} file name"
         raise InputError(msg)
+
+
+def check_output_file(path: Path, suffixes: Sequence[str], *, overwrite: bool) -> None:
+    """Check an output file (``-o``) before any work: its suffix, then what exists there.
+
+    A command calls this first, so a wrong name or an existing file is refused before the
+    basin is loaded or anything is computed.
+
+    Raises
+    ------
+    InputError
+        If the suffix of ``path`` is not one of ``suffixes`` (:func:`check_suffix`).
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is false (:func:`basingov.io.check_overwrite`).
+    OutputError
+        If ``path`` is a folder or cannot be written (:func:`basingov.io.check_overwrite`).
+    """
+    check_suffix(path, suffixes)
+    check_overwrite(path, overwrite=overwrite)
 
 
 def choice_option(

@@ -10,12 +10,12 @@ import click
 from basingov import query
 from basingov.cli._common import (
     VECTOR_SUFFIXES,
-    check_suffix,
+    check_output_file,
     choice_option,
     output_options,
     parse_lonlat,
 )
-from basingov.io import check_overwrite, write_vector
+from basingov.io import write_vector
 from basingov.network import DOWNSTREAM_MODES, UPSTREAM_MODES
 
 __all__ = ["downstream", "upstream"]
@@ -56,8 +56,7 @@ def _command(direction: str, modes: tuple[str, ...], default: str, doc: str) -> 
     ) -> None:
 
         if output is not None:
-            check_suffix(output, VECTOR_SUFFIXES)
-            check_overwrite(output, overwrite=overwrite)
+            check_output_file(output, VECTOR_SUFFIXES, overwrite=overwrite)
         lon, lat = parse_lonlat(at)
         mode = mode.upper()
         navigate = query.upstream if direction == "upstream" else query.downstream

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from basingov import governance, pipeline, query
-from basingov.cli._common import VECTOR_SUFFIXES, check_suffix, output_options, path_option
+from basingov.cli._common import (
+    VECTOR_SUFFIXES,
+    check_output_file,
+    output_options,
+    path_option,
+)
 from basingov.errors import InputError
 from basingov.io import to_jsonable, write_vector
 
@@ -40,7 +45,7 @@ def crossings(
     BASIN is a shipped basin name or a config path. Without -o, JSON goes to stdout.
     """
     if output is not None:
-        check_suffix(output, VECTOR_SUFFIXES)
+        check_output_file(output, VECTOR_SUFFIXES, overwrite=overwrite)
     sel = query.crossings(
         basin, level=level, river=river, between=between, include_minor=include_minor
     )

@@ -10,7 +10,7 @@ import click
 import pandas as pd
 
 from basingov import query
-from basingov.cli._common import VECTOR_SUFFIXES, check_suffix, output_options
+from basingov.cli._common import VECTOR_SUFFIXES, check_output_file, output_options
 from basingov.io import to_jsonable, write_vector
 
 __all__ = ["river"]
@@ -64,7 +64,7 @@ def river(
     three).
     """
     if output is not None:
-        check_suffix(output, VECTOR_SUFFIXES)
+        check_output_file(output, VECTOR_SUFFIXES, overwrite=overwrite)
     gdf = query.river(basin, name, level=level, all_courses=all_courses)
     if output is not None:
         write_vector(gdf, output, layer="river_chiefs", overwrite=overwrite)

@@ -11,14 +11,14 @@ import numpy as np
 
 from basingov import maps
 from basingov.cli._common import (
-    check_suffix,
+    check_output_file,
     choice_option,
     output_options,
     parse_lonlat,
     path_option,
 )
 from basingov.errors import InputError
-from basingov.io import check_overwrite, write_csv, write_json
+from basingov.io import write_csv, write_json
 from basingov.network import DOWNSTREAM_MODES
 from basingov.spill import MAX_PEAK_MG_L, warn
 
@@ -122,11 +122,9 @@ def spill(
             msg = f"--time must be an ISO 8601 date-time (e.g. 2026-11-23T08:00), got {time_!r}"
             raise click.BadParameter(msg) from None
     if out is not None:
-        check_suffix(out, (".csv", ".json"))
-        check_overwrite(out, overwrite=overwrite)
+        check_output_file(out, (".csv", ".json"), overwrite=overwrite)
     if map_path is not None:
-        check_suffix(map_path, (".html", ".htm"))
-        check_overwrite(map_path, overwrite=overwrite)
+        check_output_file(map_path, (".html", ".htm"), overwrite=overwrite)
     res = warn(
         basin,
         (lon, lat),
