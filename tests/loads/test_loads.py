@@ -325,3 +325,16 @@ def test_population_of_a_riverless_jurisdiction_is_generated_there(tmp_path):
     assert ind.loc["B", "exported"] == pytest.approx(900 * e)
     assert res.matrices["country"].loc["X", "X"] == pytest.approx(1400 * e)
     assert res.balance["relative_residual"].max() < 1e-9
+
+
+def test_point_sources_refuse_a_state_that_is_no_code(reaches):
+    # uwwState "active" (a table whose states are words) left every plant out: no point
+    # source, and a warning that none snapped
+    r, plants = _plants_on(reaches, uwwState=["active", "1"])
+    with pytest.raises(
+        InputError,
+        match=r"the point-source table: column 'uwwState' must be 1 for an active plant, 0 "
+        r"\(or UWWTD's 2\) for one that is not, never blank; bad at line\(s\) \[2\] "
+        r"\(values \['active'\]\)",
+    ):
+        point_source_loads(r, plants, tolerance_m=1000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import geopandas as gpd
@@ -301,3 +302,38 @@ def test_stage_flags_written_as_text():
     blank = _plants().astype({"uwwNRemoval": object})
     blank.loc[3, "uwwNRemoval"] = ""
     assert read_plants(blank)["uwwNRemoval"].isna().tolist() == [False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("column", "rule"),
+    [
+        ("uwwState", r"must be 1 for an active plant, 0 \(or UWWTD's 2\) for one that is not"),
+        ("in_basin", r"must be 1 for a plant in the basin, 0 otherwise"),
+    ],
+)
+def test_plant_state_and_in_basin_other_than_codes_are_refused(tmp_path, column, rule):
+    # uwwState and in_basin were compared with pd.to_numeric(errors="coerce") == 1: a plant
+    # written "yes", "true" or "active" (or blank) was left out of its country's removal,
+    # silently; numbers and numeric text ("1", "0", 1.0) are read as before
+    good = _plants().assign(uwwState=[1, "1", 1.0, "0"], in_basin=["1", 1, "1.0", 1])
+    assert read_plants(good)["rptMStateKey"].tolist() == ["DE", "DE", "FR"]
+    # UWWTD's state 2 (137 plants of the shipped Rhine table): not active, as before
+    assert len(read_plants(_plants().assign(uwwState=[1, 2, 2, 0]))) == 1
+    bad = _plants().assign(uwwState=1, in_basin=1).astype({column: object})
+    bad.loc[1:3, column] = ["yes", "active", " "]
+    path = tmp_path / "plants.csv"
+    bad.to_csv(path, index=False)
+    for given, what in (
+        (bad, "the treatment-plant table"),
+        ([path], f"treatment-plant table {path}"),
+    ):
+        with pytest.raises(
+            InputError,
+            match=rf"^{re.escape(what)}: column '{column}' {rule}, never blank; "
+            r"bad at line\(s\) \[3, 4, 5\] \(values \['yes', 'active', (' '|nan)\]\)$",
+        ):
+            read_plants(given)
+    # the stage flags are checked in the same pass: both problems in one message
+    both = bad.assign(uwwNRemoval=[1, 0, "true", 0])
+    with pytest.raises(InputError, match=r"'uwwNRemoval' must be a flag.*; column '"):
+        read_plants(both)

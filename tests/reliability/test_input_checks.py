@@ -759,8 +759,13 @@ _PLANTS_HEAD = "rptMStateKey,uwwState,uwwLoadEnteringUWWTP,uwwNIncoming,uwwNDisc
         (_PLANTS_HEAD.replace("rptMStateKey", "country") + "A,1,1000,10,2\n", r"rptMStateKey"),
         # more discharged than incoming: a removal of -0.4 from the plants
         (_PLANTS_HEAD + "A,1,1000,10,14\n", r"removal must be a share in \[0, 1\]; bad for \['A'"),
+        # a state written as a word left the plant out of its country's removal, silently
+        (
+            _PLANTS_HEAD + "A,yes,1000,10,2\n",
+            r"plants.csv: column 'uwwState' must be 1 for an active plant, .*\['yes'\]",
+        ),
     ],
-    ids=["text", "negative", "infinite", "no-country-column", "removal-below-0"],
+    ids=["text", "negative", "infinite", "no-country-column", "removal-below-0", "state-yes"],
 )
 def test_validate_refuses_the_treatment_plants_a_run_refuses(
     plants: str, match: str, toy: object

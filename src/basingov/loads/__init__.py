@@ -51,6 +51,7 @@ from basingov.loads.population import (
     require_pieces,
     warn_partial_cover,
 )
+from basingov.loads.sewage import _active_plants
 
 __all__ = [
     "COEFFICIENT_KEYS",
@@ -434,7 +435,8 @@ def point_source_loads(
     Raises
     ------
     InputError
-        If the file cannot be read, a column is missing or the tolerance is negative.
+        If the file cannot be read, a column is missing, the tolerance is negative or
+        ``uwwState`` is not 1 (active), 0 or 2 (not active).
     CRSError
         If ``reaches`` is not projected.
 
@@ -467,8 +469,7 @@ def point_source_loads(
         lon_column="uwwLongitude",
         lat_column="uwwLatitude",
     )
-    if "uwwState" in df.columns:  # 1 = active, also when written as text ("1")
-        df = df[pd.to_numeric(df["uwwState"], errors="coerce") == 1]
+    df = _active_plants(df, what, columns=("uwwState",))  # 1 = active, also as text ("1")
     reported = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=np.float64)
     pe = (
         pd.to_numeric(df["uwwLoadEnteringUWWTP"], errors="coerce").to_numpy(dtype=np.float64)

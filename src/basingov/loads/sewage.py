@@ -78,30 +78,65 @@ _PLANT_NUMBERS: tuple[str, ...] = (
 )
 #: UWWTD v6 treatment-stage flags: 1 the plant has the stage, 0 not; blank: not reported.
 _PLANT_FLAGS: tuple[str, ...] = tuple(dict.fromkeys(UWWTD_STAGE_COLUMNS.values()))
+#: The code columns of a plant table: the codes each may hold, whether a cell may be blank
+#: and what the message says the codes mean. ``uwwState`` 2, held by 137 German plants of
+#: the shipped Rhine table, is UWWTD v6's third state: not active, as 0.
+_PLANT_CODES: dict[str, tuple[tuple[int, ...], bool, str]] = {
+    **dict.fromkeys(_PLANT_FLAGS, ((0, 1), True, "must be a flag, 0 or 1 (blank: not reported)")),
+    "uwwState": (
+        (0, 1, 2),
+        False,
+        "must be 1 for an active plant, 0 (or UWWTD's 2) for one that is not, never blank",
+    ),
+    "in_basin": ((0, 1), False, "must be 1 for a plant in the basin, 0 otherwise, never blank"),
+}
 
 
-def _plant_flags(f: pd.DataFrame, what: str) -> pd.DataFrame:
-    """Return ``f`` with its stage flags as numbers ("1" is 1); refuse one not 0, 1 or blank.
+def _plant_codes(f: pd.DataFrame, what: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Return ``f`` with its code ``columns`` as numbers ("1" is 1); refuse a code not allowed.
 
-    A flag written as text compared unequal to 1 and one such as "yes" counted as
-    "without the stage": the stage share of a country, silently wrong.
+    A code written as text compared unequal to 1, and one such as "yes" or "active" was
+    neither 0 nor 1: a stage flag counted as "without the stage" (the stage share of a
+    country, silently wrong) and a plant state or ``in_basin`` left the plant out.
     """
     problems = []
-    flags = {}
-    for c in (c for c in _PLANT_FLAGS if c in f.columns):
+    codes = {}
+    for c in (c for c in columns if c in f.columns):
+        allowed, blank_ok, rule = _PLANT_CODES[c]
         col = f[c]
         blank = col.isna() | col.astype(str).str.strip().eq("")
         v = pd.to_numeric(col.where(~blank), errors="coerce")
-        bad = (~blank & ~v.isin([0, 1])).to_numpy()
+        bad = (~v.isin(allowed) & ~(blank & blank_ok)).to_numpy()
         if bad.any():
             problems.append(
-                f"column {c!r} must be a flag, 0 or 1 (blank: not reported); bad at line(s) "
+                f"column {c!r} {rule}; bad at line(s) "
                 f"{(np.flatnonzero(bad) + 2)[:10].tolist()} (values {col[bad].tolist()[:5]})"
             )
-        flags[c] = v
+        codes[c] = v
     if problems:
         raise InputError(f"{what}: " + "; ".join(problems))
-    return f.assign(**flags)
+    return f.assign(**codes)
+
+
+def _active_plants(
+    f: pd.DataFrame, what: str, *, columns: Sequence[str] = tuple(_PLANT_CODES)
+) -> pd.DataFrame:
+    """Check the code ``columns`` of plant table ``f``; keep its active plants in the basin.
+
+    That is ``uwwState`` 1 and ``in_basin`` 1, each where ``f`` has the column (and
+    ``columns`` names it).
+
+    Raises
+    ------
+    InputError
+        If a code is not one :data:`_PLANT_CODES` allows; the message names ``what`` (the
+        file), the column, the lines and values, and the codes to write.
+    """
+    f = _plant_codes(f, what, columns)
+    for c in ("uwwState", "in_basin"):
+        if c in columns and c in f.columns:
+            f = f[f[c] == 1]
+    return f
 
 
 def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +148,9 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         If a file cannot be read or lacks ``rptMStateKey`` / ``uwwLoadEnteringUWWTP``, its
         p.e. or incoming/discharged loads hold text, infinite or negative values, or a
         treatment-stage flag (``uwwNRemoval``, ``uwwPRemoval``, ``uwwSecondaryTreatment``)
-        is not 0 or 1 (blank cells are "not reported"; flags written as text, "1", are
-        read as numbers).
+        is not 0 or 1 (blank cells are "not reported"), ``uwwState`` is not 1 (active),
+        0 or 2 (not active) or ``in_basin`` not 1 or 0 (blank, "yes" or "active" left the
+        plant out); codes written as text, "1", are read as numbers.
     """
     if isinstance(paths, pd.DataFrame):
         named = [(paths, "the treatment-plant table")]
@@ -136,12 +172,7 @@ def read_plants(paths: Sequence[str | Path] | pd.DataFrame) -> pd.DataFrame:
         nums = [c for c in _PLANT_NUMBERS if c in f.columns]
         if len(f):  # a header alone: no plant
             check_table(f, what=what, numeric=nums, nonnegative=nums, blank_ok=nums)
-        f = _plant_flags(f, what)
-        if "uwwState" in f.columns:  # 1 also when written as text ("1")
-            f = f[pd.to_numeric(f["uwwState"], errors="coerce") == 1]
-        if "in_basin" in f.columns:
-            f = f[pd.to_numeric(f["in_basin"], errors="coerce") == 1]
-        out.append(f)
+        out.append(_active_plants(f, what))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
