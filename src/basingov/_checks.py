@@ -7,6 +7,7 @@ way: what is wrong, where, and how to fix it.
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
@@ -27,6 +29,7 @@ __all__ = [
     "did_you_mean",
     "expand_user",
     "fold",
+    "is_real",
     "level_names",
     "missing_columns",
     "piece_levels",
@@ -52,6 +55,19 @@ def fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", str(text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (a numpy one too); not text, None or a bool.
+
+    Examples
+    --------
+    >>> is_real(5), is_real(np.float32(0.5)), is_real(float("inf"))
+    (True, True, True)
+    >>> is_real("5"), is_real(True), is_real(np.bool_(False)), is_real(None)
+    (False, False, False, False)
+    """
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def did_you_mean(queries: Iterable[str], names: Iterable[Any], *, n: int = 3) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 from shapely.geometry import LineString
 
@@ -52,6 +54,25 @@ def test_errors(reaches: gpd.GeoDataFrame) -> None:
         names_from_lines(reaches, named, column="name")
     with pytest.raises(InputError, match=r"need tolerance_m > 0 and 0 < min_share <= 1"):
         names_from_lines(reaches, named, column="NAME", min_share=0)
+    # text raised a raw TypeError in the comparison, a bool was taken as 1 (m, or share)
+    for opt, bad in (
+        ("tolerance_m", "5"),
+        ("tolerance_m", True),
+        ("min_share", "0.5"),
+        ("min_share", True),
+        ("min_share", np.bool_(True)),
+    ):
+        with pytest.raises(
+            InputError,
+            match=r"need tolerance_m > 0 and 0 < min_share <= 1, numbers \(not text or bools\); "
+            rf"got .*{opt}={re.escape(repr(bad))}",
+        ):
+            names_from_lines(reaches, named, column="NAME", **{opt: bad})
+    # numpy numbers are taken
+    got = names_from_lines(
+        reaches, named, column="NAME", tolerance_m=np.float32(500), min_share=np.float64(0.8)
+    )
+    assert got.tolist() == names_from_lines(reaches, named, column="NAME", tolerance_m=500).tolist()
     with pytest.raises(CRSError, match=r"estimate_utm_crs"):
         names_from_lines(reaches.to_crs(4326), named, column="NAME")
     with pytest.raises(CRSError, match=r"the name layer has no CRS"):

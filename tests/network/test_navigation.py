@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -151,17 +153,37 @@ def test_snap_errors(basin):
         EmptyResultError, match=r"no reach within 1000 m .* the nearest is \d+ m away"
     ):
         snap_point(basin, *_lonlat(0, 50_000))
-    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(200, 10\)"):
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees .* lon=200, lat=10$"):
         snap_point(basin, 200, 10)
     with pytest.raises(InputError, match=r"need tolerance_m > 0, tie_ratio >= 1"):
         snap_point(basin, 10, 50, tie_ratio=0.5)
-    # None or text raised a raw TypeError from numpy; numbers as text are taken
-    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(None, 50\)"):
+    # None or text raised a raw TypeError from numpy
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees .* lon=None, lat=50$"):
         snap_point(basin, None, 50)  # type: ignore[arg-type]
-    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees, got \(E7, 50\)"):
+    with pytest.raises(InputError, match=r"finite WGS84 lon/lat degrees .* lon='E7', lat=50$"):
         snap_point(basin, "E7", 50)  # type: ignore[arg-type]
+
+
+def test_snap_point_lon_lat_must_be_numbers(basin):
+    # numbers as text ("7.5") and bools (True: 1 degree) went through float() and snapped;
+    # now refused as navigate's max_km and snap_point's options are (60db4ad)
     lon, lat = _lonlat(0, 0)
-    assert snap_point(basin, str(lon), str(lat)) == snap_point(basin, lon, lat)  # type: ignore[arg-type]
+    for bad_lon, bad_lat, shown in (
+        (str(lon), lat, f"lon={str(lon)!r}, lat={lat!r}"),
+        (lon, str(lat), f"lon={lon!r}, lat={str(lat)!r}"),
+        (True, lat, f"lon=True, lat={lat!r}"),
+        (lon, np.bool_(True), f"lon={lon!r}, lat={np.bool_(True)!r}"),
+    ):
+        with pytest.raises(
+            InputError,
+            match=r"^the point must be finite WGS84 lon/lat degrees \(numbers, not text or "
+            rf"bools\), got {re.escape(shown)}$",
+        ):
+            snap_point(basin, bad_lon, bad_lat)  # type: ignore[arg-type]
+    # numpy numbers are taken
+    assert snap_point(basin, np.float64(lon), np.float64(lat)).reach_id == (
+        snap_point(basin, lon, lat).reach_id
+    )
 
 
 def test_snap_to_catchment_polygons():

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._checks import is_real
 from basingov._geometry import whole_inside
 from basingov.errors import CRSError, InputError
 from basingov.io import require_projected
@@ -65,7 +66,8 @@ def names_from_lines(
     CRSError
         If the reaches are not in a projected CRS or the lines have no CRS.
     InputError
-        If ``column`` is missing or an option is out of range.
+        If ``column`` is missing or an option is out of range or no number (text, a
+        bool).
 
     Examples
     --------
@@ -87,8 +89,14 @@ def names_from_lines(
     if lines.crs is None:
         msg = "the name layer has no CRS; set it with gdf.set_crs(...)"
         raise CRSError(msg)
-    if not tolerance_m > 0 or not 0 < min_share <= 1:
-        msg = f"need tolerance_m > 0 and 0 < min_share <= 1, got {tolerance_m}, {min_share}"
+    # text ("5") raised a raw TypeError in the comparisons; a bool was taken as 1
+    if not (is_real(tolerance_m) and is_real(min_share)) or not (
+        tolerance_m > 0 and 0 < min_share <= 1
+    ):
+        msg = (
+            "need tolerance_m > 0 and 0 < min_share <= 1, numbers (not text or bools); got "
+            f"tolerance_m={tolerance_m!r}, min_share={min_share!r}"
+        )
         raise InputError(msg)
     named = lines[[column, "geometry"]].to_crs(crs)
     named = named[named[column].fillna("").astype(str).str.strip() != ""]

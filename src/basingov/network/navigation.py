@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import threading
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -11,7 +10,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from basingov._checks import check_choice
+from basingov._checks import check_choice, is_real
 from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
@@ -38,11 +37,6 @@ MODES: tuple[str, ...] = get_args(Mode)
 #: with diversions).
 UPSTREAM_MODES: tuple[str, ...] = get_args(UpstreamMode)
 DOWNSTREAM_MODES: tuple[str, ...] = get_args(DownstreamMode)
-
-
-def _is_real(value: object) -> bool:
-    """Whether ``value`` is a real number (a numpy one too); not text, None or a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def _flow_score(net: RiverNetwork) -> np.ndarray:
@@ -112,7 +106,7 @@ def navigate(
     [2, 3, 4]
     """
     check_choice(mode, MODES, name="mode")
-    if max_km is not None and not (_is_real(max_km) and max_km >= 0):
+    if max_km is not None and not (is_real(max_km) and max_km >= 0):
         # text such as "5" raised a raw TypeError in the comparison
         msg = f"max_km must be >= 0, a number of km (None or inf for no limit), got {max_km!r}"
         raise InputError(msg)
@@ -222,8 +216,8 @@ def snap_point(
     Raises
     ------
     InputError
-        If the coordinates are not finite lon/lat or an option is out of range or no
-        number (text, a bool).
+        If the coordinates are not finite lon/lat numbers (text or a bool is refused) or
+        an option is out of range or no number (text, a bool).
     EmptyResultError
         If no reach lies within ``tolerance_m``; the message gives the nearest distance.
 
@@ -248,19 +242,25 @@ def snap_point(
     >>> r.reach_id, round(r.distance_m)
     (1, 150)
     """
-    try:
-        x_lon, y_lat = float(lon), float(lat)
-    except (TypeError, ValueError):  # None or text raised a raw TypeError in np.isfinite
-        x_lon = y_lat = float("nan")
+    # None raised a raw TypeError in np.isfinite; text ("7.5") and bools (True: 1 degree)
+    # were taken through float()
     if not (
-        np.isfinite(x_lon) and np.isfinite(y_lat) and -180 <= x_lon <= 180 and -90 <= y_lat <= 90
+        is_real(lon)
+        and is_real(lat)
+        and np.isfinite(lon)
+        and np.isfinite(lat)
+        and -180 <= lon <= 180
+        and -90 <= lat <= 90
     ):
-        msg = f"the point must be finite WGS84 lon/lat degrees, got ({lon}, {lat})"
+        msg = (
+            "the point must be finite WGS84 lon/lat degrees (numbers, not text or bools), "
+            f"got lon={lon!r}, lat={lat!r}"
+        )
         raise InputError(msg)
-    lon, lat = x_lon, y_lat
+    lon, lat = float(lon), float(lat)
     options = (tolerance_m, tie_ratio, tie_margin_m)
     # text raised a raw TypeError in the comparisons
-    if not all(_is_real(v) for v in options) or not (
+    if not all(is_real(v) for v in options) or not (
         tolerance_m > 0 and tie_ratio >= 1 and tie_margin_m >= 0
     ):
         msg = (
@@ -269,9 +269,7 @@ def snap_point(
             f"tie_margin_m={tie_margin_m!r}"
         )
         raise InputError(msg)
-    if expected_area_km2 is not None and not (
-        _is_real(expected_area_km2) and expected_area_km2 > 0
-    ):
+    if expected_area_km2 is not None and not (is_real(expected_area_km2) and expected_area_km2 > 0):
         msg = f"expected_area_km2 must be > 0, got {expected_area_km2!r}"
         raise InputError(msg)
     if net.n == 0:
