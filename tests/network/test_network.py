@@ -967,3 +967,46 @@ def test_label_down_matches_a_loop_down_the_network(seed):
     assert got.tolist() == want.tolist()
     assert (got < 0).any()
     assert (got[at < 0] >= 0).any()  # labels passed up from below
+
+
+@pytest.mark.parametrize(
+    ("exits", "got"),
+    [
+        ({1: "half"}, r"share\(s\) \{1: 'half'\} that are no number in \(0, 1\]"),
+        ({1: 1.5}, r"share\(s\) \{1: 1\.5\} that are no number in \(0, 1\]"),
+        ({1: float("nan")}, r"share\(s\) \{1: nan\} that are no number in \(0, 1\]"),
+        ({1: True}, r"share\(s\) \{1: True\} that are no number in \(0, 1\]"),
+        ({9: 0.2}, r"key\(s\) \[9\] that are no node of the graph"),
+        (
+            {9: 0.2, 1: -0.2},
+            r"key\(s\) \[9\] that are no node of the graph and share\(s\) \{1: -0\.2\} that",
+        ),
+    ],
+)
+def test_from_networkx_names_g_graph_exits_in_its_errors(exits, got):
+    # a bad share of G.graph["exits"] was refused as a row of the bifurcation table, named
+    # by reach only ("bifurcation column 'fraction' must hold numbers, got [half] at row(s)
+    # [2]", "fractions must lie in (0, 1]; reach(es) [1]"); NaN and True went into the
+    # sums ("must sum to 1 per reach"); a key that is no node was ignored
+    g = nx.DiGraph(crs=CRS, exits=exits)
+    for i in (1, 2, 3):
+        g.add_node(i, geometry=_line(0, 0, 1000, 0))
+    g.add_edge(1, 2, fraction=0.5)
+    g.add_edge(1, 3, fraction=0.3)
+    with pytest.raises(
+        InputError,
+        match=r"^G.graph\['exits'\] maps a splitting reach \(a node\) to the share of its water "
+        rf"that leaves the network, a number in \(0, 1\]; got {got}.*Fix them, or leave out a "
+        r"reach none of whose water leaves the network$",
+    ):
+        from_networkx(g)
+    # a list raised a raw TypeError
+    g.graph["exits"] = [1]
+    with pytest.raises(InputError, match=r"^G.graph\['exits'\] must be a dict \{reach_id: share"):
+        from_networkx(g)
+    # a good share (also as text, as an edge's fraction) leaves the network
+    for share in (0.2, "0.2"):
+        g.graph["exits"] = {1: share}
+        bif = from_networkx(g).bifurcations
+        assert bif is not None
+        assert bif["fraction"].tolist() == pytest.approx([0.5, 0.3, 0.2])

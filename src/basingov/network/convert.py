@@ -6,6 +6,7 @@ Inverse pairs (``network_to_gdf`` / ``network_from_gdf``, ``to_networkx`` /
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -170,8 +171,10 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
         If ``G.graph`` has no ``crs``.
     InputError
         If the nodes, or the values of ``G.graph["main_downstream"]``, are not integer
-        reach ids, the nodes carry no ``geometry``, or the ``fraction`` of a splitting
-        reach's edge is no number in (0, 1] (text, NaN, a bool).
+        reach ids, the nodes carry no ``geometry``, the ``fraction`` of a splitting
+        reach's edge is no number in (0, 1] (text, NaN, a bool), or ``G.graph["exits"]``
+        (the share of a splitting reach's water that leaves the network) is no dict of
+        nodes to such numbers.
 
     Examples
     --------
@@ -203,7 +206,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     rid = dict(zip(nodes, node_ids.tolist(), strict=True))
     data["reach_id"] = node_ids
     main_ds = _main_downstream(g)
-    exits: dict[int, float] = dict(g.graph.get("exits", {}))
+    exits = _exits(g)
     bif_rows: list[tuple[int, int, float]] = []
     bad_fractions: list[str] = []
     ds = []
@@ -259,6 +262,42 @@ def _edge_fraction(f: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if 0 < x <= 1 and not isinstance(f, bool | np.bool_) else None
+
+
+def _exits(g: nx.DiGraph) -> dict[Any, float]:
+    """``G.graph["exits"]``: nodes to the share of their water leaving the network, checked.
+
+    A share that was no number ("half") or out of (0, 1] was refused only as a row of the
+    bifurcation table, named by reach ("bifurcation column 'fraction' must hold numbers",
+    "must sum to 1 per reach"); NaN or True went into those sums, a key that is no node
+    was ignored and a list raised a raw TypeError. A share is read as an edge's fraction
+    (:func:`_edge_fraction`): numbers as text are taken, None is an equal share.
+    """
+    exits = g.graph.get("exits")
+    if exits is None:
+        return {}
+    if not isinstance(exits, Mapping):
+        msg = (
+            "G.graph['exits'] must be a dict {reach_id: share} of the water of a splitting "
+            f"reach that leaves the network, got {exits!r} ({type(exits).__name__})"
+        )
+        raise InputError(msg)
+    shares = {k: _edge_fraction(v) for k, v in exits.items()}
+    unknown = [k for k in exits if k not in g]
+    bad = {k: exits[k] for k, f in shares.items() if f is None}
+    got = []
+    if unknown:
+        got.append(f"key(s) {unknown[:5]} that are no node of the graph")
+    if bad:
+        got.append(f"share(s) {dict(list(bad.items())[:5])} that are no number in (0, 1]")
+    if got:
+        msg = (
+            "G.graph['exits'] maps a splitting reach (a node) to the share of its water that "
+            f"leaves the network, a number in (0, 1]; got {' and '.join(got)}. Fix them, or "
+            "leave out a reach none of whose water leaves the network"
+        )
+        raise InputError(msg)
+    return {k: float(f) for k, f in shares.items() if f is not None}
 
 
 def _main_downstream(g: nx.DiGraph) -> dict[Any, int]:
