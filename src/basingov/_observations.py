@@ -39,6 +39,7 @@ __all__ = [
     "conversion_factor",
     "discharge_samples",
     "normalise_observations",
+    "not_used",
     "read_observation_rows",
     "read_observations",
 ]
@@ -305,13 +306,31 @@ def parameter_stations(df: pd.DataFrame, mask: np.ndarray, n: int = 10) -> str:
     return "; ".join(parts)
 
 
+def not_used(obs: pd.DataFrame) -> np.ndarray:
+    """Mark the rows whose ``flag`` is one of :data:`EXCLUDED_FLAGS`.
+
+    Such values stay in the table as published; the classes, trends, mass balance and
+    the gauges' flows leave them out. A table without a ``flag`` column has none.
+
+    Examples
+    --------
+    >>> not_used(pd.DataFrame({"flag": ["", "implausible_in_source", "<"]})).tolist()
+    [False, True, False]
+    >>> not_used(pd.DataFrame({"value": [1.0]})).tolist()
+    [False]
+    """
+    if "flag" not in obs.columns:
+        return np.zeros(len(obs), dtype=bool)
+    return obs["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy(dtype=bool)
+
+
 def _impossible_values(df: pd.DataFrame, canon: np.ndarray) -> list[str]:
     """Problems of values no measurement can have: negative concentrations, infinities.
 
     Rows flagged with one of :data:`EXCLUDED_FLAGS` are kept as published and not used,
     so they are not problems.
     """
-    used = ~df["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
+    used = ~not_used(df)
     v = df["value"].to_numpy(dtype=np.float64)
     conc = canon & ~df["parameter"].isin(["pH", "Q"]).to_numpy()
     out = []
@@ -589,5 +608,5 @@ def discharge_samples(path: str | Path) -> pd.DataFrame:
     [['A', 2.8316846592, 'm3/s']]
     """
     obs = read_observations(path)
-    used = (obs["parameter"] == "Q") & ~obs["flag"].isin(list(EXCLUDED_FLAGS))
+    used = (obs["parameter"] == "Q") & ~not_used(obs)
     return obs[used & obs["value"].notna()]

@@ -27,7 +27,7 @@ from basingov.monitoring.standards import available_standards, get_standard
 from basingov.monitoring.stations import match_sections, read_station_table, snap_stations
 from basingov.monitoring.trends import TREND_COLUMNS, trend_tests
 from basingov.monitoring.units import (
-    EXCLUDED_FLAGS,
+    not_used,
     parameter_stations,
     read_observations,
     text,
@@ -227,8 +227,8 @@ def observation_problems(
 
 
 def excluded_values(obs: pd.DataFrame, *, observations: Any = "observations") -> str:
-    """Say which values a flag of :data:`EXCLUDED_FLAGS` leaves out (``""`` if none)."""
-    flagged = obs["flag"].isin(list(EXCLUDED_FLAGS)).to_numpy()
+    """Say which values :func:`~basingov.monitoring.units.not_used` leaves out (``""`` if none)."""
+    flagged = not_used(obs)
     if not flagged.any():
         return ""
     flags = " or ".join(map(repr, sorted(set(obs.loc[flagged, "flag"]))))
@@ -394,7 +394,7 @@ def _station_table(
     g = obs.groupby("station_id")
     # every row of the table, as published; of them, the values the assessments leave out
     out["n_observations"] = sid.map(g.size()).fillna(0).astype(int).to_numpy()
-    unused = obs[obs["flag"].isin(list(EXCLUDED_FLAGS))].groupby("station_id").size()
+    unused = obs[not_used(obs)].groupby("station_id").size()
     out["n_not_used"] = sid.map(unused).fillna(0).astype(int).to_numpy()
     # the same sets from one row per station and parameter
     pairs = obs.drop_duplicates(["station_id", "parameter"]).groupby("station_id")["parameter"]

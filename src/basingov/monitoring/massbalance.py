@@ -30,7 +30,7 @@ from basingov._checks import require_columns
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads import station_loads
 from basingov.monitoring.sections import period_label
-from basingov.monitoring.units import EXCLUDED_FLAGS
+from basingov.monitoring.units import not_used
 
 __all__ = ["LOAD_PARAMETERS", "MassBalance", "mass_balance", "station_load_table"]
 
@@ -96,7 +96,7 @@ def station_load_table(
         "mean_flow_m3s",
         "flow_weighted_conc_mg_l",
     ]
-    obs = observations[~observations["flag"].isin(list(EXCLUDED_FLAGS))]
+    obs = observations[~not_used(observations)]
     q = obs[obs["parameter"] == "Q"].groupby(["station_id", "time"])["value"].mean()
     conc = obs[obs["parameter"].isin(parameters) & obs["value"].notna()]
     if q.empty or conc.empty:

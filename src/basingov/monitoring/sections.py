@@ -27,7 +27,7 @@ from basingov.monitoring.standards import (
     exceedance_ratio,
     get_standard,
 )
-from basingov.monitoring.units import EXCLUDED_FLAGS, text
+from basingov.monitoring.units import not_used, text
 
 __all__ = [
     "PERIODS",
@@ -197,7 +197,7 @@ def period_classes(
     target_rank = class_rank(target_class, standard=standard)
     for sid, body in water_body.items():  # "Lake" or "sea" was taken for a river
         check_choice(body, WATER_BODIES, name=f"water_body of station {sid!r}")
-    obs = observations[~observations["flag"].isin(list(EXCLUDED_FLAGS))]
+    obs = observations[~not_used(observations)]
     obs = obs[obs["value"].notna()]
     lakes = [k for k, v in water_body.items() if v == "lake"]
     is_lake = obs["station_id"].isin(lakes).to_numpy()

@@ -25,7 +25,7 @@ from scipy.special import ndtr, ndtri
 
 from basingov._checks import require_columns
 from basingov.errors import InputError
-from basingov.monitoring.units import EXCLUDED_FLAGS
+from basingov.monitoring.units import not_used
 
 __all__ = ["TREND_COLUMNS", "trend_test", "trend_tests"]
 
@@ -312,9 +312,7 @@ def trend_tests(
     require_columns(
         observations, need, what="the observation table", hint=f"the long format has {need}"
     )
-    obs = observations
-    if "flag" in obs.columns:
-        obs = obs[~obs["flag"].isin(list(EXCLUDED_FLAGS))]
+    obs = observations[~not_used(observations)]
     if parameters is not None:
         obs = obs[obs["parameter"].isin(parameters)]
     rows = []
