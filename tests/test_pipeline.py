@@ -46,13 +46,15 @@ CONTRACT_LAYERS = {"reaches", "jurisdictions", "crossings", "boundary_reaches", 
 @pytest.fixture(scope="module")
 def thames_run(shipped_run) -> Path:
     shared = shipped_run("thames")
-    # 5 Thames Initiative sites have no coordinates and one has no stream of its size, and
-    # the data flag 12 values of the source as impossible: the run issues these warnings
-    # and no other (the land-cover raster, which ended at 51.2 N, inside the basin, now
-    # covers it: tests/test_data_files.py)
+    # 5 Thames Initiative sites have no coordinates and one has no stream of its size, the
+    # data flag 12 values of the source as impossible, and the runoff fit leaves out two
+    # gauges whose snapped reach drains another area: the run issues these warnings and no
+    # other (the land-cover raster, which ended at 51.2 N, inside the basin, now covers it:
+    # tests/test_data_files.py)
     expected = [
         r"6 of 23 station\(s\) left unsnapped",
         r"12 value\(s\) flagged 'implausible_in_source' are not used",
+        r"2 gauge\(s\) left out of the runoff fit",
     ]
     for w in shared.warnings:
         assert issubclass(w.category, BasingovWarning), w
@@ -115,6 +117,28 @@ def test_output_contract(thames_run: Path) -> None:
     assert "apportioned" in summary["network"]["source"] or summary["network"]["derived"]
     assert (out / "run.log").read_text().count("stage overlay done") == 1
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_gauges_left_out_of_the_runoff_fit_are_warned_of(thames_run: Path) -> None:
+    # the fit leaves out the Pang at Tidmarsh (TC12: its reach drains 4,396 km2 against
+    # 171 km2 at NRFA) and The Cut at Paley Street (TC15: 22 km2 against 50); before,
+    # only the notes of discharge_check.csv said so. Now one warning, in summary.json and
+    # run.log, names both with the areas
+    summary = json.loads((thames_run / "summary.json").read_text())
+    gauge_warnings = [m for m in summary["warnings"] if "left out of the runoff fit" in m]
+    assert gauge_warnings == [
+        "2 gauge(s) left out of the runoff fit (their catchments take the depth of the next "
+        "gauge downstream, or the basin's; discharge_check.csv notes each): 2 whose snapped "
+        "reach's upstream area is off the published catchment area by more than a factor "
+        "1.5: TC12 (4396 km2 vs 171 km2 published, 350 m away), TC15 (22 km2 vs 50 km2 "
+        "published, 1361 m away)"
+    ]
+    log = (thames_run / "run.log").read_text()
+    assert log.count("left out of the runoff fit") == 1
+    assert f"warning (BasingovWarning): {gauge_warnings[0]}" in log
+    notes = pd.read_csv(thames_run / "tables" / "discharge_check.csv").set_index("gauge_id")
+    assert notes.loc["TC12", "note"].startswith("not used: snapped upstream area 4396 km2")
+    assert notes.loc["TC15", "note"].startswith("not used: snapped upstream area 22 km2")
 
 
 def test_unit_shares_sum_to_one_per_level(thames_run: Path) -> None:

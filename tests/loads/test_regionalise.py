@@ -8,7 +8,7 @@ import pytest
 from pyproj import Transformer
 from shapely import LineString
 
-from basingov.errors import InputError
+from basingov.errors import BasingovWarning, InputError
 from basingov.network import network_from_table, regionalise_runoff
 
 _TO_LL = Transformer.from_crs(3035, 4326, always_xy=True)
@@ -61,7 +61,8 @@ def test_area_check_and_negative_increment():
         _gauge("out", x0, y0, 10.0, 1000.0),
         _gauge("wrong", x0, y0 + 20000, 1.0, 5000.0),  # published area far from 100 km2
     ])  # fmt: skip
-    _, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    with pytest.warns(BasingovWarning, match=r"1 gauge\(s\) left out .* wrong \(100 km2 vs"):
+        _, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
     c = chk.set_index("gauge_id")
     assert c.loc["out", "negative_increment"]
     assert "set to 0" in c.loc["out", "note"]
@@ -83,7 +84,8 @@ def test_empty_table_and_coordinates_as_text():
     # a coordinate that is no number raised a raw ValueError; that gauge is now not snapped
     g["lon"] = g["lon"].astype(object)
     g.loc[0, "lon"] = "n/a"
-    net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    with pytest.warns(BasingovWarning, match=r"1 whose lon/lat are no coordinates: up \(nan, "):
+        net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
     assert chk["note"].iloc[0].startswith("not snapped: the point must be finite")
     assert net2.reaches["discharge_m3s"].iloc[2] == pytest.approx(10.0)
     g.loc[0, "lon"] = str(_TO_LL.transform(x0, y0 + 10000)[0])  # numbers as text are taken
@@ -142,3 +144,45 @@ def test_a_gauge_inside_its_reach_leaves_the_gauge_below_exact():
     assert net2.reaches["discharge_m3s"].tolist() == pytest.approx([2.0, 8.0, 10.0])
     per_year = 365.25 * 86400 * 1000 / 1e6  # m3/s per km2 -> mm/yr
     assert c.loc["out", "runoff_mm_year"] == pytest.approx(2.0 / 600 * per_year)
+
+
+def test_gauges_left_out_are_warned_of_once_with_plain_notes():
+    """One warning names every gauge the fit leaves out and why; the notes state facts.
+
+    Before, the fit left such gauges out with a note in the check table only, and a gauge
+    beyond the tolerance got snap_point's advice for an interactive user as its note
+    ("raise the tolerance (tolerance_m=; CLI --tolerance) ...").
+    """
+    net, (x0, y0) = _net()
+    g = pd.DataFrame([
+        _gauge("out", x0, y0, 10.0, 1000.0),
+        _gauge("far", x0 + 5000, y0 + 15000, 1.0, 250.0),  # 5 km east of reach 2
+        _gauge("wrong", x0, y0 + 20000, 1.0, 5000.0),  # reach 1 drains 100 km2
+        _gauge("twin", x0 + 10, y0 + 5, 9.0, 1000.0),  # the reach of 'out' again
+    ])  # fmt: skip
+    with pytest.warns(BasingovWarning) as rec:
+        net2, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    assert len(rec) == 1
+    msg = str(rec[0].message)
+    assert msg.startswith("3 gauge(s) left out of the runoff fit"), msg
+    assert "discharge_check.csv notes each" in msg
+    assert "1 more than 3000 m from any reach (nearest reach): far (5.0 km)" in msg
+    assert (
+        "1 whose snapped reach's upstream area is off the published catchment area by more "
+        "than a factor 1.5: wrong (100 km2 vs 5000 km2 published, 0 m away)"
+    ) in msg
+    assert "1 on a reach another gauge already holds: twin (reach of out)" in msg
+    notes = chk.set_index("gauge_id")["note"]
+    assert notes["far"] == (
+        "not snapped: nearest reach 5000 m away, beyond the snapping tolerance of 3000 m"
+    )
+    assert notes["wrong"] == "not used: snapped upstream area 100 km2 vs published 5000 km2"
+    assert notes["twin"] == "second gauge on the same reach: not used"
+    assert notes["out"] == ""
+    # the gauge used is fitted as before
+    assert net2.reaches["discharge_m3s"].iloc[2] == pytest.approx(10.0)
+    # "ignore": the notes only; an unknown choice is refused
+    _, chk2 = regionalise_runoff(net, g, runoff_mm_year=300.0, on_left_out="ignore")
+    pd.testing.assert_frame_equal(chk, chk2)
+    with pytest.raises(InputError, match=r"on_left_out.*'warn'"):
+        regionalise_runoff(net, g, runoff_mm_year=300.0, on_left_out="raise")

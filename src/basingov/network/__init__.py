@@ -40,6 +40,7 @@ from basingov.network.navigation import (
     SnapResult,
     UpstreamMode,
     navigate,
+    nearest_reach_m,
     snap_point,
 )
 from basingov.network.partition import sub_basins, upstream_first_order
@@ -74,6 +75,7 @@ __all__ = [
     "lake_reaches",
     "mark_lakes",
     "navigate",
+    "nearest_reach_m",
     "network_from_gdf",
     "network_from_table",
     "network_to_gdf",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ from basingov.network.hydrology import DEFAULT_RUNOFF_MM_YEAR
 from basingov.network.lakes import LakeInfo, lake_polygons, mark_lakes
 from basingov.network.naming import names_from_lines
 from basingov.network.regionalise import gauge_table, gauge_value_problems, regionalise_runoff
+
+if TYPE_CHECKING:
+    from basingov.network.regionalise import OnLeftOut
 
 __all__ = ["assemble_network", "gauge_key_problems", "read_gauges", "regionalise_to_gauges"]
 
@@ -75,7 +79,7 @@ def assemble_network(
 
 
 def regionalise_to_gauges(
-    config: BasinConfig, net: RiverNetwork
+    config: BasinConfig, net: RiverNetwork, *, on_left_out: OnLeftOut = "warn"
 ) -> tuple[RiverNetwork, pd.DataFrame | None]:
     """Fit the network's runoff to the basin's gauges (``[hydraulics] gauges``), if it has any.
 
@@ -89,6 +93,10 @@ def regionalise_to_gauges(
         The basin configuration.
     net
         One of its networks (:func:`assemble_network`).
+    on_left_out
+        ``"warn"`` (a run): one :class:`~basingov.errors.BasingovWarning` naming the
+        gauges the fit leaves out and why; ``"ignore"``: the check table's notes only
+        (:func:`basingov.network.regionalise_runoff`).
 
     Returns
     -------
@@ -123,6 +131,7 @@ def regionalise_to_gauges(
         velocity_b=h.velocity_b,
         lake_velocity_ms=h.lake_velocity_ms,
         require_area=h.gauge_areas is not None,
+        on_left_out=on_left_out,
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "SnapResult",
     "UpstreamMode",
     "navigate",
+    "nearest_reach_m",
     "snap_point",
 ]
 
@@ -278,18 +279,14 @@ def snap_point(
     x, y = _from_wgs84(net.crs).transform(lon, lat)
     pt = shapely.Point(x, y)
     lines = net.reaches.geometry.to_numpy()
-    target = lines
-    if "catchment" in net.reaches.columns:
-        target = np.asarray(net.reaches["catchment"].to_numpy())
+    target = _snap_targets(net)
     tree = _tree(net, target)
     cand = tree.query(pt, predicate="dwithin", distance=tolerance_m)
     if cand.size == 0:
-        near = tree.query_nearest(pt)
-        dmin = float(shapely.distance(pt, target[near[0]])) if near.size else float("nan")
         msg = (
             f"no reach within {tolerance_m:g} m of ({lon}, {lat}); the nearest is "
-            f"{dmin:.0f} m away: raise the tolerance (tolerance_m=; CLI --tolerance) or "
-            "check the coordinates (LON,LAT order)"
+            f"{nearest_reach_m(net, lon, lat):.0f} m away: raise the tolerance (tolerance_m=; "
+            "CLI --tolerance) or check the coordinates (LON,LAT order)"
         )
         raise EmptyResultError(msg)
     d = shapely.distance(pt, target[cand])
@@ -319,6 +316,50 @@ def snap_point(
         x=float(shapely.get_x(near_pt)),
         y=float(shapely.get_y(near_pt)),
     )
+
+
+def nearest_reach_m(net: RiverNetwork, lon: float, lat: float) -> float:
+    """Distance from a lon/lat point to the nearest reach, as :func:`snap_point` measures it.
+
+    To the reach lines, or to the catchment polygons where the network has a
+    ``catchment`` column (0 inside one); NaN for an empty network.
+
+    Parameters
+    ----------
+    net
+        The network.
+    lon, lat
+        Point in WGS84 degrees (finite).
+
+    Returns
+    -------
+    float
+        Metres, in the network CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> from pyproj import Transformer
+    >>> from basingov.network import network_from_table
+    >>> t = gpd.GeoDataFrame({"reach_id": [1], "downstream_id": [-1]},
+    ...     geometry=[LineString([(4e6, 3e6 - 4200), (4.01e6, 3e6 - 4200)])], crs="EPSG:3035")
+    >>> lon, lat = Transformer.from_crs(3035, 4326, always_xy=True).transform(4e6, 3e6)
+    >>> round(nearest_reach_m(network_from_table(t), lon, lat))
+    4200
+    """
+    x, y = _from_wgs84(net.crs).transform(lon, lat)
+    pt = shapely.Point(x, y)
+    target = _snap_targets(net)
+    near = _tree(net, target).query_nearest(pt)
+    return float(shapely.distance(pt, target[near[0]])) if near.size else float("nan")
+
+
+def _snap_targets(net: RiverNetwork) -> np.ndarray:
+    """Return what a point snaps to: the reaches' catchments where there are any, else lines."""
+    if "catchment" in net.reaches.columns:
+        return np.asarray(net.reaches["catchment"].to_numpy())
+    return net.reaches.geometry.to_numpy()
 
 
 _TRANSFORMERS: dict[tuple[str, int], Transformer] = {}

@@ -14,7 +14,7 @@ gauge keep the basin depth. Discharge is then accumulated down the network,
 negative increment (a gauge carrying less than the gauges above it, e.g. because of a
 mislocated station) gets depth 0 and is flagged. A gauge with a published area that snaps
 to a reach whose upstream area differs by more than a factor ``max_area_ratio`` is not
-used (noted in the check table).
+used, nor is one too far from every reach (noted in the check table, and warned of once).
 
 Held-out skill: each gauge is also predicted with itself left out (its increment merges
 into the next gauge downstream), which shows what the regionalisation gives where no
@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
-from basingov._checks import require_columns
+from basingov._checks import check_choice, require_columns
 from basingov._observations import discharge_samples
 from basingov._stations import read_station_table
 from basingov._tables import check_table, read_table
-from basingov.errors import EmptyResultError, InputError
+from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.network._container import RiverNetwork
 from basingov.network._kernels import label_down
 from basingov.network.hydrology import (
@@ -45,10 +46,11 @@ from basingov.network.hydrology import (
     accumulate,
     velocity_from_discharge,
 )
-from basingov.network.navigation import snap_point
+from basingov.network.navigation import nearest_reach_m, snap_point
 
 __all__ = [
     "GAUGE_COLUMNS",
+    "OnLeftOut",
     "gauge_table",
     "gauge_value_problems",
     "regionalise_runoff",
@@ -56,6 +58,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: What :func:`regionalise_runoff` does about gauges it leaves out of the fit.
+OnLeftOut = Literal["warn", "ignore"]
+_ON_LEFT_OUT: tuple[str, ...] = get_args(OnLeftOut)
 
 #: Required columns of a gauge table.
 GAUGE_COLUMNS: tuple[str, ...] = ("gauge_id", "lon", "lat", "mean_discharge_m3s")
@@ -335,6 +341,38 @@ def gauge_value_problems(gauges: pd.DataFrame) -> list[str]:
     return problems
 
 
+@dataclasses.dataclass
+class _LeftOut:
+    """The gauges :func:`regionalise_runoff` leaves out, by reason, each ``"id (details)"``."""
+
+    far: list[str] = dataclasses.field(default_factory=list)
+    unsnapped: list[str] = dataclasses.field(default_factory=list)
+    mismatch: list[str] = dataclasses.field(default_factory=list)
+    second: list[str] = dataclasses.field(default_factory=list)
+
+    def message(self, *, tolerance_m: float, max_area_ratio: float) -> str:
+        """Say which gauges are left out and why, in one text (``""`` if none)."""
+        reasons = [
+            (self.far, f"more than {tolerance_m:g} m from any reach (nearest reach)"),
+            (self.unsnapped, "whose lon/lat are no coordinates"),
+            (
+                self.mismatch,
+                "whose snapped reach's upstream area is off the published catchment area by "
+                f"more than a factor {max_area_ratio:g}",
+            ),
+            (self.second, "on a reach another gauge already holds"),
+        ]
+        parts = [f"{len(ids)} {why}: " + ", ".join(ids) for ids, why in reasons if ids]
+        if not parts:
+            return ""
+        total = sum(len(ids) for ids, _ in reasons)
+        return (
+            f"{total} gauge(s) left out of the runoff fit (their catchments take the depth "
+            "of the next gauge downstream, or the basin's; discharge_check.csv notes each): "
+            + "; ".join(parts)
+        )
+
+
 def regionalise_runoff(
     net: RiverNetwork,
     gauges: pd.DataFrame,
@@ -346,6 +384,7 @@ def regionalise_runoff(
     lake_velocity_ms: float | None = None,
     max_area_ratio: float = 1.5,
     require_area: bool = False,
+    on_left_out: OnLeftOut = "warn",
 ) -> tuple[RiverNetwork, pd.DataFrame]:
     """Set each reach's mean discharge from runoff depths fitted to gauges.
 
@@ -368,6 +407,14 @@ def regionalise_runoff(
         Largest ratio between snapped and published area for a gauge to be used.
     require_area
         Leave out gauges without a published area (their snap cannot be checked).
+    on_left_out
+        ``"warn"``: one :class:`~basingov.errors.BasingovWarning` naming every gauge left
+        out because no reach lies within ``tolerance_m`` (or its lon/lat are no
+        coordinates), its snapped reach's upstream area is off its published one by more
+        than ``max_area_ratio``, or another gauge already holds its reach, with the
+        distances and areas (the gauges without a published area under ``require_area``
+        are left out as asked, without a warning); ``"ignore"``: the check table's notes
+        only.
 
     Returns
     -------
@@ -385,7 +432,13 @@ def regionalise_runoff(
         If the table has no rows or lacks a column, a flow is not positive or a given
         area not a number > 0 (:func:`gauge_value_problems`), the network has no local
         areas, or ``runoff_mm_year`` < 0, ``tolerance_m`` <= 0 or
-        ``max_area_ratio`` < 1 (each would leave every gauge unused).
+        ``max_area_ratio`` < 1 (each would leave every gauge unused), or ``on_left_out``
+        is not one of :data:`OnLeftOut`.
+
+    Warns
+    -----
+    BasingovWarning
+        With ``on_left_out="warn"``, once, if gauges are left out (see above).
 
     Examples
     --------
@@ -416,6 +469,7 @@ def regionalise_runoff(
             f"max_area_ratio={max_area_ratio}"
         )
         raise InputError(msg)
+    check_choice(on_left_out, _ON_LEFT_OUT, name="on_left_out")
     q = pd.to_numeric(gauges["mean_discharge_m3s"], errors="coerce").to_numpy(dtype=float)
     # coordinates that are no numbers become NaN: the gauge is noted 'not snapped'
     lons = pd.to_numeric(gauges["lon"], errors="coerce").to_numpy(dtype=float)
@@ -433,7 +487,8 @@ def regionalise_runoff(
         raise InputError(msg)
     rows: list[dict[str, Any]] = []
     pos_l, q_l, a_l, keep = [], [], [], []
-    seen: set[int] = set()
+    seen: dict[int, str] = {}
+    left_out = _LeftOut()
     for k, g in enumerate(gauges.itertuples(index=False)):
         rec: dict[str, Any] = {
             "gauge_id": str(g.gauge_id),
@@ -453,8 +508,18 @@ def regionalise_runoff(
                 net, float(lons[k]), float(lats[k]), tolerance_m=tolerance_m,
                 expected_area_km2=None if np.isnan(area_pub[k]) else float(area_pub[k]),
             )  # fmt: skip
-        except (EmptyResultError, InputError) as exc:
+        except EmptyResultError:  # no reach within the tolerance (the network has reaches)
+            d = nearest_reach_m(net, float(lons[k]), float(lats[k]))
+            rec["note"] = (
+                f"not snapped: nearest reach {d:.0f} m away, beyond the snapping tolerance "
+                f"of {tolerance_m:g} m"
+            )
+            left_out.far.append(f"{rec['gauge_id']} ({d / 1000:.1f} km)")
+            rows.append(rec)
+            continue
+        except InputError as exc:  # lon/lat that are no coordinates
             rec["note"] = f"not snapped: {exc}"
+            left_out.unsnapped.append(f"{rec['gauge_id']} ({lons[k]}, {lats[k]})")
             rows.append(rec)
             continue
         rec.update(reach_id=s.reach_id, snap_distance_m=s.distance_m,
@@ -465,18 +530,26 @@ def regionalise_runoff(
                 f"not used: snapped upstream area {s.upstream_area_km2:.0f} km2 vs published "
                 f"{area_pub[k]:.0f} km2"
             )
+            left_out.mismatch.append(
+                f"{rec['gauge_id']} ({s.upstream_area_km2:.0f} km2 vs {area_pub[k]:.0f} km2 "
+                f"published, {s.distance_m:.0f} m away)"
+            )
             rows.append(rec)
             continue
         if s.position in seen:
             rec["note"] = "second gauge on the same reach: not used"
+            left_out.second.append(f"{rec['gauge_id']} (reach of {seen[s.position]})")
             rows.append(rec)
             continue
-        seen.add(s.position)
+        seen[s.position] = rec["gauge_id"]
         pos_l.append(s.position)
         q_l.append(q[k])
         a_l.append(s.upstream_area_km2)
         keep.append(len(rows))
         rows.append(rec)
+    msg = left_out.message(tolerance_m=tolerance_m, max_area_ratio=max_area_ratio)
+    if msg and on_left_out == "warn":
+        warnings.warn(msg, BasingovWarning, stacklevel=2)
     pos = np.asarray(pos_l, dtype=np.int64)
     qo = np.asarray(q_l, dtype=float)
     ap = np.asarray(a_l, dtype=float)
