@@ -80,7 +80,8 @@ def test_thames_discharge_regionalised(thames):
     used = d[d["modelled_m3s"].notna()]
     assert len(used) == 12
     assert (used["residual_pct"].abs() < 1e-6).all(), used["residual_pct"].to_dict()
-    # the Pang's DEM catchment is 11 km2 against 171 km2 at NRFA: it must not be used
+    # the Pang's gauge snaps (350 m away) to a reach draining 4,396 km2 against the Pang's
+    # 171 km2 at NRFA: it must not be used
     assert d.loc["TC12", "note"].startswith("not used")
     # Wallingford's sampled mean flow (33.6 m3/s) is 7.6 m3/s more than its five gauged
     # branches deliver, from some 85 km2 between them: the fit gives its increment 1,177
