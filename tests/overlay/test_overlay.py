@@ -177,6 +177,86 @@ def test_reach_on_border_boundary_and_no_crossings():
     assert list(far.columns[:5]) == ["reach_id", "level", "level_name", "left_jur", "right_jur"]
 
 
+def _on_border_case(order: list[int]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Countries X (west) and Y (east), states A in X and B in Y, border x = 20 km.
+
+    B's edge has a vertex at (20000, 25000) that A's lacks. Reach 1 lies on the border for
+    its whole 15 km; reach 2 runs 10 km on it, then into A; reach 3 runs in A; reach 4
+    runs 5 km on the border, then 5 km south of both (outside); ``order`` orders the rows.
+    """
+    rows = [
+        ("X", "West", 0, "country", "", box(0, 0, 20000, 50000)),
+        ("Y", "East", 0, "country", "", box(20000, 0, 40000, 50000)),
+        ("A", "Aa", 1, "state", "X", box(0, 0, 20000, 50000)),
+        ("B", "Bb", 1, "state", "Y", shapely.Polygon(
+            [(20000, 0), (40000, 0), (40000, 50000), (20000, 50000), (20000, 25000)])),
+    ]  # fmt: skip
+    jur = jur_layer([rows[k] for k in order])
+    t = reach_table(
+        {
+            1: (2, [(20000, 45000), (20000, 30000)]),
+            2: (3, [(20000, 30000), (20000, 20000), (10000, 15000)]),
+            3: (-1, [(10000, 15000), (10000, 5000)]),
+            4: (-1, [(20000, 5000), (20000, 0), (20000, -5000)]),
+        }
+    )
+    return t, jur
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0]])
+def test_reach_on_a_shared_border_is_counted_once(order):
+    """A stretch lying exactly on the border of two units is held by one, A (first id).
+
+    Both layers digitised from the same line (state lines on rivers): the stretch is in
+    the closed polygon of each side, and was counted in both (its length twice).
+    """
+    t, jur = _on_border_case(order)
+    pieces = split_reaches(t, jur, meander_tolerance_m=0)
+    # each stretch once: the pieces tile their reach
+    for rid, g in pieces.groupby("reach_id"):
+        line = t.geometry[t["reach_id"] == rid].iloc[0]
+        assert g["length_km"].sum() * 1000 == pytest.approx(line.length, abs=1e-6)
+        assert g["fraction_start"].iloc[0] == 0.0
+        assert g["fraction_end"].iloc[-1] == 1.0
+        np.testing.assert_array_equal(g["fraction_start"].to_numpy()[1:], g["fraction_end"][:-1])
+    got = list(zip(pieces["reach_id"], pieces["jur_country"], pieces["jur_state"], strict=True))
+    # the on-border stretches go to A (and its parent X), whatever the row order
+    assert got == [(1, "X", "A"), (2, "X", "A"), (3, "X", "A"), (4, "X", "A"), (4, "", "")]
+    np.testing.assert_allclose(pieces["length_km"], [15.0, 10.0 + np.hypot(10, 5), 10, 5, 5])
+    # the river-length shares add up to the river's length at every level
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 40000, 50000)], crs=CRS)
+    shares = unit_shares(jur, basin, pieces).set_index(["level_name", "jur_id"])
+    total = t.geometry.length.sum() / 1000
+    for lv in ("country", "state"):
+        assert shares.loc[lv, "river_length_km"].sum() == pytest.approx(total)
+    assert shares.loc[("state", "A"), "river_length_km"] == pytest.approx(total - 5)
+    assert shares.loc[("state", "B"), "river_length_km"] == 0.0
+    # the network: no crossing along the border; reach 1 forms the border (East on the left)
+    net = network_from_table(t.assign(local_area_km2=1.0).iloc[:3])
+    res = overlay_network(net, jur, basin)
+    assert res.crossings.empty
+    assert len(res.pieces) == 3
+    b = res.boundary_reaches
+    assert sorted(zip(b["reach_id"], b["left_jur"], b["right_jur"], strict=True)) == [
+        (1, "B", "A"),
+        (1, "Y", "X"),
+    ]
+
+
+def test_drop_shared_keeps_one_copy_of_each_stretch():
+    """Only parts covered by parts of a lower-ranked polygon go; a 0.5 mm part stays."""
+    from basingov.overlay.split import _drop_shared
+
+    # reach 0 (1 km): rank 1 holds [0, 0.5] in two parts, rank 0 all of it in one part,
+    # rank 1 also [0.5, 1]; reach 1 (1 km): a 0.5 mm part and the rest, both rank 1
+    reach = np.array([0, 0, 0, 0, 1, 1])
+    rank = np.array([1, 1, 0, 1, 1, 1])
+    fs = np.array([0.0, 0.25, 0.0, 0.5, 0.0, 5e-7])
+    fe = np.array([0.25, 0.5, 0.5, 1.0, 5e-7, 1.0])
+    drop = _drop_shared(reach, rank, np.column_stack([fs, fe]), np.full(6, 1000.0))
+    assert drop.tolist() == [True, True, False, False, False, False]
+
+
 def test_outside_pieces_are_reported(y_net):
     """Only A exists: the part of the network east of x=1000 is outside ("")."""
     jur = jur_layer([("A", "A", 0, "state", "", box(0, 0, 1000, 2000))])
@@ -818,13 +898,13 @@ def _cutter_polys() -> list[shapely.Geometry]:
     ]
 
 
-def _assert_split_equals_shapely(
-    lines: list[shapely.Geometry], polys: list, *, shared_m: float = 0.0
-) -> None:
+def _assert_split_equals_shapely(lines: list[shapely.Geometry], polys: list) -> None:
     """Pieces per (reach, polygon) and outside equal shapely's intersection / difference.
 
     Derived by hand: shapely (GEOS) is the reference the benchmark compares against; the
-    pieces of a (reach, polygon) pair are merged and normalised on both sides.
+    pieces of a (reach, polygon) pair are merged and normalised on both sides. A stretch
+    on the border of two polygons is held by the one listed first (ids ``P0, P1, ...``
+    sort in list order): each polygon's intersection less the polygons before it.
     """
     ids = [f"P{i}" for i in range(len(polys))]
     jur = jur_layer([(j, j, 0, "state", "", g) for j, g in zip(ids, polys, strict=True)])
@@ -836,8 +916,11 @@ def _assert_split_equals_shapely(
     }
     expected = {}
     for r, line in enumerate(lines):
-        for j, poly in zip(ids, polys, strict=True):
-            parts = shapely.get_parts(shapely.intersection(line, poly))
+        for k, (j, poly) in enumerate(zip(ids, polys, strict=True)):
+            held = shapely.intersection(line, poly)
+            if k:
+                held = shapely.difference(held, shapely.union_all(polys[:k]))
+            parts = shapely.get_parts(held)
             parts = parts[(shapely.get_type_id(parts) == 1) & (shapely.length(parts) > 0)]
             if parts.size:
                 expected[(r, j)] = shapely.normalize(shapely.line_merge(shapely.union_all(parts)))
@@ -847,12 +930,12 @@ def _assert_split_equals_shapely(
     assert set(got) == set(expected)
     for key, geom in expected.items():
         assert shapely.equals_exact(got[key], geom, tolerance=1e-9), (key, got[key], geom)
-    # pieces tile their reach, in order (a stretch on a shared border, ``shared_m`` long,
-    # is in both polygons)
+    # pieces tile their reach, in order, each stretch once (one on a shared border too)
     for r, g in pieces.groupby("reach_id"):
         assert g["fraction_start"].iloc[0] == 0.0
         assert g["fraction_end"].iloc[-1] == 1.0
-        np.testing.assert_allclose(g["length_km"].sum() * 1000, lines[r].length + shared_m)
+        np.testing.assert_array_equal(g["fraction_start"].to_numpy()[1:], g["fraction_end"][:-1])
+        np.testing.assert_allclose(g["length_km"].sum() * 1000, lines[r].length)
 
 
 def _fallback(lines: list[shapely.Geometry], polys: list) -> list[int]:
@@ -901,10 +984,10 @@ def test_cutter_touching_a_vertex_falls_back():
 
 
 def test_cutter_along_a_border_falls_back():
-    """A stretch on x = 1000 belongs to both A and B (as in shapely.intersection)."""
+    """A stretch on x = 1000, the border of A and B, is held once, by A (first id)."""
     lines = [LineString([(500, 200), (1000, 500), (1000, 1500), (1500, 1800)])]
     assert _fallback(lines, _cutter_polys()) == [0]
-    _assert_split_equals_shapely(lines, _cutter_polys(), shared_m=1000.0)
+    _assert_split_equals_shapely(lines, _cutter_polys())
     jur = jur_layer([("A", "A", 0, "state", "", _cutter_polys()[0])])
     reaches = gpd.GeoDataFrame({"reach_id": [0]}, geometry=lines, crs=CRS)
     pieces = split_reaches(reaches, jur, meander_tolerance_m=0)

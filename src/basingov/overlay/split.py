@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from basingov._arrays import concat_ranges
 from basingov.errors import InputError
 from basingov.overlay._common import (
     _CLIP_MIN_VERTICES,
@@ -25,7 +26,7 @@ from basingov.overlay._common import (
     _resolve_levels,
     _same_crs,
 )
-from basingov.overlay.cutter import cut_at_borders
+from basingov.overlay.cutter import _MIN_CUT_M, cut_at_borders
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -91,7 +92,7 @@ def _overlay_pairs(
 
 
 def _split_parts(
-    reach_geoms: NDArray[Any], poly_geoms: NDArray[Any]
+    reach_geoms: NDArray[Any], poly_geoms: NDArray[Any], poly_rank: NDArray[np.int64]
 ) -> tuple[
     NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
 ]:
@@ -100,8 +101,10 @@ def _split_parts(
     The numpy cutter (:func:`basingov.overlay.cutter.cut_at_borders`) resolves almost every
     reach; the few with an unsure contact with a border (a vertex on it, a stretch along
     it) are intersected with their candidate polygons by GEOS, and their stretches
-    outside every polygon come from :func:`_gap_parts`. Returns LineString pieces with
-    their reach and polygon positions and their fractions along the reach.
+    outside every polygon come from :func:`_gap_parts`. A stretch lying on the border of
+    two polygons is in both intersections; it is kept once, in the polygon of lowest
+    ``poly_rank`` (:func:`_drop_shared`). Returns LineString pieces with their reach and
+    polygon positions and their fractions along the reach.
     """
     cut = cut_at_borders(reach_geoms, poly_geoms)
     fb = cut.fallback
@@ -110,6 +113,10 @@ def _split_parts(
     fb_geoms = reach_geoms[fb]
     local = np.searchsorted(fb, cut.fb_reach)
     parts, idx, fs, fe = _overlay_pairs(fb_geoms[local], poly_geoms[cut.fb_poly])
+    reach_m = shapely.length(fb_geoms)[local[idx]]
+    frac = np.column_stack([fs, fe])
+    keep = ~_drop_shared(local[idx], poly_rank[cut.fb_poly[idx]], frac, reach_m)
+    parts, idx, fs, fe = parts[keep], idx[keep], fs[keep], fe[keep]
     preach = local[idx].astype(np.int64)
     gparts, greach = _gap_parts(fb_geoms, parts, preach, poly_geoms)
     gfs, gfe = _fractions(fb_geoms[greach], gparts)
@@ -122,6 +129,43 @@ def _split_parts(
         np.concatenate([cut.fs, fs, gfs]),
         np.concatenate([cut.fe, fe, gfe]),
     )
+
+
+def _drop_shared(
+    reach: NDArray[np.int64],
+    rank: NDArray[np.int64],
+    frac: NDArray[np.float64],
+    reach_m: NDArray[np.float64],
+) -> NDArray[np.bool_]:
+    """Parts that repeat a stretch of their reach held by a polygon of lower ``rank``.
+
+    ``frac`` holds each part's fractions along its reach (start, end), ``reach_m`` the
+    reach's length.
+
+    A stretch of a reach lying on the border of two polygons is in the intersection of
+    the reach with each of them (a polygon holds its boundary). GEOS cuts the lines it
+    returns where they reach or leave a polygon's boundary, so such a stretch is a part
+    of its own in both. A part is dropped when parts of polygons of lower rank, on the
+    same reach, overlap it and cover all of it (along the reach, to :data:`_MIN_CUT_M`):
+    each stretch is then held once. Only overlapping pairs are compared (the parts sorted
+    along each reach).
+    """
+    order = np.lexsort((frac[:, 1], frac[:, 0], reach))
+    r, k, m = reach[order], rank[order], reach_m[order]
+    a, b = frac[order, 0], frac[order, 1]
+    # overlapping pairs: part j after part i (by start) on i's reach, starting before i ends
+    key = r * 2.0 + a  # fractions lie in [0, 1]: reach by reach, then by start
+    count = np.searchsorted(key, r * 2.0 + b, side="left") - np.arange(r.size) - 1
+    count = np.maximum(count, 0)
+    i = np.repeat(np.arange(r.size), count)
+    j = i + 1 + concat_ranges(0, count)
+    over = (np.minimum(b[i], b[j]) - np.maximum(a[i], a[j])) * m[i]
+    hit = (over > 0) & (k[i] != k[j])
+    loser = np.where(k[i] > k[j], i, j)[hit]
+    covered = np.bincount(loser, weights=over[hit], minlength=r.size)
+    drop = np.empty(r.size, dtype=bool)
+    drop[order] = (covered > 0) & (covered >= (b - a) * m - _MIN_CUT_M)
+    return drop
 
 
 def _gap_parts(
@@ -272,6 +316,13 @@ def split_reaches(
     level's polygon containing the piece's midpoint is used. Stretches outside every
     jurisdiction get the id :data:`OUTSIDE` (``""``); they are reported, not dropped.
 
+    A stretch lying exactly on the border of two finest units (a river both layers were
+    digitised from) is held once, by the unit whose ``jur_id`` sorts first, so the pieces
+    of a reach still add up to its length. Such a river is a boundary reach
+    (:func:`boundary_reaches`, both banks) and its pieces are marked along the border
+    (:func:`mark_boundary_pieces`); it is a boundary stretch only where its pieces also
+    fall on the other side (:func:`boundary_stretches`).
+
     Meanders are merged: inside one reach, a stretch in jurisdiction B between two
     stretches in A that is shorter than ``meander_tolerance_m`` is given to A (checked at
     every level, coarsest first), and so is a short outside stretch between two
@@ -328,8 +379,10 @@ def split_reaches(
     jur, finest = _levels_and_finest(jurisdictions, levels_)
     reach_geoms = reaches.geometry.to_numpy()
     poly_geoms = finest.geometry.to_numpy().copy()
+    # a stretch on the border of two units goes to the one whose jur_id sorts first
+    rank = np.argsort(np.argsort(finest["jur_id"].to_numpy(dtype=str), kind="stable"))
     with _naming_invalid_polygons(finest["jur_id"], poly_geoms, "jurisdictions"):
-        parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms)
+        parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms, rank)
     part_jur = np.where(
         part_poly >= 0,
         finest["jur_id"].to_numpy(dtype=object)[np.maximum(part_poly, 0)],
