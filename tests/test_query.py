@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
 from pyproj import Transformer
+from shapely import LineString
 
 import basingov
 from basingov import query
 from basingov.cli import cli
 from basingov.errors import EmptyResultError, InputError
+from basingov.network import network_from_table
 
 pytestmark = pytest.mark.filterwarnings("ignore::basingov.errors.BasingovWarning")
 
@@ -163,7 +167,7 @@ def test_cli_max_km_inf_prints_valid_json(taihu):
 
 def test_navigation_errors(taihu):
     at = HUZHOU
-    with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got '120.6,31.5'"):
+    with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got at='120.6,31.5'"):
         query.upstream(taihu, "120.6,31.5")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mode must be one of \['UM', 'UT'\], got 'DM'; use dow"):
         query.upstream(taihu, at, mode="DM")  # type: ignore[arg-type]
@@ -177,6 +181,30 @@ def test_navigation_errors(taihu):
         query.upstream(taihu.overlay, at)  # type: ignore[arg-type]
     with pytest.raises(EmptyResultError, match=r"no reach within 2000 m of \(100.0, 30.0\)"):
         query.downstream(taihu, (100.0, 30.0))
+
+
+def test_points_as_text_or_bools_are_refused():
+    # upstream/downstream turned the point into floats before snap_point saw it, so a
+    # point as text ("7.5") or a bool (True: 1 degree) was taken, unlike snap_point
+    t = gpd.GeoDataFrame(
+        {"reach_id": [1, 2], "downstream_id": [2, -1]},
+        geometry=[
+            LineString([(4e6, 3e6), (4.001e6, 3e6)]),
+            LineString([(4.001e6, 3e6), (4.002e6, 3e6)]),
+        ],
+        crs="EPSG:3035",
+    )
+    net = network_from_table(t)
+    lon, lat = Transformer.from_crs(3035, 4326, always_xy=True).transform(4.0005e6, 3e6)
+    assert query.upstream(net, (np.float64(lon), lat)).reach_id == 1  # numpy numbers: taken
+    for at in [(str(lon), str(lat)), (lon, str(lat)), (True, lat), [lon, np.bool_(False)]]:
+        for verb in (query.upstream, query.downstream):
+            with pytest.raises(
+                InputError,
+                match=r"^at must be a \(lon, lat\) pair of WGS84 degrees as numbers \(not text "
+                rf"or bools\).*; got {re.escape(f'at={at!r}')}$",
+            ):
+                verb(net, at)
 
 
 def test_cli_snap_tolerance(taihu):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -78,12 +79,24 @@ def test_warn_equals_the_cli(taihu):
 def test_warn_errors(taihu):
     with pytest.raises(InputError, match=r"time must be an ISO 8601 date-time .* got 'noon'"):
         warn(taihu, CHANGZHOU, 1.0, time="noon")
-    with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got 119.9"):
+    with pytest.raises(InputError, match=r"at must be a \(lon, lat\) pair .* got at=119.9"):
         warn(taihu, 119.9, 1.0)  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mode must be one of \['DM', 'DD'\], got 'UT'"):
         warn(taihu, CHANGZHOU, 1.0, mode="UT")  # type: ignore[arg-type]
     with pytest.raises(InputError, match=r"mass_kg must be a finite number > 0, got 0"):
         warn(taihu, CHANGZHOU, 0.0)
+
+
+def test_warn_refuses_a_point_as_text_or_bools(taihu):
+    # warn turned the point into floats before snap_point saw it: ("119.924", "31.781")
+    # was taken, and True as 1 degree
+    for at in [tuple(map(str, CHANGZHOU)), (CHANGZHOU[0], True)]:
+        with pytest.raises(
+            InputError,
+            match=r"^at must be a \(lon, lat\) pair of WGS84 degrees as numbers \(not text or "
+            rf"bools\).*; got {re.escape(f'at={at!r}')}$",
+        ):
+            warn(taihu, at, 1.0)  # type: ignore[arg-type]
 
 
 def test_warn_takes_what_the_queries_take(taihu):

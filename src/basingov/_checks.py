@@ -29,8 +29,10 @@ __all__ = [
     "did_you_mean",
     "expand_user",
     "fold",
+    "is_lonlat",
     "is_real",
     "level_names",
+    "lonlat",
     "missing_columns",
     "piece_levels",
     "projected_crs",
@@ -68,6 +70,72 @@ def is_real(value: object) -> bool:
     (False, False, False, False)
     """
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_lonlat(lon: Any, lat: Any) -> bool:
+    """Whether ``lon, lat`` are WGS84 degrees: finite real numbers within ±180 and ±90.
+
+    Real numbers as :func:`is_real` takes them: not text, None or bools.
+
+    Examples
+    --------
+    >>> is_lonlat(7.59, 47.56), is_lonlat(np.float32(-180), 90)
+    (True, True)
+    >>> is_lonlat("7.59", 47.56), is_lonlat(True, 47.56), is_lonlat(float("nan"), 0)
+    (False, False, False)
+    >>> is_lonlat(47.56, 97.59), is_lonlat(float("inf"), 0)
+    (False, False)
+    """
+    # NaN fails the comparisons and inf the ranges
+    return is_real(lon) and is_real(lat) and -180 <= lon <= 180 and -90 <= lat <= 90
+
+
+def lonlat(point: Any, *, name: str = "at", also: str = "") -> tuple[float, float]:
+    """Return ``point``, a ``(lon, lat)`` pair of WGS84 degrees, as floats.
+
+    The one check of a point given to a library function: both numbers as
+    :func:`is_lonlat` takes them, so numbers as text (``"7.5"``, once taken through
+    ``float()``) and bools (``True``, once 1 degree) are refused, as
+    :func:`basingov.network.snap_point` refuses them. The CLI parses ``"LON,LAT"`` text
+    itself (:func:`basingov.cli._common.parse_lonlat`).
+
+    Parameters
+    ----------
+    point
+        The pair (a tuple, list or array; numpy numbers are taken).
+    name
+        The argument that holds it, named in the error (``at=``, ``outlet=``).
+    also
+        What else the argument may be, for the error (``", or a shapely Point"``).
+
+    Raises
+    ------
+    InputError
+        Naming ``name`` and the value.
+
+    Examples
+    --------
+    >>> lonlat((7, np.float64(47.5)))
+    (7.0, 47.5)
+    >>> lonlat(("7.5", "47"))
+    Traceback (most recent call last):
+    ...
+    basingov.errors.InputError: at must be a (lon, lat) pair of WGS84 degrees as numbers \
+(not text or bools), finite, lon within ±180 and lat within ±90, e.g. (7.59, 47.56); got \
+at=('7.5', '47')
+    """
+    try:
+        lon, lat = point
+    except (TypeError, ValueError):  # no pair: None, a number, three values
+        lon = lat = None
+    if not is_lonlat(lon, lat):
+        msg = (
+            f"{name} must be a (lon, lat) pair of WGS84 degrees as numbers (not text or "
+            "bools), finite, lon within ±180 and lat within ±90, e.g. (7.59, 47.56)"
+            f"{also}; got {name}={point!r}"
+        )
+        raise InputError(msg)
+    return float(lon), float(lat)
 
 
 def did_you_mean(queries: Iterable[str], names: Iterable[Any], *, n: int = 3) -> str:

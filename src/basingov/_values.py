@@ -18,6 +18,7 @@ from typing import Any
 from pyproj import CRS
 from pyproj.exceptions import CRSError as ProjCRSError
 
+from basingov._checks import is_lonlat
 from basingov._filters import parse_filter
 from basingov.errors import ConfigError
 
@@ -151,15 +152,18 @@ def _crs(v: Any, where: str, out: list[str]) -> None:
 
 
 def _wgs84_point(point: Any, where: str, out: list[str]) -> None:
+    pair: Any = None if isinstance(point, str) else point  # text: no pair of characters
     try:
-        lon, lat = (float(x) for x in point)
+        lon, lat = pair
     except (TypeError, ValueError):  # a section built in code
         out.append(f"{where} must be [lon, lat] in degrees, got {point!r}")
         return
-    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+    # the check of basingov._checks.lonlat: text ('7.5', from a section built in code)
+    # and bools went through float()
+    if not is_lonlat(lon, lat):
         out.append(
             f"{where} = [{lon!r}, {lat!r}] is not a WGS84 point: give [lon, lat] in "
-            "degrees, lon within ±180 and lat within ±90"
+            "degrees as numbers (not text or bools), lon within ±180 and lat within ±90"
         )
 
 

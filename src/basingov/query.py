@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov._checks import did_you_mean, fold
+from basingov._checks import did_you_mean, fold, lonlat
 from basingov.datasets import Basin, load_basin, load_network
 from basingov.dependency import DependencyResult, analyse
 from basingov.errors import InputError
@@ -161,15 +161,6 @@ def _as_overlay(obj: BasinLike) -> BasinOverlay:
     raise InputError(msg)
 
 
-def _lonlat(at: Sequence[float]) -> tuple[float, float]:
-    try:
-        lon, lat = (float(v) for v in at)
-    except (TypeError, ValueError):
-        msg = f"at must be a (lon, lat) pair in WGS84 degrees, e.g. (7.59, 47.56); got {at!r}"
-        raise InputError(msg) from None
-    return lon, lat
-
-
 # --- upstream / downstream ---------------------------------------------------------------
 
 
@@ -258,7 +249,8 @@ def _navigate(
     network: str | None,
     tolerance_m: float,
 ) -> NavigationResult:
-    lon, lat = _lonlat(at)
+    # text ('7.5') and bools (True: 1 degree) went through float() here, unlike snap_point
+    lon, lat = lonlat(at, name="at")
     b: Basin | None = None
     net: RiverNetwork
     key: str | None = network

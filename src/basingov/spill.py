@@ -66,7 +66,7 @@ import shapely
 from pyproj import Transformer
 from scipy.special import ndtri
 
-from basingov._checks import check_choice, piece_levels, require_known
+from basingov._checks import check_choice, lonlat, piece_levels, require_known
 from basingov.datasets import Basin, load_basin, load_network
 from basingov.errors import BasingovWarning, EmptyResultError, InputError
 from basingov.io import to_jsonable
@@ -788,11 +788,8 @@ def warn(
     >>> n["arrival_hours"].is_monotonic_increasing
     True
     """
-    try:
-        lon, lat = (float(v) for v in at)
-    except (TypeError, ValueError):
-        msg = f"at must be a (lon, lat) pair in WGS84 degrees, e.g. (7.59, 47.56); got {at!r}"
-        raise InputError(msg) from None
+    # text ('7.5') and bools (True: 1 degree) went through float() here, unlike snap_point
+    lon, lat = lonlat(at, name="at")
     release = _release_time(time)
     _check_release(mass_kg, dispersion_m2_s, decay_per_day, release, tolerance_m=tolerance_m)
     check_choice(mode, DOWNSTREAM_MODES, name="mode")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from pyproj import Transformer
 from shapely import LineString, Point, box
 
 from basingov.config import load_config
@@ -26,6 +28,7 @@ from basingov.network.convert import network_to_gdf
 from basingov.network.navigation import navigate
 
 CRS = "EPSG:3035"
+TO_LONLAT = Transformer.from_crs(3035, 4326, always_xy=True)
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 
@@ -264,7 +267,7 @@ def test_lines_outlet_cuts_line_at_outlet_and_loops():
 
 def test_lines_outlet_errors():
     g = _lines([[(0, 0), (1000, 0)]])
-    with pytest.raises(InputError, match=r"outlet must be \(lon, lat\) or a shapely Point"):
+    with pytest.raises(InputError, match=r"outlet must be a \(lon, lat\) pair .* or a shapely Po"):
         from_lines_outlet(g, outlet="Kingston", crs=CRS)
     with pytest.raises(InputError, match=r"is 100000 m from the nearest line"):
         from_lines_outlet(g, outlet=Point(0, 100_000), crs=CRS, outlet_tolerance_m=50_000)
@@ -274,13 +277,43 @@ def test_lines_outlet_errors():
     with pytest.raises(InputError, match=r"must hold \(Multi\)LineStrings, got \['Polygon'\]"):
         from_lines_outlet(poly, outlet=Point(0, 0), crs=CRS)
     # these raised a raw IndexError (NaN outlet, only zero-length lines) or a GEOSException
-    for bad in [(float("nan"), 50.0), Point(float("nan"), 0)]:
-        with pytest.raises(InputError, match=r"outlet must be finite \(lon, lat\) degrees"):
-            from_lines_outlet(g, outlet=bad, crs=CRS)
-    with pytest.raises(InputError, match=r"outlet must be \(lon, lat\) or a shapely Point"):
+    with pytest.raises(InputError, match=r"outlet must be a \(lon, lat\) pair .*, finite, "):
+        from_lines_outlet(g, outlet=(float("nan"), 50.0), crs=CRS)
+    with pytest.raises(InputError, match=r"outlet must be finite \(lon, lat\) degrees"):
+        from_lines_outlet(g, outlet=Point(float("nan"), 0), crs=CRS)
+    with pytest.raises(InputError, match=r"outlet must be a \(lon, lat\) pair .* or a shapely Po"):
         from_lines_outlet(g, outlet=Point(), crs=CRS)
     with pytest.raises(InputError, match=r"the line layer's 2 line\(s\) all have zero length"):
         from_lines_outlet(_lines([[(0, 0), (0, 0)], [(5, 5), (5, 5)]]), outlet=Point(0, 0), crs=CRS)
+
+
+def test_outlet_points_as_text_or_bools_are_refused(tmp_path):
+    # from_lines_outlet took its (lon, lat) outlet through float() and from_dem handed it to
+    # pyproj as given: ("7.5", "47") was taken, True as 1 degree; now refused as by
+    # snap_point, naming outlet= and the value
+    lon, lat = TO_LONLAT.transform(4.0025e6, 2.9955e6)  # the outlet cell of the valley below
+    bad = [(str(lon), str(lat)), (lon, str(lat)), (True, lat), (lon, np.bool_(True))]
+    g = _lines([[(4e6, 3e6), (4.0025e6, 2.9955e6)]])
+    assert from_lines_outlet(g, outlet=(lon, lat), crs=CRS).n == 1
+    for outlet in bad:
+        with pytest.raises(
+            InputError,
+            match=r"^outlet must be a \(lon, lat\) pair of WGS84 degrees as numbers \(not text "
+            rf"or bools\).*, or a shapely Point in crs; got {re.escape(f'outlet={outlet!r}')}$",
+        ):
+            from_lines_outlet(g, outlet=outlet, crs=CRS)
+    y, x = np.mgrid[0:5, 0:5]
+    tif = _write_tif(
+        tmp_path / "dem.tif", (10.0 * (5 - y) + 3.0 * np.abs(x - 2)).astype(np.float32)
+    )
+    assert from_dem(elevation_path=tif, threshold_km2=3, crs=CRS, outlet=(lon, lat)).n >= 1
+    for outlet in bad:
+        with pytest.raises(
+            InputError,
+            match=r"^outlet must be a \(lon, lat\) pair of WGS84 degrees as numbers \(not text "
+            rf"or bools\).*; got {re.escape(f'outlet={outlet!r}')}$",
+        ):
+            from_dem(elevation_path=tif, threshold_km2=3, crs=CRS, outlet=outlet)  # type: ignore[arg-type]
 
 
 # --- DEM -------------------------------------------------------------------------------

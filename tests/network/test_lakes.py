@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 
 import geopandas as gpd
@@ -104,6 +105,21 @@ def test_unnamed_lake_named_by_point_and_volume_labels():
     no_depth = lake_polygons(g, CRS)
     assert np.isnan(no_depth["volume_km3"].iloc[1])
     assert no_depth["volume_source"].iloc[1].startswith("unknown")
+
+
+def test_lake_point_as_text_or_bools_is_refused():
+    # LakeInfo.at went into shapely.Point as given: ("120.1", "31.2") named the polygon, and
+    # True was 1 degree; now refused as snap_point refuses them, naming the lake
+    g = gpd.GeoDataFrame({"name": [""]}, geometry=[box(5000, 0, 6000, 2000)], crs=CRS)
+    pt = gpd.GeoSeries(gpd.points_from_xy([5500], [1000]), crs=CRS).to_crs(4326).iloc[0]
+    assert lake_polygons(g, CRS, info=[LakeInfo("S", at=(pt.x, pt.y))])["name"].tolist() == ["S"]
+    for at in [(str(pt.x), str(pt.y)), (pt.x, True)]:
+        with pytest.raises(
+            InputError,
+            match=r"^LakeInfo\('S'\)\.at must be a \(lon, lat\) pair of WGS84 degrees as "
+            rf"numbers \(not text or bools\).*; got LakeInfo\('S'\)\.at={re.escape(repr(at))}$",
+        ):
+            lake_polygons(g, CRS, info=[LakeInfo("S", at=at)])  # type: ignore[arg-type]
 
 
 def test_lake_errors_name_the_problem():

@@ -14,7 +14,7 @@ from shapely import LineString
 from basingov.errors import EmptyResultError, InputError
 from basingov.examples import example_reaches
 from basingov.network import network_from_table
-from basingov.network.navigation import navigate, snap_point
+from basingov.network.navigation import navigate, nearest_reach_m, snap_point
 
 CRS = "EPSG:3035"
 X0, Y0 = 4_000_000.0, 3_000_000.0
@@ -184,6 +184,20 @@ def test_snap_point_lon_lat_must_be_numbers(basin):
     assert snap_point(basin, np.float64(lon), np.float64(lat)).reach_id == (
         snap_point(basin, lon, lat).reach_id
     )
+
+
+def test_nearest_reach_m_refuses_what_snap_point_refuses(basin):
+    # the lon/lat of nearest_reach_m went to pyproj as given: "7.5" and True (1 degree)
+    # were measured from; now the check of snap_point refuses them
+    lon, lat = _lonlat(3500, 0)  # on reach 6
+    for bad_lon, bad_lat in ((str(lon), lat), (lon, True), (None, lat), (lon, float("nan"))):
+        with pytest.raises(
+            InputError,
+            match=r"^the point must be finite WGS84 lon/lat degrees \(numbers, not text or "
+            rf"bools\), got {re.escape(f'lon={bad_lon!r}, lat={bad_lat!r}')}$",
+        ):
+            nearest_reach_m(basin, bad_lon, bad_lat)  # type: ignore[arg-type]
+    assert nearest_reach_m(basin, np.float64(lon), np.float64(lat)) == pytest.approx(0, abs=1e-3)
 
 
 def test_snap_to_catchment_polygons():

@@ -475,6 +475,14 @@ def test_sections_built_in_code_are_checked_too() -> None:
     sec = NetworkSection(key="d", builder="dem", options={"clip_to_outlet": "false"})
     with pytest.raises(ConfigError, match=r"\[networks\.d\]\.clip_to_outlet must be true or false"):
         build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)
+    # an outlet as text went through float() and was taken (a TOML file cannot give it)
+    sec = NetworkSection(key="o", builder="dem", outlet=("7.5", "47"))  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigError,
+        match=r"\[networks\.o\]\.outlet = \['7\.5', '47'\] is not a WGS84 point: give \[lon, "
+        r"lat\] in degrees as numbers \(not text or bools\)",
+    ):
+        build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)
     sec = NetworkSection(key="f", builder="lines_outlet", filter="@pd.io.common.os.system('x')")
     with pytest.raises(ConfigError, match=r"\[networks\.f\]\.filter .*'@' \(a Python variable\)"):
         build_network(sec, crs="EPSG:3035", outlet=(7.0, 47.0), hydraulics=None)

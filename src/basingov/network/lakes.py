@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 from shapely.ops import substring
 
-from basingov._checks import projected_crs, require_columns
+from basingov._checks import lonlat, projected_crs, require_columns
 from basingov.errors import BasingovWarning, CRSError, InputError
 from basingov.network._container import RiverNetwork, network_from_table
 
@@ -126,8 +126,8 @@ def lake_polygons(
     Raises
     ------
     InputError
-        If ``name_column`` is missing, a ``LakeInfo`` names no lake of the layer, or a depth
-        or volume is not positive.
+        If ``name_column`` is missing, a ``LakeInfo`` names no lake of the layer or its
+        ``at`` is no ``(lon, lat)`` pair of numbers, or a depth or volume is not positive.
     CRSError
         If ``lakes`` has no CRS or ``crs`` is not projected (areas need metres).
 
@@ -166,7 +166,9 @@ def lake_polygons(
     for li in info:
         if li.at is None:
             continue
-        pt = gpd.GeoSeries([shapely.Point(li.at)], crs="EPSG:4326").to_crs(crs).iloc[0]
+        # text ('120.1') and bools (True: 1 degree) went into the Point as numbers
+        at = lonlat(li.at, name=f"LakeInfo({li.name!r}).at")
+        pt = gpd.GeoSeries([shapely.Point(at)], crs="EPSG:4326").to_crs(crs).iloc[0]
         hit = np.flatnonzero(out.geometry.contains(pt).to_numpy() & (out["name"] == "").to_numpy())
         if hit.size == 0:
             msg = (

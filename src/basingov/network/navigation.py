@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 
-from basingov._checks import check_choice, is_real
+from basingov._checks import check_choice, is_lonlat, is_real
 from basingov.errors import EmptyResultError, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import RiverNetwork
@@ -38,6 +38,23 @@ MODES: tuple[str, ...] = get_args(Mode)
 #: with diversions).
 UPSTREAM_MODES: tuple[str, ...] = get_args(UpstreamMode)
 DOWNSTREAM_MODES: tuple[str, ...] = get_args(DownstreamMode)
+
+
+def _lon_lat(lon: object, lat: object) -> tuple[float, float]:
+    """Return the point of :func:`snap_point` or :func:`nearest_reach_m` as floats.
+
+    Checked by :func:`basingov._checks.is_lonlat`, as a ``(lon, lat)`` pair is by
+    :func:`basingov._checks.lonlat`.
+    """
+    # None raised a raw TypeError in np.isfinite; text ("7.5") and bools (True: 1 degree)
+    # were taken through float()
+    if not is_lonlat(lon, lat):
+        msg = (
+            "the point must be finite WGS84 lon/lat degrees (numbers, not text or bools), "
+            f"got lon={lon!r}, lat={lat!r}"
+        )
+        raise InputError(msg)
+    return float(lon), float(lat)  # type: ignore[arg-type]
 
 
 def _flow_score(net: RiverNetwork) -> np.ndarray:
@@ -243,22 +260,7 @@ def snap_point(
     >>> r.reach_id, round(r.distance_m)
     (1, 150)
     """
-    # None raised a raw TypeError in np.isfinite; text ("7.5") and bools (True: 1 degree)
-    # were taken through float()
-    if not (
-        is_real(lon)
-        and is_real(lat)
-        and np.isfinite(lon)
-        and np.isfinite(lat)
-        and -180 <= lon <= 180
-        and -90 <= lat <= 90
-    ):
-        msg = (
-            "the point must be finite WGS84 lon/lat degrees (numbers, not text or bools), "
-            f"got lon={lon!r}, lat={lat!r}"
-        )
-        raise InputError(msg)
-    lon, lat = float(lon), float(lat)
+    lon, lat = _lon_lat(lon, lat)
     options = (tolerance_m, tie_ratio, tie_margin_m)
     # text raised a raw TypeError in the comparisons
     if not all(is_real(v) for v in options) or not (
@@ -336,6 +338,12 @@ def nearest_reach_m(net: RiverNetwork, lon: float, lat: float) -> float:
     float
         Metres, in the network CRS.
 
+    Raises
+    ------
+    InputError
+        If the coordinates are not finite lon/lat numbers (text or a bool is refused), as
+        in :func:`snap_point`.
+
     Examples
     --------
     >>> import geopandas as gpd
@@ -348,7 +356,7 @@ def nearest_reach_m(net: RiverNetwork, lon: float, lat: float) -> float:
     >>> round(nearest_reach_m(network_from_table(t), lon, lat))
     4200
     """
-    x, y = _from_wgs84(net.crs).transform(lon, lat)
+    x, y = _from_wgs84(net.crs).transform(*_lon_lat(lon, lat))
     pt = shapely.Point(x, y)
     target = _snap_targets(net)
     near = _tree(net, target).query_nearest(pt)

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 from pyproj import CRS, Transformer
 
-from basingov._checks import projected_crs
+from basingov._checks import lonlat, projected_crs
 from basingov.errors import CRSError, InputError
 from basingov.io import read_raster
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
@@ -96,7 +96,8 @@ def from_dem(
     ------
     InputError
         If neither or both rasters are given, a file is missing, the threshold is not
-        positive, or no cell reaches the threshold.
+        positive, ``outlet`` is no ``(lon, lat)`` pair of numbers, or no cell reaches the
+        threshold.
     CRSError
         If the raster has no CRS or ``crs`` is geographic.
     """
@@ -107,6 +108,8 @@ def from_dem(
     if not threshold_km2 > 0:
         msg = f"threshold_km2 must be > 0, got {threshold_km2}"
         raise InputError(msg)
+    if outlet is not None:  # text ('7.5') and bools (True: 1 degree) were transformed
+        outlet = lonlat(outlet, name="outlet")
     path = Path(d8_path if d8_path is not None else elevation_path)  # type: ignore[arg-type]
     if not path.is_file():
         msg = f"raster {path} does not exist"

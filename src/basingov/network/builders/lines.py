@@ -19,7 +19,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from basingov._checks import check_choice, projected_crs
+from basingov._checks import check_choice, lonlat, projected_crs
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import _kernels as K
 from basingov.network._container import OUTLET_ID, RiverNetwork, network_from_table
@@ -205,11 +205,8 @@ def from_lines_outlet(
     if isinstance(outlet, shapely.Point) and not outlet.is_empty:
         ox, oy = outlet.x, outlet.y
     else:
-        try:
-            lon, lat = (float(v) for v in outlet)
-        except (TypeError, ValueError) as exc:
-            msg = f"outlet must be (lon, lat) or a shapely Point, got {outlet!r}"
-            raise InputError(msg) from exc
+        # text ('7.5') and bools (True: 1 degree) went through float() here
+        lon, lat = lonlat(outlet, name="outlet", also=", or a shapely Point in crs")
         ox, oy = Transformer.from_crs(4326, target, always_xy=True).transform(lon, lat)
     if not (np.isfinite(ox) and np.isfinite(oy)):
         msg = f"outlet must be finite (lon, lat) degrees or a shapely Point, got {outlet!r}"
