@@ -1010,3 +1010,64 @@ def test_from_networkx_names_g_graph_exits_in_its_errors(exits, got):
         bif = from_networkx(g).bifurcations
         assert bif is not None
         assert bif["fraction"].tolist() == pytest.approx([0.5, 0.3, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("exits", "fractions", "shown", "fix", "fixed"),
+    [
+        (
+            {1: 0.5},
+            (0.5, 0.3),
+            "= 0.5 and edge fractions {(1, 2): 0.5, (1, 3): 0.3} summing to 0.8 give 1.3",
+            "set its edges' 'fraction' to sum to 0.5 (1 - the exit share) or set "
+            "G.graph['exits'][1] = 0.2 (1 - the edge fractions)",
+            {1: 0.2},
+        ),
+        (
+            {1: 0.2},
+            (None, None),  # absent: equal shares of the two edges and the exit
+            "= 0.2 and edge fractions {(1, 2): absent, an equal share 0.333333, (1, 3): "
+            "absent, an equal share 0.333333} summing to 0.666667 give 0.866667",
+            "set its edges' 'fraction' to sum to 0.8 (1 - the exit share) or set "
+            "G.graph['exits'][1] = 0.333333 (1 - the edge fractions)",
+            {1: 0.333333},
+        ),
+        (
+            {1: 0.1},
+            (0.6, 0.6),
+            "= 0.1 and edge fractions {(1, 2): 0.6, (1, 3): 0.6} summing to 1.2 give 1.3",
+            "set its edges' 'fraction' to sum to 0.9 (1 - the exit share)",
+            None,
+        ),
+        (
+            {1: 1.0},
+            (0.5, 0.5),
+            "= 1 and edge fractions {(1, 2): 0.5, (1, 3): 0.5} summing to 1 give 2",
+            "drop reach 1 from G.graph['exits'] if none of its water leaves the network, or "
+            "its edges if all of it does",
+            {},
+        ),
+    ],
+)
+def test_from_networkx_exit_shares_that_do_not_sum_to_1_are_named(
+    exits, fractions, shown, fix, fixed
+):
+    # each share valid, but not summing to 1 with the reach's edge fractions: the network's
+    # generic "bifurcation fractions must sum to 1 per reach; they do not for reach(es)
+    # 1: 1.3" named neither G.graph['exits'] nor the shares nor the fix
+    g = nx.DiGraph(crs=CRS, exits=exits)
+    for i in (1, 2, 3):
+        g.add_node(i, geometry=_line(0, 0, 1000, 0))
+    for s, f in zip((2, 3), fractions, strict=True):
+        g.add_edge(1, s, **({} if f is None else {"fraction": f}))
+    with pytest.raises(
+        TopologyError,
+        match=r"^a splitting reach's water leaves through its edges \('fraction'\) and "
+        r"G.graph\['exits'\] together, so its edge fractions and exit share must sum to 1; "
+        rf"they do not for reach 1: G.graph\['exits'\]\[1\] {re.escape(shown)}; "
+        rf"{re.escape(fix)}$",
+    ):
+        from_networkx(g)
+    if fixed is not None:  # the exit share the message gives (or none) makes a network
+        g.graph["exits"] = fixed
+        assert from_networkx(g).n == 3

@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from basingov.errors import CRSError, InputError
+from basingov.errors import CRSError, InputError, TopologyError
 from basingov.network._container import OUTLET_ID, _id_array, network_from_table
 
 if TYPE_CHECKING:
@@ -175,6 +175,10 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
         reach's edge is no number in (0, 1] (text, NaN, a bool), or ``G.graph["exits"]``
         (the share of a splitting reach's water that leaves the network) is no dict of
         nodes to such numbers.
+    TopologyError
+        If a reach of ``G.graph["exits"]`` has edge fractions and exit share that do not
+        sum to 1 (the message names them and the fix), or the network is invalid
+        otherwise (:func:`~basingov.network.network_from_table`).
 
     Examples
     --------
@@ -209,6 +213,7 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
     exits = _exits(g)
     bif_rows: list[tuple[int, int, float]] = []
     bad_fractions: list[str] = []
+    bad_sums: list[str] = []
     ds = []
     for v in nodes:
         succ = list(g.successors(v))
@@ -223,6 +228,9 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
             bif_rows.append((rid[v], rid[s], np.nan if frac is None else frac))
         if v in exits:
             bif_rows.append((rid[v], OUTLET_ID, exits[v]))
+            off = _exit_sum_problem(g, v, succ, exits[v])
+            if off:
+                bad_sums.append(off)
         ds.append(main_ds[v] if v in main_ds else (rid[succ[0]] if succ else OUTLET_ID))
     if bad_fractions:
         more = f", ... ({len(bad_fractions) - 5} more)" if len(bad_fractions) > 5 else ""
@@ -232,6 +240,16 @@ def from_networkx(g: nx.DiGraph, **kwargs: Any) -> RiverNetwork:
             "out for equal shares"
         )
         raise InputError(msg)
+    if bad_sums:
+        # network_from_table said only "bifurcation fractions must sum to 1 per reach; they
+        # do not for reach(es) 1: 1.3", not that G.graph['exits'] is part of the sum
+        more = f"; ... ({len(bad_sums) - 5} more)" if len(bad_sums) > 5 else ""
+        msg = (
+            "a splitting reach's water leaves through its edges ('fraction') and "
+            "G.graph['exits'] together, so its edge fractions and exit share must sum to 1; "
+            f"they do not for {'; '.join(bad_sums[:5])}{more}"
+        )
+        raise TopologyError(msg)
     data["downstream_id"] = np.asarray(ds, dtype=np.int64)
     gdf = gpd.GeoDataFrame(data, geometry="geometry", crs=g.graph["crs"])
     bif = None
@@ -262,6 +280,43 @@ def _edge_fraction(f: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return x if 0 < x <= 1 and not isinstance(f, bool | np.bool_) else None
+
+
+def _exit_sum_problem(g: nx.DiGraph, v: Any, succ: list[Any], share: float) -> str:
+    """Return why reach ``v``'s edge fractions and exit share miss 1, and the fix; "" if not.
+
+    As :func:`~basingov.network.network_from_table` sums them: an absent fraction is an
+    equal share of the edges and the exit, and the same tolerance (1e-6).
+    """
+    equal = 1.0 / (len(succ) + 1)
+    parts, edges = [], 0.0
+    for s in succ:
+        f = _edge_fraction(g.edges[v, s].get("fraction"))
+        if f is None:  # refused as no share, with the other bad fractions
+            return ""
+        if np.isnan(f):
+            f = equal
+            parts.append(f"({v!r}, {s!r}): absent, an equal share {f:.6g}")
+        else:
+            parts.append(f"({v!r}, {s!r}): {f:.6g}")
+        edges += f
+    total = share + edges
+    if np.isclose(total, 1.0, rtol=0, atol=1e-6):
+        return ""
+    fixes = []
+    if succ and share < 1:
+        fixes.append(f"set its edges' 'fraction' to sum to {1 - share:.6g} (1 - the exit share)")
+    if 0 < 1 - edges <= 1:
+        fixes.append(f"set G.graph['exits'][{v!r}] = {1 - edges:.6g} (1 - the edge fractions)")
+    fixes = fixes or [
+        f"drop reach {v!r} from G.graph['exits'] if none of its water leaves the network, or "
+        "its edges if all of it does"
+    ]
+    got = f"edge fractions {{{', '.join(parts)}}} summing to {edges:.6g}" if parts else "no edge"
+    return (
+        f"reach {v!r}: G.graph['exits'][{v!r}] = {share:.6g} and {got} give {total:.6g}; "
+        f"{' or '.join(fixes)}"
+    )
 
 
 def _exits(g: nx.DiGraph) -> dict[Any, float]:
