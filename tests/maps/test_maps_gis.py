@@ -41,6 +41,8 @@ def test_layers_carry_the_indicators(taihu_run):
     assert {"flux_kg_day", "generated_kg_day", "upstream_dependency", "indicator_level"} <= set(
         pieces.columns
     )
+    # the overlay's working shared_<level> columns stay in memory (docs/design.md)
+    assert not [c for c in pieces.columns if c.startswith("shared_")]
     loads = __import__("pandas").read_csv(taihu_run / "tables" / "loads.csv")
     # the load generated on the pieces is the load table's total
     assert pieces["generated_kg_day"].sum() == pytest.approx(loads["load_kg_day"].sum())

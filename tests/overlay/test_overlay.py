@@ -220,9 +220,19 @@ def test_reach_on_a_shared_border_is_counted_once(order):
         assert g["fraction_end"].iloc[-1] == 1.0
         np.testing.assert_array_equal(g["fraction_start"].to_numpy()[1:], g["fraction_end"][:-1])
     got = list(zip(pieces["reach_id"], pieces["jur_country"], pieces["jur_state"], strict=True))
-    # the on-border stretches go to A (and its parent X), whatever the row order
-    assert got == [(1, "X", "A"), (2, "X", "A"), (3, "X", "A"), (4, "X", "A"), (4, "", "")]
-    np.testing.assert_allclose(pieces["length_km"], [15.0, 10.0 + np.hypot(10, 5), 10, 5, 5])
+    # the on-border stretches go to A (and its parent X), whatever the row order; they
+    # stay pieces of their own, shared with B (and Y)
+    assert got == [
+        (1, "X", "A"),
+        (2, "X", "A"),
+        (2, "X", "A"),
+        (3, "X", "A"),
+        (4, "X", "A"),
+        (4, "", ""),
+    ]
+    assert pieces["shared_state"].tolist() == ["B", "B", "", "", "B", ""]
+    assert pieces["shared_country"].tolist() == ["Y", "Y", "", "", "Y", ""]
+    np.testing.assert_allclose(pieces["length_km"], [15.0, 10.0, np.hypot(10, 5), 10, 5, 5])
     # the river-length shares add up to the river's length at every level
     basin = gpd.GeoDataFrame(geometry=[box(0, 0, 40000, 50000)], crs=CRS)
     shares = unit_shares(jur, basin, pieces).set_index(["level_name", "jur_id"])
@@ -234,13 +244,135 @@ def test_reach_on_a_shared_border_is_counted_once(order):
     # the network: no crossing along the border; reach 1 forms the border (East on the left)
     net = network_from_table(t.assign(local_area_km2=1.0).iloc[:3])
     res = overlay_network(net, jur, basin)
-    assert res.crossings.empty
-    assert len(res.pieces) == 3
+    assert res.boundary_crossings.empty
+    assert len(res.pieces) == 4
     b = res.boundary_reaches
     assert sorted(zip(b["reach_id"], b["left_jur"], b["right_jur"], strict=True)) == [
         (1, "B", "A"),
         (1, "Y", "X"),
     ]
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0]])
+def test_reach_on_a_shared_border_is_a_boundary_stretch(order):
+    """The river on the A|B border (held by A alone) is a boundary stretch of A and B.
+
+    Its pieces lie in A and name B (``shared_state``); they used to count in A only, so
+    the river that forms the border was no stretch and no crossing left it. Now it is
+    one stretch per level, as long as the river (reach 1 and 10 km of reach 2, 25 km,
+    not twice that), and leaving it into A is the crossing B -> A (Y -> X at the
+    country level), as for a border river that swings across the border.
+    """
+    t, jur = _on_border_case(order)
+    net = network_from_table(t.assign(local_area_km2=1.0).iloc[:3])
+    basin = gpd.GeoDataFrame(geometry=[box(0, 0, 40000, 50000)], crs=CRS)
+    res = overlay_network(net, jur, basin)
+    s = res.boundary_stretches
+    assert list(zip(s["level_name"], s["jur_a"], s["jur_b"], strict=True)) == [
+        ("country", "X", "Y"),
+        ("state", "A", "B"),
+    ]
+    np.testing.assert_allclose(s["length_km"], [25.0, 25.0])
+    assert res.pieces["stretch_state"].tolist() == ["state-s0", "state-s0", "", ""]
+    c = res.crossings
+    assert list(zip(c["level_name"], c["from_jur"], c["to_jur"], c["reach_id"], strict=True)) == [
+        ("country", "Y", "X", 2),
+        ("state", "B", "A", 2),
+    ]
+    np.testing.assert_allclose(c["fraction"], 10 / (10 + np.hypot(10, 5)))
+    assert res.boundary_crossings.empty
+
+
+@pytest.mark.filterwarnings("ignore:the river network has 2 disconnected pieces")
+@pytest.mark.parametrize("exact", [True, False])
+def test_river_on_a_shared_border_as_a_river_swinging_across_it(exact):
+    """Rivers on the borders of states A|B (both in country X) and B|C (X|Y).
+
+    River 1 comes from A, runs 4 km along the A|B border and goes back into A; river 2
+    comes from B, runs 4 km along the B|C border and goes on into C. Lying exactly on
+    the border (``exact``), each is held by one side (A, B) and names the other; it
+    gives what a river swinging 300 m across the border gives: a stretch of both sides
+    at every level where they differ (A|B is inside X: no country stretch), left into A
+    (B -> A) and into C (B -> C, X -> Y). On the exact border, each stretch is its 4 km
+    along the border, once, and the 2.06 km approach, within the stretch tolerance.
+    """
+    jur = jur_layer(
+        [
+            ("X", "West", 0, "country", "", box(0, 0, 2000, 20_000)),
+            ("Y", "East", 0, "country", "", box(2000, 0, 3000, 20_000)),
+            ("A", "Aa", 1, "state", "X", box(0, 0, 1000, 20_000)),
+            ("B", "Bb", 1, "state", "X", box(1000, 0, 2000, 20_000)),
+            ("C", "Cc", 1, "state", "Y", box(2000, 0, 3000, 20_000)),
+        ]
+    )
+
+    def along(x: float) -> list[tuple[float, float]]:
+        if exact:
+            return [(x, 17_000), (x, 13_000)]
+        return [(x + (300 if k % 2 else -300), 17_000 - k * 1000) for k in range(5)]
+
+    t = reach_table(
+        {
+            1: (-1, [(500, 19_000), *along(1000), (500, 12_000), (500, 2000)]),
+            2: (-1, [(1500, 19_000), *along(2000), (2500, 12_000), (2500, 2000)]),
+        },
+        local_area_km2=[1.0, 1.0],
+    )
+    res = stretch_overlay(network_from_table(t), jur)
+    s = res.boundary_stretches
+    assert list(zip(s["level_name"], s["jur_a"], s["jur_b"], strict=True)) == [
+        ("country", "X", "Y"),
+        ("state", "A", "B"),
+        ("state", "B", "C"),
+    ]
+    c = res.crossings
+    assert list(zip(c["level_name"], c["from_jur"], c["to_jur"], c["reach_id"], strict=True)) == [
+        ("country", "X", "Y", 2),
+        ("state", "B", "A", 1),
+        ("state", "B", "C", 2),
+    ]
+    assert (c["stretch_id"] != "").all()
+    if exact:
+        np.testing.assert_allclose(s["length_km"], 4.0 + np.hypot(0.5, 2))
+        assert res.boundary_crossings.empty
+        p = res.pieces.set_index(["reach_id", "piece"])
+        assert p.loc[(1, 1), ["jur_state", "shared_state", "shared_country"]].tolist() == [
+            "A",
+            "B",
+            "",
+        ]
+        assert p.loc[(2, 1), ["jur_state", "shared_state", "shared_country"]].tolist() == [
+            "B",
+            "C",
+            "Y",
+        ]
+
+
+def test_meander_off_a_shared_border_is_merged_into_it():
+    """A river on the A|B border with a 141 m meander into B: the meander is merged.
+
+    It becomes A's, as a meander does, and names B as the border stretch it interrupts
+    (it copies the shared_state of the piece upstream), so the river is one piece on the
+    border; a piece of the river leaving the border stays apart from it.
+    """
+    jur = jur_layer(
+        [
+            ("A", "Aa", 0, "state", "", box(0, 0, 1000, 20_000)),
+            ("B", "Bb", 0, "state", "", box(1000, 0, 2000, 20_000)),
+        ]
+    )
+    line = [(1000, 19_000), (1000, 15_000), (1050, 14_950), (1000, 14_900), (1000, 12_000)]
+    t = reach_table({1: (-1, [*line, (500, 11_000)])})
+    raw = split_reaches(t, jur, meander_tolerance_m=0)
+    assert list(zip(raw["jur_state"], raw["shared_state"], strict=True)) == [
+        ("A", "B"),
+        ("B", ""),
+        ("A", "B"),
+        ("A", ""),
+    ]
+    p = split_reaches(t, jur)
+    assert list(zip(p["jur_state"], p["shared_state"], strict=True)) == [("A", "B"), ("A", "")]
+    np.testing.assert_allclose(p["length_km"], [6.9 + 0.1 * np.sqrt(2), np.hypot(0.5, 1)])
 
 
 def test_drop_shared_keeps_one_copy_of_each_stretch():
@@ -253,8 +385,10 @@ def test_drop_shared_keeps_one_copy_of_each_stretch():
     rank = np.array([1, 1, 0, 1, 1, 1])
     fs = np.array([0.0, 0.25, 0.0, 0.5, 0.0, 5e-7])
     fe = np.array([0.25, 0.5, 0.5, 1.0, 5e-7, 1.0])
-    drop = _drop_shared(reach, rank, np.column_stack([fs, fe]), np.full(6, 1000.0))
+    drop, cover = _drop_shared(reach, rank, np.column_stack([fs, fe]), np.full(6, 1000.0))
     assert drop.tolist() == [True, True, False, False, False, False]
+    # the rank-0 part holds the stretch of both dropped parts: (kept, dropped) pairs
+    assert sorted(map(tuple, cover.tolist())) == [(2, 0), (2, 1)]
 
 
 def test_outside_pieces_are_reported(y_net):

@@ -38,6 +38,7 @@ from basingov.overlay._common import (
     DEFAULT_SAMPLE_SPACING_M,
     DEFAULT_STRETCH_TOLERANCE_M,
     OUTSIDE,
+    SHARED_PREFIX,
     OnEmpty,
     _check_jurisdictions,
     _level_numbers,
@@ -71,6 +72,7 @@ __all__ = [
     "DEFAULT_STRETCH_TOLERANCE_M",
     "MINOR_AREA_SHARE",
     "OUTSIDE",
+    "SHARED_PREFIX",
     "OverlayResult",
     "PieceGraph",
     "ReachOverlay",
@@ -111,8 +113,9 @@ class OverlayResult:
     levels
         Level names, coarsest first.
     pieces
-        Piece table (:func:`split_reaches`), with ``stretch_<level>``: the boundary
-        stretch holding the piece at that level (:func:`piece_stretches`), or ``""``.
+        Piece table (:func:`split_reaches`, with its ``shared_<level>`` columns), with
+        ``stretch_<level>``: the boundary stretch holding the piece at that level
+        (:func:`piece_stretches`), or ``""``.
     crossings
         Crossing sections of every level (:func:`crossings`), concatenated: the main
         inventory, without boundary crossings (DESIGN §2.13 ``crossings``), with ``minor``

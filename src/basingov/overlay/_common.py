@@ -53,6 +53,16 @@ DEFAULT_STRETCH_TOLERANCE_M = 3000.0
 #: interruptions of a pair shorter than half of it are bridged.
 DEFAULT_MIN_STRETCH_M = 2 * DEFAULT_STRETCH_TOLERANCE_M
 
+#: Separator of the jurisdiction ids in a ``border_<level>`` piece column (``"A|B"``) and in
+#: a ``shared_<level>`` one (``"B|C"``).
+BORDER_SEP = "|"
+
+#: Prefix of the piece-table columns ``shared_<level>``: the other unit(s) of the level
+#: whose polygon also holds the piece, which lies exactly on their common border
+#: (:func:`~basingov.overlay.split_reaches`), ``""`` for none. The boundary-stretch rule
+#: counts such a piece on both sides; the columns are not written to the GeoPackage.
+SHARED_PREFIX = "shared_"
+
 #: Shortest gap (m) between two jurisdiction pieces that is reported as an outside piece.
 _MIN_GAP_M = 1e-3
 

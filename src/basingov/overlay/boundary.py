@@ -14,6 +14,7 @@ from basingov._arrays import concat_ranges
 from basingov._checks import piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
+    BORDER_SEP,
     DEFAULT_BORDER_TOLERANCE_M,
     DEFAULT_SAMPLE_SPACING_M,
     DEFAULT_STRETCH_TOLERANCE_M,
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = ["boundary_reaches", "mark_boundary_pieces"]
-
-#: Separator of the two jurisdictions in a ``border_<level>`` piece column (``"A|B"``).
-BORDER_SEP = "|"
 
 
 def _check_positive(**values: float) -> None:

@@ -15,8 +15,10 @@ from basingov.errors import InputError
 from basingov.overlay._common import (
     _CLIP_MIN_VERTICES,
     _MIN_GAP_M,
+    BORDER_SEP,
     DEFAULT_MEANDER_TOLERANCE_M,
     OUTSIDE,
+    SHARED_PREFIX,
     _assign_levels,
     _check_jurisdictions,
     _check_reaches,
@@ -94,7 +96,12 @@ def _overlay_pairs(
 def _split_parts(
     reach_geoms: NDArray[Any], poly_geoms: NDArray[Any], poly_rank: NDArray[np.int64]
 ) -> tuple[
-    NDArray[Any], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]
+    NDArray[Any],
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.int64],
 ]:
     """Pieces of every reach in every polygon, and outside every polygon (polygon ``-1``).
 
@@ -104,18 +111,23 @@ def _split_parts(
     outside every polygon come from :func:`_gap_parts`. A stretch lying on the border of
     two polygons is in both intersections; it is kept once, in the polygon of lowest
     ``poly_rank`` (:func:`_drop_shared`). Returns LineString pieces with their reach and
-    polygon positions and their fractions along the reach.
+    polygon positions, their fractions along the reach, and the (piece, polygon) pairs of
+    the pieces whose stretch the polygon also held (an ``(n, 2)`` array).
     """
     cut = cut_at_borders(reach_geoms, poly_geoms)
     fb = cut.fallback
     if fb.size == 0:
-        return cut.parts, cut.part_reach, cut.part_poly, cut.fs, cut.fe
+        shared = np.empty((0, 2), dtype=np.int64)
+        return cut.parts, cut.part_reach, cut.part_poly, cut.fs, cut.fe, shared
     fb_geoms = reach_geoms[fb]
     local = np.searchsorted(fb, cut.fb_reach)
     parts, idx, fs, fe = _overlay_pairs(fb_geoms[local], poly_geoms[cut.fb_poly])
     reach_m = shapely.length(fb_geoms)[local[idx]]
     frac = np.column_stack([fs, fe])
-    keep = ~_drop_shared(local[idx], poly_rank[cut.fb_poly[idx]], frac, reach_m)
+    drop, cover = _drop_shared(local[idx], poly_rank[cut.fb_poly[idx]], frac, reach_m)
+    kept_at = cut.parts.size + np.cumsum(~drop) - 1  # position among the returned pieces
+    shared = np.column_stack([kept_at[cover[:, 0]], cut.fb_poly[idx[cover[:, 1]]]])
+    keep = ~drop
     parts, idx, fs, fe = parts[keep], idx[keep], fs[keep], fe[keep]
     preach = local[idx].astype(np.int64)
     gparts, greach = _gap_parts(fb_geoms, parts, preach, poly_geoms)
@@ -128,6 +140,7 @@ def _split_parts(
         ).astype(np.int64),
         np.concatenate([cut.fs, fs, gfs]),
         np.concatenate([cut.fe, fe, gfe]),
+        shared.astype(np.int64),
     )
 
 
@@ -136,7 +149,7 @@ def _drop_shared(
     rank: NDArray[np.int64],
     frac: NDArray[np.float64],
     reach_m: NDArray[np.float64],
-) -> NDArray[np.bool_]:
+) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
     """Parts that repeat a stretch of their reach held by a polygon of lower ``rank``.
 
     ``frac`` holds each part's fractions along its reach (start, end), ``reach_m`` the
@@ -149,6 +162,10 @@ def _drop_shared(
     same reach, overlap it and cover all of it (along the reach, to :data:`_MIN_CUT_M`):
     each stretch is then held once. Only overlapping pairs are compared (the parts sorted
     along each reach).
+
+    Returns whether each part is dropped, and the (kept part, dropped part) pairs of the
+    kept parts that overlap a dropped one (an ``(n, 2)`` array): the stretch they hold is
+    also in the dropped part's polygon.
     """
     order = np.lexsort((frac[:, 1], frac[:, 0], reach))
     r, k, m = reach[order], rank[order], reach_m[order]
@@ -162,10 +179,13 @@ def _drop_shared(
     over = (np.minimum(b[i], b[j]) - np.maximum(a[i], a[j])) * m[i]
     hit = (over > 0) & (k[i] != k[j])
     loser = np.where(k[i] > k[j], i, j)[hit]
+    winner = np.where(k[i] > k[j], j, i)[hit]
     covered = np.bincount(loser, weights=over[hit], minlength=r.size)
+    dropped = (covered > 0) & (covered >= (b - a) * m - _MIN_CUT_M)
     drop = np.empty(r.size, dtype=bool)
-    drop[order] = (covered > 0) & (covered >= (b - a) * m - _MIN_CUT_M)
-    return drop
+    drop[order] = dropped
+    by = dropped[loser] & ~dropped[winner]
+    return drop, np.column_stack([order[winner[by]], order[loser[by]]]).astype(np.int64)
 
 
 def _gap_parts(
@@ -210,16 +230,26 @@ def _runs(keys: NDArray[Any], reach: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.cumsum(new) - 1
 
 
+def _label_columns(df: pd.DataFrame, levels: list[str]) -> list[str]:
+    """Return the columns that assign a piece: ``jur_<level>``, then ``shared_<level>``.
+
+    A ``shared_<level>`` column is in ``df`` only where a piece has a value in it.
+    """
+    shared = [f"{SHARED_PREFIX}{lv}" for lv in levels]
+    return [f"jur_{lv}" for lv in levels] + [c for c in shared if c in df]
+
+
 def _merge_meanders(df: pd.DataFrame, levels: list[str], tol_m: float) -> pd.DataFrame:
     """Reassign short sandwiched stretches (A, B, A and A, outside, C) to the upstream side.
 
     Works level by level, coarsest first, inside each reach. A reassigned stretch copies
-    every ``jur_*`` column from the piece upstream of it, so the hierarchy stays consistent.
+    every ``jur_*`` and ``shared_*`` column from the piece upstream of it, so the hierarchy
+    stays consistent.
     """
     if tol_m <= 0 or df.empty:
         return df
     df = df.copy()
-    jcols = [f"jur_{lv}" for lv in levels]
+    jcols = _label_columns(df, levels)
     reach = df["reach_pos"].to_numpy()
     for lv in levels:
         for _ in range(1000):
@@ -271,13 +301,18 @@ def _merge_round(
 
 
 def _dissolve(df: pd.DataFrame, levels: list[str], geoms: NDArray[Any]) -> pd.DataFrame:
-    """Merge consecutive pieces of a reach that share every jurisdiction."""
-    jcols = [f"jur_{lv}" for lv in levels]
-    key = pd.MultiIndex.from_frame(df[jcols]).codes
-    code = np.zeros(len(df), dtype=np.int64)
-    for c in key:
-        code = code * (int(c.max()) + 2) + (np.asarray(c) + 1)
-    run = _runs(code, df["reach_pos"].to_numpy())
+    """Merge consecutive pieces of a reach that share every jurisdiction.
+
+    A piece on a shared border stays apart from the rest of its unit's river (its
+    ``shared_<level>`` differ).
+    """
+    jcols = _label_columns(df, levels)
+    reach = df["reach_pos"].to_numpy()
+    new = np.ones(len(df), dtype=bool)  # a run starts where the reach or a column changes
+    new[1:] = reach[1:] != reach[:-1]
+    for c in pd.MultiIndex.from_frame(df[jcols]).codes:
+        new[1:] |= c[1:] != c[:-1]
+    run = np.cumsum(new) - 1
     if run.size and run[-1] + 1 == len(df):
         return df.assign(geometry=geoms)
     g = df.assign(_run=run)
@@ -318,10 +353,14 @@ def split_reaches(
 
     A stretch lying exactly on the border of two finest units (a river both layers were
     digitised from) is held once, by the unit whose ``jur_id`` sorts first, so the pieces
-    of a reach still add up to its length. Such a river is a boundary reach
-    (:func:`boundary_reaches`, both banks) and its pieces are marked along the border
-    (:func:`mark_boundary_pieces`); it is a boundary stretch only where its pieces also
-    fall on the other side (:func:`boundary_stretches`).
+    of a reach still add up to its length. Its pieces name the other unit in
+    ``shared_<level>`` at every level where the two differ (B at the finest level, and
+    B's country where A and B lie in two countries) and stay apart from the rest of the
+    reach (they are not dissolved into it). Such a river is a boundary reach
+    (:func:`boundary_reaches`, both banks), its pieces are marked along the border
+    (:func:`mark_boundary_pieces`), and the boundary-stretch rule counts them on both
+    sides: it is a boundary stretch of A and B, held once (:func:`boundary_stretches`),
+    as a river swinging across the border is.
 
     Meanders are merged: inside one reach, a stretch in jurisdiction B between two
     stretches in A that is shorter than ``meander_tolerance_m`` is given to A (checked at
@@ -348,7 +387,9 @@ def split_reaches(
         ``piece_id, reach_id, reach_pos`` (position in ``reaches``), ``piece`` (0 at the
         upstream end), ``fraction_start, fraction_end`` (along the reach, 0 upstream),
         ``length_km``, ``jur_<level_name>`` and ``name_<level_name>`` for every level,
-        ``geometry``.
+        ``shared_<level_name>`` for every level (the other unit(s) of the level whose
+        polygon also holds the piece, which lies exactly on their common border: ``"B"``,
+        ``"B|C"``; ``""`` for none; not written to the run's GeoPackage), ``geometry``.
 
     Raises
     ------
@@ -382,16 +423,17 @@ def split_reaches(
     # a stretch on the border of two units goes to the one whose jur_id sorts first
     rank = np.argsort(np.argsort(finest["jur_id"].to_numpy(dtype=str), kind="stable"))
     with _naming_invalid_polygons(finest["jur_id"], poly_geoms, "jurisdictions"):
-        parts, part_reach, part_poly, fs, fe = _split_parts(reach_geoms, poly_geoms, rank)
-    part_jur = np.where(
-        part_poly >= 0,
-        finest["jur_id"].to_numpy(dtype=object)[np.maximum(part_poly, 0)],
-        OUTSIDE,
-    ).astype(object)
+        parts, part_reach, part_poly, fs, fe, shared = _split_parts(reach_geoms, poly_geoms, rank)
+    finest_ids = finest["jur_id"].to_numpy(dtype=object)
+    part_jur = np.where(part_poly >= 0, finest_ids[np.maximum(part_poly, 0)], OUTSIDE)
+    part_jur = part_jur.astype(object)
     order = np.lexsort((fe, fs, part_reach))
     parts, part_reach, part_jur = parts[order], part_reach[order], part_jur[order]
     fs, fe = fs[order], fe[order]
     assigned = _assign_levels(part_jur, parts, jur, levels_)
+    moved = np.empty_like(order)
+    moved[order] = np.arange(order.size)
+    also = _shared_units(moved[shared[:, 0]], finest_ids[shared[:, 1]], parts, jur, assigned)
     df = pd.DataFrame(
         {
             "reach_pos": part_reach,
@@ -399,6 +441,7 @@ def split_reaches(
             "fraction_end": fe,
             "length_km": shapely.length(parts) / 1000.0,
             **{f"jur_{lv}": assigned[lv] for lv in levels_},
+            **also,
         }
     )
     df = _merge_meanders(df, levels_, float(meander_tolerance_m))
@@ -423,4 +466,39 @@ def split_reaches(
         out[f"jur_{lv}"] = df[f"jur_{lv}"].to_numpy(dtype=object)
     for lv in levels_:
         out[f"name_{lv}"] = pd.Series(out[f"jur_{lv}"]).map(names).to_numpy(dtype=object)
+    for c in (f"{SHARED_PREFIX}{lv}" for lv in levels_):
+        out[c] = df[c].to_numpy(dtype=object) if c in df else np.full(len(df), "", dtype=object)
     return gpd.GeoDataFrame(out, geometry=df["geometry"].to_numpy(), crs=reaches.crs)
+
+
+def _shared_units(
+    part: NDArray[np.int64],
+    other: NDArray[Any],
+    parts: NDArray[Any],
+    jur: gpd.GeoDataFrame,
+    assigned: dict[str, NDArray[Any]],
+) -> dict[str, NDArray[Any]]:
+    """Return the ``shared_<level>`` columns of the parts: the other units holding them too.
+
+    ``part`` and ``other`` are pairs of a part (position in ``parts``) and a finest unit
+    whose polygon also held its stretch (:func:`_drop_shared`); ``assigned`` holds the
+    parts' own units per level (:func:`_assign_levels`). At each level, the other units
+    are mapped to that level as the parts are; those that differ from the part's own
+    unit, and are not :data:`OUTSIDE`, are joined (sorted, by ``"|"``), ``""`` for none.
+    Only the levels where a part has a value get a column (none, almost always).
+    """
+    out: dict[str, NDArray[Any]] = {}
+    if part.size == 0:
+        return out
+    at = _assign_levels(other, parts[part], jur, list(assigned))
+    for lv, own in assigned.items():
+        ok = (at[lv] != OUTSIDE) & (at[lv] != own[part])
+        if not ok.any():
+            continue
+        units = pd.DataFrame({"part": part[ok], "unit": at[lv][ok].astype(str)})
+        units = units.drop_duplicates().sort_values(["part", "unit"])
+        joined = units.groupby("part")["unit"].agg(BORDER_SEP.join)
+        col = np.full(len(parts), "", dtype=object)
+        col[joined.index.to_numpy()] = joined.to_numpy(dtype=object)
+        out[f"{SHARED_PREFIX}{lv}"] = col
+    return out

@@ -16,7 +16,8 @@ The rule reads the marks in four steps, all at one level:
 2. *Runs.* Pieces marked A|B connected along the flow form a run of A|B. A run counts
    only when its pieces themselves fall on both sides, in A and in B: a river that merely
    runs near a border, on one side of it, is no border river (whichever pairs it is
-   marked with).
+   marked with). A piece lying exactly on the border of A and B, held by A alone
+   (``shared_<level>`` names B, :func:`~basingov.overlay.split_reaches`), falls on both.
 3. *Chains.* Where a river along a border passes a tri-point its pair changes to one
    sharing a member (A|B, then A|C where C's border meets the river). Runs that count,
    linked along the river where the pair so changes, form a *chain*. Links are made only
@@ -74,8 +75,10 @@ from basingov._checks import check_piece_level, piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.network import upstream_sum
 from basingov.overlay._common import (
+    BORDER_SEP,
     DEFAULT_MIN_STRETCH_M,
     OUTSIDE,
+    SHARED_PREFIX,
     _check_min_stretch,
     _names,
     _NetworkLike,
@@ -338,6 +341,29 @@ def _main_links(g: PieceGraph, length_m: NDArray[np.float64]) -> NDArray[np.bool
     return main
 
 
+def _shared_column(pieces: pd.DataFrame, level: str) -> NDArray[Any]:
+    """Return the ``shared_<level>`` column as text (``""`` where missing or absent)."""
+    col = f"{SHARED_PREFIX}{level}"
+    if col not in pieces:
+        return np.full(len(pieces), "", dtype=object)
+    return _objects(pieces[col].fillna("").astype(str))
+
+
+def _names_unit(shared: NDArray[Any], unit: NDArray[Any]) -> NDArray[np.bool_]:
+    """Whether ``unit`` is one of the ``"B|C"`` units of ``shared``, row by row.
+
+    Examples
+    --------
+    >>> _names_unit(np.array(["", "B|C", "B"], dtype=object), np.array(["B", "C", "C"])).tolist()
+    [False, True, False]
+    """
+    out = np.zeros(unit.size, dtype=bool)
+    rows = np.flatnonzero(shared != "")  # pieces on a shared border: few
+    pairs = zip(unit[rows], shared[rows], strict=True)
+    out[rows] = [u in str(v).split(BORDER_SEP) for u, v in pairs]
+    return out
+
+
 def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     p = g.pieces
     npc = len(p)
@@ -358,6 +384,8 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     a_of, b_of = _pair_halves(border, on)
     s, d = g.src, g.dst
     # runs: pieces of one pair A|B along the flow; a run counts when it has pieces in A and B
+    # (a piece on the border of A and B, held by one of them, is in both)
+    shared = _shared_column(p, level)
     same = on[s] & (border[s] == border[d])
     comp = _components(npc, s[same], d[same])
     rows = np.flatnonzero(on)
@@ -366,8 +394,8 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
             "comp": comp[on],
             "row": rows,
             "length": length_m[on],
-            "has_a": jur[on] == a_of[on],
-            "has_b": jur[on] == b_of[on],
+            "has_a": (jur[on] == a_of[on]) | _names_unit(shared[on], a_of[on]),
+            "has_b": (jur[on] == b_of[on]) | _names_unit(shared[on], b_of[on]),
             "a": a_of[on],
             "b": b_of[on],
         }
