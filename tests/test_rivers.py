@@ -63,6 +63,23 @@ def stretch_overlay(net, jur):
     )
 
 
+def test_river_on_an_exact_border_names_the_unit_without_pieces(border_ab):
+    """A river lying on the A|B border, then in A: B holds no piece, yet it is named.
+
+    The on-border stretch is held by A (first id) and names B as sharing it; the River
+    Chief stretch along it is A's and B's jointly, named "West | East" (not "West | B").
+    """
+    line = [(1000, 19_000), (1000, 12_000), (500, 11_000), (500, 2000)]
+    net = network_from_table(reach_table({1: (-1, line, "Border River")}, local_area_km2=[5.0]))
+    ov = stretch_overlay(net, border_ab)
+    assert set(ov.pieces["jur_state"]) == {"A"}
+    rc = river_chiefs(net, ov)
+    assert rc[["jur_id", "jur_name"]].to_numpy().tolist() == [
+        ["A|B", "West | East"],
+        ["A", "West"],
+    ]
+
+
 def test_border_river_is_held_jointly(border_ab):
     """A river flows in A, then zig-zags along the A|B border, then leaves into B.
 

@@ -453,6 +453,11 @@ def river_chiefs(
                 )
             )
     st = overlay.boundary_stretches
+    # a stretch's unit may hold no piece (its only river is the shared border): its name
+    # is in the stretch table
+    for c in ("a", "b"):
+        if f"name_{c}" in st:
+            jur_names.update(zip(map(str, st[f"jur_{c}"]), map(str, st[f"name_{c}"]), strict=True))
     pair = {
         str(s): (str(a), str(b))
         for s, a, b in zip(st.get("stretch_id", []), st.get("jur_a", []), st.get("jur_b", []),

@@ -281,6 +281,16 @@ def test_reach_on_a_shared_border_is_a_boundary_stretch(order):
     ]
     np.testing.assert_allclose(c["fraction"], 10 / (10 + np.hypot(10, 5)))
     assert res.boundary_crossings.empty
+    # B and Y hold no piece: their names come from the jurisdictions, not their ids
+    assert list(zip(s["name_a"], s["name_b"], strict=True)) == [("West", "East"), ("Aa", "Bb")]
+    assert list(zip(c["from_name"], c["to_name"], strict=True)) == [("East", "West"), ("Bb", "Aa")]
+    # ... also when the stretches and crossings are made from the piece table alone
+    p = res.pieces
+    assert p["shared_name_state"].tolist() == ['{"B": "Bb"}', '{"B": "Bb"}', "", ""]
+    one = boundary_stretches(net, p, level="state")
+    assert one[["name_a", "name_b"]].to_numpy().tolist() == [["Aa", "Bb"]]
+    cs = crossings(net, p, level="country")
+    assert cs[["from_name", "to_name"]].to_numpy().tolist() == [["East", "West"]]
 
 
 @pytest.mark.filterwarnings("ignore:the river network has 2 disconnected pieces")

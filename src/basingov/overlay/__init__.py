@@ -113,9 +113,9 @@ class OverlayResult:
     levels
         Level names, coarsest first.
     pieces
-        Piece table (:func:`split_reaches`, with its ``shared_<level>`` columns), with
-        ``stretch_<level>``: the boundary stretch holding the piece at that level
-        (:func:`piece_stretches`), or ``""``.
+        Piece table (:func:`split_reaches`, with its ``shared_<level>`` and
+        ``shared_name_<level>`` columns), with ``stretch_<level>``: the boundary stretch
+        holding the piece at that level (:func:`piece_stretches`), or ``""``.
     crossings
         Crossing sections of every level (:func:`crossings`), concatenated: the main
         inventory, without boundary crossings (DESIGN §2.13 ``crossings``), with ``minor``

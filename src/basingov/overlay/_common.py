@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
@@ -60,8 +61,14 @@ BORDER_SEP = "|"
 #: Prefix of the piece-table columns ``shared_<level>``: the other unit(s) of the level
 #: whose polygon also holds the piece, which lies exactly on their common border
 #: (:func:`~basingov.overlay.split_reaches`), ``""`` for none. The boundary-stretch rule
-#: counts such a piece on both sides; the columns are not written to the GeoPackage.
+#: counts such a piece on both sides; these columns and the ``shared_name_<level>`` ones
+#: are not written to the GeoPackage.
 SHARED_PREFIX = "shared_"
+
+#: Prefix of the piece-table working columns ``shared_name_<level>``: the names of the
+#: units of ``shared_<level>``, as a JSON object ``{"B": "Bb"}`` (``""`` for none), so that
+#: a unit whose only river is a shared border (holding no piece) is named (:func:`_names`).
+_SHARED_NAME_PREFIX = f"{SHARED_PREFIX}name_"
 
 #: Shortest gap (m) between two jurisdiction pieces that is reported as an outside piece.
 _MIN_GAP_M = 1e-3
@@ -277,9 +284,17 @@ def _objects(column: pd.Series) -> NDArray[Any]:
 def _names(pieces: pd.DataFrame, level: str, *, text: bool = True) -> dict[Any, Any]:
     """``{jur_<level>: name_<level>}`` of a piece table (the last name of an id wins).
 
-    Keys in the order ids first occur, as ``dict(zip(ids, names))`` gives them. Only the
-    last row of each id is turned into Python objects: a piece table has millions of
-    rows and thousands of ids.
+    Keys in the order ids first occur, as ``dict(zip(ids, names))`` gives them, then the
+    units named only in ``shared_name_<level>`` (on a shared border, holding no piece;
+    :func:`_shared_names`). Only the last row of each id is turned into Python objects:
+    a piece table has millions of rows and thousands of ids.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"jur_state": ["A", "A"], "name_state": ["Aa", "Aa"],
+    ...     "shared_name_state": ['{"B": "Bb"}', ""]})
+    >>> _names(p, "state")
+    {'A': 'Aa', 'B': 'Bb'}
     """
     ids = pieces[f"jur_{level}"]
     codes, _ = pd.factorize(ids, use_na_sentinel=False)
@@ -290,7 +305,35 @@ def _names(pieces: pd.DataFrame, level: str, *, text: bool = True) -> dict[Any, 
     if text:
         names = names.astype(str)
     keys = _objects(ids.iloc[last])
-    return dict(zip(keys, names.to_numpy(dtype=object), strict=True))
+    out = dict(zip(keys, names.to_numpy(dtype=object), strict=True))
+    col = f"{_SHARED_NAME_PREFIX}{level}"
+    if col in pieces:
+        cells = pieces[col]
+        cells = cells[cells.notna() & (cells != "")]  # pieces on a shared border: few
+        for cell in pd.unique(cells.astype(str)):
+            for j, nm in json.loads(cell).items():
+                out.setdefault(j, nm)
+    return out
+
+
+def _shared_names(shared: NDArray[Any], names: dict[Any, str]) -> NDArray[Any]:
+    """Return the ``shared_name_<level>`` column of a ``shared_<level>`` one.
+
+    Each ``"B|C"`` becomes the JSON object of its units' ``names`` (``{"B": "Bb", "C":
+    "Cc"}``, a name may hold any character), ``""`` stays ``""``.
+
+    Examples
+    --------
+    >>> _shared_names(np.array(["", "B|C"], dtype=object), {"B": "Bb", "C": "C|c"}).tolist()
+    ['', '{"B": "Bb", "C": "C|c"}']
+    """
+    out = np.full(shared.size, "", dtype=object)
+    rows = np.flatnonzero(shared != "")
+    out[rows] = [
+        json.dumps({j: names.get(j, j) for j in str(v).split(BORDER_SEP)}, ensure_ascii=False)
+        for v in shared[rows]
+    ]
+    return out
 
 
 def _level_numbers(jurisdictions: pd.DataFrame) -> dict[str, int]:

@@ -15,6 +15,7 @@ from basingov.errors import InputError
 from basingov.overlay._common import (
     _CLIP_MIN_VERTICES,
     _MIN_GAP_M,
+    _SHARED_NAME_PREFIX,
     BORDER_SEP,
     DEFAULT_MEANDER_TOLERANCE_M,
     OUTSIDE,
@@ -27,6 +28,7 @@ from basingov.overlay._common import (
     _naming_invalid_polygons,
     _resolve_levels,
     _same_crs,
+    _shared_names,
 )
 from basingov.overlay.cutter import _MIN_CUT_M, cut_at_borders
 
@@ -389,7 +391,10 @@ def split_reaches(
         ``length_km``, ``jur_<level_name>`` and ``name_<level_name>`` for every level,
         ``shared_<level_name>`` for every level (the other unit(s) of the level whose
         polygon also holds the piece, which lies exactly on their common border: ``"B"``,
-        ``"B|C"``; ``""`` for none; not written to the run's GeoPackage), ``geometry``.
+        ``"B|C"``; ``""`` for none; not written to the run's GeoPackage),
+        ``shared_name_<level_name>`` for every level (their names, as a JSON object
+        ``{"B": "Bb"}``, ``""`` for none; B may hold no piece, and the boundary stretches
+        and crossings name it from here; not written either), ``geometry``.
 
     Raises
     ------
@@ -468,6 +473,11 @@ def split_reaches(
         out[f"name_{lv}"] = pd.Series(out[f"jur_{lv}"]).map(names).to_numpy(dtype=object)
     for c in (f"{SHARED_PREFIX}{lv}" for lv in levels_):
         out[c] = df[c].to_numpy(dtype=object) if c in df else np.full(len(df), "", dtype=object)
+    # the shared units' names: a unit whose only river is a shared border holds no piece
+    text_names = {str(j): nm for j, nm in names.items()}
+    for lv in levels_:
+        shared_col = out[f"{SHARED_PREFIX}{lv}"].to_numpy(dtype=object)
+        out[f"{_SHARED_NAME_PREFIX}{lv}"] = _shared_names(shared_col, text_names)
     return gpd.GeoDataFrame(out, geometry=df["geometry"].to_numpy(), crs=reaches.crs)
 
 
