@@ -221,7 +221,7 @@ def _analyse(basin: Basin, timer: _Timer, sc: _Scale | None = None) -> Results:
     # shared_<level> and shared_name_<level> (pieces on the exact border of two units) fed
     # the boundary stretches, which stretch_<level> records: working columns, not written
     shared = [c for c in ov.pieces.columns if c.startswith(overlay.SHARED_PREFIX)]
-    layers["pieces"] = ov.pieces.drop(columns=shared) if shared else ov.pieces
+    layers["pieces"] = ov.pieces.drop(columns=shared)
     layers["jurisdictions"] = basin.jurisdictions
     layers["basin"] = basin.basin
     layers["crossings"] = crossings
