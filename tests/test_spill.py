@@ -18,7 +18,13 @@ from basingov.datasets import data_dir
 from basingov.errors import BasingovWarning, InputError
 from basingov.network import network_from_table
 from basingov.overlay import split_reaches
-from basingov.spill import FLOW_RATIO_RANGE, spill_notifications, travel_times, warn
+from basingov.spill import (
+    FLOW_RATIO_RANGE,
+    flow_duration_ratio,
+    spill_notifications,
+    travel_times,
+    warn,
+)
 from tests.reliability.conftest import write_toy
 
 
@@ -318,3 +324,45 @@ def test_an_absurd_flow_is_warned_about(ratio, side, tmp_path):
     assert f"is {ratio:.3g} times the release reach's mean flow" in said[0]
     assert f", {side} the 0.002 to 11.6 times their site's mean" in said[0]
     assert ("the density of water" in said[0]) is (side == "below")
+
+
+@pytest.mark.parametrize(
+    ("percentile", "side"),
+    [
+        (0.001, "above"),
+        (0.01, "above"),
+        (0.05, None),
+        (95.0, None),
+        (99.999, None),
+        (100 - 1e-14, "below"),
+    ],
+)
+def test_a_flow_percentile_outside_the_observed_range_is_warned_about(percentile, side):
+    # --flow-percentile reads the ratio off an unbounded lognormal (Thames sigma 0.786):
+    # Q0.001 is 21 times the mean flow, above any shipped daily flow, and was not warned
+    # about (only --flow was); it gets the --flow warning, naming the percentile
+    at = (-0.51, 51.43)
+    r, said = _flow_warnings("thames", at, 1.0, flow_percentile=percentile)
+    ratio = r.flow["ratio"]
+    assert ratio == pytest.approx(flow_duration_ratio(percentile, sigma_ln=0.786))
+    low, high = FLOW_RATIO_RANGE
+    assert (side is None) is (low <= ratio <= high)
+    if side is None:
+        assert said == []
+        return
+    assert len(said) == 1
+    assert said[0].startswith(
+        f"the flow at the release, {r.flow['q_release_m3s']:g} m3/s (exceeded {percentile:g} % "
+        "of the time on the basin's lognormal flow-duration curve, flow_duration_sigma_ln = "
+        f"0.786), is {ratio:.3g} times the release reach's mean flow "
+    )
+    assert f", {side} the 0.002 to 11.6 times their site's mean" in said[0]
+    assert ("the density of water" in said[0]) is (side == "below")
+
+
+def test_cli_flow_percentile_outside_the_observed_range_is_warned_about():
+    args = ["spill", "thames", "--at", "-0.51,51.43", "--mass", "500", "--flow-percentile"]
+    with pytest.warns(BasingovWarning, match=r"\(exceeded 0.001 % of the time .* is 21 times"):
+        res = CliRunner().invoke(cli, [*args, "0.001"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["flow"]["ratio"] == pytest.approx(20.97, abs=0.01)

@@ -757,7 +757,10 @@ def warn(
     flow_percentile
         Instead of ``flow_m3s``: the flow exceeded this percentage of the time (95 = a low
         flow), from the basin's lognormal flow-duration curve (:func:`flow_duration_ratio`,
-        ``[hydraulics] flow_duration_sigma_ln``).
+        ``[hydraulics] flow_duration_sigma_ln``). The curve is unbounded, so a percentile
+        near 0 or 100 can give a ratio outside :data:`FLOW_RATIO_RANGE`: it gets the same
+        warning as ``flow_m3s`` (on the Thames, sigma 0.786, below 0.022: 0.001 gives 21
+        times the mean flow; on the Rhine, sigma 0.328, only below about 1e-12).
 
     Returns
     -------
@@ -827,7 +830,7 @@ def warn(
     geom = net.reaches.geometry.iloc[snap.position]
     frac = float(shapely.line_locate_point(geom, shapely.Point(x, y), normalized=True))
     path = navigate(net, snap.reach_id, mode=mode)
-    if flow_m3s is not None:
+    if flow_m3s is not None or flow_percentile is not None:
         _warn_flow_ratio(flow)
     sub = net.reaches.iloc[path][["reach_id", "geometry"]].reset_index(drop=True)
     levels = list(cfg.boundaries.levels)
@@ -868,15 +871,26 @@ def warn(
 
 
 def _warn_flow_ratio(flow: Mapping[str, Any]) -> None:
-    """Warn once if the given flow over the mean flow lies outside :data:`FLOW_RATIO_RANGE`."""
+    """Warn once if the flow at the release over its mean flow is outside :data:`FLOW_RATIO_RANGE`.
+
+    The flow is given (``flow_m3s``) or read off the lognormal flow-duration curve
+    (``flow_percentile``: the message names the percentile and the curve's sigma).
+    """
     ratio = float(flow["ratio"])
     low_end, high_end = FLOW_RATIO_RANGE
     if low_end <= ratio <= high_end:
         return
     low = ratio < low_end
+    how = ""
+    if "percentile" in flow:
+        how = (
+            f" (exceeded {float(flow['percentile']):g} % of the time on the basin's lognormal "
+            f"flow-duration curve, flow_duration_sigma_ln = "
+            f"{float(flow['flow_duration_sigma_ln']):g})"
+        )
     msg = (
-        f"the flow at the release, {float(flow['q_release_m3s']):g} m3/s, is {ratio:.3g} times "
-        f"the release reach's mean flow ({float(flow['q_mean_m3s']):,.4g} m3/s), "
+        f"the flow at the release, {float(flow['q_release_m3s']):g} m3/s{how}, is {ratio:.3g} "
+        f"times the release reach's mean flow ({float(flow['q_mean_m3s']):,.4g} m3/s), "
         f"{'below' if low else 'above'} the {low_end:g} to {high_end:g} times their site's mean "
         "of the mean daily flows observed at 22 UKCEH Thames Initiative sites, 2009-2017 "
         "(basingov.spill.FLOW_RATIO_RANGE): every discharge on the spill path is scaled by "

@@ -62,7 +62,8 @@ __all__ = ["spill"]
     default=None,
     help="Flow at the release as an exceedance percentile (95 = a low flow exceeded 95 % of "
     "the time), from the basin's lognormal flow-duration curve ([hydraulics] "
-    "flow_duration_sigma_ln). Excludes --flow.",
+    "flow_duration_sigma_ln). Excludes --flow. A ratio outside 0.002-11.6 gets the --flow "
+    "warning.",
 )
 @click.option("--tolerance", type=float, default=5000.0, show_default=True, help="Snap, m.")
 @choice_option(
