@@ -47,14 +47,14 @@ CONTRACT_LAYERS = {"reaches", "jurisdictions", "crossings", "boundary_reaches", 
 def thames_run(shipped_run) -> Path:
     shared = shipped_run("thames")
     # 5 Thames Initiative sites have no coordinates and one has no stream of its size, the
-    # data flag 12 values of the source as impossible, and the runoff fit leaves out two
-    # gauges whose snapped reach drains another area: the run issues these warnings and no
-    # other (the land-cover raster, which ended at 51.2 N, inside the basin, now covers it:
-    # tests/test_data_files.py)
+    # data flag 12 values of the source as impossible, and the runoff fit leaves out four
+    # gauges without a published area and two whose snapped reach drains another area: the
+    # run issues these warnings and no other (the land-cover raster, which ended at 51.2 N,
+    # inside the basin, now covers it: tests/test_data_files.py)
     expected = [
         r"6 of 23 station\(s\) left unsnapped",
         r"12 value\(s\) flagged 'implausible_in_source' are not used",
-        r"2 gauge\(s\) left out of the runoff fit",
+        r"6 gauge\(s\) left out of the runoff fit",
     ]
     for w in shared.warnings:
         assert issubclass(w.category, BasingovWarning), w
@@ -123,14 +123,16 @@ def test_gauges_left_out_of_the_runoff_fit_are_warned_of(thames_run: Path) -> No
     # the fit leaves out the Pang at Tidmarsh (TC12: its reach drains 4,396 km2 against
     # 171 km2 at NRFA) and The Cut at Paley Street (TC15: 22 km2 against 50); before,
     # only the notes of discharge_check.csv said so. Now one warning, in summary.json and
-    # run.log, names both with the areas
+    # run.log, names both with the areas, and the four gauges without an NRFA area (TC8,
+    # TC9, TC10, TC14), which it did not name before either
     summary = json.loads((thames_run / "summary.json").read_text())
     gauge_warnings = [m for m in summary["warnings"] if "left out of the runoff fit" in m]
     assert gauge_warnings == [
-        "2 gauge(s) left out of the runoff fit (their catchments take the depth of the next "
-        "gauge downstream, or the basin's; discharge_check.csv notes each): 2 whose snapped "
-        "reach's upstream area is off the published catchment area by more than a factor "
-        "1.5: TC12 (4396 km2 vs 171 km2 published, 350 m away), TC15 (22 km2 vs 50 km2 "
+        "6 gauge(s) left out of the runoff fit (their catchments take the depth of the next "
+        "gauge downstream, or the basin's; discharge_check.csv notes each): 4 without a "
+        "published catchment area to check where they snap: TC8, TC9, TC10, TC14; 2 whose "
+        "snapped reach's upstream area is off the published catchment area by more than a "
+        "factor 1.5: TC12 (4396 km2 vs 171 km2 published, 350 m away), TC15 (22 km2 vs 50 km2 "
         "published, 1361 m away)"
     ]
     log = (thames_run / "run.log").read_text()
@@ -139,6 +141,8 @@ def test_gauges_left_out_of_the_runoff_fit_are_warned_of(thames_run: Path) -> No
     notes = pd.read_csv(thames_run / "tables" / "discharge_check.csv").set_index("gauge_id")
     assert notes.loc["TC12", "note"].startswith("not used: snapped upstream area 4396 km2")
     assert notes.loc["TC15", "note"].startswith("not used: snapped upstream area 22 km2")
+    left_out = notes.index[notes["note"].fillna("").str.startswith("not used: no published")]
+    assert left_out.tolist() == ["TC8", "TC9", "TC10", "TC14"]
 
 
 def test_unit_shares_sum_to_one_per_level(thames_run: Path) -> None:

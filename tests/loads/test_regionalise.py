@@ -186,3 +186,41 @@ def test_gauges_left_out_are_warned_of_once_with_plain_notes():
     pd.testing.assert_frame_equal(chk, chk2)
     with pytest.raises(InputError, match=r"on_left_out.*'warn'"):
         regionalise_runoff(net, g, runoff_mm_year=300.0, on_left_out="raise")
+
+
+def test_gauges_without_a_published_area_are_in_the_one_warning():
+    """require_area leaves out the gauges without a published area: the warning names them.
+
+    Before, the one warning named the gauges left out far from the reaches, off the
+    published area or on a held reach, but not those without an area (the Thames run:
+    TC8, TC9, TC10, TC14), so it did not list every gauge the fit leaves out.
+    """
+    net, (x0, y0) = _net()
+    g = pd.DataFrame([
+        _gauge("out", x0, y0, 10.0, 1000.0),
+        _gauge("blank", x0, y0 + 15000, 4.0),  # no published area
+        _gauge("wrong", x0, y0 + 20000, 1.0, 5000.0),  # reach 1 drains 100 km2
+        _gauge("nan", x0, y0 + 25000, 1.0, float("nan")),
+    ])  # fmt: skip
+    with pytest.warns(BasingovWarning) as rec:
+        _, chk = regionalise_runoff(net, g, runoff_mm_year=300.0, require_area=True)
+    assert len(rec) == 1
+    assert str(rec[0].message) == (
+        "3 gauge(s) left out of the runoff fit (their catchments take the depth of the next "
+        "gauge downstream, or the basin's; discharge_check.csv notes each): 2 without a "
+        "published catchment area to check where they snap: blank, nan; 1 whose snapped "
+        "reach's upstream area is off the published catchment area by more than a factor "
+        "1.5: wrong (100 km2 vs 5000 km2 published, 0 m away)"
+    )
+    notes = chk.set_index("gauge_id")["note"]
+    assert notes["blank"] == notes["nan"] == "not used: no published area to check where it snaps"
+    # without require_area they are snapped by position alone and used: no warning of them
+    with pytest.warns(BasingovWarning) as rec:
+        _, chk = regionalise_runoff(net, g, runoff_mm_year=300.0)
+    assert len(rec) == 1
+    assert str(rec[0].message).startswith("1 gauge(s) left out of the runoff fit ")
+    assert "blank" not in str(rec[0].message)
+    assert chk.set_index("gauge_id").loc[["blank", "nan"], "note"].tolist() == ["", ""]
+    # all left out for want of an area: still one warning, with nothing fitted
+    with pytest.warns(BasingovWarning, match=r"^2 gauge\(s\) left out .*: 2 without a published"):
+        regionalise_runoff(net, g.iloc[[1, 3]], runoff_mm_year=300.0, require_area=True)

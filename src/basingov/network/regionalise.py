@@ -14,7 +14,8 @@ gauge keep the basin depth. Discharge is then accumulated down the network,
 negative increment (a gauge carrying less than the gauges above it, e.g. because of a
 mislocated station) gets depth 0 and is flagged. A gauge with a published area that snaps
 to a reach whose upstream area differs by more than a factor ``max_area_ratio`` is not
-used, nor is one too far from every reach (noted in the check table, and warned of once).
+used, nor is one too far from every reach, nor one without a published area when
+``require_area`` asks for it (noted in the check table, and warned of once).
 
 Held-out skill: each gauge is also predicted with itself left out (its increment merges
 into the next gauge downstream), which shows what the regionalisation gives where no
@@ -345,6 +346,7 @@ def gauge_value_problems(gauges: pd.DataFrame) -> list[str]:
 class _LeftOut:
     """The gauges :func:`regionalise_runoff` leaves out, by reason, each ``"id (details)"``."""
 
+    no_area: list[str] = dataclasses.field(default_factory=list)
     far: list[str] = dataclasses.field(default_factory=list)
     unsnapped: list[str] = dataclasses.field(default_factory=list)
     mismatch: list[str] = dataclasses.field(default_factory=list)
@@ -353,6 +355,7 @@ class _LeftOut:
     def message(self, *, tolerance_m: float, max_area_ratio: float) -> str:
         """Say which gauges are left out and why, in one text (``""`` if none)."""
         reasons = [
+            (self.no_area, "without a published catchment area to check where they snap"),
             (self.far, f"more than {tolerance_m:g} m from any reach (nearest reach)"),
             (self.unsnapped, "whose lon/lat are no coordinates"),
             (
@@ -409,12 +412,11 @@ def regionalise_runoff(
         Leave out gauges without a published area (their snap cannot be checked).
     on_left_out
         ``"warn"``: one :class:`~basingov.errors.BasingovWarning` naming every gauge left
-        out because no reach lies within ``tolerance_m`` (or its lon/lat are no
-        coordinates), its snapped reach's upstream area is off its published one by more
-        than ``max_area_ratio``, or another gauge already holds its reach, with the
-        distances and areas (the gauges without a published area under ``require_area``
-        are left out as asked, without a warning); ``"ignore"``: the check table's notes
-        only.
+        out: without a published area under ``require_area``, no reach within
+        ``tolerance_m`` (or its lon/lat are no coordinates), its snapped reach's upstream
+        area off its published one by more than ``max_area_ratio``, or another gauge
+        already holding its reach, with the distances and areas; ``"ignore"``: the check
+        table's notes only.
 
     Returns
     -------
@@ -501,6 +503,7 @@ def regionalise_runoff(
         }
         if require_area and not area_pub[k] > 0:
             rec["note"] = "not used: no published area to check where it snaps"
+            left_out.no_area.append(rec["gauge_id"])
             rows.append(rec)
             continue
         try:
