@@ -178,7 +178,16 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     # the standard normal quantile (scipy.stats.norm.ppf computes this same function, but
     # importing scipy.stats takes about a second)
     z = float(ndtri(1.0 - percentile / 100.0))
-    return float(np.exp(-0.5 * sigma_ln**2 + sigma_ln * z))
+    ratio = float(np.exp(-0.5 * sigma_ln**2 + sigma_ln * z))
+    if not np.isfinite(ratio):  # 1 - P/100 rounded to 1: P below about 1e-14
+        msg = (
+            f"the flow percentile {percentile:g} is too close to 0 for the lognormal "
+            "flow-duration curve: 1 - P/100 rounds to 1 in double precision, an infinite "
+            "flow; give a percentile of at least 1e-6, or the flow itself (flow_m3s, CLI "
+            "--flow)"
+        )
+        raise InputError(msg)
+    return ratio
 
 
 def _lake_holds(net: Any, flow_ratio: float) -> dict[int, tuple[float, float, str]]:

@@ -149,6 +149,10 @@ def test_flow_duration_ratio_is_a_lognormal_with_mean_one():
         flow_duration_ratio(100, sigma_ln=s)
     with pytest.raises(InputError, match="flow_duration_sigma_ln must be > 0"):
         flow_duration_ratio(50, sigma_ln=0.0)
+    # 1 - P/100 rounds to 1, an infinite flow: an error naming the percentile
+    for p in (1e-17, 1e-20):
+        with pytest.raises(InputError, match=f"flow percentile {p:g} is too close to 0"):
+            flow_duration_ratio(p, sigma_ln=s)
 
 
 def test_thames_flow_duration_against_the_ceh_flows():
