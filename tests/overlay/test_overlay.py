@@ -204,6 +204,24 @@ def _on_border_case(order: list[int]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
 
 
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0]])
+def test_reach_jurisdictions_lists_both_units_of_a_shared_border(order):
+    """A reach on the A|B border (held by A) reaches A and B: the river is the border of both."""
+    t, jur = _on_border_case(order)
+    pieces = split_reaches(t, jur, meander_tolerance_m=0)
+    assert reach_jurisdictions(pieces, [1, 3]) == {
+        "country": [{"jur_id": "X", "name": "West"}, {"jur_id": "Y", "name": "East"}],
+        "state": [{"jur_id": "A", "name": "Aa"}, {"jur_id": "B", "name": "Bb"}],
+    }
+    # reach 3 runs in A only; reach 4 leaves the border for outside (not listed)
+    assert reach_jurisdictions(pieces, [3], level="state") == {
+        "state": [{"jur_id": "A", "name": "Aa"}]
+    }
+    assert reach_jurisdictions(pieces, [4], level="country") == {
+        "country": [{"jur_id": "X", "name": "West"}, {"jur_id": "Y", "name": "East"}]
+    }
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0]])
 def test_reach_on_a_shared_border_is_counted_once(order):
     """A stretch lying exactly on the border of two units is held by one, A (first id).
 

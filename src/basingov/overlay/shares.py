@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +14,7 @@ import shapely
 from basingov._checks import check_choice, check_piece_level, piece_levels, require_columns
 from basingov.errors import InputError
 from basingov.overlay._common import (
+    _SHARED_NAME_PREFIX,
     OUTSIDE,
     _check_jurisdictions,
     _invalid_polygons,
@@ -162,6 +164,10 @@ def reach_jurisdictions(
 ) -> dict[str, list[dict[str, str]]]:
     """Jurisdictions crossed by a set of reaches, per level, in order of first appearance.
 
+    A reach lying exactly on the border of two units is held by one of them
+    (:func:`split_reaches`); the other, named in the piece's ``shared_name_<level>``, is
+    listed too, right after it: the river is the border of both.
+
     Parameters
     ----------
     pieces
@@ -203,10 +209,27 @@ def reach_jurisdictions(
     sel = sel.sort_values(["_rank", "piece"] if "piece" in sel else ["_rank"], kind="stable")
     result: dict[str, list[dict[str, str]]] = {}
     for lv in levels:
-        pairs = sel[[f"jur_{lv}", f"name_{lv}"]].drop_duplicates(f"jur_{lv}")
+        pairs = _with_shared(sel, lv).drop_duplicates(f"jur_{lv}")
         pairs = pairs[pairs[f"jur_{lv}"] != OUTSIDE]
         result[lv] = [
             {"jur_id": str(j), "name": str(nm)}
             for j, nm in zip(pairs[f"jur_{lv}"], pairs[f"name_{lv}"], strict=True)
         ]
     return result
+
+
+def _with_shared(sel: pd.DataFrame, lv: str) -> pd.DataFrame:
+    """Rows ``jur_<lv>``, ``name_<lv>`` of ``sel``, each followed by its shared units."""
+    pairs = sel[[f"jur_{lv}", f"name_{lv}"]]
+    col = f"{_SHARED_NAME_PREFIX}{lv}"
+    if col not in sel:
+        return pairs
+    cells = sel[col].fillna("").astype(str).to_numpy()
+    if not (cells != "").any():  # no piece on an exact border: almost always
+        return pairs
+    rows: list[tuple[object, object]] = []
+    for j, nm, cell in zip(pairs.iloc[:, 0], pairs.iloc[:, 1], cells, strict=True):
+        rows.append((j, nm))
+        if cell:
+            rows.extend(json.loads(cell).items())
+    return pd.DataFrame(rows, columns=pairs.columns)
