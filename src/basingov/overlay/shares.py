@@ -166,7 +166,8 @@ def reach_jurisdictions(
 
     A reach lying exactly on the border of two units is held by one of them
     (:func:`split_reaches`); the other, named in the piece's ``shared_name_<level>``, is
-    listed too, right after it: the river is the border of both.
+    listed too, after it (a unit already listed keeps its place): the river is the border
+    of both.
 
     Parameters
     ----------
