@@ -148,7 +148,8 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     Parameters
     ----------
     percentile
-        Exceedance percentage P, strictly between 0 and 100.
+        Exceedance percentage P, strictly between 0 and 100, and not so close to 0 that
+        1 - P/100 rounds to 1 (below about 1e-14: an infinite flow).
     sigma_ln
         Standard deviation of ln(daily flow), > 0.
 
@@ -160,7 +161,8 @@ def flow_duration_ratio(percentile: float, *, sigma_ln: float) -> float:
     Raises
     ------
     InputError
-        If ``percentile`` or ``sigma_ln`` is out of range.
+        If ``percentile`` or ``sigma_ln`` is out of range (the message for a percentile
+        too close to 0 asks for at least 1e-6, or the flow itself).
 
     Examples
     --------
