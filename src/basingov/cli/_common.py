@@ -82,8 +82,9 @@ def check_suffix(path: Path, suffixes: Sequence[str]) -> None:
 def check_output_file(path: Path, suffixes: Sequence[str], *, overwrite: bool) -> None:
     """Check an output file (``-o``) before any work: its suffix, then what exists there.
 
-    A command calls this first, so a wrong name or an existing file is refused before the
-    basin is loaded or anything is computed.
+    A command calls this before it loads the basin (after checking its other options, as
+    ``spill`` does), so a wrong name or an existing file is refused before anything is
+    read or computed.
 
     Raises
     ------
