@@ -223,12 +223,12 @@ def _gap_parts(
     return gparts[keep], need[gidx[keep]]
 
 
-def _runs(keys: NDArray[Any], reach: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Run id of consecutive rows with equal (reach, key)."""
-    if keys.size == 0:
-        return np.empty(0, dtype=np.int64)
-    new = np.ones(keys.size, dtype=bool)
-    new[1:] = (keys[1:] != keys[:-1]) | (reach[1:] != reach[:-1])
+def _runs(keys: Sequence[NDArray[Any]], reach: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Run id of consecutive rows with equal reach and equal values in every ``keys`` array."""
+    new = np.ones(reach.size, dtype=bool)
+    new[1:] = reach[1:] != reach[:-1]
+    for key in keys:
+        new[1:] |= key[1:] != key[:-1]
     return np.cumsum(new) - 1
 
 
@@ -270,7 +270,7 @@ def _merge_round(
     merged run copies a neighbour that keeps its value.
     """
     key = df[col].to_numpy(dtype=object)
-    run = _runs(key, reach)
+    run = _runs([key], reach)
     if run.size == 0:
         return False
     nrun = int(run[-1]) + 1
@@ -309,12 +309,8 @@ def _dissolve(df: pd.DataFrame, levels: list[str], geoms: NDArray[Any]) -> pd.Da
     ``shared_<level>`` differ).
     """
     jcols = _label_columns(df, levels)
-    reach = df["reach_pos"].to_numpy()
-    new = np.ones(len(df), dtype=bool)  # a run starts where the reach or a column changes
-    new[1:] = reach[1:] != reach[:-1]
-    for c in pd.MultiIndex.from_frame(df[jcols]).codes:
-        new[1:] |= c[1:] != c[:-1]
-    run = np.cumsum(new) - 1
+    codes = pd.MultiIndex.from_frame(df[jcols]).codes
+    run = _runs([np.asarray(c) for c in codes], df["reach_pos"].to_numpy())
     if run.size and run[-1] + 1 == len(df):
         return df.assign(geometry=geoms)
     g = df.assign(_run=run)
