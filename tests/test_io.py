@@ -94,6 +94,67 @@ def test_gpkg_arrow_writer_stores_what_the_row_writer_stores(tmp_path: Path) -> 
     assert pd.isna(kept.iloc[1])
 
 
+def _prepare_for_file_plainly(gdf: pd.DataFrame) -> pd.DataFrame:
+    """_prepare_for_file as it was written first: a deep copy, every object value tested."""
+    out = gdf.copy()
+    for col in out.columns:
+        if col == getattr(out, "_geometry_column_name", None):
+            continue
+        s = out[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, list | tuple | dict | set)).any():
+            out[col] = s.map(
+                lambda v: (
+                    json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
+                    if isinstance(v, list | tuple | dict | set)
+                    else v
+                )
+            )
+        elif s.dtype == bool:
+            out[col] = s.astype(np.int8)
+    return out
+
+
+def test_prepare_for_file_is_the_plain_version_and_leaves_the_input(tmp_path: Path) -> None:
+    # _prepare_for_file copies shallowly and tests object columns with infer_dtype first
+    # (_holds_containers): the same frame as testing every value of a deep copy
+    from pandas.testing import assert_frame_equal
+
+    from basingov.io import _holds_containers
+
+    obj = {
+        "text": ["a", None, "b", "c"],
+        "empty": [None, None, np.nan, None],
+        "bools": [True, None, False, True],
+        "ints": [1, 2, None, 4],
+        "floats": [0.5, None, 1.5, np.nan],
+        "mixed": [1, "a", 2.5, None],
+        "lists": [[1, 2], None, "x", []],
+        "tuples": [None, (1, "a"), "y", "z"],
+        "dicts": [{"k": 1}, "a", None, {}],
+        "sets": [{"b", "a"}, None, set(), "s"],
+        "arrays": [np.arange(2), "a", None, 1],
+    }
+    df = pd.DataFrame({k: np.array(v, dtype=object) for k, v in obj.items()})
+    df["flag"] = [True, False, True, False]
+    df["n"] = np.arange(4)
+    df["s"] = pd.array(["p", None, "q", "r"], dtype="str")
+    gdf = gpd.GeoDataFrame(df, geometry=[Point(i, 0) for i in range(4)], crs="EPSG:3035")
+    for frame in (df, gdf, df.iloc[:0], gdf.iloc[:1]):
+        before = frame.copy()
+        assert_frame_equal(_prepare_for_file(frame), _prepare_for_file_plainly(frame))
+        assert_frame_equal(frame, before)
+    for col in obj:
+        plain = df[col].map(lambda v: isinstance(v, list | tuple | dict | set)).any()
+        assert _holds_containers(df[col]) == plain, col
+    # the writers set columns of the prepared copy (geometry to WKT): the caller's frame
+    # keeps its geometry and values
+    before = gdf.copy()
+    write_csv(gdf, tmp_path / "t.csv")
+    write_vector(gdf, tmp_path / "t2.csv")
+    write_gpkg({"g": gdf, "t": df}, tmp_path / "t.gpkg")
+    assert_frame_equal(gdf, before)
+
+
 def test_read_errors_name_file_layer_and_columns(tmp_path: Path, lines: gpd.GeoDataFrame) -> None:
     path = write_gpkg({"a": lines, "b": lines}, tmp_path / "x.gpkg")
     with pytest.raises(InputError, match=r"has 2 layers \['a', 'b'\]; pass layer=..."):

@@ -591,17 +591,21 @@ def clean_outputs(folder: str | Path) -> list[Path]:
 
 
 def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
-    """Make columns writable by OGR: lists/dicts to JSON text, bool to int."""
+    """Make columns writable by OGR: lists/dicts to JSON text, bool to int.
+
+    A shallow copy: only the columns that change are new, the others are the caller's
+    (a file writer sets columns of the copy, which leaves the caller's frame as it was).
+    """
     dup = sorted({str(c) for c in gdf.columns[gdf.columns.duplicated()]})
     if dup:
         msg = f"the table has repeated column names {dup}; rename or drop them before writing"
         raise InputError(msg)
-    out = gdf.copy()
+    out = gdf.copy(deep=False)
     for col in out.columns:
         if col == getattr(out, "_geometry_column_name", None):
             continue
         s = out[col]
-        if s.dtype == object and s.map(lambda v: isinstance(v, list | tuple | dict | set)).any():
+        if s.dtype == object and _holds_containers(s):
             out[col] = s.map(
                 lambda v: (
                     json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
@@ -612,6 +616,26 @@ def _prepare_for_file(gdf: pd.DataFrame) -> pd.DataFrame:
         elif s.dtype == bool:
             out[col] = s.astype(np.int8)
     return out
+
+
+#: What ``infer_dtype`` says of an object column none of whose values is a list, tuple,
+#: dict or set (it says ``mixed`` or another word of a column holding one).
+_NO_CONTAINERS = frozenset({"string", "empty", "boolean", "integer", "floating"})
+
+
+def _holds_containers(s: pd.Series) -> bool:
+    """Whether an object column holds a list, tuple, dict or set (written as JSON text).
+
+    Examples
+    --------
+    >>> _holds_containers(pd.Series(["a", None, "b"], dtype=object))
+    False
+    >>> _holds_containers(pd.Series(["a", ["b", "c"]], dtype=object))
+    True
+    """
+    if pd.api.types.infer_dtype(s, skipna=True) in _NO_CONTAINERS:
+        return False
+    return bool(s.map(lambda v: isinstance(v, list | tuple | dict | set)).any())
 
 
 def _distinct_ignoring_case(df: pd.DataFrame) -> pd.DataFrame:
