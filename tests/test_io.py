@@ -352,6 +352,9 @@ def test_write_csv_writes_the_bytes_of_pandas_to_csv(tmp_path: Path, rows: int) 
         }
     )
     df.loc[df.index[::3], "string"] = pd.NA
+    # float columns sharing values (formatted together): -0.0 beside 0.0, NaN, the same x
+    df.insert(5, "special_too", df["special"].to_numpy()[::-1])
+    df["x_again"] = df["x"].where(rng.random(rows) > 0.5, -0.0)
     assert _csv_text(_prepare_for_file(df)) is not None  # written column by column
     out = write_csv(df, tmp_path / "t.csv")
     assert out.read_bytes() == _pandas_csv(df)

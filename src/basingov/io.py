@@ -855,12 +855,7 @@ def _csv_column(s: pd.Series) -> list[str] | None:
     dtype = s.dtype
     values = s.to_numpy()
     if dtype == np.float64:
-        # the bits, not the values: -0.0 is not 0.0, and every NaN is an empty field
-        codes, uniques = pd.factorize(values.view(np.int64))
-        reprs = np.array(list(map(float.__repr__, uniques.view(np.float64).tolist())), dtype=object)
-        out = reprs[codes]
-        out[np.isnan(values)] = ""
-        return list(out)
+        return _csv_floats([values])[0]
     if dtype == np.bool_:
         return ["True" if v else "False" for v in values.tolist()]
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
@@ -873,6 +868,27 @@ def _csv_column(s: pd.Series) -> list[str] | None:
         texts = [_csv_field(str(v)) for v in np.asarray(uniques, dtype=object).tolist()]
         return list(np.array([*texts, ""], dtype=object)[codes])
     return None
+
+
+def _csv_floats(columns: Sequence[np.ndarray]) -> list[list[str]]:
+    """Return the CSV fields of float64 columns (``repr``; NaN is an empty field).
+
+    The columns are formatted together: each distinct value once, also when it is in
+    several columns of a table (a load and the load before a calibration).
+
+    Examples
+    --------
+    >>> _csv_floats([np.array([0.1, np.nan]), np.array([-0.0, 0.1])])
+    [['0.1', ''], ['-0.0', '0.1']]
+    """
+    values = np.concatenate(columns) if len(columns) > 1 else columns[0]
+    # the bits, not the values: -0.0 is not 0.0, and every NaN is an empty field
+    codes, uniques = pd.factorize(values.view(np.int64))
+    reprs = np.array(list(map(float.__repr__, uniques.view(np.float64).tolist())), dtype=object)
+    out = reprs[codes]
+    out[np.isnan(values)] = ""
+    ends = np.cumsum([len(c) for c in columns])
+    return [list(part) for part in np.split(out, ends[:-1])]
 
 
 #: Object columns formatted by :func:`_csv_column` (what ``infer_dtype`` says of their
@@ -901,13 +917,21 @@ def _csv_text(data: pd.DataFrame) -> str | None:
     labels = list(data.columns)
     if len(labels) < 2 or not all(isinstance(c, str) for c in labels):
         return None
-    columns = []
+    # the float64 columns together (each value of the table formatted once), after the
+    # others: one of those may leave the table to pandas
+    floats = [i for i in range(len(labels)) if data.dtypes.iloc[i] == np.float64]
+    columns: dict[int, list[str]] = {}
     for i in range(len(labels)):
-        col = _csv_column(data.iloc[:, i])
-        if col is None:
-            return None
-        columns.append(col)
-    lines = [",".join(map(_csv_field, labels)), *map(",".join, zip(*columns, strict=True))]
+        if i not in floats:
+            col = _csv_column(data.iloc[:, i])
+            if col is None:
+                return None
+            columns[i] = col
+    if floats:
+        texts = _csv_floats([data.iloc[:, i].to_numpy() for i in floats])
+        columns.update(zip(floats, texts, strict=True))
+    ordered = [columns[i] for i in range(len(labels))]
+    lines = [",".join(map(_csv_field, labels)), *map(",".join, zip(*ordered, strict=True))]
     return os.linesep.join(lines) + os.linesep
 
 
