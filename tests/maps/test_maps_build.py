@@ -400,6 +400,30 @@ def test_feature_texts_are_the_features_written_by_json(crs):
                 assert feature_texts(g, cols, digits=digits) == [compact_json(f) for f in want]
 
 
+def test_a_render_reusing_the_memo_is_the_render_without_it(taihu_run):
+    # fit_budget renders each tolerance twice with one memo: the second render takes the
+    # collections' JSON text and their page literal from it; the page is that of a render
+    # that makes everything anew
+    import re
+
+    from basingov.maps._basin import _render, map_context
+    from basingov.maps._layers import js_literal
+
+    ctx = map_context(maps.read_run(taihu_run, columns=maps.MAP_LAYER_COLUMNS))
+    memo: dict = {}
+    _render(ctx, tolerance_m=50.0, n_rivers=0, memo=memo)
+    reused, sizes = _render(ctx, tolerance_m=50.0, n_rivers=7, memo=memo)
+    fresh, fresh_sizes = _render(ctx, tolerance_m=50.0, n_rivers=7)
+    assert memo
+    assert all(lit == js_literal(text) for text, lit in memo.values())
+    assert sizes == fresh_sizes
+
+    def page(m):
+        return re.sub(r"_[0-9a-f]{32}", "_ID", m.get_root().render())
+
+    assert page(reused) == page(fresh)
+
+
 def test_a_map_of_the_reaches_it_reads_is_the_map_of_all_reaches(taihu_run):
     # read_run(columns=MAP_LAYER_COLUMNS) reads the few reach attributes a map draws: the
     # page is that of the whole layer, also when the map ranks rivers by its second or

@@ -677,44 +677,44 @@ def _render(
     tolerance_m: float,
     n_rivers: int,
     river_json: str | None = None,
-    memo: dict[Any, str] | None = None,
+    memo: dict[Any, tuple[str, str]] | None = None,
 ) -> tuple[folium.Map, dict[str, int]]:
     """Build the folium map at one simplification tolerance with the first n_rivers reaches.
 
     ``river_json`` is the JSON text of those reaches' feature collection, when already
     made (:func:`_river_features`). ``memo`` keeps the JSON text of the simplified
-    feature collections between renders of the same context (:func:`fit_budget` renders
-    each tolerance twice).
+    feature collections, and its string literal in the page, between renders of the same
+    context (:func:`fit_budget` renders each tolerance twice).
     """
     digits = coordinate_digits(tolerance_m)
     memo = {} if memo is None else memo
-
-    def once(key: Any, make: Any) -> str:
-        if key not in memo:
-            memo[key] = make()
-        return memo[key]
-
     bounds = ctx.basin.to_crs("EPSG:4326").total_bounds
     m = L.new_map(title=ctx.title, bounds=[[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+
+    def once(key: Any, make: Any) -> L.GeoData:
+        """Add the collection whose JSON text ``make`` returns, made once per ``memo``."""
+        if key not in memo:
+            text = make()
+            memo[key] = (text, L.js_literal(text))
+        return L.add_data(m, *memo[key])
+
     m.add_child(L.Panes())
     m.add_child(L.Helpers(unit=ctx.unit, flow_note=ctx.flow_note))
     sizes: dict[str, int] = {}
 
     # basemap: basin, jurisdictions (all levels) as outlines and as choropleth data
-    basin_fc = once(
+    basin_data = once(
         ("basin", tolerance_m),
         lambda: _collection(simplify_coverage(ctx.basin, tolerance_m, by=None), digits=digits),
     )
-    basin_data = L.add_data(m, basin_fc)
     L.add_backdrop(m, basin_data, name="Basin", pane="bg_land", style=_STYLE_BASIN)
     cols = ["lv", "p", "t", *sorted({c for _, _, c, _ in ctx.choropleths})]
-    poly_fc = once(
+    poly_data = once(
         ("polygons", tolerance_m),
         lambda: _collection(
             simplify_coverage(ctx.polygons, tolerance_m, by="level_name"), cols, digits=digits
         ),
     )
-    poly_data = L.add_data(m, poly_fc)
     sizes["polygons"] = len(poly_data.json)
     weights = {
         lv: round(0.5 + 2.0 * (len(ctx.levels) - 1 - i) / max(1, len(ctx.levels) - 1), 2)
@@ -768,16 +768,14 @@ def _render(
         )
     )
     # arrows and crossings per map level; the coarsest level is on at start
-    arrow_fc = once(
+    arrow_data = once(
         ("arrows", max(digits, 4)),
         lambda: _collection(ctx.arrows, ["p", "t", "w", "lv"], digits=max(digits, 4)),
     )
-    arrow_data = L.add_data(m, arrow_fc)
-    cx_fc = once(
+    cx_data = once(
         ("crossings", max(digits, 5)),
         lambda: _collection(ctx.crossings, ["p", "t", "r", "c", "lv"], digits=max(digits, 5)),
     )
-    cx_data = L.add_data(m, cx_fc)
     sizes["arrows"] = len(arrow_data.json)
     sizes["crossings"] = len(cx_data.json)
     _level_layers(
@@ -802,8 +800,7 @@ def _render(
     )
     if ctx.stations is not None and len(ctx.stations):
         st = ctx.stations.assign(r=5.0)
-        st_fc = once(("stations",), lambda: _collection(st, ["p", "t", "c", "x", "r"], digits=5))
-        st_data = L.add_data(m, st_fc)
+        st_data = once(("stations",), lambda: _collection(st, ["p", "t", "c", "x", "r"], digits=5))
         m.add_child(
             L.GeoLayer(
                 st_data,

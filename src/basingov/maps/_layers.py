@@ -27,6 +27,7 @@ __all__ = [
     "add_data",
     "collection_json",
     "collection_json_of",
+    "js_literal",
     "legend_html",
     "new_map",
     "palette",
@@ -43,12 +44,12 @@ PANES: tuple[tuple[str, int, bool], ...] = (
 )
 
 
-def _js_single_quoted(text: str) -> str:
+def js_literal(text: str) -> str:
     r"""Body of a single-quoted JavaScript string holding ``text``, safe in ``<script>``.
 
     Examples
     --------
-    >>> _js_single_quoted('{"a":"it\'s </b>"}')
+    >>> js_literal('{"a":"it\'s </b>"}')
     '{"a":"it\\\'s <\\/b>"}'
     """
     return (
@@ -104,11 +105,12 @@ class GeoData(MacroElement):
     # JSON.parse of a string literal is parsed much faster by browsers than the same data
     # as a JavaScript object literal (V8 guidance for data over ~10 kB)
 
-    def __init__(self, collection: dict[str, Any] | str) -> None:
+    def __init__(self, collection: dict[str, Any] | str, literal: str | None = None) -> None:
         super().__init__()
         self._name = "bg_data"
         self.json = collection if isinstance(collection, str) else collection_json(collection)
-        self.literal = _js_single_quoted(self.json)
+        # ``literal`` is js_literal(self.json), when a caller has it from an earlier map
+        self.literal = js_literal(self.json) if literal is None else literal
 
     def render(self, **kwargs: Any) -> str:
         """Add the data to the page's script as plain text.
@@ -336,12 +338,15 @@ def collection_json_of(features: Sequence[str]) -> str:
     return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
-def add_data(map_: folium.Map, collection: dict[str, Any] | str) -> GeoData:
+def add_data(
+    map_: folium.Map, collection: dict[str, Any] | str, literal: str | None = None
+) -> GeoData:
     r"""Write a feature collection (or its :func:`collection_json` text) into the map once.
 
-    :class:`GeoLayer`\ s draw it.
+    :class:`GeoLayer`\ s draw it. ``literal``, if given, is :func:`js_literal` of the
+    text (kept from an earlier map of the same collection).
     """
-    data = GeoData(collection)
+    data = GeoData(collection, literal)
     map_.add_child(data)
     return data
 
