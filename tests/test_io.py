@@ -95,22 +95,22 @@ def test_gpkg_arrow_writer_stores_what_the_row_writer_stores(tmp_path: Path) -> 
 
 
 def _prepare_for_file_plainly(gdf: pd.DataFrame) -> pd.DataFrame:
-    """_prepare_for_file as it was written first: a deep copy, every object value tested."""
+    """Return what _prepare_for_file gives, the plain way: a deep copy, each value tested."""
+    containers = (list, tuple, dict, set)
+
+    def as_json(v: object) -> object:
+        if not isinstance(v, containers):
+            return v
+        return json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
+
     out = gdf.copy()
-    for col in out.columns:
-        if col == getattr(out, "_geometry_column_name", None):
-            continue
-        s = out[col]
-        if s.dtype == object and s.map(lambda v: isinstance(v, list | tuple | dict | set)).any():
-            out[col] = s.map(
-                lambda v: (
-                    json.dumps(sorted(v) if isinstance(v, set) else v, default=str)
-                    if isinstance(v, list | tuple | dict | set)
-                    else v
-                )
-            )
-        elif s.dtype == bool:
-            out[col] = s.astype(np.int8)
+    geometry = getattr(gdf, "_geometry_column_name", None)
+    for name in [c for c in out.columns if c != geometry]:
+        values = out[name]
+        if values.dtype == object and any(isinstance(v, containers) for v in values):
+            out[name] = values.map(as_json)
+        elif values.dtype == bool:
+            out[name] = values.astype(np.int8)
     return out
 
 
