@@ -51,6 +51,30 @@ def test_interpolate_equals_geos_bitwise():
     np.testing.assert_array_equal(got, _geos_interpolate(lines, which, frac))
 
 
+def test_interpolate_long_lines_equal_geos_bitwise():
+    # lines of hundreds of vertices sampled densely, as the bank samples of a long reach:
+    # the segment found by bisection over the running totals is the one GEOS walks to,
+    # zero-length segments and positions at vertices included
+    rng = np.random.default_rng(11)
+    walks = [np.cumsum(rng.normal(0, 300, (n, 2)), axis=0) + 4e6 for n in range(50, 450, 10)]
+    # every vertex once, some twice (zero-length segments)
+    twice = [np.repeat(w, 1 + (rng.random(len(w)) < 0.02), axis=0) for w in walks]
+    lines = np.array([LineString(w) for w in twice], dtype=object)
+    which = rng.integers(0, lines.size, 30000)
+    frac = rng.random(30000)
+    # positions at the vertices themselves, and just either side of them
+    at = np.flatnonzero(rng.random(30000) < 0.3)
+    coords, idx = shapely.get_coordinates(lines, return_index=True)
+    for j in at:
+        pts = coords[idx == which[j]]
+        seg = np.hypot(*np.diff(pts, axis=0).T)
+        run = np.concatenate([[0.0], np.cumsum(seg)])
+        v = int(rng.integers(0, run.size))
+        frac[j] = run[v] / run[-1] + float(rng.choice([-1e-16, 0.0, 1e-16]))
+    got = interpolate(lines, which, frac)
+    np.testing.assert_array_equal(got, _geos_interpolate(lines, which, frac))
+
+
 def test_locate_golden():
     # two unit boxes side by side and one with a hole: a point on the shared edge, in the
     # hole and outside belong to none

@@ -25,6 +25,27 @@ if TYPE_CHECKING:
 
 
 @njit(cache=True)
+def _running_lengths(  # pragma: no cover - compiled
+    x: np.ndarray, y: np.ndarray, start: np.ndarray
+) -> np.ndarray:
+    """Length walked from each line's first vertex to every vertex, summed in order.
+
+    The running total GEOS adds up segment by segment (``run += seg``): the last vertex's
+    value is the line's length, and the first segment whose end value exceeds a distance
+    is the one GEOS stops in.
+    """
+    run_at = np.zeros(x.shape[0])
+    for line in range(start.shape[0] - 1):
+        run = 0.0
+        for i in range(start[line] + 1, start[line + 1]):
+            dx = x[i] - x[i - 1]
+            dy = y[i] - y[i - 1]
+            run += np.sqrt(dx * dx + dy * dy)
+            run_at[i] = run
+    return run_at
+
+
+@njit(cache=True)
 def _interpolate(  # pragma: no cover - compiled
     x: np.ndarray,
     y: np.ndarray,
@@ -37,19 +58,23 @@ def _interpolate(  # pragma: no cover - compiled
     GEOS: the length is the sum of the segment lengths in order; the distance ``f * L``
     falls in the first segment whose running total plus its length exceeds it, at
     ``(d - total) / seglen`` along it, ``p0 + (p1 - p0) * t`` (the first vertex for
-    ``d <= 0``, the last beyond the end).
+    ``d <= 0``, the last beyond the end). The running totals are summed once per line
+    (:func:`_running_lengths`, the same additions in the same order) and that segment is
+    found by bisection: the totals never decrease, and the running total plus the
+    segment's length is the next vertex's total.
     """
     m = line.shape[0]
     ox = np.empty(m)
     oy = np.empty(m)
+    run_at = _running_lengths(x, y, start)
     for k in range(m):
         i0 = start[line[k]]
         i1 = start[line[k] + 1]
-        total = 0.0
-        for i in range(i0 + 1, i1):
-            dx = x[i] - x[i - 1]
-            dy = y[i] - y[i - 1]
-            total += np.sqrt(dx * dx + dy * dy)
+        if i1 == i0:  # an empty line has no point
+            ox[k] = np.nan
+            oy[k] = np.nan
+            continue
+        total = run_at[i1 - 1]
         d = frac[k] * total
         if d < 0.0:
             d = total + d
@@ -59,22 +84,28 @@ def _interpolate(  # pragma: no cover - compiled
             ox[k] = x[i0]
             oy[k] = y[i0]
             continue
-        run = 0.0
-        for i in range(i0, i1 - 1):
-            dx = x[i + 1] - x[i]
-            dy = y[i + 1] - y[i]
-            seg = np.sqrt(dx * dx + dy * dy)
-            if run + seg > d:
-                t = (d - run) / seg
-                if t <= 0.0:
-                    ox[k], oy[k] = x[i], y[i]
-                elif t >= 1.0:
-                    ox[k], oy[k] = x[i + 1], y[i + 1]
-                else:
-                    ox[k] = (x[i + 1] - x[i]) * t + x[i]
-                    oy[k] = (y[i + 1] - y[i]) * t + y[i]
-                break
-            run += seg
+        # the first vertex after i0 whose running total exceeds d (none: i1)
+        lo, hi = i0 + 1, i1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if run_at[mid] > d:
+                hi = mid
+            else:
+                lo = mid + 1
+        if lo == i1:  # beyond the end (or d is NaN): the last vertex
+            continue
+        i = lo - 1
+        dx = x[i + 1] - x[i]
+        dy = y[i + 1] - y[i]
+        seg = np.sqrt(dx * dx + dy * dy)
+        t = (d - run_at[i]) / seg
+        if t <= 0.0:
+            ox[k], oy[k] = x[i], y[i]
+        elif t >= 1.0:
+            ox[k], oy[k] = x[i + 1], y[i + 1]
+        else:
+            ox[k] = (x[i + 1] - x[i]) * t + x[i]
+            oy[k] = (y[i + 1] - y[i]) * t + y[i]
     return ox, oy
 
 

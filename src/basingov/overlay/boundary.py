@@ -67,15 +67,15 @@ def _bank_samples(
     f = (k + 0.5) / nsamp[owner]
     eps = np.minimum(0.25 / nsamp[owner], 1.0 / np.maximum(length[owner], 1.0))
     # the points GEOS's line_interpolate_point gives, computed in one compiled loop
-    p0 = interpolate(geoms, owner, f - eps)
-    p1 = interpolate(geoms, owner, f + eps)
-    pc = interpolate(geoms, owner, f)
+    m = owner.size
+    p0, p1, pc = np.split(
+        interpolate(geoms, np.tile(owner, 3), np.concatenate([f - eps, f + eps, f])), 3
+    )
     d = p1 - p0
     norm = np.hypot(d[:, 0], d[:, 1])
     norm[norm == 0] = 1.0
     left_vec = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * border_tolerance_m
     both = _bank_jurisdictions(np.vstack([pc + left_vec, pc - left_vec]), jur, levels_)
-    m = pc.shape[0]
     left = {lv: v[:m] for lv, v in both.items()}
     right = {lv: v[m:] for lv, v in both.items()}
     return owner.astype(np.int64), left, right
