@@ -144,6 +144,45 @@ def test_tri_point():
     assert c.iloc[0]["geometry"].distance(shapely.Point(1000, 1000)) < 1e-6
 
 
+def _pandas_best_pair(owner, lj, rj, *, ordered):
+    # the groupby of the bank pairs that boundary._best_pair replaced (ids as text)
+    on = (lj != rj) & (lj != OUTSIDE) & (rj != OUTSIDE)
+    a, b = lj[on], rj[on]
+    if not ordered:
+        swap = a > b
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+    df = pd.DataFrame({"pos": owner[on], "a": a, "b": b})
+    cnt = (
+        df.groupby(["pos", "a", "b"], sort=True)
+        .size()
+        .rename("n")
+        .reset_index()
+        .sort_values(["pos", "n"], ascending=[True, False], kind="stable")
+    )
+    return cnt.drop_duplicates("pos")
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_best_bank_pair_equals_the_groupby(ordered):
+    # few ids, few samples per owner: many ties in count, broken by the (a, b) order
+    from basingov.overlay.boundary import _best_pair
+
+    rng = np.random.default_rng(3)
+    ids = np.array(sorted({OUTSIDE, "DE", "FR", "CH", "AT", "DE1", "Z", "a"}), dtype=object)
+    owner = np.sort(rng.integers(0, 400, 3000))
+    lj, rj = rng.integers(0, ids.size, (2, owner.size))
+    got = _best_pair(owner, ids, lj, rj, ordered=ordered)
+    want = _pandas_best_pair(owner, ids[lj], ids[rj], ordered=ordered)
+    assert got is not None
+    pos, a, b, n = got
+    assert pos.tolist() == want["pos"].tolist()
+    assert a.tolist() == want["a"].tolist()
+    assert b.tolist() == want["b"].tolist()
+    assert n.tolist() == want["n"].tolist()
+    # no sample on a border: none
+    assert _best_pair(owner, ids, lj, lj, ordered=ordered) is None
+
+
 def test_reach_on_border_boundary_and_no_crossings():
     """A reach flowing south wobbles +-10 m around the A|B border x = 1000."""
     jur = jur_layer(

@@ -51,14 +51,17 @@ def _bank_samples(
     border_tolerance_m: float,
     sample_spacing_m: float,
     min_samples: int,
-) -> tuple[NDArray[np.int64], dict[str, NDArray[Any]], dict[str, NDArray[Any]]]:
+) -> tuple[
+    NDArray[np.int64], NDArray[Any], dict[str, NDArray[np.int64]], dict[str, NDArray[np.int64]]
+]:
     """Jurisdictions on the left and right bank of sample points along lines.
 
     Each line is sampled every ``sample_spacing_m`` (at least ``min_samples`` points, at
     the middles of equal stretches); at each sample the points ``border_tolerance_m`` to
     the left and to the right of the flow direction are located in the finest level and
     mapped to every level as in :func:`split_reaches`. Returns the sample owners (line
-    positions) and the left and right jurisdictions per level.
+    positions), the jurisdiction ids (sorted, :data:`OUTSIDE` first) and the left and
+    right jurisdictions per level as positions among those ids.
     """
     length = shapely.length(geoms)
     nsamp = np.maximum(min_samples, np.ceil(length / sample_spacing_m)).astype(np.int64)
@@ -75,64 +78,76 @@ def _bank_samples(
     norm = np.hypot(d[:, 0], d[:, 1])
     norm[norm == 0] = 1.0
     left_vec = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * border_tolerance_m
-    both = _bank_jurisdictions(np.vstack([pc + left_vec, pc - left_vec]), jur, levels_)
+    ids, both = _bank_jurisdictions(np.vstack([pc + left_vec, pc - left_vec]), jur, levels_)
     left = {lv: v[:m] for lv, v in both.items()}
     right = {lv: v[m:] for lv, v in both.items()}
-    return owner.astype(np.int64), left, right
+    return owner.astype(np.int64), ids, left, right
 
 
 def _bank_jurisdictions(
     xy: NDArray[np.float64], jur: gpd.GeoDataFrame, levels_: list[str]
-) -> dict[str, NDArray[Any]]:
+) -> tuple[NDArray[Any], dict[str, NDArray[np.int64]]]:
     """Jurisdiction of every level at points ``xy``, as :func:`_assign_levels` on points.
 
     The finest level's polygon strictly containing each point (the first where polygons
     overlap) gives its ancestors through ``parent_id``; where the chain does not reach a
     level, or the point is outside every finest unit, the level's own polygon containing
-    the point is used; none gives :data:`OUTSIDE`.
+    the point is used; none gives :data:`OUTSIDE`. Returns the ids of ``jur`` and
+    :data:`OUTSIDE`, sorted (so :data:`OUTSIDE`, the empty text, is position 0 and
+    positions compare as the ids do), and each point's id per level as a position.
     """
     maps, _ = _level_maps(jur, levels_)
+    ids = np.array(sorted({OUTSIDE, *jur["jur_id"]}), dtype=object)
+    code = {jid: k for k, jid in enumerate(ids.tolist())}
     finest = jur[jur["level_name"] == levels_[-1]]
-    ids = finest["jur_id"].to_numpy(dtype=object)
+    fin = finest["jur_id"].tolist()
     at = PointLocator(finest.geometry.to_numpy()).locate(xy)
-    out: dict[str, NDArray[Any]] = {}
+    slot = np.where(at >= 0, at, len(fin))
+    out: dict[str, NDArray[np.int64]] = {}
     for lv in levels_:
         # the ancestor at this level of each finest unit, or OUTSIDE; then of each point
-        known = np.array([i in maps[lv] for i in ids] + [False], dtype=bool)
-        anc = np.array([maps[lv].get(i, OUTSIDE) for i in ids] + [OUTSIDE], dtype=object)
-        slot = np.where(at >= 0, at, ids.size)
+        known = np.array([i in maps[lv] for i in fin] + [False], dtype=bool)
+        anc = np.array([code[maps[lv].get(i, OUTSIDE)] for i in fin] + [0], dtype=np.int64)
         mapped = anc[slot]
         todo = np.flatnonzero(~known[slot])
         if todo.size:
             sub = jur[jur["level_name"] == lv]
             hit = PointLocator(sub.geometry.to_numpy()).locate(xy[todo])
-            found = np.full(todo.size, OUTSIDE, dtype=object)
-            found[hit >= 0] = sub["jur_id"].to_numpy(dtype=object)[hit[hit >= 0]]
-            mapped[todo] = found
+            sub_code = np.array([code[i] for i in sub["jur_id"].tolist()], dtype=np.int64)
+            mapped[todo] = np.where(hit >= 0, sub_code[np.maximum(hit, 0)], 0)
         out[lv] = mapped
-    return out
+    return ids, out
 
 
 def _best_pair(
-    owner: NDArray[np.int64], lj: NDArray[Any], rj: NDArray[Any], *, ordered: bool
-) -> pd.DataFrame:
-    """Most frequent on-border bank pair per owner, with its count (``pos, a, b, n``)."""
-    on = (lj != rj) & (lj != OUTSIDE) & (rj != OUTSIDE)
-    a, b = lj[on], rj[on]
+    owner: NDArray[np.int64],
+    ids: NDArray[Any],
+    lj: NDArray[np.int64],
+    rj: NDArray[np.int64],
+    *,
+    ordered: bool,
+) -> tuple[NDArray[np.int64], NDArray[Any], NDArray[Any], NDArray[np.int64]] | None:
+    """Most frequent on-border bank pair per owner, with its count (``pos, a, b, n``).
+
+    ``lj`` and ``rj`` are positions among the sorted ``ids`` (0: :data:`OUTSIDE`), so
+    they order as the ids do. Pairs are counted per owner; of the pairs seen most often
+    the first in (a, b) order wins; owners ascending. None when no sample is on a border.
+    """
+    on = (lj != rj) & (lj != 0) & (rj != 0)
+    if not on.any():
+        return None
+    p, a, b = owner[on], lj[on], rj[on]
     if not ordered:
-        swap = a > b
-        a, b = np.where(swap, b, a), np.where(swap, a, b)
-    df = pd.DataFrame({"pos": owner[on], "a": a, "b": b})
-    if df.empty:
-        return pd.DataFrame({"pos": [], "a": [], "b": [], "n": []})
-    cnt = (
-        df.groupby(["pos", "a", "b"], sort=True)
-        .size()
-        .rename("n")
-        .reset_index()
-        .sort_values(["pos", "n"], ascending=[True, False], kind="stable")
-    )
-    return cnt.drop_duplicates("pos")
+        a, b = np.minimum(a, b), np.maximum(a, b)
+    o = np.lexsort((b, a, p))
+    p, a, b = p[o], a[o], b[o]
+    first = np.flatnonzero(np.r_[True, (p[1:] != p[:-1]) | (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
+    n = np.diff(np.r_[first, p.size])
+    p, a, b = p[first], a[first], b[first]
+    # per owner the largest count, the first pair among equal counts (a stable sort)
+    o = np.lexsort((-n, p))
+    top = o[np.r_[True, p[o][1:] != p[o][:-1]]]
+    return p[top], ids[a[top]], ids[b[top]], n[top]
 
 
 def boundary_reaches(
@@ -206,7 +221,7 @@ def boundary_reaches(
     jur, _ = _levels_and_finest(jurisdictions, levels_)
     geoms = reaches.geometry.to_numpy()
     length = shapely.length(geoms)
-    owner, left, right = _bank_samples(
+    owner, ids, left, right = _bank_samples(
         geoms,
         jur,
         levels_,
@@ -219,13 +234,13 @@ def boundary_reaches(
     rows = []
     numbers = _level_numbers(jur)
     for lv in levels_:
-        best = _best_pair(owner, left[lv], right[lv], ordered=True)
-        if best.empty:
+        best = _best_pair(owner, ids, left[lv], right[lv], ordered=True)
+        if best is None:
             continue
-        share = best["n"].to_numpy() / nsamp[best["pos"].to_numpy(dtype=np.int64)]
+        pos, a, b, n = best
+        share = n / nsamp[pos]
         keep = share >= min_share
-        best = best[keep]
-        pos = best["pos"].to_numpy(dtype=np.int64)
+        pos = pos[keep]
         rows.append(
             pd.DataFrame(
                 {
@@ -233,8 +248,8 @@ def boundary_reaches(
                     "reach_id": reaches["reach_id"].to_numpy()[pos],
                     "level": numbers[lv],
                     "level_name": lv,
-                    "left_jur": best["a"].to_numpy(),
-                    "right_jur": best["b"].to_numpy(),
+                    "left_jur": a[keep],
+                    "right_jur": b[keep],
                     "share": share[keep],
                     "length_km": length[pos] / 1000.0 * share[keep],
                 }
@@ -363,7 +378,7 @@ def mark_boundary_pieces(
     out = pieces.copy()
     borders = {lv: np.full(len(pieces), "", dtype=object) for lv in levels_}
     if near.size:
-        owner, left, right = _bank_samples(
+        owner, ids, left, right = _bank_samples(
             geoms[near],
             jur,
             levels_,
@@ -373,13 +388,13 @@ def mark_boundary_pieces(
         )
         nsamp = np.bincount(owner, minlength=near.size)
         for lv in levels_:
-            best = _best_pair(owner, left[lv], right[lv], ordered=False)
-            if best.empty:
+            best = _best_pair(owner, ids, left[lv], right[lv], ordered=False)
+            if best is None:
                 continue
-            pos = best["pos"].to_numpy(dtype=np.int64)
-            keep = 2 * best["n"].to_numpy() >= nsamp[pos]
-            pair = (best["a"] + BORDER_SEP + best["b"]).to_numpy(dtype=object)
-            borders[lv][near[pos[keep]]] = pair[keep]
+            pos, a, b, n = best
+            keep = 2 * n >= nsamp[pos]
+            pair = [x + BORDER_SEP + y for x, y in zip(a[keep], b[keep], strict=True)]
+            borders[lv][near[pos[keep]]] = np.array(pair, dtype=object)
     for lv in levels_:
         out[f"border_{lv}"] = borders[lv]
     return out
