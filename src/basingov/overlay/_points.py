@@ -178,7 +178,8 @@ def _locate(  # pragma: no cover - compiled
     """Polygon strictly containing each point, by crossing count; -1 outside all.
 
     The segments ``q0-q1`` (``q0`` the lower end in x, polygon ``owner``) are listed by
-    horizontal slab of height ``h`` from ``y0``. A ray from the point towards +x crosses
+    horizontal slab of height ``h`` from ``y0``, in each slab by their larger x
+    descending, so the scan stops at the first segment left of the point. A ray from the point towards +x crosses
     a segment when the segment straddles the point's y (half-open) and lies right of the
     point, or the point is certainly left of it. Returns the polygon and whether the
     answer is certain: it is not when an orientation is inside the rounding margin (on or
@@ -206,8 +207,8 @@ def _locate(  # pragma: no cover - compiled
         for q in range(slab_ptr[j], slab_ptr[j + 1]):
             s = slab_seg[q]
             ax, ay, bx, by = q0[s, 0], q0[s, 1], q1[s, 0], q1[s, 1]
-            if bx < x:  # q0 is the lower end in x: the segment lies left of the point
-                continue
+            if bx < x:  # q0 is the lower end in x: this segment and the slab's rest lie
+                break  # left of the point (the slab lists its segments by bx descending)
             if y < min(ay, by) or y > max(ay, by):
                 continue
             straddle = (ay > y) != (by > y)
@@ -291,7 +292,10 @@ class PointLocator:
         cnt = hi - lo + 1
         seg = np.repeat(np.arange(q0.shape[0], dtype=np.int64), cnt)
         slab = concat_ranges(lo, cnt)
-        self.slab_ptr, self.slab_seg = csr_reverse(seg, slab, nslab)
+        # each slab's segments by their larger x descending: _locate stops at the first
+        # one left of the point, which it skipped with the rest before
+        by_x = np.lexsort((-q1[seg, 0], slab))
+        self.slab_ptr, self.slab_seg = csr_reverse(seg[by_x], slab[by_x], nslab)
 
     def locate(self, xy: NDArray[np.float64]) -> NDArray[np.int64]:
         """Return the position of the polygon containing each ``(x, y)``, -1 outside all.
