@@ -182,6 +182,23 @@ def test_bad_runs_are_refused():
                    is_lake=np.zeros(2, bool))  # fmt: skip
 
 
+def test_range_check_by_min_and_max_equals_the_elementwise_check():
+    # matrices checks keep and load by their min and max before the elementwise search
+    from basingov.spillover.uncertainty import _FLOAT_MAX, _all_within
+
+    rng = np.random.default_rng(5)
+    odd = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, np.nextafter(1.0, 2.0), -1e-300, 1e308]
+    cases = [np.empty((3, 0)), rng.random((4, 6))]
+    for v in odd:
+        a = rng.random((4, 6))
+        a[rng.integers(0, 4), rng.integers(0, 6)] = v
+        cases.append(a)
+    for a in cases:
+        assert _all_within(a, 0.0, 1.0) == bool(((a >= 0) & (a <= 1)).all())
+        want = bool((np.isfinite(a) & (a >= 0)).all())
+        assert _all_within(a, 0.0, _FLOAT_MAX) == want
+
+
 def test_keep_of_runs_equals_piece_keep_with_lakes():
     # Taihu has a lake (Lake Taihu, retention at its outlet); each reach cut in two pieces
     basin = load_basin("taihu")

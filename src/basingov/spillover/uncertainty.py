@@ -507,6 +507,24 @@ def _samples(
     ]
 
 
+#: The largest finite float64: ``x <= _FLOAT_MAX`` is false for infinity and NaN.
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+
+
+def _all_within(a: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether every value of ``a`` lies in ``[lo, hi]`` (NaN does not), by min and max.
+
+    The same answer as ``((a >= lo) & (a <= hi)).all()``: the minimum or maximum is NaN
+    when a value is, and both comparisons are then false.
+
+    Examples
+    --------
+    >>> _all_within(np.array([[0.0, 1.0]]), 0.0, 1.0), _all_within(np.array([np.nan]), 0, 1)
+    (True, False)
+    """
+    return a.size == 0 or bool(lo <= a.min() and a.max() <= hi)
+
+
 def check_samples_memory(runs: int, pairs: int) -> None:
     """Raise if the runs' values of ``pairs`` origin-receptor pairs exceed the memory limit.
 
@@ -703,14 +721,20 @@ class _TreeBatch:
         wrong = [f"{k} has shape {a}, expected {b}" for k, (a, b) in want.items() if a != b]
         if wrong:
             raise InputError("; ".join(wrong))
-        badk = np.flatnonzero(~((keep >= 0) & (keep <= 1)).all(axis=0))
+        # each level's runs share one keep block: checked by min and max (no runs x nodes
+        # temporaries), the nodes found only when a value is out of range
+        badk = np.empty(0, dtype=np.int64)
+        if not _all_within(keep, 0.0, 1.0):
+            badk = np.flatnonzero(~((keep >= 0) & (keep <= 1)).all(axis=0))
         if badk.size:
             msg = (
                 "keep factors must lie in [0, 1]; bad at node(s) "
                 f"{np.sort(self.order[badk])[:20].tolist()}"
             )
             raise InputError(msg)
-        bad = np.flatnonzero(~(np.isfinite(load) & (load >= 0)).all(axis=0))
+        bad = np.empty(0, dtype=np.int64)
+        if not _all_within(load, 0.0, _FLOAT_MAX):
+            bad = np.flatnonzero(~(np.isfinite(load) & (load >= 0)).all(axis=0))
         if bad.size:
             msg = (
                 "loads must be finite and >= 0 (kg/day); bad at node(s) "
