@@ -179,12 +179,12 @@ def _locate(  # pragma: no cover - compiled
 
     The segments ``q0-q1`` (``q0`` the lower end in x, polygon ``owner``) are listed by
     horizontal slab of height ``h`` from ``y0``, in each slab by their larger x
-    descending, so the scan stops at the first segment left of the point. A ray from the point towards +x crosses
-    a segment when the segment straddles the point's y (half-open) and lies right of the
-    point, or the point is certainly left of it. Returns the polygon and whether the
-    answer is certain: it is not when an orientation is inside the rounding margin (on or
-    next to a border), when two polygons contain the point, or when the point lies in the
-    box of an invalid polygon (``bad_box`` rows).
+    descending, so the scan stops at the first segment left of the point. A ray from the
+    point towards +x crosses a segment when the segment straddles the point's y
+    (half-open) and lies right of the point, or the point is certainly left of it.
+    Returns the polygon and whether the answer is certain: it is not when an orientation
+    is inside the rounding margin (on or next to a border), when two polygons contain the
+    point, or when the point lies in the box of an invalid polygon (``bad_box`` rows).
     """
     m = px.shape[0]
     nslab = slab_ptr.shape[0] - 1
