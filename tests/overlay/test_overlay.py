@@ -1256,3 +1256,21 @@ def test_emitted_unit_changes_match_the_string_comparisons(shipped_overlay):
         got = _emitted(g, jur, st)
         assert list(zip(got[0].tolist(), got[1], got[2], strict=True)) == sorted(rows), lv
         assert len(rows) > 100
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_objects_equal_to_numpy_in_either_string_storage(storage):
+    # _objects copies a Python-storage column's references, factorizes a pyarrow one:
+    # the same values and missing values as to_numpy either way
+    from basingov.overlay._common import _objects
+
+    values = ["DE1", "FR", None, "DE1", "", "CH", None, "FR"] * 50
+    with pd.option_context("mode.string_storage", storage):
+        col = pd.Series(values, dtype="str")
+        got = _objects(col)
+        want = col.to_numpy(dtype=object)
+    assert got.dtype == object
+    assert [None if pd.isna(v) else v for v in got] == values
+    assert [type(v) for v in got] == [type(v) for v in want]
+    if storage == "pyarrow":  # the rows of one value share one string
+        assert got[0] is got[3]

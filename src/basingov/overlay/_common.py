@@ -258,14 +258,15 @@ def _resolve_levels(jurisdictions: gpd.GeoDataFrame, levels: Sequence[str] | Non
 
 
 def _objects(column: pd.Series) -> NDArray[Any]:
-    """``column.to_numpy(dtype=object)``, the rows of one value sharing one object.
+    """``column.to_numpy(dtype=object)``, making no Python string per row.
 
-    A pandas string column (pandas' default ``str`` dtype, held by pyarrow) makes a new
+    A pandas string column held by pyarrow (pandas' default ``str`` dtype) makes a new
     Python string for every row when turned into an object array: 0.34 GB for 5 million
-    rows of a piece table, several such arrays at once in a continental overlay. The
-    values are factorized first, so only the distinct strings are made. Equal values
-    and missing values (the column's own missing value) as ``to_numpy`` gives them;
-    other columns go through ``to_numpy`` unchanged.
+    rows of a piece table, several such arrays at once in a continental overlay. Its
+    values are factorized first, so only the distinct strings are made (the rows of one
+    value share one object). Equal values and missing values (the column's own missing
+    value) as ``to_numpy`` gives them; other columns, and string columns in Python
+    storage (which hold their strings already), go through ``to_numpy`` unchanged.
 
     Examples
     --------
@@ -273,7 +274,9 @@ def _objects(column: pd.Series) -> NDArray[Any]:
     >>> a.tolist()[:2], a[0] is a[3], pd.isna(a[2])
     (['A', 'B'], True, True)
     """
-    if not isinstance(column.dtype, pd.StringDtype):
+    if not isinstance(column.dtype, pd.StringDtype) or column.dtype.storage == "python":
+        # Python storage (what basingov computes with, basingov._runtime) holds the
+        # strings already: to_numpy copies the references, no string is made
         return column.to_numpy(dtype=object)
     codes, uniques = pd.factorize(column)
     out: NDArray[Any] = np.asarray(uniques, dtype=object)[codes]
