@@ -1274,3 +1274,24 @@ def test_objects_equal_to_numpy_in_either_string_storage(storage):
     assert [type(v) for v in got] == [type(v) for v in want]
     if storage == "pyarrow":  # the rows of one value share one string
         assert got[0] is got[3]
+
+
+@pytest.mark.parametrize("basin", ["thames", "taihu"])
+def test_reach_terms_and_main_links_made_once_give_the_same_crossings(basin, shipped_overlay):
+    # graph_and_crossings makes the main links and the reach terms once for all levels;
+    # every level's stretches and crossings equal those that make their own
+    from basingov.overlay.crossings import _reach_terms, crossings_on_links
+    from basingov.overlay.stretches import _main_links, _stretches
+
+    _, net, ov, _ = shipped_overlay(basin)
+    g = ov.piece_graph
+    main = _main_links(g, g.pieces["length_km"].to_numpy(dtype=float) * 1000.0)
+    terms = _reach_terms(net)
+    for lv in ov.levels:
+        own, shared = _stretches(g, lv, 6000.0), _stretches(g, lv, 6000.0, main)
+        for f in ("of", "a", "b", "ids"):
+            np.testing.assert_array_equal(getattr(own, f), getattr(shared, f))
+        c0, e0 = crossings_on_links(net, ov.pieces, level=lv, graph=g)
+        c1, e1 = crossings_on_links(net, ov.pieces, level=lv, graph=g, terms=terms)
+        pd.testing.assert_frame_equal(c0, c1)
+        np.testing.assert_array_equal(e0, e1)

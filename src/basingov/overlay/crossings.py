@@ -25,6 +25,7 @@ from basingov.overlay._common import (
 from basingov.overlay.stretches import (
     PieceGraph,
     _link_pieces,
+    _main_links,
     _passages,
     _stretches,
     graph_and_stretches,
@@ -222,6 +223,31 @@ def crossings(
     )[0]  # fmt: skip
 
 
+@dataclasses.dataclass(frozen=True)
+class _ReachTerms:
+    """What the crossings of every level take from the network's reaches alone."""
+
+    length: NDArray[np.float64]
+    upstream_length: NDArray[np.float64]
+    to_outlet: NDArray[np.float64]
+    stem: NDArray[np.bool_]
+
+
+def _reach_terms(net: _NetworkLike) -> _ReachTerms:
+    """Reach lengths, upstream river length, distance to the outlet, main stem mask."""
+    reaches = net.reaches
+    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
+    length = _reach_lengths(reaches)
+    stem = np.zeros(len(reaches), dtype=bool)
+    stem[main_stem(net)] = True
+    return _ReachTerms(
+        length=length,
+        upstream_length=_upstream_sum(idx_ds, length),
+        to_outlet=_distance_to_outlet(reaches, idx_ds),
+        stem=stem,
+    )
+
+
 def crossings_on_links(
     net: _NetworkLike,
     pieces: gpd.GeoDataFrame,
@@ -230,8 +256,12 @@ def crossings_on_links(
     level_number: int | None = None,
     min_stretch_m: float = DEFAULT_MIN_STRETCH_M,
     graph: PieceGraph | None = None,
+    terms: _ReachTerms | None = None,
 ) -> tuple[gpd.GeoDataFrame, NDArray[np.int64]]:
-    """:func:`crossings`, plus the piece-graph edge of each row (-1 for gap crossings)."""
+    """:func:`crossings`, plus the piece-graph edge of each row (-1 for gap crossings).
+
+    ``terms``: :func:`_reach_terms` of ``net``, when the caller made them for all levels.
+    """
     level = check_piece_level(pieces, level)
     levels = piece_levels(pieces)
     lvnum = levels.index(level) if level_number is None else int(level_number)
@@ -239,7 +269,6 @@ def crossings_on_links(
     reaches = net.reaches
     require_columns(reaches, ["reach_id", "upstream_area_km2"], what="net.reaches")
     require_columns(pieces, ["reach_pos", "fraction_end", f"name_{level}"], what="pieces")
-    idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     n = len(reaches)
     g, st = graph_and_stretches(net, pieces, level, min_stretch_m, graph)
     pas = _passages(g, level, st)
@@ -260,12 +289,11 @@ def crossings_on_links(
             q = np.where(area[rpos] > 0, q_r * a / area[rpos], q_r)
     else:
         q = np.full(rpos.size, np.nan)
-    length = _reach_lengths(reaches)
-    up_len = _upstream_sum(idx_ds, length)[rpos] - length[rpos] * (1.0 - frac)
-    d_end = _distance_to_outlet(reaches, idx_ds)
-    dist = d_end[rpos] + length[rpos] * (1.0 - frac)
-    stem = np.zeros(n, dtype=bool)
-    stem[main_stem(net)] = True
+    t = _reach_terms(net) if terms is None else terms
+    length = t.length
+    up_len = t.upstream_length[rpos] - length[rpos] * (1.0 - frac)
+    dist = t.to_outlet[rpos] + length[rpos] * (1.0 - frac)
+    stem = t.stem
     on_stem = stem[rpos] & (stem[to_rpos])
     reach_ids = reaches["reach_id"].to_numpy()
     gs = gpd.GeoSeries(pts, crs=reaches.crs)
@@ -331,15 +359,18 @@ def graph_and_crossings(
 ) -> tuple[PieceGraph, list[gpd.GeoDataFrame]]:
     """Build the piece graph (stretches, link crossings) and every level's crossings."""
     g = _link_pieces(net, pieces)
+    # the main links and the reach terms are the same at every level: made once
+    main = _main_links(g, g.pieces["length_km"].to_numpy(dtype=float) * 1000.0)
     g = dataclasses.replace(
-        g, stretches={lv: _stretches(g, lv, float(min_stretch_m)) for lv in levels}
+        g, stretches={lv: _stretches(g, lv, float(min_stretch_m), main) for lv in levels}
     )
+    terms = _reach_terms(net)
     every, links = [], {}
     pid = g.pieces["piece_id"].to_numpy()
     for lv in levels:
         c, edge = crossings_on_links(
             net, pieces, level=lv, level_number=level_numbers[lv], min_stretch_m=min_stretch_m,
-            graph=g,
+            graph=g, terms=terms,
         )  # fmt: skip
         every.append(c)
         on = (edge >= 0) & ~c["on_boundary"].to_numpy(dtype=bool)

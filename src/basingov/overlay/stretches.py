@@ -364,7 +364,10 @@ def _names_unit(shared: NDArray[Any], unit: NDArray[Any]) -> NDArray[np.bool_]:
     return out
 
 
-def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
+def _stretches(
+    g: PieceGraph, level: str, min_stretch_m: float, main: NDArray[np.bool_] | None = None
+) -> Stretches:
+    """Boundary stretches of one level (``main``: :func:`_main_links` of ``g``, if known)."""
     p = g.pieces
     npc = len(p)
     col = f"border_{level}"
@@ -417,7 +420,9 @@ def _stretches(g: PieceGraph, level: str, min_stretch_m: float) -> Stretches:
     share = (
         (a_of[s] == a_of[d]) | (a_of[s] == b_of[d]) | (b_of[s] == a_of[d]) | (b_of[s] == b_of[d])
     )
-    linked = sides[s] & sides[d] & (border[s] != border[d]) & share & _main_links(g, length_m)
+    if main is None:
+        main = _main_links(g, length_m)
+    linked = sides[s] & sides[d] & (border[s] != border[d]) & share & main
     linked |= same & sides[s]
     chain = _components(npc, s[linked], d[linked])
     chain_m = np.bincount(chain[sides], weights=length_m[sides], minlength=npc)
