@@ -223,7 +223,7 @@ def crossings(
     )[0]  # fmt: skip
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class _ReachTerms:
     """What the crossings of every level take from the network's reaches alone."""
 
