@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
-from basingov._tables import read_table, text
+from basingov._tables import blank_text, read_table, text
 from basingov.errors import InputError
 
 __all__ = [
@@ -406,7 +406,7 @@ def normalise_observations(
         ("station_id", ("time", "parameter"), "the id of its station in the station table"),
         ("parameter", ("station_id", "time"), "the parameter measured, e.g. 'TP' or 'NH4-N'"),
     ):
-        blank = pd.Series(text(df[col])).str.strip().eq("").to_numpy()
+        blank = blank_text(df[col])
         if blank.any():
             problems.append(
                 f"column {col!r} is blank in {_rows(df, blank, cols=shown)}; write in every "

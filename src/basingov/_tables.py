@@ -58,6 +58,23 @@ def text(values: Any) -> np.ndarray:
     return np.where(s.isna().to_numpy(), "", s.astype(str).to_numpy()).astype(object)
 
 
+def blank_text(values: Any) -> np.ndarray:
+    """Mark the values missing or empty once stripped of white space.
+
+    ``pd.Series(text(values)).str.strip().eq("")``, with one strip per distinct value
+    rather than per row (an id or parameter column of a long table repeats a few values).
+
+    Examples
+    --------
+    >>> blank_text(pd.Series(["a", " ", None, "a", float("nan"), " b"])).tolist()
+    [False, True, True, False, True, False]
+    """
+    codes, uniques = pd.factorize(pd.Series(values))
+    # code -1 (a missing value) takes the last entry: blank
+    flags = [s.strip() == "" for s in text(uniques)] + [True]
+    return np.array(flags, dtype=bool)[codes]
+
+
 def read_table(
     path: str | Path,
     *,

@@ -271,3 +271,20 @@ def test_a_second_read_of_an_observation_file_is_a_copy_and_sees_changes(tmp_pat
     p.unlink()
     with pytest.raises(InputError, match=r"does not exist"):
         read_observations(p)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["S1", " ", None, "S1", float("nan"), "\t b ", "", pd.NA, "S2"],
+        pd.Series(["a", " ", None, "a"], dtype="str"),
+        [1, 1.0, True, -0.0, 0.0, " ", "x"],
+        [],
+    ],
+)
+def test_blank_text_is_the_row_by_row_strip(values):
+    # blank_text strips each distinct value once: the same flags as stripping every row
+    from basingov._tables import blank_text, text
+
+    want = pd.Series(text(values), dtype=object).str.strip().eq("").to_numpy(dtype=bool)
+    assert blank_text(values).tolist() == want.tolist()
