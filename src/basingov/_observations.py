@@ -351,6 +351,64 @@ def _impossible_values(df: pd.DataFrame, canon: np.ndarray) -> list[str]:
     return out
 
 
+def _group_medians(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """``np.median`` of the finite ``values`` of each group ``0 .. size - 1`` (NaN if none).
+
+    One sort of all values instead of a median per group: the middle value, or the mean
+    of the two middle values, as :func:`numpy.median` takes them.
+    """
+    fin = np.isfinite(values)
+    g, v = groups[fin], values[fin]
+    order = np.lexsort((v, g))
+    g, v = g[order], v[order]
+    n = np.bincount(g, minlength=size)
+    start = np.cumsum(n) - n
+    has = n > 0
+    lo = (start + (n - 1) // 2)[has]
+    hi = (start + n // 2)[has]
+    med = np.full(size, np.nan)
+    with np.errstate(over="ignore"):
+        med[has] = np.where(lo == hi, v[lo], (v[lo] + v[hi]) / 2)
+    return med
+
+
+def _implausible_values(df: pd.DataFrame, conc: np.ndarray) -> list[str]:
+    """Problems of stations whose values of a parameter cannot be right for their unit.
+
+    pH outside 0-14; a median of the finite values of another concentration above the
+    parameter's :attr:`Parameter.plausible_median_max`. ``conc`` marks the rows checked;
+    stations and parameters come in sorted order.
+    """
+    rows = np.flatnonzero(conc)
+    sid_code, sids = pd.factorize(df["station_id"].to_numpy(dtype=object)[rows], sort=True)
+    par_code, pars = pd.factorize(df["parameter"].to_numpy(dtype=object)[rows], sort=True)
+    keys, group = np.unique(sid_code * len(pars) + par_code, return_inverse=True)
+    v = df["value"].to_numpy(dtype=np.float64)[rows]
+    med = _group_medians(group, v, keys.size)
+    with np.errstate(invalid="ignore"):
+        outside = np.bincount(group, weights=(v < 0) | (v > 14), minlength=keys.size)
+    problems = []
+    for k, key in enumerate(keys):
+        sid, c = str(sids[key // len(pars)]), str(pars[key % len(pars)])
+        lim = PARAMETERS[c].plausible_median_max
+        if c == "pH":
+            if outside[k] > 0:
+                problems.append(
+                    f"column 'value' has pH outside 0-14 at station {sid} "
+                    f"({int(outside[k])} row(s)); check the parameter and unit columns"
+                )
+        elif med[k] > lim:
+            at = rows[group == k]
+            src_units = sorted(set(df["source_unit"].iloc[at].astype(str)))
+            problems.append(
+                f"column 'value': station {sid} {c} has a median of {med[k]:g} "
+                f"{PARAMETERS[c].unit} (unit column {src_units}), implausible for "
+                f"surface water (> {lim:g}); the "
+                f"values look like ug/L: write 'ug/L' in column 'unit' if they are"
+            )
+    return problems
+
+
 def normalise_observations(
     observations: pd.DataFrame,
     *,
@@ -461,27 +519,7 @@ def normalise_observations(
     units = {c: p.unit for c, p in PARAMETERS.items()}
     df.loc[canon, "unit"] = df.loc[canon, "parameter"].map(units)
     df["time"] = time
-    conc = df[canon & ~bad_v & (df["parameter"] != "Q").to_numpy()]
-    for gkey, v in conc.groupby(["station_id", "parameter"])["value"]:
-        sid, c = (str(k) for k in cast("tuple[Any, ...]", gkey))
-        lim = PARAMETERS[c].plausible_median_max
-        finite = v[np.isfinite(v)]  # an infinite value is a problem of its own
-        med = float(np.median(finite)) if len(finite) else np.nan
-        if c == "pH":
-            outside = (v < 0) | (v > 14)
-            if outside.any():
-                problems.append(
-                    f"column 'value' has pH outside 0-14 at station {sid} "
-                    f"({int(outside.sum())} row(s)); check the parameter and unit columns"
-                )
-        elif med > lim:
-            src_units = sorted(set(df.loc[v.index, "source_unit"].astype(str)))
-            problems.append(
-                f"column 'value': station {sid} {c} has a median of {med:g} "
-                f"{PARAMETERS[str(c)].unit} (unit column {src_units}), implausible for "
-                f"surface water (> {lim:g}); the "
-                f"values look like ug/L: write 'ug/L' in column 'unit' if they are"
-            )
+    problems += _implausible_values(df, canon & ~bad_v & (df["parameter"] != "Q").to_numpy())
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         msg = f"{source}: {len(problems)} problem(s):\n{lines}"
