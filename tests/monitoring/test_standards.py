@@ -171,3 +171,62 @@ def test_every_gb3838_limit_is_a_cell_of_the_source_table():
     assert "GB 3838-2002 Table 1" in std.sources[0]
     assert set(std.table["bound"]) == {"<=", ">="}
     assert set(std.table.loc[std.table["parameter"] == "DO", "bound"]) == {">="}
+
+
+def _rows_with_pandas(std, parameter, water_body, rt):
+    # the pandas filters Standard.rows replaced by NumPy masks
+    t = std.table
+    sel = t[
+        (t["parameter"] == parameter)
+        & t["water_body"].isin([water_body, "all"])
+        & (t["river_type"] == rt)
+    ]
+    if (sel["water_body"] == water_body).any():
+        sel = sel[sel["water_body"] == water_body]
+    return sel
+
+
+def _classes_with_pandas(std, v, rows):
+    # the loop classify_values ran over pandas rows of each class
+    from basingov.monitoring.standards import _OPS
+
+    out = np.full(v.shape, std.worse_label, dtype=object)
+    done = np.isnan(v)
+    out[done] = ""
+    for cls in std.classes:
+        r = rows[rows["class"] == cls]
+        if r.empty:
+            continue
+        ok = np.ones(v.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            for bound, lim in zip(r["bound"], r["limit"], strict=True):
+                ok &= _OPS[bound](v, float(lim))
+        out[ok & ~done] = cls
+        done |= ok & ~done
+    return out
+
+
+@pytest.mark.parametrize("name", ["GB3838-2002", "OGewV-2016"])
+def test_rows_and_classes_match_the_pandas_filters(name):
+    from basingov.monitoring.standards import get_standard
+
+    std = get_standard(name)
+    rng = np.random.default_rng(1)
+    types = std.river_types() or (None,)
+    checked = 0
+    for rt in types:
+        rt_key = std._resolve_type(rt)
+        for body in ("river", "lake"):
+            for p in sorted(set(std.table["parameter"])):
+                want = _rows_with_pandas(std, p, body, rt_key)
+                if want.empty:
+                    continue
+                got = std.rows(p, water_body=body, river_type=rt)
+                pd.testing.assert_frame_equal(got, want)
+                lim = want["limit"].dropna().to_numpy()
+                v = np.concatenate([lim, lim * (1 + 1e-12), lim * 0.999, lim * 1.001,
+                                    rng.random(50) * 20, [np.nan, 0.0]])  # fmt: skip
+                got_cls = classify_values(v, p, standard=name, water_body=body, river_type=rt)
+                assert got_cls.tolist() == _classes_with_pandas(std, v, want).tolist()
+                checked += 1
+    assert checked > 10

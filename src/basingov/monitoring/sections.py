@@ -234,7 +234,9 @@ def period_classes(
         kw: dict[str, Any] = {"standard": standard, **wkw}
         stat = std.statistic(str(param), **wkw)
         sample_cls = classify_values(g["value"].to_numpy(), str(param), **kw)
-        ranks = np.array([std.labels.index(c) + 1 for c in sample_cls])
+        # each distinct class looked up once, not once per sample
+        cls_code, cls_seen = pd.factorize(sample_cls)
+        ranks = np.array([std.labels.index(c) + 1 for c in cls_seen], dtype=np.int64)[cls_code]
         g = g.assign(_out=ranks > target_rank)
         grouped = g.groupby(["station_id", "period"], sort=True)
         agg = grouped.agg(

@@ -146,10 +146,13 @@ class Standard:
         check_choice(water_body, WATER_BODIES, name="water_body")
         rt = self._resolve_type(river_type)
         t = self.table
+        # NumPy masks: the same rows as the pandas comparisons, without their overhead
+        # (a run asks for the rows of each parameter several times)
+        body = t["water_body"].to_numpy(dtype=object)
         sel = t[
-            (t["parameter"] == parameter)
-            & t["water_body"].isin([water_body, "all"])
-            & (t["river_type"] == rt)
+            (t["parameter"].to_numpy(dtype=object) == parameter)
+            & ((body == water_body) | (body == "all"))
+            & (t["river_type"].to_numpy(dtype=object) == rt)
         ]
         if sel.empty:
             present = t[(t["parameter"] == parameter) & (t["river_type"] == rt)]
@@ -165,8 +168,9 @@ class Standard:
                     f"{self.parameters(water_body=water_body, river_type=river_type)}"
                 )
             raise InputError(msg)
-        if (sel["water_body"] == water_body).any():
-            sel = sel[sel["water_body"] == water_body]
+        own = sel["water_body"].to_numpy(dtype=object) == water_body
+        if own.any():
+            sel = sel[own]
         return sel
 
     def parameters(
@@ -269,14 +273,17 @@ def classify_values(
     out = np.full(v.shape, std.worse_label, dtype=object)
     done = np.isnan(v)
     out[done] = ""
+    row_class = rows["class"].to_numpy(dtype=object)
+    bounds = rows["bound"].to_numpy(dtype=object)
+    limits = rows["limit"].to_numpy(dtype=np.float64)
     for cls in std.classes:  # best first
-        r = rows[rows["class"] == cls]
-        if r.empty:
+        at = np.flatnonzero(row_class == cls)
+        if at.size == 0:
             continue
         ok = np.ones(v.shape, dtype=bool)
         with np.errstate(invalid="ignore"):
-            for bound, lim in zip(r["bound"], r["limit"], strict=True):
-                ok &= _OPS[bound](v, float(lim))
+            for k in at:
+                ok &= _OPS[bounds[k]](v, float(limits[k]))
         hit = ok & ~done
         out[hit] = cls
         done |= hit
