@@ -62,16 +62,25 @@ def blank_text(values: Any) -> np.ndarray:
     """Mark the values missing or empty once stripped of white space.
 
     ``pd.Series(text(values)).str.strip().eq("")``, with one strip per distinct value
-    rather than per row (an id or parameter column of a long table repeats a few values).
+    rather than per row (an id or parameter column of a long table repeats a few values);
+    in a column of numbers only the missing values are blank (a number's text never is).
 
     Examples
     --------
     >>> blank_text(pd.Series(["a", " ", None, "a", float("nan"), " b"])).tolist()
     [False, True, True, False, True, False]
+    >>> blank_text(pd.Series([1.5, float("nan")])).tolist()
+    [False, True]
     """
-    codes, uniques = pd.factorize(pd.Series(values))
+    s = pd.Series(values)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return s.isna().to_numpy(dtype=bool)
+    try:
+        codes, uniques = pd.factorize(s)
+    except TypeError:  # unhashable values (lists): their text, row by row
+        return pd.Series(text(s), dtype=object).str.strip().eq("").to_numpy(dtype=bool)
     # code -1 (a missing value) takes the last entry: blank
-    flags = [s.strip() == "" for s in text(uniques)] + [True]
+    flags = [u.strip() == "" for u in text(uniques)] + [True]
     return np.array(flags, dtype=bool)[codes]
 
 
@@ -325,7 +334,7 @@ def check_table(
     nums: dict[str, pd.Series] = {}
     for c in list(dict.fromkeys([*numeric, *coords])):
         col = df[c]
-        blank = (col.isna() | col.astype(str).str.strip().eq("")).to_numpy()
+        blank = blank_text(col)
         num = pd.to_numeric(col.where(~blank), errors="coerce")
         text = ~blank & num.isna().to_numpy()
         if text.any():
@@ -366,7 +375,7 @@ def check_table(
             )
     if id_column is not None:
         ids = df[id_column]
-        blank = (ids.isna() | ids.astype(str).str.strip().eq("")).to_numpy()
+        blank = blank_text(ids)
         if blank.any():
             problems.append(f"column {id_column!r} is blank at line(s) {_lines(blank)}")
         dup = (ids.duplicated() & ~blank).to_numpy()

@@ -280,6 +280,10 @@ def test_a_second_read_of_an_observation_file_is_a_copy_and_sees_changes(tmp_pat
         pd.Series(["a", " ", None, "a"], dtype="str"),
         [1, 1.0, True, -0.0, 0.0, " ", "x"],
         [],
+        pd.Series([1.5, float("nan"), 0.0]),
+        pd.Series([1, None, 3], dtype="Int64"),
+        pd.Series([True, False]),
+        pd.Series([[1], [" "], None], dtype=object),
     ],
 )
 def test_blank_text_is_the_row_by_row_strip(values):
@@ -288,6 +292,8 @@ def test_blank_text_is_the_row_by_row_strip(values):
 
     want = pd.Series(text(values), dtype=object).str.strip().eq("").to_numpy(dtype=bool)
     assert blank_text(values).tolist() == want.tolist()
+    col = pd.Series(values)  # as check_table found its blank cells
+    assert blank_text(col).tolist() == (col.isna() | col.astype(str).str.strip().eq("")).tolist()
 
 
 def _implausible_by_group(df, conc):

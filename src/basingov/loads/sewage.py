@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 
 from basingov._checks import check_choice, require_columns, require_projected
-from basingov._tables import check_table, read_table
+from basingov._tables import blank_text, check_table, read_table
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads.population import _cut
 
@@ -104,7 +104,7 @@ def _plant_codes(f: pd.DataFrame, what: str, columns: Sequence[str]) -> pd.DataF
     for c in (c for c in columns if c in f.columns):
         allowed, blank_ok, rule = _PLANT_CODES[c]
         col = f[c]
-        blank = col.isna() | col.astype(str).str.strip().eq("")
+        blank = pd.Series(blank_text(col), index=col.index)
         v = pd.to_numeric(col.where(~blank), errors="coerce")
         bad = (~v.isin(allowed) & ~(blank & blank_ok)).to_numpy()
         if bad.any():
