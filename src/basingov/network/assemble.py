@@ -333,7 +333,8 @@ def _with_names(net: RiverNetwork, sec: NetworkSection) -> RiverNetwork:
         got = names_from_lines(
             net.reaches, lines, column=sec.names_column, tolerance_m=sec.names_tolerance_m
         )
-        got = got.map(lambda n: spelling.get(str(n).casefold(), n))
+        # each distinct name looked up once (a river's name is on many reaches)
+        got = got.map({n: spelling.get(str(n).casefold(), n) for n in got.unique()})
         new = (names == "") & (got != "")
         names[new] = got[new]
         label = f"derived: along {sec.names_path.name}"
