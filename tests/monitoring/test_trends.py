@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from basingov.errors import InputError
 from basingov.monitoring import trend_test, trend_tests
+from basingov.monitoring.trends import TREND_COLUMNS
 
 
 def monthly(years, values_fn):
@@ -154,3 +157,46 @@ def test_mann_kendall_equals_pymannkendall_bit_for_bit(grid):
     want = [ref.trend, ref.p, ref.z, ref.Tau, ref.s, ref.var_s, ref.slope, ref.intercept]
     assert got.trend == want[0]
     np.testing.assert_array_equal(np.array(got[1:], dtype=float), np.array(want[1:], dtype=float))
+
+
+def _trend_rows_one_by_one(obs):
+    # the loop trend_tests ran before: trend_test on each series as it is
+    t = pd.to_datetime(obs["time"]).to_numpy()
+    v = obs["value"].to_numpy(dtype=np.float64)
+    rows = []
+    for (sid, param), idx in obs.groupby(["station_id", "parameter"], sort=True).indices.items():
+        r = trend_test(t[idx], v[idx])
+        rows.append({"station_id": sid, "parameter": param, "unit": str(obs["unit"].iloc[idx[0]]),
+                     **r})  # fmt: skip
+    return pd.DataFrame(rows, columns=TREND_COLUMNS)
+
+
+@pytest.mark.parametrize("basin", ["thames", "tennessee"])
+def test_trend_table_is_trend_test_of_each_series(basin):
+    # trend_tests prepares the calendar of all rows at once and cuts each series from it
+    from basingov.datasets import data_dir
+    from basingov.monitoring import read_observations
+
+    obs = read_observations(data_dir() / "monitoring" / f"{basin}_observations.csv")
+    obs = obs[obs["flag"] != "implausible_in_source"]
+    rng = np.random.default_rng(3)
+    gaps = obs.assign(value=np.where(rng.random(len(obs)) < 0.1, np.nan, obs["value"]))
+    gaps.loc[gaps.index[rng.random(len(gaps)) < 0.05], "time"] = pd.NaT
+    for o in (obs, gaps):
+        got = trend_tests(o)
+        assert len(got) > 20
+        pd.testing.assert_frame_equal(got, _trend_rows_one_by_one(o))
+
+
+def test_nanmedian_is_numpys():
+    from basingov.monitoring.trends import _nanmedian
+
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 2, 5, 6, 700):
+        x = rng.random(n)
+        x[rng.random(n) < 0.3] = np.nan
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # np.nanmedian of nothing but NaN
+            want = float(np.nanmedian(x)) if n else np.nan
+        assert _nanmedian(x) == want or (np.isnan(want) and np.isnan(_nanmedian(x)))
+    assert np.isnan(_nanmedian(np.full(4, np.nan)))

@@ -16,7 +16,6 @@ Series too short for either (see :data:`MIN_YEARS_SEASONAL`, :data:`MIN_MONTHS_S
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, NamedTuple, cast
 
 import numpy as np
@@ -106,10 +105,28 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
     if t.shape != v.shape:
         msg = f"trend_test needs one time per value, got {t.size} time(s) and {v.size} value(s)"
         raise InputError(msg)
+    return _trend(*_calendar(t, v), alpha)
+
+
+def _calendar(
+    t: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Leave out missing times (``datetime64[s]``) and values; add each one's year and month."""
     ok = ~(np.isnat(t) | np.isnan(v))
-    t, v = t[ok], v[ok]
+    return t[ok], v[ok], *_year_month(t[ok])
+
+
+def _year_month(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Calendar year and month (0-11) of each time."""
     years = t.astype("datetime64[Y]").astype(np.int64) + 1970
     months = t.astype("datetime64[M]").astype(np.int64) % 12
+    return years, months
+
+
+def _trend(
+    t: np.ndarray, v: np.ndarray, years: np.ndarray, months: np.ndarray, alpha: float
+) -> dict[str, object]:
+    """:func:`trend_test` of a series :func:`_calendar` prepared."""
     n_years = int(np.unique(years).size)
     base: dict[str, object] = {
         "tested": False,
@@ -246,10 +263,13 @@ def _mk_result(s: float, var_s: float, denom: float, slope: float, intercept: fl
 
 
 def _nanmedian(x: np.ndarray) -> float:
-    with warnings.catch_warnings():
-        # a calendar month without two years of data gives no slope (an all-NaN part)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(np.nanmedian(x))
+    """``np.nanmedian`` of a 1-D array (the median of its other values), NaN if all are.
+
+    A calendar month without two years of data gives no slope (an all-NaN part): NaN,
+    without the warning ``np.nanmedian`` would give.
+    """
+    x = x[~np.isnan(x)]
+    return float(np.median(x)) if x.size else np.nan
 
 
 def _seasonal_mk(grid: np.ndarray, alpha: float) -> _MK:
@@ -316,12 +336,20 @@ def trend_tests(
     if parameters is not None:
         obs = obs[obs["parameter"].isin(parameters)]
     rows = []
-    t = pd.to_datetime(obs["time"]).to_numpy()
+    t = pd.to_datetime(obs["time"]).to_numpy().astype("datetime64[s]")
     v = obs["value"].to_numpy(dtype=np.float64)
     u = obs["unit"].astype(str).to_numpy() if "unit" in obs else np.full(len(obs), "")
+    # the calendar of every row at once, then each series cut from it (as trend_test
+    # prepares a single series: missing times and values left out, years and months)
+    ok = ~(np.isnat(t) | np.isnan(v))
+    years, months = _year_month(t)
     groups = obs.groupby(["station_id", "parameter"], sort=True).indices
+    if groups and not 0 < alpha < 1:  # as trend_test refuses it
+        msg = f"alpha must be in (0, 1), got {alpha}"
+        raise InputError(msg)
     for key, idx in groups.items():
         sid, param = cast("tuple[Any, Any]", key)
-        r = trend_test(t[idx], v[idx], alpha=alpha)
+        at = idx[ok[idx]]
+        r = _trend(t[at], v[at], years[at], months[at], alpha)
         rows.append({"station_id": sid, "parameter": param, "unit": u[idx[0]], **r})
     return pd.DataFrame(rows, columns=TREND_COLUMNS)
