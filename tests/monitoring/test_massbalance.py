@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -165,3 +166,23 @@ def test_load_table_routes_through_spillover(balance):
     s = sp.matrices["country"]
     assert s.loc["W"].sum() == pytest.approx(86.4 * 2 + 86.4 * 0.8)
     assert s.loc["W", "E"] > 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_member_loads_are_the_series_lookups(seed):
+    # _member_loads looks loads up by position; before, a Series indexed by station
+    from basingov.monitoring.massbalance import _member_loads, _sum_of
+
+    rng = np.random.default_rng(seed)
+    sids = [f"S{i}" for i in rng.permutation(12)]
+    g = pd.DataFrame({"station_id": sids, "load_kg_day": rng.random(12) * 100})
+    g.loc[rng.random(12) < 0.3, "load_kg_day"] = np.nan
+    members = tuple(sorted(sids))
+    ups = {d: sorted(rng.choice(sids, rng.integers(0, 5), replace=False).tolist())
+           for d in members}  # fmt: skip
+    load = g.set_index("station_id")["load_kg_day"]
+    want_up = np.array([_sum_of(load, ups[d]) if ups[d] else 0.0 for d in members])
+    want_own = load.loc[list(members)].to_numpy(dtype=np.float64)
+    up, own = _member_loads(g, members, ups)
+    np.testing.assert_array_equal(up, want_up)
+    np.testing.assert_array_equal(own, want_own)

@@ -368,6 +368,30 @@ def _sum_of(load: pd.Series, names: list[str]) -> float:
     return float(np.where(np.isnan(x), 0.0, x).sum())
 
 
+def _member_loads(
+    g: pd.DataFrame, members: tuple[str, ...], ups: dict[str, list[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each member's upstream load (:func:`_sum_of` its ``ups``) and own load, from ``g``.
+
+    ``g`` holds one row per member (``station_id, load_kg_day``): the loads are looked up
+    by position in its arrays, the same values summed in the same order as through a
+    Series indexed by station (which stays the way for a table naming a station twice).
+    """
+    sid = g["station_id"].tolist()
+    if len(set(sid)) != len(sid):
+        load = g.set_index("station_id")["load_kg_day"]
+        up = np.array([_sum_of(load, ups[d]) if ups[d] else 0.0 for d in members])
+        return up, load.loc[list(members)].to_numpy(dtype=np.float64)
+    values = g["load_kg_day"].to_numpy(dtype=np.float64)
+    at = {s: i for i, s in enumerate(sid)}
+    up_load = np.zeros(len(members))
+    for k, d in enumerate(members):
+        if ups[d]:
+            x = values[[at[s] for s in ups[d]]]
+            up_load[k] = float(np.where(np.isnan(x), 0.0, x).sum())
+    return up_load, values[[at[d] for d in members]]
+
+
 def _frame(data: dict[str, list[Any]]) -> pd.DataFrame:
     """One frame from per-group column chunks: lists (dtype inferred) or float arrays.
 
@@ -486,10 +510,8 @@ def mass_balance(
                 pd.Index(list(members)).get_indexer(shares["station_id"]),
             )
         nxt, seg_len, shares_of, member_of = cache[members]
-        load = g.set_index("station_id")["load_kg_day"]
         ups = {d: sorted(s for s, t in nxt.items() if t == d) for d in members}
-        up_load = np.array([_sum_of(load, ups[d]) if ups[d] else 0.0 for d in members])
-        own = load.loc[list(members)].to_numpy(dtype=np.float64)
+        up_load, own = _member_loads(g, members, ups)
         increment = own - up_load
         n_m = len(members)
         for c, v in (
