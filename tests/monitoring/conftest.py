@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 from shapely import LineString, box
 
@@ -79,3 +81,34 @@ def stations_at(points: dict[str, tuple[float, float] | None], **extra: Any) -> 
 def make_stations() -> Any:
     """Return the :func:`stations_at` helper."""
     return stations_at
+
+
+def mixed_observations(seed: int = 0, n: int = 4000, *, tz: str | None = None) -> pd.DataFrame:
+    """Build long observations that stress grouped sums.
+
+    Values of very different sizes, repeated flows at one time, missing and flagged values,
+    stations in any row order.
+    """
+    rng = np.random.default_rng(seed)
+    times = pd.date_range("2018-01-01", periods=60, freq="17D", tz=tz)
+    params = np.array(["TP", "TN", "Q", "NH4", "pH", "SS"])
+    value = rng.lognormal(0.0, 4.0, n) * rng.choice([1e-6, 1.0, 1e6], n)
+    value[rng.random(n) < 0.03] = np.nan
+    return pd.DataFrame(
+        {
+            "station_id": pd.array(rng.choice(["S1", "S2", "S10", "a", "B"], n), dtype="str"),
+            "time": times[rng.integers(0, len(times), n)],
+            "parameter": pd.array(rng.choice(params, n), dtype="str"),
+            "value": value,
+            "unit": "mg/L",
+            "flag": pd.array(
+                rng.choice(["", "<", "implausible_in_source"], n, p=[0.9, 0.05, 0.05]), dtype="str"
+            ),
+        }
+    )
+
+
+@pytest.fixture
+def make_observations() -> Any:
+    """Return the :func:`mixed_observations` helper."""
+    return mixed_observations

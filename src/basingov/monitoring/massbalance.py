@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._checks import require_columns
+from basingov._tables import factorize_text
 from basingov.errors import BasingovWarning, InputError
 from basingov.loads import station_loads
 from basingov.monitoring.sections import period_label
@@ -96,37 +97,67 @@ def station_load_table(
         "mean_flow_m3s",
         "flow_weighted_conc_mg_l",
     ]
-    obs = observations[~not_used(observations)]
-    q = obs[obs["parameter"] == "Q"].groupby(["station_id", "time"])["value"].mean()
-    conc = obs[obs["parameter"].isin(parameters) & obs["value"].notna()]
-    if q.empty or conc.empty:
+    # one factorize per key column; groups are integer labels. The means stay pandas'
+    # (its compensated sums, over each group's rows in table order, as a groupby by the
+    # text columns takes them)
+    used = ~not_used(observations)
+    sid, sids = factorize_text(observations["station_id"])
+    par, pars = factorize_text(observations["parameter"])
+    t, times = pd.factorize(observations["time"])
+    v = observations["value"].to_numpy(dtype=np.float64)
+    keyed = used & (sid >= 0) & (par >= 0) & (t >= 0)  # a groupby leaves missing keys out
+    sample = sid.astype(np.int64) * max(len(times), 1) + t
+    q_code, *wanted_codes = pars.get_indexer(pd.Index(["Q", *parameters]))  # -1: not in the table
+    is_q = keyed & (par == q_code)
+    q_key, q_keys = pd.factorize(sample[is_q])
+    q_mean = _group_means(q_key, v[is_q], len(q_keys))
+    conc = np.flatnonzero(keyed & np.isin(par, wanted_codes) & ~np.isnan(v))
+    if not len(q_keys) or not len(conc):
         return pd.DataFrame(columns=cols)
-    pair = conc.join(q.rename("q"), on=["station_id", "time"], how="inner")
-    pair = pair[pair["q"].notna() & (pair["q"] >= 0) & (pair["value"] >= 0)]
-    if pair.empty:
+    at = pd.Index(q_keys).get_indexer(pd.Index(sample[conc]))
+    conc, at = conc[at >= 0], at[at >= 0]  # the inner join with the flows, in table order
+    q = q_mean[at]
+    ok = ~np.isnan(q) & (q >= 0) & (v[conc] >= 0)
+    rows, q = conc[ok], q[ok]
+    if not len(rows):
         return pd.DataFrame(columns=cols)
-    pair = pair.assign(
-        load=station_loads(pair["value"].to_numpy(), pair["q"].to_numpy()),
-        period=period_label(pair["time"], period).to_numpy(),  # type: ignore[arg-type]
-    )
+    load = station_loads(v[rows], q)
+    # each distinct time labelled once
+    per_of_time, pers = pd.factorize(period_label(pd.Series(times), period))  # type: ignore[arg-type]
+    per = per_of_time[t[rows]]
+    pair = sid[rows].astype(np.int64) * len(pars) + par[rows]
     out = []
-    for per_key, key in (("period", ["station_id", "parameter", "period"]), (None, None)):
-        if per_key is None:
-            g = pair.groupby(["station_id", "parameter"], sort=True)
-        else:
-            g = pair.groupby(key, sort=True)
-        agg = g.agg(
-            load_kg_day=("load", "mean"),
-            n_samples=("load", "size"),
-            mean_flow_m3s=("q", "mean"),
-        ).reset_index()
-        if per_key is None:
-            agg["period"] = ALL_PERIODS
-        out.append(agg)
+    for key, per_code in ((pair * len(pers) + per, per), (pair, None)):
+        _, first, g = np.unique(key, return_index=True, return_inverse=True)
+        res = pd.DataFrame(
+            {
+                "station_id": sids.take(sid[rows][first]),
+                "parameter": pars.take(par[rows][first]),
+                "period": (pers.take(per_code[first]) if per_code is not None else ALL_PERIODS),
+                "load_kg_day": _group_means(g, load, len(first)),
+                "n_samples": np.bincount(g, minlength=len(first)).astype(np.int64),
+                "mean_flow_m3s": _group_means(g, q, len(first)),
+            }
+        )
+        out.append(res)
     res = pd.concat(out, ignore_index=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         res["flow_weighted_conc_mg_l"] = res["load_kg_day"] / (res["mean_flow_m3s"] * 86.4)
     return res[cols].sort_values(["station_id", "parameter", "period"]).reset_index(drop=True)
+
+
+def _group_means(groups: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Mean of the non-missing ``values`` of each group ``0 .. size - 1`` (NaN if none).
+
+    pandas' groupby mean on the integer labels: its compensated sum over each group's
+    values in their order, the same numbers as a groupby by the original keys.
+    """
+    if not size:
+        return np.empty(0)
+    s = pd.Series(values, copy=False).groupby(groups, sort=True).mean()
+    out = np.full(size, np.nan)
+    out[s.index.to_numpy()] = s.to_numpy()
+    return out
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
