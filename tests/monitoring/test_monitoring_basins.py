@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -245,3 +246,47 @@ def test_run_with_monitoring_loads(tmp_path: Path, edited_config):
     )
     bal = res.tables["load_balance"]
     assert (bal["relative_residual"].abs() < 1e-9).all()
+
+
+def _pandas_station_columns(sid, obs):
+    """Compute the station table's observation columns by pandas groupbys (the reference)."""
+    from basingov._tables import text
+    from basingov.monitoring.units import not_used
+
+    g = obs.groupby("station_id")
+    pairs = obs.drop_duplicates(["station_id", "parameter"]).groupby("station_id")["parameter"]
+    unused = obs[not_used(obs)].groupby("station_id").size()
+    return {
+        "n_observations": sid.map(g.size()).fillna(0).astype(int).to_numpy(),
+        "n_not_used": sid.map(unused).fillna(0).astype(int).to_numpy(),
+        "parameters": text(sid.map(pairs.agg(lambda p: "|".join(sorted(set(p)))))),
+        "first_time": sid.map(g["time"].min()).to_numpy(),
+        "last_time": sid.map(g["time"].max()).to_numpy(),
+    }
+
+
+@pytest.mark.parametrize("tz", [None, "Asia/Shanghai"])
+def test_station_table_counts_equal_pandas_groupby(make_observations, tz):
+    # one factorize and np.bincount / np.minimum.at: the columns of the groupbys by station,
+    # for stations with and without observations and times with a zone
+    import sys
+
+    assess_module = sys.modules["basingov.monitoring.assess"]
+    obs = make_observations(3, tz=tz)
+    obs = obs[obs["station_id"] != "a"].reset_index(drop=True)
+    obs.loc[obs.index[:40], "flag"] = "implausible_in_source"
+    snapped = gpd.GeoDataFrame(
+        {"station_id": pd.array(["S10", "a", "S1", "B", "S2", "none"], dtype="str")},
+        geometry=gpd.points_from_xy(range(6), range(6)),
+    )
+    classes = pd.DataFrame(
+        columns=["station_id", "period_start", "period", "class", "class_source"]
+    )
+    matches = pd.DataFrame(columns=["station_id", "level_name", "along_river_m", "crossing_id"])
+    got = assess_module._station_table(snapped, obs, {}, matches, classes, [], set())
+    want = _pandas_station_columns(snapped["station_id"].astype(str), obs)
+    for col, values in want.items():
+        pd.testing.assert_series_equal(
+            pd.Series(got[col].to_numpy()), pd.Series(values), check_exact=True, obj=col
+        )
+    assert got["n_observations"].tolist()[1] == 0

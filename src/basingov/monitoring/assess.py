@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from basingov._filters import apply_filter
+from basingov._tables import factorize_text
 from basingov.config import MonitoringSection
 from basingov.errors import BasingovWarning, ConfigError, InputError
 from basingov.monitoring.massbalance import MassBalance, mass_balance, station_load_table
@@ -391,16 +392,18 @@ def _station_table(
     out = snapped.copy()
     sid = out["station_id"].astype(str)
     out["water_body"] = sid.map(lambda s: wb.get(s, "river")).to_numpy()
-    g = obs.groupby("station_id")
+    # one factorize of the station and parameter columns; counts by np.bincount
+    code, ids = factorize_text(obs["station_id"])
+    at = ids.get_indexer(sid)  # -1: no observation
+    has = code >= 0  # a groupby leaves missing ids out
     # every row of the table, as published; of them, the values the assessments leave out
-    out["n_observations"] = sid.map(g.size()).fillna(0).astype(int).to_numpy()
-    unused = obs[not_used(obs)].groupby("station_id").size()
-    out["n_not_used"] = sid.map(unused).fillna(0).astype(int).to_numpy()
-    # the same sets from one row per station and parameter
-    pairs = obs.drop_duplicates(["station_id", "parameter"]).groupby("station_id")["parameter"]
-    out["parameters"] = text(sid.map(pairs.agg(lambda p: "|".join(sorted(set(p))))))
-    out["first_time"] = sid.map(g["time"].min()).to_numpy()
-    out["last_time"] = sid.map(g["time"].max()).to_numpy()
+    for col, rows in (("n_observations", has), ("n_not_used", has & not_used(obs))):
+        n = np.bincount(code[rows], minlength=len(ids))
+        out[col] = np.append(n, 0)[at].astype(int)  # at -1: the 0 appended
+    out["parameters"] = text(sid.map(_parameter_sets(obs, code, ids)))
+    earliest, latest = _time_range(obs["time"], code, ids)
+    out["first_time"] = sid.map(earliest).to_numpy()
+    out["last_time"] = sid.map(latest).to_numpy()
     out["has_water_quality"] = sid.isin(with_data).to_numpy()
     for lv in levels:
         m = matches[matches["level_name"] == lv].sort_values("along_river_m")
@@ -418,3 +421,45 @@ def _station_table(
     n_cls = sid.map(classes.groupby("station_id").size()).fillna(0)
     out["n_class_periods"] = n_cls.to_numpy(dtype=np.int64)
     return out.reset_index(drop=True)
+
+
+def _parameter_sets(obs: pd.DataFrame, code: np.ndarray, ids: pd.Index) -> pd.Series:
+    """Each station's ``|``-joined sorted parameters, by station id.
+
+    ``code``, ``ids``: the station column factorized; the sets come from the distinct
+    (station, parameter) codes.
+    """
+    par, names = factorize_text(obs["parameter"])
+    ok = (code >= 0) & (par >= 0)
+    pair = np.unique(code[ok].astype(np.int64) * max(len(names), 1) + par[ok])
+    station, param = np.divmod(pair, max(len(names), 1))
+    sets: dict[int, list[str]] = {}
+    for s, p in zip(station.tolist(), names.take(param).tolist(), strict=True):
+        sets.setdefault(s, []).append(p)
+    joined = {ids[s]: "|".join(sorted(ps)) for s, ps in sets.items()}
+    return pd.Series(joined, dtype=object)
+
+
+def _time_range(time: pd.Series, code: np.ndarray, ids: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """Each station's first and last time (missing times left out), by station id.
+
+    The extremes are found on the times' integer values (``np.minimum.at``); each is then
+    taken from a row that has it, so the values keep the column's dtype and zone.
+    """
+    t = pd.DatetimeIndex(time).asi8
+    ok = (code >= 0) & (t != np.iinfo(np.int64).min)  # NaT
+    c, tv = code[ok], t[ok]
+    rows = np.flatnonzero(ok)
+    out = []
+    for ufunc, start in (
+        (np.minimum, np.iinfo(np.int64).max),
+        (np.maximum, np.iinfo(np.int64).min),
+    ):
+        ext = np.full(len(ids), start, dtype=np.int64)
+        ufunc.at(ext, c, tv)
+        hit = tv == ext[c]
+        pos = np.full(len(ids), -1, dtype=np.int64)
+        pos[c[hit]] = rows[hit]
+        got = pos >= 0
+        out.append(pd.Series(time.iloc[pos[got]].array, index=ids[got]))
+    return out[0], out[1]
