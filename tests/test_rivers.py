@@ -622,3 +622,49 @@ def test_courses_match_a_walk_by_array_scans(seed):
     )
     as_lists = {k: [c.tolist() for c in cs] for k, cs in got.items()}
     assert {k: [c.tolist() for c in cs] for k, cs in blind.items()} != as_lists
+
+
+def test_river_chiefs_read_the_names_once(monkeypatch):
+    """river_chiefs reads the reach names once, and its courses are river_courses'."""
+    from types import SimpleNamespace
+
+    from geopandas.testing import assert_geodataframe_equal
+
+    import basingov.rivers as rivers_mod
+    from basingov.examples import example_basin, example_jurisdictions, example_network
+    from basingov.overlay import overlay_network
+
+    jur = example_jurisdictions(["A", "B"], name=["Aa", "Bb"], width_m=10000, height_m=10000)
+    net = example_network(
+        [2, -1], length_m=9000, origin=(1000, 5000),
+        columns={"name": [" Big", "Big "], "local_area_km2": [5.0, 6.0]},
+    )  # fmt: skip
+    ov = overlay_network(net, jur, example_basin(width_m=20000, height_m=10000))
+    plain = river_chiefs(net, ov)
+    calls = []
+    read = rivers_mod._names
+    monkeypatch.setattr(rivers_mod, "_names", lambda r: calls.append(1) or read(r))
+    assert_geodataframe_equal(river_chiefs(net, ov), plain)
+    assert len(calls) == 1
+    r = pd.DataFrame({"name": ["Rhin", "", "Rhein", "Rhein"], "upstream_area_km2": [1.0, 2, 3, 4]})
+    small = SimpleNamespace(reaches=r, idx_ds=np.array([2, 2, 3, -1]))
+    alias = {"Rhine": ["Rhin", "Rhein"]}
+    got = rivers_mod._courses(small, read(r), alias)
+    want = river_courses(small, aliases=alias)
+    assert {k: [c.tolist() for c in v] for k, v in got.items()} == {
+        k: [c.tolist() for c in v] for k, v in want.items()
+    }
+
+
+def test_river_names_are_empty_where_the_old_blank_check_found_no_name():
+    """A name column of blanks has no river names, as the old check found.
+
+    governance_stage asks river_names whether a network has names, as it once asked
+    ``name.fillna("").astype(str).str.strip() != ""``: both say no for blanks only.
+    """
+    from basingov.rivers import river_names
+
+    for col in ([None, " ", "", "\t"], ["", None], [" x", None], ["Main", "Main "]):
+        s = pd.Series(col, dtype="string")
+        plain = bool((s.fillna("").astype(str).str.strip() != "").any())
+        assert bool(river_names(pd.DataFrame({"name": s}))) == plain

@@ -148,11 +148,12 @@ def governance_stage(
         )
     if spillover is None:
         notes.append("priority: no loads, so transboundary load is unknown (left out)")
-    names = net.reaches.get("name")
-    if names is not None and (names.fillna("").astype(str).str.strip() != "").any():
+    # the names read once: a network with a name column whose names are all blank has none
+    names = river_names(net.reaches) if "name" in net.reaches else []
+    if names:
         # a river whose name changes along the flow (the config's river_aliases) is one
         # river: the Rhine's Rhein, Rhin and Rhine
-        groups = alias_groups(river_names(net.reaches), cfg.network.river_aliases)
+        groups = alias_groups(names, cfg.network.river_aliases)
         rc = river_chiefs(net, overlay, aliases=groups)
     else:
         rc = _empty_river_chiefs(net.reaches.crs)

@@ -158,8 +158,15 @@ def river_courses(
     >>> [c.tolist() for c in river_courses(net)["Aa"]]
     [[1, 3, 4], [0]]
     """
+    return _courses(net, _names(net.reaches), aliases)
+
+
+def _courses(
+    net: Any, reach_names: np.ndarray, aliases: Mapping[str, Sequence[str]] | None
+) -> dict[str, list[np.ndarray]]:
+    """:func:`river_courses` with the reaches' names (:func:`_names`) already read."""
     reaches = net.reaches
-    names = _names(reaches).copy()
+    names = reach_names.copy()
     if aliases:
         for river, alts in aliases.items():
             names[np.isin(names, list(alts))] = river
@@ -407,7 +414,8 @@ def river_chiefs(
     """
     reaches = net.reaches
     lv_list = select_levels(levels, overlay.levels)
-    courses = river_courses(net, aliases=aliases)
+    rnames = _names(reaches)
+    courses = _courses(net, rnames, aliases)
     # the river a course joins: the one whose main course passes there, largest first
     main_of: dict[int, str] = {}
     for r in _largest_first(courses, _upstream_areas(reaches)):
@@ -440,7 +448,6 @@ def river_chiefs(
     pgeom = p.geometry.to_numpy()
     rgeom = reaches.geometry.to_numpy()
     rid = reaches["reach_id"].to_numpy()
-    rnames = _names(reaches)
     idx_ds = np.asarray(net.idx_ds, dtype=np.int64)
     jur_names: dict[str, str] = {}
     for lv in lv_list:
