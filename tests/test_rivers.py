@@ -624,6 +624,21 @@ def test_courses_match_a_walk_by_array_scans(seed):
     assert {k: [c.tolist() for c in cs] for k, cs in blind.items()} != as_lists
 
 
+def test_positions_by_code_equal_a_scan_per_code():
+    """One sort gives each code's positions as ``np.flatnonzero(codes == c)`` would."""
+    from basingov.rivers import _positions_by_code
+
+    rng = np.random.default_rng(7)
+    for n, k in ((0, 0), (1, 1), (50, 3), (2000, 40)):
+        codes = rng.integers(0, k, n) if k else np.zeros(0, dtype=np.int64)
+        got = _positions_by_code(codes, k + 2)  # codes k, k + 1 occur nowhere
+        want = [np.flatnonzero(codes == c) for c in range(k + 2)]
+        assert len(got) == len(want)
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+
+
 def test_river_chiefs_read_the_names_once(monkeypatch):
     """river_chiefs reads the reach names once, and its courses are river_courses'."""
     from types import SimpleNamespace
