@@ -625,13 +625,17 @@ def test_courses_match_a_walk_by_array_scans(seed):
 
 
 def test_positions_by_code_equal_a_scan_per_code():
-    """One sort gives each code's positions as ``np.flatnonzero(codes == c)`` would."""
-    from basingov.rivers import _positions_by_code
+    """csr_reverse gives each code's positions as ``np.flatnonzero(codes == c)`` would.
+
+    river_courses finds each river's reaches so (one counting sort, not a scan per river).
+    """
+    from basingov.network import csr_reverse
 
     rng = np.random.default_rng(7)
     for n, k in ((0, 0), (1, 1), (50, 3), (2000, 40)):
         codes = rng.integers(0, k, n) if k else np.zeros(0, dtype=np.int64)
-        got = _positions_by_code(codes, k + 2)  # codes k, k + 1 occur nowhere
+        ptr, at = csr_reverse(np.arange(n), codes, k + 2)  # codes k, k + 1 occur nowhere
+        got = [at[ptr[c] : ptr[c + 1]] for c in range(k + 2)]
         want = [np.flatnonzero(codes == c) for c in range(k + 2)]
         assert len(got) == len(want)
         for g, w in zip(got, want, strict=True):

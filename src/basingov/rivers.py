@@ -227,9 +227,11 @@ def _courses(
     codes, uniq = pd.factorize(names)
     code_of = {v: k for k, v in enumerate(uniq)}
     named = np.flatnonzero(names != "")
-    positions = _positions_by_code(codes, len(uniq))
+    # each name's reach positions, ascending (a stable counting sort, not a scan per river)
+    at_ptr, at = csr_reverse(np.arange(codes.size), codes, len(uniq))
     for river in sorted(set(names[named])):
-        pos = positions[code_of[river]]
+        c = code_of[river]
+        pos = at[at_ptr[c] : at_ptr[c + 1]]
         left = set(pos.tolist())
         courses: list[np.ndarray] = []
         while left:
@@ -269,21 +271,6 @@ def _courses(
             courses.append(np.asarray(path[::-1] + tail, dtype=np.int64))
         out[str(river)] = _numbered(courses, area, down, course_km)
     return _yield_to_larger(out, area, down, course_km)
-
-
-def _positions_by_code(codes: np.ndarray, n_codes: int) -> list[np.ndarray]:
-    """Each code's positions in ``codes``, ascending: ``np.flatnonzero(codes == c)``.
-
-    One stable sort for all codes ``0 .. n_codes - 1``, not a scan of ``codes`` per code.
-
-    Examples
-    --------
-    >>> [p.tolist() for p in _positions_by_code(np.array([1, 0, 1, 2, 0]), 4)]
-    [[1, 4], [0, 2], [3], []]
-    """
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(n_codes + 1)).tolist()
-    return [order[bounds[c] : bounds[c + 1]] for c in range(n_codes)]
 
 
 def _upstream_areas(reaches: pd.DataFrame) -> np.ndarray:
