@@ -86,9 +86,7 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
     >>> r["method"], r["trend"], r["sen_slope_per_year"]
     ('Mann-Kendall on annual means', 'increasing', 0.5)
     """
-    if not 0 < alpha < 1:
-        msg = f"alpha must be in (0, 1), got {alpha}"
-        raise InputError(msg)
+    _check_alpha(alpha)
     t = np.asarray(time)
     if not np.issubdtype(t.dtype, np.datetime64):
         try:
@@ -106,6 +104,13 @@ def trend_test(time: Any, value: Any, *, alpha: float = ALPHA) -> dict[str, obje
         msg = f"trend_test needs one time per value, got {t.size} time(s) and {v.size} value(s)"
         raise InputError(msg)
     return _trend(*_calendar(t, v), alpha)
+
+
+def _check_alpha(alpha: float) -> None:
+    """Refuse a significance level outside (0, 1)."""
+    if not 0 < alpha < 1:
+        msg = f"alpha must be in (0, 1), got {alpha}"
+        raise InputError(msg)
 
 
 def _calendar(
@@ -344,9 +349,8 @@ def trend_tests(
     ok = ~(np.isnat(t) | np.isnan(v))
     years, months = _year_month(t)
     groups = obs.groupby(["station_id", "parameter"], sort=True).indices
-    if groups and not 0 < alpha < 1:  # as trend_test refuses it
-        msg = f"alpha must be in (0, 1), got {alpha}"
-        raise InputError(msg)
+    if groups:  # as trend_test of each series refused it
+        _check_alpha(alpha)
     for key, idx in groups.items():
         sid, param = cast("tuple[Any, Any]", key)
         at = idx[ok[idx]]
