@@ -9,7 +9,7 @@ from basingov.datasets import load_basin, load_network
 from basingov.errors import InputError
 from basingov.spillover import _kernels as K
 from basingov.spillover import decay_model_from_config, routing_graph, transfer
-from basingov.spillover.decay import _KeepTerms, piece_keep
+from basingov.spillover.decay import _KeepTerms, lake_retention, piece_keep, travel_time_hours
 from basingov.spillover.uncertainty import _TreeBatch
 
 
@@ -214,6 +214,60 @@ def test_keep_of_runs_equals_piece_keep_with_lakes():
     for i, (mk, mvs, mv) in enumerate(draws):
         want, _ = piece_keep(net, rp, phi, model.scaled(mk, mvs), velocity_multiplier=mv)
         np.testing.assert_allclose(got[i], want[order], rtol=1e-14, atol=0)
+
+
+def _keep_runs_per_call(terms, model, rp, phi, draws, order):
+    """Return the runs' keep factors as piece_keep_runs computed them for each block.
+
+    Everything from the travel times on, again for each block: the plan's reference.
+    """
+    lake = terms.lake
+    tau_d = np.where(lake, 0.0, travel_time_hours(terms.net)) / 24.0
+    k = np.zeros(terms.n)
+    kpd = model.classes.k_per_day
+    k[~lake] = kpd[0] if terms.cls is None else np.asarray(kpd)[terms.cls]
+    c = (k * tau_d)[rp] * phi
+    a = draws[:, 0] / draws[:, 2]
+    keep = np.exp(-a[:, None] * c[None, order])
+    lake_p = lake[rp]
+    pos = np.empty(rp.size, dtype=np.int64)
+    pos[order] = np.arange(rp.size)
+    last = np.ones(rp.size, dtype=bool)
+    last[:-1] = rp[1:] != rp[:-1]
+    keep[:, pos[lake_p]] = 1.0
+    if terms.has_lakes:
+        vs = np.array([model.settling_velocity(nm) for nm in terms.names])
+        r_lake = lake_retention(vs[None, :] * draws[:, 1:2], terms.area, terms.outflow)
+        at_reach = np.full(terms.n, -1, dtype=np.int64)
+        at_reach[terms.outl] = terms.at
+        tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
+        keep[:, pos[tail]] = 1.0 - r_lake[:, at_reach[rp[tail]]]
+    return keep
+
+
+@pytest.mark.parametrize("basin_name", ["taihu", "tennessee", "thames"])
+def test_piece_runs_made_once_give_the_bits_of_each_block(basin_name):
+    # the plan of the runs (travel times, rates, lake columns) is made once and serves
+    # every block of draws: the same bits as computing it all again per block, with lakes
+    # (Lake Taihu; the TVA reservoirs of the Tennessee) and without (the Thames)
+    basin = load_basin(basin_name)
+    net = load_network(basin)
+    model = decay_model_from_config(basin.config)
+    n = len(net.reaches)
+    rp = np.repeat(np.arange(n), 2)
+    phi = np.tile([0.3, 0.7], n)
+    rng = np.random.default_rng(3)
+    draws = rng.lognormal(0.0, 0.4, size=(7, 3))
+    order = rng.permutation(rp.size)
+    terms = _KeepTerms(net, model.classes)
+    plan = terms.piece_runs(model, rp, phi, order)
+    assert (plan.tail_cols.size > 0) == (basin_name != "thames")
+    for s0, s1 in [(0, 1), (1, 4), (4, 7)]:
+        got = plan.keep(draws[s0:s1])
+        want = _keep_runs_per_call(terms, model, rp, phi, draws[s0:s1], order)
+        assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
+    whole = terms.piece_keep_runs(model, rp, phi, draws, order)
+    assert whole.view(np.int64).tolist() == plan.keep(draws).view(np.int64).tolist()
 
 
 @pytest.mark.slow

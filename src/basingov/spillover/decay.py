@@ -535,6 +535,18 @@ class _KeepTerms:
         :meth:`DecayModel.scaled` and ``velocity_multiplier`` (to rounding: one exponential
         instead of an exponential and a power); a lake reach keeps :math:`1 - R` at its last
         piece and 1 elsewhere, with :math:`R` from the scaled settling velocity.
+
+        The same as ``self.piece_runs(model, reach_pos, phi, order).keep(draws)``: runs
+        drawn block by block make the :class:`_PieceRuns` once and call its ``keep``.
+        """
+        return self.piece_runs(model, reach_pos, phi, order).keep(draws)
+
+    def piece_runs(
+        self, model: DecayModel, reach_pos: np.ndarray, phi: np.ndarray, order: np.ndarray
+    ) -> _PieceRuns:
+        """Return what :meth:`piece_keep_runs` computes once for any number of runs' draws.
+
+        The travel times and rates are checked here (:meth:`reach_keep`).
         """
         self.reach_keep(model)  # checks the travel times and rates once
         lake = self.lake
@@ -544,22 +556,61 @@ class _KeepTerms:
         k[~lake] = kpd[0] if self.cls is None else np.asarray(kpd)[self.cls]
         rp = np.asarray(reach_pos, dtype=np.int64)
         c = (k * tau_d)[rp] * np.asarray(phi, dtype=np.float64)
-        a = draws[:, 0] / draws[:, 2]
-        keep = np.exp(-a[:, None] * c[None, order])
+        none = np.zeros(0, dtype=np.int64)
+        runs = _PieceRuns(c=c[order], lake_cols=none, tail_cols=none, tail_lakes=none)
         lake_p = lake[rp]
-        if lake_p.any():
-            pos = np.empty(rp.size, dtype=np.int64)
-            pos[order] = np.arange(rp.size)
+        if not lake_p.any():
+            return runs
+        pos = np.empty(rp.size, dtype=np.int64)
+        pos[order] = np.arange(rp.size)
+        runs.lake_cols = pos[lake_p]
+        if self.has_lakes:
             last = np.ones(rp.size, dtype=bool)
             last[:-1] = rp[1:] != rp[:-1]
-            keep[:, pos[lake_p]] = 1.0
-            if self.has_lakes:
-                vs = np.array([model.settling_velocity(nm) for nm in self.names])
-                r_lake = lake_retention(vs[None, :] * draws[:, 1:2], self.area, self.outflow)
-                at_reach = np.full(self.n, -1, dtype=np.int64)
-                at_reach[self.outl] = self.at
-                tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
-                keep[:, pos[tail]] = 1.0 - r_lake[:, at_reach[rp[tail]]]
+            at_reach = np.full(self.n, -1, dtype=np.int64)
+            at_reach[self.outl] = self.at
+            tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
+            runs.tail_cols, runs.tail_lakes = pos[tail], at_reach[rp[tail]]
+            runs.settling = np.array([model.settling_velocity(nm) for nm in self.names])
+            runs.area, runs.outflow = self.area, self.outflow
+        return runs
+
+
+@dataclass(eq=False, kw_only=True)
+class _PieceRuns:
+    r"""The parts of the runs' piece keep factors that no draw changes.
+
+    Made by :meth:`_KeepTerms.piece_runs`.
+
+    Attributes
+    ----------
+    c
+        :math:`k \tau \phi` of every piece (days x 1/day), in the runs' column order.
+    lake_cols
+        Columns of the lake pieces (keep 1, but at a lake's outlet piece).
+    tail_cols, tail_lakes
+        Columns of the lakes' outlet pieces, and the lake of each.
+    settling, area, outflow
+        Each lake's settling velocity, area and outflow (:func:`lake_retention`).
+    """
+
+    c: np.ndarray
+    lake_cols: np.ndarray
+    tail_cols: np.ndarray
+    tail_lakes: np.ndarray
+    settling: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    area: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    outflow: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def keep(self, draws: np.ndarray) -> np.ndarray:
+        """Keep factors of the runs of ``draws`` (runs x 3), one row per run."""
+        a = draws[:, 0] / draws[:, 2]
+        keep = np.exp(-a[:, None] * self.c[None, :])
+        if self.lake_cols.size:
+            keep[:, self.lake_cols] = 1.0
+        if self.tail_cols.size:
+            r_lake = lake_retention(self.settling[None, :] * draws[:, 1:2], self.area, self.outflow)
+            keep[:, self.tail_cols] = 1.0 - r_lake[:, self.tail_lakes]
         return keep
 
 

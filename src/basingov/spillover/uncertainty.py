@@ -492,11 +492,14 @@ def _samples(
     check_samples_memory(runs, sum(b.n_pairs for b in batches))
     stacks = [np.empty((runs, b.n_pairs)) for b in batches]
     block = max(1, min(runs, _MC_BLOCK_CELLS // max(1, n)))
+    # what no draw changes, once for every block (a block is one run on a large network)
+    plan = terms.piece_runs(model, pn.reach_pos, pn.phi, order)
+    homes = [lv.home[:, order] for lv in levels]
     for s0 in range(0, runs, block):
         s1 = min(runs, s0 + block)
-        keep = terms.piece_keep_runs(model, pn.reach_pos, pn.phi, d[s0:s1], order)
-        for lv, b, stack in zip(levels, batches, stacks, strict=True):
-            load = ms[s0:s1] @ lv.home[:, order]
+        keep = plan.keep(d[s0:s1])
+        for lv, b, stack, home in zip(levels, batches, stacks, homes, strict=True):
+            load = ms[s0:s1] @ home
             fload = ms[s0:s1][:, lv.source] * lv.load[None, :]
             b.matrices(keep, load, fload, out=stack[s0:s1])
     return [
