@@ -556,27 +556,31 @@ class _KeepTerms:
         k[~lake] = kpd[0] if self.cls is None else np.asarray(kpd)[self.cls]
         rp = np.asarray(reach_pos, dtype=np.int64)
         c = (k * tau_d)[rp] * np.asarray(phi, dtype=np.float64)
-        none = np.zeros(0, dtype=np.int64)
-        runs = _PieceRuns(c=c[order], lake_cols=none, tail_cols=none, tail_lakes=none)
+        none: np.ndarray = np.zeros(0, dtype=np.int64)
+        lake_cols = tail_cols = tail_lakes = none
+        settling: np.ndarray = np.zeros(0)
+        area = outflow = settling
         lake_p = lake[rp]
-        if not lake_p.any():
-            return runs
-        pos = np.empty(rp.size, dtype=np.int64)
-        pos[order] = np.arange(rp.size)
-        runs.lake_cols = pos[lake_p]
-        if self.has_lakes:
-            last = np.ones(rp.size, dtype=bool)
-            last[:-1] = rp[1:] != rp[:-1]
-            at_reach = np.full(self.n, -1, dtype=np.int64)
-            at_reach[self.outl] = self.at
-            tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
-            runs.tail_cols, runs.tail_lakes = pos[tail], at_reach[rp[tail]]
-            runs.settling = np.array([model.settling_velocity(nm) for nm in self.names])
-            runs.area, runs.outflow = self.area, self.outflow
-        return runs
+        if lake_p.any():
+            pos = np.empty(rp.size, dtype=np.int64)
+            pos[order] = np.arange(rp.size)
+            lake_cols = pos[lake_p]
+            if self.has_lakes:
+                last = np.ones(rp.size, dtype=bool)
+                last[:-1] = rp[1:] != rp[:-1]
+                at_reach = np.full(self.n, -1, dtype=np.int64)
+                at_reach[self.outl] = self.at
+                tail = np.flatnonzero(lake_p & last & (at_reach[rp] >= 0))
+                tail_cols, tail_lakes = pos[tail], at_reach[rp[tail]]
+                settling = np.array([model.settling_velocity(nm) for nm in self.names])
+                area, outflow = self.area, self.outflow
+        return _PieceRuns(
+            c=c[order], lake_cols=lake_cols, tail_cols=tail_cols, tail_lakes=tail_lakes,
+            settling=settling, area=area, outflow=outflow,
+        )  # fmt: skip
 
 
-@dataclass(eq=False, kw_only=True)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class _PieceRuns:
     r"""The parts of the runs' piece keep factors that no draw changes.
 
@@ -598,9 +602,9 @@ class _PieceRuns:
     lake_cols: np.ndarray
     tail_cols: np.ndarray
     tail_lakes: np.ndarray
-    settling: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    area: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    outflow: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    settling: np.ndarray
+    area: np.ndarray
+    outflow: np.ndarray
 
     def keep(self, draws: np.ndarray) -> np.ndarray:
         """Keep factors of the runs of ``draws`` (runs x 3), one row per run."""
