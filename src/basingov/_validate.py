@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,7 +26,7 @@ from basingov._tables import (
     read_table,
 )
 from basingov.config import BasinConfig
-from basingov.errors import BasingovError, InputError
+from basingov.errors import BasingovError, BasingovWarning, InputError
 from basingov.io import read_stations, read_vector
 from basingov.loads import check_population_raster
 from basingov.loads.diffuse import check_landcover_raster
@@ -38,9 +39,16 @@ from basingov.monitoring import (
 )
 from basingov.monitoring.assess import excluded_values, observation_problems
 from basingov.monitoring.units import read_observation_rows
-from basingov.network.assemble import read_gauges
+from basingov.network.assemble import assemble_network, read_gauges, regionalise_to_gauges
 
-__all__ = ["LayerReport", "check_layer", "raise_if_problems", "validate_config_inputs"]
+__all__ = [
+    "GAUGE_REPORT",
+    "LayerReport",
+    "check_layer",
+    "gauge_fit_notes",
+    "raise_if_problems",
+    "validate_config_inputs",
+]
 
 
 @dataclass
@@ -204,11 +212,15 @@ def _load_input_reports(cfg: BasinConfig, basin: gpd.GeoDataFrame | None) -> lis
     return out
 
 
+#: The ``what`` of the gauge report (:func:`gauge_fit_notes` adds to it).
+GAUGE_REPORT = "hydraulics gauges"
+
+
 def _gauge_report(cfg: BasinConfig) -> LayerReport:
     """Report the ``[hydraulics]`` gauges as the network stage reads them (``read_gauges``)."""
     h = cfg.hydraulics
     paths = (h.gauges, h.gauge_areas, cfg.monitoring.stations, cfg.source)
-    rep = LayerReport(what="hydraulics gauges", path=next(p for p in paths if p is not None))
+    rep = LayerReport(what=GAUGE_REPORT, path=next(p for p in paths if p is not None))
     try:
         g = read_gauges(cfg)
     except BasingovError as exc:
@@ -226,6 +238,49 @@ def _gauge_report(cfg: BasinConfig) -> LayerReport:
                 f"runoff fit: {ids[:10]}"
             )
     return rep
+
+
+def gauge_fit_notes(rep: LayerReport, cfg: BasinConfig, basin: gpd.GeoDataFrame) -> None:
+    """Say in the gauge report which gauges a run's runoff fit uses and which it leaves out.
+
+    The fit needs the river network: it is assembled as a run assembles it (``basin`` is
+    the basin polygon), and the gauges are fitted as the network stage fits them
+    (:func:`basingov.network.assemble.regionalise_to_gauges`). What the run would warn
+    (each gauge left out, and why: no published area, too far from any reach, a snapped
+    upstream area off the published one, a reach another gauge holds) becomes a note of
+    ``rep``, in place of the note on the gauges without an area that
+    :func:`validate_config_inputs` made without the network. A network that cannot be built
+    (e.g. an outlet far from every river) or a fit that fails is a problem of ``rep``. The
+    network's own warnings are a run's to give, not validate's: they are not repeated.
+    """
+    if not rep.ok or not rep.count:
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = assemble_network(cfg, basin)
+    except BasingovError as exc:
+        rep.problems.append(
+            f"the river network cannot be built as a run builds it (validate builds it to "
+            f"fit the gauges): {exc}"
+        )
+        return
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _, check = regionalise_to_gauges(cfg, net)
+    except BasingovError as exc:
+        rep.problems.append(f"the runoff fit of a run would fail: {exc}")
+        return
+    if check is None:
+        return
+    used = int(check["modelled_m3s"].notna().sum())
+    left = [str(w.message) for w in caught if issubclass(w.category, BasingovWarning)]
+    rep.notes = [
+        f"the runoff fit (on the network as a run assembles it) uses {used} of the "
+        f"{len(check)} gauge(s)",
+        *left,
+    ]
 
 
 #: What the load stage checks in each [loads] table (basingov.loads and the pipeline).

@@ -30,7 +30,7 @@ from basingov import (
 from basingov._outdir import check_output_dir, clean, signals_deferred, temporaries
 from basingov._preflight import preflight, preflight_report
 from basingov._runtime import computing
-from basingov._validate import LayerReport, validate_config_inputs
+from basingov._validate import GAUGE_REPORT, LayerReport, gauge_fit_notes, validate_config_inputs
 from basingov._values import check_file_name
 from basingov.config import load_config
 from basingov.datasets import Basin, load_basin, resolve_config
@@ -175,6 +175,9 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     if all(r.ok for r in reports):  # what a run checks before its work (basingov._preflight)
         extra = preflight_report(cfg)
         reports += [extra] if extra is not None else []
+    gauges = [r for r in reports if r.what == GAUGE_REPORT]
+    if gauges and all(r.ok for r in reports):  # which gauges the run's fit leaves out
+        gauge_fit_notes(gauges[0], cfg, load_basin(cfg.source).basin)
     return reports
 
 

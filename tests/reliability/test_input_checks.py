@@ -331,12 +331,74 @@ def test_gauge_area_problems_are_found_by_validate(
 
 
 def test_shipped_gauges_are_valid_and_the_unused_ones_named() -> None:
+    # validate fits the gauges as a run does and names every gauge the fit leaves out, for
+    # each reason (before, only those without a published area, found without the network)
     rep = {r.what: r for r in validate(DATA / "basins" / "thames.toml")}["hydraulics gauges"]
     assert rep.ok
     assert rep.count == 18
     assert rep.notes == [
-        "4 gauge(s) without a published area (none of the ids of thames_nrfa_check.csv in "
-        "their proxy_gauge) are left out of the runoff fit: ['TC8', 'TC9', 'TC10', 'TC14']"
+        "the runoff fit (on the network as a run assembles it) uses 12 of the 18 gauge(s)",
+        "6 gauge(s) left out of the runoff fit (their catchments take the depth of the next "
+        "gauge downstream, or the basin's; discharge_check.csv notes each): 4 without a "
+        "published catchment area to check where they snap: TC8, TC9, TC10, TC14; 2 whose "
+        "snapped reach's upstream area is off the published catchment area by more than a "
+        "factor 1.5: TC12 (4396 km2 vs 171 km2 published, 350 m away), TC15 (22 km2 vs "
+        "50 km2 published, 1361 m away)",
+    ]
+
+
+def test_validate_names_a_gauge_the_fit_leaves_out_for_distance(
+    edited_config: object, tmp_path: Path
+) -> None:
+    # Kaub moved into northern France, far from every Rhine reach: the run leaves it out
+    # of the runoff fit with a warning; validate said only "count 5" and no note
+    from click.testing import CliRunner
+
+    from basingov.cli import cli
+
+    g = pd.read_csv(DATA / "basins" / "reference" / "rhine_gauges.csv", dtype=str)
+    g.loc[g["gauge_id"] == "KAUB", ["lon", "lat"]] = ["3.0", "50.0"]
+    g.to_csv(tmp_path / "gauges.csv", index=False)
+    cfg = edited_config(  # type: ignore[operator]
+        "rhine",
+        lambda t: t.replace(
+            'gauges = "reference/rhine_gauges.csv"',
+            f'gauges = "{(tmp_path / "gauges.csv").as_posix()}"',
+        ),
+    )
+    # (the run's checks warn of the Rhine's pooled TN removal, as they do for the shipped
+    # config)
+    with pytest.warns(BasingovWarning, match="pooled removal"):
+        reports = validate(cfg)
+    rep = {r.what: r for r in reports}["hydraulics gauges"]
+    assert rep.ok
+    assert rep.notes[0] == (
+        "the runoff fit (on the network as a run assembles it) uses 4 of the 5 gauge(s)"
+    )
+    assert len(rep.notes) == 2
+    assert "1 more than 3000 m from any reach (nearest reach): KAUB (" in rep.notes[1]
+    # the command prints the library's reports
+    with pytest.warns(BasingovWarning, match="pooled removal"):
+        out = CliRunner().invoke(cli, ["validate", str(cfg)])
+    assert out.exit_code == 0, out.output
+    assert "note: the runoff fit (on the network as a run assembles it) uses 4 of the 5" in (
+        out.output
+    )
+    assert "KAUB (" in out.output
+
+
+def test_validate_builds_the_network_of_a_basin_with_gauges(edited_config: object) -> None:
+    # the Thames' outlet with lon and lat swapped: validate said "no problems" and the run
+    # failed at the network build; validate now builds the network to fit the gauges
+    cfg = edited_config(  # type: ignore[operator]
+        "thames",
+        lambda t: t.replace("outlet = [-0.30814, 51.41545]", "outlet = [51.41545, -0.30814]"),
+    )
+    rep = {r.what: r for r in validate(cfg)}["hydraulics gauges"]
+    assert rep.problems == [
+        "the river network cannot be built as a run builds it (validate builds it to fit "
+        "the gauges): the outlet (51.41545, -0.30814) lies outside the raster thames_dem.tif; "
+        "check [basin] outlet"
     ]
 
 

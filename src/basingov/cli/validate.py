@@ -7,11 +7,10 @@ import sys
 
 import click
 
-from basingov._preflight import preflight_report
-from basingov._validate import validate_config_inputs
 from basingov.config import load_config
 from basingov.datasets import resolve_config
 from basingov.io import to_jsonable
+from basingov.pipeline import validate as validate_basin
 
 __all__ = ["validate"]
 
@@ -26,11 +25,7 @@ def validate(basin: str, as_json: bool) -> None:
     with status 1 if any problem is found.
     """
     cfg = load_config(resolve_config(basin))
-    reports = validate_config_inputs(cfg)
-    if all(r.ok for r in reports):  # then what a run checks before its work
-        extra = preflight_report(cfg)
-        if extra is not None:
-            reports.append(extra)
+    reports = validate_basin(cfg.source)
     if as_json:
         click.echo(json.dumps(to_jsonable([r.as_dict() for r in reports]), indent=2))
     click.echo(f"basin {cfg.basin.name} ({cfg.source})", err=True)
