@@ -230,3 +230,22 @@ def test_thames_river_chiefs_join_the_thames_and_the_isis(shipped_run) -> None:
     # to Kingston (IWA: 225 km Thames Head to Teddington, a few km below Kingston)
     assert main["exit"].iloc[-1] == "basin outlet"
     assert 225 < main["end_km"].iloc[-1] < 1.05 * 225
+
+
+@pytest.mark.slow
+def test_thames_top_district_sections_say_the_river_runs_along_the_border(shipped_run) -> None:
+    """The three top-ranked district sections are one stretch of the Thames below Hampton.
+
+    The DEM-traced Thames crosses the Richmond upon Thames | Elmbridge border three times
+    within 5 km (not recognised as a boundary stretch there); each crossing ranks as a
+    section of its own, and before, nothing said so where officials read the ranking.
+    """
+    pr = shipped_run("thames").results.tables["priority"]
+    lad = pr[(pr["level_name"] == "lad") & (pr["kind"] == "section")].sort_values("rank")
+    top = lad.head(3)
+    assert set(top["crossing_id"]) == {"lad-131", "lad-134", "lad-135"}
+    for why in top["reason"]:
+        assert "if the river runs along the" in why
+        assert "Richmond upon Thames" in why
+        assert "Elmbridge" in why
+    assert not lad.iloc[3:]["reason"].str.contains("Richmond upon Thames \\| Elmbridge").any()

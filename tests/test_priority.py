@@ -15,6 +15,7 @@ from basingov.errors import InputError
 from basingov.priority import (
     MECHANISMS,
     PRIORITY_COLUMNS,
+    back_and_forth,
     downstream_jurisdictions,
     priority,
     rank_stability,
@@ -511,3 +512,64 @@ def test_records_equal_to_dict_records_value_for_value():
         [type(v) for v in r.values()] for r in want
     ]
     assert {type(r["has"]) for r in got} == {bool, float, type(None)}
+
+
+def _stem(ids, frm, to, km, *, level="lad", main=1):
+    return pd.DataFrame(
+        {"crossing_id": ids, "level_name": level, "from_jur": frm, "to_jur": to,
+         "from_name": [f"n{x}" for x in frm], "to_name": [f"n{x}" for x in to],
+         "on_main_stem": main, "distance_to_outlet_km": km}
+    )  # fmt: skip
+
+
+def test_back_and_forth_names_a_main_stem_that_crosses_a_border_back():
+    # E -> R at 7.6 km, back at 4.2 km, again at 2.7 km (the Thames below Hampton); a
+    # fourth crossing R -> K further down is another border
+    cr = _stem(["c1", "c2", "c3", "c4"], ["E", "R", "E", "R"], ["R", "E", "R", "K"],
+               [7.6, 4.2, 2.7, 1.0])  # fmt: skip
+    got = back_and_forth(cr)
+    assert set(got) == {"c1", "c2", "c3"}
+    assert got["c1"] == (
+        "The main stem crosses back into nE 3.4 km downstream (c2): if the river runs along "
+        "the nE | nR border here, these crossings are one border stretch, not separate "
+        "places to act."
+    )
+    assert got["c2"].startswith(
+        "The main stem crossed from nE into nR 3.4 km upstream (c1) and crosses back into "
+        "nR 1.5 km downstream (c3):"
+    )
+    assert "crossed from nR into nE 1.5 km upstream (c2)" in got["c3"]
+
+
+def test_back_and_forth_keeps_to_one_level_the_main_stem_and_the_distance():
+    far = _stem(["a", "b"], ["E", "R"], ["R", "E"], [20.0, 14.9])  # 5.1 km apart
+    assert back_and_forth(far) == {}
+    assert set(back_and_forth(far, within_km=6.0)) == {"a", "b"}
+    levels = pd.concat([_stem(["a"], ["E"], ["R"], [7.0]),
+                        _stem(["b"], ["R"], ["E"], [6.0], level="nuts3")])  # fmt: skip
+    assert back_and_forth(levels) == {}
+    tributary = _stem(["a", "b"], ["E", "R"], ["R", "E"], [7.0, 6.0], main=[1, 0])
+    assert back_and_forth(tributary) == {}
+    same_way = _stem(["a", "b"], ["E", "E"], ["R", "R"], [7.0, 6.0])
+    assert back_and_forth(same_way) == {}
+    assert back_and_forth(far.drop(columns="on_main_stem")) == {}  # nothing to go by
+
+
+def test_priority_reasons_name_the_crossings_back_and_forth():
+    # the toy's main river A -> B at s-0 and a crossing back B -> A 2 km further down
+    net, ov = toy()
+    cr = ov.crossings.copy()
+    cr["on_main_stem"] = [1, 0, 1]
+    cr["distance_to_outlet_km"] = [10.0, 12.0, 8.0]
+    cr.loc[2, ["to_jur", "to_name"]] = ["A", "Aa"]
+    ov = SimpleNamespace(**{**vars(ov), "crossings": cr})
+    sec = priority(net, ov, crossing_flux=FLUX).table.set_index("section_or_pair")
+    assert sec.loc["section s-0", "reason"].endswith(
+        ". The main stem crosses back into Aa 2.0 km downstream (s-2): if the river runs "
+        "along the Aa | Bb border here, these crossings are one border stretch, not separate "
+        "places to act."
+    )
+    assert "crossed from Aa into Bb 2.0 km upstream (s-0)" in sec.loc["section s-2", "reason"]
+    assert "The main stem" not in sec.loc["section s-1", "reason"]
+    pairs = sec[sec["kind"] == "pair"]
+    assert not pairs["reason"].str.contains("The main stem").any()
