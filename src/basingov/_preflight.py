@@ -103,21 +103,30 @@ def preflight(basin: Any) -> None:
     raise_problems(problems, f"Invalid basin config {cfg.source}", error=ConfigError)
 
 
-def preflight_report(cfg: Any) -> Any:
-    """Return what :func:`preflight` finds as a ``basingov validate`` report, or None.
+def preflight_report(cfg: Any) -> tuple[Any, Any]:
+    """Return what :func:`preflight` finds as a ``basingov validate`` report, with the basin.
 
-    ``basingov validate`` adds it when the inputs themselves are fine, so that validate
-    flags what a run would refuse in its first second.
+    ``basingov validate`` adds the report when the inputs themselves are fine, so that
+    validate flags what a run would refuse in its first second.
+
+    Returns
+    -------
+    (LayerReport or None, Basin or None)
+        ``(None, basin)`` when the basin loads and passes (the loaded
+        :class:`basingov.datasets.Basin`, for validate's further checks), else the report
+        and None.
 
     Examples
     --------
     >>> from basingov.config import load_config
     >>> from basingov.datasets import get_path
-    >>> preflight_report(load_config(get_path("taihu"))) is None
+    >>> preflight_report(load_config(get_path("taihu")))[0] is None
     True
     """
     try:
-        preflight(load_basin(cfg.source))
+        basin = load_basin(cfg.source)
+        preflight(basin)
     except BasingovError as exc:
-        return LayerReport(what="checks a run makes first", path=cfg.source, problems=[str(exc)])
-    return None
+        rep = LayerReport(what="checks a run makes first", path=cfg.source, problems=[str(exc)])
+        return rep, None
+    return None, basin

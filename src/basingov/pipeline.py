@@ -155,6 +155,11 @@ def _reissue(caught: list[warnings.WarningMessage]) -> None:
 def validate(name_or_config: str | Path) -> list[LayerReport]:
     """Check every input of a basin and return one report per layer.
 
+    When every input passes, also what a run checks before its work (a report of its
+    own if that fails) and, for a basin with gauges, the runoff fit on the network as a
+    run builds it: the gauge report then notes which gauges the fit uses and which it
+    leaves out, and why (:func:`basingov._validate.gauge_fit_notes`).
+
     Parameters
     ----------
     name_or_config
@@ -172,12 +177,14 @@ def validate(name_or_config: str | Path) -> list[LayerReport]:
     """
     cfg = load_config(resolve_config(name_or_config))
     reports = validate_config_inputs(cfg)
-    if all(r.ok for r in reports):  # what a run checks before its work (basingov._preflight)
-        extra = preflight_report(cfg)
-        reports += [extra] if extra is not None else []
+    if not all(r.ok for r in reports):
+        return reports
+    extra, basin = preflight_report(cfg)  # what a run checks before its work
+    if extra is not None:
+        return [*reports, extra]
     gauges = [r for r in reports if r.what == GAUGE_REPORT]
-    if gauges and all(r.ok for r in reports):  # which gauges the run's fit leaves out
-        gauge_fit_notes(gauges[0], cfg, load_basin(cfg.source).basin)
+    if gauges:  # which gauges the run's fit leaves out
+        gauge_fit_notes(gauges[0], cfg, basin.basin)
     return reports
 
 
