@@ -983,12 +983,14 @@ def back_and_forth(
     main = crossings[crossings["on_main_stem"].fillna(0).astype(bool).to_numpy()]
     up: dict[str, list[str]] = {}
     down: dict[str, list[str]] = {}
+    pair: dict[str, tuple[str, str]] = {}  # crossing -> (from name, to name)
     for _, g in main.groupby("level_name", sort=False):
         g = g.sort_values("distance_to_outlet_km", ascending=False, kind="stable")
         ids = g["crossing_id"].astype(str).tolist()
         a = g["from_jur"].astype(str).tolist()
         b = g["to_jur"].astype(str).tolist()
         an, bn = _names(g, "from"), _names(g, "to")
+        pair.update(zip(ids, zip(an, bn, strict=True), strict=True))
         d = g["distance_to_outlet_km"].to_numpy(dtype=float)
         for i in range(len(ids)):
             for j in range(i + 1, len(ids)):
@@ -1002,13 +1004,6 @@ def back_and_forth(
                     up.setdefault(ids[j], []).append(
                         f"crossed from {bn[j]} into {an[j]} {gap:.1f} km upstream ({ids[i]})"
                     )
-    pair = dict(
-        zip(
-            main["crossing_id"].astype(str),
-            zip(_names(main, "from"), _names(main, "to"), strict=True),
-            strict=True,
-        )
-    )
     out = {}
     for cid in dict.fromkeys([*up, *down]):
         parts = up.get(cid, []) + down.get(cid, [])
