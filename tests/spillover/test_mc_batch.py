@@ -210,14 +210,14 @@ def test_keep_of_runs_equals_piece_keep_with_lakes():
     assert net.reaches["is_lake"].any()
     draws = np.array([[1.0, 1.0, 1.0], [1.7, 0.6, 0.8], [0.4, 2.2, 1.3]])
     order = np.random.default_rng(0).permutation(rp.size)
-    got = _KeepTerms(net, model.classes).piece_keep_runs(model, rp, phi, draws, order)
+    got = _KeepTerms(net, model.classes).piece_runs(model, rp, phi, order).keep(draws)
     for i, (mk, mvs, mv) in enumerate(draws):
         want, _ = piece_keep(net, rp, phi, model.scaled(mk, mvs), velocity_multiplier=mv)
         np.testing.assert_allclose(got[i], want[order], rtol=1e-14, atol=0)
 
 
 def _keep_runs_per_call(terms, model, rp, phi, draws, order):
-    """Return the runs' keep factors as piece_keep_runs computed them for each block.
+    """Return the runs' keep factors as they were computed for each block (before 4e0368d).
 
     Everything from the travel times on, again for each block: the plan's reference.
     """
@@ -266,7 +266,7 @@ def test_piece_runs_made_once_give_the_bits_of_each_block(basin_name):
         got = plan.keep(draws[s0:s1])
         want = _keep_runs_per_call(terms, model, rp, phi, draws[s0:s1], order)
         assert got.view(np.int64).tolist() == want.view(np.int64).tolist()
-    whole = terms.piece_keep_runs(model, rp, phi, draws, order)
+    whole = _keep_runs_per_call(terms, model, rp, phi, draws, order)
     assert whole.view(np.int64).tolist() == plan.keep(draws).view(np.int64).tolist()
 
 

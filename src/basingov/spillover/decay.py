@@ -470,7 +470,7 @@ class _KeepTerms:
     """The parts of :func:`reach_keep` that only the network and class limits fix.
 
     The Monte Carlo draws scale the class rates, the settling velocities and the velocity;
-    :meth:`piece_keep_runs` turns many draws into keep factors at once.
+    :meth:`piece_runs` turns many draws into keep factors at once.
     """
 
     def __init__(self, net: Any, classes: DecayClasses) -> None:
@@ -518,33 +518,20 @@ class _KeepTerms:
             ret[self.outl] = lake_retention(vs, self.area, self.outflow)[self.at]
         return keep_factors(tau, decay_per_day=k, is_lake=lake, lake_retention=ret)
 
-    def piece_keep_runs(
-        self,
-        model: DecayModel,
-        reach_pos: np.ndarray,
-        phi: np.ndarray,
-        draws: np.ndarray,
-        order: np.ndarray,
-    ) -> np.ndarray:
-        r"""Piece keep factors of many Monte Carlo runs, one row per run.
-
-        ``draws[i]`` holds run ``i``'s multipliers of the river rates, the settling
-        velocities and the velocity; column ``j`` is piece ``order[j]`` (``reach_pos`` and
-        ``phi`` as in :func:`piece_keep`). A river piece keeps
-        :math:`e^{-(m_k/m_v)\, k \tau \phi}`, the value :func:`piece_keep` gives under
-        :meth:`DecayModel.scaled` and ``velocity_multiplier`` (to rounding: one exponential
-        instead of an exponential and a power); a lake reach keeps :math:`1 - R` at its last
-        piece and 1 elsewhere, with :math:`R` from the scaled settling velocity.
-
-        The same as ``self.piece_runs(model, reach_pos, phi, order).keep(draws)``: runs
-        drawn block by block make the :class:`_PieceRuns` once and call its ``keep``.
-        """
-        return self.piece_runs(model, reach_pos, phi, order).keep(draws)
-
     def piece_runs(
         self, model: DecayModel, reach_pos: np.ndarray, phi: np.ndarray, order: np.ndarray
     ) -> _PieceRuns:
-        """Return what :meth:`piece_keep_runs` computes once for any number of runs' draws.
+        r"""Return what the runs' piece keep factors share, whatever their draws.
+
+        ``piece_runs(...).keep(draws)`` gives the keep factors of many Monte Carlo runs,
+        one row per run: ``draws[i]`` holds run ``i``'s multipliers of the river rates,
+        the settling velocities and the velocity; column ``j`` is piece ``order[j]``
+        (``reach_pos`` and ``phi`` as in :func:`piece_keep`). A river piece keeps
+        :math:`e^{-(m_k/m_v)\, k \tau \phi}`, the value :func:`piece_keep` gives under
+        :meth:`DecayModel.scaled` and ``velocity_multiplier`` (to rounding: one exponential
+        instead of an exponential and a power); a lake reach keeps :math:`1 - R` at its
+        last piece and 1 elsewhere, with :math:`R` from the scaled settling velocity. Runs
+        drawn block by block make the :class:`_PieceRuns` once.
 
         The travel times and rates are checked here (:meth:`reach_keep`).
         """
