@@ -352,11 +352,8 @@ def _rss_gib() -> float:
 
 
 def continental(n_reaches: int, n_units: int, n_regions: int, mc_runs: int = 200) -> dict[str, Any]:
-    from distributed import Client, LocalCluster
-
     from basingov import dependency, scale, spillover
     from basingov.network import network_from_table
-    from basingov.scale import LOCAL_HTTP
 
     res: dict[str, Any] = {"load_before": load()}
     times: dict[str, float] = {}
@@ -373,78 +370,75 @@ def continental(n_reaches: int, n_units: int, n_regions: int, mc_runs: int = 200
         peak_client[step] = rss.last_client
         peak_pss[step] = rss.last_pss
 
-    with RssSampler() as rss:
+    # the engine first, as `basingov run --partitions` opens it before reading any input:
+    # its workers are forked from this process (scale.start_method), and a fork made after
+    # the layers exist would keep a copy of every page of them that this process frees
+    with RssSampler() as rss, scale.engine("local", n_workers=2) as eng:
+        client = eng.client
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
         record("build synthetic layers", t0)
         res["reaches"] = len(reaches)
         res["units"] = int((jur["level_name"] == "unit").sum())
         res["regions"] = int((jur["level_name"] == "region").sum())
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=LOCAL_HTTP,
-            memory_limit=0,
-        ) as cluster, Client(cluster) as client:  # fmt: skip
-            t0 = time.perf_counter()
-            net = network_from_table(reaches)
-            del reaches
+        t0 = time.perf_counter()
+        net = network_from_table(reaches)
+        del reaches
+        gc.collect()
+        record("network", t0)
+        t0 = time.perf_counter()
+        ov = scale.overlay_partitioned(
+            net, jur, basin, levels=["region", "unit"], eng=eng, partitions=2
+        )
+        record("overlay (partitioned, dask-geopandas)", t0)
+        res["pieces"] = len(ov.pieces)
+        res["crossings"] = len(ov.crossings)
+        res["boundary_reaches"] = len(ov.boundary_reaches)
+        res["boundary_stretches"] = len(ov.boundary_stretches)
+        t0 = time.perf_counter()
+        pieces = ov.piece_graph.pieces
+        loads = pd.DataFrame(
+            {
+                "piece_id": pieces["piece_id"].to_numpy(),
+                "load_kg_day": pieces["length_km"].to_numpy(),  # SYNTHETIC: 1 kg/day/km
+                "load_source": "synthetic",
+            }
+        )
+        sp = spillover.spillover_tables(net, ov.piece_graph, loads, level_names=["region", "unit"])
+        record("spillover tables (regions and units)", t0)
+        res["unit_crossings"] = int((ov.crossings["level_name"] == "unit").sum())
+        res["crossing_flux_rows"] = len(sp.crossing_flux)
+        t0 = time.perf_counter()
+        dep = dependency.analyse(ov, jur)
+        record("dependency (regions and units)", t0)
+        res["dependency_rows"] = len(dep.table)
+        res["matrix_cells"] = len(sp.matrix_long)
+        res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
+        if mc_runs:
+            # the Monte Carlo runs of the units, as a run with [spillover]
+            # monte_carlo_runs makes them (stored by connected pair), after the
+            # deterministic tables are let go
+            del sp, dep
             gc.collect()
-            record("network", t0)
             t0 = time.perf_counter()
-            with scale.engine(cluster.scheduler_address) as eng:
-                ov = scale.overlay_partitioned(
-                    net, jur, basin, levels=["region", "unit"], eng=eng, partitions=2
-                )
-            record("overlay (partitioned, dask-geopandas)", t0)
-            res["pieces"] = len(ov.pieces)
-            res["crossings"] = len(ov.crossings)
-            res["boundary_reaches"] = len(ov.boundary_reaches)
-            res["boundary_stretches"] = len(ov.boundary_stretches)
-            t0 = time.perf_counter()
-            pieces = ov.piece_graph.pieces
-            loads = pd.DataFrame(
-                {
-                    "piece_id": pieces["piece_id"].to_numpy(),
-                    "load_kg_day": pieces["length_km"].to_numpy(),  # SYNTHETIC: 1 kg/day/km
-                    "load_source": "synthetic",
-                }
-            )
-            sp = spillover.spillover_tables(
-                net, ov.piece_graph, loads, level_names=["region", "unit"]
-            )
-            record("spillover tables (regions and units)", t0)
-            res["unit_crossings"] = int((ov.crossings["level_name"] == "unit").sum())
-            res["crossing_flux_rows"] = len(sp.crossing_flux)
-            t0 = time.perf_counter()
-            dep = dependency.analyse(ov, jur)
-            record("dependency (regions and units)", t0)
-            res["dependency_rows"] = len(dep.table)
-            res["matrix_cells"] = len(sp.matrix_long)
-            res["balance_max_residual"] = float(sp.balance["relative_residual"].max())
-            if mc_runs:
-                # the Monte Carlo runs of the units, as a run with [spillover]
-                # monte_carlo_runs makes them (stored by connected pair), after the
-                # deterministic tables are let go
-                del sp, dep
-                gc.collect()
-                t0 = time.perf_counter()
-                pn = spillover.piece_network(net, pieces)
-                mc = spillover.monte_carlo_samples(
-                    net, pn, spillover.origin_loads(pn, loads, "unit"), level="unit",
-                    runs=mc_runs, seed=0, graph=ov.piece_graph,
-                )  # fmt: skip
-                bands = mc.bands()
-                step = f"Monte Carlo runs of the units ({mc_runs} runs) and their bands"
-                record(step, t0)
-                res["mc_runs"] = mc_runs
-                res["mc_pairs"] = int(mc.origin.size)
-                res["mc_values_gib"] = mc.values.nbytes / GIB
-                res["mc_band_rows"] = len(bands)
-                res["mc_dense_gib"] = mc_runs * len(mc.ids) ** 2 * 8 / GIB
-                del mc, bands, pn
-            # sampled, not ru_maxrss: a worker process is forked by the nanny in this
-            # process and inherits its high-water mark at that moment
-            worker_pids = client.run(_pid)
-            workers = {w: rss.peak_by_pid.get(pid, 0) for w, pid in worker_pids.items()}
+            pn = spillover.piece_network(net, pieces)
+            mc = spillover.monte_carlo_samples(
+                net, pn, spillover.origin_loads(pn, loads, "unit"), level="unit",
+                runs=mc_runs, seed=0, graph=ov.piece_graph,
+            )  # fmt: skip
+            bands = mc.bands()
+            step = f"Monte Carlo runs of the units ({mc_runs} runs) and their bands"
+            record(step, t0)
+            res["mc_runs"] = mc_runs
+            res["mc_pairs"] = int(mc.origin.size)
+            res["mc_values_gib"] = mc.values.nbytes / GIB
+            res["mc_band_rows"] = len(bands)
+            res["mc_dense_gib"] = mc_runs * len(mc.ids) ** 2 * 8 / GIB
+            del mc, bands, pn
+        # sampled, not ru_maxrss: a worker process is forked by the nanny in this
+        # process and inherits its high-water mark at that moment
+        worker_pids = client.run(_pid)
+        workers = {w: rss.peak_by_pid.get(pid, 0) for w, pid in worker_pids.items()}
     res["times"] = times
     res["client_rss_after_gib"] = rss_after
     res["peak_sum_by_step_gib"] = peak_sum
