@@ -436,8 +436,10 @@ _MC_BLOCK_CELLS = 1 << 22
 #: Largest memory the values of the Monte Carlo runs may take (:func:`check_samples_memory`).
 MC_MEMORY_BYTES = 2 * 1024**3
 
-#: Pairs whose percentiles :meth:`MonteCarloSamples.bands` computes at a time.
-_BAND_BLOCK = 1 << 16
+#: Pairs whose percentiles :meth:`MonteCarloSamples.bands` computes at a time: a block
+#: holds two runs x pairs copies (the non-zero columns and numpy's partitioned copy),
+#: 2 x 200 x 8,192 x 8 bytes = 26 MB at 200 runs.
+_BAND_BLOCK = 1 << 13
 
 
 def _samples(
@@ -687,11 +689,20 @@ class _TreeBatch:
         #: The stored pairs as flat cells of the J x J matrix, origin x J + receptor
         #: (ascending): column ``k`` of the runs' values is cell ``keys[k]``.
         self.keys = keys
-        self._arrays = (
+        arrays = (
             ds, np.asarray(is_lake, dtype=bool)[order], rt, og, zone, exits, off, cols, down,
             ret, own, at(zone, rt), at(zone, og), fnode, forigin, at(zone[fnode], forigin),
             fkey, pnode, pforeign, pzone, pdiag,
         )  # fmt: skip
+        # every integer array holds positions (of nodes, zones, layout cells, foreign rows,
+        # stored pairs) or codes, -1 for none: stored as int32 when the largest of them
+        # fits, which halves the node-sized arrays held while the runs are computed (about
+        # 0.15 GB on 5M pieces, docs/performance.md, P6); the kernel only indexes with them
+        bound = max(n, int(off[-1]) if off.size else 0, fkey.size, keys.size, n_jur)
+        small = bound < np.iinfo(np.int32).max
+        self._arrays = tuple(
+            a.astype(np.int32) if small and a.dtype == np.int64 else a for a in arrays
+        )
 
     @property
     def n_pairs(self) -> int:
