@@ -700,7 +700,7 @@ class _TreeBatch:
         # 0.15 GB on 5M pieces, docs/performance.md, P6); the kernel only indexes with them
         bound = max(n, int(off[-1]) if off.size else 0, fkey.size, keys.size, n_jur)
         small = bound < np.iinfo(np.int32).max
-        self._arrays = tuple(
+        self._arrays: tuple[np.ndarray, ...] = tuple(
             a.astype(np.int32) if small and a.dtype == np.int64 else a for a in arrays
         )
 
@@ -758,5 +758,6 @@ class _TreeBatch:
         if not (np.isfinite(fload) & (fload >= 0)).all():
             msg = "foreign loads must be finite and >= 0 (kg/day)"
             raise InputError(msg)
-        K.tree_samples(*self._arrays, keep, load, fload, out)
+        # the 21 arrays of __init__; mypy cannot count a tuple made by a generator
+        K.tree_samples(*self._arrays, keep, load, fload, out)  # type: ignore[call-arg]
         return out
