@@ -496,6 +496,8 @@ def _samples(
     block = max(1, min(runs, _MC_BLOCK_CELLS // max(1, n)))
     # what no draw changes, once for every block (a block is one run on a large network)
     plan = terms.piece_runs(model, pn.reach_pos, pn.phi, order)
+    # the plan holds what the runs need of the reach terms (their reach-sized arrays go)
+    del terms, lake
     homes = [lv.home[:, order] for lv in levels]
     for s0 in range(0, runs, block):
         s1 = min(runs, s0 + block)
