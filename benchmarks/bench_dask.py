@@ -21,11 +21,14 @@ to the sequential run. The numba caches are warm (one Thames run first, not time
 
 Part 2, a SYNTHETIC continental case (``benchmarks/synthetic.py``, built in code; no real
 data): a lattice river network of ``--reaches`` reaches (default 5,000,000) with one
-outlet, ``--units`` Voronoi units (default 10,000) in 100 regions. On a 2-worker
-LocalCluster: the network (``network_from_table``), the overlay partitioned in space by
-dask-geopandas (``basingov.scale.overlay_partitioned``; the reach layer is above
-``spatial_min_reaches``) and the spillover tables of the regions with a synthetic load of
-1 kg/day per km of river (see the P6 text for what is not run and why).
+outlet, ``--units`` Voronoi units (default 10,000) in 100 regions. On the 2-worker
+LocalCluster that ``basingov run --partitions 2`` starts (``basingov.scale.engine``, opened
+before the layers are built, as a run opens it before reading its inputs): the network
+(``network_from_table``), the overlay partitioned in space by dask-geopandas
+(``basingov.scale.overlay_partitioned``; the reach layer is above ``spatial_min_reaches``),
+the spillover tables of the regions and units with a synthetic load of 1 kg/day per km of
+river, the dependency stage and the units' Monte Carlo bands (see the P6 text for what is
+not run and why).
 Memory: peak RSS of the client process (``getrusage`` at the end; the LocalCluster's
 scheduler and nannies live in the client process) and of each worker, and the peaks of
 their summed RSS and summed PSS sampled every 0.2 s (:class:`RssSampler`; the workers are
@@ -628,9 +631,23 @@ def _memory(c: dict[str, Any]) -> list[str]:
         f"({total:.2f} GiB = {total * GIB / 1e9:.2f} GB, the peak of the PSS sum; the peak "
         f"of the RSS sum, which counts shared pages more than once, was {rss:.2f} GiB = "
         f"{rss * GIB / 1e9:.2f} GB). "
+        f"{_margin(total)}"
         f"Load average before/after: {c['load_before']} / {c['load_after']}.",
         "",
     ]
+
+
+def _margin(gib: float) -> str:
+    """Say how far a peak of ``gib`` GiB lies from the 8 GB budget, in GB."""
+    left = (8e9 - gib * GIB) / 1e9
+    if left >= 0:
+        return (
+            f"It is {left:.2f} GB under the budget, a narrow margin: runs of the same code "
+            "have differed by more (the P6 notes). "
+            if left < 0.25
+            else f"It is {left:.2f} GB under the budget. "
+        )
+    return f"It is {-left:.2f} GB over the budget. "
 
 
 def _mc_note(c: dict[str, Any]) -> list[str]:
@@ -649,7 +666,11 @@ def _mc_note(c: dict[str, Any]) -> list[str]:
         f"A `basingov run` with `[spillover] monte_carlo_runs = {c['mc_runs']}` keeps the "
         f"runs' values ({c['mc_values_gib']:.2f} GiB) while the spillover step holds its "
         f"tables, so it would need at least {rest + c['mc_values_gib']:.1f} GiB on this "
-        "case: over the budget (fewer runs fit: the values grow with the runs).",
+        + (
+            "case: over the budget (fewer runs fit: the values grow with the runs)."
+            if (rest + c["mc_values_gib"]) * GIB > 8e9
+            else "case: within the budget."
+        ),
         "",
     ]
 
