@@ -143,6 +143,31 @@ def test_equals_transfer_per_run_random(seed):
             np.testing.assert_allclose(s[i], t.matrix, rtol=1e-12, atol=1e-13 * scale)
 
 
+@pytest.mark.parametrize("seed", [3, 11])
+def test_int32_index_arrays_give_the_bits_of_int64(seed):
+    # the batch keeps its positions and codes as int32 when they fit (memory of the runs
+    # on large networks); the kernel only indexes with them, so the int64 arrays it took
+    # before give the same bits, foreign loads and lakes included
+    for rng, n, nj, g in _random_trees(seed, 5, (2, 120), 6):
+        codes = rng.integers(0, nj, n)
+        route = np.where(rng.random(n) < 0.3, rng.integers(0, nj, n), codes)
+        lake = rng.random(n) < 0.15
+        m = int(rng.integers(0, 8))
+        node, origin = rng.integers(0, n, m), rng.integers(0, nj, m)
+        b = _TreeBatch(g, codes, route, node, origin, nj, is_lake=lake)
+        ints = [a for a in b._arrays if a.dtype.kind == "i"]
+        assert len(ints) == 20  # every array but the lake flags
+        assert all(a.dtype == np.int32 for a in ints)
+        keep = rng.uniform(0.2, 1.0, (3, n))[:, b.order]
+        load = (rng.uniform(0.0, 5.0, (3, n)) * (rng.random(n) < 0.7))[:, b.order]
+        fload = rng.uniform(0.0, 3.0, (3, m))
+        got = b.matrices(keep, load, fload, out=np.empty((3, b.n_pairs)))
+        wide = tuple(a.astype(np.int64) if a.dtype.kind == "i" else a for a in b._arrays)
+        want = np.empty_like(got)
+        K.tree_samples(*wide, keep, load, fload, want)
+        assert got.tobytes() == want.tobytes()
+
+
 def test_zone_columns_layout():
     # Y: nodes 0 (A) and 1 (B) drain into 2 (C), 3 (A again) below C. Topological order
     # 0, 1, 2, 3 already. Zones: {3}, {2}, {1}, {0} (downstream first). The zone of node
