@@ -356,6 +356,7 @@ def _rss_gib() -> float:
 
 def continental(n_reaches: int, n_units: int, n_regions: int, mc_runs: int = 200) -> dict[str, Any]:
     from basingov import dependency, scale, spillover
+    from basingov._runtime import computing
     from basingov.network import network_from_table
 
     res: dict[str, Any] = {"load_before": load()}
@@ -375,8 +376,10 @@ def continental(n_reaches: int, n_units: int, n_regions: int, mc_runs: int = 200
 
     # the engine first, as `basingov run --partitions` opens it before reading any input:
     # its workers are forked from this process (scale.start_method), and a fork made after
-    # the layers exist would keep a copy of every page of them that this process frees
-    with RssSampler() as rss, scale.engine("local", n_workers=2) as eng:
+    # the layers exist would keep a copy of every page of them that this process frees.
+    # Then every step computes as a run's stages do, inside computing() (Python-stored
+    # strings, a frozen heap; the tasks sent from inside it run so on the workers too)
+    with RssSampler() as rss, scale.engine("local", n_workers=2) as eng, computing():
         client = eng.client
         t0 = time.perf_counter()
         reaches, jur, basin = synthetic_basin(n_reaches, n_units, n_regions)
