@@ -28,7 +28,7 @@ before the layers are built, as a run opens it before reading its inputs): the n
 (``basingov.scale.overlay_partitioned``; the reach layer is above ``spatial_min_reaches``),
 the spillover tables of the regions and units with a synthetic load of 1 kg/day per km of
 river, the dependency stage and the units' Monte Carlo bands (see the P6 text for what is
-not run and why).
+not run and why), each computed as a run's stages compute (``basingov._runtime.computing``).
 Memory: peak RSS of the client process (``getrusage`` at the end; the LocalCluster's
 scheduler and nannies live in the client process) and of each worker, and the peaks of
 their summed RSS and summed PSS sampled every 0.2 s (:class:`RssSampler`; the workers are
