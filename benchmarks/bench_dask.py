@@ -645,8 +645,8 @@ def _margin(gib: float) -> str:
     left = (8e9 - gib * GIB) / 1e9
     if left >= 0:
         return (
-            f"It is {left:.2f} GB under the budget, a narrow margin: runs of the same code "
-            "have differed by more (the P6 notes). "
+            f"It is {left:.2f} GB under the budget, a narrow margin (the P6 notes give how "
+            "far runs of the same code have differed). "
             if left < 0.25
             else f"It is {left:.2f} GB under the budget. "
         )
