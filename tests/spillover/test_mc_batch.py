@@ -121,20 +121,27 @@ def test_stretch_labels_golden():
     np.testing.assert_allclose(s[0], t.matrix, atol=1e-15)
 
 
+def _random_case(rng, n, nj, max_foreign, runs):
+    """Origins, routing labels (some unlike the origins), lakes, foreign loads and runs."""
+    codes = rng.integers(0, nj, n)
+    route = np.where(rng.random(n) < 0.3, rng.integers(0, nj, n), codes)
+    lake = rng.random(n) < 0.15
+    m = int(rng.integers(0, max_foreign))
+    node, origin = rng.integers(0, n, m), rng.integers(0, nj, m)
+    keep = rng.uniform(0.2, 1.0, (runs, n))
+    load = rng.uniform(0.0, 5.0, (runs, n)) * (rng.random(n) < 0.7)
+    fload = rng.uniform(0.0, 3.0, (runs, m))
+    return codes, route, lake, node, origin, keep, load, fload
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_equals_transfer_per_run_random(seed):
     # random trees, lakes, routing labels unlike the origins and foreign loads: every run
     # of the batch equals transfer on that run's keep factors and loads, to rounding
     for rng, n, nj, g in _random_trees(seed, 6, (2, 150), 7):
-        codes = rng.integers(0, nj, n)
-        route = np.where(rng.random(n) < 0.3, rng.integers(0, nj, n), codes)
-        lake = rng.random(n) < 0.15
-        m = int(rng.integers(0, 10))
-        node, origin = rng.integers(0, n, m), rng.integers(0, nj, m)
         runs = 4
-        keep = rng.uniform(0.2, 1.0, (runs, n))
-        load = rng.uniform(0.0, 5.0, (runs, n)) * (rng.random(n) < 0.7)
-        fload = rng.uniform(0.0, 3.0, (runs, m))
+        codes, route, lake, node, origin, keep, load, fload = _random_case(rng, n, nj, 10, runs)
+        m = node.size
         s = _batch(g, keep, load, codes, route, lake, nj, (node, origin, fload))
         for i in range(runs):
             t = transfer(g, keep[i], load[i], codes, is_lake=lake, n_jur=nj, route_jur=route,
@@ -149,18 +156,12 @@ def test_int32_index_arrays_give_the_bits_of_int64(seed):
     # on large networks); the kernel only indexes with them, so the int64 arrays it took
     # before give the same bits, foreign loads and lakes included
     for rng, n, nj, g in _random_trees(seed, 5, (2, 120), 6):
-        codes = rng.integers(0, nj, n)
-        route = np.where(rng.random(n) < 0.3, rng.integers(0, nj, n), codes)
-        lake = rng.random(n) < 0.15
-        m = int(rng.integers(0, 8))
-        node, origin = rng.integers(0, n, m), rng.integers(0, nj, m)
+        codes, route, lake, node, origin, keep, load, fload = _random_case(rng, n, nj, 8, 3)
         b = _TreeBatch(g, codes, route, node, origin, nj, is_lake=lake)
         ints = [a for a in b._arrays if a.dtype.kind == "i"]
         assert len(ints) == 20  # every array but the lake flags
         assert all(a.dtype == np.int32 for a in ints)
-        keep = rng.uniform(0.2, 1.0, (3, n))[:, b.order]
-        load = (rng.uniform(0.0, 5.0, (3, n)) * (rng.random(n) < 0.7))[:, b.order]
-        fload = rng.uniform(0.0, 3.0, (3, m))
+        keep, load = keep[:, b.order], load[:, b.order]
         got = b.matrices(keep, load, fload, out=np.empty((3, b.n_pairs)))
         wide = tuple(a.astype(np.int64) if a.dtype.kind == "i" else a for a in b._arrays)
         want = np.empty_like(got)
