@@ -75,6 +75,48 @@ def test_chain_through_a_tri_point_is_two_stretches(tri_point):
     assert len(res.boundary_crossings) == 7
 
 
+def test_finer_stretch_makes_the_coarser_level_a_stretch():
+    """The A|B stretch above, with A and C one country X and B country Y.
+
+    At country level the X|Y run is 2 km (its pieces in X and Y), shorter than
+    min_stretch_m (4 km), and past the tri-point the river runs along A|C, inside X, so
+    no chain lengthens it: alone it stayed four raw crossings, X -> Y -> X -> Y -> X. But
+    the state border of A and B there is the country border of X and Y: the state
+    stretch makes it a country stretch, left once into X (Y -> X).
+    """
+    jur = jur_layer(
+        [
+            ("X", "West and south", 0, "country", "", box(0, 0, 2000, 20_000).difference(
+                box(1000, 15_000, 2000, 20_000))),
+            ("Y", "North-east", 0, "country", "", box(1000, 15_000, 2000, 20_000)),
+            ("A", "West", 1, "state", "X", box(0, 0, 1000, 20_000)),
+            ("B", "North-east", 1, "state", "Y", box(1000, 15_000, 2000, 20_000)),
+            ("C", "South-east", 1, "state", "X", box(1000, 0, 2000, 15_000)),
+        ]
+    )  # fmt: skip
+    lines = {
+        1: (2, [(100, 16_200), *swings(16_200, 8, 300)]),
+        2: (-1, [(700, 13_800), (1800, 13_000), (1800, 2000)]),
+    }
+    res = overlay(lines, jur, 4000)
+    p = res.pieces
+    assert (p["border_country"] == "X|Y").sum() == 3  # the run, 3 x 0.67 km
+    s = res.boundary_stretches
+    assert list(zip(s["level_name"], s["jur_a"], s["jur_b"], strict=True)) == [
+        ("country", "X", "Y"),
+        ("state", "A", "B"),
+        ("state", "A", "C"),
+    ]
+    # the country stretch holds every piece of the state stretch of A and B
+    in_ab = p["stretch_state"] == "state-s0"
+    assert (p.loc[in_ab, "stretch_country"] == "country-s0").all()
+    c = res.crossings
+    country = c[c["level_name"] == "country"]
+    assert list(zip(country["from_jur"], country["to_jur"], strict=True)) == [("Y", "X")]
+    b = res.boundary_crossings
+    assert (b["level_name"] == "country").sum() == 4  # the zig-zags, kept apart
+
+
 def test_chain_shorter_than_min_stretch_stays_unshared(tri_point):
     """The same configuration over 2.9 km in all: no stretch, the raw crossings stay."""
     lines = {

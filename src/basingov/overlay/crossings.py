@@ -24,6 +24,7 @@ from basingov.overlay._common import (
 )
 from basingov.overlay.stretches import (
     PieceGraph,
+    Stretches,
     _link_pieces,
     _main_links,
     _passages,
@@ -361,9 +362,12 @@ def graph_and_crossings(
     g = _link_pieces(net, pieces)
     # the main links and the reach terms are the same at every level: made once
     main = _main_links(g, g.pieces["length_km"].to_numpy(dtype=float) * 1000.0)
-    g = dataclasses.replace(
-        g, stretches={lv: _stretches(g, lv, float(min_stretch_m), main) for lv in levels}
-    )
+    # finest level first: a level's stretches take in those of the next finer level
+    stretches: dict[str, Stretches] = {}
+    finer: Stretches | None = None
+    for lv in reversed(levels):
+        finer = stretches[lv] = _stretches(g, lv, float(min_stretch_m), main, finer)
+    g = dataclasses.replace(g, stretches={lv: stretches[lv] for lv in levels})
     terms = _reach_terms(net)
     every, links = [], {}
     pid = g.pieces["piece_id"].to_numpy()

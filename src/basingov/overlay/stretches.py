@@ -8,7 +8,7 @@ zig-zagging across the border line; every zig-zag would be a crossing.
 with its most frequent bank pair A|B. On coarse data that pair is noisy: it flickers
 where the river swings away from a generalised border line for a while (unmarked pieces),
 and near a tri-point, where the offset bank points reach a third unit (A|B, A|C, A|B).
-The rule reads the marks in four steps, all at one level:
+The rule reads the marks in four steps, all at one level, and a fifth across levels:
 
 1. *Bridging.* A run of pieces not marked A|B (unmarked, or marked with another pair)
    between two pieces marked A|B, along the main flow path, shorter than half of
@@ -26,6 +26,13 @@ The rule reads the marks in four steps, all at one level:
 4. *Length.* A run that counts is a *boundary stretch*, held jointly by A and B, when it
    or its chain is at least ``min_stretch_m`` long. Each run of a chain is its own
    stretch, held by its own pair.
+5. *Levels.* A run of A|B that counts and holds pieces of a stretch of the next finer
+   level, between a unit of A and a unit of B (that stretch's pieces lie in A and B
+   only), is a stretch whatever its length: there the two levels share one border
+   line, so they agree that the river forms it. The overlay computes the levels finest
+   first, so a stretch carries up every level (a NUTS 2 stretch of the Colne, long
+   enough through its chain past a tri-point with an internal South East border, is a
+   NUTS 1 stretch of London and the South East too).
 
 Pieces labelled A or B next to a stretch of A and B (upstream or downstream), within half
 of ``min_stretch_m`` along the river, are then taken into it (tributary mouths, stretch
@@ -364,10 +371,49 @@ def _names_unit(shared: NDArray[Any], unit: NDArray[Any]) -> NDArray[np.bool_]:
     return out
 
 
+def _finer_pairs(finer: Stretches, jur: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Return the two units of this level holding each finer stretch's pieces, per piece.
+
+    A finer stretch of A2 and B2 whose pieces lie in exactly two units of this level,
+    A and B (A2 in A, B2 in B), runs along the A|B border too: the border of A2 and B2
+    there is a stretch of the border of A and B. Returns, for every piece of such a
+    finer stretch, A and B sorted (``""`` elsewhere, and for finer stretches inside one
+    unit of this level or whose pieces fall in more than two).
+    """
+    lo = np.full(jur.size, "", dtype=object)
+    hi = np.full(jur.size, "", dtype=object)
+    rows = np.flatnonzero(finer.of >= 0)
+    if rows.size == 0:
+        return lo, hi
+    units = pd.DataFrame({"k": finer.of[rows], "jur": jur[rows]}).drop_duplicates()
+    units = units[units["jur"] != ""]
+    count = units.groupby("k")["jur"].transform("size")
+    two = units[count == 2].sort_values(["k", "jur"], kind="stable")
+    lo_k = np.full(finer.ids.size, "", dtype=object)
+    hi_k = np.full(finer.ids.size, "", dtype=object)
+    first = two.groupby("k")["jur"].first()
+    last = two.groupby("k")["jur"].last()
+    lo_k[first.index.to_numpy(dtype=np.int64)] = first.to_numpy(dtype=object)
+    hi_k[last.index.to_numpy(dtype=np.int64)] = last.to_numpy(dtype=object)
+    lo[rows] = lo_k[finer.of[rows]]
+    hi[rows] = hi_k[finer.of[rows]]
+    return lo, hi
+
+
 def _stretches(
-    g: PieceGraph, level: str, min_stretch_m: float, main: NDArray[np.bool_] | None = None
+    g: PieceGraph,
+    level: str,
+    min_stretch_m: float,
+    main: NDArray[np.bool_] | None = None,
+    finer: Stretches | None = None,
 ) -> Stretches:
-    """Boundary stretches of one level (``main``: :func:`_main_links` of ``g``, if known)."""
+    """Boundary stretches of one level.
+
+    ``main`` is :func:`_main_links` of ``g``, if known. ``finer`` are the stretches of the
+    next finer level, if any: a run of this level's pair A|B that holds pieces of a finer
+    stretch of a unit of A and a unit of B is a stretch whatever its length (the two
+    levels share the border line there, so they agree on whether the river forms it).
+    """
     p = g.pieces
     npc = len(p)
     col = f"border_{level}"
@@ -403,6 +449,13 @@ def _stretches(
             "b": b_of[on],
         }
     )
+    if finer is not None:
+        lo, hi = _finer_pairs(finer, jur)
+        lo, hi = lo[on], hi[on]
+        a_on, b_on = a_of[on], b_of[on]
+        df["finer"] = (lo != "") & (((lo == a_on) & (hi == b_on)) | ((lo == b_on) & (hi == a_on)))
+    else:
+        df["finer"] = False
     agg = df.groupby("comp", sort=False).agg(
         row=("row", "min"),
         length=("length", "sum"),
@@ -410,6 +463,7 @@ def _stretches(
         has_b=("has_b", "any"),
         a=("a", "first"),
         b=("b", "first"),
+        finer=("finer", "any"),
     )
     agg = agg[agg["has_a"] & agg["has_b"]]
     # chains: such runs linked along the river (main branch) where the pair changes at a
@@ -427,7 +481,7 @@ def _stretches(
     chain = _components(npc, s[linked], d[linked])
     chain_m = np.bincount(chain[sides], weights=length_m[sides], minlength=npc)
     chain_of = chain_m[chain[agg["row"].to_numpy()]]
-    agg = agg[(agg["length"] >= min_stretch_m) | (chain_of >= min_stretch_m)]
+    agg = agg[(agg["length"] >= min_stretch_m) | (chain_of >= min_stretch_m) | agg["finer"]]
     if agg.empty:
         return none
     agg = agg.sort_values("row")
@@ -835,7 +889,11 @@ def boundary_stretches(
         Shortest stretch kept, in metres.
     graph
         The pieces' :class:`PieceGraph`; its stretches of ``level`` are reused when it
-        has them (default: built here).
+        has them (default: built here). The graph of
+        :func:`~basingov.overlay.overlay_network` holds every level's stretches, each
+        level's taking in those of the next finer level (a run of A|B along a finer
+        stretch of a unit of A and a unit of B is a stretch whatever its length); built
+        here, the level is computed alone.
 
     Returns
     -------
