@@ -12,6 +12,7 @@ from shapely import Point
 
 from basingov.config import PrioritySection
 from basingov.errors import InputError
+from basingov.network import network_from_table
 from basingov.priority import (
     MECHANISMS,
     PRIORITY_COLUMNS,
@@ -21,6 +22,7 @@ from basingov.priority import (
     rank_stability,
     score,
 )
+from tests.shapes import reach_table
 
 CRS = "EPSG:3035"
 
@@ -553,6 +555,37 @@ def test_back_and_forth_keeps_to_one_level_the_main_stem_and_the_distance():
     same_way = _stem(["a", "b"], ["E", "E"], ["R", "R"], [7.0, 6.0])
     assert back_and_forth(same_way) == {}
     assert back_and_forth(far.drop(columns="on_main_stem")) == {}  # nothing to go by
+
+
+def test_back_and_forth_with_the_network_pairs_crossings_on_any_river():
+    """With the network, a tributary's crossings pair too, but only down the same river.
+
+    Reaches 1 and 2 (4 km each) join in 3 (4 km), which flows into 4. A tributary
+    crosses E -> R on reach 1 and back R -> E on reach 3 below the confluence: one
+    river, 3 km apart. Reach 2's crossing R -> E is as near but on the other branch.
+    """
+    lines = {1: (3, [(0, 8000), (0, 4000)]), 2: (3, [(4000, 8000), (0, 4000)]),
+             3: (4, [(0, 4000), (0, 0)]), 4: (-1, [(0, 0), (0, -4000)])}  # fmt: skip
+    net = network_from_table(
+        reach_table(lines, local_area_km2=[1.0] * 4).assign(length_km=[4.0, 5.66, 4.0, 4.0])
+    )
+    cr = _stem(["t", "o", "d"], ["E", "R", "R"], ["R", "E", "E"], [9.0, 8.5, 6.0], main=0)
+    cr["reach_id"] = [1, 2, 3]
+    assert back_and_forth(cr) == {}  # without the network: main stems only
+    got = back_and_forth(cr, net=net)
+    assert set(got) == {"t", "d"}  # not o: reach 2 is another branch, not below reach 1
+    assert got["t"] == (
+        "The river crosses back into nE 3.0 km downstream (d): if the river runs along the "
+        "nE | nR border here, these crossings are one border stretch, not separate places "
+        "to act."
+    )
+    # the other branch: E -> R on reach 2 and R -> E on reach 1 are on two rivers
+    two = _stem(["x", "y"], ["E", "R"], ["R", "E"], [9.0, 8.0], main=0).assign(reach_id=[2, 1])
+    assert back_and_forth(two, net=net) == {}
+    # small streams are left out: their reason says they are no priority
+    assert back_and_forth(cr.assign(minor=[True, False, False]), net=net) == {}
+    # and the distance is along the river, up to within_km
+    assert back_and_forth(cr, net=net, within_km=2.5) == {}
 
 
 def test_priority_reasons_name_the_crossings_back_and_forth():
