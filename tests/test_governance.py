@@ -233,19 +233,30 @@ def test_thames_river_chiefs_join_the_thames_and_the_isis(shipped_run) -> None:
 
 
 @pytest.mark.slow
-def test_thames_top_district_sections_say_the_river_runs_along_the_border(shipped_run) -> None:
-    """The three top-ranked district sections are one stretch of the Thames below Hampton.
+def test_thames_below_hampton_is_one_stretch_not_three_top_sections(shipped_run) -> None:
+    """The Thames below Hampton is held by Richmond upon Thames and Elmbridge jointly.
 
-    The DEM-traced Thames crosses the Richmond upon Thames | Elmbridge border three times
-    within 5 km (not recognised as a boundary stretch there); each crossing ranks as a
-    section of its own, and before, nothing said so where officials read the ranking.
+    Its DEM-traced line crosses their border three times within 5 km. With bank points
+    3 km out only, the banks there fell in Hounslow or Kingston as often as across the
+    river, no run of one pair lay on both sides, and the three crossings (lad-131,
+    lad-134, lad-135) ranked first to third among the district sections. The banks of
+    the nearest offset at which they differ give Elmbridge | Richmond: one stretch, which
+    the Thames enters from its Spelthorne | Elmbridge stretch.
     """
-    pr = shipped_run("thames").results.tables["priority"]
+    res = shipped_run("thames").results
+    st = res.layers["boundary_stretches"]
+    er = st[(st["level_name"] == "lad") & (st["jur_a"] == "E07000207")
+            & (st["jur_b"] == "E09000027")]  # fmt: skip
+    assert len(er) == 1
+    assert er["length_km"].iloc[0] > 5.0
+    cr = res.tables["crossings"]
+    pair = cr["from_jur"].isin(["E07000207", "E09000027"]) & cr["to_jur"].isin(
+        ["E07000207", "E09000027"]
+    )
+    assert not (pair & (cr["level_name"] == "lad")).any()  # no raw crossing between them
+    pr = res.tables["priority"]
     lad = pr[(pr["level_name"] == "lad") & (pr["kind"] == "section")].sort_values("rank")
-    top = lad.head(3)
-    assert set(top["crossing_id"]) == {"lad-131", "lad-134", "lad-135"}
-    for why in top["reason"]:
-        assert "if the river runs along the" in why
-        assert "Richmond upon Thames" in why
-        assert "Elmbridge" in why
-    assert not lad.iloc[3:]["reason"].str.contains("Richmond upon Thames \\| Elmbridge").any()
+    top = lad.head(2)
+    assert set(top["to_jur"]) == {"E07000207", "E09000027"}  # into the stretch ...
+    assert set(top["from_jur"]) == {"E07000213"}  # ... from Spelthorne's
+    assert not lad.head(10)["reason"].str.contains("if the river runs along the").any()

@@ -553,7 +553,7 @@ def run(
     ...     warnings.simplefilter("ignore")  # e.g. stations the network does not reach
     ...     res = run("taihu")
     >>> res.out_dir is None, res.summary["counts"]["crossings"]
-    (True, 139)
+    (True, 138)
     >>> res.tables["unit_shares"].query("level_name == 'province'")["share"].sum().round(6)
     np.float64(1.0)
     """

@@ -209,32 +209,35 @@ def test_cli_spill_map(tmp_path):
 def test_imports_are_counted_once_and_the_gross_figure_is_explained(shipped_run):
     """Imports in the report and the map count each load once, where it first enters.
 
-    On the Thames the spillover matrix counts the load into some districts several times
-    (Richmond upon Thames, where the river line alternates between Richmond and Elmbridge
-    below Hampton, 80,833 kg/day, more than the 52,198 the basin generates); counted once
-    it is 40,650 kg/day, about the Thames' load there, and the report says so. (Elmbridge,
-    118,885 kg/day before its zig-zags with Spelthorne were read as one boundary stretch,
-    now imports 42,299 kg/day so counted.)
+    The spillover matrix counts a load at every crossing into a receptor. The Rhine enters
+    the Rhein-Sieg-Kreis twice, above and below Bonn, so counted the district imports
+    837,341 kg/day, more than the 568,311 the basin generates; counted once it is 419,279
+    kg/day, about the Rhine's load there, and the report says so. (On the Thames,
+    Richmond upon Thames imported 80,833 kg/day so counted while the DEM-traced Thames
+    zig-zagged across its border with Elmbridge; since that is one boundary stretch no
+    Thames district imports more than the basin generates.)
     """
     import pandas as pd
 
     from basingov.maps._text import jurisdiction_popup
 
-    out = shipped_run("thames").out
+    th = pd.read_csv(shipped_run("thames").out / "tables" / "spillover_indicators.csv")
+    assert th["imported"].max() < th[th["level_name"] == "lad"]["generated"].sum()
+    out = shipped_run("rhine").out
     ind = pd.read_csv(out / "tables" / "spillover_indicators.csv", dtype={"jur_id": str})
-    el = ind[ind["jur_id"] == "E09000027"].iloc[0]  # Richmond upon Thames
-    basin = ind[ind["level_name"] == "lad"]["generated"].sum()
-    assert el["imported"] > basin > el["imported_first"]
+    rs = ind[ind["jur_id"] == "DEA2C"].iloc[0]  # Rhein-Sieg-Kreis
+    basin = ind[ind["level_name"] == "nuts3"]["generated"].sum()
+    assert rs["imported"] > basin > rs["imported_first"]
     assert ind["imported_first"].le(ind["imported"] + 1e-6).all()
     facts, tables, _ = report_content(out)
-    lad = next(t for t in tables if t.title == "Jurisdictions (lad)")
-    row = lad.data[lad.data["jurisdiction"] == "Richmond upon Thames"].iloc[0]
-    assert row["imported kg/day (counted once)"] == pytest.approx(el["imported_first"])
-    assert row["net balance kg/day (counted once)"] == pytest.approx(el["net_balance_first"])
-    assert lad.data["imported kg/day (counted once)"].max() < facts["generated_load_kg_day"]
-    assert "count each load once, where it first enters or leaves" in lad.note
-    assert "would import more than the whole basin generates" in lad.note
-    assert "Richmond upon Thames: 80,833 kg/day" in lad.note
+    n3 = next(t for t in tables if t.title == "Jurisdictions (nuts3)")
+    row = n3.data[n3.data["jurisdiction"] == "Rhein-Sieg-Kreis"].iloc[0]
+    assert row["imported kg/day (counted once)"] == pytest.approx(rs["imported_first"])
+    assert row["net balance kg/day (counted once)"] == pytest.approx(rs["net_balance_first"])
+    assert n3.data["imported kg/day (counted once)"].max() < facts["generated_load_kg_day"]
+    assert "count each load once, where it first enters or leaves" in n3.note
+    assert "would import more than the whole basin generates" in n3.note
+    assert "Rhein-Sieg-Kreis: 837,341 kg/day" in n3.note
     row = {"label": "E", "generated_kg_day": 1.0, "imported_kg_day": 3.0,
            "imported_gross_kg_day": 9.0, "imported_share": 0.75}  # fmt: skip
     text = jurisdiction_popup(row, unit="TN", names={})

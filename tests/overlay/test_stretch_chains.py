@@ -13,7 +13,13 @@ import pytest
 from shapely import box
 
 from basingov.network import network_from_table
-from basingov.overlay import boundary_stretches, overlay_network, split_reaches
+from basingov.overlay import (
+    boundary_reaches,
+    boundary_stretches,
+    mark_boundary_pieces,
+    overlay_network,
+    split_reaches,
+)
 from tests.shapes import CRS, jur_layer, reach_table
 
 
@@ -197,3 +203,33 @@ def test_tributary_joining_at_a_tri_point_is_no_link():
     pieces["border_state"] = ["A|C", "A|C", "B|C", "B|C", "A|C"]
     s = boundary_stretches(net, pieces, level="state", min_stretch_m=4000)
     assert list(zip(s["jur_a"], s["jur_b"], s["length_km"], strict=True)) == [("A", "C", 7.0)]
+
+
+def test_bank_pair_is_the_one_across_the_nearest_border():
+    """A river in A, 300 m from B on its west bank; 2.7 km east of it A ends at C.
+
+    With bank points 3 km out only, the banks fell in B and C: the pair B|C, which does
+    not hold the river. The nearest offset at which the banks differ (750 m) gives B
+    and A: the border the river runs along. The boundary-reach table (left and right
+    bank, looking downstream) reads the same banks.
+    """
+    jur = jur_layer(
+        [
+            ("A", "Middle", 0, "state", "", box(1000, 0, 4000, 20_000)),
+            ("B", "West", 0, "state", "", box(-4000, 0, 1000, 20_000)),
+            ("C", "East", 0, "state", "", box(4000, 0, 9000, 20_000)),
+        ]
+    )
+    t = reach_table({1: (-1, [(1300, 18_000), (1300, 2000)])})
+    pieces = split_reaches(t, jur, meander_tolerance_m=0)
+    assert pieces["jur_state"].tolist() == ["A"]
+    marked = mark_boundary_pieces(pieces, jur, border_tolerance_m=3000)
+    assert marked["border_state"].tolist() == ["A|B"]
+    # 500 m from C and 2.5 km from B: the nearest border is C's
+    far = reach_table({1: (-1, [(3500, 18_000), (3500, 2000)])})
+    fp = split_reaches(far, jur, meander_tolerance_m=0)
+    assert mark_boundary_pieces(fp, jur, border_tolerance_m=3000)["border_state"].tolist() == [
+        "A|C"
+    ]
+    br = boundary_reaches(t, jur, border_tolerance_m=3000)
+    assert list(zip(br["left_jur"], br["right_jur"], strict=True)) == [("A", "B")]

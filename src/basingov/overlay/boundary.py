@@ -33,7 +33,7 @@ from basingov.overlay.split import _boundary_segments
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["boundary_reaches", "mark_boundary_pieces"]
+__all__ = ["BANK_OFFSETS", "boundary_reaches", "mark_boundary_pieces"]
 
 
 def _check_positive(**values: float) -> None:
@@ -41,6 +41,10 @@ def _check_positive(**values: float) -> None:
         if not val > 0:
             msg = f"{name} must be > 0, got {val}"
             raise InputError(msg)
+
+
+#: Offsets of the bank points, as fractions of the border tolerance, nearest first.
+BANK_OFFSETS: tuple[float, ...] = (0.25, 0.5, 1.0)
 
 
 def _bank_samples(
@@ -57,11 +61,16 @@ def _bank_samples(
     """Jurisdictions on the left and right bank of sample points along lines.
 
     Each line is sampled every ``sample_spacing_m`` (at least ``min_samples`` points, at
-    the middles of equal stretches); at each sample the points ``border_tolerance_m`` to
-    the left and to the right of the flow direction are located in the finest level and
-    mapped to every level as in :func:`split_reaches`. Returns the sample owners (line
-    positions), the jurisdiction ids (sorted, :data:`OUTSIDE` first) and the left and
-    right jurisdictions per level as positions among those ids.
+    the middles of equal stretches); at each sample the points to the left and to the
+    right of the flow direction are located in the finest level and mapped to every level
+    as in :func:`split_reaches`, at the offsets :data:`BANK_OFFSETS` x
+    ``border_tolerance_m``. At each sample and level the banks are those of the nearest
+    offset at which they lie in two jurisdictions (else of the farthest): the
+    jurisdictions across the nearest border, not those a third unit's border brings in
+    further out (near a tri-point, or where the river runs in a strip of its unit
+    narrower than twice the tolerance). Returns the sample owners (line positions), the
+    jurisdiction ids (sorted, :data:`OUTSIDE` first) and the left and right
+    jurisdictions per level as positions among those ids.
     """
     length = shapely.length(geoms)
     nsamp = np.maximum(min_samples, np.ceil(length / sample_spacing_m)).astype(np.int64)
@@ -77,10 +86,18 @@ def _bank_samples(
     d = p1 - p0
     norm = np.hypot(d[:, 0], d[:, 1])
     norm[norm == 0] = 1.0
-    left_vec = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * border_tolerance_m
-    ids, both = _bank_jurisdictions(np.vstack([pc + left_vec, pc - left_vec]), jur, levels_)
-    left = {lv: v[:m] for lv, v in both.items()}
-    right = {lv: v[m:] for lv, v in both.items()}
+    unit = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None]
+    xy = [pc + side * unit * (f * border_tolerance_m) for f in BANK_OFFSETS for side in (1, -1)]
+    ids, both = _bank_jurisdictions(np.vstack(xy), jur, levels_)
+    left, right = {}, {}
+    for lv, v in both.items():
+        at = v.reshape(len(BANK_OFFSETS), 2, m)  # offset, side, sample
+        # the farthest offset, replaced by each nearer one at which the banks differ
+        lj, rj = at[-1, 0].copy(), at[-1, 1].copy()
+        for near in at[-2::-1]:
+            hit = (near[0] != near[1]) & (near[0] != 0) & (near[1] != 0)
+            lj[hit], rj[hit] = near[0][hit], near[1][hit]
+        left[lv], right[lv] = lj, rj
     return owner.astype(np.int64), ids, left, right
 
 
@@ -162,10 +179,11 @@ def boundary_reaches(
     """Reaches that form a border, with the jurisdiction on each bank.
 
     Each reach is sampled every ``sample_spacing_m`` (at least 3 points, at the middles
-    of equal stretches). At every sample the points ``border_tolerance_m`` to the left and
-    to the right of the flow direction are located in the finest level's polygons (coarser
-    levels by ``parent_id`` as in :func:`split_reaches`). A sample lies *on the border*
-    when its two banks fall in different jurisdictions, neither of them outside. A reach
+    of equal stretches). At every sample the points to the left and to the right of the
+    flow direction, at :data:`BANK_OFFSETS` x ``border_tolerance_m`` (the nearest offset
+    at which they fall in two jurisdictions), are located in the finest level's polygons
+    (coarser levels by ``parent_id`` as in :func:`split_reaches`). A sample lies *on the
+    border* when its two banks fall in different jurisdictions, neither of them outside. A reach
     is a boundary reach at a level when at least ``min_share`` of its samples lie on the
     border; its banks are the most frequent (left, right) pair.
 
@@ -178,7 +196,8 @@ def boundary_reaches(
     levels
         Level names to use (default: all).
     border_tolerance_m
-        Offset of the bank points; a border farther than this from the river is missed.
+        Farthest offset of the bank points; a border farther than this from the river is
+        missed.
     sample_spacing_m
         Distance between samples along a reach.
     min_share
@@ -321,7 +340,7 @@ def mark_boundary_pieces(
     jurisdictions
         The jurisdiction polygons the pieces were cut with.
     border_tolerance_m
-        Offset of the bank points from the river.
+        Farthest offset of the bank points from the river (:data:`BANK_OFFSETS`).
     sample_spacing_m
         Distance between samples along a piece.
 

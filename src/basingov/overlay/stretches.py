@@ -30,9 +30,9 @@ The rule reads the marks in four steps, all at one level, and a fifth across lev
    level, between a unit of A and a unit of B (that stretch's pieces lie in A and B
    only), is a stretch whatever its length: there the two levels share one border
    line, so they agree that the river forms it. The overlay computes the levels finest
-   first, so a stretch carries up every level (a NUTS 2 stretch of the Colne, long
-   enough through its chain past a tri-point with an internal South East border, is a
-   NUTS 1 stretch of London and the South East too).
+   first, so a stretch carries up every level (a finer stretch long enough only through
+   its chain past a tri-point with a border internal to the coarser unit is a coarser
+   stretch too).
 
 Pieces labelled A or B next to a stretch of A and B (upstream or downstream), within half
 of ``min_stretch_m`` along the river, are then taken into it (tributary mouths, stretch
