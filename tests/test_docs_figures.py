@@ -209,3 +209,28 @@ def test_guide_back_and_forth_counts_match_the_runs(shipped_run) -> None:
     for lv in ("nuts1", "lad"):
         top = sec[sec["level_name"] == lv].sort_values("rank").head(3)
         assert not top["named"].any()
+
+
+def test_rhine_liechtenstein_stretch_ends_at_the_published_tripoint(shipped_run) -> None:
+    """The Rhine's CH|LI stretch ends where Austria begins: the LI/AT/CH tripoint.
+
+    Published: the tripoint lies in the Rhine at 47.269722 N, 9.530278 E (it.wikipedia,
+    "Confine tra l'Austria e il Liechtenstein"); the Rhine forms the CH|LI border for
+    25-30 km (liechtenstein-business.li; Britannica, "Alpenrhein River"). The guide
+    quotes the run's figures.
+    """
+    from pyproj import Geod
+
+    rc = pd.read_csv(shipped_run("rhine").out / "tables" / "river_chiefs.csv")
+    main = rc[(rc["river"].str.startswith("Rhein")) & (rc["course"] == 1)]
+    li = main[(main["level_name"] == "country") & (main["jur_id"] == "CH|LI")]
+    assert len(li) == 1
+    row = li.iloc[0]
+    _, _, dist = Geod(ellps="WGS84").inv(row["exit_lon"], row["exit_lat"], 9.530278, 47.269722)
+    assert dist < 200.0
+    text = " ".join((DOCS / "guide.md").read_text(encoding="utf-8").split())
+    (km,) = _find(r"CH\|LI jointly (\d+) km", text)
+    assert int(km) == round(row["length_km"])
+    assert 25.0 <= row["length_km"] <= 1.25 * 30.0  # within a quarter of the published range
+    (lon, lat) = _find(r"the stretch ends at (\d\.\d{4}) E, (\d\d\.\d{4}) N", text)
+    assert (float(lon), float(lat)) == (round(row["exit_lon"], 4), round(row["exit_lat"], 4))
