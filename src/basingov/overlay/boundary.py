@@ -240,15 +240,18 @@ def boundary_reaches(
     jur, _ = _levels_and_finest(jurisdictions, levels_)
     geoms = reaches.geometry.to_numpy()
     length = shapely.length(geoms)
+    # a reach with no polygon boundary (of any level) within the tolerance has every bank
+    # point in its own unit at every level: sampled or not, it is no boundary reach
+    near = _near_any(geoms, _boundary_segments(jur.geometry.to_numpy()), border_tolerance_m)
     owner, ids, left, right = _bank_samples(
-        geoms,
+        geoms[near],
         jur,
         levels_,
         border_tolerance_m=border_tolerance_m,
         sample_spacing_m=sample_spacing_m,
         min_samples=3,
     )
-    nsamp = np.bincount(owner, minlength=len(geoms))
+    nsamp = np.bincount(owner, minlength=near.size)
     names = dict(zip(jur["jur_id"], jur["name"].astype(str), strict=True))
     rows = []
     numbers = _level_numbers(jur)
@@ -259,7 +262,7 @@ def boundary_reaches(
         pos, a, b, n = best
         share = n / nsamp[pos]
         keep = share >= min_share
-        pos = pos[keep]
+        pos = near[pos[keep]]
         rows.append(
             pd.DataFrame(
                 {
