@@ -586,6 +586,9 @@ def test_back_and_forth_with_the_network_pairs_crossings_on_any_river():
     assert back_and_forth(cr.assign(minor=[True, False, False]), net=net) == {}
     # and the distance is along the river, up to within_km
     assert back_and_forth(cr, net=net, within_km=2.5) == {}
+    # a crossing without a reach (a table read back from a file) pairs with none
+    gap = back_and_forth(cr.assign(reach_id=[1.0, np.nan, 3.0]), net=net)
+    assert set(gap) == {"t", "d"}
 
 
 def test_priority_reasons_name_the_crossings_back_and_forth():

@@ -1053,7 +1053,7 @@ def _reaches_below(net: Any, cr: pd.DataFrame, within_km: float) -> dict[Any, se
     Follows the main downstream link (``idx_ds``) from each distinct reach while the
     river from the reach's downstream end stays within ``within_km``.
     """
-    rids = pd.unique(cr["reach_id"].to_numpy(dtype=np.int64))
+    rids = pd.unique(pd.to_numeric(cr["reach_id"], errors="coerce").dropna().astype(np.int64))
     ids = net.reaches["reach_id"].to_numpy(dtype=np.int64)
     pos = pd.Index(ids).get_indexer(rids)
     n = ids.size
