@@ -39,12 +39,14 @@ DEFAULT_BORDER_TOLERANCE_M = 500.0
 #: Spacing of the sample points used to find boundary reaches (at least 3 per reach).
 DEFAULT_SAMPLE_SPACING_M = 250.0
 
-#: Bank offset (m) used to find the pieces that run along a border, for boundary stretches
-#: (:func:`mark_boundary_pieces`). Larger than :data:`DEFAULT_BORDER_TOLERANCE_M` because
-#: the shipped borders are generalised (GISCO NUTS 1:20M, Natural Earth 10m, GAUL): 0.1 mm
-#: at 1:20M is 2 km, and on the Rhine a 500 m offset finds only fragments of the
-#: Hochrhein and Oberrhein (41 short stretches, 226 country crossings) where 3 km finds
-#: them along most of their length (113 country crossings).
+#: Farthest bank offset (m) used to find the pieces that run along a border, for boundary
+#: stretches (:func:`mark_boundary_pieces`; the bank points are also taken nearer, at
+#: ``BANK_OFFSETS`` of it). Larger than :data:`DEFAULT_BORDER_TOLERANCE_M` because the
+#: shipped borders are generalised (GISCO NUTS 1:20M, Natural Earth 10m, GAUL): 0.1 mm at
+#: 1:20M is 2 km, and on the Rhine a single 500 m offset found only fragments of the
+#: Hochrhein and Oberrhein (41 short stretches, 226 country crossings) where a single 3 km
+#: one found them along most of their length (113 country crossings; 109 with the nearer
+#: offsets too, 2026-12-06).
 DEFAULT_STRETCH_TOLERANCE_M = 3000.0
 
 #: Shortest boundary stretch (m): a river running along a border for less than this (e.g.
