@@ -32,8 +32,9 @@ OUTSIDE = ""
 #: (GISCO NUTS 1:1M, CCM2, Natural Earth 10m are all coarser than that).
 DEFAULT_MEANDER_TOLERANCE_M = 250.0
 
-#: A river point is *on a border* when the points offset this far to its left and to its
-#: right bank fall in different jurisdictions (so the border is at most this far away).
+#: A river point is *on a border* when the points offset this far (or nearer, at
+#: ``BANK_OFFSETS`` of it) to its left and to its right bank fall in different
+#: jurisdictions (so the border is at most this far away).
 DEFAULT_BORDER_TOLERANCE_M = 500.0
 
 #: Spacing of the sample points used to find boundary reaches (at least 3 per reach).
