@@ -233,3 +233,32 @@ def test_bank_pair_is_the_one_across_the_nearest_border():
     ]
     br = boundary_reaches(t, jur, border_tolerance_m=3000)
     assert list(zip(br["left_jur"], br["right_jur"], strict=True)) == [("A", "B")]
+
+
+def test_chain_passes_a_tri_point_run_of_the_third_pair(shipped_run):
+    """The Holston along Grainger | Jefferson, then Jefferson | Knox (Tennessee counties).
+
+    At the Grainger | Jefferson | Knox tri-point one 2.1 km piece, in Grainger, is marked
+    Grainger | Knox: a run on one side only, which does not count, so it cut the chain.
+    The Jefferson | Knox run after it (3.4 km, shorter than min_stretch_m) was three
+    crossings, though the river lies within 0.2 km of that border over its lower half in
+    the shipped county polygons. Linked through the tri-point run, it is a stretch. The
+    same rule makes the Rhine at Worms, the Hesse | Rhineland-Palatinate border, a NUTS 3
+    stretch of Worms and Bergstrasse.
+    """
+    tn = shipped_run("tennessee").results
+    st = tn.layers["boundary_stretches"]
+    jk = st[(st["level_name"] == "county") & (st["jur_a"] == "47089") & (st["jur_b"] == "47093")]
+    assert len(jk) == 1
+    assert jk["length_km"].iloc[0] == pytest.approx(3.406, abs=1e-3)
+    cr = tn.tables["crossings"]
+    cr = cr[cr["level_name"] == "county"]
+    jk_ids = ["47089", "47093"]
+    pair = cr["from_jur"].astype(str).isin(jk_ids) & cr["to_jur"].astype(str).isin(jk_ids)
+    # one crossing left between them: Jefferson -> Knox where the stretch ends in Knox
+    sel = cr[pair]
+    got = list(zip(sel["from_jur"].astype(str), sel["to_jur"].astype(str), strict=True))
+    assert got == [("47089", "47093")]
+    rh = shipped_run("rhine").results.layers["boundary_stretches"]
+    wb = rh[(rh["level_name"] == "nuts3") & (rh["jur_a"] == "DE715") & (rh["jur_b"] == "DEB39")]
+    assert len(wb) == 1

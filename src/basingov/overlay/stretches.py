@@ -22,7 +22,11 @@ The rule reads the marks in four steps, all at one level, and a fifth across lev
    sharing a member (A|B, then A|C where C's border meets the river). Runs that count,
    linked along the river where the pair so changes, form a *chain*. Links are made only
    from the main branch into a piece (the branch with the longest river upstream), so a
-   tributary joining a border river is no continuation of it.
+   tributary joining a border river is no continuation of it. At the tri-point the
+   pieces may carry the third pair, A|B, then B|C on pieces in B only, then A|C: such a
+   run does not count (one side only), and when it is shorter than half of
+   ``min_stretch_m`` and the three pairs share members pairwise, the runs before and
+   after it are linked through it (it stays no stretch itself).
 4. *Length.* A run that counts is a *boundary stretch*, held jointly by A and B, when it
    or its chain is at least ``min_stretch_m`` long. Each run of a chain is its own
    stretch, held by its own pair.
@@ -478,7 +482,27 @@ def _stretches(
         main = _main_links(g, length_m)
     linked = sides[s] & sides[d] & (border[s] != border[d]) & share & main
     linked |= same & sides[s]
-    chain = _components(npc, s[linked], d[linked])
+    ls, ld = s[linked], d[linked]
+    # a tri-point passed by a short run that does not count (its pieces on one side only,
+    # A|B, then A|C on pieces in A, then C|B... ): the runs before and after it link
+    # through it when the three pairs share members pairwise
+    run_m = np.bincount(comp[on], weights=length_m[on], minlength=npc)
+    short = on & ~sides & (run_m[comp] < min_stretch_m / 2)
+    ein = np.flatnonzero(main & sides[s] & short[d])
+    eout = np.flatnonzero(main & short[s] & sides[d])
+    if ein.size and eout.size:
+        into = pd.DataFrame({"c": comp[d[ein]], "u": s[ein], "r": d[ein]})
+        out_of = pd.DataFrame({"c": comp[s[eout]], "v": d[eout]})
+        m = into.merge(out_of, on="c")
+        u, r, v = (m[k].to_numpy(dtype=np.int64) for k in ("u", "r", "v"))
+
+        def _shares(x: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.bool_]:
+            ax, bx, ay, by = a_of[x], b_of[x], a_of[y], b_of[y]
+            return (ax == ay) | (ax == by) | (bx == ay) | (bx == by)
+
+        ok = _shares(u, r) & _shares(r, v) & _shares(u, v) & (border[u] != border[v])
+        ls, ld = np.concatenate([ls, u[ok]]), np.concatenate([ld, v[ok]])
+    chain = _components(npc, ls, ld)
     chain_m = np.bincount(chain[sides], weights=length_m[sides], minlength=npc)
     chain_of = chain_m[chain[agg["row"].to_numpy()]]
     agg = agg[(agg["length"] >= min_stretch_m) | (chain_of >= min_stretch_m) | agg["finer"]]
