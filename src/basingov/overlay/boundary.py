@@ -49,6 +49,7 @@ BANK_OFFSETS: tuple[float, ...] = (0.25, 0.5, 1.0)
 
 def _bank_samples(
     geoms: NDArray[Any],
+    polys: NDArray[Any],
     jur: gpd.GeoDataFrame,
     levels_: list[str],
     *,
@@ -56,22 +57,36 @@ def _bank_samples(
     sample_spacing_m: float,
     min_samples: int,
 ) -> tuple[
-    NDArray[np.int64], NDArray[Any], dict[str, NDArray[np.int64]], dict[str, NDArray[np.int64]]
+    NDArray[np.int64],
+    NDArray[np.int64],
+    NDArray[Any],
+    dict[str, NDArray[np.int64]],
+    dict[str, NDArray[np.int64]],
 ]:
     """Jurisdictions on the left and right bank of sample points along lines.
 
-    Each line is sampled every ``sample_spacing_m`` (at least ``min_samples`` points, at
-    the middles of equal stretches); at each sample the points to the left and to the
-    right of the flow direction are located in the finest level and mapped to every level
-    as in :func:`split_reaches`, at the offsets :data:`BANK_OFFSETS` x
+    Only the lines within ``border_tolerance_m`` of a boundary of ``polys`` are sampled:
+    a line farther from every boundary has both bank points in its own unit at every
+    offset, so no sample of it lies on a border. Each sampled line is sampled every
+    ``sample_spacing_m`` (at least ``min_samples`` points, at the middles of equal
+    stretches); at each sample the points to the left and to the right of the flow
+    direction are located in the finest level and mapped to every level as in
+    :func:`split_reaches`, at the offsets :data:`BANK_OFFSETS` x
     ``border_tolerance_m``. At each sample and level the banks are those of the nearest
     offset at which they lie in two jurisdictions (else of the farthest): the
     jurisdictions across the nearest border, not those a third unit's border brings in
     further out (near a tri-point, or where the river runs in a strip of its unit
-    narrower than twice the tolerance). Returns the sample owners (line positions), the
+    narrower than twice the tolerance). Returns the positions of the sampled lines in
+    ``geoms`` (ascending), the sample owners (positions among the sampled lines), the
     jurisdiction ids (sorted, :data:`OUTSIDE` first) and the left and right
     jurisdictions per level as positions among those ids.
     """
+    near = _near_any(geoms, _boundary_segments(polys), border_tolerance_m)
+    if near.size == 0:
+        none = np.empty(0, dtype=np.int64)
+        ids0 = np.array([OUTSIDE], dtype=object)
+        return near, none, ids0, dict.fromkeys(levels_, none), dict.fromkeys(levels_, none)
+    geoms = geoms[near]
     length = shapely.length(geoms)
     nsamp = np.maximum(min_samples, np.ceil(length / sample_spacing_m)).astype(np.int64)
     owner = np.repeat(np.arange(len(geoms)), nsamp)
@@ -87,18 +102,18 @@ def _bank_samples(
     norm = np.hypot(d[:, 0], d[:, 1])
     norm[norm == 0] = 1.0
     unit = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None]
-    xy = [pc + side * unit * (f * border_tolerance_m) for f in BANK_OFFSETS for side in (1, -1)]
+    xy = [pc + side * unit * (o * border_tolerance_m) for o in BANK_OFFSETS for side in (1, -1)]
     ids, both = _bank_jurisdictions(np.vstack(xy), jur, levels_)
     left, right = {}, {}
     for lv, v in both.items():
         at = v.reshape(len(BANK_OFFSETS), 2, m)  # offset, side, sample
         # the farthest offset, replaced by each nearer one at which the banks differ
         lj, rj = at[-1, 0].copy(), at[-1, 1].copy()
-        for near in at[-2::-1]:
-            hit = (near[0] != near[1]) & (near[0] != 0) & (near[1] != 0)
-            lj[hit], rj[hit] = near[0][hit], near[1][hit]
+        for nearer in at[-2::-1]:
+            hit = (nearer[0] != nearer[1]) & (nearer[0] != 0) & (nearer[1] != 0)
+            lj[hit], rj[hit] = nearer[0][hit], nearer[1][hit]
         left[lv], right[lv] = lj, rj
-    return owner.astype(np.int64), ids, left, right
+    return near, owner.astype(np.int64), ids, left, right
 
 
 def _bank_jurisdictions(
@@ -240,11 +255,10 @@ def boundary_reaches(
     jur, _ = _levels_and_finest(jurisdictions, levels_)
     geoms = reaches.geometry.to_numpy()
     length = shapely.length(geoms)
-    # a reach with no polygon boundary (of any level) within the tolerance has every bank
-    # point in its own unit at every level: sampled or not, it is no boundary reach
-    near = _near_any(geoms, _boundary_segments(jur.geometry.to_numpy()), border_tolerance_m)
-    owner, ids, left, right = _bank_samples(
-        geoms[near],
+    # only the reaches near a polygon boundary of some level can lie on a border
+    near, owner, ids, left, right = _bank_samples(
+        geoms,
+        jur.geometry.to_numpy(),
         jur,
         levels_,
         border_tolerance_m=border_tolerance_m,
@@ -394,20 +408,18 @@ def mark_boundary_pieces(
             "use as separator; rename those jurisdictions"
         )
         raise InputError(msg)
-    geoms = pieces.geometry.to_numpy()
-    segs = _boundary_segments(finest.geometry.to_numpy())
-    near = _near_any(geoms, segs, border_tolerance_m)
     out = pieces.copy()
     borders = {lv: np.full(len(pieces), "", dtype=object) for lv in levels_}
+    near, owner, ids, left, right = _bank_samples(
+        pieces.geometry.to_numpy(),
+        finest.geometry.to_numpy(),
+        jur,
+        levels_,
+        border_tolerance_m=border_tolerance_m,
+        sample_spacing_m=sample_spacing_m,
+        min_samples=1,
+    )
     if near.size:
-        owner, ids, left, right = _bank_samples(
-            geoms[near],
-            jur,
-            levels_,
-            border_tolerance_m=border_tolerance_m,
-            sample_spacing_m=sample_spacing_m,
-            min_samples=1,
-        )
         nsamp = np.bincount(owner, minlength=near.size)
         for lv in levels_:
             best = _best_pair(owner, ids, left[lv], right[lv], ordered=False)
