@@ -12,7 +12,8 @@ from shapely import Point
 
 from basingov.config import PrioritySection
 from basingov.errors import InputError
-from basingov.network import network_from_table
+from basingov.examples import example_network
+from basingov.network import RiverNetwork, network_from_table
 from basingov.priority import (
     MECHANISMS,
     PRIORITY_COLUMNS,
@@ -27,17 +28,14 @@ from tests.shapes import reach_table
 CRS = "EPSG:3035"
 
 
-def toy() -> tuple[SimpleNamespace, SimpleNamespace]:
+def toy() -> tuple[RiverNetwork, SimpleNamespace]:
     """Chain 1 (A) -> 2 (B) -> 3 (C, outlet); tributary 4 (A) flows into 2.
 
     Crossings at level "s": s-0 A->B on the main river (reach 1 -> 2, 100 km2 upstream),
     s-1 A->B on the tributary (4 -> 2, 1 km2: minor below 1 % of the 1000 km2 basin),
     s-2 B->C (2 -> 3, 300 km2).
     """
-    reaches = pd.DataFrame({"reach_id": [1, 2, 3, 4]})
-    net = SimpleNamespace(
-        reaches=reaches, idx_ds=np.array([1, 2, -1, 1]), order=np.array([0, 3, 1, 2])
-    )
+    net = example_network([2, 3, -1, 2])  # reaches 1 to 4, each 1 km
     pieces = pd.DataFrame(
         {"reach_pos": [0, 1, 2, 3], "fraction_start": [0.0] * 4, "jur_s": ["A", "B", "C", "A"],
          "name_s": ["Aa", "Bb", "Cc", "Aa"]}

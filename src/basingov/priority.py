@@ -70,7 +70,7 @@ from basingov._checks import require_columns, select_levels
 from basingov._jit import njit
 from basingov.config import DEFAULT_PRIORITY_WEIGHTS, PRIORITY_INDICATORS, PrioritySection
 from basingov.errors import InputError
-from basingov.network import csr_reverse
+from basingov.network import RiverNetwork, csr_reverse, navigate
 
 __all__ = [
     "BACK_AND_FORTH_KM",
@@ -946,7 +946,7 @@ def back_and_forth(
     crossings: pd.DataFrame,
     *,
     within_km: float = BACK_AND_FORTH_KM,
-    net: Any = None,
+    net: RiverNetwork | None = None,
 ) -> dict[str, str]:
     """Name the crossings that cross back over the same border within a distance downstream.
 
@@ -965,11 +965,9 @@ def back_and_forth(
     within_km
         Largest distance along the river between the two crossings (km).
     net
-        The network of the crossings' reaches (a
-        :class:`~basingov.network.RiverNetwork`, or anything with its ``reaches`` table
-        and ``idx_ds``): pairs on any river, the second crossing
-        on the reach of the first or on one downstream of it (main branches), leaving
-        out the crossings marked ``minor`` (small streams; their reason says they are no
+        The network of the crossings' reaches: pairs on any river, the second crossing on
+        the reach of the first or on one downstream of it (main branches), leaving out the
+        crossings marked ``minor`` (small streams; their reason says they are no
         priority). Without it, only crossings on the main stem are paired.
 
     Returns
@@ -1047,33 +1045,21 @@ def back_and_forth(
     return out
 
 
-def _reaches_below(net: Any, cr: pd.DataFrame, within_km: float) -> dict[Any, set[Any]]:
+def _reaches_below(net: RiverNetwork, cr: pd.DataFrame, within_km: float) -> dict[Any, set[Any]]:
     """For each crossing's reach, itself and the reaches downstream within ``within_km``.
 
-    Follows the main downstream link (``idx_ds``) from each distinct reach while the
-    river from the reach's downstream end stays within ``within_km``.
+    :func:`~basingov.network.navigate` down the main links (``"DM"``), whose reaches
+    begin within ``within_km`` of the reach's downstream end (to the outlet where a reach
+    has no length). Reach ids missing from ``net`` (or NaN) get no entry.
     """
-    rids = pd.unique(pd.to_numeric(cr["reach_id"], errors="coerce").dropna().astype(np.int64))
-    ids = net.reaches["reach_id"].to_numpy(dtype=np.int64)
-    pos = pd.Index(ids).get_indexer(rids)
-    n = ids.size
-    if "length_km" in net.reaches:
-        length = net.reaches["length_km"].to_numpy(dtype=float)
-    else:  # no lengths: the whole way down
-        length = np.zeros(n)
-    ids, idx_ds = ids.tolist(), np.asarray(net.idx_ds).tolist()
-    out: dict[Any, set[Any]] = {}
-    for rid, p in zip(rids.tolist(), pos.tolist(), strict=True):
-        seen = {rid}
-        q, walked = (idx_ds[p] if p >= 0 else -1), 0.0
-        for _ in range(n):  # a path visits each reach once
-            if q < 0 or walked > within_km:
-                break
-            seen.add(ids[q])
-            walked += float(length[q])
-            q = idx_ds[q]
-        out[rid] = seen
-    return out
+    ids = pd.to_numeric(cr["reach_id"], errors="coerce").dropna().to_numpy(dtype=np.int64)
+    rids = np.unique(ids[np.isin(ids, net.ids)])
+    known = bool(np.isfinite(net.reaches["length_km"].to_numpy(dtype=float)).all())
+    limit = within_km if known else None
+    return {
+        rid: set(net.ids[navigate(net, rid, mode="DM", max_km=limit)].tolist())
+        for rid in rids.tolist()
+    }
 
 
 def _names(cr: pd.DataFrame, side: str) -> list[str]:
