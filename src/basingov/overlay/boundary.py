@@ -198,9 +198,9 @@ def boundary_reaches(
     flow direction, at :data:`BANK_OFFSETS` x ``border_tolerance_m`` (the nearest offset
     at which they fall in two jurisdictions), are located in the finest level's polygons
     (coarser levels by ``parent_id`` as in :func:`split_reaches`). A sample lies *on the
-    border* when its two banks fall in different jurisdictions, neither of them outside. A reach
-    is a boundary reach at a level when at least ``min_share`` of its samples lie on the
-    border; its banks are the most frequent (left, right) pair.
+    border* when its two banks fall in different jurisdictions, neither of them outside.
+    A reach is a boundary reach at a level when at least ``min_share`` of its samples lie
+    on the border; its banks are the most frequent (left, right) pair.
 
     Parameters
     ----------

@@ -375,6 +375,14 @@ def _names_unit(shared: NDArray[Any], unit: NDArray[Any]) -> NDArray[np.bool_]:
     return out
 
 
+def _share_member(
+    a_of: NDArray[Any], b_of: NDArray[Any], x: NDArray[np.int64], y: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Whether the pairs of pieces ``x`` and ``y`` (``a_of``/``b_of``) share a member."""
+    ax, bx, ay, by = a_of[x], b_of[x], a_of[y], b_of[y]
+    return (ax == ay) | (ax == by) | (bx == ay) | (bx == by)
+
+
 def _finer_pairs(finer: Stretches, jur: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]]:
     """Return the two units of this level holding each finer stretch's pieces, per piece.
 
@@ -475,17 +483,15 @@ def _stretches(
     sides = np.zeros(npc, dtype=bool)
     sides[agg.index.to_numpy()] = True
     sides = sides[comp] & on
-    share = (
-        (a_of[s] == a_of[d]) | (a_of[s] == b_of[d]) | (b_of[s] == a_of[d]) | (b_of[s] == b_of[d])
-    )
+    share = _share_member(a_of, b_of, s, d)
     if main is None:
         main = _main_links(g, length_m)
     linked = sides[s] & sides[d] & (border[s] != border[d]) & share & main
     linked |= same & sides[s]
     ls, ld = s[linked], d[linked]
-    # a tri-point passed by a short run that does not count (its pieces on one side only,
-    # A|B, then A|C on pieces in A, then C|B... ): the runs before and after it link
-    # through it when the three pairs share members pairwise
+    # a tri-point passed by a short run that does not count (A|B, then B|C on pieces in B
+    # only, then A|C): the runs before and after it link through it when the three pairs
+    # share members pairwise
     run_m = np.bincount(comp[on], weights=length_m[on], minlength=npc)
     short = on & ~sides & (run_m[comp] < min_stretch_m / 2)
     ein = np.flatnonzero(main & sides[s] & short[d])
@@ -495,12 +501,12 @@ def _stretches(
         out_of = pd.DataFrame({"c": comp[s[eout]], "v": d[eout]})
         m = into.merge(out_of, on="c")
         u, r, v = (m[k].to_numpy(dtype=np.int64) for k in ("u", "r", "v"))
-
-        def _shares(x: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.bool_]:
-            ax, bx, ay, by = a_of[x], b_of[x], a_of[y], b_of[y]
-            return (ax == ay) | (ax == by) | (bx == ay) | (bx == by)
-
-        ok = _shares(u, r) & _shares(r, v) & _shares(u, v) & (border[u] != border[v])
+        ok = (
+            _share_member(a_of, b_of, u, r)
+            & _share_member(a_of, b_of, r, v)
+            & _share_member(a_of, b_of, u, v)
+            & (border[u] != border[v])
+        )
         ls, ld = np.concatenate([ls, u[ok]]), np.concatenate([ld, v[ok]])
     chain = _components(npc, ls, ld)
     chain_m = np.bincount(chain[sides], weights=length_m[sides], minlength=npc)
